@@ -285,10 +285,14 @@ impl ParseError {
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ParseError::TooShort { len } => write!(f, "{len} bytes is shorter than the 8-byte VRRP header"),
+            ParseError::TooShort { len } => {
+                write!(f, "{len} bytes is shorter than the 8-byte VRRP header")
+            }
             ParseError::UnknownVersion(v) => write!(f, "unknown VRRP version {v}"),
             ParseError::V2OverIpv6 => write!(f, "VRRPv2 is not defined over IPv6"),
-            ParseError::UnknownType(t) => write!(f, "unknown VRRP packet type {t} (only 1, ADVERTISEMENT)"),
+            ParseError::UnknownType(t) => {
+                write!(f, "unknown VRRP packet type {t} (only 1, ADVERTISEMENT)")
+            }
             ParseError::VridZero => write!(f, "VRID 0 is not valid"),
             ParseError::AddressCountZero => write!(f, "address count is 0"),
             ParseError::LengthMismatch { needed, len } => {
@@ -527,9 +531,9 @@ impl<'a> Packet<'a> {
     pub fn interval(&self) -> Interval {
         match self.version {
             Version::V2 => Interval::Seconds(self.buf[5]),
-            Version::V3 => {
-                Interval::Centiseconds(u16::from_be_bytes([self.buf[4], self.buf[5]]) & V3_MAX_INTERVAL_CS)
-            }
+            Version::V3 => Interval::Centiseconds(
+                u16::from_be_bytes([self.buf[4], self.buf[5]]) & V3_MAX_INTERVAL_CS,
+            ),
         }
     }
 
@@ -572,7 +576,9 @@ impl<'a> Packet<'a> {
         let pseudo_ok = || fold(plain + pseudo_header_sum(ctx, self.buf.len())) == 0xffff;
         match (self.version, self.family, policy) {
             (Version::V2, _, _) => plain_ok.then_some(ChecksumForm::Plain),
-            (Version::V3, Family::V4, ChecksumPolicy::V3Plain) => plain_ok.then_some(ChecksumForm::Plain),
+            (Version::V3, Family::V4, ChecksumPolicy::V3Plain) => {
+                plain_ok.then_some(ChecksumForm::Plain)
+            }
             (Version::V3, Family::V4, ChecksumPolicy::Either) => {
                 if pseudo_ok() {
                     Some(ChecksumForm::PseudoHeader)
@@ -589,14 +595,16 @@ impl<'a> Packet<'a> {
 /// checksum under `policy`. Returns the typed advert, borrowing its addresses from `buf`.
 ///
 /// Never panics, whatever the bytes.
-pub fn parse<'a>(buf: &'a [u8], ctx: &IpContext, policy: ChecksumPolicy) -> Result<Advert<'a>, ParseError> {
+pub fn parse<'a>(
+    buf: &'a [u8],
+    ctx: &IpContext,
+    policy: ChecksumPolicy,
+) -> Result<Advert<'a>, ParseError> {
     let family = ctx.family().ok_or(ParseError::FamilyMismatch)?;
     let pkt = Packet::new_checked(buf, family)?;
-    let checksum = pkt
-        .checksum_form(ctx, policy)
-        .ok_or(ParseError::Checksum {
-            received: pkt.checksum_field(),
-        })?;
+    let checksum = pkt.checksum_form(ctx, policy).ok_or(ParseError::Checksum {
+        received: pkt.checksum_field(),
+    })?;
     Ok(Advert {
         version: pkt.version(),
         vrid: pkt.vrid(),
@@ -631,7 +639,9 @@ pub enum EmitError {
 impl fmt::Display for EmitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            EmitError::BufferTooSmall { needed } => write!(f, "buffer too small, need {needed} bytes"),
+            EmitError::BufferTooSmall { needed } => {
+                write!(f, "buffer too small, need {needed} bytes")
+            }
             EmitError::AddressCount(n) => write!(f, "{n} addresses (1..=255 allowed)"),
             EmitError::Family => write!(f, "address family does not match the IP context"),
             EmitError::Interval => write!(f, "interval does not fit the VRRP version"),
@@ -794,7 +804,10 @@ mod tests {
     fn emit_v3_ipv4_matches_keepalived_frame() {
         let vip = ["192.0.2.100".parse().unwrap()];
         let b = bytes(&v3(&vip), &v4ctx());
-        assert_eq!(b, [0x31, 51, 100, 1, 0x00, 0x64, 0x05, 0x67, 192, 0, 2, 100]);
+        assert_eq!(
+            b,
+            [0x31, 51, 100, 1, 0x00, 0x64, 0x05, 0x67, 192, 0, 2, 100]
+        );
     }
 
     #[test]
@@ -813,12 +826,29 @@ mod tests {
         let b = bytes(&a, &v4ctx());
         assert_eq!(
             parse(&b, &v4ctx(), ChecksumPolicy::Rfc),
-            Err(ParseError::Checksum { received: u16::from_be_bytes([b[6], b[7]]) })
+            Err(ParseError::Checksum {
+                received: u16::from_be_bytes([b[6], b[7]])
+            })
         );
-        assert_eq!(parse(&b, &v4ctx(), ChecksumPolicy::Either).unwrap().checksum, ChecksumForm::Plain);
-        assert_eq!(parse(&b, &v4ctx(), ChecksumPolicy::V3Plain).unwrap().checksum, ChecksumForm::Plain);
+        assert_eq!(
+            parse(&b, &v4ctx(), ChecksumPolicy::Either)
+                .unwrap()
+                .checksum,
+            ChecksumForm::Plain
+        );
+        assert_eq!(
+            parse(&b, &v4ctx(), ChecksumPolicy::V3Plain)
+                .unwrap()
+                .checksum,
+            ChecksumForm::Plain
+        );
         let rfc = bytes(&v3(&vip), &v4ctx());
-        assert_eq!(parse(&rfc, &v4ctx(), ChecksumPolicy::Either).unwrap().checksum, ChecksumForm::PseudoHeader);
+        assert_eq!(
+            parse(&rfc, &v4ctx(), ChecksumPolicy::Either)
+                .unwrap()
+                .checksum,
+            ChecksumForm::PseudoHeader
+        );
         assert!(parse(&rfc, &v4ctx(), ChecksumPolicy::V3Plain).is_err());
     }
 
@@ -832,7 +862,10 @@ mod tests {
         assert_eq!(a.trailing, 6);
         // Non-zero padding that the sender did not sum is a checksum error.
         b[21] = 1;
-        assert!(matches!(parse(&b, &v4ctx(), ChecksumPolicy::Rfc), Err(ParseError::Checksum { .. })));
+        assert!(matches!(
+            parse(&b, &v4ctx(), ChecksumPolicy::Rfc),
+            Err(ParseError::Checksum { .. })
+        ));
     }
 
     /// One test per parse rule, named after it.
@@ -863,7 +896,10 @@ mod tests {
         fn v2_over_ipv6() {
             let vip = ["192.0.2.100".parse().unwrap()];
             let b = bytes(&v2(&vip), &v4ctx());
-            assert_eq!(parse(&b, &v6ctx(), ChecksumPolicy::Rfc), Err(ParseError::V2OverIpv6));
+            assert_eq!(
+                parse(&b, &v6ctx(), ChecksumPolicy::Rfc),
+                Err(ParseError::V2OverIpv6)
+            );
         }
         #[test]
         fn unknown_type() {
@@ -887,8 +923,20 @@ mod tests {
         fn length_mismatch() {
             let mut b = good();
             b[3] = 2;
-            assert_eq!(err(&b), ParseError::LengthMismatch { needed: 16, len: 12 });
-            assert_eq!(err(&good()[..11]), ParseError::LengthMismatch { needed: 12, len: 11 });
+            assert_eq!(
+                err(&b),
+                ParseError::LengthMismatch {
+                    needed: 16,
+                    len: 12
+                }
+            );
+            assert_eq!(
+                err(&good()[..11]),
+                ParseError::LengthMismatch {
+                    needed: 12,
+                    len: 11
+                }
+            );
         }
         #[test]
         fn v2_interval_zero() {
@@ -923,7 +971,10 @@ mod tests {
                 src: "192.0.2.1".parse().unwrap(),
                 dst: IpAddr::V6(MCAST_V6),
             };
-            assert_eq!(parse(&good(), &ctx, ChecksumPolicy::Rfc), Err(ParseError::FamilyMismatch));
+            assert_eq!(
+                parse(&good(), &ctx, ChecksumPolicy::Rfc),
+                Err(ParseError::FamilyMismatch)
+            );
         }
         #[test]
         fn reserved_bits_are_ignored() {
@@ -939,22 +990,51 @@ mod tests {
         }
     }
 
-    fn arb_advert() -> impl Strategy<Value = (Version, Family, u8, u8, u16, Vec<IpAddr>, Option<[u8; 8]>, IpAddr, IpAddr, ChecksumPolicy)> {
+    fn arb_advert() -> impl Strategy<
+        Value = (
+            Version,
+            Family,
+            u8,
+            u8,
+            u16,
+            Vec<IpAddr>,
+            Option<[u8; 8]>,
+            IpAddr,
+            IpAddr,
+            ChecksumPolicy,
+        ),
+    > {
         (any::<bool>(), any::<bool>()).prop_flat_map(|(is_v2, is_v6)| {
-            let family = if is_v6 && !is_v2 { Family::V6 } else { Family::V4 };
+            let family = if is_v6 && !is_v2 {
+                Family::V6
+            } else {
+                Family::V4
+            };
             let version = if is_v2 { Version::V2 } else { Version::V3 };
             let addr = move || -> BoxedStrategy<IpAddr> {
                 match family {
-                    Family::V4 => any::<[u8; 4]>().prop_map(|b| IpAddr::V4(Ipv4Addr::from(b))).boxed(),
-                    Family::V6 => any::<[u8; 16]>().prop_map(|b| IpAddr::V6(Ipv6Addr::from(b))).boxed(),
+                    Family::V4 => any::<[u8; 4]>()
+                        .prop_map(|b| IpAddr::V4(Ipv4Addr::from(b)))
+                        .boxed(),
+                    Family::V6 => any::<[u8; 16]>()
+                        .prop_map(|b| IpAddr::V6(Ipv6Addr::from(b)))
+                        .boxed(),
                 }
             };
             let interval = match version {
                 Version::V2 => (1u16..=255).boxed(),
                 Version::V3 => (1u16..=V3_MAX_INTERVAL_CS).boxed(),
             };
-            let auth = if is_v2 { proptest::option::of(any::<[u8; 8]>()).boxed() } else { Just(None).boxed() };
-            let policy = prop_oneof![Just(ChecksumPolicy::Rfc), Just(ChecksumPolicy::V3Plain), Just(ChecksumPolicy::Either)];
+            let auth = if is_v2 {
+                proptest::option::of(any::<[u8; 8]>()).boxed()
+            } else {
+                Just(None).boxed()
+            };
+            let policy = prop_oneof![
+                Just(ChecksumPolicy::Rfc),
+                Just(ChecksumPolicy::V3Plain),
+                Just(ChecksumPolicy::Either)
+            ];
             (
                 Just(version),
                 Just(family),
