@@ -990,20 +990,22 @@ mod tests {
         }
     }
 
-    fn arb_advert() -> impl Strategy<
-        Value = (
-            Version,
-            Family,
-            u8,
-            u8,
-            u16,
-            Vec<IpAddr>,
-            Option<[u8; 8]>,
-            IpAddr,
-            IpAddr,
-            ChecksumPolicy,
-        ),
-    > {
+    /// (version, family, vrid, priority, interval, addresses, v2 password, source, destination,
+    /// checksum policy)
+    type ArbAdvert = (
+        Version,
+        Family,
+        u8,
+        u8,
+        u16,
+        Vec<IpAddr>,
+        Option<[u8; 8]>,
+        IpAddr,
+        IpAddr,
+        ChecksumPolicy,
+    );
+
+    fn arb_advert() -> impl Strategy<Value = ArbAdvert> {
         (any::<bool>(), any::<bool>()).prop_flat_map(|(is_v2, is_v6)| {
             let family = if is_v6 && !is_v2 {
                 Family::V6

@@ -1,0 +1,543 @@
+//! Reading the configuration: files, `include GLOB`, and the per-line preprocessing, producing
+//! lines of located tokens.
+//!
+//! The engine does no I/O, so files come through a [`SourceLoader`]: the daemon passes one backed
+//! by the filesystem (in `vigild`), tests and the fuzzer pass a [`MemoryLoader`]. Glob matching
+//! ([`glob_match`], [`expand_braces`]) is pure and shared by both.
+//!
+//! Include rules (keepalived 2.x): the pattern is relative to the directory of the including file;
+//! `include` ignores patterns that match nothing and files it cannot read (a notice);
+//! `includer`/`includem`/`includew`/`includeb`/`includea` turn those into warnings (keepalived's
+//! `include_check`, which fails `-t`). Including a file that is already being read is an error
+//! (keepalived itself recurses until it runs out of file descriptors).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::diag::Diagnostic;
+use super::lexer::{strip_comment, tokenize_line, Location, Token};
+use super::params::{parse_seq, Expanded, Params};
+
+/// Deepest include nesting accepted (a guard in addition to cycle detection).
+pub const MAX_INCLUDE_DEPTH: usize = 32;
+/// Deepest nesting of multi-line parameter expansions and `~SEQ` lines.
+const MAX_LINE_DEPTH: usize = 32;
+/// Most lines one configuration may expand to (a guard against expansion bombs).
+const MAX_TOTAL_LINES: usize = 2_000_000;
+
+/// Where configuration text comes from.
+pub trait SourceLoader {
+    /// The whole text of the file at `path`, or why it cannot be read.
+    fn load(&self, path: &str) -> Result<String, String>;
+    /// The files matching a glob `pattern` (an absolute or working-directory-relative path with
+    /// `*`, `?`, `[...]` and `{a,b}`), sorted; an empty list when nothing matches.
+    fn glob(&self, pattern: &str) -> Vec<String>;
+    /// A canonical name for `path` used to detect include cycles (the filesystem loader resolves
+    /// symbolic links); by default the lexically normalised path.
+    fn canonical(&self, path: &str) -> String {
+        normalize(path)
+    }
+}
+
+/// An in-memory set of files, for tests and the fuzzer.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryLoader {
+    files: BTreeMap<String, String>,
+}
+
+impl MemoryLoader {
+    /// An empty file set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) a file; `path` is normalised (`a/./b` is `a/b`).
+    pub fn add(&mut self, path: &str, text: &str) -> &mut Self {
+        self.files.insert(normalize(path), text.to_string());
+        self
+    }
+}
+
+impl SourceLoader for MemoryLoader {
+    fn load(&self, path: &str) -> Result<String, String> {
+        self.files
+            .get(&normalize(path))
+            .cloned()
+            .ok_or_else(|| "No such file or directory".to_string())
+    }
+
+    fn glob(&self, pattern: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for p in expand_braces(pattern) {
+            let p = normalize(&p);
+            for name in self.files.keys() {
+                if path_glob_match(&p, name) && !out.contains(name) {
+                    out.push(name.clone());
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+/// Lexically normalises a `/`-separated path: drops `.` and empty components and resolves `..`.
+pub fn normalize(path: &str) -> String {
+    let absolute = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                if matches!(parts.last(), Some(&p) if p != "..") {
+                    parts.pop();
+                } else if !absolute {
+                    parts.push("..");
+                }
+            }
+            c => parts.push(c),
+        }
+    }
+    let joined = parts.join("/");
+    if absolute {
+        format!("/{joined}")
+    } else if joined.is_empty() {
+        ".".to_string()
+    } else {
+        joined
+    }
+}
+
+/// The directory part of a path (`.` for a bare file name).
+pub fn dirname(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) => "/",
+        Some(i) => &path[..i],
+        None => ".",
+    }
+}
+
+/// `pattern` taken relative to the directory of `including_file` unless it is absolute.
+pub fn resolve_relative(including_file: &str, pattern: &str) -> String {
+    if pattern.starts_with('/') {
+        pattern.to_string()
+    } else {
+        let d = dirname(including_file);
+        if d == "." {
+            pattern.to_string()
+        } else {
+            format!("{d}/{pattern}")
+        }
+    }
+}
+
+/// Expands csh-style braces: `a{b,c}d` gives `abd` and `acd`. Unbalanced braces stay literal.
+/// At most 1024 results (a guard against `{a,b}{a,b}...`).
+pub fn expand_braces(pattern: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    expand_into(pattern, &mut out);
+    out
+}
+
+fn expand_into(pattern: &str, out: &mut Vec<String>) {
+    if out.len() >= 1024 {
+        return;
+    }
+    let bytes = pattern.as_bytes();
+    let Some(open) = pattern.find('{') else {
+        out.push(pattern.to_string());
+        return;
+    };
+    let mut depth = 0usize;
+    let mut close = None;
+    let mut commas = Vec::new();
+    for (i, &b) in bytes.iter().enumerate().skip(open) {
+        match b {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(i);
+                    break;
+                }
+            }
+            b',' if depth == 1 => commas.push(i),
+            _ => {}
+        }
+    }
+    let Some(close) = close else {
+        out.push(pattern.to_string());
+        return;
+    };
+    let prefix = &pattern[..open];
+    let suffix = &pattern[close + 1..];
+    let mut start = open + 1;
+    let mut alts = Vec::new();
+    for c in commas.iter().copied().chain(std::iter::once(close)) {
+        alts.push(&pattern[start..c]);
+        start = c + 1;
+    }
+    for alt in alts {
+        expand_into(&format!("{prefix}{alt}{suffix}"), out);
+    }
+}
+
+/// Whether `name` matches the shell wildcard `pattern` (`*`, `?`, `[abc]`, `[a-z]`, `[!a]`,
+/// backslash escapes). Used per path component: `*` matches any run of characters and does not
+/// care about `/`, so callers split paths first. A leading `.` is only matched literally.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    if n.first() == Some(&'.') && p.first() != Some(&'.') {
+        return false;
+    }
+    // Iterative matcher with one backtrack point for `*` (linear-ish, no recursion).
+    let (mut pi, mut ni) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if pi < p.len() {
+            match p[pi] {
+                '*' => {
+                    star = Some((pi, ni));
+                    pi += 1;
+                    continue;
+                }
+                '?' => {
+                    pi += 1;
+                    ni += 1;
+                    continue;
+                }
+                '[' => {
+                    if let Some((matched, next)) = class_match(&p, pi, n[ni]) {
+                        if matched {
+                            pi = next;
+                            ni += 1;
+                            continue;
+                        }
+                    } else if n[ni] == '[' {
+                        pi += 1;
+                        ni += 1;
+                        continue;
+                    }
+                }
+                '\\' if pi + 1 < p.len() => {
+                    if p[pi + 1] == n[ni] {
+                        pi += 2;
+                        ni += 1;
+                        continue;
+                    }
+                }
+                c => {
+                    if c == n[ni] {
+                        pi += 1;
+                        ni += 1;
+                        continue;
+                    }
+                }
+            }
+        }
+        match star {
+            Some((sp, sn)) => {
+                pi = sp + 1;
+                ni = sn + 1;
+                star = Some((sp, sn + 1));
+            }
+            None => return false,
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+/// Matches `c` against the class starting at `p[at] == '['`: `Some((matched, index after ']'))`,
+/// or `None` when the class is not closed (then `[` is literal).
+fn class_match(p: &[char], at: usize, c: char) -> Option<(bool, usize)> {
+    let mut i = at + 1;
+    let negate = matches!(p.get(i), Some('!') | Some('^'));
+    if negate {
+        i += 1;
+    }
+    let mut matched = false;
+    let mut first = true;
+    while i < p.len() {
+        if p[i] == ']' && !first {
+            return Some((matched != negate, i + 1));
+        }
+        first = false;
+        if i + 2 < p.len() && p[i + 1] == '-' && p[i + 2] != ']' {
+            if p[i] <= c && c <= p[i + 2] {
+                matched = true;
+            }
+            i += 3;
+        } else {
+            if p[i] == c {
+                matched = true;
+            }
+            i += 1;
+        }
+    }
+    None
+}
+
+/// Matches a whole `/`-separated path against a pattern, component by component.
+pub fn path_glob_match(pattern: &str, path: &str) -> bool {
+    let pc: Vec<&str> = pattern.split('/').collect();
+    let nc: Vec<&str> = path.split('/').collect();
+    pc.len() == nc.len() && pc.iter().zip(nc.iter()).all(|(p, n)| glob_match(p, n))
+}
+
+/// The reader's output: lines of tokens (only lines with tokens) and the diagnostics so far.
+pub(crate) struct Reader<'a> {
+    loader: &'a dyn SourceLoader,
+    pub params: Params,
+    stack: Vec<String>,
+    pub lines: Vec<Vec<Token>>,
+    pub diags: Vec<Diagnostic>,
+    total_lines: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(loader: &'a dyn SourceLoader, config_id: Option<String>) -> Self {
+        Reader {
+            loader,
+            params: Params::new(config_id),
+            stack: Vec::new(),
+            lines: Vec::new(),
+            diags: Vec::new(),
+            total_lines: 0,
+        }
+    }
+
+    /// Reads the text of `file` (already loaded) and everything it includes.
+    pub fn read_text(&mut self, file: &str, text: &str) {
+        self.stack.push(self.loader.canonical(file));
+        let name: Arc<str> = Arc::from(file);
+        let mut physical = text.lines().enumerate();
+        while let Some((idx, raw)) = physical.next() {
+            let lineno = u32::try_from(idx + 1).unwrap_or(u32::MAX);
+            let loc = Location::new(&name, lineno, 1);
+            let stripped = strip_comment(raw);
+            let leading = stripped.len() - stripped.trim_start().len();
+            let col = 1 + stripped[..leading].chars().count();
+            let trimmed = stripped.trim();
+            if trimmed.is_empty() {
+                continue;
+            }
+            // A multi-line definition (`$NAME=... \`) swallows the following lines.
+            if let Some((kept, _)) = self.params.conditional(trimmed) {
+                if let Some(def) = Params::definition(kept) {
+                    if def.continues {
+                        let mut values = Vec::new();
+                        if !def.value.is_empty() {
+                            values.push(def.value);
+                        }
+                        for (_, next) in physical.by_ref() {
+                            let s = strip_comment(next).trim();
+                            match s.strip_suffix('\\') {
+                                Some(v) => values.push(v.trim_end().to_string()),
+                                None => {
+                                    values.push(s.to_string());
+                                    break;
+                                }
+                            }
+                        }
+                        self.params.define(def.name, values);
+                        continue;
+                    }
+                }
+            }
+            let loc = Location { col: col_u32(col), ..loc };
+            self.process_line(trimmed, &loc, &name, 0);
+        }
+        self.stack.pop();
+    }
+
+    /// One logical line: conditional, definition, `~SEQ`, substitution, include, tokens.
+    fn process_line(&mut self, line: &str, loc: &Location, name: &Arc<str>, depth: usize) {
+        self.total_lines += 1;
+        if self.total_lines > MAX_TOTAL_LINES {
+            if self.total_lines == MAX_TOTAL_LINES + 1 {
+                self.diags.push(Diagnostic::error(
+                    loc,
+                    format!("the configuration expands to more than {MAX_TOTAL_LINES} lines"),
+                ));
+            }
+            return;
+        }
+        let line = line.trim();
+        if line.is_empty() {
+            return;
+        }
+        let Some((line, removed)) = self.params.conditional(line) else {
+            return;
+        };
+        let loc = Location {
+            col: loc.col.saturating_add(col_u32(removed)),
+            ..loc.clone()
+        };
+        if let Some(def) = Params::definition(line) {
+            self.params.define(def.name, vec![def.value]);
+            return;
+        }
+        if let Some(seq) = parse_seq(line) {
+            match seq {
+                Err(e) => self.diags.push(Diagnostic::error(&loc, e)),
+                Ok((seq, rest)) => {
+                    if depth >= MAX_LINE_DEPTH {
+                        self.diags
+                            .push(Diagnostic::error(&loc, "~SEQ nested too deeply"));
+                        return;
+                    }
+                    for v in seq.values {
+                        self.params.define(seq.var.clone(), vec![v]);
+                        self.process_line(rest, &loc, name, depth + 1);
+                    }
+                }
+            }
+            return;
+        }
+        let pwd = dirname(name).to_string();
+        let line = match self.params.substitute(line, &pwd) {
+            Err(e) => {
+                self.diags.push(Diagnostic::error(&loc, e));
+                return;
+            }
+            Ok(Expanded::Lines(lines)) => {
+                if depth >= MAX_LINE_DEPTH {
+                    self.diags.push(Diagnostic::error(
+                        &loc,
+                        "multi-line parameters nested too deeply (a parameter that expands to itself?)",
+                    ));
+                    return;
+                }
+                for l in lines {
+                    self.process_line(&l, &loc, name, depth + 1);
+                }
+                return;
+            }
+            Ok(Expanded::Line(l)) => l,
+        };
+        let tokens = match tokenize_line(&line, name, loc.line, loc.col) {
+            Ok(t) => t,
+            Err(e) => {
+                self.diags.push(Diagnostic::error(&e.loc, e.message));
+                return;
+            }
+        };
+        if let Some(first) = tokens.first() {
+            let kw = first.text.as_str();
+            if !first.quoted
+                && matches!(
+                    kw,
+                    "include" | "includer" | "includem" | "includew" | "includeb" | "includea"
+                )
+            {
+                self.include(&tokens, name);
+                return;
+            }
+        }
+        if !tokens.is_empty() {
+            self.lines.push(tokens);
+        }
+    }
+
+    fn include(&mut self, tokens: &[Token], including: &Arc<str>) {
+        let kw = &tokens[0];
+        let strict = kw.text != "include";
+        let Some(pat) = tokens.get(1) else {
+            self.diags.push(Diagnostic::error(
+                &kw.loc,
+                format!("{}: expected a file name or glob pattern", kw.text),
+            ));
+            return;
+        };
+        if let Some(extra) = tokens.get(2) {
+            self.diags.push(Diagnostic::warning(
+                &extra.loc,
+                format!("{}: unexpected '{}' after the file name (ignored)", kw.text, extra.text),
+            ));
+        }
+        let pattern = resolve_relative(including, &pat.text);
+        let files = self.loader.glob(&pattern);
+        if files.is_empty() {
+            let msg = format!("include: no file matches '{pattern}'");
+            self.diags.push(if strict {
+                Diagnostic::warning(&pat.loc, msg)
+            } else {
+                Diagnostic::notice(&pat.loc, msg)
+            });
+            return;
+        }
+        for f in files {
+            let canon = self.loader.canonical(&f);
+            if let Some(pos) = self.stack.iter().position(|s| *s == canon) {
+                let mut chain: Vec<&str> = self.stack[pos..].iter().map(String::as_str).collect();
+                chain.push(&canon);
+                self.diags.push(Diagnostic::error(
+                    &pat.loc,
+                    format!("include cycle: {}", chain.join(" -> ")),
+                ));
+                continue;
+            }
+            if self.stack.len() >= MAX_INCLUDE_DEPTH {
+                self.diags.push(Diagnostic::error(
+                    &pat.loc,
+                    format!("includes nested deeper than {MAX_INCLUDE_DEPTH} files"),
+                ));
+                return;
+            }
+            match self.loader.load(&f) {
+                Ok(text) => self.read_text(&f, &text),
+                Err(e) => {
+                    let msg = format!("include: cannot read '{f}': {e}");
+                    self.diags.push(if strict {
+                        Diagnostic::warning(&pat.loc, msg)
+                    } else {
+                        Diagnostic::notice(&pat.loc, msg)
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn col_u32(c: usize) -> u32 {
+    u32::try_from(c).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globbing() {
+        assert!(glob_match("*.conf", "a.conf"));
+        assert!(!glob_match("*.conf", ".a.conf"));
+        assert!(glob_match("a?[0-9][!x]", "ab1y"));
+        assert!(!glob_match("a?[0-9][!x]", "ab1x"));
+        assert!(glob_match("*a*b*c", "xxaxxbxxc"));
+        assert!(!glob_match("*a*b*c", "xxaxxbxx"));
+        assert!(path_glob_match("/etc/k/*.conf", "/etc/k/x.conf"));
+        assert!(!path_glob_match("/etc/k/*.conf", "/etc/k/d/x.conf"));
+        assert_eq!(expand_braces("a{b,c{d,e}}f"), ["abf", "acdf", "acef"]);
+        assert_eq!(expand_braces("a{b"), ["a{b"]);
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(normalize("/a/./b/../c//d"), "/a/c/d");
+        assert_eq!(normalize("../x"), "../x");
+        assert_eq!(resolve_relative("/etc/k/main.conf", "conf.d/*.conf"), "/etc/k/conf.d/*.conf");
+        assert_eq!(resolve_relative("main.conf", "x.conf"), "x.conf");
+    }
+
+    #[test]
+    fn memory_loader_globs() {
+        let mut m = MemoryLoader::new();
+        m.add("/c/b.conf", "").add("/c/a.conf", "").add("/c/x.txt", "");
+        assert_eq!(m.glob("/c/*.conf"), ["/c/a.conf", "/c/b.conf"]);
+        assert_eq!(m.glob("/c/{x.txt,a.conf}"), ["/c/a.conf", "/c/x.txt"]);
+    }
+}

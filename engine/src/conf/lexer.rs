@@ -1,0 +1,294 @@
+//! Tokens of keepalived.conf, each with the file, line and column it came from.
+//!
+//! keepalived's language is line oriented: a statement is a keyword and its arguments on one line,
+//! optionally opening a `{ ... }` block. Comments run from `#` or `!` to the end of the line (not
+//! inside quotes). Quoting is shell-like: `"` and `'` quote runs of characters (whitespace kept) and
+//! may be glued to unquoted text (`ab" c"d` is the single word `ab cd`); inside quotes the usual
+//! backslash escapes work. An unquoted `{` or `}` is always a token of its own, so braces may share
+//! lines with other tokens.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// Where something came from: the file (as named by the include that reached it), the 1-based line
+/// and the 1-based column (in characters).
+///
+/// Columns are exact for text the author wrote; for text produced by `$PARAMETER` substitution they
+/// are columns in the substituted line (keepalived itself reports no columns at all).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Location {
+    /// The file name, as given on the command line or resolved from an `include`.
+    pub file: Arc<str>,
+    /// 1-based line number.
+    pub line: u32,
+    /// 1-based column number (characters, not bytes).
+    pub col: u32,
+}
+
+impl Location {
+    /// A location in `file` at `line`, `col`.
+    pub fn new(file: &Arc<str>, line: u32, col: u32) -> Self {
+        Location {
+            file: Arc::clone(file),
+            line,
+            col,
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.col)
+    }
+}
+
+impl fmt::Debug for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// What a token is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenKind {
+    /// A word (keyword, name, number, address, possibly quoted).
+    Word,
+    /// An unquoted `{`.
+    Open,
+    /// An unquoted `}`.
+    Close,
+}
+
+/// One token: its text after quote removal and escape processing, and where it started.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Token {
+    /// Word, `{` or `}`.
+    pub kind: TokenKind,
+    /// The text, quotes removed and escapes applied.
+    pub text: String,
+    /// Whether any part of the word was quoted (a quoted `{` is a word, not a brace).
+    pub quoted: bool,
+    /// Where the token starts.
+    pub loc: Location,
+}
+
+/// A lexical error: an unterminated quote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LexError {
+    /// Where the offending quote opened.
+    pub loc: Location,
+    /// What was expected.
+    pub message: String,
+}
+
+/// Removes a `#` or `!` comment from a line, leaving quoted `#` and `!` alone.
+pub fn strip_comment(line: &str) -> &str {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match quote {
+            Some(q) => {
+                if c == '\\' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                '"' | '\'' => quote = Some(c),
+                '#' | '!' => return &line[..i],
+                _ => {}
+            },
+        }
+    }
+    line
+}
+
+/// Splits one (comment-free) line into tokens. `col0` is the column of the line's first character
+/// (1 unless the line is the remainder of a conditional `@id` line).
+pub fn tokenize_line(
+    text: &str,
+    file: &Arc<str>,
+    line: u32,
+    col0: u32,
+) -> Result<Vec<Token>, LexError> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0usize;
+    let col_of = |i: usize| col0.saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+            continue;
+        }
+        if c == '{' || c == '}' {
+            out.push(Token {
+                kind: if c == '{' {
+                    TokenKind::Open
+                } else {
+                    TokenKind::Close
+                },
+                text: c.to_string(),
+                quoted: false,
+                loc: Location::new(file, line, col_of(i)),
+            });
+            i += 1;
+            continue;
+        }
+        // A word: runs of unquoted and quoted text until unquoted whitespace or brace.
+        let start = i;
+        let mut word = String::new();
+        let mut quoted = false;
+        while i < chars.len() {
+            let c = chars[i];
+            if c.is_whitespace() || c == '{' || c == '}' {
+                break;
+            }
+            if c == '"' || c == '\'' {
+                quoted = true;
+                let open = i;
+                i += 1;
+                let mut closed = false;
+                while i < chars.len() {
+                    let d = chars[i];
+                    if d == c {
+                        closed = true;
+                        i += 1;
+                        break;
+                    }
+                    if d == '\\' && i + 1 < chars.len() {
+                        i = unescape(&chars, i + 1, &mut word);
+                        continue;
+                    }
+                    word.push(d);
+                    i += 1;
+                }
+                if !closed {
+                    return Err(LexError {
+                        loc: Location::new(file, line, col_of(open)),
+                        message: format!("unterminated quoted string: expected a closing {c}"),
+                    });
+                }
+                continue;
+            }
+            word.push(c);
+            i += 1;
+        }
+        out.push(Token {
+            kind: TokenKind::Word,
+            text: word,
+            quoted,
+            loc: Location::new(file, line, col_of(start)),
+        });
+    }
+    Ok(out)
+}
+
+/// Decodes the escape whose character (after the backslash) is at `i`; returns the next index.
+fn unescape(chars: &[char], i: usize, out: &mut String) -> usize {
+    let c = chars[i];
+    let simple = match c {
+        'a' => Some('\u{7}'),
+        'b' => Some('\u{8}'),
+        'E' | 'e' => Some('\u{1b}'),
+        'f' => Some('\u{c}'),
+        'n' => Some('\n'),
+        'r' => Some('\r'),
+        't' => Some('\t'),
+        'v' => Some('\u{b}'),
+        _ => None,
+    };
+    if let Some(s) = simple {
+        out.push(s);
+        return i + 1;
+    }
+    if c.is_digit(8) {
+        let mut v: u32 = 0;
+        let mut j = i;
+        while j < chars.len() && j < i + 3 && chars[j].is_digit(8) {
+            v = v * 8 + chars[j].to_digit(8).unwrap_or(0);
+            j += 1;
+        }
+        out.push(char::from_u32(v).unwrap_or('\u{fffd}'));
+        return j;
+    }
+    if c == 'x' {
+        let mut v: u32 = 0;
+        let mut j = i + 1;
+        while j < chars.len() && chars[j].is_ascii_hexdigit() {
+            v = v.wrapping_mul(16).wrapping_add(chars[j].to_digit(16).unwrap_or(0)) & 0xff;
+            j += 1;
+        }
+        if j == i + 1 {
+            out.push('x');
+            return j;
+        }
+        out.push(char::from_u32(v).unwrap_or('\u{fffd}'));
+        return j;
+    }
+    if c == 'c' && i + 1 < chars.len() {
+        let ctl = (chars[i + 1] as u32) & 0x1f;
+        out.push(char::from_u32(ctl).unwrap_or('\u{fffd}'));
+        return i + 2;
+    }
+    out.push(c);
+    i + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        let f: Arc<str> = Arc::from("t");
+        tokenize_line(s, &f, 1, 1)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.text)
+            .collect()
+    }
+
+    #[test]
+    fn braces_share_lines() {
+        assert_eq!(words("a {b} c"), ["a", "{", "b", "}", "c"]);
+    }
+
+    #[test]
+    fn quotes_join_and_keep_spaces() {
+        assert_eq!(words(r#"abcd" efg h jkl "mnop"#), ["abcd efg h jkl mnop"]);
+        assert_eq!(words(r#"abcd "efg h jkl" mnop"#), ["abcd", "efg h jkl", "mnop"]);
+        assert_eq!(words(r#"'a "b"' "{""#), [r#"a "b""#, "{"]);
+    }
+
+    #[test]
+    fn escapes() {
+        assert_eq!(words(r#""a\tb\x41\101\"\\""#), ["a\tbAA\"\\"]);
+    }
+
+    #[test]
+    fn columns() {
+        let f: Arc<str> = Arc::from("t");
+        let t = tokenize_line("  ab  \"c d\"", &f, 7, 1).unwrap();
+        assert_eq!(t[0].loc.to_string(), "t:7:3");
+        assert_eq!(t[1].loc.to_string(), "t:7:7");
+    }
+
+    #[test]
+    fn unterminated_quote_is_located() {
+        let f: Arc<str> = Arc::from("t");
+        let e = tokenize_line("script \"abc", &f, 3, 1).unwrap_err();
+        assert_eq!(e.loc.to_string(), "t:3:8");
+    }
+
+    #[test]
+    fn comments() {
+        assert_eq!(strip_comment("a b # c"), "a b ");
+        assert_eq!(strip_comment("a ! c"), "a ");
+        assert_eq!(strip_comment(r#"a "#!" c # d"#), r#"a "#!" c "#);
+    }
+}

@@ -1,0 +1,574 @@
+//! The typed configuration that the engine and the runner consume.
+//!
+//! Values are resolved: defaults are keepalived 2.2.7's (checked against `keepalived -d` dumps),
+//! global defaults (`vrrp_garp_*`, `vrrp_version`, ...) are already applied to each instance, and
+//! every item keeps the [`Location`] it was defined at so that later errors (a failed reload, an
+//! interface that vanished) can point at the file. Interface names stay names: the runner resolves
+//! them.
+
+use core::time::Duration;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::diag::Diagnostic;
+use super::lexer::Location;
+
+/// A whole configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// `global_defs`, with keepalived's defaults for what is not set.
+    pub global: GlobalDefs,
+    /// `vrrp_instance` blocks, in file order.
+    pub instances: Vec<VrrpInstance>,
+    /// `vrrp_sync_group` blocks, in file order; every member names an existing instance.
+    pub sync_groups: Vec<SyncGroup>,
+    /// `vrrp_script` blocks.
+    pub scripts: Vec<VrrpScript>,
+    /// `vrrp_track_file` / `track_file` blocks.
+    pub track_files: Vec<TrackFile>,
+    /// `static_ipaddress`: addresses kept on the machine whatever the VRRP state.
+    pub static_addresses: Vec<VirtualAddress>,
+    /// `static_routes`: routes kept on the machine whatever the VRRP state.
+    pub static_routes: Vec<Route>,
+    /// Warnings and notices (never errors: a config with errors is not built), in file order.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// VRRP protocol version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VrrpVersion {
+    /// RFC 3768: IPv4 only, whole-second intervals, optional authentication.
+    V2,
+    /// RFC 5798: IPv4 and IPv6, centisecond intervals.
+    V3,
+}
+
+/// Address family of an instance (all its virtual addresses share it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Family {
+    /// IPv4.
+    V4,
+    /// IPv6.
+    V6,
+}
+
+/// `smtp_server ADDR [PORT]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SmtpServer {
+    /// An IP address or a host name, as written.
+    pub host: String,
+    /// The port (default 25).
+    pub port: u16,
+}
+
+/// A user and optional group that a script runs as (`script_user`, `user`, a notify script's
+/// trailing `username [groupname]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunAs {
+    /// User name.
+    pub user: String,
+    /// Group name; the user's primary group when absent.
+    pub group: Option<String>,
+}
+
+/// A command to run: a notify script, a check script, a FIFO script.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Script {
+    /// The command as written (quotes removed).
+    pub command: String,
+    /// The command split into program and arguments: whitespace separates, single quotes group
+    /// (keepalived's rule for script parameters).
+    pub argv: Vec<String>,
+    /// Who to run it as; the global `script_user` when absent.
+    pub run_as: Option<RunAs>,
+    /// Where it was configured.
+    pub loc: Location,
+}
+
+/// `notify_fifo` / `vrrp_notify_fifo`: a FIFO that state changes are written to, and the script
+/// that reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotifyFifo {
+    /// The FIFO's path.
+    pub path: String,
+    /// Who owns the FIFO when Vigil creates it.
+    pub run_as: Option<RunAs>,
+    /// `*_fifo_script`: a script started to read the FIFO.
+    pub script: Option<Script>,
+}
+
+/// `global_defs`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GlobalDefs {
+    /// `router_id`: names this machine in notifications (default: the host name, filled in by the
+    /// runner).
+    pub router_id: Option<String>,
+    /// `notification_email { ... }`: recipients of SMTP alerts.
+    pub notification_email: Vec<String>,
+    /// `notification_email_from`.
+    pub notification_email_from: Option<String>,
+    /// `smtp_server ADDR [PORT]`.
+    pub smtp_server: Option<SmtpServer>,
+    /// `smtp_connect_timeout` (default 30 s).
+    pub smtp_connect_timeout: Duration,
+    /// `smtp_helo_name` (default: the host name).
+    pub smtp_helo_name: Option<String>,
+    /// `smtp_alert`: default for instances and groups that do not say.
+    pub smtp_alert: Option<bool>,
+    /// `script_user USER [GROUP]`: who scripts run as by default.
+    pub script_user: Option<RunAs>,
+    /// `enable_script_security`: refuse scripts writable by non-root users when run as root.
+    pub enable_script_security: bool,
+    /// `vrrp_version` (default 2, as keepalived).
+    pub vrrp_version: VrrpVersion,
+    /// `vrrp_garp_master_delay`: second burst of gratuitous ARPs after becoming master
+    /// (default 5 s; 0 disables).
+    pub vrrp_garp_master_delay: Duration,
+    /// `vrrp_garp_master_repeat`: gratuitous ARPs per burst (default 5).
+    pub vrrp_garp_master_repeat: u32,
+    /// `vrrp_garp_master_refresh`: periodic gratuitous ARPs while master (default none).
+    pub vrrp_garp_master_refresh: Option<Duration>,
+    /// `vrrp_garp_master_refresh_repeat` (default 1).
+    pub vrrp_garp_master_refresh_repeat: u32,
+    /// `vrrp_garp_interval`: spacing of gratuitous ARPs (default 0).
+    pub vrrp_garp_interval: Duration,
+    /// `vrrp_gna_interval`: spacing of unsolicited neighbour advertisements (default 0).
+    pub vrrp_gna_interval: Duration,
+    /// `vrrp_garp_lower_prio_delay` (default: `vrrp_garp_master_delay`).
+    pub vrrp_garp_lower_prio_delay: Option<Duration>,
+    /// `vrrp_garp_lower_prio_repeat` (default: `vrrp_garp_master_repeat`).
+    pub vrrp_garp_lower_prio_repeat: Option<u32>,
+    /// `vrrp_lower_prio_no_advert`: as master, do not answer a lower-priority advert.
+    pub vrrp_lower_prio_no_advert: bool,
+    /// `vrrp_higher_prio_send_advert`: as master, send one advert before yielding.
+    pub vrrp_higher_prio_send_advert: bool,
+    /// `vrrp_down_timer_adverts` (default 3): adverts missed before the master is declared down.
+    pub vrrp_down_timer_adverts: u32,
+    /// `vrrp_mcast_group4` (default 224.0.0.18).
+    pub vrrp_mcast_group4: Ipv4Addr,
+    /// `vrrp_mcast_group6` (default ff02::12).
+    pub vrrp_mcast_group6: Ipv6Addr,
+    /// `vrrp_strict`: RFC-strict mode for every instance.
+    pub vrrp_strict: bool,
+    /// `vrrp_check_unicast_src`: drop unicast adverts from addresses not in `unicast_peer`.
+    pub vrrp_check_unicast_src: bool,
+    /// `vrrp_skip_check_adv_addr`: do not compare the advert's address list with ours.
+    pub vrrp_skip_check_adv_addr: bool,
+    /// `notify_fifo FIFO [USER [GROUP]]` plus `notify_fifo_script`.
+    pub notify_fifo: Option<NotifyFifo>,
+    /// `vrrp_notify_fifo FIFO [USER [GROUP]]` plus `vrrp_notify_fifo_script`.
+    pub vrrp_notify_fifo: Option<NotifyFifo>,
+    /// `max_auto_priority [-1..99]`: real-time scheduling when timers run late (`None`: off;
+    /// `Some(-1)`: keepalived's "no limit" spelling).
+    pub max_auto_priority: Option<i32>,
+    /// `default_interface` for static addresses without `dev` (default eth0 in keepalived).
+    pub default_interface: Option<String>,
+    /// `dynamic_interfaces`: interfaces may appear after start.
+    pub dynamic_interfaces: bool,
+    /// Where the (first) `global_defs` block is.
+    pub loc: Option<Location>,
+}
+
+impl Default for GlobalDefs {
+    fn default() -> Self {
+        GlobalDefs {
+            router_id: None,
+            notification_email: Vec::new(),
+            notification_email_from: None,
+            smtp_server: None,
+            smtp_connect_timeout: Duration::from_secs(30),
+            smtp_helo_name: None,
+            smtp_alert: None,
+            script_user: None,
+            enable_script_security: false,
+            vrrp_version: VrrpVersion::V2,
+            vrrp_garp_master_delay: Duration::from_secs(5),
+            vrrp_garp_master_repeat: 5,
+            vrrp_garp_master_refresh: None,
+            vrrp_garp_master_refresh_repeat: 1,
+            vrrp_garp_interval: Duration::ZERO,
+            vrrp_gna_interval: Duration::ZERO,
+            vrrp_garp_lower_prio_delay: None,
+            vrrp_garp_lower_prio_repeat: None,
+            vrrp_lower_prio_no_advert: false,
+            vrrp_higher_prio_send_advert: false,
+            vrrp_down_timer_adverts: 3,
+            vrrp_mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
+            vrrp_mcast_group6: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
+            vrrp_strict: false,
+            vrrp_check_unicast_src: false,
+            vrrp_skip_check_adv_addr: false,
+            notify_fifo: None,
+            vrrp_notify_fifo: None,
+            max_auto_priority: None,
+            default_interface: None,
+            dynamic_interfaces: false,
+            loc: None,
+        }
+    }
+}
+
+/// Initial state of an instance (`state MASTER|BACKUP`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InitialState {
+    /// `state BACKUP` (the default): wait for Master_Down_Interval before taking over.
+    Backup,
+    /// `state MASTER`: with priority 255 become master at once; otherwise as BACKUP but with
+    /// keepalived's default priority of 255 when none is given.
+    Master,
+}
+
+/// Address scope (`scope` on an address or route).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// `global` (0).
+    Global,
+    /// `site` (200).
+    Site,
+    /// `link` (253).
+    Link,
+    /// `host` (254).
+    Host,
+    /// `nowhere` (255).
+    Nowhere,
+    /// A numeric scope.
+    Number(u8),
+}
+
+/// A virtual (or static, or excluded) address:
+/// `ADDR[/LEN] [brd X] [dev IF] [scope S] [label L] [peer P] [no_track] [home] [-nodad]
+/// [noprefixroute] [mngtmpaddr] [autojoin] [use_vmac] [preferred_lft N|forever] [track_group G]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VirtualAddress {
+    /// The address.
+    pub addr: IpAddr,
+    /// Prefix length (default 32 for IPv4, 128 for IPv6).
+    pub prefix_len: u8,
+    /// `brd`: broadcast address (IPv4 only).
+    pub broadcast: Option<Ipv4Addr>,
+    /// `dev`: the interface it goes on (default: the instance's interface).
+    pub dev: Option<String>,
+    /// `scope` (default global).
+    pub scope: Scope,
+    /// `label` (IPv4 only; `realdev:text` for ifconfig compatibility).
+    pub label: Option<String>,
+    /// `peer`: point-to-point peer address (the prefix then applies to it).
+    pub peer: Option<IpAddr>,
+    /// `no_track`: the instance does not go to FAULT if the address is removed.
+    pub no_track: bool,
+    /// Address flags passed to netlink as written (`home`, `-nodad`, `noprefixroute`,
+    /// `mngtmpaddr`, `autojoin`, `use_vmac`).
+    pub flags: Vec<String>,
+    /// `preferred_lft`: `Some(0)` deprecates the address; `None` is `forever`.
+    pub preferred_lft: Option<u32>,
+    /// `track_group` (static addresses).
+    pub track_group: Option<String>,
+    /// Where it was written.
+    pub loc: Location,
+}
+
+/// A route (`virtual_routes`, `static_routes`). The destination is typed; the rest of the
+/// `ip route` syntax is kept as key/value options so that the runner can hand it to netlink.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// Route type when not unicast: `blackhole`, `unreachable`, `prohibit`, `throw`.
+    pub kind: Option<String>,
+    /// Destination (`0.0.0.0/0` for `default`).
+    pub to: IpAddr,
+    /// Destination prefix length.
+    pub prefix_len: u8,
+    /// `src`: preferred source address.
+    pub src: Option<IpAddr>,
+    /// `via` (or the deprecated `gw`): the gateway.
+    pub via: Option<IpAddr>,
+    /// `dev`: the output interface.
+    pub dev: Option<String>,
+    /// `table`.
+    pub table: Option<String>,
+    /// `metric` / `priority` / `preference`.
+    pub metric: Option<u32>,
+    /// `scope`.
+    pub scope: Option<Scope>,
+    /// `no_track`.
+    pub no_track: bool,
+    /// Every other option, in order (`or ADDR`, `nexthop ...`, `mtu N`, `onlink`, ...).
+    pub options: Vec<String>,
+    /// Where it was written.
+    pub loc: Location,
+}
+
+/// `authentication { auth_type PASS|AH auth_pass X }` (VRRPv2 only).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Authentication {
+    /// PASS or AH.
+    pub kind: AuthType,
+    /// The password, at most 8 bytes (longer is truncated, with a warning).
+    pub password: String,
+}
+
+/// VRRPv2 authentication type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthType {
+    /// Simple text password (type 1).
+    Pass,
+    /// IPsec AH (type 2, deprecated).
+    Ah,
+}
+
+/// `track_interface { IF [weight N [reverse]] }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackInterface {
+    /// Interface name.
+    pub name: String,
+    /// Weight -253..=253; 0 (the default) means "FAULT when down".
+    pub weight: i32,
+    /// `reverse`: the weight applies when the interface is up rather than down.
+    pub reverse: bool,
+    /// Where it was written.
+    pub loc: Location,
+}
+
+/// `track_script { NAME [weight N [reverse]] }`, `track_file { NAME [weight N [reverse]] }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackRef {
+    /// The name of the `vrrp_script` / `vrrp_track_file`.
+    pub name: String,
+    /// Overrides the tracked object's weight when set.
+    pub weight: Option<i32>,
+    /// `reverse`.
+    pub reverse: bool,
+    /// Where it was written.
+    pub loc: Location,
+}
+
+/// Notify scripts of an instance or a sync group.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Notify {
+    /// `notify`: called on every transition with `TYPE NAME STATE PRIORITY`.
+    pub any: Option<Script>,
+    /// `notify_master`.
+    pub master: Option<Script>,
+    /// `notify_backup`.
+    pub backup: Option<Script>,
+    /// `notify_fault`.
+    pub fault: Option<Script>,
+    /// `notify_stop`.
+    pub stop: Option<Script>,
+    /// `notify_deleted`.
+    pub deleted: Option<Script>,
+    /// `notify_master_rx_lower_pri`.
+    pub master_rx_lower_pri: Option<Script>,
+}
+
+/// Gratuitous ARP / NA timing of an instance (global `vrrp_garp_*` applied as defaults).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Garp {
+    /// Delay of the second burst after becoming master.
+    pub master_delay: Duration,
+    /// Messages per burst.
+    pub master_repeat: u32,
+    /// Periodic refresh while master.
+    pub master_refresh: Option<Duration>,
+    /// Messages per refresh.
+    pub master_refresh_repeat: u32,
+    /// Delay of the burst after a lower-priority advert while master.
+    pub lower_prio_delay: Duration,
+    /// Messages in that burst.
+    pub lower_prio_repeat: u32,
+    /// Spacing of gratuitous ARPs.
+    pub interval: Duration,
+    /// Spacing of unsolicited neighbour advertisements.
+    pub na_interval: Duration,
+}
+
+/// `use_vmac [NAME] [MAC]`: the instance uses a macvlan with the VRRP virtual MAC.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Vmac {
+    /// The macvlan's name (default `vrrp.VRID`, chosen by the runner).
+    pub name: Option<String>,
+    /// An explicit MAC address, as written.
+    pub mac: Option<String>,
+}
+
+/// A unicast peer: `ADDR [min_ttl N] [max_ttl N]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnicastPeer {
+    /// The peer's address.
+    pub addr: IpAddr,
+    /// Lowest TTL accepted from it.
+    pub min_ttl: Option<u8>,
+    /// Highest TTL accepted from it.
+    pub max_ttl: Option<u8>,
+}
+
+/// VRRPv3 unicast checksum compatibility (`old_unicast_checksum [never]`): keepalived before
+/// 1.3.6 computed the unicast v3 checksum differently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnicastChecksum {
+    /// Default: send the RFC form, accept the old one when a peer uses it.
+    Auto,
+    /// `old_unicast_checksum`: send and expect the old form.
+    Old,
+    /// `old_unicast_checksum never`: RFC form only, never detect the old one.
+    Never,
+}
+
+/// `vrrp_instance NAME { ... }`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VrrpInstance {
+    /// The instance name.
+    pub name: String,
+    /// `state` (default BACKUP).
+    pub state: InitialState,
+    /// `interface`: where adverts are sent and received. `None` only with unicast peers.
+    pub interface: Option<String>,
+    /// `virtual_router_id` 1..=255 (required).
+    pub vrid: u8,
+    /// `priority` 1..=255 (default 100; 255 for `state MASTER` without a priority).
+    pub priority: u8,
+    /// `advert_int` (default 1 s): whole seconds for v2, centiseconds 1..=4095 for v3.
+    pub advert_int: Duration,
+    /// `version` (default: `vrrp_version`; always 3 for IPv6).
+    pub version: VrrpVersion,
+    /// Address family of the virtual addresses (IPv4 when none are configured).
+    pub family: Family,
+    /// `preempt` (default) / `nopreempt`.
+    pub preempt: bool,
+    /// `preempt_delay` (default 0, at most 1000 s).
+    pub preempt_delay: Duration,
+    /// `accept` / `no_accept` (default: accept, unless strict mode).
+    pub accept: bool,
+    /// `virtual_ipaddress`.
+    pub virtual_addresses: Vec<VirtualAddress>,
+    /// `virtual_ipaddress_excluded`: added and removed with the state but not advertised.
+    pub excluded_addresses: Vec<VirtualAddress>,
+    /// `virtual_routes`.
+    pub virtual_routes: Vec<Route>,
+    /// `unicast_src_ip`.
+    pub unicast_src_ip: Option<IpAddr>,
+    /// `mcast_src_ip`.
+    pub mcast_src_ip: Option<IpAddr>,
+    /// `mcast_dst_ip` (default: the global group of the family).
+    pub mcast_dst_ip: Option<IpAddr>,
+    /// `unicast_peer { ... }`: when non-empty, adverts are unicast to these.
+    pub unicast_peers: Vec<UnicastPeer>,
+    /// `unicast_ttl` (default 255).
+    pub unicast_ttl: Option<u8>,
+    /// `authentication` (v2 only).
+    pub authentication: Option<Authentication>,
+    /// `track_interface`.
+    pub track_interfaces: Vec<TrackInterface>,
+    /// `track_script`.
+    pub track_scripts: Vec<TrackRef>,
+    /// `track_file`.
+    pub track_files: Vec<TrackRef>,
+    /// `notify*` scripts.
+    pub notify: Notify,
+    /// `smtp_alert` (default: the global `smtp_alert`, else off).
+    pub smtp_alert: bool,
+    /// Gratuitous ARP / NA timing.
+    pub garp: Garp,
+    /// `use_vmac`.
+    pub use_vmac: Option<Vmac>,
+    /// `vmac_xmit_base`: send adverts on the base interface rather than the macvlan.
+    pub vmac_xmit_base: bool,
+    /// `lower_prio_no_advert` (default: the global setting, or strict mode).
+    pub lower_prio_no_advert: bool,
+    /// `higher_prio_send_advert`.
+    pub higher_prio_send_advert: bool,
+    /// `dont_track_primary`: ignore the state of the instance's own interface.
+    pub dont_track_primary: bool,
+    /// `skip_check_adv_addr`.
+    pub skip_check_adv_addr: bool,
+    /// `strict_mode` (default: the global `vrrp_strict`).
+    pub strict_mode: bool,
+    /// `check_unicast_src` (default: the global setting).
+    pub check_unicast_src: bool,
+    /// `old_unicast_checksum`.
+    pub unicast_checksum: UnicastChecksum,
+    /// `down_timer_adverts` 1..=100 (default: the global setting).
+    pub down_timer_adverts: u32,
+    /// `promote_secondaries`.
+    pub promote_secondaries: bool,
+    /// `notify_priority_changes`.
+    pub notify_priority_changes: bool,
+    /// The sync group the instance belongs to, if any (filled in from `vrrp_sync_group`).
+    pub sync_group: Option<String>,
+    /// Where the `vrrp_instance` keyword is.
+    pub loc: Location,
+}
+
+/// `vrrp_sync_group NAME { group { ... } ... }`: instances that change state together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncGroup {
+    /// The group name.
+    pub name: String,
+    /// Member instance names (each exists and is in no other group).
+    pub members: Vec<String>,
+    /// `notify*` scripts.
+    pub notify: Notify,
+    /// `smtp_alert`.
+    pub smtp_alert: bool,
+    /// `track_interface`: applies to every member.
+    pub track_interfaces: Vec<TrackInterface>,
+    /// `track_script`.
+    pub track_scripts: Vec<TrackRef>,
+    /// `track_file`.
+    pub track_files: Vec<TrackRef>,
+    /// `sync_group_tracking_weight`: members' tracking weights are honoured.
+    pub tracking_weight: bool,
+    /// Where the `vrrp_sync_group` keyword is.
+    pub loc: Location,
+}
+
+/// `vrrp_script NAME { ... }`: a check run periodically.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VrrpScript {
+    /// The script name that `track_script` refers to.
+    pub name: String,
+    /// `script`: the command (required).
+    pub script: Script,
+    /// `interval` (default 1 s).
+    pub interval: Duration,
+    /// `timeout` (default: the interval).
+    pub timeout: Option<Duration>,
+    /// `weight` -253..=253 (default 0: failure means FAULT).
+    pub weight: i32,
+    /// `weight N reverse`.
+    pub reverse: bool,
+    /// `rise` (default 1): successes needed to become OK.
+    pub rise: u32,
+    /// `fall` (default 1): failures needed to become KO.
+    pub fall: u32,
+    /// `user USER [GROUP]`.
+    pub run_as: Option<RunAs>,
+    /// `init_fail`: start in the failed state.
+    pub init_fail: bool,
+    /// Where the `vrrp_script` keyword is.
+    pub loc: Location,
+}
+
+/// `vrrp_track_file NAME { file PATH; weight N [reverse]; init_file [VALUE] [overwrite] }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackFile {
+    /// The name that `track_file` refers to.
+    pub name: String,
+    /// `file`: the path (required).
+    pub file: String,
+    /// `weight` (default 1).
+    pub weight: i32,
+    /// `reverse`.
+    pub reverse: bool,
+    /// `init_file [VALUE] [overwrite]`: create the file with VALUE (default 0).
+    pub init_file: Option<InitFile>,
+    /// Where the keyword is.
+    pub loc: Location,
+}
+
+/// `init_file [VALUE] [overwrite]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InitFile {
+    /// The value written (default 0).
+    pub value: i64,
+    /// `overwrite`: write it even when the file exists.
+    pub overwrite: bool,
+}

@@ -1,0 +1,372 @@
+//! keepalived's line preprocessing: `@ID` / `@^ID` conditional lines, `$NAME=VALUE` parameters
+//! (multi-line with a trailing `\`), `$NAME` / `${NAME}` substitution and `~SEQ(...)` lines.
+//!
+//! Everything here is pure: the config id and the directory of the current file come in as
+//! values. `${_RANDOM}` expands to its minimum (0 unless given) because the engine has no
+//! randomness; a fuzzer run must be reproducible.
+
+use std::collections::HashMap;
+
+/// Limits that keep hostile input from exploding (a parameter defined in terms of itself, or
+/// doubling at every level): past them the line is rejected with an error.
+pub const MAX_SUBSTITUTIONS: usize = 10_000;
+/// Longest line that substitution may produce, in bytes.
+pub const MAX_EXPANDED_LEN: usize = 1 << 20;
+/// Largest number of lines one `~SEQ` may generate.
+pub const MAX_SEQ_LINES: i64 = 100_000;
+
+/// The parameter table and the config id.
+#[derive(Clone, Debug, Default)]
+pub struct Params {
+    defs: HashMap<String, Vec<String>>,
+    /// The config id that `@ID` lines are compared against (keepalived's `-i`); `None` matches no
+    /// `@ID` line and every `@^ID` line.
+    pub config_id: Option<String>,
+}
+
+/// The result of substituting parameters into one line.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Expanded {
+    /// The line, fully substituted.
+    Line(String),
+    /// A multi-line parameter was expanded: these lines must each go through the whole line
+    /// pipeline again, in order (they may define parameters used by later ones).
+    Lines(Vec<String>),
+}
+
+/// A `$NAME=VALUE` definition found on a line.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Definition {
+    /// The parameter name.
+    pub name: String,
+    /// The value on this line (without a trailing `\`).
+    pub value: String,
+    /// Whether the line ended with `\` (the value continues on the next lines).
+    pub continues: bool,
+}
+
+fn is_name_start(c: char) -> bool {
+    c.is_ascii_alphabetic() || c == '_'
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+impl Params {
+    /// A parameter table with the given config id.
+    pub fn new(config_id: Option<String>) -> Self {
+        Params {
+            defs: HashMap::new(),
+            config_id,
+        }
+    }
+
+    /// Applies a conditional prefix to a line already trimmed on the left. Returns the part of the
+    /// line to keep and how many characters were removed from its start, or `None` when the line
+    /// is for another config id.
+    pub fn conditional<'a>(&self, line: &'a str) -> Option<(&'a str, usize)> {
+        let Some(rest) = line.strip_prefix('@') else {
+            return Some((line, 0));
+        };
+        let (negate, rest) = match rest.strip_prefix('^') {
+            Some(r) => (true, r),
+            None => (false, rest),
+        };
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let id = &rest[..end];
+        let matches = self.config_id.as_deref() == Some(id);
+        if matches == negate {
+            return None;
+        }
+        let after = &rest[end..];
+        let kept = after.trim_start();
+        let removed = line.chars().count() - kept.chars().count();
+        Some((kept, removed))
+    }
+
+    /// Recognises `$NAME=VALUE` (no space before `=`).
+    pub fn definition(line: &str) -> Option<Definition> {
+        let rest = line.strip_prefix('$')?;
+        let mut chars = rest.char_indices();
+        let (_, first) = chars.next()?;
+        if !is_name_start(first) {
+            return None;
+        }
+        let mut eq = None;
+        for (i, c) in chars {
+            if c == '=' {
+                eq = Some(i);
+                break;
+            }
+            if !is_name_char(c) {
+                return None;
+            }
+        }
+        let eq = eq?;
+        let name = rest[..eq].to_string();
+        let value = rest[eq + 1..].trim();
+        let (value, continues) = match value.strip_suffix('\\') {
+            Some(v) => (v.trim_end().to_string(), true),
+            None => (value.to_string(), false),
+        };
+        Some(Definition {
+            name,
+            value,
+            continues,
+        })
+    }
+
+    /// Defines (or redefines) a parameter; a multi-line value is one string per line.
+    pub fn define(&mut self, name: String, lines: Vec<String>) {
+        self.defs.insert(name, lines);
+    }
+
+    fn lookup(&self, name: &str, pwd: &str) -> Option<Vec<String>> {
+        match name {
+            "_PWD" => Some(vec![pwd.to_string()]),
+            "_INSTANCE" => Some(vec![self.config_id.clone().unwrap_or_default()]),
+            "_HASH" => Some(vec!["#".to_string()]),
+            "_BANG" => Some(vec!["!".to_string()]),
+            _ => self.defs.get(name).cloned(),
+        }
+    }
+
+    /// Substitutes `$NAME` (followed by whitespace or the end of the line) and `${NAME}`.
+    /// Undefined parameters stay as written. Substitution is recursive (a value may name other
+    /// parameters); past [`MAX_SUBSTITUTIONS`] or [`MAX_EXPANDED_LEN`] it is an error.
+    pub fn substitute(&self, line: &str, pwd: &str) -> Result<Expanded, String> {
+        if !line.contains('$') {
+            return Ok(Expanded::Line(line.to_string()));
+        }
+        let mut s = line.to_string();
+        let mut pos = 0usize;
+        let mut count = 0usize;
+        while let Some(off) = s[pos..].find('$') {
+            let at = pos + off;
+            let after = &s[at + 1..];
+            let (name, end, braced) = if let Some(inner) = after.strip_prefix('{') {
+                let Some(close) = inner.find('}') else {
+                    pos = at + 1;
+                    continue;
+                };
+                (inner[..close].to_string(), at + 2 + close + 1, true)
+            } else {
+                let len = after
+                    .char_indices()
+                    .find(|&(_, c)| !is_name_char(c))
+                    .map(|(i, _)| i)
+                    .unwrap_or(after.len());
+                (after[..len].to_string(), at + 1 + len, false)
+            };
+            let followed_ok = braced || s[end..].chars().next().map_or(true, char::is_whitespace);
+            let base = name.split_whitespace().next().unwrap_or("");
+            let value = if base == "_RANDOM" && braced {
+                let min = name.split_whitespace().nth(1).unwrap_or("0");
+                Some(vec![min.to_string()])
+            } else if name.is_empty() || !is_name_start(name.chars().next().unwrap_or('0')) {
+                None
+            } else if followed_ok {
+                self.lookup(&name, pwd)
+            } else {
+                None
+            };
+            let Some(value) = value else {
+                pos = at + 1;
+                continue;
+            };
+            count += 1;
+            if count > MAX_SUBSTITUTIONS {
+                return Err(format!(
+                    "parameter expansion does not terminate (more than {MAX_SUBSTITUTIONS} substitutions): is a parameter defined in terms of itself?"
+                ));
+            }
+            if value.len() > 1 {
+                let mut lines = Vec::with_capacity(value.len());
+                let last = value.len() - 1;
+                for (i, v) in value.iter().enumerate() {
+                    let mut l = String::new();
+                    if i == 0 {
+                        l.push_str(&s[..at]);
+                    }
+                    l.push_str(v);
+                    if i == last {
+                        l.push_str(&s[end..]);
+                    }
+                    lines.push(l);
+                }
+                return Ok(Expanded::Lines(lines));
+            }
+            let v = value.into_iter().next().unwrap_or_default();
+            if s.len() - (end - at) + v.len() > MAX_EXPANDED_LEN {
+                return Err(format!(
+                    "parameter expansion makes a line longer than {MAX_EXPANDED_LEN} bytes"
+                ));
+            }
+            s.replace_range(at..end, &v);
+            // Rescan from the same place: the value may itself name parameters.
+            pos = at;
+        }
+        Ok(Expanded::Line(s))
+    }
+}
+
+/// One `~SEQ(var, start, step, end)` or `~SEQx(...)` prefix.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Seq {
+    /// The variable defined on each round.
+    pub var: String,
+    /// Values, already formatted (decimal, or hexadecimal for `~SEQx`).
+    pub values: Vec<String>,
+}
+
+/// Parses a leading `~SEQ(...)`; returns the sequence and the rest of the line.
+pub fn parse_seq(line: &str) -> Option<Result<(Seq, &str), String>> {
+    let (hex, rest) = if let Some(r) = line.strip_prefix("~SEQx(") {
+        (true, r)
+    } else if let Some(r) = line.strip_prefix("~SEQ(") {
+        (false, r)
+    } else {
+        return None;
+    };
+    let Some(close) = rest.find(')') else {
+        return Some(Err("~SEQ(: expected ')'".to_string()));
+    };
+    let args: Vec<&str> = rest[..close].split(',').map(str::trim).collect();
+    let num = |s: &str| -> Result<i64, String> {
+        let r = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+            i64::from_str_radix(h, 16)
+        } else if let Some(h) = s.strip_prefix("-0x") {
+            i64::from_str_radix(h, 16).map(|v| -v)
+        } else {
+            s.parse::<i64>()
+        };
+        r.map_err(|_| format!("~SEQ: expected an integer, found '{s}'"))
+    };
+    let parsed = (|| -> Result<(String, i64, i64, i64), String> {
+        let var = args.first().copied().unwrap_or("");
+        if var.is_empty() || !var.chars().all(is_name_char) {
+            return Err(format!("~SEQ: expected a variable name, found '{var}'"));
+        }
+        let (start, step, end) = match args.len() {
+            2 => {
+                let end = num(args[1])?;
+                let start = if end >= 0 { 1 } else { -1 };
+                (start, if end >= start { 1 } else { -1 }, end)
+            }
+            3 => {
+                let start = num(args[1])?;
+                let end = num(args[2])?;
+                (start, if end >= start { 1 } else { -1 }, end)
+            }
+            4 => (num(args[1])?, num(args[2])?, num(args[3])?),
+            _ => return Err("~SEQ: expected (var, [start, [step,]] end)".to_string()),
+        };
+        Ok((var.to_string(), start, step, end))
+    })();
+    let (var, start, step, end) = match parsed {
+        Ok(v) => v,
+        Err(e) => return Some(Err(e)),
+    };
+    if step == 0 {
+        return Some(Err("~SEQ: the step must not be 0".to_string()));
+    }
+    let count = (end.saturating_sub(start)) / step + 1;
+    if count > MAX_SEQ_LINES {
+        return Some(Err(format!(
+            "~SEQ would generate {count} lines (at most {MAX_SEQ_LINES})"
+        )));
+    }
+    let mut values = Vec::new();
+    let mut v = start;
+    while (step > 0 && v <= end) || (step < 0 && v >= end) {
+        values.push(if hex {
+            if v < 0 {
+                format!("-{:x}", v.unsigned_abs())
+            } else {
+                format!("{v:x}")
+            }
+        } else {
+            v.to_string()
+        });
+        match v.checked_add(step) {
+            Some(n) => v = n,
+            None => break,
+        }
+    }
+    Some(Ok((Seq { var, values }, rest[close + 1..].trim_start())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(defs: &[(&str, &str)]) -> Params {
+        let mut p = Params::new(Some("main".into()));
+        for (k, v) in defs {
+            p.define(k.to_string(), vec![v.to_string()]);
+        }
+        p
+    }
+
+    #[test]
+    fn conditionals() {
+        let p = p(&[]);
+        assert_eq!(p.conditional("@main router_id a"), Some(("router_id a", 6)));
+        assert_eq!(p.conditional("@backup router_id a"), None);
+        assert_eq!(p.conditional("@^main x"), None);
+        assert_eq!(p.conditional("@^backup x"), Some(("x", 9)));
+        assert_eq!(p.conditional("plain"), Some(("plain", 0)));
+    }
+
+    #[test]
+    fn definitions() {
+        let d = Params::definition("$A=1 2").unwrap();
+        assert_eq!((d.name.as_str(), d.value.as_str(), d.continues), ("A", "1 2", false));
+        let d = Params::definition("$A= \\").unwrap();
+        assert_eq!((d.value.as_str(), d.continues), ("", true));
+        assert!(Params::definition("$A =1").is_none());
+        assert!(Params::definition("$1A=1").is_none());
+    }
+
+    #[test]
+    fn recursive_substitution_as_documented() {
+        let mut p = p(&[("ADDRESS_BASE", "10.2.${ADDRESS_BASE_SUB}")]);
+        p.define("ADDRESS_BASE_SUB".into(), vec!["0".into()]);
+        assert_eq!(
+            p.substitute("${ADDRESS_BASE}.100/32", "/").unwrap(),
+            Expanded::Line("10.2.0.100/32".into())
+        );
+        // `$NAME` needs whitespace (or the end) after it.
+        let p = p_simple();
+        assert_eq!(p.substitute("a $X b $Xc $X", "/").unwrap(), Expanded::Line("a 1 b $Xc 1".into()));
+        assert_eq!(p.substitute("$UNDEF ${UNDEF}", "/").unwrap(), Expanded::Line("$UNDEF ${UNDEF}".into()));
+    }
+
+    fn p_simple() -> Params {
+        p(&[("X", "1")])
+    }
+
+    #[test]
+    fn self_reference_is_an_error_not_a_hang() {
+        let p = p(&[("A", "${A}${A}")]);
+        assert!(p.substitute("${A}", "/").is_err());
+        let p = p_loop();
+        assert!(p.substitute("$A", "/").is_err());
+    }
+
+    fn p_loop() -> Params {
+        p(&[("A", "$A")])
+    }
+
+    #[test]
+    fn seq() {
+        let (s, rest) = parse_seq("~SEQ(N, 0, 3) x ${N}").unwrap().unwrap();
+        assert_eq!(s.values, ["0", "1", "2", "3"]);
+        assert_eq!(rest, "x ${N}");
+        let (s, _) = parse_seq("~SEQx(N, 0x90, 0x10, 0xc0) y").unwrap().unwrap();
+        assert_eq!(s.values, ["90", "a0", "b0", "c0"]);
+        assert!(parse_seq("~SEQ(N, 0, 0, 3)").unwrap().is_err());
+        assert!(parse_seq("~SEQ(N, 0, 1, 99999999999)").unwrap().is_err());
+    }
+}

@@ -1,0 +1,198 @@
+//! Typed values of keepalived.conf: integers with ranges, booleans, decimal timers, addresses,
+//! prefixes, scopes and script command lines. Every parser returns an error message that says
+//! what was expected and what was found; the caller attaches the location.
+
+use core::time::Duration;
+use std::net::IpAddr;
+
+use super::model::Scope;
+
+/// Parses an integer in `min..=max`.
+pub fn int_in(text: &str, min: i64, max: i64, what: &str) -> Result<i64, String> {
+    match text.parse::<i64>() {
+        Ok(v) if (min..=max).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "{what}: expected an integer in {min}..={max}, found '{text}'"
+        )),
+    }
+}
+
+/// Parses `on|off|true|false|yes|no`.
+pub fn boolean(text: &str, what: &str) -> Result<bool, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" => Ok(true),
+        "off" | "false" | "no" => Ok(false),
+        _ => Err(format!(
+            "{what}: expected on|off|true|false|yes|no, found '{text}'"
+        )),
+    }
+}
+
+/// Parses a decimal number of seconds (`2.71828`, `3`) into a duration, exact to the
+/// nanosecond, within `min..=max`.
+pub fn timer(text: &str, min: Duration, max: Duration, what: &str) -> Result<Duration, String> {
+    let bad = || {
+        format!(
+            "{what}: expected a time in seconds between {} and {}, found '{text}'",
+            secs_str(min),
+            secs_str(max)
+        )
+    };
+    let (int, frac) = match text.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (text, ""),
+    };
+    if (int.is_empty() && frac.is_empty())
+        || !int.chars().all(|c| c.is_ascii_digit())
+        || !frac.chars().all(|c| c.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let secs: u64 = if int.is_empty() {
+        0
+    } else {
+        int.parse().map_err(|_| bad())?
+    };
+    let mut nanos: u32 = 0;
+    let mut scale = 100_000_000u32;
+    for c in frac.chars() {
+        let d = c.to_digit(10).unwrap_or(0);
+        nanos += d * scale;
+        scale /= 10;
+        if scale == 0 {
+            break;
+        }
+    }
+    if secs > 1_000_000_000 {
+        return Err(bad());
+    }
+    let d = Duration::new(secs, nanos);
+    if d < min || d > max {
+        return Err(bad());
+    }
+    Ok(d)
+}
+
+/// Formats a duration as keepalived-style decimal seconds (`1`, `0.5`, `40.95`).
+pub fn secs_str(d: Duration) -> String {
+    let n = d.subsec_nanos();
+    if n == 0 {
+        return d.as_secs().to_string();
+    }
+    let s = format!("{}.{:09}", d.as_secs(), n);
+    s.trim_end_matches('0').to_string()
+}
+
+/// Parses an IPv4 or IPv6 address.
+pub fn ip(text: &str, what: &str) -> Result<IpAddr, String> {
+    text.parse::<IpAddr>()
+        .map_err(|_| format!("{what}: expected an IPv4 or IPv6 address, found '{text}'"))
+}
+
+/// Parses `ADDR[/LEN]`; the default length is the full address.
+pub fn ip_prefix(text: &str, what: &str) -> Result<(IpAddr, u8, bool), String> {
+    let (a, len) = match text.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (text, None),
+    };
+    let addr = a.parse::<IpAddr>().map_err(|_| {
+        format!("{what}: expected an IPv4 or IPv6 address with an optional /prefix, found '{text}'")
+    })?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    match len {
+        None => Ok((addr, max, false)),
+        Some(l) => match l.parse::<u8>() {
+            Ok(v) if v <= max => Ok((addr, v, true)),
+            _ => Err(format!(
+                "{what}: expected a prefix length 0..={max} after '/', found '{l}'"
+            )),
+        },
+    }
+}
+
+/// Parses a scope name or number.
+pub fn scope(text: &str) -> Result<Scope, String> {
+    Ok(match text {
+        "global" | "universe" => Scope::Global,
+        "site" => Scope::Site,
+        "link" => Scope::Link,
+        "host" => Scope::Host,
+        "nowhere" => Scope::Nowhere,
+        n => match n.parse::<u8>() {
+            Ok(v) => Scope::Number(v),
+            Err(_) => {
+                return Err(format!(
+                    "scope: expected global|site|link|host|nowhere or 0..=255, found '{text}'"
+                ))
+            }
+        },
+    })
+}
+
+/// Splits a script command line as keepalived does: whitespace separates arguments, single
+/// quotes group (and are removed).
+pub fn split_args(command: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut quoted = false;
+    for c in command.chars() {
+        if quoted {
+            if c == '\'' {
+                quoted = false;
+            } else {
+                cur.push(c);
+            }
+        } else if c == '\'' {
+            quoted = true;
+            in_word = true;
+        } else if c.is_whitespace() {
+            if in_word {
+                out.push(std::mem::take(&mut cur));
+                in_word = false;
+            }
+        } else {
+            cur.push(c);
+            in_word = true;
+        }
+    }
+    if in_word {
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timers_are_exact() {
+        let max = Duration::from_secs(255);
+        assert_eq!(timer("0.92", Duration::ZERO, max, "t"), Ok(Duration::from_millis(920)));
+        assert_eq!(timer("3", Duration::ZERO, max, "t"), Ok(Duration::from_secs(3)));
+        assert_eq!(timer(".5", Duration::ZERO, max, "t"), Ok(Duration::from_millis(500)));
+        assert!(timer("-1", Duration::ZERO, max, "t").is_err());
+        assert!(timer("1e3", Duration::ZERO, max, "t").is_err());
+        assert!(timer("256", Duration::ZERO, max, "t").is_err());
+        assert!(timer("99999999999999999999", Duration::ZERO, max, "t").is_err());
+        assert_eq!(secs_str(Duration::from_millis(40950)), "40.95");
+    }
+
+    #[test]
+    fn prefixes() {
+        assert_eq!(ip_prefix("192.0.2.1/24", "a").unwrap().1, 24);
+        assert_eq!(ip_prefix("2001:db8::1", "a").unwrap().1, 128);
+        assert!(ip_prefix("192.0.2.1/33", "a").is_err());
+        assert!(ip_prefix("192.0.2.300", "a").is_err());
+    }
+
+    #[test]
+    fn script_args() {
+        assert_eq!(
+            split_args("bash -c '</dev/tcp/127.0.0.1/80'  x"),
+            ["bash", "-c", "</dev/tcp/127.0.0.1/80", "x"]
+        );
+        assert_eq!(split_args("/usr/local/bin/vrrp.sh  MASTER  VI_1").len(), 3);
+    }
+}

@@ -1,0 +1,947 @@
+//! One test per transition of the seed's state diagram and per receive check of RFC 5798
+//! section 7.1, each named after the rule it checks.
+
+use super::*;
+use crate::wire::{Addrs, Advert, ChecksumForm, ChecksumPolicy, Interval};
+use std::net::Ipv4Addr;
+
+const ME: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
+const LOWER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 5);
+const HIGHER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 20);
+const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
+
+fn ms(n: u64) -> Instant {
+    Instant::from_millis(n)
+}
+
+fn cfg(version: Version) -> InstanceConfig {
+    InstanceConfig::new("VI_1", "eth0", 51, version, Family::V4).vips([IpAddr::V4(VIP)])
+}
+
+/// An engine with one instance on eth0 (up, 192.0.2.10), started at `t0`.
+fn started(c: InstanceConfig, t0: Instant) -> Engine {
+    let mut e = Engine::new(EngineConfig { instances: vec![c] }).unwrap();
+    let eth0 = e.interface_id("eth0").unwrap();
+    e.handle_input(
+        t0,
+        Input::PrimaryAddress {
+            iface: eth0,
+            family: Family::V4,
+            addr: Some(ME.into()),
+        },
+    );
+    e.handle_input(t0, Input::Start);
+    e
+}
+
+fn drain(e: &mut Engine) -> Vec<Action> {
+    std::iter::from_fn(|| e.poll_action()).collect()
+}
+
+fn state(e: &Engine) -> State {
+    e.instance(InstanceId(0)).unwrap().state()
+}
+
+fn stats(e: &Engine) -> InstanceStats {
+    *e.instance(InstanceId(0)).unwrap().stats()
+}
+
+fn transitions(actions: &[Action]) -> Vec<(State, State, Reason)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::StateChange {
+                from, to, reason, ..
+            } => Some((*from, *to, *reason)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn sent_priorities(actions: &[Action]) -> Vec<u8> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::SendAdvert(s) => Some(s.priority),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Encode an advert from `src` as a peer would send it.
+fn packet(
+    version: Version,
+    src: Ipv4Addr,
+    prio: u8,
+    interval: Interval,
+    addrs: &[IpAddr],
+    auth: Auth,
+) -> Vec<u8> {
+    let a = Advert {
+        version,
+        vrid: 51,
+        priority: prio,
+        interval,
+        addrs: Addrs::List(addrs),
+        auth,
+        checksum: if version == Version::V2 {
+            ChecksumForm::Plain
+        } else {
+            ChecksumForm::PseudoHeader
+        },
+        trailing: 0,
+    };
+    let mut buf = vec![0u8; wire::MAX_ADVERT_LEN];
+    let n = wire::emit(
+        &a,
+        &IpContext {
+            src: src.into(),
+            dst: wire::MCAST_V4.into(),
+        },
+        &mut buf,
+    )
+    .unwrap();
+    buf.truncate(n);
+    buf
+}
+
+fn v3(src: Ipv4Addr, prio: u8) -> Vec<u8> {
+    packet(
+        Version::V3,
+        src,
+        prio,
+        Interval::Centiseconds(100),
+        &[IpAddr::V4(VIP)],
+        Auth::None,
+    )
+}
+
+fn rx_ttl(e: &mut Engine, now: Instant, src: Ipv4Addr, bytes: &[u8], ttl: u8) -> Vec<Action> {
+    e.handle_input(
+        now,
+        Input::Packet(Received {
+            iface: IfaceId(0),
+            src: src.into(),
+            dst: wire::MCAST_V4.into(),
+            ttl,
+            payload: bytes,
+        }),
+    );
+    drain(e)
+}
+
+fn rx(e: &mut Engine, now: Instant, src: Ipv4Addr, bytes: &[u8]) -> Vec<Action> {
+    rx_ttl(e, now, src, bytes, 255)
+}
+
+/// Run timers up to and including `until`; returns the actions.
+fn run_until(e: &mut Engine, until: Instant) -> Vec<Action> {
+    let mut out = Vec::new();
+    while let Some(t) = e.poll_timeout() {
+        if t > until {
+            break;
+        }
+        e.handle_timeout(t);
+        out.extend(drain(e));
+    }
+    out
+}
+
+/// A started backup (v3, 1 s, priority 100) that has heard a master at t=0.
+fn backup() -> Engine {
+    let mut e = started(cfg(Version::V3), ms(0));
+    drain(&mut e);
+    e
+}
+
+/// A master (v3, 1 s, priority 100) at t = 3.609375 s.
+fn master() -> (Engine, Instant) {
+    let mut e = backup();
+    let t = Instant::from_micros(3_609_375);
+    let a = run_until(&mut e, t);
+    assert_eq!(
+        transitions(&a),
+        vec![(State::Backup, State::Master, Reason::MasterDownTimer)]
+    );
+    (e, t)
+}
+
+// ----- transitions ------------------------------------------------------------------------
+
+#[test]
+fn init_to_backup_on_start_waits_master_down_interval() {
+    let mut e = started(cfg(Version::V3), ms(0));
+    assert_eq!(
+        transitions(&drain(&mut e)),
+        vec![(State::Init, State::Backup, Reason::Startup)]
+    );
+    assert_eq!(e.poll_timeout(), Some(Instant::from_micros(3_609_375)));
+}
+
+#[test]
+fn init_to_master_for_address_owner() {
+    let mut e = started(cfg(Version::V3).priority(255), ms(0));
+    let a = drain(&mut e);
+    assert_eq!(
+        transitions(&a),
+        vec![(State::Init, State::Master, Reason::AddressOwner)]
+    );
+    assert_eq!(sent_priorities(&a), vec![255]);
+    assert!(a.iter().any(|x| matches!(x, Action::AddAddresses { .. })));
+    assert!(a.iter().any(|x| matches!(x, Action::Announce { .. })));
+}
+
+#[test]
+fn init_to_fault_when_link_down() {
+    let mut e = Engine::new(EngineConfig {
+        instances: vec![cfg(Version::V3)],
+    })
+    .unwrap();
+    e.handle_input(
+        ms(0),
+        Input::Link {
+            iface: IfaceId(0),
+            up: false,
+        },
+    );
+    e.handle_input(
+        ms(0),
+        Input::PrimaryAddress {
+            iface: IfaceId(0),
+            family: Family::V4,
+            addr: Some(ME.into()),
+        },
+    );
+    e.handle_input(ms(0), Input::Start);
+    assert_eq!(
+        transitions(&drain(&mut e)),
+        vec![(State::Init, State::Fault, Reason::LinkDown)]
+    );
+    assert_eq!(e.poll_timeout(), None, "FAULT runs no timer");
+}
+
+#[test]
+fn init_to_fault_without_source_address() {
+    let mut e = Engine::new(EngineConfig {
+        instances: vec![cfg(Version::V3)],
+    })
+    .unwrap();
+    e.handle_input(ms(0), Input::Start);
+    assert_eq!(
+        transitions(&drain(&mut e)),
+        vec![(State::Init, State::Fault, Reason::NoSourceAddress)]
+    );
+}
+
+#[test]
+fn backup_to_master_when_master_down_timer_fires() {
+    let mut e = backup();
+    let a = run_until(&mut e, Instant::from_micros(3_609_374));
+    assert!(a.is_empty(), "not a microsecond early");
+    let a = run_until(&mut e, Instant::from_micros(3_609_375));
+    assert_eq!(
+        transitions(&a),
+        vec![(State::Backup, State::Master, Reason::MasterDownTimer)]
+    );
+    // RFC order: advert first, then the addresses, then the announcement.
+    assert!(matches!(a[0], Action::SendAdvert(_)));
+    assert!(matches!(a[1], Action::AddAddresses { .. }));
+    assert!(matches!(a[2], Action::Announce { .. }));
+    assert_eq!(stats(&e).became_master, 1);
+}
+
+#[test]
+fn backup_to_fault_on_link_down() {
+    let mut e = backup();
+    e.handle_input(
+        ms(100),
+        Input::Link {
+            iface: IfaceId(0),
+            up: false,
+        },
+    );
+    let a = drain(&mut e);
+    assert_eq!(
+        transitions(&a),
+        vec![(State::Backup, State::Fault, Reason::LinkDown)]
+    );
+    assert!(sent_priorities(&a).is_empty());
+}
+
+#[test]
+fn master_to_backup_on_higher_priority() {
+    let (mut e, t) = master();
+    let a = rx(&mut e, t + Duration::from_millis(1), LOWER, &v3(LOWER, 150));
+    assert_eq!(
+        transitions(&a),
+        vec![(State::Master, State::Backup, Reason::HigherPriorityHeard)]
+    );
+    assert!(matches!(a[0], Action::RemoveAddresses { .. }));
+    assert_eq!(stats(&e).released_master, 1);
+    // The seed: leaving MASTER, the down timer is 3 * advert_int + skew.
+    assert_eq!(
+        e.poll_timeout(),
+        Some(t + Duration::from_millis(1) + Duration::from_micros(3_609_375))
+    );
+}
+
+#[test]
+fn master_to_backup_on_equal_priority_from_higher_address() {
+    let (mut e, t) = master();
+    let a = rx(&mut e, t, HIGHER, &v3(HIGHER, 100));
+    assert_eq!(
+        transitions(&a),
+        vec![(State::Master, State::Backup, Reason::HigherPriorityHeard)]
+    );
+}
+
+#[test]
+fn master_keeps_role_on_equal_priority_from_lower_address() {
+    let (mut e, t) = master();
+    let a = rx(&mut e, t, LOWER, &v3(LOWER, 100));
+    assert!(transitions(&a).is_empty());
+    assert_eq!(
+        sent_priorities(&a),
+        vec![100],
+        "answers at once, as to a lower priority"
+    );
+}
+
+#[test]
+fn master_to_fault_on_link_down_removes_addresses_silently() {
+    let (mut e, t) = master();
+    e.handle_input(
+        t,
+        Input::Link {
+            iface: IfaceId(0),
+            up: false,
+        },
+    );
+    let a = drain(&mut e);
+    assert_eq!(
+        transitions(&a),
+        vec![(State::Master, State::Fault, Reason::LinkDown)]
+    );
+    assert!(matches!(a[0], Action::RemoveAddresses { .. }));
+    assert!(
+        sent_priorities(&a).is_empty(),
+        "the link is down: nothing to send on"
+    );
+    assert_eq!(e.poll_timeout(), None);
+}
+
+#[test]
+fn master_to_fault_on_lost_source_address_goes_silently() {
+    let (mut e, t) = master();
+    // The link still works but the address is gone: the advert cannot be sourced, so no
+    // priority 0 either (there is no address to send it from).
+    e.handle_input(
+        t,
+        Input::PrimaryAddress {
+            iface: IfaceId(0),
+            family: Family::V4,
+            addr: None,
+        },
+    );
+    let a = drain(&mut e);
+    assert_eq!(
+        transitions(&a),
+        vec![(State::Master, State::Fault, Reason::NoSourceAddress)]
+    );
+    assert!(sent_priorities(&a).is_empty());
+}
+
+#[test]
+fn fault_to_backup_when_link_returns() {
+    let mut e = backup();
+    e.handle_input(
+        ms(100),
+        Input::Link {
+            iface: IfaceId(0),
+            up: false,
+        },
+    );
+    drain(&mut e);
+    e.handle_input(
+        ms(200),
+        Input::Link {
+            iface: IfaceId(0),
+            up: true,
+        },
+    );
+    assert_eq!(
+        transitions(&drain(&mut e)),
+        vec![(State::Fault, State::Backup, Reason::FaultCleared)]
+    );
+    assert_eq!(
+        e.poll_timeout(),
+        Some(ms(200) + Duration::from_micros(3_609_375))
+    );
+}
+
+#[test]
+fn fault_to_master_for_owner_when_link_returns() {
+    let mut e = started(cfg(Version::V3).priority(255), ms(0));
+    e.handle_input(
+        ms(100),
+        Input::Link {
+            iface: IfaceId(0),
+            up: false,
+        },
+    );
+    drain(&mut e);
+    e.handle_input(
+        ms(200),
+        Input::Link {
+            iface: IfaceId(0),
+            up: true,
+        },
+    );
+    let a = drain(&mut e);
+    assert_eq!(
+        transitions(&a),
+        vec![(State::Fault, State::Master, Reason::FaultCleared)]
+    );
+    assert_eq!(sent_priorities(&a), vec![255]);
+}
+
+#[test]
+fn shutdown_master_sends_priority_zero_and_goes_init() {
+    let (mut e, t) = master();
+    e.handle_input(t, Input::Shutdown);
+    let a = drain(&mut e);
+    assert_eq!(sent_priorities(&a), vec![0]);
+    assert!(matches!(a[1], Action::RemoveAddresses { .. }));
+    assert_eq!(
+        transitions(&a),
+        vec![(State::Master, State::Init, Reason::Shutdown)]
+    );
+    assert_eq!(stats(&e).priority_zero_sent, 1);
+    assert_eq!(e.poll_timeout(), None);
+}
+
+#[test]
+fn shutdown_backup_goes_init_silently() {
+    let mut e = backup();
+    e.handle_input(ms(5), Input::Shutdown);
+    let a = drain(&mut e);
+    assert_eq!(
+        transitions(&a),
+        vec![(State::Backup, State::Init, Reason::Shutdown)]
+    );
+    assert!(sent_priorities(&a).is_empty());
+}
+
+#[test]
+fn shutdown_fault_goes_init() {
+    let mut e = backup();
+    e.handle_input(
+        ms(5),
+        Input::Link {
+            iface: IfaceId(0),
+            up: false,
+        },
+    );
+    drain(&mut e);
+    e.handle_input(ms(6), Input::Shutdown);
+    assert_eq!(
+        transitions(&drain(&mut e)),
+        vec![(State::Fault, State::Init, Reason::Shutdown)]
+    );
+}
+
+#[test]
+fn backup_hearing_priority_zero_takes_over_after_skew_time() {
+    let mut e = backup();
+    rx(&mut e, ms(500), HIGHER, &v3(HIGHER, 200));
+    rx(&mut e, ms(1000), HIGHER, &v3(HIGHER, 0));
+    assert_eq!(
+        e.poll_timeout(),
+        Some(ms(1000) + Duration::from_micros(609_375))
+    );
+    let a = run_until(&mut e, ms(1000) + Duration::from_micros(609_375));
+    assert_eq!(
+        transitions(&a),
+        vec![(State::Backup, State::Master, Reason::MasterDownTimer)]
+    );
+    assert_eq!(stats(&e).priority_zero_received, 1);
+}
+
+#[test]
+fn master_hearing_priority_zero_advertises_at_once() {
+    let (mut e, t) = master();
+    let a = rx(&mut e, t, HIGHER, &v3(HIGHER, 0));
+    assert_eq!(sent_priorities(&a), vec![100]);
+    assert!(transitions(&a).is_empty());
+}
+
+#[test]
+fn backup_restarts_down_timer_on_higher_or_equal_priority() {
+    let mut e = backup();
+    rx(&mut e, ms(2000), HIGHER, &v3(HIGHER, 200));
+    assert_eq!(
+        e.poll_timeout(),
+        Some(ms(2000) + Duration::from_micros(3_609_375))
+    );
+    rx(&mut e, ms(3000), LOWER, &v3(LOWER, 100));
+    assert_eq!(
+        e.poll_timeout(),
+        Some(ms(3000) + Duration::from_micros(3_609_375))
+    );
+}
+
+#[test]
+fn backup_ignores_lower_priority_when_preempting() {
+    let mut e = backup();
+    rx(&mut e, ms(2000), LOWER, &v3(LOWER, 50));
+    assert_eq!(
+        e.poll_timeout(),
+        Some(Instant::from_micros(3_609_375)),
+        "timer not restarted"
+    );
+    let a = run_until(&mut e, Instant::from_micros(3_609_375));
+    assert_eq!(
+        transitions(&a),
+        vec![(State::Backup, State::Master, Reason::MasterDownTimer)]
+    );
+}
+
+#[test]
+fn backup_without_preempt_accepts_lower_priority_master() {
+    let mut e = started(cfg(Version::V3).nopreempt(), ms(0));
+    drain(&mut e);
+    rx(&mut e, ms(2000), LOWER, &v3(LOWER, 50));
+    assert_eq!(
+        e.poll_timeout(),
+        Some(ms(2000) + Duration::from_micros(3_609_375))
+    );
+}
+
+#[test]
+fn preempt_delay_holds_preemption_until_it_expires() {
+    let mut e = started(
+        cfg(Version::V3).preempt_delay(Duration::from_secs(10)),
+        ms(0),
+    );
+    drain(&mut e);
+    // Start-up arms the delay: lower-priority adverts keep restarting the timer until t=10 s.
+    for t in (1..=10).map(|s| ms(s * 1000)) {
+        let a = run_until(&mut e, t);
+        assert!(transitions(&a).is_empty());
+        rx(&mut e, t, LOWER, &v3(LOWER, 50));
+    }
+    // At 10 s the delay has expired: that advert is ignored and the timer runs out.
+    let a = run_until(&mut e, ms(9000) + Duration::from_micros(3_609_375));
+    assert_eq!(
+        transitions(&a),
+        vec![(State::Backup, State::Master, Reason::MasterDownTimer)]
+    );
+}
+
+#[test]
+fn master_answers_lower_priority_at_once() {
+    let (mut e, t) = master();
+    let a = rx(&mut e, t, HIGHER, &v3(HIGHER, 50));
+    assert_eq!(sent_priorities(&a), vec![100]);
+}
+
+#[test]
+fn master_with_lower_prio_no_advert_stays_silent() {
+    let mut c = cfg(Version::V3);
+    c.advert_on_lower_priority = false;
+    let mut e = started(c, ms(0));
+    run_until(&mut e, Instant::from_micros(3_609_375));
+    let a = rx(&mut e, ms(3700), HIGHER, &v3(HIGHER, 50));
+    assert!(sent_priorities(&a).is_empty());
+}
+
+#[test]
+fn v3_backup_learns_master_adver_interval() {
+    let mut e = backup();
+    let p = packet(
+        Version::V3,
+        HIGHER,
+        200,
+        Interval::Centiseconds(10),
+        &[IpAddr::V4(VIP)],
+        Auth::None,
+    );
+    rx(&mut e, ms(500), HIGHER, &p);
+    let v = e.instance(InstanceId(0)).unwrap();
+    assert_eq!(v.master_adver_interval(), Duration::from_millis(100));
+    // 3 * 100 ms + (156 * 100 ms) / 256 = 360.9375 ms
+    assert_eq!(
+        e.poll_timeout(),
+        Some(ms(500) + Duration::from_micros(360_937) + Duration::from_nanos(500))
+    );
+}
+
+#[test]
+fn master_adverts_follow_an_absolute_grid() {
+    let (mut e, t) = master();
+    // Became master at 3.609375 s: the next advert joins the 1 s grid at 4 s, then 5 s, ...
+    assert_eq!(e.poll_timeout(), Some(ms(4000)));
+    // Served 300 ms late: the advert goes out, but the next one is still due at 5 s.
+    e.handle_timeout(ms(4300));
+    assert_eq!(sent_priorities(&drain(&mut e)), vec![100]);
+    assert_eq!(e.poll_timeout(), Some(ms(5000)));
+    // A stall longer than an interval rejoins the grid instead of bursting.
+    e.handle_timeout(ms(7500));
+    assert_eq!(sent_priorities(&drain(&mut e)), vec![100]);
+    assert_eq!(e.poll_timeout(), Some(ms(8000)));
+    let _ = t;
+}
+
+#[test]
+fn same_interval_instances_fall_due_together() {
+    let instances = (1..=50u8)
+        .map(|vrid| {
+            let mut c =
+                InstanceConfig::new(&format!("VI_{vrid}"), "eth0", vrid, Version::V3, Family::V4)
+                    .priority(255)
+                    .advert_interval(Duration::from_millis(10))
+                    .vips([IpAddr::V4(Ipv4Addr::new(192, 0, 2, vrid))]);
+            c.name = format!("VI_{vrid}");
+            c
+        })
+        .collect();
+    let mut e = Engine::new(EngineConfig { instances }).unwrap();
+    e.handle_input(
+        ms(0),
+        Input::PrimaryAddress {
+            iface: IfaceId(0),
+            family: Family::V4,
+            addr: Some(ME.into()),
+        },
+    );
+    // Instances start at different times (as after different faults), yet share the grid.
+    e.handle_input(Instant::from_micros(3_333), Input::Start);
+    drain(&mut e);
+    let due = e.poll_timeout().unwrap();
+    assert_eq!(due, ms(10));
+    e.handle_timeout(due);
+    assert_eq!(
+        sent_priorities(&drain(&mut e)).len(),
+        50,
+        "one call serves all 50"
+    );
+    assert_eq!(e.poll_timeout(), Some(ms(20)));
+}
+
+#[test]
+fn spurious_handle_timeout_is_a_no_op() {
+    let mut e = backup();
+    e.handle_timeout(ms(1));
+    assert!(drain(&mut e).is_empty());
+    assert_eq!(e.poll_timeout(), Some(Instant::from_micros(3_609_375)));
+}
+
+#[test]
+fn packets_before_start_change_nothing() {
+    let mut e = Engine::new(EngineConfig {
+        instances: vec![cfg(Version::V3)],
+    })
+    .unwrap();
+    let a = rx(&mut e, ms(0), HIGHER, &v3(HIGHER, 200));
+    assert!(transitions(&a).is_empty());
+    assert_eq!(state(&e), State::Init);
+}
+
+// ----- receive checks (RFC 5798 section 7.1), each dropped, counted, and changing nothing -----
+
+/// Deliver `bytes` to a backup and assert that it was dropped by `rule` without effect.
+fn assert_dropped(mut e: Engine, bytes: &[u8], ttl: u8, rule: &str) -> InstanceStats {
+    let before_deadline = e.poll_timeout();
+    let before = state(&e);
+    let a = rx_ttl(&mut e, ms(1000), HIGHER, bytes, ttl);
+    assert_eq!(a.len(), 1, "{a:?}");
+    match &a[0] {
+        Action::ProtocolError { rule: r, .. } => assert_eq!(r.name(), rule),
+        other => panic!("expected a drop, got {other:?}"),
+    }
+    assert_eq!(state(&e), before);
+    assert_eq!(
+        e.poll_timeout(),
+        before_deadline,
+        "a dropped packet must not restart timers"
+    );
+    assert_eq!(stats(&e).adverts_received, 0);
+    assert_eq!(
+        stats(&e).drops() + e.router_stats().vrid_errors + e.router_stats().packet_length_errors,
+        1
+    );
+    stats(&e)
+}
+
+#[test]
+fn rx_check_1_ttl_must_be_255() {
+    let s = assert_dropped(backup(), &v3(HIGHER, 200), 254, "ttl");
+    assert_eq!(s.ip_ttl_errors, 1);
+}
+
+#[test]
+fn rx_check_2_version_must_match() {
+    let p = packet(
+        Version::V2,
+        HIGHER,
+        200,
+        Interval::Seconds(1),
+        &[IpAddr::V4(VIP)],
+        Auth::None,
+    );
+    let s = assert_dropped(backup(), &p, 255, "version");
+    assert_eq!(s.version_errors, 1);
+}
+
+#[test]
+fn rx_check_3_length_must_hold_the_addresses() {
+    let mut p = v3(HIGHER, 200);
+    p[3] = 2;
+    let s = assert_dropped(backup(), &p, 255, "length_mismatch");
+    assert_eq!(s.packet_length_errors, 1);
+    let s = assert_dropped(backup(), &p[..6], 255, "too_short");
+    assert_eq!(s.packet_length_errors, 1);
+}
+
+#[test]
+fn rx_check_3_type_must_be_advertisement() {
+    let mut p = v3(HIGHER, 200);
+    p[0] = 0x32;
+    let s = assert_dropped(backup(), &p, 255, "unknown_type");
+    assert_eq!(s.invalid_type_received, 1);
+}
+
+#[test]
+fn rx_check_3_address_count_must_not_be_zero() {
+    let mut p = v3(HIGHER, 200);
+    p[3] = 0;
+    let s = assert_dropped(backup(), &p, 255, "address_count_zero");
+    assert_eq!(s.address_count_zero, 1);
+}
+
+#[test]
+fn rx_check_4_checksum_must_be_valid() {
+    let mut p = v3(HIGHER, 200);
+    p[7] ^= 1;
+    let s = assert_dropped(backup(), &p, 255, "checksum");
+    assert_eq!(s.checksum_errors, 1);
+}
+
+#[test]
+fn rx_check_4_plain_checksum_accepted_when_configured() {
+    let mut c = cfg(Version::V3);
+    c.checksum_policy = ChecksumPolicy::Either;
+    let mut e = started(c, ms(0));
+    drain(&mut e);
+    let mut p = v3(HIGHER, 200);
+    // Recompute as v3_checksum_as_v2 does: over the message only.
+    p[6] = 0;
+    p[7] = 0;
+    let sum: u32 = p
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+        .sum();
+    let folded = (sum & 0xffff) + (sum >> 16);
+    p[6..8].copy_from_slice(&(!(folded as u16)).to_be_bytes());
+    rx(&mut e, ms(10), HIGHER, &p);
+    assert_eq!(stats(&e).adverts_received, 1);
+}
+
+#[test]
+fn rx_check_5_vrid_must_be_configured() {
+    let mut e = backup();
+    let mut p = v3(HIGHER, 200);
+    p[1] = 52;
+    let a = rx(&mut e, ms(1000), HIGHER, &p);
+    assert!(matches!(
+        a[0],
+        Action::ProtocolError {
+            rule: DropReason::VridNotConfigured,
+            instance: None,
+            ..
+        }
+    ));
+    assert_eq!(e.router_stats().vrid_errors, 1);
+}
+
+#[test]
+fn rx_check_5_owner_discards_every_advert() {
+    let mut e = started(cfg(Version::V3).priority(255), ms(0));
+    drain(&mut e);
+    let a = rx(&mut e, ms(10), HIGHER, &v3(HIGHER, 255));
+    assert!(matches!(
+        a[0],
+        Action::ProtocolError {
+            rule: DropReason::OwnerDiscard,
+            ..
+        }
+    ));
+    assert_eq!(state(&e), State::Master);
+    assert_eq!(stats(&e).owner_discards, 1);
+}
+
+#[test]
+fn rx_check_6_address_list_must_match() {
+    let p = packet(
+        Version::V3,
+        HIGHER,
+        200,
+        Interval::Centiseconds(100),
+        &[IpAddr::V4(Ipv4Addr::new(192, 0, 2, 99))],
+        Auth::None,
+    );
+    let s = assert_dropped(backup(), &p, 255, "address_list");
+    assert_eq!((s.address_list_errors, s.address_list_drops), (1, 1));
+}
+
+#[test]
+fn rx_check_6_address_list_mismatch_from_owner_is_counted_but_kept() {
+    let mut e = backup();
+    let p = packet(
+        Version::V3,
+        HIGHER,
+        255,
+        Interval::Centiseconds(100),
+        &[IpAddr::V4(Ipv4Addr::new(192, 0, 2, 99))],
+        Auth::None,
+    );
+    rx(&mut e, ms(1000), HIGHER, &p);
+    let s = stats(&e);
+    assert_eq!(
+        (
+            s.address_list_errors,
+            s.address_list_drops,
+            s.adverts_received
+        ),
+        (1, 0, 1)
+    );
+}
+
+#[test]
+fn rx_check_7_v2_auth_type_must_match() {
+    let mut c = cfg(Version::V2);
+    c.auth = Auth::simple(b"secret1");
+    let mut e = started(c, ms(0));
+    drain(&mut e);
+    let p = packet(
+        Version::V2,
+        HIGHER,
+        200,
+        Interval::Seconds(1),
+        &[IpAddr::V4(VIP)],
+        Auth::None,
+    );
+    let s = assert_dropped(e, &p, 255, "auth_type_mismatch");
+    assert_eq!(s.auth_type_mismatch, 1);
+}
+
+#[test]
+fn rx_check_7_v2_password_must_match() {
+    let mut c = cfg(Version::V2);
+    c.auth = Auth::simple(b"secret1");
+    let mut e = started(c, ms(0));
+    drain(&mut e);
+    let p = packet(
+        Version::V2,
+        HIGHER,
+        200,
+        Interval::Seconds(1),
+        &[IpAddr::V4(VIP)],
+        Auth::simple(b"secret2"),
+    );
+    let s = assert_dropped(e, &p, 255, "auth_failure");
+    assert_eq!(s.auth_failures, 1);
+}
+
+#[test]
+fn rx_check_7_v2_interval_must_match() {
+    let mut e = started(cfg(Version::V2), ms(0));
+    drain(&mut e);
+    let p = packet(
+        Version::V2,
+        HIGHER,
+        200,
+        Interval::Seconds(2),
+        &[IpAddr::V4(VIP)],
+        Auth::None,
+    );
+    let s = assert_dropped(e, &p, 255, "advert_interval");
+    assert_eq!(s.advert_interval_errors, 1);
+}
+
+#[test]
+fn rx_v2_auth_type_2_is_rejected_by_name() {
+    let mut e = started(cfg(Version::V2), ms(0));
+    drain(&mut e);
+    let mut p = packet(
+        Version::V2,
+        HIGHER,
+        200,
+        Interval::Seconds(1),
+        &[IpAddr::V4(VIP)],
+        Auth::None,
+    );
+    p[4] = 2;
+    let s = assert_dropped(e, &p, 255, "unsupported_auth_type");
+    assert_eq!(s.invalid_auth_type, 1);
+}
+
+#[test]
+fn rx_ipv6_leading_link_local_is_accepted() {
+    let vip6: IpAddr = "2001:db8::100".parse().unwrap();
+    let mut c = InstanceConfig::new("VI_6", "eth0", 51, Version::V3, Family::V6).vips([vip6]);
+    c.source = Some("fe80::1".parse().unwrap());
+    let mut e = Engine::new(EngineConfig { instances: vec![c] }).unwrap();
+    e.handle_input(ms(0), Input::Start);
+    drain(&mut e);
+    let src: IpAddr = "fe80::2".parse().unwrap();
+    let list = ["fe80::2".parse().unwrap(), vip6];
+    let a = Advert {
+        version: Version::V3,
+        vrid: 51,
+        priority: 200,
+        interval: Interval::Centiseconds(100),
+        addrs: Addrs::List(&list),
+        auth: Auth::None,
+        checksum: ChecksumForm::PseudoHeader,
+        trailing: 0,
+    };
+    let mut buf = [0u8; 64];
+    let n = wire::emit(
+        &a,
+        &IpContext {
+            src,
+            dst: wire::MCAST_V6.into(),
+        },
+        &mut buf,
+    )
+    .unwrap();
+    e.handle_input(
+        ms(10),
+        Input::Packet(Received {
+            iface: IfaceId(0),
+            src,
+            dst: wire::MCAST_V6.into(),
+            ttl: 255,
+            payload: &buf[..n],
+        }),
+    );
+    assert_eq!(stats(&e).adverts_received, 1);
+}
+
+#[test]
+fn setup_rejects_duplicate_vrid_on_one_interface_and_family() {
+    let mut second = cfg(Version::V3);
+    second.name = "VI_2".into();
+    let err = Engine::new(EngineConfig {
+        instances: vec![cfg(Version::V3), second],
+    })
+    .unwrap_err();
+    assert_eq!(
+        err,
+        SetupError::DuplicateVrid {
+            first: "VI_1".into(),
+            second: "VI_2".into()
+        }
+    );
+}

@@ -1,0 +1,224 @@
+//! One virtual router instance: its runtime state and the RFC timer arithmetic.
+//!
+//! The transitions themselves live in [`crate::engine`], which owns every instance so that
+//! related instances can move inside one call.
+
+use core::time::Duration;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::io::{IfaceId, InstanceId, State};
+use crate::setup::{InstanceConfig, VirtualAddress, OWNER_PRIORITY};
+use crate::stats::InstanceStats;
+use crate::time::{duration_nanos, Instant};
+use crate::wire::{Interval, Version, V3_MAX_INTERVAL_CS};
+
+/// The interval as it goes on the wire for `version`, or `None` when it does not fit: v2 needs
+/// whole seconds 1..=255 (RFC 3768 section 5.3.7), v3 whole centiseconds 1..=4095 (RFC 5798
+/// section 5.2.7).
+pub fn wire_interval(version: Version, d: Duration) -> Option<Interval> {
+    let ns = duration_nanos(d);
+    match version {
+        Version::V2 => {
+            let s = ns / 1_000_000_000;
+            (ns.is_multiple_of(1_000_000_000) && (1..=255).contains(&s))
+                .then_some(Interval::Seconds(s as u8))
+        }
+        Version::V3 => {
+            let cs = ns / 10_000_000;
+            (ns.is_multiple_of(10_000_000) && (1..=u64::from(V3_MAX_INTERVAL_CS)).contains(&cs))
+                .then_some(Interval::Centiseconds(cs as u16))
+        }
+    }
+}
+
+/// Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256 (RFC 5798 section 6.1; RFC 3768's
+/// `(256 - Priority) / 256` seconds is the same at its 1 s granularity). Exact in nanoseconds.
+pub fn skew_time(priority: u8, master_adver_interval: Duration) -> Duration {
+    let mai = u128::from(duration_nanos(master_adver_interval));
+    let ns = (256 - u128::from(priority)) * mai / 256;
+    Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
+}
+
+/// Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time (RFC 5798 section 6.1).
+pub fn master_down_interval(priority: u8, master_adver_interval: Duration) -> Duration {
+    master_adver_interval * 3 + skew_time(priority, master_adver_interval)
+}
+
+/// The first point of the interval's grid strictly after `now`: multiples of the interval since
+/// the engine's epoch. Masters advertise on this grid, so that every instance with the same
+/// interval falls due at the same instant and one timer expiry sends them all as one batch.
+///
+/// Safe per RFC 5798 section 6.4.3: the RFC bounds the gap *between* adverts from above
+/// (backups time out after three missed intervals plus skew); aligning to the grid only ever
+/// makes the first gap after becoming MASTER shorter (between 0 and one interval), never longer,
+/// and every later gap is exactly one interval.
+pub fn grid_after(now: Instant, interval: Duration) -> Instant {
+    let i = duration_nanos(interval).max(1);
+    let k = now.as_nanos() / i + 1;
+    Instant::from_nanos(k.saturating_mul(i))
+}
+
+/// The timers of an instance, indexing [`Instance::timers`] (quinn-proto's timer-table style).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Timer {
+    /// Adver_Timer (MASTER): send the next advert.
+    Adver = 0,
+    /// Master_Down_Timer (BACKUP): take over.
+    MasterDown = 1,
+}
+
+pub(crate) const TIMER_COUNT: usize = 2;
+pub(crate) const TIMERS: [Timer; TIMER_COUNT] = [Timer::Adver, Timer::MasterDown];
+
+/// Runtime state of one instance.
+#[derive(Debug)]
+pub(crate) struct Instance {
+    pub cfg: InstanceConfig,
+    pub id: InstanceId,
+    pub iface: IfaceId,
+    pub state: State,
+    /// Effective priority (the configured one until tracking changes it).
+    pub priority: u8,
+    /// Our Advertisement_Interval on the wire.
+    pub interval: Interval,
+    /// Master_Adver_Interval: our own, or learned from the master's adverts (v3).
+    pub master_adver_interval: Duration,
+    /// The addresses that go in adverts.
+    pub advert_addrs: Arc<[IpAddr]>,
+    /// The virtual addresses to add, remove and announce.
+    pub vips: Arc<[VirtualAddress]>,
+    /// Unicast peers, when configured.
+    pub peers: Option<Arc<[IpAddr]>>,
+    /// Deadlines, `Instant::MAX` when not running.
+    pub timers: [Instant; TIMER_COUNT],
+    /// preempt_delay: preemption is allowed from this instant on (None: not yet armed).
+    pub preempt_at: Option<Instant>,
+    /// The instant of this instance's valid entry in the engine's timer heap (MAX: none).
+    pub queued: Instant,
+    /// The source address of the master last heard.
+    pub master_addr: Option<IpAddr>,
+    pub stats: InstanceStats,
+}
+
+impl Instance {
+    pub fn new(cfg: InstanceConfig, id: InstanceId, iface: IfaceId) -> Option<Instance> {
+        let interval = wire_interval(cfg.version, cfg.advert_interval)?;
+        let peers =
+            (!cfg.unicast_peers.is_empty()).then(|| Arc::from(cfg.unicast_peers.as_slice()));
+        Some(Instance {
+            id,
+            iface,
+            state: State::Init,
+            priority: cfg.priority,
+            interval,
+            master_adver_interval: cfg.advert_interval,
+            advert_addrs: cfg.advert_addrs(),
+            vips: Arc::from(cfg.virtual_addresses.as_slice()),
+            peers,
+            timers: [Instant::MAX; TIMER_COUNT],
+            preempt_at: None,
+            queued: Instant::MAX,
+            master_addr: None,
+            stats: InstanceStats::default(),
+            cfg,
+        })
+    }
+
+    /// The address owner: priority 255 in the configuration (tracking never changes it).
+    pub fn is_owner(&self) -> bool {
+        self.cfg.priority == OWNER_PRIORITY
+    }
+
+    /// The earliest running timer.
+    pub fn next_deadline(&self) -> Instant {
+        self.timers.iter().copied().min().unwrap_or(Instant::MAX)
+    }
+
+    pub fn set(&mut self, t: Timer, at: Instant) {
+        self.timers[t as usize] = at;
+    }
+
+    pub fn get(&self, t: Timer) -> Instant {
+        self.timers[t as usize]
+    }
+
+    pub fn stop_timers(&mut self) {
+        self.timers = [Instant::MAX; TIMER_COUNT];
+    }
+
+    /// Master_Down_Interval for our effective priority and the current Master_Adver_Interval.
+    pub fn master_down_interval(&self) -> Duration {
+        master_down_interval(self.priority, self.master_adver_interval)
+    }
+
+    /// Skew_Time for our effective priority and the current Master_Adver_Interval.
+    pub fn skew_time(&self) -> Duration {
+        skew_time(self.priority, self.master_adver_interval)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skew_and_down_interval_are_exact() {
+        let s = Duration::from_secs(1);
+        assert_eq!(skew_time(100, s), Duration::from_micros(609_375));
+        assert_eq!(
+            master_down_interval(100, s),
+            Duration::from_micros(3_609_375)
+        );
+        assert_eq!(
+            master_down_interval(200, s),
+            Duration::from_micros(3_218_750)
+        );
+        let cs = Duration::from_millis(10);
+        assert_eq!(
+            master_down_interval(100, cs),
+            Duration::from_nanos(36_093_750)
+        );
+        assert_eq!(
+            master_down_interval(200, cs),
+            Duration::from_nanos(32_187_500)
+        );
+        assert_eq!(skew_time(255, s), Duration::from_nanos(3_906_250));
+    }
+
+    #[test]
+    fn wire_interval_fits_the_version() {
+        assert_eq!(
+            wire_interval(Version::V2, Duration::from_secs(1)),
+            Some(Interval::Seconds(1))
+        );
+        assert_eq!(
+            wire_interval(Version::V2, Duration::from_millis(1500)),
+            None
+        );
+        assert_eq!(wire_interval(Version::V2, Duration::from_secs(256)), None);
+        assert_eq!(
+            wire_interval(Version::V3, Duration::from_millis(10)),
+            Some(Interval::Centiseconds(1))
+        );
+        assert_eq!(wire_interval(Version::V3, Duration::from_millis(5)), None);
+        assert_eq!(
+            wire_interval(Version::V3, Duration::from_millis(40_960)),
+            None
+        );
+    }
+
+    #[test]
+    fn grid_is_strictly_after_now_and_at_most_one_interval_away() {
+        let i = Duration::from_millis(10);
+        assert_eq!(grid_after(Instant::ZERO, i), Instant::from_millis(10));
+        assert_eq!(
+            grid_after(Instant::from_millis(10), i),
+            Instant::from_millis(20)
+        );
+        assert_eq!(
+            grid_after(Instant::from_micros(10_001), i),
+            Instant::from_millis(20)
+        );
+    }
+}

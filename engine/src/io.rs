@@ -1,0 +1,330 @@
+//! What goes into the engine ([`Input`]) and what comes out ([`Action`]).
+//!
+//! Actions carry typed values. Shared lists (the advertised addresses, the virtual addresses, the
+//! unicast peers) are reference-counted slices owned by the instance, so producing an action never
+//! allocates.
+
+use core::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::setup::VirtualAddress;
+use crate::wire::{
+    self, Addrs, Advert, Auth, ChecksumForm, EmitError, Family, Interval, IpContext, Version,
+};
+
+/// An interface known to the engine: the index of an interface name that some instance uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IfaceId(pub u16);
+
+/// A virtual router instance: its index in the configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InstanceId(pub u32);
+
+/// A packet received on a raw VRRP socket, as the runner hands it over.
+#[derive(Clone, Copy, Debug)]
+pub struct Received<'a> {
+    /// The interface it arrived on.
+    pub iface: IfaceId,
+    /// IP source address.
+    pub src: IpAddr,
+    /// IP destination address (the group, or our unicast address).
+    pub dst: IpAddr,
+    /// IPv4 TTL / IPv6 hop limit as received.
+    pub ttl: u8,
+    /// The VRRP message (the IP payload).
+    pub payload: &'a [u8],
+}
+
+/// An event for the engine.
+#[derive(Clone, Copy, Debug)]
+pub enum Input<'a> {
+    /// Start every instance (INIT -> BACKUP, MASTER or FAULT). Report interface state and
+    /// addresses first, so that the first decisions use them.
+    Start,
+    /// A received VRRP packet.
+    Packet(Received<'a>),
+    /// An interface's link (carrier) went up or down.
+    Link {
+        /// The interface.
+        iface: IfaceId,
+        /// True when the link is up.
+        up: bool,
+    },
+    /// The interface's own address of a family changed: IPv4 primary address, or IPv6 link-local
+    /// address (`None` when it has none). Adverts are sent from it, and ties between equal
+    /// priorities are broken on it (RFC 5798 section 6.4.3).
+    PrimaryAddress {
+        /// The interface.
+        iface: IfaceId,
+        /// The family.
+        family: Family,
+        /// The address, or `None` when removed.
+        addr: Option<IpAddr>,
+    },
+    /// Stop every instance gracefully: masters send priority 0 and remove their addresses; all go
+    /// INIT (RFC 5798 section 6.4.3, "Shutdown event").
+    Shutdown,
+}
+
+/// The states of an instance: RFC 5798's Initialize, Backup and Master (RFC 9568's Active), and
+/// keepalived's FAULT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum State {
+    /// Initialize: not started, or shut down.
+    Init,
+    /// Backup: listening, ready to take over.
+    Backup,
+    /// Master (RFC 9568 "Active"): forwarding for the virtual addresses and advertising.
+    Master,
+    /// FAULT (keepalived): cannot serve (a link or a tracked check is down); silent, no addresses.
+    Fault,
+}
+
+impl State {
+    /// keepalived's name for the state, what operators grep for.
+    pub const fn name(self) -> &'static str {
+        match self {
+            State::Init => "INIT",
+            State::Backup => "BACKUP",
+            State::Master => "MASTER",
+            State::Fault => "FAULT",
+        }
+    }
+
+    /// Whether the seed's state diagram has an edge from `self` to `to`:
+    /// INIT -> BACKUP | MASTER | FAULT; BACKUP <-> MASTER; BACKUP, MASTER -> FAULT;
+    /// FAULT -> BACKUP | MASTER; and BACKUP, MASTER, FAULT -> INIT on shutdown.
+    pub const fn can_go_to(self, to: State) -> bool {
+        matches!(
+            (self, to),
+            (State::Init, State::Backup | State::Master | State::Fault)
+                | (State::Backup, State::Master | State::Fault | State::Init)
+                | (State::Master, State::Backup | State::Fault | State::Init)
+                | (State::Fault, State::Backup | State::Master | State::Init)
+        )
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why an instance changed state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// Start-up: INIT -> BACKUP (wait Master_Down_Interval before taking over).
+    Startup,
+    /// Start-up or fault recovery of the address owner (priority 255): straight to MASTER.
+    AddressOwner,
+    /// Master_Down_Timer expired: no master heard for Master_Down_Interval (or Skew_Time after a
+    /// priority-0 advert).
+    MasterDownTimer,
+    /// A master heard a higher priority, or the same priority from a higher primary address.
+    HigherPriorityHeard,
+    /// The instance's interface lost its link.
+    LinkDown,
+    /// The instance's interface has no source address of the instance's family.
+    NoSourceAddress,
+    /// Every fault cleared.
+    FaultCleared,
+    /// Administrative shutdown.
+    Shutdown,
+}
+
+impl Reason {
+    /// A short stable name for logs, traces and notifications.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Reason::Startup => "startup",
+            Reason::AddressOwner => "address-owner",
+            Reason::MasterDownTimer => "master-down-timer",
+            Reason::HigherPriorityHeard => "higher-priority-heard",
+            Reason::LinkDown => "link-down",
+            Reason::NoSourceAddress => "no-source-address",
+            Reason::FaultCleared => "fault-cleared",
+            Reason::Shutdown => "shutdown",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where an advert goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// The family's VRRP group (224.0.0.18 or ff02::12).
+    Multicast(IpAddr),
+    /// Each of the unicast peers, one packet each.
+    Unicast(Arc<[IpAddr]>),
+}
+
+/// Send one advertisement (to each destination).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SendAdvert {
+    /// The instance sending it.
+    pub instance: InstanceId,
+    /// The interface to send on.
+    pub iface: IfaceId,
+    /// Protocol version.
+    pub version: Version,
+    /// VRID.
+    pub vrid: u8,
+    /// Priority carried (0 when leaving MASTER).
+    pub priority: u8,
+    /// Advertisement interval.
+    pub interval: Interval,
+    /// Advertised addresses.
+    pub addrs: Arc<[IpAddr]>,
+    /// v2 authentication.
+    pub auth: Auth,
+    /// Checksum form.
+    pub checksum: ChecksumForm,
+    /// IP source address.
+    pub src: IpAddr,
+    /// IP destination(s).
+    pub dst: Destination,
+}
+
+impl SendAdvert {
+    /// The typed advert.
+    pub fn advert(&self) -> Advert<'_> {
+        Advert {
+            version: self.version,
+            vrid: self.vrid,
+            priority: self.priority,
+            interval: self.interval,
+            addrs: Addrs::List(&self.addrs),
+            auth: self.auth,
+            checksum: self.checksum,
+            trailing: 0,
+        }
+    }
+
+    /// The destination addresses, one packet each.
+    pub fn destinations(&self) -> &[IpAddr] {
+        match &self.dst {
+            Destination::Multicast(g) => core::slice::from_ref(g),
+            Destination::Unicast(peers) => peers,
+        }
+    }
+
+    /// Encode the VRRP message for destination `dst` into `buf` through the engine's codec (the
+    /// v3 checksum covers the destination); returns its length.
+    pub fn encode(&self, dst: IpAddr, buf: &mut [u8]) -> Result<usize, EmitError> {
+        wire::emit(&self.advert(), &IpContext { src: self.src, dst }, buf)
+    }
+}
+
+/// What the engine asks the runner to do, or tells it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Send an advertisement.
+    SendAdvert(SendAdvert),
+    /// Add the virtual addresses (the instance became MASTER).
+    AddAddresses {
+        /// The instance.
+        instance: InstanceId,
+        /// The instance's interface (a [`VirtualAddress::dev`] overrides it).
+        iface: IfaceId,
+        /// The addresses.
+        addrs: Arc<[VirtualAddress]>,
+    },
+    /// Remove the virtual addresses (the instance left MASTER).
+    RemoveAddresses {
+        /// The instance.
+        instance: InstanceId,
+        /// The instance's interface.
+        iface: IfaceId,
+        /// The addresses.
+        addrs: Arc<[VirtualAddress]>,
+    },
+    /// Announce the virtual addresses once each: a gratuitous ARP (IPv4) or an unsolicited
+    /// neighbour advertisement (IPv6) per address.
+    Announce {
+        /// The instance.
+        instance: InstanceId,
+        /// The interface to send on.
+        iface: IfaceId,
+        /// The addresses.
+        addrs: Arc<[VirtualAddress]>,
+    },
+    /// An instance changed state.
+    StateChange {
+        /// The instance.
+        instance: InstanceId,
+        /// State before.
+        from: State,
+        /// State after.
+        to: State,
+        /// Effective priority at the time of the change.
+        priority: u8,
+        /// Why.
+        reason: Reason,
+    },
+    /// A received packet was dropped (it is also counted in the statistics). Carried so that a
+    /// runner can log what a misconfigured peer sends; rate-limiting is the runner's business.
+    ProtocolError {
+        /// The interface it arrived on.
+        iface: IfaceId,
+        /// The instance it reached, if any.
+        instance: Option<InstanceId>,
+        /// Its IP source.
+        src: IpAddr,
+        /// The rule it failed.
+        rule: DropReason,
+    },
+}
+
+/// Why a received packet was dropped: one variant per counter of
+/// [`crate::stats::InstanceStats`] / [`crate::stats::RouterStats`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DropReason {
+    /// The VRID is not configured on the interface for the family.
+    VridNotConfigured,
+    /// Shorter than 2 bytes.
+    TooShortForVrid,
+    /// Unknown interface or mixed families.
+    UnknownInterfaceOrFamily,
+    /// TTL / hop limit not 255.
+    Ttl(u8),
+    /// Version not the configured one.
+    Version(u8),
+    /// The codec rejected it.
+    Malformed(wire::ParseError),
+    /// We are the address owner.
+    OwnerDiscard,
+    /// Address list differs from ours and the sender is not the owner.
+    AddressList,
+    /// v2 interval differs from ours.
+    AdvertInterval,
+    /// v2 auth type differs from ours.
+    AuthTypeMismatch,
+    /// v2 password differs from ours.
+    AuthFailure,
+}
+
+impl DropReason {
+    /// A short stable name.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            DropReason::VridNotConfigured => "vrid_not_configured",
+            DropReason::TooShortForVrid => "too_short",
+            DropReason::UnknownInterfaceOrFamily => "unknown_interface_or_family",
+            DropReason::Ttl(_) => "ttl",
+            DropReason::Version(_) => "version",
+            DropReason::Malformed(e) => e.rule(),
+            DropReason::OwnerDiscard => "owner_discard",
+            DropReason::AddressList => "address_list",
+            DropReason::AdvertInterval => "advert_interval",
+            DropReason::AuthTypeMismatch => "auth_type_mismatch",
+            DropReason::AuthFailure => "auth_failure",
+        }
+    }
+}
