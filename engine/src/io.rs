@@ -38,6 +38,7 @@ pub struct Received<'a> {
 
 /// An event for the engine.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub enum Input<'a> {
     /// Start every instance (INIT -> BACKUP, MASTER or FAULT). Report interface state and
     /// addresses first, so that the first decisions use them.
@@ -114,6 +115,7 @@ impl fmt::Display for State {
 
 /// Why an instance changed state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Reason {
     /// Start-up: INIT -> BACKUP (wait Master_Down_Interval before taking over).
     Startup,
@@ -224,6 +226,7 @@ impl SendAdvert {
 
 /// What the engine asks the runner to do, or tells it.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Action {
     /// Send an advertisement.
     SendAdvert(SendAdvert),
@@ -285,6 +288,7 @@ pub enum Action {
 /// Why a received packet was dropped: one variant per counter of
 /// [`crate::stats::InstanceStats`] / [`crate::stats::RouterStats`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DropReason {
     /// The VRID is not configured on the interface for the family.
     VridNotConfigured,
