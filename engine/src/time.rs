@@ -70,10 +70,11 @@ impl fmt::Display for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = self.0 / 1_000_000_000;
         let nanos = self.0 % 1_000_000_000;
+        // Through `pad`, so that traces can align times with `{:>14}`.
         if nanos.is_multiple_of(1_000) {
-            write!(f, "{secs}.{:06}s", nanos / 1_000)
+            f.pad(&format!("{secs}.{:06}s", nanos / 1_000))
         } else {
-            write!(f, "{secs}.{nanos:09}s")
+            f.pad(&format!("{secs}.{nanos:09}s"))
         }
     }
 }
