@@ -179,8 +179,14 @@ mod tests {
     #[test]
     fn brace_errors_are_located() {
         let (_, d) = tree("a {\n b\n");
-        assert_eq!(d[0].to_string(), "t:1:3: error: missing '}': the block of 'a' opened here is never closed");
+        assert_eq!(
+            d[0].to_string(),
+            "t:1:3: error: missing '}': the block of 'a' opened here is never closed"
+        );
         let (_, d) = tree("a {\n}\n}");
-        assert_eq!(d[0].to_string(), "t:3:1: error: unexpected '}': no block is open here (an extra '}'?)");
+        assert_eq!(
+            d[0].to_string(),
+            "t:3:1: error: unexpected '}': no block is open here (an extra '}'?)"
+        );
     }
 }

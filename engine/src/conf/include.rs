@@ -348,7 +348,10 @@ impl<'a> Reader<'a> {
                     }
                 }
             }
-            let loc = Location { col: col_u32(col), ..loc };
+            let loc = Location {
+                col: col_u32(col),
+                ..loc
+            };
             self.process_line(trimmed, &loc, &name, 0);
         }
         self.stack.pop();
@@ -456,7 +459,10 @@ impl<'a> Reader<'a> {
         if let Some(extra) = tokens.get(2) {
             self.diags.push(Diagnostic::warning(
                 &extra.loc,
-                format!("{}: unexpected '{}' after the file name (ignored)", kw.text, extra.text),
+                format!(
+                    "{}: unexpected '{}' after the file name (ignored)",
+                    kw.text, extra.text
+                ),
             ));
         }
         let pattern = resolve_relative(including, &pat.text);
@@ -529,14 +535,19 @@ mod tests {
     fn paths() {
         assert_eq!(normalize("/a/./b/../c//d"), "/a/c/d");
         assert_eq!(normalize("../x"), "../x");
-        assert_eq!(resolve_relative("/etc/k/main.conf", "conf.d/*.conf"), "/etc/k/conf.d/*.conf");
+        assert_eq!(
+            resolve_relative("/etc/k/main.conf", "conf.d/*.conf"),
+            "/etc/k/conf.d/*.conf"
+        );
         assert_eq!(resolve_relative("main.conf", "x.conf"), "x.conf");
     }
 
     #[test]
     fn memory_loader_globs() {
         let mut m = MemoryLoader::new();
-        m.add("/c/b.conf", "").add("/c/a.conf", "").add("/c/x.txt", "");
+        m.add("/c/b.conf", "")
+            .add("/c/a.conf", "")
+            .add("/c/x.txt", "");
         assert_eq!(m.glob("/c/*.conf"), ["/c/a.conf", "/c/b.conf"]);
         assert_eq!(m.glob("/c/{x.txt,a.conf}"), ["/c/a.conf", "/c/x.txt"]);
     }

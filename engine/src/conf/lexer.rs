@@ -221,7 +221,10 @@ fn unescape(chars: &[char], i: usize, out: &mut String) -> usize {
         let mut v: u32 = 0;
         let mut j = i + 1;
         while j < chars.len() && chars[j].is_ascii_hexdigit() {
-            v = v.wrapping_mul(16).wrapping_add(chars[j].to_digit(16).unwrap_or(0)) & 0xff;
+            v = v
+                .wrapping_mul(16)
+                .wrapping_add(chars[j].to_digit(16).unwrap_or(0))
+                & 0xff;
             j += 1;
         }
         if j == i + 1 {
@@ -261,7 +264,10 @@ mod tests {
     #[test]
     fn quotes_join_and_keep_spaces() {
         assert_eq!(words(r#"abcd" efg h jkl "mnop"#), ["abcd efg h jkl mnop"]);
-        assert_eq!(words(r#"abcd "efg h jkl" mnop"#), ["abcd", "efg h jkl", "mnop"]);
+        assert_eq!(
+            words(r#"abcd "efg h jkl" mnop"#),
+            ["abcd", "efg h jkl", "mnop"]
+        );
         assert_eq!(words(r#"'a "b"' "{""#), [r#"a "b""#, "{"]);
     }
 
@@ -289,6 +295,6 @@ mod tests {
     fn comments() {
         assert_eq!(strip_comment("a b # c"), "a b ");
         assert_eq!(strip_comment("a ! c"), "a ");
-        assert_eq!(strip_comment(r#"a "#!" c # d"#), r#"a "#!" c "#);
+        assert_eq!(strip_comment(r##"a "#!" c # d"##), r##"a "#!" c "##);
     }
 }

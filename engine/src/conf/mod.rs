@@ -1,1 +1,105 @@
-//! The keepalived.conf parser (pure: text in, typed configuration or located errors out).
+//! The keepalived.conf parser: text in, a typed [`Config`] or located errors out.
+//!
+//! Vigil reads keepalived's configuration language (keepalived 2.x) so that an operator switching
+//! from keepalived changes the binary, not the configuration. The parser is pure: files come
+//! through a [`SourceLoader`] (the daemon's reads the filesystem, tests and the fuzzer use a
+//! [`MemoryLoader`]), the config id for `@ID` lines is a parameter, and nothing panics on any input.
+//!
+//! Pipeline:
+//! 1. [`include`]: read files, follow `include GLOB` (cycles are errors), and preprocess each line
+//!    ([`params`]: `@ID` / `@^ID`, `$NAME=VALUE`, `${NAME}`, `~SEQ`), then [`lexer`]: tokens with
+//!    file:line:col.
+//! 2. [`ast`]: statements and `{ }` blocks.
+//! 3. `sections`: typed sections with keepalived's ranges and defaults.
+//! 4. `validate`: cross-references (sync-group members, duplicate VRIDs, tracked scripts).
+//!
+//! Diagnostics have three severities ([`Severity`]): errors (no config), warnings (keepalived's
+//! `-t` fails on the same input: something was ignored or replaced) and notices (valid keepalived
+//! input that Vigil does not act on, such as LVS sections, each reported once with its line).
+//!
+//! ```
+//! use vigil_engine::conf;
+//! let cfg = conf::parse_str("vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n \
+//!                            virtual_ipaddress { 192.0.2.1/24 }\n}\n").unwrap();
+//! assert_eq!(cfg.instances[0].priority, 100);
+//! ```
+
+pub mod ast;
+mod diag;
+pub mod include;
+pub mod lexer;
+mod model;
+pub mod params;
+mod sections;
+mod validate;
+pub mod values;
+
+pub use diag::{ConfError, Diagnostic, Severity};
+pub use include::{MemoryLoader, SourceLoader};
+pub use lexer::Location;
+pub use model::*;
+
+/// How to parse: the config id that `@ID` conditional lines are compared against.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// keepalived's `-i`: by default the first label of the host name, which the runner supplies
+    /// (the engine cannot read it). `None` matches no `@ID` line and every `@^ID` line.
+    pub config_id: Option<String>,
+}
+
+/// Parses configuration text that includes nothing (an `include` in it matches no file). The
+/// file is named `keepalived.conf` in diagnostics.
+pub fn parse_str(text: &str) -> Result<Config, ConfError> {
+    parse_text(
+        "keepalived.conf",
+        text,
+        &MemoryLoader::new(),
+        &ParseOptions::default(),
+    )
+}
+
+/// Parses the file `path` obtained from `loader`, following its includes through `loader`.
+pub fn parse_file(
+    path: &str,
+    loader: &dyn SourceLoader,
+    opts: &ParseOptions,
+) -> Result<Config, ConfError> {
+    match loader.load(path) {
+        Ok(text) => parse_text(path, &text, loader, opts),
+        Err(e) => Err(ConfError {
+            diagnostics: vec![Diagnostic {
+                severity: Severity::Error,
+                loc: None,
+                message: format!("cannot read configuration file '{path}': {e}"),
+            }],
+        }),
+    }
+}
+
+/// Parses `text` as the contents of the file `name`; includes are resolved relative to `name`
+/// through `loader`.
+pub fn parse_text(
+    name: &str,
+    text: &str,
+    loader: &dyn SourceLoader,
+    opts: &ParseOptions,
+) -> Result<Config, ConfError> {
+    let mut reader = include::Reader::new(loader, opts.config_id.clone());
+    reader.read_text(name, text);
+    let mut diags = std::mem::take(&mut reader.diags);
+    let lines = std::mem::take(&mut reader.lines);
+    let tree = ast::build(lines, &mut diags);
+    let mut b = sections::Builder { diags };
+    let mut cfg = b.config(&tree);
+    let mut diags = b.diags;
+    validate::validate(&mut cfg, &mut diags);
+    if diags.iter().any(|d| d.severity == Severity::Error) {
+        diags.sort_by_key(|d| d.severity != Severity::Error);
+        return Err(ConfError { diagnostics: diags });
+    }
+    cfg.warnings = diags;
+    Ok(cfg)
+}
+
+#[cfg(test)]
+mod tests;

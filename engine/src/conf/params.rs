@@ -322,7 +322,10 @@ mod tests {
     #[test]
     fn definitions() {
         let d = Params::definition("$A=1 2").unwrap();
-        assert_eq!((d.name.as_str(), d.value.as_str(), d.continues), ("A", "1 2", false));
+        assert_eq!(
+            (d.name.as_str(), d.value.as_str(), d.continues),
+            ("A", "1 2", false)
+        );
         let d = Params::definition("$A= \\").unwrap();
         assert_eq!((d.value.as_str(), d.continues), ("", true));
         assert!(Params::definition("$A =1").is_none());
@@ -339,8 +342,14 @@ mod tests {
         );
         // `$NAME` needs whitespace (or the end) after it.
         let p = p_simple();
-        assert_eq!(p.substitute("a $X b $Xc $X", "/").unwrap(), Expanded::Line("a 1 b $Xc 1".into()));
-        assert_eq!(p.substitute("$UNDEF ${UNDEF}", "/").unwrap(), Expanded::Line("$UNDEF ${UNDEF}".into()));
+        assert_eq!(
+            p.substitute("a $X b $Xc $X", "/").unwrap(),
+            Expanded::Line("a 1 b $Xc 1".into())
+        );
+        assert_eq!(
+            p.substitute("$UNDEF ${UNDEF}", "/").unwrap(),
+            Expanded::Line("$UNDEF ${UNDEF}".into())
+        );
     }
 
     fn p_simple() -> Params {

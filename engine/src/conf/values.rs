@@ -169,9 +169,18 @@ mod tests {
     #[test]
     fn timers_are_exact() {
         let max = Duration::from_secs(255);
-        assert_eq!(timer("0.92", Duration::ZERO, max, "t"), Ok(Duration::from_millis(920)));
-        assert_eq!(timer("3", Duration::ZERO, max, "t"), Ok(Duration::from_secs(3)));
-        assert_eq!(timer(".5", Duration::ZERO, max, "t"), Ok(Duration::from_millis(500)));
+        assert_eq!(
+            timer("0.92", Duration::ZERO, max, "t"),
+            Ok(Duration::from_millis(920))
+        );
+        assert_eq!(
+            timer("3", Duration::ZERO, max, "t"),
+            Ok(Duration::from_secs(3))
+        );
+        assert_eq!(
+            timer(".5", Duration::ZERO, max, "t"),
+            Ok(Duration::from_millis(500))
+        );
         assert!(timer("-1", Duration::ZERO, max, "t").is_err());
         assert!(timer("1e3", Duration::ZERO, max, "t").is_err());
         assert!(timer("256", Duration::ZERO, max, "t").is_err());

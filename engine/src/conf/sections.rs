@@ -1,0 +1,1741 @@
+//! From the statement tree to the typed configuration: one function per section, keyword tables
+//! with keepalived's ranges and defaults.
+//!
+//! Severity policy (see [`Severity`](super::Severity)): a malformed or out-of-range value is an
+//! error (keepalived substitutes a default and fails `-t`; Vigil refuses to guess about a router's
+//! identity); an unknown keyword is a warning, like keepalived; a keepalived keyword that Vigil does
+//! not act on is a notice, and so is a whole skipped section (LVS, BFD, ...), once.
+
+use core::time::Duration;
+use std::net::IpAddr;
+
+use super::ast::Stmt;
+use super::diag::Diagnostic;
+use super::lexer::{Location, Token};
+use super::model::*;
+use super::values::{self, split_args};
+
+/// Top-level sections that Vigil skips whole (LVS, BFD, and keepalived features outside VRRP).
+const SKIPPED_SECTIONS: &[&str] = &[
+    "virtual_server",
+    "virtual_server_group",
+    "real_server",
+    "bfd_instance",
+    "vrrp_track_process",
+    "track_process",
+    "garp_group",
+    "linkbeat_interfaces",
+    "interface_up_down_delays",
+    "track_group",
+    "static_rules",
+    "SSL",
+];
+
+/// Top-level keywords of keepalived that Vigil accepts and ignores.
+const IGNORED_TOP: &[&str] = &[
+    "net_namespace",
+    "net_namespace_ipvs",
+    "namespace_with_ipsets",
+    "instance",
+    "use_pid_dir",
+    "linkbeat_use_polling",
+    "child_wait_time",
+];
+
+/// keepalived `global_defs` keywords that Vigil does not act on (LVS, SNMP, DBus, process
+/// tuning, ...): accepted with a notice.
+const IGNORED_GLOBAL: &[&str] = &[
+    "tmp_config_directory",
+    "config_save_dir",
+    "process_names",
+    "process_name",
+    "vrrp_process_name",
+    "checker_process_name",
+    "bfd_process_name",
+    "startup_script",
+    "startup_script_timeout",
+    "shutdown_script",
+    "shutdown_script_timeout",
+    "smtp_alert_vrrp",
+    "smtp_alert_checker",
+    "checker_log_all_failures",
+    "no_email_faults",
+    "lvs_sync_daemon",
+    "lvs_timeouts",
+    "lvs_flush",
+    "lvs_flush_on_stop",
+    "vrrp_min_garp",
+    "vrrp_garp_extra_if",
+    "nftables",
+    "nftables_priority",
+    "nftables_counters",
+    "nftables_ifindex",
+    "nftables_ipvs",
+    "nftables_ipvs_priority",
+    "nftables_ipvs_start_fwmark",
+    "vrrp_iptables",
+    "vrrp_ipsets",
+    "disable_local_igmp",
+    "vrrp_notify_priority_changes",
+    "min_auto_priority_delay",
+    "vrrp_priority",
+    "checker_priority",
+    "bfd_priority",
+    "vrrp_no_swap",
+    "checker_no_swap",
+    "bfd_no_swap",
+    "vrrp_cpu_affinity",
+    "checker_cpu_affinity",
+    "bfd_cpu_affinity",
+    "vrrp_rt_priority",
+    "checker_rt_priority",
+    "bfd_rt_priority",
+    "vrrp_rlimit_rttime",
+    "checker_rlimit_rttime",
+    "bfd_rlimit_rttime",
+    "snmp_socket",
+    "enable_snmp_vrrp",
+    "enable_snmp_keepalived",
+    "enable_snmp_checker",
+    "enable_snmp_rfc",
+    "enable_snmp_rfcv2",
+    "enable_snmp_rfcv3",
+    "enable_traps",
+    "enable_dbus",
+    "dbus_service_name",
+    "lvs_notify_fifo",
+    "lvs_notify_fifo_script",
+    "fifo_write_vrrp_states_on_reload",
+    "vrrp_netlink_cmd_rcv_bufs",
+    "vrrp_netlink_cmd_rcv_bufs_force",
+    "vrrp_netlink_monitor_rcv_bufs",
+    "vrrp_netlink_monitor_rcv_bufs_force",
+    "lvs_netlink_cmd_rcv_bufs",
+    "lvs_netlink_cmd_rcv_bufs_force",
+    "lvs_netlink_monitor_rcv_bufs",
+    "lvs_netlink_monitor_rcv_bufs_force",
+    "process_monitor_rcv_bufs",
+    "process_monitor_rcv_bufs_force",
+    "vrrp_rx_bufs_policy",
+    "vrrp_rx_bufs_multiplier",
+    "rs_init_notifies",
+    "no_checker_emails",
+    "umask",
+    "vrrp_startup_delay",
+    "log_unknown_vrids",
+    "vmac_prefix",
+    "vmac_addr_prefix",
+    "random_seed",
+    "reload_check_config",
+    "include_check",
+    "reload_time_file",
+    "reload_repeat",
+    "reload_file",
+    "data_use_instance",
+    "net_namespace",
+    "net_namespace_ipvs",
+    "namespace_with_ipsets",
+    "instance",
+    "use_pid_dir",
+    "linkbeat_use_polling",
+    "child_wait_time",
+    "vrrp_garp_lower_prio_no_advert",
+];
+
+/// keepalived `vrrp_instance` keywords that Vigil does not act on.
+const IGNORED_INSTANCE: &[&str] = &[
+    "vrf",
+    "use_vmac_addr",
+    "use_ipvlan",
+    "native_ipv6",
+    "track_process",
+    "track_bfd",
+    "track_src_ip",
+    "unicast_fault_no_peer",
+    "garp_extra_if",
+    "virtual_rules",
+    "debug",
+    "kernel_rx_buf_size",
+    "linkbeat_use_polling",
+    "lvs_sync_daemon_interface",
+    "notify_priority_changes_deprecated",
+];
+
+/// Collects diagnostics while building.
+pub(crate) struct Builder {
+    pub diags: Vec<Diagnostic>,
+}
+
+type R<T> = Result<T, ()>;
+
+impl Builder {
+    fn err(&mut self, loc: &Location, msg: impl Into<String>) {
+        self.diags.push(Diagnostic::error(loc, msg));
+    }
+
+    fn warn(&mut self, loc: &Location, msg: impl Into<String>) {
+        self.diags.push(Diagnostic::warning(loc, msg));
+    }
+
+    fn notice(&mut self, loc: &Location, msg: impl Into<String>) {
+        self.diags.push(Diagnostic::notice(loc, msg));
+    }
+
+    /// Records `r`'s error at `loc`.
+    fn check<T>(&mut self, loc: &Location, r: Result<T, String>) -> R<T> {
+        r.map_err(|e| self.err(loc, e))
+    }
+
+    /// The single argument of a statement (extra arguments are a warning).
+    fn one<'s>(&mut self, s: &'s Stmt) -> R<&'s Token> {
+        let kw = &s.keyword().text;
+        match s.args() {
+            [] => {
+                self.err(s.loc(), format!("{kw}: expected a value after '{kw}'"));
+                Err(())
+            }
+            [a, rest @ ..] => {
+                if let Some(x) = rest.first() {
+                    self.warn(
+                        &x.loc,
+                        format!("{kw}: unexpected '{}' after the value (ignored)", x.text),
+                    );
+                }
+                Ok(a)
+            }
+        }
+    }
+
+    fn no_block(&mut self, s: &Stmt) {
+        if let (Some(_), Some(open)) = (&s.block, &s.open) {
+            self.warn(
+                open,
+                format!(
+                    "'{}' does not take a block: the block is ignored",
+                    s.keyword().text
+                ),
+            );
+        }
+    }
+
+    fn int(&mut self, s: &Stmt, min: i64, max: i64) -> R<i64> {
+        let t = self.one(s)?;
+        let r = values::int_in(&t.text, min, max, &s.keyword().text);
+        self.check(&t.loc, r)
+    }
+
+    fn u32v(&mut self, s: &Stmt, min: u32, max: u32) -> R<u32> {
+        self.int(s, i64::from(min), i64::from(max))
+            .map(|v| u32::try_from(v).unwrap_or(min))
+    }
+
+    fn timer(&mut self, s: &Stmt, min: Duration, max: Duration) -> R<Duration> {
+        let t = self.one(s)?;
+        let r = values::timer(&t.text, min, max, &s.keyword().text);
+        self.check(&t.loc, r)
+    }
+
+    /// `keyword [BOOL]`: bare means true.
+    fn flag(&mut self, s: &Stmt) -> R<bool> {
+        match s.args().first() {
+            None => Ok(true),
+            Some(t) => {
+                let r = values::boolean(&t.text, &s.keyword().text);
+                self.check(&t.loc, r)
+            }
+        }
+    }
+
+    fn ipv(&mut self, s: &Stmt) -> R<IpAddr> {
+        let t = self.one(s)?;
+        let r = values::ip(&t.text, &s.keyword().text);
+        self.check(&t.loc, r)
+    }
+
+    fn string(&mut self, s: &Stmt) -> R<String> {
+        self.one(s).map(|t| t.text.clone())
+    }
+
+    fn block<'s>(&mut self, s: &'s Stmt) -> &'s [Stmt] {
+        match &s.block {
+            Some(b) => b,
+            None => {
+                self.err(
+                    s.loc(),
+                    format!("{}: expected '{{' to open a block", s.keyword().text),
+                );
+                &[]
+            }
+        }
+    }
+
+    fn unknown(&mut self, s: &Stmt, section: &str) {
+        self.warn(
+            s.loc(),
+            format!(
+                "unknown keyword '{}' in {section} (ignored)",
+                s.keyword().text
+            ),
+        );
+    }
+
+    fn ignored(&mut self, s: &Stmt, section: &str) {
+        self.notice(
+            s.loc(),
+            format!(
+                "'{}' in {section} is a keepalived setting that Vigil does not use (ignored)",
+                s.keyword().text
+            ),
+        );
+    }
+
+    /// `run_as` from trailing `USER [GROUP]` words.
+    fn run_as(&mut self, words: &[Token], kw: &str) -> Option<RunAs> {
+        let user = words.first()?;
+        if let Some(x) = words.get(2) {
+            self.warn(
+                &x.loc,
+                format!(
+                    "{kw}: unexpected '{}' after user and group (ignored)",
+                    x.text
+                ),
+            );
+        }
+        Some(RunAs {
+            user: user.text.clone(),
+            group: words.get(1).map(|g| g.text.clone()),
+        })
+    }
+
+    /// A notify-style script: `KEYWORD COMMAND [USER [GROUP]]`.
+    fn notify_script(&mut self, s: &Stmt) -> R<Script> {
+        let kw = s.keyword().text.clone();
+        let Some(cmd) = s.args().first() else {
+            self.err(
+                s.loc(),
+                format!("{kw}: expected a script (quote it if it has arguments)"),
+            );
+            return Err(());
+        };
+        let run_as = self.run_as(&s.args()[1..], &kw);
+        Ok(Script {
+            command: cmd.text.clone(),
+            argv: split_args(&cmd.text),
+            run_as,
+            loc: cmd.loc.clone(),
+        })
+    }
+
+    /// Parses the whole tree.
+    pub fn config(&mut self, tree: &[Stmt]) -> Config {
+        let mut global = GlobalDefs::default();
+        let mut seen_global = false;
+        for s in tree {
+            if s.keyword().text == "global_defs" {
+                if seen_global {
+                    self.notice(
+                        s.loc(),
+                        "a second global_defs block: its settings are merged",
+                    );
+                }
+                seen_global = true;
+                if global.loc.is_none() {
+                    global.loc = Some(s.loc().clone());
+                }
+                let body = self.block(s);
+                self.global_defs(body, &mut global);
+            }
+        }
+        let mut cfg = Config {
+            global,
+            instances: Vec::new(),
+            sync_groups: Vec::new(),
+            scripts: Vec::new(),
+            track_files: Vec::new(),
+            static_addresses: Vec::new(),
+            static_routes: Vec::new(),
+            warnings: Vec::new(),
+        };
+        for s in tree {
+            let kw = s.keyword().text.as_str();
+            match kw {
+                "global_defs" => {}
+                "vrrp_instance" => {
+                    if let Ok(i) = self.instance(s, &cfg.global) {
+                        cfg.instances.push(i);
+                    }
+                }
+                "vrrp_sync_group" => {
+                    if let Ok(g) = self.sync_group(s) {
+                        cfg.sync_groups.push(g);
+                    }
+                }
+                "vrrp_script" => {
+                    if let Ok(x) = self.script(s) {
+                        cfg.scripts.push(x);
+                    }
+                }
+                "vrrp_track_file" | "track_file" => {
+                    if let Ok(x) = self.track_file(s) {
+                        cfg.track_files.push(x);
+                    }
+                }
+                "static_ipaddress" => {
+                    for a in self.block(s) {
+                        if let Ok(a) = self.address(a) {
+                            cfg.static_addresses.push(a);
+                        }
+                    }
+                }
+                "static_routes" => {
+                    for r in self.block(s) {
+                        if let Ok(r) = self.route(r) {
+                            cfg.static_routes.push(r);
+                        }
+                    }
+                }
+                k if SKIPPED_SECTIONS.contains(&k) => {
+                    let name = s
+                        .args()
+                        .iter()
+                        .map(|t| t.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    let what = if name.is_empty() {
+                        k.to_string()
+                    } else {
+                        format!("{k} {name}")
+                    };
+                    self.notice(
+                        s.loc(),
+                        format!("skipping section '{what}': Vigil runs VRRP only (LVS, BFD and similar sections are not supported)"),
+                    );
+                }
+                k if IGNORED_TOP.contains(&k) => self.ignored(s, "the top level"),
+                _ => self.warn(
+                    s.loc(),
+                    format!(
+                        "unknown keyword '{kw}' at the top level (ignored{})",
+                        if s.block.is_some() {
+                            ", with its block"
+                        } else {
+                            ""
+                        }
+                    ),
+                ),
+            }
+        }
+        cfg
+    }
+
+    fn global_defs(&mut self, body: &[Stmt], g: &mut GlobalDefs) {
+        let long = Duration::from_secs(u64::from(u32::MAX));
+        for s in body {
+            let kw = s.keyword().text.as_str();
+            if kw != "notification_email" {
+                self.no_block(s);
+            }
+            let _ = (|| -> R<()> {
+                match kw {
+                    "router_id" => g.router_id = Some(self.string(s)?),
+                    "notification_email" => {
+                        let mut list = Vec::new();
+                        for e in self.block(s) {
+                            list.extend(e.words.iter().map(|t| t.text.clone()));
+                        }
+                        g.notification_email = list;
+                    }
+                    "notification_email_from" => g.notification_email_from = Some(self.string(s)?),
+                    "smtp_server" => {
+                        let host = self.one_or_two(s)?;
+                        let port = match s.args().get(1) {
+                            Some(p) => {
+                                let r = values::int_in(&p.text, 1, 65535, "smtp_server port");
+                                u16::try_from(self.check(&p.loc, r)?).unwrap_or(25)
+                            }
+                            None => 25,
+                        };
+                        g.smtp_server = Some(SmtpServer { host, port });
+                    }
+                    "smtp_connect_timeout" => {
+                        g.smtp_connect_timeout =
+                            Duration::from_secs(u64::from(self.u32v(s, 1, 3600)?))
+                    }
+                    "smtp_helo_name" => g.smtp_helo_name = Some(self.string(s)?),
+                    "smtp_alert" => g.smtp_alert = Some(self.flag(s)?),
+                    "script_user" => {
+                        let r = self.run_as(s.args(), kw);
+                        if r.is_none() {
+                            self.err(s.loc(), "script_user: expected a user name [and a group]");
+                            return Err(());
+                        }
+                        g.script_user = r;
+                    }
+                    "enable_script_security" => g.enable_script_security = self.flag(s)?,
+                    "vrrp_version" => {
+                        g.vrrp_version = if self.int(s, 2, 3)? == 2 {
+                            VrrpVersion::V2
+                        } else {
+                            VrrpVersion::V3
+                        }
+                    }
+                    "vrrp_garp_master_delay" => {
+                        g.vrrp_garp_master_delay =
+                            Duration::from_secs(u64::from(self.u32v(s, 0, 255)?))
+                    }
+                    "vrrp_garp_master_repeat" => {
+                        g.vrrp_garp_master_repeat = self.u32v(s, 1, 255)?
+                    }
+                    "vrrp_garp_master_refresh" => {
+                        let v = self.u32v(s, 0, u32::MAX)?;
+                        g.vrrp_garp_master_refresh =
+                            (v > 0).then(|| Duration::from_secs(u64::from(v)));
+                    }
+                    "vrrp_garp_master_refresh_repeat" => {
+                        g.vrrp_garp_master_refresh_repeat = self.u32v(s, 1, 255)?
+                    }
+                    "vrrp_garp_lower_prio_delay" => {
+                        g.vrrp_garp_lower_prio_delay =
+                            Some(Duration::from_secs(u64::from(self.u32v(s, 0, 255)?)))
+                    }
+                    "vrrp_garp_lower_prio_repeat" => {
+                        g.vrrp_garp_lower_prio_repeat = Some(self.u32v(s, 0, 255)?)
+                    }
+                    "vrrp_garp_interval" => {
+                        g.vrrp_garp_interval = self.timer(s, Duration::ZERO, long)?
+                    }
+                    "vrrp_gna_interval" => {
+                        g.vrrp_gna_interval = self.timer(s, Duration::ZERO, long)?
+                    }
+                    "vrrp_lower_prio_no_advert" => g.vrrp_lower_prio_no_advert = self.flag(s)?,
+                    "vrrp_higher_prio_send_advert" => {
+                        g.vrrp_higher_prio_send_advert = self.flag(s)?
+                    }
+                    "vrrp_down_timer_adverts" => {
+                        g.vrrp_down_timer_adverts = self.u32v(s, 1, 100)?
+                    }
+                    "vrrp_mcast_group4" => {
+                        let t = self.one(s)?;
+                        match t.text.parse::<std::net::Ipv4Addr>() {
+                            Ok(a) if a.is_multicast() => g.vrrp_mcast_group4 = a,
+                            _ => {
+                                self.err(
+                                    &t.loc,
+                                    format!("vrrp_mcast_group4: expected an IPv4 multicast address, found '{}'", t.text),
+                                );
+                                return Err(());
+                            }
+                        }
+                    }
+                    "vrrp_mcast_group6" => {
+                        let t = self.one(s)?;
+                        match t.text.parse::<std::net::Ipv6Addr>() {
+                            Ok(a) if a.is_multicast() => g.vrrp_mcast_group6 = a,
+                            _ => {
+                                self.err(
+                                    &t.loc,
+                                    format!("vrrp_mcast_group6: expected an IPv6 multicast address, found '{}'", t.text),
+                                );
+                                return Err(());
+                            }
+                        }
+                    }
+                    "vrrp_strict" => g.vrrp_strict = self.flag(s)?,
+                    "vrrp_check_unicast_src" => g.vrrp_check_unicast_src = self.flag(s)?,
+                    "vrrp_skip_check_adv_addr" => g.vrrp_skip_check_adv_addr = self.flag(s)?,
+                    "notify_fifo" | "vrrp_notify_fifo" => {
+                        let path = s.args().first().map(|t| t.text.clone());
+                        let Some(path) = path else {
+                            self.err(s.loc(), format!("{kw}: expected a FIFO path"));
+                            return Err(());
+                        };
+                        let run_as = self.run_as(&s.args()[1..], kw);
+                        let slot = if kw == "notify_fifo" {
+                            &mut g.notify_fifo
+                        } else {
+                            &mut g.vrrp_notify_fifo
+                        };
+                        let script = slot.take().and_then(|f| f.script);
+                        *slot = Some(NotifyFifo {
+                            path,
+                            run_as,
+                            script,
+                        });
+                    }
+                    "notify_fifo_script" | "vrrp_notify_fifo_script" => {
+                        let script = self.notify_script(s)?;
+                        let slot = if kw == "notify_fifo_script" {
+                            &mut g.notify_fifo
+                        } else {
+                            &mut g.vrrp_notify_fifo
+                        };
+                        match slot {
+                            Some(f) => f.script = Some(script),
+                            None => {
+                                *slot = Some(NotifyFifo {
+                                    path: String::new(),
+                                    run_as: None,
+                                    script: Some(script),
+                                })
+                            }
+                        }
+                    }
+                    "max_auto_priority" => {
+                        g.max_auto_priority = Some(match s.args().first() {
+                            None => 99,
+                            Some(_) => i32::try_from(self.int(s, -1, 99)?).unwrap_or(-1),
+                        })
+                    }
+                    "default_interface" => g.default_interface = Some(self.string(s)?),
+                    "dynamic_interfaces" => g.dynamic_interfaces = true,
+                    k if IGNORED_GLOBAL.contains(&k) => self.ignored(s, "global_defs"),
+                    _ => self.unknown(s, "global_defs"),
+                }
+                Ok(())
+            })();
+        }
+        for slot in [&g.notify_fifo, &g.vrrp_notify_fifo] {
+            if let Some(f) = slot {
+                if f.path.is_empty() {
+                    if let (Some(sc), Some(loc)) = (&f.script, &g.loc) {
+                        let _ = loc;
+                        self.diags.push(Diagnostic::warning(
+                            &sc.loc,
+                            "a notify FIFO script without its FIFO (notify_fifo / vrrp_notify_fifo): ignored",
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    fn one_or_two(&mut self, s: &Stmt) -> R<String> {
+        let kw = &s.keyword().text;
+        match s.args() {
+            [] => {
+                self.err(s.loc(), format!("{kw}: expected a value"));
+                Err(())
+            }
+            [a, ..] => {
+                if let Some(x) = s.args().get(2) {
+                    self.warn(&x.loc, format!("{kw}: unexpected '{}' (ignored)", x.text));
+                }
+                Ok(a.text.clone())
+            }
+        }
+    }
+
+    /// `ADDR[/LEN] [brd X] [dev IF] [scope S] [label L] [peer P] [no_track] ...`
+    pub fn address(&mut self, s: &Stmt) -> R<VirtualAddress> {
+        self.no_block(s);
+        let first = s.keyword();
+        let r = values::ip_prefix(&first.text, "address");
+        let (addr, prefix_len, _) = self.check(&first.loc, r)?;
+        let mut a = VirtualAddress {
+            addr,
+            prefix_len,
+            broadcast: None,
+            dev: None,
+            scope: Scope::Global,
+            label: None,
+            peer: None,
+            no_track: false,
+            flags: Vec::new(),
+            preferred_lft: None,
+            track_group: None,
+            loc: first.loc.clone(),
+        };
+        let args = s.args();
+        let mut i = 0;
+        let mut ok = true;
+        while i < args.len() {
+            let opt = &args[i];
+            let val = args.get(i + 1);
+            let needs = |b: &mut Builder| -> R<&Token> {
+                val.ok_or_else(|| {
+                    b.err(
+                        &opt.loc,
+                        format!("address option '{}': expected a value after it", opt.text),
+                    )
+                })
+            };
+            let step = match opt.text.as_str() {
+                "brd" | "broadcast" => {
+                    let v = needs(self)?;
+                    if v.text == "+" || v.text == "-" {
+                        a.flags.push(format!("brd {}", v.text));
+                    } else {
+                        match v.text.parse::<std::net::Ipv4Addr>() {
+                            Ok(b) if addr.is_ipv4() => a.broadcast = Some(b),
+                            _ => {
+                                self.err(
+                                    &v.loc,
+                                    format!("brd: expected an IPv4 broadcast address (or + or -), found '{}'", v.text),
+                                );
+                                ok = false;
+                            }
+                        }
+                    }
+                    2
+                }
+                "dev" => {
+                    a.dev = Some(needs(self)?.text.clone());
+                    2
+                }
+                "scope" => {
+                    let v = needs(self)?;
+                    match values::scope(&v.text) {
+                        Ok(sc) => a.scope = sc,
+                        Err(e) => {
+                            self.err(&v.loc, e);
+                            ok = false;
+                        }
+                    }
+                    2
+                }
+                "label" => {
+                    a.label = Some(needs(self)?.text.clone());
+                    2
+                }
+                "peer" => {
+                    let v = needs(self)?;
+                    match values::ip_prefix(&v.text, "peer") {
+                        Ok((p, _, _)) if p.is_ipv4() == addr.is_ipv4() => a.peer = Some(p),
+                        Ok(_) => {
+                            self.err(
+                                &v.loc,
+                                "peer: the peer must be of the same address family as the address",
+                            );
+                            ok = false;
+                        }
+                        Err(e) => {
+                            self.err(&v.loc, e);
+                            ok = false;
+                        }
+                    }
+                    2
+                }
+                "preferred_lft" => {
+                    let v = needs(self)?;
+                    if v.text == "forever" {
+                        a.preferred_lft = None;
+                    } else {
+                        match values::int_in(&v.text, 0, i64::from(u32::MAX), "preferred_lft") {
+                            Ok(n) => a.preferred_lft = u32::try_from(n).ok(),
+                            Err(e) => {
+                                self.err(&v.loc, e);
+                                ok = false;
+                            }
+                        }
+                    }
+                    2
+                }
+                "track_group" => {
+                    a.track_group = Some(needs(self)?.text.clone());
+                    2
+                }
+                "no_track" => {
+                    a.no_track = true;
+                    1
+                }
+                "home" | "-nodad" | "nodad" | "noprefixroute" | "mngtmpaddr" | "autojoin"
+                | "use_vmac" => {
+                    a.flags.push(opt.text.clone());
+                    1
+                }
+                other => {
+                    self.err(
+                        &opt.loc,
+                        format!("unknown address option '{other}': expected brd, dev, scope, label, peer, no_track, home, -nodad, noprefixroute, mngtmpaddr, autojoin, preferred_lft or track_group (one address per line)"),
+                    );
+                    ok = false;
+                    1
+                }
+            };
+            i += step;
+        }
+        if ok {
+            Ok(a)
+        } else {
+            Err(())
+        }
+    }
+
+    /// A route: `[TYPE] [src A] [to] DEST[/LEN] [via|gw A] [dev IF] [table T] [metric N] ...`.
+    pub fn route(&mut self, s: &Stmt) -> R<Route> {
+        self.no_block(s);
+        let words = &s.words;
+        let mut r = Route {
+            kind: None,
+            to: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            prefix_len: 0,
+            src: None,
+            via: None,
+            dev: None,
+            table: None,
+            metric: None,
+            scope: None,
+            no_track: false,
+            options: Vec::new(),
+            loc: s.loc().clone(),
+        };
+        let mut have_dest = false;
+        let mut i = 0;
+        while i < words.len() {
+            let w = &words[i];
+            let next = words.get(i + 1);
+            let need = |b: &mut Builder| -> R<&Token> {
+                next.ok_or_else(|| {
+                    b.err(
+                        &w.loc,
+                        format!("route option '{}': expected a value after it", w.text),
+                    )
+                })
+            };
+            match w.text.as_str() {
+                "blackhole" | "unreachable" | "prohibit" | "throw" if !have_dest => {
+                    r.kind = Some(w.text.clone());
+                    i += 1;
+                }
+                "src" => {
+                    let v = need(self)?;
+                    let x = values::ip(&v.text, "src");
+                    r.src = Some(self.check(&v.loc, x)?);
+                    i += 2;
+                }
+                "to" if !have_dest => {
+                    i += 1;
+                }
+                "via" | "gw" => {
+                    let v = need(self)?;
+                    let x = values::ip(&v.text, &w.text);
+                    r.via = Some(self.check(&v.loc, x)?);
+                    if w.text == "gw" {
+                        self.notice(&w.loc, "'gw' for routes is deprecated: use 'via'");
+                    }
+                    i += 2;
+                }
+                "dev" | "oif" => {
+                    r.dev = Some(need(self)?.text.clone());
+                    i += 2;
+                }
+                "table" => {
+                    r.table = Some(need(self)?.text.clone());
+                    i += 2;
+                }
+                "metric" | "priority" | "preference" => {
+                    let v = need(self)?;
+                    let x = values::int_in(&v.text, 0, i64::from(u32::MAX), &w.text);
+                    r.metric = u32::try_from(self.check(&v.loc, x)?).ok();
+                    i += 2;
+                }
+                "scope" => {
+                    let v = need(self)?;
+                    let x = values::scope(&v.text);
+                    r.scope = Some(self.check(&v.loc, x)?);
+                    i += 2;
+                }
+                "no_track" => {
+                    r.no_track = true;
+                    i += 1;
+                }
+                "default" if !have_dest => {
+                    have_dest = true;
+                    i += 1;
+                }
+                t if !have_dest => {
+                    let x = values::ip_prefix(t, "route destination");
+                    let (a, len, _) = self.check(&w.loc, x)?;
+                    r.to = a;
+                    r.prefix_len = len;
+                    have_dest = true;
+                    i += 1;
+                }
+                other => {
+                    r.options.push(other.to_string());
+                    i += 1;
+                }
+            }
+        }
+        if !have_dest {
+            self.err(s.loc(), "route: expected a destination address[/prefix]");
+            return Err(());
+        }
+        Ok(r)
+    }
+
+    fn track_list_weight(&mut self, s: &Stmt, min: i64, max: i64) -> (Option<i32>, bool) {
+        let mut weight = None;
+        let mut reverse = false;
+        let args = s.args();
+        let mut i = 0;
+        while i < args.len() {
+            match args[i].text.as_str() {
+                "weight" => {
+                    match args.get(i + 1) {
+                        Some(v) => match values::int_in(&v.text, min, max, "weight") {
+                            Ok(w) => weight = i32::try_from(w).ok(),
+                            Err(e) => self.err(&v.loc, e),
+                        },
+                        None => self.err(&args[i].loc, "weight: expected a number after it"),
+                    }
+                    i += 2;
+                }
+                "reverse" => {
+                    reverse = true;
+                    i += 1;
+                }
+                "noreverse" | "no_reverse" => {
+                    reverse = false;
+                    i += 1;
+                }
+                other => {
+                    self.warn(
+                        &args[i].loc,
+                        format!("unexpected '{other}': expected 'weight N [reverse]' (ignored)"),
+                    );
+                    i += 1;
+                }
+            }
+        }
+        (weight, reverse)
+    }
+
+    fn track_interfaces(&mut self, s: &Stmt) -> Vec<TrackInterface> {
+        let mut out = Vec::new();
+        for t in self.block(s) {
+            self.no_block(t);
+            let (w, reverse) = self.track_list_weight(t, -253, 253);
+            out.push(TrackInterface {
+                name: t.keyword().text.clone(),
+                weight: w.unwrap_or(0),
+                reverse,
+                loc: t.loc().clone(),
+            });
+        }
+        out
+    }
+
+    fn track_refs(&mut self, s: &Stmt, min: i64, max: i64) -> Vec<TrackRef> {
+        let mut out = Vec::new();
+        for t in self.block(s) {
+            self.no_block(t);
+            let (weight, reverse) = self.track_list_weight(t, min, max);
+            out.push(TrackRef {
+                name: t.keyword().text.clone(),
+                weight,
+                reverse,
+                loc: t.loc().clone(),
+            });
+        }
+        out
+    }
+
+    fn notify_into(&mut self, s: &Stmt, n: &mut Notify) -> R<bool> {
+        let slot = match s.keyword().text.as_str() {
+            "notify" => &mut n.any,
+            "notify_master" => &mut n.master,
+            "notify_backup" => &mut n.backup,
+            "notify_fault" => &mut n.fault,
+            "notify_stop" => &mut n.stop,
+            "notify_deleted" => &mut n.deleted,
+            "notify_master_rx_lower_pri" => &mut n.master_rx_lower_pri,
+            _ => return Ok(false),
+        };
+        if s.keyword().text == "notify_deleted" && s.args().is_empty() {
+            *slot = None;
+            return Ok(true);
+        }
+        let sc = self.notify_script(s)?;
+        match s.keyword().text.as_str() {
+            "notify" => n.any = Some(sc),
+            "notify_master" => n.master = Some(sc),
+            "notify_backup" => n.backup = Some(sc),
+            "notify_fault" => n.fault = Some(sc),
+            "notify_stop" => n.stop = Some(sc),
+            "notify_deleted" => n.deleted = Some(sc),
+            _ => n.master_rx_lower_pri = Some(sc),
+        }
+        Ok(true)
+    }
+
+    fn instance(&mut self, s: &Stmt, g: &GlobalDefs) -> R<VrrpInstance> {
+        let Some(name) = s.args().first() else {
+            self.err(
+                s.loc(),
+                "vrrp_instance: expected a name (vrrp_instance NAME { ... })",
+            );
+            return Err(());
+        };
+        if let Some(x) = s.args().get(1) {
+            self.warn(
+                &x.loc,
+                format!(
+                    "vrrp_instance: unexpected '{}' after the name (ignored)",
+                    x.text
+                ),
+            );
+        }
+        let body = self.block(s);
+        let errors_before = self.count_errors();
+        let mut state = InitialState::Backup;
+        let mut interface = None;
+        let mut vrid: Option<(u8, Location)> = None;
+        let mut priority: Option<u8> = None;
+        let mut advert: Option<(Duration, Location)> = None;
+        let mut version: Option<(VrrpVersion, Location)> = None;
+        let mut preempt = true;
+        let mut preempt_delay = Duration::ZERO;
+        let mut accept: Option<bool> = None;
+        let mut vips = Vec::new();
+        let mut evips = Vec::new();
+        let mut routes = Vec::new();
+        let mut unicast_src_ip = None;
+        let mut mcast_src_ip = None;
+        let mut mcast_dst_ip = None;
+        let mut peers = Vec::new();
+        let mut unicast_ttl = None;
+        let mut auth = None;
+        let mut track_if = Vec::new();
+        let mut track_sc = Vec::new();
+        let mut track_fi = Vec::new();
+        let mut notify = Notify::default();
+        let mut smtp_alert = None;
+        let mut garp = Garp {
+            master_delay: g.vrrp_garp_master_delay,
+            master_repeat: g.vrrp_garp_master_repeat,
+            master_refresh: g.vrrp_garp_master_refresh,
+            master_refresh_repeat: g.vrrp_garp_master_refresh_repeat,
+            lower_prio_delay: g
+                .vrrp_garp_lower_prio_delay
+                .unwrap_or(g.vrrp_garp_master_delay),
+            lower_prio_repeat: g
+                .vrrp_garp_lower_prio_repeat
+                .unwrap_or(g.vrrp_garp_master_repeat),
+            interval: g.vrrp_garp_interval,
+            na_interval: g.vrrp_gna_interval,
+        };
+        let mut lower_prio_delay_set = false;
+        let mut lower_prio_repeat_set = false;
+        let mut use_vmac = None;
+        let mut vmac_xmit_base = false;
+        let mut lower_prio_no_advert = None;
+        let mut higher_prio_send_advert = g.vrrp_higher_prio_send_advert;
+        let mut dont_track_primary = false;
+        let mut skip_check_adv_addr = g.vrrp_skip_check_adv_addr;
+        let mut strict_mode = g.vrrp_strict;
+        let mut check_unicast_src = g.vrrp_check_unicast_src;
+        let mut unicast_checksum = UnicastChecksum::Auto;
+        let mut down_timer_adverts = g.vrrp_down_timer_adverts;
+        let mut promote_secondaries = false;
+        let mut notify_priority_changes = false;
+        for st in body {
+            let kw = st.keyword().text.as_str();
+            if !matches!(
+                kw,
+                "virtual_ipaddress"
+                    | "virtual_ipaddress_excluded"
+                    | "virtual_routes"
+                    | "unicast_peer"
+                    | "authentication"
+                    | "track_interface"
+                    | "track_script"
+                    | "track_file"
+                    | "track_process"
+                    | "track_bfd"
+                    | "virtual_rules"
+            ) {
+                self.no_block(st);
+            }
+            let _ = (|| -> R<()> {
+                match kw {
+                    "state" => {
+                        let t = self.one(st)?;
+                        state = match t.text.as_str() {
+                            "MASTER" => InitialState::Master,
+                            "BACKUP" => InitialState::Backup,
+                            other => {
+                                self.err(
+                                    &t.loc,
+                                    format!("state: expected MASTER or BACKUP, found '{other}'"),
+                                );
+                                return Err(());
+                            }
+                        }
+                    }
+                    "interface" => interface = Some(self.string(st)?),
+                    "virtual_router_id" => {
+                        let v = self.int(st, 1, 255)?;
+                        vrid = Some((u8::try_from(v).unwrap_or(1), st.loc().clone()));
+                    }
+                    "priority" => {
+                        priority = Some(u8::try_from(self.int(st, 1, 255)?).unwrap_or(100))
+                    }
+                    "advert_int" => {
+                        let d =
+                            self.timer(st, Duration::from_millis(10), Duration::from_secs(255))?;
+                        advert = Some((d, st.loc().clone()));
+                    }
+                    "version" => {
+                        let v = if self.int(st, 2, 3)? == 2 {
+                            VrrpVersion::V2
+                        } else {
+                            VrrpVersion::V3
+                        };
+                        version = Some((v, st.loc().clone()));
+                    }
+                    "nopreempt" => preempt = false,
+                    "preempt" => preempt = true,
+                    "preempt_delay" => {
+                        preempt_delay = self.timer(st, Duration::ZERO, Duration::from_secs(1000))?
+                    }
+                    "accept" => accept = Some(true),
+                    "no_accept" => accept = Some(false),
+                    "virtual_ipaddress" => {
+                        for a in self.block(st) {
+                            if let Ok(a) = self.address(a) {
+                                vips.push(a);
+                            }
+                        }
+                    }
+                    "virtual_ipaddress_excluded" => {
+                        for a in self.block(st) {
+                            if let Ok(a) = self.address(a) {
+                                evips.push(a);
+                            }
+                        }
+                    }
+                    "virtual_routes" => {
+                        for r in self.block(st) {
+                            if let Ok(r) = self.route(r) {
+                                routes.push(r);
+                            }
+                        }
+                    }
+                    "unicast_src_ip" => unicast_src_ip = Some(self.ipv(st)?),
+                    "mcast_src_ip" => mcast_src_ip = Some(self.ipv(st)?),
+                    "mcast_dst_ip" => {
+                        let a = self.ipv(st)?;
+                        if !a.is_multicast() {
+                            self.err(
+                                st.loc(),
+                                format!("mcast_dst_ip: expected a multicast address, found '{a}'"),
+                            );
+                            return Err(());
+                        }
+                        mcast_dst_ip = Some(a);
+                    }
+                    "unicast_peer" => {
+                        for p in self.block(st) {
+                            if let Ok(p) = self.peer(p) {
+                                peers.push(p);
+                            }
+                        }
+                    }
+                    "unicast_ttl" => {
+                        unicast_ttl = Some(u8::try_from(self.int(st, 1, 255)?).unwrap_or(255))
+                    }
+                    "authentication" => auth = self.auth(st)?,
+                    "track_interface" => track_if.extend(self.track_interfaces(st)),
+                    "track_script" => track_sc.extend(self.track_refs(st, -253, 253)),
+                    "track_file" => track_fi.extend(self.track_refs(st, -254, 254)),
+                    "smtp_alert" => smtp_alert = Some(self.flag(st)?),
+                    "garp_master_delay" => {
+                        garp.master_delay = Duration::from_secs(u64::from(self.u32v(st, 0, 255)?));
+                        if !lower_prio_delay_set {
+                            garp.lower_prio_delay = garp.master_delay;
+                        }
+                    }
+                    "garp_master_repeat" => {
+                        garp.master_repeat = self.u32v(st, 1, 255)?;
+                        if !lower_prio_repeat_set {
+                            garp.lower_prio_repeat = garp.master_repeat;
+                        }
+                    }
+                    "garp_lower_prio_delay" => {
+                        garp.lower_prio_delay =
+                            Duration::from_secs(u64::from(self.u32v(st, 0, 255)?));
+                        lower_prio_delay_set = true;
+                    }
+                    "garp_lower_prio_repeat" => {
+                        garp.lower_prio_repeat = self.u32v(st, 0, 255)?;
+                        lower_prio_repeat_set = true;
+                    }
+                    "garp_master_refresh" => {
+                        let v = self.u32v(st, 0, u32::MAX)?;
+                        garp.master_refresh = (v > 0).then(|| Duration::from_secs(u64::from(v)));
+                    }
+                    "garp_master_refresh_repeat" => {
+                        garp.master_refresh_repeat = self.u32v(st, 1, 255)?
+                    }
+                    "use_vmac" => {
+                        let mut v = Vmac {
+                            name: None,
+                            mac: None,
+                        };
+                        for a in st.args() {
+                            if a.text.len() == 17 && a.text.matches(':').count() == 5 {
+                                v.mac = Some(a.text.clone());
+                            } else if v.name.is_none() {
+                                v.name = Some(a.text.clone());
+                            } else {
+                                self.warn(
+                                    &a.loc,
+                                    format!("use_vmac: unexpected '{}' (ignored)", a.text),
+                                );
+                            }
+                        }
+                        use_vmac = Some(v);
+                    }
+                    "vmac_xmit_base" => vmac_xmit_base = true,
+                    "lower_prio_no_advert" => lower_prio_no_advert = Some(self.flag(st)?),
+                    "higher_prio_send_advert" => higher_prio_send_advert = self.flag(st)?,
+                    "dont_track_primary" => dont_track_primary = true,
+                    "skip_check_adv_addr" => skip_check_adv_addr = self.flag(st)?,
+                    "strict_mode" => strict_mode = self.flag(st)?,
+                    "check_unicast_src" => check_unicast_src = self.flag(st)?,
+                    "old_unicast_checksum" => {
+                        unicast_checksum = match st.args().first().map(|t| t.text.as_str()) {
+                            None => UnicastChecksum::Old,
+                            Some("never") => UnicastChecksum::Never,
+                            Some(other) => {
+                                self.err(&st.args()[0].loc, format!("old_unicast_checksum: expected nothing or 'never', found '{other}'"));
+                                return Err(());
+                            }
+                        }
+                    }
+                    "down_timer_adverts" => down_timer_adverts = self.u32v(st, 1, 100)?,
+                    "promote_secondaries" => promote_secondaries = true,
+                    "notify_priority_changes" => notify_priority_changes = self.flag(st)?,
+                    k if k.starts_with("notify") => {
+                        if !self.notify_into(st, &mut notify)? {
+                            self.unknown(st, "vrrp_instance");
+                        }
+                    }
+                    k if IGNORED_INSTANCE.contains(&k) => self.ignored(st, "vrrp_instance"),
+                    _ => self.unknown(st, "vrrp_instance"),
+                }
+                Ok(())
+            })();
+        }
+        if self.count_errors() > errors_before {
+            return Err(());
+        }
+        let Some((vrid, _vrid_loc)) = vrid else {
+            self.err(
+                s.loc(),
+                format!("vrrp_instance {}: expected 'virtual_router_id' (1..=255): the virtual router id must be set", name.text),
+            );
+            return Err(());
+        };
+        if self.count_errors() > errors_before {
+            return Err(());
+        }
+        // Address family: from the virtual addresses, all of one family.
+        let mut family: Option<(Family, &Location)> = None;
+        let mut mixed = false;
+        for a in vips.iter() {
+            let f = if a.addr.is_ipv4() {
+                Family::V4
+            } else {
+                Family::V6
+            };
+            match family {
+                None => family = Some((f, &a.loc)),
+                Some((f0, loc0)) if f0 != f => {
+                    let msg = format!(
+                        "vrrp_instance {}: address {} is {} but the instance is {} (from the address at {}): one address family per instance",
+                        name.text,
+                        a.addr,
+                        fam_name(f),
+                        fam_name(f0),
+                        loc0
+                    );
+                    self.diags.push(Diagnostic::error(&a.loc, msg));
+                    mixed = true;
+                }
+                _ => {}
+            }
+        }
+        if mixed {
+            return Err(());
+        }
+        let family = family.map(|(f, _)| f).unwrap_or(Family::V4);
+        if vips.is_empty() {
+            self.warn(
+                s.loc(),
+                format!(
+                    "vrrp_instance {}: no virtual_ipaddress (at least one is expected)",
+                    name.text
+                ),
+            );
+        }
+        let mut version_v = version.as_ref().map(|v| v.0).unwrap_or(g.vrrp_version);
+        if family == Family::V6 && version_v == VrrpVersion::V2 {
+            let loc = version.as_ref().map(|v| &v.1).unwrap_or(s.loc()).clone();
+            self.notice(
+                &loc,
+                format!(
+                    "vrrp_instance {}: IPv6 needs VRRPv3: using version 3",
+                    name.text
+                ),
+            );
+            version_v = VrrpVersion::V3;
+        }
+        let mut advert_int = advert
+            .as_ref()
+            .map(|a| a.0)
+            .unwrap_or(Duration::from_secs(1));
+        if let Some((d, loc)) = &advert {
+            match version_v {
+                VrrpVersion::V3 => {
+                    let max = Duration::from_millis(40_950);
+                    if *d > max {
+                        self.err(
+                            loc,
+                            format!("advert_int: VRRPv3 intervals are 0.01..=40.95 s (centiseconds 1..=4095), found {}", values::secs_str(*d)),
+                        );
+                        return Err(());
+                    }
+                    let cs = (d.as_nanos() + 5_000_000) / 10_000_000;
+                    let rounded = Duration::from_millis(u64::try_from(cs).unwrap_or(1).max(1) * 10);
+                    if rounded != *d {
+                        self.warn(
+                            loc,
+                            format!("advert_int: VRRPv3 intervals are whole centiseconds: {} rounded to {}", values::secs_str(*d), values::secs_str(rounded)),
+                        );
+                    }
+                    advert_int = rounded;
+                }
+                VrrpVersion::V2 => {
+                    if d.subsec_nanos() != 0 {
+                        let secs = ((d.as_nanos() + 500_000_000) / 1_000_000_000).max(1);
+                        let rounded = Duration::from_secs(u64::try_from(secs).unwrap_or(1));
+                        self.warn(
+                            loc,
+                            format!(
+                                "advert_int: VRRPv2 intervals are whole seconds: {} rounded to {}",
+                                values::secs_str(*d),
+                                values::secs_str(rounded)
+                            ),
+                        );
+                        advert_int = rounded;
+                    }
+                }
+            }
+        }
+        if version_v == VrrpVersion::V3 {
+            if let Some(a) = &auth {
+                let _ = a;
+                self.warn(
+                    s.loc(),
+                    format!(
+                        "vrrp_instance {}: authentication is VRRPv2 only: ignored for version 3",
+                        name.text
+                    ),
+                );
+                auth = None;
+            }
+        }
+        let priority = priority.unwrap_or(match state {
+            InitialState::Master => 255,
+            InitialState::Backup => 100,
+        });
+        if interface.is_none() && peers.is_empty() {
+            self.err(
+                s.loc(),
+                format!("vrrp_instance {}: expected 'interface' (it may only be omitted with unicast_peer)", name.text),
+            );
+            return Err(());
+        }
+        Ok(VrrpInstance {
+            name: name.text.clone(),
+            state,
+            interface,
+            vrid,
+            priority,
+            advert_int,
+            version: version_v,
+            family,
+            preempt,
+            preempt_delay,
+            accept: accept.unwrap_or(!strict_mode || priority == 255),
+            virtual_addresses: vips,
+            excluded_addresses: evips,
+            virtual_routes: routes,
+            unicast_src_ip,
+            mcast_src_ip,
+            mcast_dst_ip,
+            unicast_peers: peers,
+            unicast_ttl,
+            authentication: auth,
+            track_interfaces: track_if,
+            track_scripts: track_sc,
+            track_files: track_fi,
+            notify,
+            smtp_alert: smtp_alert.or(g.smtp_alert).unwrap_or(false),
+            garp,
+            use_vmac,
+            vmac_xmit_base,
+            lower_prio_no_advert: lower_prio_no_advert
+                .unwrap_or(g.vrrp_lower_prio_no_advert || strict_mode),
+            higher_prio_send_advert,
+            dont_track_primary,
+            skip_check_adv_addr,
+            strict_mode,
+            check_unicast_src,
+            unicast_checksum,
+            down_timer_adverts,
+            promote_secondaries,
+            notify_priority_changes,
+            sync_group: None,
+            loc: s.loc().clone(),
+        })
+    }
+
+    fn count_errors(&self) -> usize {
+        self.diags
+            .iter()
+            .filter(|d| d.severity == super::Severity::Error)
+            .count()
+    }
+
+    fn peer(&mut self, s: &Stmt) -> R<UnicastPeer> {
+        self.no_block(s);
+        let r = values::ip(&s.keyword().text, "unicast_peer");
+        let addr = self.check(s.loc(), r)?;
+        let mut p = UnicastPeer {
+            addr,
+            min_ttl: None,
+            max_ttl: None,
+        };
+        let args = s.args();
+        let mut i = 0;
+        while i < args.len() {
+            let a = &args[i];
+            match (a.text.as_str(), args.get(i + 1)) {
+                ("min_ttl", Some(v)) | ("max_ttl", Some(v)) => {
+                    let x = values::int_in(&v.text, 0, 255, &a.text);
+                    let n = u8::try_from(self.check(&v.loc, x)?).ok();
+                    if a.text == "min_ttl" {
+                        p.min_ttl = n;
+                    } else {
+                        p.max_ttl = n;
+                    }
+                    i += 2;
+                }
+                (other, _) => {
+                    self.err(
+                        &a.loc,
+                        format!("unicast_peer: expected 'min_ttl N' or 'max_ttl N' after the address, found '{other}' (one peer per line)"),
+                    );
+                    return Err(());
+                }
+            }
+        }
+        Ok(p)
+    }
+
+    fn auth(&mut self, s: &Stmt) -> R<Option<Authentication>> {
+        let mut kind = None;
+        let mut pass = None;
+        for st in self.block(s) {
+            self.no_block(st);
+            match st.keyword().text.as_str() {
+                "auth_type" => {
+                    let t = self.one(st)?;
+                    kind = Some(match t.text.as_str() {
+                        "PASS" => AuthType::Pass,
+                        "AH" => AuthType::Ah,
+                        other => {
+                            self.err(
+                                &t.loc,
+                                format!("auth_type: expected PASS or AH, found '{other}'"),
+                            );
+                            return Err(());
+                        }
+                    });
+                }
+                "auth_pass" => {
+                    let t = self.one(st)?;
+                    let mut p = t.text.clone();
+                    if p.len() > 8 {
+                        self.warn(
+                            &t.loc,
+                            "auth_pass: longer than 8 characters: truncated to 8",
+                        );
+                        let mut cut = 8;
+                        while !p.is_char_boundary(cut) {
+                            cut -= 1;
+                        }
+                        p.truncate(cut);
+                    }
+                    pass = Some(p);
+                }
+                _ => self.unknown(st, "authentication"),
+            }
+        }
+        match (kind, pass) {
+            (Some(kind), password) => Ok(Some(Authentication {
+                kind,
+                password: password.unwrap_or_default(),
+            })),
+            (None, Some(_)) => {
+                self.err(s.loc(), "authentication: expected 'auth_type PASS|AH'");
+                Err(())
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
+    fn sync_group(&mut self, s: &Stmt) -> R<SyncGroup> {
+        let Some(name) = s.args().first() else {
+            self.err(
+                s.loc(),
+                "vrrp_sync_group: expected a name (vrrp_sync_group NAME { group { ... } })",
+            );
+            return Err(());
+        };
+        let mut g = SyncGroup {
+            name: name.text.clone(),
+            members: Vec::new(),
+            notify: Notify::default(),
+            smtp_alert: false,
+            track_interfaces: Vec::new(),
+            track_scripts: Vec::new(),
+            track_files: Vec::new(),
+            tracking_weight: false,
+            loc: s.loc().clone(),
+        };
+        let mut have_group = false;
+        for st in self.block(s) {
+            let kw = st.keyword().text.as_str();
+            let _ = (|| -> R<()> {
+                match kw {
+                    "group" => {
+                        have_group = true;
+                        for m in self.block(st) {
+                            g.members.extend(m.words.iter().map(|t| t.text.clone()));
+                        }
+                    }
+                    "track_interface" => g.track_interfaces.extend(self.track_interfaces(st)),
+                    "track_script" => g.track_scripts.extend(self.track_refs(st, -253, 253)),
+                    "track_file" => g.track_files.extend(self.track_refs(st, -254, 254)),
+                    "smtp_alert" => g.smtp_alert = self.flag(st)?,
+                    "sync_group_tracking_weight" => g.tracking_weight = true,
+                    "global_tracking" => {
+                        self.notice(
+                            st.loc(),
+                            "global_tracking is deprecated: use sync_group_tracking_weight",
+                        );
+                        g.tracking_weight = true;
+                    }
+                    "notify_priority_changes" | "track_process" | "track_bfd" => {
+                        self.ignored(st, "vrrp_sync_group")
+                    }
+                    k if k.starts_with("notify") => {
+                        if !self.notify_into(st, &mut g.notify)? {
+                            self.unknown(st, "vrrp_sync_group");
+                        }
+                    }
+                    _ => self.unknown(st, "vrrp_sync_group"),
+                }
+                Ok(())
+            })();
+        }
+        if !have_group {
+            self.warn(
+                s.loc(),
+                format!("vrrp_sync_group {}: expected a 'group {{ INSTANCE ... }}' block: the group has no members", g.name),
+            );
+        }
+        Ok(g)
+    }
+
+    fn script(&mut self, s: &Stmt) -> R<VrrpScript> {
+        let Some(name) = s.args().first() else {
+            self.err(
+                s.loc(),
+                "vrrp_script: expected a name (vrrp_script NAME { ... })",
+            );
+            return Err(());
+        };
+        let mut script = None;
+        let mut interval = Duration::from_secs(1);
+        let mut timeout = None;
+        let mut weight = 0;
+        let mut reverse = false;
+        let mut rise = 1;
+        let mut fall = 1;
+        let mut run_as = None;
+        let mut init_fail = false;
+        let long = Duration::from_secs(u64::from(u32::MAX));
+        for st in self.block(s) {
+            self.no_block(st);
+            let kw = st.keyword().text.as_str();
+            let _ = (|| -> R<()> {
+                match kw {
+                    "script" => {
+                        let args = st.args();
+                        if args.is_empty() {
+                            self.err(st.loc(), "script: expected a command");
+                            return Err(());
+                        }
+                        let command = args
+                            .iter()
+                            .map(|t| t.text.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" ");
+                        let argv = if args.len() == 1 {
+                            split_args(&args[0].text)
+                        } else {
+                            args.iter().map(|t| t.text.clone()).collect()
+                        };
+                        script = Some(Script {
+                            command,
+                            argv,
+                            run_as: None,
+                            loc: args[0].loc.clone(),
+                        });
+                    }
+                    "interval" => interval = self.timer(st, Duration::from_millis(1), long)?,
+                    "timeout" => timeout = Some(self.timer(st, Duration::from_millis(1), long)?),
+                    "weight" => {
+                        let (w, r) = self.track_list_weight_from(st)?;
+                        weight = w;
+                        reverse = r;
+                    }
+                    "rise" => rise = self.u32v(st, 1, u32::MAX)?,
+                    "fall" => fall = self.u32v(st, 1, u32::MAX)?,
+                    "user" => {
+                        run_as = self.run_as(st.args(), "user");
+                        if run_as.is_none() {
+                            self.err(st.loc(), "user: expected a user name [and a group]");
+                        }
+                    }
+                    "init_fail" => init_fail = true,
+                    _ => self.unknown(st, "vrrp_script"),
+                }
+                Ok(())
+            })();
+        }
+        let Some(mut script) = script else {
+            self.warn(
+                s.loc(),
+                format!(
+                    "vrrp_script {}: no 'script' command: the check is removed",
+                    name.text
+                ),
+            );
+            return Err(());
+        };
+        script.run_as = run_as.clone();
+        Ok(VrrpScript {
+            name: name.text.clone(),
+            script,
+            interval,
+            timeout,
+            weight,
+            reverse,
+            rise,
+            fall,
+            run_as,
+            init_fail,
+            loc: s.loc().clone(),
+        })
+    }
+
+    /// `weight N [reverse]` as a statement (vrrp_script, track_file).
+    fn track_list_weight_from(&mut self, st: &Stmt) -> R<(i32, bool)> {
+        let t = self.one_or_two(st)?;
+        let loc = st.args()[0].loc.clone();
+        let w = values::int_in(&t, -253, 253, "weight");
+        let w = i32::try_from(self.check(&loc, w)?).unwrap_or(0);
+        let reverse = match st.args().get(1) {
+            None => false,
+            Some(r) if r.text == "reverse" => true,
+            Some(r) if r.text == "noreverse" || r.text == "no_reverse" => false,
+            Some(r) => {
+                self.err(
+                    &r.loc,
+                    format!(
+                        "weight: expected 'reverse' after the number, found '{}'",
+                        r.text
+                    ),
+                );
+                return Err(());
+            }
+        };
+        Ok((w, reverse))
+    }
+
+    fn track_file(&mut self, s: &Stmt) -> R<TrackFile> {
+        let Some(name) = s.args().first() else {
+            self.err(s.loc(), format!("{}: expected a name", s.keyword().text));
+            return Err(());
+        };
+        let mut file = None;
+        let mut weight = 1;
+        let mut reverse = false;
+        let mut init_file = None;
+        for st in self.block(s) {
+            self.no_block(st);
+            let _ = (|| -> R<()> {
+                match st.keyword().text.as_str() {
+                    "file" => file = Some(self.string(st)?),
+                    "weight" => {
+                        let t = self.one_or_two(st)?;
+                        let loc = st.args()[0].loc.clone();
+                        let w = values::int_in(&t, -2_147_483_647, 2_147_483_647, "weight");
+                        weight = i32::try_from(self.check(&loc, w)?).unwrap_or(1);
+                        reverse = st.args().get(1).is_some_and(|r| r.text == "reverse");
+                    }
+                    "init_file" => {
+                        let mut v = InitFile {
+                            value: 0,
+                            overwrite: false,
+                        };
+                        for a in st.args() {
+                            if a.text == "overwrite" {
+                                v.overwrite = true;
+                            } else {
+                                let x = values::int_in(
+                                    &a.text,
+                                    i64::from(i32::MIN),
+                                    i64::from(i32::MAX),
+                                    "init_file",
+                                );
+                                v.value = self.check(&a.loc, x)?;
+                            }
+                        }
+                        init_file = Some(v);
+                    }
+                    _ => self.unknown(st, "vrrp_track_file"),
+                }
+                Ok(())
+            })();
+        }
+        let Some(file) = file else {
+            self.warn(
+                s.loc(),
+                format!("track_file {}: no 'file': removed", name.text),
+            );
+            return Err(());
+        };
+        Ok(TrackFile {
+            name: name.text.clone(),
+            file,
+            weight,
+            reverse,
+            init_file,
+            loc: s.loc().clone(),
+        })
+    }
+}
+
+fn fam_name(f: Family) -> &'static str {
+    match f {
+        Family::V4 => "IPv4",
+        Family::V6 => "IPv6",
+    }
+}

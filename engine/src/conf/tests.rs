@@ -1,0 +1,229 @@
+//! End-to-end tests of the parser on small texts.
+
+use super::*;
+use core::time::Duration;
+
+fn ok(src: &str) -> Config {
+    match parse_str(src) {
+        Ok(c) => c,
+        Err(e) => panic!("expected a config, got:\n{e}"),
+    }
+}
+
+fn errs(src: &str) -> Vec<String> {
+    match parse_str(src) {
+        Ok(c) => panic!("expected errors, got a config with {:?}", c.warnings),
+        Err(e) => e.errors().map(|d| d.to_string()).collect(),
+    }
+}
+
+const BASIC: &str = "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1/24\n }\n}\n";
+
+#[test]
+fn defaults_are_keepalived_s() {
+    let c = ok(BASIC);
+    let i = &c.instances[0];
+    assert_eq!(i.priority, 100);
+    assert_eq!(i.advert_int, Duration::from_secs(1));
+    assert_eq!(i.version, VrrpVersion::V2);
+    assert!(i.preempt && i.accept);
+    assert_eq!(i.garp.master_delay, Duration::from_secs(5));
+    assert_eq!(i.garp.master_repeat, 5);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+}
+
+#[test]
+fn state_master_without_priority_is_255() {
+    let c = ok(&BASIC.replace("interface eth0", "state MASTER\n interface eth0"));
+    assert_eq!(c.instances[0].priority, 255);
+    let c = ok(&BASIC.replace(
+        "interface eth0",
+        "state MASTER\n priority 150\n interface eth0",
+    ));
+    assert_eq!(c.instances[0].priority, 150);
+}
+
+#[test]
+fn ranges_are_errors_with_locations() {
+    let e = errs(&BASIC.replace("virtual_router_id 1", "virtual_router_id 0"));
+    assert_eq!(e, ["keepalived.conf:3:20: error: virtual_router_id: expected an integer in 1..=255, found '0'"]);
+    let e = errs(&BASIC.replace("interface eth0", "interface eth0\n priority 256"));
+    assert_eq!(
+        e,
+        ["keepalived.conf:3:11: error: priority: expected an integer in 1..=255, found '256'"]
+    );
+    let e = errs(&BASIC.replace("interface eth0", "interface eth0\n advert_int 0.001"));
+    assert!(
+        e[0].contains("advert_int: expected a time in seconds between 0.01 and 255"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn advert_int_rounding_per_version() {
+    let c = ok(&BASIC.replace("interface eth0", "interface eth0\n advert_int 1.5"));
+    assert_eq!(c.instances[0].advert_int, Duration::from_secs(2));
+    assert_eq!(c.warnings[0].severity, Severity::Warning);
+    let c = ok(&BASIC.replace(
+        "interface eth0",
+        "interface eth0\n version 3\n advert_int 0.257",
+    ));
+    assert_eq!(c.instances[0].advert_int, Duration::from_millis(260));
+    let c = ok(&BASIC.replace(
+        "interface eth0",
+        "interface eth0\n version 3\n advert_int 0.25",
+    ));
+    assert!(c.warnings.is_empty());
+    let e = errs(&BASIC.replace(
+        "interface eth0",
+        "interface eth0\n version 3\n advert_int 41",
+    ));
+    assert!(e[0].contains("0.01..=40.95"), "{e:?}");
+}
+
+#[test]
+fn ipv6_implies_v3_and_families_do_not_mix() {
+    let c = ok(&BASIC.replace("192.0.2.1/24", "2001:db8::1/64"));
+    assert_eq!(c.instances[0].version, VrrpVersion::V3);
+    assert_eq!(c.instances[0].family, Family::V6);
+    let e = errs(&BASIC.replace("192.0.2.1/24", "192.0.2.1\n 2001:db8::1"));
+    assert!(e[0].contains("one address family per instance"), "{e:?}");
+}
+
+#[test]
+fn vip_full_syntax() {
+    let c = ok(&BASIC.replace(
+        "192.0.2.1/24",
+        "192.0.2.1/24 brd 192.0.2.255 dev eth1 scope link label eth1:1 no_track\n 198.51.100.1 peer 198.51.100.2/32 -nodad",
+    ));
+    let v = &c.instances[0].virtual_addresses;
+    assert_eq!(v[0].broadcast, Some("192.0.2.255".parse().unwrap()));
+    assert_eq!(v[0].dev.as_deref(), Some("eth1"));
+    assert_eq!(v[0].scope, Scope::Link);
+    assert_eq!(v[0].label.as_deref(), Some("eth1:1"));
+    assert!(v[0].no_track);
+    assert_eq!(v[1].peer, Some("198.51.100.2".parse().unwrap()));
+    assert_eq!(v[1].flags, ["-nodad"]);
+    let e = errs(&BASIC.replace("192.0.2.1/24", "192.0.2.1 bogus"));
+    assert!(e[0].contains("unknown address option 'bogus'"), "{e:?}");
+}
+
+#[test]
+fn duplicate_vrid_and_sync_groups() {
+    let two = format!(
+        "{BASIC}{}",
+        BASIC.replace("vrrp_instance A", "vrrp_instance B")
+    );
+    let e = errs(&two);
+    assert!(
+        e[0].contains("uses VRID 1 with IPv4 on interface eth0"),
+        "{e:?}"
+    );
+    let e = errs(&format!("vrrp_sync_group G {{ group {{ A B }} }}\n{BASIC}"));
+    assert!(e[0].contains("member 'B' is not a vrrp_instance"), "{e:?}");
+    let c = ok(&format!(
+        "vrrp_sync_group G {{\n group {{\n  A\n }}\n}}\n{BASIC}"
+    ));
+    assert_eq!(c.instances[0].sync_group.as_deref(), Some("G"));
+}
+
+#[test]
+fn unknown_keywords_warn_and_lvs_is_skipped_once() {
+    let c = ok(&format!(
+        "virtual_server 192.0.2.9 80 {{\n real_server 192.0.2.10 80 {{\n  weight 1\n }}\n}}\n{}",
+        BASIC.replace("interface eth0", "interface eth0\n frobnicate 3")
+    ));
+    let w: Vec<String> = c.warnings.iter().map(|d| d.to_string()).collect();
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(w[0].starts_with(
+        "keepalived.conf:1:1: notice: skipping section 'virtual_server 192.0.2.9 80'"
+    ));
+    assert_eq!(
+        w[1],
+        "keepalived.conf:8:2: warning: unknown keyword 'frobnicate' in vrrp_instance (ignored)"
+    );
+}
+
+#[test]
+fn includes_conditionals_and_parameters() {
+    let mut m = MemoryLoader::new();
+    m.add(
+        "/etc/k/main.conf",
+        "$IF=eth0\n@main $PRIO=200\n@^main $PRIO=50\ninclude conf.d/*.conf\n",
+    );
+    m.add(
+        "/etc/k/conf.d/a.conf",
+        "vrrp_instance A {\n interface $IF\n virtual_router_id 1\n priority ${PRIO}\n virtual_ipaddress { 192.0.2.1 }\n}\n",
+    );
+    let opts = ParseOptions {
+        config_id: Some("main".into()),
+    };
+    let c = parse_file("/etc/k/main.conf", &m, &opts).unwrap();
+    assert_eq!(c.instances[0].priority, 200);
+    assert_eq!(c.instances[0].interface.as_deref(), Some("eth0"));
+    assert_eq!(c.instances[0].loc.to_string(), "/etc/k/conf.d/a.conf:1:1");
+    let c = parse_file("/etc/k/main.conf", &m, &ParseOptions::default()).unwrap();
+    assert_eq!(c.instances[0].priority, 50);
+}
+
+#[test]
+fn include_cycle_is_an_error_not_a_hang() {
+    let mut m = MemoryLoader::new();
+    m.add("/a.conf", "include b.conf\n");
+    m.add("/b.conf", "include a.conf\n");
+    let e = parse_file("/a.conf", &m, &ParseOptions::default()).unwrap_err();
+    assert_eq!(
+        e.errors().next().unwrap().to_string(),
+        "/b.conf:1:9: error: include cycle: /a.conf -> /b.conf -> /a.conf"
+    );
+}
+
+#[test]
+fn multiline_parameters() {
+    let src = "$INST= \\\nvrrp_instance VI_${N} { \\\n interface eth0 \\\n virtual_router_id ${N} \\\n virtual_ipaddress { 192.0.2.${N} } \\\n}\n$N=1\n$INST\n$N=2\n$INST\n";
+    let c = ok(src);
+    assert_eq!(c.instances.len(), 2);
+    assert_eq!(c.instances[1].name, "VI_2");
+    assert_eq!(c.instances[1].vrid, 2);
+}
+
+#[test]
+fn notify_scripts_keep_arguments() {
+    let c = ok(&BASIC.replace(
+        "interface eth0",
+        "interface eth0\n notify_master \"/usr/local/bin/vrrp.sh  MASTER  'VI 1'\" root wheel",
+    ));
+    let s = c.instances[0].notify.master.as_ref().unwrap();
+    assert_eq!(s.argv, ["/usr/local/bin/vrrp.sh", "MASTER", "VI 1"]);
+    assert_eq!(s.run_as.as_ref().unwrap().group.as_deref(), Some("wheel"));
+}
+
+#[test]
+fn garbage_never_panics() {
+    for s in [
+        "",
+        "{",
+        "}",
+        "{{}}",
+        "\"",
+        "'",
+        "$",
+        "${",
+        "$A=${A}\n${A}",
+        "@",
+        "@^",
+        "~SEQ(",
+        "~SEQ(A,1,0,3)",
+        "vrrp_instance",
+        "vrrp_instance {",
+        "vrrp_instance A { virtual_ipaddress { / } }",
+        "include",
+        "include /*",
+        "global_defs { smtp_server }",
+        "vrrp_script { }",
+        "vrrp_instance A { virtual_routes { src } }",
+        "\u{0}\u{ffff}{",
+    ] {
+        let _ = parse_str(s);
+    }
+}
