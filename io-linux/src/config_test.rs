@@ -1,0 +1,128 @@
+//! `vigild -t`: check a configuration like `keepalived -t`.
+//!
+//! Prints every diagnostic (file:line:col) to stderr and returns keepalived's exit code: 0 when
+//! the configuration is valid, 5 (`KEEPALIVED_EXIT_CONFIG`) when it has errors or warnings (input
+//! that was ignored or replaced; keepalived's `-t` fails on those too). Notices (skipped LVS
+//! sections, keepalived settings Vigil does not use) are printed but do not fail the check.
+//! Like keepalived, it also checks that the interfaces the instances use exist, through
+//! `/sys/class/net` (run it in the network namespace the daemon will run in).
+
+use std::path::{Path, PathBuf};
+
+use vigil_engine::conf::{self, Config, Diagnostic, ParseOptions, Severity, SourceLoader};
+
+/// keepalived's exit code for configuration errors.
+pub const EXIT_CONFIG: i32 = 5;
+
+/// Reads configuration files from the filesystem; globs through the engine's pure matcher.
+#[derive(Debug, Default)]
+pub struct FsLoader;
+
+impl SourceLoader for FsLoader {
+    fn load(&self, path: &str) -> Result<String, String> {
+        let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    fn glob(&self, pattern: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for p in conf::include::expand_braces(pattern) {
+            glob_fs(&p, &mut out);
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn canonical(&self, path: &str) -> String {
+        std::fs::canonicalize(path)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| conf::include::normalize(path))
+    }
+}
+
+fn has_magic(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// Expands one brace-free pattern component by component.
+fn glob_fs(pattern: &str, out: &mut Vec<String>) {
+    let absolute = pattern.starts_with('/');
+    let mut bases: Vec<PathBuf> = vec![if absolute { PathBuf::from("/") } else { PathBuf::new() }];
+    let comps: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
+    for (i, comp) in comps.iter().enumerate() {
+        let last = i + 1 == comps.len();
+        let mut next = Vec::new();
+        for b in &bases {
+            if has_magic(comp) {
+                let dir = if b.as_os_str().is_empty() { Path::new(".") } else { b.as_path() };
+                let Ok(rd) = std::fs::read_dir(dir) else { continue };
+                let mut names: Vec<String> = rd
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| conf::include::glob_match(comp, n))
+                    .collect();
+                names.sort();
+                next.extend(names.into_iter().map(|n| b.join(n)));
+            } else {
+                next.push(b.join(comp));
+            }
+        }
+        bases = next
+            .into_iter()
+            .filter(|p| if last { p.is_file() } else { p.is_dir() })
+            .collect();
+    }
+    out.extend(bases.into_iter().map(|p| p.to_string_lossy().into_owned()));
+}
+
+/// Interfaces the configuration needs, each with where it is named.
+fn needed_interfaces(cfg: &Config) -> Vec<(String, Option<conf::Location>)> {
+    let mut v = Vec::new();
+    for i in &cfg.instances {
+        if let Some(ifname) = &i.interface {
+            v.push((ifname.clone(), Some(i.loc.clone())));
+        }
+    }
+    v
+}
+
+/// Runs the check; returns the process exit code.
+pub fn run(file: &Path, config_id: Option<String>) -> i32 {
+    let path = file.to_string_lossy();
+    let opts = ParseOptions { config_id };
+    let result = conf::parse_file(&path, &FsLoader, &opts);
+    let (diags, cfg) = match result {
+        Ok(cfg) => (cfg.warnings.clone(), Some(cfg)),
+        Err(e) => (e.diagnostics, None),
+    };
+    let mut failed = false;
+    for d in &diags {
+        eprintln!("{d}");
+        failed |= d.severity != Severity::Notice;
+    }
+    if let Some(cfg) = &cfg {
+        for (name, loc) in needed_interfaces(cfg) {
+            let exists = !name.contains('/')
+                && name != "."
+                && name != ".."
+                && Path::new("/sys/class/net").join(&name).exists();
+            if !exists {
+                let d = Diagnostic {
+                    severity: Severity::Error,
+                    loc,
+                    message: format!("interface {name} does not exist"),
+                };
+                eprintln!("{d}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        eprintln!("vigild: configuration {path} is not valid");
+        EXIT_CONFIG
+    } else {
+        eprintln!("vigild: configuration {path} is valid");
+        0
+    }
+}
