@@ -87,6 +87,40 @@ fn needed_interfaces(cfg: &Config) -> Vec<(String, Option<conf::Location>)> {
     v
 }
 
+/// keepalived's exit code when the only problem is script security.
+pub const EXIT_SCRIPT_SECURITY: i32 = 6;
+
+/// The scripts of a notify set.
+fn notify_scripts(n: &conf::Notify) -> impl Iterator<Item = &conf::Script> {
+    [&n.any, &n.master, &n.backup, &n.fault, &n.stop, &n.deleted, &n.master_rx_lower_pri]
+        .into_iter()
+        .flatten()
+}
+
+/// Every script the configuration would run.
+fn scripts(cfg: &Config) -> Vec<&conf::Script> {
+    let mut v: Vec<&conf::Script> = cfg.scripts.iter().map(|s| &s.script).collect();
+    for i in &cfg.instances {
+        v.extend(notify_scripts(&i.notify));
+    }
+    for g in &cfg.sync_groups {
+        v.extend(notify_scripts(&g.notify));
+    }
+    for f in [&cfg.global.notify_fifo, &cfg.global.vrrp_notify_fifo].into_iter().flatten() {
+        v.extend(f.script.iter());
+    }
+    v
+}
+
+/// Whether a script's program exists (absolute path, or found on PATH).
+fn program_exists(argv0: &str) -> bool {
+    if argv0.contains('/') {
+        return Path::new(argv0).is_file();
+    }
+    let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/sbin:/usr/bin:/sbin:/bin".into());
+    path.split(':').any(|d| !d.is_empty() && Path::new(d).join(argv0).is_file())
+}
+
 /// Runs the check; returns the process exit code.
 pub fn run(file: &Path, config_id: Option<String>) -> i32 {
     let path = file.to_string_lossy();
@@ -117,6 +151,25 @@ pub fn run(file: &Path, config_id: Option<String>) -> i32 {
                 failed = true;
             }
         }
+    }
+    let mut insecure = false;
+    if let Some(cfg) = &cfg {
+        // keepalived runs scripts as root when no script_user exists; without
+        // enable_script_security it reports a security violation and `-t` exits 6.
+        if !cfg.global.enable_script_security
+            && scripts(cfg)
+                .iter()
+                .any(|s| s.argv.first().is_some_and(|p| program_exists(p)))
+        {
+            eprintln!(
+                "warning: SECURITY VIOLATION - scripts are being executed but enable_script_security is not set"
+            );
+            insecure = true;
+        }
+    }
+    if !failed && insecure {
+        eprintln!("vigild: configuration {path} is valid apart from script security");
+        return EXIT_SCRIPT_SECURITY;
     }
     if failed {
         eprintln!("vigild: configuration {path} is not valid");

@@ -699,8 +699,8 @@ impl Builder {
                 }
                 "peer" => {
                     let v = needs(self)?;
-                    match values::ip_prefix(&v.text, "peer") {
-                        Ok((p, _, _)) if p.is_ipv4() == addr.is_ipv4() => a.peer = Some(p),
+                    match values::ip(&v.text, "peer") {
+                        Ok(p) if p.is_ipv4() == addr.is_ipv4() => a.peer = Some(p),
                         Ok(_) => {
                             self.err(
                                 &v.loc,
@@ -1108,6 +1108,12 @@ impl Builder {
                     "virtual_routes" => {
                         for r in self.block(st) {
                             if let Ok(r) = self.route(r) {
+                                if r.dev.is_none() && !r.no_track {
+                                    self.warn(
+                                        &r.loc,
+                                        format!("virtual route {}/{} has no 'dev': it cannot be tracked (add 'dev IF', or 'no_track')", r.to, r.prefix_len),
+                                    );
+                                }
                                 routes.push(r);
                             }
                         }
@@ -1336,6 +1342,15 @@ impl Builder {
                 );
                 auth = None;
             }
+        }
+        if state == InitialState::Master
+            && matches!(&auth, Some(a) if a.kind == AuthType::Ah)
+        {
+            self.warn(
+                s.loc(),
+                format!("vrrp_instance {}: state MASTER is incompatible with AH authentication: starting as BACKUP", name.text),
+            );
+            state = InitialState::Backup;
         }
         let priority = priority.unwrap_or(match state {
             InitialState::Master => 255,
