@@ -28,7 +28,7 @@ fn config(n: usize, priority: u8) -> EngineConfig {
                 .vips([IpAddr::V4(Ipv4Addr::new(198, 51, (i / 250) as u8, vrid))])
         })
         .collect();
-    EngineConfig { instances }
+    EngineConfig::instances(instances)
 }
 
 fn started(n: usize, priority: u8) -> Engine {

@@ -6,12 +6,14 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::instance::{grid_after, Instance, Timer, TIMERS};
+use crate::instance::{grid_after, Instance, Timer, Tracked, TrackedRef, TIMERS};
 use crate::io::{
-    Action, Destination, DropReason, IfaceId, Input, InstanceId, Reason, Received, SendAdvert,
-    State,
+    Action, CheckResult, Destination, DropReason, FileId, GroupId, IfaceId, Input, InstanceId,
+    Reason, Received, ScriptId, SendAdvert, State,
 };
-use crate::setup::{EngineConfig, InstanceConfig, SetupError, OWNER_PRIORITY};
+use crate::setup::{
+    EngineConfig, InstanceConfig, ScriptConfig, SetupError, TrackTarget, OWNER_PRIORITY,
+};
 use crate::stats::{InstanceStats, RouterStats};
 use crate::time::Instant;
 use crate::wire::{self, Auth, Family, IpContext, ParseError, Version, VRRP_TTL};
@@ -27,6 +29,49 @@ struct Iface {
     vrids: [[u32; 256]; 2],
     /// Instances on this interface.
     instances: Vec<u32>,
+    /// Instances that track this interface's link (`track_interface`).
+    watchers: Vec<u32>,
+}
+
+impl Iface {
+    fn new(name: &str) -> Iface {
+        Iface {
+            name: name.to_string(),
+            up: true,
+            primary: [None, None],
+            vrids: [[0; 256]; 2],
+            instances: Vec::new(),
+            watchers: Vec::new(),
+        }
+    }
+}
+
+/// A check program's state: up or down after the rise / fall counts.
+#[derive(Debug)]
+struct Script {
+    cfg: ScriptConfig,
+    up: bool,
+    successes: u32,
+    failures: u32,
+    watchers: Vec<u32>,
+}
+
+/// A tracked file's last value.
+#[derive(Debug)]
+struct TrackFile {
+    name: String,
+    value: i64,
+    watchers: Vec<u32>,
+}
+
+/// A sync group.
+#[derive(Debug)]
+struct Group {
+    name: String,
+    members: Vec<u32>,
+    tracking_weight: bool,
+    /// The state all members share (the group's last common state).
+    state: State,
 }
 
 fn family_index(f: Family) -> usize {
@@ -102,38 +147,81 @@ pub struct Engine {
     heap: BinaryHeap<Reverse<(Instant, u32)>>,
     actions: VecDeque<Action>,
     stats: RouterStats,
+    scripts: Vec<Script>,
+    files: Vec<TrackFile>,
+    groups: Vec<Group>,
     started: bool,
+}
+
+/// Find `name` in `names`, as a u16 index.
+fn index_of<'a>(
+    mut names: impl Iterator<Item = &'a str>,
+    name: &str,
+    context: &str,
+) -> Result<u16, SetupError> {
+    names
+        .position(|n| n == name)
+        .and_then(|p| u16::try_from(p).ok())
+        .ok_or_else(|| SetupError::UnknownName {
+            context: context.to_string(),
+            name: name.to_string(),
+        })
+}
+
+fn iface_index(ifaces: &mut Vec<Iface>, name: &str) -> Result<u16, SetupError> {
+    let idx = match ifaces.iter().position(|i| i.name == name) {
+        Some(i) => i,
+        None => {
+            ifaces.push(Iface::new(name));
+            ifaces.len() - 1
+        }
+    };
+    u16::try_from(idx).map_err(|_| SetupError::UnknownName {
+        context: "more than 65535 interfaces".to_string(),
+        name: name.to_string(),
+    })
 }
 
 impl Engine {
     /// Build an engine for `config`. Instances stay in INIT until [`Input::Start`].
     pub fn new(config: EngineConfig) -> Result<Engine, SetupError> {
+        let EngineConfig {
+            instances: instance_cfgs,
+            sync_groups,
+            scripts,
+            track_files,
+        } = config;
         let mut ifaces: Vec<Iface> = Vec::new();
-        let mut instances = Vec::with_capacity(config.instances.len());
-        for (idx, cfg) in config.instances.into_iter().enumerate() {
+        let mut instances: Vec<Instance> = Vec::with_capacity(instance_cfgs.len());
+        let scripts: Vec<Script> = scripts
+            .into_iter()
+            .map(|cfg| Script {
+                up: !cfg.init_fail,
+                cfg,
+                successes: 0,
+                failures: 0,
+                watchers: Vec::new(),
+            })
+            .collect();
+        let mut scripts = scripts;
+        let mut files: Vec<TrackFile> = track_files
+            .into_iter()
+            .map(|f| TrackFile {
+                name: f.name,
+                value: f.initial,
+                watchers: Vec::new(),
+            })
+            .collect();
+        for (idx, cfg) in instance_cfgs.into_iter().enumerate() {
             cfg.validate()?;
-            if let Some(other) = instances
-                .iter()
-                .find(|i: &&Instance| i.cfg.name == cfg.name)
-            {
-                return Err(SetupError::DuplicateName {
-                    name: other.cfg.name.clone(),
-                });
+            if instances.iter().any(|i| i.cfg.name == cfg.name) {
+                return Err(SetupError::DuplicateName { name: cfg.name });
             }
-            let iface_idx = match ifaces.iter().position(|i| i.name == cfg.interface) {
-                Some(i) => i,
-                None => {
-                    ifaces.push(Iface {
-                        name: cfg.interface.clone(),
-                        up: true,
-                        primary: [None, None],
-                        vrids: [[0; 256]; 2],
-                        instances: Vec::new(),
-                    });
-                    ifaces.len() - 1
-                }
-            };
-            let iface = &mut ifaces[iface_idx];
+            let idx32 = u32::try_from(idx).map_err(|_| SetupError::DuplicateName {
+                name: cfg.name.clone(),
+            })?;
+            let iface_idx = iface_index(&mut ifaces, &cfg.interface)?;
+            let iface = &mut ifaces[usize::from(iface_idx)];
             let slot = &mut iface.vrids[family_index(cfg.family)][usize::from(cfg.vrid)];
             if *slot != 0 {
                 return Err(SetupError::DuplicateVrid {
@@ -141,32 +229,87 @@ impl Engine {
                     second: cfg.name,
                 });
             }
-            let idx32 = u32::try_from(idx).map_err(|_| SetupError::DuplicateName {
-                name: cfg.name.clone(),
-            })?;
             *slot = idx32 + 1;
             iface.instances.push(idx32);
-            let id = InstanceId(idx32);
-            let iface_id =
-                IfaceId(
-                    u16::try_from(iface_idx).map_err(|_| SetupError::DuplicateName {
-                        name: cfg.name.clone(),
-                    })?,
-                );
+            let mut tracked = Vec::with_capacity(cfg.track.len());
+            for t in &cfg.track {
+                let context = format!("{}: track", cfg.name);
+                let target = match &t.target {
+                    TrackTarget::Interface(name) => {
+                        let k = iface_index(&mut ifaces, name)?;
+                        ifaces[usize::from(k)].watchers.push(idx32);
+                        TrackedRef::Interface(k)
+                    }
+                    TrackTarget::Script(name) => {
+                        let k =
+                            index_of(scripts.iter().map(|s| s.cfg.name.as_str()), name, &context)?;
+                        scripts[usize::from(k)].watchers.push(idx32);
+                        TrackedRef::Script(k)
+                    }
+                    TrackTarget::File(name) => {
+                        let k = index_of(files.iter().map(|f| f.name.as_str()), name, &context)?;
+                        files[usize::from(k)].watchers.push(idx32);
+                        TrackedRef::File(k)
+                    }
+                };
+                tracked.push(Tracked {
+                    target,
+                    weight: t.weight,
+                    reverse: t.reverse,
+                });
+            }
             let name = cfg.name.clone();
-            let inst = Instance::new(cfg, id, iface_id)
+            let mut inst = Instance::new(cfg, InstanceId(idx32), IfaceId(iface_idx))
                 .ok_or(SetupError::BadInterval { instance: name })?;
+            inst.tracked = tracked;
             instances.push(inst);
         }
+        let mut groups = Vec::with_capacity(sync_groups.len());
+        for (g, sg) in sync_groups.into_iter().enumerate() {
+            let gid = u16::try_from(g).map_err(|_| SetupError::BadSyncGroup {
+                group: sg.name.clone(),
+            })?;
+            if sg.members.is_empty() {
+                return Err(SetupError::BadSyncGroup { group: sg.name });
+            }
+            let mut members = Vec::with_capacity(sg.members.len());
+            for m in &sg.members {
+                let k = instances
+                    .iter()
+                    .position(|i| &i.cfg.name == m)
+                    .ok_or_else(|| SetupError::UnknownName {
+                        context: format!("sync group {}", sg.name),
+                        name: m.clone(),
+                    })?;
+                if instances[k].group.is_some() {
+                    return Err(SetupError::BadSyncGroup { group: sg.name });
+                }
+                instances[k].group = Some(gid);
+                members.push(k as u32);
+            }
+            groups.push(Group {
+                name: sg.name,
+                members,
+                tracking_weight: sg.tracking_weight,
+                state: State::Init,
+            });
+        }
         let n = instances.len();
-        Ok(Engine {
+        let mut engine = Engine {
             instances,
             ifaces,
             heap: BinaryHeap::with_capacity(4 * n + 16),
             actions: VecDeque::with_capacity(8 * n + 16),
             stats: RouterStats::default(),
+            scripts,
+            files,
+            groups,
             started: false,
-        })
+        };
+        for i in 0..n {
+            engine.instances[i].priority = engine.effective_priority(i);
+        }
+        Ok(engine)
     }
 
     // ----- the run-loop API -------------------------------------------------------------
@@ -178,8 +321,10 @@ impl Engine {
             Input::Packet(p) => self.receive(now, &p),
             Input::Link { iface, up } => {
                 if let Some(i) = self.ifaces.get_mut(usize::from(iface.0)) {
-                    i.up = up;
-                    self.reevaluate_iface(now, iface);
+                    if i.up != up {
+                        i.up = up;
+                        self.settle_iface(now, iface);
+                    }
                 }
             }
             Input::PrimaryAddress {
@@ -189,7 +334,24 @@ impl Engine {
             } => {
                 if let Some(i) = self.ifaces.get_mut(usize::from(iface.0)) {
                     i.primary[family_index(family)] = addr.filter(|a| Family::of(a) == family);
-                    self.reevaluate_iface(now, iface);
+                    self.settle_iface(now, iface);
+                }
+            }
+            Input::Check {
+                script,
+                result,
+                ran_for,
+            } => self.check_result(now, script, result, ran_for),
+            Input::TrackFile { file, value } => {
+                let k = usize::from(file.0);
+                if let Some(f) = self.files.get_mut(k) {
+                    if f.value != value {
+                        f.value = value;
+                        for n in 0..self.files[k].watchers.len() {
+                            let i = self.files[k].watchers[n] as usize;
+                            self.settle(now, i);
+                        }
+                    }
                 }
             }
             Input::Shutdown => self.shutdown(now),
@@ -293,6 +455,54 @@ impl Engine {
         &self.stats
     }
 
+    /// The id of the check program called `name`.
+    pub fn script_id(&self, name: &str) -> Option<ScriptId> {
+        index_of(self.scripts.iter().map(|s| s.cfg.name.as_str()), name, "")
+            .ok()
+            .map(ScriptId)
+    }
+
+    /// The id of the tracked file called `name`.
+    pub fn track_file_id(&self, name: &str) -> Option<FileId> {
+        index_of(self.files.iter().map(|f| f.name.as_str()), name, "")
+            .ok()
+            .map(FileId)
+    }
+
+    /// Whether a check program is up (after its rise / fall counts).
+    pub fn script_up(&self, id: ScriptId) -> Option<bool> {
+        self.scripts.get(usize::from(id.0)).map(|s| s.up)
+    }
+
+    /// The id of the sync group called `name`.
+    pub fn group_id(&self, name: &str) -> Option<GroupId> {
+        index_of(self.groups.iter().map(|g| g.name.as_str()), name, "")
+            .ok()
+            .map(GroupId)
+    }
+
+    /// A sync group's name, state and members.
+    pub fn group(
+        &self,
+        id: GroupId,
+    ) -> Option<(&str, State, impl Iterator<Item = InstanceId> + '_)> {
+        self.groups.get(usize::from(id.0)).map(|g| {
+            (
+                g.name.as_str(),
+                g.state,
+                g.members.iter().map(|&m| InstanceId(m)),
+            )
+        })
+    }
+
+    /// Every sync group's id and name.
+    pub fn groups(&self) -> impl Iterator<Item = (GroupId, &str)> {
+        self.groups
+            .iter()
+            .enumerate()
+            .map(|(k, g)| (GroupId(k as u16), g.name.as_str()))
+    }
+
     // ----- scheduling -------------------------------------------------------------------
 
     /// Make sure the heap holds an entry no later than the instance's next deadline.
@@ -302,6 +512,19 @@ impl Engine {
         if next < inst.queued {
             inst.queued = next;
             self.heap.push(Reverse((next, i as u32)));
+        }
+    }
+
+    /// Schedule every member of `i`'s group (or `i` alone).
+    fn schedule_with_group(&mut self, i: usize) {
+        match self.instances[i].group {
+            Some(g) => {
+                for k in 0..self.groups[usize::from(g)].members.len() {
+                    let m = self.groups[usize::from(g)].members[k] as usize;
+                    self.schedule(m);
+                }
+            }
+            None => self.schedule(i),
         }
     }
 
@@ -327,10 +550,373 @@ impl Engine {
                 Timer::MasterDown => {
                     self.instances[i].set(Timer::MasterDown, Instant::MAX);
                     if self.instances[i].state == State::Backup {
-                        self.become_master(now, i, Reason::MasterDownTimer);
+                        self.master_down(now, i);
                     }
                 }
+                Timer::Announce => {
+                    self.announce_once(i);
+                    let inst = &mut self.instances[i];
+                    inst.burst_left = inst.burst_left.saturating_sub(1);
+                    let next = if inst.burst_left > 0 {
+                        at.saturating_add(inst.cfg.announce.interval)
+                    } else {
+                        Instant::MAX
+                    };
+                    inst.set(Timer::Announce, next);
+                }
+                Timer::AnnounceDelayed => {
+                    self.instances[i].set(Timer::AnnounceDelayed, Instant::MAX);
+                    let repeat = self.instances[i].delayed_repeat;
+                    self.start_burst(at, i, repeat);
+                }
+                Timer::Refresh => {
+                    let inst = &mut self.instances[i];
+                    let period = inst.cfg.announce.master_refresh.unwrap_or(Duration::MAX);
+                    inst.set(Timer::Refresh, at.saturating_add(period));
+                    let repeat = inst.cfg.announce.master_refresh_repeat;
+                    self.start_burst(at, i, repeat);
+                }
             }
+        }
+    }
+
+    // ----- announcements (gratuitous ARP / unsolicited NA) ------------------------------
+
+    fn announce_once(&mut self, i: usize) {
+        let inst = &self.instances[i];
+        self.actions.push_back(Action::Announce {
+            instance: inst.id,
+            iface: inst.iface,
+            addrs: Arc::clone(&inst.vips),
+        });
+    }
+
+    /// Start a burst of `repeat` announcements at `at`: back to back, or spaced by
+    /// `vrrp_garp_interval` through [`Timer::Announce`]. Only with virtual addresses (the seed).
+    fn start_burst(&mut self, at: Instant, i: usize, repeat: u32) {
+        if repeat == 0 || self.instances[i].vips.is_empty() {
+            return;
+        }
+        let spacing = self.instances[i].cfg.announce.interval;
+        if spacing.is_zero() {
+            for _ in 0..repeat {
+                self.announce_once(i);
+            }
+            return;
+        }
+        self.announce_once(i);
+        let inst = &mut self.instances[i];
+        inst.burst_left = repeat - 1;
+        let next = if inst.burst_left > 0 {
+            at.saturating_add(spacing)
+        } else {
+            Instant::MAX
+        };
+        inst.set(Timer::Announce, next);
+    }
+
+    // ----- tracking -----------------------------------------------------------------------
+
+    /// The seed's MISC_CHECK rule and keepalived's rise / fall: a run longer than the timeout
+    /// is a failure whatever its status; `fall` failures in a row take the script down, `rise`
+    /// successes in a row bring it up.
+    fn check_result(
+        &mut self,
+        now: Instant,
+        script: ScriptId,
+        result: CheckResult,
+        ran_for: Duration,
+    ) {
+        let Some(s) = self.scripts.get_mut(usize::from(script.0)) else {
+            return;
+        };
+        let failed = result != CheckResult::Success || ran_for > s.cfg.timeout;
+        let was_up = s.up;
+        if failed {
+            s.successes = 0;
+            s.failures = s.failures.saturating_add(1);
+            if s.up && s.failures >= s.cfg.fall.max(1) {
+                s.up = false;
+            }
+        } else {
+            s.failures = 0;
+            s.successes = s.successes.saturating_add(1);
+            if !s.up && s.successes >= s.cfg.rise.max(1) {
+                s.up = true;
+            }
+        }
+        if s.up != was_up {
+            for k in 0..self.scripts[usize::from(script.0)].watchers.len() {
+                let i = self.scripts[usize::from(script.0)].watchers[k] as usize;
+                self.settle(now, i);
+            }
+        }
+    }
+
+    /// Whether weights are ignored for this instance: a sync group member without
+    /// `sync_group_tracking_weight` treats every tracker as weight 0 (keepalived's code).
+    fn weights_ignored(&self, i: usize) -> bool {
+        self.instances[i]
+            .group
+            .is_some_and(|g| !self.groups[usize::from(g)].tracking_weight)
+    }
+
+    /// One tracker's verdict: `Err(reason)` when it puts the instance in FAULT, else the
+    /// priority adjustment.
+    fn tracker(&self, t: &Tracked, weights_ignored: bool) -> Result<i64, Reason> {
+        let weight = if weights_ignored {
+            0
+        } else {
+            i64::from(t.weight)
+        };
+        let (up, fault_reason) = match t.target {
+            TrackedRef::Interface(k) => {
+                (self.ifaces[usize::from(k)].up, Reason::TrackedInterfaceDown)
+            }
+            TrackedRef::Script(k) => (self.scripts[usize::from(k)].up, Reason::TrackerFailed),
+            TrackedRef::File(k) => {
+                let value = self.files[usize::from(k)].value;
+                if weight == 0 {
+                    return if value != 0 {
+                        Err(Reason::TrackerFailed)
+                    } else {
+                        Ok(0)
+                    };
+                }
+                let w = if t.reverse { -weight } else { weight };
+                let adj = value.saturating_mul(w);
+                // keepalived: a file that pulls the priority down by 254 or more means FAULT.
+                return if adj <= -254 {
+                    Err(Reason::TrackerFailed)
+                } else {
+                    Ok(adj)
+                };
+            }
+        };
+        let effective_up = up != t.reverse;
+        match weight {
+            0 if !effective_up => Err(fault_reason),
+            w if w > 0 && effective_up => Ok(w),
+            w if w < 0 && !effective_up => Ok(w),
+            _ => Ok(0),
+        }
+    }
+
+    /// The effective priority: the configured one plus the trackers' weights, clamped to
+    /// 1..=254; the address owner's is always 255 (RFC 5798 section 5.2.4).
+    fn effective_priority(&self, i: usize) -> u8 {
+        let inst = &self.instances[i];
+        if inst.is_owner() {
+            return OWNER_PRIORITY;
+        }
+        let ignored = self.weights_ignored(i);
+        let adj: i64 = inst
+            .tracked
+            .iter()
+            .map(|t| self.tracker(t, ignored).unwrap_or(0))
+            .sum();
+        (i64::from(inst.cfg.priority) + adj).clamp(1, 254) as u8
+    }
+
+    /// Why the instance cannot run, if it cannot: its link, its source address, its trackers.
+    fn fault(&self, i: usize) -> Option<Reason> {
+        let inst = &self.instances[i];
+        let iface = &self.ifaces[usize::from(inst.iface.0)];
+        if !iface.up {
+            return Some(Reason::LinkDown);
+        }
+        if self.source(i).is_none() {
+            return Some(Reason::NoSourceAddress);
+        }
+        let ignored = self.weights_ignored(i);
+        inst.tracked
+            .iter()
+            .find_map(|t| self.tracker(t, ignored).err())
+    }
+
+    /// The source address of our adverts: configured, or the interface's primary / link-local.
+    fn source(&self, i: usize) -> Option<IpAddr> {
+        let inst = &self.instances[i];
+        inst.cfg
+            .source
+            .or(self.ifaces[usize::from(inst.iface.0)].primary[family_index(inst.cfg.family)])
+    }
+
+    /// An interface changed: settle the instances on it and those tracking it.
+    fn settle_iface(&mut self, now: Instant, iface: IfaceId) {
+        let k = usize::from(iface.0);
+        for n in 0..self.ifaces[k].instances.len() {
+            let i = self.ifaces[k].instances[n] as usize;
+            self.settle(now, i);
+        }
+        for n in 0..self.ifaces[k].watchers.len() {
+            let i = self.ifaces[k].watchers[n] as usize;
+            self.settle(now, i);
+        }
+    }
+
+    /// Bring an instance (and its sync group) in line with its conditions: recompute the
+    /// effective priority, then enter or leave FAULT.
+    fn settle(&mut self, now: Instant, i: usize) {
+        let prio = self.effective_priority(i);
+        let inst = &mut self.instances[i];
+        if prio != inst.priority {
+            self.actions.push_back(Action::PriorityChange {
+                instance: inst.id,
+                from: inst.priority,
+                to: prio,
+            });
+            inst.priority = prio;
+        }
+        if !self.started || self.instances[i].state == State::Init {
+            return;
+        }
+        match self.instances[i].group {
+            Some(g) => self.settle_group(now, usize::from(g), i, None),
+            None => match (self.instances[i].state, self.fault(i)) {
+                (State::Fault, None) => self.leave_fault(now, i, Reason::FaultCleared),
+                (State::Backup | State::Master, Some(r)) => self.become_fault(now, i, r),
+                _ => {}
+            },
+        }
+        self.schedule_with_group(i);
+    }
+
+    // ----- sync groups (the seed's Transition State Matrix) -------------------------------
+
+    /// Handlers 2, 4, 5 and 6 of the matrix (and start-up): any member with a fault puts the
+    /// whole group in FAULT; when no member has one, every FAULT member leaves together, to
+    /// MASTER if every member is an address owner, else to BACKUP. `startup` is the reason for a
+    /// group leaving INIT.
+    fn settle_group(&mut self, now: Instant, g: usize, cause: usize, startup: Option<Reason>) {
+        let members = self.groups[g].members.clone();
+        let faults: Vec<Option<Reason>> = members.iter().map(|&m| self.fault(m as usize)).collect();
+        let cause_reason;
+        if faults.iter().any(Option::is_some) {
+            // B->F (2), M->F (4): everyone goes FAULT; masters leave with priority 0.
+            cause_reason = faults[members
+                .iter()
+                .position(|&m| m as usize == cause)
+                .unwrap_or(0)]
+            .or_else(|| faults.iter().flatten().next().copied())
+            .unwrap_or(Reason::SyncGroup);
+            for (k, &m) in members.iter().enumerate() {
+                let m = m as usize;
+                if matches!(
+                    self.instances[m].state,
+                    State::Init | State::Backup | State::Master
+                ) {
+                    let r = faults[k].unwrap_or(Reason::SyncGroup);
+                    self.become_fault(now, m, r);
+                }
+            }
+        } else if members
+            .iter()
+            .any(|&m| matches!(self.instances[m as usize].state, State::Fault | State::Init))
+        {
+            // F->B (5), F->M (6), or start-up: all leave together.
+            let reason = startup.unwrap_or(Reason::FaultCleared);
+            cause_reason = reason;
+            let all_owners = members
+                .iter()
+                .all(|&m| self.instances[m as usize].is_owner());
+            for &m in &members {
+                let m = m as usize;
+                if !matches!(self.instances[m].state, State::Fault | State::Init) {
+                    continue;
+                }
+                let r = if m == cause {
+                    reason
+                } else {
+                    Reason::SyncGroup
+                };
+                if all_owners {
+                    let r = if r == Reason::Startup {
+                        Reason::AddressOwner
+                    } else {
+                        r
+                    };
+                    self.become_master(now, m, r);
+                } else {
+                    let own = self.instances[m].cfg.advert_interval;
+                    self.become_backup(now, m, r, own);
+                }
+            }
+        } else {
+            return;
+        }
+        self.update_group_state(g, cause, cause_reason);
+    }
+
+    /// Handler 1 of the matrix (B->M): the Master_Down_Timer of `i` ran out. A lone instance
+    /// becomes MASTER; a group member becomes MASTER only together with every other member,
+    /// once each of them would (its own timer ran out too), so the group never splits.
+    fn master_down(&mut self, now: Instant, i: usize) {
+        let Some(g) = self.instances[i].group else {
+            return self.become_master(now, i, Reason::MasterDownTimer);
+        };
+        self.instances[i].want_master = true;
+        let g = usize::from(g);
+        let ready = self.groups[g].members.iter().all(|&m| {
+            let inst = &self.instances[m as usize];
+            inst.state == State::Master || (inst.state == State::Backup && inst.want_master)
+        });
+        if !ready {
+            return;
+        }
+        for k in 0..self.groups[g].members.len() {
+            let m = self.groups[g].members[k] as usize;
+            if self.instances[m].state == State::Backup {
+                let r = if m == i {
+                    Reason::MasterDownTimer
+                } else {
+                    Reason::SyncGroup
+                };
+                self.become_master(now, m, r);
+            }
+        }
+        self.update_group_state(g, i, Reason::MasterDownTimer);
+    }
+
+    /// Handler 3 of the matrix (M->B): `i` heard a higher priority; every MASTER member of its
+    /// group goes BACKUP with it.
+    fn fall_to_backup(&mut self, now: Instant, i: usize, mai: Duration) {
+        self.become_backup(now, i, Reason::HigherPriorityHeard, mai);
+        let Some(g) = self.instances[i].group else {
+            return;
+        };
+        let g = usize::from(g);
+        for k in 0..self.groups[g].members.len() {
+            let m = self.groups[g].members[k] as usize;
+            if self.instances[m].state == State::Master {
+                let own = self.instances[m].cfg.advert_interval;
+                self.become_backup(now, m, Reason::SyncGroup, own);
+            }
+        }
+        self.update_group_state(g, i, Reason::HigherPriorityHeard);
+    }
+
+    /// Emit a group notification when every member now shares a new state.
+    fn update_group_state(&mut self, g: usize, cause: usize, reason: Reason) {
+        let group = &self.groups[g];
+        let Some(&first) = group.members.first() else {
+            return;
+        };
+        let s = self.instances[first as usize].state;
+        if group.state != s
+            && group
+                .members
+                .iter()
+                .all(|&m| self.instances[m as usize].state == s)
+        {
+            let from = group.state;
+            self.groups[g].state = s;
+            self.actions.push_back(Action::GroupStateChange {
+                group: GroupId(g as u16),
+                from,
+                to: s,
+                cause: (InstanceId(cause as u32), reason),
+            });
         }
     }
 
@@ -342,18 +928,28 @@ impl Engine {
         }
         self.started = true;
         for i in 0..self.instances.len() {
-            self.enter_running_state(now, i, Reason::Startup);
+            self.instances[i].priority = self.effective_priority(i);
             let inst = &mut self.instances[i];
             if inst.cfg.preempt_delay > Duration::ZERO {
                 // keepalived: preempt_delay also holds off preemption after start-up.
                 inst.preempt_at = Some(now.saturating_add(inst.cfg.preempt_delay));
             }
-            self.schedule(i);
+        }
+        for i in 0..self.instances.len() {
+            if self.instances[i].state != State::Init {
+                continue; // moved with its group already
+            }
+            match self.instances[i].group {
+                Some(g) => self.settle_group(now, usize::from(g), i, Some(Reason::Startup)),
+                None => self.leave_fault(now, i, Reason::Startup),
+            }
+            self.schedule_with_group(i);
         }
     }
 
-    /// From INIT or FAULT: FAULT if a fault holds, MASTER for the owner, BACKUP otherwise.
-    fn enter_running_state(&mut self, now: Instant, i: usize, reason: Reason) {
+    /// A lone instance from INIT or FAULT: FAULT if a fault holds, MASTER for the owner, BACKUP
+    /// otherwise.
+    fn leave_fault(&mut self, now: Instant, i: usize, reason: Reason) {
         if let Some(fault) = self.fault(i) {
             if self.instances[i].state != State::Fault {
                 self.become_fault(now, i, fault);
@@ -368,47 +964,6 @@ impl Engine {
         } else {
             let own = self.instances[i].cfg.advert_interval;
             self.become_backup(now, i, reason, own);
-        }
-    }
-
-    /// Why the instance cannot run, if it cannot.
-    fn fault(&self, i: usize) -> Option<Reason> {
-        let inst = &self.instances[i];
-        let iface = &self.ifaces[usize::from(inst.iface.0)];
-        if !iface.up {
-            return Some(Reason::LinkDown);
-        }
-        if self.source(i).is_none() {
-            return Some(Reason::NoSourceAddress);
-        }
-        None
-    }
-
-    /// The source address of our adverts: configured, or the interface's primary / link-local.
-    fn source(&self, i: usize) -> Option<IpAddr> {
-        let inst = &self.instances[i];
-        inst.cfg
-            .source
-            .or(self.ifaces[usize::from(inst.iface.0)].primary[family_index(inst.cfg.family)])
-    }
-
-    fn reevaluate_iface(&mut self, now: Instant, iface: IfaceId) {
-        if !self.started {
-            return;
-        }
-        let Some(f) = self.ifaces.get(usize::from(iface.0)) else {
-            return;
-        };
-        for k in 0..f.instances.len() {
-            let i = self.ifaces[usize::from(iface.0)].instances[k] as usize;
-            let state = self.instances[i].state;
-            match (state, self.fault(i)) {
-                (State::Init, _) => {}
-                (State::Fault, None) => self.enter_running_state(now, i, Reason::FaultCleared),
-                (State::Backup | State::Master, Some(r)) => self.become_fault(now, i, r),
-                _ => {}
-            }
-            self.schedule(i);
         }
     }
 
@@ -436,7 +991,8 @@ impl Engine {
     }
 
     /// RFC 5798 section 6.4.1/6.4.2: send an advert, add and announce the addresses, start
-    /// Adver_Timer, go MASTER.
+    /// Adver_Timer, go MASTER. The announcements: a burst of `garp_master_repeat` now, another
+    /// after `garp_master_delay`, and `garp_master_refresh` bursts.
     fn become_master(&mut self, now: Instant, i: usize, reason: Reason) {
         self.send_advert(i, self.instances[i].priority);
         let src = self.source(i);
@@ -446,17 +1002,20 @@ impl Engine {
             iface: inst.iface,
             addrs: Arc::clone(&inst.vips),
         });
-        if !inst.vips.is_empty() {
-            self.actions.push_back(Action::Announce {
-                instance: inst.id,
-                iface: inst.iface,
-                addrs: Arc::clone(&inst.vips),
-            });
-        }
         inst.master_adver_interval = inst.cfg.advert_interval;
         inst.master_addr = src;
+        inst.want_master = false;
         inst.set(Timer::MasterDown, Instant::MAX);
         inst.set(Timer::Adver, grid_after(now, inst.cfg.advert_interval));
+        let a = inst.cfg.announce;
+        if !a.master_delay.is_zero() {
+            inst.delayed_repeat = a.master_repeat;
+            inst.set(Timer::AnnounceDelayed, now.saturating_add(a.master_delay));
+        }
+        if let Some(period) = a.master_refresh.filter(|p| !p.is_zero()) {
+            inst.set(Timer::Refresh, now.saturating_add(period));
+        }
+        self.start_burst(now, i, a.master_repeat);
         self.set_state(i, State::Master, reason);
     }
 
@@ -472,8 +1031,9 @@ impl Engine {
                 addrs: Arc::clone(&inst.vips),
             });
         }
+        inst.stop_master_timers();
+        inst.want_master = false;
         inst.master_adver_interval = mai;
-        inst.set(Timer::Adver, Instant::MAX);
         let down = now.saturating_add(inst.master_down_interval());
         inst.set(Timer::MasterDown, down);
         self.set_state(i, State::Backup, reason);
@@ -483,7 +1043,8 @@ impl Engine {
     /// priority 0 so that a backup takes over after Skew_Time rather than Master_Down_Interval.
     fn become_fault(&mut self, _now: Instant, i: usize, reason: Reason) {
         if self.instances[i].state == State::Master {
-            if reason != Reason::LinkDown && self.source(i).is_some() {
+            let link_up = self.ifaces[usize::from(self.instances[i].iface.0)].up;
+            if link_up && self.source(i).is_some() {
                 self.send_advert(i, 0);
             }
             let inst = &self.instances[i];
@@ -495,6 +1056,7 @@ impl Engine {
         }
         let inst = &mut self.instances[i];
         inst.stop_timers();
+        inst.want_master = false;
         inst.master_addr = None;
         self.set_state(i, State::Fault, reason);
     }
@@ -520,7 +1082,13 @@ impl Engine {
             inst.stop_timers();
             inst.preempt_at = None;
             inst.master_addr = None;
+            inst.want_master = false;
             self.set_state(i, State::Init, Reason::Shutdown);
+        }
+        for g in 0..self.groups.len() {
+            if let Some(&first) = self.groups[g].members.first() {
+                self.update_group_state(g, first as usize, Reason::Shutdown);
+            }
         }
         self.started = false;
     }
@@ -614,7 +1182,7 @@ impl Engine {
             State::Master => self.master_rx(now, i, advert.priority, heard_interval, p.src),
             State::Init | State::Fault => {}
         }
-        self.schedule(i);
+        self.schedule_with_group(i);
     }
 
     /// The receive checks of RFC 5798 section 7.1, in order; each failure counted by name.
@@ -728,6 +1296,7 @@ impl Engine {
                 inst.master_adver_interval = heard;
             }
             inst.master_addr = Some(src);
+            inst.want_master = false;
             let at = now.saturating_add(inst.master_down_interval());
             inst.set(Timer::MasterDown, at);
         }
@@ -751,12 +1320,29 @@ impl Engine {
             } else {
                 inst.cfg.advert_interval
             };
-            self.become_backup(now, i, Reason::HigherPriorityHeard, mai);
+            self.fall_to_backup(now, i, mai);
             self.instances[i].master_addr = Some(src);
-        } else if inst.cfg.advert_on_lower_priority {
-            // RFC 9568 section 6.4.3 / keepalived: answer a lower priority at once, so that a
-            // healed split brain resolves within a fraction of the interval.
-            self.send_advert(i, inst.priority);
+        } else {
+            if inst.cfg.advert_on_lower_priority {
+                // RFC 9568 section 6.4.3 / keepalived: answer a lower priority at once, so that
+                // a healed split brain resolves within a fraction of the interval.
+                self.send_advert(i, inst.priority);
+            }
+            // keepalived's garp_lower_prio_repeat / _delay: re-announce the addresses, which
+            // the other master may have taken (keepalived issues #166, #1884). One burst at a
+            // time: a peer that keeps advertising does not multiply them.
+            let inst = &mut self.instances[i];
+            let a = inst.cfg.announce;
+            if inst.burst_left == 0 {
+                if !a.lower_prio_delay.is_zero() {
+                    inst.delayed_repeat = a.lower_prio_repeat;
+                    inst.set(
+                        Timer::AnnounceDelayed,
+                        now.saturating_add(a.lower_prio_delay),
+                    );
+                }
+                self.start_burst(now, i, a.lower_prio_repeat);
+            }
         }
     }
 }

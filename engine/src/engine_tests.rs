@@ -20,7 +20,7 @@ fn cfg(version: Version) -> InstanceConfig {
 
 /// An engine with one instance on eth0 (up, 192.0.2.10), started at `t0`.
 fn started(c: InstanceConfig, t0: Instant) -> Engine {
-    let mut e = Engine::new(EngineConfig { instances: vec![c] }).unwrap();
+    let mut e = Engine::new(EngineConfig::instances(vec![c])).unwrap();
     let eth0 = e.interface_id("eth0").unwrap();
     e.handle_input(
         t0,
@@ -193,10 +193,7 @@ fn init_to_master_for_address_owner() {
 
 #[test]
 fn init_to_fault_when_link_down() {
-    let mut e = Engine::new(EngineConfig {
-        instances: vec![cfg(Version::V3)],
-    })
-    .unwrap();
+    let mut e = Engine::new(EngineConfig::instances(vec![cfg(Version::V3)])).unwrap();
     e.handle_input(
         ms(0),
         Input::Link {
@@ -222,10 +219,7 @@ fn init_to_fault_when_link_down() {
 
 #[test]
 fn init_to_fault_without_source_address() {
-    let mut e = Engine::new(EngineConfig {
-        instances: vec![cfg(Version::V3)],
-    })
-    .unwrap();
+    let mut e = Engine::new(EngineConfig::instances(vec![cfg(Version::V3)])).unwrap();
     e.handle_input(ms(0), Input::Start);
     assert_eq!(
         transitions(&drain(&mut e)),
@@ -605,7 +599,7 @@ fn same_interval_instances_fall_due_together() {
             c
         })
         .collect();
-    let mut e = Engine::new(EngineConfig { instances }).unwrap();
+    let mut e = Engine::new(EngineConfig::instances(instances)).unwrap();
     e.handle_input(
         ms(0),
         Input::PrimaryAddress {
@@ -638,10 +632,7 @@ fn spurious_handle_timeout_is_a_no_op() {
 
 #[test]
 fn packets_before_start_change_nothing() {
-    let mut e = Engine::new(EngineConfig {
-        instances: vec![cfg(Version::V3)],
-    })
-    .unwrap();
+    let mut e = Engine::new(EngineConfig::instances(vec![cfg(Version::V3)])).unwrap();
     let a = rx(&mut e, ms(0), HIGHER, &v3(HIGHER, 200));
     assert!(transitions(&a).is_empty());
     assert_eq!(state(&e), State::Init);
@@ -891,7 +882,7 @@ fn rx_ipv6_leading_link_local_is_accepted() {
     let vip6: IpAddr = "2001:db8::100".parse().unwrap();
     let mut c = InstanceConfig::new("VI_6", "eth0", 51, Version::V3, Family::V6).vips([vip6]);
     c.source = Some("fe80::1".parse().unwrap());
-    let mut e = Engine::new(EngineConfig { instances: vec![c] }).unwrap();
+    let mut e = Engine::new(EngineConfig::instances(vec![c])).unwrap();
     e.handle_input(ms(0), Input::Start);
     drain(&mut e);
     let src: IpAddr = "fe80::2".parse().unwrap();
@@ -933,10 +924,7 @@ fn rx_ipv6_leading_link_local_is_accepted() {
 fn setup_rejects_duplicate_vrid_on_one_interface_and_family() {
     let mut second = cfg(Version::V3);
     second.name = "VI_2".into();
-    let err = Engine::new(EngineConfig {
-        instances: vec![cfg(Version::V3), second],
-    })
-    .unwrap_err();
+    let err = Engine::new(EngineConfig::instances(vec![cfg(Version::V3), second])).unwrap_err();
     assert_eq!(
         err,
         SetupError::DuplicateVrid {

@@ -66,10 +66,39 @@ pub(crate) enum Timer {
     Adver = 0,
     /// Master_Down_Timer (BACKUP): take over.
     MasterDown = 1,
+    /// The next announcement of a burst spaced by `vrrp_garp_interval` (MASTER).
+    Announce = 2,
+    /// The delayed burst: `garp_master_delay` after becoming MASTER, or `garp_lower_prio_delay`
+    /// after hearing a lower priority (MASTER).
+    AnnounceDelayed = 3,
+    /// `garp_master_refresh` (MASTER).
+    Refresh = 4,
 }
 
-pub(crate) const TIMER_COUNT: usize = 2;
-pub(crate) const TIMERS: [Timer; TIMER_COUNT] = [Timer::Adver, Timer::MasterDown];
+pub(crate) const TIMER_COUNT: usize = 5;
+pub(crate) const TIMERS: [Timer; TIMER_COUNT] = [
+    Timer::Adver,
+    Timer::MasterDown,
+    Timer::Announce,
+    Timer::AnnounceDelayed,
+    Timer::Refresh,
+];
+
+/// What an instance tracks, resolved to indexes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tracked {
+    pub target: TrackedRef,
+    pub weight: i32,
+    pub reverse: bool,
+}
+
+/// A resolved tracked object.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum TrackedRef {
+    Interface(u16),
+    Script(u16),
+    File(u16),
+}
 
 /// Runtime state of one instance.
 #[derive(Debug)]
@@ -99,6 +128,17 @@ pub(crate) struct Instance {
     /// The source address of the master last heard.
     pub master_addr: Option<IpAddr>,
     pub stats: InstanceStats,
+    /// The sync group this instance belongs to.
+    pub group: Option<u16>,
+    /// In a sync group: the Master_Down_Timer ran out and this member would go MASTER, but the
+    /// group waits for every member (cleared when a master is heard again).
+    pub want_master: bool,
+    /// Resolved trackers.
+    pub tracked: Vec<Tracked>,
+    /// Announcements left in the current burst.
+    pub burst_left: u32,
+    /// Announcements in the pending delayed burst.
+    pub delayed_repeat: u32,
 }
 
 impl Instance {
@@ -121,6 +161,11 @@ impl Instance {
             queued: Instant::MAX,
             master_addr: None,
             stats: InstanceStats::default(),
+            group: None,
+            want_master: false,
+            tracked: Vec::new(),
+            burst_left: 0,
+            delayed_repeat: 0,
             cfg,
         })
     }
@@ -145,6 +190,20 @@ impl Instance {
 
     pub fn stop_timers(&mut self) {
         self.timers = [Instant::MAX; TIMER_COUNT];
+        self.burst_left = 0;
+    }
+
+    /// Stop the timers that only run while MASTER.
+    pub fn stop_master_timers(&mut self) {
+        for t in [
+            Timer::Adver,
+            Timer::Announce,
+            Timer::AnnounceDelayed,
+            Timer::Refresh,
+        ] {
+            self.set(t, Instant::MAX);
+        }
+        self.burst_left = 0;
     }
 
     /// Master_Down_Interval for our effective priority and the current Master_Adver_Interval.

@@ -21,6 +21,29 @@ pub struct IfaceId(pub u16);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct InstanceId(pub u32);
 
+/// A check program (`vrrp_script`): its index in the configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ScriptId(pub u16);
+
+/// A tracked file (`vrrp_track_file`): its index in the configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub u16);
+
+/// A sync group: its index in the configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupId(pub u16);
+
+/// How one run of a check program ended, as the runner saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CheckResult {
+    /// Exit status 0.
+    Success,
+    /// Non-zero exit status, or killed by a signal.
+    Failure,
+    /// The runner killed it at its timeout.
+    Timeout,
+}
+
 /// A packet received on a raw VRRP socket, as the runner hands it over.
 #[derive(Clone, Copy, Debug)]
 pub struct Received<'a> {
@@ -62,6 +85,25 @@ pub enum Input<'a> {
         family: Family,
         /// The address, or `None` when removed.
         addr: Option<IpAddr>,
+    },
+    /// A check program finished a run. The engine decides what it means: a run that took longer
+    /// than the script's timeout is a failure whatever its status (the seed's MISC_CHECK rule),
+    /// then the rise / fall counts apply.
+    Check {
+        /// The script.
+        script: ScriptId,
+        /// How it ended.
+        result: CheckResult,
+        /// How long it ran.
+        ran_for: core::time::Duration,
+    },
+    /// A tracked file's value (the number it holds; 0 when unreadable or not a number, like
+    /// keepalived).
+    TrackFile {
+        /// The file.
+        file: FileId,
+        /// Its value.
+        value: i64,
     },
     /// Stop every instance gracefully: masters send priority 0 and remove their addresses; all go
     /// INIT (RFC 5798 section 6.4.3, "Shutdown event").
@@ -134,6 +176,13 @@ pub enum Reason {
     FaultCleared,
     /// Administrative shutdown.
     Shutdown,
+    /// A tracked check program or file failed (weight 0, or a member of a sync group without
+    /// `sync_group_tracking_weight`).
+    TrackerFailed,
+    /// A tracked interface (not the instance's own) lost its link.
+    TrackedInterfaceDown,
+    /// The instance moved with its sync group, because of another member.
+    SyncGroup,
 }
 
 impl Reason {
@@ -148,6 +197,9 @@ impl Reason {
             Reason::NoSourceAddress => "no-source-address",
             Reason::FaultCleared => "fault-cleared",
             Reason::Shutdown => "shutdown",
+            Reason::TrackerFailed => "tracker-failed",
+            Reason::TrackedInterfaceDown => "tracked-interface-down",
+            Reason::SyncGroup => "sync-group",
         }
     }
 }
@@ -270,6 +322,28 @@ pub enum Action {
         priority: u8,
         /// Why.
         reason: Reason,
+    },
+    /// A sync group changed state: all its members have moved, inside the call that emitted this
+    /// (keepalived's `GROUP` notifications).
+    GroupStateChange {
+        /// The group.
+        group: GroupId,
+        /// State before.
+        from: State,
+        /// State after.
+        to: State,
+        /// The member whose transition moved the group, and why it moved.
+        cause: (InstanceId, Reason),
+    },
+    /// An instance's effective priority changed (tracking). Takes effect in the next advert and
+    /// the next Skew_Time computation.
+    PriorityChange {
+        /// The instance.
+        instance: InstanceId,
+        /// Before.
+        from: u8,
+        /// After.
+        to: u8,
     },
     /// A received packet was dropped (it is also counted in the statistics). Carried so that a
     /// runner can log what a misconfigured peer sends; rate-limiting is the runner's business.

@@ -95,6 +95,114 @@ pub struct InstanceConfig {
     /// mismatch, and drop it unless the sender is the owner). keepalived's `skip_check_adv_addr`
     /// turns the check off.
     pub check_address_list: bool,
+    /// What this instance tracks (keepalived's `track_interface`, `track_script`, `track_file`).
+    pub track: Vec<Track>,
+    /// Gratuitous ARP / unsolicited NA schedule (keepalived's `garp_*` settings).
+    pub announce: Announce,
+}
+
+/// The schedule of address announcements (gratuitous ARP for IPv4, unsolicited neighbour
+/// advertisements for IPv6), keepalived's `garp_*` / `vrrp_garp_*` settings. Announcements go
+/// out only when the instance has virtual addresses (the seed, keepalived 0.7.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Announce {
+    /// `garp_master_repeat`: announcements in each burst on becoming MASTER (default 5).
+    pub master_repeat: u32,
+    /// `garp_master_delay`: a second burst this long after becoming MASTER (default 5 s; zero:
+    /// no second burst).
+    pub master_delay: Duration,
+    /// `garp_master_refresh`: re-announce periodically while MASTER (default off).
+    pub master_refresh: Option<Duration>,
+    /// `garp_master_refresh_repeat`: announcements in each refresh burst (default 1).
+    pub master_refresh_repeat: u32,
+    /// `vrrp_garp_interval` (IPv4) / `vrrp_gna_interval` (IPv6): spacing between the
+    /// announcements of one burst (default 0: back to back).
+    pub interval: Duration,
+    /// `garp_lower_prio_repeat`: announcements in the burst a MASTER sends when it hears a lower
+    /// priority (re-announcing after a split brain heals; keepalived issues #166, #1884).
+    /// Default: `master_repeat`.
+    pub lower_prio_repeat: u32,
+    /// `garp_lower_prio_delay`: a second burst this long after hearing a lower priority.
+    /// Default: `master_delay`.
+    pub lower_prio_delay: Duration,
+}
+
+impl Default for Announce {
+    fn default() -> Self {
+        Announce {
+            master_repeat: 5,
+            master_delay: Duration::from_secs(5),
+            master_refresh: None,
+            master_refresh_repeat: 1,
+            interval: Duration::ZERO,
+            lower_prio_repeat: 5,
+            lower_prio_delay: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What an instance watches, and how it weighs it (keepalived's `track_*` blocks).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Track {
+    /// The tracked object.
+    pub target: TrackTarget,
+    /// Weight. Interface or script: a positive weight is added to the priority while the object
+    /// is up, a negative one while it is down; 0 means "down puts the instance in FAULT".
+    /// File: the file's value times the weight is added (0: a non-zero value means FAULT).
+    pub weight: i32,
+    /// `reverse`: the direction of the adjustment is reversed (a positive weight is added while
+    /// down, a negative one while up; a file's value is negated).
+    pub reverse: bool,
+}
+
+/// A tracked object, by name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TrackTarget {
+    /// A network interface's link (`track_interface`).
+    Interface(String),
+    /// A check program (`track_script`, naming a `vrrp_script`).
+    Script(String),
+    /// A file holding a number (`track_file`, naming a `vrrp_track_file`).
+    File(String),
+}
+
+/// A check program as the engine sees it (keepalived's `vrrp_script`): the runner runs it and
+/// reports each result; the engine applies the counts and the timeout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScriptConfig {
+    /// Its name.
+    pub name: String,
+    /// Consecutive successes needed to go up (default 1).
+    pub rise: u32,
+    /// Consecutive failures needed to go down (default 1).
+    pub fall: u32,
+    /// A run longer than this counts as a failure, whatever its exit status (the seed's
+    /// MISC_CHECK rule).
+    pub timeout: Duration,
+    /// `init_fail`: start in the failed state rather than up.
+    pub init_fail: bool,
+}
+
+/// A tracked file as the engine sees it (keepalived's `vrrp_track_file`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackFileConfig {
+    /// Its name.
+    pub name: String,
+    /// The value assumed until the runner reports one (keepalived's `init_file` value, default 0).
+    pub initial: i64,
+}
+
+/// Instances that must change state together (keepalived's `vrrp_sync_group`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncGroupConfig {
+    /// Its name (notifications say `GROUP name`).
+    pub name: String,
+    /// Member instance names.
+    pub members: Vec<String>,
+    /// `sync_group_tracking_weight`: let members' weighted trackers change their priority.
+    /// Without it, any failed tracker of a member puts the group in FAULT, whatever its weight
+    /// (see the crate docs, "Sync groups").
+    pub tracking_weight: bool,
 }
 
 impl InstanceConfig {
@@ -119,6 +227,8 @@ impl InstanceConfig {
             checksum_policy: ChecksumPolicy::Rfc,
             advert_on_lower_priority: true,
             check_address_list: true,
+            track: Vec::new(),
+            announce: Announce::default(),
         }
     }
 
@@ -159,6 +269,22 @@ impl InstanceConfig {
 pub struct EngineConfig {
     /// The instances.
     pub instances: Vec<InstanceConfig>,
+    /// Sync groups over the instances.
+    pub sync_groups: Vec<SyncGroupConfig>,
+    /// Check programs that instances track.
+    pub scripts: Vec<ScriptConfig>,
+    /// Files that instances track.
+    pub track_files: Vec<TrackFileConfig>,
+}
+
+impl EngineConfig {
+    /// A configuration of lone instances.
+    pub fn instances(instances: Vec<InstanceConfig>) -> Self {
+        EngineConfig {
+            instances,
+            ..Default::default()
+        }
+    }
 }
 
 /// Why an [`EngineConfig`] cannot be run. The keepalived.conf parser reports these with file,
@@ -208,6 +334,18 @@ pub enum SetupError {
         /// The name.
         name: String,
     },
+    /// A sync group, track entry or script names something that does not exist.
+    UnknownName {
+        /// Where the name appears.
+        context: String,
+        /// The missing name.
+        name: String,
+    },
+    /// An instance is a member of two sync groups, or a group has no member.
+    BadSyncGroup {
+        /// The group.
+        group: String,
+    },
 }
 
 impl core::fmt::Display for SetupError {
@@ -237,6 +375,15 @@ impl core::fmt::Display for SetupError {
                 write!(f, "{first} and {second} share interface, family and VRID")
             }
             SetupError::DuplicateName { name } => write!(f, "two instances named {name}"),
+            SetupError::UnknownName { context, name } => {
+                write!(f, "{context}: no such name {name}")
+            }
+            SetupError::BadSyncGroup { group } => {
+                write!(
+                    f,
+                    "sync group {group}: empty, or a member already in another group"
+                )
+            }
         }
     }
 }

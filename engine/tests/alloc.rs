@@ -64,7 +64,7 @@ fn engine(n: usize, priority: u8) -> Engine {
             .vips([IpAddr::V4(Ipv4Addr::new(198, 51, (i / 250) as u8, vrid))])
         })
         .collect();
-    let mut e = Engine::new(EngineConfig { instances }).unwrap();
+    let mut e = Engine::new(EngineConfig::instances(instances)).unwrap();
     let ifaces: Vec<IfaceId> = e.interfaces().map(|(id, _)| id).collect();
     for iface in ifaces {
         e.handle_input(

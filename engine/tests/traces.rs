@@ -51,10 +51,7 @@ impl Net {
             .into_iter()
             .map(|(name, addr, cfg)| {
                 let family = cfg.family;
-                let mut engine = Engine::new(EngineConfig {
-                    instances: vec![cfg],
-                })
-                .unwrap();
+                let mut engine = Engine::new(EngineConfig::instances(vec![cfg])).unwrap();
                 let addr: IpAddr = addr.parse().unwrap();
                 engine.handle_input(
                     Instant::ZERO,
