@@ -1372,3 +1372,7 @@ fn same_addresses(theirs: &wire::Addrs<'_>, ours: &[IpAddr]) -> bool {
 #[cfg(test)]
 #[path = "engine_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "tracking_tests.rs"]
+mod tracking_tests;

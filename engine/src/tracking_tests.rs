@@ -1,0 +1,527 @@
+//! Tracking (rise / fall, weights, `reverse`, clamping, owner immunity, FAULT from weight 0,
+//! sync groups without `sync_group_tracking_weight`) and announcement schedules with exact
+//! virtual times.
+
+use super::*;
+use crate::setup::{Announce, ScriptConfig, SyncGroupConfig, Track, TrackFileConfig, TrackTarget};
+use std::net::Ipv4Addr;
+
+fn ms(n: u64) -> Instant {
+    Instant::from_millis(n)
+}
+
+fn base(prio: u8) -> InstanceConfig {
+    InstanceConfig::new("VI_1", "eth0", 51, Version::V3, Family::V4)
+        .priority(prio)
+        .vips([IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))])
+}
+
+fn script(name: &str, rise: u32, fall: u32) -> ScriptConfig {
+    ScriptConfig {
+        name: name.into(),
+        rise,
+        fall,
+        timeout: Duration::from_secs(2),
+        init_fail: false,
+    }
+}
+
+fn track(target: TrackTarget, weight: i32, reverse: bool) -> Track {
+    Track {
+        target,
+        weight,
+        reverse,
+    }
+}
+
+fn engine_with(cfg: EngineConfig) -> Engine {
+    let mut e = Engine::new(cfg).unwrap();
+    let ifaces: Vec<IfaceId> = e.interfaces().map(|(id, _)| id).collect();
+    for (k, iface) in ifaces.into_iter().enumerate() {
+        e.handle_input(
+            ms(0),
+            Input::PrimaryAddress {
+                iface,
+                family: Family::V4,
+                addr: Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10 + k as u8))),
+            },
+        );
+    }
+    e.handle_input(ms(0), Input::Start);
+    e
+}
+
+/// One instance tracking script `chk` with `weight` / `reverse`.
+fn with_script(prio: u8, weight: i32, reverse: bool, s: ScriptConfig) -> Engine {
+    let mut c = base(prio);
+    c.track
+        .push(track(TrackTarget::Script(s.name.clone()), weight, reverse));
+    engine_with(EngineConfig {
+        instances: vec![c],
+        scripts: vec![s],
+        ..Default::default()
+    })
+}
+
+fn prio(e: &Engine) -> u8 {
+    e.instance(InstanceId(0)).unwrap().priority()
+}
+
+fn state(e: &Engine) -> State {
+    e.instance(InstanceId(0)).unwrap().state()
+}
+
+fn check(e: &mut Engine, now: Instant, result: CheckResult) {
+    e.handle_input(
+        now,
+        Input::Check {
+            script: ScriptId(0),
+            result,
+            ran_for: Duration::from_millis(50),
+        },
+    );
+}
+
+fn drain(e: &mut Engine) -> Vec<Action> {
+    std::iter::from_fn(|| e.poll_action()).collect()
+}
+
+#[test]
+fn fall_count_takes_the_script_down_and_rise_count_brings_it_up() {
+    let mut e = with_script(100, -30, false, script("chk", 2, 3));
+    drain(&mut e);
+    check(&mut e, ms(1000), CheckResult::Failure);
+    check(&mut e, ms(2000), CheckResult::Failure);
+    assert_eq!(prio(&e), 100, "two failures of fall 3");
+    check(&mut e, ms(3000), CheckResult::Failure);
+    assert_eq!(prio(&e), 70);
+    let a = drain(&mut e);
+    assert!(a.contains(&Action::PriorityChange {
+        instance: InstanceId(0),
+        from: 100,
+        to: 70
+    }));
+    check(&mut e, ms(4000), CheckResult::Success);
+    assert_eq!(prio(&e), 70, "one success of rise 2");
+    check(&mut e, ms(5000), CheckResult::Failure);
+    check(&mut e, ms(6000), CheckResult::Success);
+    assert_eq!(prio(&e), 70, "a failure resets the rise count");
+    check(&mut e, ms(7000), CheckResult::Success);
+    assert_eq!(prio(&e), 100);
+}
+
+#[test]
+fn a_run_longer_than_the_timeout_is_a_failure_whatever_its_status() {
+    let mut e = with_script(100, -30, false, script("chk", 1, 1));
+    e.handle_input(
+        ms(1000),
+        Input::Check {
+            script: ScriptId(0),
+            result: CheckResult::Success,
+            ran_for: Duration::from_millis(2001),
+        },
+    );
+    assert_eq!(prio(&e), 70);
+    check(&mut e, ms(2000), CheckResult::Success);
+    assert_eq!(prio(&e), 100);
+    check(&mut e, ms(3000), CheckResult::Timeout);
+    assert_eq!(prio(&e), 70);
+}
+
+#[test]
+fn positive_weight_is_added_while_up() {
+    let mut e = with_script(100, 20, false, script("chk", 1, 1));
+    assert_eq!(prio(&e), 120);
+    check(&mut e, ms(1000), CheckResult::Failure);
+    assert_eq!(prio(&e), 100);
+}
+
+#[test]
+fn reverse_applies_a_negative_weight_while_up() {
+    let mut e = with_script(100, -20, true, script("chk", 1, 1));
+    assert_eq!(prio(&e), 80);
+    check(&mut e, ms(1000), CheckResult::Failure);
+    assert_eq!(prio(&e), 100);
+}
+
+#[test]
+fn reverse_applies_a_positive_weight_while_down() {
+    let mut e = with_script(100, 20, true, script("chk", 1, 1));
+    assert_eq!(prio(&e), 100);
+    check(&mut e, ms(1000), CheckResult::Failure);
+    assert_eq!(prio(&e), 120);
+}
+
+#[test]
+fn effective_priority_is_clamped_to_1_254() {
+    let e = with_script(250, 50, false, script("chk", 1, 1));
+    assert_eq!(prio(&e), 254);
+    let mut e = with_script(10, -50, false, script("chk", 1, 1));
+    check(&mut e, ms(1000), CheckResult::Failure);
+    assert_eq!(prio(&e), 1);
+}
+
+#[test]
+fn the_owner_priority_never_changes() {
+    let mut e = with_script(255, -50, false, script("chk", 1, 1));
+    check(&mut e, ms(1000), CheckResult::Failure);
+    assert_eq!(prio(&e), 255);
+    assert_eq!(state(&e), State::Master);
+}
+
+#[test]
+fn weight_zero_failure_means_fault_and_recovery_means_backup() {
+    let mut e = with_script(100, 0, false, script("chk", 1, 1));
+    drain(&mut e);
+    check(&mut e, ms(1000), CheckResult::Failure);
+    let a = drain(&mut e);
+    assert!(a.iter().any(|x| matches!(
+        x,
+        Action::StateChange {
+            to: State::Fault,
+            reason: Reason::TrackerFailed,
+            ..
+        }
+    )));
+    check(&mut e, ms(2000), CheckResult::Success);
+    assert_eq!(state(&e), State::Backup);
+}
+
+#[test]
+fn init_fail_starts_in_the_failed_state() {
+    let mut s = script("chk", 1, 1);
+    s.init_fail = true;
+    let e = with_script(100, 0, false, s);
+    assert_eq!(state(&e), State::Fault);
+}
+
+#[test]
+fn tracked_interface_weight_and_fault() {
+    let mut c = base(100);
+    c.track
+        .push(track(TrackTarget::Interface("eth1".into()), -20, false));
+    c.track
+        .push(track(TrackTarget::Interface("eth2".into()), 0, false));
+    let mut e = engine_with(EngineConfig::instances(vec![c]));
+    let eth1 = e.interface_id("eth1").unwrap();
+    let eth2 = e.interface_id("eth2").unwrap();
+    e.handle_input(
+        ms(1),
+        Input::Link {
+            iface: eth1,
+            up: false,
+        },
+    );
+    assert_eq!((prio(&e), state(&e)), (80, State::Backup));
+    e.handle_input(
+        ms(2),
+        Input::Link {
+            iface: eth2,
+            up: false,
+        },
+    );
+    assert_eq!(state(&e), State::Fault);
+    let a = drain(&mut e);
+    assert!(a.iter().any(|x| matches!(
+        x,
+        Action::StateChange {
+            reason: Reason::TrackedInterfaceDown,
+            ..
+        }
+    )));
+    e.handle_input(
+        ms(3),
+        Input::Link {
+            iface: eth2,
+            up: true,
+        },
+    );
+    e.handle_input(
+        ms(3),
+        Input::Link {
+            iface: eth1,
+            up: true,
+        },
+    );
+    assert_eq!((prio(&e), state(&e)), (100, State::Backup));
+}
+
+#[test]
+fn track_file_value_times_weight() {
+    let mut c = base(100);
+    c.track
+        .push(track(TrackTarget::File("f".into()), 10, false));
+    let mut e = engine_with(EngineConfig {
+        instances: vec![c],
+        track_files: vec![TrackFileConfig {
+            name: "f".into(),
+            initial: 0,
+        }],
+        ..Default::default()
+    });
+    let f = e.track_file_id("f").unwrap();
+    e.handle_input(ms(1), Input::TrackFile { file: f, value: 3 });
+    assert_eq!(prio(&e), 130);
+    e.handle_input(ms(2), Input::TrackFile { file: f, value: -5 });
+    assert_eq!(prio(&e), 50);
+    // -26 * 10 = -260: beyond -254 means FAULT, like keepalived.
+    e.handle_input(
+        ms(3),
+        Input::TrackFile {
+            file: f,
+            value: -26,
+        },
+    );
+    assert_eq!(state(&e), State::Fault);
+}
+
+#[test]
+fn track_file_weight_zero_nonzero_value_means_fault() {
+    let mut c = base(100);
+    c.track.push(track(TrackTarget::File("f".into()), 0, false));
+    let mut e = engine_with(EngineConfig {
+        instances: vec![c],
+        track_files: vec![TrackFileConfig {
+            name: "f".into(),
+            initial: 0,
+        }],
+        ..Default::default()
+    });
+    assert_eq!(state(&e), State::Backup);
+    e.handle_input(
+        ms(1),
+        Input::TrackFile {
+            file: FileId(0),
+            value: 1,
+        },
+    );
+    assert_eq!(state(&e), State::Fault);
+}
+
+fn grouped(tracking_weight: bool) -> Engine {
+    let mut a = base(100);
+    a.track
+        .push(track(TrackTarget::Script("chk".into()), -30, false));
+    let mut b = InstanceConfig::new("VI_2", "eth1", 52, Version::V3, Family::V4)
+        .vips([IpAddr::V4(Ipv4Addr::new(198, 51, 100, 1))]);
+    b.priority = 100;
+    engine_with(EngineConfig {
+        instances: vec![a, b],
+        sync_groups: vec![SyncGroupConfig {
+            name: "G".into(),
+            members: vec!["VI_1".into(), "VI_2".into()],
+            tracking_weight,
+        }],
+        scripts: vec![script("chk", 1, 1)],
+        ..Default::default()
+    })
+}
+
+#[test]
+fn sync_group_without_tracking_weight_treats_a_weighted_failure_as_fault() {
+    let mut e = grouped(false);
+    check(&mut e, ms(1000), CheckResult::Failure);
+    assert!(e.instances().all(|i| i.state() == State::Fault));
+    assert_eq!(prio(&e), 100, "weights are ignored, not applied");
+}
+
+#[test]
+fn sync_group_with_tracking_weight_applies_the_weight() {
+    let mut e = grouped(true);
+    check(&mut e, ms(1000), CheckResult::Failure);
+    assert!(e.instances().all(|i| i.state() == State::Backup));
+    assert_eq!(prio(&e), 70);
+}
+
+#[test]
+fn new_priority_goes_into_the_next_advert_and_the_skew() {
+    let mut e = with_script(200, -150, false, script("chk", 1, 1));
+    // Become MASTER at 3.21875 s (priority 200).
+    let t = Instant::from_micros(3_218_750);
+    e.handle_timeout(t);
+    drain(&mut e);
+    check(&mut e, ms(3500), CheckResult::Failure);
+    e.handle_timeout(ms(4000));
+    let sent: Vec<u8> = drain(&mut e)
+        .iter()
+        .filter_map(|a| match a {
+            Action::SendAdvert(s) => Some(s.priority),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent, vec![50]);
+    assert_eq!(
+        e.instance(InstanceId(0)).unwrap().master_down_interval(),
+        Duration::from_nanos(3_804_687_500) // 3 s + (256 - 50) / 256 s
+    );
+}
+
+// ----- announcements ------------------------------------------------------------------------
+
+/// (time, announcements) for every call up to `until`, from an instance that becomes MASTER
+/// at start-up (the owner).
+fn announce_times(c: InstanceConfig, until: Instant) -> Vec<(Instant, usize)> {
+    let mut e = engine_with(EngineConfig::instances(vec![c]));
+    let mut out = Vec::new();
+    let mut record = |now: Instant, e: &mut Engine| {
+        let n = drain(e)
+            .iter()
+            .filter(|a| matches!(a, Action::Announce { .. }))
+            .count();
+        if n > 0 {
+            out.push((now, n));
+        }
+    };
+    record(ms(0), &mut e);
+    while let Some(t) = e.poll_timeout() {
+        if t > until {
+            break;
+        }
+        e.handle_timeout(t);
+        record(t, &mut e);
+    }
+    out
+}
+
+#[test]
+fn announce_default_is_five_now_and_five_after_five_seconds() {
+    let got = announce_times(base(255), ms(60_000));
+    assert_eq!(got, vec![(ms(0), 5), (ms(5000), 5)]);
+}
+
+#[test]
+fn announce_without_delay_sends_one_burst() {
+    let mut c = base(255);
+    c.announce.master_delay = Duration::ZERO;
+    assert_eq!(announce_times(c, ms(60_000)), vec![(ms(0), 5)]);
+}
+
+#[test]
+fn announce_spacing_repeat_delay_and_refresh() {
+    let mut c = base(255);
+    c.announce = Announce {
+        master_repeat: 3,
+        master_delay: Duration::from_secs(2),
+        master_refresh: Some(Duration::from_secs(30)),
+        master_refresh_repeat: 2,
+        interval: Duration::from_millis(100),
+        ..Announce::default()
+    };
+    let got = announce_times(c, ms(61_000));
+    assert_eq!(
+        got,
+        vec![
+            (ms(0), 1),
+            (ms(100), 1),
+            (ms(200), 1),
+            (ms(2000), 1),
+            (ms(2100), 1),
+            (ms(2200), 1),
+            (ms(30_000), 1),
+            (ms(30_100), 1),
+            (ms(60_000), 1),
+            (ms(60_100), 1),
+        ]
+    );
+}
+
+#[test]
+fn announce_ipv6_follows_the_same_schedule() {
+    let mut c = InstanceConfig::new("VI_6", "eth0", 51, Version::V3, Family::V6)
+        .priority(255)
+        .vips(["2001:db8::100".parse().unwrap()]);
+    c.source = Some("fe80::1".parse().unwrap());
+    c.announce.interval = Duration::from_millis(10); // vrrp_gna_interval
+    c.announce.master_repeat = 2;
+    let got = announce_times(c, ms(10_000));
+    assert_eq!(
+        got,
+        vec![(ms(0), 1), (ms(10), 1), (ms(5000), 1), (ms(5010), 1)]
+    );
+}
+
+#[test]
+fn master_hearing_lower_priority_reannounces() {
+    let mut c = base(200);
+    c.announce.lower_prio_repeat = 2;
+    c.announce.lower_prio_delay = Duration::from_secs(1);
+    c.announce.master_delay = Duration::ZERO;
+    let mut e = engine_with(EngineConfig::instances(vec![c]));
+    let t = Instant::from_micros(3_218_750);
+    e.handle_timeout(t);
+    drain(&mut e);
+    let src: IpAddr = "192.0.2.50".parse().unwrap();
+    let vip = [IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))];
+    let a = wire::Advert {
+        version: Version::V3,
+        vrid: 51,
+        priority: 100,
+        interval: wire::Interval::Centiseconds(100),
+        addrs: wire::Addrs::List(&vip),
+        auth: Auth::None,
+        checksum: wire::ChecksumForm::PseudoHeader,
+        trailing: 0,
+    };
+    let mut buf = [0u8; 64];
+    let n = wire::emit(
+        &a,
+        &IpContext {
+            src,
+            dst: wire::MCAST_V4.into(),
+        },
+        &mut buf,
+    )
+    .unwrap();
+    e.handle_input(
+        ms(3500),
+        Input::Packet(Received {
+            iface: IfaceId(0),
+            src,
+            dst: wire::MCAST_V4.into(),
+            ttl: 255,
+            payload: &buf[..n],
+        }),
+    );
+    let got = drain(&mut e);
+    assert_eq!(
+        got.iter()
+            .filter(|a| matches!(a, Action::Announce { .. }))
+            .count(),
+        2
+    );
+    assert_eq!(e.poll_timeout(), Some(ms(4000)));
+    e.handle_timeout(ms(4000));
+    drain(&mut e);
+    assert_eq!(
+        e.poll_timeout(),
+        Some(ms(4500)),
+        "the delayed lower-priority burst"
+    );
+    e.handle_timeout(ms(4500));
+    let got = drain(&mut e);
+    assert_eq!(
+        got.iter()
+            .filter(|a| matches!(a, Action::Announce { .. }))
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn leaving_master_cancels_pending_announcements() {
+    let mut e = engine_with(EngineConfig::instances(vec![base(255)]));
+    drain(&mut e);
+    e.handle_input(
+        ms(100),
+        Input::Link {
+            iface: IfaceId(0),
+            up: false,
+        },
+    );
+    drain(&mut e);
+    assert_eq!(
+        e.poll_timeout(),
+        None,
+        "no delayed burst after leaving MASTER"
+    );
+}
