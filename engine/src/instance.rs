@@ -1,6 +1,6 @@
 //! One virtual router instance: its runtime state and the RFC timer arithmetic.
 //!
-//! The transitions themselves live in [`crate::engine`], which owns every instance so that
+//! The transitions themselves live in the engine module ([`crate::Engine`]), which owns every instance so that
 //! related instances can move inside one call.
 
 use core::time::Duration;

@@ -52,6 +52,79 @@
 //! Backups restart their Master_Down_Timer on every advert without touching the timer heap: the
 //! old heap entry, when reached, is moved to the new deadline ([`Engine::poll_timeout`] does that
 //! before answering), so receiving an advert is O(1) whatever the number of instances.
+//!
+//! ## Sync groups: the Transition State Matrix
+//!
+//! A sync group (keepalived's `vrrp_sync_group`) names instances that must change state
+//! together, possibly on different interfaces and address families. The seed (keepalived 0.7.1)
+//! defined six handlers by the state before (S) and after (E) of the member that moved; Vigil
+//! implements them as keepalived does today, and the whole group moves inside the one engine call
+//! that moved the member, so no observer ever sees a half-moved group:
+//!
+//! | S -> E | handler | what the other members do |
+//! |--------|---------|---------------------------|
+//! | B -> M | 1 | a member whose Master_Down_Timer ran out *wants* MASTER; the group goes MASTER when every member wants it (all in the call that expires the last timer) |
+//! | B -> F | 2 | every member goes FAULT |
+//! | M -> B | 3 | every MASTER member goes BACKUP (fresh Master_Down_Timer) |
+//! | M -> F | 4 | every member goes FAULT; masters whose link works leave with a priority-0 advert |
+//! | F -> B | 5 | when no member has a fault left, every member leaves FAULT for BACKUP in one step |
+//! | F -> M | 6 | the same, straight to MASTER when every member is an address owner |
+//!
+//! A [`Action::GroupStateChange`] (keepalived's `GROUP name STATE` notification) follows once
+//! every member has reached the new state, naming the member that caused it.
+//!
+//! Where keepalived is ambiguous, Vigil chose:
+//! * **Members whose timers run out at different times.** keepalived waits for every member's
+//!   "wanted state" to be MASTER. So does Vigil: a member whose timer ran out keeps waiting with
+//!   its timer stopped, and stops wanting MASTER as soon as it hears a master again (then its
+//!   timer restarts). The group cannot split between two routers.
+//! * **Priority 0 heard by one member.** Only that member's timer drops to Skew_Time; the group
+//!   moves when every member's timer has run out. A router that shuts down gracefully sends
+//!   priority 0 on every instance, so the group still moves after Skew_Time.
+//! * **Weighted trackers** (keepalived issue #2105: its documentation and code disagree). Without
+//!   `sync_group_tracking_weight`, a member's failed tracker of *any* weight counts as weight 0:
+//!   the member, and so the group, goes FAULT, and weights never change a member's priority.
+//!   With it, weights change the member's own priority as for a lone instance, and the group
+//!   moves only through the matrix. This is what keepalived's code does.
+//! * **Address owners in a mixed group** start like any member (BACKUP, then MASTER with the
+//!   group); a group of owners only goes straight to MASTER at start-up and when leaving FAULT.
+//!
+//! ## Tracking
+//!
+//! Instances track interfaces (link), check programs (`vrrp_script`, reported by the runner as
+//! [`Input::Check`]) and files (`vrrp_track_file`, [`Input::TrackFile`]):
+//! * A check run that lasted longer than the script's timeout is a failure whatever its exit
+//!   status (the seed's MISC_CHECK rule); `fall` consecutive failures take the script down,
+//!   `rise` consecutive successes bring it up; `init_fail` starts it down.
+//! * Weight 0 (or none): down means FAULT. A positive weight is added to the priority while the
+//!   object is up, a negative one while it is down; `reverse` swaps up and down. A file adds its
+//!   value times the weight (negated by `reverse`); with weight 0 a non-zero value means FAULT,
+//!   and an adjustment of -254 or less means FAULT (keepalived).
+//! * The effective priority is clamped to 1..=254; the address owner's (255) never changes. A
+//!   change is reported as [`Action::PriorityChange`] and takes effect in the next advert and the
+//!   next Skew_Time / Master_Down_Interval computation.
+//!
+//! ## Announcements
+//!
+//! On becoming MASTER an instance with virtual addresses sends `garp_master_repeat` (default 5)
+//! [`Action::Announce`]s, one gratuitous ARP (IPv4) or unsolicited neighbour advertisement (IPv6)
+//! per address each, spaced by `vrrp_garp_interval` / `vrrp_gna_interval` (default: back to back);
+//! the same burst again after `garp_master_delay` (default 5 s; 0 disables it); bursts of
+//! `garp_master_refresh_repeat` every `garp_master_refresh` (default off); and, when a MASTER hears
+//! a lower priority, a burst of `garp_lower_prio_repeat` and another after
+//! `garp_lower_prio_delay` (re-announcing after a split brain heals, keepalived issues #166 and
+//! #1884). Every announcement is an action at an exact virtual time: no timer lives outside the
+//! engine.
+//!
+//! ## Notifications
+//!
+//! Every transition is an [`Action::StateChange`] with the old and new state, the effective
+//! priority and a [`Reason`]; BACKUP transitions included (the seed added BACKUP e-mails). The
+//! seed sent the MASTER notification only when virtual addresses were set; every Vigil instance
+//! has at least one (RFC 5798 section 5.2.5: an advert carries 1..=255 addresses; keepalived 2.x
+//! also notifies MASTER unconditionally), so runners notify every transition, exactly like
+//! keepalived's `notify_*` scripts and FIFO. Counters ([`stats::InstanceStats`]) are readable at
+//! any time through [`Engine::instance`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
