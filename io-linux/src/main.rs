@@ -1,6 +1,6 @@
 //! `vigild`: the Linux runner of the Vigil VRRP engine.
 //!
-//! For now only `vigild -t` (configuration test) works; the daemon mode is being built.
+//! `vigild -t` tests the configuration; otherwise the daemon runs ([`vigil_linux::run`]).
 
 mod cli;
 mod config_test;
@@ -13,6 +13,11 @@ fn main() {
         let code = config_test::run(&cli.config_file(), cli.config_id());
         std::process::exit(code);
     }
-    eprintln!("vigild: the daemon mode is not implemented yet");
-    std::process::exit(1);
+    let opts = vigil_linux::DaemonOptions {
+        config_file: cli.config_file(),
+        config_id: cli.config_id(),
+        pid_file: cli.pid.clone(),
+        log_detail: cli.log_detail,
+    };
+    std::process::exit(vigil_linux::run(&opts, &config_test::FsLoader));
 }

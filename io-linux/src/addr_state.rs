@@ -1,0 +1,163 @@
+//! The record of virtual addresses this daemon has put on interfaces, so that a run after a
+//! crash (`kill -9`, OOM, power loss of the process) removes what the dead run left behind.
+//!
+//! How we know an address was ours: the record is written *before* each address is added (so a
+//! crash between the two still leaves it listed) and rewritten after each removal; an address that
+//! the kernel says was already present when we added it (EEXIST) was not put there by us and is
+//! dropped from the record. On start, every address listed is removed from its interface, then
+//! the record is emptied. The file sits beside the pid file (`PIDFILE` with the extension
+//! `.vips`), so that two daemons with their own pid files never touch each other's addresses.
+//! Format: one `IFNAME ADDRESS/PREFIX` per line, replaced atomically (write, rename). No fsync:
+//! the record guards against the process dying, and a machine that loses power loses the
+//! addresses with it, so the takeover path does not wait for the disk.
+
+use std::collections::BTreeSet;
+use std::io::{self, Write};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+/// One recorded address.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Recorded {
+    /// The interface it was added on.
+    pub ifname: String,
+    /// The address.
+    pub addr: IpAddr,
+    /// Its prefix length.
+    pub prefix_len: u8,
+}
+
+/// The record and its file.
+#[derive(Debug)]
+pub struct AddrState {
+    path: PathBuf,
+    set: BTreeSet<Recorded>,
+}
+
+/// The record's path for a pid file: same directory and stem, extension `.vips`.
+pub fn path_for_pid_file(pid_file: &Path) -> PathBuf {
+    pid_file.with_extension("vips")
+}
+
+/// Parse the record's text; malformed lines are skipped (the file is ours, but a torn or edited
+/// file must not stop the daemon).
+pub fn parse(text: &str) -> Vec<Recorded> {
+    text.lines()
+        .filter_map(|l| {
+            let mut it = l.split_whitespace();
+            let ifname = it.next()?.to_string();
+            let (a, p) = it.next()?.split_once('/')?;
+            let addr = a.parse().ok()?;
+            let prefix_len: u8 = p.parse().ok()?;
+            let max = if matches!(addr, IpAddr::V4(_)) {
+                32
+            } else {
+                128
+            };
+            (prefix_len <= max).then_some(Recorded {
+                ifname,
+                addr,
+                prefix_len,
+            })
+        })
+        .collect()
+}
+
+impl AddrState {
+    /// Open the record at `path` and return what a previous run left in it.
+    pub fn open(path: PathBuf) -> (AddrState, Vec<Recorded>) {
+        let left = std::fs::read_to_string(&path)
+            .map(|t| parse(&t))
+            .unwrap_or_default();
+        (
+            AddrState {
+                path,
+                set: BTreeSet::new(),
+            },
+            left,
+        )
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Write the record now (atomically).
+    pub fn save(&self) -> io::Result<()> {
+        let tmp = self.path.with_extension("vips.tmp");
+        let mut f = std::fs::File::create(&tmp)?;
+        for r in &self.set {
+            writeln!(f, "{} {}/{}", r.ifname, r.addr, r.prefix_len)?;
+        }
+        std::fs::rename(&tmp, &self.path)
+    }
+
+    /// Record an address about to be added, and save.
+    pub fn add(&mut self, r: Recorded) -> io::Result<()> {
+        if self.set.insert(r) {
+            self.save()?;
+        }
+        Ok(())
+    }
+
+    /// Forget an address (removed, or found not to be ours), and save.
+    pub fn remove(&mut self, r: &Recorded) -> io::Result<()> {
+        if self.set.remove(r) {
+            self.save()?;
+        }
+        Ok(())
+    }
+
+    /// Everything currently recorded.
+    pub fn recorded(&self) -> impl Iterator<Item = &Recorded> {
+        self.set.iter()
+    }
+
+    /// Delete the file (clean exit with nothing left).
+    pub fn delete_file(&self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_survives_a_crash_and_reads_back() {
+        let dir = std::env::temp_dir().join(format!("vigil-addr-state-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = path_for_pid_file(&dir.join("node.pid"));
+        assert_eq!(path, dir.join("node.vips"));
+        let (mut st, left) = AddrState::open(path.clone());
+        assert!(left.is_empty());
+        let r = Recorded {
+            ifname: "eth0".into(),
+            addr: "192.0.2.100".parse().unwrap(),
+            prefix_len: 24,
+        };
+        let r6 = Recorded {
+            ifname: "eth0".into(),
+            addr: "2001:db8::100".parse().unwrap(),
+            prefix_len: 64,
+        };
+        st.add(r.clone()).unwrap();
+        st.add(r6.clone()).unwrap();
+        drop(st); // the "crash"
+        let (mut st, left) = AddrState::open(path.clone());
+        assert_eq!(left, vec![r.clone(), r6.clone()]);
+        st.add(r6.clone()).unwrap();
+        st.remove(&r6).unwrap();
+        let (_, left) = AddrState::open(path);
+        assert!(left.is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn malformed_lines_are_skipped() {
+        let got = parse("eth0 192.0.2.1/24\nnonsense\neth0 192.0.2.2/99\neth1 2001:db8::1/64\n");
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1].ifname, "eth1");
+    }
+}

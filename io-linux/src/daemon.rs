@@ -1,0 +1,702 @@
+//! The daemon: owns the file descriptors, feeds the engine, carries out its actions.
+//!
+//! See the crate documentation for the shape of the event loop.
+
+use std::io;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use tracing::{debug, error, info, warn};
+use vigil_engine::conf::{self, SourceLoader};
+use vigil_engine::wire::Family;
+use vigil_engine::{Action, Engine, EngineConfig, IfaceId, Input, Received, VirtualAddress};
+
+use crate::addr_state::{self, AddrState, Recorded};
+use crate::announce::Announcer;
+use crate::convert;
+use crate::netlink::{self, Addr, Event, Link, Rtnl, RtnlEvents};
+use crate::sys::{self, Epoll, SignalFd, TimerFd};
+use crate::vrrp_socket::{VrrpSocket, RECV_BUF_LEN};
+
+/// keepalived's exit code for a configuration it cannot run.
+pub const EXIT_CONFIG: i32 = 5;
+/// Exit code for a failure to set up the machine (sockets, netlink, files).
+pub const EXIT_FATAL: i32 = 1;
+/// The pid file when `-p` is not given.
+pub const DEFAULT_PID_FILE: &str = "/run/vigild.pid";
+
+const TOKEN_TIMER: u64 = 0;
+const TOKEN_SIGNAL: u64 = 1;
+const TOKEN_NETLINK: u64 = 2;
+/// Sockets: `TOKEN_SOCKET_BASE + 2 * iface + family`.
+const TOKEN_SOCKET_BASE: u64 = 16;
+/// Datagrams read from one socket per wake-up before serving the others (epoll is
+/// level-triggered: the rest are read on the next turn).
+const RECV_BATCH: usize = 256;
+
+/// What the command line decided.
+#[derive(Clone, Debug, Default)]
+pub struct DaemonOptions {
+    /// The keepalived.conf to read.
+    pub config_file: PathBuf,
+    /// The config id for `@ID` lines.
+    pub config_id: Option<String>,
+    /// The pid file (default [`DEFAULT_PID_FILE`]); the address record sits beside it.
+    pub pid_file: Option<PathBuf>,
+    /// `-D`: log every advert and drop at debug level.
+    pub log_detail: bool,
+}
+
+fn fam_idx(f: Family) -> usize {
+    match f {
+        Family::V4 => 0,
+        Family::V6 => 1,
+    }
+}
+
+/// One interface some instance runs on.
+#[derive(Debug)]
+struct Iface {
+    name: String,
+    /// The kernel's index; `None` while the interface does not exist.
+    index: Option<u32>,
+    mac: Option<[u8; 6]>,
+    up: bool,
+    addrs: Vec<Addr>,
+    /// Which families some instance uses here.
+    families: [bool; 2],
+    socks: [Option<VrrpSocket>; 2],
+    /// What the engine was last told.
+    told_up: Option<bool>,
+    told_primary: [Option<Option<IpAddr>>; 2],
+}
+
+/// The running daemon.
+pub struct Daemon {
+    engine: Engine,
+    ep: Epoll,
+    timer: TimerFd,
+    signals: SignalFd,
+    rtnl: Rtnl,
+    events: RtnlEvents,
+    announcer: Announcer,
+    ifaces: Vec<Iface>,
+    vips: Vec<IpAddr>,
+    addrs: AddrState,
+    pid_file: PathBuf,
+    rx: Vec<u8>,
+    tx: Vec<u8>,
+    last_send_warning: Option<vigil_engine::Instant>,
+}
+
+/// Run the daemon with options from the command line; returns the process exit code.
+pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
+    init_logging(opts.log_detail);
+    let path = opts.config_file.to_string_lossy().into_owned();
+    let popts = conf::ParseOptions {
+        config_id: opts.config_id.clone(),
+    };
+    let cfg = match conf::parse_file(&path, loader, &popts) {
+        Ok(c) => c,
+        Err(e) => {
+            for d in &e.diagnostics {
+                error!("{d}");
+            }
+            return EXIT_CONFIG;
+        }
+    };
+    for w in &cfg.warnings {
+        warn!("{w}");
+    }
+    let (ec, notes) = match convert::engine_config(&cfg) {
+        Ok(x) => x,
+        Err(e) => {
+            error!("{e}");
+            return EXIT_CONFIG;
+        }
+    };
+    for n in &notes {
+        warn!("{}: {}", n.owner, n.what);
+    }
+    let pid_file = opts
+        .pid_file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_PID_FILE));
+    match Daemon::new(ec, &pid_file) {
+        Ok(mut d) => d.run(),
+        Err(e) => {
+            error!("cannot start: {e}");
+            EXIT_FATAL
+        }
+    }
+}
+
+/// Log lines to stderr: INFO by default (one line per state change), DEBUG with `-D`.
+pub fn init_logging(detail: bool) {
+    let level = if detail {
+        tracing::Level::DEBUG
+    } else {
+        tracing::Level::INFO
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .try_init();
+}
+
+fn write_pid_file(path: &Path) -> io::Result<()> {
+    std::fs::write(path, format!("{}\n", std::process::id()))
+}
+
+impl Daemon {
+    /// Set up everything: pid file, the previous run's leftovers, interfaces, sockets. The
+    /// engine starts in [`Daemon::run`].
+    pub fn new(config: EngineConfig, pid_file: &Path) -> io::Result<Daemon> {
+        let vips = convert::all_virtual_addresses(&config);
+        let engine = Engine::new(config)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        write_pid_file(pid_file)?;
+        let (addrs, left) = AddrState::open(addr_state::path_for_pid_file(pid_file));
+        let mut rtnl = Rtnl::open()?;
+        for r in &left {
+            match sys::if_nametoindex(&r.ifname) {
+                Some(idx) => match rtnl.del_address(idx, r.addr, r.prefix_len) {
+                    Ok(true) => info!(
+                        "removed {}/{} from {}: left by a previous run",
+                        r.addr, r.prefix_len, r.ifname
+                    ),
+                    Ok(false) => {}
+                    Err(e) => warn!("cannot remove leftover {} from {}: {e}", r.addr, r.ifname),
+                },
+                None => debug!("leftover {} on vanished {}", r.addr, r.ifname),
+            }
+        }
+        addrs.save()?;
+
+        let mut ifaces: Vec<Iface> = engine
+            .interfaces()
+            .map(|(_, name)| Iface {
+                name: name.to_string(),
+                index: None,
+                mac: None,
+                up: false,
+                addrs: Vec::new(),
+                families: [false; 2],
+                socks: [None, None],
+                told_up: None,
+                told_primary: [None, None],
+            })
+            .collect();
+        for v in engine.instances() {
+            if let Some(i) = ifaces.get_mut(usize::from(v.iface().0)) {
+                i.families[fam_idx(v.config().family)] = true;
+            }
+        }
+        let events = RtnlEvents::open()?;
+        let ep = Epoll::new()?;
+        let timer = TimerFd::new()?;
+        let signals = SignalFd::new()?;
+        ep.add(timer.raw_fd(), TOKEN_TIMER)?;
+        ep.add(signals.raw_fd(), TOKEN_SIGNAL)?;
+        ep.add(events.raw_fd(), TOKEN_NETLINK)?;
+        sys::set_timer_slack_ns(1);
+        let mut d = Daemon {
+            engine,
+            ep,
+            timer,
+            signals,
+            rtnl,
+            events,
+            announcer: Announcer::open()?,
+            ifaces,
+            vips,
+            addrs,
+            pid_file: pid_file.to_path_buf(),
+            rx: vec![0; RECV_BUF_LEN],
+            tx: vec![0; vigil_engine::wire::MAX_ADVERT_LEN],
+            last_send_warning: None,
+        };
+        d.resync()?;
+        Ok(d)
+    }
+
+    /// Re-read every link and address from the kernel (start-up, and after the event socket
+    /// overran), open sockets on interfaces that exist, and tell the engine what changed.
+    fn resync(&mut self) -> io::Result<()> {
+        let links = self.rtnl.links()?;
+        let addrs = self.rtnl.addrs()?;
+        for i in 0..self.ifaces.len() {
+            let link = links
+                .iter()
+                .find(|l| l.name == self.ifaces[i].name)
+                .cloned();
+            match link {
+                Some(l) => self.link_present(i, &l),
+                None => self.link_gone(i),
+            }
+            let idx = self.ifaces[i].index;
+            self.ifaces[i].addrs = addrs
+                .iter()
+                .filter(|a| Some(a.index) == idx)
+                .cloned()
+                .collect();
+        }
+        Ok(())
+    }
+
+    fn link_present(&mut self, i: usize, l: &Link) {
+        let iface = &mut self.ifaces[i];
+        if iface.index != Some(l.index) {
+            if iface.index.is_some() {
+                self.close_sockets(i);
+            }
+            let iface = &mut self.ifaces[i];
+            iface.index = Some(l.index);
+            iface.addrs.clear();
+            for f in [Family::V4, Family::V6] {
+                if !iface.families[fam_idx(f)] {
+                    continue;
+                }
+                match VrrpSocket::open(f, &iface.name, l.index) {
+                    Ok(s) => {
+                        let token = TOKEN_SOCKET_BASE + 2 * i as u64 + fam_idx(f) as u64;
+                        if let Err(e) = self.ep.add(s.raw_fd(), token) {
+                            error!("{}: cannot watch the {f} socket: {e}", iface.name);
+                        }
+                        iface.socks[fam_idx(f)] = Some(s);
+                    }
+                    Err(e) => error!("{}: cannot open the {f} VRRP socket: {e}", iface.name),
+                }
+            }
+        }
+        let iface = &mut self.ifaces[i];
+        iface.mac = l.mac;
+        iface.up = l.up;
+    }
+
+    fn close_sockets(&mut self, i: usize) {
+        for s in self.ifaces[i].socks.iter_mut() {
+            if let Some(sock) = s.take() {
+                let _ = self.ep.delete(sock.raw_fd());
+            }
+        }
+    }
+
+    fn link_gone(&mut self, i: usize) {
+        self.close_sockets(i);
+        let iface = &mut self.ifaces[i];
+        iface.index = None;
+        iface.up = false;
+        iface.addrs.clear();
+    }
+
+    /// Tell the engine about every interface whose link or primary address differs from what
+    /// it was last told.
+    fn report_interfaces(&mut self) {
+        for i in 0..self.ifaces.len() {
+            let id = IfaceId(i as u16);
+            let iface = &self.ifaces[i];
+            let up = iface.up;
+            let primaries = [
+                netlink::primary_v4(&iface.addrs, &self.vips),
+                netlink::link_local_v6(&iface.addrs),
+            ];
+            if iface.told_up != Some(up) {
+                info!("{}: link {}", iface.name, if up { "up" } else { "down" });
+                self.ifaces[i].told_up = Some(up);
+                self.engine
+                    .handle_input(sys::now(), Input::Link { iface: id, up });
+                self.drain();
+            }
+            for f in [Family::V4, Family::V6] {
+                let k = fam_idx(f);
+                if !self.ifaces[i].families[k] {
+                    continue;
+                }
+                let p = primaries[k];
+                if self.ifaces[i].told_primary[k] != Some(p) {
+                    match p {
+                        Some(a) => info!("{}: {f} source address {a}", self.ifaces[i].name),
+                        None => warn!("{}: no {f} source address", self.ifaces[i].name),
+                    }
+                    self.ifaces[i].told_primary[k] = Some(p);
+                    self.engine.handle_input(
+                        sys::now(),
+                        Input::PrimaryAddress {
+                            iface: id,
+                            family: f,
+                            addr: p,
+                        },
+                    );
+                    self.drain();
+                }
+            }
+        }
+    }
+
+    /// Start the engine and serve until SIGTERM / SIGINT; returns the exit code.
+    pub fn run(&mut self) -> i32 {
+        self.report_interfaces();
+        info!(
+            "starting {} instance(s) on {} interface(s)",
+            self.engine.instances().count(),
+            self.ifaces.len()
+        );
+        self.engine.handle_input(sys::now(), Input::Start);
+        self.drain();
+        let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 64];
+        loop {
+            let deadline = self.engine.poll_timeout();
+            if let Err(e) = self.timer.arm(deadline) {
+                error!("cannot arm the timer: {e}");
+                return self.stop(EXIT_FATAL);
+            }
+            let n = match self.ep.wait(&mut events) {
+                Ok(n) => n,
+                Err(e) => {
+                    error!("epoll: {e}");
+                    return self.stop(EXIT_FATAL);
+                }
+            };
+            for ev in &events[..n] {
+                let token = ev.u64;
+                match token {
+                    TOKEN_TIMER => {
+                        self.timer.clear();
+                        self.engine.handle_timeout(sys::now());
+                        self.drain();
+                    }
+                    TOKEN_SIGNAL => {
+                        while let Some(sig) = self.signals.read() {
+                            match sig {
+                                libc::SIGTERM | libc::SIGINT => {
+                                    info!("signal {sig}: stopping");
+                                    return self.stop(0);
+                                }
+                                libc::SIGHUP => {
+                                    warn!("SIGHUP: configuration reload is not implemented yet; ignored")
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                    TOKEN_NETLINK => self.on_netlink(),
+                    t if t >= TOKEN_SOCKET_BASE => {
+                        let k = (t - TOKEN_SOCKET_BASE) as usize;
+                        self.on_socket(k / 2, k % 2);
+                    }
+                    _ => {}
+                }
+            }
+            // A deadline that passed while we served input is served now, before sleeping.
+            if let Some(d) = self.engine.poll_timeout() {
+                let now = sys::now();
+                if d <= now {
+                    self.engine.handle_timeout(now);
+                    self.drain();
+                }
+            }
+        }
+    }
+
+    fn on_netlink(&mut self) {
+        match self.events.read() {
+            Ok(evs) => {
+                for ev in evs {
+                    self.apply(ev);
+                }
+            }
+            Err(e) => {
+                warn!("netlink events lost ({e}): re-reading interfaces");
+                if let Err(e) = self.resync() {
+                    error!("cannot re-read interfaces: {e}");
+                }
+            }
+        }
+        self.report_interfaces();
+    }
+
+    fn apply(&mut self, ev: Event) {
+        match ev {
+            Event::NewLink(l) => {
+                if let Some(i) = self.ifaces.iter().position(|f| f.name == l.name) {
+                    let fresh = self.ifaces[i].index != Some(l.index);
+                    self.link_present(i, &l);
+                    if fresh {
+                        // A new interface: its addresses come as events too, but read them now
+                        // so the first report is complete.
+                        if let Ok(all) = self.rtnl.addrs() {
+                            self.ifaces[i].addrs =
+                                all.into_iter().filter(|a| a.index == l.index).collect();
+                        }
+                    }
+                } else if let Some(i) = self.ifaces.iter().position(|f| f.index == Some(l.index)) {
+                    // Renamed away from the configured name.
+                    self.link_gone(i);
+                }
+            }
+            Event::DelLink(index) => {
+                if let Some(i) = self.ifaces.iter().position(|f| f.index == Some(index)) {
+                    self.link_gone(i);
+                }
+            }
+            Event::NewAddr(a) => {
+                if let Some(f) = self.ifaces.iter_mut().find(|f| f.index == Some(a.index)) {
+                    match f.addrs.iter_mut().find(|x| x.addr == a.addr) {
+                        Some(x) => *x = a,
+                        None => f.addrs.push(a),
+                    }
+                }
+            }
+            Event::DelAddr(a) => {
+                if let Some(f) = self.ifaces.iter_mut().find(|f| f.index == Some(a.index)) {
+                    f.addrs.retain(|x| x.addr != a.addr);
+                }
+            }
+        }
+    }
+
+    fn on_socket(&mut self, i: usize, k: usize) {
+        for _ in 0..RECV_BATCH {
+            let Some(sock) = self.ifaces.get(i).and_then(|f| f.socks[k].as_ref()) else {
+                return;
+            };
+            let dg = match sock.recv(&mut self.rx) {
+                Ok(None) => return,
+                Ok(Some(None)) => continue,
+                Ok(Some(Some(d))) => d,
+                Err(e) => {
+                    debug!("{}: receive error: {e}", self.ifaces[i].name);
+                    return;
+                }
+            };
+            let payload = &self.rx[dg.start..dg.end];
+            self.engine.handle_input(
+                sys::now(),
+                Input::Packet(Received {
+                    iface: IfaceId(i as u16),
+                    src: dg.src,
+                    dst: dg.dst,
+                    ttl: dg.ttl,
+                    payload,
+                }),
+            );
+            self.drain();
+        }
+    }
+
+    /// Carry out every queued action, in order.
+    fn drain(&mut self) {
+        while let Some(a) = self.engine.poll_action() {
+            self.act(a);
+        }
+    }
+
+    fn instance_name(&self, id: vigil_engine::InstanceId) -> String {
+        self.engine
+            .instance(id)
+            .map(|v| v.name().to_string())
+            .unwrap_or_else(|| format!("#{}", id.0))
+    }
+
+    fn act(&mut self, a: Action) {
+        match a {
+            Action::SendAdvert(s) => {
+                let i = usize::from(s.iface.0);
+                let k = fam_idx(Family::of(&s.src));
+                for &dst in s.destinations() {
+                    let n = match s.encode(dst, &mut self.tx) {
+                        Ok(n) => n,
+                        Err(e) => {
+                            error!("cannot encode an advert: {e:?}");
+                            continue;
+                        }
+                    };
+                    let Some(sock) = self.ifaces.get(i).and_then(|f| f.socks[k].as_ref()) else {
+                        continue;
+                    };
+                    match sock.send(s.src, dst, &self.tx[..n]) {
+                        Ok(()) => debug!(
+                            "sent advert vrid {} prio {} {} -> {}",
+                            s.vrid, s.priority, s.src, dst
+                        ),
+                        Err(e) => {
+                            let now = sys::now();
+                            let quiet = self.last_send_warning.is_some_and(|t| {
+                                now.saturating_duration_since(t)
+                                    < core::time::Duration::from_secs(1)
+                            });
+                            if !quiet {
+                                warn!("{}: cannot send advert to {dst}: {e}", self.ifaces[i].name);
+                                self.last_send_warning = Some(now);
+                            }
+                        }
+                    }
+                }
+            }
+            Action::AddAddresses { iface, addrs, .. } => {
+                for v in addrs.iter() {
+                    self.add_address(iface, v);
+                }
+            }
+            Action::RemoveAddresses { iface, addrs, .. } => {
+                for v in addrs.iter() {
+                    self.remove_address(iface, v);
+                }
+            }
+            Action::Announce { iface, addrs, .. } => {
+                for v in addrs.iter() {
+                    self.announce(iface, v);
+                }
+            }
+            Action::StateChange {
+                instance,
+                from,
+                to,
+                priority,
+                reason,
+            } => {
+                info!(
+                    "({}) {from} -> {to}: {reason} (priority {priority})",
+                    self.instance_name(instance)
+                );
+            }
+            Action::ProtocolError {
+                iface,
+                instance,
+                src,
+                rule,
+            } => {
+                debug!(
+                    "dropped advert from {src} on {}{}: {}",
+                    self.ifaces
+                        .get(usize::from(iface.0))
+                        .map(|f| f.name.as_str())
+                        .unwrap_or("?"),
+                    instance
+                        .map(|i| format!(" ({})", self.instance_name(i)))
+                        .unwrap_or_default(),
+                    rule.name()
+                );
+            }
+            other => debug!("action not carried out by this runner: {other:?}"),
+        }
+    }
+
+    /// The interface a virtual address goes on: its `dev`, else the instance's interface.
+    fn target(&self, iface: IfaceId, v: &VirtualAddress) -> Option<(String, u32)> {
+        let name = match &v.dev {
+            Some(d) => d.clone(),
+            None => self.ifaces.get(usize::from(iface.0))?.name.clone(),
+        };
+        let idx = self
+            .ifaces
+            .iter()
+            .find(|f| f.name == name)
+            .and_then(|f| f.index)
+            .or_else(|| sys::if_nametoindex(&name))?;
+        Some((name, idx))
+    }
+
+    fn add_address(&mut self, iface: IfaceId, v: &VirtualAddress) {
+        let Some((name, idx)) = self.target(iface, v) else {
+            warn!("cannot add {}: interface missing", v.addr);
+            return;
+        };
+        let rec = Recorded {
+            ifname: name.clone(),
+            addr: v.addr,
+            prefix_len: v.prefix_len,
+        };
+        if let Err(e) = self.addrs.add(rec.clone()) {
+            warn!(
+                "cannot record {} in {}: {e}",
+                v.addr,
+                self.addrs.path().display()
+            );
+        }
+        match self.rtnl.add_address(idx, v) {
+            Ok(true) => info!("added {}/{} on {name}", v.addr, v.prefix_len),
+            Ok(false) => {
+                info!("{}/{} already on {name}", v.addr, v.prefix_len);
+                let _ = self.addrs.remove(&rec);
+            }
+            Err(e) => {
+                error!("cannot add {}/{} on {name}: {e}", v.addr, v.prefix_len);
+                let _ = self.addrs.remove(&rec);
+            }
+        }
+    }
+
+    fn remove_address(&mut self, iface: IfaceId, v: &VirtualAddress) {
+        let Some((name, idx)) = self.target(iface, v) else {
+            return;
+        };
+        match self.rtnl.del_address(idx, v.addr, v.prefix_len) {
+            Ok(true) => info!("removed {}/{} from {name}", v.addr, v.prefix_len),
+            Ok(false) => debug!("{}/{} was not on {name}", v.addr, v.prefix_len),
+            Err(e) => error!("cannot remove {}/{} from {name}: {e}", v.addr, v.prefix_len),
+        }
+        let rec = Recorded {
+            ifname: name,
+            addr: v.addr,
+            prefix_len: v.prefix_len,
+        };
+        let _ = self.addrs.remove(&rec);
+    }
+
+    fn announce(&mut self, iface: IfaceId, v: &VirtualAddress) {
+        let Some((name, idx)) = self.target(iface, v) else {
+            return;
+        };
+        let mac = self
+            .ifaces
+            .iter()
+            .find(|f| f.name == name)
+            .and_then(|f| f.mac)
+            .or_else(|| read_mac(&name));
+        let Some(mac) = mac else {
+            debug!("{name}: no MAC address, not announcing {}", v.addr);
+            return;
+        };
+        let r = match v.addr {
+            IpAddr::V4(a) => self.announcer.garp(idx, mac, a),
+            IpAddr::V6(a) => self.announcer.una(idx, mac, a),
+        };
+        if let Err(e) = r {
+            debug!("{name}: cannot announce {}: {e}", v.addr);
+        }
+    }
+
+    /// Graceful stop: priority-0 adverts and address removal come from the engine's shutdown;
+    /// whatever is still recorded is removed too; then the files go.
+    fn stop(&mut self, code: i32) -> i32 {
+        self.engine.handle_input(sys::now(), Input::Shutdown);
+        self.drain();
+        let left: Vec<Recorded> = self.addrs.recorded().cloned().collect();
+        for r in &left {
+            if let Some(idx) = sys::if_nametoindex(&r.ifname) {
+                let _ = self.rtnl.del_address(idx, r.addr, r.prefix_len);
+            }
+            let _ = self.addrs.remove(r);
+        }
+        self.addrs.delete_file();
+        let _ = std::fs::remove_file(&self.pid_file);
+        info!("stopped");
+        code
+    }
+}
+
+/// An interface's MAC address from sysfs (interfaces that no instance runs on but a `dev`
+/// names).
+fn read_mac(name: &str) -> Option<[u8; 6]> {
+    let s = std::fs::read_to_string(format!("/sys/class/net/{name}/address")).ok()?;
+    let mut out = [0u8; 6];
+    let mut parts = s.trim().split(':');
+    for b in out.iter_mut() {
+        *b = u8::from_str_radix(parts.next()?, 16).ok()?;
+    }
+    parts.next().is_none().then_some(out)
+}

@@ -1,0 +1,52 @@
+//! # vigil-linux: the Linux runner of the Vigil VRRP engine (`vigild`)
+//!
+//! Thin by design (DESIGN.md): it owns file descriptors and processes and makes no protocol
+//! decision. Everything VRRP (states, timers, checks of received adverts, what to send and when)
+//! is the engine's ([`vigil_engine::Engine`]); this crate turns the machine into engine inputs and
+//! engine actions into system calls.
+//!
+//! ## The event loop
+//!
+//! One thread, one `epoll` instance ([`sys::Epoll`]), level-triggered, watching:
+//!
+//! - a `timerfd` on `CLOCK_MONOTONIC` ([`sys::TimerFd`]) armed, with an **absolute** deadline,
+//!   at the engine's one next deadline ([`vigil_engine::Engine::poll_timeout`]) before every
+//!   sleep: it is the daemon's only timer, so there is no timer wheel or timer list here to
+//!   drift from the engine's schedule. `timerfd` has nanosecond resolution (epoll's own timeout
+//!   has milliseconds), and the thread's timer slack is set to 1 ns so that the kernel does not
+//!   add its default 50 us to every wake-up;
+//! - a `signalfd` for SIGTERM, SIGINT and SIGHUP ([`sys::SignalFd`]): no signal handler ever
+//!   runs in the middle of the engine;
+//! - an rtnetlink socket subscribed to link and address events ([`netlink::RtnlEvents`]);
+//! - one raw VRRP socket per (interface, family) ([`vrrp_socket::VrrpSocket`]).
+//!
+//! Each wake-up reads what is ready, feeds the engine with [`sys::now`] (the monotonic clock
+//! mapped to [`vigil_engine::Instant`]: nanoseconds since boot), drains every action after every
+//! call, and re-arms the timer. A deadline that passed while input was being served is served
+//! before the next sleep. Why not mio or an async runtime: the loop needs exactly four kinds of
+//! descriptor and one absolute nanosecond timer, which mio does not offer (its timeout is the
+//! epoll millisecond one); a runtime would add tasks and wakers around an engine that is already
+//! a state machine.
+//!
+//! ## Files
+//!
+//! - the pid file (`-p`, default `/run/vigild.pid`), removed on a clean stop;
+//! - the address record beside it (`PIDFILE` with extension `.vips`, see [`addr_state`]): how a
+//!   restart after a crash knows which addresses the dead run added, and removes them.
+//!
+//! ## Not done yet (see the issue)
+//!
+//! SIGHUP reload (logged and ignored), `vrrp_script` checks, notify scripts, tracked interfaces
+//! and files, sync groups, `use_vmac`, `virtual_routes`, `virtual_ipaddress_excluded`, daemonizing
+//! without `-n` (the daemon always stays in the foreground and logs to stderr, as under systemd).
+//! The conversion ([`convert`]) logs each such setting as a warning at start-up.
+
+pub mod addr_state;
+pub mod announce;
+pub mod convert;
+pub mod daemon;
+pub mod netlink;
+pub mod sys;
+pub mod vrrp_socket;
+
+pub use daemon::{run, Daemon, DaemonOptions};

@@ -1,0 +1,498 @@
+//! rtnetlink: interfaces, their addresses and link state in; virtual addresses out.
+//!
+//! Two `NETLINK_ROUTE` sockets: a blocking one for requests that wait for the kernel's answer
+//! (dumps at start-up, adding and removing virtual addresses, each acknowledged), and a
+//! non-blocking one subscribed to the link and address groups whose events the event loop reads
+//! (`RTM_NEWLINK` / `RTM_DELLINK` for carrier, `RTM_NEWADDR` / `RTM_DELADDR` for primary and
+//! link-local addresses).
+
+use std::io;
+use std::net::IpAddr;
+use std::os::fd::{AsRawFd, RawFd};
+
+use netlink_packet_core::{
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL,
+    NLM_F_REQUEST,
+};
+use netlink_packet_route::address::{
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope,
+};
+use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+use vigil_engine::VirtualAddress;
+
+/// rtnetlink multicast groups (legacy bitmask form): links, IPv4 and IPv6 addresses.
+const RTMGRP_LINK: u32 = 0x1;
+const RTMGRP_IPV4_IFADDR: u32 = 0x10;
+const RTMGRP_IPV6_IFADDR: u32 = 0x100;
+
+/// An interface as the kernel reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    /// Interface index.
+    pub index: u32,
+    /// Interface name.
+    pub name: String,
+    /// Up for VRRP: administratively up and with carrier (IFF_UP and IFF_RUNNING), what
+    /// keepalived checks.
+    pub up: bool,
+    /// The hardware address, when Ethernet-like.
+    pub mac: Option<[u8; 6]>,
+}
+
+/// An address on an interface as the kernel reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Addr {
+    /// Interface index.
+    pub index: u32,
+    /// The address (IFA_LOCAL for IPv4, IFA_ADDRESS for IPv6).
+    pub addr: IpAddr,
+    /// Prefix length.
+    pub prefix_len: u8,
+    /// A secondary IPv4 address (another of the same subnet came first).
+    pub secondary: bool,
+    /// IPv6 duplicate address detection has not finished (or failed): not usable as a source.
+    pub tentative: bool,
+}
+
+/// What the event socket reported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A link appeared or changed.
+    NewLink(Link),
+    /// A link disappeared.
+    DelLink(u32),
+    /// An address appeared or changed.
+    NewAddr(Addr),
+    /// An address disappeared.
+    DelAddr(Addr),
+}
+
+/// The request socket.
+#[derive(Debug)]
+pub struct Rtnl {
+    sock: Socket,
+    seq: u32,
+    buf: Vec<u8>,
+}
+
+/// The event socket.
+#[derive(Debug)]
+pub struct RtnlEvents {
+    sock: Socket,
+    buf: Vec<u8>,
+}
+
+fn link_of(m: &LinkMessage) -> Option<Link> {
+    let mut name = None;
+    let mut mac = None;
+    for a in &m.attributes {
+        match a {
+            LinkAttribute::IfName(n) => name = Some(n.clone()),
+            LinkAttribute::Address(a) if a.len() == 6 => {
+                let mut b = [0u8; 6];
+                b.copy_from_slice(a);
+                mac = Some(b);
+            }
+            _ => {}
+        }
+    }
+    let flags = m.header.flags;
+    Some(Link {
+        index: m.header.index,
+        name: name?,
+        up: flags.contains(LinkFlags::Up) && flags.contains(LinkFlags::Running),
+        mac,
+    })
+}
+
+fn addr_of(m: &AddressMessage) -> Option<Addr> {
+    let mut local = None;
+    let mut address = None;
+    let mut flags = u32::from(m.header.flags.bits());
+    for a in &m.attributes {
+        match a {
+            AddressAttribute::Local(ip) => local = Some(*ip),
+            AddressAttribute::Address(ip) => address = Some(*ip),
+            AddressAttribute::Flags(f) => flags = f.bits(),
+            _ => {}
+        }
+    }
+    let addr = match m.header.family {
+        AddressFamily::Inet => local.or(address)?,
+        AddressFamily::Inet6 => address.or(local)?,
+        _ => return None,
+    };
+    Some(Addr {
+        index: m.header.index,
+        addr,
+        prefix_len: m.header.prefix_len,
+        secondary: flags & AddressFlags::Secondary.bits() != 0,
+        tentative: flags & (AddressFlags::Tentative.bits() | AddressFlags::Dadfailed.bits()) != 0,
+    })
+}
+
+/// Parse every message of one netlink datagram.
+fn messages(buf: &[u8]) -> Vec<NetlinkMessage<RouteNetlinkMessage>> {
+    let mut out = Vec::new();
+    let mut off = 0;
+    while off < buf.len() {
+        let Ok(msg) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[off..]) else {
+            break;
+        };
+        let len = msg.header.length as usize;
+        out.push(msg);
+        if len == 0 {
+            break;
+        }
+        off += (len + 3) & !3;
+    }
+    out
+}
+
+/// A keepalived scope word (`global`, `site`, `link`, `host`, `nowhere`, or a number).
+pub fn parse_scope(s: &str) -> Option<AddressScope> {
+    Some(match s {
+        "global" | "universe" => AddressScope::Universe,
+        "site" => AddressScope::Site,
+        "link" => AddressScope::Link,
+        "host" => AddressScope::Host,
+        "nowhere" => AddressScope::Nowhere,
+        n => AddressScope::from(n.parse::<u8>().ok()?),
+    })
+}
+
+fn io_err(code: i32) -> io::Error {
+    io::Error::from_raw_os_error(code.abs())
+}
+
+impl Rtnl {
+    /// Open the request socket.
+    pub fn open() -> io::Result<Rtnl> {
+        let mut sock = Socket::new(NETLINK_ROUTE)?;
+        sock.bind_auto()?;
+        sock.connect(&SocketAddr::new(0, 0))?;
+        Ok(Rtnl {
+            sock,
+            seq: 1,
+            buf: vec![0; 1 << 16],
+        })
+    }
+
+    /// Send one request and collect the answer: every inner message of a dump, or the
+    /// acknowledgement's error code.
+    fn request(
+        &mut self,
+        payload: RouteNetlinkMessage,
+        flags: u16,
+    ) -> io::Result<Vec<RouteNetlinkMessage>> {
+        self.seq = self.seq.wrapping_add(1);
+        let seq = self.seq;
+        let mut msg = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(payload));
+        msg.header.flags = flags;
+        msg.header.sequence_number = seq;
+        msg.finalize();
+        let mut out = vec![0u8; msg.buffer_len()];
+        msg.serialize(&mut out);
+        self.sock.send(&out, 0)?;
+        let mut inner = Vec::new();
+        loop {
+            let n = self.sock.recv(&mut &mut self.buf[..], 0)?;
+            let n = n.min(self.buf.len());
+            for m in messages(&self.buf[..n]) {
+                if m.header.sequence_number != seq {
+                    continue;
+                }
+                match m.payload {
+                    NetlinkPayload::Done(_) => return Ok(inner),
+                    NetlinkPayload::Error(e) => {
+                        return match e.code {
+                            None => Ok(inner),
+                            Some(c) => Err(io_err(c.get())),
+                        }
+                    }
+                    NetlinkPayload::InnerMessage(i) => {
+                        inner.push(i);
+                        if flags & NLM_F_DUMP == 0 && flags & NLM_F_ACK == 0 {
+                            return Ok(inner);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Every interface.
+    pub fn links(&mut self) -> io::Result<Vec<Link>> {
+        let msgs = self.request(
+            RouteNetlinkMessage::GetLink(LinkMessage::default()),
+            NLM_F_REQUEST | NLM_F_DUMP,
+        )?;
+        Ok(msgs
+            .iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewLink(l) => link_of(l),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Every address of every interface, in the kernel's order (primary addresses first).
+    pub fn addrs(&mut self) -> io::Result<Vec<Addr>> {
+        let msgs = self.request(
+            RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+            NLM_F_REQUEST | NLM_F_DUMP,
+        )?;
+        Ok(msgs
+            .iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewAddress(a) => addr_of(a),
+                _ => None,
+            })
+            .collect())
+    }
+
+    fn addr_message(index: u32, v: &VirtualAddress) -> io::Result<AddressMessage> {
+        let mut m = AddressMessage::default();
+        m.header.index = index;
+        m.header.prefix_len = v.prefix_len;
+        m.header.scope = match &v.scope {
+            Some(s) => parse_scope(s).ok_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidInput, format!("bad scope {s}"))
+            })?,
+            None => AddressScope::Universe,
+        };
+        match v.addr {
+            IpAddr::V4(a) => {
+                m.header.family = AddressFamily::Inet;
+                m.attributes.push(AddressAttribute::Local(IpAddr::V4(a)));
+                m.attributes.push(AddressAttribute::Address(IpAddr::V4(a)));
+                if let Some(b) = v.broadcast {
+                    m.attributes.push(AddressAttribute::Broadcast(b));
+                }
+                if let Some(l) = &v.label {
+                    m.attributes.push(AddressAttribute::Label(l.clone()));
+                }
+            }
+            IpAddr::V6(a) => {
+                m.header.family = AddressFamily::Inet6;
+                // Virtual addresses move between routers: duplicate address detection would
+                // hold them tentative for a second after every takeover (keepalived: nodad).
+                m.header.flags = AddressHeaderFlags::Nodad;
+                m.attributes.push(AddressAttribute::Local(IpAddr::V6(a)));
+                m.attributes.push(AddressAttribute::Address(IpAddr::V6(a)));
+                m.attributes
+                    .push(AddressAttribute::Flags(AddressFlags::Nodad));
+            }
+        }
+        Ok(m)
+    }
+
+    /// Add a virtual address on interface `index`. `Ok(false)` when it was already there (so
+    /// it is not ours to record).
+    pub fn add_address(&mut self, index: u32, v: &VirtualAddress) -> io::Result<bool> {
+        let m = Self::addr_message(index, v)?;
+        match self.request(
+            RouteNetlinkMessage::NewAddress(m),
+            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        ) {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Remove an address from interface `index`. `Ok(false)` when it was not there.
+    pub fn del_address(&mut self, index: u32, addr: IpAddr, prefix_len: u8) -> io::Result<bool> {
+        let v = VirtualAddress {
+            prefix_len,
+            ..VirtualAddress::new(addr)
+        };
+        let mut m = Self::addr_message(index, &v)?;
+        m.header.flags = AddressHeaderFlags::empty();
+        m.attributes
+            .retain(|a| matches!(a, AddressAttribute::Local(_) | AddressAttribute::Address(_)));
+        match self.request(
+            RouteNetlinkMessage::DelAddress(m),
+            NLM_F_REQUEST | NLM_F_ACK,
+        ) {
+            Ok(_) => Ok(true),
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EADDRNOTAVAIL) | Some(libc::ENOENT) | Some(libc::ENODEV)
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl RtnlEvents {
+    /// Open the event socket, subscribed to links and IPv4 / IPv6 addresses.
+    pub fn open() -> io::Result<RtnlEvents> {
+        let mut sock = Socket::new(NETLINK_ROUTE)?;
+        sock.bind(&SocketAddr::new(
+            0,
+            RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
+        ))?;
+        sock.set_non_blocking(true)?;
+        let _ = sock.set_rx_buf_sz(1 << 20);
+        Ok(RtnlEvents {
+            sock,
+            buf: vec![0; 1 << 16],
+        })
+    }
+
+    /// The descriptor, for epoll.
+    pub fn raw_fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
+    }
+
+    /// Read every queued event. An overrun (ENOBUFS: the kernel dropped events) is reported as
+    /// `Err` so that the caller re-reads the full state.
+    pub fn read(&mut self) -> io::Result<Vec<Event>> {
+        let mut out = Vec::new();
+        loop {
+            let n = match self.sock.recv(&mut &mut self.buf[..], 0) {
+                Ok(n) => n.min(self.buf.len()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(out),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if n == 0 {
+                return Ok(out);
+            }
+            for m in messages(&self.buf[..n]) {
+                let NetlinkPayload::InnerMessage(inner) = m.payload else {
+                    continue;
+                };
+                match inner {
+                    RouteNetlinkMessage::NewLink(l) => out.extend(link_of(&l).map(Event::NewLink)),
+                    RouteNetlinkMessage::DelLink(l) => out.push(Event::DelLink(l.header.index)),
+                    RouteNetlinkMessage::NewAddress(a) => {
+                        out.extend(addr_of(&a).map(Event::NewAddr))
+                    }
+                    RouteNetlinkMessage::DelAddress(a) => {
+                        out.extend(addr_of(&a).map(Event::DelAddr))
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// The primary IPv4 address of an interface: the first non-secondary IPv4 address in the
+/// kernel's order that is not one of `ours` (virtual addresses never count: a /32 VIP is not
+/// marked secondary by the kernel).
+pub fn primary_v4<'a>(
+    addrs: impl IntoIterator<Item = &'a Addr>,
+    ours: &[IpAddr],
+) -> Option<IpAddr> {
+    addrs
+        .into_iter()
+        .filter(|a| a.addr.is_ipv4() && !a.secondary && !ours.contains(&a.addr))
+        .map(|a| a.addr)
+        .next()
+}
+
+/// The IPv6 link-local address of an interface (fe80::/10, not tentative), the source of
+/// VRRPv3 adverts over IPv6 (RFC 5798 section 5.1.2.1).
+pub fn link_local_v6<'a>(addrs: impl IntoIterator<Item = &'a Addr>) -> Option<IpAddr> {
+    addrs
+        .into_iter()
+        .filter(|a| match a.addr {
+            IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80 && !a.tentative,
+            IpAddr::V4(_) => false,
+        })
+        .map(|a| a.addr)
+        .next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn v4(s: &str) -> IpAddr {
+        IpAddr::V4(s.parse::<Ipv4Addr>().unwrap())
+    }
+
+    fn a(addr: IpAddr, secondary: bool, tentative: bool) -> Addr {
+        Addr {
+            index: 2,
+            addr,
+            prefix_len: 24,
+            secondary,
+            tentative,
+        }
+    }
+
+    #[test]
+    fn primary_skips_secondaries_and_our_virtual_addresses() {
+        let list = [
+            a(v4("192.0.2.100"), false, false),
+            a(v4("192.0.2.11"), false, false),
+            a(v4("192.0.2.12"), true, false),
+        ];
+        assert_eq!(
+            primary_v4(&list, &[v4("192.0.2.100")]),
+            Some(v4("192.0.2.11"))
+        );
+        assert_eq!(primary_v4(&list[2..], &[]), None);
+    }
+
+    #[test]
+    fn link_local_skips_global_and_tentative() {
+        let list = [
+            a("2001:db8::1".parse().unwrap(), false, false),
+            a("fe80::1".parse().unwrap(), false, true),
+            a("fe80::2".parse().unwrap(), false, false),
+        ];
+        assert_eq!(link_local_v6(&list), Some("fe80::2".parse().unwrap()));
+    }
+
+    #[test]
+    fn scopes_parse_like_iproute2() {
+        assert_eq!(parse_scope("global"), Some(AddressScope::Universe));
+        assert_eq!(parse_scope("link"), Some(AddressScope::Link));
+        assert_eq!(parse_scope("254"), Some(AddressScope::Host));
+        assert_eq!(parse_scope("bogus"), None);
+    }
+
+    #[test]
+    fn an_address_request_carries_label_broadcast_and_scope() {
+        let v = VirtualAddress {
+            addr: v4("192.0.2.100"),
+            prefix_len: 24,
+            dev: None,
+            broadcast: Some("192.0.2.255".parse().unwrap()),
+            scope: Some("link".into()),
+            label: Some("eth0:vip".into()),
+        };
+        let m = Rtnl::addr_message(3, &v).unwrap();
+        assert_eq!(m.header.index, 3);
+        assert_eq!(m.header.prefix_len, 24);
+        assert_eq!(m.header.scope, AddressScope::Link);
+        assert!(m
+            .attributes
+            .contains(&AddressAttribute::Label("eth0:vip".into())));
+        assert!(m
+            .attributes
+            .contains(&AddressAttribute::Broadcast("192.0.2.255".parse().unwrap())));
+    }
+
+    #[test]
+    fn a_bad_scope_is_an_error_not_a_panic() {
+        let v = VirtualAddress {
+            scope: Some("galactic".into()),
+            ..VirtualAddress::new(v4("192.0.2.1"))
+        };
+        assert!(Rtnl::addr_message(1, &v).is_err());
+    }
+}

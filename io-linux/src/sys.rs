@@ -1,0 +1,287 @@
+//! Thin, safe wrappers over the Linux primitives the event loop is made of: the monotonic clock,
+//! `epoll`, an absolute `timerfd` and a `signalfd`.
+//!
+//! Every `unsafe` block here is a plain system call on a file descriptor this module owns, with
+//! buffers of the exact size the kernel expects.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use vigil_engine::Instant;
+
+/// Turn a `-1` return into the thread's `errno` as an [`io::Error`].
+fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Read `CLOCK_MONOTONIC` as the engine's [`Instant`] (nanoseconds since boot).
+///
+/// The monotonic clock never jumps with NTP or an operator's `date`, so the engine's "`now`
+/// never goes backwards" rule holds; its epoch is the boot, which every process on the machine
+/// shares.
+pub fn now() -> Instant {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
+    let nanos = u64::try_from(ts.tv_nsec).unwrap_or(0);
+    Instant::from_nanos(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
+}
+
+/// An [`Instant`] as the absolute `timespec` `timerfd_settime` expects.
+fn timespec_of(at: Instant) -> libc::timespec {
+    let n = at.as_nanos();
+    libc::timespec {
+        tv_sec: libc::time_t::try_from(n / 1_000_000_000).unwrap_or(libc::time_t::MAX),
+        // Always < 1e9, fits every c_long.
+        tv_nsec: (n % 1_000_000_000) as libc::c_long,
+    }
+}
+
+/// An epoll instance: the one place the daemon sleeps.
+#[derive(Debug)]
+pub struct Epoll {
+    fd: OwnedFd,
+}
+
+impl Epoll {
+    /// A new epoll instance (close-on-exec).
+    pub fn new() -> io::Result<Epoll> {
+        // SAFETY: plain system call; the returned descriptor is owned from here on.
+        let fd = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
+        // SAFETY: `fd` is a fresh descriptor nobody else owns.
+        Ok(Epoll {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    /// Watch `fd` for input, reporting `token` when it is readable.
+    pub fn add(&self, fd: RawFd, token: u64) -> io::Result<()> {
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: token,
+        };
+        // SAFETY: `ev` is valid for the call; the kernel copies it.
+        cvt(unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) })?;
+        Ok(())
+    }
+
+    /// Stop watching `fd`.
+    pub fn delete(&self, fd: RawFd) -> io::Result<()> {
+        let mut ev = libc::epoll_event { events: 0, u64: 0 };
+        // SAFETY: as in `add`.
+        cvt(unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, &mut ev) })?;
+        Ok(())
+    }
+
+    /// Sleep until some watched descriptor is readable; fills `events` and returns the tokens'
+    /// count. Interrupted waits return 0 events. The daemon never passes a timeout: its only
+    /// timer is the [`TimerFd`], which is itself a watched descriptor.
+    pub fn wait(&self, events: &mut [libc::epoll_event]) -> io::Result<usize> {
+        let max = libc::c_int::try_from(events.len()).unwrap_or(libc::c_int::MAX);
+        // SAFETY: `events` is a valid writable buffer of `max` entries.
+        let n = unsafe { libc::epoll_wait(self.fd.as_raw_fd(), events.as_mut_ptr(), max, -1) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                return Ok(0);
+            }
+            return Err(e);
+        }
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+}
+
+/// A `timerfd` on `CLOCK_MONOTONIC` armed with absolute deadlines: the engine's one next
+/// deadline, to the nanosecond (epoll's own timeout only has millisecond resolution).
+#[derive(Debug)]
+pub struct TimerFd {
+    fd: OwnedFd,
+    armed: Option<Instant>,
+}
+
+impl TimerFd {
+    /// A disarmed, non-blocking timer.
+    pub fn new() -> io::Result<TimerFd> {
+        // SAFETY: plain system call.
+        let fd = cvt(unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        })?;
+        // SAFETY: fresh descriptor.
+        Ok(TimerFd {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+            armed: None,
+        })
+    }
+
+    /// The descriptor to watch.
+    pub fn raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// Arm the timer at `at` (absolute), or disarm it with `None`. A deadline already in the
+    /// past fires at once. Re-arming at the same deadline is skipped (one system call saved per
+    /// loop turn).
+    pub fn arm(&mut self, at: Option<Instant>) -> io::Result<()> {
+        if self.armed == at {
+            return Ok(());
+        }
+        let zero = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        let value = match at {
+            // A zero it_value disarms, so the epoch itself is moved by one nanosecond.
+            Some(t) => timespec_of(if t == Instant::ZERO {
+                Instant::from_nanos(1)
+            } else {
+                t
+            }),
+            None => zero,
+        };
+        let spec = libc::itimerspec {
+            it_interval: zero,
+            it_value: value,
+        };
+        // SAFETY: `spec` is valid for the call; old value not requested.
+        cvt(unsafe {
+            libc::timerfd_settime(
+                self.fd.as_raw_fd(),
+                libc::TFD_TIMER_ABSTIME,
+                &spec,
+                std::ptr::null_mut(),
+            )
+        })?;
+        self.armed = at;
+        Ok(())
+    }
+
+    /// Consume an expiry (clears readability). Forgets the armed deadline so that the next
+    /// [`TimerFd::arm`] always re-arms.
+    pub fn clear(&mut self) {
+        let mut buf = [0u8; 8];
+        // SAFETY: reading 8 bytes into an 8-byte buffer; EAGAIN is fine.
+        unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        self.armed = None;
+    }
+}
+
+/// A `signalfd` for SIGTERM, SIGINT and SIGHUP: signals become ordinary readable events of the
+/// loop, so no handler ever runs in the middle of the engine.
+#[derive(Debug)]
+pub struct SignalFd {
+    fd: OwnedFd,
+}
+
+/// The signals the daemon handles.
+const HANDLED: [libc::c_int; 3] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP];
+
+fn handled_set() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data; sigemptyset initialises it.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a valid sigset_t.
+    unsafe {
+        libc::sigemptyset(&mut set);
+        for s in HANDLED {
+            libc::sigaddset(&mut set, s);
+        }
+    }
+    set
+}
+
+impl SignalFd {
+    /// Block the handled signals for this (single-threaded) process and read them from a
+    /// descriptor instead.
+    pub fn new() -> io::Result<SignalFd> {
+        let set = handled_set();
+        // SAFETY: valid set; the old mask is not needed.
+        cvt(unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) })?;
+        // SAFETY: -1 asks for a new descriptor.
+        let fd = cvt(unsafe { libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC) })?;
+        // SAFETY: fresh descriptor.
+        Ok(SignalFd {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    /// The descriptor to watch.
+    pub fn raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// The next pending signal number, if any.
+    pub fn read(&self) -> Option<libc::c_int> {
+        // SAFETY: signalfd_siginfo is plain data.
+        let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+        let size = std::mem::size_of::<libc::signalfd_siginfo>();
+        // SAFETY: reading exactly one siginfo into a buffer of that size.
+        let n = unsafe {
+            libc::read(
+                self.fd.as_raw_fd(),
+                (&mut info as *mut libc::signalfd_siginfo).cast(),
+                size,
+            )
+        };
+        (usize::try_from(n).ok() == Some(size)).then_some(info.ssi_signo as libc::c_int)
+    }
+}
+
+/// Ask the kernel to wake this thread at its timers' exact deadlines: the default timer slack of
+/// 50 us would otherwise be added to every advert (see BENCHMARKS-daemon.md).
+pub fn set_timer_slack_ns(ns: u64) {
+    // SAFETY: PR_SET_TIMERSLACK takes an unsigned long by value.
+    unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, ns as libc::c_ulong, 0, 0, 0) };
+}
+
+/// The index of the interface called `name` (`if_nametoindex`), or `None` when it does not
+/// exist.
+pub fn if_nametoindex(name: &str) -> Option<u32> {
+    let c = std::ffi::CString::new(name).ok()?;
+    // SAFETY: `c` is a valid NUL-terminated string.
+    let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    (idx != 0).then_some(idx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn monotonic_clock_moves_forward() {
+        let a = now();
+        let b = now();
+        assert!(b >= a);
+        assert!(a > Instant::ZERO);
+    }
+
+    #[test]
+    fn timerfd_fires_at_an_absolute_deadline() {
+        let ep = Epoll::new().unwrap();
+        let mut t = TimerFd::new().unwrap();
+        ep.add(t.raw_fd(), 7).unwrap();
+        let at = now() + core::time::Duration::from_millis(5);
+        t.arm(Some(at)).unwrap();
+        let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 4];
+        let n = ep.wait(&mut evs).unwrap();
+        assert_eq!(n, 1);
+        assert_eq!({ evs[0].u64 }, 7);
+        assert!(now() >= at);
+        t.clear();
+    }
+
+    #[test]
+    fn loopback_has_an_index() {
+        assert!(if_nametoindex("lo").is_some());
+        assert!(if_nametoindex("no-such-if0").is_none());
+    }
+}
