@@ -130,6 +130,7 @@
 
 pub mod conf;
 mod engine;
+pub mod from_conf;
 pub mod instance;
 pub mod io;
 pub mod setup;

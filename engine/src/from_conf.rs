@@ -1,0 +1,394 @@
+//! From a parsed keepalived.conf ([`crate::conf::Config`]) to what the engine runs
+//! ([`EngineConfig`]): one pure mapping that the daemon, the simulator and the fuzzer share, so
+//! that they all run exactly what an operator's file says.
+//!
+//! Settings the engine does not act on are returned as [`Unsupported`] notes (instance and
+//! keyword), for the runner to log; settings that only a runner acts on (notify scripts, e-mail,
+//! routes) stay in the parsed configuration for the runner to read.
+
+use std::net::IpAddr;
+
+use crate::conf::{
+    self, AuthType, Config, Scope, TrackRef, UnicastChecksum, VrrpInstance, VrrpVersion,
+};
+use crate::setup::{
+    Announce, EngineConfig, InstanceConfig, ScriptConfig, SyncGroupConfig, Track, TrackFileConfig,
+    TrackTarget, VirtualAddress,
+};
+use crate::wire::{Auth, ChecksumPolicy, Family, Version};
+
+/// A setting that the engine reads but does not act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unsupported {
+    /// The instance (or section) it belongs to.
+    pub owner: String,
+    /// What is not done.
+    pub what: String,
+}
+
+/// Why a parsed configuration cannot run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConvertError {
+    /// The instance or section.
+    pub owner: String,
+    /// Where it was defined.
+    pub loc: conf::Location,
+    /// Why.
+    pub message: String,
+}
+
+impl core::fmt::Display for ConvertError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}: {}: {}", self.loc, self.owner, self.message)
+    }
+}
+
+impl std::error::Error for ConvertError {}
+
+/// The engine's configuration and the notes about what it leaves out.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Converted {
+    /// What the engine runs.
+    pub engine: EngineConfig,
+    /// What it does not act on.
+    pub unsupported: Vec<Unsupported>,
+}
+
+fn scope_name(s: &Scope) -> Option<String> {
+    match s {
+        Scope::Global => None,
+        Scope::Site => Some("site".into()),
+        Scope::Link => Some("link".into()),
+        Scope::Host => Some("host".into()),
+        Scope::Nowhere => Some("nowhere".into()),
+        Scope::Number(n) => Some(n.to_string()),
+    }
+}
+
+/// One virtual address in the engine's form.
+pub fn virtual_address(v: &conf::VirtualAddress) -> VirtualAddress {
+    VirtualAddress {
+        addr: v.addr,
+        prefix_len: v.prefix_len,
+        dev: v.dev.clone(),
+        broadcast: v.broadcast,
+        scope: scope_name(&v.scope),
+        label: v.label.clone(),
+    }
+}
+
+/// A `track_script` / `track_file` entry: the instance's weight and `reverse` when it gives a
+/// weight, else the script's or file's own (keepalived).
+fn weighted(r: &TrackRef, own_weight: i32, own_reverse: bool) -> (i32, bool) {
+    match r.weight {
+        Some(w) => (w, r.reverse),
+        None => (own_weight, own_reverse || r.reverse),
+    }
+}
+
+fn trackers(
+    cfg: &Config,
+    interfaces: &[conf::TrackInterface],
+    scripts: &[TrackRef],
+    files: &[TrackRef],
+    out: &mut Vec<Track>,
+) {
+    for t in interfaces {
+        out.push(Track {
+            target: TrackTarget::Interface(t.name.clone()),
+            weight: t.weight,
+            reverse: t.reverse,
+        });
+    }
+    for r in scripts {
+        let (w, rev) = cfg
+            .scripts
+            .iter()
+            .find(|s| s.name == r.name)
+            .map_or((0, false), |s| (s.weight, s.reverse));
+        let (weight, reverse) = weighted(r, w, rev);
+        out.push(Track {
+            target: TrackTarget::Script(r.name.clone()),
+            weight,
+            reverse,
+        });
+    }
+    for r in files {
+        let (w, rev) = cfg
+            .track_files
+            .iter()
+            .find(|f| f.name == r.name)
+            .map_or((1, false), |f| (f.weight, f.reverse));
+        let (weight, reverse) = weighted(r, w, rev);
+        out.push(Track {
+            target: TrackTarget::File(r.name.clone()),
+            weight,
+            reverse,
+        });
+    }
+}
+
+fn instance(
+    cfg: &Config,
+    i: &VrrpInstance,
+    notes: &mut Vec<Unsupported>,
+) -> Result<InstanceConfig, ConvertError> {
+    let mut note = |what: &str| {
+        notes.push(Unsupported {
+            owner: i.name.clone(),
+            what: what.to_string(),
+        })
+    };
+    let interface = i
+        .interface
+        .clone()
+        .or_else(|| cfg.global.default_interface.clone())
+        .ok_or_else(|| ConvertError {
+            owner: i.name.clone(),
+            loc: i.loc.clone(),
+            message: "no `interface` (and no `default_interface` in global_defs)".into(),
+        })?;
+    let family = match i.family {
+        conf::Family::V4 => Family::V4,
+        conf::Family::V6 => Family::V6,
+    };
+    let version = match i.version {
+        VrrpVersion::V2 => Version::V2,
+        VrrpVersion::V3 => Version::V3,
+    };
+    let mut c = InstanceConfig::new(&i.name, &interface, i.vrid, version, family);
+    c.priority = i.priority;
+    c.advert_interval = i.advert_int;
+    c.preempt = i.preempt;
+    c.preempt_delay = i.preempt_delay;
+    c.accept = i.accept;
+    c.virtual_addresses = i.virtual_addresses.iter().map(virtual_address).collect();
+    c.auth = match &i.authentication {
+        None => Auth::None,
+        Some(a) if a.kind == AuthType::Pass => Auth::simple(a.password.as_bytes()),
+        Some(_) => {
+            return Err(ConvertError {
+                owner: i.name.clone(),
+                loc: i.loc.clone(),
+                message: "auth_type AH (IPsec AH, removed by RFC 3768) is not supported".into(),
+            })
+        }
+    };
+    c.unicast_peers = i.unicast_peers.iter().map(|p| p.addr).collect();
+    c.source = if c.unicast_peers.is_empty() {
+        i.mcast_src_ip.or(i.unicast_src_ip)
+    } else {
+        i.unicast_src_ip.or(i.mcast_src_ip)
+    };
+    c.checksum_policy = ChecksumPolicy::Rfc;
+    if i.unicast_checksum == UnicastChecksum::Old {
+        note("old_unicast_checksum: the pre-1.3.6 unicast checksum is not produced; RFC checksums are used");
+    }
+    c.advert_on_lower_priority = !i.lower_prio_no_advert;
+    c.check_address_list = !i.skip_check_adv_addr;
+    c.announce = Announce {
+        master_repeat: i.garp.master_repeat,
+        master_delay: i.garp.master_delay,
+        master_refresh: i.garp.master_refresh,
+        master_refresh_repeat: i.garp.master_refresh_repeat,
+        interval: match family {
+            Family::V4 => i.garp.interval,
+            Family::V6 => i.garp.na_interval,
+        },
+        lower_prio_repeat: i.garp.lower_prio_repeat,
+        lower_prio_delay: i.garp.lower_prio_delay,
+    };
+    trackers(
+        cfg,
+        &i.track_interfaces,
+        &i.track_scripts,
+        &i.track_files,
+        &mut c.track,
+    );
+    if let Some(g) = cfg.sync_groups.iter().find(|g| g.members.contains(&i.name)) {
+        // keepalived: a sync group's trackers apply to every member.
+        trackers(
+            cfg,
+            &g.track_interfaces,
+            &g.track_scripts,
+            &g.track_files,
+            &mut c.track,
+        );
+    }
+    if !i.excluded_addresses.is_empty() {
+        note("virtual_ipaddress_excluded: not advertised, and not added by the engine (the runner may)");
+    }
+    if i.dont_track_primary {
+        note("dont_track_primary: the instance still goes FAULT when its own interface loses link");
+    }
+    if i.mcast_dst_ip.is_some() {
+        note("mcast_dst_ip: adverts go to the RFC group");
+    }
+    if i.use_vmac.is_some() {
+        note("use_vmac: the engine is unaffected; the runner decides whether it supports it");
+    }
+    Ok(c)
+}
+
+impl EngineConfig {
+    /// Convert a parsed keepalived.conf. Errors mean the configuration cannot run (the daemon
+    /// does not start, or keeps its old configuration on reload); notes are for the log.
+    pub fn from_conf(cfg: &Config) -> Result<Converted, ConvertError> {
+        let mut unsupported = Vec::new();
+        let mut instances = Vec::with_capacity(cfg.instances.len());
+        for i in &cfg.instances {
+            instances.push(instance(cfg, i, &mut unsupported)?);
+        }
+        let sync_groups = cfg
+            .sync_groups
+            .iter()
+            .map(|g| SyncGroupConfig {
+                name: g.name.clone(),
+                members: g.members.clone(),
+                tracking_weight: g.tracking_weight,
+            })
+            .collect();
+        let scripts = cfg
+            .scripts
+            .iter()
+            .map(|s| ScriptConfig {
+                name: s.name.clone(),
+                rise: s.rise.max(1),
+                fall: s.fall.max(1),
+                // The seed's MISC_CHECK rule: without a timeout, a run must not outlast the
+                // interval.
+                timeout: s.timeout.unwrap_or(s.interval),
+                init_fail: s.init_fail,
+            })
+            .collect();
+        let track_files = cfg
+            .track_files
+            .iter()
+            .map(|f| TrackFileConfig {
+                name: f.name.clone(),
+                initial: f.init_file.as_ref().map_or(0, |i| i.value),
+            })
+            .collect();
+        Ok(Converted {
+            engine: EngineConfig {
+                instances,
+                sync_groups,
+                scripts,
+                track_files,
+            },
+            unsupported,
+        })
+    }
+
+    /// Every virtual address of every instance (never an interface's primary address).
+    pub fn virtual_addresses(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        self.instances
+            .iter()
+            .flat_map(|i| i.virtual_addresses.iter().map(|v| v.addr))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Engine;
+    use core::time::Duration;
+
+    fn convert(text: &str) -> Converted {
+        let cfg = conf::parse_str(text).unwrap_or_else(|e| panic!("{e}"));
+        EngineConfig::from_conf(&cfg).unwrap()
+    }
+
+    #[test]
+    fn an_instance_maps_field_by_field() {
+        let c = convert(
+            "global_defs { vrrp_version 3 }\n\
+             vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 150\n\
+             advert_int 0.1\n nopreempt\n\
+             virtual_ipaddress { 192.0.2.100/24 brd 192.0.2.255 dev eth1 scope link label eth1:v }\n\
+             unicast_src_ip 192.0.2.11\n unicast_peer { 192.0.2.12 }\n garp_master_delay 2\n\
+             garp_master_repeat 3\n}\n",
+        );
+        assert!(c.unsupported.is_empty(), "{:?}", c.unsupported);
+        let i = &c.engine.instances[0];
+        assert_eq!((i.name.as_str(), i.interface.as_str()), ("VI_1", "eth0"));
+        assert_eq!(
+            (i.vrid, i.priority, i.version, i.family),
+            (51, 150, Version::V3, Family::V4)
+        );
+        assert_eq!(i.advert_interval, Duration::from_millis(100));
+        assert!(!i.preempt);
+        assert_eq!(
+            i.unicast_peers,
+            vec!["192.0.2.12".parse::<IpAddr>().unwrap()]
+        );
+        assert_eq!(i.source, Some("192.0.2.11".parse().unwrap()));
+        let v = &i.virtual_addresses[0];
+        assert_eq!(
+            (v.prefix_len, v.dev.as_deref(), v.scope.as_deref()),
+            (24, Some("eth1"), Some("link"))
+        );
+        assert_eq!(v.label.as_deref(), Some("eth1:v"));
+        assert_eq!(
+            (i.announce.master_delay, i.announce.master_repeat),
+            (Duration::from_secs(2), 3)
+        );
+        Engine::new(c.engine).unwrap();
+    }
+
+    #[test]
+    fn sync_groups_scripts_and_trackers_map() {
+        let c = convert(
+            "vrrp_script chk { script \"/bin/true\"\n interval 2\n weight -20\n rise 2\n fall 3 }\n\
+             vrrp_track_file f { file /tmp/x\n weight 5\n init_file 3 }\n\
+             vrrp_sync_group G { group { A B }\n track_interface { eth9 }\n }\n\
+             vrrp_instance A {\n interface eth0\n virtual_router_id 1\n track_script { chk }\n\
+             track_file { f weight -2 reverse }\n track_interface { eth2 weight 10 }\n\
+             virtual_ipaddress { 192.0.2.1 }\n}\n\
+             vrrp_instance B {\n interface eth1\n virtual_router_id 2\n virtual_ipaddress { 198.51.100.1 }\n}\n",
+        );
+        let e = &c.engine;
+        assert_eq!(
+            e.sync_groups[0].members,
+            vec!["A".to_string(), "B".to_string()]
+        );
+        let s = &e.scripts[0];
+        assert_eq!((s.rise, s.fall, s.timeout), (2, 3, Duration::from_secs(2)));
+        assert_eq!(e.track_files[0].initial, 3);
+        let a = &e.instances[0].track;
+        assert!(a.contains(&Track {
+            target: TrackTarget::Script("chk".into()),
+            weight: -20,
+            reverse: false
+        }));
+        assert!(a.contains(&Track {
+            target: TrackTarget::File("f".into()),
+            weight: -2,
+            reverse: true
+        }));
+        assert!(a.contains(&Track {
+            target: TrackTarget::Interface("eth2".into()),
+            weight: 10,
+            reverse: false
+        }));
+        // The group's track_interface applies to both members.
+        for i in &e.instances {
+            assert!(i
+                .track
+                .iter()
+                .any(|t| t.target == TrackTarget::Interface("eth9".into())));
+        }
+        Engine::new(c.engine.clone()).unwrap();
+    }
+
+    #[test]
+    fn pass_authentication_becomes_the_engine_password() {
+        let c = convert(
+            "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n\
+             authentication { auth_type PASS\n auth_pass secret1 }\n\
+             virtual_ipaddress { 192.0.2.1 }\n}\n",
+        );
+        assert_eq!(c.engine.instances[0].auth, Auth::simple(b"secret1"));
+        assert_eq!(c.engine.instances[0].version, Version::V2);
+    }
+}
