@@ -25,6 +25,9 @@ enum Event {
     Stop,
 }
 
+/// A frame on the wire: (sender index, source, destination, VRRP bytes).
+type InFlight = (usize, IpAddr, IpAddr, Vec<u8>);
+
 struct Node {
     name: &'static str,
     engine: Engine,
@@ -34,7 +37,7 @@ struct Node {
 struct Net {
     nodes: Vec<Node>,
     /// (time, sequence) -> (sender index, source, destination, bytes)
-    in_flight: BTreeMap<(Instant, u64), (usize, IpAddr, IpAddr, Vec<u8>)>,
+    in_flight: BTreeMap<(Instant, u64), InFlight>,
     script: Vec<(Instant, usize, Event)>,
     delay: Duration,
     seq: u64,
