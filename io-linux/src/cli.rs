@@ -78,14 +78,30 @@ mod tests {
     #[test]
     fn keepalived_flags_parse() {
         let c = Cli::try_parse_from([
-            "vigild", "-t", "-f", "/x.conf", "-n", "-l", "-D", "-p", "/run/v.pid", "-i", "main",
+            "vigild",
+            "-t",
+            "-f",
+            "/x.conf",
+            "-n",
+            "-l",
+            "-D",
+            "-p",
+            "/run/v.pid",
+            "-i",
+            "main",
         ])
         .unwrap();
         assert!(c.config_test && c.dont_fork && c.log_console && c.log_detail);
         assert_eq!(c.config_file(), PathBuf::from("/x.conf"));
         assert_eq!(c.config_id().as_deref(), Some("main"));
-        let c = Cli::try_parse_from(["vigild", "--config-test", "--use-file=/y", "--config-id", "b"])
-            .unwrap();
+        let c = Cli::try_parse_from([
+            "vigild",
+            "--config-test",
+            "--use-file=/y",
+            "--config-id",
+            "b",
+        ])
+        .unwrap();
         assert!(c.config_test);
         assert_eq!(c.use_file, Some(PathBuf::from("/y")));
     }

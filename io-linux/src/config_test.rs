@@ -48,15 +48,25 @@ fn has_magic(s: &str) -> bool {
 /// Expands one brace-free pattern component by component.
 fn glob_fs(pattern: &str, out: &mut Vec<String>) {
     let absolute = pattern.starts_with('/');
-    let mut bases: Vec<PathBuf> = vec![if absolute { PathBuf::from("/") } else { PathBuf::new() }];
+    let mut bases: Vec<PathBuf> = vec![if absolute {
+        PathBuf::from("/")
+    } else {
+        PathBuf::new()
+    }];
     let comps: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
     for (i, comp) in comps.iter().enumerate() {
         let last = i + 1 == comps.len();
         let mut next = Vec::new();
         for b in &bases {
             if has_magic(comp) {
-                let dir = if b.as_os_str().is_empty() { Path::new(".") } else { b.as_path() };
-                let Ok(rd) = std::fs::read_dir(dir) else { continue };
+                let dir = if b.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    b.as_path()
+                };
+                let Ok(rd) = std::fs::read_dir(dir) else {
+                    continue;
+                };
                 let mut names: Vec<String> = rd
                     .filter_map(|e| e.ok())
                     .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -92,9 +102,17 @@ pub const EXIT_SCRIPT_SECURITY: i32 = 6;
 
 /// The scripts of a notify set.
 fn notify_scripts(n: &conf::Notify) -> impl Iterator<Item = &conf::Script> {
-    [&n.any, &n.master, &n.backup, &n.fault, &n.stop, &n.deleted, &n.master_rx_lower_pri]
-        .into_iter()
-        .flatten()
+    [
+        &n.any,
+        &n.master,
+        &n.backup,
+        &n.fault,
+        &n.stop,
+        &n.deleted,
+        &n.master_rx_lower_pri,
+    ]
+    .into_iter()
+    .flatten()
 }
 
 /// Every script the configuration would run.
@@ -106,7 +124,10 @@ fn scripts(cfg: &Config) -> Vec<&conf::Script> {
     for g in &cfg.sync_groups {
         v.extend(notify_scripts(&g.notify));
     }
-    for f in [&cfg.global.notify_fifo, &cfg.global.vrrp_notify_fifo].into_iter().flatten() {
+    for f in [&cfg.global.notify_fifo, &cfg.global.vrrp_notify_fifo]
+        .into_iter()
+        .flatten()
+    {
         v.extend(f.script.iter());
     }
     v
@@ -118,7 +139,8 @@ fn program_exists(argv0: &str) -> bool {
         return Path::new(argv0).is_file();
     }
     let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/sbin:/usr/bin:/sbin:/bin".into());
-    path.split(':').any(|d| !d.is_empty() && Path::new(d).join(argv0).is_file())
+    path.split(':')
+        .any(|d| !d.is_empty() && Path::new(d).join(argv0).is_file())
 }
 
 /// Runs the check; returns the process exit code.

@@ -292,7 +292,8 @@ pub fn path_glob_match(pattern: &str, path: &str) -> bool {
 pub(crate) struct Reader<'a> {
     loader: &'a dyn SourceLoader,
     pub params: Params,
-    stack: Vec<String>,
+    /// Files being read: (canonical name for cycle detection, name as included).
+    stack: Vec<(String, String)>,
     pub lines: Vec<Vec<Token>>,
     pub diags: Vec<Diagnostic>,
     total_lines: usize,
@@ -312,7 +313,8 @@ impl<'a> Reader<'a> {
 
     /// Reads the text of `file` (already loaded) and everything it includes.
     pub fn read_text(&mut self, file: &str, text: &str) {
-        self.stack.push(self.loader.canonical(file));
+        self.stack
+            .push((self.loader.canonical(file), file.to_string()));
         let name: Arc<str> = Arc::from(file);
         let mut physical = text.lines().enumerate();
         while let Some((idx, raw)) = physical.next() {
@@ -478,9 +480,9 @@ impl<'a> Reader<'a> {
         }
         for f in files {
             let canon = self.loader.canonical(&f);
-            if let Some(pos) = self.stack.iter().position(|s| *s == canon) {
-                let mut chain: Vec<&str> = self.stack[pos..].iter().map(String::as_str).collect();
-                chain.push(&canon);
+            if let Some(pos) = self.stack.iter().position(|s| s.0 == canon) {
+                let mut chain: Vec<&str> = self.stack[pos..].iter().map(|s| s.1.as_str()).collect();
+                chain.push(&f);
                 self.diags.push(Diagnostic::error(
                     &pat.loc,
                     format!("include cycle: {}", chain.join(" -> ")),

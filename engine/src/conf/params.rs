@@ -159,7 +159,7 @@ impl Params {
                     .unwrap_or(after.len());
                 (after[..len].to_string(), at + 1 + len, false)
             };
-            let followed_ok = braced || s[end..].chars().next().map_or(true, char::is_whitespace);
+            let followed_ok = braced || s[end..].starts_with(char::is_whitespace) || end == s.len();
             let base = name.split_whitespace().next().unwrap_or("");
             let value = if base == "_RANDOM" && braced {
                 let min = name.split_whitespace().nth(1).unwrap_or("0");

@@ -594,17 +594,12 @@ impl Builder {
                 Ok(())
             })();
         }
-        for slot in [&g.notify_fifo, &g.vrrp_notify_fifo] {
-            if let Some(f) = slot {
-                if f.path.is_empty() {
-                    if let (Some(sc), Some(loc)) = (&f.script, &g.loc) {
-                        let _ = loc;
-                        self.diags.push(Diagnostic::warning(
-                            &sc.loc,
-                            "a notify FIFO script without its FIFO (notify_fifo / vrrp_notify_fifo): ignored",
-                        ));
-                    }
-                }
+        for f in [&g.notify_fifo, &g.vrrp_notify_fifo].into_iter().flatten() {
+            if let (true, Some(sc)) = (f.path.is_empty(), &f.script) {
+                self.diags.push(Diagnostic::warning(
+                    &sc.loc,
+                    "a notify FIFO script without its FIFO (notify_fifo / vrrp_notify_fifo): ignored",
+                ));
             }
         }
     }
@@ -1343,9 +1338,7 @@ impl Builder {
                 auth = None;
             }
         }
-        if state == InitialState::Master
-            && matches!(&auth, Some(a) if a.kind == AuthType::Ah)
-        {
+        if state == InitialState::Master && matches!(&auth, Some(a) if a.kind == AuthType::Ah) {
             self.warn(
                 s.loc(),
                 format!("vrrp_instance {}: state MASTER is incompatible with AH authentication: starting as BACKUP", name.text),

@@ -94,7 +94,7 @@ fn ipv6_implies_v3_and_families_do_not_mix() {
 fn vip_full_syntax() {
     let c = ok(&BASIC.replace(
         "192.0.2.1/24",
-        "192.0.2.1/24 brd 192.0.2.255 dev eth1 scope link label eth1:1 no_track\n 198.51.100.1 peer 198.51.100.2/32 -nodad",
+        "192.0.2.1/24 brd 192.0.2.255 dev eth1 scope link label eth1:1 no_track\n 198.51.100.1 peer 198.51.100.2 -nodad",
     ));
     let v = &c.instances[0].virtual_addresses;
     assert_eq!(v[0].broadcast, Some("192.0.2.255".parse().unwrap()));

@@ -1,0 +1,82 @@
+//! The 25 sample configurations that Debian's keepalived 2.2.7 installs parse, their VRRP content
+//! is what the files say (snapshotted), and each LVS (or other skipped) section gets exactly one
+//! notice naming its line.
+
+use std::path::Path;
+
+use vigil_engine::conf::{self, MemoryLoader, ParseOptions, Severity};
+
+const SAMPLES: &str = "/usr/share/doc/keepalived/samples";
+
+/// Sections Vigil skips whole; each must produce one notice at its line.
+const SKIPPED: &[&str] = &["virtual_server", "virtual_server_group", "static_rules"];
+
+#[test]
+fn all_keepalived_samples_parse() {
+    let dir = Path::new(SAMPLES);
+    assert!(
+        dir.is_dir(),
+        "{SAMPLES} is missing: install keepalived 2.2.7 (the test command, scripts/test, does: apt-get install keepalived)"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read samples")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("keepalived.conf"))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names.len(),
+        25,
+        "expected the 25 samples of keepalived 2.2.7: {names:?}"
+    );
+    for name in names {
+        let path = format!("{SAMPLES}/{name}");
+        let text = std::fs::read_to_string(&path).expect("read sample");
+        // The conditional sample is meant for `-i high` or `-i low`.
+        let opts = ParseOptions {
+            config_id: (name == "keepalived.conf.conditional_conf").then(|| "high".to_string()),
+        };
+        let cfg = match conf::parse_text(&path, &text, &MemoryLoader::new(), &opts) {
+            Ok(c) => c,
+            Err(e) => panic!("{name} does not parse:\n{e}"),
+        };
+        // One notice per skipped top-level section, at its line.
+        let mut depth = 0i32;
+        for (i, line) in text.lines().enumerate() {
+            let code = conf::lexer::strip_comment(line);
+            let first = code.split_whitespace().next().unwrap_or("");
+            if depth == 0 && SKIPPED.contains(&first) {
+                let at = format!("{path}:{}:", i + 1);
+                let n = cfg
+                    .warnings
+                    .iter()
+                    .filter(|d| {
+                        d.severity == Severity::Notice
+                            && d.to_string().starts_with(&at)
+                            && d.message.starts_with("skipping section")
+                    })
+                    .count();
+                assert_eq!(n, 1, "{name}:{}: expected one notice for '{first}'", i + 1);
+            }
+            depth += code.matches('{').count() as i32 - code.matches('}').count() as i32;
+        }
+        let skipped = cfg
+            .warnings
+            .iter()
+            .filter(|d| d.message.starts_with("skipping section"))
+            .count();
+        let snapshot = format!(
+            "skipped sections: {skipped}\nglobal: {:#?}\ninstances: {:#?}\nsync_groups: {:#?}\nscripts: {:#?}\ntrack_files: {:#?}\nstatic_addresses: {:#?}\nstatic_routes: {:#?}\nwarnings: {:#?}",
+            cfg.global,
+            cfg.instances,
+            cfg.sync_groups,
+            cfg.scripts,
+            cfg.track_files,
+            cfg.static_addresses,
+            cfg.static_routes,
+            cfg.warnings
+        );
+        insta::assert_snapshot!(name.replace('.', "_"), snapshot);
+    }
+}

@@ -1,0 +1,244 @@
+//! Differential test: `vigild -t` and `keepalived -t` must agree on accept versus reject for
+//! the 25 keepalived sample configurations and for the broken or tricky ones in
+//! `tests/configs/`.
+//!
+//! keepalived -t checks that interfaces exist, so both run inside a network namespace that this
+//! test creates with veth interfaces of the names the configurations use (dummy interfaces are
+//! not available on these kernels); `vigild -t` checks interfaces through /sys/class/net, which
+//! `ip netns exec` remounts for the namespace, so both see the same interfaces.
+//!
+//! keepalived's -t exit codes: 0 valid, 5 configuration errors, 6 only script-security
+//! problems. "Accept" is 0; 5 and 6 are compared as they are.
+//!
+//! Every vigild message is snapshotted (they carry file:line:col), together with both exit codes.
+//! Needs root (network namespaces); set VIGIL_SKIP_ROOT_TESTS=1 to skip it elsewhere.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SAMPLES: &str = "/usr/share/doc/keepalived/samples";
+
+/// Interfaces that the configurations name.
+const INTERFACES: &[&str] = &["eth0", "eth1", "eth2", "eth3", "eth0.1"];
+
+/// Cases where vigild and keepalived disagree on purpose, and why.
+const DELIBERATE: &[(&str, &str)] = &[
+    (
+        "keepalived.conf.fwmark",
+        "keepalived checks its LVS sections (a protocol given with a fwmark virtual server is an error for it); Vigil skips LVS sections whole with a notice",
+    ),
+    (
+        "keepalived.conf.vrrp.rules",
+        "the only errors are in static_rules / virtual_rules (the sample's '192.168.100./24'), which Vigil does not run and skips with a notice",
+    ),
+];
+
+/// Config ids: keepalived's conditional sample is meant to be run with `-i high` or `-i low`.
+fn config_id(name: &str) -> &'static str {
+    if name == "keepalived.conf.conditional_conf" {
+        "high"
+    } else {
+        "main"
+    }
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(|u| u == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// The namespace, deleted on drop (also when the test fails).
+struct Netns(String);
+
+impl Netns {
+    fn create() -> Netns {
+        let name = format!("vigil-conf-{}", std::process::id());
+        let _ = Command::new("ip")
+            .args(["netns", "del", &name])
+            .stderr(std::process::Stdio::null())
+            .status();
+        run("ip", &["netns", "add", &name]);
+        let ns = Netns(name);
+        for (i, ifname) in INTERFACES.iter().enumerate() {
+            let peer = format!("vcpeer{i}");
+            run(
+                "ip",
+                &[
+                    "-n", &ns.0, "link", "add", ifname, "type", "veth", "peer", "name", &peer,
+                ],
+            );
+            run("ip", &["-n", &ns.0, "link", "set", ifname, "up"]);
+        }
+        ns
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+fn run(cmd: &str, args: &[&str]) {
+    let st = Command::new(cmd)
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"));
+    assert!(st.success(), "{cmd} {args:?} failed: {st}");
+}
+
+/// Builds vigild into this test's target directory and returns its path.
+fn vigild() -> PathBuf {
+    if let Ok(p) = std::env::var("VIGILD") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/config_differential-HASH -> target/<profile>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binary in target/<profile>/deps");
+    let target_dir = profile_dir.parent().expect("target dir");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "-q", "-p", "vigil-linux", "--bin", "vigild"])
+        .env("CARGO_TARGET_DIR", target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    }
+    let st = cmd.status().expect("cargo build vigild");
+    assert!(st.success(), "building vigild failed");
+    profile_dir.join("vigild")
+}
+
+struct Outcome {
+    code: i32,
+    stderr: String,
+}
+
+fn exec_in(ns: &str, dir: &Path, prog: &Path, args: &[&str]) -> Outcome {
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns])
+        .arg(prog)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", prog.display()));
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn vigild_and_keepalived_agree_on_accept_versus_reject() {
+    if !is_root() {
+        if std::env::var("VIGIL_SKIP_ROOT_TESTS").as_deref() == Ok("1") {
+            eprintln!("skipping: needs root (VIGIL_SKIP_ROOT_TESTS=1)");
+            return;
+        }
+        panic!("this test needs root (it creates a network namespace); run it as root, or set VIGIL_SKIP_ROOT_TESTS=1 to skip it");
+    }
+    assert!(
+        Path::new("/usr/sbin/keepalived").exists() || Command::new("keepalived").arg("-v").output().is_ok(),
+        "keepalived is not installed: the test command (scripts/test) installs it (apt-get install keepalived)"
+    );
+    assert!(
+        Path::new(SAMPLES).is_dir(),
+        "{SAMPLES} is missing: install keepalived (the test command does: apt-get install keepalived)"
+    );
+    let vigild = vigild();
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    let mut cases: Vec<(PathBuf, String)> = Vec::new();
+    let mut mine: Vec<String> = std::fs::read_dir(&configs)
+        .expect("tests/configs")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".conf"))
+        .collect();
+    mine.sort();
+    assert!(
+        mine.len() >= 30,
+        "expected at least 30 configs, found {}",
+        mine.len()
+    );
+    for n in mine {
+        cases.push((configs.clone(), n));
+    }
+    let mut samples: Vec<String> = std::fs::read_dir(SAMPLES)
+        .expect("samples")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("keepalived.conf"))
+        .collect();
+    samples.sort();
+    assert_eq!(samples.len(), 25, "expected keepalived 2.2.7's 25 samples");
+    for n in samples {
+        cases.push((PathBuf::from(SAMPLES), n));
+    }
+
+    let ns = Netns::create();
+    let keepalived = PathBuf::from("keepalived");
+    let mut report = String::new();
+    let mut unexpected = Vec::new();
+    let (mut agree, mut deliberate) = (0, 0);
+    for (dir, name) in &cases {
+        let id = config_id(name);
+        let k = exec_in(&ns.0, dir, &keepalived, &["-t", "-i", id, "-f", name]);
+        let v = exec_in(&ns.0, dir, &vigild, &["-t", "-i", id, "-f", name]);
+        let why = DELIBERATE.iter().find(|(n, _)| n == name).map(|(_, w)| *w);
+        let same = k.code == v.code;
+        match (same, why) {
+            (true, None) => agree += 1,
+            (false, Some(_)) => deliberate += 1,
+            (true, Some(_)) => unexpected.push(format!(
+                "{name}: listed as a deliberate disagreement but both exit {}",
+                k.code
+            )),
+            (false, None) => unexpected.push(format!(
+                "{name}: keepalived -t exits {}, vigild -t exits {}\n  keepalived said:\n{}\n  vigild said:\n{}",
+                k.code, v.code, indent(&k.stderr), indent(&v.stderr)
+            )),
+        }
+        let _ = writeln!(
+            report,
+            "== {name} (-i {id}): keepalived {} vigild {}{}",
+            k.code,
+            v.code,
+            why.map(|w| format!(" [deliberate: {w}]"))
+                .unwrap_or_default()
+        );
+        for line in v.stderr.lines() {
+            let located = line
+                .split(": ")
+                .next()
+                .is_some_and(|l| l.matches(':').count() >= 2);
+            if (line.contains(" error: ") || line.contains(" warning: ")) && !located {
+                unexpected.push(format!("{name}: a message without file:line:col: {line}"));
+            }
+            let _ = writeln!(report, "  {line}");
+        }
+    }
+    eprintln!(
+        "{} configurations: {agree} agree, {deliberate} deliberate disagreements, {} unexpected",
+        cases.len(),
+        unexpected.len()
+    );
+    insta::assert_snapshot!("config_differential", report);
+    assert!(unexpected.is_empty(), "{}", unexpected.join("\n"));
+}
+
+fn indent(s: &str) -> String {
+    s.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
