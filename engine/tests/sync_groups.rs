@@ -279,7 +279,8 @@ fn f_to_m(n: usize) -> String {
 
 #[test]
 fn matrix() {
-    let handlers: [(&str, fn(usize) -> String); 6] = [
+    type Handler = fn(usize) -> String;
+    let handlers: [(&str, Handler); 6] = [
         ("1 B->M", b_to_m),
         ("2 B->F", b_to_f),
         ("3 M->B", m_to_b),
