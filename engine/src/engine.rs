@@ -373,7 +373,8 @@ impl Engine {
             }
             self.instances[i].queued = Instant::MAX;
             self.fire_due(now, i);
-            self.schedule(i);
+            // A timer of one sync-group member can move the whole group (master_down).
+            self.schedule_with_group(i);
         }
     }
 

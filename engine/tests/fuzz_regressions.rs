@@ -1,0 +1,72 @@
+//! Engine bugs found by the fuzzer (`fuzz/`, target `engine`), each as the smallest scenario that
+//! shows it through the public API. The fuzzer's reproducer of each is replayed too, in
+//! `fuzz/regressions/engine/` (tests/tests/fuzz_replay.rs).
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use vigil_engine::setup::SyncGroupConfig;
+use vigil_engine::wire::{Family, Version};
+use vigil_engine::{Action, Engine, EngineConfig, Input, InstanceConfig, Instant, State};
+
+fn drain(e: &mut Engine) -> Vec<Action> {
+    std::iter::from_fn(|| e.poll_action()).collect()
+}
+
+/// Run the engine as a runner does (handle_timeout at each poll_timeout) up to `until`.
+fn run_until(e: &mut Engine, until: Instant) -> Vec<(Instant, Action)> {
+    let mut out = Vec::new();
+    while let Some(t) = e.poll_timeout() {
+        if t > until {
+            break;
+        }
+        e.handle_timeout(t);
+        out.extend(drain(e).into_iter().map(|a| (t, a)));
+    }
+    out
+}
+
+/// Finding 1 (fuzz/regressions/engine/sync-group-member-never-rescheduled): when the
+/// Master_Down_Timer of one sync-group member made the whole group MASTER, only that member was
+/// put back in the timer schedule. A member whose own timer had run out earlier (it was waiting
+/// for the group, with no timer) then never sent another advert: a silent MASTER holding the
+/// addresses while a peer takes over.
+#[test]
+fn every_member_of_a_group_that_goes_master_on_a_timer_keeps_advertising() {
+    let slow = InstanceConfig::new("SLOW", "eth0", 51, Version::V3, Family::V4)
+        .vips([IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))]);
+    let fast = InstanceConfig::new("FAST", "eth0", 52, Version::V3, Family::V4)
+        .advert_interval(Duration::from_millis(100))
+        .vips([IpAddr::V4(Ipv4Addr::new(192, 0, 2, 101))]);
+    let mut e = Engine::new(EngineConfig {
+        instances: vec![slow, fast],
+        sync_groups: vec![SyncGroupConfig {
+            name: "G".into(),
+            members: vec!["SLOW".into(), "FAST".into()],
+            tracking_weight: false,
+        }],
+        ..Default::default()
+    })
+    .unwrap();
+    let eth0 = e.interface_id("eth0").unwrap();
+    e.handle_input(
+        Instant::ZERO,
+        Input::PrimaryAddress {
+            iface: eth0,
+            family: Family::V4,
+            addr: Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10))),
+        },
+    );
+    e.handle_input(Instant::ZERO, Input::Start);
+    drain(&mut e);
+    // FAST's timer runs out at 0.36 s (it waits for SLOW), SLOW's at 3.609375 s: both go MASTER.
+    run_until(&mut e, Instant::from_millis(3_610));
+    assert!(e.instances().all(|i| i.state() == State::Master));
+    // From then on FAST advertises every 100 ms.
+    let sent = run_until(&mut e, Instant::from_millis(5_000));
+    let fast_adverts = sent
+        .iter()
+        .filter(|(_, a)| matches!(a, Action::SendAdvert(s) if s.vrid == 52))
+        .count();
+    assert_eq!(fast_adverts, 14, "FAST's adverts from 3.7 s to 5.0 s");
+}
