@@ -219,6 +219,19 @@ impl Daemon {
             last_send_warning: None,
         };
         d.resync()?;
+        // A socket that cannot be opened at start-up is a setup error (permissions, a kernel
+        // without IPv6): fail now rather than run instances that can neither hear nor speak.
+        for f in &d.ifaces {
+            for fam in [Family::V4, Family::V6] {
+                let k = fam_idx(fam);
+                if f.index.is_some() && f.families[k] && f.socks[k].is_none() {
+                    return Err(io::Error::other(format!(
+                        "{}: no {fam} VRRP socket",
+                        f.name
+                    )));
+                }
+            }
+        }
         Ok(d)
     }
 

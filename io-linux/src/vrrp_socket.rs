@@ -133,7 +133,6 @@ impl VrrpSocket {
     fn open_v6(ifindex: u32) -> io::Result<Socket> {
         let sock = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))?;
         let fd = sock.as_raw_fd();
-        sock.set_only_v6(true)?;
         sock.set_unicast_hops_v6(255)?;
         sock.set_multicast_hops_v6(255)?;
         sock.set_tclass_v6(VRRP_TOS)?;

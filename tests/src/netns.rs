@@ -1,0 +1,677 @@
+//! A network-namespace lab for end-to-end tests of real daemons (vigild, keepalived).
+//!
+//! One namespace holds a Linux bridge (`stp_state 0`, `forward_delay 0`, `mcast_snooping 0`,
+//! IPv6 off so the switch never speaks); each host is a namespace with one veth pair, `eth0` in
+//! the host and `pN` on the bridge. Hosts get documentation addresses only: host `i` (from 1) has
+//! MAC 02:00:00:00:00:0i, 192.0.2.(10+i)/24, 2001:db8::(10+i)/64 and the link-local
+//! fe80::ff:fe00:i, with duplicate address detection off (LAB-NOTES.md: otherwise the link-local
+//! stays tentative and VRRPv3 over IPv6 cannot send).
+//!
+//! Names carry the test process's pid and a counter, so parallel tests and parallel runs never
+//! collide. [`Lab`]'s `Drop` kills every process it started (by pid, then reaps it), stops the
+//! captures and deletes the namespaces, also when the test panics.
+//!
+//! Faults: [`Lab::cut_link`] sets the bridge-side veth down (the host sees NO-CARRIER);
+//! [`Lab::silent_drop`] disables the bridge port (carrier kept, nothing passes).
+
+use std::fs;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// Whether the test may run: `true` as root; `false` (skip) when not root and
+/// `VIGIL_SKIP_ROOT_TESTS=1`; otherwise it panics saying why.
+pub fn require_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return true;
+    }
+    if std::env::var("VIGIL_SKIP_ROOT_TESTS").as_deref() == Ok("1") {
+        eprintln!("skipped: needs root (network namespaces)");
+        return false;
+    }
+    panic!(
+        "this test needs root to create network namespaces; run it as root, \
+         or set VIGIL_SKIP_ROOT_TESTS=1 to skip it"
+    );
+}
+
+/// Make this test process the reaper of orphans: a killed keepalived parent's VRRP child is
+/// re-parented here (not to PID 1, which does not reap on these machines), so it can be waited
+/// for.
+fn become_subreaper() {
+    // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+}
+
+/// Run a command and return its output; panics when it cannot be started.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {args:?}: {e}"))
+}
+
+/// Run a command that must succeed.
+pub fn must(args: &[&str]) {
+    let o = run(args);
+    assert!(
+        o.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Poll `f` every millisecond until it returns true or `timeout` passes; returns whether it did.
+pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + timeout;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Whether process `pid` is gone (no /proc entry) or a zombie.
+pub fn process_gone(pid: u32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(s) => s
+            .rsplit_once(") ")
+            .map(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X'))
+            .unwrap_or(true),
+    }
+}
+
+/// Send `sig` to `pid`.
+pub fn signal(pid: u32, sig: i32) {
+    if let Ok(p) = libc::pid_t::try_from(pid) {
+        // SAFETY: kill has no memory preconditions.
+        unsafe { libc::kill(p, sig) };
+    }
+}
+
+/// Reap `pid` if it is our child (or an orphan re-parented to us); returns its status word.
+fn reap(pid: u32) -> Option<i32> {
+    let p = libc::pid_t::try_from(pid).ok()?;
+    let mut status = 0;
+    // SAFETY: valid pointer to an int.
+    let r = unsafe { libc::waitpid(p, &mut status, libc::WNOHANG) };
+    (r == p).then_some(status)
+}
+
+/// Which daemon a [`Node`] runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// vigild.
+    Vigil,
+    /// keepalived 2.2.7 (VRRP subsystem only).
+    Keepalived,
+}
+
+/// A daemon started in a host namespace.
+#[derive(Debug)]
+pub struct Node {
+    /// What it is.
+    pub kind: Kind,
+    /// The host it runs on (1-based).
+    pub host: usize,
+    child: Option<Child>,
+    /// Its main pid.
+    pub pid: u32,
+    /// Its pid file.
+    pub pid_file: PathBuf,
+    /// keepalived's VRRP child pid file.
+    pub vrrp_pid_file: PathBuf,
+    /// Its log (stdout and stderr).
+    pub log: PathBuf,
+    /// Its configuration file.
+    pub conf: PathBuf,
+}
+
+impl Node {
+    /// keepalived's VRRP child pid, once it has written its pid file.
+    pub fn vrrp_child(&self) -> Option<u32> {
+        fs::read_to_string(&self.vrrp_pid_file)
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// Every pid of this daemon (keepalived: child first, then parent).
+    fn pids(&self) -> Vec<u32> {
+        let mut v = Vec::new();
+        if self.kind == Kind::Keepalived {
+            v.extend(self.vrrp_child());
+        }
+        v.push(self.pid);
+        v
+    }
+
+    /// A crash: SIGKILL to every process of the daemon at once (keepalived: `kill -9 CHILD
+    /// PARENT`, since its child shuts down gracefully when only the parent dies), then reap.
+    pub fn kill9(&mut self) {
+        let pids = self.pids();
+        for &p in &pids {
+            signal(p, libc::SIGKILL);
+        }
+        self.reap_all(&pids, Duration::from_secs(5));
+    }
+
+    /// A graceful stop: SIGTERM, wait (up to 10 s) and reap. Returns the main process's exit
+    /// status.
+    pub fn terminate(&mut self) -> Option<ExitStatus> {
+        signal(self.pid, libc::SIGTERM);
+        let pids = self.pids();
+        let st = self.child.as_mut().and_then(|c| {
+            let end = Instant::now() + Duration::from_secs(10);
+            loop {
+                if let Ok(Some(s)) = c.try_wait() {
+                    return Some(s);
+                }
+                if Instant::now() > end {
+                    return None;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        self.reap_all(&pids, Duration::from_secs(5));
+        st
+    }
+
+    fn reap_all(&mut self, pids: &[u32], timeout: Duration) {
+        if let Some(c) = self.child.as_mut() {
+            let end = Instant::now() + timeout;
+            while c.try_wait().ok().flatten().is_none() && Instant::now() < end {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        for &p in pids {
+            if p != self.pid {
+                wait_until(timeout, || reap(p).is_some() || process_gone(p));
+            }
+        }
+        self.child = None;
+    }
+
+    /// Whether the daemon's main process still runs.
+    pub fn running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => c.try_wait().ok().flatten().is_none(),
+            None => false,
+        }
+    }
+
+    /// Its log so far.
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// A tcpdump capture on the bridge.
+#[derive(Debug)]
+pub struct Capture {
+    child: Option<Child>,
+    /// The pcap file.
+    pub path: PathBuf,
+}
+
+impl Capture {
+    /// Stop it (SIGTERM: background helpers ignore SIGINT) and wait until the file is complete.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            signal(c.id(), libc::SIGTERM);
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The lab: a bridge namespace and host namespaces, daemons and captures.
+#[derive(Debug)]
+pub struct Lab {
+    /// Unique prefix of every namespace name.
+    pub prefix: String,
+    /// Number of hosts.
+    pub hosts: usize,
+    /// Scratch directory (configs, pid files, logs, captures).
+    pub dir: PathBuf,
+    nodes: Vec<Node>,
+    captures: Vec<Capture>,
+}
+
+/// Host `i`'s IPv4 address.
+pub fn host_v4(i: usize) -> Ipv4Addr {
+    Ipv4Addr::new(192, 0, 2, 10 + i as u8)
+}
+
+/// Host `i`'s global IPv6 address.
+pub fn host_v6(i: usize) -> Ipv6Addr {
+    Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x10 + i as u16)
+}
+
+/// Host `i`'s IPv6 link-local address (EUI-64 of 02:00:00:00:00:0i).
+pub fn host_ll(i: usize) -> Ipv6Addr {
+    Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0xff, 0xfe00, i as u16)
+}
+
+impl Lab {
+    /// Build a lab of `hosts` hosts on one bridge. `name` appears in the scratch directory.
+    pub fn new(name: &str, hosts: usize) -> Lab {
+        become_subreaper();
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let prefix = format!("vg{}x{n}", std::process::id());
+        let dir = std::env::temp_dir().join(format!("vigil-{name}-{prefix}"));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {dir:?}: {e}"));
+        let lab = Lab {
+            prefix,
+            hosts,
+            dir,
+            nodes: Vec::new(),
+            captures: Vec::new(),
+        };
+        lab.build();
+        lab
+    }
+
+    /// The bridge namespace's name.
+    pub fn bridge_ns(&self) -> String {
+        format!("{}br", self.prefix)
+    }
+
+    /// Host `i`'s namespace name (1-based).
+    pub fn ns(&self, i: usize) -> String {
+        format!("{}h{i}", self.prefix)
+    }
+
+    fn build(&self) {
+        let br = self.bridge_ns();
+        must(&["ip", "netns", "add", &br]);
+        must(&["ip", "netns", "exec", &br, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
+        must(&["ip", "netns", "exec", &br, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"]);
+        must(&[
+            "ip", "-n", &br, "link", "add", "br0", "type", "bridge", "stp_state", "0",
+            "forward_delay", "0", "mcast_snooping", "0",
+        ]);
+        must(&["ip", "-n", &br, "link", "set", "br0", "up"]);
+        for i in 1..=self.hosts {
+            let ns = self.ns(i);
+            must(&["ip", "netns", "add", &ns]);
+            for k in [
+                "net.ipv6.conf.all.accept_dad=0",
+                "net.ipv6.conf.default.accept_dad=0",
+                "net.ipv6.conf.all.dad_transmits=0",
+                "net.ipv6.conf.default.dad_transmits=0",
+            ] {
+                must(&["ip", "netns", "exec", &ns, "sysctl", "-qw", k]);
+            }
+            let mac = format!("02:00:00:00:00:{i:02x}");
+            let port = format!("p{i}");
+            must(&[
+                "ip", "link", "add", "eth0", "netns", &ns, "address", &mac, "type", "veth", "peer",
+                "name", &port, "netns", &br,
+            ]);
+            must(&["ip", "-n", &br, "link", "set", &port, "master", "br0", "up"]);
+            must(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
+            must(&["ip", "-n", &ns, "addr", "add", &format!("{}/24", host_v4(i)), "dev", "eth0"]);
+            must(&[
+                "ip", "-n", &ns, "addr", "add", &format!("{}/64", host_v6(i)), "dev", "eth0",
+                "nodad",
+            ]);
+            must(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
+        }
+        // The link-locals appear when the links come up; wait for them to be usable.
+        for i in 1..=self.hosts {
+            let ll = IpAddr::V6(host_ll(i));
+            assert!(
+                wait_until(Duration::from_secs(5), || self.addresses(i).contains(&ll)),
+                "host {i}: no link-local address"
+            );
+        }
+    }
+
+    /// Run `args` inside host `i`'s namespace.
+    pub fn exec(&self, i: usize, args: &[&str]) -> Output {
+        let ns = self.ns(i);
+        let mut full = vec!["ip", "netns", "exec", &ns];
+        full.extend_from_slice(args);
+        run(&full)
+    }
+
+    /// Every address on host `i`'s eth0 (usable ones: not tentative).
+    pub fn addresses(&self, i: usize) -> Vec<IpAddr> {
+        let o = run(&["ip", "-n", &self.ns(i), "-o", "addr", "show", "dev", "eth0"]);
+        let text = String::from_utf8_lossy(&o.stdout);
+        text.lines()
+            .filter(|l| !l.contains("tentative"))
+            .filter_map(|l| {
+                let mut it = l.split_whitespace();
+                it.find(|w| *w == "inet" || *w == "inet6")?;
+                it.next()?.split('/').next()?.parse().ok()
+            })
+            .collect()
+    }
+
+    /// Whether host `i` holds address `a`.
+    pub fn has(&self, i: usize, a: IpAddr) -> bool {
+        self.addresses(i).contains(&a)
+    }
+
+    /// The hosts that hold `a` (the masters of the instance whose VIP it is).
+    pub fn holders(&self, a: IpAddr) -> Vec<usize> {
+        (1..=self.hosts).filter(|&i| self.has(i, a)).collect()
+    }
+
+    /// Wait until exactly host `i` holds `a`; returns whether it happened within `timeout`.
+    pub fn wait_sole_holder(&self, a: IpAddr, i: usize, timeout: Duration) -> bool {
+        wait_until(timeout, || self.holders(a) == vec![i])
+    }
+
+    /// Write a file into the lab directory and return its path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.join(name);
+        fs::write(&p, text).unwrap_or_else(|e| panic!("cannot write {p:?}: {e}"));
+        p
+    }
+
+    /// The vigild binary: `$VIGILD`, else `target/<profile>/vigild` beside this test binary
+    /// (`cargo test --workspace --all-targets` builds it before running any test).
+    pub fn vigild_path() -> PathBuf {
+        if let Ok(p) = std::env::var("VIGILD") {
+            return PathBuf::from(p);
+        }
+        let exe = std::env::current_exe().unwrap_or_default();
+        // target/<profile>/deps/<test> -> target/<profile>/vigild
+        let p = exe
+            .parent()
+            .and_then(Path::parent)
+            .map(|d| d.join("vigild"))
+            .unwrap_or_default();
+        assert!(
+            p.exists(),
+            "vigild not found at {p:?}: build it first (cargo build -p vigil-linux), or set VIGILD"
+        );
+        p
+    }
+
+    /// Start a daemon of `kind` on host `i` with configuration `conf` (keepalived.conf text).
+    /// Returns the node's index for [`Lab::node`].
+    pub fn start(&mut self, kind: Kind, i: usize, conf: &str) -> usize {
+        let idx = self.nodes.len();
+        let tag = format!("{}{idx}-h{i}", if kind == Kind::Vigil { "vigil" } else { "ka" });
+        let conf_path = self.write(&format!("{tag}.conf"), conf);
+        let pid_file = self.dir.join(format!("{tag}.pid"));
+        let vrrp_pid_file = self.dir.join(format!("{tag}.vrrp.pid"));
+        let log = self.dir.join(format!("{tag}.log"));
+        let logf = fs::File::create(&log).unwrap_or_else(|e| panic!("cannot create log: {e}"));
+        let logf2 = logf
+            .try_clone()
+            .unwrap_or_else(|e| panic!("cannot clone log: {e}"));
+        let ns = self.ns(i);
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &ns]);
+        match kind {
+            Kind::Vigil => {
+                cmd.arg(Self::vigild_path());
+                cmd.args(["-n", "-l"]);
+                if std::env::var("VIGIL_TEST_DETAIL").is_ok() {
+                    cmd.arg("-D");
+                }
+                cmd.arg("-f").arg(&conf_path).arg("-p").arg(&pid_file);
+            }
+            Kind::Keepalived => {
+                cmd.args(["keepalived", "-n", "-l", "-D", "-G", "-P", "-f"])
+                    .arg(&conf_path)
+                    .arg("-p")
+                    .arg(&pid_file)
+                    .arg("-r")
+                    .arg(&vrrp_pid_file);
+            }
+        }
+        cmd.stdin(Stdio::null()).stdout(logf).stderr(logf2);
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {kind:?}: {e}"));
+        let node = Node {
+            kind,
+            host: i,
+            pid: child.id(),
+            child: Some(child),
+            pid_file,
+            vrrp_pid_file,
+            log,
+            conf: conf_path,
+        };
+        if kind == Kind::Keepalived {
+            // Its VRRP child must exist before anyone can kill it.
+            wait_until(Duration::from_secs(5), || node.vrrp_child().is_some());
+        }
+        self.nodes.push(node);
+        idx
+    }
+
+    /// A node started by [`Lab::start`].
+    pub fn node(&mut self, idx: usize) -> &mut Node {
+        &mut self.nodes[idx]
+    }
+
+    /// Cut host `i`'s link: its bridge-side veth goes down, so the host sees NO-CARRIER.
+    pub fn cut_link(&self, i: usize) {
+        must(&["ip", "-n", &self.bridge_ns(), "link", "set", &format!("p{i}"), "down"]);
+    }
+
+    /// Restore host `i`'s link.
+    pub fn restore_link(&self, i: usize) {
+        must(&["ip", "-n", &self.bridge_ns(), "link", "set", &format!("p{i}"), "up"]);
+    }
+
+    /// A silent failure: host `i`'s bridge port is disabled (carrier kept, nothing passes).
+    pub fn silent_drop(&self, i: usize) {
+        must(&[
+            "ip", "netns", "exec", &self.bridge_ns(), "bridge", "link", "set", "dev",
+            &format!("p{i}"), "state", "0",
+        ]);
+    }
+
+    /// Undo [`Lab::silent_drop`] (port forwarding again).
+    pub fn restore_port(&self, i: usize) {
+        must(&[
+            "ip", "netns", "exec", &self.bridge_ns(), "bridge", "link", "set", "dev",
+            &format!("p{i}"), "state", "3",
+        ]);
+    }
+
+    /// Start capturing on the bridge into `name` in the lab directory (immediate mode, packet
+    /// buffered, so the last packets are not lost when it stops). Returns once tcpdump listens.
+    pub fn capture(&mut self, name: &str) -> usize {
+        let path = self.dir.join(name);
+        let err = self.dir.join(format!("{name}.stderr"));
+        let errf = fs::File::create(&err).unwrap_or_else(|e| panic!("cannot create: {e}"));
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.bridge_ns(), "tcpdump", "-i", "br0", "-nn"])
+            .args(["--immediate-mode", "-U", "-w"])
+            .arg(&path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(errf)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start tcpdump: {e}"));
+        wait_until(Duration::from_secs(5), || {
+            fs::read_to_string(&err).is_ok_and(|s| s.contains("listening"))
+        });
+        self.captures.push(Capture {
+            child: Some(child),
+            path,
+        });
+        self.captures.len() - 1
+    }
+
+    /// Stop capture `idx` and return its file.
+    pub fn stop_capture(&mut self, idx: usize) -> PathBuf {
+        let c = &mut self.captures[idx];
+        c.stop();
+        c.path.clone()
+    }
+
+    /// Every node's log, for a failing assertion's message.
+    pub fn logs(&self) -> String {
+        let mut s = String::new();
+        for n in &self.nodes {
+            s.push_str(&format!("----- {:?} on host {} ({:?})\n", n.kind, n.host, n.log));
+            s.push_str(&n.log_text());
+        }
+        s
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for n in &mut self.nodes {
+            if n.child.is_some() {
+                n.kill9();
+            }
+        }
+        for c in &mut self.captures {
+            c.stop();
+        }
+        for i in 1..=self.hosts {
+            let _ = run(&["ip", "netns", "del", &self.ns(i)]);
+        }
+        let _ = run(&["ip", "netns", "del", &self.bridge_ns()]);
+        if !std::thread::panicking() && std::env::var("VIGIL_KEEP_LAB").is_err() {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// The result of [`tshark_fields`]: one row per packet, one column per field.
+pub type Rows = Vec<Vec<String>>;
+
+/// Decode `pcap` with tshark, filtered by `filter`, printing `fields`.
+pub fn tshark_fields(pcap: &Path, filter: &str, fields: &[&str]) -> io::Result<Rows> {
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-r").arg(pcap).args(["-Y", filter, "-T", "fields"]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let o = cmd.stderr(Stdio::null()).output()?;
+    Ok(String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect())
+}
+
+/// One `vrrp_instance` for [`keepalived_conf`]: the settings the suites vary.
+#[derive(Clone, Debug)]
+pub struct Instance {
+    /// Instance name.
+    pub name: String,
+    /// VRID.
+    pub vrid: u8,
+    /// Priority.
+    pub priority: u8,
+    /// VRRP version (2 or 3).
+    pub version: u8,
+    /// `advert_int` as written (`1`, `0.1`).
+    pub advert_int: String,
+    /// Virtual addresses as written (`192.0.2.100/24`).
+    pub vips: Vec<String>,
+    /// `nopreempt`.
+    pub nopreempt: bool,
+    /// Unicast peers (empty: multicast).
+    pub unicast_peers: Vec<IpAddr>,
+    /// `unicast_src_ip`.
+    pub unicast_src: Option<IpAddr>,
+    /// v2 `auth_pass` (PASS authentication).
+    pub auth_pass: Option<String>,
+}
+
+impl Instance {
+    /// An IPv4 instance `VI_1`, VRID 51, VIP 192.0.2.100/24.
+    pub fn v4(version: u8, priority: u8, advert_int: &str) -> Instance {
+        Instance {
+            name: "VI_1".into(),
+            vrid: 51,
+            priority,
+            version,
+            advert_int: advert_int.into(),
+            vips: vec!["192.0.2.100/24".into()],
+            nopreempt: false,
+            unicast_peers: Vec::new(),
+            unicast_src: None,
+            auth_pass: None,
+        }
+    }
+
+    /// An IPv6 (VRRPv3) instance `VI_6`, VRID 52, VIP 2001:db8::100/64.
+    pub fn v6(priority: u8, advert_int: &str) -> Instance {
+        Instance {
+            name: "VI_6".into(),
+            vrid: 52,
+            vips: vec!["2001:db8::100/64".into()],
+            ..Instance::v4(3, priority, advert_int)
+        }
+    }
+}
+
+/// The virtual address of [`Instance::v4`].
+pub fn vip4() -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))
+}
+
+/// The virtual address of [`Instance::v6`].
+pub fn vip6() -> IpAddr {
+    IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x100))
+}
+
+/// A keepalived.conf that both vigild and keepalived read.
+pub fn keepalived_conf(instances: &[Instance]) -> String {
+    let mut s = String::from("global_defs {\n  router_id vigil_test\n}\n");
+    for i in instances {
+        s.push_str(&format!(
+            "vrrp_instance {} {{\n  state BACKUP\n  interface eth0\n  virtual_router_id {}\n  \
+             priority {}\n  version {}\n  advert_int {}\n",
+            i.name, i.vrid, i.priority, i.version, i.advert_int
+        ));
+        if i.nopreempt {
+            s.push_str("  nopreempt\n");
+        }
+        if let Some(p) = &i.auth_pass {
+            s.push_str(&format!(
+                "  authentication {{\n    auth_type PASS\n    auth_pass {p}\n  }}\n"
+            ));
+        }
+        if let Some(src) = i.unicast_src {
+            s.push_str(&format!("  unicast_src_ip {src}\n"));
+        }
+        if !i.unicast_peers.is_empty() {
+            s.push_str("  unicast_peer {\n");
+            for p in &i.unicast_peers {
+                s.push_str(&format!("    {p}\n"));
+            }
+            s.push_str("  }\n");
+        }
+        s.push_str("  virtual_ipaddress {\n");
+        for v in &i.vips {
+            s.push_str(&format!("    {v}\n"));
+        }
+        s.push_str("  }\n}\n");
+    }
+    s
+}

@@ -1,0 +1,186 @@
+//! Vigil-only clusters in network namespaces: real `vigild` processes on a bridge.
+//!
+//! Who is master is read from the machine, not from logs: the master is the host that holds the
+//! virtual address. Intervals are short (v3: 100 ms) so the suite stays fast; the one v2 test uses
+//! v2's smallest interval, 1 s. Waits are generous upper bounds on behaviour (several
+//! Master_Down_Intervals), never timing measurements: those are in bench/.
+
+use std::time::Duration;
+
+use vigil_tests::netns::{keepalived_conf, require_root, vip4, vip6, Instance, Kind, Lab};
+
+/// Generous bound for an election or takeover at 100 ms adverts (Master_Down_Interval is about
+/// 0.33 s).
+const FAST: Duration = Duration::from_secs(5);
+/// Generous bound at 1 s adverts (Master_Down_Interval about 3.6 s).
+const SLOW: Duration = Duration::from_secs(12);
+
+fn start_all(lab: &mut Lab, insts: &[(usize, Instance)]) -> Vec<usize> {
+    insts
+        .iter()
+        .map(|(h, i)| lab.start(Kind::Vigil, *h, &keepalived_conf(std::slice::from_ref(i))))
+        .collect()
+}
+
+#[test]
+fn v3_ipv4_three_nodes_elect_by_priority_and_survive_kill9_of_the_master() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::new("three-v4", 3);
+    let nodes = start_all(
+        &mut lab,
+        &[
+            (1, Instance::v4(3, 100, "0.1")),
+            (2, Instance::v4(3, 200, "0.1")),
+            (3, Instance::v4(3, 150, "0.1")),
+        ],
+    );
+    assert!(lab.wait_sole_holder(vip4(), 2, FAST), "priority 200 should win\n{}", lab.logs());
+    lab.node(nodes[1]).kill9();
+    // The dead master's address stays on its interface (nobody removes it): host 3 must take
+    // over, and host 1 must stay backup.
+    assert!(
+        vigil_tests::netns::wait_until(FAST, || lab.has(3, vip4())),
+        "priority 150 should take over\n{}",
+        lab.logs()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!lab.has(1, vip4()), "priority 100 must stay backup\n{}", lab.logs());
+}
+
+#[test]
+fn equal_priorities_are_broken_by_the_higher_primary_address() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::new("tie", 2);
+    start_all(
+        &mut lab,
+        &[(1, Instance::v4(3, 100, "0.1")), (2, Instance::v4(3, 100, "0.1"))],
+    );
+    // 192.0.2.12 > 192.0.2.11 (RFC 5798 section 6.4.3).
+    assert!(lab.wait_sole_holder(vip4(), 2, FAST), "{}", lab.logs());
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(lab.holders(vip4()), vec![2], "{}", lab.logs());
+}
+
+#[test]
+fn v2_ipv4_kill9_takeover_and_preemption_back_after_restart_cleans_leftovers() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::new("v2", 2);
+    let conf_hi = keepalived_conf(&[Instance::v4(2, 200, "1")]);
+    let nodes = start_all(&mut lab, &[(2, Instance::v4(2, 100, "1"))]);
+    let hi = lab.start(Kind::Vigil, 1, &conf_hi);
+    assert!(lab.wait_sole_holder(vip4(), 1, SLOW), "{}", lab.logs());
+    let pid_file = lab.node(hi).pid_file.clone();
+    lab.node(hi).kill9();
+    assert!(
+        vigil_tests::netns::wait_until(SLOW, || lab.has(2, vip4())),
+        "{}",
+        lab.logs()
+    );
+    // The crashed run left its address behind; its record says so.
+    assert!(lab.has(1, vip4()));
+    let record = std::fs::read_to_string(pid_file.with_extension("vips")).unwrap_or_default();
+    assert!(record.contains("192.0.2.100/24"), "record: {record:?}");
+    // A new run with the same pid file removes it at once, then preempts back (preempt is on).
+    let again = lab.start(Kind::Vigil, 1, &conf_hi);
+    let _ = again;
+    assert!(lab.wait_sole_holder(vip4(), 1, SLOW), "{}", lab.logs());
+    assert!(lab.node(nodes[0]).running());
+}
+
+#[test]
+fn v3_ipv6_link_cut_and_silent_drop_move_the_master_and_it_comes_back() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::new("v6", 2);
+    start_all(&mut lab, &[(1, Instance::v6(200, "0.1")), (2, Instance::v6(100, "0.1"))]);
+    assert!(lab.wait_sole_holder(vip6(), 1, FAST), "{}", lab.logs());
+
+    // Link cut: the master sees NO-CARRIER, goes FAULT and drops its address; host 2 takes over.
+    lab.cut_link(1);
+    assert!(lab.wait_sole_holder(vip6(), 2, FAST), "link cut\n{}", lab.logs());
+    lab.restore_link(1);
+    assert!(lab.wait_sole_holder(vip6(), 1, FAST), "after link cut\n{}", lab.logs());
+
+    // Silent drop: carrier kept, nothing passes. Host 2 takes over; host 1, alone, stays
+    // master too (it cannot know). When the port forwards again, one master remains.
+    lab.silent_drop(1);
+    assert!(
+        vigil_tests::netns::wait_until(FAST, || lab.has(2, vip6())),
+        "silent drop\n{}",
+        lab.logs()
+    );
+    lab.restore_port(1);
+    assert!(lab.wait_sole_holder(vip6(), 1, FAST), "after silent drop\n{}", lab.logs());
+}
+
+#[test]
+fn sigterm_hands_over_at_skew_time_and_leaves_nothing_behind() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::new("term", 2);
+    // 1 s adverts: Master_Down_Interval is 3.6 s, Skew_Time 0.6 s; a takeover well under
+    // Master_Down_Interval can only come from the priority-0 advert.
+    let nodes = start_all(
+        &mut lab,
+        &[(1, Instance::v4(3, 200, "1")), (2, Instance::v4(3, 100, "1"))],
+    );
+    assert!(lab.wait_sole_holder(vip4(), 1, SLOW), "{}", lab.logs());
+    let pid_file = lab.node(nodes[0]).pid_file.clone();
+    let t0 = std::time::Instant::now();
+    let status = lab.node(nodes[0]).terminate();
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "{}", lab.logs());
+    assert!(!lab.has(1, vip4()), "SIGTERM must remove the address");
+    assert!(!pid_file.exists(), "pid file left behind");
+    assert!(!pid_file.with_extension("vips").exists(), "address record left behind");
+    assert!(lab.wait_sole_holder(vip4(), 2, Duration::from_secs(3)), "{}", lab.logs());
+    assert!(
+        t0.elapsed() < Duration::from_millis(3000),
+        "took over after {:?}: not on the priority-0 advert\n{}",
+        t0.elapsed(),
+        lab.logs()
+    );
+}
+
+#[test]
+fn nopreempt_keeps_the_running_master() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::new("nopreempt", 2);
+    let mut low = Instance::v4(3, 100, "0.1");
+    low.nopreempt = true;
+    let mut high = Instance::v4(3, 200, "0.1");
+    high.nopreempt = true;
+    start_all(&mut lab, &[(1, low)]);
+    assert!(lab.wait_sole_holder(vip4(), 1, FAST), "{}", lab.logs());
+    start_all(&mut lab, &[(2, high)]);
+    // Ten Master_Down_Intervals: the higher priority must not preempt.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(lab.holders(vip4()), vec![1], "{}", lab.logs());
+}
+
+#[test]
+fn v3_ipv4_unicast_peers_elect_and_take_over() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::new("unicast", 2);
+    let peer = |me: usize, other: usize, prio: u8| {
+        let mut i = Instance::v4(3, prio, "0.1");
+        i.unicast_src = Some(vigil_tests::netns::host_v4(me).into());
+        i.unicast_peers = vec![vigil_tests::netns::host_v4(other).into()];
+        i
+    };
+    let nodes = start_all(&mut lab, &[(1, peer(1, 2, 200)), (2, peer(2, 1, 100))]);
+    assert!(lab.wait_sole_holder(vip4(), 1, FAST), "{}", lab.logs());
+    lab.node(nodes[0]).terminate();
+    assert!(lab.wait_sole_holder(vip4(), 2, FAST), "{}", lab.logs());
+}
