@@ -1,0 +1,386 @@
+//! The invariants, checked after every engine call (safety) and after the network heals
+//! (liveness).
+//!
+//! Safety (after every call into a node's engine, on what the engine said and did):
+//! - `vips-only-on-master`: virtual addresses are on a node exactly while its instance is MASTER.
+//! - `only-masters-advertise`: an advert with a non-zero priority comes from a MASTER;
+//!   `announce-only-master`: so does a gratuitous ARP / NA.
+//! - `goodbye-priority-0`: a graceful stop of a MASTER sends priority 0 (RFC 5798 section 6.4.3).
+//! - `fsm-edge`: every transition is an edge of the state diagram ([`State::can_go_to`]);
+//!   `state-report`: the engine reports every change, from the state it last reported.
+//! - `deadline-in-the-past`: the engine's next deadline is never before the node's clock.
+//! - `master-silent`: a MASTER advertises at least once per Advertisement_Interval
+//!   (RFC 5798 section 6.4.3), plus clock drift.
+//!
+//! Liveness (once the network is clean and quiet for [`convergence_bound`]):
+//! - `one-master`: exactly one MASTER per virtual router (segment, family, VRID) among the nodes
+//!   that can serve, and `right-master`: it is the right one: no node that could serve has a
+//!   higher effective priority and preemption on (or is the address owner). Under `nopreempt`
+//!   the incumbent stays, so a lower master is right when the higher ones do not preempt.
+//!   Equal priorities: any one of them (RFC 5798 breaks ties by address only between two
+//!   MASTERs; a BACKUP does not preempt an equal priority).
+//! - `flapping`: from then on, until the next fault, no instance changes state.
+
+use core::fmt;
+
+use vigil_engine::instance::master_down_interval;
+use vigil_engine::{InstanceId, State};
+
+use crate::dur::{fmt_time, Dur};
+use crate::sim::Sim;
+
+/// The family of a failed invariant; each has its own exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ViolationKind {
+    /// Something panicked (the engine or the simulator): a bug, exit code 3.
+    Panic,
+    /// A safety invariant failed: exit code 4.
+    Safety,
+    /// A liveness invariant failed (no convergence, wrong master, flapping): exit code 5.
+    Liveness,
+}
+
+impl ViolationKind {
+    /// `panic`, `safety` or `liveness`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ViolationKind::Panic => "panic",
+            ViolationKind::Safety => "safety",
+            ViolationKind::Liveness => "liveness",
+        }
+    }
+
+    /// The process exit code of `vigil-sim` for this kind.
+    pub const fn exit_code(self) -> i32 {
+        match self {
+            ViolationKind::Panic => 3,
+            ViolationKind::Safety => 4,
+            ViolationKind::Liveness => 5,
+        }
+    }
+}
+
+/// A failed invariant: where and when the run stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// Which family.
+    pub kind: ViolationKind,
+    /// The rule's name (see the module docs).
+    pub rule: &'static str,
+    /// What was seen.
+    pub detail: String,
+    /// Virtual time.
+    pub at: u64,
+    /// Index of the event being processed (1-based).
+    pub event: u64,
+    /// The node, if one.
+    pub node: Option<String>,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} violation `{}` at {} (event {}){}: {}",
+            self.kind.name(),
+            self.rule,
+            fmt_time(self.at),
+            self.event,
+            self.node
+                .as_ref()
+                .map_or(String::new(), |n| format!(" on {n}")),
+            self.detail
+        )
+    }
+}
+
+/// The safety checks after one batch of actions from node `n`'s engine.
+pub(crate) fn after_batch(sim: &mut Sim, n: usize) {
+    let Some(engine) = sim.nodes[n].engine.as_ref() else {
+        return;
+    };
+    let node = &sim.nodes[n];
+    let mut found: Option<(&'static str, String)> = None;
+    let (adverts, announces) = sim.batch();
+    for &(i, prio) in adverts {
+        let Some(t) = node.insts.get(i as usize) else {
+            continue;
+        };
+        if prio > 0 && t.state != State::Master {
+            found = Some((
+                "only-masters-advertise",
+                format!("{} sent an advert with priority {prio} while {}", t.name, t.state),
+            ));
+            break;
+        }
+    }
+    if found.is_none() {
+        for &i in announces {
+            if let Some(t) = node.insts.get(i as usize) {
+                if t.state != State::Master {
+                    found = Some((
+                        "announce-only-master",
+                        format!("{} announced its addresses while {}", t.name, t.state),
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+    if found.is_none() {
+        for (k, t) in node.insts.iter().enumerate() {
+            let real = u32::try_from(k)
+                .ok()
+                .and_then(|k| engine.instance(InstanceId(k)))
+                .map(|v| v.state());
+            if real != Some(t.state) {
+                found = Some((
+                    "state-report",
+                    format!(
+                        "{} is {} in the engine but the last StateChange said {}",
+                        t.name,
+                        real.map_or("missing".to_string(), |s| s.to_string()),
+                        t.state
+                    ),
+                ));
+                break;
+            }
+            if t.vips != (t.state == State::Master) {
+                found = Some((
+                    "vips-only-on-master",
+                    format!(
+                        "{} is {} and its virtual addresses are {}",
+                        t.name,
+                        t.state,
+                        if t.vips { "present" } else { "absent" }
+                    ),
+                ));
+                break;
+            }
+        }
+    }
+    if found.is_none() {
+        // Sync groups move whole inside one call: after it, every member is in one state.
+        for (gid, _) in engine.groups() {
+            let Some((name, gstate, members)) = engine.group(gid) else {
+                continue;
+            };
+            let states: Vec<(String, State)> = members
+                .filter_map(|m| node.insts.get(m.0 as usize))
+                .map(|t| (t.name.clone(), t.state))
+                .collect();
+            if states.iter().any(|(_, s)| *s != states[0].1) {
+                let list: Vec<String> = states.iter().map(|(n, s)| format!("{n} {s}")).collect();
+                found = Some((
+                    "sync-group-agree",
+                    format!(
+                        "sync group {name} ({gstate}) has members in different states after one \
+                         call: {}",
+                        list.join(", ")
+                    ),
+                ));
+                break;
+            }
+        }
+    }
+    if let Some((rule, detail)) = found {
+        sim.violate(ViolationKind::Safety, rule, Some(n), detail);
+        return;
+    }
+    adverts_flowing(sim, n);
+}
+
+/// `master-silent`: every MASTER of node `n` sent an advert within its interval.
+pub(crate) fn adverts_flowing(sim: &mut Sim, n: usize) {
+    let now = sim.now();
+    let node = &sim.nodes[n];
+    if node.engine.is_none() {
+        return;
+    }
+    for t in &node.insts {
+        if t.state != State::Master {
+            continue;
+        }
+        let limit = t.interval + node.slack(t.interval);
+        let gap = now.saturating_sub(t.last_sent);
+        if gap > limit {
+            let detail = format!(
+                "{} is MASTER and sent no advert for {} (interval {})",
+                t.name,
+                Dur(gap),
+                Dur(t.interval)
+            );
+            sim.violate(ViolationKind::Safety, "master-silent", Some(n), detail);
+            return;
+        }
+    }
+}
+
+/// How long after the last fault every virtual router must have its one right MASTER: the
+/// longest Master_Down_Interval (lowest priority, longest interval of its virtual router) plus
+/// `preempt_delay`, scaled by the worst clock drift, plus twice the longest network delay (the
+/// last advert on its way, and the new master's first advert on its way), plus 1 ms.
+pub(crate) fn convergence_bound(sim: &Sim) -> u64 {
+    let mut worst = 0u64;
+    for g in &sim.groups {
+        let max_int = g
+            .members
+            .iter()
+            .map(|&(n, i)| sim.nodes[n].insts[i].interval)
+            .max()
+            .unwrap_or(0);
+        for &(n, i) in &g.members {
+            let node = &sim.nodes[n];
+            let Some(cfg) = node.config.instances.get(i) else {
+                continue;
+            };
+            let effective = node
+                .engine
+                .as_ref()
+                .and_then(|e| e.instance(InstanceId(i as u32)))
+                .map_or(cfg.priority, |v| v.priority())
+                .clamp(1, cfg.priority.max(1));
+            let mdi = Dur::from_std(master_down_interval(
+                effective,
+                core::time::Duration::from_nanos(max_int),
+            ))
+            .0;
+            let pd = Dur::from_std(cfg.preempt_delay).0;
+            let d = mdi.saturating_add(pd);
+            worst = worst.max(d.saturating_add(node.slack(d)));
+        }
+    }
+    // A check program takes up to max(rise, fall) runs to change its verdict.
+    let scripts = sim
+        .nodes
+        .iter()
+        .flat_map(|n| {
+            n.scripts.iter().map(move |r| {
+                let counts = n
+                    .config
+                    .scripts
+                    .iter()
+                    .find(|s| s.name == r.name)
+                    .map_or(1, |s| s.rise.max(s.fall));
+                r.interval.saturating_mul(u64::from(counts) + 1)
+            })
+        })
+        .max()
+        .unwrap_or(0);
+    worst = worst.saturating_add(scripts);
+    let max_delay = sim
+        .segs
+        .iter()
+        .map(|s| s.model.max_delay())
+        .max()
+        .unwrap_or(0);
+    worst
+        .saturating_add(max_delay.saturating_mul(2))
+        .saturating_add(1_000_000)
+}
+
+/// The liveness check, run when the network has been quiet for [`convergence_bound`].
+pub(crate) fn liveness(sim: &mut Sim) {
+    // Only a clean network must converge: no loss, no partition, delays under the interval.
+    for g in &sim.groups {
+        let seg = &sim.segs[g.segment];
+        let min_int = g
+            .members
+            .iter()
+            .map(|&(n, i)| sim.nodes[n].insts[i].interval)
+            .min()
+            .unwrap_or(u64::MAX);
+        if !seg.clean() || seg.model.max_delay() >= min_int {
+            return;
+        }
+    }
+    let mut problem: Option<(&'static str, String)> = None;
+    'groups: for g in &sim.groups {
+        let eligible: Vec<(usize, usize)> = g
+            .members
+            .iter()
+            .copied()
+            .filter(|&(n, i)| {
+                let node = &sim.nodes[n];
+                node.running
+                    && node.engine.is_some()
+                    && matches!(node.insts[i].state, State::Backup | State::Master)
+            })
+            .collect();
+        if eligible.is_empty() {
+            continue;
+        }
+        let prio = |n: usize, i: usize| -> u8 {
+            sim.nodes[n]
+                .engine
+                .as_ref()
+                .and_then(|e| e.instance(InstanceId(i as u32)))
+                .map_or(0, |v| v.priority())
+        };
+        let states = || -> String {
+            g.members
+                .iter()
+                .map(|&(n, i)| {
+                    format!(
+                        "{} {} (priority {})",
+                        sim.nodes[n].name,
+                        sim.nodes[n].insts[i].state,
+                        prio(n, i)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let masters: Vec<(usize, usize)> = eligible
+            .iter()
+            .copied()
+            .filter(|&(n, i)| sim.nodes[n].insts[i].state == State::Master)
+            .collect();
+        if masters.len() != 1 {
+            problem = Some((
+                "one-master",
+                format!(
+                    "{}: {} MASTERs {} after the network healed at {}: {}",
+                    g.name,
+                    masters.len(),
+                    Dur(sim.now().saturating_sub(sim.last_disturbance)),
+                    fmt_time(sim.last_disturbance),
+                    states()
+                ),
+            ));
+            break;
+        }
+        let (mn, mi) = masters[0];
+        let mp = prio(mn, mi);
+        for &(n, i) in &eligible {
+            if (n, i) == (mn, mi) {
+                continue;
+            }
+            let p = prio(n, i);
+            let preempts = sim.nodes[n]
+                .config
+                .instances
+                .get(i)
+                .is_some_and(|c| c.preempt)
+                || p == vigil_engine::setup::OWNER_PRIORITY;
+            if p > mp && preempts {
+                problem = Some((
+                    "right-master",
+                    format!(
+                        "{}: {} is MASTER with priority {mp}, but {} has priority {p} and \
+                         preempts: {}",
+                        g.name,
+                        sim.nodes[mn].name,
+                        sim.nodes[n].name,
+                        states()
+                    ),
+                ));
+                break 'groups;
+            }
+        }
+    }
+    match problem {
+        Some((rule, detail)) => sim.violate(ViolationKind::Liveness, rule, None, detail),
+        None => sim.set_converged(true),
+    }
+}

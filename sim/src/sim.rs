@@ -1,0 +1,1600 @@
+//! The simulator: nodes running unmodified engines over a virtual clock and modelled L2 segments.
+//!
+//! One event queue, ordered by (virtual time, class, sequence number): ties break the same way on
+//! every run. Class 0 is the world (boots, faults, timer expiries, frame deliveries), class 1 the
+//! checks (expectations, liveness), so that a check at an instant sees everything that happened
+//! at that instant. Every random draw comes from one [`SimRng`] seeded by the run's seed.
+//!
+//! Each node runs its own [`Engine`]: the simulator feeds inputs, drains every action after every
+//! call, carries the actions out (adverts are encoded with [`vigil_engine::SendAdvert::encode`] and
+//! delivered as real VRRP bytes with TTL 255), and checks the safety invariants
+//! ([`crate::check`]) after each call.
+
+use core::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+use std::net::IpAddr;
+use std::rc::Rc;
+
+use vigil_engine::wire::{Family, MAX_ADVERT_LEN};
+use vigil_engine::{
+    Action, Engine, EngineConfig, IfaceId, Input, Instant, InstanceId, Received, State,
+};
+
+use crate::check::{self, Violation, ViolationKind};
+use crate::frames::{self, Captured};
+use crate::rng::{SimRng, Stream};
+use crate::scenario::{Expect, FaultAction, IfacePlan, LinkModel, NetworkSpec, Plan};
+use crate::trace::{Names, TraceEntry, TraceEvent};
+
+/// How to run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The seed of every random draw.
+    pub seed: u64,
+    /// Record every advert and loss in the trace (`--json`); off, the trace keeps state changes,
+    /// faults and checks only (faster, for exploration).
+    pub record_packets: bool,
+    /// Keep Ethernet frames for `--pcap`.
+    pub capture: bool,
+}
+
+impl Options {
+    /// Everything recorded, for `vigil-sim run`.
+    pub fn full(seed: u64) -> Options {
+        Options {
+            seed,
+            record_packets: true,
+            capture: false,
+        }
+    }
+
+    /// State-level trace only, for exploration and benchmarks.
+    pub fn quiet(seed: u64) -> Options {
+        Options {
+            seed,
+            record_packets: false,
+            capture: false,
+        }
+    }
+}
+
+/// A frame in flight: the IP addresses and the VRRP bytes the engine's codec produced.
+#[derive(Debug)]
+struct Frame {
+    from: u16,
+    src: IpAddr,
+    dst: IpAddr,
+    payload: Box<[u8]>,
+}
+
+#[derive(Debug)]
+enum Event {
+    Boot(usize),
+    Timer { node: usize, gen: u64 },
+    Deliver { node: usize, iface: usize, frame: Rc<Frame> },
+    Fault(usize),
+    Expect(usize),
+    Liveness(u64),
+    Script { node: usize, idx: usize, inc: u64 },
+}
+
+#[derive(Debug)]
+struct Queued {
+    at: u64,
+    class: u8,
+    seq: u64,
+    ev: Event,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.class, self.seq) == (o.at, o.class, o.seq)
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Queued {
+    fn cmp(&self, o: &Self) -> Ordering {
+        (self.at, self.class, self.seq).cmp(&(o.at, o.class, o.seq))
+    }
+}
+
+/// A node's interface at run time.
+#[derive(Debug)]
+pub(crate) struct NodeIface {
+    pub plan: IfacePlan,
+    pub up: bool,
+    /// The engine's id for it, when some instance uses it.
+    pub engine_id: Option<IfaceId>,
+    /// IPv4 identification counter (keepalived counts from 1).
+    pub ip_id: u16,
+}
+
+/// What the simulator knows of one instance (checked against the engine after every call).
+#[derive(Debug)]
+pub(crate) struct InstTrack {
+    pub name: String,
+    pub iface: usize,
+    pub family: Family,
+    pub vrid: u8,
+    /// The state as the engine's StateChange actions told it.
+    pub state: State,
+    /// Whether the virtual addresses are on the node (AddAddresses / RemoveAddresses).
+    pub vips: bool,
+    /// Last restart of the Master_Down_Timer as seen from outside: entering BACKUP, or a valid
+    /// advert of a priority at least ours (or 0) heard while BACKUP.
+    pub last_rx: Option<u64>,
+    /// Last advert sent with a non-zero priority.
+    pub last_sent: u64,
+    /// Advertisement interval, nanoseconds.
+    pub interval: u64,
+}
+
+/// One router.
+#[derive(Debug)]
+pub(crate) struct Node {
+    pub name: String,
+    pub config: EngineConfig,
+    pub engine: Option<Engine>,
+    /// The engine has been started and not stopped.
+    pub running: bool,
+    pub ifaces: Vec<NodeIface>,
+    /// Node interface index by engine `IfaceId`.
+    pub by_engine_iface: Vec<usize>,
+    pub insts: Vec<InstTrack>,
+    /// Earliest Timer event in the queue for this node (MAX: none), and its generation.
+    timer_at: u64,
+    timer_gen: u64,
+    /// The engine's next deadline, virtual time (MAX: none).
+    want: u64,
+    clock_offset: u64,
+    drift_ppm: i64,
+    /// Boot counter: periodic events of an earlier engine are dropped.
+    incarnation: u64,
+    /// Check programs: what each run returns, how often it runs.
+    pub scripts: Vec<ScriptRun>,
+    /// Tracked files' values as the schedule set them (re-read at every boot).
+    pub files: Vec<(String, i64)>,
+}
+
+/// A check program as the simulated runner runs it.
+#[derive(Debug)]
+pub(crate) struct ScriptRun {
+    pub name: String,
+    pub interval: u64,
+    pub result: vigil_engine::io::CheckResult,
+}
+
+impl Node {
+    /// The node's clock at virtual time `t`: offset + t * (1 + drift).
+    pub fn local(&self, t: u64) -> u64 {
+        let scaled = i128::from(t) * (1_000_000 + i128::from(self.drift_ppm)) / 1_000_000;
+        u64::try_from(scaled)
+            .unwrap_or(u64::MAX)
+            .saturating_add(self.clock_offset)
+    }
+
+    /// The first virtual time at or after `now` at which the node's clock reads `local`.
+    fn global(&self, local: u64, now: u64) -> u64 {
+        if local <= self.local(now) {
+            return now;
+        }
+        let rate = 1_000_000 + i128::from(self.drift_ppm);
+        let since = i128::from(local.saturating_sub(self.clock_offset));
+        let mut t = u64::try_from((since * 1_000_000 + rate - 1) / rate)
+            .unwrap_or(u64::MAX)
+            .max(now);
+        while self.local(t) < local && t < u64::MAX {
+            t += 1;
+        }
+        t
+    }
+
+    /// Drift slack for a duration measured on this node's clock, in virtual time.
+    pub fn slack(&self, d: u64) -> u64 {
+        d / 1_000_000 * self.drift_ppm.unsigned_abs() + 1_000
+    }
+}
+
+/// An L2 segment at run time.
+#[derive(Debug)]
+pub(crate) struct Segment {
+    pub name: String,
+    pub spec: NetworkSpec,
+    pub model: LinkModel,
+    /// (node, interface) members, in node order.
+    pub members: Vec<(usize, usize)>,
+    /// Partition side of each node (all 0: no partition).
+    pub side: Vec<usize>,
+    /// One-way blocks: `blocked[from * n + to]`.
+    pub blocked: Vec<bool>,
+    /// Gilbert-Elliott state per sender and receiver (`true`: bad).
+    pub burst_bad: Vec<bool>,
+}
+
+impl Segment {
+    fn cut(&self, n: usize, from: usize, to: usize) -> bool {
+        self.side[from] != self.side[to] || self.blocked[from * n + to]
+    }
+
+    fn partitioned(&self) -> bool {
+        self.side.iter().any(|&s| s != self.side[0]) || self.blocked.iter().any(|&b| b)
+    }
+}
+
+/// A virtual router: the instances of one (segment, family, VRID).
+#[derive(Debug)]
+pub(crate) struct Group {
+    pub name: String,
+    pub segment: usize,
+    pub members: Vec<(usize, usize)>,
+}
+
+/// How an expectation came out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpectResult {
+    /// The expectation in words.
+    pub text: String,
+    /// Whether it held (`None`: not reached, the run stopped first).
+    pub ok: Option<bool>,
+    /// What was seen.
+    pub seen: String,
+}
+
+/// The result of a run.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The first invariant that failed, if one did (the run stopped there).
+    pub violation: Option<Violation>,
+    /// Each expectation of the scenario.
+    pub expects: Vec<ExpectResult>,
+    /// Events processed.
+    pub events: u64,
+    /// Virtual time reached.
+    pub end: u64,
+}
+
+impl Outcome {
+    /// Whether every invariant and every expectation held.
+    pub fn passed(&self) -> bool {
+        self.violation.is_none() && self.expects.iter().all(|e| e.ok == Some(true))
+    }
+}
+
+/// A running simulation.
+#[derive(Debug)]
+pub struct Sim {
+    plan: Plan,
+    seed: u64,
+    now: u64,
+    queue: BinaryHeap<Reverse<Queued>>,
+    seq: u64,
+    events: u64,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) segs: Vec<Segment>,
+    pub(crate) groups: Vec<Group>,
+    rng: SimRng,
+    trace: Vec<TraceEntry>,
+    record_packets: bool,
+    captured: Option<Vec<Captured>>,
+    violation: Option<Violation>,
+    expects: Vec<ExpectResult>,
+    /// Liveness: generation of the last disturbance, and whether the cluster is converged since.
+    live_gen: u64,
+    converged: bool,
+    /// Per-batch scratch: adverts (instance, priority) and announces seen while draining.
+    batch_adverts: Vec<(u32, u8)>,
+    batch_announces: Vec<u32>,
+    buf: Vec<u8>,
+    names: Names,
+    /// Virtual time of the last fault, boot or stop (the "network heals" instant).
+    pub(crate) last_disturbance: u64,
+}
+
+impl Sim {
+    /// A simulation of `plan`, nothing run yet.
+    pub fn new(plan: &Plan, opts: &Options) -> Sim {
+        let n = plan.nodes.len();
+        let mut segs: Vec<Segment> = plan
+            .segments
+            .iter()
+            .map(|s| Segment {
+                name: s.name.clone(),
+                spec: s.spec.clone(),
+                model: s.model,
+                members: Vec::new(),
+                side: vec![0; n],
+                blocked: vec![false; n * n],
+                burst_bad: vec![false; n * n],
+            })
+            .collect();
+        let mut nodes = Vec::new();
+        let mut groups: Vec<Group> = Vec::new();
+        let mut group_keys: Vec<(usize, Family, u8)> = Vec::new();
+        for (ni, np) in plan.nodes.iter().enumerate() {
+            let ifaces: Vec<NodeIface> = np
+                .ifaces
+                .iter()
+                .map(|p| NodeIface {
+                    plan: p.clone(),
+                    up: true,
+                    engine_id: None,
+                    ip_id: 0,
+                })
+                .collect();
+            for (ii, f) in ifaces.iter().enumerate() {
+                if let Some(s) = segs.get_mut(f.plan.segment) {
+                    s.members.push((ni, ii));
+                }
+            }
+            let mut insts = Vec::new();
+            for ic in &np.config.instances {
+                let iface = ifaces
+                    .iter()
+                    .position(|f| f.plan.name == ic.interface)
+                    .unwrap_or(0);
+                let segment = ifaces.get(iface).map_or(0, |f| f.plan.segment);
+                let key = (segment, ic.family, ic.vrid);
+                let g = match group_keys.iter().position(|k| *k == key) {
+                    Some(g) => g,
+                    None => {
+                        group_keys.push(key);
+                        groups.push(Group {
+                            name: ic.name.clone(),
+                            segment,
+                            members: Vec::new(),
+                        });
+                        groups.len() - 1
+                    }
+                };
+                groups[g].members.push((ni, insts.len()));
+                insts.push(InstTrack {
+                    name: ic.name.clone(),
+                    iface,
+                    family: ic.family,
+                    vrid: ic.vrid,
+                    state: State::Init,
+                    vips: false,
+                    last_rx: None,
+                    last_sent: 0,
+                    interval: crate::dur::Dur::from_std(ic.advert_interval).0,
+                });
+            }
+            nodes.push(Node {
+                name: np.name.clone(),
+                config: np.config.clone(),
+                engine: None,
+                running: false,
+                ifaces,
+                by_engine_iface: Vec::new(),
+                insts,
+                timer_at: u64::MAX,
+                timer_gen: 0,
+                want: u64::MAX,
+                clock_offset: np.clock_offset,
+                drift_ppm: np.drift_ppm,
+                incarnation: 0,
+                scripts: np
+                    .config
+                    .scripts
+                    .iter()
+                    .map(|sc| ScriptRun {
+                        name: sc.name.clone(),
+                        interval: plan
+                            .script_intervals
+                            .iter()
+                            .find(|(n, _)| *n == sc.name)
+                            .map_or(1_000_000_000, |(_, i)| *i),
+                        result: if sc.init_fail {
+                            vigil_engine::io::CheckResult::Failure
+                        } else {
+                            vigil_engine::io::CheckResult::Success
+                        },
+                    })
+                    .collect(),
+                files: Vec::new(),
+            });
+        }
+        let names = Names {
+            nodes: nodes.iter().map(|n| n.name.clone()).collect(),
+            instances: nodes
+                .iter()
+                .map(|n| n.insts.iter().map(|i| i.name.clone()).collect())
+                .collect(),
+        };
+        let mut sim = Sim {
+            plan: plan.clone(),
+            seed: opts.seed,
+            now: 0,
+            queue: BinaryHeap::new(),
+            seq: 0,
+            events: 0,
+            nodes,
+            segs,
+            groups,
+            rng: SimRng::new(opts.seed, Stream::Network),
+            trace: Vec::new(),
+            record_packets: opts.record_packets,
+            captured: opts.capture.then(Vec::new),
+            violation: None,
+            expects: plan
+                .expects
+                .iter()
+                .map(|(_, text)| ExpectResult {
+                    text: text.clone(),
+                    ok: None,
+                    seen: "not reached".into(),
+                })
+                .collect(),
+            live_gen: 0,
+            converged: false,
+            batch_adverts: Vec::new(),
+            batch_announces: Vec::new(),
+            buf: vec![0; MAX_ADVERT_LEN],
+            names,
+            last_disturbance: 0,
+        };
+        for (ni, np) in plan.nodes.iter().enumerate() {
+            if let Some(t) = np.boot {
+                sim.push(t, 0, Event::Boot(ni));
+            }
+        }
+        for (fi, f) in plan.faults.iter().enumerate() {
+            sim.push(f.at, 0, Event::Fault(fi));
+        }
+        for (ei, (e, _)) in plan.expects.iter().enumerate() {
+            let at = match e {
+                Expect::Master { at, .. } | Expect::Masters { at, .. } | Expect::State { at, .. } => {
+                    *at
+                }
+                Expect::Transitions { .. } => continue,
+            };
+            sim.push(at, 1, Event::Expect(ei));
+        }
+        sim
+    }
+
+    // ----- accessors ---------------------------------------------------------------------
+
+    /// The plan being run.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Virtual time now, nanoseconds.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// Events processed so far.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// The trace so far.
+    pub fn trace(&self) -> &[TraceEntry] {
+        &self.trace
+    }
+
+    /// Node and instance names, for rendering the trace.
+    pub fn names(&self) -> &Names {
+        &self.names
+    }
+
+    /// Frames captured for `--pcap` (empty unless capture was on).
+    pub fn captured(&self) -> &[Captured] {
+        self.captured.as_deref().unwrap_or(&[])
+    }
+
+    /// The first violation, if any.
+    pub fn violation(&self) -> Option<&Violation> {
+        self.violation.as_ref()
+    }
+
+    /// The state of `node`'s instance `name` as the engine reported it (INIT when down).
+    pub fn state_of(&self, node: usize, name: &str) -> Option<State> {
+        let n = self.nodes.get(node)?;
+        n.insts.iter().find(|i| i.name == name).map(|i| i.state)
+    }
+
+    // ----- the run loop -----------------------------------------------------------------
+
+    fn push(&mut self, at: u64, class: u8, ev: Event) {
+        self.seq += 1;
+        self.queue.push(Reverse(Queued {
+            at,
+            class,
+            seq: self.seq,
+            ev,
+        }));
+    }
+
+    /// Run to the end of the scenario or the first violation.
+    pub fn run(&mut self) -> Outcome {
+        while self.step() {}
+        self.finish()
+    }
+
+    /// Process one event; false when the run is over (end of time, or a violation).
+    pub fn step(&mut self) -> bool {
+        if self.violation.is_some() {
+            return false;
+        }
+        let Some(Reverse(q)) = self.queue.pop() else {
+            return false;
+        };
+        if q.at > self.plan.duration {
+            self.now = self.plan.duration;
+            return false;
+        }
+        self.now = q.at;
+        self.events += 1;
+        match q.ev {
+            Event::Boot(n) => {
+                self.disturb();
+                self.boot(n);
+            }
+            Event::Timer { node, gen } => self.on_timer(node, gen),
+            Event::Deliver { node, iface, frame } => self.deliver(node, iface, &frame),
+            Event::Fault(i) => self.fault(i),
+            Event::Expect(i) => self.check_expect(i),
+            Event::Liveness(gen) => {
+                if gen == self.live_gen {
+                    self.liveness();
+                }
+            }
+            Event::Script { node, idx, inc } => self.run_script(node, idx, inc),
+        }
+        self.violation.is_none()
+    }
+
+    /// Evaluate the window expectations and return the outcome (call once, after the run).
+    pub fn finish(&mut self) -> Outcome {
+        if self.violation.is_none() {
+            self.now = self.now.max(self.plan.duration.min(self.now.max(self.plan.duration)));
+            for n in 0..self.nodes.len() {
+                self.check_adverts_flowing(n);
+            }
+        }
+        let mut transitions: Vec<(u64, u16, u32)> = Vec::new();
+        for e in &self.trace {
+            if let (TraceEvent::State { inst, .. }, Some(n)) = (&e.ev, e.node) {
+                transitions.push((e.t, n, *inst));
+            }
+        }
+        let plan_expects = self.plan.expects.clone();
+        for (i, (e, _)) in plan_expects.iter().enumerate() {
+            if let Expect::Transitions {
+                from,
+                to,
+                node,
+                instance,
+                min,
+                max,
+            } = e
+            {
+                if self.violation.is_some() && *to > self.now {
+                    continue;
+                }
+                let count = transitions
+                    .iter()
+                    .filter(|(t, n, inst)| {
+                        *t >= *from
+                            && *t <= *to
+                            && node.is_none_or(|x| usize::from(*n) == x)
+                            && instance
+                                .as_ref()
+                                .is_none_or(|name| self.names.instance(*n, *inst) == name)
+                    })
+                    .count();
+                let ok = count >= *min && count <= *max;
+                self.expects[i].ok = Some(ok);
+                self.expects[i].seen = format!("{count} state changes");
+            }
+        }
+        Outcome {
+            violation: self.violation.clone(),
+            expects: self.expects.clone(),
+            events: self.events,
+            end: self.now,
+        }
+    }
+
+    fn record(&mut self, node: Option<usize>, ev: TraceEvent) {
+        self.trace.push(TraceEntry {
+            t: self.now,
+            node: node.and_then(|n| u16::try_from(n).ok()),
+            ev,
+        });
+    }
+
+    pub(crate) fn violate(
+        &mut self,
+        kind: ViolationKind,
+        rule: &'static str,
+        node: Option<usize>,
+        detail: String,
+    ) {
+        if self.violation.is_some() {
+            return;
+        }
+        self.record(
+            node,
+            TraceEvent::Violation {
+                kind: kind.name(),
+                rule,
+                detail: detail.clone(),
+            },
+        );
+        self.violation = Some(Violation {
+            kind,
+            rule,
+            detail,
+            at: self.now,
+            event: self.events,
+            node: node.map(|n| self.nodes[n].name.clone()),
+        });
+    }
+
+    // ----- nodes ------------------------------------------------------------------------
+
+    fn boot(&mut self, n: usize) {
+        if self.nodes[n].engine.is_some() {
+            self.crash(n, false);
+        }
+        let engine = match Engine::new(self.nodes[n].config.clone()) {
+            Ok(e) => e,
+            Err(e) => {
+                return self.violate(
+                    ViolationKind::Safety,
+                    "engine-setup",
+                    Some(n),
+                    format!("the engine rejected the node's configuration: {e}"),
+                )
+            }
+        };
+        let node = &mut self.nodes[n];
+        node.by_engine_iface.clear();
+        for (id, name) in engine.interfaces() {
+            let ni = node
+                .ifaces
+                .iter()
+                .position(|f| f.plan.name == name)
+                .unwrap_or(0);
+            let slot = usize::from(id.0);
+            if node.by_engine_iface.len() <= slot {
+                node.by_engine_iface.resize(slot + 1, 0);
+            }
+            node.by_engine_iface[slot] = ni;
+        }
+        for f in node.ifaces.iter_mut() {
+            f.engine_id = engine.interface_id(&f.plan.name);
+        }
+        node.engine = Some(engine);
+        node.running = false;
+        self.record(Some(n), TraceEvent::Boot);
+        // The run-loop contract: links and primary addresses first, then Start.
+        for fi in 0..self.nodes[n].ifaces.len() {
+            let f = &self.nodes[n].ifaces[fi];
+            let Some(id) = f.engine_id else { continue };
+            let up = f.up;
+            let v4 = f.plan.ipv4.map(IpAddr::V4);
+            let v6 = f.plan.ipv6.map(IpAddr::V6);
+            self.input(n, Input::Link { iface: id, up });
+            self.input(
+                n,
+                Input::PrimaryAddress {
+                    iface: id,
+                    family: Family::V4,
+                    addr: v4,
+                },
+            );
+            self.input(
+                n,
+                Input::PrimaryAddress {
+                    iface: id,
+                    family: Family::V6,
+                    addr: v6,
+                },
+            );
+        }
+        let files = self.nodes[n].files.clone();
+        for (name, value) in files {
+            let id = self.nodes[n]
+                .engine
+                .as_ref()
+                .and_then(|e| e.track_file_id(&name));
+            if let Some(file) = id {
+                self.input(n, Input::TrackFile { file, value });
+            }
+        }
+        self.nodes[n].running = true;
+        self.nodes[n].incarnation += 1;
+        let inc = self.nodes[n].incarnation;
+        for idx in 0..self.nodes[n].scripts.len() {
+            let at = self.now.saturating_add(self.nodes[n].scripts[idx].interval);
+            self.push(at, 0, Event::Script { node: n, idx, inc });
+        }
+        self.input(n, Input::Start);
+    }
+
+    /// The simulated runner runs a check program: report its result, run it again later.
+    fn run_script(&mut self, n: usize, idx: usize, inc: u64) {
+        if self.nodes[n].incarnation != inc || self.nodes[n].engine.is_none() {
+            return;
+        }
+        let run = &self.nodes[n].scripts[idx];
+        let (result, interval) = (run.result, run.interval);
+        let id = self.nodes[n]
+            .engine
+            .as_ref()
+            .and_then(|e| e.script_id(&self.nodes[n].scripts[idx].name));
+        let at = self.now.saturating_add(interval);
+        self.push(at, 0, Event::Script { node: n, idx, inc });
+        if let (Some(script), true) = (id, self.nodes[n].running) {
+            let timeout = self.nodes[n]
+                .config
+                .scripts
+                .iter()
+                .find(|s| s.name == self.nodes[n].scripts[idx].name)
+                .map_or(core::time::Duration::from_secs(1), |s| s.timeout);
+            let ran_for = match result {
+                vigil_engine::io::CheckResult::Timeout => timeout,
+                _ => core::time::Duration::from_millis(10).min(timeout),
+            };
+            self.input(
+                n,
+                Input::Check {
+                    script,
+                    result,
+                    ran_for,
+                },
+            );
+        }
+    }
+
+    fn crash(&mut self, n: usize, trace: bool) {
+        let node = &mut self.nodes[n];
+        node.engine = None;
+        node.running = false;
+        node.want = u64::MAX;
+        node.timer_at = u64::MAX;
+        node.timer_gen += 1;
+        for i in node.insts.iter_mut() {
+            i.state = State::Init;
+            i.vips = false;
+        }
+        if trace {
+            self.record(Some(n), TraceEvent::Crash);
+        }
+    }
+
+    /// Feed one input to node `n`'s engine at its local time, then drain and check.
+    fn input(&mut self, n: usize, input: Input<'_>) {
+        let local = self.nodes[n].local(self.now);
+        let Some(engine) = self.nodes[n].engine.as_mut() else {
+            return;
+        };
+        engine.handle_input(Instant::from_nanos(local), input);
+        self.after_call(n);
+    }
+
+    fn on_timer(&mut self, n: usize, gen: u64) {
+        let node = &mut self.nodes[n];
+        if gen != node.timer_gen {
+            return; // superseded by an earlier timer event
+        }
+        node.timer_at = u64::MAX;
+        if node.engine.is_none() {
+            return;
+        }
+        if node.want > self.now {
+            // The engine's deadline moved later since this event was queued.
+            let at = node.want;
+            self.arm(n, at);
+            return;
+        }
+        let local = self.nodes[n].local(self.now);
+        if let Some(e) = self.nodes[n].engine.as_mut() {
+            e.handle_timeout(Instant::from_nanos(local));
+        }
+        self.after_call(n);
+    }
+
+    fn arm(&mut self, n: usize, at: u64) {
+        let node = &mut self.nodes[n];
+        node.timer_gen += 1;
+        node.timer_at = at;
+        let gen = node.timer_gen;
+        self.push(at, 0, Event::Timer { node: n, gen });
+    }
+
+    /// After every engine call: drain the actions, carry them out, check the invariants, and
+    /// keep one timer event for the engine's next deadline.
+    fn after_call(&mut self, n: usize) {
+        self.batch_adverts.clear();
+        self.batch_announces.clear();
+        loop {
+            let Some(engine) = self.nodes[n].engine.as_mut() else {
+                break;
+            };
+            let Some(action) = engine.poll_action() else {
+                break;
+            };
+            self.carry_out(n, action);
+            if self.violation.is_some() {
+                return;
+            }
+        }
+        check::after_batch(self, n);
+        if self.violation.is_some() {
+            return;
+        }
+        let local_now = self.nodes[n].local(self.now);
+        let deadline = self.nodes[n].engine.as_mut().and_then(|e| e.poll_timeout());
+        match deadline {
+            None => self.nodes[n].want = u64::MAX,
+            Some(d) => {
+                if d.as_nanos() < local_now {
+                    return self.violate(
+                        ViolationKind::Safety,
+                        "deadline-in-the-past",
+                        Some(n),
+                        format!(
+                            "poll_timeout() returned {} while the node's clock reads {}",
+                            d,
+                            Instant::from_nanos(local_now)
+                        ),
+                    );
+                }
+                let at = self.nodes[n].global(d.as_nanos(), self.now);
+                self.nodes[n].want = at;
+                if at < self.nodes[n].timer_at {
+                    self.arm(n, at);
+                }
+            }
+        }
+    }
+
+    fn carry_out(&mut self, n: usize, action: Action) {
+        match action {
+            Action::SendAdvert(adv) => {
+                let inst = adv.instance.0;
+                self.batch_adverts.push((inst, adv.priority));
+                if adv.priority > 0 {
+                    if let Some(t) = self.nodes[n].insts.get_mut(inst as usize) {
+                        t.last_sent = self.now;
+                    }
+                }
+                self.transmit(n, &adv);
+            }
+            Action::AddAddresses { instance, addrs, .. } => {
+                if let Some(t) = self.nodes[n].insts.get_mut(instance.0 as usize) {
+                    t.vips = true;
+                }
+                self.record(
+                    Some(n),
+                    TraceEvent::AddrAdd {
+                        inst: instance.0,
+                        count: addrs.len(),
+                    },
+                );
+            }
+            Action::RemoveAddresses { instance, addrs, .. } => {
+                if let Some(t) = self.nodes[n].insts.get_mut(instance.0 as usize) {
+                    t.vips = false;
+                }
+                self.record(
+                    Some(n),
+                    TraceEvent::AddrRemove {
+                        inst: instance.0,
+                        count: addrs.len(),
+                    },
+                );
+            }
+            Action::Announce {
+                instance,
+                iface,
+                addrs,
+            } => {
+                self.batch_announces.push(instance.0);
+                if self.captured.is_some() {
+                    let ni = self.engine_iface(n, iface);
+                    let mac = self.nodes[n].ifaces[ni].plan.mac;
+                    let t = self.now;
+                    if let Some(c) = self.captured.as_mut() {
+                        for a in addrs.iter() {
+                            c.push(Captured {
+                                t,
+                                frame: frames::announce(mac, a.addr),
+                            });
+                        }
+                    }
+                }
+                self.record(
+                    Some(n),
+                    TraceEvent::Announce {
+                        inst: instance.0,
+                        count: addrs.len(),
+                    },
+                );
+            }
+            Action::StateChange {
+                instance,
+                from,
+                to,
+                priority,
+                reason,
+            } => self.state_change(n, instance, from, to, priority, reason.name()),
+            Action::ProtocolError { src, rule, .. } => {
+                if self.record_packets {
+                    self.record(
+                        Some(n),
+                        TraceEvent::ProtocolError {
+                            rule: rule.name(),
+                            src,
+                        },
+                    );
+                }
+            }
+            Action::GroupStateChange {
+                group,
+                from,
+                to,
+                cause,
+            } => {
+                let e = self.nodes[n].engine.as_ref();
+                let name = e
+                    .and_then(|e| e.group(group).map(|g| g.0.to_string()))
+                    .unwrap_or_else(|| format!("#{}", group.0));
+                let member = self.nodes[n]
+                    .insts
+                    .get(cause.0 .0 as usize)
+                    .map_or("?".to_string(), |t| t.name.clone());
+                self.record(
+                    Some(n),
+                    TraceEvent::Group {
+                        group: name,
+                        from,
+                        to,
+                        cause: format!("{member}, {}", cause.1.name()),
+                    },
+                );
+            }
+            Action::PriorityChange { instance, from, to } => self.record(
+                Some(n),
+                TraceEvent::Priority {
+                    inst: instance.0,
+                    from,
+                    to,
+                },
+            ),
+            other => self.record(Some(n), TraceEvent::Other(format!("{other:?}"))),
+        }
+    }
+
+    fn engine_iface(&self, n: usize, id: IfaceId) -> usize {
+        self.nodes[n]
+            .by_engine_iface
+            .get(usize::from(id.0))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn state_change(
+        &mut self,
+        n: usize,
+        instance: InstanceId,
+        from: State,
+        to: State,
+        priority: u8,
+        reason: &'static str,
+    ) {
+        let i = instance.0 as usize;
+        let Some(track) = self.nodes[n].insts.get(i) else {
+            return self.violate(
+                ViolationKind::Safety,
+                "unknown-instance",
+                Some(n),
+                format!("StateChange for instance {i}, which the configuration does not have"),
+            );
+        };
+        let tracked = track.state;
+        let silence = if to == State::Master && reason == "master-down-timer" {
+            track.last_rx.map(|r| self.now.saturating_sub(r))
+        } else {
+            None
+        };
+        self.record(
+            Some(n),
+            TraceEvent::State {
+                inst: instance.0,
+                from,
+                to,
+                priority,
+                reason,
+                silence,
+            },
+        );
+        if tracked != from {
+            return self.violate(
+                ViolationKind::Safety,
+                "state-report",
+                Some(n),
+                format!(
+                    "{} reported {from} -> {to}, but its last reported state was {tracked}",
+                    self.nodes[n].insts[i].name
+                ),
+            );
+        }
+        if !from.can_go_to(to) {
+            return self.violate(
+                ViolationKind::Safety,
+                "fsm-edge",
+                Some(n),
+                format!(
+                    "{} went {from} -> {to}, which is not an edge of the state diagram",
+                    self.nodes[n].insts[i].name
+                ),
+            );
+        }
+        self.nodes[n].insts[i].state = to;
+        if to == State::Backup {
+            self.nodes[n].insts[i].last_rx = Some(self.now);
+        }
+        if self.converged && self.plan.checks.flapping {
+            let name = self.nodes[n].insts[i].name.clone();
+            self.violate(
+                ViolationKind::Liveness,
+                "flapping",
+                Some(n),
+                format!(
+                    "{name} went {from} -> {to} ({reason}) while the network was stable and the \
+                     cluster had converged"
+                ),
+            );
+        }
+    }
+
+    // ----- the network ------------------------------------------------------------------
+
+    fn transmit(&mut self, n: usize, adv: &vigil_engine::SendAdvert) {
+        let ni = self.engine_iface(n, adv.iface);
+        let seg = self.nodes[n].ifaces[ni].plan.segment;
+        let sender_up = self.nodes[n].ifaces[ni].up;
+        let nn = self.nodes.len();
+        for &dst in adv.destinations() {
+            let len = match adv.encode(dst, &mut self.buf) {
+                Ok(l) => l,
+                Err(e) => {
+                    return self.violate(
+                        ViolationKind::Safety,
+                        "advert-encodes",
+                        Some(n),
+                        format!("the engine asked for an advert its codec cannot encode: {e}"),
+                    )
+                }
+            };
+            if self.record_packets {
+                self.record(
+                    Some(n),
+                    TraceEvent::Advert {
+                        inst: adv.instance.0,
+                        priority: adv.priority,
+                        dst,
+                    },
+                );
+            }
+            if self.captured.is_some() {
+                let f = &mut self.nodes[n].ifaces[ni];
+                f.ip_id = f.ip_id.wrapping_add(1);
+                let frame = frames::vrrp(f.plan.mac, adv.src, dst, f.ip_id, &self.buf[..len]);
+                let t = self.now;
+                if let Some(c) = self.captured.as_mut() {
+                    c.push(Captured { t, frame });
+                }
+            }
+            if !sender_up {
+                continue; // no carrier: nothing leaves the interface
+            }
+            let frame = Rc::new(Frame {
+                from: u16::try_from(n).unwrap_or(u16::MAX),
+                src: adv.src,
+                dst,
+                payload: self.buf[..len].into(),
+            });
+            let unicast = !dst.is_multicast();
+            let members = self.segs[seg].members.clone();
+            for (m, mi) in members {
+                if m == n {
+                    continue;
+                }
+                if unicast {
+                    let p = &self.nodes[m].ifaces[mi].plan;
+                    let owns = p.ipv4.map(IpAddr::V4) == Some(dst) || p.ipv6.map(IpAddr::V6) == Some(dst);
+                    if !owns {
+                        continue;
+                    }
+                }
+                let s = &self.segs[seg];
+                if s.cut(nn, n, m) {
+                    self.lost(n, m, "partition");
+                    continue;
+                }
+                let model = s.model;
+                if let Some(b) = model.burst {
+                    let k = n * nn + m;
+                    let bad = self.segs[seg].burst_bad[k];
+                    let flip = if bad { b.leave } else { b.enter };
+                    let now_bad = bad ^ self.rng.chance(flip);
+                    self.segs[seg].burst_bad[k] = now_bad;
+                    if now_bad && self.rng.chance(b.loss) {
+                        self.lost(n, m, "burst");
+                        continue;
+                    }
+                }
+                if self.rng.chance(model.loss) {
+                    self.lost(n, m, "loss");
+                    continue;
+                }
+                let copies = if self.rng.chance(model.duplicate) { 2 } else { 1 };
+                for _ in 0..copies {
+                    let mut d = model.delay + self.rng.between(0, model.jitter);
+                    if self.rng.chance(model.reorder) {
+                        d += self.rng.between(0, model.reorder_delay);
+                    }
+                    let at = self.now.saturating_add(d);
+                    self.push(
+                        at,
+                        0,
+                        Event::Deliver {
+                            node: m,
+                            iface: mi,
+                            frame: Rc::clone(&frame),
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    fn lost(&mut self, from: usize, to: usize, why: &'static str) {
+        if self.record_packets {
+            self.record(
+                Some(from),
+                TraceEvent::Lost {
+                    to: u16::try_from(to).unwrap_or(u16::MAX),
+                    why,
+                },
+            );
+        }
+    }
+
+    fn deliver(&mut self, n: usize, fi: usize, frame: &Frame) {
+        let node = &self.nodes[n];
+        if !node.running || !node.ifaces[fi].up {
+            if self.record_packets && node.engine.is_some() {
+                self.record(
+                    Some(usize::from(frame.from)),
+                    TraceEvent::Lost {
+                        to: u16::try_from(n).unwrap_or(u16::MAX),
+                        why: "receiver-down",
+                    },
+                );
+            }
+            return;
+        }
+        let Some(id) = node.ifaces[fi].engine_id else {
+            return; // no instance on that interface: the kernel would drop it
+        };
+        // Which instance it is for, to time takeovers ("no advert for ...").
+        let family = Family::of(&frame.src);
+        let vrid = frame.payload.get(1).copied().unwrap_or(0);
+        let target = node
+            .insts
+            .iter()
+            .position(|i| i.iface == fi && i.family == family && i.vrid == vrid);
+        let before = target.and_then(|i| self.received(n, i));
+        let own = target.and_then(|i| {
+            let e = self.nodes[n].engine.as_ref()?;
+            e.instance(InstanceId(u32::try_from(i).ok()?))
+                .map(|v| v.priority())
+        });
+        let prio = frame.payload.get(2).copied().unwrap_or(0);
+        let resets = own.is_some_and(|p| prio >= p || prio == 0);
+        let node = &self.nodes[n];
+        let local = node.local(self.now);
+        if let Some(e) = self.nodes[n].engine.as_mut() {
+            e.handle_input(
+                Instant::from_nanos(local),
+                Input::Packet(Received {
+                    iface: id,
+                    src: frame.src,
+                    dst: frame.dst,
+                    ttl: vigil_engine::wire::VRRP_TTL,
+                    payload: &frame.payload,
+                }),
+            );
+        }
+        if let Some(i) = target {
+            if resets && self.received(n, i) != before {
+                self.nodes[n].insts[i].last_rx = Some(self.now);
+            }
+        }
+        self.after_call(n);
+    }
+
+    fn received(&self, n: usize, i: usize) -> Option<u64> {
+        let e = self.nodes[n].engine.as_ref()?;
+        let id = InstanceId(u32::try_from(i).ok()?);
+        e.instance(id).map(|v| v.stats().adverts_received)
+    }
+
+    // ----- faults -----------------------------------------------------------------------
+
+    fn disturb(&mut self) {
+        self.live_gen += 1;
+        self.converged = false;
+        self.last_disturbance = self.now;
+        if self.plan.checks.liveness {
+            let at = self.now.saturating_add(check::convergence_bound(self));
+            let gen = self.live_gen;
+            self.push(at, 1, Event::Liveness(gen));
+        }
+    }
+
+    fn fault(&mut self, i: usize) {
+        let action = self.plan.faults[i].action.clone();
+        self.disturb();
+        match action {
+            FaultAction::Crash(n) => {
+                if self.nodes[n].engine.is_some() {
+                    self.crash(n, true);
+                }
+            }
+            FaultAction::Restart(n) => {
+                if self.nodes[n].engine.is_some() {
+                    self.crash(n, true);
+                }
+                self.boot(n);
+            }
+            FaultAction::Stop(n) => self.stop(n),
+            FaultAction::Start(n) => {
+                if self.nodes[n].engine.is_none() {
+                    self.boot(n);
+                } else if !self.nodes[n].running {
+                    self.record(Some(n), TraceEvent::Start);
+                    self.nodes[n].running = true;
+                    self.input(n, Input::Start);
+                }
+            }
+            FaultAction::Link { node, iface, up } => {
+                let f = &mut self.nodes[node].ifaces[iface];
+                f.up = up;
+                let id = f.engine_id;
+                let name = f.plan.name.clone();
+                self.record(Some(node), TraceEvent::Link { iface: name, up });
+                if let Some(id) = id {
+                    self.input(node, Input::Link { iface: id, up });
+                }
+            }
+            FaultAction::Partition { segment, side } => {
+                let groups = describe_sides(&side, &self.names.nodes, &self.segs[segment].members);
+                self.segs[segment].side = side;
+                let name = self.segs[segment].name.clone();
+                self.record(
+                    None,
+                    TraceEvent::Net {
+                        segment: name,
+                        what: format!("partitioned {groups}"),
+                    },
+                );
+            }
+            FaultAction::Block { segment, from, to } => {
+                let nn = self.nodes.len();
+                self.segs[segment].blocked[from * nn + to] = true;
+                let name = self.segs[segment].name.clone();
+                let what = format!(
+                    "frames from {} no longer reach {} (one-way)",
+                    self.names.nodes[from], self.names.nodes[to]
+                );
+                self.record(None, TraceEvent::Net { segment: name, what });
+            }
+            FaultAction::Heal(seg) => {
+                for (si, s) in self.segs.iter_mut().enumerate() {
+                    if seg.is_none_or(|x| x == si) {
+                        s.side.iter_mut().for_each(|x| *x = 0);
+                        s.blocked.iter_mut().for_each(|x| *x = false);
+                    }
+                }
+                let name = seg.map_or("*".to_string(), |s| self.segs[s].name.clone());
+                self.record(
+                    None,
+                    TraceEvent::Net {
+                        segment: name,
+                        what: "healed".into(),
+                    },
+                );
+            }
+            FaultAction::Network(seg, spec) => {
+                for si in 0..self.segs.len() {
+                    if seg.is_some_and(|x| x != si) {
+                        continue;
+                    }
+                    let s = &mut self.segs[si];
+                    s.spec = s.spec.overridden_by(&spec);
+                    if let Ok(m) = s.spec.resolve() {
+                        s.model = m;
+                    }
+                    if s.model.burst.is_none() {
+                        s.burst_bad.iter_mut().for_each(|b| *b = false);
+                    }
+                }
+                let name = seg.map_or("*".to_string(), |s| self.segs[s].name.clone());
+                let what = describe_model(&self.segs[seg.unwrap_or(0)].model);
+                self.record(None, TraceEvent::Net { segment: name, what });
+            }
+            FaultAction::Check {
+                node,
+                script,
+                result,
+            } => {
+                let word = match result {
+                    vigil_engine::io::CheckResult::Success => "succeeds",
+                    vigil_engine::io::CheckResult::Failure => "fails",
+                    vigil_engine::io::CheckResult::Timeout => "times out",
+                };
+                self.record(
+                    Some(node),
+                    TraceEvent::Track {
+                        what: format!("check {script} now {word}"),
+                    },
+                );
+                for r in self.nodes[node].scripts.iter_mut() {
+                    if r.name == script {
+                        r.result = result;
+                    }
+                }
+            }
+            FaultAction::TrackFile { node, file, value } => {
+                self.record(
+                    Some(node),
+                    TraceEvent::Track {
+                        what: format!("track file {file} = {value}"),
+                    },
+                );
+                let files = &mut self.nodes[node].files;
+                match files.iter_mut().find(|(f, _)| *f == file) {
+                    Some(slot) => slot.1 = value,
+                    None => files.push((file.clone(), value)),
+                }
+                let id = self.nodes[node]
+                    .engine
+                    .as_ref()
+                    .and_then(|e| e.track_file_id(&file));
+                if let Some(id) = id {
+                    self.input(node, Input::TrackFile { file: id, value });
+                }
+            }
+            FaultAction::SetPriority {
+                node,
+                instance,
+                priority,
+            } => {
+                for ic in self.nodes[node].config.instances.iter_mut() {
+                    if ic.name == instance {
+                        ic.priority = priority;
+                    }
+                }
+                self.record(Some(node), TraceEvent::Reload { instance, priority });
+                if self.nodes[node].engine.is_some() {
+                    let was_running = self.nodes[node].running;
+                    self.stop(node);
+                    if self.violation.is_none() && was_running {
+                        self.boot(node);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Graceful stop: `Input::Shutdown`; every MASTER with a working link must say goodbye
+    /// with priority 0 (RFC 5798 section 6.4.3).
+    fn stop(&mut self, n: usize) {
+        if !self.nodes[n].running {
+            return;
+        }
+        self.record(Some(n), TraceEvent::Stop);
+        let masters: Vec<usize> = self.nodes[n]
+            .insts
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.state == State::Master && self.nodes[n].ifaces[i.iface].up)
+            .map(|(k, _)| k)
+            .collect();
+        self.nodes[n].running = false;
+        let local = self.nodes[n].local(self.now);
+        if let Some(e) = self.nodes[n].engine.as_mut() {
+            e.handle_input(Instant::from_nanos(local), Input::Shutdown);
+        }
+        self.after_call(n);
+        for k in masters {
+            let said_goodbye = self
+                .batch_adverts
+                .iter()
+                .any(|&(i, p)| i as usize == k && p == 0);
+            if !said_goodbye {
+                let name = self.nodes[n].insts[k].name.clone();
+                return self.violate(
+                    ViolationKind::Safety,
+                    "goodbye-priority-0",
+                    Some(n),
+                    format!("{name} was MASTER and stopped without sending priority 0"),
+                );
+            }
+        }
+    }
+
+    // ----- checks -----------------------------------------------------------------------
+
+    fn check_expect(&mut self, i: usize) {
+        let (e, text) = self.plan.expects[i].clone();
+        let masters_of = |sim: &Sim, name: &str| -> Vec<usize> {
+            sim.nodes
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| {
+                    n.insts
+                        .iter()
+                        .any(|t| t.name == name && t.state == State::Master)
+                })
+                .map(|(k, _)| k)
+                .collect()
+        };
+        let names = |sim: &Sim, v: &[usize]| -> String {
+            if v.is_empty() {
+                "no MASTER".into()
+            } else {
+                let l: Vec<&str> = v.iter().map(|&k| sim.nodes[k].name.as_str()).collect();
+                format!("MASTER: {}", l.join(", "))
+            }
+        };
+        let (ok, seen) = match &e {
+            Expect::Master {
+                instance, master, ..
+            } => {
+                let m = masters_of(self, instance);
+                let ok = match master {
+                    Some(x) => m == [*x],
+                    None => m.is_empty(),
+                };
+                (ok, names(self, &m))
+            }
+            Expect::Masters {
+                instance, count, ..
+            } => {
+                let m = masters_of(self, instance);
+                (m.len() == *count, names(self, &m))
+            }
+            Expect::State {
+                instance,
+                node,
+                state,
+                ..
+            } => {
+                let s = self.state_of(*node, instance);
+                (
+                    s == Some(*state),
+                    s.map_or("no such instance".into(), |s| s.name().to_string()),
+                )
+            }
+            Expect::Transitions { .. } => return,
+        };
+        self.expects[i].ok = Some(ok);
+        self.expects[i].seen = seen.clone();
+        self.record(None, TraceEvent::Expect { text, ok, seen });
+    }
+
+    fn liveness(&mut self) {
+        check::liveness(self);
+        if self.violation.is_none() && self.converged {
+            let masters: Vec<String> = self
+                .groups
+                .iter()
+                .map(|g| {
+                    let m: Vec<&str> = g
+                        .members
+                        .iter()
+                        .filter(|&&(n, i)| self.nodes[n].insts[i].state == State::Master)
+                        .map(|&(n, _)| self.nodes[n].name.as_str())
+                        .collect();
+                    format!(
+                        "{} MASTER {}",
+                        g.name,
+                        if m.is_empty() { "none".into() } else { m.join("+") }
+                    )
+                })
+                .collect();
+            self.record(
+                None,
+                TraceEvent::Converged {
+                    masters: masters.join(", "),
+                },
+            );
+        }
+    }
+
+    pub(crate) fn set_converged(&mut self, c: bool) {
+        self.converged = c;
+    }
+
+    pub(crate) fn batch(&self) -> (&[(u32, u8)], &[u32]) {
+        (&self.batch_adverts, &self.batch_announces)
+    }
+
+    pub(crate) fn check_adverts_flowing(&mut self, n: usize) {
+        check::adverts_flowing(self, n);
+    }
+}
+
+fn describe_sides(side: &[usize], names: &[String], members: &[(usize, usize)]) -> String {
+    let mut sides: Vec<(usize, Vec<&str>)> = Vec::new();
+    for &(m, _) in members {
+        let s = side[m];
+        match sides.iter_mut().find(|(k, _)| *k == s) {
+            Some((_, v)) => v.push(&names[m]),
+            None => sides.push((s, vec![&names[m]])),
+        }
+    }
+    sides.sort_by_key(|(k, _)| *k);
+    sides
+        .iter()
+        .map(|(_, v)| format!("[{}]", v.join(" ")))
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// A network model in words.
+pub fn describe_model(m: &LinkModel) -> String {
+    use crate::dur::Dur;
+    let mut s = format!("delay {}", Dur(m.delay));
+    if m.jitter > 0 {
+        s.push_str(&format!(" + jitter {}", Dur(m.jitter)));
+    }
+    if m.loss > 0.0 {
+        s.push_str(&format!(", loss {:.0}%", m.loss * 100.0));
+    }
+    if let Some(b) = m.burst {
+        s.push_str(&format!(
+            ", burst loss (enter {:.0}%, leave {:.0}%)",
+            b.enter * 100.0,
+            b.leave * 100.0
+        ));
+    }
+    if m.duplicate > 0.0 {
+        s.push_str(&format!(", duplicate {:.0}%", m.duplicate * 100.0));
+    }
+    if m.reorder > 0.0 {
+        s.push_str(&format!(
+            ", reorder {:.0}% by up to {}",
+            m.reorder * 100.0,
+            Dur(m.reorder_delay)
+        ));
+    }
+    s
+}
+
+impl Segment {
+    pub(crate) fn clean(&self) -> bool {
+        !self.model.lossy() && !self.partitioned()
+    }
+}

@@ -1,0 +1,414 @@
+//! What happened in a run: one [`TraceEntry`] per thing worth telling, in the order it happened.
+//!
+//! The same trace renders three ways: the terminal timeline ([`crate::report`]), one JSON object a
+//! line (`--json`, [`TraceEntry::to_json`]) and the SVG picture ([`crate::svg`]). Runs are
+//! deterministic, so two runs of a scenario and seed give byte-identical JSON traces.
+
+use std::net::IpAddr;
+
+use serde_json::{json, Value};
+use vigil_engine::State;
+
+use crate::dur::fmt_time;
+
+/// One line of the trace.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceEntry {
+    /// Virtual time, nanoseconds.
+    pub t: u64,
+    /// The node it concerns, if one.
+    pub node: Option<u16>,
+    /// What happened.
+    pub ev: TraceEvent,
+}
+
+/// Events of a run.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TraceEvent {
+    /// The node booted (a new engine, `Input::Start`).
+    Boot,
+    /// The node crashed: engine dropped, no goodbye.
+    Crash,
+    /// Graceful stop (`Input::Shutdown`).
+    Stop,
+    /// `Input::Start` on a stopped engine.
+    Start,
+    /// Reloaded with a new priority for an instance.
+    Reload {
+        /// Instance name.
+        instance: String,
+        /// New priority.
+        priority: u8,
+    },
+    /// The node's interface link changed.
+    Link {
+        /// Interface name.
+        iface: String,
+        /// New state.
+        up: bool,
+    },
+    /// A segment-level fault (partition, block, heal, network change), described.
+    Net {
+        /// Segment name, or `*` for all.
+        segment: String,
+        /// What changed.
+        what: String,
+    },
+    /// An instance changed state.
+    State {
+        /// Instance index on the node.
+        inst: u32,
+        /// Before.
+        from: State,
+        /// After.
+        to: State,
+        /// Effective priority.
+        priority: u8,
+        /// The engine's reason.
+        reason: &'static str,
+        /// For a takeover by the Master_Down_Timer: time since the last valid advert heard.
+        silence: Option<u64>,
+    },
+    /// An advert was sent (recorded with packet tracing on).
+    Advert {
+        /// Instance index.
+        inst: u32,
+        /// Priority carried.
+        priority: u8,
+        /// IP destination.
+        dst: IpAddr,
+    },
+    /// A frame was lost on the way to a receiver (packet tracing on).
+    Lost {
+        /// Receiving node.
+        to: u16,
+        /// Why: `loss`, `burst`, `partition`, `link-down`.
+        why: &'static str,
+    },
+    /// A received packet was dropped by the engine (`Action::ProtocolError`).
+    ProtocolError {
+        /// The rule it failed.
+        rule: &'static str,
+        /// Its source.
+        src: IpAddr,
+    },
+    /// Virtual addresses added.
+    AddrAdd {
+        /// Instance index.
+        inst: u32,
+        /// How many.
+        count: usize,
+    },
+    /// Virtual addresses removed.
+    AddrRemove {
+        /// Instance index.
+        inst: u32,
+        /// How many.
+        count: usize,
+    },
+    /// Gratuitous ARP / unsolicited NA sent for the addresses.
+    Announce {
+        /// Instance index.
+        inst: u32,
+        /// How many addresses.
+        count: usize,
+    },
+    /// A sync group moved (every member has).
+    Group {
+        /// Group name.
+        group: String,
+        /// Before.
+        from: State,
+        /// After.
+        to: State,
+        /// The member that caused it, and why.
+        cause: String,
+    },
+    /// Tracking changed an instance's effective priority.
+    Priority {
+        /// Instance index.
+        inst: u32,
+        /// Before.
+        from: u8,
+        /// After.
+        to: u8,
+    },
+    /// The schedule changed a check program's result or a tracked file's value.
+    Track {
+        /// `chk_web now fails`, `file weight = 20`.
+        what: String,
+    },
+    /// An action this simulator does not know yet (the engine grew a variant).
+    Other(String),
+    /// A liveness check passed: every virtual router has its one right MASTER.
+    Converged {
+        /// `VI_1=r1, VI_2=r3`.
+        masters: String,
+    },
+    /// An expectation was checked.
+    Expect {
+        /// The expectation in words.
+        text: String,
+        /// Whether it held.
+        ok: bool,
+        /// What was seen.
+        seen: String,
+    },
+    /// An invariant failed: the run stops here.
+    Violation {
+        /// `safety`, `liveness` or `panic`.
+        kind: &'static str,
+        /// The rule's name.
+        rule: &'static str,
+        /// What was seen.
+        detail: String,
+    },
+}
+
+/// Names for rendering: node names and, per node, instance names.
+#[derive(Clone, Debug, Default)]
+pub struct Names {
+    /// Node names by index.
+    pub nodes: Vec<String>,
+    /// Instance names by node, then instance index.
+    pub instances: Vec<Vec<String>>,
+}
+
+impl Names {
+    /// A node's name.
+    pub fn node(&self, n: u16) -> &str {
+        self.nodes.get(usize::from(n)).map_or("?", |s| s.as_str())
+    }
+
+    /// An instance's name.
+    pub fn instance(&self, n: u16, i: u32) -> &str {
+        self.instances
+            .get(usize::from(n))
+            .and_then(|v| v.get(i as usize))
+            .map_or("?", |s| s.as_str())
+    }
+}
+
+impl TraceEntry {
+    /// Whether the entry is about one packet (hidden from the terminal timeline).
+    pub fn is_packet(&self) -> bool {
+        matches!(
+            self.ev,
+            TraceEvent::Advert { .. } | TraceEvent::Lost { .. } | TraceEvent::ProtocolError { .. }
+        )
+    }
+
+    /// The entry as one JSON object (`--json`, one per line).
+    pub fn to_json(&self, names: &Names) -> Value {
+        let mut v = json!({ "t_ns": self.t, "t": fmt_time(self.t) });
+        let obj = v.as_object_mut();
+        let Some(obj) = obj else { return v };
+        if let Some(n) = self.node {
+            obj.insert("node".into(), json!(names.node(n)));
+        }
+        let node = self.node.unwrap_or(0);
+        let mut put = |k: &str, x: Value| {
+            obj.insert(k.into(), x);
+        };
+        match &self.ev {
+            TraceEvent::Boot => put("event", json!("boot")),
+            TraceEvent::Crash => put("event", json!("crash")),
+            TraceEvent::Stop => put("event", json!("stop")),
+            TraceEvent::Start => put("event", json!("start")),
+            TraceEvent::Reload { instance, priority } => {
+                put("event", json!("reload"));
+                put("instance", json!(instance));
+                put("priority", json!(priority));
+            }
+            TraceEvent::Link { iface, up } => {
+                put("event", json!(if *up { "link-up" } else { "link-down" }));
+                put("iface", json!(iface));
+            }
+            TraceEvent::Net { segment, what } => {
+                put("event", json!("network"));
+                put("segment", json!(segment));
+                put("what", json!(what));
+            }
+            TraceEvent::State {
+                inst,
+                from,
+                to,
+                priority,
+                reason,
+                silence,
+            } => {
+                put("event", json!("state"));
+                put("instance", json!(names.instance(node, *inst)));
+                put("from", json!(from.name()));
+                put("to", json!(to.name()));
+                put("priority", json!(priority));
+                put("reason", json!(reason));
+                if let Some(s) = silence {
+                    put("silence_ns", json!(s));
+                }
+            }
+            TraceEvent::Advert {
+                inst,
+                priority,
+                dst,
+            } => {
+                put("event", json!("advert"));
+                put("instance", json!(names.instance(node, *inst)));
+                put("priority", json!(priority));
+                put("dst", json!(dst.to_string()));
+            }
+            TraceEvent::Lost { to, why } => {
+                put("event", json!("lost"));
+                put("to", json!(names.node(*to)));
+                put("why", json!(why));
+            }
+            TraceEvent::ProtocolError { rule, src } => {
+                put("event", json!("protocol-error"));
+                put("rule", json!(rule));
+                put("src", json!(src.to_string()));
+            }
+            TraceEvent::AddrAdd { inst, count } => {
+                put("event", json!("addresses-added"));
+                put("instance", json!(names.instance(node, *inst)));
+                put("count", json!(count));
+            }
+            TraceEvent::AddrRemove { inst, count } => {
+                put("event", json!("addresses-removed"));
+                put("instance", json!(names.instance(node, *inst)));
+                put("count", json!(count));
+            }
+            TraceEvent::Announce { inst, count } => {
+                put("event", json!("announce"));
+                put("instance", json!(names.instance(node, *inst)));
+                put("count", json!(count));
+            }
+            TraceEvent::Group {
+                group,
+                from,
+                to,
+                cause,
+            } => {
+                put("event", json!("group-state"));
+                put("group", json!(group));
+                put("from", json!(from.name()));
+                put("to", json!(to.name()));
+                put("cause", json!(cause));
+            }
+            TraceEvent::Priority { inst, from, to } => {
+                put("event", json!("priority"));
+                put("instance", json!(names.instance(node, *inst)));
+                put("from", json!(from));
+                put("to", json!(to));
+            }
+            TraceEvent::Track { what } => {
+                put("event", json!("track"));
+                put("what", json!(what));
+            }
+            TraceEvent::Other(s) => {
+                put("event", json!("other-action"));
+                put("action", json!(s));
+            }
+            TraceEvent::Converged { masters } => {
+                put("event", json!("converged"));
+                put("masters", json!(masters));
+            }
+            TraceEvent::Expect { text, ok, seen } => {
+                put("event", json!("expect"));
+                put("expect", json!(text));
+                put("ok", json!(ok));
+                put("seen", json!(seen));
+            }
+            TraceEvent::Violation { kind, rule, detail } => {
+                put("event", json!("violation"));
+                put("kind", json!(kind));
+                put("rule", json!(rule));
+                put("detail", json!(detail));
+            }
+        }
+        v
+    }
+
+    /// The entry as one line of plain text: `3.609375s r2 VI_1 BACKUP -> MASTER ...`.
+    pub fn to_line(&self, names: &Names) -> String {
+        let who = self.node.map_or("*".to_string(), |n| names.node(n).to_string());
+        format!("{:>13} {:<6} {}", fmt_time(self.t), who, self.describe(names))
+    }
+
+    /// The event in words, without time and node.
+    pub fn describe(&self, names: &Names) -> String {
+        let node = self.node.unwrap_or(0);
+        match &self.ev {
+            TraceEvent::Boot => "boots".into(),
+            TraceEvent::Crash => "CRASHES (no goodbye)".into(),
+            TraceEvent::Stop => "stops gracefully".into(),
+            TraceEvent::Start => "starts".into(),
+            TraceEvent::Reload { instance, priority } => {
+                format!("reloads: {instance} priority {priority}")
+            }
+            TraceEvent::Link { iface, up } => {
+                format!("{iface} link {}", if *up { "up" } else { "DOWN" })
+            }
+            TraceEvent::Net { segment, what } => format!("segment {segment}: {what}"),
+            TraceEvent::State {
+                inst,
+                from,
+                to,
+                priority,
+                reason,
+                silence,
+            } => {
+                let mut s = format!(
+                    "{} {from} -> {to} ({reason}, priority {priority})",
+                    names.instance(node, *inst)
+                );
+                if let Some(q) = silence {
+                    s.push_str(&format!(", no master heard for {}", crate::dur::Dur(*q)));
+                }
+                s
+            }
+            TraceEvent::Advert {
+                inst,
+                priority,
+                dst,
+            } => format!(
+                "{} advert priority {priority} to {dst}",
+                names.instance(node, *inst)
+            ),
+            TraceEvent::Lost { to, why } => format!("frame to {} lost ({why})", names.node(*to)),
+            TraceEvent::ProtocolError { rule, src } => {
+                format!("dropped a packet from {src}: {rule}")
+            }
+            TraceEvent::AddrAdd { inst, count } => {
+                format!("{} adds {count} virtual address(es)", names.instance(node, *inst))
+            }
+            TraceEvent::AddrRemove { inst, count } => format!(
+                "{} removes {count} virtual address(es)",
+                names.instance(node, *inst)
+            ),
+            TraceEvent::Announce { inst, count } => format!(
+                "{} announces {count} address(es) (gratuitous ARP / NA)",
+                names.instance(node, *inst)
+            ),
+            TraceEvent::Group {
+                group,
+                from,
+                to,
+                cause,
+            } => format!("sync group {group} {from} -> {to} (caused by {cause})"),
+            TraceEvent::Priority { inst, from, to } => format!(
+                "{} effective priority {from} -> {to}",
+                names.instance(node, *inst)
+            ),
+            TraceEvent::Track { what } => what.clone(),
+            TraceEvent::Other(s) => format!("action {s}"),
+            TraceEvent::Converged { masters } => format!("liveness check ok: {masters}"),
+            TraceEvent::Expect { text, ok, seen } => format!(
+                "expect {text}: {} ({seen})",
+                if *ok { "ok" } else { "FAILED" }
+            ),
+            TraceEvent::Violation { kind, rule, detail } => {
+                format!("{} VIOLATION {rule}: {detail}", kind.to_uppercase())
+            }
+        }
+    }
+}
