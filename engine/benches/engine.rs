@@ -31,8 +31,48 @@ fn config(n: usize, priority: u8) -> EngineConfig {
     EngineConfig::instances(instances)
 }
 
+/// The same instances, in sync groups of two, each tracking a script (weight -10) and another
+/// interface (weight -20): the issue-3 configuration shape.
+fn grouped_config(n: usize, priority: u8) -> EngineConfig {
+    use vigil_engine::setup::{ScriptConfig, SyncGroupConfig, Track, TrackTarget};
+    let mut cfg = config(n, priority);
+    cfg.scripts.push(ScriptConfig {
+        name: "chk".into(),
+        rise: 2,
+        fall: 2,
+        timeout: Duration::from_secs(1),
+        init_fail: false,
+    });
+    for inst in &mut cfg.instances {
+        inst.track.push(Track {
+            target: TrackTarget::Script("chk".into()),
+            weight: -10,
+            reverse: false,
+        });
+        inst.track.push(Track {
+            target: TrackTarget::Interface("uplink".into()),
+            weight: -20,
+            reverse: false,
+        });
+    }
+    cfg.sync_groups = cfg
+        .instances
+        .chunks(2)
+        .enumerate()
+        .map(|(k, pair)| SyncGroupConfig {
+            name: format!("G{k}"),
+            members: pair.iter().map(|i| i.name.clone()).collect(),
+            tracking_weight: true,
+        })
+        .collect();
+    cfg
+}
+
 fn started(n: usize, priority: u8) -> Engine {
-    let mut e = Engine::new(config(n, priority)).expect("config");
+    start(Engine::new(config(n, priority)).expect("config"))
+}
+
+fn start(mut e: Engine) -> Engine {
     let ifaces: Vec<IfaceId> = e.interfaces().map(|(id, _)| id).collect();
     for (k, iface) in ifaces.into_iter().enumerate() {
         e.handle_input(
@@ -87,6 +127,36 @@ fn receive(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     for n in [1usize, 100, 10_000] {
         let mut e = started(n, 100);
+        let pkts = adverts(n);
+        let src: IpAddr = "192.0.2.250".parse().expect("addr");
+        let mut now = Instant::from_millis(1);
+        let mut k = 0usize;
+        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| {
+                let (iface, bytes) = &pkts[k];
+                k = (k + 1) % pkts.len();
+                now = now + Duration::from_nanos(100);
+                e.handle_input(
+                    now,
+                    Input::Packet(Received {
+                        iface: *iface,
+                        src,
+                        dst: wire::MCAST_V4.into(),
+                        ttl: 255,
+                        payload: black_box(bytes),
+                    }),
+                );
+                while let Some(a) = e.poll_action() {
+                    black_box(a);
+                }
+            })
+        });
+    }
+    g.finish();
+    let mut g = c.benchmark_group("receive_advert_grouped_tracked");
+    g.throughput(Throughput::Elements(1));
+    for n in [100usize, 10_000] {
+        let mut e = start(Engine::new(grouped_config(n, 100)).expect("config"));
         let pkts = adverts(n);
         let src: IpAddr = "192.0.2.250".parse().expect("addr");
         let mut now = Instant::from_millis(1);

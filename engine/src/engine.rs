@@ -1179,11 +1179,18 @@ impl Engine {
         }
         let heard_interval = advert.interval.as_duration();
         match inst.state {
-            State::Backup => self.backup_rx(now, i, advert.priority, heard_interval, p.src),
-            State::Master => self.master_rx(now, i, advert.priority, heard_interval, p.src),
+            State::Backup => {
+                self.backup_rx(now, i, advert.priority, heard_interval, p.src);
+                // A backup only moves its own deadline: no other member to reschedule.
+                self.schedule(i);
+            }
+            State::Master => {
+                self.master_rx(now, i, advert.priority, heard_interval, p.src);
+                // A master may take its whole sync group to BACKUP (matrix handler 3).
+                self.schedule_with_group(i);
+            }
             State::Init | State::Fault => {}
         }
-        self.schedule_with_group(i);
     }
 
     /// The receive checks of RFC 5798 section 7.1, in order; each failure counted by name.
