@@ -1197,8 +1197,12 @@ impl Engine {
     fn check<'a>(&mut self, i: usize, p: &Received<'a>) -> Result<wire::Advert<'a>, DropReason> {
         let inst = &mut self.instances[i];
         let st = &mut inst.stats;
-        // 1. TTL / hop limit.
-        if p.ttl != VRRP_TTL {
+        // 1. TTL / hop limit, for adverts sent to the group. A unicast advert to a unicast
+        // instance is not held to 255: unicast peers may be routed, and keepalived 2.2.7 both
+        // sends IPv6 unicast adverts with the default hop limit (64) and accepts any TTL on
+        // unicast (it checks only per-peer min_ttl / max_ttl, which the engine does not have).
+        let unicast_rx = !inst.cfg.unicast_peers.is_empty() && !p.dst.is_multicast();
+        if p.ttl != VRRP_TTL && !unicast_rx {
             st.ip_ttl_errors += 1;
             return Err(DropReason::Ttl(p.ttl));
         }
