@@ -303,11 +303,39 @@ impl Lab {
     fn build(&self) {
         let br = self.bridge_ns();
         must(&["ip", "netns", "add", &br]);
-        must(&["ip", "netns", "exec", &br, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
-        must(&["ip", "netns", "exec", &br, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"]);
         must(&[
-            "ip", "-n", &br, "link", "add", "br0", "type", "bridge", "stp_state", "0",
-            "forward_delay", "0", "mcast_snooping", "0",
+            "ip",
+            "netns",
+            "exec",
+            &br,
+            "sysctl",
+            "-qw",
+            "net.ipv6.conf.all.disable_ipv6=1",
+        ]);
+        must(&[
+            "ip",
+            "netns",
+            "exec",
+            &br,
+            "sysctl",
+            "-qw",
+            "net.ipv6.conf.default.disable_ipv6=1",
+        ]);
+        must(&[
+            "ip",
+            "-n",
+            &br,
+            "link",
+            "add",
+            "br0",
+            "type",
+            "bridge",
+            "stp_state",
+            "0",
+            "forward_delay",
+            "0",
+            "mcast_snooping",
+            "0",
         ]);
         must(&["ip", "-n", &br, "link", "set", "br0", "up"]);
         for i in 1..=self.hosts {
@@ -329,9 +357,25 @@ impl Lab {
             ]);
             must(&["ip", "-n", &br, "link", "set", &port, "master", "br0", "up"]);
             must(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
-            must(&["ip", "-n", &ns, "addr", "add", &format!("{}/24", host_v4(i)), "dev", "eth0"]);
             must(&[
-                "ip", "-n", &ns, "addr", "add", &format!("{}/64", host_v6(i)), "dev", "eth0",
+                "ip",
+                "-n",
+                &ns,
+                "addr",
+                "add",
+                &format!("{}/24", host_v4(i)),
+                "dev",
+                "eth0",
+            ]);
+            must(&[
+                "ip",
+                "-n",
+                &ns,
+                "addr",
+                "add",
+                &format!("{}/64", host_v6(i)),
+                "dev",
+                "eth0",
                 "nodad",
             ]);
             must(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
@@ -414,7 +458,10 @@ impl Lab {
     /// Returns the node's index for [`Lab::node`].
     pub fn start(&mut self, kind: Kind, i: usize, conf: &str) -> usize {
         let idx = self.nodes.len();
-        let tag = format!("{}{idx}-h{i}", if kind == Kind::Vigil { "vigil" } else { "ka" });
+        let tag = format!(
+            "{}{idx}-h{i}",
+            if kind == Kind::Vigil { "vigil" } else { "ka" }
+        );
         let conf_path = self.write(&format!("{tag}.conf"), conf);
         let pid_file = self.dir.join(format!("{tag}.pid"));
         let vrrp_pid_file = self.dir.join(format!("{tag}.vrrp.pid"));
@@ -473,27 +520,61 @@ impl Lab {
 
     /// Cut host `i`'s link: its bridge-side veth goes down, so the host sees NO-CARRIER.
     pub fn cut_link(&self, i: usize) {
-        must(&["ip", "-n", &self.bridge_ns(), "link", "set", &format!("p{i}"), "down"]);
+        must(&[
+            "ip",
+            "-n",
+            &self.bridge_ns(),
+            "link",
+            "set",
+            &format!("p{i}"),
+            "down",
+        ]);
     }
 
     /// Restore host `i`'s link.
     pub fn restore_link(&self, i: usize) {
-        must(&["ip", "-n", &self.bridge_ns(), "link", "set", &format!("p{i}"), "up"]);
+        must(&[
+            "ip",
+            "-n",
+            &self.bridge_ns(),
+            "link",
+            "set",
+            &format!("p{i}"),
+            "up",
+        ]);
     }
 
     /// A silent failure: host `i`'s bridge port is disabled (carrier kept, nothing passes).
     pub fn silent_drop(&self, i: usize) {
         must(&[
-            "ip", "netns", "exec", &self.bridge_ns(), "bridge", "link", "set", "dev",
-            &format!("p{i}"), "state", "0",
+            "ip",
+            "netns",
+            "exec",
+            &self.bridge_ns(),
+            "bridge",
+            "link",
+            "set",
+            "dev",
+            &format!("p{i}"),
+            "state",
+            "0",
         ]);
     }
 
     /// Undo [`Lab::silent_drop`] (port forwarding again).
     pub fn restore_port(&self, i: usize) {
         must(&[
-            "ip", "netns", "exec", &self.bridge_ns(), "bridge", "link", "set", "dev",
-            &format!("p{i}"), "state", "3",
+            "ip",
+            "netns",
+            "exec",
+            &self.bridge_ns(),
+            "bridge",
+            "link",
+            "set",
+            "dev",
+            &format!("p{i}"),
+            "state",
+            "3",
         ]);
     }
 
@@ -504,7 +585,15 @@ impl Lab {
         let err = self.dir.join(format!("{name}.stderr"));
         let errf = fs::File::create(&err).unwrap_or_else(|e| panic!("cannot create: {e}"));
         let child = Command::new("ip")
-            .args(["netns", "exec", &self.bridge_ns(), "tcpdump", "-i", "br0", "-nn"])
+            .args([
+                "netns",
+                "exec",
+                &self.bridge_ns(),
+                "tcpdump",
+                "-i",
+                "br0",
+                "-nn",
+            ])
             .args(["--immediate-mode", "-U", "-w"])
             .arg(&path)
             .stdin(Stdio::null())
@@ -533,7 +622,10 @@ impl Lab {
     pub fn logs(&self) -> String {
         let mut s = String::new();
         for n in &self.nodes {
-            s.push_str(&format!("----- {:?} on host {} ({:?})\n", n.kind, n.host, n.log));
+            s.push_str(&format!(
+                "----- {:?} on host {} ({:?})\n",
+                n.kind, n.host, n.log
+            ));
             s.push_str(&n.log_text());
         }
         s

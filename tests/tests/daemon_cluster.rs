@@ -36,7 +36,11 @@ fn v3_ipv4_three_nodes_elect_by_priority_and_survive_kill9_of_the_master() {
             (3, Instance::v4(3, 150, "0.1")),
         ],
     );
-    assert!(lab.wait_sole_holder(vip4(), 2, FAST), "priority 200 should win\n{}", lab.logs());
+    assert!(
+        lab.wait_sole_holder(vip4(), 2, FAST),
+        "priority 200 should win\n{}",
+        lab.logs()
+    );
     lab.node(nodes[1]).kill9();
     // The dead master's address stays on its interface (nobody removes it): host 3 must take
     // over, and host 1 must stay backup.
@@ -46,7 +50,11 @@ fn v3_ipv4_three_nodes_elect_by_priority_and_survive_kill9_of_the_master() {
         lab.logs()
     );
     std::thread::sleep(Duration::from_millis(500));
-    assert!(!lab.has(1, vip4()), "priority 100 must stay backup\n{}", lab.logs());
+    assert!(
+        !lab.has(1, vip4()),
+        "priority 100 must stay backup\n{}",
+        lab.logs()
+    );
 }
 
 #[test]
@@ -57,7 +65,10 @@ fn equal_priorities_are_broken_by_the_higher_primary_address() {
     let mut lab = Lab::new("tie", 2);
     start_all(
         &mut lab,
-        &[(1, Instance::v4(3, 100, "0.1")), (2, Instance::v4(3, 100, "0.1"))],
+        &[
+            (1, Instance::v4(3, 100, "0.1")),
+            (2, Instance::v4(3, 100, "0.1")),
+        ],
     );
     // 192.0.2.12 > 192.0.2.11 (RFC 5798 section 6.4.3).
     assert!(lab.wait_sole_holder(vip4(), 2, FAST), "{}", lab.logs());
@@ -99,14 +110,25 @@ fn v3_ipv6_link_cut_and_silent_drop_move_the_master_and_it_comes_back() {
         return;
     }
     let mut lab = Lab::new("v6", 2);
-    start_all(&mut lab, &[(1, Instance::v6(200, "0.1")), (2, Instance::v6(100, "0.1"))]);
+    start_all(
+        &mut lab,
+        &[(1, Instance::v6(200, "0.1")), (2, Instance::v6(100, "0.1"))],
+    );
     assert!(lab.wait_sole_holder(vip6(), 1, FAST), "{}", lab.logs());
 
     // Link cut: the master sees NO-CARRIER, goes FAULT and drops its address; host 2 takes over.
     lab.cut_link(1);
-    assert!(lab.wait_sole_holder(vip6(), 2, FAST), "link cut\n{}", lab.logs());
+    assert!(
+        lab.wait_sole_holder(vip6(), 2, FAST),
+        "link cut\n{}",
+        lab.logs()
+    );
     lab.restore_link(1);
-    assert!(lab.wait_sole_holder(vip6(), 1, FAST), "after link cut\n{}", lab.logs());
+    assert!(
+        lab.wait_sole_holder(vip6(), 1, FAST),
+        "after link cut\n{}",
+        lab.logs()
+    );
 
     // Silent drop: carrier kept, nothing passes. Host 2 takes over; host 1, alone, stays
     // master too (it cannot know). When the port forwards again, one master remains.
@@ -117,7 +139,11 @@ fn v3_ipv6_link_cut_and_silent_drop_move_the_master_and_it_comes_back() {
         lab.logs()
     );
     lab.restore_port(1);
-    assert!(lab.wait_sole_holder(vip6(), 1, FAST), "after silent drop\n{}", lab.logs());
+    assert!(
+        lab.wait_sole_holder(vip6(), 1, FAST),
+        "after silent drop\n{}",
+        lab.logs()
+    );
 }
 
 #[test]
@@ -130,7 +156,10 @@ fn sigterm_hands_over_at_skew_time_and_leaves_nothing_behind() {
     // Master_Down_Interval can only come from the priority-0 advert.
     let nodes = start_all(
         &mut lab,
-        &[(1, Instance::v4(3, 200, "1")), (2, Instance::v4(3, 100, "1"))],
+        &[
+            (1, Instance::v4(3, 200, "1")),
+            (2, Instance::v4(3, 100, "1")),
+        ],
     );
     assert!(lab.wait_sole_holder(vip4(), 1, SLOW), "{}", lab.logs());
     let pid_file = lab.node(nodes[0]).pid_file.clone();
@@ -139,8 +168,15 @@ fn sigterm_hands_over_at_skew_time_and_leaves_nothing_behind() {
     assert_eq!(status.and_then(|s| s.code()), Some(0), "{}", lab.logs());
     assert!(!lab.has(1, vip4()), "SIGTERM must remove the address");
     assert!(!pid_file.exists(), "pid file left behind");
-    assert!(!pid_file.with_extension("vips").exists(), "address record left behind");
-    assert!(lab.wait_sole_holder(vip4(), 2, Duration::from_secs(3)), "{}", lab.logs());
+    assert!(
+        !pid_file.with_extension("vips").exists(),
+        "address record left behind"
+    );
+    assert!(
+        lab.wait_sole_holder(vip4(), 2, Duration::from_secs(3)),
+        "{}",
+        lab.logs()
+    );
     assert!(
         t0.elapsed() < Duration::from_millis(3000),
         "took over after {:?}: not on the priority-0 advert\n{}",
