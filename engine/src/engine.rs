@@ -711,12 +711,15 @@ impl Engine {
             return OWNER_PRIORITY;
         }
         let ignored = self.weights_ignored(i);
+        // Saturating: a tracked file's value times its weight may already be at i64::MAX.
         let adj: i64 = inst
             .tracked
             .iter()
             .map(|t| self.tracker(t, ignored).unwrap_or(0))
-            .sum();
-        (i64::from(inst.cfg.priority) + adj).clamp(1, 254) as u8
+            .fold(0, i64::saturating_add);
+        i64::from(inst.cfg.priority)
+            .saturating_add(adj)
+            .clamp(1, 254) as u8
     }
 
     /// Why the instance cannot run, if it cannot: its link, its source address, its trackers.

@@ -5,7 +5,8 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use vigil_engine::setup::SyncGroupConfig;
+use vigil_engine::io::{CheckResult, FileId, ScriptId};
+use vigil_engine::setup::{ScriptConfig, SyncGroupConfig, Track, TrackFileConfig, TrackTarget};
 use vigil_engine::wire::{Family, Version};
 use vigil_engine::{Action, Engine, EngineConfig, Input, InstanceConfig, Instant, State};
 
@@ -69,4 +70,63 @@ fn every_member_of_a_group_that_goes_master_on_a_timer_keeps_advertising() {
         .filter(|(_, a)| matches!(a, Action::SendAdvert(s) if s.vrid == 52))
         .count();
     assert_eq!(fast_adverts, 14, "FAST's adverts from 3.7 s to 5.0 s");
+}
+
+/// Finding 2 (fuzz/regressions/engine/track-file-priority-overflow): a tracked file's value times
+/// its weight saturates at `i64::MAX`; adding the other trackers' weights, or the configured
+/// priority, then overflowed (a panic in debug builds, a wrapped and so wrong priority in
+/// release). The effective priority clamps to 254 instead.
+#[test]
+fn huge_track_file_values_clamp_the_priority_instead_of_overflowing() {
+    let mut c = InstanceConfig::new("VI_1", "eth0", 51, Version::V3, Family::V4)
+        .vips([IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))]);
+    c.track = vec![
+        Track {
+            target: TrackTarget::File("tf".into()),
+            weight: 10,
+            reverse: false,
+        },
+        Track {
+            target: TrackTarget::Script("chk".into()),
+            weight: 20,
+            reverse: false,
+        },
+    ];
+    let mut e = Engine::new(EngineConfig {
+        instances: vec![c],
+        scripts: vec![ScriptConfig {
+            name: "chk".into(),
+            rise: 1,
+            fall: 1,
+            timeout: Duration::from_secs(1),
+            init_fail: false,
+        }],
+        track_files: vec![TrackFileConfig {
+            name: "tf".into(),
+            initial: 0,
+        }],
+        ..Default::default()
+    })
+    .unwrap();
+    let t = Instant::from_millis(1);
+    e.handle_input(
+        t,
+        Input::Check {
+            script: ScriptId(0),
+            result: CheckResult::Success,
+            ran_for: Duration::ZERO,
+        },
+    );
+    for (value, expected) in [(i64::MAX, 254), (i64::MAX / 10, 254), (3, 150), (0, 120)] {
+        e.handle_input(
+            t,
+            Input::TrackFile {
+                file: FileId(0),
+                value,
+            },
+        );
+        drain(&mut e);
+        let prio = e.instances().next().map(|i| i.priority());
+        assert_eq!(prio, Some(expected), "file value {value}");
+    }
 }
