@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 
 use tracing::{debug, error, info, warn};
 use vigil_engine::conf::{self, SourceLoader};
+use vigil_engine::io::CheckResult;
 use vigil_engine::wire::Family;
 use vigil_engine::{Action, Engine, EngineConfig, IfaceId, Input, Received, VirtualAddress};
 
 use crate::addr_state::{self, AddrState, Recorded};
 use crate::announce::Announcer;
-use crate::convert;
+use crate::checks::Checks;
 use crate::netlink::{self, Addr, Event, Link, Rtnl, RtnlEvents};
 use crate::sys::{self, Epoll, SignalFd, TimerFd};
 use crate::vrrp_socket::{VrrpSocket, RECV_BUF_LEN};
@@ -30,6 +31,8 @@ const TOKEN_SIGNAL: u64 = 1;
 const TOKEN_NETLINK: u64 = 2;
 /// Sockets: `TOKEN_SOCKET_BASE + 2 * iface + family`.
 const TOKEN_SOCKET_BASE: u64 = 16;
+/// Check programs' pidfds: `TOKEN_CHECK_BASE + script index`.
+const TOKEN_CHECK_BASE: u64 = 1 << 32;
 /// Datagrams read from one socket per wake-up before serving the others (epoll is
 /// level-triggered: the rest are read on the next turn).
 const RECV_BATCH: usize = 256;
@@ -80,6 +83,7 @@ pub struct Daemon {
     rtnl: Rtnl,
     events: RtnlEvents,
     announcer: Announcer,
+    checks: Checks,
     ifaces: Vec<Iface>,
     vips: Vec<IpAddr>,
     addrs: AddrState,
@@ -108,21 +112,25 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
     for w in &cfg.warnings {
         warn!("{w}");
     }
-    let (ec, notes) = match convert::engine_config(&cfg) {
+    let converted = match EngineConfig::from_conf(&cfg) {
         Ok(x) => x,
         Err(e) => {
             error!("{e}");
             return EXIT_CONFIG;
         }
     };
-    for n in &notes {
+    for n in &converted.unsupported {
         warn!("{}: {}", n.owner, n.what);
+    }
+    for n in runner_notes(&cfg) {
+        warn!("{n}");
     }
     let pid_file = opts
         .pid_file
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_PID_FILE));
-    match Daemon::new(ec, &pid_file) {
+    let checks = Checks::new(&cfg, sys::now());
+    match Daemon::new(converted.engine, checks, &pid_file) {
         Ok(mut d) => d.run(),
         Err(e) => {
             error!("cannot start: {e}");
@@ -146,6 +154,39 @@ pub fn init_logging(detail: bool) {
         .try_init();
 }
 
+/// What this runner does not do yet, for the log (the engine's own notes come from
+/// [`EngineConfig::from_conf`]).
+pub fn runner_notes(cfg: &conf::Config) -> Vec<String> {
+    let mut out = Vec::new();
+    for i in &cfg.instances {
+        if !i.virtual_routes.is_empty() {
+            out.push(format!("{}: virtual_routes are not installed yet", i.name));
+        }
+        if !i.excluded_addresses.is_empty() {
+            out.push(format!(
+                "{}: virtual_ipaddress_excluded is not added yet",
+                i.name
+            ));
+        }
+        if i.use_vmac.is_some() {
+            out.push(format!(
+                "{}: use_vmac is not supported yet: adverts use the interface's own MAC",
+                i.name
+            ));
+        }
+        if i.notify != conf::Notify::default() {
+            out.push(format!("{}: notify scripts are not run yet", i.name));
+        }
+    }
+    if !cfg.track_files.is_empty() {
+        out.push("vrrp_track_file: files are not read yet (their initial value holds)".into());
+    }
+    if !cfg.static_addresses.is_empty() || !cfg.static_routes.is_empty() {
+        out.push("static_ipaddress / static_routes are not installed yet".into());
+    }
+    out
+}
+
 fn write_pid_file(path: &Path) -> io::Result<()> {
     std::fs::write(path, format!("{}\n", std::process::id()))
 }
@@ -153,8 +194,8 @@ fn write_pid_file(path: &Path) -> io::Result<()> {
 impl Daemon {
     /// Set up everything: pid file, the previous run's leftovers, interfaces, sockets. The
     /// engine starts in [`Daemon::run`].
-    pub fn new(config: EngineConfig, pid_file: &Path) -> io::Result<Daemon> {
-        let vips = convert::all_virtual_addresses(&config);
+    pub fn new(config: EngineConfig, checks: Checks, pid_file: &Path) -> io::Result<Daemon> {
+        let vips: Vec<IpAddr> = config.virtual_addresses().collect();
         let engine = Engine::new(config)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         write_pid_file(pid_file)?;
@@ -210,6 +251,7 @@ impl Daemon {
             rtnl,
             events,
             announcer: Announcer::open()?,
+            checks,
             ifaces,
             vips,
             addrs,
@@ -361,7 +403,10 @@ impl Daemon {
         self.drain();
         let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 64];
         loop {
-            let deadline = self.engine.poll_timeout();
+            let deadline = match (self.engine.poll_timeout(), self.checks.next_deadline()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             if let Err(e) = self.timer.arm(deadline) {
                 error!("cannot arm the timer: {e}");
                 return self.stop(EXIT_FATAL);
@@ -380,6 +425,7 @@ impl Daemon {
                         self.timer.clear();
                         self.engine.handle_timeout(sys::now());
                         self.drain();
+                        self.run_checks();
                     }
                     TOKEN_SIGNAL => {
                         while let Some(sig) = self.signals.read() {
@@ -396,6 +442,12 @@ impl Daemon {
                         }
                     }
                     TOKEN_NETLINK => self.on_netlink(),
+                    t if t >= TOKEN_CHECK_BASE => {
+                        let now = sys::now();
+                        if let Some(f) = self.checks.on_exit((t - TOKEN_CHECK_BASE) as usize, now) {
+                            self.check_result(now, f.script, f.result, f.ran_for);
+                        }
+                    }
                     t if t >= TOKEN_SOCKET_BASE => {
                         let k = (t - TOKEN_SOCKET_BASE) as usize;
                         self.on_socket(k / 2, k % 2);
@@ -411,7 +463,45 @@ impl Daemon {
                     self.drain();
                 }
             }
+            if self.checks.next_deadline().is_some_and(|d| d <= sys::now()) {
+                self.run_checks();
+            }
         }
+    }
+
+    /// Start due check runs, kill overdue ones, report what is known at once.
+    fn run_checks(&mut self) {
+        if self.checks.is_empty() {
+            return;
+        }
+        let now = sys::now();
+        let (started, done) = self.checks.on_time(now);
+        for (idx, fd) in started {
+            if let Err(e) = self.ep.add(fd, TOKEN_CHECK_BASE + idx as u64) {
+                error!("cannot watch a check program: {e}");
+            }
+        }
+        for f in done {
+            self.check_result(now, f.script, f.result, f.ran_for);
+        }
+    }
+
+    fn check_result(
+        &mut self,
+        now: vigil_engine::Instant,
+        script: vigil_engine::io::ScriptId,
+        result: CheckResult,
+        ran_for: core::time::Duration,
+    ) {
+        self.engine.handle_input(
+            now,
+            Input::Check {
+                script,
+                result,
+                ran_for,
+            },
+        );
+        self.drain();
     }
 
     fn on_netlink(&mut self) {
@@ -686,6 +776,7 @@ impl Daemon {
     /// Graceful stop: priority-0 adverts and address removal come from the engine's shutdown;
     /// whatever is still recorded is removed too; then the files go.
     fn stop(&mut self, code: i32) -> i32 {
+        self.checks.kill_all();
         self.engine.handle_input(sys::now(), Input::Shutdown);
         self.drain();
         let left: Vec<Recorded> = self.addrs.recorded().cloned().collect();

@@ -12,13 +12,16 @@
 //! - a `timerfd` on `CLOCK_MONOTONIC` ([`sys::TimerFd`]) armed, with an **absolute** deadline,
 //!   at the engine's one next deadline ([`vigil_engine::Engine::poll_timeout`]) before every
 //!   sleep: it is the daemon's only timer, so there is no timer wheel or timer list here to
-//!   drift from the engine's schedule. `timerfd` has nanosecond resolution (epoll's own timeout
+//!   drift from the engine's schedule. The one exception is the schedule of check programs
+//!   (`vrrp_script` intervals and timeouts), which the engine leaves to the runner: the timer is
+//!   armed at the earlier of the two deadlines. `timerfd` has nanosecond resolution (epoll's own timeout
 //!   has milliseconds), and the thread's timer slack is set to 1 ns so that the kernel does not
 //!   add its default 50 us to every wake-up;
 //! - a `signalfd` for SIGTERM, SIGINT and SIGHUP ([`sys::SignalFd`]): no signal handler ever
 //!   runs in the middle of the engine;
 //! - an rtnetlink socket subscribed to link and address events ([`netlink::RtnlEvents`]);
-//! - one raw VRRP socket per (interface, family) ([`vrrp_socket::VrrpSocket`]).
+//! - one raw VRRP socket per (interface, family) ([`vrrp_socket::VrrpSocket`]);
+//! - a pidfd per running check program ([`checks`]).
 //!
 //! Each wake-up reads what is ready, feeds the engine with [`sys::now`] (the monotonic clock
 //! mapped to [`vigil_engine::Instant`]: nanoseconds since boot), drains every action after every
@@ -36,14 +39,16 @@
 //!
 //! ## Not done yet (see the issue)
 //!
-//! SIGHUP reload (logged and ignored), `vrrp_script` checks, notify scripts, tracked interfaces
-//! and files, sync groups, `use_vmac`, `virtual_routes`, `virtual_ipaddress_excluded`, daemonizing
-//! without `-n` (the daemon always stays in the foreground and logs to stderr, as under systemd).
-//! The conversion ([`convert`]) logs each such setting as a warning at start-up.
+//! SIGHUP reload (logged and ignored: the engine has no reload input yet), notify scripts,
+//! reading tracked files, `use_vmac`, `virtual_routes`, `virtual_ipaddress_excluded`, static
+//! addresses and routes, daemonizing without `-n` (the daemon always stays in the foreground and
+//! logs to stderr, as under systemd). Each such setting is logged as a warning at start-up
+//! ([`daemon::runner_notes`]). Sync groups and tracked interfaces need nothing from the runner
+//! beyond link events: the engine runs them.
 
 pub mod addr_state;
 pub mod announce;
-pub mod convert;
+pub mod checks;
 pub mod daemon;
 pub mod netlink;
 pub mod sys;

@@ -63,13 +63,22 @@ fn equal_priorities_are_broken_by_the_higher_primary_address() {
         return;
     }
     let mut lab = Lab::new("tie", 2);
+    // A backup accepts a master of equal priority whatever its address (RFC 5798 section
+    // 6.4.2), so the tie-break only decides between two masters: make both masters while
+    // the ports are disabled, then join them.
+    lab.silent_drop(1);
+    lab.silent_drop(2);
     start_all(
         &mut lab,
-        &[
-            (1, Instance::v4(3, 100, "0.1")),
-            (2, Instance::v4(3, 100, "0.1")),
-        ],
+        &[(1, Instance::v4(3, 100, "0.1")), (2, Instance::v4(3, 100, "0.1"))],
     );
+    assert!(
+        vigil_tests::netns::wait_until(FAST, || lab.holders(vip4()) == vec![1, 2]),
+        "{}",
+        lab.logs()
+    );
+    lab.restore_port(1);
+    lab.restore_port(2);
     // 192.0.2.12 > 192.0.2.11 (RFC 5798 section 6.4.3).
     assert!(lab.wait_sole_holder(vip4(), 2, FAST), "{}", lab.logs());
     std::thread::sleep(Duration::from_millis(500));
@@ -219,4 +228,91 @@ fn v3_ipv4_unicast_peers_elect_and_take_over() {
     assert!(lab.wait_sole_holder(vip4(), 1, FAST), "{}", lab.logs());
     lab.node(nodes[0]).terminate();
     assert!(lab.wait_sole_holder(vip4(), 2, FAST), "{}", lab.logs());
+}
+
+/// A keepalived.conf whose instance tracks one check program.
+fn tracked_conf(priority: u8, script: &str, interval: &str, timeout: &str) -> String {
+    format!(
+        "vrrp_script chk {{\n  script \"{script}\"\n  interval {interval}\n  timeout {timeout}\n}}\n\
+         vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  \
+         priority {priority}\n  version 3\n  advert_int 0.1\n  track_script {{\n    chk\n  }}\n  \
+         virtual_ipaddress {{\n    192.0.2.100/24\n  }}\n}}\n"
+    )
+}
+
+#[test]
+fn a_failing_track_script_moves_the_master_and_its_recovery_brings_it_back() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::new("track-fail", 2);
+    let flag = lab.dir.join("healthy");
+    std::fs::write(&flag, "").unwrap();
+    let script = format!("/usr/bin/test -f {}", flag.display());
+    lab.start(Kind::Vigil, 1, &tracked_conf(200, &script, "1", "1"));
+    start_all(&mut lab, &[(2, Instance::v4(3, 100, "0.1"))]);
+    assert!(lab.wait_sole_holder(vip4(), 1, FAST), "{}", lab.logs());
+    std::fs::remove_file(&flag).unwrap();
+    assert!(
+        lab.wait_sole_holder(vip4(), 2, FAST),
+        "script failure\n{}",
+        lab.logs()
+    );
+    std::fs::write(&flag, "").unwrap();
+    assert!(
+        lab.wait_sole_holder(vip4(), 1, FAST),
+        "script recovery\n{}",
+        lab.logs()
+    );
+}
+
+#[test]
+fn a_hanging_track_script_is_killed_at_its_timeout_and_counts_as_a_failure() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::new("track-hang", 2);
+    // A shell pipeline that never ends: the whole process group must be killed.
+    lab.start(
+        Kind::Vigil,
+        1,
+        &tracked_conf(200, "sleep 30 | cat", "1", "0.5"),
+    );
+    start_all(&mut lab, &[(2, Instance::v4(3, 100, "0.1"))]);
+    assert!(lab.wait_sole_holder(vip4(), 2, FAST), "{}", lab.logs());
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(lab.holders(vip4()), vec![2], "{}", lab.logs());
+    // No run survives its timeout: at most the current run (its shell and its sleep) is there.
+    let o = lab.exec(1, &["pgrep", "-f", "sleep 30"]);
+    let left = String::from_utf8_lossy(&o.stdout).lines().count();
+    assert!(left <= 2, "hung checks pile up: {left}\n{}", lab.logs());
+}
+
+#[test]
+fn sighup_with_an_unchanged_configuration_causes_no_transition() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::new("sighup", 2);
+    let nodes = start_all(
+        &mut lab,
+        &[
+            (1, Instance::v4(3, 200, "0.1")),
+            (2, Instance::v4(3, 100, "0.1")),
+        ],
+    );
+    assert!(lab.wait_sole_holder(vip4(), 1, FAST), "{}", lab.logs());
+    let before: Vec<String> = nodes.iter().map(|&n| lab.node(n).log_text()).collect();
+    for &n in &nodes {
+        let pid = lab.node(n).pid;
+        vigil_tests::netns::signal(pid, libc::SIGHUP);
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(lab.holders(vip4()), vec![1], "{}", lab.logs());
+    for (k, &n) in nodes.iter().enumerate() {
+        assert!(lab.node(n).running());
+        let after = lab.node(n).log_text();
+        let new = &after[before[k].len()..];
+        assert!(!new.contains(" -> "), "a transition after SIGHUP: {new}");
+    }
 }
