@@ -52,7 +52,6 @@ pub fn on_timeline(e: &TraceEntry) -> bool {
             | TraceEvent::ProtocolError { .. }
             | TraceEvent::AddrAdd { .. }
             | TraceEvent::AddrRemove { .. }
-            | TraceEvent::Announce { .. }
     )
 }
 
@@ -108,9 +107,32 @@ pub fn timeline(sim: &Sim) -> String {
         let _ = write!(s, "{:<width$}", l.2);
     }
     let _ = writeln!(s, " event");
-    for e in sim.trace() {
+    let trace = sim.trace();
+    for (k, e) in trace.iter().enumerate() {
         if !on_timeline(e) {
             continue;
+        }
+        // A burst of announcements at one instant: one line with the count.
+        let mut repeat = 1;
+        if let TraceEvent::Announce { inst, .. } = &e.ev {
+            let same = |x: &TraceEntry| {
+                x.t == e.t
+                    && x.node == e.node
+                    && matches!(&x.ev, TraceEvent::Announce { inst: j, .. } if j == inst)
+            };
+            if trace[..k].iter().rev().take_while(|x| x.t == e.t).any(same) {
+                continue;
+            }
+            // The burst that goes with becoming MASTER is implied by the transition.
+            let takeover = |x: &TraceEntry| {
+                x.t == e.t
+                    && x.node == e.node
+                    && matches!(&x.ev, TraceEvent::State { inst: j, to: State::Master, .. } if j == inst)
+            };
+            if trace[k..].iter().take_while(|x| x.t == e.t).any(takeover) {
+                continue;
+            }
+            repeat = trace[k..].iter().take_while(|x| x.t == e.t).filter(|x| same(x)).count();
         }
         match (&e.ev, e.node) {
             (TraceEvent::State { inst, to, .. }, Some(n)) => {
@@ -132,7 +154,12 @@ pub fn timeline(sim: &Sim) -> String {
             let _ = write!(s, "{:<width$}", lane_text(*st));
         }
         let who = e.node.map_or(String::new(), |n| format!("{} ", names.node(n)));
-        let _ = writeln!(s, " {who}{}", e.describe(names));
+        let times = if repeat > 1 {
+            format!(" x{repeat}")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(s, " {who}{}{times}", e.describe(names));
     }
     s
 }

@@ -386,7 +386,7 @@ impl TraceEntry {
                 names.instance(node, *inst)
             ),
             TraceEvent::Announce { inst, count } => format!(
-                "{} announces {count} address(es) (gratuitous ARP / NA)",
+                "{} re-announces {count} address(es) (gratuitous ARP / NA)",
                 names.instance(node, *inst)
             ),
             TraceEvent::Group {
