@@ -4,15 +4,9 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use vigil_engine::wire::{
-    self, Addrs, Advert, Auth, ChecksumForm, Family, Interval, IpContext, Version,
-};
-use vigil_engine::{
-    Action, Engine, EngineConfig, IfaceId, Input, InstanceConfig, Instant, Received, State,
-};
+use vigil_engine::{Engine, Instant, State};
 
 struct Counting;
 
@@ -48,92 +42,24 @@ fn allocations() -> u64 {
     ALLOCS.with(Cell::get)
 }
 
-fn engine(n: usize, priority: u8) -> Engine {
-    let instances = (0..n)
-        .map(|i| {
-            let vrid = (i % 250 + 1) as u8;
-            InstanceConfig::new(
-                &format!("VI_{i}"),
-                &format!("eth{}", i / 250),
-                vrid,
-                Version::V3,
-                Family::V4,
-            )
-            .priority(priority)
-            .advert_interval(Duration::from_millis(10))
-            .vips([IpAddr::V4(Ipv4Addr::new(198, 51, (i / 250) as u8, vrid))])
-        })
-        .collect();
-    let mut e = Engine::new(EngineConfig::instances(instances)).unwrap();
-    let ifaces: Vec<IfaceId> = e.interfaces().map(|(id, _)| id).collect();
-    for iface in ifaces {
-        e.handle_input(
-            Instant::ZERO,
-            Input::PrimaryAddress {
-                iface,
-                family: Family::V4,
-                addr: Some("192.0.2.1".parse().unwrap()),
-            },
-        );
-    }
-    e.handle_input(Instant::ZERO, Input::Start);
-    while e.poll_action().is_some() {}
-    e
-}
+#[path = "../benches/workload.rs"]
+mod workload;
 
 #[test]
 fn receive_path_does_not_allocate() {
     let n = 600;
     let start = allocations();
-    let mut e = engine(n, 100);
+    let mut e = workload::start(workload::config(n, 100));
     assert!(
         allocations() > start,
         "the counting allocator sees allocations"
     );
-    let src: IpAddr = "192.0.2.250".parse().unwrap();
-    let pkts: Vec<(IfaceId, Vec<u8>)> = (0..n)
-        .map(|i| {
-            let vrid = (i % 250 + 1) as u8;
-            let vip = [IpAddr::V4(Ipv4Addr::new(198, 51, (i / 250) as u8, vrid))];
-            let a = Advert {
-                version: Version::V3,
-                vrid,
-                priority: 200,
-                interval: Interval::Centiseconds(1),
-                addrs: Addrs::List(&vip),
-                auth: Auth::None,
-                checksum: ChecksumForm::PseudoHeader,
-                trailing: 0,
-            };
-            let mut buf = vec![0u8; 64];
-            let len = wire::emit(
-                &a,
-                &IpContext {
-                    src,
-                    dst: wire::MCAST_V4.into(),
-                },
-                &mut buf,
-            )
-            .unwrap();
-            buf.truncate(len);
-            (IfaceId((i / 250) as u16), buf)
-        })
-        .collect();
+    let pkts = workload::adverts(n);
     let mut now = Instant::from_millis(1);
     let round = |e: &mut Engine, now: &mut Instant| {
         for (iface, bytes) in &pkts {
             *now = *now + Duration::from_micros(10);
-            e.handle_input(
-                *now,
-                Input::Packet(Received {
-                    iface: *iface,
-                    src,
-                    dst: wire::MCAST_V4.into(),
-                    ttl: 255,
-                    payload: bytes,
-                }),
-            );
-            while e.poll_action().is_some() {}
+            workload::deliver(e, *now, *iface, bytes);
             // The backups' down timers move with every advert; poll_timeout re-files them.
             let _ = e.poll_timeout();
         }
@@ -162,26 +88,17 @@ fn receive_path_does_not_allocate() {
 #[test]
 fn timer_path_does_not_allocate() {
     let n = 600;
-    let mut e = engine(n, 255); // owners: MASTER at once, adverts every 10 ms
-    let mut sent = 0u64;
-    let mut tick = |e: &mut Engine| {
-        let due = e.poll_timeout().unwrap();
-        e.handle_timeout(due);
-        while let Some(a) = e.poll_action() {
-            if matches!(a, Action::SendAdvert(_)) {
-                sent += 1;
-            }
-        }
-    };
+    let mut e = workload::start(workload::config(n, 255)); // owners: MASTER at once
+    let mut sent = 0;
     for _ in 0..5 {
-        tick(&mut e); // warm-up
+        sent += workload::tick(&mut e); // warm-up
     }
     let before = allocations();
     for _ in 0..200 {
-        tick(&mut e);
+        sent += workload::tick(&mut e);
     }
     let after = allocations();
-    assert_eq!(sent, 205 * n as u64);
+    assert_eq!(sent, 205 * n);
     assert_eq!(
         after - before,
         0,
