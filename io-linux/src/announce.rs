@@ -6,8 +6,9 @@
 //!   ff:ff:ff:ff:ff:ff (RFC 5227 section 3 "ARP Announcement" uses a request; keepalived sends
 //!   the broadcast target MAC);
 //! - ICMPv6 136 from the VIP to ff02::1 (Ethernet 33:33:00:00:00:01), hop limit 255, flags
-//!   R=0 S=0 O=1, target the VIP, one target link-layer address option (RFC 4861 section 4.4,
-//!   7.2.6).
+//!   S=0 O=1, target the VIP, one target link-layer address option (RFC 4861 section 4.4,
+//!   7.2.6). The Router flag is set by default, as RFC 5798 section 6.4.2 asks ("with the Router
+//!   Flag (R) set"); keepalived 2.2.7 leaves it clear, which [`una_frame`] can reproduce.
 
 use std::io;
 use std::mem::{size_of, zeroed};
@@ -29,6 +30,8 @@ pub const GARP_LEN: usize = 42;
 pub const UNA_LEN: usize = 86;
 /// The NA Override flag (RFC 4861 section 4.4), in the first byte of the flags word.
 const NA_FLAG_OVERRIDE: u8 = 0x20;
+/// The NA Router flag (RFC 4861 section 4.4).
+const NA_FLAG_ROUTER: u8 = 0x80;
 
 fn mac(b: [u8; 6]) -> MacAddr {
     MacAddr::new(b[0], b[1], b[2], b[3], b[4], b[5])
@@ -56,8 +59,9 @@ pub fn garp_frame(src_mac: [u8; 6], vip: Ipv4Addr) -> [u8; GARP_LEN] {
     buf
 }
 
-/// An unsolicited neighbour advertisement frame announcing `vip` at `src_mac`.
-pub fn una_frame(src_mac: [u8; 6], vip: Ipv6Addr) -> [u8; UNA_LEN] {
+/// An unsolicited neighbour advertisement frame announcing `vip` at `src_mac`, with the Router
+/// flag when `router` (RFC 5798) or without it (keepalived 2.2.7).
+pub fn una_frame(src_mac: [u8; 6], vip: Ipv6Addr, router: bool) -> [u8; UNA_LEN] {
     let all_nodes = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
     let mut buf = [0u8; UNA_LEN];
     if let Some(mut eth) = MutableEthernetPacket::new(&mut buf) {
@@ -78,7 +82,11 @@ pub fn una_frame(src_mac: [u8; 6], vip: Ipv6Addr) -> [u8; UNA_LEN] {
     if let Some(mut na) = MutableNeighborAdvertPacket::new(&mut buf[54..]) {
         na.set_icmpv6_type(Icmpv6Types::NeighborAdvert);
         na.set_icmpv6_code(Icmpv6Code(0));
-        na.set_flags(NA_FLAG_OVERRIDE);
+        na.set_flags(if router {
+            NA_FLAG_OVERRIDE | NA_FLAG_ROUTER
+        } else {
+            NA_FLAG_OVERRIDE
+        });
         na.set_reserved(0);
         na.set_target_addr(vip);
         na.set_options(&[NdpOption {
@@ -138,9 +146,10 @@ impl Announcer {
         self.send(ifindex, EtherTypes::Arp, &garp_frame(src_mac, vip))
     }
 
-    /// Send one unsolicited NA for `vip` on interface `ifindex` from `src_mac`.
+    /// Send one unsolicited NA for `vip` on interface `ifindex` from `src_mac`, Router flag set
+    /// (RFC 5798 section 6.4.2).
     pub fn una(&self, ifindex: u32, src_mac: [u8; 6], vip: Ipv6Addr) -> io::Result<()> {
-        self.send(ifindex, EtherTypes::Ipv6, &una_frame(src_mac, vip))
+        self.send(ifindex, EtherTypes::Ipv6, &una_frame(src_mac, vip, true))
     }
 }
 
@@ -166,7 +175,7 @@ mod tests {
     #[test]
     fn una_matches_keepalived_capture() {
         let vip: Ipv6Addr = "2001:db8::100".parse().unwrap();
-        let f = una_frame(H2, vip);
+        let f = una_frame(H2, vip, false);
         assert_eq!(
             &f[..14],
             &[0x33, 0x33, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x86, 0xdd]
@@ -179,5 +188,18 @@ mod tests {
         assert_eq!(&f[58..62], &[0x20, 0, 0, 0]);
         assert_eq!(&f[62..78], &vip.octets());
         assert_eq!(&f[78..], &[2, 1, 2, 0, 0, 0, 0, 2]);
+    }
+
+    /// The RFC form differs only in the Router flag and, with it, the checksum (0xf72b less
+    /// 0x8000 in ones' complement: 0x772b).
+    #[test]
+    fn una_sets_the_router_flag_by_default() {
+        let vip: Ipv6Addr = "2001:db8::100".parse().unwrap();
+        let keepalived = una_frame(H2, vip, false);
+        let rfc = una_frame(H2, vip, true);
+        assert_eq!(rfc[58], 0xa0);
+        assert_eq!(&rfc[56..58], &[0x77, 0x2b]);
+        assert_eq!(rfc[..56], keepalived[..56]);
+        assert_eq!(rfc[59..], keepalived[59..]);
     }
 }

@@ -393,6 +393,18 @@ impl Daemon {
 
     /// Start the engine and serve until SIGTERM / SIGINT; returns the exit code.
     pub fn run(&mut self) -> i32 {
+        if std::env::var_os("VIGIL_NO_REALTIME").is_none() {
+            let rt = sys::enter_realtime();
+            info!(
+                "real-time scheduling {}, memory {}",
+                if rt.fifo {
+                    "on (SCHED_FIFO)"
+                } else {
+                    "unavailable"
+                },
+                if rt.locked { "locked" } else { "not locked" }
+            );
+        }
         self.report_interfaces();
         info!(
             "starting {} instance(s) on {} interface(s)",
@@ -433,6 +445,13 @@ impl Daemon {
                                 libc::SIGTERM | libc::SIGINT => {
                                     info!("signal {sig}: stopping");
                                     return self.stop(0);
+                                }
+                                libc::SIGXCPU => {
+                                    sys::leave_realtime();
+                                    error!(
+                                        "real-time CPU budget exhausted without sleeping: \
+                                         back to normal scheduling"
+                                    );
                                 }
                                 libc::SIGHUP => {
                                     warn!("SIGHUP: configuration reload is not implemented yet; ignored")
