@@ -55,3 +55,4 @@ pub mod sys;
 pub mod vrrp_socket;
 
 pub use daemon::{run, Daemon, DaemonOptions};
+pub mod operator;
