@@ -411,7 +411,7 @@ impl Status {
             );
             let _ = writeln!(
                 o,
-                "  master         became {} time(s), released {} time(s)",
+                "  transitions    became master {} time(s), left master {} time(s)",
                 c.became_master, c.released_master
             );
             let drops: Vec<String> = [
