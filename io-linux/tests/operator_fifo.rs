@@ -91,5 +91,8 @@ vrrp_instance VI_2 {{
     GROUP "G1" STOP 0
     "#);
     w.shutdown();
-    assert!(!fifo.exists(), "the FIFO vigild created is removed on shutdown");
+    assert!(
+        !fifo.exists(),
+        "the FIFO vigild created is removed on shutdown"
+    );
 }

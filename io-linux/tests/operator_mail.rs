@@ -113,7 +113,10 @@ fn smtp_round_trip_delivers_keepalived_s_message() {
     start(&mut e, at(0.0), &mut sink);
     run_until(&mut e, at(10.0), &mut sink);
     assert!(
-        wait_for(Duration::from_secs(30), || counters.sent.load(Ordering::Relaxed) == 2),
+        wait_for(Duration::from_secs(30), || counters
+            .sent
+            .load(Ordering::Relaxed)
+            == 2),
         "sent {} failed {}",
         counters.sent.load(Ordering::Relaxed),
         counters.failed.load(Ordering::Relaxed)
@@ -127,7 +130,11 @@ fn smtp_round_trip_delivers_keepalived_s_message() {
             "BACKUP",
             "=> VRRP Instance is no longer owning VRRP VIPs <=",
         ),
-        (&second, "MASTER", "=> VRRP Instance is now owning VRRP VIPs <="),
+        (
+            &second,
+            "MASTER",
+            "=> VRRP Instance is now owning VRRP VIPs <=",
+        ),
     ] {
         assert!(msg.starts_with("MAIL FROM:vigil@example.net\nRCPT TO:noc@example.com,oncall@example.org\nHELO:r1.example.net\n"), "{msg}");
         assert!(
@@ -163,19 +170,35 @@ fn an_unreachable_server_never_holds_up_the_caller() {
     let (cfg, _e) = engine(&config(port, 1));
     let mut m = Mailer::new(&cfg).unwrap();
     let c = m.counters();
-    m.queue(TargetKind::Instance, "VI_1", vigil_engine::State::Master, None);
-    m.queue(TargetKind::Instance, "VI_1", vigil_engine::State::Backup, None);
+    m.queue(
+        TargetKind::Instance,
+        "VI_1",
+        vigil_engine::State::Master,
+        None,
+    );
+    m.queue(
+        TargetKind::Instance,
+        "VI_1",
+        vigil_engine::State::Backup,
+        None,
+    );
     // Both calls returned while the server holds the first message's connection without a
     // greeting: neither waited for the server.
     accepted_rx.recv_timeout(Duration::from_secs(30)).unwrap();
     assert_eq!(c.sent.load(Ordering::Relaxed), 0);
     assert_eq!(c.failed.load(Ordering::Relaxed), 0);
     // The worker gives up on its own after the timeout and logs it.
-    assert!(wait_for(Duration::from_secs(30), || c.failed.load(Ordering::Relaxed) >= 1));
+    assert!(wait_for(Duration::from_secs(30), || c
+        .failed
+        .load(Ordering::Relaxed)
+        >= 1));
     release_tx.send(()).unwrap();
     holder.join().unwrap();
     // The second message finds nobody listening any more: refused, counted as failed.
-    assert!(wait_for(Duration::from_secs(30), || c.failed.load(Ordering::Relaxed) == 2));
+    assert!(wait_for(Duration::from_secs(30), || c
+        .failed
+        .load(Ordering::Relaxed)
+        == 2));
     assert_eq!(c.sent.load(Ordering::Relaxed), 0);
     m.shutdown(Duration::from_secs(5));
 }

@@ -45,7 +45,11 @@ fn delivery_is_ordered_per_target_under_a_slow_script() {
     );
     let fast = script(d, "fast.sh", &format!("echo \"$*\" >> {}", log.display()));
     let other = d.join("other");
-    let fast_other = script(d, "other.sh", &format!("echo \"$*\" >> {}", other.display()));
+    let fast_other = script(
+        d,
+        "other.sh",
+        &format!("echo \"$*\" >> {}", other.display()),
+    );
     let text = format!(
         r#"
 vrrp_instance VI_1 {{
@@ -109,7 +113,11 @@ fn instances_and_groups_get_keepalived_s_arguments_from_engine_actions() {
     let d = dir.path();
     let log = d.join("log");
     let fast = script(d, "n.sh", &format!("echo \"$*\" >> {}", log.display()));
-    let stop = script(d, "stop.sh", &format!("echo stop \"$*\" >> {}", log.display()));
+    let stop = script(
+        d,
+        "stop.sh",
+        &format!("echo stop \"$*\" >> {}", log.display()),
+    );
     let text = format!(
         r#"
 vrrp_sync_group G1 {{

@@ -225,6 +225,10 @@ fn metrics_textfile() {
     assert!(m.maybe_write(at(27.0), &e).unwrap());
     let text = std::fs::read_to_string(&p).unwrap();
     assert_eq!(text, m.render(&e));
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "temporary file left");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "temporary file left"
+    );
     insta::assert_snapshot!("metrics_textfile", text);
 }

@@ -136,7 +136,10 @@ fn open_fifo(f: &conf::NotifyFifo, default: &Credentials, security: bool) -> io:
                     warn!("fifo script: {w}");
                 }
                 let p = Program::new(s, &creds);
-                match p.command(std::slice::from_ref(&f.path)).map(|mut c| c.spawn()) {
+                match p
+                    .command(std::slice::from_ref(&f.path))
+                    .map(|mut c| c.spawn())
+                {
                     Some(Ok(child)) => {
                         info!("started {} for {}", s.command, f.path);
                         script = Some(child);

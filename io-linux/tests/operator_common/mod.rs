@@ -22,7 +22,13 @@ pub fn engine(text: &str) -> (Config, Engine) {
 pub fn start(e: &mut Engine, now: Instant, sink: &mut dyn FnMut(&Engine, Action)) {
     let ifaces: Vec<_> = e.interfaces().map(|(id, _)| id).collect();
     for (k, id) in ifaces.into_iter().enumerate() {
-        e.handle_input(now, Input::Link { iface: id, up: true });
+        e.handle_input(
+            now,
+            Input::Link {
+                iface: id,
+                up: true,
+            },
+        );
         drain(e, sink);
         let v4: IpAddr = format!("192.0.2.{}", 10 + k).parse().unwrap();
         let v6: IpAddr = format!("fe80::{}", 10 + k).parse().unwrap();
