@@ -216,10 +216,13 @@ pub(crate) fn adverts_flowing(sim: &mut Sim, n: usize) {
     }
 }
 
-/// How long after the last fault every virtual router must have its one right MASTER: the
-/// longest Master_Down_Interval (lowest priority, longest interval of its virtual router) plus
-/// `preempt_delay`, scaled by the worst clock drift, plus twice the longest network delay (the
-/// last advert on its way, and the new master's first advert on its way), plus 1 ms.
+/// How long after the last fault (and the last frame in flight) every virtual router must have
+/// its one right MASTER: the longest Master_Down_Interval (lowest priority, longest interval of
+/// its virtual router); for a router with `preempt_delay`, that plus the delay plus its own
+/// Master_Down_Interval (a lower priority may take over first, and the delay starts when it is
+/// heard); the time a check program needs to change its verdict; scaled by the worst clock
+/// drift, plus twice the longest network delay (the last advert on its way, and the new master's
+/// first advert on its way), plus 1 ms.
 pub(crate) fn convergence_bound(sim: &Sim) -> u64 {
     let mut worst = 0u64;
     for g in &sim.groups {
@@ -227,6 +230,20 @@ pub(crate) fn convergence_bound(sim: &Sim) -> u64 {
             .members
             .iter()
             .map(|&(n, i)| sim.nodes[n].insts[i].interval)
+            .max()
+            .unwrap_or(0);
+        // The longest Master_Down_Interval of the virtual router (its lowest priority).
+        let group_mdi = g
+            .members
+            .iter()
+            .filter_map(|&(n, i)| sim.nodes[n].config.instances.get(i))
+            .map(|c| {
+                Dur::from_std(master_down_interval(
+                    c.priority.min(255).max(1),
+                    core::time::Duration::from_nanos(max_int),
+                ))
+                .0
+            })
             .max()
             .unwrap_or(0);
         for &(n, i) in &g.members {
@@ -246,7 +263,13 @@ pub(crate) fn convergence_bound(sim: &Sim) -> u64 {
             ))
             .0;
             let pd = Dur::from_std(cfg.preempt_delay).0;
-            let d = mdi.saturating_add(pd);
+            // With preempt_delay, a lower priority may first take over (one Master_Down_Interval),
+            // and the delay only starts when this router hears it (keepalived's rule).
+            let d = if pd > 0 {
+                mdi.saturating_add(pd).saturating_add(group_mdi)
+            } else {
+                mdi
+            };
             worst = worst.max(d.saturating_add(node.slack(d)));
         }
     }

@@ -293,6 +293,9 @@ pub struct Sim {
     names: Names,
     /// Virtual time of the last fault, boot or stop (the "network heals" instant).
     pub(crate) last_disturbance: u64,
+    /// The latest delivery time of any frame put in flight so far: frames sent under an earlier,
+    /// slower network model may still arrive after it changed.
+    in_flight_until: u64,
 }
 
 impl Sim {
@@ -437,6 +440,7 @@ impl Sim {
             buf: vec![0; MAX_ADVERT_LEN],
             names,
             last_disturbance: 0,
+            in_flight_until: 0,
         };
         for (ni, np) in plan.nodes.iter().enumerate() {
             if let Some(t) = np.boot {
@@ -542,6 +546,7 @@ impl Sim {
             Event::Boot(n) => {
                 self.disturb();
                 self.boot(n);
+                self.schedule_liveness();
             }
             Event::Timer { node, gen } => self.on_timer(node, gen),
             Event::Deliver { node, iface, frame } => self.deliver(node, iface, &frame),
@@ -1153,6 +1158,7 @@ impl Sim {
                         d += self.rng.between(0, model.reorder_delay);
                     }
                     let at = self.now.saturating_add(d);
+                    self.in_flight_until = self.in_flight_until.max(at);
                     self.push(
                         at,
                         0,
@@ -1241,20 +1247,34 @@ impl Sim {
 
     // ----- faults -----------------------------------------------------------------------
 
+    /// A fault (or a boot) begins: the cluster is no longer converged, so state changes are
+    /// expected until the liveness check.
     fn disturb(&mut self) {
         self.live_gen += 1;
         self.converged = false;
         self.last_disturbance = self.now;
+    }
+
+    /// After a fault took effect: check liveness once the network has been quiet for the
+    /// convergence bound (computed on the network and priorities as they are now).
+    fn schedule_liveness(&mut self) {
         if self.plan.checks.liveness {
-            let at = self.now.saturating_add(check::convergence_bound(self));
+            // From the last frame in flight (it may restart a timer), the bound.
+            let from = self.now.max(self.in_flight_until);
+            let at = from.saturating_add(check::convergence_bound(self));
             let gen = self.live_gen;
             self.push(at, 1, Event::Liveness(gen));
         }
     }
 
     fn fault(&mut self, i: usize) {
-        let action = self.plan.faults[i].action.clone();
         self.disturb();
+        self.apply_fault(i);
+        self.schedule_liveness();
+    }
+
+    fn apply_fault(&mut self, i: usize) {
+        let action = self.plan.faults[i].action.clone();
         match action {
             FaultAction::Crash(n) => {
                 if self.nodes[n].engine.is_some() {
