@@ -1,2 +1,3 @@
 //! Shared helpers for the end-to-end suites.
+pub mod fuzzing;
 pub mod netns;

@@ -1,0 +1,6 @@
+//! `advert`: see `vigil_tests::fuzzing::advert` (the same body runs on stable in tests/tests/fuzz_replay.rs).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    vigil_tests::fuzzing::advert(data);
+});

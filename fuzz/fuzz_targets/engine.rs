@@ -1,0 +1,6 @@
+//! `engine`: see `vigil_tests::fuzzing::engine` (the same body runs on stable in tests/tests/fuzz_replay.rs).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    vigil_tests::fuzzing::engine(data);
+});

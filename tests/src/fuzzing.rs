@@ -1,0 +1,2695 @@
+//! The bodies of Vigil's fuzz targets, as ordinary functions.
+//!
+//! The cargo-fuzz crate in `fuzz/` calls these on nightly with libFuzzer; the `fuzz_replay` suite
+//! calls the very same functions on stable for every file of every corpus (`fuzz/corpus/<target>/`)
+//! and every crash reproducer (`fuzz/regressions/<target>/`), so that a finding stays fixed without
+//! nightly. A target panics when a property fails; nothing else it does can panic.
+//!
+//! * [`advert`]: arbitrary bytes with an arbitrary IP context through the wire codec (anything that
+//!   parses re-emits to bytes that parse to the same value), then into an engine (named counters
+//!   add up).
+//! * [`engine`]: an [`arbitrary`] sequence of [`Op`]s (packets valid and mangled, link and address
+//!   events, start, shutdown, time steps) driving a cluster of one to three engines that exchange
+//!   their adverts; the engine's invariants are checked from the outside after every call
+//!   ([`Router`]).
+//! * [`config`]: arbitrary text through the keepalived.conf parser with includes from an in-memory
+//!   file set; every error carries a location inside the input.
+
+use core::time::Duration;
+use std::collections::VecDeque;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use arbitrary::{Arbitrary, Unstructured};
+use vigil_engine::instance::wire_interval;
+use vigil_engine::io::{CheckResult, FileId, ScriptId};
+use vigil_engine::setup::{ScriptConfig, SyncGroupConfig, Track, TrackFileConfig, TrackTarget};
+use vigil_engine::stats::InstanceStats;
+use vigil_engine::wire::{
+    self, Advert, Auth, ChecksumPolicy, Family, Interval, IpContext, Packet, Version,
+    MAX_ADVERT_LEN,
+};
+use vigil_engine::{
+    Action, Engine, EngineConfig, IfaceId, Input, InstanceConfig, InstanceId, Instant, Received,
+    State,
+};
+
+/// The fuzz targets, by the name of their directory under `fuzz/corpus/`.
+pub const TARGETS: &[&str] = &["advert", "engine", "config"];
+
+/// Run one input through the target called `name`; `false` when there is no such target.
+/// Panics when the input breaks a property of the target.
+pub fn run(name: &str, data: &[u8]) -> bool {
+    match name {
+        "advert" => advert(data),
+        "engine" => engine(data),
+        "config" => config(data),
+        _ => return false,
+    }
+    true
+}
+
+// =================================================================================================
+// Checksums, computed here independently of the codec (so that mangled packets can be given a
+// valid checksum and reach the checks behind it).
+// =================================================================================================
+
+/// Internet checksum (RFC 1071) of `data` plus `extra` (an unfolded pseudo-header sum).
+fn inet_checksum(data: &[u8], extra: u64) -> u16 {
+    let mut acc = extra;
+    let mut chunks = data.chunks_exact(2);
+    for c in &mut chunks {
+        acc += u64::from(u16::from_be_bytes([c[0], c[1]]));
+    }
+    if let [last] = chunks.remainder() {
+        acc += u64::from(*last) << 8;
+    }
+    while acc > 0xffff {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    !(acc as u16)
+}
+
+/// The unfolded sum of the IPv4/IPv6 pseudo-header of a VRRP message of `len` bytes
+/// (RFC 5798 section 5.2.8).
+fn pseudo_header(ctx: &IpContext, len: usize) -> u64 {
+    let mut acc = 0u64;
+    for a in [ctx.src, ctx.dst] {
+        let octets: Vec<u8> = match a {
+            IpAddr::V4(a) => a.octets().to_vec(),
+            IpAddr::V6(a) => a.octets().to_vec(),
+        };
+        for c in octets.chunks_exact(2) {
+            acc += u64::from(u16::from_be_bytes([c[0], c[1]]));
+        }
+    }
+    acc + (len as u64 & 0xffff) + (len as u64 >> 16) + u64::from(wire::IP_PROTO_VRRP)
+}
+
+/// Rewrite the checksum field of `bytes` (when it has one) for the plain or pseudo-header form.
+fn set_checksum(bytes: &mut [u8], ctx: &IpContext, pseudo: bool) {
+    if bytes.len() < wire::HEADER_LEN {
+        return;
+    }
+    bytes[6] = 0;
+    bytes[7] = 0;
+    let extra = if pseudo {
+        pseudo_header(ctx, bytes.len())
+    } else {
+        0
+    };
+    let c = inet_checksum(bytes, extra);
+    bytes[6..8].copy_from_slice(&c.to_be_bytes());
+}
+
+/// Whether `bytes` carries a valid checksum of the pseudo-header form (else: plain, or none).
+fn has_pseudo_checksum(bytes: &[u8], ctx: &IpContext) -> bool {
+    inet_checksum(bytes, pseudo_header(ctx, bytes.len())) == 0
+}
+
+// =================================================================================================
+// advert
+// =================================================================================================
+
+/// One `advert` input: an IP context, a TTL and a VRRP message, in a fixed byte layout so that the
+/// seed files extracted from real captures stay readable and libFuzzer's mutations stay meaningful.
+///
+/// Layout: byte 0 holds flags: bits 0-1 the families of source and destination (0: IPv4/IPv4,
+/// 1: IPv6/IPv6, 2: IPv4/IPv6, 3: IPv6/IPv4), bits 2-3 the checksum policy (0: RFC, 1: v3 plain,
+/// 2: either, 3: RFC), bit 4 the interface of the test engine it is delivered on (0: `eth0`, VRRPv3
+/// instances of both families; 1: `eth1`, a VRRPv2 instance with a password). Byte 1 is the TTL /
+/// hop limit, then come the source and the destination address (4 or 16 bytes each), then the VRRP
+/// message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AdvertCase<'a> {
+    /// Source and destination.
+    pub ctx: IpContext,
+    /// TTL / hop limit as received.
+    pub ttl: u8,
+    /// Which checksum forms the parser and the engine's instances accept.
+    pub policy: ChecksumPolicy,
+    /// The engine's interface it arrives on (0 or 1).
+    pub iface: u8,
+    /// The VRRP message.
+    pub payload: &'a [u8],
+}
+
+const POLICIES: [ChecksumPolicy; 4] = [
+    ChecksumPolicy::Rfc,
+    ChecksumPolicy::V3Plain,
+    ChecksumPolicy::Either,
+    ChecksumPolicy::Rfc,
+];
+
+fn take_addr(data: &[u8], v6: bool) -> Option<(IpAddr, &[u8])> {
+    if v6 {
+        let (a, rest) = data.split_first_chunk::<16>()?;
+        Some((IpAddr::V6(Ipv6Addr::from(*a)), rest))
+    } else {
+        let (a, rest) = data.split_first_chunk::<4>()?;
+        Some((IpAddr::V4(Ipv4Addr::from(*a)), rest))
+    }
+}
+
+fn put_addr(out: &mut Vec<u8>, a: IpAddr) {
+    match a {
+        IpAddr::V4(a) => out.extend_from_slice(&a.octets()),
+        IpAddr::V6(a) => out.extend_from_slice(&a.octets()),
+    }
+}
+
+impl<'a> AdvertCase<'a> {
+    /// Read a case from fuzzer bytes; `None` when they are too short for the header.
+    pub fn decode(data: &'a [u8]) -> Option<AdvertCase<'a>> {
+        let (&[flags, ttl], rest) = data.split_first_chunk::<2>()?;
+        let (src_v6, dst_v6) = match flags & 3 {
+            0 => (false, false),
+            1 => (true, true),
+            2 => (false, true),
+            _ => (true, false),
+        };
+        let (src, rest) = take_addr(rest, src_v6)?;
+        let (dst, payload) = take_addr(rest, dst_v6)?;
+        Some(AdvertCase {
+            ctx: IpContext { src, dst },
+            ttl,
+            policy: POLICIES[usize::from((flags >> 2) & 3)],
+            iface: (flags >> 4) & 1,
+            payload,
+        })
+    }
+
+    /// The bytes [`AdvertCase::decode`] reads back as `self`.
+    pub fn encode(&self) -> Vec<u8> {
+        let fam = match (self.ctx.src, self.ctx.dst) {
+            (IpAddr::V4(_), IpAddr::V4(_)) => 0,
+            (IpAddr::V6(_), IpAddr::V6(_)) => 1,
+            (IpAddr::V4(_), IpAddr::V6(_)) => 2,
+            (IpAddr::V6(_), IpAddr::V4(_)) => 3,
+        };
+        let pol = match self.policy {
+            ChecksumPolicy::Rfc => 0,
+            ChecksumPolicy::V3Plain => 1,
+            ChecksumPolicy::Either => 2,
+        };
+        let mut out = vec![fam | (pol << 2) | ((self.iface & 1) << 4), self.ttl];
+        put_addr(&mut out, self.ctx.src);
+        put_addr(&mut out, self.ctx.dst);
+        out.extend_from_slice(self.payload);
+        out
+    }
+}
+
+/// The `advert` target: parse, check the round trip, then deliver the packet to an engine and
+/// check its counters and invariants.
+pub fn advert(data: &[u8]) {
+    let Some(case) = AdvertCase::decode(data) else {
+        return;
+    };
+    check_round_trip(&case);
+    check_engine_receive(&case);
+}
+
+/// Parse `case`; whatever parses re-emits to bytes that parse to the same value.
+///
+/// The emitted bytes equal the received ones except for what the codec documents it normalises:
+/// trailing bytes are dropped, v3 reserved bits are sent as zero, the data of a v2 type-0
+/// authentication is sent as zero, and a checksum field of 0xFFFF and 0x0000 are the same
+/// one's-complement value.
+pub fn check_round_trip(case: &AdvertCase<'_>) {
+    let p = case.payload;
+    let parsed = wire::parse(p, &case.ctx, case.policy);
+    // The structural view agrees with the parser: they differ only by the checksum rule.
+    if let Some(family) = case.ctx.family() {
+        match (&parsed, Packet::new_checked(p, family)) {
+            (Ok(_), Err(e)) => panic!("parse accepted what new_checked rejects ({e})"),
+            (Err(wire::ParseError::Checksum { .. }), Ok(_)) | (Ok(_), Ok(_)) => {}
+            (Err(e), Ok(_)) => panic!("new_checked accepted what parse rejects ({e})"),
+            (Err(a), Err(b)) => assert_eq!(*a, b, "parse and new_checked disagree"),
+        }
+    } else {
+        assert_eq!(parsed, Err(wire::ParseError::FamilyMismatch));
+    }
+    let Ok(advert) = parsed else {
+        return;
+    };
+    assert_ne!(advert.vrid, 0, "VRID 0 parsed");
+    assert!(
+        (1..=255).contains(&advert.addrs.len()),
+        "address count out of range"
+    );
+    let content = advert.encoded_len();
+    assert_eq!(
+        content + advert.trailing,
+        p.len(),
+        "declared content plus trailing bytes is not the packet"
+    );
+    let mut buf = [0u8; MAX_ADVERT_LEN];
+    let n = match wire::emit(&advert, &case.ctx, &mut buf) {
+        Ok(n) => n,
+        Err(e) => panic!("a parsed advert does not re-emit: {e}"),
+    };
+    assert_eq!(n, content, "re-emitted length");
+    let out = &buf[..n];
+    assert_eq!(out[..4], p[..4], "version/type, VRID, priority, count");
+    match advert.version {
+        Version::V2 => {
+            assert_eq!(out[4..6], p[4..6], "auth type, interval");
+            let auth = n - wire::V2_AUTH_LEN..n;
+            if p[4] == 1 {
+                assert_eq!(out[auth.clone()], p[auth], "v2 password");
+            } else {
+                assert!(out[auth].iter().all(|&b| b == 0), "v2 type-0 data not zero");
+            }
+        }
+        Version::V3 => {
+            assert_eq!(out[4] & 0xf0, 0, "v3 reserved bits sent");
+            assert_eq!(out[4] & 0x0f, p[4] & 0x0f, "v3 interval high bits");
+            assert_eq!(out[5], p[5], "v3 interval low byte");
+        }
+    }
+    let addr_end = wire::HEADER_LEN + advert.addrs.len() * Family::of(&case.ctx.src).addr_len();
+    assert_eq!(out[8..addr_end], p[8..addr_end], "addresses");
+    // Nothing normalised: the very same bytes, up to the 0x0000 / 0xFFFF checksum alias.
+    if advert.trailing == 0 && out[..6] == p[..6] && out[8..] == p[8..n] && out[6..8] != p[6..8] {
+        let a = u16::from_be_bytes([out[6], out[7]]);
+        let b = u16::from_be_bytes([p[6], p[7]]);
+        assert!(
+            (a == 0 && b == 0xffff) || (a == 0xffff && b == 0),
+            "same content, different checksum: 0x{a:04x} emitted, 0x{b:04x} received"
+        );
+    }
+    let again = match wire::parse(out, &case.ctx, case.policy) {
+        Ok(a) => a,
+        Err(e) => panic!("re-emitted advert does not parse: {e}"),
+    };
+    assert_eq!(again.version, advert.version);
+    assert_eq!(again.vrid, advert.vrid);
+    assert_eq!(again.priority, advert.priority);
+    assert_eq!(again.interval, advert.interval);
+    assert_eq!(again.addrs, advert.addrs);
+    assert_eq!(again.auth, advert.auth);
+    assert_eq!(again.trailing, 0);
+    if again.checksum != advert.checksum {
+        // Possible only under the policy that accepts either form, when the re-emitted bytes
+        // (shorter by the trailing bytes) happen to satisfy both: the parser then reports the
+        // RFC form, as documented.
+        let both = Packet::new_checked(out, Family::of(&case.ctx.src)).is_ok_and(|pk| {
+            pk.checksum_form(&case.ctx, ChecksumPolicy::Rfc).is_some()
+                && pk
+                    .checksum_form(&case.ctx, ChecksumPolicy::V3Plain)
+                    .is_some()
+        });
+        assert!(
+            case.policy == ChecksumPolicy::Either && both,
+            "checksum form changed from {:?} to {:?}",
+            advert.checksum,
+            again.checksum
+        );
+    }
+    // Emitting is idempotent.
+    let mut buf2 = [0u8; MAX_ADVERT_LEN];
+    match wire::emit(&again, &case.ctx, &mut buf2) {
+        Ok(m) => assert_eq!(&buf2[..m], out, "emit(parse(emit(x))) != emit(x)"),
+        Err(e) => panic!("re-parsed advert does not emit: {e}"),
+    }
+}
+
+/// The engine the `advert` target delivers to: one router (192.0.2.11, fe80::ff:fe00:1, the
+/// captures' h1) with VRID 51 as in the captures: VRRPv3 over IPv4 and IPv6 on `eth0`, VRRPv2 with
+/// the captures' password on `eth1`.
+pub fn advert_engine_config(policy: ChecksumPolicy) -> EngineConfig {
+    let mut v3_4 = InstanceConfig::new("V3_4", "eth0", 51, Version::V3, Family::V4)
+        .vips([IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))]);
+    v3_4.checksum_policy = policy;
+    let v3_6 =
+        InstanceConfig::new("V3_6", "eth0", 51, Version::V3, Family::V6).vips([v6_doc(0x100)]);
+    let mut v2 = InstanceConfig::new("V2_PASS", "eth1", 51, Version::V2, Family::V4)
+        .vips([IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))]);
+    v2.auth = Auth::simple(b"secret1");
+    EngineConfig::instances(vec![v3_4, v3_6, v2])
+}
+
+fn check_engine_receive(case: &AdvertCase<'_>) {
+    let Some(mut r) = Router::new(0, advert_engine_config(case.policy)) else {
+        panic!("the advert engine's configuration is rejected");
+    };
+    let t0 = Instant::from_millis(1);
+    for (iface, family, addr) in [
+        ("eth0", Family::V4, h1_v4()),
+        ("eth0", Family::V6, h1_v6()),
+        ("eth1", Family::V4, h1_v4()),
+    ] {
+        r.primary(t0, iface, family, Some(addr));
+    }
+    r.input(t0, Input::Start);
+    let iface = if case.iface == 0 { "eth0" } else { "eth1" };
+    let t1 = Instant::from_millis(2);
+    r.receive(
+        t1,
+        iface,
+        case.ctx.src,
+        case.ctx.dst,
+        case.ttl,
+        case.payload,
+    );
+    // Let the learned interval (and any take-over) play out once.
+    if let Some(t) = r.engine.poll_timeout() {
+        r.timeout(t.max(t1));
+    }
+}
+
+fn h1_v4() -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(192, 0, 2, 11))
+}
+
+fn h1_v6() -> IpAddr {
+    IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0xff, 0xfe00, 1))
+}
+
+// =================================================================================================
+// The router harness: one engine and the invariants checked from the outside after every call.
+// =================================================================================================
+
+/// What the harness knows of one instance from the actions it saw.
+#[derive(Clone, Copy, Debug, Default)]
+struct Mirror {
+    state: Option<State>,
+    /// Effective priority, from the initial view and `PriorityChange` actions.
+    priority: u8,
+    /// Member of a sync group (a BACKUP member may wait for its group without a timer).
+    grouped: bool,
+    /// The virtual addresses are on the interface (AddAddresses seen, RemoveAddresses not yet).
+    addrs: bool,
+    /// Packets the harness delivered that reached this instance (interface, family and VRID).
+    delivered: u64,
+    sent: u64,
+    sent_zero: u64,
+    became_master: u64,
+    released_master: u64,
+    protocol_errors: u64,
+}
+
+/// An advert on the wire: the encoded bytes of one destination of a [`vigil_engine::SendAdvert`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    /// Index of the sending router.
+    pub from: usize,
+    /// Interface name (the link it goes out on).
+    pub iface: String,
+    /// IP source.
+    pub src: IpAddr,
+    /// IP destination (the group or a unicast peer).
+    pub dst: IpAddr,
+    /// The VRRP message.
+    pub bytes: Vec<u8>,
+}
+
+/// One engine and the invariants of its run-loop contract, checked after every call:
+///
+/// * every `StateChange` starts from the state the previous one ended in and is an edge of
+///   [`State::can_go_to`]; the engine's view agrees;
+/// * virtual addresses are present (added and not removed) exactly while the instance is MASTER;
+/// * an advert with a non-zero priority comes from a MASTER (or one becoming MASTER in the same
+///   call), a priority-0 advert from a MASTER that leaves in the same call; every advert encodes
+///   and parses back to what the action says;
+/// * a MASTER or BACKUP instance always has a deadline, an INIT or FAULT one never;
+///   [`Engine::poll_timeout`] is the earliest of them and, once `handle_timeout(now)` has run, is
+///   later than that `now`;
+/// * counters: each delivered packet that reaches an instance (interface, family, VRID) adds one to
+///   its drop counters or to `adverts_received`, others add one to the router's counters; each
+///   drop is one `ProtocolError`; sent adverts and transitions match the actions.
+#[derive(Debug)]
+pub struct Router {
+    /// Index in the cluster.
+    pub index: usize,
+    /// The engine under test.
+    pub engine: Engine,
+    config: EngineConfig,
+    mirror: Vec<Mirror>,
+    router_delivered: u64,
+    router_errors: u64,
+    last_timeout: Option<Instant>,
+    last_now: Instant,
+}
+
+impl Router {
+    /// Build the engine; `None` if the configuration is rejected.
+    pub fn new(index: usize, config: EngineConfig) -> Option<Router> {
+        let engine = Engine::new(config.clone()).ok()?;
+        let n = config.instances.len();
+        let mut mirror = vec![Mirror::default(); n];
+        for (m, view) in mirror.iter_mut().zip(engine.instances()) {
+            m.state = Some(State::Init);
+            m.priority = view.priority();
+            m.grouped = config
+                .sync_groups
+                .iter()
+                .any(|g| g.members.iter().any(|name| name == view.name()));
+        }
+        Some(Router {
+            index,
+            engine,
+            config,
+            mirror,
+            router_delivered: 0,
+            router_errors: 0,
+            last_timeout: None,
+            last_now: Instant::ZERO,
+        })
+    }
+
+    /// The instance a packet reaches, computed from the configuration: known interface, source and
+    /// destination of one family, a VRID byte, and an instance on that interface, family and VRID.
+    fn route(&self, iface: IfaceId, src: IpAddr, dst: IpAddr, payload: &[u8]) -> Option<usize> {
+        let name = self.engine.interface_name(iface)?;
+        let family = IpContext { src, dst }.family()?;
+        let vrid = *payload.get(1)?;
+        self.config
+            .instances
+            .iter()
+            .position(|c| c.interface == name && c.family == family && c.vrid == vrid)
+    }
+
+    /// Report an interface's primary address of a family (by interface name).
+    pub fn primary(
+        &mut self,
+        now: Instant,
+        iface: &str,
+        family: Family,
+        addr: Option<IpAddr>,
+    ) -> Vec<Outgoing> {
+        let id = self.engine.interface_id(iface).unwrap_or(IfaceId(u16::MAX));
+        self.input(
+            now,
+            Input::PrimaryAddress {
+                iface: id,
+                family,
+                addr,
+            },
+        )
+    }
+
+    /// Deliver a packet received on the interface called `iface` (an unknown name delivers on an
+    /// interface id the engine does not know).
+    pub fn receive(
+        &mut self,
+        now: Instant,
+        iface: &str,
+        src: IpAddr,
+        dst: IpAddr,
+        ttl: u8,
+        payload: &[u8],
+    ) -> Vec<Outgoing> {
+        let id = self.engine.interface_id(iface).unwrap_or(IfaceId(u16::MAX));
+        self.input(
+            now,
+            Input::Packet(Received {
+                iface: id,
+                src,
+                dst,
+                ttl,
+                payload,
+            }),
+        )
+    }
+
+    /// Feed an input at `now` and check the invariants.
+    pub fn input(&mut self, now: Instant, input: Input<'_>) -> Vec<Outgoing> {
+        self.advance_clock(now);
+        if let Input::Packet(p) = &input {
+            match self.route(p.iface, p.src, p.dst, p.payload) {
+                Some(i) => self.mirror[i].delivered += 1,
+                None => self.router_delivered += 1,
+            }
+        }
+        self.engine.handle_input(now, input);
+        self.after_call(None)
+    }
+
+    /// Serve the timers due at `now` and check the invariants.
+    pub fn timeout(&mut self, now: Instant) -> Vec<Outgoing> {
+        self.advance_clock(now);
+        self.engine.handle_timeout(now);
+        self.last_timeout = Some(now);
+        self.after_call(Some(now))
+    }
+
+    fn advance_clock(&mut self, now: Instant) {
+        assert!(now >= self.last_now, "harness bug: time went backwards");
+        self.last_now = now;
+    }
+
+    fn idx(&self, id: InstanceId) -> usize {
+        let i = id.0 as usize;
+        assert!(i < self.mirror.len(), "action for unknown instance {id:?}");
+        i
+    }
+
+    /// Drain the actions of one call and check every invariant; returns the adverts to send.
+    fn after_call(&mut self, timeout_now: Option<Instant>) -> Vec<Outgoing> {
+        let actions: Vec<Action> = std::iter::from_fn(|| self.engine.poll_action()).collect();
+        let n = self.mirror.len();
+        let mut pending_up = vec![false; n];
+        let mut pending_down = vec![false; n];
+        let mut out = Vec::new();
+        for a in &actions {
+            match a {
+                Action::SendAdvert(s) => {
+                    let i = self.idx(s.instance);
+                    let cfg = &self.config.instances[i];
+                    let m = &mut self.mirror[i];
+                    assert_eq!(s.vrid, cfg.vrid);
+                    assert_eq!(s.version, cfg.version);
+                    m.sent += 1;
+                    if s.priority == 0 {
+                        assert_eq!(
+                            m.state,
+                            Some(State::Master),
+                            "priority-0 advert from a non-master"
+                        );
+                        m.sent_zero += 1;
+                        pending_down[i] = true;
+                    } else {
+                        assert_eq!(
+                            s.priority, m.priority,
+                            "advert without the effective priority"
+                        );
+                        if m.state != Some(State::Master) {
+                            pending_up[i] = true;
+                        }
+                    }
+                    if let Some(src) = cfg.source {
+                        assert_eq!(s.src, src, "advert not from the configured source");
+                    }
+                    let iface = self
+                        .engine
+                        .interface_name(s.iface)
+                        .unwrap_or("?")
+                        .to_string();
+                    assert_eq!(iface, cfg.interface, "advert on another interface");
+                    for &dst in s.destinations() {
+                        let mut buf = vec![0u8; MAX_ADVERT_LEN];
+                        let len = match s.encode(dst, &mut buf) {
+                            Ok(len) => len,
+                            Err(e) => panic!("engine advert does not encode: {e}"),
+                        };
+                        buf.truncate(len);
+                        let ctx = IpContext { src: s.src, dst };
+                        match wire::parse(&buf, &ctx, cfg.checksum_policy) {
+                            Ok(back) => assert_eq!(back, s.advert(), "engine advert round trip"),
+                            Err(e) => panic!("engine advert does not parse back: {e}"),
+                        }
+                        out.push(Outgoing {
+                            from: self.index,
+                            iface: iface.clone(),
+                            src: s.src,
+                            dst,
+                            bytes: buf,
+                        });
+                    }
+                }
+                Action::AddAddresses {
+                    instance, addrs, ..
+                } => {
+                    let i = self.idx(*instance);
+                    assert!(!self.mirror[i].addrs, "addresses added twice");
+                    assert_eq!(
+                        &addrs[..],
+                        &self.config.instances[i].virtual_addresses[..],
+                        "added addresses are not the configured ones"
+                    );
+                    self.mirror[i].addrs = true;
+                }
+                Action::RemoveAddresses { instance, .. } => {
+                    let i = self.idx(*instance);
+                    assert!(
+                        self.mirror[i].addrs,
+                        "addresses removed that were not added"
+                    );
+                    self.mirror[i].addrs = false;
+                }
+                Action::Announce { instance, .. } => {
+                    let i = self.idx(*instance);
+                    assert!(self.mirror[i].addrs, "announce without the addresses");
+                }
+                Action::StateChange {
+                    instance,
+                    from,
+                    to,
+                    priority,
+                    ..
+                } => {
+                    let i = self.idx(*instance);
+                    let m = &mut self.mirror[i];
+                    assert_eq!(
+                        m.state,
+                        Some(*from),
+                        "StateChange from a state it was not in"
+                    );
+                    assert_eq!(
+                        *priority, m.priority,
+                        "StateChange priority is not effective"
+                    );
+                    assert!(from.can_go_to(*to), "{from} -> {to} is not an edge");
+                    m.state = Some(*to);
+                    if *to == State::Master {
+                        m.became_master += 1;
+                        pending_up[i] = false;
+                    }
+                    if *from == State::Master {
+                        m.released_master += 1;
+                        pending_down[i] = false;
+                    }
+                }
+                Action::PriorityChange { instance, from, to } => {
+                    let i = self.idx(*instance);
+                    let m = &mut self.mirror[i];
+                    assert_eq!(
+                        *from, m.priority,
+                        "PriorityChange from a priority it did not have"
+                    );
+                    assert_ne!(from, to, "PriorityChange to the same priority");
+                    assert!((1..=255).contains(to), "effective priority {to}");
+                    m.priority = *to;
+                }
+                Action::GroupStateChange { group, to, .. } => {
+                    let Some((_, state, members)) = self.engine.group(*group) else {
+                        panic!("GroupStateChange for unknown group {group:?}");
+                    };
+                    let _ = state;
+                    for id in members.collect::<Vec<_>>() {
+                        let i = self.idx(id);
+                        assert_eq!(
+                            self.mirror[i].state,
+                            Some(*to),
+                            "group says {to} but member {i} is not"
+                        );
+                    }
+                }
+                Action::ProtocolError { instance, .. } => match instance {
+                    Some(id) => {
+                        let i = self.idx(*id);
+                        self.mirror[i].protocol_errors += 1;
+                    }
+                    None => self.router_errors += 1,
+                },
+                _ => {}
+            }
+        }
+        for i in 0..n {
+            assert!(
+                !pending_up[i],
+                "instance {i}: non-zero advert from a non-master that did not become master"
+            );
+            assert!(
+                !pending_down[i],
+                "instance {i}: priority-0 advert from a master that did not leave"
+            );
+        }
+        self.check_state(timeout_now);
+        out
+    }
+
+    fn check_state(&mut self, timeout_now: Option<Instant>) {
+        let mut earliest: Option<Instant> = None;
+        for (i, view) in self.engine.instances().enumerate() {
+            let m = &self.mirror[i];
+            let state = view.state();
+            assert_eq!(
+                m.state,
+                Some(state),
+                "instance {i}: view and actions disagree"
+            );
+            assert_eq!(
+                m.addrs,
+                state == State::Master,
+                "instance {i}: addresses present {} in {state}",
+                m.addrs
+            );
+            assert_eq!(view.priority(), m.priority, "instance {i}: priority");
+            if view.config().priority == 255 {
+                assert_eq!(view.priority(), 255, "instance {i}: owner priority changed");
+            }
+            let deadline = view.next_deadline();
+            match state {
+                State::Master => {
+                    assert!(deadline.is_some(), "instance {i}: {state} without a timer")
+                }
+                // A sync-group member whose timer ran out waits for its group without one.
+                State::Backup => assert!(
+                    deadline.is_some() || m.grouped,
+                    "instance {i}: {state} without a timer"
+                ),
+                State::Init | State::Fault => {
+                    assert!(deadline.is_none(), "instance {i}: {state} with a timer")
+                }
+            }
+            if let Some(d) = deadline {
+                earliest = Some(earliest.map_or(d, |e| e.min(d)));
+            }
+            let st: &InstanceStats = view.stats();
+            assert_eq!(
+                st.drops() + st.adverts_received,
+                m.delivered,
+                "instance {i}: drops + received != packets delivered"
+            );
+            assert_eq!(
+                st.drops(),
+                m.protocol_errors,
+                "instance {i}: drops != ProtocolError actions"
+            );
+            assert_eq!(st.adverts_sent, m.sent, "instance {i}: adverts_sent");
+            assert_eq!(
+                st.priority_zero_sent, m.sent_zero,
+                "instance {i}: zero sent"
+            );
+            assert_eq!(
+                st.became_master, m.became_master,
+                "instance {i}: became_master"
+            );
+            assert_eq!(
+                st.released_master, m.released_master,
+                "instance {i}: released_master"
+            );
+            assert!(st.priority_zero_received <= st.adverts_received);
+            assert!(st.trailing_bytes <= st.adverts_received);
+            assert!(st.address_list_drops <= st.address_list_errors);
+        }
+        let rs = self.engine.router_stats();
+        let router_drops =
+            rs.vrid_errors + rs.packet_length_errors + rs.unknown_interface_or_family;
+        assert_eq!(
+            router_drops, self.router_delivered,
+            "router counters != packets that reached no instance"
+        );
+        assert_eq!(
+            router_drops, self.router_errors,
+            "router counters != ProtocolError actions without instance"
+        );
+        let next = self.engine.poll_timeout();
+        if next != earliest {
+            let who: Vec<String> = self
+                .engine
+                .instances()
+                .filter(|v| v.next_deadline() == earliest)
+                .map(|v| format!("{} ({})", v.name(), v.state()))
+                .collect();
+            panic!(
+                "router {}: poll_timeout {next:?} is not the earliest deadline {earliest:?} of {}",
+                self.index,
+                who.join(", ")
+            );
+        }
+        if let (Some(t), Some(last)) = (next, self.last_timeout) {
+            assert!(
+                t > last,
+                "poll_timeout {t} not after the last handle_timeout({last})"
+            );
+        }
+        if let (Some(t), Some(now)) = (next, timeout_now) {
+            assert!(
+                t > now,
+                "deadline {t} still due after handle_timeout({now})"
+            );
+        }
+    }
+}
+
+// =================================================================================================
+// engine: operations
+// =================================================================================================
+
+/// How the cluster is built, read from the first bytes of an `engine` input.
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Setup {
+    /// Number of routers: 1 + routers % 3.
+    pub routers: u8,
+    /// Bit 0: do not report primary addresses before starting; bit 1: do not start; bit 2: router
+    /// 0 sends the plain v3 checksum on the unicast instance (a misconfigured peer); bit 3: no
+    /// address-list check on router 1; bit 4: `lower_prio_no_advert` everywhere; bit 5: unicast
+    /// instance without a configured source; bit 6: `sync_group_tracking_weight` on the sync
+    /// group; bit 7: no sync group.
+    pub flags: u8,
+}
+
+/// A time step.
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Microseconds.
+    Micros(u16),
+    /// Milliseconds.
+    Millis(u16),
+    /// Seconds.
+    Seconds(u8),
+}
+
+impl Step {
+    fn duration(self) -> Duration {
+        match self {
+            Step::Micros(n) => Duration::from_micros(u64::from(n)),
+            Step::Millis(n) => Duration::from_millis(u64::from(n)),
+            Step::Seconds(n) => Duration::from_secs(u64::from(n)),
+        }
+    }
+}
+
+/// An interface of the cluster's routers.
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Link {
+    /// `eth0`: the multicast LAN (instances 0-2).
+    Eth0,
+    /// `eth1`: the unicast LAN (instances 3-4).
+    Eth1,
+    /// An interface the engine does not know.
+    Unknown,
+}
+
+impl Link {
+    fn name(self) -> &'static str {
+        match self {
+            Link::Eth0 => "eth0",
+            Link::Eth1 => "eth1",
+            Link::Unknown => "wlan9",
+        }
+    }
+}
+
+/// An address family.
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fam {
+    /// IPv4.
+    V4,
+    /// IPv6.
+    V6,
+}
+
+impl Fam {
+    fn family(self) -> Family {
+        match self {
+            Fam::V4 => Family::V4,
+            Fam::V6 => Family::V6,
+        }
+    }
+}
+
+/// The primary address an interface reports.
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddrChoice {
+    /// Removed.
+    Removed,
+    /// The router's own address (the initial one).
+    Own,
+    /// Another address of the same subnet (ties are broken on it).
+    Other(u8),
+    /// An address of the other family (the engine must ignore it).
+    WrongFamily,
+}
+
+/// Who sends a crafted advert.
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sender {
+    /// One of the cluster's routers (its address).
+    Router(u8),
+    /// Another host on the link.
+    Host(u8),
+}
+
+/// The interval of a crafted advert.
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IntervalChoice {
+    /// The instance's own.
+    Same,
+    /// Seconds (v2) or centiseconds (v3), zero replaced by one (zero is a mangle).
+    Ticks(u16),
+}
+
+/// The address list of a crafted advert.
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddrsChoice {
+    /// The instance's own.
+    Same,
+    /// Same, in reverse order.
+    Reversed,
+    /// One missing (or a foreign one instead of a single one).
+    Missing,
+    /// One foreign extra address at the end.
+    Extra,
+    /// A link-local first (RFC 5798 section 5.2.9's IPv6 form).
+    LinkLocalFirst,
+    /// Entirely foreign addresses.
+    Foreign(u8),
+}
+
+/// The v2 authentication of a crafted advert.
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthChoice {
+    /// The instance's own.
+    Same,
+    /// Type 0.
+    None,
+    /// A wrong password.
+    Wrong,
+}
+
+/// An advert built from one configured instance with chosen fields.
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Crafted {
+    /// The instance (index into the router's configuration, modulo its length).
+    pub instance: u8,
+    /// Who sends it.
+    pub sender: Sender,
+    /// The priority carried.
+    pub priority: u8,
+    /// The interval.
+    pub interval: IntervalChoice,
+    /// The address list.
+    pub addrs: AddrsChoice,
+    /// v2 authentication.
+    pub auth: AuthChoice,
+    /// Send it as the other VRRP version.
+    pub other_version: bool,
+    /// Unicast to the receiving router's address instead of the group.
+    pub unicast: bool,
+}
+
+/// A corruption applied to a packet before it is delivered.
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mangle {
+    /// As sent.
+    None,
+    /// One bit flipped (bit index modulo the length), optionally with a fixed checksum.
+    FlipBit {
+        /// Bit index.
+        bit: u16,
+        /// Recompute the checksum so the corruption reaches the checks behind it.
+        fix_checksum: bool,
+    },
+    /// Cut to `len` bytes (modulo the length).
+    Truncate {
+        /// New length.
+        len: u16,
+    },
+    /// Padded with `extra` bytes of `fill`.
+    Extend {
+        /// Bytes added.
+        extra: u8,
+        /// Their value.
+        fill: u8,
+        /// Recompute the checksum over the padding.
+        fix_checksum: bool,
+    },
+    /// Another TTL / hop limit.
+    Ttl(u8),
+    /// Another VRID.
+    Vrid {
+        /// The VRID.
+        vrid: u8,
+        /// Recompute the checksum.
+        fix_checksum: bool,
+    },
+    /// Another version nibble.
+    Version {
+        /// The version.
+        version: u8,
+        /// Recompute the checksum.
+        fix_checksum: bool,
+    },
+    /// The checksum recomputed in the other form (plain <-> pseudo-header).
+    OtherChecksumForm,
+    /// One byte set.
+    SetByte {
+        /// Index (modulo the length).
+        index: u16,
+        /// Value.
+        value: u8,
+        /// Recompute the checksum.
+        fix_checksum: bool,
+    },
+    /// Delivered on an interface the engine does not know.
+    WrongInterface,
+    /// Destination of the other family.
+    FamilyMismatch,
+}
+
+/// How a check program's run ended.
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Success,
+    /// Non-zero exit.
+    Failure,
+    /// Killed at its timeout.
+    Timeout,
+}
+
+/// One step of an `engine` input.
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// `Input::Start` to a router.
+    Start {
+        /// Router (modulo the cluster size).
+        router: u8,
+    },
+    /// `Input::Shutdown` to a router.
+    Shutdown {
+        /// Router.
+        router: u8,
+    },
+    /// A link goes up or down.
+    LinkState {
+        /// Router.
+        router: u8,
+        /// Interface.
+        link: Link,
+        /// Up.
+        up: bool,
+    },
+    /// A primary address changes.
+    Primary {
+        /// Router.
+        router: u8,
+        /// Interface.
+        link: Link,
+        /// Family.
+        family: Fam,
+        /// The new address.
+        addr: AddrChoice,
+    },
+    /// Deliver one advert in flight (index modulo the queue), mangled.
+    Deliver {
+        /// Which.
+        index: u8,
+        /// How.
+        mangle: Mangle,
+    },
+    /// Lose one advert in flight.
+    Lose {
+        /// Which.
+        index: u8,
+    },
+    /// Stop (or resume) delivering adverts automatically while time passes.
+    Partition {
+        /// True: adverts stay in flight until `Deliver` or `Lose`.
+        on: bool,
+    },
+    /// Deliver a crafted advert to a router.
+    Inject {
+        /// Router.
+        router: u8,
+        /// The advert.
+        advert: Crafted,
+        /// Its corruption.
+        mangle: Mangle,
+    },
+    /// Let time pass, serving every deadline on the way as a runner does.
+    Advance {
+        /// How long.
+        step: Step,
+    },
+    /// `handle_timeout` for one router at an arbitrary time (early, late or spurious).
+    TimeoutAt {
+        /// Router.
+        router: u8,
+        /// How much later than now.
+        step: Step,
+    },
+    /// Jump to the earliest deadline of the cluster and serve it.
+    NextDeadline,
+    /// A check program (`vrrp_script`, index modulo the configured ones, plus one unknown)
+    /// finished a run.
+    Check {
+        /// Router.
+        router: u8,
+        /// Script index.
+        script: u8,
+        /// How it ended.
+        outcome: Outcome,
+        /// How long it ran, in milliseconds.
+        ran_ms: u16,
+    },
+    /// A tracked file (`vrrp_track_file`, index modulo the configured ones plus one unknown) holds
+    /// a new value.
+    TrackFile {
+        /// Router.
+        router: u8,
+        /// File index.
+        file: u8,
+        /// Its value.
+        value: i64,
+    },
+}
+
+/// The most operations one input runs.
+pub const MAX_OPS: usize = 64;
+/// The most adverts in flight (older ones are lost).
+const MAX_FLIGHT: usize = 32;
+/// The most deadlines one `Advance` serves one by one before serving the rest late.
+const MAX_EVENTS_PER_STEP: usize = 16;
+
+/// Decode an `engine` input: the setup and the operations.
+pub fn decode_engine(data: &[u8]) -> Option<(Setup, Vec<Op>)> {
+    let mut u = Unstructured::new(data);
+    let setup = Setup::arbitrary(&mut u).ok()?;
+    let mut ops = Vec::new();
+    while !u.is_empty() && ops.len() < MAX_OPS {
+        match Op::arbitrary(&mut u) {
+            Ok(op) => ops.push(op),
+            Err(_) => break,
+        }
+    }
+    Some((setup, ops))
+}
+
+/// The `engine` target: build the cluster and run the operations, checking every router's
+/// invariants after every call. Set `VIGIL_FUZZ_DEBUG=1` to print the decoded operations.
+pub fn engine(data: &[u8]) {
+    let Some((setup, ops)) = decode_engine(data) else {
+        return;
+    };
+    if std::env::var_os("VIGIL_FUZZ_DEBUG").is_some() {
+        eprintln!("{setup:?}");
+        for op in &ops {
+            eprintln!("  {op:?}");
+        }
+    }
+    let mut c = Cluster::new(setup);
+    for op in ops {
+        c.apply(op);
+    }
+}
+
+/// A router's own addresses.
+fn router_addr(r: usize, link: Link, family: Family) -> IpAddr {
+    let host = (10 + r) as u8;
+    match (link, family) {
+        (Link::Eth1, Family::V4) => IpAddr::V4(Ipv4Addr::new(198, 51, 100, host)),
+        (Link::Eth1, Family::V6) => {
+            IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 1, 0, host.into()))
+        }
+        (_, Family::V4) => IpAddr::V4(Ipv4Addr::new(192, 0, 2, host)),
+        (_, Family::V6) => IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0xff, 0xfe00, host.into())),
+    }
+}
+
+/// Another host's address on a link.
+fn host_addr(x: u8, link: Link, family: Family) -> IpAddr {
+    match (link, family) {
+        (Link::Eth1, Family::V4) => IpAddr::V4(Ipv4Addr::new(198, 51, 100, x)),
+        (_, Family::V4) => IpAddr::V4(Ipv4Addr::new(192, 0, 2, x)),
+        (Link::Eth1, Family::V6) => IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 1, 0, x.into())),
+        (_, Family::V6) => IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, x.into())),
+    }
+}
+
+fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(a, b, c, d))
+}
+
+fn v6_doc(last: u16) -> IpAddr {
+    IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, last))
+}
+
+/// The configuration of router `r` of `n`: five instances, the same on every router but for
+/// priorities and options.
+///
+/// 0. `V3_4`: VRRPv3 over IPv4 on `eth0`, VRID 51, 1 s, priorities 255 (router 0 owns the address),
+///    150, 100.
+/// 1. `V2_AUTH`: VRRPv2 on `eth0`, VRID 52, 1 s, password `secret1`, two addresses, priorities 100,
+///    200, 50 (router 2 `nopreempt`).
+/// 2. `V3_6`: VRRPv3 over IPv6 on `eth0`, VRID 51, 100 ms, priorities 100, 100 (a tie broken on the
+///    address), 120 (router 2 with a 2 s `preempt_delay`).
+/// 3. `UCAST`: VRRPv3 over IPv4 on `eth1`, VRID 53, 30 ms, unicast to the other routers, source
+///    configured, checksum policy "either"; priorities 120, 110, 100.
+/// 4. `V2_OWNER`: VRRPv2 on `eth1`, VRID 54, 2 s; priorities 50, 60, 255 (router 2 owns it).
+pub fn cluster_config(r: usize, n: usize, flags: u8) -> EngineConfig {
+    let pick = |p: [u8; 3]| p[r.min(2)];
+    let mut i0 = InstanceConfig::new("V3_4", "eth0", 51, Version::V3, Family::V4)
+        .priority(pick([255, 150, 100]))
+        .vips([v4(192, 0, 2, 100)]);
+    i0.advert_on_lower_priority = flags & 0x10 == 0;
+
+    let mut i1 = InstanceConfig::new("V2_AUTH", "eth0", 52, Version::V2, Family::V4)
+        .priority(pick([100, 200, 50]))
+        .vips([v4(192, 0, 2, 101), v4(192, 0, 2, 102)]);
+    i1.auth = Auth::simple(b"secret1");
+    if r == 2 {
+        i1 = i1.nopreempt();
+    }
+
+    let mut i2 = InstanceConfig::new("V3_6", "eth0", 51, Version::V3, Family::V6)
+        .priority(pick([100, 100, 120]))
+        .advert_interval(Duration::from_millis(100))
+        .vips([v6_doc(0x100), v6_doc(0x101)]);
+    if r == 2 {
+        i2 = i2.preempt_delay(Duration::from_secs(2));
+    }
+    i2.advert_on_lower_priority = flags & 0x10 == 0;
+
+    let mut i3 = InstanceConfig::new("UCAST", "eth1", 53, Version::V3, Family::V4)
+        .priority(pick([120, 110, 100]))
+        .advert_interval(Duration::from_millis(30))
+        .vips([v4(198, 51, 100, 100)]);
+    i3.unicast_peers = (0..n)
+        .filter(|&p| p != r)
+        .map(|p| router_addr(p, Link::Eth1, Family::V4))
+        .collect();
+    if i3.unicast_peers.is_empty() {
+        i3.unicast_peers.push(v4(198, 51, 100, 99));
+    }
+    if flags & 0x20 == 0 {
+        i3.source = Some(router_addr(r, Link::Eth1, Family::V4));
+    }
+    i3.checksum_policy = if r == 0 && flags & 0x04 != 0 {
+        ChecksumPolicy::V3Plain
+    } else {
+        ChecksumPolicy::Either
+    };
+    i3.check_address_list = !(r == 1 && flags & 0x08 != 0);
+
+    let mut i4 = InstanceConfig::new("V2_OWNER", "eth1", 54, Version::V2, Family::V4)
+        .priority(pick([50, 60, 255]))
+        .advert_interval(Duration::from_secs(2))
+        .vips([v4(198, 51, 100, 200)]);
+
+    let track = |target: TrackTarget, weight: i32, reverse: bool| Track {
+        target,
+        weight,
+        reverse,
+    };
+    let script = |n: &str| TrackTarget::Script(n.to_string());
+    let file = || TrackTarget::File("tf".to_string());
+    i0.track.push(track(file(), -5, false));
+    i1.track.push(track(script("chk_a"), -60, false));
+    i2.track.push(track(script("chk_b"), 0, r == 1));
+    i3.track
+        .push(track(TrackTarget::Interface("eth0".to_string()), 0, false));
+    i4.track.push(track(file(), 10, false));
+    i4.track.push(track(script("chk_a"), 20, true));
+    // Announcements spaced out on one instance, refreshed on another (Announce timers).
+    i2.announce.interval = Duration::from_millis(20);
+    i2.announce.master_repeat = 3;
+    i3.announce.master_refresh = Some(Duration::from_millis(500));
+    i3.announce.master_delay = Duration::ZERO;
+
+    let sync_groups = if flags & 0x80 == 0 {
+        vec![SyncGroupConfig {
+            name: "G1".to_string(),
+            members: vec!["V3_4".to_string(), "V3_6".to_string()],
+            tracking_weight: flags & 0x40 != 0,
+        }]
+    } else {
+        Vec::new()
+    };
+    EngineConfig {
+        instances: vec![i0, i1, i2, i3, i4],
+        sync_groups,
+        scripts: vec![
+            ScriptConfig {
+                name: "chk_a".to_string(),
+                rise: 2,
+                fall: 2,
+                timeout: Duration::from_secs(1),
+                init_fail: false,
+            },
+            ScriptConfig {
+                name: "chk_b".to_string(),
+                rise: 1,
+                fall: 1,
+                timeout: Duration::from_millis(100),
+                init_fail: true,
+            },
+        ],
+        track_files: vec![TrackFileConfig {
+            name: "tf".to_string(),
+            initial: 0,
+        }],
+    }
+}
+
+/// One to three routers on two links and the adverts in flight between them.
+#[derive(Debug)]
+pub struct Cluster {
+    /// The routers.
+    pub routers: Vec<Router>,
+    /// Virtual time.
+    pub now: Instant,
+    /// Adverts sent and not yet delivered.
+    pub flight: VecDeque<Outgoing>,
+    /// Adverts are not delivered automatically.
+    pub partitioned: bool,
+}
+
+impl Cluster {
+    /// Build and (unless the setup says otherwise) address and start every router.
+    pub fn new(setup: Setup) -> Cluster {
+        let n = 1 + usize::from(setup.routers % 3);
+        let routers = (0..n)
+            .map(
+                |r| match Router::new(r, cluster_config(r, n, setup.flags)) {
+                    Some(router) => router,
+                    None => panic!("cluster configuration of router {r} rejected"),
+                },
+            )
+            .collect();
+        let mut c = Cluster {
+            routers,
+            now: Instant::from_millis(1),
+            flight: VecDeque::new(),
+            partitioned: false,
+        };
+        for r in 0..n {
+            if setup.flags & 1 == 0 {
+                for (link, family) in [
+                    (Link::Eth0, Family::V4),
+                    (Link::Eth0, Family::V6),
+                    (Link::Eth1, Family::V4),
+                    (Link::Eth1, Family::V6),
+                ] {
+                    let now = c.now;
+                    let out = c.routers[r].primary(
+                        now,
+                        link.name(),
+                        family,
+                        Some(router_addr(r, link, family)),
+                    );
+                    c.send(out);
+                }
+            }
+            if setup.flags & 2 == 0 {
+                let now = c.now;
+                let out = c.routers[r].input(now, Input::Start);
+                c.send(out);
+            }
+        }
+        c
+    }
+
+    fn send(&mut self, out: Vec<Outgoing>) {
+        for o in out {
+            if self.flight.len() >= MAX_FLIGHT {
+                self.flight.pop_front();
+            }
+            self.flight.push_back(o);
+        }
+    }
+
+    fn router(&self, r: u8) -> usize {
+        usize::from(r) % self.routers.len()
+    }
+
+    /// Run one operation.
+    pub fn apply(&mut self, op: Op) {
+        let now = self.now;
+        match op {
+            Op::Start { router } => {
+                let r = self.router(router);
+                let out = self.routers[r].input(now, Input::Start);
+                self.send(out);
+            }
+            Op::Shutdown { router } => {
+                let r = self.router(router);
+                let out = self.routers[r].input(now, Input::Shutdown);
+                self.send(out);
+            }
+            Op::LinkState { router, link, up } => {
+                let r = self.router(router);
+                let iface = self.routers[r]
+                    .engine
+                    .interface_id(link.name())
+                    .unwrap_or(IfaceId(u16::MAX));
+                let out = self.routers[r].input(now, Input::Link { iface, up });
+                self.send(out);
+            }
+            Op::Primary {
+                router,
+                link,
+                family,
+                addr,
+            } => {
+                let r = self.router(router);
+                let family = family.family();
+                let addr = match addr {
+                    AddrChoice::Removed => None,
+                    AddrChoice::Own => Some(router_addr(r, link, family)),
+                    AddrChoice::Other(x) => Some(host_addr(x, link, family)),
+                    AddrChoice::WrongFamily => Some(match family {
+                        Family::V4 => router_addr(r, link, Family::V6),
+                        Family::V6 => router_addr(r, link, Family::V4),
+                    }),
+                };
+                let out = self.routers[r].primary(now, link.name(), family, addr);
+                self.send(out);
+            }
+            Op::Deliver { index, mangle } => {
+                if self.flight.is_empty() {
+                    return;
+                }
+                let k = usize::from(index) % self.flight.len();
+                if let Some(o) = self.flight.remove(k) {
+                    self.deliver(&o, mangle);
+                }
+            }
+            Op::Lose { index } => {
+                if !self.flight.is_empty() {
+                    let k = usize::from(index) % self.flight.len();
+                    self.flight.remove(k);
+                }
+            }
+            Op::Partition { on } => self.partitioned = on,
+            Op::Inject {
+                router,
+                advert,
+                mangle,
+            } => {
+                let r = self.router(router);
+                if let Some((iface, src, dst, bytes)) = self.craft(r, &advert) {
+                    self.deliver_to(r, &iface, src, dst, bytes, mangle);
+                }
+            }
+            Op::Advance { step } => self.advance(step.duration()),
+            Op::TimeoutAt { router, step } => {
+                let r = self.router(router);
+                self.now = self.now.saturating_add(step.duration());
+                let now = self.now;
+                let out = self.routers[r].timeout(now);
+                self.send(out);
+            }
+            Op::NextDeadline => {
+                if let Some(t) = self.earliest() {
+                    self.now = self.now.max(t);
+                    self.serve_due();
+                }
+            }
+            Op::Check {
+                router,
+                script,
+                outcome,
+                ran_ms,
+            } => {
+                let r = self.router(router);
+                let n = self.routers[r].config.scripts.len() + 1;
+                let result = match outcome {
+                    Outcome::Success => CheckResult::Success,
+                    Outcome::Failure => CheckResult::Failure,
+                    Outcome::Timeout => CheckResult::Timeout,
+                };
+                let input = Input::Check {
+                    script: ScriptId((usize::from(script) % n) as u16),
+                    result,
+                    ran_for: Duration::from_millis(u64::from(ran_ms)),
+                };
+                let out = self.routers[r].input(now, input);
+                self.send(out);
+            }
+            Op::TrackFile {
+                router,
+                file,
+                value,
+            } => {
+                let r = self.router(router);
+                let n = self.routers[r].config.track_files.len() + 1;
+                let input = Input::TrackFile {
+                    file: FileId((usize::from(file) % n) as u16),
+                    value,
+                };
+                let out = self.routers[r].input(now, input);
+                self.send(out);
+            }
+        }
+    }
+
+    fn earliest(&mut self) -> Option<Instant> {
+        self.routers
+            .iter_mut()
+            .filter_map(|r| r.engine.poll_timeout())
+            .min()
+    }
+
+    /// `handle_timeout(now)` on every router with a deadline due.
+    fn serve_due(&mut self) {
+        let now = self.now;
+        for r in 0..self.routers.len() {
+            if self.routers[r]
+                .engine
+                .poll_timeout()
+                .is_some_and(|t| t <= now)
+            {
+                let out = self.routers[r].timeout(now);
+                self.send(out);
+            }
+        }
+    }
+
+    /// Deliver everything in flight (bounded: answers may produce more).
+    fn deliver_all(&mut self) {
+        if self.partitioned {
+            return;
+        }
+        for _ in 0..2 * MAX_FLIGHT {
+            let Some(o) = self.flight.pop_front() else {
+                return;
+            };
+            self.deliver(&o, Mangle::None);
+        }
+    }
+
+    fn advance(&mut self, d: Duration) {
+        let target = self.now.saturating_add(d);
+        self.deliver_all();
+        for _ in 0..MAX_EVENTS_PER_STEP {
+            match self.earliest() {
+                Some(t) if t <= target => {
+                    self.now = self.now.max(t);
+                    self.serve_due();
+                    self.deliver_all();
+                }
+                _ => {
+                    self.now = target;
+                    return;
+                }
+            }
+        }
+        // Too many deadlines on the way: the runner was stalled; serve the rest late.
+        self.now = target;
+        self.serve_due();
+        self.deliver_all();
+    }
+
+    /// Deliver an advert to every other router on its link (multicast) or to its destination
+    /// (unicast).
+    fn deliver(&mut self, o: &Outgoing, mangle: Mangle) {
+        let multicast = match o.dst {
+            IpAddr::V4(a) => a.is_multicast(),
+            IpAddr::V6(a) => a.is_multicast(),
+        };
+        for r in 0..self.routers.len() {
+            if r == o.from {
+                continue;
+            }
+            let link = if o.iface == "eth1" {
+                Link::Eth1
+            } else {
+                Link::Eth0
+            };
+            if !multicast && router_addr(r, link, Family::of(&o.dst)) != o.dst {
+                continue;
+            }
+            self.deliver_to(r, &o.iface, o.src, o.dst, o.bytes.clone(), mangle);
+        }
+    }
+
+    fn deliver_to(
+        &mut self,
+        r: usize,
+        iface: &str,
+        src: IpAddr,
+        dst: IpAddr,
+        mut bytes: Vec<u8>,
+        mangle: Mangle,
+    ) {
+        let mut ctx = IpContext { src, dst };
+        let mut ttl = wire::VRRP_TTL;
+        let mut iface = iface;
+        let pseudo = has_pseudo_checksum(&bytes, &ctx)
+            && !(matches!(ctx.src, IpAddr::V4(_)) && inet_checksum(&bytes, 0) == 0);
+        let fix = |b: &mut Vec<u8>, ctx: &IpContext, fix: bool| {
+            if fix {
+                let v3 = b.first().is_some_and(|x| x >> 4 != 2);
+                set_checksum(b, ctx, pseudo && v3);
+            }
+        };
+        match mangle {
+            Mangle::None => {}
+            Mangle::FlipBit { bit, fix_checksum } => {
+                if !bytes.is_empty() {
+                    let bit = usize::from(bit) % (bytes.len() * 8);
+                    bytes[bit / 8] ^= 0x80 >> (bit % 8);
+                    fix(&mut bytes, &ctx, fix_checksum);
+                }
+            }
+            Mangle::Truncate { len } => {
+                let len = usize::from(len) % (bytes.len() + 1);
+                bytes.truncate(len);
+            }
+            Mangle::Extend {
+                extra,
+                fill,
+                fix_checksum,
+            } => {
+                bytes.extend(std::iter::repeat_n(fill, usize::from(extra)));
+                fix(&mut bytes, &ctx, fix_checksum);
+            }
+            Mangle::Ttl(t) => ttl = t,
+            Mangle::Vrid { vrid, fix_checksum } => {
+                if let Some(b) = bytes.get_mut(1) {
+                    *b = vrid;
+                }
+                fix(&mut bytes, &ctx, fix_checksum);
+            }
+            Mangle::Version {
+                version,
+                fix_checksum,
+            } => {
+                if let Some(b) = bytes.first_mut() {
+                    *b = (*b & 0x0f) | (version << 4);
+                }
+                fix(&mut bytes, &ctx, fix_checksum);
+            }
+            Mangle::OtherChecksumForm => set_checksum(&mut bytes, &ctx, !pseudo),
+            Mangle::SetByte {
+                index,
+                value,
+                fix_checksum,
+            } => {
+                if !bytes.is_empty() {
+                    let k = usize::from(index) % bytes.len();
+                    bytes[k] = value;
+                    fix(&mut bytes, &ctx, fix_checksum);
+                }
+            }
+            Mangle::WrongInterface => iface = "wlan9",
+            Mangle::FamilyMismatch => {
+                ctx.dst = match ctx.dst {
+                    IpAddr::V4(_) => IpAddr::V6(wire::MCAST_V6),
+                    IpAddr::V6(_) => IpAddr::V4(wire::MCAST_V4),
+                }
+            }
+        }
+        let now = self.now;
+        let out = self.routers[r].receive(now, iface, ctx.src, ctx.dst, ttl, &bytes);
+        self.send(out);
+    }
+
+    /// Build an advert for router `r` from one of its instances: (interface, source, destination,
+    /// bytes), or `None` when the chosen fields cannot be encoded.
+    fn craft(&self, r: usize, c: &Crafted) -> Option<(String, IpAddr, IpAddr, Vec<u8>)> {
+        let cfgs = &self.routers[r].config.instances;
+        let cfg = cfgs.get(usize::from(c.instance) % cfgs.len())?;
+        let link = if cfg.interface == "eth1" {
+            Link::Eth1
+        } else {
+            Link::Eth0
+        };
+        let family = cfg.family;
+        let version = match (cfg.version, c.other_version) {
+            (v, false) => v,
+            (Version::V2, true) => Version::V3,
+            (Version::V3, true) => Version::V2,
+        };
+        let interval = match (c.interval, version) {
+            // Same duration; when it does not fit the other version, that version's default.
+            (IntervalChoice::Same, _) => {
+                wire_interval(version, cfg.advert_interval).unwrap_or(match version {
+                    Version::V2 => Interval::Seconds(1),
+                    Version::V3 => Interval::Centiseconds(100),
+                })
+            }
+            (IntervalChoice::Ticks(t), Version::V2) => Interval::Seconds((t as u8).max(1)),
+            (IntervalChoice::Ticks(t), Version::V3) => {
+                Interval::Centiseconds((t & wire::V3_MAX_INTERVAL_CS).max(1))
+            }
+        };
+        let own: Vec<IpAddr> = cfg.virtual_addresses.iter().map(|v| v.addr).collect();
+        let foreign = |x: u8| match family {
+            Family::V4 => v4(203, 0, 113, x),
+            Family::V6 => v6_doc(0x9000 + u16::from(x)),
+        };
+        let src = match c.sender {
+            Sender::Router(x) => router_addr(usize::from(x) % self.routers.len(), link, family),
+            Sender::Host(x) => host_addr(x, link, family),
+        };
+        let addrs: Vec<IpAddr> = match c.addrs {
+            AddrsChoice::Same => own,
+            AddrsChoice::Reversed => own.into_iter().rev().collect(),
+            AddrsChoice::Missing => {
+                let mut a = own;
+                if a.len() > 1 {
+                    a.pop();
+                } else {
+                    a = vec![foreign(1)];
+                }
+                a
+            }
+            AddrsChoice::Extra => {
+                let mut a = own;
+                a.push(foreign(2));
+                a
+            }
+            AddrsChoice::LinkLocalFirst => {
+                let ll = match family {
+                    Family::V4 => v4(169, 254, 0, 1),
+                    Family::V6 => router_addr(r, link, Family::V6),
+                };
+                std::iter::once(ll).chain(own).collect()
+            }
+            AddrsChoice::Foreign(x) => vec![foreign(x), foreign(x.wrapping_add(1))],
+        };
+        let auth = match (version, c.auth) {
+            (Version::V3, _) | (_, AuthChoice::None) => Auth::None,
+            (Version::V2, AuthChoice::Same) => cfg.auth,
+            (Version::V2, AuthChoice::Wrong) => Auth::simple(b"wrong"),
+        };
+        let dst = if c.unicast {
+            router_addr(r, link, family)
+        } else {
+            family.multicast_group()
+        };
+        let checksum = cfg.checksum_policy.emit_form(version, family);
+        let advert = Advert {
+            version,
+            vrid: cfg.vrid,
+            priority: c.priority,
+            interval,
+            addrs: wire::Addrs::List(&addrs),
+            auth,
+            checksum,
+            trailing: 0,
+        };
+        let mut buf = vec![0u8; MAX_ADVERT_LEN];
+        let n = wire::emit(&advert, &IpContext { src, dst }, &mut buf).ok()?;
+        buf.truncate(n);
+        Some((cfg.interface.clone(), src, dst, buf))
+    }
+}
+
+// =================================================================================================
+// Encoding operations back into bytes (for hand-built seed corpora)
+// =================================================================================================
+
+/// Writes the bytes that `arbitrary`'s derived implementations (arbitrary 1.x: integers little
+/// endian, `bool` as the low bit of a byte, an enum variant `k` of `n` as the `u32` `x` with
+/// `(x * n) >> 32 == k`) read back as the value. Used to write hand-built `engine` seeds; a test
+/// checks the round trip, so a change of `arbitrary`'s format is caught.
+pub trait Encode {
+    /// Append the encoding of `self`.
+    fn encode(&self, out: &mut Vec<u8>);
+}
+
+fn variant(out: &mut Vec<u8>, k: u64, n: u64) {
+    let x = (k << 32).div_ceil(n);
+    out.extend_from_slice(&(x as u32).to_le_bytes());
+}
+
+impl Encode for u8 {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.push(*self);
+    }
+}
+
+impl Encode for u16 {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+}
+
+impl Encode for bool {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.push(u8::from(*self));
+    }
+}
+
+impl Encode for Setup {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.routers.encode(out);
+        self.flags.encode(out);
+    }
+}
+
+impl Encode for Step {
+    fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            Step::Micros(n) => {
+                variant(out, 0, 3);
+                n.encode(out)
+            }
+            Step::Millis(n) => {
+                variant(out, 1, 3);
+                n.encode(out)
+            }
+            Step::Seconds(n) => {
+                variant(out, 2, 3);
+                n.encode(out)
+            }
+        }
+    }
+}
+
+impl Encode for Link {
+    fn encode(&self, out: &mut Vec<u8>) {
+        let k = match self {
+            Link::Eth0 => 0,
+            Link::Eth1 => 1,
+            Link::Unknown => 2,
+        };
+        variant(out, k, 3);
+    }
+}
+
+impl Encode for Fam {
+    fn encode(&self, out: &mut Vec<u8>) {
+        variant(out, u64::from(*self == Fam::V6), 2);
+    }
+}
+
+impl Encode for AddrChoice {
+    fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            AddrChoice::Removed => variant(out, 0, 4),
+            AddrChoice::Own => variant(out, 1, 4),
+            AddrChoice::Other(x) => {
+                variant(out, 2, 4);
+                x.encode(out)
+            }
+            AddrChoice::WrongFamily => variant(out, 3, 4),
+        }
+    }
+}
+
+impl Encode for Sender {
+    fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            Sender::Router(x) => {
+                variant(out, 0, 2);
+                x.encode(out)
+            }
+            Sender::Host(x) => {
+                variant(out, 1, 2);
+                x.encode(out)
+            }
+        }
+    }
+}
+
+impl Encode for IntervalChoice {
+    fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            IntervalChoice::Same => variant(out, 0, 2),
+            IntervalChoice::Ticks(t) => {
+                variant(out, 1, 2);
+                t.encode(out)
+            }
+        }
+    }
+}
+
+impl Encode for AddrsChoice {
+    fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            AddrsChoice::Same => variant(out, 0, 6),
+            AddrsChoice::Reversed => variant(out, 1, 6),
+            AddrsChoice::Missing => variant(out, 2, 6),
+            AddrsChoice::Extra => variant(out, 3, 6),
+            AddrsChoice::LinkLocalFirst => variant(out, 4, 6),
+            AddrsChoice::Foreign(x) => {
+                variant(out, 5, 6);
+                x.encode(out)
+            }
+        }
+    }
+}
+
+impl Encode for AuthChoice {
+    fn encode(&self, out: &mut Vec<u8>) {
+        let k = match self {
+            AuthChoice::Same => 0,
+            AuthChoice::None => 1,
+            AuthChoice::Wrong => 2,
+        };
+        variant(out, k, 3);
+    }
+}
+
+impl Encode for Crafted {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.instance.encode(out);
+        self.sender.encode(out);
+        self.priority.encode(out);
+        self.interval.encode(out);
+        self.addrs.encode(out);
+        self.auth.encode(out);
+        self.other_version.encode(out);
+        self.unicast.encode(out);
+    }
+}
+
+impl Encode for Mangle {
+    fn encode(&self, out: &mut Vec<u8>) {
+        const N: u64 = 11;
+        match *self {
+            Mangle::None => variant(out, 0, N),
+            Mangle::FlipBit { bit, fix_checksum } => {
+                variant(out, 1, N);
+                bit.encode(out);
+                fix_checksum.encode(out);
+            }
+            Mangle::Truncate { len } => {
+                variant(out, 2, N);
+                len.encode(out);
+            }
+            Mangle::Extend {
+                extra,
+                fill,
+                fix_checksum,
+            } => {
+                variant(out, 3, N);
+                extra.encode(out);
+                fill.encode(out);
+                fix_checksum.encode(out);
+            }
+            Mangle::Ttl(t) => {
+                variant(out, 4, N);
+                t.encode(out);
+            }
+            Mangle::Vrid { vrid, fix_checksum } => {
+                variant(out, 5, N);
+                vrid.encode(out);
+                fix_checksum.encode(out);
+            }
+            Mangle::Version {
+                version,
+                fix_checksum,
+            } => {
+                variant(out, 6, N);
+                version.encode(out);
+                fix_checksum.encode(out);
+            }
+            Mangle::OtherChecksumForm => variant(out, 7, N),
+            Mangle::SetByte {
+                index,
+                value,
+                fix_checksum,
+            } => {
+                variant(out, 8, N);
+                index.encode(out);
+                value.encode(out);
+                fix_checksum.encode(out);
+            }
+            Mangle::WrongInterface => variant(out, 9, N),
+            Mangle::FamilyMismatch => variant(out, 10, N),
+        }
+    }
+}
+
+impl Encode for i64 {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+}
+
+impl Encode for Outcome {
+    fn encode(&self, out: &mut Vec<u8>) {
+        let k = match self {
+            Outcome::Success => 0,
+            Outcome::Failure => 1,
+            Outcome::Timeout => 2,
+        };
+        variant(out, k, 3);
+    }
+}
+
+impl Encode for Op {
+    fn encode(&self, out: &mut Vec<u8>) {
+        const N: u64 = 13;
+        match *self {
+            Op::Start { router } => {
+                variant(out, 0, N);
+                router.encode(out);
+            }
+            Op::Shutdown { router } => {
+                variant(out, 1, N);
+                router.encode(out);
+            }
+            Op::LinkState { router, link, up } => {
+                variant(out, 2, N);
+                router.encode(out);
+                link.encode(out);
+                up.encode(out);
+            }
+            Op::Primary {
+                router,
+                link,
+                family,
+                addr,
+            } => {
+                variant(out, 3, N);
+                router.encode(out);
+                link.encode(out);
+                family.encode(out);
+                addr.encode(out);
+            }
+            Op::Deliver { index, mangle } => {
+                variant(out, 4, N);
+                index.encode(out);
+                mangle.encode(out);
+            }
+            Op::Lose { index } => {
+                variant(out, 5, N);
+                index.encode(out);
+            }
+            Op::Partition { on } => {
+                variant(out, 6, N);
+                on.encode(out);
+            }
+            Op::Inject {
+                router,
+                advert,
+                mangle,
+            } => {
+                variant(out, 7, N);
+                router.encode(out);
+                advert.encode(out);
+                mangle.encode(out);
+            }
+            Op::Advance { step } => {
+                variant(out, 8, N);
+                step.encode(out);
+            }
+            Op::TimeoutAt { router, step } => {
+                variant(out, 9, N);
+                router.encode(out);
+                step.encode(out);
+            }
+            Op::NextDeadline => variant(out, 10, N),
+            Op::Check {
+                router,
+                script,
+                outcome,
+                ran_ms,
+            } => {
+                variant(out, 11, N);
+                router.encode(out);
+                script.encode(out);
+                outcome.encode(out);
+                ran_ms.encode(out);
+            }
+            Op::TrackFile {
+                router,
+                file,
+                value,
+            } => {
+                variant(out, 12, N);
+                router.encode(out);
+                file.encode(out);
+                value.encode(out);
+            }
+        }
+    }
+}
+
+/// The bytes of an `engine` input: `setup`, then `ops`.
+pub fn encode_engine(setup: Setup, ops: &[Op]) -> Vec<u8> {
+    let mut out = Vec::new();
+    setup.encode(&mut out);
+    for op in ops {
+        op.encode(&mut out);
+    }
+    out
+}
+
+/// Hand-built `engine` seeds, each a scenario that reaches deep states: (file name, bytes).
+pub fn engine_seeds() -> Vec<(String, Vec<u8>)> {
+    use Op::*;
+    let s = |n: u8| Step::Seconds(n);
+    let three = Setup {
+        routers: 2,
+        flags: 0,
+    };
+    let crafted = |instance: u8, priority: u8| Crafted {
+        instance,
+        sender: Sender::Host(200),
+        priority,
+        interval: IntervalChoice::Same,
+        addrs: AddrsChoice::Same,
+        auth: AuthChoice::Same,
+        other_version: false,
+        unicast: false,
+    };
+    let mut seeds = vec![
+        (
+            "converge-shutdown-restart",
+            three,
+            vec![
+                Advance { step: s(5) },
+                Advance { step: s(5) },
+                Shutdown { router: 0 },
+                Advance { step: s(5) },
+                Start { router: 0 },
+                Advance { step: s(5) },
+                Shutdown { router: 1 },
+                Shutdown { router: 2 },
+                Advance { step: s(3) },
+            ],
+        ),
+        (
+            "link-flaps-and-address-loss",
+            three,
+            vec![
+                Advance { step: s(5) },
+                LinkState {
+                    router: 1,
+                    link: Link::Eth0,
+                    up: false,
+                },
+                Advance { step: s(5) },
+                LinkState {
+                    router: 1,
+                    link: Link::Eth0,
+                    up: true,
+                },
+                Primary {
+                    router: 0,
+                    link: Link::Eth1,
+                    family: Fam::V4,
+                    addr: AddrChoice::Removed,
+                },
+                Advance { step: s(4) },
+                Primary {
+                    router: 0,
+                    link: Link::Eth1,
+                    family: Fam::V4,
+                    addr: AddrChoice::Own,
+                },
+                Primary {
+                    router: 1,
+                    link: Link::Eth0,
+                    family: Fam::V6,
+                    addr: AddrChoice::Other(250),
+                },
+                Advance { step: s(5) },
+                LinkState {
+                    router: 0,
+                    link: Link::Eth0,
+                    up: false,
+                },
+                Advance { step: s(5) },
+                LinkState {
+                    router: 0,
+                    link: Link::Eth0,
+                    up: true,
+                },
+                Advance { step: s(5) },
+            ],
+        ),
+        (
+            "split-brain-and-heal",
+            three,
+            vec![
+                Advance { step: s(5) },
+                Partition { on: true },
+                Advance { step: s(6) },
+                Lose { index: 0 },
+                Deliver {
+                    index: 3,
+                    mangle: Mangle::None,
+                },
+                Partition { on: false },
+                Advance { step: s(5) },
+            ],
+        ),
+        (
+            "late-and-early-timeouts",
+            Setup {
+                routers: 1,
+                flags: 0x10,
+            },
+            vec![
+                NextDeadline,
+                TimeoutAt {
+                    router: 0,
+                    step: Step::Micros(1),
+                },
+                TimeoutAt {
+                    router: 1,
+                    step: Step::Seconds(20),
+                },
+                NextDeadline,
+                NextDeadline,
+                Advance {
+                    step: Step::Millis(3700),
+                },
+                TimeoutAt {
+                    router: 0,
+                    step: Step::Millis(0),
+                },
+                Advance { step: s(30) },
+            ],
+        ),
+        (
+            "unstarted-then-started",
+            Setup {
+                routers: 2,
+                flags: 0x03,
+            },
+            vec![
+                Start { router: 0 },
+                Advance { step: s(2) },
+                Primary {
+                    router: 0,
+                    link: Link::Eth0,
+                    family: Fam::V4,
+                    addr: AddrChoice::Own,
+                },
+                Primary {
+                    router: 0,
+                    link: Link::Eth0,
+                    family: Fam::V6,
+                    addr: AddrChoice::WrongFamily,
+                },
+                Primary {
+                    router: 0,
+                    link: Link::Eth0,
+                    family: Fam::V6,
+                    addr: AddrChoice::Own,
+                },
+                Start { router: 1 },
+                Start { router: 2 },
+                Advance { step: s(5) },
+            ],
+        ),
+        (
+            "misconfigured-unicast-checksum",
+            Setup {
+                routers: 1,
+                flags: 0x2c,
+            },
+            vec![Advance { step: s(3) }, Advance { step: s(3) }],
+        ),
+        (
+            "priority-zero-takeover",
+            Setup {
+                routers: 0,
+                flags: 0,
+            },
+            vec![
+                Advance { step: s(5) },
+                Inject {
+                    router: 0,
+                    advert: crafted(1, 250),
+                    mangle: Mangle::None,
+                },
+                Inject {
+                    router: 0,
+                    advert: crafted(1, 0),
+                    mangle: Mangle::None,
+                },
+                Advance {
+                    step: Step::Millis(10),
+                },
+                Inject {
+                    router: 0,
+                    advert: crafted(2, 0),
+                    mangle: Mangle::None,
+                },
+                Advance { step: s(5) },
+            ],
+        ),
+    ];
+    let chk = |router: u8, script: u8, outcome: Outcome, ran_ms: u16| Check {
+        router,
+        script,
+        outcome,
+        ran_ms,
+    };
+    seeds.push((
+        "tracking-and-sync-group",
+        three,
+        vec![
+            Advance { step: s(5) },
+            chk(1, 0, Outcome::Failure, 10),
+            chk(1, 0, Outcome::Failure, 10),
+            Advance { step: s(4) },
+            chk(1, 0, Outcome::Success, 2000),
+            chk(1, 0, Outcome::Success, 10),
+            chk(1, 0, Outcome::Success, 10),
+            chk(0, 1, Outcome::Success, 10),
+            chk(1, 1, Outcome::Success, 10),
+            chk(2, 1, Outcome::Timeout, 100),
+            Advance { step: s(4) },
+            TrackFile {
+                router: 0,
+                file: 0,
+                value: 60,
+            },
+            TrackFile {
+                router: 1,
+                file: 0,
+                value: -100,
+            },
+            TrackFile {
+                router: 2,
+                file: 0,
+                value: i64::MIN,
+            },
+            Advance { step: s(4) },
+            LinkState {
+                router: 1,
+                link: Link::Eth0,
+                up: false,
+            },
+            Advance { step: s(4) },
+            LinkState {
+                router: 1,
+                link: Link::Eth0,
+                up: true,
+            },
+            Advance { step: s(6) },
+        ],
+    ));
+    seeds.push((
+        "group-tracking-weight",
+        Setup {
+            routers: 1,
+            flags: 0x40,
+        },
+        vec![
+            Advance { step: s(5) },
+            chk(0, 1, Outcome::Success, 1),
+            chk(1, 1, Outcome::Success, 1),
+            Advance { step: s(5) },
+            TrackFile {
+                router: 0,
+                file: 0,
+                value: 30,
+            },
+            Advance { step: s(5) },
+        ],
+    ));
+    // One injected advert per mangle class and per crafted-field choice, into a converged pair.
+    let mangles = [
+        Mangle::None,
+        Mangle::FlipBit {
+            bit: 17,
+            fix_checksum: false,
+        },
+        Mangle::FlipBit {
+            bit: 17,
+            fix_checksum: true,
+        },
+        Mangle::Truncate { len: 7 },
+        Mangle::Truncate { len: 1 },
+        Mangle::Truncate { len: 10 },
+        Mangle::Extend {
+            extra: 6,
+            fill: 0,
+            fix_checksum: false,
+        },
+        Mangle::Extend {
+            extra: 3,
+            fill: 0xaa,
+            fix_checksum: true,
+        },
+        Mangle::Ttl(64),
+        Mangle::Vrid {
+            vrid: 99,
+            fix_checksum: true,
+        },
+        Mangle::Vrid {
+            vrid: 0,
+            fix_checksum: true,
+        },
+        Mangle::Version {
+            version: 4,
+            fix_checksum: true,
+        },
+        Mangle::Version {
+            version: 2,
+            fix_checksum: true,
+        },
+        Mangle::OtherChecksumForm,
+        Mangle::SetByte {
+            index: 0,
+            value: 0x32,
+            fix_checksum: true,
+        },
+        Mangle::SetByte {
+            index: 3,
+            value: 0,
+            fix_checksum: true,
+        },
+        Mangle::SetByte {
+            index: 4,
+            value: 2,
+            fix_checksum: true,
+        },
+        Mangle::SetByte {
+            index: 5,
+            value: 0,
+            fix_checksum: true,
+        },
+        Mangle::WrongInterface,
+        Mangle::FamilyMismatch,
+    ];
+    let mut mangled = vec![Advance { step: s(5) }];
+    for (k, m) in mangles.iter().enumerate() {
+        mangled.push(Inject {
+            router: 1,
+            advert: crafted((k % 5) as u8, 254),
+            mangle: *m,
+        });
+    }
+    mangled.push(Advance { step: s(5) });
+    seeds.push(("every-mangle", three, mangled));
+    let mut fields = vec![Advance { step: s(5) }];
+    for (k, (addrs, auth, interval, other_version, unicast)) in [
+        (
+            AddrsChoice::Reversed,
+            AuthChoice::Same,
+            IntervalChoice::Same,
+            false,
+            false,
+        ),
+        (
+            AddrsChoice::Missing,
+            AuthChoice::Same,
+            IntervalChoice::Same,
+            false,
+            false,
+        ),
+        (
+            AddrsChoice::Extra,
+            AuthChoice::None,
+            IntervalChoice::Same,
+            false,
+            false,
+        ),
+        (
+            AddrsChoice::LinkLocalFirst,
+            AuthChoice::Wrong,
+            IntervalChoice::Ticks(7),
+            false,
+            true,
+        ),
+        (
+            AddrsChoice::Foreign(9),
+            AuthChoice::Same,
+            IntervalChoice::Ticks(4095),
+            true,
+            false,
+        ),
+        (
+            AddrsChoice::Same,
+            AuthChoice::Wrong,
+            IntervalChoice::Ticks(3),
+            false,
+            false,
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for instance in 0..5u8 {
+            fields.push(Inject {
+                router: k as u8,
+                advert: Crafted {
+                    instance,
+                    sender: Sender::Router(k as u8 + 1),
+                    priority: 255,
+                    interval,
+                    addrs,
+                    auth,
+                    other_version,
+                    unicast,
+                },
+                mangle: Mangle::None,
+            });
+        }
+        fields.push(Advance {
+            step: Step::Millis(700),
+        });
+    }
+    seeds.push(("crafted-fields", three, fields));
+    seeds
+        .into_iter()
+        .map(|(name, setup, ops)| (format!("seed-{name}"), encode_engine(setup, &ops)))
+        .collect()
+}
+
+// =================================================================================================
+// config
+// =================================================================================================
+
+/// The main file of a `config` input.
+pub const CONFIG_MAIN: &str = "/etc/keepalived/keepalived.conf";
+/// The most files one `config` input holds.
+const MAX_CONFIG_FILES: usize = 8;
+
+/// The file set of a `config` input: the bytes split at NUL bytes, each part decoded as UTF-8
+/// (invalid sequences replaced); the first part is [`CONFIG_MAIN`], the others
+/// `/etc/keepalived/conf.d/1.conf`, `2.conf`, ... so that `include conf.d/*.conf` or
+/// `include /etc/keepalived/conf.d/2.conf` in the text finds them. Never the real file system.
+pub fn config_files(data: &[u8]) -> Vec<(String, String)> {
+    data.split(|&b| b == 0)
+        .take(MAX_CONFIG_FILES)
+        .enumerate()
+        .map(|(k, part)| {
+            let name = if k == 0 {
+                CONFIG_MAIN.to_string()
+            } else {
+                format!("/etc/keepalived/conf.d/{k}.conf")
+            };
+            (name, String::from_utf8_lossy(part).into_owned())
+        })
+        .collect()
+}
+
+/// The `config` target: parse the file set with the keepalived.conf parser (includes from memory,
+/// config id `lb1` for `@lb1` lines). Errors are reported, never panics, and every diagnostic
+/// that has a location points inside the input: a file of the set, a line it has, a column of
+/// that line (or just past its end); an error always has a location.
+pub fn config(data: &[u8]) {
+    use vigil_engine::conf::{self, MemoryLoader, ParseOptions, Severity};
+    let files = config_files(data);
+    let mut loader = MemoryLoader::new();
+    for (name, text) in &files {
+        loader.add(name, text);
+    }
+    let opts = ParseOptions {
+        config_id: Some("lb1".to_string()),
+    };
+    let diagnostics = match conf::parse_file(CONFIG_MAIN, &loader, &opts) {
+        Ok(cfg) => {
+            assert!(
+                cfg.warnings.iter().all(|d| d.severity != Severity::Error),
+                "a configuration was returned with errors"
+            );
+            cfg.warnings
+        }
+        Err(e) => {
+            assert!(
+                e.diagnostics.iter().any(|d| d.severity == Severity::Error),
+                "parse failed without an error diagnostic"
+            );
+            e.diagnostics
+        }
+    };
+    for d in &diagnostics {
+        let Some(loc) = &d.loc else {
+            assert!(
+                d.severity != Severity::Error,
+                "error without a location: {d}"
+            );
+            continue;
+        };
+        let file = conf::include::normalize(&loc.file);
+        let Some((_, text)) = files.iter().find(|(name, _)| *name == file) else {
+            panic!("diagnostic in a file that is not in the input: {d}");
+        };
+        let lines: Vec<&str> = text.split('\n').collect();
+        let line = loc.line as usize;
+        assert!(
+            (1..=lines.len()).contains(&line),
+            "line {line} outside the file's {} lines: {d}",
+            lines.len()
+        );
+        let width = lines[line - 1].chars().count();
+        assert!(
+            (1..=width + 1).contains(&(loc.col as usize)),
+            "column {} outside line {line} ({width} characters): {d}",
+            loc.col
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_seeds_decode_to_what_was_encoded() {
+        for (name, bytes) in engine_seeds() {
+            let (setup, ops) = match decode_engine(&bytes) {
+                Some(x) => x,
+                None => panic!("{name} does not decode"),
+            };
+            let mut again = Vec::new();
+            setup.encode(&mut again);
+            for op in &ops {
+                op.encode(&mut again);
+            }
+            assert_eq!(again, bytes, "{name}: encoding is not arbitrary's");
+        }
+    }
+
+    #[test]
+    fn every_variant_round_trips() {
+        let ops = [
+            Op::NextDeadline,
+            Op::Partition { on: true },
+            Op::Primary {
+                router: 7,
+                link: Link::Unknown,
+                family: Fam::V6,
+                addr: AddrChoice::WrongFamily,
+            },
+            Op::Inject {
+                router: 1,
+                advert: Crafted {
+                    instance: 4,
+                    sender: Sender::Host(3),
+                    priority: 9,
+                    interval: IntervalChoice::Ticks(300),
+                    addrs: AddrsChoice::Foreign(2),
+                    auth: AuthChoice::Wrong,
+                    other_version: true,
+                    unicast: true,
+                },
+                mangle: Mangle::FamilyMismatch,
+            },
+            Op::TimeoutAt {
+                router: 2,
+                step: Step::Micros(65535),
+            },
+        ];
+        let setup = Setup {
+            routers: 5,
+            flags: 0xff,
+        };
+        let bytes = encode_engine(setup, &ops);
+        assert_eq!(decode_engine(&bytes), Some((setup, ops.to_vec())));
+    }
+
+    #[test]
+    fn advert_case_round_trips() {
+        let payload = [0x31, 51, 100, 1, 0, 100, 0x05, 0x67, 192, 0, 2, 100];
+        let case = AdvertCase {
+            ctx: IpContext {
+                src: "192.0.2.12".parse().unwrap(),
+                dst: IpAddr::V4(wire::MCAST_V4),
+            },
+            ttl: 255,
+            policy: ChecksumPolicy::Either,
+            iface: 1,
+            payload: &payload,
+        };
+        assert_eq!(AdvertCase::decode(&case.encode()), Some(case));
+        advert(&case.encode());
+    }
+
+    #[test]
+    fn engine_seeds_run_clean() {
+        for (name, bytes) in engine_seeds() {
+            eprintln!("{name}");
+            engine(&bytes);
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! The fuzz corpora and crash reproducers, replayed on stable as ordinary tests.
+//!
+//! Every file of `fuzz/corpus/<target>/` (the minimized corpus each target has reached) and of
+//! `fuzz/regressions/<target>/` (one reproducer per finding, kept forever) goes through the same
+//! function the nightly fuzz target calls ([`vigil_tests::fuzzing::run`]). No nightly, no
+//! libFuzzer: a finding stays fixed in every `cargo test`.
+//!
+//! `cargo test -p vigil-tests --test fuzz_replay -- --ignored write_seed_corpora` (re)writes the
+//! seed files: `advert` from the real captures in ../shared/captures, `config` from the Debian
+//! keepalived samples, `engine` from the hand-built scenarios of
+//! [`vigil_tests::fuzzing::engine_seeds`].
+
+use std::fs;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use vigil_engine::wire::{ChecksumPolicy, IpContext, IP_PROTO_VRRP};
+use vigil_tests::fuzzing::{self, AdvertCase};
+
+fn fuzz_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
+}
+
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.file_name().is_none_or(|n| n != ".gitkeep"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Run every file of `fuzz/<kind>/<target>/`; returns how many ran. Fails listing every file
+/// that panicked.
+fn replay(kind: &str, target: &str) -> usize {
+    let files = files_in(&fuzz_dir().join(kind).join(target));
+    let mut failed = Vec::new();
+    for f in &files {
+        let data = fs::read(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let ran = catch_unwind(AssertUnwindSafe(|| fuzzing::run(target, &data)));
+        match ran {
+            Ok(true) => {}
+            Ok(false) => panic!("no fuzz target called {target}"),
+            Err(_) => failed.push(f.display().to_string()),
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of {} files of fuzz/{kind}/{target} fail:\n{}",
+        failed.len(),
+        files.len(),
+        failed.join("\n")
+    );
+    eprintln!("fuzz/{kind}/{target}: {} files replayed", files.len());
+    files.len()
+}
+
+#[test]
+fn advert_corpus() {
+    assert!(replay("corpus", "advert") > 0, "the advert corpus is empty");
+}
+
+#[test]
+fn engine_corpus() {
+    assert!(replay("corpus", "engine") > 0, "the engine corpus is empty");
+}
+
+#[test]
+fn config_corpus() {
+    assert!(replay("corpus", "config") > 0, "the config corpus is empty");
+}
+
+#[test]
+fn advert_regressions() {
+    replay("regressions", "advert");
+}
+
+#[test]
+fn engine_regressions() {
+    replay("regressions", "engine");
+}
+
+#[test]
+fn config_regressions() {
+    replay("regressions", "config");
+}
+
+/// Every directory under fuzz/corpus and fuzz/regressions is a target that exists.
+#[test]
+fn corpus_directories_are_targets() {
+    for kind in ["corpus", "regressions"] {
+        let Ok(rd) = fs::read_dir(fuzz_dir().join(kind)) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            assert!(
+                fuzzing::TARGETS.contains(&name.as_str()),
+                "fuzz/{kind}/{name} is not a fuzz target"
+            );
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Seed corpora
+// ------------------------------------------------------------------------------------------------
+
+/// The VRRP packets of an Ethernet pcap: (IP context, TTL, VRRP message). A minimal reader of the
+/// classic pcap format (both byte orders), enough for the project's captures.
+fn vrrp_packets(path: &Path) -> Vec<(IpContext, u8, Vec<u8>)> {
+    let data = fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let le = match data.get(..4) {
+        Some([0xd4, 0xc3, 0xb2, 0xa1]) | Some([0x4d, 0x3c, 0xb2, 0xa1]) => true,
+        Some([0xa1, 0xb2, 0xc3, 0xd4]) | Some([0xa1, 0xb2, 0x3c, 0x4d]) => false,
+        _ => panic!("{}: not a pcap file", path.display()),
+    };
+    let u32_at = |b: &[u8]| {
+        let a = [b[0], b[1], b[2], b[3]];
+        if le {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        }
+    };
+    let mut out = Vec::new();
+    let mut pos = 24;
+    while pos + 16 <= data.len() {
+        let caplen = u32_at(&data[pos + 8..pos + 12]) as usize;
+        let frame = &data[pos + 16..(pos + 16 + caplen).min(data.len())];
+        pos += 16 + caplen;
+        if frame.len() < 14 {
+            continue;
+        }
+        let ip = &frame[14..];
+        match u16::from_be_bytes([frame[12], frame[13]]) {
+            0x0800 if ip.len() >= 20 && ip[9] == IP_PROTO_VRRP => {
+                let ihl = usize::from(ip[0] & 0x0f) * 4;
+                let total = usize::from(u16::from_be_bytes([ip[2], ip[3]])).min(ip.len());
+                let src = Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
+                let dst = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
+                let ctx = IpContext {
+                    src: IpAddr::V4(src),
+                    dst: IpAddr::V4(dst),
+                };
+                out.push((ctx, ip[8], ip[ihl..total].to_vec()));
+            }
+            0x86dd if ip.len() >= 40 && ip[6] == IP_PROTO_VRRP => {
+                let plen = usize::from(u16::from_be_bytes([ip[4], ip[5]]));
+                let mut s = [0u8; 16];
+                let mut d = [0u8; 16];
+                s.copy_from_slice(&ip[8..24]);
+                d.copy_from_slice(&ip[24..40]);
+                let ctx = IpContext {
+                    src: IpAddr::V6(Ipv6Addr::from(s)),
+                    dst: IpAddr::V6(Ipv6Addr::from(d)),
+                };
+                let end = (40 + plen).min(ip.len());
+                out.push((ctx, ip[7], ip[40..end].to_vec()));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn write_seed(target: &str, name: &str, data: &[u8]) {
+    let dir = fuzz_dir().join("corpus").join(target);
+    fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let path = dir.join(name);
+    fs::write(&path, data).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
+
+/// (Re)write the seed files of every target. Not a test: run it by hand with `--ignored`.
+#[test]
+#[ignore = "writes fuzz/corpus: run by hand to refresh the seeds"]
+fn write_seed_corpora() {
+    // advert: every VRRP packet of every capture, under each checksum policy, deduplicated.
+    let captures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/captures");
+    let mut seen = std::collections::BTreeSet::new();
+    for pcap in files_in(&captures) {
+        if pcap.extension().is_none_or(|e| e != "pcap") {
+            continue;
+        }
+        let stem = pcap
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        for (k, (ctx, ttl, payload)) in vrrp_packets(&pcap).into_iter().enumerate() {
+            let iface = u8::from(payload.first().is_some_and(|b| b >> 4 == 2));
+            for (pname, policy) in [
+                ("rfc", ChecksumPolicy::Rfc),
+                ("either", ChecksumPolicy::Either),
+                ("v3plain", ChecksumPolicy::V3Plain),
+            ] {
+                let case = AdvertCase {
+                    ctx,
+                    ttl,
+                    policy,
+                    iface,
+                    payload: &payload,
+                };
+                let bytes = case.encode();
+                if seen.insert(bytes.clone()) {
+                    write_seed("advert", &format!("seed-{stem}-{k:02}-{pname}"), &bytes);
+                }
+            }
+        }
+    }
+    // config: the Debian samples of keepalived, each as the main file; one with an include.
+    let samples = Path::new("/usr/share/doc/keepalived/samples");
+    let sample_files = files_in(samples);
+    for f in &sample_files {
+        let name = f
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.ends_with(".gz") {
+            continue;
+        }
+        let Ok(text) = fs::read(f) else { continue };
+        write_seed("config", &format!("seed-{name}"), &text);
+    }
+    let mut with_include = b"include conf.d/*.conf\n@lb1 global_defs { router_id lb1 }\n".to_vec();
+    with_include.push(0);
+    with_include.extend_from_slice(
+        b"$VIP=192.0.2.100\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  \
+          priority 150\n  virtual_ipaddress {\n    ${VIP}/24\n  }\n}\n",
+    );
+    write_seed("config", "seed-include-and-params", &with_include);
+    // engine: hand-built operation sequences.
+    for (name, bytes) in fuzzing::engine_seeds() {
+        write_seed("engine", &name, &bytes);
+    }
+}
