@@ -1536,7 +1536,8 @@ master = "r1"
             "do = \"flap\"\nnode = \"r1\"\nperiod = \"500ms\"\nuntil = \"6.5s\"",
         );
         let p = Scenario::from_toml(&text).unwrap().plan().unwrap();
-        assert_eq!(p.faults.len(), 3);
-        assert!(matches!(p.faults[2].action, FaultAction::Link { up: true, .. }));
+        // down 5s, up 5.5s, down 6s, and up again at `until`.
+        assert_eq!(p.faults.len(), 4);
+        assert!(matches!(p.faults[3].action, FaultAction::Link { up: true, .. }));
     }
 }
