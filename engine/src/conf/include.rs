@@ -404,7 +404,7 @@ impl<'a> Reader<'a> {
             return;
         }
         let pwd = dirname(name).to_string();
-        let line = match self.params.substitute(line, &pwd) {
+        let substituted = match self.params.substitute(line, &pwd) {
             Err(e) => {
                 self.diags.push(Diagnostic::error(&loc, e));
                 return;
@@ -424,10 +424,23 @@ impl<'a> Reader<'a> {
             }
             Ok(Expanded::Line(l)) => l,
         };
+        // Columns are exact only for text as it stands in the file. A line changed by a
+        // substitution, or generated (a multi-line parameter, a `~SEQ` body), has no column for
+        // its tokens: they all get the column where the line starts, which is in the file.
+        let verbatim = depth == 0 && substituted == line;
+        let line = substituted;
         let tokens = match tokenize_line(&line, name, loc.line, loc.col) {
-            Ok(t) => t,
+            Ok(t) if verbatim => t,
+            Ok(t) => t
+                .into_iter()
+                .map(|mut t| {
+                    t.loc.col = loc.col;
+                    t
+                })
+                .collect(),
             Err(e) => {
-                self.diags.push(Diagnostic::error(&e.loc, e.message));
+                let at = if verbatim { &e.loc } else { &loc };
+                self.diags.push(Diagnostic::error(at, e.message));
                 return;
             }
         };
@@ -542,6 +555,34 @@ mod tests {
             "/etc/k/conf.d/*.conf"
         );
         assert_eq!(resolve_relative("main.conf", "x.conf"), "x.conf");
+    }
+
+    /// Found by the `config` fuzz target (fuzz/regressions/config/column-after-expansion): tokens
+    /// after a `${NAME}` were located by their column in the expanded text, past the end of the
+    /// line in the file. Every location must point inside the input.
+    #[test]
+    fn tokens_of_an_expanded_line_are_located_inside_the_line() {
+        let m = MemoryLoader::new();
+        let read = |text: &str| {
+            let mut r = Reader::new(&m, None);
+            r.read_text("k.conf", text);
+            r
+        };
+        let r = read("$VIP=192.0.2.100-a-long-value-longer-than-the-line\n    ${VIP} /12\n");
+        let at: Vec<(u32, u32)> = r.lines[0].iter().map(|t| (t.loc.line, t.loc.col)).collect();
+        assert_eq!(at, [(2, 5), (2, 5)]);
+        // An unterminated quote that comes from the expansion is reported at the line's start.
+        let r = read("$Q=\"open\n  x ${Q}\n");
+        let at: Vec<Option<(u32, u32)>> = r
+            .diags
+            .iter()
+            .map(|d| d.loc.as_ref().map(|l| (l.line, l.col)))
+            .collect();
+        assert_eq!(at, [Some((2, 3))]);
+        // Text as it stands in the file keeps exact columns.
+        let r = read("  a  b\n");
+        let cols: Vec<u32> = r.lines[0].iter().map(|t| t.loc.col).collect();
+        assert_eq!(cols, [3, 6]);
     }
 
     #[test]

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# A short nightly fuzz run of every target: `fuzz/run-all.sh [TOTAL_SECONDS]` (default 90),
+# split evenly between the targets. Skips (exit 0) when no nightly toolchain is installed; the
+# stable replay of the corpora (cargo test -p vigil-tests --test fuzz_replay) needs none.
+#
+# New inputs go to fuzz/corpus-work/<target>/ (not committed); the committed corpora in
+# fuzz/corpus/<target>/ are only read. A crash stops the run with a non-zero status and leaves
+# its input in fuzz/artifacts/<target>/: copy it to fuzz/regressions/<target>/ with a name that
+# says what it found, fix the bug, and the stable replay keeps it fixed.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+total=${1:-${FUZZ_SECONDS:-90}}
+targets=(advert engine config)
+per=$(( total / ${#targets[@]} ))
+[ "$per" -ge 1 ] || per=1
+
+if ! cargo +nightly --version >/dev/null 2>&1; then
+    echo "fuzz/run-all.sh: no nightly toolchain, skipping the fuzz run (the corpus replay runs on stable)"
+    exit 0
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "fuzz/run-all.sh: installing cargo-fuzz"
+    cargo install cargo-fuzz --locked
+fi
+
+# The engine and the parser forbid unsafe code: no sanitizer needed, which triples the speed.
+cargo +nightly fuzz build -s none
+
+status=0
+for t in "${targets[@]}"; do
+    mkdir -p "corpus-work/$t" "artifacts/$t"
+    extra=()
+    case "$t" in
+        config) extra=(-dict=dict/config.dict) ;;
+        advert) extra=(-dict=dict/advert.dict) ;;
+        engine) extra=(-max_len=1024) ;;
+    esac
+    echo "== fuzz $t for ${per}s"
+    if ! cargo +nightly fuzz run -s none "$t" "corpus-work/$t" "corpus/$t" -- \
+        -max_total_time="$per" -print_final_stats=1 -artifact_prefix="artifacts/$t/" \
+        "${extra[@]}"; then
+        echo "fuzz/run-all.sh: target $t failed; its input is in fuzz/artifacts/$t/" >&2
+        status=1
+    fi
+done
+exit "$status"
