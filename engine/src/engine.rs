@@ -135,6 +135,19 @@ impl<'a> InstanceView<'a> {
     }
 }
 
+/// One tracker of an instance as it stands now ([`Engine::trackers`]).
+#[derive(Clone, Copy, Debug)]
+pub struct TrackerStatus<'a> {
+    /// The configured tracker.
+    pub track: &'a crate::setup::Track,
+    /// Interface link up / script up; for a file, whether it does not put the instance in FAULT.
+    pub up: bool,
+    /// A tracked file's current value.
+    pub file_value: Option<i64>,
+    /// Its effect: the priority adjustment, or the reason it puts the instance in FAULT.
+    pub effect: Result<i64, Reason>,
+}
+
 /// The VRRP engine: owns every instance of one router and drives them from inputs and time.
 ///
 /// See the crate documentation for the run-loop contract.
@@ -454,6 +467,31 @@ impl Engine {
     /// Counters of packets that reached no instance.
     pub fn router_stats(&self) -> &RouterStats {
         &self.stats
+    }
+
+    /// The trackers of an instance, in configuration order, with their current state: for
+    /// `vigild status` and metrics.
+    pub fn trackers(&self, id: InstanceId) -> impl Iterator<Item = TrackerStatus<'_>> + '_ {
+        let inst = self.instances.get(id.0 as usize);
+        let ignored = inst.is_some_and(|_| self.weights_ignored(id.0 as usize));
+        inst.into_iter().flat_map(move |inst| {
+            inst.cfg.track.iter().zip(&inst.tracked).map(move |(t, r)| {
+                let (up, value) = match r.target {
+                    TrackedRef::Interface(k) => (self.ifaces[usize::from(k)].up, None),
+                    TrackedRef::Script(k) => (self.scripts[usize::from(k)].up, None),
+                    TrackedRef::File(k) => {
+                        let v = self.files[usize::from(k)].value;
+                        (self.tracker(r, ignored).is_ok(), Some(v))
+                    }
+                };
+                TrackerStatus {
+                    track: t,
+                    up,
+                    file_value: value,
+                    effect: self.tracker(r, ignored),
+                }
+            })
+        })
     }
 
     /// The id of the check program called `name`.
@@ -1338,6 +1376,11 @@ impl Engine {
             self.fall_to_backup(now, i, mai);
             self.instances[i].master_addr = Some(src);
         } else {
+            self.actions.push_back(Action::LowerPriorityHeard {
+                instance: inst.id,
+                src,
+                priority: prio,
+            });
             if inst.cfg.advert_on_lower_priority {
                 // RFC 9568 section 6.4.3 / keepalived: answer a lower priority at once, so that
                 // a healed split brain resolves within a fraction of the interval.

@@ -537,6 +537,11 @@ fn master_answers_lower_priority_at_once() {
     let (mut e, t) = master();
     let a = rx(&mut e, t, HIGHER, &v3(HIGHER, 50));
     assert_eq!(sent_priorities(&a), vec![100]);
+    assert!(a.contains(&Action::LowerPriorityHeard {
+        instance: InstanceId(0),
+        src: HIGHER.into(),
+        priority: 50
+    }));
 }
 
 #[test]

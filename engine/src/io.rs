@@ -335,6 +335,18 @@ pub enum Action {
         /// The member whose transition moved the group, and why it moved.
         cause: (InstanceId, Reason),
     },
+    /// A MASTER heard an advert of lower priority (or of equal priority from a lower address):
+    /// another router believes it is master, typically after a split brain heals. The engine
+    /// has already answered (an advert at once, RFC 9568, and a re-announcement); this is for
+    /// keepalived's `notify_master_rx_lower_pri` and the FIFO's `MASTER_RX_LOWER_PRI` line.
+    LowerPriorityHeard {
+        /// The instance.
+        instance: InstanceId,
+        /// The other router's address.
+        src: IpAddr,
+        /// The priority it advertised.
+        priority: u8,
+    },
     /// An instance's effective priority changed (tracking). Takes effect in the next advert and
     /// the next Skew_Time computation.
     PriorityChange {

@@ -138,7 +138,7 @@ pub mod stats;
 pub mod time;
 pub mod wire;
 
-pub use engine::{Engine, InstanceView};
+pub use engine::{Engine, InstanceView, TrackerStatus};
 pub use io::{
     Action, Destination, DropReason, IfaceId, Input, InstanceId, Reason, Received, SendAdvert,
     State,

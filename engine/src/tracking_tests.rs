@@ -525,3 +525,32 @@ fn leaving_master_cancels_pending_announcements() {
         "no delayed burst after leaving MASTER"
     );
 }
+
+#[test]
+fn trackers_report_their_state_and_effect() {
+    let mut c = base(100);
+    c.track
+        .push(track(TrackTarget::Script("chk".into()), -30, false));
+    c.track
+        .push(track(TrackTarget::Interface("eth1".into()), 0, false));
+    let mut e = engine_with(EngineConfig {
+        instances: vec![c],
+        scripts: vec![script("chk", 1, 1)],
+        ..Default::default()
+    });
+    check(&mut e, ms(1000), CheckResult::Failure);
+    let t: Vec<_> = e.trackers(InstanceId(0)).collect();
+    assert_eq!(t.len(), 2);
+    assert_eq!((t[0].up, t[0].effect), (false, Ok(-30)));
+    assert_eq!((t[1].up, t[1].effect), (true, Ok(0)));
+    let eth1 = e.interface_id("eth1").unwrap();
+    e.handle_input(
+        ms(2000),
+        Input::Link {
+            iface: eth1,
+            up: false,
+        },
+    );
+    let t: Vec<_> = e.trackers(InstanceId(0)).collect();
+    assert_eq!(t[1].effect, Err(Reason::TrackedInterfaceDown));
+}
