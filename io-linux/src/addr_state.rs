@@ -1,15 +1,21 @@
 //! The record of virtual addresses this daemon has put on interfaces, so that a run after a
-//! crash (`kill -9`, OOM, power loss of the process) removes what the dead run left behind.
+//! crash (`kill -9`, OOM, a panic) removes what the dead run left behind.
 //!
-//! How we know an address was ours: the record is written *before* each address is added (so a
-//! crash between the two still leaves it listed) and rewritten after each removal; an address that
-//! the kernel says was already present when we added it (EEXIST) was not put there by us and is
-//! dropped from the record. On start, every address listed is removed from its interface, then
-//! the record is emptied. The file sits beside the pid file (`PIDFILE` with the extension
-//! `.vips`), so that two daemons with their own pid files never touch each other's addresses.
-//! Format: one `IFNAME ADDRESS/PREFIX` per line, replaced atomically (write, rename). No fsync:
-//! the record guards against the process dying, and a machine that loses power loses the
-//! addresses with it, so the takeover path does not wait for the disk.
+//! How we know an address was ours, two rules:
+//!
+//! 1. every *configured* virtual address found on its interface at start-up is removed (no
+//!    instance is MASTER before it starts; keepalived does the same, "removing VIPs");
+//! 2. the record lists every address this daemon added and has not removed. It covers what rule 1
+//!    cannot: an address whose instance was deleted from the configuration between the crash and
+//!    the restart. It is saved once per batch of actions ([`AddrState::flush`]), after the
+//!    netlink changes, so the takeover path never waits for a file; an address added in a batch
+//!    that the crash interrupted is still covered by rule 1. An address the kernel says was
+//!    already there when we added it (EEXIST) was not put there by us and is not recorded.
+//!
+//! The file sits beside the pid file (`PIDFILE` with the extension `.vips`), so that two daemons
+//! with their own pid files never touch each other's addresses. Format: one
+//! `IFNAME ADDRESS/PREFIX` per line, replaced atomically (write, rename). No fsync: the record
+//! guards against the process dying, and a machine that loses power loses the addresses with it.
 
 use std::collections::BTreeSet;
 use std::io::{self, Write};
@@ -32,6 +38,7 @@ pub struct Recorded {
 pub struct AddrState {
     path: PathBuf,
     set: BTreeSet<Recorded>,
+    dirty: bool,
 }
 
 /// The record's path for a pid file: same directory and stem, extension `.vips`.
@@ -73,6 +80,7 @@ impl AddrState {
             AddrState {
                 path,
                 set: BTreeSet::new(),
+                dirty: false,
             },
             left,
         )
@@ -81,6 +89,15 @@ impl AddrState {
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Write the record if it changed since the last write.
+    pub fn flush(&mut self) -> io::Result<()> {
+        if self.dirty {
+            self.save()?;
+            self.dirty = false;
+        }
+        Ok(())
     }
 
     /// Write the record now (atomically).
@@ -93,20 +110,14 @@ impl AddrState {
         std::fs::rename(&tmp, &self.path)
     }
 
-    /// Record an address about to be added, and save.
-    pub fn add(&mut self, r: Recorded) -> io::Result<()> {
-        if self.set.insert(r) {
-            self.save()?;
-        }
-        Ok(())
+    /// Record an address we added (saved at the next [`AddrState::flush`]).
+    pub fn add(&mut self, r: Recorded) {
+        self.dirty |= self.set.insert(r);
     }
 
-    /// Forget an address (removed, or found not to be ours), and save.
-    pub fn remove(&mut self, r: &Recorded) -> io::Result<()> {
-        if self.set.remove(r) {
-            self.save()?;
-        }
-        Ok(())
+    /// Forget an address we removed (saved at the next [`AddrState::flush`]).
+    pub fn remove(&mut self, r: &Recorded) {
+        self.dirty |= self.set.remove(r);
     }
 
     /// Everything currently recorded.
@@ -142,13 +153,15 @@ mod tests {
             addr: "2001:db8::100".parse().unwrap(),
             prefix_len: 64,
         };
-        st.add(r.clone()).unwrap();
-        st.add(r6.clone()).unwrap();
+        st.add(r.clone());
+        st.add(r6.clone());
+        st.flush().unwrap();
         drop(st); // the "crash"
         let (mut st, left) = AddrState::open(path.clone());
         assert_eq!(left, vec![r.clone(), r6.clone()]);
-        st.add(r6.clone()).unwrap();
-        st.remove(&r6).unwrap();
+        st.add(r6.clone());
+        st.remove(&r6);
+        st.flush().unwrap();
         let (_, left) = AddrState::open(path);
         assert!(left.is_empty());
         std::fs::remove_dir_all(&dir).unwrap();

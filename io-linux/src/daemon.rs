@@ -88,6 +88,7 @@ pub struct Daemon {
     vips: Vec<IpAddr>,
     addrs: AddrState,
     pid_file: PathBuf,
+    clock: sys::Clock,
     rx: Vec<u8>,
     tx: Vec<u8>,
     last_send_warning: Option<vigil_engine::Instant>,
@@ -215,6 +216,21 @@ impl Daemon {
             }
         }
         addrs.save()?;
+        // Rule 1 of addr_state: no configured address may be on its interface before start.
+        for inst in engine.instances() {
+            let cfg = inst.config();
+            for v in &cfg.virtual_addresses {
+                let dev = v.dev.as_deref().unwrap_or(&cfg.interface);
+                if let Some(idx) = sys::if_nametoindex(dev) {
+                    if let Ok(true) = rtnl.del_address(idx, v.addr, v.prefix_len) {
+                        info!(
+                            "({}) removed {}/{} from {dev}: present before start",
+                            cfg.name, v.addr, v.prefix_len
+                        );
+                    }
+                }
+            }
+        }
 
         let mut ifaces: Vec<Iface> = engine
             .interfaces()
@@ -256,6 +272,7 @@ impl Daemon {
             vips,
             addrs,
             pid_file: pid_file.to_path_buf(),
+            clock: sys::Clock::default(),
             rx: vec![0; RECV_BUF_LEN],
             tx: vec![0; vigil_engine::wire::MAX_ADVERT_LEN],
             last_send_warning: None,
@@ -362,7 +379,7 @@ impl Daemon {
                 info!("{}: link {}", iface.name, if up { "up" } else { "down" });
                 self.ifaces[i].told_up = Some(up);
                 self.engine
-                    .handle_input(sys::now(), Input::Link { iface: id, up });
+                    .handle_input(self.clock.now(), Input::Link { iface: id, up });
                 self.drain();
             }
             for f in [Family::V4, Family::V6] {
@@ -378,7 +395,7 @@ impl Daemon {
                     }
                     self.ifaces[i].told_primary[k] = Some(p);
                     self.engine.handle_input(
-                        sys::now(),
+                        self.clock.now(),
                         Input::PrimaryAddress {
                             iface: id,
                             family: f,
@@ -411,7 +428,7 @@ impl Daemon {
             self.engine.instances().count(),
             self.ifaces.len()
         );
-        self.engine.handle_input(sys::now(), Input::Start);
+        self.engine.handle_input(self.clock.now(), Input::Start);
         self.drain();
         let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 64];
         loop {
@@ -435,7 +452,7 @@ impl Daemon {
                 match token {
                     TOKEN_TIMER => {
                         self.timer.clear();
-                        self.engine.handle_timeout(sys::now());
+                        self.engine.handle_timeout(self.clock.now());
                         self.drain();
                         self.run_checks();
                     }
@@ -462,7 +479,7 @@ impl Daemon {
                     }
                     TOKEN_NETLINK => self.on_netlink(),
                     t if t >= TOKEN_CHECK_BASE => {
-                        let now = sys::now();
+                        let now = self.clock.now();
                         if let Some(f) = self.checks.on_exit((t - TOKEN_CHECK_BASE) as usize, now) {
                             self.check_result(now, f.script, f.result, f.ran_for);
                         }
@@ -476,13 +493,17 @@ impl Daemon {
             }
             // A deadline that passed while we served input is served now, before sleeping.
             if let Some(d) = self.engine.poll_timeout() {
-                let now = sys::now();
+                let now = self.clock.now();
                 if d <= now {
                     self.engine.handle_timeout(now);
                     self.drain();
                 }
             }
-            if self.checks.next_deadline().is_some_and(|d| d <= sys::now()) {
+            if self
+                .checks
+                .next_deadline()
+                .is_some_and(|d| d <= self.clock.now())
+            {
                 self.run_checks();
             }
         }
@@ -493,7 +514,7 @@ impl Daemon {
         if self.checks.is_empty() {
             return;
         }
-        let now = sys::now();
+        let now = self.clock.now();
         let (started, done) = self.checks.on_time(now);
         for (idx, fd) in started {
             if let Err(e) = self.ep.add(fd, TOKEN_CHECK_BASE + idx as u64) {
@@ -595,8 +616,12 @@ impl Daemon {
                 }
             };
             let payload = &self.rx[dg.start..dg.end];
+            let now = match dg.stamp {
+                Some((sec, nsec)) => self.clock.at(sys::monotonic_of_realtime(sec, nsec)),
+                None => self.clock.now(),
+            };
             self.engine.handle_input(
-                sys::now(),
+                now,
                 Input::Packet(Received {
                     iface: IfaceId(i as u16),
                     src: dg.src,
@@ -613,6 +638,9 @@ impl Daemon {
     fn drain(&mut self) {
         while let Some(a) = self.engine.poll_action() {
             self.act(a);
+        }
+        if let Err(e) = self.addrs.flush() {
+            warn!("cannot write {}: {e}", self.addrs.path().display());
         }
     }
 
@@ -732,23 +760,13 @@ impl Daemon {
             addr: v.addr,
             prefix_len: v.prefix_len,
         };
-        if let Err(e) = self.addrs.add(rec.clone()) {
-            warn!(
-                "cannot record {} in {}: {e}",
-                v.addr,
-                self.addrs.path().display()
-            );
-        }
         match self.rtnl.add_address(idx, v) {
-            Ok(true) => info!("added {}/{} on {name}", v.addr, v.prefix_len),
-            Ok(false) => {
-                info!("{}/{} already on {name}", v.addr, v.prefix_len);
-                let _ = self.addrs.remove(&rec);
+            Ok(true) => {
+                self.addrs.add(rec);
+                info!("added {}/{} on {name}", v.addr, v.prefix_len);
             }
-            Err(e) => {
-                error!("cannot add {}/{} on {name}: {e}", v.addr, v.prefix_len);
-                let _ = self.addrs.remove(&rec);
-            }
+            Ok(false) => info!("{}/{} already on {name}", v.addr, v.prefix_len),
+            Err(e) => error!("cannot add {}/{} on {name}: {e}", v.addr, v.prefix_len),
         }
     }
 
@@ -766,7 +784,7 @@ impl Daemon {
             addr: v.addr,
             prefix_len: v.prefix_len,
         };
-        let _ = self.addrs.remove(&rec);
+        self.addrs.remove(&rec);
     }
 
     fn announce(&mut self, iface: IfaceId, v: &VirtualAddress) {
@@ -796,14 +814,14 @@ impl Daemon {
     /// whatever is still recorded is removed too; then the files go.
     fn stop(&mut self, code: i32) -> i32 {
         self.checks.kill_all();
-        self.engine.handle_input(sys::now(), Input::Shutdown);
+        self.engine.handle_input(self.clock.now(), Input::Shutdown);
         self.drain();
         let left: Vec<Recorded> = self.addrs.recorded().cloned().collect();
         for r in &left {
             if let Some(idx) = sys::if_nametoindex(&r.ifname) {
                 let _ = self.rtnl.del_address(idx, r.addr, r.prefix_len);
             }
-            let _ = self.addrs.remove(r);
+            self.addrs.remove(r);
         }
         self.addrs.delete_file();
         let _ = std::fs::remove_file(&self.pid_file);

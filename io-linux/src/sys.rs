@@ -35,6 +35,47 @@ pub fn now() -> Instant {
     Instant::from_nanos(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
 }
 
+/// The engine's clock for one daemon: [`now`], never earlier than the last instant handed out
+/// (the engine's "`now` never goes backwards" rule also holds for back-dated packet arrivals).
+#[derive(Debug, Default)]
+pub struct Clock {
+    last: std::cell::Cell<Instant>,
+}
+
+impl Clock {
+    /// The current time.
+    pub fn now(&self) -> Instant {
+        let t = now().max(self.last.get());
+        self.last.set(t);
+        t
+    }
+
+    /// `t` (a kernel receive timestamp), clamped between the last instant handed out and now:
+    /// a backup starts its Master_Down_Timer when the advert arrived, not when the loop got to
+    /// it.
+    pub fn at(&self, t: Instant) -> Instant {
+        let t = t.min(now()).max(self.last.get());
+        self.last.set(t);
+        t
+    }
+}
+
+/// A `CLOCK_REALTIME` timestamp (what `SO_TIMESTAMPNS` gives) on the monotonic clock, through
+/// the current offset between the two clocks.
+pub fn monotonic_of_realtime(sec: i64, nsec: i64) -> Instant {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    let real_now = i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec);
+    let mono_now = i128::from(now().as_nanos());
+    let stamp = i128::from(sec) * 1_000_000_000 + i128::from(nsec);
+    let mono = stamp - real_now + mono_now;
+    Instant::from_nanos(u64::try_from(mono.max(0)).unwrap_or(u64::MAX))
+}
+
 /// An [`Instant`] as the absolute `timespec` `timerfd_settime` expects.
 fn timespec_of(at: Instant) -> libc::timespec {
     let n = at.as_nanos();

@@ -39,6 +39,8 @@ pub struct Datagram {
     pub start: usize,
     /// End of the VRRP message in the buffer.
     pub end: usize,
+    /// When the kernel received it (`SO_TIMESTAMPNS`: CLOCK_REALTIME seconds, nanoseconds).
+    pub stamp: Option<(i64, i64)>,
 }
 
 /// One raw VRRP socket, bound to an interface for one family.
@@ -80,6 +82,8 @@ impl VrrpSocket {
             Family::V6 => Self::open_v6(ifindex)?,
         };
         sock.bind_device(Some(name.as_bytes()))?;
+        // Receive timestamps: a backup times Master_Down_Interval from the advert's arrival.
+        setsockopt_int(sock.as_raw_fd(), libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
         sock.set_nonblocking(true)?;
         sock.set_cloexec(true)?;
         // Enough for a burst of adverts from 1,020 instances.
@@ -223,35 +227,43 @@ impl VrrpSocket {
     }
 
     fn recv_v4(&self, buf: &mut [u8]) -> io::Result<Option<Option<Datagram>>> {
-        // SAFETY: `buf` is writable for its length.
-        let n = unsafe {
-            libc::recv(
-                self.sock.as_raw_fd(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                libc::MSG_DONTWAIT,
-            )
+        let Some((n, _, c)) = self.recvmsg(buf)? else {
+            return Ok(None);
         };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            return match e.kind() {
-                io::ErrorKind::WouldBlock => Ok(None),
-                io::ErrorKind::Interrupted => Ok(Some(None)),
-                _ => Err(e),
-            };
-        }
-        let n = usize::try_from(n).unwrap_or(0).min(buf.len());
-        Ok(Some(parse_ipv4(&buf[..n])))
+        Ok(Some(parse_ipv4(&buf[..n]).map(|d| Datagram {
+            stamp: c.stamp,
+            ..d
+        })))
     }
 
     fn recv_v6(&self, buf: &mut [u8]) -> io::Result<Option<Option<Datagram>>> {
+        let Some((n, src, c)) = self.recvmsg(buf)? else {
+            return Ok(None);
+        };
+        Ok(Some(match (src, c.hop_limit, c.dst) {
+            (Some(src), Some(ttl), Some(dst)) => Some(Datagram {
+                src: IpAddr::V6(src),
+                dst: IpAddr::V6(dst),
+                ttl,
+                start: 0,
+                end: n,
+                stamp: c.stamp,
+            }),
+            _ => None,
+        }))
+    }
+
+    /// One `recvmsg`: the length, the IPv6 source (from the socket address) and the control
+    /// messages. `Ok(None)` when nothing is queued; an interrupted call reads as an empty
+    /// datagram.
+    fn recvmsg(&self, buf: &mut [u8]) -> io::Result<Option<(usize, Option<Ipv6Addr>, Control)>> {
         // SAFETY: plain data.
         let mut from: libc::sockaddr_in6 = unsafe { zeroed() };
         let mut iov = libc::iovec {
             iov_base: buf.as_mut_ptr().cast(),
             iov_len: buf.len(),
         };
-        let mut control = [0u64; 16]; // 128 bytes, 8-aligned: room for both control messages
+        let mut control = [0u64; 24]; // 192 bytes, 8-aligned: room for three control messages
                                       // SAFETY: plain data.
         let mut msg: libc::msghdr = unsafe { zeroed() };
         msg.msg_name = (&mut from as *mut libc::sockaddr_in6).cast();
@@ -259,48 +271,51 @@ impl VrrpSocket {
         msg.msg_iov = &mut iov;
         msg.msg_iovlen = 1;
         msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = size_of::<[u64; 16]>() as _;
+        msg.msg_controllen = size_of::<[u64; 24]>() as _;
         // SAFETY: every pointer in `msg` is valid for the sizes given.
         let n = unsafe { libc::recvmsg(self.sock.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
         if n < 0 {
             let e = io::Error::last_os_error();
             return match e.kind() {
                 io::ErrorKind::WouldBlock => Ok(None),
-                io::ErrorKind::Interrupted => Ok(Some(None)),
+                io::ErrorKind::Interrupted => Ok(Some((0, None, Control::default()))),
                 _ => Err(e),
             };
         }
         let n = usize::try_from(n).unwrap_or(0).min(buf.len());
-        let src = Ipv6Addr::from(from.sin6_addr.s6_addr);
-        let mut ttl = None;
-        let mut dst = None;
+        let src = (i32::from(from.sin6_family) == libc::AF_INET6)
+            .then(|| Ipv6Addr::from(from.sin6_addr.s6_addr));
+        let mut c = Control::default();
         // SAFETY: walking the control buffer the kernel filled, with the libc CMSG macros,
         // bounded by msg_controllen; each payload is read unaligned at its own size.
         unsafe {
-            let mut c = libc::CMSG_FIRSTHDR(&msg);
-            while !c.is_null() {
-                let h = &*c;
-                if h.cmsg_level == libc::IPPROTO_IPV6 && h.cmsg_type == libc::IPV6_HOPLIMIT {
-                    let v: libc::c_int = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
-                    ttl = u8::try_from(v).ok();
-                } else if h.cmsg_level == libc::IPPROTO_IPV6 && h.cmsg_type == libc::IPV6_PKTINFO {
-                    let v: libc::in6_pktinfo = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
-                    dst = Some(Ipv6Addr::from(v.ipi6_addr.s6_addr));
+            let mut h = libc::CMSG_FIRSTHDR(&msg);
+            while !h.is_null() {
+                let (level, kind) = ((*h).cmsg_level, (*h).cmsg_type);
+                let data = libc::CMSG_DATA(h);
+                if level == libc::IPPROTO_IPV6 && kind == libc::IPV6_HOPLIMIT {
+                    let v: libc::c_int = std::ptr::read_unaligned(data.cast());
+                    c.hop_limit = u8::try_from(v).ok();
+                } else if level == libc::IPPROTO_IPV6 && kind == libc::IPV6_PKTINFO {
+                    let v: libc::in6_pktinfo = std::ptr::read_unaligned(data.cast());
+                    c.dst = Some(Ipv6Addr::from(v.ipi6_addr.s6_addr));
+                } else if level == libc::SOL_SOCKET && kind == libc::SCM_TIMESTAMPNS {
+                    let v: libc::timespec = std::ptr::read_unaligned(data.cast());
+                    c.stamp = Some((i64::from(v.tv_sec), i64::from(v.tv_nsec)));
                 }
-                c = libc::CMSG_NXTHDR(&msg, c);
+                h = libc::CMSG_NXTHDR(&msg, h);
             }
         }
-        Ok(Some(match (ttl, dst) {
-            (Some(ttl), Some(dst)) => Some(Datagram {
-                src: IpAddr::V6(src),
-                dst: IpAddr::V6(dst),
-                ttl,
-                start: 0,
-                end: n,
-            }),
-            _ => None,
-        }))
+        Ok(Some((n, src, c)))
     }
+}
+
+/// What the control messages of one received datagram said.
+#[derive(Clone, Copy, Debug, Default)]
+struct Control {
+    hop_limit: Option<u8>,
+    dst: Option<Ipv6Addr>,
+    stamp: Option<(i64, i64)>,
 }
 
 /// `sendmsg` one datagram with one control message whose payload is `T`.
@@ -388,6 +403,7 @@ pub fn parse_ipv4(pkt: &[u8]) -> Option<Datagram> {
         ttl: pkt[8],
         start: ihl,
         end,
+        stamp: None,
     })
 }
 
