@@ -109,7 +109,10 @@ pub(crate) fn after_batch(sim: &mut Sim, n: usize) {
         if prio > 0 && t.state != State::Master {
             found = Some((
                 "only-masters-advertise",
-                format!("{} sent an advert with priority {prio} while {}", t.name, t.state),
+                format!(
+                    "{} sent an advert with priority {prio} while {}",
+                    t.name, t.state
+                ),
             ));
             break;
         }
@@ -239,7 +242,7 @@ pub(crate) fn convergence_bound(sim: &Sim) -> u64 {
             .filter_map(|&(n, i)| sim.nodes[n].config.instances.get(i))
             .map(|c| {
                 Dur::from_std(master_down_interval(
-                    c.priority.min(255).max(1),
+                    c.priority.max(1),
                     core::time::Duration::from_nanos(max_int),
                 ))
                 .0

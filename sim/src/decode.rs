@@ -15,7 +15,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use pcap_file::pcap::PcapReader;
 use pcap_file::DataLink;
 use serde_json::{json, Value};
-use vigil_engine::wire::{self, ChecksumForm, ChecksumPolicy, IpContext, Interval, Packet};
+use vigil_engine::wire::{self, ChecksumForm, ChecksumPolicy, Interval, IpContext, Packet};
 
 /// An IP packet carrying protocol 112, as found in a frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,42 +111,39 @@ pub fn describe(frame_no: usize, time_ns: u128, v: &VrrpInIp<'_>) -> Value {
     };
     let family = ctx.family();
     let checked = family.map(|f| Packet::new_checked(v.payload, f));
-    match checked {
-        Some(Ok(p)) => {
-            o.insert("version".into(), json!(p.version().number()));
-            o.insert("vrid".into(), json!(p.vrid()));
-            o.insert("priority".into(), json!(p.priority()));
-            o.insert("count".into(), json!(p.count()));
-            match p.interval() {
-                Interval::Seconds(s) => o.insert("adver_int_s".into(), json!(s)),
-                Interval::Centiseconds(cs) => o.insert("max_adver_int_cs".into(), json!(cs)),
-            };
-            let auth = p.auth();
-            o.insert("auth_type".into(), json!(auth.type_number()));
-            let addrs: Vec<String> = p.addrs().iter().map(|a| a.to_string()).collect();
-            o.insert("addrs".into(), json!(addrs));
-            o.insert(
-                "checksum".into(),
-                json!(format!("0x{:04x}", p.checksum_field())),
-            );
-            let form = match p.checksum_form(&ctx, ChecksumPolicy::Either) {
-                Some(ChecksumForm::PseudoHeader) => "pseudo-header",
-                Some(ChecksumForm::Plain) => "plain",
-                None => {
-                    // Either accepts both forms only for v3 over IPv4; try the plain form too.
-                    if p.checksum_form(&ctx, ChecksumPolicy::V3Plain).is_some() {
-                        "plain"
-                    } else {
-                        "none"
-                    }
+    if let Some(Ok(p)) = checked {
+        o.insert("version".into(), json!(p.version().number()));
+        o.insert("vrid".into(), json!(p.vrid()));
+        o.insert("priority".into(), json!(p.priority()));
+        o.insert("count".into(), json!(p.count()));
+        match p.interval() {
+            Interval::Seconds(s) => o.insert("adver_int_s".into(), json!(s)),
+            Interval::Centiseconds(cs) => o.insert("max_adver_int_cs".into(), json!(cs)),
+        };
+        let auth = p.auth();
+        o.insert("auth_type".into(), json!(auth.type_number()));
+        let addrs: Vec<String> = p.addrs().iter().map(|a| a.to_string()).collect();
+        o.insert("addrs".into(), json!(addrs));
+        o.insert(
+            "checksum".into(),
+            json!(format!("0x{:04x}", p.checksum_field())),
+        );
+        let form = match p.checksum_form(&ctx, ChecksumPolicy::Either) {
+            Some(ChecksumForm::PseudoHeader) => "pseudo-header",
+            Some(ChecksumForm::Plain) => "plain",
+            None => {
+                // Either accepts both forms only for v3 over IPv4; try the plain form too.
+                if p.checksum_form(&ctx, ChecksumPolicy::V3Plain).is_some() {
+                    "plain"
+                } else {
+                    "none"
                 }
-            };
-            o.insert("checksum_form".into(), json!(form));
-            if p.trailing() > 0 {
-                o.insert("trailing_bytes".into(), json!(p.trailing()));
             }
+        };
+        o.insert("checksum_form".into(), json!(form));
+        if p.trailing() > 0 {
+            o.insert("trailing_bytes".into(), json!(p.trailing()));
         }
-        Some(Err(_)) | None => {}
     }
     let verdict = if v.ttl != wire::VRRP_TTL {
         "ttl".to_string()

@@ -175,7 +175,16 @@ mod tests {
         assert_eq!("2m".parse(), Ok(Dur::secs(120)));
         assert_eq!(".5s".parse(), Ok(Dur::millis(500)));
         assert_eq!("0".parse(), Ok(Dur::ZERO));
-        for bad in ["", "1", "s", "1.2.3s", "1x", "-1s", "0.0000000001s", "99999999999999m"] {
+        for bad in [
+            "",
+            "1",
+            "s",
+            "1.2.3s",
+            "1x",
+            "-1s",
+            "0.0000000001s",
+            "99999999999999m",
+        ] {
             assert!(bad.parse::<Dur>().is_err(), "{bad}");
         }
     }

@@ -328,7 +328,7 @@ fn five(rng: &mut SimRng) -> Scenario {
         let p = n.priority.unwrap_or(100);
         n.instances.push(InstanceSpec {
             name: Some("VI_2".into()),
-            priority: Some(255u8.saturating_sub(p).max(1).min(254)),
+            priority: Some(255u8.saturating_sub(p).clamp(1, 254)),
             ..InstanceSpec::default()
         });
     }
@@ -552,9 +552,7 @@ fn random_faults(rng: &mut SimRng, s: &Scenario, duration: Dur) -> Vec<FaultSpec
                 if !s.scripts.is_empty() {
                     let mut f = FaultSpec::new(at, FaultKind::Check).node(&name);
                     f.script = Some("chk".into());
-                    f.result = Some(
-                        ["fail", "timeout", "ok"][rng.below(3) as usize].to_string(),
-                    );
+                    f.result = Some(["fail", "timeout", "ok"][rng.below(3) as usize].to_string());
                     out.push(f);
                 } else {
                     out.push(FaultSpec::new(at, FaultKind::Crash).node(&name));

@@ -63,7 +63,14 @@ pub fn inet_checksum(mut sum: u32, data: &[u8]) -> u16 {
     !(sum as u16)
 }
 
-fn ipv4_header(src: Ipv4Addr, dst: Ipv4Addr, id: u16, proto: u8, tos: u8, payload: usize) -> [u8; 20] {
+fn ipv4_header(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    id: u16,
+    proto: u8,
+    tos: u8,
+    payload: usize,
+) -> [u8; 20] {
     let total = u16::try_from(20 + payload).unwrap_or(u16::MAX);
     let mut h = [0u8; 20];
     h[0] = 0x45;
@@ -161,11 +168,7 @@ pub fn write_pcap<W: Write>(out: W, frames: &[Captured]) -> Result<(), String> {
     let mut w = PcapWriter::with_header(out, header).map_err(|e| e.to_string())?;
     for c in frames {
         let len = u32::try_from(c.frame.len()).unwrap_or(u32::MAX);
-        let pkt = PcapPacket::new(
-            core::time::Duration::from_nanos(c.t),
-            len,
-            &c.frame,
-        );
+        let pkt = PcapPacket::new(core::time::Duration::from_nanos(c.t), len, &c.frame);
         w.write_packet(&pkt).map_err(|e| e.to_string())?;
     }
     Ok(())

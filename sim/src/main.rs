@@ -91,7 +91,12 @@ struct ExploreArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.cmd {
-        None => run_text("demo", vigil_sim::DEMO, "vigil-sim demo", &OutArgs::default()),
+        None => run_text(
+            "demo",
+            vigil_sim::DEMO,
+            "vigil-sim demo",
+            &OutArgs::default(),
+        ),
         Some(Cmd::Demo(out)) => run_text("demo", vigil_sim::DEMO, "vigil-sim demo", &out),
         Some(Cmd::Run(a)) => match std::fs::read_to_string(&a.scenario) {
             Ok(text) => {

@@ -50,6 +50,7 @@ pub fn on_timeline(e: &TraceEntry) -> bool {
         TraceEvent::Advert { .. }
             | TraceEvent::Lost { .. }
             | TraceEvent::ProtocolError { .. }
+            | TraceEvent::LowerPriorityHeard { .. }
             | TraceEvent::AddrAdd { .. }
             | TraceEvent::AddrRemove { .. }
     )
@@ -101,7 +102,13 @@ pub fn timeline(sim: &Sim) -> String {
     let names = sim.names();
     let mut state: Vec<Option<State>> = vec![None; lanes.len()];
     let mut s = String::new();
-    let width = lanes.iter().map(|l| l.2.len()).max().unwrap_or(0).max(LANE - 1) + 1;
+    let width = lanes
+        .iter()
+        .map(|l| l.2.len())
+        .max()
+        .unwrap_or(0)
+        .max(LANE - 1)
+        + 1;
     let _ = write!(s, "{:>13}  ", "time");
     for l in &lanes {
         let _ = write!(s, "{:<width$}", l.2);
@@ -132,7 +139,11 @@ pub fn timeline(sim: &Sim) -> String {
             if trace[k..].iter().take_while(|x| x.t == e.t).any(takeover) {
                 continue;
             }
-            repeat = trace[k..].iter().take_while(|x| x.t == e.t).filter(|x| same(x)).count();
+            repeat = trace[k..]
+                .iter()
+                .take_while(|x| x.t == e.t)
+                .filter(|x| same(x))
+                .count();
         }
         match (&e.ev, e.node) {
             (TraceEvent::State { inst, to, .. }, Some(n)) => {
@@ -153,7 +164,9 @@ pub fn timeline(sim: &Sim) -> String {
         for st in &state {
             let _ = write!(s, "{:<width$}", lane_text(*st));
         }
-        let who = e.node.map_or(String::new(), |n| format!("{} ", names.node(n)));
+        let who = e
+            .node
+            .map_or(String::new(), |n| format!("{} ", names.node(n)));
         let times = if repeat > 1 {
             format!(" x{repeat}")
         } else {
@@ -225,7 +238,11 @@ pub fn summary(sim: &Sim, outcome: &Outcome) -> String {
             let _ = writeln!(s, "invariants: FAILED: {v}");
         }
     }
-    let ok = outcome.expects.iter().filter(|e| e.ok == Some(true)).count();
+    let ok = outcome
+        .expects
+        .iter()
+        .filter(|e| e.ok == Some(true))
+        .count();
     if !outcome.expects.is_empty() {
         let _ = writeln!(s, "expectations: {ok}/{} ok", outcome.expects.len());
         for e in &outcome.expects {

@@ -356,7 +356,7 @@ pub struct NodeSpec {
     /// Instances of this node (overrides of the templates by name, or instances of its own).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub instances: Vec<InstanceSpec>,
-    /// keepalived.conf text instead of `instances` (needs the engine's conf conversion).
+    /// keepalived.conf text instead of `instances`, parsed and converted by the engine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keepalived_conf: Option<String>,
     /// When the node boots (default 0s); `restart` and `start` faults boot it later.
@@ -1051,7 +1051,9 @@ impl Scenario {
         // Faults.
         let mut faults = Vec::new();
         for (fi, f) in self.faults.iter().enumerate() {
-            let ctx = |e: PlanError| PlanError(format!("fault {} ({:?} at {}): {e}", fi + 1, f.kind, f.at));
+            let ctx = |e: PlanError| {
+                PlanError(format!("fault {} ({:?} at {}): {e}", fi + 1, f.kind, f.at))
+            };
             let need_node = || -> Result<usize, PlanError> {
                 match &f.node {
                     Some(n) => node_index(n),
@@ -1104,7 +1106,14 @@ impl Scenario {
                         t = t.saturating_add(period.0);
                     }
                     if up {
-                        push(until.0, FaultAction::Link { node, iface, up: true });
+                        push(
+                            until.0,
+                            FaultAction::Link {
+                                node,
+                                iface,
+                                up: true,
+                            },
+                        );
                     }
                 }
                 FaultKind::Partition => {
@@ -1165,7 +1174,12 @@ impl Scenario {
                     if priority == 0 {
                         return Err(ctx(PlanError("priority 0 is reserved".into())));
                     }
-                    if !nodes[node].config.instances.iter().any(|i| i.name == instance) {
+                    if !nodes[node]
+                        .config
+                        .instances
+                        .iter()
+                        .any(|i| i.name == instance)
+                    {
                         return Err(ctx(PlanError(format!("node has no instance {instance}"))));
                     }
                     push(
@@ -1190,16 +1204,32 @@ impl Scenario {
                         Some("ok") => CheckResult::Success,
                         Some("fail") => CheckResult::Failure,
                         Some("timeout") => CheckResult::Timeout,
-                        _ => return Err(ctx(PlanError("check needs result = ok, fail or timeout".into()))),
+                        _ => {
+                            return Err(ctx(PlanError(
+                                "check needs result = ok, fail or timeout".into(),
+                            )))
+                        }
                     };
-                    push(at, FaultAction::Check { node, script, result });
+                    push(
+                        at,
+                        FaultAction::Check {
+                            node,
+                            script,
+                            result,
+                        },
+                    );
                 }
                 FaultKind::TrackFile => {
                     let node = need_node().map_err(ctx)?;
                     let (Some(file), Some(value)) = (f.file.clone(), f.value) else {
                         return Err(ctx(PlanError("track_file needs file and value".into())));
                     };
-                    if !nodes[node].config.track_files.iter().any(|s| s.name == file) {
+                    if !nodes[node]
+                        .config
+                        .track_files
+                        .iter()
+                        .any(|s| s.name == file)
+                    {
                         return Err(ctx(PlanError(format!("no track file named {file}"))));
                     }
                     push(at, FaultAction::TrackFile { node, file, value });
@@ -1242,7 +1272,8 @@ impl Scenario {
                         count,
                     }
                 } else if let Some(s) = &e.state {
-                    let state = parse_state(s).ok_or_else(|| ctx("state is MASTER, BACKUP, FAULT or INIT"))?;
+                    let state = parse_state(s)
+                        .ok_or_else(|| ctx("state is MASTER, BACKUP, FAULT or INIT"))?;
                     let node = node.ok_or_else(|| ctx("state needs node"))?;
                     Expect::State {
                         at: at.0,
@@ -1402,7 +1433,11 @@ fn instance_config(
             (Some(i), None, None) => TrackTarget::Interface(i.clone()),
             (None, Some(sc), None) => TrackTarget::Script(sc.clone()),
             (None, None, Some(f)) => TrackTarget::File(f.clone()),
-            _ => return Err(ctx("each track entry names one interface, script or file".into())),
+            _ => {
+                return Err(ctx(
+                    "each track entry names one interface, script or file".into()
+                ))
+            }
         };
         cfg.track.push(Track {
             target,
@@ -1491,7 +1526,10 @@ master = "r1"
         assert_eq!((r1.priority, r1.preempt), (150, true));
         assert_eq!((r2.priority, r2.preempt), (100, false));
         assert_eq!(r1.virtual_addresses[0].prefix_len, 24);
-        assert_eq!(p.nodes[1].ifaces[0].ipv4, Some(Ipv4Addr::new(192, 0, 2, 12)));
+        assert_eq!(
+            p.nodes[1].ifaces[0].ipv4,
+            Some(Ipv4Addr::new(192, 0, 2, 12))
+        );
         assert_eq!(p.faults[0].action, FaultAction::Crash(0));
         assert_eq!(
             p.expects[0].0,
@@ -1530,7 +1568,10 @@ master = "r1"
         );
         let p = Scenario::from_toml(&text).unwrap().plan().unwrap();
         assert_eq!(p.faults.len(), 2);
-        assert!(matches!(p.faults[1].action, FaultAction::Link { up: true, .. }));
+        assert!(matches!(
+            p.faults[1].action,
+            FaultAction::Link { up: true, .. }
+        ));
         let text = MINI.replace(
             "do = \"crash\"\nnode = \"r1\"",
             "do = \"flap\"\nnode = \"r1\"\nperiod = \"500ms\"\nuntil = \"6.5s\"",
@@ -1538,6 +1579,9 @@ master = "r1"
         let p = Scenario::from_toml(&text).unwrap().plan().unwrap();
         // down 5s, up 5.5s, down 6s, and up again at `until`.
         assert_eq!(p.faults.len(), 4);
-        assert!(matches!(p.faults[3].action, FaultAction::Link { up: true, .. }));
+        assert!(matches!(
+            p.faults[3].action,
+            FaultAction::Link { up: true, .. }
+        ));
     }
 }

@@ -17,7 +17,7 @@ use std::rc::Rc;
 
 use vigil_engine::wire::{Family, MAX_ADVERT_LEN};
 use vigil_engine::{
-    Action, Engine, EngineConfig, IfaceId, Input, Instant, InstanceId, Received, State,
+    Action, Engine, EngineConfig, IfaceId, Input, InstanceId, Instant, Received, State,
 };
 
 use crate::check::{self, Violation, ViolationKind};
@@ -70,12 +70,23 @@ struct Frame {
 #[derive(Debug)]
 enum Event {
     Boot(usize),
-    Timer { node: usize, gen: u64 },
-    Deliver { node: usize, iface: usize, frame: Rc<Frame> },
+    Timer {
+        node: usize,
+        gen: u64,
+    },
+    Deliver {
+        node: usize,
+        iface: usize,
+        frame: Rc<Frame>,
+    },
     Fault(usize),
     Expect(usize),
     Liveness(u64),
-    Script { node: usize, idx: usize, inc: u64 },
+    Script {
+        node: usize,
+        idx: usize,
+        inc: u64,
+    },
 }
 
 #[derive(Debug)]
@@ -452,9 +463,9 @@ impl Sim {
         }
         for (ei, (e, _)) in plan.expects.iter().enumerate() {
             let at = match e {
-                Expect::Master { at, .. } | Expect::Masters { at, .. } | Expect::State { at, .. } => {
-                    *at
-                }
+                Expect::Master { at, .. }
+                | Expect::Masters { at, .. }
+                | Expect::State { at, .. } => *at,
                 Expect::Transitions { .. } => continue,
             };
             sim.push(at, 1, Event::Expect(ei));
@@ -565,7 +576,9 @@ impl Sim {
     /// Evaluate the window expectations and return the outcome (call once, after the run).
     pub fn finish(&mut self) -> Outcome {
         if self.violation.is_none() {
-            self.now = self.now.max(self.plan.duration.min(self.now.max(self.plan.duration)));
+            self.now = self
+                .now
+                .max(self.plan.duration.min(self.now.max(self.plan.duration)));
             for n in 0..self.nodes.len() {
                 self.check_adverts_flowing(n);
             }
@@ -828,13 +841,7 @@ impl Sim {
     fn after_call(&mut self, n: usize) {
         self.batch_adverts.clear();
         self.batch_announces.clear();
-        loop {
-            let Some(engine) = self.nodes[n].engine.as_mut() else {
-                break;
-            };
-            let Some(action) = engine.poll_action() else {
-                break;
-            };
+        while let Some(action) = self.nodes[n].engine.as_mut().and_then(|e| e.poll_action()) {
             self.carry_out(n, action);
             if self.violation.is_some() {
                 return;
@@ -882,7 +889,9 @@ impl Sim {
                 }
                 self.transmit(n, &adv);
             }
-            Action::AddAddresses { instance, addrs, .. } => {
+            Action::AddAddresses {
+                instance, addrs, ..
+            } => {
                 if let Some(t) = self.nodes[n].insts.get_mut(instance.0 as usize) {
                     t.vips = true;
                 }
@@ -894,7 +903,9 @@ impl Sim {
                     },
                 );
             }
-            Action::RemoveAddresses { instance, addrs, .. } => {
+            Action::RemoveAddresses {
+                instance, addrs, ..
+            } => {
                 if let Some(t) = self.nodes[n].insts.get_mut(instance.0 as usize) {
                     t.vips = false;
                 }
@@ -974,6 +985,22 @@ impl Sim {
                         cause: format!("{member}, {}", cause.1.name()),
                     },
                 );
+            }
+            Action::LowerPriorityHeard {
+                instance,
+                src,
+                priority,
+            } => {
+                if self.record_packets {
+                    self.record(
+                        Some(n),
+                        TraceEvent::LowerPriorityHeard {
+                            inst: instance.0,
+                            src,
+                            priority,
+                        },
+                    )
+                }
             }
             Action::PriorityChange { instance, from, to } => self.record(
                 Some(n),
@@ -1125,7 +1152,8 @@ impl Sim {
                 }
                 if unicast {
                     let p = &self.nodes[m].ifaces[mi].plan;
-                    let owns = p.ipv4.map(IpAddr::V4) == Some(dst) || p.ipv6.map(IpAddr::V6) == Some(dst);
+                    let owns =
+                        p.ipv4.map(IpAddr::V4) == Some(dst) || p.ipv6.map(IpAddr::V6) == Some(dst);
                     if !owns {
                         continue;
                     }
@@ -1151,7 +1179,11 @@ impl Sim {
                     self.lost(n, m, "loss");
                     continue;
                 }
-                let copies = if self.rng.chance(model.duplicate) { 2 } else { 1 };
+                let copies = if self.rng.chance(model.duplicate) {
+                    2
+                } else {
+                    1
+                };
                 for _ in 0..copies {
                     let mut d = model.delay + self.rng.between(0, model.jitter);
                     if self.rng.chance(model.reorder) {
@@ -1327,7 +1359,13 @@ impl Sim {
                     "frames from {} no longer reach {} (one-way)",
                     self.names.nodes[from], self.names.nodes[to]
                 );
-                self.record(None, TraceEvent::Net { segment: name, what });
+                self.record(
+                    None,
+                    TraceEvent::Net {
+                        segment: name,
+                        what,
+                    },
+                );
             }
             FaultAction::Heal(seg) => {
                 for (si, s) in self.segs.iter_mut().enumerate() {
@@ -1361,7 +1399,13 @@ impl Sim {
                 }
                 let name = seg.map_or("*".to_string(), |s| self.segs[s].name.clone());
                 let what = describe_model(&self.segs[seg.unwrap_or(0)].model);
-                self.record(None, TraceEvent::Net { segment: name, what });
+                self.record(
+                    None,
+                    TraceEvent::Net {
+                        segment: name,
+                        what,
+                    },
+                );
             }
             FaultAction::Check {
                 node,
@@ -1540,7 +1584,11 @@ impl Sim {
                     format!(
                         "{} MASTER {}",
                         g.name,
-                        if m.is_empty() { "none".into() } else { m.join("+") }
+                        if m.is_empty() {
+                            "none".into()
+                        } else {
+                            m.join("+")
+                        }
                     )
                 })
                 .collect();

@@ -29,7 +29,9 @@ fn color(s: State) -> &'static str {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// A "nice" tick step (1, 2 or 5 times a power of ten, in nanoseconds) for about 10 ticks.
@@ -185,7 +187,11 @@ pub fn render(sim: &Sim, end: u64) -> String {
         let _ = writeln!(
             s,
             r##"<rect x="{lx}" y="30" width="14" height="12" fill="{fill}" fill-opacity="{}"/><text x="{}" y="40">{label}</text>"##,
-            if label == "network fault" { "0.35" } else { "1" },
+            if label == "network fault" {
+                "0.35"
+            } else {
+                "1"
+            },
             lx + 18.0
         );
         lx += 30.0 + label.len() as f64 * 7.5;
@@ -253,10 +259,8 @@ pub fn render(sim: &Sim, end: u64) -> String {
                     down_since = Some((e.t, "crashed"));
                 }
                 TraceEvent::Stop => down_since = Some((e.t, "stopped")),
-                TraceEvent::Link { up: false, .. } => {
-                    if down_since.is_none() {
-                        down_since = Some((e.t, "link down"));
-                    }
+                TraceEvent::Link { up: false, .. } if down_since.is_none() => {
+                    down_since = Some((e.t, "link down"));
                 }
                 TraceEvent::Boot | TraceEvent::Start | TraceEvent::Link { up: true, .. } => {
                     if let Some((t0, why)) = down_since.take() {

@@ -133,6 +133,15 @@ pub enum TraceEvent {
         /// After.
         to: u8,
     },
+    /// A MASTER heard a lower priority (another router believes it is master) and answered.
+    LowerPriorityHeard {
+        /// Instance index.
+        inst: u32,
+        /// The other router's address.
+        src: IpAddr,
+        /// Its priority.
+        priority: u8,
+    },
     /// The schedule changed a check program's result or a tracked file's value.
     Track {
         /// `chk_web now fails`, `file weight = 20`.
@@ -194,7 +203,10 @@ impl TraceEntry {
     pub fn is_packet(&self) -> bool {
         matches!(
             self.ev,
-            TraceEvent::Advert { .. } | TraceEvent::Lost { .. } | TraceEvent::ProtocolError { .. }
+            TraceEvent::Advert { .. }
+                | TraceEvent::Lost { .. }
+                | TraceEvent::ProtocolError { .. }
+                | TraceEvent::LowerPriorityHeard { .. }
         )
     }
 
@@ -300,6 +312,16 @@ impl TraceEntry {
                 put("from", json!(from));
                 put("to", json!(to));
             }
+            TraceEvent::LowerPriorityHeard {
+                inst,
+                src,
+                priority,
+            } => {
+                put("event", json!("lower-priority-heard"));
+                put("instance", json!(names.instance(node, *inst)));
+                put("src", json!(src.to_string()));
+                put("priority", json!(priority));
+            }
             TraceEvent::Track { what } => {
                 put("event", json!("track"));
                 put("what", json!(what));
@@ -330,8 +352,15 @@ impl TraceEntry {
 
     /// The entry as one line of plain text: `3.609375s r2 VI_1 BACKUP -> MASTER ...`.
     pub fn to_line(&self, names: &Names) -> String {
-        let who = self.node.map_or("*".to_string(), |n| names.node(n).to_string());
-        format!("{:>13} {:<6} {}", fmt_time(self.t), who, self.describe(names))
+        let who = self
+            .node
+            .map_or("*".to_string(), |n| names.node(n).to_string());
+        format!(
+            "{:>13} {:<6} {}",
+            fmt_time(self.t),
+            who,
+            self.describe(names)
+        )
     }
 
     /// The event in words, without time and node.
@@ -379,7 +408,10 @@ impl TraceEntry {
                 format!("dropped a packet from {src}: {rule}")
             }
             TraceEvent::AddrAdd { inst, count } => {
-                format!("{} adds {count} virtual address(es)", names.instance(node, *inst))
+                format!(
+                    "{} adds {count} virtual address(es)",
+                    names.instance(node, *inst)
+                )
             }
             TraceEvent::AddrRemove { inst, count } => format!(
                 "{} removes {count} virtual address(es)",
@@ -397,6 +429,14 @@ impl TraceEntry {
             } => format!("sync group {group} {from} -> {to} (caused by {cause})"),
             TraceEvent::Priority { inst, from, to } => format!(
                 "{} effective priority {from} -> {to}",
+                names.instance(node, *inst)
+            ),
+            TraceEvent::LowerPriorityHeard {
+                inst,
+                src,
+                priority,
+            } => format!(
+                "{} MASTER hears priority {priority} from {src} and answers",
                 names.instance(node, *inst)
             ),
             TraceEvent::Track { what } => what.clone(),

@@ -16,7 +16,11 @@ fn tshark(file: &std::path::Path, filter: &str) -> Vec<String> {
         .args(["-o", "ip.check_checksum:TRUE", "-Y", filter])
         .output()
         .unwrap_or_else(|e| panic!("tshark is needed for this test (apt-get install tshark): {e}"));
-    assert!(out.status.success(), "tshark failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| l.to_string())
@@ -28,7 +32,14 @@ fn tshark_decodes_every_simulated_frame_with_good_checksums() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     let tmp = std::env::temp_dir().join(format!("vigil-sim-pcap-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
-    for name in ["demo", "ipv6", "v2-auth", "unicast", "dual-stack", "sync-group"] {
+    for name in [
+        "demo",
+        "ipv6",
+        "v2-auth",
+        "unicast",
+        "dual-stack",
+        "sync-group",
+    ] {
         let text = std::fs::read_to_string(dir.join(format!("{name}.toml"))).unwrap();
         let plan = Scenario::from_toml(&text).unwrap().plan().unwrap();
         let mut opts = Options::full(plan.seed);
@@ -48,17 +59,29 @@ fn tshark_decodes_every_simulated_frame_with_good_checksums() {
             "_ws.malformed || _ws.expert.severity >= \"error\" || vrrp.checksum.status != \"Good\" \
              || ip.checksum.status == \"Bad\" || icmpv6.checksum.status == \"Bad\"",
         );
-        assert!(bad.is_empty(), "{name}: malformed or bad checksum:\n{}", bad.join("\n"));
+        assert!(
+            bad.is_empty(),
+            "{name}: malformed or bad checksum:\n{}",
+            bad.join("\n")
+        );
         let vrrp = tshark(&file, "vrrp");
         let good = tshark(&file, "vrrp.checksum.status == \"Good\"");
         assert!(!vrrp.is_empty(), "{name}: no VRRP frame");
         assert_eq!(vrrp.len(), good.len(), "{name}: every VRRP checksum good");
         let announces = tshark(&file, "arp || icmpv6.type == 136");
-        assert_eq!(vrrp.len() + announces.len(), frames, "{name}: nothing unexpected");
+        assert_eq!(
+            vrrp.len() + announces.len(),
+            frames,
+            "{name}: nothing unexpected"
+        );
 
         let bytes = std::fs::read(&file).unwrap();
         let decoded = vigil_sim::decode::decode_pcap(&bytes).unwrap();
-        assert_eq!(decoded.len(), vrrp.len(), "{name}: decode finds every advert");
+        assert_eq!(
+            decoded.len(),
+            vrrp.len(),
+            "{name}: decode finds every advert"
+        );
         assert!(decoded.iter().all(|o| o["verdict"] == "ok"), "{name}");
     }
     let _ = std::fs::remove_dir_all(&tmp);

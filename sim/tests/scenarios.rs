@@ -45,7 +45,10 @@ fn every_scenario_is_green_and_matches_its_snapshot() {
             failed.push(format!(
                 "{name}: {:?} {:?}",
                 out.violation,
-                out.expects.iter().filter(|e| e.ok != Some(true)).collect::<Vec<_>>()
+                out.expects
+                    .iter()
+                    .filter(|e| e.ok != Some(true))
+                    .collect::<Vec<_>>()
             ));
         }
         let shown = format!(
@@ -56,7 +59,11 @@ fn every_scenario_is_green_and_matches_its_snapshot() {
         );
         insta::assert_snapshot!(name.clone(), shown);
     }
-    assert!(failed.is_empty(), "scenarios failed:\n{}", failed.join("\n"));
+    assert!(
+        failed.is_empty(),
+        "scenarios failed:\n{}",
+        failed.join("\n")
+    );
 }
 
 #[test]
