@@ -672,6 +672,22 @@ impl Router {
                     assert!((1..=255).contains(to), "effective priority {to}");
                     m.priority = *to;
                 }
+                Action::LowerPriorityHeard {
+                    instance, priority, ..
+                } => {
+                    let i = self.idx(*instance);
+                    let m = &self.mirror[i];
+                    assert_eq!(
+                        m.state,
+                        Some(State::Master),
+                        "lower priority heard by a non-master"
+                    );
+                    assert!(
+                        *priority != 0 && *priority <= m.priority,
+                        "priority {priority} is not lower than {}",
+                        m.priority
+                    );
+                }
                 Action::GroupStateChange { group, to, .. } => {
                     let Some((_, state, members)) = self.engine.group(*group) else {
                         panic!("GroupStateChange for unknown group {group:?}");
