@@ -103,10 +103,11 @@ impl AddrState {
     /// Write the record now (atomically).
     pub fn save(&self) -> io::Result<()> {
         let tmp = self.path.with_extension("vips.tmp");
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut text = String::with_capacity(self.set.len() * 32);
         for r in &self.set {
-            writeln!(f, "{} {}/{}", r.ifname, r.addr, r.prefix_len)?;
+            text.push_str(&format!("{} {}/{}\n", r.ifname, r.addr, r.prefix_len));
         }
+        std::fs::File::create(&tmp)?.write_all(text.as_bytes())?;
         std::fs::rename(&tmp, &self.path)
     }
 

@@ -2,6 +2,7 @@
 //!
 //! See the crate documentation for the shape of the event loop.
 
+use std::collections::HashSet;
 use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -85,7 +86,9 @@ pub struct Daemon {
     announcer: Announcer,
     checks: Checks,
     ifaces: Vec<Iface>,
-    vips: Vec<IpAddr>,
+    /// Every configured virtual address: never an interface's own address, and ignored in
+    /// address events (a takeover of 1,020 instances must not cost 1,020 x 1,020 comparisons).
+    vips: HashSet<IpAddr>,
     addrs: AddrState,
     pid_file: PathBuf,
     clock: sys::Clock,
@@ -196,7 +199,7 @@ impl Daemon {
     /// Set up everything: pid file, the previous run's leftovers, interfaces, sockets. The
     /// engine starts in [`Daemon::run`].
     pub fn new(config: EngineConfig, checks: Checks, pid_file: &Path) -> io::Result<Daemon> {
-        let vips: Vec<IpAddr> = config.virtual_addresses().collect();
+        let vips: HashSet<IpAddr> = config.virtual_addresses().collect();
         let engine = Engine::new(config)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         write_pid_file(pid_file)?;
@@ -311,7 +314,7 @@ impl Daemon {
             let idx = self.ifaces[i].index;
             self.ifaces[i].addrs = addrs
                 .iter()
-                .filter(|a| Some(a.index) == idx)
+                .filter(|a| Some(a.index) == idx && !self.vips.contains(&a.addr))
                 .cloned()
                 .collect();
         }
@@ -571,8 +574,10 @@ impl Daemon {
                         // A new interface: its addresses come as events too, but read them now
                         // so the first report is complete.
                         if let Ok(all) = self.rtnl.addrs() {
-                            self.ifaces[i].addrs =
-                                all.into_iter().filter(|a| a.index == l.index).collect();
+                            self.ifaces[i].addrs = all
+                                .into_iter()
+                                .filter(|a| a.index == l.index && !self.vips.contains(&a.addr))
+                                .collect();
                         }
                     }
                 } else if let Some(i) = self.ifaces.iter().position(|f| f.index == Some(l.index)) {
@@ -585,6 +590,7 @@ impl Daemon {
                     self.link_gone(i);
                 }
             }
+            Event::NewAddr(a) | Event::DelAddr(a) if self.vips.contains(&a.addr) => {}
             Event::NewAddr(a) => {
                 if let Some(f) = self.ifaces.iter_mut().find(|f| f.index == Some(a.index)) {
                     match f.addrs.iter_mut().find(|x| x.addr == a.addr) {

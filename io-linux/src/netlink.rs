@@ -392,7 +392,7 @@ impl RtnlEvents {
 /// marked secondary by the kernel).
 pub fn primary_v4<'a>(
     addrs: impl IntoIterator<Item = &'a Addr>,
-    ours: &[IpAddr],
+    ours: &std::collections::HashSet<IpAddr>,
 ) -> Option<IpAddr> {
     addrs
         .into_iter()
@@ -440,11 +440,9 @@ mod tests {
             a(v4("192.0.2.11"), false, false),
             a(v4("192.0.2.12"), true, false),
         ];
-        assert_eq!(
-            primary_v4(&list, &[v4("192.0.2.100")]),
-            Some(v4("192.0.2.11"))
-        );
-        assert_eq!(primary_v4(&list[2..], &[]), None);
+        let ours = [v4("192.0.2.100")].into_iter().collect();
+        assert_eq!(primary_v4(&list, &ours), Some(v4("192.0.2.11")));
+        assert_eq!(primary_v4(&list[2..], &Default::default()), None);
     }
 
     #[test]

@@ -13,6 +13,9 @@
 //!
 //! Faults: [`Lab::cut_link`] sets the bridge-side veth down (the host sees NO-CARRIER);
 //! [`Lab::silent_drop`] disables the bridge port (carrier kept, nothing passes).
+//!
+//! [`Lab::with_links`] builds several segments: link `k` is bridge `brK`, host interface `ethK`;
+//! link 0 uses 192.0.2.0/24, link 1 198.51.100.0/24, link 2 203.0.113.0/24 (host `i` is `.10+i`).
 
 use std::fs;
 use std::io;
@@ -249,6 +252,8 @@ pub struct Lab {
     pub prefix: String,
     /// Number of hosts.
     pub hosts: usize,
+    /// Number of links (bridges); every host has one interface on each.
+    pub links: usize,
     /// Scratch directory (configs, pid files, logs, captures).
     pub dir: PathBuf,
     nodes: Vec<Node>,
@@ -258,6 +263,12 @@ pub struct Lab {
 /// Host `i`'s IPv4 address.
 pub fn host_v4(i: usize) -> Ipv4Addr {
     Ipv4Addr::new(192, 0, 2, 10 + i as u8)
+}
+
+/// Host `i`'s IPv4 address on link `k` (link 0: [`host_v4`]).
+pub fn link_v4(i: usize, k: usize) -> Ipv4Addr {
+    let net = [[192, 0, 2], [198, 51, 100], [203, 0, 113]][k.min(2)];
+    Ipv4Addr::new(net[0], net[1], net[2], 10 + i as u8)
 }
 
 /// Host `i`'s global IPv6 address.
@@ -273,6 +284,12 @@ pub fn host_ll(i: usize) -> Ipv6Addr {
 impl Lab {
     /// Build a lab of `hosts` hosts on one bridge. `name` appears in the scratch directory.
     pub fn new(name: &str, hosts: usize) -> Lab {
+        Lab::with_links(name, hosts, 1)
+    }
+
+    /// Build a lab of `hosts` hosts on `links` bridges (1 to 3).
+    pub fn with_links(name: &str, hosts: usize, links: usize) -> Lab {
+        assert!((1..=3).contains(&links), "1 to 3 links");
         become_subreaper();
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let prefix = format!("vg{}x{n}", std::process::id());
@@ -282,6 +299,7 @@ impl Lab {
         let lab = Lab {
             prefix,
             hosts,
+            links,
             dir,
             nodes: Vec::new(),
             captures: Vec::new(),
@@ -321,23 +339,26 @@ impl Lab {
             "-qw",
             "net.ipv6.conf.default.disable_ipv6=1",
         ]);
-        must(&[
-            "ip",
-            "-n",
-            &br,
-            "link",
-            "add",
-            "br0",
-            "type",
-            "bridge",
-            "stp_state",
-            "0",
-            "forward_delay",
-            "0",
-            "mcast_snooping",
-            "0",
-        ]);
-        must(&["ip", "-n", &br, "link", "set", "br0", "up"]);
+        for k in 0..self.links {
+            let brk = format!("br{k}");
+            must(&[
+                "ip",
+                "-n",
+                &br,
+                "link",
+                "add",
+                &brk,
+                "type",
+                "bridge",
+                "stp_state",
+                "0",
+                "forward_delay",
+                "0",
+                "mcast_snooping",
+                "0",
+            ]);
+            must(&["ip", "-n", &br, "link", "set", &brk, "up"]);
+        }
         for i in 1..=self.hosts {
             let ns = self.ns(i);
             must(&["ip", "netns", "add", &ns]);
@@ -349,36 +370,43 @@ impl Lab {
             ] {
                 must(&["ip", "netns", "exec", &ns, "sysctl", "-qw", k]);
             }
-            let mac = format!("02:00:00:00:00:{i:02x}");
-            let port = format!("p{i}");
-            must(&[
-                "ip", "link", "add", "eth0", "netns", &ns, "address", &mac, "type", "veth", "peer",
-                "name", &port, "netns", &br,
-            ]);
-            must(&["ip", "-n", &br, "link", "set", &port, "master", "br0", "up"]);
             must(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
-            must(&[
-                "ip",
-                "-n",
-                &ns,
-                "addr",
-                "add",
-                &format!("{}/24", host_v4(i)),
-                "dev",
-                "eth0",
-            ]);
-            must(&[
-                "ip",
-                "-n",
-                &ns,
-                "addr",
-                "add",
-                &format!("{}/64", host_v6(i)),
-                "dev",
-                "eth0",
-                "nodad",
-            ]);
-            must(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
+            for k in 0..self.links {
+                let eth = format!("eth{k}");
+                let mac = format!("02:00:00:00:{k:02x}:{i:02x}");
+                let port = Self::port(i, k);
+                must(&[
+                    "ip", "link", "add", &eth, "netns", &ns, "address", &mac, "type", "veth",
+                    "peer", "name", &port, "netns", &br,
+                ]);
+                must(&[
+                    "ip",
+                    "-n",
+                    &br,
+                    "link",
+                    "set",
+                    &port,
+                    "master",
+                    &format!("br{k}"),
+                    "up",
+                ]);
+                let v4 = link_v4(i, k);
+                must(&[
+                    "ip",
+                    "-n",
+                    &ns,
+                    "addr",
+                    "add",
+                    &format!("{v4}/24"),
+                    "dev",
+                    &eth,
+                ]);
+                if k == 0 {
+                    let v6 = format!("{}/64", host_v6(i));
+                    must(&["ip", "-n", &ns, "addr", "add", &v6, "dev", &eth, "nodad"]);
+                }
+                must(&["ip", "-n", &ns, "link", "set", &eth, "up"]);
+            }
         }
         // The link-locals appear when the links come up; wait for them to be usable.
         for i in 1..=self.hosts {
@@ -388,6 +416,64 @@ impl Lab {
                 "host {i}: no link-local address"
             );
         }
+    }
+
+    /// The bridge port of host `i` on link `k` (link 0: `pI`, others `pIlK`).
+    fn port(i: usize, k: usize) -> String {
+        if k == 0 {
+            format!("p{i}")
+        } else {
+            format!("p{i}l{k}")
+        }
+    }
+
+    /// Every address on host `i`'s interface `ethK`.
+    pub fn addresses_on(&self, i: usize, k: usize) -> Vec<IpAddr> {
+        let o = run(&[
+            "ip",
+            "-n",
+            &self.ns(i),
+            "-o",
+            "addr",
+            "show",
+            "dev",
+            &format!("eth{k}"),
+        ]);
+        let text = String::from_utf8_lossy(&o.stdout);
+        text.lines()
+            .filter(|l| !l.contains("tentative"))
+            .filter_map(|l| {
+                let mut it = l.split_whitespace();
+                it.find(|w| *w == "inet" || *w == "inet6")?;
+                it.next()?.split('/').next()?.parse().ok()
+            })
+            .collect()
+    }
+
+    /// Cut host `i`'s link `k` (bridge-side veth down).
+    pub fn cut_link_on(&self, i: usize, k: usize) {
+        must(&[
+            "ip",
+            "-n",
+            &self.bridge_ns(),
+            "link",
+            "set",
+            &Self::port(i, k),
+            "down",
+        ]);
+    }
+
+    /// Restore host `i`'s link `k`.
+    pub fn restore_link_on(&self, i: usize, k: usize) {
+        must(&[
+            "ip",
+            "-n",
+            &self.bridge_ns(),
+            "link",
+            "set",
+            &Self::port(i, k),
+            "up",
+        ]);
     }
 
     /// Run `args` inside host `i`'s namespace.
@@ -400,21 +486,12 @@ impl Lab {
 
     /// Every address on host `i`'s eth0 (usable ones: not tentative).
     pub fn addresses(&self, i: usize) -> Vec<IpAddr> {
-        let o = run(&["ip", "-n", &self.ns(i), "-o", "addr", "show", "dev", "eth0"]);
-        let text = String::from_utf8_lossy(&o.stdout);
-        text.lines()
-            .filter(|l| !l.contains("tentative"))
-            .filter_map(|l| {
-                let mut it = l.split_whitespace();
-                it.find(|w| *w == "inet" || *w == "inet6")?;
-                it.next()?.split('/').next()?.parse().ok()
-            })
-            .collect()
+        self.addresses_on(i, 0)
     }
 
-    /// Whether host `i` holds address `a`.
+    /// Whether host `i` holds address `a` (on any of its interfaces).
     pub fn has(&self, i: usize, a: IpAddr) -> bool {
-        self.addresses(i).contains(&a)
+        (0..self.links).any(|k| self.addresses_on(i, k).contains(&a))
     }
 
     /// The hosts that hold `a` (the masters of the instance whose VIP it is).

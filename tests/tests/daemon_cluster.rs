@@ -70,7 +70,10 @@ fn equal_priorities_are_broken_by_the_higher_primary_address() {
     lab.silent_drop(2);
     start_all(
         &mut lab,
-        &[(1, Instance::v4(3, 100, "0.1")), (2, Instance::v4(3, 100, "0.1"))],
+        &[
+            (1, Instance::v4(3, 100, "0.1")),
+            (2, Instance::v4(3, 100, "0.1")),
+        ],
     );
     assert!(
         vigil_tests::netns::wait_until(FAST, || lab.holders(vip4()) == vec![1, 2]),
@@ -315,4 +318,44 @@ fn sighup_with_an_unchanged_configuration_causes_no_transition() {
         let new = &after[before[k].len()..];
         assert!(!new.contains(" -> "), "a transition after SIGHUP: {new}");
     }
+}
+
+#[test]
+fn a_sync_group_across_two_bridges_moves_together_when_one_link_fails() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::with_links("sync", 2, 2);
+    let conf = |prio: u8| {
+        format!(
+            "vrrp_sync_group G {{\n  group {{\n    VI_A\n    VI_B\n  }}\n}}\n\
+             vrrp_instance VI_A {{\n  interface eth0\n  virtual_router_id 51\n  priority {prio}\n  \
+             version 3\n  advert_int 0.1\n  virtual_ipaddress {{\n    192.0.2.100/24\n  }}\n}}\n\
+             vrrp_instance VI_B {{\n  interface eth1\n  virtual_router_id 52\n  priority {prio}\n  \
+             version 3\n  advert_int 0.1\n  virtual_ipaddress {{\n    198.51.100.100/24\n  }}\n}}\n"
+        )
+    };
+    let vip_b: std::net::IpAddr = "198.51.100.100".parse().unwrap();
+    lab.start(Kind::Vigil, 1, &conf(200));
+    lab.start(Kind::Vigil, 2, &conf(100));
+    let both_on =
+        |lab: &Lab, i: usize| lab.holders(vip4()) == vec![i] && lab.holders(vip_b) == vec![i];
+    assert!(
+        vigil_tests::netns::wait_until(FAST, || both_on(&lab, 1)),
+        "{}",
+        lab.logs()
+    );
+    // Only eth1 fails on host 1: VI_B goes FAULT and takes VI_A with it; host 2 takes both.
+    lab.cut_link_on(1, 1);
+    assert!(
+        vigil_tests::netns::wait_until(FAST, || both_on(&lab, 2)),
+        "the group must move as one\n{}",
+        lab.logs()
+    );
+    lab.restore_link_on(1, 1);
+    assert!(
+        vigil_tests::netns::wait_until(FAST, || both_on(&lab, 1)),
+        "and come back as one\n{}",
+        lab.logs()
+    );
 }
