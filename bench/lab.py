@@ -213,7 +213,8 @@ class Lab:
         return p
 
     def monitor_addresses(self, host, path):
-        p = subprocess.Popen(["ip", "-n", self.ns(host), "-ts", "monitor", "address"],
+        # Real-time priority: the monitor's own wake-up must not be what is measured.
+        p = subprocess.Popen(["chrt", "-f", "50", "ip", "-n", self.ns(host), "-ts", "monitor", "address"],
                              stdin=subprocess.DEVNULL, stdout=open(path, "w"),
                              stderr=subprocess.DEVNULL)
         time.sleep(0.05)

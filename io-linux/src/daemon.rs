@@ -15,10 +15,11 @@ use vigil_engine::{Action, Engine, EngineConfig, IfaceId, Input, Received, Virtu
 
 use crate::addr_state::{self, AddrState, Recorded};
 use crate::announce::Announcer;
+use crate::batch::{self, RecvBatch, SendBatch};
 use crate::checks::Checks;
 use crate::netlink::{self, Addr, Event, Link, Rtnl, RtnlEvents};
 use crate::sys::{self, Epoll, SignalFd, TimerFd};
-use crate::vrrp_socket::{VrrpSocket, RECV_BUF_LEN};
+use crate::vrrp_socket::VrrpSocket;
 
 /// keepalived's exit code for a configuration it cannot run.
 pub const EXIT_CONFIG: i32 = 5;
@@ -34,9 +35,11 @@ const TOKEN_NETLINK: u64 = 2;
 const TOKEN_SOCKET_BASE: u64 = 16;
 /// Check programs' pidfds: `TOKEN_CHECK_BASE + script index`.
 const TOKEN_CHECK_BASE: u64 = 1 << 32;
-/// Datagrams read from one socket per wake-up before serving the others (epoll is
+/// `recvmmsg` calls per socket per wake-up before serving the others (epoll is
 /// level-triggered: the rest are read on the next turn).
-const RECV_BATCH: usize = 256;
+const RECV_ROUNDS: usize = 8;
+/// The longest advert.
+const MAX_ADVERT_LEN: usize = vigil_engine::wire::MAX_ADVERT_LEN;
 
 /// What the command line decided.
 #[derive(Clone, Debug, Default)]
@@ -92,8 +95,8 @@ pub struct Daemon {
     addrs: AddrState,
     pid_file: PathBuf,
     clock: sys::Clock,
-    rx: Vec<u8>,
-    tx: Vec<u8>,
+    rxb: RecvBatch,
+    txb: SendBatch,
     last_send_warning: Option<vigil_engine::Instant>,
 }
 
@@ -276,8 +279,8 @@ impl Daemon {
             addrs,
             pid_file: pid_file.to_path_buf(),
             clock: sys::Clock::default(),
-            rx: vec![0; RECV_BUF_LEN],
-            tx: vec![0; vigil_engine::wire::MAX_ADVERT_LEN],
+            rxb: RecvBatch::default(),
+            txb: SendBatch::default(),
             last_send_warning: None,
         };
         d.resync()?;
@@ -608,45 +611,72 @@ impl Daemon {
     }
 
     fn on_socket(&mut self, i: usize, k: usize) {
-        for _ in 0..RECV_BATCH {
+        for _ in 0..RECV_ROUNDS {
             let Some(sock) = self.ifaces.get(i).and_then(|f| f.socks[k].as_ref()) else {
                 return;
             };
-            let dg = match sock.recv(&mut self.rx) {
-                Ok(None) => return,
-                Ok(Some(None)) => continue,
-                Ok(Some(Some(d))) => d,
+            let (fd, family) = (sock.raw_fd(), sock.family());
+            let n = match self.rxb.recv(fd, family) {
+                Ok(n) => n,
                 Err(e) => {
                     debug!("{}: receive error: {e}", self.ifaces[i].name);
                     return;
                 }
             };
-            let payload = &self.rx[dg.start..dg.end];
-            let now = match dg.stamp {
-                Some((sec, nsec)) => self.clock.at(sys::monotonic_of_realtime(sec, nsec)),
-                None => self.clock.now(),
-            };
-            self.engine.handle_input(
-                now,
-                Input::Packet(Received {
-                    iface: IfaceId(i as u16),
-                    src: dg.src,
-                    dst: dg.dst,
-                    ttl: dg.ttl,
-                    payload,
-                }),
-            );
-            self.drain();
+            for j in 0..self.rxb.out.len() {
+                let dg = self.rxb.out[j];
+                let now = match dg.stamp {
+                    Some((sec, nsec)) => self.clock.at(sys::monotonic_of_realtime(sec, nsec)),
+                    None => self.clock.now(),
+                };
+                self.engine.handle_input(
+                    now,
+                    Input::Packet(Received {
+                        iface: IfaceId(i as u16),
+                        src: dg.src,
+                        dst: dg.dst,
+                        ttl: dg.ttl,
+                        payload: &self.rxb.buf()[dg.start..dg.end],
+                    }),
+                );
+                self.drain();
+            }
+            if n < batch::RECV_BATCH {
+                return;
+            }
         }
     }
 
     /// Carry out every queued action, in order.
     fn drain(&mut self) {
         while let Some(a) = self.engine.poll_action() {
+            // Adverts wait for one sendmmsg, but never behind a later action.
+            if !matches!(a, Action::SendAdvert(_)) {
+                self.flush_adverts();
+            }
             self.act(a);
         }
+        self.flush_adverts();
         if let Err(e) = self.addrs.flush() {
             warn!("cannot write {}: {e}", self.addrs.path().display());
+        }
+    }
+
+    /// Send the queued adverts (one `sendmmsg` per socket); failures are logged at most once a
+    /// second.
+    fn flush_adverts(&mut self) {
+        if self.txb.is_empty() {
+            return;
+        }
+        for f in self.txb.flush() {
+            let now = sys::now();
+            let quiet = self.last_send_warning.is_some_and(|t| {
+                now.saturating_duration_since(t) < core::time::Duration::from_secs(1)
+            });
+            if !quiet {
+                warn!("cannot send advert to {}: {}", f.dst, f.error);
+                self.last_send_warning = Some(now);
+            }
         }
     }
 
@@ -662,35 +692,22 @@ impl Daemon {
             Action::SendAdvert(s) => {
                 let i = usize::from(s.iface.0);
                 let k = fam_idx(Family::of(&s.src));
+                let Some(sock) = self.ifaces.get(i).and_then(|f| f.socks[k].as_ref()) else {
+                    return;
+                };
+                let (fd, ifindex) = (sock.raw_fd(), sock.ifindex());
                 for &dst in s.destinations() {
-                    let n = match s.encode(dst, &mut self.tx) {
-                        Ok(n) => n,
-                        Err(e) => {
-                            error!("cannot encode an advert: {e:?}");
-                            continue;
-                        }
-                    };
-                    let Some(sock) = self.ifaces.get(i).and_then(|f| f.socks[k].as_ref()) else {
-                        continue;
-                    };
-                    match sock.send(s.src, dst, &self.tx[..n]) {
-                        Ok(()) => debug!(
-                            "sent advert vrid {} prio {} {} -> {}",
-                            s.vrid, s.priority, s.src, dst
-                        ),
-                        Err(e) => {
-                            let now = sys::now();
-                            let quiet = self.last_send_warning.is_some_and(|t| {
-                                now.saturating_duration_since(t)
-                                    < core::time::Duration::from_secs(1)
-                            });
-                            if !quiet {
-                                warn!("{}: cannot send advert to {dst}: {e}", self.ifaces[i].name);
-                                self.last_send_warning = Some(now);
-                            }
-                        }
-                    }
+                    self.txb
+                        .push(fd, ifindex, s.src, dst, MAX_ADVERT_LEN, |buf| {
+                            s.encode(dst, buf)
+                                .map_err(|e| error!("cannot encode an advert: {e:?}"))
+                                .ok()
+                        });
                 }
+                debug!(
+                    "advert vrid {} prio {} from {} to {:?}",
+                    s.vrid, s.priority, s.src, s.dst
+                );
             }
             Action::AddAddresses { iface, addrs, .. } => {
                 for v in addrs.iter() {

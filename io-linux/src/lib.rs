@@ -20,7 +20,9 @@
 //! - a `signalfd` for SIGTERM, SIGINT and SIGHUP ([`sys::SignalFd`]): no signal handler ever
 //!   runs in the middle of the engine;
 //! - an rtnetlink socket subscribed to link and address events ([`netlink::RtnlEvents`]);
-//! - one raw VRRP socket per (interface, family) ([`vrrp_socket::VrrpSocket`]);
+//! - one raw VRRP socket per (interface, family) ([`vrrp_socket::VrrpSocket`]), read with
+//!   `recvmmsg`; the adverts one engine call produces go out with one `sendmmsg` per socket
+//!   ([`batch`]);
 //! - a pidfd per running check program ([`checks`]).
 //!
 //! Each wake-up reads what is ready, feeds the engine with [`sys::now`] (the monotonic clock
@@ -48,6 +50,7 @@
 
 pub mod addr_state;
 pub mod announce;
+pub mod batch;
 pub mod checks;
 pub mod daemon;
 pub mod netlink;
@@ -55,4 +58,3 @@ pub mod sys;
 pub mod vrrp_socket;
 
 pub use daemon::{run, Daemon, DaemonOptions};
-pub mod operator;

@@ -170,12 +170,16 @@ impl TimerFd {
         self.fd.as_raw_fd()
     }
 
-    /// Arm the timer at `at` (absolute), or disarm it with `None`. A deadline already in the
-    /// past fires at once. Re-arming at the same deadline is skipped (one system call saved per
-    /// loop turn).
+    /// Make sure the timer fires no later than `at` (absolute); a deadline already in the past
+    /// fires at once. When the timer is already armed at or before `at`, nothing is done: waking
+    /// early is harmless (the engine's spurious `handle_timeout` is a no-op, and the loop re-arms),
+    /// while re-arming costs a system call, and a backup's next deadline moves later with every
+    /// advert it receives. `None` (nothing due) likewise leaves an armed timer alone.
     pub fn arm(&mut self, at: Option<Instant>) -> io::Result<()> {
-        if self.armed == at {
-            return Ok(());
+        match (self.armed, at) {
+            (_, None) => return Ok(()),
+            (Some(cur), Some(t)) if cur <= t => return Ok(()),
+            _ => {}
         }
         let zero = libc::timespec {
             tv_sec: 0,
@@ -311,7 +315,8 @@ pub struct Realtime {
 /// - RLIMIT_RTTIME: a real-time task that runs [`RTTIME_SOFT_US`] of CPU without blocking gets
 ///   SIGXCPU, on which the daemon demotes itself ([`leave_realtime`]); the hard limit kills a
 ///   runaway daemon rather than the machine;
-/// - `mlockall`: no page fault on the takeover path.
+/// - `mlockall` (on fault): once touched, no page of the daemon is ever paged out, so the
+///   takeover path does not wait for the disk.
 ///
 /// Each step that fails (no privilege, a container) is skipped; the daemon then runs as an
 /// ordinary process.
@@ -332,8 +337,12 @@ pub fn enter_realtime() -> Realtime {
             libc::sched_setscheduler(0, libc::SCHED_FIFO | libc::SCHED_RESET_ON_FORK, &param)
         } == 0;
     }
+    // MCL_ONFAULT: pages are locked as they are first touched, so the resident set stays what
+    // the daemon uses (not every mapped page of the binary and its libraries), and a page once
+    // touched is never paged out.
     // SAFETY: plain system call.
-    r.locked = unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) } == 0;
+    r.locked =
+        unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE | libc::MCL_ONFAULT) } == 0;
     r
 }
 

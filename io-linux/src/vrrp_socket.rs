@@ -161,6 +161,11 @@ impl VrrpSocket {
         self.family
     }
 
+    /// The interface's index.
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
+    }
+
     /// Send one VRRP message from `src` to `dst` on this socket's interface.
     pub fn send(&self, src: IpAddr, dst: IpAddr, payload: &[u8]) -> io::Result<()> {
         match (src, dst) {
@@ -285,37 +290,49 @@ impl VrrpSocket {
         let n = usize::try_from(n).unwrap_or(0).min(buf.len());
         let src = (i32::from(from.sin6_family) == libc::AF_INET6)
             .then(|| Ipv6Addr::from(from.sin6_addr.s6_addr));
-        let mut c = Control::default();
-        // SAFETY: walking the control buffer the kernel filled, with the libc CMSG macros,
-        // bounded by msg_controllen; each payload is read unaligned at its own size.
-        unsafe {
-            let mut h = libc::CMSG_FIRSTHDR(&msg);
-            while !h.is_null() {
-                let (level, kind) = ((*h).cmsg_level, (*h).cmsg_type);
-                let data = libc::CMSG_DATA(h);
-                if level == libc::IPPROTO_IPV6 && kind == libc::IPV6_HOPLIMIT {
-                    let v: libc::c_int = std::ptr::read_unaligned(data.cast());
-                    c.hop_limit = u8::try_from(v).ok();
-                } else if level == libc::IPPROTO_IPV6 && kind == libc::IPV6_PKTINFO {
-                    let v: libc::in6_pktinfo = std::ptr::read_unaligned(data.cast());
-                    c.dst = Some(Ipv6Addr::from(v.ipi6_addr.s6_addr));
-                } else if level == libc::SOL_SOCKET && kind == libc::SCM_TIMESTAMPNS {
-                    let v: libc::timespec = std::ptr::read_unaligned(data.cast());
-                    c.stamp = Some((i64::from(v.tv_sec), i64::from(v.tv_nsec)));
-                }
-                h = libc::CMSG_NXTHDR(&msg, h);
-            }
-        }
+        let c = parse_control(&msg);
         Ok(Some((n, src, c)))
     }
 }
 
 /// What the control messages of one received datagram said.
 #[derive(Clone, Copy, Debug, Default)]
-struct Control {
-    hop_limit: Option<u8>,
-    dst: Option<Ipv6Addr>,
-    stamp: Option<(i64, i64)>,
+pub struct Control {
+    /// IPV6_HOPLIMIT.
+    pub hop_limit: Option<u8>,
+    /// IPV6_PKTINFO's destination.
+    pub dst: Option<Ipv6Addr>,
+    /// SO_TIMESTAMPNS (CLOCK_REALTIME seconds, nanoseconds).
+    pub stamp: Option<(i64, i64)>,
+}
+
+/// Read the control messages of a received `msghdr` (its `msg_controllen` as the kernel set it).
+pub fn parse_control(msg: &libc::msghdr) -> Control {
+    let mut c = Control::default();
+    // SAFETY: walking the control buffer the kernel filled, with the libc CMSG macros,
+    // bounded by msg_controllen; each payload is read unaligned at its own size.
+    unsafe {
+        let mut h = libc::CMSG_FIRSTHDR(msg);
+        while !h.is_null() {
+            let (level, kind) = ((*h).cmsg_level, (*h).cmsg_type);
+            let data = libc::CMSG_DATA(h);
+            if level == libc::IPPROTO_IPV6 && kind == libc::IPV6_HOPLIMIT {
+                let v: libc::c_int = std::ptr::read_unaligned(data.cast());
+                c.hop_limit = u8::try_from(v).ok();
+            } else if level == libc::IPPROTO_IPV6 && kind == libc::IPV6_PKTINFO {
+                let v: libc::in6_pktinfo = std::ptr::read_unaligned(data.cast());
+                c.dst = Some(Ipv6Addr::from(v.ipi6_addr.s6_addr));
+            } else if level == libc::SOL_SOCKET && kind == libc::SCM_TIMESTAMPNS {
+                let v: libc::timespec = std::ptr::read_unaligned(data.cast());
+                // time_t and c_long are i64 here, i32 on 32-bit targets.
+                #[allow(clippy::useless_conversion)]
+                let stamp = (i64::from(v.tv_sec), i64::from(v.tv_nsec));
+                c.stamp = Some(stamp);
+            }
+            h = libc::CMSG_NXTHDR(msg, h);
+        }
+    }
+    c
 }
 
 /// `sendmsg` one datagram with one control message whose payload is `T`.

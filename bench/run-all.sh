@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Every daemon benchmark in one run, Vigil beside keepalived; results in bench/results/.
+# Needs root (network namespaces), keepalived, tcpdump, tshark, stress-ng, a C compiler.
+# Usage: bench/run-all.sh   (VIGILD=path/to/vigild to use another build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+if [ -z "${VIGILD:-}" ]; then
+  cargo build --release -p vigil-linux
+  export VIGILD="$CARGO_TARGET_DIR/release/vigild"
+fi
+mkdir -p bench/results
+python3 bench/takeover.py --runs "${RUNS:-10}" --json bench/results/takeover.json | tee bench/results/takeover.txt
+python3 bench/load.py --seconds "${LOAD_SECONDS:-20}" --json bench/results/load.json | tee bench/results/load.txt
+python3 bench/cpu.py --seconds "${CPU_SECONDS:-8}" --json bench/results/cpu.json | tee bench/results/cpu.txt

@@ -1,0 +1,347 @@
+//! Batched socket I/O: `recvmmsg` to read every queued advert of a socket in one system call,
+//! `sendmmsg` to send the adverts one engine call produced (masters on one interval grid fall due
+//! together) in one system call per socket.
+//!
+//! Both keep their buffers between calls (no allocation once warmed up) and rebuild the kernel's
+//! `mmsghdr` arrays, whose pointers point into those buffers, on every call.
+
+use std::io;
+use std::mem::{size_of, zeroed};
+use std::net::{IpAddr, Ipv6Addr};
+use std::os::fd::RawFd;
+
+use crate::vrrp_socket::{parse_control, parse_ipv4, Datagram, RECV_BUF_LEN};
+use vigil_engine::wire::Family;
+
+/// Datagrams read per `recvmmsg`.
+pub const RECV_BATCH: usize = 32;
+/// Control buffer per message (8-aligned): hop limit, packet info and a timestamp.
+const CTRL_WORDS: usize = 24;
+
+/// Buffers for [`RecvBatch::recv`].
+pub struct RecvBatch {
+    bufs: Vec<u8>,
+    ctrl: Vec<[u64; CTRL_WORDS]>,
+    names: Vec<libc::sockaddr_in6>,
+    iovs: Vec<libc::iovec>,
+    hdrs: Vec<libc::mmsghdr>,
+    /// The datagrams of the last call; offsets index [`RecvBatch::buf`].
+    pub out: Vec<Datagram>,
+}
+
+impl std::fmt::Debug for RecvBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecvBatch").field("out", &self.out).finish()
+    }
+}
+
+impl Default for RecvBatch {
+    fn default() -> Self {
+        RecvBatch {
+            bufs: vec![0; RECV_BATCH * RECV_BUF_LEN],
+            ctrl: vec![[0; CTRL_WORDS]; RECV_BATCH],
+            // SAFETY: plain data.
+            names: vec![unsafe { zeroed() }; RECV_BATCH],
+            iovs: Vec::with_capacity(RECV_BATCH),
+            hdrs: Vec::with_capacity(RECV_BATCH),
+            out: Vec::with_capacity(RECV_BATCH),
+        }
+    }
+}
+
+impl RecvBatch {
+    /// The bytes the datagrams' offsets refer to.
+    pub fn buf(&self) -> &[u8] {
+        &self.bufs
+    }
+
+    /// Read up to [`RECV_BATCH`] datagrams from `fd` without blocking into
+    /// [`RecvBatch::out`]; returns how many the kernel gave (malformed ones are counted but
+    /// not kept). Fewer than [`RECV_BATCH`] means the queue is empty.
+    pub fn recv(&mut self, fd: RawFd, family: Family) -> io::Result<usize> {
+        self.out.clear();
+        self.iovs.clear();
+        self.hdrs.clear();
+        for i in 0..RECV_BATCH {
+            let slot = &mut self.bufs[i * RECV_BUF_LEN..(i + 1) * RECV_BUF_LEN];
+            self.iovs.push(libc::iovec {
+                iov_base: slot.as_mut_ptr().cast(),
+                iov_len: slot.len(),
+            });
+        }
+        for i in 0..RECV_BATCH {
+            // SAFETY: plain data.
+            let mut h: libc::mmsghdr = unsafe { zeroed() };
+            h.msg_hdr.msg_name = (&mut self.names[i] as *mut libc::sockaddr_in6).cast();
+            h.msg_hdr.msg_namelen = size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+            h.msg_hdr.msg_iov = &mut self.iovs[i];
+            h.msg_hdr.msg_iovlen = 1;
+            h.msg_hdr.msg_control = self.ctrl[i].as_mut_ptr().cast();
+            h.msg_hdr.msg_controllen = size_of::<[u64; CTRL_WORDS]>() as _;
+            self.hdrs.push(h);
+        }
+        // SAFETY: every pointer in `hdrs` points into buffers owned by `self` that outlive the
+        // call, with the lengths given.
+        let n = unsafe {
+            libc::recvmmsg(
+                fd,
+                self.hdrs.as_mut_ptr(),
+                RECV_BATCH as libc::c_uint,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            return match e.kind() {
+                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(0),
+                _ => Err(e),
+            };
+        }
+        let n = usize::try_from(n).unwrap_or(0).min(RECV_BATCH);
+        for i in 0..n {
+            let len = (self.hdrs[i].msg_len as usize).min(RECV_BUF_LEN);
+            let base = i * RECV_BUF_LEN;
+            let c = parse_control(&self.hdrs[i].msg_hdr);
+            let dg = match family {
+                Family::V4 => parse_ipv4(&self.bufs[base..base + len]).map(|d| Datagram {
+                    start: base + d.start,
+                    end: base + d.end,
+                    stamp: c.stamp,
+                    ..d
+                }),
+                Family::V6 => {
+                    let name = &self.names[i];
+                    let src = (i32::from(name.sin6_family) == libc::AF_INET6)
+                        .then(|| Ipv6Addr::from(name.sin6_addr.s6_addr));
+                    match (src, c.hop_limit, c.dst) {
+                        (Some(src), Some(ttl), Some(dst)) => Some(Datagram {
+                            src: IpAddr::V6(src),
+                            dst: IpAddr::V6(dst),
+                            ttl,
+                            start: base,
+                            end: base + len,
+                            stamp: c.stamp,
+                        }),
+                        _ => None,
+                    }
+                }
+            };
+            self.out.extend(dg);
+        }
+        Ok(n)
+    }
+}
+
+/// One queued advert.
+#[derive(Clone, Copy, Debug)]
+struct Queued {
+    fd: RawFd,
+    ifindex: u32,
+    src: IpAddr,
+    dst: IpAddr,
+    off: usize,
+    len: usize,
+}
+
+/// Adverts waiting for [`SendBatch::flush`].
+#[derive(Default)]
+pub struct SendBatch {
+    arena: Vec<u8>,
+    queued: Vec<Queued>,
+    names: Vec<libc::sockaddr_in6>,
+    ctrl: Vec<[u64; 8]>,
+    iovs: Vec<libc::iovec>,
+    hdrs: Vec<libc::mmsghdr>,
+}
+
+impl std::fmt::Debug for SendBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendBatch")
+            .field("queued", &self.queued.len())
+            .finish()
+    }
+}
+
+/// A failed send, for the caller to log.
+#[derive(Debug)]
+pub struct SendFailure {
+    /// The destination.
+    pub dst: IpAddr,
+    /// Why.
+    pub error: io::Error,
+}
+
+impl SendBatch {
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.queued.is_empty()
+    }
+
+    /// Queue one VRRP message for socket `fd` (interface `ifindex`), encoded by `encode` into a
+    /// buffer of `max` bytes (it returns the length used, or `None` to queue nothing).
+    pub fn push(
+        &mut self,
+        fd: RawFd,
+        ifindex: u32,
+        src: IpAddr,
+        dst: IpAddr,
+        max: usize,
+        encode: impl FnOnce(&mut [u8]) -> Option<usize>,
+    ) {
+        let off = self.arena.len();
+        self.arena.resize(off + max, 0);
+        match encode(&mut self.arena[off..]) {
+            Some(len) => {
+                self.arena.truncate(off + len);
+                self.queued.push(Queued {
+                    fd,
+                    ifindex,
+                    src,
+                    dst,
+                    off,
+                    len,
+                });
+            }
+            None => self.arena.truncate(off),
+        }
+    }
+
+    /// Send everything queued, one `sendmmsg` per run of messages for the same socket, in
+    /// order. Returns the failures.
+    pub fn flush(&mut self) -> Vec<SendFailure> {
+        let mut failures = Vec::new();
+        let mut start = 0;
+        while start < self.queued.len() {
+            let fd = self.queued[start].fd;
+            let end = self.queued[start..]
+                .iter()
+                .position(|q| q.fd != fd)
+                .map_or(self.queued.len(), |p| start + p)
+                .min(start + 1024);
+            self.send_run(start, end, &mut failures);
+            start = end;
+        }
+        self.queued.clear();
+        self.arena.clear();
+        failures
+    }
+
+    fn send_run(&mut self, start: usize, end: usize, failures: &mut Vec<SendFailure>) {
+        let n = end - start;
+        self.names.clear();
+        self.ctrl.clear();
+        self.iovs.clear();
+        self.hdrs.clear();
+        let fd = self.queued[start].fd;
+        for q in &self.queued[start..end] {
+            // SAFETY: plain data.
+            let mut name: libc::sockaddr_in6 = unsafe { zeroed() };
+            let mut ctrl = [0u64; 8];
+            match (q.src, q.dst) {
+                (IpAddr::V4(s), IpAddr::V4(d)) => {
+                    // SAFETY: a sockaddr_in fits in a sockaddr_in6; plain data.
+                    let sin = unsafe {
+                        &mut *(&mut name as *mut libc::sockaddr_in6).cast::<libc::sockaddr_in>()
+                    };
+                    sin.sin_family = libc::AF_INET as libc::sa_family_t;
+                    sin.sin_addr.s_addr = u32::from_ne_bytes(d.octets());
+                    // SAFETY: plain data.
+                    let mut info: libc::in_pktinfo = unsafe { zeroed() };
+                    info.ipi_ifindex = q.ifindex as libc::c_int;
+                    info.ipi_spec_dst.s_addr = u32::from_ne_bytes(s.octets());
+                    write_cmsg(&mut ctrl, libc::IPPROTO_IP, libc::IP_PKTINFO, &info);
+                }
+                (IpAddr::V6(s), IpAddr::V6(d)) => {
+                    name.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+                    name.sin6_addr.s6_addr = d.octets();
+                    if d.is_multicast() || (d.segments()[0] & 0xffc0) == 0xfe80 {
+                        name.sin6_scope_id = q.ifindex;
+                    }
+                    // SAFETY: plain data.
+                    let mut info: libc::in6_pktinfo = unsafe { zeroed() };
+                    info.ipi6_ifindex = q.ifindex;
+                    info.ipi6_addr.s6_addr = s.octets();
+                    write_cmsg(&mut ctrl, libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, &info);
+                }
+                _ => {}
+            }
+            self.names.push(name);
+            self.ctrl.push(ctrl);
+            self.iovs.push(libc::iovec {
+                iov_base: self.arena[q.off..].as_ptr() as *mut libc::c_void,
+                iov_len: q.len,
+            });
+        }
+        for (i, q) in self.queued[start..end].iter().enumerate() {
+            // SAFETY: plain data.
+            let mut h: libc::mmsghdr = unsafe { zeroed() };
+            h.msg_hdr.msg_name = (&mut self.names[i] as *mut libc::sockaddr_in6).cast();
+            h.msg_hdr.msg_namelen = if q.dst.is_ipv4() {
+                size_of::<libc::sockaddr_in>()
+            } else {
+                size_of::<libc::sockaddr_in6>()
+            } as libc::socklen_t;
+            h.msg_hdr.msg_iov = &mut self.iovs[i];
+            h.msg_hdr.msg_iovlen = 1;
+            h.msg_hdr.msg_control = self.ctrl[i].as_mut_ptr().cast();
+            h.msg_hdr.msg_controllen = cmsg_space(q.src) as _;
+            self.hdrs.push(h);
+        }
+        let mut done = 0;
+        while done < n {
+            // SAFETY: every pointer in `hdrs` points into buffers owned by `self`.
+            let r = unsafe {
+                libc::sendmmsg(
+                    fd,
+                    self.hdrs[done..].as_mut_ptr(),
+                    (n - done) as libc::c_uint,
+                    0,
+                )
+            };
+            if r < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                // The first unsent message failed: report it and go on with the next.
+                failures.push(SendFailure {
+                    dst: self.queued[start + done].dst,
+                    error: e,
+                });
+                done += 1;
+            } else {
+                done += usize::try_from(r).unwrap_or(0).max(1);
+            }
+        }
+    }
+}
+
+fn cmsg_space(src: IpAddr) -> usize {
+    let len = match src {
+        IpAddr::V4(_) => size_of::<libc::in_pktinfo>(),
+        IpAddr::V6(_) => size_of::<libc::in6_pktinfo>(),
+    };
+    // SAFETY: pure arithmetic.
+    unsafe { libc::CMSG_SPACE(len as u32) as usize }
+}
+
+/// Write one control message carrying `data` at the start of `ctrl`.
+fn write_cmsg<T>(ctrl: &mut [u64; 8], level: libc::c_int, kind: libc::c_int, data: &T) {
+    // SAFETY: a msghdr is needed only for CMSG_FIRSTHDR; the buffer is 64 bytes, 8-aligned,
+    // enough for one header and an in6_pktinfo (CMSG_SPACE(20) = 40); `data` is copied
+    // unaligned at its own size.
+    unsafe {
+        let mut msg: libc::msghdr = zeroed();
+        msg.msg_control = ctrl.as_mut_ptr().cast();
+        msg.msg_controllen = size_of::<[u64; 8]>() as _;
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        if c.is_null() {
+            return;
+        }
+        (*c).cmsg_level = level;
+        (*c).cmsg_type = kind;
+        (*c).cmsg_len = libc::CMSG_LEN(size_of::<T>() as u32) as _;
+        std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<T>(), std::ptr::read(data));
+    }
+}
