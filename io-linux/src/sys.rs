@@ -346,6 +346,22 @@ pub fn enter_realtime() -> Realtime {
     r
 }
 
+/// Sleep until `at` on the monotonic clock (absolute, so an interrupted sleep resumes to the
+/// same instant).
+pub fn sleep_until(at: Instant) {
+    let ts = timespec_of(at);
+    // SAFETY: valid timespec; EINTR is retried by the loop.
+    while unsafe {
+        libc::clock_nanosleep(
+            libc::CLOCK_MONOTONIC,
+            libc::TIMER_ABSTIME,
+            &ts,
+            std::ptr::null_mut(),
+        )
+    } == libc::EINTR
+    {}
+}
+
 /// Back to SCHED_OTHER (after SIGXCPU).
 pub fn leave_realtime() {
     let param = libc::sched_param { sched_priority: 0 };

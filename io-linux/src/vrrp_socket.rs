@@ -86,9 +86,17 @@ impl VrrpSocket {
         setsockopt_int(sock.as_raw_fd(), libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
         sock.set_nonblocking(true)?;
         sock.set_cloexec(true)?;
-        // Enough for a burst of adverts from 1,020 instances.
-        let _ = sock.set_recv_buffer_size(4 << 20);
-        let _ = sock.set_send_buffer_size(4 << 20);
+        // Room for a whole burst of adverts (255 instances per interface and family send
+        // together): the default 208 KiB holds about 200, and a dropped tail of a burst is a
+        // spurious takeover three intervals later. SO_RCVBUFFORCE passes net.core.rmem_max
+        // (the daemon runs as root); the plain option is the fallback.
+        let fd = sock.as_raw_fd();
+        if setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, 4 << 20).is_err() {
+            let _ = sock.set_recv_buffer_size(4 << 20);
+        }
+        if setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, 4 << 20).is_err() {
+            let _ = sock.set_send_buffer_size(4 << 20);
+        }
         Ok(VrrpSocket {
             sock,
             family,
