@@ -197,6 +197,7 @@ fn instance(
         },
         lower_prio_repeat: i.garp.lower_prio_repeat,
         lower_prio_delay: i.garp.lower_prio_delay,
+        na_router_flag: true,
     };
     trackers(
         cfg,

@@ -301,7 +301,8 @@ pub enum Action {
         addrs: Arc<[VirtualAddress]>,
     },
     /// Announce the virtual addresses once each: a gratuitous ARP (IPv4) or an unsolicited
-    /// neighbour advertisement (IPv6) per address.
+    /// neighbour advertisement (IPv6) per address; whether an NA carries the Router flag is the
+    /// instance's [`crate::setup::Announce::na_router_flag`].
     Announce {
         /// The instance.
         instance: InstanceId,

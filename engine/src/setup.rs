@@ -125,6 +125,10 @@ pub struct Announce {
     /// `garp_lower_prio_delay`: a second burst this long after hearing a lower priority.
     /// Default: `master_delay`.
     pub lower_prio_delay: Duration,
+    /// IPv6: set the Router flag in unsolicited neighbour advertisements. RFC 5798 sections
+    /// 6.4.1 and 6.4.2 ask for it (the virtual router is a router); keepalived 2.2.7 sends only
+    /// the Override flag. Default: the RFC (true); `false` reproduces keepalived's frames.
+    pub na_router_flag: bool,
 }
 
 impl Default for Announce {
@@ -137,6 +141,7 @@ impl Default for Announce {
             interval: Duration::ZERO,
             lower_prio_repeat: 5,
             lower_prio_delay: Duration::from_secs(5),
+            na_router_flag: true,
         }
     }
 }
