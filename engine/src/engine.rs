@@ -1107,25 +1107,7 @@ impl Engine {
     /// addresses; everyone goes INIT.
     fn shutdown(&mut self, _now: Instant) {
         for i in 0..self.instances.len() {
-            let state = self.instances[i].state;
-            if state == State::Init {
-                continue;
-            }
-            if state == State::Master {
-                self.send_advert(i, 0);
-                let inst = &self.instances[i];
-                self.actions.push_back(Action::RemoveAddresses {
-                    instance: inst.id,
-                    iface: inst.iface,
-                    addrs: Arc::clone(&inst.vips),
-                });
-            }
-            let inst = &mut self.instances[i];
-            inst.stop_timers();
-            inst.preempt_at = None;
-            inst.master_addr = None;
-            inst.want_master = false;
-            self.set_state(i, State::Init, Reason::Shutdown);
+            self.stop_instance(i);
         }
         for g in 0..self.groups.len() {
             if let Some(&first) = self.groups[g].members.first() {
@@ -1133,6 +1115,129 @@ impl Engine {
             }
         }
         self.started = false;
+    }
+
+    /// Stop one instance as on shutdown: a MASTER sends priority 0 and removes its addresses.
+    pub(crate) fn stop_instance(&mut self, i: usize) {
+        let state = self.instances[i].state;
+        if state == State::Init {
+            return;
+        }
+        if state == State::Master {
+            self.send_advert(i, 0);
+            let inst = &self.instances[i];
+            self.actions.push_back(Action::RemoveAddresses {
+                instance: inst.id,
+                iface: inst.iface,
+                addrs: Arc::clone(&inst.vips),
+            });
+        }
+        let inst = &mut self.instances[i];
+        inst.stop_timers();
+        inst.preempt_at = None;
+        inst.master_addr = None;
+        inst.want_master = false;
+        self.set_state(i, State::Init, Reason::Shutdown);
+    }
+
+    // ----- support for reload (crate::reload) -----------------------------------------------
+
+    pub(crate) fn is_started(&self) -> bool {
+        self.started
+    }
+
+    pub(crate) fn set_started(&mut self, started: bool) {
+        self.started = started;
+    }
+
+    pub(crate) fn instance_count(&self) -> usize {
+        self.instances.len()
+    }
+
+    pub(crate) fn instance_config(&self, i: usize) -> &InstanceConfig {
+        &self.instances[i].cfg
+    }
+
+    pub(crate) fn instance_state(&self, i: usize) -> State {
+        self.instances[i].state
+    }
+
+    pub(crate) fn instance_mut(&mut self, i: usize) -> &mut Instance {
+        &mut self.instances[i]
+    }
+
+    pub(crate) fn instance_id_at(&self, i: usize) -> InstanceId {
+        self.instances[i].id
+    }
+
+    pub(crate) fn instance_iface(&self, i: usize) -> IfaceId {
+        self.instances[i].iface
+    }
+
+    pub(crate) fn push_action(&mut self, a: Action) {
+        self.actions.push_back(a);
+    }
+
+    /// Take over what the runner reported to `old`: interface links and addresses, check
+    /// program states and tracked-file values, by name.
+    pub(crate) fn adopt_environment(&mut self, old: &Engine) {
+        for f in &mut self.ifaces {
+            if let Some(o) = old.ifaces.iter().find(|o| o.name == f.name) {
+                f.up = o.up;
+                f.primary = o.primary;
+            }
+        }
+        for s in &mut self.scripts {
+            if let Some(o) = old.scripts.iter().find(|o| o.cfg.name == s.cfg.name) {
+                s.up = o.up;
+                s.successes = o.successes;
+                s.failures = o.failures;
+            }
+        }
+        for f in &mut self.files {
+            if let Some(o) = old.files.iter().find(|o| o.name == f.name) {
+                f.value = o.value;
+            }
+        }
+        self.stats = old.stats;
+    }
+
+    /// After a reload: start the new instances, settle every other one against its new
+    /// configuration (priority, trackers, faults), and rebuild the timer heap.
+    pub(crate) fn settle_after_reload(&mut self, now: Instant) {
+        for g in 0..self.groups.len() {
+            let members = &self.groups[g].members;
+            if let Some(&first) = members.first() {
+                let s = self.instances[first as usize].state;
+                if members
+                    .iter()
+                    .all(|&m| self.instances[m as usize].state == s)
+                {
+                    self.groups[g].state = s;
+                }
+            }
+        }
+        if self.started {
+            for i in 0..self.instances.len() {
+                if self.instances[i].state == State::Init {
+                    let inst = &mut self.instances[i];
+                    if inst.cfg.preempt_delay > Duration::ZERO {
+                        inst.preempt_at = Some(now.saturating_add(inst.cfg.preempt_delay));
+                    }
+                    match self.instances[i].group {
+                        Some(g) => self.settle_group(now, usize::from(g), i, Some(Reason::Startup)),
+                        None => self.leave_fault(now, i, Reason::Startup),
+                    }
+                } else {
+                    self.settle(now, i);
+                }
+            }
+        }
+        self.heap.clear();
+        for i in 0..self.instances.len() {
+            self.instances[i].queued = Instant::MAX;
+            self.schedule(i);
+        }
     }
 
     fn send_advert(&mut self, i: usize, priority: u8) {

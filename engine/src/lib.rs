@@ -22,8 +22,9 @@
 //!    adverts from one [`Engine::handle_timeout`] can go out as one batch (`sendmmsg`).
 //! 3. Ask [`Engine::poll_timeout`] for the one next deadline; it is the only timer a runner
 //!    keeps. Sleep until that deadline or until input arrives.
-//! 4. On input (a received packet, a link or address change, a shutdown request) call
-//!    [`Engine::handle_input`] with the current time; when the deadline is reached call
+//! 4. On input (a received packet, a link or address change, a check result, a shutdown
+//!    request) call [`Engine::handle_input`] with the current time, and on a new configuration
+//!    (SIGHUP) [`Engine::reload`]; when the deadline is reached call
 //!    [`Engine::handle_timeout`]. A call with nothing due is a no-op, so waking early is harmless
 //!    and waking late only delays what was due (the schedule is absolute, see below).
 //!
@@ -133,6 +134,7 @@ mod engine;
 pub mod from_conf;
 pub mod instance;
 pub mod io;
+mod reload;
 pub mod setup;
 pub mod stats;
 pub mod time;

@@ -1,0 +1,316 @@
+//! Reloading the configuration (SIGHUP) without disturbing what did not change.
+//!
+//! keepalived's reloads have dropped addresses and caused needless transitions (its issues
+//! #2159, #1854, #2364). Vigil's rule: an instance is *the same virtual router* when its name,
+//! interface, address family, VRID and version are unchanged. Such an instance keeps its state,
+//! timers, learned Master_Adver_Interval and counters: no transition, no gap in its adverts. When
+//! it is MASTER and its virtual addresses changed, only the difference is removed and added.
+//! Other settings (priority, interval, preemption, tracking, announcements) take effect from the
+//! reload on: a new priority goes into the next advert, a new interval moves the next advert onto
+//! the new interval's grid. Any other instance is a different virtual router: a removed one stops
+//! as on shutdown (a MASTER sends priority 0 and removes its addresses), a new one starts as at
+//! start-up. Interface facts (link, primary addresses), check-program states and tracked-file
+//! values carry over by name.
+//!
+//! A configuration the engine cannot run is refused with a [`SetupError`] and the running one is
+//! left exactly as it was. Instance ids may change with a reload: resolve them again.
+
+use std::sync::Arc;
+
+use crate::engine::Engine;
+use crate::instance::{grid_after, Timer};
+use crate::io::{Action, State};
+use crate::setup::{EngineConfig, SetupError, VirtualAddress};
+use crate::time::Instant;
+
+impl Engine {
+    /// Replace the configuration at `now` (see the module docs for what is kept). Drain
+    /// [`Engine::poll_action`] afterwards, as after any call.
+    pub fn reload(&mut self, now: Instant, config: EngineConfig) -> Result<(), SetupError> {
+        let mut next = Engine::new(config)?;
+        next.adopt_environment(self);
+        let started = self.is_started();
+        let mut kept = vec![false; self.instance_count()];
+        for i in 0..next.instance_count() {
+            let Some(old) = self.find_same_router(&next, i) else {
+                continue;
+            };
+            kept[old] = true;
+            let (add, remove) = self.take_instance_state(now, old, &mut next, i);
+            let id = next.instance_id_at(i);
+            let iface = next.instance_iface(i);
+            if !remove.is_empty() {
+                next.push_action(Action::RemoveAddresses {
+                    instance: id,
+                    iface,
+                    addrs: remove.into(),
+                });
+            }
+            if !add.is_empty() {
+                let addrs: Arc<[VirtualAddress]> = add.into();
+                next.push_action(Action::AddAddresses {
+                    instance: id,
+                    iface,
+                    addrs: Arc::clone(&addrs),
+                });
+                next.push_action(Action::Announce {
+                    instance: id,
+                    iface,
+                    addrs,
+                });
+            }
+        }
+        // Removed (or changed beyond recognition) routers stop as on shutdown, reported under
+        // their old ids, before anything of the new configuration.
+        let mut out = Vec::new();
+        for (old, &k) in kept.iter().enumerate() {
+            if !k {
+                self.stop_instance(old);
+            }
+        }
+        while let Some(a) = self.poll_action() {
+            out.push(a);
+        }
+        while let Some(a) = next.poll_action() {
+            out.push(a);
+        }
+        next.set_started(started);
+        for a in out {
+            next.push_action(a);
+        }
+        next.settle_after_reload(now);
+        *self = next;
+        Ok(())
+    }
+
+    /// The index of the instance of `self` that is the same virtual router as instance `i` of
+    /// `next`, if any.
+    fn find_same_router(&self, next: &Engine, i: usize) -> Option<usize> {
+        let n = next.instance_config(i);
+        (0..self.instance_count()).find(|&k| {
+            let o = self.instance_config(k);
+            o.name == n.name
+                && o.interface == n.interface
+                && o.family == n.family
+                && o.vrid == n.vrid
+                && o.version == n.version
+                && self.instance_state(k) != State::Init
+        })
+    }
+
+    /// Move the runtime state of old instance `old` into instance `i` of `next`; returns the
+    /// virtual addresses to add and to remove when it is MASTER.
+    fn take_instance_state(
+        &mut self,
+        now: Instant,
+        old: usize,
+        next: &mut Engine,
+        i: usize,
+    ) -> (Vec<VirtualAddress>, Vec<VirtualAddress>) {
+        let from = self.instance_mut(old);
+        let to = next.instance_mut(i);
+        to.state = from.state;
+        to.master_adver_interval = if to.cfg.version == crate::wire::Version::V2 {
+            to.cfg.advert_interval
+        } else {
+            from.master_adver_interval
+        };
+        to.timers = from.timers;
+        to.preempt_at = from.preempt_at;
+        to.master_addr = from.master_addr;
+        to.stats = from.stats;
+        to.want_master = from.want_master;
+        to.burst_left = from.burst_left;
+        to.delayed_repeat = from.delayed_repeat;
+        to.priority = from.priority; // settle_after_reload reports a change
+        if to.state != State::Master {
+            return (Vec::new(), Vec::new());
+        }
+        if from.cfg.advert_interval != to.cfg.advert_interval {
+            // Join the new interval's grid, never later than the advert already due.
+            let at = from
+                .get(Timer::Adver)
+                .min(grid_after(now, to.cfg.advert_interval));
+            to.set(Timer::Adver, at);
+        }
+        let add = to
+            .cfg
+            .virtual_addresses
+            .iter()
+            .filter(|v| !from.cfg.virtual_addresses.contains(v))
+            .cloned()
+            .collect();
+        let remove = from
+            .cfg
+            .virtual_addresses
+            .iter()
+            .filter(|v| !to.cfg.virtual_addresses.contains(v))
+            .cloned()
+            .collect();
+        (add, remove)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::{Input, InstanceId};
+    use crate::setup::InstanceConfig;
+    use crate::wire::{Family, Version};
+    use core::time::Duration;
+    use std::net::IpAddr;
+
+    fn cfg(name: &str, vrid: u8, prio: u8, vips: &[&str]) -> InstanceConfig {
+        InstanceConfig::new(name, "eth0", vrid, Version::V3, Family::V4)
+            .priority(prio)
+            .vips(vips.iter().map(|v| v.parse::<IpAddr>().unwrap()))
+    }
+
+    fn engine(instances: Vec<InstanceConfig>) -> Engine {
+        let mut e = Engine::new(EngineConfig::instances(instances)).unwrap();
+        e.handle_input(
+            Instant::ZERO,
+            Input::PrimaryAddress {
+                iface: crate::io::IfaceId(0),
+                family: Family::V4,
+                addr: Some("192.0.2.1".parse().unwrap()),
+            },
+        );
+        e.handle_input(Instant::ZERO, Input::Start);
+        while e.poll_action().is_some() {}
+        e
+    }
+
+    fn actions(e: &mut Engine) -> Vec<Action> {
+        std::iter::from_fn(|| e.poll_action()).collect()
+    }
+
+    fn state(e: &Engine, name: &str) -> State {
+        let id = e.instance_id(name).unwrap();
+        e.instance(id).unwrap().state()
+    }
+
+    #[test]
+    fn unchanged_configuration_causes_no_transition_and_no_advert_gap() {
+        let c = vec![
+            cfg("A", 1, 255, &["192.0.2.100"]),
+            cfg("B", 2, 100, &["192.0.2.101"]),
+        ];
+        let mut e = engine(c.clone());
+        e.handle_timeout(Instant::from_millis(1000));
+        actions(&mut e);
+        let before = e.poll_timeout();
+        e.reload(Instant::from_millis(1500), EngineConfig::instances(c))
+            .unwrap();
+        assert!(actions(&mut e).is_empty(), "nothing to do");
+        assert_eq!(e.poll_timeout(), before, "the schedule is unchanged");
+        assert_eq!(
+            (state(&e, "A"), state(&e, "B")),
+            (State::Master, State::Backup)
+        );
+        let a = e.instance(e.instance_id("A").unwrap()).unwrap();
+        assert_eq!(a.stats().became_master, 1, "counters survive");
+    }
+
+    #[test]
+    fn a_master_with_changed_addresses_only_moves_the_difference() {
+        let mut e = engine(vec![cfg("A", 1, 255, &["192.0.2.100", "192.0.2.101"])]);
+        e.reload(
+            Instant::from_millis(10),
+            EngineConfig::instances(vec![cfg("A", 1, 255, &["192.0.2.101", "192.0.2.102"])]),
+        )
+        .unwrap();
+        let a = actions(&mut e);
+        let list =
+            |x: &Arc<[VirtualAddress]>| x.iter().map(|v| v.addr.to_string()).collect::<Vec<_>>();
+        match &a[..] {
+            [Action::RemoveAddresses { addrs: r, .. }, Action::AddAddresses { addrs: ad, .. }, Action::Announce { .. }] =>
+            {
+                assert_eq!(list(r), ["192.0.2.100"]);
+                assert_eq!(list(ad), ["192.0.2.102"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(state(&e, "A"), State::Master);
+    }
+
+    #[test]
+    fn a_new_priority_goes_into_the_next_advert_without_a_transition() {
+        let mut e = engine(vec![cfg("A", 1, 100, &["192.0.2.100"])]);
+        e.handle_timeout(Instant::from_micros(3_609_375));
+        actions(&mut e);
+        e.reload(
+            Instant::from_millis(3700),
+            EngineConfig::instances(vec![cfg("A", 1, 150, &["192.0.2.100"])]),
+        )
+        .unwrap();
+        let a = actions(&mut e);
+        assert!(
+            a.iter().all(|x| !matches!(x, Action::StateChange { .. })),
+            "{a:?}"
+        );
+        assert!(a.contains(&Action::PriorityChange {
+            instance: InstanceId(0),
+            from: 100,
+            to: 150
+        }));
+        e.handle_timeout(Instant::from_millis(4000));
+        let sent: Vec<u8> = actions(&mut e)
+            .iter()
+            .filter_map(|x| match x {
+                Action::SendAdvert(s) => Some(s.priority),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sent, [150]);
+    }
+
+    #[test]
+    fn a_removed_master_says_goodbye_and_a_new_instance_starts() {
+        let mut e = engine(vec![cfg("A", 1, 255, &["192.0.2.100"])]);
+        e.reload(
+            Instant::from_millis(10),
+            EngineConfig::instances(vec![cfg("B", 2, 100, &["192.0.2.101"])]),
+        )
+        .unwrap();
+        let a = actions(&mut e);
+        let prios: Vec<u8> = a
+            .iter()
+            .filter_map(|x| match x {
+                Action::SendAdvert(s) => Some(s.priority),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(prios, [0], "A leaves with priority 0");
+        assert!(a
+            .iter()
+            .any(|x| matches!(x, Action::RemoveAddresses { .. })));
+        assert!(a.iter().any(|x| matches!(
+            x,
+            Action::StateChange {
+                from: State::Init,
+                to: State::Backup,
+                ..
+            }
+        )));
+        assert_eq!(state(&e, "B"), State::Backup);
+        assert_eq!(
+            e.poll_timeout(),
+            Some(Instant::from_millis(10) + Duration::from_micros(3_609_375))
+        );
+    }
+
+    #[test]
+    fn a_bad_configuration_is_refused_and_the_old_one_keeps_running() {
+        let mut e = engine(vec![cfg("A", 1, 255, &["192.0.2.100"])]);
+        let before = e.poll_timeout();
+        let err = e.reload(
+            Instant::from_millis(10),
+            EngineConfig::instances(vec![cfg("A", 0, 100, &["192.0.2.1"])]),
+        );
+        assert!(err.is_err());
+        assert!(actions(&mut e).is_empty());
+        assert_eq!(state(&e, "A"), State::Master);
+        assert_eq!(e.poll_timeout(), before);
+    }
+}
