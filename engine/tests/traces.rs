@@ -130,6 +130,13 @@ impl Net {
                     let list: Vec<String> = addrs.iter().map(|v| v.addr.to_string()).collect();
                     writeln!(self.trace, "{now:>14} {name} announce {}", list.join(" ")).unwrap();
                 }
+                Action::LowerPriorityHeard { src, priority, .. } => {
+                    writeln!(
+                        self.trace,
+                        "{now:>14} {name} heard lower priority {priority} from {src}"
+                    )
+                    .unwrap();
+                }
                 Action::ProtocolError { rule, .. } => {
                     writeln!(self.trace, "{now:>14} {name} drop {}", rule.name()).unwrap();
                 }
