@@ -19,6 +19,7 @@ use crate::batch::{self, RecvBatch, SendBatch};
 use crate::checks::Checks;
 use crate::netlink::{self, Addr, Event, Link, Rtnl, RtnlEvents};
 use crate::sys::{self, Epoll, SignalFd, TimerFd};
+use crate::track_files::TrackFiles;
 use crate::vrrp_socket::VrrpSocket;
 
 /// keepalived's exit code for a configuration it cannot run.
@@ -31,6 +32,7 @@ pub const DEFAULT_PID_FILE: &str = "/run/vigild.pid";
 const TOKEN_TIMER: u64 = 0;
 const TOKEN_SIGNAL: u64 = 1;
 const TOKEN_NETLINK: u64 = 2;
+const TOKEN_TRACK_FILES: u64 = 3;
 /// Sockets: `TOKEN_SOCKET_BASE + 2 * iface + family`.
 const TOKEN_SOCKET_BASE: u64 = 16;
 /// Check programs' pidfds: `TOKEN_CHECK_BASE + script index`.
@@ -90,6 +92,7 @@ pub struct Daemon {
     events: RtnlEvents,
     announcer: Announcer,
     checks: Checks,
+    track_files: TrackFiles,
     ifaces: Vec<Iface>,
     /// Every configured virtual address: never an interface's own address, and ignored in
     /// address events (a takeover of 1,020 instances must not cost 1,020 x 1,020 comparisons).
@@ -139,7 +142,8 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_PID_FILE));
     let checks = Checks::new(&cfg, sys::now());
-    match Daemon::new(converted.engine, checks, &pid_file) {
+    let track_files = TrackFiles::new(&cfg);
+    match Daemon::new(converted.engine, checks, track_files, &pid_file) {
         Ok(mut d) => d.run(),
         Err(e) => {
             error!("cannot start: {e}");
@@ -187,9 +191,6 @@ pub fn runner_notes(cfg: &conf::Config) -> Vec<String> {
             out.push(format!("{}: notify scripts are not run yet", i.name));
         }
     }
-    if !cfg.track_files.is_empty() {
-        out.push("vrrp_track_file: files are not read yet (their initial value holds)".into());
-    }
     if !cfg.static_addresses.is_empty() || !cfg.static_routes.is_empty() {
         out.push("static_ipaddress / static_routes are not installed yet".into());
     }
@@ -203,7 +204,12 @@ fn write_pid_file(path: &Path) -> io::Result<()> {
 impl Daemon {
     /// Set up everything: pid file, the previous run's leftovers, interfaces, sockets. The
     /// engine starts in [`Daemon::run`].
-    pub fn new(config: EngineConfig, checks: Checks, pid_file: &Path) -> io::Result<Daemon> {
+    pub fn new(
+        config: EngineConfig,
+        checks: Checks,
+        track_files: TrackFiles,
+        pid_file: &Path,
+    ) -> io::Result<Daemon> {
         let vips: HashSet<IpAddr> = config.virtual_addresses().collect();
         let engine = Engine::new(config)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
@@ -266,6 +272,9 @@ impl Daemon {
         ep.add(timer.raw_fd(), TOKEN_TIMER)?;
         ep.add(signals.raw_fd(), TOKEN_SIGNAL)?;
         ep.add(events.raw_fd(), TOKEN_NETLINK)?;
+        if let Some(fd) = track_files.raw_fd() {
+            ep.add(fd, TOKEN_TRACK_FILES)?;
+        }
         sys::set_timer_slack_ns(1);
         let mut d = Daemon {
             engine,
@@ -276,6 +285,7 @@ impl Daemon {
             events,
             announcer: Announcer::open()?,
             checks,
+            track_files,
             ifaces,
             vips,
             addrs,
@@ -436,6 +446,11 @@ impl Daemon {
             self.engine.instances().count(),
             self.ifaces.len()
         );
+        for (file, value) in self.track_files.all() {
+            self.engine
+                .handle_input(self.clock.now(), Input::TrackFile { file, value });
+            self.drain();
+        }
         self.engine.handle_input(self.clock.now(), Input::Start);
         self.drain();
         let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 64];
@@ -487,6 +502,13 @@ impl Daemon {
                         }
                     }
                     TOKEN_NETLINK => self.on_netlink(),
+                    TOKEN_TRACK_FILES => {
+                        for (file, value) in self.track_files.on_event() {
+                            self.engine
+                                .handle_input(self.clock.now(), Input::TrackFile { file, value });
+                            self.drain();
+                        }
+                    }
                     t if t >= TOKEN_CHECK_BASE => {
                         let now = self.clock.now();
                         if let Some(f) = self.checks.on_exit((t - TOKEN_CHECK_BASE) as usize, now) {

@@ -23,7 +23,8 @@
 //! - one raw VRRP socket per (interface, family) ([`vrrp_socket::VrrpSocket`]), read with
 //!   `recvmmsg`; the adverts one engine call produces go out with one `sendmmsg` per socket
 //!   ([`batch`]);
-//! - a pidfd per running check program ([`checks`]).
+//! - a pidfd per running check program ([`checks`]);
+//! - an inotify descriptor for tracked files ([`track_files`]).
 //!
 //! Each wake-up reads what is ready, feeds the engine with [`sys::now`] (the monotonic clock
 //! mapped to [`vigil_engine::Instant`]: nanoseconds since boot), drains every action after every
@@ -42,7 +43,7 @@
 //! ## Not done yet (see the issue)
 //!
 //! SIGHUP reload (logged and ignored: the engine has no reload input yet), notify scripts,
-//! reading tracked files, `use_vmac`, `virtual_routes`, `virtual_ipaddress_excluded`, static
+//! `use_vmac`, `virtual_routes`, `virtual_ipaddress_excluded`, static
 //! addresses and routes, daemonizing without `-n` (the daemon always stays in the foreground and
 //! logs to stderr, as under systemd). Each such setting is logged as a warning at start-up
 //! ([`daemon::runner_notes`]). Sync groups and tracked interfaces need nothing from the runner
@@ -55,6 +56,7 @@ pub mod checks;
 pub mod daemon;
 pub mod netlink;
 pub mod sys;
+pub mod track_files;
 pub mod vrrp_socket;
 
 pub use daemon::{run, Daemon, DaemonOptions};

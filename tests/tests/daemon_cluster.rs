@@ -377,3 +377,34 @@ fn a_sync_group_across_two_bridges_moves_together_when_one_link_fails() {
         lab.logs()
     );
 }
+
+#[test]
+fn a_tracked_file_with_weight_0_faults_the_master_when_it_holds_a_non_zero_value() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::new("track-file", 2);
+    let file = lab.dir.join("fault");
+    let conf = format!(
+        "vrrp_track_file tf {{\n  file \"{}\"\n  weight 0\n  init_file 0 overwrite\n}}\n\
+         vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority 200\n  \
+         version 3\n  advert_int 0.1\n  track_file {{\n    tf\n  }}\n  \
+         virtual_ipaddress {{\n    192.0.2.100/24\n  }}\n}}\n",
+        file.display()
+    );
+    lab.start(Kind::Vigil, 1, &conf);
+    start_all(&mut lab, &[(2, Instance::v4(3, 100, "0.1"))]);
+    assert!(lab.wait_sole_holder(vip4(), 1, FAST), "{}", lab.logs());
+    std::fs::write(&file, "1\n").unwrap();
+    assert!(
+        lab.wait_sole_holder(vip4(), 2, FAST),
+        "file set\n{}",
+        lab.logs()
+    );
+    std::fs::write(&file, "0\n").unwrap();
+    assert!(
+        lab.wait_sole_holder(vip4(), 1, FAST),
+        "file cleared\n{}",
+        lab.logs()
+    );
+}
