@@ -60,3 +60,4 @@ pub mod track_files;
 pub mod vrrp_socket;
 
 pub use daemon::{run, Daemon, DaemonOptions};
+pub mod operator;
