@@ -407,8 +407,7 @@ pub enum FaultKind {
     Heal,
     /// Change the network model (of `segment`, or of every segment).
     Network,
-    /// Reload a node with a new priority for an instance (a graceful stop and a start of a new
-    /// engine, until the engine has a reload input).
+    /// Reload a node with a new priority for an instance (`Engine::reload`, as on SIGHUP).
     SetPriority,
     /// From now on the node's check program `script` ends with `result` (`ok`, `fail` or
     /// `timeout`) each time the runner runs it.

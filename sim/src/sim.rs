@@ -1460,12 +1460,16 @@ impl Sim {
                     }
                 }
                 self.record(Some(node), TraceEvent::Reload { instance, priority });
-                if self.nodes[node].engine.is_some() {
-                    let was_running = self.nodes[node].running;
-                    self.stop(node);
-                    if self.violation.is_none() && was_running {
-                        self.boot(node);
+                // A running node reloads in place (SIGHUP): the engine keeps what did not
+                // change; a stopped node simply boots with the new configuration later.
+                if self.nodes[node].running {
+                    let local = Instant::from_nanos(self.nodes[node].local(self.now));
+                    let cfg = self.nodes[node].config.clone();
+                    if let Some(e) = self.nodes[node].engine.as_mut() {
+                        // A refused configuration (priority 0) leaves the running one, as vigild does.
+                        let _ = e.reload(local, cfg);
                     }
+                    self.after_call(node);
                 }
             }
         }
