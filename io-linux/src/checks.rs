@@ -358,16 +358,11 @@ fn spawn(exec: Option<&Exec>, ids: Option<(u32, u32)>) -> io::Result<Child> {
         cmd.uid(uid).gid(gid);
     }
     // SAFETY: the closure only calls async-signal-safe functions (sigemptyset, sigaddset,
-    // sigprocmask) between fork and exec: the daemon blocks SIGTERM / SIGINT / SIGHUP for its
-    // signalfd, and a check program must not inherit that mask.
+    // sigprocmask) between fork and exec: the daemon blocks the signals its signalfd reads, and
+    // a check program must not inherit that mask.
     unsafe {
         cmd.pre_exec(|| {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            for s in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
-                libc::sigaddset(&mut set, s);
-            }
-            libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+            crate::sys::unblock_handled_signals();
             Ok(())
         });
     }

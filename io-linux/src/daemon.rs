@@ -18,6 +18,7 @@ use crate::announce::Announcer;
 use crate::batch::{self, RecvBatch, SendBatch};
 use crate::checks::Checks;
 use crate::netlink::{self, Addr, Event, Link, Rtnl, RtnlEvents};
+use crate::operator::{Operator, OperatorOptions};
 use crate::sys::{self, Epoll, SignalFd, TimerFd};
 use crate::track_files::TrackFiles;
 use crate::vrrp_socket::VrrpSocket;
@@ -33,6 +34,9 @@ const TOKEN_TIMER: u64 = 0;
 const TOKEN_SIGNAL: u64 = 1;
 const TOKEN_NETLINK: u64 = 2;
 const TOKEN_TRACK_FILES: u64 = 3;
+const TOKEN_STATUS: u64 = 4;
+/// How long notify programs still queued at exit may run.
+const NOTIFY_GRACE: core::time::Duration = core::time::Duration::from_secs(2);
 /// Sockets: `TOKEN_SOCKET_BASE + 2 * iface + family`.
 const TOKEN_SOCKET_BASE: u64 = 16;
 /// Check programs' pidfds: `TOKEN_CHECK_BASE + script index`.
@@ -93,6 +97,8 @@ pub struct Daemon {
     announcer: Announcer,
     checks: Checks,
     track_files: TrackFiles,
+    /// Notify programs, FIFOs, e-mail, the status socket, metrics (src/operator/); taken at stop.
+    operator: Option<Operator>,
     ifaces: Vec<Iface>,
     /// Every configured virtual address: never an interface's own address, and ignored in
     /// address events (a takeover of 1,020 instances must not cost 1,020 x 1,020 comparisons).
@@ -143,7 +149,8 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
         .unwrap_or_else(|| PathBuf::from(DEFAULT_PID_FILE));
     let checks = Checks::new(&cfg, sys::now());
     let track_files = TrackFiles::new(&cfg);
-    match Daemon::new(converted.engine, checks, track_files, &pid_file) {
+    let operator = Operator::new(&cfg, OperatorOptions::for_pid_file(&pid_file));
+    match Daemon::new(converted.engine, checks, track_files, operator, &pid_file) {
         Ok(mut d) => d.run(),
         Err(e) => {
             error!("cannot start: {e}");
@@ -187,9 +194,6 @@ pub fn runner_notes(cfg: &conf::Config) -> Vec<String> {
                 i.name
             ));
         }
-        if i.notify != conf::Notify::default() {
-            out.push(format!("{}: notify scripts are not run yet", i.name));
-        }
     }
     if !cfg.static_addresses.is_empty() || !cfg.static_routes.is_empty() {
         out.push("static_ipaddress / static_routes are not installed yet".into());
@@ -208,6 +212,7 @@ impl Daemon {
         config: EngineConfig,
         checks: Checks,
         track_files: TrackFiles,
+        operator: Operator,
         pid_file: &Path,
     ) -> io::Result<Daemon> {
         let vips: HashSet<IpAddr> = config.virtual_addresses().collect();
@@ -275,6 +280,9 @@ impl Daemon {
         if let Some(fd) = track_files.raw_fd() {
             ep.add(fd, TOKEN_TRACK_FILES)?;
         }
+        if let Some(fd) = operator.status_fd() {
+            ep.add(fd, TOKEN_STATUS)?;
+        }
         sys::set_timer_slack_ns(1);
         let mut d = Daemon {
             engine,
@@ -286,6 +294,7 @@ impl Daemon {
             announcer: Announcer::open()?,
             checks,
             track_files,
+            operator: Some(operator),
             ifaces,
             vips,
             addrs,
@@ -455,10 +464,14 @@ impl Daemon {
         self.drain();
         let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 64];
         loop {
-            let deadline = match (self.engine.poll_timeout(), self.checks.next_deadline()) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            let deadline = [
+                self.engine.poll_timeout(),
+                self.checks.next_deadline(),
+                self.operator.as_ref().and_then(Operator::poll_timeout),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             if let Err(e) = self.timer.arm(deadline) {
                 error!("cannot arm the timer: {e}");
                 return self.stop(EXIT_FATAL);
@@ -494,6 +507,11 @@ impl Daemon {
                                          back to normal scheduling"
                                     );
                                 }
+                                libc::SIGUSR1 | libc::SIGUSR2 => {
+                                    if let Some(op) = self.operator.as_mut() {
+                                        op.on_signal(sig, &self.engine);
+                                    }
+                                }
                                 libc::SIGHUP => {
                                     warn!("SIGHUP: configuration reload is not implemented yet; ignored")
                                 }
@@ -502,6 +520,11 @@ impl Daemon {
                         }
                     }
                     TOKEN_NETLINK => self.on_netlink(),
+                    TOKEN_STATUS => {
+                        if let Some(op) = self.operator.as_mut() {
+                            op.on_status_readable(&self.engine);
+                        }
+                    }
                     TOKEN_TRACK_FILES => {
                         for (file, value) in self.track_files.on_event() {
                             self.engine
@@ -535,6 +558,9 @@ impl Daemon {
                 if next > now {
                     sys::sleep_until(next);
                 }
+            }
+            if let Some(op) = self.operator.as_mut() {
+                op.on_wakeup(self.clock.now(), &self.engine);
             }
             // A deadline that passed while we served input is served now, before sleeping.
             if let Some(d) = self.engine.poll_timeout() {
@@ -696,6 +722,9 @@ impl Daemon {
             // Adverts wait for one sendmmsg, but never behind a later action.
             if !matches!(a, Action::SendAdvert(_)) {
                 self.flush_adverts();
+            }
+            if let Some(op) = self.operator.as_mut() {
+                op.on_action(&self.engine, &a);
             }
             self.act(a);
         }
@@ -890,6 +919,9 @@ impl Daemon {
             self.addrs.remove(r);
         }
         self.addrs.delete_file();
+        if let Some(op) = self.operator.take() {
+            op.shutdown(NOTIFY_GRACE);
+        }
         let _ = std::fs::remove_file(&self.pid_file);
         info!("stopped");
         code

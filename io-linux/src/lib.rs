@@ -24,7 +24,9 @@
 //!   `recvmmsg`; the adverts one engine call produces go out with one `sendmmsg` per socket
 //!   ([`batch`]);
 //! - a pidfd per running check program ([`checks`]);
-//! - an inotify descriptor for tracked files ([`track_files`]).
+//! - an inotify descriptor for tracked files ([`track_files`]);
+//! - the operator side's status socket (`operator`: notify programs and FIFOs, e-mail, status,
+//!   metrics, which sees every action before it is carried out).
 //!
 //! Each wake-up reads what is ready, feeds the engine with [`sys::now`] (the monotonic clock
 //! mapped to [`vigil_engine::Instant`]: nanoseconds since boot), drains every action after every
@@ -42,8 +44,7 @@
 //!
 //! ## Not done yet (see the issue)
 //!
-//! SIGHUP reload (logged and ignored: the engine has no reload input yet), notify scripts,
-//! `use_vmac`, `virtual_routes`, `virtual_ipaddress_excluded`, static
+//! SIGHUP reload (logged and ignored: the engine has no reload input yet), `use_vmac`, `virtual_routes`, `virtual_ipaddress_excluded`, static
 //! addresses and routes, daemonizing without `-n` (the daemon always stays in the foreground and
 //! logs to stderr, as under systemd). Each such setting is logged as a warning at start-up
 //! ([`daemon::runner_notes`]). Sync groups and tracked interfaces need nothing from the runner

@@ -229,8 +229,15 @@ pub struct SignalFd {
 }
 
 /// The signals the daemon handles (SIGXCPU: the real-time CPU budget ran out, see
-/// [`enter_realtime`]).
-const HANDLED: [libc::c_int; 4] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGXCPU];
+/// [`enter_realtime`]; SIGUSR1 / SIGUSR2: keepalived's data and stats files).
+const HANDLED: [libc::c_int; 6] = [
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGXCPU,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+];
 
 fn handled_set() -> libc::sigset_t {
     // SAFETY: sigset_t is plain data; sigemptyset initialises it.
@@ -243,6 +250,14 @@ fn handled_set() -> libc::sigset_t {
         }
     }
     set
+}
+
+/// Unblock the signals [`SignalFd`] blocks, in a child between `fork` and `exec` (programs the
+/// daemon starts must not inherit the mask). Only async-signal-safe calls.
+pub fn unblock_handled_signals() {
+    let set = handled_set();
+    // SAFETY: valid set; sigprocmask is async-signal-safe.
+    unsafe { libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };
 }
 
 impl SignalFd {

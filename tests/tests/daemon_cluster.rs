@@ -408,3 +408,34 @@ fn a_tracked_file_with_weight_0_faults_the_master_when_it_holds_a_non_zero_value
         lab.logs()
     );
 }
+
+#[test]
+fn notify_programs_run_on_transitions() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::new("notify", 1);
+    let out = lab.dir.join("notified");
+    let script = lab.write(
+        "notify.sh",
+        &format!("#!/bin/sh\necho \"$1 $2 $3 $4\" >> {}\n", out.display()),
+    );
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let conf = format!(
+        "vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority 200\n  \
+         version 3\n  advert_int 0.1\n  notify {}\n  virtual_ipaddress {{\n    192.0.2.100/24\n  \
+         }}\n}}\n",
+        script.display()
+    );
+    let n = lab.start(Kind::Vigil, 1, &conf);
+    assert!(lab.wait_sole_holder(vip4(), 1, FAST), "{}", lab.logs());
+    let master_line = |t: &str| t.lines().any(|l| l.starts_with("INSTANCE VI_1 MASTER"));
+    assert!(
+        vigil_tests::netns::wait_until(FAST, || std::fs::read_to_string(&out)
+            .is_ok_and(|t| master_line(&t))),
+        "no MASTER notification: {:?}\n{}",
+        std::fs::read_to_string(&out),
+        lab.logs()
+    );
+    lab.node(n).terminate();
+}
