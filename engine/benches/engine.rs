@@ -9,55 +9,18 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use vigil_engine::setup::{ScriptConfig, SyncGroupConfig, Track, TrackTarget};
 use vigil_engine::wire::{self, IpContext};
 use vigil_engine::{Action, EngineConfig, Instant};
 
 #[path = "workload.rs"]
 mod workload;
 
-/// The workload in sync groups of two, each instance tracking a script (weight -10) and another
-/// interface (weight -20): the sync-group / tracking issue's configuration shape.
-fn grouped(n: usize) -> EngineConfig {
-    let mut cfg = workload::config(n, 100);
-    cfg.scripts.push(ScriptConfig {
-        name: "chk".into(),
-        rise: 2,
-        fall: 2,
-        timeout: Duration::from_secs(1),
-        init_fail: false,
-    });
-    for inst in &mut cfg.instances {
-        inst.track.push(Track {
-            target: TrackTarget::Script("chk".into()),
-            weight: -10,
-            reverse: false,
-        });
-        inst.track.push(Track {
-            target: TrackTarget::Interface("uplink".into()),
-            weight: -20,
-            reverse: false,
-        });
-    }
-    cfg.sync_groups = cfg
-        .instances
-        .chunks(2)
-        .enumerate()
-        .map(|(k, pair)| SyncGroupConfig {
-            name: format!("G{k}"),
-            members: pair.iter().map(|i| i.name.clone()).collect(),
-            tracking_weight: true,
-        })
-        .collect();
-    cfg
-}
-
 fn receive_group(c: &mut Criterion, name: &str, sizes: &[usize], cfg: fn(usize) -> EngineConfig) {
     let mut g = c.benchmark_group(name);
     g.throughput(Throughput::Elements(1));
     for &n in sizes {
         let mut e = workload::start(cfg(n));
-        let pkts = workload::adverts(n);
+        let pkts = workload::adverts(&e, n);
         let mut now = Instant::from_millis(1);
         let mut k = 0usize;
         g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
@@ -76,7 +39,12 @@ fn receive(c: &mut Criterion) {
     receive_group(c, "receive_advert", &[1, 100, 10_000], |n| {
         workload::config(n, 100)
     });
-    receive_group(c, "receive_advert_grouped_tracked", &[100, 10_000], grouped);
+    receive_group(
+        c,
+        "receive_advert_grouped_tracked",
+        &[100, 10_000],
+        workload::grouped,
+    );
 }
 
 /// Masters on one 10 ms grid: one `handle_timeout` per interval sends every instance's advert.

@@ -15,7 +15,7 @@ out=engine/benches/instructions.txt
 {
   echo "# instructions per operation (valgrind callgrind), $(date -u +%F), $(nproc)-core $(uname -m)"
   echo "# mode instances instructions_per_op"
-  for mode in receive timer; do
+  for mode in receive receive-grouped timer; do
     for n in 1 100 10000; do
       if [ "$mode" = timer ]; then small=20; big=220; per=$n; else small=20000; big=220000; per=1; fi
       a=$(count "$mode" "$n" "$small"); b=$(count "$mode" "$n" "$big")

@@ -7,6 +7,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
+use vigil_engine::setup::{ScriptConfig, SyncGroupConfig, Track, TrackTarget};
 use vigil_engine::wire::{
     self, Addrs, Advert, Auth, ChecksumForm, Family, Interval, IpContext, Version,
 };
@@ -40,6 +41,42 @@ pub fn config(n: usize, priority: u8) -> EngineConfig {
     EngineConfig::instances(instances)
 }
 
+/// The workload in sync groups of two, each instance tracking a script (weight -10) and another
+/// interface (weight -20): the sync-group / tracking issue's configuration shape.
+pub fn grouped(n: usize) -> EngineConfig {
+    let mut cfg = config(n, 100);
+    cfg.scripts.push(ScriptConfig {
+        name: "chk".into(),
+        rise: 2,
+        fall: 2,
+        timeout: Duration::from_secs(1),
+        init_fail: false,
+    });
+    for inst in &mut cfg.instances {
+        inst.track.push(Track {
+            target: TrackTarget::Script("chk".into()),
+            weight: -10,
+            reverse: false,
+        });
+        inst.track.push(Track {
+            target: TrackTarget::Interface("uplink".into()),
+            weight: -20,
+            reverse: false,
+        });
+    }
+    cfg.sync_groups = cfg
+        .instances
+        .chunks(2)
+        .enumerate()
+        .map(|(k, pair)| SyncGroupConfig {
+            name: format!("G{k}"),
+            members: pair.iter().map(|i| i.name.clone()).collect(),
+            tracking_weight: true,
+        })
+        .collect();
+    cfg
+}
+
 /// Build, report every interface's primary address, start, and drain the start-up actions.
 pub fn start(cfg: EngineConfig) -> Engine {
     let Ok(mut e) = Engine::new(cfg) else {
@@ -61,8 +98,9 @@ pub fn start(cfg: EngineConfig) -> Engine {
     e
 }
 
-/// One priority-200 advert from [`PEER`] for each of the `n` instances: (interface, bytes).
-pub fn adverts(n: usize) -> Vec<(IfaceId, Vec<u8>)> {
+/// One priority-200 advert from [`PEER`] for each of the `n` instances of `e`: (interface,
+/// bytes). Interfaces are looked up by name: tracked interfaces take ids too.
+pub fn adverts(e: &Engine, n: usize) -> Vec<(IfaceId, Vec<u8>)> {
     (0..n)
         .map(|i| {
             let list = [vip(i)];
@@ -83,7 +121,10 @@ pub fn adverts(n: usize) -> Vec<(IfaceId, Vec<u8>)> {
             };
             let len = wire::emit(&a, &ctx, &mut buf).unwrap_or(0);
             buf.truncate(len);
-            (IfaceId((i / 250) as u16), buf)
+            let Some(iface) = e.interface_id(&format!("eth{}", i / 250)) else {
+                panic!("the workload's interfaces exist");
+            };
+            (iface, buf)
         })
         .collect()
 }

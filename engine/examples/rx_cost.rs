@@ -2,7 +2,7 @@
 //! under valgrind (`engine/benches/instructions.sh`): instruction counts do not depend on what
 //! else the machine is doing, so they complement the criterion timings on a shared machine.
 //!
-//! Usage: `rx_cost (receive|timer) INSTANCES ITERATIONS`
+//! Usage: `rx_cost (receive|receive-grouped|timer) INSTANCES ITERATIONS`
 
 use std::time::Duration;
 
@@ -18,12 +18,17 @@ fn main() {
         args.get(2).and_then(|s| s.parse::<usize>().ok()),
         args.get(3).and_then(|s| s.parse::<u64>().ok()),
     ) else {
-        eprintln!("usage: rx_cost (receive|timer) INSTANCES ITERATIONS");
+        eprintln!("usage: rx_cost (receive|receive-grouped|timer) INSTANCES ITERATIONS");
         std::process::exit(2);
     };
     let timer = mode == "timer";
-    let mut e = workload::start(workload::config(n, if timer { 255 } else { 100 }));
-    let pkts = workload::adverts(n);
+    let cfg = match mode.as_str() {
+        "timer" => workload::config(n, 255),
+        "receive-grouped" => workload::grouped(n),
+        _ => workload::config(n, 100),
+    };
+    let mut e = workload::start(cfg);
+    let pkts = workload::adverts(&e, n);
     let mut now = Instant::from_millis(1);
     let mut sent = 0;
     for k in 0..iters {
@@ -35,5 +40,18 @@ fn main() {
             sent += workload::deliver(&mut e, now, *iface, bytes);
         }
     }
-    println!("{mode} {n} {iters} adverts_sent={sent}");
+    let received: u64 = e.instances().map(|i| i.stats().adverts_received).sum();
+    let backups = e
+        .instances()
+        .filter(|i| i.state() == vigil_engine::State::Backup)
+        .count();
+    println!(
+        "{mode} {n} {iters} adverts_sent={sent} adverts_received={received} backups={backups}"
+    );
+    if !timer && received != iters {
+        eprintln!(
+            "rx_cost: only {received} of {iters} adverts were accepted: the workload is wrong"
+        );
+        std::process::exit(1);
+    }
 }

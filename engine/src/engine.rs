@@ -809,6 +809,9 @@ impl Engine {
                 to: prio,
             });
             inst.priority = prio;
+            if inst.state == State::Backup {
+                inst.rescale_down_timer(now);
+            }
         }
         if !self.started || self.instances[i].state == State::Init {
             return;
@@ -1076,8 +1079,7 @@ impl Engine {
         inst.stop_master_timers();
         inst.want_master = false;
         inst.master_adver_interval = mai;
-        let down = now.saturating_add(inst.master_down_interval());
-        inst.set(Timer::MasterDown, down);
+        inst.restart_down_timer(now);
         self.set_state(i, State::Backup, reason);
     }
 
@@ -1430,8 +1432,7 @@ impl Engine {
         let inst = &mut self.instances[i];
         if prio == 0 {
             // The master is leaving: take over after Skew_Time.
-            let at = now.saturating_add(inst.skew_time());
-            inst.set(Timer::MasterDown, at);
+            inst.skew_down_timer(now);
             return;
         }
         let preempt_held = if inst.cfg.preempt
@@ -1455,8 +1456,7 @@ impl Engine {
             }
             inst.master_addr = Some(src);
             inst.want_master = false;
-            let at = now.saturating_add(inst.master_down_interval());
-            inst.set(Timer::MasterDown, at);
+            inst.restart_down_timer(now);
         }
         // else: a lower priority and preemption on: discard; the timer runs out and we take over.
     }

@@ -139,6 +139,9 @@ pub(crate) struct Instance {
     pub burst_left: u32,
     /// Announcements in the pending delayed burst.
     pub delayed_repeat: u32,
+    /// When the running Master_Down_Timer was started with a full Master_Down_Interval (None
+    /// while it runs for Skew_Time after a priority-0 advert): lets a priority change rescale it.
+    pub down_from: Option<Instant>,
 }
 
 impl Instance {
@@ -166,6 +169,7 @@ impl Instance {
             tracked: Vec::new(),
             burst_left: 0,
             delayed_repeat: 0,
+            down_from: None,
             cfg,
         })
     }
@@ -204,6 +208,31 @@ impl Instance {
             self.set(t, Instant::MAX);
         }
         self.burst_left = 0;
+    }
+
+    /// (Re)start the Master_Down_Timer for a full Master_Down_Interval from `now`.
+    pub fn restart_down_timer(&mut self, now: Instant) {
+        self.down_from = Some(now);
+        self.set(
+            Timer::MasterDown,
+            now.saturating_add(self.master_down_interval()),
+        );
+    }
+
+    /// Run the Master_Down_Timer for Skew_Time only (the master said goodbye with priority 0).
+    pub fn skew_down_timer(&mut self, now: Instant) {
+        self.down_from = None;
+        self.set(Timer::MasterDown, now.saturating_add(self.skew_time()));
+    }
+
+    /// The effective priority changed: a running full Master_Down_Timer now ends one new
+    /// Master_Down_Interval after it started (Skew_Time depends on the priority), never in the
+    /// past.
+    pub fn rescale_down_timer(&mut self, now: Instant) {
+        if let (Some(from), true) = (self.down_from, self.get(Timer::MasterDown) != Instant::MAX) {
+            let at = from.saturating_add(self.master_down_interval()).max(now);
+            self.set(Timer::MasterDown, at);
+        }
     }
 
     /// Master_Down_Interval for our effective priority and the current Master_Adver_Interval.

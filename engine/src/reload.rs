@@ -116,6 +116,7 @@ impl Engine {
             from.master_adver_interval
         };
         to.timers = from.timers;
+        to.down_from = from.down_from;
         to.preempt_at = from.preempt_at;
         to.master_addr = from.master_addr;
         to.stats = from.stats;
@@ -298,6 +299,22 @@ mod tests {
             e.poll_timeout(),
             Some(Instant::from_millis(10) + Duration::from_micros(3_609_375))
         );
+    }
+
+    #[test]
+    fn a_backup_whose_priority_rises_takes_over_one_new_master_down_interval_after_its_timer_started(
+    ) {
+        let mut e = engine(vec![cfg("A", 1, 40, &["192.0.2.100"])]);
+        // Started at 0 with priority 40: due at 3 s + 216/256 s.
+        assert_eq!(e.poll_timeout(), Some(Instant::from_nanos(3_843_750_000)));
+        e.reload(
+            Instant::from_millis(1000),
+            EngineConfig::instances(vec![cfg("A", 1, 200, &["192.0.2.100"])]),
+        )
+        .unwrap();
+        actions(&mut e);
+        // Priority 200 from the timer's start: 3 s + 56/256 s.
+        assert_eq!(e.poll_timeout(), Some(Instant::from_micros(3_218_750)));
     }
 
     #[test]

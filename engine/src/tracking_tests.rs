@@ -554,3 +554,16 @@ fn trackers_report_their_state_and_effect() {
     let t: Vec<_> = e.trackers(InstanceId(0)).collect();
     assert_eq!(t[1].effect, Err(Reason::TrackedInterfaceDown));
 }
+
+#[test]
+fn a_priority_change_rescales_a_running_master_down_timer() {
+    // Priority 70 while the script is down (100 - 30), 100 when it comes back.
+    let mut e = with_script(100, -30, false, script("chk", 1, 1));
+    check(&mut e, ms(0), CheckResult::Failure);
+    drain(&mut e);
+    // Started at 0 with priority 100 and rescaled at once to 70: 3 s + 186/256 s.
+    assert_eq!(e.poll_timeout(), Some(Instant::from_nanos(3_726_562_500)));
+    check(&mut e, ms(1000), CheckResult::Success);
+    // Back to 100: one Master_Down_Interval for priority 100 after the timer's start.
+    assert_eq!(e.poll_timeout(), Some(Instant::from_micros(3_609_375)));
+}

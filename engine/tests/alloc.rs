@@ -54,7 +54,7 @@ fn receive_path_does_not_allocate() {
         allocations() > start,
         "the counting allocator sees allocations"
     );
-    let pkts = workload::adverts(n);
+    let pkts = workload::adverts(&e, n);
     let mut now = Instant::from_millis(1);
     let round = |e: &mut Engine, now: &mut Instant| {
         for (iface, bytes) in &pkts {
