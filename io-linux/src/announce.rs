@@ -8,7 +8,8 @@
 //! - ICMPv6 136 from the VIP to ff02::1 (Ethernet 33:33:00:00:00:01), hop limit 255, flags
 //!   S=0 O=1, target the VIP, one target link-layer address option (RFC 4861 section 4.4,
 //!   7.2.6). The Router flag is set by default, as RFC 5798 section 6.4.2 asks ("with the Router
-//!   Flag (R) set"); keepalived 2.2.7 leaves it clear, which [`una_frame`] can reproduce.
+//!   Flag (R) set"); keepalived 2.2.7 leaves it clear, which the instance's `na_router_flag`
+//!   reproduces.
 
 use std::io;
 use std::mem::{size_of, zeroed};
@@ -146,10 +147,16 @@ impl Announcer {
         self.send(ifindex, EtherTypes::Arp, &garp_frame(src_mac, vip))
     }
 
-    /// Send one unsolicited NA for `vip` on interface `ifindex` from `src_mac`, Router flag set
-    /// (RFC 5798 section 6.4.2).
-    pub fn una(&self, ifindex: u32, src_mac: [u8; 6], vip: Ipv6Addr) -> io::Result<()> {
-        self.send(ifindex, EtherTypes::Ipv6, &una_frame(src_mac, vip, true))
+    /// Send one unsolicited NA for `vip` on interface `ifindex` from `src_mac`, with the Router
+    /// flag when `router` (RFC 5798 section 6.4.2; the engine's `na_router_flag`).
+    pub fn una(
+        &self,
+        ifindex: u32,
+        src_mac: [u8; 6],
+        vip: Ipv6Addr,
+        router: bool,
+    ) -> io::Result<()> {
+        self.send(ifindex, EtherTypes::Ipv6, &una_frame(src_mac, vip, router))
     }
 }
 

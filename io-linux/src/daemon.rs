@@ -791,9 +791,19 @@ impl Daemon {
                     self.remove_address(iface, v);
                 }
             }
-            Action::Announce { iface, addrs, .. } => {
+            Action::Announce {
+                instance,
+                iface,
+                addrs,
+            } => {
+                // RFC 5798's Router flag on unsolicited NAs unless the configuration asks for
+                // keepalived's Override-only frames.
+                let router = self
+                    .engine
+                    .instance(instance)
+                    .is_none_or(|v| v.config().announce.na_router_flag);
                 for v in addrs.iter() {
-                    self.announce(iface, v);
+                    self.announce(iface, v, router);
                 }
             }
             Action::StateChange {
@@ -882,7 +892,7 @@ impl Daemon {
         self.addrs.remove(&rec);
     }
 
-    fn announce(&mut self, iface: IfaceId, v: &VirtualAddress) {
+    fn announce(&mut self, iface: IfaceId, v: &VirtualAddress, router: bool) {
         let Some((name, idx)) = self.target(iface, v) else {
             return;
         };
@@ -898,7 +908,7 @@ impl Daemon {
         };
         let r = match v.addr {
             IpAddr::V4(a) => self.announcer.garp(idx, mac, a),
-            IpAddr::V6(a) => self.announcer.una(idx, mac, a),
+            IpAddr::V6(a) => self.announcer.una(idx, mac, a, router),
         };
         if let Err(e) = r {
             debug!("{name}: cannot announce {}: {e}", v.addr);
