@@ -2,7 +2,8 @@
 
 A bridge namespace with one bridge per link (stp 0, forward_delay 0, mcast_snooping 0, IPv6 off)
 and host namespaces with one veth per link. Documentation addresses only; names carry the pid.
-Everything is removed by Lab.close() (also on exceptions: use it as a context manager).
+Everything is removed by Lab.close() (also on exceptions: use it as a context manager), the
+scratch directory too unless VIGIL_KEEP_LAB is set.
 
 Host i (1-based) on link k has MAC 02:00:00:00:0k:0i and 192.0.2.(64*k + 10 + i)/26.
 """
@@ -241,6 +242,8 @@ class Lab:
         for i in range(1, self.hosts + 1):
             sh("ip", "netns", "del", self.ns(i), check=False)
         sh("ip", "netns", "del", self.br(), check=False)
+        if not os.environ.get("VIGIL_KEEP_LAB"):
+            sh("rm", "-rf", self.dir, check=False)
 
     def __enter__(self):
         return self
