@@ -48,6 +48,27 @@ pub struct Cli {
     /// the host name).
     #[arg(short = 'i', long = "config-id", value_name = "ID")]
     pub config_id: Option<String>,
+
+    /// Keep a Prometheus textfile (for node_exporter's textfile collector) with every
+    /// instance's state, priority, transitions, adverts and drop counters.
+    #[arg(long = "metrics-file", value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
+
+    /// `status`: ask the running vigild (found by its pid file, `-p`) for every instance.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Commands that talk to a running vigild.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Print every instance of the running vigild: state, priorities, master, addresses,
+    /// trackers, counters.
+    Status {
+        /// The versioned JSON form (docs/status-schema.md).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl Cli {

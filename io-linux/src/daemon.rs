@@ -60,6 +60,8 @@ pub struct DaemonOptions {
     pub pid_file: Option<PathBuf>,
     /// `-D`: log every advert and drop at debug level.
     pub log_detail: bool,
+    /// `--metrics-file`: the Prometheus textfile (node_exporter textfile collector) to keep.
+    pub metrics_file: Option<PathBuf>,
 }
 
 fn fam_idx(f: Family) -> usize {
@@ -149,7 +151,9 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
         .unwrap_or_else(|| PathBuf::from(DEFAULT_PID_FILE));
     let checks = Checks::new(&cfg, sys::now());
     let track_files = TrackFiles::new(&cfg);
-    let operator = Operator::new(&cfg, OperatorOptions::for_pid_file(&pid_file));
+    let mut operator_opts = OperatorOptions::for_pid_file(&pid_file);
+    operator_opts.metrics_file = opts.metrics_file.clone();
+    let operator = Operator::new(&cfg, operator_opts);
     match Daemon::new(converted.engine, checks, track_files, operator, &pid_file) {
         Ok(mut d) => d.run(),
         Err(e) => {

@@ -1,6 +1,7 @@
 //! `vigild`: the Linux runner of the Vigil VRRP engine.
 //!
-//! `vigild -t` tests the configuration; otherwise the daemon runs ([`vigil_linux::run`]).
+//! `vigild -t` tests the configuration, `vigild status` asks a running daemon for its instances;
+//! otherwise the daemon runs ([`vigil_linux::run`]).
 
 mod cli;
 mod config_test;
@@ -9,6 +10,13 @@ use clap::Parser;
 
 fn main() {
     let cli = cli::Cli::parse();
+    if let Some(cli::Command::Status { json }) = cli.command {
+        let pid = cli
+            .pid
+            .clone()
+            .unwrap_or_else(|| vigil_linux::daemon::DEFAULT_PID_FILE.into());
+        std::process::exit(vigil_linux::operator::status::run_cli(&pid, json));
+    }
     if cli.config_test {
         let code = config_test::run(&cli.config_file(), cli.config_id());
         std::process::exit(code);
@@ -18,6 +26,7 @@ fn main() {
         config_id: cli.config_id(),
         pid_file: cli.pid.clone(),
         log_detail: cli.log_detail,
+        metrics_file: cli.metrics_file.clone(),
     };
     std::process::exit(vigil_linux::run(&opts, &config_test::FsLoader));
 }

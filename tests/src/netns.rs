@@ -590,6 +590,11 @@ impl Lab {
         idx
     }
 
+    /// A node started by [`Lab::start`], to read.
+    pub fn node_ref(&self, idx: usize) -> &Node {
+        &self.nodes[idx]
+    }
+
     /// A node started by [`Lab::start`].
     pub fn node(&mut self, idx: usize) -> &mut Node {
         &mut self.nodes[idx]

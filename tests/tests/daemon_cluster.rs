@@ -439,3 +439,41 @@ fn notify_programs_run_on_transitions() {
     );
     lab.node(n).terminate();
 }
+
+#[test]
+fn vigild_status_reports_the_running_instances_over_the_control_socket() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::new("status", 2);
+    let nodes = start_all(
+        &mut lab,
+        &[
+            (1, Instance::v4(3, 200, "0.1")),
+            (2, Instance::v4(3, 100, "0.1")),
+        ],
+    );
+    assert!(lab.wait_sole_holder(vip4(), 1, FAST), "{}", lab.logs());
+    let status = |node: usize, json: bool| {
+        let pid_file = lab.node_ref(node).pid_file.clone();
+        let mut cmd = std::process::Command::new(Lab::vigild_path());
+        cmd.arg("-p").arg(&pid_file).arg("status");
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("vigild status: {e}"));
+        assert!(out.status.success(), "vigild status failed: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let master = status(nodes[0], true);
+    let v: serde_json::Value =
+        serde_json::from_str(&master).unwrap_or_else(|e| panic!("{e}: {master}"));
+    assert_eq!(v["schema_version"], 1, "{master}");
+    let inst = &v["instances"][0];
+    assert_eq!(inst["state"], "MASTER", "{master}");
+    assert_eq!(inst["priority"]["effective"], 200, "{master}");
+    let backup = status(nodes[1], false);
+    assert!(backup.contains("BACKUP"), "{backup}");
+}
