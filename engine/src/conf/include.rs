@@ -24,6 +24,10 @@ pub const MAX_INCLUDE_DEPTH: usize = 32;
 const MAX_LINE_DEPTH: usize = 32;
 /// Most lines one configuration may expand to (a guard against expansion bombs).
 const MAX_TOTAL_LINES: usize = 2_000_000;
+/// Errors reported before the preprocessor gives up: a runaway expansion (a multi-line
+/// parameter that refers to itself twice doubles at each level) would otherwise report one error
+/// per generated line, millions of them (found by the config fuzz target).
+const MAX_ERRORS: usize = 100;
 
 /// Where configuration text comes from.
 pub trait SourceLoader {
@@ -297,6 +301,9 @@ pub(crate) struct Reader<'a> {
     pub lines: Vec<Vec<Token>>,
     pub diags: Vec<Diagnostic>,
     total_lines: usize,
+    /// Errors among `diags[..seen]`.
+    errors: usize,
+    seen: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -308,6 +315,8 @@ impl<'a> Reader<'a> {
             lines: Vec::new(),
             diags: Vec::new(),
             total_lines: 0,
+            errors: 0,
+            seen: 0,
         }
     }
 
@@ -367,6 +376,25 @@ impl<'a> Reader<'a> {
                 self.diags.push(Diagnostic::error(
                     loc,
                     format!("the configuration expands to more than {MAX_TOTAL_LINES} lines"),
+                ));
+            }
+            return;
+        }
+        let new = &self.diags[self.seen.min(self.diags.len())..];
+        self.errors += new
+            .iter()
+            .filter(|d| d.severity == crate::conf::Severity::Error)
+            .count();
+        self.seen = self.diags.len();
+        if self.errors >= MAX_ERRORS {
+            if self.errors == MAX_ERRORS {
+                self.errors += 1;
+                self.seen += 1;
+                self.diags.push(Diagnostic::error(
+                    loc,
+                    format!(
+                        "more than {MAX_ERRORS} errors: giving up on the rest of the configuration"
+                    ),
                 ));
             }
             return;
