@@ -1068,14 +1068,10 @@ impl Engine {
     /// removes the addresses first (the seed: "ms_down_timer = 3 * advert_int + skew when
     /// leaving MASTER").
     fn become_backup(&mut self, now: Instant, i: usize, reason: Reason, mai: Duration) {
-        let inst = &mut self.instances[i];
-        if inst.state == State::Master {
-            self.actions.push_back(Action::RemoveAddresses {
-                instance: inst.id,
-                iface: inst.iface,
-                addrs: Arc::clone(&inst.vips),
-            });
+        if self.instances[i].state == State::Master {
+            self.remove_addresses(i);
         }
+        let inst = &mut self.instances[i];
         inst.stop_master_timers();
         inst.want_master = false;
         inst.master_adver_interval = mai;
@@ -1086,23 +1082,37 @@ impl Engine {
     /// Go FAULT: silent, no addresses. A master whose link still works says goodbye with
     /// priority 0 so that a backup takes over after Skew_Time rather than Master_Down_Interval.
     fn become_fault(&mut self, _now: Instant, i: usize, reason: Reason) {
+        let link_up = self.ifaces[usize::from(self.instances[i].iface.0)].up;
+        let goodbye = link_up && self.source(i).is_some();
+        self.go_silent(i, State::Fault, reason, goodbye);
+    }
+
+    /// Leave for FAULT or INIT: a MASTER sends priority 0 (when `goodbye`) and removes its
+    /// addresses; every timer stops.
+    fn go_silent(&mut self, i: usize, to: State, reason: Reason, goodbye: bool) {
         if self.instances[i].state == State::Master {
-            let link_up = self.ifaces[usize::from(self.instances[i].iface.0)].up;
-            if link_up && self.source(i).is_some() {
+            if goodbye {
                 self.send_advert(i, 0);
             }
-            let inst = &self.instances[i];
-            self.actions.push_back(Action::RemoveAddresses {
-                instance: inst.id,
-                iface: inst.iface,
-                addrs: Arc::clone(&inst.vips),
-            });
+            self.remove_addresses(i);
         }
         let inst = &mut self.instances[i];
         inst.stop_timers();
         inst.want_master = false;
         inst.master_addr = None;
-        self.set_state(i, State::Fault, reason);
+        if to == State::Init {
+            inst.preempt_at = None;
+        }
+        self.set_state(i, to, reason);
+    }
+
+    fn remove_addresses(&mut self, i: usize) {
+        let inst = &self.instances[i];
+        self.actions.push_back(Action::RemoveAddresses {
+            instance: inst.id,
+            iface: inst.iface,
+            addrs: Arc::clone(&inst.vips),
+        });
     }
 
     /// RFC 5798 section 6.4.2/6.4.3 "Shutdown": a master sends priority 0 and removes its
@@ -1121,25 +1131,9 @@ impl Engine {
 
     /// Stop one instance as on shutdown: a MASTER sends priority 0 and removes its addresses.
     pub(crate) fn stop_instance(&mut self, i: usize) {
-        let state = self.instances[i].state;
-        if state == State::Init {
-            return;
+        if self.instances[i].state != State::Init {
+            self.go_silent(i, State::Init, Reason::Shutdown, true);
         }
-        if state == State::Master {
-            self.send_advert(i, 0);
-            let inst = &self.instances[i];
-            self.actions.push_back(Action::RemoveAddresses {
-                instance: inst.id,
-                iface: inst.iface,
-                addrs: Arc::clone(&inst.vips),
-            });
-        }
-        let inst = &mut self.instances[i];
-        inst.stop_timers();
-        inst.preempt_at = None;
-        inst.master_addr = None;
-        inst.want_master = false;
-        self.set_state(i, State::Init, Reason::Shutdown);
     }
 
     // ----- support for reload (crate::reload) -----------------------------------------------
