@@ -810,7 +810,7 @@ impl Engine {
             });
             inst.priority = prio;
             if inst.state == State::Backup {
-                inst.rescale_down_timer(now);
+                inst.rescale_down_timer();
             }
         }
         if !self.started || self.instances[i].state == State::Init {
@@ -823,6 +823,15 @@ impl Engine {
                 (State::Backup | State::Master, Some(r)) => self.become_fault(now, i, r),
                 _ => {}
             },
+        }
+        // A higher priority can make the rescaled Master_Down_Timer due already: no acceptable
+        // advert was heard for a whole new Master_Down_Interval. Take over now, rather than leave
+        // a deadline that is not in the future.
+        if self.instances[i].state == State::Backup
+            && self.instances[i].get(Timer::MasterDown) <= now
+        {
+            self.instances[i].set(Timer::MasterDown, Instant::MAX);
+            self.master_down(now, i);
         }
         self.schedule_with_group(i);
     }

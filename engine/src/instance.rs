@@ -226,12 +226,14 @@ impl Instance {
     }
 
     /// The effective priority changed: a running full Master_Down_Timer now ends one new
-    /// Master_Down_Interval after it started (Skew_Time depends on the priority), never in the
-    /// past.
-    pub fn rescale_down_timer(&mut self, now: Instant) {
+    /// Master_Down_Interval after it started (Skew_Time depends on the priority). It may be due
+    /// already; the engine then takes over at once.
+    pub fn rescale_down_timer(&mut self) {
         if let (Some(from), true) = (self.down_from, self.get(Timer::MasterDown) != Instant::MAX) {
-            let at = from.saturating_add(self.master_down_interval()).max(now);
-            self.set(Timer::MasterDown, at);
+            self.set(
+                Timer::MasterDown,
+                from.saturating_add(self.master_down_interval()),
+            );
         }
     }
 

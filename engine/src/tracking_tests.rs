@@ -567,3 +567,17 @@ fn a_priority_change_rescales_a_running_master_down_timer() {
     // Back to 100: one Master_Down_Interval for priority 100 after the timer's start.
     assert_eq!(e.poll_timeout(), Some(Instant::from_micros(3_609_375)));
 }
+
+#[test]
+fn a_priority_rise_past_the_new_master_down_interval_takes_over_at_once() {
+    let mut s = script("chk", 1, 1);
+    s.init_fail = true;
+    let mut e = with_script(40, 160, false, s); // 40 while the script is down, 200 when up
+    drain(&mut e);
+    assert_eq!(prio(&e), 40);
+    // At 3.5 s nothing was heard for longer than priority 200's 3.21875 s: MASTER now, and the
+    // next deadline is in the future.
+    check(&mut e, ms(3500), CheckResult::Success);
+    assert_eq!((prio(&e), state(&e)), (200, State::Master));
+    assert!(e.poll_timeout().is_some_and(|t| t > ms(3500)));
+}
