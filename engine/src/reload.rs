@@ -27,6 +27,29 @@ impl Engine {
     /// Replace the configuration at `now` (see the module docs for what is kept). Drain
     /// [`Engine::poll_action`] afterwards, as after any call.
     pub fn reload(&mut self, now: Instant, config: EngineConfig) -> Result<(), SetupError> {
+        self.reload_inner(now, config, false).map(|_| ())
+    }
+
+    /// [`Engine::reload`], but the actions of the routers that stop (their priority-0 adverts,
+    /// address removals and state changes) are returned instead of queued. They carry the ids
+    /// of the engine as it was before the call, which the queued actions of the new
+    /// configuration may reuse for other routers: a runner that resolves ids (sockets,
+    /// interface names, instance names for notifications) snapshots the old names first and
+    /// carries these out against them, before draining [`Engine::poll_action`].
+    pub fn reload_returning_stopped(
+        &mut self,
+        now: Instant,
+        config: EngineConfig,
+    ) -> Result<Vec<Action>, SetupError> {
+        self.reload_inner(now, config, true)
+    }
+
+    fn reload_inner(
+        &mut self,
+        now: Instant,
+        config: EngineConfig,
+        apart: bool,
+    ) -> Result<Vec<Action>, SetupError> {
         let mut next = Engine::new(config)?;
         next.adopt_environment(self);
         let started = self.is_started();
@@ -62,15 +85,20 @@ impl Engine {
         }
         // Removed (or changed beyond recognition) routers stop as on shutdown, reported under
         // their old ids, before anything of the new configuration.
-        let mut out = Vec::new();
+        let mut stopped = Vec::new();
         for (old, &k) in kept.iter().enumerate() {
             if !k {
                 self.stop_instance(old);
             }
         }
         while let Some(a) = self.poll_action() {
-            out.push(a);
+            stopped.push(a);
         }
+        let mut out = if apart {
+            Vec::new()
+        } else {
+            std::mem::take(&mut stopped)
+        };
         while let Some(a) = next.poll_action() {
             out.push(a);
         }
@@ -80,7 +108,7 @@ impl Engine {
         }
         next.settle_after_reload(now);
         *self = next;
-        Ok(())
+        Ok(stopped)
     }
 
     /// The index of the instance of `self` that is the same virtual router as instance `i` of
@@ -315,6 +343,35 @@ mod tests {
         actions(&mut e);
         // Priority 200 from the timer's start: 3 s + 56/256 s.
         assert_eq!(e.poll_timeout(), Some(Instant::from_micros(3_218_750)));
+    }
+
+    #[test]
+    fn the_stopped_routers_actions_can_be_had_apart_under_their_old_ids() {
+        let mut e = engine(vec![
+            cfg("A", 1, 255, &["192.0.2.100"]),
+            cfg("B", 2, 100, &["192.0.2.101"]),
+        ]);
+        let stopped = e
+            .reload_returning_stopped(
+                Instant::from_millis(10),
+                EngineConfig::instances(vec![cfg("B", 2, 100, &["192.0.2.101"])]),
+            )
+            .unwrap();
+        // A was instance 0 and MASTER: goodbye, addresses, INIT, all under id 0.
+        match &stopped[..] {
+            [Action::SendAdvert(s), Action::RemoveAddresses { instance: r, .. }, Action::StateChange {
+                instance: c,
+                to: State::Init,
+                ..
+            }] => {
+                assert_eq!((s.instance, s.priority), (InstanceId(0), 0));
+                assert_eq!((*r, *c), (InstanceId(0), InstanceId(0)));
+            }
+            other => panic!("{other:?}"),
+        }
+        // B is now instance 0, unchanged: nothing queued.
+        assert!(actions(&mut e).is_empty());
+        assert_eq!(e.instance_id("B"), Some(InstanceId(0)));
     }
 
     #[test]
