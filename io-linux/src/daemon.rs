@@ -18,7 +18,7 @@ use crate::announce::Announcer;
 use crate::batch::{self, RecvBatch, SendBatch};
 use crate::checks::Checks;
 use crate::netlink::{self, Addr, Event, Link, Rtnl, RtnlEvents};
-use crate::operator::{Operator, OperatorOptions};
+use crate::operator::{sd_notify, Operator, OperatorOptions};
 use crate::sys::{self, Epoll, SignalFd, TimerFd};
 use crate::track_files::TrackFiles;
 use crate::vrrp_socket::VrrpSocket;
@@ -71,6 +71,61 @@ fn fam_idx(f: Family) -> usize {
     }
 }
 
+/// Where the configuration comes from: read again on SIGHUP.
+pub struct ConfigSource<'a> {
+    /// The main file (`-f`).
+    pub path: String,
+    /// The config id for `@ID` lines (`-i`).
+    pub options: conf::ParseOptions,
+    /// How files (and `include` globs) are read.
+    pub loader: &'a dyn SourceLoader,
+}
+
+/// A configuration read, parsed and converted for the engine.
+struct Loaded {
+    cfg: conf::Config,
+    engine: EngineConfig,
+}
+
+/// Read, parse and convert the configuration; every problem is logged (parse errors with
+/// file:line:column) and gives `None`.
+fn load(src: &ConfigSource<'_>) -> Option<Loaded> {
+    let cfg = match conf::parse_file(&src.path, src.loader, &src.options) {
+        Ok(c) => c,
+        Err(e) => {
+            for d in &e.diagnostics {
+                error!("{d}");
+            }
+            return None;
+        }
+    };
+    for w in &cfg.warnings {
+        warn!("{w}");
+    }
+    let converted = match EngineConfig::from_conf(&cfg) {
+        Ok(x) => x,
+        Err(e) => {
+            error!("{e}");
+            return None;
+        }
+    };
+    for n in &converted.unsupported {
+        warn!("{}: {}", n.owner, n.what);
+    }
+    for n in runner_notes(&cfg) {
+        warn!("{n}");
+    }
+    Some(Loaded {
+        cfg,
+        engine: converted.engine,
+    })
+}
+
+/// The epoll token of socket `family` of interface `i` of the table.
+fn socket_token(i: usize, family: Family) -> u64 {
+    TOKEN_SOCKET_BASE + 2 * i as u64 + fam_idx(family) as u64
+}
+
 /// One interface some instance runs on.
 #[derive(Debug)]
 struct Iface {
@@ -86,6 +141,40 @@ struct Iface {
     /// What the engine was last told.
     told_up: Option<bool>,
     told_primary: [Option<Option<IpAddr>>; 2],
+}
+
+impl Iface {
+    /// An interface not looked up yet.
+    fn named(name: &str) -> Iface {
+        Iface {
+            name: name.to_string(),
+            index: None,
+            mac: None,
+            up: false,
+            addrs: Vec::new(),
+            families: [false; 2],
+            socks: [None, None],
+            told_up: None,
+            told_primary: [None, None],
+        }
+    }
+}
+
+/// Open the `family` VRRP socket of interface `name` (kernel index `index`, table position
+/// `i`) and watch it; failures are logged.
+fn open_socket(ep: &Epoll, name: &str, index: u32, i: usize, family: Family) -> Option<VrrpSocket> {
+    match VrrpSocket::open(family, name, index) {
+        Ok(s) => {
+            if let Err(e) = ep.add(s.raw_fd(), socket_token(i, family)) {
+                error!("{name}: cannot watch the {family} socket: {e}");
+            }
+            Some(s)
+        }
+        Err(e) => {
+            error!("{name}: cannot open the {family} VRRP socket: {e}");
+            None
+        }
+    }
 }
 
 /// The running daemon.
@@ -111,40 +200,23 @@ pub struct Daemon {
     rxb: RecvBatch,
     txb: SendBatch,
     last_send_warning: Option<vigil_engine::Instant>,
+    /// The operator side's options, to set it up again on reload.
+    operator_opts: Option<OperatorOptions>,
 }
 
 /// Run the daemon with options from the command line; returns the process exit code.
 pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
     init_logging(opts.log_detail);
-    let path = opts.config_file.to_string_lossy().into_owned();
-    let popts = conf::ParseOptions {
-        config_id: opts.config_id.clone(),
+    let source = ConfigSource {
+        path: opts.config_file.to_string_lossy().into_owned(),
+        options: conf::ParseOptions {
+            config_id: opts.config_id.clone(),
+        },
+        loader,
     };
-    let cfg = match conf::parse_file(&path, loader, &popts) {
-        Ok(c) => c,
-        Err(e) => {
-            for d in &e.diagnostics {
-                error!("{d}");
-            }
-            return EXIT_CONFIG;
-        }
+    let Some(Loaded { cfg, engine }) = load(&source) else {
+        return EXIT_CONFIG;
     };
-    for w in &cfg.warnings {
-        warn!("{w}");
-    }
-    let converted = match EngineConfig::from_conf(&cfg) {
-        Ok(x) => x,
-        Err(e) => {
-            error!("{e}");
-            return EXIT_CONFIG;
-        }
-    };
-    for n in &converted.unsupported {
-        warn!("{}: {}", n.owner, n.what);
-    }
-    for n in runner_notes(&cfg) {
-        warn!("{n}");
-    }
     let pid_file = opts
         .pid_file
         .clone()
@@ -153,9 +225,12 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
     let track_files = TrackFiles::new(&cfg);
     let mut operator_opts = OperatorOptions::for_pid_file(&pid_file);
     operator_opts.metrics_file = opts.metrics_file.clone();
-    let operator = Operator::new(&cfg, operator_opts);
-    match Daemon::new(converted.engine, checks, track_files, operator, &pid_file) {
-        Ok(mut d) => d.run(),
+    let operator = Operator::new(&cfg, operator_opts.clone());
+    match Daemon::new(engine, checks, track_files, operator, &pid_file) {
+        Ok(mut d) => {
+            d.operator_opts = Some(operator_opts);
+            d.serve(Some(&source))
+        }
         Err(e) => {
             error!("cannot start: {e}");
             EXIT_FATAL
@@ -257,17 +332,7 @@ impl Daemon {
 
         let mut ifaces: Vec<Iface> = engine
             .interfaces()
-            .map(|(_, name)| Iface {
-                name: name.to_string(),
-                index: None,
-                mac: None,
-                up: false,
-                addrs: Vec::new(),
-                families: [false; 2],
-                socks: [None, None],
-                told_up: None,
-                told_primary: [None, None],
-            })
+            .map(|(_, name)| Iface::named(name))
             .collect();
         for v in engine.instances() {
             if let Some(i) = ifaces.get_mut(usize::from(v.iface().0)) {
@@ -307,6 +372,7 @@ impl Daemon {
             rxb: RecvBatch::default(),
             txb: SendBatch::default(),
             last_send_warning: None,
+            operator_opts: None,
         };
         d.resync()?;
         // A socket that cannot be opened at start-up is a setup error (permissions, a kernel
@@ -359,18 +425,8 @@ impl Daemon {
             iface.index = Some(l.index);
             iface.addrs.clear();
             for f in [Family::V4, Family::V6] {
-                if !iface.families[fam_idx(f)] {
-                    continue;
-                }
-                match VrrpSocket::open(f, &iface.name, l.index) {
-                    Ok(s) => {
-                        let token = TOKEN_SOCKET_BASE + 2 * i as u64 + fam_idx(f) as u64;
-                        if let Err(e) = self.ep.add(s.raw_fd(), token) {
-                            error!("{}: cannot watch the {f} socket: {e}", iface.name);
-                        }
-                        iface.socks[fam_idx(f)] = Some(s);
-                    }
-                    Err(e) => error!("{}: cannot open the {f} VRRP socket: {e}", iface.name),
+                if iface.families[fam_idx(f)] {
+                    iface.socks[fam_idx(f)] = open_socket(&self.ep, &iface.name, l.index, i, f);
                 }
             }
         }
@@ -439,8 +495,15 @@ impl Daemon {
         }
     }
 
-    /// Start the engine and serve until SIGTERM / SIGINT; returns the exit code.
+    /// Start the engine and serve until SIGTERM / SIGINT, ignoring SIGHUP; returns the exit
+    /// code.
     pub fn run(&mut self) -> i32 {
+        self.serve(None)
+    }
+
+    /// Start the engine and serve until SIGTERM / SIGINT, reloading `source` on SIGHUP;
+    /// returns the exit code.
+    pub fn serve(&mut self, source: Option<&ConfigSource<'_>>) -> i32 {
         if std::env::var_os("VIGIL_NO_REALTIME").is_none() {
             let rt = sys::enter_realtime();
             info!(
@@ -466,8 +529,12 @@ impl Daemon {
         }
         self.engine.handle_input(self.clock.now(), Input::Start);
         self.drain();
+        if let Err(e) = sd_notify::ready(&self.status_line()) {
+            warn!("sd_notify: {e}");
+        }
         let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 64];
         loop {
+            let mut reloaded = false;
             let deadline = [
                 self.engine.poll_timeout(),
                 self.checks.next_deadline(),
@@ -489,6 +556,11 @@ impl Daemon {
             };
             let mut burst = false;
             for ev in &events[..n] {
+                if reloaded {
+                    // Tokens of this batch may name interfaces or checks of the old tables;
+                    // epoll is level-triggered: whatever is still ready comes again.
+                    break;
+                }
                 let token = ev.u64;
                 match token {
                     TOKEN_TIMER => {
@@ -516,9 +588,13 @@ impl Daemon {
                                         op.on_signal(sig, &self.engine);
                                     }
                                 }
-                                libc::SIGHUP => {
-                                    warn!("SIGHUP: configuration reload is not implemented yet; ignored")
-                                }
+                                libc::SIGHUP => match source {
+                                    Some(src) => {
+                                        self.reload(src);
+                                        reloaded = true;
+                                    }
+                                    None => warn!("SIGHUP: no configuration file to re-read"),
+                                },
                                 _ => {}
                             }
                         }
@@ -582,6 +658,181 @@ impl Daemon {
                 self.run_checks();
             }
         }
+    }
+
+    /// systemd's one-line status: how many instances, how many MASTER.
+    fn status_line(&self) -> String {
+        let total = self.engine.instances().count();
+        let masters = self
+            .engine
+            .instances()
+            .filter(|v| v.state() == vigil_engine::State::Master)
+            .count();
+        format!("{total} instance(s), {masters} MASTER")
+    }
+
+    /// SIGHUP: read the configuration again and hand it to [`Engine::reload`]. A configuration
+    /// that does not parse, convert or set up is refused with its errors logged, and the
+    /// running one is left exactly as it was.
+    fn reload(&mut self, src: &ConfigSource<'_>) {
+        let _ = sd_notify::reloading();
+        info!("SIGHUP: reloading {}", src.path);
+        match self.try_reload(src) {
+            Ok(()) => info!(
+                "reloaded: {} instance(s) on {} interface(s)",
+                self.engine.instances().count(),
+                self.ifaces.len()
+            ),
+            Err(why) => error!("reload refused ({why}): the running configuration is kept"),
+        }
+        if let Err(e) = sd_notify::ready(&self.status_line()) {
+            warn!("sd_notify: {e}");
+        }
+    }
+
+    fn try_reload(&mut self, src: &ConfigSource<'_>) -> Result<(), String> {
+        let loaded = load(src).ok_or("configuration errors")?;
+        let vips: HashSet<IpAddr> = loaded.engine.virtual_addresses().collect();
+        // The engine may give the routers that stop ids that the new configuration reuses:
+        // their names are taken now.
+        let old_names: Vec<(vigil_engine::InstanceId, String)> = self
+            .engine
+            .instances()
+            .map(|v| (v.id(), v.name().to_string()))
+            .collect();
+        let now = self.clock.now();
+        let stopped = self
+            .engine
+            .reload_returning_stopped(now, loaded.engine)
+            .map_err(|e| e.to_string())?;
+        // 1. The routers that stop (removed, or changed beyond being the same router), against
+        //    the old interface table: priority 0, addresses removed.
+        for a in stopped {
+            match a {
+                Action::StateChange {
+                    instance,
+                    from,
+                    to,
+                    priority,
+                    reason,
+                } => {
+                    let name = old_names
+                        .iter()
+                        .find(|(id, _)| *id == instance)
+                        .map_or("?", |(_, n)| n.as_str());
+                    info!("({name}) {from} -> {to}: {reason} (priority {priority}), not in the new configuration");
+                }
+                other => self.act(other),
+            }
+        }
+        self.flush_adverts();
+        // 2. The operator side of the new configuration (notify programs, FIFOs, e-mail, the
+        //    status socket), before the new configuration's first action.
+        if let Some(op) = self.operator.take() {
+            op.shutdown(core::time::Duration::ZERO);
+        }
+        let op = Operator::new(
+            &loaded.cfg,
+            self.operator_opts
+                .clone()
+                .unwrap_or_else(|| OperatorOptions::for_pid_file(&self.pid_file)),
+        );
+        if let Some(fd) = op.status_fd() {
+            if let Err(e) = self.ep.add(fd, TOKEN_STATUS) {
+                warn!("cannot watch the status socket: {e}");
+            }
+        }
+        self.operator = Some(op);
+        // 3. Interfaces by name: sockets of those still used kept, new ones opened.
+        self.vips = vips;
+        self.rebuild_interfaces();
+        if let Err(e) = self.resync() {
+            error!("cannot re-read interfaces: {e}");
+        }
+        // 4. Check programs and tracked files of the new configuration.
+        self.checks.kill_all();
+        self.checks = Checks::new(&loaded.cfg, now);
+        if let Some(fd) = self.track_files.raw_fd() {
+            let _ = self.ep.delete(fd);
+        }
+        self.track_files = TrackFiles::new(&loaded.cfg);
+        if let Some(fd) = self.track_files.raw_fd() {
+            if let Err(e) = self.ep.add(fd, TOKEN_TRACK_FILES) {
+                warn!("cannot watch tracked files: {e}");
+            }
+        }
+        // 5. What the reload asks (address differences of kept masters, new routers starting),
+        //    then the facts of new interfaces and the files' values.
+        self.drain();
+        if let Err(e) = self.resync() {
+            error!("cannot re-read interfaces: {e}");
+        }
+        self.report_interfaces();
+        for (file, value) in self.track_files.all() {
+            self.engine
+                .handle_input(self.clock.now(), Input::TrackFile { file, value });
+            self.drain();
+        }
+        self.run_checks();
+        Ok(())
+    }
+
+    /// After a reload: the interface table in the new engine's order, by name. Interfaces
+    /// still used keep their sockets (watched again under their new positions), new ones are
+    /// looked up by the next [`Daemon::resync`], unused ones are closed.
+    fn rebuild_interfaces(&mut self) {
+        let mut old = std::mem::take(&mut self.ifaces);
+        for f in &old {
+            for s in f.socks.iter().flatten() {
+                let _ = self.ep.delete(s.raw_fd());
+            }
+        }
+        let mut ifaces: Vec<Iface> = self
+            .engine
+            .interfaces()
+            .map(|(_, name)| match old.iter().position(|f| f.name == name) {
+                Some(p) => {
+                    let mut f = old.swap_remove(p);
+                    f.families = [false; 2];
+                    f
+                }
+                None => Iface::named(name),
+            })
+            .collect();
+        for f in old {
+            if f.socks.iter().any(Option::is_some) {
+                info!("{}: no longer used, sockets closed", f.name);
+            }
+        }
+        for v in self.engine.instances() {
+            if let Some(f) = ifaces.get_mut(usize::from(v.iface().0)) {
+                f.families[fam_idx(v.config().family)] = true;
+            }
+        }
+        for (i, f) in ifaces.iter_mut().enumerate() {
+            for fam in [Family::V4, Family::V6] {
+                let k = fam_idx(fam);
+                if !f.families[k] {
+                    if f.socks[k].take().is_some() {
+                        info!("{}: {fam} socket closed (no instance left)", f.name);
+                    }
+                    f.told_primary[k] = None;
+                    continue;
+                }
+                match (&f.socks[k], f.index) {
+                    (Some(s), _) => {
+                        if let Err(e) = self.ep.add(s.raw_fd(), socket_token(i, fam)) {
+                            error!("{}: cannot watch the {fam} socket: {e}", f.name);
+                        }
+                    }
+                    (None, Some(index)) => {
+                        f.socks[k] = open_socket(&self.ep, &f.name, index, i, fam);
+                    }
+                    (None, None) => {}
+                }
+            }
+        }
+        self.ifaces = ifaces;
     }
 
     /// Start due check runs, kill overdue ones, report what is known at once.
@@ -922,6 +1173,7 @@ impl Daemon {
     /// Graceful stop: priority-0 adverts and address removal come from the engine's shutdown;
     /// whatever is still recorded is removed too; then the files go.
     fn stop(&mut self, code: i32) -> i32 {
+        let _ = sd_notify::stopping();
         self.checks.kill_all();
         self.engine.handle_input(self.clock.now(), Input::Shutdown);
         self.drain();

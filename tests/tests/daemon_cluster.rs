@@ -309,33 +309,312 @@ fn processes_running(needle: &str) -> usize {
         .count()
 }
 
+/// Rewrite node `n`'s configuration to `conf`, send it SIGHUP and wait until it logged the
+/// outcome (`reloaded` or `reload refused`); returns the log written since.
+fn reload(lab: &mut Lab, n: usize, conf: &str) -> String {
+    let node = lab.node(n);
+    std::fs::write(&node.conf, conf).expect("write the new configuration");
+    let before = node.log_text().len();
+    vigil_tests::netns::signal(node.pid, libc::SIGHUP);
+    let done = vigil_tests::netns::wait_until(FAST, || {
+        let t = lab.node_ref(n).log_text();
+        let new = t.get(before..).unwrap_or("");
+        new.contains("reloaded:") || new.contains("reload refused")
+    });
+    let text = lab.node_ref(n).log_text();
+    let new = text.get(before..).unwrap_or("").to_string();
+    assert!(done, "no reload outcome logged\n{}", lab.logs());
+    new
+}
+
+/// The VRRP adverts in a capture: (time in seconds, source, priority).
+fn adverts(pcap: &std::path::Path) -> Vec<(f64, String, u8)> {
+    vigil_tests::netns::tshark_fields(
+        pcap,
+        "vrrp",
+        &["frame.time_relative", "ip.src", "vrrp.prio"],
+    )
+    .expect("tshark")
+    .into_iter()
+    .filter_map(|r| {
+        let t = r.first()?.parse().ok()?;
+        let src = r.get(1)?.clone();
+        let prio = r.get(2)?.parse().ok()?;
+        Some((t, src, prio))
+    })
+    .collect()
+}
+
+/// The largest gap between consecutive adverts from `src`, and how many there were.
+fn largest_gap(adv: &[(f64, String, u8)], src: &str) -> (f64, usize) {
+    let times: Vec<f64> = adv
+        .iter()
+        .filter(|(_, s, _)| s == src)
+        .map(|(t, _, _)| *t)
+        .collect();
+    let gap = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+    (gap, times.len())
+}
+
 #[test]
-fn sighup_with_an_unchanged_configuration_causes_no_transition() {
+fn sighup_with_an_unchanged_configuration_causes_no_transition_and_no_advert_gap() {
     if !require_root() {
         return;
     }
     let mut lab = Lab::new("sighup", 2);
-    let nodes = start_all(
-        &mut lab,
-        &[
-            (1, Instance::v4(3, 200, "0.1")),
-            (2, Instance::v4(3, 100, "0.1")),
-        ],
-    );
+    let confs = [
+        keepalived_conf(&[Instance::v4(3, 200, "0.1")]),
+        keepalived_conf(&[Instance::v4(3, 100, "0.1")]),
+    ];
+    let nodes = [
+        lab.start(Kind::Vigil, 1, &confs[0]),
+        lab.start(Kind::Vigil, 2, &confs[1]),
+    ];
     assert!(lab.wait_sole_holder(vip4(), 1, FAST), "{}", lab.logs());
-    let before: Vec<String> = nodes.iter().map(|&n| lab.node(n).log_text()).collect();
-    for &n in &nodes {
-        let pid = lab.node(n).pid;
-        vigil_tests::netns::signal(pid, libc::SIGHUP);
+    let cap = lab.capture("sighup.pcap");
+    std::thread::sleep(Duration::from_millis(500));
+    let mut logs = Vec::new();
+    for _ in 0..3 {
+        for (k, &n) in nodes.iter().enumerate() {
+            logs.push(reload(&mut lab, n, &confs[k]));
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
-    std::thread::sleep(Duration::from_secs(1));
+    std::thread::sleep(Duration::from_millis(500));
+    let pcap = lab.stop_capture(cap);
     assert_eq!(lab.holders(vip4()), vec![1], "{}", lab.logs());
-    for (k, &n) in nodes.iter().enumerate() {
-        assert!(lab.node(n).running());
-        let after = lab.node(n).log_text();
-        let new = &after[before[k].len()..];
+    for new in &logs {
+        assert!(new.contains("reloaded: 1 instance(s)"), "{new}");
         assert!(!new.contains(" -> "), "a transition after SIGHUP: {new}");
+        assert!(
+            !new.contains("removed 192.0.2.100"),
+            "address touched: {new}"
+        );
     }
+    for &n in &nodes {
+        assert!(lab.node(n).running());
+    }
+    // The master's adverts kept their 100 ms schedule through six reloads: nobody else spoke.
+    let adv = adverts(&pcap);
+    let (gap, count) = largest_gap(&adv, "192.0.2.11");
+    eprintln!("master adverts: {count}, largest gap {:.2} ms", gap * 1e3);
+    assert!(count >= 15, "{count} adverts captured");
+    assert!(
+        gap < 0.150,
+        "largest advert gap {gap:.4} s across the reloads"
+    );
+    assert!(
+        adv.iter().all(|(_, s, p)| s == "192.0.2.11" && *p == 200),
+        "{adv:?}"
+    );
+}
+
+/// The instance of [`Instance::v4`] with `vips`.
+fn with_vips(priority: u8, vips: &[&str]) -> String {
+    let mut i = Instance::v4(3, priority, "0.1");
+    i.vips = vips.iter().map(|v| v.to_string()).collect();
+    keepalived_conf(&[i])
+}
+
+#[test]
+fn sighup_adding_and_removing_addresses_on_the_master_never_drops_the_kept_one() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::new("sighup-vips", 2);
+    let old = ["192.0.2.100/24", "192.0.2.101/24"];
+    let new = ["192.0.2.100/24", "192.0.2.102/24"];
+    let nodes = [
+        lab.start(Kind::Vigil, 1, &with_vips(200, &old)),
+        lab.start(Kind::Vigil, 2, &with_vips(100, &old)),
+    ];
+    let v101: std::net::IpAddr = "192.0.2.101".parse().unwrap();
+    let v102: std::net::IpAddr = "192.0.2.102".parse().unwrap();
+    assert!(
+        vigil_tests::netns::wait_until(FAST, || lab.holders(vip4()) == vec![1]
+            && lab.holders(v101) == vec![1]),
+        "{}",
+        lab.logs()
+    );
+    // Watch host 1's addresses as fast as `ip` can while both daemons reload.
+    let ns = lab.ns(1);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (samples, missing) = std::thread::scope(|sc| {
+        let watcher = sc.spawn(|| {
+            let (mut samples, mut missing) = (0, 0);
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let o = vigil_tests::netns::run(&["ip", "-n", &ns, "-o", "addr", "show"]);
+                let text = String::from_utf8_lossy(&o.stdout);
+                samples += 1;
+                if !text.contains("192.0.2.100/24") {
+                    missing += 1;
+                }
+            }
+            (samples, missing)
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        let l2 = reload(&mut lab, nodes[1], &with_vips(100, &new));
+        let l1 = reload(&mut lab, nodes[0], &with_vips(200, &new));
+        std::thread::sleep(Duration::from_millis(300));
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        for l in [&l1, &l2] {
+            assert!(!l.contains(" -> "), "a transition: {l}");
+        }
+        assert!(l1.contains("removed 192.0.2.101/24"), "{l1}");
+        assert!(l1.contains("added 192.0.2.102/24"), "{l1}");
+        assert!(
+            !l1.contains("192.0.2.100/24"),
+            "the kept address was touched: {l1}"
+        );
+        watcher.join().expect("watcher")
+    });
+    eprintln!("192.0.2.100 missing in {missing} of {samples} samples");
+    assert!(samples > 10, "only {samples} samples");
+    assert_eq!(
+        missing, 0,
+        "192.0.2.100 missing in {missing} of {samples} samples"
+    );
+    assert_eq!(lab.holders(vip4()), vec![1], "{}", lab.logs());
+    assert_eq!(lab.holders(v102), vec![1], "{}", lab.logs());
+    assert!(lab.holders(v101).is_empty(), "{}", lab.logs());
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(lab.holders(vip4()), vec![1], "{}", lab.logs());
+}
+
+#[test]
+fn sighup_with_a_broken_configuration_logs_located_errors_and_keeps_running() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::new("sighup-bad", 2);
+    let good = [
+        keepalived_conf(&[Instance::v4(3, 200, "0.1")]),
+        keepalived_conf(&[Instance::v4(3, 100, "0.1")]),
+    ];
+    let nodes = [
+        lab.start(Kind::Vigil, 1, &good[0]),
+        lab.start(Kind::Vigil, 2, &good[1]),
+    ];
+    assert!(lab.wait_sole_holder(vip4(), 1, FAST), "{}", lab.logs());
+    // VRID 300 is out of range (line 7 of the file).
+    let broken = good[0].replace("virtual_router_id 51", "virtual_router_id 300");
+    let conf_path = lab.node_ref(nodes[0]).conf.display().to_string();
+    let log = reload(&mut lab, nodes[0], &broken);
+    assert!(log.contains("reload refused"), "{log}");
+    assert!(
+        log.contains(&format!("{conf_path}:7:")),
+        "no error located at line 7 of {conf_path}: {log}"
+    );
+    assert!(!log.contains(" -> "), "a transition: {log}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(lab.node(nodes[0]).running());
+    assert_eq!(lab.holders(vip4()), vec![1], "{}", lab.logs());
+    // The old configuration still runs, and a good file is taken by the next SIGHUP.
+    let log = reload(&mut lab, nodes[0], &good[0]);
+    assert!(log.contains("reloaded: 1 instance(s)"), "{log}");
+    assert!(!log.contains(" -> "), "a transition: {log}");
+    assert_eq!(lab.holders(vip4()), vec![1], "{}", lab.logs());
+}
+
+#[test]
+fn sighup_raising_the_backups_priority_makes_it_preempt_without_two_masters() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::new("sighup-prio", 2);
+    let nodes = [
+        lab.start(
+            Kind::Vigil,
+            1,
+            &keepalived_conf(&[Instance::v4(3, 200, "0.1")]),
+        ),
+        lab.start(
+            Kind::Vigil,
+            2,
+            &keepalived_conf(&[Instance::v4(3, 100, "0.1")]),
+        ),
+    ];
+    assert!(lab.wait_sole_holder(vip4(), 1, FAST), "{}", lab.logs());
+    let cap = lab.capture("prio.pcap");
+    std::thread::sleep(Duration::from_millis(300));
+    let log = reload(
+        &mut lab,
+        nodes[1],
+        &keepalived_conf(&[Instance::v4(3, 250, "0.1")]),
+    );
+    assert!(log.contains("reloaded: 1 instance(s)"), "{log}");
+    assert!(lab.wait_sole_holder(vip4(), 2, FAST), "{}", lab.logs());
+    std::thread::sleep(Duration::from_millis(500));
+    let pcap = lab.stop_capture(cap);
+    assert_eq!(lab.holders(vip4()), vec![2], "{}", lab.logs());
+    // On the wire: once host 2 advertises as master, host 1 says nothing more as master.
+    let adv = adverts(&pcap);
+    let first_new = adv
+        .iter()
+        .find(|(_, s, _)| s == "192.0.2.12")
+        .map(|(t, _, p)| (*t, *p))
+        .unwrap_or_else(|| panic!("host 2 never advertised: {adv:?}"));
+    assert_eq!(first_new.1, 250, "{adv:?}");
+    let late: Vec<_> = adv
+        .iter()
+        .filter(|(t, s, _)| s == "192.0.2.11" && *t > first_new.0)
+        .collect();
+    assert!(
+        late.is_empty(),
+        "host 1 still advertised after host 2 took over: {late:?}"
+    );
+    assert!(
+        lab.node_ref(nodes[0])
+            .log_text()
+            .contains("MASTER -> BACKUP"),
+        "{}",
+        lab.logs()
+    );
+}
+
+#[test]
+fn sighup_adding_an_instance_on_a_new_interface_starts_it_and_leaves_the_others_alone() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::with_links("sighup-new", 2, 2);
+    let conf = |prio: u8, both: bool| {
+        let mut s = format!(
+            "vrrp_instance VI_A {{\n  interface eth0\n  virtual_router_id 51\n  priority {prio}\n  \
+             version 3\n  advert_int 0.1\n  virtual_ipaddress {{\n    192.0.2.100/24\n  }}\n}}\n"
+        );
+        if both {
+            s.push_str(&format!(
+                "vrrp_instance VI_B {{\n  interface eth1\n  virtual_router_id 52\n  priority {prio}\n  \
+                 version 3\n  advert_int 0.1\n  virtual_ipaddress {{\n    198.51.100.100/24\n  }}\n}}\n"
+            ));
+        }
+        s
+    };
+    let vip_b: std::net::IpAddr = "198.51.100.100".parse().unwrap();
+    let nodes = [
+        lab.start(Kind::Vigil, 1, &conf(200, false)),
+        lab.start(Kind::Vigil, 2, &conf(100, false)),
+    ];
+    assert!(lab.wait_sole_holder(vip4(), 1, FAST), "{}", lab.logs());
+    let l2 = reload(&mut lab, nodes[1], &conf(100, true));
+    let l1 = reload(&mut lab, nodes[0], &conf(200, true));
+    for l in [&l1, &l2] {
+        assert!(
+            l.contains("reloaded: 2 instance(s) on 2 interface(s)"),
+            "{l}"
+        );
+        assert!(!l.contains("(VI_A)"), "VI_A was disturbed: {l}");
+    }
+    assert!(lab.wait_sole_holder(vip_b, 1, FAST), "{}", lab.logs());
+    assert_eq!(lab.holders(vip4()), vec![1], "{}", lab.logs());
+    // And back: removing VI_B again releases its address (priority 0 from host 1, host 2
+    // takes over on it), VI_A still untouched.
+    let l1 = reload(&mut lab, nodes[0], &conf(200, false));
+    assert!(l1.contains("removed 198.51.100.100/24"), "{l1}");
+    assert!(!l1.contains("(VI_A)"), "VI_A was disturbed: {l1}");
+    assert!(lab.wait_sole_holder(vip_b, 2, FAST), "{}", lab.logs());
+    assert_eq!(lab.holders(vip4()), vec![1], "{}", lab.logs());
 }
 
 #[test]
