@@ -6,54 +6,29 @@
 //!   previous *due time*, fixed before the child starts (the seed's MISC_CHECK rule), so a slow
 //!   fork never shifts the schedule. A run still going when the next is due makes that next run
 //!   be skipped (never two at once).
-//! - No shell unless the line needs one: the program is executed directly with keepalived's
-//!   argument splitting, and only a line with shell syntax (`| & ; < > ( ) $ \` \\ " * ? [ ] ~ {
-//!   } #` or a newline) goes through `/bin/sh -c`.
-//! - Each run is the leader of its own process group; a run that outlasts its timeout is killed
-//!   with SIGKILL to the whole group (a shell's children too) and reported as a timeout.
-//! - `user USER [GROUP]` (or the global `script_user`) is honoured by dropping to that uid / gid
-//!   before exec; with `enable_script_security`, a program that a non-root user could modify
-//!   (owned by another user, or group / world writable, itself or its directory) is not run and
-//!   each of its runs is reported as a failure.
+//! - Programs are split, vetted and started by [`crate::operator::program`], like notify
+//!   programs: no shell unless the line needs one; its own process group (a run that outlasts
+//!   its timeout is killed with SIGKILL to the whole group, a shell's children too, and reported
+//!   as a timeout); `user USER [GROUP]`, else `script_user`, else `keepalived_script`, else
+//!   vigild's own identity; keepalived's `enable_script_security` refusals. A refused program
+//!   (insecure under `enable_script_security`, not found, not executable, an unknown user) never
+//!   runs, and each of its runs is reported as a failure: a check that cannot run is not
+//!   passing.
 //! - Completion is seen through a pidfd in the event loop, so the daemon never blocks in
 //!   `waitpid` and never needs SIGCHLD.
 
-use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::fs::MetadataExt;
-use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use tracing::{debug, error, warn};
-use vigil_engine::conf::{self, RunAs};
+use vigil_engine::conf;
 use vigil_engine::io::{CheckResult, ScriptId};
 use vigil_engine::Instant;
 
-/// Characters that make a command line need a shell.
-const SHELL_SYNTAX: &[char] = &[
-    '|', '&', ';', '<', '>', '(', ')', '$', '`', '\\', '"', '*', '?', '[', ']', '~', '{', '}', '#',
-    '\n',
-];
-
-/// How a check's command is executed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Exec {
-    /// Directly: program and arguments.
-    Direct(Vec<String>),
-    /// Through `/bin/sh -c LINE`.
-    Shell(String),
-}
-
-/// Decide how to run a command line.
-pub fn exec_of(script: &conf::Script) -> Option<Exec> {
-    if script.command.contains(SHELL_SYNTAX) {
-        return Some(Exec::Shell(script.command.clone()));
-    }
-    (!script.argv.is_empty()).then(|| Exec::Direct(script.argv.clone()))
-}
+use crate::operator::program::{self, Program};
+use crate::operator::user;
 
 /// A finished run, for the engine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,14 +54,12 @@ struct Running {
 #[derive(Debug)]
 struct Check {
     name: String,
-    exec: Option<Exec>,
-    ids: Option<(u32, u32)>,
+    /// `None`: refused (see the module documentation); every run is a failure.
+    program: Option<Program>,
     interval: Duration,
     timeout: Duration,
     next_due: Instant,
     running: Option<Running>,
-    /// Refused by script security: every run is a failure.
-    refused: bool,
 }
 
 /// Every check program of the configuration.
@@ -105,111 +78,46 @@ fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
-/// A user (and group) name to uid / gid.
-fn resolve(run_as: &RunAs) -> Option<(u32, u32)> {
-    let user = CString::new(run_as.user.as_str()).ok()?;
-    // SAFETY: getpwnam returns NULL or a pointer to static storage valid until the next call;
-    // the fields are copied at once.
-    let (uid, mut gid) = unsafe {
-        let pw = libc::getpwnam(user.as_ptr());
-        if pw.is_null() {
-            return None;
-        }
-        ((*pw).pw_uid, (*pw).pw_gid)
-    };
-    if let Some(g) = &run_as.group {
-        let group = CString::new(g.as_str()).ok()?;
-        // SAFETY: as above.
-        gid = unsafe {
-            let gr = libc::getgrnam(group.as_ptr());
-            if gr.is_null() {
-                return None;
-            }
-            (*gr).gr_gid
-        };
-    }
-    Some((uid, gid))
-}
-
-/// Whether a non-root user could change what `path` runs: the file or any directory above it
-/// owned by someone other than root, or writable by group / others.
-pub fn insecure(path: &Path) -> bool {
-    let mut p = Some(path);
-    while let Some(cur) = p {
-        match std::fs::metadata(cur) {
-            Ok(m) => {
-                if m.uid() != 0 || m.mode() & 0o022 != 0 && !(m.is_dir() && m.mode() & 0o1000 != 0)
-                {
-                    return true;
-                }
-            }
-            Err(_) => return true,
-        }
-        p = cur.parent().filter(|q| !q.as_os_str().is_empty());
-    }
-    false
-}
-
-/// The program a direct command runs, resolved through `PATH` like `execvp`.
-fn program_path(prog: &str) -> Option<std::path::PathBuf> {
-    if prog.contains('/') {
-        return Some(prog.into());
-    }
-    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/sbin:/usr/bin:/sbin:/bin".into());
-    std::env::split_paths(&path)
-        .map(|d| d.join(prog))
-        .find(|p| p.is_file())
-}
-
 impl Checks {
     /// The checks of `cfg`, in configuration order (their [`ScriptId`]s), first due at `now`.
     pub fn new(cfg: &conf::Config, now: Instant) -> Checks {
         let security = cfg.global.enable_script_security;
-        // SAFETY: geteuid has no preconditions.
-        let root = unsafe { libc::geteuid() } == 0;
+        let default = user::default_script_user(&cfg.global).map(|(c, _)| c);
         let checks = cfg
             .scripts
             .iter()
             .map(|s| {
-                let exec = exec_of(&s.script);
-                let run_as = s
-                    .run_as
-                    .as_ref()
-                    .or(s.script.run_as.as_ref())
-                    .or(cfg.global.script_user.as_ref());
-                let ids = run_as.and_then(|r| {
-                    let ids = resolve(r);
-                    if ids.is_none() {
-                        error!("vrrp_script {}: unknown user or group {r:?}", s.name);
-                    }
-                    ids
-                });
-                let refused = security
-                    && root
-                    && match &exec {
-                        Some(Exec::Direct(argv)) => argv
-                            .first()
-                            .and_then(|p| program_path(p))
-                            .is_none_or(|p| insecure(&p)),
-                        Some(Exec::Shell(_)) => false,
-                        None => true,
-                    };
-                if refused {
-                    error!(
-                        "vrrp_script {}: refused by enable_script_security (the program is \
-                         modifiable by non-root users); every run counts as a failure",
-                        s.name
-                    );
+                // The `user` line of the vrrp_script block, else the one on its script line.
+                let mut script = s.script.clone();
+                if s.run_as.is_some() {
+                    script.run_as = s.run_as.clone();
                 }
+                let program = default
+                    .as_ref()
+                    .map_err(|e| e.0.clone())
+                    .and_then(|d| program::vetted(&script, d, security));
+                let program = match program {
+                    Ok((p, warning)) => {
+                        if let Some(w) = warning {
+                            warn!("vrrp_script {}: {w}", s.name);
+                        }
+                        Some(p)
+                    }
+                    Err(why) => {
+                        error!(
+                            "vrrp_script {}: {why}; every run counts as a failure",
+                            s.name
+                        );
+                        None
+                    }
+                };
                 Check {
                     name: s.name.clone(),
-                    exec,
-                    ids,
+                    program,
                     interval: s.interval.max(Duration::from_millis(1)),
                     timeout: s.timeout.unwrap_or(s.interval),
                     next_due: now,
                     running: None,
-                    refused,
                 }
             })
             .collect();
@@ -261,15 +169,15 @@ impl Checks {
                 debug!("vrrp_script {}: previous run still going, skipped", c.name);
                 continue;
             }
-            if c.refused || c.exec.is_none() {
+            let Some(program) = &c.program else {
                 done.push(Finished {
                     script: id,
                     result: CheckResult::Failure,
                     ran_for: Duration::ZERO,
                 });
                 continue;
-            }
-            match spawn(c.exec.as_ref(), c.ids) {
+            };
+            match program.spawn(&[]) {
                 Ok(child) => match pidfd_open(child.id()) {
                     Ok(pidfd) => {
                         started.push((idx, pidfd.as_raw_fd()));
@@ -336,75 +244,34 @@ impl Checks {
     }
 }
 
-fn spawn(exec: Option<&Exec>, ids: Option<(u32, u32)>) -> io::Result<Child> {
-    let mut cmd = match exec {
-        Some(Exec::Direct(argv)) => {
-            let mut c = Command::new(&argv[0]);
-            c.args(&argv[1..]);
-            c
-        }
-        Some(Exec::Shell(line)) => {
-            let mut c = Command::new("/bin/sh");
-            c.arg("-c").arg(line);
-            c
-        }
-        None => return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty command")),
-    };
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0);
-    if let Some((uid, gid)) = ids {
-        cmd.uid(uid).gid(gid);
-    }
-    // SAFETY: the closure only calls async-signal-safe functions (sigemptyset, sigaddset,
-    // sigprocmask) between fork and exec: the daemon blocks the signals its signalfd reads, and
-    // a check program must not inherit that mask.
-    unsafe {
-        cmd.pre_exec(|| {
-            crate::sys::unblock_handled_signals();
-            Ok(())
-        });
-    }
-    cmd.spawn()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn script(line: &str) -> conf::Script {
-        let cfg = conf::parse_str(&format!(
-            "vrrp_script chk {{\n script \"{line}\"\n interval 1\n}}\n\
-             vrrp_instance A {{\n interface eth0\n virtual_router_id 1\n\
-             track_script {{ chk }}\n virtual_ipaddress {{ 192.0.2.1 }}\n}}\n"
-        ))
-        .unwrap();
-        cfg.scripts[0].script.clone()
-    }
-
     #[test]
     fn plain_lines_run_without_a_shell() {
-        assert_eq!(
-            exec_of(&script("/usr/bin/test -f /etc/hostname")),
-            Some(Exec::Direct(vec![
-                "/usr/bin/test".into(),
-                "-f".into(),
-                "/etc/hostname".into()
-            ]))
-        );
+        let (_, c) = checks_for("/usr/bin/test -f /etc/hostname", 1000, 1000);
+        let p = c.checks[0].program.as_ref().expect("vetted");
+        assert!(!p.shell);
+        assert_eq!(p.argv, ["/usr/bin/test", "-f", "/etc/hostname"]);
     }
 
     #[test]
     fn shell_syntax_goes_through_sh() {
-        assert!(matches!(
-            exec_of(&script("pidof foo || exit 1")),
-            Some(Exec::Shell(_))
-        ));
-        assert!(matches!(
-            exec_of(&script("echo $HOME")),
-            Some(Exec::Shell(_))
-        ));
+        for line in ["pidof foo || exit 1", "echo $HOME", "[[ -f /x ]] && exit 1"] {
+            let (_, c) = checks_for(line, 1000, 1000);
+            assert!(c.checks[0].program.as_ref().expect(line).shell, "{line}");
+        }
+    }
+
+    #[test]
+    fn a_missing_program_is_refused_and_fails_every_run() {
+        let (_, mut c) = checks_for("/nonexistent/vigil-check", 1000, 1000);
+        assert!(c.checks[0].program.is_none());
+        let (started, done) = c.on_time(c.checks[0].next_due);
+        assert!(started.is_empty());
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].result, CheckResult::Failure);
     }
 
     fn checks_for(line: &str, interval_ms: u64, timeout_ms: u64) -> (conf::Config, Checks) {

@@ -96,3 +96,74 @@ vrrp_instance VI_2 {{
         "the FIFO vigild created is removed on shutdown"
     );
 }
+
+#[test]
+fn lower_priority_heard_and_deleted_instances_are_written_and_a_reload_keeps_the_fifo() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("vrrp.fifo");
+    let conf_text = |extra: &str| {
+        format!(
+            r#"
+global_defs {{
+  vrrp_notify_fifo {}
+}}
+vrrp_instance VI_1 {{
+  interface eth0
+  virtual_router_id 51
+  priority 150
+  virtual_ipaddress {{ 192.0.2.100/24 }}
+  {extra}
+}}
+vrrp_instance OLD {{
+  interface eth0
+  virtual_router_id 52
+  virtual_ipaddress {{ 192.0.2.101/24 }}
+}}
+"#,
+            fifo.display()
+        )
+    };
+    let (cfg, mut e) = engine(&conf_text(""));
+    let mut w = FifoWriter::new(&cfg);
+    // A reader holds the FIFO open across the reload.
+    let mut r = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let mut sink = |_: &vigil_engine::Engine, _: vigil_engine::Action| {};
+    start(&mut e, at(0.0), &mut sink);
+    run_until(&mut e, at(10.0), &mut sink);
+    let id = e.instance_id("VI_1").unwrap();
+    w.on_action(
+        &e,
+        &vigil_engine::Action::LowerPriorityHeard {
+            instance: id,
+            src: "192.0.2.20".parse().unwrap(),
+            priority: 50,
+        },
+    );
+    // A reload with the same FIFO settings keeps it (and the reader) as it is.
+    let (cfg2, _) = engine(&conf_text("notify_priority_changes"));
+    let mut w = w.reload(&cfg2);
+    w.deleted(
+        "OLD",
+        vigil_linux::operator::notify::Notice::State(vigil_engine::State::Fault),
+        100,
+    );
+    w.deleted("GONE", vigil_linux::operator::notify::Notice::Deleted, 90);
+    assert_eq!(w.dropped, 0);
+    let mut buf = vec![0u8; 4096];
+    let n = r.read(&mut buf).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&buf[..n]),
+        "INSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 150\n\
+         INSTANCE \"OLD\" FAULT 100\n\
+         INSTANCE \"GONE\" DELETED 90\n"
+    );
+    w.shutdown();
+    assert!(
+        !fifo.exists(),
+        "the FIFO vigild created is removed at shutdown"
+    );
+}

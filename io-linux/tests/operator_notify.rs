@@ -188,3 +188,165 @@ vrrp_instance VI_1 {{
     n.shutdown(Duration::from_secs(30));
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "now master\n");
 }
+
+#[test]
+fn notify_master_rx_lower_pri_runs_when_a_master_hears_a_lower_priority() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = d.join("log");
+    let rx = script(
+        d,
+        "rx.sh",
+        &format!("echo rx-lower \"$*\" >> {}", log.display()),
+    );
+    let any = script(d, "any.sh", &format!("echo \"$*\" >> {}", log.display()));
+    let text = format!(
+        r#"
+vrrp_instance VI_1 {{
+  interface eth0
+  virtual_router_id 1
+  priority 150
+  virtual_ipaddress {{ 192.0.2.100 }}
+  notify "{any}"
+  notify_master_rx_lower_pri "{rx} arg"
+}}
+"#
+    );
+    let (cfg, mut e) = engine(&text);
+    let (mut n, refused) = Notifier::new(&cfg, Duration::from_secs(60));
+    assert!(refused.is_empty(), "{refused:?}");
+    let mut sink = |e: &vigil_engine::Engine, a: vigil_engine::Action| n.on_action(e, &a);
+    start(&mut e, at(0.0), &mut sink);
+    run_until(&mut e, at(10.0), &mut sink);
+    let id = e.instances().next().unwrap().id();
+    assert_eq!(e.instances().next().unwrap().state(), State::Master);
+    // The engine's report of a lower-priority advert heard while MASTER.
+    let heard = vigil_engine::Action::LowerPriorityHeard {
+        instance: id,
+        src: "192.0.2.20".parse().unwrap(),
+        priority: 50,
+    };
+    n.on_action(&e, &heard);
+    assert_eq!(n.shutdown(Duration::from_secs(30)), 0);
+    // keepalived's send_event_notify: the program with its own arguments only; the generic
+    // `notify` is not called for this event.
+    assert_eq!(
+        lines(&log),
+        [
+            "INSTANCE VI_1 BACKUP 150",
+            "INSTANCE VI_1 MASTER 150",
+            "rx-lower arg"
+        ]
+    );
+}
+
+#[test]
+fn an_instance_removed_by_a_reload_is_reported_fault_or_deleted_with_notify_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = d.join("log");
+    let any = script(d, "any.sh", &format!("echo \"$*\" >> {}", log.display()));
+    let fault = script(
+        d,
+        "fault.sh",
+        &format!("echo fault-program >> {}", log.display()),
+    );
+    let deleted = script(
+        d,
+        "deleted.sh",
+        &format!("echo deleted-program >> {}", log.display()),
+    );
+    let text = format!(
+        r#"
+vrrp_instance PLAIN {{
+  interface eth0
+  virtual_router_id 1
+  virtual_ipaddress {{ 192.0.2.100 }}
+  notify "{any}"
+  notify_fault "{fault}"
+}}
+vrrp_instance WITH_SCRIPT {{
+  interface eth0
+  virtual_router_id 2
+  virtual_ipaddress {{ 192.0.2.101 }}
+  notify "{any}"
+  notify_fault "{fault}"
+  notify_deleted "{deleted}"
+}}
+vrrp_instance BARE {{
+  interface eth0
+  virtual_router_id 3
+  virtual_ipaddress {{ 192.0.2.102 }}
+  notify "{any}"
+  notify_deleted
+}}
+"#
+    );
+    let cfg = conf::parse_str(&text).unwrap();
+    let (mut n, refused) = Notifier::new(&cfg, Duration::from_secs(60));
+    assert!(refused.is_empty(), "{refused:?}");
+    // One at a time, so that the three targets' lines cannot interleave.
+    for (name, prio) in [("PLAIN", 100), ("WITH_SCRIPT", 90), ("BARE", 80)] {
+        n.deleted(name, prio);
+        let want = lines(&log).len() + if name == "BARE" { 1 } else { 2 };
+        assert!(wait_for(Duration::from_secs(20), || lines(&log).len() >= want));
+    }
+    assert_eq!(n.shutdown(Duration::from_secs(30)), 0);
+    assert_eq!(
+        lines(&log),
+        [
+            "fault-program",
+            "INSTANCE PLAIN FAULT 100",
+            "deleted-program",
+            "INSTANCE WITH_SCRIPT DELETED 90",
+            "INSTANCE BARE DELETED 80",
+        ]
+    );
+}
+
+#[test]
+fn programs_start_with_none_of_vigild_s_blocked_signals() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("sigblk");
+    let prog = script(
+        d,
+        "sig.sh",
+        &format!("grep '^SigBlk' /proc/self/status > {}", out.display()),
+    );
+    let text = format!(
+        r#"
+vrrp_instance VI_1 {{
+  interface eth0
+  virtual_router_id 1
+  virtual_ipaddress {{ 192.0.2.100 }}
+  notify_master "{prog}"
+}}
+"#
+    );
+    let cfg = conf::parse_str(&text).unwrap();
+    // Block what vigild blocks for its signalfd, on this thread, as vigild's loop has them
+    // blocked: the worker thread inherits the mask, the program must not.
+    // SAFETY: plain signal-mask calls on this thread with valid sets.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+            libc::sigaddset(&mut set, s);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+    let (mut n, _) = Notifier::new(&cfg, Duration::from_secs(60));
+    n.notify(TargetKind::Instance, "VI_1", State::Master, 100);
+    assert_eq!(n.shutdown(Duration::from_secs(30)), 0);
+    let got = std::fs::read_to_string(&out).unwrap();
+    let mask = got.split_whitespace().nth(1).unwrap_or("?");
+    let mask = u64::from_str_radix(mask, 16).unwrap();
+    let term = 1u64 << (libc::SIGTERM - 1);
+    let hup = 1u64 << (libc::SIGHUP - 1);
+    assert_eq!(
+        mask & (term | hup),
+        0,
+        "program inherited a blocked mask: {got}"
+    );
+}

@@ -353,8 +353,11 @@ pub struct Notify {
     pub fault: Option<Script>,
     /// `notify_stop`.
     pub stop: Option<Script>,
-    /// `notify_deleted`.
+    /// `notify_deleted`'s script, if it names one.
     pub deleted: Option<Script>,
+    /// `notify_deleted` was given (with or without a script): an instance removed by a reload
+    /// is reported as `DELETED` rather than keepalived's default `FAULT`.
+    pub report_deleted: bool,
     /// `notify_master_rx_lower_pri`.
     pub master_rx_lower_pri: Option<Script>,
 }

@@ -927,19 +927,25 @@ impl Builder {
     }
 
     fn notify_into(&mut self, s: &Stmt, n: &mut Notify) -> R<bool> {
-        let slot = match s.keyword().text.as_str() {
-            "notify" => &mut n.any,
-            "notify_master" => &mut n.master,
-            "notify_backup" => &mut n.backup,
-            "notify_fault" => &mut n.fault,
-            "notify_stop" => &mut n.stop,
-            "notify_deleted" => &mut n.deleted,
-            "notify_master_rx_lower_pri" => &mut n.master_rx_lower_pri,
-            _ => return Ok(false),
-        };
-        if s.keyword().text == "notify_deleted" && s.args().is_empty() {
-            *slot = None;
-            return Ok(true);
+        let keyword = s.keyword().text.as_str();
+        if !matches!(
+            keyword,
+            "notify"
+                | "notify_master"
+                | "notify_backup"
+                | "notify_fault"
+                | "notify_stop"
+                | "notify_deleted"
+                | "notify_master_rx_lower_pri"
+        ) {
+            return Ok(false);
+        }
+        if keyword == "notify_deleted" {
+            n.report_deleted = true;
+            if s.args().is_empty() {
+                n.deleted = None;
+                return Ok(true);
+            }
         }
         let sc = self.notify_script(s)?;
         match s.keyword().text.as_str() {

@@ -9,7 +9,7 @@
 //! `BACKUP`, `FAULT` or `STOP` (shutdown), or one of the events keepalived also writes:
 //! `MASTER_PRIORITY` / `BACKUP_PRIORITY` when `notify_priority_changes` is on and the effective
 //! priority of a master / non-master changes, and `MASTER_RX_LOWER_PRI` (a master heard a lower
-//! priority; the engine does not report that event yet, see [`Event::MasterRxLowerPri`]). The
+//! priority), and `DELETED` for an instance removed by a reload when `notify_deleted` is on. The
 //! priority is the instance's effective priority, and 0 for a group (keepalived 2.2.7 writes
 //! `GROUP "G1" MASTER 0`, checked against its binary).
 //!
@@ -32,8 +32,8 @@ use tracing::{info, warn};
 use vigil_engine::conf::{self, Config};
 use vigil_engine::{Action, Engine, State};
 
-use super::notify::{state_word, Program, TargetKind};
-use super::privilege;
+use super::notify::{state_word, Notice, TargetKind};
+use super::program;
 use super::user::{self, Credentials};
 
 /// What a FIFO line reports.
@@ -47,8 +47,11 @@ pub enum Event {
     /// changed.
     BackupPriority,
     /// A master received a lower priority advert (keepalived's `notify_master_rx_lower_pri`
-    /// event). The engine has no action for it yet.
+    /// event; the engine's `LowerPriorityHeard`).
     MasterRxLowerPri,
+    /// An instance removed by a reload, with `notify_deleted` configured (keepalived writes
+    /// `FAULT` otherwise).
+    Deleted,
 }
 
 impl Event {
@@ -59,6 +62,7 @@ impl Event {
             Event::MasterPriority => "MASTER_PRIORITY",
             Event::BackupPriority => "BACKUP_PRIORITY",
             Event::MasterRxLowerPri => "MASTER_RX_LOWER_PRI",
+            Event::Deleted => "DELETED",
         }
     }
 }
@@ -78,6 +82,8 @@ struct OpenFifo {
 /// The FIFO writer: open FIFOs, their scripts, and which instances report priority changes.
 pub struct FifoWriter {
     fifos: Vec<OpenFifo>,
+    /// What `fifos` were opened from (a reload that changes it reopens them).
+    configured: (Option<conf::NotifyFifo>, Option<conf::NotifyFifo>),
     priority_changes: Vec<String>,
     /// Lines dropped because a FIFO was full or failed.
     pub dropped: u64,
@@ -127,25 +133,17 @@ fn open_fifo(f: &conf::NotifyFifo, default: &Credentials, security: bool) -> io:
         .open(&path)?;
     let mut script = None;
     if let Some(s) = &f.script {
-        let creds =
-            user::for_script(s.run_as.as_ref(), default).map_err(|e| io::Error::other(e.0))?;
-        let argv0 = s.argv.first().map(String::as_str).unwrap_or_default();
-        match privilege::vet(argv0, &creds, security) {
-            Ok(w) => {
-                if let Some(w) = w {
+        match program::vetted(s, default, security) {
+            Ok((p, warning)) => {
+                if let Some(w) = warning {
                     warn!("fifo script: {w}");
                 }
-                let p = Program::new(s, &creds);
-                match p
-                    .command(std::slice::from_ref(&f.path))
-                    .map(|mut c| c.spawn())
-                {
-                    Some(Ok(child)) => {
+                match p.spawn(std::slice::from_ref(&f.path)) {
+                    Ok(child) => {
                         info!("started {} for {}", s.command, f.path);
                         script = Some(child);
                     }
-                    Some(Err(e)) => warn!("cannot start {}: {e}", s.command),
-                    None => warn!("empty fifo script for {}", f.path),
+                    Err(e) => warn!("cannot start {}: {e}", s.command),
                 }
             }
             Err(why) => warn!("fifo script: {why}"),
@@ -181,6 +179,10 @@ impl FifoWriter {
         }
         FifoWriter {
             fifos,
+            configured: (
+                cfg.global.notify_fifo.clone(),
+                cfg.global.vrrp_notify_fifo.clone(),
+            ),
             priority_changes: cfg
                 .instances
                 .iter()
@@ -189,6 +191,39 @@ impl FifoWriter {
                 .collect(),
             dropped: 0,
         }
+    }
+
+    /// A writer with no FIFO (a placeholder while one is being replaced).
+    pub fn new_empty() -> FifoWriter {
+        FifoWriter {
+            fifos: Vec::new(),
+            configured: (None, None),
+            priority_changes: Vec::new(),
+            dropped: 0,
+        }
+    }
+
+    /// Take a reloaded configuration: the FIFOs and their scripts stay as they are when their
+    /// settings did not change (a reader never sees its FIFO disappear); otherwise the old ones
+    /// are shut down and the new ones opened. Which instances report priority changes is
+    /// always refreshed.
+    pub fn reload(self, cfg: &Config) -> FifoWriter {
+        let configured = (
+            cfg.global.notify_fifo.clone(),
+            cfg.global.vrrp_notify_fifo.clone(),
+        );
+        if configured == self.configured {
+            let mut kept = self;
+            kept.priority_changes = cfg
+                .instances
+                .iter()
+                .filter(|i| i.notify_priority_changes)
+                .map(|i| i.name.clone())
+                .collect();
+            return kept;
+        }
+        self.shutdown();
+        FifoWriter::new(cfg)
     }
 
     /// Whether a FIFO is open.
@@ -219,6 +254,17 @@ impl FifoWriter {
                     self.write(&l);
                 }
             }
+            Action::LowerPriorityHeard { instance, .. } => {
+                if let Some(v) = engine.instance(*instance) {
+                    let l = line(
+                        TargetKind::Instance,
+                        v.name(),
+                        Event::MasterRxLowerPri,
+                        v.priority(),
+                    );
+                    self.write(&l);
+                }
+            }
             Action::PriorityChange { instance, to, .. } => {
                 if let Some(v) = engine.instance(*instance) {
                     if self.priority_changes.iter().any(|n| n == v.name()) {
@@ -234,6 +280,20 @@ impl FifoWriter {
             }
             _ => {}
         }
+    }
+
+    /// An instance removed by a reload, reported as the notifier decided (`DELETED`, or
+    /// keepalived's default `FAULT`).
+    pub fn deleted(&mut self, name: &str, notice: Notice, priority: u8) {
+        if self.fifos.is_empty() {
+            return;
+        }
+        let ev = match notice {
+            Notice::Deleted => Event::Deleted,
+            Notice::State(s) => Event::State(s),
+        };
+        let l = line(TargetKind::Instance, name, ev, priority);
+        self.write(&l);
     }
 
     /// Write one line to every FIFO; never blocks.
@@ -310,6 +370,14 @@ mod tests {
         assert_eq!(
             line(TargetKind::Instance, "VI_1", Event::MasterPriority, 80),
             "INSTANCE \"VI_1\" MASTER_PRIORITY 80\n"
+        );
+        assert_eq!(
+            line(TargetKind::Instance, "VI_1", Event::MasterRxLowerPri, 150),
+            "INSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 150\n"
+        );
+        assert_eq!(
+            line(TargetKind::Instance, "VI_1", Event::Deleted, 100),
+            "INSTANCE \"VI_1\" DELETED 100\n"
         );
     }
 }

@@ -10,6 +10,8 @@
 //!   `/tmp/keepalived.data` / `/tmp/keepalived.stats` on SIGUSR1 / SIGUSR2;
 //! - [`metrics`]: Prometheus metrics in node_exporter's textfile format;
 //! - [`privilege`]: dropping capabilities, and keepalived's `enable_script_security` checks;
+//! - [`program`]: how every configured program (check, notify, FIFO script) is vetted and
+//!   started;
 //! - [`sd_notify`]: systemd readiness (`Type=notify`);
 //! - [`user`]: who scripts run as.
 //!
@@ -34,6 +36,7 @@ pub mod mail;
 pub mod metrics;
 pub mod notify;
 pub mod privilege;
+pub mod program;
 pub mod sd_notify;
 pub mod status;
 pub mod user;
@@ -148,7 +151,8 @@ impl Operator {
         match action {
             Action::StateChange { .. }
             | Action::GroupStateChange { .. }
-            | Action::PriorityChange { .. } => {}
+            | Action::PriorityChange { .. }
+            | Action::LowerPriorityHeard { .. } => {}
             _ => return,
         }
         self.notifier.on_action(engine, action);
@@ -159,6 +163,31 @@ impl Operator {
         if let Some(m) = &mut self.metrics {
             m.on_action(engine, action);
         }
+    }
+
+    /// Take a reloaded configuration (SIGHUP), after [`Operator::on_deleted`] for the instances
+    /// it removes: notify programs, FIFOs and e-mail settings are those of `cfg` from now on;
+    /// queued notifications still run in order; the control socket and the metrics file stay.
+    pub fn reload(&mut self, cfg: &Config) {
+        let _refused = self.notifier.reload(cfg);
+        let fifo = std::mem::replace(&mut self.fifo, FifoWriter::new_empty());
+        self.fifo = fifo.reload(cfg);
+        let fresh = Mailer::new(cfg);
+        if let Some(old) = std::mem::replace(&mut self.mailer, fresh) {
+            // The old worker finishes what it has queued on its own; nothing waits for it.
+            old.shutdown(Duration::ZERO);
+        }
+        if let Some(r) = cfg.global.router_id.clone() {
+            self.router_id = r;
+        }
+    }
+
+    /// An instance removed by a reload (call it before [`Operator::reload`], while its
+    /// programs are still known): `notify_deleted` / `DELETED` when configured, keepalived's
+    /// `FAULT` otherwise, on the notify programs and the FIFOs.
+    pub fn on_deleted(&mut self, name: &str, priority: u8) {
+        let notice = self.notifier.deleted(name, priority);
+        self.fifo.deleted(name, notice, priority);
     }
 
     /// The control socket's descriptor, for epoll (readable: a client to accept).

@@ -24,8 +24,6 @@
 //! `script_user`, else `keepalived_script` when it exists, else root.
 
 use std::collections::HashMap;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant as WallInstant};
@@ -34,7 +32,8 @@ use tracing::{debug, info, warn};
 use vigil_engine::conf::{self, Config};
 use vigil_engine::{Action, Engine, State};
 
-use super::privilege;
+use super::program;
+pub use super::program::{needs_shell, Program};
 use super::user::{self, Credentials};
 
 /// How long one notify program may run before it is killed.
@@ -74,86 +73,6 @@ pub const fn state_word(s: State) -> &'static str {
     }
 }
 
-/// A program ready to run: resolved identity, words, and whether it needs a shell.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Program {
-    /// The line as configured (for logs).
-    pub line: String,
-    /// The words (`argv`).
-    pub argv: Vec<String>,
-    /// Run as `/bin/sh -c LINE` because the line uses shell syntax.
-    pub shell: bool,
-    /// Who it runs as; `None`: as vigild itself.
-    pub creds: Option<Credentials>,
-}
-
-/// Whether a command line uses shell syntax that `execve` would pass on literally.
-pub fn needs_shell(line: &str) -> bool {
-    line.contains([
-        '|', '&', ';', '<', '>', '$', '`', '(', ')', '*', '?', '[', '~', '\n', '"', '\\',
-    ]) || line
-        .split_whitespace()
-        .next()
-        .is_some_and(|w| w.contains('=') && !w.contains('/'))
-}
-
-impl Program {
-    /// Prepare a configured script to run as `creds` (no identity switch when it is vigild's
-    /// own).
-    pub fn new(s: &conf::Script, creds: &Credentials) -> Program {
-        Program {
-            line: s.command.clone(),
-            argv: s.argv.clone(),
-            shell: needs_shell(&s.command),
-            creds: (!creds.is_current()).then(|| creds.clone()),
-        }
-    }
-
-    /// The process to start, with `extra` arguments appended.
-    pub fn command(&self, extra: &[String]) -> Option<Command> {
-        let mut cmd = if self.shell {
-            let mut c = Command::new("/bin/sh");
-            let script = if extra.is_empty() {
-                self.line.clone()
-            } else {
-                format!("{} \"$@\"", self.line)
-            };
-            c.arg("-c").arg(script).arg("sh").args(extra);
-            c
-        } else {
-            let (prog, args) = self.argv.split_first()?;
-            let mut c = Command::new(prog);
-            c.args(args).args(extra);
-            c
-        };
-        prepare(&mut cmd, self.creds.clone());
-        Some(cmd)
-    }
-
-    fn sh_fallback(&self, extra: &[String]) -> Option<Command> {
-        let mut c = Command::new("/bin/sh");
-        c.args(&self.argv).args(extra);
-        prepare(&mut c, self.creds.clone());
-        Some(c)
-    }
-}
-
-/// stdio to /dev/null, a process group of its own (so a timeout kills its children too), and the
-/// identity switch.
-fn prepare(cmd: &mut Command, creds: Option<Credentials>) {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0);
-    if let Some(c) = creds {
-        // SAFETY: the closure only makes async-signal-safe system calls (setgroups, setresgid,
-        // setresuid) on data prepared before the fork.
-        unsafe {
-            cmd.pre_exec(move || user::switch_to(&c));
-        }
-    }
-}
-
 /// How a program's run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -165,25 +84,10 @@ pub enum Outcome {
     NotStarted(String),
 }
 
-fn spawn(p: &Program, extra: &[String]) -> Result<Child, String> {
-    let Some(mut cmd) = p.command(extra) else {
-        return Err("empty command".into());
-    };
-    match cmd.spawn() {
-        Ok(c) => Ok(c),
-        Err(e) if e.raw_os_error() == Some(libc::ENOEXEC) && !p.shell => p
-            .sh_fallback(extra)
-            .ok_or_else(|| "empty command".to_string())?
-            .spawn()
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
 /// Run `p` with `extra` arguments, wait at most `timeout`, kill its process group past it.
 /// Blocks the calling thread: call it on a worker, never on the event loop.
 pub fn run_program(p: &Program, extra: &[String], timeout: Duration) -> Outcome {
-    let mut child = match spawn(p, extra) {
+    let mut child = match p.spawn(extra) {
         Ok(c) => c,
         Err(e) => return Outcome::NotStarted(e),
     };
@@ -224,6 +128,10 @@ struct Scripts {
     backup: Option<Program>,
     fault: Option<Program>,
     stop: Option<Program>,
+    deleted: Option<Program>,
+    /// `notify_deleted` was configured: a removed instance is reported `DELETED`, not `FAULT`.
+    report_deleted: bool,
+    master_rx_lower_pri: Option<Program>,
 }
 
 impl Scripts {
@@ -233,14 +141,37 @@ impl Scripts {
             && self.backup.is_none()
             && self.fault.is_none()
             && self.stop.is_none()
+            && self.deleted.is_none()
+            && self.master_rx_lower_pri.is_none()
     }
 
-    fn for_state(&self, s: State) -> Option<&Program> {
-        match s {
-            State::Master => self.master.as_ref(),
-            State::Backup => self.backup.as_ref(),
-            State::Fault => self.fault.as_ref(),
-            State::Init => self.stop.as_ref(),
+    fn for_notice(&self, n: Notice) -> Option<&Program> {
+        match n {
+            Notice::State(State::Master) => self.master.as_ref(),
+            Notice::State(State::Backup) => self.backup.as_ref(),
+            Notice::State(State::Fault) => self.fault.as_ref(),
+            Notice::State(State::Init) => self.stop.as_ref(),
+            Notice::Deleted => self.deleted.as_ref(),
+        }
+    }
+}
+
+/// What a notification reports: a state entered, or (keepalived's `notify_deleted`) the
+/// instance's removal by a reload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// The instance or group entered this state (INIT after a shutdown is `STOP`).
+    State(State),
+    /// Removed by a reload, with `notify_deleted` configured: `DELETED`.
+    Deleted,
+}
+
+impl Notice {
+    /// keepalived's word for it.
+    pub const fn word(self) -> &'static str {
+        match self {
+            Notice::State(s) => state_word(s),
+            Notice::Deleted => "DELETED",
         }
     }
 }
@@ -278,31 +209,21 @@ fn prepare_script(
     security: bool,
     refused: &mut Vec<Refused>,
 ) -> Option<Program> {
-    let s = s.as_ref()?;
-    let creds = match user::for_script(s.run_as.as_ref(), default) {
-        Ok(c) => c,
-        Err(e) => {
-            refused.push(Refused {
-                owner: owner.into(),
-                why: e.0,
-            });
-            return None;
+    match program::vetted(s.as_ref()?, default, security) {
+        Ok((p, warning)) => {
+            if let Some(w) = warning {
+                warn!("{owner}: {w}");
+            }
+            Some(p)
         }
-    };
-    // A line that needs a shell is checked on its first word too: that is what runs.
-    let argv0 = s.argv.first()?;
-    match privilege::vet(argv0, &creds, security) {
-        Ok(None) => {}
-        Ok(Some(warning)) => warn!("{owner}: {warning}"),
         Err(why) => {
             refused.push(Refused {
                 owner: owner.into(),
                 why,
             });
-            return None;
+            None
         }
     }
-    Some(Program::new(s, &creds))
 }
 
 impl Notifier {
@@ -355,6 +276,21 @@ impl Notifier {
                         security,
                         &mut refused,
                     ),
+                    deleted: prepare_script(
+                        &n.deleted,
+                        &o("notify_deleted"),
+                        &default,
+                        security,
+                        &mut refused,
+                    ),
+                    report_deleted: n.report_deleted,
+                    master_rx_lower_pri: prepare_script(
+                        &n.master_rx_lower_pri,
+                        &o("notify_master_rx_lower_pri"),
+                        &default,
+                        security,
+                        &mut refused,
+                    ),
                 };
                 if !s.is_empty() {
                     targets.insert((kind, name.to_string()), s);
@@ -378,6 +314,16 @@ impl Notifier {
             },
             refused,
         )
+    }
+
+    /// Take a reloaded configuration: the programs of every target are those of `cfg` from now
+    /// on; notifications already queued still run, in order, with the programs they were
+    /// queued with (a target's worker and queue survive the reload). Returns the refused
+    /// programs of `cfg`.
+    pub fn reload(&mut self, cfg: &Config) -> Vec<Refused> {
+        let (fresh, refused) = Notifier::new(cfg, self.timeout);
+        self.targets = fresh.targets;
+        refused
     }
 
     /// Whether any notify program is configured (and was not refused).
@@ -405,6 +351,11 @@ impl Notifier {
                     self.notify(TargetKind::Group, &name, *to, 0);
                 }
             }
+            Action::LowerPriorityHeard { instance, .. } => {
+                if let Some(v) = engine.instance(*instance) {
+                    self.master_rx_lower_pri(v.name());
+                }
+            }
             _ => {}
         }
     }
@@ -412,12 +363,50 @@ impl Notifier {
     /// Queue the notification of `name` entering `state` (the programs for it, in
     /// keepalived's order).
     pub fn notify(&mut self, kind: TargetKind, name: &str, state: State, priority: u8) {
+        self.notify_of(kind, name, Notice::State(state), priority);
+    }
+
+    /// An instance removed by a reload: keepalived reports it as `FAULT` (the `notify_fault`
+    /// program and `notify ... FAULT`), or as `DELETED` (the `notify_deleted` program, if it
+    /// names one, and `notify ... DELETED`) when `notify_deleted` is configured. Returns the
+    /// word used, for the FIFO line.
+    pub fn deleted(&mut self, name: &str, priority: u8) -> Notice {
+        let key = (TargetKind::Instance, name.to_string());
+        let notice = match self.targets.get(&key) {
+            Some(s) if s.report_deleted => Notice::Deleted,
+            _ => Notice::State(State::Fault),
+        };
+        self.notify_of(TargetKind::Instance, name, notice, priority);
+        notice
+    }
+
+    /// A master heard a lower priority: `notify_master_rx_lower_pri`, with no extra arguments
+    /// (keepalived's `send_event_notify`).
+    pub fn master_rx_lower_pri(&mut self, name: &str) {
+        let key = (TargetKind::Instance, name.to_string());
+        let Some(p) = self
+            .targets
+            .get(&key)
+            .and_then(|s| s.master_rx_lower_pri.clone())
+        else {
+            return;
+        };
+        self.queue(
+            key,
+            Job {
+                target: format!("INSTANCE {name}"),
+                runs: vec![(p, Vec::new())],
+            },
+        );
+    }
+
+    fn notify_of(&mut self, kind: TargetKind, name: &str, notice: Notice, priority: u8) {
         let key = (kind, name.to_string());
         let Some(scripts) = self.targets.get(&key) else {
             return;
         };
         let mut runs = Vec::with_capacity(2);
-        if let Some(p) = scripts.for_state(state) {
+        if let Some(p) = scripts.for_notice(notice) {
             runs.push((p.clone(), Vec::new()));
         }
         if let Some(p) = &scripts.any {
@@ -426,7 +415,7 @@ impl Notifier {
                 vec![
                     kind.word().to_string(),
                     name.to_string(),
-                    state_word(state).to_string(),
+                    notice.word().to_string(),
                     priority.to_string(),
                 ],
             ));
@@ -438,6 +427,11 @@ impl Notifier {
             target: format!("{} {name}", kind.word()),
             runs,
         };
+        self.queue(key, job);
+    }
+
+    /// Hand `job` to its target's worker (started on first use).
+    fn queue(&mut self, key: (TargetKind, String), job: Job) {
         let timeout = self.timeout;
         let worker = self
             .workers
@@ -446,10 +440,8 @@ impl Notifier {
         match worker.tx.try_send(job) {
             Ok(()) => {}
             Err(TrySendError::Full(j)) => warn!(
-                "{}: {QUEUE_DEPTH} notifications already waiting; dropped {} {}",
-                j.target,
-                j.target,
-                state_word(state)
+                "{}: {QUEUE_DEPTH} notifications already waiting; one dropped",
+                j.target
             ),
             Err(TrySendError::Disconnected(j)) => {
                 warn!("{}: notify worker gone; notification dropped", j.target)

@@ -134,6 +134,46 @@ pub fn drop_capabilities(keep: &[Capability]) -> io::Result<()> {
     Ok(())
 }
 
+/// What [`confine`] did, for the start-up log line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Confined {
+    /// The capabilities still held (effective and permitted).
+    pub kept: Vec<Capability>,
+    /// Whether the bounding set was shrunk too (needs `CAP_SETPCAP`, so only when started with
+    /// it, as root normally is).
+    pub bounding: bool,
+}
+
+/// Confine vigild for the rest of its life: keep [`required_capabilities`] of `cfg` and nothing
+/// else.
+///
+/// Call it on the main thread after real-time scheduling and memory locking are set up (they
+/// need `CAP_SYS_NICE`, `CAP_IPC_LOCK` and `CAP_SYS_RESOURCE`) and before any other thread or
+/// child process exists (capabilities are per thread and inherited at creation): the notify,
+/// mail and status threads and every check, notify and FIFO program then start confined.
+///
+/// With `mlockall(MCL_FUTURE)` in force, every later mapping (a thread stack, a large
+/// allocation) is locked, and without `CAP_IPC_LOCK` it would count against `RLIMIT_MEMLOCK`
+/// and fail once the limit is reached; so the limit is lifted first, while vigild may still do
+/// so. A configuration reloaded later that needs more (a script user added) cannot get it back:
+/// such scripts fail to start and are logged, and a restart applies them.
+pub fn confine(cfg: &Config) -> io::Result<Confined> {
+    let unlimited = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: a valid rlimit for the call; failure (no CAP_SYS_RESOURCE) leaves the limit as
+    // it was, which is then what applies.
+    unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) };
+    let keep = required_capabilities(cfg);
+    let bounding =
+        caps::has_cap(None, CapSet::Effective, Capability::CAP_SETPCAP).map_err(caps_err)?;
+    drop_capabilities(&keep)?;
+    let held = caps::read(None, CapSet::Effective).map_err(caps_err)?;
+    let kept = keep.into_iter().filter(|c| held.contains(c)).collect();
+    Ok(Confined { kept, bounding })
+}
+
 /// One capability-set line of `/proc/<pid>/status` (`CapEff`, `CapPrm`, `CapBnd`, ...), as a
 /// bit mask.
 pub fn read_cap_mask(status: &str, field: &str) -> Option<u64> {
