@@ -238,7 +238,23 @@ impl EngineConfig {
         let mut unsupported = Vec::new();
         let mut instances = Vec::with_capacity(cfg.instances.len());
         for i in &cfg.instances {
-            instances.push(instance(cfg, i, &mut unsupported)?);
+            let c = instance(cfg, i, &mut unsupported)?;
+            // What the engine refuses (Engine::new) is refused here, at the instance, so that
+            // the operator gets a location (found by the config fuzz target: an instance without
+            // virtual addresses passed with no location at all).
+            c.validate().map_err(|e| ConvertError {
+                owner: i.name.clone(),
+                loc: i.loc.clone(),
+                message: e.to_string(),
+            })?;
+            instances.push(c);
+        }
+        if let Some(g) = cfg.sync_groups.iter().find(|g| g.members.is_empty()) {
+            return Err(ConvertError {
+                owner: g.name.clone(),
+                loc: g.loc.clone(),
+                message: "a sync group needs at least one member".to_string(),
+            });
         }
         let sync_groups = cfg
             .sync_groups
@@ -391,5 +407,37 @@ mod tests {
         );
         assert_eq!(c.engine.instances[0].auth, Auth::simple(b"secret1"));
         assert_eq!(c.engine.instances[0].version, Version::V2);
+    }
+
+    fn refusal(text: &str) -> ConvertError {
+        let cfg = conf::parse_str(text).unwrap_or_else(|e| panic!("{e}"));
+        match EngineConfig::from_conf(&cfg) {
+            Ok(c) => panic!("converted: {:?}", c.engine),
+            Err(e) => e,
+        }
+    }
+
+    // Found by the config fuzz target (FUZZING.md finding 6): configurations that parsed and
+    // converted but that Engine::new refused, with no location for the operator. Reproducers in
+    // fuzz/regressions/config/.
+    #[test]
+    fn an_instance_the_engine_refuses_is_refused_at_its_location() {
+        let e = refusal(
+            "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n}\n\
+             vrrp_instance B {\n interface eth0\n virtual_router_id 2\n\
+             virtual_ipaddress { 192.0.2.1 }\n}\n",
+        );
+        assert_eq!((e.owner.as_str(), e.loc.line), ("A", 1), "{e}");
+        assert!(e.message.contains("virtual addresses"), "{e}");
+    }
+
+    #[test]
+    fn an_empty_sync_group_is_refused_at_its_location() {
+        let e = refusal(
+            "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n\
+             virtual_ipaddress { 192.0.2.1 }\n}\n\
+             vrrp_sync_group G1 {\n group {\n }\n}\n",
+        );
+        assert_eq!((e.owner.as_str(), e.loc.line), ("G1", 6), "{e}");
     }
 }
