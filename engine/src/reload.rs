@@ -152,6 +152,12 @@ impl Engine {
         to.burst_left = from.burst_left;
         to.delayed_repeat = from.delayed_repeat;
         to.priority = from.priority; // settle_after_reload reports a change
+        if to.state == State::Backup && to.want_master {
+            // Its Master_Down_Timer ran out and it waits for its sync group, without a timer.
+            // The group may have changed or gone: decide again now (settle_after_reload runs an
+            // expired Master_Down_Timer), else it could wait forever.
+            to.set(Timer::MasterDown, now);
+        }
         if to.state != State::Master {
             return (Vec::new(), Vec::new());
         }

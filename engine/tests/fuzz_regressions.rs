@@ -130,3 +130,67 @@ fn huge_track_file_values_clamp_the_priority_instead_of_overflowing() {
         assert_eq!(prio, Some(expected), "file value {value}");
     }
 }
+
+/// Two VRRPv3 instances on `eth0` in sync group `G` (when `grouped`): FAST (100 ms) and SLOW
+/// (1 s), started at 0 with no master on the link.
+fn fast_and_slow(grouped: bool) -> EngineConfig {
+    let slow = InstanceConfig::new("SLOW", "eth0", 51, Version::V3, Family::V4)
+        .vips([IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))]);
+    let fast = InstanceConfig::new("FAST", "eth0", 52, Version::V3, Family::V4)
+        .advert_interval(Duration::from_millis(100))
+        .vips([IpAddr::V4(Ipv4Addr::new(192, 0, 2, 101))]);
+    let sync_groups = if grouped {
+        vec![SyncGroupConfig {
+            name: "G".into(),
+            members: vec!["SLOW".into(), "FAST".into()],
+            tracking_weight: false,
+        }]
+    } else {
+        Vec::new()
+    };
+    EngineConfig {
+        instances: vec![slow, fast],
+        sync_groups,
+        ..Default::default()
+    }
+}
+
+fn state_of(e: &Engine, name: &str) -> Option<State> {
+    e.instances().find(|i| i.name() == name).map(|i| i.state())
+}
+
+/// Finding 5 (fuzz/regressions/engine/reload-drops-the-sync-group-of-a-waiting-member): a
+/// sync-group member whose Master_Down_Timer ran out waits for its group without a timer. A
+/// reload that removed the group kept it that way: a BACKUP with no timer, which never took over
+/// although no master was heard (an outage until an advert arrived). It now decides again at the
+/// reload: alone, it becomes MASTER at once.
+#[test]
+fn a_member_waiting_for_its_sync_group_takes_over_when_a_reload_removes_the_group() {
+    let mut e = Engine::new(fast_and_slow(true)).unwrap();
+    let eth0 = e.interface_id("eth0").unwrap();
+    e.handle_input(
+        Instant::ZERO,
+        Input::PrimaryAddress {
+            iface: eth0,
+            family: Family::V4,
+            addr: Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10))),
+        },
+    );
+    e.handle_input(Instant::ZERO, Input::Start);
+    drain(&mut e);
+    // FAST's timer runs out at 0.36 s; it waits for SLOW (due at 3.609375 s), without a timer.
+    run_until(&mut e, Instant::from_millis(1_000));
+    assert_eq!(state_of(&e, "FAST"), Some(State::Backup));
+    let fast = e
+        .instances()
+        .find(|i| i.name() == "FAST")
+        .map(|i| i.next_deadline());
+    assert_eq!(fast, Some(None), "FAST waits for its group without a timer");
+    let now = Instant::from_millis(1_000);
+    e.reload(now, fast_and_slow(false)).unwrap();
+    let actions = drain(&mut e);
+    assert_eq!(state_of(&e, "FAST"), Some(State::Master), "{actions:?}");
+    assert_eq!(state_of(&e, "SLOW"), Some(State::Backup));
+    assert!(e.instances().all(|i| i.next_deadline().is_some()));
+    assert!(e.poll_timeout().is_some_and(|t| t > now));
+}

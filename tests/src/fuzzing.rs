@@ -22,7 +22,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use arbitrary::{Arbitrary, Unstructured};
 use vigil_engine::instance::wire_interval;
 use vigil_engine::io::{CheckResult, FileId, ScriptId};
-use vigil_engine::setup::{ScriptConfig, SyncGroupConfig, Track, TrackFileConfig, TrackTarget};
+use vigil_engine::setup::{
+    ScriptConfig, SyncGroupConfig, Track, TrackFileConfig, TrackTarget, VirtualAddress,
+};
 use vigil_engine::stats::InstanceStats;
 use vigil_engine::wire::{
     self, Advert, Auth, ChecksumPolicy, Family, Interval, IpContext, Packet, Version,
@@ -371,15 +373,15 @@ fn h1_v6() -> IpAddr {
 // =================================================================================================
 
 /// What the harness knows of one instance from the actions it saw.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Mirror {
     state: Option<State>,
     /// Effective priority, from the initial view and `PriorityChange` actions.
     priority: u8,
     /// Member of a sync group (a BACKUP member may wait for its group without a timer).
     grouped: bool,
-    /// The virtual addresses are on the interface (AddAddresses seen, RemoveAddresses not yet).
-    addrs: bool,
+    /// The virtual addresses on the interface (added by `AddAddresses` and not removed since).
+    held: Vec<VirtualAddress>,
     /// Packets the harness delivered that reached this instance (interface, family and VRID).
     delivered: u64,
     sent: u64,
@@ -425,6 +427,8 @@ pub struct Router {
     /// The engine under test.
     pub engine: Engine,
     config: EngineConfig,
+    /// The engine's interface names by id (`IfaceId.0`).
+    ifaces: Vec<String>,
     mirror: Vec<Mirror>,
     router_delivered: u64,
     router_errors: u64,
@@ -436,18 +440,10 @@ impl Router {
     /// Build the engine; `None` if the configuration is rejected.
     pub fn new(index: usize, config: EngineConfig) -> Option<Router> {
         let engine = Engine::new(config.clone()).ok()?;
-        let n = config.instances.len();
-        let mut mirror = vec![Mirror::default(); n];
-        for (m, view) in mirror.iter_mut().zip(engine.instances()) {
-            m.state = Some(State::Init);
-            m.priority = view.priority();
-            m.grouped = config
-                .sync_groups
-                .iter()
-                .any(|g| g.members.iter().any(|name| name == view.name()));
-        }
+        let mirror = fresh_mirror(&engine, &config);
         Some(Router {
             index,
+            ifaces: iface_names(&engine),
             engine,
             config,
             mirror,
@@ -456,6 +452,121 @@ impl Router {
             last_timeout: None,
             last_now: Instant::ZERO,
         })
+    }
+
+    /// The configuration the engine runs.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Reload the engine with `config` at `now` ([`Engine::reload`]) and check what it did.
+    ///
+    /// A configuration that [`Engine::new`] refuses must be refused by the reload too, leaving the
+    /// engine exactly as it was (same debug form, no action). Otherwise: an instance is the same
+    /// virtual router when its name, interface, family, VRID and version are unchanged and it was
+    /// running (reload.rs); it keeps its state, priority, held addresses and counters, and only
+    /// the difference of its addresses moves. Every other running instance stops first, under its
+    /// old id, as on shutdown (a MASTER says goodbye and removes its addresses); new ones start
+    /// as at start-up. Then every invariant of [`Router`] holds again, with ids resolved by name.
+    /// Returns whether the configuration was taken, and the adverts to send.
+    pub fn reload(&mut self, now: Instant, config: EngineConfig) -> (bool, Vec<Outgoing>) {
+        self.advance_clock(now);
+        let fresh = match Engine::new(config.clone()) {
+            Ok(e) => e,
+            Err(_) => {
+                let before = format!("{:?}", self.engine);
+                assert!(
+                    self.engine.reload(now, config).is_err(),
+                    "reload took a configuration Engine::new refuses"
+                );
+                assert!(
+                    self.engine.poll_action().is_none(),
+                    "a refused reload produced actions"
+                );
+                assert_eq!(
+                    format!("{:?}", self.engine),
+                    before,
+                    "a refused reload changed the engine"
+                );
+                return (false, Vec::new());
+            }
+        };
+        if let Err(e) = self.engine.reload(now, config.clone()) {
+            panic!("reload refused a configuration Engine::new takes: {e}");
+        }
+        let actions: Vec<Action> = std::iter::from_fn(|| self.engine.poll_action()).collect();
+        // Which old instance each new one continues (reload.rs's rule, from the outside).
+        let kept: Vec<Option<usize>> = config
+            .instances
+            .iter()
+            .map(|n| {
+                self.config.instances.iter().enumerate().position(|(k, o)| {
+                    o.name == n.name
+                        && o.interface == n.interface
+                        && o.family == n.family
+                        && o.vrid == n.vrid
+                        && o.version == n.version
+                        && self.mirror[k].state != Some(State::Init)
+                })
+            })
+            .collect();
+        let old_n = self.mirror.len();
+        let mut removed = vec![true; old_n];
+        for k in kept.iter().flatten() {
+            removed[*k] = false;
+        }
+        // The removed instances' goodbyes come first, under their old ids.
+        let mut stopping: Vec<bool> = (0..old_n)
+            .map(|k| removed[k] && self.mirror[k].state != Some(State::Init))
+            .collect();
+        let mut split = 0;
+        for a in &actions {
+            let id = match a {
+                Action::SendAdvert(s) if s.priority == 0 => s.instance,
+                Action::RemoveAddresses { instance, .. } => *instance,
+                Action::StateChange { instance, to, .. } => {
+                    let k = instance.0 as usize;
+                    if *to == State::Init && stopping.get(k) == Some(&true) {
+                        stopping[k] = false;
+                        split += 1;
+                        continue;
+                    }
+                    break;
+                }
+                _ => break,
+            };
+            if stopping.get(id.0 as usize) != Some(&true) {
+                break;
+            }
+            split += 1;
+        }
+        let old_ifaces = std::mem::take(&mut self.ifaces);
+        let mut out = self.check_actions(&actions[..split], &old_ifaces);
+        for (k, gone) in removed.iter().enumerate() {
+            if *gone {
+                assert!(
+                    matches!(self.mirror[k].state, Some(State::Init)),
+                    "removed instance {} did not stop",
+                    self.config.instances[k].name
+                );
+            }
+        }
+        let mut mirror = fresh_mirror(&fresh, &config);
+        for (i, k) in kept.iter().enumerate() {
+            if let Some(k) = *k {
+                let grouped = mirror[i].grouped;
+                mirror[i] = self.mirror[k].clone();
+                mirror[i].grouped = grouped;
+            }
+        }
+        self.mirror = mirror;
+        self.config = config;
+        self.ifaces = iface_names(&self.engine);
+        let ifaces = std::mem::take(&mut self.ifaces);
+        out.extend(self.check_actions(&actions[split..], &ifaces));
+        self.ifaces = ifaces;
+        self.check_state(None);
+        (true, out)
     }
 
     /// The instance a packet reaches, computed from the configuration: known interface, source and
@@ -548,11 +659,21 @@ impl Router {
     /// Drain the actions of one call and check every invariant; returns the adverts to send.
     fn after_call(&mut self, timeout_now: Option<Instant>) -> Vec<Outgoing> {
         let actions: Vec<Action> = std::iter::from_fn(|| self.engine.poll_action()).collect();
+        let ifaces = std::mem::take(&mut self.ifaces);
+        let out = self.check_actions(&actions, &ifaces);
+        self.ifaces = ifaces;
+        self.check_state(timeout_now);
+        out
+    }
+
+    /// Check a run of actions against `self.config` and `self.mirror` (interface ids named by
+    /// `ifaces`), updating the mirror; returns the adverts to send.
+    fn check_actions(&mut self, actions: &[Action], ifaces: &[String]) -> Vec<Outgoing> {
         let n = self.mirror.len();
         let mut pending_up = vec![false; n];
         let mut pending_down = vec![false; n];
         let mut out = Vec::new();
-        for a in &actions {
+        for a in actions {
             match a {
                 Action::SendAdvert(s) => {
                     let i = self.idx(s.instance);
@@ -581,10 +702,9 @@ impl Router {
                     if let Some(src) = cfg.source {
                         assert_eq!(s.src, src, "advert not from the configured source");
                     }
-                    let iface = self
-                        .engine
-                        .interface_name(s.iface)
-                        .unwrap_or("?")
+                    let iface = ifaces
+                        .get(usize::from(s.iface.0))
+                        .map_or("?", String::as_str)
                         .to_string();
                     assert_eq!(iface, cfg.interface, "advert on another interface");
                     for &dst in s.destinations() {
@@ -612,25 +732,38 @@ impl Router {
                     instance, addrs, ..
                 } => {
                     let i = self.idx(*instance);
-                    assert!(!self.mirror[i].addrs, "addresses added twice");
-                    assert_eq!(
-                        &addrs[..],
-                        &self.config.instances[i].virtual_addresses[..],
-                        "added addresses are not the configured ones"
-                    );
-                    self.mirror[i].addrs = true;
+                    let configured = &self.config.instances[i].virtual_addresses;
+                    let m = &mut self.mirror[i];
+                    assert!(!addrs.is_empty(), "AddAddresses without addresses");
+                    for a in addrs.iter() {
+                        assert!(!m.held.contains(a), "address {} added twice", a.addr);
+                        assert!(
+                            configured.contains(a),
+                            "added address {} is not configured",
+                            a.addr
+                        );
+                        m.held.push(a.clone());
+                    }
                 }
-                Action::RemoveAddresses { instance, .. } => {
+                Action::RemoveAddresses {
+                    instance, addrs, ..
+                } => {
                     let i = self.idx(*instance);
-                    assert!(
-                        self.mirror[i].addrs,
-                        "addresses removed that were not added"
-                    );
-                    self.mirror[i].addrs = false;
+                    let m = &mut self.mirror[i];
+                    assert!(!addrs.is_empty(), "RemoveAddresses without addresses");
+                    for a in addrs.iter() {
+                        let Some(k) = m.held.iter().position(|h| h == a) else {
+                            panic!("address {} removed that was not added", a.addr);
+                        };
+                        m.held.swap_remove(k);
+                    }
                 }
                 Action::Announce { instance, .. } => {
                     let i = self.idx(*instance);
-                    assert!(self.mirror[i].addrs, "announce without the addresses");
+                    assert!(
+                        !self.mirror[i].held.is_empty(),
+                        "announce without the addresses"
+                    );
                 }
                 Action::StateChange {
                     instance,
@@ -722,7 +855,6 @@ impl Router {
                 "instance {i}: priority-0 advert from a master that did not leave"
             );
         }
-        self.check_state(timeout_now);
         out
     }
 
@@ -736,12 +868,22 @@ impl Router {
                 Some(state),
                 "instance {i}: view and actions disagree"
             );
-            assert_eq!(
-                m.addrs,
-                state == State::Master,
-                "instance {i}: addresses present {} in {state}",
-                m.addrs
-            );
+            if state == State::Master {
+                let configured = &view.config().virtual_addresses;
+                assert!(
+                    m.held.len() == configured.len()
+                        && configured.iter().all(|a| m.held.contains(a)),
+                    "instance {i}: MASTER holds {:?}, configured {:?}",
+                    m.held,
+                    configured
+                );
+            } else {
+                assert!(
+                    m.held.is_empty(),
+                    "instance {i}: addresses held in {state}: {:?}",
+                    m.held
+                );
+            }
             assert_eq!(view.priority(), m.priority, "instance {i}: priority");
             if view.config().priority == 255 {
                 assert_eq!(view.priority(), 255, "instance {i}: owner priority changed");
@@ -751,11 +893,35 @@ impl Router {
                 State::Master => {
                     assert!(deadline.is_some(), "instance {i}: {state} without a timer")
                 }
-                // A sync-group member whose timer ran out waits for its group without one.
-                State::Backup => assert!(
-                    deadline.is_some() || m.grouped,
-                    "instance {i}: {state} without a timer"
-                ),
+                // A sync-group member whose timer ran out waits for its group without one, but
+                // only while another member still runs its own Master_Down_Timer as BACKUP.
+                State::Backup => {
+                    assert!(
+                        deadline.is_some() || m.grouped,
+                        "instance {i}: {state} without a timer"
+                    );
+                    if deadline.is_none() {
+                        let name = view.name();
+                        let waits_for_someone = self
+                            .config
+                            .sync_groups
+                            .iter()
+                            .filter(|g| g.members.iter().any(|x| x == name))
+                            .flat_map(|g| g.members.iter())
+                            .any(|other| {
+                                self.engine.instances().any(|v| {
+                                    v.name() == other
+                                        && v.state() == State::Backup
+                                        && v.next_deadline().is_some()
+                                })
+                            });
+                        assert!(
+                            waits_for_someone,
+                            "instance {i}: BACKUP without a timer, waiting for no member of its \
+                             group"
+                        );
+                    }
+                }
                 State::Init | State::Fault => {
                     assert!(deadline.is_none(), "instance {i}: {state} with a timer")
                 }
@@ -829,6 +995,29 @@ impl Router {
             );
         }
     }
+}
+
+/// The mirror of a freshly built engine: every instance INIT with the priority it starts with.
+fn fresh_mirror(engine: &Engine, config: &EngineConfig) -> Vec<Mirror> {
+    engine
+        .instances()
+        .map(|view| Mirror {
+            state: Some(State::Init),
+            priority: view.priority(),
+            grouped: config
+                .sync_groups
+                .iter()
+                .any(|g| g.members.iter().any(|name| name == view.name())),
+            ..Mirror::default()
+        })
+        .collect()
+}
+
+/// The engine's interface names, indexed by `IfaceId.0`.
+fn iface_names(engine: &Engine) -> Vec<String> {
+    (0..=u16::MAX)
+        .map_while(|k| engine.interface_name(IfaceId(k)).map(str::to_string))
+        .collect()
 }
 
 // =================================================================================================
@@ -1153,6 +1342,370 @@ pub enum Op {
         /// Its value.
         value: i64,
     },
+    /// Reload a router with a configuration derived from the one it runs ([`Engine::reload`]).
+    Reload {
+        /// Router.
+        router: u8,
+        /// What changes.
+        change: Change,
+    },
+}
+
+/// A change to a router's configuration for [`Op::Reload`]. Changes compose: each applies to the
+/// configuration the router runs. `instance` is an index modulo the configured instances (no
+/// change when there is none).
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// The same configuration again: nothing may happen.
+    Unchanged,
+    /// Back to the configuration the router started with.
+    Base,
+    /// Another configured priority (0 is refused).
+    Priority {
+        /// Instance.
+        instance: u8,
+        /// Priority.
+        priority: u8,
+    },
+    /// Another advertisement interval, in centiseconds modulo 4096 (0, or a fraction of a second
+    /// for VRRPv2, is refused).
+    Interval {
+        /// Instance.
+        instance: u8,
+        /// Centiseconds.
+        centis: u16,
+    },
+    /// Another set of virtual addresses.
+    Vips {
+        /// Instance.
+        instance: u8,
+        /// How.
+        edit: VipEdit,
+    },
+    /// Preemption settings.
+    Preempt {
+        /// Instance.
+        instance: u8,
+        /// `nopreempt` when false.
+        preempt: bool,
+        /// `preempt_delay` in tenths of a second.
+        delay_ds: u8,
+    },
+    /// The instance's trackers: every weight set to `weight`, or all dropped.
+    Tracking {
+        /// Instance.
+        instance: u8,
+        /// The new weight.
+        weight: i8,
+        /// False: drop every tracker of the instance.
+        keep: bool,
+    },
+    /// The instance is removed (and from its sync group; an emptied group goes too).
+    Remove {
+        /// Instance.
+        instance: u8,
+    },
+    /// A new VRRPv3 instance `NEW<vrid>` on `eth0` (at most eight instances).
+    Add {
+        /// Its VRID (0 or a taken one is refused).
+        vrid: u8,
+        /// IPv6 instead of IPv4.
+        v6: bool,
+        /// Its priority.
+        priority: u8,
+    },
+    /// The instance becomes another virtual router (stops and starts).
+    Identity {
+        /// Instance.
+        instance: u8,
+        /// How.
+        edit: IdentityEdit,
+    },
+    /// The sync group changes.
+    Group(GroupEdit),
+    /// A configuration the engine must refuse.
+    Broken(Broken),
+}
+
+/// How [`Change::Vips`] edits an address list.
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VipEdit {
+    /// The last address dropped (the list may become empty: refused).
+    DropLast,
+    /// A new address appended.
+    Add(u8),
+    /// One new address instead of all.
+    Replace(u8),
+    /// The same addresses in reverse order.
+    Reverse,
+    /// An address of the other family appended (refused).
+    OtherFamily,
+}
+
+/// How [`Change::Identity`] makes an instance another virtual router.
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdentityEdit {
+    /// Another VRID (0 or a taken one is refused).
+    Vrid(u8),
+    /// Another name (the sync group follows).
+    Rename,
+    /// The other link.
+    OtherLink,
+    /// The other VRRP version (a v3 interval rounded to whole seconds, v2 authentication
+    /// dropped; VRRPv2 over IPv6 is refused).
+    OtherVersion,
+}
+
+/// How [`Change::Group`] edits the sync group `G1`.
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupEdit {
+    /// No sync group.
+    Remove,
+    /// The members are the instances whose index is a set bit (an empty group is refused).
+    Members(u8),
+    /// `sync_group_tracking_weight` on or off.
+    TrackingWeight(bool),
+}
+
+/// A configuration [`Engine::new`] and [`Engine::reload`] must refuse.
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Broken {
+    /// Two instances with one name.
+    DuplicateName,
+    /// Two instances with one interface, family and VRID.
+    DuplicateVrid,
+    /// A tracked script that does not exist.
+    UnknownScript,
+    /// A sync group member that does not exist.
+    UnknownMember,
+    /// An instance in two sync groups.
+    TwoGroups,
+    /// VRRPv3 with a password.
+    AuthWithV3,
+    /// VRID 0.
+    VridZero,
+}
+
+/// The most instances [`Change::Add`] grows a configuration to.
+const MAX_RELOAD_INSTANCES: usize = 8;
+
+impl Change {
+    /// The configuration after this change: `cur` is what router `r` runs, `base` what it
+    /// started with.
+    pub fn apply(self, cur: &EngineConfig, base: &EngineConfig) -> EngineConfig {
+        let mut c = cur.clone();
+        let n = c.instances.len();
+        let pick = |i: u8| (n > 0).then(|| usize::from(i) % n);
+        match self {
+            Change::Unchanged => {}
+            Change::Base => c = base.clone(),
+            Change::Priority { instance, priority } => {
+                if let Some(i) = pick(instance) {
+                    c.instances[i].priority = priority;
+                }
+            }
+            Change::Interval { instance, centis } => {
+                if let Some(i) = pick(instance) {
+                    c.instances[i].advert_interval =
+                        Duration::from_millis(u64::from(centis % 4096) * 10);
+                }
+            }
+            Change::Vips { instance, edit } => {
+                if let Some(i) = pick(instance) {
+                    let inst = &mut c.instances[i];
+                    let family = inst.family;
+                    let fresh = |x: u8| match family {
+                        Family::V4 => v4(203, 0, 113, x),
+                        Family::V6 => v6_doc(0x200 + u16::from(x)),
+                    };
+                    let vips = &mut inst.virtual_addresses;
+                    match edit {
+                        VipEdit::DropLast => {
+                            vips.pop();
+                        }
+                        VipEdit::Add(x) => {
+                            let a = VirtualAddress::new(fresh(x));
+                            if !vips.contains(&a) {
+                                vips.push(a);
+                            }
+                        }
+                        VipEdit::Replace(x) => *vips = vec![VirtualAddress::new(fresh(x))],
+                        VipEdit::Reverse => vips.reverse(),
+                        VipEdit::OtherFamily => vips.push(VirtualAddress::new(match family {
+                            Family::V4 => v6_doc(0x300),
+                            Family::V6 => v4(203, 0, 113, 1),
+                        })),
+                    }
+                }
+            }
+            Change::Preempt {
+                instance,
+                preempt,
+                delay_ds,
+            } => {
+                if let Some(i) = pick(instance) {
+                    c.instances[i].preempt = preempt;
+                    c.instances[i].preempt_delay = Duration::from_millis(u64::from(delay_ds) * 100);
+                }
+            }
+            Change::Tracking {
+                instance,
+                weight,
+                keep,
+            } => {
+                if let Some(i) = pick(instance) {
+                    let track = &mut c.instances[i].track;
+                    if keep {
+                        for t in track.iter_mut() {
+                            t.weight = i32::from(weight);
+                        }
+                    } else {
+                        track.clear();
+                    }
+                }
+            }
+            Change::Remove { instance } => {
+                if let Some(i) = pick(instance) {
+                    let gone = c.instances.remove(i);
+                    for g in &mut c.sync_groups {
+                        g.members.retain(|m| *m != gone.name);
+                    }
+                    c.sync_groups.retain(|g| !g.members.is_empty());
+                }
+            }
+            Change::Add { vrid, v6, priority } => {
+                if n < MAX_RELOAD_INSTANCES {
+                    let family = if v6 { Family::V6 } else { Family::V4 };
+                    let vip = match family {
+                        Family::V4 => v4(203, 0, 113, vrid),
+                        Family::V6 => v6_doc(0x400 + u16::from(vrid)),
+                    };
+                    c.instances.push(
+                        InstanceConfig::new(
+                            &format!("NEW{vrid}"),
+                            "eth0",
+                            vrid,
+                            Version::V3,
+                            family,
+                        )
+                        .priority(priority)
+                        .vips([vip]),
+                    );
+                }
+            }
+            Change::Identity { instance, edit } => {
+                if let Some(i) = pick(instance) {
+                    let inst = &mut c.instances[i];
+                    match edit {
+                        IdentityEdit::Vrid(v) => inst.vrid = v,
+                        IdentityEdit::Rename => {
+                            let old = inst.name.clone();
+                            inst.name.push_str("_R");
+                            let new = inst.name.clone();
+                            for g in &mut c.sync_groups {
+                                for m in &mut g.members {
+                                    if *m == old {
+                                        m.clone_from(&new);
+                                    }
+                                }
+                            }
+                        }
+                        IdentityEdit::OtherLink => {
+                            inst.interface = if inst.interface == "eth0" {
+                                "eth1"
+                            } else {
+                                "eth0"
+                            }
+                            .to_string();
+                            inst.source = None;
+                        }
+                        IdentityEdit::OtherVersion => match inst.version {
+                            Version::V2 => {
+                                inst.version = Version::V3;
+                                inst.auth = Auth::None;
+                            }
+                            Version::V3 => {
+                                inst.version = Version::V2;
+                                let secs = inst.advert_interval.as_secs().clamp(1, 255);
+                                inst.advert_interval = Duration::from_secs(secs);
+                            }
+                        },
+                    }
+                }
+            }
+            Change::Group(edit) => match edit {
+                GroupEdit::Remove => c.sync_groups.clear(),
+                GroupEdit::Members(mask) => {
+                    let members = c
+                        .instances
+                        .iter()
+                        .enumerate()
+                        .filter(|(k, _)| *k < 8 && mask & (1 << k) != 0)
+                        .map(|(_, inst)| inst.name.clone())
+                        .collect();
+                    let tracking_weight = c.sync_groups.first().is_some_and(|g| g.tracking_weight);
+                    c.sync_groups = vec![SyncGroupConfig {
+                        name: "G1".to_string(),
+                        members,
+                        tracking_weight,
+                    }];
+                }
+                GroupEdit::TrackingWeight(on) => {
+                    for g in &mut c.sync_groups {
+                        g.tracking_weight = on;
+                    }
+                }
+            },
+            Change::Broken(b) => {
+                if c.instances.is_empty() {
+                    c.instances.push(
+                        InstanceConfig::new("ZERO", "eth0", 0, Version::V3, Family::V4)
+                            .vips([v4(203, 0, 113, 1)]),
+                    );
+                    return c;
+                }
+                let first = c.instances[0].clone();
+                match b {
+                    Broken::DuplicateName => {
+                        let mut d = first;
+                        d.vrid = d.vrid.wrapping_add(100).max(1);
+                        c.instances.push(d);
+                    }
+                    Broken::DuplicateVrid => {
+                        let mut d = first;
+                        d.name = "DUP".to_string();
+                        c.instances.push(d);
+                    }
+                    Broken::UnknownScript => c.instances[0].track.push(Track {
+                        target: TrackTarget::Script("no_such_script".to_string()),
+                        weight: 0,
+                        reverse: false,
+                    }),
+                    Broken::UnknownMember => c.sync_groups.push(SyncGroupConfig {
+                        name: "G_UNKNOWN".to_string(),
+                        members: vec!["NO_SUCH_INSTANCE".to_string()],
+                        tracking_weight: false,
+                    }),
+                    Broken::TwoGroups => {
+                        for name in ["G_A", "G_B"] {
+                            c.sync_groups.push(SyncGroupConfig {
+                                name: name.to_string(),
+                                members: vec![first.name.clone()],
+                                tracking_weight: false,
+                            });
+                        }
+                    }
+                    Broken::AuthWithV3 => {
+                        let i = &mut c.instances[0];
+                        i.version = Version::V3;
+                        i.auth = Auth::simple(b"secret1");
+                    }
+                    Broken::VridZero => c.instances[0].vrid = 0,
+                }
+            }
+        }
+        c
+    }
 }
 
 /// The most operations one input runs.
@@ -1182,13 +1735,15 @@ pub fn engine(data: &[u8]) {
     let Some((setup, ops)) = decode_engine(data) else {
         return;
     };
-    if std::env::var_os("VIGIL_FUZZ_DEBUG").is_some() {
+    let debug = std::env::var_os("VIGIL_FUZZ_DEBUG").is_some();
+    if debug {
         eprintln!("{setup:?}");
         for op in &ops {
             eprintln!("  {op:?}");
         }
     }
     let mut c = Cluster::new(setup);
+    c.debug = debug;
     for op in ops {
         c.apply(op);
     }
@@ -1353,25 +1908,32 @@ pub struct Cluster {
     pub flight: VecDeque<Outgoing>,
     /// Adverts are not delivered automatically.
     pub partitioned: bool,
+    /// The configuration each router started with ([`Change::Base`]).
+    pub base: Vec<EngineConfig>,
+    /// Print what reloads did (`VIGIL_FUZZ_DEBUG`).
+    pub debug: bool,
 }
 
 impl Cluster {
     /// Build and (unless the setup says otherwise) address and start every router.
     pub fn new(setup: Setup) -> Cluster {
         let n = 1 + usize::from(setup.routers % 3);
-        let routers = (0..n)
-            .map(
-                |r| match Router::new(r, cluster_config(r, n, setup.flags)) {
-                    Some(router) => router,
-                    None => panic!("cluster configuration of router {r} rejected"),
-                },
-            )
+        let base: Vec<EngineConfig> = (0..n).map(|r| cluster_config(r, n, setup.flags)).collect();
+        let routers = base
+            .iter()
+            .enumerate()
+            .map(|(r, cfg)| match Router::new(r, cfg.clone()) {
+                Some(router) => router,
+                None => panic!("cluster configuration of router {r} rejected"),
+            })
             .collect();
         let mut c = Cluster {
             routers,
             now: Instant::from_millis(1),
             flight: VecDeque::new(),
             partitioned: false,
+            base,
+            debug: false,
         };
         for r in 0..n {
             if setup.flags & 1 == 0 {
@@ -1529,6 +2091,23 @@ impl Cluster {
                     value,
                 };
                 let out = self.routers[r].input(now, input);
+                self.send(out);
+            }
+            Op::Reload { router, change } => {
+                let r = self.router(router);
+                let config = change.apply(&self.routers[r].config, &self.base[r]);
+                let (taken, out) = self.routers[r].reload(now, config);
+                if self.debug {
+                    eprintln!("  router {r} reload {change:?}: taken {taken}, {out:?}");
+                }
+                assert!(
+                    taken || !matches!(change, Change::Unchanged | Change::Base),
+                    "the running or the initial configuration was refused"
+                );
+                assert!(
+                    !taken || !matches!(change, Change::Broken(_)),
+                    "a broken configuration was taken: {change:?}"
+                );
                 self.send(out);
             }
         }
@@ -2023,9 +2602,149 @@ impl Encode for Outcome {
     }
 }
 
+impl Encode for i8 {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+}
+
+impl Encode for VipEdit {
+    fn encode(&self, out: &mut Vec<u8>) {
+        const N: u64 = 5;
+        match *self {
+            VipEdit::DropLast => variant(out, 0, N),
+            VipEdit::Add(x) => {
+                variant(out, 1, N);
+                x.encode(out);
+            }
+            VipEdit::Replace(x) => {
+                variant(out, 2, N);
+                x.encode(out);
+            }
+            VipEdit::Reverse => variant(out, 3, N),
+            VipEdit::OtherFamily => variant(out, 4, N),
+        }
+    }
+}
+
+impl Encode for IdentityEdit {
+    fn encode(&self, out: &mut Vec<u8>) {
+        const N: u64 = 4;
+        match *self {
+            IdentityEdit::Vrid(v) => {
+                variant(out, 0, N);
+                v.encode(out);
+            }
+            IdentityEdit::Rename => variant(out, 1, N),
+            IdentityEdit::OtherLink => variant(out, 2, N),
+            IdentityEdit::OtherVersion => variant(out, 3, N),
+        }
+    }
+}
+
+impl Encode for GroupEdit {
+    fn encode(&self, out: &mut Vec<u8>) {
+        const N: u64 = 3;
+        match *self {
+            GroupEdit::Remove => variant(out, 0, N),
+            GroupEdit::Members(m) => {
+                variant(out, 1, N);
+                m.encode(out);
+            }
+            GroupEdit::TrackingWeight(on) => {
+                variant(out, 2, N);
+                on.encode(out);
+            }
+        }
+    }
+}
+
+impl Encode for Broken {
+    fn encode(&self, out: &mut Vec<u8>) {
+        let k = match self {
+            Broken::DuplicateName => 0,
+            Broken::DuplicateVrid => 1,
+            Broken::UnknownScript => 2,
+            Broken::UnknownMember => 3,
+            Broken::TwoGroups => 4,
+            Broken::AuthWithV3 => 5,
+            Broken::VridZero => 6,
+        };
+        variant(out, k, 7);
+    }
+}
+
+impl Encode for Change {
+    fn encode(&self, out: &mut Vec<u8>) {
+        const N: u64 = 12;
+        match *self {
+            Change::Unchanged => variant(out, 0, N),
+            Change::Base => variant(out, 1, N),
+            Change::Priority { instance, priority } => {
+                variant(out, 2, N);
+                instance.encode(out);
+                priority.encode(out);
+            }
+            Change::Interval { instance, centis } => {
+                variant(out, 3, N);
+                instance.encode(out);
+                centis.encode(out);
+            }
+            Change::Vips { instance, edit } => {
+                variant(out, 4, N);
+                instance.encode(out);
+                edit.encode(out);
+            }
+            Change::Preempt {
+                instance,
+                preempt,
+                delay_ds,
+            } => {
+                variant(out, 5, N);
+                instance.encode(out);
+                preempt.encode(out);
+                delay_ds.encode(out);
+            }
+            Change::Tracking {
+                instance,
+                weight,
+                keep,
+            } => {
+                variant(out, 6, N);
+                instance.encode(out);
+                weight.encode(out);
+                keep.encode(out);
+            }
+            Change::Remove { instance } => {
+                variant(out, 7, N);
+                instance.encode(out);
+            }
+            Change::Add { vrid, v6, priority } => {
+                variant(out, 8, N);
+                vrid.encode(out);
+                v6.encode(out);
+                priority.encode(out);
+            }
+            Change::Identity { instance, edit } => {
+                variant(out, 9, N);
+                instance.encode(out);
+                edit.encode(out);
+            }
+            Change::Group(edit) => {
+                variant(out, 10, N);
+                edit.encode(out);
+            }
+            Change::Broken(b) => {
+                variant(out, 11, N);
+                b.encode(out);
+            }
+        }
+    }
+}
+
 impl Encode for Op {
     fn encode(&self, out: &mut Vec<u8>) {
-        const N: u64 = 13;
+        const N: u64 = 14;
         match *self {
             Op::Start { router } => {
                 variant(out, 0, N);
@@ -2107,6 +2826,11 @@ impl Encode for Op {
                 router.encode(out);
                 file.encode(out);
                 value.encode(out);
+            }
+            Op::Reload { router, change } => {
+                variant(out, 13, N);
+                router.encode(out);
+                change.encode(out);
             }
         }
     }
@@ -2534,6 +3258,234 @@ pub fn engine_seeds() -> Vec<(String, Vec<u8>)> {
         });
     }
     seeds.push(("crafted-fields", three, fields));
+    // Reloads: every kind of change on a converged cluster, the masters included.
+    let reload = |router: u8, change: Change| Reload { router, change };
+    let ms = |n: u16| Advance {
+        step: Step::Millis(n),
+    };
+    // chk_b starts failed (init_fail): let it succeed everywhere so that the group runs.
+    let up = vec![
+        chk(0, 1, Outcome::Success, 1),
+        chk(1, 1, Outcome::Success, 1),
+        chk(2, 1, Outcome::Success, 1),
+        Advance { step: s(5) },
+    ];
+    let mut reloads = up.clone();
+    for (router, change) in [
+        (0, Change::Unchanged),
+        (
+            1,
+            Change::Priority {
+                instance: 0,
+                priority: 254,
+            },
+        ),
+        (
+            0,
+            Change::Priority {
+                instance: 1,
+                priority: 250,
+            },
+        ),
+        (
+            2,
+            Change::Interval {
+                instance: 2,
+                centis: 7,
+            },
+        ),
+        (
+            0,
+            Change::Interval {
+                instance: 1,
+                centis: 300,
+            },
+        ),
+        (
+            1,
+            Change::Interval {
+                instance: 1,
+                centis: 150,
+            },
+        ),
+        (
+            1,
+            Change::Vips {
+                instance: 1,
+                edit: VipEdit::Add(7),
+            },
+        ),
+        (
+            1,
+            Change::Vips {
+                instance: 1,
+                edit: VipEdit::Reverse,
+            },
+        ),
+        (
+            1,
+            Change::Vips {
+                instance: 1,
+                edit: VipEdit::DropLast,
+            },
+        ),
+        (
+            0,
+            Change::Vips {
+                instance: 2,
+                edit: VipEdit::Replace(3),
+            },
+        ),
+        (
+            0,
+            Change::Vips {
+                instance: 3,
+                edit: VipEdit::OtherFamily,
+            },
+        ),
+        (
+            2,
+            Change::Preempt {
+                instance: 1,
+                preempt: true,
+                delay_ds: 15,
+            },
+        ),
+        (
+            1,
+            Change::Tracking {
+                instance: 1,
+                weight: -100,
+                keep: true,
+            },
+        ),
+        (
+            2,
+            Change::Tracking {
+                instance: 4,
+                weight: 0,
+                keep: false,
+            },
+        ),
+        (
+            0,
+            Change::Add {
+                vrid: 60,
+                v6: false,
+                priority: 200,
+            },
+        ),
+        (
+            1,
+            Change::Add {
+                vrid: 60,
+                v6: false,
+                priority: 100,
+            },
+        ),
+        (
+            2,
+            Change::Add {
+                vrid: 51,
+                v6: true,
+                priority: 100,
+            },
+        ),
+        (
+            0,
+            Change::Identity {
+                instance: 3,
+                edit: IdentityEdit::Vrid(63),
+            },
+        ),
+        (
+            0,
+            Change::Identity {
+                instance: 2,
+                edit: IdentityEdit::Rename,
+            },
+        ),
+        (
+            1,
+            Change::Identity {
+                instance: 4,
+                edit: IdentityEdit::OtherLink,
+            },
+        ),
+        (
+            1,
+            Change::Identity {
+                instance: 1,
+                edit: IdentityEdit::OtherVersion,
+            },
+        ),
+        (0, Change::Group(GroupEdit::Members(0b0111))),
+        (0, Change::Group(GroupEdit::TrackingWeight(true))),
+        (2, Change::Group(GroupEdit::Remove)),
+        (0, Change::Remove { instance: 0 }),
+        (1, Change::Remove { instance: 4 }),
+    ] {
+        reloads.push(reload(router, change));
+        reloads.push(ms(1500));
+    }
+    seeds.push(("reload-every-change", three, reloads));
+    let mut reloads = up.clone();
+    reloads.extend([
+        reload(
+            0,
+            Change::Vips {
+                instance: 0,
+                edit: VipEdit::Add(9),
+            },
+        ),
+        reload(1, Change::Remove { instance: 1 }),
+    ]);
+    for b in [
+        Broken::DuplicateName,
+        Broken::DuplicateVrid,
+        Broken::UnknownScript,
+        Broken::UnknownMember,
+        Broken::TwoGroups,
+        Broken::AuthWithV3,
+        Broken::VridZero,
+    ] {
+        reloads.push(reload(0, Change::Broken(b)));
+    }
+    reloads.extend([
+        ms(3000),
+        reload(0, Change::Base),
+        reload(1, Change::Base),
+        reload(2, Change::Base),
+        Advance { step: s(5) },
+    ]);
+    seeds.push(("reload-refused-and-back", three, reloads));
+    seeds.push((
+        "reload-master-away-and-back",
+        Setup {
+            routers: 1,
+            flags: 0,
+        },
+        vec![
+            chk(0, 1, Outcome::Success, 1),
+            chk(1, 1, Outcome::Success, 1),
+            Advance { step: s(5) },
+            reload(0, Change::Remove { instance: 0 }),
+            reload(0, Change::Remove { instance: 0 }),
+            Advance { step: s(4) },
+            reload(0, Change::Base),
+            Advance { step: s(4) },
+            Shutdown { router: 1 },
+            reload(
+                1,
+                Change::Priority {
+                    instance: 3,
+                    priority: 200,
+                },
+            ),
+            Start { router: 1 },
+            Advance { step: s(4) },
+        ],
+    ));
     seeds
         .into_iter()
         .map(|(name, setup, ops)| (format!("seed-{name}"), encode_engine(setup, &ops)))
@@ -2588,6 +3540,7 @@ pub fn config(data: &[u8]) {
                 cfg.warnings.iter().all(|d| d.severity != Severity::Error),
                 "a configuration was returned with errors"
             );
+            check_conversion(&cfg, &files);
             cfg.warnings
         }
         Err(e) => {
@@ -2606,24 +3559,91 @@ pub fn config(data: &[u8]) {
             );
             continue;
         };
-        let file = conf::include::normalize(&loc.file);
-        let Some((_, text)) = files.iter().find(|(name, _)| *name == file) else {
-            panic!("diagnostic in a file that is not in the input: {d}");
-        };
-        let lines: Vec<&str> = text.split('\n').collect();
-        let line = loc.line as usize;
-        assert!(
-            (1..=lines.len()).contains(&line),
-            "line {line} outside the file's {} lines: {d}",
-            lines.len()
-        );
-        let width = lines[line - 1].chars().count();
-        assert!(
-            (1..=width + 1).contains(&(loc.col as usize)),
-            "column {} outside line {line} ({width} characters): {d}",
-            loc.col
+        check_location(&files, loc, d);
+    }
+}
+
+/// `loc` (of `what`) points inside the file set: a file of the set, a line it has, a column of
+/// that line or just past its end.
+fn check_location(
+    files: &[(String, String)],
+    loc: &vigil_engine::conf::Location,
+    what: &dyn core::fmt::Display,
+) {
+    let file = vigil_engine::conf::include::normalize(&loc.file);
+    let Some((_, text)) = files.iter().find(|(name, _)| *name == file) else {
+        panic!("located in a file that is not in the input: {what}");
+    };
+    let line = loc.line as usize;
+    let Some(text) = text.split('\n').nth(line.wrapping_sub(1)) else {
+        panic!("line {line} outside the file: {what}");
+    };
+    let width = text.chars().count();
+    assert!(
+        (1..=width + 1).contains(&(loc.col as usize)),
+        "column {} outside line {line} ({width} characters): {what}",
+        loc.col
+    );
+}
+
+/// A configuration that parsed goes on to what the daemon does with it: the conversion to the
+/// engine's form ([`EngineConfig::from_conf`]; an error is located inside the input) and
+/// [`Engine::new`], which must take whatever the conversion accepts (the daemon could only
+/// report its refusal without a location). The engine is then started with its interfaces
+/// addressed and run for a few deadlines, and reloaded with its own configuration (nothing may
+/// happen), with the [`Router`] invariants checked after every call.
+fn check_conversion(cfg: &vigil_engine::conf::Config, files: &[(String, String)]) {
+    let converted = match EngineConfig::from_conf(cfg) {
+        Ok(c) => c,
+        Err(e) => {
+            check_location(files, &e.loc, &e);
+            return;
+        }
+    };
+    let config = converted.engine;
+    if let Err(e) = Engine::new(config.clone()) {
+        panic!("Engine::new refuses what from_conf accepted, without a location: {e}");
+    }
+    let Some(mut r) = Router::new(0, config.clone()) else {
+        panic!("Router::new refused a configuration Engine::new takes");
+    };
+    let t0 = Instant::from_millis(1);
+    let names = r.ifaces.clone();
+    for (k, name) in names.iter().enumerate() {
+        let host = (k % 200) as u8 + 1;
+        r.primary(t0, name, Family::V4, Some(v4(192, 0, 2, host)));
+        r.primary(
+            t0,
+            name,
+            Family::V6,
+            Some(IpAddr::V6(Ipv6Addr::new(
+                0xfe80,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                host.into(),
+            ))),
         );
     }
+    r.input(t0, Input::Start);
+    for _ in 0..4 {
+        match r.engine.poll_timeout() {
+            Some(t) => {
+                r.timeout(t.max(t0));
+            }
+            None => break,
+        }
+    }
+    let now = r.last_now;
+    let (taken, out) = r.reload(now, config);
+    assert!(taken, "a reload with the running configuration was refused");
+    assert!(
+        out.is_empty(),
+        "a reload with the same configuration sent adverts"
+    );
 }
 
 #[cfg(test)]
