@@ -1205,6 +1205,12 @@ impl Engine {
             }
         }
         self.stats = old.stats;
+        // Priorities follow the adopted trackers: a new instance starts with the priority it
+        // has in this environment, not the one of a fresh engine (reload.rs hands kept
+        // instances their running priority). Found by the engine fuzz target.
+        for i in 0..self.instances.len() {
+            self.instances[i].priority = self.effective_priority(i);
+        }
     }
 
     /// After a reload: start the new instances, settle every other one against its new

@@ -194,3 +194,56 @@ fn a_member_waiting_for_its_sync_group_takes_over_when_a_reload_removes_the_grou
     assert!(e.instances().all(|i| i.next_deadline().is_some()));
     assert!(e.poll_timeout().is_some_and(|t| t > now));
 }
+
+/// Finding 7 (fuzz/regressions/engine/reload-forgets-tracked-priority-until-start): a reload
+/// builds the new instances as a fresh engine would, then adopts the running environment (link
+/// states, check results, tracked-file values), but their priority stayed the one of the fresh
+/// engine. Before start (or for an instance the reload creates) the engine then reported a
+/// priority its trackers do not give, and start corrected it silently: a `StateChange` with a
+/// priority no `PriorityChange` had announced. The priority now follows the adopted trackers.
+#[test]
+fn a_reload_keeps_the_priority_that_the_tracked_file_gives() {
+    let mut c = InstanceConfig::new("VI_1", "eth0", 51, Version::V3, Family::V4)
+        .priority(60)
+        .vips([IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))]);
+    c.track = vec![Track {
+        target: TrackTarget::File("tf".into()),
+        weight: 10,
+        reverse: false,
+    }];
+    let config = EngineConfig {
+        instances: vec![c],
+        track_files: vec![TrackFileConfig {
+            name: "tf".into(),
+            initial: 0,
+        }],
+        ..Default::default()
+    };
+    let mut e = Engine::new(config.clone()).unwrap();
+    let t = Instant::from_millis(1);
+    e.handle_input(
+        t,
+        Input::TrackFile {
+            file: FileId(0),
+            value: 5,
+        },
+    );
+    drain(&mut e);
+    let prio = |e: &Engine| e.instances().next().map(|i| i.priority());
+    assert_eq!(prio(&e), Some(110));
+    e.reload(t, config).unwrap();
+    assert!(drain(&mut e).is_empty());
+    assert_eq!(
+        prio(&e),
+        Some(110),
+        "the reloaded instance forgot its tracker"
+    );
+    e.handle_input(t, Input::Start);
+    let started = drain(&mut e);
+    assert!(
+        started
+            .iter()
+            .any(|a| matches!(a, Action::StateChange { priority: 110, .. })),
+        "{started:?}"
+    );
+}

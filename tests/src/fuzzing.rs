@@ -551,7 +551,18 @@ impl Router {
                 );
             }
         }
+        // A new instance starts with the priority its trackers give in the environment the
+        // engine adopted (the view after the reload, or what its first PriorityChange leaves).
         let mut mirror = fresh_mirror(&fresh, &config);
+        for (i, view) in self.engine.instances().enumerate() {
+            let first_change = actions[split..].iter().find_map(|a| match a {
+                Action::PriorityChange { instance, from, .. } if instance.0 as usize == i => {
+                    Some(*from)
+                }
+                _ => None,
+            });
+            mirror[i].priority = first_change.unwrap_or(view.priority());
+        }
         for (i, k) in kept.iter().enumerate() {
             if let Some(k) = *k {
                 let grouped = mirror[i].grouped;
