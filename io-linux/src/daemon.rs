@@ -2,7 +2,7 @@
 //!
 //! See the crate documentation for the shape of the event loop.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -19,6 +19,7 @@ use crate::batch::{self, RecvBatch, SendBatch};
 use crate::checks::Checks;
 use crate::netlink::{self, Addr, Event, Link, Rtnl, RtnlEvents};
 use crate::operator::{sd_notify, Operator, OperatorOptions};
+use crate::routes::{self, Extras, RouteSpec};
 use crate::sys::{self, Epoll, SignalFd, TimerFd};
 use crate::track_files::TrackFiles;
 use crate::vrrp_socket::VrrpSocket;
@@ -85,6 +86,8 @@ pub struct ConfigSource<'a> {
 struct Loaded {
     cfg: conf::Config,
     engine: EngineConfig,
+    /// Excluded addresses and virtual routes by instance name.
+    extras: Vec<(String, Extras)>,
 }
 
 /// Read, parse and convert the configuration; every problem is logged (parse errors with
@@ -110,14 +113,23 @@ fn load(src: &ConfigSource<'_>) -> Option<Loaded> {
         }
     };
     for n in &converted.unsupported {
+        // Settings the engine leaves to the runner, and this runner carries out.
+        if n.what.starts_with("virtual_ipaddress_excluded:") {
+            continue;
+        }
         warn!("{}: {}", n.owner, n.what);
     }
     for n in runner_notes(&cfg) {
         warn!("{n}");
     }
+    let (extras, notes) = routes::extras_of(&cfg);
+    for n in notes {
+        warn!("{n}");
+    }
     Some(Loaded {
         cfg,
         engine: converted.engine,
+        extras,
     })
 }
 
@@ -200,8 +212,11 @@ pub struct Daemon {
     rxb: RecvBatch,
     txb: SendBatch,
     last_send_warning: Option<vigil_engine::Instant>,
-    /// The operator side's options, to set it up again on reload.
-    operator_opts: Option<OperatorOptions>,
+    /// What each instance installs besides its advertised addresses while MASTER (excluded
+    /// addresses, virtual routes), by instance name.
+    extras: HashMap<String, Extras>,
+    /// What is installed now, by instance name (removed on leaving MASTER, diffed on reload).
+    installed: HashMap<String, Extras>,
 }
 
 /// Run the daemon with options from the command line; returns the process exit code.
@@ -214,7 +229,12 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
         },
         loader,
     };
-    let Some(Loaded { cfg, engine }) = load(&source) else {
+    let Some(Loaded {
+        cfg,
+        engine,
+        extras,
+    }) = load(&source)
+    else {
         return EXIT_CONFIG;
     };
     let pid_file = opts
@@ -225,10 +245,10 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
     let track_files = TrackFiles::new(&cfg);
     let mut operator_opts = OperatorOptions::for_pid_file(&pid_file);
     operator_opts.metrics_file = opts.metrics_file.clone();
-    let operator = Operator::new(&cfg, operator_opts.clone());
+    let operator = Operator::new(&cfg, operator_opts);
     match Daemon::new(engine, checks, track_files, operator, &pid_file) {
         Ok(mut d) => {
-            d.operator_opts = Some(operator_opts);
+            d.set_extras(extras);
             d.serve(Some(&source))
         }
         Err(e) => {
@@ -258,15 +278,6 @@ pub fn init_logging(detail: bool) {
 pub fn runner_notes(cfg: &conf::Config) -> Vec<String> {
     let mut out = Vec::new();
     for i in &cfg.instances {
-        if !i.virtual_routes.is_empty() {
-            out.push(format!("{}: virtual_routes are not installed yet", i.name));
-        }
-        if !i.excluded_addresses.is_empty() {
-            out.push(format!(
-                "{}: virtual_ipaddress_excluded is not added yet",
-                i.name
-            ));
-        }
         if i.use_vmac.is_some() {
             out.push(format!(
                 "{}: use_vmac is not supported yet: adverts use the interface's own MAC",
@@ -372,7 +383,8 @@ impl Daemon {
             rxb: RecvBatch::default(),
             txb: SendBatch::default(),
             last_send_warning: None,
-            operator_opts: None,
+            extras: HashMap::new(),
+            installed: HashMap::new(),
         };
         d.resync()?;
         // A socket that cannot be opened at start-up is a setup error (permissions, a kernel
@@ -660,6 +672,165 @@ impl Daemon {
         }
     }
 
+    /// Take the excluded addresses and virtual routes of the configuration (start-up). Those
+    /// already on the machine before start are removed first, like the advertised addresses
+    /// (routes only when their protocol is `keepalived`: an operator's own route to the same
+    /// destination is left alone).
+    fn set_extras(&mut self, extras: Vec<(String, Extras)>) {
+        for (name, e) in &extras {
+            for v in &e.excluded {
+                self.vips.insert(v.addr);
+                if let Some((dev, idx)) = self.target_on(&e.interface, v) {
+                    if let Ok(true) = self.rtnl.del_address(idx, v.addr, v.prefix_len) {
+                        info!(
+                            "({name}) removed {}/{} from {dev}: present before start",
+                            v.addr, v.prefix_len
+                        );
+                    }
+                }
+            }
+            for r in &e.routes {
+                if let Ok(true) = self.route(false, r) {
+                    info!("({name}) removed route {r}: present before start");
+                }
+            }
+        }
+        let vips = &self.vips;
+        for f in &mut self.ifaces {
+            f.addrs.retain(|a| !vips.contains(&a.addr));
+        }
+        self.extras = extras.into_iter().collect();
+    }
+
+    /// Add (`add`) or remove route `r` through netlink.
+    fn route(&mut self, add: bool, r: &RouteSpec) -> io::Result<bool> {
+        let oif = match &r.dev {
+            Some(d) => Some(
+                self.ifaces
+                    .iter()
+                    .find(|f| &f.name == d)
+                    .and_then(|f| f.index)
+                    .or_else(|| sys::if_nametoindex(d))
+                    .ok_or_else(|| io::Error::other(format!("no interface {d}")))?,
+            ),
+            None => None,
+        };
+        let m = routes::message(r, oif);
+        if add {
+            self.rtnl.add_route(m)
+        } else {
+            self.rtnl.del_route(m)
+        }
+    }
+
+    fn add_extra_address(&mut self, interface: &str, v: &VirtualAddress) {
+        match self.target_on(interface, v) {
+            Some((dev, idx)) => self.add_address_at(dev, idx, v),
+            None => warn!("cannot add {}: interface missing", v.addr),
+        }
+    }
+
+    fn remove_extra_address(&mut self, interface: &str, v: &VirtualAddress) {
+        if let Some((dev, idx)) = self.target_on(interface, v) {
+            self.remove_address_at(dev, idx, v);
+        }
+    }
+
+    fn add_route(&mut self, r: &RouteSpec) {
+        match self.route(true, r) {
+            Ok(true) => info!("added route {r}"),
+            Ok(false) => info!("route {r} already present"),
+            Err(e) => error!("cannot add route {r}: {e}"),
+        }
+    }
+
+    fn remove_route(&mut self, r: &RouteSpec) {
+        match self.route(false, r) {
+            Ok(true) => info!("removed route {r}"),
+            Ok(false) => debug!("route {r} was not present"),
+            Err(e) => error!("cannot remove route {r}: {e}"),
+        }
+    }
+
+    /// Instance `name` became MASTER: its excluded addresses, then its routes (which may use
+    /// the virtual addresses as source or gateway's interface).
+    fn install_extras(&mut self, name: &str) {
+        let Some(e) = self.extras.get(name).cloned() else {
+            return;
+        };
+        self.uninstall_extras(name);
+        for v in &e.excluded {
+            self.add_extra_address(&e.interface, v);
+        }
+        for r in &e.routes {
+            self.add_route(r);
+        }
+        self.installed.insert(name.to_string(), e);
+    }
+
+    /// Instance `name` left MASTER (or stops): its routes, then its excluded addresses.
+    fn uninstall_extras(&mut self, name: &str) {
+        let Some(e) = self.installed.remove(name) else {
+            return;
+        };
+        for r in &e.routes {
+            self.remove_route(r);
+        }
+        for v in &e.excluded {
+            self.remove_extra_address(&e.interface, v);
+        }
+    }
+
+    /// After a reload: every MASTER has exactly its new configuration's extras; only the
+    /// differences are removed and added, so a route or address kept by the new configuration
+    /// never disappears.
+    fn reconcile_extras(&mut self) {
+        let masters: HashSet<String> = self
+            .engine
+            .instances()
+            .filter(|v| v.state() == vigil_engine::State::Master)
+            .map(|v| v.name().to_string())
+            .collect();
+        let stale: Vec<String> = self
+            .installed
+            .keys()
+            .filter(|n| !masters.contains(*n))
+            .cloned()
+            .collect();
+        for n in stale {
+            self.uninstall_extras(&n);
+        }
+        for name in masters {
+            let want = self.extras.get(&name).cloned().unwrap_or_default();
+            let have = self.installed.remove(&name).unwrap_or_default();
+            if want == have {
+                if !want.is_empty() {
+                    self.installed.insert(name, want);
+                }
+                continue;
+            }
+            for r in have.routes.iter().filter(|r| !want.routes.contains(r)) {
+                self.remove_route(r);
+            }
+            for v in have.excluded.iter() {
+                if !want.excluded.contains(v) || want.interface != have.interface {
+                    self.remove_extra_address(&have.interface, v);
+                }
+            }
+            for v in want.excluded.iter() {
+                if !have.excluded.contains(v) || want.interface != have.interface {
+                    self.add_extra_address(&want.interface, v);
+                }
+            }
+            for r in want.routes.iter().filter(|r| !have.routes.contains(r)) {
+                self.add_route(r);
+            }
+            if !want.is_empty() {
+                self.installed.insert(name, want);
+            }
+        }
+    }
+
     /// systemd's one-line status: how many instances, how many MASTER.
     fn status_line(&self) -> String {
         let total = self.engine.instances().count();
@@ -692,13 +863,19 @@ impl Daemon {
 
     fn try_reload(&mut self, src: &ConfigSource<'_>) -> Result<(), String> {
         let loaded = load(src).ok_or("configuration errors")?;
-        let vips: HashSet<IpAddr> = loaded.engine.virtual_addresses().collect();
+        let mut vips: HashSet<IpAddr> = loaded.engine.virtual_addresses().collect();
+        vips.extend(
+            loaded
+                .extras
+                .iter()
+                .flat_map(|(_, e)| e.excluded.iter().map(|v| v.addr)),
+        );
         // The engine may give the routers that stop ids that the new configuration reuses:
         // their names are taken now.
-        let old_names: Vec<(vigil_engine::InstanceId, String)> = self
+        let old_names: Vec<(vigil_engine::InstanceId, String, u8)> = self
             .engine
             .instances()
-            .map(|v| (v.id(), v.name().to_string()))
+            .map(|v| (v.id(), v.name().to_string(), v.priority()))
             .collect();
         let now = self.clock.now();
         let stopped = self
@@ -718,33 +895,37 @@ impl Daemon {
                 } => {
                     let name = old_names
                         .iter()
-                        .find(|(id, _)| *id == instance)
-                        .map_or("?", |(_, n)| n.as_str());
+                        .find(|(id, _, _)| *id == instance)
+                        .map_or("?", |(_, n, _)| n.as_str());
                     info!("({name}) {from} -> {to}: {reason} (priority {priority}), not in the new configuration");
+                    if from == vigil_engine::State::Master {
+                        let name = name.to_string();
+                        self.uninstall_extras(&name);
+                    }
+                    // keepalived reports a router removed by a reload as FAULT, or DELETED
+                    // with `notify_deleted`: never as a STOP of the running daemon.
+                    if let Some(op) = self.operator.as_mut() {
+                        op.on_deleted(name, priority);
+                    }
                 }
                 other => self.act(other),
             }
         }
         self.flush_adverts();
-        // 2. The operator side of the new configuration (notify programs, FIFOs, e-mail, the
-        //    status socket), before the new configuration's first action.
-        if let Some(op) = self.operator.take() {
-            op.shutdown(core::time::Duration::ZERO);
-        }
-        let op = Operator::new(
-            &loaded.cfg,
-            self.operator_opts
-                .clone()
-                .unwrap_or_else(|| OperatorOptions::for_pid_file(&self.pid_file)),
-        );
-        if let Some(fd) = op.status_fd() {
-            if let Err(e) = self.ep.add(fd, TOKEN_STATUS) {
-                warn!("cannot watch the status socket: {e}");
+        // 2. The operator side of the new configuration (notify programs, FIFOs, e-mail),
+        //    before the new configuration's first action; queued notifications still run in
+        //    order, the status socket stays. Instances whose name is gone are reported deleted.
+        if let Some(op) = self.operator.as_mut() {
+            for (_, name, priority) in &old_names {
+                if self.engine.instance_id(name).is_none() {
+                    op.on_deleted(name, *priority);
+                }
             }
+            op.reload(&loaded.cfg);
         }
-        self.operator = Some(op);
         // 3. Interfaces by name: sockets of those still used kept, new ones opened.
         self.vips = vips;
+        self.extras = loaded.extras.into_iter().collect();
         self.rebuild_interfaces();
         if let Err(e) = self.resync() {
             error!("cannot re-read interfaces: {e}");
@@ -764,6 +945,7 @@ impl Daemon {
         // 5. What the reload asks (address differences of kept masters, new routers starting),
         //    then the facts of new interfaces and the files' values.
         self.drain();
+        self.reconcile_extras();
         if let Err(e) = self.resync() {
             error!("cannot re-read interfaces: {e}");
         }
@@ -1060,6 +1242,15 @@ impl Daemon {
                 for v in addrs.iter() {
                     self.announce(iface, v, router);
                 }
+                // The excluded addresses are announced with the others (keepalived).
+                let name = self.instance_name(instance);
+                if let Some(e) = self.installed.get(&name).cloned() {
+                    for v in &e.excluded {
+                        if let Some((dev, idx)) = self.target_on(&e.interface, v) {
+                            self.announce_at(dev, idx, v, router);
+                        }
+                    }
+                }
             }
             Action::StateChange {
                 instance,
@@ -1068,10 +1259,14 @@ impl Daemon {
                 priority,
                 reason,
             } => {
-                info!(
-                    "({}) {from} -> {to}: {reason} (priority {priority})",
-                    self.instance_name(instance)
-                );
+                let name = self.instance_name(instance);
+                info!("({name}) {from} -> {to}: {reason} (priority {priority})");
+                if from == vigil_engine::State::Master {
+                    self.uninstall_extras(&name);
+                }
+                if to == vigil_engine::State::Master {
+                    self.install_extras(&name);
+                }
             }
             Action::ProtocolError {
                 iface,
@@ -1097,10 +1292,13 @@ impl Daemon {
 
     /// The interface a virtual address goes on: its `dev`, else the instance's interface.
     fn target(&self, iface: IfaceId, v: &VirtualAddress) -> Option<(String, u32)> {
-        let name = match &v.dev {
-            Some(d) => d.clone(),
-            None => self.ifaces.get(usize::from(iface.0))?.name.clone(),
-        };
+        let default = &self.ifaces.get(usize::from(iface.0))?.name;
+        self.target_on(default, v)
+    }
+
+    /// The interface a virtual address goes on: its `dev`, else `default`.
+    fn target_on(&self, default: &str, v: &VirtualAddress) -> Option<(String, u32)> {
+        let name = v.dev.clone().unwrap_or_else(|| default.to_string());
         let idx = self
             .ifaces
             .iter()
@@ -1115,6 +1313,10 @@ impl Daemon {
             warn!("cannot add {}: interface missing", v.addr);
             return;
         };
+        self.add_address_at(name, idx, v);
+    }
+
+    fn add_address_at(&mut self, name: String, idx: u32, v: &VirtualAddress) {
         let rec = Recorded {
             ifname: name.clone(),
             addr: v.addr,
@@ -1134,6 +1336,10 @@ impl Daemon {
         let Some((name, idx)) = self.target(iface, v) else {
             return;
         };
+        self.remove_address_at(name, idx, v);
+    }
+
+    fn remove_address_at(&mut self, name: String, idx: u32, v: &VirtualAddress) {
         match self.rtnl.del_address(idx, v.addr, v.prefix_len) {
             Ok(true) => info!("removed {}/{} from {name}", v.addr, v.prefix_len),
             Ok(false) => debug!("{}/{} was not on {name}", v.addr, v.prefix_len),
@@ -1151,6 +1357,10 @@ impl Daemon {
         let Some((name, idx)) = self.target(iface, v) else {
             return;
         };
+        self.announce_at(name, idx, v, router);
+    }
+
+    fn announce_at(&mut self, name: String, idx: u32, v: &VirtualAddress, router: bool) {
         let mac = self
             .ifaces
             .iter()

@@ -56,6 +56,7 @@ pub mod batch;
 pub mod checks;
 pub mod daemon;
 pub mod netlink;
+pub mod routes;
 pub mod sys;
 pub mod track_files;
 pub mod vrrp_socket;

@@ -1,4 +1,4 @@
-//! rtnetlink: interfaces, their addresses and link state in; virtual addresses out.
+//! rtnetlink: interfaces, their addresses and link state in; virtual addresses and routes out.
 //!
 //! Two `NETLINK_ROUTE` sockets: a blocking one for requests that wait for the kernel's answer
 //! (dumps at start-up, adding and removing virtual addresses, each acknowledged), and a
@@ -18,6 +18,7 @@ use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope,
 };
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use netlink_packet_route::route::RouteMessage;
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use vigil_engine::VirtualAddress;
@@ -323,6 +324,35 @@ impl Rtnl {
                 if matches!(
                     e.raw_os_error(),
                     Some(libc::EADDRNOTAVAIL) | Some(libc::ENOENT) | Some(libc::ENODEV)
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Add a route (see [`crate::routes`]). `Ok(false)` when it was already there.
+    pub fn add_route(&mut self, m: RouteMessage) -> io::Result<bool> {
+        match self.request(
+            RouteNetlinkMessage::NewRoute(m),
+            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        ) {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Remove a route. `Ok(false)` when it was not there (or went with its interface or source
+    /// address).
+    pub fn del_route(&mut self, m: RouteMessage) -> io::Result<bool> {
+        match self.request(RouteNetlinkMessage::DelRoute(m), NLM_F_REQUEST | NLM_F_ACK) {
+            Ok(_) => Ok(true),
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ESRCH) | Some(libc::ENOENT) | Some(libc::ENODEV)
                 ) =>
             {
                 Ok(false)

@@ -756,3 +756,94 @@ fn vigild_status_reports_the_running_instances_over_the_control_socket() {
     let backup = status(nodes[1], false);
     assert!(backup.contains("BACKUP"), "{backup}");
 }
+
+#[test]
+fn excluded_addresses_and_virtual_routes_follow_the_master_and_are_not_advertised() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::new("extras", 2);
+    let conf = |prio: u8, route_metric: u32| {
+        format!(
+            "vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority {prio}\n  \
+             version 3\n  advert_int 0.1\n  virtual_ipaddress {{\n    192.0.2.100/24\n  }}\n  \
+             virtual_ipaddress_excluded {{\n    198.51.100.50/24\n    2001:db8:5::50/64\n  }}\n  \
+             virtual_routes {{\n    203.0.113.0/24 via 192.0.2.1 metric {route_metric}\n    \
+             blackhole 198.51.100.128/25\n  }}\n}}\n"
+        )
+    };
+    let excluded: std::net::IpAddr = "198.51.100.50".parse().unwrap();
+    let excluded6: std::net::IpAddr = "2001:db8:5::50".parse().unwrap();
+    let routes = |lab: &Lab, i: usize| {
+        let o = lab.exec(i, &["ip", "-4", "route", "show", "proto", "keepalived"]);
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let cap = lab.capture("extras.pcap");
+    let nodes = [
+        lab.start(Kind::Vigil, 1, &conf(200, 5)),
+        lab.start(Kind::Vigil, 2, &conf(100, 5)),
+    ];
+    assert!(lab.wait_sole_holder(vip4(), 1, FAST), "{}", lab.logs());
+    assert!(
+        vigil_tests::netns::wait_until(FAST, || lab.holders(excluded) == vec![1]
+            && lab.holders(excluded6) == vec![1]),
+        "{}",
+        lab.logs()
+    );
+    let r1 = routes(&lab, 1);
+    assert!(
+        r1.contains("203.0.113.0/24 via 192.0.2.1 dev eth0 metric 5"),
+        "{r1}"
+    );
+    assert!(r1.contains("blackhole 198.51.100.128/25"), "{r1}");
+    assert_eq!(routes(&lab, 2), "", "the backup installs nothing");
+
+    // A reload that changes one route keeps the other and the excluded addresses in place.
+    let log = reload(&mut lab, nodes[0], &conf(200, 7));
+    assert!(
+        log.contains("removed route 203.0.113.0/24 via 192.0.2.1 metric 5"),
+        "{log}"
+    );
+    assert!(
+        log.contains("added route 203.0.113.0/24 via 192.0.2.1 metric 7"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("198.51.100.50"),
+        "excluded address touched: {log}"
+    );
+    assert!(!log.contains("blackhole"), "{log}");
+    let r1 = routes(&lab, 1);
+    assert!(r1.contains("metric 7") && !r1.contains("metric 5"), "{r1}");
+
+    // Graceful stop: everything goes from host 1 and comes up on host 2.
+    let status = lab.node(nodes[0]).terminate();
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "{}", lab.logs());
+    assert_eq!(routes(&lab, 1), "", "routes left behind");
+    assert!(
+        !lab.has(1, excluded) && !lab.has(1, excluded6),
+        "excluded address left behind"
+    );
+    assert!(lab.wait_sole_holder(vip4(), 2, FAST), "{}", lab.logs());
+    assert!(
+        vigil_tests::netns::wait_until(FAST, || lab.has(2, excluded)
+            && routes(&lab, 2).contains("blackhole 198.51.100.128/25")),
+        "{}",
+        lab.logs()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let pcap = lab.stop_capture(cap);
+    // Adverts carry the one virtual address only.
+    let rows =
+        vigil_tests::netns::tshark_fields(&pcap, "vrrp", &["vrrp.addr_count", "vrrp.ip_addr"])
+            .expect("tshark");
+    assert!(rows.len() > 5, "{rows:?}");
+    for r in &rows {
+        assert_eq!(r.first().map(String::as_str), Some("1"), "{rows:?}");
+        assert_eq!(
+            r.get(1).map(String::as_str),
+            Some("192.0.2.100"),
+            "{rows:?}"
+        );
+    }
+}
