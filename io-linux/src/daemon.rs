@@ -22,6 +22,7 @@ use crate::operator::{sd_notify, Operator, OperatorOptions};
 use crate::routes::{self, Extras, RouteSpec};
 use crate::sys::{self, Epoll, SignalFd, TimerFd};
 use crate::track_files::TrackFiles;
+use crate::vmac::{self, BaseSysctls, VmacSpec};
 use crate::vrrp_socket::VrrpSocket;
 
 /// keepalived's exit code for a configuration it cannot run.
@@ -40,6 +41,8 @@ const TOKEN_STATUS: u64 = 4;
 const NOTIFY_GRACE: core::time::Duration = core::time::Duration::from_secs(2);
 /// Sockets: `TOKEN_SOCKET_BASE + 2 * iface + family`.
 const TOKEN_SOCKET_BASE: u64 = 16;
+/// `use_vmac` macvlans' sockets: `TOKEN_VMAC_BASE + n` (n counts macvlans created).
+const TOKEN_VMAC_BASE: u64 = 1 << 31;
 /// Check programs' pidfds: `TOKEN_CHECK_BASE + script index`.
 const TOKEN_CHECK_BASE: u64 = 1 << 32;
 /// `recvmmsg` calls per socket per wake-up before serving the others (epoll is
@@ -88,6 +91,8 @@ struct Loaded {
     engine: EngineConfig,
     /// Excluded addresses and virtual routes by instance name.
     extras: Vec<(String, Extras)>,
+    /// `use_vmac` macvlans by instance name.
+    vmacs: HashMap<String, VmacSpec>,
 }
 
 /// Read, parse and convert the configuration; every problem is logged (parse errors with
@@ -114,7 +119,7 @@ fn load(src: &ConfigSource<'_>) -> Option<Loaded> {
     };
     for n in &converted.unsupported {
         // Settings the engine leaves to the runner, and this runner carries out.
-        if n.what.starts_with("virtual_ipaddress_excluded:") {
+        if n.what.starts_with("virtual_ipaddress_excluded:") || n.what.starts_with("use_vmac:") {
             continue;
         }
         warn!("{}: {}", n.owner, n.what);
@@ -122,14 +127,25 @@ fn load(src: &ConfigSource<'_>) -> Option<Loaded> {
     for n in runner_notes(&cfg) {
         warn!("{n}");
     }
-    let (extras, notes) = routes::extras_of(&cfg);
+    let (mut extras, notes) = routes::extras_of(&cfg);
     for n in notes {
         warn!("{n}");
+    }
+    let (vmacs, notes) = vmac::plan(&cfg, &converted.engine);
+    for n in notes {
+        warn!("{n}");
+    }
+    // Excluded addresses go on the macvlan too.
+    for (name, e) in &mut extras {
+        if let Some(v) = vmacs.get(name) {
+            e.interface = v.name.clone();
+        }
     }
     Some(Loaded {
         cfg,
         engine: converted.engine,
         extras,
+        vmacs,
     })
 }
 
@@ -217,6 +233,26 @@ pub struct Daemon {
     extras: HashMap<String, Extras>,
     /// What is installed now, by instance name (removed on leaving MASTER, diffed on reload).
     installed: HashMap<String, Extras>,
+    /// `use_vmac` macvlans, by instance name.
+    vmacs: HashMap<String, Vmac>,
+    /// Instance id -> instance name for those with a macvlan (ids of the engine's current
+    /// configuration; during a reload's stopping phase, still the old ones).
+    vmac_ids: Vec<(vigil_engine::InstanceId, String)>,
+    /// The parents' sysctls to put back.
+    vmac_sysctls: BaseSysctls,
+    /// Macvlans created so far (their epoll tokens).
+    vmac_serial: u64,
+}
+
+/// A macvlan this daemon created for an instance (`use_vmac`).
+struct Vmac {
+    spec: VmacSpec,
+    index: u32,
+    /// Sends the instance's adverts and hears its peers' (none with `vmac_xmit_base`: then the
+    /// parent's socket does both).
+    sock: Option<VrrpSocket>,
+    /// The socket's epoll token.
+    token: u64,
 }
 
 /// Run the daemon with options from the command line; returns the process exit code.
@@ -233,6 +269,7 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
         cfg,
         engine,
         extras,
+        vmacs,
     }) = load(&source)
     else {
         return EXIT_CONFIG;
@@ -249,6 +286,7 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
     match Daemon::new(engine, checks, track_files, operator, &pid_file) {
         Ok(mut d) => {
             d.set_extras(extras);
+            d.set_vmacs(vmacs);
             d.serve(Some(&source))
         }
         Err(e) => {
@@ -277,14 +315,6 @@ pub fn init_logging(detail: bool) {
 /// [`EngineConfig::from_conf`]).
 pub fn runner_notes(cfg: &conf::Config) -> Vec<String> {
     let mut out = Vec::new();
-    for i in &cfg.instances {
-        if i.use_vmac.is_some() {
-            out.push(format!(
-                "{}: use_vmac is not supported yet: adverts use the interface's own MAC",
-                i.name
-            ));
-        }
-    }
     if !cfg.static_addresses.is_empty() || !cfg.static_routes.is_empty() {
         out.push("static_ipaddress / static_routes are not installed yet".into());
     }
@@ -385,6 +415,10 @@ impl Daemon {
             last_send_warning: None,
             extras: HashMap::new(),
             installed: HashMap::new(),
+            vmacs: HashMap::new(),
+            vmac_ids: Vec::new(),
+            vmac_sysctls: BaseSysctls::default(),
+            vmac_serial: 0,
         };
         d.resync()?;
         // A socket that cannot be opened at start-up is a setup error (permissions, a kernel
@@ -630,6 +664,9 @@ impl Daemon {
                             self.check_result(now, f.script, f.result, f.ran_for);
                         }
                     }
+                    t if t >= TOKEN_VMAC_BASE => {
+                        burst |= self.on_vmac_socket(t) > 1;
+                    }
                     t if t >= TOKEN_SOCKET_BASE => {
                         let k = (t - TOKEN_SOCKET_BASE) as usize;
                         burst |= self.on_socket(k / 2, k % 2) > 1;
@@ -831,6 +868,124 @@ impl Daemon {
         }
     }
 
+    /// Make the macvlans those of `plan` (start-up and reload): new ones created, changed ones
+    /// re-created, unused ones deleted; then the instance-id index is rebuilt.
+    fn set_vmacs(&mut self, plan: HashMap<String, VmacSpec>) {
+        let stale: Vec<String> = self
+            .vmacs
+            .iter()
+            .filter(|(inst, m)| plan.get(*inst) != Some(&m.spec))
+            .map(|(inst, _)| inst.clone())
+            .collect();
+        for inst in stale {
+            self.remove_vmac(&inst);
+        }
+        for (inst, spec) in plan {
+            if !self.vmacs.contains_key(&inst) {
+                self.create_vmac(&inst, spec);
+            }
+        }
+        self.vmac_ids = self
+            .engine
+            .instances()
+            .filter(|v| self.vmacs.contains_key(v.name()))
+            .map(|v| (v.id(), v.name().to_string()))
+            .collect();
+    }
+
+    fn create_vmac(&mut self, inst: &str, spec: VmacSpec) {
+        let Some(base) = sys::if_nametoindex(&spec.base) else {
+            warn!(
+                "({inst}) use_vmac: no interface {}; adverts use the parent's MAC",
+                spec.base
+            );
+            return;
+        };
+        if let Some(old) = sys::if_nametoindex(&spec.name) {
+            // Left by a run that did not stop cleanly (its addresses go with it).
+            if let Ok(true) = self.rtnl.del_link(old) {
+                info!("({inst}) removed {}: present before start", spec.name);
+            }
+        }
+        let index = match self.rtnl.add_macvlan(&spec.name, base, spec.mac) {
+            Ok(i) => i,
+            Err(e) => {
+                error!("({inst}) cannot create macvlan {}: {e}", spec.name);
+                return;
+            }
+        };
+        vmac::configure_vmac(&spec.name);
+        // Two routers' macvlans share the virtual MAC: IPv6 on it (an EUI-64 link-local, DAD,
+        // router solicitations) would send from that MAC on every router. Off, as keepalived
+        // does, unless an excluded IPv6 address needs it.
+        let v6 = self
+            .extras
+            .get(inst)
+            .is_some_and(|e| e.excluded.iter().any(|v| v.addr.is_ipv6()));
+        if !v6 {
+            if let Err(e) = vmac::set_ipv6_disabled(&spec.name) {
+                warn!("({inst}) {}: cannot disable IPv6: {e}", spec.name);
+            }
+        }
+        if let Err(e) = self.rtnl.set_link_up(index) {
+            error!("({inst}) cannot bring {} up: {e}", spec.name);
+        }
+        self.vmac_sysctls.hold(&spec.base);
+        self.vmac_serial += 1;
+        let token = TOKEN_VMAC_BASE + self.vmac_serial;
+        let sock = if spec.xmit_base {
+            None
+        } else {
+            match VrrpSocket::open(Family::V4, &spec.name, index) {
+                Ok(s) => {
+                    if let Err(e) = self.ep.add(s.raw_fd(), token) {
+                        error!("({inst}) {}: cannot watch its socket: {e}", spec.name);
+                    }
+                    Some(s)
+                }
+                Err(e) => {
+                    error!("({inst}) {}: cannot open a VRRP socket: {e}", spec.name);
+                    None
+                }
+            }
+        };
+        info!(
+            "({inst}) macvlan {} on {} with MAC {}",
+            spec.name,
+            spec.base,
+            spec.mac
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(":")
+        );
+        self.vmacs.insert(
+            inst.to_string(),
+            Vmac {
+                spec,
+                index,
+                sock,
+                token,
+            },
+        );
+    }
+
+    fn remove_vmac(&mut self, inst: &str) {
+        let Some(m) = self.vmacs.remove(inst) else {
+            return;
+        };
+        if let Some(s) = m.sock {
+            let _ = self.ep.delete(s.raw_fd());
+        }
+        match self.rtnl.del_link(m.index) {
+            Ok(_) => info!("({inst}) removed macvlan {}", m.spec.name),
+            Err(e) => warn!("({inst}) cannot remove macvlan {}: {e}", m.spec.name),
+        }
+        if !self.vmacs.values().any(|o| o.spec.base == m.spec.base) {
+            self.vmac_sysctls.release(&m.spec.base);
+        }
+    }
+
     /// systemd's one-line status: how many instances, how many MASTER.
     fn status_line(&self) -> String {
         let total = self.engine.instances().count();
@@ -926,6 +1081,7 @@ impl Daemon {
         // 3. Interfaces by name: sockets of those still used kept, new ones opened.
         self.vips = vips;
         self.extras = loaded.extras.into_iter().collect();
+        self.set_vmacs(loaded.vmacs);
         self.rebuild_interfaces();
         if let Err(e) = self.resync() {
             error!("cannot re-read interfaces: {e}");
@@ -1114,22 +1270,68 @@ impl Daemon {
 
     /// Read and feed what socket `k` of interface `i` holds; returns how many adverts.
     fn on_socket(&mut self, i: usize, k: usize) -> usize {
+        let Some(sock) = self.ifaces.get(i).and_then(|f| f.socks[k].as_ref()) else {
+            return 0;
+        };
+        let (fd, family) = (sock.raw_fd(), sock.family());
+        // Multicast adverts of a VRID that runs on a macvlan here are read on the macvlan (see
+        // `on_vmac_socket`); the copy that also reaches the parent is not fed twice.
+        let skip: Vec<u8> = self
+            .vmacs
+            .values()
+            .filter(|m| m.sock.is_some() && m.spec.base == self.ifaces[i].name)
+            .map(|m| m.spec.vrid)
+            .collect();
+        self.read_socket(fd, family, IfaceId(i as u16), |dst, vrid| {
+            !(dst.is_multicast() && skip.contains(&vrid))
+        })
+    }
+
+    /// Read and feed what the socket of the macvlan with epoll token `token` holds: the
+    /// adverts of its VRID (a frame from a peer's macvlan carries our macvlan's MAC as its
+    /// source, and the kernel hands it to our macvlan only, not to the parent), fed as
+    /// received on the parent interface, where the engine runs the instance.
+    fn on_vmac_socket(&mut self, token: u64) -> usize {
+        let Some(m) = self.vmacs.values().find(|m| m.token == token) else {
+            return 0;
+        };
+        let Some(sock) = m.sock.as_ref() else {
+            return 0;
+        };
+        let (fd, family, vrid) = (sock.raw_fd(), sock.family(), m.spec.vrid);
+        let Some(iface) = self.engine.interface_id(&m.spec.base) else {
+            return 0;
+        };
+        self.read_socket(fd, family, iface, |_, v| v == vrid)
+    }
+
+    /// Read socket `fd` (up to [`RECV_ROUNDS`] batches) and feed the engine every advert that
+    /// `keep(destination, VRID)` accepts, as received on `iface`; returns how many were read.
+    fn read_socket(
+        &mut self,
+        fd: std::os::fd::RawFd,
+        family: Family,
+        iface: IfaceId,
+        keep: impl Fn(IpAddr, u8) -> bool,
+    ) -> usize {
         let mut total = 0;
         for _ in 0..RECV_ROUNDS {
-            let Some(sock) = self.ifaces.get(i).and_then(|f| f.socks[k].as_ref()) else {
-                return total;
-            };
-            let (fd, family) = (sock.raw_fd(), sock.family());
             let n = match self.rxb.recv(fd, family) {
                 Ok(n) => n,
                 Err(e) => {
-                    debug!("{}: receive error: {e}", self.ifaces[i].name);
+                    debug!("receive error on socket {fd}: {e}");
                     return total;
                 }
             };
             total += n;
             for j in 0..self.rxb.out.len() {
                 let dg = self.rxb.out[j];
+                // The VRID is the second octet of every VRRP version's header (RFC 3768 and
+                // RFC 5798 section 5.1); anything shorter goes to the engine to be dropped.
+                let vrid = self.rxb.buf()[dg.start..dg.end].get(1).copied();
+                if vrid.is_some_and(|v| !keep(dg.dst, v)) {
+                    continue;
+                }
                 let now = match dg.stamp {
                     Some((sec, nsec)) => self.clock.at(sys::monotonic_of_realtime(sec, nsec)),
                     None => self.clock.now(),
@@ -1137,7 +1339,7 @@ impl Daemon {
                 self.engine.handle_input(
                     now,
                     Input::Packet(Received {
-                        iface: IfaceId(i as u16),
+                        iface,
                         src: dg.src,
                         dst: dg.dst,
                         ttl: dg.ttl,
@@ -1201,7 +1403,10 @@ impl Daemon {
             Action::SendAdvert(s) => {
                 let i = usize::from(s.iface.0);
                 let k = fam_idx(Family::of(&s.src));
-                let Some(sock) = self.ifaces.get(i).and_then(|f| f.socks[k].as_ref()) else {
+                let vmac = self.vmac_of(s.instance).and_then(|m| m.sock.as_ref());
+                let Some(sock) =
+                    vmac.or_else(|| self.ifaces.get(i).and_then(|f| f.socks[k].as_ref()))
+                else {
                     return;
                 };
                 let (fd, ifindex) = (sock.raw_fd(), sock.ifindex());
@@ -1218,14 +1423,22 @@ impl Daemon {
                     s.vrid, s.priority, s.src, s.dst
                 );
             }
-            Action::AddAddresses { iface, addrs, .. } => {
+            Action::AddAddresses {
+                instance,
+                iface,
+                addrs,
+            } => {
                 for v in addrs.iter() {
-                    self.add_address(iface, v);
+                    self.add_address(instance, iface, v);
                 }
             }
-            Action::RemoveAddresses { iface, addrs, .. } => {
+            Action::RemoveAddresses {
+                instance,
+                iface,
+                addrs,
+            } => {
                 for v in addrs.iter() {
-                    self.remove_address(iface, v);
+                    self.remove_address(instance, iface, v);
                 }
             }
             Action::Announce {
@@ -1240,7 +1453,7 @@ impl Daemon {
                     .instance(instance)
                     .is_none_or(|v| v.config().announce.na_router_flag);
                 for v in addrs.iter() {
-                    self.announce(iface, v, router);
+                    self.announce(instance, iface, v, router);
                 }
                 // The excluded addresses are announced with the others (keepalived).
                 let name = self.instance_name(instance);
@@ -1290,10 +1503,26 @@ impl Daemon {
         }
     }
 
-    /// The interface a virtual address goes on: its `dev`, else the instance's interface.
-    fn target(&self, iface: IfaceId, v: &VirtualAddress) -> Option<(String, u32)> {
+    /// The interface a virtual address goes on: its `dev`, else the instance's macvlan
+    /// (`use_vmac`), else the instance's interface.
+    fn target(
+        &self,
+        instance: vigil_engine::InstanceId,
+        iface: IfaceId,
+        v: &VirtualAddress,
+    ) -> Option<(String, u32)> {
+        if let Some(m) = self.vmac_of(instance) {
+            let name = m.spec.name.clone();
+            return self.target_on(&name, v);
+        }
         let default = &self.ifaces.get(usize::from(iface.0))?.name;
         self.target_on(default, v)
+    }
+
+    /// The macvlan of instance `id` (ids as of the engine's last configuration change).
+    fn vmac_of(&self, id: vigil_engine::InstanceId) -> Option<&Vmac> {
+        let (_, name) = self.vmac_ids.iter().find(|(i, _)| *i == id)?;
+        self.vmacs.get(name)
     }
 
     /// The interface a virtual address goes on: its `dev`, else `default`.
@@ -1308,8 +1537,13 @@ impl Daemon {
         Some((name, idx))
     }
 
-    fn add_address(&mut self, iface: IfaceId, v: &VirtualAddress) {
-        let Some((name, idx)) = self.target(iface, v) else {
+    fn add_address(
+        &mut self,
+        instance: vigil_engine::InstanceId,
+        iface: IfaceId,
+        v: &VirtualAddress,
+    ) {
+        let Some((name, idx)) = self.target(instance, iface, v) else {
             warn!("cannot add {}: interface missing", v.addr);
             return;
         };
@@ -1332,8 +1566,13 @@ impl Daemon {
         }
     }
 
-    fn remove_address(&mut self, iface: IfaceId, v: &VirtualAddress) {
-        let Some((name, idx)) = self.target(iface, v) else {
+    fn remove_address(
+        &mut self,
+        instance: vigil_engine::InstanceId,
+        iface: IfaceId,
+        v: &VirtualAddress,
+    ) {
+        let Some((name, idx)) = self.target(instance, iface, v) else {
             return;
         };
         self.remove_address_at(name, idx, v);
@@ -1353,8 +1592,14 @@ impl Daemon {
         self.addrs.remove(&rec);
     }
 
-    fn announce(&mut self, iface: IfaceId, v: &VirtualAddress, router: bool) {
-        let Some((name, idx)) = self.target(iface, v) else {
+    fn announce(
+        &mut self,
+        instance: vigil_engine::InstanceId,
+        iface: IfaceId,
+        v: &VirtualAddress,
+        router: bool,
+    ) {
+        let Some((name, idx)) = self.target(instance, iface, v) else {
             return;
         };
         self.announce_at(name, idx, v, router);
@@ -1366,6 +1611,12 @@ impl Daemon {
             .iter()
             .find(|f| f.name == name)
             .and_then(|f| f.mac)
+            .or_else(|| {
+                self.vmacs
+                    .values()
+                    .find(|m| m.spec.name == name)
+                    .map(|m| m.spec.mac)
+            })
             .or_else(|| read_mac(&name));
         let Some(mac) = mac else {
             debug!("{name}: no MAC address, not announcing {}", v.addr);
@@ -1395,6 +1646,10 @@ impl Daemon {
             self.addrs.remove(r);
         }
         self.addrs.delete_file();
+        let all: Vec<String> = self.vmacs.keys().cloned().collect();
+        for inst in all {
+            self.remove_vmac(&inst);
+        }
         if let Some(op) = self.operator.take() {
             op.shutdown(NOTIFY_GRACE);
         }

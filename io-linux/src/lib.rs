@@ -17,10 +17,11 @@
 //!   armed at the earlier of the two deadlines. `timerfd` has nanosecond resolution (epoll's own timeout
 //!   has milliseconds), and the thread's timer slack is set to 1 ns so that the kernel does not
 //!   add its default 50 us to every wake-up;
-//! - a `signalfd` for SIGTERM, SIGINT and SIGHUP ([`sys::SignalFd`]): no signal handler ever
+//! - a `signalfd` for SIGTERM, SIGINT and SIGHUP (reload, below) ([`sys::SignalFd`]): no signal handler ever
 //!   runs in the middle of the engine;
 //! - an rtnetlink socket subscribed to link and address events ([`netlink::RtnlEvents`]);
-//! - one raw VRRP socket per (interface, family) ([`vrrp_socket::VrrpSocket`]), read with
+//! - one raw VRRP socket per (interface, family) ([`vrrp_socket::VrrpSocket`]), and one per
+//!   `use_vmac` macvlan, read with
 //!   `recvmmsg`; the adverts one engine call produces go out with one `sendmmsg` per socket
 //!   ([`batch`]);
 //! - a pidfd per running check program ([`checks`]);
@@ -42,13 +43,36 @@
 //! - the address record beside it (`PIDFILE` with extension `.vips`, see [`addr_state`]): how a
 //!   restart after a crash knows which addresses the dead run added, and removes them.
 //!
+//! ## Reload (SIGHUP)
+//!
+//! The configuration is read again (same `-f` and `-i`); a file that does not parse or convert
+//! is refused with every error logged at its file:line:column, and the running configuration
+//! is left untouched. Otherwise [`vigil_engine::Engine::reload`] decides what is kept (same
+//! name, interface, family, VRID and version: state, timers and counters, no transition, no
+//! advert gap; a MASTER moves only its address difference). The daemon carries out the
+//! stopping routers' actions against its old tables (ids may be reused), rebuilds its interface
+//! table by name (sockets of interfaces still used are kept, new ones opened, unused ones
+//! closed), reloads the operator side, re-creates checks and tracked files, diffs each MASTER's
+//! excluded addresses and routes, and tells systemd `RELOADING=1` then `READY=1`.
+//!
+//! ## Besides the advertised addresses
+//!
+//! - `virtual_ipaddress_excluded` and `virtual_routes` ([`routes`]): installed while MASTER,
+//!   on the engine's state changes, never advertised; excluded addresses are announced with the
+//!   others;
+//! - `use_vmac` ([`vmac`], IPv4): a private-mode macvlan with the virtual MAC, keepalived's
+//!   sysctls, adverts and announcements sent from it, the addresses on it.
+//!
 //! ## Not done yet (see the issue)
 //!
-//! SIGHUP reload (logged and ignored: the engine has no reload input yet), `use_vmac`, `virtual_routes`, `virtual_ipaddress_excluded`, static
-//! addresses and routes, daemonizing without `-n` (the daemon always stays in the foreground and
-//! logs to stderr, as under systemd). Each such setting is logged as a warning at start-up
-//! ([`daemon::runner_notes`]). Sync groups and tracked interfaces need nothing from the runner
-//! beyond link events: the engine runs them.
+//! `use_vmac` for IPv6 instances (logged; they run on the parent interface), static addresses
+//! and routes (`static_ipaddress`, `static_routes`), tracking of virtual routes (a route the
+//! kernel drops does not fault the instance), route options beyond destination / via / src /
+//! dev / table (by number) / metric / scope / type, and daemonizing without `-n` (the daemon
+//! always stays in the foreground and logs to stderr, as under systemd). Unsupported settings
+//! are logged as warnings at start-up ([`daemon::runner_notes`] and the modules above). Sync
+//! groups and tracked interfaces need nothing from the runner beyond link events: the engine
+//! runs them.
 
 pub mod addr_state;
 pub mod announce;
@@ -59,6 +83,7 @@ pub mod netlink;
 pub mod routes;
 pub mod sys;
 pub mod track_files;
+pub mod vmac;
 pub mod vrrp_socket;
 
 pub use daemon::{run, Daemon, DaemonOptions};

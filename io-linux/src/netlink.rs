@@ -17,7 +17,9 @@ use netlink_packet_core::{
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope,
 };
-use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use netlink_packet_route::link::{
+    InfoData, InfoKind, InfoMacVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
+};
 use netlink_packet_route::route::RouteMessage;
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
@@ -328,6 +330,53 @@ impl Rtnl {
             {
                 Ok(false)
             }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Create a macvlan `name` on interface `base` with MAC `mac` in mode private (keepalived's
+    /// `use_vmac`, see [`crate::vmac`]), down. Returns its index.
+    pub fn add_macvlan(&mut self, name: &str, base: u32, mac: [u8; 6]) -> io::Result<u32> {
+        let mut m = LinkMessage::default();
+        m.attributes.push(LinkAttribute::IfName(name.to_string()));
+        m.attributes.push(LinkAttribute::Link(base));
+        m.attributes.push(LinkAttribute::Address(mac.to_vec()));
+        m.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::MacVlan),
+            LinkInfo::Data(InfoData::MacVlan(vec![InfoMacVlan::Mode(
+                MacVlanMode::Private,
+            )])),
+        ]));
+        self.request(
+            RouteNetlinkMessage::NewLink(m),
+            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        )?;
+        let index = self
+            .links()?
+            .into_iter()
+            .find(|l| l.name == name)
+            .map(|l| l.index)
+            .ok_or_else(|| io::Error::other(format!("{name} vanished after creation")))?;
+        Ok(index)
+    }
+
+    /// Bring interface `index` up.
+    pub fn set_link_up(&mut self, index: u32) -> io::Result<()> {
+        let mut up = LinkMessage::default();
+        up.header.index = index;
+        up.header.flags = LinkFlags::Up;
+        up.header.change_mask = LinkFlags::Up;
+        self.request(RouteNetlinkMessage::SetLink(up), NLM_F_REQUEST | NLM_F_ACK)?;
+        Ok(())
+    }
+
+    /// Delete interface `index` (a macvlan this daemon created). `Ok(false)` when it was gone.
+    pub fn del_link(&mut self, index: u32) -> io::Result<bool> {
+        let mut m = LinkMessage::default();
+        m.header.index = index;
+        match self.request(RouteNetlinkMessage::DelLink(m), NLM_F_REQUEST | NLM_F_ACK) {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(false),
             Err(e) => Err(e),
         }
     }

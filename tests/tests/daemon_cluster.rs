@@ -847,3 +847,155 @@ fn excluded_addresses_and_virtual_routes_follow_the_master_and_are_not_advertise
         );
     }
 }
+
+#[test]
+fn use_vmac_sends_adverts_and_gratuitous_arp_from_the_virtual_mac_and_cleans_up() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::new("vmac", 2);
+    let conf = |prio: u8| {
+        format!(
+            "vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority {prio}\n  \
+             version 3\n  advert_int 0.1\n  use_vmac\n  virtual_ipaddress {{\n    192.0.2.100/24\n  }}\n}}\n"
+        )
+    };
+    let vmac_addrs = |lab: &Lab, i: usize| {
+        let o = lab.exec(i, &["ip", "-o", "addr", "show", "dev", "vrrp.51"]);
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let sysctl = |lab: &Lab, i: usize, path: &str| {
+        let o = lab.exec(i, &["cat", path]);
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    // Who holds the address on its macvlan (Lab::holders looks at eth0 only).
+    let holders = |lab: &Lab| {
+        [1, 2]
+            .into_iter()
+            .filter(|&i| vmac_addrs(lab, i).contains("192.0.2.100/24"))
+            .collect::<Vec<_>>()
+    };
+    let cap = lab.capture("vmac.pcap");
+    let nodes = [
+        lab.start(Kind::Vigil, 1, &conf(200)),
+        lab.start(Kind::Vigil, 2, &conf(100)),
+    ];
+    assert!(
+        vigil_tests::netns::wait_until(FAST, || holders(&lab) == vec![1]),
+        "{}",
+        lab.logs()
+    );
+    // The address is on the macvlan, not on eth0; both routers have a macvlan with the
+    // virtual MAC.
+    assert!(lab.holders(vip4()).is_empty(), "{}", lab.logs());
+    std::thread::sleep(Duration::from_millis(700));
+    for i in [1, 2] {
+        let o = lab.exec(i, &["ip", "-d", "link", "show", "vrrp.51"]);
+        let link = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(link.contains("link/ether 00:00:5e:00:01:33"), "{link}");
+        assert!(link.contains("macvlan mode private"), "{link}");
+        assert_eq!(
+            sysctl(&lab, i, "/proc/sys/net/ipv4/conf/vrrp.51/arp_ignore"),
+            "1"
+        );
+        assert_eq!(
+            sysctl(&lab, i, "/proc/sys/net/ipv4/conf/vrrp.51/accept_local"),
+            "1"
+        );
+        assert_eq!(
+            sysctl(&lab, i, "/proc/sys/net/ipv4/conf/eth0/arp_ignore"),
+            "1"
+        );
+        assert_eq!(
+            sysctl(&lab, i, "/proc/sys/net/ipv4/conf/eth0/arp_filter"),
+            "1"
+        );
+    }
+    // The backup reaches the address at the virtual MAC (no ping here: a TCP connection to a
+    // closed port is refused by the master, which takes ARP and a round trip).
+    let probe = lab.exec(
+        2,
+        &[
+            "timeout",
+            "3",
+            "bash",
+            "-c",
+            "exec 3<>/dev/tcp/192.0.2.100/9",
+        ],
+    );
+    let said = String::from_utf8_lossy(&probe.stderr).to_string();
+    assert!(
+        said.contains("Connection refused"),
+        "{said}\n{}",
+        lab.logs()
+    );
+    // Graceful stop of the master: the backup takes over, and host 1 is left as it was.
+    let status = lab.node(nodes[0]).terminate();
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "{}", lab.logs());
+    assert!(
+        vigil_tests::netns::wait_until(FAST, || holders(&lab) == vec![2]),
+        "{}",
+        lab.logs()
+    );
+    let gone = lab.exec(1, &["ip", "link", "show", "vrrp.51"]);
+    assert!(!gone.status.success(), "macvlan left behind on host 1");
+    assert_eq!(
+        sysctl(&lab, 1, "/proc/sys/net/ipv4/conf/eth0/arp_ignore"),
+        "0"
+    );
+    assert_eq!(
+        sysctl(&lab, 1, "/proc/sys/net/ipv4/conf/eth0/arp_filter"),
+        "0"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let pcap = lab.stop_capture(cap);
+
+    // On the wire: every advert from both masters and every gratuitous ARP for the address
+    // left from 00:00:5e:00:01:33; nothing else did but IGMP (the group joined on the
+    // macvlan) and the master's TCP answer to the probe (no IPv6: it is off on the macvlan).
+    let adverts =
+        vigil_tests::netns::tshark_fields(&pcap, "vrrp", &["eth.src", "ip.src", "vrrp.prio"])
+            .expect("tshark");
+    assert!(adverts.len() > 10, "{adverts:?}");
+    for r in &adverts {
+        assert_eq!(r[0], "00:00:5e:00:01:33", "{adverts:?}");
+    }
+    let srcs: std::collections::BTreeSet<&str> = adverts.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(
+        srcs.into_iter().collect::<Vec<_>>(),
+        ["192.0.2.11", "192.0.2.12"],
+        "both masters advertised from their own primary address"
+    );
+    let garps = vigil_tests::netns::tshark_fields(
+        &pcap,
+        "arp.src.proto_ipv4 == 192.0.2.100 && arp.dst.proto_ipv4 == 192.0.2.100",
+        &["eth.src", "arp.src.hw_mac"],
+    )
+    .expect("tshark");
+    assert!(garps.len() >= 5, "{garps:?}");
+    for r in &garps {
+        assert_eq!(r, &["00:00:5e:00:01:33", "00:00:5e:00:01:33"], "{garps:?}");
+    }
+    // Host 2's ARP request for the address was answered by the macvlan (the parent keeps
+    // quiet: arp_ignore / arp_filter).
+    let replies = vigil_tests::netns::tshark_fields(
+        &pcap,
+        "arp.opcode == 2 && arp.src.proto_ipv4 == 192.0.2.100",
+        &["arp.src.hw_mac"],
+    )
+    .expect("tshark");
+    assert!(!replies.is_empty(), "no ARP reply for the address");
+    for r in &replies {
+        assert_eq!(r[0], "00:00:5e:00:01:33", "{replies:?}");
+    }
+    let other = vigil_tests::netns::tshark_fields(
+        &pcap,
+        "eth.src == 00:00:5e:00:01:33 && !vrrp && !arp && !igmp && !tcp",
+        &["frame.protocols"],
+    )
+    .expect("tshark");
+    assert!(
+        other.is_empty(),
+        "other frames from the virtual MAC: {other:?}"
+    );
+}

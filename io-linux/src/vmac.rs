@@ -1,0 +1,271 @@
+//! `use_vmac`: an instance that sends from the VRRP virtual MAC address (RFC 5798 section 7.3:
+//! 00-00-5E-00-01-{VRID} for IPv4) through a macvlan interface, as keepalived does.
+//!
+//! keepalived's scheme, followed here for IPv4 instances:
+//! - a macvlan in mode `private` on the instance's interface, named `vrrp.VRID` unless the
+//!   configuration names it (`use_vmac NAME`), with the virtual MAC (or the configured one);
+//! - the virtual addresses (and excluded ones) go on the macvlan, so ARP for them is answered
+//!   with the virtual MAC, and gratuitous ARPs leave from it;
+//! - adverts leave through the macvlan (source MAC the virtual MAC, source IP the parent's
+//!   primary address) and are heard on it: a peer's advert carries the same virtual MAC as its
+//!   source, and the kernel's macvlan driver hands such a frame to the local macvlan with that
+//!   MAC only, never to the parent. The daemon feeds what the macvlan's socket hears (its VRID
+//!   only) to the engine as received on the parent, where the instance runs, and skips the
+//!   parent's copy of multicast adverts of that VRID (`vmac_xmit_base` sends and hears on the
+//!   parent instead);
+//! - sysctls (keepalived's `vrrp_if_config.c`): on the macvlan `arp_ignore=1` (do not answer for
+//!   the parent's addresses), `accept_local=1` (hear a peer on the same host), `rp_filter=0`
+//!   (receive on an interface without an address of its own), `promote_secondaries=1`; on the
+//!   parent `arp_ignore=1` and `arp_filter=1` (the parent must not answer for the virtual
+//!   addresses), put back as they were when the last macvlan on it goes; IPv6 off on the
+//!   macvlan unless an excluded IPv6 address needs it (every router's macvlan has the same
+//!   MAC, so nothing may leave from it on a backup).
+//!
+//! The macvlan is created at start-up (one left by a crashed run is deleted first) and deleted
+//! on stop. IPv6 instances with `use_vmac` are logged as unsupported and run on the parent
+//! interface: their macvlan would need a link-local address of its own (the kernel's EUI-64 one
+//! would be the same on every router of the group), which is left for later.
+
+use std::collections::HashMap;
+use std::io;
+
+use tracing::{info, warn};
+use vigil_engine::conf;
+use vigil_engine::wire::Family;
+use vigil_engine::EngineConfig;
+
+/// The VRRP virtual MAC of `vrid` (RFC 5798 section 7.3; RFC 3768 section 7.3 for IPv4).
+pub fn virtual_mac(family: Family, vrid: u8) -> [u8; 6] {
+    let f = match family {
+        Family::V4 => 0x01,
+        Family::V6 => 0x02,
+    };
+    [0x00, 0x00, 0x5e, 0x00, f, vrid]
+}
+
+/// keepalived's default macvlan name.
+pub fn default_name(vrid: u8) -> String {
+    format!("vrrp.{vrid}")
+}
+
+/// A MAC address written `aa:bb:cc:dd:ee:ff`.
+pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let mut out = [0u8; 6];
+    let mut parts = s.split(':');
+    for b in out.iter_mut() {
+        let p = parts.next()?;
+        if p.is_empty() || p.len() > 2 {
+            return None;
+        }
+        *b = u8::from_str_radix(p, 16).ok()?;
+    }
+    parts.next().is_none().then_some(out)
+}
+
+/// One macvlan to create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VmacSpec {
+    /// Its name.
+    pub name: String,
+    /// The parent interface.
+    pub base: String,
+    /// Its MAC address.
+    pub mac: [u8; 6],
+    /// The instance's VRID (which adverts its socket hears).
+    pub vrid: u8,
+    /// `vmac_xmit_base`: adverts leave from the parent.
+    pub xmit_base: bool,
+}
+
+/// The macvlans of a configuration, by instance name, and notes for what is not supported.
+pub fn plan(cfg: &conf::Config, engine: &EngineConfig) -> (HashMap<String, VmacSpec>, Vec<String>) {
+    let mut out = HashMap::new();
+    let mut notes = Vec::new();
+    for i in &cfg.instances {
+        let Some(v) = &i.use_vmac else { continue };
+        let Some(e) = engine.instances.iter().find(|e| e.name == i.name) else {
+            continue;
+        };
+        if e.family == Family::V6 {
+            notes.push(format!(
+                "{}: use_vmac on IPv6 is not supported yet: adverts use {}'s own MAC",
+                i.name, e.interface
+            ));
+            continue;
+        }
+        let mac = match &v.mac {
+            None => virtual_mac(e.family, e.vrid),
+            Some(m) => match parse_mac(m) {
+                Some(m) => m,
+                None => {
+                    notes.push(format!(
+                        "{}: use_vmac MAC '{m}' is not a MAC address: the virtual MAC is used",
+                        i.name
+                    ));
+                    virtual_mac(e.family, e.vrid)
+                }
+            },
+        };
+        out.insert(
+            i.name.clone(),
+            VmacSpec {
+                name: v.name.clone().unwrap_or_else(|| default_name(e.vrid)),
+                base: e.interface.clone(),
+                mac,
+                vrid: e.vrid,
+                xmit_base: i.vmac_xmit_base,
+            },
+        );
+    }
+    (out, notes)
+}
+
+fn sysctl_path(iface: &str, param: &str) -> String {
+    format!("/proc/sys/net/ipv4/conf/{iface}/{param}")
+}
+
+/// Read an IPv4 interface sysctl.
+pub fn get_sysctl(iface: &str, param: &str) -> Option<u32> {
+    std::fs::read_to_string(sysctl_path(iface, param))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Write an IPv4 interface sysctl.
+pub fn set_sysctl(iface: &str, param: &str, value: u32) -> io::Result<()> {
+    std::fs::write(sysctl_path(iface, param), format!("{value}\n"))
+}
+
+/// Turn IPv6 off on an interface (`net.ipv6.conf.IF.disable_ipv6`).
+pub fn set_ipv6_disabled(iface: &str) -> io::Result<()> {
+    std::fs::write(
+        format!("/proc/sys/net/ipv6/conf/{iface}/disable_ipv6"),
+        "1\n",
+    )
+}
+
+/// The sysctls of a macvlan (keepalived's values).
+pub const VMAC_SYSCTLS: [(&str, u32); 4] = [
+    ("arp_ignore", 1),
+    ("accept_local", 1),
+    ("rp_filter", 0),
+    ("promote_secondaries", 1),
+];
+
+/// The sysctls of a macvlan's parent while it has macvlans.
+pub const BASE_SYSCTLS: [(&str, u32); 2] = [("arp_ignore", 1), ("arp_filter", 1)];
+
+/// Set the macvlan's sysctls; failures are logged.
+pub fn configure_vmac(name: &str) {
+    for (p, v) in VMAC_SYSCTLS {
+        if let Err(e) = set_sysctl(name, p, v) {
+            warn!("{name}: cannot set {p}={v}: {e}");
+        }
+    }
+}
+
+/// What a parent's sysctls were before the first macvlan, to put back after the last.
+#[derive(Debug, Default)]
+pub struct BaseSysctls {
+    saved: HashMap<String, Vec<(&'static str, u32)>>,
+}
+
+impl BaseSysctls {
+    /// A macvlan now exists on `base`: save and set its parent's sysctls (once).
+    pub fn hold(&mut self, base: &str) {
+        if self.saved.contains_key(base) {
+            return;
+        }
+        let mut old = Vec::new();
+        for (p, v) in BASE_SYSCTLS {
+            if let Some(was) = get_sysctl(base, p) {
+                old.push((p, was));
+                if was != v {
+                    match set_sysctl(base, p, v) {
+                        Ok(()) => info!("{base}: {p} {was} -> {v} (use_vmac)"),
+                        Err(e) => warn!("{base}: cannot set {p}={v}: {e}"),
+                    }
+                }
+            }
+        }
+        self.saved.insert(base.to_string(), old);
+    }
+
+    /// No macvlan is left on `base`: put its sysctls back.
+    pub fn release(&mut self, base: &str) {
+        if let Some(old) = self.saved.remove(base) {
+            for (p, v) in old {
+                let _ = set_sysctl(base, p, v);
+            }
+        }
+    }
+
+    /// The parents held now.
+    pub fn held(&self) -> Vec<String> {
+        self.saved.keys().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_virtual_mac_follows_rfc_5798_section_7_3() {
+        assert_eq!(
+            virtual_mac(Family::V4, 51),
+            [0x00, 0x00, 0x5e, 0x00, 0x01, 51]
+        );
+        assert_eq!(
+            virtual_mac(Family::V6, 255),
+            [0x00, 0x00, 0x5e, 0x00, 0x02, 255]
+        );
+        assert_eq!(default_name(7), "vrrp.7");
+    }
+
+    #[test]
+    fn macs_parse_strictly() {
+        assert_eq!(parse_mac("00:00:5e:00:01:0a"), Some([0, 0, 0x5e, 0, 1, 10]));
+        for bad in [
+            "00:00:5e:00:01",
+            "00:00:5e:00:01:0a:0b",
+            "zz:00:5e:00:01:0a",
+            "000:0:5e:0:1:a",
+            "",
+        ] {
+            assert_eq!(parse_mac(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_plan_names_macvlans_and_skips_ipv6() {
+        let text = "vrrp_instance A {\n interface eth0\n virtual_router_id 51\n use_vmac\n \
+                    virtual_ipaddress { 192.0.2.100/24 }\n}\n\
+                    vrrp_instance B {\n interface eth0\n virtual_router_id 52\n use_vmac vm52\n \
+                    vmac_xmit_base\n virtual_ipaddress { 192.0.2.101/24 }\n}\n\
+                    vrrp_instance C {\n interface eth0\n virtual_router_id 53\n use_vmac\n \
+                    virtual_ipaddress { 2001:db8::1/64 }\n}\n\
+                    vrrp_instance D {\n interface eth0\n virtual_router_id 54\n \
+                    virtual_ipaddress { 192.0.2.102/24 }\n}\n";
+        let cfg = conf::parse_str(text).unwrap_or_else(|e| panic!("{e}"));
+        let engine = EngineConfig::from_conf(&cfg).unwrap().engine;
+        let (p, notes) = plan(&cfg, &engine);
+        assert_eq!(p.len(), 2);
+        assert_eq!(
+            p["A"],
+            VmacSpec {
+                name: "vrrp.51".into(),
+                base: "eth0".into(),
+                mac: [0, 0, 0x5e, 0, 1, 51],
+                vrid: 51,
+                xmit_base: false
+            }
+        );
+        assert_eq!(p["B"].name, "vm52");
+        assert!(p["B"].xmit_base);
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].starts_with("C: use_vmac on IPv6"), "{notes:?}");
+    }
+}
