@@ -1001,3 +1001,66 @@ fn use_vmac_sends_adverts_and_gratuitous_arp_from_the_virtual_mac_and_cleans_up(
         "other frames from the virtual MAC: {other:?}"
     );
 }
+
+#[test]
+fn use_vmac_interoperates_with_keepalived_using_use_vmac() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::new("vmac-ka", 2);
+    let conf = |prio: u8| {
+        format!(
+            "global_defs {{\n  router_id vigil_test\n}}\n\
+             vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  \
+             priority {prio}\n  version 3\n  advert_int 0.1\n  use_vmac\n  \
+             virtual_ipaddress {{\n    192.0.2.100/24\n  }}\n}}\n"
+        )
+    };
+    let holders = |lab: &Lab| {
+        [1, 2]
+            .into_iter()
+            .filter(|&i| {
+                let o = lab.exec(i, &["ip", "-o", "addr", "show", "dev", "vrrp.51"]);
+                String::from_utf8_lossy(&o.stdout).contains("192.0.2.100/24")
+            })
+            .collect::<Vec<_>>()
+    };
+    let cap = lab.capture("vmac-ka.pcap");
+    let ka = lab.start(Kind::Keepalived, 1, &conf(200));
+    assert!(
+        vigil_tests::netns::wait_until(FAST, || holders(&lab) == vec![1]),
+        "{}",
+        lab.logs()
+    );
+    lab.start(Kind::Vigil, 2, &conf(100));
+    // Vigil hears keepalived's adverts on its macvlan and stays backup.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(holders(&lab), vec![1], "{}", lab.logs());
+    // keepalived stops: priority 0, Vigil takes over on its macvlan.
+    lab.node(ka).terminate();
+    assert!(
+        vigil_tests::netns::wait_until(FAST, || holders(&lab) == vec![2]),
+        "{}",
+        lab.logs()
+    );
+    // keepalived comes back with the higher priority and preempts; Vigil lets go.
+    lab.start(Kind::Keepalived, 1, &conf(200));
+    assert!(
+        vigil_tests::netns::wait_until(FAST, || holders(&lab) == vec![1]),
+        "{}",
+        lab.logs()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(holders(&lab), vec![1], "{}", lab.logs());
+    let pcap = lab.stop_capture(cap);
+    let adverts =
+        vigil_tests::netns::tshark_fields(&pcap, "vrrp", &["eth.src", "ip.src", "vrrp.prio"])
+            .expect("tshark");
+    assert!(
+        adverts.iter().any(|r| r[1] == "192.0.2.12"),
+        "Vigil never advertised: {adverts:?}"
+    );
+    for r in &adverts {
+        assert_eq!(r[0], "00:00:5e:00:01:33", "{adverts:?}");
+    }
+}
