@@ -82,6 +82,10 @@ impl Checks {
     /// The checks of `cfg`, in configuration order (their [`ScriptId`]s), first due at `now`.
     pub fn new(cfg: &conf::Config, now: Instant) -> Checks {
         let security = cfg.global.enable_script_security;
+        if cfg.scripts.is_empty() {
+            // No user look-up (NSS loads libraries that would stay resident for nothing).
+            return Checks::default();
+        }
         let default = user::default_script_user(&cfg.global).map(|(c, _)| c);
         let checks = cfg
             .scripts

@@ -105,7 +105,11 @@ fn mkfifo(path: &Path, owner: Option<&Credentials>) -> io::Result<()> {
     Ok(())
 }
 
-fn open_fifo(f: &conf::NotifyFifo, default: &Credentials, security: bool) -> io::Result<OpenFifo> {
+fn open_fifo(
+    f: &conf::NotifyFifo,
+    default: &dyn Fn() -> Credentials,
+    security: bool,
+) -> io::Result<OpenFifo> {
     let path = PathBuf::from(&f.path);
     let owner = match &f.run_as {
         Some(r) => Some(user::resolve(r).map_err(|e| io::Error::other(e.0))?),
@@ -133,7 +137,7 @@ fn open_fifo(f: &conf::NotifyFifo, default: &Credentials, security: bool) -> io:
         .open(&path)?;
     let mut script = None;
     if let Some(s) = &f.script {
-        match program::vetted(s, default, security) {
+        match program::vetted(s, &default(), security) {
             Ok((p, warning)) => {
                 if let Some(w) = warning {
                     warn!("fifo script: {w}");
@@ -161,9 +165,17 @@ impl FifoWriter {
     /// Open (creating when missing) `notify_fifo` and `vrrp_notify_fifo`, and start their
     /// scripts. A FIFO that cannot be opened is logged and left out.
     pub fn new(cfg: &Config) -> FifoWriter {
-        let default = user::default_script_user(&cfg.global)
-            .map(|(c, _)| c)
-            .unwrap_or_else(|_| Credentials::current());
+        // Looked up only when a FIFO has a script (NSS loads libraries that stay resident).
+        let default = std::cell::OnceCell::new();
+        let default = || {
+            default
+                .get_or_init(|| {
+                    user::default_script_user(&cfg.global)
+                        .map(|(c, _)| c)
+                        .unwrap_or_else(|_| Credentials::current())
+                })
+                .clone()
+        };
         let mut fifos: Vec<OpenFifo> = Vec::new();
         for f in [&cfg.global.notify_fifo, &cfg.global.vrrp_notify_fifo]
             .into_iter()

@@ -32,9 +32,9 @@ use tracing::{debug, info, warn};
 use vigil_engine::conf::{self, Config};
 use vigil_engine::{Action, Engine, State};
 
-use super::program;
 pub use super::program::{needs_shell, Program};
 use super::user::{self, Credentials};
+use super::{privilege, program};
 
 /// How long one notify program may run before it is killed.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -232,6 +232,17 @@ impl Notifier {
     pub fn new(cfg: &Config, timeout: Duration) -> (Notifier, Vec<Refused>) {
         let mut refused = Vec::new();
         let security = cfg.global.enable_script_security;
+        if privilege::all_scripts(cfg).is_empty() {
+            // No user look-up (NSS loads libraries that would stay resident for nothing).
+            return (
+                Notifier {
+                    targets: HashMap::new(),
+                    workers: HashMap::new(),
+                    timeout,
+                },
+                refused,
+            );
+        }
         let default = match user::default_script_user(&cfg.global) {
             Ok((c, _)) => Some(c),
             Err(e) => {

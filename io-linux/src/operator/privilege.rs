@@ -80,10 +80,14 @@ pub fn all_scripts(cfg: &Config) -> Vec<&conf::Script> {
 /// Every script with the identity it runs as. Scripts whose user does not exist are left out
 /// (they never run; the caller logs them).
 pub fn configured_scripts(cfg: &Config) -> Vec<(&conf::Script, Credentials)> {
+    let scripts = all_scripts(cfg);
+    if scripts.is_empty() {
+        return Vec::new();
+    }
     let Ok((default, _)) = user::default_script_user(&cfg.global) else {
         return Vec::new();
     };
-    all_scripts(cfg)
+    scripts
         .into_iter()
         .filter_map(|s| {
             user::for_script(s.run_as.as_ref(), &default)
