@@ -296,13 +296,24 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
     }
 }
 
-/// Log lines to stderr: INFO by default (one line per state change), DEBUG with `-D`.
+/// Log lines to stderr (to syslog in the background, see [`crate::background`]): INFO by
+/// default (one line per state change), DEBUG with `-D`.
 pub fn init_logging(detail: bool) {
     let level = if detail {
         tracing::Level::DEBUG
     } else {
         tracing::Level::INFO
     };
+    if crate::background::in_background() {
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_writer(crate::background::Syslog::new())
+            .with_ansi(false)
+            .with_target(false)
+            .without_time()
+            .try_init();
+        return;
+    }
     let _ = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(io::stderr)
@@ -578,6 +589,7 @@ impl Daemon {
         if let Err(e) = sd_notify::ready(&self.status_line()) {
             warn!("sd_notify: {e}");
         }
+        crate::background::report_started(0);
         let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 64];
         loop {
             let mut reloaded = false;

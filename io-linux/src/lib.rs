@@ -68,14 +68,15 @@
 //! `use_vmac` for IPv6 instances (logged; they run on the parent interface), static addresses
 //! and routes (`static_ipaddress`, `static_routes`), tracking of virtual routes (a route the
 //! kernel drops does not fault the instance), route options beyond destination / via / src /
-//! dev / table (by number) / metric / scope / type, and daemonizing without `-n` (the daemon
-//! always stays in the foreground and logs to stderr, as under systemd). Unsupported settings
-//! are logged as warnings at start-up ([`daemon::runner_notes`] and the modules above). Sync
-//! groups and tracked interfaces need nothing from the runner beyond link events: the engine
-//! runs them.
+//! dev / table (by number) / metric / scope / type, and syslog in the foreground (with `-n`
+//! the daemon logs to stderr, as under systemd; without `-n` it detaches and logs to syslog,
+//! see [`background`]). Unsupported settings are logged as warnings at start-up
+//! ([`daemon::runner_notes`] and the modules above). Sync groups and tracked interfaces need
+//! nothing from the runner beyond link events: the engine runs them.
 
 pub mod addr_state;
 pub mod announce;
+pub mod background;
 pub mod batch;
 pub mod checks;
 pub mod daemon;

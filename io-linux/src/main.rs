@@ -1,7 +1,7 @@
 //! `vigild`: the Linux runner of the Vigil VRRP engine.
 //!
 //! `vigild -t` tests the configuration, `vigild status` asks a running daemon for its instances;
-//! otherwise the daemon runs ([`vigil_linux::run`]).
+//! otherwise the daemon runs ([`vigil_linux::run`]), in the background unless `-n` is given.
 
 mod cli;
 mod config_test;
@@ -21,6 +21,14 @@ fn main() {
         let code = config_test::run(&cli.config_file(), cli.config_id());
         std::process::exit(code);
     }
+    if !cli.dont_fork {
+        // keepalived's default: into the background, before any thread exists.
+        if let Err(e) = vigil_linux::background::daemonize() {
+            eprintln!("vigild: cannot go into the background: {e}");
+            std::process::exit(vigil_linux::daemon::EXIT_FATAL);
+        }
+        vigil_linux::background::set_background();
+    }
     let opts = vigil_linux::DaemonOptions {
         config_file: cli.config_file(),
         config_id: cli.config_id(),
@@ -28,5 +36,8 @@ fn main() {
         log_detail: cli.log_detail,
         metrics_file: cli.metrics_file.clone(),
     };
-    std::process::exit(vigil_linux::run(&opts, &config_test::FsLoader));
+    let code = vigil_linux::run(&opts, &config_test::FsLoader);
+    // A daemon that stops before it ever ran tells the waiting shell why (no-op otherwise).
+    vigil_linux::background::report_started(code);
+    std::process::exit(code);
 }

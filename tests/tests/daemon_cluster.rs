@@ -1064,3 +1064,82 @@ fn use_vmac_interoperates_with_keepalived_using_use_vmac() {
         assert_eq!(r[0], "00:00:5e:00:01:33", "{adverts:?}");
     }
 }
+
+/// Kills a process the test started outside the lab's nodes, if it is still there.
+struct KillOnDrop(u32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if self.0 != 0 && !vigil_tests::netns::process_gone(self.0) {
+            vigil_tests::netns::signal(self.0, libc::SIGKILL);
+        }
+    }
+}
+
+#[test]
+fn without_dont_fork_vigild_detaches_and_the_shell_gets_the_start_status() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("fork", 1);
+    let good = lab.write(
+        "fork.conf",
+        &keepalived_conf(&[Instance::v4(3, 200, "0.1")]),
+    );
+    let bad = lab.write(
+        "bad.conf",
+        &keepalived_conf(&[Instance::v4(3, 200, "0.1")])
+            .replace("virtual_router_id 51", "virtual_router_id 0"),
+    );
+    let pid_file = lab.dir.join("fork.pid");
+    let launch = |conf: &std::path::Path| {
+        std::process::Command::new("ip")
+            .args(["netns", "exec", &lab.ns(1)])
+            .arg(Lab::vigild_path())
+            .arg("-f")
+            .arg(conf)
+            .arg("-p")
+            .arg(&pid_file)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run vigild")
+    };
+    // A configuration error is still the shell's exit status 5.
+    let t0 = std::time::Instant::now();
+    let out = launch(&bad);
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    // A good one: the launcher returns 0 once the daemon runs, in the background.
+    let out = launch(&good);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let pid: u32 = std::fs::read_to_string(&pid_file)
+        .unwrap_or_default()
+        .trim()
+        .parse()
+        .expect("pid file");
+    let _guard = KillOnDrop(pid);
+    assert!(
+        !vigil_tests::netns::process_gone(pid),
+        "the daemon is not running"
+    );
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command: state, ppid, pgrp, session, tty_nr (0: no terminal).
+    let fields: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map(|(_, r)| r.split(' ').collect())
+        .unwrap_or_default();
+    assert_eq!(fields.get(4), Some(&"0"), "a controlling terminal: {stat}");
+    assert_ne!(
+        fields.get(3),
+        Some(&pid.to_string().as_str()),
+        "a session leader: {stat}"
+    );
+    assert!(lab.wait_sole_holder(vip4(), 1, FAST), "no address");
+    vigil_tests::netns::signal(pid, libc::SIGTERM);
+    assert!(
+        vigil_tests::netns::wait_until(FAST, || vigil_tests::netns::process_gone(pid)),
+        "SIGTERM did not stop it"
+    );
+    assert!(!lab.has(1, vip4()), "address left behind");
+    assert!(!pid_file.exists(), "pid file left behind");
+}
