@@ -29,6 +29,7 @@ pub mod decode;
 pub mod dur;
 pub mod explore;
 pub mod frames;
+pub mod oracle;
 pub mod report;
 pub mod rng;
 pub mod scenario;

@@ -22,6 +22,7 @@ use vigil_engine::{
 
 use crate::check::{self, Violation, ViolationKind};
 use crate::frames::{self, Captured};
+use crate::oracle::{self, Model};
 use crate::rng::{SimRng, Stream};
 use crate::scenario::{Expect, FaultAction, IfacePlan, LinkModel, NetworkSpec, Plan};
 use crate::trace::{Names, TraceEntry, TraceEvent};
@@ -143,6 +144,8 @@ pub(crate) struct InstTrack {
     pub last_sent: u64,
     /// Advertisement interval, nanoseconds.
     pub interval: u64,
+    /// What the simulator expects the engine to report about it ([`crate::oracle`]).
+    pub model: Model,
 }
 
 /// One router.
@@ -150,6 +153,9 @@ pub(crate) struct InstTrack {
 pub(crate) struct Node {
     pub name: String,
     pub config: EngineConfig,
+    /// The configuration the engine runs with (the last one it accepted): a reload may be
+    /// refused, and a stopped node keeps its configuration until it boots again.
+    pub running_config: EngineConfig,
     pub engine: Option<Engine>,
     /// The engine has been started and not stopped.
     pub running: bool,
@@ -170,6 +176,8 @@ pub(crate) struct Node {
     pub scripts: Vec<ScriptRun>,
     /// Tracked files' values as the schedule set them (re-read at every boot).
     pub files: Vec<(String, i64)>,
+    /// The router-wide counters the engine's drops imply.
+    pub router_stats: vigil_engine::stats::RouterStats,
 }
 
 /// A check program as the simulated runner runs it.
@@ -178,6 +186,10 @@ pub(crate) struct ScriptRun {
     pub name: String,
     pub interval: u64,
     pub result: vigil_engine::io::CheckResult,
+    /// The check's state after its rise / fall counts, as the results fed imply.
+    pub up: bool,
+    pub successes: u32,
+    pub failures: u32,
 }
 
 impl Node {
@@ -307,6 +319,21 @@ pub struct Sim {
     /// The latest delivery time of any frame put in flight so far: frames sent under an earlier,
     /// slower network model may still arrive after it changed.
     in_flight_until: u64,
+    /// The advert being delivered, while the engine handles it.
+    rx: Option<RxCtx>,
+    /// The engine call being drained is a `handle_timeout`.
+    timeout_call: bool,
+}
+
+/// An advert being delivered to one node: which instance it is for, as the simulator sees it.
+#[derive(Clone, Copy, Debug)]
+struct RxCtx {
+    inst: Option<usize>,
+    src: IpAddr,
+    prio: u8,
+    heard: u64,
+    before: State,
+    dropped: bool,
 }
 
 impl Sim {
@@ -376,11 +403,13 @@ impl Sim {
                     last_rx: None,
                     last_sent: 0,
                     interval: crate::dur::Dur::from_std(ic.advert_interval).0,
+                    model: Model::new(&np.config, insts.len()),
                 });
             }
             nodes.push(Node {
                 name: np.name.clone(),
                 config: np.config.clone(),
+                running_config: np.config.clone(),
                 engine: None,
                 running: false,
                 ifaces,
@@ -408,9 +437,13 @@ impl Sim {
                         } else {
                             vigil_engine::io::CheckResult::Success
                         },
+                        up: !sc.init_fail,
+                        successes: 0,
+                        failures: 0,
                     })
                     .collect(),
                 files: Vec::new(),
+                router_stats: Default::default(),
             });
         }
         let names = Names {
@@ -452,6 +485,8 @@ impl Sim {
             names,
             last_disturbance: 0,
             in_flight_until: 0,
+            rx: None,
+            timeout_call: false,
         };
         for (ni, np) in plan.nodes.iter().enumerate() {
             if let Some(t) = np.boot {
@@ -699,6 +734,20 @@ impl Sim {
         }
         node.engine = Some(engine);
         node.running = false;
+        node.router_stats = Default::default();
+        node.running_config = node.config.clone();
+        for (k, t) in node.insts.iter_mut().enumerate() {
+            t.model = Model::new(&node.config, k);
+        }
+        for r in node.scripts.iter_mut() {
+            r.up = !node
+                .config
+                .scripts
+                .iter()
+                .any(|s| s.name == r.name && s.init_fail);
+            r.successes = 0;
+            r.failures = 0;
+        }
         self.record(Some(n), TraceEvent::Boot);
         // The run-loop contract: links and primary addresses first, then Start.
         for fi in 0..self.nodes[n].ifaces.len() {
@@ -735,6 +784,7 @@ impl Sim {
                 self.input(n, Input::TrackFile { file, value });
             }
         }
+        self.check_lookups(n);
         self.nodes[n].running = true;
         self.nodes[n].incarnation += 1;
         let inc = self.nodes[n].incarnation;
@@ -769,6 +819,27 @@ impl Sim {
                 vigil_engine::io::CheckResult::Timeout => timeout,
                 _ => core::time::Duration::from_millis(10).min(timeout),
             };
+            // keepalived's rise / fall (the seed's MISC_CHECK rule: too long is a failure).
+            let (rise, fall) = self.nodes[n]
+                .config
+                .scripts
+                .iter()
+                .find(|s| s.name == self.nodes[n].scripts[idx].name)
+                .map_or((1, 1), |s| (s.rise.max(1), s.fall.max(1)));
+            let r = &mut self.nodes[n].scripts[idx];
+            if result != vigil_engine::io::CheckResult::Success || ran_for > timeout {
+                r.successes = 0;
+                r.failures = r.failures.saturating_add(1);
+                if r.failures >= fall {
+                    r.up = false;
+                }
+            } else {
+                r.failures = 0;
+                r.successes = r.successes.saturating_add(1);
+                if r.successes >= rise {
+                    r.up = true;
+                }
+            }
             self.input(
                 n,
                 Input::Check {
@@ -825,7 +896,9 @@ impl Sim {
         if let Some(e) = self.nodes[n].engine.as_mut() {
             e.handle_timeout(Instant::from_nanos(local));
         }
+        self.timeout_call = true;
         self.after_call(n);
+        self.timeout_call = false;
     }
 
     fn arm(&mut self, n: usize, at: u64) {
@@ -847,7 +920,14 @@ impl Sim {
                 return;
             }
         }
+        if let Some(rx) = self.rx.take() {
+            self.accepted(n, rx);
+        }
         check::after_batch(self, n);
+        if self.violation.is_some() {
+            return;
+        }
+        self.check_model(n);
         if self.violation.is_some() {
             return;
         }
@@ -856,6 +936,20 @@ impl Sim {
         match deadline {
             None => self.nodes[n].want = u64::MAX,
             Some(d) => {
+                if self.timeout_call && d.as_nanos() <= local_now {
+                    // handle_timeout serves every timer due at or before `now`.
+                    return self.violate(
+                        ViolationKind::Safety,
+                        "deadline-not-served",
+                        Some(n),
+                        format!(
+                            "after handle_timeout({}) the engine's next deadline is {}: a timer \
+                             due then was not served",
+                            Instant::from_nanos(local_now),
+                            d
+                        ),
+                    );
+                }
                 if d.as_nanos() < local_now {
                     return self.violate(
                         ViolationKind::Safety,
@@ -882,6 +976,12 @@ impl Sim {
             Action::SendAdvert(adv) => {
                 let inst = adv.instance.0;
                 self.batch_adverts.push((inst, adv.priority));
+                if let Some(t) = self.nodes[n].insts.get_mut(inst as usize) {
+                    t.model.stats.adverts_sent += 1;
+                    if adv.priority == 0 {
+                        t.model.stats.priority_zero_sent += 1;
+                    }
+                }
                 if adv.priority > 0 {
                     if let Some(t) = self.nodes[n].insts.get_mut(inst as usize) {
                         t.last_sent = self.now;
@@ -951,7 +1051,19 @@ impl Sim {
                 priority,
                 reason,
             } => self.state_change(n, instance, from, to, priority, reason.name()),
-            Action::ProtocolError { src, rule, .. } => {
+            Action::ProtocolError {
+                src,
+                rule,
+                instance,
+                ..
+            } => {
+                if let Some(rx) = self.rx.as_mut() {
+                    rx.dropped = true;
+                }
+                match instance.and_then(|i| self.nodes[n].insts.get_mut(i.0 as usize)) {
+                    Some(t) => oracle::count_drop(&mut t.model.stats, &rule),
+                    None => oracle::count_router_drop(&mut self.nodes[n].router_stats, &rule),
+                }
                 if self.record_packets {
                     self.record(
                         Some(n),
@@ -1002,14 +1114,32 @@ impl Sim {
                     )
                 }
             }
-            Action::PriorityChange { instance, from, to } => self.record(
-                Some(n),
-                TraceEvent::Priority {
-                    inst: instance.0,
-                    from,
-                    to,
-                },
-            ),
+            Action::PriorityChange { instance, from, to } => {
+                self.record(
+                    Some(n),
+                    TraceEvent::Priority {
+                        inst: instance.0,
+                        from,
+                        to,
+                    },
+                );
+                if let Some(t) = self.nodes[n].insts.get_mut(instance.0 as usize) {
+                    let before = t.model.prio.replace(to);
+                    if before.is_some_and(|p| p != from) {
+                        let name = t.name.clone();
+                        self.violate(
+                            ViolationKind::Safety,
+                            "priority-report",
+                            Some(n),
+                            format!(
+                                "{name} reported a priority change {from} -> {to}, but its last \
+                                 reported priority was {}",
+                                before.unwrap_or(0)
+                            ),
+                        );
+                    }
+                }
+            }
             other => self.record(Some(n), TraceEvent::Other(format!("{other:?}"))),
         }
     }
@@ -1079,6 +1209,38 @@ impl Sim {
                 ),
             );
         }
+        let local = self.nodes[n].local(self.now);
+        let model = &self.nodes[n].insts[i].model;
+        if from != State::Init && model.prio.is_some_and(|p| p != priority) {
+            let detail = format!(
+                "{} went {from} -> {to} reporting priority {priority}, but its last reported \
+                 priority was {}",
+                self.nodes[n].insts[i].name,
+                model.prio.unwrap_or(0)
+            );
+            return self.violate(ViolationKind::Safety, "priority-report", Some(n), detail);
+        }
+        if from == State::Backup && to == State::Master {
+            if let Some(d) = model.deadline().filter(|&d| d > local && !model.expired) {
+                let detail = format!(
+                    "{} took over ({reason}) at {local} ns (local clock), but its \
+                     Master_Down_Timer runs until {d} ns ({} early; priority {priority}, \
+                     Master_Adver_Interval {})",
+                    self.nodes[n].insts[i].name,
+                    crate::dur::Dur(d - local),
+                    crate::dur::Dur(model.mai.unwrap_or(0)),
+                );
+                return self.violate(ViolationKind::Safety, "takeover-early", Some(n), detail);
+            }
+        }
+        let heard = self
+            .rx
+            .filter(|rx| rx.inst == Some(i) && !rx.dropped)
+            .map(|rx| (rx.heard, rx.src));
+        let own_src = self.own_source(n, i);
+        let model = &mut self.nodes[n].insts[i].model;
+        model.prio = Some(priority);
+        model.entered(from, to, local, heard, own_src);
         self.nodes[n].insts[i].state = to;
         if to == State::Backup {
             self.nodes[n].insts[i].last_rx = Some(self.now);
@@ -1251,6 +1413,14 @@ impl Sim {
         let resets = own.is_some_and(|p| prio >= p || prio == 0);
         let node = &self.nodes[n];
         let local = node.local(self.now);
+        self.rx = Some(RxCtx {
+            inst: target,
+            src: frame.src,
+            prio,
+            heard: oracle::advert_interval(&frame.payload),
+            before: target.map_or(State::Init, |i| node.insts[i].state),
+            dropped: false,
+        });
         if let Some(e) = self.nodes[n].engine.as_mut() {
             e.handle_input(
                 Instant::from_nanos(local),
@@ -1269,6 +1439,134 @@ impl Sim {
             }
         }
         self.after_call(n);
+    }
+
+    /// An advert was delivered: unless the engine dropped it, it counts as received and, for a
+    /// BACKUP, restarts the Master_Down_Timer as the RFC says.
+    fn accepted(&mut self, n: usize, rx: RxCtx) {
+        let Some(i) = rx.inst.filter(|_| !rx.dropped) else {
+            return;
+        };
+        let local = self.nodes[n].local(self.now);
+        let Some(t) = self.nodes[n].insts.get_mut(i) else {
+            return;
+        };
+        let m = &mut t.model;
+        m.stats.adverts_received += 1;
+        if rx.prio == 0 {
+            m.stats.priority_zero_received += 1;
+        }
+        if rx.prio == vigil_engine::setup::OWNER_PRIORITY {
+            m.owner_adverts += 1;
+        }
+        if rx.before == State::Backup && t.state == State::Backup {
+            m.backup_heard(rx.prio, rx.heard, rx.src, local);
+        }
+    }
+
+    /// Compare the engine's self-report with the model ([`crate::oracle`]).
+    fn check_model(&mut self, n: usize) {
+        let local = self.nodes[n].local(self.now);
+        for t in self.nodes[n].insts.iter_mut() {
+            // A sync-group member whose timer ran out waits for the others (matrix handler 1).
+            if t.state == State::Backup && t.model.grouped {
+                if t.model.deadline().is_some_and(|d| d <= local) {
+                    t.model.expired = true;
+                }
+            }
+        }
+        let node = &self.nodes[n];
+        let Some(engine) = node.engine.as_ref() else {
+            return;
+        };
+        let local = node.local(self.now);
+        let mut found = None;
+        if *engine.router_stats() != node.router_stats {
+            found = Some((
+                "counters",
+                format!(
+                    "router counters {:?} differ from what the drops imply {:?}",
+                    engine.router_stats(),
+                    node.router_stats
+                ),
+            ));
+        }
+        let iface_up = |name: &str| {
+            node.ifaces
+                .iter()
+                .find(|f| f.plan.name == name)
+                .is_none_or(|f| f.up)
+        };
+        let script_up = |name: &str| node.scripts.iter().find(|r| r.name == name).map(|r| r.up);
+        let file_value = |name: &str| {
+            node.files
+                .iter()
+                .find(|(f, _)| f == name)
+                .map(|(_, v)| *v)
+                .or_else(|| {
+                    node.config
+                        .track_files
+                        .iter()
+                        .find(|f| f.name == name)
+                        .map(|f| f.initial)
+                })
+        };
+        let env = oracle::Environment {
+            iface_up: &iface_up,
+            script_up: &script_up,
+            file_value: &file_value,
+        };
+        if found.is_none() && node.running {
+            for (k, t) in node.insts.iter().enumerate() {
+                if let Err(e) =
+                    oracle::compare_tracking(engine, &node.running_config, k, t.state, &env)
+                {
+                    found = Some(e);
+                    break;
+                }
+            }
+        }
+        if found.is_none() {
+            for (k, t) in node.insts.iter().enumerate() {
+                if let Err(e) = oracle::compare(
+                    engine,
+                    &node.running_config,
+                    k,
+                    &t.model,
+                    t.state,
+                    local,
+                    self.timeout_call,
+                ) {
+                    found = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Some((rule, detail)) = found {
+            self.violate(ViolationKind::Safety, rule, Some(n), detail);
+        }
+    }
+
+    /// The source address of instance `i`'s adverts: configured, else its interface's primary
+    /// address of the family.
+    fn own_source(&self, n: usize, i: usize) -> Option<IpAddr> {
+        let node = &self.nodes[n];
+        let c = node.config.instances.get(i)?;
+        let plan = &node.ifaces.get(node.insts.get(i)?.iface)?.plan;
+        c.source.or(match c.family {
+            Family::V4 => plan.ipv4.map(IpAddr::V4),
+            Family::V6 => plan.ipv6.map(IpAddr::V6),
+        })
+    }
+
+    /// `lookups` after a boot or a reload.
+    fn check_lookups(&mut self, n: usize) {
+        let node = &self.nodes[n];
+        if let Some(e) = node.engine.as_ref() {
+            if let Err(detail) = oracle::compare_lookups(e, &node.running_config) {
+                self.violate(ViolationKind::Safety, "lookups", Some(n), detail);
+            }
+        }
     }
 
     fn received(&self, n: usize, i: usize) -> Option<u64> {
@@ -1467,9 +1765,12 @@ impl Sim {
                     let cfg = self.nodes[node].config.clone();
                     if let Some(e) = self.nodes[node].engine.as_mut() {
                         // A refused configuration (priority 0) leaves the running one, as vigild does.
-                        let _ = e.reload(local, cfg);
+                        if e.reload(local, cfg.clone()).is_ok() {
+                            self.nodes[node].running_config = cfg;
+                        }
                     }
                     self.after_call(node);
+                    self.check_lookups(node);
                 }
             }
         }

@@ -1,0 +1,623 @@
+//! The simulator's own model of every instance, built only from what the simulator fed the
+//! engine (frames, time, faults) and what the engine told it (actions), and checked against what
+//! the engine reports about itself after every call.
+//!
+//! The engine is a black box here: nothing in it exists for these checks. The model recomputes,
+//! from the RFC and from the actions, what an operator can read from a running router:
+//!
+//! - `counters`: every per-instance counter of [`InstanceStats`] (RFC 6527 names) and every
+//!   router-wide counter equals what the actions and the deliveries imply: one `adverts_sent`
+//!   per `SendAdvert`, one `became_master` / `released_master` per transition, one
+//!   `adverts_received` per delivered advert that was not dropped, and for each
+//!   `ProtocolError` exactly the counter its rule names.
+//! - `priority-report`: the effective priority in every `PriorityChange` and `StateChange`
+//!   continues the previous one, and the engine's view agrees.
+//! - `takeover-early` / `takeover-late`: a BACKUP's Master_Down_Timer, modelled from outside
+//!   (RFC 5798 section 6.4.2: restarted with Master_Down_Interval by every advert it accepts from
+//!   a priority at least its own, or when preemption is off; Skew_Time after a priority-0
+//!   advert; rescaled when the effective priority changes), runs out exactly when the engine
+//!   says: it takes over no earlier than the deadline, and a lone BACKUP is never still waiting
+//!   after it. Skew_Time and Master_Down_Interval are computed here from the RFC's formulas, not
+//!   with the engine's functions, so a wrong formula in the engine cannot hide itself.
+//! - `view`: the engine's read-only view of each instance (name, id, interface, effective
+//!   priority, Master_Adver_Interval, Master_Down_Interval, next deadline) and its name lookups
+//!   agree with the configuration and the model.
+//!
+//! Where the outside cannot know (a lower priority heard under `preempt_delay`: whether the
+//! delay still holds depends on when it was first armed), the timer model says `Unknown` and is
+//! not checked until the next event that fixes it (entering BACKUP, or an advert that restarts
+//! the timer whatever the delay).
+
+use std::net::IpAddr;
+
+use vigil_engine::setup::TrackTarget;
+use vigil_engine::stats::{InstanceStats, RouterStats};
+use vigil_engine::wire::{ParseError, Version};
+use vigil_engine::{DropReason, Engine, EngineConfig, InstanceId, Instant, State};
+
+/// Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256 (RFC 5798 section 6.1), in
+/// nanoseconds, computed independently of the engine.
+pub fn skew(priority: u8, mai: u64) -> u64 {
+    let ns = (256 - u128::from(priority)) * u128::from(mai) / 256;
+    u64::try_from(ns).unwrap_or(u64::MAX)
+}
+
+/// Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time (RFC 5798 section 6.1), in
+/// nanoseconds, computed independently of the engine.
+pub fn down_interval(priority: u8, mai: u64) -> u64 {
+    mai.saturating_mul(3).saturating_add(skew(priority, mai))
+}
+
+/// The Master_Down_Timer as seen from outside, in the node's local clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Down {
+    /// Not running (not BACKUP).
+    Off,
+    /// Started at `from` for a full Master_Down_Interval (rescaled with the priority).
+    Full { from: u64 },
+    /// Running for Skew_Time after a priority-0 advert: due at `at`.
+    Skew { at: u64 },
+    /// The outside cannot tell (a lower priority heard under `preempt_delay`).
+    Unknown,
+}
+
+/// What the simulator expects of one instance.
+#[derive(Clone, Debug)]
+pub(crate) struct Model {
+    /// Effective priority as the actions told it (None before the first report).
+    pub prio: Option<u8>,
+    /// The counters the actions and deliveries imply.
+    pub stats: InstanceStats,
+    /// Accepted adverts with the owner's priority (they may count an address-list mismatch
+    /// without being dropped).
+    pub owner_adverts: u64,
+    /// Master_Adver_Interval the engine must be using, nanoseconds (None: unknown).
+    pub mai: Option<u64>,
+    /// The Master_Down_Timer.
+    pub down: Down,
+    /// Own Advertisement_Interval, nanoseconds.
+    pub own: u64,
+    /// RFC 5798 version 3 (learns Master_Adver_Interval from adverts).
+    pub v3: bool,
+    /// Preemption on, and its delay in nanoseconds.
+    pub preempt: bool,
+    pub preempt_delay: u64,
+    /// Member of a sync group (its takeover may wait for the other members).
+    pub grouped: bool,
+    /// The master last heard (ours while MASTER): `None` when the outside cannot know.
+    pub master_addr: Option<Option<IpAddr>>,
+    /// A sync-group member whose Master_Down_Timer ran out and that waits for the other
+    /// members; only an advert with a non-zero priority makes it wait again (a priority-0
+    /// advert re-arms Skew_Time but it stays ready: the engine's `want_master`, seen from
+    /// outside).
+    pub expired: bool,
+}
+
+impl Model {
+    /// A fresh engine's instance `i` of `cfg`.
+    pub fn new(cfg: &EngineConfig, i: usize) -> Model {
+        let c = &cfg.instances[i];
+        let own = u64::try_from(c.advert_interval.as_nanos()).unwrap_or(u64::MAX);
+        Model {
+            prio: None,
+            stats: InstanceStats::default(),
+            owner_adverts: 0,
+            mai: Some(own),
+            down: Down::Off,
+            own,
+            v3: c.version == Version::V3,
+            preempt: c.preempt,
+            preempt_delay: u64::try_from(c.preempt_delay.as_nanos()).unwrap_or(u64::MAX),
+            grouped: cfg
+                .sync_groups
+                .iter()
+                .any(|g| g.members.iter().any(|m| *m == c.name)),
+            expired: false,
+            master_addr: Some(None),
+        }
+    }
+
+    /// The Master_Down_Timer's deadline (local clock), when the outside knows it.
+    pub fn deadline(&self) -> Option<u64> {
+        match self.down {
+            Down::Off | Down::Unknown => None,
+            Down::Skew { at } => Some(at),
+            Down::Full { from } => {
+                let (p, mai) = (self.prio?, self.mai?);
+                Some(from.saturating_add(down_interval(p, mai)))
+            }
+        }
+    }
+
+    /// The instance went to `to`, at local time `local`; `heard` is the interval of the advert
+    /// that made a MASTER fall back (v3 learns it).
+    pub fn entered(
+        &mut self,
+        from: State,
+        to: State,
+        local: u64,
+        heard: Option<(u64, IpAddr)>,
+        own_src: Option<IpAddr>,
+    ) {
+        if to == State::Master {
+            self.stats.became_master += 1;
+        }
+        if from == State::Master {
+            self.stats.released_master += 1;
+        }
+        self.expired = false;
+        match to {
+            State::Backup => {
+                self.mai = Some(match heard {
+                    Some((h, _)) if self.v3 => h,
+                    _ => self.own,
+                });
+                if let Some((_, src)) = heard {
+                    self.master_addr = Some(Some(src));
+                }
+                self.down = Down::Full { from: local };
+            }
+            State::Master => {
+                self.mai = Some(self.own);
+                self.master_addr = Some(own_src);
+                self.down = Down::Off;
+            }
+            State::Init | State::Fault => {
+                self.master_addr = Some(None);
+                self.down = Down::Off;
+            }
+        }
+    }
+
+    /// A BACKUP accepted an advert of priority `prio` and interval `heard` at local time
+    /// `local` (RFC 5798 section 6.4.2, keepalived's preempt_delay).
+    pub fn backup_heard(&mut self, prio: u8, heard: u64, src: IpAddr, local: u64) {
+        if prio == 0 {
+            self.down = match (self.prio, self.mai) {
+                (Some(p), Some(mai)) => Down::Skew {
+                    at: local.saturating_add(skew(p, mai)),
+                },
+                _ => Down::Unknown,
+            };
+            return;
+        }
+        let Some(own) = self.prio else {
+            self.down = Down::Unknown;
+            return;
+        };
+        if !self.preempt || prio >= own {
+            self.expired = false;
+            self.master_addr = Some(Some(src));
+            if self.v3 {
+                self.mai = Some(heard);
+            }
+            self.down = Down::Full { from: local };
+        } else if self.preempt_delay > 0 {
+            // Held or not depends on when the delay was armed: unknown from outside.
+            if self.v3 {
+                self.mai = None;
+            }
+            self.down = Down::Unknown;
+            self.master_addr = None;
+            self.expired = false;
+        }
+        // else: a lower priority under preemption is discarded; the timer keeps running.
+    }
+}
+
+/// The counter a drop rule names (the engine's mapping, RFC 6527 names).
+pub(crate) fn count_drop(st: &mut InstanceStats, rule: &DropReason) {
+    match rule {
+        DropReason::Ttl(_) => st.ip_ttl_errors += 1,
+        DropReason::Version(_) => st.version_errors += 1,
+        DropReason::Malformed(e) => match e {
+            ParseError::TooShort { .. } | ParseError::LengthMismatch { .. } => {
+                st.packet_length_errors += 1
+            }
+            ParseError::UnknownVersion(_) | ParseError::V2OverIpv6 => st.version_errors += 1,
+            ParseError::UnknownType(_) => st.invalid_type_received += 1,
+            ParseError::AddressCountZero => st.address_count_zero += 1,
+            ParseError::V2IntervalZero | ParseError::V3IntervalZero => {
+                st.advert_interval_errors += 1
+            }
+            ParseError::UnsupportedAuthType(_) => st.invalid_auth_type += 1,
+            ParseError::Checksum { .. } => st.checksum_errors += 1,
+            ParseError::VridZero | ParseError::FamilyMismatch => st.packet_length_errors += 1,
+        },
+        DropReason::OwnerDiscard => st.owner_discards += 1,
+        DropReason::AddressList => {
+            st.address_list_errors += 1;
+            st.address_list_drops += 1;
+        }
+        DropReason::AdvertInterval => st.advert_interval_errors += 1,
+        DropReason::AuthTypeMismatch => st.auth_type_mismatch += 1,
+        DropReason::AuthFailure => st.auth_failures += 1,
+        // Router-wide rules (counted by [`count_router_drop`]), and any rule this simulator
+        // does not know yet (the counters then disagree and say so).
+        _ => {}
+    }
+}
+
+/// The router-wide counter a drop rule without an instance names.
+pub(crate) fn count_router_drop(st: &mut RouterStats, rule: &DropReason) {
+    match rule {
+        DropReason::VridNotConfigured => st.vrid_errors += 1,
+        DropReason::TooShortForVrid => st.packet_length_errors += 1,
+        _ => st.unknown_interface_or_family += 1,
+    }
+}
+
+/// The interval an advert carries, nanoseconds (v3: centiseconds in 12 bits; v2: seconds).
+pub(crate) fn advert_interval(payload: &[u8]) -> u64 {
+    let version = payload.first().map_or(0, |b| b >> 4);
+    match version {
+        3 => {
+            let cs = (u64::from(payload.get(4).copied().unwrap_or(0) & 0x0f) << 8)
+                | u64::from(payload.get(5).copied().unwrap_or(0));
+            cs * 10_000_000
+        }
+        _ => u64::from(payload.get(5).copied().unwrap_or(0)) * 1_000_000_000,
+    }
+}
+
+/// Compare the engine's self-report for instance `i` with the model: `Err((rule, detail))` on
+/// the first disagreement.
+pub(crate) fn compare(
+    engine: &Engine,
+    cfg: &EngineConfig,
+    i: usize,
+    m: &Model,
+    state: State,
+    local: u64,
+    timeout_call: bool,
+) -> Result<(), (&'static str, String)> {
+    let id = InstanceId(u32::try_from(i).unwrap_or(u32::MAX));
+    let Some(v) = engine.instance(id) else {
+        return Err(("view", format!("instance {i} has no view")));
+    };
+    let c = &cfg.instances[i];
+    if v.id() != id || v.name() != c.name || v.config().name != c.name {
+        return Err((
+            "view",
+            format!(
+                "instance {i} ({}) reports id {:?}, name {:?}",
+                c.name,
+                v.id(),
+                v.name()
+            ),
+        ));
+    }
+    if engine.interface_name(v.iface()) != Some(c.interface.as_str()) {
+        return Err((
+            "view",
+            format!(
+                "{} reports interface {:?}, configured {}",
+                c.name,
+                engine.interface_name(v.iface()),
+                c.interface
+            ),
+        ));
+    }
+    let st = v.stats();
+    let mut expected = m.stats;
+    // An owner's advert may count an address-list mismatch without being dropped.
+    let extra = st
+        .address_list_errors
+        .saturating_sub(expected.address_list_errors);
+    if extra <= m.owner_adverts {
+        expected.address_list_errors = st.address_list_errors;
+    }
+    if *st != expected {
+        return Err((
+            "counters",
+            format!(
+                "{}: the engine's counters {:?} differ from what its actions and the deliveries \
+                 imply {:?}",
+                c.name, st, m.stats
+            ),
+        ));
+    }
+    if let Some(p) = m.prio {
+        if v.priority() != p {
+            return Err((
+                "priority-report",
+                format!(
+                    "{} reports effective priority {} but its last report said {p}",
+                    c.name,
+                    v.priority()
+                ),
+            ));
+        }
+    }
+    let mai_ns = u64::try_from(v.master_adver_interval().as_nanos()).unwrap_or(u64::MAX);
+    if matches!(state, State::Backup | State::Master) {
+        if let Some(mai) = m.mai {
+            if mai_ns != mai {
+                return Err((
+                    "view",
+                    format!(
+                        "{} ({state}) reports Master_Adver_Interval {} ns, expected {mai} ns",
+                        c.name, mai_ns
+                    ),
+                ));
+            }
+        }
+    }
+    let mdi = u64::try_from(v.master_down_interval().as_nanos()).unwrap_or(u64::MAX);
+    if mdi != down_interval(v.priority(), mai_ns) {
+        return Err((
+            "view",
+            format!(
+                "{} reports Master_Down_Interval {mdi} ns for priority {} and \
+                 Master_Adver_Interval {mai_ns} ns; RFC 5798 says {} ns",
+                c.name,
+                v.priority(),
+                down_interval(v.priority(), mai_ns)
+            ),
+        ));
+    }
+    if let Some(addr) = m.master_addr {
+        if v.master_addr() != addr {
+            return Err((
+                "view",
+                format!(
+                    "{} ({state}) reports the master last heard as {:?}, expected {addr:?}",
+                    c.name,
+                    v.master_addr()
+                ),
+            ));
+        }
+    }
+    let next = v.next_deadline().map(Instant::as_nanos);
+    match state {
+        State::Init | State::Fault => {
+            if next.is_some() {
+                return Err((
+                    "view",
+                    format!("{} is {state} but a timer of it runs: {next:?}", c.name),
+                ));
+            }
+        }
+        State::Master => {
+            // Adver_Timer runs, within one interval.
+            if next.is_none_or(|d| d > local.saturating_add(m.own)) {
+                return Err((
+                    "view",
+                    format!(
+                        "{} is MASTER but its next deadline is {next:?} (now {local}, interval {})",
+                        c.name, m.own
+                    ),
+                ));
+            }
+        }
+        State::Backup => {
+            if let (Some(d), false) = (m.deadline(), m.grouped) {
+                if d < local || (timeout_call && d <= local) {
+                    return Err((
+                        "takeover-late",
+                        format!(
+                            "{} is still BACKUP at {local} ns (local clock) but its \
+                             Master_Down_Timer ran out at {d} ns",
+                            c.name
+                        ),
+                    ));
+                }
+                if next != Some(d) {
+                    return Err((
+                        "takeover-late",
+                        format!(
+                            "{} is BACKUP with its Master_Down_Timer due at {d} ns (local \
+                             clock), but the engine's next deadline for it is {next:?}",
+                            c.name
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What the simulator fed one node's engine about the things its instances track.
+pub(crate) struct Environment<'a> {
+    /// Link state of an interface by name (unknown names: up, the engine's default).
+    pub iface_up: &'a dyn Fn(&str) -> bool,
+    /// A check program's state after its rise / fall counts, by name.
+    pub script_up: &'a dyn Fn(&str) -> Option<bool>,
+    /// A tracked file's value, by name.
+    pub file_value: &'a dyn Fn(&str) -> Option<i64>,
+}
+
+/// One tracker's effect (keepalived's rules, as the engine documents them): `Err(())` when it
+/// puts the instance in FAULT, else the priority adjustment.
+fn effect(
+    weight: i32,
+    reverse: bool,
+    up: bool,
+    file: Option<i64>,
+    ignored: bool,
+) -> Result<i64, ()> {
+    let weight = if ignored { 0 } else { i64::from(weight) };
+    if let Some(value) = file {
+        if weight == 0 {
+            return if value != 0 { Err(()) } else { Ok(0) };
+        }
+        let adj = value.saturating_mul(if reverse { -weight } else { weight });
+        return if adj <= -254 { Err(()) } else { Ok(adj) };
+    }
+    let effective_up = up != reverse;
+    match weight {
+        0 if !effective_up => Err(()),
+        w if w > 0 && effective_up => Ok(w),
+        w if w < 0 && !effective_up => Ok(w),
+        _ => Ok(0),
+    }
+}
+
+/// `tracking`: the engine's report of each tracker of instance `i` (state, file value, effect),
+/// its check programs' states, and the instance's effective priority and FAULT agree with what
+/// the simulator fed it.
+pub(crate) fn compare_tracking(
+    engine: &Engine,
+    cfg: &EngineConfig,
+    i: usize,
+    state: State,
+    env: &Environment<'_>,
+) -> Result<(), (&'static str, String)> {
+    let c = &cfg.instances[i];
+    let id = InstanceId(u32::try_from(i).unwrap_or(u32::MAX));
+    let ignored = cfg
+        .sync_groups
+        .iter()
+        .any(|g| !g.tracking_weight && g.members.iter().any(|m| *m == c.name));
+    let reported: Vec<_> = engine.trackers(id).collect();
+    if reported.len() != c.track.len() {
+        return Err((
+            "tracking",
+            format!(
+                "{} has {} trackers but the engine reports {}",
+                c.name,
+                c.track.len(),
+                reported.len()
+            ),
+        ));
+    }
+    let mut adj: i64 = 0;
+    let mut fault = false;
+    for (t, r) in c.track.iter().zip(&reported) {
+        let (up, file, what) = match &t.target {
+            TrackTarget::Interface(n) => ((env.iface_up)(n), None, n),
+            TrackTarget::Script(n) => {
+                let up = (env.script_up)(n).unwrap_or(true);
+                let id = engine.script_id(n);
+                if id.and_then(|id| engine.script_up(id)) != Some(up) {
+                    return Err((
+                        "tracking",
+                        format!(
+                            "check {n} should be {} after the results fed to it, the engine                              says {:?}",
+                            if up { "up" } else { "down" },
+                            id.and_then(|id| engine.script_up(id))
+                        ),
+                    ));
+                }
+                (up, None, n)
+            }
+            TrackTarget::File(n) => (true, (env.file_value)(n), n),
+        };
+        let e = effect(t.weight, t.reverse, up, file, ignored);
+        let up_report = if file.is_some() { e.is_ok() } else { up };
+        if r.up != up_report || r.file_value != file || r.effect.ok() != e.ok() {
+            return Err((
+                "tracking",
+                format!(
+                    "{}: tracker {what} should be up={up_report}, value {file:?}, effect {e:?};                      the engine reports up={}, value {:?}, effect {:?}",
+                    c.name, r.up, r.file_value, r.effect
+                ),
+            ));
+        }
+        match e {
+            Ok(a) => adj = adj.saturating_add(a),
+            Err(()) => fault = true,
+        }
+    }
+    let prio = if c.priority == vigil_engine::setup::OWNER_PRIORITY {
+        c.priority
+    } else {
+        u8::try_from(i64::from(c.priority).saturating_add(adj).clamp(1, 254)).unwrap_or(1)
+    };
+    let seen = engine.instance(id).map(|v| v.priority());
+    if seen != Some(prio) {
+        return Err((
+            "tracking",
+            format!(
+                "{}: configured priority {} with tracker adjustments {adj} makes {prio}; the                  engine says {seen:?}",
+                c.name, c.priority
+            ),
+        ));
+    }
+    if fault && matches!(state, State::Backup | State::Master) {
+        return Err((
+            "tracking",
+            format!("{} is {state} although a tracker puts it in FAULT", c.name),
+        ));
+    }
+    Ok(())
+}
+
+/// `lookups`: the engine's name lookups and listings agree with the configuration (checked at
+/// every boot and reload).
+pub(crate) fn compare_lookups(engine: &Engine, cfg: &EngineConfig) -> Result<(), String> {
+    if engine.instances().count() != cfg.instances.len() {
+        return Err(format!(
+            "the engine lists {} instances, the configuration has {}",
+            engine.instances().count(),
+            cfg.instances.len()
+        ));
+    }
+    for (k, c) in cfg.instances.iter().enumerate() {
+        let id = InstanceId(u32::try_from(k).unwrap_or(u32::MAX));
+        if engine.instance_id(&c.name) != Some(id) {
+            return Err(format!(
+                "instance {} is number {k}, the engine's lookup says {:?}",
+                c.name,
+                engine.instance_id(&c.name)
+            ));
+        }
+        let iface = engine.interface_id(&c.interface);
+        if iface.is_none() || iface.and_then(|f| engine.interface_name(f)) != Some(&*c.interface) {
+            return Err(format!(
+                "interface {} of {} is not found by name",
+                c.interface, c.name
+            ));
+        }
+    }
+    for (k, s) in cfg.scripts.iter().enumerate() {
+        if engine.script_id(&s.name).map(|x| usize::from(x.0)) != Some(k) {
+            return Err(format!("check program {} is not number {k}", s.name));
+        }
+    }
+    for (k, f) in cfg.track_files.iter().enumerate() {
+        if engine.track_file_id(&f.name).map(|x| usize::from(x.0)) != Some(k) {
+            return Err(format!("tracked file {} is not number {k}", f.name));
+        }
+    }
+    if engine.groups().count() != cfg.sync_groups.len() {
+        return Err(format!(
+            "the engine lists {} sync groups, the configuration has {}",
+            engine.groups().count(),
+            cfg.sync_groups.len()
+        ));
+    }
+    for (k, g) in cfg.sync_groups.iter().enumerate() {
+        let id = engine.group_id(&g.name);
+        if id.map(|x| usize::from(x.0)) != Some(k) {
+            return Err(format!("sync group {} is not number {k}", g.name));
+        }
+        let members: Vec<u32> = id
+            .and_then(|id| engine.group(id))
+            .map(|(_, _, m)| m.map(|x| x.0).collect())
+            .unwrap_or_default();
+        let want: Vec<u32> = g
+            .members
+            .iter()
+            .filter_map(|m| engine.instance_id(m).map(|x| x.0))
+            .collect();
+        if members != want {
+            return Err(format!(
+                "sync group {} has members {members:?}, configured {want:?}",
+                g.name
+            ));
+        }
+    }
+    for name in ["vigil-sim-no-such-name"] {
+        if engine.instance_id(name).is_some()
+            || engine.script_id(name).is_some()
+            || engine.track_file_id(name).is_some()
+            || engine.group_id(name).is_some()
+            || engine.interface_id(name).is_some()
+        {
+            return Err(format!("the engine finds something called {name}"));
+        }
+    }
+    Ok(())
+}
