@@ -22,8 +22,17 @@ use super::params::{parse_seq, Expanded, Params};
 pub const MAX_INCLUDE_DEPTH: usize = 32;
 /// Deepest nesting of multi-line parameter expansions and `~SEQ` lines.
 const MAX_LINE_DEPTH: usize = 32;
-/// Most lines one configuration may expand to (a guard against expansion bombs).
-const MAX_TOTAL_LINES: usize = 2_000_000;
+/// Most lines one configuration may expand to, counting every line that parameters and `~SEQ`
+/// generate: a guard against expansion bombs (two `~SEQ` nested, or a multi-line parameter that
+/// doubles at each level) that stay free of errors. Real configurations have thousands of lines;
+/// the bound still allows a `~SEQ` of the largest size plus the rest.
+pub const MAX_TOTAL_LINES: usize = 200_000;
+/// Most bytes one configuration may expand to (the lines as read, the result of each
+/// substitution and the bytes substitution moved to make it): one parameter can make a line of
+/// [`super::params::MAX_EXPANDED_LEN`] bytes, and a `~SEQ` repeats it, so the line bound alone
+/// allowed terabytes (found by the config fuzz target: error-free bombs took seconds to reach the
+/// old 2,000,000-line guard).
+pub const MAX_TOTAL_BYTES: usize = 8 << 20;
 /// Errors reported before the preprocessor gives up: a runaway expansion (a multi-line
 /// parameter that refers to itself twice doubles at each level) would otherwise report one error
 /// per generated line, millions of them (found by the config fuzz target).
@@ -301,6 +310,7 @@ pub(crate) struct Reader<'a> {
     pub lines: Vec<Vec<Token>>,
     pub diags: Vec<Diagnostic>,
     total_lines: usize,
+    total_bytes: usize,
     /// Errors among `diags[..seen]`.
     errors: usize,
     seen: usize,
@@ -315,6 +325,7 @@ impl<'a> Reader<'a> {
             lines: Vec::new(),
             diags: Vec::new(),
             total_lines: 0,
+            total_bytes: 0,
             errors: 0,
             seen: 0,
         }
@@ -368,16 +379,40 @@ impl<'a> Reader<'a> {
         self.stack.pop();
     }
 
+    /// The expansion went past [`MAX_TOTAL_LINES`] or [`MAX_TOTAL_BYTES`] (reported once, at the
+    /// line where it happened): nothing more is read.
+    fn exhausted(&self) -> bool {
+        self.total_lines > MAX_TOTAL_LINES || self.total_bytes > MAX_TOTAL_BYTES
+    }
+
+    /// Count `bytes` more of expanded text; reports the bound the first time it is passed.
+    fn count(&mut self, lines: usize, bytes: usize, loc: &Location) {
+        let was = self.exhausted();
+        self.total_lines = self.total_lines.saturating_add(lines);
+        self.total_bytes = self.total_bytes.saturating_add(bytes);
+        if !was && self.exhausted() {
+            let what = if self.total_lines > MAX_TOTAL_LINES {
+                format!("{MAX_TOTAL_LINES} lines")
+            } else {
+                format!("{MAX_TOTAL_BYTES} bytes")
+            };
+            self.diags.push(Diagnostic::error(
+                loc,
+                format!(
+                    "the configuration expands to more than {what} (parameters or ~SEQ that \
+                     multiply): giving up on the rest"
+                ),
+            ));
+        }
+    }
+
     /// One logical line: conditional, definition, `~SEQ`, substitution, include, tokens.
     fn process_line(&mut self, line: &str, loc: &Location, name: &Arc<str>, depth: usize) {
-        self.total_lines += 1;
-        if self.total_lines > MAX_TOTAL_LINES {
-            if self.total_lines == MAX_TOTAL_LINES + 1 {
-                self.diags.push(Diagnostic::error(
-                    loc,
-                    format!("the configuration expands to more than {MAX_TOTAL_LINES} lines"),
-                ));
-            }
+        if self.exhausted() {
+            return;
+        }
+        self.count(1, line.len(), loc);
+        if self.exhausted() {
             return;
         }
         let new = &self.diags[self.seen.min(self.diags.len())..];
@@ -424,6 +459,9 @@ impl<'a> Reader<'a> {
                         return;
                     }
                     for v in seq.values {
+                        if self.exhausted() {
+                            break;
+                        }
                         self.params.define(seq.var.clone(), vec![v]);
                         self.process_line(rest, &loc, name, depth + 1);
                     }
@@ -432,7 +470,14 @@ impl<'a> Reader<'a> {
             return;
         }
         let pwd = dirname(name).to_string();
-        let substituted = match self.params.substitute(line, &pwd) {
+        let work_before = self.params.work();
+        let substituted = self.params.substitute(line, &pwd);
+        // What substitution moved counts against the budget, besides the lines it makes.
+        self.count(0, self.params.work() - work_before, &loc);
+        if self.exhausted() {
+            return;
+        }
+        let substituted = match substituted {
             Err(e) => {
                 self.diags.push(Diagnostic::error(&loc, e));
                 return;
@@ -446,12 +491,21 @@ impl<'a> Reader<'a> {
                     return;
                 }
                 for l in lines {
+                    if self.exhausted() {
+                        break;
+                    }
                     self.process_line(&l, &loc, name, depth + 1);
                 }
                 return;
             }
             Ok(Expanded::Line(l)) => l,
         };
+        if substituted.len() != line.len() || substituted != line {
+            self.count(0, substituted.len(), &loc);
+            if self.exhausted() {
+                return;
+            }
+        }
         // Columns are exact only for text as it stands in the file. A line changed by a
         // substitution, or generated (a multi-line parameter, a `~SEQ` body), has no column for
         // its tokens: they all get the column where the line starts, which is in the file.
@@ -611,6 +665,52 @@ mod tests {
         let r = read("  a  b\n");
         let cols: Vec<u32> = r.lines[0].iter().map(|t| t.loc.col).collect();
         assert_eq!(cols, [3, 6]);
+    }
+
+    /// Expansion bombs without a single error (found by the config fuzz target; reproducers in
+    /// fuzz/regressions/config/expansion-bomb-*): each stops with one located error at the bound,
+    /// instead of running to the old 2,000,000-line guard (seconds) or, with long lines, to
+    /// terabytes.
+    #[test]
+    fn error_free_expansion_bombs_stop_at_the_bound_with_one_located_error() {
+        let m = MemoryLoader::new();
+        // A multi-line parameter of comments that doubles at each level: 2^30 lines.
+        let mut doubling = String::from("$L0=# x \\\n# y\n");
+        for i in 1..30 {
+            doubling.push_str(&format!("$L{i}=$L{} \\\n$L{}\n", i - 1, i - 1));
+        }
+        doubling.push_str("  $L29\n");
+        // Three nested ~SEQ of a comment: 10^9 lines.
+        let nested = "~SEQ(i,1,1000) ~SEQ(j,1,1000) ~SEQ(k,1,1000) # $i\n";
+        // Lines of 128 KiB (a parameter of 64 bytes doubled 11 times), 100,000 times: 12 GiB.
+        let mut long = format!("$A0={}\n", "a".repeat(64));
+        for i in 1..12 {
+            long.push_str(&format!("$A{i}=${{A{}}}${{A{}}}\n", i - 1, i - 1));
+        }
+        long.push_str("~SEQ(i,1,100000) $A11\n");
+        for (text, line, col, bound) in [
+            (&doubling, 61, 3, format!("{MAX_TOTAL_LINES} lines")),
+            (
+                &nested.to_string(),
+                1,
+                1,
+                format!("{MAX_TOTAL_LINES} lines"),
+            ),
+            (&long, 13, 1, format!("{MAX_TOTAL_BYTES} bytes")),
+        ] {
+            let mut r = Reader::new(&m, None);
+            r.read_text("k.conf", text);
+            let errors: Vec<String> = r.diags.iter().map(|d| d.to_string()).collect();
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert!(
+                errors[0].contains(&format!("expands to more than {bound}")),
+                "{errors:?}"
+            );
+            let at = r.diags[0].loc.as_ref().map(|l| (l.line, l.col));
+            assert_eq!(at, Some((line, col)), "{errors:?}");
+            assert!(r.total_lines <= MAX_TOTAL_LINES + 1);
+            assert!(r.total_bytes <= MAX_TOTAL_BYTES + super::super::params::MAX_EXPANDED_LEN);
+        }
     }
 
     #[test]

@@ -14,6 +14,13 @@ pub const MAX_SUBSTITUTIONS: usize = 10_000;
 pub const MAX_EXPANDED_LEN: usize = 1 << 20;
 /// Largest number of lines one `~SEQ` may generate.
 pub const MAX_SEQ_LINES: i64 = 100_000;
+/// Most bytes that substituting into one line may move (each substitution rewrites the rest of
+/// the line): a parameter doubled a dozen times makes a line of 128 KiB in 4,095 substitutions
+/// that moved gigabytes (found by the config fuzz target).
+pub const MAX_SUBSTITUTION_WORK: usize = 4 * MAX_EXPANDED_LEN;
+/// What one substitution counts for in [`Params::work`] besides the bytes it moves (the lookup
+/// and the rescan): a line of 4,095 small substitutions costs far more than its bytes.
+pub const SUBSTITUTION_COST: usize = 32;
 
 /// The parameter table and the config id.
 #[derive(Clone, Debug, Default)]
@@ -22,6 +29,9 @@ pub struct Params {
     /// The config id that `@ID` lines are compared against (keepalived's `-i`); `None` matches no
     /// `@ID` line and every `@^ID` line.
     pub config_id: Option<String>,
+    /// Bytes moved by every substitution so far, plus [`SUBSTITUTION_COST`] each
+    /// ([`Params::work`]).
+    work: std::cell::Cell<usize>,
 }
 
 /// The result of substituting parameters into one line.
@@ -59,6 +69,7 @@ impl Params {
         Params {
             defs: HashMap::new(),
             config_id,
+            work: std::cell::Cell::new(0),
         }
     }
 
@@ -132,9 +143,16 @@ impl Params {
         }
     }
 
+    /// Bytes moved by every substitution so far: the preprocessor counts them against its budget
+    /// for the whole configuration.
+    pub fn work(&self) -> usize {
+        self.work.get()
+    }
+
     /// Substitutes `$NAME` (followed by whitespace or the end of the line) and `${NAME}`.
     /// Undefined parameters stay as written. Substitution is recursive (a value may name other
-    /// parameters); past [`MAX_SUBSTITUTIONS`] or [`MAX_EXPANDED_LEN`] it is an error.
+    /// parameters); past [`MAX_SUBSTITUTIONS`], [`MAX_EXPANDED_LEN`] or
+    /// [`MAX_SUBSTITUTION_WORK`] it is an error.
     pub fn substitute(&self, line: &str, pwd: &str) -> Result<Expanded, String> {
         if !line.contains('$') {
             return Ok(Expanded::Line(line.to_string()));
@@ -142,6 +160,7 @@ impl Params {
         let mut s = line.to_string();
         let mut pos = 0usize;
         let mut count = 0usize;
+        let mut line_work = 0usize;
         while let Some(off) = s[pos..].find('$') {
             let at = pos + off;
             let after = &s[at + 1..];
@@ -201,6 +220,14 @@ impl Params {
             if s.len() - (end - at) + v.len() > MAX_EXPANDED_LEN {
                 return Err(format!(
                     "parameter expansion makes a line longer than {MAX_EXPANDED_LEN} bytes"
+                ));
+            }
+            let moved = s.len() - at + v.len() + SUBSTITUTION_COST;
+            line_work += moved;
+            self.work.set(self.work.get().saturating_add(moved));
+            if line_work > MAX_SUBSTITUTION_WORK {
+                return Err(format!(
+                    "parameter expansion moves more than {MAX_SUBSTITUTION_WORK} bytes for one line: parameters that multiply?"
                 ));
             }
             s.replace_range(at..end, &v);
