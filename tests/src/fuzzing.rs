@@ -2293,7 +2293,7 @@ impl Cluster {
     /// bytes), or `None` when the chosen fields cannot be encoded.
     fn craft(&self, r: usize, c: &Crafted) -> Option<(String, IpAddr, IpAddr, Vec<u8>)> {
         let cfgs = &self.routers[r].config.instances;
-        let cfg = cfgs.get(usize::from(c.instance) % cfgs.len())?;
+        let cfg = cfgs.get(usize::from(c.instance).checked_rem(cfgs.len())?)?;
         let link = if cfg.interface == "eth1" {
             Link::Eth1
         } else {
