@@ -352,6 +352,9 @@ pub fn enter_realtime() -> Realtime {
             libc::sched_setscheduler(0, libc::SCHED_FIFO | libc::SCHED_RESET_ON_FORK, &param)
         } == 0;
     }
+    // The configuration's parse left freed heap behind: give it back before locking, or it
+    // stays resident (and locked) for the daemon's life.
+    trim_heap();
     // MCL_ONFAULT: pages are locked as they are first touched, so the resident set stays what
     // the daemon uses (not every mapped page of the binary and its libraries), and a page once
     // touched is never paged out.
@@ -359,6 +362,13 @@ pub fn enter_realtime() -> Realtime {
     r.locked =
         unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE | libc::MCL_ONFAULT) } == 0;
     r
+}
+
+/// Return the heap's free memory to the kernel (glibc's `malloc_trim`): start-up (parsing the
+/// configuration, resolving interfaces) allocates and frees far more than the daemon keeps.
+pub fn trim_heap() {
+    // SAFETY: malloc_trim has no preconditions; it only releases free memory.
+    unsafe { libc::malloc_trim(0) };
 }
 
 /// Sleep until `at` on the monotonic clock (absolute, so an interrupted sleep resumes to the
