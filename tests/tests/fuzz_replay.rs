@@ -8,7 +8,8 @@
 //! `cargo test -p vigil-tests --test fuzz_replay -- --ignored write_seed_corpora` (re)writes the
 //! seed files: `advert` from the real captures in ../shared/captures, `config` from the Debian
 //! keepalived samples, `engine` from the hand-built scenarios of
-//! [`vigil_tests::fuzzing::engine_seeds`].
+//! [`vigil_tests::fuzzing::engine_seeds`] and from the simulator's scenario runs
+//! ([`sim_to_engine`]: `sim/scenarios/*.toml` -> `fuzz/corpus/engine/sim-<scenario>`).
 
 use std::fs;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -16,7 +17,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use vigil_engine::wire::{ChecksumPolicy, IpContext, IP_PROTO_VRRP};
-use vigil_tests::fuzzing::{self, AdvertCase};
+use vigil_sim::scenario::Scenario;
+use vigil_sim::sim::{Options, Sim};
+use vigil_sim::trace::{Names, TraceEntry, TraceEvent};
+use vigil_tests::fuzzing::{self, AdvertCase, Change, Link, Op, Outcome, Setup, Step};
 
 fn fuzz_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
@@ -232,8 +236,226 @@ fn write_seed_corpora() {
           priority 150\n  virtual_ipaddress {\n    ${VIP}/24\n  }\n}\n",
     );
     write_seed("config", "seed-include-and-params", &with_include);
-    // engine: hand-built operation sequences.
+    // engine: hand-built operation sequences, and the simulator's scenario runs.
     for (name, bytes) in fuzzing::engine_seeds() {
         write_seed("engine", &name, &bytes);
     }
+    for (name, bytes) in sim_seeds() {
+        write_seed("engine", &format!("sim-{name}"), &bytes);
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Simulator traces as `engine` seeds
+// ------------------------------------------------------------------------------------------------
+
+/// The longest time step a converted run takes at once: the engine target serves at most 16
+/// deadlines one by one per step, then the rest late (a stalled runner); short steps keep a run
+/// on time.
+const SIM_STEP_NS: u64 = 2_000_000_000;
+
+/// The time steps that make `ns` nanoseconds pass: steps of at most [`SIM_STEP_NS`], the last in
+/// milliseconds then microseconds.
+fn sim_steps(mut ns: u64) -> Vec<Op> {
+    let mut out = Vec::new();
+    while ns >= SIM_STEP_NS {
+        out.push(Op::Advance {
+            step: Step::Millis((SIM_STEP_NS / 1_000_000) as u16),
+        });
+        ns -= SIM_STEP_NS;
+    }
+    if ns >= 1_000_000 {
+        out.push(Op::Advance {
+            step: Step::Millis((ns / 1_000_000) as u16),
+        });
+        ns %= 1_000_000;
+    }
+    if ns >= 1_000 {
+        out.push(Op::Advance {
+            step: Step::Micros((ns / 1_000) as u16),
+        });
+    }
+    out
+}
+
+fn sim_link(iface: &str) -> Link {
+    match iface {
+        "eth0" => Link::Eth0,
+        "eth1" => Link::Eth1,
+        _ => Link::Unknown,
+    }
+}
+
+/// A simulator run as an `engine` input: the external inputs of the run (boots, crashes, stops
+/// and starts, reloads with a new priority, link changes, partitions and heals, check results,
+/// tracked-file values) at the times they happened, in the target's operations, for its own
+/// cluster (the scenario's configuration is not carried over: the target's five instances meet
+/// the scenario's schedule of faults). Nodes map to routers modulo 3 and no router starts
+/// before its `Boot`; a crash becomes a shutdown (the target has no crash); instance names map to
+/// their index on the node; check scripts to the target's two by order of appearance, each
+/// result reported twice (the target's `rise`/`fall` is 2). Adverts and losses are the target's
+/// own. At most [`fuzzing::MAX_OPS`] operations: a long run is cut.
+fn sim_to_engine(trace: &[TraceEntry], names: &Names, duration: u64) -> (Setup, Vec<Op>) {
+    let nodes = names.nodes.len().clamp(1, 3);
+    let setup = Setup {
+        routers: (nodes - 1) as u8,
+        flags: 0x02,
+    };
+    let mut ops = Vec::new();
+    let mut now = 0u64;
+    let mut scripts: Vec<String> = Vec::new();
+    for e in trace {
+        let node = e.node.unwrap_or(0);
+        let router = (usize::from(node) % 3) as u8;
+        let these: Vec<Op> = match &e.ev {
+            TraceEvent::Boot | TraceEvent::Start => vec![Op::Start { router }],
+            TraceEvent::Crash | TraceEvent::Stop => vec![Op::Shutdown { router }],
+            TraceEvent::Reload { instance, priority } => {
+                let index = names
+                    .instances
+                    .get(usize::from(node))
+                    .and_then(|v| v.iter().position(|n| n == instance))
+                    .unwrap_or(0);
+                vec![Op::Reload {
+                    router,
+                    change: Change::Priority {
+                        instance: (index % 256) as u8,
+                        priority: *priority,
+                    },
+                }]
+            }
+            TraceEvent::Link { iface, up } => vec![Op::LinkState {
+                router,
+                link: sim_link(iface),
+                up: *up,
+            }],
+            TraceEvent::Net { what, .. } if what == "healed" => {
+                vec![Op::Partition { on: false }]
+            }
+            TraceEvent::Net { what, .. }
+                if what.starts_with("partitioned") || what.contains("no longer reach") =>
+            {
+                vec![Op::Partition { on: true }]
+            }
+            TraceEvent::Track { what } => {
+                let words: Vec<&str> = what.split_whitespace().collect();
+                match words.as_slice() {
+                    ["check", name, "now", result @ ..] => {
+                        let k = match scripts.iter().position(|s| s == name) {
+                            Some(k) => k,
+                            None => {
+                                scripts.push(name.to_string());
+                                scripts.len() - 1
+                            }
+                        };
+                        let outcome = match result {
+                            ["succeeds"] => Outcome::Success,
+                            ["fails"] => Outcome::Failure,
+                            _ => Outcome::Timeout,
+                        };
+                        let check = Op::Check {
+                            router,
+                            script: (k % 2) as u8,
+                            outcome,
+                            ran_ms: 10,
+                        };
+                        vec![check, check]
+                    }
+                    ["track", "file", _, "=", value] => match value.parse::<i64>() {
+                        Ok(value) => vec![Op::TrackFile {
+                            router,
+                            file: 0,
+                            value,
+                        }],
+                        Err(_) => Vec::new(),
+                    },
+                    _ => Vec::new(),
+                }
+            }
+            _ => Vec::new(),
+        };
+        if these.is_empty() {
+            continue;
+        }
+        if e.t > now {
+            ops.extend(sim_steps(e.t - now));
+            now = e.t;
+        }
+        ops.extend(these);
+    }
+    ops.extend(sim_steps(duration.saturating_sub(now)));
+    ops.truncate(fuzzing::MAX_OPS);
+    (setup, ops)
+}
+
+/// Every scenario of `sim/scenarios/`, run with its own seed and converted: (scenario, bytes).
+fn sim_seeds() -> Vec<(String, Vec<u8>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../sim/scenarios");
+    let mut out = Vec::new();
+    for f in files_in(&dir) {
+        if f.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let name = f
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let text = fs::read_to_string(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let plan = match Scenario::from_toml(&text).and_then(|s| s.plan()) {
+            Ok(p) => p,
+            Err(e) => panic!("{}: {e}", f.display()),
+        };
+        let mut sim = Sim::new(&plan, &Options::quiet(plan.seed));
+        sim.run();
+        let (setup, ops) = sim_to_engine(sim.trace(), sim.names(), sim.now());
+        out.push((name, fuzzing::encode_engine(setup, &ops)));
+    }
+    out
+}
+
+/// The converter on a simulator run: the demo (three routers; the master crashes and comes back)
+/// becomes boots, a shutdown and a start at the scenario's times, and the input replays clean.
+#[test]
+fn a_simulator_run_converts_to_an_engine_input_that_replays() {
+    let plan = match Scenario::from_toml(vigil_sim::DEMO).and_then(|s| s.plan()) {
+        Ok(p) => p,
+        Err(e) => panic!("demo: {e}"),
+    };
+    let mut sim = Sim::new(&plan, &Options::quiet(plan.seed));
+    sim.run();
+    let (setup, ops) = sim_to_engine(sim.trace(), sim.names(), sim.now());
+    assert_eq!(setup.routers, 2, "three nodes");
+    let inputs: Vec<&Op> = ops
+        .iter()
+        .filter(|op| !matches!(op, Op::Advance { .. }))
+        .collect();
+    let boots = inputs
+        .iter()
+        .filter(|op| matches!(op, Op::Start { .. }))
+        .count();
+    assert!(boots >= 4, "three boots and a restart: {inputs:?}");
+    assert!(
+        inputs.iter().any(|op| matches!(op, Op::Shutdown { .. })),
+        "the crash: {inputs:?}"
+    );
+    let elapsed: u64 = ops
+        .iter()
+        .map(|op| match op {
+            Op::Advance {
+                step: Step::Millis(ms),
+            } => u64::from(*ms) * 1_000_000,
+            Op::Advance {
+                step: Step::Micros(us),
+            } => u64::from(*us) * 1_000,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(
+        elapsed / 1_000_000,
+        sim.now() / 1_000_000,
+        "the run's duration"
+    );
+    let bytes = fuzzing::encode_engine(setup, &ops);
+    assert_eq!(fuzzing::decode_engine(&bytes), Some((setup, ops)));
+    fuzzing::engine(&bytes);
 }
