@@ -4,6 +4,7 @@
 mod operator_common;
 
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::time::Duration;
 
 use operator_common::{at, drain, engine, run_until, start};
@@ -152,6 +153,45 @@ fn control_socket_is_owner_only_and_answers_both_forms() {
     assert!(StatusServer::bind(&sock, "x").is_err());
     server.shutdown();
     assert!(!sock.exists());
+}
+
+#[test]
+fn a_client_that_is_neither_root_nor_vigild_s_user_is_refused() {
+    if !operator_common::need_root("connecting to the control socket as another user") {
+        return;
+    }
+    let e = lab();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let sock = status::socket_path_for_pid_file(&dir.path().join("vigild.pid"));
+    let mut server = StatusServer::bind(&sock, "lab-r1").unwrap();
+    // Someone opened the socket up by hand: the peer's credentials still decide.
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let client = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import socket\n\
+             s=socket.socket(socket.AF_UNIX); s.connect({:?}); s.settimeout(5)\n\
+             try:\n    s.sendall(b'status\\n'); d=s.recv(4096)\n\
+             except ConnectionError:\n    d=b''\n\
+             print('answered' if d else 'closed')",
+            sock.display().to_string()
+        ))
+        .uid(65534)
+        .gid(65534)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut client = client;
+    while client.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        server.on_readable(&e);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let out = client.wait_with_output().unwrap();
+    // Refused: the connection is closed without an answer.
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "closed");
+    server.shutdown();
 }
 
 /// Replace every number by N: the layout, not the values.

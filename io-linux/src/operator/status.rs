@@ -525,6 +525,15 @@ impl StatusServer {
         loop {
             match self.listener.accept() {
                 Ok((stream, _)) => {
+                    // The file's 0600 is the first gate; the peer's credentials the second
+                    // (a descriptor passed on by another process, a mode changed by hand).
+                    match peer_uid(&stream) {
+                        Some(uid) if uid == 0 || uid == effective_uid() => {}
+                        other => {
+                            warn!("status: refused a client (uid {other:?}): root or vigild's user only");
+                            continue;
+                        }
+                    }
                     let status = Status::collect(engine, &self.router_id);
                     let r = std::thread::Builder::new()
                         .name("status".into())
@@ -547,6 +556,32 @@ impl StatusServer {
     pub fn shutdown(self) {
         let _ = std::fs::remove_file(&self.path);
     }
+}
+
+/// The uid of the process at the other end of `stream` (`SO_PEERCRED`).
+pub fn peer_uid(stream: &UnixStream) -> Option<u32> {
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `cred` and `len` are valid for the call and sized for SO_PEERCRED.
+    let r = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    };
+    (r == 0).then_some(cred.uid)
+}
+
+fn effective_uid() -> u32 {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() }
 }
 
 /// Answer one request from `stream` with `status`.
