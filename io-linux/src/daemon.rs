@@ -25,6 +25,9 @@ use crate::track_files::TrackFiles;
 use crate::vmac::{self, BaseSysctls, VmacSpec};
 use crate::vrrp_socket::VrrpSocket;
 
+/// The key of `static_ipaddress` / `static_routes` among the instances' extras (no instance
+/// can be called this: names are words of the configuration).
+const STATICS: &str = "\0static";
 /// keepalived's exit code for a configuration it cannot run.
 pub const EXIT_CONFIG: i32 = 5;
 /// Exit code for a failure to set up the machine (sockets, netlink, files).
@@ -93,6 +96,8 @@ struct Loaded {
     extras: Vec<(String, Extras)>,
     /// `use_vmac` macvlans by instance name.
     vmacs: HashMap<String, VmacSpec>,
+    /// `static_ipaddress` / `static_routes`.
+    statics: Option<Extras>,
 }
 
 /// Read, parse and convert the configuration; every problem is logged (parse errors with
@@ -124,14 +129,15 @@ fn load(src: &ConfigSource<'_>) -> Option<Loaded> {
         }
         warn!("{}: {}", n.owner, n.what);
     }
-    for n in runner_notes(&cfg) {
-        warn!("{n}");
-    }
     let (mut extras, notes) = routes::extras_of(&cfg);
     for n in notes {
         warn!("{n}");
     }
     let (vmacs, notes) = vmac::plan(&cfg, &converted.engine);
+    for n in notes {
+        warn!("{n}");
+    }
+    let (statics, notes) = routes::statics_of(&cfg);
     for n in notes {
         warn!("{n}");
     }
@@ -146,6 +152,7 @@ fn load(src: &ConfigSource<'_>) -> Option<Loaded> {
         engine: converted.engine,
         extras,
         vmacs,
+        statics,
     })
 }
 
@@ -270,6 +277,7 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
         engine,
         extras,
         vmacs,
+        statics,
     }) = load(&source)
     else {
         return EXIT_CONFIG;
@@ -287,6 +295,7 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
         Ok(mut d) => {
             d.set_extras(extras);
             d.set_vmacs(vmacs);
+            d.set_statics(statics);
             d.serve(Some(&source))
         }
         Err(e) => {
@@ -320,16 +329,6 @@ pub fn init_logging(detail: bool) {
         .with_ansi(false)
         .with_target(false)
         .try_init();
-}
-
-/// What this runner does not do yet, for the log (the engine's own notes come from
-/// [`EngineConfig::from_conf`]).
-pub fn runner_notes(cfg: &conf::Config) -> Vec<String> {
-    let mut out = Vec::new();
-    if !cfg.static_addresses.is_empty() || !cfg.static_routes.is_empty() {
-        out.push("static_ipaddress / static_routes are not installed yet".into());
-    }
-    out
 }
 
 fn write_pid_file(path: &Path) -> io::Result<()> {
@@ -751,6 +750,14 @@ impl Daemon {
         self.extras = extras.into_iter().collect();
     }
 
+    /// Install `static_ipaddress` / `static_routes` (start-up, before the engine starts).
+    fn set_statics(&mut self, statics: Option<Extras>) {
+        if let Some(s) = statics {
+            self.extras.insert(STATICS.to_string(), s);
+            self.install_extras(STATICS);
+        }
+    }
+
     /// Add (`add`) or remove route `r` through netlink.
     fn route(&mut self, add: bool, r: &RouteSpec) -> io::Result<bool> {
         let oif = match &r.dev {
@@ -834,12 +841,14 @@ impl Daemon {
     /// differences are removed and added, so a route or address kept by the new configuration
     /// never disappears.
     fn reconcile_extras(&mut self) {
-        let masters: HashSet<String> = self
+        let mut masters: HashSet<String> = self
             .engine
             .instances()
             .filter(|v| v.state() == vigil_engine::State::Master)
             .map(|v| v.name().to_string())
             .collect();
+        // The static ones are always "installed" while the daemon runs.
+        masters.insert(STATICS.to_string());
         let stale: Vec<String> = self
             .installed
             .keys()
@@ -1093,6 +1102,9 @@ impl Daemon {
         // 3. Interfaces by name: sockets of those still used kept, new ones opened.
         self.vips = vips;
         self.extras = loaded.extras.into_iter().collect();
+        if let Some(s) = loaded.statics {
+            self.extras.insert(STATICS.to_string(), s);
+        }
         self.set_vmacs(loaded.vmacs);
         self.rebuild_interfaces();
         if let Err(e) = self.resync() {
@@ -1650,6 +1662,7 @@ impl Daemon {
         self.checks.kill_all();
         self.engine.handle_input(self.clock.now(), Input::Shutdown);
         self.drain();
+        self.uninstall_extras(STATICS);
         let left: Vec<Recorded> = self.addrs.recorded().cloned().collect();
         for r in &left {
             if let Some(idx) = sys::if_nametoindex(&r.ifname) {

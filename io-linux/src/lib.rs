@@ -59,20 +59,19 @@
 //!
 //! - `virtual_ipaddress_excluded` and `virtual_routes` ([`routes`]): installed while MASTER,
 //!   on the engine's state changes, never advertised; excluded addresses are announced with the
-//!   others;
+//!   others; `static_ipaddress` and `static_routes`: installed from start-up to stop;
 //! - `use_vmac` ([`vmac`], IPv4): a private-mode macvlan with the virtual MAC, keepalived's
 //!   sysctls, adverts and announcements sent from it, the addresses on it.
 //!
 //! ## Not done yet (see the issue)
 //!
-//! `use_vmac` for IPv6 instances (logged; they run on the parent interface), static addresses
-//! and routes (`static_ipaddress`, `static_routes`), tracking of virtual routes (a route the
-//! kernel drops does not fault the instance), route options beyond destination / via / src /
-//! dev / table (by number) / metric / scope / type, and syslog in the foreground (with `-n`
-//! the daemon logs to stderr, as under systemd; without `-n` it detaches and logs to syslog,
-//! see [`background`]). Unsupported settings are logged as warnings at start-up
-//! ([`daemon::runner_notes`] and the modules above). Sync groups and tracked interfaces need
-//! nothing from the runner beyond link events: the engine runs them.
+//! `use_vmac` for IPv6 instances (logged; they run on the parent interface), tracking of
+//! virtual and static routes (a route the kernel drops does not fault the instance), route
+//! options beyond destination / via / src / dev / table (by number) / metric / scope / type,
+//! and syslog in the foreground (with `-n` the daemon logs to stderr, as under systemd;
+//! without `-n` it detaches and logs to syslog, see [`background`]). Unsupported settings are
+//! logged as warnings at start-up ([`routes`], [`vmac`]). Sync groups and tracked interfaces
+//! need nothing from the runner beyond link events: the engine runs them.
 
 pub mod addr_state;
 pub mod announce;

@@ -1,5 +1,6 @@
 //! `virtual_routes` (and the excluded addresses that go with a MASTER): what a MASTER installs
-//! besides its advertised virtual addresses, and takes away when it leaves MASTER.
+//! besides its advertised virtual addresses, and takes away when it leaves MASTER; and
+//! `static_ipaddress` / `static_routes`, installed for as long as the daemon runs.
 //!
 //! keepalived installs an instance's `virtual_ipaddress_excluded` and `virtual_routes` when the
 //! instance becomes MASTER and removes them when it leaves MASTER (and on stop); the excluded
@@ -231,6 +232,33 @@ pub fn extras_of(cfg: &conf::Config) -> (Vec<(String, Extras)>, Vec<String>) {
     (out, notes)
 }
 
+/// `static_ipaddress` and `static_routes`: installed at start-up whatever the VRRP state and
+/// removed on stop, as keepalived does (its `start_vrrp` / `stop_vrrp`); `None` when there are
+/// none. Their addresses name their interface (`dev`).
+pub fn statics_of(cfg: &conf::Config) -> (Option<Extras>, Vec<String>) {
+    let mut notes = Vec::new();
+    let mut e = Extras {
+        interface: String::new(),
+        excluded: cfg.static_addresses.iter().map(virtual_address).collect(),
+        routes: Vec::new(),
+    };
+    for v in &cfg.static_addresses {
+        if v.dev.is_none() {
+            notes.push(format!(
+                "{}: static address {} has no 'dev': not added",
+                v.loc, v.addr
+            ));
+        }
+    }
+    e.excluded.retain(|v| v.dev.is_some());
+    for r in &cfg.static_routes {
+        let (spec, n) = route_of(r);
+        notes.extend(n.into_iter().map(|n| format!("static_routes: {n}")));
+        e.routes.extend(spec);
+    }
+    ((!e.is_empty()).then_some(e), notes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,6 +305,24 @@ mod tests {
         ));
         assert!(e.is_empty());
         assert!(notes[0].contains("table 'vrrp'"), "{notes:?}");
+    }
+
+    #[test]
+    fn static_addresses_need_their_interface() {
+        let cfg = conf::parse_str(&format!(
+            "static_ipaddress {{\n 203.0.113.9/24 dev eth1\n 203.0.113.10/24\n}}\n\
+             static_routes {{\n 198.51.100.0/24 via 203.0.113.1\n}}\n{HEAD}}}\n"
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let (e, notes) = statics_of(&cfg);
+        let e = e.expect("statics");
+        assert_eq!(e.excluded.len(), 1);
+        assert_eq!(e.excluded[0].dev.as_deref(), Some("eth1"));
+        assert_eq!(e.routes[0].to_string(), "198.51.100.0/24 via 203.0.113.1");
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("203.0.113.10 has no 'dev'"), "{notes:?}");
+        let (none, _) = statics_of(&conf::parse_str(&format!("{HEAD}}}\n")).unwrap());
+        assert!(none.is_none());
     }
 
     #[test]

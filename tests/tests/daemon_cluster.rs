@@ -1143,3 +1143,44 @@ fn without_dont_fork_vigild_detaches_and_the_shell_gets_the_start_status() {
     assert!(!lab.has(1, vip4()), "address left behind");
     assert!(!pid_file.exists(), "pid file left behind");
 }
+
+#[test]
+fn static_addresses_and_routes_stay_while_the_daemon_runs_whatever_its_state() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::new("static", 2);
+    let conf = |prio: u8| {
+        format!(
+            "static_ipaddress {{\n  203.0.113.{prio}/24 dev eth0\n}}\n\
+             static_routes {{\n  198.51.100.0/25 via 192.0.2.1\n}}\n{}",
+            keepalived_conf(&[Instance::v4(3, prio, "0.1")])
+        )
+    };
+    let routes = |lab: &Lab, i: usize| {
+        let o = lab.exec(i, &["ip", "-4", "route", "show", "proto", "keepalived"]);
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let nodes = [
+        lab.start(Kind::Vigil, 1, &conf(200)),
+        lab.start(Kind::Vigil, 2, &conf(100)),
+    ];
+    assert!(lab.wait_sole_holder(vip4(), 1, FAST), "{}", lab.logs());
+    // The backup has its static address and route too.
+    for (i, a) in [(1, "203.0.113.200"), (2, "203.0.113.100")] {
+        assert!(lab.has(i, a.parse().unwrap()), "host {i}\n{}", lab.logs());
+        assert!(
+            routes(&lab, i).contains("198.51.100.0/25 via 192.0.2.1"),
+            "host {i}: {}",
+            routes(&lab, i)
+        );
+    }
+    let status = lab.node(nodes[1]).terminate();
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "{}", lab.logs());
+    assert!(
+        !lab.has(2, "203.0.113.100".parse().unwrap()),
+        "static address left"
+    );
+    assert_eq!(routes(&lab, 2), "", "static route left");
+    assert!(lab.has(1, "203.0.113.200".parse().unwrap()));
+}
