@@ -157,25 +157,43 @@ pub struct Confined {
 /// mail and status threads and every check, notify and FIFO program then start confined.
 ///
 /// With `mlockall(MCL_FUTURE)` in force, every later mapping (a thread stack, a large
-/// allocation) is locked, and without `CAP_IPC_LOCK` it would count against `RLIMIT_MEMLOCK`
-/// and fail once the limit is reached; so the limit is lifted first, while vigild may still do
-/// so. A configuration reloaded later that needs more (a script user added) cannot get it back:
+/// allocation, heap growth) is locked, and without `CAP_IPC_LOCK` it counts against
+/// `RLIMIT_MEMLOCK`: past the limit every allocation fails. So while memory is locked, the
+/// limit is lifted first (systemd's `LimitMEMLOCK=infinity` does it for the unit); when it
+/// cannot be (no `CAP_SYS_RESOURCE`, as in some containers), `CAP_IPC_LOCK` is kept as well.
+/// A configuration reloaded later that needs more (a script user added) cannot get it back:
 /// such scripts fail to start and are logged, and a restart applies them.
 pub fn confine(cfg: &Config) -> io::Result<Confined> {
-    let unlimited = libc::rlimit {
-        rlim_cur: libc::RLIM_INFINITY,
-        rlim_max: libc::RLIM_INFINITY,
-    };
-    // SAFETY: a valid rlimit for the call; failure (no CAP_SYS_RESOURCE) leaves the limit as
-    // it was, which is then what applies.
-    unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) };
-    let keep = required_capabilities(cfg);
+    let mut keep = required_capabilities(cfg);
+    if memory_locked() && !lift_memlock_limit() {
+        keep.push(Capability::CAP_IPC_LOCK);
+    }
     let bounding =
         caps::has_cap(None, CapSet::Effective, Capability::CAP_SETPCAP).map_err(caps_err)?;
     drop_capabilities(&keep)?;
     let held = caps::read(None, CapSet::Effective).map_err(caps_err)?;
     let kept = keep.into_iter().filter(|c| held.contains(c)).collect();
     Ok(Confined { kept, bounding })
+}
+
+/// Whether this process has locked memory (`VmLck` of `/proc/self/status`).
+fn memory_locked() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("VmLck:"))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .is_some_and(|kb| kb > 0)
+    })
+}
+
+/// Set `RLIMIT_MEMLOCK` to unlimited; returns whether it now is.
+fn lift_memlock_limit() -> bool {
+    let unlimited = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: a valid rlimit for the call; failure leaves the limit as it was.
+    unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) == 0 }
 }
 
 /// One capability-set line of `/proc/<pid>/status` (`CapEff`, `CapPrm`, `CapBnd`, ...), as a
