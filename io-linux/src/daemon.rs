@@ -353,6 +353,14 @@ pub fn init_logging(detail: bool) {
             .try_init();
         return;
     }
+    if crate::operator::journal::stderr_is_journal() {
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_writer(io::stderr)
+            .event_format(crate::operator::journal::JournalFormat)
+            .try_init();
+        return;
+    }
     let _ = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(io::stderr)

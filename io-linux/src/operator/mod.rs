@@ -13,6 +13,8 @@
 //! - [`program`]: how every configured program (check, notify, FIFO script) is vetted and
 //!   started;
 //! - [`sd_notify`]: systemd readiness (`Type=notify`);
+//! - [`journal`]: log lines journald files under the right priority, without a second
+//!   timestamp;
 //! - [`user`]: who scripts run as.
 //!
 //! Nothing here ever blocks the event loop: programs, e-mail and status answers run on other
@@ -32,6 +34,7 @@
 //! ```
 
 pub mod fifo;
+pub mod journal;
 pub mod mail;
 pub mod metrics;
 pub mod notify;
