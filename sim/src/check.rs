@@ -8,7 +8,10 @@
 //! - `goodbye-priority-0`: a graceful stop of a MASTER sends priority 0 (RFC 5798 section 6.4.3).
 //! - `fsm-edge`: every transition is an edge of the state diagram ([`State::can_go_to`]);
 //!   `state-report`: the engine reports every change, from the state it last reported.
-//! - `deadline-in-the-past`: the engine's next deadline is never before the node's clock.
+//! - `deadline-in-the-past`: the engine's next deadline is never before the node's clock;
+//!   `deadline-not-served`: after `handle_timeout(now)` it is after `now`.
+//! - The simulator's own model of each instance ([`crate::oracle`]): `counters`,
+//!   `priority-report`, `tracking`, `takeover-early`, `takeover-late`, `view`, `lookups`.
 //! - `master-silent`: a MASTER advertises at least once per Advertisement_Interval
 //!   (RFC 5798 section 6.4.3), plus clock drift.
 //!

@@ -7,9 +7,36 @@ use vigil_engine::EngineConfig;
 /// Parse keepalived.conf `text` and convert it into what the engine runs. Settings the engine
 /// does not act on are ignored, as by the daemon.
 pub fn engine_config(text: &str) -> Result<EngineConfig, String> {
+    load(text).map(|l| l.engine)
+}
+
+/// A node's keepalived.conf: what its engine runs, and what its runner does outside the engine.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// What the engine runs.
+    pub engine: EngineConfig,
+    /// Each `vrrp_script`'s `interval` (keepalived's default 1 s), nanoseconds: how often the
+    /// simulated runner runs it. Its `timeout`, `rise` and `fall` are the engine's business and
+    /// travel in [`Loaded::engine`].
+    pub script_intervals: Vec<(String, u64)>,
+}
+
+/// Parse keepalived.conf `text`: the engine's configuration and the runner's script intervals.
+pub fn load(text: &str) -> Result<Loaded, String> {
     let cfg = vigil_engine::conf::parse_str(text).map_err(|e| e.to_string())?;
     let converted = EngineConfig::from_conf(&cfg).map_err(|e| e.to_string())?;
-    Ok(converted.engine)
+    let script_intervals = cfg
+        .scripts
+        .iter()
+        .map(|s| {
+            let ns = u64::try_from(s.interval.as_nanos()).unwrap_or(u64::MAX);
+            (s.name.clone(), ns.max(1))
+        })
+        .collect();
+    Ok(Loaded {
+        engine: converted.engine,
+        script_intervals,
+    })
 }
 
 #[cfg(test)]
@@ -23,5 +50,26 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.instances[0].priority, 150);
         assert!(super::engine_config("vrrp_instance {").is_err());
+    }
+
+    #[test]
+    fn a_vrrp_script_keeps_its_interval_and_its_counts() {
+        let l = super::load(
+            "vrrp_script chk {\n script \"/bin/true\"\n interval 3\n timeout 2\n rise 2\n \
+             fall 4\n}\nvrrp_script dflt {\n script \"/bin/true\"\n}\n\
+             vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n \
+             virtual_ipaddress {\n  192.0.2.100/24\n }\n track_script {\n  chk\n  dflt\n }\n}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            l.script_intervals,
+            vec![
+                ("chk".to_string(), 3_000_000_000),
+                ("dflt".to_string(), 1_000_000_000)
+            ]
+        );
+        let chk = l.engine.scripts.iter().find(|s| s.name == "chk").unwrap();
+        assert_eq!((chk.rise, chk.fall), (2, 4));
+        assert_eq!(chk.timeout, core::time::Duration::from_secs(2));
     }
 }

@@ -108,10 +108,7 @@ impl Model {
             v3: c.version == Version::V3,
             preempt: c.preempt,
             preempt_delay: u64::try_from(c.preempt_delay.as_nanos()).unwrap_or(u64::MAX),
-            grouped: cfg
-                .sync_groups
-                .iter()
-                .any(|g| g.members.iter().any(|m| *m == c.name)),
+            grouped: cfg.sync_groups.iter().any(|g| g.members.contains(&c.name)),
             expired: false,
             master_addr: Some(None),
         }
@@ -469,7 +466,7 @@ pub(crate) fn compare_tracking(
     let ignored = cfg
         .sync_groups
         .iter()
-        .any(|g| !g.tracking_weight && g.members.iter().any(|m| *m == c.name));
+        .any(|g| !g.tracking_weight && g.members.contains(&c.name));
     let reported: Vec<_> = engine.trackers(id).collect();
     if reported.len() != c.track.len() {
         return Err((

@@ -678,6 +678,9 @@ pub struct NodePlan {
     pub clock_offset: u64,
     /// Clock drift, parts per million.
     pub drift_ppm: i64,
+    /// How often its runner runs each check program (from its keepalived.conf's `vrrp_script`
+    /// `interval`), nanoseconds; scripts not listed use the scenario's `[[scripts]]` interval.
+    pub script_intervals: Vec<(String, u64)>,
 }
 
 /// A resolved fault.
@@ -944,6 +947,7 @@ impl Scenario {
         let mut nodes = Vec::new();
         for (ni, n) in self.nodes.iter().enumerate() {
             let ifaces = node_ifaces[ni].clone();
+            let mut script_intervals = Vec::new();
             let config = if let Some(text) = &n.keepalived_conf {
                 if !n.instances.is_empty() {
                     return err(format!(
@@ -951,8 +955,10 @@ impl Scenario {
                         n.name
                     ));
                 }
-                crate::confload::engine_config(text)
-                    .map_err(|e| PlanError(format!("node {}: keepalived_conf: {e}", n.name)))?
+                let loaded = crate::confload::load(text)
+                    .map_err(|e| PlanError(format!("node {}: keepalived_conf: {e}", n.name)))?;
+                script_intervals = loaded.script_intervals;
+                loaded.engine
             } else {
                 let mut specs: Vec<InstanceSpec> = Vec::new();
                 // Templates, with this node's overrides by name.
@@ -1045,6 +1051,7 @@ impl Scenario {
                 },
                 clock_offset: n.clock_offset.unwrap_or(Dur::ZERO).0,
                 drift_ppm: n.drift_ppm,
+                script_intervals,
             });
         }
         // Faults.

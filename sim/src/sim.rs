@@ -427,9 +427,12 @@ impl Sim {
                     .iter()
                     .map(|sc| ScriptRun {
                         name: sc.name.clone(),
-                        interval: plan
+                        // The node's keepalived.conf, else the scenario's `[[scripts]]`, else
+                        // keepalived's default of 1 s.
+                        interval: np
                             .script_intervals
                             .iter()
+                            .chain(plan.script_intervals.iter())
                             .find(|(n, _)| *n == sc.name)
                             .map_or(1_000_000_000, |(_, i)| *i),
                         result: if sc.init_fail {
@@ -1469,10 +1472,11 @@ impl Sim {
         let local = self.nodes[n].local(self.now);
         for t in self.nodes[n].insts.iter_mut() {
             // A sync-group member whose timer ran out waits for the others (matrix handler 1).
-            if t.state == State::Backup && t.model.grouped {
-                if t.model.deadline().is_some_and(|d| d <= local) {
-                    t.model.expired = true;
-                }
+            if t.state == State::Backup
+                && t.model.grouped
+                && t.model.deadline().is_some_and(|d| d <= local)
+            {
+                t.model.expired = true;
             }
         }
         let node = &self.nodes[n];
