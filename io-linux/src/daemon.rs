@@ -286,36 +286,6 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
         .pid_file
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_PID_FILE));
-    // Real-time scheduling and locked memory need privileges that vigild gives up next; both
-    // come before any other thread or child process, which then start confined.
-    if std::env::var_os("VIGIL_NO_REALTIME").is_none() {
-        let rt = sys::enter_realtime();
-        info!(
-            "real-time scheduling {}, memory {}",
-            if rt.fifo {
-                "on (SCHED_FIFO)"
-            } else {
-                "unavailable"
-            },
-            if rt.locked { "locked" } else { "not locked" }
-        );
-    }
-    match crate::operator::privilege::confine(&cfg) {
-        Ok(c) => info!(
-            "capabilities kept: {}{}",
-            c.kept
-                .iter()
-                .map(|c| c.to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            if c.bounding {
-                " (bounding set too)"
-            } else {
-                ""
-            }
-        ),
-        Err(e) => warn!("cannot drop capabilities: {e}"),
-    }
     let checks = Checks::new(&cfg, sys::now());
     let track_files = TrackFiles::new(&cfg);
     let mut operator_opts = OperatorOptions::for_pid_file(&pid_file);
@@ -598,6 +568,18 @@ impl Daemon {
     /// Start the engine and serve until SIGTERM / SIGINT, reloading `source` on SIGHUP;
     /// returns the exit code.
     pub fn serve(&mut self, source: Option<&ConfigSource<'_>>) -> i32 {
+        if std::env::var_os("VIGIL_NO_REALTIME").is_none() {
+            let rt = sys::enter_realtime();
+            info!(
+                "real-time scheduling {}, memory {}",
+                if rt.fifo {
+                    "on (SCHED_FIFO)"
+                } else {
+                    "unavailable"
+                },
+                if rt.locked { "locked" } else { "not locked" }
+            );
+        }
         self.report_interfaces();
         info!(
             "starting {} instance(s) on {} interface(s)",
@@ -963,27 +945,59 @@ impl Daemon {
         };
         vmac::configure_vmac(&spec.name);
         // Two routers' macvlans share the virtual MAC: IPv6 on it (an EUI-64 link-local, DAD,
-        // router solicitations) would send from that MAC on every router. Off, as keepalived
-        // does, unless an excluded IPv6 address needs it.
-        let v6 = self
-            .extras
-            .get(inst)
-            .is_some_and(|e| e.excluded.iter().any(|v| v.addr.is_ipv6()));
-        if !v6 {
-            if let Err(e) = vmac::set_ipv6_disabled(&spec.name) {
-                warn!("({inst}) {}: cannot disable IPv6: {e}", spec.name);
-            }
+        // router solicitations) would send from that MAC on every router. For an IPv4
+        // instance it is off, as keepalived does, unless an excluded IPv6 address needs it; an
+        // IPv6 instance gets no generated address, only its parent's link-local (below).
+        let v6 = spec.family == Family::V6
+            || self
+                .extras
+                .get(inst)
+                .is_some_and(|e| e.excluded.iter().any(|v| v.addr.is_ipv6()));
+        let r = if v6 {
+            vmac::set_ipv6_no_generated_address(&spec.name)
+        } else {
+            vmac::set_ipv6_disabled(&spec.name)
+        };
+        if let Err(e) = r {
+            warn!("({inst}) {}: cannot set its IPv6 mode: {e}", spec.name);
         }
         if let Err(e) = self.rtnl.set_link_up(index) {
             error!("({inst}) cannot bring {} up: {e}", spec.name);
         }
-        self.vmac_sysctls.hold(&spec.base);
+        if spec.family == Family::V6 {
+            // Adverts leave the macvlan from the parent's link-local address (the engine's
+            // source): the kernel sends from a link-local address only on an interface that
+            // has it.
+            let ll = self
+                .ifaces
+                .iter()
+                .find(|f| f.name == spec.base)
+                .and_then(|f| netlink::link_local_v6(&f.addrs));
+            match ll {
+                Some(a) => {
+                    let v = VirtualAddress {
+                        prefix_len: 64,
+                        scope: Some("link".into()),
+                        ..VirtualAddress::new(a)
+                    };
+                    if let Err(e) = self.rtnl.add_address(index, &v) {
+                        warn!("({inst}) cannot put {a} on {}: {e}", spec.name);
+                    }
+                }
+                None => warn!(
+                    "({inst}) {} has no link-local address for {}",
+                    spec.base, spec.name
+                ),
+            }
+        } else {
+            self.vmac_sysctls.hold(&spec.base);
+        }
         self.vmac_serial += 1;
         let token = TOKEN_VMAC_BASE + self.vmac_serial;
         let sock = if spec.xmit_base {
             None
         } else {
-            match VrrpSocket::open(Family::V4, &spec.name, index) {
+            match VrrpSocket::open(spec.family, &spec.name, index) {
                 Ok(s) => {
                     if let Err(e) = self.ep.add(s.raw_fd(), token) {
                         error!("({inst}) {}: cannot watch its socket: {e}", spec.name);
@@ -1028,7 +1042,11 @@ impl Daemon {
             Ok(_) => info!("({inst}) removed macvlan {}", m.spec.name),
             Err(e) => warn!("({inst}) cannot remove macvlan {}: {e}", m.spec.name),
         }
-        if !self.vmacs.values().any(|o| o.spec.base == m.spec.base) {
+        if !self
+            .vmacs
+            .values()
+            .any(|o| o.spec.base == m.spec.base && o.spec.family == Family::V4)
+        {
             self.vmac_sysctls.release(&m.spec.base);
         }
     }
@@ -1329,7 +1347,9 @@ impl Daemon {
         let skip: Vec<u8> = self
             .vmacs
             .values()
-            .filter(|m| m.sock.is_some() && m.spec.base == self.ifaces[i].name)
+            .filter(|m| {
+                m.sock.is_some() && m.spec.base == self.ifaces[i].name && m.spec.family == family
+            })
             .map(|m| m.spec.vrid)
             .collect();
         self.read_socket(fd, family, IfaceId(i as u16), |dst, vrid| {

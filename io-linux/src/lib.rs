@@ -60,12 +60,13 @@
 //! - `virtual_ipaddress_excluded` and `virtual_routes` ([`routes`]): installed while MASTER,
 //!   on the engine's state changes, never advertised; excluded addresses are announced with the
 //!   others; `static_ipaddress` and `static_routes`: installed from start-up to stop;
-//! - `use_vmac` ([`vmac`], IPv4): a private-mode macvlan with the virtual MAC, keepalived's
-//!   sysctls, adverts and announcements sent from it, the addresses on it.
+//! - `use_vmac` ([`vmac`]): a private-mode macvlan with the virtual MAC, keepalived's sysctls,
+//!   adverts and announcements sent and heard on it, the addresses on it.
 //!
 //! ## Not done yet (see the issue)
 //!
-//! `use_vmac` for IPv6 instances (logged; they run on the parent interface), tracking of
+//! Following a change of the parent's link-local address on an IPv6 `use_vmac` macvlan,
+//! moving a MASTER's addresses when a reload adds or removes its `use_vmac`, tracking of
 //! virtual and static routes (a route the kernel drops does not fault the instance), route
 //! options beyond destination / via / src / dev / table (by number) / metric / scope / type,
 //! and syslog in the foreground (with `-n` the daemon logs to stderr, as under systemd;

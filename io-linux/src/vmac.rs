@@ -1,7 +1,7 @@
 //! `use_vmac`: an instance that sends from the VRRP virtual MAC address (RFC 5798 section 7.3:
 //! 00-00-5E-00-01-{VRID} for IPv4) through a macvlan interface, as keepalived does.
 //!
-//! keepalived's scheme, followed here for IPv4 instances:
+//! keepalived's scheme, followed here:
 //! - a macvlan in mode `private` on the instance's interface, named `vrrp.VRID` unless the
 //!   configuration names it (`use_vmac NAME`), with the virtual MAC (or the configured one);
 //! - the virtual addresses (and excluded ones) go on the macvlan, so ARP for them is answered
@@ -22,9 +22,10 @@
 //!   MAC, so nothing may leave from it on a backup).
 //!
 //! The macvlan is created at start-up (one left by a crashed run is deleted first) and deleted
-//! on stop. IPv6 instances with `use_vmac` are logged as unsupported and run on the parent
-//! interface: their macvlan would need a link-local address of its own (the kernel's EUI-64 one
-//! would be the same on every router of the group), which is left for later.
+//! on stop. An IPv6 instance's macvlan (00:00:5E:00:02:VRID) generates no address of its own
+//! (`addr_gen_mode` none: the kernel's EUI-64 link-local would be the same on every router of
+//! the group); it gets its parent's link-local address, the adverts' source, so that the kernel
+//! sends from it there. The parent's ARP sysctls are IPv4 matters and left alone for it.
 
 use std::collections::HashMap;
 use std::io;
@@ -73,6 +74,8 @@ pub struct VmacSpec {
     pub mac: [u8; 6],
     /// The instance's VRID (which adverts its socket hears).
     pub vrid: u8,
+    /// The instance's address family.
+    pub family: Family,
     /// `vmac_xmit_base`: adverts leave from the parent.
     pub xmit_base: bool,
 }
@@ -86,13 +89,6 @@ pub fn plan(cfg: &conf::Config, engine: &EngineConfig) -> (HashMap<String, VmacS
         let Some(e) = engine.instances.iter().find(|e| e.name == i.name) else {
             continue;
         };
-        if e.family == Family::V6 {
-            notes.push(format!(
-                "{}: use_vmac on IPv6 is not supported yet: adverts use {}'s own MAC",
-                i.name, e.interface
-            ));
-            continue;
-        }
         let mac = match &v.mac {
             None => virtual_mac(e.family, e.vrid),
             Some(m) => match parse_mac(m) {
@@ -113,6 +109,7 @@ pub fn plan(cfg: &conf::Config, engine: &EngineConfig) -> (HashMap<String, VmacS
                 base: e.interface.clone(),
                 mac,
                 vrid: e.vrid,
+                family: e.family,
                 xmit_base: i.vmac_xmit_base,
             },
         );
@@ -144,6 +141,16 @@ pub fn set_ipv6_disabled(iface: &str) -> io::Result<()> {
         format!("/proc/sys/net/ipv6/conf/{iface}/disable_ipv6"),
         "1\n",
     )
+}
+
+/// No IPv6 address generated on an interface (`addr_gen_mode` 1: none) and no router
+/// solicitation from it: an IPv6 instance's macvlan carries only the addresses the daemon puts
+/// on it and sends nothing of its own from the shared virtual MAC but what joining groups
+/// takes (MLD reports).
+pub fn set_ipv6_no_generated_address(iface: &str) -> io::Result<()> {
+    let conf = format!("/proc/sys/net/ipv6/conf/{iface}");
+    std::fs::write(format!("{conf}/addr_gen_mode"), "1\n")?;
+    std::fs::write(format!("{conf}/router_solicitations"), "0\n")
 }
 
 /// The sysctls of a macvlan (keepalived's values).
@@ -240,7 +247,7 @@ mod tests {
     }
 
     #[test]
-    fn the_plan_names_macvlans_and_skips_ipv6() {
+    fn the_plan_names_macvlans_with_the_family_s_mac() {
         let text = "vrrp_instance A {\n interface eth0\n virtual_router_id 51\n use_vmac\n \
                     virtual_ipaddress { 192.0.2.100/24 }\n}\n\
                     vrrp_instance B {\n interface eth0\n virtual_router_id 52\n use_vmac vm52\n \
@@ -252,7 +259,7 @@ mod tests {
         let cfg = conf::parse_str(text).unwrap_or_else(|e| panic!("{e}"));
         let engine = EngineConfig::from_conf(&cfg).unwrap().engine;
         let (p, notes) = plan(&cfg, &engine);
-        assert_eq!(p.len(), 2);
+        assert_eq!(p.len(), 3);
         assert_eq!(
             p["A"],
             VmacSpec {
@@ -260,12 +267,14 @@ mod tests {
                 base: "eth0".into(),
                 mac: [0, 0, 0x5e, 0, 1, 51],
                 vrid: 51,
+                family: Family::V4,
                 xmit_base: false
             }
         );
         assert_eq!(p["B"].name, "vm52");
         assert!(p["B"].xmit_base);
-        assert_eq!(notes.len(), 1);
-        assert!(notes[0].starts_with("C: use_vmac on IPv6"), "{notes:?}");
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(p["C"].mac, [0, 0, 0x5e, 0, 2, 53]);
+        assert_eq!(p["C"].family, Family::V6);
     }
 }

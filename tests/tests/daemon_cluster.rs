@@ -1184,3 +1184,94 @@ fn static_addresses_and_routes_stay_while_the_daemon_runs_whatever_its_state() {
     assert_eq!(routes(&lab, 2), "", "static route left");
     assert!(lab.has(1, "203.0.113.200".parse().unwrap()));
 }
+
+#[test]
+fn use_vmac_on_ipv6_sends_from_00_00_5e_00_02_vrid_and_takes_over() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::new("vmac6", 2);
+    let conf = |prio: u8| {
+        keepalived_conf(&[Instance::v6(prio, "0.1")])
+            .replace("  advert_int 0.1\n", "  advert_int 0.1\n  use_vmac\n")
+    };
+    let holders = |lab: &Lab| {
+        [1, 2]
+            .into_iter()
+            .filter(|&i| {
+                let o = lab.exec(i, &["ip", "-o", "addr", "show", "dev", "vrrp.52"]);
+                String::from_utf8_lossy(&o.stdout).contains("2001:db8::100/64")
+            })
+            .collect::<Vec<_>>()
+    };
+    let cap = lab.capture("vmac6.pcap");
+    let nodes = [
+        lab.start(Kind::Vigil, 1, &conf(200)),
+        lab.start(Kind::Vigil, 2, &conf(100)),
+    ];
+    assert!(
+        vigil_tests::netns::wait_until(FAST, || holders(&lab) == vec![1]),
+        "{}",
+        lab.logs()
+    );
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(holders(&lab), vec![1], "{}", lab.logs());
+    // The macvlan carries its parent's link-local address and no generated one.
+    let o = lab.exec(
+        1,
+        &[
+            "ip", "-o", "-6", "addr", "show", "dev", "vrrp.52", "scope", "link",
+        ],
+    );
+    let ll = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(ll.contains("fe80::ff:fe00:1/64"), "{ll}");
+    assert!(!ll.contains("fe80::200:5eff"), "generated link-local: {ll}");
+    let status = lab.node(nodes[0]).terminate();
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "{}", lab.logs());
+    assert!(
+        vigil_tests::netns::wait_until(FAST, || holders(&lab) == vec![2]),
+        "{}",
+        lab.logs()
+    );
+    let gone = lab.exec(1, &["ip", "link", "show", "vrrp.52"]);
+    assert!(!gone.status.success(), "macvlan left behind on host 1");
+    std::thread::sleep(Duration::from_millis(300));
+    let pcap = lab.stop_capture(cap);
+    let adverts =
+        vigil_tests::netns::tshark_fields(&pcap, "vrrp", &["eth.src", "ipv6.src"]).expect("tshark");
+    assert!(adverts.len() > 5, "{adverts:?}");
+    let srcs: std::collections::BTreeSet<(&str, &str)> = adverts
+        .iter()
+        .map(|r| (r[0].as_str(), r[1].as_str()))
+        .collect();
+    assert_eq!(
+        srcs.into_iter().collect::<Vec<_>>(),
+        [
+            ("00:00:5e:00:02:34", "fe80::ff:fe00:1"),
+            ("00:00:5e:00:02:34", "fe80::ff:fe00:2")
+        ],
+        "{adverts:?}"
+    );
+    // Unsolicited neighbour advertisements for the address leave from the virtual MAC too.
+    let nas = vigil_tests::netns::tshark_fields(
+        &pcap,
+        "icmpv6.type == 136 && icmpv6.nd.na.target_address == 2001:db8::100",
+        &["eth.src"],
+    )
+    .expect("tshark");
+    assert!(!nas.is_empty(), "no neighbour advertisement");
+    for r in &nas {
+        assert_eq!(r[0], "00:00:5e:00:02:34", "{nas:?}");
+    }
+    // Nothing else from the shared MAC but the group memberships (MLD).
+    let other = vigil_tests::netns::tshark_fields(
+        &pcap,
+        "eth.src == 00:00:5e:00:02:34 && !vrrp && !(icmpv6.type == 136) && !(icmpv6.type == 143)",
+        &["frame.protocols", "icmpv6.type"],
+    )
+    .expect("tshark");
+    assert!(
+        other.is_empty(),
+        "other frames from the virtual MAC: {other:?}"
+    );
+}
