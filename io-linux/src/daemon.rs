@@ -286,6 +286,36 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
         .pid_file
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_PID_FILE));
+    // Real-time scheduling and locked memory need privileges that vigild gives up next; both
+    // come before any other thread or child process, which then start confined.
+    if std::env::var_os("VIGIL_NO_REALTIME").is_none() {
+        let rt = sys::enter_realtime();
+        info!(
+            "real-time scheduling {}, memory {}",
+            if rt.fifo {
+                "on (SCHED_FIFO)"
+            } else {
+                "unavailable"
+            },
+            if rt.locked { "locked" } else { "not locked" }
+        );
+    }
+    match crate::operator::privilege::confine(&cfg) {
+        Ok(c) => info!(
+            "capabilities kept: {}{}",
+            c.kept
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if c.bounding {
+                " (bounding set too)"
+            } else {
+                ""
+            }
+        ),
+        Err(e) => warn!("cannot drop capabilities: {e}"),
+    }
     let checks = Checks::new(&cfg, sys::now());
     let track_files = TrackFiles::new(&cfg);
     let mut operator_opts = OperatorOptions::for_pid_file(&pid_file);
@@ -568,18 +598,6 @@ impl Daemon {
     /// Start the engine and serve until SIGTERM / SIGINT, reloading `source` on SIGHUP;
     /// returns the exit code.
     pub fn serve(&mut self, source: Option<&ConfigSource<'_>>) -> i32 {
-        if std::env::var_os("VIGIL_NO_REALTIME").is_none() {
-            let rt = sys::enter_realtime();
-            info!(
-                "real-time scheduling {}, memory {}",
-                if rt.fifo {
-                    "on (SCHED_FIFO)"
-                } else {
-                    "unavailable"
-                },
-                if rt.locked { "locked" } else { "not locked" }
-            );
-        }
         self.report_interfaces();
         info!(
             "starting {} instance(s) on {} interface(s)",
