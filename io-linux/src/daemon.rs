@@ -1115,6 +1115,24 @@ impl Daemon {
             .instances()
             .map(|v| (v.id(), v.name().to_string(), v.priority()))
             .collect();
+        // Where each MASTER's addresses are now (its macvlan, or its interface): a reload that
+        // adds or removes its `use_vmac` moves them (below).
+        let old_homes: Vec<(String, String, Vec<VirtualAddress>)> = self
+            .engine
+            .instances()
+            .filter(|v| v.state() == vigil_engine::State::Master)
+            .map(|v| {
+                let home = match self.vmacs.get(v.name()) {
+                    Some(m) => m.spec.name.clone(),
+                    None => v.config().interface.clone(),
+                };
+                (
+                    v.name().to_string(),
+                    home,
+                    v.config().virtual_addresses.clone(),
+                )
+            })
+            .collect();
         let now = self.clock.now();
         let stopped = self
             .engine
@@ -1168,6 +1186,7 @@ impl Daemon {
             self.extras.insert(STATICS.to_string(), s);
         }
         self.set_vmacs(loaded.vmacs);
+        self.move_addresses_home(&old_homes);
         self.rebuild_interfaces();
         if let Err(e) = self.resync() {
             error!("cannot re-read interfaces: {e}");
@@ -1199,6 +1218,48 @@ impl Daemon {
         }
         self.run_checks();
         Ok(())
+    }
+
+    /// After a reload: a MASTER whose addresses' interface changed (`use_vmac` added or
+    /// removed) gets them on the new one; the engine's own address differences then apply
+    /// there. Addresses with their own `dev` stay where they are.
+    fn move_addresses_home(&mut self, old_homes: &[(String, String, Vec<VirtualAddress>)]) {
+        for (name, old_home, vips) in old_homes {
+            let Some(v) = self
+                .engine
+                .instance_id(name)
+                .and_then(|id| self.engine.instance(id))
+            else {
+                continue;
+            };
+            if v.state() != vigil_engine::State::Master {
+                continue;
+            }
+            let new_home = match self.vmacs.get(name) {
+                Some(m) => m.spec.name.clone(),
+                None => v.config().interface.clone(),
+            };
+            if &new_home == old_home {
+                continue;
+            }
+            let router = v.config().announce.na_router_flag;
+            info!("({name}) addresses move from {old_home} to {new_home}");
+            for a in vips.iter().filter(|a| a.dev.is_none()) {
+                match self.target_on(old_home, a) {
+                    Some((dev, idx)) => self.remove_address_at(dev, idx, a),
+                    // A macvlan deleted by the reload took its addresses with it.
+                    None => self.addrs.remove(&Recorded {
+                        ifname: old_home.clone(),
+                        addr: a.addr,
+                        prefix_len: a.prefix_len,
+                    }),
+                }
+                if let Some((dev, idx)) = self.target_on(&new_home, a) {
+                    self.add_address_at(dev.clone(), idx, a);
+                    self.announce_at(dev, idx, a, router);
+                }
+            }
+        }
     }
 
     /// After a reload: the interface table in the new engine's order, by name. Interfaces

@@ -191,7 +191,7 @@ impl BaseSysctls {
                 old.push((p, was));
                 if was != v {
                     match set_sysctl(base, p, v) {
-                        Ok(()) => info!("{base}: {p} {was} -> {v} (use_vmac)"),
+                        Ok(()) => info!("{base}: {p} set to {v} (was {was}; use_vmac)"),
                         Err(e) => warn!("{base}: cannot set {p}={v}: {e}"),
                     }
                 }

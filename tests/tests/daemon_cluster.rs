@@ -1275,3 +1275,59 @@ fn use_vmac_on_ipv6_sends_from_00_00_5e_00_02_vrid_and_takes_over() {
         "other frames from the virtual MAC: {other:?}"
     );
 }
+
+#[test]
+fn sighup_adding_and_removing_use_vmac_on_the_master_moves_its_address_without_a_transition() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::new("sighup-vmac", 2);
+    let plain = |prio: u8| keepalived_conf(&[Instance::v4(3, prio, "0.1")]);
+    let vmac =
+        |prio: u8| plain(prio).replace("  advert_int 0.1\n", "  advert_int 0.1\n  use_vmac\n");
+    let on_vmac = |lab: &Lab| {
+        let o = lab.exec(1, &["ip", "-o", "addr", "show", "dev", "vrrp.51"]);
+        String::from_utf8_lossy(&o.stdout).contains("192.0.2.100/24")
+    };
+    let nodes = [
+        lab.start(Kind::Vigil, 1, &plain(200)),
+        lab.start(Kind::Vigil, 2, &plain(100)),
+    ];
+    assert!(lab.wait_sole_holder(vip4(), 1, FAST), "{}", lab.logs());
+    let cap = lab.capture("sighup-vmac.pcap");
+    // Both routers of the group take use_vmac (the backup first: it then hears the master on
+    // its macvlan once the master sends from the virtual MAC).
+    let l2 = reload(&mut lab, nodes[1], &vmac(100));
+    let l1 = reload(&mut lab, nodes[0], &vmac(200));
+    for l in [&l1, &l2] {
+        assert!(!l.contains(" -> "), "a transition: {l}");
+    }
+    assert!(l1.contains("addresses move from eth0 to vrrp.51"), "{l1}");
+    assert!(on_vmac(&lab) && !lab.has(1, vip4()), "{}", lab.logs());
+    std::thread::sleep(Duration::from_millis(500));
+    // And back.
+    let l2 = reload(&mut lab, nodes[1], &plain(100));
+    let l1 = reload(&mut lab, nodes[0], &plain(200));
+    for l in [&l1, &l2] {
+        assert!(!l.contains(" -> "), "a transition: {l}");
+    }
+    assert!(l1.contains("addresses move from vrrp.51 to eth0"), "{l1}");
+    assert!(lab.has(1, vip4()), "{}", lab.logs());
+    std::thread::sleep(Duration::from_millis(500));
+    let pcap = lab.stop_capture(cap);
+    assert_eq!(lab.holders(vip4()), vec![1], "{}", lab.logs());
+    let adverts =
+        vigil_tests::netns::tshark_fields(&pcap, "vrrp", &["eth.src", "ip.src"]).expect("tshark");
+    let from: std::collections::BTreeSet<(&str, &str)> = adverts
+        .iter()
+        .map(|r| (r[0].as_str(), r[1].as_str()))
+        .collect();
+    assert_eq!(
+        from.into_iter().collect::<Vec<_>>(),
+        [
+            ("00:00:5e:00:01:33", "192.0.2.11"),
+            ("02:00:00:00:00:01", "192.0.2.11")
+        ],
+        "only the master advertised, from its own MAC, then the virtual one"
+    );
+}
