@@ -65,14 +65,15 @@
 //!
 //! ## Not done yet (see the issue)
 //!
-//! Following a change of the parent's link-local address on an IPv6 `use_vmac` macvlan,
-//! moving a MASTER's addresses when a reload adds or removes its `use_vmac`, tracking of
-//! virtual and static routes (a route the kernel drops does not fault the instance), route
-//! options beyond destination / via / src / dev / table (by number) / metric / scope / type,
-//! and syslog in the foreground (with `-n` the daemon logs to stderr, as under systemd;
-//! without `-n` it detaches and logs to syslog, see [`background`]). Unsupported settings are
-//! logged as warnings at start-up ([`routes`], [`vmac`]). Sync groups and tracked interfaces
-//! need nothing from the runner beyond link events: the engine runs them.
+//! Following a change of the parent's link-local address on an IPv6 `use_vmac` macvlan;
+//! tracking of virtual and static routes (a route the kernel drops does not fault the
+//! instance); route options beyond destination / via / src / dev / table (by number) / metric /
+//! scope / type; keeping a check program's run across a reload (every check is killed and
+//! starts again, its up/down state kept by the engine); syslog in the foreground (with `-n`
+//! the daemon logs to stderr, as under systemd; without `-n` it detaches and logs to syslog,
+//! see [`background`]). Unsupported settings are logged as warnings at start-up ([`routes`],
+//! [`vmac`]). Sync groups and tracked interfaces need nothing from the runner beyond link
+//! events: the engine runs them.
 
 pub mod addr_state;
 pub mod announce;
