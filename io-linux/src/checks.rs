@@ -45,7 +45,7 @@ pub struct Finished {
 struct Running {
     child: Child,
     /// Watched by epoll; closing it (when the run is dropped) unwatches it.
-    _pidfd: OwnedFd,
+    pidfd: OwnedFd,
     started: Instant,
     kill_at: Instant,
     killed: bool,
@@ -128,6 +128,35 @@ impl Checks {
         Checks { checks }
     }
 
+    /// Take a reloaded configuration at `now`. A check with the same name, program and
+    /// identity keeps its schedule and the run under way (a reload neither restarts nor
+    /// doubles it, and its result still arrives); a changed check starts afresh, due at once,
+    /// and its old run is killed, as is the run of a check that is gone. Returns the runs kept,
+    /// with their new indexes: their pidfds must be watched again under those.
+    pub fn reload(&mut self, cfg: &conf::Config, now: Instant) -> Vec<(usize, RawFd)> {
+        let mut old = std::mem::take(&mut self.checks);
+        let mut next = Checks::new(cfg, now);
+        let mut kept = Vec::new();
+        for (idx, c) in next.checks.iter_mut().enumerate() {
+            let Some(p) = old
+                .iter()
+                .position(|o| o.name == c.name && o.program == c.program)
+            else {
+                continue;
+            };
+            let o = old.swap_remove(p);
+            c.next_due = o.next_due.min(now + c.interval);
+            if let Some(r) = o.running {
+                kept.push((idx, r.pidfd.as_raw_fd()));
+                c.running = Some(r);
+            }
+        }
+        let mut gone = Checks { checks: old };
+        gone.kill_all();
+        *self = next;
+        kept
+    }
+
     /// Whether there is any check.
     pub fn is_empty(&self) -> bool {
         self.checks.is_empty()
@@ -187,7 +216,7 @@ impl Checks {
                         started.push((idx, pidfd.as_raw_fd()));
                         c.running = Some(Running {
                             child,
-                            _pidfd: pidfd,
+                            pidfd,
                             started: now,
                             kill_at: now + c.timeout,
                             killed: false,
@@ -316,6 +345,40 @@ mod tests {
         assert_eq!(f.result, CheckResult::Timeout);
         assert!(f.ran_for >= Duration::from_millis(200));
         assert!(f.ran_for < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_reload_keeps_an_unchanged_check_s_run_and_restarts_a_changed_one() {
+        let text = |second: &str| {
+            format!(
+                "vrrp_script slow {{\n script \"/bin/sleep 5\"\n interval 10\n timeout 8\n}}\n\
+                 vrrp_script other {{\n script \"{second}\"\n interval 10\n}}\n\
+                 vrrp_instance A {{\n interface eth0\n virtual_router_id 1\n\
+                 track_script {{\n slow\n other\n }}\n virtual_ipaddress {{ 192.0.2.1 }}\n}}\n"
+            )
+        };
+        let cfg = conf::parse_str(&text("/bin/sleep 6")).unwrap();
+        let t0 = crate::sys::now();
+        let mut c = Checks::new(&cfg, t0);
+        let (started, _) = c.on_time(t0);
+        assert_eq!(started.len(), 2);
+        let pid_slow = c.checks[0].running.as_ref().unwrap().child.id();
+        let pid_other = c.checks[1].running.as_ref().unwrap().child.id();
+        // The second check's command changes; the first stays as it was.
+        let cfg2 = conf::parse_str(&text("/bin/true")).unwrap();
+        let kept = c.reload(&cfg2, t0 + Duration::from_secs(1));
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].0, 0);
+        assert_eq!(c.checks[0].running.as_ref().unwrap().child.id(), pid_slow);
+        assert_eq!(c.checks[0].next_due, t0 + Duration::from_secs(10));
+        assert!(
+            c.checks[1].running.is_none(),
+            "the changed check starts afresh"
+        );
+        assert_eq!(c.checks[1].next_due, t0 + Duration::from_secs(1));
+        // The changed check's old run was killed (and reaped).
+        assert!(!std::path::Path::new(&format!("/proc/{pid_other}")).exists());
+        c.kill_all();
     }
 
     #[test]

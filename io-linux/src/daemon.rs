@@ -1191,9 +1191,14 @@ impl Daemon {
         if let Err(e) = self.resync() {
             error!("cannot re-read interfaces: {e}");
         }
-        // 4. Check programs and tracked files of the new configuration.
-        self.checks.kill_all();
-        self.checks = Checks::new(&loaded.cfg, now);
+        // 4. Check programs and tracked files of the new configuration. An unchanged check
+        //    keeps its schedule and its run under way, watched again under its new index.
+        for (idx, fd) in self.checks.reload(&loaded.cfg, now) {
+            let _ = self.ep.delete(fd);
+            if let Err(e) = self.ep.add(fd, TOKEN_CHECK_BASE + idx as u64) {
+                warn!("cannot watch a check program: {e}");
+            }
+        }
         if let Some(fd) = self.track_files.raw_fd() {
             let _ = self.ep.delete(fd);
         }
