@@ -84,6 +84,11 @@ pub(crate) struct Model {
     pub preempt_delay: u64,
     /// Member of a sync group (its takeover may wait for the other members).
     pub grouped: bool,
+    /// The current MASTER tenure: when it began (local clock), announcements made in it, and
+    /// whether a lower priority was heard (which starts bursts of its own).
+    pub tenure: Option<(u64, u32, bool)>,
+    /// Announcements since the last transition (a new MASTER announces before it reports).
+    pub pre_announces: u32,
     /// The master last heard (ours while MASTER): `None` when the outside cannot know.
     pub master_addr: Option<Option<IpAddr>>,
     /// A sync-group member whose Master_Down_Timer ran out and that waits for the other
@@ -111,6 +116,8 @@ impl Model {
             grouped: cfg.sync_groups.iter().any(|g| g.members.contains(&c.name)),
             expired: false,
             master_addr: Some(None),
+            tenure: None,
+            pre_announces: 0,
         }
     }
 
@@ -143,6 +150,8 @@ impl Model {
             self.stats.released_master += 1;
         }
         self.expired = false;
+        self.tenure = (to == State::Master).then_some((local, self.pre_announces, false));
+        self.pre_announces = 0;
         match to {
             State::Backup => {
                 self.mai = Some(match heard {
@@ -164,6 +173,65 @@ impl Model {
                 self.down = Down::Off;
             }
         }
+    }
+
+    /// An announcement (gratuitous ARP / unsolicited NA burst step) of this instance.
+    pub fn announced(&mut self) {
+        match self.tenure.as_mut() {
+            Some(t) => t.1 += 1,
+            None => self.pre_announces += 1,
+        }
+    }
+
+    /// `announce-count`: a MASTER tenure from its start to `leave` (local clock) made exactly the
+    /// announcements `garp_master_repeat`, `vrrp_garp_interval` and `garp_master_delay` call for
+    /// (keepalived's schedule): a burst of `repeat` at once, spaced by the interval, and another
+    /// after the delay. Not judged when a lower priority was heard (its own bursts), with
+    /// `garp_master_refresh`, when the bursts overlap, or when one falls due exactly at `leave`.
+    pub fn announce_check(
+        &self,
+        a: &vigil_engine::setup::Announce,
+        leave: u64,
+    ) -> Result<(), String> {
+        let Some((from, made, lower)) = self.tenure else {
+            return Ok(());
+        };
+        if lower || a.master_refresh.is_some_and(|p| !p.is_zero()) {
+            return Ok(());
+        }
+        let ns = |d: core::time::Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let (repeat, spacing, delay) = (
+            u64::from(a.master_repeat),
+            ns(a.interval),
+            ns(a.master_delay),
+        );
+        if delay > 0 && delay <= repeat.saturating_sub(1).saturating_mul(spacing) {
+            return Ok(());
+        }
+        let mut due = 0u64;
+        let mut starts = vec![from];
+        if delay > 0 {
+            starts.push(from.saturating_add(delay));
+        }
+        for start in starts {
+            for k in 0..repeat.min(10_000) {
+                let t = start.saturating_add(k.saturating_mul(spacing));
+                if t == leave && t != from {
+                    return Ok(()); // due at the very instant of leaving: either is right
+                }
+                if t < leave || t == from {
+                    due += 1;
+                }
+            }
+        }
+        if due != u64::from(made) {
+            return Err(format!(
+                "{made} announcement(s) in a MASTER tenure from {from} ns to {leave} ns (local \
+                 clock); garp_master_repeat {repeat}, vrrp_garp_interval {spacing} ns, \
+                 garp_master_delay {delay} ns make {due}"
+            ));
+        }
+        Ok(())
     }
 
     /// A BACKUP accepted an advert of priority `prio` and interval `heard` at local time

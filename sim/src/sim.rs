@@ -619,6 +619,14 @@ impl Sim {
                 .max(self.plan.duration.min(self.now.max(self.plan.duration)));
             for n in 0..self.nodes.len() {
                 self.check_adverts_flowing(n);
+                let local = self.nodes[n].local(self.now);
+                for i in 0..self.nodes[n].insts.len() {
+                    if self.nodes[n].engine.is_some()
+                        && self.nodes[n].insts[i].state == State::Master
+                    {
+                        self.check_announces(n, i, local);
+                    }
+                }
             }
         }
         let mut transitions: Vec<(u64, u16, u32)> = Vec::new();
@@ -1026,6 +1034,9 @@ impl Sim {
                 addrs,
             } => {
                 self.batch_announces.push(instance.0);
+                if let Some(t) = self.nodes[n].insts.get_mut(instance.0 as usize) {
+                    t.model.announced();
+                }
                 if self.captured.is_some() {
                     let ni = self.engine_iface(n, iface);
                     let mac = self.nodes[n].ifaces[ni].plan.mac;
@@ -1106,6 +1117,11 @@ impl Sim {
                 src,
                 priority,
             } => {
+                if let Some(t) = self.nodes[n].insts.get_mut(instance.0 as usize) {
+                    if let Some(tenure) = t.model.tenure.as_mut() {
+                        tenure.2 = true;
+                    }
+                }
                 if self.record_packets {
                     self.record(
                         Some(n),
@@ -1234,6 +1250,12 @@ impl Sim {
                     crate::dur::Dur(model.mai.unwrap_or(0)),
                 );
                 return self.violate(ViolationKind::Safety, "takeover-early", Some(n), detail);
+            }
+        }
+        if from == State::Master {
+            self.check_announces(n, i, local);
+            if self.violation.is_some() {
+                return;
             }
         }
         let heard = self
@@ -1561,6 +1583,18 @@ impl Sim {
             Family::V4 => plan.ipv4.map(IpAddr::V4),
             Family::V6 => plan.ipv6.map(IpAddr::V6),
         })
+    }
+
+    /// `announce-count` for instance `i` of node `n`, its MASTER tenure ending at `local`.
+    fn check_announces(&mut self, n: usize, i: usize, local: u64) {
+        let node = &self.nodes[n];
+        let Some(c) = node.running_config.instances.get(i) else {
+            return;
+        };
+        if let Err(detail) = node.insts[i].model.announce_check(&c.announce, local) {
+            let detail = format!("{}: {detail}", node.insts[i].name);
+            self.violate(ViolationKind::Safety, "announce-count", Some(n), detail);
+        }
     }
 
     /// `lookups` after a boot or a reload.
