@@ -1357,11 +1357,30 @@ impl Engine {
         // 1. TTL / hop limit, for adverts sent to the group. A unicast advert to a unicast
         // instance is not held to 255: unicast peers may be routed, and keepalived 2.2.7 both
         // sends IPv6 unicast adverts with the default hop limit (64) and accepts any TTL on
-        // unicast (it checks only per-peer min_ttl / max_ttl, which the engine does not have).
+        // unicast (it checks only per-peer min_ttl / max_ttl, applied just below).
         let unicast_rx = !inst.cfg.unicast_peers.is_empty() && !p.dst.is_multicast();
         if p.ttl != VRRP_TTL && !unicast_rx {
             st.ip_ttl_errors += 1;
             return Err(DropReason::Ttl(p.ttl));
+        }
+        // A unicast advert from a peer with a configured TTL range is held to it (keepalived's
+        // min_ttl / max_ttl, counted as a TTL error as keepalived does).
+        if unicast_rx {
+            if let Some(r) = inst.cfg.unicast_ttl.iter().find(|r| r.peer == p.src) {
+                if p.ttl < r.min || p.ttl > r.max {
+                    st.ip_ttl_errors += 1;
+                    return Err(DropReason::Ttl(p.ttl));
+                }
+            }
+        }
+        // keepalived's check_unicast_src: only the configured peers may speak to a unicast
+        // instance.
+        if inst.cfg.check_unicast_src
+            && !inst.cfg.unicast_peers.is_empty()
+            && !inst.cfg.unicast_peers.contains(&p.src)
+        {
+            st.unicast_source_errors += 1;
+            return Err(DropReason::UnicastSource);
         }
         // 2. Version.
         let version = p.payload.first().map_or(0, |b| b >> 4);

@@ -728,6 +728,103 @@ fn rx_check_1_unicast_adverts_to_a_unicast_instance_are_not_held_to_ttl_255() {
     );
 }
 
+/// A unicast instance (peers HIGHER and LOWER) fed one unicast v3 advert from `src` with `ttl`.
+fn unicast_advert(c: InstanceConfig, src: Ipv4Addr, ttl: u8) -> (Engine, Vec<Action>) {
+    let mut e = started(c, ms(0));
+    drain(&mut e);
+    let a = Advert {
+        version: Version::V3,
+        vrid: 51,
+        priority: 200,
+        interval: Interval::Centiseconds(100),
+        addrs: Addrs::List(&[IpAddr::V4(VIP)]),
+        auth: Auth::None,
+        checksum: ChecksumForm::PseudoHeader,
+        trailing: 0,
+    };
+    let ctx = IpContext {
+        src: src.into(),
+        dst: ME.into(),
+    };
+    let mut buf = vec![0u8; wire::MAX_ADVERT_LEN];
+    let n = wire::emit(&a, &ctx, &mut buf).unwrap();
+    e.handle_input(
+        ms(1000),
+        Input::Packet(Received {
+            iface: IfaceId(0),
+            src: src.into(),
+            dst: ME.into(),
+            ttl,
+            payload: &buf[..n],
+        }),
+    );
+    let actions = drain(&mut e);
+    (e, actions)
+}
+
+fn unicast_cfg() -> InstanceConfig {
+    let mut c = cfg(Version::V3);
+    c.unicast_peers = vec![IpAddr::V4(HIGHER), IpAddr::V4(LOWER)];
+    c
+}
+
+#[test]
+fn rx_check_1_a_unicast_peer_with_min_ttl_max_ttl_is_held_to_its_range() {
+    let mut c = unicast_cfg();
+    c.unicast_ttl = vec![crate::setup::UnicastTtl {
+        peer: IpAddr::V4(HIGHER),
+        min: 250,
+        max: 254,
+    }];
+    // Below the range, above it: dropped as TTL errors (keepalived counts them so).
+    for ttl in [64, 255] {
+        let (e, a) = unicast_advert(c.clone(), HIGHER, ttl);
+        assert!(
+            a.iter().any(|a| matches!(
+                a,
+                Action::ProtocolError {
+                    rule: DropReason::Ttl(t),
+                    ..
+                } if *t == ttl
+            )),
+            "{a:?}"
+        );
+        assert_eq!(stats(&e).ip_ttl_errors, 1);
+        assert_eq!(stats(&e).adverts_received, 0);
+    }
+    // Inside it: accepted; a peer without a range is not held to one.
+    let (e, _) = unicast_advert(c.clone(), HIGHER, 252);
+    assert_eq!(stats(&e).adverts_received, 1);
+    let (e, _) = unicast_advert(c, LOWER, 64);
+    assert_eq!(stats(&e).adverts_received, 1);
+}
+
+#[test]
+fn rx_check_unicast_source_only_configured_peers_with_check_unicast_src() {
+    let stranger = Ipv4Addr::new(192, 0, 2, 66);
+    // Without the setting anybody may speak (keepalived's default).
+    let (e, _) = unicast_advert(unicast_cfg(), stranger, 255);
+    assert_eq!(stats(&e).adverts_received, 1);
+    let mut c = unicast_cfg();
+    c.check_unicast_src = true;
+    let (e, a) = unicast_advert(c.clone(), stranger, 255);
+    assert!(
+        a.iter().any(|a| matches!(
+            a,
+            Action::ProtocolError {
+                rule: DropReason::UnicastSource,
+                ..
+            }
+        )),
+        "{a:?}"
+    );
+    assert_eq!(stats(&e).unicast_source_errors, 1);
+    assert_eq!(stats(&e).drops(), 1);
+    assert_eq!(stats(&e).adverts_received, 0);
+    let (e, _) = unicast_advert(c, HIGHER, 255);
+    assert_eq!(stats(&e).adverts_received, 1);
+}
+
 #[test]
 fn rx_check_2_version_must_match() {
     let p = packet(

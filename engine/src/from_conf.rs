@@ -13,7 +13,7 @@ use crate::conf::{
 };
 use crate::setup::{
     Announce, EngineConfig, InstanceConfig, ScriptConfig, SyncGroupConfig, Track, TrackFileConfig,
-    TrackTarget, VirtualAddress,
+    TrackTarget, UnicastTtl, VirtualAddress,
 };
 use crate::wire::{Auth, ChecksumPolicy, Family, Version};
 
@@ -175,6 +175,17 @@ fn instance(
         }
     };
     c.unicast_peers = i.unicast_peers.iter().map(|p| p.addr).collect();
+    c.unicast_ttl = i
+        .unicast_peers
+        .iter()
+        .filter(|p| p.min_ttl.is_some() || p.max_ttl.is_some())
+        .map(|p| UnicastTtl {
+            peer: p.addr,
+            min: p.min_ttl.unwrap_or(0),
+            max: p.max_ttl.unwrap_or(255),
+        })
+        .collect();
+    c.check_unicast_src = i.check_unicast_src;
     c.source = if c.unicast_peers.is_empty() {
         i.mcast_src_ip.or(i.unicast_src_ip)
     } else {
@@ -351,6 +362,35 @@ mod tests {
             (Duration::from_secs(2), 3)
         );
         Engine::new(c.engine).unwrap();
+    }
+
+    #[test]
+    fn unicast_peer_ttl_ranges_and_check_unicast_src_map() {
+        let c = convert(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n\
+             virtual_ipaddress { 192.0.2.100/24 }\n unicast_src_ip 192.0.2.11\n\
+             check_unicast_src\n\
+             unicast_peer {\n 192.0.2.12 min_ttl 250\n 192.0.2.13\n 192.0.2.14 max_ttl 254\n }\n}\n",
+        );
+        assert!(c.unsupported.is_empty(), "{:?}", c.unsupported);
+        let i = &c.engine.instances[0];
+        assert!(i.check_unicast_src);
+        assert_eq!(
+            i.unicast_ttl,
+            vec![
+                UnicastTtl {
+                    peer: "192.0.2.12".parse().unwrap(),
+                    min: 250,
+                    max: 255
+                },
+                UnicastTtl {
+                    peer: "192.0.2.14".parse().unwrap(),
+                    min: 0,
+                    max: 254
+                },
+            ]
+        );
+        assert_eq!(i.unicast_peers.len(), 3);
     }
 
     #[test]

@@ -399,6 +399,8 @@ pub enum DropReason {
     AuthTypeMismatch,
     /// v2 password differs from ours.
     AuthFailure,
+    /// `check_unicast_src`: the source is not a configured unicast peer.
+    UnicastSource,
 }
 
 impl DropReason {
@@ -416,6 +418,7 @@ impl DropReason {
             DropReason::AdvertInterval => "advert_interval",
             DropReason::AuthTypeMismatch => "auth_type_mismatch",
             DropReason::AuthFailure => "auth_failure",
+            DropReason::UnicastSource => "unicast_source",
         }
     }
 }

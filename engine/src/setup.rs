@@ -95,10 +95,30 @@ pub struct InstanceConfig {
     /// mismatch, and drop it unless the sender is the owner). keepalived's `skip_check_adv_addr`
     /// turns the check off.
     pub check_address_list: bool,
+    /// keepalived's per-peer `min_ttl` / `max_ttl` (`unicast_peer { ADDR min_ttl N max_ttl N }`):
+    /// the TTL / hop limit range accepted on unicast adverts from that peer. Unicast adverts are
+    /// otherwise not held to 255 (peers may be routed; see the receive checks), so this is how
+    /// an operator restores a TTL check on a unicast instance.
+    pub unicast_ttl: Vec<UnicastTtl>,
+    /// keepalived's `check_unicast_src` / `vrrp_check_unicast_src`: with unicast peers, drop
+    /// adverts whose source is not one of them.
+    pub check_unicast_src: bool,
     /// What this instance tracks (keepalived's `track_interface`, `track_script`, `track_file`).
     pub track: Vec<Track>,
     /// Gratuitous ARP / unsolicited NA schedule (keepalived's `garp_*` settings).
     pub announce: Announce,
+}
+
+/// The TTL / hop limit range accepted on unicast adverts from one peer (keepalived's
+/// `min_ttl` / `max_ttl` on a `unicast_peer` line).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnicastTtl {
+    /// The peer.
+    pub peer: IpAddr,
+    /// Lowest accepted (keepalived's default: 0).
+    pub min: u8,
+    /// Highest accepted (keepalived's default: 255).
+    pub max: u8,
 }
 
 /// The schedule of address announcements (gratuitous ARP for IPv4, unsolicited neighbour
@@ -232,6 +252,8 @@ impl InstanceConfig {
             checksum_policy: ChecksumPolicy::Rfc,
             advert_on_lower_priority: true,
             check_address_list: true,
+            unicast_ttl: Vec::new(),
+            check_unicast_src: false,
             track: Vec::new(),
             announce: Announce::default(),
         }

@@ -49,6 +49,8 @@ pub struct InstanceStats {
     pub auth_type_mismatch: u64,
     /// Drop: v2 password differs from ours (RFC 2787 `vrrpStatsAuthFailures`).
     pub auth_failures: u64,
+    /// Drop: with `check_unicast_src`, the source is not one of the unicast peers.
+    pub unicast_source_errors: u64,
     /// Adverts accepted that carried bytes after their declared content (not a drop).
     pub trailing_bytes: u64,
 }
@@ -68,6 +70,7 @@ impl InstanceStats {
             + self.auth_type_mismatch
             + self.auth_failures
             + self.address_list_drops
+            + self.unicast_source_errors
     }
 }
 

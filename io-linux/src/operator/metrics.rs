@@ -236,7 +236,7 @@ impl Metrics {
             "counter",
             "Received packets dropped, by the rule they failed (RFC 5798 section 7.1).",
         );
-        let drops: [(&str, Field); 12] = [
+        let drops: [(&str, Field); 13] = [
             ("ttl", |s| s.ip_ttl_errors),
             ("version", |s| s.version_errors),
             ("packet_length", |s| s.packet_length_errors),
@@ -249,6 +249,7 @@ impl Metrics {
             ("invalid_auth_type", |s| s.invalid_auth_type),
             ("auth_type_mismatch", |s| s.auth_type_mismatch),
             ("auth_failure", |s| s.auth_failures),
+            ("unicast_source", |s| s.unicast_source_errors),
         ];
         for (v, (l, _)) in views.iter().zip(&labels) {
             for (reason, f) in drops {

@@ -174,6 +174,7 @@ pub struct Counters {
     pub invalid_auth_type: u64,
     pub auth_type_mismatch: u64,
     pub auth_failures: u64,
+    pub unicast_source_errors: u64,
     pub trailing_bytes: u64,
     /// The sum of the drop counters.
     pub drops: u64,
@@ -201,6 +202,7 @@ impl From<&InstanceStats> for Counters {
             invalid_auth_type: s.invalid_auth_type,
             auth_type_mismatch: s.auth_type_mismatch,
             auth_failures: s.auth_failures,
+            unicast_source_errors: s.unicast_source_errors,
             trailing_bytes: s.trailing_bytes,
             drops: s.drops(),
         }
@@ -427,6 +429,7 @@ impl Status {
                 ("invalid_auth_type", c.invalid_auth_type),
                 ("auth_type_mismatch", c.auth_type_mismatch),
                 ("auth_failure", c.auth_failures),
+                ("unicast_source", c.unicast_source_errors),
             ]
             .iter()
             .filter(|(_, n)| *n > 0)
