@@ -38,6 +38,9 @@ use vigil_engine::{DropReason, Engine, EngineConfig, InstanceId, Instant, State}
 /// Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256 (RFC 5798 section 6.1), in
 /// nanoseconds, computed independently of the engine.
 pub fn skew(priority: u8, mai: u64) -> u64 {
+    if let Some(p) = (256 - u64::from(priority)).checked_mul(mai) {
+        return p / 256;
+    }
     let ns = (256 - u128::from(priority)) * u128::from(mai) / 256;
     u64::try_from(ns).unwrap_or(u64::MAX)
 }
@@ -341,7 +344,7 @@ pub(crate) fn compare(
         return Err(("view", format!("instance {i} has no view")));
     };
     let c = &cfg.instances[i];
-    if v.id() != id || v.name() != c.name || v.config().name != c.name {
+    if v.id() != id || v.config().vrid != c.vrid {
         return Err((
             "view",
             format!(
@@ -349,17 +352,6 @@ pub(crate) fn compare(
                 c.name,
                 v.id(),
                 v.name()
-            ),
-        ));
-    }
-    if engine.interface_name(v.iface()) != Some(c.interface.as_str()) {
-        return Err((
-            "view",
-            format!(
-                "{} reports interface {:?}, configured {}",
-                c.name,
-                engine.interface_name(v.iface()),
-                c.interface
             ),
         ));
     }
@@ -535,21 +527,16 @@ pub(crate) fn compare_tracking(
         .sync_groups
         .iter()
         .any(|g| !g.tracking_weight && g.members.contains(&c.name));
-    let reported: Vec<_> = engine.trackers(id).collect();
-    if reported.len() != c.track.len() {
-        return Err((
-            "tracking",
-            format!(
-                "{} has {} trackers but the engine reports {}",
-                c.name,
-                c.track.len(),
-                reported.len()
-            ),
-        ));
-    }
+    let mut reported = engine.trackers(id);
     let mut adj: i64 = 0;
     let mut fault = false;
-    for (t, r) in c.track.iter().zip(&reported) {
+    for t in &c.track {
+        let Some(r) = reported.next() else {
+            return Err((
+                "tracking",
+                format!("{} has more trackers than the engine reports", c.name),
+            ));
+        };
         let (up, file, what) = match &t.target {
             TrackTarget::Interface(n) => ((env.iface_up)(n), None, n),
             TrackTarget::Script(n) => {
@@ -584,6 +571,12 @@ pub(crate) fn compare_tracking(
             Ok(a) => adj = adj.saturating_add(a),
             Err(()) => fault = true,
         }
+    }
+    if reported.next().is_some() {
+        return Err((
+            "tracking",
+            format!("{} has fewer trackers than the engine reports", c.name),
+        ));
     }
     let prio = if c.priority == vigil_engine::setup::OWNER_PRIORITY {
         c.priority
@@ -633,6 +626,16 @@ pub(crate) fn compare_lookups(engine: &Engine, cfg: &EngineConfig) -> Result<(),
             return Err(format!(
                 "interface {} of {} is not found by name",
                 c.interface, c.name
+            ));
+        }
+        let view = engine.instance(id);
+        if view.map(|v| (v.id(), v.name(), Some(v.iface()), v.config().name.as_str()))
+            != Some((id, c.name.as_str(), iface, c.name.as_str()))
+        {
+            return Err(format!(
+                "instance {} ({k}) reports id, name, interface {:?}",
+                c.name,
+                view.map(|v| (v.id(), v.name(), v.iface()))
             ));
         }
     }

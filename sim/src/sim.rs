@@ -65,7 +65,35 @@ struct Frame {
     from: u16,
     src: IpAddr,
     dst: IpAddr,
-    payload: Box<[u8]>,
+    payload: Payload,
+}
+
+/// VRRP bytes of a frame: inline when small (almost every advert: one allocation per frame
+/// instead of two), on the heap otherwise.
+#[derive(Debug)]
+enum Payload {
+    Inline { len: u8, bytes: [u8; 64] },
+    Heap(Box<[u8]>),
+}
+
+impl Payload {
+    fn new(b: &[u8]) -> Payload {
+        match u8::try_from(b.len()) {
+            Ok(len) if b.len() <= 64 => {
+                let mut bytes = [0u8; 64];
+                bytes[..b.len()].copy_from_slice(b);
+                Payload::Inline { len, bytes }
+            }
+            _ => Payload::Heap(b.into()),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Payload::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Payload::Heap(b) => b,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -195,6 +223,9 @@ pub(crate) struct ScriptRun {
 impl Node {
     /// The node's clock at virtual time `t`: offset + t * (1 + drift).
     pub fn local(&self, t: u64) -> u64 {
+        if self.drift_ppm == 0 {
+            return t.saturating_add(self.clock_offset);
+        }
         let scaled = i128::from(t) * (1_000_000 + i128::from(self.drift_ppm)) / 1_000_000;
         u64::try_from(scaled)
             .unwrap_or(u64::MAX)
@@ -205,6 +236,9 @@ impl Node {
     fn global(&self, local: u64, now: u64) -> u64 {
         if local <= self.local(now) {
             return now;
+        }
+        if self.drift_ppm == 0 {
+            return local.saturating_sub(self.clock_offset).max(now);
         }
         let rate = 1_000_000 + i128::from(self.drift_ppm);
         let since = i128::from(local.saturating_sub(self.clock_offset));
@@ -1329,7 +1363,7 @@ impl Sim {
                 from: u16::try_from(n).unwrap_or(u16::MAX),
                 src: adv.src,
                 dst,
-                payload: self.buf[..len].into(),
+                payload: Payload::new(&self.buf[..len]),
             });
             let unicast = !dst.is_multicast();
             let members = self.segs[seg].members.clone();
@@ -1423,7 +1457,8 @@ impl Sim {
         };
         // Which instance it is for, to time takeovers ("no advert for ...").
         let family = Family::of(&frame.src);
-        let vrid = frame.payload.get(1).copied().unwrap_or(0);
+        let payload = frame.payload.bytes();
+        let vrid = payload.get(1).copied().unwrap_or(0);
         let target = node
             .insts
             .iter()
@@ -1434,7 +1469,7 @@ impl Sim {
             e.instance(InstanceId(u32::try_from(i).ok()?))
                 .map(|v| v.priority())
         });
-        let prio = frame.payload.get(2).copied().unwrap_or(0);
+        let prio = payload.get(2).copied().unwrap_or(0);
         let resets = own.is_some_and(|p| prio >= p || prio == 0);
         let node = &self.nodes[n];
         let local = node.local(self.now);
@@ -1442,7 +1477,7 @@ impl Sim {
             inst: target,
             src: frame.src,
             prio,
-            heard: oracle::advert_interval(&frame.payload),
+            heard: oracle::advert_interval(payload),
             before: target.map_or(State::Init, |i| node.insts[i].state),
             dropped: false,
         });
@@ -1454,7 +1489,7 @@ impl Sim {
                     src: frame.src,
                     dst: frame.dst,
                     ttl: vigil_engine::wire::VRRP_TTL,
-                    payload: &frame.payload,
+                    payload,
                 }),
             );
         }
