@@ -11,7 +11,8 @@
 //! - `deadline-in-the-past`: the engine's next deadline is never before the node's clock;
 //!   `deadline-not-served`: after `handle_timeout(now)` it is after `now`.
 //! - The simulator's own model of each instance ([`crate::oracle`]): `counters`,
-//!   `priority-report`, `tracking`, `takeover-early`, `takeover-late`, `view`, `lookups`.
+//!   `priority-report`, `tracking`, `takeover-early`, `takeover-late`, `view`, `lookups`,
+//!   `announce-count`; and `group-report`, `advert-on-down-link`.
 //! - `master-silent`: a MASTER advertises at least once per Advertisement_Interval
 //!   (RFC 5798 section 6.4.3), plus clock drift.
 //!

@@ -23,10 +23,11 @@
 //!   priority, Master_Adver_Interval, Master_Down_Interval, next deadline) and its name lookups
 //!   agree with the configuration and the model.
 //!
-//! Where the outside cannot know (a lower priority heard under `preempt_delay`: whether the
-//! delay still holds depends on when it was first armed), the timer model says `Unknown` and is
-//! not checked until the next event that fixes it (entering BACKUP, or an advert that restarts
-//! the timer whatever the delay).
+//! - `announce-count`: each MASTER tenure made the announcements its schedule calls for.
+//!
+//! keepalived's preempt_delay is modelled too (armed at start-up and by the first lower
+//! priority heard), so the timer model is exact; it says `Unknown` only before the first report
+//! of the effective priority.
 
 use std::net::IpAddr;
 
@@ -85,6 +86,10 @@ pub(crate) struct Model {
     /// Preemption on, and its delay in nanoseconds.
     pub preempt: bool,
     pub preempt_delay: u64,
+    /// keepalived's preempt_delay: preemption allowed from this local time on (armed at start-up
+    /// and by the first lower priority heard, cleared by a priority at least ours and by
+    /// leaving for INIT).
+    pub preempt_at: Option<u64>,
     /// Member of a sync group (its takeover may wait for the other members).
     pub grouped: bool,
     /// The current MASTER tenure: when it began (local clock), announcements made in it, and
@@ -118,6 +123,7 @@ impl Model {
             preempt_delay: u64::try_from(c.preempt_delay.as_nanos()).unwrap_or(u64::MAX),
             grouped: cfg.sync_groups.iter().any(|g| g.members.contains(&c.name)),
             expired: false,
+            preempt_at: None,
             master_addr: Some(None),
             tenure: None,
             pre_announces: 0,
@@ -154,6 +160,9 @@ impl Model {
         }
         self.expired = false;
         self.tenure = (to == State::Master).then_some((local, self.pre_announces, false));
+        if to == State::Init {
+            self.preempt_at = None;
+        }
         self.pre_announces = 0;
         match to {
             State::Backup => {
@@ -176,6 +185,13 @@ impl Model {
                 self.down = Down::Off;
             }
         }
+    }
+
+    /// The engine starts (`Input::Start` on a stopped engine) at local time `local`: keepalived's
+    /// preempt_delay also holds off preemption after start-up.
+    pub fn started(&mut self, local: u64) {
+        self.preempt_at =
+            (self.preempt_delay > 0).then(|| local.saturating_add(self.preempt_delay));
     }
 
     /// An announcement (gratuitous ARP / unsolicited NA burst step) of this instance.
@@ -253,23 +269,27 @@ impl Model {
             self.down = Down::Unknown;
             return;
         };
-        if !self.preempt || prio >= own {
+        let held = if self.preempt && prio < own && self.preempt_delay > 0 {
+            let at = *self
+                .preempt_at
+                .get_or_insert(local.saturating_add(self.preempt_delay));
+            local < at
+        } else {
+            false
+        };
+        if prio >= own {
+            self.preempt_at = None;
+        }
+        if !self.preempt || prio >= own || held {
             self.expired = false;
             self.master_addr = Some(Some(src));
             if self.v3 {
                 self.mai = Some(heard);
             }
             self.down = Down::Full { from: local };
-        } else if self.preempt_delay > 0 {
-            // Held or not depends on when the delay was armed: unknown from outside.
-            if self.v3 {
-                self.mai = None;
-            }
-            self.down = Down::Unknown;
-            self.master_addr = None;
-            self.expired = false;
         }
-        // else: a lower priority under preemption is discarded; the timer keeps running.
+        // else: a lower priority under preemption (its delay over) is discarded; the timer
+        // keeps running.
     }
 }
 

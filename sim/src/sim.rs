@@ -206,6 +206,8 @@ pub(crate) struct Node {
     pub files: Vec<(String, i64)>,
     /// The router-wide counters the engine's drops imply.
     pub router_stats: vigil_engine::stats::RouterStats,
+    /// Each sync group's state as the engine's GroupStateChange actions told it.
+    pub group_states: Vec<State>,
 }
 
 /// A check program as the simulated runner runs it.
@@ -481,6 +483,7 @@ impl Sim {
                     .collect(),
                 files: Vec::new(),
                 router_stats: Default::default(),
+                group_states: Vec::new(),
             });
         }
         let names = Names {
@@ -781,6 +784,7 @@ impl Sim {
         node.running = false;
         node.router_stats = Default::default();
         node.running_config = node.config.clone();
+        node.group_states = vec![State::Init; node.config.sync_groups.len()];
         for (k, t) in node.insts.iter_mut().enumerate() {
             t.model = Model::new(&node.config, k);
         }
@@ -830,6 +834,7 @@ impl Sim {
             }
         }
         self.check_lookups(n);
+        self.started(n);
         self.nodes[n].running = true;
         self.nodes[n].incarnation += 1;
         let inc = self.nodes[n].incarnation;
@@ -1021,6 +1026,19 @@ impl Sim {
             Action::SendAdvert(adv) => {
                 let inst = adv.instance.0;
                 self.batch_adverts.push((inst, adv.priority));
+                let ni = self.engine_iface(n, adv.iface);
+                if !self.nodes[n].ifaces[ni].up {
+                    let detail = format!(
+                        "an advert (priority {}) on {}, whose link is down",
+                        adv.priority, self.nodes[n].ifaces[ni].plan.name
+                    );
+                    self.violate(
+                        ViolationKind::Safety,
+                        "advert-on-down-link",
+                        Some(n),
+                        detail,
+                    );
+                }
                 if let Some(t) = self.nodes[n].insts.get_mut(inst as usize) {
                     t.model.stats.adverts_sent += 1;
                     if adv.priority == 0 {
@@ -1128,6 +1146,29 @@ impl Sim {
                 to,
                 cause,
             } => {
+                let g = usize::from(group.0);
+                let node = &self.nodes[n];
+                let before = node.group_states.get(g).copied();
+                let members_agree = node.running_config.sync_groups.get(g).is_some_and(|sg| {
+                    sg.members
+                        .iter()
+                        .all(|m| node.insts.iter().any(|t| t.name == *m && t.state == to))
+                });
+                if before != Some(from) || from == to || !members_agree {
+                    let detail = format!(
+                        "sync group #{g} reported {from} -> {to}; its last reported state was \
+                         {before:?} and its members {} in {to}",
+                        if members_agree {
+                            "are all"
+                        } else {
+                            "are not all"
+                        }
+                    );
+                    self.violate(ViolationKind::Safety, "group-report", Some(n), detail);
+                }
+                if let Some(slot) = self.nodes[n].group_states.get_mut(g) {
+                    *slot = to;
+                }
                 let e = self.nodes[n].engine.as_ref();
                 let name = e
                     .and_then(|e| e.group(group).map(|g| g.0.to_string()))
@@ -1542,6 +1583,16 @@ impl Sim {
         };
         let local = node.local(self.now);
         let mut found = None;
+        for (g, want) in node.group_states.iter().enumerate() {
+            let id = vigil_engine::io::GroupId(u16::try_from(g).unwrap_or(u16::MAX));
+            let seen = engine.group(id).map(|(_, s, _)| s);
+            if seen != Some(*want) {
+                found = Some((
+                    "group-report",
+                    format!("sync group #{g} is {seen:?} in the engine, its reports said {want}"),
+                ));
+            }
+        }
         if *engine.router_stats() != node.router_stats {
             found = Some((
                 "counters",
@@ -1620,6 +1671,14 @@ impl Sim {
         })
     }
 
+    /// The engine of node `n` is about to get `Input::Start`.
+    fn started(&mut self, n: usize) {
+        let local = self.nodes[n].local(self.now);
+        for t in self.nodes[n].insts.iter_mut() {
+            t.model.started(local);
+        }
+    }
+
     /// `announce-count` for instance `i` of node `n`, its MASTER tenure ending at `local`.
     fn check_announces(&mut self, n: usize, i: usize, local: u64) {
         let node = &self.nodes[n];
@@ -1696,6 +1755,7 @@ impl Sim {
                     self.boot(n);
                 } else if !self.nodes[n].running {
                     self.record(Some(n), TraceEvent::Start);
+                    self.started(n);
                     self.nodes[n].running = true;
                     self.input(n, Input::Start);
                 }
