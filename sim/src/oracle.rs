@@ -86,6 +86,9 @@ pub(crate) struct Model {
     /// Preemption on, and its delay in nanoseconds.
     pub preempt: bool,
     pub preempt_delay: u64,
+    /// `advert-storm`: start of the current window of one Advertisement_Interval and the adverts
+    /// sent in it.
+    pub storm: (u64, u32),
     /// keepalived's preempt_delay: preemption allowed from this local time on (armed at start-up
     /// and by the first lower priority heard, cleared by a priority at least ours and by
     /// leaving for INIT).
@@ -124,6 +127,7 @@ impl Model {
             grouped: cfg.sync_groups.iter().any(|g| g.members.contains(&c.name)),
             expired: false,
             preempt_at: None,
+            storm: (0, 0),
             master_addr: Some(None),
             tenure: None,
             pre_announces: 0,
@@ -192,6 +196,21 @@ impl Model {
     pub fn started(&mut self, local: u64) {
         self.preempt_at =
             (self.preempt_delay > 0).then(|| local.saturating_add(self.preempt_delay));
+    }
+
+    /// An advert sent at virtual time `now`; `Err(count)` when more than `limit` went out within
+    /// one Advertisement_Interval. A MASTER sends one per interval, plus one answer per advert
+    /// of a lower priority (or priority 0) it hears: with `peers` other routers and duplication,
+    /// never more than a few per peer.
+    pub fn sent(&mut self, now: u64, limit: u32) -> Result<(), u32> {
+        if now.saturating_sub(self.storm.0) >= self.own {
+            self.storm = (now, 0);
+        }
+        self.storm.1 += 1;
+        if self.storm.1 > limit {
+            return Err(self.storm.1);
+        }
+        Ok(())
     }
 
     /// An announcement (gratuitous ARP / unsolicited NA burst step) of this instance.

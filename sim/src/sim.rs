@@ -1039,6 +1039,18 @@ impl Sim {
                         detail,
                     );
                 }
+                let limit = 4 * u32::try_from(self.nodes.len()).unwrap_or(u32::MAX / 8) + 4;
+                let now = self.now;
+                if let Some(t) = self.nodes[n].insts.get_mut(inst as usize) {
+                    if let Err(count) = t.model.sent(now, limit) {
+                        let detail = format!(
+                            "{} sent {count} adverts within one Advertisement_Interval ({})",
+                            t.name,
+                            crate::dur::Dur(t.model.own)
+                        );
+                        self.violate(ViolationKind::Safety, "advert-storm", Some(n), detail);
+                    }
+                }
                 if let Some(t) = self.nodes[n].insts.get_mut(inst as usize) {
                     t.model.stats.adverts_sent += 1;
                     if adv.priority == 0 {
