@@ -87,7 +87,8 @@ impl RecvBatch {
                 fd,
                 self.hdrs.as_mut_ptr(),
                 RECV_BATCH as libc::c_uint,
-                libc::MSG_DONTWAIT,
+                // c_int in glibc's prototype, c_uint in musl's.
+                libc::MSG_DONTWAIT as _,
                 std::ptr::null_mut(),
             )
         };
@@ -292,11 +293,10 @@ impl SendBatch {
         while done < n {
             // SAFETY: every pointer in `hdrs` points into buffers owned by `self`.
             let r = unsafe {
-                libc::sendmmsg(
+                sendmmsg(
                     fd,
                     self.hdrs[done..].as_mut_ptr(),
                     (n - done) as libc::c_uint,
-                    0,
                 )
             };
             if r < 0 {
@@ -314,6 +314,24 @@ impl SendBatch {
                 done += usize::try_from(r).unwrap_or(0).max(1);
             }
         }
+    }
+}
+
+/// `sendmmsg(2)` as the system call. musl's wrapper sends one `sendmsg` per message on 64-bit
+/// targets (its `msghdr` and `cmsghdr` have padding where the kernel has `size_t` fields); every
+/// header and control buffer here is zeroed before it is filled, so that padding is zero and the
+/// kernel can take the batch as it is. glibc's wrapper is the system call.
+///
+/// # Safety
+/// `hdrs` must point to `n` valid headers whose buffers outlive the call.
+unsafe fn sendmmsg(fd: RawFd, hdrs: *mut libc::mmsghdr, n: libc::c_uint) -> libc::c_int {
+    #[cfg(target_env = "musl")]
+    {
+        libc::syscall(libc::SYS_sendmmsg, fd, hdrs, n, 0) as libc::c_int
+    }
+    #[cfg(not(target_env = "musl"))]
+    {
+        libc::sendmmsg(fd, hdrs, n, 0)
     }
 }
 

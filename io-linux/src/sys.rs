@@ -77,6 +77,9 @@ pub fn monotonic_of_realtime(sec: i64, nsec: i64) -> Instant {
 }
 
 /// An [`Instant`] as the absolute `timespec` `timerfd_settime` expects.
+// The libc crate marks musl's time_t deprecated (it will become 64-bit there): on x86_64 it
+// is 64-bit already.
+#[allow(deprecated)]
 fn timespec_of(at: Instant) -> libc::timespec {
     let n = at.as_nanos();
     libc::timespec {
@@ -126,9 +129,24 @@ impl Epoll {
     /// count. Interrupted waits return 0 events. The daemon never passes a timeout: its only
     /// timer is the [`TimerFd`], which is itself a watched descriptor.
     pub fn wait(&self, events: &mut [libc::epoll_event]) -> io::Result<usize> {
+        self.wait_ms(events, -1)
+    }
+
+    /// What is readable now, without sleeping (as [`Epoll::wait`] otherwise): the loop's look
+    /// at its sockets when it has waited for a deadline on the CPU.
+    pub fn poll(&self, events: &mut [libc::epoll_event]) -> io::Result<usize> {
+        self.wait_ms(events, 0)
+    }
+
+    fn wait_ms(
+        &self,
+        events: &mut [libc::epoll_event],
+        timeout_ms: libc::c_int,
+    ) -> io::Result<usize> {
         let max = libc::c_int::try_from(events.len()).unwrap_or(libc::c_int::MAX);
         // SAFETY: `events` is a valid writable buffer of `max` entries.
-        let n = unsafe { libc::epoll_wait(self.fd.as_raw_fd(), events.as_mut_ptr(), max, -1) };
+        let n =
+            unsafe { libc::epoll_wait(self.fd.as_raw_fd(), events.as_mut_ptr(), max, timeout_ms) };
         if n < 0 {
             let e = io::Error::last_os_error();
             if e.kind() == io::ErrorKind::Interrupted {
@@ -209,6 +227,11 @@ impl TimerFd {
         })?;
         self.armed = at;
         Ok(())
+    }
+
+    /// The deadline the timer is armed at, if any (what [`TimerFd::arm`] would keep).
+    pub fn armed(&self) -> Option<Instant> {
+        self.armed
     }
 
     /// Consume an expiry (clears readability). Forgets the armed deadline so that the next
@@ -344,13 +367,10 @@ pub fn enter_realtime() -> Realtime {
     // SAFETY: valid rlimit for the call.
     let lim_ok = unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &lim) } == 0;
     if lim_ok {
-        let param = libc::sched_param {
-            sched_priority: REALTIME_PRIORITY,
-        };
+        let param = sched_param(REALTIME_PRIORITY);
         // SAFETY: valid sched_param; pid 0 is this thread.
-        r.fifo = unsafe {
-            libc::sched_setscheduler(0, libc::SCHED_FIFO | libc::SCHED_RESET_ON_FORK, &param)
-        } == 0;
+        r.fifo =
+            unsafe { set_scheduler(libc::SCHED_FIFO | libc::SCHED_RESET_ON_FORK, &param) } == 0;
     }
     // The configuration's parse left freed heap behind: give it back before locking, or it
     // stays resident (and locked) for the daemon's life.
@@ -366,9 +386,23 @@ pub fn enter_realtime() -> Realtime {
 
 /// Return the heap's free memory to the kernel (glibc's `malloc_trim`): start-up (parsing the
 /// configuration, resolving interfaces) allocates and frees far more than the daemon keeps.
+/// On other C libraries (musl: its allocator returns freed memory itself) this does nothing.
 pub fn trim_heap() {
+    #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim has no preconditions; it only releases free memory.
-    unsafe { libc::malloc_trim(0) };
+    unsafe {
+        libc::malloc_trim(0)
+    };
+}
+
+/// Wait on the CPU until `at` on the monotonic clock: for the last few hundred microseconds
+/// before a deadline that must be met to the microsecond (a backup's Master_Down_Timer), where a
+/// timer wake-up (the timer interrupt, the wake-up, the switch to this thread: 50-100 us in a
+/// VM) would come late. The caller bounds how far away `at` is.
+pub fn spin_until(at: Instant) {
+    while now() < at {
+        std::hint::spin_loop();
+    }
 }
 
 /// Sleep until `at` on the monotonic clock (absolute, so an interrupted sleep resumes to the
@@ -387,11 +421,28 @@ pub fn sleep_until(at: Instant) {
     {}
 }
 
+/// `sched_setscheduler(2)` for the calling thread, as the system call: musl's wrapper always
+/// fails with ENOSYS (POSIX means a process, Linux a thread), glibc's is the system call.
+///
+/// # Safety
+/// `param` must point to a valid `sched_param`.
+unsafe fn set_scheduler(policy: libc::c_int, param: *const libc::sched_param) -> libc::c_long {
+    libc::syscall(libc::SYS_sched_setscheduler, 0, policy, param)
+}
+
+/// A `sched_param` with `priority` (musl's has more fields than glibc's, all zero here).
+fn sched_param(priority: libc::c_int) -> libc::sched_param {
+    // SAFETY: sched_param is plain integers, for which all zeroes is valid.
+    let mut p: libc::sched_param = unsafe { std::mem::zeroed() };
+    p.sched_priority = priority;
+    p
+}
+
 /// Back to SCHED_OTHER (after SIGXCPU).
 pub fn leave_realtime() {
-    let param = libc::sched_param { sched_priority: 0 };
+    let param = sched_param(0);
     // SAFETY: valid sched_param.
-    unsafe { libc::sched_setscheduler(0, libc::SCHED_OTHER, &param) };
+    unsafe { set_scheduler(libc::SCHED_OTHER, &param) };
 }
 
 /// The index of the interface called `name` (`if_nametoindex`), or `None` when it does not
