@@ -633,19 +633,26 @@ impl Daemon {
             .into_iter()
             .flatten()
             .min();
-            let (wake, spun) = self.takeover_wake(deadline);
-            if !spun {
-                if let Err(e) = self.timer.arm(wake) {
-                    error!("cannot arm the timer: {e}");
-                    return self.stop(EXIT_FATAL);
+            let (wake, spin_to) = self.takeover_wake(deadline);
+            let waited = match spin_to {
+                // A Master_Down_Timer about to expire: input already waiting is served first (an
+                // advert moves the deadline); otherwise wait for the deadline on the CPU, look at
+                // the sockets again without sleeping (an advert that came meanwhile is read
+                // first), and the deadline is served below.
+                Some(d) => match self.ep.poll(&mut events) {
+                    Ok(0) => {
+                        sys::spin_until(d);
+                        self.ep.poll(&mut events)
+                    }
+                    r => r,
+                },
+                None => {
+                    if let Err(e) = self.timer.arm(wake) {
+                        error!("cannot arm the timer: {e}");
+                        return self.stop(EXIT_FATAL);
+                    }
+                    self.ep.wait(&mut events)
                 }
-            }
-            // After a wait on the CPU the deadline has come: look at the sockets (an advert
-            // that came meanwhile is read first) without sleeping; the deadline is served below.
-            let waited = if spun {
-                self.ep.poll(&mut events)
-            } else {
-                self.ep.wait(&mut events)
             };
             let n = match waited {
                 Ok(n) => n,
@@ -763,38 +770,37 @@ impl Daemon {
         }
     }
 
-    /// When to wake for the loop's next `deadline`, and whether the loop has already waited for
-    /// it on the CPU. A backup's Master_Down_Timer decides how fast a takeover is, so for it the
-    /// loop wakes [`TAKEOVER_LEAD`] early and, once that close, waits out the rest on the CPU
+    /// When to wake for the loop's next `deadline`, or the deadline to wait for on the CPU
+    /// instead. A backup's Master_Down_Timer decides how fast a takeover is, so for it the loop
+    /// wakes [`TAKEOVER_LEAD`] early and, once that close, waits out the rest on the CPU
     /// ([`sys::spin_until`]): the takeover starts at the deadline, not a timer wake-up (50-100
     /// us here) later. The engine still decides (the loop only serves its deadline on time),
     /// adverts that arrive meanwhile are read first, and no CPU is spent while adverts keep
     /// coming: each one moves the deadline away before the early wake-up. Every other deadline
     /// (a master's adverts, checks) is armed as it is.
-    fn takeover_wake(&mut self, deadline: Option<Instant>) -> (Option<Instant>, bool) {
+    fn takeover_wake(&mut self, deadline: Option<Instant>) -> (Option<Instant>, Option<Instant>) {
         let Some(d) = deadline else {
-            return (None, false);
+            return (None, None);
         };
         let now = sys::now();
         if d <= now {
-            return (deadline, false);
+            return (deadline, None);
         }
         let early = d.saturating_sub(TAKEOVER_LEAD);
         if early <= now {
             if self.is_master_down(d) {
-                sys::spin_until(d);
-                return (deadline, true);
+                return (deadline, Some(d));
             }
-            return (deadline, false);
+            return (deadline, None);
         }
         if self.timer.armed().is_some_and(|a| a <= early) {
             // Armed earlier anyway (a stale deadline): that wake-up comes first.
-            return (deadline, false);
+            return (deadline, None);
         }
         if self.is_master_down(d) {
-            (Some(early), false)
+            (Some(early), None)
         } else {
-            (deadline, false)
+            (deadline, None)
         }
     }
 
