@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 if [ -z "${VIGILD:-}" ]; then
-  cargo build --release -p vigil-linux
-  export VIGILD="$CARGO_TARGET_DIR/release/vigild"
+  # The build operators deploy (docs/HOWTO.md): static musl, [profile.dist].
+  cargo build --profile dist --target x86_64-unknown-linux-musl -p vigil-linux --bin vigild
+  export VIGILD="$CARGO_TARGET_DIR/x86_64-unknown-linux-musl/dist/vigild"
 fi
 mkdir -p bench/results
 python3 bench/takeover.py --runs "${RUNS:-10}" --json bench/results/takeover.json | tee bench/results/takeover.txt
