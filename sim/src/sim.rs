@@ -1345,6 +1345,31 @@ impl Sim {
                 return;
             }
         }
+        // `master-yields`: a MASTER falls back only to a higher priority, or to the same priority
+        // from a higher primary address (RFC 5798 section 6.4.3).
+        if from == State::Master && to == State::Backup && reason == "higher-priority-heard" {
+            let own_src = self.own_source(n, i);
+            let own_prio = self.nodes[n].insts[i].model.prio;
+            if let Some(rx) = self.rx.filter(|rx| rx.inst == Some(i)) {
+                let wins = own_prio.is_some_and(|p| {
+                    rx.prio > p
+                        || (rx.prio == p
+                            && own_src.is_some_and(|o| match (rx.src, o) {
+                                (IpAddr::V4(a), IpAddr::V4(b)) => a.octets() > b.octets(),
+                                (IpAddr::V6(a), IpAddr::V6(b)) => a.octets() > b.octets(),
+                                _ => false,
+                            }))
+                });
+                if !wins {
+                    let detail = format!(
+                        "{} (priority {own_prio:?}, address {own_src:?}) left MASTER for an advert \
+                         of priority {} from {}",
+                        self.nodes[n].insts[i].name, rx.prio, rx.src
+                    );
+                    return self.violate(ViolationKind::Safety, "master-yields", Some(n), detail);
+                }
+            }
+        }
         let heard = self
             .rx
             .filter(|rx| rx.inst == Some(i) && !rx.dropped)
