@@ -339,6 +339,7 @@ pub(crate) fn count_drop(st: &mut InstanceStats, rule: &DropReason) {
         DropReason::AdvertInterval => st.advert_interval_errors += 1,
         DropReason::AuthTypeMismatch => st.auth_type_mismatch += 1,
         DropReason::AuthFailure => st.auth_failures += 1,
+        DropReason::UnicastSource => st.unicast_source_errors += 1,
         // Router-wide rules (counted by [`count_router_drop`]), and any rule this simulator
         // does not know yet (the counters then disagree and say so).
         _ => {}

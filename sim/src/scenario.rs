@@ -414,6 +414,80 @@ pub enum FaultKind {
     Check,
     /// The node's tracked `file` now holds `value`.
     TrackFile,
+    /// A stranger's advert with one `defect` arrives on the node's interface (for `instance`):
+    /// the receive checks of RFC 5798 section 7.1 must drop it and count it by name.
+    Inject,
+}
+
+/// What is wrong with an injected advert (`do = "inject"`): each one trips one receive check of
+/// RFC 5798 section 7.1 (or keepalived's) and names one RFC 6527 counter.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Defect {
+    /// Sent with TTL / hop limit 64 instead of 255 (`ip_ttl_errors`).
+    Ttl,
+    /// The other VRRP version in the first nibble (`version_errors`).
+    Version,
+    /// One checksum bit flipped (`checksum_errors`).
+    Checksum,
+    /// Cut to 6 bytes, shorter than a VRRP header (`packet_length_errors`).
+    Short,
+    /// Type 2 instead of 1 (`invalid_type_received`).
+    Type,
+    /// A VRID no instance on the interface has (router-wide `vrid_errors`).
+    Vrid,
+    /// An address list that is not ours (`address_list_errors`, `address_list_drops`).
+    Addresses,
+    /// VRRPv2: another advertisement interval (`advert_interval_errors`).
+    Interval,
+    /// VRRPv2: another password (`auth_failures`), or one where none is configured
+    /// (`auth_type_mismatch`).
+    Auth,
+    /// IPv4 source with the IPv6 group as destination, or the reverse (router-wide
+    /// `unknown_interface_or_family`).
+    Family,
+    /// One byte: no VRID to look up (router-wide `packet_length_errors`).
+    Empty,
+    /// Not a defect: 4 bytes after the advert's content, which RFC 5798 does not forbid; it is
+    /// accepted and counted (`trailing_bytes`).
+    Trailing,
+    /// Sent to the receiver's own address (unicast) with TTL 64: dropped by a multicast
+    /// instance (`ip_ttl_errors`) and by a unicast one whose peer `from` has a TTL range without
+    /// 64; otherwise a unicast instance accepts it (keepalived's rule).
+    UnicastTtl,
+    /// An address count of 0 (`address_count_zero`).
+    NoAddresses,
+    /// An advertisement interval of 0 (`advert_interval_errors`).
+    IntervalZero,
+    /// VRRPv2: authentication type 2, which RFC 3768 no longer defines (`invalid_auth_type`).
+    AuthType,
+    /// Not a defect: IPv6 only, a link-local address before the virtual addresses (RFC 5798
+    /// section 5.2.9's form); the address-list check skips it and the advert is accepted.
+    LinkLocalFirst,
+}
+
+impl std::fmt::Display for Defect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Defect::Ttl => "ttl",
+            Defect::Version => "version",
+            Defect::Checksum => "checksum",
+            Defect::Short => "length",
+            Defect::Type => "type",
+            Defect::Vrid => "vrid",
+            Defect::Addresses => "address list",
+            Defect::Interval => "interval",
+            Defect::Auth => "password",
+            Defect::Family => "address family",
+            Defect::Empty => "length (one byte)",
+            Defect::Trailing => "tail (4 bytes after the content)",
+            Defect::UnicastTtl => "unicast TTL (64)",
+            Defect::NoAddresses => "address count (0)",
+            Defect::IntervalZero => "interval (0)",
+            Defect::AuthType => "authentication type (2)",
+            Defect::LinkLocalFirst => "leading link-local address",
+        })
+    }
 }
 
 /// One entry of the fault schedule. Which fields apply depends on `do`; see `sim/README.md`.
@@ -470,6 +544,9 @@ pub struct FaultSpec {
     /// TrackFile: the value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<i64>,
+    /// Inject: what is wrong with the advert.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defect: Option<Defect>,
 }
 
 impl FaultSpec {
@@ -493,6 +570,7 @@ impl FaultSpec {
             result: None,
             file: None,
             value: None,
+            defect: None,
         }
     }
 
@@ -749,6 +827,17 @@ pub enum FaultAction {
         file: String,
         /// Value.
         value: i64,
+    },
+    /// A stranger's defective advert for one instance of a node.
+    Inject {
+        /// Receiving node.
+        node: usize,
+        /// The node whose address it claims as its source (`None`: a stranger's).
+        from: Option<usize>,
+        /// Instance index within the node's configuration.
+        instance: usize,
+        /// What is wrong with it.
+        defect: Defect,
     },
 }
 
@@ -1239,6 +1328,50 @@ impl Scenario {
                         return Err(ctx(PlanError(format!("no track file named {file}"))));
                     }
                     push(at, FaultAction::TrackFile { node, file, value });
+                }
+                FaultKind::Inject => {
+                    let node = need_node().map_err(ctx)?;
+                    let instances = &nodes[node].config.instances;
+                    let instance =
+                        match &f.instance {
+                            None if instances.is_empty() => {
+                                return Err(ctx(PlanError("node has no instance".into())))
+                            }
+                            None => 0,
+                            Some(name) => instances
+                                .iter()
+                                .position(|i| &i.name == name)
+                                .ok_or_else(|| {
+                                    ctx(PlanError(format!("node has no instance {name}")))
+                                })?,
+                        };
+                    let Some(defect) = f.defect else {
+                        return Err(ctx(PlanError("inject needs defect".into())));
+                    };
+                    let v2 = instances[instance].version == vigil_engine::wire::Version::V2;
+                    if matches!(defect, Defect::Interval | Defect::Auth | Defect::AuthType) && !v2 {
+                        return Err(ctx(PlanError(
+                            "defects interval, auth and auth_type are VRRPv2 checks".into(),
+                        )));
+                    }
+                    if defect == Defect::LinkLocalFirst
+                        && instances[instance].family != vigil_engine::wire::Family::V6
+                    {
+                        return Err(ctx(PlanError("link_local_first is for IPv6".into())));
+                    }
+                    let from = match &f.from {
+                        Some(name) => Some(node_index(name).map_err(ctx)?),
+                        None => None,
+                    };
+                    push(
+                        at,
+                        FaultAction::Inject {
+                            node,
+                            from,
+                            instance,
+                            defect,
+                        },
+                    );
                 }
             }
         }
