@@ -461,6 +461,9 @@ pub enum Defect {
     IntervalZero,
     /// VRRPv2: authentication type 2, which RFC 3768 no longer defines (`invalid_auth_type`).
     AuthType,
+    /// Handed to the engine with an interface id it never gave out (a runner's mistake; the
+    /// engine counts it, router-wide `unknown_interface_or_family`, and must not fail).
+    UnknownIface,
     /// Not a defect: IPv6 only, a link-local address before the virtual addresses (RFC 5798
     /// section 5.2.9's form); the address-list check skips it and the advert is accepted.
     LinkLocalFirst,
@@ -483,6 +486,7 @@ impl std::fmt::Display for Defect {
             Defect::Trailing => "tail (4 bytes after the content)",
             Defect::UnicastTtl => "unicast TTL (64)",
             Defect::NoAddresses => "address count (0)",
+            Defect::UnknownIface => "interface id",
             Defect::IntervalZero => "interval (0)",
             Defect::AuthType => "authentication type (2)",
             Defect::LinkLocalFirst => "leading link-local address",

@@ -2114,7 +2114,25 @@ impl Sim {
         };
         let want = expected_drop(defect, &cfg, src, !dst.is_multicast(), frame.ttl);
         self.last_drop = None;
-        self.deliver(n, fi, &frame);
+        if defect == Defect::UnknownIface {
+            let unknown = self.nodes[n]
+                .engine
+                .as_ref()
+                .map_or(0, |e| e.interfaces().count());
+            let iface = IfaceId(u16::try_from(unknown).unwrap_or(u16::MAX));
+            self.input(
+                n,
+                Input::Packet(Received {
+                    iface,
+                    src,
+                    dst,
+                    ttl: frame.ttl,
+                    payload: &bytes,
+                }),
+            );
+        } else {
+            self.deliver(n, fi, &frame);
+        }
         if self.violation.is_some() {
             return;
         }
@@ -2359,7 +2377,7 @@ fn expected_drop(
     use vigil_engine::wire::Auth;
     match defect {
         // Before any instance is looked for.
-        Defect::Family => return Some("unknown_interface_or_family"),
+        Defect::Family | Defect::UnknownIface => return Some("unknown_interface_or_family"),
         Defect::Empty => return Some("too_short"),
         // The VRID selects the instance: nothing else is looked at.
         Defect::Vrid => return Some("vrid_not_configured"),
