@@ -1697,6 +1697,42 @@ master = "r1"
     }
 
     #[test]
+    fn inject_resolves_and_refuses_what_cannot_apply() {
+        let inject = |extra: &str| {
+            MINI.replace(
+                "do = \"crash\"\nnode = \"r1\"",
+                &format!("do = \"inject\"\nnode = \"r2\"\nfrom = \"r1\"\n{extra}"),
+            )
+        };
+        let p = Scenario::from_toml(&inject("defect = \"ttl\""))
+            .unwrap()
+            .plan()
+            .unwrap();
+        assert_eq!(
+            p.faults[0].action,
+            FaultAction::Inject {
+                node: 1,
+                from: Some(0),
+                instance: 0,
+                defect: Defect::Ttl
+            }
+        );
+        let plan_err = |extra: &str| {
+            Scenario::from_toml(&inject(extra))
+                .unwrap()
+                .plan()
+                .unwrap_err()
+                .0
+        };
+        assert!(plan_err("").contains("inject needs defect"));
+        // VI_1 is VRRPv3 over IPv4: no v2-only check, no IPv6 form.
+        assert!(plan_err("defect = \"auth\"").contains("VRRPv2"));
+        assert!(plan_err("defect = \"link_local_first\"").contains("IPv6"));
+        assert!(plan_err("defect = \"ttl\"\ninstance = \"VI_9\"").contains("no instance VI_9"));
+        assert!(Scenario::from_toml(&inject("defect = \"gremlin\"")).is_err());
+    }
+
+    #[test]
     fn toml_round_trips() {
         let s = Scenario::from_toml(MINI).unwrap();
         let again = Scenario::from_toml(&s.to_toml()).unwrap();
