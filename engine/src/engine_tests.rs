@@ -677,49 +677,12 @@ fn rx_check_1_ttl_must_be_255() {
 
 #[test]
 fn rx_check_1_unicast_adverts_to_a_unicast_instance_are_not_held_to_ttl_255() {
-    let mut c = cfg(Version::V3);
-    c.unicast_peers = vec![IpAddr::V4(HIGHER)];
-    let mut e = started(c, ms(0));
-    drain(&mut e);
-    let a = Advert {
-        version: Version::V3,
-        vrid: 51,
-        priority: 200,
-        interval: Interval::Centiseconds(100),
-        addrs: Addrs::List(&[IpAddr::V4(VIP)]),
-        auth: Auth::None,
-        checksum: ChecksumForm::PseudoHeader,
-        trailing: 0,
-    };
-    let ctx = IpContext {
-        src: HIGHER.into(),
-        dst: ME.into(),
-    };
-    let mut buf = vec![0u8; wire::MAX_ADVERT_LEN];
-    let n = wire::emit(&a, &ctx, &mut buf).unwrap();
-    e.handle_input(
-        ms(1000),
-        Input::Packet(Received {
-            iface: IfaceId(0),
-            src: HIGHER.into(),
-            dst: ME.into(),
-            ttl: 64,
-            payload: &buf[..n],
-        }),
-    );
-    drain(&mut e);
+    let (e, _) = unicast_advert(unicast_cfg(), HIGHER, 64);
     assert_eq!(stats(&e).adverts_received, 1);
     assert_eq!(stats(&e).ip_ttl_errors, 0);
     // The same TTL on the group is still dropped (rx_check_1_ttl_must_be_255 covers a
     // multicast instance; a unicast instance hearing the group is held to it too).
-    let mut e2 = started(
-        {
-            let mut c = cfg(Version::V3);
-            c.unicast_peers = vec![IpAddr::V4(HIGHER)];
-            c
-        },
-        ms(0),
-    );
+    let mut e2 = started(unicast_cfg(), ms(0));
     drain(&mut e2);
     let a = rx_ttl(&mut e2, ms(1000), HIGHER, &v3(HIGHER, 200), 64);
     assert!(
@@ -728,7 +691,7 @@ fn rx_check_1_unicast_adverts_to_a_unicast_instance_are_not_held_to_ttl_255() {
     );
 }
 
-/// A unicast instance (peers HIGHER and LOWER) fed one unicast v3 advert from `src` with `ttl`.
+/// Instance `c`, started, fed one unicast v3 advert (to ME) from `src` with `ttl`.
 fn unicast_advert(c: InstanceConfig, src: Ipv4Addr, ttl: u8) -> (Engine, Vec<Action>) {
     let mut e = started(c, ms(0));
     drain(&mut e);

@@ -34,32 +34,7 @@ fn run_until(e: &mut Engine, until: Instant) -> Vec<(Instant, Action)> {
 /// addresses while a peer takes over.
 #[test]
 fn every_member_of_a_group_that_goes_master_on_a_timer_keeps_advertising() {
-    let slow = InstanceConfig::new("SLOW", "eth0", 51, Version::V3, Family::V4)
-        .vips([IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))]);
-    let fast = InstanceConfig::new("FAST", "eth0", 52, Version::V3, Family::V4)
-        .advert_interval(Duration::from_millis(100))
-        .vips([IpAddr::V4(Ipv4Addr::new(192, 0, 2, 101))]);
-    let mut e = Engine::new(EngineConfig {
-        instances: vec![slow, fast],
-        sync_groups: vec![SyncGroupConfig {
-            name: "G".into(),
-            members: vec!["SLOW".into(), "FAST".into()],
-            tracking_weight: false,
-        }],
-        ..Default::default()
-    })
-    .unwrap();
-    let eth0 = e.interface_id("eth0").unwrap();
-    e.handle_input(
-        Instant::ZERO,
-        Input::PrimaryAddress {
-            iface: eth0,
-            family: Family::V4,
-            addr: Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10))),
-        },
-    );
-    e.handle_input(Instant::ZERO, Input::Start);
-    drain(&mut e);
+    let mut e = started(fast_and_slow(true));
     // FAST's timer runs out at 0.36 s (it waits for SLOW), SLOW's at 3.609375 s: both go MASTER.
     run_until(&mut e, Instant::from_millis(3_610));
     assert!(e.instances().all(|i| i.state() == State::Master));
@@ -155,18 +130,9 @@ fn fast_and_slow(grouped: bool) -> EngineConfig {
     }
 }
 
-fn state_of(e: &Engine, name: &str) -> Option<State> {
-    e.instances().find(|i| i.name() == name).map(|i| i.state())
-}
-
-/// Finding 5 (fuzz/regressions/engine/reload-drops-the-sync-group-of-a-waiting-member): a
-/// sync-group member whose Master_Down_Timer ran out waits for its group without a timer. A
-/// reload that removed the group kept it that way: a BACKUP with no timer, which never took over
-/// although no master was heard (an outage until an advert arrived). It now decides again at the
-/// reload: alone, it becomes MASTER at once.
-#[test]
-fn a_member_waiting_for_its_sync_group_takes_over_when_a_reload_removes_the_group() {
-    let mut e = Engine::new(fast_and_slow(true)).unwrap();
+/// The engine of `config` with eth0's primary address 192.0.2.10, started at 0.
+fn started(config: EngineConfig) -> Engine {
+    let mut e = Engine::new(config).unwrap();
     let eth0 = e.interface_id("eth0").unwrap();
     e.handle_input(
         Instant::ZERO,
@@ -178,6 +144,21 @@ fn a_member_waiting_for_its_sync_group_takes_over_when_a_reload_removes_the_grou
     );
     e.handle_input(Instant::ZERO, Input::Start);
     drain(&mut e);
+    e
+}
+
+fn state_of(e: &Engine, name: &str) -> Option<State> {
+    e.instances().find(|i| i.name() == name).map(|i| i.state())
+}
+
+/// Finding 5 (fuzz/regressions/engine/reload-drops-the-sync-group-of-a-waiting-member): a
+/// sync-group member whose Master_Down_Timer ran out waits for its group without a timer. A
+/// reload that removed the group kept it that way: a BACKUP with no timer, which never took over
+/// although no master was heard (an outage until an advert arrived). It now decides again at the
+/// reload: alone, it becomes MASTER at once.
+#[test]
+fn a_member_waiting_for_its_sync_group_takes_over_when_a_reload_removes_the_group() {
+    let mut e = started(fast_and_slow(true));
     // FAST's timer runs out at 0.36 s; it waits for SLOW (due at 3.609375 s), without a timer.
     run_until(&mut e, Instant::from_millis(1_000));
     assert_eq!(state_of(&e, "FAST"), Some(State::Backup));
