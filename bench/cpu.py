@@ -18,9 +18,7 @@ Usage: bench/cpu.py [--seconds S] [--only vigil|keepalived|floor] [--json FILE]
 """
 
 import argparse
-import datetime
 import glob
-import json
 import os
 import subprocess
 import sys
@@ -75,14 +73,8 @@ def conf(n, prio, advert):
 def measure_daemons(kind, n, advert, seconds):
     links = (n + 254) // 255
     with L.Lab("cpu", hosts=2, links=links) as lab:
-        # The master first: the steady state is measured, not a start-up race.
-        hi = lab.start(kind, 1, conf(n, 200, advert))
-        ok = L.wait_until(30, lambda: sum(lab.count_addrs(1, k) for k in range(links)) >= n + links,
-                          step=0.2)
-        if not ok:
-            raise RuntimeError(f"{kind}: master never held all {n} addresses ({lab.dir})")
-        lo = lab.start(kind, 2, conf(n, 100, advert))
-        time.sleep(3)
+        hi, lo = L.start_master_then_backup(lab, kind, n, links, conf(n, 200, advert),
+                                            conf(n, 100, advert))
         c0 = (daemon_ns(hi), daemon_ns(lo), packets(lab, 1, links), packets(lab, 2, links))
         time.sleep(seconds)
         c1 = (daemon_ns(hi), daemon_ns(lo), packets(lab, 1, links), packets(lab, 2, links))
@@ -148,10 +140,7 @@ def main():
                       f"{r['us_per_received']:6.2f} us/advert ({r['backup_core_pct']:5.1f}% core){extra}",
                       flush=True)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-                       "machine": L.machine(), "keepalived": L.keepalived_version(),
-                       "seconds": args.seconds, "results": results}, f, indent=1)
+        L.write_results(args.json, results, seconds=args.seconds)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ scratch directory too unless VIGIL_KEEP_LAB is set.
 Host i (1-based) on link k has MAC 02:00:00:00:0k:0i and 192.0.2.(64*k + 10 + i)/26.
 """
 
+import datetime
+import json
 import os
 import signal
 import subprocess
@@ -301,3 +303,25 @@ def machine():
 def keepalived_version():
     r = sh("keepalived", "--version", check=False)
     return (r.stderr or r.stdout).splitlines()[0] if (r.stderr or r.stdout) else "?"
+
+
+def start_master_then_backup(lab, kind, n, links, conf_hi, conf_lo):
+    """Start the master (host 1), wait until it holds all `n` addresses (plus the `links` primary
+    addresses), then the backup (host 2), and let it settle: the steady state is measured, not a
+    start-up race. Returns (master, backup)."""
+    hi = lab.start(kind, 1, conf_hi)
+    ok = wait_until(30, lambda: sum(lab.count_addrs(1, k) for k in range(links)) >= n + links,
+                    step=0.2)
+    if not ok:
+        raise RuntimeError(f"{kind}: master never held all {n} addresses ({lab.dir})")
+    lo = lab.start(kind, 2, conf_lo)
+    time.sleep(3)
+    return hi, lo
+
+
+def write_results(path, results, **extra):
+    """Write a benchmark's results as JSON, with the date, the machine and keepalived's version."""
+    with open(path, "w") as f:
+        json.dump({"date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+                   "machine": machine(), "keepalived": keepalived_version(), **extra,
+                   "results": results}, f, indent=1)

@@ -11,8 +11,6 @@ Usage: bench/load.py [--seconds S] [--hogs 0,2,32] [--only vigil|keepalived] [--
 """
 
 import argparse
-import datetime
-import json
 import os
 import subprocess
 import sys
@@ -81,10 +79,7 @@ def main():
                   f"spurious takeovers {r['spurious_takeovers']} ({r['backup_adverts']} backup adverts)",
                   flush=True)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-                       "machine": L.machine(), "keepalived": L.keepalived_version(),
-                       "seconds": args.seconds, "results": results}, f, indent=1)
+        L.write_results(args.json, results, seconds=args.seconds)
 
 
 if __name__ == "__main__":

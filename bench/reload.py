@@ -19,7 +19,6 @@ Usage: bench/reload.py [--instances N] [--advert S] [--reloads R] [--only vigil|
 
 import argparse
 import datetime
-import json
 import os
 import re
 import signal
@@ -65,13 +64,8 @@ def vigil_reload_ms(log):
 def measure(kind, n, advert, reloads, gap):
     links = (n + 254) // 255
     with L.Lab("reload", hosts=2, links=links) as lab:
-        hi = lab.start(kind, 1, conf(n, 200, advert))
-        ok = L.wait_until(30, lambda: sum(lab.count_addrs(1, k) for k in range(links)) >= n + links,
-                          step=0.2)
-        if not ok:
-            raise RuntimeError(f"{kind}: master never held all {n} addresses ({lab.dir})")
-        lo = lab.start(kind, 2, conf(n, 100, advert))
-        time.sleep(3)
+        hi, lo = L.start_master_then_backup(lab, kind, n, links, conf(n, 200, advert),
+                                            conf(n, 100, advert))
         pcaps = [os.path.join(lab.dir, f"reload{k}.pcap") for k in range(links)]
         caps = [lab.capture(p, k) for k, p in enumerate(pcaps)]
         time.sleep(1)
@@ -147,9 +141,7 @@ def main():
               f"{r['late_intervals']} / {r['intervals']} | {r['backup_adverts']} | "
               f"{r['master_holds']}/{r['instances']} | {rt} |")
     if a.json:
-        with open(a.json, "w") as f:
-            json.dump({"date": str(datetime.date.today()), "machine": L.machine(),
-                       "results": results}, f, indent=1)
+        L.write_results(a.json, results)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ Usage: bench/takeover.py [--runs N] [--load HOGS] [--only vigil|keepalived] [--j
 
 import argparse
 import datetime
-import json
 import os
 import subprocess
 import sys
@@ -141,10 +140,7 @@ def main():
             stress.terminate()
             stress.wait()
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-                       "machine": L.machine(), "keepalived": L.keepalived_version(),
-                       "results": results}, f, indent=1)
+        L.write_results(args.json, results)
 
 
 if __name__ == "__main__":
