@@ -130,7 +130,7 @@ fn control_socket_is_owner_only_and_answers_both_forms() {
     let dir = tempfile::tempdir().unwrap();
     let pid = dir.path().join("vigild.pid");
     let sock = status::socket_path_for_pid_file(&pid);
-    let mut server = StatusServer::bind(&sock, "lab-r1").unwrap();
+    let mut server = StatusServer::bind(&sock).unwrap();
     let mode = std::fs::metadata(&sock).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
     for json in [false, true] {
@@ -138,7 +138,7 @@ fn control_socket_is_owner_only_and_answers_both_forms() {
         let client = std::thread::spawn(move || status::query(&p, json));
         // The event loop's side: accept when readable (here: until the client is served).
         while !client.is_finished() {
-            server.on_readable(&e);
+            server.on_readable(&e, "lab-r1");
             std::thread::sleep(Duration::from_millis(5));
         }
         let answer = client.join().unwrap().unwrap();
@@ -150,7 +150,7 @@ fn control_socket_is_owner_only_and_answers_both_forms() {
         }
     }
     // A second daemon on the same pid file is refused while this one answers.
-    assert!(StatusServer::bind(&sock, "x").is_err());
+    assert!(StatusServer::bind(&sock).is_err());
     server.shutdown();
     assert!(!sock.exists());
 }
@@ -164,7 +164,7 @@ fn a_client_that_is_neither_root_nor_vigild_s_user_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let sock = status::socket_path_for_pid_file(&dir.path().join("vigild.pid"));
-    let mut server = StatusServer::bind(&sock, "lab-r1").unwrap();
+    let mut server = StatusServer::bind(&sock).unwrap();
     // Someone opened the socket up by hand: the peer's credentials still decide.
     std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
     let client = std::process::Command::new("python3")
@@ -185,7 +185,7 @@ fn a_client_that_is_neither_root_nor_vigild_s_user_is_refused() {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let mut client = client;
     while client.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
-        server.on_readable(&e);
+        server.on_readable(&e, "lab-r1");
         std::thread::sleep(Duration::from_millis(5));
     }
     let out = client.wait_with_output().unwrap();

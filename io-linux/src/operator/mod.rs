@@ -116,19 +116,19 @@ impl Operator {
                 "SECURITY VIOLATION - scripts are being executed but script_security not enabled"
             );
         }
-        let status =
-            opts.status_socket
-                .as_deref()
-                .and_then(|p| match StatusServer::bind(p, &router_id) {
-                    Ok(s) => {
-                        info!("status socket {}", p.display());
-                        Some(s)
-                    }
-                    Err(e) => {
-                        warn!("no status socket at {}: {e}", p.display());
-                        None
-                    }
-                });
+        let status = opts
+            .status_socket
+            .as_deref()
+            .and_then(|p| match StatusServer::bind(p) {
+                Ok(s) => {
+                    info!("status socket {}", p.display());
+                    Some(s)
+                }
+                Err(e) => {
+                    warn!("no status socket at {}: {e}", p.display());
+                    None
+                }
+            });
         let metrics = opts
             .metrics_file
             .as_deref()
@@ -180,9 +180,7 @@ impl Operator {
             // The old worker finishes what it has queued on its own; nothing waits for it.
             old.shutdown(Duration::ZERO);
         }
-        if let Some(r) = cfg.global.router_id.clone() {
-            self.router_id = r;
-        }
+        self.router_id = cfg.global.router_id.clone().unwrap_or_else(mail::host_name);
     }
 
     /// An instance removed by a reload (call it before [`Operator::reload`], while its
@@ -201,7 +199,7 @@ impl Operator {
     /// The control socket is readable: answer the clients.
     pub fn on_status_readable(&mut self, engine: &Engine) {
         if let Some(s) = &mut self.status {
-            s.on_readable(engine);
+            s.on_readable(engine, &self.router_id);
         }
     }
 

@@ -476,7 +476,6 @@ fn secs(ms: u64) -> String {
 pub struct StatusServer {
     listener: UnixListener,
     path: PathBuf,
-    router_id: String,
 }
 
 /// The longest request line accepted.
@@ -485,7 +484,7 @@ const MAX_REQUEST: u64 = 256;
 impl StatusServer {
     /// Bind the socket at `path`, owner-only (0600). A socket file left by a dead vigild is
     /// replaced; one that a live vigild answers on is an error (two daemons on one pid file).
-    pub fn bind(path: &Path, router_id: &str) -> io::Result<StatusServer> {
+    pub fn bind(path: &Path) -> io::Result<StatusServer> {
         if path.exists() {
             if UnixStream::connect(path).is_ok() {
                 return Err(io::Error::new(
@@ -508,7 +507,6 @@ impl StatusServer {
         Ok(StatusServer {
             listener,
             path: path.to_path_buf(),
-            router_id: router_id.to_string(),
         })
     }
 
@@ -522,9 +520,9 @@ impl StatusServer {
         &self.path
     }
 
-    /// Accept every pending connection and answer each from a copy of the engine's state, on a
-    /// short-lived thread. Never blocks.
-    pub fn on_readable(&mut self, engine: &Engine) {
+    /// Accept every pending connection and answer each from a copy of the engine's state (and
+    /// `router_id`), on a short-lived thread. Never blocks.
+    pub fn on_readable(&mut self, engine: &Engine, router_id: &str) {
         loop {
             match self.listener.accept() {
                 Ok((stream, _)) => {
@@ -537,7 +535,7 @@ impl StatusServer {
                             continue;
                         }
                     }
-                    let status = Status::collect(engine, &self.router_id);
+                    let status = Status::collect(engine, router_id);
                     let r = std::thread::Builder::new()
                         .name("status".into())
                         .spawn(move || serve(stream, &status));
