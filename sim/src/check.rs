@@ -12,7 +12,7 @@
 //!   `deadline-not-served`: after `handle_timeout(now)` it is after `now`.
 //! - The simulator's own model of each instance ([`crate::oracle`]): `counters`,
 //!   `priority-report`, `tracking`, `takeover-early`, `takeover-late`, `view`, `lookups`,
-//!   `announce-count`; and `group-report`, `advert-on-down-link`.
+//!   `announce-count`; and `group-report`, `group-cause`, `advert-on-down-link`, `advert-burst`.
 //! - `master-silent`: a MASTER advertises at least once per Advertisement_Interval
 //!   (RFC 5798 section 6.4.3), plus clock drift.
 //!
@@ -201,7 +201,8 @@ pub(crate) fn after_batch(sim: &mut Sim, n: usize) {
 pub(crate) fn adverts_flowing(sim: &mut Sim, n: usize) {
     let now = sim.now();
     let node = &sim.nodes[n];
-    if node.engine.is_none() {
+    // A stalled node is silent by definition; it must advertise once it resumes.
+    if node.engine.is_none() || node.stalled_until > now || sim.resuming() {
         return;
     }
     for t in &node.insts {

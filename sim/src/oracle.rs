@@ -222,10 +222,11 @@ impl Model {
     }
 
     /// `announce-count`: a MASTER tenure from its start to `leave` (local clock) made exactly the
-    /// announcements `garp_master_repeat`, `vrrp_garp_interval` and `garp_master_delay` call for
-    /// (keepalived's schedule): a burst of `repeat` at once, spaced by the interval, and another
-    /// after the delay. Not judged when a lower priority was heard (its own bursts), with
-    /// `garp_master_refresh`, when the bursts overlap, or when one falls due exactly at `leave`.
+    /// announcements keepalived's schedule calls for: a burst of `garp_master_repeat` at once,
+    /// another after `garp_master_delay`, and one of `garp_master_refresh_repeat` every
+    /// `garp_master_refresh`; the announcements of a burst spaced by `vrrp_garp_interval`. Not
+    /// judged when a lower priority was heard (its own bursts), when two bursts overlap (the
+    /// later one takes over the schedule), or when one falls due exactly at `leave`.
     pub fn announce_check(
         &self,
         a: &vigil_engine::setup::Announce,
@@ -234,7 +235,10 @@ impl Model {
         let Some((from, made, lower)) = self.tenure else {
             return Ok(());
         };
-        if lower || a.master_refresh.is_some_and(|p| !p.is_zero()) {
+        // A lower priority heard starts bursts of its own (garp_lower_prio_repeat, after
+        // garp_lower_prio_delay), which also take over the delayed burst's timer: judged only
+        // when both are off.
+        if lower && (a.lower_prio_repeat > 0 || !a.lower_prio_delay.is_zero()) {
             return Ok(());
         }
         let ns = |d: core::time::Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
@@ -243,16 +247,31 @@ impl Model {
             ns(a.interval),
             ns(a.master_delay),
         );
-        if delay > 0 && delay <= repeat.saturating_sub(1).saturating_mul(spacing) {
-            return Ok(());
+        let refresh = a.master_refresh.map(ns).filter(|&p| p > 0);
+        let refresh_repeat = u64::from(a.master_refresh_repeat);
+        // Every burst of the tenure that starts before it ends: (start, announcements).
+        let mut bursts = vec![(from, repeat)];
+        if delay > 0 {
+            bursts.push((from.saturating_add(delay), repeat));
+        }
+        if let Some(p) = refresh {
+            let mut t = from.saturating_add(p);
+            while t <= leave && bursts.len() < 10_000 {
+                bursts.push((t, refresh_repeat));
+                t = t.saturating_add(p);
+            }
+        }
+        bursts.retain(|&(_, r)| r > 0);
+        bursts.sort_unstable();
+        if spacing > 0 {
+            let last = |&(s, r): &(u64, u64)| s.saturating_add((r - 1).saturating_mul(spacing));
+            if bursts.windows(2).any(|w| last(&w[0]) >= w[1].0) {
+                return Ok(());
+            }
         }
         let mut due = 0u64;
-        let mut starts = vec![from];
-        if delay > 0 {
-            starts.push(from.saturating_add(delay));
-        }
-        for start in starts {
-            for k in 0..repeat.min(10_000) {
+        for (start, r) in bursts {
+            for k in 0..r.min(10_000) {
                 let t = start.saturating_add(k.saturating_mul(spacing));
                 if t == leave && t != from {
                     return Ok(()); // due at the very instant of leaving: either is right
@@ -263,10 +282,12 @@ impl Model {
             }
         }
         if due != u64::from(made) {
+            let refresh = refresh.map_or("off".to_string(), |p| format!("{p} ns"));
             return Err(format!(
                 "{made} announcement(s) in a MASTER tenure from {from} ns to {leave} ns (local \
                  clock); garp_master_repeat {repeat}, vrrp_garp_interval {spacing} ns, \
-                 garp_master_delay {delay} ns make {due}"
+                 garp_master_delay {delay} ns, garp_master_refresh {refresh} (repeat \
+                 {refresh_repeat}) make {due}"
             ));
         }
         Ok(())
@@ -368,6 +389,17 @@ pub(crate) fn advert_interval(payload: &[u8]) -> u64 {
     }
 }
 
+/// The engine call whose results are being compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Call {
+    /// An input (a frame, a link change, a check result, ...).
+    Input,
+    /// `handle_timeout(now)`: every timer due at `now` must have been served.
+    Timeout,
+    /// An input to a node resuming from a stall, before it serves its overdue timers.
+    Resuming,
+}
+
 /// Compare the engine's self-report for instance `i` with the model: `Err((rule, detail))` on
 /// the first disagreement.
 pub(crate) fn compare(
@@ -377,7 +409,7 @@ pub(crate) fn compare(
     m: &Model,
     state: State,
     local: u64,
-    timeout_call: bool,
+    call: Call,
 ) -> Result<(), (&'static str, String)> {
     let id = InstanceId(u32::try_from(i).unwrap_or(u32::MAX));
     let Some(v) = engine.instance(id) else {
@@ -490,7 +522,8 @@ pub(crate) fn compare(
         }
         State::Backup => {
             if let (Some(d), false) = (m.deadline(), m.grouped) {
-                if d < local || (timeout_call && d <= local) {
+                // A node resuming from a stall reads its frames before it serves the timer.
+                if (d < local && call != Call::Resuming) || (call == Call::Timeout && d <= local) {
                     return Err((
                         "takeover-late",
                         format!(

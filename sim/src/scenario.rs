@@ -412,6 +412,13 @@ pub enum FaultKind {
     /// From now on the node's check program `script` ends with `result` (`ok`, `fail` or
     /// `timeout`) each time the runner runs it.
     Check,
+    /// The node's process is frozen from `at` until `until` (SIGSTOP, a paused VM, a machine
+    /// lost in swap): its engine is not called, its timers are not served and its checks are
+    /// not run; frames that reach it wait in its socket buffer. When it resumes it reads them,
+    /// in arrival order, and then serves every timer that fell due meanwhile, late: a MASTER
+    /// must send one advert and rejoin its interval grid, not a burst to catch up. Only a crash
+    /// may happen to the node during a stall (nothing else reaches a frozen process).
+    Stall,
     /// The node's tracked `file` now holds `value`.
     TrackFile,
     /// A stranger's advert with one `defect` arrives on the node's interface (for `instance`):
@@ -524,7 +531,7 @@ pub struct FaultSpec {
     /// Flap: time between link changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period: Option<Dur>,
-    /// Flap: when flapping stops (the link is left up).
+    /// Flap: when flapping stops (the link is left up). Stall: when the node resumes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<Dur>,
     /// Network: the new model (fields not given keep their value).
@@ -832,6 +839,10 @@ pub enum FaultAction {
         /// Value.
         value: i64,
     },
+    /// The node's process freezes (`stall`).
+    Stall(usize),
+    /// The node's process runs again: the frames that waited are read, the timers due served.
+    Resume(usize),
     /// A stranger's defective advert for one instance of a node.
     Inject {
         /// Receiving node.
@@ -1215,6 +1226,14 @@ impl Scenario {
                         );
                     }
                 }
+                FaultKind::Stall => {
+                    let node = need_node().map_err(ctx)?;
+                    let Some(until) = f.until.filter(|u| u.0 > at) else {
+                        return Err(ctx(PlanError("stall needs until, after at".into())));
+                    };
+                    push(at, FaultAction::Stall(node));
+                    push(until.0, FaultAction::Resume(node));
+                }
                 FaultKind::Partition => {
                     let segment = seg_index(&f.segment).map_err(ctx)?;
                     let Some(groups) = &f.groups else {
@@ -1380,6 +1399,43 @@ impl Scenario {
             }
         }
         faults.sort_by_key(|f| f.at);
+        // Nothing but a crash reaches a frozen process: refuse faults the simulator would have
+        // to hand to a stalled engine.
+        for w in &faults {
+            let (FaultAction::Stall(n), from) = (&w.action, w.at) else {
+                continue;
+            };
+            let until = faults
+                .iter()
+                .find(|r| r.source == w.source && r.action == FaultAction::Resume(*n))
+                .map_or(from, |r| r.at);
+            for f in &faults {
+                let on_node = match &f.action {
+                    FaultAction::Restart(k)
+                    | FaultAction::Stop(k)
+                    | FaultAction::Start(k)
+                    | FaultAction::Link { node: k, .. }
+                    | FaultAction::SetPriority { node: k, .. }
+                    | FaultAction::TrackFile { node: k, .. }
+                    | FaultAction::Inject { node: k, .. } => *k == *n,
+                    FaultAction::Stall(k) | FaultAction::Resume(k) => {
+                        *k == *n && f.source != w.source
+                    }
+                    _ => false,
+                };
+                if on_node && f.at >= from && f.at <= until {
+                    return Err(PlanError(format!(
+                        "fault {}: node {} is stalled from {} to {} (fault {}); only a crash can \
+                         reach a frozen process",
+                        f.source + 1,
+                        self.nodes[*n].name,
+                        Dur(from),
+                        Dur(until),
+                        w.source + 1
+                    )));
+                }
+            }
+        }
         // Expectations.
         let first_instance = nodes
             .iter()

@@ -17,7 +17,7 @@ use std::rc::Rc;
 
 use vigil_engine::wire::{Family, MAX_ADVERT_LEN};
 use vigil_engine::{
-    Action, Engine, EngineConfig, IfaceId, Input, InstanceId, Instant, Received, State,
+    Action, Engine, EngineConfig, IfaceId, Input, InstanceId, Instant, Reason, Received, State,
 };
 
 use crate::check::{self, Violation, ViolationKind};
@@ -174,6 +174,8 @@ pub(crate) struct InstTrack {
     pub last_sent: u64,
     /// Advertisement interval, nanoseconds.
     pub interval: u64,
+    /// The reason the engine gave for the last state change (`group-cause`).
+    pub last_reason: &'static str,
     /// What the simulator expects the engine to report about it ([`crate::oracle`]).
     pub model: Model,
 }
@@ -210,6 +212,11 @@ pub(crate) struct Node {
     pub router_stats: vigil_engine::stats::RouterStats,
     /// Each sync group's state as the engine's GroupStateChange actions told it.
     pub group_states: Vec<State>,
+    /// A `stall`: the process is frozen until this virtual time (0: it runs).
+    pub stalled_until: u64,
+    /// Frames that reached the node while it was stalled (interface, frame), in arrival order:
+    /// its socket buffer.
+    stall_buffer: Vec<(usize, Rc<Frame>)>,
 }
 
 /// A check program as the simulated runner runs it.
@@ -363,6 +370,9 @@ pub struct Sim {
     last_drop: Option<&'static str>,
     /// The engine call being drained is a `handle_timeout`.
     timeout_call: bool,
+    /// A stalled node is reading the frames that waited: its timers may be overdue until the
+    /// `handle_timeout` that ends the resume.
+    resuming: bool,
 }
 
 /// An advert being delivered to one node: which instance it is for, as the simulator sees it.
@@ -445,6 +455,7 @@ impl Sim {
                     last_rx: None,
                     last_sent: 0,
                     interval: crate::dur::Dur::from_std(ic.advert_interval).0,
+                    last_reason: "",
                     model: Model::new(&np.config, insts.len()),
                 });
             }
@@ -463,6 +474,8 @@ impl Sim {
                 clock_offset: np.clock_offset,
                 drift_ppm: np.drift_ppm,
                 incarnation: 0,
+                stalled_until: 0,
+                stall_buffer: Vec::new(),
                 scripts: np
                     .config
                     .scripts
@@ -534,6 +547,7 @@ impl Sim {
             rx: None,
             last_drop: None,
             timeout_call: false,
+            resuming: false,
         };
         for (ni, np) in plan.nodes.iter().enumerate() {
             if let Some(t) = np.boot {
@@ -642,7 +656,13 @@ impl Sim {
                 self.schedule_liveness();
             }
             Event::Timer { node, gen } => self.on_timer(node, gen),
-            Event::Deliver { node, iface, frame } => self.deliver(node, iface, &frame),
+            Event::Deliver { node, iface, frame } => {
+                if self.nodes[node].stalled_until > self.now {
+                    self.nodes[node].stall_buffer.push((iface, frame));
+                } else {
+                    self.deliver(node, iface, &frame);
+                }
+            }
             Event::Fault(i) => self.fault(i),
             Event::Expect(i) => self.check_expect(i),
             Event::Liveness(gen) => {
@@ -857,6 +877,12 @@ impl Sim {
         if self.nodes[n].incarnation != inc || self.nodes[n].engine.is_none() {
             return;
         }
+        if self.nodes[n].stalled_until > self.now {
+            // The runner is frozen with the engine: the check starts when the node resumes.
+            let at = self.nodes[n].stalled_until;
+            self.push(at, 0, Event::Script { node: n, idx, inc });
+            return;
+        }
         let run = &self.nodes[n].scripts[idx];
         let (result, interval) = (run.result, run.interval);
         let id = self.nodes[n]
@@ -915,6 +941,8 @@ impl Sim {
         node.want = u64::MAX;
         node.timer_at = u64::MAX;
         node.timer_gen += 1;
+        node.stalled_until = 0;
+        node.stall_buffer.clear();
         for i in node.insts.iter_mut() {
             i.state = State::Init;
             i.vips = false;
@@ -940,8 +968,8 @@ impl Sim {
             return; // superseded by an earlier timer event
         }
         node.timer_at = u64::MAX;
-        if node.engine.is_none() {
-            return;
+        if node.engine.is_none() || node.stalled_until > self.now {
+            return; // a stalled node serves its timers when it resumes
         }
         if node.want > self.now {
             // The engine's deadline moved later since this event was queued.
@@ -959,6 +987,7 @@ impl Sim {
     }
 
     fn arm(&mut self, n: usize, at: u64) {
+        let at = at.max(self.now); // an overdue deadline (a node resuming) is served now
         let node = &mut self.nodes[n];
         node.timer_gen += 1;
         node.timer_at = at;
@@ -1007,7 +1036,7 @@ impl Sim {
                         ),
                     );
                 }
-                if d.as_nanos() < local_now {
+                if d.as_nanos() < local_now && !self.resuming {
                     return self.violate(
                         ViolationKind::Safety,
                         "deadline-in-the-past",
@@ -1032,6 +1061,16 @@ impl Sim {
         match action {
             Action::SendAdvert(adv) => {
                 let inst = adv.instance.0;
+                if self.batch_adverts.iter().any(|&(i, _)| i == inst) {
+                    // RFC 5798 section 6.4.3: one advert per Adver_Timer expiry; a timer served
+                    // late (a stalled process) sends one and rejoins its schedule.
+                    let name = self.nodes[n]
+                        .insts
+                        .get(inst as usize)
+                        .map_or("?", |t| t.name.as_str());
+                    let detail = format!("{name} sent a second advert in one engine call");
+                    self.violate(ViolationKind::Safety, "advert-burst", Some(n), detail);
+                }
                 self.batch_adverts.push((inst, adv.priority));
                 let ni = self.engine_iface(n, adv.iface);
                 if !self.nodes[n].ifaces[ni].up {
@@ -1186,6 +1225,11 @@ impl Sim {
                     );
                     self.violate(ViolationKind::Safety, "group-report", Some(n), detail);
                 }
+                if to == State::Fault {
+                    if let Err(detail) = self.group_cause(n, g, cause) {
+                        self.violate(ViolationKind::Safety, "group-cause", Some(n), detail);
+                    }
+                }
                 if let Some(slot) = self.nodes[n].group_states.get_mut(g) {
                     *slot = to;
                 }
@@ -1256,6 +1300,56 @@ impl Sim {
             }
             other => self.record(Some(n), TraceEvent::Other(format!("{other:?}"))),
         }
+    }
+
+    /// `group-cause`: a sync group reported going to FAULT because of member `cause` with a
+    /// reason. The seed's matrix puts every member in FAULT for one member's fault: the reason
+    /// named must be that member's own, the one its own transition gave; when the member
+    /// named only followed its group (`sync-group`), some member's own FAULT reason.
+    fn group_cause(&self, n: usize, g: usize, cause: (InstanceId, Reason)) -> Result<(), String> {
+        let node = &self.nodes[n];
+        let named = cause.1.name();
+        let Some(sg) = node.running_config.sync_groups.get(g) else {
+            return Ok(()); // `group-report` names an unknown group
+        };
+        let members: Vec<&InstTrack> = node
+            .insts
+            .iter()
+            .filter(|t| sg.members.contains(&t.name))
+            .collect();
+        let Some(who) = node.insts.get(cause.0 .0 as usize) else {
+            return Err(format!(
+                "sync group {} went FAULT for instance #{}, which does not exist",
+                sg.name, cause.0 .0
+            ));
+        };
+        if !sg.members.contains(&who.name) {
+            return Err(format!(
+                "sync group {} went FAULT for {}, which is not a member",
+                sg.name, who.name
+            ));
+        }
+        let sync = Reason::SyncGroup.name();
+        let ok = if who.last_reason != sync {
+            who.last_reason == named
+        } else {
+            members
+                .iter()
+                .any(|t| t.state == State::Fault && t.last_reason == named && named != sync)
+        };
+        if ok {
+            return Ok(());
+        }
+        let own: Vec<String> = members
+            .iter()
+            .map(|t| format!("{} {}", t.name, t.last_reason))
+            .collect();
+        Err(format!(
+            "sync group {} went FAULT naming {} and `{named}`; the members' own reasons: {}",
+            sg.name,
+            who.name,
+            own.join(", ")
+        ))
     }
 
     fn engine_iface(&self, n: usize, id: IfaceId) -> usize {
@@ -1387,6 +1481,7 @@ impl Sim {
         model.prio = Some(priority);
         model.entered(from, to, local, heard, own_src);
         self.nodes[n].insts[i].state = to;
+        self.nodes[n].insts[i].last_reason = reason;
         if to == State::Backup {
             self.nodes[n].insts[i].last_rx = Some(self.now);
         }
@@ -1704,7 +1799,13 @@ impl Sim {
                     &t.model,
                     t.state,
                     local,
-                    self.timeout_call,
+                    if self.timeout_call {
+                        oracle::Call::Timeout
+                    } else if self.resuming {
+                        oracle::Call::Resuming
+                    } else {
+                        oracle::Call::Input
+                    },
                 ) {
                     found = Some(e);
                     break;
@@ -1789,7 +1890,10 @@ impl Sim {
     fn fault(&mut self, i: usize) {
         self.disturb();
         self.apply_fault(i);
-        self.schedule_liveness();
+        // A frozen node cannot converge: liveness is judged from its resume on.
+        if !matches!(self.plan.faults[i].action, FaultAction::Stall(_)) {
+            self.schedule_liveness();
+        }
     }
 
     fn apply_fault(&mut self, i: usize) {
@@ -1943,6 +2047,20 @@ impl Sim {
                 instance,
                 defect,
             } => self.inject(node, from, instance, defect),
+            FaultAction::Stall(n) => {
+                if self.nodes[n].running {
+                    let until = self.plan.faults[i..]
+                        .iter()
+                        .find(|f| {
+                            f.source == self.plan.faults[i].source
+                                && f.action == FaultAction::Resume(n)
+                        })
+                        .map_or(self.now, |f| f.at);
+                    self.nodes[n].stalled_until = until;
+                    self.record(Some(n), TraceEvent::Stall { until });
+                }
+            }
+            FaultAction::Resume(n) => self.resume(n),
             FaultAction::SetPriority {
                 node,
                 instance,
@@ -1970,6 +2088,42 @@ impl Sim {
                 }
             }
         }
+    }
+
+    /// A stalled node runs again: it reads the frames that waited in its socket buffer, in
+    /// arrival order (vigild's loop serves its sockets before a deadline that passed meanwhile),
+    /// then serves every timer due. Until that `handle_timeout`, its timers may be overdue and
+    /// a MASTER may have been silent: the checks that assume a running process wait for it.
+    fn resume(&mut self, n: usize) {
+        if self.nodes[n].stalled_until == 0 {
+            return; // crashed meanwhile
+        }
+        self.nodes[n].stalled_until = 0;
+        let frames = core::mem::take(&mut self.nodes[n].stall_buffer);
+        self.record(
+            Some(n),
+            TraceEvent::Resume {
+                frames: u32::try_from(frames.len()).unwrap_or(u32::MAX),
+            },
+        );
+        self.resuming = true;
+        for (fi, frame) in frames {
+            self.deliver(n, fi, &frame);
+            if self.violation.is_some() {
+                break;
+            }
+        }
+        self.resuming = false;
+        if self.violation.is_some() || self.nodes[n].engine.is_none() {
+            return;
+        }
+        let local = self.nodes[n].local(self.now);
+        if let Some(e) = self.nodes[n].engine.as_mut() {
+            e.handle_timeout(Instant::from_nanos(local));
+        }
+        self.timeout_call = true;
+        self.after_call(n);
+        self.timeout_call = false;
     }
 
     /// A stranger's advert for `instance` of node `n`, with one `defect`, arrives on the
@@ -2296,6 +2450,11 @@ impl Sim {
                 },
             );
         }
+    }
+
+    /// A stalled node is reading the frames that waited ([`Sim::resume`]).
+    pub(crate) fn resuming(&self) -> bool {
+        self.resuming
     }
 
     pub(crate) fn set_converged(&mut self, c: bool) {

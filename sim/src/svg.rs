@@ -259,10 +259,16 @@ pub fn render(sim: &Sim, end: u64) -> String {
                     down_since = Some((e.t, "crashed"));
                 }
                 TraceEvent::Stop => down_since = Some((e.t, "stopped")),
+                TraceEvent::Stall { .. } if down_since.is_none() => {
+                    down_since = Some((e.t, "stalled"));
+                }
                 TraceEvent::Link { up: false, .. } if down_since.is_none() => {
                     down_since = Some((e.t, "link down"));
                 }
-                TraceEvent::Boot | TraceEvent::Start | TraceEvent::Link { up: true, .. } => {
+                TraceEvent::Boot
+                | TraceEvent::Start
+                | TraceEvent::Resume { .. }
+                | TraceEvent::Link { up: true, .. } => {
                     if let Some((t0, why)) = down_since.take() {
                         hatches.push((t0, e.t, why));
                     }

@@ -33,6 +33,16 @@ pub enum TraceEvent {
     Stop,
     /// `Input::Start` on a stopped engine.
     Start,
+    /// The node's process froze (`stall`) until `until` (virtual time, nanoseconds).
+    Stall {
+        /// When it resumes.
+        until: u64,
+    },
+    /// The stalled process runs again; `frames` waited in its socket buffer.
+    Resume {
+        /// Frames read at once.
+        frames: u32,
+    },
     /// Reloaded with a new priority for an instance.
     Reload {
         /// Instance name.
@@ -227,6 +237,14 @@ impl TraceEntry {
             TraceEvent::Crash => put("event", json!("crash")),
             TraceEvent::Stop => put("event", json!("stop")),
             TraceEvent::Start => put("event", json!("start")),
+            TraceEvent::Stall { until } => {
+                put("event", json!("stall"));
+                put("until_ns", json!(until));
+            }
+            TraceEvent::Resume { frames } => {
+                put("event", json!("resume"));
+                put("frames", json!(frames));
+            }
             TraceEvent::Reload { instance, priority } => {
                 put("event", json!("reload"));
                 put("instance", json!(instance));
@@ -371,6 +389,12 @@ impl TraceEntry {
             TraceEvent::Crash => "CRASHES (no goodbye)".into(),
             TraceEvent::Stop => "stops gracefully".into(),
             TraceEvent::Start => "starts".into(),
+            TraceEvent::Stall { until } => {
+                format!("STALLS (process frozen) until {}", fmt_time(*until))
+            }
+            TraceEvent::Resume { frames } => {
+                format!("resumes: reads {frames} frame(s) that waited, serves its late timers")
+            }
             TraceEvent::Reload { instance, priority } => {
                 format!("reloads: {instance} priority {priority}")
             }

@@ -94,3 +94,39 @@ fn seeds_matter_on_a_lossy_network() {
     let (b, _, _) = run(&text, Some(2));
     assert_ne!(a.trace(), b.trace());
 }
+
+/// `sim/scenarios/refused/`: configurations the engine must refuse. Each file names the error in
+/// a `# refused: ...` line; planning it must fail with a message containing that text (the
+/// simulator checks every node's configuration with `Engine::new`, as vigild does at start).
+#[test]
+fn refused_configurations_fail_with_the_named_error() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/refused");
+    let mut seen = 0;
+    let mut wrong = Vec::new();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("refused scenario directory")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    for p in paths {
+        let text = std::fs::read_to_string(&p).unwrap();
+        let want = text
+            .lines()
+            .find_map(|l| l.strip_prefix("# refused: "))
+            .unwrap_or_else(|| panic!("{}: no `# refused: ` line", p.display()))
+            .to_string();
+        seen += 1;
+        let got = Scenario::from_toml(&text)
+            .map_err(|e| e.to_string())
+            .and_then(|s| s.plan().map(|_| ()).map_err(|e| e.to_string()));
+        match got {
+            Err(e) if e.contains(&want) => {}
+            Err(e) => wrong.push(format!("{}: refused, but with `{e}`", p.display())),
+            Ok(()) => wrong.push(format!("{}: accepted", p.display())),
+        }
+    }
+    assert!(seen >= 5, "{seen} refused scenarios");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
