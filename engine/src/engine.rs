@@ -1514,6 +1514,20 @@ impl Engine {
                 src,
                 priority: prio,
             });
+            // One answer per Advertisement_Interval: it is there to make the other MASTER step
+            // down now, and one does that; the periodic advert follows within the interval. A
+            // backlog of lower-priority adverts (a process that was stopped, a burst of
+            // duplicates) must not be answered advert for advert: the answers, each a lower
+            // priority for any third MASTER, would be answered in turn (found by the
+            // simulator's `stall` fault, an advert-storm between three routers).
+            let due = inst
+                .answered_at
+                .is_none_or(|t| now >= t.saturating_add(inst.cfg.advert_interval));
+            if !due {
+                return;
+            }
+            self.instances[i].answered_at = Some(now);
+            let inst = &self.instances[i];
             if inst.cfg.advert_on_lower_priority {
                 // RFC 9568 section 6.4.3 / keepalived: answer a lower priority at once, so that
                 // a healed split brain resolves within a fraction of the interval.

@@ -142,6 +142,9 @@ pub(crate) struct Instance {
     /// When the running Master_Down_Timer was started with a full Master_Down_Interval (None
     /// while it runs for Skew_Time after a priority-0 advert): lets a priority change rescale it.
     pub down_from: Option<Instant>,
+    /// When this MASTER last answered a lower priority (RFC 9568 advert, keepalived's
+    /// garp_lower_prio burst): at most one answer per Advertisement_Interval.
+    pub answered_at: Option<Instant>,
 }
 
 impl Instance {
@@ -170,6 +173,7 @@ impl Instance {
             burst_left: 0,
             delayed_repeat: 0,
             down_from: None,
+            answered_at: None,
             cfg,
         })
     }

@@ -138,11 +138,17 @@ impl Engine {
         let from = self.instance_mut(old);
         let to = next.instance_mut(i);
         to.state = from.state;
-        to.master_adver_interval = if to.cfg.version == crate::wire::Version::V2 {
-            to.cfg.advert_interval
-        } else {
-            from.master_adver_interval
-        };
+        // RFC 5798 section 6.1: a MASTER's Master_Adver_Interval is its own Advertisement
+        // Interval, the new one from now on (its adverts carry it); a VRRPv3 BACKUP keeps the
+        // interval it learned from its master's adverts; VRRPv2 has only the configured one.
+        // (Found by the simulator's `reload-conf` scenario: a MASTER reloaded with a new
+        // interval reported the old one.)
+        to.master_adver_interval =
+            if to.cfg.version == crate::wire::Version::V2 || from.state == State::Master {
+                to.cfg.advert_interval
+            } else {
+                from.master_adver_interval
+            };
         to.timers = from.timers;
         to.down_from = from.down_from;
         to.preempt_at = from.preempt_at;
@@ -392,5 +398,24 @@ mod tests {
         assert!(actions(&mut e).is_empty());
         assert_eq!(state(&e, "A"), State::Master);
         assert_eq!(e.poll_timeout(), before);
+    }
+
+    #[test]
+    fn a_master_reloaded_with_a_new_interval_reports_it_as_its_master_adver_interval() {
+        let mut e = engine(vec![cfg("A", 1, 255, &["192.0.2.100"])]);
+        assert_eq!(state(&e, "A"), State::Master);
+        let faster = cfg("A", 1, 255, &["192.0.2.100"]).advert_interval(Duration::from_millis(500));
+        e.reload(
+            Instant::from_millis(10),
+            EngineConfig::instances(vec![faster]),
+        )
+        .unwrap();
+        let id = e.instance_id("A").unwrap();
+        let v = e.instance(id).unwrap();
+        assert_eq!(v.master_adver_interval(), Duration::from_millis(500));
+        assert_eq!(
+            v.master_down_interval(),
+            crate::instance::master_down_interval(255, Duration::from_millis(500))
+        );
     }
 }

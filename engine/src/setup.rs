@@ -88,8 +88,9 @@ pub struct InstanceConfig {
     pub source: Option<IpAddr>,
     /// Which checksum forms are accepted, and which is sent (see [`ChecksumPolicy`]).
     pub checksum_policy: ChecksumPolicy,
-    /// RFC 9568: a master that hears a lower priority advertises at once. keepalived's
-    /// `lower_prio_no_advert` turns it off.
+    /// RFC 9568: a master that hears a lower priority advertises at once (at most once per
+    /// Advertisement_Interval, with the `garp_lower_prio` burst: a backlog or a burst of lower
+    /// priorities gets one answer). keepalived's `lower_prio_no_advert` turns it off.
     pub advert_on_lower_priority: bool,
     /// RFC 5798 section 7.1, step 6: check that an advert's address list matches ours (count a
     /// mismatch, and drop it unless the sender is the owner). keepalived's `skip_check_adv_addr`

@@ -152,14 +152,26 @@ pub(crate) fn after_batch(sim: &mut Sim, n: usize) {
                 ));
                 break;
             }
-            if t.vips != (t.state == State::Master) {
+            // A MASTER holds exactly its configured virtual addresses (a reload that changes
+            // them moves only the difference); any other state holds none.
+            let want: &[vigil_engine::VirtualAddress] = match t.state {
+                State::Master => node
+                    .running_config
+                    .instances
+                    .get(k)
+                    .map_or(&[], |c| c.virtual_addresses.as_slice()),
+                _ => &[],
+            };
+            if t.vips.len() != want.len() || want.iter().any(|v| !t.vips.contains(&v.addr)) {
                 found = Some((
                     "vips-only-on-master",
                     format!(
-                        "{} is {} and its virtual addresses are {}",
+                        "{} is {} and holds {} of its {} configured virtual address(es): {:?}",
                         t.name,
                         t.state,
-                        if t.vips { "present" } else { "absent" }
+                        t.vips.len(),
+                        want.len(),
+                        t.vips
                     ),
                 ));
                 break;

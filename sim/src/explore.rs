@@ -561,6 +561,23 @@ fn random_faults(rng: &mut SimRng, s: &Scenario, duration: Dur) -> Vec<FaultSpec
             }
         }
     }
+    // Sometimes a node's process freezes for a while (a stall), when nothing else is scheduled
+    // for that node meanwhile (nothing but a crash reaches a frozen process).
+    if rng.chance(0.3) {
+        let k = rng.below(nodes.len() as u64) as usize;
+        let from = t(rng, 0).0;
+        let until = from
+            .saturating_add(rng.between(100_000_000, 6_000_000_000))
+            .min(heal_at.saturating_sub(1));
+        let busy = out.iter().any(|f| {
+            f.node.as_deref() == Some(nodes[k].as_str()) && f.at.0 >= from && f.at.0 <= until
+        });
+        if until > from && !busy {
+            let mut f = FaultSpec::new(Dur(from), FaultKind::Stall).node(&nodes[k]);
+            f.until = Some(Dur(until));
+            out.push(f);
+        }
+    }
     // The healing: every partition gone, a clean network, every link up, every check passing.
     let heal = Dur(heal_at);
     out.push(FaultSpec::new(heal, FaultKind::Heal));

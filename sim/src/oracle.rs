@@ -100,6 +100,10 @@ pub(crate) struct Model {
     pub tenure: Option<(u64, u32, bool)>,
     /// Announcements since the last transition (a new MASTER announces before it reports).
     pub pre_announces: u32,
+    /// The current MASTER tenure went through a reload (new announcement settings, addresses
+    /// added and announced) or a stall (announcements served late): `announce-count` does not
+    /// judge it.
+    pub tenure_unjudged: bool,
     /// The master last heard (ours while MASTER): `None` when the outside cannot know.
     pub master_addr: Option<Option<IpAddr>>,
     /// A sync-group member whose Master_Down_Timer ran out and that waits for the other
@@ -131,6 +135,33 @@ impl Model {
             master_addr: Some(None),
             tenure: None,
             pre_announces: 0,
+            tenure_unjudged: false,
+        }
+    }
+
+    /// A reload kept this virtual router as instance `i` of `cfg` (same name, interface,
+    /// family, VRID and version): its runtime state stays, the settings follow the new
+    /// configuration (reload.rs's rule). VRRPv2's Master_Adver_Interval is the configured one,
+    /// and a MASTER's is its own; a VRRPv2 BACKUP whose interval changed keeps a timer armed
+    /// under the old one, which the outside cannot compute: unknown until the next advert
+    /// restarts it (a VRRPv3 BACKUP runs on the interval it learned, which does not change).
+    pub fn reconfigure(&mut self, cfg: &EngineConfig, i: usize, state: State) {
+        let c = &cfg.instances[i];
+        let own = u64::try_from(c.advert_interval.as_nanos()).unwrap_or(u64::MAX);
+        let changed = own != self.own;
+        self.own = own;
+        self.v3 = c.version == Version::V3;
+        self.preempt = c.preempt;
+        self.preempt_delay = u64::try_from(c.preempt_delay.as_nanos()).unwrap_or(u64::MAX);
+        self.grouped = cfg.sync_groups.iter().any(|g| g.members.contains(&c.name));
+        if !self.v3 || state == State::Master {
+            self.mai = Some(own);
+        }
+        if changed && !self.v3 && matches!(self.down, Down::Full { .. }) {
+            self.down = Down::Unknown;
+        }
+        if state == State::Master {
+            self.tenure_unjudged = true;
         }
     }
 
@@ -164,6 +195,7 @@ impl Model {
         }
         self.expired = false;
         self.tenure = (to == State::Master).then_some((local, self.pre_announces, false));
+        self.tenure_unjudged = false;
         if to == State::Init {
             self.preempt_at = None;
         }
@@ -235,6 +267,9 @@ impl Model {
         let Some((from, made, lower)) = self.tenure else {
             return Ok(());
         };
+        if self.tenure_unjudged {
+            return Ok(());
+        }
         // A lower priority heard starts bursts of its own (garp_lower_prio_repeat, after
         // garp_lower_prio_delay), which also take over the delayed burst's timer: judged only
         // when both are off.

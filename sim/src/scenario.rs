@@ -409,6 +409,14 @@ pub enum FaultKind {
     Network,
     /// Reload a node with a new priority for an instance (`Engine::reload`, as on SIGHUP).
     SetPriority,
+    /// The operator edits a node's keepalived.conf (`keepalived_conf`, the whole new file) and
+    /// sends SIGHUP: instances may be added, removed or changed. A running node reloads in
+    /// place (`Engine::reload_returning_stopped`, as vigild does); a stopped node's engine takes
+    /// the new configuration without starting it; a crashed node boots with it later. With
+    /// `refused = true` the file must be refused (a parse error, or a configuration the engine
+    /// cannot run) and the node must go on exactly as before. The set of `vrrp_script` and
+    /// `track_file` names must stay the same (the simulated runner keeps its checks).
+    Reload,
     /// From now on the node's check program `script` ends with `result` (`ok`, `fail` or
     /// `timeout`) each time the runner runs it.
     Check,
@@ -558,6 +566,12 @@ pub struct FaultSpec {
     /// Inject: what is wrong with the advert.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defect: Option<Defect>,
+    /// Reload: the node's new keepalived.conf.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keepalived_conf: Option<String>,
+    /// Reload: the file must be refused (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<bool>,
 }
 
 impl FaultSpec {
@@ -582,6 +596,8 @@ impl FaultSpec {
             file: None,
             value: None,
             defect: None,
+            keepalived_conf: None,
+            refused: None,
         }
     }
 
@@ -838,6 +854,15 @@ pub enum FaultAction {
         file: String,
         /// Value.
         value: i64,
+    },
+    /// SIGHUP with a new keepalived.conf (`reload`).
+    Reload {
+        /// Node.
+        node: usize,
+        /// What the file converts to, or the parser's error.
+        config: Result<Box<EngineConfig>, String>,
+        /// The scenario says the file must be refused.
+        refused: bool,
     },
     /// The node's process freezes (`stall`).
     Stall(usize),
@@ -1226,6 +1251,65 @@ impl Scenario {
                         );
                     }
                 }
+                FaultKind::Reload => {
+                    let node = need_node().map_err(ctx)?;
+                    let Some(text) = &f.keepalived_conf else {
+                        return Err(ctx(PlanError("reload needs keepalived_conf".into())));
+                    };
+                    let refused = f.refused.unwrap_or(false);
+                    let config = crate::confload::engine_config(text).map(Box::new);
+                    match &config {
+                        Err(e) if !refused => {
+                            return Err(ctx(PlanError(format!("keepalived_conf: {e}"))));
+                        }
+                        Err(_) => {}
+                        Ok(c) => {
+                            let was = &nodes[node].config;
+                            let names = |v: &mut Vec<String>| {
+                                v.sort();
+                                v.clone()
+                            };
+                            let same_checks =
+                                names(&mut c.scripts.iter().map(|x| x.name.clone()).collect())
+                                    == names(
+                                        &mut was.scripts.iter().map(|x| x.name.clone()).collect(),
+                                    )
+                                    && names(
+                                        &mut c.track_files.iter().map(|x| x.name.clone()).collect(),
+                                    ) == names(
+                                        &mut was
+                                            .track_files
+                                            .iter()
+                                            .map(|x| x.name.clone())
+                                            .collect(),
+                                    );
+                            if !same_checks {
+                                return Err(ctx(PlanError(
+                                    "reload: the vrrp_script and track_file names must stay the \
+                                     same (the simulated runner keeps its checks)"
+                                        .into(),
+                                )));
+                            }
+                            for inst in &c.instances {
+                                if !nodes[node].ifaces.iter().any(|i| i.name == inst.interface) {
+                                    return Err(ctx(PlanError(format!(
+                                        "reload: instance {} runs on {}, which the node does not \
+                                         have",
+                                        inst.name, inst.interface
+                                    ))));
+                                }
+                            }
+                        }
+                    }
+                    push(
+                        at,
+                        FaultAction::Reload {
+                            node,
+                            config,
+                            refused,
+                        },
+                    );
+                }
                 FaultKind::Stall => {
                     let node = need_node().map_err(ctx)?;
                     let Some(until) = f.until.filter(|u| u.0 > at) else {
@@ -1416,6 +1500,7 @@ impl Scenario {
                     | FaultAction::Start(k)
                     | FaultAction::Link { node: k, .. }
                     | FaultAction::SetPriority { node: k, .. }
+                    | FaultAction::Reload { node: k, .. }
                     | FaultAction::TrackFile { node: k, .. }
                     | FaultAction::Inject { node: k, .. } => *k == *n,
                     FaultAction::Stall(k) | FaultAction::Resume(k) => {

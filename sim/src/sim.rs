@@ -165,8 +165,11 @@ pub(crate) struct InstTrack {
     pub vrid: u8,
     /// The state as the engine's StateChange actions told it.
     pub state: State,
-    /// Whether the virtual addresses are on the node (AddAddresses / RemoveAddresses).
-    pub vips: bool,
+    /// The virtual addresses on the node (AddAddresses / RemoveAddresses), as a set.
+    pub vips: Vec<IpAddr>,
+    /// Its lane in the trace and the timeline (an index into the node's instance names, which
+    /// a reload may extend; engine ids may change with a reload, names do not).
+    pub lane: u32,
     /// Last restart of the Master_Down_Timer as seen from outside: entering BACKUP, or a valid
     /// advert of a priority at least ours (or 0) heard while BACKUP.
     pub last_rx: Option<u64>,
@@ -333,6 +336,11 @@ impl Outcome {
     }
 }
 
+/// Frames a stalled node's socket buffer holds; later ones are lost. Linux's default
+/// `net.core.rmem_default` (212,992 bytes) at the kernel's accounting of a small frame (its
+/// truesize, about 768 bytes) holds a little more than this.
+const STALL_BUFFER_FRAMES: usize = 256;
+
 /// A running simulation.
 #[derive(Debug)]
 pub struct Sim {
@@ -451,7 +459,8 @@ impl Sim {
                     family: ic.family,
                     vrid: ic.vrid,
                     state: State::Init,
-                    vips: false,
+                    vips: Vec::new(),
+                    lane: u32::try_from(insts.len()).unwrap_or(u32::MAX),
                     last_rx: None,
                     last_sent: 0,
                     interval: crate::dur::Dur::from_std(ic.advert_interval).0,
@@ -658,7 +667,19 @@ impl Sim {
             Event::Timer { node, gen } => self.on_timer(node, gen),
             Event::Deliver { node, iface, frame } => {
                 if self.nodes[node].stalled_until > self.now {
-                    self.nodes[node].stall_buffer.push((iface, frame));
+                    // The socket buffer of a frozen process fills up (Linux's default
+                    // rmem_default holds a few hundred small frames); the rest is lost.
+                    if self.nodes[node].stall_buffer.len() < STALL_BUFFER_FRAMES {
+                        self.nodes[node].stall_buffer.push((iface, frame));
+                    } else if self.record_packets {
+                        self.record(
+                            Some(usize::from(frame.from)),
+                            TraceEvent::Lost {
+                                to: u16::try_from(node).unwrap_or(u16::MAX),
+                                why: "socket-buffer-full",
+                            },
+                        );
+                    }
                 } else {
                     self.deliver(node, iface, &frame);
                 }
@@ -945,7 +966,7 @@ impl Sim {
         node.stall_buffer.clear();
         for i in node.insts.iter_mut() {
             i.state = State::Init;
-            i.vips = false;
+            i.vips.clear();
         }
         if trace {
             self.record(Some(n), TraceEvent::Crash);
@@ -1104,8 +1125,17 @@ impl Sim {
                     }
                 }
                 if adv.priority > 0 {
-                    if let Some(t) = self.nodes[n].insts.get_mut(inst as usize) {
+                    let node = &mut self.nodes[n];
+                    let own = node
+                        .running_config
+                        .instances
+                        .get(inst as usize)
+                        .map(|c| c.advert_interval);
+                    if let Some(t) = node.insts.get_mut(inst as usize) {
                         t.last_sent = self.now;
+                        if let Some(own) = own {
+                            t.interval = crate::dur::Dur::from_std(own).0;
+                        }
                     }
                 }
                 self.transmit(n, &adv);
@@ -1114,12 +1144,16 @@ impl Sim {
                 instance, addrs, ..
             } => {
                 if let Some(t) = self.nodes[n].insts.get_mut(instance.0 as usize) {
-                    t.vips = true;
+                    for a in addrs.iter() {
+                        if !t.vips.contains(&a.addr) {
+                            t.vips.push(a.addr);
+                        }
+                    }
                 }
                 self.record(
                     Some(n),
                     TraceEvent::AddrAdd {
-                        inst: instance.0,
+                        inst: self.lane(n, instance),
                         count: addrs.len(),
                     },
                 );
@@ -1128,12 +1162,12 @@ impl Sim {
                 instance, addrs, ..
             } => {
                 if let Some(t) = self.nodes[n].insts.get_mut(instance.0 as usize) {
-                    t.vips = false;
+                    t.vips.retain(|v| !addrs.iter().any(|a| a.addr == *v));
                 }
                 self.record(
                     Some(n),
                     TraceEvent::AddrRemove {
-                        inst: instance.0,
+                        inst: self.lane(n, instance),
                         count: addrs.len(),
                     },
                 );
@@ -1163,7 +1197,7 @@ impl Sim {
                 self.record(
                     Some(n),
                     TraceEvent::Announce {
-                        inst: instance.0,
+                        inst: self.lane(n, instance),
                         count: addrs.len(),
                     },
                 );
@@ -1265,7 +1299,7 @@ impl Sim {
                     self.record(
                         Some(n),
                         TraceEvent::LowerPriorityHeard {
-                            inst: instance.0,
+                            inst: self.lane(n, instance),
                             src,
                             priority,
                         },
@@ -1276,7 +1310,7 @@ impl Sim {
                 self.record(
                     Some(n),
                     TraceEvent::Priority {
-                        inst: instance.0,
+                        inst: self.lane(n, instance),
                         from,
                         to,
                     },
@@ -1379,6 +1413,13 @@ impl Sim {
             );
         };
         let tracked = track.state;
+        if to != State::Init && self.nodes[n].engine.is_some() && !self.nodes[n].running {
+            let detail = format!(
+                "{} went {from} -> {to} ({reason}) while the engine is stopped",
+                track.name
+            );
+            return self.violate(ViolationKind::Safety, "stopped-engine", Some(n), detail);
+        }
         let silence = if to == State::Master && reason == "master-down-timer" {
             track.last_rx.map(|r| self.now.saturating_sub(r))
         } else {
@@ -1387,7 +1428,7 @@ impl Sim {
         self.record(
             Some(n),
             TraceEvent::State {
-                inst: instance.0,
+                inst: self.lane(n, instance),
                 from,
                 to,
                 priority,
@@ -1522,7 +1563,7 @@ impl Sim {
                 self.record(
                     Some(n),
                     TraceEvent::Advert {
-                        inst: adv.instance.0,
+                        inst: self.lane(n, adv.instance),
                         priority: adv.priority,
                         dst,
                     },
@@ -1878,7 +1919,8 @@ impl Sim {
     /// After a fault took effect: check liveness once the network has been quiet for the
     /// convergence bound (computed on the network and priorities as they are now).
     fn schedule_liveness(&mut self) {
-        if self.plan.checks.liveness {
+        // A frozen node cannot converge: its resume schedules the check.
+        if self.plan.checks.liveness && self.nodes.iter().all(|n| n.stalled_until == 0) {
             // From the last frame in flight (it may restart a timer), the bound.
             let from = self.now.max(self.in_flight_until);
             let at = from.saturating_add(check::convergence_bound(self));
@@ -2057,10 +2099,18 @@ impl Sim {
                         })
                         .map_or(self.now, |f| f.at);
                     self.nodes[n].stalled_until = until;
+                    for t in self.nodes[n].insts.iter_mut() {
+                        t.model.tenure_unjudged = true;
+                    }
                     self.record(Some(n), TraceEvent::Stall { until });
                 }
             }
             FaultAction::Resume(n) => self.resume(n),
+            FaultAction::Reload {
+                node,
+                config,
+                refused,
+            } => self.reload_conf(node, config, refused),
             FaultAction::SetPriority {
                 node,
                 instance,
@@ -2088,6 +2138,279 @@ impl Sim {
                 }
             }
         }
+    }
+
+    /// The trace lane of node `n`'s instance `id` (its index among the node's instance names).
+    fn lane(&self, n: usize, id: InstanceId) -> u32 {
+        self.nodes[n]
+            .insts
+            .get(id.0 as usize)
+            .map_or(id.0, |t| t.lane)
+    }
+
+    /// Liveness groups (one per segment, family and VRID) from every node's instances as
+    /// configured now.
+    fn regroup(&mut self) {
+        let mut groups: Vec<Group> = Vec::new();
+        let mut keys: Vec<(usize, Family, u8)> = Vec::new();
+        for (ni, node) in self.nodes.iter().enumerate() {
+            for (k, t) in node.insts.iter().enumerate() {
+                let segment = node.ifaces.get(t.iface).map_or(0, |f| f.plan.segment);
+                let key = (segment, t.family, t.vrid);
+                let g = match keys.iter().position(|x| *x == key) {
+                    Some(g) => g,
+                    None => {
+                        keys.push(key);
+                        groups.push(Group {
+                            name: t.name.clone(),
+                            segment,
+                            members: Vec::new(),
+                        });
+                        groups.len() - 1
+                    }
+                };
+                groups[g].members.push((ni, k));
+            }
+        }
+        self.groups = groups;
+    }
+
+    /// SIGHUP with a new keepalived.conf (`reload`): as vigild does, the running engine reloads
+    /// in place with `Engine::reload_returning_stopped`; the actions of the routers that stop
+    /// are carried out under their old ids, then the simulator's table of instances is rebuilt
+    /// for the new configuration (a router is kept when its name, interface, family, VRID and
+    /// version are unchanged and it is not in INIT: reload.rs's rule), then the new engine's
+    /// actions are drained and every check runs. A refused file changes nothing.
+    fn reload_conf(&mut self, n: usize, config: Result<Box<EngineConfig>, String>, refused: bool) {
+        let cfg = match config {
+            Ok(c) => *c,
+            Err(e) => {
+                // The parser refused it (the plan allows that only with `refused = true`):
+                // vigild logs the error and keeps running the old configuration.
+                self.record(
+                    Some(n),
+                    TraceEvent::ReloadConf {
+                        outcome: format!("REFUSED by the parser: {e}"),
+                    },
+                );
+                return;
+            }
+        };
+        let local = self.nodes[n].local(self.now);
+        let Some(engine) = self.nodes[n].engine.as_mut() else {
+            // Crashed: it boots with the new file.
+            self.record(
+                Some(n),
+                TraceEvent::ReloadConf {
+                    outcome: "is down: the next boot reads the new file".into(),
+                },
+            );
+            self.rebuild_instances(n, &cfg, local);
+            self.nodes[n].config = cfg;
+            return;
+        };
+        match engine.reload_returning_stopped(Instant::from_nanos(local), cfg.clone()) {
+            Err(e) => {
+                self.record(
+                    Some(n),
+                    TraceEvent::ReloadConf {
+                        outcome: format!("REFUSED by the engine: {e}"),
+                    },
+                );
+                if !refused {
+                    let detail = format!("the engine refused the new configuration: {e}");
+                    self.violate(ViolationKind::Safety, "reload-verdict", Some(n), detail);
+                    return;
+                }
+                self.after_call(n);
+            }
+            Ok(stopped) => {
+                if refused {
+                    let detail = "the engine ran a configuration the scenario says it must refuse";
+                    self.violate(
+                        ViolationKind::Safety,
+                        "reload-verdict",
+                        Some(n),
+                        detail.into(),
+                    );
+                    return;
+                }
+                let before: Vec<String> = self.nodes[n]
+                    .running_config
+                    .instances
+                    .iter()
+                    .map(|i| i.name.clone())
+                    .collect();
+                let after: Vec<&str> = cfg.instances.iter().map(|i| i.name.as_str()).collect();
+                let added = after
+                    .iter()
+                    .filter(|a| !before.iter().any(|b| b == *a))
+                    .count();
+                let removed = before
+                    .iter()
+                    .filter(|b| !after.contains(&b.as_str()))
+                    .count();
+                self.record(
+                    Some(n),
+                    TraceEvent::ReloadConf {
+                        outcome: format!(
+                            "reloads keepalived.conf: {} instance(s), {added} new, {removed} \
+                             removed",
+                            after.len()
+                        ),
+                    },
+                );
+                // The stopping routers' actions, under the ids of the table as it was.
+                for a in stopped {
+                    self.carry_out(n, a);
+                    if self.violation.is_some() {
+                        return;
+                    }
+                }
+                let known: Vec<bool> = self.nodes[n]
+                    .ifaces
+                    .iter()
+                    .map(|f| f.engine_id.is_some())
+                    .collect();
+                self.rebuild_instances(n, &cfg, local);
+                self.nodes[n].config = cfg.clone();
+                self.nodes[n].running_config = cfg;
+                let node = &mut self.nodes[n];
+                if let Some(engine) = node.engine.as_ref() {
+                    node.by_engine_iface.clear();
+                    for (id, name) in engine.interfaces() {
+                        let ni = node
+                            .ifaces
+                            .iter()
+                            .position(|f| f.plan.name == name)
+                            .unwrap_or(0);
+                        let slot = usize::from(id.0);
+                        if node.by_engine_iface.len() <= slot {
+                            node.by_engine_iface.resize(slot + 1, 0);
+                        }
+                        node.by_engine_iface[slot] = ni;
+                    }
+                    for f in node.ifaces.iter_mut() {
+                        f.engine_id = engine.interface_id(&f.plan.name);
+                    }
+                }
+                self.after_call(n);
+                self.check_lookups(n);
+                // An interface the engine did not use before: its facts, as at boot.
+                for (fi, was_known) in known.into_iter().enumerate() {
+                    let f = &self.nodes[n].ifaces[fi];
+                    let (Some(id), false) = (f.engine_id, was_known) else {
+                        continue;
+                    };
+                    let up = f.up;
+                    let v4 = f.plan.ipv4.map(IpAddr::V4);
+                    let v6 = f.plan.ipv6.map(IpAddr::V6);
+                    self.input(n, Input::Link { iface: id, up });
+                    for (family, addr) in [(Family::V4, v4), (Family::V6, v6)] {
+                        self.input(
+                            n,
+                            Input::PrimaryAddress {
+                                iface: id,
+                                family,
+                                addr,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// The simulator's table of node `n`'s instances for configuration `cfg`, after a reload:
+    /// kept routers keep their record (state, addresses, model) with the new settings; new
+    /// ones start fresh (in INIT; a started engine arms their preempt_delay now, as at
+    /// start-up); the sync groups' last reported states are what the engine derives (the
+    /// members' common state, else INIT).
+    fn rebuild_instances(&mut self, n: usize, cfg: &EngineConfig, local: u64) {
+        let node = &mut self.nodes[n];
+        let mut old: Vec<Option<InstTrack>> = core::mem::take(&mut node.insts)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let old_cfg = &node.running_config;
+        let started = node.running;
+        let mut insts = Vec::new();
+        for (k, ic) in cfg.instances.iter().enumerate() {
+            let iface = node
+                .ifaces
+                .iter()
+                .position(|f| f.plan.name == ic.interface)
+                .unwrap_or(0);
+            let same = old.iter().position(|t| {
+                t.as_ref().is_some_and(|t| {
+                    let was = old_cfg.instances.iter().find(|c| c.name == t.name);
+                    t.name == ic.name
+                        && t.iface == iface
+                        && t.family == ic.family
+                        && t.vrid == ic.vrid
+                        && was.is_some_and(|c| c.version == ic.version)
+                        && t.state != State::Init
+                })
+            });
+            let lane = match self.names.instances[n].iter().position(|x| *x == ic.name) {
+                Some(l) => l,
+                None => {
+                    self.names.instances[n].push(ic.name.clone());
+                    self.names.instances[n].len() - 1
+                }
+            };
+            let lane = u32::try_from(lane).unwrap_or(u32::MAX);
+            let t = match same.and_then(|j| old[j].take()) {
+                Some(mut t) => {
+                    t.model.reconfigure(cfg, k, t.state);
+                    // `master-silent` judges the gap since the last advert by the interval it
+                    // was sent under, until the first advert of the new one.
+                    t.interval = t
+                        .interval
+                        .max(crate::dur::Dur::from_std(ic.advert_interval).0);
+                    t
+                }
+                None => {
+                    let mut model = Model::new(cfg, k);
+                    if started {
+                        model.started(local);
+                    }
+                    InstTrack {
+                        name: ic.name.clone(),
+                        iface,
+                        family: ic.family,
+                        vrid: ic.vrid,
+                        state: State::Init,
+                        vips: Vec::new(),
+                        lane,
+                        last_rx: None,
+                        last_sent: 0,
+                        interval: crate::dur::Dur::from_std(ic.advert_interval).0,
+                        last_reason: "",
+                        model,
+                    }
+                }
+            };
+            insts.push(t);
+        }
+        node.group_states = cfg
+            .sync_groups
+            .iter()
+            .map(|g| {
+                let mut states = insts
+                    .iter()
+                    .filter(|t: &&InstTrack| g.members.contains(&t.name))
+                    .map(|t| t.state);
+                let first = states.next().unwrap_or(State::Init);
+                if states.all(|s| s == first) {
+                    first
+                } else {
+                    State::Init
+                }
+            })
+            .collect();
+        node.insts = insts;
+        self.regroup();
     }
 
     /// A stalled node runs again: it reads the frames that waited in its socket buffer, in

@@ -50,6 +50,11 @@ pub enum TraceEvent {
         /// New priority.
         priority: u8,
     },
+    /// SIGHUP with a new keepalived.conf, and what came of it.
+    ReloadConf {
+        /// Accepted (with counts), or refused (with the error).
+        outcome: String,
+    },
     /// The node's interface link changed.
     Link {
         /// Interface name.
@@ -250,6 +255,10 @@ impl TraceEntry {
                 put("instance", json!(instance));
                 put("priority", json!(priority));
             }
+            TraceEvent::ReloadConf { outcome } => {
+                put("event", json!("reload-conf"));
+                put("outcome", json!(outcome));
+            }
             TraceEvent::Link { iface, up } => {
                 put("event", json!(if *up { "link-up" } else { "link-down" }));
                 put("iface", json!(iface));
@@ -398,6 +407,7 @@ impl TraceEntry {
             TraceEvent::Reload { instance, priority } => {
                 format!("reloads: {instance} priority {priority}")
             }
+            TraceEvent::ReloadConf { outcome } => outcome.clone(),
             TraceEvent::Link { iface, up } => {
                 format!("{iface} link {}", if *up { "up" } else { "DOWN" })
             }
