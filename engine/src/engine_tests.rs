@@ -545,6 +545,26 @@ fn master_answers_lower_priority_at_once() {
 }
 
 #[test]
+fn master_answers_a_backlog_of_lower_priorities_once_per_interval() {
+    // A process that was stopped reads a backlog of lower-priority adverts at once: one answer
+    // (and one announcement burst), not one per advert; the next one after an interval.
+    let (mut e, t) = master();
+    let mut answers = Vec::new();
+    for k in 0..5 {
+        let a = rx(&mut e, t, HIGHER, &v3(HIGHER, 50));
+        answers.push(sent_priorities(&a).len());
+        assert!(
+            a.iter().any(|x| matches!(x, Action::LowerPriorityHeard { .. })),
+            "advert {k} is still reported"
+        );
+    }
+    assert_eq!(answers, vec![1, 0, 0, 0, 0]);
+    let later = t.saturating_add(core::time::Duration::from_secs(1));
+    let a = rx(&mut e, later, HIGHER, &v3(HIGHER, 50));
+    assert_eq!(sent_priorities(&a), vec![100], "one interval later it answers again");
+}
+
+#[test]
 fn master_with_lower_prio_no_advert_stays_silent() {
     let mut c = cfg(Version::V3);
     c.advert_on_lower_priority = false;
