@@ -198,8 +198,14 @@ pub fn render(sim: &Sim, end: u64) -> String {
     }
     let _ = writeln!(
         s,
-        r##"<rect x="{lx}" y="30" width="14" height="12" fill="url(#hatch)" stroke="#555"/><text x="{}" y="40">link down / crashed / stopped</text>"##,
+        r##"<rect x="{lx}" y="30" width="14" height="12" fill="url(#hatch)" stroke="#555"/><text x="{}" y="40">link down / crashed / stopped / stalled</text>"##,
         lx + 18.0
+    );
+    let rx = lx + 18.0 + 290.0;
+    let _ = writeln!(
+        s,
+        r##"<line x1="{rx}" y1="28" x2="{rx}" y2="44" stroke="#222" stroke-width="2"/><text x="{}" y="40">reload</text>"##,
+        rx + 6.0
     );
     let rows_top = TOP;
     let rows_bottom = TOP + ROW * lanes.len() as f64;
@@ -241,6 +247,7 @@ pub fn render(sim: &Sim, end: u64) -> String {
         let mut down_since: Option<(u64, &'static str)> = None;
         let mut spans: Vec<(u64, u64, State)> = Vec::new();
         let mut hatches: Vec<(u64, u64, &'static str)> = Vec::new();
+        let mut reloads: Vec<u64> = Vec::new();
         for e in sim.trace() {
             if e.node != Some(*n) || e.t > end {
                 continue;
@@ -259,6 +266,7 @@ pub fn render(sim: &Sim, end: u64) -> String {
                     down_since = Some((e.t, "crashed"));
                 }
                 TraceEvent::Stop => down_since = Some((e.t, "stopped")),
+                TraceEvent::Reload { .. } | TraceEvent::ReloadConf { .. } => reloads.push(e.t),
                 TraceEvent::Stall { .. } if down_since.is_none() => {
                     down_since = Some((e.t, "stalled"));
                 }
@@ -312,6 +320,17 @@ pub fn render(sim: &Sim, end: u64) -> String {
                     y + BAR + 9.0
                 );
             }
+        }
+        // A reload (SIGHUP) is an instant: a dark tick across the bar.
+        for t in reloads {
+            let a = x(t);
+            let _ = writeln!(
+                s,
+                r##"<line x1="{a:.2}" y1="{:.1}" x2="{a:.2}" y2="{:.1}" stroke="#222" stroke-width="2"><title>reload at {}</title></line>"##,
+                y - 2.0,
+                y + BAR + 2.0,
+                Dur(t)
+            );
         }
     }
     // Time axis.
