@@ -11,7 +11,7 @@
 //! fails the same rule; the result is written as a scenario file that `vigil-sim run` replays.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::check::ViolationKind;
 use crate::dur::Dur;
@@ -22,6 +22,7 @@ use crate::scenario::{
     Scenario, ScriptSpec, SegmentSpec, SyncGroupSpec, TrackSpec,
 };
 use crate::sim::{Options, Sim};
+use crate::watchdog;
 
 /// A family of generated scenarios.
 #[derive(Debug)]
@@ -195,22 +196,42 @@ pub fn explore(cfg: &Config) -> Results {
     let failures = Mutex::new(Vec::new());
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {})); // panics are reported as violations
+                                            // A run that stops making progress is an engine call that never returns: name it.
+    let slots: Vec<Arc<watchdog::Slot>> = (0..cfg.threads.max(1))
+        .map(|_| Arc::new(watchdog::Slot::default()))
+        .collect();
+    let names: Vec<(&'static str, u64)> = jobs.iter().map(|(f, s)| (f.name, *s)).collect();
+    let duration = cfg.duration;
+    let _dog = watchdog::Watchdog::start(slots.clone(), watchdog::DEFAULT_LIMIT, move |k| {
+        let (family, seed) = names.get(k as usize).copied().unwrap_or(("?", 0));
+        format!(
+            "family {family} seed {seed}
+replay: vigil-sim explore --family {family} --from \
+             {seed} --count 1 --duration {duration}"
+        )
+    });
     std::thread::scope(|scope| {
-        for _ in 0..cfg.threads.max(1) {
-            scope.spawn(|| loop {
-                let k = next.fetch_add(1, Ordering::Relaxed) as usize;
-                let Some(&(family, seed)) = jobs.get(k) else {
-                    break;
-                };
-                let s = generate(family, seed, cfg.duration);
-                let (v, n) = run_one(&s, seed);
-                events.fetch_add(n, Ordering::Relaxed);
-                if let Some(v) = v {
-                    let f = failure(family, seed, &s, &v);
-                    if let Ok(mut l) = failures.lock() {
-                        l.push(f);
+        for slot in &slots {
+            scope.spawn(|| {
+                watchdog::attach(Arc::clone(slot));
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed) as usize;
+                    let Some(&(family, seed)) = jobs.get(k) else {
+                        break;
+                    };
+                    slot.busy(k as u64);
+                    let s = generate(family, seed, cfg.duration);
+                    let (v, n) = run_one(&s, seed);
+                    events.fetch_add(n, Ordering::Relaxed);
+                    if let Some(v) = v {
+                        let f = failure(family, seed, &s, &v);
+                        if let Ok(mut l) = failures.lock() {
+                            l.push(f);
+                        }
                     }
+                    slot.idle();
                 }
+                watchdog::detach();
             });
         }
     });

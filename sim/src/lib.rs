@@ -36,6 +36,7 @@ pub mod scenario;
 pub mod sim;
 pub mod svg;
 pub mod trace;
+pub mod watchdog;
 
 /// The built-in demo (README command 1): three routers elect, the master crashes, the next
 /// takes over after exactly Master_Down_Interval, the old master returns and preempts.

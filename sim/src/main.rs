@@ -2,7 +2,9 @@
 //! VRRP captures.
 //!
 //! Exit codes: 0 everything held; 1 an expectation of the scenario failed; 2 usage or scenario
-//! error; 3 a panic (engine or simulator bug); 4 a safety violation; 5 a liveness violation.
+//! error; 3 a panic (engine or simulator bug); 4 a safety violation; 5 a liveness violation; 6 a
+//! hang (an engine call that did not return: no event processed for 10 s, see
+//! [`vigil_sim::watchdog`]).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -133,7 +135,21 @@ fn run_text(label: &str, text: &str, replay: &str, out: &OutArgs) -> i32 {
     let mut opts = Options::full(seed);
     opts.capture = out.pcap.is_some();
     let mut sim = Sim::new(&plan, &opts);
+    // A run that stops making progress is an engine call that never returns: name it.
+    let slot = std::sync::Arc::new(vigil_sim::watchdog::Slot::default());
+    vigil_sim::watchdog::attach(std::sync::Arc::clone(&slot));
+    slot.busy(0);
+    let what = format!(
+        "scenario `{}`, seed {seed}\nreplay: {replay} --seed {seed}",
+        plan.name
+    );
+    let dog = vigil_sim::watchdog::Watchdog::start(
+        vec![slot],
+        vigil_sim::watchdog::DEFAULT_LIMIT,
+        move |_| what.clone(),
+    );
     let outcome = vigil_sim::run_catching(&mut sim);
+    drop(dog);
     let stdout = std::io::stdout();
     let mut w = stdout.lock();
     if out.json {

@@ -658,6 +658,7 @@ impl Sim {
         }
         self.now = q.at;
         self.events += 1;
+        crate::watchdog::beat(self.events, self.now);
         match q.ev {
             Event::Boot(n) => {
                 self.disturb();

@@ -38,8 +38,24 @@ fn library_has_at_least_twenty_scenarios() {
 
 #[test]
 fn every_scenario_is_green_and_matches_its_snapshot() {
+    // A scenario that stops making progress (an engine call that never returns) ends the test
+    // binary with the watchdog's report instead of hanging it.
+    let slot = std::sync::Arc::new(vigil_sim::watchdog::Slot::default());
+    vigil_sim::watchdog::attach(std::sync::Arc::clone(&slot));
+    let names: Vec<String> = library().into_iter().map(|(n, _)| n).collect();
+    let _dog = vigil_sim::watchdog::Watchdog::start(
+        vec![std::sync::Arc::clone(&slot)],
+        vigil_sim::watchdog::DEFAULT_LIMIT,
+        move |k| {
+            format!(
+                "scenario {}",
+                names.get(k as usize).map_or("?", |n| n.as_str())
+            )
+        },
+    );
     let mut failed = Vec::new();
-    for (name, text) in library() {
+    for (k, (name, text)) in library().into_iter().enumerate() {
+        slot.busy(k as u64);
         let (sim, out, s) = run(&text, None);
         if !out.passed() {
             failed.push(format!(
