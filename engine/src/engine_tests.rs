@@ -554,14 +554,19 @@ fn master_answers_a_backlog_of_lower_priorities_once_per_interval() {
         let a = rx(&mut e, t, HIGHER, &v3(HIGHER, 50));
         answers.push(sent_priorities(&a).len());
         assert!(
-            a.iter().any(|x| matches!(x, Action::LowerPriorityHeard { .. })),
+            a.iter()
+                .any(|x| matches!(x, Action::LowerPriorityHeard { .. })),
             "advert {k} is still reported"
         );
     }
     assert_eq!(answers, vec![1, 0, 0, 0, 0]);
     let later = t.saturating_add(core::time::Duration::from_secs(1));
     let a = rx(&mut e, later, HIGHER, &v3(HIGHER, 50));
-    assert_eq!(sent_priorities(&a), vec![100], "one interval later it answers again");
+    assert_eq!(
+        sent_priorities(&a),
+        vec![100],
+        "one interval later it answers again"
+    );
 }
 
 #[test]
