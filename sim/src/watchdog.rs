@@ -7,6 +7,7 @@
 //! named, reproducible failure instead of a timeout.
 
 use std::cell::RefCell;
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -99,7 +100,10 @@ impl Watchdog {
                     }
                     if last.2.elapsed() >= limit {
                         let now = slot.now.load(Ordering::Relaxed);
-                        eprintln!(
+                        // Straight to the process's stderr: a test harness captures
+                        // `eprintln!` of its threads, and the process ends right after.
+                        let _ = writeln!(
+                            std::io::stderr(),
                             "HANG: no event processed for {:.0?} at event {} (virtual time {}): \
                              an engine call did not return\n{}",
                             limit,
