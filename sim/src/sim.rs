@@ -183,6 +183,26 @@ pub(crate) struct InstTrack {
     pub model: Model,
 }
 
+impl InstTrack {
+    /// A new instance of configuration `ic` on node interface `iface`, in INIT.
+    fn new(ic: &vigil_engine::InstanceConfig, iface: usize, lane: u32, model: Model) -> InstTrack {
+        InstTrack {
+            name: ic.name.clone(),
+            iface,
+            family: ic.family,
+            vrid: ic.vrid,
+            state: State::Init,
+            vips: Vec::new(),
+            lane,
+            last_rx: None,
+            last_sent: 0,
+            interval: crate::dur::Dur::from_std(ic.advert_interval).0,
+            last_reason: "",
+            model,
+        }
+    }
+}
+
 /// One router.
 #[derive(Debug)]
 pub(crate) struct Node {
@@ -414,8 +434,6 @@ impl Sim {
             })
             .collect();
         let mut nodes = Vec::new();
-        let mut groups: Vec<Group> = Vec::new();
-        let mut group_keys: Vec<(usize, Family, u8)> = Vec::new();
         for (ni, np) in plan.nodes.iter().enumerate() {
             let ifaces: Vec<NodeIface> = np
                 .ifaces
@@ -438,35 +456,9 @@ impl Sim {
                     .iter()
                     .position(|f| f.plan.name == ic.interface)
                     .unwrap_or(0);
-                let segment = ifaces.get(iface).map_or(0, |f| f.plan.segment);
-                let key = (segment, ic.family, ic.vrid);
-                let g = match group_keys.iter().position(|k| *k == key) {
-                    Some(g) => g,
-                    None => {
-                        group_keys.push(key);
-                        groups.push(Group {
-                            name: ic.name.clone(),
-                            segment,
-                            members: Vec::new(),
-                        });
-                        groups.len() - 1
-                    }
-                };
-                groups[g].members.push((ni, insts.len()));
-                insts.push(InstTrack {
-                    name: ic.name.clone(),
-                    iface,
-                    family: ic.family,
-                    vrid: ic.vrid,
-                    state: State::Init,
-                    vips: Vec::new(),
-                    lane: u32::try_from(insts.len()).unwrap_or(u32::MAX),
-                    last_rx: None,
-                    last_sent: 0,
-                    interval: crate::dur::Dur::from_std(ic.advert_interval).0,
-                    last_reason: "",
-                    model: Model::new(&np.config, insts.len()),
-                });
+                let k = insts.len();
+                let lane = u32::try_from(k).unwrap_or(u32::MAX);
+                insts.push(InstTrack::new(ic, iface, lane, Model::new(&np.config, k)));
             }
             nodes.push(Node {
                 name: np.name.clone(),
@@ -530,7 +522,7 @@ impl Sim {
             events: 0,
             nodes,
             segs,
-            groups,
+            groups: Vec::new(),
             rng: SimRng::new(opts.seed, Stream::Network),
             trace: Vec::new(),
             record_packets: opts.record_packets,
@@ -558,6 +550,7 @@ impl Sim {
             timeout_call: false,
             resuming: false,
         };
+        sim.regroup();
         for (ni, np) in plan.nodes.iter().enumerate() {
             if let Some(t) = np.boot {
                 sim.push(t, 0, Event::Boot(ni));
@@ -813,22 +806,7 @@ impl Sim {
             }
         };
         let node = &mut self.nodes[n];
-        node.by_engine_iface.clear();
-        for (id, name) in engine.interfaces() {
-            let ni = node
-                .ifaces
-                .iter()
-                .position(|f| f.plan.name == name)
-                .unwrap_or(0);
-            let slot = usize::from(id.0);
-            if node.by_engine_iface.len() <= slot {
-                node.by_engine_iface.resize(slot + 1, 0);
-            }
-            node.by_engine_iface[slot] = ni;
-        }
-        for f in node.ifaces.iter_mut() {
-            f.engine_id = engine.interface_id(&f.plan.name);
-        }
+        map_interfaces(&mut node.by_engine_iface, &mut node.ifaces, &engine);
         node.engine = Some(engine);
         node.running = false;
         node.router_stats = Default::default();
@@ -849,28 +827,7 @@ impl Sim {
         self.record(Some(n), TraceEvent::Boot);
         // The run-loop contract: links and primary addresses first, then Start.
         for fi in 0..self.nodes[n].ifaces.len() {
-            let f = &self.nodes[n].ifaces[fi];
-            let Some(id) = f.engine_id else { continue };
-            let up = f.up;
-            let v4 = f.plan.ipv4.map(IpAddr::V4);
-            let v6 = f.plan.ipv6.map(IpAddr::V6);
-            self.input(n, Input::Link { iface: id, up });
-            self.input(
-                n,
-                Input::PrimaryAddress {
-                    iface: id,
-                    family: Family::V4,
-                    addr: v4,
-                },
-            );
-            self.input(
-                n,
-                Input::PrimaryAddress {
-                    iface: id,
-                    family: Family::V6,
-                    addr: v6,
-                },
-            );
+            self.tell_interface(n, fi);
         }
         let files = self.nodes[n].files.clone();
         for (name, value) in files {
@@ -895,6 +852,27 @@ impl Sim {
     }
 
     /// The simulated runner runs a check program: report its result, run it again later.
+    /// Tell node `n`'s engine the facts of interface `fi`, if it uses it: its link and its
+    /// primary addresses (the runner's contract, at boot and for an interface a reload adds).
+    fn tell_interface(&mut self, n: usize, fi: usize) {
+        let f = &self.nodes[n].ifaces[fi];
+        let Some(id) = f.engine_id else { return };
+        let up = f.up;
+        let v4 = f.plan.ipv4.map(IpAddr::V4);
+        let v6 = f.plan.ipv6.map(IpAddr::V6);
+        self.input(n, Input::Link { iface: id, up });
+        for (family, addr) in [(Family::V4, v4), (Family::V6, v6)] {
+            self.input(
+                n,
+                Input::PrimaryAddress {
+                    iface: id,
+                    family,
+                    addr,
+                },
+            );
+        }
+    }
+
     fn run_script(&mut self, n: usize, idx: usize, inc: u64) {
         if self.nodes[n].incarnation != inc || self.nodes[n].engine.is_none() {
             return;
@@ -999,6 +977,12 @@ impl Sim {
             self.arm(n, at);
             return;
         }
+        self.serve_timers(n);
+    }
+
+    /// `handle_timeout` at node `n`'s clock now, then drain and check (every timer due must
+    /// have been served: `deadline-not-served`).
+    fn serve_timers(&mut self, n: usize) {
         let local = self.nodes[n].local(self.now);
         if let Some(e) = self.nodes[n].engine.as_mut() {
             e.handle_timeout(Instant::from_nanos(local));
@@ -2278,44 +2262,14 @@ impl Sim {
                 self.nodes[n].running_config = cfg;
                 let node = &mut self.nodes[n];
                 if let Some(engine) = node.engine.as_ref() {
-                    node.by_engine_iface.clear();
-                    for (id, name) in engine.interfaces() {
-                        let ni = node
-                            .ifaces
-                            .iter()
-                            .position(|f| f.plan.name == name)
-                            .unwrap_or(0);
-                        let slot = usize::from(id.0);
-                        if node.by_engine_iface.len() <= slot {
-                            node.by_engine_iface.resize(slot + 1, 0);
-                        }
-                        node.by_engine_iface[slot] = ni;
-                    }
-                    for f in node.ifaces.iter_mut() {
-                        f.engine_id = engine.interface_id(&f.plan.name);
-                    }
+                    map_interfaces(&mut node.by_engine_iface, &mut node.ifaces, engine);
                 }
                 self.after_call(n);
                 self.check_lookups(n);
                 // An interface the engine did not use before: its facts, as at boot.
                 for (fi, was_known) in known.into_iter().enumerate() {
-                    let f = &self.nodes[n].ifaces[fi];
-                    let (Some(id), false) = (f.engine_id, was_known) else {
-                        continue;
-                    };
-                    let up = f.up;
-                    let v4 = f.plan.ipv4.map(IpAddr::V4);
-                    let v6 = f.plan.ipv6.map(IpAddr::V6);
-                    self.input(n, Input::Link { iface: id, up });
-                    for (family, addr) in [(Family::V4, v4), (Family::V6, v6)] {
-                        self.input(
-                            n,
-                            Input::PrimaryAddress {
-                                iface: id,
-                                family,
-                                addr,
-                            },
-                        );
+                    if !was_known {
+                        self.tell_interface(n, fi);
                     }
                 }
             }
@@ -2376,20 +2330,7 @@ impl Sim {
                     if started {
                         model.started(local);
                     }
-                    InstTrack {
-                        name: ic.name.clone(),
-                        iface,
-                        family: ic.family,
-                        vrid: ic.vrid,
-                        state: State::Init,
-                        vips: Vec::new(),
-                        lane,
-                        last_rx: None,
-                        last_sent: 0,
-                        interval: crate::dur::Dur::from_std(ic.advert_interval).0,
-                        last_reason: "",
-                        model,
-                    }
+                    InstTrack::new(ic, iface, lane, model)
                 }
             };
             insts.push(t);
@@ -2441,13 +2382,7 @@ impl Sim {
         if self.violation.is_some() || self.nodes[n].engine.is_none() {
             return;
         }
-        let local = self.nodes[n].local(self.now);
-        if let Some(e) = self.nodes[n].engine.as_mut() {
-            e.handle_timeout(Instant::from_nanos(local));
-        }
-        self.timeout_call = true;
-        self.after_call(n);
-        self.timeout_call = false;
+        self.serve_timers(n);
     }
 
     /// A stranger's advert for `instance` of node `n`, with one `defect`, arrives on the
@@ -2791,6 +2726,23 @@ impl Sim {
 
     pub(crate) fn check_adverts_flowing(&mut self, n: usize) {
         check::adverts_flowing(self, n);
+    }
+}
+
+/// Which node interface each engine interface id is, and each node interface's engine id (at
+/// boot, and after a reload, which may number them anew).
+fn map_interfaces(by_engine_iface: &mut Vec<usize>, ifaces: &mut [NodeIface], engine: &Engine) {
+    by_engine_iface.clear();
+    for (id, name) in engine.interfaces() {
+        let ni = ifaces.iter().position(|f| f.plan.name == name).unwrap_or(0);
+        let slot = usize::from(id.0);
+        if by_engine_iface.len() <= slot {
+            by_engine_iface.resize(slot + 1, 0);
+        }
+        by_engine_iface[slot] = ni;
+    }
+    for f in ifaces.iter_mut() {
+        f.engine_id = engine.interface_id(&f.plan.name);
     }
 }
 
