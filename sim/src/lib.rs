@@ -30,6 +30,7 @@ pub mod dur;
 pub mod explore;
 pub mod frames;
 pub mod oracle;
+mod queue;
 pub mod report;
 pub mod rng;
 pub mod scenario;

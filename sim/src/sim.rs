@@ -10,8 +10,6 @@
 //! delivered as real VRRP bytes with TTL 255), and checks the safety invariants
 //! ([`crate::check`]) after each call.
 
-use core::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
 use std::net::IpAddr;
 use std::rc::Rc;
 
@@ -23,6 +21,7 @@ use vigil_engine::{
 use crate::check::{self, Violation, ViolationKind};
 use crate::frames::{self, Captured};
 use crate::oracle::{self, Model};
+use crate::queue::EventQueue;
 use crate::rng::{SimRng, Stream};
 use crate::scenario::{Defect, Expect, FaultAction, IfacePlan, LinkModel, NetworkSpec, Plan};
 use crate::trace::{Names, TraceEntry, TraceEvent};
@@ -118,31 +117,6 @@ enum Event {
         idx: usize,
         inc: u64,
     },
-}
-
-#[derive(Debug)]
-struct Queued {
-    at: u64,
-    class: u8,
-    seq: u64,
-    ev: Event,
-}
-
-impl PartialEq for Queued {
-    fn eq(&self, o: &Self) -> bool {
-        (self.at, self.class, self.seq) == (o.at, o.class, o.seq)
-    }
-}
-impl Eq for Queued {}
-impl PartialOrd for Queued {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Queued {
-    fn cmp(&self, o: &Self) -> Ordering {
-        (self.at, self.class, self.seq).cmp(&(o.at, o.class, o.seq))
-    }
 }
 
 /// A node's interface at run time.
@@ -367,8 +341,7 @@ pub struct Sim {
     plan: Plan,
     seed: u64,
     now: u64,
-    queue: BinaryHeap<Reverse<Queued>>,
-    seq: u64,
+    queue: EventQueue<Event>,
     events: u64,
     pub(crate) nodes: Vec<Node>,
     pub(crate) segs: Vec<Segment>,
@@ -401,6 +374,8 @@ pub struct Sim {
     /// A stalled node is reading the frames that waited: its timers may be overdue until the
     /// `handle_timeout` that ends the resume.
     resuming: bool,
+    /// Frames delivered to every receiver, kept for reuse by the next adverts.
+    spare_frames: Vec<Rc<Frame>>,
 }
 
 /// An advert being delivered to one node: which instance it is for, as the simulator sees it.
@@ -517,8 +492,7 @@ impl Sim {
             plan: plan.clone(),
             seed: opts.seed,
             now: 0,
-            queue: BinaryHeap::new(),
-            seq: 0,
+            queue: EventQueue::new(),
             events: 0,
             nodes,
             segs,
@@ -549,15 +523,16 @@ impl Sim {
             last_drop: None,
             timeout_call: false,
             resuming: false,
+            spare_frames: Vec::new(),
         };
         sim.regroup();
         for (ni, np) in plan.nodes.iter().enumerate() {
             if let Some(t) = np.boot {
-                sim.push(t, 0, Event::Boot(ni));
+                sim.queue.push_fixed(t, 0, Event::Boot(ni));
             }
         }
         for (fi, f) in plan.faults.iter().enumerate() {
-            sim.push(f.at, 0, Event::Fault(fi));
+            sim.queue.push_fixed(f.at, 0, Event::Fault(fi));
         }
         for (ei, (e, _)) in plan.expects.iter().enumerate() {
             let at = match e {
@@ -566,7 +541,7 @@ impl Sim {
                 | Expect::State { at, .. } => *at,
                 Expect::Transitions { .. } => continue,
             };
-            sim.push(at, 1, Event::Expect(ei));
+            sim.queue.push_fixed(at, 1, Event::Expect(ei));
         }
         sim
     }
@@ -622,13 +597,7 @@ impl Sim {
     // ----- the run loop -----------------------------------------------------------------
 
     fn push(&mut self, at: u64, class: u8, ev: Event) {
-        self.seq += 1;
-        self.queue.push(Reverse(Queued {
-            at,
-            class,
-            seq: self.seq,
-            ev,
-        }));
+        self.queue.push(at, class, ev);
     }
 
     /// Run to the end of the scenario or the first violation.
@@ -642,17 +611,17 @@ impl Sim {
         if self.violation.is_some() {
             return false;
         }
-        let Some(Reverse(q)) = self.queue.pop() else {
+        let Some((at, ev)) = self.queue.pop() else {
             return false;
         };
-        if q.at > self.plan.duration {
+        if at > self.plan.duration {
             self.now = self.plan.duration;
             return false;
         }
-        self.now = q.at;
+        self.now = at;
         self.events += 1;
         crate::watchdog::beat(self.events, self.now);
-        match q.ev {
+        match ev {
             Event::Boot(n) => {
                 self.disturb();
                 self.boot(n);
@@ -676,6 +645,9 @@ impl Sim {
                     }
                 } else {
                     self.deliver(node, iface, &frame);
+                    if Rc::strong_count(&frame) == 1 {
+                        self.spare_frames.push(frame);
+                    }
                 }
             }
             Event::Fault(i) => self.fault(i),
@@ -1566,16 +1538,27 @@ impl Sim {
             if !sender_up {
                 continue; // no carrier: nothing leaves the interface
             }
-            let frame = Rc::new(Frame {
+            let frame = Frame {
                 from: u16::try_from(n).unwrap_or(u16::MAX),
                 src: adv.src,
                 dst,
                 ttl: vigil_engine::wire::VRRP_TTL,
                 payload: Payload::new(&self.buf[..len]),
-            });
+            };
+            // A frame whose deliveries are all done is reused (no allocation per frame).
+            let frame = match self.spare_frames.pop() {
+                Some(mut rc) => match Rc::get_mut(&mut rc) {
+                    Some(slot) => {
+                        *slot = frame;
+                        rc
+                    }
+                    None => Rc::new(frame),
+                },
+                None => Rc::new(frame),
+            };
             let unicast = !dst.is_multicast();
-            let members = self.segs[seg].members.clone();
-            for (m, mi) in members {
+            for member in 0..self.segs[seg].members.len() {
+                let (m, mi) = self.segs[seg].members[member];
                 if m == n {
                     continue;
                 }
@@ -1630,6 +1613,9 @@ impl Sim {
                         },
                     );
                 }
+            }
+            if Rc::strong_count(&frame) == 1 {
+                self.spare_frames.push(frame); // nobody to deliver it to
             }
         }
     }
