@@ -623,12 +623,63 @@ fn effect(
 /// `tracking`: the engine's report of each tracker of instance `i` (state, file value, effect),
 /// its check programs' states, and the instance's effective priority and FAULT agree with what
 /// the simulator fed it.
+///
+/// `full`: also when `i` has no tracker configured, walk the engine's list to see that it is
+/// empty. The caller asks for it after every boot and reload, and may skip it otherwise: the
+/// list is the configuration's trackers ([`Engine::trackers`]: "in configuration order"), and
+/// no input or timer the simulator gives the engine adds or removes trackers (only a new
+/// configuration does, which is a boot or a reload), so its length cannot change between
+/// them. Every tracker that is configured is still compared after every call (its state, file
+/// value and effect change with the inputs), and so are the effective priority and FAULT.
 pub(crate) fn compare_tracking(
     engine: &Engine,
     cfg: &EngineConfig,
     i: usize,
     state: State,
     env: &Environment<'_>,
+    full: bool,
+) -> Result<(), (&'static str, String)> {
+    let c = &cfg.instances[i];
+    let id = InstanceId(u32::try_from(i).unwrap_or(u32::MAX));
+    let mut adj: i64 = 0;
+    let mut fault = false;
+    if full || !c.track.is_empty() {
+        trackers_agree(engine, cfg, i, env, &mut adj, &mut fault)?;
+    }
+    let prio = if c.priority == vigil_engine::setup::OWNER_PRIORITY {
+        c.priority
+    } else {
+        u8::try_from(i64::from(c.priority).saturating_add(adj).clamp(1, 254)).unwrap_or(1)
+    };
+    let seen = engine.instance(id).map(|v| v.priority());
+    if seen != Some(prio) {
+        return Err((
+            "tracking",
+            format!(
+                "{}: configured priority {} with tracker adjustments {adj} makes {prio}; the                  engine says {seen:?}",
+                c.name, c.priority
+            ),
+        ));
+    }
+    if fault && matches!(state, State::Backup | State::Master) {
+        return Err((
+            "tracking",
+            format!("{} is {state} although a tracker puts it in FAULT", c.name),
+        ));
+    }
+    Ok(())
+}
+
+/// The engine's list of trackers of instance `i` against the configuration, one by one (see
+/// [`compare_tracking`]); adds each one's priority adjustment to `adj` and sets `fault` when one
+/// puts the instance in FAULT.
+fn trackers_agree(
+    engine: &Engine,
+    cfg: &EngineConfig,
+    i: usize,
+    env: &Environment<'_>,
+    adj: &mut i64,
+    fault: &mut bool,
 ) -> Result<(), (&'static str, String)> {
     let c = &cfg.instances[i];
     let id = InstanceId(u32::try_from(i).unwrap_or(u32::MAX));
@@ -637,8 +688,6 @@ pub(crate) fn compare_tracking(
         .iter()
         .any(|g| !g.tracking_weight && g.members.contains(&c.name));
     let mut reported = engine.trackers(id);
-    let mut adj: i64 = 0;
-    let mut fault = false;
     for t in &c.track {
         let Some(r) = reported.next() else {
             return Err((
@@ -677,35 +726,14 @@ pub(crate) fn compare_tracking(
             ));
         }
         match e {
-            Ok(a) => adj = adj.saturating_add(a),
-            Err(()) => fault = true,
+            Ok(a) => *adj = adj.saturating_add(a),
+            Err(()) => *fault = true,
         }
     }
     if reported.next().is_some() {
         return Err((
             "tracking",
             format!("{} has fewer trackers than the engine reports", c.name),
-        ));
-    }
-    let prio = if c.priority == vigil_engine::setup::OWNER_PRIORITY {
-        c.priority
-    } else {
-        u8::try_from(i64::from(c.priority).saturating_add(adj).clamp(1, 254)).unwrap_or(1)
-    };
-    let seen = engine.instance(id).map(|v| v.priority());
-    if seen != Some(prio) {
-        return Err((
-            "tracking",
-            format!(
-                "{}: configured priority {} with tracker adjustments {adj} makes {prio}; the                  engine says {seen:?}",
-                c.name, c.priority
-            ),
-        ));
-    }
-    if fault && matches!(state, State::Backup | State::Master) {
-        return Err((
-            "tracking",
-            format!("{} is {state} although a tracker puts it in FAULT", c.name),
         ));
     }
     Ok(())

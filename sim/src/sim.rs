@@ -89,6 +89,19 @@ impl Payload {
         }
     }
 
+    /// Overwrite with `b`, in place when both fit inline (a reused frame: no zero-fill and
+    /// no move of the whole array).
+    fn set(&mut self, b: &[u8]) {
+        if let (Payload::Inline { len, bytes }, Ok(n)) = (&mut *self, u8::try_from(b.len())) {
+            if b.len() <= bytes.len() {
+                bytes[..b.len()].copy_from_slice(b);
+                *len = n;
+                return;
+            }
+        }
+        *self = Payload::new(b);
+    }
+
     fn bytes(&self) -> &[u8] {
         match self {
             Payload::Inline { len, bytes } => &bytes[..usize::from(*len)],
@@ -214,6 +227,9 @@ pub(crate) struct Node {
     /// Frames that reached the node while it was stalled (interface, frame), in arrival order:
     /// its socket buffer.
     stall_buffer: Vec<(usize, Rc<Frame>)>,
+    /// The engine's tracker lists were compared in full (their length included) since its
+    /// last boot or reload ([`oracle::compare_tracking`]).
+    trackers_listed: bool,
 }
 
 /// A check program as the simulated runner runs it.
@@ -479,6 +495,7 @@ impl Sim {
                 files: Vec::new(),
                 router_stats: Default::default(),
                 group_states: Vec::new(),
+                trackers_listed: false,
             });
         }
         let names = Names {
@@ -780,6 +797,7 @@ impl Sim {
         let node = &mut self.nodes[n];
         map_interfaces(&mut node.by_engine_iface, &mut node.ifaces, &engine);
         node.engine = Some(engine);
+        node.trackers_listed = false;
         node.running = false;
         node.router_stats = Default::default();
         node.running_config = node.config.clone();
@@ -1538,23 +1556,27 @@ impl Sim {
             if !sender_up {
                 continue; // no carrier: nothing leaves the interface
             }
-            let frame = Frame {
-                from: u16::try_from(n).unwrap_or(u16::MAX),
-                src: adv.src,
-                dst,
-                ttl: vigil_engine::wire::VRRP_TTL,
-                payload: Payload::new(&self.buf[..len]),
-            };
+            let from = u16::try_from(n).unwrap_or(u16::MAX);
+            let bytes = &self.buf[..len];
             // A frame whose deliveries are all done is reused (no allocation per frame).
-            let frame = match self.spare_frames.pop() {
-                Some(mut rc) => match Rc::get_mut(&mut rc) {
-                    Some(slot) => {
-                        *slot = frame;
-                        rc
-                    }
-                    None => Rc::new(frame),
-                },
-                None => Rc::new(frame),
+            let reused = self.spare_frames.pop().and_then(|mut rc| {
+                let f = Rc::get_mut(&mut rc)?;
+                f.from = from;
+                f.src = adv.src;
+                f.dst = dst;
+                f.ttl = vigil_engine::wire::VRRP_TTL;
+                f.payload.set(bytes);
+                Some(rc)
+            });
+            let frame = match reused {
+                Some(rc) => rc,
+                None => Rc::new(Frame {
+                    from,
+                    src: adv.src,
+                    dst,
+                    ttl: vigil_engine::wire::VRRP_TTL,
+                    payload: Payload::new(bytes),
+                }),
             };
             let unicast = !dst.is_multicast();
             for member in 0..self.segs[seg].members.len() {
@@ -1792,15 +1814,22 @@ impl Sim {
             script_up: &script_up,
             file_value: &file_value,
         };
+        let mut listed = node.trackers_listed;
         if found.is_none() && node.running {
             for (k, t) in node.insts.iter().enumerate() {
-                if let Err(e) =
-                    oracle::compare_tracking(engine, &node.running_config, k, t.state, &env)
-                {
+                if let Err(e) = oracle::compare_tracking(
+                    engine,
+                    &node.running_config,
+                    k,
+                    t.state,
+                    &env,
+                    !listed,
+                ) {
                     found = Some(e);
                     break;
                 }
             }
+            listed = found.is_none();
         }
         if found.is_none() {
             for (k, t) in node.insts.iter().enumerate() {
@@ -1824,6 +1853,7 @@ impl Sim {
                 }
             }
         }
+        self.nodes[n].trackers_listed = listed;
         if let Some((rule, detail)) = found {
             self.violate(ViolationKind::Safety, rule, Some(n), detail);
         }
@@ -2104,6 +2134,7 @@ impl Sim {
                             self.nodes[node].running_config = cfg;
                         }
                     }
+                    self.nodes[node].trackers_listed = false;
                     self.after_call(node);
                     self.check_lookups(node);
                 }
@@ -2168,6 +2199,8 @@ impl Sim {
             }
         };
         let local = self.nodes[n].local(self.now);
+        // Whatever the engine makes of it, its tracker lists are compared in full again.
+        self.nodes[n].trackers_listed = false;
         let Some(engine) = self.nodes[n].engine.as_mut() else {
             // Crashed: it boots with the new file.
             self.record(
