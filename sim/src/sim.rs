@@ -545,11 +545,11 @@ impl Sim {
         sim.regroup();
         for (ni, np) in plan.nodes.iter().enumerate() {
             if let Some(t) = np.boot {
-                sim.queue.push_fixed(t, 0, Event::Boot(ni));
+                sim.push(t, 0, Event::Boot(ni));
             }
         }
         for (fi, f) in plan.faults.iter().enumerate() {
-            sim.queue.push_fixed(f.at, 0, Event::Fault(fi));
+            sim.push(f.at, 0, Event::Fault(fi));
         }
         for (ei, (e, _)) in plan.expects.iter().enumerate() {
             let at = match e {
@@ -558,7 +558,7 @@ impl Sim {
                 | Expect::State { at, .. } => *at,
                 Expect::Transitions { .. } => continue,
             };
-            sim.queue.push_fixed(at, 1, Event::Expect(ei));
+            sim.push(at, 1, Event::Expect(ei));
         }
         sim
     }
