@@ -184,11 +184,17 @@ pub(crate) fn after_batch(sim: &mut Sim, n: usize) {
             let Some((name, gstate, members)) = engine.group(gid) else {
                 continue;
             };
-            let states: Vec<(String, State)> = members
-                .filter_map(|m| node.insts.get(m.0 as usize))
-                .map(|t| (t.name.clone(), t.state))
-                .collect();
-            if states.iter().any(|(_, s)| *s != states[0].1) {
+            // Compared without allocating; the list is built only to report a failure.
+            let mut states = members.filter_map(|m| node.insts.get(m.0 as usize).map(|t| t.state));
+            let first = states.next();
+            if states.any(|s| Some(s) != first) {
+                let states: Vec<(String, State)> = engine
+                    .group(gid)
+                    .into_iter()
+                    .flat_map(|(_, _, m)| m)
+                    .filter_map(|m| node.insts.get(m.0 as usize))
+                    .map(|t| (t.name.clone(), t.state))
+                    .collect();
                 let list: Vec<String> = states.iter().map(|(n, s)| format!("{n} {s}")).collect();
                 found = Some((
                     "sync-group-agree",

@@ -1679,12 +1679,13 @@ impl Sim {
             .insts
             .iter()
             .position(|i| i.iface == fi && i.family == family && i.vrid == vrid);
-        let before = target.and_then(|i| self.received(n, i));
-        let own = target.and_then(|i| {
+        // The target's received count and priority before the call, from one view.
+        let view = target.and_then(|i| {
             let e = self.nodes[n].engine.as_ref()?;
             e.instance(InstanceId(u32::try_from(i).ok()?))
-                .map(|v| v.priority())
+                .map(|v| (v.stats().adverts_received, v.priority()))
         });
+        let (before, own) = (view.map(|v| v.0), view.map(|v| v.1));
         let prio = payload.get(2).copied().unwrap_or(0);
         let resets = own.is_some_and(|p| prio >= p || prio == 0);
         let node = &self.nodes[n];
@@ -1754,7 +1755,8 @@ impl Sim {
     /// Compare the engine's self-report with the model ([`crate::oracle`]).
     fn check_model(&mut self, n: usize) {
         let local = self.nodes[n].local(self.now);
-        for t in self.nodes[n].insts.iter_mut() {
+        let node = &mut self.nodes[n];
+        for t in node.insts.iter_mut() {
             // A sync-group member whose timer ran out waits for the others (matrix handler 1).
             if t.state == State::Backup
                 && t.model.grouped
@@ -1767,7 +1769,6 @@ impl Sim {
         let Some(engine) = node.engine.as_ref() else {
             return;
         };
-        let local = node.local(self.now);
         let mut found = None;
         for (g, want) in node.group_states.iter().enumerate() {
             let id = vigil_engine::io::GroupId(u16::try_from(g).unwrap_or(u16::MAX));
