@@ -688,12 +688,26 @@ pub fn emit(advert: &Advert<'_>, ctx: &IpContext, buf: &mut [u8]) -> Result<usiz
     out[6] = 0;
     out[7] = 0;
     let n = family.addr_len();
-    for (i, addr) in advert.addrs.iter().enumerate() {
+    let put = |i: usize, addr: IpAddr, out: &mut [u8]| -> Result<(), EmitError> {
         let slot = &mut out[HEADER_LEN + i * n..HEADER_LEN + (i + 1) * n];
         match addr {
             IpAddr::V4(a) if family == Family::V4 => slot.copy_from_slice(&a.octets()),
             IpAddr::V6(a) if family == Family::V6 => slot.copy_from_slice(&a.octets()),
             _ => return Err(EmitError::Family),
+        }
+        Ok(())
+    };
+    match advert.addrs {
+        // The usual case (the engine's own adverts): straight over the slice.
+        Addrs::List(l) => {
+            for (i, &addr) in l.iter().enumerate() {
+                put(i, addr, out)?;
+            }
+        }
+        Addrs::Wire { .. } => {
+            for (i, addr) in advert.addrs.iter().enumerate() {
+                put(i, addr, out)?;
+            }
         }
     }
     if advert.version == Version::V2 {
@@ -712,9 +726,17 @@ pub fn emit(advert: &Advert<'_>, ctx: &IpContext, buf: &mut [u8]) -> Result<usiz
     Ok(len)
 }
 
-/// Sum of big-endian 16-bit words of `data` (odd length padded with a zero byte), unfolded.
+/// Sum of big-endian 16-bit words of `data` (odd length padded with a zero byte), unfolded:
+/// only [`fold`] of it (or of sums of it) is meaningful. It adds 32-bit words where it can (half
+/// the additions): 2^16 = 1 modulo 0xffff, so a 32-bit word is congruent to the sum of its two
+/// 16-bit halves, the accumulator stays congruent to the 16-bit sum, and zero exactly when it
+/// is; [`fold`] maps both to the same value.
 fn ones_complement_sum(mut acc: u64, data: &[u8]) -> u64 {
-    let mut chunks = data.chunks_exact(2);
+    let mut words = data.chunks_exact(4);
+    for w in &mut words {
+        acc += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
+    }
+    let mut chunks = words.remainder().chunks_exact(2);
     for c in &mut chunks {
         acc += u64::from(u16::from_be_bytes([c[0], c[1]]));
     }
@@ -738,7 +760,8 @@ fn pseudo_header_sum(ctx: &IpContext, len: usize) -> u64 {
     let mut acc = 0u64;
     for addr in [ctx.src, ctx.dst] {
         acc = match addr {
-            IpAddr::V4(a) => ones_complement_sum(acc, &a.octets()),
+            // One 32-bit word (see `ones_complement_sum`).
+            IpAddr::V4(a) => acc + u64::from(a.to_bits()),
             IpAddr::V6(a) => ones_complement_sum(acc, &a.octets()),
         };
     }
