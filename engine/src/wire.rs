@@ -1076,6 +1076,17 @@ mod tests {
     }
 
     proptest! {
+        /// The sum over 32-bit words folds to the RFC 1071 sum over 16-bit words, whatever the
+        /// bytes, the length (odd, not a multiple of 4) and the accumulator carried in.
+        #[test]
+        fn word_sum_folds_like_the_16_bit_sum(data in proptest::collection::vec(any::<u8>(), 0..80), acc in 0u64..0x1_0000_0000) {
+            let mut reference = acc;
+            for pair in data.chunks(2) {
+                reference += u64::from(u16::from_be_bytes([pair[0], pair.get(1).copied().unwrap_or(0)]));
+            }
+            prop_assert_eq!(fold(ones_complement_sum(acc, &data)), fold(reference));
+        }
+
         #[test]
         fn emit_parse_round_trip((version, family, vrid, priority, ival, addrs, auth, src, dst, policy) in arb_advert()) {
             let advert = Advert {
