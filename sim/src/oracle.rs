@@ -656,7 +656,8 @@ pub(crate) fn compare_tracking(
         return Err((
             "tracking",
             format!(
-                "{}: configured priority {} with tracker adjustments {adj} makes {prio}; the                  engine says {seen:?}",
+                "{}: configured priority {} with tracker adjustments {adj} makes {prio}; the \
+                 engine says {seen:?}",
                 c.name, c.priority
             ),
         ));
