@@ -43,9 +43,12 @@ fn events_per_second(c: &mut Criterion) {
             out.events
         };
         g.throughput(Throughput::Elements(events));
+        // The plan is made once and shared by the runs (as by every run of one scenario); each
+        // iteration builds the simulation (nodes, engines, boots) and runs it.
+        let plan = std::rc::Rc::new(plan);
         g.bench_with_input(BenchmarkId::from_parameter(n), &plan, |b, plan| {
             b.iter(|| {
-                let mut sim = Sim::new(plan, &Options::quiet(1));
+                let mut sim = Sim::new_shared(std::rc::Rc::clone(plan), &Options::quiet(1));
                 sim.run().events
             })
         });

@@ -158,7 +158,7 @@ pub fn run_one(s: &Scenario, seed: u64) -> (Option<crate::check::Violation>, u64
             )
         }
     };
-    let mut sim = Sim::new(&plan, &Options::quiet(seed));
+    let mut sim = Sim::new_shared(std::rc::Rc::new(plan), &Options::quiet(seed));
     let out = crate::run_catching(&mut sim);
     (out.violation, out.events)
 }

@@ -22,10 +22,10 @@ pub(crate) struct EventQueue<E> {
 const SEQ_MASK: u64 = (1 << 56) - 1;
 
 impl<E> EventQueue<E> {
-    /// An empty queue.
-    pub(crate) fn new() -> EventQueue<E> {
+    /// An empty queue with room for `capacity` events before it grows.
+    pub(crate) fn with_capacity(capacity: usize) -> EventQueue<E> {
         EventQueue {
-            events: Vec::new(),
+            events: Vec::with_capacity(capacity),
             seq: 0,
         }
     }
@@ -42,6 +42,27 @@ impl<E> EventQueue<E> {
     #[inline]
     pub(crate) fn push(&mut self, at: u64, class: u8, ev: E) {
         let key = self.next_key(at, class);
+        self.insert(key, ev);
+    }
+
+    /// Queue every `(at, event)` of `batch` in `class`, as that many [`EventQueue::push`]es in
+    /// the batch's order would (the same keys, so the same order), and empty it. One advert's
+    /// copies to every receiver arrive together: pushed one by one, each later copy of an
+    /// equal time belongs before all the earlier ones and moves them (quadratic in the number
+    /// of receivers); inserted last to first, each lands next to the one before.
+    pub(crate) fn push_batch(&mut self, class: u8, batch: &mut Vec<(u64, E)>) {
+        let base = self.seq;
+        let k = batch.len() as u64;
+        self.seq = base.saturating_add(k).min(SEQ_MASK);
+        for (j, (at, ev)) in batch.drain(..).enumerate().rev() {
+            let seq = base.saturating_add(j as u64 + 1).min(SEQ_MASK);
+            let key = (u128::from(at) << 64) | u128::from((u64::from(class) << 56) | seq);
+            self.insert(key, ev);
+        }
+    }
+
+    #[inline]
+    fn insert(&mut self, key: u128, ev: E) {
         // Most events are due soon (frames in flight, the next timer): their place is near the
         // end, so the search looks at the last few entries first (and the insertion moves only
         // the entries due before it); a binary search over the rest keeps large queues cheap.
@@ -77,11 +98,22 @@ mod tests {
         use std::collections::BinaryHeap;
         let mut rng = SimRng::new(5, Stream::Network);
         for _ in 0..50 {
-            let mut q = EventQueue::new();
+            let mut q = EventQueue::with_capacity(0);
             let mut h = BinaryHeap::new();
             let mut seq = 0u64;
             for _ in 0..2_000 {
-                if rng.below(3) < 2 {
+                if rng.chance(0.1) {
+                    // A batch (one advert's copies), mostly at one time.
+                    let mut batch = Vec::new();
+                    for _ in 0..rng.between(1, 12) {
+                        let at = rng.below(3) + 5;
+                        seq += 1;
+                        batch.push((at, seq));
+                        h.push(Reverse((at, 0, seq)));
+                    }
+                    q.push_batch(0, &mut batch);
+                    assert!(batch.is_empty());
+                } else if rng.below(3) < 2 {
                     // Mostly soon, sometimes far ahead (both searches), many ties.
                     let at = rng.below(20) + if rng.chance(0.2) { 1_000 } else { 0 };
                     let class = u8::from(rng.chance(0.3));

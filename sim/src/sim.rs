@@ -194,10 +194,12 @@ impl InstTrack {
 #[derive(Debug)]
 pub(crate) struct Node {
     pub name: String,
-    pub config: EngineConfig,
+    /// The configuration it boots with (shared with `running_config` while they are the same:
+    /// a boot or an accepted reload makes them one).
+    pub config: Rc<EngineConfig>,
     /// The configuration the engine runs with (the last one it accepted): a reload may be
     /// refused, and a stopped node keeps its configuration until it boots again.
-    pub running_config: EngineConfig,
+    pub running_config: Rc<EngineConfig>,
     pub engine: Option<Engine>,
     /// The engine has been started and not stopped.
     pub running: bool,
@@ -354,7 +356,7 @@ const STALL_BUFFER_FRAMES: usize = 256;
 /// A running simulation.
 #[derive(Debug)]
 pub struct Sim {
-    plan: Plan,
+    plan: Rc<Plan>,
     seed: u64,
     now: u64,
     queue: EventQueue<Event>,
@@ -385,6 +387,8 @@ pub struct Sim {
     rx: Option<RxCtx>,
     /// The rule of the last `ProtocolError` (for injected adverts, [`Sim::inject`]).
     last_drop: Option<&'static str>,
+    /// One advert's deliveries, queued together ([`EventQueue::push_batch`]).
+    fanout: Vec<(u64, Event)>,
     /// The engine call being drained is a `handle_timeout`.
     timeout_call: bool,
     /// A stalled node is reading the frames that waited: its timers may be overdue until the
@@ -410,6 +414,13 @@ struct RxCtx {
 impl Sim {
     /// A simulation of `plan`, nothing run yet.
     pub fn new(plan: &Plan, opts: &Options) -> Sim {
+        Sim::new_shared(Rc::new(plan.clone()), opts)
+    }
+
+    /// [`Sim::new`] without copying the plan: many runs of one plan (a benchmark), or a plan
+    /// made for one run (`explore`), share it.
+    pub fn new_shared(shared: Rc<Plan>, opts: &Options) -> Sim {
+        let plan: &Plan = &shared;
         let n = plan.nodes.len();
         let mut segs: Vec<Segment> = plan
             .segments
@@ -426,6 +437,7 @@ impl Sim {
             .collect();
         let mut nodes = Vec::new();
         for (ni, np) in plan.nodes.iter().enumerate() {
+            let config = Rc::new(np.config.clone());
             let ifaces: Vec<NodeIface> = np
                 .ifaces
                 .iter()
@@ -453,8 +465,8 @@ impl Sim {
             }
             nodes.push(Node {
                 name: np.name.clone(),
-                config: np.config.clone(),
-                running_config: np.config.clone(),
+                config: Rc::clone(&config),
+                running_config: config,
                 engine: None,
                 running: false,
                 ifaces,
@@ -506,16 +518,19 @@ impl Sim {
                 .collect(),
         };
         let mut sim = Sim {
-            plan: plan.clone(),
+            plan: Rc::clone(&shared),
             seed: opts.seed,
             now: 0,
-            queue: EventQueue::new(),
+            // Room for what a run keeps queued (a timer per node, an advert's copies to every
+            // receiver, the faults and checks to come), and for a state-level trace, so that
+            // neither grows step by step while the run starts.
+            queue: EventQueue::with_capacity(4 * n + plan.faults.len() + plan.expects.len() + 16),
             events: 0,
             nodes,
             segs,
             groups: Vec::new(),
             rng: SimRng::new(opts.seed, Stream::Network),
-            trace: Vec::new(),
+            trace: Vec::with_capacity(64 + 8 * n),
             record_packets: opts.record_packets,
             captured: opts.capture.then(Vec::new),
             violation: None,
@@ -541,6 +556,7 @@ impl Sim {
             timeout_call: false,
             resuming: false,
             spare_frames: Vec::new(),
+            fanout: Vec::new(),
         };
         sim.regroup();
         for (ni, np) in plan.nodes.iter().enumerate() {
@@ -783,7 +799,7 @@ impl Sim {
         if self.nodes[n].engine.is_some() {
             self.crash(n, false);
         }
-        let engine = match Engine::new(self.nodes[n].config.clone()) {
+        let engine = match Engine::new(EngineConfig::clone(&self.nodes[n].config)) {
             Ok(e) => e,
             Err(e) => {
                 return self.violate(
@@ -800,7 +816,7 @@ impl Sim {
         node.trackers_listed = false;
         node.running = false;
         node.router_stats = Default::default();
-        node.running_config = node.config.clone();
+        node.running_config = Rc::clone(&node.config);
         node.group_states = vec![State::Init; node.config.sync_groups.len()];
         for (k, t) in node.insts.iter_mut().enumerate() {
             t.model = Model::new(&node.config, k);
@@ -1625,17 +1641,17 @@ impl Sim {
                     }
                     let at = self.now.saturating_add(d);
                     self.in_flight_until = self.in_flight_until.max(at);
-                    self.push(
+                    self.fanout.push((
                         at,
-                        0,
                         Event::Deliver {
                             node: m,
                             iface: mi,
                             frame: Rc::clone(&frame),
                         },
-                    );
+                    ));
                 }
             }
+            self.queue.push_batch(0, &mut self.fanout);
             if Rc::strong_count(&frame) == 1 {
                 self.spare_frames.push(frame); // nobody to deliver it to
             }
@@ -2118,7 +2134,10 @@ impl Sim {
                 instance,
                 priority,
             } => {
-                for ic in self.nodes[node].config.instances.iter_mut() {
+                for ic in Rc::make_mut(&mut self.nodes[node].config)
+                    .instances
+                    .iter_mut()
+                {
                     if ic.name == instance {
                         ic.priority = priority;
                     }
@@ -2128,10 +2147,10 @@ impl Sim {
                 // change; a stopped node simply boots with the new configuration later.
                 if self.nodes[node].running {
                     let local = Instant::from_nanos(self.nodes[node].local(self.now));
-                    let cfg = self.nodes[node].config.clone();
+                    let cfg = Rc::clone(&self.nodes[node].config);
                     if let Some(e) = self.nodes[node].engine.as_mut() {
                         // A refused configuration (priority 0) leaves the running one, as vigild does.
-                        if e.reload(local, cfg.clone()).is_ok() {
+                        if e.reload(local, EngineConfig::clone(&cfg)).is_ok() {
                             self.nodes[node].running_config = cfg;
                         }
                     }
@@ -2211,7 +2230,7 @@ impl Sim {
                 },
             );
             self.rebuild_instances(n, &cfg, local);
-            self.nodes[n].config = cfg;
+            self.nodes[n].config = Rc::new(cfg);
             return;
         };
         match engine.reload_returning_stopped(Instant::from_nanos(local), cfg.clone()) {
@@ -2278,7 +2297,8 @@ impl Sim {
                     .map(|f| f.engine_id.is_some())
                     .collect();
                 self.rebuild_instances(n, &cfg, local);
-                self.nodes[n].config = cfg.clone();
+                let cfg = Rc::new(cfg);
+                self.nodes[n].config = Rc::clone(&cfg);
                 self.nodes[n].running_config = cfg;
                 let node = &mut self.nodes[n];
                 if let Some(engine) = node.engine.as_ref() {
