@@ -242,13 +242,6 @@ pub(crate) fn adverts_flowing(sim: &mut Sim, n: usize) {
     }
 }
 
-/// How long after the last fault (and the last frame in flight) every virtual router must have
-/// its one right MASTER: the longest Master_Down_Interval (lowest priority, longest interval of
-/// its virtual router); for a router with `preempt_delay`, that plus the delay plus its own
-/// Master_Down_Interval (a lower priority may take over first, and the delay starts when it is
-/// heard); the time a check program needs to change its verdict; scaled by the worst clock
-/// drift, plus twice the longest network delay (the last advert on its way, and the new master's
-/// first advert on its way), plus 1 ms.
 /// Master_Down_Interval in nanoseconds for `priority` and an interval of `mai` ns: the
 /// engine's `master_down_interval` (3 x interval + (256 - priority) x interval / 256, RFC 5798
 /// section 6.1) in 64-bit arithmetic while it cannot overflow (any interval under 2^60 ns, 36
@@ -267,6 +260,13 @@ fn mdi_ns(priority: u8, mai: u64) -> u64 {
     }
 }
 
+/// How long after the last fault (and the last frame in flight) every virtual router must have
+/// its one right MASTER: the longest Master_Down_Interval (lowest priority, longest interval of
+/// its virtual router); for a router with `preempt_delay`, that plus the delay plus its own
+/// Master_Down_Interval (a lower priority may take over first, and the delay starts when it is
+/// heard); the time a check program needs to change its verdict; scaled by the worst clock
+/// drift, plus twice the longest network delay (the last advert on its way, and the new master's
+/// first advert on its way), plus 1 ms.
 pub(crate) fn convergence_bound(sim: &Sim) -> u64 {
     let mut worst = 0u64;
     for g in &sim.groups {

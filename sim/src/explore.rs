@@ -205,8 +205,7 @@ pub fn explore(cfg: &Config) -> Results {
     let _dog = watchdog::Watchdog::start(slots.clone(), watchdog::DEFAULT_LIMIT, move |k| {
         let (family, seed) = names.get(k as usize).copied().unwrap_or(("?", 0));
         format!(
-            "family {family} seed {seed}
-replay: vigil-sim explore --family {family} --from \
+            "family {family} seed {seed}\nreplay: vigil-sim explore --family {family} --from \
              {seed} --count 1 --duration {duration}"
         )
     });

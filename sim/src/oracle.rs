@@ -116,19 +116,17 @@ pub(crate) struct Model {
 impl Model {
     /// A fresh engine's instance `i` of `cfg`.
     pub fn new(cfg: &EngineConfig, i: usize) -> Model {
-        let c = &cfg.instances[i];
-        let own = u64::try_from(c.advert_interval.as_nanos()).unwrap_or(u64::MAX);
-        Model {
+        let mut m = Model {
             prio: None,
             stats: InstanceStats::default(),
             owner_adverts: 0,
-            mai: Some(own),
+            mai: None,
             down: Down::Off,
-            own,
-            v3: c.version == Version::V3,
-            preempt: c.preempt,
-            preempt_delay: u64::try_from(c.preempt_delay.as_nanos()).unwrap_or(u64::MAX),
-            grouped: cfg.sync_groups.iter().any(|g| g.members.contains(&c.name)),
+            own: 0,
+            v3: false,
+            preempt: false,
+            preempt_delay: 0,
+            grouped: false,
             expired: false,
             preempt_at: None,
             storm: (0, 0),
@@ -136,7 +134,21 @@ impl Model {
             tenure: None,
             pre_announces: 0,
             tenure_unjudged: false,
-        }
+        };
+        m.settings(cfg, i);
+        m.mai = Some(m.own);
+        m
+    }
+
+    /// The settings instance `i` of `cfg` gives the model: its own interval, version,
+    /// preemption and delay, and whether it is in a sync group.
+    fn settings(&mut self, cfg: &EngineConfig, i: usize) {
+        let c = &cfg.instances[i];
+        self.own = u64::try_from(c.advert_interval.as_nanos()).unwrap_or(u64::MAX);
+        self.v3 = c.version == Version::V3;
+        self.preempt = c.preempt;
+        self.preempt_delay = u64::try_from(c.preempt_delay.as_nanos()).unwrap_or(u64::MAX);
+        self.grouped = cfg.sync_groups.iter().any(|g| g.members.contains(&c.name));
     }
 
     /// A reload kept this virtual router as instance `i` of `cfg` (same name, interface,
@@ -146,16 +158,11 @@ impl Model {
     /// under the old one, which the outside cannot compute: unknown until the next advert
     /// restarts it (a VRRPv3 BACKUP runs on the interval it learned, which does not change).
     pub fn reconfigure(&mut self, cfg: &EngineConfig, i: usize, state: State) {
-        let c = &cfg.instances[i];
-        let own = u64::try_from(c.advert_interval.as_nanos()).unwrap_or(u64::MAX);
-        let changed = own != self.own;
-        self.own = own;
-        self.v3 = c.version == Version::V3;
-        self.preempt = c.preempt;
-        self.preempt_delay = u64::try_from(c.preempt_delay.as_nanos()).unwrap_or(u64::MAX);
-        self.grouped = cfg.sync_groups.iter().any(|g| g.members.contains(&c.name));
+        let was = self.own;
+        self.settings(cfg, i);
+        let changed = self.own != was;
         if !self.v3 || state == State::Master {
-            self.mai = Some(own);
+            self.mai = Some(self.own);
         }
         if changed && !self.v3 && matches!(self.down, Down::Full { .. }) {
             self.down = Down::Unknown;

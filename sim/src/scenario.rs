@@ -864,8 +864,9 @@ pub enum FaultAction {
         /// The scenario says the file must be refused.
         refused: bool,
     },
-    /// The node's process freezes (`stall`).
-    Stall(usize),
+    /// The node's process freezes (`stall`) until the given virtual time, when a
+    /// [`FaultAction::Resume`] of it follows.
+    Stall(usize, u64),
     /// The node's process runs again: the frames that waited are read, the timers due served.
     Resume(usize),
     /// A stranger's defective advert for one instance of a node.
@@ -1315,7 +1316,7 @@ impl Scenario {
                     let Some(until) = f.until.filter(|u| u.0 > at) else {
                         return Err(ctx(PlanError("stall needs until, after at".into())));
                     };
-                    push(at, FaultAction::Stall(node));
+                    push(at, FaultAction::Stall(node, until.0));
                     push(until.0, FaultAction::Resume(node));
                 }
                 FaultKind::Partition => {
@@ -1486,13 +1487,10 @@ impl Scenario {
         // Nothing but a crash reaches a frozen process: refuse faults the simulator would have
         // to hand to a stalled engine.
         for w in &faults {
-            let (FaultAction::Stall(n), from) = (&w.action, w.at) else {
+            let (FaultAction::Stall(n, until), from) = (&w.action, w.at) else {
                 continue;
             };
-            let until = faults
-                .iter()
-                .find(|r| r.source == w.source && r.action == FaultAction::Resume(*n))
-                .map_or(from, |r| r.at);
+            let until = *until;
             for f in &faults {
                 let on_node = match &f.action {
                     FaultAction::Restart(k)
@@ -1503,7 +1501,7 @@ impl Scenario {
                     | FaultAction::Reload { node: k, .. }
                     | FaultAction::TrackFile { node: k, .. }
                     | FaultAction::Inject { node: k, .. } => *k == *n,
-                    FaultAction::Stall(k) | FaultAction::Resume(k) => {
+                    FaultAction::Stall(k, _) | FaultAction::Resume(k) => {
                         *k == *n && f.source != w.source
                     }
                     _ => false,

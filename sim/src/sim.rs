@@ -857,7 +857,6 @@ impl Sim {
         self.input(n, Input::Start);
     }
 
-    /// The simulated runner runs a check program: report its result, run it again later.
     /// Tell node `n`'s engine the facts of interface `fi`, if it uses it: its link and its
     /// primary addresses (the runner's contract, at boot and for an interface a reload adds).
     fn tell_interface(&mut self, n: usize, fi: usize) {
@@ -879,6 +878,7 @@ impl Sim {
         }
     }
 
+    /// The simulated runner runs a check program: report its result, run it again later.
     fn run_script(&mut self, n: usize, idx: usize, inc: u64) {
         if self.nodes[n].incarnation != inc || self.nodes[n].engine.is_none() {
             return;
@@ -1951,7 +1951,7 @@ impl Sim {
         self.disturb();
         self.apply_fault(i);
         // A frozen node cannot converge: liveness is judged from its resume on.
-        if !matches!(self.plan.faults[i].action, FaultAction::Stall(_)) {
+        if !matches!(self.plan.faults[i].action, FaultAction::Stall(..)) {
             self.schedule_liveness();
         }
     }
@@ -2107,15 +2107,8 @@ impl Sim {
                 instance,
                 defect,
             } => self.inject(node, from, instance, defect),
-            FaultAction::Stall(n) => {
+            FaultAction::Stall(n, until) => {
                 if self.nodes[n].running {
-                    let until = self.plan.faults[i..]
-                        .iter()
-                        .find(|f| {
-                            f.source == self.plan.faults[i].source
-                                && f.action == FaultAction::Resume(n)
-                        })
-                        .map_or(self.now, |f| f.at);
                     self.nodes[n].stalled_until = until;
                     for t in self.nodes[n].insts.iter_mut() {
                         t.model.tenure_unjudged = true;
