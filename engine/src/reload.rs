@@ -155,6 +155,7 @@ impl Engine {
         to.master_addr = from.master_addr;
         to.stats = from.stats;
         to.want_master = from.want_master;
+        to.answered_at = from.answered_at;
         to.burst_left = from.burst_left;
         to.delayed_repeat = from.delayed_repeat;
         to.priority = from.priority; // settle_after_reload reports a change
