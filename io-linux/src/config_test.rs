@@ -21,7 +21,10 @@ pub struct FsLoader;
 impl SourceLoader for FsLoader {
     fn load(&self, path: &str) -> Result<String, String> {
         let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
+        // Valid UTF-8 (every real configuration) is taken as it is; anything else is read
+        // with replacement characters, as before.
+        Ok(String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
 
     fn glob(&self, pattern: &str) -> Vec<String> {
@@ -152,17 +155,25 @@ pub fn run(file: &Path, config_id: Option<String>) -> i32 {
         Ok(cfg) => (cfg.warnings.clone(), Some(cfg)),
         Err(e) => (e.diagnostics, None),
     };
+    // The process ends when the check does: freeing a 1,000-instance model piece by piece would
+    // cost more than parsing it did (measured with callgrind), so it is left to the exit.
+    let cfg = std::mem::ManuallyDrop::new(cfg);
     let mut failed = false;
     for d in &diags {
         eprintln!("{d}");
         failed |= d.severity != Severity::Notice;
     }
-    if let Some(cfg) = &cfg {
+    if let Some(cfg) = &*cfg {
+        // One lookup per interface name (1,000 instances on 4 interfaces made 1,000 stat
+        // calls); each instance on a missing interface is still reported.
+        let mut known: std::collections::HashMap<String, bool> = Default::default();
         for (name, loc) in needed_interfaces(cfg) {
-            let exists = !name.contains('/')
-                && name != "."
-                && name != ".."
-                && Path::new("/sys/class/net").join(&name).exists();
+            let exists = *known.entry(name.clone()).or_insert_with(|| {
+                !name.contains('/')
+                    && name != "."
+                    && name != ".."
+                    && Path::new("/sys/class/net").join(&name).exists()
+            });
             if !exists {
                 let d = Diagnostic {
                     severity: Severity::Error,
@@ -175,14 +186,16 @@ pub fn run(file: &Path, config_id: Option<String>) -> i32 {
         }
     }
     let mut insecure = false;
-    if let Some(cfg) = &cfg {
+    if let Some(cfg) = &*cfg {
         // keepalived runs scripts as root when no script_user exists; without
         // enable_script_security it reports a security violation and `-t` exits 6.
-        if !cfg.global.enable_script_security
-            && scripts(cfg)
-                .iter()
-                .any(|s| s.argv.first().is_some_and(|p| program_exists(p)))
-        {
+        // Each program is looked up once, however many instances name it (1,000 instances
+        // with the same notify script made 1,000 stat calls).
+        let programs: std::collections::BTreeSet<&str> = scripts(cfg)
+            .iter()
+            .filter_map(|s| s.argv.first().map(String::as_str))
+            .collect();
+        if !cfg.global.enable_script_security && programs.iter().any(|p| program_exists(p)) {
             eprintln!(
                 "warning: SECURITY VIOLATION - scripts are being executed but enable_script_security is not set"
             );

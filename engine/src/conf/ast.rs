@@ -51,6 +51,29 @@ pub fn build(lines: Vec<Vec<Token>>, diags: &mut Vec<Diagnostic>) -> Vec<Stmt> {
     // starts the next line.
     let mut last_open_candidate = false;
     for line in lines {
+        // Most lines are a statement without braces: the line's own vector becomes its words.
+        if line.iter().all(|t| t.kind == TokenKind::Word) {
+            last_open_candidate = !line.is_empty();
+            let mut words = line;
+            flush(&mut words, &mut stack);
+            continue;
+        }
+        // The next most common: `keyword args {`: the line's vector, without its brace.
+        let braces = line.iter().filter(|t| t.kind != TokenKind::Word).count();
+        if braces == 1 && line.len() > 1 && line.last().is_some_and(|t| t.kind == TokenKind::Open) {
+            let mut words = line;
+            let open = words.pop().map(|t| t.loc);
+            stack.push(Frame {
+                stmt: Some(Stmt {
+                    words,
+                    block: None,
+                    open,
+                }),
+                body: Vec::new(),
+            });
+            last_open_candidate = false;
+            continue;
+        }
         let mut words: Vec<Token> = Vec::new();
         for tok in line {
             match tok.kind {

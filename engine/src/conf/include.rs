@@ -469,49 +469,23 @@ impl<'a> Reader<'a> {
             }
             return;
         }
-        let pwd = dirname(name).to_string();
-        let work_before = self.params.work();
-        let substituted = self.params.substitute(line, &pwd);
-        // What substitution moved counts against the budget, besides the lines it makes.
-        self.count(0, self.params.work() - work_before, &loc);
-        if self.exhausted() {
-            return;
-        }
-        let substituted = match substituted {
-            Err(e) => {
-                self.diags.push(Diagnostic::error(&loc, e));
-                return;
-            }
-            Ok(Expanded::Lines(lines)) => {
-                if depth >= MAX_LINE_DEPTH {
-                    self.diags.push(Diagnostic::error(
-                        &loc,
-                        "multi-line parameters nested too deeply (a parameter that expands to itself?)",
-                    ));
-                    return;
-                }
-                for l in lines {
-                    if self.exhausted() {
-                        break;
-                    }
-                    self.process_line(&l, &loc, name, depth + 1);
-                }
-                return;
-            }
-            Ok(Expanded::Line(l)) => l,
+        // Most lines name no parameter: they are tokenized in place, with no copy.
+        let owned;
+        let substituted: &str = if !line.contains('$') {
+            line
+        } else {
+            owned = match self.substitute(line, &loc, name, depth) {
+                Some(l) => l,
+                None => return,
+            };
+            &owned
         };
-        if substituted.len() != line.len() || substituted != line {
-            self.count(0, substituted.len(), &loc);
-            if self.exhausted() {
-                return;
-            }
-        }
         // Columns are exact only for text as it stands in the file. A line changed by a
         // substitution, or generated (a multi-line parameter, a `~SEQ` body), has no column for
         // its tokens: they all get the column where the line starts, which is in the file.
         let verbatim = depth == 0 && substituted == line;
         let line = substituted;
-        let tokens = match tokenize_line(&line, name, loc.line, loc.col) {
+        let tokens = match tokenize_line(line, name, loc.line, loc.col) {
             Ok(t) if verbatim => t,
             Ok(t) => t
                 .into_iter()
@@ -541,6 +515,56 @@ impl<'a> Reader<'a> {
         if !tokens.is_empty() {
             self.lines.push(tokens);
         }
+    }
+
+    /// `$PARAMETER` substitution of one line (which contains a `$`): the substituted line, or
+    /// `None` when the line was reported, exhausted the budget or expanded to several lines
+    /// (which were processed here).
+    fn substitute(
+        &mut self,
+        line: &str,
+        loc: &Location,
+        name: &Arc<str>,
+        depth: usize,
+    ) -> Option<String> {
+        let pwd = dirname(name);
+        let work_before = self.params.work();
+        let substituted = self.params.substitute(line, pwd);
+        // What substitution moved counts against the budget, besides the lines it makes.
+        self.count(0, self.params.work() - work_before, loc);
+        if self.exhausted() {
+            return None;
+        }
+        let substituted = match substituted {
+            Err(e) => {
+                self.diags.push(Diagnostic::error(loc, e));
+                return None;
+            }
+            Ok(Expanded::Lines(lines)) => {
+                if depth >= MAX_LINE_DEPTH {
+                    self.diags.push(Diagnostic::error(
+                        loc,
+                        "multi-line parameters nested too deeply (a parameter that expands to itself?)",
+                    ));
+                    return None;
+                }
+                for l in lines {
+                    if self.exhausted() {
+                        break;
+                    }
+                    self.process_line(&l, loc, name, depth + 1);
+                }
+                return None;
+            }
+            Ok(Expanded::Line(l)) => l,
+        };
+        if substituted.len() != line.len() || substituted != line {
+            self.count(0, substituted.len(), loc);
+            if self.exhausted() {
+                return None;
+            }
+        }
+        Some(substituted)
     }
 
     fn include(&mut self, tokens: &[Token], including: &Arc<str>) {

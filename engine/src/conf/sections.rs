@@ -253,7 +253,7 @@ impl Builder {
     }
 
     fn string(&mut self, s: &Stmt) -> R<String> {
-        self.one(s).map(|t| t.text.clone())
+        self.one(s).map(|t| t.text.to_string())
     }
 
     fn block<'s>(&mut self, s: &'s Stmt) -> &'s [Stmt] {
@@ -302,14 +302,14 @@ impl Builder {
             );
         }
         Some(RunAs {
-            user: user.text.clone(),
-            group: words.get(1).map(|g| g.text.clone()),
+            user: user.text.to_string(),
+            group: words.get(1).map(|g| g.text.to_string()),
         })
     }
 
     /// A notify-style script: `KEYWORD COMMAND [USER [GROUP]]`.
     fn notify_script(&mut self, s: &Stmt) -> R<Script> {
-        let kw = s.keyword().text.clone();
+        let kw = s.keyword().text.to_string();
         let Some(cmd) = s.args().first() else {
             self.err(
                 s.loc(),
@@ -319,7 +319,7 @@ impl Builder {
         };
         let run_as = self.run_as(&s.args()[1..], &kw);
         Ok(Script {
-            command: cmd.text.clone(),
+            command: cmd.text.to_string(),
             argv: split_args(&cmd.text),
             run_as,
             loc: cmd.loc.clone(),
@@ -441,7 +441,7 @@ impl Builder {
                     "notification_email" => {
                         let mut list = Vec::new();
                         for e in self.block(s) {
-                            list.extend(e.words.iter().map(|t| t.text.clone()));
+                            list.extend(e.words.iter().map(|t| t.text.to_string()));
                         }
                         g.notification_email = list;
                     }
@@ -544,7 +544,7 @@ impl Builder {
                     "vrrp_check_unicast_src" => g.vrrp_check_unicast_src = self.flag(s)?,
                     "vrrp_skip_check_adv_addr" => g.vrrp_skip_check_adv_addr = self.flag(s)?,
                     "notify_fifo" | "vrrp_notify_fifo" => {
-                        let path = s.args().first().map(|t| t.text.clone());
+                        let path = s.args().first().map(|t| t.text.to_string());
                         let Some(path) = path else {
                             self.err(s.loc(), format!("{kw}: expected a FIFO path"));
                             return Err(());
@@ -615,7 +615,7 @@ impl Builder {
                 if let Some(x) = s.args().get(2) {
                     self.warn(&x.loc, format!("{kw}: unexpected '{}' (ignored)", x.text));
                 }
-                Ok(a.text.clone())
+                Ok(a.text.to_string())
             }
         }
     }
@@ -674,7 +674,7 @@ impl Builder {
                     2
                 }
                 "dev" => {
-                    a.dev = Some(needs(self)?.text.clone());
+                    a.dev = Some(needs(self)?.text.to_string());
                     2
                 }
                 "scope" => {
@@ -689,7 +689,7 @@ impl Builder {
                     2
                 }
                 "label" => {
-                    a.label = Some(needs(self)?.text.clone());
+                    a.label = Some(needs(self)?.text.to_string());
                     2
                 }
                 "peer" => {
@@ -726,7 +726,7 @@ impl Builder {
                     2
                 }
                 "track_group" => {
-                    a.track_group = Some(needs(self)?.text.clone());
+                    a.track_group = Some(needs(self)?.text.to_string());
                     2
                 }
                 "no_track" => {
@@ -735,7 +735,7 @@ impl Builder {
                 }
                 "home" | "-nodad" | "nodad" | "noprefixroute" | "mngtmpaddr" | "autojoin"
                 | "use_vmac" => {
-                    a.flags.push(opt.text.clone());
+                    a.flags.push(opt.text.to_string());
                     1
                 }
                 other => {
@@ -789,7 +789,7 @@ impl Builder {
             };
             match w.text.as_str() {
                 "blackhole" | "unreachable" | "prohibit" | "throw" if !have_dest => {
-                    r.kind = Some(w.text.clone());
+                    r.kind = Some(w.text.to_string());
                     i += 1;
                 }
                 "src" => {
@@ -811,11 +811,11 @@ impl Builder {
                     i += 2;
                 }
                 "dev" | "oif" => {
-                    r.dev = Some(need(self)?.text.clone());
+                    r.dev = Some(need(self)?.text.to_string());
                     i += 2;
                 }
                 "table" => {
-                    r.table = Some(need(self)?.text.clone());
+                    r.table = Some(need(self)?.text.to_string());
                     i += 2;
                 }
                 "metric" | "priority" | "preference" => {
@@ -902,7 +902,7 @@ impl Builder {
             self.no_block(t);
             let (w, reverse) = self.track_list_weight(t, -253, 253);
             out.push(TrackInterface {
-                name: t.keyword().text.clone(),
+                name: t.keyword().text.to_string(),
                 weight: w.unwrap_or(0),
                 reverse,
                 loc: t.loc().clone(),
@@ -917,7 +917,7 @@ impl Builder {
             self.no_block(t);
             let (weight, reverse) = self.track_list_weight(t, min, max);
             out.push(TrackRef {
-                name: t.keyword().text.clone(),
+                name: t.keyword().text.to_string(),
                 weight,
                 reverse,
                 loc: t.loc().clone(),
@@ -1182,9 +1182,9 @@ impl Builder {
                         };
                         for a in st.args() {
                             if a.text.len() == 17 && a.text.matches(':').count() == 5 {
-                                v.mac = Some(a.text.clone());
+                                v.mac = Some(a.text.to_string());
                             } else if v.name.is_none() {
-                                v.name = Some(a.text.clone());
+                                v.name = Some(a.text.to_string());
                             } else {
                                 self.warn(
                                     &a.loc,
@@ -1363,7 +1363,7 @@ impl Builder {
             return Err(());
         }
         Ok(VrrpInstance {
-            name: name.text.clone(),
+            name: name.text.to_string(),
             state,
             interface,
             vrid,
@@ -1472,7 +1472,7 @@ impl Builder {
                 }
                 "auth_pass" => {
                     let t = self.one(st)?;
-                    let mut p = t.text.clone();
+                    let mut p = t.text.to_string();
                     if p.len() > 8 {
                         self.warn(
                             &t.loc,
@@ -1511,7 +1511,7 @@ impl Builder {
             return Err(());
         };
         let mut g = SyncGroup {
-            name: name.text.clone(),
+            name: name.text.to_string(),
             members: Vec::new(),
             notify: Notify::default(),
             smtp_alert: false,
@@ -1529,7 +1529,7 @@ impl Builder {
                     "group" => {
                         have_group = true;
                         for m in self.block(st) {
-                            g.members.extend(m.words.iter().map(|t| t.text.clone()));
+                            g.members.extend(m.words.iter().map(|t| t.text.to_string()));
                         }
                     }
                     "track_interface" => g.track_interfaces.extend(self.track_interfaces(st)),
@@ -1603,7 +1603,7 @@ impl Builder {
                         let argv = if args.len() == 1 {
                             split_args(&args[0].text)
                         } else {
-                            args.iter().map(|t| t.text.clone()).collect()
+                            args.iter().map(|t| t.text.to_string()).collect()
                         };
                         script = Some(Script {
                             command,
@@ -1645,7 +1645,7 @@ impl Builder {
         };
         script.run_as = run_as.clone();
         Ok(VrrpScript {
-            name: name.text.clone(),
+            name: name.text.to_string(),
             script,
             interval,
             timeout,
@@ -1737,7 +1737,7 @@ impl Builder {
             return Err(());
         };
         Ok(TrackFile {
-            name: name.text.clone(),
+            name: name.text.to_string(),
             file,
             weight,
             reverse,

@@ -132,8 +132,8 @@ pub fn scope(text: &str) -> Result<Scope, String> {
 /// Splits a script command line as keepalived does: whitespace separates arguments, single
 /// quotes group (and are removed).
 pub fn split_args(command: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
+    let mut out = Vec::with_capacity(4);
+    let mut cur = String::with_capacity(command.len());
     let mut in_word = false;
     let mut quoted = false;
     for c in command.chars() {
@@ -148,7 +148,8 @@ pub fn split_args(command: &str) -> Vec<String> {
             in_word = true;
         } else if c.is_whitespace() {
             if in_word {
-                out.push(std::mem::take(&mut cur));
+                out.push(cur.clone());
+                cur.clear();
                 in_word = false;
             }
         } else {
