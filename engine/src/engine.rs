@@ -19,7 +19,7 @@ use crate::time::Instant;
 use crate::wire::{self, Auth, Family, IpContext, ParseError, Version, VRRP_TTL};
 
 /// An interface some instance runs on, as the runner reported it.
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq)]
 struct Iface {
     name: String,
     up: bool,
@@ -47,7 +47,7 @@ impl Iface {
 }
 
 /// A check program's state: up or down after the rise / fall counts.
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq)]
 struct Script {
     cfg: ScriptConfig,
     up: bool,
@@ -57,7 +57,7 @@ struct Script {
 }
 
 /// A tracked file's last value.
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq)]
 struct TrackFile {
     name: String,
     value: i64,
@@ -65,7 +65,7 @@ struct TrackFile {
 }
 
 /// A sync group.
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq)]
 struct Group {
     name: String,
     members: Vec<u32>,
@@ -82,7 +82,7 @@ fn family_index(f: Family) -> usize {
 }
 
 /// A read-only view of one instance, for status output and tests.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct InstanceView<'a> {
     inst: &'a Instance,
 }
@@ -136,7 +136,7 @@ impl<'a> InstanceView<'a> {
 }
 
 /// One tracker of an instance as it stands now ([`Engine::trackers`]).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TrackerStatus<'a> {
     /// The configured tracker.
     pub track: &'a crate::setup::Track,
@@ -151,7 +151,10 @@ pub struct TrackerStatus<'a> {
 /// The VRRP engine: owns every instance of one router and drives them from inputs and time.
 ///
 /// See the crate documentation for the run-loop contract.
-#[derive(Debug)]
+///
+/// Two engines are equal when everything they hold is: a harness (the fuzzer) checks that a
+/// refused reload changed nothing by comparing the engine with a copy taken before it.
+#[derive(Clone, Debug)]
 pub struct Engine {
     instances: Vec<Instance>,
     ifaces: Vec<Iface>,
@@ -164,6 +167,26 @@ pub struct Engine {
     files: Vec<TrackFile>,
     groups: Vec<Group>,
     started: bool,
+}
+
+impl PartialEq for Engine {
+    fn eq(&self, other: &Self) -> bool {
+        // The timer heap has no equality of its own: equal as the same multiset of entries.
+        let heap = |e: &Engine| {
+            let mut v: Vec<(Instant, u32)> = e.heap.iter().map(|r| r.0).collect();
+            v.sort_unstable();
+            v
+        };
+        self.instances == other.instances
+            && self.ifaces == other.ifaces
+            && heap(self) == heap(other)
+            && self.actions == other.actions
+            && self.stats == other.stats
+            && self.scripts == other.scripts
+            && self.files == other.files
+            && self.groups == other.groups
+            && self.started == other.started
+    }
 }
 
 /// Find `name` in `names`, as a u16 index.

@@ -85,7 +85,7 @@ pub(crate) const TIMERS: [Timer; TIMER_COUNT] = [
 ];
 
 /// What an instance tracks, resolved to indexes.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Tracked {
     pub target: TrackedRef,
     pub weight: i32,
@@ -93,7 +93,7 @@ pub(crate) struct Tracked {
 }
 
 /// A resolved tracked object.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum TrackedRef {
     Interface(u16),
     Script(u16),
@@ -101,7 +101,7 @@ pub(crate) enum TrackedRef {
 }
 
 /// Runtime state of one instance.
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Instance {
     pub cfg: InstanceConfig,
     pub id: InstanceId,

@@ -45,7 +45,7 @@ pub enum CheckResult {
 }
 
 /// A packet received on a raw VRRP socket, as the runner hands it over.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Received<'a> {
     /// The interface it arrived on.
     pub iface: IfaceId,
@@ -60,7 +60,7 @@ pub struct Received<'a> {
 }
 
 /// An event for the engine.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Input<'a> {
     /// Start every instance (INIT -> BACKUP, MASTER or FAULT). Report interface state and

@@ -377,7 +377,7 @@ impl PartialEq for Addrs<'_> {
 }
 
 /// Iterator over an advert's addresses.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AddrIter<'a> {
     addrs: Addrs<'a>,
     pos: usize,
@@ -442,7 +442,7 @@ pub const fn content_len(version: Version, family: Family, count: usize) -> usiz
 /// [`Packet::new_checked`] verifies the structure (length, version, type, VRID, count, auth type,
 /// interval); accessors then cannot fail. The checksum is verified by [`Packet::checksum_form`]
 /// or by [`parse`].
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Packet<'a> {
     buf: &'a [u8],
     version: Version,
