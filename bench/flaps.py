@@ -12,16 +12,20 @@ has settled, for SECONDS:
   socket drops = growth of the drops column of /proc/net/raw for the VRRP sockets (protocol 112)
                  of each router's namespace: adverts the kernel threw away because the socket's
                  receive buffer was full
+With --stall MS the backup is stopped (SIGSTOP) for MS milliseconds in the middle of the window:
+the same stall for every implementation, longer than Master_Down_Interval at 10-20 ms adverts.
+
   rcvbuf       = the receive buffer the kernel granted the backup's VRRP sockets (getsockopt)
 
 Also used by bench/cpu.py (its flap counter). Usage:
   bench/flaps.py [--seconds S] [--sizes 255] [--adverts 0.01,0.02] [--only vigil|keepalived]
-                 [--start master-first|together] [--json FILE]
+                 [--start master-first|together] [--stall MS] [--json FILE]
 """
 
 import argparse
 import os
 import re
+import signal
 import sys
 import time
 
@@ -132,7 +136,18 @@ def window(lab, hi, lo, links):
     return end
 
 
-def measure(kind, n, advert, seconds, start):
+def stall(daemon, ms):
+    """Stop every process of the daemon for `ms` milliseconds (SIGSTOP / SIGCONT): a loop that
+    does not run for longer than Master_Down_Interval, the adverts waiting in its socket."""
+    pids = daemon.pids()
+    for p in pids:
+        os.kill(p, signal.SIGSTOP)
+    time.sleep(ms / 1000)
+    for p in pids:
+        os.kill(p, signal.SIGCONT)
+
+
+def measure(kind, n, advert, seconds, start, stall_ms=0):
     from cpu import conf  # noqa: PLC0415 - the same configuration as the CPU benchmark
     links = (n + 254) // 255
     with L.Lab("flp", hosts=2, links=links) as lab:
@@ -149,7 +164,12 @@ def measure(kind, n, advert, seconds, start):
                 raise RuntimeError(f"{kind}: master never held all {n} addresses ({lab.dir})")
             time.sleep(3)
         end = window(lab, hi, lo, links)
-        time.sleep(seconds)
+        if stall_ms:
+            time.sleep(seconds / 2)
+            stall(lo, stall_ms)
+            time.sleep(seconds / 2)
+        else:
+            time.sleep(seconds)
         return end()
 
 
@@ -160,6 +180,8 @@ def main():
     ap.add_argument("--sizes", default="255")
     ap.add_argument("--adverts", default="0.01,0.02,0.1")
     ap.add_argument("--start", choices=["master-first", "together"], default="master-first")
+    ap.add_argument("--stall", type=float, default=0,
+                    help="stop the backup for this many ms in the middle of the window")
     ap.add_argument("--json")
     args = ap.parse_args()
     kinds = [args.only] if args.only else ["vigil", "keepalived"]
@@ -169,13 +191,15 @@ def main():
         for advert in args.adverts.split(","):
             for kind in kinds:
                 try:
-                    r = measure(kind, n, advert, args.seconds, args.start)
+                    r = measure(kind, n, advert, args.seconds, args.start, args.stall)
                 except Exception as e:  # noqa: BLE001 - a failed cell is reported, not fatal
                     print(f"{n:5} x {advert:5}s {kind:10} FAILED: {e}", flush=True)
                     continue
-                r.update({"impl": kind, "instances": n, "advert_s": float(advert), "start": args.start})
+                r.update({"impl": kind, "instances": n, "advert_s": float(advert), "start": args.start,
+                          "stall_ms": args.stall})
                 results.append(r)
-                print(f"{n:5} x {advert:5}s {kind:10} {args.seconds:.0f} s: backup B->M "
+                print(f"{n:5} x {advert:5}s {kind:10} {args.seconds:.0f} s"
+                      f"{f' stall {args.stall:.0f} ms' if args.stall else ''}: backup B->M "
                       f"{r['backup_to_master']:6}  transitions master / backup "
                       f"{r['master_transitions']:6} / {r['backup_transitions']:6}  socket drops "
                       f"master / backup {r['master_drops']:7} / {r['backup_drops']:7}  backup VIPs "
