@@ -11,6 +11,10 @@ read over SECONDS, with the packets their namespaces sent and received (/proc/ne
   us per advert received = backup CPU / IP packets the backup's namespace delivered
   % of a core            = CPU / SECONDS
 
+and what went wrong in the same window (bench/flaps.py): the state changes each router logged
+(the master is alive throughout, so every one is spurious) and the drops of each namespace's VRRP
+sockets (/proc/net/raw). A row with transitions or drops did not measure a steady state.
+
 The floor sends the same number of adverts per interval from a bare loop (one sendto each) and
 reads them with a bare recv loop.
 
@@ -25,6 +29,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
+import flaps as F  # noqa: E402
 import lab as L  # noqa: E402
 
 FLOOR = os.path.join(os.path.dirname(__file__), "floor")
@@ -75,10 +80,12 @@ def measure_daemons(kind, n, advert, seconds):
     with L.Lab("cpu", hosts=2, links=links) as lab:
         hi, lo = L.start_master_then_backup(lab, kind, n, links, conf(n, 200, advert),
                                             conf(n, 100, advert))
+        flap = F.window(lab, hi, lo, links)
         c0 = (daemon_ns(hi), daemon_ns(lo), packets(lab, 1, links), packets(lab, 2, links))
         time.sleep(seconds)
         c1 = (daemon_ns(hi), daemon_ns(lo), packets(lab, 1, links), packets(lab, 2, links))
-        spurious = sum(lab.count_addrs(2, k) - 1 for k in range(links))
+        flaps = flap()
+        spurious = F.vips_held(lab, 2, links)
         rss = (hi.rss_kb(), lo.rss_kb())
         hi_s, lo_s = (c1[0] - c0[0]) / 1e9, (c1[1] - c0[1]) / 1e9
         sent = c1[2][0] - c0[2][0]
@@ -88,6 +95,7 @@ def measure_daemons(kind, n, advert, seconds):
             "us_per_sent": hi_s * 1e6 / max(sent, 1), "us_per_received": lo_s * 1e6 / max(recv, 1),
             "master_core_pct": 100 * hi_s / seconds, "backup_core_pct": 100 * lo_s / seconds,
             "master_rss_kb": rss[0], "backup_rss_kb": rss[1], "backup_vips": spurious,
+            **flaps,
         }
 
 
@@ -134,7 +142,10 @@ def main():
                 r.update({"impl": kind, "instances": n, "advert_s": float(advert)})
                 results.append(r)
                 extra = (f"  RSS {r['master_rss_kb'] / 1024:5.1f} / {r['backup_rss_kb'] / 1024:5.1f} MB"
-                         f"  backup VIPs {r['backup_vips']}" if "master_rss_kb" in r else "")
+                         f"  backup VIPs {r['backup_vips']}  transitions master / backup "
+                         f"{r['master_transitions']} / {r['backup_transitions']} (backup B->M "
+                         f"{r['backup_to_master']})  socket drops master / backup "
+                         f"{r['master_drops']} / {r['backup_drops']}" if "master_rss_kb" in r else "")
                 print(f"{n:5} x {advert:5}s {kind:10} sent {r['sent']:7} {r['us_per_sent']:6.2f} us/advert "
                       f"({r['master_core_pct']:5.1f}% core)  received {r['received']:7} "
                       f"{r['us_per_received']:6.2f} us/advert ({r['backup_core_pct']:5.1f}% core){extra}",

@@ -31,6 +31,8 @@ struct Iface {
     instances: Vec<u32>,
     /// Instances that track this interface's link (`track_interface`).
     watchers: Vec<u32>,
+    /// The runner's receive queue of this interface (read before deciding, [`backlog`]).
+    rx_queue: backlog::ReceiveQueue,
 }
 
 impl Iface {
@@ -42,6 +44,7 @@ impl Iface {
             vrids: [[0; 256]; 2],
             instances: Vec::new(),
             watchers: Vec::new(),
+            rx_queue: backlog::ReceiveQueue::default(),
         }
     }
 }
@@ -391,6 +394,11 @@ impl Engine {
                 }
             }
             Input::Shutdown => self.shutdown(now),
+            Input::ReceiveQueue {
+                iface,
+                pending,
+                lost,
+            } => self.receive_queue(now, iface, pending, lost),
         }
     }
 
@@ -611,7 +619,11 @@ impl Engine {
                 }
                 Timer::MasterDown => {
                     self.instances[i].set(Timer::MasterDown, Instant::MAX);
-                    if self.instances[i].state == State::Backup {
+                    // Read before deciding: adverts waiting or lost in the runner's receive
+                    // queue extend the timer once instead (backlog.rs).
+                    if self.instances[i].state == State::Backup
+                        && !self.extend_master_down(now, i, at)
+                    {
                         self.master_down(now, i);
                     }
                 }
@@ -1596,6 +1608,9 @@ fn same_addresses(theirs: &wire::Addrs<'_>, ours: &[IpAddr]) -> bool {
     }
     theirs.len() - skip == ours.len() && theirs.iter().skip(skip).all(|a| ours.contains(&a))
 }
+
+#[path = "backlog.rs"]
+mod backlog;
 
 #[cfg(test)]
 #[path = "engine_tests.rs"]

@@ -145,6 +145,9 @@ pub(crate) struct Instance {
     /// When this MASTER last answered a lower priority (RFC 9568 advert, keepalived's
     /// garp_lower_prio burst): at most one answer per Advertisement_Interval.
     pub answered_at: Option<Instant>,
+    /// The deadline a Master_Down_Timer was extended to because of the runner's receive queue
+    /// (MAX: none); an extension is not repeated within one run of the timer (backlog.rs).
+    pub down_extended: Instant,
 }
 
 impl Instance {
@@ -174,6 +177,7 @@ impl Instance {
             delayed_repeat: 0,
             down_from: None,
             answered_at: None,
+            down_extended: Instant::MAX,
             cfg,
         })
     }

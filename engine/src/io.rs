@@ -108,6 +108,20 @@ pub enum Input<'a> {
     /// Stop every instance gracefully: masters send priority 0 and remove their addresses; all go
     /// INIT (RFC 5798 section 6.4.3, "Shutdown event").
     Shutdown,
+    /// The runner's receive queue of an interface (a socket's receive buffer): what it could not
+    /// hand over. A Master_Down_Timer that falls due while adverts wait unread, or after the
+    /// queue lost adverts during the timer's run, is extended once by one Master_Adver_Interval
+    /// instead of taking over (read before deciding: an advert that reached the host but not the
+    /// engine is no evidence that the master is down). Report it after reading, before
+    /// [`crate::Engine::handle_timeout`]; `pending: false` once the queue was read empty.
+    ReceiveQueue {
+        /// The interface.
+        iface: IfaceId,
+        /// Packets still wait unread in the queue (the runner's read budget ran out).
+        pending: bool,
+        /// Packets the queue lost (overflow) since the previous report.
+        lost: u32,
+    },
 }
 
 /// The states of an instance: RFC 5798's Initialize, Backup and Master (RFC 9568's Active), and

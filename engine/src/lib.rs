@@ -27,6 +27,12 @@
 //!    (SIGHUP) [`Engine::reload`]; when the deadline is reached call
 //!    [`Engine::handle_timeout`]. A call with nothing due is a no-op, so waking early is harmless
 //!    and waking late only delays what was due (the schedule is absolute, see below).
+//! 5. **Read before deciding.** Before [`Engine::handle_timeout`], read what the receive queues
+//!    (sockets) hold and feed it, each packet with its arrival time; then report with
+//!    [`Input::ReceiveQueue`] an interface whose queue is still not empty (the read budget ran
+//!    out) or lost packets (its buffer overflowed). A Master_Down_Timer due while adverts wait
+//!    or were lost is extended once by one Master_Adver_Interval instead of taking over: the
+//!    rule and its RFC reasoning are in the `backlog` module of the engine (issue 20).
 //!
 //! Time is the engine's own [`Instant`]: nanoseconds since an epoch the runner picks (the daemon
 //! maps `CLOCK_MONOTONIC`, the simulator runs virtual time). `now` must never go backwards.

@@ -86,4 +86,10 @@ pub struct RouterStats {
     /// Packets whose IP source and destination are of different families, or that arrived on an
     /// interface the engine does not know.
     pub unknown_interface_or_family: u64,
+    /// Packets the runner's receive queues lost before the engine saw them (a socket's receive
+    /// buffer overflowed), as reported with [`crate::Input::ReceiveQueue`].
+    pub receive_queue_drops: u64,
+    /// Master_Down_Timers extended once because adverts were waiting or lost in the runner's
+    /// receive queue instead of taking over (read before deciding, see [`crate::Input::ReceiveQueue`]).
+    pub master_down_extended: u64,
 }

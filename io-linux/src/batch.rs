@@ -27,6 +27,9 @@ pub struct RecvBatch {
     hdrs: Vec<libc::mmsghdr>,
     /// The datagrams of the last call; offsets index [`RecvBatch::buf`].
     pub out: Vec<Datagram>,
+    /// The socket's drop counter (SO_RXQ_OVFL) as the last datagram of the last call carried
+    /// it; `None` when it carried none (the socket never dropped).
+    pub dropped: Option<u32>,
 }
 
 impl std::fmt::Debug for RecvBatch {
@@ -45,6 +48,7 @@ impl Default for RecvBatch {
             iovs: Vec::with_capacity(RECV_BATCH),
             hdrs: Vec::with_capacity(RECV_BATCH),
             out: Vec::with_capacity(RECV_BATCH),
+            dropped: None,
         }
     }
 }
@@ -60,6 +64,7 @@ impl RecvBatch {
     /// not kept). Fewer than [`RECV_BATCH`] means the queue is empty.
     pub fn recv(&mut self, fd: RawFd, family: Family) -> io::Result<usize> {
         self.out.clear();
+        self.dropped = None;
         self.iovs.clear();
         self.hdrs.clear();
         for i in 0..RECV_BATCH {
@@ -104,6 +109,7 @@ impl RecvBatch {
             let len = (self.hdrs[i].msg_len as usize).min(RECV_BUF_LEN);
             let base = i * RECV_BUF_LEN;
             let c = parse_control(&self.hdrs[i].msg_hdr);
+            self.dropped = c.dropped.or(self.dropped);
             let dg = match family {
                 Family::V4 => parse_ipv4(&self.bufs[base..base + len]).map(|d| Datagram {
                     start: base + d.start,

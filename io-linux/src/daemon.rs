@@ -53,6 +53,11 @@ const TOKEN_CHECK_BASE: u64 = 1 << 32;
 /// `recvmmsg` calls per socket per wake-up before serving the others (epoll is
 /// level-triggered: the rest are read on the next turn).
 const RECV_ROUNDS: usize = 8;
+/// `recvmmsg` calls per socket when the loop reads every socket before serving a deadline
+/// (`read_before_deciding`): 512 x 32 adverts, more than a full 8 MiB receive buffer holds
+/// (about 550 bytes of truesize per advert). A socket still not empty after that is reported
+/// to the engine as pending (a flood); the engine's rule decides what its deadlines then mean.
+const DRAIN_ROUNDS: usize = 512;
 /// How long the loop waits for the rest of a burst of adverts (see `run`).
 const COALESCE: core::time::Duration = core::time::Duration::from_micros(500);
 /// How long before a backup's Master_Down_Timer expires the loop wakes, to wait out the rest on
@@ -256,6 +261,22 @@ pub struct Daemon {
     vmac_sysctls: BaseSysctls,
     /// Macvlans created so far (their epoll tokens).
     vmac_serial: u64,
+    /// Each VRRP socket's drop counter (SO_RXQ_OVFL) as last seen, by descriptor.
+    rx_dropped: HashMap<std::os::fd::RawFd, u32>,
+    /// What the receive queues of each engine interface held back since the engine was last
+    /// told (`Input::ReceiveQueue`), by interface id.
+    rx_queues: HashMap<IfaceId, RxQueue>,
+}
+
+/// The receive queues (sockets) of one engine interface, as the loop last read them.
+#[derive(Clone, Copy, Debug, Default)]
+struct RxQueue {
+    /// A read stopped at its budget with adverts still queued.
+    pending: bool,
+    /// Adverts the sockets dropped since the engine was last told.
+    lost: u32,
+    /// What the engine was last told about `pending`.
+    told_pending: bool,
 }
 
 /// A macvlan this daemon created for an instance (`use_vmac`).
@@ -466,6 +487,8 @@ impl Daemon {
             pid_file: pid_file.to_path_buf(),
             clock: sys::Clock::default(),
             rxb: RecvBatch::default(),
+            rx_dropped: HashMap::new(),
+            rx_queues: HashMap::new(),
             txb: SendBatch::default(),
             last_send_warning: None,
             extras: HashMap::new(),
@@ -540,6 +563,7 @@ impl Daemon {
         for s in self.ifaces[i].socks.iter_mut() {
             if let Some(sock) = s.take() {
                 let _ = self.ep.delete(sock.raw_fd());
+                self.rx_dropped.remove(&sock.raw_fd());
             }
         }
     }
@@ -672,6 +696,7 @@ impl Daemon {
                 match token {
                     TOKEN_TIMER => {
                         self.timer.clear();
+                        self.read_before_deciding();
                         self.engine.handle_timeout(self.clock.now());
                         self.drain();
                         self.run_checks();
@@ -726,11 +751,11 @@ impl Daemon {
                         }
                     }
                     t if t >= TOKEN_VMAC_BASE => {
-                        burst |= self.on_vmac_socket(t) > 1;
+                        burst |= self.on_vmac_socket(t, RECV_ROUNDS) > 1;
                     }
                     t if t >= TOKEN_SOCKET_BASE => {
                         let k = (t - TOKEN_SOCKET_BASE) as usize;
-                        burst |= self.on_socket(k / 2, k % 2) > 1;
+                        burst |= self.on_socket(k / 2, k % 2, RECV_ROUNDS) > 1;
                     }
                     _ => {}
                 }
@@ -753,12 +778,14 @@ impl Daemon {
                 op.on_wakeup(self.clock.now(), &self.engine);
             }
             // A deadline that passed while we served input is served now, before sleeping.
-            if let Some(d) = self.engine.poll_timeout() {
-                let now = self.clock.now();
-                if d <= now {
-                    self.engine.handle_timeout(now);
-                    self.drain();
-                }
+            if self
+                .engine
+                .poll_timeout()
+                .is_some_and(|d| d <= self.clock.now())
+            {
+                self.read_before_deciding();
+                self.engine.handle_timeout(self.clock.now());
+                self.drain();
             }
             if self
                 .checks
@@ -1338,6 +1365,8 @@ impl Daemon {
     /// still used keep their sockets (watched again under their new positions), new ones are
     /// looked up by the next [`Daemon::resync`], unused ones are closed.
     fn rebuild_interfaces(&mut self) {
+        // Interface ids may change: what the queues held back is told again on the next read.
+        self.rx_queues.clear();
         let mut old = std::mem::take(&mut self.ifaces);
         for f in &old {
             for s in f.socks.iter().flatten() {
@@ -1487,8 +1516,9 @@ impl Daemon {
         }
     }
 
-    /// Read and feed what socket `k` of interface `i` holds; returns how many adverts.
-    fn on_socket(&mut self, i: usize, k: usize) -> usize {
+    /// Read and feed what socket `k` of interface `i` holds (up to `rounds` batches); returns
+    /// how many adverts.
+    fn on_socket(&mut self, i: usize, k: usize, rounds: usize) -> usize {
         let Some(sock) = self.ifaces.get(i).and_then(|f| f.socks[k].as_ref()) else {
             return 0;
         };
@@ -1503,7 +1533,7 @@ impl Daemon {
             })
             .map(|m| m.spec.vrid)
             .collect();
-        self.read_socket(fd, family, IfaceId(i as u16), |dst, vrid| {
+        self.read_socket(fd, family, IfaceId(i as u16), rounds, |dst, vrid| {
             !(dst.is_multicast() && skip.contains(&vrid))
         })
     }
@@ -1512,7 +1542,7 @@ impl Daemon {
     /// adverts of its VRID (a frame from a peer's macvlan carries our macvlan's MAC as its
     /// source, and the kernel hands it to our macvlan only, not to the parent), fed as
     /// received on the parent interface, where the engine runs the instance.
-    fn on_vmac_socket(&mut self, token: u64) -> usize {
+    fn on_vmac_socket(&mut self, token: u64, rounds: usize) -> usize {
         let Some(m) = self.vmacs.values().find(|m| m.token == token) else {
             return 0;
         };
@@ -1523,20 +1553,23 @@ impl Daemon {
         let Some(iface) = self.engine.interface_id(&m.spec.base) else {
             return 0;
         };
-        self.read_socket(fd, family, iface, |_, v| v == vrid)
+        self.read_socket(fd, family, iface, rounds, |_, v| v == vrid)
     }
 
-    /// Read socket `fd` (up to [`RECV_ROUNDS`] batches) and feed the engine every advert that
+    /// Read socket `fd` (up to `rounds` batches) and feed the engine every advert that
     /// `keep(destination, VRID)` accepts, as received on `iface`; returns how many were read.
+    /// What the socket dropped, and whether it was left with adverts queued, is noted for
+    /// `Input::ReceiveQueue`.
     fn read_socket(
         &mut self,
         fd: std::os::fd::RawFd,
         family: Family,
         iface: IfaceId,
+        rounds: usize,
         keep: impl Fn(IpAddr, u8) -> bool,
     ) -> usize {
         let mut total = 0;
-        for _ in 0..RECV_ROUNDS {
+        for round in 0..rounds {
             let n = match self.rxb.recv(fd, family) {
                 Ok(n) => n,
                 Err(e) => {
@@ -1545,6 +1578,16 @@ impl Daemon {
                 }
             };
             total += n;
+            if let Some(count) = self.rxb.dropped {
+                let seen = self.rx_dropped.insert(fd, count).unwrap_or(0);
+                // A reopened socket (same descriptor) starts again from 0.
+                let lost = if count >= seen { count - seen } else { count };
+                let q = self.rx_queues.entry(iface).or_default();
+                q.lost = q.lost.saturating_add(lost);
+            }
+            if n == batch::RECV_BATCH && round + 1 == rounds {
+                self.rx_queues.entry(iface).or_default().pending = true;
+            }
             for j in 0..self.rxb.out.len() {
                 let dg = self.rxb.out[j];
                 // The VRID is the second octet of every VRRP version's header (RFC 3768 and
@@ -1574,6 +1617,60 @@ impl Daemon {
             }
         }
         total
+    }
+
+    /// Read every VRRP socket until it is empty (up to [`DRAIN_ROUNDS`] batches each), then tell
+    /// the engine what the queues held back ([`Input::ReceiveQueue`]): called before every
+    /// [`Engine::handle_timeout`], so that no Master_Down_Timer is served while an advert that
+    /// would restart it waits unread (each advert carries its kernel arrival time, so reading it
+    /// late moves no timer), and the engine knows about adverts the sockets dropped. One
+    /// `recvmmsg` per socket when they are empty, which they nearly always are.
+    fn read_before_deciding(&mut self) {
+        for q in self.rx_queues.values_mut() {
+            q.pending = false;
+        }
+        for i in 0..self.ifaces.len() {
+            for k in 0..2 {
+                if self.ifaces[i].socks[k].is_some() {
+                    self.on_socket(i, k, DRAIN_ROUNDS);
+                }
+            }
+        }
+        let tokens: Vec<u64> = self
+            .vmacs
+            .values()
+            .filter(|m| m.sock.is_some())
+            .map(|m| m.token)
+            .collect();
+        for t in tokens {
+            self.on_vmac_socket(t, DRAIN_ROUNDS);
+        }
+        let now = self.clock.now();
+        let mut told = Vec::new();
+        for (&iface, q) in self.rx_queues.iter_mut() {
+            if q.lost > 0 || q.pending != q.told_pending {
+                told.push((iface, q.pending, q.lost));
+                q.told_pending = q.pending;
+                q.lost = 0;
+            }
+        }
+        for (iface, pending, lost) in told {
+            if lost > 0 {
+                debug!(
+                    "{}: the VRRP socket dropped {lost} packet(s) (receive buffer full)",
+                    self.engine.interface_name(iface).unwrap_or("?")
+                );
+            }
+            self.engine.handle_input(
+                now,
+                Input::ReceiveQueue {
+                    iface,
+                    pending,
+                    lost,
+                },
+            );
+            self.drain();
+        }
     }
 
     /// Carry out every queued action, in order.

@@ -17,6 +17,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, RawFd};
 
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
+use tracing::{info, warn};
 use vigil_engine::wire::Family;
 
 /// IANA protocol number of VRRP (RFC 5798 section 5.1.1.4).
@@ -97,6 +98,17 @@ impl VrrpSocket {
         if setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, 4 << 20).is_err() {
             let _ = sock.set_send_buffer_size(4 << 20);
         }
+        // What the kernel granted (it doubles the request for its bookkeeping; without
+        // CAP_NET_ADMIN the plain option is capped at net.core.rmem_max). Each queued advert
+        // costs its buffer's truesize (about 550 bytes on a veth), not its 40-60 bytes.
+        match sock.recv_buffer_size() {
+            Ok(n) => info!("{name}: {family} VRRP socket receive buffer {n} bytes"),
+            Err(e) => warn!("{name}: cannot read the {family} socket's receive buffer: {e}"),
+        }
+        // The kernel's count of packets this socket's full receive buffer dropped, with every
+        // datagram (SO_RXQ_OVFL): the engine must know what it could not read
+        // (Input::ReceiveQueue).
+        setsockopt_int(fd, libc::SOL_SOCKET, SO_RXQ_OVFL, 1)?;
         Ok(VrrpSocket {
             sock,
             family,
@@ -303,6 +315,9 @@ impl VrrpSocket {
     }
 }
 
+/// `SO_RXQ_OVFL` (asm-generic/socket.h; the value on x86 and Arm).
+const SO_RXQ_OVFL: libc::c_int = 40;
+
 /// What the control messages of one received datagram said.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Control {
@@ -312,6 +327,9 @@ pub struct Control {
     pub dst: Option<Ipv6Addr>,
     /// SO_TIMESTAMPNS (CLOCK_REALTIME seconds, nanoseconds).
     pub stamp: Option<(i64, i64)>,
+    /// SO_RXQ_OVFL: packets the socket dropped (receive buffer full) since it was opened, as a
+    /// wrapping counter; present once the socket dropped any.
+    pub dropped: Option<u32>,
 }
 
 /// Read the control messages of a received `msghdr` (its `msg_controllen` as the kernel set it).
@@ -336,6 +354,8 @@ pub fn parse_control(msg: &libc::msghdr) -> Control {
                 #[allow(clippy::useless_conversion)]
                 let stamp = (i64::from(v.tv_sec), i64::from(v.tv_nsec));
                 c.stamp = Some(stamp);
+            } else if level == libc::SOL_SOCKET && kind == SO_RXQ_OVFL {
+                c.dropped = Some(std::ptr::read_unaligned(data.cast()));
             }
             h = libc::CMSG_NXTHDR(msg, h);
         }

@@ -137,6 +137,23 @@ pub fn generate(family: &Family, seed: u64, duration: Dur) -> Scenario {
     s.duration = duration;
     s.seed = Some(seed);
     s.faults = random_faults(&mut rng, &s, duration);
+    // The stalled node's socket buffer (issue 20). Sometimes smaller than one round of the
+    // cluster's adverts: the stall then loses every advert of some instances while their master
+    // is alive, the runner reports the loss, and the engine must not take over on it before one
+    // more interval. Sometimes with a read cost: a burst waits in the buffer and is read one
+    // frame after another, and a deadline in between is served only after the buffer is read.
+    let stalled = s
+        .faults
+        .iter()
+        .find(|f| f.kind == FaultKind::Stall)
+        .and_then(|f| f.node.clone());
+    if let Some(n) = stalled.and_then(|name| s.nodes.iter_mut().find(|n| n.name == name)) {
+        match rng.below(3) {
+            0 => n.socket_buffer = Some(rng.between(1, 3) as u32),
+            1 => n.read_cost = Some(Dur(rng.between(10_000, 200_000))),
+            _ => {}
+        }
+    }
     s
 }
 

@@ -111,6 +111,9 @@ pub(crate) struct Model {
     /// advert re-arms Skew_Time but it stays ready: the engine's `want_master`, seen from
     /// outside).
     pub expired: bool,
+    /// The read-before-deciding extension ([`Model::extend`]): the RFC deadline it extended
+    /// and the new one.
+    pub extended: Option<(u64, u64)>,
 }
 
 impl Model {
@@ -134,6 +137,7 @@ impl Model {
             tenure: None,
             pre_announces: 0,
             tenure_unjudged: false,
+            extended: None,
         };
         m.settings(cfg, i);
         m.mai = Some(m.own);
@@ -172,8 +176,39 @@ impl Model {
         }
     }
 
-    /// The Master_Down_Timer's deadline (local clock), when the outside knows it.
+    /// The Master_Down_Timer's deadline (local clock), when the outside knows it: the RFC's,
+    /// or where the read-before-deciding rule extended it ([`Model::extend`]).
     pub fn deadline(&self) -> Option<u64> {
+        let base = self.rfc_deadline()?;
+        Some(match self.extended {
+            Some((of, to)) if of == base => to,
+            _ => base,
+        })
+    }
+
+    /// The engine's read-before-deciding rule (its `backlog` module), modelled from outside: a
+    /// BACKUP's Master_Down_Timer due at `local` (local clock) whose interface's socket buffer
+    /// lost frames at `lost_at` within the timer's run (lost_at + Master_Down_Interval >= the
+    /// deadline) is extended once, to one Master_Adver_Interval after the later of the deadline
+    /// and now. Returns true when extended.
+    pub fn extend(&mut self, local: u64, lost_at: Option<u64>) -> bool {
+        let (Some(base), Some(d), Some(p), Some(mai)) =
+            (self.rfc_deadline(), self.deadline(), self.prio, self.mai)
+        else {
+            return false;
+        };
+        if d > local || self.extended.is_some_and(|(of, _)| of == base) {
+            return false;
+        }
+        if lost_at.is_none_or(|l| l.saturating_add(down_interval(p, mai)) < d) {
+            return false;
+        }
+        self.extended = Some((base, d.max(local).saturating_add(mai)));
+        true
+    }
+
+    /// The Master_Down_Timer's deadline per RFC 5798 section 6.4.2 alone.
+    fn rfc_deadline(&self) -> Option<u64> {
         match self.down {
             Down::Off | Down::Unknown => None,
             Down::Skew { at } => Some(at),

@@ -371,6 +371,16 @@ pub struct NodeSpec {
     /// The node's clock runs fast (positive) or slow (negative) by this many parts per million.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub drift_ppm: i64,
+    /// Frames its socket receive buffer holds while its runner is not reading (stalled, or busy
+    /// with earlier frames); later ones are lost and reported to the engine (default 256, about
+    /// Linux's default 212,992-byte buffer at a small frame's truesize).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub socket_buffer: Option<u32>,
+    /// How long its runner takes to read and handle one frame (default 0: at once). With a
+    /// cost, a burst of adverts (masters on one interval grid send together) waits in the
+    /// socket buffer and is read one frame after another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_cost: Option<Dur>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -786,6 +796,10 @@ pub struct NodePlan {
     /// How often its runner runs each check program (from its keepalived.conf's `vrrp_script`
     /// `interval`), nanoseconds; scripts not listed use the scenario's `[[scripts]]` interval.
     pub script_intervals: Vec<(String, u64)>,
+    /// Frames its socket buffer holds ([`NodeSpec::socket_buffer`]).
+    pub socket_buffer: usize,
+    /// Its runner's time per frame read, nanoseconds ([`NodeSpec::read_cost`]).
+    pub read_cost: u64,
 }
 
 /// A resolved fault.
@@ -1164,6 +1178,12 @@ impl Scenario {
             }
             vigil_engine::Engine::new(config.clone())
                 .map_err(|e| PlanError(format!("node {}: {e}", n.name)))?;
+            if n.socket_buffer == Some(0) {
+                return err(format!(
+                    "node {}: socket_buffer must hold at least 1 frame",
+                    n.name
+                ));
+            }
             if n.drift_ppm <= -1_000_000 || n.drift_ppm > 1_000_000 {
                 return err(format!(
                     "node {}: drift_ppm must be in -999999..=1000000",
@@ -1182,6 +1202,8 @@ impl Scenario {
                 clock_offset: n.clock_offset.unwrap_or(Dur::ZERO).0,
                 drift_ppm: n.drift_ppm,
                 script_intervals,
+                socket_buffer: usize::try_from(n.socket_buffer.unwrap_or(256)).unwrap_or(256),
+                read_cost: n.read_cost.unwrap_or(Dur::ZERO).0,
             });
         }
         // Faults.

@@ -10,6 +10,7 @@
 //! delivered as real VRRP bytes with TTL 255), and checks the safety invariants
 //! ([`crate::check`]) after each call.
 
+use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::rc::Rc;
 
@@ -130,6 +131,8 @@ enum Event {
         idx: usize,
         inc: u64,
     },
+    /// The runner of a node with a `read_cost` reads the next frame waiting in its socket.
+    Read(usize),
 }
 
 /// A node's interface at run time.
@@ -226,9 +229,21 @@ pub(crate) struct Node {
     pub group_states: Vec<State>,
     /// A `stall`: the process is frozen until this virtual time (0: it runs).
     pub stalled_until: u64,
-    /// Frames that reached the node while it was stalled (interface, frame), in arrival order:
-    /// its socket buffer.
-    stall_buffer: Vec<(usize, Rc<Frame>)>,
+    /// Frames that reached the node while it was stalled, or busy reading earlier frames
+    /// (interface, frame), in arrival order: its socket buffer, bounded by `socket_buffer`.
+    stall_buffer: VecDeque<(usize, Rc<Frame>)>,
+    /// Frames its socket buffer holds ([`crate::scenario::NodeSpec::socket_buffer`]).
+    socket_buffer: usize,
+    /// Its runner's time per frame read ([`crate::scenario::NodeSpec::read_cost`]).
+    read_cost: u64,
+    /// Its runner reads frames until then (virtual time).
+    busy_until: u64,
+    /// An `Event::Read` is queued for it.
+    read_queued: bool,
+    /// Frames its socket buffer lost since the engine was last told, by node interface.
+    lost: Vec<u32>,
+    /// When (local clock) the engine was last told of lost frames, by node interface.
+    lost_at: Vec<Option<u64>>,
     /// The engine's tracker lists were compared in full (their length included) since its
     /// last boot or reload ([`oracle::compare_tracking`]).
     trackers_listed: bool,
@@ -347,11 +362,6 @@ impl Outcome {
         self.violation.is_none() && self.expects.iter().all(|e| e.ok == Some(true))
     }
 }
-
-/// Frames a stalled node's socket buffer holds; later ones are lost. Linux's default
-/// `net.core.rmem_default` (212,992 bytes) at the kernel's accounting of a small frame (its
-/// truesize, about 768 bytes) holds a little more than this.
-const STALL_BUFFER_FRAMES: usize = 256;
 
 /// A running simulation.
 #[derive(Debug)]
@@ -479,7 +489,13 @@ impl Sim {
                 drift_ppm: np.drift_ppm,
                 incarnation: 0,
                 stalled_until: 0,
-                stall_buffer: Vec::new(),
+                stall_buffer: VecDeque::new(),
+                socket_buffer: np.socket_buffer.max(1),
+                read_cost: np.read_cost,
+                busy_until: 0,
+                read_queued: false,
+                lost: vec![0; np.ifaces.len()],
+                lost_at: vec![None; np.ifaces.len()],
                 scripts: np
                     .config
                     .scripts
@@ -662,27 +678,48 @@ impl Sim {
             }
             Event::Timer { node, gen } => self.on_timer(node, gen),
             Event::Deliver { node, iface, frame } => {
-                if self.nodes[node].stalled_until > self.now {
-                    // The socket buffer of a frozen process fills up (Linux's default
-                    // rmem_default holds a few hundred small frames); the rest is lost.
-                    if self.nodes[node].stall_buffer.len() < STALL_BUFFER_FRAMES {
-                        self.nodes[node].stall_buffer.push((iface, frame));
-                    } else if self.record_packets {
-                        self.record(
-                            Some(usize::from(frame.from)),
-                            TraceEvent::Lost {
-                                to: u16::try_from(node).unwrap_or(u16::MAX),
-                                why: "socket-buffer-full",
-                            },
-                        );
+                let nd = &self.nodes[node];
+                let stalled = nd.stalled_until > self.now;
+                if stalled
+                    || (nd.read_cost > 0
+                        && (nd.busy_until > self.now || !nd.stall_buffer.is_empty()))
+                {
+                    // The runner is not reading (a frozen process, or still busy with a burst):
+                    // the frame waits in the socket buffer, which holds `socket_buffer` frames;
+                    // the rest is lost, and the runner tells the engine before its next
+                    // decision (Input::ReceiveQueue).
+                    let nd = &mut self.nodes[node];
+                    if nd.stall_buffer.len() < nd.socket_buffer {
+                        nd.stall_buffer.push_back((iface, frame));
+                        if !stalled && !nd.read_queued {
+                            nd.read_queued = true;
+                            let at = nd.busy_until.max(self.now);
+                            self.push(at, 0, Event::Read(node));
+                        }
+                    } else {
+                        if nd.running && nd.ifaces[iface].up {
+                            nd.lost[iface] = nd.lost[iface].saturating_add(1);
+                        }
+                        if self.record_packets {
+                            self.record(
+                                Some(usize::from(frame.from)),
+                                TraceEvent::Lost {
+                                    to: u16::try_from(node).unwrap_or(u16::MAX),
+                                    why: "socket-buffer-full",
+                                },
+                            );
+                        }
                     }
                 } else {
+                    self.nodes[node].busy_until =
+                        self.now.saturating_add(self.nodes[node].read_cost);
                     self.deliver(node, iface, &frame);
                     if Rc::strong_count(&frame) == 1 {
                         self.spare_frames.push(frame);
                     }
                 }
             }
+            Event::Read(node) => self.read_next(node),
             Event::Fault(i) => self.fault(i),
             Event::Expect(i) => self.check_expect(i),
             Event::Liveness(gen) => {
@@ -949,6 +986,8 @@ impl Sim {
         node.timer_gen += 1;
         node.stalled_until = 0;
         node.stall_buffer.clear();
+        node.lost.fill(0);
+        node.lost_at.fill(None);
         for i in node.insts.iter_mut() {
             i.state = State::Init;
             i.vips.clear();
@@ -989,6 +1028,10 @@ impl Sim {
     /// `handle_timeout` at node `n`'s clock now, then drain and check (every timer due must
     /// have been served: `deadline-not-served`).
     fn serve_timers(&mut self, n: usize) {
+        self.read_before_deciding(n);
+        if self.violation.is_some() || self.nodes[n].engine.is_none() {
+            return;
+        }
         let local = self.nodes[n].local(self.now);
         if let Some(e) = self.nodes[n].engine.as_mut() {
             e.handle_timeout(Instant::from_nanos(local));
@@ -2388,6 +2431,77 @@ impl Sim {
         self.regroup();
     }
 
+    /// The runner of node `n` (with a `read_cost`) reads the next frame waiting in its socket.
+    fn read_next(&mut self, n: usize) {
+        let nd = &mut self.nodes[n];
+        nd.read_queued = false;
+        if nd.stalled_until > self.now {
+            return; // it reads them when it resumes
+        }
+        let Some((fi, frame)) = nd.stall_buffer.pop_front() else {
+            return;
+        };
+        nd.busy_until = self.now.saturating_add(nd.read_cost);
+        if !nd.stall_buffer.is_empty() {
+            nd.read_queued = true;
+            let at = nd.busy_until;
+            self.push(at, 0, Event::Read(n));
+        }
+        self.deliver(n, fi, &frame);
+    }
+
+    /// vigild's read before deciding: before it serves a deadline, the runner reads every frame
+    /// waiting in its socket buffer, then tells the engine what the buffer lost
+    /// (`Input::ReceiveQueue`). The model applies the engine's rule for the Master_Down_Timers
+    /// that fall due ([`Model::extend`]) and counts the router-wide counters it implies.
+    fn read_before_deciding(&mut self, n: usize) {
+        if self.nodes[n].engine.is_none() {
+            return;
+        }
+        let was = self.resuming;
+        // Frames read late, and timers overdue meanwhile, as when a stalled node resumes.
+        self.resuming = true;
+        let frames = core::mem::take(&mut self.nodes[n].stall_buffer);
+        for (fi, frame) in frames {
+            self.deliver(n, fi, &frame);
+            if self.violation.is_some() {
+                break;
+            }
+        }
+        let local = self.nodes[n].local(self.now);
+        for fi in 0..self.nodes[n].lost.len() {
+            let lost = core::mem::take(&mut self.nodes[n].lost[fi]);
+            let Some(iface) = self.nodes[n].ifaces[fi].engine_id else {
+                continue;
+            };
+            if lost == 0 || self.violation.is_some() || self.nodes[n].engine.is_none() {
+                continue;
+            }
+            let node = &mut self.nodes[n];
+            node.lost_at[fi] = Some(local);
+            let st = &mut node.router_stats;
+            st.receive_queue_drops = st.receive_queue_drops.saturating_add(u64::from(lost));
+            self.input(
+                n,
+                Input::ReceiveQueue {
+                    iface,
+                    pending: false,
+                    lost,
+                },
+            );
+        }
+        self.resuming = was;
+        let node = &mut self.nodes[n];
+        let mut extended = 0;
+        for t in node.insts.iter_mut() {
+            if t.state == State::Backup && t.model.extend(local, node.lost_at[t.iface]) {
+                extended += 1;
+            }
+        }
+        let st = &mut node.router_stats;
+        st.master_down_extended = st.master_down_extended.saturating_add(extended);
+    }
+
     /// A stalled node runs again: it reads the frames that waited in its socket buffer, in
     /// arrival order (vigild's loop serves its sockets before a deadline that passed meanwhile),
     /// then serves every timer due. Until that `handle_timeout`, its timers may be overdue and
@@ -2398,6 +2512,7 @@ impl Sim {
         }
         self.nodes[n].stalled_until = 0;
         let frames = core::mem::take(&mut self.nodes[n].stall_buffer);
+        self.nodes[n].busy_until = self.now;
         self.record(
             Some(n),
             TraceEvent::Resume {
