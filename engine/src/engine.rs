@@ -1493,8 +1493,17 @@ impl Engine {
     fn master_rx(&mut self, now: Instant, i: usize, prio: u8, heard: Duration, src: IpAddr) {
         let inst = &self.instances[i];
         if prio == 0 {
-            // Another master is leaving: advertise at once so that the backups do not take over.
+            // Another master is leaving: advertise at once so that the backups do not take over,
+            // and "Reset the Adver_Timer to Advertisement_Interval" (RFC 5798 section 6.4.3): the
+            // next advert is one interval after this one (keepalived resets its timer too). The
+            // instance leaves the shared advert grid until it next becomes MASTER; the gaps
+            // between its adverts stay exactly one interval.
             self.send_advert(i, inst.priority);
+            let inst = &mut self.instances[i];
+            inst.set(
+                Timer::Adver,
+                now.saturating_add(inst.cfg.advert_interval),
+            );
             return;
         }
         let ours = self.source(i);

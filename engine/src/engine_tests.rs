@@ -469,6 +469,27 @@ fn master_hearing_priority_zero_advertises_at_once() {
     assert!(transitions(&a).is_empty());
 }
 
+/// RFC 5798 section 6.4.3: after hearing priority 0 the MASTER sends an advert and "Reset the
+/// Adver_Timer to Advertisement_Interval": the next periodic advert is one interval after the
+/// answer, not at the old deadline (4 s here).
+#[test]
+fn master_hearing_priority_zero_resets_its_adver_timer() {
+    let (mut e, _) = master();
+    let heard = ms(3_800);
+    assert_eq!(
+        sent_priorities(&rx(&mut e, heard, HIGHER, &v3(HIGHER, 0))),
+        vec![100]
+    );
+    let before = run_until(&mut e, heard + Duration::from_millis(999));
+    assert_eq!(
+        sent_priorities(&before),
+        Vec::<u8>::new(),
+        "no advert at the old deadline"
+    );
+    let at = run_until(&mut e, heard + Duration::from_secs(1));
+    assert_eq!(sent_priorities(&at), vec![100]);
+}
+
 #[test]
 fn backup_restarts_down_timer_on_higher_or_equal_priority() {
     let mut e = backup();
