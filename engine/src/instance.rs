@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::io::{IfaceId, InstanceId, State};
+use crate::notices::InstanceNotices;
 use crate::setup::{InstanceConfig, VirtualAddress, OWNER_PRIORITY};
 use crate::stats::InstanceStats;
 use crate::time::{duration_nanos, Instant};
@@ -162,6 +163,8 @@ pub(crate) struct Instance {
     /// When this MASTER last answered a lower priority (RFC 9568 advert, keepalived's
     /// garp_lower_prio burst): at most one answer per Advertisement_Interval.
     pub answered_at: Option<Instant>,
+    /// Rate limits and memory of the operator notices ([`crate::notices`]).
+    pub notices: InstanceNotices,
 }
 
 impl Instance {
@@ -191,6 +194,7 @@ impl Instance {
             delayed_repeat: 0,
             down_from: None,
             answered_at: None,
+            notices: InstanceNotices::default(),
             cfg,
         })
     }
