@@ -1288,3 +1288,26 @@ fn a_backup_hearing_two_owners_logs_the_conflict() {
         }]
     );
 }
+
+/// keepalived's `down_timer_adverts` replaces the RFCs' 3 in Master_Down_Interval
+/// (`VRRP_MS_DOWN_TIMER`): 5 x 1 s + 156/256 s at priority 100.
+#[test]
+fn down_timer_adverts_sets_the_missed_adverts_before_takeover() {
+    let mut c = cfg(Version::V3);
+    c.down_timer_adverts = 5;
+    let mut e = started(c, ms(0));
+    drain(&mut e);
+    assert_eq!(e.poll_timeout(), Some(Instant::from_micros(5_609_375)));
+    assert_eq!(
+        e.instance(InstanceId(0)).unwrap().master_down_interval(),
+        Duration::from_micros(5_609_375)
+    );
+    let mut bad = cfg(Version::V3);
+    bad.down_timer_adverts = 0;
+    assert_eq!(
+        Engine::new(EngineConfig::instances(vec![bad])).err(),
+        Some(SetupError::BadDownTimerAdverts {
+            instance: "VI_1".into()
+        })
+    );
+}

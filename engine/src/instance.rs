@@ -60,7 +60,25 @@ pub fn master_down_interval(
     priority: u8,
     master_adver_interval: Duration,
 ) -> Duration {
-    master_adver_interval * 3 + skew_time(version, priority, master_adver_interval)
+    master_down_interval_after(
+        crate::setup::DEFAULT_DOWN_TIMER_ADVERTS,
+        version,
+        priority,
+        master_adver_interval,
+    )
+}
+
+/// Master_Down_Interval with keepalived's `down_timer_adverts` in place of the RFCs' 3:
+/// `adverts * Master_Adver_Interval + Skew_Time` (keepalived's `VRRP_MS_DOWN_TIMER`).
+pub fn master_down_interval_after(
+    adverts: u32,
+    version: Version,
+    priority: u8,
+    master_adver_interval: Duration,
+) -> Duration {
+    master_adver_interval
+        .saturating_mul(adverts)
+        .saturating_add(skew_time(version, priority, master_adver_interval))
 }
 
 /// The first point of the interval's grid strictly after `now`: multiples of the interval since
@@ -264,7 +282,12 @@ impl Instance {
 
     /// Master_Down_Interval for our effective priority and the current Master_Adver_Interval.
     pub fn master_down_interval(&self) -> Duration {
-        master_down_interval(self.cfg.version, self.priority, self.master_adver_interval)
+        master_down_interval_after(
+            self.cfg.down_timer_adverts,
+            self.cfg.version,
+            self.priority,
+            self.master_adver_interval,
+        )
     }
 
     /// Skew_Time for our effective priority and the current Master_Adver_Interval.

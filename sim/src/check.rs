@@ -31,7 +31,7 @@ use vigil_engine::wire::Version;
 use vigil_engine::{InstanceId, State};
 
 use crate::dur::{fmt_time, Dur};
-use crate::oracle::down_interval;
+use crate::oracle::down_interval_after;
 use crate::sim::Sim;
 
 /// The family of a failed invariant; each has its own exit code.
@@ -264,7 +264,14 @@ pub(crate) fn convergence_bound(sim: &Sim) -> u64 {
             .members
             .iter()
             .filter_map(|&(n, i)| sim.nodes[n].config.instances.get(i))
-            .map(|c| down_interval(c.version == Version::V3, c.priority.max(1), max_int))
+            .map(|c| {
+                down_interval_after(
+                    c.down_timer_adverts,
+                    c.version == Version::V3,
+                    c.priority.max(1),
+                    max_int,
+                )
+            })
             .max()
             .unwrap_or(0);
         for &(n, i) in &g.members {
@@ -278,7 +285,12 @@ pub(crate) fn convergence_bound(sim: &Sim) -> u64 {
                 .and_then(|e| e.instance(InstanceId(i as u32)))
                 .map_or(cfg.priority, |v| v.priority())
                 .clamp(1, cfg.priority.max(1));
-            let mdi = down_interval(cfg.version == Version::V3, effective, max_int);
+            let mdi = down_interval_after(
+                cfg.down_timer_adverts,
+                cfg.version == Version::V3,
+                effective,
+                max_int,
+            );
             let pd = Dur::from_std(cfg.preempt_delay).0;
             // With preempt_delay, a lower priority may first take over (one Master_Down_Interval),
             // and the delay only starts when this router hears it (keepalived's rule).

@@ -18,7 +18,16 @@
 //!   advert; rescaled when the effective priority changes), runs out exactly when the engine
 //!   says: it takes over no earlier than the deadline, and a lone BACKUP is never still waiting
 //!   after it. Skew_Time and Master_Down_Interval are computed here from the RFC's formulas, not
-//!   with the engine's functions, so a wrong formula in the engine cannot hide itself.
+//!   with the engine's functions, so a wrong formula in the engine cannot hide itself (issue 19:
+//!   when the oracle shared the engine's formula, VRRPv2's skew scaled by the interval went
+//!   unseen). Restated here, from the RFC text: RFC 3768 section 6.1 (VRRPv2 Skew_Time =
+//!   (256 - Priority) / 256 s whatever the interval; Master_Down_Interval = 3 x
+//!   Advertisement_Interval + Skew_Time, no learning of the master's interval); RFC 5798
+//!   section 6.1 (VRRPv3 Skew_Time = ((256 - priority) x Master_Adver_Interval) / 256); RFC
+//!   5798 section 6.4.2 (which adverts restart the timer, priority 0 sets it to Skew_Time, a
+//!   VRRPv3 backup learns Master_Adver_Interval); and from keepalived, `down_timer_adverts` in
+//!   place of the 3 (`VRRP_MS_DOWN_TIMER`) and `preempt_delay`. The engine's counter mapping
+//!   (`count_drop`) is the one part taken from the engine rather than restated.
 //! - `view`: the engine's read-only view of each instance (name, id, interface, effective
 //!   priority, Master_Adver_Interval, Master_Down_Interval, next deadline) and its name lookups
 //!   agree with the configuration and the model.
@@ -70,7 +79,13 @@ pub fn skew(v3: bool, priority: u8, mai: u64) -> u64 {
 /// Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time (RFC 3768 and RFC 5798 section
 /// 6.1), in nanoseconds, computed independently of the engine.
 pub fn down_interval(v3: bool, priority: u8, mai: u64) -> u64 {
-    mai.saturating_mul(3)
+    down_interval_after(3, v3, priority, mai)
+}
+
+/// Master_Down_Interval with keepalived's `down_timer_adverts` in place of the RFCs' 3
+/// (keepalived's `VRRP_MS_DOWN_TIMER`: `down_timer_adverts * master_adver_int + skew`).
+pub fn down_interval_after(adverts: u32, v3: bool, priority: u8, mai: u64) -> u64 {
+    mai.saturating_mul(u64::from(adverts))
         .saturating_add(skew(v3, priority, mai))
 }
 
@@ -105,6 +120,8 @@ pub(crate) struct Model {
     pub own: u64,
     /// RFC 5798 version 3 (learns Master_Adver_Interval from adverts).
     pub v3: bool,
+    /// keepalived's `down_timer_adverts` (the RFCs' 3 by default).
+    pub adverts: u32,
     /// Preemption on, and its delay in nanoseconds.
     pub preempt: bool,
     pub preempt_delay: u64,
@@ -146,6 +163,7 @@ impl Model {
             down: Down::Off,
             own: 0,
             v3: false,
+            adverts: 3,
             preempt: false,
             preempt_delay: 0,
             grouped: false,
@@ -168,6 +186,7 @@ impl Model {
         let c = &cfg.instances[i];
         self.own = u64::try_from(c.advert_interval.as_nanos()).unwrap_or(u64::MAX);
         self.v3 = c.version == Version::V3;
+        self.adverts = c.down_timer_adverts;
         self.preempt = c.preempt;
         self.preempt_delay = u64::try_from(c.preempt_delay.as_nanos()).unwrap_or(u64::MAX);
         self.grouped = cfg.sync_groups.iter().any(|g| g.members.contains(&c.name));
@@ -201,7 +220,7 @@ impl Model {
             Down::Skew { at } => Some(at),
             Down::Full { from } => {
                 let (p, mai) = (self.prio?, self.mai?);
-                Some(from.saturating_add(down_interval(self.v3, p, mai)))
+                Some(from.saturating_add(down_interval_after(self.adverts, self.v3, p, mai)))
             }
         }
     }
@@ -539,16 +558,18 @@ pub(crate) fn compare(
     }
     let mdi = u64::try_from(v.master_down_interval().as_nanos()).unwrap_or(u64::MAX);
     let v3 = c.version == Version::V3;
-    if mdi != down_interval(v3, v.priority(), mai_ns) {
+    let want = down_interval_after(c.down_timer_adverts, v3, v.priority(), mai_ns);
+    if mdi != want {
         return Err((
             "view",
             format!(
                 "{} reports Master_Down_Interval {mdi} ns for priority {} and \
-                 Master_Adver_Interval {mai_ns} ns; RFC {} says {} ns",
+                 Master_Adver_Interval {mai_ns} ns; RFC {} with down_timer_adverts {} says \
+                 {want} ns",
                 c.name,
                 v.priority(),
                 if v3 { "5798" } else { "3768" },
-                down_interval(v3, v.priority(), mai_ns)
+                c.down_timer_adverts
             ),
         ));
     }
