@@ -1413,7 +1413,23 @@ impl Engine {
             inst.stats.trailing_bytes += 1;
         }
         let heard_interval = advert.interval.as_duration();
-        if matches!(inst.state, State::Backup | State::Master) {
+        // The owner's adverts are kept whatever their address list (check 6); a differing list
+        // is still worth a line in the log (RFC 5798 section 7.1: "SHOULD log the event").
+        let owner_list_differs = advert.priority == OWNER_PRIORITY
+            && inst.cfg.check_address_list
+            && !same_addresses(&advert.addrs, &inst.advert_addrs);
+        if owner_list_differs {
+            if let Some(held_back) = inst.notices.address_list.pass(now) {
+                let instance = inst.id;
+                self.actions
+                    .push_back(Action::Notice(Notice::OwnerAddressListDiffers {
+                        instance,
+                        src: p.src,
+                        held_back,
+                    }));
+            }
+        }
+        if matches!(self.instances[i].state, State::Backup | State::Master) {
             self.accepted_notices(now, i, p.src, advert.priority, heard_interval);
         }
         let inst = &mut self.instances[i];

@@ -972,7 +972,7 @@ fn rx_check_6_address_list_mismatch_from_owner_is_counted_but_kept() {
         &[IpAddr::V4(Ipv4Addr::new(192, 0, 2, 99))],
         Auth::None,
     );
-    rx(&mut e, ms(1000), HIGHER, &p);
+    let a = rx(&mut e, ms(1000), HIGHER, &p);
     let s = stats(&e);
     assert_eq!(
         (
@@ -981,6 +981,15 @@ fn rx_check_6_address_list_mismatch_from_owner_is_counted_but_kept() {
             s.adverts_received
         ),
         (1, 0, 1)
+    );
+    // Kept, but logged (RFC 5798 section 7.1: "SHOULD log the event").
+    assert_eq!(
+        notices(&a),
+        vec![Notice::OwnerAddressListDiffers {
+            instance: InstanceId(0),
+            src: HIGHER.into(),
+            held_back: 0,
+        }]
     );
 }
 

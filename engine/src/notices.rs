@@ -14,6 +14,9 @@
 //!   the condition SHOULD be logged (subject to rate-limiting)"; and section 7.1 (erratum 8298):
 //!   the address owner logs an advert it receives: [`Notice::OwnerConflict`].
 //!
+//! - RFC 5798 / RFC 3768 section 7.1: an address list other than ours "SHOULD log the event";
+//!   the owner's adverts are kept whatever their list: [`Notice::OwnerAddressListDiffers`].
+//!
 //! Rate limiting: at most one notice of each kind per instance (and one router-wide, for drops
 //! that reach no instance) per [`NOTICE_WINDOW`]; the first one goes out at once, and the next
 //! one carries how many were held back. The state is a few fixed fields per instance: a flood
@@ -63,6 +66,18 @@ pub enum Notice {
         /// Such adverts since the previous notice that were not reported one by one.
         held_back: u64,
     },
+    /// The address owner (priority 255) advertises an address list other than ours: its
+    /// adverts are kept (RFC 5798 section 7.1: an owner's advert is not dropped for its list)
+    /// and counted in `address_list_errors`; this says so in the log. Other routers' adverts
+    /// with another list are dropped and logged as [`Notice::AdvertDropped`].
+    OwnerAddressListDiffers {
+        /// The instance.
+        instance: InstanceId,
+        /// The owner.
+        src: IpAddr,
+        /// Such adverts since the previous notice that were not reported one by one.
+        held_back: u64,
+    },
     /// Two routers claim to own the virtual router's addresses (priority 255): we are the owner
     /// and heard `src` advertise 255, or we heard 255 from `src` and from `other` within one
     /// Master_Down_Interval.
@@ -108,6 +123,7 @@ pub(crate) struct InstanceNotices {
     pub dropped: Gate,
     pub interval: Gate,
     pub owner: Gate,
+    pub address_list: Gate,
     /// The last router heard advertising priority 255, and when.
     pub last_owner: Option<(IpAddr, Instant)>,
 }

@@ -1773,6 +1773,16 @@ impl Daemon {
                         other.map_or("this router".to_string(), |o| o.to_string()),
                         held(held_back)
                     ),
+                    vigil_engine::Notice::OwnerAddressListDiffers {
+                        instance: i,
+                        src,
+                        held_back,
+                    } => warn!(
+                        "{}the address owner {src} advertises other addresses than ours: \
+                         its adverts are kept, the configurations differ{}",
+                        instance(Some(i)),
+                        held(held_back)
+                    ),
                     other => warn!("{other:?}"),
                 }
             }
