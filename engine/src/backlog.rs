@@ -42,7 +42,7 @@ use crate::io::IfaceId;
 use crate::time::Instant;
 
 /// What the runner last said about its receive queue of one interface.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub(crate) struct ReceiveQueue {
     /// Adverts are waiting unread.
     pub pending: bool,

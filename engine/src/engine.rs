@@ -11,6 +11,7 @@ use crate::io::{
     Action, CheckResult, Destination, DropReason, FileId, GroupId, IfaceId, Input, InstanceId,
     Reason, Received, ScriptId, SendAdvert, State,
 };
+use crate::notices::{Gate, Notice};
 use crate::setup::{
     EngineConfig, InstanceConfig, ScriptConfig, SetupError, TrackTarget, OWNER_PRIORITY,
 };
@@ -170,6 +171,8 @@ pub struct Engine {
     files: Vec<TrackFile>,
     groups: Vec<Group>,
     started: bool,
+    /// Rate limit of the notices of drops that reach no instance.
+    router_drops: Gate,
 }
 
 impl PartialEq for Engine {
@@ -344,6 +347,7 @@ impl Engine {
             files,
             groups,
             started: false,
+            router_drops: Gate::default(),
         };
         for i in 0..n {
             engine.instances[i].priority = engine.effective_priority(i);
@@ -1319,13 +1323,90 @@ impl Engine {
 
     // ----- receive (RFC 5798 section 7.1, then section 6.4.2 / 6.4.3) -----------------------
 
-    fn drop_packet(&mut self, p: &Received<'_>, instance: Option<InstanceId>, rule: DropReason) {
+    /// Discard a received packet: one `ProtocolError` per packet, and a rate-limited notice
+    /// for the log (RFC 5798 / RFC 9568 / RFC 3768 section 7.1: "SHOULD log the event (subject
+    /// to rate-limiting)").
+    fn drop_packet(
+        &mut self,
+        now: Instant,
+        p: &Received<'_>,
+        instance: Option<usize>,
+        rule: DropReason,
+    ) {
+        let id = instance.map(|i| self.instances[i].id);
         self.actions.push_back(Action::ProtocolError {
             iface: p.iface,
-            instance,
+            instance: id,
             src: p.src,
             rule,
         });
+        let gate = match instance {
+            Some(i) => &mut self.instances[i].notices.dropped,
+            None => &mut self.router_drops,
+        };
+        if let Some(held_back) = gate.pass(now) {
+            self.actions
+                .push_back(Action::Notice(Notice::AdvertDropped {
+                    iface: p.iface,
+                    instance: id,
+                    src: p.src,
+                    rule,
+                    held_back,
+                }));
+        }
+        // The address owner heard another router claim priority 255 (RFC 9568 sections 7.1
+        // and 8.3.2). The codec accepted the packet, so byte 2 is its priority.
+        if let (Some(i), DropReason::OwnerDiscard) = (instance, rule) {
+            if p.payload.get(2) == Some(&OWNER_PRIORITY) {
+                self.owner_conflict(now, i, p.src, None);
+            }
+        }
+    }
+
+    /// Notice two routers claiming priority 255 for instance `i` (rate-limited).
+    fn owner_conflict(&mut self, now: Instant, i: usize, src: IpAddr, other: Option<IpAddr>) {
+        let inst = &mut self.instances[i];
+        if let Some(held_back) = inst.notices.owner.pass(now) {
+            let instance = inst.id;
+            self.actions
+                .push_back(Action::Notice(Notice::OwnerConflict {
+                    instance,
+                    src,
+                    other,
+                    held_back,
+                }));
+        }
+    }
+
+    /// The operator notices an accepted advert can raise (RFC 9568 sections 7.1 and 8.3.2): a
+    /// VRRPv3 interval other than ours, and priority 255 from two routers within one
+    /// Master_Down_Interval.
+    fn accepted_notices(&mut self, now: Instant, i: usize, src: IpAddr, prio: u8, heard: Duration) {
+        let inst = &mut self.instances[i];
+        let ours = inst.cfg.advert_interval;
+        if inst.cfg.version == Version::V3 && heard != ours {
+            if let Some(held_back) = inst.notices.interval.pass(now) {
+                let instance = inst.id;
+                self.actions
+                    .push_back(Action::Notice(Notice::IntervalDiffers {
+                        instance,
+                        src,
+                        theirs: heard,
+                        ours,
+                        held_back,
+                    }));
+            }
+        }
+        let inst = &mut self.instances[i];
+        if prio == OWNER_PRIORITY {
+            let window = inst.master_down_interval();
+            let previous = inst.notices.last_owner.replace((src, now));
+            if let Some((other, at)) = previous {
+                if other != src && now < at.saturating_add(window) {
+                    self.owner_conflict(now, i, src, Some(other));
+                }
+            }
+        }
     }
 
     fn receive(&mut self, now: Instant, p: &Received<'_>) {
@@ -1340,26 +1421,23 @@ impl Engine {
             Some(f) if usize::from(p.iface.0) < self.ifaces.len() => f,
             _ => {
                 self.stats.unknown_interface_or_family += 1;
-                return self.drop_packet(p, None, DropReason::UnknownInterfaceOrFamily);
+                return self.drop_packet(now, p, None, DropReason::UnknownInterfaceOrFamily);
             }
         };
         let Some(&vrid) = p.payload.get(1) else {
             self.stats.packet_length_errors += 1;
-            return self.drop_packet(p, None, DropReason::TooShortForVrid);
+            return self.drop_packet(now, p, None, DropReason::TooShortForVrid);
         };
         let slot =
             self.ifaces[usize::from(p.iface.0)].vrids[family_index(family)][usize::from(vrid)];
         if slot == 0 {
             self.stats.vrid_errors += 1;
-            return self.drop_packet(p, None, DropReason::VridNotConfigured);
+            return self.drop_packet(now, p, None, DropReason::VridNotConfigured);
         }
         let i = (slot - 1) as usize;
         let advert = match self.check(i, p) {
             Ok(a) => a,
-            Err(rule) => {
-                let id = self.instances[i].id;
-                return self.drop_packet(p, Some(id), rule);
-            }
+            Err(rule) => return self.drop_packet(now, p, Some(i), rule),
         };
         let inst = &mut self.instances[i];
         inst.stats.adverts_received += 1;
@@ -1370,6 +1448,26 @@ impl Engine {
             inst.stats.trailing_bytes += 1;
         }
         let heard_interval = advert.interval.as_duration();
+        // The owner's adverts are kept whatever their address list (check 6); a differing list
+        // is still worth a line in the log (RFC 5798 section 7.1: "SHOULD log the event").
+        let owner_list_differs = advert.priority == OWNER_PRIORITY
+            && inst.cfg.check_address_list
+            && !same_addresses(&advert.addrs, &inst.advert_addrs);
+        if owner_list_differs {
+            if let Some(held_back) = inst.notices.address_list.pass(now) {
+                let instance = inst.id;
+                self.actions
+                    .push_back(Action::Notice(Notice::OwnerAddressListDiffers {
+                        instance,
+                        src: p.src,
+                        held_back,
+                    }));
+            }
+        }
+        if matches!(self.instances[i].state, State::Backup | State::Master) {
+            self.accepted_notices(now, i, p.src, advert.priority, heard_interval);
+        }
+        let inst = &mut self.instances[i];
         match inst.state {
             State::Backup => {
                 self.backup_rx(now, i, advert.priority, heard_interval, p.src);
@@ -1528,8 +1626,14 @@ impl Engine {
     fn master_rx(&mut self, now: Instant, i: usize, prio: u8, heard: Duration, src: IpAddr) {
         let inst = &self.instances[i];
         if prio == 0 {
-            // Another master is leaving: advertise at once so that the backups do not take over.
+            // Another master is leaving: advertise at once so that the backups do not take over,
+            // and "Reset the Adver_Timer to Advertisement_Interval" (RFC 5798 section 6.4.3): the
+            // next advert is one interval after this one (keepalived resets its timer too). The
+            // instance leaves the shared advert grid until it next becomes MASTER; the gaps
+            // between its adverts stay exactly one interval.
             self.send_advert(i, inst.priority);
+            let inst = &mut self.instances[i];
+            inst.set(Timer::Adver, now.saturating_add(inst.cfg.advert_interval));
             return;
         }
         let ours = self.source(i);

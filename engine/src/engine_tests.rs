@@ -469,6 +469,27 @@ fn master_hearing_priority_zero_advertises_at_once() {
     assert!(transitions(&a).is_empty());
 }
 
+/// RFC 5798 section 6.4.3: after hearing priority 0 the MASTER sends an advert and "Reset the
+/// Adver_Timer to Advertisement_Interval": the next periodic advert is one interval after the
+/// answer, not at the old deadline (4 s here).
+#[test]
+fn master_hearing_priority_zero_resets_its_adver_timer() {
+    let (mut e, _) = master();
+    let heard = ms(3_800);
+    assert_eq!(
+        sent_priorities(&rx(&mut e, heard, HIGHER, &v3(HIGHER, 0))),
+        vec![100]
+    );
+    let before = run_until(&mut e, heard + Duration::from_millis(999));
+    assert_eq!(
+        sent_priorities(&before),
+        Vec::<u8>::new(),
+        "no advert at the old deadline"
+    );
+    let at = run_until(&mut e, heard + Duration::from_secs(1));
+    assert_eq!(sent_priorities(&at), vec![100]);
+}
+
 #[test]
 fn backup_restarts_down_timer_on_higher_or_equal_priority() {
     let mut e = backup();
@@ -675,10 +696,19 @@ fn assert_dropped(mut e: Engine, bytes: &[u8], ttl: u8, rule: &str) -> InstanceS
     let before_deadline = e.poll_timeout();
     let before = state(&e);
     let a = rx_ttl(&mut e, ms(1000), HIGHER, bytes, ttl);
-    assert_eq!(a.len(), 1, "{a:?}");
+    // The drop, then its log line (the first of this engine: not held back).
+    assert_eq!(a.len(), 2, "{a:?}");
     match &a[0] {
         Action::ProtocolError { rule: r, .. } => assert_eq!(r.name(), rule),
         other => panic!("expected a drop, got {other:?}"),
+    }
+    match &a[1] {
+        Action::Notice(Notice::AdvertDropped {
+            rule: r,
+            held_back: 0,
+            ..
+        }) => assert_eq!(r.name(), rule),
+        other => panic!("expected the drop's notice, got {other:?}"),
     }
     assert_eq!(state(&e), before);
     assert_eq!(
@@ -711,7 +741,10 @@ fn rx_check_1_unicast_adverts_to_a_unicast_instance_are_not_held_to_ttl_255() {
     drain(&mut e2);
     let a = rx_ttl(&mut e2, ms(1000), HIGHER, &v3(HIGHER, 200), 64);
     assert!(
-        matches!(a.as_slice(), [Action::ProtocolError { .. }]),
+        matches!(
+            a.as_slice(),
+            [Action::ProtocolError { .. }, Action::Notice(_)]
+        ),
         "{a:?}"
     );
 }
@@ -939,7 +972,7 @@ fn rx_check_6_address_list_mismatch_from_owner_is_counted_but_kept() {
         &[IpAddr::V4(Ipv4Addr::new(192, 0, 2, 99))],
         Auth::None,
     );
-    rx(&mut e, ms(1000), HIGHER, &p);
+    let a = rx(&mut e, ms(1000), HIGHER, &p);
     let s = stats(&e);
     assert_eq!(
         (
@@ -948,6 +981,15 @@ fn rx_check_6_address_list_mismatch_from_owner_is_counted_but_kept() {
             s.adverts_received
         ),
         (1, 0, 1)
+    );
+    // Kept, but logged (RFC 5798 section 7.1: "SHOULD log the event").
+    assert_eq!(
+        notices(&a),
+        vec![Notice::OwnerAddressListDiffers {
+            instance: InstanceId(0),
+            src: HIGHER.into(),
+            held_back: 0,
+        }]
     );
 }
 
@@ -1074,5 +1116,207 @@ fn setup_rejects_duplicate_vrid_on_one_interface_and_family() {
             first: "VI_1".into(),
             second: "VI_2".into()
         }
+    );
+}
+
+// ----- operator notices (crate::notices) ----------------------------------------------------
+
+fn notices(actions: &[Action]) -> Vec<Notice> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Notice(n) => Some(n.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn dropped_count(actions: &[Action]) -> usize {
+    actions
+        .iter()
+        .filter(|a| matches!(a, Action::ProtocolError { .. }))
+        .count()
+}
+
+/// RFC 5798 / 9568 section 7.1: a discarded advert "SHOULD log the event (subject to
+/// rate-limiting)": one notice at once, then at most one per window, carrying how many were held
+/// back; every packet is still one `ProtocolError` (counted).
+#[test]
+fn dropped_adverts_are_logged_at_once_then_once_per_window() {
+    let mut e = backup();
+    let p = v3(HIGHER, 200);
+    let mut all = Vec::new();
+    for k in 0..10 {
+        all.extend(rx_ttl(&mut e, ms(100 + k * 1000), HIGHER, &p, 64));
+    }
+    assert_eq!(dropped_count(&all), 10);
+    assert_eq!(
+        notices(&all),
+        vec![Notice::AdvertDropped {
+            iface: IfaceId(0),
+            instance: Some(InstanceId(0)),
+            src: HIGHER.into(),
+            rule: DropReason::Ttl(64),
+            held_back: 0,
+        }]
+    );
+    let later = rx_ttl(
+        &mut e,
+        ms(100) + crate::notices::NOTICE_WINDOW,
+        HIGHER,
+        &p,
+        64,
+    );
+    assert_eq!(
+        notices(&later),
+        vec![Notice::AdvertDropped {
+            iface: IfaceId(0),
+            instance: Some(InstanceId(0)),
+            src: HIGHER.into(),
+            rule: DropReason::Ttl(64),
+            held_back: 9,
+        }]
+    );
+}
+
+/// A VRID nobody configured is logged router-wide, rate-limited the same way.
+#[test]
+fn adverts_for_an_unknown_vrid_are_logged_router_wide() {
+    let mut e = backup();
+    let mut p = v3(HIGHER, 200);
+    p[1] = 77;
+    let mut all = rx(&mut e, ms(100), HIGHER, &p);
+    all.extend(rx(&mut e, ms(200), HIGHER, &p));
+    assert_eq!(dropped_count(&all), 2);
+    assert!(matches!(
+        notices(&all).as_slice(),
+        [Notice::AdvertDropped {
+            instance: None,
+            rule: DropReason::VridNotConfigured,
+            held_back: 0,
+            ..
+        }]
+    ));
+}
+
+/// RFC 9568 section 7.1: a VRRPv3 advert whose interval differs from ours is accepted (the
+/// backup follows the master's) and logged, once per window.
+#[test]
+fn a_v3_interval_other_than_ours_is_logged() {
+    let mut e = backup();
+    let slow = packet(
+        Version::V3,
+        HIGHER,
+        200,
+        Interval::Centiseconds(200),
+        &[IpAddr::V4(VIP)],
+        Auth::None,
+    );
+    let mut a = rx(&mut e, ms(100), HIGHER, &v3(HIGHER, 200));
+    assert_eq!(notices(&a), vec![], "same interval: nothing to say");
+    a = rx(&mut e, ms(1100), HIGHER, &slow);
+    a.extend(rx(&mut e, ms(3100), HIGHER, &slow));
+    assert_eq!(
+        notices(&a),
+        vec![Notice::IntervalDiffers {
+            instance: InstanceId(0),
+            src: HIGHER.into(),
+            theirs: Duration::from_secs(2),
+            ours: Duration::from_secs(1),
+            held_back: 0,
+        }]
+    );
+    assert_eq!(stats(&e).adverts_received, 3, "accepted, not dropped");
+}
+
+/// RFC 3768 section 7.1: a VRRPv2 advert with another interval is discarded, and logged as a
+/// drop.
+#[test]
+fn a_v2_interval_other_than_ours_is_dropped_and_logged() {
+    let mut e = started(cfg(Version::V2), ms(0));
+    drain(&mut e);
+    let p = packet(
+        Version::V2,
+        HIGHER,
+        200,
+        Interval::Seconds(2),
+        &[IpAddr::V4(VIP)],
+        Auth::None,
+    );
+    let a = rx(&mut e, ms(100), HIGHER, &p);
+    assert!(matches!(
+        notices(&a).as_slice(),
+        [Notice::AdvertDropped {
+            rule: DropReason::AdvertInterval,
+            ..
+        }]
+    ));
+}
+
+/// RFC 9568 sections 7.1 and 8.3.2: the address owner hearing priority 255 from another router
+/// logs the conflict (and discards the advert).
+#[test]
+fn the_owner_hearing_another_owner_logs_the_conflict() {
+    let mut e = started(cfg(Version::V3).priority(255), ms(0));
+    drain(&mut e);
+    let a = rx(&mut e, ms(100), HIGHER, &v3(HIGHER, 255));
+    assert_eq!(dropped_count(&a), 1);
+    assert!(notices(&a).contains(&Notice::OwnerConflict {
+        instance: InstanceId(0),
+        src: HIGHER.into(),
+        other: None,
+        held_back: 0,
+    }));
+    let b = rx(&mut e, ms(200), HIGHER, &v3(HIGHER, 200));
+    assert!(
+        !notices(&b)
+            .iter()
+            .any(|n| matches!(n, Notice::OwnerConflict { .. })),
+        "only priority 255 is a conflict"
+    );
+}
+
+/// RFC 9568 section 8.3.2: a backup hearing priority 255 from two routers within one
+/// Master_Down_Interval logs it; one owner advertising on its own is normal.
+#[test]
+fn a_backup_hearing_two_owners_logs_the_conflict() {
+    let mut e = backup();
+    let mut a = Vec::new();
+    for k in 0..3 {
+        a.extend(rx(&mut e, ms(100 + k * 1000), HIGHER, &v3(HIGHER, 255)));
+    }
+    assert_eq!(notices(&a), vec![], "one owner");
+    let b = rx(&mut e, ms(2500), LOWER, &v3(LOWER, 255));
+    assert_eq!(
+        notices(&b),
+        vec![Notice::OwnerConflict {
+            instance: InstanceId(0),
+            src: LOWER.into(),
+            other: Some(HIGHER.into()),
+            held_back: 0,
+        }]
+    );
+}
+
+/// keepalived's `down_timer_adverts` replaces the RFCs' 3 in Master_Down_Interval
+/// (`VRRP_MS_DOWN_TIMER`): 5 x 1 s + 156/256 s at priority 100.
+#[test]
+fn down_timer_adverts_sets_the_missed_adverts_before_takeover() {
+    let mut c = cfg(Version::V3);
+    c.down_timer_adverts = 5;
+    let mut e = started(c, ms(0));
+    drain(&mut e);
+    assert_eq!(e.poll_timeout(), Some(Instant::from_micros(5_609_375)));
+    assert_eq!(
+        e.instance(InstanceId(0)).unwrap().master_down_interval(),
+        Duration::from_micros(5_609_375)
+    );
+    let mut bad = cfg(Version::V3);
+    bad.down_timer_adverts = 0;
+    assert_eq!(
+        Engine::new(EngineConfig::instances(vec![bad])).err(),
+        Some(SetupError::BadDownTimerAdverts {
+            instance: "VI_1".into()
+        })
     );
 }

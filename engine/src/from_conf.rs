@@ -161,6 +161,7 @@ fn instance(
     c.advert_interval = i.advert_int;
     c.preempt = i.preempt;
     c.preempt_delay = i.preempt_delay;
+    c.down_timer_adverts = i.down_timer_adverts;
     c.accept = i.accept;
     c.virtual_addresses = i.virtual_addresses.iter().map(virtual_address).collect();
     c.auth = match &i.authentication {
@@ -436,6 +437,28 @@ mod tests {
                 .any(|t| t.target == TrackTarget::Interface("eth9".into())));
         }
         Engine::new(c.engine.clone()).unwrap();
+    }
+
+    /// keepalived's `down_timer_adverts` (and the global `vrrp_down_timer_adverts`) reach the
+    /// engine: it was parsed and then dropped (issue 19).
+    #[test]
+    fn down_timer_adverts_reaches_the_engine() {
+        let text = |extra: &str| {
+            format!(
+                "global_defs {{ vrrp_down_timer_adverts 4 }}\n\
+                 vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n{extra}\
+                 virtual_ipaddress {{ 192.0.2.100 }}\n}}\n"
+            )
+        };
+        let global = convert(&text(""));
+        assert_eq!(global.engine.instances[0].down_timer_adverts, 4);
+        let own = convert(&text(" down_timer_adverts 7\n"));
+        assert_eq!(own.engine.instances[0].down_timer_adverts, 7);
+        let default = convert(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n\
+             virtual_ipaddress { 192.0.2.100 }\n}\n",
+        );
+        assert_eq!(default.engine.instances[0].down_timer_adverts, 3);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::io::{IfaceId, InstanceId, State};
+use crate::notices::InstanceNotices;
 use crate::setup::{InstanceConfig, VirtualAddress, OWNER_PRIORITY};
 use crate::stats::InstanceStats;
 use crate::time::{duration_nanos, Instant};
@@ -32,17 +33,52 @@ pub fn wire_interval(version: Version, d: Duration) -> Option<Interval> {
     }
 }
 
-/// Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256 (RFC 5798 section 6.1; RFC 3768's
-/// `(256 - Priority) / 256` seconds is the same at its 1 s granularity). Exact in nanoseconds.
-pub fn skew_time(priority: u8, master_adver_interval: Duration) -> Duration {
-    let mai = u128::from(duration_nanos(master_adver_interval));
-    let ns = (256 - u128::from(priority)) * mai / 256;
+/// Skew_Time, exact to the nanosecond (both formulas divide a whole number of nanoseconds by 256).
+///
+/// - VRRPv2 (RFC 3768 section 6.1): `(256 - Priority) / 256` *seconds*, whatever the
+///   Advertisement_Interval. keepalived's `VRRP_TIMER_SKEW` does the same (`(256 - prio) *
+///   TIMER_HZ / 256`, in microseconds).
+/// - VRRPv3 (RFC 5798 section 6.1): `((256 - priority) * Master_Adver_Interval) / 256`
+///   centiseconds: scaled by the interval. keepalived computes it in microseconds
+///   (`(256 - prio) * centiseconds * 625 / 16`).
+///
+/// keepalived truncates to the microsecond; this is at most 1 microsecond longer.
+pub fn skew_time(version: Version, priority: u8, master_adver_interval: Duration) -> Duration {
+    let unit = match version {
+        Version::V2 => 1_000_000_000u128,
+        Version::V3 => u128::from(duration_nanos(master_adver_interval)),
+    };
+    let ns = (256 - u128::from(priority)) * unit / 256;
     Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
 }
 
-/// Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time (RFC 5798 section 6.1).
-pub fn master_down_interval(priority: u8, master_adver_interval: Duration) -> Duration {
-    master_adver_interval * 3 + skew_time(priority, master_adver_interval)
+/// Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time (RFC 5798 section 6.1; RFC
+/// 3768 section 6.1 says `3 * Advertisement_Interval`, which is what a VRRPv2 router uses as
+/// its Master_Adver_Interval: VRRPv2 does not learn the master's).
+pub fn master_down_interval(
+    version: Version,
+    priority: u8,
+    master_adver_interval: Duration,
+) -> Duration {
+    master_down_interval_after(
+        crate::setup::DEFAULT_DOWN_TIMER_ADVERTS,
+        version,
+        priority,
+        master_adver_interval,
+    )
+}
+
+/// Master_Down_Interval with keepalived's `down_timer_adverts` in place of the RFCs' 3:
+/// `adverts * Master_Adver_Interval + Skew_Time` (keepalived's `VRRP_MS_DOWN_TIMER`).
+pub fn master_down_interval_after(
+    adverts: u32,
+    version: Version,
+    priority: u8,
+    master_adver_interval: Duration,
+) -> Duration {
+    master_adver_interval
+        .saturating_mul(adverts)
+        .saturating_add(skew_time(version, priority, master_adver_interval))
 }
 
 /// The first point of the interval's grid strictly after `now`: multiples of the interval since
@@ -148,6 +184,8 @@ pub(crate) struct Instance {
     /// The deadline a Master_Down_Timer was extended to because of the runner's receive queue
     /// (MAX: none); an extension is not repeated within one run of the timer (backlog.rs).
     pub down_extended: Instant,
+    /// Rate limits and memory of the operator notices ([`crate::notices`]).
+    pub notices: InstanceNotices,
 }
 
 impl Instance {
@@ -178,6 +216,7 @@ impl Instance {
             down_from: None,
             answered_at: None,
             down_extended: Instant::MAX,
+            notices: InstanceNotices::default(),
             cfg,
         })
     }
@@ -247,12 +286,17 @@ impl Instance {
 
     /// Master_Down_Interval for our effective priority and the current Master_Adver_Interval.
     pub fn master_down_interval(&self) -> Duration {
-        master_down_interval(self.priority, self.master_adver_interval)
+        master_down_interval_after(
+            self.cfg.down_timer_adverts,
+            self.cfg.version,
+            self.priority,
+            self.master_adver_interval,
+        )
     }
 
     /// Skew_Time for our effective priority and the current Master_Adver_Interval.
     pub fn skew_time(&self) -> Duration {
-        skew_time(self.priority, self.master_adver_interval)
+        skew_time(self.cfg.version, self.priority, self.master_adver_interval)
     }
 }
 
@@ -260,28 +304,76 @@ impl Instance {
 mod tests {
     use super::*;
 
+    const V2: Version = Version::V2;
+    const V3: Version = Version::V3;
+
     #[test]
-    fn skew_and_down_interval_are_exact() {
+    fn v3_skew_and_down_interval_scale_with_the_interval() {
         let s = Duration::from_secs(1);
-        assert_eq!(skew_time(100, s), Duration::from_micros(609_375));
+        assert_eq!(skew_time(V3, 100, s), Duration::from_micros(609_375));
         assert_eq!(
-            master_down_interval(100, s),
+            master_down_interval(V3, 100, s),
             Duration::from_micros(3_609_375)
         );
         assert_eq!(
-            master_down_interval(200, s),
+            master_down_interval(V3, 200, s),
             Duration::from_micros(3_218_750)
         );
         let cs = Duration::from_millis(10);
         assert_eq!(
-            master_down_interval(100, cs),
+            master_down_interval(V3, 100, cs),
             Duration::from_nanos(36_093_750)
         );
         assert_eq!(
-            master_down_interval(200, cs),
+            master_down_interval(V3, 200, cs),
             Duration::from_nanos(32_187_500)
         );
-        assert_eq!(skew_time(255, s), Duration::from_nanos(3_906_250));
+        assert_eq!(skew_time(V3, 255, s), Duration::from_nanos(3_906_250));
+        // 2 s: the skew doubles (RFC 5798 section 6.1).
+        assert_eq!(
+            skew_time(V3, 100, Duration::from_secs(2)),
+            Duration::from_micros(1_218_750)
+        );
+        assert_eq!(
+            master_down_interval(V3, 100, Duration::from_secs(2)),
+            Duration::from_micros(7_218_750)
+        );
+    }
+
+    /// RFC 3768 section 6.1: Skew_Time is (256 - Priority) / 256 seconds at every
+    /// Advertisement_Interval (issue 19: it was scaled by the interval, 7.219 s instead of
+    /// 6.609 s at 2 s and priority 100, behind keepalived).
+    #[test]
+    fn v2_skew_is_in_seconds_whatever_the_interval() {
+        for (secs, p, skew_us, mdi_us) in [
+            (1u64, 100u8, 609_375u64, 3_609_375u64),
+            (2, 100, 609_375, 6_609_375),
+            (3, 100, 609_375, 9_609_375),
+            (10, 100, 609_375, 30_609_375),
+            (1, 200, 218_750, 3_218_750),
+            (2, 200, 218_750, 6_218_750),
+            (3, 200, 218_750, 9_218_750),
+            (10, 200, 218_750, 30_218_750),
+            (10, 1, 996_093_750 / 1000, 30_996_093),
+        ] {
+            let i = Duration::from_secs(secs);
+            let skew = skew_time(V2, p, i);
+            assert_eq!(
+                skew.as_micros(),
+                u128::from(skew_us),
+                "Skew_Time, priority {p} at {secs} s"
+            );
+            assert_eq!(
+                master_down_interval(V2, p, i).as_micros(),
+                u128::from(mdi_us),
+                "Master_Down_Interval, priority {p} at {secs} s"
+            );
+        }
+        // Exact: priority 255 skews by 1/256 s.
+        assert_eq!(
+            skew_time(V2, 255, Duration::from_secs(10)),
+            Duration::from_nanos(3_906_250)
+        );
     }
 
     #[test]

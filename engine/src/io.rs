@@ -372,8 +372,12 @@ pub enum Action {
         /// After.
         to: u8,
     },
-    /// A received packet was dropped (it is also counted in the statistics). Carried so that a
-    /// runner can log what a misconfigured peer sends; rate-limiting is the runner's business.
+    /// A line for the operator's log about another router (a dropped advert, a differing
+    /// interval, two address owners), already rate-limited by the engine ([`crate::notices`]).
+    /// Runners log it at WARNING level.
+    Notice(crate::notices::Notice),
+    /// A received packet was dropped (it is also counted in the statistics). One per packet,
+    /// not rate-limited: for counters and traces; the log line is [`Action::Notice`].
     ProtocolError {
         /// The interface it arrived on.
         iface: IfaceId,

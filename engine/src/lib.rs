@@ -140,6 +140,7 @@ mod engine;
 pub mod from_conf;
 pub mod instance;
 pub mod io;
+pub mod notices;
 mod reload;
 pub mod setup;
 pub mod stats;
@@ -151,5 +152,6 @@ pub use io::{
     Action, Destination, DropReason, IfaceId, Input, InstanceId, Reason, Received, SendAdvert,
     State,
 };
+pub use notices::Notice;
 pub use setup::{EngineConfig, InstanceConfig, SetupError, VirtualAddress};
 pub use time::Instant;

@@ -416,7 +416,7 @@ mod tests {
         assert_eq!(v.master_adver_interval(), Duration::from_millis(500));
         assert_eq!(
             v.master_down_interval(),
-            crate::instance::master_down_interval(255, Duration::from_millis(500))
+            crate::instance::master_down_interval(Version::V3, 255, Duration::from_millis(500))
         );
     }
 }

@@ -108,6 +108,11 @@ pub struct InstanceConfig {
     pub track: Vec<Track>,
     /// Gratuitous ARP / unsolicited NA schedule (keepalived's `garp_*` settings).
     pub announce: Announce,
+    /// keepalived's `down_timer_adverts` (1..=100, default 3): how many adverts a BACKUP misses
+    /// before it declares the master down. Master_Down_Interval = down_timer_adverts x
+    /// Master_Adver_Interval + Skew_Time; the RFCs' 3 is the default (keepalived's
+    /// `VRRP_MS_DOWN_TIMER`).
+    pub down_timer_adverts: u32,
 }
 
 /// The TTL / hop limit range accepted on unicast adverts from one peer (keepalived's
@@ -257,6 +262,7 @@ impl InstanceConfig {
             check_unicast_src: false,
             track: Vec::new(),
             announce: Announce::default(),
+            down_timer_adverts: DEFAULT_DOWN_TIMER_ADVERTS,
         }
     }
 
@@ -315,6 +321,10 @@ impl EngineConfig {
     }
 }
 
+/// The RFCs' number of missed adverts before a BACKUP takes over (RFC 3768 / RFC 5798 section
+/// 6.1: Master_Down_Interval = 3 x Master_Adver_Interval + Skew_Time).
+pub const DEFAULT_DOWN_TIMER_ADVERTS: u32 = 3;
+
 /// Why an [`EngineConfig`] cannot be run. The keepalived.conf parser reports these with file,
 /// line and column before they get here; this is the engine's own last line of defence.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -332,6 +342,11 @@ pub enum SetupError {
     /// The interval does not fit the version (v2: whole seconds 1..=255; v3: 10 ms..=40.95 s in
     /// steps of 10 ms).
     BadInterval {
+        /// Instance name.
+        instance: String,
+    },
+    /// `down_timer_adverts` outside 1..=100 (keepalived's range).
+    BadDownTimerAdverts {
         /// Instance name.
         instance: String,
     },
@@ -389,6 +404,9 @@ impl core::fmt::Display for SetupError {
                     "{instance}: advertisement interval does not fit the VRRP version"
                 )
             }
+            SetupError::BadDownTimerAdverts { instance } => {
+                write!(f, "{instance}: down_timer_adverts must be in 1..=100")
+            }
             SetupError::V2OverIpv6 { instance } => write!(f, "{instance}: VRRPv2 over IPv6"),
             SetupError::BadVirtualAddresses { instance } => {
                 write!(
@@ -427,6 +445,9 @@ impl InstanceConfig {
         }
         if self.priority == 0 {
             return Err(SetupError::PriorityZero { instance });
+        }
+        if !(1..=100).contains(&self.down_timer_adverts) {
+            return Err(SetupError::BadDownTimerAdverts { instance });
         }
         if self.version == Version::V2 && self.family == Family::V6 {
             return Err(SetupError::V2OverIpv6 { instance });

@@ -342,6 +342,82 @@ fn takeover_v3_10ms_priority_200() {
     insta::assert_snapshot!(t);
 }
 
+/// VRRPv2 above 1 s (issue 19): Skew_Time stays (256 - Priority) / 256 s (RFC 3768 section
+/// 6.1), so priority 100 takes over 3 x 2 s + 0.609375 s after the last advert, as keepalived.
+#[test]
+fn takeover_v2_2s_priority_100() {
+    let t = takeover(
+        Version::V2,
+        Duration::from_secs(2),
+        100,
+        Duration::from_micros(6_609_375),
+    );
+    insta::assert_snapshot!(t);
+}
+
+#[test]
+fn takeover_v2_3s_priority_100() {
+    let t = takeover(
+        Version::V2,
+        Duration::from_secs(3),
+        100,
+        Duration::from_micros(9_609_375),
+    );
+    insta::assert_snapshot!(t);
+}
+
+#[test]
+fn takeover_v2_10s_priority_200() {
+    let t = takeover(
+        Version::V2,
+        Duration::from_secs(10),
+        200,
+        Duration::from_micros(30_218_750),
+    );
+    insta::assert_snapshot!(t);
+}
+
+/// VRRPv3 scales Skew_Time by Master_Adver_Interval (RFC 5798 section 6.1): 3 x 2 s + 156/256 x
+/// 2 s.
+#[test]
+fn takeover_v3_2s_priority_100() {
+    let t = takeover(
+        Version::V3,
+        Duration::from_secs(2),
+        100,
+        Duration::from_micros(7_218_750),
+    );
+    insta::assert_snapshot!(t);
+}
+
+/// A VRRPv2 master leaving at 2 s: the backup takes over Skew_Time = 156/256 s after the
+/// priority-0 advert (RFC 3768 section 6.4.2), not 2 x 156/256 s.
+#[test]
+fn priority_zero_shutdown_v2_2s() {
+    let mut net = Net::new(vec![
+        (
+            "r1",
+            "192.0.2.11",
+            v4(200, Version::V2, Duration::from_secs(2)),
+        ),
+        (
+            "r2",
+            "192.0.2.12",
+            v4(100, Version::V2, Duration::from_secs(2)),
+        ),
+    ])
+    .at(secs(0), 0, Event::Start)
+    .at(secs(0), 1, Event::Start)
+    .at(Instant::from_millis(13_000), 0, Event::Stop);
+    net.run(secs(18));
+    assert_eq!(net.state(1), State::Master);
+    assert_eq!(
+        net.became_master(1),
+        Instant::from_millis(13_000) + Duration::from_micros(609_375)
+    );
+    insta::assert_snapshot!(net.trace);
+}
+
 #[test]
 fn priority_zero_shutdown() {
     let mut net = Net::new(vec![

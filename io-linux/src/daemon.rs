@@ -1817,6 +1817,72 @@ impl Daemon {
                     rule.name()
                 );
             }
+            Action::Notice(n) => {
+                let instance = |i: Option<vigil_engine::InstanceId>| {
+                    i.map(|i| format!("({}) ", self.instance_name(i)))
+                        .unwrap_or_default()
+                };
+                let held = |n: u64| {
+                    if n > 0 {
+                        format!(" ({n} more since the last such warning)")
+                    } else {
+                        String::new()
+                    }
+                };
+                match n {
+                    vigil_engine::Notice::AdvertDropped {
+                        iface,
+                        instance: i,
+                        src,
+                        rule,
+                        held_back,
+                    } => warn!(
+                        "{}dropped advert from {src} on {}: {}{}",
+                        instance(i),
+                        self.ifaces
+                            .get(usize::from(iface.0))
+                            .map(|f| f.name.as_str())
+                            .unwrap_or("?"),
+                        rule.name(),
+                        held(held_back)
+                    ),
+                    vigil_engine::Notice::IntervalDiffers {
+                        instance: i,
+                        src,
+                        theirs,
+                        ours,
+                        held_back,
+                    } => warn!(
+                        "{}{src} advertises every {theirs:?}, our advert_int is {ours:?}: the \
+                         routers' configurations differ{}",
+                        instance(Some(i)),
+                        held(held_back)
+                    ),
+                    vigil_engine::Notice::OwnerConflict {
+                        instance: i,
+                        src,
+                        other,
+                        held_back,
+                    } => warn!(
+                        "{}{src} advertises priority 255 (address owner), and so does {}: only \
+                         one router may own the addresses{}",
+                        instance(Some(i)),
+                        other.map_or("this router".to_string(), |o| o.to_string()),
+                        held(held_back)
+                    ),
+                    vigil_engine::Notice::OwnerAddressListDiffers {
+                        instance: i,
+                        src,
+                        held_back,
+                    } => warn!(
+                        "{}the address owner {src} advertises other addresses than ours: \
+                         its adverts are kept, the configurations differ{}",
+                        instance(Some(i)),
+                        held(held_back)
+                    ),
+                    other => warn!("{other:?}"),
+                }
+            }
             other => debug!("action not carried out by this runner: {other:?}"),
         }
     }

@@ -27,10 +27,11 @@
 
 use core::fmt;
 
-use vigil_engine::instance::master_down_interval;
+use vigil_engine::wire::Version;
 use vigil_engine::{InstanceId, State};
 
 use crate::dur::{fmt_time, Dur};
+use crate::oracle::down_interval_after;
 use crate::sim::Sim;
 
 /// The family of a failed invariant; each has its own exit code.
@@ -242,24 +243,6 @@ pub(crate) fn adverts_flowing(sim: &mut Sim, n: usize) {
     }
 }
 
-/// Master_Down_Interval in nanoseconds for `priority` and an interval of `mai` ns: the
-/// engine's `master_down_interval` (3 x interval + (256 - priority) x interval / 256, RFC 5798
-/// section 6.1) in 64-bit arithmetic while it cannot overflow (any interval under 2^60 ns, 36
-/// years), the same value without the 128-bit division; computed after every boot and fault.
-fn mdi_ns(priority: u8, mai: u64) -> u64 {
-    let skewed = (256 - u64::from(priority)).checked_mul(mai);
-    match skewed {
-        Some(x) if mai < 1 << 60 => 3 * mai + x / 256,
-        _ => {
-            Dur::from_std(master_down_interval(
-                priority,
-                core::time::Duration::from_nanos(mai),
-            ))
-            .0
-        }
-    }
-}
-
 /// How long after the last fault (and the last frame in flight) every virtual router must have
 /// its one right MASTER: the longest Master_Down_Interval (lowest priority, longest interval of
 /// its virtual router); for a router with `preempt_delay`, that plus the delay plus its own
@@ -281,7 +264,14 @@ pub(crate) fn convergence_bound(sim: &Sim) -> u64 {
             .members
             .iter()
             .filter_map(|&(n, i)| sim.nodes[n].config.instances.get(i))
-            .map(|c| mdi_ns(c.priority.max(1), max_int))
+            .map(|c| {
+                down_interval_after(
+                    c.down_timer_adverts,
+                    c.version == Version::V3,
+                    c.priority.max(1),
+                    max_int,
+                )
+            })
             .max()
             .unwrap_or(0);
         for &(n, i) in &g.members {
@@ -295,7 +285,12 @@ pub(crate) fn convergence_bound(sim: &Sim) -> u64 {
                 .and_then(|e| e.instance(InstanceId(i as u32)))
                 .map_or(cfg.priority, |v| v.priority())
                 .clamp(1, cfg.priority.max(1));
-            let mdi = mdi_ns(effective, max_int);
+            let mdi = down_interval_after(
+                cfg.down_timer_adverts,
+                cfg.version == Version::V3,
+                effective,
+                max_int,
+            );
             let pd = Dur::from_std(cfg.preempt_delay).0;
             // With preempt_delay, a lower priority may first take over (one Master_Down_Interval),
             // and the delay only starts when this router hears it (keepalived's rule).
@@ -439,37 +434,5 @@ pub(crate) fn liveness(sim: &mut Sim) {
     match problem {
         Some((rule, detail)) => sim.violate(ViolationKind::Liveness, rule, None, detail),
         None => sim.set_converged(true),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The 64-bit Master_Down_Interval is the engine's, exactly, over priorities and intervals
-    /// from 1 ns to past the 64-bit range's edge (where it falls back to the engine's).
-    #[test]
-    fn mdi_ns_is_the_engines_master_down_interval() {
-        let intervals = [
-            1u64,
-            7,
-            10_000_000,
-            1_000_000_000,
-            40_950_000_000,
-            255_000_000_000,
-            (1 << 60) - 1,
-            1 << 60,
-            u64::MAX / 4,
-        ];
-        for p in 1..=255u8 {
-            for &mai in &intervals {
-                let want = Dur::from_std(master_down_interval(
-                    p,
-                    core::time::Duration::from_nanos(mai),
-                ))
-                .0;
-                assert_eq!(mdi_ns(p, mai), want, "priority {p}, interval {mai} ns");
-            }
-        }
     }
 }

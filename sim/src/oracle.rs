@@ -18,7 +18,16 @@
 //!   advert; rescaled when the effective priority changes), runs out exactly when the engine
 //!   says: it takes over no earlier than the deadline, and a lone BACKUP is never still waiting
 //!   after it. Skew_Time and Master_Down_Interval are computed here from the RFC's formulas, not
-//!   with the engine's functions, so a wrong formula in the engine cannot hide itself.
+//!   with the engine's functions, so a wrong formula in the engine cannot hide itself (issue 19:
+//!   when the oracle shared the engine's formula, VRRPv2's skew scaled by the interval went
+//!   unseen). Restated here, from the RFC text: RFC 3768 section 6.1 (VRRPv2 Skew_Time =
+//!   (256 - Priority) / 256 s whatever the interval; Master_Down_Interval = 3 x
+//!   Advertisement_Interval + Skew_Time, no learning of the master's interval); RFC 5798
+//!   section 6.1 (VRRPv3 Skew_Time = ((256 - priority) x Master_Adver_Interval) / 256); RFC
+//!   5798 section 6.4.2 (which adverts restart the timer, priority 0 sets it to Skew_Time, a
+//!   VRRPv3 backup learns Master_Adver_Interval); and from keepalived, `down_timer_adverts` in
+//!   place of the 3 (`VRRP_MS_DOWN_TIMER`) and `preempt_delay`. The engine's counter mapping
+//!   (`count_drop`) is the one part taken from the engine rather than restated.
 //! - `view`: the engine's read-only view of each instance (name, id, interface, effective
 //!   priority, Master_Adver_Interval, Master_Down_Interval, next deadline) and its name lookups
 //!   agree with the configuration and the model.
@@ -36,20 +45,48 @@ use vigil_engine::stats::{InstanceStats, RouterStats};
 use vigil_engine::wire::{ParseError, Version};
 use vigil_engine::{DropReason, Engine, EngineConfig, InstanceId, Instant, State};
 
-/// Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256 (RFC 5798 section 6.1), in
-/// nanoseconds, computed independently of the engine.
-pub fn skew(priority: u8, mai: u64) -> u64 {
-    if let Some(p) = (256 - u64::from(priority)).checked_mul(mai) {
+// The RFC timer rules, restated here from the RFC text and not from the engine (issue 19: the
+// oracle once used the engine's own formula and could not see that VRRPv2 scaled Skew_Time by
+// the interval). What is restated, and from where:
+//
+// - RFC 3768 section 6.1 (VRRPv2): "Skew_Time ... Calculated as: ( (256 - Priority) / 256 )",
+//   in seconds: one second's 256th per priority step, whatever the Advertisement_Interval.
+//   "Master_Down_Interval ... (3 * Advertisement_Interval) + Skew_time". A VRRPv2 router does
+//   not learn the master's interval: its Master_Adver_Interval is its own.
+// - RFC 5798 section 6.1 (VRRPv3): "Skew_Time ... (((256 - priority) * Master_Adver_Interval)
+//   / 256)" centiseconds, and "Master_Down_Interval ... (3 * Master_Adver_Interval) +
+//   Skew_time"; Master_Adver_Interval is learned from the master's adverts (section 6.4.2).
+//
+// Rounding: both formulas are exact rationals; here they are carried in nanoseconds and
+// truncated (VRRPv2's unit, 10^9 / 256 ns, is a whole number; VRRPv3's loses under 1 ns).
+// keepalived (vrrp.h, VRRP_TIMER_SKEW) computes the same in microseconds, truncated.
+
+/// One second in nanoseconds: VRRPv2's Skew_Time unit (RFC 3768 section 6.1).
+const SECOND_NS: u64 = 1_000_000_000;
+
+/// Skew_Time in nanoseconds for `priority` at Master_Adver_Interval `mai` (ns), computed
+/// independently of the engine: VRRPv2 `(256 - Priority) / 256` s (RFC 3768 section 6.1),
+/// VRRPv3 `((256 - Priority) * Master_Adver_Interval) / 256` (RFC 5798 section 6.1).
+pub fn skew(v3: bool, priority: u8, mai: u64) -> u64 {
+    let unit = if v3 { mai } else { SECOND_NS };
+    if let Some(p) = (256 - u64::from(priority)).checked_mul(unit) {
         return p / 256;
     }
-    let ns = (256 - u128::from(priority)) * u128::from(mai) / 256;
+    let ns = (256 - u128::from(priority)) * u128::from(unit) / 256;
     u64::try_from(ns).unwrap_or(u64::MAX)
 }
 
-/// Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time (RFC 5798 section 6.1), in
-/// nanoseconds, computed independently of the engine.
-pub fn down_interval(priority: u8, mai: u64) -> u64 {
-    mai.saturating_mul(3).saturating_add(skew(priority, mai))
+/// Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time (RFC 3768 and RFC 5798 section
+/// 6.1), in nanoseconds, computed independently of the engine.
+pub fn down_interval(v3: bool, priority: u8, mai: u64) -> u64 {
+    down_interval_after(3, v3, priority, mai)
+}
+
+/// Master_Down_Interval with keepalived's `down_timer_adverts` in place of the RFCs' 3
+/// (keepalived's `VRRP_MS_DOWN_TIMER`: `down_timer_adverts * master_adver_int + skew`).
+pub fn down_interval_after(adverts: u32, v3: bool, priority: u8, mai: u64) -> u64 {
+    mai.saturating_mul(u64::from(adverts))
+        .saturating_add(skew(v3, priority, mai))
 }
 
 /// The Master_Down_Timer as seen from outside, in the node's local clock.
@@ -83,6 +120,8 @@ pub(crate) struct Model {
     pub own: u64,
     /// RFC 5798 version 3 (learns Master_Adver_Interval from adverts).
     pub v3: bool,
+    /// keepalived's `down_timer_adverts` (the RFCs' 3 by default).
+    pub adverts: u32,
     /// Preemption on, and its delay in nanoseconds.
     pub preempt: bool,
     pub preempt_delay: u64,
@@ -127,6 +166,7 @@ impl Model {
             down: Down::Off,
             own: 0,
             v3: false,
+            adverts: 3,
             preempt: false,
             preempt_delay: 0,
             grouped: false,
@@ -150,6 +190,7 @@ impl Model {
         let c = &cfg.instances[i];
         self.own = u64::try_from(c.advert_interval.as_nanos()).unwrap_or(u64::MAX);
         self.v3 = c.version == Version::V3;
+        self.adverts = c.down_timer_adverts;
         self.preempt = c.preempt;
         self.preempt_delay = u64::try_from(c.preempt_delay.as_nanos()).unwrap_or(u64::MAX);
         self.grouped = cfg.sync_groups.iter().any(|g| g.members.contains(&c.name));
@@ -200,7 +241,7 @@ impl Model {
         if d > local || self.extended.is_some_and(|(of, _)| of == base) {
             return false;
         }
-        if lost_at.is_none_or(|l| l.saturating_add(down_interval(p, mai)) < d) {
+        if lost_at.is_none_or(|l| l.saturating_add(down_interval_after(self.adverts, self.v3, p, mai)) < d) {
             return false;
         }
         self.extended = Some((base, d.max(local).saturating_add(mai)));
@@ -214,7 +255,7 @@ impl Model {
             Down::Skew { at } => Some(at),
             Down::Full { from } => {
                 let (p, mai) = (self.prio?, self.mai?);
-                Some(from.saturating_add(down_interval(p, mai)))
+                Some(from.saturating_add(down_interval_after(self.adverts, self.v3, p, mai)))
             }
         }
     }
@@ -376,7 +417,7 @@ impl Model {
         if prio == 0 {
             self.down = match (self.prio, self.mai) {
                 (Some(p), Some(mai)) => Down::Skew {
-                    at: local.saturating_add(skew(p, mai)),
+                    at: local.saturating_add(skew(self.v3, p, mai)),
                 },
                 _ => Down::Unknown,
             };
@@ -551,15 +592,19 @@ pub(crate) fn compare(
         }
     }
     let mdi = u64::try_from(v.master_down_interval().as_nanos()).unwrap_or(u64::MAX);
-    if mdi != down_interval(v.priority(), mai_ns) {
+    let v3 = c.version == Version::V3;
+    let want = down_interval_after(c.down_timer_adverts, v3, v.priority(), mai_ns);
+    if mdi != want {
         return Err((
             "view",
             format!(
                 "{} reports Master_Down_Interval {mdi} ns for priority {} and \
-                 Master_Adver_Interval {mai_ns} ns; RFC 5798 says {} ns",
+                 Master_Adver_Interval {mai_ns} ns; RFC {} with down_timer_adverts {} says \
+                 {want} ns",
                 c.name,
                 v.priority(),
-                down_interval(v.priority(), mai_ns)
+                if v3 { "5798" } else { "3768" },
+                c.down_timer_adverts
             ),
         ));
     }
@@ -868,4 +913,83 @@ pub(crate) fn compare_lookups(engine: &Engine, cfg: &EngineConfig) -> Result<(),
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::time::Duration;
+    use proptest::prelude::*;
+    use vigil_engine::instance::{master_down_interval, skew_time};
+
+    /// Skew_Time from the RFCs' formulas, written out in a second way: VRRPv2's unit is
+    /// 10^9 / 256 = 3_906_250 ns exactly (RFC 3768 section 6.1); VRRPv3's, for an interval of
+    /// `cs` centiseconds, is cs x 10^7 / 256 = cs x 78_125 / 2 ns (RFC 5798 section 6.1),
+    /// floored.
+    fn rfc_skew_ns(v3: bool, priority: u8, cs_or_s: u64) -> u64 {
+        let steps = 256 - u64::from(priority);
+        if v3 {
+            steps * cs_or_s * 78_125 / 2
+        } else {
+            steps * 3_906_250
+        }
+    }
+
+    /// Hand-computed values (the issue's figures and RFC 3768's worked example): the VRRPv2
+    /// skew does not grow with the interval, the VRRPv3 one does.
+    #[test]
+    fn rfc_table_by_hand() {
+        let s = |x: u64| x * SECOND_NS;
+        for (v3, p, mai, mdi) in [
+            (false, 100, s(1), 3_609_375_000u64),
+            (false, 100, s(2), 6_609_375_000),
+            (false, 100, s(3), 9_609_375_000),
+            (false, 100, s(10), 30_609_375_000),
+            (false, 255, s(10), 30_003_906_250),
+            (false, 1, s(2), 6_996_093_750),
+            (true, 100, s(1), 3_609_375_000),
+            (true, 100, s(2), 7_218_750_000),
+            (true, 200, 10_000_000, 32_187_500),
+            (true, 100, 10_000_000, 36_093_750),
+        ] {
+            assert_eq!(
+                down_interval(v3, p, mai),
+                mdi,
+                "v3 {v3}, priority {p}, {mai} ns"
+            );
+        }
+    }
+
+    proptest! {
+        /// Over every priority, both versions and every interval each version can carry
+        /// (VRRPv2: 1..=255 s; VRRPv3: 1..=4095 cs): the oracle, the engine and the RFC table
+        /// agree, and a higher priority always times out strictly first (the order Skew_Time
+        /// exists for).
+        #[test]
+        fn skew_and_master_down_interval_follow_the_rfcs(
+            p in 1u8..=255,
+            v3 in any::<bool>(),
+            raw in 1u64..=4095,
+        ) {
+            let (units, mai) = if v3 {
+                (raw, raw * 10_000_000)
+            } else {
+                let secs = raw % 255 + 1;
+                (secs, secs * SECOND_NS)
+            };
+            let version = if v3 { Version::V3 } else { Version::V2 };
+            let want = rfc_skew_ns(v3, p, units);
+            prop_assert_eq!(skew(v3, p, mai), want);
+            prop_assert_eq!(down_interval(v3, p, mai), 3 * mai + want);
+            let d = Duration::from_nanos(mai);
+            prop_assert_eq!(skew_time(version, p, d), Duration::from_nanos(want));
+            prop_assert_eq!(
+                master_down_interval(version, p, d),
+                Duration::from_nanos(3 * mai + want)
+            );
+            if p < 255 {
+                prop_assert!(down_interval(v3, p + 1, mai) < down_interval(v3, p, mai));
+            }
+        }
+    }
 }

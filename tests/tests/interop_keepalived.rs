@@ -200,6 +200,14 @@ fn v2_pass_authentication_mismatch_is_rejected_by_both() {
     );
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(lab.holders(a), vec![1, 2], "{}", lab.logs());
+    // RFC 3768 section 7.1: the discarded adverts are logged, rate-limited: one warning in the
+    // first minute although keepalived's adverts arrive every second (vigild is node 1).
+    let log = lab.node_ref(1).log_text();
+    let warned = log
+        .lines()
+        .filter(|l| l.contains("dropped advert from") && l.contains("auth_failure"))
+        .count();
+    assert_eq!(warned, 1, "one rate-limited warning expected\n{log}");
 }
 
 /// Graceful stop both ways: the leaving master's priority-0 advert makes the other take over
