@@ -4,7 +4,7 @@
 //! IPv6 off so the switch never speaks); each host is a namespace with one veth pair, `eth0` in
 //! the host and `pN` on the bridge. Hosts get documentation addresses only: host `i` (from 1) has
 //! MAC 02:00:00:00:00:0i, 192.0.2.(10+i)/24, 2001:db8::(10+i)/64 and the link-local
-//! fe80::ff:fe00:i, with duplicate address detection off (LAB-NOTES.md: otherwise the link-local
+//! fe80::ff:fe00:i, with duplicate address detection off (docs/ARCHITECTURE.md: otherwise the link-local
 //! stays tentative and VRRPv3 over IPv6 cannot send).
 //!
 //! Names carry the test process's pid and a counter, so parallel tests and parallel runs never

@@ -6,7 +6,7 @@
 //! libFuzzer: a finding stays fixed in every `cargo test`.
 //!
 //! `cargo test -p vigil-tests --test fuzz_replay -- --ignored write_seed_corpora` (re)writes the
-//! seed files: `advert` from the real captures in ../shared/captures, `config` from the Debian
+//! seed files: `advert` from the real captures in engine/tests/data/captures, `config` from the Debian
 //! keepalived samples, `engine` from the hand-built scenarios of
 //! [`vigil_tests::fuzzing::engine_seeds`] and from the simulator's scenario runs
 //! ([`sim_to_engine`]: `sim/scenarios/*.toml` -> `fuzz/corpus/engine/sim-<scenario>`).
@@ -184,7 +184,7 @@ fn write_seed(target: &str, name: &str, data: &[u8]) {
 #[ignore = "writes fuzz/corpus: run by hand to refresh the seeds"]
 fn write_seed_corpora() {
     // advert: every VRRP packet of every capture, under each checksum policy, deduplicated.
-    let captures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/captures");
+    let captures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/data/captures");
     let mut seen = std::collections::BTreeSet::new();
     for pcap in files_in(&captures) {
         if pcap.extension().is_none_or(|e| e != "pcap") {
