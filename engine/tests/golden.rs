@@ -1,5 +1,5 @@
 //! Golden vectors: every VRRP packet that real keepalived 2.2.7 sent (tests/data/captures, made by
-//! its record.py; see its README.md) parses to
+//! scripts/record-captures.py; see the README.md there) parses to
 //! the field values that tshark and the capture notes printed, and re-emits byte for byte.
 //!
 //! The pcaps are read with a pcap crate; the expected values come from the text files beside them
@@ -17,7 +17,7 @@ fn captures() -> PathBuf {
     assert!(
         dir.join("checksums.txt").is_file(),
         "golden vectors not found at {}: they are part of the repository (restore them with \
-         `git checkout -- engine/tests/data/captures`, or record them again with its record.py)",
+         `git checkout -- engine/tests/data/captures`, or record them again with scripts/record-captures.py)",
         dir.display()
     );
     dir
