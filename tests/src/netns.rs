@@ -27,21 +27,83 @@ use std::time::{Duration, Instant};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-/// Whether the test may run: `true` as root; `false` (skip) when not root and
-/// `VIGIL_SKIP_ROOT_TESTS=1`; otherwise it panics saying why.
+/// Whether the test may run: `true` as root. Not root: with `VIGIL_SKIP_ROOT_TESTS=1` the test is
+/// reported as NOT RUN ([`not_run`]) and `false` is returned (the caller returns at once);
+/// otherwise it panics saying why.
 pub fn require_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
         return true;
     }
     if std::env::var("VIGIL_SKIP_ROOT_TESTS").as_deref() == Ok("1") {
-        eprintln!("skipped: needs root (network namespaces)");
+        not_run("needs root (network namespaces)");
         return false;
     }
     panic!(
         "this test needs root to create network namespaces; run it as root, \
-         or set VIGIL_SKIP_ROOT_TESTS=1 to skip it"
+         or set VIGIL_SKIP_ROOT_TESTS=1 to skip it (it is then reported as NOT RUN)"
     );
+}
+
+/// Report that the calling test did not run, and why. libtest has no "skipped" verdict, so a
+/// test that returns early shows up as `ok`; this makes it visible: a `NOT RUN` line on stderr,
+/// and a line appended to the file named by `VIGIL_NOT_RUN_LOG` (scripts/test sets it and prints
+/// how many tests did not run at the end).
+pub fn not_run(reason: &str) {
+    use std::io::Write as _;
+    let binary = std::env::args()
+        .next()
+        .and_then(|a| {
+            Path::new(&a)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+        })
+        .unwrap_or_default();
+    let binary = binary.rsplit_once('-').map_or(binary.as_str(), |(b, _)| b);
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("?");
+    let line = format!("{binary}::{test}\t{reason}\n");
+    eprint!("NOT RUN: {line}");
+    if let Some(path) = std::env::var_os("VIGIL_NOT_RUN_LOG") {
+        // One write of a short line to a file opened for appending: lines of parallel test
+        // processes do not interleave.
+        let mut f = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("VIGIL_NOT_RUN_LOG {}: {e}", Path::new(&path).display()));
+        f.write_all(line.as_bytes())
+            .unwrap_or_else(|e| panic!("VIGIL_NOT_RUN_LOG {}: {e}", Path::new(&path).display()));
+    }
+}
+
+/// Build vigild into the target directory of the running test binary, in its profile, and return
+/// its path. Cargo's own lock serializes parallel test processes; an up-to-date binary costs one
+/// quick cargo run.
+pub fn build_vigild() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/<test>-HASH -> target/<profile>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binary in target/<profile>/deps")
+        .to_path_buf();
+    let target_dir = profile_dir.parent().expect("target dir");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(&cargo);
+    cmd.args(["build", "-q", "-p", "vigil-linux", "--bin", "vigild"])
+        .env("CARGO_TARGET_DIR", target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    }
+    let st = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {cargo} to build vigild: {e}"));
+    assert!(st.success(), "building vigild failed ({st})");
+    let p = profile_dir.join("vigild");
+    assert!(p.is_file(), "vigild not found at {p:?} after building it");
+    p
 }
 
 /// Make this test process the reaper of orphans: a killed keepalived parent's VRRP child is
@@ -511,24 +573,15 @@ impl Lab {
         p
     }
 
-    /// The vigild binary: `$VIGILD`, else `target/<profile>/vigild` beside this test binary
-    /// (`cargo test --workspace --all-targets` builds it before running any test).
+    /// The vigild binary: `$VIGILD`, else `target/<profile>/vigild` beside this test binary,
+    /// built first (once per test process) by `cargo build -p vigil-linux --bin vigild`, so that
+    /// `cargo test -p vigil-tests` never runs a stale daemon left by an earlier build.
     pub fn vigild_path() -> PathBuf {
+        static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
         if let Ok(p) = std::env::var("VIGILD") {
             return PathBuf::from(p);
         }
-        let exe = std::env::current_exe().unwrap_or_default();
-        // target/<profile>/deps/<test> -> target/<profile>/vigild
-        let p = exe
-            .parent()
-            .and_then(Path::parent)
-            .map(|d| d.join("vigild"))
-            .unwrap_or_default();
-        assert!(
-            p.exists(),
-            "vigild not found at {p:?}: build it first (cargo build -p vigil-linux), or set VIGILD"
-        );
-        p
+        BUILT.get_or_init(build_vigild).clone()
     }
 
     /// Start a daemon of `kind` on host `i` with configuration `conf` (keepalived.conf text).
