@@ -797,7 +797,23 @@ pub fn tshark_fields(pcap: &Path, filter: &str, fields: &[&str]) -> io::Result<R
     for f in fields {
         cmd.args(["-e", f]);
     }
-    let o = cmd.stderr(Stdio::null()).output()?;
+    let o = cmd.output().map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("cannot run tshark ({e}): apt-get install tshark (scripts/test does)"),
+        )
+    })?;
+    // A filter or field tshark rejects (a typo, a field of another tshark version) exits non-zero
+    // with nothing on stdout: that is an error, never an empty list that a test would read as
+    // "no such packet".
+    if !o.status.success() {
+        return Err(io::Error::other(format!(
+            "tshark -r {} -Y {filter:?} {fields:?} failed ({}): {}",
+            pcap.display(),
+            o.status,
+            String::from_utf8_lossy(&o.stderr).trim()
+        )));
+    }
     Ok(String::from_utf8_lossy(&o.stdout)
         .lines()
         .map(|l| l.split('\t').map(str::to_string).collect())
