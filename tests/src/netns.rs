@@ -820,6 +820,66 @@ pub fn tshark_fields(pcap: &Path, filter: &str, fields: &[&str]) -> io::Result<R
         .collect())
 }
 
+/// Skew_Time of RFC 5798 section 6.1 (and RFC 3768's, in seconds): (256 - priority) / 256 of
+/// the master's advertisement interval.
+pub fn skew_time(priority: u8, advert_interval: Duration) -> Duration {
+    advert_interval * (256 - u32::from(priority)) / 256
+}
+
+/// A graceful hand-over as the capture shows it: the leaving master (MAC `from_mac`) sent a
+/// priority-0 advert, and the backup (MAC `to_mac`, priority `to_priority`, adverts every
+/// `advert_interval`) sent its first advert after it no sooner than its Skew_Time (less 20 ms
+/// of timestamp and timer granularity) and no later than Skew_Time plus `margin`. A backup that
+/// ignored the priority-0 advert would take over only when its Master_Down_Timer ran out: three
+/// intervals plus Skew_Time after the last ordinary advert, at least two intervals after the
+/// priority-0 one; `margin` must stay well below that (the callers use half an interval).
+/// Returns the measured gap.
+pub fn assert_priority_zero_handover(
+    pcap: &Path,
+    from_mac: &str,
+    to_mac: &str,
+    to_priority: u8,
+    advert_interval: Duration,
+    margin: Duration,
+) -> Duration {
+    let rows = tshark_fields(pcap, "vrrp", &["frame.time_epoch", "eth.src", "vrrp.prio"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let parse = |r: &Vec<String>| -> (f64, String, u8) {
+        let t = r[0]
+            .parse::<f64>()
+            .unwrap_or_else(|e| panic!("time {:?}: {e}", r[0]));
+        let p = r[2]
+            .parse::<u8>()
+            .unwrap_or_else(|e| panic!("priority {:?}: {e}", r[2]));
+        (t, r[1].clone(), p)
+    };
+    let adverts: Vec<(f64, String, u8)> = rows.iter().map(parse).collect();
+    let (t0, _, _) = adverts
+        .iter()
+        .find(|(_, mac, p)| mac == from_mac && *p == 0)
+        .unwrap_or_else(|| panic!("no priority-0 advert from {from_mac} in {pcap:?}: {adverts:?}"))
+        .clone();
+    let (t1, _, p1) = adverts
+        .iter()
+        .find(|(t, mac, _)| *t > t0 && mac == to_mac)
+        .unwrap_or_else(|| panic!("no advert from {to_mac} after the priority-0 one: {adverts:?}"))
+        .clone();
+    assert_eq!(
+        p1, to_priority,
+        "the new master's first advert: {adverts:?}"
+    );
+    let gap = Duration::from_secs_f64(t1 - t0);
+    let skew = skew_time(to_priority, advert_interval);
+    let floor = skew.saturating_sub(Duration::from_millis(20));
+    assert!(
+        gap >= floor && gap <= skew + margin,
+        "{to_mac}'s first advert came {gap:?} after the priority-0 advert of {from_mac}; \
+         Skew_Time is {skew:?} (allowed {floor:?} ..= {:?}): {adverts:?}",
+        skew + margin
+    );
+    gap
+}
+
 /// One `vrrp_instance` for [`keepalived_conf`]: the settings the suites vary.
 #[derive(Clone, Debug)]
 pub struct Instance {
