@@ -308,21 +308,32 @@ fn a_hanging_track_script_is_killed_at_its_timeout_and_counts_as_a_failure() {
 
 /// How many processes have a command line containing `needle` (read from /proc, so the test
 /// needs no procps).
+/// An unreadable /proc is a failure, not "none running": the caller asserts an upper bound, which
+/// zero would pass without checking anything.
 fn processes_running(needle: &str) -> usize {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
-    dir.filter_map(Result::ok)
+    let dir = std::fs::read_dir("/proc").unwrap_or_else(|e| panic!("/proc: {e}"));
+    let cmdlines: Vec<String> = dir
+        .filter_map(Result::ok)
         .filter(|e| {
             e.file_name()
                 .to_string_lossy()
                 .bytes()
                 .all(|b| b.is_ascii_digit())
         })
+        // A process may end between the listing and the read: that one is simply not running.
         .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
         .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
-        .filter(|c| c.contains(needle))
-        .count()
+        .collect();
+    // This test process itself is always there: a scan that does not see it saw nothing.
+    let me = std::fs::read("/proc/self/cmdline")
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .unwrap_or_else(|e| panic!("/proc/self/cmdline: {e}"));
+    assert!(
+        cmdlines.contains(&me),
+        "the /proc scan did not find this test process ({} processes read)",
+        cmdlines.len()
+    );
+    cmdlines.iter().filter(|c| c.contains(needle)).count()
 }
 
 /// Rewrite node `n`'s configuration to `conf`, send it SIGHUP and wait until it logged the
