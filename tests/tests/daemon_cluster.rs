@@ -426,9 +426,13 @@ fn sighup_with_an_unchanged_configuration_causes_no_transition_and_no_advert_gap
     let (gap, count) = largest_gap(&adv, "192.0.2.11");
     eprintln!("master adverts: {count}, largest gap {:.2} ms", gap * 1e3);
     assert!(count >= 15, "{count} adverts captured");
+    // No advert went missing across the reloads: a reload that stalled the master for a whole
+    // interval leaves a gap of two intervals (200 ms). Below that is lateness, which a loaded
+    // 2-core machine produces without any bug (150 ms, half an interval of slack, was seen to
+    // fail under load). That no backup took over is checked below (nobody else spoke).
     assert!(
-        gap < 0.150,
-        "largest advert gap {gap:.4} s across the reloads"
+        gap < 0.200,
+        "largest advert gap {gap:.4} s across the reloads (2 x the 100 ms interval)"
     );
     assert!(
         adv.iter().all(|(_, s, p)| s == "192.0.2.11" && *p == 200),
@@ -574,9 +578,11 @@ fn sighup_raising_the_backups_priority_makes_it_preempt_without_two_masters() {
     std::thread::sleep(Duration::from_millis(500));
     let pcap = lab.stop_capture(cap);
     assert_eq!(lab.holders(vip4()), vec![2], "{}", lab.logs());
-    // On the wire: once host 2 advertises as master, host 1 says nothing more as master
-    // (an advert of host 1's already on its way when host 2's first one left may cross it:
-    // 5 ms of grace, where the next scheduled one is 100 ms away).
+    // On the wire: once host 2 advertises as master, host 1 says nothing more as master. An
+    // advert of host 1's already due when host 2's first one arrived may cross it; on a loaded
+    // 2-core machine host 1 can be off the CPU for tens of milliseconds (5 ms of grace failed
+    // for that reason alone). 20 ms of grace still tells it apart from host 1 going on as
+    // master: its next scheduled advert is 100 ms away.
     let adv = adverts(&pcap);
     let first_new = adv
         .iter()
@@ -586,7 +592,7 @@ fn sighup_raising_the_backups_priority_makes_it_preempt_without_two_masters() {
     assert_eq!(first_new.1, 250, "{adv:?}");
     let late: Vec<_> = adv
         .iter()
-        .filter(|(t, s, _)| s == "192.0.2.11" && *t > first_new.0 + 0.005)
+        .filter(|(t, s, _)| s == "192.0.2.11" && *t > first_new.0 + 0.020)
         .collect();
     assert!(
         late.is_empty(),
