@@ -1,6 +1,6 @@
 //! Parse time of a generated keepalived.conf with 1,000 VRRP instances (4 interfaces x 250
 //! VRIDs, each with two virtual addresses, authentication, tracking and a notify script).
-//! `keepalived -t` on the same file takes ~19 ms (PROTOCOL.md); BENCHMARKS-conf.md has the
+//! `keepalived -t` on the same file takes ~19 ms (measured on an idle machine, docs/ARCHITECTURE.md); BENCHMARKS-conf.md has the
 //! comparison from one run.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};

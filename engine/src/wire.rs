@@ -22,7 +22,7 @@
 //! * **v2 authentication.** Type 0 and 1 parse; type 2 (IP Authentication Header, removed by
 //!   RFC 3768) and unknown types are rejected by name. The data of a type-0 advert is ignored on
 //!   receive (RFC 3768 section 5.3.6.1); matching the configured password is the engine's check
-//!   (RFC 5798 section 7.1, step 7 of PROTOCOL.md).
+//!   (RFC 5798 section 7.1, the last receive check; docs/ARCHITECTURE.md lists them in order).
 //! * **Checksum forms.** [`ChecksumForm::Plain`] sums the VRRP message only (v2, and the v3-over-IPv4
 //!   form of some vendors, keepalived's `v3_checksum_as_v2`); [`ChecksumForm::PseudoHeader`] adds
 //!   the IPv4/IPv6 pseudo-header (RFC 5798 section 5.2.8). A [`ChecksumPolicy`] says which forms a
@@ -821,7 +821,7 @@ mod tests {
         buf[..n].to_vec()
     }
 
-    // Literal bytes from captures/vrrp3-ipv4.pcap frame 1 (tshark: checksum 0x0567 correct), and
+    // Literal bytes from tests/data/captures/vrrp3-ipv4.pcap frame 1 (tshark: checksum 0x0567 correct), and
     // vrrp2-ipv4.pcap frame 1 (0xb865): the emitter's output, checked against the tshark text.
     #[test]
     fn emit_v3_ipv4_matches_keepalived_frame() {

@@ -1,4 +1,5 @@
-//! Golden vectors: every VRRP packet that real keepalived 2.2.7 sent in ../shared/captures parses to
+//! Golden vectors: every VRRP packet that real keepalived 2.2.7 sent (tests/data/captures, made by
+//! scripts/record-captures.py; see the README.md there) parses to
 //! the field values that tshark and the capture notes printed, and re-emits byte for byte.
 //!
 //! The pcaps are read with a pcap crate; the expected values come from the text files beside them
@@ -12,10 +13,11 @@ use vigil_engine::wire::{
 };
 
 fn captures() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/captures");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/captures");
     assert!(
-        dir.is_dir(),
-        "golden vectors not found at {}: the repository expects shared/ beside its checkout",
+        dir.join("checksums.txt").is_file(),
+        "golden vectors not found at {}: they are part of the repository (restore them with \
+         `git checkout -- engine/tests/data/captures`, or record them again with scripts/record-captures.py)",
         dir.display()
     );
     dir

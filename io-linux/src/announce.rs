@@ -1,6 +1,6 @@
 //! Gratuitous ARP (IPv4) and unsolicited neighbour advertisements (IPv6) for virtual addresses,
 //! built as whole Ethernet frames with `pnet_packet` and sent on an `AF_PACKET` socket from the
-//! interface's own MAC address, in keepalived 2.2.7's format (shared/captures/garp.txt, una.txt):
+//! interface's own MAC address, in keepalived 2.2.7's format (engine/tests/data/captures/garp.txt, una.txt):
 //!
 //! - ARP request, Ethernet destination broadcast, sender IP = target IP = the VIP, target MAC
 //!   ff:ff:ff:ff:ff:ff (RFC 5227 section 3 "ARP Announcement" uses a request; keepalived sends
@@ -166,7 +166,7 @@ mod tests {
 
     const H2: [u8; 6] = [2, 0, 0, 0, 0, 2];
 
-    /// Frame 1 of shared/captures/garp.pcap (keepalived 2.2.7), byte for byte.
+    /// Frame 1 of engine/tests/data/captures/garp.pcap (keepalived 2.2.7), byte for byte.
     #[test]
     fn garp_matches_keepalived_capture() {
         let expected: [u8; GARP_LEN] = [
@@ -178,7 +178,7 @@ mod tests {
         assert_eq!(garp_frame(H2, Ipv4Addr::new(192, 0, 2, 100)), expected);
     }
 
-    /// Frame 1 of shared/captures/una.pcap: the fields tshark shows, and its checksum 0xf72b.
+    /// Frame 1 of engine/tests/data/captures/una.pcap: the fields tshark shows, and its checksum 0xf72b.
     #[test]
     fn una_matches_keepalived_capture() {
         let vip: Ipv6Addr = "2001:db8::100".parse().unwrap();

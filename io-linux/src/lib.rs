@@ -1,6 +1,6 @@
 //! # vigil-linux: the Linux runner of the Vigil VRRP engine (`vigild`)
 //!
-//! Thin by design (DESIGN.md): it owns file descriptors and processes and makes no protocol
+//! Thin by design (docs/ARCHITECTURE.md): it owns file descriptors and processes and makes no protocol
 //! decision. Everything VRRP (states, timers, checks of received adverts, what to send and when)
 //! is the engine's ([`vigil_engine::Engine`]); this crate turns the machine into engine inputs and
 //! engine actions into system calls.

@@ -461,7 +461,7 @@ pub fn group(family: Family) -> IpAddr {
 mod tests {
     use super::*;
 
-    /// The first advert of captures/vrrp2-ipv4.pcap (IP header + VRRP), as tshark shows it.
+    /// The first advert of engine/tests/data/captures/vrrp2-ipv4.pcap (IP header + VRRP), as tshark shows it.
     const V2_IPV4: [u8; 40] = [
         0x45, 0xc0, 0x00, 0x28, 0x00, 0x01, 0x00, 0x00, 0xff, 0x70, 0x00, 0x00, 192, 0, 2, 12, 224,
         0, 0, 18, 0x21, 0x33, 0x64, 0x01, 0x00, 0x01, 0x00, 0x00, 192, 0, 2, 100, 0, 0, 0, 0, 0, 0,

@@ -667,12 +667,41 @@ mod tests {
 
     #[test]
     fn shrinking_keeps_the_failure() {
-        // A scenario that fails liveness on purpose: its expectation-free schedule crashes every
-        // node and the checker is asked nothing; here we only check that shrink leaves a
-        // scenario that still fails the same rule when given one that fails.
-        let s = generate(&FAMILIES[0], 3, Dur::secs(30));
-        let (v, _) = run_one(&s, 3);
-        assert!(v.is_none(), "{v:?}");
-        assert_eq!(shrink(&s, 3, "none").faults, s.faults);
+        // A scenario that fails on purpose: a generated basic3 run with several faults, in which
+        // two routers are configured as the address owner (priority 255). An owner never yields
+        // (it drops adverts for the address it owns, RFC 5798 section 7.1), so both stay MASTER
+        // when the network is clean: a liveness failure whatever the faults do. Shrinking must
+        // remove the faults that play no part and keep the failure, by the same rule.
+        let (seed, s) = (0..64u64)
+            .map(|seed| (seed, generate(&FAMILIES[0], seed, Dur::secs(30))))
+            .find(|(seed, s)| s.faults.len() >= 4 && run_one(s, *seed).0.is_none())
+            .expect("a passing basic3 run with at least 4 faults among seeds 0..64");
+        let mut broken = s.clone();
+        broken.nodes[0].priority = Some(255);
+        broken.nodes[1].priority = Some(255);
+        let (v, _) = run_one(&broken, seed);
+        let v = v.expect("two address owners must fail the run");
+        assert_eq!(v.kind, ViolationKind::Liveness, "{v:?}");
+        let shrunk = shrink(&broken, seed, v.rule);
+        eprintln!(
+            "seed {seed}: {} faults, rule {}; shrunk to {} faults",
+            broken.faults.len(),
+            v.rule,
+            shrunk.faults.len()
+        );
+        assert!(
+            shrunk.faults.len() < broken.faults.len(),
+            "shrink removed nothing: {} faults",
+            shrunk.faults.len()
+        );
+        // No fault is needed for this failure, so every one goes.
+        assert!(shrunk.faults.is_empty(), "{:?}", shrunk.faults);
+        let (again, _) = run_one(&shrunk, seed);
+        let again = again.expect("the shrunk scenario must still fail");
+        assert_eq!(again.rule, v.rule, "{again:?}");
+        // The failure is the one put in on purpose: the same shrunk run with one owner passes.
+        let mut fixed = shrunk.clone();
+        fixed.nodes[1].priority = s.nodes[1].priority;
+        assert!(run_one(&fixed, seed).0.is_none(), "{fixed:?}");
     }
 }

@@ -1,7 +1,7 @@
 //! Ethernet frames for `--pcap`: adverts inside IPv4/IPv6 as keepalived sends them, gratuitous
 //! ARP and unsolicited neighbour advertisements, written with virtual timestamps.
 //!
-//! The frames follow what keepalived 2.2.7 puts on the wire (see `shared/captures/`): IPv4 with
+//! The frames follow what keepalived 2.2.7 puts on the wire (see `engine/tests/data/captures/`): IPv4 with
 //! TOS 0xc0, TTL 255, DF clear, an IP identification counting from 1; IPv6 with traffic class
 //! 0xc0 and hop limit 255; the interface's own MAC as the source (no VMAC). The unsolicited NA
 //! carries the Router and Override flags (RFC 5798 section 6.4.2 asks for the router flag;

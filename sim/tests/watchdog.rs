@@ -8,6 +8,12 @@ use std::time::Duration;
 
 use vigil_sim::watchdog::{self, Slot, Watchdog, HANG_EXIT};
 
+/// The watchdog's limit in these tests. The property is "a worker that makes no progress is
+/// ended, one that does is left alone"; on a loaded 2-core machine a test thread can be off the
+/// CPU for hundreds of milliseconds (300 ms was seen to end a progressing run), so the limit is
+/// far above any scheduling delay and far below the hung child's 20 s.
+const LIMIT: Duration = Duration::from_secs(2);
+
 const CHILD: &str = "VIGIL_SIM_WATCHDOG_CHILD";
 
 #[test]
@@ -17,9 +23,7 @@ fn a_worker_without_progress_is_reported_and_the_process_ends_with_code_6() {
         let slot = Arc::new(Slot::default());
         watchdog::attach(Arc::clone(&slot));
         slot.busy(41);
-        let _dog = Watchdog::start(vec![slot], Duration::from_millis(300), |job| {
-            format!("job {job} of the test")
-        });
+        let _dog = Watchdog::start(vec![slot], LIMIT, |job| format!("job {job} of the test"));
         std::thread::sleep(Duration::from_secs(20));
         return; // not reached: the watchdog ends the process
     }
@@ -42,11 +46,9 @@ fn a_worker_without_progress_is_reported_and_the_process_ends_with_code_6() {
 #[test]
 fn an_idle_or_progressing_worker_is_left_alone() {
     let slot = Arc::new(Slot::default());
-    let dog = Watchdog::start(vec![Arc::clone(&slot)], Duration::from_millis(300), |_| {
-        String::new()
-    });
+    let dog = Watchdog::start(vec![Arc::clone(&slot)], LIMIT, |_| String::new());
     // Idle for longer than the limit: nothing happens.
-    std::thread::sleep(Duration::from_millis(600));
+    std::thread::sleep(LIMIT + LIMIT / 4);
     // Busy and making progress: nothing happens either.
     let text = vigil_sim::DEMO;
     let s = vigil_sim::scenario::Scenario::from_toml(text).unwrap();

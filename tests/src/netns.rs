@@ -4,7 +4,7 @@
 //! IPv6 off so the switch never speaks); each host is a namespace with one veth pair, `eth0` in
 //! the host and `pN` on the bridge. Hosts get documentation addresses only: host `i` (from 1) has
 //! MAC 02:00:00:00:00:0i, 192.0.2.(10+i)/24, 2001:db8::(10+i)/64 and the link-local
-//! fe80::ff:fe00:i, with duplicate address detection off (LAB-NOTES.md: otherwise the link-local
+//! fe80::ff:fe00:i, with duplicate address detection off (docs/ARCHITECTURE.md: otherwise the link-local
 //! stays tentative and VRRPv3 over IPv6 cannot send).
 //!
 //! Names carry the test process's pid and a counter, so parallel tests and parallel runs never
@@ -27,21 +27,83 @@ use std::time::{Duration, Instant};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-/// Whether the test may run: `true` as root; `false` (skip) when not root and
-/// `VIGIL_SKIP_ROOT_TESTS=1`; otherwise it panics saying why.
+/// Whether the test may run: `true` as root. Not root: with `VIGIL_SKIP_ROOT_TESTS=1` the test is
+/// reported as NOT RUN ([`not_run`]) and `false` is returned (the caller returns at once);
+/// otherwise it panics saying why.
 pub fn require_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
         return true;
     }
     if std::env::var("VIGIL_SKIP_ROOT_TESTS").as_deref() == Ok("1") {
-        eprintln!("skipped: needs root (network namespaces)");
+        not_run("needs root (network namespaces)");
         return false;
     }
     panic!(
         "this test needs root to create network namespaces; run it as root, \
-         or set VIGIL_SKIP_ROOT_TESTS=1 to skip it"
+         or set VIGIL_SKIP_ROOT_TESTS=1 to skip it (it is then reported as NOT RUN)"
     );
+}
+
+/// Report that the calling test did not run, and why. libtest has no "skipped" verdict, so a
+/// test that returns early shows up as `ok`; this makes it visible: a `NOT RUN` line on stderr,
+/// and a line appended to the file named by `VIGIL_NOT_RUN_LOG` (scripts/test sets it and prints
+/// how many tests did not run at the end).
+pub fn not_run(reason: &str) {
+    use std::io::Write as _;
+    let binary = std::env::args()
+        .next()
+        .and_then(|a| {
+            Path::new(&a)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+        })
+        .unwrap_or_default();
+    let binary = binary.rsplit_once('-').map_or(binary.as_str(), |(b, _)| b);
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("?");
+    let line = format!("{binary}::{test}\t{reason}\n");
+    eprint!("NOT RUN: {line}");
+    if let Some(path) = std::env::var_os("VIGIL_NOT_RUN_LOG") {
+        // One write of a short line to a file opened for appending: lines of parallel test
+        // processes do not interleave.
+        let mut f = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("VIGIL_NOT_RUN_LOG {}: {e}", Path::new(&path).display()));
+        f.write_all(line.as_bytes())
+            .unwrap_or_else(|e| panic!("VIGIL_NOT_RUN_LOG {}: {e}", Path::new(&path).display()));
+    }
+}
+
+/// Build vigild into the target directory of the running test binary, in its profile, and return
+/// its path. Cargo's own lock serializes parallel test processes; an up-to-date binary costs one
+/// quick cargo run.
+pub fn build_vigild() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/<test>-HASH -> target/<profile>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binary in target/<profile>/deps")
+        .to_path_buf();
+    let target_dir = profile_dir.parent().expect("target dir");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(&cargo);
+    cmd.args(["build", "-q", "-p", "vigil-linux", "--bin", "vigild"])
+        .env("CARGO_TARGET_DIR", target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    }
+    let st = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {cargo} to build vigild: {e}"));
+    assert!(st.success(), "building vigild failed ({st})");
+    let p = profile_dir.join("vigild");
+    assert!(p.is_file(), "vigild not found at {p:?} after building it");
+    p
 }
 
 /// Make this test process the reaper of orphans: a killed keepalived parent's VRRP child is
@@ -511,24 +573,15 @@ impl Lab {
         p
     }
 
-    /// The vigild binary: `$VIGILD`, else `target/<profile>/vigild` beside this test binary
-    /// (`cargo test --workspace --all-targets` builds it before running any test).
+    /// The vigild binary: `$VIGILD`, else `target/<profile>/vigild` beside this test binary,
+    /// built first (once per test process) by `cargo build -p vigil-linux --bin vigild`, so that
+    /// `cargo test -p vigil-tests` never runs a stale daemon left by an earlier build.
     pub fn vigild_path() -> PathBuf {
+        static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
         if let Ok(p) = std::env::var("VIGILD") {
             return PathBuf::from(p);
         }
-        let exe = std::env::current_exe().unwrap_or_default();
-        // target/<profile>/deps/<test> -> target/<profile>/vigild
-        let p = exe
-            .parent()
-            .and_then(Path::parent)
-            .map(|d| d.join("vigild"))
-            .unwrap_or_default();
-        assert!(
-            p.exists(),
-            "vigild not found at {p:?}: build it first (cargo build -p vigil-linux), or set VIGILD"
-        );
-        p
+        BUILT.get_or_init(build_vigild).clone()
     }
 
     /// Start a daemon of `kind` on host `i` with configuration `conf` (keepalived.conf text).
@@ -744,11 +797,87 @@ pub fn tshark_fields(pcap: &Path, filter: &str, fields: &[&str]) -> io::Result<R
     for f in fields {
         cmd.args(["-e", f]);
     }
-    let o = cmd.stderr(Stdio::null()).output()?;
+    let o = cmd.output().map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("cannot run tshark ({e}): apt-get install tshark (scripts/test does)"),
+        )
+    })?;
+    // A filter or field tshark rejects (a typo, a field of another tshark version) exits non-zero
+    // with nothing on stdout: that is an error, never an empty list that a test would read as
+    // "no such packet".
+    if !o.status.success() {
+        return Err(io::Error::other(format!(
+            "tshark -r {} -Y {filter:?} {fields:?} failed ({}): {}",
+            pcap.display(),
+            o.status,
+            String::from_utf8_lossy(&o.stderr).trim()
+        )));
+    }
     Ok(String::from_utf8_lossy(&o.stdout)
         .lines()
         .map(|l| l.split('\t').map(str::to_string).collect())
         .collect())
+}
+
+/// Skew_Time of RFC 5798 section 6.1 (and RFC 3768's, in seconds): (256 - priority) / 256 of
+/// the master's advertisement interval.
+pub fn skew_time(priority: u8, advert_interval: Duration) -> Duration {
+    advert_interval * (256 - u32::from(priority)) / 256
+}
+
+/// A graceful hand-over as the capture shows it: the leaving master (MAC `from_mac`) sent a
+/// priority-0 advert, and the backup (MAC `to_mac`, priority `to_priority`, adverts every
+/// `advert_interval`) sent its first advert after it no sooner than its Skew_Time (less 20 ms
+/// of timestamp and timer granularity) and no later than Skew_Time plus `margin`. A backup that
+/// ignored the priority-0 advert would take over only when its Master_Down_Timer ran out: three
+/// intervals plus Skew_Time after the last ordinary advert, at least two intervals after the
+/// priority-0 one; `margin` must stay well below that (the callers use half an interval).
+/// Returns the measured gap.
+pub fn assert_priority_zero_handover(
+    pcap: &Path,
+    from_mac: &str,
+    to_mac: &str,
+    to_priority: u8,
+    advert_interval: Duration,
+    margin: Duration,
+) -> Duration {
+    let rows = tshark_fields(pcap, "vrrp", &["frame.time_epoch", "eth.src", "vrrp.prio"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let parse = |r: &Vec<String>| -> (f64, String, u8) {
+        let t = r[0]
+            .parse::<f64>()
+            .unwrap_or_else(|e| panic!("time {:?}: {e}", r[0]));
+        let p = r[2]
+            .parse::<u8>()
+            .unwrap_or_else(|e| panic!("priority {:?}: {e}", r[2]));
+        (t, r[1].clone(), p)
+    };
+    let adverts: Vec<(f64, String, u8)> = rows.iter().map(parse).collect();
+    let (t0, _, _) = adverts
+        .iter()
+        .find(|(_, mac, p)| mac == from_mac && *p == 0)
+        .unwrap_or_else(|| panic!("no priority-0 advert from {from_mac} in {pcap:?}: {adverts:?}"))
+        .clone();
+    let (t1, _, p1) = adverts
+        .iter()
+        .find(|(t, mac, _)| *t > t0 && mac == to_mac)
+        .unwrap_or_else(|| panic!("no advert from {to_mac} after the priority-0 one: {adverts:?}"))
+        .clone();
+    assert_eq!(
+        p1, to_priority,
+        "the new master's first advert: {adverts:?}"
+    );
+    let gap = Duration::from_secs_f64(t1 - t0);
+    let skew = skew_time(to_priority, advert_interval);
+    let floor = skew.saturating_sub(Duration::from_millis(20));
+    assert!(
+        gap >= floor && gap <= skew + margin,
+        "{to_mac}'s first advert came {gap:?} after the priority-0 advert of {from_mac}; \
+         Skew_Time is {skew:?} (allowed {floor:?} ..= {:?}): {adverts:?}",
+        skew + margin
+    );
+    gap
 }
 
 /// One `vrrp_instance` for [`keepalived_conf`]: the settings the suites vary.

@@ -43,17 +43,6 @@ fn config_id(name: &str) -> &'static str {
     }
 }
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(2).map(|u| u == "0"))
-        })
-        .unwrap_or(false)
-}
-
 /// The namespace, deleted on drop (also when the test fails).
 struct Netns(String);
 
@@ -94,31 +83,6 @@ fn run(cmd: &str, args: &[&str]) {
     assert!(st.success(), "{cmd} {args:?} failed: {st}");
 }
 
-/// Builds vigild into this test's target directory and returns its path.
-fn vigild() -> PathBuf {
-    if let Ok(p) = std::env::var("VIGILD") {
-        return PathBuf::from(p);
-    }
-    let exe = std::env::current_exe().expect("current_exe");
-    // target/<profile>/deps/config_differential-HASH -> target/<profile>
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test binary in target/<profile>/deps");
-    let target_dir = profile_dir.parent().expect("target dir");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "-q", "-p", "vigil-linux", "--bin", "vigild"])
-        .env("CARGO_TARGET_DIR", target_dir)
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        cmd.arg("--release");
-    }
-    let st = cmd.status().expect("cargo build vigild");
-    assert!(st.success(), "building vigild failed");
-    profile_dir.join("vigild")
-}
-
 struct Outcome {
     code: i32,
     stderr: String,
@@ -140,12 +104,8 @@ fn exec_in(ns: &str, dir: &Path, prog: &Path, args: &[&str]) -> Outcome {
 
 #[test]
 fn vigild_and_keepalived_agree_on_accept_versus_reject() {
-    if !is_root() {
-        if std::env::var("VIGIL_SKIP_ROOT_TESTS").as_deref() == Ok("1") {
-            eprintln!("skipping: needs root (VIGIL_SKIP_ROOT_TESTS=1)");
-            return;
-        }
-        panic!("this test needs root (it creates a network namespace); run it as root, or set VIGIL_SKIP_ROOT_TESTS=1 to skip it");
+    if !vigil_tests::netns::require_root() {
+        return;
     }
     assert!(
         Path::new("/usr/sbin/keepalived").exists() || Command::new("keepalived").arg("-v").output().is_ok(),
@@ -155,7 +115,7 @@ fn vigild_and_keepalived_agree_on_accept_versus_reject() {
         Path::new(SAMPLES).is_dir(),
         "{SAMPLES} is missing: install keepalived (the test command does: apt-get install keepalived)"
     );
-    let vigild = vigild();
+    let vigild = vigil_tests::netns::Lab::vigild_path();
     let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
     let mut cases: Vec<(PathBuf, String)> = Vec::new();
     let mut mine: Vec<String> = std::fs::read_dir(&configs)

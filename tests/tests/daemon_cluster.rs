@@ -164,6 +164,7 @@ fn sigterm_hands_over_at_skew_time_and_leaves_nothing_behind() {
         return;
     }
     let mut lab = Lab::new("term", 2);
+    let cap = lab.capture("term.pcap");
     // 1 s adverts: Master_Down_Interval is 3.6 s, Skew_Time 0.6 s; a takeover well under
     // Master_Down_Interval can only come from the priority-0 advert.
     let nodes = start_all(
@@ -195,6 +196,21 @@ fn sigterm_hands_over_at_skew_time_and_leaves_nothing_behind() {
         t0.elapsed(),
         lab.logs()
     );
+    // The time above cannot tell Skew_Time from a Master_Down_Timer that ran out on its own (the
+    // last advert came up to a second before SIGTERM). The capture can: a priority-0 advert from
+    // host 1, then host 2's first advert Skew_Time (609 ms) after it. Margin: half an interval,
+    // for a loaded 2-core machine; the timer running out on its own would be >= 2 s late.
+    std::thread::sleep(Duration::from_millis(200));
+    let pcap = lab.stop_capture(cap);
+    let gap = vigil_tests::netns::assert_priority_zero_handover(
+        &pcap,
+        "02:00:00:00:00:01",
+        "02:00:00:00:00:02",
+        100,
+        Duration::from_secs(1),
+        Duration::from_millis(500),
+    );
+    eprintln!("priority 0 -> first advert of the new master: {gap:?}");
 }
 
 #[test]
@@ -292,21 +308,32 @@ fn a_hanging_track_script_is_killed_at_its_timeout_and_counts_as_a_failure() {
 
 /// How many processes have a command line containing `needle` (read from /proc, so the test
 /// needs no procps).
+/// An unreadable /proc is a failure, not "none running": the caller asserts an upper bound, which
+/// zero would pass without checking anything.
 fn processes_running(needle: &str) -> usize {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
-    dir.filter_map(Result::ok)
+    let dir = std::fs::read_dir("/proc").unwrap_or_else(|e| panic!("/proc: {e}"));
+    let cmdlines: Vec<String> = dir
+        .filter_map(Result::ok)
         .filter(|e| {
             e.file_name()
                 .to_string_lossy()
                 .bytes()
                 .all(|b| b.is_ascii_digit())
         })
+        // A process may end between the listing and the read: that one is simply not running.
         .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
         .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
-        .filter(|c| c.contains(needle))
-        .count()
+        .collect();
+    // This test process itself is always there: a scan that does not see it saw nothing.
+    let me = std::fs::read("/proc/self/cmdline")
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .unwrap_or_else(|e| panic!("/proc/self/cmdline: {e}"));
+    assert!(
+        cmdlines.contains(&me),
+        "the /proc scan did not find this test process ({} processes read)",
+        cmdlines.len()
+    );
+    cmdlines.iter().filter(|c| c.contains(needle)).count()
 }
 
 /// Rewrite node `n`'s configuration to `conf`, send it SIGHUP and wait until it logged the
@@ -399,9 +426,13 @@ fn sighup_with_an_unchanged_configuration_causes_no_transition_and_no_advert_gap
     let (gap, count) = largest_gap(&adv, "192.0.2.11");
     eprintln!("master adverts: {count}, largest gap {:.2} ms", gap * 1e3);
     assert!(count >= 15, "{count} adverts captured");
+    // No advert went missing across the reloads: a reload that stalled the master for a whole
+    // interval leaves a gap of two intervals (200 ms). Below that is lateness, which a loaded
+    // 2-core machine produces without any bug (150 ms, half an interval of slack, was seen to
+    // fail under load). That no backup took over is checked below (nobody else spoke).
     assert!(
-        gap < 0.150,
-        "largest advert gap {gap:.4} s across the reloads"
+        gap < 0.200,
+        "largest advert gap {gap:.4} s across the reloads (2 x the 100 ms interval)"
     );
     assert!(
         adv.iter().all(|(_, s, p)| s == "192.0.2.11" && *p == 200),
@@ -547,9 +578,11 @@ fn sighup_raising_the_backups_priority_makes_it_preempt_without_two_masters() {
     std::thread::sleep(Duration::from_millis(500));
     let pcap = lab.stop_capture(cap);
     assert_eq!(lab.holders(vip4()), vec![2], "{}", lab.logs());
-    // On the wire: once host 2 advertises as master, host 1 says nothing more as master
-    // (an advert of host 1's already on its way when host 2's first one left may cross it:
-    // 5 ms of grace, where the next scheduled one is 100 ms away).
+    // On the wire: once host 2 advertises as master, host 1 says nothing more as master. An
+    // advert of host 1's already due when host 2's first one arrived may cross it; on a loaded
+    // 2-core machine host 1 can be off the CPU for tens of milliseconds (5 ms of grace failed
+    // for that reason alone). 20 ms of grace still tells it apart from host 1 going on as
+    // master: its next scheduled advert is 100 ms away.
     let adv = adverts(&pcap);
     let first_new = adv
         .iter()
@@ -559,7 +592,7 @@ fn sighup_raising_the_backups_priority_makes_it_preempt_without_two_masters() {
     assert_eq!(first_new.1, 250, "{adv:?}");
     let late: Vec<_> = adv
         .iter()
-        .filter(|(t, s, _)| s == "192.0.2.11" && *t > first_new.0 + 0.005)
+        .filter(|(t, s, _)| s == "192.0.2.11" && *t > first_new.0 + 0.020)
         .collect();
     assert!(
         late.is_empty(),

@@ -192,11 +192,14 @@ fn a_script_user_keeps_setuid_setgid_and_kill_and_the_check_runs_as_that_user() 
         lab.logs()
     );
     let child = std::fs::read_to_string(&out).unwrap();
-    let uid_line = child.lines().find(|l| l.starts_with("Uid:")).unwrap_or("");
-    assert!(
-        uid_line.split_whitespace().skip(1).all(|u| u == "65534"),
-        "the check runs as nobody: {uid_line}"
-    );
+    // The four ids (real, effective, saved, filesystem) must all be nobody's; a missing line or
+    // an empty one must fail, not pass as "every id of none is 65534".
+    let uid_line = child
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .unwrap_or_else(|| panic!("no Uid: line in the check's /proc status:\n{child}"));
+    let ids: Vec<&str> = uid_line.split_whitespace().skip(1).collect();
+    assert_eq!(ids, ["65534"; 4], "the check runs as nobody: {uid_line}");
     assert_eq!(cap(&child, "CapEff"), 0, "{child}");
     lab.node(n).terminate();
 }

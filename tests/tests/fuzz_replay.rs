@@ -6,7 +6,7 @@
 //! libFuzzer: a finding stays fixed in every `cargo test`.
 //!
 //! `cargo test -p vigil-tests --test fuzz_replay -- --ignored write_seed_corpora` (re)writes the
-//! seed files: `advert` from the real captures in ../shared/captures, `config` from the Debian
+//! seed files: `advert` from the real captures in engine/tests/data/captures, `config` from the Debian
 //! keepalived samples, `engine` from the hand-built scenarios of
 //! [`vigil_tests::fuzzing::engine_seeds`] and from the simulator's scenario runs
 //! ([`sim_to_engine`]: `sim/scenarios/*.toml` -> `fuzz/corpus/engine/sim-<scenario>`).
@@ -26,13 +26,26 @@ fn fuzz_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
 }
 
+/// The input files of a folder (a README.md or .gitkeep there is not an input). A missing or
+/// unreadable folder is a failure: the corpora and reproducers are part of the repository, and a
+/// replay of nothing would pass without checking anything.
 fn files_in(dir: &Path) -> Vec<PathBuf> {
-    let Ok(rd) = fs::read_dir(dir) else {
-        return Vec::new();
-    };
+    let rd = fs::read_dir(dir).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}: this folder is part of the repository (git checkout -- fuzz/)",
+            dir.display()
+        )
+    });
     let mut files: Vec<PathBuf> = rd
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.file_name().is_none_or(|n| n != ".gitkeep"))
+        .map(|e| {
+            e.unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .path()
+        })
+        .filter(|p| {
+            p.is_file()
+                && p.file_name()
+                    .is_none_or(|n| n != ".gitkeep" && n != "README.md")
+        })
         .collect();
     files.sort();
     files
@@ -78,35 +91,68 @@ fn config_corpus() {
     assert!(replay("corpus", "config") > 0, "the config corpus is empty");
 }
 
+// The regression folders hold one reproducer per finding of FUZZING.md's table ("Findings"),
+// kept forever. Their counts are the committed ones: a reproducer lost (or added without its
+// line in FUZZING.md) fails here instead of shrinking the replay without a word.
+
 #[test]
 fn advert_regressions() {
-    replay("regressions", "advert");
+    // No advert finding yet: the parser has not failed in any run (FUZZING.md, "Findings"). The
+    // folder's README.md says so; the replay of zero files is checked to be that, not a lost
+    // folder.
+    let dir = fuzz_dir().join("regressions/advert");
+    let readme = fs::read_to_string(dir.join("README.md"))
+        .unwrap_or_else(|e| panic!("{}/README.md: {e}", dir.display()));
+    assert!(
+        readme.contains("no finding"),
+        "fuzz/regressions/advert/README.md must say why the folder is empty"
+    );
+    assert_eq!(
+        replay("regressions", "advert"),
+        0,
+        "update README.md and this count"
+    );
 }
 
 #[test]
 fn engine_regressions() {
-    replay("regressions", "engine");
+    assert_eq!(
+        replay("regressions", "engine"),
+        6,
+        "findings 1, 2, 4b, 5, 7, 8"
+    );
 }
 
 #[test]
 fn config_regressions() {
-    replay("regressions", "config");
+    assert_eq!(
+        replay("regressions", "config"),
+        7,
+        "findings 3, 4, 6 (two), 9 (three)"
+    );
 }
 
 /// Every directory under fuzz/corpus and fuzz/regressions is a target that exists.
 #[test]
 fn corpus_directories_are_targets() {
     for kind in ["corpus", "regressions"] {
-        let Ok(rd) = fs::read_dir(fuzz_dir().join(kind)) else {
-            continue;
-        };
-        for e in rd.flatten() {
+        let dir = fuzz_dir().join(kind);
+        let rd = fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let mut seen = Vec::new();
+        for e in rd {
+            let e = e.unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
             let name = e.file_name().to_string_lossy().into_owned();
             assert!(
                 fuzzing::TARGETS.contains(&name.as_str()),
                 "fuzz/{kind}/{name} is not a fuzz target"
             );
+            seen.push(name);
         }
+        // Every target has its folder: a folder lost would otherwise go unnoticed here.
+        seen.sort();
+        let mut targets = fuzzing::TARGETS.to_vec();
+        targets.sort();
+        assert_eq!(seen, targets, "fuzz/{kind}/ holds one folder per target");
     }
 }
 
@@ -184,7 +230,7 @@ fn write_seed(target: &str, name: &str, data: &[u8]) {
 #[ignore = "writes fuzz/corpus: run by hand to refresh the seeds"]
 fn write_seed_corpora() {
     // advert: every VRRP packet of every capture, under each checksum policy, deduplicated.
-    let captures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/captures");
+    let captures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/data/captures");
     let mut seen = std::collections::BTreeSet::new();
     for pcap in files_in(&captures) {
         if pcap.extension().is_none_or(|e| e != "pcap") {
@@ -217,6 +263,11 @@ fn write_seed_corpora() {
     }
     // config: the Debian samples of keepalived, each as the main file; one with an include.
     let samples = Path::new("/usr/share/doc/keepalived/samples");
+    assert!(
+        samples.is_dir(),
+        "{}: missing: apt-get install keepalived",
+        samples.display()
+    );
     let sample_files = files_in(samples);
     for f in &sample_files {
         let name = f

@@ -93,16 +93,42 @@ impl Drop for ChildGuard {
     }
 }
 
-/// Whether root-only tests should run; panics with a message when not root unless
-/// VIGIL_SKIP_ROOT_TESTS=1 (then returns false).
+/// Whether root-only tests should run: `true` as root. Not root: with VIGIL_SKIP_ROOT_TESTS=1 the
+/// test is reported as NOT RUN (a line on stderr, and one appended to the file named by
+/// `VIGIL_NOT_RUN_LOG`, which scripts/test counts) and `false` is returned; otherwise it panics
+/// with a message. libtest has no "skipped" verdict: without this the early return reads `ok`.
 pub fn need_root(what: &str) -> bool {
     // SAFETY: geteuid cannot fail.
     if unsafe { libc::geteuid() } == 0 {
         return true;
     }
     if std::env::var("VIGIL_SKIP_ROOT_TESTS").as_deref() == Ok("1") {
-        eprintln!("skipped (not root): {what}");
+        use std::io::Write as _;
+        let thread = std::thread::current();
+        let binary = std::env::args()
+            .next()
+            .and_then(|a| {
+                std::path::Path::new(&a)
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+            })
+            .unwrap_or_default();
+        let binary = binary.rsplit_once('-').map_or(binary.as_str(), |(b, _)| b);
+        let line = format!(
+            "{binary}::{}\tneeds root ({what})\n",
+            thread.name().unwrap_or("?")
+        );
+        eprint!("NOT RUN: {line}");
+        if let Some(path) = std::env::var_os("VIGIL_NOT_RUN_LOG") {
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .unwrap_or_else(|e| panic!("VIGIL_NOT_RUN_LOG: {e}"));
+            f.write_all(line.as_bytes())
+                .unwrap_or_else(|e| panic!("VIGIL_NOT_RUN_LOG: {e}"));
+        }
         return false;
     }
-    panic!("{what} needs root (run as root, or set VIGIL_SKIP_ROOT_TESTS=1 to skip)");
+    panic!("{what} needs root (run as root, or set VIGIL_SKIP_ROOT_TESTS=1 to skip it: it is then reported as NOT RUN)");
 }
