@@ -130,6 +130,7 @@ fn scripts(cfg: &Config) -> Vec<&conf::Script> {
     {
         v.extend(f.script.iter());
     }
+    v.extend(vigil_engine::conf::checker_scripts(cfg));
     v
 }
 
