@@ -15,7 +15,16 @@ fn main() {
             .pid
             .clone()
             .unwrap_or_else(|| vigil_linux::daemon::DEFAULT_PID_FILE.into());
-        std::process::exit(vigil_linux::operator::status::run_cli(&pid, json));
+        let code = vigil_linux::operator::status::run_cli(&pid, json);
+        // The health checkers' real-server table, kept by the running daemon beside its pid file.
+        if code == 0 && !json {
+            if let Ok(t) =
+                std::fs::read_to_string(vigil_linux::checker::status_path_for_pid_file(&pid))
+            {
+                print!("{t}");
+            }
+        }
+        std::process::exit(code);
     }
     if cli.config_test {
         let code = config_test::run(&cli.config_file(), cli.config_id());

@@ -1,0 +1,563 @@
+//! vigild's runner of the health-checker engine ([`vigil_engine::checker`]): it starts the checks
+//! the engine asks for without blocking (sockets and pidfds in an epoll of its own, whose
+//! descriptor sits in the daemon's one event loop), feeds their results back, runs the
+//! notification programs, logs, and keeps the real-server table for `vigild status`. It decides
+//! nothing: retries, states, weights, quorum and the schedule are the engine's.
+//!
+//! Implemented here: TCP_CHECK, HTTP_GET (status codes, MD5 digest; several URLs are checked in
+//! turn within one run), MISC_CHECK (process group killed when abandoned). SSL_GET, SMTP_CHECK,
+//! DNS_CHECK, UDP_CHECK and PING_CHECK are parsed but not run yet: each of their runs is reported
+//! as a failure with that reason (a check that cannot run is not passing), and vigild says so
+//! at start. FILE_CHECK values come from the daemon's track-file watcher (not wired yet: see
+//! `feed_track_file`).
+
+mod misc;
+mod net;
+mod poller;
+
+use std::collections::HashMap;
+use std::io;
+use std::os::fd::RawFd;
+use std::path::{Path, PathBuf};
+use std::process::Child;
+
+use tracing::{debug, error, info, warn};
+use vigil_engine::checker::{
+    CheckAction, CheckId, CheckInput, CheckOutcome, CheckerEngine, CheckerSetup, Notify, Server,
+    TableChange, VsId,
+};
+use vigil_engine::conf::{self, CheckKind, Script};
+use vigil_engine::Instant;
+
+use crate::operator::program::{self, Program};
+use crate::operator::user;
+use misc::MiscJob;
+use net::{HttpSpec, NetJob, Step};
+use poller::Poller;
+
+enum Job {
+    Net(NetJob),
+    Misc(MiscJob),
+}
+
+/// Where a checker points, for logs: `[198.51.100.1]:tcp:80`-like names.
+fn server_name(addr: std::net::IpAddr, port: u16) -> String {
+    match addr {
+        std::net::IpAddr::V4(a) => format!("{a}:{port}"),
+        std::net::IpAddr::V6(a) => format!("[{a}]:{port}"),
+    }
+}
+
+/// The checker runner. See the module documentation.
+pub struct CheckerRunner {
+    engine: CheckerEngine,
+    cfg: conf::Config,
+    /// (virtual server, real server, checker) of each [`CheckId`].
+    checkers: Vec<(usize, usize, conf::Checker)>,
+    /// MISC_CHECK programs, vetted once: `Err` is why the program may not run.
+    programs: HashMap<u32, Result<Program, String>>,
+    jobs: HashMap<u32, (u64, Job)>,
+    poller: Poller,
+    reaping: Vec<Child>,
+    notifying: Vec<Child>,
+    status_file: Option<PathBuf>,
+    default_creds: Option<user::Credentials>,
+    stopping: bool,
+}
+
+impl CheckerRunner {
+    /// A runner for the virtual servers of `cfg`; `None` when there are none.
+    pub fn new(cfg: &conf::Config, pid_file: Option<&Path>) -> io::Result<Option<CheckerRunner>> {
+        if cfg.checkers.virtual_servers.is_empty() {
+            return Ok(None);
+        }
+        let setup = CheckerSetup::from_conf(cfg);
+        let mut checkers = Vec::new();
+        for (v, vs) in cfg.checkers.virtual_servers.iter().enumerate() {
+            for (r, rs) in vs.real_servers.iter().enumerate() {
+                for c in &rs.checkers {
+                    checkers.push((v, r, c.clone()));
+                }
+            }
+        }
+        let default_creds = user::default_script_user(&cfg.global).map(|(c, _)| c).ok();
+        let security = cfg.global.enable_script_security;
+        let mut programs = HashMap::new();
+        for (i, (_, _, c)) in checkers.iter().enumerate() {
+            match &c.kind {
+                CheckKind::Misc { script, .. } => {
+                    let p = match &default_creds {
+                        Some(d) => program::vetted(script, d, security).map(|(p, w)| {
+                            if let Some(w) = w {
+                                warn!("MISC_CHECK {}: {w}", script.command);
+                            }
+                            p
+                        }),
+                        None => Err("no user to run it as".to_string()),
+                    };
+                    if let Err(why) = &p {
+                        error!(
+                            "MISC_CHECK {} ({}): {why}; every run counts as a failure",
+                            script.command, c.loc
+                        );
+                    }
+                    programs.insert(i as u32, p);
+                }
+                CheckKind::Tcp | CheckKind::Http { tls: false, .. } | CheckKind::File { .. } => {}
+                other => error!(
+                    "{} ({}): vigild cannot run this checker yet; every run counts as a failure",
+                    other.keyword(),
+                    c.loc
+                ),
+            }
+        }
+        let status_file = pid_file.map(status_path_for_pid_file);
+        Ok(Some(CheckerRunner {
+            engine: CheckerEngine::new(setup),
+            cfg: cfg.clone(),
+            checkers,
+            programs,
+            jobs: HashMap::new(),
+            poller: Poller::new()?,
+            reaping: Vec::new(),
+            notifying: Vec::new(),
+            status_file,
+            default_creds,
+            stopping: false,
+        }))
+    }
+
+    /// A reloaded configuration (SIGHUP). Unchanged virtual servers and checkers keep their
+    /// state and schedule (nothing restarts); a changed checker configuration is not applied
+    /// until vigild restarts, and vigild says so (applying it in place is not built yet).
+    pub fn reload(&mut self, cfg: &conf::Config) {
+        if cfg.checkers.virtual_servers == self.cfg.checkers.virtual_servers
+            && cfg.checkers.groups == self.cfg.checkers.groups
+        {
+            info!("reload: health checkers unchanged, state and schedule kept");
+        } else {
+            warn!(
+                "reload: the virtual servers or their checkers changed; the change takes effect at the next restart of vigild (the running checkers continue unchanged)"
+            );
+        }
+    }
+
+    /// The descriptor the daemon watches (readable when a check has progressed).
+    pub fn raw_fd(&self) -> RawFd {
+        self.poller.raw_fd()
+    }
+
+    /// Start checking.
+    pub fn start(&mut self, now: Instant) {
+        info!(
+            "health checkers: {} virtual server(s), {} checker(s)",
+            self.cfg.checkers.virtual_servers.len(),
+            self.checkers.len()
+        );
+        self.engine.handle_input(now, CheckInput::Start);
+        self.drain(now);
+    }
+
+    /// The engine's next deadline.
+    pub fn next_deadline(&mut self) -> Option<Instant> {
+        self.engine.poll_timeout()
+    }
+
+    /// Serve what is ready and what is due.
+    pub fn on_wake(&mut self, now: Instant) {
+        let mut ready = Vec::new();
+        if let Err(e) = self.poller.ready(&mut ready) {
+            error!("checker epoll: {e}");
+        }
+        for token in ready {
+            self.on_ready(now, token as u32);
+        }
+        if self.engine.poll_timeout().is_some_and(|d| d <= now) {
+            self.engine.handle_timeout(now);
+            self.drain(now);
+        }
+        self.reaping
+            .retain_mut(|c| !matches!(c.try_wait(), Ok(Some(_))));
+        self.notifying
+            .retain_mut(|c| !matches!(c.try_wait(), Ok(Some(_))));
+    }
+
+    /// A FILE_CHECK's track file has a new value.
+    pub fn feed_track_file(&mut self, now: Instant, name: &str, value: i64) {
+        self.engine.handle_input(
+            now,
+            CheckInput::TrackFile {
+                name: name.to_string(),
+                value,
+            },
+        );
+        self.drain(now);
+    }
+
+    /// Stop: abandon running checks, empty the table (and with `omega` run the down scripts).
+    pub fn shutdown(&mut self, now: Instant) {
+        self.stopping = true;
+        self.engine.handle_input(now, CheckInput::Shutdown);
+        self.drain(now);
+        for mut c in self.reaping.drain(..) {
+            let _ = c.wait();
+        }
+        if let Some(p) = &self.status_file {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+
+    fn on_ready(&mut self, now: Instant, id: u32) {
+        let Some((run, job)) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        let run = *run;
+        let outcome = match job {
+            Job::Net(j) => match j.on_ready() {
+                Step::Done(o) => Some(o),
+                Step::Wait(out) => {
+                    let fd = j.fd();
+                    // A new socket (next URL) must be added; a kept one modified.
+                    if self.poller.modify(fd, out, u64::from(id)).is_err() {
+                        let _ = self.poller.add(fd, out, u64::from(id));
+                    }
+                    None
+                }
+            },
+            Job::Misc(m) => m.on_ready(),
+        };
+        if let Some(outcome) = outcome {
+            if let Some((_, job)) = self.jobs.remove(&id) {
+                self.forget(job);
+            }
+            self.result(now, id, run, outcome);
+        }
+    }
+
+    fn forget(&mut self, job: Job) {
+        match job {
+            Job::Net(j) => self.poller.delete(j.fd()),
+            Job::Misc(m) => self.poller.delete(m.fd()),
+        }
+    }
+
+    fn result(&mut self, now: Instant, id: u32, run: u64, outcome: CheckOutcome) {
+        debug!("{}: run {run}: {outcome:?}", self.checker_name(id));
+        // keepalived.conf(5) `log_all_failures` / `checker_log_all_failures`: every failed run
+        // is logged, not only the ones that change the checker's state.
+        if let Some((_, _, c)) = self.checkers.get(id as usize) {
+            let failed = match &outcome {
+                CheckOutcome::Success | CheckOutcome::Exit(0) => None,
+                CheckOutcome::Exit(code) => {
+                    (!matches!(c.kind, CheckKind::Misc { dynamic: true, .. }) || *code == 1)
+                        .then(|| format!("exited with status {code}"))
+                }
+                CheckOutcome::Failure(w) => Some(w.clone()),
+            };
+            if let (true, Some(w)) = (c.log_all_failures, failed) {
+                info!("{}: check failed: {w}", self.checker_name(id));
+            }
+        }
+        self.engine.handle_input(
+            now,
+            CheckInput::Result {
+                id: CheckId(id),
+                run,
+                outcome,
+            },
+        );
+        self.drain(now);
+    }
+
+    fn checker_name(&self, id: u32) -> String {
+        let Some((v, r, c)) = self.checkers.get(id as usize) else {
+            return format!("checker {id}");
+        };
+        let vs = &self.cfg.checkers.virtual_servers[*v];
+        let rs = &vs.real_servers[*r];
+        format!(
+            "{} of {} (VS {})",
+            c.kind.keyword(),
+            server_name(rs.addr, rs.port),
+            vs.key
+        )
+    }
+
+    fn real_name(&self, vs: VsId, rs: u32) -> String {
+        let v = &self.cfg.checkers.virtual_servers[vs.0 as usize];
+        let r = &v.real_servers[rs as usize];
+        format!("{} of VS {}", server_name(r.addr, r.port), v.key)
+    }
+
+    fn drain(&mut self, now: Instant) {
+        let mut changed = false;
+        while let Some(a) = self.engine.poll_action() {
+            changed |= !matches!(a, CheckAction::RunCheck { .. });
+            self.act(now, a);
+        }
+        if changed {
+            self.write_status();
+        }
+    }
+
+    fn act(&mut self, now: Instant, a: CheckAction) {
+        match a {
+            CheckAction::RunCheck { id, run, deadline } => self.run_check(now, id.0, run, deadline),
+            CheckAction::AbandonCheck { id, run } => {
+                if let Some((r, job)) = self.jobs.remove(&id.0) {
+                    if r == run {
+                        if self.stopping {
+                            info!("{}: stopped (shutdown)", self.checker_name(id.0));
+                        } else {
+                            warn!("{}: timed out, abandoned", self.checker_name(id.0));
+                        }
+                        match job {
+                            Job::Misc(m) => {
+                                self.poller.delete(m.fd());
+                                self.reaping.push(m.kill());
+                            }
+                            j => self.forget(j),
+                        }
+                    } else {
+                        self.jobs.insert(id.0, (r, job));
+                    }
+                }
+            }
+            CheckAction::CheckerState { id, up, why } => info!(
+                "{}: {} ({why})",
+                self.checker_name(id.0),
+                if up { "UP" } else { "DOWN" }
+            ),
+            CheckAction::RealServerState { vs, rs, up } => info!(
+                "real server {}: {}",
+                self.real_name(vs, rs),
+                if up { "UP" } else { "DOWN" }
+            ),
+            CheckAction::SetServer {
+                vs,
+                server,
+                change,
+                reason,
+            } => {
+                let v = &self.cfg.checkers.virtual_servers[vs.0 as usize];
+                let who = match server {
+                    Server::Real(r) => format!("real server {}", self.real_name(vs, r)),
+                    Server::Sorry => match &v.sorry_server {
+                        Some(s) => format!(
+                            "sorry server {} of VS {}",
+                            server_name(s.addr, s.port),
+                            v.key
+                        ),
+                        None => "sorry server".into(),
+                    },
+                };
+                let what = match change {
+                    TableChange::Add(w) => format!("adding {who} with weight {w}"),
+                    TableChange::Weight(w) => format!("setting {who} to weight {w}"),
+                    TableChange::Remove => format!("removing {who}"),
+                };
+                info!("table: {what} ({reason})");
+            }
+            CheckAction::QuorumState {
+                vs,
+                up,
+                weight_sum,
+                threshold,
+            } => {
+                let v = &self.cfg.checkers.virtual_servers[vs.0 as usize];
+                if up {
+                    info!(
+                        "VS {}: gained quorum {}+{}={threshold} <= {weight_sum}",
+                        v.key, v.quorum, v.hysteresis
+                    );
+                } else {
+                    info!(
+                        "VS {}: lost quorum {}-{}={threshold} > {weight_sum}",
+                        v.key, v.quorum, v.hysteresis
+                    );
+                }
+            }
+            CheckAction::Notify(n) => self.notify(n),
+        }
+    }
+
+    fn run_check(&mut self, now: Instant, id: u32, run: u64, deadline: Instant) {
+        let Some((v, r, c)) = self.checkers.get(id as usize) else {
+            return;
+        };
+        debug!(
+            "{}: run {run} (deadline in {:?})",
+            self.checker_name(id),
+            deadline.saturating_duration_since(now)
+        );
+        let started: Result<Job, CheckOutcome> = match &c.kind {
+            CheckKind::Tcp => match &c.conn {
+                Some(conn) => NetJob::start(conn, None).map(Job::Net),
+                None => Err(CheckOutcome::Failure("no destination".into())),
+            },
+            CheckKind::Http {
+                tls: false,
+                urls,
+                virtualhost,
+                protocol,
+                ..
+            } => {
+                let vs = &self.cfg.checkers.virtual_servers[*v];
+                let vhost = virtualhost
+                    .clone()
+                    .or_else(|| vs.real_servers[*r].virtualhost.clone())
+                    .or_else(|| vs.virtualhost.clone());
+                let spec = HttpSpec {
+                    urls: urls.clone(),
+                    virtualhost: vhost,
+                    protocol: *protocol,
+                };
+                match &c.conn {
+                    Some(conn) => NetJob::start(conn, Some(spec)).map(Job::Net),
+                    None => Err(CheckOutcome::Failure("no destination".into())),
+                }
+            }
+            CheckKind::Misc { .. } => match self.programs.get(&id) {
+                Some(Ok(p)) => MiscJob::start(p).map(Job::Misc),
+                Some(Err(why)) => Err(CheckOutcome::Failure(format!("not run: {why}"))),
+                None => Err(CheckOutcome::Failure("not run: no program".into())),
+            },
+            other => Err(CheckOutcome::Failure(format!(
+                "{} is not implemented in vigild yet",
+                other.keyword()
+            ))),
+        };
+        match started {
+            Ok(job) => {
+                let (fd, out) = match &job {
+                    Job::Net(j) => (j.fd(), j.first_wait()),
+                    Job::Misc(m) => (m.fd(), false),
+                };
+                if let Err(e) = self.poller.add(fd, out, u64::from(id)) {
+                    error!("{}: cannot watch: {e}", self.checker_name(id));
+                }
+                self.jobs.insert(id, (run, job));
+            }
+            Err(outcome) => self.result(now, id, run, outcome),
+        }
+    }
+
+    fn notify(&mut self, n: Notify) {
+        let vss = &self.cfg.checkers.virtual_servers;
+        let (script, what): (Option<&Script>, String) = match n {
+            Notify::RealServerUp(v, r) => (
+                vss[v.0 as usize].real_servers[r as usize]
+                    .notify_up
+                    .as_ref(),
+                format!("notify_up of {}", self.real_name(v, r)),
+            ),
+            Notify::RealServerDown(v, r) => (
+                vss[v.0 as usize].real_servers[r as usize]
+                    .notify_down
+                    .as_ref(),
+                format!("notify_down of {}", self.real_name(v, r)),
+            ),
+            Notify::QuorumUp(v) => (
+                vss[v.0 as usize].quorum_up.as_ref(),
+                format!("quorum_up of VS {}", vss[v.0 as usize].key),
+            ),
+            Notify::QuorumDown(v) => (
+                vss[v.0 as usize].quorum_down.as_ref(),
+                format!("quorum_down of VS {}", vss[v.0 as usize].key),
+            ),
+        };
+        let Some(script) = script else {
+            return;
+        };
+        let Some(creds) = &self.default_creds else {
+            warn!("{what}: no user to run it as");
+            return;
+        };
+        match program::vetted(script, creds, self.cfg.global.enable_script_security) {
+            Ok((p, _)) => match p.spawn(&[]) {
+                Ok(child) => {
+                    info!("running {what}: {}", script.command);
+                    self.notifying.push(child);
+                }
+                Err(e) => warn!("{what}: cannot start {}: {e}", script.command),
+            },
+            Err(why) => warn!("{what}: {} refused: {why}", script.command),
+        }
+    }
+
+    /// The real-server table as text (for `vigild status`).
+    pub fn status_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut s = String::new();
+        for (v, vs) in self.cfg.checkers.virtual_servers.iter().enumerate() {
+            let vid = VsId(v as u32);
+            let (quorum, sorry) = self.engine.quorum(vid).unwrap_or((false, false));
+            let _ = writeln!(
+                s,
+                "Virtual server {}: quorum {} ({}{}), sorry server {}",
+                vs.key,
+                if quorum { "up" } else { "down" },
+                vs.quorum,
+                if vs.hysteresis > 0 {
+                    format!(" +/-{}", vs.hysteresis)
+                } else {
+                    String::new()
+                },
+                match (&vs.sorry_server, sorry) {
+                    (None, _) => "none".to_string(),
+                    (Some(s), true) => format!("{} IN USE", server_name(s.addr, s.port)),
+                    (Some(s), false) => format!("{} standby", server_name(s.addr, s.port)),
+                }
+            );
+            for (r, rs) in vs.real_servers.iter().enumerate() {
+                let Some(view) = self.engine.real_server(vid, r as u32) else {
+                    continue;
+                };
+                let _ = writeln!(
+                    s,
+                    "  Real server {}: {} weight {} table {}",
+                    server_name(rs.addr, rs.port),
+                    if view.alive { "UP" } else { "DOWN" },
+                    view.weight,
+                    match view.table {
+                        Some(w) => format!("weight {w}"),
+                        None => "absent".into(),
+                    }
+                );
+                for (i, (cv, cr, c)) in self.checkers.iter().enumerate() {
+                    if *cv != v || *cr != r {
+                        continue;
+                    }
+                    if let Some(k) = self.engine.checker(CheckId(i as u32)) {
+                        let _ = writeln!(
+                            s,
+                            "    {} {}: runs {} failures {} last {}",
+                            c.kind.keyword(),
+                            if k.up { "up" } else { "down" },
+                            k.runs,
+                            k.failures,
+                            k.last.as_deref().unwrap_or("-")
+                        );
+                    }
+                }
+            }
+        }
+        s
+    }
+
+    fn write_status(&self) {
+        if let Some(p) = &self.status_file {
+            let text = self.status_text();
+            if let Err(e) = crate::operator::status::write_atomic(p, text.as_bytes(), 0o644) {
+                debug!("cannot write {}: {e}", p.display());
+            }
+        }
+    }
+}
+
+/// Where the runner keeps its table for `vigild status`: beside the pid file.
+pub fn status_path_for_pid_file(pid_file: &Path) -> PathBuf {
+    let mut s = pid_file.as_os_str().to_owned();
+    s.push(".checkers");
+    PathBuf::from(s)
+}
