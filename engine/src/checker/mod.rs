@@ -218,9 +218,14 @@ impl CheckerEngine {
                         id: CheckId(idx),
                         run: r.run,
                     });
-                    let t = self.setup.checkers[i].timeout;
-                    let why = format!("timed out after {}", crate::conf::values::secs_str(t) + "s");
-                    self.finish_run(now, i, &CheckOutcome::Failure(why));
+                    let spec = &self.setup.checkers[i];
+                    let secs = crate::conf::values::secs_str(spec.timeout) + "s";
+                    let outcome = if spec.silence_passes() {
+                        CheckOutcome::Success
+                    } else {
+                        CheckOutcome::Failure(format!("timed out after {secs}"))
+                    };
+                    self.finish_run(now, i, &outcome);
                 }
                 Some(_) => self.queue(i),
                 None if self.checks[i].next <= now => self.start_run(now, i),

@@ -17,6 +17,8 @@
 //!   Checkers with the default warmup are so spread evenly over one `delay_loop`, and as each
 //!   then repeats every `delay_loop` from its own start, they stay spread. `warmup 0` starts a
 //!   checker at once.
+//! * **Silence**: a UDP_CHECK without `require_reply` passes when no ICMP error comes back by its
+//!   deadline (keepalived.conf(5), UDP_CHECK): for it, reaching the deadline is a success.
 
 use core::time::Duration;
 

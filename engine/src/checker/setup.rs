@@ -38,6 +38,19 @@ impl CheckerSpec {
         !matches!(self.kind, CheckKind::File { .. })
     }
 
+    /// Whether a run that hears nothing by its deadline passes: UDP_CHECK without
+    /// `require_reply` (keepalived.conf(5): the check relies on ICMP errors such as port
+    /// unreachable; no error within `connect_timeout` is success).
+    pub fn silence_passes(&self) -> bool {
+        matches!(
+            self.kind,
+            CheckKind::Udp {
+                require_reply: None,
+                ..
+            }
+        )
+    }
+
     /// Whether MISC_CHECK exit statuses set the weight (`misc_dynamic`).
     pub fn dynamic(&self) -> bool {
         matches!(self.kind, CheckKind::Misc { dynamic: true, .. })

@@ -316,6 +316,24 @@ fn a_check_that_outlasts_its_timeout_is_abandoned_and_counts_as_a_failure() {
 }
 
 #[test]
+fn udp_check_without_require_reply_passes_on_silence() {
+    let mut h = Harness::new(
+        &vs_conf(
+            " delay_loop 5",
+            &[
+                "  UDP_CHECK {\n   connect_timeout 1\n   retry 0\n  }",
+                "  UDP_CHECK {\n   require_reply\n   connect_timeout 1\n   retry 0\n  }",
+            ],
+        ),
+        Box::new(|_, _| Answer::Hang),
+    );
+    h.run_until(at(4.0));
+    // The first is up after its silent second; the second (a reply required) is down.
+    assert!(h.engine.real_server(VsId(0), 0).unwrap().alive);
+    assert!(!h.engine.real_server(VsId(0), 1).unwrap().alive);
+}
+
+#[test]
 fn a_late_result_for_an_abandoned_run_is_ignored() {
     let mut h = Harness::new(
         &vs_conf(

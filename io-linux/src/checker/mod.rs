@@ -5,15 +5,17 @@
 //! nothing: retries, states, weights, quorum and the schedule are the engine's.
 //!
 //! Implemented here: TCP_CHECK, HTTP_GET (status codes, MD5 digest; several URLs are checked in
-//! turn within one run), MISC_CHECK (process group killed when abandoned). SSL_GET, SMTP_CHECK,
-//! DNS_CHECK, UDP_CHECK and PING_CHECK are parsed but not run yet: each of their runs is reported
-//! as a failure with that reason (a check that cannot run is not passing), and vigild says so
-//! at start. FILE_CHECK values come from the daemon's track-file watcher (not wired yet: see
+//! turn within one run), MISC_CHECK (process group killed when abandoned), SMTP_CHECK, DNS_CHECK,
+//! UDP_CHECK and PING_CHECK. SSL_GET is parsed but not run yet: each of its runs is reported as a
+//! failure with that reason (a check that cannot run is not passing), and vigild says so at
+//! start. FILE_CHECK values come from the daemon's track-file watcher (not wired yet: see
 //! `feed_track_file`).
 
+mod datagram;
 mod misc;
 mod net;
 mod poller;
+mod smtp;
 
 use std::collections::HashMap;
 use std::io;
@@ -31,12 +33,24 @@ use vigil_engine::Instant;
 
 use crate::operator::program::{self, Program};
 use crate::operator::user;
+use datagram::{DnsJob, PingJob, UdpJob, UdpSpec};
 use misc::MiscJob;
 use net::{HttpSpec, NetJob, Step};
 use poller::Poller;
+use smtp::SmtpJob;
+
+/// A network check in progress: a socket that the runner watches and advances.
+pub(crate) trait Probe {
+    /// The socket to watch.
+    fn fd(&self) -> RawFd;
+    /// Wait first for writability (a TCP connection) or readability (a datagram's answer).
+    fn first_wait(&self) -> bool;
+    /// The socket is ready: advance, or finish with the outcome.
+    fn on_ready(&mut self) -> Step;
+}
 
 enum Job {
-    Net(NetJob),
+    Net(Box<dyn Probe>),
     Misc(MiscJob),
 }
 
@@ -103,7 +117,13 @@ impl CheckerRunner {
                     }
                     programs.insert(i as u32, p);
                 }
-                CheckKind::Tcp | CheckKind::Http { tls: false, .. } | CheckKind::File { .. } => {}
+                CheckKind::Tcp
+                | CheckKind::Http { tls: false, .. }
+                | CheckKind::File { .. }
+                | CheckKind::Smtp { .. }
+                | CheckKind::Dns { .. }
+                | CheckKind::Udp { .. }
+                | CheckKind::Ping => {}
                 other => error!(
                     "{} ({}): vigild cannot run this checker yet; every run counts as a failure",
                     other.keyword(),
@@ -306,8 +326,16 @@ impl CheckerRunner {
             CheckAction::AbandonCheck { id, run } => {
                 if let Some((r, job)) = self.jobs.remove(&id.0) {
                     if r == run {
+                        let silent_ok = self
+                            .engine
+                            .setup()
+                            .checkers
+                            .get(id.0 as usize)
+                            .is_some_and(|c| c.silence_passes());
                         if self.stopping {
                             info!("{}: stopped (shutdown)", self.checker_name(id.0));
+                        } else if silent_ok {
+                            debug!("{}: no ICMP error by the deadline", self.checker_name(id.0));
                         } else {
                             warn!("{}: timed out, abandoned", self.checker_name(id.0));
                         }
@@ -392,7 +420,45 @@ impl CheckerRunner {
         );
         let started: Result<Job, CheckOutcome> = match &c.kind {
             CheckKind::Tcp => match &c.conn {
-                Some(conn) => NetJob::start(conn, None).map(Job::Net),
+                Some(conn) => NetJob::start(conn, None).map(|j| Job::Net(Box::new(j))),
+                None => Err(CheckOutcome::Failure("no destination".into())),
+            },
+            CheckKind::Smtp { helo_name } => match &c.conn {
+                Some(conn) => SmtpJob::start(conn, helo_name).map(|j| Job::Net(Box::new(j))),
+                None => Err(CheckOutcome::Failure("no destination".into())),
+            },
+            CheckKind::Dns { qtype, name } => match &c.conn {
+                Some(conn) => {
+                    DnsJob::start(conn, *qtype, name, run as u16).map(|j| Job::Net(Box::new(j)))
+                }
+                None => Err(CheckOutcome::Failure("no destination".into())),
+            },
+            CheckKind::Udp {
+                payload,
+                require_reply,
+                min_reply_length,
+                max_reply_length,
+            } => match &c.conn {
+                Some(conn) => {
+                    let spec = UdpSpec {
+                        // keepalived sends random bytes when no payload is given; these vary
+                        // with the run.
+                        payload: payload
+                            .clone()
+                            .unwrap_or_else(|| run.to_be_bytes().to_vec()),
+                        require_reply: require_reply.clone(),
+                        min_len: *min_reply_length,
+                        max_len: *max_reply_length,
+                    };
+                    UdpJob::start(conn, spec).map(|j| Job::Net(Box::new(j)))
+                }
+                None => Err(CheckOutcome::Failure("no destination".into())),
+            },
+            CheckKind::Ping => match &c.conn {
+                Some(conn) => {
+                    let ident = (std::process::id() as u16) ^ (id as u16);
+                    PingJob::start(conn, ident, run as u16).map(|j| Job::Net(Box::new(j)))
+                }
                 None => Err(CheckOutcome::Failure("no destination".into())),
             },
             CheckKind::Http {
@@ -413,7 +479,7 @@ impl CheckerRunner {
                     protocol: *protocol,
                 };
                 match &c.conn {
-                    Some(conn) => NetJob::start(conn, Some(spec)).map(Job::Net),
+                    Some(conn) => NetJob::start(conn, Some(spec)).map(|j| Job::Net(Box::new(j))),
                     None => Err(CheckOutcome::Failure("no destination".into())),
                 }
             }

@@ -61,7 +61,7 @@ fn fail(what: impl Into<String>) -> Step {
 }
 
 /// A non-blocking socket connecting to `conn`'s destination.
-fn connect(conn: &ConnectOpts) -> io::Result<Socket> {
+pub(super) fn connect(conn: &ConnectOpts) -> io::Result<Socket> {
     let dst = SocketAddr::new(conn.dst, conn.port);
     let domain = match conn.dst {
         IpAddr::V4(_) => Domain::IPV4,
@@ -111,18 +111,8 @@ impl NetJob {
         })
     }
 
-    /// The socket to watch.
-    pub fn fd(&self) -> RawFd {
-        self.sock.as_raw_fd()
-    }
-
-    /// What to wait for first.
-    pub fn first_wait(&self) -> bool {
-        true
-    }
-
     /// The socket is ready: advance.
-    pub fn on_ready(&mut self) -> Step {
+    fn advance(&mut self) -> Step {
         match self.phase {
             Phase::Connecting => {
                 match self.sock.take_error() {
@@ -139,7 +129,7 @@ impl NetJob {
                 };
                 self.request = request(spec, &spec.urls[*i], &self.conn);
                 self.phase = Phase::Sending { sent: 0 };
-                self.on_ready()
+                self.advance()
             }
             Phase::Sending { sent } => match (&self.sock).write(&self.request[sent..]) {
                 Ok(n) if sent + n == self.request.len() => {
@@ -235,6 +225,20 @@ impl NetJob {
     }
 }
 
+impl super::Probe for NetJob {
+    fn fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
+    }
+
+    fn first_wait(&self) -> bool {
+        true
+    }
+
+    fn on_ready(&mut self) -> Step {
+        self.advance()
+    }
+}
+
 /// keepalived's request: `GET PATH HTTP/1.x`, `User-Agent: KeepAliveClient`, `Host`, and
 /// `Connection: close` for 1.0C and 1.1.
 fn request(spec: &HttpSpec, url: &Url, conn: &ConnectOpts) -> Vec<u8> {
@@ -261,6 +265,7 @@ fn request(spec: &HttpSpec, url: &Url, conn: &ConnectOpts) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Probe;
     use super::*;
     use std::net::TcpListener;
     use std::time::Duration;

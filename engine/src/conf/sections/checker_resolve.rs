@@ -497,14 +497,7 @@ impl Builder {
             },
             _ => {}
         }
-        if matches!(
-            kind,
-            CheckKind::Http { tls: true, .. }
-                | CheckKind::Smtp { .. }
-                | CheckKind::Dns { .. }
-                | CheckKind::Udp { .. }
-                | CheckKind::Ping
-        ) {
+        if matches!(kind, CheckKind::Http { tls: true, .. }) {
             self.notice(
                 &c.loc,
                 format!("{}: parsed, but vigild does not run this checker yet: each of its runs counts as a failure", kind.keyword()),
