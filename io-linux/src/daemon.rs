@@ -627,6 +627,9 @@ impl Daemon {
             self.engine
                 .handle_input(self.clock.now(), Input::TrackFile { file, value });
             self.drain();
+            if let Some(c) = self.checkers.as_mut() {
+                c.feed_track_file_index(self.clock.now(), usize::from(file.0), value);
+            }
         }
         self.engine.handle_input(self.clock.now(), Input::Start);
         self.drain();
@@ -738,6 +741,13 @@ impl Daemon {
                             self.engine
                                 .handle_input(self.clock.now(), Input::TrackFile { file, value });
                             self.drain();
+                            if let Some(c) = self.checkers.as_mut() {
+                                c.feed_track_file_index(
+                                    self.clock.now(),
+                                    usize::from(file.0),
+                                    value,
+                                );
+                            }
                         }
                     }
                     t if t >= TOKEN_CHECK_BASE => {

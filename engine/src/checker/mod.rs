@@ -439,7 +439,10 @@ impl CheckerEngine {
                 _ => continue,
             };
             let verdict = self.checks[i].health.apply_file(value, weight, reverse);
-            self.apply_verdict(i, verdict);
+            // Before Start the value only sets the checker's state: Start builds the table.
+            if self.started {
+                self.apply_verdict(i, verdict);
+            }
         }
     }
 

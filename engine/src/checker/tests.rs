@@ -514,6 +514,27 @@ fn file_check_follows_its_file() {
 }
 
 #[test]
+fn file_values_before_start_decide_the_first_table() {
+    let text = format!(
+        "track_file f {{\n file /run/x\n weight 3\n}}\n{}",
+        vs_conf(" delay_loop 2", &["  weight 2\n  FILE_CHECK {\n   track_file f\n  }"])
+    );
+    let cfg = conf::parse_str(&text).unwrap();
+    let mut e = CheckerEngine::new(CheckerSetup::from_conf(&cfg));
+    e.handle_input(
+        Instant::ZERO,
+        CheckInput::TrackFile {
+            name: "f".into(),
+            value: 4,
+        },
+    );
+    assert_eq!(e.poll_action(), None, "nothing before Start");
+    e.handle_input(Instant::ZERO, CheckInput::Start);
+    // weight 2 + 4 x 3.
+    assert_eq!(e.real_server(VsId(0), 0).unwrap().table, Some(14));
+}
+
+#[test]
 fn retry_timing_trace() {
     let mut h = Harness::new(
         &vs_conf(

@@ -8,8 +8,7 @@
 //! turn within one run), MISC_CHECK (process group killed when abandoned), SMTP_CHECK, DNS_CHECK,
 //! UDP_CHECK and PING_CHECK. SSL_GET is parsed but not run yet: each of its runs is reported as a
 //! failure with that reason (a check that cannot run is not passing), and vigild says so at
-//! start. FILE_CHECK values come from the daemon's track-file watcher (not wired yet: see
-//! `feed_track_file`).
+//! start. FILE_CHECK values come from the daemon's track-file watcher (inotify).
 
 mod datagram;
 mod misc;
@@ -200,6 +199,14 @@ impl CheckerRunner {
             .retain_mut(|c| !matches!(c.try_wait(), Ok(Some(_))));
         self.notifying
             .retain_mut(|c| !matches!(c.try_wait(), Ok(Some(_))));
+    }
+
+    /// Track file number `idx` (its place among the configuration's `track_file` blocks, the
+    /// daemon's watcher's numbering) has a new value.
+    pub fn feed_track_file_index(&mut self, now: Instant, idx: usize, value: i64) {
+        if let Some(name) = self.cfg.track_files.get(idx).map(|f| f.name.clone()) {
+            self.feed_track_file(now, &name, value);
+        }
     }
 
     /// A FILE_CHECK's track file has a new value.
