@@ -517,7 +517,10 @@ fn file_check_follows_its_file() {
 fn file_values_before_start_decide_the_first_table() {
     let text = format!(
         "track_file f {{\n file /run/x\n weight 3\n}}\n{}",
-        vs_conf(" delay_loop 2", &["  weight 2\n  FILE_CHECK {\n   track_file f\n  }"])
+        vs_conf(
+            " delay_loop 2",
+            &["  weight 2\n  FILE_CHECK {\n   track_file f\n  }"]
+        )
     );
     let cfg = conf::parse_str(&text).unwrap();
     let mut e = CheckerEngine::new(CheckerSetup::from_conf(&cfg));

@@ -343,8 +343,15 @@ impl CheckerRunner {
                             info!("{}: stopped (shutdown)", self.checker_name(id.0));
                         } else if silent_ok {
                             debug!("{}: no ICMP error by the deadline", self.checker_name(id.0));
-                        } else {
+                        } else if self
+                            .checkers
+                            .get(id.0 as usize)
+                            .is_some_and(|c| c.2.log_all_failures)
+                        {
                             warn!("{}: timed out, abandoned", self.checker_name(id.0));
+                        } else {
+                            // The state change (if any) is logged with its reason.
+                            debug!("{}: timed out, abandoned", self.checker_name(id.0));
                         }
                         match job {
                             Job::Misc(m) => {
