@@ -6,15 +6,14 @@
 //!
 //! Implemented here: TCP_CHECK, HTTP_GET (status codes, MD5 digest; several URLs are checked in
 //! turn within one run), MISC_CHECK (process group killed when abandoned), SMTP_CHECK, DNS_CHECK,
-//! UDP_CHECK and PING_CHECK. SSL_GET is parsed but not run yet: each of its runs is reported as a
-//! failure with that reason (a check that cannot run is not passing), and vigild says so at
-//! start. FILE_CHECK values come from the daemon's track-file watcher (inotify).
+//! UDP_CHECK, PING_CHECK and SSL_GET (rustls; see `tls.rs` for keepalived's `SSL` block). FILE_CHECK values come from the daemon's track-file watcher (inotify).
 
 mod datagram;
 mod misc;
 mod net;
 mod poller;
 mod smtp;
+mod tls;
 
 use std::collections::HashMap;
 use std::io;
@@ -37,6 +36,7 @@ use misc::MiscJob;
 use net::{HttpSpec, NetJob, Step};
 use poller::Poller;
 use smtp::SmtpJob;
+use tls::{TlsConfigs, TlsJob};
 
 /// A network check in progress: a socket that the runner watches and advances.
 pub(crate) trait Probe {
@@ -76,6 +76,8 @@ pub struct CheckerRunner {
     status_file: Option<PathBuf>,
     default_creds: Option<user::Credentials>,
     stopping: bool,
+    /// SSL_GET's TLS configurations (`Err`: why they cannot be built; every SSL_GET run fails).
+    tls: Option<Result<TlsConfigs, String>>,
 }
 
 impl CheckerRunner {
@@ -97,8 +99,8 @@ impl CheckerRunner {
         let security = cfg.global.enable_script_security;
         let mut programs = HashMap::new();
         for (i, (_, _, c)) in checkers.iter().enumerate() {
-            match &c.kind {
-                CheckKind::Misc { script, .. } => {
+            if let CheckKind::Misc { script, .. } = &c.kind {
+                {
                     let p = match &default_creds {
                         Some(d) => program::vetted(script, d, security).map(|(p, w)| {
                             if let Some(w) = w {
@@ -116,21 +118,19 @@ impl CheckerRunner {
                     }
                     programs.insert(i as u32, p);
                 }
-                CheckKind::Tcp
-                | CheckKind::Http { tls: false, .. }
-                | CheckKind::File { .. }
-                | CheckKind::Smtp { .. }
-                | CheckKind::Dns { .. }
-                | CheckKind::Udp { .. }
-                | CheckKind::Ping => {}
-                other => error!(
-                    "{} ({}): vigild cannot run this checker yet; every run counts as a failure",
-                    other.keyword(),
-                    c.loc
-                ),
             }
         }
         let status_file = pid_file.map(status_path_for_pid_file);
+        let tls = checkers
+            .iter()
+            .any(|(_, _, c)| matches!(c.kind, CheckKind::Http { tls: true, .. }))
+            .then(|| {
+                let r = TlsConfigs::new(cfg.checkers.ssl.as_ref());
+                if let Err(e) = &r {
+                    error!("SSL_GET: {e}; every SSL_GET run counts as a failure");
+                }
+                r
+            });
         Ok(Some(CheckerRunner {
             engine: CheckerEngine::new(setup),
             cfg: cfg.clone(),
@@ -143,6 +143,7 @@ impl CheckerRunner {
             status_file,
             default_creds,
             stopping: false,
+            tls,
         }))
     }
 
@@ -476,10 +477,11 @@ impl CheckerRunner {
                 None => Err(CheckOutcome::Failure("no destination".into())),
             },
             CheckKind::Http {
-                tls: false,
+                tls,
                 urls,
                 virtualhost,
                 protocol,
+                enable_sni,
                 ..
             } => {
                 let vs = &self.cfg.checkers.virtual_servers[*v];
@@ -492,9 +494,18 @@ impl CheckerRunner {
                     virtualhost: vhost,
                     protocol: *protocol,
                 };
-                match &c.conn {
-                    Some(conn) => NetJob::start(conn, Some(spec)).map(|j| Job::Net(Box::new(j))),
-                    None => Err(CheckOutcome::Failure("no destination".into())),
+                match (&c.conn, tls, &self.tls) {
+                    (None, _, _) => Err(CheckOutcome::Failure("no destination".into())),
+                    (Some(conn), false, _) => {
+                        NetJob::start(conn, Some(spec)).map(|j| Job::Net(Box::new(j)))
+                    }
+                    (Some(conn), true, Some(Ok(cfgs))) => {
+                        TlsJob::start(conn, cfgs, spec, *enable_sni).map(|j| Job::Net(Box::new(j)))
+                    }
+                    (Some(_), true, Some(Err(e))) => {
+                        Err(CheckOutcome::Failure(format!("not run: {e}")))
+                    }
+                    (Some(_), true, None) => Err(CheckOutcome::Failure("no TLS setup".into())),
                 }
             }
             CheckKind::Misc { .. } => match self.programs.get(&id) {

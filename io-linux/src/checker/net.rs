@@ -169,44 +169,15 @@ impl NetJob {
 
     /// A response with a Content-Length is complete once that much body arrived.
     fn complete_by_length(&mut self) -> Option<Step> {
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut r = httparse::Response::new(&mut headers);
-        let Ok(httparse::Status::Complete(off)) = r.parse(&self.response) else {
-            return None;
-        };
-        let len = r
-            .headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-            .and_then(|h| std::str::from_utf8(h.value).ok())
-            .and_then(|v| v.trim().parse::<usize>().ok())?;
-        (self.response.len() >= off + len).then(|| self.response_done())
+        complete(&self.response).then(|| self.response_done())
     }
 
     fn response_done(&mut self) -> Step {
         let Some((spec, i)) = &mut self.http else {
             return Step::Done(CheckOutcome::Success);
         };
-        let url = &spec.urls[*i];
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut r = httparse::Response::new(&mut headers);
-        let off = match r.parse(&self.response) {
-            Ok(httparse::Status::Complete(off)) => off,
-            Ok(httparse::Status::Partial) => {
-                return fail(format!("{}: truncated response", url.path))
-            }
-            Err(e) => return fail(format!("{}: malformed response: {e}", url.path)),
-        };
-        let code = r.code.unwrap_or(0);
-        if !url.status_ok(code) {
-            return fail(format!("{}: status {code}", url.path));
-        }
-        if let Some(want) = &url.digest {
-            let got = Md5::digest(&self.response[off..]);
-            if got[..] != want[..] {
-                let hex: String = got.iter().map(|b| format!("{b:02x}")).collect();
-                return fail(format!("{}: digest {hex} differs", url.path));
-            }
+        if let Err(w) = evaluate(&spec.urls[*i], &self.response) {
+            return fail(w);
         }
         *i += 1;
         if *i == spec.urls.len() {
@@ -239,9 +210,49 @@ impl super::Probe for NetJob {
     }
 }
 
+/// Whether `response` holds a whole response by its Content-Length (without one, the response
+/// ends when the server closes).
+pub(super) fn complete(response: &[u8]) -> bool {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut r = httparse::Response::new(&mut headers);
+    let Ok(httparse::Status::Complete(off)) = r.parse(response) else {
+        return false;
+    };
+    r.headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+        .and_then(|h| std::str::from_utf8(h.value).ok())
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .is_some_and(|len| response.len() >= off + len)
+}
+
+/// keepalived's HTTP rules for one URL: an expected status, and the MD5 digest of the body when
+/// one is configured.
+pub(super) fn evaluate(url: &Url, response: &[u8]) -> Result<(), String> {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut r = httparse::Response::new(&mut headers);
+    let off = match r.parse(response) {
+        Ok(httparse::Status::Complete(off)) => off,
+        Ok(httparse::Status::Partial) => return Err(format!("{}: truncated response", url.path)),
+        Err(e) => return Err(format!("{}: malformed response: {e}", url.path)),
+    };
+    let code = r.code.unwrap_or(0);
+    if !url.status_ok(code) {
+        return Err(format!("{}: status {code}", url.path));
+    }
+    if let Some(want) = &url.digest {
+        let got = Md5::digest(&response[off..]);
+        if got[..] != want[..] {
+            let hex: String = got.iter().map(|b| format!("{b:02x}")).collect();
+            return Err(format!("{}: digest {hex} differs", url.path));
+        }
+    }
+    Ok(())
+}
+
 /// keepalived's request: `GET PATH HTTP/1.x`, `User-Agent: KeepAliveClient`, `Host`, and
 /// `Connection: close` for 1.0C and 1.1.
-fn request(spec: &HttpSpec, url: &Url, conn: &ConnectOpts) -> Vec<u8> {
+pub(super) fn request(spec: &HttpSpec, url: &Url, conn: &ConnectOpts) -> Vec<u8> {
     let host = url
         .virtualhost
         .clone()

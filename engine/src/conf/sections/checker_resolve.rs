@@ -497,12 +497,6 @@ impl Builder {
             },
             _ => {}
         }
-        if matches!(kind, CheckKind::Http { tls: true, .. }) {
-            self.notice(
-                &c.loc,
-                format!("{}: parsed, but vigild does not run this checker yet: each of its runs counts as a failure", kind.keyword()),
-            );
-        }
         Some(Checker {
             kind,
             conn,
