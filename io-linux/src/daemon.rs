@@ -78,6 +78,8 @@ pub struct DaemonOptions {
     pub log_detail: bool,
     /// `--metrics-file`: the Prometheus textfile (node_exporter textfile collector) to keep.
     pub metrics_file: Option<PathBuf>,
+    /// Which halves run (`-P`: VRRP only, `-C`: health checkers only; default both).
+    pub subsystems: crate::checker::Subsystems,
 }
 
 fn fam_idx(f: Family) -> usize {
@@ -95,6 +97,8 @@ pub struct ConfigSource<'a> {
     pub options: conf::ParseOptions,
     /// How files (and `include` globs) are read.
     pub loader: &'a dyn SourceLoader,
+    /// Which halves of the configuration run (`-P` / `-C`), also after a reload.
+    pub subsystems: crate::checker::Subsystems,
 }
 
 /// A configuration read, parsed and converted for the engine.
@@ -113,7 +117,7 @@ struct Loaded {
 /// file:line:column) and gives `None`.
 fn load(src: &ConfigSource<'_>) -> Option<Loaded> {
     let cfg = match conf::parse_file(&src.path, src.loader, &src.options) {
-        Ok(c) => c,
+        Ok(c) => src.subsystems.keep(c),
         Err(e) => {
             for d in &e.diagnostics {
                 error!("{d}");
@@ -282,6 +286,7 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
             config_id: opts.config_id.clone(),
         },
         loader,
+        subsystems: opts.subsystems,
     };
     let Some(Loaded {
         cfg,

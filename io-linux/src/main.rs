@@ -44,6 +44,7 @@ fn main() {
         pid_file: cli.pid.clone(),
         log_detail: cli.log_detail,
         metrics_file: cli.metrics_file.clone(),
+        subsystems: vigil_linux::checker::Subsystems::from_flags(cli.vrrp_only, cli.check_only),
     };
     let code = vigil_linux::run(&opts, &config_test::FsLoader);
     // A daemon that stops before it ever ran tells the waiting shell why (no-op otherwise).
