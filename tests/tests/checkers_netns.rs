@@ -125,6 +125,7 @@ fn checkers_follow_real_servers_in_namespaces() {
     let conf = format!(
         "global_defs {{
     script_user root
+    lvs_notify_fifo {d}/lvs.fifo
 }}
 virtual_server 192.0.2.100 80 {{
     delay_loop 2
@@ -176,11 +177,21 @@ virtual_server 192.0.2.100 80 {{
         );
     }
     let node = lab.start(Kind::Vigil, 1, &conf);
+    // Every real server up, and every checker has run and passed (a checker that has not run
+    // yet counts as up, and keepalived's start rule takes it down at its first failure).
     let all_up = |lab: &Lab| {
         let st = status(lab, node);
-        [h2, h3, h4]
-            .iter()
-            .all(|a| real_line(&st, &a.to_string()).contains(": UP"))
+        let passed = st
+            .lines()
+            .filter(|l| {
+                l.contains(" up: runs ")
+                    && (l.ends_with("last succeeded") || l.ends_with("last exited with status 0"))
+            })
+            .count();
+        passed == 3
+            && [h2, h3, h4]
+                .iter()
+                .all(|a| real_line(&st, &a.to_string()).contains(": UP"))
     };
     assert!(
         netns::wait_until(Duration::from_secs(10), || all_up(&lab)),
@@ -320,7 +331,46 @@ virtual_server 192.0.2.100 80 {{
             "{st}"
         );
     }
+    // lvs_notify_fifo: keepalived's lines, in order (vigild holds the FIFO open, so they wait
+    // in it for a reader).
+    let fifo_lines = {
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(dir.join("lvs.fifo"))
+            .expect("lvs.fifo exists while vigild runs");
+        let mut buf = vec![0u8; 65536];
+        let n = f.read(&mut buf).unwrap_or(0);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let vs_lines: Vec<&str> = fifo_lines
+        .lines()
+        .filter(|l| l.starts_with("VS "))
+        .collect();
+    assert_eq!(
+        vs_lines,
+        [
+            "VS [192.0.2.100]:tcp:80 UP",
+            "VS [192.0.2.100]:tcp:80 DOWN",
+            "VS [192.0.2.100]:tcp:80 UP"
+        ],
+        "{fifo_lines}"
+    );
+    assert!(
+        fifo_lines.contains(&format!("RS [{h2}]:tcp:8080 [192.0.2.100]:tcp:80 DOWN\n")),
+        "{fifo_lines}"
+    );
+    assert!(
+        fifo_lines.contains(&format!("RS [{h4}]:tcp:8080 [192.0.2.100]:tcp:80 UP\n")),
+        "{fifo_lines}"
+    );
     lab.node(node).terminate();
+    assert!(
+        !dir.join("lvs.fifo").exists(),
+        "the FIFO vigild created is removed at stop"
+    );
     let q = fs::read_to_string(dir.join("quorum.log")).unwrap_or_default();
     assert_eq!(
         q.lines().collect::<Vec<_>>(),

@@ -29,6 +29,7 @@ use vigil_engine::checker::{
 use vigil_engine::conf::{self, CheckKind, Script};
 use vigil_engine::Instant;
 
+use crate::operator::fifo::FifoWriter;
 use crate::operator::program::{self, Program};
 use crate::operator::user;
 use datagram::{DnsJob, PingJob, UdpJob, UdpSpec};
@@ -78,6 +79,12 @@ pub struct CheckerRunner {
     stopping: bool,
     /// SSL_GET's TLS configurations (`Err`: why they cannot be built; every SSL_GET run fails).
     tls: Option<Result<TlsConfigs, String>>,
+    /// `notify_fifo` and `lvs_notify_fifo`: `VS ... UP|DOWN` and `RS ... UP|DOWN` lines.
+    fifo: Option<FifoWriter>,
+    /// Results came in since the status file was written (counters, last outcome): it is
+    /// rewritten at once on a state change, else at most once a second.
+    status_dirty: bool,
+    status_written: Instant,
 }
 
 impl CheckerRunner {
@@ -144,6 +151,9 @@ impl CheckerRunner {
             default_creds,
             stopping: false,
             tls,
+            fifo: checker_fifos(cfg),
+            status_dirty: false,
+            status_written: Instant::ZERO,
         }))
     }
 
@@ -196,6 +206,9 @@ impl CheckerRunner {
             self.engine.handle_timeout(now);
             self.drain(now);
         }
+        if self.status_dirty && now >= self.status_written + std::time::Duration::from_secs(1) {
+            self.write_status(now);
+        }
         self.reaping
             .retain_mut(|c| !matches!(c.try_wait(), Ok(Some(_))));
         self.notifying
@@ -229,6 +242,9 @@ impl CheckerRunner {
         self.drain(now);
         for mut c in self.reaping.drain(..) {
             let _ = c.wait();
+        }
+        if let Some(f) = self.fifo.take() {
+            f.shutdown();
         }
         if let Some(p) = &self.status_file {
             let _ = std::fs::remove_file(p);
@@ -270,6 +286,7 @@ impl CheckerRunner {
     }
 
     fn result(&mut self, now: Instant, id: u32, run: u64, outcome: CheckOutcome) {
+        self.status_dirty = true;
         debug!("{}: run {run}: {outcome:?}", self.checker_name(id));
         // keepalived.conf(5) `log_all_failures` / `checker_log_all_failures`: every failed run
         // is logged, not only the ones that change the checker's state.
@@ -324,7 +341,7 @@ impl CheckerRunner {
             self.act(now, a);
         }
         if changed {
-            self.write_status();
+            self.write_status(now);
         }
     }
 
@@ -533,7 +550,60 @@ impl CheckerRunner {
         }
     }
 
+    /// keepalived's name of a virtual server in FIFO lines and logs: `[ADDR]:PROTO:PORT`,
+    /// `FWM N`, or `[GROUP]:N` (N: its place among the group's virtual servers).
+    fn fmt_vs(&self, v: usize) -> String {
+        let vss = &self.cfg.checkers.virtual_servers;
+        let vs = &vss[v];
+        match &vs.key {
+            conf::ServiceKey::Addr { addr, port } => trio(*addr, vs.protocol, *port),
+            conf::ServiceKey::Fwmark(m) => format!("FWM {m}"),
+            conf::ServiceKey::Group(g) => {
+                let n = vss[..v]
+                    .iter()
+                    .filter(|o| matches!(&o.key, conf::ServiceKey::Group(x) if x == g))
+                    .count();
+                format!("[{g}]:{n}")
+            }
+        }
+    }
+
+    /// keepalived's name of a real server: `[ADDR]:PROTO:PORT`.
+    fn fmt_rs(&self, v: usize, r: usize) -> String {
+        let vs = &self.cfg.checkers.virtual_servers[v];
+        let rs = &vs.real_servers[r];
+        trio(rs.addr, vs.protocol, rs.port)
+    }
+
+    fn fifo_line(&mut self, n: Notify) {
+        let line = match n {
+            Notify::RealServerUp(v, r) | Notify::RealServerDown(v, r) => format!(
+                "RS {} {} {}\n",
+                self.fmt_rs(v.0 as usize, r as usize),
+                self.fmt_vs(v.0 as usize),
+                if matches!(n, Notify::RealServerUp(..)) {
+                    "UP"
+                } else {
+                    "DOWN"
+                }
+            ),
+            Notify::QuorumUp(v) | Notify::QuorumDown(v) => format!(
+                "VS {} {}\n",
+                self.fmt_vs(v.0 as usize),
+                if matches!(n, Notify::QuorumUp(_)) {
+                    "UP"
+                } else {
+                    "DOWN"
+                }
+            ),
+        };
+        if let Some(f) = self.fifo.as_mut() {
+            f.write(&line);
+        }
+    }
+
     fn notify(&mut self, n: Notify) {
+        self.fifo_line(n);
         let vss = &self.cfg.checkers.virtual_servers;
         let (script, what): (Option<&Script>, String) = match n {
             Notify::RealServerUp(v, r) => (
@@ -636,7 +706,9 @@ impl CheckerRunner {
         s
     }
 
-    fn write_status(&self) {
+    fn write_status(&mut self, now: Instant) {
+        self.status_dirty = false;
+        self.status_written = now;
         if let Some(p) = &self.status_file {
             let text = self.status_text();
             if let Err(e) = crate::operator::status::write_atomic(p, text.as_bytes(), 0o644) {
@@ -644,6 +716,38 @@ impl CheckerRunner {
             }
         }
     }
+}
+
+/// `[ADDR]:PROTO:PORT`, keepalived's `inet_sockaddrtotrio`.
+fn trio(addr: std::net::IpAddr, proto: Option<conf::Protocol>, port: u16) -> String {
+    let p = match proto {
+        Some(conf::Protocol::Tcp) => "tcp",
+        Some(conf::Protocol::Udp) => "udp",
+        Some(conf::Protocol::Sctp) => "sctp",
+        None => "none",
+    };
+    format!("[{addr}]:{p}:{port}")
+}
+
+/// The FIFOs the checker process of keepalived writes to: `notify_fifo` (its script is the
+/// VRRP side's to start: it is not started twice) and `lvs_notify_fifo` with its script.
+fn checker_fifos(cfg: &conf::Config) -> Option<FifoWriter> {
+    let g = &cfg.global;
+    if g.notify_fifo.is_none() && g.checker.lvs_notify_fifo.is_none() {
+        return None;
+    }
+    let mut c = cfg.clone();
+    c.global.notify_fifo = g.notify_fifo.clone().map(|mut f| {
+        f.script = None;
+        f
+    });
+    c.global.vrrp_notify_fifo = g
+        .checker
+        .lvs_notify_fifo
+        .clone()
+        .filter(|f| !f.path.is_empty());
+    let w = FifoWriter::new(&c);
+    (!w.is_empty()).then_some(w)
 }
 
 /// Which halves of keepalived's configuration vigild runs: keepalived's `-P` (`--vrrp`, VRRP

@@ -25,17 +25,6 @@ impl Builder {
                 );
             }
         }
-        if let Some(f) = &g.checker.lvs_notify_fifo {
-            if let Some(loc) = g.loc.as_ref() {
-                self.notice(
-                    loc,
-                    format!(
-                        "lvs_notify_fifo {}: checker FIFO lines are not written yet",
-                        f.path
-                    ),
-                );
-            }
-        }
         for raw in raws {
             if let Some(vs) = self.resolve_vs(raw, &g, cfg) {
                 cfg.checkers.virtual_servers.push(vs);
