@@ -135,6 +135,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod checker;
 pub mod conf;
 mod engine;
 pub mod from_conf;

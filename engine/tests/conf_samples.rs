@@ -1,6 +1,6 @@
 //! The 25 sample configurations that Debian's keepalived 2.2.7 installs parse, their VRRP content
-//! is what the files say (snapshotted), and each LVS (or other skipped) section gets exactly one
-//! notice naming its line.
+//! and checker content is what the files say (snapshotted), and each skipped section gets exactly
+//! one notice naming its line.
 
 use std::path::Path;
 
@@ -9,7 +9,7 @@ use vigil_engine::conf::{self, MemoryLoader, ParseOptions, Severity};
 const SAMPLES: &str = "/usr/share/doc/keepalived/samples";
 
 /// Sections Vigil skips whole; each must produce one notice at its line.
-const SKIPPED: &[&str] = &["virtual_server", "virtual_server_group", "static_rules"];
+const SKIPPED: &[&str] = &["static_rules"];
 
 #[test]
 fn all_keepalived_samples_parse() {
@@ -67,7 +67,7 @@ fn all_keepalived_samples_parse() {
             .filter(|d| d.message.starts_with("skipping section"))
             .count();
         let snapshot = format!(
-            "skipped sections: {skipped}\nglobal: {:#?}\ninstances: {:#?}\nsync_groups: {:#?}\nscripts: {:#?}\ntrack_files: {:#?}\nstatic_addresses: {:#?}\nstatic_routes: {:#?}\nwarnings: {:#?}",
+            "skipped sections: {skipped}\nglobal: {:#?}\ninstances: {:#?}\nsync_groups: {:#?}\nscripts: {:#?}\ntrack_files: {:#?}\nstatic_addresses: {:#?}\nstatic_routes: {:#?}\ncheckers: {:#?}\nwarnings: {:#?}",
             cfg.global,
             cfg.instances,
             cfg.sync_groups,
@@ -75,6 +75,7 @@ fn all_keepalived_samples_parse() {
             cfg.track_files,
             cfg.static_addresses,
             cfg.static_routes,
+            cfg.checkers,
             cfg.warnings
         );
         insta::assert_snapshot!(name.replace('.', "_"), snapshot);

@@ -54,6 +54,14 @@ pub struct Cli {
     #[arg(long = "metrics-file", value_name = "FILE")]
     pub metrics_file: Option<PathBuf>,
 
+    /// Run the VRRP subsystem only (keepalived's `-P`).
+    #[arg(short = 'P', long = "vrrp")]
+    pub vrrp_only: bool,
+
+    /// Run the health checkers only (keepalived's `-C`).
+    #[arg(short = 'C', long = "check")]
+    pub check_only: bool,
+
     /// `status`: ask the running vigild (found by its pid file, `-p`) for every instance.
     #[command(subcommand)]
     pub command: Option<Command>,

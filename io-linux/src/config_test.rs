@@ -133,6 +133,7 @@ fn scripts(cfg: &Config) -> Vec<&conf::Script> {
     {
         v.extend(f.script.iter());
     }
+    v.extend(vigil_engine::conf::checker_scripts(cfg));
     v
 }
 

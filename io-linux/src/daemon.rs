@@ -42,6 +42,8 @@ const TOKEN_SIGNAL: u64 = 1;
 const TOKEN_NETLINK: u64 = 2;
 const TOKEN_TRACK_FILES: u64 = 3;
 const TOKEN_STATUS: u64 = 4;
+/// The health-checker runner's epoll (src/checker/).
+const TOKEN_CHECKERS: u64 = 5;
 /// How long notify programs still queued at exit may run.
 const NOTIFY_GRACE: core::time::Duration = core::time::Duration::from_secs(2);
 /// Sockets: `TOKEN_SOCKET_BASE + 2 * iface + family`.
@@ -81,6 +83,8 @@ pub struct DaemonOptions {
     pub log_detail: bool,
     /// `--metrics-file`: the Prometheus textfile (node_exporter textfile collector) to keep.
     pub metrics_file: Option<PathBuf>,
+    /// Which halves run (`-P`: VRRP only, `-C`: health checkers only; default both).
+    pub subsystems: crate::checker::Subsystems,
 }
 
 fn fam_idx(f: Family) -> usize {
@@ -98,6 +102,8 @@ pub struct ConfigSource<'a> {
     pub options: conf::ParseOptions,
     /// How files (and `include` globs) are read.
     pub loader: &'a dyn SourceLoader,
+    /// Which halves of the configuration run (`-P` / `-C`), also after a reload.
+    pub subsystems: crate::checker::Subsystems,
 }
 
 /// A configuration read, parsed and converted for the engine.
@@ -116,7 +122,7 @@ struct Loaded {
 /// file:line:column) and gives `None`.
 fn load(src: &ConfigSource<'_>) -> Option<Loaded> {
     let cfg = match conf::parse_file(&src.path, src.loader, &src.options) {
-        Ok(c) => c,
+        Ok(c) => src.subsystems.keep(c),
         Err(e) => {
             for d in &e.diagnostics {
                 error!("{d}");
@@ -266,6 +272,8 @@ pub struct Daemon {
     /// What the receive queues of each engine interface held back since the engine was last
     /// told (`Input::ReceiveQueue`), by interface id.
     rx_queues: HashMap<IfaceId, RxQueue>,
+    /// The health checkers of the configuration's virtual servers (src/checker/).
+    checkers: Option<crate::checker::CheckerRunner>,
 }
 
 /// The receive queues (sockets) of one engine interface, as the loop last read them.
@@ -299,6 +307,7 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
             config_id: opts.config_id.clone(),
         },
         loader,
+        subsystems: opts.subsystems,
     };
     let Some(Loaded {
         cfg,
@@ -351,6 +360,13 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
     let operator = Operator::new(&cfg, operator_opts);
     match Daemon::new(engine, checks, track_files, operator, &pid_file) {
         Ok(mut d) => {
+            match crate::checker::CheckerRunner::new(&cfg, Some(&pid_file)) {
+                Ok(c) => d.set_checkers(c),
+                Err(e) => {
+                    error!("cannot start the health checkers: {e}");
+                    return EXIT_FATAL;
+                }
+            }
             d.set_extras(extras);
             d.set_vmacs(vmacs);
             d.set_statics(statics);
@@ -497,6 +513,7 @@ impl Daemon {
             vmac_ids: Vec::new(),
             vmac_sysctls: BaseSysctls::default(),
             vmac_serial: 0,
+            checkers: None,
         };
         d.resync()?;
         // A socket that cannot be opened at start-up is a setup error (permissions, a kernel
@@ -639,9 +656,15 @@ impl Daemon {
             self.engine
                 .handle_input(self.clock.now(), Input::TrackFile { file, value });
             self.drain();
+            if let Some(c) = self.checkers.as_mut() {
+                c.feed_track_file_index(self.clock.now(), usize::from(file.0), value);
+            }
         }
         self.engine.handle_input(self.clock.now(), Input::Start);
         self.drain();
+        if let Some(c) = self.checkers.as_mut() {
+            c.start(self.clock.now());
+        }
         if let Err(e) = sd_notify::ready(&self.status_line()) {
             warn!("sd_notify: {e}");
         }
@@ -653,6 +676,7 @@ impl Daemon {
                 self.engine.poll_timeout(),
                 self.checks.next_deadline(),
                 self.operator.as_ref().and_then(Operator::poll_timeout),
+                self.checkers.as_mut().and_then(|c| c.next_deadline()),
             ]
             .into_iter()
             .flatten()
@@ -732,6 +756,11 @@ impl Daemon {
                         }
                     }
                     TOKEN_NETLINK => self.on_netlink(),
+                    TOKEN_CHECKERS => {
+                        if let Some(c) = self.checkers.as_mut() {
+                            c.on_wake(self.clock.now());
+                        }
+                    }
                     TOKEN_STATUS => {
                         if let Some(op) = self.operator.as_mut() {
                             op.on_status_readable(&self.engine);
@@ -742,6 +771,13 @@ impl Daemon {
                             self.engine
                                 .handle_input(self.clock.now(), Input::TrackFile { file, value });
                             self.drain();
+                            if let Some(c) = self.checkers.as_mut() {
+                                c.feed_track_file_index(
+                                    self.clock.now(),
+                                    usize::from(file.0),
+                                    value,
+                                );
+                            }
                         }
                     }
                     t if t >= TOKEN_CHECK_BASE => {
@@ -793,6 +829,12 @@ impl Daemon {
                 .is_some_and(|d| d <= self.clock.now())
             {
                 self.run_checks();
+            }
+            if let Some(c) = self.checkers.as_mut() {
+                let now = self.clock.now();
+                if c.next_deadline().is_some_and(|d| d <= now) {
+                    c.on_wake(now);
+                }
             }
         }
     }
@@ -871,6 +913,17 @@ impl Daemon {
     }
 
     /// Install `static_ipaddress` / `static_routes` (start-up, before the engine starts).
+    /// Run these health checkers in the event loop (none: no virtual servers).
+    fn set_checkers(&mut self, checkers: Option<crate::checker::CheckerRunner>) {
+        if let Some(c) = &checkers {
+            if let Err(e) = self.ep.add(c.raw_fd(), TOKEN_CHECKERS) {
+                error!("cannot watch the health checkers: {e}");
+                return;
+            }
+        }
+        self.checkers = checkers;
+    }
+
     fn set_statics(&mut self, statics: Option<Extras>) {
         if let Some(s) = statics {
             self.extras.insert(STATICS.to_string(), s);
@@ -1195,6 +1248,13 @@ impl Daemon {
 
     fn try_reload(&mut self, src: &ConfigSource<'_>) -> Result<(), String> {
         let loaded = load(src).ok_or("configuration errors")?;
+        match self.checkers.as_mut() {
+            Some(c) => c.reload(&loaded.cfg),
+            None if !loaded.cfg.checkers.virtual_servers.is_empty() => {
+                warn!("health checkers added by the reload start at the next restart of vigild")
+            }
+            None => {}
+        }
         let mut vips: HashSet<IpAddr> = loaded.engine.virtual_addresses().collect();
         vips.extend(
             loaded
@@ -2020,6 +2080,9 @@ impl Daemon {
     fn stop(&mut self, code: i32) -> i32 {
         let _ = sd_notify::stopping();
         self.checks.kill_all();
+        if let Some(c) = self.checkers.as_mut() {
+            c.shutdown(self.clock.now());
+        }
         self.engine.handle_input(self.clock.now(), Input::Shutdown);
         self.drain();
         self.uninstall_extras(STATICS);

@@ -79,6 +79,7 @@ pub mod addr_state;
 pub mod announce;
 pub mod background;
 pub mod batch;
+pub mod checker;
 pub mod checks;
 pub mod daemon;
 pub mod netlink;

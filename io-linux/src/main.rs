@@ -15,7 +15,16 @@ fn main() {
             .pid
             .clone()
             .unwrap_or_else(|| vigil_linux::daemon::DEFAULT_PID_FILE.into());
-        std::process::exit(vigil_linux::operator::status::run_cli(&pid, json));
+        let code = vigil_linux::operator::status::run_cli(&pid, json);
+        // The health checkers' real-server table, kept by the running daemon beside its pid file.
+        if code == 0 && !json {
+            if let Ok(t) =
+                std::fs::read_to_string(vigil_linux::checker::status_path_for_pid_file(&pid))
+            {
+                print!("{t}");
+            }
+        }
+        std::process::exit(code);
     }
     if cli.config_test {
         let code = config_test::run(&cli.config_file(), cli.config_id());
@@ -35,6 +44,7 @@ fn main() {
         pid_file: cli.pid.clone(),
         log_detail: cli.log_detail,
         metrics_file: cli.metrics_file.clone(),
+        subsystems: vigil_linux::checker::Subsystems::from_flags(cli.vrrp_only, cli.check_only),
     };
     let code = vigil_linux::run(&opts, &config_test::FsLoader);
     // A daemon that stops before it ever ran tells the waiting shell why (no-op otherwise).

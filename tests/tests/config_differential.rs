@@ -25,12 +25,16 @@ const INTERFACES: &[&str] = &["eth0", "eth1", "eth2", "eth3", "eth0.1"];
 /// Cases where vigild and keepalived disagree on purpose, and why.
 const DELIBERATE: &[(&str, &str)] = &[
     (
-        "keepalived.conf.fwmark",
-        "keepalived checks its LVS sections (a protocol given with a fwmark virtual server is an error for it); Vigil skips LVS sections whole with a notice",
-    ),
-    (
         "keepalived.conf.vrrp.rules",
         "the only errors are in static_rules / virtual_rules (the sample's '192.168.100./24'), which Vigil does not run and skips with a notice",
+    ),
+    (
+        "lvs_group_missing.conf",
+        "keepalived only logs at start-up that the group is not configured and drops the virtual server (-t exits 0); Vigil fails -t: a virtual server that would never run is a configuration error",
+    ),
+    (
+        "lvs_http_no_url.conf",
+        "keepalived 2.2.7 crashes (SIGSEGV, exit 139) on an HTTP_GET without url; Vigil reports it at its line and exits 5",
     ),
 ];
 

@@ -25,6 +25,7 @@
 //! ```
 
 pub mod ast;
+mod checker_model;
 mod diag;
 pub mod include;
 pub mod lexer;
@@ -34,6 +35,7 @@ mod sections;
 mod validate;
 pub mod values;
 
+pub use checker_model::*;
 pub use diag::{ConfError, Diagnostic, Severity};
 pub use include::{MemoryLoader, SourceLoader};
 pub use lexer::Location;

@@ -29,6 +29,8 @@ pub struct Config {
     pub static_addresses: Vec<VirtualAddress>,
     /// `static_routes`: routes kept on the machine whatever the VRRP state.
     pub static_routes: Vec<Route>,
+    /// Virtual servers, their real servers and health checkers.
+    pub checkers: super::checker_model::CheckerConf,
     /// Warnings and notices (never errors: a config with errors is not built), in file order.
     pub warnings: Vec<Diagnostic>,
 }
@@ -164,6 +166,8 @@ pub struct GlobalDefs {
     pub default_interface: Option<String>,
     /// `dynamic_interfaces`: interfaces may appear after start.
     pub dynamic_interfaces: bool,
+    /// The checker settings (`checker_log_all_failures`, `rs_init_notifies`, ...).
+    pub checker: super::checker_model::CheckerGlobals,
     /// Where the (first) `global_defs` block is.
     pub loc: Option<Location>,
 }
@@ -202,6 +206,7 @@ impl Default for GlobalDefs {
             max_auto_priority: None,
             default_interface: None,
             dynamic_interfaces: false,
+            checker: Default::default(),
             loc: None,
         }
     }

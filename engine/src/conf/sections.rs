@@ -15,11 +15,13 @@ use super::lexer::{Location, Token};
 use super::model::*;
 use super::values::{self, split_args};
 
+/// The checker grammar (virtual servers, real servers, checkers).
+mod checker;
+mod checker_blocks;
+mod checker_resolve;
+
 /// Top-level sections that Vigil skips whole (LVS, BFD, and keepalived features outside VRRP).
 const SKIPPED_SECTIONS: &[&str] = &[
-    "virtual_server",
-    "virtual_server_group",
-    "real_server",
     "bfd_instance",
     "vrrp_track_process",
     "track_process",
@@ -28,7 +30,6 @@ const SKIPPED_SECTIONS: &[&str] = &[
     "interface_up_down_delays",
     "track_group",
     "static_rules",
-    "SSL",
 ];
 
 /// Top-level keywords of keepalived that Vigil accepts and ignores.
@@ -57,8 +58,6 @@ const IGNORED_GLOBAL: &[&str] = &[
     "shutdown_script",
     "shutdown_script_timeout",
     "smtp_alert_vrrp",
-    "smtp_alert_checker",
-    "checker_log_all_failures",
     "no_email_faults",
     "lvs_sync_daemon",
     "lvs_timeouts",
@@ -103,8 +102,6 @@ const IGNORED_GLOBAL: &[&str] = &[
     "enable_traps",
     "enable_dbus",
     "dbus_service_name",
-    "lvs_notify_fifo",
-    "lvs_notify_fifo_script",
     "fifo_write_vrrp_states_on_reload",
     "vrrp_netlink_cmd_rcv_bufs",
     "vrrp_netlink_cmd_rcv_bufs_force",
@@ -118,8 +115,6 @@ const IGNORED_GLOBAL: &[&str] = &[
     "process_monitor_rcv_bufs_force",
     "vrrp_rx_bufs_policy",
     "vrrp_rx_bufs_multiplier",
-    "rs_init_notifies",
-    "no_checker_emails",
     "umask",
     "vrrp_startup_delay",
     "log_unknown_vrids",
@@ -354,8 +349,10 @@ impl Builder {
             track_files: Vec::new(),
             static_addresses: Vec::new(),
             static_routes: Vec::new(),
+            checkers: Default::default(),
             warnings: Vec::new(),
         };
+        let mut virtual_servers = Vec::new();
         for s in tree {
             let kw = s.keyword().text.as_str();
             match kw {
@@ -394,6 +391,17 @@ impl Builder {
                         }
                     }
                 }
+                "virtual_server" => {
+                    if let Ok(v) = self.virtual_server(s) {
+                        virtual_servers.push(v);
+                    }
+                }
+                "virtual_server_group" => {
+                    if let Ok(g) = self.vs_group(s) {
+                        cfg.checkers.groups.push(g);
+                    }
+                }
+                "SSL" => self.ssl_block(s, &mut cfg.checkers.ssl),
                 k if SKIPPED_SECTIONS.contains(&k) => {
                     let name = s
                         .args()
@@ -425,6 +433,7 @@ impl Builder {
                 ),
             }
         }
+        self.finish_checkers(&mut cfg, virtual_servers);
         cfg
     }
 
@@ -588,6 +597,7 @@ impl Builder {
                     }
                     "default_interface" => g.default_interface = Some(self.string(s)?),
                     "dynamic_interfaces" => g.dynamic_interfaces = true,
+                    k if checker::GLOBAL_KEYWORDS.contains(&k) => self.checker_global(s, g)?,
                     k if IGNORED_GLOBAL.contains(&k) => self.ignored(s, "global_defs"),
                     _ => self.unknown(s, "global_defs"),
                 }

@@ -128,20 +128,23 @@ fn duplicate_vrid_and_sync_groups() {
 }
 
 #[test]
-fn unknown_keywords_warn_and_lvs_is_skipped_once() {
+fn unknown_keywords_warn_and_lvs_defaults_are_reported() {
     let c = ok(&format!(
         "virtual_server 192.0.2.9 80 {{\n real_server 192.0.2.10 80 {{\n  weight 1\n }}\n}}\n{}",
         BASIC.replace("interface eth0", "interface eth0\n frobnicate 3")
     ));
     let w: Vec<String> = c.warnings.iter().map(|d| d.to_string()).collect();
-    assert_eq!(w.len(), 2, "{w:?}");
-    assert!(w[0].starts_with(
-        "keepalived.conf:1:1: notice: skipping section 'virtual_server 192.0.2.9 80'"
-    ));
+    assert_eq!(w.len(), 5, "{w:?}");
     assert_eq!(
-        w[1],
+        w[0],
         "keepalived.conf:8:2: warning: unknown keyword 'frobnicate' in vrrp_instance (ignored)"
     );
+    // keepalived's end-of-parse fix-ups, each failing `-t` as keepalived's do.
+    assert!(w[1].contains("no protocol set: UDP"), "{w:?}");
+    assert!(w[2].contains("no lb_algo set: wlc"), "{w:?}");
+    assert!(w[3].contains("no lb_kind set: NAT"), "{w:?}");
+    assert!(w[4].contains("notice: virtual_server 192.0.2.9:80: Vigil runs its health checkers"));
+    assert_eq!(c.checkers.virtual_servers.len(), 1);
 }
 
 #[test]

@@ -1,0 +1,100 @@
+//! The checker runner's own epoll instance: sockets waiting to connect (EPOLLOUT) or to be read
+//! (EPOLLIN) and MISC_CHECK pidfds, one token per checker. Its descriptor sits in the daemon's
+//! epoll, so the daemon's single event loop wakes when any check has something to say.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+/// An epoll instance with level-triggered interest in input or output.
+#[derive(Debug)]
+pub struct Poller {
+    fd: OwnedFd,
+}
+
+fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+impl Poller {
+    /// A new instance (close-on-exec).
+    pub fn new() -> io::Result<Poller> {
+        // SAFETY: plain system call; the descriptor is owned from here on.
+        let fd = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
+        // SAFETY: a fresh descriptor nobody else owns.
+        Ok(Poller {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    /// The descriptor to watch (readable when an event is pending).
+    pub fn raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    fn ctl(&self, op: libc::c_int, fd: RawFd, out: bool, token: u64) -> io::Result<()> {
+        let mut ev = libc::epoll_event {
+            events: if out {
+                libc::EPOLLOUT as u32
+            } else {
+                libc::EPOLLIN as u32
+            },
+            u64: token,
+        };
+        // SAFETY: `ev` is valid for the call; the kernel copies it.
+        cvt(unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), op, fd, &mut ev) })?;
+        Ok(())
+    }
+
+    /// Watch `fd` for output (`out`) or input, reporting `token`.
+    pub fn add(&self, fd: RawFd, out: bool, token: u64) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_ADD, fd, out, token)
+    }
+
+    /// Change what `fd` is watched for.
+    pub fn modify(&self, fd: RawFd, out: bool, token: u64) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_MOD, fd, out, token)
+    }
+
+    /// Stop watching `fd` (closing it does too).
+    pub fn delete(&self, fd: RawFd) {
+        let mut ev = libc::epoll_event { events: 0, u64: 0 };
+        // SAFETY: as in `ctl`.
+        let _ = unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, &mut ev) };
+    }
+
+    /// The tokens ready now (never blocks).
+    pub fn ready(&self, out: &mut Vec<u64>) -> io::Result<()> {
+        let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 64];
+        loop {
+            // SAFETY: `evs` is valid for 64 entries.
+            let n = cvt(unsafe {
+                libc::epoll_wait(self.fd.as_raw_fd(), evs.as_mut_ptr(), evs.len() as i32, 0)
+            })?;
+            out.extend(evs[..n as usize].iter().map(|e| e.u64));
+            if (n as usize) < evs.len() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// `pidfd_open(pid, 0)`: a descriptor that becomes readable when the process exits.
+pub fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::c_long, 0 as libc::c_long) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// SIGKILL to process group `pgid` (a MISC_CHECK and everything it started).
+pub fn kill_group(pgid: u32) {
+    // SAFETY: kill has no memory preconditions.
+    unsafe { libc::kill(-(pgid as libc::pid_t), libc::SIGKILL) };
+}

@@ -1,0 +1,384 @@
+//! vigild's health checkers against real servers in network namespaces (issue 16).
+//!
+//! Host 1 is the director (vigild with one virtual server, no VRRP instance: the checkers run
+//! alone, as keepalived's do without VRRP). Hosts 2 and 3 run `python3 -m http.server`; host 4
+//! answers a MISC_CHECK script that hangs while a flag file exists. The real-server table is read
+//! with `vigild status` (the load-balancer data plane is issue 17).
+//!
+//! What is asserted, from vigild's log timestamps (margins for a loaded 2-core machine):
+//! * HTTP_GET with `retry 2`, `delay_before_retry 1`: after the server stops, the real server
+//!   goes down exactly 2 x delay_before_retry after the first failed run (-0.1 s / +1.5 s), and
+//!   its first failure comes within one delay_loop of the stop;
+//! * restarted, it is up again within one delay_loop (+ margin);
+//! * a MISC_CHECK that sleeps past `misc_timeout` is abandoned at the timeout (down at once
+//!   with `retry 0`), its whole process group is gone, and the next run is still on the
+//!   delay_loop grid (consecutive timeouts delay_loop apart);
+//! * quorum 2 of 3: with two real servers down the quorum is lost: the sorry server is in use
+//!   and `quorum_down` runs once; with them back `quorum_up` runs once (plus once at start).
+
+use std::fs;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use vigil_tests::netns::{self, Kind, Lab};
+
+/// A process started in a namespace, killed (by pid) and reaped on drop.
+struct Server(Option<Child>);
+
+impl Server {
+    fn http(lab: &Lab, host: usize, dir: &Path) -> Server {
+        let addr = netns::host_v4(host).to_string();
+        let child = Command::new("ip")
+            .args(["netns", "exec", &lab.ns(host)])
+            .args(["python3", "-m", "http.server", "8080", "--bind", &addr])
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 -m http.server");
+        Server(Some(child))
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            netns::signal(c.id(), libc::SIGKILL);
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Seconds since midnight (UTC) of a log line's RFC 3339 timestamp.
+fn stamp(line: &str) -> Option<f64> {
+    let t = line.split_whitespace().next()?;
+    let time = t.split('T').nth(1)?.trim_end_matches('Z');
+    let mut parts = time.split(':');
+    let h: f64 = parts.next()?.parse().ok()?;
+    let m: f64 = parts.next()?.parse().ok()?;
+    let s: f64 = parts.next()?.parse().ok()?;
+    Some(h * 3600.0 + m * 60.0 + s)
+}
+
+/// Timestamps of the log lines containing every one of `needles`.
+fn times(log: &str, needles: &[&str]) -> Vec<f64> {
+    log.lines()
+        .filter(|l| needles.iter().all(|n| l.contains(n)))
+        .filter_map(stamp)
+        .collect()
+}
+
+fn now_of_day() -> f64 {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    (d.as_secs_f64()) % 86_400.0
+}
+
+fn status(lab: &Lab, node: usize) -> String {
+    let pid = lab.node_ref(node).pid_file.clone();
+    let out = Command::new(Lab::vigild_path())
+        .arg("-p")
+        .arg(&pid)
+        .arg("status")
+        .output()
+        .expect("vigild status");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn real_line(st: &str, addr: &str) -> String {
+    st.lines()
+        .find(|l| l.contains(&format!("Real server {addr}:8080")))
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn checkers_follow_real_servers_in_namespaces() {
+    if !netns::require_root() {
+        return;
+    }
+    assert!(
+        Command::new("python3").arg("-V").output().is_ok(),
+        "python3 is missing: the test command installs it"
+    );
+    let mut lab = Lab::new("checkers", 4);
+    let dir = lab.write("index.html", "ok\n");
+    let dir = dir.parent().expect("lab dir").to_path_buf();
+    let d = dir.display();
+    let misc = lab.write(
+        "misc.sh",
+        &format!("#!/bin/sh\nif [ -e {d}/hang ]; then sleep 30; fi\nexit 0\n"),
+    );
+    Command::new("chmod")
+        .arg("755")
+        .arg(&misc)
+        .status()
+        .expect("chmod");
+    let (h2, h3, h4) = (netns::host_v4(2), netns::host_v4(3), netns::host_v4(4));
+    let conf = format!(
+        "global_defs {{
+    script_user root
+    lvs_notify_fifo {d}/lvs.fifo
+}}
+virtual_server 192.0.2.100 80 {{
+    delay_loop 2
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    quorum 2
+    sorry_server 192.0.2.99 8080
+    quorum_up \"/bin/sh -c 'echo up >> {d}/quorum.log'\"
+    quorum_down \"/bin/sh -c 'echo down >> {d}/quorum.log'\"
+    real_server {h2} 8080 {{
+        HTTP_GET {{
+            url {{
+                path /index.html
+                status_code 200
+            }}
+            retry 2
+            delay_before_retry 1
+            connect_timeout 1
+            log_all_failures
+        }}
+    }}
+    real_server {h3} 8080 {{
+        TCP_CHECK {{
+            connect_timeout 1
+        }}
+    }}
+    real_server {h4} 8080 {{
+        MISC_CHECK {{
+            misc_path {misc}
+            misc_timeout 1
+            log_all_failures
+        }}
+    }}
+}}
+",
+        misc = misc.display()
+    );
+    let mut web2 = Server::http(&lab, 2, &dir);
+    let _web3 = Server::http(&lab, 3, &dir);
+    let listening = |lab: &Lab, a: std::net::Ipv4Addr| {
+        let code = format!("import socket; socket.create_connection(('{a}', 8080), 1)");
+        lab.exec(1, &["python3", "-c", &code]).status.success()
+    };
+    for a in [h2, h3] {
+        assert!(
+            netns::wait_until(Duration::from_secs(10), || listening(&lab, a)),
+            "http.server on {a} not listening"
+        );
+    }
+    let node = lab.start(Kind::Vigil, 1, &conf);
+    // Every real server up, and every checker has run and passed (a checker that has not run
+    // yet counts as up, and keepalived's start rule takes it down at its first failure).
+    let all_up = |lab: &Lab| {
+        let st = status(lab, node);
+        let passed = st
+            .lines()
+            .filter(|l| {
+                l.contains(" up: runs ")
+                    && (l.ends_with("last succeeded") || l.ends_with("last exited with status 0"))
+            })
+            .count();
+        passed == 3
+            && [h2, h3, h4]
+                .iter()
+                .all(|a| real_line(&st, &a.to_string()).contains(": UP"))
+    };
+    assert!(
+        netns::wait_until(Duration::from_secs(10), || all_up(&lab)),
+        "real servers not all up:\n{}\n{}",
+        status(&lab, node),
+        lab.logs()
+    );
+
+    // 1. The HTTP server stops: down exactly retry x delay_before_retry after the first failure.
+    let stopped_at = now_of_day();
+    let mark = lab.node_ref(node).log_text().len();
+    web2.stop();
+    let down_msg = format!("real server {h2}:8080 of VS 192.0.2.100:80: DOWN");
+    assert!(
+        netns::wait_until(Duration::from_secs(15), || lab.node_ref(node).log_text()
+            [mark..]
+            .contains(&down_msg)),
+        "HTTP real server never went down:\n{}",
+        lab.logs()
+    );
+    let log = lab.node_ref(node).log_text()[mark..].to_string();
+    let down = times(&log, &[&down_msg]);
+    assert_eq!(down.len(), 1, "{log}");
+    let fails: Vec<f64> = times(&log, &[&format!("HTTP_GET of {h2}:8080"), "check failed"])
+        .into_iter()
+        .filter(|&f| f <= down[0])
+        .collect();
+    assert_eq!(
+        fails.len(),
+        3,
+        "one failed run and two failed retries:\n{log}"
+    );
+    let first = fails[0];
+    assert!(
+        first - stopped_at < 2.0 + 1.5,
+        "first failure {first} not within one delay_loop of the stop {stopped_at}"
+    );
+    let gap = down[0] - first;
+    assert!(
+        (1.9..=3.5).contains(&gap),
+        "down {gap:.3} s after the first failure: expected 2 x delay_before_retry = 2 s\n{log}"
+    );
+    assert!((fails[1] - fails[0] - 1.0).abs() < 0.6, "{fails:?}");
+    let st = status(&lab, node);
+    assert!(
+        real_line(&st, &h2.to_string()).contains("DOWN weight 1 table absent"),
+        "{st}"
+    );
+    assert!(st.contains("quorum up"), "{st}");
+
+    // 2. The MISC_CHECK script hangs: abandoned at misc_timeout, process group gone, next run on
+    //    the delay_loop grid; with two servers down the quorum (2) is lost.
+    fs::write(dir.join("hang"), "").expect("flag");
+    let misc_down = format!("MISC_CHECK of {h4}:8080 (VS 192.0.2.100:80): DOWN");
+    assert!(
+        netns::wait_until(Duration::from_secs(10), || lab
+            .node_ref(node)
+            .log_text()
+            .contains(&misc_down)),
+        "MISC_CHECK never timed out:\n{}",
+        lab.logs()
+    );
+    assert!(
+        netns::wait_until(Duration::from_secs(10), || times(
+            &lab.node_ref(node).log_text(),
+            &[&format!("MISC_CHECK of {h4}:8080"), "timed out, abandoned"]
+        )
+        .len()
+            >= 2),
+        "second timeout never came:\n{}",
+        lab.logs()
+    );
+    let log = lab.node_ref(node).log_text();
+    let aband = times(
+        &log,
+        &[&format!("MISC_CHECK of {h4}:8080"), "timed out, abandoned"],
+    );
+    let step = aband[1] - aband[0];
+    assert!(
+        (1.9..=2.6).contains(&step),
+        "timeouts {step:.3} s apart: the next run must stay on the 2 s grid\n{log}"
+    );
+    // The script's process group is gone (its `sleep 30` child too).
+    let ps = Command::new("ps")
+        .args(["-eo", "pid,args"])
+        .output()
+        .expect("ps");
+    let ps = String::from_utf8_lossy(&ps.stdout).into_owned();
+    let left: Vec<&str> = ps
+        .lines()
+        .filter(|l| l.contains(&misc.display().to_string()) || l.contains("sleep 30"))
+        .collect();
+    // At most the run in progress now (one script and its sleep), never an earlier one.
+    assert!(
+        left.len() <= 2,
+        "processes of abandoned runs left: {left:?}"
+    );
+    assert!(log.contains("lost quorum"), "{log}");
+    let st = status(&lab, node);
+    assert!(st.contains("192.0.2.99:8080 IN USE"), "{st}");
+    assert!(
+        real_line(&st, &h3.to_string()).contains("UP weight 1 table absent"),
+        "the alive server leaves the table while the sorry server is in use:\n{st}"
+    );
+
+    // 3. Both come back: up within one delay_loop, quorum regained, sorry server out.
+    fs::remove_file(dir.join("hang")).expect("flag");
+    let back_at = now_of_day();
+    let _web2b = Server::http(&lab, 2, &dir);
+    assert!(
+        netns::wait_until(Duration::from_secs(10), || all_up(&lab)),
+        "not all up again:\n{}\n{}",
+        status(&lab, node),
+        lab.logs()
+    );
+    let log = lab.node_ref(node).log_text()[mark..].to_string();
+    let up = times(
+        &log,
+        &[&format!("real server {h2}:8080 of VS 192.0.2.100:80: UP")],
+    );
+    assert!(
+        up.last().is_some_and(|u| u - back_at < 2.0 + 1.5),
+        "HTTP real server up {:?} s after the restart at {back_at}",
+        up
+    );
+    assert!(
+        netns::wait_until(Duration::from_secs(5), || status(&lab, node)
+            .contains("quorum up")),
+        "{}",
+        status(&lab, node)
+    );
+    let st = status(&lab, node);
+    assert!(st.contains("192.0.2.99:8080 standby"), "{st}");
+    for a in [h2, h3, h4] {
+        assert!(
+            real_line(&st, &a.to_string()).contains("UP weight 1 table weight 1"),
+            "{st}"
+        );
+    }
+    // lvs_notify_fifo: keepalived's lines, in order (vigild holds the FIFO open, so they wait
+    // in it for a reader).
+    let fifo_lines = {
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(dir.join("lvs.fifo"))
+            .expect("lvs.fifo exists while vigild runs");
+        let mut buf = vec![0u8; 65536];
+        let n = f.read(&mut buf).unwrap_or(0);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let vs_lines: Vec<&str> = fifo_lines
+        .lines()
+        .filter(|l| l.starts_with("VS "))
+        .collect();
+    assert_eq!(
+        vs_lines,
+        [
+            "VS [192.0.2.100]:tcp:80 UP",
+            "VS [192.0.2.100]:tcp:80 DOWN",
+            "VS [192.0.2.100]:tcp:80 UP"
+        ],
+        "{fifo_lines}"
+    );
+    assert!(
+        fifo_lines.contains(&format!("RS [{h2}]:tcp:8080 [192.0.2.100]:tcp:80 DOWN\n")),
+        "{fifo_lines}"
+    );
+    assert!(
+        fifo_lines.contains(&format!("RS [{h4}]:tcp:8080 [192.0.2.100]:tcp:80 UP\n")),
+        "{fifo_lines}"
+    );
+    lab.node(node).terminate();
+    assert!(
+        !dir.join("lvs.fifo").exists(),
+        "the FIFO vigild created is removed at stop"
+    );
+    let q = fs::read_to_string(dir.join("quorum.log")).unwrap_or_default();
+    assert_eq!(
+        q.lines().collect::<Vec<_>>(),
+        ["up", "down", "up"],
+        "quorum scripts: once at start, once lost, once regained\n{}",
+        lab.logs()
+    );
+    eprintln!(
+        "checkers: HTTP down {gap:.3} s after its first failure (expected 2), MISC timeouts {step:.3} s apart (expected 2)"
+    );
+}
