@@ -42,6 +42,8 @@
 //! Bad input from the network is not an error of the engine: a packet that fails a check of
 //! RFC 5798 section 7.1 is dropped, counted under a named counter ([`stats::InstanceStats`],
 //! [`stats::RouterStats`]) and reported as [`Action::ProtocolError`]; it never changes state.
+//! What the operator's log should say about it (and about a differing VRRPv3 interval or two
+//! address owners) is decided and rate-limited here too, as [`Action::Notice`] ([`notices`]).
 //! A configuration the engine cannot run is rejected by [`Engine::new`] with a [`SetupError`].
 //! A panic is always a bug, and the simulator and the fuzzer exist to find it.
 //!
