@@ -9,8 +9,10 @@
 //! yet, and an advert the queue threw away (the buffer was full, the runner fell behind) was sent
 //! by a live master and lost on *this* router. Neither is evidence that the master is down; a
 //! takeover decided on them is the spurious takeover the RFC's timer arithmetic is meant to rule
-//! out (issue 20: a backup of 255 instances at 10 ms whose socket overflowed during a burst took
-//! over about a thousand times a second while the master advertised).
+//! out (issue 20: a backup of 255 instances at 10 ms that served its expired timers before reading
+//! the adverts waiting in its socket took over all 255 after any pause longer than 36 ms; the
+//! work of those takeovers kept it from reading, its socket overflowed, and it went on taking over
+//! about a thousand times a second while the master advertised).
 //!
 //! The runner reports its queue with [`Input::ReceiveQueue`] (see the run-loop contract): whether
 //! adverts are still waiting after it read what it could, and how many the queue lost since its

@@ -267,6 +267,8 @@ pub struct Daemon {
     vmac_sysctls: BaseSysctls,
     /// Macvlans created so far (their epoll tokens).
     vmac_serial: u64,
+    /// When socket drops were last logged as a warning (at most one a second).
+    last_drop_warning: Option<vigil_engine::Instant>,
     /// Each VRRP socket's drop counter (SO_RXQ_OVFL) as last seen, by descriptor.
     rx_dropped: HashMap<std::os::fd::RawFd, u32>,
     /// What the receive queues of each engine interface held back since the engine was last
@@ -503,6 +505,7 @@ impl Daemon {
             pid_file: pid_file.to_path_buf(),
             clock: sys::Clock::default(),
             rxb: RecvBatch::default(),
+            last_drop_warning: None,
             rx_dropped: HashMap::new(),
             rx_queues: HashMap::new(),
             txb: SendBatch::default(),
@@ -1715,11 +1718,16 @@ impl Daemon {
             }
         }
         for (iface, pending, lost) in told {
-            if lost > 0 {
-                debug!(
-                    "{}: the VRRP socket dropped {lost} packet(s) (receive buffer full)",
+            let quiet = self.last_drop_warning.is_some_and(|t| {
+                now.saturating_duration_since(t) < core::time::Duration::from_secs(1)
+            });
+            if lost > 0 && !quiet {
+                warn!(
+                    "{}: the VRRP socket dropped {lost} packet(s): its receive buffer was full \
+                     (Master_Down_Timers due meanwhile wait one more advert interval)",
                     self.engine.interface_name(iface).unwrap_or("?")
                 );
+                self.last_drop_warning = Some(now);
             }
             self.engine.handle_input(
                 now,
