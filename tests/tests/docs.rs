@@ -1,0 +1,108 @@
+//! The documents that point at tests stay true as the code moves: every test name that
+//! docs/CONFORMANCE.md gives for a "tested" requirement exists in the repository.
+//!
+//! A row marked "tested" promises a test that fails when the rule is broken; a renamed or removed
+//! test would leave the promise pointing at nothing. This reads each such row, takes every
+//! backticked identifier of its evidence cell (test names, module aliases, configuration
+//! keywords it names), and requires each to occur as a whole word in the repository's Rust
+//! sources, simulator scenarios or snapshot names.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent: the repository")
+        .to_path_buf()
+}
+
+/// Every file under `dir` whose name ends with one of `exts`, skipping build output and git.
+fn files(dir: &Path, exts: &[&str], out: &mut Vec<PathBuf>) {
+    let Ok(rd) = fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if p.is_dir() {
+            if name != "target" && name != ".git" && name != "corpus" && name != "corpus-work" {
+                files(&p, exts, out);
+            }
+        } else if exts.iter().any(|x| name.ends_with(x)) {
+            out.push(p);
+        }
+    }
+}
+
+/// Identifier-shaped words (lowercase, with an underscore) between backticks.
+fn named_identifiers(cell: &str) -> Vec<String> {
+    cell.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|t| {
+            t.contains('_')
+                && t.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// The whole words of a text (runs of `[a-z0-9_]`), plus file stems of snapshots and scenarios.
+fn words_of_repository() -> BTreeSet<String> {
+    let root = repo();
+    let mut paths = Vec::new();
+    files(&root, &[".rs", ".toml", ".snap"], &mut paths);
+    assert!(
+        paths.len() > 50,
+        "found only {} source files under {}",
+        paths.len(),
+        root.display()
+    );
+    let mut words = BTreeSet::new();
+    for p in &paths {
+        if let Some(stem) = p.file_stem() {
+            let stem = stem.to_string_lossy();
+            words.insert(stem.rsplit("__").next().unwrap_or(&stem).to_string());
+        }
+        let Ok(text) = fs::read_to_string(p) else {
+            continue;
+        };
+        for w in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if w.contains('_') {
+                words.insert(w.to_ascii_lowercase());
+            }
+        }
+    }
+    words
+}
+
+#[test]
+fn every_test_named_by_conformance_md_exists() {
+    let doc = repo().join("docs/CONFORMANCE.md");
+    let text = fs::read_to_string(&doc)
+        .unwrap_or_else(|e| panic!("{} must exist (issue 19): {e}", doc.display()));
+    let words = words_of_repository();
+    let mut rows = 0;
+    let mut names = 0;
+    let mut missing = Vec::new();
+    for line in text.lines().filter(|l| l.starts_with('|')) {
+        let Some((_, evidence)) = line.split_once("| tested |") else {
+            continue;
+        };
+        rows += 1;
+        for name in named_identifiers(evidence) {
+            names += 1;
+            if !words.contains(&name) {
+                missing.push(format!("{name}  (row: {})", &line[..line.len().min(40)]));
+            }
+        }
+    }
+    assert!(rows >= 80, "only {rows} tested rows in {}", doc.display());
+    assert!(names >= 80, "only {names} test names in the tested rows");
+    assert!(
+        missing.is_empty(),
+        "docs/CONFORMANCE.md names tests that do not exist (renamed or removed?):\n{}",
+        missing.join("\n")
+    );
+}
