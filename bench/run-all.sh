@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 if [ -z "${VIGILD:-}" ]; then
   # The build operators deploy (docs/HOWTO.md): static musl, [profile.dist].
+  # ring's C code (rustls) is compiled with musl-gcc for the static build (.cargo/config.toml).
+  command -v musl-gcc >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq musl-tools >/dev/null
   cargo build --profile dist --target x86_64-unknown-linux-musl -p vigil-linux --bin vigild
   export VIGILD="$CARGO_TARGET_DIR/x86_64-unknown-linux-musl/dist/vigild"
 fi
