@@ -114,12 +114,20 @@ fn become_subreaper() {
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
 }
 
-/// Run a command and return its output; panics when it cannot be started.
+/// Run a command and return its output; panics when it cannot be started, naming the Debian
+/// package that provides it.
 pub fn run(args: &[&str]) -> Output {
     Command::new(args[0])
         .args(&args[1..])
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {args:?}: {e}"))
+        .unwrap_or_else(|e| {
+            let package = match args[0] {
+                "ip" | "bridge" => "iproute2",
+                "sysctl" => "procps",
+                other => other,
+            };
+            panic!("cannot run {args:?}: {e} (apt-get install {package}; scripts/test installs it)")
+        })
 }
 
 /// Run a command that must succeed.
@@ -736,9 +744,16 @@ impl Lab {
             .stderr(errf)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start tcpdump: {e}"));
-        wait_until(Duration::from_secs(5), || {
+        // A capture that never started must fail here, saying why, not later as "no packet".
+        let listening = wait_until(Duration::from_secs(5), || {
             fs::read_to_string(&err).is_ok_and(|s| s.contains("listening"))
         });
+        assert!(
+            listening,
+            "tcpdump did not start capturing on the bridge within 5 s (is it installed? \
+             apt-get install tcpdump; scripts/test does): {}",
+            fs::read_to_string(&err).unwrap_or_default().trim()
+        );
         self.captures.push(Capture {
             child: Some(child),
             path,
