@@ -95,11 +95,11 @@ def config(n, base):
     for i in range(n):
         port = base + i
         if i % 2 == 0:
-            check = "        TCP_CHECK {\n            connect_port %d\n            connect_timeout 0.9\n        }" % port
+            check = "        TCP_CHECK {\n            connect_ip 198.51.100.1\n            connect_port %d\n            connect_timeout 0.9\n        }" % port
         else:
             check = (
                 "        HTTP_GET {\n            url {\n                path /\n                status_code 200\n"
-                "            }\n            connect_port %d\n            connect_timeout 0.9\n        }" % port
+                "            }\n            connect_ip 198.51.100.1\n            connect_port %d\n            connect_timeout 0.9\n        }" % port
             )
         # Real servers are told apart by address (198.51.100.0/24 and 203.0.113.0/24 cover
         # 508 each); every checker connects to 198.51.100.1 on its own port.
@@ -203,8 +203,21 @@ def main():
                     "failures_in_window": f1 - f0,
                     "rss_kib": int(open(f"/proc/{v.pid}/status").read().split("VmRSS:")[1].split()[0]),
                 })
+            t_stop = time.monotonic()
             v.terminate()
-            v.wait(timeout=10)
+            try:
+                v.wait(timeout=20)
+                result["stop_s" if not detail else "stop_s_with_D"] = round(time.monotonic() - t_stop, 3)
+            except subprocess.TimeoutExpired:
+                for _ in range(3):
+                    for f in ("syscall", "wchan", "stack"):
+                        try:
+                            print(f, open(f"/proc/{v.pid}/{f}").read(), file=sys.stderr)
+                        except OSError as e:
+                            print(f, e, file=sys.stderr)
+                    time.sleep(0.5)
+                print(open(log_path).read()[-600:], file=sys.stderr)
+                raise
     finally:
         for p in procs:
             if p.poll() is None:
