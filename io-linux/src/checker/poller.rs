@@ -66,19 +66,18 @@ impl Poller {
         let _ = unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, &mut ev) };
     }
 
-    /// The tokens ready now (never blocks).
+    /// Up to 256 tokens ready now (never blocks). One `epoll_wait` only: level-triggered
+    /// events stay ready until served, so asking again before serving them would return the
+    /// same ones forever; what is left is reported again (the daemon's epoll sees this
+    /// descriptor still readable) and served on the next wake-up.
     pub fn ready(&self, out: &mut Vec<u64>) -> io::Result<()> {
-        let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 64];
-        loop {
-            // SAFETY: `evs` is valid for 64 entries.
-            let n = cvt(unsafe {
-                libc::epoll_wait(self.fd.as_raw_fd(), evs.as_mut_ptr(), evs.len() as i32, 0)
-            })?;
-            out.extend(evs[..n as usize].iter().map(|e| e.u64));
-            if (n as usize) < evs.len() {
-                return Ok(());
-            }
-        }
+        let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 256];
+        // SAFETY: `evs` is valid for 256 entries.
+        let n = cvt(unsafe {
+            libc::epoll_wait(self.fd.as_raw_fd(), evs.as_mut_ptr(), evs.len() as i32, 0)
+        })?;
+        out.extend(evs[..n as usize].iter().map(|e| e.u64));
+        Ok(())
     }
 }
 
@@ -97,4 +96,28 @@ pub fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
 pub fn kill_group(pgid: u32) {
     // SAFETY: kill has no memory preconditions.
     unsafe { libc::kill(-(pgid as libc::pid_t), libc::SIGKILL) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::UdpSocket;
+
+    #[test]
+    fn ready_returns_even_when_more_than_a_batch_is_ready() {
+        // 300 always-writable sockets: one call returns at most 256 and never loops.
+        let p = Poller::new().unwrap();
+        let socks: Vec<UdpSocket> = (0..300)
+            .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
+            .collect();
+        for (i, s) in socks.iter().enumerate() {
+            p.add(s.as_raw_fd(), true, i as u64).unwrap();
+        }
+        let mut out = Vec::new();
+        p.ready(&mut out).unwrap();
+        assert_eq!(out.len(), 256);
+        out.clear();
+        p.ready(&mut out).unwrap();
+        assert!(!out.is_empty(), "the rest is reported again");
+    }
 }

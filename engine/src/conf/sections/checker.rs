@@ -311,131 +311,6 @@ impl Builder {
         Ok(g)
     }
 
-    pub(super) fn group_range(&mut self, st: &Stmt) -> R<GroupRange> {
-        let word = st.keyword();
-        let port = match st.args().first() {
-            Some(p) => {
-                let r = port_word(p, "virtual_server_group port");
-                self.check(&p.loc, r)?
-            }
-            None => 0,
-        };
-        let bad = |b: &mut Builder, why: &str| {
-            b.err(
-                &word.loc,
-                format!(
-                    "virtual_server_group entry '{}': {why} (expected IP, IP-LAST, IP-IP or IP/LEN)",
-                    word.text
-                ),
-            )
-        };
-        let text = word.text.as_str();
-        if let Some((a, len)) = text.split_once('/') {
-            let Ok(addr) = a.parse::<IpAddr>() else {
-                bad(self, "not an address");
-                return Err(());
-            };
-            let max = if addr.is_ipv4() { 32 } else { 128 };
-            let Ok(len) = len.parse::<u32>() else {
-                bad(self, "bad prefix length");
-                return Err(());
-            };
-            if len > max || len < max - 8 || (addr.is_ipv6() && len < 112) {
-                bad(self, "the prefix must cover at most 256 addresses");
-                return Err(());
-            }
-            let host = max - len;
-            let (first, last) = match addr {
-                IpAddr::V4(v) => {
-                    let n = u32::from(v);
-                    let mask = if host == 0 { 0 } else { (1u32 << host) - 1 };
-                    if n & mask != 0 {
-                        bad(self, "address bits beyond the prefix are set");
-                        return Err(());
-                    }
-                    (
-                        IpAddr::V4(v),
-                        IpAddr::V4(std::net::Ipv4Addr::from(n | mask)),
-                    )
-                }
-                IpAddr::V6(v) => {
-                    let n = u128::from(v);
-                    let mask = if host == 0 { 0 } else { (1u128 << host) - 1 };
-                    if n & mask != 0 {
-                        bad(self, "address bits beyond the prefix are set");
-                        return Err(());
-                    }
-                    (
-                        IpAddr::V6(v),
-                        IpAddr::V6(std::net::Ipv6Addr::from(n | mask)),
-                    )
-                }
-            };
-            return Ok(GroupRange { first, last, port });
-        }
-        if let Some((a, end)) = text.split_once('-') {
-            let Ok(first) = a.parse::<IpAddr>() else {
-                bad(self, "not an address");
-                return Err(());
-            };
-            let last = if let Ok(e) = end.parse::<IpAddr>() {
-                if e.is_ipv4() != first.is_ipv4() {
-                    bad(self, "the two ends are of different families");
-                    return Err(());
-                }
-                e
-            } else {
-                // The last byte (IPv4, decimal) or last 16 bits (IPv6, hex) of the first address.
-                match first {
-                    IpAddr::V4(v) => {
-                        let Ok(x) = end.parse::<u8>() else {
-                            bad(self, "bad range end");
-                            return Err(());
-                        };
-                        let mut o = v.octets();
-                        o[3] = x;
-                        IpAddr::V4(o.into())
-                    }
-                    IpAddr::V6(v) => {
-                        let Ok(x) = u16::from_str_radix(end, 16) else {
-                            bad(self, "bad range end");
-                            return Err(());
-                        };
-                        let mut seg = v.segments();
-                        seg[7] = x;
-                        IpAddr::V6(seg.into())
-                    }
-                }
-            };
-            let same_block = match (first, last) {
-                (IpAddr::V4(a), IpAddr::V4(b)) => u32::from(a) >> 8 == u32::from(b) >> 8,
-                (IpAddr::V6(a), IpAddr::V6(b)) => u128::from(a) >> 16 == u128::from(b) >> 16,
-                _ => false,
-            };
-            if !same_block {
-                bad(
-                    self,
-                    "a range may only vary the last byte (IPv4) or the last 16 bits (IPv6)",
-                );
-                return Err(());
-            }
-            if last < first {
-                bad(self, "the range end is below its start");
-                return Err(());
-            }
-            return Ok(GroupRange { first, last, port });
-        }
-        let Ok(addr) = text.parse::<IpAddr>() else {
-            bad(self, "not an address");
-            return Err(());
-        };
-        Ok(GroupRange {
-            first: addr,
-            last: addr,
-            port,
-        })
-    }
-
     /// `virtual_server IP [PORT] | fwmark N | group NAME { ... }`.
     pub(super) fn virtual_server(&mut self, s: &Stmt) -> R<RawVirtual> {
         let args = s.args();
@@ -520,6 +395,7 @@ impl Builder {
         Ok(vs)
     }
 
+    // Long on purpose: one arm per virtual_server keyword of keepalived's table, kept together.
     pub(super) fn vs_keyword(&mut self, st: &Stmt, kw: &str, vs: &mut RawVirtual) -> R<()> {
         match kw {
             "real_server" => {

@@ -32,6 +32,7 @@ impl Builder {
         }
     }
 
+    // Long on purpose: keepalived's end-of-parse checks (check_data.c) in their order, one block each.
     pub(super) fn resolve_vs(
         &mut self,
         raw: RawVirtual,
