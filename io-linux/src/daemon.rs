@@ -363,7 +363,12 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
     match Daemon::new(engine, checks, track_files, operator, &pid_file) {
         Ok(mut d) => {
             match crate::checker::CheckerRunner::new(&cfg, Some(&pid_file)) {
-                Ok(c) => d.set_checkers(c),
+                Ok(mut c) => {
+                    if let Some(r) = c.as_mut() {
+                        r.set_metrics_file(opts.metrics_file.as_deref());
+                    }
+                    d.set_checkers(c)
+                }
                 Err(e) => {
                     error!("cannot start the health checkers: {e}");
                     return EXIT_FATAL;

@@ -9,6 +9,7 @@
 //! UDP_CHECK, PING_CHECK and SSL_GET (rustls; see `tls.rs` for keepalived's `SSL` block). FILE_CHECK values come from the daemon's track-file watcher (inotify).
 
 mod datagram;
+mod metrics;
 mod misc;
 mod net;
 mod poller;
@@ -88,6 +89,8 @@ pub struct CheckerRunner {
     /// rewritten at once on a state change, else at most once a second.
     status_dirty: bool,
     status_written: Instant,
+    /// The Prometheus textfile of the checkers (beside vigild's `--metrics-file`).
+    metrics_file: Option<PathBuf>,
 }
 
 impl CheckerRunner {
@@ -157,6 +160,7 @@ impl CheckerRunner {
             fifo: checker_fifos(cfg),
             status_dirty: false,
             status_written: Instant::ZERO,
+            metrics_file: None,
         }))
     }
 
@@ -173,6 +177,11 @@ impl CheckerRunner {
                 "reload: the virtual servers or their checkers changed; the change takes effect at the next restart of vigild (the running checkers continue unchanged)"
             );
         }
+    }
+
+    /// Keep the checkers' metrics beside vigild's `--metrics-file` (see `metrics.rs`).
+    pub fn set_metrics_file(&mut self, vigild_metrics_file: Option<&Path>) {
+        self.metrics_file = vigild_metrics_file.map(metrics::path_beside);
     }
 
     /// The descriptor the daemon watches (readable when a check has progressed).
@@ -249,7 +258,10 @@ impl CheckerRunner {
         if let Some(f) = self.fifo.take() {
             f.shutdown();
         }
-        if let Some(p) = &self.status_file {
+        for p in [&self.status_file, &self.metrics_file]
+            .into_iter()
+            .flatten()
+        {
             let _ = std::fs::remove_file(p);
         }
     }
@@ -712,6 +724,12 @@ impl CheckerRunner {
     fn write_status(&mut self, now: Instant) {
         self.status_dirty = false;
         self.status_written = now;
+        if let Some(p) = &self.metrics_file {
+            let text = metrics::render(&self.engine, &self.cfg, &self.checkers);
+            if let Err(e) = crate::operator::status::write_atomic(p, text.as_bytes(), 0o644) {
+                debug!("cannot write {}: {e}", p.display());
+            }
+        }
         if let Some(p) = &self.status_file {
             let text = self.status_text();
             if let Err(e) = crate::operator::status::write_atomic(p, text.as_bytes(), 0o644) {
