@@ -88,6 +88,8 @@ pub struct CheckerRunner {
     /// rewritten at once on a state change, else at most once a second.
     status_dirty: bool,
     status_written: Instant,
+    /// The load-balancer data plane that applies the table (issue 17; src/dataplane/).
+    dataplane: crate::dataplane::DataPlane,
 }
 
 impl CheckerRunner {
@@ -157,6 +159,7 @@ impl CheckerRunner {
             fifo: checker_fifos(cfg),
             status_dirty: false,
             status_written: Instant::ZERO,
+            dataplane: crate::dataplane::DataPlane::new(cfg),
         }))
     }
 
@@ -173,6 +176,8 @@ impl CheckerRunner {
                 "reload: the virtual servers or their checkers changed; the change takes effect at the next restart of vigild (the running checkers continue unchanged)"
             );
         }
+        // The table is rebuilt from the engine's state (what a reload must leave in the kernel).
+        self.dataplane.rebuild();
     }
 
     /// The descriptor the daemon watches (readable when a check has progressed).
@@ -243,6 +248,7 @@ impl CheckerRunner {
         self.stopping = true;
         self.engine.handle_input(now, CheckInput::Shutdown);
         self.drain(now);
+        self.dataplane.stop();
         for mut c in self.reaping.drain(..) {
             let _ = c.wait();
         }
@@ -344,6 +350,8 @@ impl CheckerRunner {
             self.act(now, a);
         }
         if changed {
+            // One transaction for every table change of this event.
+            self.dataplane.commit();
             self.write_status(now);
         }
     }
@@ -402,6 +410,7 @@ impl CheckerRunner {
                 change,
                 reason,
             } => {
+                self.dataplane.set_server(vs, server, change);
                 let v = &self.cfg.checkers.virtual_servers[vs.0 as usize];
                 let who = match server {
                     Server::Real(r) => format!("real server {}", self.real_name(vs, r)),
