@@ -147,13 +147,16 @@ pub fn plan(index: u32, vs: &VirtualServer, table: &ServiceTable) -> Result<Serv
         .map(|(_, _, last)| last + 1)
         .max()
         .unwrap_or(0);
+    // A fwmark service may span protocols: its packets keep their destination port (see
+    // support.rs; the note says so at `vigild -t`).
+    let keep_port = matches!(matcher, Match::Fwmark(_));
     let buckets = ranges
         .into_iter()
         .map(|(i, first, last)| Bucket {
             first,
             last,
             addr: servers[i].0,
-            port: servers[i].1,
+            port: if keep_port { 0 } else { servers[i].1 },
         })
         .collect();
     Ok(ServicePlan {

@@ -23,6 +23,9 @@
 //! * `persistence_engine`: refused (IPVS's SIP Call-ID engine has no nftables equivalent).
 //! * `virtual_server group`: refused for now (sets of addresses and ranges are not built).
 //! * `ops` (one-packet scheduling): noted: nftables translates per conntrack flow.
+//! * `virtual_server fwmark N`: packets marked N (by the operator's own rule in an earlier
+//!   hook, as for IPVS) are translated to the server's address only: a mark may span
+//!   protocols, so the destination port is kept and real server ports are not applied (noted).
 //! * A real or sorry server of the other address family: refused (NAT cannot translate
 //!   between families).
 
@@ -114,6 +117,18 @@ pub fn nftables_notes(vs: &VirtualServer) -> Vec<String> {
             "virtual_server {name}: persistence_timeout {t}: applied as a hash of the client's address{}: a client keeps its real server while the table is unchanged, not for {t} s after its last connection (a change of the table can move it), and lb_algo {} is not used",
             if vs.persistence_granularity.is_some() { " under persistence_granularity" } else { "" },
             vs.lb_algo.name()
+        ));
+    }
+    if matches!(vs.key, ServiceKey::Fwmark(_))
+        && vs
+            .real_servers
+            .iter()
+            .map(|r| r.port)
+            .chain(vs.sorry_server.as_ref().map(|s| s.port))
+            .any(|p| p != 0)
+    {
+        notes.push(format!(
+            "virtual_server {name}: the real servers' ports are not applied: a fwmark service may span protocols, so its packets keep their destination port (DNAT of the address only)"
         ));
     }
     if vs.sched_flags.ops {
