@@ -139,6 +139,7 @@
 
 pub mod checker;
 pub mod conf;
+pub mod dataplane;
 mod engine;
 pub mod from_conf;
 pub mod instance;

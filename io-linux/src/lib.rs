@@ -82,6 +82,7 @@ pub mod batch;
 pub mod checker;
 pub mod checks;
 pub mod daemon;
+pub mod dataplane;
 pub mod netlink;
 pub mod routes;
 pub mod sys;

@@ -134,7 +134,7 @@ fn unknown_keywords_warn_and_lvs_defaults_are_reported() {
         BASIC.replace("interface eth0", "interface eth0\n frobnicate 3")
     ));
     let w: Vec<String> = c.warnings.iter().map(|d| d.to_string()).collect();
-    assert_eq!(w.len(), 5, "{w:?}");
+    assert_eq!(w.len(), 6, "{w:?}");
     assert_eq!(
         w[0],
         "keepalived.conf:8:2: warning: unknown keyword 'frobnicate' in vrrp_instance (ignored)"
@@ -143,7 +143,14 @@ fn unknown_keywords_warn_and_lvs_defaults_are_reported() {
     assert!(w[1].contains("no protocol set: UDP"), "{w:?}");
     assert!(w[2].contains("no lb_algo set: wlc"), "{w:?}");
     assert!(w[3].contains("no lb_kind set: NAT"), "{w:?}");
-    assert!(w[4].contains("notice: virtual_server 192.0.2.9:80: Vigil runs its health checkers"));
+    assert!(
+        w[4].contains("notice: virtual_server 192.0.2.9:80: applied by the nftables data plane"),
+        "{w:?}"
+    );
+    assert!(
+        w[5].contains("lb_algo wlc: needs per-server connection counts"),
+        "{w:?}"
+    );
     assert_eq!(c.checkers.virtual_servers.len(), 1);
 }
 

@@ -91,6 +91,8 @@ pub struct CheckerRunner {
     status_written: Instant,
     /// The Prometheus textfile of the checkers (beside vigild's `--metrics-file`).
     metrics_file: Option<PathBuf>,
+    /// The load-balancer data plane that applies the table (issue 17; src/dataplane/).
+    dataplane: crate::dataplane::DataPlane,
 }
 
 impl CheckerRunner {
@@ -161,6 +163,7 @@ impl CheckerRunner {
             status_dirty: false,
             status_written: Instant::ZERO,
             metrics_file: None,
+            dataplane: crate::dataplane::DataPlane::new(cfg),
         }))
     }
 
@@ -177,6 +180,8 @@ impl CheckerRunner {
                 "reload: the virtual servers or their checkers changed; the change takes effect at the next restart of vigild (the running checkers continue unchanged)"
             );
         }
+        // The table is rebuilt from the engine's state (what a reload must leave in the kernel).
+        self.dataplane.rebuild();
     }
 
     /// Keep the checkers' metrics beside vigild's `--metrics-file` (see `metrics.rs`).
@@ -252,6 +257,7 @@ impl CheckerRunner {
         self.stopping = true;
         self.engine.handle_input(now, CheckInput::Shutdown);
         self.drain(now);
+        self.dataplane.stop();
         for mut c in self.reaping.drain(..) {
             let _ = c.wait();
         }
@@ -356,6 +362,8 @@ impl CheckerRunner {
             self.act(now, a);
         }
         if changed {
+            // One transaction for every table change of this event.
+            self.dataplane.commit();
             self.write_status(now);
         }
     }
@@ -414,6 +422,7 @@ impl CheckerRunner {
                 change,
                 reason,
             } => {
+                self.dataplane.set_server(vs, server, change);
                 let v = &self.cfg.checkers.virtual_servers[vs.0 as usize];
                 let who = match server {
                     Server::Real(r) => format!("real server {}", self.real_name(vs, r)),

@@ -374,17 +374,13 @@ impl Builder {
             hysteresis = h;
         }
         let forwarding = vs_forwarding.unwrap_or(Forwarding::Nat);
-        self.notice(
-            &raw.loc,
-            format!("virtual_server {vsname}: Vigil runs its health checkers and keeps the real-server table (vigild status); the load-balancer data plane that would apply lb_algo, lb_kind, protocol, persistence and weights is not built yet (issue 17)"),
-        );
         if ha_suspend {
             self.notice(
                 &raw.loc,
                 format!("virtual_server {vsname}: ha_suspend is not honoured yet: the checkers run whether or not the virtual address is on this host"),
             );
         }
-        Some(VirtualServer {
+        let vs = VirtualServer {
             key: raw.key,
             family,
             protocol,
@@ -407,7 +403,12 @@ impl Builder {
             delay_loop: raw.timing.delay_loop.unwrap_or(Duration::from_secs(60)),
             real_servers: out_reals,
             loc: raw.loc,
-        })
+        };
+        // What the nftables data plane applies, maps or refuses (crate::dataplane).
+        for note in crate::dataplane::nftables_notes(&vs) {
+            self.notice(&vs.loc, note);
+        }
+        Some(vs)
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -1,0 +1,140 @@
+//! What the nftables data plane honours, maps or refuses among a virtual server's settings
+//! (keepalived.conf(5) "Virtual server(s)"; the reasons `vigild -t` prints).
+//!
+//! * `lb_kind NAT`: DNAT in the `prerouting` hook of Vigil's own table. The nat hooks see
+//!   only a connection's first packet; conntrack carries the translation for the rest of the
+//!   connection, so a change of the table (a server removed, inhibited, re-weighted) affects
+//!   new connections only and an established connection keeps its real server, as with IPVS.
+//!   As for IPVS NAT, the real servers must send their replies back through the director (it
+//!   is their route to the clients) and the director must forward (`net.ipv4.ip_forward`);
+//!   no source NAT is added (keepalived 2.2.7 has no `nat_mask`; the seed's ipchains rule is
+//!   not reproduced).
+//! * `lb_kind DR`: refused. Direct routing sends the client's packet unchanged to the real
+//!   server's MAC address. nftables can do it only in the netdev family (`fwd` to a device
+//!   and neighbour), which has no conntrack: the choice of server would be per packet (or a
+//!   hash of the flow that a change of the table would move), breaking established
+//!   connections on every change.
+//! * `lb_kind TUN`: refused: IPVS encapsulates each connection's packets (IP-in-IP, GUE, GRE)
+//!   towards its real server; nftables has no encapsulating statement.
+//! * `persistence_timeout` / `persistence_granularity`: a hash of the source address (masked
+//!   by the granularity) picks the server, so a client keeps its server while the table is
+//!   unchanged; unlike IPVS it is not a timed entry per client (a change of the table can move
+//!   a client before the timeout; an unchanged table keeps it longer).
+//! * `persistence_engine`: refused (IPVS's SIP Call-ID engine has no nftables equivalent).
+//! * `virtual_server group`: refused for now (sets of addresses and ranges are not built).
+//! * `ops` (one-packet scheduling): noted: nftables translates per conntrack flow.
+//! * `virtual_server fwmark N`: packets marked N (by the operator's own rule in an earlier
+//!   hook, as for IPVS) are translated to the server's address only: a mark may span
+//!   protocols, so the destination port is kept and real server ports are not applied (noted).
+//! * A real or sorry server of the other address family: refused (NAT cannot translate
+//!   between families).
+
+use super::sched::Scheduling;
+use crate::conf::{Family, Forwarding, ServiceKey, VirtualServer};
+
+fn family_of(a: &std::net::IpAddr) -> Family {
+    if a.is_ipv4() {
+        Family::V4
+    } else {
+        Family::V6
+    }
+}
+
+fn forwarding_refusal(f: Forwarding, who: &str) -> Option<String> {
+    match f {
+        Forwarding::Nat => None,
+        Forwarding::Dr => Some(format!(
+            "{who}lb_kind DR: direct routing needs the client's packet sent unchanged to the real server's MAC address, which nftables can do only in the netdev family, where there is no conntrack: a change of the table would move established connections"
+        )),
+        Forwarding::Tun { .. } => Some(format!(
+            "{who}lb_kind TUN: IPVS encapsulates each connection (IP-in-IP, GUE, GRE); nftables has no encapsulating statement"
+        )),
+    }
+}
+
+/// Why the nftables data plane cannot apply this virtual server, if it cannot.
+pub fn refusal(vs: &VirtualServer) -> Option<String> {
+    if let ServiceKey::Group(g) = &vs.key {
+        return Some(format!(
+            "virtual_server group {g}: groups (sets of addresses and ranges) are not built in the nftables data plane yet"
+        ));
+    }
+    if let Some(e) = &vs.persistence_engine {
+        return Some(format!(
+            "persistence_engine {e}: IPVS persistence engines have no nftables equivalent"
+        ));
+    }
+    if let Some(why) = forwarding_refusal(vs.forwarding, "") {
+        return Some(why);
+    }
+    for rs in &vs.real_servers {
+        let who = format!("real_server {}: ", rs.addr);
+        if let Some(why) = forwarding_refusal(rs.forwarding, &who) {
+            return Some(why);
+        }
+        if family_of(&rs.addr) != vs.family {
+            return Some(format!(
+                "{who}its address family differs from the virtual server's: NAT cannot translate between families"
+            ));
+        }
+    }
+    if let Some(s) = &vs.sorry_server {
+        let who = format!("sorry_server {}: ", s.addr);
+        if let Some(why) = forwarding_refusal(s.forwarding, &who) {
+            return Some(why);
+        }
+        if family_of(&s.addr) != vs.family {
+            return Some(format!(
+                "{who}its address family differs from the virtual server's: NAT cannot translate between families"
+            ));
+        }
+    }
+    None
+}
+
+/// What `vigild -t` says about this virtual server and the nftables data plane: one line
+/// when it is refused, else how it is applied and every setting mapped or not honoured.
+pub fn nftables_notes(vs: &VirtualServer) -> Vec<String> {
+    let name = &vs.key;
+    if let Some(why) = refusal(vs) {
+        return vec![format!(
+            "virtual_server {name}: not applied by the nftables data plane: {why}; its health checkers run and its table shows in `vigild status`"
+        )];
+    }
+    let table = match vs.family {
+        Family::V4 => "ip vigil",
+        Family::V6 => "ip6 vigil",
+    };
+    let mut notes = vec![format!(
+        "virtual_server {name}: applied by the nftables data plane (table {table}): lb_kind NAT as DNAT; the real servers must route their replies through this director, which must forward (no source NAT is added)"
+    )];
+    let sched = Scheduling::of(vs);
+    if let Some(n) = sched.note {
+        notes.push(format!("virtual_server {name}: {n}"));
+    }
+    if let Some(t) = vs.persistence_timeout {
+        notes.push(format!(
+            "virtual_server {name}: persistence_timeout {t}: applied as a hash of the client's address{}: a client keeps its real server while the table is unchanged, not for {t} s after its last connection (a change of the table can move it), and lb_algo {} is not used",
+            if vs.persistence_granularity.is_some() { " under persistence_granularity" } else { "" },
+            vs.lb_algo.name()
+        ));
+    }
+    if matches!(vs.key, ServiceKey::Fwmark(_))
+        && vs
+            .real_servers
+            .iter()
+            .map(|r| r.port)
+            .chain(vs.sorry_server.as_ref().map(|s| s.port))
+            .any(|p| p != 0)
+    {
+        notes.push(format!(
+            "virtual_server {name}: the real servers' ports are not applied: a fwmark service may span protocols, so its packets keep their destination port (DNAT of the address only)"
+        ));
+    }
+    if vs.sched_flags.ops {
+        notes.push(format!(
+            "virtual_server {name}: ops: not honoured: nftables translates per conntrack flow, not per packet"
+        ));
+    }
+    notes
+}

@@ -1,0 +1,201 @@
+//! The nftables data plane's decisions: schedulers to buckets, refusals, and plans of
+//! whole services (insta snapshots of the plans, reviewed).
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::checker::{Server, TableChange};
+use crate::conf::{self, LbAlgo};
+
+fn vs_of(body: &str) -> conf::VirtualServer {
+    let text = format!("virtual_server 192.0.2.10 80 {{\n{body}\n}}\n");
+    let cfg = conf::parse_str(&text).expect("test configuration parses");
+    cfg.checkers.virtual_servers[0].clone()
+}
+
+const THREE: &str = "
+  protocol TCP
+  lb_kind NAT
+  real_server 198.51.100.11 8080 { weight 3 }
+  real_server 198.51.100.12 8080 { weight 2 }
+  real_server 198.51.100.13 8080 { weight 1 }
+  sorry_server 203.0.113.99 8080
+";
+
+fn full_table(vs: &conf::VirtualServer) -> ServiceTable {
+    let mut t = ServiceTable::new(vs.real_servers.len());
+    for (i, rs) in vs.real_servers.iter().enumerate() {
+        t.apply(Server::Real(i as u32), TableChange::Add(rs.weight));
+    }
+    t
+}
+
+#[test]
+fn wrr_gives_each_server_buckets_in_proportion_to_its_weight() {
+    let vs = vs_of(&format!("lb_algo wrr\n{THREE}"));
+    insta::assert_debug_snapshot!(plan(0, &vs, &full_table(&vs)));
+}
+
+#[test]
+fn rr_gives_one_bucket_per_server_of_nonzero_weight() {
+    let vs = vs_of(&format!("lb_algo rr\n{THREE}"));
+    let mut t = full_table(&vs);
+    // inhibit_on_failure: a dead server stays in the table at weight 0: no bucket.
+    t.apply(Server::Real(1), TableChange::Weight(0));
+    let p = plan(0, &vs, &t).expect("applied");
+    assert_eq!(p.modulus, 2);
+    assert!(p
+        .buckets
+        .iter()
+        .all(|b| b.addr.to_string() != "198.51.100.12"));
+}
+
+#[test]
+fn quorum_lost_sends_everything_to_the_sorry_server() {
+    let vs = vs_of(&format!("lb_algo wrr\n{THREE}"));
+    let mut t = ServiceTable::new(3);
+    t.apply(Server::Sorry, TableChange::Add(1));
+    insta::assert_debug_snapshot!(plan(0, &vs, &t));
+}
+
+#[test]
+fn an_empty_table_has_no_buckets() {
+    let vs = vs_of(&format!("lb_algo wrr\n{THREE}"));
+    let p = plan(0, &vs, &ServiceTable::new(3)).expect("applied");
+    assert_eq!((p.modulus, p.buckets.len()), (0, 0));
+}
+
+#[test]
+fn sh_hashes_the_source_and_dh_the_destination() {
+    let sh = plan(
+        0,
+        &vs_of(&format!("lb_algo sh\n{THREE}")),
+        &full_table(&vs_of(THREE)),
+    );
+    let sh = sh.expect("applied");
+    assert_eq!(
+        sh.selector,
+        Selector::SourceHash {
+            port: false,
+            mask: None
+        }
+    );
+    assert_eq!(sh.modulus, 6, "sh is weighted");
+    let dh = plan(
+        0,
+        &vs_of(&format!("lb_algo dh\n{THREE}")),
+        &full_table(&vs_of(THREE)),
+    );
+    let dh = dh.expect("applied");
+    assert_eq!((dh.selector, dh.modulus), (Selector::DestHash, 3));
+}
+
+#[test]
+fn fo_sends_everything_to_the_highest_weight() {
+    let vs = vs_of(&format!("lb_algo fo\n{THREE}"));
+    let p = plan(0, &vs, &full_table(&vs)).expect("applied");
+    assert_eq!(p.buckets.len(), 1);
+    assert_eq!(p.buckets[0].addr.to_string(), "198.51.100.11");
+}
+
+#[test]
+fn connection_count_schedulers_are_mapped_with_a_reason() {
+    for (name, algo) in LbAlgo::ALL {
+        let s = Scheduling::of_algo(algo, false);
+        let exact = matches!(
+            algo,
+            LbAlgo::Rr | LbAlgo::Wrr | LbAlgo::Sh | LbAlgo::Dh | LbAlgo::Fo
+        );
+        assert_eq!(s.note.is_none(), exact, "{name}");
+    }
+    let wlc = Scheduling::of_algo(LbAlgo::Wlc, false);
+    assert!(wlc.weighted && wlc.selector == Selector::Counter);
+}
+
+#[test]
+fn persistence_hashes_the_masked_source() {
+    let vs = vs_of(&format!(
+        "lb_algo rr\npersistence_timeout 60\npersistence_granularity 255.255.255.0\n{THREE}"
+    ));
+    let p = plan(0, &vs, &full_table(&vs)).expect("applied");
+    assert!(matches!(
+        p.selector,
+        Selector::SourceHash {
+            mask: Some(conf::Granularity::V4(_)),
+            ..
+        }
+    ));
+}
+
+#[test]
+fn dr_tun_groups_and_mixed_families_are_refused_with_the_reason() {
+    let dr = vs_of("lb_kind DR\nreal_server 198.51.100.11 80 { }");
+    assert!(refusal(&dr).expect("refused").contains("lb_kind DR"));
+    let tun = vs_of("lb_kind TUN\nreal_server 198.51.100.11 80 { }");
+    assert!(refusal(&tun).expect("refused").contains("lb_kind TUN"));
+    let rs_dr = vs_of("lb_kind NAT\nreal_server 198.51.100.11 80 { lvs_method DR }");
+    assert!(refusal(&rs_dr).expect("refused").contains("real_server"));
+    let g = conf::parse_str(
+        "virtual_server_group web { 192.0.2.10 80 }\nvirtual_server group web {\n real_server 198.51.100.11 80 { }\n}\n",
+    )
+    .expect("parses");
+    let why = refusal(&g.checkers.virtual_servers[0]).expect("refused");
+    assert!(why.contains("group"), "{why}");
+    assert!(plan(0, &dr, &ServiceTable::new(1)).is_err());
+}
+
+#[test]
+fn notes_for_vigild_t() {
+    let vs = vs_of(&format!("lb_algo wlc\npersistence_timeout 300\n{THREE}"));
+    insta::assert_debug_snapshot!(nftables_notes(&vs));
+    let dr = vs_of("lb_kind DR\nreal_server 198.51.100.11 80 { }");
+    insta::assert_debug_snapshot!(nftables_notes(&dr));
+}
+
+#[test]
+fn fwmark_and_ipv6_services() {
+    let cfg = conf::parse_str(
+        "virtual_server fwmark 7 {\n lb_algo rr\n real_server 198.51.100.11 0 { }\n}\nvirtual_server 2001:db8::10 443 {\n lb_algo rr\n protocol TCP\n real_server 2001:db8:1::11 8443 { }\n}\n",
+    )
+    .expect("parses");
+    let vss = &cfg.checkers.virtual_servers;
+    let p = plan(0, &vss[0], &full_table(&vss[0])).expect("applied");
+    assert_eq!(p.matcher, Match::Fwmark(7));
+    assert_eq!(p.buckets[0].port, 0);
+    let p6 = plan(1, &vss[1], &full_table(&vss[1])).expect("applied");
+    assert_eq!(p6.family, conf::Family::V6);
+}
+
+proptest! {
+    /// Buckets are contiguous from 0, every server of weight > 0 has at least one, weight-0
+    /// servers none, there are never more than MAX_BUCKETS (or the live count, if larger),
+    /// and with no scaling the counts are proportional to the weights.
+    #[test]
+    fn buckets_cover_the_modulus_in_proportion(
+        weights in proptest::collection::vec(0u32..5000, 0..40),
+        weighted in any::<bool>(),
+    ) {
+        let sched = Scheduling { selector: Selector::Counter, weighted, failover: false, note: None };
+        let b = buckets(&sched, &weights);
+        let mut next = 0;
+        for (i, first, last) in &b {
+            prop_assert_eq!(*first, next);
+            prop_assert!(last >= first);
+            prop_assert!(weights[*i] > 0);
+            next = last + 1;
+        }
+        let live = weights.iter().filter(|w| **w > 0).count();
+        prop_assert_eq!(b.len(), live);
+        prop_assert!(next <= MAX_BUCKETS.max(live as u32));
+        let sum: u64 = weights.iter().map(|w| u64::from(*w)).sum();
+        if weighted && sum > 0 && sum <= u64::from(MAX_BUCKETS) {
+            // counts proportional: n_i * w_j == n_j * w_i
+            for (i, f, l) in &b {
+                for (j, g, m) in &b {
+                    prop_assert_eq!(u64::from(l - f + 1) * u64::from(weights[*j]),
+                                    u64::from(m - g + 1) * u64::from(weights[*i]));
+                }
+            }
+        }
+    }
+}

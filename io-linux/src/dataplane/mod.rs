@@ -1,0 +1,157 @@
+//! The load-balancer data plane: makes the kernel serve each virtual server with the real
+//! servers and weights that the checker engine decided ([`CheckAction::SetServer`]).
+//!
+//! One interface, [`DataPlane`], takes the engine's table changes; a [`Backend`] applies them.
+//! The decisions (which `lb_algo`, `lb_kind` and persistence settings can be honoured, how
+//! weights become buckets) are the engine's ([`vigil_engine::dataplane`]); a backend only
+//! renders a [`ServicePlan`] for its kernel interface. Backends:
+//!
+//! * nftables (`nftables.rs`): the one built, and the one this host gets (IPVS over generic
+//!   netlink, for kernels with `CONFIG_IP_VS`, is not built yet: docs/DATAPLANE.md).
+//!
+//! The runner records each change with [`DataPlane::set_server`] and calls
+//! [`DataPlane::commit`] once the engine's actions of an event are drained: every virtual
+//! server that changed is re-rendered and applied in one transaction. The first commit (start)
+//! and [`DataPlane::rebuild`] (reload) rebuild the whole table from the engine's state;
+//! [`DataPlane::stop`] removes it.
+//!
+//! [`CheckAction::SetServer`]: vigil_engine::checker::CheckAction::SetServer
+
+pub mod nftables;
+
+use std::collections::BTreeSet;
+
+use tracing::{error, info, warn};
+use vigil_engine::checker::{Server, TableChange, VsId};
+use vigil_engine::conf::{self, VirtualServer};
+use vigil_engine::dataplane::{self as plan, ServicePlan, ServiceTable};
+
+/// A kernel interface that applies service plans.
+pub trait Backend {
+    /// Its name in logs.
+    fn name(&self) -> &'static str;
+    /// Replace everything of Vigil's with these services, in one transaction.
+    fn rebuild(&mut self, plans: &[ServicePlan]) -> Result<(), String>;
+    /// Replace these services' rules, in one transaction.
+    fn update(&mut self, plans: &[ServicePlan]) -> Result<(), String>;
+    /// Remove everything of Vigil's.
+    fn remove(&mut self) -> Result<(), String>;
+}
+
+/// The data plane: the engine's tables and the backend that applies them.
+pub struct DataPlane {
+    backend: Box<dyn Backend>,
+    vss: Vec<VirtualServer>,
+    tables: Vec<ServiceTable>,
+    /// Virtual servers changed since the last commit.
+    dirty: BTreeSet<usize>,
+    /// The whole table was built (the first commit builds it).
+    built: bool,
+    /// Commits applied and failed (status, tests).
+    pub applied: u64,
+    /// Commits that the backend refused.
+    pub failed: u64,
+}
+
+impl DataPlane {
+    /// The data plane of `cfg`'s virtual servers, on the host's backend; the virtual servers
+    /// the backend cannot apply are logged with the reason (and skipped).
+    pub fn new(cfg: &conf::Config) -> DataPlane {
+        Self::with_backend(cfg, Box::new(nftables::Nft::default()))
+    }
+
+    /// The same on a given backend.
+    pub fn with_backend(cfg: &conf::Config, backend: Box<dyn Backend>) -> DataPlane {
+        let vss = cfg.checkers.virtual_servers.clone();
+        for vs in &vss {
+            if let Some(why) = plan::refusal(vs) {
+                warn!(
+                    "virtual server {}: not applied by the {} data plane: {why}",
+                    vs.key,
+                    backend.name()
+                );
+            }
+        }
+        let tables = vss
+            .iter()
+            .map(|v| ServiceTable::new(v.real_servers.len()))
+            .collect();
+        DataPlane {
+            backend,
+            vss,
+            tables,
+            dirty: BTreeSet::new(),
+            built: false,
+            applied: 0,
+            failed: 0,
+        }
+    }
+
+    /// Records one of the engine's table changes (applied at the next [`DataPlane::commit`]).
+    pub fn set_server(&mut self, vs: VsId, server: Server, change: TableChange) {
+        let v = vs.0 as usize;
+        if let Some(t) = self.tables.get_mut(v) {
+            t.apply(server, change);
+            self.dirty.insert(v);
+        }
+    }
+
+    fn plans(&self, which: impl Iterator<Item = usize>) -> Vec<ServicePlan> {
+        which
+            .filter_map(|v| plan::plan(v as u32, &self.vss[v], &self.tables[v]).ok())
+            .collect()
+    }
+
+    /// Applies what changed since the last commit, in one transaction (the first commit
+    /// builds the whole table).
+    pub fn commit(&mut self) {
+        if !self.built {
+            self.rebuild();
+            return;
+        }
+        if self.dirty.is_empty() {
+            return;
+        }
+        let dirty = std::mem::take(&mut self.dirty);
+        let plans = self.plans(dirty.into_iter());
+        if plans.is_empty() {
+            return;
+        }
+        match self.backend.update(&plans) {
+            Ok(()) => self.applied += 1,
+            Err(e) => {
+                self.failed += 1;
+                error!("data plane ({}): {e}", self.backend.name());
+            }
+        }
+    }
+
+    /// Rebuilds the whole table from the engine's state (start, reload).
+    pub fn rebuild(&mut self) {
+        self.dirty.clear();
+        let plans = self.plans(0..self.vss.len());
+        match self.backend.rebuild(&plans) {
+            Ok(()) => {
+                self.built = true;
+                self.applied += 1;
+                info!(
+                    "data plane ({}): {} virtual server(s) applied",
+                    self.backend.name(),
+                    plans.len()
+                );
+            }
+            Err(e) => {
+                self.failed += 1;
+                error!("data plane ({}): {e}", self.backend.name());
+            }
+        }
+    }
+
+    /// Removes everything of Vigil's from the kernel (stop).
+    pub fn stop(&mut self) {
+        match self.backend.remove() {
+            Ok(()) => info!("data plane ({}): removed", self.backend.name()),
+            Err(e) => error!("data plane ({}): cannot remove: {e}", self.backend.name()),
+        }
+    }
+}

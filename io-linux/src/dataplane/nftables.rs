@@ -1,0 +1,396 @@
+//! The nftables backend: renders the engine's [`ServicePlan`]s as nftables JSON commands (the
+//! `nftables` crate's schema) and hands each batch to `nft -j -f -`, which applies a whole
+//! batch as one netlink transaction (all of it or none of it).
+//!
+//! The rules live in one table per family of Vigil's own, `table ip vigil` / `table ip6
+//! vigil`, and nothing else is touched:
+//!
+//! ```text
+//! table ip vigil {
+//!     chain prerouting {                     # nat hook: sees a connection's first packet only
+//!         type nat hook prerouting priority dstnat; policy accept;
+//!         ip daddr 192.0.2.10 tcp dport 80 goto vs0        # one dispatch rule per service
+//!     }
+//!     chain vs0 {                            # one chain per service, rebuilt on each change
+//!         meta l4proto tcp dnat ip to numgen inc mod 6 map { 0-2 : 198.51.100.11 . 8080, ... }
+//!     }
+//! }
+//! ```
+//!
+//! A change of one service's table is `flush chain` + `add rule` of that service's chain in
+//! one batch; start and reload delete and re-create the whole table in one batch; stop deletes
+//! it. Established connections keep their real server: the nat hook is consulted only for a
+//! connection's first packet and conntrack applies the recorded translation to the rest.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use nftables::expr::{self, Expression, NamedExpression};
+use nftables::schema::{self, FlushObject, NfCmd, NfListObject, NfObject, Nftables};
+use nftables::stmt::{self, Statement};
+use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
+use vigil_engine::conf::{Family, Granularity, Protocol};
+use vigil_engine::dataplane::{Match, Selector, ServicePlan};
+
+use super::Backend;
+
+/// The name of Vigil's table (in the `ip` and `ip6` families).
+pub const TABLE: &str = "vigil";
+/// nftables' `dstnat` priority (-100), where DNAT belongs in prerouting.
+const DSTNAT: i32 = -100;
+
+fn nf_family(f: Family) -> NfFamily {
+    match f {
+        Family::V4 => NfFamily::IP,
+        Family::V6 => NfFamily::IP6,
+    }
+}
+
+fn ip_proto(f: Family) -> &'static str {
+    match f {
+        Family::V4 => "ip",
+        Family::V6 => "ip6",
+    }
+}
+
+fn l4(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Tcp => "tcp",
+        Protocol::Udp => "udp",
+        Protocol::Sctp => "sctp",
+    }
+}
+
+fn payload(protocol: &'static str, field: &'static str) -> Expression<'static> {
+    Expression::Named(NamedExpression::Payload(expr::Payload::PayloadField(
+        expr::PayloadField {
+            protocol: Cow::Borrowed(protocol),
+            field: Cow::Borrowed(field),
+        },
+    )))
+}
+
+fn eq(left: Expression<'static>, right: Expression<'static>) -> Statement<'static> {
+    Statement::Match(stmt::Match {
+        left,
+        right,
+        op: stmt::Operator::EQ,
+    })
+}
+
+fn meta(key: expr::MetaKey) -> Expression<'static> {
+    Expression::Named(NamedExpression::Meta(expr::Meta { key }))
+}
+
+fn s(text: String) -> Expression<'static> {
+    Expression::String(Cow::Owned(text))
+}
+
+/// The chain of service `index`.
+pub fn chain_name(index: u32) -> String {
+    format!("vs{index}")
+}
+
+fn chain(family: Family, name: String) -> schema::Chain<'static> {
+    schema::Chain {
+        family: nf_family(family),
+        table: Cow::Borrowed(TABLE),
+        name: Cow::Owned(name),
+        ..schema::Chain::default()
+    }
+}
+
+fn table(family: Family) -> schema::Table<'static> {
+    schema::Table {
+        family: nf_family(family),
+        name: Cow::Borrowed(TABLE),
+        handle: None,
+    }
+}
+
+fn rule(family: Family, chain: String, expr: Vec<Statement<'static>>) -> NfObject<'static> {
+    NfObject::CmdObject(NfCmd::Add(NfListObject::Rule(schema::Rule {
+        family: nf_family(family),
+        table: Cow::Borrowed(TABLE),
+        chain: Cow::Owned(chain),
+        expr: Cow::Owned(expr),
+        handle: None,
+        index: None,
+        comment: None,
+    })))
+}
+
+/// `persistence_granularity` as the mask of the source address.
+fn mask_of(g: Granularity) -> IpAddr {
+    match g {
+        Granularity::V4(m) => IpAddr::V4(m),
+        Granularity::V6(len) => {
+            let bits = if len >= 128 {
+                u128::MAX
+            } else {
+                !(u128::MAX >> len)
+            };
+            IpAddr::V6(std::net::Ipv6Addr::from(bits))
+        }
+    }
+}
+
+/// The expression whose value picks a bucket.
+fn selector(p: &ServicePlan) -> Expression<'static> {
+    let ip = ip_proto(p.family);
+    let numgen = |mode| {
+        Expression::Named(NamedExpression::Numgen(expr::Numgen {
+            mode,
+            ng_mod: p.modulus,
+            offset: None,
+        }))
+    };
+    let jhash = |e: Expression<'static>| {
+        Expression::Named(NamedExpression::JHash(expr::JHash {
+            hash_mod: p.modulus,
+            offset: None,
+            expr: Box::new(e),
+            seed: Some(0),
+        }))
+    };
+    match p.selector {
+        Selector::Counter => numgen(expr::NgMode::Inc),
+        Selector::Random => numgen(expr::NgMode::Random),
+        Selector::DestHash => jhash(payload(ip, "daddr")),
+        Selector::SourceHash { port, mask } => {
+            let mut src = payload(ip, "saddr");
+            if let Some(m) = mask {
+                src = Expression::BinaryOperation(Box::new(expr::BinaryOperation::AND(
+                    src,
+                    s(mask_of(m).to_string()),
+                )));
+            }
+            if port {
+                src = Expression::Named(NamedExpression::Concat(vec![src, payload("th", "sport")]));
+            }
+            jhash(src)
+        }
+    }
+}
+
+/// The packets of a service: the dispatch rule's matches.
+fn matches(p: &ServicePlan) -> Vec<Statement<'static>> {
+    match &p.matcher {
+        Match::Addr {
+            addr,
+            protocol,
+            port,
+        } => {
+            let mut v = vec![eq(
+                payload(ip_proto(p.family), "daddr"),
+                s(addr.to_string()),
+            )];
+            if *port == 0 {
+                v.push(eq(
+                    meta(expr::MetaKey::L4proto),
+                    Expression::String(Cow::Borrowed(l4(*protocol))),
+                ));
+            } else {
+                v.push(eq(
+                    payload(l4(*protocol), "dport"),
+                    Expression::Number(u32::from(*port)),
+                ));
+            }
+            v
+        }
+        Match::Fwmark(m) => vec![eq(meta(expr::MetaKey::Mark), Expression::Number(*m))],
+    }
+}
+
+/// The service chain's rule: DNAT to the bucket's server. `None` when no server takes new
+/// connections (the chain stays empty: nothing is translated).
+fn dnat_rule(p: &ServicePlan) -> Option<Vec<Statement<'static>>> {
+    if p.buckets.is_empty() {
+        return None;
+    }
+    let with_port = p.buckets.iter().any(|b| b.port != 0);
+    let items = p
+        .buckets
+        .iter()
+        .map(|b| {
+            let key = if b.first == b.last {
+                Expression::Number(b.first)
+            } else {
+                Expression::Range(Box::new(expr::Range {
+                    range: [Expression::Number(b.first), Expression::Number(b.last)],
+                }))
+            };
+            let addr = s(b.addr.to_string());
+            let value = if with_port {
+                Expression::Named(NamedExpression::Concat(vec![
+                    addr,
+                    Expression::Number(u32::from(b.port)),
+                ]))
+            } else {
+                addr
+            };
+            expr::SetItem::Mapping(key, value)
+        })
+        .collect();
+    let map = Expression::Named(NamedExpression::Map(Box::new(expr::Map {
+        key: selector(p),
+        data: Expression::Named(NamedExpression::Set(items)),
+    })));
+    let mut v = Vec::new();
+    if with_port {
+        // nftables: a port mapping is only valid after a transport protocol match.
+        let proto = match &p.matcher {
+            Match::Addr { protocol, .. } => *protocol,
+            Match::Fwmark(_) => Protocol::Tcp,
+        };
+        v.push(eq(
+            meta(expr::MetaKey::L4proto),
+            Expression::String(Cow::Borrowed(l4(proto))),
+        ));
+    }
+    v.push(Statement::DNAT(Some(stmt::NAT {
+        addr: Some(map),
+        family: Some(match p.family {
+            Family::V4 => stmt::NATFamily::IP,
+            Family::V6 => stmt::NATFamily::IP6,
+        }),
+        port: None,
+        flags: None,
+    })));
+    Some(v)
+}
+
+fn service_rules(p: &ServicePlan, out: &mut Vec<NfObject<'static>>) {
+    if let Some(r) = dnat_rule(p) {
+        out.push(rule(p.family, chain_name(p.index), r));
+    }
+}
+
+/// The whole table of `family` for these plans, as one batch: the table is created (if
+/// absent) and deleted, so the batch replaces whatever was there, then rebuilt.
+pub fn render_table(family: Family, plans: &[ServicePlan]) -> Vec<NfObject<'static>> {
+    let mut out = vec![
+        NfObject::CmdObject(NfCmd::Add(NfListObject::Table(table(family)))),
+        NfObject::CmdObject(NfCmd::Delete(NfListObject::Table(table(family)))),
+        NfObject::CmdObject(NfCmd::Add(NfListObject::Table(table(family)))),
+        NfObject::CmdObject(NfCmd::Add(NfListObject::Chain(schema::Chain {
+            _type: Some(NfChainType::NAT),
+            hook: Some(NfHook::Prerouting),
+            prio: Some(DSTNAT),
+            policy: Some(NfChainPolicy::Accept),
+            ..chain(family, "prerouting".into())
+        }))),
+    ];
+    for p in plans.iter().filter(|p| p.family == family) {
+        out.push(NfObject::CmdObject(NfCmd::Add(NfListObject::Chain(chain(
+            family,
+            chain_name(p.index),
+        )))));
+        let mut m = matches(p);
+        m.push(Statement::Goto(stmt::JumpTarget {
+            target: Cow::Owned(chain_name(p.index)),
+        }));
+        out.push(rule(family, "prerouting".into(), m));
+        service_rules(p, &mut out);
+    }
+    out
+}
+
+/// One service's new rules: its chain flushed and refilled, in the same batch.
+pub fn render_update(p: &ServicePlan) -> Vec<NfObject<'static>> {
+    let mut out = vec![NfObject::CmdObject(NfCmd::Flush(FlushObject::Chain(
+        chain(p.family, chain_name(p.index)),
+    )))];
+    service_rules(p, &mut out);
+    out
+}
+
+/// Deleting Vigil's table of `family` (stop).
+pub fn render_remove(family: Family) -> Vec<NfObject<'static>> {
+    vec![
+        NfObject::CmdObject(NfCmd::Add(NfListObject::Table(table(family)))),
+        NfObject::CmdObject(NfCmd::Delete(NfListObject::Table(table(family)))),
+    ]
+}
+
+/// A batch as the JSON `nft -j -f -` reads.
+pub fn to_json(objects: Vec<NfObject<'static>>) -> String {
+    let n = Nftables {
+        objects: Cow::Owned(objects),
+    };
+    serde_json::to_string(&n).unwrap_or_default()
+}
+
+/// The nftables backend (see the module documentation).
+#[derive(Debug, Default)]
+pub struct Nft {
+    /// The families whose table this backend created (removed on stop).
+    families: Vec<Family>,
+}
+
+impl Nft {
+    fn apply(&self, objects: Vec<NfObject<'static>>) -> Result<(), String> {
+        let json = to_json(objects);
+        nftables::helper::apply_ruleset_raw(
+            &json,
+            nftables::helper::DEFAULT_NFT,
+            nftables::helper::DEFAULT_ARGS,
+        )
+        .map(|_| ())
+        .map_err(|e| match e {
+            nftables::helper::NftablesError::NftFailed { stderr, .. } => {
+                format!("nft refused the batch: {}", stderr.trim())
+            }
+            other => other.to_string(),
+        })
+    }
+}
+
+impl Backend for Nft {
+    fn name(&self) -> &'static str {
+        "nftables"
+    }
+
+    fn rebuild(&mut self, plans: &[ServicePlan]) -> Result<(), String> {
+        let mut batch = Vec::new();
+        let mut families = Vec::new();
+        for f in [Family::V4, Family::V6] {
+            if plans.iter().any(|p| p.family == f) {
+                batch.extend(render_table(f, plans));
+                families.push(f);
+            } else if self.families.contains(&f) {
+                batch.extend(render_remove(f));
+            }
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.apply(batch)?;
+        self.families = families;
+        Ok(())
+    }
+
+    fn update(&mut self, plans: &[ServicePlan]) -> Result<(), String> {
+        let batch: Vec<_> = plans.iter().flat_map(render_update).collect();
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.apply(batch)
+    }
+
+    fn remove(&mut self) -> Result<(), String> {
+        let batch: Vec<_> = self
+            .families
+            .iter()
+            .flat_map(|f| render_remove(*f))
+            .collect();
+        self.families.clear();
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.apply(batch)
+    }
+}
+
+#[cfg(test)]
+mod tests;

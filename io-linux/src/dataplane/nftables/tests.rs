@@ -1,0 +1,92 @@
+//! The rendered nftables batches (insta snapshots of the JSON that `nft -j -f -` receives,
+//! reviewed against `nft -j list ruleset` of the same rules written by hand in nft syntax).
+
+use super::*;
+use vigil_engine::checker::{Server, TableChange};
+use vigil_engine::conf;
+use vigil_engine::dataplane::{plan, ServiceTable};
+
+const CONF: &str = "
+virtual_server 192.0.2.10 80 {
+  lb_algo wrr
+  lb_kind NAT
+  protocol TCP
+  real_server 198.51.100.11 8080 { weight 3 }
+  real_server 198.51.100.12 8080 { weight 2 }
+  real_server 198.51.100.13 8080 { weight 1 }
+  sorry_server 203.0.113.99 8080
+}
+virtual_server fwmark 7 {
+  lb_algo sh
+  persistence_timeout 60
+  persistence_granularity 255.255.255.0
+  real_server 198.51.100.21 0 { }
+  real_server 198.51.100.22 0 { }
+}
+virtual_server 2001:db8::10 443 {
+  lb_algo dh
+  protocol TCP
+  real_server 2001:db8:1::11 8443 { }
+  real_server 2001:db8:1::12 8443 { }
+}
+";
+
+fn plans() -> Vec<ServicePlan> {
+    let cfg = conf::parse_str(CONF).expect("parses");
+    cfg.checkers
+        .virtual_servers
+        .iter()
+        .enumerate()
+        .map(|(i, vs)| {
+            let mut t = ServiceTable::new(vs.real_servers.len());
+            for (r, rs) in vs.real_servers.iter().enumerate() {
+                t.apply(Server::Real(r as u32), TableChange::Add(rs.weight));
+            }
+            plan(i as u32, vs, &t).expect("applied")
+        })
+        .collect()
+}
+
+fn pretty(objects: Vec<NfObject<'static>>) -> String {
+    let v: serde_json::Value = serde_json::from_str(&to_json(objects)).expect("valid JSON");
+    serde_json::to_string_pretty(&v).expect("prints")
+}
+
+#[test]
+fn the_ipv4_table_for_a_wrr_and_a_fwmark_service() {
+    insta::assert_snapshot!(pretty(render_table(Family::V4, &plans())));
+}
+
+#[test]
+fn the_ipv6_table_hashes_the_destination() {
+    insta::assert_snapshot!(pretty(render_table(Family::V6, &plans())));
+}
+
+#[test]
+fn an_update_flushes_and_refills_one_chain_in_one_batch() {
+    let cfg = conf::parse_str(CONF).expect("parses");
+    let vs = &cfg.checkers.virtual_servers[0];
+    // Quorum lost: the sorry server alone.
+    let mut t = ServiceTable::new(3);
+    t.apply(Server::Sorry, TableChange::Add(1));
+    let p = plan(0, vs, &t).expect("applied");
+    insta::assert_snapshot!(pretty(render_update(&p)));
+}
+
+#[test]
+fn an_empty_table_leaves_the_chain_empty() {
+    let cfg = conf::parse_str(CONF).expect("parses");
+    let vs = &cfg.checkers.virtual_servers[0];
+    let p = plan(0, vs, &ServiceTable::new(3)).expect("applied");
+    let batch = render_update(&p);
+    assert_eq!(batch.len(), 1, "only the flush: {batch:?}");
+}
+
+#[test]
+fn stop_deletes_only_vigils_table() {
+    let json = to_json(render_remove(Family::V4));
+    assert_eq!(
+        json,
+        r#"{"nftables":[{"add":{"table":{"family":"ip","name":"vigil"}}},{"delete":{"table":{"family":"ip","name":"vigil"}}}]}"#
+    );
+}

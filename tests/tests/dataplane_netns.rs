@@ -1,0 +1,330 @@
+//! The nftables load-balancer data plane with real traffic (issue 17), in namespaces.
+//!
+//! Host 1 is the director: vigild with one virtual server 192.0.2.100:80 (lb_algo wrr,
+//! lb_kind NAT, TCP_CHECKs) and the virtual address on its link-0 interface; it forwards.
+//! Host 2 is the client, on link 0 only (192.0.2.0/24). Hosts 3, 4 and 5 are real servers on
+//! link 1 only (198.51.100.0/24), routing back through the director (LVS NAT's rule), each
+//! running a small HTTP/1.1 server that answers with its own name; host 3 also runs the sorry
+//! server (port 9090, answers "sorry").
+//!
+//! Asserted with real requests through the director:
+//! * the spread over 3,000 new connections matches the weights 3:2:1 (chi-square, 2 degrees
+//!   of freedom, below 13.8 = p 0.001), with no failed request;
+//! * a kept-alive connection is open to one server; another server is killed: once vigild's
+//!   status shows it DOWN, 600 new connections reach only the live ones (none fails, none
+//!   reaches the dead one), and the kept-alive connection still answers from its server
+//!   (conntrack keeps its translation: the table change did not touch it);
+//! * quorum lost (quorum 4: with the servers of weight 1 and 3 gone, 2 < 4): the sorry server
+//!   answers every new connection;
+//! * vigild stopped: `table ip vigil` is gone and the rest of the director's ruleset (a table
+//!   of the test's own, added before vigild started) is exactly as it was.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::Duration;
+
+use vigil_tests::netns::{self, Kind, Lab};
+
+const SERVER: &str = r#"
+import sys, http.server
+name, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        body = (name + "\n").encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+class S(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+S((addr, port), H).serve_forever()
+"#;
+
+/// `N` new connections, one request each; prints `name count` lines and `errors N`.
+const SPREAD: &str = r#"
+import sys, http.client, collections
+vip, n = sys.argv[1], int(sys.argv[2])
+c = collections.Counter(); errors = 0
+for i in range(n):
+    try:
+        h = http.client.HTTPConnection(vip, 80, timeout=5)
+        h.request("GET", "/", headers={"Connection": "close"})
+        c[h.getresponse().read().decode().strip()] += 1
+        h.close()
+    except Exception as e:
+        errors += 1
+for k, v in sorted(c.items()):
+    print(k, v)
+print("errors", errors)
+"#;
+
+/// One kept-alive connection: a request on it per line read from stdin; prints the answer.
+const KEPT: &str = r#"
+import sys, http.client
+h = http.client.HTTPConnection(sys.argv[1], 80, timeout=5)
+for line in sys.stdin:
+    try:
+        h.request("GET", "/")
+        print(h.getresponse().read().decode().strip(), flush=True)
+    except Exception as e:
+        print("error", type(e).__name__, flush=True)
+"#;
+
+/// A process started in a namespace, killed (by pid) and reaped on drop.
+struct Proc(Option<Child>);
+
+impl Proc {
+    fn stop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            netns::signal(c.id(), libc::SIGKILL);
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn server(lab: &Lab, host: usize, script: &std::path::Path, name: &str, port: u16) -> Proc {
+    let addr = netns::link_v4(host, 1).to_string();
+    let child = Command::new("ip")
+        .args(["netns", "exec", &lab.ns(host), "python3"])
+        .arg(script)
+        .args([name, &addr, &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 server");
+    Proc(Some(child))
+}
+
+fn spread(lab: &Lab, script: &std::path::Path, n: usize) -> (BTreeMap<String, u64>, u64) {
+    let out = Command::new("ip")
+        .args(["netns", "exec", &lab.ns(2), "python3"])
+        .arg(script)
+        .args(["192.0.2.100", &n.to_string()])
+        .output()
+        .expect("python3 client");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut counts = BTreeMap::new();
+    let mut errors = u64::MAX;
+    for line in text.lines() {
+        let mut w = line.split_whitespace();
+        if let (Some(k), Some(v)) = (w.next(), w.next().and_then(|v| v.parse().ok())) {
+            if k == "errors" {
+                errors = v;
+            } else {
+                counts.insert(k.to_string(), v);
+            }
+        }
+    }
+    (counts, errors)
+}
+
+fn status(lab: &Lab, node: usize) -> String {
+    let out = Command::new(Lab::vigild_path())
+        .arg("-p")
+        .arg(&lab.node_ref(node).pid_file)
+        .arg("status")
+        .output()
+        .expect("vigild status");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn ruleset(lab: &Lab) -> String {
+    let out = lab.exec(1, &["nft", "list", "ruleset"]);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn ask(stdin: &mut ChildStdin, stdout: &mut BufReader<ChildStdout>) -> String {
+    writeln!(stdin, "go").expect("write to the kept connection's client");
+    stdin.flush().expect("flush");
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("read the answer");
+    line.trim().to_string()
+}
+
+/// Pearson's chi-square of observed counts against expected proportions.
+fn chi_square(observed: &[u64], weights: &[u64]) -> f64 {
+    let n: u64 = observed.iter().sum();
+    let w: u64 = weights.iter().sum();
+    observed
+        .iter()
+        .zip(weights)
+        .map(|(o, wi)| {
+            let e = n as f64 * *wi as f64 / w as f64;
+            (*o as f64 - e).powi(2) / e
+        })
+        .sum()
+}
+
+#[test]
+fn nat_load_balancing_follows_the_checkers() {
+    if !netns::require_root() {
+        return;
+    }
+    if Command::new("nft").arg("--version").output().is_err() {
+        netns::not_run("nft (Debian's nftables package) is missing: scripts/test installs it");
+        panic!("nft is missing: install Debian's nftables package (scripts/test does)");
+    }
+    let mut lab = Lab::with_links("dataplane", 5, 2);
+    // Client: link 0 only. Real servers: link 1 only, routed through the director.
+    lab.exec(2, &["ip", "link", "set", "eth1", "down"]);
+    for h in 3..=5 {
+        lab.exec(h, &["ip", "link", "set", "eth0", "down"]);
+        let gw = netns::link_v4(1, 1).to_string();
+        let r = lab.exec(h, &["ip", "route", "add", "default", "via", &gw]);
+        assert!(r.status.success(), "route on host {h}");
+    }
+    let gw0 = netns::link_v4(1, 0).to_string();
+    assert!(lab
+        .exec(2, &["ip", "route", "add", "198.51.100.0/24", "via", &gw0])
+        .status
+        .success());
+    lab.exec(1, &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+    assert!(lab
+        .exec(1, &["ip", "addr", "add", "192.0.2.100/24", "dev", "eth0"])
+        .status
+        .success());
+    // A table of the test's own, which vigild must leave alone.
+    let other = lab.write(
+        "other.nft",
+        "table inet other {\n set keep { type ipv4_addr; elements = { 203.0.113.7 } }\n chain input { type filter hook input priority 0; policy accept; }\n}\n",
+    );
+    let r = lab.exec(1, &["nft", "-f", &other.display().to_string()]);
+    assert!(r.status.success(), "nft -f other: {r:?}");
+    let before = ruleset(&lab);
+
+    let srv = lab.write("server.py", SERVER);
+    let spread_py = lab.write("spread.py", SPREAD);
+    let kept_py = lab.write("kept.py", KEPT);
+    let mut servers: Vec<Proc> = (3..=5)
+        .map(|h| server(&lab, h, &srv, &format!("rs{h}"), 8080))
+        .collect();
+    let _sorry = server(&lab, 3, &srv, "sorry", 9090);
+    let (r3, r4, r5) = (
+        netns::link_v4(3, 1),
+        netns::link_v4(4, 1),
+        netns::link_v4(5, 1),
+    );
+    let check = "TCP_CHECK { connect_timeout 1 }";
+    let conf = format!(
+        "virtual_server 192.0.2.100 80 {{
+    delay_loop 1
+    retry 1
+    delay_before_retry 1
+    lb_algo wrr
+    lb_kind NAT
+    protocol TCP
+    quorum 4
+    sorry_server {r3} 9090
+    real_server {r3} 8080 {{ weight 3
+        {check} }}
+    real_server {r4} 8080 {{ weight 2
+        {check} }}
+    real_server {r5} 8080 {{ weight 1
+        {check} }}
+}}
+"
+    );
+    let node = lab.start(Kind::Vigil, 1, &conf);
+    assert!(
+        netns::wait_until(Duration::from_secs(20), || ruleset(&lab)
+            .contains("numgen inc mod 6")),
+        "vigild did not build its table:\n{}\n{}",
+        ruleset(&lab),
+        lab.node_ref(node).log_text()
+    );
+    println!("director's ruleset with vigild running:\n{}", ruleset(&lab));
+
+    // 1. The spread follows the weights.
+    let (counts, errors) = spread(&lab, &spread_py, 3000);
+    println!("3000 requests: {counts:?}, errors {errors}");
+    assert_eq!(errors, 0, "failed requests: {counts:?}");
+    let obs: Vec<u64> = ["rs3", "rs4", "rs5"]
+        .iter()
+        .map(|k| counts.get(*k).copied().unwrap_or(0))
+        .collect();
+    assert_eq!(obs.iter().sum::<u64>(), 3000, "{counts:?}");
+    let chi = chi_square(&obs, &[3, 2, 1]);
+    println!("chi-square (2 dof) against 3:2:1: {chi:.3} (bound 13.8, p = 0.001)");
+    assert!(
+        chi < 13.8,
+        "spread {obs:?} does not match 3:2:1 (chi2 {chi})"
+    );
+
+    // 2. A kept-alive connection, then a different server killed.
+    let mut kept = Command::new("ip")
+        .args(["netns", "exec", &lab.ns(2), "python3"])
+        .arg(&kept_py)
+        .arg("192.0.2.100")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kept-alive client");
+    let mut kin = kept.stdin.take().expect("stdin");
+    let mut kout = BufReader::new(kept.stdout.take().expect("stdout"));
+    let first = ask(&mut kin, &mut kout);
+    assert!(first.starts_with("rs"), "kept connection: {first}");
+    // Kill a server other than the kept connection's (rs5 unless it is rs5's, then rs4).
+    let victim = if first == "rs5" { 4 } else { 5 };
+    servers[victim - 3].stop();
+    let victim_addr = netns::link_v4(victim, 1).to_string();
+    assert!(
+        netns::wait_until(Duration::from_secs(20), || status(&lab, node)
+            .lines()
+            .any(|l| l.contains(&format!("Real server {victim_addr}:8080: DOWN")))),
+        "the checker did not mark rs{victim} down:\n{}",
+        status(&lab, node)
+    );
+    let (counts, errors) = spread(&lab, &spread_py, 600);
+    println!("600 requests after rs{victim} went down: {counts:?}, errors {errors}");
+    assert_eq!(errors, 0, "{counts:?}");
+    assert!(
+        !counts.contains_key(&format!("rs{victim}")),
+        "a new connection reached the dead server: {counts:?}"
+    );
+    assert_eq!(counts.values().sum::<u64>(), 600);
+    let again = ask(&mut kin, &mut kout);
+    assert_eq!(
+        again, first,
+        "the kept-alive connection changed server or broke"
+    );
+    drop(kin);
+    netns::signal(kept.id(), libc::SIGKILL);
+    let _ = kept.wait();
+
+    // 3. Quorum lost: rs3 (weight 3) gone too leaves at most 2 < quorum 4: the sorry server.
+    servers[0].stop();
+    assert!(
+        netns::wait_until(Duration::from_secs(20), || status(&lab, node)
+            .contains("IN USE")),
+        "quorum not lost:\n{}",
+        status(&lab, node)
+    );
+    let (counts, errors) = spread(&lab, &spread_py, 100);
+    println!("100 requests with the quorum lost: {counts:?}, errors {errors}");
+    assert_eq!(errors, 0);
+    assert_eq!(counts.get("sorry").copied(), Some(100), "{counts:?}");
+
+    // 4. Stopped: Vigil's table gone, the rest untouched.
+    let st = lab.node(node).terminate();
+    assert!(st.is_some(), "vigild did not stop");
+    let after = ruleset(&lab);
+    assert!(!after.contains("table ip vigil"), "{after}");
+    assert_eq!(after, before, "vigild changed the rest of the ruleset");
+    let log = lab.node_ref(node).log_text();
+    assert!(
+        log.contains("data plane (nftables): removed"),
+        "no removal logged:\n{log}"
+    );
+}
