@@ -1355,9 +1355,9 @@ impl Engine {
                 }));
         }
         // The address owner heard another router claim priority 255 (RFC 9568 sections 7.1
-        // and 8.3.2). The codec accepted the packet, so byte 2 is its priority.
+        // and 8.3.2). The codec accepted the packet, so its priority field is there.
         if let (Some(i), DropReason::OwnerDiscard) = (instance, rule) {
-            if p.payload.get(2) == Some(&OWNER_PRIORITY) {
+            if wire::peek_priority(p.payload) == Some(OWNER_PRIORITY) {
                 self.owner_conflict(now, i, p.src, None);
             }
         }
@@ -1424,7 +1424,7 @@ impl Engine {
                 return self.drop_packet(now, p, None, DropReason::UnknownInterfaceOrFamily);
             }
         };
-        let Some(&vrid) = p.payload.get(1) else {
+        let Some(vrid) = wire::peek_vrid(p.payload) else {
             self.stats.packet_length_errors += 1;
             return self.drop_packet(now, p, None, DropReason::TooShortForVrid);
         };
@@ -1516,7 +1516,7 @@ impl Engine {
             return Err(DropReason::UnicastSource);
         }
         // 2. Version.
-        let version = p.payload.first().map_or(0, |b| b >> 4);
+        let version = wire::peek_version(p.payload);
         if version != inst.cfg.version.number() {
             st.version_errors += 1;
             return Err(DropReason::Version(version));
