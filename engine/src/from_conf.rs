@@ -8,14 +8,12 @@
 
 use std::net::IpAddr;
 
-use crate::conf::{
-    self, AuthType, Config, Scope, TrackRef, UnicastChecksum, VrrpInstance, VrrpVersion,
-};
+use crate::conf::{self, AuthType, Config, Scope, TrackRef, UnicastChecksum, VrrpInstance};
 use crate::setup::{
     Announce, EngineConfig, InstanceConfig, ScriptConfig, SyncGroupConfig, Track, TrackFileConfig,
     TrackTarget, UnicastTtl, VirtualAddress,
 };
-use crate::wire::{Auth, ChecksumPolicy, Family, Version};
+use crate::wire::{Auth, ChecksumPolicy, Family};
 
 /// A setting that the engine reads but does not act on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,15 +146,8 @@ fn instance(
             loc: i.loc.clone(),
             message: "no `interface` (and no `default_interface` in global_defs)".into(),
         })?;
-    let family = match i.family {
-        conf::Family::V4 => Family::V4,
-        conf::Family::V6 => Family::V6,
-    };
-    let version = match i.version {
-        VrrpVersion::V2 => Version::V2,
-        VrrpVersion::V3 => Version::V3,
-    };
-    let mut c = InstanceConfig::new(&i.name, &interface, i.vrid, version, family);
+    // The configuration model uses the engine's Family and Version: nothing to translate.
+    let mut c = InstanceConfig::new(&i.name, &interface, i.vrid, i.version, i.family);
     c.priority = i.priority;
     c.advert_interval = i.advert_int;
     c.preempt = i.preempt;
@@ -203,7 +194,7 @@ fn instance(
         master_delay: i.garp.master_delay,
         master_refresh: i.garp.master_refresh,
         master_refresh_repeat: i.garp.master_refresh_repeat,
-        interval: match family {
+        interval: match i.family {
             Family::V4 => i.garp.interval,
             Family::V6 => i.garp.na_interval,
         },
@@ -320,6 +311,7 @@ impl EngineConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::Version;
     use crate::Engine;
     use core::time::Duration;
 

@@ -145,7 +145,7 @@ pub mod from_conf;
 pub mod instance;
 pub mod io;
 pub mod notices;
-mod reload;
+
 pub mod setup;
 pub mod stats;
 pub mod time;

@@ -56,22 +56,74 @@ pub struct InstanceStats {
 }
 
 impl InstanceStats {
+    /// Every counter, in declaration order, with its name, help text and drop label: the one
+    /// list `vigil status`, the metrics endpoint and the drop labels are written from.
+    pub const fn fields() -> &'static [StatField] {
+        FIELDS
+    }
+
     /// Sum of the drop counters.
     pub fn drops(&self) -> u64 {
-        self.ip_ttl_errors
-            + self.version_errors
-            + self.packet_length_errors
-            + self.invalid_type_received
-            + self.checksum_errors
-            + self.owner_discards
-            + self.address_count_zero
-            + self.advert_interval_errors
-            + self.invalid_auth_type
-            + self.auth_type_mismatch
-            + self.auth_failures
-            + self.address_list_drops
-            + self.unicast_source_errors
+        FIELDS
+            .iter()
+            .filter(|f| f.drop_label.is_some())
+            .map(|f| (f.get)(self))
+            .sum()
     }
+}
+
+/// One counter of [`InstanceStats`], declared once for every reader: its field name (the key in
+/// `vigil status --json` and the metric `vigil_instance_<name>_total`), what it counts, and, for
+/// a drop counter, the rule's label (the `reason` of `vigil_instance_dropped_total` and of the
+/// "dropped" line of `vigil status`).
+#[derive(Clone, Copy, Debug)]
+pub struct StatField {
+    /// The field's name.
+    pub name: &'static str,
+    /// What it counts, one line.
+    pub help: &'static str,
+    /// For a drop counter, the label of the rule the packet failed; `None` otherwise.
+    pub drop_label: Option<&'static str>,
+    /// Read the counter.
+    pub get: fn(&InstanceStats) -> u64,
+}
+
+macro_rules! stat_fields {
+    ($($field:ident, $drop:expr, $help:expr;)*) => {
+        /// Every counter of [`InstanceStats`], in declaration order.
+        const FIELDS: &[StatField] = &[$(StatField {
+            name: stringify!($field),
+            help: $help,
+            drop_label: $drop,
+            get: |s| s.$field,
+        }),*];
+        // Every field is listed: a new counter that is not added here fails to compile.
+        const _: fn(&InstanceStats) -> InstanceStats = |s| InstanceStats { $($field: s.$field),* };
+    };
+}
+
+stat_fields! {
+    became_master, None, "Times the instance became MASTER.";
+    released_master, None, "Times the instance left MASTER.";
+    adverts_received, None, "Valid adverts accepted.";
+    adverts_sent, None, "Adverts sent.";
+    priority_zero_received, None, "Priority-0 adverts accepted.";
+    priority_zero_sent, None, "Priority-0 adverts sent.";
+    ip_ttl_errors, Some("ttl"), "Dropped: TTL / hop limit not 255.";
+    version_errors, Some("version"), "Dropped: not the configured version.";
+    packet_length_errors, Some("packet_length"), "Dropped: too short for its content.";
+    invalid_type_received, Some("invalid_type"), "Dropped: not an ADVERTISEMENT.";
+    checksum_errors, Some("checksum"), "Dropped: bad checksum.";
+    owner_discards, Some("owner_discard"), "Dropped: this router is the address owner.";
+    address_list_errors, None, "Adverts whose address list differs from ours (kept or dropped).";
+    address_list_drops, Some("address_list"), "Dropped: address list differs, sender not the owner.";
+    address_count_zero, Some("address_count_zero"), "Dropped: no address.";
+    advert_interval_errors, Some("advert_interval"), "Dropped: interval differs (VRRPv2) or zero.";
+    invalid_auth_type, Some("invalid_auth_type"), "Dropped: VRRPv2 auth type neither 0 nor 1.";
+    auth_type_mismatch, Some("auth_type_mismatch"), "Dropped: VRRPv2 auth type differs from ours.";
+    auth_failures, Some("auth_failure"), "Dropped: VRRPv2 password differs from ours.";
+    unicast_source_errors, Some("unicast_source"), "Dropped: source not a unicast peer.";
+    trailing_bytes, None, "Adverts accepted with bytes after their declared content.";
 }
 
 /// Counters for packets that reached no instance.
@@ -92,4 +144,67 @@ pub struct RouterStats {
     /// Master_Down_Timers extended once because adverts were waiting or lost in the runner's
     /// receive queue instead of taking over (read before deciding, see [`crate::Input::ReceiveQueue`]).
     pub master_down_extended: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each field reads its own counter, and the drops are the thirteen drop counters.
+    #[test]
+    fn fields_read_their_own_counter() {
+        for (k, f) in InstanceStats::fields().iter().enumerate() {
+            let mut s = InstanceStats::default();
+            // Set the k-th field through the list, by elimination: all others stay 0.
+            let all: Vec<u64> = InstanceStats::fields()
+                .iter()
+                .map(|g| (g.get)(&s))
+                .collect();
+            assert!(all.iter().all(|&v| v == 0));
+            match f.name {
+                "became_master" => s.became_master = 7,
+                "released_master" => s.released_master = 7,
+                "adverts_received" => s.adverts_received = 7,
+                "adverts_sent" => s.adverts_sent = 7,
+                "priority_zero_received" => s.priority_zero_received = 7,
+                "priority_zero_sent" => s.priority_zero_sent = 7,
+                "ip_ttl_errors" => s.ip_ttl_errors = 7,
+                "version_errors" => s.version_errors = 7,
+                "packet_length_errors" => s.packet_length_errors = 7,
+                "invalid_type_received" => s.invalid_type_received = 7,
+                "checksum_errors" => s.checksum_errors = 7,
+                "owner_discards" => s.owner_discards = 7,
+                "address_list_errors" => s.address_list_errors = 7,
+                "address_list_drops" => s.address_list_drops = 7,
+                "address_count_zero" => s.address_count_zero = 7,
+                "advert_interval_errors" => s.advert_interval_errors = 7,
+                "invalid_auth_type" => s.invalid_auth_type = 7,
+                "auth_type_mismatch" => s.auth_type_mismatch = 7,
+                "auth_failures" => s.auth_failures = 7,
+                "unicast_source_errors" => s.unicast_source_errors = 7,
+                "trailing_bytes" => s.trailing_bytes = 7,
+                other => panic!("unknown field {other}"),
+            }
+            for (j, g) in InstanceStats::fields().iter().enumerate() {
+                assert_eq!(
+                    (g.get)(&s),
+                    if j == k { 7 } else { 0 },
+                    "{} read {}",
+                    f.name,
+                    g.name
+                );
+            }
+            assert_eq!(
+                s.drops(),
+                if f.drop_label.is_some() { 7 } else { 0 },
+                "{}",
+                f.name
+            );
+        }
+        let drops = InstanceStats::fields()
+            .iter()
+            .filter(|f| f.drop_label.is_some())
+            .count();
+        assert_eq!(drops, 13);
+    }
 }

@@ -245,7 +245,8 @@ fn check_capture(name: &str, count: usize) {
             "{name} tshark frame {i}"
         );
         assert_eq!(
-            u16::from_be_bytes([packets[i].payload[6], packets[i].payload[7]]),
+            wire::Packet::new_unchecked(&packets[i].payload[..], packets[i].ctx.family().unwrap())
+                .checksum_field(),
             *cksum
         );
         let wire_ival = match a.interval {

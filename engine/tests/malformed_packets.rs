@@ -99,23 +99,12 @@ fn ctx4() -> IpContext {
 
 /// Rewrite the checksum after a change, so that the change itself is what gets rejected.
 fn fix_checksum(b: &mut [u8], pseudo: bool) {
-    b[6] = 0;
-    b[7] = 0;
-    let mut acc: u64 = b
-        .chunks(2)
-        .map(|c| u64::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
-        .sum();
-    if pseudo {
-        for o in [PEER.octets(), wire::MCAST_V4.octets()] {
-            acc += u64::from(u16::from_be_bytes([o[0], o[1]]));
-            acc += u64::from(u16::from_be_bytes([o[2], o[3]]));
-        }
-        acc += b.len() as u64 + u64::from(wire::IP_PROTO_VRRP);
-    }
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    b[6..8].copy_from_slice(&(!(acc as u16)).to_be_bytes());
+    let form = if pseudo {
+        wire::ChecksumForm::PseudoHeader
+    } else {
+        wire::ChecksumForm::Plain
+    };
+    wire::Packet::new_unchecked(b, wire::Family::V4).fill_checksum(&ctx4(), form);
 }
 
 /// What one delivery did: the rule of its ProtocolError, the instance it reached, and the

@@ -1658,9 +1658,9 @@ impl Daemon {
             }
             for j in 0..self.rxb.out.len() {
                 let dg = self.rxb.out[j];
-                // The VRID is the second octet of every VRRP version's header (RFC 3768 and
-                // RFC 5798 section 5.1); anything shorter goes to the engine to be dropped.
-                let vrid = self.rxb.buf()[dg.start..dg.end].get(1).copied();
+                // Demultiplex on the VRID (every VRRP version has it at the same place);
+                // anything shorter goes to the engine to be dropped.
+                let vrid = vigil_engine::wire::peek_vrid(&self.rxb.buf()[dg.start..dg.end]);
                 if vrid.is_some_and(|v| !keep(dg.dst, v)) {
                     continue;
                 }

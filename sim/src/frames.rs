@@ -12,6 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use pcap_file::{DataLink, TsResolution};
+use vigil_engine::wire::{arp, checksum, ethernet, ndisc};
 
 /// A frame captured at a virtual instant.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,44 +24,18 @@ pub struct Captured {
 }
 
 const ETH_IPV4: u16 = 0x0800;
-const ETH_ARP: u16 = 0x0806;
 const ETH_IPV6: u16 = 0x86dd;
 
 /// The Ethernet destination for an IP destination: the multicast mapping (RFC 1112 / RFC 2464),
 /// broadcast for a unicast address (the simulator has no neighbour tables).
 fn dst_mac(dst: IpAddr) -> [u8; 6] {
-    match dst {
-        IpAddr::V4(a) if a.is_multicast() => {
-            let o = a.octets();
-            [0x01, 0x00, 0x5e, o[1] & 0x7f, o[2], o[3]]
-        }
-        IpAddr::V6(a) if a.is_multicast() => {
-            let o = a.octets();
-            [0x33, 0x33, o[12], o[13], o[14], o[15]]
-        }
-        _ => [0xff; 6],
-    }
+    ethernet::multicast_mac(dst).unwrap_or(ethernet::BROADCAST)
 }
 
 fn ethernet(dst: [u8; 6], src: [u8; 6], ethertype: u16, out: &mut Vec<u8>) {
     out.extend_from_slice(&dst);
     out.extend_from_slice(&src);
     out.extend_from_slice(&ethertype.to_be_bytes());
-}
-
-/// The Internet checksum (RFC 1071) of `data`, starting from the partial sum `sum`.
-pub fn inet_checksum(mut sum: u32, data: &[u8]) -> u16 {
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
-    }
-    if let [last] = chunks.remainder() {
-        sum += u32::from(*last) << 8;
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
 }
 
 fn ipv4_header(
@@ -81,7 +56,7 @@ fn ipv4_header(
     h[9] = proto;
     h[12..16].copy_from_slice(&src.octets());
     h[16..20].copy_from_slice(&dst.octets());
-    let c = inet_checksum(0, &h);
+    let c = checksum::checksum(checksum::sum(0, &h));
     h[10..12].copy_from_slice(&c.to_be_bytes());
     h
 }
@@ -118,43 +93,13 @@ pub fn vrrp(src_mac: [u8; 6], src: IpAddr, dst: IpAddr, ip_id: u16, vrrp: &[u8])
     out
 }
 
-/// A gratuitous ARP (IPv4: an ARP request with sender and target IP the virtual address, target
-/// MAC broadcast, as keepalived sends it) or an unsolicited neighbour advertisement (IPv6: from
-/// the address itself to ff02::1, Router and Override flags, target link-layer address option).
+/// A gratuitous ARP (IPv4) or an unsolicited neighbour advertisement (IPv6, Router and Override
+/// flags), built by the engine's wire module exactly as vigild sends them.
 pub fn announce(mac: [u8; 6], addr: IpAddr) -> Vec<u8> {
-    let mut out = Vec::with_capacity(86);
     match addr {
-        IpAddr::V4(a) => {
-            ethernet([0xff; 6], mac, ETH_ARP, &mut out);
-            out.extend_from_slice(&[0, 1, 0x08, 0x00, 6, 4, 0, 1]);
-            out.extend_from_slice(&mac);
-            out.extend_from_slice(&a.octets());
-            out.extend_from_slice(&[0xff; 6]);
-            out.extend_from_slice(&a.octets());
-        }
-        IpAddr::V6(a) => {
-            let all_nodes = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
-            ethernet(dst_mac(IpAddr::V6(all_nodes)), mac, ETH_IPV6, &mut out);
-            let mut icmp = Vec::with_capacity(32);
-            icmp.extend_from_slice(&[136, 0, 0, 0]);
-            icmp.extend_from_slice(&[0xa0, 0, 0, 0]); // Router | Override
-            icmp.extend_from_slice(&a.octets());
-            icmp.extend_from_slice(&[2, 1]);
-            icmp.extend_from_slice(&mac);
-            let mut sum = 0u32;
-            for chunk in [a.octets(), all_nodes.octets()] {
-                for c in chunk.chunks_exact(2) {
-                    sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
-                }
-            }
-            sum += icmp.len() as u32 + 58;
-            let c = inet_checksum(sum, &icmp);
-            icmp[2..4].copy_from_slice(&c.to_be_bytes());
-            out.extend_from_slice(&ipv6_header(a, all_nodes, 58, 0, icmp.len()));
-            out.extend_from_slice(&icmp);
-        }
+        IpAddr::V4(a) => arp::gratuitous_arp(mac, a).to_vec(),
+        IpAddr::V6(a) => ndisc::unsolicited_na(mac, a, true).to_vec(),
     }
-    out
 }
 
 /// Write `frames` as a pcap file (Ethernet, nanosecond timestamps counted from the epoch: virtual
@@ -188,7 +133,7 @@ mod tests {
             0xc0,
             12,
         );
-        assert_eq!(inet_checksum(0, &h), 0);
+        assert_eq!(checksum::fold(checksum::sum(0, &h)), 0xffff);
     }
 
     #[test]

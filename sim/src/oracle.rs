@@ -496,16 +496,15 @@ pub(crate) fn count_router_drop(st: &mut RouterStats, rule: &DropReason) {
     }
 }
 
-/// The interval an advert carries, nanoseconds (v3: centiseconds in 12 bits; v2: seconds).
-pub(crate) fn advert_interval(payload: &[u8]) -> u64 {
-    let version = payload.first().map_or(0, |b| b >> 4);
-    match version {
-        3 => {
-            let cs = (u64::from(payload.get(4).copied().unwrap_or(0) & 0x0f) << 8)
-                | u64::from(payload.get(5).copied().unwrap_or(0));
-            cs * 10_000_000
-        }
-        _ => u64::from(payload.get(5).copied().unwrap_or(0)) * 1_000_000_000,
+/// The interval an advert carries, nanoseconds (v3: centiseconds in 12 bits; v2: seconds); 0 for
+/// a message shorter than the header (only adverts the engine accepted are modelled).
+pub(crate) fn advert_interval(payload: &[u8], family: vigil_engine::wire::Family) -> u64 {
+    if payload.len() < vigil_engine::wire::HEADER_LEN {
+        return 0;
+    }
+    match vigil_engine::wire::Packet::new_unchecked(payload, family).interval() {
+        vigil_engine::wire::Interval::Centiseconds(cs) => u64::from(cs) * 10_000_000,
+        vigil_engine::wire::Interval::Seconds(s) => u64::from(s) * 1_000_000_000,
     }
 }
 

@@ -1736,7 +1736,7 @@ impl Sim {
         // Which instance it is for, to time takeovers ("no advert for ...").
         let family = Family::of(&frame.src);
         let payload = frame.payload.bytes();
-        let vrid = payload.get(1).copied().unwrap_or(0);
+        let vrid = vigil_engine::wire::peek_vrid(payload).unwrap_or(0);
         let target = node
             .insts
             .iter()
@@ -1748,7 +1748,7 @@ impl Sim {
                 .map(|v| (v.stats().adverts_received, v.priority()))
         });
         let (before, own) = (view.map(|v| v.0), view.map(|v| v.1));
-        let prio = payload.get(2).copied().unwrap_or(0);
+        let prio = vigil_engine::wire::peek_priority(payload).unwrap_or(0);
         let resets = own.is_some_and(|p| prio >= p || prio == 0);
         let node = &self.nodes[n];
         let local = node.local(self.now);
@@ -1756,17 +1756,12 @@ impl Sim {
             inst: target,
             src: frame.src,
             prio,
-            heard: oracle::advert_interval(payload),
+            heard: oracle::advert_interval(payload, family),
             before: target.map_or(State::Init, |i| node.insts[i].state),
             dropped: false,
-            trailing: {
-                let version = match payload.first().map(|b| b >> 4) {
-                    Some(2) => vigil_engine::wire::Version::V2,
-                    _ => vigil_engine::wire::Version::V3,
-                };
-                let count = usize::from(payload.get(3).copied().unwrap_or(0));
-                payload.len() > vigil_engine::wire::content_len(version, family, count)
-            },
+            // Read only for adverts the engine accepted (at least a header long).
+            trailing: payload.len() >= vigil_engine::wire::HEADER_LEN
+                && vigil_engine::wire::Packet::new_unchecked(payload, family).trailing() > 0,
         });
         if let Some(e) = self.nodes[n].engine.as_mut() {
             e.handle_input(
@@ -2641,21 +2636,19 @@ impl Sim {
             return;
         };
         let mut bytes = buf[..len].to_vec();
+        let mut view = wire::Packet::new_unchecked(&mut bytes[..], cfg.family);
         match defect {
-            Defect::Version => bytes[0] ^= 0x10, // 2 <-> 3 in the version nibble
-            Defect::Checksum => bytes[7] ^= 0x01,
+            Defect::Version => view.set_version_number(view.version_number() ^ 1), // 2 <-> 3
+            Defect::Checksum => view.set_checksum_field(view.checksum_field() ^ 0x0001),
+            Defect::Type => view.set_msg_type(2),
+            Defect::NoAddresses => view.set_count(0),
+            Defect::IntervalZero => view.set_interval(0),
+            Defect::AuthType => view.set_auth_type(2),
+            _ => {}
+        }
+        match defect {
             Defect::Short => bytes.truncate(6),
-            Defect::Type => bytes[0] = (bytes[0] & 0xf0) | 2,
             Defect::Empty => bytes.truncate(1),
-            Defect::NoAddresses => bytes[3] = 0,
-            Defect::IntervalZero => {
-                bytes[4] &= 0xf0; // v3: the interval's high bits; v2: the auth type, kept below
-                bytes[5] = 0;
-                if cfg.version == Version::V2 {
-                    bytes[4] = buf[4];
-                }
-            }
-            Defect::AuthType => bytes[4] = 2,
             // Four bytes that keep the checksum right: zeros for a checksum over the message
             // only; with the pseudo-header, whose length grows by 4, the word 0xfffb (-4 in
             // ones' complement) cancels the growth.

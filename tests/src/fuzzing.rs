@@ -27,7 +27,7 @@ use vigil_engine::setup::{
 };
 use vigil_engine::stats::InstanceStats;
 use vigil_engine::wire::{
-    self, Advert, Auth, ChecksumPolicy, Family, Interval, IpContext, Packet, Version,
+    self, checksum, Advert, Auth, ChecksumPolicy, Family, Interval, IpContext, Packet, Version,
     MAX_ADVERT_LEN,
 };
 use vigil_engine::{
@@ -51,40 +51,20 @@ pub fn run(name: &str, data: &[u8]) -> bool {
 }
 
 // =================================================================================================
-// Checksums, computed here independently of the codec (so that mangled packets can be given a
-// valid checksum and reach the checks behind it).
+// Checksums, through the workspace's one one's-complement sum (`wire::checksum`, itself checked
+// against RFC 1071's 16-bit definition there), so that mangled packets can be given a valid
+// checksum and reach the checks behind it.
 // =================================================================================================
-
-/// Internet checksum (RFC 1071) of `data` plus `extra` (an unfolded pseudo-header sum).
-fn inet_checksum(data: &[u8], extra: u64) -> u16 {
-    let mut acc = extra;
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        acc += u64::from(u16::from_be_bytes([c[0], c[1]]));
-    }
-    if let [last] = chunks.remainder() {
-        acc += u64::from(*last) << 8;
-    }
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    !(acc as u16)
-}
 
 /// The unfolded sum of the IPv4/IPv6 pseudo-header of a VRRP message of `len` bytes
 /// (RFC 5798 section 5.2.8).
 fn pseudo_header(ctx: &IpContext, len: usize) -> u64 {
-    let mut acc = 0u64;
-    for a in [ctx.src, ctx.dst] {
-        let octets: Vec<u8> = match a {
-            IpAddr::V4(a) => a.octets().to_vec(),
-            IpAddr::V6(a) => a.octets().to_vec(),
-        };
-        for c in octets.chunks_exact(2) {
-            acc += u64::from(u16::from_be_bytes([c[0], c[1]]));
-        }
-    }
-    acc + (len as u64 & 0xffff) + (len as u64 >> 16) + u64::from(wire::IP_PROTO_VRRP)
+    checksum::pseudo_header(ctx.src, ctx.dst, wire::IP_PROTO_VRRP, len)
+}
+
+/// Whether `bytes` plus `extra` (an unfolded pseudo-header sum) sums to a valid checksum.
+fn sums_valid(bytes: &[u8], extra: u64) -> bool {
+    checksum::fold(checksum::sum(extra, bytes)) == 0xffff
 }
 
 /// Rewrite the checksum field of `bytes` (when it has one) for the plain or pseudo-header form.
@@ -92,20 +72,21 @@ fn set_checksum(bytes: &mut [u8], ctx: &IpContext, pseudo: bool) {
     if bytes.len() < wire::HEADER_LEN {
         return;
     }
-    bytes[6] = 0;
-    bytes[7] = 0;
     let extra = if pseudo {
         pseudo_header(ctx, bytes.len())
     } else {
         0
     };
-    let c = inet_checksum(bytes, extra);
-    bytes[6..8].copy_from_slice(&c.to_be_bytes());
+    let mut view = Packet::new_unchecked(bytes, Family::of(&ctx.src));
+    view.set_checksum_field(0);
+    let bytes = view.into_inner();
+    let c = checksum::checksum(checksum::sum(extra, bytes));
+    Packet::new_unchecked(bytes, Family::of(&ctx.src)).set_checksum_field(c);
 }
 
 /// Whether `bytes` carries a valid checksum of the pseudo-header form (else: plain, or none).
 fn has_pseudo_checksum(bytes: &[u8], ctx: &IpContext) -> bool {
-    inet_checksum(bytes, pseudo_header(ctx, bytes.len())) == 0
+    sums_valid(bytes, pseudo_header(ctx, bytes.len()))
 }
 
 // =================================================================================================
@@ -591,7 +572,7 @@ impl Router {
     fn route(&self, iface: IfaceId, src: IpAddr, dst: IpAddr, payload: &[u8]) -> Option<usize> {
         let name = self.engine.interface_name(iface)?;
         let family = IpContext { src, dst }.family()?;
-        let vrid = *payload.get(1)?;
+        let vrid = wire::peek_vrid(payload)?;
         self.config
             .instances
             .iter()
@@ -2222,10 +2203,10 @@ impl Cluster {
         let mut ttl = wire::VRRP_TTL;
         let mut iface = iface;
         let pseudo = has_pseudo_checksum(&bytes, &ctx)
-            && !(matches!(ctx.src, IpAddr::V4(_)) && inet_checksum(&bytes, 0) == 0);
+            && !(matches!(ctx.src, IpAddr::V4(_)) && sums_valid(&bytes, 0));
         let fix = |b: &mut Vec<u8>, ctx: &IpContext, fix: bool| {
             if fix {
-                let v3 = b.first().is_some_and(|x| x >> 4 != 2);
+                let v3 = !b.is_empty() && wire::peek_version(b) != 2;
                 set_checksum(b, ctx, pseudo && v3);
             }
         };
@@ -2252,8 +2233,8 @@ impl Cluster {
             }
             Mangle::Ttl(t) => ttl = t,
             Mangle::Vrid { vrid, fix_checksum } => {
-                if let Some(b) = bytes.get_mut(1) {
-                    *b = vrid;
+                if wire::peek_vrid(&bytes).is_some() {
+                    Packet::new_unchecked(&mut bytes[..], Family::of(&ctx.src)).set_vrid(vrid);
                 }
                 fix(&mut bytes, &ctx, fix_checksum);
             }
@@ -2261,8 +2242,9 @@ impl Cluster {
                 version,
                 fix_checksum,
             } => {
-                if let Some(b) = bytes.first_mut() {
-                    *b = (*b & 0x0f) | (version << 4);
+                if !bytes.is_empty() {
+                    Packet::new_unchecked(&mut bytes[..], Family::of(&ctx.src))
+                        .set_version_number(version);
                 }
                 fix(&mut bytes, &ctx, fix_checksum);
             }

@@ -241,7 +241,8 @@ fn write_seed_corpora() {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         for (k, (ctx, ttl, payload)) in vrrp_packets(&pcap).into_iter().enumerate() {
-            let iface = u8::from(payload.first().is_some_and(|b| b >> 4 == 2));
+            let iface =
+                u8::from(!payload.is_empty() && vigil_engine::wire::peek_version(&payload) == 2);
             for (pname, policy) in [
                 ("rfc", ChecksumPolicy::Rfc),
                 ("either", ChecksumPolicy::Either),

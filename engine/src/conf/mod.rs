@@ -13,6 +13,10 @@
 //! 3. `sections`: typed sections with keepalived's ranges and defaults.
 //! 4. `validate`: cross-references (sync-group members, duplicate VRIDs, tracked scripts).
 //!
+//! Dependencies go one way: the configuration model uses the shared protocol types of
+//! [`crate::wire`] ([`Family`], [`Version`]) and nothing else of the engine; the engine's own
+//! configuration is built from it by [`crate::from_conf`].
+//!
 //! Diagnostics have three severities ([`Severity`]): errors (no config), warnings (keepalived's
 //! `-t` fails on the same input: something was ignored or replaced) and notices (valid keepalived
 //! input that Vigil does not act on, such as LVS sections, each reported once with its line).

@@ -35,23 +35,11 @@ pub struct Config {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// VRRP protocol version.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum VrrpVersion {
-    /// RFC 3768: IPv4 only, whole-second intervals, optional authentication.
-    V2,
-    /// RFC 5798: IPv4 and IPv6, centisecond intervals.
-    V3,
-}
-
-/// Address family of an instance (all its virtual addresses share it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Family {
-    /// IPv4.
-    V4,
-    /// IPv6.
-    V6,
-}
+/// The VRRP version and the address family are the engine's own types, shared with the wire
+/// codec: the configuration model depends one way on `crate::wire` (the shared protocol types)
+/// and on nothing else of the engine, so the engine's configuration is built from it without
+/// translating one enum into another.
+pub use crate::wire::{Family, Version};
 
 /// `smtp_server ADDR [PORT]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,7 +109,7 @@ pub struct GlobalDefs {
     /// `enable_script_security`: refuse scripts writable by non-root users when run as root.
     pub enable_script_security: bool,
     /// `vrrp_version` (default 2, as keepalived).
-    pub vrrp_version: VrrpVersion,
+    pub vrrp_version: Version,
     /// `vrrp_garp_master_delay`: second burst of gratuitous ARPs after becoming master
     /// (default 5 s; 0 disables).
     pub vrrp_garp_master_delay: Duration,
@@ -184,7 +172,7 @@ impl Default for GlobalDefs {
             smtp_alert: None,
             script_user: None,
             enable_script_security: false,
-            vrrp_version: VrrpVersion::V2,
+            vrrp_version: Version::V2,
             vrrp_garp_master_delay: Duration::from_secs(5),
             vrrp_garp_master_repeat: 5,
             vrrp_garp_master_refresh: None,
@@ -436,7 +424,7 @@ pub struct VrrpInstance {
     /// `advert_int` (default 1 s): whole seconds for v2, centiseconds 1..=4095 for v3.
     pub advert_int: Duration,
     /// `version` (default: `vrrp_version`; always 3 for IPv6).
-    pub version: VrrpVersion,
+    pub version: Version,
     /// Address family of the virtual addresses (IPv4 when none are configured).
     pub family: Family,
     /// `preempt` (default) / `nopreempt`.

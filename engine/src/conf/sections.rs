@@ -483,9 +483,9 @@ impl Builder {
                     "enable_script_security" => g.enable_script_security = self.flag(s)?,
                     "vrrp_version" => {
                         g.vrrp_version = if self.int(s, 2, 3)? == 2 {
-                            VrrpVersion::V2
+                            Version::V2
                         } else {
-                            VrrpVersion::V3
+                            Version::V3
                         }
                     }
                     "vrrp_garp_master_delay" => {
@@ -994,7 +994,7 @@ impl Builder {
         let mut vrid: Option<(u8, Location)> = None;
         let mut priority: Option<u8> = None;
         let mut advert: Option<(Duration, Location)> = None;
-        let mut version: Option<(VrrpVersion, Location)> = None;
+        let mut version: Option<(Version, Location)> = None;
         let mut preempt = true;
         let mut preempt_delay = Duration::ZERO;
         let mut accept: Option<bool> = None;
@@ -1089,9 +1089,9 @@ impl Builder {
                     }
                     "version" => {
                         let v = if self.int(st, 2, 3)? == 2 {
-                            VrrpVersion::V2
+                            Version::V2
                         } else {
-                            VrrpVersion::V3
+                            Version::V3
                         };
                         version = Some((v, st.loc().clone()));
                     }
@@ -1288,7 +1288,7 @@ impl Builder {
             );
         }
         let mut version_v = version.as_ref().map(|v| v.0).unwrap_or(g.vrrp_version);
-        if family == Family::V6 && version_v == VrrpVersion::V2 {
+        if family == Family::V6 && version_v == Version::V2 {
             let loc = version.as_ref().map(|v| &v.1).unwrap_or(s.loc()).clone();
             self.notice(
                 &loc,
@@ -1297,7 +1297,7 @@ impl Builder {
                     name.text
                 ),
             );
-            version_v = VrrpVersion::V3;
+            version_v = Version::V3;
         }
         let mut advert_int = advert
             .as_ref()
@@ -1305,7 +1305,7 @@ impl Builder {
             .unwrap_or(Duration::from_secs(1));
         if let Some((d, loc)) = &advert {
             match version_v {
-                VrrpVersion::V3 => {
+                Version::V3 => {
                     let max = Duration::from_millis(40_950);
                     if *d > max {
                         self.err(
@@ -1324,7 +1324,7 @@ impl Builder {
                     }
                     advert_int = rounded;
                 }
-                VrrpVersion::V2 => {
+                Version::V2 => {
                     if d.subsec_nanos() != 0 {
                         let secs = ((d.as_nanos() + 500_000_000) / 1_000_000_000).max(1);
                         let rounded = Duration::from_secs(u64::try_from(secs).unwrap_or(1));
@@ -1341,7 +1341,7 @@ impl Builder {
                 }
             }
         }
-        if version_v == VrrpVersion::V3 {
+        if version_v == Version::V3 {
             if let Some(a) = &auth {
                 let _ = a;
                 self.warn(

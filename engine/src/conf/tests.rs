@@ -25,7 +25,7 @@ fn defaults_are_keepalived_s() {
     let i = &c.instances[0];
     assert_eq!(i.priority, 100);
     assert_eq!(i.advert_int, Duration::from_secs(1));
-    assert_eq!(i.version, VrrpVersion::V2);
+    assert_eq!(i.version, Version::V2);
     assert!(i.preempt && i.accept);
     assert_eq!(i.garp.master_delay, Duration::from_secs(5));
     assert_eq!(i.garp.master_repeat, 5);
@@ -84,7 +84,7 @@ fn advert_int_rounding_per_version() {
 #[test]
 fn ipv6_implies_v3_and_families_do_not_mix() {
     let c = ok(&BASIC.replace("192.0.2.1/24", "2001:db8::1/64"));
-    assert_eq!(c.instances[0].version, VrrpVersion::V3);
+    assert_eq!(c.instances[0].version, Version::V3);
     assert_eq!(c.instances[0].family, Family::V6);
     let e = errs(&BASIC.replace("192.0.2.1/24", "192.0.2.1\n 2001:db8::1"));
     assert!(e[0].contains("one address family per instance"), "{e:?}");

@@ -192,42 +192,14 @@ impl Metrics {
             let n = self.transitions.get(*name).copied().unwrap_or(0);
             let _ = writeln!(o, "vigil_instance_transitions_total{{{l}}} {n}");
         }
-        type Field = fn(&vigil_engine::stats::InstanceStats) -> u64;
-        let counters: [(&str, &str, Field); 8] = [
-            ("became_master", "Times the instance became MASTER.", |s| {
-                s.became_master
-            }),
-            ("released_master", "Times the instance left MASTER.", |s| {
-                s.released_master
-            }),
-            ("adverts_sent", "Adverts sent.", |s| s.adverts_sent),
-            ("adverts_received", "Valid adverts accepted.", |s| {
-                s.adverts_received
-            }),
-            ("priority_zero_sent", "Priority-0 adverts sent.", |s| {
-                s.priority_zero_sent
-            }),
-            (
-                "priority_zero_received",
-                "Priority-0 adverts accepted.",
-                |s| s.priority_zero_received,
-            ),
-            (
-                "address_list_errors",
-                "Adverts whose address list differs from ours (kept or dropped).",
-                |s| s.address_list_errors,
-            ),
-            (
-                "trailing_bytes",
-                "Adverts accepted with bytes after their declared content.",
-                |s| s.trailing_bytes,
-            ),
-        ];
-        for (name, help, f) in counters {
-            let metric = format!("vigil_instance_{name}_total");
-            header(&mut o, &metric, "counter", help);
+        // One declaration of the counters (the engine's `InstanceStats::fields()`): a counter
+        // metric for each that is not a drop, one labelled family for the drops.
+        let fields = vigil_engine::stats::InstanceStats::fields();
+        for f in fields.iter().filter(|f| f.drop_label.is_none()) {
+            let metric = format!("vigil_instance_{}_total", f.name);
+            header(&mut o, &metric, "counter", f.help);
             for (v, (l, _)) in views.iter().zip(&labels) {
-                let _ = writeln!(o, "{metric}{{{l}}} {}", f(v.stats()));
+                let _ = writeln!(o, "{metric}{{{l}}} {}", (f.get)(v.stats()));
             }
         }
         header(
@@ -236,28 +208,15 @@ impl Metrics {
             "counter",
             "Received packets dropped, by the rule they failed (RFC 5798 section 7.1).",
         );
-        let drops: [(&str, Field); 13] = [
-            ("ttl", |s| s.ip_ttl_errors),
-            ("version", |s| s.version_errors),
-            ("packet_length", |s| s.packet_length_errors),
-            ("invalid_type", |s| s.invalid_type_received),
-            ("checksum", |s| s.checksum_errors),
-            ("owner_discard", |s| s.owner_discards),
-            ("address_list", |s| s.address_list_drops),
-            ("address_count_zero", |s| s.address_count_zero),
-            ("advert_interval", |s| s.advert_interval_errors),
-            ("invalid_auth_type", |s| s.invalid_auth_type),
-            ("auth_type_mismatch", |s| s.auth_type_mismatch),
-            ("auth_failure", |s| s.auth_failures),
-            ("unicast_source", |s| s.unicast_source_errors),
-        ];
         for (v, (l, _)) in views.iter().zip(&labels) {
-            for (reason, f) in drops {
-                let _ = writeln!(
-                    o,
-                    "vigil_instance_dropped_total{{{l},reason=\"{reason}\"}} {}",
-                    f(v.stats())
-                );
+            for f in fields {
+                if let Some(reason) = f.drop_label {
+                    let _ = writeln!(
+                        o,
+                        "vigil_instance_dropped_total{{{l},reason=\"{reason}\"}} {}",
+                        (f.get)(v.stats())
+                    );
+                }
             }
         }
         let groups: Vec<_> = engine.groups().collect();

@@ -151,61 +151,30 @@ pub struct GroupStatus {
     pub members: Vec<String>,
 }
 
-/// Per-instance counters: [`InstanceStats`], field for field.
-#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
-#[allow(missing_docs)]
+/// Per-instance counters: [`InstanceStats`], serialised field for field from the engine's one
+/// declaration ([`InstanceStats::fields`]), then `drops`, the sum of the drop counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Counters {
-    pub became_master: u64,
-    pub released_master: u64,
-    pub adverts_received: u64,
-    pub adverts_sent: u64,
-    pub priority_zero_received: u64,
-    pub priority_zero_sent: u64,
-    pub ip_ttl_errors: u64,
-    pub version_errors: u64,
-    pub packet_length_errors: u64,
-    pub invalid_type_received: u64,
-    pub checksum_errors: u64,
-    pub owner_discards: u64,
-    pub address_list_errors: u64,
-    pub address_list_drops: u64,
-    pub address_count_zero: u64,
-    pub advert_interval_errors: u64,
-    pub invalid_auth_type: u64,
-    pub auth_type_mismatch: u64,
-    pub auth_failures: u64,
-    pub unicast_source_errors: u64,
-    pub trailing_bytes: u64,
-    /// The sum of the drop counters.
-    pub drops: u64,
+    /// The engine's counters.
+    pub stats: InstanceStats,
+}
+
+impl Serialize for Counters {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let fields = InstanceStats::fields();
+        let mut map = serializer.serialize_map(Some(fields.len() + 1))?;
+        for f in fields {
+            map.serialize_entry(f.name, &(f.get)(&self.stats))?;
+        }
+        map.serialize_entry("drops", &self.stats.drops())?;
+        map.end()
+    }
 }
 
 impl From<&InstanceStats> for Counters {
     fn from(s: &InstanceStats) -> Counters {
-        Counters {
-            became_master: s.became_master,
-            released_master: s.released_master,
-            adverts_received: s.adverts_received,
-            adverts_sent: s.adverts_sent,
-            priority_zero_received: s.priority_zero_received,
-            priority_zero_sent: s.priority_zero_sent,
-            ip_ttl_errors: s.ip_ttl_errors,
-            version_errors: s.version_errors,
-            packet_length_errors: s.packet_length_errors,
-            invalid_type_received: s.invalid_type_received,
-            checksum_errors: s.checksum_errors,
-            owner_discards: s.owner_discards,
-            address_list_errors: s.address_list_errors,
-            address_list_drops: s.address_list_drops,
-            address_count_zero: s.address_count_zero,
-            advert_interval_errors: s.advert_interval_errors,
-            invalid_auth_type: s.invalid_auth_type,
-            auth_type_mismatch: s.auth_type_mismatch,
-            auth_failures: s.auth_failures,
-            unicast_source_errors: s.unicast_source_errors,
-            trailing_bytes: s.trailing_bytes,
-            drops: s.drops(),
-        }
+        Counters { stats: *s }
     }
 }
 
@@ -409,32 +378,25 @@ impl Status {
             let _ = writeln!(
                 o,
                 "  adverts        sent {}, received {}; priority 0 sent {}, received {}",
-                c.adverts_sent, c.adverts_received, c.priority_zero_sent, c.priority_zero_received
+                c.stats.adverts_sent,
+                c.stats.adverts_received,
+                c.stats.priority_zero_sent,
+                c.stats.priority_zero_received
             );
             let _ = writeln!(
                 o,
                 "  transitions    became master {} time(s), left master {} time(s)",
-                c.became_master, c.released_master
+                c.stats.became_master, c.stats.released_master
             );
-            let drops: Vec<String> = [
-                ("ttl", c.ip_ttl_errors),
-                ("version", c.version_errors),
-                ("length", c.packet_length_errors),
-                ("type", c.invalid_type_received),
-                ("checksum", c.checksum_errors),
-                ("owner_discard", c.owner_discards),
-                ("address_list", c.address_list_drops),
-                ("address_count_zero", c.address_count_zero),
-                ("advert_interval", c.advert_interval_errors),
-                ("invalid_auth_type", c.invalid_auth_type),
-                ("auth_type_mismatch", c.auth_type_mismatch),
-                ("auth_failure", c.auth_failures),
-                ("unicast_source", c.unicast_source_errors),
-            ]
-            .iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect();
+            let drops: Vec<(&str, u64)> = InstanceStats::fields()
+                .iter()
+                .filter_map(|f| Some((f.drop_label?, (f.get)(&c.stats))))
+                .collect();
+            let drops: Vec<String> = drops
+                .iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
             let _ = writeln!(
                 o,
                 "  dropped        {}",

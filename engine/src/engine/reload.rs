@@ -15,6 +15,8 @@
 //! A configuration the engine cannot run is refused with a [`SetupError`] and the running one is
 //! left exactly as it was. Instance ids may change with a reload: resolve them again.
 
+#[allow(unused_imports)]
+use super::*;
 use std::sync::Arc;
 
 use crate::engine::Engine;
@@ -52,18 +54,18 @@ impl Engine {
     ) -> Result<Vec<Action>, SetupError> {
         let mut next = Engine::new(config)?;
         next.adopt_environment(self);
-        let started = self.is_started();
-        let mut kept = vec![false; self.instance_count()];
-        for i in 0..next.instance_count() {
+        let started = self.started;
+        let mut kept = vec![false; self.instances.len()];
+        for i in 0..next.instances.len() {
             let Some(old) = self.find_same_router(&next, i) else {
                 continue;
             };
             kept[old] = true;
             let (add, remove) = self.take_instance_state(now, old, &mut next, i);
-            let id = next.instance_id_at(i);
-            let iface = next.instance_iface(i);
+            let id = next.instances[i].id;
+            let iface = next.instances[i].iface;
             if !remove.is_empty() {
-                next.push_action(Action::RemoveAddresses {
+                next.actions.push_back(Action::RemoveAddresses {
                     instance: id,
                     iface,
                     addrs: remove.into(),
@@ -71,12 +73,12 @@ impl Engine {
             }
             if !add.is_empty() {
                 let addrs: Arc<[VirtualAddress]> = add.into();
-                next.push_action(Action::AddAddresses {
+                next.actions.push_back(Action::AddAddresses {
                     instance: id,
                     iface,
                     addrs: Arc::clone(&addrs),
                 });
-                next.push_action(Action::Announce {
+                next.actions.push_back(Action::Announce {
                     instance: id,
                     iface,
                     addrs,
@@ -102,9 +104,9 @@ impl Engine {
         while let Some(a) = next.poll_action() {
             out.push(a);
         }
-        next.set_started(started);
+        next.started = started;
         for a in out {
-            next.push_action(a);
+            next.actions.push_back(a);
         }
         next.settle_after_reload(now);
         *self = next;
@@ -114,15 +116,15 @@ impl Engine {
     /// The index of the instance of `self` that is the same virtual router as instance `i` of
     /// `next`, if any.
     fn find_same_router(&self, next: &Engine, i: usize) -> Option<usize> {
-        let n = next.instance_config(i);
-        (0..self.instance_count()).find(|&k| {
-            let o = self.instance_config(k);
+        let n = &next.instances[i].cfg;
+        (0..self.instances.len()).find(|&k| {
+            let o = &self.instances[k].cfg;
             o.name == n.name
                 && o.interface == n.interface
                 && o.family == n.family
                 && o.vrid == n.vrid
                 && o.version == n.version
-                && self.instance_state(k) != State::Init
+                && self.instances[k].state != State::Init
         })
     }
 
@@ -135,8 +137,8 @@ impl Engine {
         next: &mut Engine,
         i: usize,
     ) -> (Vec<VirtualAddress>, Vec<VirtualAddress>) {
-        let from = self.instance_mut(old);
-        let to = next.instance_mut(i);
+        let from = &mut self.instances[old];
+        let to = &mut next.instances[i];
         to.state = from.state;
         // RFC 5798 section 6.1: a MASTER's Master_Adver_Interval is its own Advertisement
         // Interval, the new one from now on (its adverts carry it); a VRRPv3 BACKUP keeps the
@@ -190,6 +192,78 @@ impl Engine {
             .cloned()
             .collect();
         (add, remove)
+    }
+}
+
+// ----- the engine's side of a reload -----
+
+impl Engine {
+    /// Take over what the runner reported to `old`: interface links and addresses, check
+    /// program states and tracked-file values, by name.
+    pub(super) fn adopt_environment(&mut self, old: &Engine) {
+        for f in &mut self.ifaces {
+            if let Some(o) = old.ifaces.iter().find(|o| o.name == f.name) {
+                f.up = o.up;
+                f.primary = o.primary;
+            }
+        }
+        for s in &mut self.scripts {
+            if let Some(o) = old.scripts.iter().find(|o| o.cfg.name == s.cfg.name) {
+                s.up = o.up;
+                s.successes = o.successes;
+                s.failures = o.failures;
+            }
+        }
+        for f in &mut self.files {
+            if let Some(o) = old.files.iter().find(|o| o.name == f.name) {
+                f.value = o.value;
+            }
+        }
+        self.stats = old.stats;
+        // Priorities follow the adopted trackers: a new instance starts with the priority it
+        // has in this environment, not the one of a fresh engine (reload.rs hands kept
+        // instances their running priority). Found by the engine fuzz target.
+        for i in 0..self.instances.len() {
+            self.instances[i].priority = self.effective_priority(i);
+        }
+    }
+
+    /// After a reload: start the new instances, settle every other one against its new
+    /// configuration (priority, trackers, faults), and rebuild the timer heap.
+    pub(super) fn settle_after_reload(&mut self, now: Instant) {
+        for g in 0..self.groups.len() {
+            let members = &self.groups[g].members;
+            if let Some(&first) = members.first() {
+                let s = self.instances[first as usize].state;
+                if members
+                    .iter()
+                    .all(|&m| self.instances[m as usize].state == s)
+                {
+                    self.groups[g].state = s;
+                }
+            }
+        }
+        if self.started {
+            for i in 0..self.instances.len() {
+                if self.instances[i].state == State::Init {
+                    let inst = &mut self.instances[i];
+                    if inst.cfg.preempt_delay > Duration::ZERO {
+                        inst.preempt_at = Some(now.saturating_add(inst.cfg.preempt_delay));
+                    }
+                    match self.instances[i].group {
+                        Some(g) => self.settle_group(now, usize::from(g), i, Some(Reason::Startup)),
+                        None => self.leave_fault(now, i, Reason::Startup),
+                    }
+                } else {
+                    self.settle(now, i);
+                }
+            }
+        }
+        self.heap.clear();
+        for i in 0..self.instances.len() {
+            self.instances[i].queued = Instant::MAX;
+            self.schedule(i);
+        }
     }
 }
 

@@ -863,7 +863,7 @@ fn rx_check_2_version_must_match() {
 #[test]
 fn rx_check_3_length_must_hold_the_addresses() {
     let mut p = v3(HIGHER, 200);
-    p[3] = 2;
+    wire::Packet::new_unchecked(&mut p[..], Family::V4).set_count(2);
     let s = assert_dropped(backup(), &p, 255, "length_mismatch");
     assert_eq!(s.packet_length_errors, 1);
     let s = assert_dropped(backup(), &p[..6], 255, "too_short");
@@ -873,7 +873,7 @@ fn rx_check_3_length_must_hold_the_addresses() {
 #[test]
 fn rx_check_3_type_must_be_advertisement() {
     let mut p = v3(HIGHER, 200);
-    p[0] = 0x32;
+    wire::Packet::new_unchecked(&mut p[..], Family::V4).set_msg_type(2);
     let s = assert_dropped(backup(), &p, 255, "unknown_type");
     assert_eq!(s.invalid_type_received, 1);
 }
@@ -881,7 +881,7 @@ fn rx_check_3_type_must_be_advertisement() {
 #[test]
 fn rx_check_3_address_count_must_not_be_zero() {
     let mut p = v3(HIGHER, 200);
-    p[3] = 0;
+    wire::Packet::new_unchecked(&mut p[..], Family::V4).set_count(0);
     let s = assert_dropped(backup(), &p, 255, "address_count_zero");
     assert_eq!(s.address_count_zero, 1);
 }
@@ -889,7 +889,8 @@ fn rx_check_3_address_count_must_not_be_zero() {
 #[test]
 fn rx_check_4_checksum_must_be_valid() {
     let mut p = v3(HIGHER, 200);
-    p[7] ^= 1;
+    let mut v = wire::Packet::new_unchecked(&mut p[..], Family::V4);
+    v.set_checksum_field(v.checksum_field() ^ 1);
     let s = assert_dropped(backup(), &p, 255, "checksum");
     assert_eq!(s.checksum_errors, 1);
 }
@@ -902,14 +903,13 @@ fn rx_check_4_plain_checksum_accepted_when_configured() {
     drain(&mut e);
     let mut p = v3(HIGHER, 200);
     // Recompute as v3_checksum_as_v2 does: over the message only.
-    p[6] = 0;
-    p[7] = 0;
-    let sum: u32 = p
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
-        .sum();
-    let folded = (sum & 0xffff) + (sum >> 16);
-    p[6..8].copy_from_slice(&(!(folded as u16)).to_be_bytes());
+    wire::Packet::new_unchecked(&mut p[..], Family::V4).fill_checksum(
+        &IpContext {
+            src: IpAddr::V4(HIGHER),
+            dst: IpAddr::V4(wire::MCAST_V4),
+        },
+        ChecksumForm::Plain,
+    );
     rx(&mut e, ms(10), HIGHER, &p);
     assert_eq!(stats(&e).adverts_received, 1);
 }
@@ -918,7 +918,7 @@ fn rx_check_4_plain_checksum_accepted_when_configured() {
 fn rx_check_5_vrid_must_be_configured() {
     let mut e = backup();
     let mut p = v3(HIGHER, 200);
-    p[1] = 52;
+    wire::Packet::new_unchecked(&mut p[..], Family::V4).set_vrid(52);
     let a = rx(&mut e, ms(1000), HIGHER, &p);
     assert!(matches!(
         a[0],
@@ -1057,7 +1057,7 @@ fn rx_v2_auth_type_2_is_rejected_by_name() {
         &[IpAddr::V4(VIP)],
         Auth::None,
     );
-    p[4] = 2;
+    wire::Packet::new_unchecked(&mut p[..], Family::V4).set_auth_type(2);
     let s = assert_dropped(e, &p, 255, "unsupported_auth_type");
     assert_eq!(s.invalid_auth_type, 1);
 }
@@ -1184,7 +1184,7 @@ fn dropped_adverts_are_logged_at_once_then_once_per_window() {
 fn adverts_for_an_unknown_vrid_are_logged_router_wide() {
     let mut e = backup();
     let mut p = v3(HIGHER, 200);
-    p[1] = 77;
+    wire::Packet::new_unchecked(&mut p[..], Family::V4).set_vrid(77);
     let mut all = rx(&mut e, ms(100), HIGHER, &p);
     all.extend(rx(&mut e, ms(200), HIGHER, &p));
     assert_eq!(dropped_count(&all), 2);

@@ -1,0 +1,109 @@
+//! The announcement schedule, all of it (RFC 5798 sections 6.4.1 (2) and 6.4.2 (3): a new MASTER
+//! broadcasts a gratuitous ARP / unsolicited NA for each virtual address; keepalived.conf(5)
+//! `garp_master_repeat`, `vrrp_garp_interval` / `vrrp_gna_interval`, `garp_master_delay`,
+//! `garp_master_refresh` / `garp_master_refresh_repeat`, `garp_lower_prio_repeat` /
+//! `garp_lower_prio_delay`): bursts of [`Action::Announce`] at exact virtual times.
+
+#[allow(unused_imports)]
+use super::*;
+
+impl Engine {
+    /// RFC 5798 section 6.4.1 (2) / 6.4.2 (3), on becoming MASTER: a burst of
+    /// `garp_master_repeat` now, the same burst again after `garp_master_delay` (0: none), and
+    /// bursts of `garp_master_refresh_repeat` every `garp_master_refresh` (default off).
+    pub(super) fn announce_new_master(&mut self, now: Instant, i: usize) {
+        let inst = &mut self.instances[i];
+        let a = inst.cfg.announce;
+        if !a.master_delay.is_zero() {
+            inst.delayed_repeat = a.master_repeat;
+            inst.set(Timer::AnnounceDelayed, now.saturating_add(a.master_delay));
+        }
+        if let Some(period) = a.master_refresh.filter(|p| !p.is_zero()) {
+            inst.set(Timer::Refresh, now.saturating_add(period));
+        }
+        self.start_burst(now, i, a.master_repeat);
+    }
+
+    /// A MASTER heard a lower priority: keepalived's `garp_lower_prio_repeat` /
+    /// `garp_lower_prio_delay` re-announce the addresses, which the other master may have taken
+    /// (keepalived issues #166, #1884). One burst at a time: a peer that keeps advertising does
+    /// not multiply them.
+    pub(super) fn announce_lower_priority_heard(&mut self, now: Instant, i: usize) {
+        let inst = &mut self.instances[i];
+        let a = inst.cfg.announce;
+        if inst.burst_left == 0 {
+            if !a.lower_prio_delay.is_zero() {
+                inst.delayed_repeat = a.lower_prio_repeat;
+                inst.set(
+                    Timer::AnnounceDelayed,
+                    now.saturating_add(a.lower_prio_delay),
+                );
+            }
+            self.start_burst(now, i, a.lower_prio_repeat);
+        }
+    }
+
+    /// One of the announcement timers fell due at `at`: the next announcement of a spaced
+    /// burst, the delayed burst, or a refresh burst.
+    pub(super) fn announce_timer_due(&mut self, t: Timer, at: Instant, i: usize) {
+        match t {
+            Timer::Announce => {
+                self.announce_once(i);
+                let inst = &mut self.instances[i];
+                inst.burst_left = inst.burst_left.saturating_sub(1);
+                let next = if inst.burst_left > 0 {
+                    at.saturating_add(inst.cfg.announce.interval)
+                } else {
+                    Instant::MAX
+                };
+                inst.set(Timer::Announce, next);
+            }
+            Timer::AnnounceDelayed => {
+                self.instances[i].set(Timer::AnnounceDelayed, Instant::MAX);
+                let repeat = self.instances[i].delayed_repeat;
+                self.start_burst(at, i, repeat);
+            }
+            Timer::Refresh => {
+                let inst = &mut self.instances[i];
+                let period = inst.cfg.announce.master_refresh.unwrap_or(Duration::MAX);
+                inst.set(Timer::Refresh, at.saturating_add(period));
+                let repeat = inst.cfg.announce.master_refresh_repeat;
+                self.start_burst(at, i, repeat);
+            }
+            Timer::Adver | Timer::MasterDown => {}
+        }
+    }
+
+    pub(super) fn announce_once(&mut self, i: usize) {
+        let inst = &self.instances[i];
+        self.actions.push_back(Action::Announce {
+            instance: inst.id,
+            iface: inst.iface,
+            addrs: Arc::clone(&inst.vips),
+        });
+    }
+
+    /// Start a burst of `repeat` announcements at `at`: back to back, or spaced by
+    /// `vrrp_garp_interval` through [`Timer::Announce`]. Only with virtual addresses (the seed).
+    pub(super) fn start_burst(&mut self, at: Instant, i: usize, repeat: u32) {
+        if repeat == 0 || self.instances[i].vips.is_empty() {
+            return;
+        }
+        let spacing = self.instances[i].cfg.announce.interval;
+        if spacing.is_zero() {
+            for _ in 0..repeat {
+                self.announce_once(i);
+            }
+            return;
+        }
+        self.announce_once(i);
+        let inst = &mut self.instances[i];
+        inst.burst_left = repeat - 1;
+        let next = if inst.burst_left > 0 {
+            at.saturating_add(spacing)
+        } else {
+            Instant::MAX
+        };
+        inst.set(Timer::Announce, next);
+    }
+}

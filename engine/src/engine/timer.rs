@@ -1,0 +1,70 @@
+//! The schedule: each instance keeps a table of its timers (`instance::Timer`, one deadline
+//! each, `Instance::next_deadline` the earliest) and the engine keeps one heap entry per instance
+//! at that deadline, so a runner has exactly one next deadline to wait for
+//! ([`Engine::poll_timeout`]). `fire_due` serves whatever timers of an instance fell due:
+//! Adver_Timer (RFC 5798 section 6.4.3, on an absolute grid), Master_Down_Timer (section 6.4.2,
+//! through the backlog rule of `backlog.rs`), and the announcement timers (`announce.rs`).
+
+#[allow(unused_imports)]
+use super::*;
+
+impl Engine {
+    /// Make sure the heap holds an entry no later than the instance's next deadline.
+    pub(super) fn schedule(&mut self, i: usize) {
+        let inst = &mut self.instances[i];
+        let next = inst.next_deadline();
+        if next < inst.queued {
+            inst.queued = next;
+            self.heap.push(Reverse((next, i as u32)));
+        }
+    }
+
+    /// Schedule every member of `i`'s group (or `i` alone).
+    pub(super) fn schedule_with_group(&mut self, i: usize) {
+        match self.instances[i].group {
+            Some(g) => {
+                for k in 0..self.groups[usize::from(g)].members.len() {
+                    let m = self.groups[usize::from(g)].members[k] as usize;
+                    self.schedule(m);
+                }
+            }
+            None => self.schedule(i),
+        }
+    }
+
+    pub(super) fn fire_due(&mut self, now: Instant, i: usize) {
+        for t in TIMERS {
+            let at = self.instances[i].get(t);
+            if at > now {
+                continue;
+            }
+            match t {
+                Timer::Adver => {
+                    self.send_advert(i, self.instances[i].priority);
+                    let inst = &mut self.instances[i];
+                    // Absolute schedule: the next advert is one interval after the previous
+                    // deadline, not after this (possibly late) send; after a stall longer than an
+                    // interval, rejoin the grid instead of bursting to catch up.
+                    let mut next = at.saturating_add(inst.cfg.advert_interval);
+                    if next <= now {
+                        next = grid_after(now, inst.cfg.advert_interval);
+                    }
+                    inst.set(Timer::Adver, next);
+                }
+                Timer::MasterDown => {
+                    self.instances[i].set(Timer::MasterDown, Instant::MAX);
+                    // Read before deciding: adverts waiting or lost in the runner's receive
+                    // queue extend the timer once instead (backlog.rs).
+                    if self.instances[i].state == State::Backup
+                        && !self.extend_master_down(now, i, at)
+                    {
+                        self.master_down(now, i);
+                    }
+                }
+                Timer::Announce | Timer::AnnounceDelayed | Timer::Refresh => {
+                    self.announce_timer_due(t, at, i);
+                }
+            }
+        }
+    }
+}
