@@ -13,7 +13,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::check::ViolationKind;
+use crate::checks::ViolationKind;
 use crate::dur::Dur;
 use crate::report;
 use crate::rng::{SimRng, Stream};
@@ -158,12 +158,12 @@ pub fn generate(family: &Family, seed: u64, duration: Dur) -> Scenario {
 }
 
 /// Run one scenario quietly; the violation if any, and the events processed.
-pub fn run_one(s: &Scenario, seed: u64) -> (Option<crate::check::Violation>, u64) {
+pub fn run_one(s: &Scenario, seed: u64) -> (Option<crate::checks::Violation>, u64) {
     let plan = match s.plan() {
         Ok(p) => p,
         Err(e) => {
             return (
-                Some(crate::check::Violation {
+                Some(crate::checks::Violation {
                     kind: ViolationKind::Panic,
                     rule: "generator",
                     detail: format!("the generator built an invalid scenario: {e}"),
@@ -265,7 +265,7 @@ fn failure(
     family: &'static Family,
     seed: u64,
     s: &Scenario,
-    v: &crate::check::Violation,
+    v: &crate::checks::Violation,
 ) -> Failure {
     let small = shrink(s, seed, v.rule);
     let file = format!("vigil-sim-failure-{}-{seed}.toml", family.name);

@@ -30,9 +30,11 @@ use core::fmt;
 use vigil_engine::wire::Version;
 use vigil_engine::{InstanceId, State};
 
+use crate::driver::Sim;
 use crate::dur::{fmt_time, Dur};
 use crate::oracle::down_interval_after;
-use crate::sim::Sim;
+
+pub(crate) mod model;
 
 /// The family of a failed invariant; each has its own exit code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
