@@ -159,8 +159,6 @@ pub struct Sim {
     pub(crate) spare_frames: Vec<Rc<Frame>>,
 }
 
-/// An advert being delivered to one node: which instance it is for, as the simulator sees it.
-
 impl Sim {
     /// A simulation of `plan`, nothing run yet.
     pub fn new(plan: &Plan, opts: &Options) -> Sim {

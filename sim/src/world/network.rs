@@ -67,6 +67,7 @@ impl Payload {
     }
 }
 
+/// An L2 segment at run time.
 #[derive(Debug)]
 pub(crate) struct Segment {
     pub name: String,
@@ -94,6 +95,7 @@ impl Segment {
 
 /// A virtual router: the instances of one (segment, family, VRID).
 
+/// An advert being delivered to one node: which instance it is for, as the simulator sees it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RxCtx {
     pub(crate) inst: Option<usize>,

@@ -183,8 +183,6 @@ impl Node {
     }
 }
 
-/// An L2 segment at run time.
-
 impl Sim {
     pub(crate) fn boot(&mut self, n: usize) {
         if self.nodes[n].engine.is_some() {
