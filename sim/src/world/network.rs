@@ -93,8 +93,6 @@ impl Segment {
     }
 }
 
-/// A virtual router: the instances of one (segment, family, VRID).
-
 /// An advert being delivered to one node: which instance it is for, as the simulator sees it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RxCtx {
