@@ -262,6 +262,7 @@ impl Sim {
                 router_stats: Default::default(),
                 group_states: Vec::new(),
                 trackers_listed: false,
+                contract: None,
             });
         }
         let names = Names {

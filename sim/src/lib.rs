@@ -25,6 +25,7 @@
 
 pub mod checks;
 pub mod confload;
+pub mod contract;
 pub mod decode;
 pub mod driver;
 pub mod dur;

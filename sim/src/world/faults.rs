@@ -228,6 +228,7 @@ impl Sim {
                 if self.nodes[node].running {
                     let local = Instant::from_nanos(self.nodes[node].local(self.now));
                     let cfg = Rc::clone(&self.nodes[node].config);
+                    self.nodes[node].contract = None; // re-synced after the reload
                     if let Some(e) = self.nodes[node].engine.as_mut() {
                         // A refused configuration (priority 0) leaves the running one, as vigild does.
                         if e.reload(local, EngineConfig::clone(&cfg)).is_ok() {
@@ -236,6 +237,7 @@ impl Sim {
                     }
                     self.nodes[node].trackers_listed = false;
                     self.after_call(node);
+                    self.resync_contract(node);
                     self.check_lookups(node);
                 }
             }
@@ -334,7 +336,8 @@ impl Sim {
                         ),
                     },
                 );
-                // The stopping routers' actions, under the ids of the table as it was.
+                self.nodes[n].contract = None; // re-synced after the reload
+                                               // The stopping routers' actions, under the ids of the table as it was.
                 for a in stopped {
                     self.carry_out(n, a);
                     if self.violation.is_some() {
@@ -355,6 +358,7 @@ impl Sim {
                     map_interfaces(&mut node.by_engine_iface, &mut node.ifaces, engine);
                 }
                 self.after_call(n);
+                self.resync_contract(n);
                 self.check_lookups(n);
                 // An interface the engine did not use before: its facts, as at boot.
                 for (fi, was_known) in known.into_iter().enumerate() {
@@ -443,5 +447,15 @@ impl Sim {
             .collect();
         node.insts = insts;
         self.regroup();
+    }
+
+    /// After a reload: the run-loop contract restarts from the engine's own report
+    /// ([`crate::contract::Contract::resume`]).
+    pub(crate) fn resync_contract(&mut self, n: usize) {
+        let node = &mut self.nodes[n];
+        node.contract = node
+            .engine
+            .as_ref()
+            .map(|e| crate::contract::Contract::resume(e, &node.running_config));
     }
 }

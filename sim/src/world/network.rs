@@ -296,6 +296,11 @@ impl Sim {
                 payload.len() > vigil_engine::wire::content_len(version, family, count)
             },
         });
+        let node = &mut self.nodes[n];
+        if let (Some(c), Some(e)) = (node.contract.as_mut(), node.engine.as_ref()) {
+            let vrid = payload.get(1).copied();
+            c.delivered(&node.running_config, e, id, frame.src, frame.dst, vrid);
+        }
         if let Some(e) = self.nodes[n].engine.as_mut() {
             e.handle_input(
                 Instant::from_nanos(local),

@@ -9,6 +9,7 @@ use vigil_engine::wire::Family;
 use vigil_engine::{Engine, EngineConfig, IfaceId, Input, InstanceId, Instant, State};
 
 use crate::checks::ViolationKind;
+use crate::contract::Contract;
 use crate::driver::{Event, Sim};
 use crate::oracle::Model;
 use crate::scenario::IfacePlan;
@@ -132,6 +133,9 @@ pub(crate) struct Node {
     /// The engine's tracker lists were compared in full (their length included) since its
     /// last boot or reload ([`oracle::compare_tracking`]).
     pub(crate) trackers_listed: bool,
+    /// The run-loop contract checker of its engine ([`crate::contract`]), shared with the fuzz
+    /// harness; `None` while down, and while a reload is carried out (then re-synced).
+    pub(crate) contract: Option<Contract>,
 }
 
 /// A check program as the simulated runner runs it.
@@ -201,6 +205,7 @@ impl Sim {
         };
         let node = &mut self.nodes[n];
         map_interfaces(&mut node.by_engine_iface, &mut node.ifaces, &engine);
+        node.contract = Some(Contract::new(&engine, &node.config));
         node.engine = Some(engine);
         node.trackers_listed = false;
         node.running = false;
@@ -270,6 +275,7 @@ impl Sim {
     pub(crate) fn crash(&mut self, n: usize, trace: bool) {
         let node = &mut self.nodes[n];
         node.engine = None;
+        node.contract = None;
         node.running = false;
         node.want = u64::MAX;
         node.timer_at = u64::MAX;

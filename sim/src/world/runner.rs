@@ -16,11 +16,21 @@ impl Sim {
     /// Feed one input to node `n`'s engine at its local time, then drain and check.
     pub(crate) fn input(&mut self, n: usize, input: Input<'_>) {
         let local = self.nodes[n].local(self.now);
-        let Some(engine) = self.nodes[n].engine.as_mut() else {
+        let node = &mut self.nodes[n];
+        let Some(engine) = node.engine.as_mut() else {
             return;
         };
+        if let (Input::Packet(p), Some(c)) = (&input, node.contract.as_mut()) {
+            let vrid = p.payload.get(1).copied();
+            c.delivered(&node.running_config, engine, p.iface, p.src, p.dst, vrid);
+        }
         engine.handle_input(Instant::from_nanos(local), input);
         self.after_call(n);
+    }
+
+    /// A breach of the run-loop contract ([`crate::contract`]): a safety violation.
+    pub(crate) fn breach(&mut self, n: usize, b: crate::contract::Breach) {
+        self.violate(ViolationKind::Safety, b.rule, Some(n), b.detail);
     }
 
     pub(crate) fn on_timer(&mut self, n: usize, gen: u64) {
@@ -71,10 +81,25 @@ impl Sim {
     pub(crate) fn after_call(&mut self, n: usize) {
         self.batch_adverts.clear();
         self.batch_announces.clear();
+        let local = Instant::from_nanos(self.nodes[n].local(self.now));
+        if let Some(c) = self.nodes[n].contract.as_mut() {
+            if let Err(b) = c.begin_call(local) {
+                return self.breach(n, b);
+            }
+        }
         while let Some(action) = self.nodes[n].engine.as_mut().and_then(|e| e.poll_action()) {
+            // The shared run-loop contract sees the action before the runner carries it out.
+            let node = &mut self.nodes[n];
+            let checked = match (node.contract.as_mut(), node.engine.as_ref()) {
+                (Some(c), Some(e)) => c.action(&node.running_config, e, e, &action),
+                _ => Ok(()),
+            };
             self.carry_out(n, action);
             if self.violation.is_some() {
                 return;
+            }
+            if let Err(b) = checked {
+                return self.breach(n, b);
             }
         }
         if let Some(rx) = self.rx.take() {
@@ -90,6 +115,13 @@ impl Sim {
         }
         let local_now = self.nodes[n].local(self.now);
         let deadline = self.nodes[n].engine.as_mut().and_then(|e| e.poll_timeout());
+        let timeout_now = self.timeout_call.then_some(local);
+        let node = &mut self.nodes[n];
+        if let (Some(c), Some(e)) = (node.contract.as_mut(), node.engine.as_ref()) {
+            if let Err(b) = c.end_call(e, deadline, timeout_now) {
+                return self.breach(n, b);
+            }
+        }
         match deadline {
             None => self.nodes[n].want = u64::MAX,
             Some(d) => {
