@@ -58,136 +58,14 @@ impl Sim {
                 self.boot(n);
             }
             FaultAction::Stop(n) => self.stop(n),
-            FaultAction::Start(n) => {
-                if self.nodes[n].engine.is_none() {
-                    self.boot(n);
-                } else if !self.nodes[n].running {
-                    self.record(Some(n), TraceEvent::Start);
-                    self.started(n);
-                    self.nodes[n].running = true;
-                    self.input(n, Input::Start);
-                }
-            }
-            FaultAction::Link { node, iface, up } => {
-                let f = &mut self.nodes[node].ifaces[iface];
-                f.up = up;
-                let id = f.engine_id;
-                let name = f.plan.name.clone();
-                self.record(Some(node), TraceEvent::Link { iface: name, up });
-                if let Some(id) = id {
-                    self.input(node, Input::Link { iface: id, up });
-                }
-            }
-            FaultAction::Partition { segment, side } => {
-                let groups = describe_sides(&side, &self.names.nodes, &self.segs[segment].members);
-                self.segs[segment].side = side;
-                let name = self.segs[segment].name.clone();
-                self.record(
-                    None,
-                    TraceEvent::Net {
-                        segment: name,
-                        what: format!("partitioned {groups}"),
-                    },
-                );
-            }
-            FaultAction::Block { segment, from, to } => {
-                let nn = self.nodes.len();
-                self.segs[segment].blocked[from * nn + to] = true;
-                let name = self.segs[segment].name.clone();
-                let what = format!(
-                    "frames from {} no longer reach {} (one-way)",
-                    self.names.nodes[from], self.names.nodes[to]
-                );
-                self.record(
-                    None,
-                    TraceEvent::Net {
-                        segment: name,
-                        what,
-                    },
-                );
-            }
-            FaultAction::Heal(seg) => {
-                for (si, s) in self.segs.iter_mut().enumerate() {
-                    if seg.is_none_or(|x| x == si) {
-                        s.side.iter_mut().for_each(|x| *x = 0);
-                        s.blocked.iter_mut().for_each(|x| *x = false);
-                    }
-                }
-                let name = seg.map_or("*".to_string(), |s| self.segs[s].name.clone());
-                self.record(
-                    None,
-                    TraceEvent::Net {
-                        segment: name,
-                        what: "healed".into(),
-                    },
-                );
-            }
-            FaultAction::Network(seg, spec) => {
-                for si in 0..self.segs.len() {
-                    if seg.is_some_and(|x| x != si) {
-                        continue;
-                    }
-                    let s = &mut self.segs[si];
-                    s.spec = s.spec.overridden_by(&spec);
-                    if let Ok(m) = s.spec.resolve() {
-                        s.model = m;
-                    }
-                    if s.model.burst.is_none() {
-                        s.burst_bad.iter_mut().for_each(|b| *b = false);
-                    }
-                }
-                let name = seg.map_or("*".to_string(), |s| self.segs[s].name.clone());
-                let what = describe_model(&self.segs[seg.unwrap_or(0)].model);
-                self.record(
-                    None,
-                    TraceEvent::Net {
-                        segment: name,
-                        what,
-                    },
-                );
-            }
-            FaultAction::Check {
-                node,
-                script,
-                result,
-            } => {
-                let word = match result {
-                    vigil_engine::io::CheckResult::Success => "succeeds",
-                    vigil_engine::io::CheckResult::Failure => "fails",
-                    vigil_engine::io::CheckResult::Timeout => "times out",
-                };
-                self.record(
-                    Some(node),
-                    TraceEvent::Track {
-                        what: format!("check {script} now {word}"),
-                    },
-                );
-                for r in self.nodes[node].scripts.iter_mut() {
-                    if r.name == script {
-                        r.result = result;
-                    }
-                }
-            }
-            FaultAction::TrackFile { node, file, value } => {
-                self.record(
-                    Some(node),
-                    TraceEvent::Track {
-                        what: format!("track file {file} = {value}"),
-                    },
-                );
-                let files = &mut self.nodes[node].files;
-                match files.iter_mut().find(|(f, _)| *f == file) {
-                    Some(slot) => slot.1 = value,
-                    None => files.push((file.clone(), value)),
-                }
-                let id = self.nodes[node]
-                    .engine
-                    .as_ref()
-                    .and_then(|e| e.track_file_id(&file));
-                if let Some(id) = id {
-                    self.input(node, Input::TrackFile { file: id, value });
-                }
-            }
+            a @ FaultAction::Start(..) => self.fault_start(a),
+            a @ FaultAction::Link { .. } => self.fault_link(a),
+            a @ FaultAction::Partition { .. } => self.fault_partition(a),
+            a @ FaultAction::Block { .. } => self.fault_block(a),
+            a @ FaultAction::Heal(..) => self.fault_heal(a),
+            a @ FaultAction::Network(..) => self.fault_network(a),
+            a @ FaultAction::Check { .. } => self.fault_check(a),
+            a @ FaultAction::TrackFile { .. } => self.fault_track_file(a),
             FaultAction::Inject {
                 node,
                 from,
@@ -209,38 +87,225 @@ impl Sim {
                 config,
                 refused,
             } => self.reload_conf(node, config, refused),
-            FaultAction::SetPriority {
-                node,
-                instance,
-                priority,
-            } => {
-                for ic in Rc::make_mut(&mut self.nodes[node].config)
-                    .instances
-                    .iter_mut()
-                {
-                    if ic.name == instance {
-                        ic.priority = priority;
-                    }
-                }
-                self.record(Some(node), TraceEvent::Reload { instance, priority });
-                // A running node reloads in place (SIGHUP): the engine keeps what did not
-                // change; a stopped node simply boots with the new configuration later.
-                if self.nodes[node].running {
-                    let local = Instant::from_nanos(self.nodes[node].local(self.now));
-                    let cfg = Rc::clone(&self.nodes[node].config);
-                    self.nodes[node].contract = None; // re-synced after the reload
-                    if let Some(e) = self.nodes[node].engine.as_mut() {
-                        // A refused configuration (priority 0) leaves the running one, as vigild does.
-                        if e.reload(local, EngineConfig::clone(&cfg)).is_ok() {
-                            self.nodes[node].running_config = cfg;
-                        }
-                    }
-                    self.nodes[node].trackers_listed = false;
-                    self.after_call(node);
-                    self.resync_contract(node);
-                    self.check_lookups(node);
+            a @ FaultAction::SetPriority { .. } => self.fault_set_priority(a),
+        }
+    }
+
+    /// `start` (apply_fault).
+    pub(crate) fn fault_start(&mut self, a: FaultAction) {
+        let FaultAction::Start(n) = a else {
+            return;
+        };
+
+        if self.nodes[n].engine.is_none() {
+            self.boot(n);
+        } else if !self.nodes[n].running {
+            self.record(Some(n), TraceEvent::Start);
+            self.started(n);
+            self.nodes[n].running = true;
+            self.input(n, Input::Start);
+        }
+    }
+
+    /// `link` (apply_fault).
+    pub(crate) fn fault_link(&mut self, a: FaultAction) {
+        let FaultAction::Link { node, iface, up } = a else {
+            return;
+        };
+
+        let f = &mut self.nodes[node].ifaces[iface];
+        f.up = up;
+        let id = f.engine_id;
+        let name = f.plan.name.clone();
+        self.record(Some(node), TraceEvent::Link { iface: name, up });
+        if let Some(id) = id {
+            self.input(node, Input::Link { iface: id, up });
+        }
+    }
+
+    /// `partition` (apply_fault).
+    pub(crate) fn fault_partition(&mut self, a: FaultAction) {
+        let FaultAction::Partition { segment, side } = a else {
+            return;
+        };
+
+        let groups = describe_sides(&side, &self.names.nodes, &self.segs[segment].members);
+        self.segs[segment].side = side;
+        let name = self.segs[segment].name.clone();
+        self.record(
+            None,
+            TraceEvent::Net {
+                segment: name,
+                what: format!("partitioned {groups}"),
+            },
+        );
+    }
+
+    /// `block` (apply_fault).
+    pub(crate) fn fault_block(&mut self, a: FaultAction) {
+        let FaultAction::Block { segment, from, to } = a else {
+            return;
+        };
+
+        let nn = self.nodes.len();
+        self.segs[segment].blocked[from * nn + to] = true;
+        let name = self.segs[segment].name.clone();
+        let what = format!(
+            "frames from {} no longer reach {} (one-way)",
+            self.names.nodes[from], self.names.nodes[to]
+        );
+        self.record(
+            None,
+            TraceEvent::Net {
+                segment: name,
+                what,
+            },
+        );
+    }
+
+    /// `heal` (apply_fault).
+    pub(crate) fn fault_heal(&mut self, a: FaultAction) {
+        let FaultAction::Heal(seg) = a else {
+            return;
+        };
+
+        for (si, s) in self.segs.iter_mut().enumerate() {
+            if seg.is_none_or(|x| x == si) {
+                s.side.iter_mut().for_each(|x| *x = 0);
+                s.blocked.iter_mut().for_each(|x| *x = false);
+            }
+        }
+        let name = seg.map_or("*".to_string(), |s| self.segs[s].name.clone());
+        self.record(
+            None,
+            TraceEvent::Net {
+                segment: name,
+                what: "healed".into(),
+            },
+        );
+    }
+
+    /// `network` (apply_fault).
+    pub(crate) fn fault_network(&mut self, a: FaultAction) {
+        let FaultAction::Network(seg, spec) = a else {
+            return;
+        };
+
+        for si in 0..self.segs.len() {
+            if seg.is_some_and(|x| x != si) {
+                continue;
+            }
+            let s = &mut self.segs[si];
+            s.spec = s.spec.overridden_by(&spec);
+            if let Ok(m) = s.spec.resolve() {
+                s.model = m;
+            }
+            if s.model.burst.is_none() {
+                s.burst_bad.iter_mut().for_each(|b| *b = false);
+            }
+        }
+        let name = seg.map_or("*".to_string(), |s| self.segs[s].name.clone());
+        let what = describe_model(&self.segs[seg.unwrap_or(0)].model);
+        self.record(
+            None,
+            TraceEvent::Net {
+                segment: name,
+                what,
+            },
+        );
+    }
+
+    /// `check` (apply_fault).
+    pub(crate) fn fault_check(&mut self, a: FaultAction) {
+        let FaultAction::Check {
+            node,
+            script,
+            result,
+        } = a
+        else {
+            return;
+        };
+
+        let word = match result {
+            vigil_engine::io::CheckResult::Success => "succeeds",
+            vigil_engine::io::CheckResult::Failure => "fails",
+            vigil_engine::io::CheckResult::Timeout => "times out",
+        };
+        self.record(
+            Some(node),
+            TraceEvent::Track {
+                what: format!("check {script} now {word}"),
+            },
+        );
+        for r in self.nodes[node].scripts.iter_mut() {
+            if r.name == script {
+                r.result = result;
+            }
+        }
+    }
+
+    /// `track_file` (apply_fault).
+    pub(crate) fn fault_track_file(&mut self, a: FaultAction) {
+        let FaultAction::TrackFile { node, file, value } = a else {
+            return;
+        };
+
+        self.record(
+            Some(node),
+            TraceEvent::Track {
+                what: format!("track file {file} = {value}"),
+            },
+        );
+        let files = &mut self.nodes[node].files;
+        match files.iter_mut().find(|(f, _)| *f == file) {
+            Some(slot) => slot.1 = value,
+            None => files.push((file.clone(), value)),
+        }
+        let id = self.nodes[node]
+            .engine
+            .as_ref()
+            .and_then(|e| e.track_file_id(&file));
+        if let Some(id) = id {
+            self.input(node, Input::TrackFile { file: id, value });
+        }
+    }
+
+    /// `set_priority` (apply_fault).
+    pub(crate) fn fault_set_priority(&mut self, a: FaultAction) {
+        let FaultAction::SetPriority {
+            node,
+            instance,
+            priority,
+        } = a
+        else {
+            return;
+        };
+
+        for ic in Rc::make_mut(&mut self.nodes[node].config)
+            .instances
+            .iter_mut()
+        {
+            if ic.name == instance {
+                ic.priority = priority;
+            }
+        }
+        self.record(Some(node), TraceEvent::Reload { instance, priority });
+        // A running node reloads in place (SIGHUP): the engine keeps what did not
+        // change; a stopped node simply boots with the new configuration later.
+        if self.nodes[node].running {
+            let local = Instant::from_nanos(self.nodes[node].local(self.now));
+            let cfg = Rc::clone(&self.nodes[node].config);
+            self.nodes[node].contract = None; // re-synced after the reload
+            if let Some(e) = self.nodes[node].engine.as_mut() {
+                // A refused configuration (priority 0) leaves the running one, as vigild does.
+                if e.reload(local, EngineConfig::clone(&cfg)).is_ok() {
+                    self.nodes[node].running_config = cfg;
                 }
             }
+            self.nodes[node].trackers_listed = false;
+            self.after_call(node);
+            self.resync_contract(node);
+            self.check_lookups(node);
         }
     }
 

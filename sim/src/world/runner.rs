@@ -162,66 +162,7 @@ impl Sim {
 
     pub(crate) fn carry_out(&mut self, n: usize, action: Action) {
         match action {
-            Action::SendAdvert(adv) => {
-                let inst = adv.instance.0;
-                if self.batch_adverts.iter().any(|&(i, _)| i == inst) {
-                    // RFC 5798 section 6.4.3: one advert per Adver_Timer expiry; a timer served
-                    // late (a stalled process) sends one and rejoins its schedule.
-                    let name = self.nodes[n]
-                        .insts
-                        .get(inst as usize)
-                        .map_or("?", |t| t.name.as_str());
-                    let detail = format!("{name} sent a second advert in one engine call");
-                    self.violate(ViolationKind::Safety, "advert-burst", Some(n), detail);
-                }
-                self.batch_adverts.push((inst, adv.priority));
-                let ni = self.engine_iface(n, adv.iface);
-                if !self.nodes[n].ifaces[ni].up {
-                    let detail = format!(
-                        "an advert (priority {}) on {}, whose link is down",
-                        adv.priority, self.nodes[n].ifaces[ni].plan.name
-                    );
-                    self.violate(
-                        ViolationKind::Safety,
-                        "advert-on-down-link",
-                        Some(n),
-                        detail,
-                    );
-                }
-                let limit = 4 * u32::try_from(self.nodes.len()).unwrap_or(u32::MAX / 8) + 4;
-                let now = self.now;
-                if let Some(t) = self.nodes[n].insts.get_mut(inst as usize) {
-                    if let Err(count) = t.model.sent(now, limit) {
-                        let detail = format!(
-                            "{} sent {count} adverts within one Advertisement_Interval ({})",
-                            t.name,
-                            crate::dur::Dur(t.model.own)
-                        );
-                        self.violate(ViolationKind::Safety, "advert-storm", Some(n), detail);
-                    }
-                }
-                if let Some(t) = self.nodes[n].insts.get_mut(inst as usize) {
-                    t.model.stats.adverts_sent += 1;
-                    if adv.priority == 0 {
-                        t.model.stats.priority_zero_sent += 1;
-                    }
-                }
-                if adv.priority > 0 {
-                    let node = &mut self.nodes[n];
-                    let own = node
-                        .running_config
-                        .instances
-                        .get(inst as usize)
-                        .map(|c| c.advert_interval);
-                    if let Some(t) = node.insts.get_mut(inst as usize) {
-                        t.last_sent = self.now;
-                        if let Some(own) = own {
-                            t.interval = crate::dur::Dur::from_std(own).0;
-                        }
-                    }
-                }
-                self.transmit(n, &adv);
-            }
+            Action::SendAdvert(adv) => self.send_advert(n, adv),
             Action::AddAddresses {
                 instance, addrs, ..
             } => {
@@ -254,36 +195,7 @@ impl Sim {
                     },
                 );
             }
-            Action::Announce {
-                instance,
-                iface,
-                addrs,
-            } => {
-                self.batch_announces.push(instance.0);
-                if let Some(t) = self.nodes[n].insts.get_mut(instance.0 as usize) {
-                    t.model.announced();
-                }
-                if self.captured.is_some() {
-                    let ni = self.engine_iface(n, iface);
-                    let mac = self.nodes[n].ifaces[ni].plan.mac;
-                    let t = self.now;
-                    if let Some(c) = self.captured.as_mut() {
-                        for a in addrs.iter() {
-                            c.push(Captured {
-                                t,
-                                frame: frames::announce(mac, a.addr),
-                            });
-                        }
-                    }
-                }
-                self.record(
-                    Some(n),
-                    TraceEvent::Announce {
-                        inst: self.lane(n, instance),
-                        count: addrs.len(),
-                    },
-                );
-            }
+            a @ Action::Announce { .. } => self.announce(n, a),
             Action::StateChange {
                 instance,
                 from,
@@ -291,133 +203,263 @@ impl Sim {
                 priority,
                 reason,
             } => self.state_change(n, instance, from, to, priority, reason.name()),
-            Action::ProtocolError {
-                src,
-                rule,
-                instance,
-                ..
-            } => {
-                if let Some(rx) = self.rx.as_mut() {
-                    rx.dropped = true;
-                }
-                self.last_drop = Some(rule.name());
-                match instance.and_then(|i| self.nodes[n].insts.get_mut(i.0 as usize)) {
-                    Some(t) => oracle::count_drop(&mut t.model.stats, &rule),
-                    None => oracle::count_router_drop(&mut self.nodes[n].router_stats, &rule),
-                }
-                if self.record_packets {
-                    self.record(
-                        Some(n),
-                        TraceEvent::ProtocolError {
-                            rule: rule.name(),
-                            src,
-                        },
-                    );
-                }
-            }
-            Action::GroupStateChange {
-                group,
-                from,
-                to,
-                cause,
-            } => {
-                let g = usize::from(group.0);
-                let node = &self.nodes[n];
-                let before = node.group_states.get(g).copied();
-                let members_agree = node.running_config.sync_groups.get(g).is_some_and(|sg| {
-                    sg.members
-                        .iter()
-                        .all(|m| node.insts.iter().any(|t| t.name == *m && t.state == to))
-                });
-                if before != Some(from) || from == to || !members_agree {
-                    let detail = format!(
-                        "sync group #{g} reported {from} -> {to}; its last reported state was \
-                         {before:?} and its members {} in {to}",
-                        if members_agree {
-                            "are all"
-                        } else {
-                            "are not all"
-                        }
-                    );
-                    self.violate(ViolationKind::Safety, "group-report", Some(n), detail);
-                }
-                if to == State::Fault {
-                    if let Err(detail) = self.group_cause(n, g, cause) {
-                        self.violate(ViolationKind::Safety, "group-cause", Some(n), detail);
-                    }
-                }
-                if let Some(slot) = self.nodes[n].group_states.get_mut(g) {
-                    *slot = to;
-                }
-                let e = self.nodes[n].engine.as_ref();
-                let name = e
-                    .and_then(|e| e.group(group).map(|g| g.0.to_string()))
-                    .unwrap_or_else(|| format!("#{}", group.0));
-                let member = self.nodes[n]
-                    .insts
-                    .get(cause.0 .0 as usize)
-                    .map_or("?".to_string(), |t| t.name.clone());
-                self.record(
-                    Some(n),
-                    TraceEvent::Group {
-                        group: name,
-                        from,
-                        to,
-                        cause: format!("{member}, {}", cause.1.name()),
-                    },
-                );
-            }
-            Action::LowerPriorityHeard {
-                instance,
-                src,
-                priority,
-            } => {
-                if let Some(t) = self.nodes[n].insts.get_mut(instance.0 as usize) {
-                    if let Some(tenure) = t.model.tenure.as_mut() {
-                        tenure.2 = true;
-                    }
-                }
-                if self.record_packets {
-                    self.record(
-                        Some(n),
-                        TraceEvent::LowerPriorityHeard {
-                            inst: self.lane(n, instance),
-                            src,
-                            priority,
-                        },
-                    )
-                }
-            }
-            Action::PriorityChange { instance, from, to } => {
-                self.record(
-                    Some(n),
-                    TraceEvent::Priority {
-                        inst: self.lane(n, instance),
-                        from,
-                        to,
-                    },
-                );
-                if let Some(t) = self.nodes[n].insts.get_mut(instance.0 as usize) {
-                    let before = t.model.prio.replace(to);
-                    if before.is_some_and(|p| p != from) {
-                        let name = t.name.clone();
-                        self.violate(
-                            ViolationKind::Safety,
-                            "priority-report",
-                            Some(n),
-                            format!(
-                                "{name} reported a priority change {from} -> {to}, but its last \
-                                 reported priority was {}",
-                                before.unwrap_or(0)
-                            ),
-                        );
-                    }
-                }
-            }
+            a @ Action::ProtocolError { .. } => self.protocol_error(n, a),
+            a @ Action::GroupStateChange { .. } => self.group_state_change(n, a),
+            a @ Action::LowerPriorityHeard { .. } => self.lower_priority_heard(n, a),
+            a @ Action::PriorityChange { .. } => self.priority_change(n, a),
             // Log lines, already rate-limited by the engine (its unit tests check them); one
             // `ProtocolError` per dropped packet is what the oracle counts.
             Action::Notice(_) => {}
             other => self.record(Some(n), TraceEvent::Other(format!("{other:?}"))),
+        }
+    }
+
+    /// An advert: checked (one per call, link up, no storm), counted in the model, put on the wire.
+    pub(crate) fn send_advert(&mut self, n: usize, adv: vigil_engine::SendAdvert) {
+        let inst = adv.instance.0;
+        if self.batch_adverts.iter().any(|&(i, _)| i == inst) {
+            // RFC 5798 section 6.4.3: one advert per Adver_Timer expiry; a timer served
+            // late (a stalled process) sends one and rejoins its schedule.
+            let name = self.nodes[n]
+                .insts
+                .get(inst as usize)
+                .map_or("?", |t| t.name.as_str());
+            let detail = format!("{name} sent a second advert in one engine call");
+            self.violate(ViolationKind::Safety, "advert-burst", Some(n), detail);
+        }
+        self.batch_adverts.push((inst, adv.priority));
+        let ni = self.engine_iface(n, adv.iface);
+        if !self.nodes[n].ifaces[ni].up {
+            let detail = format!(
+                "an advert (priority {}) on {}, whose link is down",
+                adv.priority, self.nodes[n].ifaces[ni].plan.name
+            );
+            self.violate(
+                ViolationKind::Safety,
+                "advert-on-down-link",
+                Some(n),
+                detail,
+            );
+        }
+        let limit = 4 * u32::try_from(self.nodes.len()).unwrap_or(u32::MAX / 8) + 4;
+        let now = self.now;
+        if let Some(t) = self.nodes[n].insts.get_mut(inst as usize) {
+            if let Err(count) = t.model.sent(now, limit) {
+                let detail = format!(
+                    "{} sent {count} adverts within one Advertisement_Interval ({})",
+                    t.name,
+                    crate::dur::Dur(t.model.own)
+                );
+                self.violate(ViolationKind::Safety, "advert-storm", Some(n), detail);
+            }
+        }
+        if let Some(t) = self.nodes[n].insts.get_mut(inst as usize) {
+            t.model.stats.adverts_sent += 1;
+            if adv.priority == 0 {
+                t.model.stats.priority_zero_sent += 1;
+            }
+        }
+        if adv.priority > 0 {
+            let node = &mut self.nodes[n];
+            let own = node
+                .running_config
+                .instances
+                .get(inst as usize)
+                .map(|c| c.advert_interval);
+            if let Some(t) = node.insts.get_mut(inst as usize) {
+                t.last_sent = self.now;
+                if let Some(own) = own {
+                    t.interval = crate::dur::Dur::from_std(own).0;
+                }
+            }
+        }
+        self.transmit(n, &adv);
+    }
+
+    /// Gratuitous ARP / unsolicited NA for the addresses (captured for `--pcap`).
+    pub(crate) fn announce(&mut self, n: usize, a: Action) {
+        let Action::Announce {
+            instance,
+            iface,
+            addrs,
+        } = a
+        else {
+            return;
+        };
+
+        self.batch_announces.push(instance.0);
+        if let Some(t) = self.nodes[n].insts.get_mut(instance.0 as usize) {
+            t.model.announced();
+        }
+        if self.captured.is_some() {
+            let ni = self.engine_iface(n, iface);
+            let mac = self.nodes[n].ifaces[ni].plan.mac;
+            let t = self.now;
+            if let Some(c) = self.captured.as_mut() {
+                for a in addrs.iter() {
+                    c.push(Captured {
+                        t,
+                        frame: frames::announce(mac, a.addr),
+                    });
+                }
+            }
+        }
+        self.record(
+            Some(n),
+            TraceEvent::Announce {
+                inst: self.lane(n, instance),
+                count: addrs.len(),
+            },
+        );
+    }
+
+    /// A dropped packet: counted by its rule in the model ([`oracle::count_drop`]).
+    pub(crate) fn protocol_error(&mut self, n: usize, a: Action) {
+        let Action::ProtocolError {
+            src,
+            rule,
+            instance,
+            ..
+        } = a
+        else {
+            return;
+        };
+
+        if let Some(rx) = self.rx.as_mut() {
+            rx.dropped = true;
+        }
+        self.last_drop = Some(rule.name());
+        match instance.and_then(|i| self.nodes[n].insts.get_mut(i.0 as usize)) {
+            Some(t) => oracle::count_drop(&mut t.model.stats, &rule),
+            None => oracle::count_router_drop(&mut self.nodes[n].router_stats, &rule),
+        }
+        if self.record_packets {
+            self.record(
+                Some(n),
+                TraceEvent::ProtocolError {
+                    rule: rule.name(),
+                    src,
+                },
+            );
+        }
+    }
+
+    /// A sync group moved: it continues its last reported state, its members agree, a FAULT names its cause.
+    pub(crate) fn group_state_change(&mut self, n: usize, a: Action) {
+        let Action::GroupStateChange {
+            group,
+            from,
+            to,
+            cause,
+        } = a
+        else {
+            return;
+        };
+
+        let g = usize::from(group.0);
+        let node = &self.nodes[n];
+        let before = node.group_states.get(g).copied();
+        let members_agree = node.running_config.sync_groups.get(g).is_some_and(|sg| {
+            sg.members
+                .iter()
+                .all(|m| node.insts.iter().any(|t| t.name == *m && t.state == to))
+        });
+        if before != Some(from) || from == to || !members_agree {
+            let detail = format!(
+                "sync group #{g} reported {from} -> {to}; its last reported state was \
+                 {before:?} and its members {} in {to}",
+                if members_agree {
+                    "are all"
+                } else {
+                    "are not all"
+                }
+            );
+            self.violate(ViolationKind::Safety, "group-report", Some(n), detail);
+        }
+        if to == State::Fault {
+            if let Err(detail) = self.group_cause(n, g, cause) {
+                self.violate(ViolationKind::Safety, "group-cause", Some(n), detail);
+            }
+        }
+        if let Some(slot) = self.nodes[n].group_states.get_mut(g) {
+            *slot = to;
+        }
+        let e = self.nodes[n].engine.as_ref();
+        let name = e
+            .and_then(|e| e.group(group).map(|g| g.0.to_string()))
+            .unwrap_or_else(|| format!("#{}", group.0));
+        let member = self.nodes[n]
+            .insts
+            .get(cause.0 .0 as usize)
+            .map_or("?".to_string(), |t| t.name.clone());
+        self.record(
+            Some(n),
+            TraceEvent::Group {
+                group: name,
+                from,
+                to,
+                cause: format!("{member}, {}", cause.1.name()),
+            },
+        );
+    }
+
+    /// A MASTER heard a lower priority (its announcements under `garp_lower_prio_repeat`).
+    pub(crate) fn lower_priority_heard(&mut self, n: usize, a: Action) {
+        let Action::LowerPriorityHeard {
+            instance,
+            src,
+            priority,
+        } = a
+        else {
+            return;
+        };
+
+        if let Some(t) = self.nodes[n].insts.get_mut(instance.0 as usize) {
+            if let Some(tenure) = t.model.tenure.as_mut() {
+                tenure.2 = true;
+            }
+        }
+        if self.record_packets {
+            self.record(
+                Some(n),
+                TraceEvent::LowerPriorityHeard {
+                    inst: self.lane(n, instance),
+                    src,
+                    priority,
+                },
+            )
+        }
+    }
+
+    /// A tracker moved the effective priority: it continues the last reported one.
+    pub(crate) fn priority_change(&mut self, n: usize, a: Action) {
+        let Action::PriorityChange { instance, from, to } = a else {
+            return;
+        };
+
+        self.record(
+            Some(n),
+            TraceEvent::Priority {
+                inst: self.lane(n, instance),
+                from,
+                to,
+            },
+        );
+        if let Some(t) = self.nodes[n].insts.get_mut(instance.0 as usize) {
+            let before = t.model.prio.replace(to);
+            if before.is_some_and(|p| p != from) {
+                let name = t.name.clone();
+                self.violate(
+                    ViolationKind::Safety,
+                    "priority-report",
+                    Some(n),
+                    format!(
+                        "{name} reported a priority change {from} -> {to}, but its last \
+                         reported priority was {}",
+                        before.unwrap_or(0)
+                    ),
+                );
+            }
         }
     }
 
