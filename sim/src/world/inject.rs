@@ -23,7 +23,7 @@ impl Sim {
         instance: usize,
         defect: Defect,
     ) {
-        use vigil_engine::wire::{self, Addrs, Advert, Auth, Interval, IpContext, Version};
+        use vigil_engine::wire;
         let Some(cfg) = self.nodes[n].config.instances.get(instance).cloned() else {
             return;
         };
@@ -66,33 +66,6 @@ impl Sim {
             },
             _ => cfg.family.multicast_group(),
         };
-        let mut vips: Vec<IpAddr> = match defect {
-            Defect::Addresses => vec![stranger],
-            _ => cfg.virtual_addresses.iter().map(|v| v.addr).collect(),
-        };
-        if defect == Defect::LinkLocalFirst {
-            vips.insert(0, src);
-        }
-        let ms = u64::try_from(cfg.advert_interval.as_millis()).unwrap_or(u64::MAX);
-        let interval = match cfg.version {
-            Version::V2 => {
-                let s = u8::try_from(ms / 1000).unwrap_or(u8::MAX).max(1);
-                Interval::Seconds(if defect == Defect::Interval {
-                    s.wrapping_add(1).max(1)
-                } else {
-                    s
-                })
-            }
-            Version::V3 => Interval::Centiseconds(u16::try_from(ms / 10).unwrap_or(4095).max(1)),
-        };
-        let auth = match (defect, cfg.auth) {
-            (Defect::Auth, Auth::None) => Auth::simple(b"stranger"),
-            (Defect::Auth, Auth::Simple(mut p)) => {
-                p[0] ^= 0x20;
-                Auth::Simple(p)
-            }
-            (_, a) => a,
-        };
         // Another VRID: the first one no instance of this family on the interface has.
         let used = |v: u8| {
             self.nodes[n]
@@ -104,49 +77,9 @@ impl Sim {
             Defect::Vrid => (1..=255).find(|&v| !used(v)).unwrap_or(cfg.vrid),
             _ => cfg.vrid,
         };
-        let advert = Advert {
-            version: cfg.version,
-            vrid,
-            priority: 1,
-            interval,
-            addrs: Addrs::List(&vips),
-            auth,
-            checksum: cfg.checksum_policy.emit_form(cfg.version, cfg.family),
-            trailing: 0,
-        };
-        let mut buf = vec![0u8; MAX_ADVERT_LEN];
-        let emit_dst = match defect {
-            Defect::Family => cfg.family.multicast_group(),
-            _ => dst,
-        };
-        let Ok(len) = wire::emit(&advert, &IpContext { src, dst: emit_dst }, &mut buf) else {
+        let Some(bytes) = craft(&cfg, defect, src, dst, stranger, vrid) else {
             return;
         };
-        let mut bytes = buf[..len].to_vec();
-        match defect {
-            Defect::Version => bytes[0] ^= 0x10, // 2 <-> 3 in the version nibble
-            Defect::Checksum => bytes[7] ^= 0x01,
-            Defect::Short => bytes.truncate(6),
-            Defect::Type => bytes[0] = (bytes[0] & 0xf0) | 2,
-            Defect::Empty => bytes.truncate(1),
-            Defect::NoAddresses => bytes[3] = 0,
-            Defect::IntervalZero => {
-                bytes[4] &= 0xf0; // v3: the interval's high bits; v2: the auth type, kept below
-                bytes[5] = 0;
-                if cfg.version == Version::V2 {
-                    bytes[4] = buf[4];
-                }
-            }
-            Defect::AuthType => bytes[4] = 2,
-            // Four bytes that keep the checksum right: zeros for a checksum over the message
-            // only; with the pseudo-header, whose length grows by 4, the word 0xfffb (-4 in
-            // ones' complement) cancels the growth.
-            Defect::Trailing => match advert.checksum {
-                wire::ChecksumForm::Plain => bytes.extend_from_slice(&[0; 4]),
-                wire::ChecksumForm::PseudoHeader => bytes.extend_from_slice(&[0xff, 0xfb, 0, 0]),
-            },
-            _ => {}
-        }
         let frame = Frame {
             from: u16::MAX,
             src,
@@ -274,4 +207,89 @@ pub(crate) fn expected_drop(
         Defect::Auth => Some("auth_failure"),
         _ => None,
     }
+}
+
+/// The bytes of one advert for instance `cfg` from `src` to `dst` with one `defect` (VRID
+/// `vrid`; `stranger` is the address a wrong address list carries), built by the engine's
+/// codec and then damaged; `None` if the codec refuses it.
+fn craft(
+    cfg: &vigil_engine::setup::InstanceConfig,
+    defect: Defect,
+    src: IpAddr,
+    dst: IpAddr,
+    stranger: IpAddr,
+    vrid: u8,
+) -> Option<Vec<u8>> {
+    use vigil_engine::wire::{self, Addrs, Advert, Auth, Interval, IpContext, Version};
+    let mut vips: Vec<IpAddr> = match defect {
+        Defect::Addresses => vec![stranger],
+        _ => cfg.virtual_addresses.iter().map(|v| v.addr).collect(),
+    };
+    if defect == Defect::LinkLocalFirst {
+        vips.insert(0, src);
+    }
+    let ms = u64::try_from(cfg.advert_interval.as_millis()).unwrap_or(u64::MAX);
+    let interval = match cfg.version {
+        Version::V2 => {
+            let s = u8::try_from(ms / 1000).unwrap_or(u8::MAX).max(1);
+            Interval::Seconds(if defect == Defect::Interval {
+                s.wrapping_add(1).max(1)
+            } else {
+                s
+            })
+        }
+        Version::V3 => Interval::Centiseconds(u16::try_from(ms / 10).unwrap_or(4095).max(1)),
+    };
+    let auth = match (defect, cfg.auth) {
+        (Defect::Auth, Auth::None) => Auth::simple(b"stranger"),
+        (Defect::Auth, Auth::Simple(mut p)) => {
+            p[0] ^= 0x20;
+            Auth::Simple(p)
+        }
+        (_, a) => a,
+    };
+    let advert = Advert {
+        version: cfg.version,
+        vrid,
+        priority: 1,
+        interval,
+        addrs: Addrs::List(&vips),
+        auth,
+        checksum: cfg.checksum_policy.emit_form(cfg.version, cfg.family),
+        trailing: 0,
+    };
+    let mut buf = vec![0u8; MAX_ADVERT_LEN];
+    let emit_dst = match defect {
+        Defect::Family => cfg.family.multicast_group(),
+        _ => dst,
+    };
+    let Ok(len) = wire::emit(&advert, &IpContext { src, dst: emit_dst }, &mut buf) else {
+        return None;
+    };
+    let mut bytes = buf[..len].to_vec();
+    match defect {
+        Defect::Version => bytes[0] ^= 0x10, // 2 <-> 3 in the version nibble
+        Defect::Checksum => bytes[7] ^= 0x01,
+        Defect::Short => bytes.truncate(6),
+        Defect::Type => bytes[0] = (bytes[0] & 0xf0) | 2,
+        Defect::Empty => bytes.truncate(1),
+        Defect::NoAddresses => bytes[3] = 0,
+        Defect::IntervalZero => {
+            bytes[4] &= 0xf0; // v3: the interval's high bits; v2: the auth type, kept below
+            bytes[5] = 0;
+            if cfg.version == Version::V2 {
+                bytes[4] = buf[4];
+            }
+        }
+        Defect::AuthType => bytes[4] = 2,
+        // Four bytes that keep the checksum right: zeros for a checksum over the message
+        // only; with the pseudo-header, whose length grows by 4, the word 0xfffb (-4 in
+        // ones' complement) cancels the growth.
+        Defect::Trailing => match advert.checksum {
+            wire::ChecksumForm::Plain => bytes.extend_from_slice(&[0; 4]),
+            wire::ChecksumForm::PseudoHeader => bytes.extend_from_slice(&[0xff, 0xfb, 0, 0]),
+        },
+        _ => {}
+    }
+    Some(bytes)
 }

@@ -12,6 +12,7 @@ use crate::checks::ViolationKind;
 use crate::driver::{Event, Sim};
 use crate::frames::{self, Captured};
 use crate::oracle::{self};
+use crate::rng::SimRng;
 use crate::scenario::{LinkModel, NetworkSpec};
 use crate::trace::TraceEvent;
 
@@ -90,6 +91,63 @@ impl Segment {
 
     pub(crate) fn partitioned(&self) -> bool {
         self.side.iter().any(|&s| s != self.side[0]) || self.blocked.iter().any(|&b| b)
+    }
+}
+
+/// What the segment does with one frame from one sender to one receiver.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Fate {
+    /// Lost, and why (`partition`, `burst`, `loss`).
+    Lost(&'static str),
+    /// Delivered at `at[..copies]` (two copies when duplicated).
+    Arrives {
+        /// Arrival times, virtual.
+        at: [u64; 2],
+        /// How many of `at` are used.
+        copies: usize,
+    },
+}
+
+impl Segment {
+    /// The fate of a frame sent at `now` from node `from` to node `to` (of `n` nodes): a
+    /// partition or one-way block, then the Gilbert-Elliott burst state of the pair, random
+    /// loss, duplication, and each copy's delay, jitter and reordering. Draws from `rng` in this
+    /// order, which the traces of every seed depend on.
+    pub(crate) fn fate(
+        &mut self,
+        rng: &mut SimRng,
+        n: usize,
+        from: usize,
+        to: usize,
+        now: u64,
+    ) -> Fate {
+        if self.cut(n, from, to) {
+            return Fate::Lost("partition");
+        }
+        let model = self.model;
+        if let Some(b) = model.burst {
+            let k = from * n + to;
+            let bad = self.burst_bad[k];
+            let flip = if bad { b.leave } else { b.enter };
+            let now_bad = bad ^ rng.chance(flip);
+            self.burst_bad[k] = now_bad;
+            if now_bad && rng.chance(b.loss) {
+                return Fate::Lost("burst");
+            }
+        }
+        if rng.chance(model.loss) {
+            return Fate::Lost("loss");
+        }
+        let copies = if rng.chance(model.duplicate) { 2 } else { 1 };
+        let mut at = [0u64; 2];
+        for slot in at.iter_mut().take(copies) {
+            let mut d = model.delay + rng.between(0, model.jitter);
+            if rng.chance(model.reorder) {
+                d += rng.between(0, model.reorder_delay);
+            }
+            *slot = now.saturating_add(d);
+        }
+        Fate::Arrives { at, copies }
     }
 }
 
@@ -182,47 +240,21 @@ impl Sim {
                         continue;
                     }
                 }
-                let s = &self.segs[seg];
-                if s.cut(nn, n, m) {
-                    self.lost(n, m, "partition");
-                    continue;
-                }
-                let model = s.model;
-                if let Some(b) = model.burst {
-                    let k = n * nn + m;
-                    let bad = self.segs[seg].burst_bad[k];
-                    let flip = if bad { b.leave } else { b.enter };
-                    let now_bad = bad ^ self.rng.chance(flip);
-                    self.segs[seg].burst_bad[k] = now_bad;
-                    if now_bad && self.rng.chance(b.loss) {
-                        self.lost(n, m, "burst");
-                        continue;
+                match self.segs[seg].fate(&mut self.rng, nn, n, m, self.now) {
+                    Fate::Lost(why) => self.lost(n, m, why),
+                    Fate::Arrives { at, copies } => {
+                        for &at in &at[..copies] {
+                            self.in_flight_until = self.in_flight_until.max(at);
+                            self.fanout.push((
+                                at,
+                                Event::Deliver {
+                                    node: m,
+                                    iface: mi,
+                                    frame: Rc::clone(&frame),
+                                },
+                            ));
+                        }
                     }
-                }
-                if self.rng.chance(model.loss) {
-                    self.lost(n, m, "loss");
-                    continue;
-                }
-                let copies = if self.rng.chance(model.duplicate) {
-                    2
-                } else {
-                    1
-                };
-                for _ in 0..copies {
-                    let mut d = model.delay + self.rng.between(0, model.jitter);
-                    if self.rng.chance(model.reorder) {
-                        d += self.rng.between(0, model.reorder_delay);
-                    }
-                    let at = self.now.saturating_add(d);
-                    self.in_flight_until = self.in_flight_until.max(at);
-                    self.fanout.push((
-                        at,
-                        Event::Deliver {
-                            node: m,
-                            iface: mi,
-                            frame: Rc::clone(&frame),
-                        },
-                    ));
                 }
             }
             self.queue.push_batch(0, &mut self.fanout);
