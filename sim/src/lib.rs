@@ -30,17 +30,16 @@ pub mod decode;
 pub mod driver;
 pub mod dur;
 pub mod explore;
-pub mod frames;
 pub mod oracle;
+pub mod output;
 mod queue;
-pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
-pub mod svg;
-pub mod trace;
 pub mod watchdog;
 pub(crate) mod world;
+
+pub use output::{frames, report, svg, trace};
 
 /// The built-in demo (README command 1): three routers elect, the master crashes, the next
 /// takes over after exactly Master_Down_Interval, the old master returns and preempts.

@@ -30,6 +30,7 @@ use core::fmt;
 use vigil_engine::wire::Version;
 use vigil_engine::{InstanceId, State};
 
+use crate::contract::Breach;
 use crate::driver::Sim;
 use crate::dur::{fmt_time, Dur};
 use crate::oracle::down_interval_after;
@@ -101,10 +102,11 @@ impl fmt::Display for Violation {
     }
 }
 
-/// The safety checks after one batch of actions from node `n`'s engine.
-pub(crate) fn after_batch(sim: &mut Sim, n: usize) {
+/// The safety checks after one batch of actions from node `n`'s engine (then
+/// [`adverts_flowing`]): the first rule broken, if any.
+pub(crate) fn after_batch(sim: &Sim, n: usize) -> Result<(), Breach> {
     let Some(engine) = sim.nodes[n].engine.as_ref() else {
-        return;
+        return Ok(());
     };
     let node = &sim.nodes[n];
     let mut found: Option<(&'static str, String)> = None;
@@ -153,19 +155,18 @@ pub(crate) fn after_batch(sim: &mut Sim, n: usize) {
         }
     }
     if let Some((rule, detail)) = found {
-        sim.violate(ViolationKind::Safety, rule, Some(n), detail);
-        return;
+        return Err(Breach { rule, detail });
     }
-    adverts_flowing(sim, n);
+    adverts_flowing(sim, n)
 }
 
 /// `master-silent`: every MASTER of node `n` sent an advert within its interval.
-pub(crate) fn adverts_flowing(sim: &mut Sim, n: usize) {
+pub(crate) fn adverts_flowing(sim: &Sim, n: usize) -> Result<(), Breach> {
     let now = sim.now();
     let node = &sim.nodes[n];
     // A stalled node is silent by definition; it must advertise once it resumes.
     if node.engine.is_none() || node.stalled_until > now || sim.resuming() {
-        return;
+        return Ok(());
     }
     for t in &node.insts {
         if t.state != State::Master {
@@ -180,10 +181,13 @@ pub(crate) fn adverts_flowing(sim: &mut Sim, n: usize) {
                 Dur(gap),
                 Dur(t.interval)
             );
-            sim.violate(ViolationKind::Safety, "master-silent", Some(n), detail);
-            return;
+            return Err(Breach {
+                rule: "master-silent",
+                detail,
+            });
         }
     }
+    Ok(())
 }
 
 /// How long after the last fault (and the last frame in flight) every virtual router must have
@@ -275,7 +279,9 @@ pub(crate) fn convergence_bound(sim: &Sim) -> u64 {
 }
 
 /// The liveness check, run when the network has been quiet for [`convergence_bound`].
-pub(crate) fn liveness(sim: &mut Sim) {
+/// `None` while the network is not clean (nothing to judge); else whether every virtual
+/// router has its one right MASTER.
+pub(crate) fn liveness(sim: &Sim) -> Option<Result<(), Breach>> {
     // Only a clean network must converge: no loss, no partition, delays under the interval.
     for g in &sim.groups {
         let seg = &sim.segs[g.segment];
@@ -286,7 +292,7 @@ pub(crate) fn liveness(sim: &mut Sim) {
             .min()
             .unwrap_or(u64::MAX);
         if !seg.clean() || seg.model.max_delay() >= min_int {
-            return;
+            return None;
         }
     }
     let mut problem: Option<(&'static str, String)> = None;
@@ -374,8 +380,8 @@ pub(crate) fn liveness(sim: &mut Sim) {
             }
         }
     }
-    match problem {
-        Some((rule, detail)) => sim.violate(ViolationKind::Liveness, rule, None, detail),
-        None => sim.set_converged(true),
-    }
+    Some(match problem {
+        Some((rule, detail)) => Err(Breach { rule, detail }),
+        None => Ok(()),
+    })
 }

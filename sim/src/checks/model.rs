@@ -275,7 +275,11 @@ impl Sim {
     }
 
     pub(crate) fn liveness(&mut self) {
-        check::liveness(self);
+        match check::liveness(self) {
+            None => {}
+            Some(Ok(())) => self.set_converged(true),
+            Some(Err(b)) => self.violate(ViolationKind::Liveness, b.rule, None, b.detail),
+        }
         if self.violation.is_none() && self.converged {
             let masters: Vec<String> = self
                 .groups
@@ -321,6 +325,8 @@ impl Sim {
     }
 
     pub(crate) fn check_adverts_flowing(&mut self, n: usize) {
-        check::adverts_flowing(self, n);
+        if let Err(b) = check::adverts_flowing(self, n) {
+            self.violate(ViolationKind::Safety, b.rule, Some(n), b.detail);
+        }
     }
 }

@@ -105,9 +105,8 @@ impl Sim {
         if let Some(rx) = self.rx.take() {
             self.accepted(n, rx);
         }
-        check::after_batch(self, n);
-        if self.violation.is_some() {
-            return;
+        if let Err(b) = check::after_batch(self, n) {
+            return self.breach(n, b);
         }
         self.check_model(n);
         if self.violation.is_some() {
