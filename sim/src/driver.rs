@@ -9,6 +9,11 @@
 //! call, carries the actions out (adverts are encoded with [`vigil_engine::SendAdvert::encode`] and
 //! delivered as real VRRP bytes with TTL 255), and checks the safety invariants
 //! ([`crate::checks`]) after each call.
+//!
+//! The run has two phases ([`Phase`]): SAFETY while faults are in effect, LIVENESS once the
+//! cluster converged after the last one. [`Sim::step`] takes the next event and hands it to the
+//! world ([`crate::world`]: boots, timers, deliveries, faults, check programs) or to the checks
+//! (expectations, the liveness judgement that moves the run to LIVENESS).
 
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -26,6 +31,22 @@ use crate::trace::{Names, TraceEntry, TraceEvent};
 use crate::world::network::{Frame, RxCtx, Segment};
 use crate::world::node::{InstTrack, Node, NodeIface, ScriptRun};
 use crate::world::Group;
+
+/// The phase of a run (TigerBeetle's VOPR runs a safety phase, then a liveness phase).
+///
+/// SAFETY: faults happen (crashes, partitions, loss, stalls, reloads...) and after every engine
+/// call the safety rules hold ([`crate::contract`], [`crate::checks`]). Once the network has been
+/// clean and quiet for the convergence bound, the liveness rules are judged (one right MASTER
+/// per virtual router); if they hold the run is in LIVENESS: the cluster has converged and no
+/// instance may change state (`flapping`) until the next disturbance (a fault, a boot, a stop)
+/// puts it back in SAFETY. Safety rules hold in both phases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Faults may be in effect; safety rules only.
+    Safety,
+    /// Converged after the last disturbance: safety rules plus no flapping.
+    Liveness,
+}
 
 /// How to run.
 #[derive(Clone, Debug)]
@@ -131,9 +152,9 @@ pub struct Sim {
     pub(crate) captured: Option<Vec<Captured>>,
     pub(crate) violation: Option<Violation>,
     pub(crate) expects: Vec<ExpectResult>,
-    /// Liveness: generation of the last disturbance, and whether the cluster is converged since.
+    /// Liveness: generation of the last disturbance, and the phase of the run since.
     pub(crate) live_gen: u64,
-    pub(crate) converged: bool,
+    pub(crate) phase: Phase,
     /// Per-batch scratch: adverts (instance, priority) and announces seen while draining.
     pub(crate) batch_adverts: Vec<(u32, u8)>,
     pub(crate) batch_announces: Vec<u32>,
@@ -299,7 +320,7 @@ impl Sim {
                 })
                 .collect(),
             live_gen: 0,
-            converged: false,
+            phase: Phase::Safety,
             batch_adverts: Vec::new(),
             batch_announces: Vec::new(),
             buf: vec![0; MAX_ADVERT_LEN],
@@ -369,6 +390,11 @@ impl Sim {
         self.captured.as_deref().unwrap_or(&[])
     }
 
+    /// The phase the run is in.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
     /// The first violation, if any.
     pub fn violation(&self) -> Option<&Violation> {
         self.violation.as_ref()
@@ -412,48 +438,7 @@ impl Sim {
                 self.schedule_liveness();
             }
             Event::Timer { node, gen } => self.on_timer(node, gen),
-            Event::Deliver { node, iface, frame } => {
-                let nd = &self.nodes[node];
-                let stalled = nd.stalled_until > self.now;
-                if stalled
-                    || (nd.read_cost > 0
-                        && (nd.busy_until > self.now || !nd.stall_buffer.is_empty()))
-                {
-                    // The runner is not reading (a frozen process, or still busy with a burst):
-                    // the frame waits in the socket buffer, which holds `socket_buffer` frames;
-                    // the rest is lost, and the runner tells the engine before its next
-                    // decision (Input::ReceiveQueue).
-                    let nd = &mut self.nodes[node];
-                    if nd.stall_buffer.len() < nd.socket_buffer {
-                        nd.stall_buffer.push_back((iface, frame));
-                        if !stalled && !nd.read_queued {
-                            nd.read_queued = true;
-                            let at = nd.busy_until.max(self.now);
-                            self.push(at, 0, Event::Read(node));
-                        }
-                    } else {
-                        if nd.running && nd.ifaces[iface].up {
-                            nd.lost[iface] = nd.lost[iface].saturating_add(1);
-                        }
-                        if self.record_packets {
-                            self.record(
-                                Some(usize::from(frame.from)),
-                                TraceEvent::Lost {
-                                    to: u16::try_from(node).unwrap_or(u16::MAX),
-                                    why: "socket-buffer-full",
-                                },
-                            );
-                        }
-                    }
-                } else {
-                    self.nodes[node].busy_until =
-                        self.now.saturating_add(self.nodes[node].read_cost);
-                    self.deliver(node, iface, &frame);
-                    if Rc::strong_count(&frame) == 1 {
-                        self.spare_frames.push(frame);
-                    }
-                }
-            }
+            Event::Deliver { node, iface, frame } => self.arrive(node, iface, frame),
             Event::Read(node) => self.read_next(node),
             Event::Fault(i) => self.fault(i),
             Event::Expect(i) => self.check_expect(i),

@@ -7,7 +7,7 @@ use vigil_engine::wire::Family;
 use vigil_engine::{InstanceId, Reason, State};
 
 use crate::checks::{self as check, ViolationKind};
-use crate::driver::Sim;
+use crate::driver::{Phase, Sim};
 use crate::oracle::{self};
 use crate::scenario::Expect;
 use crate::trace::TraceEvent;
@@ -277,10 +277,10 @@ impl Sim {
     pub(crate) fn liveness(&mut self) {
         match check::liveness(self) {
             None => {}
-            Some(Ok(())) => self.set_converged(true),
+            Some(Ok(())) => self.set_converged(),
             Some(Err(b)) => self.violate(ViolationKind::Liveness, b.rule, None, b.detail),
         }
-        if self.violation.is_none() && self.converged {
+        if self.violation.is_none() && self.phase == Phase::Liveness {
             let masters: Vec<String> = self
                 .groups
                 .iter()
@@ -316,8 +316,9 @@ impl Sim {
         self.resuming
     }
 
-    pub(crate) fn set_converged(&mut self, c: bool) {
-        self.converged = c;
+    /// The cluster converged: the run enters its LIVENESS phase (no flapping from now on).
+    pub(crate) fn set_converged(&mut self) {
+        self.phase = Phase::Liveness;
     }
 
     pub(crate) fn batch(&self) -> (&[(u32, u8)], &[u32]) {

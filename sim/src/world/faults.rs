@@ -6,7 +6,7 @@ use std::rc::Rc;
 use vigil_engine::{EngineConfig, Input, Instant, State};
 
 use crate::checks::{self as check, ViolationKind};
-use crate::driver::{Event, Sim};
+use crate::driver::{Event, Phase, Sim};
 use crate::oracle::Model;
 use crate::scenario::FaultAction;
 use crate::trace::TraceEvent;
@@ -17,7 +17,7 @@ impl Sim {
     /// expected until the liveness check.
     pub(crate) fn disturb(&mut self) {
         self.live_gen += 1;
-        self.converged = false;
+        self.phase = Phase::Safety;
         self.last_disturbance = self.now;
     }
 

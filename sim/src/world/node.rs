@@ -504,3 +504,50 @@ pub(crate) fn map_interfaces(
         f.engine_id = engine.interface_id(&f.plan.name);
     }
 }
+
+impl Sim {
+    /// A frame reaches node `node`'s interface `iface`: handed to the engine now, or, when the
+    /// runner is not reading (a frozen process, or still busy with a burst), kept in the socket
+    /// buffer, which holds `socket_buffer` frames; the rest is lost, and the runner tells the
+    /// engine before its next decision (`Input::ReceiveQueue`).
+    pub(crate) fn arrive(&mut self, node: usize, iface: usize, frame: Rc<Frame>) {
+        let nd = &self.nodes[node];
+        let stalled = nd.stalled_until > self.now;
+        if stalled
+            || (nd.read_cost > 0 && (nd.busy_until > self.now || !nd.stall_buffer.is_empty()))
+        {
+            // The runner is not reading (a frozen process, or still busy with a burst):
+            // the frame waits in the socket buffer, which holds `socket_buffer` frames;
+            // the rest is lost, and the runner tells the engine before its next
+            // decision (Input::ReceiveQueue).
+            let nd = &mut self.nodes[node];
+            if nd.stall_buffer.len() < nd.socket_buffer {
+                nd.stall_buffer.push_back((iface, frame));
+                if !stalled && !nd.read_queued {
+                    nd.read_queued = true;
+                    let at = nd.busy_until.max(self.now);
+                    self.push(at, 0, Event::Read(node));
+                }
+            } else {
+                if nd.running && nd.ifaces[iface].up {
+                    nd.lost[iface] = nd.lost[iface].saturating_add(1);
+                }
+                if self.record_packets {
+                    self.record(
+                        Some(usize::from(frame.from)),
+                        TraceEvent::Lost {
+                            to: u16::try_from(node).unwrap_or(u16::MAX),
+                            why: "socket-buffer-full",
+                        },
+                    );
+                }
+            }
+        } else {
+            self.nodes[node].busy_until = self.now.saturating_add(self.nodes[node].read_cost);
+            self.deliver(node, iface, &frame);
+            if Rc::strong_count(&frame) == 1 {
+                self.spare_frames.push(frame);
+            }
+        }
+    }
+}

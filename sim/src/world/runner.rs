@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use vigil_engine::{Action, Input, InstanceId, Instant, State};
 
 use crate::checks::{self as check, ViolationKind};
-use crate::driver::{Event, Sim};
+use crate::driver::{Event, Phase, Sim};
 use crate::frames::{self, Captured};
 use crate::oracle::{self};
 use crate::trace::TraceEvent;
@@ -656,7 +656,7 @@ impl Sim {
         if to == State::Backup {
             self.nodes[n].insts[i].last_rx = Some(self.now);
         }
-        if self.converged && self.plan.checks.flapping {
+        if self.phase == Phase::Liveness && self.plan.checks.flapping {
             let name = self.nodes[n].insts[i].name.clone();
             self.violate(
                 ViolationKind::Liveness,
