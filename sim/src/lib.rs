@@ -7,7 +7,7 @@
 //! event queue breaks ties by (time, class, sequence number), so the same scenario and seed give
 //! byte-identical traces.
 //!
-//! Invariants ([`check`]) run after every engine call (safety) and once the network heals
+//! Invariants ([`checks`]) run after every engine call (safety) and once the network heals
 //! (liveness); a violation stops the run with the seed, the event index, the trace tail and a
 //! replay command. [`explore`] runs random fault schedules over many seeds in parallel and
 //! shrinks failures.
@@ -23,28 +23,30 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod check;
+pub mod checks;
 pub mod confload;
+pub mod contract;
 pub mod decode;
+pub mod driver;
 pub mod dur;
 pub mod explore;
-pub mod frames;
 pub mod oracle;
+pub mod output;
 mod queue;
-pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
-pub mod svg;
-pub mod trace;
 pub mod watchdog;
+pub(crate) mod world;
+
+pub use output::{frames, report, svg, trace};
 
 /// The built-in demo (README command 1): three routers elect, the master crashes, the next
 /// takes over after exactly Master_Down_Interval, the old master returns and preempts.
 pub const DEMO: &str = include_str!("../scenarios/demo.toml");
 
 /// Run a plan to completion, turning a panic (in the engine or the simulator) into a
-/// [`check::ViolationKind::Panic`] violation of the outcome.
+/// [`checks::ViolationKind::Panic`] violation of the outcome.
 pub fn run_catching(sim: &mut sim::Sim) -> sim::Outcome {
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.run()));
     match r {
@@ -55,8 +57,8 @@ pub fn run_catching(sim: &mut sim::Sim) -> sim::Outcome {
                 .cloned()
                 .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "panic with a non-text payload".into());
-            let v = check::Violation {
-                kind: check::ViolationKind::Panic,
+            let v = checks::Violation {
+                kind: checks::ViolationKind::Panic,
                 rule: "panic",
                 detail: msg,
                 at: sim.now(),

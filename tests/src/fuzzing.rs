@@ -25,15 +25,14 @@ use vigil_engine::io::{CheckResult, FileId, ScriptId};
 use vigil_engine::setup::{
     ScriptConfig, SyncGroupConfig, Track, TrackFileConfig, TrackTarget, VirtualAddress,
 };
-use vigil_engine::stats::InstanceStats;
 use vigil_engine::wire::{
     self, checksum, Advert, Auth, ChecksumPolicy, Family, Interval, IpContext, Packet, Version,
     MAX_ADVERT_LEN,
 };
 use vigil_engine::{
-    Action, Engine, EngineConfig, IfaceId, Input, InstanceConfig, InstanceId, Instant, Received,
-    State,
+    Action, Engine, EngineConfig, IfaceId, Input, InstanceConfig, Instant, Received, State,
 };
+use vigil_sim::contract::Contract;
 
 /// The fuzz targets, by the name of their directory under `fuzz/corpus/`.
 pub const TARGETS: &[&str] = &["advert", "engine", "config"];
@@ -353,25 +352,6 @@ fn h1_v6() -> IpAddr {
 // The router harness: one engine and the invariants checked from the outside after every call.
 // =================================================================================================
 
-/// What the harness knows of one instance from the actions it saw.
-#[derive(Clone, Debug, Default)]
-struct Mirror {
-    state: Option<State>,
-    /// Effective priority, from the initial view and `PriorityChange` actions.
-    priority: u8,
-    /// Member of a sync group (a BACKUP member may wait for its group without a timer).
-    grouped: bool,
-    /// The virtual addresses on the interface (added by `AddAddresses` and not removed since).
-    held: Vec<VirtualAddress>,
-    /// Packets the harness delivered that reached this instance (interface, family and VRID).
-    delivered: u64,
-    sent: u64,
-    sent_zero: u64,
-    became_master: u64,
-    released_master: u64,
-    protocol_errors: u64,
-}
-
 /// An advert on the wire: the encoded bytes of one destination of a [`vigil_engine::SendAdvert`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outgoing {
@@ -387,7 +367,8 @@ pub struct Outgoing {
     pub bytes: Vec<u8>,
 }
 
-/// One engine and the invariants of its run-loop contract, checked after every call:
+/// One engine and the invariants of its run-loop contract, checked after every call by
+/// [`vigil_sim::contract::Contract`] (the checker the simulator runs too), plus the codec's:
 ///
 /// * every `StateChange` starts from the state the previous one ended in and is an edge of
 ///   [`State::can_go_to`]; the engine's view agrees;
@@ -413,10 +394,8 @@ pub struct Router {
     /// A buffer to encode adverts into (allocated once: zeroing 4 KB per advert was 7 % of the
     /// engine target's time).
     scratch: Vec<u8>,
-    mirror: Vec<Mirror>,
-    router_delivered: u64,
-    router_errors: u64,
-    last_timeout: Option<Instant>,
+    /// The run-loop contract, the one checker the simulator uses too.
+    contract: Contract,
     last_now: Instant,
 }
 
@@ -424,17 +403,14 @@ impl Router {
     /// Build the engine; `None` if the configuration is rejected.
     pub fn new(index: usize, config: EngineConfig) -> Option<Router> {
         let engine = Engine::new(config.clone()).ok()?;
-        let mirror = fresh_mirror(&engine, &config);
+        let contract = Contract::new(&engine, &config);
         Some(Router {
             index,
             ifaces: iface_names(&engine),
             scratch: vec![0u8; MAX_ADVERT_LEN],
             engine,
             config,
-            mirror,
-            router_delivered: 0,
-            router_errors: 0,
-            last_timeout: None,
+            contract,
             last_now: Instant::ZERO,
         })
     }
@@ -493,18 +469,18 @@ impl Router {
                         && o.family == n.family
                         && o.vrid == n.vrid
                         && o.version == n.version
-                        && self.mirror[k].state != Some(State::Init)
+                        && self.state(k) != Some(State::Init)
                 })
             })
             .collect();
-        let old_n = self.mirror.len();
+        let old_n = self.contract.len();
         let mut removed = vec![true; old_n];
         for k in kept.iter().flatten() {
             removed[*k] = false;
         }
         // The removed instances' goodbyes come first, under their old ids.
         let mut stopping: Vec<bool> = (0..old_n)
-            .map(|k| removed[k] && self.mirror[k].state != Some(State::Init))
+            .map(|k| removed[k] && self.state(k) != Some(State::Init))
             .collect();
         let mut split = 0;
         for a in &actions {
@@ -528,55 +504,47 @@ impl Router {
             split += 1;
         }
         let old_ifaces = std::mem::take(&mut self.ifaces);
-        let mut out = self.check_actions(&actions[..split], &old_ifaces);
+        let old_config = std::mem::replace(&mut self.config, config);
+        let mut out = self.check_actions(&actions[..split], &old_config, &old_ifaces);
         for (k, gone) in removed.iter().enumerate() {
             if *gone {
                 assert!(
-                    matches!(self.mirror[k].state, Some(State::Init)),
+                    matches!(self.state(k), Some(State::Init)),
                     "removed instance {} did not stop",
-                    self.config.instances[k].name
+                    old_config.instances[k].name
                 );
             }
         }
         // A new instance starts with the priority its trackers give in the environment the
         // engine adopted (the view after the reload, or what its first PriorityChange leaves).
-        let mut mirror = fresh_mirror(&fresh, &config);
-        for (i, view) in self.engine.instances().enumerate() {
-            let first_change = actions[split..].iter().find_map(|a| match a {
-                Action::PriorityChange { instance, from, .. } if instance.0 as usize == i => {
-                    Some(*from)
-                }
-                _ => None,
-            });
-            mirror[i].priority = first_change.unwrap_or(view.priority());
-        }
-        for (i, k) in kept.iter().enumerate() {
-            if let Some(k) = *k {
-                let grouped = mirror[i].grouped;
-                mirror[i] = self.mirror[k].clone();
-                mirror[i].grouped = grouped;
-            }
-        }
-        self.mirror = mirror;
-        self.config = config;
+        let priorities: Vec<u8> = self
+            .engine
+            .instances()
+            .enumerate()
+            .map(|(i, view)| {
+                let first_change = actions[split..].iter().find_map(|a| match a {
+                    Action::PriorityChange { instance, from, .. } if instance.0 as usize == i => {
+                        Some(*from)
+                    }
+                    _ => None,
+                });
+                first_change.unwrap_or(view.priority())
+            })
+            .collect();
+        self.contract.adopt(&fresh, &self.config, &kept, |i| {
+            priorities.get(i).copied().unwrap_or(0)
+        });
         self.ifaces = iface_names(&self.engine);
         let ifaces = std::mem::take(&mut self.ifaces);
-        out.extend(self.check_actions(&actions[split..], &ifaces));
+        let config = std::mem::take(&mut self.config);
+        out.extend(self.check_actions(&actions[split..], &config, &ifaces));
+        self.config = config;
         self.ifaces = ifaces;
-        self.check_state(None);
+        let next = self.engine.poll_timeout();
+        if let Err(b) = self.contract.end_call(&self.engine, next, None) {
+            panic!("router {}: {b}", self.index);
+        }
         (true, out)
-    }
-
-    /// The instance a packet reaches, computed from the configuration: known interface, source and
-    /// destination of one family, a VRID byte, and an instance on that interface, family and VRID.
-    fn route(&self, iface: IfaceId, src: IpAddr, dst: IpAddr, payload: &[u8]) -> Option<usize> {
-        let name = self.engine.interface_name(iface)?;
-        let family = IpContext { src, dst }.family()?;
-        let vrid = wire::peek_vrid(payload)?;
-        self.config
-            .instances
-            .iter()
-            .position(|c| c.interface == name && c.family == family && c.vrid == vrid)
     }
 
     /// Report an interface's primary address of a family (by interface name).
@@ -626,10 +594,9 @@ impl Router {
     pub fn input(&mut self, now: Instant, input: Input<'_>) -> Vec<Outgoing> {
         self.advance_clock(now);
         if let Input::Packet(p) = &input {
-            match self.route(p.iface, p.src, p.dst, p.payload) {
-                Some(i) => self.mirror[i].delivered += 1,
-                None => self.router_delivered += 1,
-            }
+            let vrid = wire::peek_vrid(p.payload);
+            self.contract
+                .delivered(&self.config, &self.engine, p.iface, p.src, p.dst, vrid);
         }
         self.engine.handle_input(now, input);
         self.after_call(None)
@@ -639,375 +606,82 @@ impl Router {
     pub fn timeout(&mut self, now: Instant) -> Vec<Outgoing> {
         self.advance_clock(now);
         self.engine.handle_timeout(now);
-        self.last_timeout = Some(now);
         self.after_call(Some(now))
     }
 
     fn advance_clock(&mut self, now: Instant) {
         assert!(now >= self.last_now, "harness bug: time went backwards");
         self.last_now = now;
+        if let Err(b) = self.contract.begin_call(now) {
+            panic!("router {}: {b}", self.index);
+        }
     }
 
-    fn idx(&self, id: InstanceId) -> usize {
-        let i = id.0 as usize;
-        assert!(i < self.mirror.len(), "action for unknown instance {id:?}");
-        i
+    /// The state instance `k` last reported.
+    fn state(&self, k: usize) -> Option<State> {
+        self.contract.mirror(k).and_then(|m| m.state)
     }
 
     /// Drain the actions of one call and check every invariant; returns the adverts to send.
     fn after_call(&mut self, timeout_now: Option<Instant>) -> Vec<Outgoing> {
         let actions: Vec<Action> = std::iter::from_fn(|| self.engine.poll_action()).collect();
         let ifaces = std::mem::take(&mut self.ifaces);
-        let out = self.check_actions(&actions, &ifaces);
+        let config = std::mem::take(&mut self.config);
+        let out = self.check_actions(&actions, &config, &ifaces);
+        self.config = config;
         self.ifaces = ifaces;
-        self.check_state(timeout_now);
+        let next = self.engine.poll_timeout();
+        if let Err(b) = self.contract.end_call(&self.engine, next, timeout_now) {
+            panic!("router {}: {b}", self.index);
+        }
         out
     }
 
-    /// Check a run of actions against `self.config` and `self.mirror` (interface ids named by
-    /// `ifaces`), updating the mirror; returns the adverts to send.
-    fn check_actions(&mut self, actions: &[Action], ifaces: &[String]) -> Vec<Outgoing> {
-        let n = self.mirror.len();
-        let mut pending_up = vec![false; n];
-        let mut pending_down = vec![false; n];
+    /// Check a run of actions with the run-loop contract ([`Contract::action`], instance ids
+    /// of `config`, interface ids named by `ifaces`), and every advert through the codec: it
+    /// encodes and parses back to what the action says. Returns the adverts to send.
+    fn check_actions(
+        &mut self,
+        actions: &[Action],
+        config: &EngineConfig,
+        ifaces: &[String],
+    ) -> Vec<Outgoing> {
         let mut out = Vec::new();
         for a in actions {
-            match a {
-                Action::SendAdvert(s) => {
-                    let i = self.idx(s.instance);
-                    let cfg = &self.config.instances[i];
-                    let m = &mut self.mirror[i];
-                    assert_eq!(s.vrid, cfg.vrid);
-                    assert_eq!(s.version, cfg.version);
-                    m.sent += 1;
-                    if s.priority == 0 {
-                        assert_eq!(
-                            m.state,
-                            Some(State::Master),
-                            "priority-0 advert from a non-master"
-                        );
-                        m.sent_zero += 1;
-                        pending_down[i] = true;
-                    } else {
-                        assert_eq!(
-                            s.priority, m.priority,
-                            "advert without the effective priority"
-                        );
-                        if m.state != Some(State::Master) {
-                            pending_up[i] = true;
-                        }
-                    }
-                    if let Some(src) = cfg.source {
-                        assert_eq!(s.src, src, "advert not from the configured source");
-                    }
-                    let iface = ifaces
-                        .get(usize::from(s.iface.0))
-                        .map_or("?", String::as_str)
-                        .to_string();
-                    assert_eq!(iface, cfg.interface, "advert on another interface");
-                    for &dst in s.destinations() {
-                        let len = match s.encode(dst, &mut self.scratch) {
-                            Ok(len) => len,
-                            Err(e) => panic!("engine advert does not encode: {e}"),
-                        };
-                        let buf = self.scratch[..len].to_vec();
-                        let ctx = IpContext { src: s.src, dst };
-                        match wire::parse(&buf, &ctx, cfg.checksum_policy) {
-                            Ok(back) => assert_eq!(back, s.advert(), "engine advert round trip"),
-                            Err(e) => panic!("engine advert does not parse back: {e}"),
-                        }
-                        out.push(Outgoing {
-                            from: self.index,
-                            iface: iface.clone(),
-                            src: s.src,
-                            dst,
-                            bytes: buf,
-                        });
-                    }
+            if let Err(b) = self.contract.action(config, ifaces, &self.engine, a) {
+                panic!("router {}: {b}", self.index);
+            }
+            let Action::SendAdvert(s) = a else { continue };
+            let cfg = &config.instances[s.instance.0 as usize];
+            let iface = ifaces
+                .get(usize::from(s.iface.0))
+                .map_or("?", String::as_str)
+                .to_string();
+            for &dst in s.destinations() {
+                let len = match s.encode(dst, &mut self.scratch) {
+                    Ok(len) => len,
+                    Err(e) => panic!("engine advert does not encode: {e}"),
+                };
+                let buf = self.scratch[..len].to_vec();
+                let ctx = IpContext { src: s.src, dst };
+                match wire::parse(&buf, &ctx, cfg.checksum_policy) {
+                    Ok(back) => assert_eq!(back, s.advert(), "engine advert round trip"),
+                    Err(e) => panic!("engine advert does not parse back: {e}"),
                 }
-                Action::AddAddresses {
-                    instance, addrs, ..
-                } => {
-                    let i = self.idx(*instance);
-                    let configured = &self.config.instances[i].virtual_addresses;
-                    let m = &mut self.mirror[i];
-                    assert!(!addrs.is_empty(), "AddAddresses without addresses");
-                    for a in addrs.iter() {
-                        assert!(!m.held.contains(a), "address {} added twice", a.addr);
-                        assert!(
-                            configured.contains(a),
-                            "added address {} is not configured",
-                            a.addr
-                        );
-                        m.held.push(a.clone());
-                    }
-                }
-                Action::RemoveAddresses {
-                    instance, addrs, ..
-                } => {
-                    let i = self.idx(*instance);
-                    let m = &mut self.mirror[i];
-                    assert!(!addrs.is_empty(), "RemoveAddresses without addresses");
-                    for a in addrs.iter() {
-                        let Some(k) = m.held.iter().position(|h| h == a) else {
-                            panic!("address {} removed that was not added", a.addr);
-                        };
-                        m.held.swap_remove(k);
-                    }
-                }
-                Action::Announce { instance, .. } => {
-                    let i = self.idx(*instance);
-                    assert!(
-                        !self.mirror[i].held.is_empty(),
-                        "announce without the addresses"
-                    );
-                }
-                Action::StateChange {
-                    instance,
-                    from,
-                    to,
-                    priority,
-                    ..
-                } => {
-                    let i = self.idx(*instance);
-                    let m = &mut self.mirror[i];
-                    assert_eq!(
-                        m.state,
-                        Some(*from),
-                        "StateChange from a state it was not in"
-                    );
-                    assert_eq!(
-                        *priority, m.priority,
-                        "StateChange priority is not effective"
-                    );
-                    assert!(from.can_go_to(*to), "{from} -> {to} is not an edge");
-                    m.state = Some(*to);
-                    if *to == State::Master {
-                        m.became_master += 1;
-                        pending_up[i] = false;
-                    }
-                    if *from == State::Master {
-                        m.released_master += 1;
-                        pending_down[i] = false;
-                    }
-                }
-                Action::PriorityChange { instance, from, to } => {
-                    let i = self.idx(*instance);
-                    let m = &mut self.mirror[i];
-                    assert_eq!(
-                        *from, m.priority,
-                        "PriorityChange from a priority it did not have"
-                    );
-                    assert_ne!(from, to, "PriorityChange to the same priority");
-                    assert!((1..=255).contains(to), "effective priority {to}");
-                    m.priority = *to;
-                }
-                Action::LowerPriorityHeard {
-                    instance, priority, ..
-                } => {
-                    let i = self.idx(*instance);
-                    let m = &self.mirror[i];
-                    assert_eq!(
-                        m.state,
-                        Some(State::Master),
-                        "lower priority heard by a non-master"
-                    );
-                    assert!(
-                        *priority != 0 && *priority <= m.priority,
-                        "priority {priority} is not lower than {}",
-                        m.priority
-                    );
-                }
-                Action::GroupStateChange { group, to, .. } => {
-                    let Some((_, state, members)) = self.engine.group(*group) else {
-                        panic!("GroupStateChange for unknown group {group:?}");
-                    };
-                    let _ = state;
-                    for id in members.collect::<Vec<_>>() {
-                        let i = self.idx(id);
-                        assert_eq!(
-                            self.mirror[i].state,
-                            Some(*to),
-                            "group says {to} but member {i} is not"
-                        );
-                    }
-                }
-                Action::ProtocolError { instance, .. } => match instance {
-                    Some(id) => {
-                        let i = self.idx(*id);
-                        self.mirror[i].protocol_errors += 1;
-                    }
-                    None => self.router_errors += 1,
-                },
-                _ => {}
+                out.push(Outgoing {
+                    from: self.index,
+                    iface: iface.clone(),
+                    src: s.src,
+                    dst,
+                    bytes: buf,
+                });
             }
         }
-        for i in 0..n {
-            assert!(
-                !pending_up[i],
-                "instance {i}: non-zero advert from a non-master that did not become master"
-            );
-            assert!(
-                !pending_down[i],
-                "instance {i}: priority-0 advert from a master that did not leave"
-            );
+        if let Err(b) = self.contract.end_actions() {
+            panic!("router {}: {b}", self.index);
         }
         out
     }
-
-    fn check_state(&mut self, timeout_now: Option<Instant>) {
-        let mut earliest: Option<Instant> = None;
-        for (i, view) in self.engine.instances().enumerate() {
-            let m = &self.mirror[i];
-            let state = view.state();
-            assert_eq!(
-                m.state,
-                Some(state),
-                "instance {i}: view and actions disagree"
-            );
-            if state == State::Master {
-                let configured = &view.config().virtual_addresses;
-                assert!(
-                    m.held.len() == configured.len()
-                        && configured.iter().all(|a| m.held.contains(a)),
-                    "instance {i}: MASTER holds {:?}, configured {:?}",
-                    m.held,
-                    configured
-                );
-            } else {
-                assert!(
-                    m.held.is_empty(),
-                    "instance {i}: addresses held in {state}: {:?}",
-                    m.held
-                );
-            }
-            assert_eq!(view.priority(), m.priority, "instance {i}: priority");
-            if view.config().priority == 255 {
-                assert_eq!(view.priority(), 255, "instance {i}: owner priority changed");
-            }
-            let deadline = view.next_deadline();
-            match state {
-                State::Master => {
-                    assert!(deadline.is_some(), "instance {i}: {state} without a timer")
-                }
-                // A sync-group member whose timer ran out waits for its group without one, but
-                // only while another member still runs its own Master_Down_Timer as BACKUP.
-                State::Backup => {
-                    assert!(
-                        deadline.is_some() || m.grouped,
-                        "instance {i}: {state} without a timer"
-                    );
-                    if deadline.is_none() {
-                        let name = view.name();
-                        let waits_for_someone = self
-                            .config
-                            .sync_groups
-                            .iter()
-                            .filter(|g| g.members.iter().any(|x| x == name))
-                            .flat_map(|g| g.members.iter())
-                            .any(|other| {
-                                self.engine.instances().any(|v| {
-                                    v.name() == other
-                                        && v.state() == State::Backup
-                                        && v.next_deadline().is_some()
-                                })
-                            });
-                        assert!(
-                            waits_for_someone,
-                            "instance {i}: BACKUP without a timer, waiting for no member of its \
-                             group"
-                        );
-                    }
-                }
-                State::Init | State::Fault => {
-                    assert!(deadline.is_none(), "instance {i}: {state} with a timer")
-                }
-            }
-            if let Some(d) = deadline {
-                earliest = Some(earliest.map_or(d, |e| e.min(d)));
-            }
-            let st: &InstanceStats = view.stats();
-            let drops = st.drops();
-            assert_eq!(
-                drops + st.adverts_received,
-                m.delivered,
-                "instance {i}: drops + received != packets delivered"
-            );
-            assert_eq!(
-                drops, m.protocol_errors,
-                "instance {i}: drops != ProtocolError actions"
-            );
-            assert_eq!(st.adverts_sent, m.sent, "instance {i}: adverts_sent");
-            assert_eq!(
-                st.priority_zero_sent, m.sent_zero,
-                "instance {i}: zero sent"
-            );
-            assert_eq!(
-                st.became_master, m.became_master,
-                "instance {i}: became_master"
-            );
-            assert_eq!(
-                st.released_master, m.released_master,
-                "instance {i}: released_master"
-            );
-            assert!(st.priority_zero_received <= st.adverts_received);
-            assert!(st.trailing_bytes <= st.adverts_received);
-            assert!(st.address_list_drops <= st.address_list_errors);
-        }
-        let rs = self.engine.router_stats();
-        let router_drops =
-            rs.vrid_errors + rs.packet_length_errors + rs.unknown_interface_or_family;
-        assert_eq!(
-            router_drops, self.router_delivered,
-            "router counters != packets that reached no instance"
-        );
-        assert_eq!(
-            router_drops, self.router_errors,
-            "router counters != ProtocolError actions without instance"
-        );
-        let next = self.engine.poll_timeout();
-        if next != earliest {
-            let who: Vec<String> = self
-                .engine
-                .instances()
-                .filter(|v| v.next_deadline() == earliest)
-                .map(|v| format!("{} ({})", v.name(), v.state()))
-                .collect();
-            panic!(
-                "router {}: poll_timeout {next:?} is not the earliest deadline {earliest:?} of {}",
-                self.index,
-                who.join(", ")
-            );
-        }
-        if let (Some(t), Some(last)) = (next, self.last_timeout) {
-            assert!(
-                t > last,
-                "poll_timeout {t} not after the last handle_timeout({last})"
-            );
-        }
-        if let (Some(t), Some(now)) = (next, timeout_now) {
-            assert!(
-                t > now,
-                "deadline {t} still due after handle_timeout({now})"
-            );
-        }
-    }
-}
-
-/// The mirror of a freshly built engine: every instance INIT with the priority it starts with.
-fn fresh_mirror(engine: &Engine, config: &EngineConfig) -> Vec<Mirror> {
-    engine
-        .instances()
-        .map(|view| Mirror {
-            state: Some(State::Init),
-            priority: view.priority(),
-            grouped: config
-                .sync_groups
-                .iter()
-                .any(|g| g.members.iter().any(|name| name == view.name())),
-            ..Mirror::default()
-        })
-        .collect()
 }
 
 /// The engine's interface names, indexed by `IfaceId.0`.

@@ -48,6 +48,24 @@ fn named_identifiers(cell: &str) -> Vec<String> {
         .collect()
 }
 
+/// Backticked repository paths (`dir/file.rs`, `docs/X.md`, ...).
+fn named_paths(text: &str) -> Vec<String> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|t| {
+            t.contains('/')
+                && !t.starts_with('/')
+                && [".rs", ".md", ".toml", ".py", ".sh"]
+                    .iter()
+                    .any(|x| t.ends_with(x))
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_./-".contains(c))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
 /// The whole words of a text (runs of `[a-z0-9_]`), plus file stems of snapshots and scenarios.
 fn words_of_repository() -> BTreeSet<String> {
     let root = repo();
@@ -98,11 +116,60 @@ fn every_test_named_by_conformance_md_exists() {
             }
         }
     }
+    for path in named_paths(&text) {
+        if !repo().join(&path).exists() {
+            missing.push(format!("{path}  (a file the document names)"));
+        }
+    }
     assert!(rows >= 80, "only {rows} tested rows in {}", doc.display());
     assert!(names >= 80, "only {names} test names in the tested rows");
     assert!(
         missing.is_empty(),
         "docs/CONFORMANCE.md names tests that do not exist (renamed or removed?):\n{}",
+        missing.join("\n")
+    );
+}
+
+/// The documents a reader starts from (README, docs/, the benchmark and fuzzing pages, each
+/// crate's README).
+fn documents() -> Vec<PathBuf> {
+    let root = repo();
+    let mut out = Vec::new();
+    for dir in [root.clone(), root.join("docs")] {
+        if let Ok(rd) = fs::read_dir(&dir) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.extension().is_some_and(|x| x == "md") {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    for krate in ["engine", "io-linux", "sim", "tests", "fuzz", "bench"] {
+        let p = root.join(krate).join("README.md");
+        if p.exists() {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn every_file_the_documents_name_exists() {
+    let docs = documents();
+    assert!(docs.len() >= 5, "found only {} documents", docs.len());
+    let mut missing = Vec::new();
+    for doc in &docs {
+        let text = fs::read_to_string(doc).unwrap_or_default();
+        for path in named_paths(&text) {
+            if !repo().join(&path).exists() {
+                missing.push(format!("{}: `{path}`", doc.display()));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "documents name files that do not exist (moved?):\n{}",
         missing.join("\n")
     );
 }

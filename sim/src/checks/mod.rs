@@ -30,9 +30,12 @@ use core::fmt;
 use vigil_engine::wire::Version;
 use vigil_engine::{InstanceId, State};
 
+use crate::contract::Breach;
+use crate::driver::Sim;
 use crate::dur::{fmt_time, Dur};
 use crate::oracle::down_interval_after;
-use crate::sim::Sim;
+
+pub(crate) mod model;
 
 /// The family of a failed invariant; each has its own exit code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,81 +102,23 @@ impl fmt::Display for Violation {
     }
 }
 
-/// The safety checks after one batch of actions from node `n`'s engine.
-pub(crate) fn after_batch(sim: &mut Sim, n: usize) {
+/// The safety checks after one batch of actions from node `n`'s engine (then
+/// [`adverts_flowing`]): the first rule broken, if any.
+pub(crate) fn after_batch(sim: &Sim, n: usize) -> Result<(), Breach> {
     let Some(engine) = sim.nodes[n].engine.as_ref() else {
-        return;
+        return Ok(());
     };
     let node = &sim.nodes[n];
     let mut found: Option<(&'static str, String)> = None;
-    let (adverts, announces) = sim.batch();
-    for &(i, prio) in adverts {
-        let Some(t) = node.insts.get(i as usize) else {
-            continue;
-        };
-        if prio > 0 && t.state != State::Master {
-            found = Some((
-                "only-masters-advertise",
-                format!(
-                    "{} sent an advert with priority {prio} while {}",
-                    t.name, t.state
-                ),
-            ));
-            break;
-        }
-    }
-    if found.is_none() {
-        for &i in announces {
-            if let Some(t) = node.insts.get(i as usize) {
-                if t.state != State::Master {
-                    found = Some((
-                        "announce-only-master",
-                        format!("{} announced its addresses while {}", t.name, t.state),
-                    ));
-                    break;
-                }
-            }
-        }
-    }
-    if found.is_none() {
-        for (k, t) in node.insts.iter().enumerate() {
-            let real = u32::try_from(k)
-                .ok()
-                .and_then(|k| engine.instance(InstanceId(k)))
-                .map(|v| v.state());
-            if real != Some(t.state) {
+    // `only-masters-advertise`, `state-report` and `vips-only-on-master` are the run-loop
+    // contract's ([`crate::contract`]), checked in the runner after every call.
+    let (_, announces) = sim.batch();
+    for &i in announces {
+        if let Some(t) = node.insts.get(i as usize) {
+            if t.state != State::Master {
                 found = Some((
-                    "state-report",
-                    format!(
-                        "{} is {} in the engine but the last StateChange said {}",
-                        t.name,
-                        real.map_or("missing".to_string(), |s| s.to_string()),
-                        t.state
-                    ),
-                ));
-                break;
-            }
-            // A MASTER holds exactly its configured virtual addresses (a reload that changes
-            // them moves only the difference); any other state holds none.
-            let want: &[vigil_engine::VirtualAddress] = match t.state {
-                State::Master => node
-                    .running_config
-                    .instances
-                    .get(k)
-                    .map_or(&[], |c| c.virtual_addresses.as_slice()),
-                _ => &[],
-            };
-            if t.vips.len() != want.len() || want.iter().any(|v| !t.vips.contains(&v.addr)) {
-                found = Some((
-                    "vips-only-on-master",
-                    format!(
-                        "{} is {} and holds {} of its {} configured virtual address(es): {:?}",
-                        t.name,
-                        t.state,
-                        t.vips.len(),
-                        want.len(),
-                        t.vips
-                    ),
+                    "announce-only-master",
+                    format!("{} announced its addresses while {}", t.name, t.state),
                 ));
                 break;
             }
@@ -210,19 +155,18 @@ pub(crate) fn after_batch(sim: &mut Sim, n: usize) {
         }
     }
     if let Some((rule, detail)) = found {
-        sim.violate(ViolationKind::Safety, rule, Some(n), detail);
-        return;
+        return Err(Breach { rule, detail });
     }
-    adverts_flowing(sim, n);
+    adverts_flowing(sim, n)
 }
 
 /// `master-silent`: every MASTER of node `n` sent an advert within its interval.
-pub(crate) fn adverts_flowing(sim: &mut Sim, n: usize) {
+pub(crate) fn adverts_flowing(sim: &Sim, n: usize) -> Result<(), Breach> {
     let now = sim.now();
     let node = &sim.nodes[n];
     // A stalled node is silent by definition; it must advertise once it resumes.
     if node.engine.is_none() || node.stalled_until > now || sim.resuming() {
-        return;
+        return Ok(());
     }
     for t in &node.insts {
         if t.state != State::Master {
@@ -237,10 +181,13 @@ pub(crate) fn adverts_flowing(sim: &mut Sim, n: usize) {
                 Dur(gap),
                 Dur(t.interval)
             );
-            sim.violate(ViolationKind::Safety, "master-silent", Some(n), detail);
-            return;
+            return Err(Breach {
+                rule: "master-silent",
+                detail,
+            });
         }
     }
+    Ok(())
 }
 
 /// How long after the last fault (and the last frame in flight) every virtual router must have
@@ -332,7 +279,9 @@ pub(crate) fn convergence_bound(sim: &Sim) -> u64 {
 }
 
 /// The liveness check, run when the network has been quiet for [`convergence_bound`].
-pub(crate) fn liveness(sim: &mut Sim) {
+/// `None` while the network is not clean (nothing to judge); else whether every virtual
+/// router has its one right MASTER.
+pub(crate) fn liveness(sim: &Sim) -> Option<Result<(), Breach>> {
     // Only a clean network must converge: no loss, no partition, delays under the interval.
     for g in &sim.groups {
         let seg = &sim.segs[g.segment];
@@ -343,7 +292,7 @@ pub(crate) fn liveness(sim: &mut Sim) {
             .min()
             .unwrap_or(u64::MAX);
         if !seg.clean() || seg.model.max_delay() >= min_int {
-            return;
+            return None;
         }
     }
     let mut problem: Option<(&'static str, String)> = None;
@@ -431,8 +380,8 @@ pub(crate) fn liveness(sim: &mut Sim) {
             }
         }
     }
-    match problem {
-        Some((rule, detail)) => sim.violate(ViolationKind::Liveness, rule, None, detail),
-        None => sim.set_converged(true),
-    }
+    Some(match problem {
+        Some((rule, detail)) => Err(Breach { rule, detail }),
+        None => Ok(()),
+    })
 }

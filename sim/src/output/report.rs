@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use vigil_engine::State;
 
-use crate::check::Violation;
+use crate::checks::Violation;
 use crate::dur::{fmt_time, Dur};
 use crate::sim::{describe_model, Outcome, Sim};
 use crate::trace::{TraceEntry, TraceEvent};

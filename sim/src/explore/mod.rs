@@ -13,16 +13,18 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::check::ViolationKind;
+use crate::checks::ViolationKind;
 use crate::dur::Dur;
 use crate::report;
 use crate::rng::{SimRng, Stream};
-use crate::scenario::{
-    BurstSpec, ChecksSpec, FaultKind, FaultSpec, IfaceSpec, InstanceSpec, NetworkSpec, NodeSpec,
-    Scenario, ScriptSpec, SegmentSpec, SyncGroupSpec, TrackSpec,
-};
+use crate::scenario::{FaultKind, Scenario};
 use crate::sim::{Options, Sim};
 use crate::watchdog;
+
+mod families;
+mod faults;
+use families::*;
+use faults::random_faults;
 
 /// A family of generated scenarios.
 #[derive(Debug)]
@@ -158,12 +160,12 @@ pub fn generate(family: &Family, seed: u64, duration: Dur) -> Scenario {
 }
 
 /// Run one scenario quietly; the violation if any, and the events processed.
-pub fn run_one(s: &Scenario, seed: u64) -> (Option<crate::check::Violation>, u64) {
+pub fn run_one(s: &Scenario, seed: u64) -> (Option<crate::checks::Violation>, u64) {
     let plan = match s.plan() {
         Ok(p) => p,
         Err(e) => {
             return (
-                Some(crate::check::Violation {
+                Some(crate::checks::Violation {
                     kind: ViolationKind::Panic,
                     rule: "generator",
                     detail: format!("the generator built an invalid scenario: {e}"),
@@ -265,7 +267,7 @@ fn failure(
     family: &'static Family,
     seed: u64,
     s: &Scenario,
-    v: &crate::check::Violation,
+    v: &crate::checks::Violation,
 ) -> Failure {
     let small = shrink(s, seed, v.rule);
     let file = format!("vigil-sim-failure-{}-{seed}.toml", family.name);
@@ -309,347 +311,6 @@ fn failure(
 }
 
 // ----- families -------------------------------------------------------------------------------
-
-fn prio(rng: &mut SimRng) -> u8 {
-    // Multiples of 10 make ties likely enough to exercise the address tie-break.
-    (rng.between(1, 25) * 10) as u8
-}
-
-fn node(name: &str, priority: u8) -> NodeSpec {
-    NodeSpec {
-        name: name.into(),
-        priority: Some(priority),
-        ..NodeSpec::default()
-    }
-}
-
-fn vi(name: &str, vrid: u8, vips: &[&str]) -> InstanceSpec {
-    InstanceSpec {
-        name: Some(name.into()),
-        vrid: Some(vrid),
-        vips: Some(vips.iter().map(|s| s.to_string()).collect()),
-        ..InstanceSpec::default()
-    }
-}
-
-fn cluster(rng: &mut SimRng, n: usize, template: InstanceSpec) -> Scenario {
-    let nodes = (0..n)
-        .map(|k| node(&format!("r{}", k + 1), prio(rng)))
-        .collect();
-    Scenario {
-        instances: vec![template],
-        nodes,
-        ..Scenario::default()
-    }
-}
-
-fn basic3(rng: &mut SimRng) -> Scenario {
-    cluster(rng, 3, vi("VI_1", 51, &["192.0.2.100/24"]))
-}
-
-fn v2(rng: &mut SimRng) -> Scenario {
-    let mut t = vi("VI_1", 51, &["192.0.2.100/24"]);
-    t.version = Some(2);
-    t.auth_pass = Some("secret1".into());
-    cluster(rng, 3, t)
-}
-
-fn ipv6(rng: &mut SimRng) -> Scenario {
-    cluster(rng, 3, vi("VI_6", 61, &["2001:db8::100"]))
-}
-
-fn five(rng: &mut SimRng) -> Scenario {
-    let mut s = cluster(rng, 5, vi("VI_1", 51, &["192.0.2.100/24"]));
-    s.instances.push(vi("VI_2", 52, &["192.0.2.200/24"]));
-    for n in s.nodes.iter_mut() {
-        let p = n.priority.unwrap_or(100);
-        n.instances.push(InstanceSpec {
-            name: Some("VI_2".into()),
-            priority: Some(255u8.saturating_sub(p).clamp(1, 254)),
-            ..InstanceSpec::default()
-        });
-    }
-    s
-}
-
-fn preempt_modes(rng: &mut SimRng) -> Scenario {
-    let mut s = basic3(rng);
-    for n in s.nodes.iter_mut() {
-        let mut o = InstanceSpec {
-            name: Some("VI_1".into()),
-            ..InstanceSpec::default()
-        };
-        if rng.chance(0.4) {
-            o.preempt = Some(false);
-        } else if rng.chance(0.5) {
-            o.preempt_delay = Some(Dur::millis(rng.between(1, 50) * 100));
-        }
-        n.instances.push(o);
-    }
-    s
-}
-
-fn fast(rng: &mut SimRng) -> Scenario {
-    let mut t = vi("VI_1", 51, &["192.0.2.100/24"]);
-    t.advert_interval = Some(Dur::millis(10 * rng.between(1, 10)));
-    let mut s = cluster(rng, 3, t);
-    s.network.delay = Some(Dur::micros(50));
-    s
-}
-
-fn sync(rng: &mut SimRng) -> Scenario {
-    let n = rng.between(2, 3) as usize;
-    let mut a = vi("VI_1", 51, &["192.0.2.100/24"]);
-    a.interface = Some("eth0".into());
-    let mut b = vi("VI_2", 52, &["198.51.100.100/24"]);
-    b.interface = Some("eth1".into());
-    let nodes = (0..n)
-        .map(|k| {
-            let mut nd = node(&format!("r{}", k + 1), prio(rng));
-            nd.interfaces = vec![
-                IfaceSpec {
-                    name: "eth0".into(),
-                    segment: Some("lan".into()),
-                    ipv4: Some(std::net::Ipv4Addr::new(192, 0, 2, 11 + k as u8)),
-                    ..IfaceSpec::default()
-                },
-                IfaceSpec {
-                    name: "eth1".into(),
-                    segment: Some("wan".into()),
-                    ipv4: Some(std::net::Ipv4Addr::new(198, 51, 100, 11 + k as u8)),
-                    ..IfaceSpec::default()
-                },
-            ];
-            nd
-        })
-        .collect();
-    Scenario {
-        segments: vec![
-            SegmentSpec {
-                name: "lan".into(),
-                ..SegmentSpec::default()
-            },
-            SegmentSpec {
-                name: "wan".into(),
-                ..SegmentSpec::default()
-            },
-        ],
-        instances: vec![a, b],
-        sync_groups: vec![SyncGroupSpec {
-            name: "G".into(),
-            members: vec!["VI_1".into(), "VI_2".into()],
-            tracking_weight: false,
-        }],
-        nodes,
-        ..Scenario::default()
-    }
-}
-
-fn track(rng: &mut SimRng) -> Scenario {
-    let mut t = vi("VI_1", 51, &["192.0.2.100/24"]);
-    let weight = if rng.chance(0.3) {
-        0
-    } else {
-        -(rng.between(1, 20) as i32 * 10)
-    };
-    t.track = Some(vec![TrackSpec {
-        script: Some("chk".into()),
-        weight: Some(weight),
-        ..TrackSpec::default()
-    }]);
-    let mut s = cluster(rng, 3, t);
-    s.scripts = vec![ScriptSpec {
-        name: "chk".into(),
-        interval: Some(Dur::secs(1)),
-        rise: Some(rng.between(1, 3) as u32),
-        fall: Some(rng.between(1, 3) as u32),
-        ..ScriptSpec::default()
-    }];
-    s
-}
-
-// ----- schedules ------------------------------------------------------------------------------
-
-fn random_faults(rng: &mut SimRng, s: &Scenario, duration: Dur) -> Vec<FaultSpec> {
-    let nodes: Vec<String> = s.nodes.iter().map(|n| n.name.clone()).collect();
-    let ifaces: Vec<Vec<String>> = s
-        .nodes
-        .iter()
-        .map(|n| {
-            if n.interfaces.is_empty() {
-                vec!["eth0".to_string()]
-            } else {
-                n.interfaces.iter().map(|i| i.name.clone()).collect()
-            }
-        })
-        .collect();
-    let segments: Vec<String> = if s.segments.is_empty() {
-        vec!["lan".into()]
-    } else {
-        s.segments.iter().map(|x| x.name.clone()).collect()
-    };
-    let heal_at = duration.0 / 3 * 2;
-    let t = |rng: &mut SimRng, lo: u64| Dur(rng.between(lo, heal_at.saturating_sub(1).max(lo)));
-    let mut out = Vec::new();
-    let count = rng.between(1, 8);
-    for _ in 0..count {
-        let k = rng.below(nodes.len() as u64) as usize;
-        let name = nodes[k].clone();
-        let at = t(rng, 0);
-        let later = |rng: &mut SimRng| t(rng, at.0);
-        match rng.below(10) {
-            0 | 1 => {
-                out.push(FaultSpec::new(at, FaultKind::Crash).node(&name));
-                if rng.chance(0.8) {
-                    out.push(FaultSpec::new(later(rng), FaultKind::Restart).node(&name));
-                }
-            }
-            2 => {
-                out.push(FaultSpec::new(at, FaultKind::Stop).node(&name));
-                if rng.chance(0.8) {
-                    out.push(FaultSpec::new(later(rng), FaultKind::Start).node(&name));
-                }
-            }
-            3 => {
-                let iface = rng.pick(&ifaces[k]).cloned();
-                let mut f = FaultSpec::new(at, FaultKind::LinkDown).node(&name);
-                f.iface = iface.clone();
-                out.push(f);
-                let mut f = FaultSpec::new(later(rng), FaultKind::LinkUp).node(&name);
-                f.iface = iface;
-                out.push(f);
-            }
-            4 => {
-                let seg = rng.pick(&segments).cloned();
-                let mut a = Vec::new();
-                let mut b = Vec::new();
-                for n in &nodes {
-                    if rng.chance(0.5) {
-                        a.push(n.clone());
-                    } else {
-                        b.push(n.clone());
-                    }
-                }
-                let mut f = FaultSpec::new(at, FaultKind::Partition);
-                f.segment = seg.clone();
-                f.groups = Some(vec![a, b]);
-                out.push(f);
-                let mut f = FaultSpec::new(later(rng), FaultKind::Heal);
-                f.segment = seg;
-                out.push(f);
-            }
-            5 => {
-                let other = nodes[rng.below(nodes.len() as u64) as usize].clone();
-                if other != name {
-                    let mut f = FaultSpec::new(at, FaultKind::Block);
-                    f.segment = rng.pick(&segments).cloned();
-                    f.from = Some(name.clone());
-                    f.to = Some(other);
-                    out.push(f);
-                }
-            }
-            6 => {
-                let mut f = FaultSpec::new(at, FaultKind::Network);
-                let mut net = NetworkSpec::default();
-                if rng.chance(0.5) {
-                    net.loss = Some(rng.between(5, 60) as f64 / 100.0);
-                } else {
-                    net.burst = Some(BurstSpec {
-                        enter: rng.between(1, 20) as f64 / 100.0,
-                        leave: rng.between(10, 60) as f64 / 100.0,
-                        loss: None,
-                    });
-                }
-                f.network = Some(net);
-                out.push(f);
-            }
-            7 => {
-                let mut f = FaultSpec::new(at, FaultKind::Network);
-                f.network = Some(NetworkSpec {
-                    jitter: Some(Dur::millis(rng.between(1, 4000))),
-                    duplicate: Some(rng.between(0, 30) as f64 / 100.0),
-                    reorder: Some(rng.between(0, 30) as f64 / 100.0),
-                    ..NetworkSpec::default()
-                });
-                out.push(f);
-            }
-            8 => {
-                // Every instance of the node gets the new priority, so that the members of a
-                // sync group stay consistent (a group with crossed priorities never agrees to
-                // move, which is a configuration error, not an engine bug).
-                let p = prio(rng);
-                for i in &s.instances {
-                    let mut f = FaultSpec::new(at, FaultKind::SetPriority).node(&name);
-                    f.priority = Some(p);
-                    f.instance = i.name.clone();
-                    out.push(f);
-                }
-            }
-            _ => {
-                if !s.scripts.is_empty() {
-                    let mut f = FaultSpec::new(at, FaultKind::Check).node(&name);
-                    f.script = Some("chk".into());
-                    f.result = Some(["fail", "timeout", "ok"][rng.below(3) as usize].to_string());
-                    out.push(f);
-                } else {
-                    out.push(FaultSpec::new(at, FaultKind::Crash).node(&name));
-                    out.push(FaultSpec::new(later(rng), FaultKind::Restart).node(&name));
-                }
-            }
-        }
-    }
-    // Sometimes a node's process freezes for a while (a stall), when nothing else is scheduled
-    // for that node meanwhile (nothing but a crash reaches a frozen process).
-    if rng.chance(0.3) {
-        let k = rng.below(nodes.len() as u64) as usize;
-        let from = t(rng, 0).0;
-        let until = from
-            .saturating_add(rng.between(100_000_000, 6_000_000_000))
-            .min(heal_at.saturating_sub(1));
-        let busy = out.iter().any(|f| {
-            f.node.as_deref() == Some(nodes[k].as_str()) && f.at.0 >= from && f.at.0 <= until
-        });
-        if until > from && !busy {
-            let mut f = FaultSpec::new(Dur(from), FaultKind::Stall).node(&nodes[k]);
-            f.until = Some(Dur(until));
-            out.push(f);
-        }
-    }
-    // The healing: every partition gone, a clean network, every link up, every check passing.
-    let heal = Dur(heal_at);
-    out.push(FaultSpec::new(heal, FaultKind::Heal));
-    let mut clean = FaultSpec::new(heal, FaultKind::Network);
-    clean.network = Some(NetworkSpec {
-        delay: Some(Dur::micros(100)),
-        jitter: Some(Dur::ZERO),
-        loss: Some(0.0),
-        burst: Some(BurstSpec {
-            enter: 0.0,
-            leave: 1.0,
-            loss: None,
-        }),
-        duplicate: Some(0.0),
-        reorder: Some(0.0),
-        reorder_delay: None,
-    });
-    out.push(clean);
-    for (k, n) in nodes.iter().enumerate() {
-        for i in &ifaces[k] {
-            let mut f = FaultSpec::new(heal, FaultKind::LinkUp).node(n);
-            f.iface = Some(i.clone());
-            out.push(f);
-        }
-        if !s.scripts.is_empty() {
-            let mut f = FaultSpec::new(heal, FaultKind::Check).node(n);
-            f.script = Some("chk".into());
-            f.result = Some("ok".into());
-            out.push(f);
-        }
-    }
-    out.sort_by_key(|f| f.at);
-    let _ = ChecksSpec::default();
-    out
-}
 
 #[cfg(test)]
 mod tests {
