@@ -631,6 +631,22 @@ impl Builder {
     }
 
     /// `ADDR[/LEN] [brd X] [dev IF] [scope S] [label L] [peer P] [no_track] ...`
+    /// Adds `a` to `list` unless the same address on the same device is already there: then the
+    /// second line is reported and ignored. keepalived keeps both, adds the address once (the
+    /// kernel refuses the second) and announces it twice; an address is held once, so Vigil
+    /// says so at the line instead (found by the config fuzzer: the engine added it twice).
+    fn push_unique_address(&mut self, list: &mut Vec<VirtualAddress>, a: VirtualAddress, kw: &str) {
+        if let Some(first) = list.iter().find(|b| b.addr == a.addr && b.dev == a.dev) {
+            let msg = format!(
+                "{kw}: {} is listed twice (first at {}): the second is ignored",
+                a.addr, first.loc
+            );
+            self.warn(&a.loc, msg);
+            return;
+        }
+        list.push(a);
+    }
+
     pub fn address(&mut self, s: &Stmt) -> R<VirtualAddress> {
         self.no_block(s);
         let first = s.keyword();
@@ -1105,14 +1121,18 @@ impl Builder {
                     "virtual_ipaddress" => {
                         for a in self.block(st) {
                             if let Ok(a) = self.address(a) {
-                                vips.push(a);
+                                self.push_unique_address(&mut vips, a, "virtual_ipaddress");
                             }
                         }
                     }
                     "virtual_ipaddress_excluded" => {
                         for a in self.block(st) {
                             if let Ok(a) = self.address(a) {
-                                evips.push(a);
+                                self.push_unique_address(
+                                    &mut evips,
+                                    a,
+                                    "virtual_ipaddress_excluded",
+                                );
                             }
                         }
                     }

@@ -237,3 +237,23 @@ fn garbage_never_panics() {
         let _ = parse_str(s);
     }
 }
+
+#[test]
+fn a_virtual_address_listed_twice_is_reported_at_the_second_line_and_held_once() {
+    let c = ok(&BASIC.replace(
+        "  192.0.2.1/24\n",
+        "  192.0.2.1/24\n  192.0.2.2/24\n  192.0.2.1/24\n",
+    ));
+    let vips: Vec<String> = c.instances[0]
+        .virtual_addresses
+        .iter()
+        .map(|a| a.addr.to_string())
+        .collect();
+    assert_eq!(vips, ["192.0.2.1", "192.0.2.2"]);
+    let w: Vec<String> = c.warnings.iter().map(|d| d.to_string()).collect();
+    assert!(
+        w.iter().any(|d| d.contains("keepalived.conf:7:3")
+            && d.contains("192.0.2.1 is listed twice (first at keepalived.conf:5:3)")),
+        "{w:?}"
+    );
+}
