@@ -17,6 +17,7 @@
 //!
 //! [`CheckAction::SetServer`]: vigil_engine::checker::CheckAction::SetServer
 
+pub mod ipvs;
 pub mod nftables;
 pub mod watch;
 
