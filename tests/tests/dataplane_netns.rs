@@ -7,9 +7,14 @@
 //! running a small HTTP/1.1 server that answers with its own name; host 3 also runs the sorry
 //! server (port 9090, answers "sorry").
 //!
+//! The real servers start down (`alpha`) and enter the table when their first check passes, so
+//! the table is complete only once every server answers: the tests wait for that.
+//!
 //! Asserted with real requests through the director:
 //! * the spread over 3,000 new connections matches the weights 3:2:1 (chi-square, 2 degrees
 //!   of freedom, below 13.8 = p 0.001), with no failed request;
+//! * someone else flushes Vigil's chain, then deletes its table: vigild rebuilds it each time
+//!   (nf_tables notifications), and traffic flows to all three again;
 //! * a kept-alive connection is open to one server; another server is killed: once vigild's
 //!   status shows it DOWN, 600 new connections reach only the live ones (none fails, none
 //!   reaches the dead one), and the kept-alive connection still answers from its server
@@ -41,6 +46,9 @@ class H(http.server.BaseHTTPRequestHandler):
         pass
 class S(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    if ":" in addr:
+        import socket
+        address_family = socket.AF_INET6
 S((addr, port), H).serve_forever()
 "#;
 
@@ -56,6 +64,8 @@ for i in range(n):
         c[h.getresponse().read().decode().strip()] += 1
         h.close()
     except Exception as e:
+        if errors == 0:
+            print("first error:", repr(e), file=sys.stderr)
         errors += 1
 for k, v in sorted(c.items()):
     print(k, v)
@@ -93,11 +103,28 @@ impl Drop for Proc {
 }
 
 fn server(lab: &Lab, host: usize, script: &std::path::Path, name: &str, port: u16) -> Proc {
-    let addr = netns::link_v4(host, 1).to_string();
+    server_on(
+        lab,
+        host,
+        script,
+        name,
+        &netns::link_v4(host, 1).to_string(),
+        port,
+    )
+}
+
+fn server_on(
+    lab: &Lab,
+    host: usize,
+    script: &std::path::Path,
+    name: &str,
+    addr: &str,
+    port: u16,
+) -> Proc {
     let child = Command::new("ip")
         .args(["netns", "exec", &lab.ns(host), "python3"])
         .arg(script)
-        .args([name, &addr, &port.to_string()])
+        .args([name, addr, &port.to_string()])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -107,13 +134,23 @@ fn server(lab: &Lab, host: usize, script: &std::path::Path, name: &str, port: u1
 }
 
 fn spread(lab: &Lab, script: &std::path::Path, n: usize) -> (BTreeMap<String, u64>, u64) {
+    spread_to(lab, script, "192.0.2.100", n)
+}
+
+fn spread_to(
+    lab: &Lab,
+    script: &std::path::Path,
+    vip: &str,
+    n: usize,
+) -> (BTreeMap<String, u64>, u64) {
     let out = Command::new("ip")
         .args(["netns", "exec", &lab.ns(2), "python3"])
         .arg(script)
-        .args(["192.0.2.100", &n.to_string()])
+        .args([vip, &n.to_string()])
         .output()
         .expect("python3 client");
     let text = String::from_utf8_lossy(&out.stdout);
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
     let mut counts = BTreeMap::new();
     let mut errors = u64::MAX;
     for line in text.lines() {
@@ -219,6 +256,7 @@ fn nat_load_balancing_follows_the_checkers() {
     let conf = format!(
         "virtual_server 192.0.2.100 80 {{
     delay_loop 1
+    alpha
     retry 1
     delay_before_retry 1
     lb_algo wrr
@@ -259,6 +297,34 @@ fn nat_load_balancing_follows_the_checkers() {
     assert!(
         chi < 13.8,
         "spread {obs:?} does not match 3:2:1 (chi2 {chi})"
+    );
+
+    // 1b. Someone else flushes Vigil's chain, then deletes its table: vigild notices (nf_tables
+    // notifications) and rebuilds it from the engine's state.
+    for meddle in [
+        &["nft", "flush", "chain", "ip", "vigil", "vs0"][..],
+        &["nft", "delete", "table", "ip", "vigil"][..],
+    ] {
+        assert!(lab.exec(1, meddle).status.success(), "{meddle:?}");
+        assert!(
+            netns::wait_until(Duration::from_secs(10), || ruleset(&lab)
+                .contains("numgen inc mod 6")),
+            "not rebuilt after {meddle:?}:\n{}\n{}",
+            ruleset(&lab),
+            lab.node_ref(node).log_text()
+        );
+    }
+    let log = lab.node_ref(node).log_text();
+    assert_eq!(
+        log.matches("changed or removed by someone else").count(),
+        2,
+        "{log}"
+    );
+    let (counts, errors) = spread(&lab, &spread_py, 60);
+    assert_eq!(
+        (errors, counts.len()),
+        (0, 3),
+        "after the rebuilds: {counts:?}"
     );
 
     // 2. A kept-alive connection, then a different server killed.
@@ -327,4 +393,109 @@ fn nat_load_balancing_follows_the_checkers() {
         log.contains("data plane (nftables): removed"),
         "no removal logged:\n{log}"
     );
+}
+
+/// An IPv6 virtual server whose real servers have `inhibit_on_failure`: a dead server stays in
+/// the engine's table at weight 0, which takes no new connection (no bucket), while the other
+/// takes them all; `vigild status` shows it at weight 0, not absent.
+#[test]
+fn ipv6_service_and_inhibit_on_failure() {
+    if !netns::require_root() {
+        return;
+    }
+    if Command::new("nft").arg("--version").output().is_err() {
+        netns::not_run("nft (Debian's nftables package) is missing: scripts/test installs it");
+        panic!("nft is missing: install Debian's nftables package (scripts/test does)");
+    }
+    let mut lab = Lab::with_links("dataplane6", 4, 2);
+    // Link 0: 2001:db8::/64 (client side, the lab's addresses); link 1: 2001:db8:1::/64.
+    let v6_1 = |h: usize| format!("2001:db8:1::{}", 10 + h);
+    lab.exec(2, &["ip", "link", "set", "eth1", "down"]);
+    for h in [1, 3, 4] {
+        let a = format!("{}/64", v6_1(h));
+        let r = lab.exec(h, &["ip", "addr", "add", &a, "dev", "eth1", "nodad"]);
+        assert!(r.status.success(), "{r:?}");
+    }
+    for h in [3, 4] {
+        lab.exec(h, &["ip", "link", "set", "eth0", "down"]);
+        let r = lab.exec(h, &["ip", "-6", "route", "add", "default", "via", &v6_1(1)]);
+        assert!(r.status.success(), "route on host {h}: {r:?}");
+    }
+    let gw = netns::host_v6(1).to_string();
+    let r = lab.exec(
+        2,
+        &["ip", "-6", "route", "add", "2001:db8:1::/64", "via", &gw],
+    );
+    assert!(r.status.success(), "{r:?}");
+    lab.exec(1, &["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"]);
+    let r = lab.exec(
+        1,
+        &[
+            "ip",
+            "addr",
+            "add",
+            "2001:db8::100/64",
+            "dev",
+            "eth0",
+            "nodad",
+        ],
+    );
+    assert!(r.status.success(), "{r:?}");
+
+    let srv = lab.write("server.py", SERVER);
+    let spread_py = lab.write("spread.py", SPREAD);
+    let mut servers: Vec<Proc> = [3, 4]
+        .iter()
+        .map(|h| server_on(&lab, *h, &srv, &format!("rs{h}"), &v6_1(*h), 8080))
+        .collect();
+    let (a3, a4) = (v6_1(3), v6_1(4));
+    let conf = format!(
+        "virtual_server 2001:db8::100 80 {{
+    delay_loop 1
+    alpha
+    retry 1
+    delay_before_retry 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server {a3} 8080 {{ inhibit_on_failure
+        TCP_CHECK {{ connect_timeout 1 }} }}
+    real_server {a4} 8080 {{ inhibit_on_failure
+        TCP_CHECK {{ connect_timeout 1 }} }}
+}}
+"
+    );
+    let node = lab.start(Kind::Vigil, 1, &conf);
+    assert!(
+        netns::wait_until(Duration::from_secs(20), || ruleset(&lab)
+            .contains("numgen inc mod 2")),
+        "vigild did not build its table:\n{}\n{}",
+        ruleset(&lab),
+        lab.node_ref(node).log_text()
+    );
+    println!("director's ruleset (IPv6):\n{}", ruleset(&lab));
+    let (counts, errors) = spread_to(&lab, &spread_py, "2001:db8::100", 200);
+    println!("200 requests over IPv6: {counts:?}, errors {errors}");
+    assert_eq!(errors, 0);
+    assert_eq!(
+        (counts.get("rs3").copied(), counts.get("rs4").copied()),
+        (Some(100), Some(100))
+    );
+
+    servers[1].stop();
+    assert!(
+        netns::wait_until(Duration::from_secs(20), || status(&lab, node)
+            .lines()
+            .any(|l| l.contains(&format!("Real server [{a4}]:8080: DOWN"))
+                && l.contains("table weight 0"))),
+        "rs4 not inhibited:\n{}",
+        status(&lab, node)
+    );
+    let (counts, errors) = spread_to(&lab, &spread_py, "2001:db8::100", 200);
+    println!("200 requests with rs4 inhibited (weight 0): {counts:?}, errors {errors}");
+    assert_eq!(errors, 0);
+    assert_eq!(counts.get("rs3").copied(), Some(200), "{counts:?}");
+    let st = lab.node(node).terminate();
+    assert!(st.is_some(), "vigild did not stop");
+    assert!(!ruleset(&lab).contains("vigil"), "{}", ruleset(&lab));
 }

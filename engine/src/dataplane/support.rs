@@ -108,8 +108,9 @@ pub fn nftables_notes(vs: &VirtualServer) -> Vec<String> {
     let mut notes = vec![format!(
         "virtual_server {name}: applied by the nftables data plane (table {table}): lb_kind NAT as DNAT; the real servers must route their replies through this director, which must forward (no source NAT is added)"
     )];
+    // With persistence the source hash replaces the scheduler: its mapping would not apply.
     let sched = Scheduling::of(vs);
-    if let Some(n) = sched.note {
+    if let (Some(n), None) = (sched.note, vs.persistence_timeout) {
         notes.push(format!("virtual_server {name}: {n}"));
     }
     if let Some(t) = vs.persistence_timeout {

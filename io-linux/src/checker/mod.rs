@@ -53,6 +53,9 @@ pub(crate) trait Probe {
     fn on_ready(&mut self) -> Step;
 }
 
+/// The poller token of the data plane's nftables watch (checker tokens are u32).
+const DATAPLANE_TOKEN: u64 = u64::MAX;
+
 enum Job {
     Net(Box<dyn Probe>),
     Misc(MiscJob),
@@ -146,13 +149,18 @@ impl CheckerRunner {
                 }
                 r
             });
+        let dataplane = crate::dataplane::DataPlane::new(cfg);
+        let poller = Poller::new()?;
+        if let Some(fd) = dataplane.watch_fd() {
+            poller.add(fd, false, DATAPLANE_TOKEN)?;
+        }
         Ok(Some(CheckerRunner {
             engine: CheckerEngine::new(setup),
             cfg: cfg.clone(),
             checkers,
             programs,
             jobs: HashMap::new(),
-            poller: Poller::new()?,
+            poller,
             reaping: Vec::new(),
             notifying: Vec::new(),
             status_file,
@@ -163,7 +171,7 @@ impl CheckerRunner {
             status_dirty: false,
             status_written: Instant::ZERO,
             metrics_file: None,
-            dataplane: crate::dataplane::DataPlane::new(cfg),
+            dataplane,
         }))
     }
 
@@ -217,6 +225,10 @@ impl CheckerRunner {
             error!("checker epoll: {e}");
         }
         for token in ready {
+            if token == DATAPLANE_TOKEN {
+                self.dataplane.on_watch();
+                continue;
+            }
             self.on_ready(now, token as u32);
         }
         if self.engine.poll_timeout().is_some_and(|d| d <= now) {

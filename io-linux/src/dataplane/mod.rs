@@ -17,7 +17,9 @@
 //!
 //! [`CheckAction::SetServer`]: vigil_engine::checker::CheckAction::SetServer
 
+pub mod ipvs;
 pub mod nftables;
+pub mod watch;
 
 use std::collections::BTreeSet;
 
@@ -36,7 +38,14 @@ pub trait Backend {
     fn update(&mut self, plans: &[ServicePlan]) -> Result<(), String>;
     /// Remove everything of Vigil's.
     fn remove(&mut self) -> Result<(), String>;
+    /// Whether what is in the kernel is still what the last rebuild and updates put there
+    /// for these services (someone else may have flushed or deleted it).
+    fn intact(&mut self, plans: &[ServicePlan]) -> Result<bool, String>;
 }
+
+/// Rebuilds in a row after which the data plane stops repairing (a table that never reads back
+/// as built means a fault, not a meddler: logged, not looped on).
+const MAX_REPAIRS: u32 = 3;
 
 /// The data plane: the engine's tables and the backend that applies them.
 pub struct DataPlane {
@@ -51,6 +60,10 @@ pub struct DataPlane {
     pub applied: u64,
     /// Commits that the backend refused.
     pub failed: u64,
+    /// nf_tables change notifications (None: the subscription failed; logged).
+    watch: Option<watch::Watch>,
+    /// Rebuilds in a row after a check found the table changed.
+    repairs: u32,
 }
 
 impl DataPlane {
@@ -76,6 +89,13 @@ impl DataPlane {
             .iter()
             .map(|v| ServiceTable::new(v.real_servers.len()))
             .collect();
+        let watch = match watch::Watch::new() {
+            Ok(w) => Some(w),
+            Err(e) => {
+                warn!("data plane: cannot watch nftables for changes by others ({e}): a flushed table is rebuilt only at reload");
+                None
+            }
+        };
         DataPlane {
             backend,
             vss,
@@ -84,6 +104,47 @@ impl DataPlane {
             built: false,
             applied: 0,
             failed: 0,
+            watch,
+            repairs: 0,
+        }
+    }
+
+    /// The descriptor that becomes readable when nftables changes (for the runner's epoll).
+    pub fn watch_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.watch.as_ref().map(watch::Watch::fd)
+    }
+
+    /// nftables changed (someone's change, or ours): check the table, rebuild it from the
+    /// engine's state if it is not what was put there.
+    pub fn on_watch(&mut self) {
+        let changed = self.watch.as_ref().is_some_and(watch::Watch::drain);
+        if !changed || !self.built {
+            return;
+        }
+        let plans = self.plans(0..self.vss.len());
+        match self.backend.intact(&plans) {
+            Ok(true) => self.repairs = 0,
+            Ok(false) if self.repairs >= MAX_REPAIRS => {
+                if self.repairs == MAX_REPAIRS {
+                    error!(
+                        "data plane ({}): the table still differs after {MAX_REPAIRS} rebuilds: not rebuilding it again until the next change",
+                        self.backend.name()
+                    );
+                    self.repairs += 1;
+                }
+            }
+            Ok(false) => {
+                self.repairs += 1;
+                warn!(
+                    "data plane ({}): Vigil's table was changed or removed by someone else: rebuilding it",
+                    self.backend.name()
+                );
+                self.rebuild();
+            }
+            Err(e) => warn!(
+                "data plane ({}): cannot check the table: {e}",
+                self.backend.name()
+            ),
         }
     }
 
@@ -118,7 +179,10 @@ impl DataPlane {
             return;
         }
         match self.backend.update(&plans) {
-            Ok(()) => self.applied += 1,
+            Ok(()) => {
+                self.applied += 1;
+                self.repairs = 0;
+            }
             Err(e) => {
                 self.failed += 1;
                 error!("data plane ({}): {e}", self.backend.name());

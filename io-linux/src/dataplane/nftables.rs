@@ -321,6 +321,39 @@ pub fn to_json(objects: Vec<NfObject<'static>>) -> String {
     serde_json::to_string(&n).unwrap_or_default()
 }
 
+/// Whether `nft -j list table` output has the chains and rule counts these plans make: the
+/// `prerouting` chain with one dispatch rule per service, each service's chain with its one
+/// DNAT rule (none when no server takes connections). A flush or a deletion by someone else
+/// changes a count.
+pub fn shape_matches(listed: &serde_json::Value, plans: &[&ServicePlan]) -> bool {
+    let Some(objects) = listed.get("nftables").and_then(|o| o.as_array()) else {
+        return false;
+    };
+    let chains: Vec<&str> = objects
+        .iter()
+        .filter_map(|o| o.get("chain")?.get("name")?.as_str())
+        .collect();
+    let rules = |chain: &str| {
+        objects
+            .iter()
+            .filter(|o| {
+                o.get("rule")
+                    .and_then(|r| r.get("chain"))
+                    .and_then(|c| c.as_str())
+                    == Some(chain)
+            })
+            .count()
+    };
+    if !chains.contains(&"prerouting") || rules("prerouting") != plans.len() {
+        return false;
+    }
+    plans.iter().all(|p| {
+        let name = chain_name(p.index);
+        let want = usize::from(!p.buckets.is_empty());
+        chains.contains(&name.as_str()) && rules(&name) == want
+    })
+}
+
 /// The nftables backend (see the module documentation).
 #[derive(Debug, Default)]
 pub struct Nft {
@@ -376,6 +409,31 @@ impl Backend for Nft {
             return Ok(());
         }
         self.apply(batch)
+    }
+
+    fn intact(&mut self, plans: &[ServicePlan]) -> Result<bool, String> {
+        for f in [Family::V4, Family::V6] {
+            let mine: Vec<&ServicePlan> = plans.iter().filter(|p| p.family == f).collect();
+            if !self.families.contains(&f) {
+                continue;
+            }
+            let fam = ip_proto(f);
+            let listed = match nftables::helper::get_current_ruleset_raw(
+                nftables::helper::DEFAULT_NFT,
+                ["list", "table", fam, TABLE],
+            ) {
+                Ok(text) => text,
+                // The table is gone (nft: "No such file or directory").
+                Err(nftables::helper::NftablesError::NftFailed { .. }) => return Ok(false),
+                Err(e) => return Err(e.to_string()),
+            };
+            let v: serde_json::Value =
+                serde_json::from_str(&listed).map_err(|e| format!("nft -j list: {e}"))?;
+            if !shape_matches(&v, &mine) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     fn remove(&mut self) -> Result<(), String> {

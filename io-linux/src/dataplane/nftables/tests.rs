@@ -90,3 +90,34 @@ fn stop_deletes_only_vigils_table() {
         r#"{"nftables":[{"add":{"table":{"family":"ip","name":"vigil"}}},{"delete":{"table":{"family":"ip","name":"vigil"}}}]}"#
     );
 }
+
+#[test]
+fn a_flushed_chain_or_a_deleted_rule_is_noticed() {
+    let all = plans();
+    let v4: Vec<&ServicePlan> = all.iter().filter(|p| p.family == Family::V4).collect();
+    // What `nft -j list table ip vigil` prints (metainfo, table, chains, rules; trimmed).
+    let listed = |vs0_rules: usize, dispatch: usize| {
+        let mut o = vec![
+            serde_json::json!({"metainfo": {"json_schema_version": 1}}),
+            serde_json::json!({"table": {"family": "ip", "name": "vigil"}}),
+            serde_json::json!({"chain": {"family": "ip", "table": "vigil", "name": "prerouting"}}),
+            serde_json::json!({"chain": {"family": "ip", "table": "vigil", "name": "vs0"}}),
+            serde_json::json!({"chain": {"family": "ip", "table": "vigil", "name": "vs1"}}),
+            serde_json::json!({"rule": {"family": "ip", "table": "vigil", "chain": "vs1", "expr": []}}),
+        ];
+        for _ in 0..dispatch {
+            o.push(serde_json::json!({"rule": {"chain": "prerouting", "expr": []}}));
+        }
+        for _ in 0..vs0_rules {
+            o.push(serde_json::json!({"rule": {"chain": "vs0", "expr": []}}));
+        }
+        serde_json::json!({ "nftables": o })
+    };
+    assert!(shape_matches(&listed(1, 2), &v4));
+    assert!(!shape_matches(&listed(0, 2), &v4), "flushed service chain");
+    assert!(
+        !shape_matches(&listed(1, 1), &v4),
+        "a dispatch rule deleted"
+    );
+    assert!(!shape_matches(&serde_json::json!({"nftables": []}), &v4));
+}
