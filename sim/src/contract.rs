@@ -263,6 +263,7 @@ impl Contract {
 
     /// One action of the call, checked against `config` (the configuration the instance ids
     /// refer to) and the interface names `ifaces`.
+    // Long: one arm per action kind, each a few independent checks (a flat table).
     pub fn action<N: IfaceNames + ?Sized>(
         &mut self,
         config: &EngineConfig,

@@ -188,6 +188,7 @@ impl Sim {
 
     /// [`Sim::new`] without copying the plan: many runs of one plan (a benchmark), or a plan
     /// made for one run (`explore`), share it.
+    // Long: builds every node, segment and queue entry of a run in one place, in plan order.
     pub fn new_shared(shared: Rc<Plan>, opts: &Options) -> Sim {
         let plan: &Plan = &shared;
         let n = plan.nodes.len();

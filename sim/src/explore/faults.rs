@@ -6,6 +6,7 @@ use crate::dur::Dur;
 use crate::rng::SimRng;
 use crate::scenario::{BurstSpec, ChecksSpec, FaultKind, FaultSpec, NetworkSpec, Scenario};
 
+// Long: one short branch per fault kind, drawn in a fixed order every seed depends on.
 pub(super) fn random_faults(rng: &mut SimRng, s: &Scenario, duration: Dur) -> Vec<FaultSpec> {
     let nodes: Vec<String> = s.nodes.iter().map(|n| n.name.clone()).collect();
     let ifaces: Vec<Vec<String>> = s

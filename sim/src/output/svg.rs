@@ -141,6 +141,7 @@ fn network_windows(sim: &Sim, end: u64) -> Vec<(u64, u64, String)> {
 }
 
 /// Render the run up to virtual time `end` as an SVG document.
+// Long: draws the SVG top to bottom (axes, fault windows, lanes, legend); not split yet.
 pub fn render(sim: &Sim, end: u64) -> String {
     let names = sim.names();
     let end = end.max(1);

@@ -226,6 +226,7 @@ impl TraceEntry {
     }
 
     /// The entry as one JSON object (`--json`, one per line).
+    // Long: one arm per trace event kind (a flat table).
     pub fn to_json(&self, names: &Names) -> Value {
         let mut v = json!({ "t_ns": self.t, "t": fmt_time(self.t) });
         let obj = v.as_object_mut();
