@@ -640,6 +640,28 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
         }
     }
 
+    /// Write address `index` of the list (of the view's family; another family is ignored).
+    pub fn set_addr(&mut self, index: usize, addr: IpAddr) {
+        let n = self.family.addr_len();
+        let slot = &mut self.buffer.as_mut()[field::ADDRESSES + index * n..][..n];
+        match addr {
+            IpAddr::V4(a) if n == 4 => slot.copy_from_slice(&a.octets()),
+            IpAddr::V6(a) if n == 16 => slot.copy_from_slice(&a.octets()),
+            _ => {}
+        }
+    }
+
+    /// Write v2 authentication: the type byte and the 8 data bytes after the addresses.
+    pub fn set_auth(&mut self, auth: Auth) {
+        let content = self.content();
+        let data = match auth {
+            Auth::None => [0u8; V2_AUTH_LEN],
+            Auth::Simple(d) => d,
+        };
+        self.set_auth_type(auth.type_number());
+        self.buffer.as_mut()[content - V2_AUTH_LEN..content].copy_from_slice(&data);
+    }
+
     /// Write the checksum field.
     pub fn set_checksum_field(&mut self, value: u16) {
         self.buffer.as_mut()[field::CHECKSUM].copy_from_slice(&value.to_be_bytes());
