@@ -160,6 +160,11 @@ fn on_eth1(payload: &[u8]) -> Rejected {
     deliver(ETH1, PEER.into(), wire::MCAST_V4.into(), 255, payload)
 }
 
+/// A writable view of a test advert (IPv4).
+fn view(b: &mut [u8]) -> wire::Packet<&mut [u8]> {
+    wire::Packet::new_unchecked(b, Family::V4)
+}
+
 fn v3_with(f: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     let mut b = advert(Version::V3);
     f(&mut b);
@@ -185,28 +190,28 @@ fn too_short_for_the_header() {
 
 #[test]
 fn unknown_type() {
-    let r = on_eth0(&v3_with(|b| b[0] = 0x32));
+    let r = on_eth0(&v3_with(|b| view(b).set_msg_type(2)));
     assert_eq!(r.rule, "unknown_type");
     assert_eq!(r.stats[0].invalid_type_received, 1);
 }
 
 #[test]
 fn address_count_zero() {
-    let r = on_eth0(&v3_with(|b| b[3] = 0));
+    let r = on_eth0(&v3_with(|b| view(b).set_count(0)));
     assert_eq!(r.rule, "address_count_zero");
     assert_eq!(r.stats[0].address_count_zero, 1);
 }
 
 #[test]
 fn length_mismatch() {
-    let r = on_eth0(&v3_with(|b| b[3] = 2));
+    let r = on_eth0(&v3_with(|b| view(b).set_count(2)));
     assert_eq!(r.rule, "length_mismatch");
     assert_eq!(r.stats[0].packet_length_errors, 1);
 }
 
 #[test]
 fn v2_interval_zero() {
-    let r = on_eth1(&v2_with(|b| b[5] = 0));
+    let r = on_eth1(&v2_with(|b| view(b).set_interval(0)));
     assert_eq!(
         (r.rule, r.instance),
         ("v2_interval_zero", Some(InstanceId(2)))
@@ -217,8 +222,9 @@ fn v2_interval_zero() {
 #[test]
 fn v3_interval_zero() {
     let r = on_eth0(&v3_with(|b| {
-        b[4] = 0xf0;
-        b[5] = 0;
+        let mut v = view(b);
+        v.set_auth_type(0xf0); // the 4 reserved bits set, the interval's high bits clear
+        v.set_interval(0);
     }));
     assert_eq!(r.rule, "v3_interval_zero");
     assert_eq!(r.stats[0].advert_interval_errors, 1);
@@ -226,7 +232,7 @@ fn v3_interval_zero() {
 
 #[test]
 fn unsupported_auth_type() {
-    let r = on_eth1(&v2_with(|b| b[4] = 2));
+    let r = on_eth1(&v2_with(|b| view(b).set_auth_type(2)));
     assert_eq!(r.rule, "unsupported_auth_type");
     assert_eq!(r.stats[2].invalid_auth_type, 1);
 }
@@ -234,7 +240,7 @@ fn unsupported_auth_type() {
 #[test]
 fn checksum() {
     let mut b = advert(Version::V3);
-    b[2] = 101;
+    view(&mut b).set_priority(101);
     let r = on_eth0(&b);
     assert_eq!(r.rule, "checksum");
     assert_eq!(r.stats[0].checksum_errors, 1);
@@ -262,17 +268,17 @@ fn ttl_not_255() {
 
 #[test]
 fn version_not_configured() {
-    let r = on_eth0(&v3_with(|b| b[0] = 0x21));
+    let r = on_eth0(&v3_with(|b| view(b).set_version_number(2)));
     assert_eq!(r.rule, "version");
     assert_eq!(r.stats[0].version_errors, 1);
     // A version that does not exist is the same class here (the codec calls it unknown_version).
-    let r = on_eth0(&v3_with(|b| b[0] = 0x41));
+    let r = on_eth0(&v3_with(|b| view(b).set_version_number(4)));
     assert_eq!(r.rule, "version");
 }
 
 #[test]
 fn vrid_not_configured() {
-    let r = on_eth0(&v3_with(|b| b[1] = 52));
+    let r = on_eth0(&v3_with(|b| view(b).set_vrid(52)));
     assert_eq!((r.rule, r.instance), ("vrid_not_configured", None));
     assert_eq!(r.router.vrid_errors, 1);
 }
@@ -298,7 +304,16 @@ fn unknown_interface_or_mixed_families() {
 
 #[test]
 fn address_list_differs() {
-    let r = on_eth0(&v3_with(|b| b[11] = 101));
+    let r = on_eth0(&v3_with(|b| {
+        let first = wire::Packet::new_unchecked(&b[..], Family::V4)
+            .addrs()
+            .get(0);
+        let Some(IpAddr::V4(a)) = first else {
+            panic!("the test advert has an IPv4 address")
+        };
+        let [w, x, y, _] = a.octets();
+        view(b).set_addr(0, IpAddr::V4(Ipv4Addr::new(w, x, y, 101)));
+    }));
     assert_eq!(r.rule, "address_list");
     assert_eq!(r.stats[0].address_list_drops, 1);
     assert_eq!(r.stats[0].address_list_errors, 1);
@@ -306,7 +321,7 @@ fn address_list_differs() {
 
 #[test]
 fn v2_advert_interval_differs() {
-    let r = on_eth1(&v2_with(|b| b[5] = 2));
+    let r = on_eth1(&v2_with(|b| view(b).set_interval(2)));
     assert_eq!(r.rule, "advert_interval");
     assert_eq!(r.stats[2].advert_interval_errors, 1);
 }
@@ -314,9 +329,7 @@ fn v2_advert_interval_differs() {
 #[test]
 fn v2_auth_type_differs() {
     let r = on_eth1(&v2_with(|b| {
-        b[4] = 0;
-        let n = b.len();
-        b[n - 8..].fill(0);
+        view(b).set_auth(Auth::None);
     }));
     assert_eq!(r.rule, "auth_type_mismatch");
     assert_eq!(r.stats[2].auth_type_mismatch, 1);

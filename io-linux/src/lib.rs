@@ -75,19 +75,29 @@
 //! [`vmac`]). Sync groups and tracked interfaces need nothing from the runner beyond link
 //! events: the engine runs them.
 
+// `unsafe` is denied in the whole crate (the workspace's [lints]) except in these modules, which
+// wrap system calls that have no safe binding in the crates used: each names why.
 pub mod addr_state;
+#[allow(unsafe_code)] // sendto(2) of link-layer frames on an AF_PACKET socket
 pub mod announce;
+#[allow(unsafe_code)] // fork(2), setsid(2), dup2(2): detaching into the background
 pub mod background;
+#[allow(unsafe_code)] // recvmmsg(2) / sendmmsg(2) with control messages
 pub mod batch;
+#[allow(unsafe_code)] // the health checkers' sockets and poll(2) (io-linux/src/checker)
 pub mod checker;
+#[allow(unsafe_code)] // check programs: process groups, kill(2), pre_exec
 pub mod checks;
 pub mod daemon;
 pub mod dataplane;
 pub mod netlink;
 pub mod routes;
+#[allow(unsafe_code)] // signals, clocks, epoll, file descriptors: the daemon's system calls
 pub mod sys;
+#[allow(unsafe_code)] // inotify(7) on tracked files
 pub mod track_files;
 pub mod vmac;
+#[allow(unsafe_code)] // raw VRRP sockets: setsockopt(2) options and multicast membership
 pub mod vrrp_socket;
 
 pub use daemon::{run, Daemon, DaemonOptions};

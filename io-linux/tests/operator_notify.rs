@@ -1,5 +1,6 @@
 //! Notify programs: called as keepalived calls them, in order per instance or group, one at a
 //! time, never holding up the caller, and a slow program holding up only its own target.
+#![allow(unsafe_code)] // pthread_sigmask(3): the test thread blocks the daemon's signals
 
 mod operator_common;
 

@@ -1,5 +1,6 @@
 //! Least privilege: capabilities dropped for good (checked in /proc/self/status of a child
 //! process), and keepalived's enable_script_security refusals.
+#![allow(unsafe_code)] // chown(2) of test files to another user
 
 mod operator_common;
 

@@ -1,3 +1,4 @@
 //! Shared helpers for the end-to-end suites.
 pub mod fuzzing;
+#[allow(unsafe_code)] // unshare(2) / setns(2) into the test namespaces
 pub mod netns;

@@ -33,15 +33,22 @@
 //! stop:         after the engine's Shutdown actions: operator.shutdown(grace)
 //! ```
 
+#[allow(unsafe_code)] // mkfifo(2), chown(2), kill(2) of the reader process group
 pub mod fifo;
+#[allow(unsafe_code)] // fstat(2) of stderr (is it the journal?)
 pub mod journal;
 pub mod mail;
 pub mod metrics;
+#[allow(unsafe_code)] // kill(2) of a notify script's process group
 pub mod notify;
+#[allow(unsafe_code)] // setrlimit(2), access(2)
 pub mod privilege;
+#[allow(unsafe_code)] // pre_exec: setsid(2), setuid(2) / setgid(2) for script_user
 pub mod program;
 pub mod sd_notify;
+#[allow(unsafe_code)] // umask(2) around the status socket, SO_PEERCRED, geteuid(2)
 pub mod status;
+#[allow(unsafe_code)] // getpwnam_r(3), getgrnam_r(3), getgrouplist(3): user and group lookups
 pub mod user;
 
 use std::os::fd::RawFd;

@@ -1,6 +1,7 @@
 //! Helpers shared by the operator_* suites: an engine built from keepalived.conf text and driven
 //! in virtual time (no network), and process guards.
 #![allow(dead_code)]
+#![allow(unsafe_code)] // geteuid(2): is the suite running as root?
 
 use std::net::IpAddr;
 use std::time::Duration;

@@ -1,0 +1,783 @@
+//! Receiving adverts: the RFC 5798 section 7.1 checks, drops and their counters and notices,
+//! and what BACKUP and MASTER do with what they accept.
+
+use super::*;
+
+#[test]
+fn init_to_backup_on_start_waits_master_down_interval() {
+    let mut e = started(cfg(Version::V3), ms(0));
+    assert_eq!(
+        transitions(&drain(&mut e)),
+        vec![(State::Init, State::Backup, Reason::Startup)]
+    );
+    assert_eq!(e.poll_timeout(), Some(Instant::from_micros(3_609_375)));
+}
+
+#[test]
+fn init_to_master_for_address_owner() {
+    let mut e = started(cfg(Version::V3).priority(255), ms(0));
+    let a = drain(&mut e);
+    assert_eq!(
+        transitions(&a),
+        vec![(State::Init, State::Master, Reason::AddressOwner)]
+    );
+    assert_eq!(sent_priorities(&a), vec![255]);
+    assert!(a.iter().any(|x| matches!(x, Action::AddAddresses { .. })));
+    assert!(a.iter().any(|x| matches!(x, Action::Announce { .. })));
+}
+
+#[test]
+fn init_to_fault_without_source_address() {
+    let mut e = Engine::new(EngineConfig::instances(vec![cfg(Version::V3)])).unwrap();
+    e.handle_input(ms(0), Input::Start);
+    assert_eq!(
+        transitions(&drain(&mut e)),
+        vec![(State::Init, State::Fault, Reason::NoSourceAddress)]
+    );
+}
+
+#[test]
+fn master_to_backup_on_equal_priority_from_higher_address() {
+    let (mut e, t) = master();
+    let a = rx(&mut e, t, HIGHER, &v3(HIGHER, 100));
+    assert_eq!(
+        transitions(&a),
+        vec![(State::Master, State::Backup, Reason::HigherPriorityHeard)]
+    );
+}
+
+#[test]
+fn master_keeps_role_on_equal_priority_from_lower_address() {
+    let (mut e, t) = master();
+    let a = rx(&mut e, t, LOWER, &v3(LOWER, 100));
+    assert!(transitions(&a).is_empty());
+    assert_eq!(
+        sent_priorities(&a),
+        vec![100],
+        "answers at once, as to a lower priority"
+    );
+}
+
+#[test]
+fn master_to_fault_on_link_down_removes_addresses_silently() {
+    let (mut e, t) = master();
+    e.handle_input(
+        t,
+        Input::Link {
+            iface: IfaceId(0),
+            up: false,
+        },
+    );
+    let a = drain(&mut e);
+    assert_eq!(
+        transitions(&a),
+        vec![(State::Master, State::Fault, Reason::LinkDown)]
+    );
+    assert!(matches!(a[0], Action::RemoveAddresses { .. }));
+    assert!(
+        sent_priorities(&a).is_empty(),
+        "the link is down: nothing to send on"
+    );
+    assert_eq!(e.poll_timeout(), None);
+}
+
+#[test]
+fn master_to_fault_on_lost_source_address_goes_silently() {
+    let (mut e, t) = master();
+    // The link still works but the address is gone: the advert cannot be sourced, so no
+    // priority 0 either (there is no address to send it from).
+    e.handle_input(
+        t,
+        Input::PrimaryAddress {
+            iface: IfaceId(0),
+            family: Family::V4,
+            addr: None,
+        },
+    );
+    let a = drain(&mut e);
+    assert_eq!(
+        transitions(&a),
+        vec![(State::Master, State::Fault, Reason::NoSourceAddress)]
+    );
+    assert!(sent_priorities(&a).is_empty());
+}
+
+#[test]
+fn fault_to_master_for_owner_when_link_returns() {
+    let mut e = started(cfg(Version::V3).priority(255), ms(0));
+    e.handle_input(
+        ms(100),
+        Input::Link {
+            iface: IfaceId(0),
+            up: false,
+        },
+    );
+    drain(&mut e);
+    e.handle_input(
+        ms(200),
+        Input::Link {
+            iface: IfaceId(0),
+            up: true,
+        },
+    );
+    let a = drain(&mut e);
+    assert_eq!(
+        transitions(&a),
+        vec![(State::Fault, State::Master, Reason::FaultCleared)]
+    );
+    assert_eq!(sent_priorities(&a), vec![255]);
+}
+
+#[test]
+fn master_hearing_priority_zero_advertises_at_once() {
+    let (mut e, t) = master();
+    let a = rx(&mut e, t, HIGHER, &v3(HIGHER, 0));
+    assert_eq!(sent_priorities(&a), vec![100]);
+    assert!(transitions(&a).is_empty());
+}
+
+#[test]
+fn master_answers_a_backlog_of_lower_priorities_once_per_interval() {
+    // A process that was stopped reads a backlog of lower-priority adverts at once: one answer
+    // (and one announcement burst), not one per advert; the next one after an interval.
+    let (mut e, t) = master();
+    let mut answers = Vec::new();
+    for k in 0..5 {
+        let a = rx(&mut e, t, HIGHER, &v3(HIGHER, 50));
+        answers.push(sent_priorities(&a).len());
+        assert!(
+            a.iter()
+                .any(|x| matches!(x, Action::LowerPriorityHeard { .. })),
+            "advert {k} is still reported"
+        );
+    }
+    assert_eq!(answers, vec![1, 0, 0, 0, 0]);
+    let later = t.saturating_add(core::time::Duration::from_secs(1));
+    let a = rx(&mut e, later, HIGHER, &v3(HIGHER, 50));
+    assert_eq!(
+        sent_priorities(&a),
+        vec![100],
+        "one interval later it answers again"
+    );
+}
+
+#[test]
+fn master_with_lower_prio_no_advert_stays_silent() {
+    let mut c = cfg(Version::V3);
+    c.advert_on_lower_priority = false;
+    let mut e = started(c, ms(0));
+    run_until(&mut e, Instant::from_micros(3_609_375));
+    let a = rx(&mut e, ms(3700), HIGHER, &v3(HIGHER, 50));
+    assert!(sent_priorities(&a).is_empty());
+}
+
+#[test]
+fn v3_backup_learns_master_adver_interval() {
+    let mut e = backup();
+    let p = packet(
+        Version::V3,
+        HIGHER,
+        200,
+        Interval::Centiseconds(10),
+        &[IpAddr::V4(VIP)],
+        Auth::None,
+    );
+    rx(&mut e, ms(500), HIGHER, &p);
+    let v = e.instance(InstanceId(0)).unwrap();
+    assert_eq!(v.master_adver_interval(), Duration::from_millis(100));
+    // 3 * 100 ms + (156 * 100 ms) / 256 = 360.9375 ms
+    assert_eq!(
+        e.poll_timeout(),
+        Some(ms(500) + Duration::from_micros(360_937) + Duration::from_nanos(500))
+    );
+}
+
+#[test]
+fn master_adverts_follow_an_absolute_grid() {
+    let (mut e, t) = master();
+    // Became master at 3.609375 s: the next advert joins the 1 s grid at 4 s, then 5 s, ...
+    assert_eq!(e.poll_timeout(), Some(ms(4000)));
+    // Served 300 ms late: the advert goes out, but the next one is still due at 5 s.
+    e.handle_timeout(ms(4300));
+    assert_eq!(sent_priorities(&drain(&mut e)), vec![100]);
+    assert_eq!(e.poll_timeout(), Some(ms(5000)));
+    // A stall longer than an interval rejoins the grid instead of bursting.
+    e.handle_timeout(ms(7500));
+    assert_eq!(sent_priorities(&drain(&mut e)), vec![100]);
+    assert_eq!(e.poll_timeout(), Some(ms(8000)));
+    let _ = t;
+}
+
+#[test]
+fn same_interval_instances_fall_due_together() {
+    let instances = (1..=50u8)
+        .map(|vrid| {
+            let mut c =
+                InstanceConfig::new(&format!("VI_{vrid}"), "eth0", vrid, Version::V3, Family::V4)
+                    .priority(255)
+                    .advert_interval(Duration::from_millis(10))
+                    .vips([IpAddr::V4(Ipv4Addr::new(192, 0, 2, vrid))]);
+            c.name = format!("VI_{vrid}");
+            c
+        })
+        .collect();
+    let mut e = Engine::new(EngineConfig::instances(instances)).unwrap();
+    e.handle_input(
+        ms(0),
+        Input::PrimaryAddress {
+            iface: IfaceId(0),
+            family: Family::V4,
+            addr: Some(ME.into()),
+        },
+    );
+    // Instances start at different times (as after different faults), yet share the grid.
+    e.handle_input(Instant::from_micros(3_333), Input::Start);
+    drain(&mut e);
+    let due = e.poll_timeout().unwrap();
+    assert_eq!(due, ms(10));
+    e.handle_timeout(due);
+    assert_eq!(
+        sent_priorities(&drain(&mut e)).len(),
+        50,
+        "one call serves all 50"
+    );
+    assert_eq!(e.poll_timeout(), Some(ms(20)));
+}
+
+#[test]
+fn rx_check_1_ttl_must_be_255() {
+    let s = assert_dropped(backup(), &v3(HIGHER, 200), 254, "ttl");
+    assert_eq!(s.ip_ttl_errors, 1);
+}
+
+#[test]
+fn rx_check_1_unicast_adverts_to_a_unicast_instance_are_not_held_to_ttl_255() {
+    let (e, _) = unicast_advert(unicast_cfg(), HIGHER, 64);
+    assert_eq!(stats(&e).adverts_received, 1);
+    assert_eq!(stats(&e).ip_ttl_errors, 0);
+    // The same TTL on the group is still dropped (rx_check_1_ttl_must_be_255 covers a
+    // multicast instance; a unicast instance hearing the group is held to it too).
+    let mut e2 = started(unicast_cfg(), ms(0));
+    drain(&mut e2);
+    let a = rx_ttl(&mut e2, ms(1000), HIGHER, &v3(HIGHER, 200), 64);
+    assert!(
+        matches!(
+            a.as_slice(),
+            [Action::ProtocolError { .. }, Action::Notice(_)]
+        ),
+        "{a:?}"
+    );
+}
+
+#[test]
+fn rx_check_1_a_unicast_peer_with_min_ttl_max_ttl_is_held_to_its_range() {
+    let mut c = unicast_cfg();
+    c.unicast_ttl = vec![crate::setup::UnicastTtl {
+        peer: IpAddr::V4(HIGHER),
+        min: 250,
+        max: 254,
+    }];
+    // Below the range, above it: dropped as TTL errors (keepalived counts them so).
+    for ttl in [64, 255] {
+        let (e, a) = unicast_advert(c.clone(), HIGHER, ttl);
+        assert!(
+            a.iter().any(|a| matches!(
+                a,
+                Action::ProtocolError {
+                    rule: DropReason::Ttl(t),
+                    ..
+                } if *t == ttl
+            )),
+            "{a:?}"
+        );
+        assert_eq!(stats(&e).ip_ttl_errors, 1);
+        assert_eq!(stats(&e).adverts_received, 0);
+    }
+    // Inside it: accepted; a peer without a range is not held to one.
+    let (e, _) = unicast_advert(c.clone(), HIGHER, 252);
+    assert_eq!(stats(&e).adverts_received, 1);
+    let (e, _) = unicast_advert(c, LOWER, 64);
+    assert_eq!(stats(&e).adverts_received, 1);
+}
+
+#[test]
+fn rx_check_unicast_source_only_configured_peers_with_check_unicast_src() {
+    let stranger = Ipv4Addr::new(192, 0, 2, 66);
+    // Without the setting anybody may speak (keepalived's default).
+    let (e, _) = unicast_advert(unicast_cfg(), stranger, 255);
+    assert_eq!(stats(&e).adverts_received, 1);
+    let mut c = unicast_cfg();
+    c.check_unicast_src = true;
+    let (e, a) = unicast_advert(c.clone(), stranger, 255);
+    assert!(
+        a.iter().any(|a| matches!(
+            a,
+            Action::ProtocolError {
+                rule: DropReason::UnicastSource,
+                ..
+            }
+        )),
+        "{a:?}"
+    );
+    assert_eq!(stats(&e).unicast_source_errors, 1);
+    assert_eq!(stats(&e).drops(), 1);
+    assert_eq!(stats(&e).adverts_received, 0);
+    let (e, _) = unicast_advert(c, HIGHER, 255);
+    assert_eq!(stats(&e).adverts_received, 1);
+}
+
+#[test]
+fn rx_check_2_version_must_match() {
+    let p = packet(
+        Version::V2,
+        HIGHER,
+        200,
+        Interval::Seconds(1),
+        &[IpAddr::V4(VIP)],
+        Auth::None,
+    );
+    let s = assert_dropped(backup(), &p, 255, "version");
+    assert_eq!(s.version_errors, 1);
+}
+
+#[test]
+fn rx_check_3_length_must_hold_the_addresses() {
+    let mut p = v3(HIGHER, 200);
+    wire::Packet::new_unchecked(&mut p[..], Family::V4).set_count(2);
+    let s = assert_dropped(backup(), &p, 255, "length_mismatch");
+    assert_eq!(s.packet_length_errors, 1);
+    let s = assert_dropped(backup(), &p[..6], 255, "too_short");
+    assert_eq!(s.packet_length_errors, 1);
+}
+
+#[test]
+fn rx_check_3_type_must_be_advertisement() {
+    let mut p = v3(HIGHER, 200);
+    wire::Packet::new_unchecked(&mut p[..], Family::V4).set_msg_type(2);
+    let s = assert_dropped(backup(), &p, 255, "unknown_type");
+    assert_eq!(s.invalid_type_received, 1);
+}
+
+#[test]
+fn rx_check_3_address_count_must_not_be_zero() {
+    let mut p = v3(HIGHER, 200);
+    wire::Packet::new_unchecked(&mut p[..], Family::V4).set_count(0);
+    let s = assert_dropped(backup(), &p, 255, "address_count_zero");
+    assert_eq!(s.address_count_zero, 1);
+}
+
+#[test]
+fn rx_check_4_checksum_must_be_valid() {
+    let mut p = v3(HIGHER, 200);
+    let mut v = wire::Packet::new_unchecked(&mut p[..], Family::V4);
+    v.set_checksum_field(v.checksum_field() ^ 1);
+    let s = assert_dropped(backup(), &p, 255, "checksum");
+    assert_eq!(s.checksum_errors, 1);
+}
+
+#[test]
+fn rx_check_4_plain_checksum_accepted_when_configured() {
+    let mut c = cfg(Version::V3);
+    c.checksum_policy = ChecksumPolicy::Either;
+    let mut e = started(c, ms(0));
+    drain(&mut e);
+    let mut p = v3(HIGHER, 200);
+    // Recompute as v3_checksum_as_v2 does: over the message only.
+    wire::Packet::new_unchecked(&mut p[..], Family::V4).fill_checksum(
+        &IpContext {
+            src: IpAddr::V4(HIGHER),
+            dst: IpAddr::V4(wire::MCAST_V4),
+        },
+        ChecksumForm::Plain,
+    );
+    rx(&mut e, ms(10), HIGHER, &p);
+    assert_eq!(stats(&e).adverts_received, 1);
+}
+
+#[test]
+fn rx_check_5_vrid_must_be_configured() {
+    let mut e = backup();
+    let mut p = v3(HIGHER, 200);
+    wire::Packet::new_unchecked(&mut p[..], Family::V4).set_vrid(52);
+    let a = rx(&mut e, ms(1000), HIGHER, &p);
+    assert!(matches!(
+        a[0],
+        Action::ProtocolError {
+            rule: DropReason::VridNotConfigured,
+            instance: None,
+            ..
+        }
+    ));
+    assert_eq!(e.router_stats().vrid_errors, 1);
+}
+
+#[test]
+fn rx_check_5_owner_discards_every_advert() {
+    let mut e = started(cfg(Version::V3).priority(255), ms(0));
+    drain(&mut e);
+    let a = rx(&mut e, ms(10), HIGHER, &v3(HIGHER, 255));
+    assert!(matches!(
+        a[0],
+        Action::ProtocolError {
+            rule: DropReason::OwnerDiscard,
+            ..
+        }
+    ));
+    assert_eq!(state(&e), State::Master);
+    assert_eq!(stats(&e).owner_discards, 1);
+}
+
+#[test]
+fn rx_check_6_address_list_must_match() {
+    let p = packet(
+        Version::V3,
+        HIGHER,
+        200,
+        Interval::Centiseconds(100),
+        &[IpAddr::V4(Ipv4Addr::new(192, 0, 2, 99))],
+        Auth::None,
+    );
+    let s = assert_dropped(backup(), &p, 255, "address_list");
+    assert_eq!((s.address_list_errors, s.address_list_drops), (1, 1));
+}
+
+#[test]
+fn rx_check_6_address_list_mismatch_from_owner_is_counted_but_kept() {
+    let mut e = backup();
+    let p = packet(
+        Version::V3,
+        HIGHER,
+        255,
+        Interval::Centiseconds(100),
+        &[IpAddr::V4(Ipv4Addr::new(192, 0, 2, 99))],
+        Auth::None,
+    );
+    let a = rx(&mut e, ms(1000), HIGHER, &p);
+    let s = stats(&e);
+    assert_eq!(
+        (
+            s.address_list_errors,
+            s.address_list_drops,
+            s.adverts_received
+        ),
+        (1, 0, 1)
+    );
+    // Kept, but logged (RFC 5798 section 7.1: "SHOULD log the event").
+    assert_eq!(
+        notices(&a),
+        vec![Notice::OwnerAddressListDiffers {
+            instance: InstanceId(0),
+            src: HIGHER.into(),
+            held_back: 0,
+        }]
+    );
+}
+
+#[test]
+fn rx_check_7_v2_auth_type_must_match() {
+    let mut c = cfg(Version::V2);
+    c.auth = Auth::simple(b"secret1");
+    let mut e = started(c, ms(0));
+    drain(&mut e);
+    let p = packet(
+        Version::V2,
+        HIGHER,
+        200,
+        Interval::Seconds(1),
+        &[IpAddr::V4(VIP)],
+        Auth::None,
+    );
+    let s = assert_dropped(e, &p, 255, "auth_type_mismatch");
+    assert_eq!(s.auth_type_mismatch, 1);
+}
+
+#[test]
+fn rx_check_7_v2_password_must_match() {
+    let mut c = cfg(Version::V2);
+    c.auth = Auth::simple(b"secret1");
+    let mut e = started(c, ms(0));
+    drain(&mut e);
+    let p = packet(
+        Version::V2,
+        HIGHER,
+        200,
+        Interval::Seconds(1),
+        &[IpAddr::V4(VIP)],
+        Auth::simple(b"secret2"),
+    );
+    let s = assert_dropped(e, &p, 255, "auth_failure");
+    assert_eq!(s.auth_failures, 1);
+}
+
+#[test]
+fn rx_check_7_v2_interval_must_match() {
+    let mut e = started(cfg(Version::V2), ms(0));
+    drain(&mut e);
+    let p = packet(
+        Version::V2,
+        HIGHER,
+        200,
+        Interval::Seconds(2),
+        &[IpAddr::V4(VIP)],
+        Auth::None,
+    );
+    let s = assert_dropped(e, &p, 255, "advert_interval");
+    assert_eq!(s.advert_interval_errors, 1);
+}
+
+#[test]
+fn rx_v2_auth_type_2_is_rejected_by_name() {
+    let mut e = started(cfg(Version::V2), ms(0));
+    drain(&mut e);
+    let mut p = packet(
+        Version::V2,
+        HIGHER,
+        200,
+        Interval::Seconds(1),
+        &[IpAddr::V4(VIP)],
+        Auth::None,
+    );
+    wire::Packet::new_unchecked(&mut p[..], Family::V4).set_auth_type(2);
+    let s = assert_dropped(e, &p, 255, "unsupported_auth_type");
+    assert_eq!(s.invalid_auth_type, 1);
+}
+
+#[test]
+fn rx_ipv6_leading_link_local_is_accepted() {
+    let vip6: IpAddr = "2001:db8::100".parse().unwrap();
+    let mut c = InstanceConfig::new("VI_6", "eth0", 51, Version::V3, Family::V6).vips([vip6]);
+    c.source = Some("fe80::1".parse().unwrap());
+    let mut e = Engine::new(EngineConfig::instances(vec![c])).unwrap();
+    e.handle_input(ms(0), Input::Start);
+    drain(&mut e);
+    let src: IpAddr = "fe80::2".parse().unwrap();
+    let list = ["fe80::2".parse().unwrap(), vip6];
+    let a = Advert {
+        version: Version::V3,
+        vrid: 51,
+        priority: 200,
+        interval: Interval::Centiseconds(100),
+        addrs: Addrs::List(&list),
+        auth: Auth::None,
+        checksum: ChecksumForm::PseudoHeader,
+        trailing: 0,
+    };
+    let mut buf = [0u8; 64];
+    let n = wire::emit(
+        &a,
+        &IpContext {
+            src,
+            dst: wire::MCAST_V6.into(),
+        },
+        &mut buf,
+    )
+    .unwrap();
+    e.handle_input(
+        ms(10),
+        Input::Packet(Received {
+            iface: IfaceId(0),
+            src,
+            dst: wire::MCAST_V6.into(),
+            ttl: 255,
+            payload: &buf[..n],
+        }),
+    );
+    assert_eq!(stats(&e).adverts_received, 1);
+}
+
+#[test]
+fn setup_rejects_duplicate_vrid_on_one_interface_and_family() {
+    let mut second = cfg(Version::V3);
+    second.name = "VI_2".into();
+    let err = Engine::new(EngineConfig::instances(vec![cfg(Version::V3), second])).unwrap_err();
+    assert_eq!(
+        err,
+        SetupError::DuplicateVrid {
+            first: "VI_1".into(),
+            second: "VI_2".into()
+        }
+    );
+}
+
+/// RFC 5798 / 9568 section 7.1: a discarded advert "SHOULD log the event (subject to
+/// rate-limiting)": one notice at once, then at most one per window, carrying how many were held
+/// back; every packet is still one `ProtocolError` (counted).
+#[test]
+fn dropped_adverts_are_logged_at_once_then_once_per_window() {
+    let mut e = backup();
+    let p = v3(HIGHER, 200);
+    let mut all = Vec::new();
+    for k in 0..10 {
+        all.extend(rx_ttl(&mut e, ms(100 + k * 1000), HIGHER, &p, 64));
+    }
+    assert_eq!(dropped_count(&all), 10);
+    assert_eq!(
+        notices(&all),
+        vec![Notice::AdvertDropped {
+            iface: IfaceId(0),
+            instance: Some(InstanceId(0)),
+            src: HIGHER.into(),
+            rule: DropReason::Ttl(64),
+            held_back: 0,
+        }]
+    );
+    let later = rx_ttl(
+        &mut e,
+        ms(100) + crate::notices::NOTICE_WINDOW,
+        HIGHER,
+        &p,
+        64,
+    );
+    assert_eq!(
+        notices(&later),
+        vec![Notice::AdvertDropped {
+            iface: IfaceId(0),
+            instance: Some(InstanceId(0)),
+            src: HIGHER.into(),
+            rule: DropReason::Ttl(64),
+            held_back: 9,
+        }]
+    );
+}
+
+/// A VRID nobody configured is logged router-wide, rate-limited the same way.
+#[test]
+fn adverts_for_an_unknown_vrid_are_logged_router_wide() {
+    let mut e = backup();
+    let mut p = v3(HIGHER, 200);
+    wire::Packet::new_unchecked(&mut p[..], Family::V4).set_vrid(77);
+    let mut all = rx(&mut e, ms(100), HIGHER, &p);
+    all.extend(rx(&mut e, ms(200), HIGHER, &p));
+    assert_eq!(dropped_count(&all), 2);
+    assert!(matches!(
+        notices(&all).as_slice(),
+        [Notice::AdvertDropped {
+            instance: None,
+            rule: DropReason::VridNotConfigured,
+            held_back: 0,
+            ..
+        }]
+    ));
+}
+
+/// RFC 9568 section 7.1: a VRRPv3 advert whose interval differs from ours is accepted (the
+/// backup follows the master's) and logged, once per window.
+#[test]
+fn a_v3_interval_other_than_ours_is_logged() {
+    let mut e = backup();
+    let slow = packet(
+        Version::V3,
+        HIGHER,
+        200,
+        Interval::Centiseconds(200),
+        &[IpAddr::V4(VIP)],
+        Auth::None,
+    );
+    let mut a = rx(&mut e, ms(100), HIGHER, &v3(HIGHER, 200));
+    assert_eq!(notices(&a), vec![], "same interval: nothing to say");
+    a = rx(&mut e, ms(1100), HIGHER, &slow);
+    a.extend(rx(&mut e, ms(3100), HIGHER, &slow));
+    assert_eq!(
+        notices(&a),
+        vec![Notice::IntervalDiffers {
+            instance: InstanceId(0),
+            src: HIGHER.into(),
+            theirs: Duration::from_secs(2),
+            ours: Duration::from_secs(1),
+            held_back: 0,
+        }]
+    );
+    assert_eq!(stats(&e).adverts_received, 3, "accepted, not dropped");
+}
+
+/// RFC 3768 section 7.1: a VRRPv2 advert with another interval is discarded, and logged as a
+/// drop.
+#[test]
+fn a_v2_interval_other_than_ours_is_dropped_and_logged() {
+    let mut e = started(cfg(Version::V2), ms(0));
+    drain(&mut e);
+    let p = packet(
+        Version::V2,
+        HIGHER,
+        200,
+        Interval::Seconds(2),
+        &[IpAddr::V4(VIP)],
+        Auth::None,
+    );
+    let a = rx(&mut e, ms(100), HIGHER, &p);
+    assert!(matches!(
+        notices(&a).as_slice(),
+        [Notice::AdvertDropped {
+            rule: DropReason::AdvertInterval,
+            ..
+        }]
+    ));
+}
+
+/// RFC 9568 sections 7.1 and 8.3.2: the address owner hearing priority 255 from another router
+/// logs the conflict (and discards the advert).
+#[test]
+fn the_owner_hearing_another_owner_logs_the_conflict() {
+    let mut e = started(cfg(Version::V3).priority(255), ms(0));
+    drain(&mut e);
+    let a = rx(&mut e, ms(100), HIGHER, &v3(HIGHER, 255));
+    assert_eq!(dropped_count(&a), 1);
+    assert!(notices(&a).contains(&Notice::OwnerConflict {
+        instance: InstanceId(0),
+        src: HIGHER.into(),
+        other: None,
+        held_back: 0,
+    }));
+    let b = rx(&mut e, ms(200), HIGHER, &v3(HIGHER, 200));
+    assert!(
+        !notices(&b)
+            .iter()
+            .any(|n| matches!(n, Notice::OwnerConflict { .. })),
+        "only priority 255 is a conflict"
+    );
+}
+
+/// RFC 9568 section 8.3.2: a backup hearing priority 255 from two routers within one
+/// Master_Down_Interval logs it; one owner advertising on its own is normal.
+#[test]
+fn a_backup_hearing_two_owners_logs_the_conflict() {
+    let mut e = backup();
+    let mut a = Vec::new();
+    for k in 0..3 {
+        a.extend(rx(&mut e, ms(100 + k * 1000), HIGHER, &v3(HIGHER, 255)));
+    }
+    assert_eq!(notices(&a), vec![], "one owner");
+    let b = rx(&mut e, ms(2500), LOWER, &v3(LOWER, 255));
+    assert_eq!(
+        notices(&b),
+        vec![Notice::OwnerConflict {
+            instance: InstanceId(0),
+            src: LOWER.into(),
+            other: Some(HIGHER.into()),
+            held_back: 0,
+        }]
+    );
+}
+
+/// keepalived's `down_timer_adverts` replaces the RFCs' 3 in Master_Down_Interval
+/// (`VRRP_MS_DOWN_TIMER`): 5 x 1 s + 156/256 s at priority 100.
+#[test]
+fn down_timer_adverts_sets_the_missed_adverts_before_takeover() {
+    let mut c = cfg(Version::V3);
+    c.down_timer_adverts = 5;
+    let mut e = started(c, ms(0));
+    drain(&mut e);
+    assert_eq!(e.poll_timeout(), Some(Instant::from_micros(5_609_375)));
+    assert_eq!(
+        e.instance(InstanceId(0)).unwrap().master_down_interval(),
+        Duration::from_micros(5_609_375)
+    );
+    let mut bad = cfg(Version::V3);
+    bad.down_timer_adverts = 0;
+    assert_eq!(
+        Engine::new(EngineConfig::instances(vec![bad])).err(),
+        Some(SetupError::BadDownTimerAdverts {
+            instance: "VI_1".into()
+        })
+    );
+}
