@@ -19,6 +19,7 @@
 
 pub mod ipvs;
 pub mod nftables;
+#[allow(unsafe_code)] // recv(2) of the nftables change notifications on a netlink socket
 pub mod watch;
 
 use std::collections::BTreeSet;
