@@ -1716,6 +1716,9 @@ fn same_addresses(theirs: &wire::Addrs<'_>, ours: &[IpAddr]) -> bool {
 #[path = "backlog.rs"]
 mod backlog;
 
+#[path = "read_delay.rs"]
+mod read_delay;
+
 #[cfg(test)]
 #[path = "engine_tests.rs"]
 mod tests;
