@@ -20,7 +20,16 @@ daemons' logs beyond those expected, and the growth of the drops column of the n
 VRRP sockets. Runs alternate between the implementations (vigil, keepalived, keepalived, vigil,
 ...) so that both see the same load; the 1-minute load average is recorded per run.
 
-Usage: bench/preempt.py [--runs N] [--mode restart|heal|both] [--only vigil|keepalived] [--json FILE]
+With --instances N each router runs N instances (one address each) and the hand-over ends when
+host 2's last address is gone. With --before PATH a second vigild binary runs as a third
+implementation ("vigil-before"), interleaved with the others, for a before/after comparison.
+
+Note: two vigild routers on one machine share CLOCK_MONOTONIC, so their adverts sit on the same
+grid (engine: instance::grid_after): when a partition heals, the lower one sends its own adverts
+at the very instant the higher one's arrive. Routers on two machines have unrelated grids.
+
+Usage: bench/preempt.py [--runs N] [--mode restart|heal|both] [--instances N] [--before VIGILD]
+                        [--only vigil|keepalived] [--json FILE]
 """
 
 import argparse
