@@ -14,6 +14,7 @@ if [ -z "${VIGILD:-}" ]; then
 fi
 mkdir -p bench/results
 python3 bench/takeover.py --runs "${RUNS:-10}" --json bench/results/takeover.json | tee bench/results/takeover.txt
+python3 bench/preempt.py --runs "${RUNS:-10}" --json bench/results/preempt.json | tee bench/results/preempt.txt
 python3 bench/load.py --seconds "${LOAD_SECONDS:-20}" --json bench/results/load.json | tee bench/results/load.txt
 python3 bench/cpu.py --seconds "${CPU_SECONDS:-8}" --json bench/results/cpu.json | tee bench/results/cpu.txt
 python3 bench/reload.py --json bench/results/reload.json | tee bench/results/reload.txt

@@ -641,7 +641,9 @@ impl Builder {
                 "{kw}: {} is listed twice (first at {}): the second is ignored",
                 a.addr, first.loc
             );
-            self.warn(&a.loc, msg);
+            // A notice, not a warning: keepalived's -t accepts the file (Debian's own sample
+            // keepalived.conf.vrrp lists 192.168.200.18 twice), so vigild -t must too.
+            self.notice(&a.loc, msg);
             return;
         }
         list.push(a);

@@ -575,6 +575,7 @@ impl Engine {
 }
 
 mod backlog;
+mod read_delay;
 
 #[cfg(test)]
 mod tests;
