@@ -241,7 +241,9 @@ impl Model {
         if d > local || self.extended.is_some_and(|(of, _)| of == base) {
             return false;
         }
-        if lost_at.is_none_or(|l| l.saturating_add(down_interval_after(self.adverts, self.v3, p, mai)) < d) {
+        if lost_at.is_none_or(|l| {
+            l.saturating_add(down_interval_after(self.adverts, self.v3, p, mai)) < d
+        }) {
             return false;
         }
         self.extended = Some((base, d.max(local).saturating_add(mai)));

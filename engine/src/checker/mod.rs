@@ -36,6 +36,7 @@ mod health;
 pub mod io;
 mod pool;
 mod quorum;
+mod reload;
 mod schedule;
 pub mod setup;
 
@@ -78,6 +79,19 @@ struct CheckState {
 }
 
 impl CheckState {
+    /// A checker before its first run.
+    fn fresh(spec: &CheckerSpec) -> CheckState {
+        CheckState {
+            health: Health::new(spec.alpha, spec.retry),
+            next: Instant::MAX,
+            running: None,
+            queued: Instant::MAX,
+            last: None,
+            runs: 0,
+            failures: 0,
+        }
+    }
+
     fn deadline(&self) -> Instant {
         match self.running {
             Some(r) => r.deadline,
@@ -138,19 +152,7 @@ pub struct CheckerEngine {
 impl CheckerEngine {
     /// An engine for `setup`; nothing happens before [`CheckInput::Start`].
     pub fn new(setup: CheckerSetup) -> CheckerEngine {
-        let checks = setup
-            .checkers
-            .iter()
-            .map(|c| CheckState {
-                health: Health::new(c.alpha, c.retry),
-                next: Instant::MAX,
-                running: None,
-                queued: Instant::MAX,
-                last: None,
-                runs: 0,
-                failures: 0,
-            })
-            .collect();
+        let checks = setup.checkers.iter().map(CheckState::fresh).collect();
         let vss = setup
             .virtual_servers
             .iter()
@@ -196,6 +198,7 @@ impl CheckerEngine {
             }
             CheckInput::TrackFile { name, value } => self.track_file(now, &name, value),
             CheckInput::Shutdown => self.shutdown(),
+            CheckInput::Reload(setup) => self.reload(now, *setup),
         }
     }
 
