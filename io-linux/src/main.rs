@@ -26,6 +26,9 @@ fn main() {
         }
         std::process::exit(code);
     }
+    if cli.dump_conf {
+        config_test::dump(&cli.config_file(), cli.config_id());
+    }
     if cli.config_test {
         let code = config_test::run(&cli.config_file(), cli.config_id());
         std::process::exit(code);

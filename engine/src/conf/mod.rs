@@ -25,6 +25,7 @@
 //! ```
 
 pub mod ast;
+mod checker_dump;
 mod checker_model;
 mod diag;
 pub mod include;
@@ -35,6 +36,7 @@ mod sections;
 mod validate;
 pub mod values;
 
+pub use checker_dump::dump_checkers;
 pub use checker_model::*;
 pub use diag::{ConfError, Diagnostic, Severity};
 pub use include::{MemoryLoader, SourceLoader};
