@@ -177,4 +177,33 @@ fn sighup_adds_and_removes_real_servers_and_keeps_the_unchanged_checker() {
     );
     let downs = std::fs::read_to_string(dir.join("down.log")).unwrap_or_default();
     assert_eq!(downs, format!("{h2}\n"), "{log}");
+
+    // `vigild status --json` carries the same table: virtual_servers -> real_servers.
+    let out = Command::new(Lab::vigild_path())
+        .arg("-p")
+        .arg(&lab.node_ref(node).pid_file)
+        .args(["status", "--json"])
+        .output()
+        .expect("vigild status --json");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let v: serde_json::Value = serde_json::from_str(&text).expect("status --json is JSON");
+    assert!(v["instances"].is_array(), "{text}");
+    let vss = v["virtual_servers"].as_array().expect("virtual_servers");
+    assert_eq!(vss.len(), 1, "{text}");
+    assert_eq!(vss[0]["name"], "[192.0.2.100]:tcp:80", "{text}");
+    assert_eq!(vss[0]["quorum_up"], true, "{text}");
+    let reals = vss[0]["real_servers"].as_array().expect("real_servers");
+    let addrs: Vec<&str> = reals.iter().filter_map(|r| r["address"].as_str()).collect();
+    assert_eq!(addrs, [h3.to_string(), h4.to_string()], "{text}");
+    for r in reals {
+        assert_eq!(r["state"], "UP", "{text}");
+        assert_eq!(r["weight"], 1, "{text}");
+        assert_eq!(r["table_weight"], 1, "{text}");
+        let c = &r["checkers"][0];
+        assert_eq!(c["type"], "TCP_CHECK", "{text}");
+        assert_eq!(c["state"], "UP", "{text}");
+        assert!(c["runs"].as_u64().is_some_and(|n| n >= 1), "{text}");
+        assert_eq!(c["failures"], 0, "{text}");
+        assert_eq!(c["last_result"], "succeeded", "{text}");
+    }
 }

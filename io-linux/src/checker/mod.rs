@@ -14,6 +14,7 @@ mod misc;
 mod net;
 mod poller;
 mod smtp;
+pub mod status_json;
 mod subsystems;
 mod tls;
 
@@ -337,6 +338,9 @@ impl CheckerRunner {
             .flatten()
         {
             let _ = std::fs::remove_file(p);
+        }
+        if let Some(p) = &self.status_file {
+            let _ = std::fs::remove_file(json_path(p));
         }
     }
 
@@ -811,6 +815,12 @@ impl CheckerRunner {
             if let Err(e) = crate::operator::status::write_atomic(p, text.as_bytes(), 0o644) {
                 debug!("cannot write {}: {e}", p.display());
             }
+            let vss = status_json::collect(&self.engine, &self.cfg, &self.checkers);
+            let json = serde_json::to_string(&vss).unwrap_or_else(|_| "[]".into());
+            let jp = json_path(p);
+            if let Err(e) = crate::operator::status::write_atomic(&jp, json.as_bytes(), 0o644) {
+                debug!("cannot write {}: {e}", jp.display());
+            }
         }
     }
 }
@@ -845,6 +855,13 @@ fn checker_fifos(cfg: &conf::Config) -> Option<FifoWriter> {
         .filter(|f| !f.path.is_empty());
     let w = FifoWriter::new(&c);
     (!w.is_empty()).then_some(w)
+}
+
+/// The JSON beside the text table (`PID.checkers` -> `PID.checkers.json`).
+fn json_path(status_file: &Path) -> PathBuf {
+    let mut s = status_file.as_os_str().to_owned();
+    s.push(".json");
+    PathBuf::from(s)
 }
 
 /// Where the runner keeps its table for `vigild status`: beside the pid file.
