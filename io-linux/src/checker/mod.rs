@@ -207,8 +207,11 @@ impl CheckerRunner {
         self.engine
             .handle_input(now, CheckInput::Reload(Box::new(setup)));
         self.drain(now);
-        // The engine always emits Reloaded; in case it did not, switch now.
-        self.switch(&[]);
+        // A stopped engine ignores a reload (no Reloaded): the new configuration is dropped,
+        // so the numbers stay the engine's.
+        if self.reloading.take().is_some() {
+            warn!("reload: the health checkers are stopping; the new configuration is not applied");
+        }
         self.write_status(now);
     }
 
