@@ -23,6 +23,12 @@ pub struct Cli {
     #[arg(short = 't', long = "config-test")]
     pub config_test: bool,
 
+    /// Dump the configuration's health-checker part (virtual servers, real servers, checkers)
+    /// on stdout in keepalived's `-d` format before starting (or, with `-t`, before the test).
+    /// The VRRP part is not dumped yet.
+    #[arg(short = 'd', long = "dump-conf")]
+    pub dump_conf: bool,
+
     /// Configuration file (default: /etc/vigil/vigil.conf when present, else
     /// /etc/keepalived/keepalived.conf).
     #[arg(short = 'f', long = "use-file", value_name = "FILE")]

@@ -1264,13 +1264,6 @@ impl Daemon {
 
     fn try_reload(&mut self, src: &ConfigSource<'_>) -> Result<(), String> {
         let loaded = load(src).ok_or("configuration errors")?;
-        match self.checkers.as_mut() {
-            Some(c) => c.reload(&loaded.cfg),
-            None if !loaded.cfg.checkers.virtual_servers.is_empty() => {
-                warn!("health checkers added by the reload start at the next restart of vigild")
-            }
-            None => {}
-        }
         let mut vips: HashSet<IpAddr> = loaded.engine.virtual_addresses().collect();
         vips.extend(
             loaded
@@ -1308,6 +1301,16 @@ impl Daemon {
             .engine
             .reload_returning_stopped(now, loaded.engine)
             .map_err(|e| e.to_string())?;
+        match self.checkers.as_mut() {
+            Some(c) => c.reload(now, &loaded.cfg),
+            None => match crate::checker::CheckerRunner::new(&loaded.cfg, Some(&self.pid_file)) {
+                Ok(c) => {
+                    self.set_checkers(c);
+                    self.checkers.iter_mut().for_each(|c| c.start(now));
+                }
+                Err(e) => error!("cannot start the health checkers: {e}"),
+            },
+        }
         // 1. The routers that stop (removed, or changed beyond being the same router), against
         //    the old interface table: priority 0, addresses removed.
         for a in stopped {

@@ -15,6 +15,17 @@ fn main() {
             .pid
             .clone()
             .unwrap_or_else(|| vigil_linux::daemon::DEFAULT_PID_FILE.into());
+        if json {
+            // The daemon's answer plus the health checkers' `virtual_servers`.
+            let sock = vigil_linux::operator::status::socket_path_for_pid_file(&pid);
+            match vigil_linux::operator::status::query(&sock, true) {
+                Ok(a) if !a.starts_with("error:") => {
+                    print!("{}", vigil_linux::checker::status_json::merge(&a, &pid));
+                    std::process::exit(0);
+                }
+                _ => std::process::exit(vigil_linux::operator::status::run_cli(&pid, json)),
+            }
+        }
         let code = vigil_linux::operator::status::run_cli(&pid, json);
         // The health checkers' real-server table, kept by the running daemon beside its pid file.
         if code == 0 && !json {
@@ -25,6 +36,9 @@ fn main() {
             }
         }
         std::process::exit(code);
+    }
+    if cli.dump_conf {
+        config_test::dump(&cli.config_file(), cli.config_id());
     }
     if cli.config_test {
         let code = config_test::run(&cli.config_file(), cli.config_id());

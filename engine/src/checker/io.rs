@@ -34,7 +34,7 @@ pub enum CheckOutcome {
 }
 
 /// An input to [`CheckerEngine::handle_input`](super::CheckerEngine::handle_input).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum CheckInput {
     /// Start: put the real servers in the table and schedule the first checks.
     Start,
@@ -58,6 +58,13 @@ pub enum CheckInput {
     },
     /// Stop: every server leaves the table; with `omega`, the down scripts run.
     Shutdown,
+    /// A reloaded configuration (SIGHUP), diffed against the running one (keepalived's
+    /// `clear_diff_services`): unchanged virtual servers, real servers and checkers keep their
+    /// state and schedule; added ones start as at start-up (`alpha` rules included); removed
+    /// ones leave the table (`notify_down` for a live real server, `quorum_down` for a virtual
+    /// server that had its quorum); a changed checker is a removed one plus an added one. See
+    /// [`CheckAction::Reloaded`] for how the numbering changes.
+    Reload(Box<super::CheckerSetup>),
 }
 
 /// A change of a virtual server's table of servers (what the load-balancer data plane applies).
@@ -86,6 +93,11 @@ pub enum Reason {
     QuorumGained,
     /// Shutdown.
     Shutdown,
+    /// A reload changed the configuration of this server (new, weight, `inhibit_on_failure`,
+    /// quorum, sorry server).
+    Reload,
+    /// A reload removed the real server, the sorry server or the whole virtual server.
+    Removed,
 }
 
 impl fmt::Display for Reason {
@@ -97,6 +109,8 @@ impl fmt::Display for Reason {
             Reason::QuorumLost => f.write_str("quorum lost"),
             Reason::QuorumGained => f.write_str("quorum gained"),
             Reason::Shutdown => f.write_str("shutdown"),
+            Reason::Reload => f.write_str("reload"),
+            Reason::Removed => f.write_str("removed from the configuration"),
         }
     }
 }
@@ -177,5 +191,16 @@ pub enum CheckAction {
         weight_sum: u64,
         /// The threshold that was crossed (quorum + or - hysteresis).
         threshold: u64,
+    },
+    /// A reload took effect: the actions before this one used the old configuration's
+    /// numbers (abandoned runs of removed or changed checkers, removals and `notify_down` of
+    /// servers that are gone), the actions after it use the new configuration's numbers.
+    /// Runs still in progress of kept checkers continue under their new numbers.
+    Reloaded {
+        /// For each old checker, its number in the new configuration (`None`: removed or
+        /// changed, its run if any was abandoned).
+        checkers: Vec<Option<CheckId>>,
+        /// For each old virtual server, its number in the new configuration.
+        virtual_servers: Vec<Option<VsId>>,
     },
 }

@@ -36,6 +36,7 @@ mod health;
 pub mod io;
 mod pool;
 mod quorum;
+mod reload;
 mod schedule;
 pub mod setup;
 
@@ -78,6 +79,19 @@ struct CheckState {
 }
 
 impl CheckState {
+    /// A checker before its first run.
+    fn fresh(spec: &CheckerSpec) -> CheckState {
+        CheckState {
+            health: Health::new(spec.alpha, spec.retry),
+            next: Instant::MAX,
+            running: None,
+            queued: Instant::MAX,
+            last: None,
+            runs: 0,
+            failures: 0,
+        }
+    }
+
     fn deadline(&self) -> Instant {
         match self.running {
             Some(r) => r.deadline,
@@ -138,19 +152,7 @@ pub struct CheckerEngine {
 impl CheckerEngine {
     /// An engine for `setup`; nothing happens before [`CheckInput::Start`].
     pub fn new(setup: CheckerSetup) -> CheckerEngine {
-        let checks = setup
-            .checkers
-            .iter()
-            .map(|c| CheckState {
-                health: Health::new(c.alpha, c.retry),
-                next: Instant::MAX,
-                running: None,
-                queued: Instant::MAX,
-                last: None,
-                runs: 0,
-                failures: 0,
-            })
-            .collect();
+        let checks = setup.checkers.iter().map(CheckState::fresh).collect();
         let vss = setup
             .virtual_servers
             .iter()
@@ -196,6 +198,7 @@ impl CheckerEngine {
             }
             CheckInput::TrackFile { name, value } => self.track_file(now, &name, value),
             CheckInput::Shutdown => self.shutdown(),
+            CheckInput::Reload(setup) => self.reload(now, *setup),
         }
     }
 
@@ -271,6 +274,13 @@ impl CheckerEngine {
             weight: self.weight(vs.0 as usize, rs as usize),
             table: st.table,
         })
+    }
+
+    /// The sorry server's weight in a virtual server's table (`None`: not in the table): with
+    /// [`CheckerEngine::real_server`]'s `table`, what the data plane rebuilds from after a
+    /// reload renumbers the virtual servers.
+    pub fn sorry_table(&self, vs: VsId) -> Option<u32> {
+        self.vss.get(vs.0 as usize)?.sorry_table
     }
 
     /// Whether a virtual server has its quorum, and whether its sorry server is in use.

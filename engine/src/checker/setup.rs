@@ -1,6 +1,7 @@
 //! The checker engine's configuration, built from the parsed keepalived.conf
 //! ([`crate::conf::CheckerConf`]): flat arrays indexed by [`CheckId`] and [`VsId`].
 
+use core::net::IpAddr;
 use core::time::Duration;
 
 use super::io::{CheckId, VsId};
@@ -29,9 +30,25 @@ pub struct CheckerSpec {
     /// How long a run may last: `connect_timeout` for network checkers, `misc_timeout` (else
     /// the virtual server's `delay_loop`) for MISC_CHECK.
     pub timeout: Duration,
+    /// Where it connects (`connect_ip`, `connect_port`, `bindto`, ...): part of its identity
+    /// at a reload.
+    pub conn: Option<conf::ConnectOpts>,
+    /// HTTP_GET / SSL_GET: the `virtualhost` it sends (its own, else its real server's, else
+    /// its virtual server's): part of its identity at a reload.
+    pub virtualhost: Option<String>,
 }
 
 impl CheckerSpec {
+    /// Whether `other` is the same check (a reload keeps its state and schedule): everything
+    /// but its place (`vs`, `rs`) is equal.
+    pub fn same_check(&self, other: &CheckerSpec) -> bool {
+        CheckerSpec {
+            vs: other.vs,
+            rs: other.rs,
+            ..self.clone()
+        } == *other
+    }
+
     /// Whether the engine schedules runs of it (every checker but FILE_CHECK, which follows
     /// its file).
     pub fn runs(&self) -> bool {
@@ -60,6 +77,10 @@ impl CheckerSpec {
 /// One real server.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RealServerSpec {
+    /// Its address and port (its identity at a reload, as keepalived's `rs_iseq`).
+    pub addr: IpAddr,
+    /// Its port.
+    pub port: u16,
     /// Its configured weight.
     pub weight: u32,
     /// `inhibit_on_failure`: down means weight 0, not removal.
@@ -73,6 +94,9 @@ pub struct RealServerSpec {
 pub struct VirtualServerSpec {
     /// Its name in logs (`192.0.2.1:80`, `FWM 5`, `group web`).
     pub name: String,
+    /// Its identity at a reload (keepalived's `vs_iseq`: address and port, fwmark or group,
+    /// with the protocol and family).
+    pub ident: String,
     /// Real servers.
     pub real_servers: Vec<RealServerSpec>,
     /// `quorum`.
@@ -81,6 +105,8 @@ pub struct VirtualServerSpec {
     pub hysteresis: u32,
     /// `sorry_server` present, and whether `sorry_server_inhibit` keeps it at weight 0.
     pub sorry: Option<bool>,
+    /// The sorry server's address and port (its identity at a reload).
+    pub sorry_at: Option<(IpAddr, u16)>,
     /// `omega`.
     pub omega: bool,
 }
@@ -133,9 +159,19 @@ impl CheckerSetup {
                         warmup: c.warmup,
                         alpha: c.alpha,
                         timeout,
+                        conn: c.conn.clone(),
+                        virtualhost: match &c.kind {
+                            CheckKind::Http { virtualhost, .. } => virtualhost
+                                .clone()
+                                .or_else(|| rs.virtualhost.clone())
+                                .or_else(|| vs.virtualhost.clone()),
+                            _ => None,
+                        },
                     });
                 }
                 reals.push(RealServerSpec {
+                    addr: rs.addr,
+                    port: rs.port,
                     weight: rs.weight,
                     inhibit: rs.inhibit_on_failure,
                     checkers: ids,
@@ -143,10 +179,12 @@ impl CheckerSetup {
             }
             s.virtual_servers.push(VirtualServerSpec {
                 name: vs.key.to_string(),
+                ident: format!("{} {:?} {:?}", vs.key, vs.protocol, vs.family),
                 real_servers: reals,
                 quorum: vs.quorum,
                 hysteresis: vs.hysteresis,
                 sorry: vs.sorry_server.as_ref().map(|s| s.inhibit),
+                sorry_at: vs.sorry_server.as_ref().map(|s| (s.addr, s.port)),
                 omega: vs.omega,
             });
         }

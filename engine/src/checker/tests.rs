@@ -68,6 +68,28 @@ impl Harness {
 
     fn drain(&mut self) {
         while let Some(a) = self.engine.poll_action() {
+            if let CheckAction::Reloaded { checkers, .. } = &a {
+                // The runner's side of a reload: runs of kept checkers go on under new numbers.
+                let new_of = |id: u32| checkers.get(id as usize).copied().flatten();
+                self.pending.retain_mut(|p| match new_of(p.1) {
+                    Some(n) => {
+                        p.1 = n.0;
+                        true
+                    }
+                    None => false,
+                });
+                let mut outstanding = Vec::new();
+                for (o, run) in self.outstanding.iter().enumerate() {
+                    if let (Some(n), Some(run)) = (new_of(o as u32), run) {
+                        let k = n.0 as usize;
+                        if outstanding.len() <= k {
+                            outstanding.resize(k + 1, None);
+                        }
+                        outstanding[k] = Some(*run);
+                    }
+                }
+                self.outstanding = outstanding;
+            }
             if let CheckAction::AbandonCheck { id, .. } = &a {
                 if let Some(o) = self.outstanding.get_mut(id.0 as usize) {
                     *o = None;
@@ -144,6 +166,11 @@ impl Harness {
         }
     }
 
+    fn reload(&mut self, conf_text: &str) {
+        let cfg = conf::parse_str(conf_text).unwrap_or_else(|e| panic!("{e}"));
+        self.input(CheckInput::Reload(Box::new(CheckerSetup::from_conf(&cfg))));
+    }
+
     fn input(&mut self, input: CheckInput) {
         self.engine.handle_input(self.now, input);
         self.drain();
@@ -165,6 +192,10 @@ impl Harness {
 
 fn show(a: &CheckAction) -> String {
     match a {
+        CheckAction::Reloaded {
+            checkers,
+            virtual_servers,
+        } => format!("reloaded: checkers {checkers:?}, virtual servers {virtual_servers:?}"),
         CheckAction::RunCheck { id, run, deadline } => {
             format!("run check {} #{run} (deadline {deadline})", id.0)
         }
@@ -641,3 +672,5 @@ proptest! {
         }
     }
 }
+
+mod reload;

@@ -29,6 +29,7 @@
 //! ```
 
 pub mod ast;
+mod checker_dump;
 mod checker_model;
 mod diag;
 pub mod include;
@@ -39,6 +40,7 @@ mod sections;
 mod validate;
 pub mod values;
 
+pub use checker_dump::dump_checkers;
 pub use checker_model::*;
 pub use diag::{ConfError, Diagnostic, Severity};
 pub use include::{MemoryLoader, SourceLoader};

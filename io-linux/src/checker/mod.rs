@@ -14,6 +14,7 @@ mod misc;
 mod net;
 mod poller;
 mod smtp;
+pub mod status_json;
 mod subsystems;
 mod tls;
 
@@ -77,7 +78,8 @@ pub struct CheckerRunner {
     checkers: Vec<(usize, usize, conf::Checker)>,
     /// MISC_CHECK programs, vetted once: `Err` is why the program may not run.
     programs: HashMap<u32, Result<Program, String>>,
-    jobs: HashMap<u32, (u64, Job)>,
+    /// Runs in progress: run number, the job, whether it waits for writability.
+    jobs: HashMap<u32, (u64, Job, bool)>,
     poller: Poller,
     reaping: Vec<Child>,
     notifying: Vec<Child>,
@@ -96,15 +98,22 @@ pub struct CheckerRunner {
     metrics_file: Option<PathBuf>,
     /// The load-balancer data plane that applies the table (issue 17; src/dataplane/).
     dataplane: crate::dataplane::DataPlane,
+    /// A reload in progress: the new configuration, switched to at the engine's
+    /// [`CheckAction::Reloaded`].
+    reloading: Option<(conf::Config, Prepared)>,
 }
 
-impl CheckerRunner {
-    /// A runner for the virtual servers of `cfg`; `None` when there are none.
-    pub fn new(cfg: &conf::Config, pid_file: Option<&Path>) -> io::Result<Option<CheckerRunner>> {
-        if cfg.checkers.virtual_servers.is_empty() {
-            return Ok(None);
-        }
-        let setup = CheckerSetup::from_conf(cfg);
+/// What the runner derives from a configuration: its checkers in the engine's numbering, the
+/// MISC_CHECK programs vetted, the TLS setup of SSL_GET.
+struct Prepared {
+    checkers: Vec<(usize, usize, conf::Checker)>,
+    programs: HashMap<u32, Result<Program, String>>,
+    default_creds: Option<user::Credentials>,
+    tls: Option<Result<TlsConfigs, String>>,
+}
+
+impl Prepared {
+    fn new(cfg: &conf::Config) -> Prepared {
         let mut checkers = Vec::new();
         for (v, vs) in cfg.checkers.virtual_servers.iter().enumerate() {
             for (r, rs) in vs.real_servers.iter().enumerate() {
@@ -118,27 +127,24 @@ impl CheckerRunner {
         let mut programs = HashMap::new();
         for (i, (_, _, c)) in checkers.iter().enumerate() {
             if let CheckKind::Misc { script, .. } = &c.kind {
-                {
-                    let p = match &default_creds {
-                        Some(d) => program::vetted(script, d, security).map(|(p, w)| {
-                            if let Some(w) = w {
-                                warn!("MISC_CHECK {}: {w}", script.command);
-                            }
-                            p
-                        }),
-                        None => Err("no user to run it as".to_string()),
-                    };
-                    if let Err(why) = &p {
-                        error!(
-                            "MISC_CHECK {} ({}): {why}; every run counts as a failure",
-                            script.command, c.loc
-                        );
-                    }
-                    programs.insert(i as u32, p);
+                let p = match &default_creds {
+                    Some(d) => program::vetted(script, d, security).map(|(p, w)| {
+                        if let Some(w) = w {
+                            warn!("MISC_CHECK {}: {w}", script.command);
+                        }
+                        p
+                    }),
+                    None => Err("no user to run it as".to_string()),
+                };
+                if let Err(why) = &p {
+                    error!(
+                        "MISC_CHECK {} ({}): {why}; every run counts as a failure",
+                        script.command, c.loc
+                    );
                 }
+                programs.insert(i as u32, p);
             }
         }
-        let status_file = pid_file.map(status_path_for_pid_file);
         let tls = checkers
             .iter()
             .any(|(_, _, c)| matches!(c.kind, CheckKind::Http { tls: true, .. }))
@@ -149,6 +155,24 @@ impl CheckerRunner {
                 }
                 r
             });
+        Prepared {
+            checkers,
+            programs,
+            default_creds,
+            tls,
+        }
+    }
+}
+
+impl CheckerRunner {
+    /// A runner for the virtual servers of `cfg`; `None` when there are none.
+    pub fn new(cfg: &conf::Config, pid_file: Option<&Path>) -> io::Result<Option<CheckerRunner>> {
+        if cfg.checkers.virtual_servers.is_empty() {
+            return Ok(None);
+        }
+        let setup = CheckerSetup::from_conf(cfg);
+        let p = Prepared::new(cfg);
+        let status_file = pid_file.map(status_path_for_pid_file);
         let dataplane = crate::dataplane::DataPlane::new(cfg);
         let poller = Poller::new()?;
         if let Some(fd) = dataplane.watch_fd() {
@@ -157,39 +181,106 @@ impl CheckerRunner {
         Ok(Some(CheckerRunner {
             engine: CheckerEngine::new(setup),
             cfg: cfg.clone(),
-            checkers,
-            programs,
+            checkers: p.checkers,
+            programs: p.programs,
             jobs: HashMap::new(),
             poller,
             reaping: Vec::new(),
             notifying: Vec::new(),
             status_file,
-            default_creds,
+            default_creds: p.default_creds,
             stopping: false,
-            tls,
+            tls: p.tls,
             fifo: checker_fifos(cfg),
             status_dirty: false,
             status_written: Instant::ZERO,
             metrics_file: None,
             dataplane,
+            reloading: None,
         }))
     }
 
-    /// A reloaded configuration (SIGHUP). Unchanged virtual servers and checkers keep their
-    /// state and schedule (nothing restarts); a changed checker configuration is not applied
-    /// until vigild restarts, and vigild says so (applying it in place is not built yet).
-    pub fn reload(&mut self, cfg: &conf::Config) {
+    /// A reloaded configuration (SIGHUP), diffed by the engine (see
+    /// `vigil_engine::checker::reload`): unchanged virtual servers, real servers and checkers
+    /// keep their state, schedule and runs in progress; added ones start; removed ones leave
+    /// the table (with their `notify_down` / `quorum_down` as keepalived); changed checkers
+    /// restart. The FIFOs (`notify_fifo`, `lvs_notify_fifo`) stay those of the start.
+    pub fn reload(&mut self, now: Instant, cfg: &conf::Config) {
         if cfg.checkers.virtual_servers == self.cfg.checkers.virtual_servers
             && cfg.checkers.groups == self.cfg.checkers.groups
         {
             info!("reload: health checkers unchanged, state and schedule kept");
         } else {
-            warn!(
-                "reload: the virtual servers or their checkers changed; the change takes effect at the next restart of vigild (the running checkers continue unchanged)"
-            );
+            info!("reload: applying the changed virtual servers and checkers");
+        }
+        let setup = CheckerSetup::from_conf(cfg);
+        self.reloading = Some((cfg.clone(), Prepared::new(cfg)));
+        self.engine
+            .handle_input(now, CheckInput::Reload(Box::new(setup)));
+        self.drain(now);
+        // A stopped engine ignores a reload (no Reloaded): the new configuration is dropped,
+        // so the numbers stay the engine's.
+        if self.reloading.take().is_some() {
+            warn!("reload: the health checkers are stopping; the new configuration is not applied");
         }
         // The table is rebuilt from the engine's state (what a reload must leave in the kernel).
         self.dataplane.rebuild();
+        self.write_status(now);
+    }
+
+    /// The engine's [`CheckAction::Reloaded`]: from here on numbers are the new
+    /// configuration's. Runs in progress of kept checkers continue under their new numbers.
+    fn switch(&mut self, map: &[Option<CheckId>]) {
+        let Some((cfg, p)) = self.reloading.take() else {
+            return;
+        };
+        let old = std::mem::take(&mut self.jobs);
+        for (id, (run, job, out)) in old {
+            match map.get(id as usize).copied().flatten() {
+                Some(n) => {
+                    let fd = match &job {
+                        Job::Net(j) => j.fd(),
+                        Job::Misc(m) => m.fd(),
+                    };
+                    if let Err(e) = self.poller.modify(fd, out, u64::from(n.0)) {
+                        error!("checker epoll: {e}");
+                    }
+                    self.jobs.insert(n.0, (run, job, out));
+                }
+                None => match job {
+                    Job::Misc(m) => {
+                        self.poller.delete(m.fd());
+                        self.reaping.push(m.kill());
+                    }
+                    j => self.forget(j),
+                },
+            }
+        }
+        // The engine has already renumbered its state: the data plane takes the new virtual
+        // servers with their tables as the engine holds them (the table changes that follow in
+        // this drain assign the same values again).
+        let engine = &self.engine;
+        self.dataplane.reconfigure(
+            &cfg,
+            |v, r| {
+                engine
+                    .real_server(VsId(v as u32), r as u32)
+                    .and_then(|s| s.table)
+            },
+            |v| engine.sorry_table(VsId(v as u32)),
+        );
+        self.cfg = cfg;
+        self.checkers = p.checkers;
+        self.programs = p.programs;
+        self.default_creds = p.default_creds;
+        if p.tls.is_some() {
+            self.tls = p.tls;
+        }
+        info!(
+            "health checkers: {} virtual server(s), {} checker(s)",
+            self.cfg.checkers.virtual_servers.len(),
+            self.checkers.len()
+        );
     }
 
     /// Keep the checkers' metrics beside vigild's `--metrics-file` (see `metrics.rs`).
@@ -282,10 +373,13 @@ impl CheckerRunner {
         {
             let _ = std::fs::remove_file(p);
         }
+        if let Some(p) = &self.status_file {
+            let _ = std::fs::remove_file(json_path(p));
+        }
     }
 
     fn on_ready(&mut self, now: Instant, id: u32) {
-        let Some((run, job)) = self.jobs.get_mut(&id) else {
+        let Some((run, job, waits_out)) = self.jobs.get_mut(&id) else {
             return;
         };
         let run = *run;
@@ -293,6 +387,7 @@ impl CheckerRunner {
             Job::Net(j) => match j.on_ready() {
                 Step::Done(o) => Some(o),
                 Step::Wait(out) => {
+                    *waits_out = out;
                     let fd = j.fd();
                     // A new socket (next URL) must be added; a kept one modified.
                     if self.poller.modify(fd, out, u64::from(id)).is_err() {
@@ -304,7 +399,7 @@ impl CheckerRunner {
             Job::Misc(m) => m.on_ready(),
         };
         if let Some(outcome) = outcome {
-            if let Some((_, job)) = self.jobs.remove(&id) {
+            if let Some((_, job, _)) = self.jobs.remove(&id) {
                 self.forget(job);
             }
             self.result(now, id, run, outcome);
@@ -384,7 +479,7 @@ impl CheckerRunner {
         match a {
             CheckAction::RunCheck { id, run, deadline } => self.run_check(now, id.0, run, deadline),
             CheckAction::AbandonCheck { id, run } => {
-                if let Some((r, job)) = self.jobs.remove(&id.0) {
+                if let Some((r, job, out)) = self.jobs.remove(&id.0) {
                     if r == run {
                         let silent_ok = self
                             .engine
@@ -414,7 +509,7 @@ impl CheckerRunner {
                             j => self.forget(j),
                         }
                     } else {
-                        self.jobs.insert(id.0, (r, job));
+                        self.jobs.insert(id.0, (r, job, out));
                     }
                 }
             }
@@ -474,6 +569,7 @@ impl CheckerRunner {
                 }
             }
             CheckAction::Notify(n) => self.notify(n),
+            CheckAction::Reloaded { checkers, .. } => self.switch(&checkers),
         }
     }
 
@@ -580,7 +676,7 @@ impl CheckerRunner {
                 if let Err(e) = self.poller.add(fd, out, u64::from(id)) {
                     error!("{}: cannot watch: {e}", self.checker_name(id));
                 }
-                self.jobs.insert(id, (run, job));
+                self.jobs.insert(id, (run, job, out));
             }
             Err(outcome) => self.result(now, id, run, outcome),
         }
@@ -756,6 +852,12 @@ impl CheckerRunner {
             if let Err(e) = crate::operator::status::write_atomic(p, text.as_bytes(), 0o644) {
                 debug!("cannot write {}: {e}", p.display());
             }
+            let vss = status_json::collect(&self.engine, &self.cfg, &self.checkers);
+            let json = serde_json::to_string(&vss).unwrap_or_else(|_| "[]".into());
+            let jp = json_path(p);
+            if let Err(e) = crate::operator::status::write_atomic(&jp, json.as_bytes(), 0o644) {
+                debug!("cannot write {}: {e}", jp.display());
+            }
         }
     }
 }
@@ -790,6 +892,13 @@ fn checker_fifos(cfg: &conf::Config) -> Option<FifoWriter> {
         .filter(|f| !f.path.is_empty());
     let w = FifoWriter::new(&c);
     (!w.is_empty()).then_some(w)
+}
+
+/// The JSON beside the text table (`PID.checkers` -> `PID.checkers.json`).
+fn json_path(status_file: &Path) -> PathBuf {
+    let mut s = status_file.as_os_str().to_owned();
+    s.push(".json");
+    PathBuf::from(s)
 }
 
 /// Where the runner keeps its table for `vigild status`: beside the pid file.

@@ -191,6 +191,38 @@ impl DataPlane {
         }
     }
 
+    /// A reload changed the virtual servers: the data plane takes the new configuration's and
+    /// their tables as the checker engine holds them now (`table(vs, rs)`: a real server's
+    /// weight in the table; `sorry(vs)`: the sorry server's), in the new numbering. The next
+    /// [`DataPlane::rebuild`] applies it in one transaction.
+    pub fn reconfigure(
+        &mut self,
+        cfg: &conf::Config,
+        table: impl Fn(usize, usize) -> Option<u32>,
+        sorry: impl Fn(usize) -> Option<u32>,
+    ) {
+        self.vss = cfg.checkers.virtual_servers.clone();
+        for vs in &self.vss {
+            if let Some(why) = plan::refusal(vs) {
+                warn!(
+                    "virtual server {}: not applied by the {} data plane: {why}",
+                    vs.key,
+                    self.backend.name()
+                );
+            }
+        }
+        self.tables = self
+            .vss
+            .iter()
+            .enumerate()
+            .map(|(v, vs)| ServiceTable {
+                reals: (0..vs.real_servers.len()).map(|r| table(v, r)).collect(),
+                sorry: sorry(v),
+            })
+            .collect();
+        self.dirty.clear();
+    }
+
     /// Rebuilds the whole table from the engine's state (start, reload).
     pub fn rebuild(&mut self) {
         self.dirty.clear();
