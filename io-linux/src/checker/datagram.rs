@@ -204,21 +204,10 @@ impl Probe for DnsJob {
     }
 }
 
-/// The Internet checksum (RFC 1071) of an ICMP message.
+/// The Internet checksum (RFC 1071) of an ICMP message: the workspace's one sum
+/// (`vigil_engine::wire::checksum`).
 fn inet_checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    for c in data.chunks(2) {
-        let w = if c.len() == 2 {
-            u16::from_be_bytes([c[0], c[1]])
-        } else {
-            u16::from_be_bytes([c[0], 0])
-        };
-        sum += u32::from(w);
-    }
-    while sum >> 16 != 0 {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
+    vigil_engine::wire::checksum::checksum(vigil_engine::wire::checksum::sum(0, data))
 }
 
 /// A PING_CHECK run.
