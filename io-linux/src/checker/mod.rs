@@ -54,6 +54,26 @@ pub(crate) trait Probe {
     fn on_ready(&mut self) -> Step;
 }
 
+/// Tests: drive a probe to its outcome by polling its socket (the runner uses epoll).
+#[cfg(test)]
+pub(crate) fn drive_to_end(job: &mut dyn Probe) -> CheckOutcome {
+    let mut out = job.first_wait();
+    for _ in 0..1000 {
+        let mut p = libc::pollfd {
+            fd: job.fd(),
+            events: if out { libc::POLLOUT } else { libc::POLLIN },
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, for the duration of the call.
+        unsafe { libc::poll(&mut p, 1, 2000) };
+        match job.on_ready() {
+            Step::Done(o) => return o,
+            Step::Wait(w) => out = w,
+        }
+    }
+    panic!("probe never finished");
+}
+
 /// The poller token of the data plane's nftables watch (checker tokens are u32).
 const DATAPLANE_TOKEN: u64 = u64::MAX;
 

@@ -276,7 +276,6 @@ pub(super) fn request(spec: &HttpSpec, url: &Url, conn: &ConnectOpts) -> Vec<u8>
 
 #[cfg(test)]
 mod tests {
-    use super::super::Probe;
     use super::*;
     use std::net::TcpListener;
     use std::time::Duration;
@@ -295,21 +294,7 @@ mod tests {
 
     /// Drives a job by polling its socket (the runner uses epoll).
     fn drive(mut job: NetJob) -> CheckOutcome {
-        let mut out = job.first_wait();
-        for _ in 0..1000 {
-            let mut p = libc::pollfd {
-                fd: job.fd(),
-                events: if out { libc::POLLOUT } else { libc::POLLIN },
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd.
-            unsafe { libc::poll(&mut p, 1, 2000) };
-            match job.on_ready() {
-                Step::Done(o) => return o,
-                Step::Wait(w) => out = w,
-            }
-        }
-        panic!("job never finished");
+        crate::checker::drive_to_end(&mut job)
     }
 
     #[test]

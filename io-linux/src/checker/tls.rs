@@ -383,21 +383,7 @@ mod tests {
     }
 
     fn drive(mut job: TlsJob) -> CheckOutcome {
-        let mut out = job.first_wait();
-        for _ in 0..1000 {
-            let mut p = libc::pollfd {
-                fd: job.fd(),
-                events: if out { libc::POLLOUT } else { libc::POLLIN },
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd.
-            unsafe { libc::poll(&mut p, 1, 2000) };
-            match job.on_ready() {
-                Step::Done(o) => return o,
-                Step::Wait(w) => out = w,
-            }
-        }
-        panic!("job never finished");
+        crate::checker::drive_to_end(&mut job)
     }
 
     #[test]
