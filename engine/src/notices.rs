@@ -17,6 +17,10 @@
 //! - RFC 5798 / RFC 3768 section 7.1: an address list other than ours "SHOULD log the event";
 //!   the owner's adverts are kept whatever their list: [`Notice::OwnerAddressListDiffers`].
 //!
+//! - The runner's receive queue lost adverts (its socket buffer was full): the operator must
+//!   know, because the engine then defers takeovers by up to one interval (`backlog.rs`):
+//!   [`Notice::ReceiveQueueDropped`], rate-limited per interface like the others.
+//!
 //! Rate limiting: at most one notice of each kind per instance (and one router-wide, for drops
 //! that reach no instance) per [`NOTICE_WINDOW`]; the first one goes out at once, and the next
 //! one carries how many were held back. The state is a few fixed fields per instance: a flood
@@ -89,6 +93,17 @@ pub enum Notice {
         /// The other owner: None when it is this router.
         other: Option<IpAddr>,
         /// Such adverts since the previous notice that were not reported one by one.
+        held_back: u64,
+    },
+    /// The runner's receive queue of an interface lost adverts (a full socket buffer): counted
+    /// in `receive_queue_drops`; Master_Down_Timers due meanwhile wait one more advert
+    /// interval (`backlog.rs`).
+    ReceiveQueueDropped {
+        /// The interface.
+        iface: IfaceId,
+        /// Adverts lost in the report that raised this notice.
+        lost: u32,
+        /// Reports of losses since the previous notice that were not reported one by one.
         held_back: u64,
     },
 }

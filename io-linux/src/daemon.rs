@@ -267,8 +267,6 @@ pub struct Daemon {
     vmac_sysctls: BaseSysctls,
     /// Macvlans created so far (their epoll tokens).
     vmac_serial: u64,
-    /// When socket drops were last logged as a warning (at most one a second).
-    last_drop_warning: Option<vigil_engine::Instant>,
     /// Each VRRP socket's drop counter (SO_RXQ_OVFL) as last seen, by descriptor.
     rx_dropped: HashMap<std::os::fd::RawFd, u32>,
     /// What the receive queues of each engine interface held back since the engine was last
@@ -510,7 +508,6 @@ impl Daemon {
             pid_file: pid_file.to_path_buf(),
             clock: sys::Clock::default(),
             rxb: RecvBatch::default(),
-            last_drop_warning: None,
             rx_dropped: HashMap::new(),
             rx_queues: HashMap::new(),
             txb: SendBatch::default(),
@@ -1753,18 +1750,8 @@ impl Daemon {
                 q.lost = 0;
             }
         }
+        // The engine counts the losses and says when to log them (Notice::ReceiveQueueDropped).
         for (iface, pending, lost) in told {
-            let quiet = self.last_drop_warning.is_some_and(|t| {
-                now.saturating_duration_since(t) < core::time::Duration::from_secs(1)
-            });
-            if lost > 0 && !quiet {
-                warn!(
-                    "{}: the VRRP socket dropped {lost} packet(s): its receive buffer was full \
-                     (Master_Down_Timers due meanwhile wait one more advert interval)",
-                    self.engine.interface_name(iface).unwrap_or("?")
-                );
-                self.last_drop_warning = Some(now);
-            }
             self.engine.handle_input(
                 now,
                 Input::ReceiveQueue {
@@ -1993,6 +1980,15 @@ impl Daemon {
                         "{}the address owner {src} advertises other addresses than ours: \
                          its adverts are kept, the configurations differ{}",
                         instance(Some(i)),
+                        held(held_back)
+                    ),
+                    vigil_engine::Notice::ReceiveQueueDropped {
+                        iface,
+                        lost,
+                        held_back,
+                    } => warn!(
+                        "{}: the VRRP socket dropped {lost} packet(s): its receive buffer was                          full (Master_Down_Timers due meanwhile wait one more advert interval){}",
+                        self.engine.interface_name(iface).unwrap_or("?"),
                         held(held_back)
                     ),
                     other => warn!("{other:?}"),

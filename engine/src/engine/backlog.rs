@@ -40,7 +40,9 @@
 
 use super::Engine;
 use crate::instance::Timer;
+use crate::io::Action;
 use crate::io::IfaceId;
+use crate::notices::{Gate, Notice};
 use crate::time::Instant;
 
 /// What the runner last said about its receive queue of one interface.
@@ -50,6 +52,8 @@ pub(crate) struct ReceiveQueue {
     pub pending: bool,
     /// When the runner last reported adverts the queue lost.
     pub lost_at: Option<Instant>,
+    /// Rate limit of [`Notice::ReceiveQueueDropped`].
+    pub drop_notice: Gate,
 }
 
 impl Engine {
@@ -61,8 +65,17 @@ impl Engine {
         f.rx_queue.pending = pending;
         if lost > 0 {
             f.rx_queue.lost_at = Some(now);
+            let notice = f.rx_queue.drop_notice.pass(now);
             let st = &mut self.stats;
             st.receive_queue_drops = st.receive_queue_drops.saturating_add(u64::from(lost));
+            if let Some(held_back) = notice {
+                self.actions
+                    .push_back(Action::Notice(Notice::ReceiveQueueDropped {
+                        iface,
+                        lost,
+                        held_back,
+                    }));
+            }
         }
     }
 
@@ -310,5 +323,40 @@ mod tests {
         assert_eq!(takeovers(&a), 1);
         assert_eq!(e.instance(InstanceId(0)).unwrap().state(), State::Master);
         assert_eq!(e.instance(InstanceId(1)).unwrap().state(), State::Backup);
+    }
+
+    #[test]
+    fn lost_adverts_are_logged_once_per_window_with_what_was_held_back() {
+        use crate::notices::{Notice, NOTICE_WINDOW};
+        let (mut e, iface) = backup();
+        drain(&mut e);
+        let notices = |a: Vec<Action>| -> Vec<Notice> {
+            a.into_iter()
+                .filter_map(|a| match a {
+                    Action::Notice(n) => Some(n),
+                    _ => None,
+                })
+                .collect()
+        };
+        queue(&mut e, at(MAI), iface, false, 0);
+        assert_eq!(notices(drain(&mut e)), []);
+        queue(&mut e, at(2 * MAI), iface, false, 7);
+        let first = Notice::ReceiveQueueDropped {
+            iface,
+            lost: 7,
+            held_back: 0,
+        };
+        assert_eq!(notices(drain(&mut e)), [first]);
+        queue(&mut e, at(3 * MAI), iface, false, 5);
+        queue(&mut e, at(4 * MAI), iface, true, 2);
+        assert_eq!(notices(drain(&mut e)), []);
+        queue(&mut e, at(2 * MAI + NOTICE_WINDOW), iface, false, 1);
+        let next = Notice::ReceiveQueueDropped {
+            iface,
+            lost: 1,
+            held_back: 2,
+        };
+        assert_eq!(notices(drain(&mut e)), [next]);
+        assert_eq!(e.stats.receive_queue_drops, 15);
     }
 }
