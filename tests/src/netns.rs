@@ -592,6 +592,18 @@ impl Lab {
         BUILT.get_or_init(build_vigild).clone()
     }
 
+    /// What `vigild -p PIDFILE status` prints for node `idx` (the operator's view of its
+    /// instances, virtual servers and real servers).
+    pub fn vigild_status(&self, idx: usize) -> String {
+        let out = Command::new(Lab::vigild_path())
+            .arg("-p")
+            .arg(&self.node_ref(idx).pid_file)
+            .arg("status")
+            .output()
+            .expect("vigild status");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Start a daemon of `kind` on host `i` with configuration `conf` (keepalived.conf text).
     /// Returns the node's index for [`Lab::node`].
     pub fn start(&mut self, kind: Kind, i: usize, conf: &str) -> usize {

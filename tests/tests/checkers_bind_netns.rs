@@ -24,16 +24,6 @@ impl Drop for Peer {
     }
 }
 
-fn status(lab: &Lab, node: usize) -> String {
-    let out = Command::new(Lab::vigild_path())
-        .arg("-p")
-        .arg(&lab.node_ref(node).pid_file)
-        .arg("status")
-        .output()
-        .expect("vigild status");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn line_of(st: &str, port: u16) -> String {
     st.lines()
         .find(|l| l.contains(&format!("Real server 192.0.2.12:{port}:")))
@@ -131,10 +121,10 @@ threading.Event().wait()
     assert!(
         netns::wait_until(Duration::from_secs(15), || {
             [8081, 8082, 8083].iter().all(|&p| !peers(p).is_empty())
-                && line_of(&status(&lab, node), 8084).contains(": DOWN")
+                && line_of(&lab.vigild_status(node), 8084).contains(": DOWN")
         }),
         "checks did not all arrive:\n{}\n{}",
-        status(&lab, node),
+        lab.vigild_status(node),
         lab.logs()
     );
     let first = |port: u16| peers(port).lines().next().unwrap_or("").to_string();
@@ -154,7 +144,7 @@ threading.Event().wait()
         "bind_if vx0 reached the server: {}",
         peers(8084)
     );
-    let st = status(&lab, node);
+    let st = lab.vigild_status(node);
     for p in [8082, 8083] {
         assert!(line_of(&st, p).contains(": UP"), "{p}:\n{st}");
     }

@@ -81,17 +81,6 @@ fn now_of_day() -> f64 {
     (d.as_secs_f64()) % 86_400.0
 }
 
-fn status(lab: &Lab, node: usize) -> String {
-    let pid = lab.node_ref(node).pid_file.clone();
-    let out = Command::new(Lab::vigild_path())
-        .arg("-p")
-        .arg(&pid)
-        .arg("status")
-        .output()
-        .expect("vigild status");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn real_line(st: &str, addr: &str) -> String {
     st.lines()
         .find(|l| l.contains(&format!("Real server {addr}:8080")))
@@ -180,7 +169,7 @@ virtual_server 192.0.2.100 80 {{
     // Every real server up, and every checker has run and passed (a checker that has not run
     // yet counts as up, and keepalived's start rule takes it down at its first failure).
     let all_up = |lab: &Lab| {
-        let st = status(lab, node);
+        let st = lab.vigild_status(node);
         let passed = st
             .lines()
             .filter(|l| {
@@ -196,7 +185,7 @@ virtual_server 192.0.2.100 80 {{
     assert!(
         netns::wait_until(Duration::from_secs(10), || all_up(&lab)),
         "real servers not all up:\n{}\n{}",
-        status(&lab, node),
+        lab.vigild_status(node),
         lab.logs()
     );
 
@@ -235,7 +224,7 @@ virtual_server 192.0.2.100 80 {{
         "down {gap:.3} s after the first failure: expected 2 x delay_before_retry = 2 s\n{log}"
     );
     assert!((fails[1] - fails[0] - 1.0).abs() < 0.6, "{fails:?}");
-    let st = status(&lab, node);
+    let st = lab.vigild_status(node);
     assert!(
         real_line(&st, &h2.to_string()).contains("DOWN weight 1 table absent"),
         "{st}"
@@ -290,7 +279,7 @@ virtual_server 192.0.2.100 80 {{
         "processes of abandoned runs left: {left:?}"
     );
     assert!(log.contains("lost quorum"), "{log}");
-    let st = status(&lab, node);
+    let st = lab.vigild_status(node);
     assert!(st.contains("192.0.2.99:8080 IN USE"), "{st}");
     assert!(
         real_line(&st, &h3.to_string()).contains("UP weight 1 table absent"),
@@ -304,7 +293,7 @@ virtual_server 192.0.2.100 80 {{
     assert!(
         netns::wait_until(Duration::from_secs(10), || all_up(&lab)),
         "not all up again:\n{}\n{}",
-        status(&lab, node),
+        lab.vigild_status(node),
         lab.logs()
     );
     let log = lab.node_ref(node).log_text()[mark..].to_string();
@@ -318,12 +307,13 @@ virtual_server 192.0.2.100 80 {{
         up
     );
     assert!(
-        netns::wait_until(Duration::from_secs(5), || status(&lab, node)
+        netns::wait_until(Duration::from_secs(5), || lab
+            .vigild_status(node)
             .contains("quorum up")),
         "{}",
-        status(&lab, node)
+        lab.vigild_status(node)
     );
-    let st = status(&lab, node);
+    let st = lab.vigild_status(node);
     assert!(st.contains("192.0.2.99:8080 standby"), "{st}");
     for a in [h2, h3, h4] {
         assert!(

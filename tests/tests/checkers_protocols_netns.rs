@@ -74,16 +74,6 @@ impl Drop for Proc {
     }
 }
 
-fn status(lab: &Lab, node: usize) -> String {
-    let out = Command::new(Lab::vigild_path())
-        .arg("-p")
-        .arg(&lab.node_ref(node).pid_file)
-        .arg("status")
-        .output()
-        .expect("vigild status");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// The status line of real server `addr:port`.
 fn line(st: &str, who: &str) -> String {
     st.lines()
@@ -195,7 +185,7 @@ virtual_server 192.0.2.100 80 {{
     );
     let node = lab.start(Kind::Vigil, 1, &conf);
     let expect = |lab: &Lab, want: &[(&str, &str)]| {
-        let st = status(lab, node);
+        let st = lab.vigild_status(node);
         want.iter().all(|(who, s)| line(&st, who).contains(s))
     };
     let first = [
@@ -210,10 +200,10 @@ virtual_server 192.0.2.100 80 {{
     assert!(
         netns::wait_until(Duration::from_secs(10), || expect(&lab, &first)),
         "first table:\n{}\n{}",
-        status(&lab, node),
+        lab.vigild_status(node),
         lab.logs()
     );
-    let st = status(&lab, node);
+    let st = lab.vigild_status(node);
     assert!(
         line(&st, "198.51.100.4").contains("last port unreachable")
             || st.contains("port unreachable"),
@@ -228,7 +218,7 @@ virtual_server 192.0.2.100 80 {{
             &[("198.51.100.7", "UP weight 14 table weight 14")]
         )),
         "FILE_CHECK weight:\n{}",
-        status(&lab, node)
+        lab.vigild_status(node)
     );
 
     // The server stops: SMTP, DNS and the UDP check that needs a reply go down; ping stays up.
@@ -242,9 +232,9 @@ virtual_server 192.0.2.100 80 {{
     assert!(
         netns::wait_until(Duration::from_secs(10), || expect(&lab, &after)),
         "after the server stopped:\n{}\n{}",
-        status(&lab, node),
+        lab.vigild_status(node),
         lab.logs()
     );
-    eprintln!("{}", status(&lab, node));
+    eprintln!("{}", lab.vigild_status(node));
     lab.node(node).terminate();
 }

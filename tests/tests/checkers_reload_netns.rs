@@ -37,17 +37,6 @@ impl Drop for Web {
     }
 }
 
-fn status(lab: &Lab, node: usize) -> String {
-    let pid = lab.node_ref(node).pid_file.clone();
-    let out = Command::new(Lab::vigild_path())
-        .arg("-p")
-        .arg(&pid)
-        .arg("status")
-        .output()
-        .expect("vigild status");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// The real server's line and its checker's line in `vigild status`.
 fn real(st: &str, addr: &str) -> (String, String) {
     let mut lines = st.lines();
@@ -128,14 +117,14 @@ fn sighup_adds_and_removes_real_servers_and_keeps_the_unchanged_checker() {
     };
     assert!(
         netns::wait_until(Duration::from_secs(15), || {
-            let st = status(&lab, node);
+            let st = lab.vigild_status(node);
             up_in_table(&st, h2) && up_in_table(&st, h3)
         }),
         "real servers 2 and 3 not up:\n{}\n{}",
-        status(&lab, node),
+        lab.vigild_status(node),
         lab.logs()
     );
-    let before = status(&lab, node);
+    let before = lab.vigild_status(node);
     let runs_before = runs(&real(&before, &h3.to_string()).1);
     // What notify_down wrote before the reload (nothing, unless a check failed at start).
     let downs_before = std::fs::read_to_string(dir.join("down.log")).unwrap_or_default();
@@ -148,14 +137,14 @@ fn sighup_adds_and_removes_real_servers_and_keeps_the_unchanged_checker() {
     netns::signal(n.pid, libc::SIGHUP);
     assert!(
         netns::wait_until(Duration::from_secs(15), || {
-            let st = status(&lab, node);
+            let st = lab.vigild_status(node);
             up_in_table(&st, h3) && up_in_table(&st, h4) && real(&st, &h2.to_string()).0.is_empty()
         }),
         "after the reload: 3 and 4 not up, or 2 still there:\n{}\n{}",
-        status(&lab, node),
+        lab.vigild_status(node),
         lab.logs()
     );
-    let after = status(&lab, node);
+    let after = lab.vigild_status(node);
     let log = lab.node_ref(node).log_text()[mark..].to_string();
     // The unchanged checker went on counting (a restarted one would count from 0 again).
     let runs_after = runs(&real(&after, &h3.to_string()).1);

@@ -166,16 +166,6 @@ fn spread_to(
     (counts, errors)
 }
 
-fn status(lab: &Lab, node: usize) -> String {
-    let out = Command::new(Lab::vigild_path())
-        .arg("-p")
-        .arg(&lab.node_ref(node).pid_file)
-        .arg("status")
-        .output()
-        .expect("vigild status");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn ruleset(lab: &Lab) -> String {
     let out = lab.exec(1, &["nft", "list", "ruleset"]);
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -346,11 +336,12 @@ fn nat_load_balancing_follows_the_checkers() {
     servers[victim - 3].stop();
     let victim_addr = netns::link_v4(victim, 1).to_string();
     assert!(
-        netns::wait_until(Duration::from_secs(20), || status(&lab, node)
+        netns::wait_until(Duration::from_secs(20), || lab
+            .vigild_status(node)
             .lines()
             .any(|l| l.contains(&format!("Real server {victim_addr}:8080: DOWN")))),
         "the checker did not mark rs{victim} down:\n{}",
-        status(&lab, node)
+        lab.vigild_status(node)
     );
     let (counts, errors) = spread(&lab, &spread_py, 600);
     println!("600 requests after rs{victim} went down: {counts:?}, errors {errors}");
@@ -372,10 +363,11 @@ fn nat_load_balancing_follows_the_checkers() {
     // 3. Quorum lost: rs3 (weight 3) gone too leaves at most 2 < quorum 4: the sorry server.
     servers[0].stop();
     assert!(
-        netns::wait_until(Duration::from_secs(20), || status(&lab, node)
+        netns::wait_until(Duration::from_secs(20), || lab
+            .vigild_status(node)
             .contains("IN USE")),
         "quorum not lost:\n{}",
-        status(&lab, node)
+        lab.vigild_status(node)
     );
     let (counts, errors) = spread(&lab, &spread_py, 100);
     println!("100 requests with the quorum lost: {counts:?}, errors {errors}");
@@ -484,12 +476,13 @@ fn ipv6_service_and_inhibit_on_failure() {
 
     servers[1].stop();
     assert!(
-        netns::wait_until(Duration::from_secs(20), || status(&lab, node)
+        netns::wait_until(Duration::from_secs(20), || lab
+            .vigild_status(node)
             .lines()
             .any(|l| l.contains(&format!("Real server [{a4}]:8080: DOWN"))
                 && l.contains("table weight 0"))),
         "rs4 not inhibited:\n{}",
-        status(&lab, node)
+        lab.vigild_status(node)
     );
     let (counts, errors) = spread_to(&lab, &spread_py, "2001:db8::100", 200);
     println!("200 requests with rs4 inhibited (weight 0): {counts:?}, errors {errors}");
