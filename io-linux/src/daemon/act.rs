@@ -1,0 +1,403 @@
+//! Carrying out the engine's actions: adverts sent in batches, addresses added and removed,
+//! gratuitous ARP / unsolicited NA, notify programs, check programs and their results.
+
+use super::*;
+
+impl Daemon {
+    /// Carry out every queued action, in order, and write the address record if it changed.
+    pub(super) fn drain(&mut self) {
+        self.drain_actions();
+        self.flush_record();
+    }
+
+    /// Carry out every queued action, in order (the address record is left for
+    /// [`Self::flush_record`]).
+    pub(super) fn drain_actions(&mut self) {
+        while let Some(a) = self.engine.poll_action() {
+            // Adverts wait for one sendmmsg, but never behind a later action.
+            if !matches!(a, Action::SendAdvert(_)) {
+                self.flush_adverts();
+            }
+            if let Some(op) = self.operator.as_mut() {
+                op.on_action(&self.engine, &a);
+            }
+            self.act(a);
+        }
+        self.flush_adverts();
+    }
+
+    /// Write the address record if it changed.
+    pub(super) fn flush_record(&mut self) {
+        if let Err(e) = self.addrs.flush() {
+            warn!("cannot write {}: {e}", self.addrs.path().display());
+        }
+    }
+
+    /// Send the queued adverts (one `sendmmsg` per socket); failures are logged at most once a
+    /// second.
+    pub(super) fn flush_adverts(&mut self) {
+        if self.txb.is_empty() {
+            return;
+        }
+        for f in self.txb.flush() {
+            let now = sys::now();
+            let quiet = self.last_send_warning.is_some_and(|t| {
+                now.saturating_duration_since(t) < core::time::Duration::from_secs(1)
+            });
+            if !quiet {
+                warn!("cannot send advert to {}: {}", f.dst, f.error);
+                self.last_send_warning = Some(now);
+            }
+        }
+    }
+
+    pub(super) fn instance_name(&self, id: vigil_engine::InstanceId) -> String {
+        self.engine
+            .instance(id)
+            .map(|v| v.name().to_string())
+            .unwrap_or_else(|| format!("#{}", id.0))
+    }
+
+    pub(super) fn act(&mut self, a: Action) {
+        match a {
+            Action::SendAdvert(s) => {
+                let i = usize::from(s.iface.0);
+                let k = fam_idx(Family::of(&s.src));
+                let vmac = self.vmac_of(s.instance).and_then(|m| m.sock.as_ref());
+                let Some(sock) =
+                    vmac.or_else(|| self.ifaces.get(i).and_then(|f| f.socks[k].as_ref()))
+                else {
+                    return;
+                };
+                let (fd, ifindex) = (sock.raw_fd(), sock.ifindex());
+                for &dst in s.destinations() {
+                    self.txb
+                        .push(fd, ifindex, s.src, dst, MAX_ADVERT_LEN, |buf| {
+                            s.encode(dst, buf)
+                                .map_err(|e| error!("cannot encode an advert: {e:?}"))
+                                .ok()
+                        });
+                }
+                debug!(
+                    "advert vrid {} prio {} from {} to {:?}",
+                    s.vrid, s.priority, s.src, s.dst
+                );
+            }
+            Action::AddAddresses {
+                instance,
+                iface,
+                addrs,
+            } => {
+                for v in addrs.iter() {
+                    self.add_address(instance, iface, v);
+                }
+            }
+            Action::RemoveAddresses {
+                instance,
+                iface,
+                addrs,
+            } => {
+                for v in addrs.iter() {
+                    self.remove_address(instance, iface, v);
+                }
+            }
+            Action::Announce {
+                instance,
+                iface,
+                addrs,
+            } => {
+                // RFC 5798's Router flag on unsolicited NAs unless the configuration asks for
+                // keepalived's Override-only frames.
+                let router = self
+                    .engine
+                    .instance(instance)
+                    .is_none_or(|v| v.config().announce.na_router_flag);
+                for v in addrs.iter() {
+                    self.announce(instance, iface, v, router);
+                }
+                // The excluded addresses are announced with the others (keepalived).
+                let name = self.instance_name(instance);
+                if let Some(e) = self.installed.get(&name).cloned() {
+                    for v in &e.excluded {
+                        if let Some((dev, idx)) = self.target_on(&e.interface, v) {
+                            self.announce_at(dev, idx, v, router);
+                        }
+                    }
+                }
+            }
+            Action::StateChange {
+                instance,
+                from,
+                to,
+                priority,
+                reason,
+            } => {
+                let name = self.instance_name(instance);
+                info!("({name}) {from} -> {to}: {reason} (priority {priority})");
+                if from == vigil_engine::State::Master {
+                    self.uninstall_extras(&name);
+                }
+                if to == vigil_engine::State::Master {
+                    self.install_extras(&name);
+                }
+            }
+            Action::ProtocolError {
+                iface,
+                instance,
+                src,
+                rule,
+            } => {
+                debug!(
+                    "dropped advert from {src} on {}{}: {}",
+                    self.ifaces
+                        .get(usize::from(iface.0))
+                        .map(|f| f.name.as_str())
+                        .unwrap_or("?"),
+                    instance
+                        .map(|i| format!(" ({})", self.instance_name(i)))
+                        .unwrap_or_default(),
+                    rule.name()
+                );
+            }
+            Action::Notice(n) => {
+                let instance = |i: Option<vigil_engine::InstanceId>| {
+                    i.map(|i| format!("({}) ", self.instance_name(i)))
+                        .unwrap_or_default()
+                };
+                let held = |n: u64| {
+                    if n > 0 {
+                        format!(" ({n} more since the last such warning)")
+                    } else {
+                        String::new()
+                    }
+                };
+                match n {
+                    vigil_engine::Notice::AdvertDropped {
+                        iface,
+                        instance: i,
+                        src,
+                        rule,
+                        held_back,
+                    } => warn!(
+                        "{}dropped advert from {src} on {}: {}{}",
+                        instance(i),
+                        self.ifaces
+                            .get(usize::from(iface.0))
+                            .map(|f| f.name.as_str())
+                            .unwrap_or("?"),
+                        rule.name(),
+                        held(held_back)
+                    ),
+                    vigil_engine::Notice::IntervalDiffers {
+                        instance: i,
+                        src,
+                        theirs,
+                        ours,
+                        held_back,
+                    } => warn!(
+                        "{}{src} advertises every {theirs:?}, our advert_int is {ours:?}: the \
+                         routers' configurations differ{}",
+                        instance(Some(i)),
+                        held(held_back)
+                    ),
+                    vigil_engine::Notice::OwnerConflict {
+                        instance: i,
+                        src,
+                        other,
+                        held_back,
+                    } => warn!(
+                        "{}{src} advertises priority 255 (address owner), and so does {}: only \
+                         one router may own the addresses{}",
+                        instance(Some(i)),
+                        other.map_or("this router".to_string(), |o| o.to_string()),
+                        held(held_back)
+                    ),
+                    vigil_engine::Notice::OwnerAddressListDiffers {
+                        instance: i,
+                        src,
+                        held_back,
+                    } => warn!(
+                        "{}the address owner {src} advertises other addresses than ours: \
+                         its adverts are kept, the configurations differ{}",
+                        instance(Some(i)),
+                        held(held_back)
+                    ),
+                    vigil_engine::Notice::ReceiveQueueDropped {
+                        iface,
+                        lost,
+                        held_back,
+                    } => warn!(
+                        "{}: the VRRP socket dropped {lost} packet(s): its receive buffer was                          full (Master_Down_Timers due meanwhile wait one more advert interval){}",
+                        self.engine.interface_name(iface).unwrap_or("?"),
+                        held(held_back)
+                    ),
+                    other => warn!("{other:?}"),
+                }
+            }
+            other => debug!("action not carried out by this runner: {other:?}"),
+        }
+    }
+
+    /// The interface a virtual address goes on: its `dev`, else the instance's macvlan
+    /// (`use_vmac`), else the instance's interface.
+    pub(super) fn target(
+        &self,
+        instance: vigil_engine::InstanceId,
+        iface: IfaceId,
+        v: &VirtualAddress,
+    ) -> Option<(String, u32)> {
+        if let Some(m) = self.vmac_of(instance) {
+            let name = m.spec.name.clone();
+            return self.target_on(&name, v);
+        }
+        let default = &self.ifaces.get(usize::from(iface.0))?.name;
+        self.target_on(default, v)
+    }
+
+    /// The macvlan of instance `id` (ids as of the engine's last configuration change).
+    pub(super) fn vmac_of(&self, id: vigil_engine::InstanceId) -> Option<&Vmac> {
+        let (_, name) = self.vmac_ids.iter().find(|(i, _)| *i == id)?;
+        self.vmacs.get(name)
+    }
+
+    /// The interface a virtual address goes on: its `dev`, else `default`.
+    pub(super) fn target_on(&self, default: &str, v: &VirtualAddress) -> Option<(String, u32)> {
+        let name = v.dev.clone().unwrap_or_else(|| default.to_string());
+        let idx = self
+            .ifaces
+            .iter()
+            .find(|f| f.name == name)
+            .and_then(|f| f.index)
+            .or_else(|| sys::if_nametoindex(&name))?;
+        Some((name, idx))
+    }
+
+    pub(super) fn add_address(
+        &mut self,
+        instance: vigil_engine::InstanceId,
+        iface: IfaceId,
+        v: &VirtualAddress,
+    ) {
+        let Some((name, idx)) = self.target(instance, iface, v) else {
+            warn!("cannot add {}: interface missing", v.addr);
+            return;
+        };
+        self.add_address_at(name, idx, v);
+    }
+
+    pub(super) fn add_address_at(&mut self, name: String, idx: u32, v: &VirtualAddress) {
+        let rec = Recorded {
+            ifname: name.clone(),
+            addr: v.addr,
+            prefix_len: v.prefix_len,
+        };
+        match self.rtnl.add_address(idx, v) {
+            Ok(true) => {
+                self.addrs.add(rec);
+                info!("added {}/{} on {name}", v.addr, v.prefix_len);
+            }
+            Ok(false) => info!("{}/{} already on {name}", v.addr, v.prefix_len),
+            Err(e) => error!("cannot add {}/{} on {name}: {e}", v.addr, v.prefix_len),
+        }
+    }
+
+    pub(super) fn remove_address(
+        &mut self,
+        instance: vigil_engine::InstanceId,
+        iface: IfaceId,
+        v: &VirtualAddress,
+    ) {
+        let Some((name, idx)) = self.target(instance, iface, v) else {
+            return;
+        };
+        self.remove_address_at(name, idx, v);
+    }
+
+    pub(super) fn remove_address_at(&mut self, name: String, idx: u32, v: &VirtualAddress) {
+        match self.rtnl.del_address(idx, v.addr, v.prefix_len) {
+            Ok(true) => info!("removed {}/{} from {name}", v.addr, v.prefix_len),
+            Ok(false) => debug!("{}/{} was not on {name}", v.addr, v.prefix_len),
+            Err(e) => error!("cannot remove {}/{} from {name}: {e}", v.addr, v.prefix_len),
+        }
+        let rec = Recorded {
+            ifname: name,
+            addr: v.addr,
+            prefix_len: v.prefix_len,
+        };
+        self.addrs.remove(&rec);
+    }
+
+    pub(super) fn announce(
+        &mut self,
+        instance: vigil_engine::InstanceId,
+        iface: IfaceId,
+        v: &VirtualAddress,
+        router: bool,
+    ) {
+        let Some((name, idx)) = self.target(instance, iface, v) else {
+            return;
+        };
+        self.announce_at(name, idx, v, router);
+    }
+
+    pub(super) fn announce_at(&mut self, name: String, idx: u32, v: &VirtualAddress, router: bool) {
+        let mac = self
+            .ifaces
+            .iter()
+            .find(|f| f.name == name)
+            .and_then(|f| f.mac)
+            .or_else(|| {
+                self.vmacs
+                    .values()
+                    .find(|m| m.spec.name == name)
+                    .map(|m| m.spec.mac)
+            })
+            .or_else(|| read_mac(&name));
+        let Some(mac) = mac else {
+            debug!("{name}: no MAC address, not announcing {}", v.addr);
+            return;
+        };
+        let r = match v.addr {
+            IpAddr::V4(a) => self.announcer.garp(idx, mac, a),
+            IpAddr::V6(a) => self.announcer.una(idx, mac, a, router),
+        };
+        if let Err(e) = r {
+            debug!("{name}: cannot announce {}: {e}", v.addr);
+        }
+    }
+
+    /// Start due check runs, kill overdue ones, report what is known at once.
+    pub(super) fn run_checks(&mut self) {
+        if self.checks.is_empty() {
+            return;
+        }
+        let now = self.clock.now();
+        let (started, done) = self.checks.on_time(now);
+        for (idx, fd) in started {
+            if let Err(e) = self.ep.add(fd, TOKEN_CHECK_BASE + idx as u64) {
+                error!("cannot watch a check program: {e}");
+            }
+        }
+        for f in done {
+            self.check_result(now, f.script, f.result, f.ran_for);
+        }
+    }
+
+    pub(super) fn check_result(
+        &mut self,
+        now: vigil_engine::Instant,
+        script: vigil_engine::io::ScriptId,
+        result: CheckResult,
+        ran_for: core::time::Duration,
+    ) {
+        self.engine.handle_input(
+            now,
+            Input::Check {
+                script,
+                result,
+                ran_for,
+            },
+        );
+        self.drain();
+    }
+}

@@ -1,0 +1,266 @@
+//! Interfaces: the kernel's view of the links the instances run on (netlink events, sockets
+//! opened and closed as links come and go, primary addresses), told to the engine.
+
+use super::*;
+
+/// Open the `family` VRRP socket of interface `name` (kernel index `index`, table position
+/// `i`) and watch it; failures are logged.
+pub(super) fn open_socket(
+    ep: &Epoll,
+    name: &str,
+    index: u32,
+    i: usize,
+    family: Family,
+) -> Option<VrrpSocket> {
+    match VrrpSocket::open(family, name, index) {
+        Ok(s) => {
+            if let Err(e) = ep.add(s.raw_fd(), socket_token(i, family)) {
+                error!("{name}: cannot watch the {family} socket: {e}");
+            }
+            Some(s)
+        }
+        Err(e) => {
+            error!("{name}: cannot open the {family} VRRP socket: {e}");
+            None
+        }
+    }
+}
+
+/// An interface's MAC address from sysfs (interfaces that no instance runs on but a `dev`
+/// names).
+pub(super) fn read_mac(name: &str) -> Option<[u8; 6]> {
+    let s = std::fs::read_to_string(format!("/sys/class/net/{name}/address")).ok()?;
+    let mut out = [0u8; 6];
+    let mut parts = s.trim().split(':');
+    for b in out.iter_mut() {
+        *b = u8::from_str_radix(parts.next()?, 16).ok()?;
+    }
+    parts.next().is_none().then_some(out)
+}
+
+impl Daemon {
+    /// Re-read every link and address from the kernel (start-up, and after the event socket
+    /// overran), open sockets on interfaces that exist, and tell the engine what changed.
+    pub(super) fn resync(&mut self) -> io::Result<()> {
+        let links = self.rtnl.links()?;
+        let addrs = self.rtnl.addrs()?;
+        for i in 0..self.ifaces.len() {
+            let link = links
+                .iter()
+                .find(|l| l.name == self.ifaces[i].name)
+                .cloned();
+            match link {
+                Some(l) => self.link_present(i, &l),
+                None => self.link_gone(i),
+            }
+            let idx = self.ifaces[i].index;
+            self.ifaces[i].addrs = addrs
+                .iter()
+                .filter(|a| Some(a.index) == idx && !self.vips.contains(&a.addr))
+                .cloned()
+                .collect();
+        }
+        Ok(())
+    }
+
+    pub(super) fn link_present(&mut self, i: usize, l: &Link) {
+        let iface = &mut self.ifaces[i];
+        if iface.index != Some(l.index) {
+            if iface.index.is_some() {
+                self.close_sockets(i);
+            }
+            let iface = &mut self.ifaces[i];
+            iface.index = Some(l.index);
+            iface.addrs.clear();
+            for f in [Family::V4, Family::V6] {
+                if iface.families[fam_idx(f)] {
+                    iface.socks[fam_idx(f)] = open_socket(&self.ep, &iface.name, l.index, i, f);
+                }
+            }
+        }
+        let iface = &mut self.ifaces[i];
+        iface.mac = l.mac;
+        iface.up = l.up;
+    }
+
+    pub(super) fn close_sockets(&mut self, i: usize) {
+        for s in self.ifaces[i].socks.iter_mut() {
+            if let Some(sock) = s.take() {
+                let _ = self.ep.delete(sock.raw_fd());
+                self.rx_dropped.remove(&sock.raw_fd());
+            }
+        }
+    }
+
+    pub(super) fn link_gone(&mut self, i: usize) {
+        self.close_sockets(i);
+        let iface = &mut self.ifaces[i];
+        iface.index = None;
+        iface.up = false;
+        iface.addrs.clear();
+    }
+
+    /// Tell the engine about every interface whose link or primary address differs from what
+    /// it was last told.
+    pub(super) fn report_interfaces(&mut self) {
+        for i in 0..self.ifaces.len() {
+            let id = IfaceId(i as u16);
+            let iface = &self.ifaces[i];
+            let up = iface.up;
+            let primaries = [
+                netlink::primary_v4(&iface.addrs, &self.vips),
+                netlink::link_local_v6(&iface.addrs),
+            ];
+            if iface.told_up != Some(up) {
+                info!("{}: link {}", iface.name, if up { "up" } else { "down" });
+                self.ifaces[i].told_up = Some(up);
+                self.engine
+                    .handle_input(self.clock.now(), Input::Link { iface: id, up });
+                self.drain();
+            }
+            for f in [Family::V4, Family::V6] {
+                let k = fam_idx(f);
+                if !self.ifaces[i].families[k] {
+                    continue;
+                }
+                let p = primaries[k];
+                if self.ifaces[i].told_primary[k] != Some(p) {
+                    match p {
+                        Some(a) => info!("{}: {f} source address {a}", self.ifaces[i].name),
+                        None => warn!("{}: no {f} source address", self.ifaces[i].name),
+                    }
+                    self.ifaces[i].told_primary[k] = Some(p);
+                    self.engine.handle_input(
+                        self.clock.now(),
+                        Input::PrimaryAddress {
+                            iface: id,
+                            family: f,
+                            addr: p,
+                        },
+                    );
+                    self.drain();
+                }
+            }
+        }
+    }
+
+    /// After a reload: the interface table in the new engine's order, by name. Interfaces
+    /// still used keep their sockets (watched again under their new positions), new ones are
+    /// looked up by the next [`Daemon::resync`], unused ones are closed.
+    pub(super) fn rebuild_interfaces(&mut self) {
+        // Interface ids may change: what the queues held back is told again on the next read.
+        self.rx_queues.clear();
+        let mut old = std::mem::take(&mut self.ifaces);
+        for f in &old {
+            for s in f.socks.iter().flatten() {
+                let _ = self.ep.delete(s.raw_fd());
+            }
+        }
+        let mut ifaces: Vec<Iface> = self
+            .engine
+            .interfaces()
+            .map(|(_, name)| match old.iter().position(|f| f.name == name) {
+                Some(p) => {
+                    let mut f = old.swap_remove(p);
+                    f.families = [false; 2];
+                    f
+                }
+                None => Iface::named(name),
+            })
+            .collect();
+        for f in old {
+            if f.socks.iter().any(Option::is_some) {
+                info!("{}: no longer used, sockets closed", f.name);
+            }
+        }
+        for v in self.engine.instances() {
+            if let Some(f) = ifaces.get_mut(usize::from(v.iface().0)) {
+                f.families[fam_idx(v.config().family)] = true;
+            }
+        }
+        for (i, f) in ifaces.iter_mut().enumerate() {
+            for fam in [Family::V4, Family::V6] {
+                let k = fam_idx(fam);
+                if !f.families[k] {
+                    if f.socks[k].take().is_some() {
+                        info!("{}: {fam} socket closed (no instance left)", f.name);
+                    }
+                    f.told_primary[k] = None;
+                    continue;
+                }
+                match (&f.socks[k], f.index) {
+                    (Some(s), _) => {
+                        if let Err(e) = self.ep.add(s.raw_fd(), socket_token(i, fam)) {
+                            error!("{}: cannot watch the {fam} socket: {e}", f.name);
+                        }
+                    }
+                    (None, Some(index)) => {
+                        f.socks[k] = open_socket(&self.ep, &f.name, index, i, fam);
+                    }
+                    (None, None) => {}
+                }
+            }
+        }
+        self.ifaces = ifaces;
+    }
+
+    pub(super) fn on_netlink(&mut self) {
+        match self.events.read() {
+            Ok(evs) => {
+                for ev in evs {
+                    self.apply(ev);
+                }
+            }
+            Err(e) => {
+                warn!("netlink events lost ({e}): re-reading interfaces");
+                if let Err(e) = self.resync() {
+                    error!("cannot re-read interfaces: {e}");
+                }
+            }
+        }
+        self.report_interfaces();
+    }
+
+    pub(super) fn apply(&mut self, ev: Event) {
+        match ev {
+            Event::NewLink(l) => {
+                if let Some(i) = self.ifaces.iter().position(|f| f.name == l.name) {
+                    let fresh = self.ifaces[i].index != Some(l.index);
+                    self.link_present(i, &l);
+                    if fresh {
+                        // A new interface: its addresses come as events too, but read them now
+                        // so the first report is complete.
+                        if let Ok(all) = self.rtnl.addrs() {
+                            self.ifaces[i].addrs = all
+                                .into_iter()
+                                .filter(|a| a.index == l.index && !self.vips.contains(&a.addr))
+                                .collect();
+                        }
+                    }
+                } else if let Some(i) = self.ifaces.iter().position(|f| f.index == Some(l.index)) {
+                    // Renamed away from the configured name.
+                    self.link_gone(i);
+                }
+            }
+            Event::DelLink(index) => {
+                if let Some(i) = self.ifaces.iter().position(|f| f.index == Some(index)) {
+                    self.link_gone(i);
+                }
+            }
+            Event::NewAddr(a) | Event::DelAddr(a) if self.vips.contains(&a.addr) => {}
+            Event::NewAddr(a) => {
+                if let Some(f) = self.ifaces.iter_mut().find(|f| f.index == Some(a.index)) {
+                    match f.addrs.iter_mut().find(|x| x.addr == a.addr) {
+                        Some(x) => *x = a,
+                        None => f.addrs.push(a),
+                    }
+                }
+            }
+            Event::DelAddr(a) => {
+                if let Some(f) = self.ifaces.iter_mut().find(|f| f.index == Some(a.index)) {
+                    f.addrs.retain(|x| x.addr != a.addr);
+                }
+            }
+        }
+    }
+}

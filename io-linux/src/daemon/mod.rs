@@ -1,0 +1,800 @@
+//! The daemon: owns the file descriptors, feeds the engine, carries out its actions.
+//!
+//! See the crate documentation for the shape of the event loop.
+
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use tracing::{debug, error, info, warn};
+use vigil_engine::conf::{self, SourceLoader};
+use vigil_engine::io::CheckResult;
+use vigil_engine::wire::Family;
+use vigil_engine::{
+    Action, Engine, EngineConfig, IfaceId, Input, Instant, Received, State, VirtualAddress,
+};
+
+use crate::addr_state::{self, AddrState, Recorded};
+use crate::announce::Announcer;
+use crate::batch::{self, RecvBatch, SendBatch};
+use crate::checks::Checks;
+use crate::netlink::{self, Addr, Event, Link, Rtnl, RtnlEvents};
+use crate::operator::{sd_notify, Operator, OperatorOptions};
+use crate::routes::{self, Extras, RouteSpec};
+use crate::sys::{self, Epoll, SignalFd, TimerFd};
+use crate::track_files::TrackFiles;
+use crate::vmac::{self, BaseSysctls, VmacSpec};
+use crate::vrrp_socket::VrrpSocket;
+
+mod act;
+mod extras;
+mod ifaces;
+mod receive;
+mod reload;
+mod vmacs;
+
+use self::ifaces::read_mac;
+use self::reload::load;
+
+/// The key of `static_ipaddress` / `static_routes` among the instances' extras (no instance
+/// can be called this: names are words of the configuration).
+const STATICS: &str = "\0static";
+
+/// keepalived's exit code for a configuration it cannot run.
+pub const EXIT_CONFIG: i32 = 5;
+
+/// Exit code for a failure to set up the machine (sockets, netlink, files).
+pub const EXIT_FATAL: i32 = 1;
+
+/// The pid file when `-p` is not given.
+pub const DEFAULT_PID_FILE: &str = "/run/vigild.pid";
+
+const TOKEN_TIMER: u64 = 0;
+
+const TOKEN_SIGNAL: u64 = 1;
+
+const TOKEN_NETLINK: u64 = 2;
+
+const TOKEN_TRACK_FILES: u64 = 3;
+
+const TOKEN_STATUS: u64 = 4;
+
+/// The health-checker runner's epoll (src/checker/).
+const TOKEN_CHECKERS: u64 = 5;
+
+/// How long notify programs still queued at exit may run.
+const NOTIFY_GRACE: core::time::Duration = core::time::Duration::from_secs(2);
+
+/// Sockets: `TOKEN_SOCKET_BASE + 2 * iface + family`.
+const TOKEN_SOCKET_BASE: u64 = 16;
+
+/// `use_vmac` macvlans' sockets: `TOKEN_VMAC_BASE + n` (n counts macvlans created).
+const TOKEN_VMAC_BASE: u64 = 1 << 31;
+
+/// Check programs' pidfds: `TOKEN_CHECK_BASE + script index`.
+const TOKEN_CHECK_BASE: u64 = 1 << 32;
+
+/// `recvmmsg` calls per socket per wake-up before serving the others (epoll is
+/// level-triggered: the rest are read on the next turn).
+const RECV_ROUNDS: usize = 8;
+
+/// `recvmmsg` calls per socket when the loop reads every socket before serving a deadline
+/// (`read_before_deciding`): 512 x 32 adverts, more than a full 8 MiB receive buffer holds
+/// (about 550 bytes of truesize per advert). A socket still not empty after that is reported
+/// to the engine as pending (a flood); the engine's rule decides what its deadlines then mean.
+const DRAIN_ROUNDS: usize = 512;
+
+/// How long the loop waits for the rest of a burst of adverts (see `run`).
+const COALESCE: core::time::Duration = core::time::Duration::from_micros(500);
+
+/// How long before a backup's Master_Down_Timer expires the loop wakes, to wait out the rest on
+/// the CPU (see `takeover_wake`): longer than a timer wake-up takes here (50-100 us, measured
+/// with perf in BENCHMARKS-daemon.md), short enough to cost nothing that matters, and only
+/// when a master has gone silent.
+const TAKEOVER_LEAD: core::time::Duration = core::time::Duration::from_micros(250);
+
+/// The longest advert.
+const MAX_ADVERT_LEN: usize = vigil_engine::wire::MAX_ADVERT_LEN;
+
+/// What the command line decided.
+#[derive(Clone, Debug, Default)]
+pub struct DaemonOptions {
+    /// The keepalived.conf to read.
+    pub config_file: PathBuf,
+    /// The config id for `@ID` lines.
+    pub config_id: Option<String>,
+    /// The pid file (default [`DEFAULT_PID_FILE`]); the address record sits beside it.
+    pub pid_file: Option<PathBuf>,
+    /// `-D`: log every advert and drop at debug level.
+    pub log_detail: bool,
+    /// `--metrics-file`: the Prometheus textfile (node_exporter textfile collector) to keep.
+    pub metrics_file: Option<PathBuf>,
+    /// Which halves run (`-P`: VRRP only, `-C`: health checkers only; default both).
+    pub subsystems: crate::checker::Subsystems,
+}
+
+fn fam_idx(f: Family) -> usize {
+    match f {
+        Family::V4 => 0,
+        Family::V6 => 1,
+    }
+}
+
+/// Where the configuration comes from: read again on SIGHUP.
+pub struct ConfigSource<'a> {
+    /// The main file (`-f`).
+    pub path: String,
+    /// The config id for `@ID` lines (`-i`).
+    pub options: conf::ParseOptions,
+    /// How files (and `include` globs) are read.
+    pub loader: &'a dyn SourceLoader,
+    /// Which halves of the configuration run (`-P` / `-C`), also after a reload.
+    pub subsystems: crate::checker::Subsystems,
+}
+
+/// A configuration read, parsed and converted for the engine.
+struct Loaded {
+    cfg: conf::Config,
+    engine: EngineConfig,
+    /// Excluded addresses and virtual routes by instance name.
+    extras: Vec<(String, Extras)>,
+    /// `use_vmac` macvlans by instance name.
+    vmacs: HashMap<String, VmacSpec>,
+    /// `static_ipaddress` / `static_routes`.
+    statics: Option<Extras>,
+}
+
+/// The epoll token of socket `family` of interface `i` of the table.
+fn socket_token(i: usize, family: Family) -> u64 {
+    TOKEN_SOCKET_BASE + 2 * i as u64 + fam_idx(family) as u64
+}
+
+/// One interface some instance runs on.
+#[derive(Debug)]
+struct Iface {
+    name: String,
+    /// The kernel's index; `None` while the interface does not exist.
+    index: Option<u32>,
+    mac: Option<[u8; 6]>,
+    up: bool,
+    addrs: Vec<Addr>,
+    /// Which families some instance uses here.
+    families: [bool; 2],
+    socks: [Option<VrrpSocket>; 2],
+    /// What the engine was last told.
+    told_up: Option<bool>,
+    told_primary: [Option<Option<IpAddr>>; 2],
+}
+
+impl Iface {
+    /// An interface not looked up yet.
+    fn named(name: &str) -> Iface {
+        Iface {
+            name: name.to_string(),
+            index: None,
+            mac: None,
+            up: false,
+            addrs: Vec::new(),
+            families: [false; 2],
+            socks: [None, None],
+            told_up: None,
+            told_primary: [None, None],
+        }
+    }
+}
+
+/// The running daemon.
+pub struct Daemon {
+    engine: Engine,
+    ep: Epoll,
+    timer: TimerFd,
+    signals: SignalFd,
+    rtnl: Rtnl,
+    events: RtnlEvents,
+    announcer: Announcer,
+    checks: Checks,
+    track_files: TrackFiles,
+    /// Notify programs, FIFOs, e-mail, the status socket, metrics (src/operator/); taken at stop.
+    operator: Option<Operator>,
+    ifaces: Vec<Iface>,
+    /// Every configured virtual address: never an interface's own address, and ignored in
+    /// address events (a takeover of 1,020 instances must not cost 1,020 x 1,020 comparisons).
+    vips: HashSet<IpAddr>,
+    addrs: AddrState,
+    pid_file: PathBuf,
+    clock: sys::Clock,
+    rxb: RecvBatch,
+    txb: SendBatch,
+    last_send_warning: Option<vigil_engine::Instant>,
+    /// What each instance installs besides its advertised addresses while MASTER (excluded
+    /// addresses, virtual routes), by instance name.
+    extras: HashMap<String, Extras>,
+    /// What is installed now, by instance name (removed on leaving MASTER, diffed on reload).
+    installed: HashMap<String, Extras>,
+    /// `use_vmac` macvlans, by instance name.
+    vmacs: HashMap<String, Vmac>,
+    /// Instance id -> instance name for those with a macvlan (ids of the engine's current
+    /// configuration; during a reload's stopping phase, still the old ones).
+    vmac_ids: Vec<(vigil_engine::InstanceId, String)>,
+    /// The parents' sysctls to put back.
+    vmac_sysctls: BaseSysctls,
+    /// Macvlans created so far (their epoll tokens).
+    vmac_serial: u64,
+    /// Each VRRP socket's drop counter (SO_RXQ_OVFL) as last seen, by descriptor.
+    rx_dropped: HashMap<std::os::fd::RawFd, u32>,
+    /// What the receive queues of each engine interface held back since the engine was last
+    /// told (`Input::ReceiveQueue`), by interface id.
+    rx_queues: HashMap<IfaceId, RxQueue>,
+    /// The health checkers of the configuration's virtual servers (src/checker/).
+    checkers: Option<crate::checker::CheckerRunner>,
+}
+
+/// The receive queues (sockets) of one engine interface, as the loop last read them.
+#[derive(Clone, Copy, Debug, Default)]
+struct RxQueue {
+    /// A read stopped at its budget with adverts still queued.
+    pending: bool,
+    /// Adverts the sockets dropped since the engine was last told.
+    lost: u32,
+    /// What the engine was last told about `pending`.
+    told_pending: bool,
+}
+
+/// A macvlan this daemon created for an instance (`use_vmac`).
+struct Vmac {
+    spec: VmacSpec,
+    index: u32,
+    /// Sends the instance's adverts and hears its peers' (none with `vmac_xmit_base`: then the
+    /// parent's socket does both).
+    sock: Option<VrrpSocket>,
+    /// The socket's epoll token.
+    token: u64,
+}
+
+/// Run the daemon with options from the command line; returns the process exit code.
+pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
+    init_logging(opts.log_detail);
+    let source = ConfigSource {
+        path: opts.config_file.to_string_lossy().into_owned(),
+        options: conf::ParseOptions {
+            config_id: opts.config_id.clone(),
+        },
+        loader,
+        subsystems: opts.subsystems,
+    };
+    let Some(Loaded {
+        cfg,
+        engine,
+        extras,
+        vmacs,
+        statics,
+    }) = load(&source)
+    else {
+        return EXIT_CONFIG;
+    };
+    let pid_file = opts
+        .pid_file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_PID_FILE));
+    // Real-time scheduling and locked memory need privileges that vigild gives up next; both
+    // come before any other thread or child process, which then start confined.
+    if std::env::var_os("VIGIL_NO_REALTIME").is_none() {
+        let rt = sys::enter_realtime();
+        info!(
+            "real-time scheduling {}, memory {}",
+            if rt.fifo {
+                "on (SCHED_FIFO)"
+            } else {
+                "unavailable"
+            },
+            if rt.locked { "locked" } else { "not locked" }
+        );
+    }
+    match crate::operator::privilege::confine(&cfg) {
+        Ok(c) => info!(
+            "capabilities kept: {}{}",
+            c.kept
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if c.bounding {
+                " (bounding set too)"
+            } else {
+                ""
+            }
+        ),
+        Err(e) => warn!("cannot drop capabilities: {e}"),
+    }
+    let checks = Checks::new(&cfg, sys::now());
+    let track_files = TrackFiles::new(&cfg);
+    let mut operator_opts = OperatorOptions::for_pid_file(&pid_file);
+    operator_opts.metrics_file = opts.metrics_file.clone();
+    let operator = Operator::new(&cfg, operator_opts);
+    match Daemon::new(engine, checks, track_files, operator, &pid_file) {
+        Ok(mut d) => {
+            match crate::checker::CheckerRunner::new(&cfg, Some(&pid_file)) {
+                Ok(mut c) => {
+                    if let Some(r) = c.as_mut() {
+                        r.set_metrics_file(opts.metrics_file.as_deref());
+                    }
+                    d.set_checkers(c)
+                }
+                Err(e) => {
+                    error!("cannot start the health checkers: {e}");
+                    return EXIT_FATAL;
+                }
+            }
+            d.set_extras(extras);
+            d.set_vmacs(vmacs);
+            d.set_statics(statics);
+            d.serve(Some(&source))
+        }
+        Err(e) => {
+            error!("cannot start: {e}");
+            EXIT_FATAL
+        }
+    }
+}
+
+/// Log lines to stderr (to syslog in the background, see [`crate::background`]): INFO by
+/// default (one line per state change), DEBUG with `-D`.
+pub fn init_logging(detail: bool) {
+    let level = if detail {
+        tracing::Level::DEBUG
+    } else {
+        tracing::Level::INFO
+    };
+    if crate::background::in_background() {
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_writer(crate::background::Syslog::new())
+            .with_ansi(false)
+            .with_target(false)
+            .without_time()
+            .try_init();
+        return;
+    }
+    if crate::operator::journal::stderr_is_journal() {
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_writer(io::stderr)
+            .event_format(crate::operator::journal::JournalFormat)
+            .try_init();
+        return;
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .try_init();
+}
+
+fn write_pid_file(path: &Path) -> io::Result<()> {
+    std::fs::write(path, format!("{}\n", std::process::id()))
+}
+
+impl Daemon {
+    /// Set up everything: pid file, the previous run's leftovers, interfaces, sockets. The
+    /// engine starts in [`Daemon::run`].
+    pub fn new(
+        config: EngineConfig,
+        checks: Checks,
+        track_files: TrackFiles,
+        operator: Operator,
+        pid_file: &Path,
+    ) -> io::Result<Daemon> {
+        let vips: HashSet<IpAddr> = config.virtual_addresses().collect();
+        let engine = Engine::new(config)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        write_pid_file(pid_file)?;
+        let (addrs, left) = AddrState::open(addr_state::path_for_pid_file(pid_file));
+        let mut rtnl = Rtnl::open()?;
+        for r in &left {
+            match sys::if_nametoindex(&r.ifname) {
+                Some(idx) => match rtnl.del_address(idx, r.addr, r.prefix_len) {
+                    Ok(true) => info!(
+                        "removed {}/{} from {}: left by a previous run",
+                        r.addr, r.prefix_len, r.ifname
+                    ),
+                    Ok(false) => {}
+                    Err(e) => warn!("cannot remove leftover {} from {}: {e}", r.addr, r.ifname),
+                },
+                None => debug!("leftover {} on vanished {}", r.addr, r.ifname),
+            }
+        }
+        addrs.save()?;
+        // Rule 1 of addr_state: no configured address may be on its interface before start.
+        for inst in engine.instances() {
+            let cfg = inst.config();
+            for v in &cfg.virtual_addresses {
+                let dev = v.dev.as_deref().unwrap_or(&cfg.interface);
+                if let Some(idx) = sys::if_nametoindex(dev) {
+                    if let Ok(true) = rtnl.del_address(idx, v.addr, v.prefix_len) {
+                        info!(
+                            "({}) removed {}/{} from {dev}: present before start",
+                            cfg.name, v.addr, v.prefix_len
+                        );
+                    }
+                }
+            }
+        }
+
+        let mut ifaces: Vec<Iface> = engine
+            .interfaces()
+            .map(|(_, name)| Iface::named(name))
+            .collect();
+        for v in engine.instances() {
+            if let Some(i) = ifaces.get_mut(usize::from(v.iface().0)) {
+                i.families[fam_idx(v.config().family)] = true;
+            }
+        }
+        let events = RtnlEvents::open()?;
+        let ep = Epoll::new()?;
+        let timer = TimerFd::new()?;
+        let signals = SignalFd::new()?;
+        ep.add(timer.raw_fd(), TOKEN_TIMER)?;
+        ep.add(signals.raw_fd(), TOKEN_SIGNAL)?;
+        ep.add(events.raw_fd(), TOKEN_NETLINK)?;
+        if let Some(fd) = track_files.raw_fd() {
+            ep.add(fd, TOKEN_TRACK_FILES)?;
+        }
+        if let Some(fd) = operator.status_fd() {
+            ep.add(fd, TOKEN_STATUS)?;
+        }
+        sys::set_timer_slack_ns(1);
+        let mut d = Daemon {
+            engine,
+            ep,
+            timer,
+            signals,
+            rtnl,
+            events,
+            announcer: Announcer::open()?,
+            checks,
+            track_files,
+            operator: Some(operator),
+            ifaces,
+            vips,
+            addrs,
+            pid_file: pid_file.to_path_buf(),
+            clock: sys::Clock::default(),
+            rxb: RecvBatch::default(),
+            rx_dropped: HashMap::new(),
+            rx_queues: HashMap::new(),
+            txb: SendBatch::default(),
+            last_send_warning: None,
+            extras: HashMap::new(),
+            installed: HashMap::new(),
+            vmacs: HashMap::new(),
+            vmac_ids: Vec::new(),
+            vmac_sysctls: BaseSysctls::default(),
+            vmac_serial: 0,
+            checkers: None,
+        };
+        d.resync()?;
+        // A socket that cannot be opened at start-up is a setup error (permissions, a kernel
+        // without IPv6): fail now rather than run instances that can neither hear nor speak.
+        for f in &d.ifaces {
+            for fam in [Family::V4, Family::V6] {
+                let k = fam_idx(fam);
+                if f.index.is_some() && f.families[k] && f.socks[k].is_none() {
+                    return Err(io::Error::other(format!(
+                        "{}: no {fam} VRRP socket",
+                        f.name
+                    )));
+                }
+            }
+        }
+        Ok(d)
+    }
+
+    /// Start the engine and serve until SIGTERM / SIGINT, ignoring SIGHUP; returns the exit
+    /// code.
+    pub fn run(&mut self) -> i32 {
+        self.serve(None)
+    }
+
+    /// Start the engine and serve until SIGTERM / SIGINT, reloading `source` on SIGHUP;
+    /// returns the exit code.
+    pub fn serve(&mut self, source: Option<&ConfigSource<'_>>) -> i32 {
+        self.report_interfaces();
+        info!(
+            "starting {} instance(s) on {} interface(s)",
+            self.engine.instances().count(),
+            self.ifaces.len()
+        );
+        for (file, value) in self.track_files.all() {
+            self.engine
+                .handle_input(self.clock.now(), Input::TrackFile { file, value });
+            self.drain();
+            if let Some(c) = self.checkers.as_mut() {
+                c.feed_track_file_index(self.clock.now(), usize::from(file.0), value);
+            }
+        }
+        self.engine.handle_input(self.clock.now(), Input::Start);
+        self.drain();
+        if let Some(c) = self.checkers.as_mut() {
+            c.start(self.clock.now());
+        }
+        if let Err(e) = sd_notify::ready(&self.status_line()) {
+            warn!("sd_notify: {e}");
+        }
+        crate::background::report_started(0);
+        let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 64];
+        loop {
+            let mut reloaded = false;
+            let deadline = [
+                self.engine.poll_timeout(),
+                self.checks.next_deadline(),
+                self.operator.as_ref().and_then(Operator::poll_timeout),
+                self.checkers.as_mut().and_then(|c| c.next_deadline()),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let (wake, spin_to) = self.takeover_wake(deadline);
+            let waited = match spin_to {
+                // A Master_Down_Timer about to expire: input already waiting is served first (an
+                // advert moves the deadline); otherwise wait for the deadline on the CPU, look at
+                // the sockets again without sleeping (an advert that came meanwhile is read
+                // first), and the deadline is served below.
+                Some(d) => match self.ep.poll(&mut events) {
+                    Ok(0) => {
+                        sys::spin_until(d);
+                        self.ep.poll(&mut events)
+                    }
+                    r => r,
+                },
+                None => {
+                    if let Err(e) = self.timer.arm(wake) {
+                        error!("cannot arm the timer: {e}");
+                        return self.stop(EXIT_FATAL);
+                    }
+                    self.ep.wait(&mut events)
+                }
+            };
+            let n = match waited {
+                Ok(n) => n,
+                Err(e) => {
+                    error!("epoll: {e}");
+                    return self.stop(EXIT_FATAL);
+                }
+            };
+            let mut burst = false;
+            for ev in &events[..n] {
+                if reloaded {
+                    // Tokens of this batch may name interfaces or checks of the old tables;
+                    // epoll is level-triggered: whatever is still ready comes again.
+                    break;
+                }
+                let token = ev.u64;
+                match token {
+                    TOKEN_TIMER => {
+                        self.timer.clear();
+                        self.read_before_deciding();
+                        self.engine.handle_timeout(self.clock.now());
+                        self.drain();
+                        self.run_checks();
+                    }
+                    TOKEN_SIGNAL => {
+                        while let Some(sig) = self.signals.read() {
+                            match sig {
+                                libc::SIGTERM | libc::SIGINT => {
+                                    info!("signal {sig}: stopping");
+                                    return self.stop(0);
+                                }
+                                libc::SIGXCPU => {
+                                    sys::leave_realtime();
+                                    error!(
+                                        "real-time CPU budget exhausted without sleeping: \
+                                         back to normal scheduling"
+                                    );
+                                }
+                                libc::SIGUSR1 | libc::SIGUSR2 => {
+                                    if let Some(op) = self.operator.as_mut() {
+                                        op.on_signal(sig, &self.engine);
+                                    }
+                                }
+                                libc::SIGHUP => match source {
+                                    Some(src) => {
+                                        self.reload(src);
+                                        reloaded = true;
+                                    }
+                                    None => warn!("SIGHUP: no configuration file to re-read"),
+                                },
+                                _ => {}
+                            }
+                        }
+                    }
+                    TOKEN_NETLINK => self.on_netlink(),
+                    TOKEN_CHECKERS => {
+                        if let Some(c) = self.checkers.as_mut() {
+                            c.on_wake(self.clock.now());
+                        }
+                    }
+                    TOKEN_STATUS => {
+                        if let Some(op) = self.operator.as_mut() {
+                            op.on_status_readable(&self.engine);
+                        }
+                    }
+                    TOKEN_TRACK_FILES => {
+                        for (file, value) in self.track_files.on_event() {
+                            self.engine
+                                .handle_input(self.clock.now(), Input::TrackFile { file, value });
+                            self.drain();
+                            if let Some(c) = self.checkers.as_mut() {
+                                c.feed_track_file_index(
+                                    self.clock.now(),
+                                    usize::from(file.0),
+                                    value,
+                                );
+                            }
+                        }
+                    }
+                    t if t >= TOKEN_CHECK_BASE => {
+                        let now = self.clock.now();
+                        if let Some(f) = self.checks.on_exit((t - TOKEN_CHECK_BASE) as usize, now) {
+                            self.check_result(now, f.script, f.result, f.ran_for);
+                        }
+                    }
+                    t if t >= TOKEN_VMAC_BASE => {
+                        burst |= self.on_vmac_socket(t, RECV_ROUNDS) > 1;
+                    }
+                    t if t >= TOKEN_SOCKET_BASE => {
+                        let k = (t - TOKEN_SOCKET_BASE) as usize;
+                        burst |= self.on_socket(k / 2, k % 2, RECV_ROUNDS) > 1;
+                    }
+                    _ => {}
+                }
+            }
+            // Receive coalescing: a wake-up that found several adverts queued is in the middle of
+            // a burst (masters on one interval grid send together); waiting a moment lets the
+            // rest of the burst be read with the next recvmmsg instead of one wake-up every few
+            // packets (a context switch costs more than the packets here). Timers are not
+            // delayed (the wait ends before the next deadline), and the adverts keep their
+            // kernel arrival time, so no protocol timer moves. How long an unread advert may
+            // wait is the engine's rule (`Engine::input_may_wait`): not at all while an instance
+            // is MASTER (a higher priority's advert must take its addresses away at once, issue
+            // 18), at most the smallest Skew_Time of the backups otherwise.
+            let may_wait = self
+                .engine
+                .input_may_wait()
+                .unwrap_or(COALESCE)
+                .min(COALESCE);
+            if burst && !may_wait.is_zero() {
+                let now = self.clock.now();
+                let until = now + may_wait;
+                let next = self.engine.poll_timeout().unwrap_or(until).min(until);
+                if next > now {
+                    sys::sleep_until(next);
+                }
+            }
+            if let Some(op) = self.operator.as_mut() {
+                op.on_wakeup(self.clock.now(), &self.engine);
+            }
+            // A deadline that passed while we served input is served now, before sleeping.
+            if self
+                .engine
+                .poll_timeout()
+                .is_some_and(|d| d <= self.clock.now())
+            {
+                self.read_before_deciding();
+                self.engine.handle_timeout(self.clock.now());
+                self.drain();
+            }
+            if self
+                .checks
+                .next_deadline()
+                .is_some_and(|d| d <= self.clock.now())
+            {
+                self.run_checks();
+            }
+            if let Some(c) = self.checkers.as_mut() {
+                let now = self.clock.now();
+                if c.next_deadline().is_some_and(|d| d <= now) {
+                    c.on_wake(now);
+                }
+            }
+        }
+    }
+
+    /// When to wake for the loop's next `deadline`, or the deadline to wait for on the CPU
+    /// instead. A backup's Master_Down_Timer decides how fast a takeover is, so for it the loop
+    /// wakes [`TAKEOVER_LEAD`] early and, once that close, waits out the rest on the CPU
+    /// ([`sys::spin_until`]): the takeover starts at the deadline, not a timer wake-up (50-100
+    /// us here) later. The engine still decides (the loop only serves its deadline on time),
+    /// adverts that arrive meanwhile are read first, and no CPU is spent while adverts keep
+    /// coming: each one moves the deadline away before the early wake-up. Every other deadline
+    /// (a master's adverts, checks) is armed as it is.
+    fn takeover_wake(&mut self, deadline: Option<Instant>) -> (Option<Instant>, Option<Instant>) {
+        let Some(d) = deadline else {
+            return (None, None);
+        };
+        let now = sys::now();
+        if d <= now {
+            return (deadline, None);
+        }
+        let early = d.saturating_sub(TAKEOVER_LEAD);
+        if early <= now {
+            if self.is_master_down(d) {
+                return (deadline, Some(d));
+            }
+            return (deadline, None);
+        }
+        if self.timer.armed().is_some_and(|a| a <= early) {
+            // Armed earlier anyway (a stale deadline): that wake-up comes first.
+            return (deadline, None);
+        }
+        if self.is_master_down(d) {
+            (Some(early), None)
+        } else {
+            (deadline, None)
+        }
+    }
+
+    /// Whether `d` is the engine's next deadline and a backup's (its Master_Down_Timer).
+    fn is_master_down(&mut self, d: Instant) -> bool {
+        self.engine.poll_timeout() == Some(d)
+            && self
+                .engine
+                .instances()
+                .any(|i| i.state() == State::Backup && i.next_deadline() == Some(d))
+    }
+
+    /// Install `static_ipaddress` / `static_routes` (start-up, before the engine starts).
+    /// Run these health checkers in the event loop (none: no virtual servers).
+    fn set_checkers(&mut self, checkers: Option<crate::checker::CheckerRunner>) {
+        if let Some(c) = &checkers {
+            if let Err(e) = self.ep.add(c.raw_fd(), TOKEN_CHECKERS) {
+                error!("cannot watch the health checkers: {e}");
+                return;
+            }
+        }
+        self.checkers = checkers;
+    }
+
+    /// systemd's one-line status: how many instances, how many MASTER.
+    fn status_line(&self) -> String {
+        let total = self.engine.instances().count();
+        let masters = self
+            .engine
+            .instances()
+            .filter(|v| v.state() == vigil_engine::State::Master)
+            .count();
+        format!("{total} instance(s), {masters} MASTER")
+    }
+
+    /// Graceful stop: priority-0 adverts and address removal come from the engine's shutdown;
+    /// whatever is still recorded is removed too; then the files go.
+    fn stop(&mut self, code: i32) -> i32 {
+        let _ = sd_notify::stopping();
+        self.checks.kill_all();
+        if let Some(c) = self.checkers.as_mut() {
+            c.shutdown(self.clock.now());
+        }
+        self.engine.handle_input(self.clock.now(), Input::Shutdown);
+        self.drain();
+        self.uninstall_extras(STATICS);
+        let left: Vec<Recorded> = self.addrs.recorded().cloned().collect();
+        for r in &left {
+            if let Some(idx) = sys::if_nametoindex(&r.ifname) {
+                let _ = self.rtnl.del_address(idx, r.addr, r.prefix_len);
+            }
+            self.addrs.remove(r);
+        }
+        self.addrs.delete_file();
+        let all: Vec<String> = self.vmacs.keys().cloned().collect();
+        for inst in all {
+            self.remove_vmac(&inst);
+        }
+        if let Some(op) = self.operator.take() {
+            op.shutdown(NOTIFY_GRACE);
+        }
+        let _ = std::fs::remove_file(&self.pid_file);
+        info!("stopped");
+        code
+    }
+}

@@ -1,0 +1,262 @@
+//! Loading the configuration at start and on SIGHUP: parse, convert, and on reload hand the
+//! engine the new configuration while keeping what did not change.
+
+use super::*;
+
+/// Read, parse and convert the configuration; every problem is logged (parse errors with
+/// file:line:column) and gives `None`.
+pub(super) fn load(src: &ConfigSource<'_>) -> Option<Loaded> {
+    let cfg = match conf::parse_file(&src.path, src.loader, &src.options) {
+        Ok(c) => src.subsystems.keep(c),
+        Err(e) => {
+            for d in &e.diagnostics {
+                error!("{d}");
+            }
+            return None;
+        }
+    };
+    for w in &cfg.warnings {
+        warn!("{w}");
+    }
+    let converted = match EngineConfig::from_conf(&cfg) {
+        Ok(x) => x,
+        Err(e) => {
+            error!("{e}");
+            return None;
+        }
+    };
+    for n in &converted.unsupported {
+        // Settings the engine leaves to the runner, and this runner carries out.
+        if n.what.starts_with("virtual_ipaddress_excluded:") || n.what.starts_with("use_vmac:") {
+            continue;
+        }
+        warn!("{}: {}", n.owner, n.what);
+    }
+    let (mut extras, notes) = routes::extras_of(&cfg);
+    for n in notes {
+        warn!("{n}");
+    }
+    let (vmacs, notes) = vmac::plan(&cfg, &converted.engine);
+    for n in notes {
+        warn!("{n}");
+    }
+    let (statics, notes) = routes::statics_of(&cfg);
+    for n in notes {
+        warn!("{n}");
+    }
+    // Excluded addresses go on the macvlan too.
+    for (name, e) in &mut extras {
+        if let Some(v) = vmacs.get(name) {
+            e.interface = v.name.clone();
+        }
+    }
+    Some(Loaded {
+        cfg,
+        engine: converted.engine,
+        extras,
+        vmacs,
+        statics,
+    })
+}
+
+impl Daemon {
+    /// SIGHUP: read the configuration again and hand it to [`Engine::reload`]. A configuration
+    /// that does not parse, convert or set up is refused with its errors logged, and the
+    /// running one is left exactly as it was.
+    pub(super) fn reload(&mut self, src: &ConfigSource<'_>) {
+        let _ = sd_notify::reloading();
+        info!("SIGHUP: reloading {}", src.path);
+        match self.try_reload(src) {
+            Ok(()) => info!(
+                "reloaded: {} instance(s) on {} interface(s)",
+                self.engine.instances().count(),
+                self.ifaces.len()
+            ),
+            Err(why) => error!("reload refused ({why}): the running configuration is kept"),
+        }
+        if let Err(e) = sd_notify::ready(&self.status_line()) {
+            warn!("sd_notify: {e}");
+        }
+    }
+
+    pub(super) fn try_reload(&mut self, src: &ConfigSource<'_>) -> Result<(), String> {
+        let loaded = load(src).ok_or("configuration errors")?;
+        let mut vips: HashSet<IpAddr> = loaded.engine.virtual_addresses().collect();
+        vips.extend(
+            loaded
+                .extras
+                .iter()
+                .flat_map(|(_, e)| e.excluded.iter().map(|v| v.addr)),
+        );
+        // The engine may give the routers that stop ids that the new configuration reuses:
+        // their names are taken now.
+        let old_names: Vec<(vigil_engine::InstanceId, String, u8)> = self
+            .engine
+            .instances()
+            .map(|v| (v.id(), v.name().to_string(), v.priority()))
+            .collect();
+        // Where each MASTER's addresses are now (its macvlan, or its interface): a reload that
+        // adds or removes its `use_vmac` moves them (below).
+        let old_homes: Vec<(String, String, Vec<VirtualAddress>)> = self
+            .engine
+            .instances()
+            .filter(|v| v.state() == vigil_engine::State::Master)
+            .map(|v| {
+                let home = match self.vmacs.get(v.name()) {
+                    Some(m) => m.spec.name.clone(),
+                    None => v.config().interface.clone(),
+                };
+                (
+                    v.name().to_string(),
+                    home,
+                    v.config().virtual_addresses.clone(),
+                )
+            })
+            .collect();
+        let now = self.clock.now();
+        let stopped = self
+            .engine
+            .reload_returning_stopped(now, loaded.engine)
+            .map_err(|e| e.to_string())?;
+        match self.checkers.as_mut() {
+            Some(c) => c.reload(now, &loaded.cfg),
+            None => match crate::checker::CheckerRunner::new(&loaded.cfg, Some(&self.pid_file)) {
+                Ok(c) => {
+                    self.set_checkers(c);
+                    self.checkers.iter_mut().for_each(|c| c.start(now));
+                }
+                Err(e) => error!("cannot start the health checkers: {e}"),
+            },
+        }
+        // 1. The routers that stop (removed, or changed beyond being the same router), against
+        //    the old interface table: priority 0, addresses removed.
+        for a in stopped {
+            match a {
+                Action::StateChange {
+                    instance,
+                    from,
+                    to,
+                    priority,
+                    reason,
+                } => {
+                    let name = old_names
+                        .iter()
+                        .find(|(id, _, _)| *id == instance)
+                        .map_or("?", |(_, n, _)| n.as_str());
+                    info!("({name}) {from} -> {to}: {reason} (priority {priority}), not in the new configuration");
+                    if from == vigil_engine::State::Master {
+                        let name = name.to_string();
+                        self.uninstall_extras(&name);
+                    }
+                    // keepalived reports a router removed by a reload as FAULT, or DELETED
+                    // with `notify_deleted`: never as a STOP of the running daemon.
+                    if let Some(op) = self.operator.as_mut() {
+                        op.on_deleted(name, priority);
+                    }
+                }
+                other => self.act(other),
+            }
+        }
+        self.flush_adverts();
+        // 2. The operator side of the new configuration (notify programs, FIFOs, e-mail),
+        //    before the new configuration's first action; queued notifications still run in
+        //    order, the status socket stays. Instances whose name is gone are reported deleted.
+        if let Some(op) = self.operator.as_mut() {
+            for (_, name, priority) in &old_names {
+                if self.engine.instance_id(name).is_none() {
+                    op.on_deleted(name, *priority);
+                }
+            }
+            op.reload(&loaded.cfg);
+        }
+        // 3. Interfaces by name: sockets of those still used kept, new ones opened.
+        self.vips = vips;
+        self.extras = loaded.extras.into_iter().collect();
+        if let Some(s) = loaded.statics {
+            self.extras.insert(STATICS.to_string(), s);
+        }
+        self.set_vmacs(loaded.vmacs);
+        self.move_addresses_home(&old_homes);
+        self.rebuild_interfaces();
+        if let Err(e) = self.resync() {
+            error!("cannot re-read interfaces: {e}");
+        }
+        // 4. Check programs and tracked files of the new configuration. An unchanged check
+        //    keeps its schedule and its run under way, watched again under its new index.
+        for (idx, fd) in self.checks.reload(&loaded.cfg, now) {
+            let _ = self.ep.delete(fd);
+            if let Err(e) = self.ep.add(fd, TOKEN_CHECK_BASE + idx as u64) {
+                warn!("cannot watch a check program: {e}");
+            }
+        }
+        if let Some(fd) = self.track_files.raw_fd() {
+            let _ = self.ep.delete(fd);
+        }
+        self.track_files = TrackFiles::new(&loaded.cfg);
+        if let Some(fd) = self.track_files.raw_fd() {
+            if let Err(e) = self.ep.add(fd, TOKEN_TRACK_FILES) {
+                warn!("cannot watch tracked files: {e}");
+            }
+        }
+        // 5. What the reload asks (address differences of kept masters, new routers starting),
+        //    then the facts of new interfaces and the files' values.
+        self.drain();
+        self.reconcile_extras();
+        if let Err(e) = self.resync() {
+            error!("cannot re-read interfaces: {e}");
+        }
+        self.report_interfaces();
+        for (file, value) in self.track_files.all() {
+            self.engine
+                .handle_input(self.clock.now(), Input::TrackFile { file, value });
+            self.drain();
+        }
+        self.run_checks();
+        Ok(())
+    }
+
+    /// After a reload: a MASTER whose addresses' interface changed (`use_vmac` added or
+    /// removed) gets them on the new one; the engine's own address differences then apply
+    /// there. Addresses with their own `dev` stay where they are.
+    pub(super) fn move_addresses_home(
+        &mut self,
+        old_homes: &[(String, String, Vec<VirtualAddress>)],
+    ) {
+        for (name, old_home, vips) in old_homes {
+            let Some(v) = self
+                .engine
+                .instance_id(name)
+                .and_then(|id| self.engine.instance(id))
+            else {
+                continue;
+            };
+            if v.state() != vigil_engine::State::Master {
+                continue;
+            }
+            let new_home = match self.vmacs.get(name) {
+                Some(m) => m.spec.name.clone(),
+                None => v.config().interface.clone(),
+            };
+            if &new_home == old_home {
+                continue;
+            }
+            let router = v.config().announce.na_router_flag;
+            info!("({name}) addresses move from {old_home} to {new_home}");
+            for a in vips.iter().filter(|a| a.dev.is_none()) {
+                match self.target_on(old_home, a) {
+                    Some((dev, idx)) => self.remove_address_at(dev, idx, a),
+                    // A macvlan deleted by the reload took its addresses with it.
+                    None => self.addrs.remove(&Recorded {
+                        ifname: old_home.clone(),
+                        addr: a.addr,
+                        prefix_len: a.prefix_len,
+                    }),
+                }
+                if let Some((dev, idx)) = self.target_on(&new_home, a) {
+                    self.add_address_at(dev.clone(), idx, a);
+                    self.announce_at(dev, idx, a, router);
+                }
+            }
+        }
+    }
+}
