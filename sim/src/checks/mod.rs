@@ -194,7 +194,8 @@ pub(crate) fn adverts_flowing(sim: &Sim, n: usize) -> Result<(), Breach> {
 /// its one right MASTER: the longest Master_Down_Interval (lowest priority, longest interval of
 /// its virtual router); for a router with `preempt_delay`, that plus the delay plus its own
 /// Master_Down_Interval (a lower priority may take over first, and the delay starts when it is
-/// heard); the time a check program needs to change its verdict; scaled by the worst clock
+/// heard); one Master_Adver_Interval more for a router whose socket buffer lost adverts (the
+/// read-before-deciding extension); the time a check program needs to change its verdict; scaled by the worst clock
 /// drift, plus twice the longest network delay (the last advert on its way, and the new master's
 /// first advert on its way), plus 1 ms.
 pub(crate) fn convergence_bound(sim: &Sim) -> u64 {
@@ -245,6 +246,13 @@ pub(crate) fn convergence_bound(sim: &Sim) -> u64 {
                 mdi.saturating_add(pd).saturating_add(group_mdi)
             } else {
                 mdi
+            };
+            // Read before deciding (the engine's backlog.rs): a router whose socket buffer lost
+            // adverts extends a Master_Down_Timer once, by one Master_Adver_Interval.
+            let d = if node.lost_at.iter().any(Option::is_some) {
+                d.saturating_add(max_int)
+            } else {
+                d
             };
             worst = worst.max(d.saturating_add(node.slack(d)));
         }

@@ -71,6 +71,7 @@ impl Sim {
     /// Compare the engine's self-report with the model ([`crate::oracle`]).
     pub(crate) fn check_model(&mut self, n: usize) {
         let local = self.nodes[n].local(self.now);
+        let served = self.timeout_call;
         let node = &mut self.nodes[n];
         for t in node.insts.iter_mut() {
             // A sync-group member whose timer ran out waits for the others (matrix handler 1).
@@ -79,6 +80,11 @@ impl Sim {
                 && t.model.deadline().is_some_and(|d| d <= local)
             {
                 t.model.expired = true;
+                // Served by this `handle_timeout` (not an input while the node catches up):
+                // the engine spent the timer and waits for its group.
+                if served {
+                    t.model.ran_out = t.model.deadline();
+                }
             }
         }
         let node = &self.nodes[n];

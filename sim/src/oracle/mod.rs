@@ -149,6 +149,10 @@ pub(crate) struct Model {
     /// advert re-arms Skew_Time but it stays ready: the engine's `want_master`, seen from
     /// outside).
     pub expired: bool,
+    /// The Master_Down_Timer deadline that ran out while the node was running (a sync-group
+    /// member that then waits for its group): the engine served that timer already and has no
+    /// Master_Down_Timer armed, so a later read-before-deciding has nothing to extend.
+    pub ran_out: Option<u64>,
     /// The read-before-deciding extension ([`Model::extend`]): the RFC deadline it extended
     /// and the new one.
     pub extended: Option<(u64, u64)>,
@@ -177,6 +181,7 @@ impl Model {
             pre_announces: 0,
             tenure_unjudged: false,
             extended: None,
+            ran_out: None,
         };
         m.settings(cfg, i);
         m.mai = Some(m.own);
@@ -237,7 +242,7 @@ impl Model {
         else {
             return false;
         };
-        if d > local || self.extended.is_some_and(|(of, _)| of == base) {
+        if d > local || self.extended.is_some_and(|(of, _)| of == base) || self.ran_out == Some(d) {
             return false;
         }
         if lost_at.is_none_or(|l| {
