@@ -372,3 +372,108 @@ virtual_server 192.0.2.100 80 {{
         "checkers: HTTP down {gap:.3} s after its first failure (expected 2), MISC timeouts {step:.3} s apart (expected 2)"
     );
 }
+
+/// HTTP_GET's body `regex` against a real web server: the page says "db: CONNECTED". Three
+/// virtual servers check the same real server: one wants `db: connected` (caseless: up), one
+/// wants `db: (up|ready)` (down), one refuses `ERROR` with `regex_no_match` (up). The page is
+/// then rewritten to an error page: the first and the third go down, and each reason is logged.
+#[test]
+fn http_body_regex_follows_the_page() {
+    if !netns::require_root() {
+        return;
+    }
+    assert!(
+        Command::new("python3").arg("-V").output().is_ok(),
+        "python3 is missing: the test command installs it"
+    );
+    let mut lab = Lab::new("checkers-re", 2);
+    let page = lab.write("index.html", "<html>\ndb: CONNECTED\n</html>\n");
+    let dir = page.parent().expect("lab dir").to_path_buf();
+    let h2 = netns::host_v4(2);
+    let vs = |vip: &str, url_body: &str| {
+        format!(
+            "virtual_server {vip} 80 {{
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server {h2} 8080 {{
+        HTTP_GET {{
+            url {{
+                path /index.html
+{url_body}
+            }}
+            retry 0
+            connect_timeout 1
+        }}
+    }}
+}}
+"
+        )
+    };
+    let conf = [
+        vs(
+            "192.0.2.101",
+            "                regex \"db: connected\"\n                regex_options caseless",
+        ),
+        vs("192.0.2.102", "                regex \"db: (up|ready)\""),
+        vs(
+            "192.0.2.103",
+            "                regex ERROR\n                regex_no_match",
+        ),
+    ]
+    .concat();
+    let _web = Server::http(&lab, 2, &dir);
+    let code = format!("import socket; socket.create_connection(('{h2}', 8080), 1)");
+    assert!(
+        netns::wait_until(Duration::from_secs(10), || lab
+            .exec(1, &["python3", "-c", &code])
+            .status
+            .success()),
+        "http.server on {h2} not listening"
+    );
+    let node = lab.start(Kind::Vigil, 1, &conf);
+    // The status lists each virtual server, then its real servers.
+    let states = |lab: &Lab| -> Vec<String> {
+        let st = lab.vigild_status(node);
+        ["192.0.2.101", "192.0.2.102", "192.0.2.103"]
+            .iter()
+            .map(|vip| {
+                let after = st.split(&format!("{vip}:80")).nth(1).unwrap_or("");
+                let rs = real_line(after, &h2.to_string());
+                if rs.contains(": UP") {
+                    "UP".to_string()
+                } else if rs.contains(": DOWN") {
+                    "DOWN".to_string()
+                } else {
+                    format!("? {rs}")
+                }
+            })
+            .collect()
+    };
+    let want =
+        |lab: &Lab, w: [&str; 3]| netns::wait_until(Duration::from_secs(10), || states(lab) == w);
+    assert!(
+        want(&lab, ["UP", "DOWN", "UP"]),
+        "{:?}\n{}\n{}",
+        states(&lab),
+        lab.vigild_status(node),
+        lab.logs()
+    );
+    let log = lab.node_ref(node).log_text();
+    assert!(
+        log.contains("does not match regex 'db: (up|ready)'"),
+        "the reason is logged:\n{log}"
+    );
+    fs::write(&page, "<html>\nERROR: db unreachable\n</html>\n").expect("page");
+    assert!(
+        want(&lab, ["DOWN", "DOWN", "DOWN"]),
+        "{:?}\n{}\n{}",
+        states(&lab),
+        lab.vigild_status(node),
+        lab.logs()
+    );
+    let log = lab.node_ref(node).log_text();
+    assert!(log.contains("matches regex 'ERROR'"), "{log}");
+    eprintln!("checkers: HTTP body regex: up/down/up, then down x3 after the page changed");
+}

@@ -239,14 +239,14 @@ pub fn dump_checkers(cfg: &Config) -> String {
                         &format!("     Timeout = {:.6}", co.timeout.as_secs_f64()),
                     );
                 }
-                kind(w, &c.kind);
+                kind(w, cfg, &c.kind);
             }
         }
     }
     s
 }
 
-fn kind(w: &mut String, k: &CheckKind) {
+fn kind(w: &mut String, cfg: &Config, k: &CheckKind) {
     match k {
         CheckKind::Tcp => line(w, "   Keepalive method = TCP_CHECK"),
         CheckKind::Http {
@@ -315,6 +315,9 @@ fn kind(w: &mut String, k: &CheckKind) {
                 if let Some(h) = &u.virtualhost {
                     line(w, &format!("     Virtual host = {h}"));
                 }
+                if let Some(r) = &u.regex {
+                    regex(w, r, regex_refs(cfg, r));
+                }
             }
         }
         CheckKind::Misc {
@@ -377,6 +380,52 @@ fn kind(w: &mut String, k: &CheckKind) {
             line(w, &format!("     Tracked file = {track_file}"));
         }
     }
+}
+
+/// keepalived's `dump_url` regex lines (check_http.c). keepalived's option loop prints every
+/// option name it knows whenever any is set (it tests the table's bit, not the pattern's):
+/// Vigil prints the options the url sets, which is what that line means to say.
+fn regex(w: &mut String, r: &super::BodyRegex, refs: usize) {
+    line(w, &format!("     Regex = \"{}\"", r.pattern));
+    if r.no_match {
+        line(w, "     Regex no match");
+    }
+    match r.max_offset {
+        Some(max) => line(
+            w,
+            &format!(
+                "     Regex min offset = {}, max_offset = {max}",
+                r.min_offset
+            ),
+        ),
+        None if r.min_offset > 0 => line(w, &format!("     Regex min offset = {}", r.min_offset)),
+        None => {}
+    }
+    let opts: String = r.options.iter().map(|o| format!(" {o}")).collect();
+    line(w, &format!("     Regex options:{opts}"));
+    line(w, &format!("     Regex ref count = {refs}"));
+    if let Some((lo, hi)) = r.stack {
+        line(w, &format!("     Regex stack start {lo}, max {hi}"));
+    }
+}
+
+/// How many urls share this pattern and options (keepalived compiles each such pair once and
+/// counts its users).
+fn regex_refs(cfg: &Config, r: &super::BodyRegex) -> usize {
+    let urls = cfg
+        .checkers
+        .virtual_servers
+        .iter()
+        .flat_map(|v| v.real_servers.iter())
+        .flat_map(|rs| rs.checkers.iter())
+        .filter_map(|c| match &c.kind {
+            CheckKind::Http { urls, .. } => Some(urls),
+            _ => None,
+        });
+    urls.flatten()
+        .filter_map(|u| u.regex.as_ref())
+        .filter(|o| o.pattern == r.pattern && o.options == r.options)
+        .count()
 }
 
 fn line(w: &mut String, l: &str) {
@@ -498,5 +547,19 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         insta::assert_snapshot!("checker_dump", dump_checkers(&cfg));
+    }
+
+    #[test]
+    fn dumps_a_url_regex_like_keepalived() {
+        let url = |vip: &str| {
+            format!(
+                "virtual_server {vip} 80 {{\n lb_kind NAT\n protocol TCP\n real_server 198.51.100.1 80 {{\n  HTTP_GET {{\n   url {{\n    path /\n    regex \"db: up\"\n    regex_no_match\n    regex_options ungreedy caseless\n    regex_min_offset 4\n    regex_max_offset 99\n    regex_stack 100 200\n   }}\n  }}\n }}\n}}\n"
+            )
+        };
+        let cfg = crate::conf::parse_str(&[url("192.0.2.1"), url("192.0.2.2")].concat())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let d = dump_checkers(&cfg);
+        let want = "     Regex = \"db: up\"\n     Regex no match\n     Regex min offset = 4, max_offset = 99\n     Regex options: caseless ungreedy\n     Regex ref count = 2\n     Regex stack start 100, max 200\n";
+        assert!(d.contains(want), "{d}");
     }
 }

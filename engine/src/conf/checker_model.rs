@@ -408,7 +408,7 @@ pub enum HttpProtocol {
     V1_1,
 }
 
-/// `url { path digest status_code virtualhost }`.
+/// `url { path digest status_code virtualhost regex ... }`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Url {
     /// `path`.
@@ -419,6 +419,8 @@ pub struct Url {
     pub status_codes: Vec<(u16, u16)>,
     /// `virtualhost` (else the checker's, real server's, virtual server's).
     pub virtualhost: Option<String>,
+    /// `regex` and its options: the body must (or, `regex_no_match`, must not) match.
+    pub regex: Option<super::BodyRegex>,
 }
 
 impl Url {

@@ -29,6 +29,7 @@
 //! ```
 
 pub mod ast;
+mod body_regex;
 mod checker_dump;
 mod checker_model;
 mod diag;
@@ -40,6 +41,7 @@ mod sections;
 mod validate;
 pub mod values;
 
+pub use body_regex::BodyRegex;
 pub use checker_dump::dump_checkers;
 pub use checker_model::*;
 pub use diag::{ConfError, Diagnostic, Severity};

@@ -226,8 +226,8 @@ pub(super) fn complete(response: &[u8]) -> bool {
         .is_some_and(|len| response.len() >= off + len)
 }
 
-/// keepalived's HTTP rules for one URL: an expected status, and the MD5 digest of the body when
-/// one is configured.
+/// keepalived's HTTP rules for one URL: an expected status, the MD5 digest of the body when one
+/// is configured, and the body `regex` (or, with `regex_no_match`, its absence).
 pub(super) fn evaluate(url: &Url, response: &[u8]) -> Result<(), String> {
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut r = httparse::Response::new(&mut headers);
@@ -245,6 +245,16 @@ pub(super) fn evaluate(url: &Url, response: &[u8]) -> Result<(), String> {
         if got[..] != want[..] {
             let hex: String = got.iter().map(|b| format!("{b:02x}")).collect();
             return Err(format!("{}: digest {hex} differs", url.path));
+        }
+    }
+    if let Some(re) = &url.regex {
+        if !re.passes(&response[off..]) {
+            let how = if re.no_match {
+                "matches"
+            } else {
+                "does not match"
+            };
+            return Err(format!("{}: body {how} regex '{}'", url.path, re.pattern));
         }
     }
     Ok(())
@@ -279,6 +289,7 @@ mod tests {
     use super::*;
     use std::net::TcpListener;
     use std::time::Duration;
+    use vigil_engine::conf::BodyRegex;
 
     fn opts(port: u16) -> ConnectOpts {
         ConnectOpts {
@@ -329,6 +340,7 @@ mod tests {
             digest,
             status_codes: vec![(200, 299)],
             virtualhost: None,
+            regex: None,
         }
     }
 
@@ -370,5 +382,37 @@ mod tests {
         assert!(matches!(drive(job), CheckOutcome::Failure(w) if w.contains("malformed")));
         let req = t.join().unwrap();
         assert!(req.contains("Connection: close\r\n"), "{req}");
+    }
+
+    #[test]
+    fn http_get_body_regex_and_regex_no_match() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let page: &[u8] = b"HTTP/1.0 200 OK\r\n\r\n<html>\ndb: CONNECTED\n</html>\n";
+        let with = |re: BodyRegex| HttpSpec {
+            urls: vec![Url {
+                regex: Some(re),
+                ..url("/health", None)
+            }],
+            virtualhost: None,
+            protocol: HttpProtocol::V1_0,
+        };
+        let run = |spec: HttpSpec| {
+            let t = serve_once(&l, page);
+            let out = drive(NetJob::start(&opts(port), Some(spec)).unwrap());
+            t.join().unwrap();
+            out
+        };
+        let found = BodyRegex::new("db: connected", &["caseless"]).unwrap();
+        assert_eq!(run(with(found.clone())), CheckOutcome::Success);
+        let missing = BodyRegex::new("db: (up|ready)", &[]).unwrap();
+        assert!(
+            matches!(run(with(missing)), CheckOutcome::Failure(w) if w.contains("does not match regex"))
+        );
+        let mut refuse = found;
+        refuse.no_match = true;
+        assert!(
+            matches!(run(with(refuse)), CheckOutcome::Failure(w) if w.contains("matches regex"))
+        );
     }
 }

@@ -439,6 +439,7 @@ mod tests {
                 digest: None,
                 status_codes: vec![(200, 299)],
                 virtualhost: None,
+                regex: None,
             }],
             virtualhost: Some("www.example.com".into()),
             protocol: HttpProtocol::V1_0,

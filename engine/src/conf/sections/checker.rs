@@ -12,7 +12,8 @@
 //!
 //! Severity (as for the VRRP sections): a malformed value is an error; a keyword keepalived
 //! ignores with a complaint is a warning; a keyword Vigil accepts but does not act on is a notice
-//! with its reason; keywords Vigil cannot honour yet (HTTP `regex*`) are refused with an error.
+//! with its reason; what Vigil cannot honour (`BFD_CHECK`, an HTTP `regex` that needs PCRE-only
+//! syntax) is refused with an error.
 
 use core::time::Duration;
 use std::net::IpAddr;

@@ -6,7 +6,9 @@ use core::time::Duration;
 use std::net::IpAddr;
 
 use super::super::ast::Stmt;
+use super::super::body_regex::BodyRegex;
 use super::super::checker_model::*;
+use super::super::lexer::Location;
 use super::super::model::Script;
 use super::super::values::{self, split_args};
 use super::checker::{
@@ -554,8 +556,11 @@ impl Builder {
             digest: None,
             status_codes: Vec::new(),
             virtualhost: None,
+            regex: None,
         };
         let mut have_path = false;
+        // keepalived reads the regex settings in any order and compiles at the block's end.
+        let mut rx = RegexLines::default();
         for st in self.block(s) {
             self.no_block(st);
             let kw = st.keyword().text.as_str();
@@ -621,18 +626,50 @@ impl Builder {
                         }
                     }
                     "virtualhost" => u.virtualhost = Some(self.string(st)?),
-                    "regex" | "regex_no_match" | "regex_options" | "regex_stack"
-                    | "regex_min_offset" | "regex_max_offset" => {
-                        self.err(
-                            st.loc(),
-                            format!("'{kw}': HTTP body regular expressions are not supported by Vigil yet (refused rather than checked without the regex)"),
-                        );
+                    "regex" => {
+                        let t = self.one(st)?;
+                        if let Some((_, old)) = &rx.pattern {
+                            let msg = format!("regex: a second regex replaces '{old}'");
+                            self.warn(&t.loc, msg);
+                        }
+                        rx.pattern = Some((t.loc.clone(), t.text.to_string()));
+                    }
+                    "regex_no_match" => rx.no_match = Some(st.loc().clone()),
+                    "regex_options" => {
+                        for t in st.args() {
+                            rx.options.push((t.loc.clone(), t.text.to_string()));
+                        }
+                    }
+                    "regex_stack" => {
+                        let a = st.args();
+                        let n = |i: usize| a.get(i).and_then(|t| t.text.parse::<u64>().ok());
+                        match (a.len(), n(0), n(1)) {
+                            (2, Some(lo), Some(hi)) if lo <= hi => {
+                                rx.stack = Some((st.loc().clone(), lo, hi))
+                            }
+                            _ => self.err(
+                                st.loc(),
+                                "regex_stack: expected START MAX, two byte counts with START <= MAX",
+                            ),
+                        }
+                    }
+                    "regex_min_offset" | "regex_max_offset" => {
+                        let t = self.one(st)?;
+                        match t.text.parse::<usize>() {
+                            Ok(v) if kw == "regex_min_offset" => rx.min = Some((t.loc.clone(), v)),
+                            Ok(v) => rx.max = Some((t.loc.clone(), v)),
+                            Err(_) => self.err(
+                                &t.loc,
+                                format!("{kw}: expected a byte offset, found '{}'", t.text),
+                            ),
+                        }
                     }
                     _ => self.unknown(st, "url"),
                 }
                 Ok(())
             })();
         }
+        u.regex = self.body_regex(rx);
         if !have_path {
             self.warn(s.loc(), "url has no path: the url is ignored");
             return Err(());
@@ -641,6 +678,55 @@ impl Builder {
             u.status_codes.push((200, 299));
         }
         Ok(u)
+    }
+
+    /// The url's `regex*` lines as one [`BodyRegex`], compiled now so that a pattern Vigil
+    /// cannot run is refused at its line; settings without a `regex` are ignored with a
+    /// warning, and offsets with min > max dropped, as keepalived does (check_http.c).
+    fn body_regex(&mut self, rx: RegexLines) -> Option<BodyRegex> {
+        let Some((loc, pattern)) = rx.pattern else {
+            let stray = rx
+                .no_match
+                .clone()
+                .or_else(|| rx.options.first().map(|o| o.0.clone()));
+            let stray = stray
+                .or_else(|| rx.stack.as_ref().map(|t| t.0.clone()))
+                .or_else(|| rx.min.as_ref().map(|t| t.0.clone()))
+                .or_else(|| rx.max.as_ref().map(|t| t.0.clone()));
+            if let Some(at) = stray {
+                self.warn(
+                    &at,
+                    "regex settings without a regex in this url: ignored, as keepalived does",
+                );
+            }
+            return None;
+        };
+        let names: Vec<&str> = rx.options.iter().map(|(_, o)| o.as_str()).collect();
+        let mut r = match BodyRegex::new(&pattern, &names) {
+            Ok(r) => r,
+            Err(e) => {
+                let at = if e.starts_with("regex_options") {
+                    rx.options.first().map_or(loc.clone(), |o| o.0.clone())
+                } else {
+                    loc.clone()
+                };
+                self.err(&at, e);
+                return None;
+            }
+        };
+        r.no_match = rx.no_match.is_some();
+        r.stack = rx.stack.map(|(_, lo, hi)| (lo, hi));
+        r.min_offset = rx.min.as_ref().map_or(0, |m| m.1);
+        r.max_offset = rx.max.as_ref().map(|m| m.1);
+        if let (Some((at, lo)), Some((_, hi))) = (&rx.min, &rx.max) {
+            if lo > hi {
+                let msg = format!("regex_min_offset {lo} > regex_max_offset {hi}: both ignored, as keepalived does");
+                self.warn(at, msg);
+                r.min_offset = 0;
+                r.max_offset = None;
+            }
+        }
+        Some(r)
     }
 
     pub(super) fn group_range(&mut self, st: &Stmt) -> R<GroupRange> {
@@ -767,4 +853,15 @@ impl Builder {
             port,
         })
     }
+}
+
+/// A url block's `regex*` lines, with where each was written.
+#[derive(Default)]
+struct RegexLines {
+    pattern: Option<(Location, String)>,
+    no_match: Option<Location>,
+    options: Vec<(Location, String)>,
+    stack: Option<(Location, u64, u64)>,
+    min: Option<(Location, usize)>,
+    max: Option<(Location, usize)>,
 }

@@ -172,11 +172,65 @@ fn bad_values_are_located_errors() {
     );
 }
 
+fn url_regex(url_body: &str) -> Result<conf::Config, conf::ConfError> {
+    conf::parse_str(&vs(&format!(
+        " real_server 198.51.100.1 80 {{\n  HTTP_GET {{\n   url {{\n    path /\n{url_body}\n   }}\n  }}\n }}"
+    )))
+}
+
+fn the_regex(c: &conf::Config) -> Option<conf::BodyRegex> {
+    match &c.checkers.virtual_servers[0].real_servers[0].checkers[0].kind {
+        CheckKind::Http { urls, .. } => urls[0].regex.clone(),
+        _ => None,
+    }
+}
+
 #[test]
-fn http_regex_is_refused_not_dropped() {
-    let e = conf::parse_str(&vs(" real_server 198.51.100.1 80 {\n  HTTP_GET {\n   url {\n    path /\n    regex \"ok\"\n   }\n  }\n }"))
-        .unwrap_err();
-    assert!(e.to_string().contains("not supported by Vigil yet"), "{e}");
+fn http_regex_and_its_options_are_read_like_keepalived() {
+    let c = url_regex("    regex \"state: (up|ready)\"\n    regex_no_match\n    regex_options caseless multiline\n    regex_min_offset 2\n    regex_max_offset 100\n    regex_stack 1024 4096").unwrap_or_else(|e| panic!("{e}"));
+    let r = the_regex(&c).expect("the regex");
+    assert_eq!(r.pattern, "state: (up|ready)");
+    assert!(r.no_match);
+    assert_eq!(r.options, vec!["caseless", "multiline"]);
+    assert_eq!(
+        (r.min_offset, r.max_offset, r.stack),
+        (2, Some(100), Some((1024, 4096)))
+    );
+    assert!(!r.passes(b"..STATE: UP"), "regex_no_match: a match fails");
+}
+
+#[test]
+fn http_regex_vigil_cannot_run_is_refused_at_its_line() {
+    let e = url_regex("    regex \"a(?=b)\"").unwrap_err().to_string();
+    assert!(e.contains("look-around"), "{e}");
+    assert!(
+        e.contains("keepalived.conf:9:11: error: regex: cannot compile"),
+        "{e}"
+    );
+    let e = url_regex("    regex ok\n    regex_options caseless alt_bsux")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("keepalived.conf:10:19: error: regex_options: 'alt_bsux'"),
+        "{e}"
+    );
+}
+
+#[test]
+fn http_regex_settings_without_a_regex_are_warned_and_ignored_like_keepalived() {
+    let c = url_regex("    regex_no_match").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(the_regex(&c), None);
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.to_string().contains("regex settings without a regex")),
+        "{:?}",
+        c.warnings
+    );
+    let c = url_regex("    regex ok\n    regex_min_offset 9\n    regex_max_offset 3")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = the_regex(&c).expect("the regex");
+    assert_eq!((r.min_offset, r.max_offset), (0, None));
 }
 
 #[test]
