@@ -283,6 +283,23 @@ mod tests {
     }
 
     #[test]
+    fn a_reload_keeps_what_the_queue_lost() {
+        // Found by explore (track, seed 6468): a reload between the loss and the deadline forgot it.
+        let (mut e, eth0) = backup();
+        queue(&mut e, at(MAI), eth0, false, 3);
+        let c = InstanceConfig::new("VI_1", "eth0", 51, Version::V3, Family::V4)
+            .vips([IpAddr::V4(VIP)])
+            .advert_interval(MAI)
+            .priority(150);
+        e.reload(at(MAI * 2), EngineConfig::instances(vec![c])).unwrap();
+        drain(&mut e);
+        let due = e.poll_timeout().unwrap();
+        e.handle_timeout(due);
+        assert_eq!(takeovers(&drain(&mut e)), 0);
+        assert_eq!(e.router_stats().master_down_extended, 1);
+    }
+
+    #[test]
     fn a_late_runner_still_gets_one_whole_interval() {
         let (mut e, eth0) = backup();
         queue(&mut e, at(MDI), eth0, true, 0);

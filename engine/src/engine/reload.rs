@@ -205,6 +205,9 @@ impl Engine {
             if let Some(o) = old.ifaces.iter().find(|o| o.name == f.name) {
                 f.up = o.up;
                 f.primary = o.primary;
+                // The runner's queue is the interface's, not the configuration's: losses it
+                // reported still extend a timer (backlog.rs) after the reload.
+                f.rx_queue = o.rx_queue;
             }
         }
         for s in &mut self.scripts {
