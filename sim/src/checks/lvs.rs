@@ -415,7 +415,10 @@ pub fn table_rules(setup: &CheckerSetup, expected: &Table, actual: &Table) -> Re
             }
         }
     }
-    breach("table-rules", "the table's shape differs from the rules'".into())
+    breach(
+        "table-rules",
+        "the table's shape differs from the rules'".into(),
+    )
 }
 
 fn show(w: Option<u32>) -> String {
@@ -425,7 +428,11 @@ fn show(w: Option<u32>) -> String {
 /// `checker-down-in-use`: no real server with a checker whose last `retry` + 1 runs failed (or
 /// every run so far, or an `alpha` checker that has not passed yet) is in the table above
 /// weight 0.
-pub fn down_not_in_use(setup: &CheckerSetup, history: &History, table: &Table) -> Result<(), Breach> {
+pub fn down_not_in_use(
+    setup: &CheckerSetup,
+    history: &History,
+    table: &Table,
+) -> Result<(), Breach> {
     for (id, spec) in setup.checkers.iter().enumerate() {
         let Some(runs) = history.runs.get(id) else {
             continue;
@@ -455,7 +462,10 @@ pub fn down_not_in_use(setup: &CheckerSetup, history: &History, table: &Table) -
             let why = if seen == 0 {
                 "its alpha checker has not passed yet".to_string()
             } else {
-                format!("the last {seen} run(s) of its checker {id} failed (retry {})", spec.retry)
+                format!(
+                    "the last {seen} run(s) of its checker {id} failed (retry {})",
+                    spec.retry
+                )
             };
             return breach(
                 "checker-down-in-use",
@@ -478,7 +488,11 @@ pub fn quorum_alternates(notifies: &[NotifyRecord]) -> Result<(), Breach> {
     let up = |n: &NotifyRecord| matches!(n.notify, Notify::QuorumUp(_));
     for w in notifies.windows(2) {
         if up(&w[0]) == up(&w[1]) && !w[1].stopping {
-            let name = if up(&w[1]) { "quorum_up" } else { "quorum_down" };
+            let name = if up(&w[1]) {
+                "quorum_up"
+            } else {
+                "quorum_down"
+            };
             return breach(
                 "quorum-alternates",
                 format!("{name} ran twice in a row (at {} and {})", w[0].at, w[1].at),

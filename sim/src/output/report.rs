@@ -43,8 +43,12 @@ fn lane_text(s: Option<State>) -> &'static str {
     }
 }
 
-/// Whether an entry belongs on the terminal timeline.
+/// Whether an entry belongs on the terminal timeline (of the check runs, only those abandoned
+/// at their deadline: a hanging server's story).
 pub fn on_timeline(e: &TraceEntry) -> bool {
+    if let TraceEvent::CheckEnd { outcome, .. } = &e.ev {
+        return outcome.starts_with("abandoned");
+    }
     !matches!(
         e.ev,
         TraceEvent::Advert { .. }
@@ -118,7 +122,11 @@ pub fn header(sim: &Sim, description: &str) -> String {
                 v.name,
                 v.quorum,
                 v.hysteresis,
-                if v.sorry.is_some() { ", sorry server" } else { "" },
+                if v.sorry.is_some() {
+                    ", sorry server"
+                } else {
+                    ""
+                },
                 reals.join(", ")
             );
         }

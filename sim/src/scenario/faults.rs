@@ -280,14 +280,17 @@ impl Scenario {
                 }
                 FaultKind::Server => {
                     let Some(text) = &f.server else {
-                        return Err(ctx(PlanError("server needs server = \"ADDRESS:PORT\"".into())));
+                        return Err(ctx(PlanError(
+                            "server needs server = \"ADDRESS:PORT\"".into(),
+                        )));
                     };
                     let addr: std::net::SocketAddr = text.parse().map_err(|e| {
                         ctx(PlanError(format!("server {text}: not ADDRESS:PORT ({e})")))
                     })?;
-                    let known = nodes.iter().filter_map(|n| n.checkers.as_ref()).any(|c| {
-                        crate::world::lvs::targets(c).contains(&addr)
-                    });
+                    let known = nodes
+                        .iter()
+                        .filter_map(|n| n.checkers.as_ref())
+                        .any(|c| crate::world::lvs::targets(c).contains(&addr));
                     if !known {
                         return Err(ctx(PlanError(format!(
                             "no health checker of any node reaches server {addr}"

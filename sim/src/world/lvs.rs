@@ -29,7 +29,7 @@ use vigil_engine::checker::{
 use vigil_engine::conf::CheckKind;
 use vigil_engine::Instant;
 
-use crate::checks::lvs::{self, History, NotifyRecord, RunEnd, RunRecord, Rules, Table};
+use crate::checks::lvs::{self, History, NotifyRecord, Rules, RunEnd, RunRecord, Table};
 use crate::checks::ViolationKind;
 use crate::contract::Breach;
 use crate::driver::{Event, Sim};
@@ -341,8 +341,8 @@ impl Sim {
                     deadline: deadline.as_nanos(),
                     end: None,
                 };
-                let timeout = u64::try_from(d.setup.checkers[i].timeout.as_nanos())
-                    .unwrap_or(u64::MAX);
+                let timeout =
+                    u64::try_from(d.setup.checkers[i].timeout.as_nanos()).unwrap_or(u64::MAX);
                 let due = d.rules.scheduled(i);
                 d.hist.runs[i].push(rec.clone());
                 d.jobs[i] = Some(run);
@@ -397,14 +397,23 @@ impl Sim {
                     });
                 };
                 let (ok, weight, verb) = match change {
-                    TableChange::Add(w) => (slot.is_none(), Some(w), format!("adds {who} with weight {w}")),
-                    TableChange::Weight(w) => (slot.is_some(), Some(w), format!("sets {who} to weight {w}")),
+                    TableChange::Add(w) => (
+                        slot.is_none(),
+                        Some(w),
+                        format!("adds {who} with weight {w}"),
+                    ),
+                    TableChange::Weight(w) => {
+                        (slot.is_some(), Some(w), format!("sets {who} to weight {w}"))
+                    }
                     TableChange::Remove => (slot.is_some(), None, format!("removes {who}")),
                 };
                 if !ok {
                     return Err(Breach {
                         rule: "table-change",
-                        detail: format!("{}: {change:?} of {who}, which holds {slot:?}", names.vss[v]),
+                        detail: format!(
+                            "{}: {change:?} of {who}, which holds {slot:?}",
+                            names.vss[v]
+                        ),
                     });
                 }
                 *slot = weight;
@@ -428,7 +437,10 @@ impl Sim {
                         format!("notify_up {}", names.server(vs.0 as usize, Server::Real(r)))
                     }
                     Notify::RealServerDown(vs, r) => {
-                        format!("notify_down {}", names.server(vs.0 as usize, Server::Real(r)))
+                        format!(
+                            "notify_down {}",
+                            names.server(vs.0 as usize, Server::Real(r))
+                        )
                     }
                     Notify::QuorumUp(vs) => format!("quorum_up {}", names.vss[vs.0 as usize]),
                     Notify::QuorumDown(vs) => format!("quorum_down {}", names.vss[vs.0 as usize]),
@@ -498,21 +510,26 @@ impl Sim {
 
     /// Run `run` of checker `id` reaches the simulated server at `target`: its answer, if any,
     /// comes back after the latency (health as at the start of the run).
-    fn probe(&mut self, n: usize, inc: u64, id: u32, run: u64, target: SocketAddr, kind: &CheckKind) {
+    fn probe(
+        &mut self,
+        n: usize,
+        inc: u64,
+        id: u32,
+        run: u64,
+        target: SocketAddr,
+        kind: &CheckKind,
+    ) {
         let health = self
             .servers
             .iter()
             .find(|(a, _)| *a == target)
             .map_or(ServerHealth::Up(0), |(_, h)| *h);
         let jitter = self.plan.server_jitter;
-        let latency = self
-            .plan
-            .server_latency
-            .saturating_add(if jitter > 0 {
-                self.check_rng.below(jitter.saturating_add(1))
-            } else {
-                0
-            });
+        let latency = self.plan.server_latency.saturating_add(if jitter > 0 {
+            self.check_rng.below(jitter.saturating_add(1))
+        } else {
+            0
+        });
         let misc = matches!(kind, CheckKind::Misc { .. });
         let (after, outcome) = match health {
             ServerHealth::Hanging => return,
