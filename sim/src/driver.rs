@@ -196,6 +196,8 @@ pub struct Sim {
     /// Answer times of the simulated real servers (its own stream: a scenario without health
     /// checkers draws nothing from it).
     pub(crate) check_rng: SimRng,
+    /// Virtual time of the last real-server health change or director boot, crash or stop.
+    pub(crate) lvs_disturbed: u64,
 }
 
 impl Sim {
@@ -355,6 +357,7 @@ impl Sim {
             fanout: Vec::new(),
             servers: Vec::new(),
             check_rng: SimRng::new(opts.seed, Stream::Checks),
+            lvs_disturbed: 0,
         };
         sim.regroup();
         for (ni, np) in plan.nodes.iter().enumerate() {
@@ -484,6 +487,7 @@ impl Sim {
 
     /// Evaluate the window expectations and return the outcome (call once, after the run).
     pub fn finish(&mut self) -> Outcome {
+        self.lvs_finish();
         if self.violation.is_none() {
             self.now = self
                 .now

@@ -586,5 +586,65 @@ pub fn ended_in_time(run: &RunRecord) -> Result<(), Breach> {
     }
 }
 
+/// `lvs-recovered` (liveness): once every real server has answered well for long enough, every
+/// real server is in the table at its configured weight and no sorry server is in use, in every
+/// virtual server whose total weight can meet `quorum + hysteresis`.
+pub fn recovered(setup: &CheckerSetup, table: &Table) -> Result<(), Breach> {
+    for (v, spec) in setup.virtual_servers.iter().enumerate() {
+        let total: u64 = spec.real_servers.iter().map(|r| u64::from(r.weight)).sum();
+        if total < u64::from(spec.quorum) + u64::from(spec.hysteresis) {
+            continue;
+        }
+        let vs = VsId(v as u32);
+        for (r, rs) in spec.real_servers.iter().enumerate() {
+            let have = table.get(vs, Server::Real(r as u32));
+            if have != Some(rs.weight) {
+                return breach(
+                    "lvs-recovered",
+                    format!(
+                        "VS {}: real server {}:{} is {} in the table long after every server \
+                         recovered (configured weight {})",
+                        spec.name,
+                        rs.addr,
+                        rs.port,
+                        show(have),
+                        rs.weight
+                    ),
+                );
+            }
+        }
+        if table.get(vs, Server::Sorry).is_some_and(|w| w > 0) {
+            return breach(
+                "lvs-recovered",
+                format!(
+                    "VS {}: the sorry server is still in use long after every server recovered",
+                    spec.name
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// How long after the last disturbance (a server's health, a director's boot or stop) every
+/// checker has seen its server well again: a run under way may hang until its timeout, the next
+/// (or a retry) follows within `delay_loop`, after a boot the first run within `warmup`; plus
+/// the answer's latency.
+pub fn recovery_bound(setup: &CheckerSetup, latency: u64) -> u64 {
+    let ns = |d: core::time::Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    setup
+        .checkers
+        .iter()
+        .map(|c| {
+            ns(c.warmup)
+                .saturating_add(ns(c.delay_loop))
+                .saturating_add(ns(c.delay_before_retry))
+                .saturating_add(ns(c.timeout).saturating_mul(2))
+        })
+        .max()
+        .unwrap_or(0)
+        .saturating_add(latency)
+}
+
 #[cfg(test)]
 mod tests;

@@ -103,6 +103,7 @@ impl Sim {
         addr: std::net::SocketAddr,
         health: crate::scenario::ServerHealth,
     ) {
+        self.lvs_disturbed = self.now;
         match self.servers.iter_mut().find(|(a, _)| *a == addr) {
             Some(s) => s.1 = health,
             None => self.servers.push((addr, health)),

@@ -165,6 +165,7 @@ impl Sim {
         let Some(d) = self.nodes[n].lvs.as_mut() else {
             return;
         };
+        self.lvs_disturbed = self.now;
         let setup = Rc::clone(&d.setup);
         d.inc += 1;
         d.timer_gen += 1;
@@ -181,10 +182,41 @@ impl Sim {
         self.lvs_drain(n);
     }
 
+    /// At the end of the run (`lvs-recovered`): when every real server has been healthy for the
+    /// recovery bound, every running director's table holds every real server at its weight.
+    pub(crate) fn lvs_finish(&mut self) {
+        if self.violation.is_some()
+            || !self.plan.checks.liveness
+            || self.servers.iter().any(|(_, h)| *h != ServerHealth::Up(0))
+        {
+            return;
+        }
+        let latency = self
+            .plan
+            .server_latency
+            .saturating_add(self.plan.server_jitter);
+        for n in 0..self.nodes.len() {
+            let node = &self.nodes[n];
+            let Some(d) = node.lvs.as_ref() else { continue };
+            if d.engine.is_none() || d.hist.stopped {
+                continue;
+            }
+            let bound = lvs::recovery_bound(&d.setup, latency);
+            let bound = bound.saturating_add(node.slack(bound));
+            if self.now.saturating_sub(self.lvs_disturbed) <= bound {
+                continue;
+            }
+            if let Err(b) = lvs::recovered(&d.setup, &d.table) {
+                return self.violate(ViolationKind::Liveness, b.rule, Some(n), b.detail);
+            }
+        }
+    }
+
     /// Node `n` crashed: the engine and its runs are gone (the table stays as it was in the
     /// kernel; the next boot starts a new history).
     pub(crate) fn lvs_crash(&mut self, n: usize) {
         if let Some(d) = self.nodes[n].lvs.as_mut() {
+            self.lvs_disturbed = self.now;
             d.engine = None;
             d.inc += 1;
             d.timer_gen += 1;
@@ -200,6 +232,7 @@ impl Sim {
             return;
         };
         let Some(e) = d.engine.as_mut() else { return };
+        self.lvs_disturbed = self.now;
         d.hist.stopped = true;
         d.rules.stop();
         e.handle_input(Instant::from_nanos(local), CheckInput::Shutdown);

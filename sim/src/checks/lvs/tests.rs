@@ -325,3 +325,22 @@ fn misc_dynamic_exit_status_sets_the_weight() {
     let h = history(&s, &[(0, 0, RunEnd::Result(CheckOutcome::Exit(1)))]);
     assert_eq!(expected_table(&s, &h).reals[0], vec![None]);
 }
+
+#[test]
+fn recovered_fails_on_a_server_left_out_or_a_sorry_server_left_in() {
+    let s = web(1, "");
+    let good = Table {
+        reals: vec![vec![Some(2), Some(3)]],
+        sorry: vec![None],
+    };
+    assert_eq!(rule_of(recovered(&s, &good)), "held");
+    let mut out = good.clone();
+    out.reals[0][1] = None;
+    assert_eq!(rule_of(recovered(&s, &out)), "lvs-recovered");
+    let mut zero = good.clone();
+    zero.reals[0][0] = Some(0);
+    assert_eq!(rule_of(recovered(&s, &zero)), "lvs-recovered");
+    let mut sorry = good.clone();
+    sorry.sorry[0] = Some(1);
+    assert_eq!(rule_of(recovered(&s, &sorry)), "lvs-recovered");
+}
