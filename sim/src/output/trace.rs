@@ -213,6 +213,8 @@ pub enum TraceEvent {
         server: Option<u32>,
         /// Its weight in the table now (`None`: out).
         weight: Option<u32>,
+        /// `198.51.100.21:80`, `sorry 203.0.113.99:80` (a row of the picture).
+        who: String,
         /// The change in words, with its reason.
         what: String,
     },
@@ -469,6 +471,7 @@ impl TraceEntry {
                 server,
                 weight,
                 what,
+                ..
             } => {
                 put("event", json!("table"));
                 put("vs", json!(vs));

@@ -459,6 +459,15 @@ impl Sim {
                             Server::Sorry => None,
                         },
                         weight,
+                        who: match server {
+                            Server::Real(r) => names
+                                .reals
+                                .get(v)
+                                .and_then(|x| x.get(r as usize))
+                                .cloned()
+                                .unwrap_or_default(),
+                            Server::Sorry => names.sorry[v].replace("sorry server", "sorry"),
+                        },
                         what: format!("{} table {verb} ({reason})", names.vss[v]),
                     },
                 );
