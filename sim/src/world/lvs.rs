@@ -305,15 +305,12 @@ impl Sim {
 
     /// After every checker-engine call: carry out the actions, check, keep one timer.
     fn lvs_drain(&mut self, n: usize) {
-        loop {
-            let Some(a) = self.nodes[n]
-                .lvs
-                .as_mut()
-                .and_then(|d| d.engine.as_mut())
-                .and_then(|e| e.poll_action())
-            else {
-                break;
-            };
+        while let Some(a) = self.nodes[n]
+            .lvs
+            .as_mut()
+            .and_then(|d| d.engine.as_mut())
+            .and_then(|e| e.poll_action())
+        {
             if let Err(b) = self.lvs_act(n, a) {
                 return self.violate(ViolationKind::Safety, b.rule, Some(n), b.detail);
             }
