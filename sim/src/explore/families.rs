@@ -172,7 +172,7 @@ pub(super) fn track(rng: &mut SimRng) -> Scenario {
 /// checkers on one real server; random `retry`, `delay_before_retry`, `delay_loop`, `warmup`,
 /// timeouts, weights, `inhibit_on_failure`, `alpha`, `omega`, quorum and hysteresis (never more
 /// than the total weight, so the quorum can be regained once every server is back), sorry
-/// server (with `sorry_server_inhibit`).
+/// server (with `sorry_server_inhibit`); sometimes a director clock that is off and drifts.
 pub(super) fn lvs(rng: &mut SimRng) -> Scenario {
     let mut conf = String::new();
     let vrrp = rng.chance(0.3);
@@ -260,6 +260,13 @@ pub(super) fn lvs(rng: &mut SimRng) -> Scenario {
         .map(|k| NodeSpec {
             name: format!("d{}", k + 1),
             keepalived_conf: Some(conf.replace("PRIO", &prio(rng).to_string())),
+            // Sometimes a director's clock is off and drifts: its schedule is on its own clock.
+            clock_offset: rng.chance(0.3).then(|| Dur::millis(rng.between(0, 10_000))),
+            drift_ppm: if rng.chance(0.3) {
+                rng.between(0, 2_000) as i64 - 1_000
+            } else {
+                0
+            },
             ..NodeSpec::default()
         })
         .collect();
