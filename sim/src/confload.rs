@@ -19,6 +19,9 @@ pub struct Loaded {
     /// simulated runner runs it. Its `timeout`, `rise` and `fall` are the engine's business and
     /// travel in [`Loaded::engine`].
     pub script_intervals: Vec<(String, u64)>,
+    /// The health checkers of its `virtual_server` blocks, as vigild's checker engine runs them
+    /// (`None` when there are none).
+    pub checkers: Option<vigil_engine::checker::CheckerSetup>,
 }
 
 /// Parse keepalived.conf `text`: the engine's configuration and the runner's script intervals.
@@ -33,9 +36,12 @@ pub fn load(text: &str) -> Result<Loaded, String> {
             (s.name.clone(), ns.max(1))
         })
         .collect();
+    let checkers = (!cfg.checkers.virtual_servers.is_empty())
+        .then(|| vigil_engine::checker::CheckerSetup::from_conf(&cfg));
     Ok(Loaded {
         engine: converted.engine,
         script_intervals,
+        checkers,
     })
 }
 

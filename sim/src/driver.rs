@@ -102,6 +102,19 @@ pub(crate) enum Event {
     },
     /// The runner of a node with a `read_cost` reads the next frame waiting in its socket.
     Read(usize),
+    /// The checker engine's deadline on a director node.
+    CheckTimer {
+        node: usize,
+        gen: u64,
+    },
+    /// A simulated real server's answer to one check run reaches the director.
+    CheckDone {
+        node: usize,
+        inc: u64,
+        id: u32,
+        run: u64,
+        outcome: vigil_engine::checker::CheckOutcome,
+    },
 }
 
 /// How an expectation came out.
@@ -178,6 +191,13 @@ pub struct Sim {
     pub(crate) resuming: bool,
     /// Frames delivered to every receiver, kept for reuse by the next adverts.
     pub(crate) spare_frames: Vec<Rc<Frame>>,
+    /// The simulated real servers' health, as `server` faults set it (not listed: up).
+    pub(crate) servers: Vec<(std::net::SocketAddr, crate::scenario::ServerHealth)>,
+    /// Answer times of the simulated real servers (its own stream: a scenario without health
+    /// checkers draws nothing from it).
+    pub(crate) check_rng: SimRng,
+    /// Virtual time of the last real-server health change or director boot, crash or stop.
+    pub(crate) lvs_disturbed: u64,
 }
 
 impl Sim {
@@ -285,6 +305,7 @@ impl Sim {
                 group_states: Vec::new(),
                 trackers_listed: false,
                 contract: None,
+                lvs: np.checkers.as_ref().map(crate::world::lvs::Director::new),
             });
         }
         let names = Names {
@@ -334,6 +355,9 @@ impl Sim {
             resuming: false,
             spare_frames: Vec::new(),
             fanout: Vec::new(),
+            servers: Vec::new(),
+            check_rng: SimRng::new(opts.seed, Stream::Checks),
+            lvs_disturbed: 0,
         };
         sim.regroup();
         for (ni, np) in plan.nodes.iter().enumerate() {
@@ -449,12 +473,21 @@ impl Sim {
                 }
             }
             Event::Script { node, idx, inc } => self.run_script(node, idx, inc),
+            Event::CheckTimer { node, gen } => self.lvs_timer(node, gen),
+            Event::CheckDone {
+                node,
+                inc,
+                id,
+                run,
+                outcome,
+            } => self.lvs_done(node, inc, id, run, outcome),
         }
         self.violation.is_none()
     }
 
     /// Evaluate the window expectations and return the outcome (call once, after the run).
     pub fn finish(&mut self) -> Outcome {
+        self.lvs_finish();
         if self.violation.is_none() {
             self.now = self
                 .now

@@ -15,6 +15,8 @@ pub enum Stream {
     Network = 1,
     /// Random fault schedules (`vigil-sim explore`).
     Schedule = 2,
+    /// Simulated real servers' answer times (health checkers).
+    Checks = 3,
 }
 
 /// A reproducible pseudo-random generator (ChaCha with 8 rounds).

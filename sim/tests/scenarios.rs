@@ -111,6 +111,18 @@ fn seeds_matter_on_a_lossy_network() {
     assert_ne!(a.trace(), b.trace());
 }
 
+#[test]
+fn seeds_matter_for_jittery_real_servers() {
+    let text = library()
+        .into_iter()
+        .find(|(n, _)| n == "lvs-flapping")
+        .unwrap()
+        .1;
+    let (a, _, _) = run(&text, Some(1));
+    let (b, _, _) = run(&text, Some(2));
+    assert_ne!(a.trace(), b.trace());
+}
+
 /// `sim/scenarios/refused/`: configurations the engine must refuse. Each file names the error in
 /// a `# refused: ...` line; planning it must fail with a message containing that text (the
 /// simulator checks every node's configuration with `Engine::new`, as vigild does at start).

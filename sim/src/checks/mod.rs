@@ -35,6 +35,7 @@ use crate::driver::Sim;
 use crate::dur::{fmt_time, Dur};
 use crate::oracle::down_interval_after;
 
+pub mod lvs;
 pub(crate) mod model;
 
 /// The family of a failed invariant; each has its own exit code.

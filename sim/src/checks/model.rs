@@ -308,12 +308,15 @@ impl Sim {
                     )
                 })
                 .collect();
-            self.record(
-                None,
-                TraceEvent::Converged {
-                    masters: masters.join(", "),
-                },
-            );
+            // Directors without virtual routers: nothing to tell.
+            if !masters.is_empty() {
+                self.record(
+                    None,
+                    TraceEvent::Converged {
+                        masters: masters.join(", "),
+                    },
+                );
+            }
         }
     }
 

@@ -165,3 +165,117 @@ pub(super) fn track(rng: &mut SimRng) -> Scenario {
 }
 
 // ----- schedules ------------------------------------------------------------------------------
+
+/// One or two directors (the same keepalived.conf, optionally with VRRP), one or two virtual
+/// servers of one to four real servers each, random checker settings: TCP_CHECK, HTTP_GET,
+/// MISC_CHECK (with or without `misc_dynamic`), UDP_CHECK, PING_CHECK or DNS_CHECK, sometimes two
+/// checkers on one real server; random `retry`, `delay_before_retry`, `delay_loop`, `warmup`,
+/// timeouts, weights, `inhibit_on_failure`, `alpha`, `omega`, quorum and hysteresis (never more
+/// than the total weight, so the quorum can be regained once every server is back), sorry
+/// server (with `sorry_server_inhibit`); sometimes a director clock that is off and drifts.
+pub(super) fn lvs(rng: &mut SimRng) -> Scenario {
+    let mut conf = String::new();
+    let vrrp = rng.chance(0.3);
+    if vrrp {
+        conf.push_str(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority PRIO\n \
+             advert_int 1\n virtual_ipaddress {\n  192.0.2.100/24\n }\n}\n",
+        );
+    }
+    let vss = rng.between(1, 2);
+    for v in 0..vss {
+        let port = [80, 443][v as usize];
+        let delay_loop = rng.between(1, 5);
+        let reals = rng.between(1, 4);
+        let weights: Vec<u64> = (0..reals).map(|_| rng.between(1, 5)).collect();
+        let total: u64 = weights.iter().sum();
+        let hysteresis = rng.between(0, 2).min(total.saturating_sub(1));
+        let quorum = rng.between(1, total - hysteresis);
+        conf.push_str(&format!(
+            "virtual_server 192.0.2.100 {port} {{\n delay_loop {delay_loop}\n lb_algo rr\n \
+             lb_kind NAT\n protocol {}\n quorum {quorum}\n hysteresis {hysteresis}\n \
+             quorum_up \"/usr/local/bin/up {v}\"\n quorum_down \"/usr/local/bin/down {v}\"\n",
+            if rng.chance(0.2) { "UDP" } else { "TCP" }
+        ));
+        if rng.chance(0.3) {
+            conf.push_str(" alpha\n");
+        }
+        if rng.chance(0.3) {
+            conf.push_str(" omega\n");
+        }
+        if rng.chance(0.5) {
+            conf.push_str(&format!(" sorry_server 203.0.113.99 {port}\n"));
+            if rng.chance(0.3) {
+                conf.push_str(" sorry_server_inhibit\n");
+            }
+        }
+        for (r, w) in weights.iter().enumerate() {
+            conf.push_str(&format!(
+                " real_server 198.51.100.{} {port} {{\n  weight {w}\n",
+                21 + r
+            ));
+            if rng.chance(0.3) {
+                conf.push_str("  inhibit_on_failure\n");
+            }
+            let checkers = if rng.chance(0.2) { 2 } else { 1 };
+            for _ in 0..checkers {
+                let timing = format!(
+                    "   retry {}\n   delay_before_retry {}\n{}",
+                    rng.between(0, 3),
+                    Dur::millis(rng.between(1, 20) * 100).to_std().as_secs_f64(),
+                    if rng.chance(0.5) {
+                        format!("   warmup {}\n", rng.between(0, delay_loop))
+                    } else {
+                        String::new()
+                    }
+                );
+                let timeout = Dur::millis(rng.between(2, 40) * 100).to_std().as_secs_f64();
+                let block = match rng.below(6) {
+                    0 => format!("  TCP_CHECK {{\n   connect_timeout {timeout}\n{timing}  }}\n"),
+                    1 => format!(
+                        "  HTTP_GET {{\n   url {{\n    path /health\n    status_code 200\n   }}\n   \
+                         connect_timeout {timeout}\n{timing}  }}\n"
+                    ),
+                    2 => format!(
+                        "  MISC_CHECK {{\n   misc_path \"/usr/local/bin/check {r}\"\n   \
+                         misc_timeout {}\n{}{timing}  }}\n",
+                        rng.between(1, 4),
+                        if rng.chance(0.5) { "   misc_dynamic\n" } else { "" }
+                    ),
+                    3 => format!("  UDP_CHECK {{\n   connect_timeout {timeout}\n{timing}  }}\n"),
+                    4 => format!("  PING_CHECK {{\n   connect_timeout {timeout}\n{timing}  }}\n"),
+                    _ => format!(
+                        "  DNS_CHECK {{\n   type A\n   name example.org\n   connect_timeout \
+                         {timeout}\n{timing}  }}\n"
+                    ),
+                };
+                conf.push_str(&block);
+            }
+            conf.push_str(" }\n");
+        }
+        conf.push_str("}\n");
+    }
+    let directors = rng.between(1, 2);
+    let nodes = (0..directors)
+        .map(|k| NodeSpec {
+            name: format!("d{}", k + 1),
+            keepalived_conf: Some(conf.replace("PRIO", &prio(rng).to_string())),
+            // Sometimes a director's clock is off and drifts: its schedule is on its own clock.
+            clock_offset: rng.chance(0.3).then(|| Dur::millis(rng.between(0, 10_000))),
+            drift_ppm: if rng.chance(0.3) {
+                rng.between(0, 2_000) as i64 - 1_000
+            } else {
+                0
+            },
+            ..NodeSpec::default()
+        })
+        .collect();
+    Scenario {
+        nodes,
+        servers: crate::scenario::ServersSpec {
+            latency: Some(Dur::micros(rng.between(100, 5000))),
+            jitter: Some(Dur::micros(rng.between(0, 5000))),
+        },
+        ..Scenario::default()
+    }
+}

@@ -187,3 +187,79 @@ pub(super) fn random_faults(rng: &mut SimRng, s: &Scenario, duration: Dur) -> Ve
     let _ = ChecksSpec::default();
     out
 }
+
+/// The `lvs` family's schedule: 1 to 8 faults in the first two thirds of the run, mostly real
+/// servers going down, hanging, turning slow (inside or past their timeout), flapping or
+/// answering a MISC_CHECK with another exit status, and directors crashing, restarting,
+/// stopping and starting; at two thirds every real server is up again (exit status 0).
+pub(super) fn lvs_faults(rng: &mut SimRng, s: &Scenario, duration: Dur) -> Vec<FaultSpec> {
+    let servers: Vec<String> = s
+        .nodes
+        .first()
+        .and_then(|n| n.keepalived_conf.as_deref())
+        .and_then(|t| crate::confload::load(t).ok())
+        .and_then(|l| l.checkers)
+        .map(|c| {
+            let mut v: Vec<String> = crate::world::lvs::targets(&c)
+                .iter()
+                .map(|a| a.to_string())
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        })
+        .unwrap_or_default();
+    let nodes: Vec<String> = s.nodes.iter().map(|n| n.name.clone()).collect();
+    let heal_at = duration.0 / 3 * 2;
+    let t = |rng: &mut SimRng, lo: u64| Dur(rng.between(lo, heal_at.saturating_sub(1).max(lo)));
+    let mut out = Vec::new();
+    let server_fault = |at: Dur, server: &str, health: &str| {
+        let mut f = FaultSpec::new(at, FaultKind::Server);
+        f.server = Some(server.to_string());
+        f.health = Some(health.to_string());
+        f
+    };
+    for _ in 0..rng.between(1, 8) {
+        let at = t(rng, 0);
+        let server = rng.pick(&servers).cloned().unwrap_or_default();
+        let node = rng.pick(&nodes).cloned().unwrap_or_default();
+        match rng.below(9) {
+            0 | 1 => out.push(server_fault(at, &server, "down")),
+            2 => out.push(server_fault(at, &server, "hanging")),
+            3 => {
+                let mut f = server_fault(at, &server, "slow");
+                f.delay = Some(Dur::millis(rng.between(1, 50) * 100));
+                out.push(f);
+            }
+            4 => {
+                let mut f = server_fault(at, &server, "flapping");
+                f.period = Some(Dur::millis(rng.between(3, 30) * 100));
+                f.until = Some(t(rng, at.0));
+                out.push(f);
+            }
+            5 => {
+                let mut f = server_fault(at, &server, "up");
+                f.exit = Some(rng.between(0, 20) as u8);
+                out.push(f);
+            }
+            6 => out.push(server_fault(at, &server, "up")),
+            7 => {
+                out.push(FaultSpec::new(at, FaultKind::Crash).node(&node));
+                if rng.chance(0.8) {
+                    out.push(FaultSpec::new(t(rng, at.0), FaultKind::Restart).node(&node));
+                }
+            }
+            _ => {
+                out.push(FaultSpec::new(at, FaultKind::Stop).node(&node));
+                if rng.chance(0.8) {
+                    out.push(FaultSpec::new(t(rng, at.0), FaultKind::Start).node(&node));
+                }
+            }
+        }
+    }
+    for server in &servers {
+        out.push(server_fault(Dur(heal_at), server, "up"));
+    }
+    out.sort_by_key(|f| f.at);
+    out
+}

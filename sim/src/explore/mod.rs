@@ -24,7 +24,7 @@ use crate::watchdog;
 mod families;
 mod faults;
 use families::*;
-use faults::random_faults;
+use faults::{lvs_faults, random_faults};
 
 /// A family of generated scenarios.
 #[derive(Debug)]
@@ -34,6 +34,7 @@ pub struct Family {
     /// What it varies.
     pub about: &'static str,
     build: fn(&mut SimRng) -> Scenario,
+    faults: fn(&mut SimRng, &Scenario, Dur) -> Vec<crate::scenario::FaultSpec>,
 }
 
 /// Every family.
@@ -42,41 +43,56 @@ pub static FAMILIES: &[Family] = &[
         name: "basic3",
         about: "3 routers, VRRPv3 IPv4 at 1s, random priorities (ties allowed)",
         build: basic3,
+        faults: random_faults,
     },
     Family {
         name: "v2",
         about: "3 routers, VRRPv2 with a password",
         build: v2,
+        faults: random_faults,
     },
     Family {
         name: "ipv6",
         about: "3 routers, VRRPv3 over IPv6",
         build: ipv6,
+        faults: random_faults,
     },
     Family {
         name: "five",
         about: "5 routers, VRRPv3, two virtual routers with crossed priorities",
         build: five,
+        faults: random_faults,
     },
     Family {
         name: "preempt",
         about: "3 routers with random nopreempt / preempt_delay",
         build: preempt_modes,
+        faults: random_faults,
     },
     Family {
         name: "fast",
         about: "3 routers, VRRPv3 at 10 ms to 100 ms adverts",
         build: fast,
+        faults: random_faults,
     },
     Family {
         name: "sync",
         about: "2-3 routers, two instances on two segments in a sync group",
         build: sync,
+        faults: random_faults,
     },
     Family {
         name: "track",
         about: "3 routers tracking a check program with weights or FAULT",
         build: track,
+        faults: random_faults,
+    },
+    Family {
+        name: "lvs",
+        about: "1-2 directors running health checkers against simulated real servers (down, \
+                hanging, slow, flapping, MISC_CHECK exit statuses; director crash/stop)",
+        build: lvs,
+        faults: lvs_faults,
     },
 ];
 
@@ -138,7 +154,7 @@ pub fn generate(family: &Family, seed: u64, duration: Dur) -> Scenario {
     );
     s.duration = duration;
     s.seed = Some(seed);
-    s.faults = random_faults(&mut rng, &s, duration);
+    s.faults = (family.faults)(&mut rng, &s, duration);
     // The stalled node's socket buffer (issue 20). Sometimes smaller than one round of the
     // cluster's adverts: the stall then loses every advert of some instances while their master
     // is alive, the runner reports the loss, and the engine must not take over on it before one
@@ -323,6 +339,59 @@ mod tests {
             let b = generate(f, 9, Dur::secs(30));
             assert_eq!(a, b, "{}", f.name);
             a.plan().unwrap_or_else(|e| panic!("{}: {e}", f.name));
+        }
+    }
+
+    /// The `lvs` family is not vacuous: over a few seeds its runs take real servers out and
+    /// back, abandon hanging runs, lose and regain quorums, and restart directors.
+    #[test]
+    fn the_lvs_family_exercises_the_checker_rules() {
+        let family = FAMILIES
+            .iter()
+            .find(|f| f.name == "lvs")
+            .expect("lvs family");
+        let mut seen = std::collections::BTreeMap::<&str, u32>::new();
+        for seed in 0..60 {
+            let s = generate(family, seed, Dur::secs(60));
+            if seed == 3 {
+                eprintln!("{}", s.to_toml());
+            }
+            let plan = s.plan().expect("a valid plan");
+            let mut sim = Sim::new(&plan, &Options::full(seed));
+            let out = sim.run();
+            assert!(out.violation.is_none(), "seed {seed}: {:?}", out.violation);
+            for e in sim.trace() {
+                use crate::trace::TraceEvent as T;
+                let k = match &e.ev {
+                    T::Table { weight: None, .. } => "removed",
+                    T::Table {
+                        weight: Some(0), ..
+                    } => "weight 0",
+                    T::Table { .. } => "added or weighted",
+                    T::CheckEnd { outcome, .. } if outcome.starts_with("abandoned") => "abandoned",
+                    T::Quorum { up: false, .. } => "quorum lost",
+                    T::Quorum { up: true, .. } => "quorum gained",
+                    T::Notify { .. } => "notify",
+                    T::Crash => "crash",
+                    T::Stop => "stop",
+                    _ => continue,
+                };
+                *seen.entry(k).or_default() += 1;
+            }
+        }
+        eprintln!("{seen:?}");
+        for k in [
+            "removed",
+            "weight 0",
+            "added or weighted",
+            "abandoned",
+            "quorum lost",
+            "quorum gained",
+            "notify",
+            "crash",
+            "stop",
+        ] {
+            assert!(seen.get(k).copied().unwrap_or(0) > 0, "never {k}: {seen:?}");
         }
     }
 

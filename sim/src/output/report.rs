@@ -43,8 +43,12 @@ fn lane_text(s: Option<State>) -> &'static str {
     }
 }
 
-/// Whether an entry belongs on the terminal timeline.
+/// Whether an entry belongs on the terminal timeline (of the check runs, only those abandoned
+/// at their deadline: a hanging server's story).
 pub fn on_timeline(e: &TraceEntry) -> bool {
+    if let TraceEvent::CheckEnd { outcome, .. } = &e.ev {
+        return outcome.starts_with("abandoned");
+    }
     !matches!(
         e.ev,
         TraceEvent::Advert { .. }
@@ -53,6 +57,8 @@ pub fn on_timeline(e: &TraceEntry) -> bool {
             | TraceEvent::LowerPriorityHeard { .. }
             | TraceEvent::AddrAdd { .. }
             | TraceEvent::AddrRemove { .. }
+            | TraceEvent::CheckRun { .. }
+            | TraceEvent::CheckEnd { .. }
     )
 }
 
@@ -89,6 +95,41 @@ pub fn header(sim: &Sim, description: &str) -> String {
             })
             .collect();
         let _ = writeln!(s, "  {:<6} {}", n.name, insts.join("; "));
+        for v in n.checkers.iter().flat_map(|c| c.virtual_servers.iter()) {
+            let reals: Vec<String> = v
+                .real_servers
+                .iter()
+                .map(|r| {
+                    let kinds: Vec<&str> = r
+                        .checkers
+                        .iter()
+                        .filter_map(|c| n.checkers.as_ref()?.checkers.get(c.0 as usize))
+                        .map(|c| c.kind.keyword())
+                        .collect();
+                    format!(
+                        "{} weight {}{} ({})",
+                        std::net::SocketAddr::new(r.addr, r.port),
+                        r.weight,
+                        if r.inhibit { " inhibit" } else { "" },
+                        kinds.join(", ")
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                s,
+                "  {:<6} VS {} quorum {} hysteresis {}{}: {}",
+                "",
+                v.name,
+                v.quorum,
+                v.hysteresis,
+                if v.sorry.is_some() {
+                    ", sorry server"
+                } else {
+                    ""
+                },
+                reals.join(", ")
+            );
+        }
     }
     for seg in &plan.segments {
         let _ = writeln!(s, "  segment {}: {}", seg.name, describe_model(&seg.model));

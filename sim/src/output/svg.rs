@@ -1,7 +1,9 @@
 //! `--svg`: a picture of the run. One row per instance per node, coloured by state over virtual
 //! time (MASTER green, BACKUP blue, FAULT red, down grey); network faults (partitions, one-way
 //! blocks, lossy or jittery periods) shaded across the picture, per-node faults (link down,
-//! crash, stop) hatched on the node's rows; a time axis; a legend.
+//! crash, stop) hatched on the node's rows; a time axis; a legend. Directors running health
+//! checkers get one row per server of their tables: in at a weight (green), at weight 0
+//! (amber), the sorry server in use (purple), out (grey).
 
 use std::fmt::Write as _;
 
@@ -18,6 +20,12 @@ const WIDTH: f64 = 1100.0;
 const ROW: f64 = 30.0;
 const BAR: f64 = 18.0;
 const TOP: f64 = 70.0;
+/// A real server in a director's table with a weight above 0.
+const SERVING: &str = "#2e9e44";
+/// In the table at weight 0 (`inhibit_on_failure`, `sorry_server_inhibit`, `misc_dynamic`).
+const INHIBITED: &str = "#f0ad4e";
+/// The sorry server in use.
+const SORRY: &str = "#8e44ad";
 
 fn color(s: State) -> &'static str {
     match s {
@@ -158,7 +166,26 @@ pub fn render(sim: &Sim, end: u64) -> String {
             lanes.push((n16, i as u32, label));
         }
     }
-    let height = TOP + ROW * lanes.len() as f64 + 60.0;
+    // Health checkers: one row per server of a director's table, by first appearance.
+    let mut tables: Vec<(u16, u32, Option<u32>, String)> = Vec::new();
+    for e in sim.trace() {
+        if let (
+            TraceEvent::Table {
+                vs, server, who, ..
+            },
+            Some(n),
+        ) = (&e.ev, e.node)
+        {
+            if !tables
+                .iter()
+                .any(|(m, v, s, _)| *m == n && v == vs && s == server)
+            {
+                tables.push((n, *vs, *server, format!("{} {who}", names.node(n))));
+            }
+        }
+    }
+    let rows = lanes.len() + tables.len();
+    let height = TOP + ROW * rows as f64 + 60.0;
     let x = |t: u64| LEFT + (t.min(end) as f64 / end as f64) * (WIDTH - LEFT - RIGHT);
     let mut s = String::new();
     let _ = writeln!(
@@ -208,8 +235,24 @@ pub fn render(sim: &Sim, end: u64) -> String {
         r##"<line x1="{rx}" y1="28" x2="{rx}" y2="44" stroke="#222" stroke-width="2"/><text x="{}" y="40">reload</text>"##,
         rx + 6.0
     );
+    if !tables.is_empty() {
+        let mut tx = LEFT;
+        for (label, fill) in [
+            ("in the table", SERVING),
+            ("weight 0", INHIBITED),
+            ("sorry server in use", SORRY),
+            ("out", color(State::Init)),
+        ] {
+            let _ = writeln!(
+                s,
+                r##"<rect x="{tx}" y="50" width="14" height="12" fill="{fill}"/><text x="{}" y="60">{label}</text>"##,
+                tx + 18.0
+            );
+            tx += 30.0 + label.len() as f64 * 7.5;
+        }
+    }
     let rows_top = TOP;
-    let rows_bottom = TOP + ROW * lanes.len() as f64;
+    let rows_bottom = TOP + ROW * rows as f64;
     // Network-wide fault windows.
     for (k, (t0, t1, label)) in network_windows(sim, end).iter().enumerate() {
         let (a, b) = (x(*t0), x(*t1));
@@ -334,6 +377,88 @@ pub fn render(sim: &Sim, end: u64) -> String {
             );
         }
     }
+    // Health checkers' tables: each server's weight over time.
+    for (k, (n, vs, server, label)) in tables.iter().enumerate() {
+        let y = rows_top + ROW * (lanes.len() + k) as f64;
+        let _ = writeln!(
+            s,
+            r##"<text x="{}" y="{:.1}" text-anchor="end" font-size="9">{}</text>"##,
+            LEFT - 8.0,
+            y + BAR / 2.0 + 3.0,
+            esc(label)
+        );
+        let _ = writeln!(
+            s,
+            r##"<rect x="{LEFT}" y="{y:.1}" width="{:.1}" height="{BAR}" fill="{}"/>"##,
+            WIDTH - LEFT - RIGHT,
+            color(State::Init)
+        );
+        let mut cur: Option<(u64, Option<u32>)> = None;
+        let mut spans: Vec<(u64, u64, Option<u32>)> = Vec::new();
+        let mut down_since: Option<u64> = None;
+        let mut hatches: Vec<(u64, u64)> = Vec::new();
+        for e in sim.trace() {
+            if e.node != Some(*n) || e.t > end {
+                continue;
+            }
+            match &e.ev {
+                TraceEvent::Table {
+                    vs: v,
+                    server: sv,
+                    weight,
+                    ..
+                } if v == vs && sv == server => {
+                    if let Some((t0, w)) = cur.take() {
+                        spans.push((t0, e.t, w));
+                    }
+                    cur = Some((e.t, *weight));
+                }
+                TraceEvent::Crash | TraceEvent::Stop if down_since.is_none() => {
+                    down_since = Some(e.t);
+                }
+                TraceEvent::Boot | TraceEvent::Start => {
+                    if let Some(t0) = down_since.take() {
+                        hatches.push((t0, e.t));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some((t0, w)) = cur {
+            spans.push((t0, end, w));
+        }
+        if let Some(t0) = down_since {
+            hatches.push((t0, end));
+        }
+        for (t0, t1, w) in spans {
+            let fill = match (w, server) {
+                (None, _) => continue,
+                (Some(0), _) => INHIBITED,
+                (Some(_), None) => SORRY,
+                (Some(_), Some(_)) => SERVING,
+            };
+            let (a, b) = (x(t0), x(t1));
+            let _ = writeln!(
+                s,
+                r##"<rect x="{a:.2}" y="{y:.1}" width="{:.2}" height="{BAR}" fill="{fill}"><title>{} weight {} {}..{}</title></rect>"##,
+                (b - a).max(0.8),
+                esc(label),
+                w.unwrap_or(0),
+                Dur(t0),
+                Dur(t1)
+            );
+        }
+        for (t0, t1) in hatches {
+            let (a, b) = (x(t0), x(t1));
+            let _ = writeln!(
+                s,
+                r##"<rect x="{a:.2}" y="{y:.1}" width="{:.2}" height="{BAR}" fill="url(#hatch)" stroke="#555" stroke-width="0.6"><title>director down {}..{}</title></rect>"##,
+                (b - a).max(0.8),
+                Dur(t0),
+                Dur(t1)
+            );
+        }
+    }
     // Time axis.
     let axis_y = rows_bottom + 4.0;
     let _ = writeln!(
@@ -364,6 +489,37 @@ pub fn render(sim: &Sim, end: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A director's table gets one row per server, coloured by what the table held: the
+    /// lvs-quorum scenario's sorry server is drawn in use between the loss and the regain.
+    #[test]
+    fn a_directors_table_has_a_row_per_server() {
+        let text = include_str!("../../scenarios/lvs-quorum.toml");
+        let plan = crate::scenario::Scenario::from_toml(text)
+            .and_then(|s| s.plan())
+            .expect("lvs-quorum plans");
+        let mut sim = Sim::new(&plan, &crate::sim::Options::full(1));
+        let out = sim.run();
+        assert!(out.passed());
+        let pic = render(&sim, out.end);
+        for row in [
+            "d1 198.51.100.21:80",
+            "d1 198.51.100.24:80",
+            "d1 sorry 203.0.113.99:80",
+        ] {
+            assert!(pic.contains(&format!(">{row}</text>")), "no row {row}");
+        }
+        assert!(pic.contains(&format!(
+            "fill=\"{SORRY}\"><title>d1 sorry 203.0.113.99:80 weight 1 9.501s..20.501s</title>"
+        )));
+        // A VRRP-only run has no such rows and no table legend.
+        let plan = crate::scenario::Scenario::from_toml(crate::DEMO)
+            .and_then(|s| s.plan())
+            .expect("demo plans");
+        let mut sim = Sim::new(&plan, &crate::sim::Options::full(1));
+        let out = sim.run();
+        assert!(!render(&sim, out.end).contains("sorry server in use"));
+    }
 
     #[test]
     fn ticks_are_round() {

@@ -164,6 +164,76 @@ pub enum TraceEvent {
     },
     /// An action this simulator does not know yet (the engine grew a variant).
     Other(String),
+    /// A simulated real server's health changed (`do = "server"`).
+    Server {
+        /// `192.0.2.21:80`.
+        server: String,
+        /// `DOWN (refuses)`, `up`, ...
+        health: String,
+    },
+    /// A director started a check run (packet tracing on).
+    CheckRun {
+        /// `TCP_CHECK 192.0.2.21:80`.
+        check: String,
+        /// The engine's run number.
+        run: u64,
+        /// Its deadline, on the director's clock (nanoseconds).
+        deadline: u64,
+    },
+    /// A check run ended: its result was fed back, or it was abandoned (packet tracing on).
+    CheckEnd {
+        /// The checker.
+        check: String,
+        /// The run.
+        run: u64,
+        /// How it ended.
+        outcome: String,
+    },
+    /// A checker went up or down (`CheckAction::CheckerState`).
+    Checker {
+        /// The checker.
+        check: String,
+        /// Up now.
+        up: bool,
+        /// The outcome that decided it.
+        why: String,
+    },
+    /// A real server went up or down (all its checkers up, or not).
+    RealServer {
+        /// `real server 192.0.2.21:80 of VS 192.0.2.100:80`.
+        server: String,
+        /// Up now.
+        up: bool,
+    },
+    /// A virtual server's table changed (`CheckAction::SetServer`).
+    Table {
+        /// The virtual server's index on the director.
+        vs: u32,
+        /// The real server's index (`None`: the sorry server).
+        server: Option<u32>,
+        /// Its weight in the table now (`None`: out).
+        weight: Option<u32>,
+        /// `198.51.100.21:80`, `sorry 203.0.113.99:80` (a row of the picture).
+        who: String,
+        /// The change in words, with its reason.
+        what: String,
+    },
+    /// A virtual server's quorum was gained or lost.
+    Quorum {
+        /// `VS 192.0.2.100:80`.
+        vs: String,
+        /// Gained.
+        up: bool,
+        /// Live weight.
+        sum: u64,
+        /// The threshold crossed.
+        threshold: u64,
+    },
+    /// A notification script ran (`notify_up`, `notify_down`, `quorum_up`, `quorum_down`).
+    Notify {
+        /// Which, and for what.
+        what: String,
+    },
     /// A liveness check passed: every virtual router has its one right MASTER.
     Converged {
         /// `VI_1=r1, VI_2=r3`.
@@ -222,6 +292,8 @@ impl TraceEntry {
                 | TraceEvent::Lost { .. }
                 | TraceEvent::ProtocolError { .. }
                 | TraceEvent::LowerPriorityHeard { .. }
+                | TraceEvent::CheckRun { .. }
+                | TraceEvent::CheckEnd { .. }
         )
     }
 
@@ -358,6 +430,71 @@ impl TraceEntry {
                 put("event", json!("other-action"));
                 put("action", json!(s));
             }
+            TraceEvent::Server { server, health } => {
+                put("event", json!("server-health"));
+                put("server", json!(server));
+                put("health", json!(health));
+            }
+            TraceEvent::CheckRun {
+                check,
+                run,
+                deadline,
+            } => {
+                put("event", json!("check-run"));
+                put("check", json!(check));
+                put("run", json!(run));
+                put("deadline_ns", json!(deadline));
+            }
+            TraceEvent::CheckEnd {
+                check,
+                run,
+                outcome,
+            } => {
+                put("event", json!("check-end"));
+                put("check", json!(check));
+                put("run", json!(run));
+                put("outcome", json!(outcome));
+            }
+            TraceEvent::Checker { check, up, why } => {
+                put("event", json!("checker-state"));
+                put("check", json!(check));
+                put("up", json!(up));
+                put("why", json!(why));
+            }
+            TraceEvent::RealServer { server, up } => {
+                put("event", json!("real-server-state"));
+                put("server", json!(server));
+                put("up", json!(up));
+            }
+            TraceEvent::Table {
+                vs,
+                server,
+                weight,
+                what,
+                ..
+            } => {
+                put("event", json!("table"));
+                put("vs", json!(vs));
+                put("server", json!(server));
+                put("weight", json!(weight));
+                put("what", json!(what));
+            }
+            TraceEvent::Quorum {
+                vs,
+                up,
+                sum,
+                threshold,
+            } => {
+                put("event", json!("quorum"));
+                put("vs", json!(vs));
+                put("up", json!(up));
+                put("weight_sum", json!(sum));
+                put("threshold", json!(threshold));
+            }
+            TraceEvent::Notify { what } => {
+                put("event", json!("notify"));
+                put("what", json!(what));
+            }
             TraceEvent::Converged { masters } => {
                 put("event", json!("converged"));
                 put("masters", json!(masters));
@@ -476,6 +613,37 @@ impl TraceEntry {
             ),
             TraceEvent::Track { what } => what.clone(),
             TraceEvent::Other(s) => format!("action {s}"),
+            TraceEvent::Server { server, health } => format!("server {server} now {health}"),
+            TraceEvent::CheckRun {
+                check,
+                run,
+                deadline,
+            } => format!("{check} run {run} (deadline {})", fmt_time(*deadline)),
+            TraceEvent::CheckEnd {
+                check,
+                run,
+                outcome,
+            } => format!("{check} run {run}: {outcome}"),
+            TraceEvent::Checker { check, up, why } => {
+                format!("{check} {} ({why})", if *up { "UP" } else { "DOWN" })
+            }
+            TraceEvent::RealServer { server, up } => {
+                format!("{server} {}", if *up { "UP" } else { "DOWN" })
+            }
+            TraceEvent::Table { what, .. } => what.clone(),
+            TraceEvent::Quorum {
+                vs,
+                up,
+                sum,
+                threshold,
+            } => {
+                if *up {
+                    format!("{vs} gained its quorum ({threshold} <= live weight {sum})")
+                } else {
+                    format!("{vs} lost its quorum ({threshold} > live weight {sum})")
+                }
+            }
+            TraceEvent::Notify { what } => format!("runs {what}"),
             TraceEvent::Converged { masters } => format!("liveness check ok: {masters}"),
             TraceEvent::Expect { text, ok, seen } => format!(
                 "expect {text}: {} ({seen})",

@@ -278,6 +278,73 @@ impl Scenario {
                     }
                     push(at, FaultAction::TrackFile { node, file, value });
                 }
+                FaultKind::Server => {
+                    let Some(text) = &f.server else {
+                        return Err(ctx(PlanError(
+                            "server needs server = \"ADDRESS:PORT\"".into(),
+                        )));
+                    };
+                    let addr: std::net::SocketAddr = text.parse().map_err(|e| {
+                        ctx(PlanError(format!("server {text}: not ADDRESS:PORT ({e})")))
+                    })?;
+                    let known = nodes
+                        .iter()
+                        .filter_map(|n| n.checkers.as_ref())
+                        .any(|c| crate::world::lvs::targets(c).contains(&addr));
+                    if !known {
+                        return Err(ctx(PlanError(format!(
+                            "no health checker of any node reaches server {addr}"
+                        ))));
+                    }
+                    let exit = f.exit.unwrap_or(0);
+                    let health = match f.health.as_deref() {
+                        Some("up") => ServerHealth::Up(exit),
+                        Some("down") => ServerHealth::Down,
+                        Some("hanging") => ServerHealth::Hanging,
+                        Some("slow") => match f.delay {
+                            Some(d) => ServerHealth::Slow(d.0, exit),
+                            None => return Err(ctx(PlanError("slow needs delay".into()))),
+                        },
+                        Some("flapping") => {
+                            let (Some(period), Some(until)) = (f.period, f.until) else {
+                                return Err(ctx(PlanError(
+                                    "flapping needs period and until".into(),
+                                )));
+                            };
+                            if period.0 == 0 {
+                                return Err(ctx(PlanError("flapping period must be > 0".into())));
+                            }
+                            let mut t = at;
+                            let mut up = false;
+                            while t < until.0 {
+                                let health = if up {
+                                    ServerHealth::Up(exit)
+                                } else {
+                                    ServerHealth::Down
+                                };
+                                push(t, FaultAction::Server { addr, health });
+                                up = !up;
+                                t = t.saturating_add(period.0);
+                            }
+                            if up {
+                                push(
+                                    until.0,
+                                    FaultAction::Server {
+                                        addr,
+                                        health: ServerHealth::Up(exit),
+                                    },
+                                );
+                            }
+                            continue;
+                        }
+                        _ => {
+                            return Err(ctx(PlanError(
+                                "server needs health = up, down, slow, hanging or flapping".into(),
+                            )))
+                        }
+                    };
+                    push(at, FaultAction::Server { addr, health });
+                }
                 FaultKind::Inject => {
                     let node = need_node().map_err(ctx)?;
                     let instances = &nodes[node].config.instances;

@@ -67,6 +67,28 @@ pub struct Scenario {
     /// Which built-in invariant families run (all by default).
     #[serde(default, skip_serializing_if = "ChecksSpec::is_default")]
     pub checks: ChecksSpec,
+    /// The simulated real servers that health checkers probe (nodes whose keepalived.conf has
+    /// `virtual_server` blocks run the checker engine); their health comes from `server` faults.
+    #[serde(default, skip_serializing_if = "ServersSpec::is_default")]
+    pub servers: ServersSpec,
+}
+
+/// How the simulated real servers answer a check.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServersSpec {
+    /// How long an answer (or a refusal) takes (default 1ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<Dur>,
+    /// Extra time, uniform in 0..=jitter, drawn per run from the seed (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<Dur>,
+}
+
+impl ServersSpec {
+    fn is_default(&self) -> bool {
+        *self == ServersSpec::default()
+    }
 }
 
 /// A network model: every field optional, so that a segment or a `network` fault overrides only
@@ -446,6 +468,12 @@ pub enum FaultKind {
     /// A stranger's advert with one `defect` arrives on the node's interface (for `instance`):
     /// the receive checks of RFC 5798 section 7.1 must drop it and count it by name.
     Inject,
+    /// The real server `server` (`ADDRESS:PORT`, as a checker reaches it) is now in `health`:
+    /// `up` (answers after the latency; a MISC_CHECK exits with `exit`, default 0), `down`
+    /// (refuses: connection refused, ICMP port unreachable, MISC_CHECK exit 1), `slow` (answers
+    /// after `delay`), `hanging` (never answers: the run is abandoned at its deadline), or
+    /// `flapping` (down and up every `period` until `until`, left up).
+    Server,
 }
 
 /// What is wrong with an injected advert (`do = "inject"`): each one trips one receive check of
@@ -586,6 +614,19 @@ pub struct FaultSpec {
     /// Reload: the file must be refused (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<bool>,
+    /// Server: the real server, `ADDRESS:PORT` (`[2001:db8::1]:80` for IPv6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// Server: `up`, `down`, `slow`, `hanging` or `flapping`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<String>,
+    /// Server `slow`: how long an answer takes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Dur>,
+    /// Server `up` / `slow`: a MISC_CHECK's exit status (default 0; 2..=255 sets the weight
+    /// under `misc_dynamic`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<u8>,
 }
 
 impl FaultSpec {
@@ -612,6 +653,10 @@ impl FaultSpec {
             defect: None,
             keepalived_conf: None,
             refused: None,
+            server: None,
+            health: None,
+            delay: None,
+            exit: None,
         }
     }
 

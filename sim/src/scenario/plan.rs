@@ -2,8 +2,9 @@
 //! segment indices instead of names, engine configurations checked, faults sorted by time.
 
 use core::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
+use vigil_engine::checker::CheckerSetup;
 use vigil_engine::{EngineConfig, State};
 
 use super::*;
@@ -121,6 +122,34 @@ pub struct NodePlan {
     pub socket_buffer: usize,
     /// Its runner's time per frame read, nanoseconds ([`NodeSpec::read_cost`]).
     pub read_cost: u64,
+    /// The health checkers of its keepalived.conf's `virtual_server` blocks (`None`: none), as
+    /// the checker engine runs them ([`CheckerSetup::from_conf`], exactly as vigild).
+    pub checkers: Option<CheckerSetup>,
+}
+
+/// A simulated real server's health (`do = "server"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerHealth {
+    /// Answers after the latency; a MISC_CHECK exits with this status.
+    Up(u8),
+    /// Refuses (connection refused, ICMP port unreachable; a MISC_CHECK exits with 1).
+    Down,
+    /// Answers after this long (nanoseconds); a MISC_CHECK exits with the status.
+    Slow(u64, u8),
+    /// Never answers.
+    Hanging,
+}
+
+impl core::fmt::Display for ServerHealth {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ServerHealth::Up(0) => f.write_str("up"),
+            ServerHealth::Up(c) => write!(f, "up (MISC_CHECK exits {c})"),
+            ServerHealth::Down => f.write_str("DOWN (refuses)"),
+            ServerHealth::Slow(d, _) => write!(f, "SLOW (answers after {})", crate::dur::Dur(*d)),
+            ServerHealth::Hanging => f.write_str("HANGING (never answers)"),
+        }
+    }
 }
 
 /// A resolved fault.
@@ -204,6 +233,13 @@ pub enum FaultAction {
     Stall(usize, u64),
     /// The node's process runs again: the frames that waited are read, the timers due served.
     Resume(usize),
+    /// A simulated real server's health from now on.
+    Server {
+        /// Its address and port, as checkers reach it.
+        addr: SocketAddr,
+        /// How it answers.
+        health: ServerHealth,
+    },
     /// A stranger's defective advert for one instance of a node.
     Inject {
         /// Receiving node.
@@ -298,4 +334,8 @@ pub struct Plan {
     pub checks: ChecksSpec,
     /// Check programs: (name, how often the runner runs it), nanoseconds.
     pub script_intervals: Vec<(String, u64)>,
+    /// How long a simulated real server takes to answer a check, nanoseconds.
+    pub server_latency: u64,
+    /// Extra answer time, uniform in 0..=jitter per run, nanoseconds.
+    pub server_jitter: u64,
 }

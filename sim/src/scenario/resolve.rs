@@ -32,6 +32,7 @@ impl Scenario {
         let mut faults = self.plan_faults(&segments, &nodes)?;
         faults.sort_by_key(|f| f.at);
         self.refuse_faults_while_stalled(&faults)?;
+        refuse_on_directors(&faults, &nodes)?;
         let expects = self.plan_expects(&nodes)?;
         Ok(Plan {
             name: self.name.clone(),
@@ -47,6 +48,8 @@ impl Scenario {
                 .iter()
                 .map(|s| (s.name.clone(), s.interval.unwrap_or(Dur::secs(1)).0.max(1)))
                 .collect(),
+            server_latency: self.servers.latency.unwrap_or(Dur(1_000_000)).0,
+            server_jitter: self.servers.jitter.unwrap_or(Dur::ZERO).0,
         })
     }
 
@@ -150,6 +153,7 @@ impl Scenario {
         for (ni, n) in self.nodes.iter().enumerate() {
             let ifaces = node_ifaces[ni].clone();
             let mut script_intervals = Vec::new();
+            let mut checkers = None;
             let config = if let Some(text) = &n.keepalived_conf {
                 if !n.instances.is_empty() {
                     return err(format!(
@@ -160,6 +164,10 @@ impl Scenario {
                 let loaded = crate::confload::load(text)
                     .map_err(|e| PlanError(format!("node {}: keepalived_conf: {e}", n.name)))?;
                 script_intervals = loaded.script_intervals;
+                checkers = loaded.checkers;
+                if let Some(c) = &checkers {
+                    refuse_unsimulated_checkers(&n.name, c)?;
+                }
                 loaded.engine
             } else {
                 let mut specs: Vec<InstanceSpec> = Vec::new();
@@ -262,6 +270,7 @@ impl Scenario {
                 script_intervals,
                 socket_buffer: usize::try_from(n.socket_buffer.unwrap_or(256)).unwrap_or(256),
                 read_cost: n.read_cost.unwrap_or(Dur::ZERO).0,
+                checkers,
             });
         }
         Ok(nodes)
@@ -552,3 +561,42 @@ pub fn instance_names(plan: &Plan) -> Vec<String> {
 
 #[cfg(test)]
 mod tests;
+
+/// Checkers the simulator cannot run yet: refused by name rather than run wrongly.
+fn refuse_unsimulated_checkers(
+    node: &str,
+    c: &vigil_engine::checker::CheckerSetup,
+) -> Result<(), PlanError> {
+    if c.checkers
+        .iter()
+        .any(|k| matches!(k.kind, vigil_engine::conf::CheckKind::File { .. }))
+    {
+        return err(format!(
+            "node {node}: FILE_CHECK is not simulated (its track_file values do not reach the \
+             checker engine in the simulator)"
+        ));
+    }
+    Ok(())
+}
+
+/// Faults the simulator does not carry out on a node that runs health checkers: a stall (the
+/// checker runner would have to freeze with the engine) and a reload (`CheckInput::Reload`
+/// renumbers checkers; not simulated yet). Refused by name.
+fn refuse_on_directors(faults: &[FaultPlan], nodes: &[NodePlan]) -> Result<(), PlanError> {
+    for f in faults {
+        let (n, what) = match &f.action {
+            FaultAction::Stall(n, _) => (*n, "stall"),
+            FaultAction::Reload { node, .. } => (*node, "reload"),
+            FaultAction::SetPriority { node, .. } => (*node, "set_priority"),
+            _ => continue,
+        };
+        if nodes[n].checkers.is_some() {
+            return err(format!(
+                "fault {}: {what} of node {}, which runs health checkers, is not simulated",
+                f.source + 1,
+                nodes[n].name
+            ));
+        }
+    }
+    Ok(())
+}

@@ -35,6 +35,10 @@ impl Sim {
     }
 
     pub(crate) fn fault(&mut self, i: usize) {
+        // A real server's health is no disturbance of the routers (VRRP liveness).
+        if let FaultAction::Server { addr, health } = self.plan.faults[i].action {
+            return self.fault_server(addr, health);
+        }
         self.disturb();
         self.apply_fault(i);
         // A frozen node cannot converge: liveness is judged from its resume on.
@@ -88,7 +92,29 @@ impl Sim {
                 refused,
             } => self.reload_conf(node, config, refused),
             a @ FaultAction::SetPriority { .. } => self.fault_set_priority(a),
+            FaultAction::Server { addr, health } => self.fault_server(addr, health),
         }
+    }
+
+    /// `server`: a simulated real server's health from now on (runs already under way answer
+    /// as the server was when they started).
+    pub(crate) fn fault_server(
+        &mut self,
+        addr: std::net::SocketAddr,
+        health: crate::scenario::ServerHealth,
+    ) {
+        self.lvs_disturbed = self.now;
+        match self.servers.iter_mut().find(|(a, _)| *a == addr) {
+            Some(s) => s.1 = health,
+            None => self.servers.push((addr, health)),
+        }
+        self.record(
+            None,
+            TraceEvent::Server {
+                server: addr.to_string(),
+                health: health.to_string(),
+            },
+        );
     }
 
     /// `start` (apply_fault).
@@ -104,6 +130,7 @@ impl Sim {
             self.started(n);
             self.nodes[n].running = true;
             self.input(n, Input::Start);
+            self.lvs_boot(n);
         }
     }
 

@@ -4,6 +4,7 @@
 
 pub(crate) mod faults;
 pub(crate) mod inject;
+pub(crate) mod lvs;
 pub(crate) mod network;
 pub(crate) mod node;
 pub(crate) mod runner;

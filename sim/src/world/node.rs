@@ -136,6 +136,8 @@ pub(crate) struct Node {
     /// The run-loop contract checker of its engine ([`crate::contract`]), shared with the fuzz
     /// harness; `None` while down, and while a reload is carried out (then re-synced).
     pub(crate) contract: Option<Contract>,
+    /// Its health checkers' runner, when its keepalived.conf has virtual servers.
+    pub(crate) lvs: Option<crate::world::lvs::Director>,
 }
 
 /// A check program as the simulated runner runs it.
@@ -249,6 +251,7 @@ impl Sim {
             self.push(at, 0, Event::Script { node: n, idx, inc });
         }
         self.input(n, Input::Start);
+        self.lvs_boot(n);
     }
 
     /// Tell node `n`'s engine the facts of interface `fi`, if it uses it: its link and its
@@ -291,6 +294,7 @@ impl Sim {
         if trace {
             self.record(Some(n), TraceEvent::Crash);
         }
+        self.lvs_crash(n);
     }
 
     /// Graceful stop: `Input::Shutdown`; every MASTER with a working link must say goodbye
@@ -313,6 +317,7 @@ impl Sim {
             e.handle_input(Instant::from_nanos(local), Input::Shutdown);
         }
         self.after_call(n);
+        self.lvs_stop(n);
         for k in masters {
             let said_goodbye = self
                 .batch_adverts
