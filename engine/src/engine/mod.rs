@@ -578,6 +578,8 @@ mod backlog;
 mod read_delay;
 
 #[cfg(test)]
+mod extras_tests;
+#[cfg(test)]
 mod tests;
 
 #[cfg(test)]

@@ -87,6 +87,11 @@ impl Daemon {
                 instance,
                 iface,
                 addrs,
+            }
+            | Action::AddExcludedAddresses {
+                instance,
+                iface,
+                addrs,
             } => {
                 for v in addrs.iter() {
                     self.add_address(instance, iface, v);
@@ -96,9 +101,24 @@ impl Daemon {
                 instance,
                 iface,
                 addrs,
+            }
+            | Action::RemoveExcludedAddresses {
+                instance,
+                iface,
+                addrs,
             } => {
                 for v in addrs.iter() {
                     self.remove_address(instance, iface, v);
+                }
+            }
+            Action::AddRoutes { routes, .. } => {
+                for r in routes.iter() {
+                    self.add_route(r);
+                }
+            }
+            Action::RemoveRoutes { routes, .. } => {
+                for r in routes.iter() {
+                    self.remove_route(r);
                 }
             }
             Action::Announce {
@@ -115,15 +135,6 @@ impl Daemon {
                 for v in addrs.iter() {
                     self.announce(instance, iface, v, router);
                 }
-                // The excluded addresses are announced with the others (keepalived).
-                let name = self.instance_name(instance);
-                if let Some(e) = self.installed.get(&name).cloned() {
-                    for v in &e.excluded {
-                        if let Some((dev, idx)) = self.target_on(&e.interface, v) {
-                            self.announce_at(dev, idx, v, router);
-                        }
-                    }
-                }
             }
             Action::StateChange {
                 instance,
@@ -134,12 +145,6 @@ impl Daemon {
             } => {
                 let name = self.instance_name(instance);
                 info!("({name}) {from} -> {to}: {reason} (priority {priority})");
-                if from == vigil_engine::State::Master {
-                    self.uninstall_extras(&name);
-                }
-                if to == vigil_engine::State::Master {
-                    self.install_extras(&name);
-                }
             }
             Action::ProtocolError {
                 iface,
