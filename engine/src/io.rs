@@ -348,9 +348,8 @@ pub enum Action {
         /// The routes.
         routes: Arc<[VirtualRoute]>,
     },
-    /// Announce the virtual addresses once each: a gratuitous ARP (IPv4) or an unsolicited
-    /// neighbour advertisement (IPv6) per address; whether an NA carries the Router flag is the
-    /// instance's [`crate::setup::Announce::na_router_flag`].
+    /// Announce the virtual addresses (then the excluded ones) once each: a gratuitous ARP
+    /// (IPv4) or an unsolicited neighbour advertisement (IPv6) per address.
     Announce {
         /// The instance.
         instance: InstanceId,
@@ -358,6 +357,10 @@ pub enum Action {
         iface: IfaceId,
         /// The addresses.
         addrs: Arc<[VirtualAddress]>,
+        /// Whether an NA carries the Router flag (RFC 4861 section 4.4; RFC 5798 section
+        /// 6.4.2's "Router" NA), beside Override: the instance's
+        /// [`crate::setup::Announce::na_router_flag`]. Gratuitous ARP has no such flag.
+        router: bool,
     },
     /// An instance changed state.
     StateChange {

@@ -80,6 +80,7 @@ impl Engine {
             instance: inst.id,
             iface: inst.iface,
             addrs: Arc::clone(&inst.announced),
+            router: inst.cfg.announce.na_router_flag,
         });
     }
 

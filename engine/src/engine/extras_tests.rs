@@ -86,6 +86,24 @@ fn becoming_master_adds_addresses_then_excluded_then_routes_and_announces_both_k
 }
 
 #[test]
+fn the_announce_action_carries_the_configured_na_router_flag() {
+    for flag in [true, false] {
+        let mut c = cfg(&[], &[]);
+        c.announce.na_router_flag = flag;
+        let (_, actions) = master(c);
+        let routers: Vec<bool> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Announce { router, .. } => Some(*router),
+                _ => None,
+            })
+            .collect();
+        assert!(!routers.is_empty());
+        assert!(routers.iter().all(|r| *r == flag), "{routers:?}");
+    }
+}
+
+#[test]
 fn leaving_master_removes_routes_first_then_addresses_then_excluded() {
     let (mut e, _) = master(cfg(&["198.51.100.7"], &["203.0.113.0"]));
     e.handle_input(Instant::from_millis(10_000), Input::Shutdown);

@@ -64,7 +64,8 @@ impl Engine {
             let diff = self.take_instance_state(now, old, &mut next, i);
             let id = next.instances[i].id;
             let iface = next.instances[i].iface;
-            diff.push_actions(id, iface, &mut next.actions);
+            let router = next.instances[i].cfg.announce.na_router_flag;
+            diff.push_actions(id, iface, router, &mut next.actions);
         }
         // Removed (or changed beyond recognition) routers stop as on shutdown, reported under
         // their old ids, before anything of the new configuration.
@@ -189,7 +190,13 @@ struct MasterDiff {
 impl MasterDiff {
     /// The actions, in the order of leaving and entering MASTER (routes removed first and
     /// added last); the added addresses, excluded ones included, are announced once.
-    fn push_actions(self, instance: InstanceId, iface: IfaceId, out: &mut VecDeque<Action>) {
+    fn push_actions(
+        self,
+        instance: InstanceId,
+        iface: IfaceId,
+        router: bool,
+        out: &mut VecDeque<Action>,
+    ) {
         if !self.remove_routes.is_empty() {
             out.push_back(Action::RemoveRoutes {
                 instance,
@@ -237,6 +244,7 @@ impl MasterDiff {
                 instance,
                 iface,
                 addrs: announce.into(),
+                router,
             });
         }
     }

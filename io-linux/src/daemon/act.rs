@@ -125,13 +125,8 @@ impl Daemon {
                 instance,
                 iface,
                 addrs,
+                router,
             } => {
-                // RFC 5798's Router flag on unsolicited NAs unless the configuration asks for
-                // keepalived's Override-only frames.
-                let router = self
-                    .engine
-                    .instance(instance)
-                    .is_none_or(|v| v.config().announce.na_router_flag);
                 for v in addrs.iter() {
                     self.announce(instance, iface, v, router);
                 }

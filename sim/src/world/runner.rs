@@ -315,6 +315,7 @@ impl Sim {
             instance,
             iface,
             addrs,
+            router,
         } = a
         else {
             return;
@@ -332,7 +333,7 @@ impl Sim {
                 for a in addrs.iter() {
                     c.push(Captured {
                         t,
-                        frame: frames::announce(mac, a.addr),
+                        frame: frames::announce(mac, a.addr, router),
                     });
                 }
             }
