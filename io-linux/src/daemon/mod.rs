@@ -13,7 +13,7 @@ use vigil_engine::io::CheckResult;
 use vigil_engine::setup::VirtualRoute;
 use vigil_engine::wire::Family;
 use vigil_engine::{
-    Action, Engine, EngineConfig, IfaceId, Input, Instant, Received, State, VirtualAddress,
+    Action, Engine, EngineConfig, IfaceId, Input, Instant, Received, VirtualAddress,
 };
 
 use crate::addr_state::{self, AddrState, Recorded};
@@ -726,13 +726,10 @@ impl Daemon {
         }
     }
 
-    /// Whether `d` is the engine's next deadline and a backup's (its Master_Down_Timer).
+    /// Whether `d` is the engine's next deadline and the engine says it is a takeover (a
+    /// backup's Master_Down_Timer).
     fn is_master_down(&mut self, d: Instant) -> bool {
-        self.engine.poll_timeout() == Some(d)
-            && self
-                .engine
-                .instances()
-                .any(|i| i.state() == State::Backup && i.next_deadline() == Some(d))
+        self.engine.poll_timeout() == Some(d) && self.engine.next_deadline_is_takeover()
     }
 
     /// Install `static_ipaddress` / `static_routes` (start-up, before the engine starts).
@@ -753,7 +750,7 @@ impl Daemon {
         let masters = self
             .engine
             .instances()
-            .filter(|v| v.state() == vigil_engine::State::Master)
+            .filter(|v| v.holds_addresses())
             .count();
         format!("{total} instance(s), {masters} MASTER")
     }

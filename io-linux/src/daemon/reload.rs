@@ -83,7 +83,7 @@ impl Daemon {
         let old_homes: Vec<(String, String, Vec<VirtualAddress>)> = self
             .engine
             .instances()
-            .filter(|v| v.state() == vigil_engine::State::Master)
+            .filter(|v| v.holds_addresses())
             .map(|v| {
                 let home = match self.vmacs.get(v.name()) {
                     Some(m) => m.spec.name.clone(),
@@ -203,7 +203,7 @@ impl Daemon {
             else {
                 continue;
             };
-            if v.state() != vigil_engine::State::Master {
+            if !v.holds_addresses() {
                 continue;
             }
             let new_home = match self.vmacs.get(name) {
@@ -213,7 +213,7 @@ impl Daemon {
             if &new_home == old_home {
                 continue;
             }
-            let router = v.config().announce.na_router_flag;
+            let router = v.announce_router_flag();
             info!("({name}) addresses move from {old_home} to {new_home}");
             for a in vips.iter().filter(|a| a.dev.is_none()) {
                 match self.target_on(old_home, a) {

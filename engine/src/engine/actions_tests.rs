@@ -1,6 +1,8 @@
+//! Decisions a runner once made for itself, now the engine's (issue 14):
 //! `virtual_ipaddress_excluded` and `virtual_routes` follow MASTER through the engine's actions
-//! (keepalived's `vrrp_state_become_master` / `vrrp_restore_interface` order), and a reload
-//! of a MASTER changes only what differs.
+//! (keepalived's `vrrp_state_become_master` / `vrrp_restore_interface` order), and a reload of
+//! a MASTER changes only what differs; the announce action carries the NA Router flag; the
+//! engine says whether its next deadline is a takeover.
 
 use super::*;
 use crate::setup::{VirtualAddress, VirtualRoute};
@@ -161,5 +163,35 @@ fn a_reloaded_master_changes_only_the_routes_and_excluded_addresses_that_differ(
         routes,
         Some(2),
         "the new configuration's routes are removed on stop"
+    );
+}
+
+#[test]
+fn only_a_backups_master_down_timer_is_a_takeover_deadline() {
+    let mut e = Engine::new(EngineConfig::instances(vec![cfg(&[], &[])])).unwrap();
+    assert!(!e.next_deadline_is_takeover(), "no timer runs before start");
+    let eth0 = e.interface_id("eth0").unwrap();
+    let t0 = Instant::from_millis(0);
+    e.handle_input(
+        t0,
+        Input::PrimaryAddress {
+            iface: eth0,
+            family: Family::V4,
+            addr: Some(ME.into()),
+        },
+    );
+    e.handle_input(t0, Input::Start);
+    let _ = drain(&mut e);
+    assert!(
+        e.next_deadline_is_takeover(),
+        "BACKUP: Master_Down_Timer next"
+    );
+    let t = e.poll_timeout().unwrap();
+    e.handle_timeout(t);
+    let _ = drain(&mut e);
+    assert_eq!(e.instance(InstanceId(0)).unwrap().state(), State::Master);
+    assert!(
+        !e.next_deadline_is_takeover(),
+        "MASTER: its next deadline is an advert or an announcement"
     );
 }
