@@ -10,8 +10,8 @@ use std::net::IpAddr;
 
 use crate::conf::{self, AuthType, Config, Scope, TrackRef, UnicastChecksum, VrrpInstance};
 use crate::setup::{
-    Announce, EngineConfig, InstanceConfig, ScriptConfig, SyncGroupConfig, Track, TrackFileConfig,
-    TrackTarget, UnicastTtl, VirtualAddress,
+    Announce, EngineConfig, InstanceConfig, RouteKind, ScriptConfig, SyncGroupConfig, Track,
+    TrackFileConfig, TrackTarget, UnicastTtl, VirtualAddress, VirtualRoute, MAIN_TABLE,
 };
 use crate::wire::{Auth, ChecksumPolicy, Family};
 
@@ -73,6 +73,80 @@ pub fn virtual_address(v: &conf::VirtualAddress) -> VirtualAddress {
         scope: scope_name(&v.scope),
         label: v.label.clone(),
     }
+}
+
+/// A routing table by `ip route` name or number.
+fn table_of(s: &str) -> Option<u32> {
+    match s {
+        "main" => Some(MAIN_TABLE),
+        "local" => Some(255),
+        "default" => Some(253),
+        n => n.parse().ok(),
+    }
+}
+
+/// `ip route`'s scope numbers.
+fn scope_number(s: &Scope) -> u8 {
+    match s {
+        Scope::Global => 0,
+        Scope::Site => 200,
+        Scope::Link => 253,
+        Scope::Host => 254,
+        Scope::Nowhere => 255,
+        Scope::Number(n) => *n,
+    }
+}
+
+/// A configured route (`virtual_routes` or `static_routes`) in the form a runner installs,
+/// and what of it is not supported (for the log). `None` when the route cannot be installed
+/// at all (a table by name, an unknown route type). Options beyond destination, `via`, `src`,
+/// `dev`, `table`, `metric`, `scope` and the type (`nexthop`, `mtu`, `onlink`, ...) are noted
+/// and the route is installed without them.
+pub fn virtual_route(r: &conf::Route) -> (Option<VirtualRoute>, Vec<String>) {
+    let mut notes = Vec::new();
+    let table = match &r.table {
+        None => MAIN_TABLE,
+        Some(t) => match table_of(t) {
+            Some(n) => n,
+            None => {
+                notes.push(format!(
+                    "{}: table '{t}' by name is not supported (use its number)",
+                    r.loc
+                ));
+                return (None, notes);
+            }
+        },
+    };
+    let kind = match r.kind.as_deref() {
+        None => RouteKind::Unicast,
+        Some("blackhole") => RouteKind::Blackhole,
+        Some("unreachable") => RouteKind::Unreachable,
+        Some("prohibit") => RouteKind::Prohibit,
+        Some("throw") => RouteKind::Throw,
+        Some(other) => {
+            notes.push(format!("{}: route type '{other}' is not supported", r.loc));
+            return (None, notes);
+        }
+    };
+    if !r.options.is_empty() {
+        notes.push(format!(
+            "{}: route options not supported, ignored: {}",
+            r.loc,
+            r.options.join(" ")
+        ));
+    }
+    let route = VirtualRoute {
+        to: r.to,
+        prefix_len: r.prefix_len,
+        via: r.via,
+        src: r.src,
+        dev: r.dev.clone(),
+        table,
+        metric: r.metric,
+        scope: r.scope.as_ref().map(scope_number),
+        kind,
+    };
+    (Some(route), notes)
 }
 
 /// A `track_script` / `track_file` entry: the instance's weight and `reverse` when it gives a
@@ -219,8 +293,13 @@ fn instance(
             &mut c.track,
         );
     }
-    if !i.excluded_addresses.is_empty() {
-        note("virtual_ipaddress_excluded: not advertised, and not added by the engine (the runner may)");
+    c.excluded_addresses = i.excluded_addresses.iter().map(virtual_address).collect();
+    for r in &i.virtual_routes {
+        let (route, notes) = virtual_route(r);
+        for n in notes {
+            note(&format!("virtual_routes: {n}"));
+        }
+        c.virtual_routes.extend(route);
     }
     if i.dont_track_primary {
         note("dont_track_primary: the instance still goes FAULT when its own interface loses link");
@@ -300,11 +379,15 @@ impl EngineConfig {
         })
     }
 
-    /// Every virtual address of every instance (never an interface's primary address).
+    /// Every virtual address of every instance, the excluded ones too: the addresses that
+    /// follow MASTER, never an interface's primary address.
     pub fn virtual_addresses(&self) -> impl Iterator<Item = IpAddr> + '_ {
-        self.instances
-            .iter()
-            .flat_map(|i| i.virtual_addresses.iter().map(|v| v.addr))
+        self.instances.iter().flat_map(|i| {
+            i.virtual_addresses
+                .iter()
+                .chain(&i.excluded_addresses)
+                .map(|v| v.addr)
+        })
     }
 }
 
@@ -318,6 +401,50 @@ mod tests {
     fn convert(text: &str) -> Converted {
         let cfg = conf::parse_str(text).unwrap_or_else(|e| panic!("{e}"));
         EngineConfig::from_conf(&cfg).unwrap()
+    }
+
+    const HEAD: &str = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n \
+                        virtual_ipaddress { 192.0.2.100/24 }\n";
+
+    #[test]
+    fn excluded_addresses_and_routes_are_the_instances() {
+        let c = convert(&format!(
+            "{HEAD} virtual_ipaddress_excluded {{ 198.51.100.7/24 dev eth1 }}\n\
+             virtual_routes {{\n 203.0.113.0/24 via 192.0.2.1 dev eth0 metric 5\n \
+             blackhole 198.51.100.128/25 table 100\n 0.0.0.0/0 via 192.0.2.254 src 192.0.2.100\n }}\n}}\n"
+        ));
+        assert!(c.unsupported.is_empty(), "{:?}", c.unsupported);
+        let i = &c.engine.instances[0];
+        assert_eq!(i.excluded_addresses.len(), 1);
+        assert_eq!(i.excluded_addresses[0].dev.as_deref(), Some("eth1"));
+        let shown: Vec<String> = i.virtual_routes.iter().map(|r| r.to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "203.0.113.0/24 via 192.0.2.1 dev eth0 metric 5",
+                "blackhole 198.51.100.128/25 table 100",
+                "0.0.0.0/0 via 192.0.2.254 src 192.0.2.100",
+            ]
+        );
+        let all: Vec<IpAddr> = c.engine.virtual_addresses().collect();
+        assert_eq!(
+            all.len(),
+            2,
+            "the excluded address is one of the router's: {all:?}"
+        );
+    }
+
+    #[test]
+    fn a_route_in_a_named_table_is_refused_with_a_note() {
+        let c = convert(&format!(
+            "{HEAD} virtual_routes {{ 203.0.113.0/24 dev eth0 table vrrp }}\n}}\n"
+        ));
+        assert!(c.engine.instances[0].virtual_routes.is_empty());
+        assert!(
+            c.unsupported[0].what.contains("table 'vrrp'"),
+            "{:?}",
+            c.unsupported
+        );
     }
 
     #[test]

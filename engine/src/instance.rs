@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::io::{IfaceId, InstanceId, State};
 use crate::notices::InstanceNotices;
-use crate::setup::{InstanceConfig, VirtualAddress, OWNER_PRIORITY};
+use crate::setup::{InstanceConfig, VirtualAddress, VirtualRoute, OWNER_PRIORITY};
 use crate::stats::InstanceStats;
 use crate::time::{duration_nanos, Instant};
 use crate::wire::{Interval, Version, V3_MAX_INTERVAL_CS};
@@ -153,6 +153,14 @@ pub(crate) struct Instance {
     pub advert_addrs: Arc<[IpAddr]>,
     /// The virtual addresses to add, remove and announce.
     pub vips: Arc<[VirtualAddress]>,
+    /// `virtual_ipaddress_excluded`: added and removed with the virtual addresses, never in
+    /// adverts.
+    pub excluded: Arc<[VirtualAddress]>,
+    /// What an announcement covers: the virtual addresses, then the excluded ones (keepalived
+    /// announces both).
+    pub announced: Arc<[VirtualAddress]>,
+    /// `virtual_routes`: installed while MASTER.
+    pub routes: Arc<[VirtualRoute]>,
     /// Unicast peers, when configured.
     pub peers: Option<Arc<[IpAddr]>>,
     /// Deadlines, `Instant::MAX` when not running.
@@ -193,6 +201,7 @@ impl Instance {
         let interval = wire_interval(cfg.version, cfg.advert_interval)?;
         let peers =
             (!cfg.unicast_peers.is_empty()).then(|| Arc::from(cfg.unicast_peers.as_slice()));
+        let vips: Arc<[VirtualAddress]> = Arc::from(cfg.virtual_addresses.as_slice());
         Some(Instance {
             id,
             iface,
@@ -201,7 +210,17 @@ impl Instance {
             interval,
             master_adver_interval: cfg.advert_interval,
             advert_addrs: cfg.advert_addrs(),
-            vips: Arc::from(cfg.virtual_addresses.as_slice()),
+            announced: if cfg.excluded_addresses.is_empty() {
+                Arc::clone(&vips)
+            } else {
+                vips.iter()
+                    .chain(&cfg.excluded_addresses)
+                    .cloned()
+                    .collect()
+            },
+            vips,
+            excluded: Arc::from(cfg.excluded_addresses.as_slice()),
+            routes: Arc::from(cfg.virtual_routes.as_slice()),
             peers,
             timers: [Instant::MAX; TIMER_COUNT],
             preempt_at: None,

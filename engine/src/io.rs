@@ -8,7 +8,7 @@ use core::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::setup::VirtualAddress;
+use crate::setup::{VirtualAddress, VirtualRoute};
 use crate::wire::{
     self, Addrs, Advert, Auth, ChecksumForm, EmitError, Family, Interval, IpContext, Version,
 };
@@ -314,9 +314,42 @@ pub enum Action {
         /// The addresses.
         addrs: Arc<[VirtualAddress]>,
     },
-    /// Announce the virtual addresses once each: a gratuitous ARP (IPv4) or an unsolicited
-    /// neighbour advertisement (IPv6) per address; whether an NA carries the Router flag is the
-    /// instance's [`crate::setup::Announce::na_router_flag`].
+    /// Add the excluded addresses (keepalived's `virtual_ipaddress_excluded`): the instance
+    /// became MASTER; they follow its virtual addresses but are never advertised.
+    AddExcludedAddresses {
+        /// The instance.
+        instance: InstanceId,
+        /// The instance's interface (a [`VirtualAddress::dev`] overrides it).
+        iface: IfaceId,
+        /// The addresses.
+        addrs: Arc<[VirtualAddress]>,
+    },
+    /// Remove the excluded addresses (the instance left MASTER), after its virtual addresses.
+    RemoveExcludedAddresses {
+        /// The instance.
+        instance: InstanceId,
+        /// The instance's interface.
+        iface: IfaceId,
+        /// The addresses.
+        addrs: Arc<[VirtualAddress]>,
+    },
+    /// Install routes (keepalived's `virtual_routes`): the instance became MASTER; they come
+    /// after its addresses, which a route may use as its source.
+    AddRoutes {
+        /// The instance.
+        instance: InstanceId,
+        /// The routes.
+        routes: Arc<[VirtualRoute]>,
+    },
+    /// Remove routes (the instance left MASTER): before its addresses.
+    RemoveRoutes {
+        /// The instance.
+        instance: InstanceId,
+        /// The routes.
+        routes: Arc<[VirtualRoute]>,
+    },
+    /// Announce the virtual addresses (then the excluded ones) once each: a gratuitous ARP
+    /// (IPv4) or an unsolicited neighbour advertisement (IPv6) per address.
     Announce {
         /// The instance.
         instance: InstanceId,
@@ -324,6 +357,10 @@ pub enum Action {
         iface: IfaceId,
         /// The addresses.
         addrs: Arc<[VirtualAddress]>,
+        /// Whether an NA carries the Router flag (RFC 4861 section 4.4; RFC 5798 section
+        /// 6.4.2's "Router" NA), beside Override: the instance's
+        /// [`crate::setup::Announce::na_router_flag`]. Gratuitous ARP has no such flag.
+        router: bool,
     },
     /// An instance changed state.
     StateChange {

@@ -113,6 +113,112 @@ pub struct InstanceConfig {
     /// Master_Adver_Interval + Skew_Time; the RFCs' 3 is the default (keepalived's
     /// `VRRP_MS_DOWN_TIMER`).
     pub down_timer_adverts: u32,
+    /// keepalived's `virtual_ipaddress_excluded`: addresses added while MASTER and announced
+    /// with the virtual addresses, but never carried in adverts (so the address-list check of
+    /// RFC 5798 section 7.1 does not see them).
+    pub excluded_addresses: Vec<VirtualAddress>,
+    /// keepalived's `virtual_routes`: routes installed while MASTER (after the addresses, which
+    /// they may use as source) and removed on leaving MASTER (before the addresses).
+    pub virtual_routes: Vec<VirtualRoute>,
+}
+
+/// The kind of a [`VirtualRoute`] (`ip route`'s route types that keepalived accepts).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum RouteKind {
+    /// An ordinary route (`ip route add ...`).
+    #[default]
+    Unicast,
+    /// `blackhole`: packets are discarded silently.
+    Blackhole,
+    /// `unreachable`: packets are discarded with ICMP unreachable.
+    Unreachable,
+    /// `prohibit`: packets are discarded with ICMP administratively prohibited.
+    Prohibit,
+    /// `throw`: the lookup continues in the next rule's table.
+    Throw,
+}
+
+impl RouteKind {
+    /// `ip route`'s name for the kind.
+    pub const fn name(self) -> &'static str {
+        match self {
+            RouteKind::Unicast => "unicast",
+            RouteKind::Blackhole => "blackhole",
+            RouteKind::Unreachable => "unreachable",
+            RouteKind::Prohibit => "prohibit",
+            RouteKind::Throw => "throw",
+        }
+    }
+}
+
+/// The main routing table's number (`ip route`'s `table main`).
+pub const MAIN_TABLE: u32 = 254;
+
+/// One route of `virtual_routes` (or `static_routes`), in the form a runner installs it: the
+/// interface is still a name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct VirtualRoute {
+    /// Destination.
+    pub to: IpAddr,
+    /// Destination prefix length.
+    pub prefix_len: u8,
+    /// `via`: the gateway.
+    pub via: Option<IpAddr>,
+    /// `src`: preferred source address.
+    pub src: Option<IpAddr>,
+    /// `dev`: output interface, by name.
+    pub dev: Option<String>,
+    /// Routing table by number ([`MAIN_TABLE`] by default).
+    pub table: u32,
+    /// `metric`.
+    pub metric: Option<u32>,
+    /// `scope`, by number (`None`: the kernel's default for the route).
+    pub scope: Option<u8>,
+    /// The route type.
+    pub kind: RouteKind,
+}
+
+impl VirtualRoute {
+    /// A unicast route to `to`/`prefix_len` in the main table, nothing else set.
+    pub fn new(to: IpAddr, prefix_len: u8) -> Self {
+        VirtualRoute {
+            to,
+            prefix_len,
+            via: None,
+            src: None,
+            dev: None,
+            table: MAIN_TABLE,
+            metric: None,
+            scope: None,
+            kind: RouteKind::Unicast,
+        }
+    }
+}
+
+impl core::fmt::Display for VirtualRoute {
+    /// As `ip route` writes it: `[TYPE ]DEST/LEN[ via GW][ dev IF][ src ADDR][ table N][ metric M]`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.kind != RouteKind::Unicast {
+            write!(f, "{} ", self.kind.name())?;
+        }
+        write!(f, "{}/{}", self.to, self.prefix_len)?;
+        if let Some(v) = self.via {
+            write!(f, " via {v}")?;
+        }
+        if let Some(d) = &self.dev {
+            write!(f, " dev {d}")?;
+        }
+        if let Some(s) = self.src {
+            write!(f, " src {s}")?;
+        }
+        if self.table != MAIN_TABLE {
+            write!(f, " table {}", self.table)?;
+        }
+        if let Some(m) = self.metric {
+            write!(f, " metric {m}")?;
+        }
+        Ok(())
+    }
 }
 
 /// The TTL / hop limit range accepted on unicast adverts from one peer (keepalived's
@@ -263,6 +369,8 @@ impl InstanceConfig {
             track: Vec::new(),
             announce: Announce::default(),
             down_timer_adverts: DEFAULT_DOWN_TIMER_ADVERTS,
+            excluded_addresses: Vec::new(),
+            virtual_routes: Vec::new(),
         }
     }
 

@@ -79,14 +79,16 @@ impl Engine {
         self.actions.push_back(Action::Announce {
             instance: inst.id,
             iface: inst.iface,
-            addrs: Arc::clone(&inst.vips),
+            addrs: Arc::clone(&inst.announced),
+            router: inst.cfg.announce.na_router_flag,
         });
     }
 
     /// Start a burst of `repeat` announcements at `at`: back to back, or spaced by
-    /// `vrrp_garp_interval` through [`Timer::Announce`]. Only with virtual addresses (the seed).
+    /// `vrrp_garp_interval` through [`Timer::Announce`]. Only with addresses to announce (the
+    /// seed; keepalived announces the excluded addresses too).
     pub(super) fn start_burst(&mut self, at: Instant, i: usize, repeat: u32) {
-        if repeat == 0 || self.instances[i].vips.is_empty() {
+        if repeat == 0 || self.instances[i].announced.is_empty() {
             return;
         }
         let spacing = self.instances[i].cfg.announce.interval;

@@ -92,6 +92,17 @@ pub struct InstanceView<'a> {
 }
 
 impl<'a> InstanceView<'a> {
+    /// Whether the instance holds its virtual addresses (and its excluded addresses and
+    /// virtual routes): it is MASTER (RFC 5798 section 6.4.3). A runner that moves or reports
+    /// them asks this rather than testing the state itself.
+    pub fn holds_addresses(&self) -> bool {
+        self.inst.state == State::Master
+    }
+    /// Whether the instance's unsolicited NAs carry the Router flag (what its
+    /// [`Action::Announce`] says), for a runner that re-announces addresses it moved.
+    pub fn announce_router_flag(&self) -> bool {
+        self.inst.cfg.announce.na_router_flag
+    }
     /// The instance's configuration.
     pub fn config(&self) -> &'a InstanceConfig {
         &self.inst.cfg
@@ -577,6 +588,8 @@ impl Engine {
 mod backlog;
 mod read_delay;
 
+#[cfg(test)]
+mod actions_tests;
 #[cfg(test)]
 mod tests;
 

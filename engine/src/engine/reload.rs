@@ -17,13 +17,13 @@
 
 #[allow(unused_imports)]
 use super::*;
-use std::sync::Arc;
 
 use crate::engine::Engine;
 use crate::instance::{grid_after, Timer};
-use crate::io::{Action, State};
-use crate::setup::{EngineConfig, SetupError, VirtualAddress};
+use crate::io::{Action, IfaceId, InstanceId, State};
+use crate::setup::{EngineConfig, SetupError, VirtualAddress, VirtualRoute};
 use crate::time::Instant;
+use std::collections::VecDeque;
 
 impl Engine {
     /// Replace the configuration at `now` (see the module docs for what is kept). Drain
@@ -61,29 +61,11 @@ impl Engine {
                 continue;
             };
             kept[old] = true;
-            let (add, remove) = self.take_instance_state(now, old, &mut next, i);
+            let diff = self.take_instance_state(now, old, &mut next, i);
             let id = next.instances[i].id;
             let iface = next.instances[i].iface;
-            if !remove.is_empty() {
-                next.actions.push_back(Action::RemoveAddresses {
-                    instance: id,
-                    iface,
-                    addrs: remove.into(),
-                });
-            }
-            if !add.is_empty() {
-                let addrs: Arc<[VirtualAddress]> = add.into();
-                next.actions.push_back(Action::AddAddresses {
-                    instance: id,
-                    iface,
-                    addrs: Arc::clone(&addrs),
-                });
-                next.actions.push_back(Action::Announce {
-                    instance: id,
-                    iface,
-                    addrs,
-                });
-            }
+            let router = next.instances[i].cfg.announce.na_router_flag;
+            diff.push_actions(id, iface, router, &mut next.actions);
         }
         // Removed (or changed beyond recognition) routers stop as on shutdown, reported under
         // their old ids, before anything of the new configuration.
@@ -128,15 +110,15 @@ impl Engine {
         })
     }
 
-    /// Move the runtime state of old instance `old` into instance `i` of `next`; returns the
-    /// virtual addresses to add and to remove when it is MASTER.
+    /// Move the runtime state of old instance `old` into instance `i` of `next`; returns what
+    /// to add and to remove when it is MASTER.
     fn take_instance_state(
         &mut self,
         now: Instant,
         old: usize,
         next: &mut Engine,
         i: usize,
-    ) -> (Vec<VirtualAddress>, Vec<VirtualAddress>) {
+    ) -> MasterDiff {
         let from = &mut self.instances[old];
         let to = &mut next.instances[i];
         to.state = from.state;
@@ -168,7 +150,7 @@ impl Engine {
             to.set(Timer::MasterDown, now);
         }
         if to.state != State::Master {
-            return (Vec::new(), Vec::new());
+            return MasterDiff::default();
         }
         if from.cfg.advert_interval != to.cfg.advert_interval {
             // Join the new interval's grid, never later than the advert already due.
@@ -177,21 +159,94 @@ impl Engine {
                 .min(grid_after(now, to.cfg.advert_interval));
             to.set(Timer::Adver, at);
         }
-        let add = to
-            .cfg
-            .virtual_addresses
-            .iter()
-            .filter(|v| !from.cfg.virtual_addresses.contains(v))
-            .cloned()
-            .collect();
-        let remove = from
-            .cfg
-            .virtual_addresses
-            .iter()
-            .filter(|v| !to.cfg.virtual_addresses.contains(v))
-            .cloned()
-            .collect();
-        (add, remove)
+        MasterDiff {
+            add: added(&from.cfg.virtual_addresses, &to.cfg.virtual_addresses),
+            remove: added(&to.cfg.virtual_addresses, &from.cfg.virtual_addresses),
+            add_excluded: added(&from.cfg.excluded_addresses, &to.cfg.excluded_addresses),
+            remove_excluded: added(&to.cfg.excluded_addresses, &from.cfg.excluded_addresses),
+            add_routes: added(&from.cfg.virtual_routes, &to.cfg.virtual_routes),
+            remove_routes: added(&to.cfg.virtual_routes, &from.cfg.virtual_routes),
+        }
+    }
+}
+
+/// What is in `new` and not in `old`.
+fn added<T: Clone + PartialEq>(old: &[T], new: &[T]) -> Vec<T> {
+    new.iter().filter(|v| !old.contains(v)).cloned().collect()
+}
+
+/// What a MASTER kept by a reload removes and adds: only the differences, so that an address
+/// or route kept by the new configuration never disappears.
+#[derive(Default)]
+struct MasterDiff {
+    add: Vec<VirtualAddress>,
+    remove: Vec<VirtualAddress>,
+    add_excluded: Vec<VirtualAddress>,
+    remove_excluded: Vec<VirtualAddress>,
+    add_routes: Vec<VirtualRoute>,
+    remove_routes: Vec<VirtualRoute>,
+}
+
+impl MasterDiff {
+    /// The actions, in the order of leaving and entering MASTER (routes removed first and
+    /// added last); the added addresses, excluded ones included, are announced once.
+    fn push_actions(
+        self,
+        instance: InstanceId,
+        iface: IfaceId,
+        router: bool,
+        out: &mut VecDeque<Action>,
+    ) {
+        if !self.remove_routes.is_empty() {
+            out.push_back(Action::RemoveRoutes {
+                instance,
+                routes: self.remove_routes.into(),
+            });
+        }
+        if !self.remove.is_empty() {
+            out.push_back(Action::RemoveAddresses {
+                instance,
+                iface,
+                addrs: self.remove.into(),
+            });
+        }
+        if !self.remove_excluded.is_empty() {
+            out.push_back(Action::RemoveExcludedAddresses {
+                instance,
+                iface,
+                addrs: self.remove_excluded.into(),
+            });
+        }
+        let announce: Vec<VirtualAddress> =
+            self.add.iter().chain(&self.add_excluded).cloned().collect();
+        if !self.add.is_empty() {
+            out.push_back(Action::AddAddresses {
+                instance,
+                iface,
+                addrs: self.add.into(),
+            });
+        }
+        if !self.add_excluded.is_empty() {
+            out.push_back(Action::AddExcludedAddresses {
+                instance,
+                iface,
+                addrs: self.add_excluded.into(),
+            });
+        }
+        if !self.add_routes.is_empty() {
+            out.push_back(Action::AddRoutes {
+                instance,
+                routes: self.add_routes.into(),
+            });
+        }
+        if !announce.is_empty() {
+            out.push_back(Action::Announce {
+                instance,
+                iface,
+                addrs: announce.into(),
+                router,
+            });
+        }
     }
 }
 

@@ -9,6 +9,20 @@
 use super::*;
 
 impl Engine {
+    /// Whether the next deadline ([`Engine::poll_timeout`]) is a takeover: a BACKUP's
+    /// Master_Down_Timer (RFC 5798 section 6.4.2), whose expiry may make it MASTER. A runner
+    /// may serve such a deadline more precisely than others (vigild wakes a little early and
+    /// waits out the rest on the CPU); the engine still decides at the deadline, the backlog
+    /// rule included. False when no timer runs.
+    pub fn next_deadline_is_takeover(&mut self) -> bool {
+        let Some(d) = self.poll_timeout() else {
+            return false;
+        };
+        self.instances
+            .iter()
+            .any(|i| i.state == State::Backup && i.get(Timer::MasterDown) == d)
+    }
+
     /// Make sure the heap holds an entry no later than the instance's next deadline.
     pub(super) fn schedule(&mut self, i: usize) {
         let inst = &mut self.instances[i];

@@ -86,6 +86,21 @@ impl Engine {
             iface: inst.iface,
             addrs: Arc::clone(&inst.vips),
         });
+        // keepalived's order: virtual addresses, excluded addresses, then the routes (which may
+        // use them).
+        if !inst.excluded.is_empty() {
+            self.actions.push_back(Action::AddExcludedAddresses {
+                instance: inst.id,
+                iface: inst.iface,
+                addrs: Arc::clone(&inst.excluded),
+            });
+        }
+        if !inst.routes.is_empty() {
+            self.actions.push_back(Action::AddRoutes {
+                instance: inst.id,
+                routes: Arc::clone(&inst.routes),
+            });
+        }
         inst.master_adver_interval = inst.cfg.advert_interval;
         inst.master_addr = src;
         inst.want_master = false;
@@ -137,13 +152,28 @@ impl Engine {
         self.set_state(i, to, reason);
     }
 
+    /// Leaving MASTER: the routes first (they may use the addresses), then the virtual
+    /// addresses, then the excluded ones (keepalived's `vrrp_restore_interface` order).
     pub(super) fn remove_addresses(&mut self, i: usize) {
         let inst = &self.instances[i];
+        if !inst.routes.is_empty() {
+            self.actions.push_back(Action::RemoveRoutes {
+                instance: inst.id,
+                routes: Arc::clone(&inst.routes),
+            });
+        }
         self.actions.push_back(Action::RemoveAddresses {
             instance: inst.id,
             iface: inst.iface,
             addrs: Arc::clone(&inst.vips),
         });
+        if !inst.excluded.is_empty() {
+            self.actions.push_back(Action::RemoveExcludedAddresses {
+                instance: inst.id,
+                iface: inst.iface,
+                addrs: Arc::clone(&inst.excluded),
+            });
+        }
     }
 
     /// RFC 5798 section 6.4.2/6.4.3 "Shutdown": a master sends priority 0 and removes its

@@ -87,6 +87,11 @@ impl Daemon {
                 instance,
                 iface,
                 addrs,
+            }
+            | Action::AddExcludedAddresses {
+                instance,
+                iface,
+                addrs,
             } => {
                 for v in addrs.iter() {
                     self.add_address(instance, iface, v);
@@ -96,33 +101,34 @@ impl Daemon {
                 instance,
                 iface,
                 addrs,
+            }
+            | Action::RemoveExcludedAddresses {
+                instance,
+                iface,
+                addrs,
             } => {
                 for v in addrs.iter() {
                     self.remove_address(instance, iface, v);
+                }
+            }
+            Action::AddRoutes { routes, .. } => {
+                for r in routes.iter() {
+                    self.add_route(r);
+                }
+            }
+            Action::RemoveRoutes { routes, .. } => {
+                for r in routes.iter() {
+                    self.remove_route(r);
                 }
             }
             Action::Announce {
                 instance,
                 iface,
                 addrs,
+                router,
             } => {
-                // RFC 5798's Router flag on unsolicited NAs unless the configuration asks for
-                // keepalived's Override-only frames.
-                let router = self
-                    .engine
-                    .instance(instance)
-                    .is_none_or(|v| v.config().announce.na_router_flag);
                 for v in addrs.iter() {
                     self.announce(instance, iface, v, router);
-                }
-                // The excluded addresses are announced with the others (keepalived).
-                let name = self.instance_name(instance);
-                if let Some(e) = self.installed.get(&name).cloned() {
-                    for v in &e.excluded {
-                        if let Some((dev, idx)) = self.target_on(&e.interface, v) {
-                            self.announce_at(dev, idx, v, router);
-                        }
-                    }
                 }
             }
             Action::StateChange {
@@ -134,12 +140,6 @@ impl Daemon {
             } => {
                 let name = self.instance_name(instance);
                 info!("({name}) {from} -> {to}: {reason} (priority {priority})");
-                if from == vigil_engine::State::Master {
-                    self.uninstall_extras(&name);
-                }
-                if to == vigil_engine::State::Master {
-                    self.install_extras(&name);
-                }
             }
             Action::ProtocolError {
                 iface,

@@ -1,19 +1,39 @@
 //! What an instance installs besides its advertised addresses while MASTER (excluded
-//! addresses, virtual routes), and the static addresses and routes of `static_ipaddress` /
-//! `static_routes`: installed, removed and diffed on reload.
+//! addresses, virtual routes), carried out when the engine says (`AddExcludedAddresses`,
+//! `AddRoutes` and their removals); and the static addresses and routes of
+//! `static_ipaddress` / `static_routes`, which are not protocol: installed at start-up whatever
+//! the VRRP state, removed on stop, diffed on reload (keepalived's `start_vrrp` / `stop_vrrp`).
 
 use super::*;
 
 impl Daemon {
-    /// Take the excluded addresses and virtual routes of the configuration (start-up). Those
-    /// already on the machine before start are removed first, like the advertised addresses
-    /// (routes only when their protocol is `keepalived`: an operator's own route to the same
-    /// destination is left alone).
-    pub(super) fn set_extras(&mut self, extras: Vec<(String, Extras)>) {
-        for (name, e) in &extras {
-            for v in &e.excluded {
-                self.vips.insert(v.addr);
-                if let Some((dev, idx)) = self.target_on(&e.interface, v) {
+    /// Start-up, before the engine starts: the excluded addresses and virtual routes of the
+    /// configuration that are already on the machine are removed, like the advertised
+    /// addresses (routes only when their protocol is `keepalived`: an operator's own route to
+    /// the same destination is left alone). The engine adds them when an instance becomes
+    /// MASTER.
+    pub(super) fn remove_leftover_extras(&mut self) {
+        let leftovers: Vec<(String, String, Vec<VirtualAddress>, Vec<VirtualRoute>)> = self
+            .engine
+            .instances()
+            .map(|v| {
+                let c = v.config();
+                (
+                    v.name().to_string(),
+                    c.interface.clone(),
+                    c.excluded_addresses.clone(),
+                    c.virtual_routes.clone(),
+                )
+            })
+            .filter(|(_, _, e, r)| !e.is_empty() || !r.is_empty())
+            .collect();
+        for (name, interface, excluded, routes) in leftovers {
+            let home = self
+                .vmacs
+                .get(&name)
+                .map_or(interface, |m| m.spec.name.clone());
+            for v in &excluded {
+                if let Some((dev, idx)) = self.target_on(&home, v) {
                     if let Ok(true) = self.rtnl.del_address(idx, v.addr, v.prefix_len) {
                         info!(
                             "({name}) removed {}/{} from {dev}: present before start",
@@ -22,28 +42,24 @@ impl Daemon {
                     }
                 }
             }
-            for r in &e.routes {
+            for r in &routes {
                 if let Ok(true) = self.route(false, r) {
                     info!("({name}) removed route {r}: present before start");
                 }
             }
         }
-        let vips = &self.vips;
-        for f in &mut self.ifaces {
-            f.addrs.retain(|a| !vips.contains(&a.addr));
-        }
-        self.extras = extras.into_iter().collect();
     }
 
-    pub(super) fn set_statics(&mut self, statics: Option<Extras>) {
+    /// Install `static_ipaddress` / `static_routes` (start-up, before the engine starts).
+    pub(super) fn set_statics(&mut self, statics: Option<Statics>) {
         if let Some(s) = statics {
-            self.extras.insert(STATICS.to_string(), s);
-            self.install_extras(STATICS);
+            self.install_statics(&s);
+            self.statics = s;
         }
     }
 
     /// Add (`add`) or remove route `r` through netlink.
-    pub(super) fn route(&mut self, add: bool, r: &RouteSpec) -> io::Result<bool> {
+    pub(super) fn route(&mut self, add: bool, r: &VirtualRoute) -> io::Result<bool> {
         let oif = match &r.dev {
             Some(d) => Some(
                 self.ifaces
@@ -63,20 +79,7 @@ impl Daemon {
         }
     }
 
-    pub(super) fn add_extra_address(&mut self, interface: &str, v: &VirtualAddress) {
-        match self.target_on(interface, v) {
-            Some((dev, idx)) => self.add_address_at(dev, idx, v),
-            None => warn!("cannot add {}: interface missing", v.addr),
-        }
-    }
-
-    pub(super) fn remove_extra_address(&mut self, interface: &str, v: &VirtualAddress) {
-        if let Some((dev, idx)) = self.target_on(interface, v) {
-            self.remove_address_at(dev, idx, v);
-        }
-    }
-
-    pub(super) fn add_route(&mut self, r: &RouteSpec) {
+    pub(super) fn add_route(&mut self, r: &VirtualRoute) {
         match self.route(true, r) {
             Ok(true) => info!("added route {r}"),
             Ok(false) => info!("route {r} already present"),
@@ -84,7 +87,7 @@ impl Daemon {
         }
     }
 
-    pub(super) fn remove_route(&mut self, r: &RouteSpec) {
+    pub(super) fn remove_route(&mut self, r: &VirtualRoute) {
         match self.route(false, r) {
             Ok(true) => info!("removed route {r}"),
             Ok(false) => debug!("route {r} was not present"),
@@ -92,84 +95,64 @@ impl Daemon {
         }
     }
 
-    /// Instance `name` became MASTER: its excluded addresses, then its routes (which may use
-    /// the virtual addresses as source or gateway's interface).
-    pub(super) fn install_extras(&mut self, name: &str) {
-        let Some(e) = self.extras.get(name).cloned() else {
-            return;
-        };
-        self.uninstall_extras(name);
-        for v in &e.excluded {
-            self.add_extra_address(&e.interface, v);
+    fn add_static_address(&mut self, v: &VirtualAddress) {
+        match self.target_on("", v) {
+            Some((dev, idx)) => self.add_address_at(dev, idx, v),
+            None => warn!("cannot add {}: interface missing", v.addr),
         }
-        for r in &e.routes {
+    }
+
+    fn remove_static_address(&mut self, v: &VirtualAddress) {
+        if let Some((dev, idx)) = self.target_on("", v) {
+            self.remove_address_at(dev, idx, v);
+        }
+    }
+
+    /// The static addresses, then the static routes (which may use them).
+    fn install_statics(&mut self, s: &Statics) {
+        for v in &s.addresses {
+            self.add_static_address(v);
+        }
+        for r in &s.routes {
             self.add_route(r);
         }
-        self.installed.insert(name.to_string(), e);
     }
 
-    /// Instance `name` left MASTER (or stops): its routes, then its excluded addresses.
-    pub(super) fn uninstall_extras(&mut self, name: &str) {
-        let Some(e) = self.installed.remove(name) else {
-            return;
-        };
-        for r in &e.routes {
+    /// Stop: the static routes, then the static addresses.
+    pub(super) fn uninstall_statics(&mut self) {
+        let s = std::mem::take(&mut self.statics);
+        for r in &s.routes {
             self.remove_route(r);
         }
-        for v in &e.excluded {
-            self.remove_extra_address(&e.interface, v);
+        for v in &s.addresses {
+            self.remove_static_address(v);
         }
     }
 
-    /// After a reload: every MASTER has exactly its new configuration's extras; only the
-    /// differences are removed and added, so a route or address kept by the new configuration
-    /// never disappears.
-    pub(super) fn reconcile_extras(&mut self) {
-        let mut masters: HashSet<String> = self
-            .engine
-            .instances()
-            .filter(|v| v.state() == vigil_engine::State::Master)
-            .map(|v| v.name().to_string())
-            .collect();
-        // The static ones are always "installed" while the daemon runs.
-        masters.insert(STATICS.to_string());
-        let stale: Vec<String> = self
-            .installed
-            .keys()
-            .filter(|n| !masters.contains(*n))
-            .cloned()
-            .collect();
-        for n in stale {
-            self.uninstall_extras(&n);
+    /// After a reload: only the differences are removed and added, so a static address or
+    /// route kept by the new configuration never disappears.
+    pub(super) fn reconcile_statics(&mut self, want: Statics) {
+        let have = std::mem::take(&mut self.statics);
+        for r in have.routes.iter().filter(|r| !want.routes.contains(r)) {
+            self.remove_route(r);
         }
-        for name in masters {
-            let want = self.extras.get(&name).cloned().unwrap_or_default();
-            let have = self.installed.remove(&name).unwrap_or_default();
-            if want == have {
-                if !want.is_empty() {
-                    self.installed.insert(name, want);
-                }
-                continue;
-            }
-            for r in have.routes.iter().filter(|r| !want.routes.contains(r)) {
-                self.remove_route(r);
-            }
-            for v in have.excluded.iter() {
-                if !want.excluded.contains(v) || want.interface != have.interface {
-                    self.remove_extra_address(&have.interface, v);
-                }
-            }
-            for v in want.excluded.iter() {
-                if !have.excluded.contains(v) || want.interface != have.interface {
-                    self.add_extra_address(&want.interface, v);
-                }
-            }
-            for r in want.routes.iter().filter(|r| !have.routes.contains(r)) {
-                self.add_route(r);
-            }
-            if !want.is_empty() {
-                self.installed.insert(name, want);
-            }
+        for v in have
+            .addresses
+            .iter()
+            .filter(|v| !want.addresses.contains(v))
+        {
+            self.remove_static_address(v);
         }
+        for v in want
+            .addresses
+            .iter()
+            .filter(|v| !have.addresses.contains(v))
+        {
+            self.add_static_address(v);
+        }
+        for r in want.routes.iter().filter(|r| !have.routes.contains(r)) {
+            self.add_route(r);
+        }
+        self.statics = want;
     }
 }

@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 use tracing::{debug, error, info, warn};
 use vigil_engine::conf::{self, SourceLoader};
 use vigil_engine::io::CheckResult;
+use vigil_engine::setup::VirtualRoute;
 use vigil_engine::wire::Family;
 use vigil_engine::{
-    Action, Engine, EngineConfig, IfaceId, Input, Instant, Received, State, VirtualAddress,
+    Action, Engine, EngineConfig, IfaceId, Input, Instant, Received, VirtualAddress,
 };
 
 use crate::addr_state::{self, AddrState, Recorded};
@@ -21,7 +22,7 @@ use crate::batch::{self, RecvBatch, SendBatch};
 use crate::checks::Checks;
 use crate::netlink::{self, Addr, Event, Link, Rtnl, RtnlEvents};
 use crate::operator::{sd_notify, Operator, OperatorOptions};
-use crate::routes::{self, Extras, RouteSpec};
+use crate::routes::{self, Statics};
 use crate::sys::{self, Epoll, SignalFd, TimerFd};
 use crate::track_files::TrackFiles;
 use crate::vmac::{self, BaseSysctls, VmacSpec};
@@ -36,10 +37,6 @@ mod vmacs;
 
 use self::ifaces::read_mac;
 use self::reload::load;
-
-/// The key of `static_ipaddress` / `static_routes` among the instances' extras (no instance
-/// can be called this: names are words of the configuration).
-const STATICS: &str = "\0static";
 
 /// keepalived's exit code for a configuration it cannot run.
 pub const EXIT_CONFIG: i32 = 5;
@@ -137,12 +134,10 @@ pub struct ConfigSource<'a> {
 struct Loaded {
     cfg: conf::Config,
     engine: EngineConfig,
-    /// Excluded addresses and virtual routes by instance name.
-    extras: Vec<(String, Extras)>,
     /// `use_vmac` macvlans by instance name.
     vmacs: HashMap<String, VmacSpec>,
     /// `static_ipaddress` / `static_routes`.
-    statics: Option<Extras>,
+    statics: Option<Statics>,
 }
 
 /// The epoll token of socket `family` of interface `i` of the table.
@@ -207,11 +202,9 @@ pub struct Daemon {
     rxb: RecvBatch,
     txb: SendBatch,
     last_send_warning: Option<vigil_engine::Instant>,
-    /// What each instance installs besides its advertised addresses while MASTER (excluded
-    /// addresses, virtual routes), by instance name.
-    extras: HashMap<String, Extras>,
-    /// What is installed now, by instance name (removed on leaving MASTER, diffed on reload).
-    installed: HashMap<String, Extras>,
+    /// `static_ipaddress` / `static_routes` as installed now (removed on stop, diffed on
+    /// reload).
+    statics: Statics,
     /// `use_vmac` macvlans, by instance name.
     vmacs: HashMap<String, Vmac>,
     /// Instance id -> instance name for those with a macvlan (ids of the engine's current
@@ -266,7 +259,6 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
     let Some(Loaded {
         cfg,
         engine,
-        extras,
         vmacs,
         statics,
     }) = load(&source)
@@ -326,8 +318,8 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
                     return EXIT_FATAL;
                 }
             }
-            d.set_extras(extras);
             d.set_vmacs(vmacs);
+            d.remove_leftover_extras();
             d.set_statics(statics);
             d.serve(Some(&source))
         }
@@ -466,8 +458,7 @@ impl Daemon {
             rx_queues: HashMap::new(),
             txb: SendBatch::default(),
             last_send_warning: None,
-            extras: HashMap::new(),
-            installed: HashMap::new(),
+            statics: Statics::default(),
             vmacs: HashMap::new(),
             vmac_ids: Vec::new(),
             vmac_sysctls: BaseSysctls::default(),
@@ -735,13 +726,10 @@ impl Daemon {
         }
     }
 
-    /// Whether `d` is the engine's next deadline and a backup's (its Master_Down_Timer).
+    /// Whether `d` is the engine's next deadline and the engine says it is a takeover (a
+    /// backup's Master_Down_Timer).
     fn is_master_down(&mut self, d: Instant) -> bool {
-        self.engine.poll_timeout() == Some(d)
-            && self
-                .engine
-                .instances()
-                .any(|i| i.state() == State::Backup && i.next_deadline() == Some(d))
+        self.engine.poll_timeout() == Some(d) && self.engine.next_deadline_is_takeover()
     }
 
     /// Install `static_ipaddress` / `static_routes` (start-up, before the engine starts).
@@ -762,7 +750,7 @@ impl Daemon {
         let masters = self
             .engine
             .instances()
-            .filter(|v| v.state() == vigil_engine::State::Master)
+            .filter(|v| v.holds_addresses())
             .count();
         format!("{total} instance(s), {masters} MASTER")
     }
@@ -777,7 +765,7 @@ impl Daemon {
         }
         self.engine.handle_input(self.clock.now(), Input::Shutdown);
         self.drain();
-        self.uninstall_extras(STATICS);
+        self.uninstall_statics();
         let left: Vec<Recorded> = self.addrs.recorded().cloned().collect();
         for r in &left {
             if let Some(idx) = sys::if_nametoindex(&r.ifname) {

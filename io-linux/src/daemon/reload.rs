@@ -26,15 +26,11 @@ pub(super) fn load(src: &ConfigSource<'_>) -> Option<Loaded> {
         }
     };
     for n in &converted.unsupported {
-        // Settings the engine leaves to the runner, and this runner carries out.
-        if n.what.starts_with("virtual_ipaddress_excluded:") || n.what.starts_with("use_vmac:") {
+        // A setting the engine leaves to the runner, and this runner carries out.
+        if n.what.starts_with("use_vmac:") {
             continue;
         }
         warn!("{}: {}", n.owner, n.what);
-    }
-    let (mut extras, notes) = routes::extras_of(&cfg);
-    for n in notes {
-        warn!("{n}");
     }
     let (vmacs, notes) = vmac::plan(&cfg, &converted.engine);
     for n in notes {
@@ -44,16 +40,9 @@ pub(super) fn load(src: &ConfigSource<'_>) -> Option<Loaded> {
     for n in notes {
         warn!("{n}");
     }
-    // Excluded addresses go on the macvlan too.
-    for (name, e) in &mut extras {
-        if let Some(v) = vmacs.get(name) {
-            e.interface = v.name.clone();
-        }
-    }
     Some(Loaded {
         cfg,
         engine: converted.engine,
-        extras,
         vmacs,
         statics,
     })
@@ -81,13 +70,7 @@ impl Daemon {
 
     pub(super) fn try_reload(&mut self, src: &ConfigSource<'_>) -> Result<(), String> {
         let loaded = load(src).ok_or("configuration errors")?;
-        let mut vips: HashSet<IpAddr> = loaded.engine.virtual_addresses().collect();
-        vips.extend(
-            loaded
-                .extras
-                .iter()
-                .flat_map(|(_, e)| e.excluded.iter().map(|v| v.addr)),
-        );
+        let vips: HashSet<IpAddr> = loaded.engine.virtual_addresses().collect();
         // The engine may give the routers that stop ids that the new configuration reuses:
         // their names are taken now.
         let old_names: Vec<(vigil_engine::InstanceId, String, u8)> = self
@@ -95,22 +78,20 @@ impl Daemon {
             .instances()
             .map(|v| (v.id(), v.name().to_string(), v.priority()))
             .collect();
-        // Where each MASTER's addresses are now (its macvlan, or its interface): a reload that
-        // adds or removes its `use_vmac` moves them (below).
+        // Where each MASTER's addresses (excluded ones too) are now (its macvlan, or its
+        // interface): a reload that adds or removes its `use_vmac` moves them (below).
         let old_homes: Vec<(String, String, Vec<VirtualAddress>)> = self
             .engine
             .instances()
-            .filter(|v| v.state() == vigil_engine::State::Master)
+            .filter(|v| v.holds_addresses())
             .map(|v| {
                 let home = match self.vmacs.get(v.name()) {
                     Some(m) => m.spec.name.clone(),
                     None => v.config().interface.clone(),
                 };
-                (
-                    v.name().to_string(),
-                    home,
-                    v.config().virtual_addresses.clone(),
-                )
+                let c = v.config();
+                let addrs = c.virtual_addresses.iter().chain(&c.excluded_addresses);
+                (v.name().to_string(), home, addrs.cloned().collect())
             })
             .collect();
         let now = self.clock.now();
@@ -144,10 +125,6 @@ impl Daemon {
                         .find(|(id, _, _)| *id == instance)
                         .map_or("?", |(_, n, _)| n.as_str());
                     info!("({name}) {from} -> {to}: {reason} (priority {priority}), not in the new configuration");
-                    if from == vigil_engine::State::Master {
-                        let name = name.to_string();
-                        self.uninstall_extras(&name);
-                    }
                     // keepalived reports a router removed by a reload as FAULT, or DELETED
                     // with `notify_deleted`: never as a STOP of the running daemon.
                     if let Some(op) = self.operator.as_mut() {
@@ -171,10 +148,6 @@ impl Daemon {
         }
         // 3. Interfaces by name: sockets of those still used kept, new ones opened.
         self.vips = vips;
-        self.extras = loaded.extras.into_iter().collect();
-        if let Some(s) = loaded.statics {
-            self.extras.insert(STATICS.to_string(), s);
-        }
         self.set_vmacs(loaded.vmacs);
         self.move_addresses_home(&old_homes);
         self.rebuild_interfaces();
@@ -201,7 +174,7 @@ impl Daemon {
         // 5. What the reload asks (address differences of kept masters, new routers starting),
         //    then the facts of new interfaces and the files' values.
         self.drain();
-        self.reconcile_extras();
+        self.reconcile_statics(loaded.statics.unwrap_or_default());
         if let Err(e) = self.resync() {
             error!("cannot re-read interfaces: {e}");
         }
@@ -230,7 +203,7 @@ impl Daemon {
             else {
                 continue;
             };
-            if v.state() != vigil_engine::State::Master {
+            if !v.holds_addresses() {
                 continue;
             }
             let new_home = match self.vmacs.get(name) {
@@ -240,7 +213,7 @@ impl Daemon {
             if &new_home == old_home {
                 continue;
             }
-            let router = v.config().announce.na_router_flag;
+            let router = v.announce_router_flag();
             info!("({name}) addresses move from {old_home} to {new_home}");
             for a in vips.iter().filter(|a| a.dev.is_none()) {
                 match self.target_on(old_home, a) {

@@ -57,9 +57,15 @@ impl Daemon {
         // IPv6 instance gets no generated address, only its parent's link-local (below).
         let v6 = spec.family == Family::V6
             || self
-                .extras
-                .get(inst)
-                .is_some_and(|e| e.excluded.iter().any(|v| v.addr.is_ipv6()));
+                .engine
+                .instance_id(inst)
+                .and_then(|id| self.engine.instance(id))
+                .is_some_and(|v| {
+                    v.config()
+                        .excluded_addresses
+                        .iter()
+                        .any(|a| a.addr.is_ipv6())
+                });
         let r = if v6 {
             vmac::set_ipv6_no_generated_address(&spec.name)
         } else {

@@ -38,7 +38,7 @@ use tracing::{debug, warn};
 use vigil_engine::setup::TrackTarget;
 use vigil_engine::stats::{InstanceStats, RouterStats};
 use vigil_engine::wire::Family;
-use vigil_engine::{Engine, InstanceView, State};
+use vigil_engine::{Engine, InstanceView};
 
 /// The version of the JSON schema (`docs/status-schema.md`).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -712,7 +712,7 @@ pub fn data_text(engine: &Engine, router_id: &str) -> String {
             let _ = writeln!(o, "   Preempt delay = {} secs", c.preempt_delay.as_secs());
         }
         let _ = writeln!(o, "   Virtual IP ({}):", c.virtual_addresses.len());
-        let owning = v.state() == State::Master;
+        let owning = v.holds_addresses();
         for a in &c.virtual_addresses {
             let _ = writeln!(
                 o,

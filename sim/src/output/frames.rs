@@ -93,12 +93,13 @@ pub fn vrrp(src_mac: [u8; 6], src: IpAddr, dst: IpAddr, ip_id: u16, vrrp: &[u8])
     out
 }
 
-/// A gratuitous ARP (IPv4) or an unsolicited neighbour advertisement (IPv6, Router and Override
-/// flags), built by the engine's wire module exactly as vigild sends them.
-pub fn announce(mac: [u8; 6], addr: IpAddr) -> Vec<u8> {
+/// A gratuitous ARP (IPv4) or an unsolicited neighbour advertisement (IPv6: Override, and Router
+/// when the engine's `Announce` action says so), built by the engine's wire module exactly as
+/// vigild sends them.
+pub fn announce(mac: [u8; 6], addr: IpAddr, router: bool) -> Vec<u8> {
     match addr {
         IpAddr::V4(a) => arp::gratuitous_arp(mac, a).to_vec(),
-        IpAddr::V6(a) => ndisc::unsolicited_na(mac, a, true).to_vec(),
+        IpAddr::V6(a) => ndisc::unsolicited_na(mac, a, router).to_vec(),
     }
 }
 
@@ -139,10 +140,16 @@ mod tests {
     #[test]
     fn garp_is_42_bytes_and_na_86_like_keepalived() {
         let mac = [2, 0, 0, 0, 0, 2];
-        assert_eq!(announce(mac, "192.0.2.100".parse().unwrap()).len(), 42);
-        let na = announce(mac, "2001:db8::100".parse().unwrap());
+        assert_eq!(
+            announce(mac, "192.0.2.100".parse().unwrap(), true).len(),
+            42
+        );
+        let na = announce(mac, "2001:db8::100".parse().unwrap(), true);
         assert_eq!(na.len(), 86);
         assert_eq!(&na[0..6], &[0x33, 0x33, 0, 0, 0, 1]);
+        let plain = announce(mac, "2001:db8::100".parse().unwrap(), false);
+        assert_eq!(plain.len(), 86);
+        assert_ne!(na, plain, "the Router flag follows the engine's action");
     }
 
     #[test]

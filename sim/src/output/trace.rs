@@ -121,6 +121,24 @@ pub enum TraceEvent {
         /// How many.
         count: usize,
     },
+    /// Excluded addresses (`virtual_ipaddress_excluded`) added (`added`) or removed.
+    Excluded {
+        /// Instance index.
+        inst: u32,
+        /// Added, or removed.
+        added: bool,
+        /// How many.
+        count: usize,
+    },
+    /// Virtual routes (`virtual_routes`) installed (`added`) or removed.
+    Routes {
+        /// Instance index.
+        inst: u32,
+        /// Added, or removed.
+        added: bool,
+        /// The routes, as `ip route` writes them.
+        routes: Vec<String>,
+    },
     /// Gratuitous ARP / unsolicited NA sent for the addresses.
     Announce {
         /// Instance index.
@@ -389,6 +407,22 @@ impl TraceEntry {
                 put("instance", json!(names.instance(node, *inst)));
                 put("count", json!(count));
             }
+            TraceEvent::Excluded { inst, added, count } => {
+                let what = if *added { "added" } else { "removed" };
+                put("event", json!(format!("excluded-addresses-{what}")));
+                put("instance", json!(names.instance(node, *inst)));
+                put("count", json!(count));
+            }
+            TraceEvent::Routes {
+                inst,
+                added,
+                routes,
+            } => {
+                let what = if *added { "added" } else { "removed" };
+                put("event", json!(format!("routes-{what}")));
+                put("instance", json!(names.instance(node, *inst)));
+                put("routes", json!(routes));
+            }
             TraceEvent::Announce { inst, count } => {
                 put("event", json!("announce"));
                 put("instance", json!(names.instance(node, *inst)));
@@ -588,6 +622,21 @@ impl TraceEntry {
             TraceEvent::AddrRemove { inst, count } => format!(
                 "{} removes {count} virtual address(es)",
                 names.instance(node, *inst)
+            ),
+            TraceEvent::Excluded { inst, added, count } => format!(
+                "{} {} {count} excluded address(es)",
+                names.instance(node, *inst),
+                if *added { "adds" } else { "removes" }
+            ),
+            TraceEvent::Routes {
+                inst,
+                added,
+                routes,
+            } => format!(
+                "{} {} route(s) {}",
+                names.instance(node, *inst),
+                if *added { "installs" } else { "removes" },
+                routes.join(", ")
             ),
             TraceEvent::Announce { inst, count } => format!(
                 "{} re-announces {count} address(es) (gratuitous ARP / NA)",

@@ -194,6 +194,16 @@ impl Sim {
                     },
                 );
             }
+            // Excluded addresses and routes follow MASTER: the simulated host has no routing
+            // table, so they are traced, in the engine's order (which vigild carries out).
+            Action::AddExcludedAddresses {
+                instance, addrs, ..
+            } => self.excluded(n, instance, true, addrs.len()),
+            Action::RemoveExcludedAddresses {
+                instance, addrs, ..
+            } => self.excluded(n, instance, false, addrs.len()),
+            Action::AddRoutes { instance, routes } => self.routes(n, instance, true, &routes),
+            Action::RemoveRoutes { instance, routes } => self.routes(n, instance, false, &routes),
             a @ Action::Announce { .. } => self.announce(n, a),
             Action::StateChange {
                 instance,
@@ -211,6 +221,30 @@ impl Sim {
             Action::Notice(_) => {}
             other => self.record(Some(n), TraceEvent::Other(format!("{other:?}"))),
         }
+    }
+
+    fn excluded(&mut self, n: usize, instance: InstanceId, added: bool, count: usize) {
+        let inst = self.lane(n, instance);
+        self.record(Some(n), TraceEvent::Excluded { inst, added, count });
+    }
+
+    fn routes(
+        &mut self,
+        n: usize,
+        instance: InstanceId,
+        added: bool,
+        routes: &[vigil_engine::setup::VirtualRoute],
+    ) {
+        let inst = self.lane(n, instance);
+        let routes = routes.iter().map(|r| r.to_string()).collect();
+        self.record(
+            Some(n),
+            TraceEvent::Routes {
+                inst,
+                added,
+                routes,
+            },
+        );
     }
 
     /// An advert: checked (one per call, link up, no storm), counted in the model, put on the wire.
@@ -281,6 +315,7 @@ impl Sim {
             instance,
             iface,
             addrs,
+            router,
         } = a
         else {
             return;
@@ -298,7 +333,7 @@ impl Sim {
                 for a in addrs.iter() {
                     c.push(Captured {
                         t,
-                        frame: frames::announce(mac, a.addr),
+                        frame: frames::announce(mac, a.addr, router),
                     });
                 }
             }

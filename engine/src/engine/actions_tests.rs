@@ -1,0 +1,197 @@
+//! Decisions a runner once made for itself, now the engine's (issue 14):
+//! `virtual_ipaddress_excluded` and `virtual_routes` follow MASTER through the engine's actions
+//! (keepalived's `vrrp_state_become_master` / `vrrp_restore_interface` order), and a reload of
+//! a MASTER changes only what differs; the announce action carries the NA Router flag; the
+//! engine says whether its next deadline is a takeover.
+
+use super::*;
+use crate::setup::{VirtualAddress, VirtualRoute};
+use std::net::Ipv4Addr;
+
+const ME: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn cfg(excluded: &[&str], routes: &[&str]) -> InstanceConfig {
+    let mut c =
+        InstanceConfig::new("VI_1", "eth0", 51, Version::V3, Family::V4).vips([ip("192.0.2.100")]);
+    c.excluded_addresses = excluded
+        .iter()
+        .map(|a| VirtualAddress::new(ip(a)))
+        .collect();
+    c.virtual_routes = routes
+        .iter()
+        .map(|r| VirtualRoute::new(ip(r), 24))
+        .collect();
+    c
+}
+
+/// A started engine with one instance on eth0 that has become MASTER; the actions it took.
+fn master(c: InstanceConfig) -> (Engine, Vec<Action>) {
+    let mut e = Engine::new(EngineConfig::instances(vec![c])).unwrap();
+    let eth0 = e.interface_id("eth0").unwrap();
+    let t0 = Instant::from_millis(0);
+    e.handle_input(
+        t0,
+        Input::PrimaryAddress {
+            iface: eth0,
+            family: Family::V4,
+            addr: Some(ME.into()),
+        },
+    );
+    e.handle_input(t0, Input::Start);
+    let _ = drain(&mut e);
+    let t = e.poll_timeout().unwrap();
+    e.handle_timeout(t);
+    let actions = drain(&mut e);
+    (e, actions)
+}
+
+fn drain(e: &mut Engine) -> Vec<Action> {
+    std::iter::from_fn(|| e.poll_action()).collect()
+}
+
+/// The address and route actions, by name, in order.
+fn kinds(actions: &[Action]) -> Vec<&'static str> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::AddAddresses { .. } => Some("add-addresses"),
+            Action::AddExcludedAddresses { .. } => Some("add-excluded"),
+            Action::AddRoutes { .. } => Some("add-routes"),
+            Action::RemoveAddresses { .. } => Some("remove-addresses"),
+            Action::RemoveExcludedAddresses { .. } => Some("remove-excluded"),
+            Action::RemoveRoutes { .. } => Some("remove-routes"),
+            Action::Announce { .. } => Some("announce"),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn becoming_master_adds_addresses_then_excluded_then_routes_and_announces_both_kinds() {
+    let (_, actions) = master(cfg(&["198.51.100.7"], &["203.0.113.0"]));
+    let k = kinds(&actions);
+    assert_eq!(&k[..3], ["add-addresses", "add-excluded", "add-routes"]);
+    assert!(k[3..].iter().all(|k| *k == "announce"), "{k:?}");
+    let announced = actions.iter().find_map(|a| match a {
+        Action::Announce { addrs, .. } => Some(addrs.iter().map(|v| v.addr).collect::<Vec<_>>()),
+        _ => None,
+    });
+    assert_eq!(
+        announced,
+        Some(vec![ip("192.0.2.100"), ip("198.51.100.7")]),
+        "keepalived announces the excluded addresses with the virtual ones"
+    );
+}
+
+#[test]
+fn the_announce_action_carries_the_configured_na_router_flag() {
+    for flag in [true, false] {
+        let mut c = cfg(&[], &[]);
+        c.announce.na_router_flag = flag;
+        let (_, actions) = master(c);
+        let routers: Vec<bool> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Announce { router, .. } => Some(*router),
+                _ => None,
+            })
+            .collect();
+        assert!(!routers.is_empty());
+        assert!(routers.iter().all(|r| *r == flag), "{routers:?}");
+    }
+}
+
+#[test]
+fn leaving_master_removes_routes_first_then_addresses_then_excluded() {
+    let (mut e, _) = master(cfg(&["198.51.100.7"], &["203.0.113.0"]));
+    e.handle_input(Instant::from_millis(10_000), Input::Shutdown);
+    let k = kinds(&drain(&mut e));
+    assert_eq!(k, ["remove-routes", "remove-addresses", "remove-excluded"]);
+}
+
+#[test]
+fn an_instance_without_extras_emits_no_empty_actions() {
+    let (mut e, actions) = master(cfg(&[], &[]));
+    assert_eq!(kinds(&actions)[0], "add-addresses");
+    assert!(!kinds(&actions).contains(&"add-routes"));
+    assert!(!kinds(&actions).contains(&"add-excluded"));
+    e.handle_input(Instant::from_millis(10_000), Input::Shutdown);
+    assert_eq!(kinds(&drain(&mut e)), ["remove-addresses"]);
+}
+
+#[test]
+fn a_reloaded_master_changes_only_the_routes_and_excluded_addresses_that_differ() {
+    let (mut e, _) = master(cfg(&["198.51.100.7", "198.51.100.8"], &["203.0.113.0"]));
+    let next = cfg(
+        &["198.51.100.8", "198.51.100.9"],
+        &["203.0.113.0", "198.51.100.0"],
+    );
+    e.reload(
+        Instant::from_millis(5_000),
+        EngineConfig::instances(vec![next]),
+    )
+    .unwrap();
+    let actions = drain(&mut e);
+    assert_eq!(
+        kinds(&actions),
+        ["remove-excluded", "add-excluded", "add-routes", "announce"]
+    );
+    for a in &actions {
+        match a {
+            Action::RemoveExcludedAddresses { addrs, .. } => {
+                assert_eq!(addrs[0].addr, ip("198.51.100.7"))
+            }
+            Action::AddExcludedAddresses { addrs, .. } => {
+                assert_eq!(addrs[0].addr, ip("198.51.100.9"))
+            }
+            Action::AddRoutes { routes, .. } => assert_eq!(routes[0].to, ip("198.51.100.0")),
+            Action::Announce { addrs, .. } => assert_eq!(addrs[0].addr, ip("198.51.100.9")),
+            _ => {}
+        }
+    }
+    e.handle_input(Instant::from_millis(10_000), Input::Shutdown);
+    let gone = drain(&mut e);
+    let routes = gone.iter().find_map(|a| match a {
+        Action::RemoveRoutes { routes, .. } => Some(routes.len()),
+        _ => None,
+    });
+    assert_eq!(
+        routes,
+        Some(2),
+        "the new configuration's routes are removed on stop"
+    );
+}
+
+#[test]
+fn only_a_backups_master_down_timer_is_a_takeover_deadline() {
+    let mut e = Engine::new(EngineConfig::instances(vec![cfg(&[], &[])])).unwrap();
+    assert!(!e.next_deadline_is_takeover(), "no timer runs before start");
+    let eth0 = e.interface_id("eth0").unwrap();
+    let t0 = Instant::from_millis(0);
+    e.handle_input(
+        t0,
+        Input::PrimaryAddress {
+            iface: eth0,
+            family: Family::V4,
+            addr: Some(ME.into()),
+        },
+    );
+    e.handle_input(t0, Input::Start);
+    let _ = drain(&mut e);
+    assert!(
+        e.next_deadline_is_takeover(),
+        "BACKUP: Master_Down_Timer next"
+    );
+    let t = e.poll_timeout().unwrap();
+    e.handle_timeout(t);
+    let _ = drain(&mut e);
+    assert_eq!(e.instance(InstanceId(0)).unwrap().state(), State::Master);
+    assert!(
+        !e.next_deadline_is_takeover(),
+        "MASTER: its next deadline is an advert or an announcement"
+    );
+}
