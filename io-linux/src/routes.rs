@@ -242,12 +242,17 @@ pub fn statics_of(cfg: &conf::Config) -> (Option<Extras>, Vec<String>) {
         excluded: cfg.static_addresses.iter().map(virtual_address).collect(),
         routes: Vec::new(),
     };
-    for v in &cfg.static_addresses {
+    // keepalived puts an address without `dev` on `default_interface`.
+    let default_if = cfg.global.default_interface.clone();
+    for (v, c) in cfg.static_addresses.iter().zip(e.excluded.iter_mut()) {
         if v.dev.is_none() {
-            notes.push(format!(
-                "{}: static address {} has no 'dev': not added",
-                v.loc, v.addr
-            ));
+            match &default_if {
+                Some(d) => c.dev = Some(d.clone()),
+                None => notes.push(format!(
+                    "{}: static address {} has no 'dev' (and there is no default_interface): not added",
+                    v.loc, v.addr
+                )),
+            }
         }
     }
     e.excluded.retain(|v| v.dev.is_some());
@@ -300,11 +305,13 @@ mod tests {
     fn an_instance_without_extras_is_left_out_and_named_tables_are_refused() {
         let (e, _) = extras(&format!("{HEAD}}}\n"));
         assert!(e.is_empty());
-        let (e, notes) = extras(&format!(
+        // A named table is refused by the parser, at its column (it was dropped at start).
+        let e = conf::parse_str(&format!(
             "{HEAD} virtual_routes {{ 203.0.113.0/24 dev eth0 table vrrp }}\n}}\n"
-        ));
-        assert!(e.is_empty());
-        assert!(notes[0].contains("table 'vrrp'"), "{notes:?}");
+        ))
+        .unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("table 'vrrp'"), "{msg}");
     }
 
     #[test]
@@ -323,6 +330,15 @@ mod tests {
         assert!(notes[0].contains("203.0.113.10 has no 'dev'"), "{notes:?}");
         let (none, _) = statics_of(&conf::parse_str(&format!("{HEAD}}}\n")).unwrap());
         assert!(none.is_none());
+        // With default_interface, keepalived's rule: the address goes there.
+        let cfg = conf::parse_str(&format!(
+            "global_defs {{\n default_interface eth7\n}}\n\
+             static_ipaddress {{\n 203.0.113.10/24\n}}\n{HEAD}}}\n"
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let (e, notes) = statics_of(&cfg);
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(e.expect("statics").excluded[0].dev.as_deref(), Some("eth7"));
     }
 
     #[test]

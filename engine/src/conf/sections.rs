@@ -11,6 +11,7 @@ use std::net::IpAddr;
 
 use super::ast::Stmt;
 use super::diag::Diagnostic;
+use super::keywords::{self, Class, Section};
 use super::lexer::{Location, Token};
 use super::model::*;
 use super::values::{self, split_args};
@@ -20,145 +21,12 @@ mod checker;
 mod checker_blocks;
 mod checker_resolve;
 
-/// Top-level sections that Vigil skips whole (LVS, BFD, and keepalived features outside VRRP).
-const SKIPPED_SECTIONS: &[&str] = &[
-    "bfd_instance",
-    "vrrp_track_process",
-    "track_process",
-    "garp_group",
-    "linkbeat_interfaces",
-    "interface_up_down_delays",
-    "track_group",
-    "static_rules",
-];
-
-/// Top-level keywords of keepalived that Vigil accepts and ignores.
-const IGNORED_TOP: &[&str] = &[
-    "net_namespace",
-    "net_namespace_ipvs",
-    "namespace_with_ipsets",
-    "instance",
-    "use_pid_dir",
-    "linkbeat_use_polling",
-    "child_wait_time",
-];
-
-/// keepalived `global_defs` keywords that Vigil does not act on (LVS, SNMP, DBus, process
-/// tuning, ...): accepted with a notice.
-const IGNORED_GLOBAL: &[&str] = &[
-    "tmp_config_directory",
-    "config_save_dir",
-    "process_names",
-    "process_name",
-    "vrrp_process_name",
-    "checker_process_name",
-    "bfd_process_name",
-    "startup_script",
-    "startup_script_timeout",
-    "shutdown_script",
-    "shutdown_script_timeout",
-    "smtp_alert_vrrp",
-    "no_email_faults",
-    "lvs_sync_daemon",
-    "lvs_timeouts",
-    "lvs_flush",
-    "lvs_flush_on_stop",
-    "vrrp_min_garp",
-    "vrrp_garp_extra_if",
-    "nftables",
-    "nftables_priority",
-    "nftables_counters",
-    "nftables_ifindex",
-    "nftables_ipvs",
-    "nftables_ipvs_priority",
-    "nftables_ipvs_start_fwmark",
-    "vrrp_iptables",
-    "vrrp_ipsets",
-    "disable_local_igmp",
-    "vrrp_notify_priority_changes",
-    "min_auto_priority_delay",
-    "vrrp_priority",
-    "checker_priority",
-    "bfd_priority",
-    "vrrp_no_swap",
-    "checker_no_swap",
-    "bfd_no_swap",
-    "vrrp_cpu_affinity",
-    "checker_cpu_affinity",
-    "bfd_cpu_affinity",
-    "vrrp_rt_priority",
-    "checker_rt_priority",
-    "bfd_rt_priority",
-    "vrrp_rlimit_rttime",
-    "checker_rlimit_rttime",
-    "bfd_rlimit_rttime",
-    "snmp_socket",
-    "enable_snmp_vrrp",
-    "enable_snmp_keepalived",
-    "enable_snmp_checker",
-    "enable_snmp_rfc",
-    "enable_snmp_rfcv2",
-    "enable_snmp_rfcv3",
-    "enable_traps",
-    "enable_dbus",
-    "dbus_service_name",
-    "fifo_write_vrrp_states_on_reload",
-    "vrrp_netlink_cmd_rcv_bufs",
-    "vrrp_netlink_cmd_rcv_bufs_force",
-    "vrrp_netlink_monitor_rcv_bufs",
-    "vrrp_netlink_monitor_rcv_bufs_force",
-    "lvs_netlink_cmd_rcv_bufs",
-    "lvs_netlink_cmd_rcv_bufs_force",
-    "lvs_netlink_monitor_rcv_bufs",
-    "lvs_netlink_monitor_rcv_bufs_force",
-    "process_monitor_rcv_bufs",
-    "process_monitor_rcv_bufs_force",
-    "vrrp_rx_bufs_policy",
-    "vrrp_rx_bufs_multiplier",
-    "umask",
-    "vrrp_startup_delay",
-    "log_unknown_vrids",
-    "vmac_prefix",
-    "vmac_addr_prefix",
-    "random_seed",
-    "reload_check_config",
-    "include_check",
-    "reload_time_file",
-    "reload_repeat",
-    "reload_file",
-    "data_use_instance",
-    "net_namespace",
-    "net_namespace_ipvs",
-    "namespace_with_ipsets",
-    "instance",
-    "use_pid_dir",
-    "linkbeat_use_polling",
-    "child_wait_time",
-    "vrrp_garp_lower_prio_no_advert",
-];
-
-/// keepalived `vrrp_instance` keywords that Vigil does not act on.
-const IGNORED_INSTANCE: &[&str] = &[
-    "vrf",
-    "use_vmac_addr",
-    "use_ipvlan",
-    "native_ipv6",
-    "track_process",
-    "track_bfd",
-    "track_src_ip",
-    "unicast_fault_no_peer",
-    "garp_extra_if",
-    "virtual_rules",
-    "debug",
-    "kernel_rx_buf_size",
-    "linkbeat_use_polling",
-    "lvs_sync_daemon_interface",
-    "notify_priority_changes_deprecated",
-];
-
 /// Collects diagnostics while building.
 pub(crate) struct Builder {
     pub diags: Vec<Diagnostic>,
+    /// Whether the keyword table ([`keywords`]) decides before a handler runs (always, except
+    /// in the table's test, which turns it off to find which keywords have a handler).
+    pub gate: bool,
 }
 
 type R<T> = Result<T, ()>;
@@ -274,14 +142,37 @@ impl Builder {
         );
     }
 
-    fn ignored(&mut self, s: &Stmt, section: &str) {
-        self.notice(
-            s.loc(),
-            format!(
-                "'{}' in {section} is a keepalived setting that Vigil does not use (ignored)",
-                s.keyword().text
-            ),
-        );
+    /// Asks the keyword table about `s` in `section`: `true` when the parser handles it. A noted
+    /// keyword gets its notice, a refused one its error, one that is not in the table the
+    /// unknown-keyword warning; none of those is handled.
+    fn admit(&mut self, section: Section, s: &Stmt) -> bool {
+        let kw = s.keyword().text.as_str();
+        self.admit_word(section, kw, s.loc())
+    }
+
+    /// [`Self::admit`] for one word at `loc` (an address or route option, a keyword).
+    fn admit_word(&mut self, section: Section, kw: &str, loc: &Location) -> bool {
+        if !self.gate {
+            return true;
+        }
+        match keywords::class(section, kw) {
+            Some(Class::Honoured) => true,
+            Some(Class::Noted(reason)) => {
+                self.notice(loc, keywords::noted_message(section, kw, reason));
+                false
+            }
+            Some(Class::Refused(reason)) => {
+                self.err(loc, keywords::refused_message(section, kw, reason));
+                false
+            }
+            None => {
+                self.warn(
+                    loc,
+                    format!("unknown keyword '{kw}' in {section} (ignored)"),
+                );
+                false
+            }
+        }
     }
 
     /// `run_as` from trailing `USER [GROUP]` words.
@@ -355,6 +246,10 @@ impl Builder {
         let mut virtual_servers = Vec::new();
         for s in tree {
             let kw = s.keyword().text.as_str();
+            // The keyword table decides first (an unknown keyword keeps the message below).
+            if keywords::class(Section::Top, kw).is_some() && !self.admit(Section::Top, s) {
+                continue;
+            }
             match kw {
                 "global_defs" => {}
                 "vrrp_instance" => {
@@ -402,24 +297,6 @@ impl Builder {
                     }
                 }
                 "SSL" => self.ssl_block(s, &mut cfg.checkers.ssl),
-                k if SKIPPED_SECTIONS.contains(&k) => {
-                    let name = s
-                        .args()
-                        .iter()
-                        .map(|t| t.text.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" ");
-                    let what = if name.is_empty() {
-                        k.to_string()
-                    } else {
-                        format!("{k} {name}")
-                    };
-                    self.notice(
-                        s.loc(),
-                        format!("skipping section '{what}': Vigil runs VRRP only (LVS, BFD and similar sections are not supported)"),
-                    );
-                }
-                k if IGNORED_TOP.contains(&k) => self.ignored(s, "the top level"),
                 _ => self.warn(
                     s.loc(),
                     format!(
@@ -441,6 +318,9 @@ impl Builder {
         let long = Duration::from_secs(u64::from(u32::MAX));
         for s in body {
             let kw = s.keyword().text.as_str();
+            if !self.admit(Section::GlobalDefs, s) {
+                continue;
+            }
             if kw != "notification_email" {
                 self.no_block(s);
             }
@@ -598,7 +478,6 @@ impl Builder {
                     "default_interface" => g.default_interface = Some(self.string(s)?),
                     "dynamic_interfaces" => g.dynamic_interfaces = true,
                     k if checker::GLOBAL_KEYWORDS.contains(&k) => self.checker_global(s, g)?,
-                    k if IGNORED_GLOBAL.contains(&k) => self.ignored(s, "global_defs"),
                     _ => self.unknown(s, "global_defs"),
                 }
                 Ok(())
@@ -682,11 +561,33 @@ impl Builder {
                     )
                 })
             };
+            // The keyword table decides first: a refused option stops the line (the error is
+            // at the option); a noted one is still read, for its value.
+            let class = keywords::class(Section::Address, &opt.text);
+            if class.is_some()
+                && !self.admit_word(Section::Address, &opt.text, &opt.loc)
+                && !matches!(class, Some(Class::Noted(_)))
+            {
+                ok = false;
+                break;
+            }
             let step = match opt.text.as_str() {
                 "brd" | "broadcast" => {
                     let v = needs(self)?;
                     if v.text == "+" || v.text == "-" {
-                        a.flags.push(format!("brd {}", v.text));
+                        // `ip addr`'s forms: the host bits all set (+) or all clear (-).
+                        match addr {
+                            IpAddr::V4(a4) => {
+                                let host = u32::MAX.checked_shr(u32::from(prefix_len)).unwrap_or(0);
+                                let net = u32::from(a4) & !host;
+                                let b = if v.text == "+" { net | host } else { net };
+                                a.broadcast = Some(std::net::Ipv4Addr::from(b));
+                            }
+                            IpAddr::V6(_) => {
+                                self.err(&v.loc, "brd: IPv6 addresses have no broadcast address");
+                                ok = false;
+                            }
+                        }
                     } else {
                         match v.text.parse::<std::net::Ipv4Addr>() {
                             Ok(b) if addr.is_ipv4() => a.broadcast = Some(b),
@@ -761,8 +662,7 @@ impl Builder {
                     a.no_track = true;
                     1
                 }
-                "home" | "-nodad" | "nodad" | "noprefixroute" | "mngtmpaddr" | "autojoin"
-                | "use_vmac" => {
+                "home" | "-nodad" | "noprefixroute" | "mngtmpaddr" | "autojoin" | "use_vmac" => {
                     a.flags.push(opt.text.to_string());
                     1
                 }
@@ -815,6 +715,14 @@ impl Builder {
                     )
                 })
             };
+            // The keyword table decides first (destinations and unknown words go on).
+            let class = keywords::class(Section::Route, &w.text);
+            if class.is_some()
+                && !self.admit_word(Section::Route, &w.text, &w.loc)
+                && !matches!(class, Some(Class::Noted(_)))
+            {
+                return Err(());
+            }
             match w.text.as_str() {
                 "blackhole" | "unreachable" | "prohibit" | "throw" if !have_dest => {
                     r.kind = Some(w.text.to_string());
@@ -843,7 +751,20 @@ impl Builder {
                     i += 2;
                 }
                 "table" => {
-                    r.table = Some(need(self)?.text.to_string());
+                    let v = need(self)?;
+                    // keepalived reads table names from /etc/iproute2/rt_tables; Vigil takes
+                    // numbers and the kernel's own names, and refuses the rest here rather
+                    // than dropping the route at start.
+                    if !matches!(v.text.as_str(), "main" | "local" | "default")
+                        && v.text.parse::<u32>().is_err()
+                    {
+                        self.err(
+                            &v.loc,
+                            format!("table '{}': routing tables by name are not supported yet: use the table's number (from /etc/iproute2/rt_tables), or main, local, default", v.text),
+                        );
+                        return Err(());
+                    }
+                    r.table = Some(v.text.to_string());
                     i += 2;
                 }
                 "metric" | "priority" | "preference" => {
@@ -875,8 +796,11 @@ impl Builder {
                     i += 1;
                 }
                 other => {
-                    r.options.push(other.to_string());
-                    i += 1;
+                    self.err(
+                        &w.loc,
+                        format!("unknown route option '{other}' (one route per line)"),
+                    );
+                    return Err(());
                 }
             }
         }
@@ -1059,6 +983,9 @@ impl Builder {
         let mut promote_secondaries = false;
         let mut notify_priority_changes = false;
         for st in body {
+            if !self.admit(Section::VrrpInstance, st) {
+                continue;
+            }
             let kw = st.keyword().text.as_str();
             if !matches!(
                 kw,
@@ -1213,7 +1140,15 @@ impl Builder {
                             mac: None,
                         };
                         for a in st.args() {
-                            if a.text.len() == 17 && a.text.matches(':').count() == 5 {
+                            // A MAC: six octets, or five (the VRID is the sixth, keepalived.conf(5)).
+                            let octets: Vec<&str> = a.text.split(':').collect();
+                            let is_mac = matches!(octets.len(), 5 | 6)
+                                && octets.iter().all(|o| {
+                                    !o.is_empty()
+                                        && o.len() <= 2
+                                        && o.bytes().all(|b| b.is_ascii_hexdigit())
+                                });
+                            if is_mac {
                                 v.mac = Some(a.text.to_string());
                             } else if v.name.is_none() {
                                 v.name = Some(a.text.to_string());
@@ -1251,7 +1186,6 @@ impl Builder {
                             self.unknown(st, "vrrp_instance");
                         }
                     }
-                    k if IGNORED_INSTANCE.contains(&k) => self.ignored(st, "vrrp_instance"),
                     _ => self.unknown(st, "vrrp_instance"),
                 }
                 Ok(())
@@ -1486,6 +1420,9 @@ impl Builder {
         let mut kind = None;
         let mut pass = None;
         for st in self.block(s) {
+            if !self.admit(Section::Authentication, st) {
+                continue;
+            }
             self.no_block(st);
             match st.keyword().text.as_str() {
                 "auth_type" => {
@@ -1555,6 +1492,9 @@ impl Builder {
         };
         let mut have_group = false;
         for st in self.block(s) {
+            if !self.admit(Section::VrrpSyncGroup, st) {
+                continue;
+            }
             let kw = st.keyword().text.as_str();
             let _ = (|| -> R<()> {
                 match kw {
@@ -1576,8 +1516,9 @@ impl Builder {
                         );
                         g.tracking_weight = true;
                     }
-                    "notify_priority_changes" | "track_process" | "track_bfd" => {
-                        self.ignored(st, "vrrp_sync_group")
+                    // keepalived has neither in a sync group.
+                    "notify_deleted" | "notify_master_rx_lower_pri" => {
+                        self.unknown(st, "vrrp_sync_group")
                     }
                     k if k.starts_with("notify") => {
                         if !self.notify_into(st, &mut g.notify)? {
@@ -1617,6 +1558,9 @@ impl Builder {
         let mut init_fail = false;
         let long = Duration::from_secs(u64::from(u32::MAX));
         for st in self.block(s) {
+            if !self.admit(Section::VrrpScript, st) {
+                continue;
+            }
             self.no_block(st);
             let kw = st.keyword().text.as_str();
             let _ = (|| -> R<()> {
@@ -1725,6 +1669,9 @@ impl Builder {
         let mut reverse = false;
         let mut init_file = None;
         for st in self.block(s) {
+            if !self.admit(Section::TrackFile, st) {
+                continue;
+            }
             self.no_block(st);
             let _ = (|| -> R<()> {
                 match st.keyword().text.as_str() {
