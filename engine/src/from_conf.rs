@@ -22,6 +22,22 @@ pub struct Unsupported {
     pub owner: String,
     /// What is not done.
     pub what: String,
+    /// Where the instance is defined (so that `vigild -t` and the daemon's log say file:line:col).
+    pub loc: conf::Location,
+}
+
+impl Unsupported {
+    /// The note as a located warning, the way the daemon logs it and `vigild -t` prints it.
+    pub fn diagnostic(&self) -> conf::Diagnostic {
+        conf::Diagnostic::warning(&self.loc, format!("({}) {}", self.owner, self.what))
+    }
+}
+
+impl ConvertError {
+    /// The refusal as a located error, the way `vigild -t` prints it.
+    pub fn diagnostic(&self) -> conf::Diagnostic {
+        conf::Diagnostic::error(&self.loc, format!("({}) {}", self.owner, self.message))
+    }
 }
 
 /// Why a parsed configuration cannot run.
@@ -135,6 +151,7 @@ fn instance(
         notes.push(Unsupported {
             owner: i.name.clone(),
             what: what.to_string(),
+            loc: i.loc.clone(),
         })
     };
     let interface = i

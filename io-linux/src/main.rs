@@ -41,7 +41,11 @@ fn main() {
         config_test::dump(&cli.config_file(), cli.config_id());
     }
     if cli.config_test {
-        let code = config_test::run(&cli.config_file(), cli.config_id());
+        let code = config_test::run(
+            &cli.config_file(),
+            cli.config_id(),
+            vigil_linux::checker::Subsystems::from_flags(cli.vrrp_only, cli.check_only),
+        );
         std::process::exit(code);
     }
     if !cli.dont_fork {

@@ -21,7 +21,7 @@ use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
 use netlink_packet_route::AddressFamily;
-use vigil_engine::conf::{self, Scope};
+use vigil_engine::conf::{self, Diagnostic, Scope};
 use vigil_engine::from_conf::virtual_address;
 use vigil_engine::VirtualAddress;
 
@@ -101,18 +101,18 @@ fn scope_number(s: &Scope) -> u8 {
     }
 }
 
-/// Convert a configured route; returns it and what of it is not supported (logged by the
-/// caller). `None` when the route cannot be installed at all (a named table).
-pub fn route_of(r: &conf::Route) -> (Option<RouteSpec>, Vec<String>) {
+/// Convert a configured route; returns it and what of it is not supported (warnings at the
+/// route's file:line:col, logged by the daemon and printed by `vigild -t`). `None` when the route cannot be installed at all (a named table).
+pub fn route_of(r: &conf::Route) -> (Option<RouteSpec>, Vec<Diagnostic>) {
     let mut notes = Vec::new();
     let table = match &r.table {
         None => 254,
         Some(t) => match table_of(t) {
             Some(n) => n,
             None => {
-                notes.push(format!(
-                    "{}: table '{t}' by name is not supported (use its number)",
-                    r.loc
+                notes.push(Diagnostic::warning(
+                    &r.loc,
+                    format!("table '{t}' by name is not supported (use its number)"),
                 ));
                 return (None, notes);
             }
@@ -125,15 +125,20 @@ pub fn route_of(r: &conf::Route) -> (Option<RouteSpec>, Vec<String>) {
         Some("prohibit") => Some(RouteType::Prohibit),
         Some("throw") => Some(RouteType::Throw),
         Some(other) => {
-            notes.push(format!("{}: route type '{other}' is not supported", r.loc));
+            notes.push(Diagnostic::warning(
+                &r.loc,
+                format!("route type '{other}' is not supported"),
+            ));
             return (None, notes);
         }
     };
     if !r.options.is_empty() {
-        notes.push(format!(
-            "{}: route options not supported, ignored: {}",
-            r.loc,
-            r.options.join(" ")
+        notes.push(Diagnostic::warning(
+            &r.loc,
+            format!(
+                "route options not supported, ignored: {}",
+                r.options.join(" ")
+            ),
         ));
     }
     let spec = RouteSpec {
@@ -211,7 +216,7 @@ impl Extras {
 }
 
 /// Every instance's extras by instance name, and the notes for what is not supported.
-pub fn extras_of(cfg: &conf::Config) -> (Vec<(String, Extras)>, Vec<String>) {
+pub fn extras_of(cfg: &conf::Config) -> (Vec<(String, Extras)>, Vec<Diagnostic>) {
     let mut notes = Vec::new();
     let mut out = Vec::new();
     for i in &cfg.instances {
@@ -222,7 +227,10 @@ pub fn extras_of(cfg: &conf::Config) -> (Vec<(String, Extras)>, Vec<String>) {
         };
         for r in &i.virtual_routes {
             let (spec, n) = route_of(r);
-            notes.extend(n.into_iter().map(|n| format!("{}: {n}", i.name)));
+            notes.extend(n.into_iter().map(|mut n| {
+                n.message = format!("({}) {}", i.name, n.message);
+                n
+            }));
             e.routes.extend(spec);
         }
         if !e.is_empty() {
@@ -235,7 +243,7 @@ pub fn extras_of(cfg: &conf::Config) -> (Vec<(String, Extras)>, Vec<String>) {
 /// `static_ipaddress` and `static_routes`: installed at start-up whatever the VRRP state and
 /// removed on stop, as keepalived does (its `start_vrrp` / `stop_vrrp`); `None` when there are
 /// none. Their addresses name their interface (`dev`).
-pub fn statics_of(cfg: &conf::Config) -> (Option<Extras>, Vec<String>) {
+pub fn statics_of(cfg: &conf::Config) -> (Option<Extras>, Vec<Diagnostic>) {
     let mut notes = Vec::new();
     let mut e = Extras {
         interface: String::new(),
@@ -248,9 +256,12 @@ pub fn statics_of(cfg: &conf::Config) -> (Option<Extras>, Vec<String>) {
         if v.dev.is_none() {
             match &default_if {
                 Some(d) => c.dev = Some(d.clone()),
-                None => notes.push(format!(
-                    "{}: static address {} has no 'dev' (and there is no default_interface): not added",
-                    v.loc, v.addr
+                None => notes.push(Diagnostic::warning(
+                    &v.loc,
+                    format!(
+                        "static address {} has no 'dev' (and there is no default_interface): not added",
+                        v.addr
+                    ),
                 )),
             }
         }
@@ -258,7 +269,10 @@ pub fn statics_of(cfg: &conf::Config) -> (Option<Extras>, Vec<String>) {
     e.excluded.retain(|v| v.dev.is_some());
     for r in &cfg.static_routes {
         let (spec, n) = route_of(r);
-        notes.extend(n.into_iter().map(|n| format!("static_routes: {n}")));
+        notes.extend(n.into_iter().map(|mut n| {
+            n.message = format!("static_routes: {}", n.message);
+            n
+        }));
         e.routes.extend(spec);
     }
     ((!e.is_empty()).then_some(e), notes)
@@ -268,7 +282,7 @@ pub fn statics_of(cfg: &conf::Config) -> (Option<Extras>, Vec<String>) {
 mod tests {
     use super::*;
 
-    fn extras(text: &str) -> (Vec<(String, Extras)>, Vec<String>) {
+    fn extras(text: &str) -> (Vec<(String, Extras)>, Vec<Diagnostic>) {
         let cfg = conf::parse_str(text).unwrap_or_else(|e| panic!("{e}"));
         extras_of(&cfg)
     }
@@ -327,7 +341,10 @@ mod tests {
         assert_eq!(e.excluded[0].dev.as_deref(), Some("eth1"));
         assert_eq!(e.routes[0].to_string(), "198.51.100.0/24 via 203.0.113.1");
         assert_eq!(notes.len(), 1);
-        assert!(notes[0].contains("203.0.113.10 has no 'dev'"), "{notes:?}");
+        assert!(
+            notes[0].message.contains("203.0.113.10 has no 'dev'"),
+            "{notes:?}"
+        );
         let (none, _) = statics_of(&conf::parse_str(&format!("{HEAD}}}\n")).unwrap());
         assert!(none.is_none());
         // With default_interface, keepalived's rule: the address goes there.

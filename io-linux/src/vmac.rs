@@ -91,7 +91,10 @@ pub struct VmacSpec {
 }
 
 /// The macvlans of a configuration, by instance name, and notes for what is not supported.
-pub fn plan(cfg: &conf::Config, engine: &EngineConfig) -> (HashMap<String, VmacSpec>, Vec<String>) {
+pub fn plan(
+    cfg: &conf::Config,
+    engine: &EngineConfig,
+) -> (HashMap<String, VmacSpec>, Vec<conf::Diagnostic>) {
     let mut out = HashMap::new();
     let mut notes = Vec::new();
     for i in &cfg.instances {
@@ -104,9 +107,12 @@ pub fn plan(cfg: &conf::Config, engine: &EngineConfig) -> (HashMap<String, VmacS
             Some(m) => match vmac_mac(m, e.vrid) {
                 Some(m) => m,
                 None => {
-                    notes.push(format!(
-                        "{}: use_vmac MAC '{m}' is not a MAC address: the virtual MAC is used",
-                        i.name
+                    notes.push(conf::Diagnostic::warning(
+                        &i.loc,
+                        format!(
+                            "({}) use_vmac MAC '{m}' is not a MAC address: the virtual MAC is used",
+                            i.name
+                        ),
                     ));
                     virtual_mac(e.family, e.vrid)
                 }
