@@ -51,9 +51,11 @@ pub struct ConvertError {
     pub message: String,
 }
 
+/// The same text as [`ConvertError::diagnostic`]: the daemon's log and `vigild -t` say it the
+/// same way.
 impl core::fmt::Display for ConvertError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "{}: {}: {}", self.loc, self.owner, self.message)
+        self.diagnostic().fmt(f)
     }
 }
 

@@ -144,7 +144,12 @@ pub fn missing_interfaces(
         }
         for r in &i.virtual_routes {
             if let Some(d) = &r.dev {
-                named.push((d.clone(), r.loc.clone(), Use::Device, format!("route {}", r.to)));
+                named.push((
+                    d.clone(),
+                    r.loc.clone(),
+                    Use::Device,
+                    format!("route {}", r.to),
+                ));
             }
         }
     }
@@ -160,7 +165,12 @@ pub fn missing_interfaces(
     }
     for r in &cfg.static_routes {
         if let Some(d) = &r.dev {
-            named.push((d.clone(), r.loc.clone(), Use::Device, format!("route {}", r.to)));
+            named.push((
+                d.clone(),
+                r.loc.clone(),
+                Use::Device,
+                format!("route {}", r.to),
+            ));
         }
     }
     let mut known: HashMap<String, bool> = HashMap::new();
@@ -172,15 +182,16 @@ pub fn missing_interfaces(
             continue;
         }
         out.push(match how {
-            Use::Instance => Diagnostic::error(&loc, format!("({owner}) interface {name} does not exist")),
+            Use::Instance => {
+                Diagnostic::error(&loc, format!("({owner}) interface {name} does not exist"))
+            }
             Use::Tracked => Diagnostic::error(
                 &loc,
                 format!("({owner}) tracked interface {name} does not exist"),
             ),
-            Use::Device => Diagnostic::warning(
-                &loc,
-                format!("interface {name} for {owner} does not exist"),
-            ),
+            Use::Device => {
+                Diagnostic::warning(&loc, format!("interface {name} for {owner} does not exist"))
+            }
         });
     }
     out
@@ -253,7 +264,10 @@ mod tests {
             .iter()
             .find(|d| d.message.contains("has no 'dev'"))
             .expect("the static address warning");
-        assert_eq!(w.to_string().split(':').take(3).collect::<Vec<_>>(), ["k.conf", "2", "2"]);
+        assert_eq!(
+            w.to_string().split(':').take(3).collect::<Vec<_>>(),
+            ["k.conf", "2", "2"]
+        );
         assert!(fails_check(&r.diagnostics));
     }
 
@@ -279,6 +293,8 @@ mod tests {
             ]
         );
         let d = missing_interfaces(cfg, |_| false);
-        assert!(d[0].to_string().contains("(A) interface eth0 does not exist"));
+        assert!(d[0]
+            .to_string()
+            .contains("(A) interface eth0 does not exist"));
     }
 }
