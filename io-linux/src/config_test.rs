@@ -11,6 +11,7 @@
 //! (instances', tracked ones, the `dev` of addresses and routes), through `/sys/class/net` (run
 //! it in the network namespace the daemon will run in).
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use vigil_engine::conf::{self, Config, ParseOptions, SourceLoader};
@@ -159,7 +160,13 @@ pub fn dump(file: &Path, config_id: Option<String>) {
 /// daemon refuses and prints every warning the daemon logs at start; then every interface the
 /// file names is looked up (instances', tracked ones, the `dev` of addresses and routes), as
 /// keepalived's `-t` does.
-pub fn run(file: &Path, config_id: Option<String>, subsystems: Subsystems) -> i32 {
+pub fn run(
+    file: &Path,
+    config_id: Option<String>,
+    subsystems: Subsystems,
+    flag_notes: &[String],
+    out: &mut dyn Write,
+) -> i32 {
     let path = file.to_string_lossy();
     let opts = ParseOptions { config_id };
     let report = load::load(&path, &FsLoader, &opts, subsystems);
@@ -171,8 +178,12 @@ pub fn run(file: &Path, config_id: Option<String>, subsystems: Subsystems) -> i3
     if let Some(cfg) = cfg {
         diags.extend(load::missing_interfaces(cfg, load::interface_exists));
     }
+    // Nothing can be done when the report cannot be written: the exit code still says it.
+    for n in flag_notes {
+        let _ = writeln!(out, "notice: {n}");
+    }
     for d in &diags {
-        eprintln!("{d}");
+        let _ = writeln!(out, "{d}");
     }
     let failed = loaded.is_none() || load::fails_check(&diags);
     let mut insecure = false;
@@ -186,21 +197,25 @@ pub fn run(file: &Path, config_id: Option<String>, subsystems: Subsystems) -> i3
             .filter_map(|s| s.argv.first().map(String::as_str))
             .collect();
         if !cfg.global.enable_script_security && programs.iter().any(|p| program_exists(p)) {
-            eprintln!(
+            let _ = writeln!(
+                out,
                 "warning: SECURITY VIOLATION - scripts are being executed but enable_script_security is not set"
             );
             insecure = true;
         }
     }
     if !failed && insecure {
-        eprintln!("vigild: configuration {path} is valid apart from script security");
+        let _ = writeln!(
+            out,
+            "vigild: configuration {path} is valid apart from script security"
+        );
         return EXIT_SCRIPT_SECURITY;
     }
     if failed {
-        eprintln!("vigild: configuration {path} is not valid");
+        let _ = writeln!(out, "vigild: configuration {path} is not valid");
         EXIT_CONFIG
     } else {
-        eprintln!("vigild: configuration {path} is valid");
+        let _ = writeln!(out, "vigild: configuration {path} is valid");
         0
     }
 }
