@@ -36,7 +36,13 @@ impl Unsupported {
 impl ConvertError {
     /// The refusal as a located error, the way `vigild -t` prints it.
     pub fn diagnostic(&self) -> conf::Diagnostic {
-        conf::Diagnostic::error(&self.loc, format!("({}) {}", self.owner, self.message))
+        // The engine's own checks already name the instance ("VI_1: needs ...").
+        let own = format!("{}: ", self.owner);
+        let message = match self.message.strip_prefix(&own) {
+            Some(rest) => format!("({}) {rest}", self.owner),
+            None => format!("({}) {}", self.owner, self.message),
+        };
+        conf::Diagnostic::error(&self.loc, message)
     }
 }
 
