@@ -112,6 +112,20 @@ fn main() {
     for n in cli.notes() {
         eprintln!("vigild: notice: {n}");
     }
+    // The configuration's net_namespace (keepalived: -s overrides it): the daemon runs there.
+    if cli.namespace.is_none() {
+        let opts = vigil_engine::conf::ParseOptions {
+            config_id: cli.config_id(),
+        };
+        let path = cli.config_file();
+        if let Ok(cfg) =
+            vigil_engine::conf::parse_file(&path.to_string_lossy(), &config_test::FsLoader, &opts)
+        {
+            if let Some(ns) = &cfg.global.net_namespace {
+                enter_namespace(ns);
+            }
+        }
+    }
     if !cli.dont_fork {
         // keepalived's default: into the background, before any thread exists.
         if let Err(e) = vigil_linux::background::daemonize() {
@@ -134,7 +148,8 @@ fn main() {
     std::process::exit(code);
 }
 
-/// keepalived's `-s NAME`: run in the network namespace NAME. vigild runs itself again under
+/// keepalived's `-s NAME` (and the configuration's `net_namespace NAME`): run in the network
+/// namespace NAME. vigild runs itself again under
 /// `ip netns exec NAME`, which also gives it that namespace's /sys (interfaces, sysctls), exactly
 /// as an operator's `ip netns exec NAME vigild` would; `VIGILD_NETNS` marks the second run.
 fn enter_namespace(ns: &str) {

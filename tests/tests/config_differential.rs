@@ -33,10 +33,6 @@ const DELIBERATE: &[(&str, &str)] = &[
         "dont_track_primary and old_unicast_checksum are refused until they are honoured (engine/src/conf/keywords.rs): ignoring them changes when the instance faults, and which checksum peers accept",
     ),
     (
-        "keepalived.conf.conditional_conf",
-        "with -i high the sample sets net_namespace, which Vigil refuses (keywords.rs): vigild runs in the namespace it is started in (ip netns exec NAME, or vigild -s NAME)",
-    ),
-    (
         "lvs_group_missing.conf",
         "keepalived only logs at start-up that the group is not configured and drops the virtual server (-t exits 0); Vigil fails -t: a virtual server that would never run is a configuration error",
     ),

@@ -226,7 +226,7 @@ pub const KEYWORDS: &[Keyword] = &[
     k(Top, "bfd_instance", N("Vigil has no BFD subsystem; the section is skipped (track_bfd, which would use it, is refused)")),
     k(Top, "linkbeat_interfaces", LINKBEAT),
     k(Top, "linkbeat_use_polling", LINKBEAT),
-    k(Top, "net_namespace", R("vigild runs in the network namespace it is started in: start it with `ip netns exec NAME vigild` (or vigild -s NAME)")),
+    k(Top, "net_namespace", H),
     k(Top, "net_namespace_ipvs", IPVS),
     k(Top, "namespace_with_ipsets", N("ipsets are not used: Vigil installs no ipset or iptables rules")),
     k(Top, "instance", N("keepalived's instance name (for its pid and data file names): vigild's pid file is set with -p")),

@@ -154,6 +154,10 @@ pub struct GlobalDefs {
     pub default_interface: Option<String>,
     /// `dynamic_interfaces`: interfaces may appear after start.
     pub dynamic_interfaces: bool,
+    /// The top-level `net_namespace NAME`: the network namespace the daemon runs in (vigild
+    /// starts itself again under `ip netns exec NAME`; `-s NAME` overrides it, as keepalived's).
+    /// Read at start only.
+    pub net_namespace: Option<String>,
     /// The checker settings (`checker_log_all_failures`, `rs_init_notifies`, ...).
     pub checker: super::checker_model::CheckerGlobals,
     /// Where the (first) `global_defs` block is.
@@ -194,6 +198,7 @@ impl Default for GlobalDefs {
             max_auto_priority: None,
             default_interface: None,
             dynamic_interfaces: false,
+            net_namespace: None,
             checker: Default::default(),
             loc: None,
         }

@@ -297,6 +297,12 @@ impl Builder {
                     }
                 }
                 "SSL" => self.ssl_block(s, &mut cfg.checkers.ssl),
+                "net_namespace" => {
+                    self.no_block(s);
+                    if let Ok(n) = self.string(s) {
+                        cfg.global.net_namespace = Some(n);
+                    }
+                }
                 _ => self.warn(
                     s.loc(),
                     format!(
