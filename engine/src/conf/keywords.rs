@@ -186,6 +186,7 @@ const NLBUF: Class = N("netlink socket buffer sizes: vigild sizes its netlink so
 const RXBUF: Class = N("VRRP socket receive buffers: vigild sizes them itself and counts receive-queue drops per interface (vigild status)");
 const RELOAD: Class = N("keepalived's reload machinery: vigild re-reads the file on SIGHUP (systemctl reload) and keeps the running configuration when the new one does not load; check a file first with vigild -t");
 const FIREWALL_CFG: Class = N("how keepalived installs no_accept / vrrp_strict firewall rules: Vigil installs none yet (no_accept and vrrp_strict are refused), so there is nothing to configure");
+const CHECKER_MAIL: Class = N("vigild sends no e-mail for health-checker events (only for VRRP transitions): real-server changes reach lvs_notify_fifo, notify scripts and vigild status");
 const LINKBEAT: Class = N(
     "Vigil follows link state through netlink events (carrier), never by polling MII or ethtool",
 );
@@ -241,7 +242,7 @@ pub const KEYWORDS: &[Keyword] = &[
     k(GlobalDefs, "smtp_helo_name", H),
     k(GlobalDefs, "smtp_alert", H),
     k(GlobalDefs, "smtp_alert_vrrp", N("e-mail per subsystem: set smtp_alert in each vrrp_instance / vrrp_sync_group (or globally) instead")),
-    k(GlobalDefs, "smtp_alert_checker", H),
+    k(GlobalDefs, "smtp_alert_checker", CHECKER_MAIL),
     k(GlobalDefs, "no_email_faults", N("an e-mail filter: vigild sends FAULT e-mails like the others; filter them at the mail server")),
     k(GlobalDefs, "script_user", H),
     k(GlobalDefs, "enable_script_security", H),
@@ -318,7 +319,7 @@ pub const KEYWORDS: &[Keyword] = &[
     k(GlobalDefs, "lvs_notify_fifo_script", H),
     k(GlobalDefs, "checker_log_all_failures", H),
     k(GlobalDefs, "rs_init_notifies", H),
-    k(GlobalDefs, "no_checker_emails", H),
+    k(GlobalDefs, "no_checker_emails", CHECKER_MAIL),
     k(GlobalDefs, "lvs_timeouts", IPVS),
     k(GlobalDefs, "lvs_flush", IPVS),
     k(GlobalDefs, "lvs_flush_on_stop", IPVS),

@@ -325,6 +325,18 @@ impl Builder {
         for s in body {
             let kw = s.keyword().text.as_str();
             if !self.admit(Section::GlobalDefs, s) {
+                // A noted checker setting (checker e-mail) still enters the checker model:
+                // the configuration dump (-d) shows it as keepalived's does; the notice says
+                // vigild does not act on it.
+                if self.gate
+                    && checker::GLOBAL_KEYWORDS.contains(&kw)
+                    && matches!(
+                        keywords::class(Section::GlobalDefs, kw),
+                        Some(Class::Noted(_))
+                    )
+                {
+                    let _ = self.checker_global(s, g);
+                }
                 continue;
             }
             if kw != "notification_email" {
