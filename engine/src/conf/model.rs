@@ -147,6 +147,8 @@ pub struct GlobalDefs {
     pub notify_fifo: Option<NotifyFifo>,
     /// `vrrp_notify_fifo FIFO [USER [GROUP]]` plus `vrrp_notify_fifo_script`.
     pub vrrp_notify_fifo: Option<NotifyFifo>,
+    /// `vrrp_notify_priority_changes`: the default of each instance's `notify_priority_changes`.
+    pub vrrp_notify_priority_changes: bool,
     /// `max_auto_priority [-1..99]`: real-time scheduling when timers run late (`None`: off;
     /// `Some(-1)`: keepalived's "no limit" spelling).
     pub max_auto_priority: Option<i32>,
@@ -195,6 +197,7 @@ impl Default for GlobalDefs {
             vrrp_skip_check_adv_addr: false,
             notify_fifo: None,
             vrrp_notify_fifo: None,
+            vrrp_notify_priority_changes: false,
             max_auto_priority: None,
             default_interface: None,
             dynamic_interfaces: false,

@@ -414,6 +414,19 @@ impl Builder {
                     "vrrp_gna_interval" => {
                         g.vrrp_gna_interval = self.timer(s, Duration::ZERO, long)?
                     }
+                    // keepalived: one gratuitous ARP/NA, no second burst 5 s later; settings
+                    // already changed from their default are kept (so the order matters, as in
+                    // keepalived).
+                    "vrrp_min_garp" => {
+                        if self.flag(s)? {
+                            if g.vrrp_garp_master_repeat == 5 {
+                                g.vrrp_garp_master_repeat = 1;
+                            }
+                            if g.vrrp_garp_master_delay == Duration::from_secs(5) {
+                                g.vrrp_garp_master_delay = Duration::ZERO;
+                            }
+                        }
+                    }
                     "vrrp_lower_prio_no_advert" => g.vrrp_lower_prio_no_advert = self.flag(s)?,
                     "vrrp_higher_prio_send_advert" => {
                         g.vrrp_higher_prio_send_advert = self.flag(s)?
@@ -492,6 +505,9 @@ impl Builder {
                             None => 99,
                             Some(_) => i32::try_from(self.int(s, -1, 99)?).unwrap_or(-1),
                         })
+                    }
+                    "vrrp_notify_priority_changes" => {
+                        g.vrrp_notify_priority_changes = self.flag(s)?
                     }
                     "default_interface" => g.default_interface = Some(self.string(s)?),
                     "dynamic_interfaces" => g.dynamic_interfaces = true,
@@ -999,7 +1015,7 @@ impl Builder {
         let mut unicast_checksum = UnicastChecksum::Auto;
         let mut down_timer_adverts = g.vrrp_down_timer_adverts;
         let mut promote_secondaries = false;
-        let mut notify_priority_changes = false;
+        let mut notify_priority_changes = g.vrrp_notify_priority_changes;
         for st in body {
             if !self.admit(Section::VrrpInstance, st) {
                 continue;

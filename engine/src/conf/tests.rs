@@ -272,3 +272,40 @@ fn a_virtual_address_listed_twice_is_reported_at_the_second_line_and_held_once()
         "{w:?}"
     );
 }
+
+/// `vrrp_min_garp`: one gratuitous ARP, no second burst (keepalived's handler: only settings
+/// still at their default change, so an earlier explicit setting is kept).
+#[test]
+fn vrrp_min_garp_sends_one_announcement() {
+    let c = ok(&format!("global_defs {{\n vrrp_min_garp\n}}\n{BASIC}"));
+    let g = &c.instances[0].garp;
+    assert_eq!((g.master_repeat, g.master_delay), (1, Duration::ZERO));
+    let c = ok(&format!(
+        "global_defs {{\n vrrp_garp_master_repeat 3\n vrrp_min_garp\n}}\n{BASIC}"
+    ));
+    let g = &c.instances[0].garp;
+    assert_eq!((g.master_repeat, g.master_delay), (3, Duration::ZERO));
+    let c = ok(&format!(
+        "global_defs {{\n vrrp_min_garp false\n}}\n{BASIC}"
+    ));
+    assert_eq!(c.instances[0].garp.master_repeat, 5);
+}
+
+/// The global `vrrp_notify_priority_changes` is each instance's default (it was noted and
+/// dropped).
+#[test]
+fn vrrp_notify_priority_changes_is_the_instances_default() {
+    let c = ok(&format!(
+        "global_defs {{\n vrrp_notify_priority_changes\n}}\n{BASIC}"
+    ));
+    assert!(c.instances[0].notify_priority_changes);
+    let c = ok(&format!(
+        "global_defs {{\n vrrp_notify_priority_changes\n}}\n{}",
+        BASIC.replace(
+            " interface eth0\n",
+            " interface eth0\n notify_priority_changes false\n"
+        )
+    ));
+    assert!(!c.instances[0].notify_priority_changes);
+    assert!(!ok(BASIC).instances[0].notify_priority_changes);
+}
