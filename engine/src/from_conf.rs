@@ -171,6 +171,16 @@ fn instance(
             loc: i.loc.clone(),
             message: "no `interface` (and no `default_interface` in global_defs)".into(),
         })?;
+    // keepalived 2.2.7 refuses it too ("cannot use a loopback interface (lo) for vrrp"):
+    // adverts on lo reach no peer.
+    if interface == "lo" {
+        return Err(ConvertError {
+            owner: i.name.clone(),
+            loc: i.loc.clone(),
+            message: "cannot use the loopback interface lo for VRRP: adverts on it reach no peer"
+                .into(),
+        });
+    }
     // The configuration model uses the engine's Family and Version: nothing to translate.
     let mut c = InstanceConfig::new(&i.name, &interface, i.vrid, i.version, i.family);
     c.priority = i.priority;
@@ -509,6 +519,18 @@ mod tests {
         );
         assert_eq!((e.owner.as_str(), e.loc.line), ("A", 1), "{e}");
         assert!(e.message.contains("virtual addresses"), "{e}");
+    }
+
+    /// keepalived's `-t` refuses an instance on lo; the conversion (and so the daemon and
+    /// `vigild -t`) does too.
+    #[test]
+    fn an_instance_on_the_loopback_interface_is_refused() {
+        let e = refusal(
+            "vrrp_instance A {\n interface lo\n virtual_router_id 1\n\
+             virtual_ipaddress { 192.0.2.1 }\n}\n",
+        );
+        assert_eq!((e.owner.as_str(), e.loc.line), ("A", 1), "{e}");
+        assert!(e.message.contains("loopback"), "{e}");
     }
 
     #[test]
