@@ -112,18 +112,20 @@ fn main() {
     for n in cli.notes() {
         eprintln!("vigild: notice: {n}");
     }
-    // The configuration's net_namespace (keepalived: -s overrides it): the daemon runs there.
-    if cli.namespace.is_none() {
-        let opts = vigil_engine::conf::ParseOptions {
-            config_id: cli.config_id(),
-        };
-        let path = cli.config_file();
-        if let Ok(cfg) =
-            vigil_engine::conf::parse_file(&path.to_string_lossy(), &config_test::FsLoader, &opts)
-        {
-            if let Some(ns) = &cfg.global.net_namespace {
-                enter_namespace(ns);
-            }
+    // The configuration's net_namespace and umask (keepalived: -s and -u override them), applied
+    // before the daemon starts; a file that does not parse is reported by the daemon's load.
+    let opts = vigil_engine::conf::ParseOptions {
+        config_id: cli.config_id(),
+    };
+    let path = cli.config_file();
+    if let Ok(cfg) =
+        vigil_engine::conf::parse_file(&path.to_string_lossy(), &config_test::FsLoader, &opts)
+    {
+        if let (None, Some(mask)) = (cli.umask, cfg.global.umask) {
+            vigil_linux::sys::set_umask(mask);
+        }
+        if let (None, Some(ns)) = (&cli.namespace, &cfg.global.net_namespace) {
+            enter_namespace(ns);
         }
     }
     if !cli.dont_fork {

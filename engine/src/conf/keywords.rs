@@ -350,7 +350,7 @@ pub const KEYWORDS: &[Keyword] = &[
     k(GlobalDefs, "log_unknown_vrids", N("vigild always logs adverts for a VRID it has no instance for (rate-limited), so there is nothing to turn on")),
     k(GlobalDefs, "vmac_prefix", R("use_vmac interfaces are named vrrp.VRID: name one explicitly with use_vmac NAME")),
     k(GlobalDefs, "vmac_addr_prefix", R("use_vmac interfaces are named vrrp.VRID: name one explicitly with use_vmac NAME")),
-    k(GlobalDefs, "umask", N("the file creation mask: set UMask= in vigild's systemd unit")),
+    k(GlobalDefs, "umask", H),
     k(GlobalDefs, "random_seed", N("a debugging aid for keepalived's own random choices: nothing in vigild's VRRP behaviour is drawn from a seeded generator")),
     k(GlobalDefs, "reload_check_config", RELOAD),
     k(GlobalDefs, "reload_time_file", RELOAD),

@@ -156,6 +156,8 @@ pub struct GlobalDefs {
     pub default_interface: Option<String>,
     /// `dynamic_interfaces`: interfaces may appear after start.
     pub dynamic_interfaces: bool,
+    /// `umask NUMBER|BITS`: the file creation mask (`-u` overrides it, as keepalived's).
+    pub umask: Option<u32>,
     /// The top-level `net_namespace NAME`: the network namespace the daemon runs in (vigild
     /// starts itself again under `ip netns exec NAME`; `-s NAME` overrides it, as keepalived's).
     /// Read at start only.
@@ -201,6 +203,7 @@ impl Default for GlobalDefs {
             max_auto_priority: None,
             default_interface: None,
             dynamic_interfaces: false,
+            umask: None,
             net_namespace: None,
             checker: Default::default(),
             loc: None,

@@ -509,6 +509,11 @@ impl Builder {
                     "vrrp_notify_priority_changes" => {
                         g.vrrp_notify_priority_changes = self.flag(s)?
                     }
+                    "umask" => {
+                        let t = self.one(s)?;
+                        let r = umask_value(&t.text);
+                        g.umask = Some(self.check(&t.loc, r)?);
+                    }
                     "default_interface" => g.default_interface = Some(self.string(s)?),
                     "dynamic_interfaces" => g.dynamic_interfaces = true,
                     k if checker::GLOBAL_KEYWORDS.contains(&k) => self.checker_global(s, g)?,
@@ -1758,6 +1763,52 @@ impl Builder {
             loc: s.loc().clone(),
         })
     }
+}
+
+/// keepalived's `umask`: a number (hexadecimal with 0x, octal with a leading 0, else decimal)
+/// or permission bits `I{R|W|X}{USR|GRP|OTH}` joined by `|`.
+fn umask_value(text: &str) -> Result<u32, String> {
+    let bad = || {
+        format!("umask: expected a number (e.g. 022) or bits such as IWGRP|IWOTH, found '{text}'")
+    };
+    let first = text.chars().next().ok_or_else(bad)?;
+    let v = if first.is_ascii_digit() {
+        let r = if let Some(h) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+            u32::from_str_radix(h, 16)
+        } else if text.len() > 1 && text.starts_with('0') {
+            u32::from_str_radix(&text[1..], 8)
+        } else {
+            text.parse()
+        };
+        r.map_err(|_| bad())?
+    } else {
+        let mut v = 0;
+        for b in text.split('|').map(str::trim) {
+            let (perm, who) = b
+                .strip_prefix('I')
+                .filter(|r| r.len() == 4)
+                .map(|r| r.split_at(1))
+                .ok_or_else(bad)?;
+            let p = match perm {
+                "R" => 4,
+                "W" => 2,
+                "X" => 1,
+                _ => return Err(bad()),
+            };
+            let shift = match who {
+                "USR" => 6,
+                "GRP" => 3,
+                "OTH" => 0,
+                _ => return Err(bad()),
+            };
+            v |= p << shift;
+        }
+        v
+    };
+    if v > 0o777 {
+        return Err(bad());
+    }
+    Ok(v)
 }
 
 fn fam_name(f: Family) -> &'static str {

@@ -309,3 +309,23 @@ fn vrrp_notify_priority_changes_is_the_instances_default() {
     assert!(!c.instances[0].notify_priority_changes);
     assert!(!ok(BASIC).instances[0].notify_priority_changes);
 }
+
+/// `umask` in keepalived's two forms (it was noted and dropped; vigild applies it at start).
+#[test]
+fn umask_takes_numbers_and_bits() {
+    for (text, want) in [
+        ("022", 0o22),
+        ("0x12", 0x12),
+        ("18", 18),
+        ("IWGRP|IWOTH", 0o22),
+        ("IRWXO", 0),
+    ] {
+        let conf = format!("global_defs {{\n umask {text}\n}}\n{BASIC}");
+        if want == 0 {
+            let e = errs(&conf);
+            assert!(e[0].contains("umask: expected"), "{text}: {e:?}");
+        } else {
+            assert_eq!(ok(&conf).global.umask, Some(want), "{text}");
+        }
+    }
+}
