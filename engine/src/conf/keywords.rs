@@ -241,7 +241,7 @@ pub const KEYWORDS: &[Keyword] = &[
     k(GlobalDefs, "smtp_connect_timeout", H),
     k(GlobalDefs, "smtp_helo_name", H),
     k(GlobalDefs, "smtp_alert", H),
-    k(GlobalDefs, "smtp_alert_vrrp", N("e-mail per subsystem: set smtp_alert in each vrrp_instance / vrrp_sync_group (or globally) instead")),
+    k(GlobalDefs, "smtp_alert_vrrp", H),
     k(GlobalDefs, "smtp_alert_checker", CHECKER_MAIL),
     k(GlobalDefs, "no_email_faults", N("an e-mail filter: vigild sends FAULT e-mails like the others; filter them at the mail server")),
     k(GlobalDefs, "script_user", H),

@@ -104,6 +104,8 @@ pub struct GlobalDefs {
     pub smtp_helo_name: Option<String>,
     /// `smtp_alert`: default for instances and groups that do not say.
     pub smtp_alert: Option<bool>,
+    /// `smtp_alert_vrrp`: default for VRRP instances and sync groups, before `smtp_alert`.
+    pub smtp_alert_vrrp: Option<bool>,
     /// `script_user USER [GROUP]`: who scripts run as by default.
     pub script_user: Option<RunAs>,
     /// `enable_script_security`: refuse scripts writable by non-root users when run as root.
@@ -178,6 +180,7 @@ impl Default for GlobalDefs {
             smtp_connect_timeout: Duration::from_secs(30),
             smtp_helo_name: None,
             smtp_alert: None,
+            smtp_alert_vrrp: None,
             script_user: None,
             enable_script_security: false,
             vrrp_version: Version::V2,
@@ -470,7 +473,7 @@ pub struct VrrpInstance {
     pub track_files: Vec<TrackRef>,
     /// `notify*` scripts.
     pub notify: Notify,
-    /// `smtp_alert` (default: the global `smtp_alert`, else off).
+    /// `smtp_alert` (default: the global `smtp_alert_vrrp`, else `smtp_alert`, else off).
     pub smtp_alert: bool,
     /// Gratuitous ARP / NA timing.
     pub garp: Garp,
@@ -513,7 +516,7 @@ pub struct SyncGroup {
     pub members: Vec<String>,
     /// `notify*` scripts.
     pub notify: Notify,
-    /// `smtp_alert`.
+    /// `smtp_alert` (default: the global `smtp_alert_vrrp`, else `smtp_alert`, else off).
     pub smtp_alert: bool,
     /// `track_interface`: applies to every member.
     pub track_interfaces: Vec<TrackInterface>,

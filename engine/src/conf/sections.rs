@@ -258,7 +258,7 @@ impl Builder {
                     }
                 }
                 "vrrp_sync_group" => {
-                    if let Ok(g) = self.sync_group(s) {
+                    if let Ok(g) = self.sync_group(s, &cfg.global) {
                         cfg.sync_groups.push(g);
                     }
                 }
@@ -370,6 +370,7 @@ impl Builder {
                     }
                     "smtp_helo_name" => g.smtp_helo_name = Some(self.string(s)?),
                     "smtp_alert" => g.smtp_alert = Some(self.flag(s)?),
+                    "smtp_alert_vrrp" => g.smtp_alert_vrrp = Some(self.flag(s)?),
                     "script_user" => {
                         let r = self.run_as(s.args(), kw);
                         if r.is_none() {
@@ -1392,7 +1393,11 @@ impl Builder {
             track_scripts: track_sc,
             track_files: track_fi,
             notify,
-            smtp_alert: smtp_alert.or(g.smtp_alert).unwrap_or(false),
+            // keepalived (vrrp.c): the instance's, else smtp_alert_vrrp, else smtp_alert.
+            smtp_alert: smtp_alert
+                .or(g.smtp_alert_vrrp)
+                .or(g.smtp_alert)
+                .unwrap_or(false),
             garp,
             use_vmac,
             vmac_xmit_base,
@@ -1510,7 +1515,7 @@ impl Builder {
         }
     }
 
-    fn sync_group(&mut self, s: &Stmt) -> R<SyncGroup> {
+    fn sync_group(&mut self, s: &Stmt, global: &GlobalDefs) -> R<SyncGroup> {
         let Some(name) = s.args().first() else {
             self.err(
                 s.loc(),
@@ -1522,7 +1527,11 @@ impl Builder {
             name: name.text.to_string(),
             members: Vec::new(),
             notify: Notify::default(),
-            smtp_alert: false,
+            // keepalived (vrrp.c): the group's, else smtp_alert_vrrp, else smtp_alert.
+            smtp_alert: global
+                .smtp_alert_vrrp
+                .or(global.smtp_alert)
+                .unwrap_or(false),
             track_interfaces: Vec::new(),
             track_scripts: Vec::new(),
             track_files: Vec::new(),

@@ -329,3 +329,23 @@ fn umask_takes_numbers_and_bits() {
         }
     }
 }
+
+/// E-mail defaults as keepalived's vrrp.c resolves them: the instance's or group's own
+/// `smtp_alert`, else `smtp_alert_vrrp`, else the global `smtp_alert`. (`smtp_alert_vrrp` was
+/// noted and dropped; a sync group ignored the global `smtp_alert`.)
+#[test]
+fn smtp_alert_defaults_follow_keepalived() {
+    let group = "vrrp_sync_group G {\n group {\n A\n }\n}\n";
+    let c = ok(&format!("global_defs {{\n smtp_alert\n}}\n{BASIC}{group}"));
+    assert!(c.instances[0].smtp_alert && c.sync_groups[0].smtp_alert);
+    let c = ok(&format!(
+        "global_defs {{\n smtp_alert\n smtp_alert_vrrp false\n}}\n{BASIC}{group}"
+    ));
+    assert!(!c.instances[0].smtp_alert && !c.sync_groups[0].smtp_alert);
+    let c = ok(&format!(
+        "global_defs {{\n smtp_alert_vrrp\n}}\n{BASIC}{group}"
+    ));
+    assert!(c.instances[0].smtp_alert && c.sync_groups[0].smtp_alert);
+    let c = ok(&format!("{BASIC}{group}"));
+    assert!(!c.instances[0].smtp_alert && !c.sync_groups[0].smtp_alert);
+}
