@@ -22,6 +22,28 @@ pub struct Unsupported {
     pub owner: String,
     /// What is not done.
     pub what: String,
+    /// Where the instance is defined (so that `vigild -t` and the daemon's log say file:line:col).
+    pub loc: conf::Location,
+}
+
+impl Unsupported {
+    /// The note as a located warning, the way the daemon logs it and `vigild -t` prints it.
+    pub fn diagnostic(&self) -> conf::Diagnostic {
+        conf::Diagnostic::warning(&self.loc, format!("({}) {}", self.owner, self.what))
+    }
+}
+
+impl ConvertError {
+    /// The refusal as a located error, the way `vigild -t` prints it.
+    pub fn diagnostic(&self) -> conf::Diagnostic {
+        // The engine's own checks already name the instance ("VI_1: needs ...").
+        let own = format!("{}: ", self.owner);
+        let message = match self.message.strip_prefix(&own) {
+            Some(rest) => format!("({}) {rest}", self.owner),
+            None => format!("({}) {}", self.owner, self.message),
+        };
+        conf::Diagnostic::error(&self.loc, message)
+    }
 }
 
 /// Why a parsed configuration cannot run.
@@ -35,9 +57,11 @@ pub struct ConvertError {
     pub message: String,
 }
 
+/// The same text as [`ConvertError::diagnostic`]: the daemon's log and `vigild -t` say it the
+/// same way.
 impl core::fmt::Display for ConvertError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "{}: {}: {}", self.loc, self.owner, self.message)
+        self.diagnostic().fmt(f)
     }
 }
 
@@ -209,6 +233,7 @@ fn instance(
         notes.push(Unsupported {
             owner: i.name.clone(),
             what: what.to_string(),
+            loc: i.loc.clone(),
         })
     };
     let interface = i
@@ -220,6 +245,16 @@ fn instance(
             loc: i.loc.clone(),
             message: "no `interface` (and no `default_interface` in global_defs)".into(),
         })?;
+    // keepalived 2.2.7 refuses it too ("cannot use a loopback interface (lo) for vrrp"):
+    // adverts on lo reach no peer.
+    if interface == "lo" {
+        return Err(ConvertError {
+            owner: i.name.clone(),
+            loc: i.loc.clone(),
+            message: "cannot use the loopback interface lo for VRRP: adverts on it reach no peer"
+                .into(),
+        });
+    }
     // The configuration model uses the engine's Family and Version: nothing to translate.
     let mut c = InstanceConfig::new(&i.name, &interface, i.vrid, i.version, i.family);
     c.priority = i.priority;
@@ -435,16 +470,13 @@ mod tests {
     }
 
     #[test]
-    fn a_route_in_a_named_table_is_refused_with_a_note() {
-        let c = convert(&format!(
+    fn a_route_in_a_named_table_is_refused_at_its_line() {
+        // The parser refuses it (the keyword table's route words), so it never reaches here.
+        let e = conf::parse_str(&format!(
             "{HEAD} virtual_routes {{ 203.0.113.0/24 dev eth0 table vrrp }}\n}}\n"
-        ));
-        assert!(c.engine.instances[0].virtual_routes.is_empty());
-        assert!(
-            c.unsupported[0].what.contains("table 'vrrp'"),
-            "{:?}",
-            c.unsupported
-        );
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("table 'vrrp'"), "{e}");
     }
 
     #[test]
@@ -611,6 +643,18 @@ mod tests {
         );
         assert_eq!((e.owner.as_str(), e.loc.line), ("A", 1), "{e}");
         assert!(e.message.contains("virtual addresses"), "{e}");
+    }
+
+    /// keepalived's `-t` refuses an instance on lo; the conversion (and so the daemon and
+    /// `vigild -t`) does too.
+    #[test]
+    fn an_instance_on_the_loopback_interface_is_refused() {
+        let e = refusal(
+            "vrrp_instance A {\n interface lo\n virtual_router_id 1\n\
+             virtual_ipaddress { 192.0.2.1 }\n}\n",
+        );
+        assert_eq!((e.owner.as_str(), e.loc.line), ("A", 1), "{e}");
+        assert!(e.message.contains("loopback"), "{e}");
     }
 
     #[test]

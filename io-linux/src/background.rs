@@ -11,7 +11,7 @@
 use std::io;
 use std::os::fd::RawFd;
 use std::os::unix::net::UnixDatagram;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use tracing::Level;
 use tracing_subscriber::fmt::MakeWriter;
@@ -103,8 +103,39 @@ pub fn set_background() {
     BACKGROUND.store(true, Ordering::SeqCst);
 }
 
+/// The syslog facility (keepalived's `-S`: daemon by default).
+static FACILITY: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(3);
+/// keepalived's `-G` (`--no-syslog`): nothing is sent to syslog.
+static NO_SYSLOG: AtomicBool = AtomicBool::new(false);
+
+/// A syslog facility as keepalived's `-S` takes it: `0`..`7` (local0..local7), `local0`..`local7`,
+/// `user` or `daemon`; its number (`None`: not one of those).
+pub fn parse_facility(s: &str) -> Option<u8> {
+    let local = |d: &str| d.parse::<u8>().ok().filter(|n| *n <= 7).map(|n| 16 + n);
+    match s {
+        "user" => Some(1),
+        "daemon" => Some(3),
+        _ => match s.strip_prefix("local") {
+            Some(d) => local(d),
+            None if s.len() == 1 => local(s),
+            None => None,
+        },
+    }
+}
+
+/// Set the facility of every later syslog line (keepalived's `-S`).
+pub fn set_facility(facility: u8) {
+    FACILITY.store(facility, Ordering::SeqCst);
+}
+
+/// Send nothing to syslog (keepalived's `-G`).
+pub fn set_no_syslog() {
+    NO_SYSLOG.store(true, Ordering::SeqCst);
+}
+
 /// tracing's writer to syslog: one datagram per event to `/dev/log`, `<PRI>vigild[PID]: `
-/// (facility daemon). Events are dropped when no syslog daemon listens.
+/// (facility daemon unless `-S` says otherwise; nothing with `-G`). Events are dropped when no
+/// syslog daemon listens.
 #[derive(Debug)]
 pub struct Syslog {
     sock: Option<UnixDatagram>,
@@ -116,7 +147,11 @@ impl Syslog {
     /// failure).
     pub fn new() -> Syslog {
         Syslog {
-            sock: connect(),
+            sock: if NO_SYSLOG.load(Ordering::SeqCst) {
+                None
+            } else {
+                connect()
+            },
             pid: std::process::id(),
         }
     }
@@ -168,7 +203,7 @@ impl Drop for SyslogLine<'_> {
         let text = String::from_utf8_lossy(&self.buf);
         let msg = format!(
             "<{}>vigild[{}]: {}",
-            3 * 8 + self.pri,
+            u32::from(FACILITY.load(Ordering::SeqCst)) * 8 + u32::from(self.pri),
             self.to.pid,
             text.trim_end()
         );
@@ -200,6 +235,19 @@ impl<'a> MakeWriter<'a> for Syslog {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    /// keepalived's `-S` forms (`keepalived --help`: `([0-7]|local[0-7]|user|daemon)`).
+    #[test]
+    fn facilities_parse_as_keepalived_s() {
+        assert_eq!(parse_facility("0"), Some(16));
+        assert_eq!(parse_facility("7"), Some(23));
+        assert_eq!(parse_facility("local3"), Some(19));
+        assert_eq!(parse_facility("user"), Some(1));
+        assert_eq!(parse_facility("daemon"), Some(3));
+        for bad in ["8", "local8", "kern", "", "local", "07"] {
+            assert_eq!(parse_facility(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn a_line_is_one_datagram_with_facility_daemon_and_the_level() {

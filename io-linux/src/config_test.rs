@@ -1,15 +1,22 @@
 //! `vigild -t`: check a configuration like `keepalived -t`.
 //!
-//! Prints every diagnostic (file:line:col) to stderr and returns keepalived's exit code: 0 when
-//! the configuration is valid, 5 (`KEEPALIVED_EXIT_CONFIG`) when it has errors or warnings (input
-//! that was ignored or replaced; keepalived's `-t` fails on those too). Notices (skipped LVS
-//! sections, keepalived settings Vigil does not use) are printed but do not fail the check.
-//! Like keepalived, it also checks that the interfaces the instances use exist, through
-//! `/sys/class/net` (run it in the network namespace the daemon will run in).
+//! Runs the daemon's own load ([`vigil_linux::load::load`]: parse, conversion for the engine,
+//! the runner's plans), prints every diagnostic (file:line:col) to stderr and returns
+//! keepalived's exit code: 0 when the configuration is valid, 5 (`KEEPALIVED_EXIT_CONFIG`) when
+//! it has errors (everything the daemon refuses: `auth_type AH`, an instance with no interface,
+//! a refused keyword, ...) or warnings (input that was ignored or replaced; keepalived's `-t`
+//! fails on those too; the daemon's start-up warnings are among them). Notices (keepalived
+//! settings that have no effect on a Vigil router, each with its reason) are printed but do not
+//! fail the check. Like keepalived, it also checks that the interfaces the file names exist
+//! (instances', tracked ones, the `dev` of addresses and routes), through `/sys/class/net` (run
+//! it in the network namespace the daemon will run in).
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use vigil_engine::conf::{self, Config, Diagnostic, ParseOptions, Severity, SourceLoader};
+use vigil_engine::conf::{self, Config, ParseOptions, SourceLoader};
+use vigil_linux::checker::Subsystems;
+use vigil_linux::load;
 
 /// keepalived's exit code for configuration errors.
 pub const EXIT_CONFIG: i32 = 5;
@@ -89,17 +96,6 @@ fn glob_fs(pattern: &str, out: &mut Vec<String>) {
     out.extend(bases.into_iter().map(|p| p.to_string_lossy().into_owned()));
 }
 
-/// Interfaces the configuration needs, each with where it is named.
-fn needed_interfaces(cfg: &Config) -> Vec<(String, Option<conf::Location>)> {
-    let mut v = Vec::new();
-    for i in &cfg.instances {
-        if let Some(ifname) = &i.interface {
-            v.push((ifname.clone(), Some(i.loc.clone())));
-        }
-    }
-    v
-}
-
 /// keepalived's exit code when the only problem is script security.
 pub const EXIT_SCRIPT_SECURITY: i32 = 6;
 
@@ -158,46 +154,40 @@ pub fn dump(file: &Path, config_id: Option<String>) {
 }
 
 /// Runs the check; returns the process exit code.
-pub fn run(file: &Path, config_id: Option<String>) -> i32 {
+///
+/// The configuration goes through [`vigil_linux::load::load`], the daemon's own load (parse,
+/// `-P`/`-C`, the conversion for the engine, the runner's plans), so that `-t` fails on what the
+/// daemon refuses and prints every warning the daemon logs at start; then every interface the
+/// file names is looked up (instances', tracked ones, the `dev` of addresses and routes), as
+/// keepalived's `-t` does.
+pub fn run(
+    file: &Path,
+    config_id: Option<String>,
+    subsystems: Subsystems,
+    flag_notes: &[String],
+    out: &mut dyn Write,
+) -> i32 {
     let path = file.to_string_lossy();
     let opts = ParseOptions { config_id };
-    let result = conf::parse_file(&path, &FsLoader, &opts);
-    let (diags, cfg) = match result {
-        Ok(cfg) => (cfg.warnings.clone(), Some(cfg)),
-        Err(e) => (e.diagnostics, None),
-    };
+    let report = load::load(&path, &FsLoader, &opts, subsystems);
+    let mut diags = report.diagnostics;
     // The process ends when the check does: freeing a 1,000-instance model piece by piece would
     // cost more than parsing it did (measured with callgrind), so it is left to the exit.
-    let cfg = std::mem::ManuallyDrop::new(cfg);
-    let mut failed = false;
+    let loaded = std::mem::ManuallyDrop::new(report.loaded);
+    let cfg = loaded.as_ref().map(|l| &l.cfg);
+    if let Some(cfg) = cfg {
+        diags.extend(load::missing_interfaces(cfg, load::interface_exists));
+    }
+    // Nothing can be done when the report cannot be written: the exit code still says it.
+    for n in flag_notes {
+        let _ = writeln!(out, "notice: {n}");
+    }
     for d in &diags {
-        eprintln!("{d}");
-        failed |= d.severity != Severity::Notice;
+        let _ = writeln!(out, "{d}");
     }
-    if let Some(cfg) = &*cfg {
-        // One lookup per interface name (1,000 instances on 4 interfaces made 1,000 stat
-        // calls); each instance on a missing interface is still reported.
-        let mut known: std::collections::HashMap<String, bool> = Default::default();
-        for (name, loc) in needed_interfaces(cfg) {
-            let exists = *known.entry(name.clone()).or_insert_with(|| {
-                !name.contains('/')
-                    && name != "."
-                    && name != ".."
-                    && Path::new("/sys/class/net").join(&name).exists()
-            });
-            if !exists {
-                let d = Diagnostic {
-                    severity: Severity::Error,
-                    loc,
-                    message: format!("interface {name} does not exist"),
-                };
-                eprintln!("{d}");
-                failed = true;
-            }
-        }
-    }
+    let failed = loaded.is_none() || load::fails_check(&diags);
     let mut insecure = false;
-    if let Some(cfg) = &*cfg {
+    if let Some(cfg) = cfg {
         // keepalived runs scripts as root when no script_user exists; without
         // enable_script_security it reports a security violation and `-t` exits 6.
         // Each program is looked up once, however many instances name it (1,000 instances
@@ -207,21 +197,25 @@ pub fn run(file: &Path, config_id: Option<String>) -> i32 {
             .filter_map(|s| s.argv.first().map(String::as_str))
             .collect();
         if !cfg.global.enable_script_security && programs.iter().any(|p| program_exists(p)) {
-            eprintln!(
+            let _ = writeln!(
+                out,
                 "warning: SECURITY VIOLATION - scripts are being executed but enable_script_security is not set"
             );
             insecure = true;
         }
     }
     if !failed && insecure {
-        eprintln!("vigild: configuration {path} is valid apart from script security");
+        let _ = writeln!(
+            out,
+            "vigild: configuration {path} is valid apart from script security"
+        );
         return EXIT_SCRIPT_SECURITY;
     }
     if failed {
-        eprintln!("vigild: configuration {path} is not valid");
+        let _ = writeln!(out, "vigild: configuration {path} is not valid");
         EXIT_CONFIG
     } else {
-        eprintln!("vigild: configuration {path} is valid");
+        let _ = writeln!(out, "vigild: configuration {path} is valid");
         0
     }
 }

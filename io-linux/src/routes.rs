@@ -23,7 +23,7 @@ use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
 use netlink_packet_route::AddressFamily;
-use vigil_engine::conf;
+use vigil_engine::conf::{self, Diagnostic};
 use vigil_engine::from_conf::{virtual_address, virtual_route};
 use vigil_engine::setup::{RouteKind, VirtualRoute};
 use vigil_engine::VirtualAddress;
@@ -101,24 +101,37 @@ impl Statics {
 /// `static_ipaddress` and `static_routes`: installed at start-up whatever the VRRP state and
 /// removed on stop, as keepalived does (its `start_vrrp` / `stop_vrrp`); `None` when there are
 /// none. Their addresses name their interface (`dev`).
-pub fn statics_of(cfg: &conf::Config) -> (Option<Statics>, Vec<String>) {
+pub fn statics_of(cfg: &conf::Config) -> (Option<Statics>, Vec<Diagnostic>) {
     let mut notes = Vec::new();
     let mut e = Statics {
         addresses: cfg.static_addresses.iter().map(virtual_address).collect(),
         routes: Vec::new(),
     };
-    for v in &cfg.static_addresses {
+    // keepalived puts an address without `dev` on `default_interface`.
+    let default_if = cfg.global.default_interface.clone();
+    for (v, c) in cfg.static_addresses.iter().zip(e.addresses.iter_mut()) {
         if v.dev.is_none() {
-            notes.push(format!(
-                "{}: static address {} has no 'dev': not added",
-                v.loc, v.addr
-            ));
+            match &default_if {
+                Some(d) => c.dev = Some(d.clone()),
+                None => notes.push(Diagnostic::warning(
+                    &v.loc,
+                    format!(
+                        "static address {} has no 'dev' (and there is no default_interface): not added",
+                        v.addr
+                    ),
+                )),
+            }
         }
     }
     e.addresses.retain(|v| v.dev.is_some());
     for r in &cfg.static_routes {
         let (spec, n) = virtual_route(r);
-        notes.extend(n.into_iter().map(|n| format!("static_routes: {n}")));
+        notes.extend(n.into_iter().map(|n| {
+            // The engine's note starts with the route's location; the diagnostic has it.
+            let at = format!("{}: ", r.loc);
+            let n = n.strip_prefix(&at).unwrap_or(&n);
+            Diagnostic::warning(&r.loc, format!("static_routes: {n}"))
+        }));
         e.routes.extend(spec);
     }
     ((!e.is_empty()).then_some(e), notes)
@@ -150,9 +163,24 @@ mod tests {
         assert_eq!(e.addresses[0].dev.as_deref(), Some("eth1"));
         assert_eq!(e.routes[0].to_string(), "198.51.100.0/24 via 203.0.113.1");
         assert_eq!(notes.len(), 1);
-        assert!(notes[0].contains("203.0.113.10 has no 'dev'"), "{notes:?}");
+        assert!(
+            notes[0].message.contains("203.0.113.10 has no 'dev'"),
+            "{notes:?}"
+        );
         let (none, _) = statics_of(&conf::parse_str(&format!("{HEAD}}}\n")).unwrap());
         assert!(none.is_none());
+        // With default_interface, keepalived's rule: the address goes there.
+        let cfg = conf::parse_str(&format!(
+            "global_defs {{\n default_interface eth7\n}}\n\
+             static_ipaddress {{\n 203.0.113.10/24\n}}\n{HEAD}}}\n"
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let (e, notes) = statics_of(&cfg);
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(
+            e.expect("statics").addresses[0].dev.as_deref(),
+            Some("eth7")
+        );
     }
 
     #[test]

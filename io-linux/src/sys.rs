@@ -244,6 +244,23 @@ impl TimerFd {
     }
 }
 
+/// keepalived's `-u MASK`: the file creation mask of the daemon and what it starts.
+pub fn set_umask(mask: u32) {
+    // SAFETY: umask(2) cannot fail; the mask is truncated to its permission bits.
+    unsafe { libc::umask((mask & 0o777) as libc::mode_t) };
+}
+
+/// keepalived's `-m`: core dumps of any size (RLIMIT_CORE unlimited), so that a crash leaves
+/// one.
+pub fn allow_core_dumps() -> io::Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: a valid rlimit for RLIMIT_CORE.
+    cvt(unsafe { libc::setrlimit(libc::RLIMIT_CORE, &lim) }).map(|_| ())
+}
+
 /// A `signalfd` for SIGTERM, SIGINT and SIGHUP: signals become ordinary readable events of the
 /// loop, so no handler ever runs in the middle of the engine.
 #[derive(Debug)]
@@ -262,6 +279,11 @@ const HANDLED: [libc::c_int; 6] = [
     libc::SIGUSR2,
 ];
 
+/// keepalived's real-time signals: STATS_CLEAR (SIGRTMAX - 1) and JSON (SIGRTMIN + 2).
+pub fn keepalived_rt_signals() -> [libc::c_int; 2] {
+    [libc::SIGRTMAX() - 1, libc::SIGRTMIN() + 2]
+}
+
 fn handled_set() -> libc::sigset_t {
     // SAFETY: sigset_t is plain data; sigemptyset initialises it.
     let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
@@ -269,6 +291,11 @@ fn handled_set() -> libc::sigset_t {
     unsafe {
         libc::sigemptyset(&mut set);
         for s in HANDLED {
+            libc::sigaddset(&mut set, s);
+        }
+        // keepalived's STATS_CLEAR and JSON signals (`keepalived --signum`, `vigild --signum`):
+        // read and ignored rather than left to their default action, which ends the process.
+        for s in keepalived_rt_signals() {
             libc::sigaddset(&mut set, s);
         }
     }

@@ -49,6 +49,16 @@ pub fn default_name(vrid: u8) -> String {
     format!("vrrp.{vrid}")
 }
 
+/// A `use_vmac` MAC: six octets, or five followed by the VRID (keepalived.conf(5): "the MAC
+/// address can be specified with only 5 octets, in which case the virtual_router_id will be
+/// used as the last octet").
+pub fn vmac_mac(s: &str, vrid: u8) -> Option<[u8; 6]> {
+    if s.split(':').count() == 5 {
+        return parse_mac(&format!("{s}:{vrid:02x}"));
+    }
+    parse_mac(s)
+}
+
 /// A MAC address written `aa:bb:cc:dd:ee:ff`.
 pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
     let mut out = [0u8; 6];
@@ -81,7 +91,10 @@ pub struct VmacSpec {
 }
 
 /// The macvlans of a configuration, by instance name, and notes for what is not supported.
-pub fn plan(cfg: &conf::Config, engine: &EngineConfig) -> (HashMap<String, VmacSpec>, Vec<String>) {
+pub fn plan(
+    cfg: &conf::Config,
+    engine: &EngineConfig,
+) -> (HashMap<String, VmacSpec>, Vec<conf::Diagnostic>) {
     let mut out = HashMap::new();
     let mut notes = Vec::new();
     for i in &cfg.instances {
@@ -91,12 +104,15 @@ pub fn plan(cfg: &conf::Config, engine: &EngineConfig) -> (HashMap<String, VmacS
         };
         let mac = match &v.mac {
             None => virtual_mac(e.family, e.vrid),
-            Some(m) => match parse_mac(m) {
+            Some(m) => match vmac_mac(m, e.vrid) {
                 Some(m) => m,
                 None => {
-                    notes.push(format!(
-                        "{}: use_vmac MAC '{m}' is not a MAC address: the virtual MAC is used",
-                        i.name
+                    notes.push(conf::Diagnostic::warning(
+                        &i.loc,
+                        format!(
+                            "({}) use_vmac MAC '{m}' is not a MAC address: the virtual MAC is used",
+                            i.name
+                        ),
                     ));
                     virtual_mac(e.family, e.vrid)
                 }
@@ -244,6 +260,27 @@ mod tests {
         ] {
             assert_eq!(parse_mac(bad), None, "{bad}");
         }
+    }
+
+    /// keepalived.conf(5)'s five-octet form takes the VRID as the sixth octet (issue 15: the
+    /// form was read as an interface name).
+    #[test]
+    fn a_five_octet_vmac_takes_the_vrid() {
+        assert_eq!(vmac_mac("02:00:5e:00:01", 51), Some([2, 0, 0x5e, 0, 1, 51]));
+        assert_eq!(
+            vmac_mac("02:00:5e:00:01:07", 51),
+            Some([2, 0, 0x5e, 0, 1, 7])
+        );
+        let cfg = vigil_engine::conf::parse_str(
+            "vrrp_instance A {\n interface eth0\n virtual_router_id 51\n use_vmac vrrp.A 02:00:5e:00:01\n\
+             virtual_ipaddress { 192.0.2.1 }\n}\n",
+        )
+        .unwrap();
+        let v = cfg.instances[0].use_vmac.as_ref().unwrap();
+        assert_eq!(
+            (v.name.as_deref(), v.mac.as_deref()),
+            (Some("vrrp.A"), Some("02:00:5e:00:01"))
+        );
     }
 
     #[test]

@@ -104,6 +104,8 @@ pub struct GlobalDefs {
     pub smtp_helo_name: Option<String>,
     /// `smtp_alert`: default for instances and groups that do not say.
     pub smtp_alert: Option<bool>,
+    /// `smtp_alert_vrrp`: default for VRRP instances and sync groups, before `smtp_alert`.
+    pub smtp_alert_vrrp: Option<bool>,
     /// `script_user USER [GROUP]`: who scripts run as by default.
     pub script_user: Option<RunAs>,
     /// `enable_script_security`: refuse scripts writable by non-root users when run as root.
@@ -147,6 +149,8 @@ pub struct GlobalDefs {
     pub notify_fifo: Option<NotifyFifo>,
     /// `vrrp_notify_fifo FIFO [USER [GROUP]]` plus `vrrp_notify_fifo_script`.
     pub vrrp_notify_fifo: Option<NotifyFifo>,
+    /// `vrrp_notify_priority_changes`: the default of each instance's `notify_priority_changes`.
+    pub vrrp_notify_priority_changes: bool,
     /// `max_auto_priority [-1..99]`: real-time scheduling when timers run late (`None`: off;
     /// `Some(-1)`: keepalived's "no limit" spelling).
     pub max_auto_priority: Option<i32>,
@@ -154,6 +158,12 @@ pub struct GlobalDefs {
     pub default_interface: Option<String>,
     /// `dynamic_interfaces`: interfaces may appear after start.
     pub dynamic_interfaces: bool,
+    /// `umask NUMBER|BITS`: the file creation mask (`-u` overrides it, as keepalived's).
+    pub umask: Option<u32>,
+    /// The top-level `net_namespace NAME`: the network namespace the daemon runs in (vigild
+    /// starts itself again under `ip netns exec NAME`; `-s NAME` overrides it, as keepalived's).
+    /// Read at start only.
+    pub net_namespace: Option<String>,
     /// The checker settings (`checker_log_all_failures`, `rs_init_notifies`, ...).
     pub checker: super::checker_model::CheckerGlobals,
     /// Where the (first) `global_defs` block is.
@@ -170,6 +180,7 @@ impl Default for GlobalDefs {
             smtp_connect_timeout: Duration::from_secs(30),
             smtp_helo_name: None,
             smtp_alert: None,
+            smtp_alert_vrrp: None,
             script_user: None,
             enable_script_security: false,
             vrrp_version: Version::V2,
@@ -191,9 +202,12 @@ impl Default for GlobalDefs {
             vrrp_skip_check_adv_addr: false,
             notify_fifo: None,
             vrrp_notify_fifo: None,
+            vrrp_notify_priority_changes: false,
             max_auto_priority: None,
             default_interface: None,
             dynamic_interfaces: false,
+            umask: None,
+            net_namespace: None,
             checker: Default::default(),
             loc: None,
         }
@@ -459,7 +473,7 @@ pub struct VrrpInstance {
     pub track_files: Vec<TrackRef>,
     /// `notify*` scripts.
     pub notify: Notify,
-    /// `smtp_alert` (default: the global `smtp_alert`, else off).
+    /// `smtp_alert` (default: the global `smtp_alert_vrrp`, else `smtp_alert`, else off).
     pub smtp_alert: bool,
     /// Gratuitous ARP / NA timing.
     pub garp: Garp,
@@ -502,7 +516,7 @@ pub struct SyncGroup {
     pub members: Vec<String>,
     /// `notify*` scripts.
     pub notify: Notify,
-    /// `smtp_alert`.
+    /// `smtp_alert` (default: the global `smtp_alert_vrrp`, else `smtp_alert`, else off).
     pub smtp_alert: bool,
     /// `track_interface`: applies to every member.
     pub track_interfaces: Vec<TrackInterface>,

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 
 use super::ast::Stmt;
 use super::diag::Diagnostic;
+use super::keywords::{self, Class, Section};
 use super::lexer::{Location, Token};
 use super::model::*;
 use super::values::{self, split_args};
@@ -20,145 +21,12 @@ mod checker;
 mod checker_blocks;
 mod checker_resolve;
 
-/// Top-level sections that Vigil skips whole (LVS, BFD, and keepalived features outside VRRP).
-const SKIPPED_SECTIONS: &[&str] = &[
-    "bfd_instance",
-    "vrrp_track_process",
-    "track_process",
-    "garp_group",
-    "linkbeat_interfaces",
-    "interface_up_down_delays",
-    "track_group",
-    "static_rules",
-];
-
-/// Top-level keywords of keepalived that Vigil accepts and ignores.
-const IGNORED_TOP: &[&str] = &[
-    "net_namespace",
-    "net_namespace_ipvs",
-    "namespace_with_ipsets",
-    "instance",
-    "use_pid_dir",
-    "linkbeat_use_polling",
-    "child_wait_time",
-];
-
-/// keepalived `global_defs` keywords that Vigil does not act on (LVS, SNMP, DBus, process
-/// tuning, ...): accepted with a notice.
-const IGNORED_GLOBAL: &[&str] = &[
-    "tmp_config_directory",
-    "config_save_dir",
-    "process_names",
-    "process_name",
-    "vrrp_process_name",
-    "checker_process_name",
-    "bfd_process_name",
-    "startup_script",
-    "startup_script_timeout",
-    "shutdown_script",
-    "shutdown_script_timeout",
-    "smtp_alert_vrrp",
-    "no_email_faults",
-    "lvs_sync_daemon",
-    "lvs_timeouts",
-    "lvs_flush",
-    "lvs_flush_on_stop",
-    "vrrp_min_garp",
-    "vrrp_garp_extra_if",
-    "nftables",
-    "nftables_priority",
-    "nftables_counters",
-    "nftables_ifindex",
-    "nftables_ipvs",
-    "nftables_ipvs_priority",
-    "nftables_ipvs_start_fwmark",
-    "vrrp_iptables",
-    "vrrp_ipsets",
-    "disable_local_igmp",
-    "vrrp_notify_priority_changes",
-    "min_auto_priority_delay",
-    "vrrp_priority",
-    "checker_priority",
-    "bfd_priority",
-    "vrrp_no_swap",
-    "checker_no_swap",
-    "bfd_no_swap",
-    "vrrp_cpu_affinity",
-    "checker_cpu_affinity",
-    "bfd_cpu_affinity",
-    "vrrp_rt_priority",
-    "checker_rt_priority",
-    "bfd_rt_priority",
-    "vrrp_rlimit_rttime",
-    "checker_rlimit_rttime",
-    "bfd_rlimit_rttime",
-    "snmp_socket",
-    "enable_snmp_vrrp",
-    "enable_snmp_keepalived",
-    "enable_snmp_checker",
-    "enable_snmp_rfc",
-    "enable_snmp_rfcv2",
-    "enable_snmp_rfcv3",
-    "enable_traps",
-    "enable_dbus",
-    "dbus_service_name",
-    "fifo_write_vrrp_states_on_reload",
-    "vrrp_netlink_cmd_rcv_bufs",
-    "vrrp_netlink_cmd_rcv_bufs_force",
-    "vrrp_netlink_monitor_rcv_bufs",
-    "vrrp_netlink_monitor_rcv_bufs_force",
-    "lvs_netlink_cmd_rcv_bufs",
-    "lvs_netlink_cmd_rcv_bufs_force",
-    "lvs_netlink_monitor_rcv_bufs",
-    "lvs_netlink_monitor_rcv_bufs_force",
-    "process_monitor_rcv_bufs",
-    "process_monitor_rcv_bufs_force",
-    "vrrp_rx_bufs_policy",
-    "vrrp_rx_bufs_multiplier",
-    "umask",
-    "vrrp_startup_delay",
-    "log_unknown_vrids",
-    "vmac_prefix",
-    "vmac_addr_prefix",
-    "random_seed",
-    "reload_check_config",
-    "include_check",
-    "reload_time_file",
-    "reload_repeat",
-    "reload_file",
-    "data_use_instance",
-    "net_namespace",
-    "net_namespace_ipvs",
-    "namespace_with_ipsets",
-    "instance",
-    "use_pid_dir",
-    "linkbeat_use_polling",
-    "child_wait_time",
-    "vrrp_garp_lower_prio_no_advert",
-];
-
-/// keepalived `vrrp_instance` keywords that Vigil does not act on.
-const IGNORED_INSTANCE: &[&str] = &[
-    "vrf",
-    "use_vmac_addr",
-    "use_ipvlan",
-    "native_ipv6",
-    "track_process",
-    "track_bfd",
-    "track_src_ip",
-    "unicast_fault_no_peer",
-    "garp_extra_if",
-    "virtual_rules",
-    "debug",
-    "kernel_rx_buf_size",
-    "linkbeat_use_polling",
-    "lvs_sync_daemon_interface",
-    "notify_priority_changes_deprecated",
-];
-
 /// Collects diagnostics while building.
 pub(crate) struct Builder {
     pub diags: Vec<Diagnostic>,
+    /// Whether the keyword table ([`keywords`]) decides before a handler runs (always, except
+    /// in the table's test, which turns it off to find which keywords have a handler).
+    pub gate: bool,
 }
 
 type R<T> = Result<T, ()>;
@@ -274,14 +142,37 @@ impl Builder {
         );
     }
 
-    fn ignored(&mut self, s: &Stmt, section: &str) {
-        self.notice(
-            s.loc(),
-            format!(
-                "'{}' in {section} is a keepalived setting that Vigil does not use (ignored)",
-                s.keyword().text
-            ),
-        );
+    /// Asks the keyword table about `s` in `section`: `true` when the parser handles it. A noted
+    /// keyword gets its notice, a refused one its error, one that is not in the table the
+    /// unknown-keyword warning; none of those is handled.
+    fn admit(&mut self, section: Section, s: &Stmt) -> bool {
+        let kw = s.keyword().text.as_str();
+        self.admit_word(section, kw, s.loc())
+    }
+
+    /// [`Self::admit`] for one word at `loc` (an address or route option, a keyword).
+    fn admit_word(&mut self, section: Section, kw: &str, loc: &Location) -> bool {
+        if !self.gate {
+            return true;
+        }
+        match keywords::class(section, kw) {
+            Some(Class::Honoured) => true,
+            Some(Class::Noted(reason)) => {
+                self.notice(loc, keywords::noted_message(section, kw, reason));
+                false
+            }
+            Some(Class::Refused(reason)) => {
+                self.err(loc, keywords::refused_message(section, kw, reason));
+                false
+            }
+            None => {
+                self.warn(
+                    loc,
+                    format!("unknown keyword '{kw}' in {section} (ignored)"),
+                );
+                false
+            }
+        }
     }
 
     /// `run_as` from trailing `USER [GROUP]` words.
@@ -355,6 +246,10 @@ impl Builder {
         let mut virtual_servers = Vec::new();
         for s in tree {
             let kw = s.keyword().text.as_str();
+            // The keyword table decides first (an unknown keyword keeps the message below).
+            if keywords::class(Section::Top, kw).is_some() && !self.admit(Section::Top, s) {
+                continue;
+            }
             match kw {
                 "global_defs" => {}
                 "vrrp_instance" => {
@@ -363,7 +258,7 @@ impl Builder {
                     }
                 }
                 "vrrp_sync_group" => {
-                    if let Ok(g) = self.sync_group(s) {
+                    if let Ok(g) = self.sync_group(s, &cfg.global) {
                         cfg.sync_groups.push(g);
                     }
                 }
@@ -402,24 +297,12 @@ impl Builder {
                     }
                 }
                 "SSL" => self.ssl_block(s, &mut cfg.checkers.ssl),
-                k if SKIPPED_SECTIONS.contains(&k) => {
-                    let name = s
-                        .args()
-                        .iter()
-                        .map(|t| t.text.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" ");
-                    let what = if name.is_empty() {
-                        k.to_string()
-                    } else {
-                        format!("{k} {name}")
-                    };
-                    self.notice(
-                        s.loc(),
-                        format!("skipping section '{what}': Vigil runs VRRP only (LVS, BFD and similar sections are not supported)"),
-                    );
+                "net_namespace" => {
+                    self.no_block(s);
+                    if let Ok(n) = self.string(s) {
+                        cfg.global.net_namespace = Some(n);
+                    }
                 }
-                k if IGNORED_TOP.contains(&k) => self.ignored(s, "the top level"),
                 _ => self.warn(
                     s.loc(),
                     format!(
@@ -441,6 +324,21 @@ impl Builder {
         let long = Duration::from_secs(u64::from(u32::MAX));
         for s in body {
             let kw = s.keyword().text.as_str();
+            if !self.admit(Section::GlobalDefs, s) {
+                // A noted checker setting (checker e-mail) still enters the checker model:
+                // the configuration dump (-d) shows it as keepalived's does; the notice says
+                // vigild does not act on it.
+                if self.gate
+                    && checker::GLOBAL_KEYWORDS.contains(&kw)
+                    && matches!(
+                        keywords::class(Section::GlobalDefs, kw),
+                        Some(Class::Noted(_))
+                    )
+                {
+                    let _ = self.checker_global(s, g);
+                }
+                continue;
+            }
             if kw != "notification_email" {
                 self.no_block(s);
             }
@@ -472,6 +370,7 @@ impl Builder {
                     }
                     "smtp_helo_name" => g.smtp_helo_name = Some(self.string(s)?),
                     "smtp_alert" => g.smtp_alert = Some(self.flag(s)?),
+                    "smtp_alert_vrrp" => g.smtp_alert_vrrp = Some(self.flag(s)?),
                     "script_user" => {
                         let r = self.run_as(s.args(), kw);
                         if r.is_none() {
@@ -515,6 +414,19 @@ impl Builder {
                     }
                     "vrrp_gna_interval" => {
                         g.vrrp_gna_interval = self.timer(s, Duration::ZERO, long)?
+                    }
+                    // keepalived: one gratuitous ARP/NA, no second burst 5 s later; settings
+                    // already changed from their default are kept (so the order matters, as in
+                    // keepalived).
+                    "vrrp_min_garp" => {
+                        if self.flag(s)? {
+                            if g.vrrp_garp_master_repeat == 5 {
+                                g.vrrp_garp_master_repeat = 1;
+                            }
+                            if g.vrrp_garp_master_delay == Duration::from_secs(5) {
+                                g.vrrp_garp_master_delay = Duration::ZERO;
+                            }
+                        }
                     }
                     "vrrp_lower_prio_no_advert" => g.vrrp_lower_prio_no_advert = self.flag(s)?,
                     "vrrp_higher_prio_send_advert" => {
@@ -595,10 +507,17 @@ impl Builder {
                             Some(_) => i32::try_from(self.int(s, -1, 99)?).unwrap_or(-1),
                         })
                     }
+                    "vrrp_notify_priority_changes" => {
+                        g.vrrp_notify_priority_changes = self.flag(s)?
+                    }
+                    "umask" => {
+                        let t = self.one(s)?;
+                        let r = umask_value(&t.text);
+                        g.umask = Some(self.check(&t.loc, r)?);
+                    }
                     "default_interface" => g.default_interface = Some(self.string(s)?),
                     "dynamic_interfaces" => g.dynamic_interfaces = true,
                     k if checker::GLOBAL_KEYWORDS.contains(&k) => self.checker_global(s, g)?,
-                    k if IGNORED_GLOBAL.contains(&k) => self.ignored(s, "global_defs"),
                     _ => self.unknown(s, "global_defs"),
                 }
                 Ok(())
@@ -682,11 +601,33 @@ impl Builder {
                     )
                 })
             };
+            // The keyword table decides first: a refused option stops the line (the error is
+            // at the option); a noted one is still read, for its value.
+            let class = keywords::class(Section::Address, &opt.text);
+            if class.is_some()
+                && !self.admit_word(Section::Address, &opt.text, &opt.loc)
+                && !matches!(class, Some(Class::Noted(_)))
+            {
+                ok = false;
+                break;
+            }
             let step = match opt.text.as_str() {
                 "brd" | "broadcast" => {
                     let v = needs(self)?;
                     if v.text == "+" || v.text == "-" {
-                        a.flags.push(format!("brd {}", v.text));
+                        // `ip addr`'s forms: the host bits all set (+) or all clear (-).
+                        match addr {
+                            IpAddr::V4(a4) => {
+                                let host = u32::MAX.checked_shr(u32::from(prefix_len)).unwrap_or(0);
+                                let net = u32::from(a4) & !host;
+                                let b = if v.text == "+" { net | host } else { net };
+                                a.broadcast = Some(std::net::Ipv4Addr::from(b));
+                            }
+                            IpAddr::V6(_) => {
+                                self.err(&v.loc, "brd: IPv6 addresses have no broadcast address");
+                                ok = false;
+                            }
+                        }
                     } else {
                         match v.text.parse::<std::net::Ipv4Addr>() {
                             Ok(b) if addr.is_ipv4() => a.broadcast = Some(b),
@@ -761,8 +702,7 @@ impl Builder {
                     a.no_track = true;
                     1
                 }
-                "home" | "-nodad" | "nodad" | "noprefixroute" | "mngtmpaddr" | "autojoin"
-                | "use_vmac" => {
+                "home" | "-nodad" | "noprefixroute" | "mngtmpaddr" | "autojoin" | "use_vmac" => {
                     a.flags.push(opt.text.to_string());
                     1
                 }
@@ -815,6 +755,14 @@ impl Builder {
                     )
                 })
             };
+            // The keyword table decides first (destinations and unknown words go on).
+            let class = keywords::class(Section::Route, &w.text);
+            if class.is_some()
+                && !self.admit_word(Section::Route, &w.text, &w.loc)
+                && !matches!(class, Some(Class::Noted(_)))
+            {
+                return Err(());
+            }
             match w.text.as_str() {
                 "blackhole" | "unreachable" | "prohibit" | "throw" if !have_dest => {
                     r.kind = Some(w.text.to_string());
@@ -843,7 +791,20 @@ impl Builder {
                     i += 2;
                 }
                 "table" => {
-                    r.table = Some(need(self)?.text.to_string());
+                    let v = need(self)?;
+                    // keepalived reads table names from /etc/iproute2/rt_tables; Vigil takes
+                    // numbers and the kernel's own names, and refuses the rest here rather
+                    // than dropping the route at start.
+                    if !matches!(v.text.as_str(), "main" | "local" | "default")
+                        && v.text.parse::<u32>().is_err()
+                    {
+                        self.err(
+                            &v.loc,
+                            format!("table '{}': routing tables by name are not supported yet: use the table's number (from /etc/iproute2/rt_tables), or main, local, default", v.text),
+                        );
+                        return Err(());
+                    }
+                    r.table = Some(v.text.to_string());
                     i += 2;
                 }
                 "metric" | "priority" | "preference" => {
@@ -875,8 +836,11 @@ impl Builder {
                     i += 1;
                 }
                 other => {
-                    r.options.push(other.to_string());
-                    i += 1;
+                    self.err(
+                        &w.loc,
+                        format!("unknown route option '{other}' (one route per line)"),
+                    );
+                    return Err(());
                 }
             }
         }
@@ -1057,8 +1021,11 @@ impl Builder {
         let mut unicast_checksum = UnicastChecksum::Auto;
         let mut down_timer_adverts = g.vrrp_down_timer_adverts;
         let mut promote_secondaries = false;
-        let mut notify_priority_changes = false;
+        let mut notify_priority_changes = g.vrrp_notify_priority_changes;
         for st in body {
+            if !self.admit(Section::VrrpInstance, st) {
+                continue;
+            }
             let kw = st.keyword().text.as_str();
             if !matches!(
                 kw,
@@ -1213,7 +1180,15 @@ impl Builder {
                             mac: None,
                         };
                         for a in st.args() {
-                            if a.text.len() == 17 && a.text.matches(':').count() == 5 {
+                            // A MAC: six octets, or five (the VRID is the sixth, keepalived.conf(5)).
+                            let octets: Vec<&str> = a.text.split(':').collect();
+                            let is_mac = matches!(octets.len(), 5 | 6)
+                                && octets.iter().all(|o| {
+                                    !o.is_empty()
+                                        && o.len() <= 2
+                                        && o.bytes().all(|b| b.is_ascii_hexdigit())
+                                });
+                            if is_mac {
                                 v.mac = Some(a.text.to_string());
                             } else if v.name.is_none() {
                                 v.name = Some(a.text.to_string());
@@ -1251,7 +1226,6 @@ impl Builder {
                             self.unknown(st, "vrrp_instance");
                         }
                     }
-                    k if IGNORED_INSTANCE.contains(&k) => self.ignored(st, "vrrp_instance"),
                     _ => self.unknown(st, "vrrp_instance"),
                 }
                 Ok(())
@@ -1419,7 +1393,11 @@ impl Builder {
             track_scripts: track_sc,
             track_files: track_fi,
             notify,
-            smtp_alert: smtp_alert.or(g.smtp_alert).unwrap_or(false),
+            // keepalived (vrrp.c): the instance's, else smtp_alert_vrrp, else smtp_alert.
+            smtp_alert: smtp_alert
+                .or(g.smtp_alert_vrrp)
+                .or(g.smtp_alert)
+                .unwrap_or(false),
             garp,
             use_vmac,
             vmac_xmit_base,
@@ -1486,6 +1464,9 @@ impl Builder {
         let mut kind = None;
         let mut pass = None;
         for st in self.block(s) {
+            if !self.admit(Section::Authentication, st) {
+                continue;
+            }
             self.no_block(st);
             match st.keyword().text.as_str() {
                 "auth_type" => {
@@ -1534,7 +1515,7 @@ impl Builder {
         }
     }
 
-    fn sync_group(&mut self, s: &Stmt) -> R<SyncGroup> {
+    fn sync_group(&mut self, s: &Stmt, global: &GlobalDefs) -> R<SyncGroup> {
         let Some(name) = s.args().first() else {
             self.err(
                 s.loc(),
@@ -1546,7 +1527,11 @@ impl Builder {
             name: name.text.to_string(),
             members: Vec::new(),
             notify: Notify::default(),
-            smtp_alert: false,
+            // keepalived (vrrp.c): the group's, else smtp_alert_vrrp, else smtp_alert.
+            smtp_alert: global
+                .smtp_alert_vrrp
+                .or(global.smtp_alert)
+                .unwrap_or(false),
             track_interfaces: Vec::new(),
             track_scripts: Vec::new(),
             track_files: Vec::new(),
@@ -1555,6 +1540,9 @@ impl Builder {
         };
         let mut have_group = false;
         for st in self.block(s) {
+            if !self.admit(Section::VrrpSyncGroup, st) {
+                continue;
+            }
             let kw = st.keyword().text.as_str();
             let _ = (|| -> R<()> {
                 match kw {
@@ -1576,8 +1564,9 @@ impl Builder {
                         );
                         g.tracking_weight = true;
                     }
-                    "notify_priority_changes" | "track_process" | "track_bfd" => {
-                        self.ignored(st, "vrrp_sync_group")
+                    // keepalived has neither in a sync group.
+                    "notify_deleted" | "notify_master_rx_lower_pri" => {
+                        self.unknown(st, "vrrp_sync_group")
                     }
                     k if k.starts_with("notify") => {
                         if !self.notify_into(st, &mut g.notify)? {
@@ -1617,6 +1606,9 @@ impl Builder {
         let mut init_fail = false;
         let long = Duration::from_secs(u64::from(u32::MAX));
         for st in self.block(s) {
+            if !self.admit(Section::VrrpScript, st) {
+                continue;
+            }
             self.no_block(st);
             let kw = st.keyword().text.as_str();
             let _ = (|| -> R<()> {
@@ -1725,6 +1717,9 @@ impl Builder {
         let mut reverse = false;
         let mut init_file = None;
         for st in self.block(s) {
+            if !self.admit(Section::TrackFile, st) {
+                continue;
+            }
             self.no_block(st);
             let _ = (|| -> R<()> {
                 match st.keyword().text.as_str() {
@@ -1777,6 +1772,52 @@ impl Builder {
             loc: s.loc().clone(),
         })
     }
+}
+
+/// keepalived's `umask`: a number (hexadecimal with 0x, octal with a leading 0, else decimal)
+/// or permission bits `I{R|W|X}{USR|GRP|OTH}` joined by `|`.
+fn umask_value(text: &str) -> Result<u32, String> {
+    let bad = || {
+        format!("umask: expected a number (e.g. 022) or bits such as IWGRP|IWOTH, found '{text}'")
+    };
+    let first = text.chars().next().ok_or_else(bad)?;
+    let v = if first.is_ascii_digit() {
+        let r = if let Some(h) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+            u32::from_str_radix(h, 16)
+        } else if text.len() > 1 && text.starts_with('0') {
+            u32::from_str_radix(&text[1..], 8)
+        } else {
+            text.parse()
+        };
+        r.map_err(|_| bad())?
+    } else {
+        let mut v = 0;
+        for b in text.split('|').map(str::trim) {
+            let (perm, who) = b
+                .strip_prefix('I')
+                .filter(|r| r.len() == 4)
+                .map(|r| r.split_at(1))
+                .ok_or_else(bad)?;
+            let p = match perm {
+                "R" => 4,
+                "W" => 2,
+                "X" => 1,
+                _ => return Err(bad()),
+            };
+            let shift = match who {
+                "USR" => 6,
+                "GRP" => 3,
+                "OTH" => 0,
+                _ => return Err(bad()),
+            };
+            v |= p << shift;
+        }
+        v
+    };
+    if v > 0o777 {
+        return Err(bad());
+    }
+    Ok(v)
 }
 
 fn fam_name(f: Family) -> &'static str {

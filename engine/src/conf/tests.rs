@@ -94,16 +94,31 @@ fn ipv6_implies_v3_and_families_do_not_mix() {
 fn vip_full_syntax() {
     let c = ok(&BASIC.replace(
         "192.0.2.1/24",
-        "192.0.2.1/24 brd 192.0.2.255 dev eth1 scope link label eth1:1 no_track\n 198.51.100.1 peer 198.51.100.2 -nodad",
+        "192.0.2.1/24 brd 192.0.2.255 dev eth1 scope link label eth1:1 no_track",
     ));
     let v = &c.instances[0].virtual_addresses;
     assert_eq!(v[0].broadcast, Some("192.0.2.255".parse().unwrap()));
     assert_eq!(v[0].dev.as_deref(), Some("eth1"));
     assert_eq!(v[0].scope, Scope::Link);
     assert_eq!(v[0].label.as_deref(), Some("eth1:1"));
-    assert!(v[0].no_track);
-    assert_eq!(v[1].peer, Some("198.51.100.2".parse().unwrap()));
-    assert_eq!(v[1].flags, ["-nodad"]);
+    // no_track is noted (keywords.rs): a notice at the option.
+    assert!(
+        c.warnings
+            .iter()
+            .any(|d| d.message.contains("'no_track' in an address has no effect")),
+        "{:?}",
+        c.warnings
+    );
+    // Options Vigil does not set yet are refused at their column (keywords.rs), not stored.
+    let e = errs(&BASIC.replace("192.0.2.1/24", "198.51.100.1 peer 198.51.100.2"));
+    assert!(e[0].contains("'peer' in an address is refused"), "{e:?}");
+    let e = errs(&BASIC.replace("192.0.2.1/24", "198.51.100.1 -nodad"));
+    assert!(e[0].contains("'-nodad' in an address is refused"), "{e:?}");
+    // `brd +` / `brd -` are computed, as `ip addr` does (they were stored and dropped).
+    let c = ok(&BASIC.replace("192.0.2.1/24", "192.0.2.1/24 brd +\n 192.0.2.9/25 brd -"));
+    let v = &c.instances[0].virtual_addresses;
+    assert_eq!(v[0].broadcast, Some("192.0.2.255".parse().unwrap()));
+    assert_eq!(v[1].broadcast, Some("192.0.2.0".parse().unwrap()));
     let e = errs(&BASIC.replace("192.0.2.1/24", "192.0.2.1 bogus"));
     assert!(e[0].contains("unknown address option 'bogus'"), "{e:?}");
 }
@@ -256,4 +271,81 @@ fn a_virtual_address_listed_twice_is_reported_at_the_second_line_and_held_once()
             && d.contains("192.0.2.1 is listed twice (first at keepalived.conf:5:3)")),
         "{w:?}"
     );
+}
+
+/// `vrrp_min_garp`: one gratuitous ARP, no second burst (keepalived's handler: only settings
+/// still at their default change, so an earlier explicit setting is kept).
+#[test]
+fn vrrp_min_garp_sends_one_announcement() {
+    let c = ok(&format!("global_defs {{\n vrrp_min_garp\n}}\n{BASIC}"));
+    let g = &c.instances[0].garp;
+    assert_eq!((g.master_repeat, g.master_delay), (1, Duration::ZERO));
+    let c = ok(&format!(
+        "global_defs {{\n vrrp_garp_master_repeat 3\n vrrp_min_garp\n}}\n{BASIC}"
+    ));
+    let g = &c.instances[0].garp;
+    assert_eq!((g.master_repeat, g.master_delay), (3, Duration::ZERO));
+    let c = ok(&format!(
+        "global_defs {{\n vrrp_min_garp false\n}}\n{BASIC}"
+    ));
+    assert_eq!(c.instances[0].garp.master_repeat, 5);
+}
+
+/// The global `vrrp_notify_priority_changes` is each instance's default (it was noted and
+/// dropped).
+#[test]
+fn vrrp_notify_priority_changes_is_the_instances_default() {
+    let c = ok(&format!(
+        "global_defs {{\n vrrp_notify_priority_changes\n}}\n{BASIC}"
+    ));
+    assert!(c.instances[0].notify_priority_changes);
+    let c = ok(&format!(
+        "global_defs {{\n vrrp_notify_priority_changes\n}}\n{}",
+        BASIC.replace(
+            " interface eth0\n",
+            " interface eth0\n notify_priority_changes false\n"
+        )
+    ));
+    assert!(!c.instances[0].notify_priority_changes);
+    assert!(!ok(BASIC).instances[0].notify_priority_changes);
+}
+
+/// `umask` in keepalived's two forms (it was noted and dropped; vigild applies it at start).
+#[test]
+fn umask_takes_numbers_and_bits() {
+    for (text, want) in [
+        ("022", 0o22),
+        ("0x12", 0x12),
+        ("18", 18),
+        ("IWGRP|IWOTH", 0o22),
+        ("IRWXO", 0),
+    ] {
+        let conf = format!("global_defs {{\n umask {text}\n}}\n{BASIC}");
+        if want == 0 {
+            let e = errs(&conf);
+            assert!(e[0].contains("umask: expected"), "{text}: {e:?}");
+        } else {
+            assert_eq!(ok(&conf).global.umask, Some(want), "{text}");
+        }
+    }
+}
+
+/// E-mail defaults as keepalived's vrrp.c resolves them: the instance's or group's own
+/// `smtp_alert`, else `smtp_alert_vrrp`, else the global `smtp_alert`. (`smtp_alert_vrrp` was
+/// noted and dropped; a sync group ignored the global `smtp_alert`.)
+#[test]
+fn smtp_alert_defaults_follow_keepalived() {
+    let group = "vrrp_sync_group G {\n group {\n A\n }\n}\n";
+    let c = ok(&format!("global_defs {{\n smtp_alert\n}}\n{BASIC}{group}"));
+    assert!(c.instances[0].smtp_alert && c.sync_groups[0].smtp_alert);
+    let c = ok(&format!(
+        "global_defs {{\n smtp_alert\n smtp_alert_vrrp false\n}}\n{BASIC}{group}"
+    ));
+    assert!(!c.instances[0].smtp_alert && !c.sync_groups[0].smtp_alert);
+    let c = ok(&format!(
+        "global_defs {{\n smtp_alert_vrrp\n}}\n{BASIC}{group}"
+    ));
+    assert!(c.instances[0].smtp_alert && c.sync_groups[0].smtp_alert);
+    let c = ok(&format!("{BASIC}{group}"));
+    assert!(!c.instances[0].smtp_alert && !c.sync_groups[0].smtp_alert);
 }

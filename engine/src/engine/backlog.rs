@@ -291,7 +291,8 @@ mod tests {
             .vips([IpAddr::V4(VIP)])
             .advert_interval(MAI)
             .priority(150);
-        e.reload(at(MAI * 2), EngineConfig::instances(vec![c])).unwrap();
+        e.reload(at(MAI * 2), EngineConfig::instances(vec![c]))
+            .unwrap();
         drain(&mut e);
         let due = e.poll_timeout().unwrap();
         e.handle_timeout(due);

@@ -20,6 +20,7 @@ use crate::addr_state::{self, AddrState, Recorded};
 use crate::announce::Announcer;
 use crate::batch::{self, RecvBatch, SendBatch};
 use crate::checks::Checks;
+use crate::load::Loaded;
 use crate::netlink::{self, Addr, Event, Link, Rtnl, RtnlEvents};
 use crate::operator::{sd_notify, Operator, OperatorOptions};
 use crate::routes::{self, Statics};
@@ -128,16 +129,6 @@ pub struct ConfigSource<'a> {
     pub loader: &'a dyn SourceLoader,
     /// Which halves of the configuration run (`-P` / `-C`), also after a reload.
     pub subsystems: crate::checker::Subsystems,
-}
-
-/// A configuration read, parsed and converted for the engine.
-struct Loaded {
-    cfg: conf::Config,
-    engine: EngineConfig,
-    /// `use_vmac` macvlans by instance name.
-    vmacs: HashMap<String, VmacSpec>,
-    /// `static_ipaddress` / `static_routes`.
-    statics: Option<Statics>,
 }
 
 /// The epoll token of socket `family` of interface `i` of the table.

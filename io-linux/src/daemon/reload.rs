@@ -6,46 +6,15 @@ use super::*;
 /// Read, parse and convert the configuration; every problem is logged (parse errors with
 /// file:line:column) and gives `None`.
 pub(super) fn load(src: &ConfigSource<'_>) -> Option<Loaded> {
-    let cfg = match conf::parse_file(&src.path, src.loader, &src.options) {
-        Ok(c) => src.subsystems.keep(c),
-        Err(e) => {
-            for d in &e.diagnostics {
-                error!("{d}");
-            }
-            return None;
+    // The same load as `vigild -t` (src/load.rs): what one refuses, the other refuses.
+    let report = crate::load::load(&src.path, src.loader, &src.options, src.subsystems);
+    for d in &report.diagnostics {
+        match d.severity {
+            conf::Severity::Error => error!("{d}"),
+            _ => warn!("{d}"),
         }
-    };
-    for w in &cfg.warnings {
-        warn!("{w}");
     }
-    let converted = match EngineConfig::from_conf(&cfg) {
-        Ok(x) => x,
-        Err(e) => {
-            error!("{e}");
-            return None;
-        }
-    };
-    for n in &converted.unsupported {
-        // A setting the engine leaves to the runner, and this runner carries out.
-        if n.what.starts_with("use_vmac:") {
-            continue;
-        }
-        warn!("{}: {}", n.owner, n.what);
-    }
-    let (vmacs, notes) = vmac::plan(&cfg, &converted.engine);
-    for n in notes {
-        warn!("{n}");
-    }
-    let (statics, notes) = routes::statics_of(&cfg);
-    for n in notes {
-        warn!("{n}");
-    }
-    Some(Loaded {
-        cfg,
-        engine: converted.engine,
-        vmacs,
-        statics,
-    })
+    report.loaded
 }
 
 impl Daemon {

@@ -1,0 +1,565 @@
+//! The one table of keepalived.conf keywords: every keyword of keepalived 2.2.7's VRRP-side and
+//! global configuration (keepalived.conf(5): the top level, `global_defs`, `vrrp_instance`,
+//! `vrrp_sync_group`, `vrrp_script`, `track_file`, `vrrp_track_process`, `garp_group`,
+//! `track_group`, the `authentication` block, and the options of a virtual address and of a
+//! virtual route) has exactly one [`Class`] here:
+//!
+//! - [`Class::Honoured`]: parsed, and the daemon or the engine acts on it;
+//! - [`Class::Noted`]: accepted with a notice at its file:line:col, because it has no effect on a
+//!   Vigil router; the reason says why and what replaces it (an SNMP agent: the metrics file and
+//!   `vigild status --json`; process tuning: the systemd unit; ...);
+//! - [`Class::Refused`]: an error at its file:line:col (the configuration does not load, and
+//!   `vigild -t` fails): Vigil does not do what it asks, and doing something else would change
+//!   what the router does on the wire, in its addresses, routes or firewall, or in when it changes
+//!   state.
+//!
+//! Nothing is stored and silently ignored: the parser (`sections.rs`) asks this table before it
+//! handles a keyword ([`class`]); a keyword that is not here is unknown (a warning, as keepalived
+//! does). The test below fails when the parser has a handler for a keyword that is not in the
+//! table, when an honoured keyword has no handler, when a keyword of keepalived 2.2.7 (the list
+//! in `keepalived_keywords.txt`, generated from keepalived's parser source by
+//! `scripts/keepalived-keywords.py`) is missing here, and when a keyword does not give its
+//! class's diagnostic.
+//!
+//! **This is the single place to flip** when a setting becomes honoured. Several settings that
+//! issue 15 asks Vigil to honour are being implemented (`track_process`, `vrrp_mcast_group4/6`,
+//! `mcast_dst_ip`, `no_accept` / `vrrp_strict` firewall rules, `virtual_rules` / `static_rules`,
+//! the address options, `vrrp_startup_delay`, `interface_up_down_delays`,
+//! `higher_prio_send_advert`, `unicast_ttl`, `promote_secondaries`, `dont_track_primary`,
+//! `old_unicast_checksum`, ...): they are classified as they are today (refused, with the reason),
+//! and the change that honours one turns its entry into [`Class::Honoured`] here. Their handlers
+//! in the parser may already exist (they store the value): the table, not the handler, decides.
+
+use core::fmt;
+
+/// Where a keyword is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Section {
+    /// The top level of the file.
+    Top,
+    /// `global_defs { }`.
+    GlobalDefs,
+    /// `vrrp_instance NAME { }`.
+    VrrpInstance,
+    /// `authentication { }` inside a `vrrp_instance`.
+    Authentication,
+    /// `vrrp_sync_group NAME { }`.
+    VrrpSyncGroup,
+    /// `vrrp_script NAME { }`.
+    VrrpScript,
+    /// `track_file NAME { }` (and its deprecated synonym `vrrp_track_file`).
+    TrackFile,
+    /// `vrrp_track_process NAME { }` (skipped whole: its class is the top-level keyword's).
+    VrrpTrackProcess,
+    /// `garp_group { }` (skipped whole).
+    GarpGroup,
+    /// `track_group NAME { }` (skipped whole).
+    TrackGroup,
+    /// An option after the address of a `virtual_ipaddress`, `virtual_ipaddress_excluded` or
+    /// `static_ipaddress` line (`dev`, `scope`, `preferred_lft`, ...).
+    Address,
+    /// A word of a `virtual_routes` / `static_routes` line (`via`, `table`, `nexthop`, ...).
+    Route,
+}
+
+impl Section {
+    /// keepalived's name for it, as used in messages and in `keepalived_keywords.txt`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Section::Top => "top",
+            Section::GlobalDefs => "global_defs",
+            Section::VrrpInstance => "vrrp_instance",
+            Section::Authentication => "authentication",
+            Section::VrrpSyncGroup => "vrrp_sync_group",
+            Section::VrrpScript => "vrrp_script",
+            Section::TrackFile => "track_file",
+            Section::VrrpTrackProcess => "vrrp_track_process",
+            Section::GarpGroup => "garp_group",
+            Section::TrackGroup => "track_group",
+            Section::Address => "ipaddress",
+            Section::Route => "route",
+        }
+    }
+
+    /// Every section, in the order of the table.
+    pub const ALL: [Section; 12] = [
+        Section::Top,
+        Section::GlobalDefs,
+        Section::VrrpInstance,
+        Section::Authentication,
+        Section::VrrpSyncGroup,
+        Section::VrrpScript,
+        Section::TrackFile,
+        Section::VrrpTrackProcess,
+        Section::GarpGroup,
+        Section::TrackGroup,
+        Section::Address,
+        Section::Route,
+    ];
+}
+
+impl fmt::Display for Section {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Section::Top => f.write_str("the top level"),
+            Section::Address => f.write_str("an address"),
+            Section::Route => f.write_str("a route"),
+            s => f.write_str(s.name()),
+        }
+    }
+}
+
+/// What Vigil does with a keyword.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    /// Parsed and acted on.
+    Honoured,
+    /// Accepted with a notice: no effect on a Vigil router, for the reason given (which says
+    /// what replaces it).
+    Noted(&'static str),
+    /// An error: not done, and ignoring it would change what the router does; the reason says
+    /// what happens instead or what to write.
+    Refused(&'static str),
+}
+
+impl Class {
+    /// `honoured`, `noted` or `refused`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Class::Honoured => "honoured",
+            Class::Noted(_) => "noted",
+            Class::Refused(_) => "refused",
+        }
+    }
+}
+
+/// One keyword of the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keyword {
+    /// Where it is written.
+    pub section: Section,
+    /// The keyword.
+    pub name: &'static str,
+    /// What Vigil does with it.
+    pub class: Class,
+}
+
+/// The class of `name` in `section`, `None` when it is not a keyword there.
+pub fn class(section: Section, name: &str) -> Option<Class> {
+    KEYWORDS
+        .iter()
+        .find(|k| k.section == section && k.name == name)
+        .map(|k| k.class)
+}
+
+/// The diagnostic text for a noted keyword (the parser prints it as a notice).
+pub fn noted_message(section: Section, name: &str, reason: &str) -> String {
+    format!("'{name}' in {section} has no effect on a Vigil router: {reason}")
+}
+
+/// The diagnostic text for a refused keyword (the parser prints it as an error).
+pub fn refused_message(section: Section, name: &str, reason: &str) -> String {
+    format!("'{name}' in {section} is refused: {reason}")
+}
+
+use Class::{Honoured as H, Noted as N, Refused as R};
+use Section::*;
+
+const fn k(section: Section, name: &'static str, class: Class) -> Keyword {
+    Keyword {
+        section,
+        name,
+        class,
+    }
+}
+
+// Reasons shared by several keywords.
+const SCHED: Class = N("process scheduling and memory locking of keepalived's child processes: set them on vigild's systemd unit (Nice=, CPUSchedulingPolicy=, CPUSchedulingPriority=, CPUAffinity=, LimitRTTIME=)");
+const PROCNAME: Class =
+    N("names of keepalived's child processes: vigild is one process, named vigild");
+const SNMP: Class = N("Vigil has no SNMP agent: the Prometheus textfile (--metrics-file) and `vigild status --json` carry the same state and counters");
+const DBUS: Class = N(
+    "Vigil has no DBus interface: use `vigild status --json`, notify scripts and the notify FIFO",
+);
+const IPVS: Class = N("IPVS is not used: the health checkers drive Vigil's nftables data plane, which has no IPVS state, sync daemon or namespace to set");
+const NLBUF: Class = N("netlink socket buffer sizes: vigild sizes its netlink sockets itself, and re-reads the interfaces when events are lost");
+const RXBUF: Class = N("VRRP socket receive buffers: vigild sizes them itself and counts receive-queue drops per interface (vigild status)");
+const RELOAD: Class = N("keepalived's reload machinery: vigild re-reads the file on SIGHUP (systemctl reload) and keeps the running configuration when the new one does not load; check a file first with vigild -t");
+const FIREWALL_CFG: Class = N("how keepalived installs no_accept / vrrp_strict firewall rules: Vigil installs none yet (no_accept and vrrp_strict are refused), so there is nothing to configure");
+const CHECKER_MAIL: Class = N("vigild sends no e-mail for health-checker events (only for VRRP transitions): real-server changes reach lvs_notify_fifo, notify scripts and vigild status");
+const LINKBEAT: Class = N(
+    "Vigil follows link state through netlink events (carrier), never by polling MII or ethtool",
+);
+const TRACK_PROCESS: Class = R("process tracking is not implemented yet: an instance tracking a process would never fault when the process dies; track it with a vrrp_script (e.g. pidof NAME) for now");
+const TRACK_BFD: Class = R(
+    "Vigil has no BFD subsystem: an instance tracking a BFD session would never fault when it goes down",
+);
+const GARP_GROUP: Class = R("per-interface gratuitous ARP/NA spacing is not implemented: announcements are spaced by vrrp_garp_interval / vrrp_gna_interval per instance");
+const TRACK_GROUP: Class = R("static addresses and routes that follow a group of instances are not implemented: they would stay up whatever the instances' state");
+const RULES: Class =
+    R("policy routing rules are not installed yet: traffic would not be routed as the rule says");
+const NOT_TRACKED: Class = N("Vigil does not yet notice an address or route removed by someone else, so every one behaves as no_track");
+const VMAC_EXTRA: Class =
+    R("extra gratuitous ARPs on the parent interface of a use_vmac instance are not sent");
+const ROUTE_OPT: Class =
+    R("this route attribute is not installed yet: the route would differ from what the line says");
+const ADDR_FLAG: Class = R("this address attribute is not set yet: the kernel would treat the address differently from what the line says");
+
+/// Every keyword, by section. Sorted by section, then as keepalived.conf(5) groups them.
+pub const KEYWORDS: &[Keyword] = &[
+    // ---- the top level ----
+    k(Top, "global_defs", H),
+    k(Top, "vrrp_instance", H),
+    k(Top, "vrrp_sync_group", H),
+    k(Top, "vrrp_script", H),
+    k(Top, "track_file", H),
+    k(Top, "vrrp_track_file", H),
+    k(Top, "static_ipaddress", H),
+    k(Top, "static_routes", H),
+    k(Top, "virtual_server", H),
+    k(Top, "virtual_server_group", H),
+    k(Top, "SSL", H),
+    k(Top, "static_rules", RULES),
+    k(Top, "vrrp_track_process", TRACK_PROCESS),
+    k(Top, "garp_group", GARP_GROUP),
+    k(Top, "track_group", TRACK_GROUP),
+    k(Top, "interface_up_down_delays", R("delays on interface up/down events are not implemented: instances would change state at once where keepalived waits")),
+    k(Top, "bfd_instance", N("Vigil has no BFD subsystem; the section is skipped (track_bfd, which would use it, is refused)")),
+    k(Top, "linkbeat_interfaces", LINKBEAT),
+    k(Top, "linkbeat_use_polling", LINKBEAT),
+    k(Top, "net_namespace", H),
+    k(Top, "net_namespace_ipvs", IPVS),
+    k(Top, "namespace_with_ipsets", N("ipsets are not used: Vigil installs no ipset or iptables rules")),
+    k(Top, "instance", N("keepalived's instance name (for its pid and data file names): vigild's pid file is set with -p")),
+    k(Top, "use_pid_dir", N("keepalived's /run/keepalived/ pid directory: vigild's pid file is set with -p")),
+    k(Top, "child_wait_time", N("how long keepalived waits for its child processes at stop: vigild is one process")),
+    // ---- global_defs ----
+    k(GlobalDefs, "router_id", H),
+    k(GlobalDefs, "notification_email", H),
+    k(GlobalDefs, "notification_email_from", H),
+    k(GlobalDefs, "smtp_server", H),
+    k(GlobalDefs, "smtp_connect_timeout", H),
+    k(GlobalDefs, "smtp_helo_name", H),
+    k(GlobalDefs, "smtp_alert", H),
+    k(GlobalDefs, "smtp_alert_vrrp", H),
+    k(GlobalDefs, "smtp_alert_checker", CHECKER_MAIL),
+    k(GlobalDefs, "no_email_faults", N("an e-mail filter: vigild sends FAULT e-mails like the others; filter them at the mail server")),
+    k(GlobalDefs, "script_user", H),
+    k(GlobalDefs, "enable_script_security", H),
+    k(GlobalDefs, "startup_script", R("vigild does not run start-up scripts: use ExecStartPre= in the systemd unit")),
+    k(GlobalDefs, "startup_script_timeout", R("vigild does not run start-up scripts: use ExecStartPre= and TimeoutStartSec= in the systemd unit")),
+    k(GlobalDefs, "shutdown_script", R("vigild does not run shut-down scripts: use ExecStopPost= in the systemd unit")),
+    k(GlobalDefs, "shutdown_script_timeout", R("vigild does not run shut-down scripts: use ExecStopPost= and TimeoutStopSec= in the systemd unit")),
+    k(GlobalDefs, "process_names", PROCNAME),
+    k(GlobalDefs, "process_name", PROCNAME),
+    k(GlobalDefs, "vrrp_process_name", PROCNAME),
+    k(GlobalDefs, "checker_process_name", PROCNAME),
+    k(GlobalDefs, "lvs_process_name", PROCNAME),
+    k(GlobalDefs, "bfd_process_name", PROCNAME),
+    k(GlobalDefs, "max_auto_priority", N("vigild does not raise its own scheduling priority when timers run late: set CPUSchedulingPolicy=rr in its systemd unit")),
+    k(GlobalDefs, "min_auto_priority_delay", N("vigild does not raise its own scheduling priority when timers run late: set CPUSchedulingPolicy=rr in its systemd unit")),
+    k(GlobalDefs, "dynamic_interfaces", R("interfaces must exist when vigild starts (vigild -t checks them): an instance on a missing interface would not wait for it")),
+    k(GlobalDefs, "default_interface", H),
+    k(GlobalDefs, "disable_local_igmp", R("not implemented: IGMP/MLD reports for the VRRP group are sent as the kernel sends them")),
+    k(GlobalDefs, "vrrp_version", H),
+    k(GlobalDefs, "vrrp_mcast_group4", R("a custom IPv4 multicast group is not used yet: adverts would go to 224.0.0.18, and a keepalived peer on the group would not hear them (two masters)")),
+    k(GlobalDefs, "vrrp_mcast_group6", R("a custom IPv6 multicast group is not used yet: adverts would go to ff02::12, and a keepalived peer on the group would not hear them (two masters)")),
+    k(GlobalDefs, "vrrp_garp_master_delay", H),
+    k(GlobalDefs, "vrrp_garp_master_repeat", H),
+    k(GlobalDefs, "vrrp_garp_master_refresh", H),
+    k(GlobalDefs, "vrrp_garp_master_refresh_repeat", H),
+    k(GlobalDefs, "vrrp_garp_lower_prio_delay", H),
+    k(GlobalDefs, "vrrp_garp_lower_prio_repeat", H),
+    k(GlobalDefs, "vrrp_garp_interval", H),
+    k(GlobalDefs, "vrrp_gna_interval", H),
+    k(GlobalDefs, "vrrp_min_garp", H),
+    k(GlobalDefs, "vrrp_garp_extra_if", VMAC_EXTRA),
+    k(GlobalDefs, "vrrp_vmac_garp_intvl", VMAC_EXTRA),
+    k(GlobalDefs, "vrrp_lower_prio_no_advert", H),
+    k(GlobalDefs, "vrrp_higher_prio_send_advert", R("not honoured yet: a master that hears a higher priority would yield without sending the advert keepalived sends")),
+    k(GlobalDefs, "vrrp_down_timer_adverts", H),
+    k(GlobalDefs, "vrrp_startup_delay", R("not honoured yet: instances would start at once where keepalived waits")),
+    k(GlobalDefs, "vrrp_check_unicast_src", H),
+    k(GlobalDefs, "vrrp_skip_check_adv_addr", H),
+    k(GlobalDefs, "vrrp_strict", R("strict mode is not honoured yet (its checks and its no_accept firewall rules): a master would accept traffic to its virtual addresses")),
+    k(GlobalDefs, "vrrp_iptables", FIREWALL_CFG),
+    k(GlobalDefs, "vrrp_ipsets", FIREWALL_CFG),
+    k(GlobalDefs, "nftables", FIREWALL_CFG),
+    k(GlobalDefs, "nftables_priority", FIREWALL_CFG),
+    k(GlobalDefs, "nftables_ifindex", FIREWALL_CFG),
+    k(GlobalDefs, "nftables_counters", FIREWALL_CFG),
+    k(GlobalDefs, "nftables_ipvs", IPVS),
+    k(GlobalDefs, "nftables_ipvs_priority", IPVS),
+    k(GlobalDefs, "nftables_ipvs_start_fwmark", IPVS),
+    k(GlobalDefs, "vrrp_priority", SCHED),
+    k(GlobalDefs, "vrrp_no_swap", SCHED),
+    k(GlobalDefs, "vrrp_rt_priority", SCHED),
+    k(GlobalDefs, "vrrp_cpu_affinity", SCHED),
+    k(GlobalDefs, "vrrp_rlimit_rttime", SCHED),
+    k(GlobalDefs, "vrrp_rlimit_rtime", SCHED),
+    k(GlobalDefs, "checker_priority", SCHED),
+    k(GlobalDefs, "checker_no_swap", SCHED),
+    k(GlobalDefs, "checker_rt_priority", SCHED),
+    k(GlobalDefs, "checker_cpu_affinity", SCHED),
+    k(GlobalDefs, "checker_rlimit_rttime", SCHED),
+    k(GlobalDefs, "checker_rlimit_rtime", SCHED),
+    k(GlobalDefs, "bfd_priority", SCHED),
+    k(GlobalDefs, "bfd_no_swap", SCHED),
+    k(GlobalDefs, "bfd_rt_priority", SCHED),
+    k(GlobalDefs, "bfd_cpu_affinity", SCHED),
+    k(GlobalDefs, "bfd_rlimit_rttime", SCHED),
+    k(GlobalDefs, "bfd_rlimit_rtime", SCHED),
+    k(GlobalDefs, "notify_fifo", H),
+    k(GlobalDefs, "notify_fifo_script", H),
+    k(GlobalDefs, "vrrp_notify_fifo", H),
+    k(GlobalDefs, "vrrp_notify_fifo_script", H),
+    k(GlobalDefs, "vrrp_notify_priority_changes", H),
+    k(GlobalDefs, "fifo_write_vrrp_states_on_reload", N("after a reload vigild writes no state line for an instance whose state did not change: read the states with vigild status")),
+    k(GlobalDefs, "lvs_notify_fifo", H),
+    k(GlobalDefs, "lvs_notify_fifo_script", H),
+    k(GlobalDefs, "checker_log_all_failures", H),
+    k(GlobalDefs, "rs_init_notifies", H),
+    k(GlobalDefs, "no_checker_emails", CHECKER_MAIL),
+    k(GlobalDefs, "lvs_timeouts", IPVS),
+    k(GlobalDefs, "lvs_flush", IPVS),
+    k(GlobalDefs, "lvs_flush_on_stop", IPVS),
+    k(GlobalDefs, "lvs_flush_onstop", IPVS),
+    k(GlobalDefs, "lvs_sync_daemon", IPVS),
+    k(GlobalDefs, "snmp_socket", SNMP),
+    k(GlobalDefs, "enable_traps", SNMP),
+    k(GlobalDefs, "enable_snmp_vrrp", SNMP),
+    k(GlobalDefs, "enable_snmp_keepalived", SNMP),
+    k(GlobalDefs, "enable_snmp_rfc", SNMP),
+    k(GlobalDefs, "enable_snmp_rfcv2", SNMP),
+    k(GlobalDefs, "enable_snmp_rfcv3", SNMP),
+    k(GlobalDefs, "enable_snmp_checker", SNMP),
+    k(GlobalDefs, "enable_dbus", DBUS),
+    k(GlobalDefs, "dbus_service_name", DBUS),
+    k(GlobalDefs, "vrrp_netlink_cmd_rcv_bufs", NLBUF),
+    k(GlobalDefs, "vrrp_netlink_cmd_rcv_bufs_force", NLBUF),
+    k(GlobalDefs, "vrrp_netlink_monitor_rcv_bufs", NLBUF),
+    k(GlobalDefs, "vrrp_netlink_monitor_rcv_bufs_force", NLBUF),
+    k(GlobalDefs, "process_monitor_rcv_bufs", NLBUF),
+    k(GlobalDefs, "process_monitor_rcv_bufs_force", NLBUF),
+    k(GlobalDefs, "lvs_netlink_cmd_rcv_bufs", IPVS),
+    k(GlobalDefs, "lvs_netlink_cmd_rcv_bufs_force", IPVS),
+    k(GlobalDefs, "lvs_netlink_monitor_rcv_bufs", IPVS),
+    k(GlobalDefs, "lvs_netlink_monitor_rcv_bufs_force", IPVS),
+    k(GlobalDefs, "vrrp_rx_bufs_policy", RXBUF),
+    k(GlobalDefs, "vrrp_rx_bufs_multiplier", RXBUF),
+    k(GlobalDefs, "log_unknown_vrids", N("vigild always logs adverts for a VRID it has no instance for (rate-limited), so there is nothing to turn on")),
+    k(GlobalDefs, "vmac_prefix", R("use_vmac interfaces are named vrrp.VRID: name one explicitly with use_vmac NAME")),
+    k(GlobalDefs, "vmac_addr_prefix", R("use_vmac interfaces are named vrrp.VRID: name one explicitly with use_vmac NAME")),
+    k(GlobalDefs, "umask", H),
+    k(GlobalDefs, "random_seed", N("a debugging aid for keepalived's own random choices: nothing in vigild's VRRP behaviour is drawn from a seeded generator")),
+    k(GlobalDefs, "reload_check_config", RELOAD),
+    k(GlobalDefs, "reload_time_file", RELOAD),
+    k(GlobalDefs, "reload_repeat", RELOAD),
+    k(GlobalDefs, "reload_file", RELOAD),
+    k(GlobalDefs, "include_check", RELOAD),
+    k(GlobalDefs, "config_save_dir", RELOAD),
+    k(GlobalDefs, "tmp_config_directory", RELOAD),
+    k(GlobalDefs, "data_use_instance", N("the name of keepalived's data dump file (SIGUSR1): vigild status prints the running state instead")),
+    // ---- vrrp_instance ----
+    k(VrrpInstance, "state", H),
+    k(VrrpInstance, "interface", H),
+    k(VrrpInstance, "virtual_router_id", H),
+    k(VrrpInstance, "priority", H),
+    k(VrrpInstance, "advert_int", H),
+    k(VrrpInstance, "version", H),
+    k(VrrpInstance, "preempt", H),
+    k(VrrpInstance, "nopreempt", H),
+    k(VrrpInstance, "preempt_delay", H),
+    k(VrrpInstance, "accept", H),
+    k(VrrpInstance, "no_accept", R("no firewall rules are installed yet: a master would accept traffic to its virtual addresses")),
+    k(VrrpInstance, "strict_mode", R("strict mode is not honoured yet (its checks and its no_accept firewall rules): a master would accept traffic to its virtual addresses")),
+    k(VrrpInstance, "virtual_ipaddress", H),
+    k(VrrpInstance, "virtual_ipaddress_excluded", H),
+    k(VrrpInstance, "virtual_routes", H),
+    k(VrrpInstance, "virtual_rules", RULES),
+    k(VrrpInstance, "unicast_src_ip", H),
+    k(VrrpInstance, "unicast_peer", H),
+    k(VrrpInstance, "unicast_ttl", R("not honoured yet: unicast adverts are sent with TTL 255")),
+    k(VrrpInstance, "unicast_fault_no_peer", R("not honoured yet: a unicast instance with no peer would not go to FAULT")),
+    k(VrrpInstance, "check_unicast_src", H),
+    k(VrrpInstance, "old_unicast_checksum", R("not honoured yet: adverts would carry the RFC checksum, which a peer expecting the old form drops (two masters)")),
+    k(VrrpInstance, "mcast_src_ip", H),
+    k(VrrpInstance, "mcast_dst_ip", R("a custom multicast destination is not used yet: adverts would go to the RFC group, and a keepalived peer on the group would not hear them (two masters)")),
+    k(VrrpInstance, "track_src_ip", R("not honoured yet: the instance would not fault when its source address goes")),
+    k(VrrpInstance, "authentication", H),
+    k(VrrpInstance, "track_interface", H),
+    k(VrrpInstance, "track_script", H),
+    k(VrrpInstance, "track_file", H),
+    k(VrrpInstance, "track_process", TRACK_PROCESS),
+    k(VrrpInstance, "track_bfd", TRACK_BFD),
+    k(VrrpInstance, "dont_track_primary", R("not honoured yet: the instance would go to FAULT when its own interface loses link, where keepalived ignores it")),
+    k(VrrpInstance, "notify", H),
+    k(VrrpInstance, "notify_master", H),
+    k(VrrpInstance, "notify_backup", H),
+    k(VrrpInstance, "notify_fault", H),
+    k(VrrpInstance, "notify_stop", H),
+    k(VrrpInstance, "notify_deleted", H),
+    k(VrrpInstance, "notify_master_rx_lower_pri", H),
+    k(VrrpInstance, "notify_priority_changes", H),
+    k(VrrpInstance, "smtp_alert", H),
+    k(VrrpInstance, "garp_master_delay", H),
+    k(VrrpInstance, "garp_master_repeat", H),
+    k(VrrpInstance, "garp_master_refresh", H),
+    k(VrrpInstance, "garp_master_refresh_repeat", H),
+    k(VrrpInstance, "garp_lower_prio_delay", H),
+    k(VrrpInstance, "garp_lower_prio_repeat", H),
+    k(VrrpInstance, "garp_extra_if", VMAC_EXTRA),
+    k(VrrpInstance, "vmac_garp_intvl", VMAC_EXTRA),
+    k(VrrpInstance, "lower_prio_no_advert", H),
+    k(VrrpInstance, "higher_prio_send_advert", R("not honoured yet: a master that hears a higher priority would yield without sending the advert keepalived sends")),
+    k(VrrpInstance, "down_timer_adverts", H),
+    k(VrrpInstance, "skip_check_adv_addr", H),
+    k(VrrpInstance, "promote_secondaries", R("not honoured yet: promote_secondaries is not set on the instance's interface, so removing its primary address would remove the virtual addresses too")),
+    k(VrrpInstance, "use_vmac", H),
+    k(VrrpInstance, "vmac_xmit_base", H),
+    k(VrrpInstance, "use_vmac_addr", R("not honoured yet: the virtual MAC would not be set on the interface")),
+    k(VrrpInstance, "use_ipvlan", R("ipvlan interfaces are not created: the addresses would go on the parent interface")),
+    k(VrrpInstance, "vrf", R("VRFs are not honoured: the instance would run in the default VRF")),
+    k(VrrpInstance, "native_ipv6", R("not honoured yet: an instance without IPv6 virtual addresses would run over IPv4")),
+    k(VrrpInstance, "linkbeat_use_polling", LINKBEAT),
+    k(VrrpInstance, "kernel_rx_buf_size", RXBUF),
+    k(VrrpInstance, "debug", N("keepalived's per-instance debug level: vigild's log detail is set for the whole daemon with -D")),
+    k(VrrpInstance, "lvs_sync_daemon_interface", IPVS),
+    // ---- authentication { } ----
+    k(Authentication, "auth_type", H),
+    k(Authentication, "auth_pass", H),
+    // ---- vrrp_sync_group ----
+    k(VrrpSyncGroup, "group", H),
+    k(VrrpSyncGroup, "track_interface", H),
+    k(VrrpSyncGroup, "track_script", H),
+    k(VrrpSyncGroup, "track_file", H),
+    k(VrrpSyncGroup, "track_process", TRACK_PROCESS),
+    k(VrrpSyncGroup, "track_bfd", TRACK_BFD),
+    k(VrrpSyncGroup, "notify", H),
+    k(VrrpSyncGroup, "notify_master", H),
+    k(VrrpSyncGroup, "notify_backup", H),
+    k(VrrpSyncGroup, "notify_fault", H),
+    k(VrrpSyncGroup, "notify_stop", H),
+    k(VrrpSyncGroup, "smtp_alert", H),
+    k(VrrpSyncGroup, "global_tracking", H),
+    k(VrrpSyncGroup, "sync_group_tracking_weight", H),
+    k(VrrpSyncGroup, "notify_priority_changes", N("priority changes are reported per instance: write notify_priority_changes in the member instances")),
+    // ---- vrrp_script ----
+    k(VrrpScript, "script", H),
+    k(VrrpScript, "interval", H),
+    k(VrrpScript, "timeout", H),
+    k(VrrpScript, "weight", H),
+    k(VrrpScript, "rise", H),
+    k(VrrpScript, "fall", H),
+    k(VrrpScript, "user", H),
+    k(VrrpScript, "init_fail", H),
+    // ---- track_file / vrrp_track_file ----
+    k(TrackFile, "file", H),
+    k(TrackFile, "weight", H),
+    k(TrackFile, "init_file", H),
+    // ---- vrrp_track_process (skipped whole, refused at its top-level keyword) ----
+    k(VrrpTrackProcess, "process", TRACK_PROCESS),
+    k(VrrpTrackProcess, "param_match", TRACK_PROCESS),
+    k(VrrpTrackProcess, "weight", TRACK_PROCESS),
+    k(VrrpTrackProcess, "quorum", TRACK_PROCESS),
+    k(VrrpTrackProcess, "quorum_max", TRACK_PROCESS),
+    k(VrrpTrackProcess, "delay", TRACK_PROCESS),
+    k(VrrpTrackProcess, "terminate_delay", TRACK_PROCESS),
+    k(VrrpTrackProcess, "fork_delay", TRACK_PROCESS),
+    k(VrrpTrackProcess, "full_command", TRACK_PROCESS),
+    // ---- garp_group (skipped whole) ----
+    k(GarpGroup, "garp_interval", GARP_GROUP),
+    k(GarpGroup, "gna_interval", GARP_GROUP),
+    k(GarpGroup, "interface", GARP_GROUP),
+    k(GarpGroup, "interfaces", GARP_GROUP),
+    // ---- track_group (skipped whole) ----
+    k(TrackGroup, "group", TRACK_GROUP),
+    // ---- the options of an address line ----
+    k(Address, "dev", H),
+    k(Address, "scope", H),
+    k(Address, "brd", H),
+    k(Address, "broadcast", H),
+    k(Address, "label", H),
+    k(Address, "no_track", NOT_TRACKED),
+    k(Address, "peer", ADDR_FLAG),
+    k(Address, "home", ADDR_FLAG),
+    k(Address, "-nodad", ADDR_FLAG),
+    k(Address, "mngtmpaddr", ADDR_FLAG),
+    k(Address, "noprefixroute", ADDR_FLAG),
+    k(Address, "autojoin", ADDR_FLAG),
+    k(Address, "preferred_lft", ADDR_FLAG),
+    k(Address, "track_group", TRACK_GROUP),
+    k(Address, "use_vmac", R("an address on its own virtual-MAC interface is not supported: use use_vmac on the instance")),
+    // ---- the words of a route line ----
+    k(Route, "to", H),
+    k(Route, "default", H),
+    k(Route, "src", H),
+    k(Route, "via", H),
+    k(Route, "gw", H),
+    k(Route, "dev", H),
+    k(Route, "oif", H),
+    k(Route, "table", H),
+    k(Route, "metric", H),
+    k(Route, "priority", H),
+    k(Route, "preference", H),
+    k(Route, "scope", H),
+    k(Route, "blackhole", H),
+    k(Route, "unreachable", H),
+    k(Route, "prohibit", H),
+    k(Route, "throw", H),
+    k(Route, "no_track", NOT_TRACKED),
+    k(Route, "track_group", TRACK_GROUP),
+    k(Route, "or", ROUTE_OPT),
+    k(Route, "nexthop", ROUTE_OPT),
+    k(Route, "onlink", ROUTE_OPT),
+    k(Route, "mtu", ROUTE_OPT),
+    k(Route, "hoplimit", ROUTE_OPT),
+    k(Route, "advmss", ROUTE_OPT),
+    k(Route, "rtt", ROUTE_OPT),
+    k(Route, "rttvar", ROUTE_OPT),
+    k(Route, "reordering", ROUTE_OPT),
+    k(Route, "window", ROUTE_OPT),
+    k(Route, "cwnd", ROUTE_OPT),
+    k(Route, "ssthresh", ROUTE_OPT),
+    k(Route, "realms", ROUTE_OPT),
+    k(Route, "rto_min", ROUTE_OPT),
+    k(Route, "initcwnd", ROUTE_OPT),
+    k(Route, "initrwnd", ROUTE_OPT),
+    k(Route, "features", ROUTE_OPT),
+    k(Route, "quickack", ROUTE_OPT),
+    k(Route, "congctl", ROUTE_OPT),
+    k(Route, "pref", ROUTE_OPT),
+    k(Route, "fastopen_no_cookie", ROUTE_OPT),
+    k(Route, "encap", ROUTE_OPT),
+    k(Route, "protocol", ROUTE_OPT),
+    k(Route, "tos", ROUTE_OPT),
+    k(Route, "dsfield", ROUTE_OPT),
+    k(Route, "expires", ROUTE_OPT),
+    k(Route, "ttl-propagate", ROUTE_OPT),
+    k(Route, "vrf", R("VRFs are not honoured: the route would go in the main table")),
+];
+
+/// Sections that the parser skips whole: the class of every keyword inside is the class of the
+/// top-level keyword that opens it.
+pub const SKIPPED_SECTIONS: &[(Section, &str)] = &[
+    (Section::VrrpTrackProcess, "vrrp_track_process"),
+    (Section::GarpGroup, "garp_group"),
+    (Section::TrackGroup, "track_group"),
+];
+
+/// `(honoured, noted, refused)` counts of the table.
+pub fn counts() -> (usize, usize, usize) {
+    let mut c = (0, 0, 0);
+    for k in KEYWORDS {
+        match k.class {
+            Class::Honoured => c.0 += 1,
+            Class::Noted(_) => c.1 += 1,
+            Class::Refused(_) => c.2 += 1,
+        }
+    }
+    c
+}
+
+#[cfg(test)]
+#[path = "keywords_tests.rs"]
+mod tests;

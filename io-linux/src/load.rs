@@ -1,0 +1,289 @@
+//! Reading a configuration the way the daemon starts from it: parse, keep the subsystems that
+//! run (`-P` / `-C`), convert for the engine ([`EngineConfig::from_conf`]), and plan what the
+//! runner adds besides the engine (`use_vmac` macvlans, static addresses and routes; excluded
+//! addresses and virtual routes are the engine's actions).
+//!
+//! One function, [`load`], for the daemon's start and reload and for `vigild -t`, so that `-t`
+//! refuses exactly what the daemon refuses and prints every warning the daemon logs at start,
+//! each with its file:line:col. It reads files through the given loader and touches nothing
+//! else: the interface checks of `-t` are [`crate::load::missing_interfaces`].
+
+use std::collections::{BTreeSet, HashMap};
+
+use vigil_engine::conf::{self, Diagnostic, Location, ParseOptions, Severity, SourceLoader};
+use vigil_engine::EngineConfig;
+
+use crate::checker::Subsystems;
+use crate::routes::{self, Statics};
+use crate::vmac::{self, VmacSpec};
+
+/// A configuration read, parsed and converted for the engine.
+pub struct Loaded {
+    /// The parsed configuration (only the subsystems that run).
+    pub cfg: conf::Config,
+    /// What the engine runs.
+    pub engine: EngineConfig,
+    /// `use_vmac` macvlans by instance name.
+    pub vmacs: HashMap<String, VmacSpec>,
+    /// `static_ipaddress` / `static_routes`.
+    pub statics: Option<Statics>,
+}
+
+/// What [`load`] found: the configuration when it can run, and every diagnostic in the order
+/// the daemon logs them (parse errors, or the parser's warnings and notices, then the
+/// conversion's refusal or notes, then the runner's).
+pub struct Report {
+    /// `None` when the configuration does not parse or convert (the daemon does not start, or
+    /// keeps its running configuration on reload).
+    pub loaded: Option<Loaded>,
+    /// Errors, warnings and notices, each at its file:line:col when it has one.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Report {
+    /// Whether the daemon would refuse the configuration.
+    pub fn refused(&self) -> bool {
+        self.loaded.is_none()
+    }
+}
+
+/// Read `path` through `loader`, with `@ID` lines matched against `options`, keep what
+/// `subsystems` runs, and convert it: the daemon's whole load, with nothing logged.
+pub fn load(
+    path: &str,
+    loader: &dyn SourceLoader,
+    options: &ParseOptions,
+    subsystems: Subsystems,
+) -> Report {
+    let mut diagnostics = Vec::new();
+    let cfg = match conf::parse_file(path, loader, options) {
+        Ok(c) => subsystems.keep(c),
+        Err(e) => {
+            return Report {
+                loaded: None,
+                diagnostics: e.diagnostics,
+            }
+        }
+    };
+    diagnostics.extend(cfg.warnings.iter().cloned());
+    let converted = match EngineConfig::from_conf(&cfg) {
+        Ok(x) => x,
+        Err(e) => {
+            diagnostics.push(e.diagnostic());
+            return Report {
+                loaded: None,
+                diagnostics,
+            };
+        }
+    };
+    for n in &converted.unsupported {
+        // A setting the engine leaves to the runner, and this runner carries out.
+        if n.what.starts_with("use_vmac:") {
+            continue;
+        }
+        diagnostics.push(n.diagnostic());
+    }
+    let (vmacs, notes) = vmac::plan(&cfg, &converted.engine);
+    diagnostics.extend(notes);
+    let (statics, notes) = routes::statics_of(&cfg);
+    diagnostics.extend(notes);
+    Report {
+        loaded: Some(Loaded {
+            cfg,
+            engine: converted.engine,
+            vmacs,
+            statics,
+        }),
+        diagnostics,
+    }
+}
+
+/// How an interface is used, for the message when it does not exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Use {
+    /// An instance's own interface (or `default_interface`): the instance cannot run.
+    Instance,
+    /// A `track_interface` entry.
+    Tracked,
+    /// The `dev` of an address or a route.
+    Device,
+}
+
+/// Every interface the configuration names that `exists` says is missing, as diagnostics at
+/// the line that names it, as `keepalived -t` reports them: an instance's interface and a
+/// tracked interface are errors, the `dev` of an address or a route a warning (keepalived's
+/// "WARNING - interface ... doesn't exist"). `exists` is asked once per name.
+pub fn missing_interfaces(
+    cfg: &conf::Config,
+    mut exists: impl FnMut(&str) -> bool,
+) -> Vec<Diagnostic> {
+    let mut named: Vec<(String, Location, Use, String)> = Vec::new();
+    let default_if = cfg.global.default_interface.as_ref();
+    for i in &cfg.instances {
+        if let Some(ifname) = i.interface.as_ref().or(default_if) {
+            named.push((ifname.clone(), i.loc.clone(), Use::Instance, i.name.clone()));
+        }
+        for t in &i.track_interfaces {
+            named.push((t.name.clone(), t.loc.clone(), Use::Tracked, i.name.clone()));
+        }
+        for a in i.virtual_addresses.iter().chain(&i.excluded_addresses) {
+            if let Some(d) = &a.dev {
+                named.push((d.clone(), a.loc.clone(), Use::Device, a.addr.to_string()));
+            }
+        }
+        for r in &i.virtual_routes {
+            if let Some(d) = &r.dev {
+                named.push((
+                    d.clone(),
+                    r.loc.clone(),
+                    Use::Device,
+                    format!("route {}", r.to),
+                ));
+            }
+        }
+    }
+    for g in &cfg.sync_groups {
+        for t in &g.track_interfaces {
+            named.push((t.name.clone(), t.loc.clone(), Use::Tracked, g.name.clone()));
+        }
+    }
+    for a in &cfg.static_addresses {
+        if let Some(d) = a.dev.as_ref().or(default_if) {
+            named.push((d.clone(), a.loc.clone(), Use::Device, a.addr.to_string()));
+        }
+    }
+    for r in &cfg.static_routes {
+        if let Some(d) = &r.dev {
+            named.push((
+                d.clone(),
+                r.loc.clone(),
+                Use::Device,
+                format!("route {}", r.to),
+            ));
+        }
+    }
+    let mut known: HashMap<String, bool> = HashMap::new();
+    let mut reported = BTreeSet::new();
+    let mut out = Vec::new();
+    for (name, loc, how, owner) in named {
+        let ok = *known.entry(name.clone()).or_insert_with(|| exists(&name));
+        if ok || !reported.insert((loc.file.to_string(), loc.line, loc.col, name.clone())) {
+            continue;
+        }
+        out.push(match how {
+            Use::Instance => {
+                Diagnostic::error(&loc, format!("({owner}) interface {name} does not exist"))
+            }
+            Use::Tracked => Diagnostic::error(
+                &loc,
+                format!("({owner}) tracked interface {name} does not exist"),
+            ),
+            Use::Device => {
+                Diagnostic::warning(&loc, format!("interface {name} for {owner} does not exist"))
+            }
+        });
+    }
+    out
+}
+
+/// Whether a network interface of this name exists in the current network namespace.
+pub fn interface_exists(name: &str) -> bool {
+    !name.is_empty()
+        && !name.contains('/')
+        && name != "."
+        && name != ".."
+        && std::path::Path::new("/sys/class/net").join(name).exists()
+}
+
+/// Whether `diagnostics` holds anything that fails `vigild -t` (keepalived's `-t` fails on
+/// warnings too: something was ignored or replaced).
+pub fn fails_check(diagnostics: &[Diagnostic]) -> bool {
+    diagnostics.iter().any(|d| d.severity != Severity::Notice)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigil_engine::conf::MemoryLoader;
+
+    fn report(text: &str) -> Report {
+        let mut l = MemoryLoader::new();
+        l.add("k.conf", text);
+        load(
+            "k.conf",
+            &l,
+            &ParseOptions::default(),
+            Subsystems::default(),
+        )
+    }
+
+    #[test]
+    fn what_the_conversion_refuses_is_refused_at_its_line() {
+        let r = report(
+            "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n\
+             authentication {\n auth_type AH\n auth_pass x\n }\n\
+             virtual_ipaddress { 192.0.2.1 }\n}\n",
+        );
+        assert!(r.refused());
+        let e = r.diagnostics.last().expect("the refusal");
+        assert_eq!(e.severity, Severity::Error);
+        assert_eq!(e.loc.as_ref().map(|l| l.line), Some(1), "{e}");
+        assert!(e.message.contains("auth_type AH"), "{e}");
+        let r = report(
+            "vrrp_instance A {\n unicast_peer {\n 192.0.2.2\n }\n virtual_router_id 1\n\
+             virtual_ipaddress { 192.0.2.1 }\n}\n",
+        );
+        assert!(r.refused());
+        assert!(r
+            .diagnostics
+            .iter()
+            .any(|d| d.message.contains("no `interface`")));
+    }
+
+    #[test]
+    fn start_up_warnings_carry_their_location() {
+        let r = report(
+            "static_ipaddress {\n 203.0.113.10/24\n}\n\
+             vrrp_instance A {\n interface eth0\n virtual_router_id 1\n\
+             virtual_ipaddress { 192.0.2.1 }\n}\n",
+        );
+        assert!(!r.refused());
+        let w = r
+            .diagnostics
+            .iter()
+            .find(|d| d.message.contains("has no 'dev'"))
+            .expect("the static address warning");
+        assert_eq!(
+            w.to_string().split(':').take(3).collect::<Vec<_>>(),
+            ["k.conf", "2", "2"]
+        );
+        assert!(fails_check(&r.diagnostics));
+    }
+
+    #[test]
+    fn missing_interfaces_are_reported_as_keepalived_does() {
+        let r = report(
+            "vrrp_sync_group G {\n group {\n A\n }\n track_interface {\n eth5\n }\n}\n\
+             vrrp_instance A {\n interface eth0\n virtual_router_id 1\n\
+             track_interface {\n eth9\n eth0\n }\n\
+             virtual_ipaddress {\n 192.0.2.1/24 dev eth8\n }\n\
+             virtual_routes {\n 198.51.100.0/24 dev eth7\n }\n}\n",
+        );
+        let cfg = &r.loaded.as_ref().expect("loads").cfg;
+        let d = missing_interfaces(cfg, |n| n == "eth0");
+        let shown: Vec<String> = d.iter().map(|d| d.to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "k.conf:13:2: error: (A) tracked interface eth9 does not exist",
+                "k.conf:17:2: warning: interface eth8 for 192.0.2.1 does not exist",
+                "k.conf:20:2: warning: interface eth7 for route 198.51.100.0 does not exist",
+                "k.conf:6:2: error: (G) tracked interface eth5 does not exist",
+            ]
+        );
+        let d = missing_interfaces(cfg, |_| false);
+        assert!(d[0]
+            .to_string()
+            .contains("(A) interface eth0 does not exist"));
+    }
+}
