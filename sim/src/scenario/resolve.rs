@@ -154,6 +154,7 @@ impl Scenario {
             let ifaces = node_ifaces[ni].clone();
             let mut script_intervals = Vec::new();
             let mut checkers = None;
+            let mut notify_scripts = NotifyScripts::default();
             let config = if let Some(text) = &n.keepalived_conf {
                 if !n.instances.is_empty() {
                     return err(format!(
@@ -165,6 +166,7 @@ impl Scenario {
                     .map_err(|e| PlanError(format!("node {}: keepalived_conf: {e}", n.name)))?;
                 script_intervals = loaded.script_intervals;
                 checkers = loaded.checkers;
+                notify_scripts = loaded.notify_scripts;
                 if let Some(c) = &checkers {
                     refuse_unsimulated_checkers(&n.name, c)?;
                 }
@@ -271,6 +273,7 @@ impl Scenario {
                 socket_buffer: usize::try_from(n.socket_buffer.unwrap_or(256)).unwrap_or(256),
                 read_cost: n.read_cost.unwrap_or(Dur::ZERO).0,
                 checkers,
+                notify_scripts,
             });
         }
         Ok(nodes)

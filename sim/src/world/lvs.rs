@@ -33,7 +33,7 @@ use crate::checks::lvs::{self, History, NotifyRecord, Rules, RunEnd, RunRecord, 
 use crate::checks::ViolationKind;
 use crate::contract::Breach;
 use crate::driver::{Event, Sim};
-use crate::scenario::ServerHealth;
+use crate::scenario::{NotifyScripts, ServerHealth};
 use crate::trace::TraceEvent;
 
 /// Where each checker's probe goes: `connect_ip` / `connect_port` (else the real server) for
@@ -67,11 +67,14 @@ pub(crate) struct LvsNames {
     pub reals: Vec<Vec<String>>,
     /// The sorry server, per virtual server.
     pub sorry: Vec<String>,
+    /// The notification scripts.
+    pub scripts: NotifyScripts,
 }
 
 impl LvsNames {
-    fn new(setup: &CheckerSetup, targets: &[SocketAddr]) -> LvsNames {
+    fn new(setup: &CheckerSetup, targets: &[SocketAddr], scripts: &NotifyScripts) -> LvsNames {
         LvsNames {
+            scripts: scripts.clone(),
             checkers: setup
                 .checkers
                 .iter()
@@ -140,10 +143,10 @@ pub(crate) struct Director {
 }
 
 impl Director {
-    pub(crate) fn new(setup: &CheckerSetup) -> Director {
+    pub(crate) fn new(setup: &CheckerSetup, scripts: &NotifyScripts) -> Director {
         let targets = targets(setup);
         Director {
-            names: Rc::new(LvsNames::new(setup, &targets)),
+            names: Rc::new(LvsNames::new(setup, &targets, scripts)),
             targets,
             engine: None,
             inc: 0,
@@ -471,18 +474,35 @@ impl Sim {
             }
             CheckAction::Notify(note) => {
                 let stopping = d.hist.stopped;
-                let what = match note {
-                    Notify::RealServerUp(vs, r) => {
-                        format!("notify_up {}", names.server(vs.0 as usize, Server::Real(r)))
-                    }
-                    Notify::RealServerDown(vs, r) => {
+                let sc = &names.scripts;
+                let rs = |vs: usize, r: u32| sc.reals.get(vs).and_then(|x| x.get(r as usize));
+                let (what, script) = match note {
+                    Notify::RealServerUp(vs, r) => (
                         format!(
-                            "notify_down {}",
+                            "notify_up of {}",
                             names.server(vs.0 as usize, Server::Real(r))
-                        )
-                    }
-                    Notify::QuorumUp(vs) => format!("quorum_up {}", names.vss[vs.0 as usize]),
-                    Notify::QuorumDown(vs) => format!("quorum_down {}", names.vss[vs.0 as usize]),
+                        ),
+                        rs(vs.0 as usize, r).and_then(|x| x.0.clone()),
+                    ),
+                    Notify::RealServerDown(vs, r) => (
+                        format!(
+                            "notify_down of {}",
+                            names.server(vs.0 as usize, Server::Real(r))
+                        ),
+                        rs(vs.0 as usize, r).and_then(|x| x.1.clone()),
+                    ),
+                    Notify::QuorumUp(vs) => (
+                        format!("quorum_up of {}", names.vss[vs.0 as usize]),
+                        sc.quorum.get(vs.0 as usize).and_then(|x| x.0.clone()),
+                    ),
+                    Notify::QuorumDown(vs) => (
+                        format!("quorum_down of {}", names.vss[vs.0 as usize]),
+                        sc.quorum.get(vs.0 as usize).and_then(|x| x.1.clone()),
+                    ),
+                };
+                let what = match script {
+                    Some(cmd) => format!("runs {what}: {cmd}"),
+                    None => format!("{what} (no script configured: the FIFO line only)"),
                 };
                 let mut checked = Ok(());
                 if let Notify::QuorumUp(vs) | Notify::QuorumDown(vs) = note {
