@@ -167,9 +167,6 @@ impl Scenario {
                 script_intervals = loaded.script_intervals;
                 checkers = loaded.checkers;
                 notify_scripts = loaded.notify_scripts;
-                if let Some(c) = &checkers {
-                    refuse_unsimulated_checkers(&n.name, c)?;
-                }
                 loaded.engine
             } else {
                 let mut specs: Vec<InstanceSpec> = Vec::new();
@@ -564,23 +561,6 @@ pub fn instance_names(plan: &Plan) -> Vec<String> {
 
 #[cfg(test)]
 mod tests;
-
-/// Checkers the simulator cannot run yet: refused by name rather than run wrongly.
-fn refuse_unsimulated_checkers(
-    node: &str,
-    c: &vigil_engine::checker::CheckerSetup,
-) -> Result<(), PlanError> {
-    if c.checkers
-        .iter()
-        .any(|k| matches!(k.kind, vigil_engine::conf::CheckKind::File { .. }))
-    {
-        return err(format!(
-            "node {node}: FILE_CHECK is not simulated (its track_file values do not reach the \
-             checker engine in the simulator)"
-        ));
-    }
-    Ok(())
-}
 
 /// Faults the simulator does not carry out on a node that runs health checkers: a stall (the
 /// checker runner would have to freeze with the engine) and a reload (`CheckInput::Reload`
