@@ -22,6 +22,8 @@ pub struct Loaded {
     /// The health checkers of its `virtual_server` blocks, as vigild's checker engine runs them
     /// (`None` when there are none).
     pub checkers: Option<vigil_engine::checker::CheckerSetup>,
+    /// Their notification scripts.
+    pub notify_scripts: crate::scenario::NotifyScripts,
 }
 
 /// Parse keepalived.conf `text`: the engine's configuration and the runner's script intervals.
@@ -42,6 +44,7 @@ pub fn load(text: &str) -> Result<Loaded, String> {
         engine: converted.engine,
         script_intervals,
         checkers,
+        notify_scripts: crate::scenario::NotifyScripts::from_conf(&cfg),
     })
 }
 

@@ -305,7 +305,10 @@ impl Sim {
                 group_states: Vec::new(),
                 trackers_listed: false,
                 contract: None,
-                lvs: np.checkers.as_ref().map(crate::world::lvs::Director::new),
+                lvs: np
+                    .checkers
+                    .as_ref()
+                    .map(|c| crate::world::lvs::Director::new(c, &np.notify_scripts)),
             });
         }
         let names = Names {

@@ -22,6 +22,7 @@
 //!   applies); no result is taken after its deadline.
 
 use vigil_engine::checker::{CheckOutcome, CheckerSetup, Notify, Server, VsId};
+use vigil_engine::conf::CheckKind;
 
 use crate::contract::Breach;
 
@@ -142,6 +143,8 @@ struct CheckerRule {
     weight: i64,
     /// When its current (or next) run is scheduled, director clock (`None`: not scheduled).
     scheduled: Option<u64>,
+    /// FILE_CHECK: up and weight from its file's last value (`None`: no value yet).
+    file: Option<(bool, i64)>,
 }
 
 /// The simulator's model of the checker rules (keepalived.conf(5): `retry`, `alpha`,
@@ -153,6 +156,8 @@ pub struct Rules {
     checkers: Vec<CheckerRule>,
     /// Per virtual server: quorum met, sorry server in use.
     quorum: Vec<(bool, bool)>,
+    /// The last value of each track file the runner fed (0 before any).
+    files: Vec<(String, i64)>,
     started: Option<u64>,
     stopped: bool,
 }
@@ -163,6 +168,7 @@ impl Rules {
         Rules {
             checkers: vec![CheckerRule::default(); setup.checkers.len()],
             quorum: vec![(false, false); setup.virtual_servers.len()],
+            files: Vec::new(),
             started: None,
             stopped: false,
         }
@@ -173,6 +179,9 @@ impl Rules {
     pub fn checker_up(&self, setup: &CheckerSetup, id: usize) -> bool {
         let c = &self.checkers[id];
         let spec = &setup.checkers[id];
+        if let Some((up, _)) = c.file {
+            return up;
+        }
         if c.ended == 0 {
             return !spec.alpha;
         }
@@ -196,7 +205,10 @@ impl Rules {
             .iter()
             .map(|c| c.0 as usize)
             .filter(|&c| self.checker_up(setup, c))
-            .map(|c| self.checkers[c].weight)
+            .map(|c| match self.checkers[c].file {
+                Some((_, w)) => w,
+                None => self.checkers[c].weight,
+            })
             .sum();
         let w = i64::from(spec.weight).saturating_add(adjust);
         u32::try_from(w.clamp(0, i64::from(i32::MAX))).unwrap_or(0)
@@ -292,6 +304,62 @@ impl Rules {
         }
     }
 
+    /// A track file's value changed (FILE_CHECK, keepalived.conf(5)): with `weight` 0 the
+    /// checker is up while the value is 0; otherwise it is up with value x `weight` (negated
+    /// with `reverse`) added to its real server's weight, and down when that product is at or
+    /// below -2^31. A value equal to the last one changes nothing. Before start-up only the
+    /// checkers' states are set (start-up evaluates the quorums).
+    pub fn file(&mut self, setup: &CheckerSetup, name: &str, value: i64) {
+        if self.stopped {
+            return;
+        }
+        let last = self
+            .files
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(0, |f| f.1);
+        if last == value {
+            return;
+        }
+        match self.files.iter_mut().find(|(n, _)| n == name) {
+            Some(f) => f.1 = value,
+            None => self.files.push((name.to_string(), value)),
+        }
+        for (id, spec) in setup.checkers.iter().enumerate() {
+            let CheckKind::File {
+                track_file,
+                weight,
+                reverse,
+            } = &spec.kind
+            else {
+                continue;
+            };
+            if track_file != name {
+                continue;
+            }
+            let (vs, rs) = (spec.vs.0 as usize, spec.rs as usize);
+            let before = (self.alive(setup, vs, rs), self.weight(setup, vs, rs));
+            let state = if *weight == 0 {
+                (value == 0, 0)
+            } else {
+                let sign = if *reverse { -1 } else { 1 };
+                let p = value
+                    .saturating_mul(i64::from(*weight))
+                    .saturating_mul(sign);
+                if p <= i64::from(i32::MIN) {
+                    (false, 0)
+                } else {
+                    (true, p)
+                }
+            };
+            self.checkers[id].file = Some(state);
+            let after = (self.alive(setup, vs, rs), self.weight(setup, vs, rs));
+            if self.started.is_some() && before != after {
+                self.settle(setup, vs, false);
+            }
+        }
+    }
+
     /// Shutdown: every server leaves the table.
     pub fn stop(&mut self) {
         self.stopped = true;
@@ -333,6 +401,17 @@ impl Rules {
     }
 }
 
+/// One thing the runner fed the engine that the rules depend on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// `CheckInput::Start` (at [`History::start`]).
+    Start,
+    /// A run ended: (checker, index in its runs).
+    Ended(usize, usize),
+    /// A track file's value (FILE_CHECK).
+    File(String, i64),
+}
+
 /// Everything a director's runner saw since its engine started: the input of the invariants.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct History {
@@ -340,8 +419,8 @@ pub struct History {
     pub start: Option<u64>,
     /// Runs, per checker, in order.
     pub runs: Vec<Vec<RunRecord>>,
-    /// Run ends in the order the runner handled them: (checker, index in its runs).
-    pub ended: Vec<(usize, usize)>,
+    /// Run ends and track-file values, in the order the runner handled them.
+    pub steps: Vec<Step>,
     /// Quorum notifications, per virtual server.
     pub quorum_notifies: Vec<Vec<NotifyRecord>>,
     /// Whether the engine was told to shut down.
@@ -354,7 +433,7 @@ impl History {
         History {
             start: None,
             runs: vec![Vec::new(); setup.checkers.len()],
-            ended: Vec::new(),
+            steps: Vec::new(),
             quorum_notifies: vec![Vec::new(); setup.virtual_servers.len()],
             stopped: false,
         }
@@ -369,12 +448,16 @@ fn breach(rule: &'static str, detail: String) -> Result<(), Breach> {
 /// runner handled them, from start-up).
 pub fn expected_table(setup: &CheckerSetup, history: &History) -> Table {
     let mut r = Rules::new(setup);
-    if let Some(t) = history.start {
-        r.start(setup, t);
-    }
-    for &(id, k) in &history.ended {
-        if let Some((at, end)) = history.runs.get(id).and_then(|v| v.get(k)?.end.as_ref()) {
-            r.ended(setup, id, *at, end);
+    for step in &history.steps {
+        match step {
+            Step::Start => r.start(setup, history.start.unwrap_or(0)),
+            Step::File(name, value) => r.file(setup, name, *value),
+            Step::Ended(id, k) => {
+                if let Some((at, end)) = history.runs.get(*id).and_then(|v| v.get(*k)?.end.as_ref())
+                {
+                    r.ended(setup, *id, *at, end);
+                }
+            }
         }
     }
     if history.stopped {
@@ -629,12 +712,13 @@ pub fn recovered(setup: &CheckerSetup, table: &Table) -> Result<(), Breach> {
 /// How long after the last disturbance (a server's health, a director's boot or stop) every
 /// checker has seen its server well again: a run under way may hang until its timeout, the next
 /// (or a retry) follows within `delay_loop`, after a boot the first run within `warmup`; plus
-/// the answer's latency.
+/// the answer's latency. A FILE_CHECK follows its file at once.
 pub fn recovery_bound(setup: &CheckerSetup, latency: u64) -> u64 {
     let ns = |d: core::time::Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
     setup
         .checkers
         .iter()
+        .filter(|c| c.runs())
         .map(|c| {
             ns(c.warmup)
                 .saturating_add(ns(c.delay_loop))

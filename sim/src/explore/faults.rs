@@ -210,6 +210,11 @@ pub(super) fn lvs_faults(rng: &mut SimRng, s: &Scenario, duration: Dur) -> Vec<F
         })
         .unwrap_or_default();
     let nodes: Vec<String> = s.nodes.iter().map(|n| n.name.clone()).collect();
+    let file = s
+        .nodes
+        .first()
+        .and_then(|n| n.keepalived_conf.as_deref())
+        .is_some_and(|t| t.contains("FILE_CHECK"));
     let heal_at = duration.0 / 3 * 2;
     let t = |rng: &mut SimRng, lo: u64| Dur(rng.between(lo, heal_at.saturating_sub(1).max(lo)));
     let mut out = Vec::new();
@@ -257,8 +262,31 @@ pub(super) fn lvs_faults(rng: &mut SimRng, s: &Scenario, duration: Dur) -> Vec<F
             }
         }
     }
+    // FILE_CHECK: the track file's value changes now and then on a director.
+    if file {
+        for _ in 0..rng.between(1, 6) {
+            let mut f = FaultSpec::new(t(rng, 0), FaultKind::TrackFile)
+                .node(rng.pick(&nodes).map_or("d1", |s| s.as_str()));
+            f.file = Some("tf".into());
+            f.value = Some(match rng.below(6) {
+                0 => 0,
+                1 => -1_073_741_824,
+                2 => 1_073_741_824,
+                _ => rng.between(0, 12) as i64 - 4,
+            });
+            out.push(f);
+        }
+    }
     for server in &servers {
         out.push(server_fault(Dur(heal_at), server, "up"));
+    }
+    if file {
+        for n in &nodes {
+            let mut f = FaultSpec::new(Dur(heal_at), FaultKind::TrackFile).node(n);
+            f.file = Some("tf".into());
+            f.value = Some(0);
+            out.push(f);
+        }
     }
     out.sort_by_key(|f| f.at);
     out

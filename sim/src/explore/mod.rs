@@ -343,7 +343,8 @@ mod tests {
     }
 
     /// The `lvs` family is not vacuous: over a few seeds its runs take real servers out and
-    /// back, abandon hanging runs, lose and regain quorums, and restart directors.
+    /// back, abandon hanging runs, lose and regain quorums, restart directors and change the
+    /// track files of FILE_CHECKs.
     #[test]
     fn the_lvs_family_exercises_the_checker_rules() {
         let family = FAMILIES
@@ -374,6 +375,7 @@ mod tests {
                     T::Notify { .. } => "notify",
                     T::Crash => "crash",
                     T::Stop => "stop",
+                    T::Track { .. } => "track file",
                     _ => continue,
                 };
                 *seen.entry(k).or_default() += 1;
@@ -390,6 +392,7 @@ mod tests {
             "notify",
             "crash",
             "stop",
+            "track file",
         ] {
             assert!(seen.get(k).copied().unwrap_or(0) > 0, "never {k}: {seen:?}");
         }

@@ -247,9 +247,10 @@ pub enum TraceEvent {
         /// The threshold crossed.
         threshold: u64,
     },
-    /// A notification script ran (`notify_up`, `notify_down`, `quorum_up`, `quorum_down`).
+    /// A notification (`notify_up`, `notify_down`, `quorum_up`, `quorum_down`): its script ran,
+    /// or, when none is configured, only the `notify_fifo` line would be written.
     Notify {
-        /// Which, and for what.
+        /// Which, for what, and the script.
         what: String,
     },
     /// A liveness check passed: every virtual router has its one right MASTER.
@@ -692,7 +693,7 @@ impl TraceEntry {
                     format!("{vs} lost its quorum ({threshold} > live weight {sum})")
                 }
             }
-            TraceEvent::Notify { what } => format!("runs {what}"),
+            TraceEvent::Notify { what } => what.clone(),
             TraceEvent::Converged { masters } => format!("liveness check ok: {masters}"),
             TraceEvent::Expect { text, ok, seen } => format!(
                 "expect {text}: {} ({seen})",

@@ -125,6 +125,41 @@ pub struct NodePlan {
     /// The health checkers of its keepalived.conf's `virtual_server` blocks (`None`: none), as
     /// the checker engine runs them ([`CheckerSetup::from_conf`], exactly as vigild).
     pub checkers: Option<CheckerSetup>,
+    /// The notification scripts of those virtual servers.
+    pub notify_scripts: NotifyScripts,
+}
+
+/// The notification scripts of a director's virtual servers, as its keepalived.conf names them
+/// (what vigild would run for each `Notify` action; `None`: no script, only the FIFO line).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NotifyScripts {
+    /// Per virtual server: `quorum_up`, `quorum_down`.
+    pub quorum: Vec<(Option<String>, Option<String>)>,
+    /// Per virtual server, per real server: `notify_up`, `notify_down`.
+    pub reals: Vec<Vec<(Option<String>, Option<String>)>>,
+}
+
+impl NotifyScripts {
+    /// The scripts of `cfg`'s virtual servers.
+    pub fn from_conf(cfg: &vigil_engine::conf::Config) -> NotifyScripts {
+        let cmd = |s: &Option<vigil_engine::conf::Script>| s.as_ref().map(|s| s.command.clone());
+        let vss = &cfg.checkers.virtual_servers;
+        NotifyScripts {
+            quorum: vss
+                .iter()
+                .map(|v| (cmd(&v.quorum_up), cmd(&v.quorum_down)))
+                .collect(),
+            reals: vss
+                .iter()
+                .map(|v| {
+                    v.real_servers
+                        .iter()
+                        .map(|r| (cmd(&r.notify_up), cmd(&r.notify_down)))
+                        .collect()
+                })
+                .collect(),
+        }
+    }
 }
 
 /// A simulated real server's health (`do = "server"`).

@@ -154,6 +154,7 @@ impl Scenario {
             let ifaces = node_ifaces[ni].clone();
             let mut script_intervals = Vec::new();
             let mut checkers = None;
+            let mut notify_scripts = NotifyScripts::default();
             let config = if let Some(text) = &n.keepalived_conf {
                 if !n.instances.is_empty() {
                     return err(format!(
@@ -165,9 +166,7 @@ impl Scenario {
                     .map_err(|e| PlanError(format!("node {}: keepalived_conf: {e}", n.name)))?;
                 script_intervals = loaded.script_intervals;
                 checkers = loaded.checkers;
-                if let Some(c) = &checkers {
-                    refuse_unsimulated_checkers(&n.name, c)?;
-                }
+                notify_scripts = loaded.notify_scripts;
                 loaded.engine
             } else {
                 let mut specs: Vec<InstanceSpec> = Vec::new();
@@ -271,6 +270,7 @@ impl Scenario {
                 socket_buffer: usize::try_from(n.socket_buffer.unwrap_or(256)).unwrap_or(256),
                 read_cost: n.read_cost.unwrap_or(Dur::ZERO).0,
                 checkers,
+                notify_scripts,
             });
         }
         Ok(nodes)
@@ -561,23 +561,6 @@ pub fn instance_names(plan: &Plan) -> Vec<String> {
 
 #[cfg(test)]
 mod tests;
-
-/// Checkers the simulator cannot run yet: refused by name rather than run wrongly.
-fn refuse_unsimulated_checkers(
-    node: &str,
-    c: &vigil_engine::checker::CheckerSetup,
-) -> Result<(), PlanError> {
-    if c.checkers
-        .iter()
-        .any(|k| matches!(k.kind, vigil_engine::conf::CheckKind::File { .. }))
-    {
-        return err(format!(
-            "node {node}: FILE_CHECK is not simulated (its track_file values do not reach the \
-             checker engine in the simulator)"
-        ));
-    }
-    Ok(())
-}
 
 /// Faults the simulator does not carry out on a node that runs health checkers: a stall (the
 /// checker runner would have to freeze with the engine) and a reload (`CheckInput::Reload`

@@ -295,6 +295,7 @@ impl Sim {
         if let Some(id) = id {
             self.input(node, Input::TrackFile { file: id, value });
         }
+        self.lvs_file(node, &file, value);
     }
 
     /// `set_priority` (apply_fault).

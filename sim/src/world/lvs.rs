@@ -33,7 +33,7 @@ use crate::checks::lvs::{self, History, NotifyRecord, Rules, RunEnd, RunRecord, 
 use crate::checks::ViolationKind;
 use crate::contract::Breach;
 use crate::driver::{Event, Sim};
-use crate::scenario::ServerHealth;
+use crate::scenario::{NotifyScripts, ServerHealth};
 use crate::trace::TraceEvent;
 
 /// Where each checker's probe goes: `connect_ip` / `connect_port` (else the real server) for
@@ -67,11 +67,14 @@ pub(crate) struct LvsNames {
     pub reals: Vec<Vec<String>>,
     /// The sorry server, per virtual server.
     pub sorry: Vec<String>,
+    /// The notification scripts.
+    pub scripts: NotifyScripts,
 }
 
 impl LvsNames {
-    fn new(setup: &CheckerSetup, targets: &[SocketAddr]) -> LvsNames {
+    fn new(setup: &CheckerSetup, targets: &[SocketAddr], scripts: &NotifyScripts) -> LvsNames {
         LvsNames {
+            scripts: scripts.clone(),
             checkers: setup
                 .checkers
                 .iter()
@@ -140,10 +143,10 @@ pub(crate) struct Director {
 }
 
 impl Director {
-    pub(crate) fn new(setup: &CheckerSetup) -> Director {
+    pub(crate) fn new(setup: &CheckerSetup, scripts: &NotifyScripts) -> Director {
         let targets = targets(setup);
         Director {
-            names: Rc::new(LvsNames::new(setup, &targets)),
+            names: Rc::new(LvsNames::new(setup, &targets, scripts)),
             targets,
             engine: None,
             inc: 0,
@@ -173,10 +176,38 @@ impl Sim {
         d.jobs.fill(None);
         d.table = Table::empty(&setup);
         d.hist = History::new(&setup);
-        d.hist.start = Some(local);
         d.rules = Rules::new(&setup);
-        d.rules.start(&setup, local);
         let mut e = CheckerEngine::new(CheckerSetup::clone(&setup));
+        // vigild feeds every track file's value before Start (FILE_CHECK): the value the
+        // schedule set last, else the file's initial one.
+        let node = &self.nodes[n];
+        let files: Vec<(String, i64)> = node
+            .config
+            .track_files
+            .iter()
+            .map(|f| {
+                let v = node
+                    .files
+                    .iter()
+                    .find(|(x, _)| *x == f.name)
+                    .map_or(f.initial, |x| x.1);
+                (f.name.clone(), v)
+            })
+            .collect();
+        let Some(d) = self.nodes[n].lvs.as_mut() else {
+            return;
+        };
+        for (name, value) in files {
+            d.hist.steps.push(lvs::Step::File(name.clone(), value));
+            d.rules.file(&setup, &name, value);
+            e.handle_input(
+                Instant::from_nanos(local),
+                CheckInput::TrackFile { name, value },
+            );
+        }
+        d.hist.start = Some(local);
+        d.hist.steps.push(lvs::Step::Start);
+        d.rules.start(&setup, local);
         e.handle_input(Instant::from_nanos(local), CheckInput::Start);
         d.engine = Some(e);
         self.lvs_drain(n);
@@ -201,12 +232,26 @@ impl Sim {
             if d.engine.is_none() || d.hist.stopped {
                 continue;
             }
+            // FILE_CHECK: recovered means every track file back at 0.
+            let files_clear = node.config.track_files.iter().all(|f| {
+                node.files
+                    .iter()
+                    .find(|(x, _)| *x == f.name)
+                    .map_or(f.initial, |x| x.1)
+                    == 0
+            });
+            if !files_clear {
+                continue;
+            }
             let bound = lvs::recovery_bound(&d.setup, latency);
             let bound = bound.saturating_add(node.slack(bound));
-            if self.now.saturating_sub(self.lvs_disturbed) <= bound {
+            // The run's end (an empty queue stops it before its duration).
+            let end = self.now.max(self.plan.duration);
+            if end.saturating_sub(self.lvs_disturbed) <= bound {
                 continue;
             }
             if let Err(b) = lvs::recovered(&d.setup, &d.table) {
+                self.now = end;
                 return self.violate(ViolationKind::Liveness, b.rule, Some(n), b.detail);
             }
         }
@@ -236,6 +281,28 @@ impl Sim {
         d.hist.stopped = true;
         d.rules.stop();
         e.handle_input(Instant::from_nanos(local), CheckInput::Shutdown);
+        self.lvs_drain(n);
+    }
+
+    /// A track file of node `n` has a new value (`track_file` fault): FILE_CHECKs follow it.
+    pub(crate) fn lvs_file(&mut self, n: usize, name: &str, value: i64) {
+        let local = self.nodes[n].local(self.now);
+        let Some(d) = self.nodes[n].lvs.as_mut() else {
+            return;
+        };
+        let Some(e) = d.engine.as_mut() else { return };
+        if d.hist.stopped {
+            return;
+        }
+        d.hist.steps.push(lvs::Step::File(name.to_string(), value));
+        d.rules.file(&d.setup, name, value);
+        e.handle_input(
+            Instant::from_nanos(local),
+            CheckInput::TrackFile {
+                name: name.to_string(),
+                value,
+            },
+        );
         self.lvs_drain(n);
     }
 
@@ -471,18 +538,35 @@ impl Sim {
             }
             CheckAction::Notify(note) => {
                 let stopping = d.hist.stopped;
-                let what = match note {
-                    Notify::RealServerUp(vs, r) => {
-                        format!("notify_up {}", names.server(vs.0 as usize, Server::Real(r)))
-                    }
-                    Notify::RealServerDown(vs, r) => {
+                let sc = &names.scripts;
+                let rs = |vs: usize, r: u32| sc.reals.get(vs).and_then(|x| x.get(r as usize));
+                let (what, script) = match note {
+                    Notify::RealServerUp(vs, r) => (
                         format!(
-                            "notify_down {}",
+                            "notify_up of {}",
                             names.server(vs.0 as usize, Server::Real(r))
-                        )
-                    }
-                    Notify::QuorumUp(vs) => format!("quorum_up {}", names.vss[vs.0 as usize]),
-                    Notify::QuorumDown(vs) => format!("quorum_down {}", names.vss[vs.0 as usize]),
+                        ),
+                        rs(vs.0 as usize, r).and_then(|x| x.0.clone()),
+                    ),
+                    Notify::RealServerDown(vs, r) => (
+                        format!(
+                            "notify_down of {}",
+                            names.server(vs.0 as usize, Server::Real(r))
+                        ),
+                        rs(vs.0 as usize, r).and_then(|x| x.1.clone()),
+                    ),
+                    Notify::QuorumUp(vs) => (
+                        format!("quorum_up of {}", names.vss[vs.0 as usize]),
+                        sc.quorum.get(vs.0 as usize).and_then(|x| x.0.clone()),
+                    ),
+                    Notify::QuorumDown(vs) => (
+                        format!("quorum_down of {}", names.vss[vs.0 as usize]),
+                        sc.quorum.get(vs.0 as usize).and_then(|x| x.1.clone()),
+                    ),
+                };
+                let what = match script {
+                    Some(cmd) => format!("runs {what}: {cmd}"),
+                    None => format!("{what} (no script configured: the FIFO line only)"),
                 };
                 let mut checked = Ok(());
                 if let Notify::QuorumUp(vs) | Notify::QuorumDown(vs) = note {
@@ -622,7 +706,7 @@ fn end_run(d: &mut Director, i: usize, local: u64, end: RunEnd) -> Result<(), Br
         return Ok(());
     }
     let k = d.hist.runs[i].len() - 1;
-    d.hist.ended.push((i, k));
+    d.hist.steps.push(lvs::Step::Ended(i, k));
     d.rules.ended(&d.setup, i, local, &end);
     lvs::ended_in_time(&d.hist.runs[i][k])
 }

@@ -36,6 +36,7 @@ fn refused() -> RunEnd {
 fn history(s: &CheckerSetup, ends: &[(usize, u64, RunEnd)]) -> History {
     let mut h = History::new(s);
     h.start = Some(0);
+    h.steps.push(Step::Start);
     for (k, (id, t, end)) in ends.iter().enumerate() {
         let at = *t * S / 10;
         h.runs[*id].push(RunRecord {
@@ -44,7 +45,7 @@ fn history(s: &CheckerSetup, ends: &[(usize, u64, RunEnd)]) -> History {
             deadline: at + S,
             end: Some((at, end.clone())),
         });
-        h.ended.push((*id, h.runs[*id].len() - 1));
+        h.steps.push(Step::Ended(*id, h.runs[*id].len() - 1));
     }
     h
 }
@@ -343,4 +344,36 @@ fn recovered_fails_on_a_server_left_out_or_a_sorry_server_left_in() {
     let mut sorry = good.clone();
     sorry.sorry[0] = Some(1);
     assert_eq!(rule_of(recovered(&s, &sorry)), "lvs-recovered");
+}
+
+#[test]
+fn file_check_values_set_weight_and_state() {
+    let s = setup(
+        "track_file f {\n file /run/f\n}\nvirtual_server 192.0.2.100 80 {\n quorum 1\n \
+         real_server 198.51.100.21 80 {\n  weight 1\n  FILE_CHECK {\n   track_file f\n   \
+         weight 2 reverse\n  }\n }\n}\n",
+    );
+    let with = |values: &[i64]| {
+        let mut h = History::new(&s);
+        h.start = Some(0);
+        h.steps.push(Step::Start);
+        for v in values {
+            h.steps.push(Step::File("f".into(), *v));
+        }
+        expected_table(&s, &h)
+    };
+    // reverse: value -5 adds 10; value 3 takes 6 away (clamped at 0).
+    assert_eq!(with(&[-5]).reals[0], vec![Some(11)]);
+    assert_eq!(with(&[3]).reals[0], vec![Some(0)]);
+    // A product at or below -2^31 is down.
+    assert_eq!(with(&[1_073_741_824]).reals[0], vec![None]);
+    // Back to 0: up at the configured weight.
+    assert_eq!(with(&[1_073_741_824, 0]).reals[0], vec![Some(1)]);
+    // A table that kept the server at 11 after the value went back breaks `table-rules`.
+    let mut wrong = with(&[-5, 0]);
+    wrong.reals[0][0] = Some(11);
+    assert_eq!(
+        rule_of(table_rules(&s, &with(&[-5, 0]), &wrong)),
+        "table-rules"
+    );
 }
