@@ -488,10 +488,14 @@ impl Builder {
             },
             _ => {}
         }
+        // FILE_CHECK's state is known as soon as the file is read: keepalived clears `alpha`
+        // for it ("we know the state of the checker immediately", check_file.c).
+        let alpha =
+            !matches!(kind, CheckKind::File { .. }) && c.timing.alpha.or(rs.alpha).unwrap_or(false);
         Some(Checker {
             kind,
             conn,
-            alpha: c.timing.alpha.or(rs.alpha).unwrap_or(false),
+            alpha,
             retry: c.timing.retry.or(rs.retry).unwrap_or(c.default_retry),
             delay_before_retry: c
                 .timing

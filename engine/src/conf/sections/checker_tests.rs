@@ -251,3 +251,15 @@ fn udp_hex_strings_read_like_keepalived() {
         k => panic!("{k:?}"),
     }
 }
+
+#[test]
+fn file_check_clears_alpha_as_keepalived_does() {
+    // check_file.c: "Clear Alpha mode - we know the state of the checker immediately".
+    let c = parse(&format!(
+        "track_file f {{\n file /run/f\n}}\n{}",
+        vs(" alpha\n real_server 198.51.100.1 80 {\n  FILE_CHECK {\n   track_file f\n  }\n  TCP_CHECK {\n  }\n }")
+    ));
+    let ck = &c.checkers.virtual_servers[0].real_servers[0].checkers;
+    let alpha: Vec<_> = ck.iter().map(|c| (c.kind.keyword(), c.alpha)).collect();
+    assert_eq!(alpha, vec![("FILE_CHECK", false), ("TCP_CHECK", true)]);
+}
