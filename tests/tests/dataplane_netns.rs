@@ -666,7 +666,10 @@ virtual_server 192.0.2.100 80 {{
     lab.cut_link_on(1, 1);
     lab.node(master).kill9();
     let took = netns::wait_until(Duration::from_secs(20), || {
-        lab.has(2, vip) && lab.addresses_on(2, 1).contains(&"198.51.100.1".parse().unwrap())
+        lab.has(2, vip)
+            && lab
+                .addresses_on(2, 1)
+                .contains(&"198.51.100.1".parse().unwrap())
     });
     let vip_moved = wall() - crash;
     assert!(
@@ -761,4 +764,302 @@ virtual_server 192.0.2.100 80 {{
         ["rs4", "rs5"],
         "the backup did not spread over the live servers: {served:?}"
     );
+}
+
+/// `N` new connections to VIP:PORT, one request each; prints `name count` lines and
+/// `errors N` (as SPREAD, with the port given).
+const SPREAD_PORT: &str = r#"
+import sys, http.client, collections
+vip, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+c = collections.Counter(); errors = 0
+for i in range(n):
+    try:
+        h = http.client.HTTPConnection(vip, port, timeout=5)
+        h.request("GET", "/", headers={"Connection": "close"})
+        c[h.getresponse().read().decode().strip()] += 1
+        h.close()
+    except Exception as e:
+        errors += 1
+for k, v in sorted(c.items()):
+    print(k, v)
+print("errors", errors)
+"#;
+
+/// A single director (host 1) with the lab's plain topology: client host 2 on link 0, real
+/// servers 3 and 4 on link 1 routing through the director.
+fn single_director(name: &str) -> Lab {
+    let lab = Lab::with_links(name, 4, 2);
+    lab.exec(2, &["ip", "link", "set", "eth1", "down"]);
+    for h in 3..=4 {
+        lab.exec(h, &["ip", "link", "set", "eth0", "down"]);
+        let gw = netns::link_v4(1, 1).to_string();
+        let r = lab.exec(h, &["ip", "route", "add", "default", "via", &gw]);
+        assert!(r.status.success(), "route on host {h}");
+    }
+    lab.exec(1, &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+    assert!(lab
+        .exec(1, &["ip", "addr", "add", "192.0.2.100/24", "dev", "eth0"])
+        .status
+        .success());
+    lab
+}
+
+fn spread_port(lab: &Lab, script: &std::path::Path, port: u16, n: usize) -> BTreeMap<String, u64> {
+    let out = Command::new("ip")
+        .args(["netns", "exec", &lab.ns(2), "python3"])
+        .arg(script)
+        .args(["192.0.2.100", &port.to_string(), &n.to_string()])
+        .output()
+        .expect("python3 client");
+    let mut counts = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let mut w = line.split_whitespace();
+        if let (Some(k), Some(v)) = (w.next(), w.next().and_then(|v| v.parse().ok())) {
+            counts.insert(k.to_string(), v);
+        }
+    }
+    counts
+}
+
+/// `virtual_server fwmark 7`: the operator's own rule (a table of the test's, mangle priority)
+/// marks TCP to 192.0.2.100 ports 80 and 8080 with 7; vigild balances marked connections
+/// over two real servers, each listening on both ports (a fwmark service keeps the
+/// destination port). Asserted with traffic: both ports are balanced rr over both servers and
+/// each answer comes from the port asked for; port 9443 (not marked) is not translated and
+/// reaches the director, which refuses it.
+#[test]
+fn fwmark_service_under_traffic() {
+    if !netns::require_root() {
+        return;
+    }
+    if Command::new("nft").arg("--version").output().is_err() {
+        netns::not_run("nft (Debian's nftables package) is missing: scripts/test installs it");
+        panic!("nft is missing: install Debian's nftables package (scripts/test does)");
+    }
+    let mut lab = single_director("dpfwmark");
+    let mark = lab.write(
+        "mark.nft",
+        "table ip marker {\n chain pre { type filter hook prerouting priority mangle; policy accept;\n  ip daddr 192.0.2.100 tcp dport { 80, 8080 } meta mark set 7\n }\n}\n",
+    );
+    let r = lab.exec(1, &["nft", "-f", &mark.display().to_string()]);
+    assert!(r.status.success(), "nft -f mark: {r:?}");
+    let srv = lab.write("server.py", SERVER);
+    let spread_py = lab.write("spread_port.py", SPREAD_PORT);
+    let mut procs = Vec::new();
+    for h in 3..=4 {
+        for port in [80u16, 8080] {
+            procs.push(server(&lab, h, &srv, &format!("rs{h}:{port}"), port));
+        }
+    }
+    let (r3, r4) = (netns::link_v4(3, 1), netns::link_v4(4, 1));
+    let conf = format!(
+        "virtual_server fwmark 7 {{
+    delay_loop 1
+    alpha
+    retry 1
+    delay_before_retry 1
+    lb_algo rr
+    lb_kind NAT
+    real_server {r3} 80 {{ TCP_CHECK {{ connect_timeout 1 }} }}
+    real_server {r4} 80 {{ TCP_CHECK {{ connect_timeout 1 }} }}
+}}
+"
+    );
+    let node = lab.start(Kind::Vigil, 1, &conf);
+    assert!(
+        netns::wait_until(Duration::from_secs(20), || ruleset(&lab)
+            .contains("numgen inc mod 2")),
+        "vigild did not build its table:\n{}\n{}",
+        ruleset(&lab),
+        lab.node_ref(node).log_text()
+    );
+    println!("director's ruleset (fwmark):\n{}", ruleset(&lab));
+    for port in [80u16, 8080] {
+        let counts = spread_port(&lab, &spread_py, port, 200);
+        println!("200 requests to port {port}: {counts:?}");
+        let want: BTreeMap<String, u64> = [
+            (format!("rs3:{port}"), 100),
+            (format!("rs4:{port}"), 100),
+            ("errors".to_string(), 0),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(counts, want, "port {port}");
+    }
+    // Port 9443: not marked, not translated: the director itself refuses the connection.
+    let counts = spread_port(&lab, &spread_py, 9443, 5);
+    assert_eq!(counts.get("errors").copied(), Some(5), "{counts:?}");
+    let st = lab.node(node).terminate();
+    assert!(st.is_some(), "vigild did not stop");
+    let after = ruleset(&lab);
+    assert!(!after.contains("table ip vigil"), "{after}");
+    assert!(after.contains("table ip marker"), "{after}");
+}
+
+/// Rounds of new connections, one per source address per round (interleaved); prints
+/// `SOURCE NAME` (or `SOURCE error`) per connection.
+const PERSIST: &str = r#"
+import sys, http.client
+vip, sources, rounds = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3])
+for r in range(rounds):
+    for src in sources:
+        try:
+            h = http.client.HTTPConnection(vip, 80, timeout=5, source_address=(src, 0))
+            h.request("GET", "/", headers={"Connection": "close"})
+            print(src, h.getresponse().read().decode().strip(), flush=True)
+            h.close()
+        except Exception as e:
+            print(src, "error", flush=True)
+"#;
+
+/// For each source, the servers that answered it (and how often).
+fn persist(
+    lab: &Lab,
+    script: &std::path::Path,
+    sources: &[&str],
+    rounds: usize,
+) -> BTreeMap<String, BTreeMap<String, u64>> {
+    let out = Command::new("ip")
+        .args(["netns", "exec", &lab.ns(2), "python3"])
+        .arg(script)
+        .args(["192.0.2.100", &sources.join(","), &rounds.to_string()])
+        .output()
+        .expect("python3 client");
+    let mut m: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        if let Some((src, name)) = line.split_once(' ') {
+            *m.entry(src.to_string())
+                .or_default()
+                .entry(name.to_string())
+                .or_default() += 1;
+        }
+    }
+    m
+}
+
+/// `persistence_timeout 5` with `persistence_granularity 255.255.255.240` over two real
+/// servers (lb_algo rr): a timed nftables set of clients per server. Asserted with traffic
+/// from several client addresses, interleaved so that rr alone would alternate servers:
+/// every client stays on one server; two addresses of one /28 share it; clients of other
+/// /28s are still spread by rr over both servers; the entries (masked addresses) are in the
+/// server's set, and gone once the timeout passes without a new connection; after a real
+/// server dies and the checker removes it, its clients go to the other server (its set was
+/// flushed) with no failed request; vigild never saw its table as damaged (the shape check
+/// matches the real `nft -j` listing of the persistent chains).
+#[test]
+fn persistence_timeout_keeps_a_client_on_its_server() {
+    if !netns::require_root() {
+        return;
+    }
+    if Command::new("nft").arg("--version").output().is_err() {
+        netns::not_run("nft (Debian's nftables package) is missing: scripts/test installs it");
+        panic!("nft is missing: install Debian's nftables package (scripts/test does)");
+    }
+    let mut lab = single_director("dppersist");
+    // Client addresses: .50 and .51 share a /28 (192.0.2.48/28); the others are one per /28.
+    let sources = [
+        "192.0.2.50",
+        "192.0.2.51",
+        "192.0.2.66",
+        "192.0.2.82",
+        "192.0.2.114",
+    ];
+    for a in sources {
+        let r = lab.exec(2, &["ip", "addr", "add", &format!("{a}/24"), "dev", "eth0"]);
+        assert!(r.status.success(), "{r:?}");
+    }
+    let srv = lab.write("server.py", SERVER);
+    let persist_py = lab.write("persist.py", PERSIST);
+    let mut servers: Vec<Proc> = (3..=4)
+        .map(|h| server(&lab, h, &srv, &format!("rs{h}"), 8080))
+        .collect();
+    let (r3, r4) = (netns::link_v4(3, 1), netns::link_v4(4, 1));
+    let conf = format!(
+        "virtual_server 192.0.2.100 80 {{
+    delay_loop 1
+    alpha
+    retry 1
+    delay_before_retry 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    persistence_timeout 5
+    persistence_granularity 255.255.255.240
+    real_server {r3} 8080 {{ TCP_CHECK {{ connect_timeout 1 }} }}
+    real_server {r4} 8080 {{ TCP_CHECK {{ connect_timeout 1 }} }}
+}}
+"
+    );
+    let node = lab.start(Kind::Vigil, 1, &conf);
+    assert!(
+        netns::wait_until(Duration::from_secs(20), || ruleset(&lab)
+            .contains("numgen inc mod 2")),
+        "vigild did not build its table:\n{}\n{}",
+        ruleset(&lab),
+        lab.node_ref(node).log_text()
+    );
+    println!("director's ruleset (persistence):\n{}", ruleset(&lab));
+    let seen = persist(&lab, &persist_py, &sources, 10);
+    println!("10 rounds over {sources:?}: {seen:?}");
+    for a in sources {
+        let m = &seen[a];
+        assert_eq!(m.len(), 1, "{a} moved between servers or failed: {m:?}");
+        assert_eq!(m.values().sum::<u64>(), 10, "{a}: {m:?}");
+    }
+    let server_of = |m: &BTreeMap<String, u64>| m.keys().next().cloned().unwrap_or_default();
+    assert_eq!(
+        server_of(&seen["192.0.2.50"]),
+        server_of(&seen["192.0.2.51"]),
+        "one /28, one server"
+    );
+    let used: std::collections::BTreeSet<String> = seen.values().map(server_of).collect();
+    assert_eq!(used.len(), 2, "new clients are not spread by rr: {seen:?}");
+    // The masked address is in its server's set of clients, with a timeout.
+    let set_of = |name: &str| {
+        let out = lab.exec(1, &["nft", "list", "set", "ip", "vigil", name]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let rs_index = |name: &str| usize::from(name != "rs3");
+    let s48 = server_of(&seen["192.0.2.50"]);
+    let listed = set_of(&format!("vs0_rs{}_clients", rs_index(&s48)));
+    println!("{listed}");
+    assert!(
+        listed.contains("192.0.2.48 expires"),
+        "no entry for 192.0.2.48/28:\n{listed}"
+    );
+    // The timeout passes with no new connection: the entries expire.
+    std::thread::sleep(Duration::from_secs(7));
+    for i in 0..2 {
+        let l = set_of(&format!("vs0_rs{i}_clients"));
+        assert!(!l.contains("expires"), "entries outlived the timeout:\n{l}");
+    }
+    // A fresh entry for .50's network, then its server dies: its clients move, no failure.
+    let first = persist(&lab, &persist_py, &["192.0.2.50"], 1);
+    let s = server_of(&first["192.0.2.50"]);
+    assert!(s.starts_with("rs"), "{first:?}");
+    let victim = if s == "rs3" { 0 } else { 1 };
+    servers[victim].stop();
+    let victim_addr = netns::link_v4(3 + victim, 1);
+    assert!(
+        netns::wait_until(Duration::from_secs(20), || lab
+            .vigild_status(node)
+            .contains(&format!("Real server {victim_addr}:8080: DOWN"))),
+        "not marked down:\n{}",
+        lab.vigild_status(node)
+    );
+    let after = persist(&lab, &persist_py, &["192.0.2.50", "192.0.2.51"], 5);
+    println!("after {s} died: {after:?}");
+    for a in ["192.0.2.50", "192.0.2.51"] {
+        assert_eq!(after[a].len(), 1, "{a}: {after:?}");
+        assert_ne!(server_of(&after[a]), s, "{a} still sent to the dead {s}");
+        assert_ne!(server_of(&after[a]), "error", "{a}: {after:?}");
+    }
+    let log = lab.node_ref(node).log_text();
+    assert!(
+        !log.contains("changed or removed by someone else"),
+        "vigild took its own persistent table for damaged:\n{log}"
+    );
+    let st = lab.node(node).terminate();
+    assert!(st.is_some(), "vigild did not stop");
+    assert!(!ruleset(&lab).contains("table ip vigil"));
 }

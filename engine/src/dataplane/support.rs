@@ -16,10 +16,16 @@
 //!   connections on every change.
 //! * `lb_kind TUN`: refused: IPVS encapsulates each connection's packets (IP-in-IP, GUE, GRE)
 //!   towards its real server; nftables has no encapsulating statement.
-//! * `persistence_timeout` / `persistence_granularity`: a hash of the source address (masked
-//!   by the granularity) picks the server, so a client keeps its server while the table is
-//!   unchanged; unlike IPVS it is not a timed entry per client (a change of the table can move
-//!   a client before the timeout; an unchanged table keeps it longer).
+//! * `persistence_timeout` / `persistence_granularity`: one timed nftables set of clients per
+//!   server (`flags dynamic,timeout`, the set's timeout = `persistence_timeout`). A new
+//!   connection from a client (its address masked by the granularity) found in a live
+//!   server's set goes to that server and refreshes the entry; otherwise the scheduler picks a
+//!   server and the client is added to its set. As IPVS's persistence template, a client
+//!   stays on its server within the timeout, whatever the table does to other servers.
+//!   Differences: the entry's timer restarts at each *new* connection (IPVS's template lives
+//!   on while connections it controls are open, then for the timeout); a server that leaves
+//!   the table or is inhibited (weight 0) loses its clients at once (their set is flushed: as
+//!   IPVS with `expire_quiescent_template` set); the sets are emptied at start and reload.
 //! * `persistence_engine`: refused (IPVS's SIP Call-ID engine has no nftables equivalent).
 //! * `virtual_server group`: refused for now (sets of addresses and ranges are not built).
 //! * `ops` (one-packet scheduling): noted: nftables translates per conntrack flow.
@@ -108,16 +114,14 @@ pub fn nftables_notes(vs: &VirtualServer) -> Vec<String> {
     let mut notes = vec![format!(
         "virtual_server {name}: applied by the nftables data plane (table {table}): lb_kind NAT as DNAT; the real servers must route their replies through this director, which must forward (no source NAT is added)"
     )];
-    // With persistence the source hash replaces the scheduler: its mapping would not apply.
     let sched = Scheduling::of(vs);
-    if let (Some(n), None) = (sched.note, vs.persistence_timeout) {
+    if let Some(n) = sched.note {
         notes.push(format!("virtual_server {name}: {n}"));
     }
     if let Some(t) = vs.persistence_timeout {
         notes.push(format!(
-            "virtual_server {name}: persistence_timeout {t}: applied as a hash of the client's address{}: a client keeps its real server while the table is unchanged, not for {t} s after its last connection (a change of the table can move it), and lb_algo {} is not used",
-            if vs.persistence_granularity.is_some() { " under persistence_granularity" } else { "" },
-            vs.lb_algo.name()
+            "virtual_server {name}: persistence_timeout {t}: a timed set of clients{} per real server: a client returns to its server for {t} s after its last new connection (IPVS counts from the end of its last connection); a server leaving the table or inhibited loses its clients at once (IPVS's expire_quiescent_template); entries are not kept across a restart or reload",
+            if vs.persistence_granularity.is_some() { " (addresses masked by persistence_granularity)" } else { "" },
         ));
     }
     if matches!(vs.key, ServiceKey::Fwmark(_))

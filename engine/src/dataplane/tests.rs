@@ -73,13 +73,7 @@ fn sh_hashes_the_source_and_dh_the_destination() {
         &full_table(&vs_of(THREE)),
     );
     let sh = sh.expect("applied");
-    assert_eq!(
-        sh.selector,
-        Selector::SourceHash {
-            port: false,
-            mask: None
-        }
-    );
+    assert_eq!(sh.selector, Selector::SourceHash { port: false });
     assert_eq!(sh.modulus, 6, "sh is weighted");
     let dh = plan(
         0,
@@ -113,18 +107,37 @@ fn connection_count_schedulers_are_mapped_with_a_reason() {
 }
 
 #[test]
-fn persistence_hashes_the_masked_source() {
+fn persistence_keeps_the_scheduler_and_lists_every_server() {
     let vs = vs_of(&format!(
         "lb_algo rr\npersistence_timeout 60\npersistence_granularity 255.255.255.0\n{THREE}"
     ));
-    let p = plan(0, &vs, &full_table(&vs)).expect("applied");
-    assert!(matches!(
-        p.selector,
-        Selector::SourceHash {
-            mask: Some(conf::Granularity::V4(_)),
-            ..
-        }
-    ));
+    let mut t = full_table(&vs);
+    t.apply(Server::Real(1), TableChange::Remove);
+    let p = plan(0, &vs, &t).expect("applied");
+    // The scheduler picks a new client's first server (IPVS does the same).
+    assert_eq!((p.selector, p.modulus), (Selector::Counter, 2));
+    assert_eq!(
+        p.persistence,
+        Some(Persistence {
+            timeout: 60,
+            mask: Some(conf::Granularity::V4("255.255.255.0".parse().unwrap()))
+        })
+    );
+    // Every configured server (its set of clients exists whether or not it is live).
+    let live: Vec<(Server, bool)> = p.endpoints.iter().map(|e| (e.server, e.live)).collect();
+    assert_eq!(
+        live,
+        [
+            (Server::Real(0), true),
+            (Server::Real(1), false),
+            (Server::Real(2), true),
+            (Server::Sorry, false)
+        ]
+    );
+    assert!(p
+        .buckets
+        .iter()
+        .all(|b| p.endpoints[b.endpoint].addr == b.addr));
 }
 
 #[test]
