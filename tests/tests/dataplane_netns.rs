@@ -1063,3 +1063,116 @@ fn persistence_timeout_keeps_a_client_on_its_server() {
     assert!(st.is_some(), "vigild did not stop");
     assert!(!ruleset(&lab).contains("table ip vigil"));
 }
+
+/// An HTTP server that answers with its name and the address it saw the request from.
+const WHO: &str = r#"
+import sys, http.server
+name, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        body = (name + " " + self.client_address[0] + "\n").encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer((addr, port), H).serve_forever()
+"#;
+
+/// One GET from host `h` to `url`: the answer, or `error NAME`.
+fn get(lab: &Lab, h: usize, url: &str) -> String {
+    let out = lab.exec(
+        h,
+        &[
+            "python3",
+            "-c",
+            "import sys, urllib.request\ntry:\n print(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode().strip())\nexcept Exception as e:\n print('error', type(e).__name__)",
+            url,
+        ],
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `nat_mask 255.255.255.0` with `lb_kind NAT` (keepalived 0.7's keyword: the seed's
+/// ipfwwrapper masqueraded the real servers' networks with ipchains). The client has no route
+/// to the real servers' network 198.51.100.0/24. Asserted: before vigild, a connection that a
+/// real server opens to the client fails (no way back); with vigild, it succeeds and the
+/// client sees the director's address (masqueraded); balanced connections are not source-
+/// NATed (the real server sees the client's own address); after vigild stops, the real
+/// server's connection fails again (the masquerade went with Vigil's table).
+#[test]
+fn nat_mask_masquerades_the_real_servers_own_connections() {
+    if !netns::require_root() {
+        return;
+    }
+    if Command::new("nft").arg("--version").output().is_err() {
+        netns::not_run("nft (Debian's nftables package) is missing: scripts/test installs it");
+        panic!("nft is missing: install Debian's nftables package (scripts/test does)");
+    }
+    let mut lab = single_director("dpnatmask");
+    let who = lab.write("who.py", WHO);
+    let client_addr = netns::link_v4(2, 0).to_string();
+    let _client_web = server_on(&lab, 2, &who, "client-web", &client_addr, 8000);
+    let _servers: Vec<Proc> = (3..=4)
+        .map(|h| server(&lab, h, &who, &format!("rs{h}"), 8080))
+        .collect();
+    let outward = format!("http://{client_addr}:8000/");
+    assert!(netns::wait_until(Duration::from_secs(5), || get(
+        &lab, 2, &outward
+    )
+    .starts_with("client-web")));
+    let before = get(&lab, 3, &outward);
+    assert!(
+        before.starts_with("error"),
+        "the client answered a real server without masquerade: {before}"
+    );
+    let (r3, r4) = (netns::link_v4(3, 1), netns::link_v4(4, 1));
+    let conf = format!(
+        "virtual_server 192.0.2.100 80 {{
+    delay_loop 1
+    alpha
+    retry 1
+    delay_before_retry 1
+    lb_algo rr
+    lb_kind NAT
+    nat_mask 255.255.255.0
+    protocol TCP
+    real_server {r3} 8080 {{ TCP_CHECK {{ connect_timeout 1 }} }}
+    real_server {r4} 8080 {{ TCP_CHECK {{ connect_timeout 1 }} }}
+}}
+"
+    );
+    let node = lab.start(Kind::Vigil, 1, &conf);
+    assert!(
+        netns::wait_until(Duration::from_secs(20), || ruleset(&lab)
+            .contains("numgen inc mod 2")),
+        "vigild did not build its table:\n{}\n{}",
+        ruleset(&lab),
+        lab.node_ref(node).log_text()
+    );
+    println!("director's ruleset (nat_mask):\n{}", ruleset(&lab));
+    let director = netns::link_v4(1, 0).to_string();
+    let out = get(&lab, 3, &outward);
+    assert_eq!(
+        out,
+        format!("client-web {director}"),
+        "the real server's own connection is not masqueraded"
+    );
+    for _ in 0..4 {
+        let via = get(&lab, 2, "http://192.0.2.100/");
+        assert!(
+            via.starts_with("rs") && via.ends_with(&format!(" {client_addr}")),
+            "a balanced connection lost the client's address: {via}"
+        );
+    }
+    let st = lab.node(node).terminate();
+    assert!(st.is_some(), "vigild did not stop");
+    assert!(!ruleset(&lab).contains("table ip vigil"));
+    let after = get(&lab, 3, &outward);
+    assert!(
+        after.starts_with("error"),
+        "masquerade left behind: {after}"
+    );
+}

@@ -123,6 +123,32 @@ pub struct Persistence {
     pub mask: Option<Granularity>,
 }
 
+/// `nat_mask`: the real servers' networks whose own outgoing connections through the director
+/// are masqueraded (the seed's ipchains `MASQ` rule, `-s RS/nat_mask`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Masquerade {
+    /// The mask.
+    pub mask: Granularity,
+    /// Each real server's (and the sorry server's) address under the mask, without repeats.
+    pub networks: Vec<IpAddr>,
+}
+
+/// `addr` under `mask` (a mask of the other family leaves it unchanged).
+pub fn network_of(addr: IpAddr, mask: Granularity) -> IpAddr {
+    match (addr, mask) {
+        (IpAddr::V4(a), Granularity::V4(m)) => IpAddr::V4((u32::from(a) & u32::from(m)).into()),
+        (IpAddr::V6(a), Granularity::V6(len)) => {
+            let m = if len >= 128 {
+                u128::MAX
+            } else {
+                !(u128::MAX >> len)
+            };
+            IpAddr::V6((u128::from(a) & m).into())
+        }
+        _ => addr,
+    }
+}
+
 /// How the kernel must handle a virtual server's new connections.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServicePlan {
@@ -144,6 +170,8 @@ pub struct ServicePlan {
     pub endpoints: Vec<Endpoint>,
     /// `persistence_timeout`: a client returns to its server within the timeout.
     pub persistence: Option<Persistence>,
+    /// `nat_mask`: source NAT of the real servers' own connections.
+    pub masquerade: Option<Masquerade>,
 }
 
 /// The plan for virtual server `index` with this table, or the reason the nftables data
@@ -213,6 +241,16 @@ pub fn plan(index: u32, vs: &VirtualServer, table: &ServiceTable) -> Result<Serv
             }
         })
         .collect();
+    let masquerade = vs.nat_mask.map(|mask| {
+        let mut networks: Vec<IpAddr> = Vec::new();
+        for e in &endpoints {
+            let n = network_of(e.addr, mask);
+            if !networks.contains(&n) {
+                networks.push(n);
+            }
+        }
+        Masquerade { mask, networks }
+    });
     Ok(ServicePlan {
         index,
         family: vs.family,
@@ -225,6 +263,7 @@ pub fn plan(index: u32, vs: &VirtualServer, table: &ServiceTable) -> Result<Serv
             timeout,
             mask: vs.persistence_granularity,
         }),
+        masquerade,
     })
 }
 

@@ -6,9 +6,13 @@
 //!   connection, so a change of the table (a server removed, inhibited, re-weighted) affects
 //!   new connections only and an established connection keeps its real server, as with IPVS.
 //!   As for IPVS NAT, the real servers must send their replies back through the director (it
-//!   is their route to the clients) and the director must forward (`net.ipv4.ip_forward`);
-//!   no source NAT is added (keepalived 2.2.7 has no `nat_mask`; the seed's ipchains rule is
-//!   not reproduced).
+//!   is their route to the clients) and the director must forward (`net.ipv4.ip_forward`).
+//! * `nat_mask` (keepalived 0.7's keyword; keepalived 2.x dropped it with its ipchains
+//!   wrapper): the seed's ipfwwrapper added `ipchains -A forward -j MASQ -s RS/nat_mask` so
+//!   that the real servers' own connections through the director were masqueraded. Here: a
+//!   `postrouting` nat chain in Vigil's table, `ip saddr & MASK == NET masquerade` per real
+//!   server network. Replies of balanced connections are not affected (conntrack un-DNATs
+//!   them; the nat hooks see only a connection's first packet).
 //! * `lb_kind DR`: refused. Direct routing sends the client's packet unchanged to the real
 //!   server's MAC address. nftables can do it only in the netdev family (`fwd` to a device
 //!   and neighbour), which has no conntrack: the choice of server would be per packet (or a
@@ -36,7 +40,7 @@
 //!   between families).
 
 use super::sched::Scheduling;
-use crate::conf::{Family, Forwarding, ServiceKey, VirtualServer};
+use crate::conf::{Family, Forwarding, Granularity, ServiceKey, VirtualServer};
 
 fn family_of(a: &std::net::IpAddr) -> Family {
     if a.is_ipv4() {
@@ -112,8 +116,17 @@ pub fn nftables_notes(vs: &VirtualServer) -> Vec<String> {
         Family::V6 => "ip6 vigil",
     };
     let mut notes = vec![format!(
-        "virtual_server {name}: applied by the nftables data plane (table {table}): lb_kind NAT as DNAT; the real servers must route their replies through this director, which must forward (no source NAT is added)"
+        "virtual_server {name}: applied by the nftables data plane (table {table}): lb_kind NAT as DNAT; the real servers must route their replies through this director, which must forward"
     )];
+    if let Some(m) = vs.nat_mask {
+        let m = match m {
+            Granularity::V4(a) => a.to_string(),
+            Granularity::V6(l) => format!("/{l}"),
+        };
+        notes.push(format!(
+            "virtual_server {name}: nat_mask {m}: connections the real servers' networks open through this director are masqueraded (postrouting; keepalived 0.7's ipchains MASQ rule; keepalived 2.x rejects the keyword)"
+        ));
+    }
     let sched = Scheduling::of(vs);
     if let Some(n) = sched.note {
         notes.push(format!("virtual_server {name}: {n}"));

@@ -212,3 +212,43 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn nat_mask_masquerades_each_real_server_network_once() {
+    let vs = vs_of(&format!("lb_algo rr\nnat_mask 255.255.255.0\n{THREE}"));
+    let p = plan(0, &vs, &full_table(&vs)).expect("applied");
+    let m = p.masquerade.expect("nat_mask");
+    let nets: Vec<String> = m.networks.iter().map(|n| n.to_string()).collect();
+    assert_eq!(nets, ["198.51.100.0", "203.0.113.0"]);
+    let notes = nftables_notes(&vs);
+    assert!(
+        notes.iter().any(|n| n.contains("nat_mask 255.255.255.0")),
+        "{notes:?}"
+    );
+    assert_eq!(
+        network_of("2001:db8:1::11".parse().unwrap(), conf::Granularity::V6(48)).to_string(),
+        "2001:db8:1::"
+    );
+}
+
+#[test]
+fn nat_mask_is_parsed_checked_and_ignored_outside_nat() {
+    let bad = conf::parse_str(
+        "virtual_server 192.0.2.10 80 {\n nat_mask 24\n real_server 198.51.100.11 80 { }\n}\n",
+    );
+    let err = format!(
+        "{:?}",
+        bad.expect_err("a prefix length is not an IPv4 netmask")
+    );
+    assert!(err.contains("nat_mask: expected an IPv4 netmask"), "{err}");
+    let dr = conf::parse_str(
+        "virtual_server 192.0.2.10 80 {\n lb_kind DR\n nat_mask 255.255.255.0\n real_server 198.51.100.11 80 { }\n}\n",
+    )
+    .expect("parses");
+    assert_eq!(dr.checkers.virtual_servers[0].nat_mask, None);
+    assert!(
+        format!("{:?}", dr.warnings).contains("nat_mask only applies to lb_kind NAT"),
+        "{:?}",
+        dr.warnings
+    );
+}

@@ -39,6 +39,8 @@ use super::Backend;
 pub const TABLE: &str = "vigil";
 /// nftables' `dstnat` priority (-100), where DNAT belongs in prerouting.
 const DSTNAT: i32 = -100;
+/// nftables' `srcnat` priority (100), where source NAT belongs in postrouting.
+const SRCNAT: i32 = 100;
 
 fn nf_family(f: Family) -> NfFamily {
     match f {
@@ -399,6 +401,34 @@ fn service_rules(p: &ServicePlan, out: &mut Vec<NfObject<'static>>) {
     }
 }
 
+/// `nat_mask`: one `ip saddr & MASK == NET masquerade` rule per real server network of the
+/// family's services (without repeats).
+fn masquerade_rules<'p>(
+    family: Family,
+    plans: impl Iterator<Item = &'p ServicePlan>,
+) -> Vec<Vec<Statement<'static>>> {
+    let mut seen: Vec<(String, IpAddr)> = Vec::new();
+    for p in plans.filter(|p| p.family == family) {
+        if let Some(m) = &p.masquerade {
+            let mask = mask_of(m.mask).to_string();
+            for n in &m.networks {
+                if !seen.contains(&(mask.clone(), *n)) {
+                    seen.push((mask.clone(), *n));
+                }
+            }
+        }
+    }
+    seen.into_iter()
+        .map(|(mask, net)| {
+            let src = Expression::BinaryOperation(Box::new(expr::BinaryOperation::AND(
+                payload(ip_proto(family), "saddr"),
+                s(mask),
+            )));
+            vec![eq(src, s(net.to_string())), Statement::Masquerade(None)]
+        })
+        .collect()
+}
+
 /// The rules each chain of a service holds once built: `(chain, rule count)`.
 fn expected_rules(p: &ServicePlan) -> Vec<(String, usize)> {
     let live = usize::from(!p.buckets.is_empty());
@@ -428,6 +458,22 @@ pub fn render_table(family: Family, plans: &[ServicePlan]) -> Vec<NfObject<'stat
             ..chain(family, "prerouting".into())
         }))),
     ];
+    let masq = masquerade_rules(family, plans.iter());
+    if !masq.is_empty() {
+        out.push(NfObject::CmdObject(NfCmd::Add(NfListObject::Chain(
+            schema::Chain {
+                _type: Some(NfChainType::NAT),
+                hook: Some(NfHook::Postrouting),
+                prio: Some(SRCNAT),
+                policy: Some(NfChainPolicy::Accept),
+                ..chain(family, "postrouting".into())
+            },
+        ))));
+        out.extend(
+            masq.into_iter()
+                .map(|r| rule(family, "postrouting".into(), r)),
+        );
+    }
     for p in plans.iter().filter(|p| p.family == family) {
         out.push(NfObject::CmdObject(NfCmd::Add(NfListObject::Chain(chain(
             family,
@@ -506,6 +552,12 @@ pub fn shape_matches(listed: &serde_json::Value, plans: &[&ServicePlan]) -> bool
     };
     if !chains.contains(&"prerouting") || rules("prerouting") != plans.len() {
         return false;
+    }
+    if let Some(f) = plans.first().map(|p| p.family) {
+        let masq = masquerade_rules(f, plans.iter().copied()).len();
+        if masq > 0 && (!chains.contains(&"postrouting") || rules("postrouting") != masq) {
+            return false;
+        }
     }
     plans.iter().all(|p| {
         expected_rules(p)

@@ -136,3 +136,35 @@ fn a_flushed_chain_or_a_deleted_rule_is_noticed() {
     );
     assert!(!shape_matches(&serde_json::json!({"nftables": []}), &v4));
 }
+
+#[test]
+fn nat_mask_adds_a_postrouting_masquerade_per_network() {
+    let cfg = conf::parse_str(
+        "virtual_server 192.0.2.10 80 {\n lb_algo rr\n protocol TCP\n nat_mask 255.255.255.0\n real_server 198.51.100.11 8080 { }\n real_server 198.51.100.12 8080 { }\n}\n",
+    )
+    .expect("parses");
+    let vs = &cfg.checkers.virtual_servers[0];
+    let p = plan(0, vs, &ServiceTable::new(2)).expect("applied");
+    let json = to_json(render_table(Family::V4, std::slice::from_ref(&p)));
+    assert!(
+        json.contains(r#""hook":"postrouting","prio":100"#),
+        "{json}"
+    );
+    assert_eq!(json.matches(r#""masquerade":null"#).count(), 1, "{json}");
+    assert!(json.contains(r#"{"&":[{"payload":{"protocol":"ip","field":"saddr"}},"255.255.255.0"]},"right":"198.51.100.0""#), "{json}");
+    // The shape check wants the postrouting chain and its rule.
+    let listed = |masq: usize| {
+        let mut o = vec![
+            serde_json::json!({"chain": {"name": "prerouting"}}),
+            serde_json::json!({"chain": {"name": "vs0"}}),
+            serde_json::json!({"chain": {"name": "postrouting"}}),
+            serde_json::json!({"rule": {"chain": "prerouting"}}),
+        ];
+        for _ in 0..masq {
+            o.push(serde_json::json!({"rule": {"chain": "postrouting"}}));
+        }
+        serde_json::json!({ "nftables": o })
+    };
+    assert!(shape_matches(&listed(1), &[&p]));
+    assert!(!shape_matches(&listed(0), &[&p]), "masquerade rule deleted");
+}
