@@ -13,11 +13,13 @@
 //!   `postrouting` nat chain in Vigil's table, `ip saddr & MASK == NET masquerade` per real
 //!   server network. Replies of balanced connections are not affected (conntrack un-DNATs
 //!   them; the nat hooks see only a connection's first packet).
-//! * `lb_kind DR`: refused. Direct routing sends the client's packet unchanged to the real
-//!   server's MAC address. nftables can do it only in the netdev family (`fwd` to a device
-//!   and neighbour), which has no conntrack: the choice of server would be per packet (or a
-//!   hash of the flow that a change of the table would move), breaking established
-//!   connections on every change.
+//! * `lb_kind DR`: refused (not built). Direct routing sends the client's packet unchanged to
+//!   the real server's MAC address. nftables can do that only in the netdev family's ingress
+//!   hook (`fwd ip to RS device DEV`, which resolves the real server's neighbour entry), and
+//!   the netdev family has no conntrack: the server must be chosen per packet. A hash of the
+//!   flow moves established connections whenever the table changes; keeping them would need a
+//!   timed set per server keyed by the flow and refreshed by every packet (a per-packet set
+//!   update on the fast path), which is not built or measured.
 //! * `lb_kind TUN`: refused: IPVS encapsulates each connection's packets (IP-in-IP, GUE, GRE)
 //!   towards its real server; nftables has no encapsulating statement.
 //! * `persistence_timeout` / `persistence_granularity`: one timed nftables set of clients per
@@ -54,7 +56,7 @@ fn forwarding_refusal(f: Forwarding, who: &str) -> Option<String> {
     match f {
         Forwarding::Nat => None,
         Forwarding::Dr => Some(format!(
-            "{who}lb_kind DR: direct routing needs the client's packet sent unchanged to the real server's MAC address, which nftables can do only in the netdev family, where there is no conntrack: a change of the table would move established connections"
+            "{who}lb_kind DR: direct routing needs the client's packet sent unchanged to the real server's MAC address, which nftables can do only in the netdev family (fwd in ingress), where there is no conntrack: a hash of the flow would move established connections at every change of the table, and per-flow sets are not built"
         )),
         Forwarding::Tun { .. } => Some(format!(
             "{who}lb_kind TUN: IPVS encapsulates each connection (IP-in-IP, GUE, GRE); nftables has no encapsulating statement"
