@@ -196,6 +196,12 @@ pub fn run(file: &Path, config_id: Option<String>) -> i32 {
             }
         }
     }
+    if let Some(cfg) = &*cfg {
+        if !cfg.checkers.virtual_servers.is_empty() {
+            let (name, why) = vigil_linux::dataplane::host_backend();
+            eprintln!("vigild: load-balancer data plane on this host: {name}: {why}");
+        }
+    }
     let mut insecure = false;
     if let Some(cfg) = &*cfg {
         // keepalived runs scripts as root when no script_user exists; without
