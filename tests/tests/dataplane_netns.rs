@@ -660,10 +660,11 @@ virtual_server 192.0.2.100 80 {{
         .spawn()
         .expect("client loop");
     std::thread::sleep(Duration::from_secs(5));
-    // The crash: both links cut and vigild killed, at once.
-    let crash = wall();
+    // The crash: both links cut and vigild killed, at once. Its time is taken once the links
+    // are down (each `ip` takes a few ms): a request started after it cannot reach director 1.
     lab.cut_link_on(1, 0);
     lab.cut_link_on(1, 1);
+    let crash = wall();
     lab.node(master).kill9();
     let took = netns::wait_until(Duration::from_secs(20), || {
         lab.has(2, vip)
