@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every daemon benchmark in one run, Vigil beside keepalived; results in bench/results/.
-# Needs root (network namespaces), keepalived, tcpdump, tshark, stress-ng, a C compiler.
+# Needs root (network namespaces), keepalived, tcpdump, tshark, stress-ng, a C compiler (wrk and
+# nftables for the data-plane benchmark are installed if missing).
 # Usage: bench/run-all.sh   (VIGILD=path/to/vigild to use another build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,3 +19,6 @@ python3 bench/preempt.py --runs "${RUNS:-10}" --json bench/results/preempt.json 
 python3 bench/load.py --seconds "${LOAD_SECONDS:-20}" --json bench/results/load.json | tee bench/results/load.txt
 python3 bench/cpu.py --seconds "${CPU_SECONDS:-8}" --json bench/results/cpu.json | tee bench/results/cpu.txt
 python3 bench/reload.py --json bench/results/reload.json | tee bench/results/reload.txt
+# The nftables data plane (BENCHMARKS-dataplane.md): wrk is its load generator.
+command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nftables >/dev/null
+python3 bench/dataplane.py --json bench/results/dataplane.json | tee bench/results/dataplane.txt

@@ -186,6 +186,15 @@ pub fn run(
         let _ = writeln!(out, "{d}");
     }
     let failed = loaded.is_none() || load::fails_check(&diags);
+    if let Some(cfg) = cfg {
+        if !cfg.checkers.virtual_servers.is_empty() {
+            let (name, why) = vigil_linux::dataplane::host_backend();
+            let _ = writeln!(
+                out,
+                "vigild: load-balancer data plane on this host: {name}: {why}"
+            );
+        }
+    }
     let mut insecure = false;
     if let Some(cfg) = cfg {
         // keepalived runs scripts as root when no script_user exists; without

@@ -279,6 +279,11 @@ pub struct VirtualServer {
     pub persistence_timeout: Option<u32>,
     /// `persistence_granularity`.
     pub persistence_granularity: Option<Granularity>,
+    /// `nat_mask` (keepalived 0.7's keyword, gone from keepalived 2.x; a Vigil extension):
+    /// with `lb_kind NAT`, connections that the real servers' networks (each real server's
+    /// address under this mask) open through the director are masqueraded, as the seed's
+    /// ipchains `MASQ` rule did; the nftables data plane applies it (DATAPLANE.md).
+    pub nat_mask: Option<Granularity>,
     /// `ha_suspend`: suspend the checkers while the virtual address is not on this host.
     pub ha_suspend: bool,
     /// `smtp_alert` (default: `smtp_alert_checker`, else `smtp_alert`, else off).

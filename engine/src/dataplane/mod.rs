@@ -25,7 +25,7 @@ pub use support::{nftables_notes, refusal};
 use std::net::IpAddr;
 
 use crate::checker::{Server, TableChange};
-use crate::conf::{Family, Protocol, ServiceKey, VirtualServer};
+use crate::conf::{Family, Granularity, Protocol, ServiceKey, VirtualServer};
 
 /// What a virtual server's table holds, as the checker engine announced it: `Some(weight)` for
 /// a server in the table (weight 0: inhibited, no new connections), `None` for one out.
@@ -82,9 +82,11 @@ pub enum Match {
 }
 
 /// One bucket range of a service's selector: selector values `first..=last` go to `addr`,
-/// `port` (0: keep the packet's destination port).
+/// `port` (0: keep the packet's destination port), the server `endpoint` of the plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Bucket {
+    /// The server's index in [`ServicePlan::endpoints`].
+    pub endpoint: usize,
     /// First selector value.
     pub first: u32,
     /// Last selector value (inclusive).
@@ -93,6 +95,58 @@ pub struct Bucket {
     pub addr: IpAddr,
     /// The server's port (0: unchanged).
     pub port: u16,
+}
+
+/// One server a virtual server may send connections to (a real server or the sorry server),
+/// whether or not it takes new connections now: persistence keeps per-server state
+/// (`support.rs`), which exists for every configured server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Which server of the virtual server.
+    pub server: Server,
+    /// Its address.
+    pub addr: IpAddr,
+    /// Its port (0: keep the packet's destination port, as for fwmark services).
+    pub port: u16,
+    /// It has buckets: it takes new connections.
+    pub live: bool,
+}
+
+/// `persistence_timeout` and `persistence_granularity` as the nftables data plane applies
+/// them (`support.rs`): a timed set of clients per server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Persistence {
+    /// Seconds a client's entry lives after its last new connection.
+    pub timeout: u32,
+    /// The mask applied to the client's address before it is recorded (clients of one
+    /// masked network share their server).
+    pub mask: Option<Granularity>,
+}
+
+/// `nat_mask`: the real servers' networks whose own outgoing connections through the director
+/// are masqueraded (the seed's ipchains `MASQ` rule, `-s RS/nat_mask`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Masquerade {
+    /// The mask.
+    pub mask: Granularity,
+    /// Each real server's (and the sorry server's) address under the mask, without repeats.
+    pub networks: Vec<IpAddr>,
+}
+
+/// `addr` under `mask` (a mask of the other family leaves it unchanged).
+pub fn network_of(addr: IpAddr, mask: Granularity) -> IpAddr {
+    match (addr, mask) {
+        (IpAddr::V4(a), Granularity::V4(m)) => IpAddr::V4((u32::from(a) & u32::from(m)).into()),
+        (IpAddr::V6(a), Granularity::V6(len)) => {
+            let m = if len >= 128 {
+                u128::MAX
+            } else {
+                !(u128::MAX >> len)
+            };
+            IpAddr::V6((u128::from(a) & m).into())
+        }
+        _ => addr,
+    }
 }
 
 /// How the kernel must handle a virtual server's new connections.
@@ -112,6 +166,12 @@ pub struct ServicePlan {
     /// are not translated and reach the director itself, which refuses them unless something
     /// listens on the virtual address).
     pub buckets: Vec<Bucket>,
+    /// Every configured server, real servers in order then the sorry server.
+    pub endpoints: Vec<Endpoint>,
+    /// `persistence_timeout`: a client returns to its server within the timeout.
+    pub persistence: Option<Persistence>,
+    /// `nat_mask`: source NAT of the real servers' own connections.
+    pub masquerade: Option<Masquerade>,
 }
 
 /// The plan for virtual server `index` with this table, or the reason the nftables data
@@ -131,34 +191,66 @@ pub fn plan(index: u32, vs: &VirtualServer, table: &ServiceTable) -> Result<Serv
         ServiceKey::Group(g) => return Err(format!("group {g}: not applied")),
     };
     let sched = Scheduling::of(vs);
-    let mut servers: Vec<(IpAddr, u16, u32)> = Vec::new();
-    for (r, w) in table.reals.iter().enumerate() {
-        if let (Some(w), Some(rs)) = (w, vs.real_servers.get(r)) {
-            servers.push((rs.addr, rs.port, *w));
+    // A fwmark service may span protocols: its packets keep their destination port (see
+    // support.rs; the note says so at `vigild -t`).
+    let keep_port = matches!(matcher, Match::Fwmark(_));
+    let port = |p: u16| if keep_port { 0 } else { p };
+    let mut endpoints: Vec<Endpoint> = Vec::new();
+    // (endpoint, weight) of the servers in the table.
+    let mut servers: Vec<(usize, u32)> = Vec::new();
+    for (r, rs) in vs.real_servers.iter().enumerate() {
+        if let Some(Some(w)) = table.reals.get(r) {
+            servers.push((endpoints.len(), *w));
         }
+        endpoints.push(Endpoint {
+            server: Server::Real(r as u32),
+            addr: rs.addr,
+            port: port(rs.port),
+            live: false,
+        });
     }
-    if let (Some(w), Some(s)) = (table.sorry, &vs.sorry_server) {
-        servers.push((s.addr, s.port, w));
+    if let Some(s) = &vs.sorry_server {
+        if let Some(w) = table.sorry {
+            servers.push((endpoints.len(), w));
+        }
+        endpoints.push(Endpoint {
+            server: Server::Sorry,
+            addr: s.addr,
+            port: port(s.port),
+            live: false,
+        });
     }
-    let weights: Vec<u32> = servers.iter().map(|s| s.2).collect();
+    let weights: Vec<u32> = servers.iter().map(|s| s.1).collect();
     let ranges = buckets(&sched, &weights);
     let modulus = ranges
         .iter()
         .map(|(_, _, last)| last + 1)
         .max()
         .unwrap_or(0);
-    // A fwmark service may span protocols: its packets keep their destination port (see
-    // support.rs; the note says so at `vigild -t`).
-    let keep_port = matches!(matcher, Match::Fwmark(_));
-    let buckets = ranges
+    let buckets: Vec<Bucket> = ranges
         .into_iter()
-        .map(|(i, first, last)| Bucket {
-            first,
-            last,
-            addr: servers[i].0,
-            port: if keep_port { 0 } else { servers[i].1 },
+        .map(|(i, first, last)| {
+            let e = &mut endpoints[servers[i].0];
+            e.live = true;
+            Bucket {
+                endpoint: servers[i].0,
+                first,
+                last,
+                addr: e.addr,
+                port: e.port,
+            }
         })
         .collect();
+    let masquerade = vs.nat_mask.map(|mask| {
+        let mut networks: Vec<IpAddr> = Vec::new();
+        for e in &endpoints {
+            let n = network_of(e.addr, mask);
+            if !networks.contains(&n) {
+                networks.push(n);
+            }
+        }
+        Masquerade { mask, networks }
+    });
     Ok(ServicePlan {
         index,
         family: vs.family,
@@ -166,6 +258,12 @@ pub fn plan(index: u32, vs: &VirtualServer, table: &ServiceTable) -> Result<Serv
         selector: sched.selector,
         modulus,
         buckets,
+        endpoints,
+        persistence: vs.persistence_timeout.map(|timeout| Persistence {
+            timeout,
+            mask: vs.persistence_granularity,
+        }),
+        masquerade,
     })
 }
 

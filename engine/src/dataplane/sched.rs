@@ -23,10 +23,10 @@
 //! | mh | mapped: sh, weighted | no: not Maglev's minimal disruption on a change |
 //! | twos | mapped: `numgen random`, weighted | no: not a choice of the less loaded of two |
 //!
-//! `persistence_timeout` overrides the scheduler with a hash of the source address (masked by
-//! `persistence_granularity`): see `support.rs` for what that does and does not keep.
+//! With `persistence_timeout` the scheduler picks a new client's server and the client's
+//! later connections follow its timed entry: see `support.rs`.
 
-use crate::conf::{Granularity, LbAlgo, VirtualServer};
+use crate::conf::{LbAlgo, VirtualServer};
 
 /// The most buckets a service gets: weights whose sum exceeds it are scaled down (each server
 /// keeps at least one bucket, so a service never has fewer buckets than live servers).
@@ -39,12 +39,10 @@ pub enum Selector {
     Counter,
     /// `numgen random`.
     Random,
-    /// `jhash` of the source address (masked by the granularity), plus its port with `port`.
+    /// `jhash` of the source address, plus its port with `port`.
     SourceHash {
         /// Hash the source port too (`sh-port`).
         port: bool,
-        /// `persistence_granularity`: hash only the masked address.
-        mask: Option<Granularity>,
     },
     /// `jhash` of the destination address.
     DestHash,
@@ -66,14 +64,9 @@ pub struct Scheduling {
 impl Scheduling {
     /// The scheduling of a virtual server.
     pub fn of(vs: &VirtualServer) -> Scheduling {
-        let mut s = Self::of_algo(vs.lb_algo, vs.sched_flags.sh_port);
-        if vs.persistence_timeout.is_some() {
-            s.selector = Selector::SourceHash {
-                port: false,
-                mask: vs.persistence_granularity,
-            };
-        }
-        s
+        // With persistence the scheduler still picks a new client's first server, as in
+        // IPVS; the client's later connections follow its entry (support.rs).
+        Self::of_algo(vs.lb_algo, vs.sched_flags.sh_port)
     }
 
     /// The scheduling of an `lb_algo` (`sh_port`: the `sh-port` flag).
@@ -95,10 +88,7 @@ impl Scheduling {
             LbAlgo::Rr => exact(Selector::Counter, false),
             LbAlgo::Wrr => exact(Selector::Counter, true),
             LbAlgo::Sh => exact(
-                Selector::SourceHash {
-                    port: sh_port,
-                    mask: None,
-                },
+                Selector::SourceHash { port: sh_port },
                 true,
             ),
             LbAlgo::Dh => exact(Selector::DestHash, false),
@@ -131,10 +121,7 @@ impl Scheduling {
                 &format!("{COUNTS}: applied as fo (the highest weight takes everything)"),
             ),
             LbAlgo::Mh => mapped(
-                Selector::SourceHash {
-                    port: false,
-                    mask: None,
-                },
+                Selector::SourceHash { port: false },
                 true,
                 false,
                 "Maglev hashing is not available in nftables: applied as sh (a change of the table can move more clients than Maglev would)",

@@ -6,20 +6,32 @@
 //!   connection, so a change of the table (a server removed, inhibited, re-weighted) affects
 //!   new connections only and an established connection keeps its real server, as with IPVS.
 //!   As for IPVS NAT, the real servers must send their replies back through the director (it
-//!   is their route to the clients) and the director must forward (`net.ipv4.ip_forward`);
-//!   no source NAT is added (keepalived 2.2.7 has no `nat_mask`; the seed's ipchains rule is
-//!   not reproduced).
-//! * `lb_kind DR`: refused. Direct routing sends the client's packet unchanged to the real
-//!   server's MAC address. nftables can do it only in the netdev family (`fwd` to a device
-//!   and neighbour), which has no conntrack: the choice of server would be per packet (or a
-//!   hash of the flow that a change of the table would move), breaking established
-//!   connections on every change.
+//!   is their route to the clients) and the director must forward (`net.ipv4.ip_forward`).
+//! * `nat_mask` (keepalived 0.7's keyword; keepalived 2.x dropped it with its ipchains
+//!   wrapper): the seed's ipfwwrapper added `ipchains -A forward -j MASQ -s RS/nat_mask` so
+//!   that the real servers' own connections through the director were masqueraded. Here: a
+//!   `postrouting` nat chain in Vigil's table, `ip saddr & MASK == NET masquerade` per real
+//!   server network. Replies of balanced connections are not affected (conntrack un-DNATs
+//!   them; the nat hooks see only a connection's first packet).
+//! * `lb_kind DR`: refused (not built). Direct routing sends the client's packet unchanged to
+//!   the real server's MAC address. nftables can do that only in the netdev family's ingress
+//!   hook (`fwd ip to RS device DEV`, which resolves the real server's neighbour entry), and
+//!   the netdev family has no conntrack: the server must be chosen per packet. A hash of the
+//!   flow moves established connections whenever the table changes; keeping them would need a
+//!   timed set per server keyed by the flow and refreshed by every packet (a per-packet set
+//!   update on the fast path), which is not built or measured.
 //! * `lb_kind TUN`: refused: IPVS encapsulates each connection's packets (IP-in-IP, GUE, GRE)
 //!   towards its real server; nftables has no encapsulating statement.
-//! * `persistence_timeout` / `persistence_granularity`: a hash of the source address (masked
-//!   by the granularity) picks the server, so a client keeps its server while the table is
-//!   unchanged; unlike IPVS it is not a timed entry per client (a change of the table can move
-//!   a client before the timeout; an unchanged table keeps it longer).
+//! * `persistence_timeout` / `persistence_granularity`: one timed nftables set of clients per
+//!   server (`flags dynamic,timeout`, the set's timeout = `persistence_timeout`). A new
+//!   connection from a client (its address masked by the granularity) found in a live
+//!   server's set goes to that server and refreshes the entry; otherwise the scheduler picks a
+//!   server and the client is added to its set. As IPVS's persistence template, a client
+//!   stays on its server within the timeout, whatever the table does to other servers.
+//!   Differences: the entry's timer restarts at each *new* connection (IPVS's template lives
+//!   on while connections it controls are open, then for the timeout); a server that leaves
+//!   the table or is inhibited (weight 0) loses its clients at once (their set is flushed: as
+//!   IPVS with `expire_quiescent_template` set); the sets are emptied at start and reload.
 //! * `persistence_engine`: refused (IPVS's SIP Call-ID engine has no nftables equivalent).
 //! * `virtual_server group`: refused for now (sets of addresses and ranges are not built).
 //! * `ops` (one-packet scheduling): noted: nftables translates per conntrack flow.
@@ -30,7 +42,7 @@
 //!   between families).
 
 use super::sched::Scheduling;
-use crate::conf::{Family, Forwarding, ServiceKey, VirtualServer};
+use crate::conf::{Family, Forwarding, Granularity, ServiceKey, VirtualServer};
 
 fn family_of(a: &std::net::IpAddr) -> Family {
     if a.is_ipv4() {
@@ -44,7 +56,7 @@ fn forwarding_refusal(f: Forwarding, who: &str) -> Option<String> {
     match f {
         Forwarding::Nat => None,
         Forwarding::Dr => Some(format!(
-            "{who}lb_kind DR: direct routing needs the client's packet sent unchanged to the real server's MAC address, which nftables can do only in the netdev family, where there is no conntrack: a change of the table would move established connections"
+            "{who}lb_kind DR: direct routing needs the client's packet sent unchanged to the real server's MAC address, which nftables can do only in the netdev family (fwd in ingress), where there is no conntrack: a hash of the flow would move established connections at every change of the table, and per-flow sets are not built"
         )),
         Forwarding::Tun { .. } => Some(format!(
             "{who}lb_kind TUN: IPVS encapsulates each connection (IP-in-IP, GUE, GRE); nftables has no encapsulating statement"
@@ -106,18 +118,25 @@ pub fn nftables_notes(vs: &VirtualServer) -> Vec<String> {
         Family::V6 => "ip6 vigil",
     };
     let mut notes = vec![format!(
-        "virtual_server {name}: applied by the nftables data plane (table {table}): lb_kind NAT as DNAT; the real servers must route their replies through this director, which must forward (no source NAT is added)"
+        "virtual_server {name}: applied by the nftables data plane (table {table}): lb_kind NAT as DNAT; the real servers must route their replies through this director, which must forward"
     )];
-    // With persistence the source hash replaces the scheduler: its mapping would not apply.
+    if let Some(m) = vs.nat_mask {
+        let m = match m {
+            Granularity::V4(a) => a.to_string(),
+            Granularity::V6(l) => format!("/{l}"),
+        };
+        notes.push(format!(
+            "virtual_server {name}: nat_mask {m}: connections the real servers' networks open through this director are masqueraded (postrouting; keepalived 0.7's ipchains MASQ rule; keepalived 2.x rejects the keyword)"
+        ));
+    }
     let sched = Scheduling::of(vs);
-    if let (Some(n), None) = (sched.note, vs.persistence_timeout) {
+    if let Some(n) = sched.note {
         notes.push(format!("virtual_server {name}: {n}"));
     }
     if let Some(t) = vs.persistence_timeout {
         notes.push(format!(
-            "virtual_server {name}: persistence_timeout {t}: applied as a hash of the client's address{}: a client keeps its real server while the table is unchanged, not for {t} s after its last connection (a change of the table can move it), and lb_algo {} is not used",
-            if vs.persistence_granularity.is_some() { " under persistence_granularity" } else { "" },
-            vs.lb_algo.name()
+            "virtual_server {name}: persistence_timeout {t}: a timed set of clients{} per real server: a client returns to its server for {t} s after its last new connection (IPVS counts from the end of its last connection); a server leaving the table or inhibited loses its clients at once (IPVS's expire_quiescent_template); entries are not kept across a restart or reload",
+            if vs.persistence_granularity.is_some() { " (addresses masked by persistence_granularity)" } else { "" },
         ));
     }
     if matches!(vs.key, ServiceKey::Fwmark(_))

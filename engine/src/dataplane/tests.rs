@@ -73,13 +73,7 @@ fn sh_hashes_the_source_and_dh_the_destination() {
         &full_table(&vs_of(THREE)),
     );
     let sh = sh.expect("applied");
-    assert_eq!(
-        sh.selector,
-        Selector::SourceHash {
-            port: false,
-            mask: None
-        }
-    );
+    assert_eq!(sh.selector, Selector::SourceHash { port: false });
     assert_eq!(sh.modulus, 6, "sh is weighted");
     let dh = plan(
         0,
@@ -113,18 +107,37 @@ fn connection_count_schedulers_are_mapped_with_a_reason() {
 }
 
 #[test]
-fn persistence_hashes_the_masked_source() {
+fn persistence_keeps_the_scheduler_and_lists_every_server() {
     let vs = vs_of(&format!(
         "lb_algo rr\npersistence_timeout 60\npersistence_granularity 255.255.255.0\n{THREE}"
     ));
-    let p = plan(0, &vs, &full_table(&vs)).expect("applied");
-    assert!(matches!(
-        p.selector,
-        Selector::SourceHash {
-            mask: Some(conf::Granularity::V4(_)),
-            ..
-        }
-    ));
+    let mut t = full_table(&vs);
+    t.apply(Server::Real(1), TableChange::Remove);
+    let p = plan(0, &vs, &t).expect("applied");
+    // The scheduler picks a new client's first server (IPVS does the same).
+    assert_eq!((p.selector, p.modulus), (Selector::Counter, 2));
+    assert_eq!(
+        p.persistence,
+        Some(Persistence {
+            timeout: 60,
+            mask: Some(conf::Granularity::V4("255.255.255.0".parse().unwrap()))
+        })
+    );
+    // Every configured server (its set of clients exists whether or not it is live).
+    let live: Vec<(Server, bool)> = p.endpoints.iter().map(|e| (e.server, e.live)).collect();
+    assert_eq!(
+        live,
+        [
+            (Server::Real(0), true),
+            (Server::Real(1), false),
+            (Server::Real(2), true),
+            (Server::Sorry, false)
+        ]
+    );
+    assert!(p
+        .buckets
+        .iter()
+        .all(|b| p.endpoints[b.endpoint].addr == b.addr));
 }
 
 #[test]
@@ -198,4 +211,44 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn nat_mask_masquerades_each_real_server_network_once() {
+    let vs = vs_of(&format!("lb_algo rr\nnat_mask 255.255.255.0\n{THREE}"));
+    let p = plan(0, &vs, &full_table(&vs)).expect("applied");
+    let m = p.masquerade.expect("nat_mask");
+    let nets: Vec<String> = m.networks.iter().map(|n| n.to_string()).collect();
+    assert_eq!(nets, ["198.51.100.0", "203.0.113.0"]);
+    let notes = nftables_notes(&vs);
+    assert!(
+        notes.iter().any(|n| n.contains("nat_mask 255.255.255.0")),
+        "{notes:?}"
+    );
+    assert_eq!(
+        network_of("2001:db8:1::11".parse().unwrap(), conf::Granularity::V6(48)).to_string(),
+        "2001:db8:1::"
+    );
+}
+
+#[test]
+fn nat_mask_is_parsed_checked_and_ignored_outside_nat() {
+    let bad = conf::parse_str(
+        "virtual_server 192.0.2.10 80 {\n nat_mask 24\n real_server 198.51.100.11 80 { }\n}\n",
+    );
+    let err = format!(
+        "{:?}",
+        bad.expect_err("a prefix length is not an IPv4 netmask")
+    );
+    assert!(err.contains("nat_mask: expected an IPv4 netmask"), "{err}");
+    let dr = conf::parse_str(
+        "virtual_server 192.0.2.10 80 {\n lb_kind DR\n nat_mask 255.255.255.0\n real_server 198.51.100.11 80 { }\n}\n",
+    )
+    .expect("parses");
+    assert_eq!(dr.checkers.virtual_servers[0].nat_mask, None);
+    assert!(
+        format!("{:?}", dr.warnings).contains("nat_mask only applies to lb_kind NAT"),
+        "{:?}",
+        dr.warnings
+    );
 }

@@ -29,6 +29,29 @@ use vigil_engine::checker::{Server, TableChange, VsId};
 use vigil_engine::conf::{self, VirtualServer};
 use vigil_engine::dataplane::{self as plan, ServicePlan, ServiceTable};
 
+/// Which backend this host gets, and why (`vigild -t` and the start-up log say it): nftables
+/// everywhere today. A kernel with IPVS (`/proc/net/ip_vs` exists) would be IPVS's, as with
+/// keepalived, but only the IPVS messages are built (`ipvs.rs`, never sent to a kernel), so
+/// such a host gets nftables too, and is told so.
+pub fn host_backend() -> (&'static str, String) {
+    host_backend_for(std::path::Path::new("/proc/net/ip_vs").exists())
+}
+
+/// [`host_backend`] for a kernel with or without IPVS.
+pub fn host_backend_for(kernel_has_ipvs: bool) -> (&'static str, String) {
+    if kernel_has_ipvs {
+        (
+            "nftables",
+            "this kernel has IPVS (/proc/net/ip_vs exists), which keepalived would drive, but Vigil's IPVS backend is not built (its netlink messages are encoded and unit-tested only): nftables is used".into(),
+        )
+    } else {
+        (
+            "nftables",
+            "this kernel has no IPVS (/proc/net/ip_vs is absent: CONFIG_IP_VS not set or ip_vs not loaded)".into(),
+        )
+    }
+}
+
 /// A kernel interface that applies service plans.
 pub trait Backend {
     /// Its name in logs.
@@ -71,6 +94,10 @@ impl DataPlane {
     /// The data plane of `cfg`'s virtual servers, on the host's backend; the virtual servers
     /// the backend cannot apply are logged with the reason (and skipped).
     pub fn new(cfg: &conf::Config) -> DataPlane {
+        if !cfg.checkers.virtual_servers.is_empty() {
+            let (name, why) = host_backend();
+            info!("data plane: {name}: {why}");
+        }
         Self::with_backend(cfg, Box::new(nftables::Nft::default()))
     }
 
@@ -250,5 +277,20 @@ impl DataPlane {
             Ok(()) => info!("data plane ({}): removed", self.backend.name()),
             Err(e) => error!("data plane ({}): cannot remove: {e}", self.backend.name()),
         }
+    }
+}
+
+#[cfg(test)]
+mod host_backend_tests {
+    use super::host_backend_for;
+
+    #[test]
+    fn every_host_gets_nftables_and_is_told_why() {
+        let (name, why) = host_backend_for(false);
+        assert_eq!(name, "nftables");
+        assert!(why.contains("no IPVS"), "{why}");
+        let (name, why) = host_backend_for(true);
+        assert_eq!(name, "nftables");
+        assert!(why.contains("IPVS backend is not built"), "{why}");
     }
 }

@@ -29,8 +29,9 @@ use nftables::expr::{self, Expression, NamedExpression};
 use nftables::schema::{self, FlushObject, NfCmd, NfListObject, NfObject, Nftables};
 use nftables::stmt::{self, Statement};
 use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
+use vigil_engine::checker::Server;
 use vigil_engine::conf::{Family, Granularity, Protocol};
-use vigil_engine::dataplane::{Match, Selector, ServicePlan};
+use vigil_engine::dataplane::{Match, Persistence, Selector, ServicePlan};
 
 use super::Backend;
 
@@ -38,6 +39,8 @@ use super::Backend;
 pub const TABLE: &str = "vigil";
 /// nftables' `dstnat` priority (-100), where DNAT belongs in prerouting.
 const DSTNAT: i32 = -100;
+/// nftables' `srcnat` priority (100), where source NAT belongs in postrouting.
+const SRCNAT: i32 = 100;
 
 fn nf_family(f: Family) -> NfFamily {
     match f {
@@ -157,14 +160,8 @@ fn selector(p: &ServicePlan) -> Expression<'static> {
         Selector::Counter => numgen(expr::NgMode::Inc),
         Selector::Random => numgen(expr::NgMode::Random),
         Selector::DestHash => jhash(payload(ip, "daddr")),
-        Selector::SourceHash { port, mask } => {
+        Selector::SourceHash { port } => {
             let mut src = payload(ip, "saddr");
-            if let Some(m) = mask {
-                src = Expression::BinaryOperation(Box::new(expr::BinaryOperation::AND(
-                    src,
-                    s(mask_of(m).to_string()),
-                )));
-            }
             if port {
                 src = Expression::Named(NamedExpression::Concat(vec![src, payload("th", "sport")]));
             }
@@ -239,13 +236,9 @@ fn dnat_rule(p: &ServicePlan) -> Option<Vec<Statement<'static>>> {
     let mut v = Vec::new();
     if with_port {
         // nftables: a port mapping is only valid after a transport protocol match.
-        let proto = match &p.matcher {
-            Match::Addr { protocol, .. } => *protocol,
-            Match::Fwmark(_) => Protocol::Tcp,
-        };
         v.push(eq(
             meta(expr::MetaKey::L4proto),
-            Expression::String(Cow::Borrowed(l4(proto))),
+            Expression::String(Cow::Borrowed(l4(l4_of(p)))),
         ));
     }
     v.push(Statement::DNAT(Some(stmt::NAT {
@@ -260,9 +253,193 @@ fn dnat_rule(p: &ServicePlan) -> Option<Vec<Statement<'static>>> {
     Some(v)
 }
 
+/// The chain of endpoint `e` of a persistent service: records the client, then translates.
+pub fn endpoint_chain(p: &ServicePlan, e: usize) -> String {
+    match p.endpoints[e].server {
+        Server::Real(r) => format!("vs{}_rs{r}", p.index),
+        Server::Sorry => format!("vs{}_sorry", p.index),
+    }
+}
+
+/// The timed set of clients of endpoint `e` of a persistent service.
+pub fn clients_set(p: &ServicePlan, e: usize) -> String {
+    format!("{}_clients", endpoint_chain(p, e))
+}
+
+/// A persistent service's client key: the source address, masked by the granularity.
+fn client_key(p: &ServicePlan, mask: Option<Granularity>) -> Expression<'static> {
+    let src = payload(ip_proto(p.family), "saddr");
+    match mask {
+        Some(m) => Expression::BinaryOperation(Box::new(expr::BinaryOperation::AND(
+            src,
+            s(mask_of(m).to_string()),
+        ))),
+        None => src,
+    }
+}
+
+fn clients_set_object(p: &ServicePlan, e: usize, timeout: u32) -> schema::Set<'static> {
+    schema::Set {
+        family: nf_family(p.family),
+        table: Cow::Borrowed(TABLE),
+        name: Cow::Owned(clients_set(p, e)),
+        handle: None,
+        set_type: schema::SetTypeValue::Single(match p.family {
+            Family::V4 => schema::SetType::Ipv4Addr,
+            Family::V6 => schema::SetType::Ipv6Addr,
+        }),
+        policy: None,
+        // `dynamic` is implied by the `update` statement: nft 1.0.6 rejects it in JSON.
+        flags: Some([schema::SetFlag::Timeout].into()),
+        elem: None,
+        timeout: Some(timeout),
+        gc_interval: None,
+        size: None,
+        comment: None,
+    }
+}
+
+fn l4_of(p: &ServicePlan) -> Protocol {
+    match &p.matcher {
+        Match::Addr { protocol, .. } => *protocol,
+        Match::Fwmark(_) => Protocol::Tcp,
+    }
+}
+
+/// A persistent service's per-server set and chain (`update @set { client }`, DNAT to the
+/// server), created at rebuild for every configured server; their contents never change.
+fn endpoint_objects(p: &ServicePlan, per: Persistence, out: &mut Vec<NfObject<'static>>) {
+    for (e, ep) in p.endpoints.iter().enumerate() {
+        out.push(NfObject::CmdObject(NfCmd::Add(NfListObject::Set(
+            Box::new(clients_set_object(p, e, per.timeout)),
+        ))));
+        out.push(NfObject::CmdObject(NfCmd::Add(NfListObject::Chain(chain(
+            p.family,
+            endpoint_chain(p, e),
+        )))));
+        let mut r = vec![Statement::Set(stmt::Set {
+            op: stmt::SetOp::Update,
+            elem: client_key(p, per.mask),
+            set: Cow::Owned(format!("@{}", clients_set(p, e))),
+        })];
+        if ep.port != 0 {
+            r.push(eq(
+                meta(expr::MetaKey::L4proto),
+                Expression::String(Cow::Borrowed(l4(l4_of(p)))),
+            ));
+        }
+        r.push(Statement::DNAT(Some(stmt::NAT {
+            addr: Some(s(ep.addr.to_string())),
+            family: Some(match p.family {
+                Family::V4 => stmt::NATFamily::IP,
+                Family::V6 => stmt::NATFamily::IP6,
+            }),
+            port: (ep.port != 0).then_some(Expression::Number(u32::from(ep.port))),
+            flags: None,
+        })));
+        out.push(rule(p.family, endpoint_chain(p, e), r));
+    }
+}
+
+/// A persistent service's chain: a returning client (in a live server's set) goes to that
+/// server; a new one is scheduled (the selector's verdict map) to a server's chain, which
+/// records it.
+fn persistent_rules(p: &ServicePlan, per: Persistence, out: &mut Vec<NfObject<'static>>) {
+    let goto = |e: usize| {
+        Statement::Goto(stmt::JumpTarget {
+            target: Cow::Owned(endpoint_chain(p, e)),
+        })
+    };
+    for (e, _) in p.endpoints.iter().enumerate().filter(|(_, ep)| ep.live) {
+        out.push(rule(
+            p.family,
+            chain_name(p.index),
+            vec![
+                eq(
+                    client_key(p, per.mask),
+                    s(format!("@{}", clients_set(p, e))),
+                ),
+                goto(e),
+            ],
+        ));
+    }
+    if p.buckets.is_empty() {
+        return;
+    }
+    let items = p
+        .buckets
+        .iter()
+        .map(|b| {
+            let key = if b.first == b.last {
+                Expression::Number(b.first)
+            } else {
+                Expression::Range(Box::new(expr::Range {
+                    range: [Expression::Number(b.first), Expression::Number(b.last)],
+                }))
+            };
+            let target = Expression::Verdict(expr::Verdict::Goto(stmt::JumpTarget {
+                target: Cow::Owned(endpoint_chain(p, b.endpoint)),
+            }));
+            expr::SetItem::Mapping(key, target)
+        })
+        .collect();
+    out.push(rule(
+        p.family,
+        chain_name(p.index),
+        vec![Statement::VerdictMap(stmt::VerdictMap {
+            key: selector(p),
+            data: Expression::Named(NamedExpression::Set(items)),
+        })],
+    ));
+}
+
 fn service_rules(p: &ServicePlan, out: &mut Vec<NfObject<'static>>) {
-    if let Some(r) = dnat_rule(p) {
+    if let Some(per) = p.persistence {
+        persistent_rules(p, per, out);
+    } else if let Some(r) = dnat_rule(p) {
         out.push(rule(p.family, chain_name(p.index), r));
+    }
+}
+
+/// `nat_mask`: one `ip saddr & MASK == NET masquerade` rule per real server network of the
+/// family's services (without repeats).
+fn masquerade_rules<'p>(
+    family: Family,
+    plans: impl Iterator<Item = &'p ServicePlan>,
+) -> Vec<Vec<Statement<'static>>> {
+    let mut seen: Vec<(String, IpAddr)> = Vec::new();
+    for p in plans.filter(|p| p.family == family) {
+        if let Some(m) = &p.masquerade {
+            let mask = mask_of(m.mask).to_string();
+            for n in &m.networks {
+                if !seen.contains(&(mask.clone(), *n)) {
+                    seen.push((mask.clone(), *n));
+                }
+            }
+        }
+    }
+    seen.into_iter()
+        .map(|(mask, net)| {
+            let src = Expression::BinaryOperation(Box::new(expr::BinaryOperation::AND(
+                payload(ip_proto(family), "saddr"),
+                s(mask),
+            )));
+            vec![eq(src, s(net.to_string())), Statement::Masquerade(None)]
+        })
+        .collect()
+}
+
+/// The rules each chain of a service holds once built: `(chain, rule count)`.
+fn expected_rules(p: &ServicePlan) -> Vec<(String, usize)> {
+    let live = usize::from(!p.buckets.is_empty());
+    match p.persistence {
+        None => vec![(chain_name(p.index), live)],
+        Some(_) => {
+            let returning = p.endpoints.iter().filter(|e| e.live).count();
+            let mut v = vec![(chain_name(p.index), returning + live)];
+            v.extend((0..p.endpoints.len()).map(|e| (endpoint_chain(p, e), 1)));
+            v
+        }
     }
 }
 
@@ -281,6 +458,22 @@ pub fn render_table(family: Family, plans: &[ServicePlan]) -> Vec<NfObject<'stat
             ..chain(family, "prerouting".into())
         }))),
     ];
+    let masq = masquerade_rules(family, plans.iter());
+    if !masq.is_empty() {
+        out.push(NfObject::CmdObject(NfCmd::Add(NfListObject::Chain(
+            schema::Chain {
+                _type: Some(NfChainType::NAT),
+                hook: Some(NfHook::Postrouting),
+                prio: Some(SRCNAT),
+                policy: Some(NfChainPolicy::Accept),
+                ..chain(family, "postrouting".into())
+            },
+        ))));
+        out.extend(
+            masq.into_iter()
+                .map(|r| rule(family, "postrouting".into(), r)),
+        );
+    }
     for p in plans.iter().filter(|p| p.family == family) {
         out.push(NfObject::CmdObject(NfCmd::Add(NfListObject::Chain(chain(
             family,
@@ -291,16 +484,28 @@ pub fn render_table(family: Family, plans: &[ServicePlan]) -> Vec<NfObject<'stat
             target: Cow::Owned(chain_name(p.index)),
         }));
         out.push(rule(family, "prerouting".into(), m));
+        if let Some(per) = p.persistence {
+            endpoint_objects(p, per, &mut out);
+        }
         service_rules(p, &mut out);
     }
     out
 }
 
-/// One service's new rules: its chain flushed and refilled, in the same batch.
+/// One service's new rules: its chain flushed and refilled, in the same batch; with
+/// persistence, the clients of every server that no longer takes new connections are
+/// forgotten (their set flushed) in the same batch.
 pub fn render_update(p: &ServicePlan) -> Vec<NfObject<'static>> {
     let mut out = vec![NfObject::CmdObject(NfCmd::Flush(FlushObject::Chain(
         chain(p.family, chain_name(p.index)),
     )))];
+    if let Some(per) = p.persistence {
+        for (e, _) in p.endpoints.iter().enumerate().filter(|(_, ep)| !ep.live) {
+            out.push(NfObject::CmdObject(NfCmd::Flush(FlushObject::Set(
+                Box::new(clients_set_object(p, e, per.timeout)),
+            ))));
+        }
+    }
     service_rules(p, &mut out);
     out
 }
@@ -323,8 +528,9 @@ pub fn to_json(objects: Vec<NfObject<'static>>) -> String {
 
 /// Whether `nft -j list table` output has the chains and rule counts these plans make: the
 /// `prerouting` chain with one dispatch rule per service, each service's chain with its one
-/// DNAT rule (none when no server takes connections). A flush or a deletion by someone else
-/// changes a count.
+/// DNAT rule (none when no server takes connections), or, with persistence, one rule per
+/// live server and the scheduling rule, and each server's chain with its one rule. A flush
+/// or a deletion by someone else changes a count.
 pub fn shape_matches(listed: &serde_json::Value, plans: &[&ServicePlan]) -> bool {
     let Some(objects) = listed.get("nftables").and_then(|o| o.as_array()) else {
         return false;
@@ -347,10 +553,16 @@ pub fn shape_matches(listed: &serde_json::Value, plans: &[&ServicePlan]) -> bool
     if !chains.contains(&"prerouting") || rules("prerouting") != plans.len() {
         return false;
     }
+    if let Some(f) = plans.first().map(|p| p.family) {
+        let masq = masquerade_rules(f, plans.iter().copied()).len();
+        if masq > 0 && (!chains.contains(&"postrouting") || rules("postrouting") != masq) {
+            return false;
+        }
+    }
     plans.iter().all(|p| {
-        let name = chain_name(p.index);
-        let want = usize::from(!p.buckets.is_empty());
-        chains.contains(&name.as_str()) && rules(&name) == want
+        expected_rules(p)
+            .iter()
+            .all(|(name, want)| chains.contains(&name.as_str()) && rules(name) == *want)
     })
 }
 

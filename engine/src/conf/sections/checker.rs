@@ -147,6 +147,7 @@ pub(super) struct RawVirtual {
     pub(super) persistence_engine: Option<String>,
     pub(super) persistence_timeout: Option<u32>,
     pub(super) persistence_granularity: Option<Granularity>,
+    pub(super) nat_mask: Option<Granularity>,
     pub(super) ha_suspend: bool,
     pub(super) smtp_alert: Option<bool>,
     pub(super) virtualhost: Option<String>,
@@ -368,6 +369,7 @@ impl Builder {
             persistence_engine: None,
             persistence_timeout: None,
             persistence_granularity: None,
+            nat_mask: None,
             ha_suspend: false,
             smtp_alert: None,
             virtualhost: None,
@@ -472,34 +474,11 @@ impl Builder {
                 })
             }
             "persistence_granularity" => {
-                let t = self.one(st)?;
-                let fam = vs.family.unwrap_or(if t.text.contains('.') {
-                    Family::V4
-                } else {
-                    Family::V6
-                });
-                let g = match fam {
-                    Family::V6 => {
-                        let r = values::int_in(&t.text, 1, 128, "persistence_granularity");
-                        Granularity::V6(self.check(&t.loc, r)? as u8)
-                    }
-                    Family::V4 => {
-                        match t.text.parse::<std::net::Ipv4Addr>() {
-                            Ok(m) => Granularity::V4(m),
-                            Err(_) => {
-                                self.err(
-                                &t.loc,
-                                format!("persistence_granularity: expected an IPv4 netmask, found '{}'", t.text),
-                            );
-                                return Err(());
-                            }
-                        }
-                    }
-                };
-                vs.family.get_or_insert(fam);
+                let g = self.mask(st, &mut vs.family, "persistence_granularity")?;
                 vs.persistence_granularity = Some(g);
                 vs.persistence_timeout.get_or_insert(PERSIST_DEFAULT);
             }
+            "nat_mask" => vs.nat_mask = Some(self.mask(st, &mut vs.family, "nat_mask")?),
             "protocol" => {
                 let t = self.one(st)?;
                 vs.protocol = Some(match t.text.to_ascii_uppercase().as_str() {
@@ -628,6 +607,35 @@ impl Builder {
     }
 
     /// `lb_kind|lvs_method NAT|DR|TUN [type ipip|gue|gre] [port N] [nocsum|csum|remcsum]`.
+    /// An IPv4 netmask or an IPv6 prefix length (`persistence_granularity`, `nat_mask`), of
+    /// the virtual server's family (or the one the value's form says, which it then takes).
+    fn mask(&mut self, st: &Stmt, family: &mut Option<Family>, kw: &str) -> R<Granularity> {
+        let t = self.one(st)?;
+        let fam = family.unwrap_or(if t.text.contains('.') {
+            Family::V4
+        } else {
+            Family::V6
+        });
+        let g = match fam {
+            Family::V6 => {
+                let r = values::int_in(&t.text, 1, 128, kw);
+                Granularity::V6(self.check(&t.loc, r)? as u8)
+            }
+            Family::V4 => match t.text.parse::<std::net::Ipv4Addr>() {
+                Ok(m) => Granularity::V4(m),
+                Err(_) => {
+                    self.err(
+                        &t.loc,
+                        format!("{kw}: expected an IPv4 netmask, found '{}'", t.text),
+                    );
+                    return Err(());
+                }
+            },
+        };
+        family.get_or_insert(fam);
+        Ok(g)
+    }
+
     pub(super) fn forwarding(&mut self, st: &Stmt) -> R<Forwarding> {
         let t = self.one_of_many(st)?;
         let kw = st.keyword().text.to_string();

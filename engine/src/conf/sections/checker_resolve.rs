@@ -374,6 +374,14 @@ impl Builder {
             hysteresis = h;
         }
         let forwarding = vs_forwarding.unwrap_or(Forwarding::Nat);
+        let mut nat_mask = raw.nat_mask;
+        if nat_mask.is_some() && forwarding != Forwarding::Nat {
+            self.warn(
+                &raw.loc,
+                format!("virtual_server {vsname}: nat_mask only applies to lb_kind NAT (ignored)"),
+            );
+            nat_mask = None;
+        }
         if ha_suspend {
             self.notice(
                 &raw.loc,
@@ -390,6 +398,7 @@ impl Builder {
             persistence_engine: raw.persistence_engine,
             persistence_timeout,
             persistence_granularity: raw.persistence_granularity,
+            nat_mask,
             ha_suspend,
             smtp_alert,
             virtualhost: raw.virtualhost,

@@ -96,15 +96,25 @@ fn a_flushed_chain_or_a_deleted_rule_is_noticed() {
     let all = plans();
     let v4: Vec<&ServicePlan> = all.iter().filter(|p| p.family == Family::V4).collect();
     // What `nft -j list table ip vigil` prints (metainfo, table, chains, rules; trimmed).
-    let listed = |vs0_rules: usize, dispatch: usize| {
+    // vs1 is persistent: 3 rules (one per live server, the scheduling rule) and a chain of one
+    // rule per server.
+    let listed_with = |vs0_rules: usize, dispatch: usize, vs1_rs1_rules: usize| {
         let mut o = vec![
             serde_json::json!({"metainfo": {"json_schema_version": 1}}),
             serde_json::json!({"table": {"family": "ip", "name": "vigil"}}),
             serde_json::json!({"chain": {"family": "ip", "table": "vigil", "name": "prerouting"}}),
             serde_json::json!({"chain": {"family": "ip", "table": "vigil", "name": "vs0"}}),
             serde_json::json!({"chain": {"family": "ip", "table": "vigil", "name": "vs1"}}),
-            serde_json::json!({"rule": {"family": "ip", "table": "vigil", "chain": "vs1", "expr": []}}),
+            serde_json::json!({"chain": {"family": "ip", "table": "vigil", "name": "vs1_rs0"}}),
+            serde_json::json!({"chain": {"family": "ip", "table": "vigil", "name": "vs1_rs1"}}),
+            serde_json::json!({"rule": {"family": "ip", "table": "vigil", "chain": "vs1_rs0", "expr": []}}),
         ];
+        for _ in 0..3 {
+            o.push(serde_json::json!({"rule": {"chain": "vs1", "expr": []}}));
+        }
+        for _ in 0..vs1_rs1_rules {
+            o.push(serde_json::json!({"rule": {"chain": "vs1_rs1", "expr": []}}));
+        }
         for _ in 0..dispatch {
             o.push(serde_json::json!({"rule": {"chain": "prerouting", "expr": []}}));
         }
@@ -113,11 +123,48 @@ fn a_flushed_chain_or_a_deleted_rule_is_noticed() {
         }
         serde_json::json!({ "nftables": o })
     };
+    let listed = |vs0_rules, dispatch| listed_with(vs0_rules, dispatch, 1);
     assert!(shape_matches(&listed(1, 2), &v4));
+    assert!(
+        !shape_matches(&listed_with(1, 2, 0), &v4),
+        "a persistent service's server chain flushed"
+    );
     assert!(!shape_matches(&listed(0, 2), &v4), "flushed service chain");
     assert!(
         !shape_matches(&listed(1, 1), &v4),
         "a dispatch rule deleted"
     );
     assert!(!shape_matches(&serde_json::json!({"nftables": []}), &v4));
+}
+
+#[test]
+fn nat_mask_adds_a_postrouting_masquerade_per_network() {
+    let cfg = conf::parse_str(
+        "virtual_server 192.0.2.10 80 {\n lb_algo rr\n protocol TCP\n nat_mask 255.255.255.0\n real_server 198.51.100.11 8080 { }\n real_server 198.51.100.12 8080 { }\n}\n",
+    )
+    .expect("parses");
+    let vs = &cfg.checkers.virtual_servers[0];
+    let p = plan(0, vs, &ServiceTable::new(2)).expect("applied");
+    let json = to_json(render_table(Family::V4, std::slice::from_ref(&p)));
+    assert!(
+        json.contains(r#""hook":"postrouting","prio":100"#),
+        "{json}"
+    );
+    assert_eq!(json.matches(r#""masquerade":null"#).count(), 1, "{json}");
+    assert!(json.contains(r#"{"&":[{"payload":{"protocol":"ip","field":"saddr"}},"255.255.255.0"]},"right":"198.51.100.0""#), "{json}");
+    // The shape check wants the postrouting chain and its rule.
+    let listed = |masq: usize| {
+        let mut o = vec![
+            serde_json::json!({"chain": {"name": "prerouting"}}),
+            serde_json::json!({"chain": {"name": "vs0"}}),
+            serde_json::json!({"chain": {"name": "postrouting"}}),
+            serde_json::json!({"rule": {"chain": "prerouting"}}),
+        ];
+        for _ in 0..masq {
+            o.push(serde_json::json!({"rule": {"chain": "postrouting"}}));
+        }
+        serde_json::json!({ "nftables": o })
+    };
+    assert!(shape_matches(&listed(1), &[&p]));
+    assert!(!shape_matches(&listed(0), &[&p]), "masquerade rule deleted");
 }
