@@ -183,7 +183,11 @@ fn instance(
     } else {
         i.unicast_src_ip.or(i.mcast_src_ip)
     };
-    c.checksum_policy = ChecksumPolicy::Rfc;
+    // Both VRRPv3-over-IPv4 checksum forms are accepted (keepalived 2.2.7 accepts only the
+    // pseudo-header form unless v3_checksum_as_v2 is set, which then accepts anything); which
+    // one each peer uses is counted and shown. The sent form: `v3_checksum_as_v2`.
+    c.checksum_policy = ChecksumPolicy::Either;
+    c.v3_checksum_plain = i.v3_checksum_as_v2;
     if i.unicast_checksum == UnicastChecksum::Old {
         note("old_unicast_checksum: the pre-1.3.6 unicast checksum is not produced; RFC checksums are used");
     }
@@ -318,6 +322,39 @@ mod tests {
     fn convert(text: &str) -> Converted {
         let cfg = conf::parse_str(text).unwrap_or_else(|e| panic!("{e}"));
         EngineConfig::from_conf(&cfg).unwrap()
+    }
+
+    /// keepalived.conf(5) `v3_checksum_as_v2 [<BOOL>]` (keepalived 2.2.8+), in global_defs (the
+    /// default of every instance) or in a vrrp_instance: the send form. Both forms are accepted
+    /// on receive whatever it says.
+    #[test]
+    fn v3_checksum_as_v2_global_and_per_instance_choose_the_send_form() {
+        let text = |global: &str, inst: &str| {
+            format!(
+                "global_defs {{ vrrp_version 3
+{global} }}
+                 vrrp_instance VI_1 {{
+ interface eth0
+ virtual_router_id 51
+{inst}
+                 virtual_ipaddress {{ 192.0.2.100/24 }}
+}}
+"
+            )
+        };
+        for (global, inst, plain) in [
+            ("", "", false),
+            ("", "v3_checksum_as_v2", true),
+            ("v3_checksum_as_v2", "", true),
+            ("v3_checksum_as_v2", "v3_checksum_as_v2 false", false),
+            ("", "v3_checksum_as_v2 true", true),
+        ] {
+            let c = convert(&text(global, inst));
+            assert!(c.unsupported.is_empty(), "{:?}", c.unsupported);
+            let i = &c.engine.instances[0];
+            assert_eq!(i.v3_checksum_plain, plain, "{global:?} {inst:?}");
+            assert_eq!(i.checksum_policy, ChecksumPolicy::Either);
+        }
     }
 
     #[test]

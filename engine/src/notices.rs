@@ -95,6 +95,19 @@ pub enum Notice {
         /// Such adverts since the previous notice that were not reported one by one.
         held_back: u64,
     },
+    /// A peer's VRRPv3-over-IPv4 adverts carry the checksum without the IPv4 pseudo-header
+    /// (FRR's `no vrrp N checksum-with-ipv4-pseudoheader`, some vendors): accepted and counted
+    /// per peer (`plain_checksum_received`, [`crate::stats::PeerChecksum`]). Said once per peer,
+    /// when its first such advert is accepted: keepalived 2.2.7 and FRR's default drop them, so
+    /// the operator should know the link mixes both forms.
+    PeerChecksumForm {
+        /// The instance.
+        instance: InstanceId,
+        /// The peer.
+        src: IpAddr,
+        /// The form it uses.
+        form: crate::wire::ChecksumForm,
+    },
     /// The runner's receive queue of an interface lost adverts (a full socket buffer): counted
     /// in `receive_queue_drops`; Master_Down_Timers due meanwhile wait one more advert
     /// interval (`backlog.rs`).

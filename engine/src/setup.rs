@@ -9,7 +9,7 @@ use core::time::Duration;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
-use crate::wire::{Auth, ChecksumPolicy, Family, Version};
+use crate::wire::{Auth, ChecksumForm, ChecksumPolicy, Family, Version};
 
 /// The address owner's priority (RFC 5798 section 5.2.4): it owns the virtual addresses and goes
 /// straight to MASTER.
@@ -86,8 +86,15 @@ pub struct InstanceConfig {
     /// Source address of adverts (`unicast_src_ip` / `mcast_src_ip`); by default the
     /// interface's primary address (IPv4) or link-local address (IPv6), reported by the runner.
     pub source: Option<IpAddr>,
-    /// Which checksum forms are accepted, and which is sent (see [`ChecksumPolicy`]).
+    /// Which checksum forms are accepted (see [`ChecksumPolicy`]); by default both VRRPv3
+    /// over IPv4 forms ([`ChecksumPolicy::Either`]): a peer that leaves out the pseudo-header is
+    /// heard and reported, not dropped into a second MASTER.
     pub checksum_policy: ChecksumPolicy,
+    /// Send VRRPv3-over-IPv4 adverts with the checksum over the message only, without the IPv4
+    /// pseudo-header (keepalived 2.2.8+'s `v3_checksum_as_v2`; FRR's `no vrrp N
+    /// checksum-with-ipv4-pseudoheader`). Off: RFC 5798 section 5.2.8's pseudo-header form.
+    /// No effect on VRRPv2 (always message-only) or IPv6 (always pseudo-header).
+    pub v3_checksum_plain: bool,
     /// RFC 9568: a master that hears a lower priority advertises at once (at most once per
     /// Advertisement_Interval, with the `garp_lower_prio` burst: a backlog or a burst of lower
     /// priorities gets one answer). keepalived's `lower_prio_no_advert` turns it off.
@@ -238,7 +245,7 @@ pub struct SyncGroupConfig {
 
 impl InstanceConfig {
     /// An instance with keepalived's defaults: priority 100, 1 s adverts, preemption on, no
-    /// authentication, multicast, RFC checksums.
+    /// authentication, multicast, RFC checksums sent (both VRRPv3-over-IPv4 forms accepted).
     pub fn new(name: &str, interface: &str, vrid: u8, version: Version, family: Family) -> Self {
         InstanceConfig {
             name: name.to_string(),
@@ -255,7 +262,8 @@ impl InstanceConfig {
             auth: Auth::None,
             unicast_peers: Vec::new(),
             source: None,
-            checksum_policy: ChecksumPolicy::Rfc,
+            checksum_policy: ChecksumPolicy::Either,
+            v3_checksum_plain: false,
             advert_on_lower_priority: true,
             check_address_list: true,
             unicast_ttl: Vec::new(),
@@ -263,6 +271,16 @@ impl InstanceConfig {
             track: Vec::new(),
             announce: Announce::default(),
             down_timer_adverts: DEFAULT_DOWN_TIMER_ADVERTS,
+        }
+    }
+
+    /// The checksum form of this instance's adverts: keepalived's `v3_checksum_as_v2` for
+    /// VRRPv3 over IPv4, else what the policy sends.
+    pub fn send_checksum_form(&self) -> ChecksumForm {
+        if self.v3_checksum_plain && self.version == Version::V3 && self.family == Family::V4 {
+            ChecksumForm::Plain
+        } else {
+            self.checksum_policy.emit_form(self.version, self.family)
         }
     }
 

@@ -552,6 +552,7 @@ impl Builder {
                     "vrrp_strict" => g.vrrp_strict = self.flag(s)?,
                     "vrrp_check_unicast_src" => g.vrrp_check_unicast_src = self.flag(s)?,
                     "vrrp_skip_check_adv_addr" => g.vrrp_skip_check_adv_addr = self.flag(s)?,
+                    "v3_checksum_as_v2" => g.v3_checksum_as_v2 = self.flag(s)?,
                     "notify_fifo" | "vrrp_notify_fifo" => {
                         let path = s.args().first().map(|t| t.text.to_string());
                         let Some(path) = path else {
@@ -1054,6 +1055,7 @@ impl Builder {
         let mut skip_check_adv_addr = g.vrrp_skip_check_adv_addr;
         let mut strict_mode = g.vrrp_strict;
         let mut check_unicast_src = g.vrrp_check_unicast_src;
+        let mut v3_checksum_as_v2 = g.v3_checksum_as_v2;
         let mut unicast_checksum = UnicastChecksum::Auto;
         let mut down_timer_adverts = g.vrrp_down_timer_adverts;
         let mut promote_secondaries = false;
@@ -1233,6 +1235,7 @@ impl Builder {
                     "skip_check_adv_addr" => skip_check_adv_addr = self.flag(st)?,
                     "strict_mode" => strict_mode = self.flag(st)?,
                     "check_unicast_src" => check_unicast_src = self.flag(st)?,
+                    "v3_checksum_as_v2" => v3_checksum_as_v2 = self.flag(st)?,
                     "old_unicast_checksum" => {
                         unicast_checksum = match st.args().first().map(|t| t.text.as_str()) {
                             None => UnicastChecksum::Old,
@@ -1430,6 +1433,7 @@ impl Builder {
             skip_check_adv_addr,
             strict_mode,
             check_unicast_src,
+            v3_checksum_as_v2,
             unicast_checksum,
             down_timer_adverts,
             promote_secondaries,

@@ -29,10 +29,7 @@ impl Engine {
             interval: inst.interval,
             addrs: Arc::clone(&inst.advert_addrs),
             auth: inst.cfg.auth,
-            checksum: inst
-                .cfg
-                .checksum_policy
-                .emit_form(inst.cfg.version, inst.cfg.family),
+            checksum: inst.cfg.send_checksum_form(),
             src,
             dst: dst.clone(),
         }));

@@ -6,7 +6,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::instance::{grid_after, Instance, Timer, Tracked, TrackedRef, TIMERS};
+use crate::instance::{next_advert_after, Instance, Timer, Tracked, TrackedRef, TIMERS};
 use crate::io::{
     Action, CheckResult, Destination, DropReason, FileId, GroupId, IfaceId, Input, InstanceId,
     Reason, Received, ScriptId, SendAdvert, State,
@@ -15,7 +15,7 @@ use crate::notices::{Gate, Notice};
 use crate::setup::{
     EngineConfig, InstanceConfig, ScriptConfig, SetupError, TrackTarget, OWNER_PRIORITY,
 };
-use crate::stats::{InstanceStats, RouterStats};
+use crate::stats::{InstanceStats, PeerChecksum, RouterStats, PEER_CHECKSUMS_RECORDED};
 use crate::time::Instant;
 use crate::wire::{self, Auth, Family, IpContext, ParseError, Version, VRRP_TTL};
 
@@ -131,6 +131,10 @@ impl<'a> InstanceView<'a> {
     /// Counters.
     pub fn stats(&self) -> &'a InstanceStats {
         &self.inst.stats
+    }
+    /// VRRPv3 over IPv4: the checksum form each peer heard uses, in the order first heard.
+    pub fn peer_checksums(&self) -> &'a [PeerChecksum] {
+        &self.inst.peer_checksums
     }
     /// The next deadline of this instance's timers, if any runs.
     pub fn next_deadline(&self) -> Option<Instant> {

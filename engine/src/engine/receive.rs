@@ -144,6 +144,10 @@ impl Engine {
             inst.stats.trailing_bytes += 1;
         }
         let heard_interval = advert.interval.as_duration();
+        if advert.version == Version::V3 && family == Family::V4 {
+            self.record_checksum_form(i, p.src, advert.checksum);
+        }
+        let inst = &mut self.instances[i];
         // The owner's adverts are kept whatever their address list (check 6); a differing list
         // is still worth a line in the log (RFC 5798 section 7.1: "SHOULD log the event").
         let owner_list_differs = advert.priority == OWNER_PRIORITY
@@ -176,6 +180,45 @@ impl Engine {
                 self.schedule_with_group(i);
             }
             State::Init | State::Fault => {}
+        }
+    }
+
+    /// VRRPv3 over IPv4: both checksum forms are accepted (RFC 5798 section 5.2.8's
+    /// pseudo-header form, and the message-only form of FRR's `no checksum-with-ipv4-
+    /// pseudoheader` and some vendors); count which one each peer uses, and say so in the log
+    /// the first time a peer is heard with the message-only form.
+    fn record_checksum_form(&mut self, i: usize, src: IpAddr, form: wire::ChecksumForm) {
+        let inst = &mut self.instances[i];
+        let plain = form == wire::ChecksumForm::Plain;
+        if plain {
+            inst.stats.plain_checksum_received += 1;
+        }
+        let k = match inst.peer_checksums.iter().position(|p| p.addr == src) {
+            Some(k) => k,
+            None if inst.peer_checksums.len() < PEER_CHECKSUMS_RECORDED => {
+                inst.peer_checksums.push(PeerChecksum {
+                    addr: src,
+                    pseudo_header: 0,
+                    plain: 0,
+                });
+                inst.peer_checksums.len() - 1
+            }
+            None => return,
+        };
+        let peer = &mut inst.peer_checksums[k];
+        if plain {
+            peer.plain += 1;
+            if peer.plain == 1 {
+                let instance = inst.id;
+                self.actions
+                    .push_back(Action::Notice(Notice::PeerChecksumForm {
+                        instance,
+                        src,
+                        form,
+                    }));
+            }
+        } else {
+            peer.pseudo_header += 1;
         }
     }
 

@@ -20,7 +20,7 @@ use super::*;
 use std::sync::Arc;
 
 use crate::engine::Engine;
-use crate::instance::{grid_after, Timer};
+use crate::instance::{grid_after, next_advert_after, Timer};
 use crate::io::{Action, State};
 use crate::setup::{EngineConfig, SetupError, VirtualAddress};
 use crate::time::Instant;
@@ -156,6 +156,7 @@ impl Engine {
         to.preempt_at = from.preempt_at;
         to.master_addr = from.master_addr;
         to.stats = from.stats;
+        to.peer_checksums = core::mem::take(&mut from.peer_checksums);
         to.want_master = from.want_master;
         to.answered_at = from.answered_at;
         to.burst_left = from.burst_left;
@@ -171,10 +172,16 @@ impl Engine {
             return (Vec::new(), Vec::new());
         }
         if from.cfg.advert_interval != to.cfg.advert_interval {
-            // Join the new interval's grid, never later than the advert already due.
-            let at = from
-                .get(Timer::Adver)
-                .min(grid_after(now, to.cfg.advert_interval));
+            // Join the new interval's grid, never later than the advert already due, and never
+            // earlier than one new interval after the previous deadline.
+            let due = from.get(Timer::Adver);
+            let previous = due.saturating_sub(from.cfg.advert_interval);
+            let mut at = due.min(next_advert_after(previous, to.cfg.advert_interval));
+            if at <= now {
+                // A shorter interval, already overdue: the next grid point (more than one new
+                // interval after the previous advert, since that is before now).
+                at = grid_after(now, to.cfg.advert_interval);
+            }
             to.set(Timer::Adver, at);
         }
         let add = to
@@ -370,7 +377,8 @@ mod tests {
             from: 100,
             to: 150
         }));
-        e.handle_timeout(Instant::from_millis(4000));
+        // The next advert: one interval after becoming MASTER at 3.609375 s, on the grid.
+        e.handle_timeout(Instant::from_millis(5000));
         let sent: Vec<u8> = actions(&mut e)
             .iter()
             .filter_map(|x| match x {

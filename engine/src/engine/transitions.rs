@@ -90,7 +90,12 @@ impl Engine {
         inst.master_addr = src;
         inst.want_master = false;
         inst.set(Timer::MasterDown, Instant::MAX);
-        inst.set(Timer::Adver, grid_after(now, inst.cfg.advert_interval));
+        // "Set the Adver_Timer to Advertisement_Interval" (RFC 5798 section 6.4.2): the second
+        // advert comes at least one interval after this one, then on the shared grid.
+        inst.set(
+            Timer::Adver,
+            next_advert_after(now, inst.cfg.advert_interval),
+        );
         self.announce_new_master(now, i);
         self.set_state(i, State::Master, reason);
     }
