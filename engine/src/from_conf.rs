@@ -357,6 +357,34 @@ mod tests {
         }
     }
 
+    /// keepalived.conf(5) `no_virtual_ipaddress`: an instance without virtual addresses (cloud
+    /// floating addresses moved by notify scripts) runs; without the keyword keepalived runs a
+    /// VRRPv2 one with a warning and refuses VRRPv3 (RFC 5798 section 5.2.5), and so does Vigil.
+    #[test]
+    fn no_virtual_ipaddress_runs_an_instance_without_addresses() {
+        let text = |version: u8, extra: &str| {
+            format!(
+                "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n version {version}\n\
+                 unicast_peer {{ 192.0.2.12 }}\n{extra}\n}}\n"
+            )
+        };
+        let c = convert(&text(3, "no_virtual_ipaddress"));
+        assert!(c.engine.instances[0].virtual_addresses.is_empty());
+        Engine::new(c.engine).unwrap();
+        let parsed = conf::parse_str(&text(2, "")).unwrap();
+        assert!(
+            parsed
+                .warnings
+                .iter()
+                .any(|w| w.to_string().contains("no virtual_ipaddress")),
+            "{:?}",
+            parsed.warnings
+        );
+        Engine::new(EngineConfig::from_conf(&parsed).unwrap().engine).unwrap();
+        let e = conf::parse_str(&text(3, "")).unwrap_err().to_string();
+        assert!(e.contains("add no_virtual_ipaddress"), "{e}");
+    }
+
     #[test]
     fn an_instance_maps_field_by_field() {
         let c = convert(
@@ -514,11 +542,16 @@ mod tests {
     // fuzz/regressions/config/.
     #[test]
     fn an_instance_the_engine_refuses_is_refused_at_its_location() {
-        let e = refusal(
-            "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n}\n\
-             vrrp_instance B {\n interface eth0\n virtual_router_id 2\n\
-             virtual_ipaddress { 192.0.2.1 }\n}\n",
-        );
+        // 256 addresses: more than an advert's count can carry.
+        let vips: String = (0..256u32)
+            .map(|k| format!(" 198.51.{}.{}\n", 100 + k / 250, 1 + k % 250))
+            .collect();
+        let e = refusal(&format!(
+            "vrrp_instance A {{\n interface eth0\n virtual_router_id 1\n\
+             virtual_ipaddress {{\n{vips} }}\n}}\n\
+             vrrp_instance B {{\n interface eth0\n virtual_router_id 2\n\
+             virtual_ipaddress {{ 192.0.2.1 }}\n}}\n"
+        ));
         assert_eq!((e.owner.as_str(), e.loc.line), ("A", 1), "{e}");
         assert!(e.message.contains("virtual addresses"), "{e}");
     }

@@ -429,7 +429,7 @@ impl core::fmt::Display for SetupError {
             SetupError::BadVirtualAddresses { instance } => {
                 write!(
                     f,
-                    "{instance}: needs 1..=255 virtual addresses of its family"
+                    "{instance}: needs at most 255 virtual addresses, all of its family"
                 )
             }
             SetupError::AuthWithV3 { instance } => {
@@ -473,9 +473,10 @@ impl InstanceConfig {
         if crate::instance::wire_interval(self.version, self.advert_interval).is_none() {
             return Err(SetupError::BadInterval { instance });
         }
+        // None at all is allowed (keepalived's `no_virtual_ipaddress`, cloud floating addresses
+        // moved by notify scripts); the configuration layer decides when (keepalived's rules).
         let n = self.virtual_addresses.len();
-        if n == 0
-            || n > 255
+        if n > 255
             || self
                 .virtual_addresses
                 .iter()

@@ -269,7 +269,11 @@ impl Engine {
             src: p.src,
             dst: p.dst,
         };
-        let advert = match wire::parse(p.payload, &ctx, inst.cfg.checksum_policy) {
+        // An instance without virtual addresses hears peers configured the same way: their
+        // adverts carry none (keepalived's no_virtual_ipaddress); any other instance still drops
+        // a count of zero (RFC 5798 section 5.2.5: at least one).
+        let no_addrs = inst.advert_addrs.is_empty();
+        let advert = match wire::parse_with(p.payload, &ctx, inst.cfg.checksum_policy, no_addrs) {
             Ok(a) => a,
             Err(e) => {
                 match e {

@@ -380,7 +380,15 @@ impl Status {
                 secs(i.advert_interval_ms),
                 secs(i.master_down_interval_ms)
             );
-            let _ = writeln!(o, "  virtual        {}", i.virtual_addresses.join(", "));
+            let _ = writeln!(
+                o,
+                "  virtual        {}",
+                if i.virtual_addresses.is_empty() {
+                    "none (no_virtual_ipaddress)".to_string()
+                } else {
+                    i.virtual_addresses.join(", ")
+                }
+            );
             if !i.unicast_peers.is_empty() {
                 let _ = writeln!(o, "  unicast peers  {}", i.unicast_peers.join(", "));
             }

@@ -884,3 +884,45 @@ fn down_timer_adverts_sets_the_missed_adverts_before_takeover() {
         })
     );
 }
+
+/// keepalived.conf(5) `no_virtual_ipaddress`: an instance without virtual addresses sends
+/// adverts with a count of 0 (as keepalived does), hears its peers' count-0 adverts, and
+/// becomes MASTER and BACKUP as any other (its notify scripts move the cloud's addresses).
+#[test]
+fn no_virtual_ipaddress_instance_advertises_and_hears_a_count_of_zero() {
+    let c = InstanceConfig::new("VI_1", "eth0", 51, Version::V3, Family::V4);
+    let mut e = started(c, ms(0));
+    drain(&mut e);
+    // A peer without addresses either, higher priority: heard, not dropped.
+    let mut p = v3(HIGHER, 200);
+    p.truncate(8);
+    p[3] = 0;
+    wire::Packet::new_unchecked(&mut p[..], Family::V4).fill_checksum(
+        &IpContext {
+            src: IpAddr::V4(HIGHER),
+            dst: IpAddr::V4(wire::MCAST_V4),
+        },
+        ChecksumForm::PseudoHeader,
+    );
+    rx(&mut e, ms(100), HIGHER, &p);
+    assert_eq!(stats(&e).adverts_received, 1, "{:?}", stats(&e));
+    assert_eq!(stats(&e).address_count_zero, 0);
+    // The peer goes silent: MASTER, adverts with no address.
+    let t = e.poll_timeout().unwrap();
+    e.handle_timeout(t);
+    let a = drain(&mut e);
+    assert_eq!(state(&e), State::Master);
+    let sent: Vec<usize> = a
+        .iter()
+        .filter_map(|x| match x {
+            Action::SendAdvert(s) => Some(s.addrs.len()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent, [0]);
+    // An instance with addresses still drops a count of zero.
+    let mut e2 = started(cfg(Version::V3), ms(0));
+    drain(&mut e2);
+    rx(&mut e2, ms(100), HIGHER, &p);
+    assert_eq!(stats(&e2).address_count_zero, 1);
+}
