@@ -178,6 +178,20 @@ fn instance(
         })
         .collect();
     c.check_unicast_src = i.check_unicast_src;
+    // keepalived.conf(5) `mcast_dst_ip`, else global_defs' `vrrp_mcast_group4` /
+    // `vrrp_mcast_group6`: where adverts go, and the group the runner joins.
+    let group = i.mcast_dst_ip.unwrap_or(match i.family {
+        Family::V4 => IpAddr::V4(cfg.global.vrrp_mcast_group4),
+        Family::V6 => IpAddr::V6(cfg.global.vrrp_mcast_group6),
+    });
+    if Family::of(&group) != i.family {
+        return Err(ConvertError {
+            owner: i.name.clone(),
+            loc: i.loc.clone(),
+            message: format!("mcast_dst_ip {group} is not of the instance's address family"),
+        });
+    }
+    c.mcast_group = (group != i.family.multicast_group()).then_some(group);
     c.source = if c.unicast_peers.is_empty() {
         i.mcast_src_ip.or(i.unicast_src_ip)
     } else {
@@ -228,9 +242,6 @@ fn instance(
     }
     if i.dont_track_primary {
         note("dont_track_primary: the instance still goes FAULT when its own interface loses link");
-    }
-    if i.mcast_dst_ip.is_some() {
-        note("mcast_dst_ip: adverts go to the RFC group");
     }
     if i.use_vmac.is_some() {
         note("use_vmac: the engine is unaffected; the runner decides whether it supports it");
@@ -383,6 +394,49 @@ mod tests {
         Engine::new(EngineConfig::from_conf(&parsed).unwrap().engine).unwrap();
         let e = conf::parse_str(&text(3, "")).unwrap_err().to_string();
         assert!(e.contains("add no_virtual_ipaddress"), "{e}");
+    }
+
+    /// keepalived.conf(5) `vrrp_mcast_group4` / `vrrp_mcast_group6` (global_defs) and
+    /// `mcast_dst_ip` (per instance): the group adverts go to and the runner joins.
+    #[test]
+    fn vrrp_mcast_group_and_mcast_dst_ip_choose_the_group() {
+        let c = convert(
+            "global_defs { vrrp_mcast_group4 224.0.0.117\n vrrp_mcast_group6 ff02::117 }\n\
+             vrrp_instance A {\n interface eth0\n virtual_router_id 1\n\
+             virtual_ipaddress { 192.0.2.1 }\n}\n\
+             vrrp_instance B {\n interface eth0\n virtual_router_id 2\n mcast_dst_ip 224.0.0.119\n\
+             virtual_ipaddress { 192.0.2.2 }\n}\n\
+             vrrp_instance C {\n interface eth0\n virtual_router_id 3\n\
+             virtual_ipaddress { 2001:db8::3 }\n}\n",
+        );
+        assert!(c.unsupported.is_empty(), "{:?}", c.unsupported);
+        let g: Vec<IpAddr> = c
+            .engine
+            .instances
+            .iter()
+            .map(|i| i.multicast_group())
+            .collect();
+        assert_eq!(
+            g,
+            [
+                "224.0.0.117".parse::<IpAddr>().unwrap(),
+                "224.0.0.119".parse().unwrap(),
+                "ff02::117".parse().unwrap()
+            ]
+        );
+        let e = Engine::new(c.engine).unwrap();
+        let eth0 = e.interface_id("eth0").unwrap();
+        assert_eq!(e.multicast_groups(eth0, Family::V4).len(), 2);
+        // The default stays the RFC's group.
+        let d = convert(
+            "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n\
+             virtual_ipaddress { 192.0.2.1 }\n}\n",
+        );
+        assert_eq!(d.engine.instances[0].mcast_group, None);
+        assert_eq!(
+            d.engine.instances[0].multicast_group(),
+            "224.0.0.18".parse::<IpAddr>().unwrap()
+        );
     }
 
     #[test]

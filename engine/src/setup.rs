@@ -83,6 +83,10 @@ pub struct InstanceConfig {
     pub auth: Auth,
     /// Unicast peers: when non-empty adverts go to each peer instead of the multicast group.
     pub unicast_peers: Vec<IpAddr>,
+    /// The multicast group adverts go to and are heard on (keepalived's `vrrp_mcast_group4` /
+    /// `vrrp_mcast_group6` in global_defs, `mcast_dst_ip` per instance); `None`: the RFC's
+    /// group of the family (224.0.0.18, ff02::12). The runner joins it on the interface.
+    pub mcast_group: Option<IpAddr>,
     /// Source address of adverts (`unicast_src_ip` / `mcast_src_ip`); by default the
     /// interface's primary address (IPv4) or link-local address (IPv6), reported by the runner.
     pub source: Option<IpAddr>,
@@ -261,6 +265,7 @@ impl InstanceConfig {
             virtual_addresses: Vec::new(),
             auth: Auth::None,
             unicast_peers: Vec::new(),
+            mcast_group: None,
             source: None,
             checksum_policy: ChecksumPolicy::Either,
             v3_checksum_plain: false,
@@ -272,6 +277,12 @@ impl InstanceConfig {
             announce: Announce::default(),
             down_timer_adverts: DEFAULT_DOWN_TIMER_ADVERTS,
         }
+    }
+
+    /// The multicast group of this instance: the configured one, else the family's RFC group.
+    pub fn multicast_group(&self) -> IpAddr {
+        self.mcast_group
+            .unwrap_or_else(|| self.family.multicast_group())
     }
 
     /// The checksum form of this instance's adverts: keepalived's `v3_checksum_as_v2` for

@@ -3,10 +3,14 @@
 //! - An instance with no `virtual_ipaddress` (cloud floating addresses moved by notify scripts,
 //!   unicast peers): vigild runs it, interoperates with a keepalived peer configured the same way
 //!   (adverts with an address count of 0), and runs its notify scripts on both transitions.
+//! - `vrrp_mcast_group4`: a custom group interoperates with keepalived on the same group, and a
+//!   keepalived on the default group does not hear it (nor it that one).
 
 use std::time::Duration;
 
-use vigil_tests::netns::{host_v4, require_root, wait_until, Kind, Lab};
+use vigil_tests::netns::{
+    host_v4, keepalived_conf, require_root, vip4, wait_until, Instance, Kind, Lab,
+};
 
 /// A VRRPv2 unicast instance without virtual addresses, as keepalived 2.2.7 runs it (with a
 /// warning; VRRPv3 needs `no_virtual_ipaddress`, keepalived 2.2.8+, which vigild also reads).
@@ -75,4 +79,50 @@ fn no_vip_instance_interoperates_and_runs_its_notify_scripts_on_both_transitions
     assert!(status.contains("MASTER"), "{status}");
     eprintln!("no-VIP instance: notify lines {:?}\n{status}", lines());
     lab.node(vg).terminate();
+}
+
+/// keepalived.conf(5) `vrrp_mcast_group4`: vigild (priority 200) and keepalived (100) on group
+/// 224.0.0.117 elect vigild; a keepalived on the default group (250, same VRID and address)
+/// hears neither and they do not hear it, so it holds the address too, and the custom group's
+/// keepalived never does.
+#[test]
+fn custom_multicast_group_interoperates_and_is_separate_from_the_default_group() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::new("mcgroup", 3);
+    let custom = |prio: u8| {
+        keepalived_conf(&[Instance::v4(3, prio, "1")]).replace(
+            "router_id vigil_test\n",
+            "router_id vigil_test\n  vrrp_mcast_group4 224.0.0.117\n",
+        )
+    };
+    let vg = lab.start(Kind::Vigil, 1, &custom(200));
+    lab.start(Kind::Keepalived, 2, &custom(100));
+    lab.start(
+        Kind::Keepalived,
+        3,
+        &keepalived_conf(&[Instance::v4(3, 250, "1")]),
+    );
+    let a = vip4();
+    assert!(
+        wait_until(Duration::from_secs(12), || lab.holders(a) == vec![1, 3]),
+        "holders {:?}\n{}",
+        lab.holders(a),
+        lab.logs()
+    );
+    // Longer than Master_Down_Interval: the custom group's keepalived keeps hearing vigild.
+    std::thread::sleep(Duration::from_millis(4500));
+    assert_eq!(lab.holders(a), vec![1, 3], "{}", lab.logs());
+    // vigild's interface joined the custom group, not the RFC's.
+    let maddr = lab.exec(1, &["ip", "maddr", "show", "dev", "eth0"]);
+    let maddr = String::from_utf8_lossy(&maddr.stdout).into_owned();
+    assert!(maddr.contains("224.0.0.117"), "{maddr}");
+    assert!(!maddr.contains("224.0.0.18"), "{maddr}");
+    let status = lab.vigild_status(vg);
+    assert!(status.contains("MASTER"), "{status}");
+    eprintln!(
+        "custom group: holders {:?}\n{maddr}\n{status}",
+        lab.holders(a)
+    );
 }

@@ -14,7 +14,7 @@ impl Engine {
         let inst = &mut self.instances[i];
         let dst = match &inst.peers {
             Some(p) => Destination::Unicast(Arc::clone(p)),
-            None => Destination::Multicast(inst.cfg.family.multicast_group()),
+            None => Destination::Multicast(inst.cfg.multicast_group()),
         };
         inst.stats.adverts_sent += 1;
         if priority == 0 {

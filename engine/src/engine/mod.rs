@@ -466,7 +466,23 @@ impl Engine {
             .map(IfaceId)
     }
 
-    /// The name of an interface.
+    /// The multicast groups the instances on interface `iface` of `family` send to and listen
+    /// on (keepalived's `vrrp_mcast_group4` / `vrrp_mcast_group6` / `mcast_dst_ip`, else the
+    /// RFC's group), each once: what the runner joins on that interface.
+    pub fn multicast_groups(&self, iface: IfaceId, family: Family) -> Vec<IpAddr> {
+        let mut groups: Vec<IpAddr> = Vec::new();
+        for inst in &self.instances {
+            if inst.iface == iface && inst.cfg.family == family {
+                let g = inst.cfg.multicast_group();
+                if !groups.contains(&g) {
+                    groups.push(g);
+                }
+            }
+        }
+        groups
+    }
+
+    /// The name of interface `id`.
     pub fn interface_name(&self, id: IfaceId) -> Option<&str> {
         self.ifaces.get(usize::from(id.0)).map(|i| i.name.as_str())
     }
