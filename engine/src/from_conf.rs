@@ -206,6 +206,8 @@ fn instance(
         note("old_unicast_checksum: the pre-1.3.6 unicast checksum is not produced; RFC checksums are used");
     }
     c.advert_on_lower_priority = !i.lower_prio_no_advert;
+    // keepalived 2.2.7 (vrrp.c): strict mode forces it off.
+    c.advert_on_higher_priority = i.higher_prio_send_advert && !i.strict_mode;
     c.check_address_list = !i.skip_check_adv_addr;
     c.announce = Announce {
         master_repeat: i.garp.master_repeat,
@@ -310,6 +312,7 @@ impl EngineConfig {
                 sync_groups,
                 scripts,
                 track_files,
+                startup_delay: cfg.global.vrrp_startup_delay,
             },
             unsupported,
         })
@@ -437,6 +440,29 @@ mod tests {
             d.engine.instances[0].multicast_group(),
             "224.0.0.18".parse::<IpAddr>().unwrap()
         );
+    }
+
+    /// keepalived.conf(5) `vrrp_startup_delay` reaches the engine; `higher_prio_send_advert`
+    /// (and the global `vrrp_higher_prio_send_advert`) too, cleared by strict mode as keepalived
+    /// 2.2.7 does.
+    #[test]
+    fn startup_delay_and_higher_prio_send_advert_reach_the_engine() {
+        let c = convert(
+            "global_defs { vrrp_startup_delay 5.5\n vrrp_higher_prio_send_advert }\n\
+             vrrp_instance A {\n interface eth0\n virtual_router_id 1\n\
+             virtual_ipaddress { 192.0.2.1 }\n}\n\
+             vrrp_instance B {\n interface eth0\n virtual_router_id 2\n\
+             higher_prio_send_advert false\n virtual_ipaddress { 192.0.2.2 }\n}\n",
+        );
+        assert!(c.unsupported.is_empty(), "{:?}", c.unsupported);
+        assert_eq!(c.engine.startup_delay, Duration::from_millis(5500));
+        let on: Vec<bool> = c
+            .engine
+            .instances
+            .iter()
+            .map(|i| i.advert_on_higher_priority)
+            .collect();
+        assert_eq!(on, [true, false]);
     }
 
     #[test]

@@ -103,6 +103,13 @@ pub struct InstanceConfig {
     /// Advertisement_Interval, with the `garp_lower_prio` burst: a backlog or a burst of lower
     /// priorities gets one answer). keepalived's `lower_prio_no_advert` turns it off.
     pub advert_on_lower_priority: bool,
+    /// keepalived.conf(5) `higher_prio_send_advert` / `vrrp_higher_prio_send_advert`: a MASTER
+    /// that hears a higher priority (or an equal one from a greater address) sends one advert
+    /// of its own before going BACKUP, so that the other master, hearing a lower priority,
+    /// re-announces its addresses (`garp_lower_prio_repeat`): after two simultaneous masters,
+    /// the last gratuitous ARPs the hosts saw may have been ours. Off by default (and in
+    /// strict mode).
+    pub advert_on_higher_priority: bool,
     /// RFC 5798 section 7.1, step 6: check that an advert's address list matches ours (count a
     /// mismatch, and drop it unless the sender is the owner). keepalived's `skip_check_adv_addr`
     /// turns the check off.
@@ -270,6 +277,7 @@ impl InstanceConfig {
             checksum_policy: ChecksumPolicy::Either,
             v3_checksum_plain: false,
             advert_on_lower_priority: true,
+            advert_on_higher_priority: false,
             check_address_list: true,
             unicast_ttl: Vec::new(),
             check_unicast_src: false,
@@ -338,6 +346,9 @@ pub struct EngineConfig {
     pub scripts: Vec<ScriptConfig>,
     /// Files that instances track.
     pub track_files: Vec<TrackFileConfig>,
+    /// keepalived.conf(5) `vrrp_startup_delay`: after [`crate::Input::Start`], every instance
+    /// stays in INIT this long before it starts (a network that is slow to come up at boot).
+    pub startup_delay: Duration,
 }
 
 impl EngineConfig {

@@ -145,7 +145,11 @@ fn v3_checksum_forms_mix_and_are_reported_per_peer() {
         "  advert_int 0.5\n  v3_checksum_as_v2\n",
     );
     let a = lab.start(Kind::Vigil, 1, &plain);
-    let b = lab.start(Kind::Vigil, 2, &keepalived_conf(&[Instance::v4(3, 100, "0.5")]));
+    let b = lab.start(
+        Kind::Vigil,
+        2,
+        &keepalived_conf(&[Instance::v4(3, 100, "0.5")]),
+    );
     assert!(
         lab.wait_sole_holder(vip4(), 1, Duration::from_secs(8)),
         "{}",

@@ -146,6 +146,8 @@ pub struct GlobalDefs {
     /// `v3_checksum_as_v2` (keepalived 2.2.8+): the default of every instance's
     /// `v3_checksum_as_v2`.
     pub v3_checksum_as_v2: bool,
+    /// `vrrp_startup_delay` (seconds): instances stay in INIT this long after start-up.
+    pub vrrp_startup_delay: Duration,
     /// `notify_fifo FIFO [USER [GROUP]]` plus `notify_fifo_script`.
     pub notify_fifo: Option<NotifyFifo>,
     /// `vrrp_notify_fifo FIFO [USER [GROUP]]` plus `vrrp_notify_fifo_script`.
@@ -193,6 +195,7 @@ impl Default for GlobalDefs {
             vrrp_check_unicast_src: false,
             vrrp_skip_check_adv_addr: false,
             v3_checksum_as_v2: false,
+            vrrp_startup_delay: Duration::ZERO,
             notify_fifo: None,
             vrrp_notify_fifo: None,
             max_auto_priority: None,

@@ -116,7 +116,6 @@ const IGNORED_GLOBAL: &[&str] = &[
     "vrrp_rx_bufs_policy",
     "vrrp_rx_bufs_multiplier",
     "umask",
-    "vrrp_startup_delay",
     "log_unknown_vrids",
     "vmac_prefix",
     "vmac_addr_prefix",
@@ -509,6 +508,9 @@ impl Builder {
                     }
                     "vrrp_garp_lower_prio_repeat" => {
                         g.vrrp_garp_lower_prio_repeat = Some(self.u32v(s, 0, 255)?)
+                    }
+                    "vrrp_startup_delay" => {
+                        g.vrrp_startup_delay = self.timer(s, Duration::ZERO, long)?
                     }
                     "vrrp_garp_interval" => {
                         g.vrrp_garp_interval = self.timer(s, Duration::ZERO, long)?

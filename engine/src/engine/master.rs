@@ -60,6 +60,12 @@ impl Engine {
         let higher = prio > inst.priority
             || (prio == inst.priority && ours.is_some_and(|o| addr_greater(src, o)));
         if higher {
+            if inst.cfg.advert_on_higher_priority {
+                // keepalived.conf(5) higher_prio_send_advert: one advert of ours first, so that
+                // the other master re-announces (it hears a lower priority).
+                self.send_advert(i, inst.priority);
+            }
+            let inst = &self.instances[i];
             let mai = if inst.cfg.version == Version::V3 {
                 heard
             } else {

@@ -175,6 +175,10 @@ pub struct Engine {
     files: Vec<TrackFile>,
     groups: Vec<Group>,
     started: bool,
+    /// `vrrp_startup_delay`.
+    startup_delay: Duration,
+    /// When the delayed start is due (`Input::Start` came, `vrrp_startup_delay` runs).
+    start_at: Option<Instant>,
     /// Rate limit of the notices of drops that reach no instance.
     router_drops: Gate,
 }
@@ -196,6 +200,7 @@ impl PartialEq for Engine {
             && self.files == other.files
             && self.groups == other.groups
             && self.started == other.started
+            && self.start_at == other.start_at
     }
 }
 
@@ -236,6 +241,7 @@ impl Engine {
             sync_groups,
             scripts,
             track_files,
+            startup_delay,
         } = config;
         let mut ifaces: Vec<Iface> = Vec::new();
         let mut instances: Vec<Instance> = Vec::with_capacity(instance_cfgs.len());
@@ -351,6 +357,8 @@ impl Engine {
             files,
             groups,
             started: false,
+            startup_delay,
+            start_at: None,
             router_drops: Gate::default(),
         };
         for i in 0..n {
@@ -362,6 +370,12 @@ impl Engine {
     /// Feed one input at `now`. Drain [`Engine::poll_action`] afterwards.
     pub fn handle_input(&mut self, now: Instant, input: Input<'_>) {
         match input {
+            // keepalived.conf(5) vrrp_startup_delay: INIT until the delay has run.
+            Input::Start if self.startup_delay > Duration::ZERO && !self.started => {
+                if self.start_at.is_none() {
+                    self.start_at = Some(now.saturating_add(self.startup_delay));
+                }
+            }
             Input::Start => self.start(now),
             Input::Packet(p) => self.receive(now, &p),
             Input::Link { iface, up } => {
@@ -412,6 +426,10 @@ impl Engine {
     /// no-op. Timers that fall due together (masters on the same interval grid) are all served by
     /// this one call, so that the runner can send their adverts as one batch.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.start_at.is_some_and(|t| t <= now) {
+            self.start_at = None;
+            self.start(now);
+        }
         while let Some(&Reverse((when, idx))) = self.heap.peek() {
             if when > now {
                 break;
@@ -432,6 +450,14 @@ impl Engine {
     /// timer runs. Never earlier than a deadline that is really due (stale schedule entries are
     /// cleaned here, so the runner is not woken for nothing).
     pub fn poll_timeout(&mut self) -> Option<Instant> {
+        let heap = self.poll_heap();
+        match (heap, self.start_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn poll_heap(&mut self) -> Option<Instant> {
         while let Some(&Reverse((when, idx))) = self.heap.peek() {
             let i = idx as usize;
             let inst = &self.instances[i];

@@ -105,6 +105,7 @@ impl Engine {
             out.push(a);
         }
         next.started = started;
+        next.start_at = self.start_at;
         for a in out {
             next.actions.push_back(a);
         }

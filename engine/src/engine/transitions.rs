@@ -81,11 +81,14 @@ impl Engine {
         self.send_advert(i, self.instances[i].priority);
         let src = self.source(i);
         let inst = &mut self.instances[i];
-        self.actions.push_back(Action::AddAddresses {
-            instance: inst.id,
-            iface: inst.iface,
-            addrs: Arc::clone(&inst.vips),
-        });
+        // An instance without virtual addresses (no_virtual_ipaddress) has none to add.
+        if !inst.vips.is_empty() {
+            self.actions.push_back(Action::AddAddresses {
+                instance: inst.id,
+                iface: inst.iface,
+                addrs: Arc::clone(&inst.vips),
+            });
+        }
         inst.master_adver_interval = inst.cfg.advert_interval;
         inst.master_addr = src;
         inst.want_master = false;
@@ -144,6 +147,9 @@ impl Engine {
 
     pub(super) fn remove_addresses(&mut self, i: usize) {
         let inst = &self.instances[i];
+        if inst.vips.is_empty() {
+            return; // no_virtual_ipaddress: nothing to remove
+        }
         self.actions.push_back(Action::RemoveAddresses {
             instance: inst.id,
             iface: inst.iface,
