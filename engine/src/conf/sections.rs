@@ -1218,7 +1218,15 @@ impl Builder {
                             mac: None,
                         };
                         for a in st.args() {
-                            if a.text.len() == 17 && a.text.matches(':').count() == 5 {
+                            // A MAC: six octets, or five (keepalived.conf(5): "the
+                            // virtual_router_id will be used as the last octet").
+                            let octets: Vec<&str> = a.text.split(':').collect();
+                            let is_mac = matches!(octets.len(), 5 | 6)
+                                && octets.iter().all(|o| {
+                                    (1..=2).contains(&o.len())
+                                        && o.chars().all(|c| c.is_ascii_hexdigit())
+                                });
+                            if is_mac {
                                 v.mac = Some(a.text.to_string());
                             } else if v.name.is_none() {
                                 v.name = Some(a.text.to_string());
