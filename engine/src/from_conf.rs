@@ -208,6 +208,7 @@ fn instance(
     c.advert_on_lower_priority = !i.lower_prio_no_advert;
     // keepalived 2.2.7 (vrrp.c): strict mode forces it off.
     c.advert_on_higher_priority = i.higher_prio_send_advert && !i.strict_mode;
+    c.dont_track_primary = i.dont_track_primary;
     c.check_address_list = !i.skip_check_adv_addr;
     c.announce = Announce {
         master_repeat: i.garp.master_repeat,
@@ -241,9 +242,6 @@ fn instance(
     }
     if !i.excluded_addresses.is_empty() {
         note("virtual_ipaddress_excluded: not advertised, and not added by the engine (the runner may)");
-    }
-    if i.dont_track_primary {
-        note("dont_track_primary: the instance still goes FAULT when its own interface loses link");
     }
     if i.use_vmac.is_some() {
         note("use_vmac: the engine is unaffected; the runner decides whether it supports it");

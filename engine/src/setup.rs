@@ -110,6 +110,10 @@ pub struct InstanceConfig {
     /// the last gratuitous ARPs the hosts saw may have been ours. Off by default (and in
     /// strict mode).
     pub advert_on_higher_priority: bool,
+    /// keepalived.conf(5) `dont_track_primary`: "ignore VRRP interface faults": the instance
+    /// does not go FAULT when its own interface loses link (its adverts are then sent into a
+    /// link that carries nothing; useful with interfaces whose carrier flaps).
+    pub dont_track_primary: bool,
     /// RFC 5798 section 7.1, step 6: check that an advert's address list matches ours (count a
     /// mismatch, and drop it unless the sender is the owner). keepalived's `skip_check_adv_addr`
     /// turns the check off.
@@ -278,6 +282,7 @@ impl InstanceConfig {
             v3_checksum_plain: false,
             advert_on_lower_priority: true,
             advert_on_higher_priority: false,
+            dont_track_primary: false,
             check_address_list: true,
             unicast_ttl: Vec::new(),
             check_unicast_src: false,

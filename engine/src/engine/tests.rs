@@ -314,6 +314,27 @@ fn vrrp_startup_delay_keeps_instances_in_init_until_it_has_run() {
     );
 }
 
+/// keepalived.conf(5) `dont_track_primary`: "ignore VRRP interface faults": link loss on the
+/// instance's own interface does not make it FAULT (without it: FAULT).
+#[test]
+fn dont_track_primary_ignores_the_own_interface_link() {
+    for ignore in [false, true] {
+        let mut c = cfg(Version::V3);
+        c.dont_track_primary = ignore;
+        let mut e = started(c, ms(0));
+        drain(&mut e);
+        e.handle_input(
+            ms(100),
+            Input::Link {
+                iface: IfaceId(0),
+                up: false,
+            },
+        );
+        drain(&mut e);
+        assert_eq!(state(&e), if ignore { State::Backup } else { State::Fault });
+    }
+}
+
 #[test]
 fn fault_to_backup_when_link_returns() {
     let mut e = backup();
