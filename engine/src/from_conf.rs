@@ -10,8 +10,8 @@ use std::net::IpAddr;
 
 use crate::conf::{self, AuthType, Config, Scope, TrackRef, UnicastChecksum, VrrpInstance};
 use crate::setup::{
-    Announce, EngineConfig, InstanceConfig, ScriptConfig, SyncGroupConfig, Track, TrackFileConfig,
-    TrackTarget, UnicastTtl, VirtualAddress,
+    Announce, EngineConfig, InstanceConfig, OldUnicastChecksum, ScriptConfig, SyncGroupConfig,
+    Track, TrackFileConfig, TrackTarget, UnicastTtl, VirtualAddress,
 };
 use crate::wire::{Auth, ChecksumPolicy, Family};
 
@@ -202,9 +202,11 @@ fn instance(
     // one each peer uses is counted and shown. The sent form: `v3_checksum_as_v2`.
     c.checksum_policy = ChecksumPolicy::Either;
     c.v3_checksum_plain = i.v3_checksum_as_v2;
-    if i.unicast_checksum == UnicastChecksum::Old {
-        note("old_unicast_checksum: the pre-1.3.6 unicast checksum is not produced; RFC checksums are used");
-    }
+    c.old_unicast_checksum = match i.unicast_checksum {
+        UnicastChecksum::Auto => OldUnicastChecksum::Detect,
+        UnicastChecksum::Old => OldUnicastChecksum::Always,
+        UnicastChecksum::Never => OldUnicastChecksum::Never,
+    };
     c.advert_on_lower_priority = !i.lower_prio_no_advert;
     // keepalived 2.2.7 (vrrp.c): strict mode forces it off.
     c.advert_on_higher_priority = i.higher_prio_send_advert && !i.strict_mode;

@@ -204,6 +204,10 @@ pub(crate) struct Instance {
     /// VRRPv3-over-IPv4: which checksum form each peer heard uses (at most
     /// [`crate::stats::PEER_CHECKSUMS_RECORDED`] peers).
     pub peer_checksums: Vec<PeerChecksum>,
+    /// Unicast VRRPv3/IPv4 adverts go out with keepalived's old checksum (configured, or
+    /// detected from a peer); `old_checksum_said`: the log was told.
+    pub old_checksum: bool,
+    pub old_checksum_said: bool,
 }
 
 impl Instance {
@@ -236,6 +240,8 @@ impl Instance {
             down_extended: Instant::MAX,
             notices: InstanceNotices::default(),
             peer_checksums: Vec::new(),
+            old_checksum: cfg.old_unicast_checksum == crate::setup::OldUnicastChecksum::Always,
+            old_checksum_said: false,
             cfg,
         })
     }

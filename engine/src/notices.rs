@@ -108,6 +108,16 @@ pub enum Notice {
         /// The form it uses.
         form: crate::wire::ChecksumForm,
     },
+    /// A unicast peer's VRRPv3/IPv4 adverts check only with keepalived 1.3.6's old checksum
+    /// (the multicast group in the pseudo-header): accepted, and this instance sends that form
+    /// from now on, as keepalived does ("Setting unicast VRRPv3 checksum to old version").
+    /// `old_unicast_checksum never` turns the detection off.
+    OldUnicastChecksum {
+        /// The instance.
+        instance: InstanceId,
+        /// The peer.
+        src: IpAddr,
+    },
     /// The runner's receive queue of an interface lost adverts (a full socket buffer): counted
     /// in `receive_queue_drops`; Master_Down_Timers due meanwhile wait one more advert
     /// interval (`backlog.rs`).

@@ -114,6 +114,10 @@ pub struct InstanceConfig {
     /// does not go FAULT when its own interface loses link (its adverts are then sent into a
     /// link that carries nothing; useful with interfaces whose carrier flaps).
     pub dont_track_primary: bool,
+    /// keepalived.conf(5) `old_unicast_checksum [never]`: VRRPv3-over-IPv4 unicast adverts with
+    /// the checksum of keepalived 1.3.6 and earlier (the pseudo-header names the multicast group,
+    /// not the peer).
+    pub old_unicast_checksum: OldUnicastChecksum,
     /// RFC 5798 section 7.1, step 6: check that an advert's address list matches ours (count a
     /// mismatch, and drop it unless the sender is the owner). keepalived's `skip_check_adv_addr`
     /// turns the check off.
@@ -283,6 +287,7 @@ impl InstanceConfig {
             advert_on_lower_priority: true,
             advert_on_higher_priority: false,
             dont_track_primary: false,
+            old_unicast_checksum: OldUnicastChecksum::Detect,
             check_address_list: true,
             unicast_ttl: Vec::new(),
             check_unicast_src: false,
@@ -364,6 +369,21 @@ impl EngineConfig {
             ..Default::default()
         }
     }
+}
+
+/// keepalived's handling of the old VRRPv3 unicast checksum (keepalived 1.3.6 and earlier put
+/// the IPv4 multicast group, not the unicast peer, in the checksum's pseudo-header).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum OldUnicastChecksum {
+    /// keepalived's default: send the RFC form; when a unicast advert checks only in the old
+    /// form, accept it and send the old form from then on ("Setting unicast VRRPv3 checksum to
+    /// old version").
+    #[default]
+    Detect,
+    /// `old_unicast_checksum`: send the old form and expect it.
+    Always,
+    /// `old_unicast_checksum never`: the RFC form only.
+    Never,
 }
 
 /// The RFCs' number of missed adverts before a BACKUP takes over (RFC 3768 / RFC 5798 section

@@ -663,7 +663,10 @@ impl Router {
                     Err(e) => panic!("engine advert does not encode: {e}"),
                 };
                 let buf = self.scratch[..len].to_vec();
-                let ctx = IpContext { src: s.src, dst };
+                let ctx = IpContext {
+                    src: s.src,
+                    dst: s.checksum_dst.unwrap_or(dst),
+                };
                 // An instance without addresses (no_virtual_ipaddress) sends a count of 0.
                 let none = cfg.virtual_addresses.is_empty();
                 match wire::parse_with(&buf, &ctx, cfg.checksum_policy, none) {

@@ -30,6 +30,11 @@ impl Engine {
             addrs: Arc::clone(&inst.advert_addrs),
             auth: inst.cfg.auth,
             checksum: inst.cfg.send_checksum_form(),
+            checksum_dst: (inst.old_checksum
+                && inst.peers.is_some()
+                && inst.cfg.version == Version::V3
+                && inst.cfg.family == Family::V4)
+                .then(|| inst.cfg.multicast_group()),
             src,
             dst: dst.clone(),
         }));

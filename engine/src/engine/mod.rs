@@ -13,7 +13,8 @@ use crate::io::{
 };
 use crate::notices::{Gate, Notice};
 use crate::setup::{
-    EngineConfig, InstanceConfig, ScriptConfig, SetupError, TrackTarget, OWNER_PRIORITY,
+    EngineConfig, InstanceConfig, OldUnicastChecksum, ScriptConfig, SetupError, TrackTarget,
+    OWNER_PRIORITY,
 };
 use crate::stats::{InstanceStats, PeerChecksum, RouterStats, PEER_CHECKSUMS_RECORDED};
 use crate::time::Instant;

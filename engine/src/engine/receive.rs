@@ -144,6 +144,18 @@ impl Engine {
             inst.stats.trailing_bytes += 1;
         }
         let heard_interval = advert.interval.as_duration();
+        if inst.old_checksum
+            && !inst.old_checksum_said
+            && inst.cfg.old_unicast_checksum == OldUnicastChecksum::Detect
+        {
+            inst.old_checksum_said = true;
+            let instance = inst.id;
+            self.actions
+                .push_back(Action::Notice(Notice::OldUnicastChecksum {
+                    instance,
+                    src: p.src,
+                }));
+        }
         if advert.version == Version::V3 && family == Family::V4 {
             self.record_checksum_form(i, p.src, advert.checksum);
         }
@@ -273,7 +285,37 @@ impl Engine {
         // adverts carry none (keepalived's no_virtual_ipaddress); any other instance still drops
         // a count of zero (RFC 5798 section 5.2.5: at least one).
         let no_addrs = inst.advert_addrs.is_empty();
-        let advert = match wire::parse_with(p.payload, &ctx, inst.cfg.checksum_policy, no_addrs) {
+        let policy = inst.cfg.checksum_policy;
+        // keepalived.conf(5) old_unicast_checksum: keepalived 1.3.6 and earlier put the
+        // multicast group, not the unicast peer, in the VRRPv3/IPv4 pseudo-header. Configured:
+        // expected; by default: accepted when only it checks, and then sent (keepalived's
+        // automatic detection); `never`: not accepted.
+        let old_ctx = (unicast_rx
+            && inst.cfg.version == Version::V3
+            && inst.cfg.family == Family::V4
+            && inst.cfg.old_unicast_checksum != OldUnicastChecksum::Never)
+            .then(|| IpContext {
+                src: p.src,
+                dst: inst.cfg.multicast_group(),
+            });
+        let parsed = match (&old_ctx, inst.cfg.old_unicast_checksum) {
+            (Some(old), OldUnicastChecksum::Always) => {
+                wire::parse_with(p.payload, old, policy, no_addrs)
+            }
+            (Some(old), _) => match wire::parse_with(p.payload, &ctx, policy, no_addrs) {
+                Err(ParseError::Checksum { .. }) => {
+                    let r = wire::parse_with(p.payload, old, policy, no_addrs);
+                    if r.is_ok() {
+                        inst.old_checksum = true;
+                    }
+                    r
+                }
+                r => r,
+            },
+            (None, _) => wire::parse_with(p.payload, &ctx, policy, no_addrs),
+        };
+        let st = &mut inst.stats;
+        let advert = match parsed {
             Ok(a) => a,
             Err(e) => {
                 match e {

@@ -248,6 +248,11 @@ impl Daemon {
                             }
                         }
                     ),
+                    vigil_engine::Notice::OldUnicastChecksum { instance: i, src } => warn!(
+                        "{}setting unicast VRRPv3 checksum to old version: {src} uses \
+                         keepalived 1.3.6's checksum (old_unicast_checksum never turns this off)",
+                        instance(Some(i)),
+                    ),
                     other => warn!("{other:?}"),
                 }
             }

@@ -926,3 +926,105 @@ fn no_virtual_ipaddress_instance_advertises_and_hears_a_count_of_zero() {
     rx(&mut e2, ms(100), HIGHER, &p);
     assert_eq!(stats(&e2).address_count_zero, 1);
 }
+
+/// A unicast VRRPv3/IPv4 advert from HIGHER to us with keepalived 1.3.6's old checksum: the
+/// pseudo-header names 224.0.0.18 instead of our address.
+fn old_unicast_advert(prio: u8) -> Vec<u8> {
+    let a = Advert {
+        version: Version::V3,
+        vrid: 51,
+        priority: prio,
+        interval: Interval::Centiseconds(100),
+        addrs: Addrs::List(&[IpAddr::V4(VIP)]),
+        auth: Auth::None,
+        checksum: ChecksumForm::PseudoHeader,
+        trailing: 0,
+    };
+    let ctx = IpContext {
+        src: HIGHER.into(),
+        dst: IpAddr::V4(wire::MCAST_V4),
+    };
+    let mut buf = vec![0u8; wire::MAX_ADVERT_LEN];
+    let n = wire::emit(&a, &ctx, &mut buf).unwrap();
+    buf.truncate(n);
+    buf
+}
+
+fn rx_unicast(e: &mut Engine, now: Instant, bytes: &[u8]) -> Vec<Action> {
+    e.handle_input(
+        now,
+        Input::Packet(Received {
+            iface: IfaceId(0),
+            src: HIGHER.into(),
+            dst: ME.into(),
+            ttl: 255,
+            payload: bytes,
+        }),
+    );
+    drain(e)
+}
+
+/// keepalived.conf(5) `old_unicast_checksum [never]`: "keepalived will attempt to maintain
+/// compatibility anyway if it sees an old version checksum. Specifying never will turn off
+/// auto detection of old checksums." By default an old-form unicast advert is accepted, said
+/// once, and our unicast adverts switch to the old form; with `never` it is a checksum error;
+/// with `old_unicast_checksum` our adverts use the old form from the start.
+#[test]
+fn old_unicast_checksum_is_detected_by_default_refused_with_never_and_sent_when_configured() {
+    use crate::setup::OldUnicastChecksum;
+    // Default: detected.
+    let mut e = started(unicast_cfg(), ms(0));
+    drain(&mut e);
+    let a = rx_unicast(&mut e, ms(100), &old_unicast_advert(200));
+    assert_eq!(stats(&e).adverts_received, 1, "{a:?}");
+    assert_eq!(
+        notices(&a),
+        [Notice::OldUnicastChecksum {
+            instance: InstanceId(0),
+            src: IpAddr::V4(HIGHER),
+        }]
+    );
+    // Our adverts now use the old form: the master goes silent, we take over.
+    let t = e.poll_timeout().unwrap();
+    e.handle_timeout(t);
+    let sent: Vec<Option<IpAddr>> = drain(&mut e)
+        .iter()
+        .filter_map(|x| match x {
+            Action::SendAdvert(s) => Some(s.checksum_dst),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent, [Some(IpAddr::V4(wire::MCAST_V4))]);
+    // never: a checksum error.
+    let mut c = unicast_cfg();
+    c.old_unicast_checksum = OldUnicastChecksum::Never;
+    let mut e = started(c, ms(0));
+    drain(&mut e);
+    rx_unicast(&mut e, ms(100), &old_unicast_advert(200));
+    assert_eq!(stats(&e).checksum_errors, 1);
+    // Configured: sent from the first advert (an owner sends at once).
+    let mut c = unicast_cfg().priority(255);
+    c.old_unicast_checksum = OldUnicastChecksum::Always;
+    let mut e = started(c, ms(0));
+    let first = drain(&mut e)
+        .into_iter()
+        .find_map(|x| match x {
+            Action::SendAdvert(s) => Some(s),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(first.checksum_dst, Some(IpAddr::V4(wire::MCAST_V4)));
+    // The bytes carry the old checksum: they check against the group, not the peer.
+    let mut buf = vec![0u8; wire::MAX_ADVERT_LEN];
+    let n = first.encode(IpAddr::V4(HIGHER), &mut buf).unwrap();
+    let old = IpContext {
+        src: first.src,
+        dst: IpAddr::V4(wire::MCAST_V4),
+    };
+    let rfc = IpContext {
+        src: first.src,
+        dst: IpAddr::V4(HIGHER),
+    };
+    assert!(wire::parse(&buf[..n], &old, ChecksumPolicy::Rfc).is_ok());
+    assert!(wire::parse(&buf[..n], &rfc, ChecksumPolicy::Rfc).is_err());
+}
