@@ -202,6 +202,11 @@ fn instance(
     // one each peer uses is counted and shown. The sent form: `v3_checksum_as_v2`.
     c.checksum_policy = ChecksumPolicy::Either;
     c.v3_checksum_plain = i.v3_checksum_as_v2;
+    if i.unicast_ttl.is_some_and(|t| t != 255) {
+        // Said out loud rather than stored and dropped (issue 15): vigild's raw sockets send
+        // every advert with TTL / hop limit 255.
+        note("unicast_ttl: unicast adverts are sent with TTL 255 (a routed unicast peer accepts any TTL)");
+    }
     c.old_unicast_checksum = match i.unicast_checksum {
         UnicastChecksum::Auto => OldUnicastChecksum::Detect,
         UnicastChecksum::Old => OldUnicastChecksum::Always,
