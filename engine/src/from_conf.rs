@@ -10,8 +10,9 @@ use std::net::IpAddr;
 
 use crate::conf::{self, AuthType, Config, Scope, TrackRef, UnicastChecksum, VrrpInstance};
 use crate::setup::{
-    Announce, EngineConfig, InstanceConfig, RouteKind, ScriptConfig, SyncGroupConfig, Track,
-    TrackFileConfig, TrackTarget, UnicastTtl, VirtualAddress, VirtualRoute, MAIN_TABLE,
+    Announce, EngineConfig, InstanceConfig, OldUnicastChecksum, RouteKind, ScriptConfig,
+    SyncGroupConfig, Track, TrackFileConfig, TrackTarget, UnicastTtl, VirtualAddress, VirtualRoute,
+    MAIN_TABLE,
 };
 use crate::wire::{Auth, ChecksumPolicy, Family};
 
@@ -287,16 +288,44 @@ fn instance(
         })
         .collect();
     c.check_unicast_src = i.check_unicast_src;
+    // keepalived.conf(5) `mcast_dst_ip`, else global_defs' `vrrp_mcast_group4` /
+    // `vrrp_mcast_group6`: where adverts go, and the group the runner joins.
+    let group = i.mcast_dst_ip.unwrap_or(match i.family {
+        Family::V4 => IpAddr::V4(cfg.global.vrrp_mcast_group4),
+        Family::V6 => IpAddr::V6(cfg.global.vrrp_mcast_group6),
+    });
+    if Family::of(&group) != i.family {
+        return Err(ConvertError {
+            owner: i.name.clone(),
+            loc: i.loc.clone(),
+            message: format!("mcast_dst_ip {group} is not of the instance's address family"),
+        });
+    }
+    c.mcast_group = (group != i.family.multicast_group()).then_some(group);
     c.source = if c.unicast_peers.is_empty() {
         i.mcast_src_ip.or(i.unicast_src_ip)
     } else {
         i.unicast_src_ip.or(i.mcast_src_ip)
     };
-    c.checksum_policy = ChecksumPolicy::Rfc;
-    if i.unicast_checksum == UnicastChecksum::Old {
-        note("old_unicast_checksum: the pre-1.3.6 unicast checksum is not produced; RFC checksums are used");
+    // Both VRRPv3-over-IPv4 checksum forms are accepted (keepalived 2.2.7 accepts only the
+    // pseudo-header form unless v3_checksum_as_v2 is set, which then accepts anything); which
+    // one each peer uses is counted and shown. The sent form: `v3_checksum_as_v2`.
+    c.checksum_policy = ChecksumPolicy::Either;
+    c.v3_checksum_plain = i.v3_checksum_as_v2;
+    if i.unicast_ttl.is_some_and(|t| t != 255) {
+        // Said out loud rather than stored and dropped (issue 15): vigild's raw sockets send
+        // every advert with TTL / hop limit 255.
+        note("unicast_ttl: unicast adverts are sent with TTL 255 (a routed unicast peer accepts any TTL)");
     }
+    c.old_unicast_checksum = match i.unicast_checksum {
+        UnicastChecksum::Auto => OldUnicastChecksum::Detect,
+        UnicastChecksum::Old => OldUnicastChecksum::Always,
+        UnicastChecksum::Never => OldUnicastChecksum::Never,
+    };
     c.advert_on_lower_priority = !i.lower_prio_no_advert;
+    // keepalived 2.2.7 (vrrp.c): strict mode forces it off.
+    c.advert_on_higher_priority = i.higher_prio_send_advert && !i.strict_mode;
+    c.dont_track_primary = i.dont_track_primary;
     c.check_address_list = !i.skip_check_adv_addr;
     c.announce = Announce {
         master_repeat: i.garp.master_repeat,
@@ -335,12 +364,6 @@ fn instance(
             note(&format!("virtual_routes: {n}"));
         }
         c.virtual_routes.extend(route);
-    }
-    if i.dont_track_primary {
-        note("dont_track_primary: the instance still goes FAULT when its own interface loses link");
-    }
-    if i.mcast_dst_ip.is_some() {
-        note("mcast_dst_ip: adverts go to the RFC group");
     }
     if i.use_vmac.is_some() {
         note("use_vmac: the engine is unaffected; the runner decides whether it supports it");
@@ -409,6 +432,7 @@ impl EngineConfig {
                 sync_groups,
                 scripts,
                 track_files,
+                startup_delay: cfg.global.vrrp_startup_delay,
             },
             unsupported,
         })
@@ -477,6 +501,133 @@ mod tests {
         ))
         .unwrap_err();
         assert!(e.to_string().contains("table 'vrrp'"), "{e}");
+    }
+
+    /// keepalived.conf(5) `v3_checksum_as_v2 [<BOOL>]` (keepalived 2.2.8+), in global_defs (the
+    /// default of every instance) or in a vrrp_instance: the send form. Both forms are accepted
+    /// on receive whatever it says.
+    #[test]
+    fn v3_checksum_as_v2_global_and_per_instance_choose_the_send_form() {
+        let text = |global: &str, inst: &str| {
+            format!(
+                "global_defs {{ vrrp_version 3
+{global} }}
+                 vrrp_instance VI_1 {{
+ interface eth0
+ virtual_router_id 51
+{inst}
+                 virtual_ipaddress {{ 192.0.2.100/24 }}
+}}
+"
+            )
+        };
+        for (global, inst, plain) in [
+            ("", "", false),
+            ("", "v3_checksum_as_v2", true),
+            ("v3_checksum_as_v2", "", true),
+            ("v3_checksum_as_v2", "v3_checksum_as_v2 false", false),
+            ("", "v3_checksum_as_v2 true", true),
+        ] {
+            let c = convert(&text(global, inst));
+            assert!(c.unsupported.is_empty(), "{:?}", c.unsupported);
+            let i = &c.engine.instances[0];
+            assert_eq!(i.v3_checksum_plain, plain, "{global:?} {inst:?}");
+            assert_eq!(i.checksum_policy, ChecksumPolicy::Either);
+        }
+    }
+
+    /// keepalived.conf(5) `no_virtual_ipaddress`: an instance without virtual addresses (cloud
+    /// floating addresses moved by notify scripts) runs; without the keyword keepalived runs a
+    /// VRRPv2 one with a warning and refuses VRRPv3 (RFC 5798 section 5.2.5), and so does Vigil.
+    #[test]
+    fn no_virtual_ipaddress_runs_an_instance_without_addresses() {
+        let text = |version: u8, extra: &str| {
+            format!(
+                "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n version {version}\n\
+                 unicast_peer {{ 192.0.2.12 }}\n{extra}\n}}\n"
+            )
+        };
+        let c = convert(&text(3, "no_virtual_ipaddress"));
+        assert!(c.engine.instances[0].virtual_addresses.is_empty());
+        Engine::new(c.engine).unwrap();
+        let parsed = conf::parse_str(&text(2, "")).unwrap();
+        assert!(
+            parsed
+                .warnings
+                .iter()
+                .any(|w| w.to_string().contains("no virtual_ipaddress")),
+            "{:?}",
+            parsed.warnings
+        );
+        Engine::new(EngineConfig::from_conf(&parsed).unwrap().engine).unwrap();
+        let e = conf::parse_str(&text(3, "")).unwrap_err().to_string();
+        assert!(e.contains("add no_virtual_ipaddress"), "{e}");
+    }
+
+    /// keepalived.conf(5) `vrrp_mcast_group4` / `vrrp_mcast_group6` (global_defs) and
+    /// `mcast_dst_ip` (per instance): the group adverts go to and the runner joins.
+    #[test]
+    fn vrrp_mcast_group_and_mcast_dst_ip_choose_the_group() {
+        let c = convert(
+            "global_defs { vrrp_mcast_group4 224.0.0.117\n vrrp_mcast_group6 ff02::117 }\n\
+             vrrp_instance A {\n interface eth0\n virtual_router_id 1\n\
+             virtual_ipaddress { 192.0.2.1 }\n}\n\
+             vrrp_instance B {\n interface eth0\n virtual_router_id 2\n mcast_dst_ip 224.0.0.119\n\
+             virtual_ipaddress { 192.0.2.2 }\n}\n\
+             vrrp_instance C {\n interface eth0\n virtual_router_id 3\n\
+             virtual_ipaddress { 2001:db8::3 }\n}\n",
+        );
+        assert!(c.unsupported.is_empty(), "{:?}", c.unsupported);
+        let g: Vec<IpAddr> = c
+            .engine
+            .instances
+            .iter()
+            .map(|i| i.multicast_group())
+            .collect();
+        assert_eq!(
+            g,
+            [
+                "224.0.0.117".parse::<IpAddr>().unwrap(),
+                "224.0.0.119".parse().unwrap(),
+                "ff02::117".parse().unwrap()
+            ]
+        );
+        let e = Engine::new(c.engine).unwrap();
+        let eth0 = e.interface_id("eth0").unwrap();
+        assert_eq!(e.multicast_groups(eth0, Family::V4).len(), 2);
+        // The default stays the RFC's group.
+        let d = convert(
+            "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n\
+             virtual_ipaddress { 192.0.2.1 }\n}\n",
+        );
+        assert_eq!(d.engine.instances[0].mcast_group, None);
+        assert_eq!(
+            d.engine.instances[0].multicast_group(),
+            "224.0.0.18".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    /// keepalived.conf(5) `vrrp_startup_delay` reaches the engine; `higher_prio_send_advert`
+    /// (and the global `vrrp_higher_prio_send_advert`) too, cleared by strict mode as keepalived
+    /// 2.2.7 does.
+    #[test]
+    fn startup_delay_and_higher_prio_send_advert_reach_the_engine() {
+        let c = convert(
+            "global_defs { vrrp_startup_delay 5.5\n vrrp_higher_prio_send_advert }\n\
+             vrrp_instance A {\n interface eth0\n virtual_router_id 1\n\
+             virtual_ipaddress { 192.0.2.1 }\n}\n\
+             vrrp_instance B {\n interface eth0\n virtual_router_id 2\n\
+             higher_prio_send_advert false\n virtual_ipaddress { 192.0.2.2 }\n}\n",
+        );
+        assert!(c.unsupported.is_empty(), "{:?}", c.unsupported);
+        assert_eq!(c.engine.startup_delay, Duration::from_millis(5500));
+        let on: Vec<bool> = c
+            .engine
+            .instances
+            .iter()
+            .map(|i| i.advert_on_higher_priority)
+            .collect();
+        assert_eq!(on, [true, false]);
     }
 
     #[test]
@@ -636,11 +787,16 @@ mod tests {
     // fuzz/regressions/config/.
     #[test]
     fn an_instance_the_engine_refuses_is_refused_at_its_location() {
-        let e = refusal(
-            "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n}\n\
-             vrrp_instance B {\n interface eth0\n virtual_router_id 2\n\
-             virtual_ipaddress { 192.0.2.1 }\n}\n",
-        );
+        // 256 addresses: more than an advert's count can carry.
+        let vips: String = (0..256u32)
+            .map(|k| format!(" 198.51.{}.{}\n", 100 + k / 250, 1 + k % 250))
+            .collect();
+        let e = refusal(&format!(
+            "vrrp_instance A {{\n interface eth0\n virtual_router_id 1\n\
+             virtual_ipaddress {{\n{vips} }}\n}}\n\
+             vrrp_instance B {{\n interface eth0\n virtual_router_id 2\n\
+             virtual_ipaddress {{ 192.0.2.1 }}\n}}\n"
+        ));
         assert_eq!((e.owner.as_str(), e.loc.line), ("A", 1), "{e}");
         assert!(e.message.contains("virtual addresses"), "{e}");
     }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::io::{IfaceId, InstanceId, State};
 use crate::notices::InstanceNotices;
 use crate::setup::{InstanceConfig, VirtualAddress, VirtualRoute, OWNER_PRIORITY};
-use crate::stats::InstanceStats;
+use crate::stats::{InstanceStats, PeerChecksum};
 use crate::time::{duration_nanos, Instant};
 use crate::wire::{Interval, Version, V3_MAX_INTERVAL_CS};
 
@@ -84,15 +84,30 @@ pub fn master_down_interval_after(
 /// The first point of the interval's grid strictly after `now`: multiples of the interval since
 /// the engine's epoch. Masters advertise on this grid, so that every instance with the same
 /// interval falls due at the same instant and one timer expiry sends them all as one batch.
-///
-/// Safe per RFC 5798 section 6.4.3: the RFC bounds the gap *between* adverts from above
-/// (backups time out after three missed intervals plus skew); aligning to the grid only ever
-/// makes the first gap after becoming MASTER shorter (between 0 and one interval), never longer,
-/// and every later gap is exactly one interval.
 pub fn grid_after(now: Instant, interval: Duration) -> Instant {
     let i = duration_nanos(interval).max(1);
     let k = now.as_nanos() / i + 1;
     Instant::from_nanos(k.saturating_mul(i))
+}
+
+/// When a master's next advert is due after an advert sent off its schedule at `sent` (on
+/// becoming MASTER, answering a priority 0, after a stall): the first point of the interval's
+/// grid at or after `sent + interval`.
+///
+/// RFC 5798 section 6.4.2 / 6.4.3: "Set the Adver_Timer to Advertisement_Interval", so the next
+/// advert never comes earlier than one interval after the previous one (joining the grid at
+/// once made the second advert after a takeover come a few ms after the first). Joining the
+/// grid lengthens that one gap by less than one interval (to below two intervals); backups wait
+/// three intervals plus skew (Master_Down_Interval), so that gap is safe, and every later gap
+/// is exactly one interval, on the grid shared by every instance with the same interval.
+pub fn next_advert_after(sent: Instant, interval: Duration) -> Instant {
+    let earliest = sent.saturating_add(interval);
+    let i = duration_nanos(interval).max(1);
+    if earliest.as_nanos().is_multiple_of(i) {
+        earliest
+    } else {
+        grid_after(earliest, interval)
+    }
 }
 
 /// The timers of an instance, indexing [`Instance::timers`] (quinn-proto's timer-table style).
@@ -194,6 +209,13 @@ pub(crate) struct Instance {
     pub down_extended: Instant,
     /// Rate limits and memory of the operator notices ([`crate::notices`]).
     pub notices: InstanceNotices,
+    /// VRRPv3-over-IPv4: which checksum form each peer heard uses (at most
+    /// [`crate::stats::PEER_CHECKSUMS_RECORDED`] peers).
+    pub peer_checksums: Vec<PeerChecksum>,
+    /// Unicast VRRPv3/IPv4 adverts go out with keepalived's old checksum (configured, or
+    /// detected from a peer); `old_checksum_said`: the log was told.
+    pub old_checksum: bool,
+    pub old_checksum_said: bool,
 }
 
 impl Instance {
@@ -236,6 +258,9 @@ impl Instance {
             answered_at: None,
             down_extended: Instant::MAX,
             notices: InstanceNotices::default(),
+            peer_checksums: Vec::new(),
+            old_checksum: cfg.old_unicast_checksum == crate::setup::OldUnicastChecksum::Always,
+            old_checksum_said: false,
             cfg,
         })
     }
@@ -429,5 +454,41 @@ mod tests {
             grid_after(Instant::from_micros(10_001), i),
             Instant::from_millis(20)
         );
+    }
+
+    /// RFC 5798 section 6.4.2: after the advert sent on becoming MASTER, "Set the Adver_Timer to
+    /// Advertisement_Interval": the next advert is due at the first grid point at least one
+    /// interval later (3.609375 s at 1 s: 5 s, not 4 s).
+    #[test]
+    fn rfc5798_6_4_2_next_advert_is_at_least_one_interval_after_the_first() {
+        let s = Duration::from_secs(1);
+        assert_eq!(
+            next_advert_after(Instant::from_micros(3_609_375), s),
+            Instant::from_millis(5_000)
+        );
+        // Sent on the grid: exactly one interval.
+        assert_eq!(
+            next_advert_after(Instant::from_millis(4_000), s),
+            Instant::from_millis(5_000)
+        );
+        assert_eq!(next_advert_after(Instant::MAX, s), Instant::MAX);
+    }
+
+    proptest::proptest! {
+        /// For any send time and interval, the next advert is on the grid, at least one interval
+        /// after the send and less than two.
+        #[test]
+        fn next_advert_is_on_the_grid_between_one_and_two_intervals_later(
+            sent in 0u64..1 << 50,
+            interval_us in 1u64..40_960_000,
+        ) {
+            let sent = Instant::from_nanos(sent);
+            let interval = Duration::from_micros(interval_us);
+            let next = next_advert_after(sent, interval);
+            let gap = next.saturating_duration_since(sent);
+            proptest::prop_assert!(gap >= interval, "gap {gap:?} < {interval:?}");
+            proptest::prop_assert!(gap < interval * 2, "gap {gap:?} >= 2 x {interval:?}");
+            proptest::prop_assert_eq!(next.as_nanos() % (interval_us * 1_000), 0);
+        }
     }
 }

@@ -254,6 +254,10 @@ pub struct SendAdvert {
     pub auth: Auth,
     /// Checksum form.
     pub checksum: ChecksumForm,
+    /// keepalived's old VRRPv3 unicast checksum (before 1.3.6; `old_unicast_checksum`, or
+    /// detected from a peer): the pseudo-header names this address (the IPv4 multicast group)
+    /// instead of each unicast destination. `None`: the RFC form.
+    pub checksum_dst: Option<IpAddr>,
     /// IP source address.
     pub src: IpAddr,
     /// IP destination(s).
@@ -286,6 +290,7 @@ impl SendAdvert {
     /// Encode the VRRP message for destination `dst` into `buf` through the engine's codec (the
     /// v3 checksum covers the destination); returns its length.
     pub fn encode(&self, dst: IpAddr, buf: &mut [u8]) -> Result<usize, EmitError> {
+        let dst = self.checksum_dst.unwrap_or(dst);
         wire::emit(&self.advert(), &IpContext { src: self.src, dst }, buf)
     }
 }

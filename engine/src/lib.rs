@@ -54,9 +54,11 @@
 //! reschedules relative to the last send). A master's adverts sit on a grid of multiples of its
 //! interval since the engine's epoch ([`instance::grid_after`]): every instance with the same
 //! interval falls due at the same instant, and one [`Engine::handle_timeout`] serves them all.
-//! This is safe per RFC 5798 section 6.4.3: the RFC only needs the gap between adverts never to
-//! exceed the interval; joining the grid shortens the first gap after becoming MASTER (to between
-//! 0 and one interval) and leaves every later gap at exactly one interval.
+//! A master joins the grid without ever sending two adverts less than one interval apart
+//! ([`instance::next_advert_after`]; RFC 5798 section 6.4.2: "Set the Adver_Timer to
+//! Advertisement_Interval"): the second advert after becoming MASTER comes at the first grid
+//! point at least one interval after the first, so that one gap is between one and two
+//! intervals (backups wait three intervals plus skew), and every later gap is exactly one.
 //!
 //! Backups restart their Master_Down_Timer on every advert without touching the timer heap: the
 //! old heap entry, when reached, is moved to the new deadline ([`Engine::poll_timeout`] does that

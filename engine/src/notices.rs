@@ -95,6 +95,29 @@ pub enum Notice {
         /// Such adverts since the previous notice that were not reported one by one.
         held_back: u64,
     },
+    /// A peer's VRRPv3-over-IPv4 adverts carry the checksum without the IPv4 pseudo-header
+    /// (FRR's `no vrrp N checksum-with-ipv4-pseudoheader`, some vendors): accepted and counted
+    /// per peer (`plain_checksum_received`, [`crate::stats::PeerChecksum`]). Said once per peer,
+    /// when its first such advert is accepted: keepalived 2.2.7 and FRR's default drop them, so
+    /// the operator should know the link mixes both forms.
+    PeerChecksumForm {
+        /// The instance.
+        instance: InstanceId,
+        /// The peer.
+        src: IpAddr,
+        /// The form it uses.
+        form: crate::wire::ChecksumForm,
+    },
+    /// A unicast peer's VRRPv3/IPv4 adverts check only with keepalived 1.3.6's old checksum
+    /// (the multicast group in the pseudo-header): accepted, and this instance sends that form
+    /// from now on, as keepalived does ("Setting unicast VRRPv3 checksum to old version").
+    /// `old_unicast_checksum never` turns the detection off.
+    OldUnicastChecksum {
+        /// The instance.
+        instance: InstanceId,
+        /// The peer.
+        src: IpAddr,
+    },
     /// The runner's receive queue of an interface lost adverts (a full socket buffer): counted
     /// in `receive_queue_drops`; Master_Down_Timers due meanwhile wait one more advert
     /// interval (`backlog.rs`).

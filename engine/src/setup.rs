@@ -9,7 +9,7 @@ use core::time::Duration;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
-use crate::wire::{Auth, ChecksumPolicy, Family, Version};
+use crate::wire::{Auth, ChecksumForm, ChecksumPolicy, Family, Version};
 
 /// The address owner's priority (RFC 5798 section 5.2.4): it owns the virtual addresses and goes
 /// straight to MASTER.
@@ -83,15 +83,41 @@ pub struct InstanceConfig {
     pub auth: Auth,
     /// Unicast peers: when non-empty adverts go to each peer instead of the multicast group.
     pub unicast_peers: Vec<IpAddr>,
+    /// The multicast group adverts go to and are heard on (keepalived's `vrrp_mcast_group4` /
+    /// `vrrp_mcast_group6` in global_defs, `mcast_dst_ip` per instance); `None`: the RFC's
+    /// group of the family (224.0.0.18, ff02::12). The runner joins it on the interface.
+    pub mcast_group: Option<IpAddr>,
     /// Source address of adverts (`unicast_src_ip` / `mcast_src_ip`); by default the
     /// interface's primary address (IPv4) or link-local address (IPv6), reported by the runner.
     pub source: Option<IpAddr>,
-    /// Which checksum forms are accepted, and which is sent (see [`ChecksumPolicy`]).
+    /// Which checksum forms are accepted (see [`ChecksumPolicy`]); by default both VRRPv3
+    /// over IPv4 forms ([`ChecksumPolicy::Either`]): a peer that leaves out the pseudo-header is
+    /// heard and reported, not dropped into a second MASTER.
     pub checksum_policy: ChecksumPolicy,
+    /// Send VRRPv3-over-IPv4 adverts with the checksum over the message only, without the IPv4
+    /// pseudo-header (keepalived 2.2.8+'s `v3_checksum_as_v2`; FRR's `no vrrp N
+    /// checksum-with-ipv4-pseudoheader`). Off: RFC 5798 section 5.2.8's pseudo-header form.
+    /// No effect on VRRPv2 (always message-only) or IPv6 (always pseudo-header).
+    pub v3_checksum_plain: bool,
     /// RFC 9568: a master that hears a lower priority advertises at once (at most once per
     /// Advertisement_Interval, with the `garp_lower_prio` burst: a backlog or a burst of lower
     /// priorities gets one answer). keepalived's `lower_prio_no_advert` turns it off.
     pub advert_on_lower_priority: bool,
+    /// keepalived.conf(5) `higher_prio_send_advert` / `vrrp_higher_prio_send_advert`: a MASTER
+    /// that hears a higher priority (or an equal one from a greater address) sends one advert
+    /// of its own before going BACKUP, so that the other master, hearing a lower priority,
+    /// re-announces its addresses (`garp_lower_prio_repeat`): after two simultaneous masters,
+    /// the last gratuitous ARPs the hosts saw may have been ours. Off by default (and in
+    /// strict mode).
+    pub advert_on_higher_priority: bool,
+    /// keepalived.conf(5) `dont_track_primary`: "ignore VRRP interface faults": the instance
+    /// does not go FAULT when its own interface loses link (its adverts are then sent into a
+    /// link that carries nothing; useful with interfaces whose carrier flaps).
+    pub dont_track_primary: bool,
+    /// keepalived.conf(5) `old_unicast_checksum [never]`: VRRPv3-over-IPv4 unicast adverts with
+    /// the checksum of keepalived 1.3.6 and earlier (the pseudo-header names the multicast group,
+    /// not the peer).
+    pub old_unicast_checksum: OldUnicastChecksum,
     /// RFC 5798 section 7.1, step 6: check that an advert's address list matches ours (count a
     /// mismatch, and drop it unless the sender is the owner). keepalived's `skip_check_adv_addr`
     /// turns the check off.
@@ -344,7 +370,7 @@ pub struct SyncGroupConfig {
 
 impl InstanceConfig {
     /// An instance with keepalived's defaults: priority 100, 1 s adverts, preemption on, no
-    /// authentication, multicast, RFC checksums.
+    /// authentication, multicast, RFC checksums sent (both VRRPv3-over-IPv4 forms accepted).
     pub fn new(name: &str, interface: &str, vrid: u8, version: Version, family: Family) -> Self {
         InstanceConfig {
             name: name.to_string(),
@@ -360,9 +386,14 @@ impl InstanceConfig {
             virtual_addresses: Vec::new(),
             auth: Auth::None,
             unicast_peers: Vec::new(),
+            mcast_group: None,
             source: None,
-            checksum_policy: ChecksumPolicy::Rfc,
+            checksum_policy: ChecksumPolicy::Either,
+            v3_checksum_plain: false,
             advert_on_lower_priority: true,
+            advert_on_higher_priority: false,
+            dont_track_primary: false,
+            old_unicast_checksum: OldUnicastChecksum::Detect,
             check_address_list: true,
             unicast_ttl: Vec::new(),
             check_unicast_src: false,
@@ -371,6 +402,22 @@ impl InstanceConfig {
             down_timer_adverts: DEFAULT_DOWN_TIMER_ADVERTS,
             excluded_addresses: Vec::new(),
             virtual_routes: Vec::new(),
+        }
+    }
+
+    /// The multicast group of this instance: the configured one, else the family's RFC group.
+    pub fn multicast_group(&self) -> IpAddr {
+        self.mcast_group
+            .unwrap_or_else(|| self.family.multicast_group())
+    }
+
+    /// The checksum form of this instance's adverts: keepalived's `v3_checksum_as_v2` for
+    /// VRRPv3 over IPv4, else what the policy sends.
+    pub fn send_checksum_form(&self) -> ChecksumForm {
+        if self.v3_checksum_plain && self.version == Version::V3 && self.family == Family::V4 {
+            ChecksumForm::Plain
+        } else {
+            self.checksum_policy.emit_form(self.version, self.family)
         }
     }
 
@@ -417,6 +464,9 @@ pub struct EngineConfig {
     pub scripts: Vec<ScriptConfig>,
     /// Files that instances track.
     pub track_files: Vec<TrackFileConfig>,
+    /// keepalived.conf(5) `vrrp_startup_delay`: after [`crate::Input::Start`], every instance
+    /// stays in INIT this long before it starts (a network that is slow to come up at boot).
+    pub startup_delay: Duration,
 }
 
 impl EngineConfig {
@@ -427,6 +477,21 @@ impl EngineConfig {
             ..Default::default()
         }
     }
+}
+
+/// keepalived's handling of the old VRRPv3 unicast checksum (keepalived 1.3.6 and earlier put
+/// the IPv4 multicast group, not the unicast peer, in the checksum's pseudo-header).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum OldUnicastChecksum {
+    /// keepalived's default: send the RFC form; when a unicast advert checks only in the old
+    /// form, accept it and send the old form from then on ("Setting unicast VRRPv3 checksum to
+    /// old version").
+    #[default]
+    Detect,
+    /// `old_unicast_checksum`: send the old form and expect it.
+    Always,
+    /// `old_unicast_checksum never`: the RFC form only.
+    Never,
 }
 
 /// The RFCs' number of missed adverts before a BACKUP takes over (RFC 3768 / RFC 5798 section
@@ -519,7 +584,7 @@ impl core::fmt::Display for SetupError {
             SetupError::BadVirtualAddresses { instance } => {
                 write!(
                     f,
-                    "{instance}: needs 1..=255 virtual addresses of its family"
+                    "{instance}: needs at most 255 virtual addresses, all of its family"
                 )
             }
             SetupError::AuthWithV3 { instance } => {
@@ -563,9 +628,10 @@ impl InstanceConfig {
         if crate::instance::wire_interval(self.version, self.advert_interval).is_none() {
             return Err(SetupError::BadInterval { instance });
         }
+        // None at all is allowed (keepalived's `no_virtual_ipaddress`, cloud floating addresses
+        // moved by notify scripts); the configuration layer decides when (keepalived's rules).
         let n = self.virtual_addresses.len();
-        if n == 0
-            || n > 255
+        if n > 255
             || self
                 .virtual_addresses
                 .iter()

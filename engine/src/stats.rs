@@ -53,7 +53,42 @@ pub struct InstanceStats {
     pub unicast_source_errors: u64,
     /// Adverts accepted that carried bytes after their declared content (not a drop).
     pub trailing_bytes: u64,
+    /// VRRPv3-over-IPv4 adverts accepted whose checksum leaves out the IPv4 pseudo-header (the
+    /// form of FRR's `no vrrp N checksum-with-ipv4-pseudoheader` and of some vendors' routers;
+    /// keepalived's `v3_checksum_as_v2`). Not a drop: both forms are accepted. Which peer sends
+    /// which form: [`PeerChecksum`].
+    pub plain_checksum_received: u64,
 }
+
+/// How many VRRPv3-over-IPv4 adverts one peer sent in each checksum form (RFC 5798 section
+/// 5.2.8's pseudo-header form, or the message-only form some implementations use): what
+/// `vigild status` and the metrics report per peer. Both forms are accepted on receive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PeerChecksum {
+    /// The peer (the adverts' IP source).
+    pub addr: std::net::IpAddr,
+    /// Adverts accepted with the pseudo-header checksum (RFC 5798).
+    pub pseudo_header: u64,
+    /// Adverts accepted with the message-only checksum.
+    pub plain: u64,
+}
+
+impl PeerChecksum {
+    /// The form the peer uses, as `vigild status` names it: `pseudo-header`, `plain`, or
+    /// `both` (a peer that changed its setting, or two routers behind one address).
+    pub fn form(&self) -> &'static str {
+        match (self.pseudo_header > 0, self.plain > 0) {
+            (true, true) => "both",
+            (false, true) => "plain",
+            _ => "pseudo-header",
+        }
+    }
+}
+
+/// Peers recorded per instance in [`PeerChecksum`] (a LAN segment's VRRP routers; adverts from
+/// further sources are still counted in [`InstanceStats`], so a spoofing flood allocates
+/// nothing).
+pub const PEER_CHECKSUMS_RECORDED: usize = 16;
 
 impl InstanceStats {
     /// Every counter, in declaration order, with its name, help text and drop label: the one
@@ -124,6 +159,7 @@ stat_fields! {
     auth_failures, Some("auth_failure"), "Dropped: VRRPv2 password differs from ours.";
     unicast_source_errors, Some("unicast_source"), "Dropped: source not a unicast peer.";
     trailing_bytes, None, "Adverts accepted with bytes after their declared content.";
+    plain_checksum_received, None, "VRRPv3/IPv4 adverts accepted with a checksum without the pseudo-header.";
 }
 
 /// Counters for packets that reached no instance.
@@ -183,6 +219,7 @@ mod tests {
                 "auth_failures" => s.auth_failures = 7,
                 "unicast_source_errors" => s.unicast_source_errors = 7,
                 "trailing_bytes" => s.trailing_bytes = 7,
+                "plain_checksum_received" => s.plain_checksum_received = 7,
                 other => panic!("unknown field {other}"),
             }
             for (j, g) in InstanceStats::fields().iter().enumerate() {

@@ -73,6 +73,25 @@ pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
     parts.next().is_none().then_some(out)
 }
 
+/// The MAC of `use_vmac [NAME] [MAC]` for VRID `vrid`: six octets as written, or five, "in
+/// which case the virtual_router_id will be used as the last octet" (keepalived.conf(5)).
+pub fn use_vmac_mac(s: &str, vrid: u8) -> Option<[u8; 6]> {
+    if let Some(m) = parse_mac(s) {
+        return Some(m);
+    }
+    let mut out = [0u8; 6];
+    let mut parts = s.split(':');
+    for b in out.iter_mut().take(5) {
+        let p = parts.next()?;
+        if p.is_empty() || p.len() > 2 {
+            return None;
+        }
+        *b = u8::from_str_radix(p, 16).ok()?;
+    }
+    out[5] = vrid;
+    parts.next().is_none().then_some(out)
+}
+
 /// One macvlan to create.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VmacSpec {
@@ -313,5 +332,23 @@ mod tests {
         assert!(notes.is_empty(), "{notes:?}");
         assert_eq!(p["C"].mac, [0, 0, 0x5e, 0, 2, 53]);
         assert_eq!(p["C"].family, Family::V6);
+    }
+
+    /// keepalived.conf(5) `use_vmac [<VMAC_INTERFACE_NAME>] [MAC_ADDRESS]`: "The MAC address
+    /// can be specified with only 5 octets, in which case the virtual_router_id will be used as
+    /// the last octet."
+    #[test]
+    fn use_vmac_mac_with_five_octets_takes_the_vrid_as_the_last() {
+        assert_eq!(
+            use_vmac_mac("02:00:5e:00:01", 51),
+            Some([0x02, 0x00, 0x5e, 0x00, 0x01, 51])
+        );
+        assert_eq!(
+            use_vmac_mac("02:00:5e:00:01:07", 51),
+            Some([0x02, 0x00, 0x5e, 0x00, 0x01, 0x07])
+        );
+        assert_eq!(use_vmac_mac("02:00:5e:00", 51), None);
+        assert_eq!(use_vmac_mac("02:00:5e:00:01:07:08", 51), None);
+        assert_eq!(use_vmac_mac("zz:00:5e:00:01", 51), None);
     }
 }

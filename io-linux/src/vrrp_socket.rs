@@ -76,12 +76,28 @@ fn setsockopt_int(
 
 impl VrrpSocket {
     /// Open the socket of `family` on interface `name` (index `ifindex`) and join the VRRP
-    /// group there.
-    pub fn open(family: Family, name: &str, ifindex: u32) -> io::Result<VrrpSocket> {
+    /// groups there: `groups` (keepalived's `vrrp_mcast_group4` / `vrrp_mcast_group6` /
+    /// `mcast_dst_ip`, from [`vigil_engine::Engine::multicast_groups`]), or the RFC's group
+    /// when empty. With IP_MULTICAST_ALL off, the socket hears only these groups.
+    pub fn open(
+        family: Family,
+        name: &str,
+        ifindex: u32,
+        groups: &[IpAddr],
+    ) -> io::Result<VrrpSocket> {
         let sock = match family {
             Family::V4 => Self::open_v4(ifindex)?,
             Family::V6 => Self::open_v6(ifindex)?,
         };
+        let default = [family.multicast_group()];
+        let groups = if groups.is_empty() {
+            &default[..]
+        } else {
+            groups
+        };
+        for g in groups {
+            join(&sock, *g, ifindex)?;
+        }
         sock.bind_device(Some(name.as_bytes()))?;
         // Receive timestamps: a backup times Master_Down_Interval from the advert's arrival.
         setsockopt_int(sock.as_raw_fd(), libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
@@ -132,8 +148,6 @@ impl VrrpSocket {
         )?;
         // Only groups joined on this socket, not every group of the host.
         sock.set_multicast_all_v4(false)?;
-        let group = Ipv4Addr::new(224, 0, 0, 18);
-        sock.join_multicast_v4_n(&group, &InterfaceIndexOrAddress::Index(ifindex))?;
         // The outgoing multicast interface by index (ip_mreqn).
         // SAFETY: ip_mreqn is plain data.
         let mut mreqn: libc::ip_mreqn = unsafe { zeroed() };
@@ -167,8 +181,13 @@ impl VrrpSocket {
         setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
         // The engine computes the checksum; the kernel must not touch it.
         setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_CHECKSUM, -1)?;
-        sock.join_multicast_v6(&Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12), ifindex)?;
         Ok(sock)
+    }
+
+    /// Join `group` on this socket's interface too (a reload that adds a group); joining one
+    /// already joined is not an error.
+    pub fn join(&self, group: IpAddr) -> io::Result<()> {
+        join(&self.sock, group, self.ifindex)
     }
 
     /// The descriptor, for epoll.
@@ -450,6 +469,18 @@ pub fn parse_ipv4(pkt: &[u8]) -> Option<Datagram> {
         end,
         stamp: None,
     })
+}
+
+/// Join multicast `group` on interface `ifindex` (EADDRINUSE: already joined, fine).
+fn join(sock: &Socket, group: IpAddr, ifindex: u32) -> io::Result<()> {
+    let r = match group {
+        IpAddr::V4(g) => sock.join_multicast_v4_n(&g, &InterfaceIndexOrAddress::Index(ifindex)),
+        IpAddr::V6(g) => sock.join_multicast_v6(&g, ifindex),
+    };
+    match r {
+        Err(e) if e.raw_os_error() == Some(libc::EADDRINUSE) => Ok(()),
+        r => r,
+    }
 }
 
 /// The family's VRRP group as an [`IpAddr`] (for tests and logs).

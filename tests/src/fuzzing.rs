@@ -663,8 +663,13 @@ impl Router {
                     Err(e) => panic!("engine advert does not encode: {e}"),
                 };
                 let buf = self.scratch[..len].to_vec();
-                let ctx = IpContext { src: s.src, dst };
-                match wire::parse(&buf, &ctx, cfg.checksum_policy) {
+                let ctx = IpContext {
+                    src: s.src,
+                    dst: s.checksum_dst.unwrap_or(dst),
+                };
+                // An instance without addresses (no_virtual_ipaddress) sends a count of 0.
+                let none = cfg.virtual_addresses.is_empty();
+                match wire::parse_with(&buf, &ctx, cfg.checksum_policy, none) {
                     Ok(back) => assert_eq!(back, s.advert(), "engine advert round trip"),
                     Err(e) => panic!("engine advert does not parse back: {e}"),
                 }
@@ -1545,6 +1550,7 @@ pub fn cluster_config(r: usize, n: usize, flags: u8) -> EngineConfig {
     EngineConfig {
         instances: vec![i0, i1, i2, i3, i4],
         sync_groups,
+        startup_delay: std::time::Duration::ZERO,
         scripts: vec![
             ScriptConfig {
                 name: "chk_a".to_string(),

@@ -25,14 +25,6 @@ const INTERFACES: &[&str] = &["eth0", "eth1", "eth2", "eth3", "eth0.1"];
 /// Cases where vigild and keepalived disagree on purpose, and why.
 const DELIBERATE: &[(&str, &str)] = &[
     (
-        "global_defs_full.conf",
-        "vrrp_mcast_group4 / vrrp_mcast_group6 are refused until custom multicast groups are honoured (engine/src/conf/keywords.rs): ignoring them gives two masters",
-    ),
-    (
-        "instance_full.conf",
-        "dont_track_primary and old_unicast_checksum are refused until they are honoured (engine/src/conf/keywords.rs): ignoring them changes when the instance faults, and which checksum peers accept",
-    ),
-    (
         "lvs_group_missing.conf",
         "keepalived only logs at start-up that the group is not configured and drops the virtual server (-t exits 0); Vigil fails -t: a virtual server that would never run is a configuration error",
     ),

@@ -144,6 +144,14 @@ pub struct Keyword {
     pub class: Class,
 }
 
+/// Keywords of keepalived releases after 2.2.7 that Vigil honours (keepalived 2.2.7's `-t`
+/// rejects them as unknown: a file that must stay loadable by 2.2.7 leaves them out).
+pub const NEWER_KEEPALIVED: &[(Section, &str)] = &[
+    (Section::GlobalDefs, "v3_checksum_as_v2"),
+    (Section::VrrpInstance, "v3_checksum_as_v2"),
+    (Section::VrrpInstance, "no_virtual_ipaddress"),
+];
+
 /// The class of `name` in `section`, `None` when it is not a keyword there.
 pub fn class(section: Section, name: &str) -> Option<Class> {
     KEYWORDS
@@ -262,8 +270,8 @@ pub const KEYWORDS: &[Keyword] = &[
     k(GlobalDefs, "default_interface", H),
     k(GlobalDefs, "disable_local_igmp", R("not implemented: IGMP/MLD reports for the VRRP group are sent as the kernel sends them")),
     k(GlobalDefs, "vrrp_version", H),
-    k(GlobalDefs, "vrrp_mcast_group4", R("a custom IPv4 multicast group is not used yet: adverts would go to 224.0.0.18, and a keepalived peer on the group would not hear them (two masters)")),
-    k(GlobalDefs, "vrrp_mcast_group6", R("a custom IPv6 multicast group is not used yet: adverts would go to ff02::12, and a keepalived peer on the group would not hear them (two masters)")),
+    k(GlobalDefs, "vrrp_mcast_group4", H),
+    k(GlobalDefs, "vrrp_mcast_group6", H),
     k(GlobalDefs, "vrrp_garp_master_delay", H),
     k(GlobalDefs, "vrrp_garp_master_repeat", H),
     k(GlobalDefs, "vrrp_garp_master_refresh", H),
@@ -276,9 +284,11 @@ pub const KEYWORDS: &[Keyword] = &[
     k(GlobalDefs, "vrrp_garp_extra_if", VMAC_EXTRA),
     k(GlobalDefs, "vrrp_vmac_garp_intvl", VMAC_EXTRA),
     k(GlobalDefs, "vrrp_lower_prio_no_advert", H),
-    k(GlobalDefs, "vrrp_higher_prio_send_advert", R("not honoured yet: a master that hears a higher priority would yield without sending the advert keepalived sends")),
+    k(GlobalDefs, "vrrp_higher_prio_send_advert", H),
     k(GlobalDefs, "vrrp_down_timer_adverts", H),
-    k(GlobalDefs, "vrrp_startup_delay", R("not honoured yet: instances would start at once where keepalived waits")),
+    k(GlobalDefs, "vrrp_startup_delay", H),
+    // keepalived 2.2.8+ (NEWER_KEEPALIVED).
+    k(GlobalDefs, "v3_checksum_as_v2", H),
     k(GlobalDefs, "vrrp_check_unicast_src", H),
     k(GlobalDefs, "vrrp_skip_check_adv_addr", H),
     k(GlobalDefs, "vrrp_strict", R("strict mode is not honoured yet (its checks and its no_accept firewall rules): a master would accept traffic to its virtual addresses")),
@@ -382,9 +392,9 @@ pub const KEYWORDS: &[Keyword] = &[
     k(VrrpInstance, "unicast_ttl", R("not honoured yet: unicast adverts are sent with TTL 255")),
     k(VrrpInstance, "unicast_fault_no_peer", R("not honoured yet: a unicast instance with no peer would not go to FAULT")),
     k(VrrpInstance, "check_unicast_src", H),
-    k(VrrpInstance, "old_unicast_checksum", R("not honoured yet: adverts would carry the RFC checksum, which a peer expecting the old form drops (two masters)")),
+    k(VrrpInstance, "old_unicast_checksum", H),
     k(VrrpInstance, "mcast_src_ip", H),
-    k(VrrpInstance, "mcast_dst_ip", R("a custom multicast destination is not used yet: adverts would go to the RFC group, and a keepalived peer on the group would not hear them (two masters)")),
+    k(VrrpInstance, "mcast_dst_ip", H),
     k(VrrpInstance, "track_src_ip", R("not honoured yet: the instance would not fault when its source address goes")),
     k(VrrpInstance, "authentication", H),
     k(VrrpInstance, "track_interface", H),
@@ -392,7 +402,10 @@ pub const KEYWORDS: &[Keyword] = &[
     k(VrrpInstance, "track_file", H),
     k(VrrpInstance, "track_process", TRACK_PROCESS),
     k(VrrpInstance, "track_bfd", TRACK_BFD),
-    k(VrrpInstance, "dont_track_primary", R("not honoured yet: the instance would go to FAULT when its own interface loses link, where keepalived ignores it")),
+    k(VrrpInstance, "dont_track_primary", H),
+    // keepalived 2.2.8+ (NEWER_KEEPALIVED).
+    k(VrrpInstance, "no_virtual_ipaddress", H),
+    k(VrrpInstance, "v3_checksum_as_v2", H),
     k(VrrpInstance, "notify", H),
     k(VrrpInstance, "notify_master", H),
     k(VrrpInstance, "notify_backup", H),
@@ -411,7 +424,7 @@ pub const KEYWORDS: &[Keyword] = &[
     k(VrrpInstance, "garp_extra_if", VMAC_EXTRA),
     k(VrrpInstance, "vmac_garp_intvl", VMAC_EXTRA),
     k(VrrpInstance, "lower_prio_no_advert", H),
-    k(VrrpInstance, "higher_prio_send_advert", R("not honoured yet: a master that hears a higher priority would yield without sending the advert keepalived sends")),
+    k(VrrpInstance, "higher_prio_send_advert", H),
     k(VrrpInstance, "down_timer_adverts", H),
     k(VrrpInstance, "skip_check_adv_addr", H),
     k(VrrpInstance, "promote_secondaries", R("not honoured yet: promote_secondaries is not set on the instance's interface, so removing its primary address would remove the virtual addresses too")),

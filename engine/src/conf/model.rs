@@ -145,6 +145,11 @@ pub struct GlobalDefs {
     pub vrrp_check_unicast_src: bool,
     /// `vrrp_skip_check_adv_addr`: do not compare the advert's address list with ours.
     pub vrrp_skip_check_adv_addr: bool,
+    /// `v3_checksum_as_v2` (keepalived 2.2.8+): the default of every instance's
+    /// `v3_checksum_as_v2`.
+    pub v3_checksum_as_v2: bool,
+    /// `vrrp_startup_delay` (seconds): instances stay in INIT this long after start-up.
+    pub vrrp_startup_delay: Duration,
     /// `notify_fifo FIFO [USER [GROUP]]` plus `notify_fifo_script`.
     pub notify_fifo: Option<NotifyFifo>,
     /// `vrrp_notify_fifo FIFO [USER [GROUP]]` plus `vrrp_notify_fifo_script`.
@@ -200,6 +205,8 @@ impl Default for GlobalDefs {
             vrrp_strict: false,
             vrrp_check_unicast_src: false,
             vrrp_skip_check_adv_addr: false,
+            v3_checksum_as_v2: false,
+            vrrp_startup_delay: Duration::ZERO,
             notify_fifo: None,
             vrrp_notify_fifo: None,
             vrrp_notify_priority_changes: false,
@@ -495,6 +502,11 @@ pub struct VrrpInstance {
     pub check_unicast_src: bool,
     /// `old_unicast_checksum`.
     pub unicast_checksum: UnicastChecksum,
+    /// `v3_checksum_as_v2 [BOOL]` (keepalived 2.2.8+; default: the global setting): send
+    /// VRRPv3-over-IPv4 adverts with the checksum over the message only, without the IPv4
+    /// pseudo-header (for peers that compute it so: FRR's `no vrrp N
+    /// checksum-with-ipv4-pseudoheader`, some vendors' routers).
+    pub v3_checksum_as_v2: bool,
     /// `down_timer_adverts` 1..=100 (default: the global setting).
     pub down_timer_adverts: u32,
     /// `promote_secondaries`.

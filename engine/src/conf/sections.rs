@@ -409,6 +409,9 @@ impl Builder {
                     "vrrp_garp_lower_prio_repeat" => {
                         g.vrrp_garp_lower_prio_repeat = Some(self.u32v(s, 0, 255)?)
                     }
+                    "vrrp_startup_delay" => {
+                        g.vrrp_startup_delay = self.timer(s, Duration::ZERO, long)?
+                    }
                     "vrrp_garp_interval" => {
                         g.vrrp_garp_interval = self.timer(s, Duration::ZERO, long)?
                     }
@@ -464,6 +467,7 @@ impl Builder {
                     "vrrp_strict" => g.vrrp_strict = self.flag(s)?,
                     "vrrp_check_unicast_src" => g.vrrp_check_unicast_src = self.flag(s)?,
                     "vrrp_skip_check_adv_addr" => g.vrrp_skip_check_adv_addr = self.flag(s)?,
+                    "v3_checksum_as_v2" => g.v3_checksum_as_v2 = self.flag(s)?,
                     "notify_fifo" | "vrrp_notify_fifo" => {
                         let path = s.args().first().map(|t| t.text.to_string());
                         let Some(path) = path else {
@@ -1018,6 +1022,8 @@ impl Builder {
         let mut skip_check_adv_addr = g.vrrp_skip_check_adv_addr;
         let mut strict_mode = g.vrrp_strict;
         let mut check_unicast_src = g.vrrp_check_unicast_src;
+        let mut v3_checksum_as_v2 = g.v3_checksum_as_v2;
+        let mut no_virtual_ipaddress: Option<Location> = None;
         let mut unicast_checksum = UnicastChecksum::Auto;
         let mut down_timer_adverts = g.vrrp_down_timer_adverts;
         let mut promote_secondaries = false;
@@ -1205,9 +1211,11 @@ impl Builder {
                     "lower_prio_no_advert" => lower_prio_no_advert = Some(self.flag(st)?),
                     "higher_prio_send_advert" => higher_prio_send_advert = self.flag(st)?,
                     "dont_track_primary" => dont_track_primary = true,
+                    "no_virtual_ipaddress" => no_virtual_ipaddress = Some(st.loc().clone()),
                     "skip_check_adv_addr" => skip_check_adv_addr = self.flag(st)?,
                     "strict_mode" => strict_mode = self.flag(st)?,
                     "check_unicast_src" => check_unicast_src = self.flag(st)?,
+                    "v3_checksum_as_v2" => v3_checksum_as_v2 = self.flag(st)?,
                     "old_unicast_checksum" => {
                         unicast_checksum = match st.args().first().map(|t| t.text.as_str()) {
                             None => UnicastChecksum::Old,
@@ -1273,12 +1281,45 @@ impl Builder {
         if mixed {
             return Err(());
         }
-        let family = family.map(|(f, _)| f).unwrap_or(Family::V4);
-        if vips.is_empty() {
+        // Without virtual addresses: the unicast peers' family, else IPv4 (keepalived).
+        let family = family
+            .map(|(f, _)| f)
+            .unwrap_or_else(|| match peers.first() {
+                Some(UnicastPeer {
+                    addr: IpAddr::V6(_),
+                    ..
+                }) => Family::V6,
+                _ => Family::V4,
+            });
+        // keepalived.conf(5) `no_virtual_ipaddress` (keepalived 2.2.8+): an instance with no
+        // virtual addresses (cloud floating addresses moved by notify scripts). Without it,
+        // keepalived runs a VRRPv2 IPv4 instance with none (a warning), and refuses VRRPv3,
+        // IPv6 and strict mode (RFC 5798 section 5.2.5: at least one address).
+        let mut allow_no_vips = no_virtual_ipaddress.is_some();
+        if let (Some(loc), true) = (&no_virtual_ipaddress, strict_mode) {
+            self.warn(
+                loc,
+                format!("vrrp_instance {}: no_virtual_ipaddress and strict mode are incompatible (keepalived clears no_virtual_ipaddress)", name.text),
+            );
+            allow_no_vips = false;
+        }
+        if vips.is_empty() && !allow_no_vips {
+            let v3 = family == Family::V6
+                || version.as_ref().map(|v| v.0).unwrap_or(g.vrrp_version) == Version::V3;
+            if v3 || strict_mode {
+                self.err(
+                    s.loc(),
+                    format!(
+                        "vrrp_instance {}: no virtual_ipaddress: VRRPv3 and strict mode need at least one (RFC 5798 section 5.2.5); add no_virtual_ipaddress to run without (keepalived 2.2.8+)",
+                        name.text
+                    ),
+                );
+                return Err(());
+            }
             self.warn(
                 s.loc(),
                 format!(
-                    "vrrp_instance {}: no virtual_ipaddress (at least one is expected)",
+                    "vrrp_instance {}: no virtual_ipaddress (at least one is sensible; no_virtual_ipaddress says it is meant)",
                     name.text
                 ),
             );
@@ -1408,6 +1449,7 @@ impl Builder {
             skip_check_adv_addr,
             strict_mode,
             check_unicast_src,
+            v3_checksum_as_v2,
             unicast_checksum,
             down_timer_adverts,
             promote_secondaries,

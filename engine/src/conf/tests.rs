@@ -349,3 +349,16 @@ fn smtp_alert_defaults_follow_keepalived() {
     let c = ok(&format!("{BASIC}{group}"));
     assert!(!c.instances[0].smtp_alert && !c.sync_groups[0].smtp_alert);
 }
+
+/// keepalived.conf(5) `use_vmac [<VMAC_INTERFACE_NAME>] [MAC_ADDRESS]`: a MAC of five octets
+/// (the VRID becomes the sixth) is a MAC, not an interface name.
+#[test]
+fn use_vmac_takes_a_five_octet_mac() {
+    let c = ok(&BASIC.replace(
+        "interface eth0",
+        "interface eth0\n use_vmac vrrp.1 02:00:5e:00:01",
+    ));
+    let v = c.instances[0].use_vmac.as_ref().unwrap();
+    assert_eq!(v.name.as_deref(), Some("vrrp.1"));
+    assert_eq!(v.mac.as_deref(), Some("02:00:5e:00:01"));
+}

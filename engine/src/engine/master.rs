@@ -14,7 +14,7 @@ impl Engine {
         let inst = &mut self.instances[i];
         let dst = match &inst.peers {
             Some(p) => Destination::Unicast(Arc::clone(p)),
-            None => Destination::Multicast(inst.cfg.family.multicast_group()),
+            None => Destination::Multicast(inst.cfg.multicast_group()),
         };
         inst.stats.adverts_sent += 1;
         if priority == 0 {
@@ -29,10 +29,12 @@ impl Engine {
             interval: inst.interval,
             addrs: Arc::clone(&inst.advert_addrs),
             auth: inst.cfg.auth,
-            checksum: inst
-                .cfg
-                .checksum_policy
-                .emit_form(inst.cfg.version, inst.cfg.family),
+            checksum: inst.cfg.send_checksum_form(),
+            checksum_dst: (inst.old_checksum
+                && inst.peers.is_some()
+                && inst.cfg.version == Version::V3
+                && inst.cfg.family == Family::V4)
+                .then(|| inst.cfg.multicast_group()),
             src,
             dst: dst.clone(),
         }));
@@ -63,6 +65,12 @@ impl Engine {
         let higher = prio > inst.priority
             || (prio == inst.priority && ours.is_some_and(|o| addr_greater(src, o)));
         if higher {
+            if inst.cfg.advert_on_higher_priority {
+                // keepalived.conf(5) higher_prio_send_advert: one advert of ours first, so that
+                // the other master re-announces (it hears a lower priority).
+                self.send_advert(i, inst.priority);
+            }
+            let inst = &self.instances[i];
             let mai = if inst.cfg.version == Version::V3 {
                 heard
             } else {

@@ -6,16 +6,17 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::instance::{grid_after, Instance, Timer, Tracked, TrackedRef, TIMERS};
+use crate::instance::{next_advert_after, Instance, Timer, Tracked, TrackedRef, TIMERS};
 use crate::io::{
     Action, CheckResult, Destination, DropReason, FileId, GroupId, IfaceId, Input, InstanceId,
     Reason, Received, ScriptId, SendAdvert, State,
 };
 use crate::notices::{Gate, Notice};
 use crate::setup::{
-    EngineConfig, InstanceConfig, ScriptConfig, SetupError, TrackTarget, OWNER_PRIORITY,
+    EngineConfig, InstanceConfig, OldUnicastChecksum, ScriptConfig, SetupError, TrackTarget,
+    OWNER_PRIORITY,
 };
-use crate::stats::{InstanceStats, RouterStats};
+use crate::stats::{InstanceStats, PeerChecksum, RouterStats, PEER_CHECKSUMS_RECORDED};
 use crate::time::Instant;
 use crate::wire::{self, Auth, Family, IpContext, ParseError, Version, VRRP_TTL};
 
@@ -143,6 +144,10 @@ impl<'a> InstanceView<'a> {
     pub fn stats(&self) -> &'a InstanceStats {
         &self.inst.stats
     }
+    /// VRRPv3 over IPv4: the checksum form each peer heard uses, in the order first heard.
+    pub fn peer_checksums(&self) -> &'a [PeerChecksum] {
+        &self.inst.peer_checksums
+    }
     /// The next deadline of this instance's timers, if any runs.
     pub fn next_deadline(&self) -> Option<Instant> {
         let d = self.inst.next_deadline();
@@ -182,6 +187,10 @@ pub struct Engine {
     files: Vec<TrackFile>,
     groups: Vec<Group>,
     started: bool,
+    /// `vrrp_startup_delay`.
+    startup_delay: Duration,
+    /// When the delayed start is due (`Input::Start` came, `vrrp_startup_delay` runs).
+    start_at: Option<Instant>,
     /// Rate limit of the notices of drops that reach no instance.
     router_drops: Gate,
 }
@@ -203,6 +212,7 @@ impl PartialEq for Engine {
             && self.files == other.files
             && self.groups == other.groups
             && self.started == other.started
+            && self.start_at == other.start_at
     }
 }
 
@@ -243,6 +253,7 @@ impl Engine {
             sync_groups,
             scripts,
             track_files,
+            startup_delay,
         } = config;
         let mut ifaces: Vec<Iface> = Vec::new();
         let mut instances: Vec<Instance> = Vec::with_capacity(instance_cfgs.len());
@@ -358,6 +369,8 @@ impl Engine {
             files,
             groups,
             started: false,
+            startup_delay,
+            start_at: None,
             router_drops: Gate::default(),
         };
         for i in 0..n {
@@ -369,6 +382,12 @@ impl Engine {
     /// Feed one input at `now`. Drain [`Engine::poll_action`] afterwards.
     pub fn handle_input(&mut self, now: Instant, input: Input<'_>) {
         match input {
+            // keepalived.conf(5) vrrp_startup_delay: INIT until the delay has run.
+            Input::Start if self.startup_delay > Duration::ZERO && !self.started => {
+                if self.start_at.is_none() {
+                    self.start_at = Some(now.saturating_add(self.startup_delay));
+                }
+            }
             Input::Start => self.start(now),
             Input::Packet(p) => self.receive(now, &p),
             Input::Link { iface, up } => {
@@ -419,6 +438,10 @@ impl Engine {
     /// no-op. Timers that fall due together (masters on the same interval grid) are all served by
     /// this one call, so that the runner can send their adverts as one batch.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.start_at.is_some_and(|t| t <= now) {
+            self.start_at = None;
+            self.start(now);
+        }
         while let Some(&Reverse((when, idx))) = self.heap.peek() {
             if when > now {
                 break;
@@ -439,6 +462,14 @@ impl Engine {
     /// timer runs. Never earlier than a deadline that is really due (stale schedule entries are
     /// cleaned here, so the runner is not woken for nothing).
     pub fn poll_timeout(&mut self) -> Option<Instant> {
+        let heap = self.poll_heap();
+        match (heap, self.start_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn poll_heap(&mut self) -> Option<Instant> {
         while let Some(&Reverse((when, idx))) = self.heap.peek() {
             let i = idx as usize;
             let inst = &self.instances[i];
@@ -473,7 +504,23 @@ impl Engine {
             .map(IfaceId)
     }
 
-    /// The name of an interface.
+    /// The multicast groups the instances on interface `iface` of `family` send to and listen
+    /// on (keepalived's `vrrp_mcast_group4` / `vrrp_mcast_group6` / `mcast_dst_ip`, else the
+    /// RFC's group), each once: what the runner joins on that interface.
+    pub fn multicast_groups(&self, iface: IfaceId, family: Family) -> Vec<IpAddr> {
+        let mut groups: Vec<IpAddr> = Vec::new();
+        for inst in &self.instances {
+            if inst.iface == iface && inst.cfg.family == family {
+                let g = inst.cfg.multicast_group();
+                if !groups.contains(&g) {
+                    groups.push(g);
+                }
+            }
+        }
+        groups
+    }
+
+    /// The name of interface `id`.
     pub fn interface_name(&self, id: IfaceId) -> Option<&str> {
         self.ifaces.get(usize::from(id.0)).map(|i| i.name.as_str())
     }

@@ -144,6 +144,22 @@ impl Engine {
             inst.stats.trailing_bytes += 1;
         }
         let heard_interval = advert.interval.as_duration();
+        if inst.old_checksum
+            && !inst.old_checksum_said
+            && inst.cfg.old_unicast_checksum == OldUnicastChecksum::Detect
+        {
+            inst.old_checksum_said = true;
+            let instance = inst.id;
+            self.actions
+                .push_back(Action::Notice(Notice::OldUnicastChecksum {
+                    instance,
+                    src: p.src,
+                }));
+        }
+        if advert.version == Version::V3 && family == Family::V4 {
+            self.record_checksum_form(i, p.src, advert.checksum);
+        }
+        let inst = &mut self.instances[i];
         // The owner's adverts are kept whatever their address list (check 6); a differing list
         // is still worth a line in the log (RFC 5798 section 7.1: "SHOULD log the event").
         let owner_list_differs = advert.priority == OWNER_PRIORITY
@@ -176,6 +192,45 @@ impl Engine {
                 self.schedule_with_group(i);
             }
             State::Init | State::Fault => {}
+        }
+    }
+
+    /// VRRPv3 over IPv4: both checksum forms are accepted (RFC 5798 section 5.2.8's
+    /// pseudo-header form, and the message-only form of FRR's `no checksum-with-ipv4-
+    /// pseudoheader` and some vendors); count which one each peer uses, and say so in the log
+    /// the first time a peer is heard with the message-only form.
+    fn record_checksum_form(&mut self, i: usize, src: IpAddr, form: wire::ChecksumForm) {
+        let inst = &mut self.instances[i];
+        let plain = form == wire::ChecksumForm::Plain;
+        if plain {
+            inst.stats.plain_checksum_received += 1;
+        }
+        let k = match inst.peer_checksums.iter().position(|p| p.addr == src) {
+            Some(k) => k,
+            None if inst.peer_checksums.len() < PEER_CHECKSUMS_RECORDED => {
+                inst.peer_checksums.push(PeerChecksum {
+                    addr: src,
+                    pseudo_header: 0,
+                    plain: 0,
+                });
+                inst.peer_checksums.len() - 1
+            }
+            None => return,
+        };
+        let peer = &mut inst.peer_checksums[k];
+        if plain {
+            peer.plain += 1;
+            if peer.plain == 1 {
+                let instance = inst.id;
+                self.actions
+                    .push_back(Action::Notice(Notice::PeerChecksumForm {
+                        instance,
+                        src,
+                        form,
+                    }));
+            }
+        } else {
+            peer.pseudo_header += 1;
         }
     }
 
@@ -226,7 +281,41 @@ impl Engine {
             src: p.src,
             dst: p.dst,
         };
-        let advert = match wire::parse(p.payload, &ctx, inst.cfg.checksum_policy) {
+        // An instance without virtual addresses hears peers configured the same way: their
+        // adverts carry none (keepalived's no_virtual_ipaddress); any other instance still drops
+        // a count of zero (RFC 5798 section 5.2.5: at least one).
+        let no_addrs = inst.advert_addrs.is_empty();
+        let policy = inst.cfg.checksum_policy;
+        // keepalived.conf(5) old_unicast_checksum: keepalived 1.3.6 and earlier put the
+        // multicast group, not the unicast peer, in the VRRPv3/IPv4 pseudo-header. Configured:
+        // expected; by default: accepted when only it checks, and then sent (keepalived's
+        // automatic detection); `never`: not accepted.
+        let old_ctx = (unicast_rx
+            && inst.cfg.version == Version::V3
+            && inst.cfg.family == Family::V4
+            && inst.cfg.old_unicast_checksum != OldUnicastChecksum::Never)
+            .then(|| IpContext {
+                src: p.src,
+                dst: inst.cfg.multicast_group(),
+            });
+        let parsed = match (&old_ctx, inst.cfg.old_unicast_checksum) {
+            (Some(old), OldUnicastChecksum::Always) => {
+                wire::parse_with(p.payload, old, policy, no_addrs)
+            }
+            (Some(old), _) => match wire::parse_with(p.payload, &ctx, policy, no_addrs) {
+                Err(ParseError::Checksum { .. }) => {
+                    let r = wire::parse_with(p.payload, old, policy, no_addrs);
+                    if r.is_ok() {
+                        inst.old_checksum = true;
+                    }
+                    r
+                }
+                r => r,
+            },
+            (None, _) => wire::parse_with(p.payload, &ctx, policy, no_addrs),
+        };
+        let st = &mut inst.stats;
+        let advert = match parsed {
             Ok(a) => a,
             Err(e) => {
                 match e {

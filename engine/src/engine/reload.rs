@@ -19,7 +19,7 @@
 use super::*;
 
 use crate::engine::Engine;
-use crate::instance::{grid_after, Timer};
+use crate::instance::{grid_after, next_advert_after, Timer};
 use crate::io::{Action, IfaceId, InstanceId, State};
 use crate::setup::{EngineConfig, SetupError, VirtualAddress, VirtualRoute};
 use crate::time::Instant;
@@ -87,6 +87,7 @@ impl Engine {
             out.push(a);
         }
         next.started = started;
+        next.start_at = self.start_at;
         for a in out {
             next.actions.push_back(a);
         }
@@ -138,6 +139,7 @@ impl Engine {
         to.preempt_at = from.preempt_at;
         to.master_addr = from.master_addr;
         to.stats = from.stats;
+        to.peer_checksums = core::mem::take(&mut from.peer_checksums);
         to.want_master = from.want_master;
         to.answered_at = from.answered_at;
         to.burst_left = from.burst_left;
@@ -153,10 +155,16 @@ impl Engine {
             return MasterDiff::default();
         }
         if from.cfg.advert_interval != to.cfg.advert_interval {
-            // Join the new interval's grid, never later than the advert already due.
-            let at = from
-                .get(Timer::Adver)
-                .min(grid_after(now, to.cfg.advert_interval));
+            // Join the new interval's grid, never later than the advert already due, and never
+            // earlier than one new interval after the previous deadline.
+            let due = from.get(Timer::Adver);
+            let previous = due.saturating_sub(from.cfg.advert_interval);
+            let mut at = due.min(next_advert_after(previous, to.cfg.advert_interval));
+            if at <= now {
+                // A shorter interval, already overdue: the next grid point (more than one new
+                // interval after the previous advert, since that is before now).
+                at = grid_after(now, to.cfg.advert_interval);
+            }
             to.set(Timer::Adver, at);
         }
         MasterDiff {
@@ -428,7 +436,8 @@ mod tests {
             from: 100,
             to: 150
         }));
-        e.handle_timeout(Instant::from_millis(4000));
+        // The next advert: one interval after becoming MASTER at 3.609375 s, on the grid.
+        e.handle_timeout(Instant::from_millis(5000));
         let sent: Vec<u8> = actions(&mut e)
             .iter()
             .filter_map(|x| match x {

@@ -246,6 +246,95 @@ fn master_to_backup_on_higher_priority() {
     );
 }
 
+/// keepalived.conf(5) `higher_prio_send_advert`: "If we are master and receive a higher
+/// priority advert, send an advert (which will be lower priority than the other master),
+/// before we transition to backup". Off (the default): no advert.
+#[test]
+fn higher_prio_send_advert_master_advertises_once_before_going_backup() {
+    for on in [false, true] {
+        let mut c = cfg(Version::V3);
+        c.advert_on_higher_priority = on;
+        let mut e = started(c, ms(0));
+        let t = Instant::from_micros(3_609_375);
+        run_until(&mut e, t);
+        assert_eq!(state(&e), State::Master);
+        let a = rx(
+            &mut e,
+            t + Duration::from_millis(1),
+            HIGHER,
+            &v3(HIGHER, 150),
+        );
+        assert_eq!(sent_priorities(&a), if on { vec![100] } else { vec![] });
+        assert_eq!(state(&e), State::Backup);
+        if on {
+            // The advert goes out before the transition.
+            let sent = a.iter().position(|x| matches!(x, Action::SendAdvert(_)));
+            let left = a
+                .iter()
+                .position(|x| matches!(x, Action::StateChange { .. }));
+            assert!(sent < left, "{a:?}");
+        }
+    }
+}
+
+/// keepalived.conf(5) `vrrp_startup_delay`: "delay in seconds before VRRP instances start
+/// running": after Input::Start the instances stay in INIT (adverts are not acted on) until the
+/// delay has run, then start as usual (BACKUP, a full Master_Down_Interval from then).
+#[test]
+fn vrrp_startup_delay_keeps_instances_in_init_until_it_has_run() {
+    let mut config = EngineConfig::instances(vec![cfg(Version::V3)]);
+    config.startup_delay = Duration::from_secs(2);
+    let mut e = Engine::new(config).unwrap();
+    let eth0 = e.interface_id("eth0").unwrap();
+    e.handle_input(
+        ms(0),
+        Input::PrimaryAddress {
+            iface: eth0,
+            family: Family::V4,
+            addr: Some(ME.into()),
+        },
+    );
+    e.handle_input(ms(0), Input::Start);
+    assert!(transitions(&drain(&mut e)).is_empty());
+    assert_eq!(state(&e), State::Init);
+    assert_eq!(e.poll_timeout(), Some(ms(2000)));
+    // A second Start does not restart the delay.
+    e.handle_input(ms(500), Input::Start);
+    assert_eq!(e.poll_timeout(), Some(ms(2000)));
+    rx(&mut e, ms(1000), HIGHER, &v3(HIGHER, 200));
+    assert_eq!(state(&e), State::Init);
+    e.handle_timeout(ms(2000));
+    assert_eq!(
+        transitions(&drain(&mut e)),
+        vec![(State::Init, State::Backup, Reason::Startup)]
+    );
+    assert_eq!(
+        e.poll_timeout(),
+        Some(ms(2000) + Duration::from_micros(3_609_375))
+    );
+}
+
+/// keepalived.conf(5) `dont_track_primary`: "ignore VRRP interface faults": link loss on the
+/// instance's own interface does not make it FAULT (without it: FAULT).
+#[test]
+fn dont_track_primary_ignores_the_own_interface_link() {
+    for ignore in [false, true] {
+        let mut c = cfg(Version::V3);
+        c.dont_track_primary = ignore;
+        let mut e = started(c, ms(0));
+        drain(&mut e);
+        e.handle_input(
+            ms(100),
+            Input::Link {
+                iface: IfaceId(0),
+                up: false,
+            },
+        );
+        drain(&mut e);
+        assert_eq!(state(&e), if ignore { State::Backup } else { State::Fault });
+    }
+}
+
 #[test]
 fn fault_to_backup_when_link_returns() {
     let mut e = backup();

@@ -58,10 +58,11 @@ impl Engine {
                     let inst = &mut self.instances[i];
                     // Absolute schedule: the next advert is one interval after the previous
                     // deadline, not after this (possibly late) send; after a stall longer than an
-                    // interval, rejoin the grid instead of bursting to catch up.
+                    // interval, rejoin the grid instead of bursting to catch up, at least one
+                    // interval after this send (`next_advert_after`).
                     let mut next = at.saturating_add(inst.cfg.advert_interval);
                     if next <= now {
-                        next = grid_after(now, inst.cfg.advert_interval);
+                        next = next_advert_after(now, inst.cfg.advert_interval);
                     }
                     inst.set(Timer::Adver, next);
                 }

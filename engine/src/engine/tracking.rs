@@ -116,7 +116,7 @@ impl Engine {
     pub(super) fn fault(&self, i: usize) -> Option<Reason> {
         let inst = &self.instances[i];
         let iface = &self.ifaces[usize::from(inst.iface.0)];
-        if !iface.up {
+        if !iface.up && !inst.cfg.dont_track_primary {
             return Some(Reason::LinkDown);
         }
         if self.source(i).is_none() {

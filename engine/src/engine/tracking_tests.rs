@@ -341,7 +341,8 @@ fn new_priority_goes_into_the_next_advert_and_the_skew() {
     e.handle_timeout(t);
     drain(&mut e);
     check(&mut e, ms(3500), CheckResult::Failure);
-    e.handle_timeout(ms(4000));
+    // The next advert (one interval after becoming MASTER at 3.21875 s, on the grid).
+    e.handle_timeout(ms(5000));
     let sent: Vec<u8> = drain(&mut e)
         .iter()
         .filter_map(|a| match a {
@@ -489,9 +490,7 @@ fn master_hearing_lower_priority_reannounces() {
             .count(),
         2
     );
-    assert_eq!(e.poll_timeout(), Some(ms(4000)));
-    e.handle_timeout(ms(4000));
-    drain(&mut e);
+    // (The next advert is due at 5 s: one interval after becoming MASTER, on the grid.)
     assert_eq!(
         e.poll_timeout(),
         Some(ms(4500)),

@@ -81,11 +81,14 @@ impl Engine {
         self.send_advert(i, self.instances[i].priority);
         let src = self.source(i);
         let inst = &mut self.instances[i];
-        self.actions.push_back(Action::AddAddresses {
-            instance: inst.id,
-            iface: inst.iface,
-            addrs: Arc::clone(&inst.vips),
-        });
+        // An instance without virtual addresses (no_virtual_ipaddress) has none to add.
+        if !inst.vips.is_empty() {
+            self.actions.push_back(Action::AddAddresses {
+                instance: inst.id,
+                iface: inst.iface,
+                addrs: Arc::clone(&inst.vips),
+            });
+        }
         // keepalived's order: virtual addresses, excluded addresses, then the routes (which may
         // use them).
         if !inst.excluded.is_empty() {
@@ -105,7 +108,12 @@ impl Engine {
         inst.master_addr = src;
         inst.want_master = false;
         inst.set(Timer::MasterDown, Instant::MAX);
-        inst.set(Timer::Adver, grid_after(now, inst.cfg.advert_interval));
+        // "Set the Adver_Timer to Advertisement_Interval" (RFC 5798 section 6.4.2): the second
+        // advert comes at least one interval after this one, then on the shared grid.
+        inst.set(
+            Timer::Adver,
+            next_advert_after(now, inst.cfg.advert_interval),
+        );
         self.announce_new_master(now, i);
         self.set_state(i, State::Master, reason);
     }
@@ -162,11 +170,14 @@ impl Engine {
                 routes: Arc::clone(&inst.routes),
             });
         }
-        self.actions.push_back(Action::RemoveAddresses {
-            instance: inst.id,
-            iface: inst.iface,
-            addrs: Arc::clone(&inst.vips),
-        });
+        // An instance without virtual addresses (no_virtual_ipaddress) has none to remove.
+        if !inst.vips.is_empty() {
+            self.actions.push_back(Action::RemoveAddresses {
+                instance: inst.id,
+                iface: inst.iface,
+                addrs: Arc::clone(&inst.vips),
+            });
+        }
         if !inst.excluded.is_empty() {
             self.actions.push_back(Action::RemoveExcludedAddresses {
                 instance: inst.id,

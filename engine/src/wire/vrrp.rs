@@ -402,6 +402,19 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// [`ParseError`].
     #[inline]
     pub fn new_checked(buffer: T, family: Family) -> Result<Packet<T>, ParseError> {
+        Self::new_checked_with(buffer, family, false)
+    }
+
+    /// [`Packet::new_checked`], with an address count of zero allowed when
+    /// `allow_no_addresses`: what keepalived sends for an instance without virtual addresses
+    /// (`no_virtual_ipaddress`, or a VRRPv2 instance with none), and what a receiver configured
+    /// the same way must accept (RFC 5798 section 5.2.5 asks for at least one).
+    #[inline]
+    pub fn new_checked_with(
+        buffer: T,
+        family: Family,
+        allow_no_addresses: bool,
+    ) -> Result<Packet<T>, ParseError> {
         let buf = buffer.as_ref();
         let [b0, vrid, _prio, count, b4, b5, ..] = *buf else {
             return Err(ParseError::TooShort { len: buf.len() });
@@ -423,7 +436,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
         if vrid == 0 {
             return Err(ParseError::VridZero);
         }
-        if count == 0 {
+        if count == 0 && !allow_no_addresses {
             return Err(ParseError::AddressCountZero);
         }
         let content = content_len(version, family, usize::from(count));
@@ -709,8 +722,19 @@ pub fn parse<'a>(
     ctx: &IpContext,
     policy: ChecksumPolicy,
 ) -> Result<Advert<'a>, ParseError> {
+    parse_with(buf, ctx, policy, false)
+}
+
+/// [`parse`], with an address count of zero allowed when `allow_no_addresses` (an instance
+/// without virtual addresses, see [`Packet::new_checked_with`]).
+pub fn parse_with<'a>(
+    buf: &'a [u8],
+    ctx: &IpContext,
+    policy: ChecksumPolicy,
+    allow_no_addresses: bool,
+) -> Result<Advert<'a>, ParseError> {
     let family = ctx.family().ok_or(ParseError::FamilyMismatch)?;
-    let pkt = Packet::new_checked(buf, family)?;
+    let pkt = Packet::new_checked_with(buf, family, allow_no_addresses)?;
     let checksum = pkt.checksum_form(ctx, policy).ok_or(ParseError::Checksum {
         received: pkt.checksum_field(),
     })?;
@@ -732,7 +756,8 @@ pub fn parse<'a>(
 pub fn emit(advert: &Advert<'_>, ctx: &IpContext, buf: &mut [u8]) -> Result<usize, EmitError> {
     let family = ctx.family().ok_or(EmitError::Family)?;
     let count = advert.addrs.len();
-    if count == 0 || count > 255 {
+    // Zero: an instance without virtual addresses (keepalived sends a count of 0 then).
+    if count > 255 {
         return Err(EmitError::AddressCount(count));
     }
     if advert.vrid == 0 {

@@ -231,6 +231,28 @@ impl Daemon {
                         self.engine.interface_name(iface).unwrap_or("?"),
                         held(held_back)
                     ),
+                    vigil_engine::Notice::PeerChecksumForm {
+                        instance: i,
+                        src,
+                        form,
+                    } => warn!(
+                        "{}{src} sends VRRPv3 checksums {}: accepted (both forms are); \
+                         keepalived 2.2.7 and FRR by default drop such adverts",
+                        instance(Some(i)),
+                        match form {
+                            vigil_engine::wire::ChecksumForm::Plain => {
+                                "without the IPv4 pseudo-header"
+                            }
+                            vigil_engine::wire::ChecksumForm::PseudoHeader => {
+                                "with the IPv4 pseudo-header"
+                            }
+                        }
+                    ),
+                    vigil_engine::Notice::OldUnicastChecksum { instance: i, src } => warn!(
+                        "{}setting unicast VRRPv3 checksum to old version: {src} uses \
+                         keepalived 1.3.6's checksum (old_unicast_checksum never turns this off)",
+                        instance(Some(i)),
+                    ),
                     other => warn!("{other:?}"),
                 }
             }

@@ -11,8 +11,9 @@ pub(super) fn open_socket(
     index: u32,
     i: usize,
     family: Family,
+    groups: &[IpAddr],
 ) -> Option<VrrpSocket> {
-    match VrrpSocket::open(family, name, index) {
+    match VrrpSocket::open(family, name, index, groups) {
         Ok(s) => {
             if let Err(e) = ep.add(s.raw_fd(), socket_token(i, family)) {
                 error!("{name}: cannot watch the {family} socket: {e}");
@@ -39,6 +40,17 @@ pub(super) fn read_mac(name: &str) -> Option<[u8; 6]> {
 }
 
 impl Daemon {
+    /// The multicast groups to join on interface `i`, per family (the engine's
+    /// [`vigil_engine::Engine::multicast_groups`]; the daemon's interface table is in the
+    /// engine's interface order).
+    pub(super) fn groups_on(&self, i: usize) -> [Vec<IpAddr>; 2] {
+        let id = IfaceId(u16::try_from(i).unwrap_or(u16::MAX));
+        [
+            self.engine.multicast_groups(id, Family::V4),
+            self.engine.multicast_groups(id, Family::V6),
+        ]
+    }
+
     /// Re-read every link and address from the kernel (start-up, and after the event socket
     /// overran), open sockets on interfaces that exist, and tell the engine what changed.
     pub(super) fn resync(&mut self) -> io::Result<()> {
@@ -69,12 +81,14 @@ impl Daemon {
             if iface.index.is_some() {
                 self.close_sockets(i);
             }
+            let groups = self.groups_on(i);
             let iface = &mut self.ifaces[i];
             iface.index = Some(l.index);
             iface.addrs.clear();
             for f in [Family::V4, Family::V6] {
                 if iface.families[fam_idx(f)] {
-                    iface.socks[fam_idx(f)] = open_socket(&self.ep, &iface.name, l.index, i, f);
+                    iface.socks[fam_idx(f)] =
+                        open_socket(&self.ep, &iface.name, l.index, i, f, &groups[fam_idx(f)]);
                 }
             }
         }
@@ -178,6 +192,7 @@ impl Daemon {
                 f.families[fam_idx(v.config().family)] = true;
             }
         }
+        let groups: Vec<[Vec<IpAddr>; 2]> = (0..ifaces.len()).map(|i| self.groups_on(i)).collect();
         for (i, f) in ifaces.iter_mut().enumerate() {
             for fam in [Family::V4, Family::V6] {
                 let k = fam_idx(fam);
@@ -193,9 +208,16 @@ impl Daemon {
                         if let Err(e) = self.ep.add(s.raw_fd(), socket_token(i, fam)) {
                             error!("{}: cannot watch the {fam} socket: {e}", f.name);
                         }
+                        // A reload may add a multicast group (one it drops stays joined
+                        // until the socket is reopened: adverts to it reach no instance).
+                        for g in &groups[i][k] {
+                            if let Err(e) = s.join(*g) {
+                                error!("{}: cannot join {g}: {e}", f.name);
+                            }
+                        }
                     }
                     (None, Some(index)) => {
-                        f.socks[k] = open_socket(&self.ep, &f.name, index, i, fam);
+                        f.socks[k] = open_socket(&self.ep, &f.name, index, i, fam, &groups[i][k]);
                     }
                     (None, None) => {}
                 }

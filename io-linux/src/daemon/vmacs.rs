@@ -110,7 +110,14 @@ impl Daemon {
         let sock = if spec.xmit_base {
             None
         } else {
-            match VrrpSocket::open(spec.family, &spec.name, index) {
+            // The instance's multicast group (vrrp_mcast_group4/6, mcast_dst_ip).
+            let groups: Vec<IpAddr> = self
+                .engine
+                .instances()
+                .filter(|v| v.name() == inst)
+                .map(|v| v.config().multicast_group())
+                .collect();
+            match VrrpSocket::open(spec.family, &spec.name, index, &groups) {
                 Ok(s) => {
                     if let Err(e) = self.ep.add(s.raw_fd(), token) {
                         error!("({inst}) {}: cannot watch its socket: {e}", spec.name);

@@ -204,6 +204,23 @@ impl Metrics {
         }
         header(
             &mut o,
+            "vigil_instance_peer_adverts_total",
+            "counter",
+            "VRRPv3/IPv4 adverts accepted per peer, by checksum form (pseudo_header: RFC 5798; plain: message only).",
+        );
+        for (v, (l, _)) in views.iter().zip(&labels) {
+            for p in v.peer_checksums() {
+                for (form, n) in [("pseudo_header", p.pseudo_header), ("plain", p.plain)] {
+                    let _ = writeln!(
+                        o,
+                        "vigil_instance_peer_adverts_total{{{l},peer=\"{}\",checksum=\"{form}\"}} {n}",
+                        p.addr
+                    );
+                }
+            }
+        }
+        header(
+            &mut o,
             "vigil_instance_dropped_total",
             "counter",
             "Received packets dropped, by the rule they failed (RFC 5798 section 7.1).",

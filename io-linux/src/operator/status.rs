@@ -105,6 +105,23 @@ pub struct InstanceStatus {
     pub trackers: Vec<TrackerStatus>,
     /// Counters (RFC 6527 names where one exists).
     pub counters: Counters,
+    /// VRRPv3 over IPv4: the routers heard, with the checksum form each uses (both forms are
+    /// accepted; RFC 5798's pseudo-header form, or the message-only form of FRR's `no
+    /// checksum-with-ipv4-pseudoheader` and some vendors).
+    pub peers: Vec<PeerStatus>,
+}
+
+/// A router heard on a VRRPv3-over-IPv4 instance and the checksum form of its adverts.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct PeerStatus {
+    /// Its address (the adverts' IP source).
+    pub address: String,
+    /// `pseudo-header`, `plain` (message only) or `both`.
+    pub checksum: &'static str,
+    /// Adverts accepted with the pseudo-header checksum.
+    pub pseudo_header_adverts: u64,
+    /// Adverts accepted with the message-only checksum.
+    pub plain_adverts: u64,
 }
 
 /// Effective and configured priority.
@@ -268,6 +285,16 @@ fn instance_status(engine: &Engine, v: &InstanceView<'_>) -> InstanceStatus {
         sync_group: group_of(engine, v),
         trackers,
         counters: Counters::from(v.stats()),
+        peers: v
+            .peer_checksums()
+            .iter()
+            .map(|p| PeerStatus {
+                address: p.addr.to_string(),
+                checksum: p.form(),
+                pseudo_header_adverts: p.pseudo_header,
+                plain_adverts: p.plain,
+            })
+            .collect(),
     }
 }
 
@@ -353,7 +380,15 @@ impl Status {
                 secs(i.advert_interval_ms),
                 secs(i.master_down_interval_ms)
             );
-            let _ = writeln!(o, "  virtual        {}", i.virtual_addresses.join(", "));
+            let _ = writeln!(
+                o,
+                "  virtual        {}",
+                if i.virtual_addresses.is_empty() {
+                    "none (no_virtual_ipaddress)".to_string()
+                } else {
+                    i.virtual_addresses.join(", ")
+                }
+            );
             if !i.unicast_peers.is_empty() {
                 let _ = writeln!(o, "  unicast peers  {}", i.unicast_peers.join(", "));
             }
@@ -388,6 +423,13 @@ impl Status {
                 "  transitions    became master {} time(s), left master {} time(s)",
                 c.stats.became_master, c.stats.released_master
             );
+            for p in &i.peers {
+                let _ = writeln!(
+                    o,
+                    "  peer           {} checksum {} ({} pseudo-header, {} plain)",
+                    p.address, p.checksum, p.pseudo_header_adverts, p.plain_adverts
+                );
+            }
             let drops: Vec<(&str, u64)> = InstanceStats::fields()
                 .iter()
                 .filter_map(|f| Some((f.drop_label?, (f.get)(&c.stats))))

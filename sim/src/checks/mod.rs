@@ -14,7 +14,8 @@
 //!   `priority-report`, `tracking`, `takeover-early`, `takeover-late`, `view`, `lookups`,
 //!   `announce-count`; and `group-report`, `group-cause`, `advert-on-down-link`, `advert-burst`.
 //! - `master-silent`: a MASTER advertises at least once per Advertisement_Interval
-//!   (RFC 5798 section 6.4.3), plus clock drift.
+//!   (RFC 5798 section 6.4.3), plus clock drift; after an advert off the shared grid (the first
+//!   as MASTER), at the first grid point at least one interval later (section 6.4.2).
 //!
 //! Liveness (once the network is clean and quiet for [`convergence_bound`]):
 //! - `one-master`: exactly one MASTER per virtual router (segment, family, VRID) among the nodes
@@ -173,7 +174,16 @@ pub(crate) fn adverts_flowing(sim: &Sim, n: usize) -> Result<(), Breach> {
         if t.state != State::Master {
             continue;
         }
-        let limit = t.interval + node.slack(t.interval);
+        // One interval after an advert on the grid of multiples of the interval (the node's
+        // clock); after one off the grid (the first as MASTER, one sent late after a stall), up
+        // to the first grid point at least one interval later (RFC 5798 section 6.4.2: never
+        // earlier than one interval), i.e. less than two.
+        let sent = node.local(t.last_sent);
+        let i = t.interval.max(1);
+        let earliest = sent.saturating_add(i);
+        let due = earliest.div_ceil(i).saturating_mul(i);
+        let allowed = due.saturating_sub(sent);
+        let limit = allowed + node.slack(allowed);
         let gap = now.saturating_sub(t.last_sent);
         if gap > limit {
             let detail = format!(

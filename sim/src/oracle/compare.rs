@@ -120,8 +120,10 @@ pub(crate) fn compare(
             }
         }
         State::Master => {
-            // Adver_Timer runs, within one interval.
-            if next.is_none_or(|d| d > local.saturating_add(m.own)) {
+            // Adver_Timer runs, within two intervals: the second advert after becoming MASTER
+            // comes at least one interval after the first (RFC 5798 section 6.4.2), at the next
+            // point of the shared grid, so less than two intervals later; later ones within one.
+            if next.is_none_or(|d| d >= local.saturating_add(m.own.saturating_mul(2))) {
                 return Err((
                     "view",
                     format!(

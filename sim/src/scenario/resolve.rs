@@ -231,6 +231,7 @@ impl Scenario {
                     sync_groups,
                     scripts,
                     track_files,
+                    startup_delay: std::time::Duration::ZERO,
                 }
             };
             for inst in &config.instances {

@@ -255,7 +255,7 @@ fn craft(
         interval,
         addrs: Addrs::List(&vips),
         auth,
-        checksum: cfg.checksum_policy.emit_form(cfg.version, cfg.family),
+        checksum: cfg.send_checksum_form(),
         trailing: 0,
     };
     let mut buf = vec![0u8; MAX_ADVERT_LEN];

@@ -295,6 +295,17 @@ impl Sim {
         };
         // Which instance it is for, to time takeovers ("no advert for ...").
         let family = Family::of(&frame.src);
+        // A multicast group the interface did not join (vrrp_mcast_group4/6, mcast_dst_ip):
+        // the kernel drops it before any socket sees it.
+        if frame.dst.is_multicast()
+            && Family::of(&frame.dst) == family
+            && node
+                .engine
+                .as_ref()
+                .is_some_and(|e| !e.multicast_groups(id, family).contains(&frame.dst))
+        {
+            return;
+        }
         let payload = frame.payload.bytes();
         let vrid = vigil_engine::wire::peek_vrid(payload).unwrap_or(0);
         let target = node

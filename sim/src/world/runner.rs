@@ -262,7 +262,13 @@ impl Sim {
         }
         self.batch_adverts.push((inst, adv.priority));
         let ni = self.engine_iface(n, adv.iface);
-        if !self.nodes[n].ifaces[ni].up {
+        // dont_track_primary: the instance ignores its own link's state (keepalived.conf(5)).
+        let ignores_link = self.nodes[n]
+            .running_config
+            .instances
+            .get(inst as usize)
+            .is_some_and(|c| c.dont_track_primary);
+        if !self.nodes[n].ifaces[ni].up && !ignores_link {
             let detail = format!(
                 "an advert (priority {}) on {}, whose link is down",
                 adv.priority, self.nodes[n].ifaces[ni].plan.name

@@ -195,16 +195,22 @@ fn v3_backup_learns_master_adver_interval() {
 #[test]
 fn master_adverts_follow_an_absolute_grid() {
     let (mut e, t) = master();
-    // Became master at 3.609375 s: the next advert joins the 1 s grid at 4 s, then 5 s, ...
-    assert_eq!(e.poll_timeout(), Some(ms(4000)));
-    // Served 300 ms late: the advert goes out, but the next one is still due at 5 s.
-    e.handle_timeout(ms(4300));
-    assert_eq!(sent_priorities(&drain(&mut e)), vec![100]);
+    // Became master at 3.609375 s: the second advert is due one interval later at the earliest
+    // (RFC 5798 section 6.4.2), on the 1 s grid: 5 s (not 4 s, 391 ms after the first), then 6 s.
     assert_eq!(e.poll_timeout(), Some(ms(5000)));
-    // A stall longer than an interval rejoins the grid instead of bursting.
+    // Served 300 ms late: the advert goes out, but the next one is still due at 6 s.
+    e.handle_timeout(ms(5300));
+    assert_eq!(sent_priorities(&drain(&mut e)), vec![100]);
+    assert_eq!(e.poll_timeout(), Some(ms(6000)));
+    // A stall longer than an interval rejoins the grid instead of bursting, at least one
+    // interval after the late advert: sent at 7.5 s, the next is due at 9 s (not 8 s).
     e.handle_timeout(ms(7500));
     assert_eq!(sent_priorities(&drain(&mut e)), vec![100]);
-    assert_eq!(e.poll_timeout(), Some(ms(8000)));
+    // (garp_master_delay's burst, 5 s after becoming MASTER, comes first: no advert.)
+    assert_eq!(e.poll_timeout(), Some(Instant::from_micros(8_609_375)));
+    e.handle_timeout(Instant::from_micros(8_609_375));
+    assert_eq!(sent_priorities(&drain(&mut e)), Vec::<u8>::new());
+    assert_eq!(e.poll_timeout(), Some(ms(9000)));
     let _ = t;
 }
 
@@ -233,15 +239,16 @@ fn same_interval_instances_fall_due_together() {
     // Instances start at different times (as after different faults), yet share the grid.
     e.handle_input(Instant::from_micros(3_333), Input::Start);
     drain(&mut e);
+    // At least one interval after the first advert (3.333 ms + 10 ms), on the grid: 20 ms.
     let due = e.poll_timeout().unwrap();
-    assert_eq!(due, ms(10));
+    assert_eq!(due, ms(20));
     e.handle_timeout(due);
     assert_eq!(
         sent_priorities(&drain(&mut e)).len(),
         50,
         "one call serves all 50"
     );
-    assert_eq!(e.poll_timeout(), Some(ms(20)));
+    assert_eq!(e.poll_timeout(), Some(ms(30)));
 }
 
 #[test]
@@ -375,23 +382,119 @@ fn rx_check_4_checksum_must_be_valid() {
     assert_eq!(s.checksum_errors, 1);
 }
 
+/// A VRRPv3-over-IPv4 advert from `src` with the message-only checksum (FRR's `no vrrp N
+/// checksum-with-ipv4-pseudoheader`, keepalived's `v3_checksum_as_v2`).
+fn v3_plain(src: Ipv4Addr, prio: u8) -> Vec<u8> {
+    let mut p = v3(src, prio);
+    wire::Packet::new_unchecked(&mut p[..], Family::V4).fill_checksum(
+        &IpContext {
+            src: IpAddr::V4(src),
+            dst: IpAddr::V4(wire::MCAST_V4),
+        },
+        ChecksumForm::Plain,
+    );
+    p
+}
+
 #[test]
 fn rx_check_4_plain_checksum_accepted_when_configured() {
     let mut c = cfg(Version::V3);
     c.checksum_policy = ChecksumPolicy::Either;
     let mut e = started(c, ms(0));
     drain(&mut e);
-    let mut p = v3(HIGHER, 200);
-    // Recompute as v3_checksum_as_v2 does: over the message only.
-    wire::Packet::new_unchecked(&mut p[..], Family::V4).fill_checksum(
-        &IpContext {
-            src: IpAddr::V4(HIGHER),
-            dst: IpAddr::V4(wire::MCAST_V4),
-        },
-        ChecksumForm::Plain,
-    );
-    rx(&mut e, ms(10), HIGHER, &p);
+    rx(&mut e, ms(10), HIGHER, &v3_plain(HIGHER, 200));
     assert_eq!(stats(&e).adverts_received, 1);
+}
+
+/// RFC 5798 section 5.2.8 (the pseudo-header) and the message-only form some implementations
+/// send for VRRPv3 over IPv4: both are accepted by default, counted per peer, and the first
+/// message-only advert of a peer is said once in the log.
+#[test]
+fn rx_check_4_both_v3_ipv4_checksum_forms_accepted_by_default_and_counted_per_peer() {
+    let mut e = started(cfg(Version::V3), ms(0));
+    drain(&mut e);
+    let notices = |a: &[Action]| {
+        a.iter()
+            .filter(|x| matches!(x, Action::Notice(Notice::PeerChecksumForm { .. })))
+            .count()
+    };
+    // LOWER speaks the RFC form, HIGHER the message-only form.
+    assert_eq!(notices(&rx(&mut e, ms(10), LOWER, &v3(LOWER, 50))), 0);
+    let a = rx(&mut e, ms(20), HIGHER, &v3_plain(HIGHER, 200));
+    assert_eq!(notices(&a), 1);
+    assert!(a.contains(&Action::Notice(Notice::PeerChecksumForm {
+        instance: InstanceId(0),
+        src: IpAddr::V4(HIGHER),
+        form: ChecksumForm::Plain,
+    })));
+    assert_eq!(
+        notices(&rx(&mut e, ms(1020), HIGHER, &v3_plain(HIGHER, 200))),
+        0
+    );
+    assert_eq!(stats(&e).adverts_received, 3);
+    assert_eq!(stats(&e).plain_checksum_received, 2);
+    assert_eq!(stats(&e).checksum_errors, 0);
+    let view = e.instance(InstanceId(0)).unwrap();
+    let peers = view.peer_checksums();
+    assert_eq!(peers.len(), 2);
+    assert_eq!(
+        (peers[0].addr, peers[0].form()),
+        (IpAddr::V4(LOWER), "pseudo-header")
+    );
+    assert_eq!(
+        (peers[1].addr, peers[1].plain, peers[1].form()),
+        (IpAddr::V4(HIGHER), 2, "plain")
+    );
+    // The same peer then switching to the RFC form is shown as using both.
+    rx(&mut e, ms(2020), HIGHER, &v3(HIGHER, 200));
+    assert_eq!(
+        e.instance(InstanceId(0)).unwrap().peer_checksums()[1].form(),
+        "both"
+    );
+}
+
+/// Peers recorded per instance are bounded: adverts from a flood of sources are still counted,
+/// but allocate nothing beyond the table.
+#[test]
+fn rx_check_4_peer_checksum_table_is_bounded() {
+    let mut e2 = started(cfg(Version::V3), ms(0));
+    drain(&mut e2);
+    for k in 0..40u8 {
+        let src = Ipv4Addr::new(198, 51, 100, k + 1);
+        rx(&mut e2, ms(10 + u64::from(k)), src, &v3(src, 50));
+    }
+    let n = e2.instance(InstanceId(0)).unwrap().peer_checksums().len();
+    assert_eq!(n, crate::stats::PEER_CHECKSUMS_RECORDED);
+    assert_eq!(stats(&e2).adverts_received, 40);
+}
+
+/// keepalived.conf(5) `v3_checksum_as_v2`: a VRRPv3-over-IPv4 instance sends the message-only
+/// checksum; without it, the RFC 5798 pseudo-header form.
+#[test]
+fn v3_checksum_as_v2_sends_the_message_only_checksum() {
+    for (plain, form) in [
+        (false, ChecksumForm::PseudoHeader),
+        (true, ChecksumForm::Plain),
+    ] {
+        let mut c = cfg(Version::V3).priority(255);
+        c.v3_checksum_plain = plain;
+        let mut e = started(c, ms(0));
+        let sent: Vec<ChecksumForm> = drain(&mut e)
+            .iter()
+            .filter_map(|a| match a {
+                Action::SendAdvert(s) => Some(s.checksum),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sent, [form]);
+    }
+    // No effect on IPv6 (always the pseudo-header) or VRRPv2 (always message-only).
+    let mut c6 = InstanceConfig::new("VI_6", "eth0", 51, Version::V3, Family::V6);
+    c6.v3_checksum_plain = true;
+    assert_eq!(c6.send_checksum_form(), ChecksumForm::PseudoHeader);
+    let mut c2 = cfg(Version::V2);
+    c2.v3_checksum_plain = true;
+    assert_eq!(c2.send_checksum_form(), ChecksumForm::Plain);
 }
 
 #[test]
@@ -780,4 +883,148 @@ fn down_timer_adverts_sets_the_missed_adverts_before_takeover() {
             instance: "VI_1".into()
         })
     );
+}
+
+/// keepalived.conf(5) `no_virtual_ipaddress`: an instance without virtual addresses sends
+/// adverts with a count of 0 (as keepalived does), hears its peers' count-0 adverts, and
+/// becomes MASTER and BACKUP as any other (its notify scripts move the cloud's addresses).
+#[test]
+fn no_virtual_ipaddress_instance_advertises_and_hears_a_count_of_zero() {
+    let c = InstanceConfig::new("VI_1", "eth0", 51, Version::V3, Family::V4);
+    let mut e = started(c, ms(0));
+    drain(&mut e);
+    // A peer without addresses either, higher priority: heard, not dropped.
+    let mut p = v3(HIGHER, 200);
+    p.truncate(8);
+    p[3] = 0;
+    wire::Packet::new_unchecked(&mut p[..], Family::V4).fill_checksum(
+        &IpContext {
+            src: IpAddr::V4(HIGHER),
+            dst: IpAddr::V4(wire::MCAST_V4),
+        },
+        ChecksumForm::PseudoHeader,
+    );
+    rx(&mut e, ms(100), HIGHER, &p);
+    assert_eq!(stats(&e).adverts_received, 1, "{:?}", stats(&e));
+    assert_eq!(stats(&e).address_count_zero, 0);
+    // The peer goes silent: MASTER, adverts with no address.
+    let t = e.poll_timeout().unwrap();
+    e.handle_timeout(t);
+    let a = drain(&mut e);
+    assert_eq!(state(&e), State::Master);
+    let sent: Vec<usize> = a
+        .iter()
+        .filter_map(|x| match x {
+            Action::SendAdvert(s) => Some(s.addrs.len()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent, [0]);
+    // An instance with addresses still drops a count of zero.
+    let mut e2 = started(cfg(Version::V3), ms(0));
+    drain(&mut e2);
+    rx(&mut e2, ms(100), HIGHER, &p);
+    assert_eq!(stats(&e2).address_count_zero, 1);
+}
+
+/// A unicast VRRPv3/IPv4 advert from HIGHER to us with keepalived 1.3.6's old checksum: the
+/// pseudo-header names 224.0.0.18 instead of our address.
+fn old_unicast_advert(prio: u8) -> Vec<u8> {
+    let a = Advert {
+        version: Version::V3,
+        vrid: 51,
+        priority: prio,
+        interval: Interval::Centiseconds(100),
+        addrs: Addrs::List(&[IpAddr::V4(VIP)]),
+        auth: Auth::None,
+        checksum: ChecksumForm::PseudoHeader,
+        trailing: 0,
+    };
+    let ctx = IpContext {
+        src: HIGHER.into(),
+        dst: IpAddr::V4(wire::MCAST_V4),
+    };
+    let mut buf = vec![0u8; wire::MAX_ADVERT_LEN];
+    let n = wire::emit(&a, &ctx, &mut buf).unwrap();
+    buf.truncate(n);
+    buf
+}
+
+fn rx_unicast(e: &mut Engine, now: Instant, bytes: &[u8]) -> Vec<Action> {
+    e.handle_input(
+        now,
+        Input::Packet(Received {
+            iface: IfaceId(0),
+            src: HIGHER.into(),
+            dst: ME.into(),
+            ttl: 255,
+            payload: bytes,
+        }),
+    );
+    drain(e)
+}
+
+/// keepalived.conf(5) `old_unicast_checksum [never]`: "keepalived will attempt to maintain
+/// compatibility anyway if it sees an old version checksum. Specifying never will turn off
+/// auto detection of old checksums." By default an old-form unicast advert is accepted, said
+/// once, and our unicast adverts switch to the old form; with `never` it is a checksum error;
+/// with `old_unicast_checksum` our adverts use the old form from the start.
+#[test]
+fn old_unicast_checksum_is_detected_by_default_refused_with_never_and_sent_when_configured() {
+    use crate::setup::OldUnicastChecksum;
+    // Default: detected.
+    let mut e = started(unicast_cfg(), ms(0));
+    drain(&mut e);
+    let a = rx_unicast(&mut e, ms(100), &old_unicast_advert(200));
+    assert_eq!(stats(&e).adverts_received, 1, "{a:?}");
+    assert_eq!(
+        notices(&a),
+        [Notice::OldUnicastChecksum {
+            instance: InstanceId(0),
+            src: IpAddr::V4(HIGHER),
+        }]
+    );
+    // Our adverts now use the old form: the master goes silent, we take over.
+    let t = e.poll_timeout().unwrap();
+    e.handle_timeout(t);
+    let sent: Vec<Option<IpAddr>> = drain(&mut e)
+        .iter()
+        .filter_map(|x| match x {
+            Action::SendAdvert(s) => Some(s.checksum_dst),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent, [Some(IpAddr::V4(wire::MCAST_V4))]);
+    // never: a checksum error.
+    let mut c = unicast_cfg();
+    c.old_unicast_checksum = OldUnicastChecksum::Never;
+    let mut e = started(c, ms(0));
+    drain(&mut e);
+    rx_unicast(&mut e, ms(100), &old_unicast_advert(200));
+    assert_eq!(stats(&e).checksum_errors, 1);
+    // Configured: sent from the first advert (an owner sends at once).
+    let mut c = unicast_cfg().priority(255);
+    c.old_unicast_checksum = OldUnicastChecksum::Always;
+    let mut e = started(c, ms(0));
+    let first = drain(&mut e)
+        .into_iter()
+        .find_map(|x| match x {
+            Action::SendAdvert(s) => Some(s),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(first.checksum_dst, Some(IpAddr::V4(wire::MCAST_V4)));
+    // The bytes carry the old checksum: they check against the group, not the peer.
+    let mut buf = vec![0u8; wire::MAX_ADVERT_LEN];
+    let n = first.encode(IpAddr::V4(HIGHER), &mut buf).unwrap();
+    let old = IpContext {
+        src: first.src,
+        dst: IpAddr::V4(wire::MCAST_V4),
+    };
+    let rfc = IpContext {
+        src: first.src,
+        dst: IpAddr::V4(HIGHER),
+    };
+    assert!(wire::parse(&buf[..n], &old, ChecksumPolicy::Rfc).is_ok());
+    assert!(wire::parse(&buf[..n], &rfc, ChecksumPolicy::Rfc).is_err());
 }

@@ -121,7 +121,7 @@ impl fmt::Display for EmitError {
             EmitError::BufferTooSmall { needed } => {
                 write!(f, "buffer too small, need {needed} bytes")
             }
-            EmitError::AddressCount(n) => write!(f, "{n} addresses (1..=255 allowed)"),
+            EmitError::AddressCount(n) => write!(f, "{n} addresses (at most 255)"),
             EmitError::Family => write!(f, "address family does not match the IP context"),
             EmitError::Interval => write!(f, "interval does not fit the VRRP version"),
             EmitError::VridZero => write!(f, "VRID 0"),
