@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use crate::conf::{self, AuthType, Config, Scope, TrackRef, UnicastChecksum, VrrpInstance};
 use crate::setup::{
     Announce, EngineConfig, InstanceConfig, ScriptConfig, SyncGroupConfig, Track, TrackFileConfig,
-    TrackTarget, UnicastTtl, VirtualAddress,
+    TrackProcessConfig, TrackTarget, UnicastTtl, VirtualAddress,
 };
 use crate::wire::{Auth, ChecksumPolicy, Family};
 
@@ -89,6 +89,7 @@ fn trackers(
     interfaces: &[conf::TrackInterface],
     scripts: &[TrackRef],
     files: &[TrackRef],
+    processes: &[TrackRef],
     out: &mut Vec<Track>,
 ) {
     for t in interfaces {
@@ -120,6 +121,19 @@ fn trackers(
         let (weight, reverse) = weighted(r, w, rev);
         out.push(Track {
             target: TrackTarget::File(r.name.clone()),
+            weight,
+            reverse,
+        });
+    }
+    for r in processes {
+        let (w, rev) = cfg
+            .track_processes
+            .iter()
+            .find(|p| p.name == r.name)
+            .map_or((0, false), |p| (p.weight, p.reverse));
+        let (weight, reverse) = weighted(r, w, rev);
+        out.push(Track {
+            target: TrackTarget::Process(r.name.clone()),
             weight,
             reverse,
         });
@@ -207,6 +221,7 @@ fn instance(
         &i.track_interfaces,
         &i.track_scripts,
         &i.track_files,
+        &i.track_processes,
         &mut c.track,
     );
     if let Some(g) = cfg.sync_groups.iter().find(|g| g.members.contains(&i.name)) {
@@ -216,6 +231,7 @@ fn instance(
             &g.track_interfaces,
             &g.track_scripts,
             &g.track_files,
+            &g.track_processes,
             &mut c.track,
         );
     }
@@ -289,12 +305,20 @@ impl EngineConfig {
                 initial: f.init_file.as_ref().map_or(0, |i| i.value),
             })
             .collect();
+        let track_processes = cfg
+            .track_processes
+            .iter()
+            .map(|p| TrackProcessConfig {
+                name: p.name.clone(),
+            })
+            .collect();
         Ok(Converted {
             engine: EngineConfig {
                 instances,
                 sync_groups,
                 scripts,
                 track_files,
+                track_processes,
             },
             unsupported,
         })

@@ -29,6 +29,10 @@ pub struct ScriptId(pub u16);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FileId(pub u16);
 
+/// A tracked process set (`vrrp_track_process`): its index in the configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProcessId(pub u16);
+
 /// A sync group: its index in the configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct GroupId(pub u16);
@@ -104,6 +108,14 @@ pub enum Input<'a> {
         file: FileId,
         /// Its value.
         value: i64,
+    },
+    /// A tracked process set went up (enough matching processes run, within its quorum) or
+    /// down, as the runner decided with [`crate::track_process::Quorum`] after its delays.
+    TrackProcess {
+        /// The process set.
+        process: ProcessId,
+        /// True when its quorum is met.
+        up: bool,
     },
     /// Stop every instance gracefully: masters send priority 0 and remove their addresses; all go
     /// INIT (RFC 5798 section 6.4.3, "Shutdown event").

@@ -195,6 +195,10 @@ pub enum TrackTarget {
     Script(String),
     /// A file holding a number (`track_file`, naming a `vrrp_track_file`).
     File(String),
+    /// Running processes with a quorum (`track_process`, naming a `vrrp_track_process`): up
+    /// while the runner counts between `quorum` and `quorum_max` of them (after its delays,
+    /// [`crate::track_process`]); weighted like a script.
+    Process(String),
 }
 
 /// A check program as the engine sees it (keepalived's `vrrp_script`): the runner runs it and
@@ -221,6 +225,15 @@ pub struct TrackFileConfig {
     pub name: String,
     /// The value assumed until the runner reports one (keepalived's `init_file` value, default 0).
     pub initial: i64,
+}
+
+/// A tracked set of processes (keepalived's `vrrp_track_process`) as the engine sees it: up or
+/// down, as the runner reports with [`crate::Input::TrackProcess`] (the runner counts the
+/// processes and applies the quorum and delays with [`crate::track_process::Quorum`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackProcessConfig {
+    /// Its name.
+    pub name: String,
 }
 
 /// Instances that must change state together (keepalived's `vrrp_sync_group`).
@@ -309,6 +322,8 @@ pub struct EngineConfig {
     pub scripts: Vec<ScriptConfig>,
     /// Files that instances track.
     pub track_files: Vec<TrackFileConfig>,
+    /// Process sets that instances track (down until the runner reports them).
+    pub track_processes: Vec<TrackProcessConfig>,
 }
 
 impl EngineConfig {

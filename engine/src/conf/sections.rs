@@ -23,8 +23,6 @@ mod checker_resolve;
 /// Top-level sections that Vigil skips whole (LVS, BFD, and keepalived features outside VRRP).
 const SKIPPED_SECTIONS: &[&str] = &[
     "bfd_instance",
-    "vrrp_track_process",
-    "track_process",
     "garp_group",
     "linkbeat_interfaces",
     "interface_up_down_delays",
@@ -143,7 +141,6 @@ const IGNORED_INSTANCE: &[&str] = &[
     "use_vmac_addr",
     "use_ipvlan",
     "native_ipv6",
-    "track_process",
     "track_bfd",
     "track_src_ip",
     "unicast_fault_no_peer",
@@ -347,6 +344,7 @@ impl Builder {
             sync_groups: Vec::new(),
             scripts: Vec::new(),
             track_files: Vec::new(),
+            track_processes: Vec::new(),
             static_addresses: Vec::new(),
             static_routes: Vec::new(),
             checkers: Default::default(),
@@ -375,6 +373,11 @@ impl Builder {
                 "vrrp_track_file" | "track_file" => {
                     if let Ok(x) = self.track_file(s) {
                         cfg.track_files.push(x);
+                    }
+                }
+                "vrrp_track_process" | "track_process" => {
+                    if let Ok(x) = self.track_process(s) {
+                        cfg.track_processes.push(x);
                     }
                 }
                 "static_ipaddress" => {
@@ -1028,6 +1031,7 @@ impl Builder {
         let mut track_if = Vec::new();
         let mut track_sc = Vec::new();
         let mut track_fi = Vec::new();
+        let mut track_pr = Vec::new();
         let mut notify = Notify::default();
         let mut smtp_alert = None;
         let mut garp = Garp {
@@ -1178,6 +1182,7 @@ impl Builder {
                     "track_interface" => track_if.extend(self.track_interfaces(st)),
                     "track_script" => track_sc.extend(self.track_refs(st, -253, 253)),
                     "track_file" => track_fi.extend(self.track_refs(st, -254, 254)),
+                    "track_process" => track_pr.extend(self.track_refs(st, -254, 254)),
                     "smtp_alert" => smtp_alert = Some(self.flag(st)?),
                     "garp_master_delay" => {
                         garp.master_delay = Duration::from_secs(u64::from(self.u32v(st, 0, 255)?));
@@ -1418,6 +1423,7 @@ impl Builder {
             track_interfaces: track_if,
             track_scripts: track_sc,
             track_files: track_fi,
+            track_processes: track_pr,
             notify,
             smtp_alert: smtp_alert.or(g.smtp_alert).unwrap_or(false),
             garp,
@@ -1550,6 +1556,7 @@ impl Builder {
             track_interfaces: Vec::new(),
             track_scripts: Vec::new(),
             track_files: Vec::new(),
+            track_processes: Vec::new(),
             tracking_weight: false,
             loc: s.loc().clone(),
         };
@@ -1567,6 +1574,7 @@ impl Builder {
                     "track_interface" => g.track_interfaces.extend(self.track_interfaces(st)),
                     "track_script" => g.track_scripts.extend(self.track_refs(st, -253, 253)),
                     "track_file" => g.track_files.extend(self.track_refs(st, -254, 254)),
+                    "track_process" => g.track_processes.extend(self.track_refs(st, -254, 254)),
                     "smtp_alert" => g.smtp_alert = self.flag(st)?,
                     "sync_group_tracking_weight" => g.tracking_weight = true,
                     "global_tracking" => {
@@ -1576,9 +1584,7 @@ impl Builder {
                         );
                         g.tracking_weight = true;
                     }
-                    "notify_priority_changes" | "track_process" | "track_bfd" => {
-                        self.ignored(st, "vrrp_sync_group")
-                    }
+                    "notify_priority_changes" | "track_bfd" => self.ignored(st, "vrrp_sync_group"),
                     k if k.starts_with("notify") => {
                         if !self.notify_into(st, &mut g.notify)? {
                             self.unknown(st, "vrrp_sync_group");
@@ -1774,6 +1780,161 @@ impl Builder {
             weight,
             reverse,
             init_file,
+            loc: s.loc().clone(),
+        })
+    }
+}
+
+impl Builder {
+    /// `vrrp_track_process NAME { ... }`, with keepalived 2.2.7's defaults and checks
+    /// (vrrp_parser.c): `quorum` 1..=65535 and not above `quorum_max`; `quorum_max` 0..=65535
+    /// (0 alone means "up while none runs"); delays 0.000001..=3600 s; parameters after the
+    /// process name, or `param_match`, compare the whole command line.
+    fn track_process(&mut self, s: &Stmt) -> R<TrackProcess> {
+        use crate::track_process::{ParamMatch, ProcessMatch};
+        let Some(name) = s.args().first() else {
+            self.err(s.loc(), format!("{}: expected a name", s.keyword().text));
+            return Err(());
+        };
+        let mut matching: Option<ProcessMatch> = None;
+        let mut param_match = None;
+        let mut full_command = false;
+        let mut weight = None;
+        let mut reverse = false;
+        let mut quorum: Option<(u32, Location)> = None;
+        let mut quorum_max: Option<u32> = None;
+        let mut fork_delay = Duration::ZERO;
+        let mut terminate_delay = Duration::ZERO;
+        let delay_range = (Duration::from_micros(1), Duration::from_secs(3600));
+        for st in self.block(s) {
+            self.no_block(st);
+            let _ = (|| -> R<()> {
+                match st.keyword().text.as_str() {
+                    "process" => {
+                        let words = st.args();
+                        let Some(first) = words.first() else {
+                            self.err(st.loc(), "process: expected a process name");
+                            return Err(());
+                        };
+                        if matching.is_some() {
+                            self.err(st.loc(), "process: set twice in this vrrp_track_process");
+                            return Err(());
+                        }
+                        let mut params = Vec::new();
+                        for w in &words[1..] {
+                            params.extend_from_slice(w.text.as_bytes());
+                            params.push(0);
+                        }
+                        matching = Some(ProcessMatch {
+                            name: first.text.to_string(),
+                            full_command: !params.is_empty(),
+                            param_match: if params.is_empty() {
+                                ParamMatch::None
+                            } else {
+                                ParamMatch::Exact
+                            },
+                            params,
+                        });
+                    }
+                    "param_match" => {
+                        param_match = Some(match st.args().first().map(|t| t.text.as_str()) {
+                            None => ParamMatch::Exact,
+                            Some("initial") => ParamMatch::Initial,
+                            Some("partial") => ParamMatch::Partial,
+                            Some(other) => {
+                                let loc = st.args()[0].loc.clone();
+                                self.err(
+                                    &loc,
+                                    format!("param_match: expected 'initial' or 'partial' (or nothing), found '{other}'"),
+                                );
+                                return Err(());
+                            }
+                        });
+                    }
+                    "full_command" => full_command = true,
+                    "weight" => {
+                        let t = self.one_or_two(st)?;
+                        let loc = st.args()[0].loc.clone();
+                        let w = values::int_in(&t, -254, 254, "weight");
+                        weight = Some(i32::try_from(self.check(&loc, w)?).unwrap_or(0));
+                        reverse = match st.args().get(1) {
+                            None => false,
+                            Some(r) if r.text == "reverse" => true,
+                            Some(r) => {
+                                self.err(
+                                    &r.loc,
+                                    format!(
+                                        "weight: expected 'reverse' after the number, found '{}'",
+                                        r.text
+                                    ),
+                                );
+                                return Err(());
+                            }
+                        };
+                    }
+                    "quorum" => {
+                        let q = self.u32v(st, 1, 65535)?;
+                        quorum = Some((q, st.loc().clone()));
+                    }
+                    "quorum_max" => quorum_max = Some(self.u32v(st, 0, 65535)?),
+                    "fork_delay" => fork_delay = self.timer(st, delay_range.0, delay_range.1)?,
+                    "terminate_delay" => {
+                        terminate_delay = self.timer(st, delay_range.0, delay_range.1)?
+                    }
+                    "delay" => {
+                        let d = self.timer(st, delay_range.0, delay_range.1)?;
+                        fork_delay = d;
+                        terminate_delay = d;
+                    }
+                    _ => self.unknown(st, "vrrp_track_process"),
+                }
+                Ok(())
+            })();
+        }
+        let Some(mut matching) = matching else {
+            self.err(
+                s.loc(),
+                format!(
+                    "vrrp_track_process {}: no 'process' line (which process to track?)",
+                    name.text
+                ),
+            );
+            return Err(());
+        };
+        if let Some(pm) = param_match {
+            matching.param_match = pm;
+            matching.full_command = true;
+        }
+        matching.full_command |= full_command;
+        // keepalived: quorum_max 0 alone means quorum 0; a quorum above quorum_max is refused.
+        let (quorum, quorum_max) = match (quorum, quorum_max) {
+            (None, Some(0)) => (0, 0),
+            (q, m) => {
+                let q_v = q.as_ref().map_or(1, |(v, _)| *v);
+                let m_v = m.unwrap_or(u32::MAX);
+                if q_v > m_v {
+                    let loc = q.map_or_else(|| s.loc().clone(), |(_, l)| l);
+                    self.err(
+                        &loc,
+                        format!(
+                            "vrrp_track_process {}: quorum {q_v} is above quorum_max {m_v}",
+                            name.text
+                        ),
+                    );
+                    return Err(());
+                }
+                (q_v, m_v)
+            }
+        };
+        Ok(TrackProcess {
+            name: name.text.to_string(),
+            matching,
+            weight: weight.unwrap_or(0),
+            reverse,
+            quorum,
+            quorum_max,
+            fork_delay,
+            terminate_delay,
             loc: s.loc().clone(),
         })
     }

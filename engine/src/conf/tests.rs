@@ -257,3 +257,61 @@ fn a_virtual_address_listed_twice_is_reported_at_the_second_line_and_held_once()
         "{w:?}"
     );
 }
+
+#[test]
+fn track_process_block_and_references() {
+    let src = "vrrp_track_process haproxy {\n process haproxy\n weight -20 reverse\n quorum 2\n quorum_max 4\n delay 0.5\n fork_delay 0.25\n}\n\
+vrrp_track_process app {\n process /usr/bin/app -c \"a b\"\n param_match initial\n}\n\
+vrrp_track_process none {\n process sshd\n quorum_max 0\n full_command\n}\n"
+        .to_string()
+        + &BASIC.replace(
+            "interface eth0",
+            "interface eth0\n track_process {\n  haproxy\n  app weight 5\n  nosuch\n }",
+        );
+    let c = ok(&src);
+    let [h, a, n] = &c.track_processes[..] else {
+        panic!("{:?}", c.track_processes)
+    };
+    assert_eq!(
+        (h.weight, h.reverse, h.quorum, h.quorum_max),
+        (-20, true, 2, 4)
+    );
+    assert_eq!(h.fork_delay, Duration::from_millis(250));
+    assert_eq!(h.terminate_delay, Duration::from_millis(500));
+    assert!(!h.matching.full_command);
+    assert_eq!(a.matching.name, "/usr/bin/app");
+    assert_eq!(a.matching.params, b"-c\0a b\0".to_vec());
+    assert_eq!(
+        a.matching.param_match,
+        crate::track_process::ParamMatch::Initial
+    );
+    assert!(a.matching.full_command);
+    assert_eq!((a.weight, a.quorum, a.quorum_max), (0, 1, u32::MAX));
+    assert_eq!((n.quorum, n.quorum_max), (0, 0));
+    assert!(n.matching.full_command);
+    let names: Vec<&str> = c.instances[0]
+        .track_processes
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(names, ["haproxy", "app"]);
+    assert!(c.warnings.iter().any(|w| w
+        .to_string()
+        .contains("'nosuch' is not a vrrp_track_process")));
+}
+
+#[test]
+fn track_process_bad_values_are_errors() {
+    let e = errs("vrrp_track_process p {\n process x\n quorum 3\n quorum_max 2\n}\n");
+    assert!(
+        e.iter()
+            .any(|m| m.contains("quorum 3 is above quorum_max 2")),
+        "{e:?}"
+    );
+    let e = errs("vrrp_track_process p {\n weight 1\n}\n");
+    assert!(e.iter().any(|m| m.contains("no 'process' line")), "{e:?}");
+    let e = errs("vrrp_track_process p {\n process x\n weight 300\n}\n");
+    assert!(e.iter().any(|m| m.contains("weight")), "{e:?}");
+    let e = errs("vrrp_track_process p {\n process x\n delay 4000\n}\n");
+    assert!(e.iter().any(|m| m.contains("delay")), "{e:?}");
+}

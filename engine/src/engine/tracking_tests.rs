@@ -3,7 +3,10 @@
 //! virtual times.
 
 use super::*;
-use crate::setup::{Announce, ScriptConfig, SyncGroupConfig, Track, TrackFileConfig, TrackTarget};
+use crate::setup::{
+    Announce, ScriptConfig, SyncGroupConfig, Track, TrackFileConfig, TrackProcessConfig,
+    TrackTarget,
+};
 use std::net::Ipv4Addr;
 
 fn ms(n: u64) -> Instant {
@@ -580,4 +583,66 @@ fn a_priority_rise_past_the_new_master_down_interval_takes_over_at_once() {
     check(&mut e, ms(3500), CheckResult::Success);
     assert_eq!((prio(&e), state(&e)), (200, State::Master));
     assert!(e.poll_timeout().is_some_and(|t| t > ms(3500)));
+}
+
+/// One instance tracking process set `p` with `weight` / `reverse`.
+fn with_process(weight: i32, reverse: bool) -> (Engine, ProcessId) {
+    let mut c = base(100);
+    c.track
+        .push(track(TrackTarget::Process("p".into()), weight, reverse));
+    let e = engine_with(EngineConfig {
+        instances: vec![c],
+        track_processes: vec![TrackProcessConfig { name: "p".into() }],
+        ..Default::default()
+    });
+    let id = e.track_process_id("p").unwrap();
+    (e, id)
+}
+
+#[test]
+fn track_process_weight_zero_lost_quorum_means_fault() {
+    // Not yet reported: down (the runner reports its first scan before Input::Start).
+    let (mut e, p) = with_process(0, false);
+    assert_eq!(state(&e), State::Fault);
+    e.handle_input(
+        ms(1),
+        Input::TrackProcess {
+            process: p,
+            up: true,
+        },
+    );
+    assert_eq!(state(&e), State::Backup);
+    assert_eq!(e.track_process_up(p), Some(true));
+    e.handle_input(
+        ms(2),
+        Input::TrackProcess {
+            process: p,
+            up: false,
+        },
+    );
+    assert_eq!(state(&e), State::Fault);
+}
+
+#[test]
+fn track_process_weights_like_a_script() {
+    let (mut e, p) = with_process(-30, false);
+    assert_eq!((prio(&e), state(&e)), (70, State::Backup));
+    e.handle_input(
+        ms(1),
+        Input::TrackProcess {
+            process: p,
+            up: true,
+        },
+    );
+    assert_eq!(prio(&e), 100);
+    let (mut e, p) = with_process(20, true);
+    assert_eq!(prio(&e), 120);
+    e.handle_input(
+        ms(1),
+        Input::TrackProcess {
+            process: p,
+            up: true,
+        },
+    );
+    assert_eq!(prio(&e), 100);
 }

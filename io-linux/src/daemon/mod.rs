@@ -24,6 +24,7 @@ use crate::operator::{sd_notify, Operator, OperatorOptions};
 use crate::routes::{self, Extras, RouteSpec};
 use crate::sys::{self, Epoll, SignalFd, TimerFd};
 use crate::track_files::TrackFiles;
+use crate::track_process::TrackProcesses;
 use crate::vmac::{self, BaseSysctls, VmacSpec};
 use crate::vrrp_socket::VrrpSocket;
 
@@ -62,6 +63,8 @@ const TOKEN_STATUS: u64 = 4;
 
 /// The health-checker runner's epoll (src/checker/).
 const TOKEN_CHECKERS: u64 = 5;
+/// The process events connector (`vrrp_track_process`).
+const TOKEN_TRACK_PROCESS: u64 = 6;
 
 /// How long notify programs still queued at exit may run.
 const NOTIFY_GRACE: core::time::Duration = core::time::Duration::from_secs(2);
@@ -195,6 +198,8 @@ pub struct Daemon {
     announcer: Announcer,
     checks: Checks,
     track_files: TrackFiles,
+    /// Tracked processes (`vrrp_track_process`): the process events connector and the counts.
+    track_processes: TrackProcesses,
     /// Notify programs, FIFOs, e-mail, the status socket, metrics (src/operator/); taken at stop.
     operator: Option<Operator>,
     ifaces: Vec<Iface>,
@@ -326,6 +331,7 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
                     return EXIT_FATAL;
                 }
             }
+            d.set_track_processes(TrackProcesses::new(&cfg));
             d.set_extras(extras);
             d.set_vmacs(vmacs);
             d.set_statics(statics);
@@ -455,6 +461,7 @@ impl Daemon {
             announcer: Announcer::open()?,
             checks,
             track_files,
+            track_processes: TrackProcesses::none(),
             operator: Some(operator),
             ifaces,
             vips,
@@ -514,6 +521,11 @@ impl Daemon {
                 c.feed_track_file_index(self.clock.now(), usize::from(file.0), value);
             }
         }
+        for (process, up) in self.track_processes.start(self.clock.now()) {
+            self.engine
+                .handle_input(self.clock.now(), Input::TrackProcess { process, up });
+            self.drain();
+        }
         self.engine.handle_input(self.clock.now(), Input::Start);
         self.drain();
         if let Some(c) = self.checkers.as_mut() {
@@ -531,6 +543,7 @@ impl Daemon {
                 self.checks.next_deadline(),
                 self.operator.as_ref().and_then(Operator::poll_timeout),
                 self.checkers.as_mut().and_then(|c| c.next_deadline()),
+                self.track_processes.next_deadline(),
             ]
             .into_iter()
             .flatten()
@@ -578,6 +591,7 @@ impl Daemon {
                         self.engine.handle_timeout(self.clock.now());
                         self.drain();
                         self.run_checks();
+                        self.track_process_timers();
                     }
                     TOKEN_SIGNAL => {
                         while let Some(sig) = self.signals.read() {
@@ -619,6 +633,10 @@ impl Daemon {
                         if let Some(op) = self.operator.as_mut() {
                             op.on_status_readable(&self.engine);
                         }
+                    }
+                    TOKEN_TRACK_PROCESS => {
+                        let changes = self.track_processes.on_readable(self.clock.now());
+                        self.feed_track_processes(changes);
                     }
                     TOKEN_TRACK_FILES => {
                         for (file, value) in self.track_files.on_event() {
@@ -698,7 +716,43 @@ impl Daemon {
                     c.on_wake(now);
                 }
             }
+            self.track_process_timers();
         }
+    }
+
+    /// Serve the tracked processes' delays and scans that are due.
+    fn track_process_timers(&mut self) {
+        let now = self.clock.now();
+        if self
+            .track_processes
+            .next_deadline()
+            .is_some_and(|d| d <= now)
+        {
+            let changes = self.track_processes.on_timer(now);
+            self.feed_track_processes(changes);
+        }
+    }
+
+    /// Tell the engine which tracked process sets went up or down.
+    fn feed_track_processes(&mut self, changes: Vec<(vigil_engine::io::ProcessId, bool)>) {
+        for (process, up) in changes {
+            self.engine
+                .handle_input(self.clock.now(), Input::TrackProcess { process, up });
+            self.drain();
+        }
+    }
+
+    /// Track these processes (replacing the current sets; their connector is watched).
+    fn set_track_processes(&mut self, t: TrackProcesses) {
+        if let Some(fd) = self.track_processes.raw_fd() {
+            let _ = self.ep.delete(fd);
+        }
+        if let Some(fd) = t.raw_fd() {
+            if let Err(e) = self.ep.add(fd, TOKEN_TRACK_PROCESS) {
+                warn!("cannot watch process events: {e}");
+            }
+        }
+        self.track_processes = t;
     }
 
     /// When to wake for the loop's next `deadline`, or the deadline to wait for on the CPU

@@ -224,6 +224,8 @@ impl Scenario {
                     sync_groups,
                     scripts,
                     track_files,
+                    // Scenarios have no process events (yet): no instance tracks processes.
+                    track_processes: Vec::new(),
                 }
             };
             for inst in &config.instances {
