@@ -188,12 +188,18 @@ impl Quorum {
             self.terminate_timer = None;
             return None;
         }
+        // A crossing already waiting keeps its deadline: scans repeat (the fallback scans
+        // every few hundred milliseconds) and must not push the delay out forever.
         if w && !self.fork_delay.is_zero() {
-            self.fork_timer = Some(now.saturating_add(self.fork_delay));
+            self.terminate_timer = None;
+            self.fork_timer
+                .get_or_insert(now.saturating_add(self.fork_delay));
             return None;
         }
         if !w && !self.terminate_delay.is_zero() {
-            self.terminate_timer = Some(now.saturating_add(self.terminate_delay));
+            self.fork_timer = None;
+            self.terminate_timer
+                .get_or_insert(now.saturating_add(self.terminate_delay));
             return None;
         }
         self.update(w)
@@ -396,5 +402,23 @@ mod tests {
         assert_eq!(q.poll(t(200)), Some(false));
         assert_eq!(q.rescan(t(300), 3), None);
         assert_eq!(q.poll(t(500)), Some(true));
+    }
+
+    #[test]
+    fn repeated_scans_keep_the_pending_deadline() {
+        let d = Duration::from_millis(1000);
+        let mut q = Quorum::new(1, u32::MAX, d, d);
+        q.set_initial(1);
+        for ms in [0, 500, 900] {
+            assert_eq!(q.rescan(t(ms), 0), None);
+        }
+        assert_eq!(q.deadline(), Some(t(1000)));
+        assert_eq!(q.poll(t(1000)), Some(false));
+        // Back within the delay: the pending crossing is dropped.
+        q.set_initial(1);
+        assert_eq!(q.rescan(t(2000), 0), None);
+        assert_eq!(q.rescan(t(2500), 1), None);
+        assert_eq!(q.deadline(), None);
+        assert!(q.up());
     }
 }
