@@ -72,6 +72,7 @@ pub fn virtual_address(v: &conf::VirtualAddress) -> VirtualAddress {
         broadcast: v.broadcast,
         scope: scope_name(&v.scope),
         label: v.label.clone(),
+        no_track: v.no_track,
     }
 }
 

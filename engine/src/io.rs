@@ -117,6 +117,15 @@ pub enum Input<'a> {
         /// True when its quorum is met.
         up: bool,
     },
+    /// One of an instance's virtual addresses was removed from its interface by someone else
+    /// (not by the runner): keepalived 2.x's deletion tracking, see `engine/deleted.rs`. A
+    /// MASTER leaves for BACKUP and comes back after Skew_Time unless the address is `no_track`.
+    AddressDeleted {
+        /// The instance whose address it is.
+        instance: InstanceId,
+        /// The address.
+        addr: IpAddr,
+    },
     /// Stop every instance gracefully: masters send priority 0 and remove their addresses; all go
     /// INIT (RFC 5798 section 6.4.3, "Shutdown event").
     Shutdown,
@@ -209,6 +218,9 @@ pub enum Reason {
     TrackedInterfaceDown,
     /// The instance moved with its sync group, because of another member.
     SyncGroup,
+    /// Someone else removed one of its virtual addresses while it was MASTER (keepalived 2.x
+    /// leaves MASTER and comes back after Skew_Time).
+    AddressDeleted,
 }
 
 impl Reason {
@@ -226,6 +238,7 @@ impl Reason {
             Reason::TrackerFailed => "tracker-failed",
             Reason::TrackedInterfaceDown => "tracked-interface-down",
             Reason::SyncGroup => "sync-group",
+            Reason::AddressDeleted => "address-deleted",
         }
     }
 }

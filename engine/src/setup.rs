@@ -32,6 +32,8 @@ pub struct VirtualAddress {
     pub scope: Option<String>,
     /// `label`: an IPv4 address label (`eth0:1`).
     pub label: Option<String>,
+    /// `no_track`: its removal by someone else is ignored (no deletion tracking).
+    pub no_track: bool,
 }
 
 impl VirtualAddress {
@@ -48,6 +50,7 @@ impl VirtualAddress {
             broadcast: None,
             scope: None,
             label: None,
+            no_track: false,
         }
     }
 }

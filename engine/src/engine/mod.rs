@@ -432,6 +432,12 @@ impl Engine {
                     }
                 }
             }
+            Input::AddressDeleted { instance, addr } => {
+                let i = instance.0 as usize;
+                if i < self.instances.len() {
+                    self.address_deleted(now, i, addr);
+                }
+            }
             Input::Shutdown => self.shutdown(now),
             Input::ReceiveQueue {
                 iface,
@@ -635,6 +641,7 @@ mod tracking_tests;
 
 mod announce;
 mod backup;
+mod deleted;
 mod master;
 mod receive;
 pub(crate) mod reload;

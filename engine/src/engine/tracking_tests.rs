@@ -646,3 +646,89 @@ fn track_process_weights_like_a_script() {
     );
     assert_eq!(prio(&e), 100);
 }
+
+/// A lone instance that became MASTER (its Master_Down_Timer ran out), actions drained.
+fn lone_master(no_track: bool) -> Engine {
+    let mut c = base(100);
+    c.virtual_addresses[0].no_track = no_track;
+    let mut e = engine_with(EngineConfig::instances(vec![c]));
+    e.handle_timeout(ms(10_000));
+    assert_eq!(state(&e), State::Master);
+    drain(&mut e);
+    e
+}
+
+#[test]
+fn a_deleted_address_takes_the_master_to_backup_and_back_after_skew_time() {
+    let mut e = lone_master(false);
+    let vip = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100));
+    e.handle_input(
+        ms(10_001),
+        Input::AddressDeleted {
+            instance: InstanceId(0),
+            addr: vip,
+        },
+    );
+    assert_eq!(state(&e), State::Backup);
+    let acts = drain(&mut e);
+    let goodbye = acts
+        .iter()
+        .position(|a| matches!(a, Action::SendAdvert(s) if s.priority == 0));
+    let removed = acts
+        .iter()
+        .position(|a| matches!(a, Action::RemoveAddresses { .. }));
+    assert!(
+        matches!((goodbye, removed), (Some(g), Some(r)) if g < r),
+        "priority 0 first, then the addresses go: {acts:?}"
+    );
+    assert!(acts.iter().any(|a| matches!(
+        a,
+        Action::StateChange {
+            reason: Reason::AddressDeleted,
+            ..
+        }
+    )));
+    // Skew_Time later (v3, priority 100, 1 s: (256 - 100) / 256 s), MASTER again, addresses back.
+    let skew = Duration::from_micros(609_375);
+    e.handle_timeout((ms(10_001) + skew).saturating_sub(Duration::from_micros(1)));
+    assert_eq!(state(&e), State::Backup);
+    e.handle_timeout(ms(10_001) + skew);
+    assert_eq!(state(&e), State::Master);
+    assert!(drain(&mut e)
+        .iter()
+        .any(|a| matches!(a, Action::AddAddresses { .. })));
+}
+
+#[test]
+fn a_deleted_no_track_address_or_a_backup_s_is_ignored() {
+    let mut e = lone_master(true);
+    let vip = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100));
+    e.handle_input(
+        ms(10_001),
+        Input::AddressDeleted {
+            instance: InstanceId(0),
+            addr: vip,
+        },
+    );
+    assert_eq!(state(&e), State::Master);
+    assert!(drain(&mut e).is_empty());
+    // An address that is not the instance's, and a BACKUP's: nothing.
+    let mut e = lone_master(false);
+    e.handle_input(
+        ms(10_001),
+        Input::AddressDeleted {
+            instance: InstanceId(0),
+            addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)),
+        },
+    );
+    assert_eq!(state(&e), State::Master);
+    let mut b = engine_with(EngineConfig::instances(vec![base(100)]));
+    b.handle_input(
+        ms(1),
+        Input::AddressDeleted {
+            instance: InstanceId(0),
+            addr: vip,
+        },
+    );
+    assert_eq!(state(&b), State::Backup);
+}
