@@ -253,6 +253,15 @@ pub struct SyncGroupConfig {
 }
 
 impl InstanceConfig {
+    /// Whether, while MASTER, packets addressed to (or sent from) the virtual addresses must be
+    /// dropped: RFC 5798 section 6.4.3, a MASTER with Accept_Mode False that is not the address
+    /// owner "MUST NOT accept packets addressed to the IPvX address(es) associated with the
+    /// virtual router" (keepalived: `no_accept`, the default under `vrrp_strict`; the runner
+    /// installs keepalived's nftables drop rules for them).
+    pub fn drops_vip_traffic(&self) -> bool {
+        !self.accept && self.priority != 255
+    }
+
     /// An instance with keepalived's defaults: priority 100, 1 s adverts, preemption on, no
     /// authentication, multicast, RFC checksums.
     pub fn new(name: &str, interface: &str, vrid: u8, version: Version, family: Family) -> Self {

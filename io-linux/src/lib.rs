@@ -98,6 +98,7 @@ pub mod sys;
 #[allow(unsafe_code)] // inotify(7) on tracked files
 pub mod track_files;
 pub mod track_process;
+pub mod vip_firewall;
 pub mod vmac;
 #[allow(unsafe_code)] // raw VRRP sockets: setsockopt(2) options and multicast membership
 pub mod vrrp_socket;

@@ -91,6 +91,10 @@ impl Daemon {
                 for v in addrs.iter() {
                     self.add_address(instance, iface, v);
                 }
+                if self.drops_vip_traffic(instance) {
+                    let a: Vec<std::net::IpAddr> = addrs.iter().map(|v| v.addr).collect();
+                    self.vip_firewall.add(&a);
+                }
             }
             Action::RemoveAddresses {
                 instance,
@@ -99,6 +103,10 @@ impl Daemon {
             } => {
                 for v in addrs.iter() {
                     self.remove_address(instance, iface, v);
+                }
+                if self.drops_vip_traffic(instance) {
+                    let a: Vec<std::net::IpAddr> = addrs.iter().map(|v| v.addr).collect();
+                    self.vip_firewall.remove(&a);
                 }
             }
             Action::Announce {
@@ -399,5 +407,13 @@ impl Daemon {
             },
         );
         self.drain();
+    }
+
+    /// Whether this instance's MASTER drops its addresses' traffic (the engine's Accept_Mode
+    /// rule, [`vigil_engine::InstanceConfig::drops_vip_traffic`]).
+    fn drops_vip_traffic(&self, instance: vigil_engine::InstanceId) -> bool {
+        self.engine
+            .instance(instance)
+            .is_some_and(|v| v.config().drops_vip_traffic())
     }
 }

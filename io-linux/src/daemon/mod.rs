@@ -200,6 +200,8 @@ pub struct Daemon {
     track_files: TrackFiles,
     /// Tracked processes (`vrrp_track_process`): the process events connector and the counts.
     track_processes: TrackProcesses,
+    /// `no_accept` / `vrrp_strict`: keepalived's nftables drop rules for non-owner masters.
+    vip_firewall: crate::vip_firewall::VipFirewall,
     /// Notify programs, FIFOs, e-mail, the status socket, metrics (src/operator/); taken at stop.
     operator: Option<Operator>,
     ifaces: Vec<Iface>,
@@ -428,6 +430,19 @@ impl Daemon {
             }
         }
 
+        for inst in engine.instances() {
+            let cfg = inst.config();
+            if cfg.drops_vip_traffic() {
+                for v in &cfg.virtual_addresses {
+                    if crate::vip_firewall::link_local(&v.addr) {
+                        warn!(
+                            "({}) no_accept: {} is link-local: its traffic is not dropped                              (keepalived's vips_link_local sets are not implemented)",
+                            cfg.name, v.addr
+                        );
+                    }
+                }
+            }
+        }
         let mut ifaces: Vec<Iface> = engine
             .interfaces()
             .map(|(_, name)| Iface::named(name))
@@ -462,6 +477,7 @@ impl Daemon {
             checks,
             track_files,
             track_processes: TrackProcesses::none(),
+            vip_firewall: Default::default(),
             operator: Some(operator),
             ifaces,
             vips,
@@ -831,6 +847,7 @@ impl Daemon {
         }
         self.engine.handle_input(self.clock.now(), Input::Shutdown);
         self.drain();
+        self.vip_firewall.remove_all();
         self.uninstall_extras(STATICS);
         let left: Vec<Recorded> = self.addrs.recorded().cloned().collect();
         for r in &left {

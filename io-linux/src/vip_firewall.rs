@@ -1,0 +1,271 @@
+//! `no_accept` / `vrrp_strict` (RFC 5798 section 6.4.3, Accept_Mode False): a non-owner MASTER
+//! drops packets addressed to, or sent from, its virtual addresses. Installed through nftables
+//! exactly as keepalived 2.2.7 built with nftables does (vrrp_nftables.c), so that an operator's
+//! `nft list ruleset` shows the same thing under either daemon:
+//!
+//! ```text
+//! table ip keepalived {
+//!     set vips { type ipv4_addr }             # the addresses of the MASTERs that drop
+//!     chain out { type filter hook output priority filter - 1; policy accept;
+//!         ip saddr @vips drop }
+//!     chain in { type filter hook input priority filter - 1; policy accept;
+//!         ip daddr @vips drop }
+//! }
+//! table ip6 keepalived {
+//!     set vips { type ipv6_addr }
+//!     set neighbor-discovery { type icmpv6_type; flags constant;
+//!         elements = { nd-neighbor-solicit, nd-neighbor-advert } }
+//!     chain out { ...output...; icmpv6 type @neighbor-discovery accept;
+//!         ip6 saddr fe80::/10 goto out_link_local; ip6 saddr @vips drop }
+//!     chain in { ...input...; icmpv6 type @neighbor-discovery accept;
+//!         ip6 daddr fe80::/10 goto in_link_local; ip6 daddr @vips drop }
+//!     chain in_link_local { }
+//!     chain out_link_local { }
+//! }
+//! ```
+//!
+//! As keepalived: a family's table is created when the first such MASTER adds its addresses
+//! (none exists while every instance is BACKUP), addresses join the `vips` set as they are added
+//! and leave it as they are removed, and the tables are deleted at stop. The batches go to
+//! `nft -j -f -` (nftables JSON, one transaction each), as the data plane does
+//! (`dataplane/nftables.rs`). Not done: link-local virtual addresses (keepalived's
+//! `vips_link_local` sets; warned at start), and keepalived's `nftables`, `nftables_priority`,
+//! `nftables_counters`, `nftables_ifindex` settings (the defaults are used: table
+//! `keepalived`, priority -1, no counters).
+
+use std::net::IpAddr;
+
+use serde_json::{json, Value};
+use tracing::warn;
+
+/// keepalived's default table name (global_defs `nftables` without a name).
+pub const TABLE: &str = "keepalived";
+/// keepalived's default hook priority (`nftables_priority`): just before the filter tables.
+const PRIORITY: i32 = -1;
+
+fn fam(a: &IpAddr) -> usize {
+    usize::from(a.is_ipv6())
+}
+
+const FAMILY: [&str; 2] = ["ip", "ip6"];
+
+fn add(kind: &str, body: Value) -> Value {
+    json!({ "add": { kind: body } })
+}
+
+fn base_chain(family: &str, name: &str, hook: &str) -> Value {
+    add(
+        "chain",
+        json!({"family": family, "table": TABLE, "name": name, "type": "filter",
+               "hook": hook, "prio": PRIORITY, "policy": "accept"}),
+    )
+}
+
+fn rule(family: &str, chain: &str, expr: Value) -> Value {
+    add(
+        "rule",
+        json!({"family": family, "table": TABLE, "chain": chain, "expr": expr}),
+    )
+}
+
+fn vips_match(family: &str, field: &str, verdict: &str) -> Value {
+    json!([{"match": {"op": "==", "left": {"payload": {"protocol": family, "field": field}},
+                      "right": "@vips"}}, {verdict: null}])
+}
+
+/// The batch that creates a family's table, in keepalived's order (objects are listed in
+/// creation order).
+pub fn render_table(v6: bool) -> Vec<Value> {
+    let f = FAMILY[usize::from(v6)];
+    let mut out = vec![
+        add("table", json!({"family": f, "name": TABLE})),
+        add(
+            "set",
+            json!({"family": f, "table": TABLE, "name": "vips",
+                   "type": if v6 { "ipv6_addr" } else { "ipv4_addr" }}),
+        ),
+    ];
+    if !v6 {
+        out.push(base_chain(f, "out", "output"));
+        out.push(base_chain(f, "in", "input"));
+        out.push(rule(f, "in", vips_match("ip", "daddr", "drop")));
+        out.push(rule(f, "out", vips_match("ip", "saddr", "drop")));
+        return out;
+    }
+    out.push(add(
+        "set",
+        json!({"family": f, "table": TABLE, "name": "neighbor-discovery", "type": "icmpv6_type",
+               "flags": ["constant"], "elem": ["nd-neighbor-solicit", "nd-neighbor-advert"]}),
+    ));
+    out.push(base_chain(f, "out", "output"));
+    out.push(base_chain(f, "in", "input"));
+    for ll in ["in_link_local", "out_link_local"] {
+        out.push(add(
+            "chain",
+            json!({"family": f, "table": TABLE, "name": ll}),
+        ));
+    }
+    let nd = |chain: &str| {
+        rule(
+            f,
+            chain,
+            json!([{"match": {"op": "==",
+                               "left": {"payload": {"protocol": "icmpv6", "field": "type"}},
+                               "right": "@neighbor-discovery"}}, {"accept": null}]),
+        )
+    };
+    let ll = |chain: &str, field: &str, target: &str| {
+        rule(
+            f,
+            chain,
+            json!([{"match": {"op": "==",
+                               "left": {"payload": {"protocol": "ip6", "field": field}},
+                               "right": {"prefix": {"addr": "fe80::", "len": 10}}}},
+                   {"goto": {"target": target}}]),
+        )
+    };
+    out.push(nd("in"));
+    out.push(ll("in", "daddr", "in_link_local"));
+    out.push(nd("out"));
+    out.push(ll("out", "saddr", "out_link_local"));
+    out.push(rule(f, "in", vips_match("ip6", "daddr", "drop")));
+    out.push(rule(f, "out", vips_match("ip6", "saddr", "drop")));
+    out
+}
+
+/// Adding (`add`) or deleting (`delete`) addresses of one family to / from its `vips` set.
+pub fn render_elements(op: &str, v6: bool, addrs: &[IpAddr]) -> Value {
+    let elem: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+    json!({ op: { "element": {"family": FAMILY[usize::from(v6)], "table": TABLE,
+                               "name": "vips", "elem": elem} } })
+}
+
+/// The tables and set elements this daemon installed.
+#[derive(Debug, Default)]
+pub struct VipFirewall {
+    /// The family tables created (IPv4, IPv6).
+    created: [bool; 2],
+    /// Addresses now in the `vips` sets.
+    members: Vec<IpAddr>,
+}
+
+fn apply(objects: Vec<Value>) -> Result<(), String> {
+    let json = json!({ "nftables": objects }).to_string();
+    nftables::helper::apply_ruleset_raw(
+        &json,
+        nftables::helper::DEFAULT_NFT,
+        nftables::helper::DEFAULT_ARGS,
+    )
+    .map(|_| ())
+    .map_err(|e| match e {
+        nftables::helper::NftablesError::NftFailed { stderr, .. } => {
+            format!("nft refused the batch: {}", stderr.trim())
+        }
+        other => other.to_string(),
+    })
+}
+
+impl VipFirewall {
+    /// A MASTER that drops its addresses' traffic added `addrs`: into the sets (tables first
+    /// when needed). Link-local addresses are left out (not supported, warned at start).
+    pub fn add(&mut self, addrs: &[IpAddr]) {
+        let mut batch = Vec::new();
+        for v6 in [false, true] {
+            let new: Vec<IpAddr> = addrs
+                .iter()
+                .copied()
+                .filter(|a| a.is_ipv6() == v6 && !link_local(a) && !self.members.contains(a))
+                .collect();
+            if new.is_empty() {
+                continue;
+            }
+            if !self.created[usize::from(v6)] {
+                batch.extend(render_table(v6));
+            }
+            batch.push(render_elements("add", v6, &new));
+        }
+        if batch.is_empty() {
+            return;
+        }
+        match apply(batch) {
+            Ok(()) => {
+                for a in addrs {
+                    if !link_local(a) && !self.members.contains(a) {
+                        self.created[fam(a)] = true;
+                        self.members.push(*a);
+                    }
+                }
+            }
+            Err(e) => warn!("no_accept: cannot install the drop rules for {addrs:?}: {e}"),
+        }
+    }
+
+    /// Addresses removed (leaving MASTER): out of the sets.
+    pub fn remove(&mut self, addrs: &[IpAddr]) {
+        let mut batch = Vec::new();
+        for v6 in [false, true] {
+            let gone: Vec<IpAddr> = addrs
+                .iter()
+                .copied()
+                .filter(|a| a.is_ipv6() == v6 && self.members.contains(a))
+                .collect();
+            if !gone.is_empty() {
+                batch.push(render_elements("delete", v6, &gone));
+            }
+        }
+        if batch.is_empty() {
+            return;
+        }
+        if let Err(e) = apply(batch) {
+            warn!("no_accept: cannot remove {addrs:?} from the drop rules: {e}");
+        }
+        self.members.retain(|a| !addrs.contains(a));
+    }
+
+    /// Stop: the tables go.
+    pub fn remove_all(&mut self) {
+        let batch: Vec<Value> = (0..2)
+            .filter(|&k| self.created[k])
+            .map(|k| json!({"delete": {"table": {"family": FAMILY[k], "name": TABLE}}}))
+            .collect();
+        self.created = [false; 2];
+        self.members.clear();
+        if !batch.is_empty() {
+            if let Err(e) = apply(batch) {
+                warn!("no_accept: cannot delete the nftables tables: {e}");
+            }
+        }
+    }
+}
+
+/// An IPv6 link-local address (fe80::/10).
+pub fn link_local(a: &IpAddr) -> bool {
+    matches!(a, IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ipv4_table_is_keepalived_s() {
+        let t = render_table(false);
+        let text = serde_json::to_string(&t).unwrap();
+        assert!(text.contains(r#""name":"keepalived""#));
+        assert!(text.contains(r#""hook":"input","prio":-1"#) || text.contains(r#""prio":-1"#));
+        assert_eq!(t.len(), 6);
+        let e = render_elements("add", false, &["192.0.2.100".parse().unwrap()]);
+        assert_eq!(
+            e.to_string(),
+            r#"{"add":{"element":{"elem":["192.0.2.100"],"family":"ip","name":"vips","table":"keepalived"}}}"#
+        );
+    }
+
+    #[test]
+    fn link_local_is_fe80_slash_10() {
+        assert!(link_local(&"fe80::1".parse().unwrap()));
+        assert!(link_local(&"febf::1".parse().unwrap()));
+        assert!(!link_local(&"fec0::1".parse().unwrap()));
+        assert!(!link_local(&"2001:db8::1".parse().unwrap()));
+    }
+}
