@@ -1399,6 +1399,74 @@ impl Builder {
             );
             return Err(());
         }
+        if strict_mode {
+            // keepalived.conf(5) vrrp_strict, as keepalived 2.2.7 applies it (vrrp.c,
+            // vrrp_complete_instance): what it refuses is an error here (keepalived resets the
+            // value and fails `-t`); the defaults it changes are changed the same way.
+            let n = &name.text;
+            let mut refused: Vec<String> = Vec::new();
+            let mut refuse = |what: String| refused.push(what);
+            if !peers.is_empty() {
+                refuse("unicast peers are not supported in strict mode".into());
+            }
+            if vips.is_empty() {
+                refuse("at least one virtual_ipaddress is required".into());
+            }
+            if (state == InitialState::Master) != (priority == 255) {
+                refuse("state MASTER must match being the address owner (priority 255)".into());
+            }
+            if auth.is_some() {
+                refuse("authentication is not supported".into());
+            }
+            if !preempt_delay.is_zero() {
+                refuse("preempt_delay is not supported".into());
+            }
+            if down_timer_adverts != crate::setup::DEFAULT_DOWN_TIMER_ADVERTS {
+                refuse("down_timer_adverts must stay 3".into());
+            }
+            if version_v == Version::V2 && accept == Some(true) {
+                refuse("accept cannot be set for VRRPv2".into());
+            }
+            if lower_prio_no_advert == Some(false) {
+                refuse("lower_prio_no_advert cannot be cleared".into());
+            }
+            if higher_prio_send_advert {
+                refuse("higher_prio_send_advert cannot be set".into());
+            }
+            if vmac_xmit_base {
+                refuse("vmac_xmit_base cannot be used".into());
+            }
+            if (lower_prio_repeat_set && garp.lower_prio_repeat != 0)
+                || (lower_prio_delay_set && !garp.lower_prio_delay.is_zero())
+            {
+                refuse("gratuitous ARP repeats at a lower priority (garp_lower_prio_repeat / garp_lower_prio_delay) cannot be enabled".into());
+            }
+            if !lower_prio_repeat_set {
+                garp.lower_prio_repeat = 0;
+            }
+            if !lower_prio_delay_set {
+                garp.lower_prio_delay = Duration::ZERO;
+            }
+            if let Some(first) = vips.first() {
+                if let IpAddr::V6(v6) = first.addr {
+                    if v6.segments()[0] & 0xffc0 != 0xfe80 && peers.is_empty() {
+                        self.warn(
+                            s.loc(),
+                            format!("vrrp_instance {n}: vrrp_strict: the first IPv6 virtual address should be link-local (keepalived reports it and runs)"),
+                        );
+                    }
+                }
+            }
+            if !refused.is_empty() {
+                for what in refused {
+                    self.err(
+                        s.loc(),
+                        format!("vrrp_instance {n}: vrrp_strict / strict_mode: {what}"),
+                    );
+                }
+                return Err(());
+            }
+        }
         Ok(VrrpInstance {
             name: name.text.to_string(),
             state,

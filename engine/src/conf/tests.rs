@@ -315,3 +315,47 @@ fn track_process_bad_values_are_errors() {
     let e = errs("vrrp_track_process p {\n process x\n delay 4000\n}\n");
     assert!(e.iter().any(|m| m.contains("delay")), "{e:?}");
 }
+
+#[test]
+fn vrrp_strict_refuses_what_keepalived_refuses_and_changes_its_defaults() {
+    let strict = |body: &str| {
+        format!(
+            "global_defs {{\n vrrp_strict\n}}\n{}",
+            BASIC.replace("interface eth0", &format!("interface eth0\n{body}"))
+        )
+    };
+    let c = ok(&strict(""));
+    let i = &c.instances[0];
+    assert!(!i.accept && i.lower_prio_no_advert && !i.higher_prio_send_advert);
+    assert_eq!(
+        (i.garp.lower_prio_repeat, i.garp.lower_prio_delay),
+        (0, Duration::ZERO)
+    );
+    for (body, what) in [
+        ("unicast_peer {\n 192.0.2.9\n}", "unicast peers"),
+        ("state MASTER\n priority 100", "state MASTER must match"),
+        (
+            "authentication {\n auth_type PASS\n auth_pass x\n}",
+            "authentication",
+        ),
+        ("preempt_delay 5", "preempt_delay"),
+        ("down_timer_adverts 5", "down_timer_adverts"),
+        ("accept", "accept cannot be set"),
+        ("lower_prio_no_advert false", "lower_prio_no_advert"),
+        ("higher_prio_send_advert", "higher_prio_send_advert"),
+        ("garp_lower_prio_repeat 2", "gratuitous ARP"),
+    ] {
+        let e: Vec<String> = match parse_str(&strict(body)) {
+            Ok(_) => panic!("{body}: accepted under vrrp_strict"),
+            Err(e) => e.errors().map(|d| d.to_string()).collect(),
+        };
+        assert!(
+            e.iter()
+                .any(|m| m.contains("vrrp_strict") && m.contains(what)),
+            "{body}: {e:?}"
+        );
+    }
+    // The owner is MASTER with accept.
+    let c = ok(&strict("state MASTER\n priority 255"));
+    assert!(c.instances[0].accept);
+}
