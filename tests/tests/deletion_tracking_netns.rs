@@ -122,3 +122,65 @@ fn a_deleted_no_track_vip_is_left_alone_as_keepalived_does() {
         }
     );
 }
+
+/// A `static_ipaddress` removed by someone else: put back (keepalived's
+/// `reinstate_static_address`), the instance left alone. Returns whether it came back and
+/// whether the daemon left MASTER.
+fn static_scenario(kind: Kind) -> Outcome {
+    let mut lab = Lab::new("dels", 1);
+    let conf = keepalived_conf(&[Instance::v4(3, 100, "1")])
+        + "static_ipaddress {\n  198.51.100.5/24 dev eth0\n}\n";
+    let node = lab.start(kind, 1, &conf);
+    assert!(
+        lab.wait_sole_holder(vip4(), 1, Duration::from_secs(15)),
+        "{kind:?} must become MASTER alone; log:\n{}",
+        lab.logs()
+    );
+    let st: std::net::IpAddr = "198.51.100.5".parse().expect("address");
+    assert!(lab.has(1, st), "{kind:?} installs the static address");
+    std::thread::sleep(Duration::from_secs(1));
+    let before = lab.node_ref(node).log_text().len();
+    netns::must(&[
+        "ip",
+        "-n",
+        &lab.ns(1),
+        "addr",
+        "del",
+        "198.51.100.5/24",
+        "dev",
+        "eth0",
+    ]);
+    let restored = netns::wait_until(Duration::from_secs(5), || lab.has(1, st));
+    std::thread::sleep(Duration::from_millis(500));
+    let log = lab.node_ref(node).log_text();
+    let after = log.get(before..).unwrap_or("");
+    let left_master = match kind {
+        Kind::Keepalived => after.contains("Entering BACKUP STATE"),
+        Kind::Vigil => after.contains("MASTER -> BACKUP"),
+    };
+    println!(
+        "static address deletion ({kind:?}): restored {restored}, left MASTER {left_master}\n{after}"
+    );
+    lab.node(node).terminate();
+    Outcome {
+        restored,
+        left_master,
+    }
+}
+
+#[test]
+fn a_deleted_static_address_is_put_back_as_keepalived_does() {
+    if !netns::require_root() {
+        return;
+    }
+    let ka = static_scenario(Kind::Keepalived);
+    let vg = static_scenario(Kind::Vigil);
+    assert_eq!(vg, ka, "vigild must do what keepalived does");
+    assert_eq!(
+        ka,
+        Outcome {
+            restored: true,
+            left_master: false
+        }
+    );
+}

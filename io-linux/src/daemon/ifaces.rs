@@ -262,7 +262,10 @@ impl Daemon {
                     }
                 }
             }
-            Event::DelAddr(a, _) => {
+            Event::DelAddr(a, by) => {
+                if by != self.rtnl.port() {
+                    self.static_deleted(&a);
+                }
                 if let Some(f) = self.ifaces.iter_mut().find(|f| f.index == Some(a.index)) {
                     f.addrs.retain(|x| x.addr != a.addr);
                 }
@@ -306,6 +309,26 @@ impl Daemon {
                 },
             );
             self.drain();
+        }
+    }
+
+    /// A `static_ipaddress` address was removed by someone else: put it back, as keepalived
+    /// does (keepalived_netlink.c `reinstate_static_address`), unless it is `no_track`.
+    fn static_deleted(&mut self, a: &crate::netlink::Addr) {
+        let Some(e) = self.installed.get(STATICS).cloned() else {
+            return;
+        };
+        for v in &e.excluded {
+            if v.addr != a.addr || v.no_track {
+                continue;
+            }
+            if self.target_on(&e.interface, v).map(|(_, i)| i) == Some(a.index) {
+                info!(
+                    "static address {}/{} removed by someone else: putting it back",
+                    v.addr, v.prefix_len
+                );
+                self.add_extra_address(&e.interface, v);
+            }
         }
     }
 }
