@@ -57,7 +57,17 @@ fn conf() -> String {
         "router_id vigil_test\n",
         "router_id vigil_test\n  vrrp_strict\n",
     );
-    c
+    // An excluded address of the IPv4 instance: keepalived puts it in the set too.
+    let with = c.replacen(
+        "  virtual_ipaddress {\n    192.0.2.100/24\n  }\n",
+        "  virtual_ipaddress {\n    192.0.2.100/24\n  }\n  virtual_ipaddress_excluded {\n    198.51.100.7/24\n  }\n",
+        1,
+    );
+    assert_ne!(
+        with, c,
+        "the excluded address must be in the test configuration"
+    );
+    with
 }
 
 /// (ruleset while MASTER, the VIP answered, the own address answered, ruleset after stop)
@@ -84,6 +94,8 @@ fn scenario(kind: Kind) -> (String, bool, bool, String) {
     let v6: std::net::IpAddr = netns::vip6();
     assert!(netns::wait_until(Duration::from_secs(10), || lab.has(1, v6)));
     std::thread::sleep(Duration::from_millis(500));
+    assert!(netns::wait_until(Duration::from_secs(5), || lab
+        .has(1, "198.51.100.7".parse().expect("address"))));
     let master = ruleset(&lab, 1);
     let vip_answers = answers(&lab, 2, "192.0.2.100");
     let own_answers = answers(&lab, 2, &own);

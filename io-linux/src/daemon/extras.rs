@@ -102,10 +102,24 @@ impl Daemon {
         for v in &e.excluded {
             self.add_extra_address(&e.interface, v);
         }
+        if self.named_drops_vip_traffic(name) {
+            // keepalived puts the excluded addresses in its no_accept set too.
+            let a: Vec<IpAddr> = e.excluded.iter().map(|v| v.addr).collect();
+            self.vip_firewall.add(&a);
+        }
         for r in &e.routes {
             self.add_route(r);
         }
         self.installed.insert(name.to_string(), e);
+    }
+
+    /// Whether instance `name` is one whose MASTER drops its addresses' traffic (never the
+    /// static addresses).
+    fn named_drops_vip_traffic(&self, name: &str) -> bool {
+        self.engine
+            .instances()
+            .find(|v| v.name() == name)
+            .is_some_and(|v| v.config().drops_vip_traffic())
     }
 
     /// Instance `name` left MASTER (or stops): its routes, then its excluded addresses.
@@ -119,6 +133,8 @@ impl Daemon {
         for v in &e.excluded {
             self.remove_extra_address(&e.interface, v);
         }
+        let a: Vec<IpAddr> = e.excluded.iter().map(|v| v.addr).collect();
+        self.vip_firewall.remove(&a);
     }
 
     /// After a reload: every MASTER has exactly its new configuration's extras; only the
