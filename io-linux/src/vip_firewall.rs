@@ -29,9 +29,9 @@
 //! and leave it as they are removed, and the tables are deleted at stop. The batches go to
 //! `nft -j -f -` (nftables JSON, one transaction each), as the data plane does
 //! (`dataplane/nftables.rs`). Not done: link-local virtual addresses (keepalived's
-//! `vips_link_local` sets; warned at start), and keepalived's `nftables`, `nftables_priority`,
-//! `nftables_counters`, `nftables_ifindex` settings (the defaults are used: table
-//! `keepalived`, priority -1, no counters).
+//! `vips_link_local` sets; warned at start) and `nftables_ifindex` (which only concerns them).
+//! global_defs `nftables NAME`, `nftables_priority N` and `nftables_counters` are honoured
+//! ([`Settings`]).
 
 use std::net::IpAddr;
 
@@ -40,8 +40,64 @@ use tracing::warn;
 
 /// keepalived's default table name (global_defs `nftables` without a name).
 pub const TABLE: &str = "keepalived";
-/// keepalived's default hook priority (`nftables_priority`): just before the filter tables.
-const PRIORITY: i32 = -1;
+
+/// global_defs `nftables [NAME]`, `nftables_priority`, `nftables_counters`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// The table name (both families).
+    pub table: String,
+    /// The `in` / `out` chains' hook priority (keepalived's default -1: just before `filter`).
+    pub priority: i32,
+    /// A `counter` before each rule's verdict.
+    pub counters: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            table: TABLE.to_string(),
+            priority: -1,
+            counters: false,
+        }
+    }
+}
+
+impl Settings {
+    /// From a configuration's global_defs.
+    pub fn of(g: &vigil_engine::conf::GlobalDefs) -> Settings {
+        Settings {
+            table: g.nftables.clone().unwrap_or_else(|| TABLE.to_string()),
+            priority: g.nftables_priority,
+            counters: g.nftables_counters,
+        }
+    }
+
+    fn add(&self, kind: &str, mut body: Value) -> Value {
+        body["table"] = json!(self.table);
+        json!({ "add": { kind: body } })
+    }
+
+    fn base_chain(&self, family: &str, name: &str, hook: &str) -> Value {
+        self.add(
+            "chain",
+            json!({"family": family, "name": name, "type": "filter",
+                   "hook": hook, "prio": self.priority, "policy": "accept"}),
+        )
+    }
+
+    /// A rule: `matched` then (with counters) a counter, then `verdict`.
+    fn rule(&self, family: &str, chain: &str, matched: Value, verdict: Value) -> Value {
+        let mut expr = vec![matched];
+        if self.counters {
+            expr.push(json!({"counter": {"packets": 0, "bytes": 0}}));
+        }
+        expr.push(verdict);
+        self.add(
+            "rule",
+            json!({"family": family, "chain": chain, "expr": expr}),
+        )
+    }
+}
 
 fn fam(a: &IpAddr) -> usize {
     usize::from(a.is_ipv6())
@@ -49,100 +105,80 @@ fn fam(a: &IpAddr) -> usize {
 
 const FAMILY: [&str; 2] = ["ip", "ip6"];
 
-fn add(kind: &str, body: Value) -> Value {
-    json!({ "add": { kind: body } })
-}
-
-fn base_chain(family: &str, name: &str, hook: &str) -> Value {
-    add(
-        "chain",
-        json!({"family": family, "table": TABLE, "name": name, "type": "filter",
-               "hook": hook, "prio": PRIORITY, "policy": "accept"}),
-    )
-}
-
-fn rule(family: &str, chain: &str, expr: Value) -> Value {
-    add(
-        "rule",
-        json!({"family": family, "table": TABLE, "chain": chain, "expr": expr}),
-    )
-}
-
-fn vips_match(family: &str, field: &str, verdict: &str) -> Value {
-    json!([{"match": {"op": "==", "left": {"payload": {"protocol": family, "field": field}},
-                      "right": "@vips"}}, {verdict: null}])
+fn vips_match(family: &str, field: &str) -> Value {
+    json!({"match": {"op": "==", "left": {"payload": {"protocol": family, "field": field}},
+                     "right": "@vips"}})
 }
 
 /// The batch that creates a family's table, in keepalived's order (objects are listed in
 /// creation order).
-pub fn render_table(v6: bool) -> Vec<Value> {
+pub fn render_table(st: &Settings, v6: bool) -> Vec<Value> {
     let f = FAMILY[usize::from(v6)];
+    let drop = json!({"drop": null});
     let mut out = vec![
-        add("table", json!({"family": f, "name": TABLE})),
-        add(
+        json!({"add": {"table": {"family": f, "name": st.table}}}),
+        st.add(
             "set",
-            json!({"family": f, "table": TABLE, "name": "vips",
+            json!({"family": f, "name": "vips",
                    "type": if v6 { "ipv6_addr" } else { "ipv4_addr" }}),
         ),
     ];
     if !v6 {
-        out.push(base_chain(f, "out", "output"));
-        out.push(base_chain(f, "in", "input"));
-        out.push(rule(f, "in", vips_match("ip", "daddr", "drop")));
-        out.push(rule(f, "out", vips_match("ip", "saddr", "drop")));
+        out.push(st.base_chain(f, "out", "output"));
+        out.push(st.base_chain(f, "in", "input"));
+        out.push(st.rule(f, "in", vips_match("ip", "daddr"), drop.clone()));
+        out.push(st.rule(f, "out", vips_match("ip", "saddr"), drop));
         return out;
     }
-    out.push(add(
+    out.push(st.add(
         "set",
-        json!({"family": f, "table": TABLE, "name": "neighbor-discovery", "type": "icmpv6_type",
+        json!({"family": f, "name": "neighbor-discovery", "type": "icmpv6_type",
                "flags": ["constant"], "elem": ["nd-neighbor-solicit", "nd-neighbor-advert"]}),
     ));
-    out.push(base_chain(f, "out", "output"));
-    out.push(base_chain(f, "in", "input"));
+    out.push(st.base_chain(f, "out", "output"));
+    out.push(st.base_chain(f, "in", "input"));
     for ll in ["in_link_local", "out_link_local"] {
-        out.push(add(
-            "chain",
-            json!({"family": f, "table": TABLE, "name": ll}),
-        ));
+        out.push(st.add("chain", json!({"family": f, "name": ll})));
     }
-    let nd = |chain: &str| {
-        rule(
-            f,
-            chain,
-            json!([{"match": {"op": "==",
-                               "left": {"payload": {"protocol": "icmpv6", "field": "type"}},
-                               "right": "@neighbor-discovery"}}, {"accept": null}]),
-        )
+    let nd = json!({"match": {"op": "==",
+                              "left": {"payload": {"protocol": "icmpv6", "field": "type"}},
+                              "right": "@neighbor-discovery"}});
+    let ll = |field: &str| {
+        json!({"match": {"op": "==", "left": {"payload": {"protocol": "ip6", "field": field}},
+                         "right": {"prefix": {"addr": "fe80::", "len": 10}}}})
     };
-    let ll = |chain: &str, field: &str, target: &str| {
-        rule(
-            f,
-            chain,
-            json!([{"match": {"op": "==",
-                               "left": {"payload": {"protocol": "ip6", "field": field}},
-                               "right": {"prefix": {"addr": "fe80::", "len": 10}}}},
-                   {"goto": {"target": target}}]),
-        )
-    };
-    out.push(nd("in"));
-    out.push(ll("in", "daddr", "in_link_local"));
-    out.push(nd("out"));
-    out.push(ll("out", "saddr", "out_link_local"));
-    out.push(rule(f, "in", vips_match("ip6", "daddr", "drop")));
-    out.push(rule(f, "out", vips_match("ip6", "saddr", "drop")));
+    let accept = json!({"accept": null});
+    out.push(st.rule(f, "in", nd.clone(), accept.clone()));
+    out.push(st.rule(
+        f,
+        "in",
+        ll("daddr"),
+        json!({"goto": {"target": "in_link_local"}}),
+    ));
+    out.push(st.rule(f, "out", nd, accept));
+    out.push(st.rule(
+        f,
+        "out",
+        ll("saddr"),
+        json!({"goto": {"target": "out_link_local"}}),
+    ));
+    out.push(st.rule(f, "in", vips_match("ip6", "daddr"), drop.clone()));
+    out.push(st.rule(f, "out", vips_match("ip6", "saddr"), drop));
     out
 }
 
 /// Adding (`add`) or deleting (`delete`) addresses of one family to / from its `vips` set.
-pub fn render_elements(op: &str, v6: bool, addrs: &[IpAddr]) -> Value {
+pub fn render_elements(st: &Settings, op: &str, v6: bool, addrs: &[IpAddr]) -> Value {
     let elem: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
-    json!({ op: { "element": {"family": FAMILY[usize::from(v6)], "table": TABLE,
+    json!({ op: { "element": {"family": FAMILY[usize::from(v6)], "table": st.table,
                                "name": "vips", "elem": elem} } })
 }
 
 /// The tables and set elements this daemon installed.
 #[derive(Debug, Default)]
 pub struct VipFirewall {
+    /// Table name, priority, counters.
+    settings: Settings,
     /// The family tables created (IPv4, IPv6).
     created: [bool; 2],
     /// Addresses now in the `vips` sets.
@@ -166,6 +202,14 @@ fn apply(objects: Vec<Value>) -> Result<(), String> {
 }
 
 impl VipFirewall {
+    /// Nothing installed yet; these settings.
+    pub fn new(settings: Settings) -> VipFirewall {
+        VipFirewall {
+            settings,
+            ..Default::default()
+        }
+    }
+
     /// A MASTER that drops its addresses' traffic added `addrs`: into the sets (tables first
     /// when needed). Link-local addresses are left out (not supported, warned at start).
     pub fn add(&mut self, addrs: &[IpAddr]) {
@@ -180,9 +224,9 @@ impl VipFirewall {
                 continue;
             }
             if !self.created[usize::from(v6)] {
-                batch.extend(render_table(v6));
+                batch.extend(render_table(&self.settings, v6));
             }
-            batch.push(render_elements("add", v6, &new));
+            batch.push(render_elements(&self.settings, "add", v6, &new));
         }
         if batch.is_empty() {
             return;
@@ -210,7 +254,7 @@ impl VipFirewall {
                 .filter(|a| a.is_ipv6() == v6 && self.members.contains(a))
                 .collect();
             if !gone.is_empty() {
-                batch.push(render_elements("delete", v6, &gone));
+                batch.push(render_elements(&self.settings, "delete", v6, &gone));
             }
         }
         if batch.is_empty() {
@@ -226,7 +270,7 @@ impl VipFirewall {
     pub fn remove_all(&mut self) {
         let batch: Vec<Value> = (0..2)
             .filter(|&k| self.created[k])
-            .map(|k| json!({"delete": {"table": {"family": FAMILY[k], "name": TABLE}}}))
+            .map(|k| json!({"delete": {"table": {"family": FAMILY[k], "name": self.settings.table}}}))
             .collect();
         self.created = [false; 2];
         self.members.clear();
@@ -249,12 +293,17 @@ mod tests {
 
     #[test]
     fn the_ipv4_table_is_keepalived_s() {
-        let t = render_table(false);
+        let t = render_table(&Settings::default(), false);
         let text = serde_json::to_string(&t).unwrap();
         assert!(text.contains(r#""name":"keepalived""#));
         assert!(text.contains(r#""hook":"input","prio":-1"#) || text.contains(r#""prio":-1"#));
         assert_eq!(t.len(), 6);
-        let e = render_elements("add", false, &["192.0.2.100".parse().unwrap()]);
+        let e = render_elements(
+            &Settings::default(),
+            "add",
+            false,
+            &["192.0.2.100".parse().unwrap()],
+        );
         assert_eq!(
             e.to_string(),
             r#"{"add":{"element":{"elem":["192.0.2.100"],"family":"ip","name":"vips","table":"keepalived"}}}"#

@@ -71,7 +71,7 @@ fn conf() -> String {
 }
 
 /// (ruleset while MASTER, the VIP answered, the own address answered, ruleset after stop)
-fn scenario(kind: Kind) -> (String, bool, bool, String) {
+fn scenario(kind: Kind, conf: &str) -> (String, bool, bool, String) {
     let mut lab = Lab::new("strict", 2);
     let _listener = Listener::start(&lab, 1);
     let own = netns::host_v4(1).to_string();
@@ -79,7 +79,7 @@ fn scenario(kind: Kind) -> (String, bool, bool, String) {
         netns::wait_until(Duration::from_secs(10), || answers(&lab, 2, &own)),
         "the test's listener on host 1 must answer before any daemon runs"
     );
-    let node = lab.start(kind, 1, &conf());
+    let node = lab.start(kind, 1, conf);
     std::thread::sleep(Duration::from_millis(500));
     let before = ruleset(&lab, 1);
     assert!(
@@ -101,6 +101,11 @@ fn scenario(kind: Kind) -> (String, bool, bool, String) {
     let own_answers = answers(&lab, 2, &own);
     // The control: with the VIP taken out of the set by hand, it answers: the drop was the
     // firewall's.
+    let table = if conf.contains("nftables vigil_fw") {
+        "vigil_fw"
+    } else {
+        "keepalived"
+    };
     let _ = lab.exec(
         1,
         &[
@@ -108,14 +113,15 @@ fn scenario(kind: Kind) -> (String, bool, bool, String) {
             "delete",
             "element",
             "ip",
-            "keepalived",
+            table,
             "vips",
             "{ 192.0.2.100 }",
         ],
     );
     assert!(
         answers(&lab, 2, "192.0.2.100"),
-        "{kind:?}: out of the vips set, the VIP must answer"
+        "{kind:?}: out of the vips set, the VIP must answer; ruleset:\n{}",
+        ruleset(&lab, 1)
     );
     lab.node(node).terminate();
     let after = ruleset(&lab, 1);
@@ -139,8 +145,8 @@ fn strict_mode_installs_keepalived_s_nftables_table_and_drops_vip_traffic() {
         netns::not_run("no nft binary");
         return;
     }
-    let (ka_rules, ka_vip, ka_own, ka_after) = scenario(Kind::Keepalived);
-    let (vg_rules, vg_vip, vg_own, vg_after) = scenario(Kind::Vigil);
+    let (ka_rules, ka_vip, ka_own, ka_after) = scenario(Kind::Keepalived, &conf());
+    let (vg_rules, vg_vip, vg_own, vg_after) = scenario(Kind::Vigil, &conf());
     assert!(
         ka_rules.contains("table ip keepalived") && ka_rules.contains("table ip6 keepalived"),
         "keepalived's reference must have its tables:\n{ka_rules}"
@@ -156,4 +162,48 @@ fn strict_mode_installs_keepalived_s_nftables_table_and_drops_vip_traffic() {
     assert!(ka_own && vg_own, "the MASTER's own address answers");
     assert_eq!(vg_after.trim(), ka_after.trim(), "after a clean stop");
     assert!(vg_after.trim().is_empty(), "no table left after stop");
+}
+
+/// The listing with counter values blanked (they count this run's packets).
+fn without_counts(rules: &str) -> String {
+    let mut out = Vec::new();
+    for line in rules.lines() {
+        let mut words: Vec<String> = line.split(' ').map(str::to_string).collect();
+        for k in 1..words.len() {
+            if words[k - 1] == "packets" || words[k - 1] == "bytes" {
+                words[k] = "N".into();
+            }
+        }
+        out.push(words.join(" "));
+    }
+    out.join("\n")
+}
+
+#[test]
+fn nftables_table_name_priority_and_counters_as_keepalived() {
+    if !netns::require_root() {
+        return;
+    }
+    if std::process::Command::new("nft")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        netns::not_run("no nft binary");
+        return;
+    }
+    let c = conf().replace(
+        "  vrrp_strict\n",
+        "  vrrp_strict\n  nftables vigil_fw\n  nftables_priority -5\n  nftables_counters\n",
+    );
+    let (ka_rules, _, _, ka_after) = scenario(Kind::Keepalived, &c);
+    let (vg_rules, vg_vip, _, vg_after) = scenario(Kind::Vigil, &c);
+    assert!(
+        ka_rules.contains("table ip vigil_fw") && ka_rules.contains("priority filter - 5"),
+        "keepalived's reference:\n{ka_rules}"
+    );
+    assert!(ka_rules.contains("counter packets"), "{ka_rules}");
+    assert_eq!(without_counts(&vg_rules), without_counts(&ka_rules));
+    assert!(!vg_vip);
+    assert_eq!(vg_after.trim(), ka_after.trim());
 }

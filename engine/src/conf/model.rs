@@ -141,6 +141,13 @@ pub struct GlobalDefs {
     pub vrrp_mcast_group6: Ipv6Addr,
     /// `vrrp_strict`: RFC-strict mode for every instance.
     pub vrrp_strict: bool,
+    /// `nftables [NAME]`: the table of the `no_accept` drop rules (default `keepalived`).
+    pub nftables: Option<String>,
+    /// `nftables_priority N`: their chains' hook priority (default -1; reset to -1 by a later
+    /// `nftables` line, as in keepalived).
+    pub nftables_priority: i32,
+    /// `nftables_counters`: a counter in each of their rules.
+    pub nftables_counters: bool,
     /// `vrrp_check_unicast_src`: drop unicast adverts from addresses not in `unicast_peer`.
     pub vrrp_check_unicast_src: bool,
     /// `vrrp_skip_check_adv_addr`: do not compare the advert's address list with ours.
@@ -189,6 +196,9 @@ impl Default for GlobalDefs {
             vrrp_mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
             vrrp_mcast_group6: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
             vrrp_strict: false,
+            nftables: None,
+            nftables_priority: -1,
+            nftables_counters: false,
             vrrp_check_unicast_src: false,
             vrrp_skip_check_adv_addr: false,
             notify_fifo: None,

@@ -63,9 +63,6 @@ const IGNORED_GLOBAL: &[&str] = &[
     "lvs_flush_on_stop",
     "vrrp_min_garp",
     "vrrp_garp_extra_if",
-    "nftables",
-    "nftables_priority",
-    "nftables_counters",
     "nftables_ifindex",
     "nftables_ipvs",
     "nftables_ipvs_priority",
@@ -553,6 +550,25 @@ impl Builder {
                         }
                     }
                     "vrrp_strict" => g.vrrp_strict = self.flag(s)?,
+                    "nftables" => {
+                        // keepalived: a table name shorter than 256 bytes; the line also
+                        // resets nftables_priority to -1.
+                        let name = s.args().first().map_or("keepalived", |t| t.text.as_str());
+                        if name.len() >= 256 {
+                            self.err(
+                                s.loc(),
+                                "nftables: the table name must be shorter than 256 bytes",
+                            );
+                            return Err(());
+                        }
+                        g.nftables = Some(name.to_string());
+                        g.nftables_priority = -1;
+                    }
+                    "nftables_priority" => {
+                        let p = self.int(s, i64::from(i32::MIN), i64::from(i32::MAX))?;
+                        g.nftables_priority = i32::try_from(p).unwrap_or(-1);
+                    }
+                    "nftables_counters" => g.nftables_counters = true,
                     "vrrp_check_unicast_src" => g.vrrp_check_unicast_src = self.flag(s)?,
                     "vrrp_skip_check_adv_addr" => g.vrrp_skip_check_adv_addr = self.flag(s)?,
                     "notify_fifo" | "vrrp_notify_fifo" => {

@@ -334,6 +334,9 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
                 }
             }
             d.set_track_processes(TrackProcesses::new(&cfg));
+            d.vip_firewall = crate::vip_firewall::VipFirewall::new(
+                crate::vip_firewall::Settings::of(&cfg.global),
+            );
             d.set_extras(extras);
             d.set_vmacs(vmacs);
             d.set_statics(statics);
