@@ -11,8 +11,8 @@ use std::net::IpAddr;
 use crate::conf::{self, AuthType, Config, Scope, TrackRef, UnicastChecksum, VrrpInstance};
 use crate::setup::{
     Announce, EngineConfig, InstanceConfig, OldUnicastChecksum, RouteKind, ScriptConfig,
-    SyncGroupConfig, Track, TrackFileConfig, TrackTarget, UnicastTtl, VirtualAddress, VirtualRoute,
-    MAIN_TABLE,
+    SyncGroupConfig, Track, TrackFileConfig, TrackProcessConfig, TrackTarget, UnicastTtl,
+    VirtualAddress, VirtualRoute, MAIN_TABLE,
 };
 use crate::wire::{Auth, ChecksumPolicy, Family};
 
@@ -97,6 +97,7 @@ pub fn virtual_address(v: &conf::VirtualAddress) -> VirtualAddress {
         broadcast: v.broadcast,
         scope: scope_name(&v.scope),
         label: v.label.clone(),
+        no_track: v.no_track,
     }
 }
 
@@ -188,6 +189,7 @@ fn trackers(
     interfaces: &[conf::TrackInterface],
     scripts: &[TrackRef],
     files: &[TrackRef],
+    processes: &[TrackRef],
     out: &mut Vec<Track>,
 ) {
     for t in interfaces {
@@ -219,6 +221,19 @@ fn trackers(
         let (weight, reverse) = weighted(r, w, rev);
         out.push(Track {
             target: TrackTarget::File(r.name.clone()),
+            weight,
+            reverse,
+        });
+    }
+    for r in processes {
+        let (w, rev) = cfg
+            .track_processes
+            .iter()
+            .find(|p| p.name == r.name)
+            .map_or((0, false), |p| (p.weight, p.reverse));
+        let (weight, reverse) = weighted(r, w, rev);
+        out.push(Track {
+            target: TrackTarget::Process(r.name.clone()),
             weight,
             reverse,
         });
@@ -345,6 +360,7 @@ fn instance(
         &i.track_interfaces,
         &i.track_scripts,
         &i.track_files,
+        &i.track_processes,
         &mut c.track,
     );
     if let Some(g) = cfg.sync_groups.iter().find(|g| g.members.contains(&i.name)) {
@@ -354,6 +370,7 @@ fn instance(
             &g.track_interfaces,
             &g.track_scripts,
             &g.track_files,
+            &g.track_processes,
             &mut c.track,
         );
     }
@@ -426,6 +443,13 @@ impl EngineConfig {
                 initial: f.init_file.as_ref().map_or(0, |i| i.value),
             })
             .collect();
+        let track_processes = cfg
+            .track_processes
+            .iter()
+            .map(|p| TrackProcessConfig {
+                name: p.name.clone(),
+            })
+            .collect();
         Ok(Converted {
             engine: EngineConfig {
                 instances,
@@ -433,6 +457,7 @@ impl EngineConfig {
                 scripts,
                 track_files,
                 startup_delay: cfg.global.vrrp_startup_delay,
+                track_processes,
             },
             unsupported,
         })

@@ -149,6 +149,7 @@ pub(crate) enum TrackedRef {
     Interface(u16),
     Script(u16),
     File(u16),
+    Process(u16),
 }
 
 /// Runtime state of one instance.

@@ -29,6 +29,10 @@ pub struct ScriptId(pub u16);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FileId(pub u16);
 
+/// A tracked process set (`vrrp_track_process`): its index in the configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProcessId(pub u16);
+
 /// A sync group: its index in the configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct GroupId(pub u16);
@@ -104,6 +108,23 @@ pub enum Input<'a> {
         file: FileId,
         /// Its value.
         value: i64,
+    },
+    /// A tracked process set went up (enough matching processes run, within its quorum) or
+    /// down, as the runner decided with [`crate::track_process::Quorum`] after its delays.
+    TrackProcess {
+        /// The process set.
+        process: ProcessId,
+        /// True when its quorum is met.
+        up: bool,
+    },
+    /// One of an instance's virtual addresses was removed from its interface by someone else
+    /// (not by the runner): keepalived 2.x's deletion tracking, see `engine/deleted.rs`. A
+    /// MASTER leaves for BACKUP and comes back after Skew_Time unless the address is `no_track`.
+    AddressDeleted {
+        /// The instance whose address it is.
+        instance: InstanceId,
+        /// The address.
+        addr: IpAddr,
     },
     /// Stop every instance gracefully: masters send priority 0 and remove their addresses; all go
     /// INIT (RFC 5798 section 6.4.3, "Shutdown event").
@@ -197,6 +218,9 @@ pub enum Reason {
     TrackedInterfaceDown,
     /// The instance moved with its sync group, because of another member.
     SyncGroup,
+    /// Someone else removed one of its virtual addresses while it was MASTER (keepalived 2.x
+    /// leaves MASTER and comes back after Skew_Time).
+    AddressDeleted,
 }
 
 impl Reason {
@@ -214,6 +238,7 @@ impl Reason {
             Reason::TrackerFailed => "tracker-failed",
             Reason::TrackedInterfaceDown => "tracked-interface-down",
             Reason::SyncGroup => "sync-group",
+            Reason::AddressDeleted => "address-deleted",
         }
     }
 }

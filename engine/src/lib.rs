@@ -151,6 +151,7 @@ pub mod notices;
 pub mod setup;
 pub mod stats;
 pub mod time;
+pub mod track_process;
 pub mod wire;
 
 pub use engine::{Engine, InstanceView, TrackerStatus};

@@ -32,6 +32,8 @@ pub struct VirtualAddress {
     pub scope: Option<String>,
     /// `label`: an IPv4 address label (`eth0:1`).
     pub label: Option<String>,
+    /// `no_track`: its removal by someone else is ignored (no deletion tracking).
+    pub no_track: bool,
 }
 
 impl VirtualAddress {
@@ -48,6 +50,7 @@ impl VirtualAddress {
             broadcast: None,
             scope: None,
             label: None,
+            no_track: false,
         }
     }
 }
@@ -327,6 +330,10 @@ pub enum TrackTarget {
     Script(String),
     /// A file holding a number (`track_file`, naming a `vrrp_track_file`).
     File(String),
+    /// Running processes with a quorum (`track_process`, naming a `vrrp_track_process`): up
+    /// while the runner counts between `quorum` and `quorum_max` of them (after its delays,
+    /// [`crate::track_process`]); weighted like a script.
+    Process(String),
 }
 
 /// A check program as the engine sees it (keepalived's `vrrp_script`): the runner runs it and
@@ -355,6 +362,15 @@ pub struct TrackFileConfig {
     pub initial: i64,
 }
 
+/// A tracked set of processes (keepalived's `vrrp_track_process`) as the engine sees it: up or
+/// down, as the runner reports with [`crate::Input::TrackProcess`] (the runner counts the
+/// processes and applies the quorum and delays with [`crate::track_process::Quorum`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackProcessConfig {
+    /// Its name.
+    pub name: String,
+}
+
 /// Instances that must change state together (keepalived's `vrrp_sync_group`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyncGroupConfig {
@@ -369,6 +385,15 @@ pub struct SyncGroupConfig {
 }
 
 impl InstanceConfig {
+    /// Whether, while MASTER, packets addressed to (or sent from) the virtual addresses must be
+    /// dropped: RFC 5798 section 6.4.3, a MASTER with Accept_Mode False that is not the address
+    /// owner "MUST NOT accept packets addressed to the IPvX address(es) associated with the
+    /// virtual router" (keepalived: `no_accept`, the default under `vrrp_strict`; the runner
+    /// installs keepalived's nftables drop rules for them).
+    pub fn drops_vip_traffic(&self) -> bool {
+        !self.accept && self.priority != 255
+    }
+
     /// An instance with keepalived's defaults: priority 100, 1 s adverts, preemption on, no
     /// authentication, multicast, RFC checksums sent (both VRRPv3-over-IPv4 forms accepted).
     pub fn new(name: &str, interface: &str, vrid: u8, version: Version, family: Family) -> Self {
@@ -467,6 +492,8 @@ pub struct EngineConfig {
     /// keepalived.conf(5) `vrrp_startup_delay`: after [`crate::Input::Start`], every instance
     /// stays in INIT this long before it starts (a network that is slow to come up at boot).
     pub startup_delay: Duration,
+    /// Process sets that instances track (down until the runner reports them).
+    pub track_processes: Vec<TrackProcessConfig>,
 }
 
 impl EngineConfig {

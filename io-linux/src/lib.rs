@@ -26,6 +26,7 @@
 //!   ([`batch`]);
 //! - a pidfd per running check program ([`checks`]);
 //! - an inotify descriptor for tracked files ([`track_files`]);
+//! - the kernel's process events connector for tracked processes ([`track_process`]);
 //! - the operator side's status socket (`operator`: notify programs and FIFOs, e-mail, status,
 //!   metrics, which sees every action before it is carried out).
 //!
@@ -97,6 +98,8 @@ pub mod routes;
 pub mod sys;
 #[allow(unsafe_code)] // inotify(7) on tracked files
 pub mod track_files;
+pub mod track_process;
+pub mod vip_firewall;
 pub mod vmac;
 #[allow(unsafe_code)] // raw VRRP sockets: setsockopt(2) options and multicast membership
 pub mod vrrp_socket;

@@ -68,8 +68,10 @@ pub enum Event {
     DelLink(u32),
     /// An address appeared or changed.
     NewAddr(Addr),
-    /// An address disappeared.
-    DelAddr(Addr),
+    /// An address disappeared; with the netlink port of the socket that asked for it (0: the
+    /// kernel itself, e.g. with its interface), so that vigild tells its own removals from
+    /// someone else's ([`Rtnl::port`]).
+    DelAddr(Addr, u32),
 }
 
 /// The request socket.
@@ -181,6 +183,15 @@ impl Rtnl {
             seq: 1,
             buf: vec![0; 1 << 16],
         })
+    }
+
+    /// This socket's netlink port: address events caused by its requests carry it.
+    pub fn port(&self) -> u32 {
+        let mut a = SocketAddr::new(0, 0);
+        match self.sock.get_address(&mut a) {
+            Ok(()) => a.port_number(),
+            Err(_) => 0,
+        }
     }
 
     /// Send one request and collect the answer: every inner message of a dump, or the
@@ -457,7 +468,8 @@ impl RtnlEvents {
                         out.extend(addr_of(&a).map(Event::NewAddr))
                     }
                     RouteNetlinkMessage::DelAddress(a) => {
-                        out.extend(addr_of(&a).map(Event::DelAddr))
+                        let by = m.header.port_number;
+                        out.extend(addr_of(&a).map(|a| Event::DelAddr(a, by)))
                     }
                     _ => {}
                 }
@@ -551,6 +563,7 @@ mod tests {
             broadcast: Some("192.0.2.255".parse().unwrap()),
             scope: Some("link".into()),
             label: Some("eth0:vip".into()),
+            no_track: false,
         };
         let m = Rtnl::addr_message(3, &v).unwrap();
         assert_eq!(m.header.index, 3);

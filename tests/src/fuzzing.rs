@@ -1571,6 +1571,7 @@ pub fn cluster_config(r: usize, n: usize, flags: u8) -> EngineConfig {
             name: "tf".to_string(),
             initial: 0,
         }],
+        track_processes: Vec::new(),
     }
 }
 

@@ -193,12 +193,11 @@ const IPVS: Class = N("IPVS is not used: the health checkers drive Vigil's nftab
 const NLBUF: Class = N("netlink socket buffer sizes: vigild sizes its netlink sockets itself, and re-reads the interfaces when events are lost");
 const RXBUF: Class = N("VRRP socket receive buffers: vigild sizes them itself and counts receive-queue drops per interface (vigild status)");
 const RELOAD: Class = N("keepalived's reload machinery: vigild re-reads the file on SIGHUP (systemctl reload) and keeps the running configuration when the new one does not load; check a file first with vigild -t");
-const FIREWALL_CFG: Class = N("how keepalived installs no_accept / vrrp_strict firewall rules: Vigil installs none yet (no_accept and vrrp_strict are refused), so there is nothing to configure");
+const FIREWALL_CFG: Class = N("Vigil installs the no_accept / vrrp_strict rules with nftables only, in keepalived's table layout (nftables, nftables_priority, nftables_counters are honoured); iptables, ipsets and interface-index matching are not used");
 const CHECKER_MAIL: Class = N("vigild sends no e-mail for health-checker events (only for VRRP transitions): real-server changes reach lvs_notify_fifo, notify scripts and vigild status");
 const LINKBEAT: Class = N(
     "Vigil follows link state through netlink events (carrier), never by polling MII or ethtool",
 );
-const TRACK_PROCESS: Class = R("process tracking is not implemented yet: an instance tracking a process would never fault when the process dies; track it with a vrrp_script (e.g. pidof NAME) for now");
 const TRACK_BFD: Class = R(
     "Vigil has no BFD subsystem: an instance tracking a BFD session would never fault when it goes down",
 );
@@ -206,7 +205,7 @@ const GARP_GROUP: Class = R("per-interface gratuitous ARP/NA spacing is not impl
 const TRACK_GROUP: Class = R("static addresses and routes that follow a group of instances are not implemented: they would stay up whatever the instances' state");
 const RULES: Class =
     R("policy routing rules are not installed yet: traffic would not be routed as the rule says");
-const NOT_TRACKED: Class = N("Vigil does not yet notice an address or route removed by someone else, so every one behaves as no_track");
+const NOT_TRACKED: Class = N("Vigil does not yet notice a route removed by someone else (virtual and static addresses are tracked), so every route behaves as no_track");
 const VMAC_EXTRA: Class =
     R("extra gratuitous ARPs on the parent interface of a use_vmac instance are not sent");
 const ROUTE_OPT: Class =
@@ -228,7 +227,7 @@ pub const KEYWORDS: &[Keyword] = &[
     k(Top, "virtual_server_group", H),
     k(Top, "SSL", H),
     k(Top, "static_rules", RULES),
-    k(Top, "vrrp_track_process", TRACK_PROCESS),
+    k(Top, "vrrp_track_process", H),
     k(Top, "garp_group", GARP_GROUP),
     k(Top, "track_group", TRACK_GROUP),
     k(Top, "interface_up_down_delays", R("delays on interface up/down events are not implemented: instances would change state at once where keepalived waits")),
@@ -291,13 +290,13 @@ pub const KEYWORDS: &[Keyword] = &[
     k(GlobalDefs, "v3_checksum_as_v2", H),
     k(GlobalDefs, "vrrp_check_unicast_src", H),
     k(GlobalDefs, "vrrp_skip_check_adv_addr", H),
-    k(GlobalDefs, "vrrp_strict", R("strict mode is not honoured yet (its checks and its no_accept firewall rules): a master would accept traffic to its virtual addresses")),
+    k(GlobalDefs, "vrrp_strict", H),
     k(GlobalDefs, "vrrp_iptables", FIREWALL_CFG),
     k(GlobalDefs, "vrrp_ipsets", FIREWALL_CFG),
-    k(GlobalDefs, "nftables", FIREWALL_CFG),
-    k(GlobalDefs, "nftables_priority", FIREWALL_CFG),
+    k(GlobalDefs, "nftables", H),
+    k(GlobalDefs, "nftables_priority", H),
     k(GlobalDefs, "nftables_ifindex", FIREWALL_CFG),
-    k(GlobalDefs, "nftables_counters", FIREWALL_CFG),
+    k(GlobalDefs, "nftables_counters", H),
     k(GlobalDefs, "nftables_ipvs", IPVS),
     k(GlobalDefs, "nftables_ipvs_priority", IPVS),
     k(GlobalDefs, "nftables_ipvs_start_fwmark", IPVS),
@@ -381,8 +380,8 @@ pub const KEYWORDS: &[Keyword] = &[
     k(VrrpInstance, "nopreempt", H),
     k(VrrpInstance, "preempt_delay", H),
     k(VrrpInstance, "accept", H),
-    k(VrrpInstance, "no_accept", R("no firewall rules are installed yet: a master would accept traffic to its virtual addresses")),
-    k(VrrpInstance, "strict_mode", R("strict mode is not honoured yet (its checks and its no_accept firewall rules): a master would accept traffic to its virtual addresses")),
+    k(VrrpInstance, "no_accept", H),
+    k(VrrpInstance, "strict_mode", H),
     k(VrrpInstance, "virtual_ipaddress", H),
     k(VrrpInstance, "virtual_ipaddress_excluded", H),
     k(VrrpInstance, "virtual_routes", H),
@@ -400,7 +399,7 @@ pub const KEYWORDS: &[Keyword] = &[
     k(VrrpInstance, "track_interface", H),
     k(VrrpInstance, "track_script", H),
     k(VrrpInstance, "track_file", H),
-    k(VrrpInstance, "track_process", TRACK_PROCESS),
+    k(VrrpInstance, "track_process", H),
     k(VrrpInstance, "track_bfd", TRACK_BFD),
     k(VrrpInstance, "dont_track_primary", H),
     // keepalived 2.2.8+ (NEWER_KEEPALIVED).
@@ -446,7 +445,7 @@ pub const KEYWORDS: &[Keyword] = &[
     k(VrrpSyncGroup, "track_interface", H),
     k(VrrpSyncGroup, "track_script", H),
     k(VrrpSyncGroup, "track_file", H),
-    k(VrrpSyncGroup, "track_process", TRACK_PROCESS),
+    k(VrrpSyncGroup, "track_process", H),
     k(VrrpSyncGroup, "track_bfd", TRACK_BFD),
     k(VrrpSyncGroup, "notify", H),
     k(VrrpSyncGroup, "notify_master", H),
@@ -471,15 +470,15 @@ pub const KEYWORDS: &[Keyword] = &[
     k(TrackFile, "weight", H),
     k(TrackFile, "init_file", H),
     // ---- vrrp_track_process (skipped whole, refused at its top-level keyword) ----
-    k(VrrpTrackProcess, "process", TRACK_PROCESS),
-    k(VrrpTrackProcess, "param_match", TRACK_PROCESS),
-    k(VrrpTrackProcess, "weight", TRACK_PROCESS),
-    k(VrrpTrackProcess, "quorum", TRACK_PROCESS),
-    k(VrrpTrackProcess, "quorum_max", TRACK_PROCESS),
-    k(VrrpTrackProcess, "delay", TRACK_PROCESS),
-    k(VrrpTrackProcess, "terminate_delay", TRACK_PROCESS),
-    k(VrrpTrackProcess, "fork_delay", TRACK_PROCESS),
-    k(VrrpTrackProcess, "full_command", TRACK_PROCESS),
+    k(VrrpTrackProcess, "process", H),
+    k(VrrpTrackProcess, "param_match", H),
+    k(VrrpTrackProcess, "weight", H),
+    k(VrrpTrackProcess, "quorum", H),
+    k(VrrpTrackProcess, "quorum_max", H),
+    k(VrrpTrackProcess, "delay", H),
+    k(VrrpTrackProcess, "terminate_delay", H),
+    k(VrrpTrackProcess, "fork_delay", H),
+    k(VrrpTrackProcess, "full_command", H),
     // ---- garp_group (skipped whole) ----
     k(GarpGroup, "garp_interval", GARP_GROUP),
     k(GarpGroup, "gna_interval", GARP_GROUP),
@@ -493,7 +492,7 @@ pub const KEYWORDS: &[Keyword] = &[
     k(Address, "brd", H),
     k(Address, "broadcast", H),
     k(Address, "label", H),
-    k(Address, "no_track", NOT_TRACKED),
+    k(Address, "no_track", H),
     k(Address, "peer", ADDR_FLAG),
     k(Address, "home", ADDR_FLAG),
     k(Address, "-nodad", ADDR_FLAG),
@@ -555,7 +554,6 @@ pub const KEYWORDS: &[Keyword] = &[
 /// Sections that the parser skips whole: the class of every keyword inside is the class of the
 /// top-level keyword that opens it.
 pub const SKIPPED_SECTIONS: &[(Section, &str)] = &[
-    (Section::VrrpTrackProcess, "vrrp_track_process"),
     (Section::GarpGroup, "garp_group"),
     (Section::TrackGroup, "track_group"),
 ];

@@ -25,6 +25,8 @@ pub struct Config {
     pub scripts: Vec<VrrpScript>,
     /// `vrrp_track_file` / `track_file` blocks.
     pub track_files: Vec<TrackFile>,
+    /// `vrrp_track_process` / `track_process` blocks.
+    pub track_processes: Vec<TrackProcess>,
     /// `static_ipaddress`: addresses kept on the machine whatever the VRRP state.
     pub static_addresses: Vec<VirtualAddress>,
     /// `static_routes`: routes kept on the machine whatever the VRRP state.
@@ -141,6 +143,13 @@ pub struct GlobalDefs {
     pub vrrp_mcast_group6: Ipv6Addr,
     /// `vrrp_strict`: RFC-strict mode for every instance.
     pub vrrp_strict: bool,
+    /// `nftables [NAME]`: the table of the `no_accept` drop rules (default `keepalived`).
+    pub nftables: Option<String>,
+    /// `nftables_priority N`: their chains' hook priority (default -1; reset to -1 by a later
+    /// `nftables` line, as in keepalived).
+    pub nftables_priority: i32,
+    /// `nftables_counters`: a counter in each of their rules.
+    pub nftables_counters: bool,
     /// `vrrp_check_unicast_src`: drop unicast adverts from addresses not in `unicast_peer`.
     pub vrrp_check_unicast_src: bool,
     /// `vrrp_skip_check_adv_addr`: do not compare the advert's address list with ours.
@@ -203,6 +212,9 @@ impl Default for GlobalDefs {
             vrrp_mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
             vrrp_mcast_group6: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
             vrrp_strict: false,
+            nftables: None,
+            nftables_priority: -1,
+            nftables_counters: false,
             vrrp_check_unicast_src: false,
             vrrp_skip_check_adv_addr: false,
             v3_checksum_as_v2: false,
@@ -478,6 +490,8 @@ pub struct VrrpInstance {
     pub track_scripts: Vec<TrackRef>,
     /// `track_file`.
     pub track_files: Vec<TrackRef>,
+    /// `track_process`.
+    pub track_processes: Vec<TrackRef>,
     /// `notify*` scripts.
     pub notify: Notify,
     /// `smtp_alert` (default: the global `smtp_alert_vrrp`, else `smtp_alert`, else off).
@@ -536,6 +550,8 @@ pub struct SyncGroup {
     pub track_scripts: Vec<TrackRef>,
     /// `track_file`.
     pub track_files: Vec<TrackRef>,
+    /// `track_process`.
+    pub track_processes: Vec<TrackRef>,
     /// `sync_group_tracking_weight`: members' tracking weights are honoured.
     pub tracking_weight: bool,
     /// Where the `vrrp_sync_group` keyword is.
@@ -582,6 +598,31 @@ pub struct TrackFile {
     pub reverse: bool,
     /// `init_file [VALUE] [overwrite]`: create the file with VALUE (default 0).
     pub init_file: Option<InitFile>,
+    /// Where the keyword is.
+    pub loc: Location,
+}
+
+/// `vrrp_track_process NAME { process NAME [PARAM ...]; param_match ...; weight N [reverse];
+/// quorum N; quorum_max N; fork_delay S; terminate_delay S; delay S; full_command }`
+/// (keepalived.conf(5) "VRRP track processes"; the rules: [`crate::track_process`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackProcess {
+    /// The name that `track_process` refers to.
+    pub name: String,
+    /// What a process must look like to count.
+    pub matching: crate::track_process::ProcessMatch,
+    /// `weight` -254..=254 (default 0: a lost quorum means FAULT).
+    pub weight: i32,
+    /// `weight N reverse`.
+    pub reverse: bool,
+    /// `quorum` (default 1; 0 with `quorum_max 0`).
+    pub quorum: u32,
+    /// `quorum_max` (default: unbounded).
+    pub quorum_max: u32,
+    /// `fork_delay` (or `delay`); zero when not set.
+    pub fork_delay: Duration,
+    /// `terminate_delay` (or `delay`); zero when not set.
+    pub terminate_delay: Duration,
     /// Where the keyword is.
     pub loc: Location,
 }

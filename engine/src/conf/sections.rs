@@ -238,6 +238,7 @@ impl Builder {
             sync_groups: Vec::new(),
             scripts: Vec::new(),
             track_files: Vec::new(),
+            track_processes: Vec::new(),
             static_addresses: Vec::new(),
             static_routes: Vec::new(),
             checkers: Default::default(),
@@ -270,6 +271,11 @@ impl Builder {
                 "vrrp_track_file" | "track_file" => {
                     if let Ok(x) = self.track_file(s) {
                         cfg.track_files.push(x);
+                    }
+                }
+                "vrrp_track_process" => {
+                    if let Ok(x) = self.track_process(s) {
+                        cfg.track_processes.push(x);
                     }
                 }
                 "static_ipaddress" => {
@@ -465,6 +471,25 @@ impl Builder {
                         }
                     }
                     "vrrp_strict" => g.vrrp_strict = self.flag(s)?,
+                    "nftables" => {
+                        // keepalived: a table name shorter than 256 bytes; the line also
+                        // resets nftables_priority to -1.
+                        let name = s.args().first().map_or("keepalived", |t| t.text.as_str());
+                        if name.len() >= 256 {
+                            self.err(
+                                s.loc(),
+                                "nftables: the table name must be shorter than 256 bytes",
+                            );
+                            return Err(());
+                        }
+                        g.nftables = Some(name.to_string());
+                        g.nftables_priority = -1;
+                    }
+                    "nftables_priority" => {
+                        let p = self.int(s, i64::from(i32::MIN), i64::from(i32::MAX))?;
+                        g.nftables_priority = i32::try_from(p).unwrap_or(-1);
+                    }
+                    "nftables_counters" => g.nftables_counters = true,
                     "vrrp_check_unicast_src" => g.vrrp_check_unicast_src = self.flag(s)?,
                     "vrrp_skip_check_adv_addr" => g.vrrp_skip_check_adv_addr = self.flag(s)?,
                     "v3_checksum_as_v2" => g.v3_checksum_as_v2 = self.flag(s)?,
@@ -996,6 +1021,7 @@ impl Builder {
         let mut track_if = Vec::new();
         let mut track_sc = Vec::new();
         let mut track_fi = Vec::new();
+        let mut track_pr = Vec::new();
         let mut notify = Notify::default();
         let mut smtp_alert = None;
         let mut garp = Garp {
@@ -1151,6 +1177,7 @@ impl Builder {
                     "track_interface" => track_if.extend(self.track_interfaces(st)),
                     "track_script" => track_sc.extend(self.track_refs(st, -253, 253)),
                     "track_file" => track_fi.extend(self.track_refs(st, -254, 254)),
+                    "track_process" => track_pr.extend(self.track_refs(st, -254, 254)),
                     "smtp_alert" => smtp_alert = Some(self.flag(st)?),
                     "garp_master_delay" => {
                         garp.master_delay = Duration::from_secs(u64::from(self.u32v(st, 0, 255)?));
@@ -1409,6 +1436,74 @@ impl Builder {
             );
             return Err(());
         }
+        if strict_mode {
+            // keepalived.conf(5) vrrp_strict, as keepalived 2.2.7 applies it (vrrp.c,
+            // vrrp_complete_instance): what it refuses is an error here (keepalived resets the
+            // value and fails `-t`); the defaults it changes are changed the same way.
+            let n = &name.text;
+            let mut refused: Vec<String> = Vec::new();
+            let mut refuse = |what: String| refused.push(what);
+            if !peers.is_empty() {
+                refuse("unicast peers are not supported in strict mode".into());
+            }
+            if vips.is_empty() {
+                refuse("at least one virtual_ipaddress is required".into());
+            }
+            if (state == InitialState::Master) != (priority == 255) {
+                refuse("state MASTER must match being the address owner (priority 255)".into());
+            }
+            if auth.is_some() {
+                refuse("authentication is not supported".into());
+            }
+            if !preempt_delay.is_zero() {
+                refuse("preempt_delay is not supported".into());
+            }
+            if down_timer_adverts != crate::setup::DEFAULT_DOWN_TIMER_ADVERTS {
+                refuse("down_timer_adverts must stay 3".into());
+            }
+            if version_v == Version::V2 && accept == Some(true) {
+                refuse("accept cannot be set for VRRPv2".into());
+            }
+            if lower_prio_no_advert == Some(false) {
+                refuse("lower_prio_no_advert cannot be cleared".into());
+            }
+            if higher_prio_send_advert {
+                refuse("higher_prio_send_advert cannot be set".into());
+            }
+            if vmac_xmit_base {
+                refuse("vmac_xmit_base cannot be used".into());
+            }
+            if (lower_prio_repeat_set && garp.lower_prio_repeat != 0)
+                || (lower_prio_delay_set && !garp.lower_prio_delay.is_zero())
+            {
+                refuse("gratuitous ARP repeats at a lower priority (garp_lower_prio_repeat / garp_lower_prio_delay) cannot be enabled".into());
+            }
+            if !lower_prio_repeat_set {
+                garp.lower_prio_repeat = 0;
+            }
+            if !lower_prio_delay_set {
+                garp.lower_prio_delay = Duration::ZERO;
+            }
+            if let Some(first) = vips.first() {
+                if let IpAddr::V6(v6) = first.addr {
+                    if v6.segments()[0] & 0xffc0 != 0xfe80 && peers.is_empty() {
+                        self.warn(
+                            s.loc(),
+                            format!("vrrp_instance {n}: vrrp_strict: the first IPv6 virtual address should be link-local (keepalived reports it and runs)"),
+                        );
+                    }
+                }
+            }
+            if !refused.is_empty() {
+                for what in refused {
+                    self.err(
+                        s.loc(),
+                        format!("vrrp_instance {n}: vrrp_strict / strict_mode: {what}"),
+                    );
+                }
+                return Err(());
+            }
+        }
         Ok(VrrpInstance {
             name: name.text.to_string(),
             state,
@@ -1433,6 +1528,7 @@ impl Builder {
             track_interfaces: track_if,
             track_scripts: track_sc,
             track_files: track_fi,
+            track_processes: track_pr,
             notify,
             // keepalived (vrrp.c): the instance's, else smtp_alert_vrrp, else smtp_alert.
             smtp_alert: smtp_alert
@@ -1577,6 +1673,7 @@ impl Builder {
             track_interfaces: Vec::new(),
             track_scripts: Vec::new(),
             track_files: Vec::new(),
+            track_processes: Vec::new(),
             tracking_weight: false,
             loc: s.loc().clone(),
         };
@@ -1597,6 +1694,7 @@ impl Builder {
                     "track_interface" => g.track_interfaces.extend(self.track_interfaces(st)),
                     "track_script" => g.track_scripts.extend(self.track_refs(st, -253, 253)),
                     "track_file" => g.track_files.extend(self.track_refs(st, -254, 254)),
+                    "track_process" => g.track_processes.extend(self.track_refs(st, -254, 254)),
                     "smtp_alert" => g.smtp_alert = self.flag(st)?,
                     "sync_group_tracking_weight" => g.tracking_weight = true,
                     "global_tracking" => {
@@ -1860,6 +1958,161 @@ fn umask_value(text: &str) -> Result<u32, String> {
         return Err(bad());
     }
     Ok(v)
+}
+
+impl Builder {
+    /// `vrrp_track_process NAME { ... }`, with keepalived 2.2.7's defaults and checks
+    /// (vrrp_parser.c): `quorum` 1..=65535 and not above `quorum_max`; `quorum_max` 0..=65535
+    /// (0 alone means "up while none runs"); delays 0.000001..=3600 s; parameters after the
+    /// process name, or `param_match`, compare the whole command line.
+    fn track_process(&mut self, s: &Stmt) -> R<TrackProcess> {
+        use crate::track_process::{ParamMatch, ProcessMatch};
+        let Some(name) = s.args().first() else {
+            self.err(s.loc(), format!("{}: expected a name", s.keyword().text));
+            return Err(());
+        };
+        let mut matching: Option<ProcessMatch> = None;
+        let mut param_match = None;
+        let mut full_command = false;
+        let mut weight = None;
+        let mut reverse = false;
+        let mut quorum: Option<(u32, Location)> = None;
+        let mut quorum_max: Option<u32> = None;
+        let mut fork_delay = Duration::ZERO;
+        let mut terminate_delay = Duration::ZERO;
+        let delay_range = (Duration::from_micros(1), Duration::from_secs(3600));
+        for st in self.block(s) {
+            self.no_block(st);
+            let _ = (|| -> R<()> {
+                match st.keyword().text.as_str() {
+                    "process" => {
+                        let words = st.args();
+                        let Some(first) = words.first() else {
+                            self.err(st.loc(), "process: expected a process name");
+                            return Err(());
+                        };
+                        if matching.is_some() {
+                            self.err(st.loc(), "process: set twice in this vrrp_track_process");
+                            return Err(());
+                        }
+                        let mut params = Vec::new();
+                        for w in &words[1..] {
+                            params.extend_from_slice(w.text.as_bytes());
+                            params.push(0);
+                        }
+                        matching = Some(ProcessMatch {
+                            name: first.text.to_string(),
+                            full_command: !params.is_empty(),
+                            param_match: if params.is_empty() {
+                                ParamMatch::None
+                            } else {
+                                ParamMatch::Exact
+                            },
+                            params,
+                        });
+                    }
+                    "param_match" => {
+                        param_match = Some(match st.args().first().map(|t| t.text.as_str()) {
+                            None => ParamMatch::Exact,
+                            Some("initial") => ParamMatch::Initial,
+                            Some("partial") => ParamMatch::Partial,
+                            Some(other) => {
+                                let loc = st.args()[0].loc.clone();
+                                self.err(
+                                    &loc,
+                                    format!("param_match: expected 'initial' or 'partial' (or nothing), found '{other}'"),
+                                );
+                                return Err(());
+                            }
+                        });
+                    }
+                    "full_command" => full_command = true,
+                    "weight" => {
+                        let t = self.one_or_two(st)?;
+                        let loc = st.args()[0].loc.clone();
+                        let w = values::int_in(&t, -254, 254, "weight");
+                        weight = Some(i32::try_from(self.check(&loc, w)?).unwrap_or(0));
+                        reverse = match st.args().get(1) {
+                            None => false,
+                            Some(r) if r.text == "reverse" => true,
+                            Some(r) => {
+                                self.err(
+                                    &r.loc,
+                                    format!(
+                                        "weight: expected 'reverse' after the number, found '{}'",
+                                        r.text
+                                    ),
+                                );
+                                return Err(());
+                            }
+                        };
+                    }
+                    "quorum" => {
+                        let q = self.u32v(st, 1, 65535)?;
+                        quorum = Some((q, st.loc().clone()));
+                    }
+                    "quorum_max" => quorum_max = Some(self.u32v(st, 0, 65535)?),
+                    "fork_delay" => fork_delay = self.timer(st, delay_range.0, delay_range.1)?,
+                    "terminate_delay" => {
+                        terminate_delay = self.timer(st, delay_range.0, delay_range.1)?
+                    }
+                    "delay" => {
+                        let d = self.timer(st, delay_range.0, delay_range.1)?;
+                        fork_delay = d;
+                        terminate_delay = d;
+                    }
+                    _ => self.unknown(st, "vrrp_track_process"),
+                }
+                Ok(())
+            })();
+        }
+        let Some(mut matching) = matching else {
+            self.err(
+                s.loc(),
+                format!(
+                    "vrrp_track_process {}: no 'process' line (which process to track?)",
+                    name.text
+                ),
+            );
+            return Err(());
+        };
+        if let Some(pm) = param_match {
+            matching.param_match = pm;
+            matching.full_command = true;
+        }
+        matching.full_command |= full_command;
+        // keepalived: quorum_max 0 alone means quorum 0; a quorum above quorum_max is refused.
+        let (quorum, quorum_max) = match (quorum, quorum_max) {
+            (None, Some(0)) => (0, 0),
+            (q, m) => {
+                let q_v = q.as_ref().map_or(1, |(v, _)| *v);
+                let m_v = m.unwrap_or(u32::MAX);
+                if q_v > m_v {
+                    let loc = q.map_or_else(|| s.loc().clone(), |(_, l)| l);
+                    self.err(
+                        &loc,
+                        format!(
+                            "vrrp_track_process {}: quorum {q_v} is above quorum_max {m_v}",
+                            name.text
+                        ),
+                    );
+                    return Err(());
+                }
+                (q_v, m_v)
+            }
+        };
+        Ok(TrackProcess {
+            name: name.text.to_string(),
+            matching,
+            weight: weight.unwrap_or(0),
+            reverse,
+            quorum,
+            quorum_max,
+            fork_delay,
+            terminate_delay,
+            loc: s.loc().clone(),
+        })
+    }
 }
 
 fn fam_name(f: Family) -> &'static str {

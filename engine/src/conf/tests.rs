@@ -101,14 +101,9 @@ fn vip_full_syntax() {
     assert_eq!(v[0].dev.as_deref(), Some("eth1"));
     assert_eq!(v[0].scope, Scope::Link);
     assert_eq!(v[0].label.as_deref(), Some("eth1:1"));
-    // no_track is noted (keywords.rs): a notice at the option.
-    assert!(
-        c.warnings
-            .iter()
-            .any(|d| d.message.contains("'no_track' in an address has no effect")),
-        "{:?}",
-        c.warnings
-    );
+    // no_track is honoured: the address is not put back when someone else removes it.
+    assert!(v[0].no_track);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     // Options Vigil does not set yet are refused at their column (keywords.rs), not stored.
     let e = errs(&BASIC.replace("192.0.2.1/24", "198.51.100.1 peer 198.51.100.2"));
     assert!(e[0].contains("'peer' in an address is refused"), "{e:?}");
@@ -361,4 +356,106 @@ fn use_vmac_takes_a_five_octet_mac() {
     let v = c.instances[0].use_vmac.as_ref().unwrap();
     assert_eq!(v.name.as_deref(), Some("vrrp.1"));
     assert_eq!(v.mac.as_deref(), Some("02:00:5e:00:01"));
+}
+
+#[test]
+fn track_process_block_and_references() {
+    let src = "vrrp_track_process haproxy {\n process haproxy\n weight -20 reverse\n quorum 2\n quorum_max 4\n delay 0.5\n fork_delay 0.25\n}\n\
+vrrp_track_process app {\n process /usr/bin/app -c \"a b\"\n param_match initial\n}\n\
+vrrp_track_process none {\n process sshd\n quorum_max 0\n full_command\n}\n"
+        .to_string()
+        + &BASIC.replace(
+            "interface eth0",
+            "interface eth0\n track_process {\n  haproxy\n  app weight 5\n  nosuch\n }",
+        );
+    let c = ok(&src);
+    let [h, a, n] = &c.track_processes[..] else {
+        panic!("{:?}", c.track_processes)
+    };
+    assert_eq!(
+        (h.weight, h.reverse, h.quorum, h.quorum_max),
+        (-20, true, 2, 4)
+    );
+    assert_eq!(h.fork_delay, Duration::from_millis(250));
+    assert_eq!(h.terminate_delay, Duration::from_millis(500));
+    assert!(!h.matching.full_command);
+    assert_eq!(a.matching.name, "/usr/bin/app");
+    assert_eq!(a.matching.params, b"-c\0a b\0".to_vec());
+    assert_eq!(
+        a.matching.param_match,
+        crate::track_process::ParamMatch::Initial
+    );
+    assert!(a.matching.full_command);
+    assert_eq!((a.weight, a.quorum, a.quorum_max), (0, 1, u32::MAX));
+    assert_eq!((n.quorum, n.quorum_max), (0, 0));
+    assert!(n.matching.full_command);
+    let names: Vec<&str> = c.instances[0]
+        .track_processes
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(names, ["haproxy", "app"]);
+    assert!(c.warnings.iter().any(|w| w
+        .to_string()
+        .contains("'nosuch' is not a vrrp_track_process")));
+}
+
+#[test]
+fn track_process_bad_values_are_errors() {
+    let e = errs("vrrp_track_process p {\n process x\n quorum 3\n quorum_max 2\n}\n");
+    assert!(
+        e.iter()
+            .any(|m| m.contains("quorum 3 is above quorum_max 2")),
+        "{e:?}"
+    );
+    let e = errs("vrrp_track_process p {\n weight 1\n}\n");
+    assert!(e.iter().any(|m| m.contains("no 'process' line")), "{e:?}");
+    let e = errs("vrrp_track_process p {\n process x\n weight 300\n}\n");
+    assert!(e.iter().any(|m| m.contains("weight")), "{e:?}");
+    let e = errs("vrrp_track_process p {\n process x\n delay 4000\n}\n");
+    assert!(e.iter().any(|m| m.contains("delay")), "{e:?}");
+}
+
+#[test]
+fn vrrp_strict_refuses_what_keepalived_refuses_and_changes_its_defaults() {
+    let strict = |body: &str| {
+        format!(
+            "global_defs {{\n vrrp_strict\n}}\n{}",
+            BASIC.replace("interface eth0", &format!("interface eth0\n{body}"))
+        )
+    };
+    let c = ok(&strict(""));
+    let i = &c.instances[0];
+    assert!(!i.accept && i.lower_prio_no_advert && !i.higher_prio_send_advert);
+    assert_eq!(
+        (i.garp.lower_prio_repeat, i.garp.lower_prio_delay),
+        (0, Duration::ZERO)
+    );
+    for (body, what) in [
+        ("unicast_peer {\n 192.0.2.9\n}", "unicast peers"),
+        ("state MASTER\n priority 100", "state MASTER must match"),
+        (
+            "authentication {\n auth_type PASS\n auth_pass x\n}",
+            "authentication",
+        ),
+        ("preempt_delay 5", "preempt_delay"),
+        ("down_timer_adverts 5", "down_timer_adverts"),
+        ("accept", "accept cannot be set"),
+        ("lower_prio_no_advert false", "lower_prio_no_advert"),
+        ("higher_prio_send_advert", "higher_prio_send_advert"),
+        ("garp_lower_prio_repeat 2", "gratuitous ARP"),
+    ] {
+        let e: Vec<String> = match parse_str(&strict(body)) {
+            Ok(_) => panic!("{body}: accepted under vrrp_strict"),
+            Err(e) => e.errors().map(|d| d.to_string()).collect(),
+        };
+        assert!(
+            e.iter()
+                .any(|m| m.contains("vrrp_strict") && m.contains(what)),
+            "{body}: {e:?}"
+        );
+    }
+    // The owner is MASTER with accept.
+    let c = ok(&strict("state MASTER\n priority 255"));
+    assert!(c.instances[0].accept);
 }

@@ -85,8 +85,24 @@ pub(crate) fn validate(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
     // with a warning).
     let scripts: Vec<&str> = cfg.scripts.iter().map(|s| s.name.as_str()).collect();
     let files: Vec<&str> = cfg.track_files.iter().map(|s| s.name.as_str()).collect();
+    let procs: Vec<&str> = cfg
+        .track_processes
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
     let mut missing = Vec::new();
     for inst in &cfg.instances {
+        for t in &inst.track_processes {
+            if !procs.contains(&t.name.as_str()) {
+                missing.push((
+                    t.loc.clone(),
+                    format!(
+                        "vrrp_instance {}: track_process '{}' is not a vrrp_track_process (ignored)",
+                        inst.name, t.name
+                    ),
+                ));
+            }
+        }
         for t in &inst.track_scripts {
             if !scripts.contains(&t.name.as_str()) {
                 missing.push((
@@ -111,6 +127,17 @@ pub(crate) fn validate(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
         }
     }
     for g in &cfg.sync_groups {
+        for t in &g.track_processes {
+            if !procs.contains(&t.name.as_str()) {
+                missing.push((
+                    t.loc.clone(),
+                    format!(
+                        "vrrp_sync_group {}: track_process '{}' is not a vrrp_track_process (ignored)",
+                        g.name, t.name
+                    ),
+                ));
+            }
+        }
         for t in &g.track_scripts {
             if !scripts.contains(&t.name.as_str()) {
                 missing.push((
@@ -142,10 +169,14 @@ pub(crate) fn validate(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
             .retain(|t| scripts.contains(&t.name.as_str()));
         inst.track_files
             .retain(|t| files.contains(&t.name.as_str()));
+        inst.track_processes
+            .retain(|t| procs.contains(&t.name.as_str()));
     }
     for g in cfg.sync_groups.iter_mut() {
         g.track_scripts
             .retain(|t| scripts.contains(&t.name.as_str()));
         g.track_files.retain(|t| files.contains(&t.name.as_str()));
+        g.track_processes
+            .retain(|t| procs.contains(&t.name.as_str()));
     }
 }

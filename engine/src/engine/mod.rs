@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::instance::{next_advert_after, Instance, Timer, Tracked, TrackedRef, TIMERS};
 use crate::io::{
     Action, CheckResult, Destination, DropReason, FileId, GroupId, IfaceId, Input, InstanceId,
-    Reason, Received, ScriptId, SendAdvert, State,
+    ProcessId, Reason, Received, ScriptId, SendAdvert, State,
 };
 use crate::notices::{Gate, Notice};
 use crate::setup::{
@@ -66,6 +66,14 @@ struct Script {
 struct TrackFile {
     name: String,
     value: i64,
+    watchers: Vec<u32>,
+}
+
+/// A tracked process set's last reported state.
+#[derive(Clone, Debug, PartialEq)]
+struct TrackProc {
+    name: String,
+    up: bool,
     watchers: Vec<u32>,
 }
 
@@ -185,6 +193,7 @@ pub struct Engine {
     stats: RouterStats,
     scripts: Vec<Script>,
     files: Vec<TrackFile>,
+    processes: Vec<TrackProc>,
     groups: Vec<Group>,
     started: bool,
     /// `vrrp_startup_delay`.
@@ -254,6 +263,7 @@ impl Engine {
             scripts,
             track_files,
             startup_delay,
+            track_processes,
         } = config;
         let mut ifaces: Vec<Iface> = Vec::new();
         let mut instances: Vec<Instance> = Vec::with_capacity(instance_cfgs.len());
@@ -273,6 +283,14 @@ impl Engine {
             .map(|f| TrackFile {
                 name: f.name,
                 value: f.initial,
+                watchers: Vec::new(),
+            })
+            .collect();
+        let mut processes: Vec<TrackProc> = track_processes
+            .into_iter()
+            .map(|p| TrackProc {
+                name: p.name,
+                up: false,
                 watchers: Vec::new(),
             })
             .collect();
@@ -314,6 +332,12 @@ impl Engine {
                         let k = index_of(files.iter().map(|f| f.name.as_str()), name, &context)?;
                         files[usize::from(k)].watchers.push(idx32);
                         TrackedRef::File(k)
+                    }
+                    TrackTarget::Process(name) => {
+                        let k =
+                            index_of(processes.iter().map(|p| p.name.as_str()), name, &context)?;
+                        processes[usize::from(k)].watchers.push(idx32);
+                        TrackedRef::Process(k)
                     }
                 };
                 tracked.push(Tracked {
@@ -367,6 +391,7 @@ impl Engine {
             stats: RouterStats::default(),
             scripts,
             files,
+            processes,
             groups,
             started: false,
             startup_delay,
@@ -423,6 +448,24 @@ impl Engine {
                             self.settle(now, i);
                         }
                     }
+                }
+            }
+            Input::TrackProcess { process, up } => {
+                let k = usize::from(process.0);
+                if let Some(p) = self.processes.get_mut(k) {
+                    if p.up != up {
+                        p.up = up;
+                        for n in 0..self.processes[k].watchers.len() {
+                            let i = self.processes[k].watchers[n] as usize;
+                            self.settle(now, i);
+                        }
+                    }
+                }
+            }
+            Input::AddressDeleted { instance, addr } => {
+                let i = instance.0 as usize;
+                if i < self.instances.len() {
+                    self.address_deleted(now, i, addr);
                 }
             }
             Input::Shutdown => self.shutdown(now),
@@ -568,6 +611,7 @@ impl Engine {
                 let (up, value) = match r.target {
                     TrackedRef::Interface(k) => (self.ifaces[usize::from(k)].up, None),
                     TrackedRef::Script(k) => (self.scripts[usize::from(k)].up, None),
+                    TrackedRef::Process(k) => (self.processes[usize::from(k)].up, None),
                     TrackedRef::File(k) => {
                         let v = self.files[usize::from(k)].value;
                         (self.tracker(r, ignored).is_ok(), Some(v))
@@ -595,6 +639,18 @@ impl Engine {
         index_of(self.files.iter().map(|f| f.name.as_str()), name, "")
             .ok()
             .map(FileId)
+    }
+
+    /// The id of the tracked process set called `name`.
+    pub fn track_process_id(&self, name: &str) -> Option<ProcessId> {
+        index_of(self.processes.iter().map(|p| p.name.as_str()), name, "")
+            .ok()
+            .map(ProcessId)
+    }
+
+    /// Whether a tracked process set is up (its quorum met, as last reported).
+    pub fn track_process_up(&self, id: ProcessId) -> Option<bool> {
+        self.processes.get(usize::from(id.0)).map(|p| p.up)
     }
 
     /// Whether a check program is up (after its rise / fall counts).
@@ -645,6 +701,7 @@ mod tracking_tests;
 
 mod announce;
 mod backup;
+mod deleted;
 mod master;
 mod receive;
 pub(crate) mod reload;

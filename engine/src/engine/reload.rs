@@ -285,6 +285,11 @@ impl Engine {
                 f.value = o.value;
             }
         }
+        for p in &mut self.processes {
+            if let Some(o) = old.processes.iter().find(|o| o.name == p.name) {
+                p.up = o.up;
+            }
+        }
         self.stats = old.stats;
         // Priorities follow the adopted trackers: a new instance starts with the priority it
         // has in this environment, not the one of a fresh engine (reload.rs hands kept

@@ -65,6 +65,7 @@ impl Engine {
                 (self.ifaces[usize::from(k)].up, Reason::TrackedInterfaceDown)
             }
             TrackedRef::Script(k) => (self.scripts[usize::from(k)].up, Reason::TrackerFailed),
+            TrackedRef::Process(k) => (self.processes[usize::from(k)].up, Reason::TrackerFailed),
             TrackedRef::File(k) => {
                 let value = self.files[usize::from(k)].value;
                 if weight == 0 {

@@ -3,7 +3,10 @@
 //! virtual times.
 
 use super::*;
-use crate::setup::{Announce, ScriptConfig, SyncGroupConfig, Track, TrackFileConfig, TrackTarget};
+use crate::setup::{
+    Announce, ScriptConfig, SyncGroupConfig, Track, TrackFileConfig, TrackProcessConfig,
+    TrackTarget,
+};
 use std::net::Ipv4Addr;
 
 fn ms(n: u64) -> Instant {
@@ -579,4 +582,152 @@ fn a_priority_rise_past_the_new_master_down_interval_takes_over_at_once() {
     check(&mut e, ms(3500), CheckResult::Success);
     assert_eq!((prio(&e), state(&e)), (200, State::Master));
     assert!(e.poll_timeout().is_some_and(|t| t > ms(3500)));
+}
+
+/// One instance tracking process set `p` with `weight` / `reverse`.
+fn with_process(weight: i32, reverse: bool) -> (Engine, ProcessId) {
+    let mut c = base(100);
+    c.track
+        .push(track(TrackTarget::Process("p".into()), weight, reverse));
+    let e = engine_with(EngineConfig {
+        instances: vec![c],
+        track_processes: vec![TrackProcessConfig { name: "p".into() }],
+        ..Default::default()
+    });
+    let id = e.track_process_id("p").unwrap();
+    (e, id)
+}
+
+#[test]
+fn track_process_weight_zero_lost_quorum_means_fault() {
+    // Not yet reported: down (the runner reports its first scan before Input::Start).
+    let (mut e, p) = with_process(0, false);
+    assert_eq!(state(&e), State::Fault);
+    e.handle_input(
+        ms(1),
+        Input::TrackProcess {
+            process: p,
+            up: true,
+        },
+    );
+    assert_eq!(state(&e), State::Backup);
+    assert_eq!(e.track_process_up(p), Some(true));
+    e.handle_input(
+        ms(2),
+        Input::TrackProcess {
+            process: p,
+            up: false,
+        },
+    );
+    assert_eq!(state(&e), State::Fault);
+}
+
+#[test]
+fn track_process_weights_like_a_script() {
+    let (mut e, p) = with_process(-30, false);
+    assert_eq!((prio(&e), state(&e)), (70, State::Backup));
+    e.handle_input(
+        ms(1),
+        Input::TrackProcess {
+            process: p,
+            up: true,
+        },
+    );
+    assert_eq!(prio(&e), 100);
+    let (mut e, p) = with_process(20, true);
+    assert_eq!(prio(&e), 120);
+    e.handle_input(
+        ms(1),
+        Input::TrackProcess {
+            process: p,
+            up: true,
+        },
+    );
+    assert_eq!(prio(&e), 100);
+}
+
+/// A lone instance that became MASTER (its Master_Down_Timer ran out), actions drained.
+fn lone_master(no_track: bool) -> Engine {
+    let mut c = base(100);
+    c.virtual_addresses[0].no_track = no_track;
+    let mut e = engine_with(EngineConfig::instances(vec![c]));
+    e.handle_timeout(ms(10_000));
+    assert_eq!(state(&e), State::Master);
+    drain(&mut e);
+    e
+}
+
+#[test]
+fn a_deleted_address_takes_the_master_to_backup_and_back_after_skew_time() {
+    let mut e = lone_master(false);
+    let vip = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100));
+    e.handle_input(
+        ms(10_001),
+        Input::AddressDeleted {
+            instance: InstanceId(0),
+            addr: vip,
+        },
+    );
+    assert_eq!(state(&e), State::Backup);
+    let acts = drain(&mut e);
+    let goodbye = acts
+        .iter()
+        .position(|a| matches!(a, Action::SendAdvert(s) if s.priority == 0));
+    let removed = acts
+        .iter()
+        .position(|a| matches!(a, Action::RemoveAddresses { .. }));
+    assert!(
+        matches!((goodbye, removed), (Some(g), Some(r)) if g < r),
+        "priority 0 first, then the addresses go: {acts:?}"
+    );
+    assert!(acts.iter().any(|a| matches!(
+        a,
+        Action::StateChange {
+            reason: Reason::AddressDeleted,
+            ..
+        }
+    )));
+    // Skew_Time later (v3, priority 100, 1 s: (256 - 100) / 256 s), MASTER again, addresses back.
+    let skew = Duration::from_micros(609_375);
+    e.handle_timeout((ms(10_001) + skew).saturating_sub(Duration::from_micros(1)));
+    assert_eq!(state(&e), State::Backup);
+    e.handle_timeout(ms(10_001) + skew);
+    assert_eq!(state(&e), State::Master);
+    assert!(drain(&mut e)
+        .iter()
+        .any(|a| matches!(a, Action::AddAddresses { .. })));
+}
+
+#[test]
+fn a_deleted_no_track_address_or_a_backup_s_is_ignored() {
+    let mut e = lone_master(true);
+    let vip = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100));
+    e.handle_input(
+        ms(10_001),
+        Input::AddressDeleted {
+            instance: InstanceId(0),
+            addr: vip,
+        },
+    );
+    assert_eq!(state(&e), State::Master);
+    assert!(drain(&mut e).is_empty());
+    // An address that is not the instance's, and a BACKUP's: nothing.
+    let mut e = lone_master(false);
+    e.handle_input(
+        ms(10_001),
+        Input::AddressDeleted {
+            instance: InstanceId(0),
+            addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)),
+        },
+    );
+    assert_eq!(state(&e), State::Master);
+    let mut b = engine_with(EngineConfig::instances(vec![base(100)]));
+    b.handle_input(
+        ms(1),
+        Input::AddressDeleted {
+            instance: InstanceId(0),
+            addr: vip,
+        },
+    );
+    assert_eq!(state(&b), State::Backup);
 }

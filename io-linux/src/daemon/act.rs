@@ -96,6 +96,10 @@ impl Daemon {
                 for v in addrs.iter() {
                     self.add_address(instance, iface, v);
                 }
+                if self.drops_vip_traffic(instance) {
+                    let a: Vec<std::net::IpAddr> = addrs.iter().map(|v| v.addr).collect();
+                    self.vip_firewall.add(&a);
+                }
             }
             Action::RemoveAddresses {
                 instance,
@@ -109,6 +113,10 @@ impl Daemon {
             } => {
                 for v in addrs.iter() {
                     self.remove_address(instance, iface, v);
+                }
+                if self.drops_vip_traffic(instance) {
+                    let a: Vec<std::net::IpAddr> = addrs.iter().map(|v| v.addr).collect();
+                    self.vip_firewall.remove(&a);
                 }
             }
             Action::AddRoutes { routes, .. } => {
@@ -421,5 +429,13 @@ impl Daemon {
             },
         );
         self.drain();
+    }
+
+    /// Whether this instance's MASTER drops its addresses' traffic (the engine's Accept_Mode
+    /// rule, [`vigil_engine::InstanceConfig::drops_vip_traffic`]).
+    fn drops_vip_traffic(&self, instance: vigil_engine::InstanceId) -> bool {
+        self.engine
+            .instance(instance)
+            .is_some_and(|v| v.config().drops_vip_traffic())
     }
 }

@@ -95,7 +95,7 @@ impl Daemon {
         }
     }
 
-    fn add_static_address(&mut self, v: &VirtualAddress) {
+    pub(super) fn add_static_address(&mut self, v: &VirtualAddress) {
         match self.target_on("", v) {
             Some((dev, idx)) => self.add_address_at(dev, idx, v),
             None => warn!("cannot add {}: interface missing", v.addr),

@@ -269,7 +269,13 @@ impl Daemon {
                     self.link_gone(i);
                 }
             }
-            Event::NewAddr(a) | Event::DelAddr(a) if self.vips.contains(&a.addr) => {}
+            Event::NewAddr(a) if self.vips.contains(&a.addr) => {}
+            Event::DelAddr(a, by) if self.vips.contains(&a.addr) => {
+                // Our own removals (leaving MASTER, reload) carry our request socket's port.
+                if by != self.rtnl.port() {
+                    self.vip_deleted(&a);
+                }
+            }
             Event::NewAddr(a) => {
                 if let Some(f) = self.ifaces.iter_mut().find(|f| f.index == Some(a.index)) {
                     match f.addrs.iter_mut().find(|x| x.addr == a.addr) {
@@ -278,10 +284,70 @@ impl Daemon {
                     }
                 }
             }
-            Event::DelAddr(a) => {
+            Event::DelAddr(a, by) => {
+                if by != self.rtnl.port() {
+                    self.static_deleted(&a);
+                }
                 if let Some(f) = self.ifaces.iter_mut().find(|f| f.index == Some(a.index)) {
                     f.addrs.retain(|x| x.addr != a.addr);
                 }
+            }
+        }
+    }
+
+    /// A virtual address was removed by someone else: tell the engine, for each instance that
+    /// puts it on that interface (its own, its `dev`, or its `use_vmac` macvlan); the engine
+    /// decides (keepalived's deletion tracking, `no_track`; vigil_engine's engine/deleted.rs).
+    fn vip_deleted(&mut self, a: &crate::netlink::Addr) {
+        let hits: Vec<vigil_engine::InstanceId> = self
+            .engine
+            .instances()
+            .filter(|v| {
+                let cfg = v.config();
+                let vmac = self.vmacs.get(&cfg.name).map(|m| m.index);
+                cfg.virtual_addresses.iter().any(|x| {
+                    x.addr == a.addr
+                        && match &x.dev {
+                            Some(dev) => sys::if_nametoindex(dev) == Some(a.index),
+                            None => {
+                                vmac == Some(a.index)
+                                    || sys::if_nametoindex(&cfg.interface) == Some(a.index)
+                            }
+                        }
+                })
+            })
+            .map(|v| v.id())
+            .collect();
+        for instance in hits {
+            info!(
+                "{}/{} removed from interface {} by someone else",
+                a.addr, a.prefix_len, a.index
+            );
+            self.engine.handle_input(
+                self.clock.now(),
+                Input::AddressDeleted {
+                    instance,
+                    addr: a.addr,
+                },
+            );
+            self.drain();
+        }
+    }
+
+    /// A `static_ipaddress` address was removed by someone else: put it back, as keepalived
+    /// does (keepalived_netlink.c `reinstate_static_address`), unless it is `no_track`.
+    fn static_deleted(&mut self, a: &crate::netlink::Addr) {
+        let addrs = self.statics.addresses.clone();
+        for v in &addrs {
+            if v.addr != a.addr || v.no_track {
+                continue;
+            }
+            if self.target_on("", v).map(|(_, i)| i) == Some(a.index) {
+                info!(
+                    "static address {}/{} removed by someone else: putting it back",
+                    v.addr, v.prefix_len
+                );
+                self.add_static_address(v);
             }
         }
     }

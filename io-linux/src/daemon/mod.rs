@@ -26,6 +26,7 @@ use crate::operator::{sd_notify, Operator, OperatorOptions};
 use crate::routes::{self, Statics};
 use crate::sys::{self, Epoll, SignalFd, TimerFd};
 use crate::track_files::TrackFiles;
+use crate::track_process::TrackProcesses;
 use crate::vmac::{self, BaseSysctls, VmacSpec};
 use crate::vrrp_socket::VrrpSocket;
 
@@ -60,6 +61,8 @@ const TOKEN_STATUS: u64 = 4;
 
 /// The health-checker runner's epoll (src/checker/).
 const TOKEN_CHECKERS: u64 = 5;
+/// The process events connector (`vrrp_track_process`).
+const TOKEN_TRACK_PROCESS: u64 = 6;
 
 /// How long notify programs still queued at exit may run.
 const NOTIFY_GRACE: core::time::Duration = core::time::Duration::from_secs(2);
@@ -181,6 +184,10 @@ pub struct Daemon {
     announcer: Announcer,
     checks: Checks,
     track_files: TrackFiles,
+    /// Tracked processes (`vrrp_track_process`): the process events connector and the counts.
+    track_processes: TrackProcesses,
+    /// `no_accept` / `vrrp_strict`: keepalived's nftables drop rules for non-owner masters.
+    vip_firewall: crate::vip_firewall::VipFirewall,
     /// Notify programs, FIFOs, e-mail, the status socket, metrics (src/operator/); taken at stop.
     operator: Option<Operator>,
     ifaces: Vec<Iface>,
@@ -309,6 +316,10 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
                     return EXIT_FATAL;
                 }
             }
+            d.set_track_processes(TrackProcesses::new(&cfg));
+            d.vip_firewall = crate::vip_firewall::VipFirewall::new(
+                crate::vip_firewall::Settings::of(&cfg.global),
+            );
             d.set_vmacs(vmacs);
             d.remove_leftover_extras();
             d.set_statics(statics);
@@ -405,6 +416,19 @@ impl Daemon {
             }
         }
 
+        for inst in engine.instances() {
+            let cfg = inst.config();
+            if cfg.drops_vip_traffic() {
+                for v in &cfg.virtual_addresses {
+                    if crate::vip_firewall::link_local(&v.addr) {
+                        warn!(
+                            "({}) no_accept: {} is link-local: its traffic is not dropped                              (keepalived's vips_link_local sets are not implemented)",
+                            cfg.name, v.addr
+                        );
+                    }
+                }
+            }
+        }
         let mut ifaces: Vec<Iface> = engine
             .interfaces()
             .map(|(_, name)| Iface::named(name))
@@ -438,6 +462,8 @@ impl Daemon {
             announcer: Announcer::open()?,
             checks,
             track_files,
+            track_processes: TrackProcesses::none(),
+            vip_firewall: Default::default(),
             operator: Some(operator),
             ifaces,
             vips,
@@ -496,6 +522,11 @@ impl Daemon {
                 c.feed_track_file_index(self.clock.now(), usize::from(file.0), value);
             }
         }
+        for (process, up) in self.track_processes.start(self.clock.now()) {
+            self.engine
+                .handle_input(self.clock.now(), Input::TrackProcess { process, up });
+            self.drain();
+        }
         self.engine.handle_input(self.clock.now(), Input::Start);
         self.drain();
         if let Some(c) = self.checkers.as_mut() {
@@ -513,6 +544,7 @@ impl Daemon {
                 self.checks.next_deadline(),
                 self.operator.as_ref().and_then(Operator::poll_timeout),
                 self.checkers.as_mut().and_then(|c| c.next_deadline()),
+                self.track_processes.next_deadline(),
             ]
             .into_iter()
             .flatten()
@@ -560,6 +592,7 @@ impl Daemon {
                         self.engine.handle_timeout(self.clock.now());
                         self.drain();
                         self.run_checks();
+                        self.track_process_timers();
                     }
                     TOKEN_SIGNAL => {
                         while let Some(sig) = self.signals.read() {
@@ -601,6 +634,10 @@ impl Daemon {
                         if let Some(op) = self.operator.as_mut() {
                             op.on_status_readable(&self.engine);
                         }
+                    }
+                    TOKEN_TRACK_PROCESS => {
+                        let changes = self.track_processes.on_readable(self.clock.now());
+                        self.feed_track_processes(changes);
                     }
                     TOKEN_TRACK_FILES => {
                         for (file, value) in self.track_files.on_event() {
@@ -680,7 +717,43 @@ impl Daemon {
                     c.on_wake(now);
                 }
             }
+            self.track_process_timers();
         }
+    }
+
+    /// Serve the tracked processes' delays and scans that are due.
+    fn track_process_timers(&mut self) {
+        let now = self.clock.now();
+        if self
+            .track_processes
+            .next_deadline()
+            .is_some_and(|d| d <= now)
+        {
+            let changes = self.track_processes.on_timer(now);
+            self.feed_track_processes(changes);
+        }
+    }
+
+    /// Tell the engine which tracked process sets went up or down.
+    fn feed_track_processes(&mut self, changes: Vec<(vigil_engine::io::ProcessId, bool)>) {
+        for (process, up) in changes {
+            self.engine
+                .handle_input(self.clock.now(), Input::TrackProcess { process, up });
+            self.drain();
+        }
+    }
+
+    /// Track these processes (replacing the current sets; their connector is watched).
+    fn set_track_processes(&mut self, t: TrackProcesses) {
+        if let Some(fd) = self.track_processes.raw_fd() {
+            let _ = self.ep.delete(fd);
+        }
+        if let Some(fd) = t.raw_fd() {
+            if let Err(e) = self.ep.add(fd, TOKEN_TRACK_PROCESS) {
+                warn!("cannot watch process events: {e}");
+            }
+        }
+        self.track_processes = t;
     }
 
     /// When to wake for the loop's next `deadline`, or the deadline to wait for on the CPU
@@ -756,6 +829,7 @@ impl Daemon {
         }
         self.engine.handle_input(self.clock.now(), Input::Shutdown);
         self.drain();
+        self.vip_firewall.remove_all();
         self.uninstall_statics();
         let left: Vec<Recorded> = self.addrs.recorded().cloned().collect();
         for r in &left {

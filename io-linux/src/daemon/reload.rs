@@ -140,6 +140,7 @@ impl Daemon {
                 warn!("cannot watch tracked files: {e}");
             }
         }
+        self.set_track_processes(TrackProcesses::new(&loaded.cfg));
         // 5. What the reload asks (address differences of kept masters, new routers starting),
         //    then the facts of new interfaces and the files' values.
         self.drain();
@@ -153,6 +154,8 @@ impl Daemon {
                 .handle_input(self.clock.now(), Input::TrackFile { file, value });
             self.drain();
         }
+        let states = self.track_processes.start(self.clock.now());
+        self.feed_track_processes(states);
         self.run_checks();
         Ok(())
     }

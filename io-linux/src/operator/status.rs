@@ -249,6 +249,13 @@ fn instance_status(engine: &Engine, v: &InstanceView<'_>) -> InstanceStatus {
                     engine.script_id(n).and_then(|id| engine.script_up(id)),
                 ),
                 TrackTarget::File(n) => ("file", n.clone(), None),
+                TrackTarget::Process(n) => (
+                    "process",
+                    n.clone(),
+                    engine
+                        .track_process_id(n)
+                        .and_then(|id| engine.track_process_up(id)),
+                ),
             };
             TrackerStatus {
                 kind,

@@ -292,6 +292,9 @@ fn trackers_agree(
                 (up, None, n)
             }
             TrackTarget::File(n) => (true, (env.file_value)(n), n),
+            // Scenarios report no process events: a tracked process set stays down (its
+            // initial state in the engine until the runner reports it).
+            TrackTarget::Process(n) => (false, None, n),
         };
         let e = effect(t.weight, t.reverse, up, file, ignored);
         let up_report = if file.is_some() { e.is_ok() } else { up };

@@ -232,6 +232,8 @@ impl Scenario {
                     scripts,
                     track_files,
                     startup_delay: std::time::Duration::ZERO,
+                    // Scenarios have no process events (yet): no instance tracks processes.
+                    track_processes: Vec::new(),
                 }
             };
             for inst in &config.instances {
