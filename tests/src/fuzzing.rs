@@ -18,6 +18,7 @@
 use core::time::Duration;
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::rc::Rc;
 
 use arbitrary::{Arbitrary, Unstructured};
 use vigil_engine::instance::wire_interval;
@@ -381,7 +382,7 @@ pub struct Outgoing {
     /// Index of the sending router.
     pub from: usize,
     /// Interface name (the link it goes out on).
-    pub iface: String,
+    pub iface: Rc<str>,
     /// IP source.
     pub src: IpAddr,
     /// IP destination (the group or a unicast peer).
@@ -411,9 +412,10 @@ pub struct Router {
     pub index: usize,
     /// The engine under test.
     pub engine: Engine,
-    config: EngineConfig,
+    /// Shared with the copies of a cached cluster until a reload replaces it.
+    config: Rc<EngineConfig>,
     /// The engine's interface names by id (`IfaceId.0`).
-    ifaces: Vec<String>,
+    ifaces: IfaceList,
     /// A buffer to encode adverts into (allocated once: zeroing 4 KB per advert was 7 % of the
     /// engine target's time).
     scratch: Vec<u8>,
@@ -440,7 +442,7 @@ impl Router {
             ifaces: iface_names(&engine),
             scratch: vec![0u8; MAX_ADVERT_LEN],
             engine,
-            config,
+            config: Rc::new(config),
             contract,
             last_now: Instant::ZERO,
             actions: Vec::new(),
@@ -537,7 +539,7 @@ impl Router {
             split += 1;
         }
         let old_ifaces = std::mem::take(&mut self.ifaces);
-        let old_config = std::mem::replace(&mut self.config, config);
+        let old_config = std::mem::replace(&mut self.config, Rc::new(config));
         let mut out = self.check_actions(&actions[..split], &old_config, &old_ifaces);
         for (k, gone) in removed.iter().enumerate() {
             if *gone {
@@ -569,9 +571,8 @@ impl Router {
         });
         self.ifaces = iface_names(&self.engine);
         let ifaces = std::mem::take(&mut self.ifaces);
-        let config = std::mem::take(&mut self.config);
+        let config = Rc::clone(&self.config);
         out.extend(self.check_actions(&actions[split..], &config, &ifaces));
-        self.config = config;
         self.ifaces = ifaces;
         let next = self.engine.poll_timeout();
         if let Err(b) = self.contract.end_call(&self.engine, next, None) {
@@ -661,9 +662,8 @@ impl Router {
         actions.extend(std::iter::from_fn(|| self.engine.poll_action()));
         planted::apply(&mut actions);
         let ifaces = std::mem::take(&mut self.ifaces);
-        let config = std::mem::take(&mut self.config);
+        let config = Rc::clone(&self.config);
         let out = self.check_actions(&actions, &config, &ifaces);
-        self.config = config;
         self.ifaces = ifaces;
         actions.clear();
         self.actions = actions;
@@ -681,7 +681,7 @@ impl Router {
         &mut self,
         actions: &[Action],
         config: &EngineConfig,
-        ifaces: &[String],
+        ifaces: &IfaceList,
     ) -> Vec<Outgoing> {
         let mut out = Vec::new();
         for a in actions {
@@ -691,9 +691,10 @@ impl Router {
             let Action::SendAdvert(s) = a else { continue };
             let cfg = &config.instances[s.instance.0 as usize];
             let iface = ifaces
+                .0
                 .get(usize::from(s.iface.0))
-                .map_or("?", String::as_str)
-                .to_string();
+                .cloned()
+                .unwrap_or_else(|| Rc::from("?"));
             for &dst in s.destinations() {
                 let len = match s.encode(dst, &mut self.scratch) {
                     Ok(len) => len,
@@ -707,7 +708,7 @@ impl Router {
                 }
                 out.push(Outgoing {
                     from: self.index,
-                    iface: iface.clone(),
+                    iface: Rc::clone(&iface),
                     src: s.src,
                     dst,
                     bytes: buf,
@@ -796,11 +797,24 @@ mod planted {
     pub fn apply(_actions: &mut Vec<Action>) {}
 }
 
+/// Interface names by the engine's ids (`IfaceId.0`), shared (not copied) by the adverts sent
+/// on them.
+#[derive(Clone, Debug, Default)]
+pub struct IfaceList(Vec<Rc<str>>);
+
+impl vigil_sim::contract::IfaceNames for IfaceList {
+    fn iface_name(&self, id: IfaceId) -> Option<&str> {
+        self.0.get(usize::from(id.0)).map(|n| &**n)
+    }
+}
+
 /// The engine's interface names, indexed by `IfaceId.0`.
-fn iface_names(engine: &Engine) -> Vec<String> {
-    (0..=u16::MAX)
-        .map_while(|k| engine.interface_name(IfaceId(k)).map(str::to_string))
-        .collect()
+fn iface_names(engine: &Engine) -> IfaceList {
+    IfaceList(
+        (0..=u16::MAX)
+            .map_while(|k| engine.interface_name(IfaceId(k)).map(Rc::from))
+            .collect(),
+    )
 }
 
 // =================================================================================================
@@ -1694,7 +1708,7 @@ pub struct Cluster {
     /// Adverts are not delivered automatically.
     pub partitioned: bool,
     /// The configuration each router started with ([`Change::Base`]).
-    pub base: Vec<EngineConfig>,
+    pub base: Rc<[EngineConfig]>,
     /// Print what reloads did (`VIGIL_FUZZ_DEBUG`).
     pub debug: bool,
     /// The packet being delivered (one buffer reused for every delivery).
@@ -1711,7 +1725,7 @@ impl Cluster {
     /// Build and (unless the setup says otherwise) address and start every router.
     pub fn new(setup: Setup) -> Cluster {
         let n = 1 + usize::from(setup.routers % 3);
-        let base: Vec<EngineConfig> = (0..n).map(|r| cluster_config(r, n, setup.flags)).collect();
+        let base: Rc<[EngineConfig]> = (0..n).map(|r| cluster_config(r, n, setup.flags)).collect();
         let routers = base
             .iter()
             .enumerate()
@@ -1990,7 +2004,7 @@ impl Cluster {
             if r == o.from {
                 continue;
             }
-            let link = if o.iface == "eth1" {
+            let link = if &*o.iface == "eth1" {
                 Link::Eth1
             } else {
                 Link::Eth0
@@ -3446,7 +3460,7 @@ fn check_conversion(cfg: &vigil_engine::conf::Config, files: &FileSet<'_>) {
         Err(e) => panic!("Engine::new refuses what from_conf accepted, without a location: {e}"),
     };
     let t0 = Instant::from_millis(1);
-    let names = r.ifaces.clone();
+    let names: Vec<String> = r.ifaces.0.iter().map(|n| n.to_string()).collect();
     for (k, name) in names.iter().enumerate() {
         let host = (k % 200) as u8 + 1;
         r.primary(t0, name, Family::V4, Some(v4(192, 0, 2, host)));
