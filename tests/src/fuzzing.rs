@@ -3419,7 +3419,11 @@ fn check_location(
     // The set's names are normalized paths, so a location naming one of them exactly is in that
     // file; only other spellings go through `normalize` (per diagnostic, it was 14 % of this
     // target's instructions: callgrind over the corpus, 2026-12-03).
-    let k = match set.files.iter().position(|(name, _)| name.as_str() == &*loc.file) {
+    let k = match set
+        .files
+        .iter()
+        .position(|(name, _)| name.as_str() == &*loc.file)
+    {
         Some(k) => k,
         None => {
             let file = vigil_engine::conf::include::normalize(&loc.file);
