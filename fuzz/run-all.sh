@@ -25,7 +25,14 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 # The engine and the parser forbid unsafe code: no sanitizer needed, which triples the speed.
-cargo +nightly fuzz build -s none
+# Built as fuzz/long-run.sh builds them (see there): mimalloc everywhere, no compare tracing for
+# engine and config.
+nocmp_dir=${VIGIL_FUZZ_NOCMP_DIR:-target/nocmp}
+cargo +nightly fuzz build -s none --features fast-alloc advert
+for t in engine config; do
+    cargo +nightly fuzz build -s none --features fast-alloc --no-trace-compares \
+        --target-dir "$nocmp_dir" "$t"
+done
 
 status=0
 for t in "${targets[@]}"; do
@@ -36,8 +43,10 @@ for t in "${targets[@]}"; do
         advert) extra=(-dict=dict/advert.dict) ;;
         engine) extra=(-max_len=1024) ;;
     esac
+    bin=target/x86_64-unknown-linux-gnu/release/$t
+    [ "$t" = advert ] || bin=$nocmp_dir/x86_64-unknown-linux-gnu/release/$t
     echo "== fuzz $t for ${per}s"
-    if ! cargo +nightly fuzz run -s none "$t" "corpus-work/$t" "corpus/$t" -- \
+    if ! "$bin" "corpus-work/$t" "corpus/$t" \
         -max_total_time="$per" -print_final_stats=1 -artifact_prefix="artifacts/$t/" \
         "${extra[@]}"; then
         echo "fuzz/run-all.sh: target $t failed; its input is in fuzz/artifacts/$t/" >&2

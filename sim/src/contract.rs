@@ -243,7 +243,7 @@ impl Contract {
             config
                 .instances
                 .iter()
-                .position(|c| c.interface == name && c.family == family && c.vrid == vrid)
+                .position(|c| c.vrid == vrid && c.family == family && c.interface == name)
         })();
         match target.and_then(|i| self.mirror.get_mut(i)) {
             Some(m) => m.delivered += 1,
