@@ -1044,8 +1044,9 @@ impl Builder {
             interval: g.vrrp_garp_interval,
             na_interval: g.vrrp_gna_interval,
         };
-        let mut lower_prio_delay_set = false;
-        let mut lower_prio_repeat_set = false;
+        // keepalived (vrrp.c, vrrp_complete_instance): an instance's lower-priority garp delay
+        // and repeat default to the *global* ones, not to its own garp_master_delay/_repeat
+        // (found by the dump differential).
         let mut use_vmac = None;
         let mut vmac_xmit_base = false;
         let mut lower_prio_no_advert = None;
@@ -1181,24 +1182,16 @@ impl Builder {
                     "smtp_alert" => smtp_alert = Some(self.flag(st)?),
                     "garp_master_delay" => {
                         garp.master_delay = Duration::from_secs(u64::from(self.u32v(st, 0, 255)?));
-                        if !lower_prio_delay_set {
-                            garp.lower_prio_delay = garp.master_delay;
-                        }
                     }
                     "garp_master_repeat" => {
                         garp.master_repeat = self.u32v(st, 1, 255)?;
-                        if !lower_prio_repeat_set {
-                            garp.lower_prio_repeat = garp.master_repeat;
-                        }
                     }
                     "garp_lower_prio_delay" => {
                         garp.lower_prio_delay =
                             Duration::from_secs(u64::from(self.u32v(st, 0, 255)?));
-                        lower_prio_delay_set = true;
                     }
                     "garp_lower_prio_repeat" => {
                         garp.lower_prio_repeat = self.u32v(st, 0, 255)?;
-                        lower_prio_repeat_set = true;
                     }
                     "garp_master_refresh" => {
                         let v = self.u32v(st, 0, u32::MAX)?;
