@@ -102,15 +102,27 @@ pub fn dump_vrrp(cfg: &Config, env: &dyn DumpEnv) -> Result<String, ConvertError
             sync_group(w, cfg, g, env);
         }
     }
-    if !cfg.scripts.is_empty() {
+    // Scripts and files that nothing tracks change no state (keepalived drops them with a
+    // warning): they are not dumped.
+    let scripts: Vec<&conf::VrrpScript> = cfg
+        .scripts
+        .iter()
+        .filter(|s| is_tracked(cfg, &converted, &TrackTarget::Script(s.name.clone())))
+        .collect();
+    if !scripts.is_empty() {
         line(w, "------< VRRP Scripts >------");
-        for sc in &cfg.scripts {
+        for sc in scripts {
             script(w, cfg, &converted, sc, env);
         }
     }
-    if !cfg.track_files.is_empty() {
+    let files: Vec<&conf::TrackFile> = cfg
+        .track_files
+        .iter()
+        .filter(|f| is_tracked(cfg, &converted, &TrackTarget::File(f.name.clone())))
+        .collect();
+    if !files.is_empty() {
         line(w, "------< VRRP Track files >------");
-        for f in &cfg.track_files {
+        for f in files {
             track_file(w, cfg, &converted, f);
         }
     }
@@ -127,16 +139,18 @@ fn global(w: &mut String, cfg: &Config, env: &dyn DumpEnv) {
         line(w, &format!(" Smtp server = {}", s.host));
         line(w, &format!(" Smtp server port = {}", s.port));
     }
-    if let Some(h) = g.smtp_helo_name.clone().or_else(|| env.host_name()) {
-        line(w, &format!(" Smtp HELO name = {h}"));
+    if g.smtp_server.is_some() {
+        if let Some(h) = g.smtp_helo_name.clone().or_else(|| env.host_name()) {
+            line(w, &format!(" Smtp HELO name = {h}"));
+        }
+        line(
+            w,
+            &format!(
+                " Smtp server connection timeout = {}",
+                g.smtp_connect_timeout.as_secs()
+            ),
+        );
     }
-    line(
-        w,
-        &format!(
-            " Smtp server connection timeout = {}",
-            g.smtp_connect_timeout.as_secs()
-        ),
-    );
     if let Some(f) = &g.notification_email_from {
         line(w, &format!(" Email notification from = {f}"));
         line(w, " Email notification to:");
@@ -432,7 +446,8 @@ fn instance(
             if c.preempt { "enabled" } else { "disabled" }
         ),
     );
-    if !c.preempt_delay.is_zero() {
+    // A delay only means something while preemption is on.
+    if c.preempt && !c.preempt_delay.is_zero() {
         line(
             w,
             &format!("   Preempt delay = {} secs", g_format(c.preempt_delay)),
@@ -502,11 +517,7 @@ fn instance(
     }
     // The instance's own trackers, with the weight the engine applies; a sync group's trackers
     // are dumped with the group, as keepalived does.
-    let group = cfg.sync_groups.iter().find(|g| g.members.contains(&i.name));
-    let weights_ignored = group.is_some_and(|g| !g.tracking_weight);
-    let own = i.track_interfaces.len() + i.track_scripts.len() + i.track_files.len();
-    let own_tracks = &c.track[..own.min(c.track.len())];
-    tracked(w, own_tracks, weights_ignored);
+    tracked(w, own_tracks(cfg, i, c), weights_ignored(cfg, i));
     line(
         w,
         &format!("   Using smtp notification = {}", yes(i.smtp_alert)),
@@ -523,6 +534,41 @@ fn instance(
         ),
     );
     notify_scripts(w, &i.notify, env, true);
+}
+
+/// The instance's own trackers in the engine's configuration: [`EngineConfig::from_conf`]
+/// appends its sync group's after them.
+fn own_tracks<'a>(cfg: &Config, i: &conf::VrrpInstance, c: &'a InstanceConfig) -> &'a [Track] {
+    let from_group = cfg
+        .sync_groups
+        .iter()
+        .find(|g| g.members.contains(&i.name))
+        .map_or(0, |g| {
+            g.track_interfaces.len() + g.track_scripts.len() + g.track_files.len()
+        });
+    &c.track[..c.track.len().saturating_sub(from_group)]
+}
+
+/// A sync group member without `sync_group_tracking_weight`: the engine applies no weight.
+fn weights_ignored(cfg: &Config, i: &conf::VrrpInstance) -> bool {
+    cfg.sync_groups
+        .iter()
+        .any(|g| g.members.contains(&i.name) && !g.tracking_weight)
+}
+
+/// Whether any instance (its own trackers) or sync group tracks `target`.
+fn is_tracked(cfg: &Config, e: &EngineConfig, target: &TrackTarget) -> bool {
+    let by_instance = cfg
+        .instances
+        .iter()
+        .zip(&e.instances)
+        .any(|(i, c)| own_tracks(cfg, i, c).iter().any(|t| &t.target == target));
+    let by_group = cfg.sync_groups.iter().any(|g| match target {
+        TrackTarget::Script(n) => g.track_scripts.iter().any(|r| &r.name == n),
+        TrackTarget::File(n) => g.track_files.iter().any(|r| &r.name == n),
+        TrackTarget::Interface(n) => g.track_interfaces.iter().any(|t| &t.name == n),
+    });
+    by_instance || by_group
 }
 
 /// `Tracked interfaces :` / `Tracked scripts :` / `Tracked files :`.
@@ -654,15 +700,8 @@ fn sync_group(w: &mut String, cfg: &Config, g: &conf::SyncGroup, env: &dyn DumpE
 fn tracking(w: &mut String, cfg: &Config, e: &EngineConfig, target: &TrackTarget) {
     let mut rows = Vec::new();
     for (i, c) in cfg.instances.iter().zip(&e.instances) {
-        let own = i.track_interfaces.len() + i.track_scripts.len() + i.track_files.len();
-        let ignored = cfg
-            .sync_groups
-            .iter()
-            .any(|g| g.members.contains(&i.name) && !g.tracking_weight);
-        for t in c.track[..own.min(c.track.len())]
-            .iter()
-            .filter(|t| &t.target == target)
-        {
+        let ignored = weights_ignored(cfg, i);
+        for t in own_tracks(cfg, i, c).iter().filter(|t| &t.target == target) {
             let weight = if ignored { 0 } else { t.weight };
             rows.push(format!(
                 "     {}, weight {weight}{}",
@@ -690,8 +729,9 @@ fn script(
     line(w, &format!(" VRRP Script = {}", sc.name));
     line(w, &format!("   Command = {}", command(&sc.script, env)));
     line(w, &format!("   Interval = {} sec", sc.interval.as_secs()));
-    let timeout = eff.map_or(sc.interval, |s| s.timeout);
-    line(w, &format!("   Timeout = {} sec", timeout.as_secs()));
+    // keepalived's 0: no timeout of its own, the interval applies (Vigil's effective timeout).
+    let timeout = sc.timeout.map_or(0, |t| t.as_secs());
+    line(w, &format!("   Timeout = {timeout} sec"));
     line(
         w,
         &format!(

@@ -90,6 +90,7 @@ pub mod checker;
 pub mod checks;
 pub mod daemon;
 pub mod dataplane;
+pub mod dump;
 pub mod netlink;
 pub mod routes;
 #[allow(unsafe_code)] // signals, clocks, epoll, file descriptors: the daemon's system calls

@@ -177,7 +177,7 @@ fn a_v3_instance_with_trackers_routes_and_a_sync_group() {
    Flags:
      Using unicast
    Using src_ip = 192.0.2.11 (from configuration)
-   Check unicast src : no
+   Check unicast src : yes
    Unicast Peer :
      192.0.2.12 min_ttl 250 max_ttl 255
      192.0.2.13 min_ttl 0 max_ttl 255
