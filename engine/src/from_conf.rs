@@ -75,13 +75,13 @@ pub fn virtual_address(v: &conf::VirtualAddress) -> VirtualAddress {
     }
 }
 
-/// A `track_script` / `track_file` entry: the instance's weight and `reverse` when it gives a
-/// weight, else the script's or file's own (keepalived).
+/// A `track_script` / `track_file` entry: the instance's weight when it gives one, else the
+/// script's or file's own; `reverse` is the script's or file's own unless the entry says
+/// `reverse` or `noreverse` (keepalived's vrrp_track.c / track_file.c: the tracked object's
+/// `reverse` is inherited even when the entry gives a weight; found by the dump differential).
 fn weighted(r: &TrackRef, own_weight: i32, own_reverse: bool) -> (i32, bool) {
-    match r.weight {
-        Some(w) => (w, r.reverse),
-        None => (own_weight, own_reverse || r.reverse),
-    }
+    let reverse = r.reverse || (own_reverse && !r.noreverse);
+    (r.weight.unwrap_or(own_weight), reverse)
 }
 
 fn trackers(
@@ -539,6 +539,24 @@ mod tests {
         assert_eq!(
             names,
             vec![("eth2".into(), 0), ("z".into(), 0), ("f".into(), 0)]
+        );
+    }
+
+    /// keepalived: a tracked script's or file's own `reverse` carries over to an instance
+    /// entry that gives its own weight; `noreverse` clears it.
+    #[test]
+    fn a_tracked_object_s_reverse_is_inherited_unless_noreverse() {
+        let c = convert(
+            "vrrp_script s { script /bin/true\n weight -20 reverse }\n\
+             vrrp_track_file f { file /tmp/f\n weight 2 reverse }\n\
+             vrrp_instance A {\n interface eth0\n virtual_router_id 1\n\
+             track_script { s weight -30 }\n track_file { f weight 3 noreverse }\n\
+             virtual_ipaddress { 192.0.2.1 }\n}\n",
+        );
+        let t = &c.engine.instances[0].track;
+        assert_eq!(
+            (t[0].weight, t[0].reverse, t[1].weight, t[1].reverse),
+            (-30, true, 3, false)
         );
     }
 

@@ -888,8 +888,15 @@ impl Builder {
     }
 
     fn track_list_weight(&mut self, s: &Stmt, min: i64, max: i64) -> (Option<i32>, bool) {
+        let (weight, reverse, _) = self.track_list_weight3(s, min, max);
+        (weight, reverse)
+    }
+
+    /// `weight N [reverse|noreverse]`: the weight, `reverse`, `noreverse`.
+    fn track_list_weight3(&mut self, s: &Stmt, min: i64, max: i64) -> (Option<i32>, bool, bool) {
         let mut weight = None;
         let mut reverse = false;
+        let mut noreverse = false;
         let args = s.args();
         let mut i = 0;
         while i < args.len() {
@@ -910,6 +917,7 @@ impl Builder {
                 }
                 "noreverse" | "no_reverse" => {
                     reverse = false;
+                    noreverse = true;
                     i += 1;
                 }
                 other => {
@@ -921,7 +929,7 @@ impl Builder {
                 }
             }
         }
-        (weight, reverse)
+        (weight, reverse, noreverse)
     }
 
     fn track_interfaces(&mut self, s: &Stmt) -> Vec<TrackInterface> {
@@ -943,11 +951,12 @@ impl Builder {
         let mut out = Vec::new();
         for t in self.block(s) {
             self.no_block(t);
-            let (weight, reverse) = self.track_list_weight(t, min, max);
+            let (weight, reverse, noreverse) = self.track_list_weight3(t, min, max);
             out.push(TrackRef {
                 name: t.keyword().text.to_string(),
                 weight,
                 reverse,
+                noreverse,
                 loc: t.loc().clone(),
             });
         }
