@@ -45,9 +45,18 @@ pub trait DumpEnv {
     fn ifindex(&self, _interface: &str) -> Option<u32> {
         None
     }
-    /// A script's program as it will be run: keepalived prints the real path it found.
+    /// A script's program as it will be run: keepalived prints the path it found.
     fn program(&self, argv0: &str) -> String {
         argv0.to_string()
+    }
+    /// A script's command line as keepalived's `cmd_str` prints it (every word in single
+    /// quotes, the program as found), or `None` when the runner refuses to run it (program not
+    /// found, not executable, insecure): keepalived drops such notify scripts too.
+    fn command(&self, sc: &conf::Script) -> Option<String> {
+        Some(quoted(
+            sc,
+            &self.program(sc.argv.first().map_or("", String::as_str)),
+        ))
     }
     /// The uid and gid a script runs as: `run_as`, else the default script user.
     fn uid_gid(&self, _run_as: Option<&RunAs>) -> Option<(u32, u32)> {
@@ -615,14 +624,11 @@ fn tracked(w: &mut String, tracks: &[Track], weights_ignored: bool) {
 
 fn notify_scripts(w: &mut String, n: &conf::Notify, env: &dyn DumpEnv, instance: bool) {
     let mut one = |sc: &Option<conf::Script>, what: &str| {
-        if let Some(sc) = sc {
+        if let Some((sc, cmd)) = sc.as_ref().and_then(|sc| Some((sc, env.command(sc)?))) {
             let (u, g) = env.uid_gid(sc.run_as.as_ref()).unwrap_or((0, 0));
             line(
                 w,
-                &format!(
-                    "   {what} state transition script = {}, uid:gid {u}:{g}",
-                    command(sc, env)
-                ),
+                &format!("   {what} state transition script = {cmd}, uid:gid {u}:{g}"),
             );
         }
     };
@@ -669,11 +675,7 @@ fn sync_group(w: &mut String, cfg: &Config, g: &conf::SyncGroup, env: &dyn DumpE
         tracks.push(Track {
             target: TrackTarget::Script(r.name.clone()),
             weight: r.weight.unwrap_or(weight),
-            reverse: if r.weight.is_some() {
-                r.reverse
-            } else {
-                reverse || r.reverse
-            },
+            reverse: r.reverse || (reverse && !r.noreverse),
         });
     }
     for r in &g.track_files {
@@ -685,11 +687,7 @@ fn sync_group(w: &mut String, cfg: &Config, g: &conf::SyncGroup, env: &dyn DumpE
         tracks.push(Track {
             target: TrackTarget::File(r.name.clone()),
             weight: r.weight.unwrap_or(weight),
-            reverse: if r.weight.is_some() {
-                r.reverse
-            } else {
-                reverse || r.reverse
-            },
+            reverse: r.reverse || (reverse && !r.noreverse),
         });
     }
     tracked(w, &tracks, false);
@@ -708,6 +706,19 @@ fn tracking(w: &mut String, cfg: &Config, e: &EngineConfig, target: &TrackTarget
                 i.name,
                 if t.reverse { " reverse" } else { "" }
             ));
+        }
+    }
+    // A sync group's script or file is tracked by each member, unweighted (keepalived).
+    for g in &cfg.sync_groups {
+        let tracks = match target {
+            TrackTarget::Script(n) => g.track_scripts.iter().any(|r| &r.name == n),
+            TrackTarget::File(n) => g.track_files.iter().any(|r| &r.name == n),
+            TrackTarget::Interface(_) => false,
+        };
+        if tracks {
+            for m in &g.members {
+                rows.push(format!("     {m}, weight 0"));
+            }
         }
     }
     if !rows.is_empty() {
@@ -833,9 +844,8 @@ fn route(r: &conf::Route) -> String {
         IpAddr::V4(_) => 32,
         IpAddr::V6(_) => 128,
     };
-    if r.prefix_len == 0 && r.to.is_unspecified() {
-        s.push_str("default");
-    } else if r.prefix_len == host {
+    // keepalived prints `default` as 0.0.0.0/0 too.
+    if r.prefix_len == host {
         let _ = write!(s, "{}", r.to);
     } else {
         let _ = write!(s, "{}/{}", r.to, r.prefix_len);
@@ -866,20 +876,22 @@ fn route(r: &conf::Route) -> String {
     s
 }
 
-/// keepalived's `cmd_str`: every word in single quotes, the program as found.
+/// A script's command line for the dump (the raw line when the runner refuses it).
 fn command(sc: &conf::Script, env: &dyn DumpEnv) -> String {
-    sc.argv
-        .iter()
-        .enumerate()
-        .map(|(k, a)| {
-            if k == 0 {
-                format!("'{}'", env.program(a))
-            } else {
-                format!("'{a}'")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    env.command(sc).unwrap_or_else(|| sc.command.clone())
+}
+
+/// keepalived's `cmd_str`: every word in single quotes, `program` first (unquoted when it is
+/// a redirection, `</dev/tcp/HOST/PORT`, keepalived's special case for bash checks).
+pub fn quoted(sc: &conf::Script, program: &str) -> String {
+    let first = if program.starts_with('<') || program.starts_with('>') {
+        program.to_string()
+    } else {
+        format!("'{program}'")
+    };
+    let mut words = vec![first];
+    words.extend(sc.argv.iter().skip(1).map(|a| format!("'{a}'")));
+    words.join(" ")
 }
 
 fn line(w: &mut String, l: &str) {

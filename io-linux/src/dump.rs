@@ -17,7 +17,7 @@ use vigil_engine::dump::{dump_vrrp, DumpEnv};
 use vigil_engine::wire::Family;
 
 use crate::netlink::{self, Addr, Rtnl};
-use crate::operator::user;
+use crate::operator::{program, user};
 
 /// The running system, as the dump needs it.
 #[derive(Debug, Default)]
@@ -28,6 +28,10 @@ pub struct SystemEnv {
     vips: HashSet<IpAddr>,
     /// `script_user` / `keepalived_script` / vigild's own identity.
     default_user: Option<(u32, u32)>,
+    /// The same, for vetting scripts as the daemon does.
+    default_creds: Option<user::Credentials>,
+    /// `enable_script_security`.
+    security: bool,
 }
 
 impl SystemEnv {
@@ -54,13 +58,13 @@ impl SystemEnv {
             .chain(&cfg.static_addresses)
             .map(|v| v.addr)
             .collect();
-        let default_user = user::default_script_user(&cfg.global)
-            .ok()
-            .map(|(c, _)| (c.uid, c.gid));
+        let default_creds = user::default_script_user(&cfg.global).ok().map(|(c, _)| c);
         SystemEnv {
             interfaces,
             vips,
-            default_user,
+            default_user: default_creds.as_ref().map(|c| (c.uid, c.gid)),
+            default_creds,
+            security: cfg.global.enable_script_security,
         }
     }
 }
@@ -78,10 +82,26 @@ impl DumpEnv for SystemEnv {
         self.interfaces.get(interface).map(|(i, _)| *i)
     }
 
+    /// As keepalived prints it: found on PATH, its directory's real path (`/bin/true` is
+    /// `/usr/bin/true` where /bin links to /usr/bin; `sh` stays `/usr/bin/sh`, not `dash`).
     fn program(&self, argv0: &str) -> String {
         find_program(argv0)
-            .and_then(|p| std::fs::canonicalize(p).ok())
+            .and_then(|p| {
+                let dir = std::fs::canonicalize(p.parent()?).ok()?;
+                Some(dir.join(p.file_name()?))
+            })
             .map_or_else(|| argv0.to_string(), |p| p.to_string_lossy().into_owned())
+    }
+
+    /// The daemon's vetting ([`program::vetted`]): a refused script is not dumped.
+    fn command(&self, sc: &conf::Script) -> Option<String> {
+        let default = self
+            .default_creds
+            .clone()
+            .unwrap_or_else(user::Credentials::current);
+        program::vetted(sc, &default, self.security).ok()?;
+        let argv0 = sc.argv.first()?;
+        Some(vigil_engine::dump::quoted(sc, &self.program(argv0)))
     }
 
     fn uid_gid(&self, run_as: Option<&RunAs>) -> Option<(u32, u32)> {
@@ -140,10 +160,11 @@ mod tests {
         let env = SystemEnv::default();
         let sh = env.program("sh");
         assert!(sh.starts_with('/'), "{sh}");
+        let dir = Path::new(&sh).parent().map(Path::to_path_buf);
         assert_eq!(
-            std::fs::canonicalize(&sh).ok(),
-            Some(PathBuf::from(&sh)),
-            "a real path"
+            dir.as_ref().and_then(|d| std::fs::canonicalize(d).ok()),
+            dir,
+            "its directory is a real path"
         );
         assert_eq!(env.program("/no/such/program"), "/no/such/program");
     }
