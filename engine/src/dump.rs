@@ -62,7 +62,7 @@ pub trait DumpEnv {
     fn uid_gid(&self, _run_as: Option<&RunAs>) -> Option<(u32, u32)> {
         None
     }
-    /// The host name (keepalived's default `smtp_helo_name`).
+    /// The host name (keepalived's default `router_id` and `smtp_helo_name`).
     fn host_name(&self) -> Option<String> {
         None
     }
@@ -141,7 +141,8 @@ pub fn dump_vrrp(cfg: &Config, env: &dyn DumpEnv) -> Result<String, ConvertError
 fn global(w: &mut String, cfg: &Config, env: &dyn DumpEnv) {
     let g = &cfg.global;
     line(w, "------< Global definitions >------");
-    if let Some(r) = &g.router_id {
+    // The runner's default router_id is the host name, as keepalived's.
+    if let Some(r) = g.router_id.clone().or_else(|| env.host_name()) {
         line(w, &format!(" Router ID = {r}"));
     }
     if let Some(s) = &g.smtp_server {

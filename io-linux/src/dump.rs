@@ -111,10 +111,10 @@ impl DumpEnv for SystemEnv {
         }
     }
 
+    /// The one mail and notifications use ([`crate::operator::mail::host_name`]).
     fn host_name(&self) -> Option<String> {
-        let h = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
-        let h = h.trim();
-        (!h.is_empty()).then(|| h.to_string())
+        let h = crate::operator::mail::host_name();
+        (!h.is_empty()).then_some(h)
     }
 }
 

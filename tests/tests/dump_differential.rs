@@ -51,8 +51,9 @@ enum Side {
 use Side::{Differs, KeepalivedOnly, VigilOnly};
 
 /// One accepted kind of difference: scope kind (`global`, `instance`, `sync group`, `script`,
-/// `track file`, `static addresses`, `static routes`, or a keepalived section title), field
-/// (`*`: any), configuration file (`*`: any), side, and why.
+/// `track file`, `static addresses`, `static routes`, or a keepalived section title), fields
+/// (`|`-separated; `X*` matches every field starting with X; `*` any), configuration file (`*`:
+/// any), side, and why.
 struct Listed {
     scope: &'static str,
     field: &'static str,
@@ -80,7 +81,17 @@ const fn row(
 /// THE table: every difference between the two dumps that is accepted, and why.
 const LISTED: &[Listed] = &[
     // keepalived's process settings and run-time state, which Vigil has no equivalent of.
-    row("global", "*", "*", KeepalivedOnly, "keepalived process settings with no Vigil equivalent (namespaces, LVS, SNMP, DBus, realtime priorities, netlink buffers, umask, nftables build)"),
+    row("global", "Network namespace*|LVS flush*|Checker*|BFD*|SNMP*|DBus*|lvs_netlink*|vrrp_netlink*|process_monitor*|rx_bufs_multiples|umask|rs_init_notifies|no_checker_emails|Default smtp_alert_checker|No test config before reload|Disable local IGMP|nftables without counters|libnftnl version*|VRRP process priority|VRRP don't swap|VRRP realtime*|Min auto priority delay|FIFO write vrrp states on reload", "*", KeepalivedOnly, "keepalived process and build settings with no Vigil equivalent (namespaces, LVS, checker/BFD processes, SNMP, DBus, netlink buffers, umask, realtime limits, config reload test, nftables build)"),
+    row("global", "Default smtp_alert_vrrp", "*", KeepalivedOnly, "smtp_alert_vrrp is accepted with a notice and not acted on (issue 15's keyword table)"),
+    row("global", "Default interface", "*", KeepalivedOnly, "Vigil has no built-in default interface (keepalived's eth0): an instance without interface needs default_interface, else it is refused"),
+    row("global", "VRRP notify priority changes", "*", KeepalivedOnly, "notify_priority_changes is not honoured yet (issue 15)"),
+    row("global", "VRRP IPv4 mcast group|VRRP IPv6 mcast group", "*", KeepalivedOnly, "vrrp_mcast_group4/6 are not honoured yet (issue 15)"),
+    row("global", "Gratuitous ARP for each secondary VMAC", "*", KeepalivedOnly, "vrrp_garp_extra_if / vmac garp interval is not honoured (accepted with a notice)"),
+    row("global", "Send advert after receive higher priority advert", "*", KeepalivedOnly, "higher_prio_send_advert is not honoured yet (issue 15)"),
+    row("global", "VRRP strict mode", "*", KeepalivedOnly, "vrrp_strict is not honoured yet (issue 15)"),
+    row("global", "nftables*", "*", KeepalivedOnly, "keepalived's nftables table (for vrrp_strict, no_accept, use_vmac) is not installed by Vigil yet (issue 15)"),
+    row("global", "Allow interface changes", "dynamic_interfaces.conf", KeepalivedOnly, "dynamic_interfaces's allow_if_changes flag is not dumped by Vigil (what Vigil does with it is issue 15's keyword table)"),
+    row("global", "Max auto priority", "*", KeepalivedOnly, "max_auto_priority is parsed, not acted on: vigild's realtime rule is its own (issue 15's keyword table)"),
     row("GARP delay group", "*", "*", KeepalivedOnly, "keepalived's run-time garp delay groups"),
     row("instance", "Number of config faults", "*", KeepalivedOnly, "keepalived run-time counter"),
     row("instance", "No sockets allocated", "*", KeepalivedOnly, "keepalived run-time socket state"),
@@ -444,7 +455,10 @@ fn listed(d: &Difference) -> Option<usize> {
     LISTED.iter().position(|r| {
         r.side == d.side
             && r.scope == scope_kind(&d.scope)
-            && (r.field == "*" || r.field == d.field)
+            && r.field.split('|').any(|f| match f.strip_suffix('*') {
+                Some(prefix) => d.field.starts_with(prefix),
+                None => f == d.field,
+            })
             && (r.config == "*" || r.config == d.config)
     })
 }
