@@ -127,7 +127,7 @@ const LISTED: &[Listed] = &[
     row("instance", "Check unicast src", "unicast_global_check_src.conf", Differs, "keepalived prints the instance's own flag and applies the global vrrp_check_unicast_src when receiving; Vigil folds the global into the instance (same behaviour)"),
     row("global", "Default interface", "default_interface.conf", Differs, "keepalived 2.2.7's -d prints its built-in eth0 whatever default_interface says"),
     row("script", "Init state", "*", Differs, "keepalived's Init state is run-time (init_fail's INIT/FAILED is left once the start-up settles); Vigil prints init_fail as configured"),
-    row("track file", "*", "instance_full.conf", VigilOnly, "keepalived drops a track_file whose directory (/run/vigil) does not exist; Vigil watches for the file to appear"),
+    row("track file", "*", "instance_full.conf", VigilOnly, "keepalived drops a track_file whose directory (/run/vigil) does not exist; Vigil keeps it, and a missing file reads as 0 (io-linux/src/track_files.rs)"),
     row("instance", "Tracked files", "instance_full.conf", VigilOnly, "the same /run/vigil track_file"),
 ];
 
