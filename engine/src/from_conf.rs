@@ -12,7 +12,7 @@ use crate::conf::{self, AuthType, Config, Scope, TrackRef, UnicastChecksum, Vrrp
 use crate::setup::{
     Announce, EngineConfig, InstanceConfig, OldUnicastChecksum, RouteKind, ScriptConfig,
     SyncGroupConfig, Track, TrackFileConfig, TrackProcessConfig, TrackTarget, UnicastTtl,
-    VirtualAddress, VirtualRoute, MAIN_TABLE,
+    VirtualAddress, VirtualRoute, MAIN_TABLE, OWNER_PRIORITY,
 };
 use crate::wire::{Auth, ChecksumPolicy, Family};
 
@@ -175,13 +175,13 @@ pub fn virtual_route(r: &conf::Route) -> (Option<VirtualRoute>, Vec<String>) {
     (Some(route), notes)
 }
 
-/// A `track_script` / `track_file` entry: the instance's weight and `reverse` when it gives a
-/// weight, else the script's or file's own (keepalived).
+/// A `track_script` / `track_file` entry: the instance's weight when it gives one, else the
+/// script's or file's own; `reverse` is the script's or file's own unless the entry says
+/// `reverse` or `noreverse` (keepalived's vrrp_track.c / track_file.c: the tracked object's
+/// `reverse` is inherited even when the entry gives a weight; found by the dump differential).
 fn weighted(r: &TrackRef, own_weight: i32, own_reverse: bool) -> (i32, bool) {
-    match r.weight {
-        Some(w) => (w, r.reverse),
-        None => (own_weight, own_reverse || r.reverse),
-    }
+    let reverse = r.reverse || (own_reverse && !r.noreverse);
+    (r.weight.unwrap_or(own_weight), reverse)
 }
 
 fn trackers(
@@ -302,7 +302,9 @@ fn instance(
             max: p.max_ttl.unwrap_or(255),
         })
         .collect();
-    c.check_unicast_src = i.check_unicast_src;
+    // keepalived (vrrp_data.c, alloc_vrrp_unicast_peer): a peer's min_ttl or max_ttl turns
+    // check_unicast_src on (found by the dump differential).
+    c.check_unicast_src = i.check_unicast_src || !c.unicast_ttl.is_empty();
     // keepalived.conf(5) `mcast_dst_ip`, else global_defs' `vrrp_mcast_group4` /
     // `vrrp_mcast_group6`: where adverts go, and the group the runner joins.
     let group = i.mcast_dst_ip.unwrap_or(match i.family {
@@ -363,7 +365,35 @@ fn instance(
         &i.track_processes,
         &mut c.track,
     );
-    if let Some(g) = cfg.sync_groups.iter().find(|g| g.members.contains(&i.name)) {
+    let group = cfg.sync_groups.iter().find(|g| g.members.contains(&i.name));
+    let unweighted = group.is_some_and(|g| !g.tracking_weight);
+    if unweighted || c.priority == OWNER_PRIORITY {
+        let before = c.track.clone();
+        c.track = unweighted_trackers(std::mem::take(&mut c.track), unweighted);
+        let why = if unweighted {
+            "in a sync group without sync_group_tracking_weight"
+        } else {
+            "as the address owner (priority 255)"
+        };
+        for t in before.iter().filter(|t| t.weight != 0) {
+            let (kind, name) = match &t.target {
+                TrackTarget::Interface(n) => ("track_interface", n),
+                TrackTarget::Script(n) => ("track_script", n),
+                TrackTarget::File(n) => ("track_file", n),
+                TrackTarget::Process(n) => ("track_process", n),
+            };
+            let done = if c.track.iter().any(|k| k.target == t.target) {
+                "its weight is ignored (down or failed means FAULT)"
+            } else {
+                "it is not tracked"
+            };
+            note(&format!(
+                "{kind} {name} weight {}: {done} {why}, as keepalived does",
+                t.weight
+            ));
+        }
+    }
+    if let Some(g) = group {
         // keepalived: a sync group's trackers apply to every member.
         trackers(
             cfg,
@@ -386,6 +416,44 @@ fn instance(
         note("use_vmac: the engine is unaffected; the runner decides whether it supports it");
     }
     Ok(c)
+}
+
+/// keepalived's rule for the instance's own trackers when weights cannot apply
+/// (vrrp.c, vrrp_complete_instance): a member of a sync group without
+/// `sync_group_tracking_weight`, or the address owner (priority 255).
+/// - a weighted interface: its weight becomes 0 in a sync group (down means FAULT); the owner
+///   stops tracking it;
+/// - a weighted script or tracked process: no longer tracked;
+/// - a file: with the default weight (1, no weight written) it becomes unweighted (non-zero
+///   means FAULT); with another weight it is no longer tracked.
+///
+/// keepalived logs each ("ignoring tracked script chk with weights due to SYNC group"); the
+/// conversion returns a note for each.
+fn unweighted_trackers(track: Vec<Track>, in_group: bool) -> Vec<Track> {
+    track
+        .into_iter()
+        .filter_map(|mut t| {
+            if t.weight == 0 {
+                return Some(t);
+            }
+            match &t.target {
+                TrackTarget::Interface(_) if in_group => {
+                    t.weight = 0;
+                    Some(t)
+                }
+                // A weighted process is dropped like a script (vrrp.c treats them alike).
+                TrackTarget::Interface(_) | TrackTarget::Script(_) | TrackTarget::Process(_) => {
+                    None
+                }
+                // keepalived cannot tell a written `weight 1` from the default either.
+                TrackTarget::File(_) if t.weight == 1 => {
+                    t.weight = 0;
+                    Some(t)
+                }
+                TrackTarget::File(_) => None,
+            }
+        })
+        .collect()
 }
 
 impl EngineConfig {
@@ -740,20 +808,15 @@ mod tests {
         let s = &e.scripts[0];
         assert_eq!((s.rise, s.fall, s.timeout), (2, 3, Duration::from_secs(2)));
         assert_eq!(e.track_files[0].initial, 3);
+        // A is in a sync group without sync_group_tracking_weight: keepalived stops tracking
+        // its weighted script and file and makes its interface unweighted.
         let a = &e.instances[0].track;
-        assert!(a.contains(&Track {
-            target: TrackTarget::Script("chk".into()),
-            weight: -20,
-            reverse: false
-        }));
-        assert!(a.contains(&Track {
-            target: TrackTarget::File("f".into()),
-            weight: -2,
-            reverse: true
-        }));
+        assert!(!a
+            .iter()
+            .any(|t| matches!(t.target, TrackTarget::Script(_) | TrackTarget::File(_))));
         assert!(a.contains(&Track {
             target: TrackTarget::Interface("eth2".into()),
-            weight: 10,
+            weight: 0,
             reverse: false
         }));
         // The group's track_interface applies to both members.
@@ -786,6 +849,67 @@ mod tests {
              virtual_ipaddress { 192.0.2.100 }\n}\n",
         );
         assert_eq!(default.engine.instances[0].down_timer_adverts, 3);
+    }
+
+    /// keepalived's vrrp_complete_instance, outside a sync group: the address owner stops
+    /// tracking weighted interfaces, scripts and files; an unweighted file (default weight 1)
+    /// stays, unweighted; a weight-0 tracker stays.
+    #[test]
+    fn the_address_owner_keeps_only_unweighted_trackers() {
+        let c = convert(
+            "vrrp_script s { script /bin/true\n weight 5 }\n\
+             vrrp_script z { script /bin/true }\n\
+             vrrp_track_file f { file /tmp/f }\n\
+             vrrp_track_file g { file /tmp/g\n weight 3 }\n\
+             vrrp_instance A {\n interface eth0\n virtual_router_id 1\n priority 255\n\
+             track_interface { eth1 weight 10\n eth2 }\n track_script { s\n z }\n\
+             track_file { f\n g }\n virtual_ipaddress { 192.0.2.1 }\n}\n",
+        );
+        let names: Vec<(String, i32)> = c.engine.instances[0]
+            .track
+            .iter()
+            .map(|t| {
+                let n = match &t.target {
+                    TrackTarget::Interface(n)
+                    | TrackTarget::Script(n)
+                    | TrackTarget::File(n)
+                    | TrackTarget::Process(n) => n,
+                };
+                (n.clone(), t.weight)
+            })
+            .collect();
+        assert_eq!(
+            names,
+            vec![("eth2".into(), 0), ("z".into(), 0), ("f".into(), 0)]
+        );
+    }
+
+    /// keepalived: a tracked script's or file's own `reverse` carries over to an instance
+    /// entry that gives its own weight; `noreverse` clears it.
+    #[test]
+    fn a_tracked_object_s_reverse_is_inherited_unless_noreverse() {
+        let c = convert(
+            "vrrp_script s { script /bin/true\n weight -20 reverse }\n\
+             vrrp_track_file f { file /tmp/f\n weight 2 reverse }\n\
+             vrrp_instance A {\n interface eth0\n virtual_router_id 1\n\
+             track_script { s weight -30 }\n track_file { f weight 3 noreverse }\n\
+             virtual_ipaddress { 192.0.2.1 }\n}\n",
+        );
+        let t = &c.engine.instances[0].track;
+        assert_eq!(
+            (t[0].weight, t[0].reverse, t[1].weight, t[1].reverse),
+            (-30, true, 3, false)
+        );
+    }
+
+    /// keepalived: a unicast peer's min_ttl / max_ttl turns check_unicast_src on.
+    #[test]
+    fn a_peer_ttl_range_checks_the_unicast_source() {
+        let c = convert(
+            "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n\
+             unicast_peer { 192.0.2.12 max_ttl 254 }\n virtual_ipaddress { 192.0.2.1 }\n}\n",
+        );
+        assert!(c.engine.instances[0].check_unicast_src);
     }
 
     #[test]

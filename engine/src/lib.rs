@@ -142,6 +142,7 @@
 pub mod checker;
 pub mod conf;
 pub mod dataplane;
+pub mod dump;
 mod engine;
 pub mod from_conf;
 pub mod instance;

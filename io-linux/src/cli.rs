@@ -33,9 +33,9 @@ pub struct Cli {
     )]
     pub config_test: Option<String>,
 
-    /// Dump the configuration's health-checker part (virtual servers, real servers, checkers)
-    /// on stdout in keepalived's `-d` format before starting (or, with `-t`, before the test).
-    /// The VRRP part is not dumped yet.
+    /// Dump the effective configuration on stdout in keepalived's `-d` format before starting
+    /// (or, with `-t`, before the test): global definitions, VRRP topology, sync groups,
+    /// scripts, track files, then virtual servers, real servers and checkers.
     #[arg(short = 'd', long = "dump-conf")]
     pub dump_conf: bool,
 

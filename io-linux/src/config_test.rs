@@ -143,13 +143,14 @@ fn program_exists(argv0: &str) -> bool {
         .any(|d| !d.is_empty() && Path::new(d).join(argv0).is_file())
 }
 
-/// `vigild -d`: prints the checker part of the configuration in keepalived's `-d` format
-/// (nothing when it does not parse: `-t` or the start reports the errors).
+/// `vigild -d`: prints the effective configuration in keepalived's `-d` format (VRRP part, then
+/// checker part; see `vigil_linux::dump`).
+/// A file that does not parse prints nothing: `-t` or the start reports the errors.
 pub fn dump(file: &Path, config_id: Option<String>) {
     let path = file.to_string_lossy();
     let opts = ParseOptions { config_id };
     if let Ok(cfg) = conf::parse_file(&path, &FsLoader, &opts) {
-        print!("{}", conf::dump_checkers(&cfg));
+        vigil_linux::dump::print(&cfg);
     }
 }
 

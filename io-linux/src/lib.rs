@@ -91,6 +91,7 @@ pub mod checker;
 pub mod checks;
 pub mod daemon;
 pub mod dataplane;
+pub mod dump;
 pub mod load;
 pub mod netlink;
 pub mod routes;

@@ -174,7 +174,7 @@ pub fn signal(pid: u32, sig: i32) {
 }
 
 /// Reap `pid` if it is our child (or an orphan re-parented to us); returns its status word.
-fn reap(pid: u32) -> Option<i32> {
+pub fn reap(pid: u32) -> Option<i32> {
     let p = libc::pid_t::try_from(pid).ok()?;
     let mut status = 0;
     // SAFETY: valid pointer to an int.

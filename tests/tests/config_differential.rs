@@ -17,7 +17,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const SAMPLES: &str = "/usr/share/doc/keepalived/samples";
+/// keepalived's 25 samples, copied into the repository by scripts/copy-keepalived-samples.sh.
+const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/keepalived-samples");
 
 /// Interfaces that the configurations name.
 const INTERFACES: &[&str] = &["eth0", "eth1", "eth2", "eth3", "eth0.1"];
@@ -113,7 +114,7 @@ fn vigild_and_keepalived_agree_on_accept_versus_reject() {
     );
     assert!(
         Path::new(SAMPLES).is_dir(),
-        "{SAMPLES} is missing: install keepalived (the test command does: apt-get install keepalived)"
+        "{SAMPLES} is missing: scripts/copy-keepalived-samples.sh copies keepalived's samples there"
     );
     let vigild = vigil_tests::netns::Lab::vigild_path();
     let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");

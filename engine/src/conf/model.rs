@@ -362,6 +362,9 @@ pub struct TrackRef {
     pub weight: Option<i32>,
     /// `reverse`.
     pub reverse: bool,
+    /// `noreverse`: clears the tracked object's own `reverse` (keepalived inherits it
+    /// otherwise, even when a weight is given here).
+    pub noreverse: bool,
     /// Where it was written.
     pub loc: Location,
 }

@@ -881,8 +881,15 @@ impl Builder {
     }
 
     fn track_list_weight(&mut self, s: &Stmt, min: i64, max: i64) -> (Option<i32>, bool) {
+        let (weight, reverse, _) = self.track_list_weight3(s, min, max);
+        (weight, reverse)
+    }
+
+    /// `weight N [reverse|noreverse]`: the weight, `reverse`, `noreverse`.
+    fn track_list_weight3(&mut self, s: &Stmt, min: i64, max: i64) -> (Option<i32>, bool, bool) {
         let mut weight = None;
         let mut reverse = false;
+        let mut noreverse = false;
         let args = s.args();
         let mut i = 0;
         while i < args.len() {
@@ -903,6 +910,7 @@ impl Builder {
                 }
                 "noreverse" | "no_reverse" => {
                     reverse = false;
+                    noreverse = true;
                     i += 1;
                 }
                 other => {
@@ -914,7 +922,7 @@ impl Builder {
                 }
             }
         }
-        (weight, reverse)
+        (weight, reverse, noreverse)
     }
 
     fn track_interfaces(&mut self, s: &Stmt) -> Vec<TrackInterface> {
@@ -936,11 +944,12 @@ impl Builder {
         let mut out = Vec::new();
         for t in self.block(s) {
             self.no_block(t);
-            let (weight, reverse) = self.track_list_weight(t, min, max);
+            let (weight, reverse, noreverse) = self.track_list_weight3(t, min, max);
             out.push(TrackRef {
                 name: t.keyword().text.to_string(),
                 weight,
                 reverse,
+                noreverse,
                 loc: t.loc().clone(),
             });
         }
@@ -1038,6 +1047,9 @@ impl Builder {
             interval: g.vrrp_garp_interval,
             na_interval: g.vrrp_gna_interval,
         };
+        // keepalived (vrrp.c, vrrp_complete_instance): an instance's lower-priority garp delay
+        // and repeat default to the *global* ones, not to its own garp_master_delay/_repeat
+        // (found by the dump differential).
         let mut lower_prio_delay_set = false;
         let mut lower_prio_repeat_set = false;
         let mut use_vmac = None;
@@ -1181,15 +1193,9 @@ impl Builder {
                     "smtp_alert" => smtp_alert = Some(self.flag(st)?),
                     "garp_master_delay" => {
                         garp.master_delay = Duration::from_secs(u64::from(self.u32v(st, 0, 255)?));
-                        if !lower_prio_delay_set {
-                            garp.lower_prio_delay = garp.master_delay;
-                        }
                     }
                     "garp_master_repeat" => {
                         garp.master_repeat = self.u32v(st, 1, 255)?;
-                        if !lower_prio_repeat_set {
-                            garp.lower_prio_repeat = garp.master_repeat;
-                        }
                     }
                     "garp_lower_prio_delay" => {
                         garp.lower_prio_delay =

@@ -1,0 +1,948 @@
+//! `vigild -d` for the VRRP part: keepalived 2.2.7's `dump_data_vrrp` (`vrrp_data.c`:
+//! `dump_vrrp`, `dump_sync_group`, `dump_vscript`, `dump_vrrp_data`; `global_data.c`:
+//! `dump_global_data`; `vrrp_ipaddress.c`: `format_ipaddress`; `vrrp_iproute.c`:
+//! `format_iproute`; `track_file.c`: `dump_track_file`), with the same headers, field names and
+//! value formats, from the *effective* configuration: the parsed file after keepalived's defaults
+//! and after [`EngineConfig::from_conf`], the conversion the daemon runs, so that a default shows
+//! as what Vigil will do and a tracker shows with the weight the engine applies.
+//!
+//! Only fields that Vigil honours are printed. What keepalived prints and this dump leaves out, on
+//! purpose (the semantic differential in `tests/tests/dump_differential.rs` lists each with its
+//! reason):
+//! - run-time state: `Number of config faults`, `No sockets allocated`, a sync group's state and
+//!   member counts, a script's `Result`, `Status`, `State`, `Insecure`, a track file's `Status`,
+//!   keepalived's `set` markers on installed addresses and routes (`vigild status` shows Vigil's);
+//! - settings that Vigil does not act on yet (issue 15): `vrrp_mcast_group4/6` and `mcast_dst_ip`
+//!   (adverts go to the RFC group, which is what `Multicast address` shows), `vrrp_strict` /
+//!   `strict_mode`, `no_accept` (`Accept`), `promote_secondaries`, `dont_track_primary`,
+//!   `higher_prio_send_advert`, `unicast_ttl`, `old_unicast_checksum`, the address options other
+//!   than `brd`, `dev`, `scope` and `label`, route options other than the destination, `src`,
+//!   `via`, `dev`, `table`, `scope`, `metric` and `no_track`;
+//! - keepalived's process settings that have no Vigil equivalent (namespaces, process names,
+//!   SNMP, DBus, LVS, realtime priorities, netlink buffer sizes, umask, nftables version).
+//!
+//! The dump is pure: what only the running system knows (an interface's primary address and
+//! index, where a program is found, who a user is, the host name) comes from a [`DumpEnv`], which
+//! vigild fills from the kernel and tests fill by hand.
+
+use core::fmt::Write as _;
+use core::time::Duration;
+use std::net::IpAddr;
+
+use crate::conf::{self, Config, RunAs, Scope};
+use crate::from_conf::ConvertError;
+use crate::setup::{EngineConfig, InstanceConfig, Track, TrackTarget, OWNER_PRIORITY};
+use crate::wire::{Auth, Family, Version};
+
+/// What the dump needs from the running system.
+pub trait DumpEnv {
+    /// The address adverts of `family` would be sent from on `interface` when no source is
+    /// configured: the primary IPv4 address, or the IPv6 link-local one.
+    fn source_address(&self, _interface: &str, _family: Family) -> Option<IpAddr> {
+        None
+    }
+    /// The interface's index (keepalived prints it beside an IPv6 multicast group).
+    fn ifindex(&self, _interface: &str) -> Option<u32> {
+        None
+    }
+    /// A script's program as it will be run: keepalived prints the path it found.
+    fn program(&self, argv0: &str) -> String {
+        argv0.to_string()
+    }
+    /// A script's command line as keepalived's `cmd_str` prints it (every word in single
+    /// quotes, the program as found), or `None` when the runner refuses to run it (program not
+    /// found, not executable, insecure): keepalived drops such notify scripts too.
+    fn command(&self, sc: &conf::Script) -> Option<String> {
+        Some(quoted(
+            sc,
+            &self.program(sc.argv.first().map_or("", String::as_str)),
+        ))
+    }
+    /// The uid and gid a script runs as: `run_as`, else the default script user.
+    fn uid_gid(&self, _run_as: Option<&RunAs>) -> Option<(u32, u32)> {
+        None
+    }
+    /// The host name (keepalived's default `router_id` and `smtp_helo_name`).
+    fn host_name(&self) -> Option<String> {
+        None
+    }
+}
+
+/// A [`DumpEnv`] that knows nothing: sources print as `(none)`, programs as written.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoEnv;
+
+impl DumpEnv for NoEnv {}
+
+/// The VRRP part of `keepalived -d`: global definitions, static addresses and routes, the VRRP
+/// topology, sync groups, scripts and track files. Errors when the configuration does not
+/// convert (the daemon would not start; `vigild -t` says why, with the location).
+pub fn dump_vrrp(cfg: &Config, env: &dyn DumpEnv) -> Result<String, ConvertError> {
+    let converted = EngineConfig::from_conf(cfg)?.engine;
+    let mut s = String::new();
+    let w = &mut s;
+    global(w, cfg, env);
+    if !cfg.static_addresses.is_empty() {
+        line(w, "------< Static Addresses >------");
+        for a in &cfg.static_addresses {
+            let dev = a
+                .dev
+                .clone()
+                .or_else(|| cfg.global.default_interface.clone())
+                .unwrap_or_else(|| "eth0".into());
+            line(w, &format!("     {}", address(a, &dev)));
+        }
+    }
+    if !cfg.static_routes.is_empty() {
+        line(w, "------< Static Routes >------");
+        for r in &cfg.static_routes {
+            line(w, &format!("     {}", route(r)));
+        }
+    }
+    if !cfg.instances.is_empty() {
+        line(w, "------< VRRP Topology >------");
+        for (i, c) in cfg.instances.iter().zip(&converted.instances) {
+            instance(w, cfg, i, c, env);
+        }
+    }
+    if !cfg.sync_groups.is_empty() {
+        line(w, "------< VRRP Sync groups >------");
+        for g in &cfg.sync_groups {
+            sync_group(w, cfg, g, env);
+        }
+    }
+    // Scripts and files that nothing tracks change no state (keepalived drops them with a
+    // warning): they are not dumped.
+    let scripts: Vec<&conf::VrrpScript> = cfg
+        .scripts
+        .iter()
+        .filter(|s| is_tracked(cfg, &converted, &TrackTarget::Script(s.name.clone())))
+        .collect();
+    if !scripts.is_empty() {
+        line(w, "------< VRRP Scripts >------");
+        for sc in scripts {
+            script(w, cfg, &converted, sc, env);
+        }
+    }
+    let files: Vec<&conf::TrackFile> = cfg
+        .track_files
+        .iter()
+        .filter(|f| is_tracked(cfg, &converted, &TrackTarget::File(f.name.clone())))
+        .collect();
+    if !files.is_empty() {
+        line(w, "------< VRRP Track files >------");
+        for f in files {
+            track_file(w, cfg, &converted, f);
+        }
+    }
+    Ok(s)
+}
+
+fn global(w: &mut String, cfg: &Config, env: &dyn DumpEnv) {
+    let g = &cfg.global;
+    line(w, "------< Global definitions >------");
+    // The runner's default router_id is the host name, as keepalived's.
+    if let Some(r) = g.router_id.clone().or_else(|| env.host_name()) {
+        line(w, &format!(" Router ID = {r}"));
+    }
+    if let Some(s) = &g.smtp_server {
+        line(w, &format!(" Smtp server = {}", s.host));
+        line(w, &format!(" Smtp server port = {}", s.port));
+    }
+    if g.smtp_server.is_some() {
+        if let Some(h) = g.smtp_helo_name.clone().or_else(|| env.host_name()) {
+            line(w, &format!(" Smtp HELO name = {h}"));
+        }
+        line(
+            w,
+            &format!(
+                " Smtp server connection timeout = {}",
+                g.smtp_connect_timeout.as_secs()
+            ),
+        );
+    }
+    if let Some(f) = &g.notification_email_from {
+        line(w, &format!(" Email notification from = {f}"));
+        line(w, " Email notification to:");
+        for e in &g.notification_email {
+            line(w, &format!("   {e}"));
+        }
+    }
+    line(
+        w,
+        &format!(
+            " Default smtp_alert = {}",
+            match g.smtp_alert {
+                None => "unset",
+                Some(true) => "on",
+                Some(false) => "off",
+            }
+        ),
+    );
+    line(
+        w,
+        &format!(" Dynamic interfaces = {}", tf(g.dynamic_interfaces)),
+    );
+    if let Some(d) = &g.default_interface {
+        line(w, &format!(" Default interface = {d}"));
+    }
+    if let Some(f) = &g.notify_fifo {
+        fifo(w, " Global notify fifo", f, env);
+    }
+    if let Some(f) = &g.vrrp_notify_fifo {
+        fifo(w, " VRRP notify fifo", f, env);
+    }
+    line(
+        w,
+        &format!(
+            " Gratuitous ARP delay = {}",
+            g.vrrp_garp_master_delay.as_secs()
+        ),
+    );
+    line(
+        w,
+        &format!(" Gratuitous ARP repeat = {}", g.vrrp_garp_master_repeat),
+    );
+    line(
+        w,
+        &format!(
+            " Gratuitous ARP refresh timer = {}",
+            g.vrrp_garp_master_refresh.map_or(0, |d| d.as_secs())
+        ),
+    );
+    line(
+        w,
+        &format!(
+            " Gratuitous ARP refresh repeat = {}",
+            g.vrrp_garp_master_refresh_repeat
+        ),
+    );
+    line(
+        w,
+        &format!(
+            " Gratuitous ARP lower priority delay = {}",
+            g.vrrp_garp_lower_prio_delay
+                .unwrap_or(g.vrrp_garp_master_delay)
+                .as_secs()
+        ),
+    );
+    line(
+        w,
+        &format!(
+            " Gratuitous ARP lower priority repeat = {}",
+            g.vrrp_garp_lower_prio_repeat
+                .unwrap_or(g.vrrp_garp_master_repeat)
+        ),
+    );
+    line(
+        w,
+        &format!(" Num adverts before down = {}", g.vrrp_down_timer_adverts),
+    );
+    line(
+        w,
+        &format!(
+            " Send advert after receive lower priority advert = {}",
+            tf(!g.vrrp_lower_prio_no_advert)
+        ),
+    );
+    line(
+        w,
+        &format!(
+            " Gratuitous ARP interval = {}",
+            float6(g.vrrp_garp_interval)
+        ),
+    );
+    line(
+        w,
+        &format!(" Gratuitous NA interval = {}", float6(g.vrrp_gna_interval)),
+    );
+    line(
+        w,
+        &format!(
+            " VRRP default protocol version = {}",
+            version(g.vrrp_version)
+        ),
+    );
+    line(
+        w,
+        &format!(" VRRP check unicast_src = {}", tf(g.vrrp_check_unicast_src)),
+    );
+    line(
+        w,
+        &format!(
+            " VRRP skip check advert addresses = {}",
+            tf(g.vrrp_skip_check_adv_addr)
+        ),
+    );
+    line(
+        w,
+        &format!(
+            " Script security {}",
+            if g.enable_script_security {
+                "enabled"
+            } else {
+                "disabled"
+            }
+        ),
+    );
+    if let Some((u, gid)) = env.uid_gid(None) {
+        line(w, &format!(" Default script uid:gid {u}:{gid}"));
+    }
+}
+
+fn fifo(w: &mut String, what: &str, f: &conf::NotifyFifo, env: &dyn DumpEnv) {
+    let (u, g) = env.uid_gid(f.run_as.as_ref()).unwrap_or((0, 0));
+    line(w, &format!("{what} = {}, uid:gid {u}:{g}", f.path));
+    if let Some(sc) = &f.script {
+        let (u, g) = env.uid_gid(sc.run_as.as_ref()).unwrap_or((0, 0));
+        line(
+            w,
+            &format!("{what} script = {}, uid:gid {u}:{g}", command(sc, env)),
+        );
+    }
+}
+
+fn instance(
+    w: &mut String,
+    cfg: &Config,
+    i: &conf::VrrpInstance,
+    c: &InstanceConfig,
+    env: &dyn DumpEnv,
+) {
+    line(w, &format!(" VRRP Instance = {}", i.name));
+    line(w, &format!("   VRRP Version = {}", version(c.version)));
+    if let Some(g) = &i.sync_group {
+        line(w, &format!("   Sync group = {g}"));
+    }
+    if c.family == Family::V6 {
+        line(w, "   Using Native IPv6");
+    }
+    if c.unicast_peers.is_empty() {
+        line(w, "   Flags: none");
+    } else {
+        line(w, "   Flags:");
+        line(w, "     Using unicast");
+    }
+    // The engine starts every instance in BACKUP except the address owner (RFC 5798 6.4.1),
+    // which goes to MASTER at once.
+    let want = if c.priority == OWNER_PRIORITY {
+        "MASTER"
+    } else {
+        "BACKUP"
+    };
+    line(w, &format!("   Wantstate = {want}"));
+    let vmac = i
+        .use_vmac
+        .as_ref()
+        .map(|v| v.name.clone().unwrap_or_else(|| format!("vrrp.{}", c.vrid)));
+    if let Some(name) = &vmac {
+        line(
+            w,
+            &format!(
+                "   Use VMAC, i/f name {name}, is_up = true, xmit_base = {}",
+                tf(i.vmac_xmit_base)
+            ),
+        );
+        line(
+            w,
+            &format!(
+                "   Interface = {name}, vmac on {}{}",
+                c.interface,
+                if i.vmac_xmit_base {
+                    ", xmit base i/f"
+                } else {
+                    ""
+                }
+            ),
+        );
+    } else {
+        line(w, &format!("   Interface = {}", c.interface));
+    }
+    if !c.check_address_list {
+        line(w, "   Skip checking advert IP addresses");
+    }
+    let configured = if c.unicast_peers.is_empty() {
+        i.mcast_src_ip.or(i.unicast_src_ip)
+    } else {
+        i.unicast_src_ip.or(i.mcast_src_ip)
+    };
+    match (c.source, configured) {
+        (Some(a), Some(_)) => line(w, &format!("   Using src_ip = {a} (from configuration)")),
+        _ => match env.source_address(&c.interface, c.family) {
+            Some(a) => line(w, &format!("   Using src_ip = {a}")),
+            None => line(w, "   Using src_ip = (none)"),
+        },
+    }
+    if c.unicast_peers.is_empty() {
+        match c.family {
+            // Vigil sends to the RFC group (RFC 5798 5.1.1.2 / 5.1.2.2).
+            Family::V4 => line(w, "   Multicast address 224.0.0.18"),
+            Family::V6 => line(
+                w,
+                &format!(
+                    "   Multicast address ff02::12, ifindex {}",
+                    env.ifindex(&c.interface).unwrap_or(0)
+                ),
+            ),
+        }
+    }
+    let a = &c.announce;
+    line(
+        w,
+        &format!("   Gratuitous ARP delay = {}", a.master_delay.as_secs()),
+    );
+    line(
+        w,
+        &format!("   Gratuitous ARP repeat = {}", a.master_repeat),
+    );
+    line(
+        w,
+        &format!(
+            "   Gratuitous ARP refresh = {}",
+            a.master_refresh.map_or(0, |d| d.as_secs())
+        ),
+    );
+    line(
+        w,
+        &format!(
+            "   Gratuitous ARP refresh repeat = {}",
+            a.master_refresh_repeat
+        ),
+    );
+    line(
+        w,
+        &format!(
+            "   Gratuitous ARP lower priority delay = {}",
+            a.lower_prio_delay.as_secs()
+        ),
+    );
+    line(
+        w,
+        &format!(
+            "   Gratuitous ARP lower priority repeat = {}",
+            a.lower_prio_repeat
+        ),
+    );
+    line(
+        w,
+        &format!("   Down timer adverts = {}", c.down_timer_adverts),
+    );
+    line(
+        w,
+        &format!(
+            "   Send advert after receive lower priority advert = {}",
+            tf(c.advert_on_lower_priority)
+        ),
+    );
+    line(w, &format!("   Virtual Router ID = {}", c.vrid));
+    line(w, &format!("   Priority = {}", c.priority));
+    match c.version {
+        Version::V2 => line(
+            w,
+            &format!("   Advert interval = {} sec", c.advert_interval.as_secs()),
+        ),
+        Version::V3 => line(
+            w,
+            &format!(
+                "   Advert interval = {} milli-sec",
+                c.advert_interval.as_millis()
+            ),
+        ),
+    }
+    line(
+        w,
+        &format!(
+            "   Preempt = {}",
+            if c.preempt { "enabled" } else { "disabled" }
+        ),
+    );
+    // A delay only means something while preemption is on.
+    if c.preempt && !c.preempt_delay.is_zero() {
+        line(
+            w,
+            &format!("   Preempt delay = {} secs", g_format(c.preempt_delay)),
+        );
+    }
+    match &c.auth {
+        Auth::Simple(data) => {
+            line(w, "   Authentication type = SIMPLE_PASSWORD");
+            let end = data.iter().position(|b| *b == 0).unwrap_or(data.len());
+            line(
+                w,
+                &format!("   Password = {}", String::from_utf8_lossy(&data[..end])),
+            );
+        }
+        Auth::None if c.version == Version::V2 => line(w, "   Authentication type = none"),
+        Auth::None => {}
+    }
+    let vip_dev = |v: &crate::setup::VirtualAddress| -> String {
+        match (&v.dev, &vmac) {
+            (Some(d), _) => d.clone(),
+            (None, Some(m)) => format!("{m}@{}", c.interface),
+            (None, None) => c.interface.clone(),
+        }
+    };
+    if !i.virtual_addresses.is_empty() {
+        line(
+            w,
+            &format!("   Virtual IP ({}):", i.virtual_addresses.len()),
+        );
+        for (v, e) in i.virtual_addresses.iter().zip(&c.virtual_addresses) {
+            line(w, &format!("     {}", address(v, &vip_dev(e))));
+        }
+    }
+    if !i.excluded_addresses.is_empty() {
+        line(w, "   Virtual IP Excluded :");
+        for v in &i.excluded_addresses {
+            let e = crate::from_conf::virtual_address(v);
+            line(w, &format!("     {}", address(v, &vip_dev(&e))));
+        }
+    }
+    if !c.unicast_peers.is_empty() {
+        line(
+            w,
+            &format!(
+                "   Check unicast src : {}",
+                if c.check_unicast_src { "yes" } else { "no" }
+            ),
+        );
+        line(w, "   Unicast Peer :");
+        for p in &i.unicast_peers {
+            line(
+                w,
+                &format!(
+                    "     {} min_ttl {} max_ttl {}",
+                    p.addr,
+                    p.min_ttl.unwrap_or(0),
+                    p.max_ttl.unwrap_or(255)
+                ),
+            );
+        }
+    }
+    if !i.virtual_routes.is_empty() {
+        line(w, "   Virtual Routes :");
+        for r in &i.virtual_routes {
+            line(w, &format!("     {}", route(r)));
+        }
+    }
+    // The instance's own trackers, with the weight the engine applies; a sync group's trackers
+    // are dumped with the group, as keepalived does.
+    tracked(w, own_tracks(cfg, i, c), weights_ignored(cfg, i));
+    line(
+        w,
+        &format!("   Using smtp notification = {}", yes(i.smtp_alert)),
+    );
+    line(
+        w,
+        &format!(
+            "   Notify deleted = {}",
+            if i.notify.report_deleted {
+                "Deleted"
+            } else {
+                "Fault"
+            }
+        ),
+    );
+    notify_scripts(w, &i.notify, env, true);
+}
+
+/// The instance's own trackers in the engine's configuration: [`EngineConfig::from_conf`]
+/// appends its sync group's after them.
+fn own_tracks<'a>(cfg: &Config, i: &conf::VrrpInstance, c: &'a InstanceConfig) -> &'a [Track] {
+    let from_group = cfg
+        .sync_groups
+        .iter()
+        .find(|g| g.members.contains(&i.name))
+        .map_or(0, |g| {
+            g.track_interfaces.len() + g.track_scripts.len() + g.track_files.len()
+        });
+    &c.track[..c.track.len().saturating_sub(from_group)]
+}
+
+/// A sync group member without `sync_group_tracking_weight`: the engine applies no weight.
+fn weights_ignored(cfg: &Config, i: &conf::VrrpInstance) -> bool {
+    cfg.sync_groups
+        .iter()
+        .any(|g| g.members.contains(&i.name) && !g.tracking_weight)
+}
+
+/// Whether any instance (its own trackers) or sync group tracks `target`.
+fn is_tracked(cfg: &Config, e: &EngineConfig, target: &TrackTarget) -> bool {
+    let by_instance = cfg
+        .instances
+        .iter()
+        .zip(&e.instances)
+        .any(|(i, c)| own_tracks(cfg, i, c).iter().any(|t| &t.target == target));
+    let by_group = cfg.sync_groups.iter().any(|g| match target {
+        TrackTarget::Script(n) => g.track_scripts.iter().any(|r| &r.name == n),
+        TrackTarget::File(n) => g.track_files.iter().any(|r| &r.name == n),
+        TrackTarget::Interface(n) => g.track_interfaces.iter().any(|t| &t.name == n),
+        TrackTarget::Process(n) => g.track_processes.iter().any(|r| &r.name == n),
+    });
+    by_instance || by_group
+}
+
+/// `Tracked interfaces :` / `Tracked scripts :` / `Tracked files :`.
+fn tracked(w: &mut String, tracks: &[Track], weights_ignored: bool) {
+    let rev = |t: &Track| if t.reverse { " reverse" } else { "" };
+    let weight = |t: &Track| if weights_ignored { 0 } else { t.weight };
+    let ifs: Vec<&Track> = tracks
+        .iter()
+        .filter(|t| matches!(t.target, TrackTarget::Interface(_)))
+        .collect();
+    if !ifs.is_empty() {
+        line(w, "   Tracked interfaces :");
+        for t in ifs {
+            if let TrackTarget::Interface(n) = &t.target {
+                line(w, &format!("     {n} weight {}{}", weight(t), rev(t)));
+            }
+        }
+    }
+    let scripts: Vec<&Track> = tracks
+        .iter()
+        .filter(|t| matches!(t.target, TrackTarget::Script(_)))
+        .collect();
+    if !scripts.is_empty() {
+        line(w, "   Tracked scripts :");
+        for t in scripts {
+            if let TrackTarget::Script(n) = &t.target {
+                line(w, &format!("     {n} weight {}{}", weight(t), rev(t)));
+            }
+        }
+    }
+    let files: Vec<&Track> = tracks
+        .iter()
+        .filter(|t| matches!(t.target, TrackTarget::File(_)))
+        .collect();
+    if !files.is_empty() {
+        line(w, "   Tracked files :");
+        for t in files {
+            if let TrackTarget::File(n) = &t.target {
+                line(w, &format!("     {n}, weight {}{}", weight(t), rev(t)));
+            }
+        }
+    }
+}
+
+fn notify_scripts(w: &mut String, n: &conf::Notify, env: &dyn DumpEnv, instance: bool) {
+    let mut one = |sc: &Option<conf::Script>, what: &str| {
+        if let Some((sc, cmd)) = sc.as_ref().and_then(|sc| Some((sc, env.command(sc)?))) {
+            let (u, g) = env.uid_gid(sc.run_as.as_ref()).unwrap_or((0, 0));
+            line(
+                w,
+                &format!("   {what} state transition script = {cmd}, uid:gid {u}:{g}"),
+            );
+        }
+    };
+    one(&n.backup, "Backup");
+    one(&n.master, "Master");
+    one(&n.fault, "Fault");
+    one(&n.stop, "Stop");
+    if instance {
+        one(&n.deleted, "Deleted");
+    }
+    one(&n.any, "Generic");
+    if instance {
+        one(&n.master_rx_lower_pri, "Master rx lower pri");
+    }
+}
+
+fn sync_group(w: &mut String, cfg: &Config, g: &conf::SyncGroup, env: &dyn DumpEnv) {
+    line(w, &format!(" VRRP Sync Group = {}", g.name));
+    line(w, "   VRRP member instances :");
+    for m in &g.members {
+        line(w, &format!("     {m}"));
+    }
+    if g.tracking_weight {
+        line(w, "   sync group tracking weight set");
+    }
+    line(
+        w,
+        &format!("   Using smtp notification = {}", yes(g.smtp_alert)),
+    );
+    let mut tracks = Vec::new();
+    for t in &g.track_interfaces {
+        tracks.push(Track {
+            target: TrackTarget::Interface(t.name.clone()),
+            weight: t.weight,
+            reverse: t.reverse,
+        });
+    }
+    for r in &g.track_scripts {
+        let (weight, reverse) = cfg
+            .scripts
+            .iter()
+            .find(|s| s.name == r.name)
+            .map_or((0, false), |s| (s.weight, s.reverse));
+        tracks.push(Track {
+            target: TrackTarget::Script(r.name.clone()),
+            weight: r.weight.unwrap_or(weight),
+            reverse: r.reverse || (reverse && !r.noreverse),
+        });
+    }
+    for r in &g.track_files {
+        let (weight, reverse) = cfg
+            .track_files
+            .iter()
+            .find(|f| f.name == r.name)
+            .map_or((1, false), |f| (f.weight, f.reverse));
+        tracks.push(Track {
+            target: TrackTarget::File(r.name.clone()),
+            weight: r.weight.unwrap_or(weight),
+            reverse: r.reverse || (reverse && !r.noreverse),
+        });
+    }
+    tracked(w, &tracks, false);
+    notify_scripts(w, &g.notify, env, false);
+}
+
+/// The instances that track a script or file, with their effective weights.
+fn tracking(w: &mut String, cfg: &Config, e: &EngineConfig, target: &TrackTarget) {
+    let mut rows = Vec::new();
+    for (i, c) in cfg.instances.iter().zip(&e.instances) {
+        let ignored = weights_ignored(cfg, i);
+        for t in own_tracks(cfg, i, c).iter().filter(|t| &t.target == target) {
+            let weight = if ignored { 0 } else { t.weight };
+            rows.push(format!(
+                "     {}, weight {weight}{}",
+                i.name,
+                if t.reverse { " reverse" } else { "" }
+            ));
+        }
+    }
+    // A sync group's script or file is tracked by each member, unweighted (keepalived).
+    for g in &cfg.sync_groups {
+        let tracks = match target {
+            TrackTarget::Script(n) => g.track_scripts.iter().any(|r| &r.name == n),
+            TrackTarget::File(n) => g.track_files.iter().any(|r| &r.name == n),
+            TrackTarget::Process(n) => g.track_processes.iter().any(|r| &r.name == n),
+            TrackTarget::Interface(_) => false,
+        };
+        if tracks {
+            for m in &g.members {
+                rows.push(format!("     {m}, weight 0"));
+            }
+        }
+    }
+    if !rows.is_empty() {
+        line(w, "   Tracking instances :");
+        for r in rows {
+            line(w, &r);
+        }
+    }
+}
+
+fn script(
+    w: &mut String,
+    cfg: &Config,
+    e: &EngineConfig,
+    sc: &conf::VrrpScript,
+    env: &dyn DumpEnv,
+) {
+    let eff = e.scripts.iter().find(|s| s.name == sc.name);
+    line(w, &format!(" VRRP Script = {}", sc.name));
+    line(w, &format!("   Command = {}", command(&sc.script, env)));
+    line(w, &format!("   Interval = {} sec", sc.interval.as_secs()));
+    // keepalived's 0: no timeout of its own, the interval applies (Vigil's effective timeout).
+    let timeout = sc.timeout.map_or(0, |t| t.as_secs());
+    line(w, &format!("   Timeout = {timeout} sec"));
+    line(
+        w,
+        &format!(
+            "   Weight = {}{}",
+            sc.weight,
+            if sc.reverse { " reverse" } else { "" }
+        ),
+    );
+    line(w, &format!("   Rise = {}", eff.map_or(sc.rise, |s| s.rise)));
+    line(w, &format!("   Fall = {}", eff.map_or(sc.fall, |s| s.fall)));
+    line(
+        w,
+        &format!(
+            "   Init state = {}",
+            if sc.init_fail { "INIT/FAILED" } else { "INIT" }
+        ),
+    );
+    if let Some((u, g)) = env.uid_gid(sc.run_as.as_ref().or(sc.script.run_as.as_ref())) {
+        line(w, &format!("   Script uid:gid = {u}:{g}"));
+    }
+    line(w, "   VRRP instances :");
+    tracking(w, cfg, e, &TrackTarget::Script(sc.name.clone()));
+}
+
+fn track_file(w: &mut String, cfg: &Config, e: &EngineConfig, f: &conf::TrackFile) {
+    line(w, &format!(" Track file = {}", f.name));
+    line(w, &format!("   File = {}", f.file));
+    line(
+        w,
+        &format!(
+            "   Weight = {}{}",
+            f.weight,
+            if f.reverse { " reverse" } else { "" }
+        ),
+    );
+    tracking(w, cfg, e, &TrackTarget::File(f.name.clone()));
+}
+
+/// keepalived's `format_ipaddress`, for the options Vigil honours.
+fn address(v: &conf::VirtualAddress, dev: &str) -> String {
+    let mut s = v.addr.to_string();
+    let host = match v.addr {
+        IpAddr::V4(_) => 32,
+        IpAddr::V6(_) => 128,
+    };
+    if v.prefix_len != host {
+        let _ = write!(s, "/{}", v.prefix_len);
+    }
+    if let (IpAddr::V4(_), Some(b)) = (v.addr, v.broadcast) {
+        let _ = write!(s, " brd {b}");
+    }
+    let _ = write!(s, " dev {dev} scope {}", scope(&v.scope));
+    if let Some(l) = &v.label {
+        let _ = write!(s, " label {l}");
+    }
+    if v.addr.is_ipv6() {
+        // Vigil adds IPv6 virtual addresses with an infinite preferred lifetime.
+        s.push_str(" preferred_lft forever");
+    }
+    s
+}
+
+fn scope(s: &Scope) -> String {
+    match s {
+        Scope::Global => "global".into(),
+        Scope::Site => "site".into(),
+        Scope::Link => "link".into(),
+        Scope::Host => "host".into(),
+        Scope::Nowhere => "nowhere".into(),
+        Scope::Number(0) => "global".into(),
+        Scope::Number(200) => "site".into(),
+        Scope::Number(253) => "link".into(),
+        Scope::Number(254) => "host".into(),
+        Scope::Number(255) => "nowhere".into(),
+        Scope::Number(n) => n.to_string(),
+    }
+}
+
+fn scope_number(s: &Scope) -> u8 {
+    match s {
+        Scope::Global => 0,
+        Scope::Site => 200,
+        Scope::Link => 253,
+        Scope::Host => 254,
+        Scope::Nowhere => 255,
+        Scope::Number(n) => *n,
+    }
+}
+
+/// keepalived's `format_iproute`, for the parts of a route Vigil installs (protocol 18,
+/// `keepalived`, as keepalived).
+fn route(r: &conf::Route) -> String {
+    let mut s = String::new();
+    s.push_str(if r.kind.is_some() { "add " } else { "prepend " });
+    if let Some(k) = &r.kind {
+        let _ = write!(s, "{k} ");
+    }
+    let host = match r.to {
+        IpAddr::V4(_) => 32,
+        IpAddr::V6(_) => 128,
+    };
+    // keepalived prints `default` as 0.0.0.0/0 too.
+    if r.prefix_len == host {
+        let _ = write!(s, "{}", r.to);
+    } else {
+        let _ = write!(s, "{}/{}", r.to, r.prefix_len);
+    }
+    if let Some(a) = r.src {
+        let _ = write!(s, " src {a}");
+    }
+    if let Some(v) = r.via {
+        let fam = if v.is_ipv6() { "inet6" } else { "inet" };
+        let _ = write!(s, " via {fam} {v}");
+    }
+    if let Some(d) = &r.dev {
+        let _ = write!(s, " dev {d}");
+    }
+    if let Some(t) = r.table.as_deref().filter(|t| *t != "main" && *t != "254") {
+        let _ = write!(s, " table {t}");
+    }
+    s.push_str(" proto 18");
+    if let Some(sc) = &r.scope {
+        let _ = write!(s, " scope {}", scope_number(sc));
+    }
+    if let Some(m) = r.metric {
+        let _ = write!(s, " metric {m}");
+    }
+    if r.no_track || r.dev.is_none() {
+        s.push_str(" no_track");
+    }
+    s
+}
+
+/// A script's command line for the dump (the raw line when the runner refuses it).
+fn command(sc: &conf::Script, env: &dyn DumpEnv) -> String {
+    env.command(sc).unwrap_or_else(|| sc.command.clone())
+}
+
+/// keepalived's `cmd_str`: every word in single quotes, `program` first (unquoted when it is
+/// a redirection, `</dev/tcp/HOST/PORT`, keepalived's special case for bash checks).
+pub fn quoted(sc: &conf::Script, program: &str) -> String {
+    let first = if program.starts_with('<') || program.starts_with('>') {
+        program.to_string()
+    } else {
+        format!("'{program}'")
+    };
+    let mut words = vec![first];
+    words.extend(sc.argv.iter().skip(1).map(|a| format!("'{a}'")));
+    words.join(" ")
+}
+
+fn line(w: &mut String, l: &str) {
+    let _ = writeln!(w, "{l}");
+}
+
+fn tf(b: bool) -> &'static str {
+    if b {
+        "true"
+    } else {
+        "false"
+    }
+}
+
+fn yes(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+fn version(v: Version) -> u8 {
+    match v {
+        Version::V2 => 2,
+        Version::V3 => 3,
+    }
+}
+
+/// C's `%f`: six decimals.
+fn float6(d: Duration) -> String {
+    format!("{}.{:06}", d.as_secs(), d.subsec_micros())
+}
+
+/// C's `%g` for a duration in seconds (at most six significant digits, no trailing zeros).
+fn g_format(d: Duration) -> String {
+    let micros = d.as_micros();
+    let whole = micros / 1_000_000;
+    let frac = micros % 1_000_000;
+    if frac == 0 {
+        return whole.to_string();
+    }
+    let mut f = format!("{frac:06}");
+    while f.ends_with('0') {
+        f.pop();
+    }
+    format!("{whole}.{f}")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,294 @@
+//! The VRRP dump against lines that keepalived 2.2.7 printed for the same input (`keepalived -n
+//! -l -D -d -P -f FILE` in a namespace whose interfaces are down; the run-time lines left out).
+
+use super::*;
+use std::net::Ipv4Addr;
+
+/// A system where eth0 has 192.0.2.11 and index 3, programs live in /usr/bin and everyone is root.
+struct Lab;
+
+impl DumpEnv for Lab {
+    fn source_address(&self, interface: &str, family: Family) -> Option<IpAddr> {
+        (interface == "eth0" && family == Family::V4)
+            .then_some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 11)))
+    }
+    fn ifindex(&self, interface: &str) -> Option<u32> {
+        (interface == "eth0").then_some(3)
+    }
+    fn program(&self, argv0: &str) -> String {
+        argv0.replace("/bin/", "/usr/bin/")
+    }
+    fn uid_gid(&self, _run_as: Option<&RunAs>) -> Option<(u32, u32)> {
+        Some((0, 0))
+    }
+}
+
+fn dump(text: &str) -> String {
+    let cfg = conf::parse_str(text).unwrap_or_else(|e| panic!("{e}"));
+    dump_vrrp(&cfg, &Lab).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Every line of `expected` appears in `got`, in order.
+fn assert_lines_in_order(got: &str, expected: &str) {
+    let mut rest = got.lines();
+    for want in expected
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty())
+    {
+        assert!(
+            rest.any(|l| l == want),
+            "line {want:?} missing (or out of order) in:\n{got}"
+        );
+    }
+}
+
+/// keepalived's sample `keepalived.conf.vrrp`, instance VI_1 (its lines as keepalived printed
+/// them, without the sample's second `192.168.200.18` with a label, which Vigil merges into the
+/// first; and less `Flags`, `Number of config faults`, `Accept`, `Promote_secondaries`,
+/// `No sockets allocated` and `Notify priority changes`).
+#[test]
+fn the_sample_instance_dumps_as_keepalived_does() {
+    let got = dump(
+        "global_defs {\n notification_email {\n acassen\n }\n\
+         notification_email_from Alexandre.Cassen@firewall.loc\n smtp_server 192.168.200.1\n\
+         smtp_connect_timeout 30\n router_id LVS_DEVEL\n}\n\
+         vrrp_instance VI_1 {\n state MASTER\n interface eth0\n garp_master_delay 10\n smtp_alert\n\
+         virtual_router_id 51\n priority 100\n advert_int 1\n\
+         authentication {\n auth_type PASS\n auth_pass 1111\n }\n\
+         virtual_ipaddress {\n 192.168.200.16\n 192.168.200.17\n 192.168.200.18\n }\n}\n",
+    );
+    assert_lines_in_order(
+        &got,
+        "------< Global definitions >------
+ Router ID = LVS_DEVEL
+ Smtp server = 192.168.200.1
+ Smtp server port = 25
+ Smtp server connection timeout = 30
+ Email notification from = Alexandre.Cassen@firewall.loc
+ Email notification to:
+   acassen
+ Default smtp_alert = unset
+ Dynamic interfaces = false
+ Gratuitous ARP delay = 5
+ Gratuitous ARP repeat = 5
+ Gratuitous ARP refresh timer = 0
+ Gratuitous ARP refresh repeat = 1
+ Gratuitous ARP lower priority delay = 5
+ Gratuitous ARP lower priority repeat = 5
+ Num adverts before down = 3
+ Send advert after receive lower priority advert = true
+ Gratuitous ARP interval = 0.000000
+ Gratuitous NA interval = 0.000000
+ VRRP default protocol version = 2
+ VRRP check unicast_src = false
+ VRRP skip check advert addresses = false
+ Script security disabled
+ Default script uid:gid 0:0
+------< VRRP Topology >------
+ VRRP Instance = VI_1
+   VRRP Version = 2
+   Interface = eth0
+   Using src_ip = 192.0.2.11
+   Multicast address 224.0.0.18
+   Gratuitous ARP delay = 10
+   Gratuitous ARP repeat = 5
+   Gratuitous ARP refresh = 0
+   Gratuitous ARP refresh repeat = 1
+   Gratuitous ARP lower priority delay = 5
+   Gratuitous ARP lower priority repeat = 5
+   Down timer adverts = 3
+   Send advert after receive lower priority advert = true
+   Virtual Router ID = 51
+   Priority = 100
+   Advert interval = 1 sec
+   Preempt = enabled
+   Authentication type = SIMPLE_PASSWORD
+   Password = 1111
+   Virtual IP (3):
+     192.168.200.16 dev eth0 scope global
+     192.168.200.17 dev eth0 scope global
+     192.168.200.18 dev eth0 scope global
+   Using smtp notification = yes
+   Notify deleted = Fault
+",
+    );
+}
+
+/// Version 3, a configured source, excluded addresses, routes, scripts, track files, a sync
+/// group and notify scripts: keepalived's lines for the same file.
+#[test]
+fn a_v3_instance_with_trackers_routes_and_a_sync_group() {
+    let got = dump(
+        "global_defs {\n vrrp_garp_master_refresh 30\n vrrp_version 3\n}\n\
+         vrrp_script chk {\n script \"/bin/true\"\n interval 2\n weight -20\n rise 2\n fall 3\n}\n\
+         track_file tf {\n file /tmp/tf\n weight 5\n}\n\
+         vrrp_sync_group G {\n group { A }\n notify_master \"/bin/true m\"\n\
+         track_interface { eth3 }\n}\n\
+         vrrp_instance A {\n interface eth0\n virtual_router_id 1\n priority 150\n\
+         advert_int 0.5\n nopreempt\n mcast_src_ip 192.0.2.11\n\
+         track_interface { eth1 weight 7\n eth2 }\n\
+         virtual_ipaddress { 192.0.2.100/24 brd 192.0.2.255 dev eth1 scope link label eth1:v\n\
+         192.0.2.101 }\n virtual_ipaddress_excluded { 198.51.100.7/24 }\n\
+         virtual_routes { 203.0.113.0/24 via 192.0.2.1 dev eth0\n blackhole 198.51.100.128/25 }\n\
+         notify_master \"/bin/true master\"\n notify \"/bin/true generic\"\n smtp_alert\n\
+         garp_master_delay 2\n garp_master_repeat 3\n garp_lower_prio_repeat 2\n}\n\
+         vrrp_instance B {\n interface eth0\n virtual_router_id 2\n\
+         track_script { chk }\n track_file { tf weight -3 }\n\
+         unicast_src_ip 192.0.2.11\n unicast_peer { 192.0.2.12 min_ttl 250\n 192.0.2.13 }\n\
+         virtual_ipaddress { 192.0.2.200/24 }\n notify_deleted\n}\n",
+    );
+    assert_lines_in_order(
+        &got,
+        " VRRP Instance = A
+   VRRP Version = 3
+   Sync group = G
+   Interface = eth0
+   Using src_ip = 192.0.2.11 (from configuration)
+   Multicast address 224.0.0.18
+   Gratuitous ARP delay = 2
+   Gratuitous ARP repeat = 3
+   Gratuitous ARP refresh = 30
+   Gratuitous ARP refresh repeat = 1
+   Gratuitous ARP lower priority delay = 5
+   Gratuitous ARP lower priority repeat = 2
+   Down timer adverts = 3
+   Virtual Router ID = 1
+   Priority = 150
+   Advert interval = 500 milli-sec
+   Preempt = disabled
+   Virtual IP (2):
+     192.0.2.100/24 brd 192.0.2.255 dev eth1 scope link label eth1:v
+     192.0.2.101 dev eth0 scope global
+   Virtual IP Excluded :
+     198.51.100.7/24 dev eth0 scope global
+   Virtual Routes :
+     prepend 203.0.113.0/24 via inet 192.0.2.1 dev eth0 proto 18
+     add blackhole 198.51.100.128/25 proto 18 no_track
+   Tracked interfaces :
+     eth1 weight 0
+     eth2 weight 0
+   Using smtp notification = yes
+   Notify deleted = Fault
+   Master state transition script = '/usr/bin/true' 'master', uid:gid 0:0
+   Generic state transition script = '/usr/bin/true' 'generic', uid:gid 0:0
+ VRRP Instance = B
+   VRRP Version = 3
+   Flags:
+     Using unicast
+   Using src_ip = 192.0.2.11 (from configuration)
+   Check unicast src : yes
+   Unicast Peer :
+     192.0.2.12 min_ttl 250 max_ttl 255
+     192.0.2.13 min_ttl 0 max_ttl 255
+   Tracked scripts :
+     chk weight -20
+   Tracked files :
+     tf, weight -3
+   Notify deleted = Deleted
+------< VRRP Sync groups >------
+ VRRP Sync Group = G
+   VRRP member instances :
+     A
+   Using smtp notification = no
+   Tracked interfaces :
+     eth3 weight 0
+   Master state transition script = '/usr/bin/true' 'm', uid:gid 0:0
+------< VRRP Scripts >------
+ VRRP Script = chk
+   Command = '/usr/bin/true'
+   Interval = 2 sec
+   Weight = -20
+   Rise = 2
+   Fall = 3
+   Init state = INIT
+   Script uid:gid = 0:0
+   VRRP instances :
+   Tracking instances :
+     B, weight -20
+------< VRRP Track files >------
+ Track file = tf
+   File = /tmp/tf
+   Weight = 5
+   Tracking instances :
+     B, weight -3
+",
+    );
+    // The multicast group is not printed for a unicast instance.
+    let b = got.split(" VRRP Instance = B").nth(1).unwrap_or_default();
+    let b = b.split("------<").next().unwrap_or_default();
+    assert!(!b.contains("Multicast address"), "{b}");
+}
+
+#[test]
+fn ipv6_instances_name_the_group_s_interface_and_the_lifetime() {
+    let got = dump(
+        "vrrp_instance B6 {\n interface eth0\n virtual_router_id 2\n\
+         virtual_ipaddress { 2001:db8::100/64 }\n preempt_delay 2.5\n}\n",
+    );
+    assert_lines_in_order(
+        &got,
+        " VRRP Instance = B6
+   VRRP Version = 3
+   Using Native IPv6
+   Flags: none
+   Wantstate = BACKUP
+   Interface = eth0
+   Using src_ip = (none)
+   Multicast address ff02::12, ifindex 3
+   Advert interval = 1000 milli-sec
+   Preempt = enabled
+   Preempt delay = 2.5 secs
+   Virtual IP (1):
+     2001:db8::100/64 dev eth0 scope global preferred_lft forever
+",
+    );
+    assert!(
+        !got.contains("Authentication type"),
+        "v3 has no authentication line"
+    );
+}
+
+#[test]
+fn the_address_owner_wants_master_and_a_vmac_shows_its_interface() {
+    let got = dump(
+        "vrrp_instance V {\n interface eth0\n virtual_router_id 7\n priority 255\n use_vmac\n\
+         virtual_ipaddress { 192.0.2.7/24 }\n}\n",
+    );
+    assert_lines_in_order(
+        &got,
+        "   Wantstate = MASTER
+   Use VMAC, i/f name vrrp.7, is_up = true, xmit_base = false
+   Interface = vrrp.7, vmac on eth0
+     192.0.2.7/24 dev vrrp.7@eth0 scope global
+",
+    );
+}
+
+#[test]
+fn static_addresses_and_routes_and_percent_g() {
+    let got = dump(
+        "static_ipaddress {\n 198.51.100.50/24 dev eth1\n}\n\
+         static_routes {\n 203.0.113.0/24 via 198.51.100.1 dev eth1 metric 5\n}\n",
+    );
+    assert_lines_in_order(
+        &got,
+        "------< Static Addresses >------
+     198.51.100.50/24 dev eth1 scope global
+------< Static Routes >------
+     prepend 203.0.113.0/24 via inet 198.51.100.1 dev eth1 proto 18 metric 5
+",
+    );
+    assert_eq!(g_format(Duration::from_millis(100)), "0.1");
+    assert_eq!(g_format(Duration::from_secs(12)), "12");
+}
+
+#[test]
+fn a_configuration_that_does_not_convert_is_an_error() {
+    let cfg = conf::parse_str(
+        "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n\
+         authentication { auth_type AH\n auth_pass x }\n virtual_ipaddress { 192.0.2.1 }\n}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(dump_vrrp(&cfg, &NoEnv).is_err());
+}

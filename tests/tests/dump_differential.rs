@@ -1,0 +1,616 @@
+//! The semantic differential (issue 15, section 5): `keepalived -d` and `vigild -d` on the same
+//! files, compared field by field.
+//!
+//! For every configuration (keepalived's 25 samples in `tests/configs/keepalived-samples`, every
+//! file in `tests/configs`, and the VRRP settings files in `tests/configs/dump`), in one network
+//! namespace of a [`Lab`] (eth0..eth2 up on bridges with documentation addresses; eth3 and
+//! eth0.1 present but without carrier):
+//! - keepalived 2.2.7 runs VRRP only (`-n -l -D -d -P`), logging its dump to the console; once
+//!   the dump is complete (its `------< Interfaces >------` header appears) it is stopped by its
+//!   pid (SIGTERM, then SIGKILL to parent and VRRP child if it lingers);
+//! - `vigild -d -t` prints Vigil's dump of the effective configuration.
+//!
+//! Both dumps are parsed into scope (`global`, `instance NAME`, `sync group NAME`,
+//! `script NAME`, `track file NAME`, `static addresses`, `static routes`, or another keepalived
+//! section's title) -> field -> value (a list's items joined), and every field of every scope is
+//! compared. A difference fails the test unless [`LISTED`] names it (scope kind, field, which side
+//! has it) with a one-line reason; a row of [`LISTED`] that matches nothing fails it too, so the
+//! table stays exact as Vigil changes.
+//!
+//! What is normalised, because it is run-time state in keepalived and not configuration: the
+//! ` set`, ` nftable_set` and ` iptable_set` markers and the `[installed ifindex N]` /
+//! `[dev X]` suffixes of installed addresses and routes; a sync group's current state after its
+//! name. `Flags: none` is read as an empty `Flags:` list.
+//!
+//! A configuration is compared when both accept it: keepalived prints a dump (it did not stop on a
+//! fatal configuration error) and vigild prints its VRRP part. Every file in
+//! `tests/configs/dump` must be accepted by both. Needs root and keepalived: without them the
+//! test says NOT RUN.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use vigil_tests::netns::{
+    must, not_run, process_gone, reap, require_root, signal, wait_until, Lab,
+};
+
+/// Which side prints a field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    /// keepalived prints it, Vigil does not.
+    KeepalivedOnly,
+    /// Vigil prints it, keepalived does not.
+    VigilOnly,
+    /// Both print it, with different values.
+    Differs,
+}
+use Side::{Differs, KeepalivedOnly, VigilOnly};
+
+/// One accepted kind of difference: scope kind (`global`, `instance`, `sync group`, `script`,
+/// `track file`, `static addresses`, `static routes`, or a keepalived section title), fields
+/// (`|`-separated; `X*` matches every field starting with X; `*` any), configuration file (`*`:
+/// any), side, and why.
+struct Listed {
+    scope: &'static str,
+    field: &'static str,
+    config: &'static str,
+    side: Side,
+    reason: &'static str,
+}
+
+const fn row(
+    scope: &'static str,
+    field: &'static str,
+    config: &'static str,
+    side: Side,
+    reason: &'static str,
+) -> Listed {
+    Listed {
+        scope,
+        field,
+        config,
+        side,
+        reason,
+    }
+}
+
+/// THE table: every difference between the two dumps that is accepted, and why.
+const LISTED: &[Listed] = &[
+    // keepalived's process settings and run-time state, which Vigil has no equivalent of.
+    row("global", "Network namespace*|LVS flush*|Checker*|BFD*|SNMP*|DBus*|lvs_netlink*|vrrp_netlink*|process_monitor*|rx_bufs_multiples|umask|rs_init_notifies|no_checker_emails|Default smtp_alert_checker|No test config before reload|Disable local IGMP|nftables without counters|libnftnl version*|VRRP process priority|VRRP don't swap|VRRP realtime*|Min auto priority delay|FIFO write vrrp states on reload", "*", KeepalivedOnly, "keepalived process and build settings with no Vigil equivalent (namespaces, LVS, checker/BFD processes, SNMP, DBus, netlink buffers, umask, realtime limits, config reload test, nftables build)"),
+    row("global", "Default smtp_alert_vrrp", "*", KeepalivedOnly, "smtp_alert_vrrp is accepted with a notice and not acted on (issue 15's keyword table)"),
+    row("global", "Default interface", "*", KeepalivedOnly, "Vigil has no built-in default interface (keepalived's eth0): an instance without interface needs default_interface, else it is refused"),
+    row("global", "VRRP notify priority changes", "*", KeepalivedOnly, "notify_priority_changes is not honoured yet (issue 15)"),
+    row("global", "VRRP IPv4 mcast group|VRRP IPv6 mcast group", "*", KeepalivedOnly, "vrrp_mcast_group4/6 are not honoured yet (issue 15)"),
+    row("global", "Gratuitous ARP for each secondary VMAC", "*", KeepalivedOnly, "vrrp_garp_extra_if / vmac garp interval is not honoured (accepted with a notice)"),
+    row("global", "Send advert after receive higher priority advert", "*", KeepalivedOnly, "higher_prio_send_advert is not honoured yet (issue 15)"),
+    row("global", "VRRP strict mode", "*", KeepalivedOnly, "vrrp_strict is not honoured yet (issue 15)"),
+    row("global", "nftables*", "*", KeepalivedOnly, "keepalived's nftables table (for vrrp_strict, no_accept, use_vmac) is not installed by Vigil yet (issue 15)"),
+    row("global", "Allow interface changes", "dynamic_interfaces.conf", KeepalivedOnly, "dynamic_interfaces's allow_if_changes flag is not dumped by Vigil (what Vigil does with it is issue 15's keyword table)"),
+    row("global", "Max auto priority", "*", KeepalivedOnly, "max_auto_priority is parsed, not acted on: vigild's realtime rule is its own (issue 15's keyword table)"),
+    row("GARP delay group", "*", "*", KeepalivedOnly, "keepalived's run-time garp delay groups"),
+    row("instance", "Number of config faults", "*", KeepalivedOnly, "keepalived run-time counter"),
+    row("instance", "No sockets allocated", "*", KeepalivedOnly, "keepalived run-time socket state"),
+    row("sync group", "Num member fault", "*", KeepalivedOnly, "keepalived run-time counters"),
+    row("script", "Result", "*", KeepalivedOnly, "run-time result (vigild status shows Vigil's)"),
+    row("script", "Status", "*", KeepalivedOnly, "run-time status"),
+    row("script", "State", "*", KeepalivedOnly, "run-time state"),
+    row("script", "Insecure", "*", KeepalivedOnly, "run-time script-security verdict (vigild -t and the start report Vigil's)"),
+    row("track file", "Status", "*", KeepalivedOnly, "run-time value of the file"),
+    // Settings Vigil does not honour yet: issue 15.
+    row("instance", "Accept", "*", KeepalivedOnly, "no_accept / accept need the nftables rules Vigil does not install yet (issue 15)"),
+    row("instance", "Promote_secondaries", "*", KeepalivedOnly, "promote_secondaries is not honoured yet (issue 15)"),
+    row("instance", "Send advert after receive higher priority advert", "*", KeepalivedOnly, "higher_prio_send_advert is not honoured yet (issue 15)"),
+    row("instance", "Notify priority changes", "*", KeepalivedOnly, "notify_priority_changes is not honoured yet (issue 15)"),
+    row("instance", "Unicast TTL", "*", KeepalivedOnly, "unicast_ttl is not honoured yet (issue 15)"),
+    row("instance", "Unicast checksum compatibility", "*", KeepalivedOnly, "old_unicast_checksum and keepalived's detection of the old v3 checksum are not honoured yet (issue 15)"),
+    row("instance", "Wantstate", "*", Differs, "state MASTER below priority 255 is not honoured yet: Vigil's engine starts every non-owner in BACKUP (RFC 5798 6.4.1) (issue 15)"),
+    row("instance", "VRRP interface tracking disabled", "*", KeepalivedOnly, "dont_track_primary is not honoured yet (issue 15)"),
+    row("instance", "Enforcing strict VRRP compliance", "strict_mode.conf", KeepalivedOnly, "vrrp_strict / strict_mode is not honoured yet (issue 15)"),
+    row("instance", "Gratuitous ARP lower priority delay", "strict_mode.conf", Differs, "vrrp_strict's zero lower-priority garps are not honoured yet (issue 15)"),
+    row("instance", "Gratuitous ARP lower priority repeat", "strict_mode.conf", Differs, "vrrp_strict's zero lower-priority garps are not honoured yet (issue 15)"),
+    row("instance", "Multicast address", "mcast_group_global.conf", Differs, "vrrp_mcast_group4/6 are not honoured yet: Vigil sends to the RFC group (issue 15)"),
+    row("instance", "Multicast address", "mcast_dst_ip.conf", Differs, "mcast_dst_ip is not honoured yet: Vigil sends to the RFC group (issue 15)"),
+    row("instance", "Virtual Rules", "*", KeepalivedOnly, "virtual_rules are not honoured yet (issue 15)"),
+    row("static rules", "entries", "*", KeepalivedOnly, "static_rules are not honoured yet (issue 15)"),
+    row("instance", "Virtual IP", "vip_full_syntax.conf", Differs, "the address options no_track and peer are not honoured yet (issue 15)"),
+    row("instance", "Virtual IP", "ipv6_two_vips.conf", Differs, "preferred_lft is not honoured yet, nor keepalived's default of 0 (deprecated) for an IPv6 /128 (issue 15)"),
+    row("instance", "Virtual Routes", "keepalived.conf.vrrp.routes", Differs, "route nexthop lists are not honoured yet (issue 15)"),
+    row("instance", "Virtual IP", "keepalived.conf.vrrp", Differs, "the sample's second 192.168.200.18 (label eth0:1) is the same address: Vigil keeps one (the kernel holds an address once)"),
+    row("instance", "VRRP Version", "ipv6_version2.conf", Differs, "VRRPv2 is IPv4-only (RFC 3768): Vigil runs an IPv6 instance as v3 with a warning; keepalived 2.2.7 keeps v2"),
+    row("instance", "Advert interval", "ipv6_version2.conf", Differs, "the same v3-for-IPv6 rule: v3 prints the interval in milliseconds"),
+    row("instance", "Authentication type", "ipv6_version2.conf", KeepalivedOnly, "the same v3-for-IPv6 rule: v3 has no authentication"),
+    row("instance", "Check unicast src", "unicast_global_check_src.conf", Differs, "keepalived prints the instance's own flag and applies the global vrrp_check_unicast_src when receiving; Vigil folds the global into the instance (same behaviour)"),
+    row("global", "Default interface", "default_interface.conf", Differs, "keepalived 2.2.7's -d prints its built-in eth0 whatever default_interface says"),
+    row("script", "Init state", "*", Differs, "keepalived's Init state is run-time (init_fail's INIT/FAILED is left once the start-up settles); Vigil prints init_fail as configured"),
+    row("track file", "*", "instance_full.conf", VigilOnly, "keepalived drops a track_file whose directory (/run/vigil) does not exist; Vigil keeps it, and a missing file reads as 0 (io-linux/src/track_files.rs)"),
+    row("instance", "Tracked files", "instance_full.conf", VigilOnly, "the same /run/vigil track_file"),
+];
+
+/// Interfaces that the configurations name beyond the lab's eth0..eth2.
+const EXTRA_INTERFACES: &[&str] = &["eth3", "eth0.1"];
+
+/// A keepalived run, stopped by pid on drop.
+struct Keepalived {
+    child: Option<Child>,
+    vrrp_pid_file: PathBuf,
+}
+
+impl Keepalived {
+    fn vrrp_pid(&self) -> Option<u32> {
+        fs::read_to_string(&self.vrrp_pid_file)
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let vrrp = self.vrrp_pid();
+        signal(child.id(), libc::SIGTERM);
+        let end = Instant::now() + Duration::from_secs(10);
+        while child.try_wait().ok().flatten().is_none() && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if child.try_wait().ok().flatten().is_none() {
+            signal(child.id(), libc::SIGKILL);
+            let _ = child.wait();
+        }
+        if let Some(p) = vrrp {
+            if !process_gone(p) {
+                signal(p, libc::SIGKILL);
+            }
+            // Re-parented to this process (the lab makes it the subreaper): reap it.
+            wait_until(Duration::from_secs(5), || {
+                reap(p).is_some() || process_gone(p)
+            });
+        }
+    }
+}
+
+impl Drop for Keepalived {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+const INTERFACES_HEADER: &str = "------< Interfaces >------";
+
+/// keepalived's dump of `file`: started in host 1's namespace, stopped once the dump is
+/// complete. `None` when keepalived printed no dump (it refused the file).
+fn keepalived_dump(
+    lab: &Lab,
+    dir: &Path,
+    file: &str,
+    id: &str,
+    tag: usize,
+) -> (Option<String>, String) {
+    let log = lab.dir.join(format!("ka{tag}.log"));
+    let logf = fs::File::create(&log).expect("log");
+    let logf2 = logf.try_clone().expect("log");
+    let pid_file = lab.dir.join(format!("ka{tag}.pid"));
+    let vrrp_pid_file = lab.dir.join(format!("ka{tag}.vrrp.pid"));
+    let child = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &lab.ns(1),
+            "keepalived",
+            "-n",
+            "-l",
+            "-D",
+            "-d",
+            "-P",
+        ])
+        .args(["-i", id, "-f", file])
+        .arg("-p")
+        .arg(&pid_file)
+        .arg("-r")
+        .arg(&vrrp_pid_file)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(logf)
+        .stderr(logf2)
+        .spawn()
+        .expect("keepalived");
+    let mut k = Keepalived {
+        child: Some(child),
+        vrrp_pid_file,
+    };
+    let complete = wait_until(Duration::from_secs(20), || {
+        let text = fs::read_to_string(&log).unwrap_or_default();
+        // Done: the dump is complete, or keepalived gave up ("Warning - keepalived has no
+        // configuration to run", a VRRP child that exited on a configuration error).
+        text.contains(INTERFACES_HEADER)
+            || text.contains("keepalived has no configuration to run")
+            || text.contains(": Stopping")
+            || text.contains("exited with permanent error")
+            || k.child
+                .as_mut()
+                .is_some_and(|c| c.try_wait().ok().flatten().is_some())
+    });
+    k.stop();
+    let text = fs::read_to_string(&log).unwrap_or_default();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|l| {
+            // "Thu Dec  3 11:35:04 2026: " prefixes every console line.
+            if l.len() >= 26 && l.get(24..26) == Some(": ") {
+                l.get(26..).unwrap_or("")
+            } else {
+                l
+            }
+        })
+        .collect();
+    let Some(start) = lines
+        .iter()
+        .position(|l| *l == "------< Global definitions >------")
+    else {
+        return (None, text);
+    };
+    assert!(
+        complete || lines.contains(&INTERFACES_HEADER),
+        "{file}: keepalived's dump did not complete:\n{text}"
+    );
+    let dump: Vec<&str> = lines[start..]
+        .iter()
+        .take_while(|l| **l != INTERFACES_HEADER)
+        .filter(|l| l.starts_with(' ') || l.starts_with("------<"))
+        .copied()
+        .collect();
+    (Some(dump.join("\n")), text)
+}
+
+/// vigild's dump of `file` (`None` when it printed no VRRP part).
+fn vigild_dump(
+    lab: &Lab,
+    vigild: &Path,
+    dir: &Path,
+    file: &str,
+    id: &str,
+) -> (Option<String>, String) {
+    let out = Command::new("ip")
+        .args(["netns", "exec", &lab.ns(1)])
+        .arg(vigild)
+        .args(["-d", "-t", "-i", id, "-f", file])
+        .current_dir(dir)
+        .output()
+        .expect("vigild");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if !stdout.contains("------< Global definitions >------") {
+        return (None, stderr);
+    }
+    // The checker part (LVS Topology) is keepalived's checker process's, not -P's.
+    let vrrp: Vec<&str> = stdout
+        .lines()
+        .take_while(|l| !l.starts_with("------< LVS Topology"))
+        .collect();
+    (Some(vrrp.join("\n")), stderr)
+}
+
+type Dump = BTreeMap<String, BTreeMap<String, String>>;
+
+/// keepalived's run-time markers on installed addresses and routes.
+fn strip_runtime(v: &str) -> String {
+    let mut s = v.to_string();
+    if let Some(k) = s.find(" [installed ifindex").or_else(|| s.find(" [dev ")) {
+        s.truncate(k);
+    }
+    for m in [" nftable_set", " iptable_set", " set"] {
+        if let Some(t) = s.strip_suffix(m) {
+            s = t.to_string();
+        }
+    }
+    s
+}
+
+/// Scope -> field -> value.
+fn parse(dump: &str) -> Dump {
+    let mut out: Dump = BTreeMap::new();
+    let mut section = String::new();
+    let mut scope = String::new();
+    // The open list: (its indent, its scope, its field).
+    let mut list: Option<(usize, String, String)> = None;
+    for raw in dump.lines() {
+        if let Some(title) = raw
+            .strip_prefix("------< ")
+            .and_then(|r| r.strip_suffix(" >------"))
+        {
+            section = title
+                .trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ')
+                .to_string();
+            scope = match section.as_str() {
+                "Global definitions" => "global".into(),
+                "Static Addresses" => "static addresses".into(),
+                "Static Routes" => "static routes".into(),
+                "Static Rules" => "static rules".into(),
+                _ => section.clone(),
+            };
+            list = match scope.as_str() {
+                "static addresses" | "static routes" | "static rules" => {
+                    Some((0, scope.clone(), "entries".into()))
+                }
+                _ => None,
+            };
+            continue;
+        }
+        let indent = raw.len() - raw.trim_start().len();
+        let content = raw.trim();
+        if let Some((li, ls, lf)) = &list {
+            if indent > *li {
+                let v = out
+                    .entry(ls.clone())
+                    .or_default()
+                    .entry(lf.clone())
+                    .or_default();
+                if !v.is_empty() {
+                    v.push('\n');
+                }
+                v.push_str(&strip_runtime(content));
+                continue;
+            }
+        }
+        list = None;
+        if indent == 1 && section != "Global definitions" {
+            let named = [
+                ("VRRP Instance = ", "instance "),
+                ("VRRP Sync Group = ", "sync group "),
+                ("VRRP Script = ", "script "),
+                ("Track file = ", "track file "),
+            ];
+            if let Some((p, kind)) = named.iter().find(|(p, _)| content.starts_with(p)) {
+                let name = &content[p.len()..];
+                let name = name.split(", ").next().unwrap_or(name);
+                scope = format!("{kind}{name}");
+                out.entry(scope.clone()).or_default();
+                continue;
+            }
+        }
+        let fields = out.entry(scope.clone()).or_default();
+        // A list header: "Virtual IP (3):", "Tracked scripts :", "Flags:".
+        if let Some(h) = content.strip_suffix(':') {
+            let mut key = h.trim_end().to_string();
+            if let Some(k) = key.find(" (") {
+                if key.ends_with(')') {
+                    key.truncate(k);
+                }
+            }
+            fields.entry(key.clone()).or_default();
+            list = Some((indent, scope.clone(), key));
+            continue;
+        }
+        let (key, value) = if content == "Flags: none" {
+            ("Flags".to_string(), String::new())
+        } else if let Some(v) = content.strip_prefix("Num member fault ") {
+            ("Num member fault".to_string(), v.to_string())
+        } else if let Some((k, v)) = content.split_once(" = ") {
+            (k.to_string(), v.to_string())
+        } else if let Some((k, v)) = content.split_once(" : ") {
+            (k.to_string(), v.to_string())
+        } else if let Some(v) = content.strip_prefix("Multicast address ") {
+            ("Multicast address".to_string(), v.to_string())
+        } else {
+            (content.to_string(), String::new())
+        };
+        fields.insert(key, value);
+    }
+    out
+}
+
+fn scope_kind(scope: &str) -> &str {
+    for k in ["instance ", "sync group ", "script ", "track file "] {
+        if scope.starts_with(k) {
+            return k.trim_end();
+        }
+    }
+    scope
+}
+
+struct Difference {
+    config: String,
+    scope: String,
+    field: String,
+    side: Side,
+    keepalived: Option<String>,
+    vigil: Option<String>,
+}
+
+fn compare(config: &str, k: &Dump, v: &Dump, fields: &mut usize, out: &mut Vec<Difference>) {
+    let scopes: BTreeSet<&String> = k.keys().chain(v.keys()).collect();
+    let empty = BTreeMap::new();
+    for s in scopes {
+        let kf = k.get(s).unwrap_or(&empty);
+        let vf = v.get(s).unwrap_or(&empty);
+        let names: BTreeSet<&String> = kf.keys().chain(vf.keys()).collect();
+        for f in names {
+            *fields += 1;
+            let (a, b) = (kf.get(f), vf.get(f));
+            let side = match (a, b) {
+                (Some(a), Some(b)) if a == b => continue,
+                (Some(_), Some(_)) => Differs,
+                (Some(_), None) => KeepalivedOnly,
+                (None, _) => VigilOnly,
+            };
+            out.push(Difference {
+                config: config.to_string(),
+                scope: s.clone(),
+                field: f.clone(),
+                side,
+                keepalived: a.cloned(),
+                vigil: b.cloned(),
+            });
+        }
+    }
+}
+
+fn listed(d: &Difference) -> Option<usize> {
+    LISTED.iter().position(|r| {
+        r.side == d.side
+            && r.scope == scope_kind(&d.scope)
+            && r.field.split('|').any(|f| match f.strip_suffix('*') {
+                Some(prefix) => d.field.starts_with(prefix),
+                None => f == d.field,
+            })
+            && (r.config == "*" || r.config == d.config)
+    })
+}
+
+fn conf_files(dir: &Path, pred: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| pred(n))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn keepalived_and_vigild_dump_the_same_vrrp_configuration() {
+    if !require_root() {
+        return;
+    }
+    if Command::new("keepalived").arg("-v").output().is_err() {
+        not_run("keepalived is missing (apt-get install keepalived; scripts/test installs it)");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    let samples = root.join("keepalived-samples");
+    let settings = root.join("dump");
+    let mut cases: Vec<(PathBuf, String, bool)> = Vec::new();
+    let s = conf_files(&samples, |n| n.starts_with("keepalived.conf"));
+    assert_eq!(s.len(), 25, "keepalived 2.2.7's 25 samples");
+    cases.extend(s.into_iter().map(|n| (samples.clone(), n, false)));
+    cases.extend(
+        conf_files(&root, |n| n.ends_with(".conf"))
+            .into_iter()
+            .map(|n| (root.clone(), n, false)),
+    );
+    let new = conf_files(&settings, |n| n.ends_with(".conf"));
+    assert!(
+        new.len() >= 40,
+        "at least 40 VRRP settings files, found {}",
+        new.len()
+    );
+    cases.extend(new.into_iter().map(|n| (settings.clone(), n, true)));
+
+    let vigild = Lab::vigild_path();
+    let lab = Lab::with_links("dump", 1, 3);
+    for (k, ifname) in EXTRA_INTERFACES.iter().enumerate() {
+        let peer = format!("dx{k}");
+        must(&[
+            "ip",
+            "-n",
+            &lab.ns(1),
+            "link",
+            "add",
+            ifname,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &peer,
+        ]);
+        must(&["ip", "-n", &lab.ns(1), "link", "set", ifname, "up"]);
+    }
+
+    let mut report = String::new();
+    let mut failures = Vec::new();
+    let mut diffs = Vec::new();
+    let (mut compared, mut fields) = (0usize, 0usize);
+    for (tag, (dir, name, must_compare)) in cases.iter().enumerate() {
+        let t0 = Instant::now();
+        let id = if name == "keepalived.conf.conditional_conf" {
+            "high"
+        } else {
+            "main"
+        };
+        let (kd, klog) = keepalived_dump(&lab, dir, name, id, tag);
+        let (vd, vlog) = vigild_dump(&lab, &vigild, dir, name, id);
+        match (kd, vd) {
+            (Some(kd), Some(vd)) => {
+                compared += 1;
+                let before = diffs.len();
+                compare(name, &parse(&kd), &parse(&vd), &mut fields, &mut diffs);
+                let _ = writeln!(
+                    report,
+                    "{name}: compared, {} differences ({} ms)",
+                    diffs.len() - before,
+                    t0.elapsed().as_millis()
+                );
+            }
+            (kd, vd) => {
+                let why = format!(
+                    "{name}: not compared (keepalived {}, vigild {})",
+                    if kd.is_some() {
+                        "dumped"
+                    } else {
+                        "printed no dump"
+                    },
+                    if vd.is_some() {
+                        "dumped"
+                    } else {
+                        "printed no VRRP part"
+                    },
+                );
+                let _ = writeln!(report, "{why}");
+                if *must_compare {
+                    failures.push(format!(
+                        "{why}\nkeepalived said:\n{klog}\nvigild said:\n{vlog}"
+                    ));
+                }
+            }
+        }
+    }
+
+    let mut used = vec![0usize; LISTED.len()];
+    for d in &diffs {
+        match listed(d) {
+            Some(r) => used[r] += 1,
+            None => failures.push(format!(
+                "{}: [{}] {}: {:?}: keepalived {:?}, vigild {:?}",
+                d.config, d.scope, d.field, d.side, d.keepalived, d.vigil
+            )),
+        }
+    }
+    for (r, n) in LISTED.iter().zip(&used) {
+        if *n == 0 {
+            failures.push(format!(
+                "LISTED row matches no difference (remove it): {} / {} / {} / {:?}",
+                r.scope, r.field, r.config, r.side
+            ));
+        }
+    }
+    let listed_total: usize = used.iter().sum();
+    eprintln!(
+        "dump differential: {} configurations, {compared} compared, {fields} fields compared, \
+         {} differences, {listed_total} of them listed ({} rows in LISTED), {} unexplained",
+        cases.len(),
+        diffs.len(),
+        LISTED.len(),
+        diffs.len() - listed_total
+    );
+    for (r, n) in LISTED.iter().zip(&used) {
+        eprintln!(
+            "  listed x{n}: {} / {} / {:?}: {}",
+            r.scope, r.field, r.side, r.reason
+        );
+    }
+    eprint!("{report}");
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
