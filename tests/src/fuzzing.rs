@@ -1548,6 +1548,7 @@ pub fn cluster_config(r: usize, n: usize, flags: u8) -> EngineConfig {
         scripts: vec![
             ScriptConfig {
                 name: "chk_a".to_string(),
+                interval: core::time::Duration::from_secs(1),
                 rise: 2,
                 fall: 2,
                 timeout: Duration::from_secs(1),
@@ -1555,6 +1556,7 @@ pub fn cluster_config(r: usize, n: usize, flags: u8) -> EngineConfig {
             },
             ScriptConfig {
                 name: "chk_b".to_string(),
+                interval: core::time::Duration::from_secs(1),
                 rise: 1,
                 fall: 1,
                 timeout: Duration::from_millis(100),

@@ -87,6 +87,7 @@ impl Engine {
             out.push(a);
         }
         next.started = started;
+        next.reschedule_checks(now);
         for a in out {
             next.actions.push_back(a);
         }
@@ -267,6 +268,8 @@ impl Engine {
                 s.up = o.up;
                 s.successes = o.successes;
                 s.failures = o.failures;
+                s.running = o.running;
+                s.next_due = o.next_due;
             }
         }
         for f in &mut self.files {

@@ -114,9 +114,6 @@ pub struct NodePlan {
     pub clock_offset: u64,
     /// Clock drift, parts per million.
     pub drift_ppm: i64,
-    /// How often its runner runs each check program (from its keepalived.conf's `vrrp_script`
-    /// `interval`), nanoseconds; scripts not listed use the scenario's `[[scripts]]` interval.
-    pub script_intervals: Vec<(String, u64)>,
     /// Frames its socket buffer holds ([`NodeSpec::socket_buffer`]).
     pub socket_buffer: usize,
     /// Its runner's time per frame read, nanoseconds ([`NodeSpec::read_cost`]).
@@ -296,6 +293,4 @@ pub struct Plan {
     pub expects: Vec<(Expect, String)>,
     /// Invariant families.
     pub checks: ChecksSpec,
-    /// Check programs: (name, how often the runner runs it), nanoseconds.
-    pub script_intervals: Vec<(String, u64)>,
 }
