@@ -47,6 +47,7 @@ pub fn grouped(n: usize) -> EngineConfig {
     let mut cfg = config(n, 100);
     cfg.scripts.push(ScriptConfig {
         name: "chk".into(),
+        interval: core::time::Duration::from_secs(1),
         rise: 2,
         fall: 2,
         timeout: Duration::from_secs(1),

@@ -495,6 +495,7 @@ impl EngineConfig {
             .iter()
             .map(|s| ScriptConfig {
                 name: s.name.clone(),
+                interval: s.interval,
                 rise: s.rise.max(1),
                 fall: s.fall.max(1),
                 // The seed's MISC_CHECK rule: without a timeout, a run must not outlast the

@@ -392,6 +392,17 @@ pub enum Action {
         /// [`crate::setup::Announce::na_router_flag`]. Gratuitous ARP has no such flag.
         router: bool,
     },
+    /// Run check program `script` (`vrrp_script`) now, and report how it ended with
+    /// [`Input::Check`]. The engine keeps the schedule (first at start, then every `interval`
+    /// on an absolute grid, a run never started while the previous one has not reported); the
+    /// runner starts the process and ends it at `timeout` (reporting
+    /// [`CheckResult::Timeout`]).
+    RunCheck {
+        /// The script.
+        script: ScriptId,
+        /// How long the run may take before the runner kills it.
+        timeout: core::time::Duration,
+    },
     /// An instance changed state.
     StateChange {
         /// The instance.

@@ -342,6 +342,9 @@ pub enum TrackTarget {
 pub struct ScriptConfig {
     /// Its name.
     pub name: String,
+    /// How often it runs (keepalived's `interval`, default 1 s): first at start, then one
+    /// interval after the previous due time ([`crate::Action::RunCheck`], `checks.rs`).
+    pub interval: Duration,
     /// Consecutive successes needed to go up (default 1).
     pub rise: u32,
     /// Consecutive failures needed to go down (default 1).

@@ -72,6 +72,7 @@ fn huge_track_file_values_clamp_the_priority_instead_of_overflowing() {
         instances: vec![c],
         scripts: vec![ScriptConfig {
             name: "chk".into(),
+            interval: core::time::Duration::from_secs(1),
             rise: 1,
             fall: 1,
             timeout: Duration::from_secs(1),

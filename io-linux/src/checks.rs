@@ -1,19 +1,17 @@
-//! Check programs (`vrrp_script`): run on their interval as child processes, results fed to the
-//! engine as [`vigil_engine::Input::Check`]. The engine applies rise / fall, weights and the
-//! "a run longer than its timeout is a failure" rule; this module only runs processes.
+//! Check programs (`vrrp_script`): run as child processes when the engine asks
+//! ([`vigil_engine::Action::RunCheck`]), results fed back as [`vigil_engine::Input::Check`].
+//! The engine keeps the schedule (first at start, then every interval on an absolute grid,
+//! never two runs at once: `engine/src/engine/checks.rs`) and applies rise / fall, weights and
+//! the "a run longer than its timeout is a failure" rule; this module only runs processes.
 //!
-//! - Each run is scheduled on an absolute grid: the next run is due one interval after the
-//!   previous *due time*, fixed before the child starts (the seed's MISC_CHECK rule), so a slow
-//!   fork never shifts the schedule. A run still going when the next is due makes that next run
-//!   be skipped (never two at once).
 //! - Programs are split, vetted and started by [`crate::operator::program`], like notify
 //!   programs: no shell unless the line needs one; its own process group (a run that outlasts
-//!   its timeout is killed with SIGKILL to the whole group, a shell's children too, and reported
-//!   as a timeout); `user USER [GROUP]`, else `script_user`, else `keepalived_script`, else
-//!   vigild's own identity; keepalived's `enable_script_security` refusals. A refused program
-//!   (insecure under `enable_script_security`, not found, not executable, an unknown user) never
-//!   runs, and each of its runs is reported as a failure: a check that cannot run is not
-//!   passing.
+//!   the timeout the engine gave is killed with SIGKILL to the whole group, a shell's children
+//!   too, and reported as a timeout); `user USER [GROUP]`, else `script_user`, else
+//!   `keepalived_script`, else vigild's own identity; keepalived's `enable_script_security`
+//!   refusals. A refused program (insecure under `enable_script_security`, not found, not
+//!   executable, an unknown user) never runs, and each of its runs is reported as a failure: a
+//!   check that cannot run is not passing.
 //! - Completion is seen through a pidfd in the event loop, so the daemon never blocks in
 //!   `waitpid` and never needs SIGCHLD.
 
@@ -56,9 +54,6 @@ struct Check {
     name: String,
     /// `None`: refused (see the module documentation); every run is a failure.
     program: Option<Program>,
-    interval: Duration,
-    timeout: Duration,
-    next_due: Instant,
     running: Option<Running>,
 }
 
@@ -79,8 +74,8 @@ fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
 }
 
 impl Checks {
-    /// The checks of `cfg`, in configuration order (their [`ScriptId`]s), first due at `now`.
-    pub fn new(cfg: &conf::Config, now: Instant) -> Checks {
+    /// The checks of `cfg`, in configuration order (their [`ScriptId`]s).
+    pub fn new(cfg: &conf::Config) -> Checks {
         let security = cfg.global.enable_script_security;
         if cfg.scripts.is_empty() {
             // No user look-up (NSS loads libraries that would stay resident for nothing).
@@ -118,9 +113,6 @@ impl Checks {
                 Check {
                     name: s.name.clone(),
                     program,
-                    interval: s.interval.max(Duration::from_millis(1)),
-                    timeout: s.timeout.unwrap_or(s.interval),
-                    next_due: now,
                     running: None,
                 }
             })
@@ -128,24 +120,20 @@ impl Checks {
         Checks { checks }
     }
 
-    /// Take a reloaded configuration at `now`. A check with the same name, program and
-    /// identity keeps its schedule and the run under way (a reload neither restarts nor
-    /// doubles it, and its result still arrives); a changed check starts afresh, due at once,
-    /// and its old run is killed, as is the run of a check that is gone. Returns the runs kept,
-    /// with their new indexes: their pidfds must be watched again under those.
-    pub fn reload(&mut self, cfg: &conf::Config, now: Instant) -> Vec<(usize, RawFd)> {
+    /// Take a reloaded configuration. A check of the same name keeps the run under way (the
+    /// engine keeps its schedule and waits for that run's result, which still arrives; a
+    /// changed program is used from the next run); the run of a check that is gone is killed.
+    /// Returns the runs kept, with their new indexes: their pidfds must be watched again under
+    /// those.
+    pub fn reload(&mut self, cfg: &conf::Config) -> Vec<(usize, RawFd)> {
         let mut old = std::mem::take(&mut self.checks);
-        let mut next = Checks::new(cfg, now);
+        let mut next = Checks::new(cfg);
         let mut kept = Vec::new();
         for (idx, c) in next.checks.iter_mut().enumerate() {
-            let Some(p) = old
-                .iter()
-                .position(|o| o.name == c.name && o.program == c.program)
-            else {
+            let Some(p) = old.iter().position(|o| o.name == c.name) else {
                 continue;
             };
             let o = old.swap_remove(p);
-            c.next_due = o.next_due.min(now + c.interval);
             if let Some(r) = o.running {
                 kept.push((idx, r.pidfd.as_raw_fd()));
                 c.running = Some(r);
@@ -162,24 +150,17 @@ impl Checks {
         self.checks.is_empty()
     }
 
-    /// The next instant something is due: a run to start or a run to kill.
+    /// The next instant a run must be killed (its timeout), if any runs.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.checks
             .iter()
-            .flat_map(|c| {
-                let kill = c.running.as_ref().filter(|r| !r.killed).map(|r| r.kill_at);
-                [Some(c.next_due), kill]
-            })
-            .flatten()
+            .filter_map(|c| c.running.as_ref().filter(|r| !r.killed).map(|r| r.kill_at))
             .min()
     }
 
-    /// Start due runs and kill overdue ones. Returns the pidfds of started runs (to watch, with
-    /// their check index) and the results that are known at once (refused or unstartable runs).
-    pub fn on_time(&mut self, now: Instant) -> (Vec<(usize, RawFd)>, Vec<Finished>) {
-        let mut started = Vec::new();
-        let mut done = Vec::new();
-        for (idx, c) in self.checks.iter_mut().enumerate() {
+    /// Kill the runs that outlasted their timeout (reported as timeouts when they exit).
+    pub fn on_time(&mut self, now: Instant) {
+        for c in &mut self.checks {
             if let Some(r) = c.running.as_mut() {
                 if !r.killed && now >= r.kill_at {
                     // Kill the whole group: a shell's children go too.
@@ -190,56 +171,58 @@ impl Checks {
                     warn!("vrrp_script {}: timed out, killed", c.name);
                 }
             }
-            if now < c.next_due {
-                continue;
-            }
-            // The next run is fixed before this one starts.
-            while c.next_due <= now {
-                c.next_due = c.next_due + c.interval;
-            }
-            let id = ScriptId(idx as u16);
-            if c.running.is_some() {
-                debug!("vrrp_script {}: previous run still going, skipped", c.name);
-                continue;
-            }
-            let Some(program) = &c.program else {
-                done.push(Finished {
-                    script: id,
-                    result: CheckResult::Failure,
-                    ran_for: Duration::ZERO,
-                });
-                continue;
-            };
-            match program.spawn(&[]) {
-                Ok(child) => match pidfd_open(child.id()) {
-                    Ok(pidfd) => {
-                        started.push((idx, pidfd.as_raw_fd()));
-                        c.running = Some(Running {
-                            child,
-                            pidfd,
-                            started: now,
-                            kill_at: now + c.timeout,
-                            killed: false,
-                        });
-                    }
-                    Err(e) => {
-                        error!("vrrp_script {}: pidfd: {e}", c.name);
-                        let mut child = child;
-                        let _ = child.kill();
-                        let _ = child.wait();
-                    }
-                },
-                Err(e) => {
-                    warn!("vrrp_script {}: cannot start: {e}", c.name);
-                    done.push(Finished {
-                        script: id,
-                        result: CheckResult::Failure,
-                        ran_for: Duration::ZERO,
+        }
+    }
+
+    /// Start a run of check `script` (the engine's [`vigil_engine::Action::RunCheck`]), to be
+    /// killed after `timeout`. Returns the pidfd to watch, or the result when it is known at
+    /// once (a refused or unstartable program: a failure); nothing when a run is still going
+    /// (the engine does not ask for that; a reload that kept a run can).
+    pub fn start(
+        &mut self,
+        script: ScriptId,
+        timeout: Duration,
+        now: Instant,
+    ) -> Option<Result<RawFd, Finished>> {
+        let c = self.checks.get_mut(usize::from(script.0))?;
+        if c.running.is_some() {
+            debug!("vrrp_script {}: previous run still going, skipped", c.name);
+            return None;
+        }
+        let failed = Finished {
+            script,
+            result: CheckResult::Failure,
+            ran_for: Duration::ZERO,
+        };
+        let Some(program) = &c.program else {
+            return Some(Err(failed));
+        };
+        match program.spawn(&[]) {
+            Ok(child) => match pidfd_open(child.id()) {
+                Ok(pidfd) => {
+                    let fd = pidfd.as_raw_fd();
+                    c.running = Some(Running {
+                        child,
+                        pidfd,
+                        started: now,
+                        kill_at: now + timeout,
+                        killed: false,
                     });
+                    Some(Ok(fd))
                 }
+                Err(e) => {
+                    error!("vrrp_script {}: pidfd: {e}", c.name);
+                    let mut child = child;
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    Some(Err(failed))
+                }
+            },
+            Err(e) => {
+                warn!("vrrp_script {}: cannot start: {e}", c.name);
+                Some(Err(failed))
             }
         }
-        (started, done)
     }
 
     /// The run of check `idx` has exited (its pidfd became readable): reap it and return its
@@ -301,10 +284,10 @@ mod tests {
     fn a_missing_program_is_refused_and_fails_every_run() {
         let (_, mut c) = checks_for("/nonexistent/vigil-check", 1000, 1000);
         assert!(c.checks[0].program.is_none());
-        let (started, done) = c.on_time(c.checks[0].next_due);
-        assert!(started.is_empty());
-        assert_eq!(done.len(), 1);
-        assert_eq!(done[0].result, CheckResult::Failure);
+        for _ in 0..2 {
+            let r = c.start(ScriptId(0), Duration::from_secs(1), crate::sys::now());
+            assert!(matches!(r, Some(Err(f)) if f.result == CheckResult::Failure));
+        }
     }
 
     fn checks_for(line: &str, interval_ms: u64, timeout_ms: u64) -> (conf::Config, Checks) {
@@ -316,15 +299,21 @@ mod tests {
             timeout_ms as f64 / 1000.0
         );
         let cfg = conf::parse_str(&text).unwrap();
-        let c = Checks::new(&cfg, crate::sys::now());
+        let c = Checks::new(&cfg);
         (cfg, c)
     }
 
-    fn wait_result(c: &mut Checks) -> Finished {
+    /// Start check 0 with `timeout` and wait for its result.
+    fn run(c: &mut Checks, timeout: Duration) -> Finished {
+        match c.start(ScriptId(0), timeout, crate::sys::now()) {
+            Some(Ok(_)) => {}
+            Some(Err(f)) => return f,
+            None => panic!("a run is going"),
+        }
         let end = std::time::Instant::now() + Duration::from_secs(5);
         loop {
             let now = crate::sys::now();
-            let _ = c.on_time(now);
+            c.on_time(now);
             if let Some(f) = c.on_exit(0, now) {
                 return f;
             }
@@ -335,59 +324,50 @@ mod tests {
 
     #[test]
     fn success_failure_and_timeout_are_reported() {
+        let second = Duration::from_secs(1);
         let (_, mut c) = checks_for("/bin/true", 1000, 1000);
-        assert_eq!(wait_result(&mut c).result, CheckResult::Success);
+        assert_eq!(run(&mut c, second).result, CheckResult::Success);
         let (_, mut c) = checks_for("/bin/false", 1000, 1000);
-        assert_eq!(wait_result(&mut c).result, CheckResult::Failure);
-        // A hung shell pipeline: the whole group dies at the timeout.
+        assert_eq!(run(&mut c, second).result, CheckResult::Failure);
+        // A hung shell pipeline: the whole group dies at the timeout the engine gave.
         let (_, mut c) = checks_for("sleep 30 | cat", 2000, 200);
-        let f = wait_result(&mut c);
+        let f = run(&mut c, Duration::from_millis(200));
         assert_eq!(f.result, CheckResult::Timeout);
         assert!(f.ran_for >= Duration::from_millis(200));
         assert!(f.ran_for < Duration::from_secs(5));
     }
 
     #[test]
-    fn a_reload_keeps_an_unchanged_check_s_run_and_restarts_a_changed_one() {
+    fn never_two_runs_at_once_and_a_reload_keeps_a_run_by_name() {
         let text = |second: &str| {
             format!(
                 "vrrp_script slow {{\n script \"/bin/sleep 5\"\n interval 10\n timeout 8\n}}\n\
-                 vrrp_script other {{\n script \"{second}\"\n interval 10\n}}\n\
+                 vrrp_script {second} {{\n script \"/bin/sleep 6\"\n interval 10\n}}\n\
                  vrrp_instance A {{\n interface eth0\n virtual_router_id 1\n\
-                 track_script {{\n slow\n other\n }}\n virtual_ipaddress {{ 192.0.2.1 }}\n}}\n"
+                 track_script {{\n slow\n {second}\n }}\n virtual_ipaddress {{ 192.0.2.1 }}\n}}\n"
             )
         };
-        let cfg = conf::parse_str(&text("/bin/sleep 6")).unwrap();
+        let cfg = conf::parse_str(&text("other")).unwrap();
         let t0 = crate::sys::now();
-        let mut c = Checks::new(&cfg, t0);
-        let (started, _) = c.on_time(t0);
-        assert_eq!(started.len(), 2);
+        let mut c = Checks::new(&cfg);
+        let eight = Duration::from_secs(8);
+        assert!(matches!(c.start(ScriptId(0), eight, t0), Some(Ok(_))));
+        assert!(matches!(c.start(ScriptId(1), eight, t0), Some(Ok(_))));
+        assert!(
+            c.start(ScriptId(0), eight, t0).is_none(),
+            "never two at once"
+        );
         let pid_slow = c.checks[0].running.as_ref().unwrap().child.id();
         let pid_other = c.checks[1].running.as_ref().unwrap().child.id();
-        // The second check's command changes; the first stays as it was.
-        let cfg2 = conf::parse_str(&text("/bin/true")).unwrap();
-        let kept = c.reload(&cfg2, t0 + Duration::from_secs(1));
+        // The second check is renamed (gone); the first stays.
+        let cfg2 = conf::parse_str(&text("renamed")).unwrap();
+        let kept = c.reload(&cfg2);
         assert_eq!(kept.len(), 1);
         assert_eq!(kept[0].0, 0);
         assert_eq!(c.checks[0].running.as_ref().unwrap().child.id(), pid_slow);
-        assert_eq!(c.checks[0].next_due, t0 + Duration::from_secs(10));
-        assert!(
-            c.checks[1].running.is_none(),
-            "the changed check starts afresh"
-        );
-        assert_eq!(c.checks[1].next_due, t0 + Duration::from_secs(1));
-        // The changed check's old run was killed (and reaped).
+        assert!(c.checks[1].running.is_none(), "a new check has no run yet");
+        // The gone check's run was killed (and reaped).
         assert!(!std::path::Path::new(&format!("/proc/{pid_other}")).exists());
-        c.kill_all();
-    }
-
-    #[test]
-    fn the_next_run_is_fixed_before_the_child_starts() {
-        let (_, mut c) = checks_for("/bin/true", 1000, 1000);
-        let t0 = c.checks[0].next_due;
-        let (started, _) = c.on_time(t0);
-        assert_eq!(started.len(), 1);
-        assert_eq!(c.checks[0].next_due, t0 + Duration::from_secs(1));
         c.kill_all();
     }
 }

@@ -14,11 +14,9 @@ pub fn engine_config(text: &str) -> Result<EngineConfig, String> {
 #[derive(Clone, Debug)]
 pub struct Loaded {
     /// What the engine runs.
+    /// (Each `vrrp_script`'s `interval`, `timeout`, `rise` and `fall` are in it: the engine
+    /// schedules the runs, `Action::RunCheck`.)
     pub engine: EngineConfig,
-    /// Each `vrrp_script`'s `interval` (keepalived's default 1 s), nanoseconds: how often the
-    /// simulated runner runs it. Its `timeout`, `rise` and `fall` are the engine's business and
-    /// travel in [`Loaded::engine`].
-    pub script_intervals: Vec<(String, u64)>,
     /// The health checkers of its `virtual_server` blocks, as vigild's checker engine runs them
     /// (`None` when there are none).
     pub checkers: Option<vigil_engine::checker::CheckerSetup>,
@@ -26,23 +24,14 @@ pub struct Loaded {
     pub notify_scripts: crate::scenario::NotifyScripts,
 }
 
-/// Parse keepalived.conf `text`: the engine's configuration and the runner's script intervals.
+/// Parse keepalived.conf `text`: the engine's configuration.
 pub fn load(text: &str) -> Result<Loaded, String> {
     let cfg = vigil_engine::conf::parse_str(text).map_err(|e| e.to_string())?;
     let converted = EngineConfig::from_conf(&cfg).map_err(|e| e.to_string())?;
-    let script_intervals = cfg
-        .scripts
-        .iter()
-        .map(|s| {
-            let ns = u64::try_from(s.interval.as_nanos()).unwrap_or(u64::MAX);
-            (s.name.clone(), ns.max(1))
-        })
-        .collect();
     let checkers = (!cfg.checkers.virtual_servers.is_empty())
         .then(|| vigil_engine::checker::CheckerSetup::from_conf(&cfg));
     Ok(Loaded {
         engine: converted.engine,
-        script_intervals,
         checkers,
         notify_scripts: crate::scenario::NotifyScripts::from_conf(&cfg),
     })
@@ -70,13 +59,9 @@ mod tests {
              virtual_ipaddress {\n  192.0.2.100/24\n }\n track_script {\n  chk\n  dflt\n }\n}\n",
         )
         .unwrap();
-        assert_eq!(
-            l.script_intervals,
-            vec![
-                ("chk".to_string(), 3_000_000_000),
-                ("dflt".to_string(), 1_000_000_000)
-            ]
-        );
+        let intervals: Vec<_> = l.engine.scripts.iter().map(|s| s.interval).collect();
+        let s = core::time::Duration::from_secs;
+        assert_eq!(intervals, [s(3), s(1)]);
         let chk = l.engine.scripts.iter().find(|s| s.name == "chk").unwrap();
         assert_eq!((chk.rise, chk.fall), (2, 4));
         assert_eq!(chk.timeout, core::time::Duration::from_secs(2));

@@ -611,6 +611,10 @@ impl Contract {
             "router counters {router_drops} != {} ProtocolError actions without instance",
             self.router_errors
         );
+        // The check programs' schedule (engine/src/engine/checks.rs) is the other deadline.
+        if let Some(c) = engine.next_check_due() {
+            earliest = Some(earliest.map_or(c, |e| e.min(c)));
+        }
         if next != earliest {
             let who: Vec<String> = engine
                 .instances()

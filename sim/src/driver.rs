@@ -282,14 +282,6 @@ impl Sim {
                     .iter()
                     .map(|sc| ScriptRun {
                         name: sc.name.clone(),
-                        // The node's keepalived.conf, else the scenario's `[[scripts]]`, else
-                        // keepalived's default of 1 s.
-                        interval: np
-                            .script_intervals
-                            .iter()
-                            .chain(plan.script_intervals.iter())
-                            .find(|(n, _)| *n == sc.name)
-                            .map_or(1_000_000_000, |(_, i)| *i),
                         result: if sc.init_fail {
                             vigil_engine::io::CheckResult::Failure
                         } else {

@@ -1682,6 +1682,7 @@ pub fn cluster_config(r: usize, n: usize, flags: u8) -> EngineConfig {
         scripts: vec![
             ScriptConfig {
                 name: "chk_a".to_string(),
+                interval: core::time::Duration::from_secs(1),
                 rise: 2,
                 fall: 2,
                 timeout: Duration::from_secs(1),
@@ -1689,6 +1690,7 @@ pub fn cluster_config(r: usize, n: usize, flags: u8) -> EngineConfig {
             },
             ScriptConfig {
                 name: "chk_b".to_string(),
+                interval: core::time::Duration::from_secs(1),
                 rise: 1,
                 fall: 1,
                 timeout: Duration::from_millis(100),

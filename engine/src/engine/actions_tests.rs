@@ -195,3 +195,100 @@ fn only_a_backups_master_down_timer_is_a_takeover_deadline() {
         "MASTER: its next deadline is an advert or an announcement"
     );
 }
+
+fn with_check(interval_ms: u64, timeout_ms: u64) -> Engine {
+    let mut c = EngineConfig::instances(vec![cfg(&[], &[])]);
+    c.scripts.push(crate::setup::ScriptConfig {
+        name: "chk".into(),
+        interval: core::time::Duration::from_millis(interval_ms),
+        rise: 1,
+        fall: 1,
+        timeout: core::time::Duration::from_millis(timeout_ms),
+        init_fail: false,
+    });
+    Engine::new(c).unwrap()
+}
+
+fn run_checks(actions: &[Action]) -> Vec<(ScriptId, core::time::Duration)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::RunCheck { script, timeout } => Some((*script, *timeout)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn report(e: &mut Engine, now: Instant) {
+    e.handle_input(
+        now,
+        Input::Check {
+            script: ScriptId(0),
+            result: crate::io::CheckResult::Success,
+            ran_for: core::time::Duration::from_millis(5),
+        },
+    );
+}
+
+#[test]
+fn checks_run_at_start_then_on_the_interval_grid_never_two_at_once() {
+    let mut e = with_check(2000, 500);
+    let t0 = Instant::from_millis(0);
+    e.handle_input(t0, Input::Start);
+    let a = drain(&mut e);
+    assert_eq!(
+        run_checks(&a),
+        [(ScriptId(0), core::time::Duration::from_millis(500))],
+        "first run at start, with its timeout"
+    );
+    report(&mut e, Instant::from_millis(5));
+    // Due on the grid of due times: 2 s, whatever the run took.
+    assert!(e
+        .poll_timeout()
+        .is_some_and(|t| t <= Instant::from_millis(2000)));
+    e.handle_timeout(Instant::from_millis(2000));
+    assert_eq!(run_checks(&drain(&mut e)).len(), 1);
+    // Not reported by 4 s: that run is skipped, the grid goes on.
+    e.handle_timeout(Instant::from_millis(4000));
+    assert!(run_checks(&drain(&mut e)).is_empty());
+    report(&mut e, Instant::from_millis(4100));
+    // A stall past two due times: one run, then back on the grid (8 s), no burst.
+    e.handle_timeout(Instant::from_millis(7300));
+    assert_eq!(run_checks(&drain(&mut e)).len(), 1);
+    report(&mut e, Instant::from_millis(7310));
+    e.handle_timeout(Instant::from_millis(7999));
+    assert!(run_checks(&drain(&mut e)).is_empty());
+    e.handle_timeout(Instant::from_millis(8000));
+    assert_eq!(run_checks(&drain(&mut e)).len(), 1);
+}
+
+#[test]
+fn nothing_is_due_before_start_or_after_shutdown_and_a_reload_keeps_the_schedule() {
+    let mut e = with_check(1000, 1000);
+    e.handle_timeout(Instant::from_millis(5000));
+    assert!(run_checks(&drain(&mut e)).is_empty(), "not started");
+    e.handle_input(Instant::from_millis(5000), Input::Start);
+    assert_eq!(run_checks(&drain(&mut e)).len(), 1);
+    // A reload with the same script: its run under way is kept (not asked again), its
+    // schedule too.
+    let mut c = EngineConfig::instances(vec![cfg(&[], &[])]);
+    c.scripts.push(crate::setup::ScriptConfig {
+        name: "chk".into(),
+        interval: core::time::Duration::from_millis(1000),
+        rise: 1,
+        fall: 1,
+        timeout: core::time::Duration::from_millis(1000),
+        init_fail: false,
+    });
+    e.reload(Instant::from_millis(5500), c).unwrap();
+    e.handle_timeout(Instant::from_millis(5500));
+    assert!(run_checks(&drain(&mut e)).is_empty());
+    report(&mut e, Instant::from_millis(5600));
+    e.handle_timeout(Instant::from_millis(6000));
+    assert_eq!(run_checks(&drain(&mut e)).len(), 1);
+    report(&mut e, Instant::from_millis(6010));
+    e.handle_input(Instant::from_millis(6500), Input::Shutdown);
+    let _ = drain(&mut e);
+    e.handle_timeout(Instant::from_millis(60_000));
+    assert!(run_checks(&drain(&mut e)).is_empty(), "shut down");
+}

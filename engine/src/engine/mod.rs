@@ -55,6 +55,10 @@ impl Iface {
 #[derive(Clone, Debug, PartialEq)]
 struct Script {
     cfg: ScriptConfig,
+    /// When the next run is due (`Instant::MAX` before start and after shutdown).
+    next_due: Instant,
+    /// A run was asked for ([`Action::RunCheck`]) and has not reported yet.
+    running: bool,
     up: bool,
     successes: u32,
     failures: u32,
@@ -192,6 +196,9 @@ pub struct Engine {
     actions: VecDeque<Action>,
     stats: RouterStats,
     scripts: Vec<Script>,
+    /// The earliest `next_due` of the scripts (`Instant::MAX`: none), kept by `checks.rs` so
+    /// that [`Engine::poll_timeout`] does not scan the scripts.
+    checks_due: Instant,
     files: Vec<TrackFile>,
     processes: Vec<TrackProc>,
     groups: Vec<Group>,
@@ -218,6 +225,7 @@ impl PartialEq for Engine {
             && self.actions == other.actions
             && self.stats == other.stats
             && self.scripts == other.scripts
+            && self.checks_due == other.checks_due
             && self.files == other.files
             && self.groups == other.groups
             && self.started == other.started
@@ -270,6 +278,8 @@ impl Engine {
         let scripts: Vec<Script> = scripts
             .into_iter()
             .map(|cfg| Script {
+                next_due: Instant::MAX,
+                running: false,
                 up: !cfg.init_fail,
                 cfg,
                 successes: 0,
@@ -393,6 +403,7 @@ impl Engine {
             files,
             processes,
             groups,
+            checks_due: Instant::MAX,
             started: false,
             startup_delay,
             start_at: None,
@@ -499,20 +510,24 @@ impl Engine {
             // A timer of one sync-group member can move the whole group (master_down).
             self.schedule_with_group(i);
         }
+        self.run_due_checks(now);
     }
 
     /// The one next deadline: call [`Engine::handle_timeout`] when it is reached. `None` when no
     /// timer runs. Never earlier than a deadline that is really due (stale schedule entries are
     /// cleaned here, so the runner is not woken for nothing).
     pub fn poll_timeout(&mut self) -> Option<Instant> {
-        let heap = self.poll_heap();
-        match (heap, self.start_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let instances = self.next_instance_deadline();
+        let checks = (self.checks_due != Instant::MAX).then_some(self.checks_due);
+        // The instance timers, the check programs, and the end of vrrp_startup_delay.
+        [instances, checks, self.start_at]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
-    fn poll_heap(&mut self) -> Option<Instant> {
+    /// The earliest instance timer (the heap's valid top).
+    fn next_instance_deadline(&mut self) -> Option<Instant> {
         while let Some(&Reverse((when, idx))) = self.heap.peek() {
             let i = idx as usize;
             let inst = &self.instances[i];
@@ -701,6 +716,7 @@ mod tracking_tests;
 
 mod announce;
 mod backup;
+mod checks;
 mod deleted;
 mod master;
 mod receive;

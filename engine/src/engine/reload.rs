@@ -88,6 +88,7 @@ impl Engine {
         }
         next.started = started;
         next.start_at = self.start_at;
+        next.reschedule_checks(now);
         for a in out {
             next.actions.push_back(a);
         }
@@ -278,6 +279,8 @@ impl Engine {
                 s.up = o.up;
                 s.successes = o.successes;
                 s.failures = o.failures;
+                s.running = o.running;
+                s.next_due = o.next_due;
             }
         }
         for f in &mut self.files {

@@ -21,6 +21,7 @@ impl Engine {
         let Some(s) = self.scripts.get_mut(usize::from(script.0)) else {
             return;
         };
+        s.running = false;
         let failed = result != CheckResult::Success || ran_for > s.cfg.timeout;
         let was_up = s.up;
         if failed {

@@ -22,6 +22,7 @@ fn base(prio: u8) -> InstanceConfig {
 fn script(name: &str, rise: u32, fall: u32) -> ScriptConfig {
     ScriptConfig {
         name: name.into(),
+        interval: core::time::Duration::from_secs(1),
         rise,
         fall,
         timeout: Duration::from_secs(2),
@@ -563,11 +564,18 @@ fn a_priority_change_rescales_a_running_master_down_timer() {
     let mut e = with_script(100, -30, false, script("chk", 1, 1));
     check(&mut e, ms(0), CheckResult::Failure);
     drain(&mut e);
+    // (The instance's own deadline: the engine's next one is the check due at 1 s.)
     // Started at 0 with priority 100 and rescaled at once to 70: 3 s + 186/256 s.
-    assert_eq!(e.poll_timeout(), Some(Instant::from_nanos(3_726_562_500)));
+    assert_eq!(
+        e.instance(InstanceId(0)).unwrap().next_deadline(),
+        Some(Instant::from_nanos(3_726_562_500))
+    );
     check(&mut e, ms(1000), CheckResult::Success);
     // Back to 100: one Master_Down_Interval for priority 100 after the timer's start.
-    assert_eq!(e.poll_timeout(), Some(Instant::from_micros(3_609_375)));
+    assert_eq!(
+        e.instance(InstanceId(0)).unwrap().next_deadline(),
+        Some(Instant::from_micros(3_609_375))
+    );
 }
 
 #[test]
@@ -581,7 +589,11 @@ fn a_priority_rise_past_the_new_master_down_interval_takes_over_at_once() {
     // next deadline is in the future.
     check(&mut e, ms(3500), CheckResult::Success);
     assert_eq!((prio(&e), state(&e)), (200, State::Master));
-    assert!(e.poll_timeout().is_some_and(|t| t > ms(3500)));
+    assert!(e
+        .instance(InstanceId(0))
+        .unwrap()
+        .next_deadline()
+        .is_some_and(|t| t > ms(3500)));
 }
 
 /// One instance tracking process set `p` with `weight` / `reverse`.

@@ -11,6 +11,7 @@ impl Engine {
             return;
         }
         self.started = true;
+        self.start_checks(now);
         for i in 0..self.instances.len() {
             self.instances[i].priority = self.effective_priority(i);
             let inst = &mut self.instances[i];
@@ -29,6 +30,7 @@ impl Engine {
             }
             self.schedule_with_group(i);
         }
+        self.run_due_checks(now);
     }
 
     /// A lone instance from INIT or FAULT: FAULT if a fault holds, MASTER for the owner, BACKUP
@@ -199,6 +201,7 @@ impl Engine {
             }
         }
         self.started = false;
+        self.stop_checks();
     }
 
     /// Stop one instance as on shutdown: a MASTER sends priority 0 and removes its addresses.

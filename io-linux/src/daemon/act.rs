@@ -139,6 +139,7 @@ impl Daemon {
                     self.announce(instance, iface, v, router);
                 }
             }
+            Action::RunCheck { script, timeout } => self.run_check(script, timeout),
             Action::StateChange {
                 instance,
                 from,
@@ -396,20 +397,34 @@ impl Daemon {
         }
     }
 
-    /// Start due check runs, kill overdue ones, report what is known at once.
-    pub(super) fn run_checks(&mut self) {
-        if self.checks.is_empty() {
-            return;
+    /// Kill the check runs that outlasted their timeout (their exit reports a timeout).
+    pub(super) fn kill_overdue_checks(&mut self) {
+        if !self.checks.is_empty() {
+            self.checks.on_time(self.clock.now());
         }
+    }
+
+    /// The engine's [`Action::RunCheck`]: start the program and watch its exit; a result known
+    /// at once (a refused program) goes back to the engine now, whose actions the draining
+    /// loop carries out next.
+    fn run_check(&mut self, script: vigil_engine::io::ScriptId, timeout: core::time::Duration) {
         let now = self.clock.now();
-        let (started, done) = self.checks.on_time(now);
-        for (idx, fd) in started {
-            if let Err(e) = self.ep.add(fd, TOKEN_CHECK_BASE + idx as u64) {
-                error!("cannot watch a check program: {e}");
+        match self.checks.start(script, timeout, now) {
+            Some(Ok(fd)) => {
+                let token = TOKEN_CHECK_BASE + u64::from(script.0);
+                if let Err(e) = self.ep.add(fd, token) {
+                    error!("cannot watch a check program: {e}");
+                }
             }
-        }
-        for f in done {
-            self.check_result(now, f.script, f.result, f.ran_for);
+            Some(Err(f)) => self.engine.handle_input(
+                now,
+                Input::Check {
+                    script: f.script,
+                    result: f.result,
+                    ran_for: f.ran_for,
+                },
+            ),
+            None => {}
         }
     }
 

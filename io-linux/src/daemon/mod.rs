@@ -297,7 +297,7 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
         ),
         Err(e) => warn!("cannot drop capabilities: {e}"),
     }
-    let checks = Checks::new(&cfg, sys::now());
+    let checks = Checks::new(&cfg);
     let track_files = TrackFiles::new(&cfg);
     let mut operator_opts = OperatorOptions::for_pid_file(&pid_file);
     operator_opts.metrics_file = opts.metrics_file.clone();
@@ -591,7 +591,7 @@ impl Daemon {
                         self.read_before_deciding();
                         self.engine.handle_timeout(self.clock.now());
                         self.drain();
-                        self.run_checks();
+                        self.kill_overdue_checks();
                         self.track_process_timers();
                     }
                     TOKEN_SIGNAL => {
@@ -709,7 +709,7 @@ impl Daemon {
                 .next_deadline()
                 .is_some_and(|d| d <= self.clock.now())
             {
-                self.run_checks();
+                self.kill_overdue_checks();
             }
             if let Some(c) = self.checkers.as_mut() {
                 let now = self.clock.now();

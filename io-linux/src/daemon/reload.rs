@@ -123,9 +123,10 @@ impl Daemon {
         if let Err(e) = self.resync() {
             error!("cannot re-read interfaces: {e}");
         }
-        // 4. Check programs and tracked files of the new configuration. An unchanged check
-        //    keeps its schedule and its run under way, watched again under its new index.
-        for (idx, fd) in self.checks.reload(&loaded.cfg, now) {
+        // 4. Check programs and tracked files of the new configuration. A check of the same
+        //    name keeps its run under way, watched again under its new index (the engine kept
+        //    its schedule and waits for that run's result).
+        for (idx, fd) in self.checks.reload(&loaded.cfg) {
             let _ = self.ep.delete(fd);
             if let Err(e) = self.ep.add(fd, TOKEN_CHECK_BASE + idx as u64) {
                 warn!("cannot watch a check program: {e}");
@@ -156,7 +157,6 @@ impl Daemon {
         }
         let states = self.track_processes.start(self.clock.now());
         self.feed_track_processes(states);
-        self.run_checks();
         Ok(())
     }
 

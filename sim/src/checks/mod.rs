@@ -274,13 +274,14 @@ pub(crate) fn convergence_bound(sim: &Sim) -> u64 {
         .iter()
         .flat_map(|n| {
             n.scripts.iter().map(move |r| {
-                let counts = n
-                    .config
-                    .scripts
-                    .iter()
-                    .find(|s| s.name == r.name)
-                    .map_or(1, |s| s.rise.max(s.fall));
-                r.interval.saturating_mul(u64::from(counts) + 1)
+                let (counts, interval) = n.config.scripts.iter().find(|s| s.name == r.name).map_or(
+                    (1, 1_000_000_000),
+                    |s| {
+                        let ns = u64::try_from(s.interval.as_nanos()).unwrap_or(u64::MAX);
+                        (s.rise.max(s.fall), ns.max(1))
+                    },
+                );
+                interval.saturating_mul(u64::from(counts) + 1)
             })
         })
         .max()

@@ -115,9 +115,6 @@ pub struct NodePlan {
     pub clock_offset: u64,
     /// Clock drift, parts per million.
     pub drift_ppm: i64,
-    /// How often its runner runs each check program (from its keepalived.conf's `vrrp_script`
-    /// `interval`), nanoseconds; scripts not listed use the scenario's `[[scripts]]` interval.
-    pub script_intervals: Vec<(String, u64)>,
     /// Frames its socket buffer holds ([`NodeSpec::socket_buffer`]).
     pub socket_buffer: usize,
     /// Its runner's time per frame read, nanoseconds ([`NodeSpec::read_cost`]).
@@ -367,8 +364,6 @@ pub struct Plan {
     pub expects: Vec<(Expect, String)>,
     /// Invariant families.
     pub checks: ChecksSpec,
-    /// Check programs: (name, how often the runner runs it), nanoseconds.
-    pub script_intervals: Vec<(String, u64)>,
     /// How long a simulated real server takes to answer a check, nanoseconds.
     pub server_latency: u64,
     /// Extra answer time, uniform in 0..=jitter per run, nanoseconds.

@@ -43,11 +43,6 @@ impl Scenario {
             faults,
             expects,
             checks: self.checks.clone(),
-            script_intervals: self
-                .scripts
-                .iter()
-                .map(|s| (s.name.clone(), s.interval.unwrap_or(Dur::secs(1)).0.max(1)))
-                .collect(),
             server_latency: self.servers.latency.unwrap_or(Dur(1_000_000)).0,
             server_jitter: self.servers.jitter.unwrap_or(Dur::ZERO).0,
         })
@@ -152,7 +147,6 @@ impl Scenario {
         let mut nodes = Vec::new();
         for (ni, n) in self.nodes.iter().enumerate() {
             let ifaces = node_ifaces[ni].clone();
-            let mut script_intervals = Vec::new();
             let mut checkers = None;
             let mut notify_scripts = NotifyScripts::default();
             let config = if let Some(text) = &n.keepalived_conf {
@@ -164,7 +158,6 @@ impl Scenario {
                 }
                 let loaded = crate::confload::load(text)
                     .map_err(|e| PlanError(format!("node {}: keepalived_conf: {e}", n.name)))?;
-                script_intervals = loaded.script_intervals;
                 checkers = loaded.checkers;
                 notify_scripts = loaded.notify_scripts;
                 loaded.engine
@@ -212,6 +205,7 @@ impl Scenario {
                     .iter()
                     .map(|s| vigil_engine::setup::ScriptConfig {
                         name: s.name.clone(),
+                        interval: s.interval.unwrap_or(Dur::secs(1)).to_std(),
                         rise: s.rise.unwrap_or(1),
                         fall: s.fall.unwrap_or(1),
                         timeout: s.timeout.or(s.interval).unwrap_or(Dur::secs(1)).to_std(),
@@ -269,7 +263,6 @@ impl Scenario {
                 },
                 clock_offset: n.clock_offset.unwrap_or(Dur::ZERO).0,
                 drift_ppm: n.drift_ppm,
-                script_intervals,
                 socket_buffer: usize::try_from(n.socket_buffer.unwrap_or(256)).unwrap_or(256),
                 read_cost: n.read_cost.unwrap_or(Dur::ZERO).0,
                 checkers,

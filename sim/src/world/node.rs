@@ -144,7 +144,6 @@ pub(crate) struct Node {
 #[derive(Debug)]
 pub(crate) struct ScriptRun {
     pub name: String,
-    pub interval: u64,
     pub result: vigil_engine::io::CheckResult,
     /// The check's state after its rise / fall counts, as the results fed imply.
     pub up: bool,
@@ -245,11 +244,7 @@ impl Sim {
         self.started(n);
         self.nodes[n].running = true;
         self.nodes[n].incarnation += 1;
-        let inc = self.nodes[n].incarnation;
-        for idx in 0..self.nodes[n].scripts.len() {
-            let at = self.now.saturating_add(self.nodes[n].scripts[idx].interval);
-            self.push(at, 0, Event::Script { node: n, idx, inc });
-        }
+        // The check programs run when the engine asks (Action::RunCheck), on its schedule.
         self.input(n, Input::Start);
         self.lvs_boot(n);
     }

@@ -204,6 +204,17 @@ impl Sim {
             } => self.excluded(n, instance, false, addrs.len()),
             Action::AddRoutes { instance, routes } => self.routes(n, instance, true, &routes),
             Action::RemoveRoutes { instance, routes } => self.routes(n, instance, false, &routes),
+            Action::RunCheck { script, .. } => {
+                let names = &self.nodes[n].scripts;
+                let engine = self.nodes[n].engine.as_ref();
+                let idx = names
+                    .iter()
+                    .position(|s| engine.and_then(|e| e.script_id(&s.name)) == Some(script));
+                if let Some(idx) = idx {
+                    let inc = self.nodes[n].incarnation;
+                    self.push(self.now, 0, Event::Script { node: n, idx, inc });
+                }
+            }
             a @ Action::Announce { .. } => self.announce(n, a),
             Action::StateChange {
                 instance,
@@ -503,7 +514,8 @@ impl Sim {
         }
     }
 
-    /// The simulated runner runs a check program: report its result, run it again later.
+    /// The simulated runner runs a check program the engine asked for ([`Action::RunCheck`]):
+    /// it ends at once with the result the scenario's schedule gives it.
     pub(crate) fn run_script(&mut self, n: usize, idx: usize, inc: u64) {
         if self.nodes[n].incarnation != inc || self.nodes[n].engine.is_none() {
             return;
@@ -514,14 +526,11 @@ impl Sim {
             self.push(at, 0, Event::Script { node: n, idx, inc });
             return;
         }
-        let run = &self.nodes[n].scripts[idx];
-        let (result, interval) = (run.result, run.interval);
+        let result = self.nodes[n].scripts[idx].result;
         let id = self.nodes[n]
             .engine
             .as_ref()
             .and_then(|e| e.script_id(&self.nodes[n].scripts[idx].name));
-        let at = self.now.saturating_add(interval);
-        self.push(at, 0, Event::Script { node: n, idx, inc });
         if let (Some(script), true) = (id, self.nodes[n].running) {
             let timeout = self.nodes[n]
                 .config
