@@ -292,3 +292,28 @@ fn nothing_is_due_before_start_or_after_shutdown_and_a_reload_keeps_the_schedule
     e.handle_timeout(Instant::from_millis(60_000));
     assert!(run_checks(&drain(&mut e)).is_empty(), "shut down");
 }
+
+#[test]
+fn a_masters_advert_before_a_backups_master_down_timer_is_no_takeover() {
+    let owner = InstanceConfig::new("VI_1", "eth0", 51, Version::V3, Family::V4)
+        .priority(255)
+        .vips([ip("192.0.2.100")]);
+    let backup =
+        InstanceConfig::new("VI_2", "eth0", 52, Version::V3, Family::V4).vips([ip("192.0.2.101")]);
+    let mut e = Engine::new(EngineConfig::instances(vec![owner, backup])).unwrap();
+    let eth0 = e.interface_id("eth0").unwrap();
+    let t0 = Instant::from_millis(0);
+    e.handle_input(
+        t0,
+        Input::PrimaryAddress {
+            iface: eth0,
+            family: Family::V4,
+            addr: Some(ME.into()),
+        },
+    );
+    e.handle_input(t0, Input::Start);
+    let _ = drain(&mut e);
+    // The owner is MASTER with its next advert at 1 s; VI_2 is BACKUP until 3.6 s.
+    assert_eq!(e.poll_timeout(), Some(Instant::from_millis(1000)));
+    assert!(!e.next_deadline_is_takeover());
+}
