@@ -872,7 +872,9 @@ fn excluded_addresses_and_virtual_routes_follow_the_master_and_are_not_advertise
     let rows =
         vigil_tests::netns::tshark_fields(&pcap, "vrrp", &["vrrp.addr_count", "vrrp.ip_addr"])
             .expect("tshark");
-    assert!(rows.len() > 5, "{rows:?}");
+    // Both masters' adverts over the capture (the second after a takeover comes one interval
+    // after the first, RFC 5798 6.4.2): a handful, each checked.
+    assert!(rows.len() >= 3, "{rows:?}");
     for r in &rows {
         assert_eq!(r.first().map(String::as_str), Some("1"), "{rows:?}");
         assert_eq!(
