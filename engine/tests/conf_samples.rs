@@ -8,7 +8,16 @@ use std::path::Path;
 
 use vigil_engine::conf::{self, MemoryLoader, ParseOptions, Severity};
 
-const SAMPLES: &str = "/usr/share/doc/keepalived/samples";
+/// Where the samples are, in the repository: copied unchanged from Debian's keepalived 2.2.7 by
+/// scripts/copy-keepalived-samples.sh (tests/configs/keepalived-samples/README.md).
+const SAMPLES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/configs/keepalived-samples"
+);
+
+/// The name diagnostics give each sample: where keepalived's package installs it (the
+/// snapshots quote these names).
+const INSTALLED: &str = "/usr/share/doc/keepalived/samples";
 
 /// Sections Vigil skips whole; each must produce one notice at its line.
 const SKIPPED: &[&str] = &["bfd_instance", "linkbeat_interfaces"];
@@ -29,10 +38,7 @@ const REFUSED: &[(&str, &str)] = &[
 #[test]
 fn all_keepalived_samples_parse() {
     let dir = Path::new(SAMPLES);
-    assert!(
-        dir.is_dir(),
-        "{SAMPLES} is missing: install keepalived 2.2.7 (the test command, scripts/test, does: apt-get install keepalived)"
-    );
+    assert!(dir.is_dir(), "{SAMPLES} is missing from the repository");
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .expect("read samples")
         .filter_map(|e| e.ok())
@@ -46,8 +52,8 @@ fn all_keepalived_samples_parse() {
         "expected the 25 samples of keepalived 2.2.7: {names:?}"
     );
     for name in names {
-        let path = format!("{SAMPLES}/{name}");
-        let text = std::fs::read_to_string(&path).expect("read sample");
+        let text = std::fs::read_to_string(format!("{SAMPLES}/{name}")).expect("read sample");
+        let path = format!("{INSTALLED}/{name}");
         // The conditional sample is meant for `-i high` or `-i low`.
         let opts = ParseOptions {
             config_id: (name == "keepalived.conf.conditional_conf").then(|| "high".to_string()),
