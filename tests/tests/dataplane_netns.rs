@@ -853,6 +853,20 @@ fn fwmark_service_under_traffic() {
         }
     }
     let (r3, r4) = (netns::link_v4(3, 1), netns::link_v4(4, 1));
+    // Every server listens before traffic starts (a server still starting would turn its
+    // port's requests into errors that say nothing about the data plane).
+    for a in [r3, r4] {
+        for port in [80u16, 8080] {
+            let code = format!("import socket; socket.create_connection(('{a}', {port}), 1)");
+            assert!(
+                netns::wait_until(Duration::from_secs(10), || lab
+                    .exec(1, &["python3", "-c", &code])
+                    .status
+                    .success()),
+                "server {a}:{port} not listening"
+            );
+        }
+    }
     let conf = format!(
         "virtual_server fwmark 7 {{
     delay_loop 1
