@@ -213,7 +213,7 @@ impl Builder {
     }
 
     /// Parses the whole tree.
-    pub fn config(&mut self, tree: &[Stmt]) -> Config {
+    pub(super) fn config(&mut self, tree: &[Stmt]) -> Config {
         let mut global = GlobalDefs::default();
         let mut seen_global = false;
         for s in tree {
@@ -597,7 +597,7 @@ impl Builder {
         list.push(a);
     }
 
-    pub fn address(&mut self, s: &Stmt) -> R<VirtualAddress> {
+    pub(super) fn address(&mut self, s: &Stmt) -> R<VirtualAddress> {
         self.no_block(s);
         let first = s.keyword();
         let r = values::ip_prefix(&first.text, "address");
@@ -754,7 +754,7 @@ impl Builder {
     }
 
     /// A route: `[TYPE] [src A] [to] DEST[/LEN] [via|gw A] [dev IF] [table T] [metric N] ...`.
-    pub fn route(&mut self, s: &Stmt) -> R<Route> {
+    pub(super) fn route(&mut self, s: &Stmt) -> R<Route> {
         self.no_block(s);
         let words = &s.words;
         let mut r = Route {
