@@ -153,7 +153,7 @@ pub(crate) struct ScriptRun {
 
 impl Node {
     /// The node's clock at virtual time `t`: offset + t * (1 + drift).
-    pub fn local(&self, t: u64) -> u64 {
+    pub(crate) fn local(&self, t: u64) -> u64 {
         if self.drift_ppm == 0 {
             return t.saturating_add(self.clock_offset);
         }
@@ -183,7 +183,7 @@ impl Node {
     }
 
     /// Drift slack for a duration measured on this node's clock, in virtual time.
-    pub fn slack(&self, d: u64) -> u64 {
+    pub(crate) fn slack(&self, d: u64) -> u64 {
         d / 1_000_000 * self.drift_ppm.unsigned_abs() + 1_000
     }
 }
