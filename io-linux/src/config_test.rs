@@ -19,11 +19,11 @@ use vigil_linux::checker::Subsystems;
 use vigil_linux::load;
 
 /// keepalived's exit code for configuration errors.
-pub const EXIT_CONFIG: i32 = 5;
+pub(crate) const EXIT_CONFIG: i32 = 5;
 
 /// Reads configuration files from the filesystem; globs through the engine's pure matcher.
 #[derive(Debug, Default)]
-pub struct FsLoader;
+pub(crate) struct FsLoader;
 
 impl SourceLoader for FsLoader {
     fn load(&self, path: &str) -> Result<String, String> {
@@ -97,7 +97,7 @@ fn glob_fs(pattern: &str, out: &mut Vec<String>) {
 }
 
 /// keepalived's exit code when the only problem is script security.
-pub const EXIT_SCRIPT_SECURITY: i32 = 6;
+pub(crate) const EXIT_SCRIPT_SECURITY: i32 = 6;
 
 /// The scripts of a notify set.
 fn notify_scripts(n: &conf::Notify) -> impl Iterator<Item = &conf::Script> {
@@ -146,7 +146,7 @@ fn program_exists(argv0: &str) -> bool {
 /// `vigild -d`: prints the effective configuration in keepalived's `-d` format (VRRP part, then
 /// checker part; see `vigil_linux::dump`).
 /// A file that does not parse prints nothing: `-t` or the start reports the errors.
-pub fn dump(file: &Path, config_id: Option<String>) {
+pub(crate) fn dump(file: &Path, config_id: Option<String>) {
     let path = file.to_string_lossy();
     let opts = ParseOptions { config_id };
     if let Ok(cfg) = conf::parse_file(&path, &FsLoader, &opts) {
@@ -161,7 +161,7 @@ pub fn dump(file: &Path, config_id: Option<String>) {
 /// daemon refuses and prints every warning the daemon logs at start; then every interface the
 /// file names is looked up (instances', tracked ones, the `dev` of addresses and routes), as
 /// keepalived's `-t` does.
-pub fn run(
+pub(crate) fn run(
     file: &Path,
     config_id: Option<String>,
     subsystems: Subsystems,

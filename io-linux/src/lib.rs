@@ -85,8 +85,7 @@ pub mod announce;
 pub mod background;
 #[allow(unsafe_code)] // recvmmsg(2) / sendmmsg(2) with control messages
 pub mod batch;
-#[allow(unsafe_code)] // the health checkers' sockets and poll(2) (io-linux/src/checker)
-pub mod checker;
+pub mod checker; // unsafe allowed in two of its modules only (checker/mod.rs)
 #[allow(unsafe_code)] // check programs: process groups, kill(2), pre_exec
 pub mod checks;
 pub mod daemon;
