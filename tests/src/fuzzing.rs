@@ -737,7 +737,7 @@ mod planted {
     /// checked.
     #[cfg(test)]
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub enum Plant {
+    pub(super) enum Plant {
         /// The addresses are never removed (a BACKUP keeps the virtual addresses).
         KeepAddresses,
         /// Every address is added twice.
@@ -759,7 +759,7 @@ mod planted {
 
     /// Rewrite `actions` as the planted bug would have made them.
     #[cfg(test)]
-    pub fn apply(actions: &mut Vec<Action>) {
+    pub(super) fn apply(actions: &mut Vec<Action>) {
         let Some(plant) = PLANT.with(std::cell::Cell::get) else {
             return;
         };
@@ -799,7 +799,7 @@ mod planted {
     /// No bug is planted outside the tests.
     #[cfg(not(test))]
     #[inline(always)]
-    pub fn apply(_actions: &mut Vec<Action>) {}
+    pub(super) fn apply(_actions: &mut Vec<Action>) {}
 }
 
 /// Interface names by the engine's ids (`IfaceId.0`), shared (not copied) by the adverts sent
