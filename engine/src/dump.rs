@@ -1,3 +1,4 @@
+// Long: keepalived 2.2.7's dump_vrrp / dump_global_data text, line for line in keepalived's order.
 //! `vigild -d` for the VRRP part: keepalived 2.2.7's `dump_data_vrrp` (`vrrp_data.c`:
 //! `dump_vrrp`, `dump_sync_group`, `dump_vscript`, `dump_vrrp_data`; `global_data.c`:
 //! `dump_global_data`; `vrrp_ipaddress.c`: `format_ipaddress`; `vrrp_iproute.c`:
@@ -138,6 +139,7 @@ pub fn dump_vrrp(cfg: &Config, env: &dyn DumpEnv) -> Result<String, ConvertError
     Ok(s)
 }
 
+// Long: keepalived's dump_global_data lines, in its order (a flat list).
 fn global(w: &mut String, cfg: &Config, env: &dyn DumpEnv) {
     let g = &cfg.global;
     line(w, "------< Global definitions >------");
@@ -302,6 +304,7 @@ fn fifo(w: &mut String, what: &str, f: &conf::NotifyFifo, env: &dyn DumpEnv) {
     }
 }
 
+// Long: keepalived's dump_vrrp lines for one instance, in its order (a flat list).
 fn instance(
     w: &mut String,
     cfg: &Config,

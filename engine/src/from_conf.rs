@@ -1,3 +1,4 @@
+// Long: the mapping is ~550 lines, the rest its unit tests beside it.
 //! From a parsed keepalived.conf ([`crate::conf::Config`]) to what the engine runs
 //! ([`EngineConfig`]): one pure mapping that the daemon, the simulator and the fuzzer share, so
 //! that they all run exactly what an operator's file says.
@@ -240,6 +241,7 @@ fn trackers(
     }
 }
 
+// Long: one vrrp_instance mapped field by field to InstanceConfig, each with its note (a flat list).
 fn instance(
     cfg: &Config,
     i: &VrrpInstance,

@@ -1,3 +1,4 @@
+// Long: every fuzz target's body, its input grammar, encoder and seeds, shared by fuzz/ and the stable replay; a split into fuzzing/ is open.
 //! The bodies of Vigil's fuzz targets, as ordinary functions.
 //!
 //! The cargo-fuzz crate in `fuzz/` calls these on nightly with libFuzzer; the `fuzz_replay` suite
@@ -1294,6 +1295,7 @@ const MAX_RELOAD_INSTANCES: usize = 8;
 impl Change {
     /// The configuration after this change: `cur` is what router `r` runs, `base` what it
     /// started with.
+    // Long: one arm per reload change the fuzzer can make (a flat table).
     pub fn apply(self, cur: &EngineConfig, base: &EngineConfig) -> EngineConfig {
         if self == Change::Base {
             return base.clone();
@@ -2684,6 +2686,7 @@ pub fn encode_engine(setup: Setup, ops: &[Op]) -> Vec<u8> {
 }
 
 /// Hand-built `engine` seeds, each a scenario that reaches deep states: (file name, bytes).
+// Long: one literal scenario per hand-built seed, a flat list.
 pub fn engine_seeds() -> Vec<(String, Vec<u8>)> {
     use Op::*;
     let s = |n: u8| Step::Seconds(n);

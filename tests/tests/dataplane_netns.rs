@@ -1,3 +1,4 @@
+// Long: the data plane's end-to-end tests share one lab builder and its traffic helpers; a test per file would copy them.
 //! The nftables load-balancer data plane with real traffic (issue 17), in namespaces.
 //!
 //! Host 1 is the director: vigild with one virtual server 192.0.2.100:80 (lb_algo wrr,
@@ -194,6 +195,7 @@ fn chi_square(observed: &[u64], weights: &[u64]) -> f64 {
 }
 
 #[test]
+// Long: one end-to-end scenario in steps, each starting from the state the previous left (the namespace lab is costly to build).
 fn nat_load_balancing_follows_the_checkers() {
     if !netns::require_root() {
         return;
@@ -536,6 +538,7 @@ fn wall() -> f64 {
 /// (conntrack state is not synchronised between directors: it survives only if the backup
 /// happens to schedule its next packet to the same server).
 #[test]
+// Long: one end-to-end scenario in steps, each starting from the state the previous left (the namespace lab is costly to build).
 fn director_pair_fails_over_under_traffic() {
     if !netns::require_root() {
         return;

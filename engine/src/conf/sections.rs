@@ -1,3 +1,4 @@
+// Long: the keyword tables of global_defs, vrrp_instance, sync groups, scripts and addresses (keepalived's ranges and defaults); checker sections are in sections/.
 //! From the statement tree to the typed configuration: one function per section, keyword tables
 //! with keepalived's ranges and defaults.
 //!
@@ -326,6 +327,7 @@ impl Builder {
         cfg
     }
 
+    // Long: one arm per global_defs keyword of keepalived's table, kept together.
     fn global_defs(&mut self, body: &[Stmt], g: &mut GlobalDefs) {
         let long = Duration::from_secs(u64::from(u32::MAX));
         for s in body {
@@ -597,6 +599,7 @@ impl Builder {
         list.push(a);
     }
 
+    // Long: one arm per option of keepalived's address line (dev, brd, scope, label, ...), kept together.
     pub(super) fn address(&mut self, s: &Stmt) -> R<VirtualAddress> {
         self.no_block(s);
         let first = s.keyword();
@@ -990,6 +993,7 @@ impl Builder {
         Ok(true)
     }
 
+    // Long: one arm per vrrp_instance keyword of keepalived's table, kept together.
     fn instance(&mut self, s: &Stmt, g: &GlobalDefs) -> R<VrrpInstance> {
         let Some(name) = s.args().first() else {
             self.err(

@@ -1,3 +1,4 @@
+// Long: the checker runner's one type (start, poll, results, notify, status); the probes are in sibling files.
 //! vigild's runner of the health-checker engine ([`vigil_engine::checker`]): it starts the checks
 //! the engine asks for without blocking (sockets and pidfds in an epoll of its own, whose
 //! descriptor sits in the daemon's one event loop), feeds their results back, runs the

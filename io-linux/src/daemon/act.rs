@@ -58,6 +58,7 @@ impl Daemon {
             .unwrap_or_else(|| format!("#{}", id.0))
     }
 
+    // Long: one arm per engine action, each a few system calls (a flat table).
     pub(super) fn act(&mut self, a: Action) {
         match a {
             Action::SendAdvert(s) => {

@@ -1,3 +1,4 @@
+// Long: the Daemon type, its start-up and the event loop; actions, interfaces, receive and reload are in sibling files.
 //! The daemon: owns the file descriptors, feeds the engine, carries out its actions.
 //!
 //! See the crate documentation for the shape of the event loop.
@@ -507,6 +508,7 @@ impl Daemon {
 
     /// Start the engine and serve until SIGTERM / SIGINT, reloading `source` on SIGHUP;
     /// returns the exit code.
+    // Long: the event loop with its wake-up rules (early takeover wake-up, receive coalescing) kept in one place, commented step by step.
     pub fn serve(&mut self, source: Option<&ConfigSource<'_>>) -> i32 {
         self.report_interfaces();
         info!(
