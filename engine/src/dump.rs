@@ -12,12 +12,12 @@
 //! - run-time state: `Number of config faults`, `No sockets allocated`, a sync group's state and
 //!   member counts, a script's `Result`, `Status`, `State`, `Insecure`, a track file's `Status`,
 //!   keepalived's `set` markers on installed addresses and routes (`vigild status` shows Vigil's);
-//! - settings that Vigil does not act on yet (issue 15): `vrrp_mcast_group4/6` and `mcast_dst_ip`
-//!   (adverts go to the RFC group, which is what `Multicast address` shows), `vrrp_strict` /
-//!   `strict_mode`, `no_accept` (`Accept`), `promote_secondaries`, `dont_track_primary`,
-//!   `higher_prio_send_advert`, `unicast_ttl`, `old_unicast_checksum`, the address options other
-//!   than `brd`, `dev`, `scope` and `label`, route options other than the destination, `src`,
-//!   `via`, `dev`, `table`, `scope`, `metric` and `no_track`;
+//! - settings that Vigil refuses or notes (the keyword table, `conf/keywords.rs`, says why):
+//!   `unicast_ttl` (refused; `promote_secondaries`, refused too, prints as keepalived's
+//!   `disabled`, which is what vigild does), the address options other than `brd`,
+//!   `dev`, `scope` and `label`, route options other than the destination, `src`, `via`, `dev`,
+//!   `table`, `scope`, `metric` and `no_track`; `nftables_ifindex` (the line always says
+//!   "don't force");
 //! - keepalived's process settings that have no Vigil equivalent (namespaces, process names,
 //!   SNMP, DBus, LVS, realtime priorities, netlink buffer sizes, umask, nftables version).
 //!
@@ -31,7 +31,9 @@ use std::net::IpAddr;
 
 use crate::conf::{self, Config, RunAs, Scope};
 use crate::from_conf::ConvertError;
-use crate::setup::{EngineConfig, InstanceConfig, Track, TrackTarget, OWNER_PRIORITY};
+use crate::setup::{
+    EngineConfig, InstanceConfig, OldUnicastChecksum, Track, TrackTarget, OWNER_PRIORITY,
+};
 use crate::wire::{Auth, Family, Version};
 
 /// What the dump needs from the running system.
@@ -81,7 +83,7 @@ pub fn dump_vrrp(cfg: &Config, env: &dyn DumpEnv) -> Result<String, ConvertError
     let converted = EngineConfig::from_conf(cfg)?.engine;
     let mut s = String::new();
     let w = &mut s;
-    global(w, cfg, env);
+    global(w, cfg, &converted, env);
     if !cfg.static_addresses.is_empty() {
         line(w, "------< Static Addresses >------");
         for a in &cfg.static_addresses {
@@ -138,7 +140,7 @@ pub fn dump_vrrp(cfg: &Config, env: &dyn DumpEnv) -> Result<String, ConvertError
     Ok(s)
 }
 
-fn global(w: &mut String, cfg: &Config, env: &dyn DumpEnv) {
+fn global(w: &mut String, cfg: &Config, converted: &EngineConfig, env: &dyn DumpEnv) {
     let g = &cfg.global;
     line(w, "------< Global definitions >------");
     // The runner's default router_id is the host name, as keepalived's.
@@ -195,6 +197,23 @@ fn global(w: &mut String, cfg: &Config, env: &dyn DumpEnv) {
     line(
         w,
         &format!(
+            " VRRP notify priority changes = {}",
+            tf(g.vrrp_notify_priority_changes)
+        ),
+    );
+    // Both groups, configured or the RFC's (keepalived 2.2.7 sets the defaults when it
+    // allocates its global data, so it prints both always).
+    line(
+        w,
+        &format!(" VRRP IPv4 mcast group = {}", g.vrrp_mcast_group4),
+    );
+    line(
+        w,
+        &format!(" VRRP IPv6 mcast group = {}", g.vrrp_mcast_group6),
+    );
+    line(
+        w,
+        &format!(
             " Gratuitous ARP delay = {}",
             g.vrrp_garp_master_delay.as_secs()
         ),
@@ -248,6 +267,13 @@ fn global(w: &mut String, cfg: &Config, env: &dyn DumpEnv) {
     line(
         w,
         &format!(
+            " Send advert after receive higher priority advert = {}",
+            tf(g.vrrp_higher_prio_send_advert)
+        ),
+    );
+    line(
+        w,
+        &format!(
             " Gratuitous ARP interval = {}",
             float6(g.vrrp_garp_interval)
         ),
@@ -263,6 +289,7 @@ fn global(w: &mut String, cfg: &Config, env: &dyn DumpEnv) {
             version(g.vrrp_version)
         ),
     );
+    nftables(w, cfg, converted);
     line(
         w,
         &format!(" VRRP check unicast_src = {}", tf(g.vrrp_check_unicast_src)),
@@ -274,6 +301,7 @@ fn global(w: &mut String, cfg: &Config, env: &dyn DumpEnv) {
             tf(g.vrrp_skip_check_adv_addr)
         ),
     );
+    line(w, &format!(" VRRP strict mode = {}", tf(g.vrrp_strict)));
     line(
         w,
         &format!(
@@ -289,6 +317,42 @@ fn global(w: &mut String, cfg: &Config, env: &dyn DumpEnv) {
         line(w, &format!(" Default script uid:gid {u}:{gid}"));
     }
 }
+
+/// keepalived's firewall settings (`nftables`, `nftables_priority`, `nftables_counters`): the
+/// table is printed when global_defs names one or when an instance needs it (a non-owner with
+/// Accept_Mode off: `no_accept`, or strict mode's default), as keepalived 2.2.7 picks its
+/// default table then (vrrp.c). The counters line is printed always, as keepalived's.
+fn nftables(w: &mut String, cfg: &Config, converted: &EngineConfig) {
+    let g = &cfg.global;
+    let needed = converted
+        .instances
+        .iter()
+        .any(|c| c.priority != OWNER_PRIORITY && !c.accept);
+    if let Some(table) = g
+        .nftables
+        .as_deref()
+        .or(needed.then_some(DEFAULT_NFTABLES_TABLE))
+    {
+        line(w, &format!(" nftables table name = {table}"));
+        line(
+            w,
+            &format!(" nftables base chain priority = {}", g.nftables_priority),
+        );
+        // nftables_ifindex is not used (keyword table: link-local virtual addresses get no
+        // rules), so the table never matches on interface indexes.
+        line(w, " nftables don't force use ifindex for link local IPv6");
+    }
+    line(
+        w,
+        &format!(
+            " nftables with{} counters",
+            if g.nftables_counters { "" } else { "out" }
+        ),
+    );
+}
+
+/// keepalived's default nftables table (`DEFAULT_NFTABLES_TABLE`), vigild's too.
+const DEFAULT_NFTABLES_TABLE: &str = "keepalived";
 
 fn fifo(w: &mut String, what: &str, f: &conf::NotifyFifo, env: &dyn DumpEnv) {
     let (u, g) = env.uid_gid(f.run_as.as_ref()).unwrap_or((0, 0));
@@ -358,8 +422,14 @@ fn instance(
     } else {
         line(w, &format!("   Interface = {}", c.interface));
     }
+    if c.dont_track_primary {
+        line(w, "   VRRP interface tracking disabled");
+    }
     if !c.check_address_list {
         line(w, "   Skip checking advert IP addresses");
+    }
+    if i.strict_mode {
+        line(w, "   Enforcing strict VRRP compliance");
     }
     let configured = if c.unicast_peers.is_empty() {
         i.mcast_src_ip.or(i.unicast_src_ip)
@@ -374,13 +444,15 @@ fn instance(
         },
     }
     if c.unicast_peers.is_empty() {
+        // The group adverts go to: mcast_dst_ip, else vrrp_mcast_group4/6, else the RFC's
+        // (RFC 5798 5.1.1.2 / 5.1.2.2).
+        let group = c.multicast_group();
         match c.family {
-            // Vigil sends to the RFC group (RFC 5798 5.1.1.2 / 5.1.2.2).
-            Family::V4 => line(w, "   Multicast address 224.0.0.18"),
+            Family::V4 => line(w, &format!("   Multicast address {group}")),
             Family::V6 => line(
                 w,
                 &format!(
-                    "   Multicast address ff02::12, ifindex {}",
+                    "   Multicast address {group}, ifindex {}",
                     env.ifindex(&c.interface).unwrap_or(0)
                 ),
             ),
@@ -434,6 +506,13 @@ fn instance(
             tf(c.advert_on_lower_priority)
         ),
     );
+    line(
+        w,
+        &format!(
+            "   Send advert after receive higher priority advert = {}",
+            tf(c.advert_on_higher_priority)
+        ),
+    );
     line(w, &format!("   Virtual Router ID = {}", c.vrid));
     line(w, &format!("   Priority = {}", c.priority));
     match c.version {
@@ -449,6 +528,15 @@ fn instance(
             ),
         ),
     }
+    // Accept_Mode (RFC 5798 6.1): off with `no_accept`, and by default in strict mode for a
+    // non-owner; vigild then installs keepalived's nftables drop rules.
+    line(
+        w,
+        &format!(
+            "   Accept = {}",
+            if c.accept { "enabled" } else { "disabled" }
+        ),
+    );
     line(
         w,
         &format!(
@@ -463,6 +551,9 @@ fn instance(
             &format!("   Preempt delay = {} secs", g_format(c.preempt_delay)),
         );
     }
+    // vigild refuses `promote_secondaries` (keyword table): it never sets the interface's
+    // promote_secondaries, which is what keepalived's "disabled" means.
+    line(w, "   Promote_secondaries = disabled");
     match &c.auth {
         Auth::Simple(data) => {
             line(w, "   Authentication type = SIMPLE_PASSWORD");
@@ -499,6 +590,11 @@ fn instance(
         }
     }
     if !c.unicast_peers.is_empty() {
+        // keepalived 2.2.7 sets an IPv4 instance's TTL to 255 (vrrp.c) and prints it with
+        // unicast; vigild sends every advert with 255 (`unicast_ttl` is refused).
+        if c.family == Family::V4 {
+            line(w, "   Unicast TTL = 255");
+        }
         line(
             w,
             &format!(
@@ -518,6 +614,19 @@ fn instance(
                 ),
             );
         }
+        // keepalived's CHKSUM_COMPATIBILITY_*: `no` is its default (RFC form sent, the old
+        // form detected on receive), `config` is `old_unicast_checksum`, `never` its `never`.
+        line(
+            w,
+            &format!(
+                "   Unicast checksum compatibility = {}",
+                match c.old_unicast_checksum {
+                    OldUnicastChecksum::Detect => "no",
+                    OldUnicastChecksum::Always => "config",
+                    OldUnicastChecksum::Never => "never",
+                }
+            ),
+        );
     }
     if !i.virtual_routes.is_empty() {
         line(w, "   Virtual Routes :");
@@ -544,6 +653,13 @@ fn instance(
         ),
     );
     notify_scripts(w, &i.notify, env, true);
+    line(
+        w,
+        &format!(
+            "   Notify priority changes = {}",
+            tf(i.notify_priority_changes)
+        ),
+    );
 }
 
 /// The instance's own trackers in the engine's configuration: [`EngineConfig::from_conf`]
