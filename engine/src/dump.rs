@@ -1,5 +1,5 @@
 //! `vigild -d` for the VRRP part: keepalived 2.2.7's `dump_data_vrrp` (`vrrp_data.c`:
-//! `dump_vrrp`, `dump_sync_group`, `dump_vscript`, `dump_vrrp_data`; `global_data.c`:
+//! `dump_vrrp`, `dump_sync_group`, `dump_vscript`, `dump_vprocess`, `dump_vrrp_data`; `global_data.c`:
 //! `dump_global_data`; `vrrp_ipaddress.c`: `format_ipaddress`; `vrrp_iproute.c`:
 //! `format_iproute`; `track_file.c`: `dump_track_file`), with the same headers, field names and
 //! value formats, from the *effective* configuration: the parsed file after keepalived's defaults
@@ -11,6 +11,7 @@
 //! reason):
 //! - run-time state: `Number of config faults`, `No sockets allocated`, a sync group's state and
 //!   member counts, a script's `Result`, `Status`, `State`, `Insecure`, a track file's `Status`,
+//!   a tracked process's `Current processes` and `Have quorum`,
 //!   keepalived's `set` markers on installed addresses and routes (`vigild status` shows Vigil's);
 //! - settings that Vigil refuses or notes (the keyword table, `conf/keywords.rs`, says why):
 //!   `unicast_ttl` (refused; `promote_secondaries`, refused too, prints as keepalived's
@@ -34,6 +35,7 @@ use crate::from_conf::ConvertError;
 use crate::setup::{
     EngineConfig, InstanceConfig, OldUnicastChecksum, Track, TrackTarget, OWNER_PRIORITY,
 };
+use crate::track_process::ParamMatch;
 use crate::wire::{Auth, Family, Version};
 
 /// What the dump needs from the running system.
@@ -135,6 +137,13 @@ pub fn dump_vrrp(cfg: &Config, env: &dyn DumpEnv) -> Result<String, ConvertError
         line(w, "------< VRRP Track files >------");
         for f in files {
             track_file(w, cfg, &converted, f);
+        }
+    }
+    // Every vrrp_track_process, tracked or not (keepalived drops only unused scripts).
+    if !cfg.track_processes.is_empty() {
+        line(w, "------< VRRP Track processes >------");
+        for p in &cfg.track_processes {
+            track_process(w, cfg, &converted, p);
         }
     }
     Ok(s)
@@ -636,7 +645,12 @@ fn instance(
     }
     // The instance's own trackers, with the weight the engine applies; a sync group's trackers
     // are dumped with the group, as keepalived does.
-    tracked(w, own_tracks(cfg, i, c), weights_ignored(cfg, i));
+    tracked(
+        w,
+        own_tracks(cfg, i, c),
+        weights_ignored(cfg, i),
+        "   Tracked processes :",
+    );
     line(
         w,
         &format!("   Using smtp notification = {}", yes(i.smtp_alert)),
@@ -670,7 +684,10 @@ fn own_tracks<'a>(cfg: &Config, i: &conf::VrrpInstance, c: &'a InstanceConfig) -
         .iter()
         .find(|g| g.members.contains(&i.name))
         .map_or(0, |g| {
-            g.track_interfaces.len() + g.track_scripts.len() + g.track_files.len()
+            g.track_interfaces.len()
+                + g.track_scripts.len()
+                + g.track_files.len()
+                + g.track_processes.len()
         });
     &c.track[..c.track.len().saturating_sub(from_group)]
 }
@@ -699,7 +716,9 @@ fn is_tracked(cfg: &Config, e: &EngineConfig, target: &TrackTarget) -> bool {
 }
 
 /// `Tracked interfaces :` / `Tracked scripts :` / `Tracked files :`.
-fn tracked(w: &mut String, tracks: &[Track], weights_ignored: bool) {
+/// `processes` is the processes' header: keepalived writes `Tracked processes :` in an instance
+/// and `Tracked process :` in a sync group.
+fn tracked(w: &mut String, tracks: &[Track], weights_ignored: bool, processes: &str) {
     let rev = |t: &Track| if t.reverse { " reverse" } else { "" };
     let weight = |t: &Track| if weights_ignored { 0 } else { t.weight };
     let ifs: Vec<&Track> = tracks
@@ -734,6 +753,18 @@ fn tracked(w: &mut String, tracks: &[Track], weights_ignored: bool) {
         line(w, "   Tracked files :");
         for t in files {
             if let TrackTarget::File(n) = &t.target {
+                line(w, &format!("     {n}, weight {}{}", weight(t), rev(t)));
+            }
+        }
+    }
+    let procs: Vec<&Track> = tracks
+        .iter()
+        .filter(|t| matches!(t.target, TrackTarget::Process(_)))
+        .collect();
+    if !procs.is_empty() {
+        line(w, processes);
+        for t in procs {
+            if let TrackTarget::Process(n) = &t.target {
                 line(w, &format!("     {n}, weight {}{}", weight(t), rev(t)));
             }
         }
@@ -808,11 +839,19 @@ fn sync_group(w: &mut String, cfg: &Config, g: &conf::SyncGroup, env: &dyn DumpE
             reverse: r.reverse || (reverse && !r.noreverse),
         });
     }
-    tracked(w, &tracks, false);
+    // A sync group's processes count for every member, unweighted (keepalived: weight 0).
+    for r in &g.track_processes {
+        tracks.push(Track {
+            target: TrackTarget::Process(r.name.clone()),
+            weight: 0,
+            reverse: false,
+        });
+    }
+    tracked(w, &tracks, false, "   Tracked process :");
     notify_scripts(w, &g.notify, env, false);
 }
 
-/// The instances that track a script or file, with their effective weights.
+/// The instances that track a script, file or process, with their effective weights.
 fn tracking(w: &mut String, cfg: &Config, e: &EngineConfig, target: &TrackTarget) {
     let mut rows = Vec::new();
     for (i, c) in cfg.instances.iter().zip(&e.instances) {
@@ -898,6 +937,49 @@ fn track_file(w: &mut String, cfg: &Config, e: &EngineConfig, f: &conf::TrackFil
         ),
     );
     tracking(w, cfg, e, &TrackTarget::File(f.name.clone()));
+}
+
+/// keepalived's `dump_vprocess`, less its run-time lines (`Current processes`, `Have quorum`,
+/// the delay timers).
+fn track_process(w: &mut String, cfg: &Config, e: &EngineConfig, p: &conf::TrackProcess) {
+    let m = &p.matching;
+    line(w, &format!(" VRRP Track process = {}", p.name));
+    line(w, &format!("   Process = {}", m.name));
+    if !m.params.is_empty() {
+        // NUL-terminated words, printed space-separated.
+        let words: Vec<String> = m
+            .params
+            .split(|b| *b == 0)
+            .filter(|w| !w.is_empty())
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+            .collect();
+        line(w, &format!("   Parameters = {}", words.join(" ")));
+    }
+    match m.param_match {
+        ParamMatch::None => {}
+        ParamMatch::Exact => line(w, "   Param match"),
+        ParamMatch::Partial => line(w, "   Param match = partial"),
+        ParamMatch::Initial => line(w, "   Param match = initial"),
+    }
+    line(w, &format!("   Min processes = {}", p.quorum));
+    if p.quorum_max < u32::MAX {
+        line(w, &format!("   Max processes = {}", p.quorum_max));
+    }
+    line(
+        w,
+        &format!(
+            "   Weight = {}{}",
+            p.weight,
+            if p.reverse { " reverse" } else { "" }
+        ),
+    );
+    line(
+        w,
+        &format!("   Terminate delay = {}s", float6(p.terminate_delay)),
+    );
+    line(w, &format!("   Fork delay = {}s", float6(p.fork_delay)));
+    line(w, &format!("   Full command = {}", tf(m.full_command)));
+    tracking(w, cfg, e, &TrackTarget::Process(p.name.clone()));
 }
 
 /// keepalived's `format_ipaddress`, for the options Vigil honours.

@@ -11,9 +11,9 @@
 //! - `vigild -d -t` prints Vigil's dump of the effective configuration.
 //!
 //! Both dumps are parsed into scope (`global`, `instance NAME`, `sync group NAME`,
-//! `script NAME`, `track file NAME`, `static addresses`, `static routes`, or another keepalived
-//! section's title) -> field -> value (a list's items joined), and every field of every scope is
-//! compared. A difference fails the test unless [`LISTED`] names it (scope kind, field, which side
+//! `script NAME`, `track file NAME`, `track process NAME`, `static addresses`, `static routes`,
+//! or another keepalived section's title) -> field -> value (a list's items joined), and every
+//! field of every scope is compared. A difference fails the test unless [`LISTED`] names it (scope kind, field, which side
 //! has it) with a one-line reason; a row of [`LISTED`] that matches nothing fails it too, so the
 //! table stays exact as Vigil changes.
 //!
@@ -96,6 +96,7 @@ const LISTED: &[Listed] = &[
     row("script", "State", "*", KeepalivedOnly, "run-time state"),
     row("script", "Insecure", "*", KeepalivedOnly, "run-time script-security verdict (vigild -t and the start report Vigil's)"),
     row("track file", "Status", "*", KeepalivedOnly, "run-time value of the file"),
+    row("track process", "Current processes|Have quorum", "*", KeepalivedOnly, "run-time process count and quorum (vigild status shows Vigil's)"),
     // Settings Vigil does not honour yet: issue 15.
     row("instance", "Wantstate", "*", Differs, "state MASTER below priority 255 is not honoured yet: Vigil's engine starts every non-owner in BACKUP (RFC 5798 6.4.1) (issue 15)"),
     row("instance", "Virtual IP", "ipv6_two_vips.conf", Differs, "preferred_lft is not honoured yet, nor keepalived's default of 0 (deprecated) for an IPv6 /128 (issue 15)"),
@@ -344,6 +345,7 @@ fn parse(dump: &str) -> Dump {
                 ("VRRP Sync Group = ", "sync group "),
                 ("VRRP Script = ", "script "),
                 ("Track file = ", "track file "),
+                ("VRRP Track process = ", "track process "),
             ];
             if let Some((p, kind)) = named.iter().find(|(p, _)| content.starts_with(p)) {
                 let name = &content[p.len()..];
@@ -385,7 +387,13 @@ fn parse(dump: &str) -> Dump {
 }
 
 fn scope_kind(scope: &str) -> &str {
-    for k in ["instance ", "sync group ", "script ", "track file "] {
+    for k in [
+        "instance ",
+        "sync group ",
+        "script ",
+        "track file ",
+        "track process ",
+    ] {
         if scope.starts_with(k) {
             return k.trim_end();
         }
