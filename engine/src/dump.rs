@@ -190,6 +190,18 @@ fn global(w: &mut String, cfg: &Config, converted: &EngineConfig, env: &dyn Dump
             }
         ),
     );
+    // The default of every instance's smtp_alert (before smtp_alert).
+    line(
+        w,
+        &format!(
+            " Default smtp_alert_vrrp = {}",
+            match g.smtp_alert_vrrp {
+                None => "unset",
+                Some(true) => "on",
+                Some(false) => "off",
+            }
+        ),
+    );
     line(
         w,
         &format!(" Dynamic interfaces = {}", tf(g.dynamic_interfaces)),
@@ -266,6 +278,9 @@ fn global(w: &mut String, cfg: &Config, converted: &EngineConfig, env: &dyn Dump
         w,
         &format!(" Num adverts before down = {}", g.vrrp_down_timer_adverts),
     );
+    // keepalived's vrrp_garp_extra_if off (0s): vigild refuses the keyword and sends no such
+    // gratuitous ARPs, which is what keepalived's default does.
+    line(w, " Gratuitous ARP for each secondary VMAC = 0s");
     line(
         w,
         &format!(

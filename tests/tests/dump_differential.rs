@@ -82,9 +82,7 @@ const fn row(
 const LISTED: &[Listed] = &[
     // keepalived's process settings and run-time state, which Vigil has no equivalent of.
     row("global", "Network namespace*|LVS flush*|Checker*|BFD*|SNMP*|DBus*|lvs_netlink*|vrrp_netlink*|process_monitor*|rx_bufs_multiples|umask|rs_init_notifies|no_checker_emails|Default smtp_alert_checker|No test config before reload|Disable local IGMP|libnftnl version*|VRRP process priority|VRRP don't swap|VRRP realtime*|Min auto priority delay|FIFO write vrrp states on reload", "*", KeepalivedOnly, "keepalived process and build settings with no Vigil equivalent (namespaces, LVS, checker/BFD processes, SNMP, DBus, netlink buffers, umask, realtime limits, config reload test, libnftnl version)"),
-    row("global", "Default smtp_alert_vrrp", "*", KeepalivedOnly, "smtp_alert_vrrp is accepted with a notice and not acted on (issue 15's keyword table)"),
     row("global", "Default interface", "*", KeepalivedOnly, "Vigil has no built-in default interface (keepalived's eth0): an instance without interface needs default_interface, else it is refused"),
-    row("global", "Gratuitous ARP for each secondary VMAC", "*", KeepalivedOnly, "vrrp_garp_extra_if / vmac garp interval is not honoured (accepted with a notice)"),
     row("global", "Max auto priority", "*", KeepalivedOnly, "max_auto_priority is parsed, not acted on: vigild's realtime rule is its own (issue 15's keyword table)"),
     row("global", "nftables table name|nftables base chain priority|nftables don't force use ifindex for link local IPv6", "*", KeepalivedOnly, "keepalived 2.2.7 opens its nftables table for every use_vmac instance too (rules that send the macvlans' IGMP/MLD reports out of the parent interface); vigild's table is only for no_accept / strict mode, so a VMAC-only file has none to print"),
     row("GARP delay group", "*", "*", KeepalivedOnly, "keepalived's run-time garp delay groups"),
