@@ -1,6 +1,6 @@
 // Long: keepalived 2.2.7's dump_vrrp / dump_global_data text, line for line in keepalived's order.
 //! `vigild -d` for the VRRP part: keepalived 2.2.7's `dump_data_vrrp` (`vrrp_data.c`:
-//! `dump_vrrp`, `dump_sync_group`, `dump_vscript`, `dump_vrrp_data`; `global_data.c`:
+//! `dump_vrrp`, `dump_sync_group`, `dump_vscript`, `dump_vprocess`, `dump_vrrp_data`; `global_data.c`:
 //! `dump_global_data`; `vrrp_ipaddress.c`: `format_ipaddress`; `vrrp_iproute.c`:
 //! `format_iproute`; `track_file.c`: `dump_track_file`), with the same headers, field names and
 //! value formats, from the *effective* configuration: the parsed file after keepalived's defaults
@@ -12,13 +12,14 @@
 //! reason):
 //! - run-time state: `Number of config faults`, `No sockets allocated`, a sync group's state and
 //!   member counts, a script's `Result`, `Status`, `State`, `Insecure`, a track file's `Status`,
+//!   a tracked process's `Current processes` and `Have quorum`,
 //!   keepalived's `set` markers on installed addresses and routes (`vigild status` shows Vigil's);
-//! - settings that Vigil does not act on yet (issue 15): `vrrp_mcast_group4/6` and `mcast_dst_ip`
-//!   (adverts go to the RFC group, which is what `Multicast address` shows), `vrrp_strict` /
-//!   `strict_mode`, `no_accept` (`Accept`), `promote_secondaries`, `dont_track_primary`,
-//!   `higher_prio_send_advert`, `unicast_ttl`, `old_unicast_checksum`, the address options other
-//!   than `brd`, `dev`, `scope` and `label`, route options other than the destination, `src`,
-//!   `via`, `dev`, `table`, `scope`, `metric` and `no_track`;
+//! - settings that Vigil refuses or notes (the keyword table, `conf/keywords.rs`, says why):
+//!   `unicast_ttl` (refused; `promote_secondaries`, refused too, prints as keepalived's
+//!   `disabled`, which is what vigild does), the address options other than `brd`,
+//!   `dev`, `scope` and `label`, route options other than the destination, `src`, `via`, `dev`,
+//!   `table`, `scope`, `metric` and `no_track`; `nftables_ifindex` (the line always says
+//!   "don't force");
 //! - keepalived's process settings that have no Vigil equivalent (namespaces, process names,
 //!   SNMP, DBus, LVS, realtime priorities, netlink buffer sizes, umask, nftables version).
 //!
@@ -32,7 +33,10 @@ use std::net::IpAddr;
 
 use crate::conf::{self, Config, RunAs, Scope};
 use crate::from_conf::ConvertError;
-use crate::setup::{EngineConfig, InstanceConfig, Track, TrackTarget, OWNER_PRIORITY};
+use crate::setup::{
+    EngineConfig, InstanceConfig, OldUnicastChecksum, Track, TrackTarget, OWNER_PRIORITY,
+};
+use crate::track_process::ParamMatch;
 use crate::wire::{Auth, Family, Version};
 
 /// What the dump needs from the running system.
@@ -82,7 +86,7 @@ pub fn dump_vrrp(cfg: &Config, env: &dyn DumpEnv) -> Result<String, ConvertError
     let converted = EngineConfig::from_conf(cfg)?.engine;
     let mut s = String::new();
     let w = &mut s;
-    global(w, cfg, env);
+    global(w, cfg, &converted, env);
     if !cfg.static_addresses.is_empty() {
         line(w, "------< Static Addresses >------");
         for a in &cfg.static_addresses {
@@ -136,11 +140,18 @@ pub fn dump_vrrp(cfg: &Config, env: &dyn DumpEnv) -> Result<String, ConvertError
             track_file(w, cfg, &converted, f);
         }
     }
+    // Every vrrp_track_process, tracked or not (keepalived drops only unused scripts).
+    if !cfg.track_processes.is_empty() {
+        line(w, "------< VRRP Track processes >------");
+        for p in &cfg.track_processes {
+            track_process(w, cfg, &converted, p);
+        }
+    }
     Ok(s)
 }
 
 // Long: keepalived's dump_global_data lines, in its order (a flat list).
-fn global(w: &mut String, cfg: &Config, env: &dyn DumpEnv) {
+fn global(w: &mut String, cfg: &Config, converted: &EngineConfig, env: &dyn DumpEnv) {
     let g = &cfg.global;
     line(w, "------< Global definitions >------");
     // The runner's default router_id is the host name, as keepalived's.
@@ -181,6 +192,18 @@ fn global(w: &mut String, cfg: &Config, env: &dyn DumpEnv) {
             }
         ),
     );
+    // The default of every instance's smtp_alert (before smtp_alert).
+    line(
+        w,
+        &format!(
+            " Default smtp_alert_vrrp = {}",
+            match g.smtp_alert_vrrp {
+                None => "unset",
+                Some(true) => "on",
+                Some(false) => "off",
+            }
+        ),
+    );
     line(
         w,
         &format!(" Dynamic interfaces = {}", tf(g.dynamic_interfaces)),
@@ -194,6 +217,23 @@ fn global(w: &mut String, cfg: &Config, env: &dyn DumpEnv) {
     if let Some(f) = &g.vrrp_notify_fifo {
         fifo(w, " VRRP notify fifo", f, env);
     }
+    line(
+        w,
+        &format!(
+            " VRRP notify priority changes = {}",
+            tf(g.vrrp_notify_priority_changes)
+        ),
+    );
+    // Both groups, configured or the RFC's (keepalived 2.2.7 sets the defaults when it
+    // allocates its global data, so it prints both always).
+    line(
+        w,
+        &format!(" VRRP IPv4 mcast group = {}", g.vrrp_mcast_group4),
+    );
+    line(
+        w,
+        &format!(" VRRP IPv6 mcast group = {}", g.vrrp_mcast_group6),
+    );
     line(
         w,
         &format!(
@@ -240,11 +280,21 @@ fn global(w: &mut String, cfg: &Config, env: &dyn DumpEnv) {
         w,
         &format!(" Num adverts before down = {}", g.vrrp_down_timer_adverts),
     );
+    // keepalived's vrrp_garp_extra_if off (0s): vigild refuses the keyword and sends no such
+    // gratuitous ARPs, which is what keepalived's default does.
+    line(w, " Gratuitous ARP for each secondary VMAC = 0s");
     line(
         w,
         &format!(
             " Send advert after receive lower priority advert = {}",
             tf(!g.vrrp_lower_prio_no_advert)
+        ),
+    );
+    line(
+        w,
+        &format!(
+            " Send advert after receive higher priority advert = {}",
+            tf(g.vrrp_higher_prio_send_advert)
         ),
     );
     line(
@@ -265,6 +315,7 @@ fn global(w: &mut String, cfg: &Config, env: &dyn DumpEnv) {
             version(g.vrrp_version)
         ),
     );
+    nftables(w, cfg, converted);
     line(
         w,
         &format!(" VRRP check unicast_src = {}", tf(g.vrrp_check_unicast_src)),
@@ -276,6 +327,7 @@ fn global(w: &mut String, cfg: &Config, env: &dyn DumpEnv) {
             tf(g.vrrp_skip_check_adv_addr)
         ),
     );
+    line(w, &format!(" VRRP strict mode = {}", tf(g.vrrp_strict)));
     line(
         w,
         &format!(
@@ -291,6 +343,42 @@ fn global(w: &mut String, cfg: &Config, env: &dyn DumpEnv) {
         line(w, &format!(" Default script uid:gid {u}:{gid}"));
     }
 }
+
+/// keepalived's firewall settings (`nftables`, `nftables_priority`, `nftables_counters`): the
+/// table is printed when global_defs names one or when an instance needs it (a non-owner with
+/// Accept_Mode off: `no_accept`, or strict mode's default), as keepalived 2.2.7 picks its
+/// default table then (vrrp.c). The counters line is printed always, as keepalived's.
+fn nftables(w: &mut String, cfg: &Config, converted: &EngineConfig) {
+    let g = &cfg.global;
+    let needed = converted
+        .instances
+        .iter()
+        .any(|c| c.priority != OWNER_PRIORITY && !c.accept);
+    if let Some(table) = g
+        .nftables
+        .as_deref()
+        .or(needed.then_some(DEFAULT_NFTABLES_TABLE))
+    {
+        line(w, &format!(" nftables table name = {table}"));
+        line(
+            w,
+            &format!(" nftables base chain priority = {}", g.nftables_priority),
+        );
+        // nftables_ifindex is not used (keyword table: link-local virtual addresses get no
+        // rules), so the table never matches on interface indexes.
+        line(w, " nftables don't force use ifindex for link local IPv6");
+    }
+    line(
+        w,
+        &format!(
+            " nftables with{} counters",
+            if g.nftables_counters { "" } else { "out" }
+        ),
+    );
+}
+
+/// keepalived's default nftables table (`DEFAULT_NFTABLES_TABLE`), vigild's too.
+const DEFAULT_NFTABLES_TABLE: &str = "keepalived";
 
 fn fifo(w: &mut String, what: &str, f: &conf::NotifyFifo, env: &dyn DumpEnv) {
     let (u, g) = env.uid_gid(f.run_as.as_ref()).unwrap_or((0, 0));
@@ -361,8 +449,14 @@ fn instance(
     } else {
         line(w, &format!("   Interface = {}", c.interface));
     }
+    if c.dont_track_primary {
+        line(w, "   VRRP interface tracking disabled");
+    }
     if !c.check_address_list {
         line(w, "   Skip checking advert IP addresses");
+    }
+    if i.strict_mode {
+        line(w, "   Enforcing strict VRRP compliance");
     }
     let configured = if c.unicast_peers.is_empty() {
         i.mcast_src_ip.or(i.unicast_src_ip)
@@ -377,13 +471,15 @@ fn instance(
         },
     }
     if c.unicast_peers.is_empty() {
+        // The group adverts go to: mcast_dst_ip, else vrrp_mcast_group4/6, else the RFC's
+        // (RFC 5798 5.1.1.2 / 5.1.2.2).
+        let group = c.multicast_group();
         match c.family {
-            // Vigil sends to the RFC group (RFC 5798 5.1.1.2 / 5.1.2.2).
-            Family::V4 => line(w, "   Multicast address 224.0.0.18"),
+            Family::V4 => line(w, &format!("   Multicast address {group}")),
             Family::V6 => line(
                 w,
                 &format!(
-                    "   Multicast address ff02::12, ifindex {}",
+                    "   Multicast address {group}, ifindex {}",
                     env.ifindex(&c.interface).unwrap_or(0)
                 ),
             ),
@@ -437,6 +533,13 @@ fn instance(
             tf(c.advert_on_lower_priority)
         ),
     );
+    line(
+        w,
+        &format!(
+            "   Send advert after receive higher priority advert = {}",
+            tf(c.advert_on_higher_priority)
+        ),
+    );
     line(w, &format!("   Virtual Router ID = {}", c.vrid));
     line(w, &format!("   Priority = {}", c.priority));
     match c.version {
@@ -452,6 +555,15 @@ fn instance(
             ),
         ),
     }
+    // Accept_Mode (RFC 5798 6.1): off with `no_accept`, and by default in strict mode for a
+    // non-owner; vigild then installs keepalived's nftables drop rules.
+    line(
+        w,
+        &format!(
+            "   Accept = {}",
+            if c.accept { "enabled" } else { "disabled" }
+        ),
+    );
     line(
         w,
         &format!(
@@ -466,6 +578,9 @@ fn instance(
             &format!("   Preempt delay = {} secs", g_format(c.preempt_delay)),
         );
     }
+    // vigild refuses `promote_secondaries` (keyword table): it never sets the interface's
+    // promote_secondaries, which is what keepalived's "disabled" means.
+    line(w, "   Promote_secondaries = disabled");
     match &c.auth {
         Auth::Simple(data) => {
             line(w, "   Authentication type = SIMPLE_PASSWORD");
@@ -502,6 +617,11 @@ fn instance(
         }
     }
     if !c.unicast_peers.is_empty() {
+        // keepalived 2.2.7 sets an IPv4 instance's TTL to 255 (vrrp.c) and prints it with
+        // unicast; vigild sends every advert with 255 (`unicast_ttl` is refused).
+        if c.family == Family::V4 {
+            line(w, "   Unicast TTL = 255");
+        }
         line(
             w,
             &format!(
@@ -521,6 +641,19 @@ fn instance(
                 ),
             );
         }
+        // keepalived's CHKSUM_COMPATIBILITY_*: `no` is its default (RFC form sent, the old
+        // form detected on receive), `config` is `old_unicast_checksum`, `never` its `never`.
+        line(
+            w,
+            &format!(
+                "   Unicast checksum compatibility = {}",
+                match c.old_unicast_checksum {
+                    OldUnicastChecksum::Detect => "no",
+                    OldUnicastChecksum::Always => "config",
+                    OldUnicastChecksum::Never => "never",
+                }
+            ),
+        );
     }
     if !i.virtual_routes.is_empty() {
         line(w, "   Virtual Routes :");
@@ -530,7 +663,12 @@ fn instance(
     }
     // The instance's own trackers, with the weight the engine applies; a sync group's trackers
     // are dumped with the group, as keepalived does.
-    tracked(w, own_tracks(cfg, i, c), weights_ignored(cfg, i));
+    tracked(
+        w,
+        own_tracks(cfg, i, c),
+        weights_ignored(cfg, i),
+        "   Tracked processes :",
+    );
     line(
         w,
         &format!("   Using smtp notification = {}", yes(i.smtp_alert)),
@@ -547,6 +685,13 @@ fn instance(
         ),
     );
     notify_scripts(w, &i.notify, env, true);
+    line(
+        w,
+        &format!(
+            "   Notify priority changes = {}",
+            tf(i.notify_priority_changes)
+        ),
+    );
 }
 
 /// The instance's own trackers in the engine's configuration: [`EngineConfig::from_conf`]
@@ -557,7 +702,10 @@ fn own_tracks<'a>(cfg: &Config, i: &conf::VrrpInstance, c: &'a InstanceConfig) -
         .iter()
         .find(|g| g.members.contains(&i.name))
         .map_or(0, |g| {
-            g.track_interfaces.len() + g.track_scripts.len() + g.track_files.len()
+            g.track_interfaces.len()
+                + g.track_scripts.len()
+                + g.track_files.len()
+                + g.track_processes.len()
         });
     &c.track[..c.track.len().saturating_sub(from_group)]
 }
@@ -586,7 +734,9 @@ fn is_tracked(cfg: &Config, e: &EngineConfig, target: &TrackTarget) -> bool {
 }
 
 /// `Tracked interfaces :` / `Tracked scripts :` / `Tracked files :`.
-fn tracked(w: &mut String, tracks: &[Track], weights_ignored: bool) {
+/// `processes` is the processes' header: keepalived writes `Tracked processes :` in an instance
+/// and `Tracked process :` in a sync group.
+fn tracked(w: &mut String, tracks: &[Track], weights_ignored: bool, processes: &str) {
     let rev = |t: &Track| if t.reverse { " reverse" } else { "" };
     let weight = |t: &Track| if weights_ignored { 0 } else { t.weight };
     let ifs: Vec<&Track> = tracks
@@ -621,6 +771,18 @@ fn tracked(w: &mut String, tracks: &[Track], weights_ignored: bool) {
         line(w, "   Tracked files :");
         for t in files {
             if let TrackTarget::File(n) = &t.target {
+                line(w, &format!("     {n}, weight {}{}", weight(t), rev(t)));
+            }
+        }
+    }
+    let procs: Vec<&Track> = tracks
+        .iter()
+        .filter(|t| matches!(t.target, TrackTarget::Process(_)))
+        .collect();
+    if !procs.is_empty() {
+        line(w, processes);
+        for t in procs {
+            if let TrackTarget::Process(n) = &t.target {
                 line(w, &format!("     {n}, weight {}{}", weight(t), rev(t)));
             }
         }
@@ -695,11 +857,19 @@ fn sync_group(w: &mut String, cfg: &Config, g: &conf::SyncGroup, env: &dyn DumpE
             reverse: r.reverse || (reverse && !r.noreverse),
         });
     }
-    tracked(w, &tracks, false);
+    // A sync group's processes count for every member, unweighted (keepalived: weight 0).
+    for r in &g.track_processes {
+        tracks.push(Track {
+            target: TrackTarget::Process(r.name.clone()),
+            weight: 0,
+            reverse: false,
+        });
+    }
+    tracked(w, &tracks, false, "   Tracked process :");
     notify_scripts(w, &g.notify, env, false);
 }
 
-/// The instances that track a script or file, with their effective weights.
+/// The instances that track a script, file or process, with their effective weights.
 fn tracking(w: &mut String, cfg: &Config, e: &EngineConfig, target: &TrackTarget) {
     let mut rows = Vec::new();
     for (i, c) in cfg.instances.iter().zip(&e.instances) {
@@ -785,6 +955,49 @@ fn track_file(w: &mut String, cfg: &Config, e: &EngineConfig, f: &conf::TrackFil
         ),
     );
     tracking(w, cfg, e, &TrackTarget::File(f.name.clone()));
+}
+
+/// keepalived's `dump_vprocess`, less its run-time lines (`Current processes`, `Have quorum`,
+/// the delay timers).
+fn track_process(w: &mut String, cfg: &Config, e: &EngineConfig, p: &conf::TrackProcess) {
+    let m = &p.matching;
+    line(w, &format!(" VRRP Track process = {}", p.name));
+    line(w, &format!("   Process = {}", m.name));
+    if !m.params.is_empty() {
+        // NUL-terminated words, printed space-separated.
+        let words: Vec<String> = m
+            .params
+            .split(|b| *b == 0)
+            .filter(|w| !w.is_empty())
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+            .collect();
+        line(w, &format!("   Parameters = {}", words.join(" ")));
+    }
+    match m.param_match {
+        ParamMatch::None => {}
+        ParamMatch::Exact => line(w, "   Param match"),
+        ParamMatch::Partial => line(w, "   Param match = partial"),
+        ParamMatch::Initial => line(w, "   Param match = initial"),
+    }
+    line(w, &format!("   Min processes = {}", p.quorum));
+    if p.quorum_max < u32::MAX {
+        line(w, &format!("   Max processes = {}", p.quorum_max));
+    }
+    line(
+        w,
+        &format!(
+            "   Weight = {}{}",
+            p.weight,
+            if p.reverse { " reverse" } else { "" }
+        ),
+    );
+    line(
+        w,
+        &format!("   Terminate delay = {}s", float6(p.terminate_delay)),
+    );
+    line(w, &format!("   Fork delay = {}s", float6(p.fork_delay)));
+    line(w, &format!("   Full command = {}", tf(m.full_command)));
+    tracking(w, cfg, e, &TrackTarget::Process(p.name.clone()));
 }
 
 /// keepalived's `format_ipaddress`, for the options Vigil honours.

@@ -1060,6 +1060,9 @@ impl Builder {
         let mut vmac_xmit_base = false;
         let mut lower_prio_no_advert = None;
         let mut higher_prio_send_advert = g.vrrp_higher_prio_send_advert;
+        // Whether the instance says so itself: strict mode refuses only that; the global
+        // default is cleared by strict mode silently (keepalived 2.2.7, vrrp.c).
+        let mut higher_prio_set = false;
         let mut dont_track_primary = false;
         let mut skip_check_adv_addr = g.vrrp_skip_check_adv_addr;
         let mut strict_mode = g.vrrp_strict;
@@ -1246,7 +1249,10 @@ impl Builder {
                     }
                     "vmac_xmit_base" => vmac_xmit_base = true,
                     "lower_prio_no_advert" => lower_prio_no_advert = Some(self.flag(st)?),
-                    "higher_prio_send_advert" => higher_prio_send_advert = self.flag(st)?,
+                    "higher_prio_send_advert" => {
+                        higher_prio_send_advert = self.flag(st)?;
+                        higher_prio_set = true;
+                    }
                     "dont_track_primary" => dont_track_primary = true,
                     "no_virtual_ipaddress" => no_virtual_ipaddress = Some(st.loc().clone()),
                     "skip_check_adv_addr" => skip_check_adv_addr = self.flag(st)?,
@@ -1477,9 +1483,10 @@ impl Builder {
             if lower_prio_no_advert == Some(false) {
                 refuse("lower_prio_no_advert cannot be cleared".into());
             }
-            if higher_prio_send_advert {
+            if higher_prio_send_advert && higher_prio_set {
                 refuse("higher_prio_send_advert cannot be set".into());
             }
+            higher_prio_send_advert = false;
             if vmac_xmit_base {
                 refuse("vmac_xmit_base cannot be used".into());
             }
