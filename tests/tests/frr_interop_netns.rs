@@ -384,6 +384,7 @@ fn time_until(limit: Duration, mut cond: impl FnMut() -> bool) -> Option<Duratio
     None
 }
 
+// Long: one interop scenario in steps (settle, kill each side, restart), each starting from the state the previous left.
 #[test]
 fn vigild_and_frr_vrrpd_share_virtual_routers() {
     if !require_root() {
