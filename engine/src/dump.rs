@@ -15,8 +15,7 @@
 //! - settings that Vigil does not act on yet (issue 15): `vrrp_mcast_group4/6` and `mcast_dst_ip`
 //!   (adverts go to the RFC group, which is what `Multicast address` shows), `vrrp_strict` /
 //!   `strict_mode`, `no_accept` (`Accept`), `promote_secondaries`, `dont_track_primary`,
-//!   `higher_prio_send_advert`, `unicast_ttl`, `old_unicast_checksum`, the address options other
-//!   than `brd`, `dev`, `scope` and `label`, route options other than the destination, `src`,
+//!   `higher_prio_send_advert`, `unicast_ttl`, `old_unicast_checksum`, an address's `track_group`, route options other than the destination, `src`,
 //!   `via`, `dev`, `table`, `scope`, `metric` and `no_track`;
 //! - keepalived's process settings that have no Vigil equivalent (namespaces, process names,
 //!   SNMP, DBus, LVS, realtime priorities, netlink buffer sizes, umask, nftables version).
@@ -784,7 +783,9 @@ fn track_file(w: &mut String, cfg: &Config, e: &EngineConfig, f: &conf::TrackFil
     tracking(w, cfg, e, &TrackTarget::File(f.name.clone()));
 }
 
-/// keepalived's `format_ipaddress`, for the options Vigil honours.
+/// keepalived's `format_ipaddress`: the address, then its options in keepalived's order, with
+/// the preferred lifetime Vigil gives an IPv6 address (keepalived's default when the line does
+/// not say).
 fn address(v: &conf::VirtualAddress, dev: &str) -> String {
     let mut s = v.addr.to_string();
     let host = match v.addr {
@@ -801,9 +802,30 @@ fn address(v: &conf::VirtualAddress, dev: &str) -> String {
     if let Some(l) = &v.label {
         let _ = write!(s, " label {l}");
     }
+    if let Some(p) = v.peer {
+        let _ = write!(s, " peer {p}/{}", v.prefix_len);
+    }
+    let e = crate::from_conf::virtual_address(v);
+    for (on, word) in [
+        (e.flags.home, " home"),
+        (e.flags.dad, " -nodad"),
+        (e.flags.mngtmpaddr, " mngtmpaddr"),
+        (e.flags.noprefixroute, " noprefixroute"),
+        (e.flags.autojoin, " autojoin"),
+        (e.no_track, " no_track"),
+    ] {
+        if on {
+            s.push_str(word);
+        }
+    }
     if v.addr.is_ipv6() {
-        // Vigil adds IPv6 virtual addresses with an infinite preferred lifetime.
-        s.push_str(" preferred_lft forever");
+        match e.preferred_lft {
+            0 => s.push_str(" deprecated"),
+            crate::setup::LIFETIME_FOREVER => s.push_str(" preferred_lft forever"),
+            n => {
+                let _ = write!(s, " preferred_lft {n}");
+            }
+        }
     }
     s
 }

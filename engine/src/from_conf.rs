@@ -10,9 +10,9 @@ use std::net::IpAddr;
 
 use crate::conf::{self, AuthType, Config, Scope, TrackRef, UnicastChecksum, VrrpInstance};
 use crate::setup::{
-    Announce, EngineConfig, InstanceConfig, OldUnicastChecksum, RouteKind, ScriptConfig,
+    AddrFlags, Announce, EngineConfig, InstanceConfig, OldUnicastChecksum, RouteKind, ScriptConfig,
     SyncGroupConfig, Track, TrackFileConfig, TrackProcessConfig, TrackTarget, UnicastTtl,
-    VirtualAddress, VirtualRoute, MAIN_TABLE, OWNER_PRIORITY,
+    VirtualAddress, VirtualRoute, LIFETIME_FOREVER, MAIN_TABLE, OWNER_PRIORITY,
 };
 use crate::wire::{Auth, ChecksumPolicy, Family};
 
@@ -98,6 +98,27 @@ pub fn virtual_address(v: &conf::VirtualAddress) -> VirtualAddress {
         scope: scope_name(&v.scope),
         label: v.label.clone(),
         no_track: v.no_track,
+        peer: v.peer,
+        flags: AddrFlags {
+            home: v.flags.iter().any(|f| f == "home"),
+            dad: v.flags.iter().any(|f| f == "-nodad"),
+            mngtmpaddr: v.flags.iter().any(|f| f == "mngtmpaddr"),
+            noprefixroute: v.flags.iter().any(|f| f == "noprefixroute"),
+            autojoin: v.flags.iter().any(|f| f == "autojoin"),
+        },
+        preferred_lft: preferred_lft(v),
+    }
+}
+
+/// keepalived's preferred lifetime of an address (vrrp_ipaddress.c, alloc_ipaddress): as
+/// written for IPv6; when not written, 0 (deprecated) for an IPv6 /128 and forever for a wider
+/// IPv6 prefix; IPv4 addresses get none.
+fn preferred_lft(v: &conf::VirtualAddress) -> u32 {
+    match (v.addr, v.preferred_lft) {
+        (IpAddr::V4(_), _) => LIFETIME_FOREVER,
+        (IpAddr::V6(_), Some(n)) => n,
+        (IpAddr::V6(_), None) if v.prefix_len == 128 => 0,
+        (IpAddr::V6(_), None) => LIFETIME_FOREVER,
     }
 }
 
@@ -759,6 +780,38 @@ mod tests {
             (Duration::from_secs(2), 3)
         );
         Engine::new(c.engine).unwrap();
+    }
+
+    /// The address options reach the engine: the peer, the flags, and keepalived's preferred
+    /// lifetime (0 for an IPv6 /128 unless written, forever for a wider prefix, none on IPv4).
+    #[test]
+    fn address_options_and_keepalived_s_lifetimes() {
+        let c = convert(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n\
+             virtual_ipaddress {\n 2001:db8::1\n 2001:db8::2/64\n\
+             2001:db8::3 preferred_lft forever -nodad\n 2001:db8::4/64 preferred_lft 60 home mngtmpaddr\n\
+             2001:db8::5/64 noprefixroute autojoin\n }\n}\n",
+        );
+        let v = &c.engine.instances[0].virtual_addresses;
+        let lft: Vec<u32> = v.iter().map(|a| a.preferred_lft).collect();
+        assert_eq!(
+            lft,
+            [0, LIFETIME_FOREVER, LIFETIME_FOREVER, 60, LIFETIME_FOREVER]
+        );
+        assert_eq!(v[0].flags, AddrFlags::default());
+        assert!(v[2].flags.dad);
+        assert!(v[3].flags.home && v[3].flags.mngtmpaddr && !v[3].flags.dad);
+        assert!(v[4].flags.noprefixroute && v[4].flags.autojoin);
+        let c = convert(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n\
+             virtual_ipaddress {\n 192.0.2.1 peer 192.0.2.2/30\n 192.0.2.9/24 preferred_lft 0\n }\n}\n",
+        );
+        let v = &c.engine.instances[0].virtual_addresses;
+        assert_eq!(
+            (v[0].peer, v[0].prefix_len),
+            (Some("192.0.2.2".parse().unwrap()), 30)
+        );
+        assert_eq!(v[1].preferred_lft, LIFETIME_FOREVER);
     }
 
     #[test]

@@ -34,6 +34,40 @@ pub struct VirtualAddress {
     pub label: Option<String>,
     /// `no_track`: its removal by someone else is ignored (no deletion tracking).
     pub no_track: bool,
+    /// `peer`: the other end of a point-to-point address (the kernel's IFA_ADDRESS, with
+    /// IFA_LOCAL the address itself); [`VirtualAddress::prefix_len`] is then the peer's.
+    pub peer: Option<IpAddr>,
+    /// The address flags the line asks for (`home`, `-nodad`, `mngtmpaddr`, `noprefixroute`,
+    /// `autojoin`).
+    pub flags: AddrFlags,
+    /// IPv6 preferred lifetime in seconds (IFA_CACHEINFO; the valid lifetime stays infinite):
+    /// 0 marks the address deprecated, so that the host does not pick it as a source address
+    /// (RFC 6724); [`LIFETIME_FOREVER`] sends no lifetime. keepalived's default when the line
+    /// does not say: 0 for a /128, forever otherwise. Not used for IPv4 (keepalived ignores it).
+    pub preferred_lft: u32,
+}
+
+/// The kernel's infinite address lifetime (`INFINITY_LIFE_TIME`, `preferred_lft forever`).
+pub const LIFETIME_FOREVER: u32 = u32::MAX;
+
+/// Address flags of a `virtual_ipaddress` line (keepalived.conf(5), `ip-address(8)`), set in
+/// the kernel's IFA_FLAGS when the address is added.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct AddrFlags {
+    /// `home`: a Mobile IPv6 home address (IFA_F_HOMEADDRESS).
+    pub home: bool,
+    /// `-nodad`: keep duplicate address detection on an IPv6 address. Without it an IPv6
+    /// virtual address is added with IFA_F_NODAD, as keepalived does, so that it is usable at
+    /// once after a takeover.
+    pub dad: bool,
+    /// `mngtmpaddr`: the kernel manages temporary (privacy) addresses from this prefix
+    /// (IFA_F_MANAGETEMPADDR).
+    pub mngtmpaddr: bool,
+    /// `noprefixroute`: the kernel adds no route for the address's prefix
+    /// (IFA_F_NOPREFIXROUTE).
+    pub noprefixroute: bool,
+    /// `autojoin`: for a multicast address, the kernel joins the group (IFA_F_MCAUTOJOIN).
+    pub autojoin: bool,
 }
 
 impl VirtualAddress {
@@ -51,6 +85,9 @@ impl VirtualAddress {
             scope: None,
             label: None,
             no_track: false,
+            peer: None,
+            flags: AddrFlags::default(),
+            preferred_lft: LIFETIME_FOREVER,
         }
     }
 }

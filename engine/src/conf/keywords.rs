@@ -210,7 +210,6 @@ const VMAC_EXTRA: Class =
     R("extra gratuitous ARPs on the parent interface of a use_vmac instance are not sent");
 const ROUTE_OPT: Class =
     R("this route attribute is not installed yet: the route would differ from what the line says");
-const ADDR_FLAG: Class = R("this address attribute is not set yet: the kernel would treat the address differently from what the line says");
 
 /// Every keyword, by section. Sorted by section, then as keepalived.conf(5) groups them.
 pub const KEYWORDS: &[Keyword] = &[
@@ -493,13 +492,13 @@ pub const KEYWORDS: &[Keyword] = &[
     k(Address, "broadcast", H),
     k(Address, "label", H),
     k(Address, "no_track", H),
-    k(Address, "peer", ADDR_FLAG),
-    k(Address, "home", ADDR_FLAG),
-    k(Address, "-nodad", ADDR_FLAG),
-    k(Address, "mngtmpaddr", ADDR_FLAG),
-    k(Address, "noprefixroute", ADDR_FLAG),
-    k(Address, "autojoin", ADDR_FLAG),
-    k(Address, "preferred_lft", ADDR_FLAG),
+    k(Address, "peer", H),
+    k(Address, "home", H),
+    k(Address, "-nodad", H),
+    k(Address, "mngtmpaddr", H),
+    k(Address, "noprefixroute", H),
+    k(Address, "autojoin", H),
+    k(Address, "preferred_lft", H),
     k(Address, "track_group", TRACK_GROUP),
     k(Address, "use_vmac", R("an address on its own virtual-MAC interface is not supported: use use_vmac on the instance")),
     // ---- the words of a route line ----

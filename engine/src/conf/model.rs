@@ -284,7 +284,9 @@ pub struct VirtualAddress {
     /// Address flags passed to netlink as written (`home`, `-nodad`, `noprefixroute`,
     /// `mngtmpaddr`, `autojoin`, `use_vmac`).
     pub flags: Vec<String>,
-    /// `preferred_lft`: `Some(0)` deprecates the address; `None` is `forever`.
+    /// `preferred_lft` as written: `Some(0)` deprecates the address, `Some(u32::MAX)` is
+    /// `forever` (the kernel's infinite lifetime), `None` when not written (keepalived then
+    /// deprecates an IPv6 /128 and leaves other IPv6 addresses preferred forever).
     pub preferred_lft: Option<u32>,
     /// `track_group` (static addresses).
     pub track_group: Option<String>,

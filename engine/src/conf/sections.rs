@@ -601,7 +601,7 @@ impl Builder {
         self.no_block(s);
         let first = s.keyword();
         let r = values::ip_prefix(&first.text, "address");
-        let (addr, prefix_len, _) = self.check(&first.loc, r)?;
+        let (addr, prefix_len, prefix_written) = self.check(&first.loc, r)?;
         let mut a = VirtualAddress {
             addr,
             prefix_len,
@@ -691,9 +691,26 @@ impl Builder {
                     2
                 }
                 "peer" => {
+                    // keepalived (vrrp_ipaddress.c, alloc_ipaddress): `peer P[/LEN]`; the
+                    // prefix length is the peer's (IFA_ADDRESS is the peer's network), so a
+                    // prefix on the address itself is a mistake there, an error here.
                     let v = needs(self)?;
-                    match values::ip(&v.text, "peer") {
-                        Ok(p) if p.is_ipv4() == addr.is_ipv4() => a.peer = Some(p),
+                    match values::ip_prefix(&v.text, "peer") {
+                        Ok(_) if a.peer.is_some() => {
+                            self.err(&v.loc, "peer: only one peer per address");
+                            ok = false;
+                        }
+                        Ok(_) if prefix_written => {
+                            self.err(
+                                &v.loc,
+                                "peer: the prefix length belongs to the peer (write ADDR peer PEER/LEN), not to the address",
+                            );
+                            ok = false;
+                        }
+                        Ok((p, len, _)) if p.is_ipv4() == addr.is_ipv4() => {
+                            a.peer = Some(p);
+                            a.prefix_len = len;
+                        }
                         Ok(_) => {
                             self.err(
                                 &v.loc,
@@ -711,7 +728,7 @@ impl Builder {
                 "preferred_lft" => {
                     let v = needs(self)?;
                     if v.text == "forever" {
-                        a.preferred_lft = None;
+                        a.preferred_lft = Some(u32::MAX);
                     } else {
                         match values::int_in(&v.text, 0, i64::from(u32::MAX), "preferred_lft") {
                             Ok(n) => a.preferred_lft = u32::try_from(n).ok(),
@@ -745,6 +762,21 @@ impl Builder {
                 }
             };
             i += step;
+        }
+        if ok && a.peer.is_some() && a.broadcast.is_some() {
+            // keepalived drops the broadcast address then; say it at the line instead.
+            self.err(
+                &a.loc,
+                "an address with a peer has no broadcast address: remove brd or peer",
+            );
+            ok = false;
+        }
+        if ok && a.addr.is_ipv4() && a.preferred_lft.is_some() {
+            // keepalived sets IFA_CACHEINFO on IPv6 addresses only (netlink_ipaddress).
+            self.warn(
+                &a.loc,
+                "preferred_lft applies to IPv6 addresses only: ignored on this IPv4 address, as keepalived does",
+            );
         }
         if ok {
             Ok(a)

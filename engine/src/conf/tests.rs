@@ -104,11 +104,39 @@ fn vip_full_syntax() {
     // no_track is honoured: the address is not put back when someone else removes it.
     assert!(v[0].no_track);
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
-    // Options Vigil does not set yet are refused at their column (keywords.rs), not stored.
-    let e = errs(&BASIC.replace("192.0.2.1/24", "198.51.100.1 peer 198.51.100.2"));
-    assert!(e[0].contains("'peer' in an address is refused"), "{e:?}");
-    let e = errs(&BASIC.replace("192.0.2.1/24", "198.51.100.1 -nodad"));
-    assert!(e[0].contains("'-nodad' in an address is refused"), "{e:?}");
+    // The point-to-point peer carries the prefix length (keepalived's alloc_ipaddress); the
+    // flags and the lifetime are read.
+    let c = ok(&BASIC.replace("192.0.2.1/24", "198.51.100.1 peer 198.51.100.2/30"));
+    let v = &c.instances[0].virtual_addresses;
+    assert_eq!(v[0].peer, Some("198.51.100.2".parse().unwrap()));
+    assert_eq!(v[0].prefix_len, 30);
+    let c = ok(&BASIC.replace(
+        "192.0.2.1/24",
+        "2001:db8::1/64 -nodad home mngtmpaddr noprefixroute autojoin preferred_lft 30",
+    ));
+    let v = &c.instances[0].virtual_addresses;
+    assert_eq!(
+        v[0].flags,
+        ["-nodad", "home", "mngtmpaddr", "noprefixroute", "autojoin"]
+    );
+    assert_eq!(v[0].preferred_lft, Some(30));
+    // A prefix on the address and a peer, a peer and a broadcast address, a peer of the other
+    // family: errors at the line.
+    let e = errs(&BASIC.replace("192.0.2.1/24", "198.51.100.1/24 peer 198.51.100.2"));
+    assert!(
+        e[0].contains("the prefix length belongs to the peer"),
+        "{e:?}"
+    );
+    let e = errs(&BASIC.replace("192.0.2.1/24", "198.51.100.1 peer 198.51.100.2 brd +"));
+    assert!(e[0].contains("has no broadcast address"), "{e:?}");
+    let e = errs(&BASIC.replace("192.0.2.1/24", "198.51.100.1 peer 2001:db8::2"));
+    assert!(e[0].contains("same address family"), "{e:?}");
+    // preferred_lft on IPv4: keepalived ignores it, Vigil says so.
+    let c = ok(&BASIC.replace("192.0.2.1/24", "192.0.2.1/24 preferred_lft 0"));
+    assert!(c
+        .warnings
+        .iter()
+        .any(|w| w.to_string().contains("IPv6 addresses only")));
     // `brd +` / `brd -` are computed, as `ip addr` does (they were stored and dropped).
     let c = ok(&BASIC.replace("192.0.2.1/24", "192.0.2.1/24 brd +\n 192.0.2.9/25 brd -"));
     let v = &c.instances[0].virtual_addresses;

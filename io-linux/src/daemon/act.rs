@@ -321,6 +321,7 @@ impl Daemon {
             ifname: name.clone(),
             addr: v.addr,
             prefix_len: v.prefix_len,
+            peer: v.peer,
         };
         match self.rtnl.add_address(idx, v) {
             Ok(true) => {
@@ -345,7 +346,7 @@ impl Daemon {
     }
 
     pub(super) fn remove_address_at(&mut self, name: String, idx: u32, v: &VirtualAddress) {
-        match self.rtnl.del_address(idx, v.addr, v.prefix_len) {
+        match self.rtnl.del_address(idx, v.addr, v.prefix_len, v.peer) {
             Ok(true) => info!("removed {}/{} from {name}", v.addr, v.prefix_len),
             Ok(false) => debug!("{}/{} was not on {name}", v.addr, v.prefix_len),
             Err(e) => error!("cannot remove {}/{} from {name}: {e}", v.addr, v.prefix_len),
@@ -354,6 +355,7 @@ impl Daemon {
             ifname: name,
             addr: v.addr,
             prefix_len: v.prefix_len,
+            peer: v.peer,
         };
         self.addrs.remove(&rec);
     }

@@ -388,7 +388,7 @@ impl Daemon {
         let mut rtnl = Rtnl::open()?;
         for r in &left {
             match sys::if_nametoindex(&r.ifname) {
-                Some(idx) => match rtnl.del_address(idx, r.addr, r.prefix_len) {
+                Some(idx) => match rtnl.del_address(idx, r.addr, r.prefix_len, r.peer) {
                     Ok(true) => info!(
                         "removed {}/{} from {}: left by a previous run",
                         r.addr, r.prefix_len, r.ifname
@@ -406,7 +406,7 @@ impl Daemon {
             for v in &cfg.virtual_addresses {
                 let dev = v.dev.as_deref().unwrap_or(&cfg.interface);
                 if let Some(idx) = sys::if_nametoindex(dev) {
-                    if let Ok(true) = rtnl.del_address(idx, v.addr, v.prefix_len) {
+                    if let Ok(true) = rtnl.del_address(idx, v.addr, v.prefix_len, v.peer) {
                         info!(
                             "({}) removed {}/{} from {dev}: present before start",
                             cfg.name, v.addr, v.prefix_len
@@ -834,7 +834,7 @@ impl Daemon {
         let left: Vec<Recorded> = self.addrs.recorded().cloned().collect();
         for r in &left {
             if let Some(idx) = sys::if_nametoindex(&r.ifname) {
-                let _ = self.rtnl.del_address(idx, r.addr, r.prefix_len);
+                let _ = self.rtnl.del_address(idx, r.addr, r.prefix_len, r.peer);
             }
             self.addrs.remove(r);
         }

@@ -195,6 +195,7 @@ impl Daemon {
                         ifname: old_home.clone(),
                         addr: a.addr,
                         prefix_len: a.prefix_len,
+                        peer: a.peer,
                     }),
                 }
                 if let Some((dev, idx)) = self.target_on(&new_home, a) {
