@@ -14,8 +14,8 @@
 //!   keepalived's `set` markers on installed addresses and routes (`vigild status` shows Vigil's);
 //! - settings that Vigil does not act on yet (issue 15): `vrrp_mcast_group4/6` and `mcast_dst_ip`
 //!   (adverts go to the RFC group, which is what `Multicast address` shows), `vrrp_strict` /
-//!   `strict_mode`, `no_accept` (`Accept`), `promote_secondaries`, `dont_track_primary`,
-//!   `higher_prio_send_advert`, `unicast_ttl`, `old_unicast_checksum`, an address's `track_group`, route options other than the destination, `src`,
+//!   `strict_mode`, `no_accept` (`Accept`), `dont_track_primary`,
+//!   `higher_prio_send_advert`, `old_unicast_checksum`, an address's `track_group`, route options other than the destination, `src`,
 //!   `via`, `dev`, `table`, `scope`, `metric` and `no_track`;
 //! - keepalived's process settings that have no Vigil equivalent (namespaces, process names,
 //!   SNMP, DBus, LVS, realtime priorities, netlink buffer sizes, umask, nftables version).
@@ -462,6 +462,17 @@ fn instance(
             &format!("   Preempt delay = {} secs", g_format(c.preempt_delay)),
         );
     }
+    line(
+        w,
+        &format!(
+            "   Promote_secondaries = {}",
+            if c.promote_secondaries {
+                "enabled"
+            } else {
+                "disabled"
+            }
+        ),
+    );
     match &c.auth {
         Auth::Simple(data) => {
             line(w, "   Authentication type = SIMPLE_PASSWORD");
@@ -498,6 +509,15 @@ fn instance(
         }
     }
     if !c.unicast_peers.is_empty() {
+        // keepalived gives an IPv4 instance 255 when unicast_ttl is not written, and an IPv6
+        // one none (it prints nothing then).
+        let ttl = match c.family {
+            Family::V4 => Some(c.unicast_send_ttl.unwrap_or(255)),
+            Family::V6 => c.unicast_send_ttl,
+        };
+        if let Some(t) = ttl {
+            line(w, &format!("   Unicast TTL = {t}"));
+        }
         line(
             w,
             &format!(

@@ -35,7 +35,8 @@ pub struct VirtualAddress {
     /// `no_track`: its removal by someone else is ignored (no deletion tracking).
     pub no_track: bool,
     /// `peer`: the other end of a point-to-point address (the kernel's IFA_ADDRESS, with
-    /// IFA_LOCAL the address itself); [`VirtualAddress::prefix_len`] is then the peer's.
+    /// IFA_LOCAL the address itself); [`VirtualAddress::prefix_len`] applies to the peer (a
+    /// keepalived.conf line gives 32 / 128).
     pub peer: Option<IpAddr>,
     /// The address flags the line asks for (`home`, `-nodad`, `mngtmpaddr`, `noprefixroute`,
     /// `autojoin`).
@@ -154,6 +155,17 @@ pub struct InstanceConfig {
     /// does not go FAULT when its own interface loses link (its adverts are then sent into a
     /// link that carries nothing; useful with interfaces whose carrier flaps).
     pub dont_track_primary: bool,
+    /// keepalived.conf(5) `unicast_ttl`: the TTL (IPv4) / hop limit (IPv6) of the adverts a
+    /// unicast instance sends. `None`: 255, RFC 5798 section 5.1.1.3's value. Receiving is not
+    /// held to it: keepalived checks a unicast advert's TTL only against the sending peer's
+    /// `min_ttl` / `max_ttl` ([`InstanceConfig::unicast_ttl`]).
+    pub unicast_send_ttl: Option<u8>,
+    /// keepalived.conf(5) `promote_secondaries`: the runner sets the interface's
+    /// `net.ipv4.conf.IFACE.promote_secondaries` sysctl at start (when it is not set already)
+    /// and clears it again at exit, as keepalived does, so that removing the interface's
+    /// primary address promotes the virtual addresses in its subnet instead of removing them.
+    /// Not with `use_vmac` (the macvlan has it anyway).
+    pub promote_secondaries: bool,
     /// keepalived.conf(5) `old_unicast_checksum [never]`: VRRPv3-over-IPv4 unicast adverts with
     /// the checksum of keepalived 1.3.6 and earlier (the pseudo-header names the multicast group,
     /// not the peer).
@@ -458,6 +470,8 @@ impl InstanceConfig {
             advert_on_lower_priority: true,
             advert_on_higher_priority: false,
             dont_track_primary: false,
+            promote_secondaries: false,
+            unicast_send_ttl: None,
             old_unicast_checksum: OldUnicastChecksum::Detect,
             check_address_list: true,
             unicast_ttl: Vec::new(),

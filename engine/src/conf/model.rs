@@ -277,7 +277,8 @@ pub struct VirtualAddress {
     pub scope: Scope,
     /// `label` (IPv4 only; `realdev:text` for ifconfig compatibility).
     pub label: Option<String>,
-    /// `peer`: point-to-point peer address (the prefix then applies to it).
+    /// `peer`: point-to-point peer address (no prefix length: the address is then a /32 or
+    /// /128, as keepalived 2.2.7 makes it).
     pub peer: Option<IpAddr>,
     /// `no_track`: the instance does not go to FAULT if the address is removed.
     pub no_track: bool,

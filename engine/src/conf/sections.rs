@@ -691,30 +691,38 @@ impl Builder {
                     2
                 }
                 "peer" => {
-                    // keepalived (vrrp_ipaddress.c, alloc_ipaddress): `peer P[/LEN]`; the
-                    // prefix length is the peer's (IFA_ADDRESS is the peer's network), so a
-                    // prefix on the address itself is a mistake there, an error here.
+                    // keepalived 2.2.7 (vrrp_ipaddress.c, alloc_ipaddress): `peer P`, without a
+                    // prefix length (it rejects one); the address and its peer are then a /32
+                    // (/128), whatever prefix the address had (it ignores that one, with an
+                    // error): both are errors here, at the line.
                     let v = needs(self)?;
-                    match values::ip_prefix(&v.text, "peer") {
+                    match values::ip(&v.text, "peer") {
                         Ok(_) if a.peer.is_some() => {
                             self.err(&v.loc, "peer: only one peer per address");
                             ok = false;
                         }
-                        Ok(_) if prefix_written => {
+                        Ok(_) if prefix_written && prefix_len != host_len(addr) => {
                             self.err(
-                                &v.loc,
-                                "peer: the prefix length belongs to the peer (write ADDR peer PEER/LEN), not to the address",
+                                &first.loc,
+                                "peer: an address with a peer is a /32 (IPv4) or /128 (IPv6): remove the prefix length, as keepalived ignores it",
                             );
                             ok = false;
                         }
-                        Ok((p, len, _)) if p.is_ipv4() == addr.is_ipv4() => {
+                        Ok(p) if p.is_ipv4() == addr.is_ipv4() => {
                             a.peer = Some(p);
-                            a.prefix_len = len;
+                            a.prefix_len = host_len(addr);
                         }
                         Ok(_) => {
                             self.err(
                                 &v.loc,
                                 "peer: the peer must be of the same address family as the address",
+                            );
+                            ok = false;
+                        }
+                        Err(_) if v.text.contains('/') => {
+                            self.err(
+                                &v.loc,
+                                format!("peer: expected an address without a prefix length, found '{}' (keepalived rejects a peer prefix)", v.text),
                             );
                             ok = false;
                         }
@@ -1094,6 +1102,7 @@ impl Builder {
         let mut check_unicast_src = g.vrrp_check_unicast_src;
         let mut v3_checksum_as_v2 = g.v3_checksum_as_v2;
         let mut no_virtual_ipaddress: Option<Location> = None;
+        let mut native_ipv6: Option<Location> = None;
         let mut unicast_checksum = UnicastChecksum::Auto;
         let mut down_timer_adverts = g.vrrp_down_timer_adverts;
         let mut promote_secondaries = false;
@@ -1277,6 +1286,7 @@ impl Builder {
                     "higher_prio_send_advert" => higher_prio_send_advert = self.flag(st)?,
                     "dont_track_primary" => dont_track_primary = true,
                     "no_virtual_ipaddress" => no_virtual_ipaddress = Some(st.loc().clone()),
+                    "native_ipv6" => native_ipv6 = Some(st.loc().clone()),
                     "skip_check_adv_addr" => skip_check_adv_addr = self.flag(st)?,
                     "strict_mode" => strict_mode = self.flag(st)?,
                     "check_unicast_src" => check_unicast_src = self.flag(st)?,
@@ -1345,6 +1355,20 @@ impl Builder {
         }
         if mixed {
             return Err(());
+        }
+        // keepalived.conf(5) `native_ipv6`: the instance is IPv6 (VRRPv3) even without IPv6
+        // virtual addresses; with IPv4 ones it is an error (vrrp_parser.c,
+        // vrrp_native_ipv6_handler).
+        if let Some(loc) = &native_ipv6 {
+            if let Some((Family::V4, at)) = family {
+                let msg = format!(
+                    "vrrp_instance {}: native_ipv6 with IPv4 virtual addresses (from the address at {at}): one address family per instance",
+                    name.text
+                );
+                self.diags.push(Diagnostic::error(loc, msg));
+                return Err(());
+            }
+            family = Some((Family::V6, loc));
         }
         // Without virtual addresses: the unicast peers' family, else IPv4 (keepalived).
         let family = family
@@ -2157,5 +2181,14 @@ fn fam_name(f: Family) -> &'static str {
     match f {
         Family::V4 => "IPv4",
         Family::V6 => "IPv6",
+    }
+}
+
+/// The host prefix length of `addr`'s family (32 or 128).
+fn host_len(addr: IpAddr) -> u8 {
+    if addr.is_ipv4() {
+        32
+    } else {
+        128
     }
 }

@@ -631,4 +631,33 @@ fn dropped_count(actions: &[Action]) -> usize {
         .count()
 }
 
+/// keepalived.conf(5) `unicast_ttl`: a unicast instance's adverts carry it; a multicast
+/// advert keeps 255 (RFC 5798 section 5.1.1.3) whatever the setting says.
+#[test]
+fn unicast_ttl_goes_on_unicast_adverts_only() {
+    let t0 = Instant::from_millis(0);
+    let ttls = |mut c: InstanceConfig| -> Vec<Option<u8>> {
+        c.priority = 255;
+        c.unicast_send_ttl = Some(64);
+        let mut e = started(c, t0);
+        drain(&mut e)
+            .iter()
+            .filter_map(|a| match a {
+                Action::SendAdvert(s) => Some(s.ttl),
+                _ => None,
+            })
+            .collect()
+    };
+    let unicast = ttls(unicast_cfg());
+    assert!(
+        !unicast.is_empty() && unicast.iter().all(|t| *t == Some(64)),
+        "{unicast:?}"
+    );
+    let multicast = ttls(cfg(Version::V3));
+    assert!(
+        !multicast.is_empty() && multicast.iter().all(Option::is_none),
+        "{multicast:?}"
+    );
+}
+
 mod receive;

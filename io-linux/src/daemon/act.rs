@@ -72,7 +72,7 @@ impl Daemon {
                 let (fd, ifindex) = (sock.raw_fd(), sock.ifindex());
                 for &dst in s.destinations() {
                     self.txb
-                        .push(fd, ifindex, s.src, dst, MAX_ADVERT_LEN, |buf| {
+                        .push(fd, ifindex, s.src, dst, s.ttl, MAX_ADVERT_LEN, |buf| {
                             s.encode(dst, buf)
                                 .map_err(|e| error!("cannot encode an advert: {e:?}"))
                                 .ok()

@@ -33,6 +33,7 @@ use crate::vrrp_socket::VrrpSocket;
 mod act;
 mod extras;
 mod ifaces;
+mod promote;
 mod receive;
 mod reload;
 mod vmacs;
@@ -210,6 +211,8 @@ pub struct Daemon {
     vmac_ids: Vec<(vigil_engine::InstanceId, String)>,
     /// The parents' sysctls to put back.
     vmac_sysctls: BaseSysctls,
+    /// Interfaces whose `promote_secondaries` vigild turned on, to turn off at exit.
+    promoted: Vec<String>,
     /// Macvlans created so far (their epoll tokens).
     vmac_serial: u64,
     /// Each VRRP socket's drop counter (SO_RXQ_OVFL) as last seen, by descriptor.
@@ -479,6 +482,7 @@ impl Daemon {
             vmacs: HashMap::new(),
             vmac_ids: Vec::new(),
             vmac_sysctls: BaseSysctls::default(),
+            promoted: Vec::new(),
             vmac_serial: 0,
             checkers: None,
         };
@@ -527,6 +531,7 @@ impl Daemon {
                 .handle_input(self.clock.now(), Input::TrackProcess { process, up });
             self.drain();
         }
+        self.promote_secondaries();
         self.engine.handle_input(self.clock.now(), Input::Start);
         self.drain();
         if let Some(c) = self.checkers.as_mut() {
@@ -839,6 +844,7 @@ impl Daemon {
             self.addrs.remove(r);
         }
         self.addrs.delete_file();
+        self.restore_promote_secondaries();
         let all: Vec<String> = self.vmacs.keys().cloned().collect();
         for inst in all {
             self.remove_vmac(&inst);
