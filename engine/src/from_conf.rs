@@ -10,9 +10,9 @@ use std::net::IpAddr;
 
 use crate::conf::{self, AuthType, Config, Scope, TrackRef, UnicastChecksum, VrrpInstance};
 use crate::setup::{
-    AddrFlags, Announce, EngineConfig, InstanceConfig, OldUnicastChecksum, RouteKind, ScriptConfig,
-    SyncGroupConfig, Track, TrackFileConfig, TrackProcessConfig, TrackTarget, UnicastTtl,
-    VirtualAddress, VirtualRoute, LIFETIME_FOREVER, MAIN_TABLE, OWNER_PRIORITY,
+    AddrFlags, Announce, EngineConfig, InstanceConfig, LinkDelay, OldUnicastChecksum, RouteKind,
+    ScriptConfig, SyncGroupConfig, Track, TrackFileConfig, TrackProcessConfig, TrackTarget,
+    UnicastTtl, VirtualAddress, VirtualRoute, LIFETIME_FOREVER, MAIN_TABLE, OWNER_PRIORITY,
 };
 use crate::wire::{Auth, ChecksumPolicy, Family};
 
@@ -557,6 +557,15 @@ impl EngineConfig {
                 track_files,
                 startup_delay: cfg.global.vrrp_startup_delay,
                 track_processes,
+                link_delays: cfg
+                    .interface_delays
+                    .iter()
+                    .map(|d| LinkDelay {
+                        interface: d.interface.clone(),
+                        down: d.down,
+                        up: d.up,
+                    })
+                    .collect(),
             },
             unsupported,
         })

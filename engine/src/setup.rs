@@ -548,6 +548,20 @@ pub struct EngineConfig {
     pub startup_delay: Duration,
     /// Process sets that instances track (down until the runner reports them).
     pub track_processes: Vec<TrackProcessConfig>,
+    /// keepalived.conf(5) `interface_up_down_delays`: per interface, how long a link change
+    /// must last before the instances see it.
+    pub link_delays: Vec<LinkDelay>,
+}
+
+/// One line of `interface_up_down_delays { IFNAME DOWN_DELAY [UP_DELAY] }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkDelay {
+    /// The interface.
+    pub interface: String,
+    /// How long the link must stay down before the instances see it down.
+    pub down: Duration,
+    /// How long the link must stay up before the instances see it up.
+    pub up: Duration,
 }
 
 impl EngineConfig {

@@ -229,7 +229,7 @@ pub const KEYWORDS: &[Keyword] = &[
     k(Top, "vrrp_track_process", H),
     k(Top, "garp_group", GARP_GROUP),
     k(Top, "track_group", TRACK_GROUP),
-    k(Top, "interface_up_down_delays", R("delays on interface up/down events are not implemented: instances would change state at once where keepalived waits")),
+    k(Top, "interface_up_down_delays", H),
     k(Top, "bfd_instance", N("Vigil has no BFD subsystem; the section is skipped (track_bfd, which would use it, is refused)")),
     k(Top, "linkbeat_interfaces", LINKBEAT),
     k(Top, "linkbeat_use_polling", LINKBEAT),

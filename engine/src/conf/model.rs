@@ -31,6 +31,9 @@ pub struct Config {
     pub static_addresses: Vec<VirtualAddress>,
     /// `static_routes`: routes kept on the machine whatever the VRRP state.
     pub static_routes: Vec<Route>,
+    /// `interface_up_down_delays { IFNAME DOWN_DELAY [UP_DELAY] }`, in file order (a later
+    /// line for the same interface replaces an earlier one, as in keepalived).
+    pub interface_delays: Vec<InterfaceDelay>,
     /// Virtual servers, their real servers and health checkers.
     pub checkers: super::checker_model::CheckerConf,
     /// Warnings and notices (never errors: a config with errors is not built), in file order.
@@ -640,4 +643,18 @@ pub struct InitFile {
     pub value: i64,
     /// `overwrite`: write it even when the file exists.
     pub overwrite: bool,
+}
+
+/// One line of `interface_up_down_delays`: how long a link change of the interface must last
+/// before the instances see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InterfaceDelay {
+    /// The interface.
+    pub interface: String,
+    /// The delay before a link-down reaches the instances.
+    pub down: Duration,
+    /// The delay before a link-up reaches the instances (0 when not written).
+    pub up: Duration,
+    /// Where it was written.
+    pub loc: Location,
 }

@@ -241,6 +241,7 @@ impl Builder {
             track_processes: Vec::new(),
             static_addresses: Vec::new(),
             static_routes: Vec::new(),
+            interface_delays: Vec::new(),
             checkers: Default::default(),
             warnings: Vec::new(),
         };
@@ -285,6 +286,14 @@ impl Builder {
                         }
                     }
                 }
+                "interface_up_down_delays" => {
+                    for l in self.block(s) {
+                        if let Ok(d) = self.interface_delay(l) {
+                            cfg.interface_delays.retain(|o| o.interface != d.interface);
+                            cfg.interface_delays.push(d);
+                        }
+                    }
+                }
                 "static_routes" => {
                     for r in self.block(s) {
                         if let Ok(r) = self.route(r) {
@@ -324,6 +333,38 @@ impl Builder {
         }
         self.finish_checkers(&mut cfg, virtual_servers);
         cfg
+    }
+
+    /// A line of `interface_up_down_delays`: `IFNAME DOWN_DELAY [UP_DELAY]`, delays in seconds
+    /// (fractions allowed) up to 255, as keepalived 2.2.7 reads them (vrrp_parser.c,
+    /// `alloc_if_up_down_delay`: the down delay first).
+    fn interface_delay(&mut self, s: &Stmt) -> R<InterfaceDelay> {
+        self.no_block(s);
+        let name = s.keyword();
+        let args = s.args();
+        if args.is_empty() || args.len() > 2 {
+            self.err(
+                &name.loc,
+                format!(
+                    "interface_up_down_delays: expected '{} DOWN_DELAY [UP_DELAY]' (seconds)",
+                    name.text
+                ),
+            );
+            return Err(());
+        }
+        let max = Duration::from_secs(255);
+        let mut delays = [Duration::ZERO; 2];
+        for (k, t) in args.iter().enumerate() {
+            let what = if k == 0 { "down delay" } else { "up delay" };
+            let r = values::timer(&t.text, Duration::ZERO, max, what);
+            delays[k] = self.check(&t.loc, r)?;
+        }
+        Ok(InterfaceDelay {
+            interface: name.text.to_string(),
+            down: delays[0],
+            up: delays[1],
+            loc: name.loc.clone(),
+        })
     }
 
     fn global_defs(&mut self, body: &[Stmt], g: &mut GlobalDefs) {

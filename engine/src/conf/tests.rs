@@ -499,3 +499,26 @@ fn native_ipv6_makes_the_instance_ipv6() {
         "{e:?}"
     );
 }
+
+/// `interface_up_down_delays { IFNAME DOWN [UP] }` (keepalived 2.2.7's order: down first).
+#[test]
+fn interface_up_down_delays_read_down_then_up() {
+    let c = ok(&format!(
+        "interface_up_down_delays {{\n eth0 2\n eth1 0.5 1.25\n eth0 3 1\n}}\n{BASIC}"
+    ));
+    let d: Vec<_> = c
+        .interface_delays
+        .iter()
+        .map(|d| (d.interface.as_str(), d.down.as_millis(), d.up.as_millis()))
+        .collect();
+    assert_eq!(d, [("eth1", 500, 1250), ("eth0", 3000, 1000)]);
+    let e = errs(&format!("interface_up_down_delays {{\n eth0\n}}\n{BASIC}"));
+    assert!(
+        e[0].contains(":2:2: error") && e[0].contains("DOWN_DELAY"),
+        "{e:?}"
+    );
+    let e = errs(&format!(
+        "interface_up_down_delays {{\n eth0 300\n}}\n{BASIC}"
+    ));
+    assert!(e[0].contains(":2:7: error"), "{e:?}");
+}
