@@ -14,9 +14,9 @@
 //!   keepalived's `set` markers on installed addresses and routes (`vigild status` shows Vigil's);
 //! - settings that Vigil does not act on yet (issue 15): `vrrp_mcast_group4/6` and `mcast_dst_ip`
 //!   (adverts go to the RFC group, which is what `Multicast address` shows), `vrrp_strict` /
-//!   `strict_mode`, `no_accept` (`Accept`), `dont_track_primary`,
-//!   `higher_prio_send_advert`, `old_unicast_checksum`, an address's `track_group`, route options other than the destination, `src`,
-//!   `via`, `dev`, `table`, `scope`, `metric` and `no_track`;
+//!   `strict_mode`, `no_accept` (`Accept`), `dont_track_primary`, `higher_prio_send_advert`,
+//!   `old_unicast_checksum`, an address's `track_group`, route options other than the
+//!   destination, `src`, `via`, `dev`, `table`, `scope`, `metric` and `no_track`;
 //! - keepalived's process settings that have no Vigil equivalent (namespaces, process names,
 //!   SNMP, DBus, LVS, realtime priorities, netlink buffer sizes, umask, nftables version).
 //!

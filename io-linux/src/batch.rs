@@ -182,6 +182,18 @@ pub struct SendFailure {
     pub error: io::Error,
 }
 
+/// Where one queued message goes: source, destination, and a TTL / hop limit other than the
+/// socket's 255 (keepalived's `unicast_ttl`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    /// IP source address.
+    pub src: IpAddr,
+    /// IP destination address.
+    pub dst: IpAddr,
+    /// TTL / hop limit, when not the socket's.
+    pub ttl: Option<u8>,
+}
+
 impl SendBatch {
     /// Whether nothing waits.
     pub fn is_empty(&self) -> bool {
@@ -192,14 +204,12 @@ impl SendBatch {
     /// buffer of `max` bytes (it returns the length used, or `None` to queue nothing).
     pub fn push(
         &mut self,
-        fd: RawFd,
-        ifindex: u32,
-        src: IpAddr,
-        dst: IpAddr,
-        ttl: Option<u8>,
+        (fd, ifindex): (RawFd, u32),
+        to: Outgoing,
         max: usize,
         encode: impl FnOnce(&mut [u8]) -> Option<usize>,
     ) {
+        let Outgoing { src, dst, ttl } = to;
         let off = self.arena.len();
         self.arena.resize(off + max, 0);
         match encode(&mut self.arena[off..]) {
@@ -391,7 +401,7 @@ fn write_cmsg_at<T>(
 ) {
     // SAFETY: pure arithmetic.
     let space = unsafe { libc::CMSG_SPACE(size_of::<T>() as u32) as usize };
-    if at % size_of::<u64>() != 0 || at + space > size_of::<[u64; 8]>() {
+    if !at.is_multiple_of(size_of::<u64>()) || at + space > size_of::<[u64; 8]>() {
         return;
     }
     let mut rest = [0u64; 8];

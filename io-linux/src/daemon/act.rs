@@ -71,12 +71,20 @@ impl Daemon {
                 };
                 let (fd, ifindex) = (sock.raw_fd(), sock.ifindex());
                 for &dst in s.destinations() {
-                    self.txb
-                        .push(fd, ifindex, s.src, dst, s.ttl, MAX_ADVERT_LEN, |buf| {
+                    self.txb.push(
+                        (fd, ifindex),
+                        batch::Outgoing {
+                            src: s.src,
+                            dst,
+                            ttl: s.ttl,
+                        },
+                        MAX_ADVERT_LEN,
+                        |buf| {
                             s.encode(dst, buf)
                                 .map_err(|e| error!("cannot encode an advert: {e:?}"))
                                 .ok()
-                        });
+                        },
+                    );
                 }
                 debug!(
                     "advert vrid {} prio {} from {} to {:?}",
