@@ -206,8 +206,7 @@ const TRACK_GROUP: Class = R("static addresses and routes that follow a group of
 const RULES: Class =
     R("policy routing rules are not installed yet: traffic would not be routed as the rule says");
 const NOT_TRACKED: Class = N("Vigil does not yet notice a route removed by someone else (virtual and static addresses are tracked), so every route behaves as no_track");
-const VMAC_EXTRA: Class =
-    R("extra gratuitous ARPs on the parent interface of a use_vmac instance are not sent");
+const VMAC_EXTRA: Class = R("periodic gratuitous ARP / NA on the other interfaces of the virtual addresses (keepalived's garp_extra_if: VMACs, or every interface with all) are not sent: switches could age out the MAC on those interfaces");
 const ROUTE_OPT: Class =
     R("this route attribute is not installed yet: the route would differ from what the line says");
 
@@ -388,12 +387,12 @@ pub const KEYWORDS: &[Keyword] = &[
     k(VrrpInstance, "unicast_src_ip", H),
     k(VrrpInstance, "unicast_peer", H),
     k(VrrpInstance, "unicast_ttl", H),
-    k(VrrpInstance, "unicast_fault_no_peer", R("not honoured yet: a unicast instance with no peer would not go to FAULT")),
+    k(VrrpInstance, "unicast_fault_no_peer", R("not honoured yet: an instance with unicast settings and no unicast_peer would run over multicast instead of staying in FAULT")),
     k(VrrpInstance, "check_unicast_src", H),
     k(VrrpInstance, "old_unicast_checksum", H),
     k(VrrpInstance, "mcast_src_ip", H),
     k(VrrpInstance, "mcast_dst_ip", H),
-    k(VrrpInstance, "track_src_ip", R("not honoured yet: the instance would not fault when its source address goes")),
+    k(VrrpInstance, "track_src_ip", R("not honoured yet: the instance would not go to FAULT when its configured source address (mcast_src_ip / unicast_src_ip) is missing or removed")),
     k(VrrpInstance, "authentication", H),
     k(VrrpInstance, "track_interface", H),
     k(VrrpInstance, "track_script", H),
@@ -428,7 +427,7 @@ pub const KEYWORDS: &[Keyword] = &[
     k(VrrpInstance, "promote_secondaries", H),
     k(VrrpInstance, "use_vmac", H),
     k(VrrpInstance, "vmac_xmit_base", H),
-    k(VrrpInstance, "use_vmac_addr", R("not honoured yet: the virtual MAC would not be set on the interface")),
+    k(VrrpInstance, "use_vmac_addr", R("not honoured yet: no macvlan is created for the addresses on other interfaces (dev) or of the other family; they would go on the plain interface")),
     k(VrrpInstance, "use_ipvlan", R("ipvlan interfaces are not created: the addresses would go on the parent interface")),
     k(VrrpInstance, "vrf", R("VRFs are not honoured: the instance would run in the default VRF")),
     k(VrrpInstance, "native_ipv6", H),

@@ -75,8 +75,9 @@ impl Engine {
         }
     }
 
-    /// When the next delayed link change is due.
-    pub(super) fn next_link_change(&self) -> Option<Instant> {
+    /// When the next delayed link change is due (`None`: none pending).
+    /// [`Engine::poll_timeout`] includes it.
+    pub fn next_link_change(&self) -> Option<Instant> {
         self.ifaces
             .iter()
             .filter_map(|f| f.pending_link.map(|(_, at)| at))
