@@ -15,11 +15,8 @@
 //!   a tracked process's `Current processes` and `Have quorum`,
 //!   keepalived's `set` markers on installed addresses and routes (`vigild status` shows Vigil's);
 //! - settings that Vigil refuses or notes (the keyword table, `conf/keywords.rs`, says why):
-//!   `unicast_ttl` (refused; `promote_secondaries`, refused too, prints as keepalived's
-//!   `disabled`, which is what vigild does), the address options other than `brd`,
-//!   `dev`, `scope` and `label`, route options other than the destination, `src`, `via`, `dev`,
-//!   `table`, `scope`, `metric` and `no_track`; `nftables_ifindex` (the line always says
-//!   "don't force");
+//!   route options other than the destination, `src`, `via`, `dev`, `table`, `scope`, `metric`
+//!   and `no_track`; `nftables_ifindex` (the line always says "don't force");
 //! - keepalived's process settings that have no Vigil equivalent (namespaces, process names,
 //!   SNMP, DBus, LVS, realtime priorities, netlink buffer sizes, umask, nftables version).
 //!
@@ -578,9 +575,17 @@ fn instance(
             &format!("   Preempt delay = {} secs", g_format(c.preempt_delay)),
         );
     }
-    // vigild refuses `promote_secondaries` (keyword table): it never sets the interface's
-    // promote_secondaries, which is what keepalived's "disabled" means.
-    line(w, "   Promote_secondaries = disabled");
+    line(
+        w,
+        &format!(
+            "   Promote_secondaries = {}",
+            if c.promote_secondaries {
+                "enabled"
+            } else {
+                "disabled"
+            }
+        ),
+    );
     match &c.auth {
         Auth::Simple(data) => {
             line(w, "   Authentication type = SIMPLE_PASSWORD");
@@ -617,10 +622,14 @@ fn instance(
         }
     }
     if !c.unicast_peers.is_empty() {
-        // keepalived 2.2.7 sets an IPv4 instance's TTL to 255 (vrrp.c) and prints it with
-        // unicast; vigild sends every advert with 255 (`unicast_ttl` is refused).
-        if c.family == Family::V4 {
-            line(w, "   Unicast TTL = 255");
+        // keepalived gives an IPv4 instance 255 when unicast_ttl is not written, and an IPv6
+        // one none (it prints nothing then).
+        let ttl = match c.family {
+            Family::V4 => Some(c.unicast_send_ttl.unwrap_or(255)),
+            Family::V6 => c.unicast_send_ttl,
+        };
+        if let Some(t) = ttl {
+            line(w, &format!("   Unicast TTL = {t}"));
         }
         line(
             w,
@@ -1000,7 +1009,9 @@ fn track_process(w: &mut String, cfg: &Config, e: &EngineConfig, p: &conf::Track
     tracking(w, cfg, e, &TrackTarget::Process(p.name.clone()));
 }
 
-/// keepalived's `format_ipaddress`, for the options Vigil honours.
+/// keepalived's `format_ipaddress`: the address, then its options in keepalived's order, with
+/// the preferred lifetime Vigil gives an IPv6 address (keepalived's default when the line does
+/// not say).
 fn address(v: &conf::VirtualAddress, dev: &str) -> String {
     let mut s = v.addr.to_string();
     let host = match v.addr {
@@ -1017,9 +1028,30 @@ fn address(v: &conf::VirtualAddress, dev: &str) -> String {
     if let Some(l) = &v.label {
         let _ = write!(s, " label {l}");
     }
+    if let Some(p) = v.peer {
+        let _ = write!(s, " peer {p}/{}", v.prefix_len);
+    }
+    let e = crate::from_conf::virtual_address(v);
+    for (on, word) in [
+        (e.flags.home, " home"),
+        (e.flags.dad, " -nodad"),
+        (e.flags.mngtmpaddr, " mngtmpaddr"),
+        (e.flags.noprefixroute, " noprefixroute"),
+        (e.flags.autojoin, " autojoin"),
+        (e.no_track, " no_track"),
+    ] {
+        if on {
+            s.push_str(word);
+        }
+    }
     if v.addr.is_ipv6() {
-        // Vigil adds IPv6 virtual addresses with an infinite preferred lifetime.
-        s.push_str(" preferred_lft forever");
+        match e.preferred_lft {
+            0 => s.push_str(" deprecated"),
+            crate::setup::LIFETIME_FOREVER => s.push_str(" preferred_lft forever"),
+            n => {
+                let _ = write!(s, " preferred_lft {n}");
+            }
+        }
     }
     s
 }

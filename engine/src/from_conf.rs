@@ -11,9 +11,9 @@ use std::net::IpAddr;
 
 use crate::conf::{self, AuthType, Config, Scope, TrackRef, UnicastChecksum, VrrpInstance};
 use crate::setup::{
-    Announce, EngineConfig, InstanceConfig, OldUnicastChecksum, RouteKind, ScriptConfig,
-    SyncGroupConfig, Track, TrackFileConfig, TrackProcessConfig, TrackTarget, UnicastTtl,
-    VirtualAddress, VirtualRoute, MAIN_TABLE, OWNER_PRIORITY,
+    AddrFlags, Announce, EngineConfig, InstanceConfig, LinkDelay, OldUnicastChecksum, RouteKind,
+    ScriptConfig, SyncGroupConfig, Track, TrackFileConfig, TrackProcessConfig, TrackTarget,
+    UnicastTtl, VirtualAddress, VirtualRoute, LIFETIME_FOREVER, MAIN_TABLE, OWNER_PRIORITY,
 };
 use crate::wire::{Auth, ChecksumPolicy, Family};
 
@@ -99,6 +99,27 @@ pub fn virtual_address(v: &conf::VirtualAddress) -> VirtualAddress {
         scope: scope_name(&v.scope),
         label: v.label.clone(),
         no_track: v.no_track,
+        peer: v.peer,
+        flags: AddrFlags {
+            home: v.flags.iter().any(|f| f == "home"),
+            dad: v.flags.iter().any(|f| f == "-nodad"),
+            mngtmpaddr: v.flags.iter().any(|f| f == "mngtmpaddr"),
+            noprefixroute: v.flags.iter().any(|f| f == "noprefixroute"),
+            autojoin: v.flags.iter().any(|f| f == "autojoin"),
+        },
+        preferred_lft: preferred_lft(v),
+    }
+}
+
+/// keepalived's preferred lifetime of an address (vrrp_ipaddress.c, alloc_ipaddress): as
+/// written for IPv6; when not written, 0 (deprecated) for an IPv6 /128 and forever for a wider
+/// IPv6 prefix; IPv4 addresses get none.
+fn preferred_lft(v: &conf::VirtualAddress) -> u32 {
+    match (v.addr, v.preferred_lft) {
+        (IpAddr::V4(_), _) => LIFETIME_FOREVER,
+        (IpAddr::V6(_), Some(n)) => n,
+        (IpAddr::V6(_), None) if v.prefix_len == 128 => 0,
+        (IpAddr::V6(_), None) => LIFETIME_FOREVER,
     }
 }
 
@@ -331,10 +352,13 @@ fn instance(
     // one each peer uses is counted and shown. The sent form: `v3_checksum_as_v2`.
     c.checksum_policy = ChecksumPolicy::Either;
     c.v3_checksum_plain = i.v3_checksum_as_v2;
-    if i.unicast_ttl.is_some_and(|t| t != 255) {
-        // Said out loud rather than stored and dropped (issue 15): vigild's raw sockets send
-        // every advert with TTL / hop limit 255.
-        note("unicast_ttl: unicast adverts are sent with TTL 255 (a routed unicast peer accepts any TTL)");
+    // keepalived 2.2.7 (vrrp_parser.c, vrrp_end_handler): unicast_ttl without unicast peers is
+    // a configuration error and is reset (to 0, which then makes keepalived's IPv4 multicast
+    // adverts leave with TTL 0); Vigil ignores it there, says so, and keeps 255.
+    match (i.unicast_ttl, c.unicast_peers.is_empty()) {
+        (Some(_), true) => note("unicast_ttl: the instance has no unicast peers: ignored, multicast adverts keep TTL 255"),
+        (ttl, false) => c.unicast_send_ttl = ttl,
+        (None, true) => {}
     }
     c.old_unicast_checksum = match i.unicast_checksum {
         UnicastChecksum::Auto => OldUnicastChecksum::Detect,
@@ -345,6 +369,12 @@ fn instance(
     // keepalived 2.2.7 (vrrp.c): strict mode forces it off.
     c.advert_on_higher_priority = i.higher_prio_send_advert && !i.strict_mode;
     c.dont_track_primary = i.dont_track_primary;
+    // keepalived 2.2.7 (vrrp.c, vrrp_complete_instance): ignored, with an error, on a VMAC,
+    // whose sysctls already include it.
+    if i.promote_secondaries && i.use_vmac.is_some() {
+        note("promote_secondaries: set on the use_vmac macvlan already (keepalived ignores it there too)");
+    }
+    c.promote_secondaries = i.promote_secondaries && i.use_vmac.is_none();
     c.check_address_list = !i.skip_check_adv_addr;
     c.announce = Announce {
         master_repeat: i.garp.master_repeat,
@@ -529,6 +559,15 @@ impl EngineConfig {
                 track_files,
                 startup_delay: cfg.global.vrrp_startup_delay,
                 track_processes,
+                link_delays: cfg
+                    .interface_delays
+                    .iter()
+                    .map(|d| LinkDelay {
+                        interface: d.interface.clone(),
+                        down: d.down,
+                        up: d.up,
+                    })
+                    .collect(),
             },
             unsupported,
         })
@@ -761,6 +800,59 @@ mod tests {
             (Duration::from_secs(2), 3)
         );
         Engine::new(c.engine).unwrap();
+    }
+
+    /// The address options reach the engine: the peer, the flags, and keepalived's preferred
+    /// lifetime (0 for an IPv6 /128 unless written, forever for a wider prefix, none on IPv4).
+    #[test]
+    fn address_options_and_keepalived_s_lifetimes() {
+        let c = convert(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n\
+             virtual_ipaddress {\n 2001:db8::1\n 2001:db8::2/64\n\
+             2001:db8::3 preferred_lft forever -nodad\n 2001:db8::4/64 preferred_lft 60 home mngtmpaddr\n\
+             2001:db8::5/64 noprefixroute autojoin\n }\n}\n",
+        );
+        let v = &c.engine.instances[0].virtual_addresses;
+        let lft: Vec<u32> = v.iter().map(|a| a.preferred_lft).collect();
+        assert_eq!(
+            lft,
+            [0, LIFETIME_FOREVER, LIFETIME_FOREVER, 60, LIFETIME_FOREVER]
+        );
+        assert_eq!(v[0].flags, AddrFlags::default());
+        assert!(v[2].flags.dad);
+        assert!(v[3].flags.home && v[3].flags.mngtmpaddr && !v[3].flags.dad);
+        assert!(v[4].flags.noprefixroute && v[4].flags.autojoin);
+        let c = convert(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n\
+             virtual_ipaddress {\n 192.0.2.1 peer 192.0.2.2\n 192.0.2.9/24 preferred_lft 0\n }\n}\n",
+        );
+        let v = &c.engine.instances[0].virtual_addresses;
+        assert_eq!(
+            (v[0].peer, v[0].prefix_len),
+            (Some("192.0.2.2".parse().unwrap()), 32)
+        );
+        assert_eq!(v[1].preferred_lft, LIFETIME_FOREVER);
+    }
+
+    /// `unicast_ttl` reaches a unicast instance; without unicast peers it is ignored, said.
+    #[test]
+    fn unicast_ttl_maps_for_unicast_instances_only() {
+        let c = convert(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n unicast_ttl 64\n\
+             unicast_peer { 192.0.2.12 }\n virtual_ipaddress { 192.0.2.100/24 }\n}\n",
+        );
+        assert_eq!(c.engine.instances[0].unicast_send_ttl, Some(64));
+        assert!(c.unsupported.is_empty(), "{:?}", c.unsupported);
+        let c = convert(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n unicast_ttl 64\n\
+             virtual_ipaddress { 192.0.2.100/24 }\n}\n",
+        );
+        assert_eq!(c.engine.instances[0].unicast_send_ttl, None);
+        assert!(
+            c.unsupported[0].what.contains("no unicast peers"),
+            "{:?}",
+            c.unsupported
+        );
     }
 
     #[test]

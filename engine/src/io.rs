@@ -287,6 +287,9 @@ pub struct SendAdvert {
     pub src: IpAddr,
     /// IP destination(s).
     pub dst: Destination,
+    /// The TTL / hop limit to send with when it is not 255 (keepalived's `unicast_ttl`, for
+    /// unicast destinations only).
+    pub ttl: Option<u8>,
 }
 
 impl SendAdvert {

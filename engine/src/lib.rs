@@ -161,5 +161,7 @@ pub use io::{
     State,
 };
 pub use notices::Notice;
-pub use setup::{EngineConfig, InstanceConfig, SetupError, VirtualAddress};
+pub use setup::{
+    AddrFlags, EngineConfig, InstanceConfig, SetupError, VirtualAddress, LIFETIME_FOREVER,
+};
 pub use time::Instant;

@@ -34,6 +34,41 @@ pub struct VirtualAddress {
     pub label: Option<String>,
     /// `no_track`: its removal by someone else is ignored (no deletion tracking).
     pub no_track: bool,
+    /// `peer`: the other end of a point-to-point address (the kernel's IFA_ADDRESS, with
+    /// IFA_LOCAL the address itself); [`VirtualAddress::prefix_len`] applies to the peer (a
+    /// keepalived.conf line gives 32 / 128).
+    pub peer: Option<IpAddr>,
+    /// The address flags the line asks for (`home`, `-nodad`, `mngtmpaddr`, `noprefixroute`,
+    /// `autojoin`).
+    pub flags: AddrFlags,
+    /// IPv6 preferred lifetime in seconds (IFA_CACHEINFO; the valid lifetime stays infinite):
+    /// 0 marks the address deprecated, so that the host does not pick it as a source address
+    /// (RFC 6724); [`LIFETIME_FOREVER`] sends no lifetime. keepalived's default when the line
+    /// does not say: 0 for a /128, forever otherwise. Not used for IPv4 (keepalived ignores it).
+    pub preferred_lft: u32,
+}
+
+/// The kernel's infinite address lifetime (`INFINITY_LIFE_TIME`, `preferred_lft forever`).
+pub const LIFETIME_FOREVER: u32 = u32::MAX;
+
+/// Address flags of a `virtual_ipaddress` line (keepalived.conf(5), `ip-address(8)`), set in
+/// the kernel's IFA_FLAGS when the address is added.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct AddrFlags {
+    /// `home`: a Mobile IPv6 home address (IFA_F_HOMEADDRESS).
+    pub home: bool,
+    /// `-nodad`: keep duplicate address detection on an IPv6 address. Without it an IPv6
+    /// virtual address is added with IFA_F_NODAD, as keepalived does, so that it is usable at
+    /// once after a takeover.
+    pub dad: bool,
+    /// `mngtmpaddr`: the kernel manages temporary (privacy) addresses from this prefix
+    /// (IFA_F_MANAGETEMPADDR).
+    pub mngtmpaddr: bool,
+    /// `noprefixroute`: the kernel adds no route for the address's prefix
+    /// (IFA_F_NOPREFIXROUTE).
+    pub noprefixroute: bool,
+    /// `autojoin`: for a multicast address, the kernel joins the group (IFA_F_MCAUTOJOIN).
+    pub autojoin: bool,
 }
 
 impl VirtualAddress {
@@ -51,6 +86,9 @@ impl VirtualAddress {
             scope: None,
             label: None,
             no_track: false,
+            peer: None,
+            flags: AddrFlags::default(),
+            preferred_lft: LIFETIME_FOREVER,
         }
     }
 }
@@ -117,6 +155,17 @@ pub struct InstanceConfig {
     /// does not go FAULT when its own interface loses link (its adverts are then sent into a
     /// link that carries nothing; useful with interfaces whose carrier flaps).
     pub dont_track_primary: bool,
+    /// keepalived.conf(5) `unicast_ttl`: the TTL (IPv4) / hop limit (IPv6) of the adverts a
+    /// unicast instance sends. `None`: 255, RFC 5798 section 5.1.1.3's value. Receiving is not
+    /// held to it: keepalived checks a unicast advert's TTL only against the sending peer's
+    /// `min_ttl` / `max_ttl` ([`InstanceConfig::unicast_ttl`]).
+    pub unicast_send_ttl: Option<u8>,
+    /// keepalived.conf(5) `promote_secondaries`: the runner sets the interface's
+    /// `net.ipv4.conf.IFACE.promote_secondaries` sysctl at start (when it is not set already)
+    /// and clears it again at exit, as keepalived does, so that removing the interface's
+    /// primary address promotes the virtual addresses in its subnet instead of removing them.
+    /// Not with `use_vmac` (the macvlan has it anyway).
+    pub promote_secondaries: bool,
     /// keepalived.conf(5) `old_unicast_checksum [never]`: VRRPv3-over-IPv4 unicast adverts with
     /// the checksum of keepalived 1.3.6 and earlier (the pseudo-header names the multicast group,
     /// not the peer).
@@ -421,6 +470,8 @@ impl InstanceConfig {
             advert_on_lower_priority: true,
             advert_on_higher_priority: false,
             dont_track_primary: false,
+            promote_secondaries: false,
+            unicast_send_ttl: None,
             old_unicast_checksum: OldUnicastChecksum::Detect,
             check_address_list: true,
             unicast_ttl: Vec::new(),
@@ -497,6 +548,20 @@ pub struct EngineConfig {
     pub startup_delay: Duration,
     /// Process sets that instances track (down until the runner reports them).
     pub track_processes: Vec<TrackProcessConfig>,
+    /// keepalived.conf(5) `interface_up_down_delays`: per interface, how long a link change
+    /// must last before the instances see it.
+    pub link_delays: Vec<LinkDelay>,
+}
+
+/// One line of `interface_up_down_delays { IFNAME DOWN_DELAY [UP_DELAY] }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkDelay {
+    /// The interface.
+    pub interface: String,
+    /// How long the link must stay down before the instances see it down.
+    pub down: Duration,
+    /// How long the link must stay up before the instances see it up.
+    pub up: Duration,
 }
 
 impl EngineConfig {

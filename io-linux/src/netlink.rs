@@ -15,7 +15,7 @@ use netlink_packet_core::{
     NLM_F_REQUEST,
 };
 use netlink_packet_route::address::{
-    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope,
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope, CacheInfo,
 };
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoMacVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
@@ -126,7 +126,9 @@ fn addr_of(m: &AddressMessage) -> Option<Addr> {
     }
     let addr = match m.header.family {
         AddressFamily::Inet => local.or(address)?,
-        AddressFamily::Inet6 => address.or(local)?,
+        // IFA_LOCAL is the address itself when the kernel sends both (a point-to-point
+        // address: IFA_ADDRESS is then the peer), for IPv6 as for IPv4.
+        AddressFamily::Inet6 => local.or(address)?,
         _ => return None,
     };
     Some(Addr {
@@ -278,11 +280,27 @@ impl Rtnl {
             })?,
             None => AddressScope::Universe,
         };
+        // keepalived's netlink_ipaddress: IFA_LOCAL is the address, IFA_ADDRESS the peer of a
+        // point-to-point address (else the address again), IFA_FLAGS the line's flags.
+        let mut flags = AddressFlags::empty();
+        if v.flags.home {
+            flags |= AddressFlags::Homeaddress;
+        }
+        if v.flags.mngtmpaddr {
+            flags |= AddressFlags::Managetempaddr;
+        }
+        if v.flags.noprefixroute {
+            flags |= AddressFlags::Noprefixroute;
+        }
+        if v.flags.autojoin {
+            flags |= AddressFlags::Mcautojoin;
+        }
+        m.attributes.push(AddressAttribute::Local(v.addr));
+        m.attributes
+            .push(AddressAttribute::Address(v.peer.unwrap_or(v.addr)));
         match v.addr {
-            IpAddr::V4(a) => {
+            IpAddr::V4(_) => {
                 m.header.family = AddressFamily::Inet;
-                m.attributes.push(AddressAttribute::Local(IpAddr::V4(a)));
-                m.attributes.push(AddressAttribute::Address(IpAddr::V4(a)));
                 if let Some(b) = v.broadcast {
                     m.attributes.push(AddressAttribute::Broadcast(b));
                 }
@@ -290,16 +308,27 @@ impl Rtnl {
                     m.attributes.push(AddressAttribute::Label(l.clone()));
                 }
             }
-            IpAddr::V6(a) => {
+            IpAddr::V6(_) => {
                 m.header.family = AddressFamily::Inet6;
                 // Virtual addresses move between routers: duplicate address detection would
-                // hold them tentative for a second after every takeover (keepalived: nodad).
-                m.header.flags = AddressHeaderFlags::Nodad;
-                m.attributes.push(AddressAttribute::Local(IpAddr::V6(a)));
-                m.attributes.push(AddressAttribute::Address(IpAddr::V6(a)));
-                m.attributes
-                    .push(AddressAttribute::Flags(AddressFlags::Nodad));
+                // hold them tentative for a second after every takeover (keepalived adds
+                // IPv6 virtual addresses with nodad unless the line says -nodad).
+                if !v.flags.dad {
+                    flags |= AddressFlags::Nodad;
+                }
+                if v.preferred_lft != vigil_engine::LIFETIME_FOREVER {
+                    let mut ci = CacheInfo::default();
+                    ci.ifa_preferred = v.preferred_lft;
+                    ci.ifa_valid = vigil_engine::LIFETIME_FOREVER;
+                    m.attributes.push(AddressAttribute::CacheInfo(ci));
+                }
             }
+        }
+        // The header's 8 bits for old kernels, IFA_FLAGS for the rest (mngtmpaddr and above
+        // do not fit in 8 bits).
+        m.header.flags = AddressHeaderFlags::from_bits_truncate(flags.bits() as u8);
+        if !flags.is_empty() {
+            m.attributes.push(AddressAttribute::Flags(flags));
         }
         Ok(m)
     }
@@ -319,9 +348,18 @@ impl Rtnl {
     }
 
     /// Remove an address from interface `index`. `Ok(false)` when it was not there.
-    pub fn del_address(&mut self, index: u32, addr: IpAddr, prefix_len: u8) -> io::Result<bool> {
+    /// `peer` is the address's point-to-point peer, if it has one (the kernel matches it with
+    /// the prefix).
+    pub fn del_address(
+        &mut self,
+        index: u32,
+        addr: IpAddr,
+        prefix_len: u8,
+        peer: Option<IpAddr>,
+    ) -> io::Result<bool> {
         let v = VirtualAddress {
             prefix_len,
+            peer,
             ..VirtualAddress::new(addr)
         };
         let mut m = Self::addr_message(index, &v)?;
@@ -563,7 +601,7 @@ mod tests {
             broadcast: Some("192.0.2.255".parse().unwrap()),
             scope: Some("link".into()),
             label: Some("eth0:vip".into()),
-            no_track: false,
+            ..VirtualAddress::new(v4("192.0.2.100"))
         };
         let m = Rtnl::addr_message(3, &v).unwrap();
         assert_eq!(m.header.index, 3);
@@ -575,6 +613,70 @@ mod tests {
         assert!(m
             .attributes
             .contains(&AddressAttribute::Broadcast("192.0.2.255".parse().unwrap())));
+    }
+
+    /// keepalived's netlink_ipaddress: IFA_LOCAL the address, IFA_ADDRESS the peer, the flags
+    /// in IFA_FLAGS, IFA_CACHEINFO for an IPv6 lifetime that is not forever, nodad on IPv6
+    /// unless `-nodad`.
+    #[test]
+    fn an_address_request_carries_peer_flags_and_lifetime() {
+        let v = VirtualAddress {
+            prefix_len: 30,
+            peer: Some(v4("192.0.2.2")),
+            flags: vigil_engine::AddrFlags {
+                noprefixroute: true,
+                mngtmpaddr: true,
+                ..Default::default()
+            },
+            ..VirtualAddress::new(v4("192.0.2.1"))
+        };
+        let m = Rtnl::addr_message(3, &v).unwrap();
+        assert!(m
+            .attributes
+            .contains(&AddressAttribute::Local(v4("192.0.2.1"))));
+        assert!(m
+            .attributes
+            .contains(&AddressAttribute::Address(v4("192.0.2.2"))));
+        assert!(m.attributes.contains(&AddressAttribute::Flags(
+            AddressFlags::Noprefixroute | AddressFlags::Managetempaddr
+        )));
+        assert!(!m
+            .attributes
+            .iter()
+            .any(|a| matches!(a, AddressAttribute::CacheInfo(_))));
+        let six = |s: &str| -> IpAddr { s.parse().unwrap() };
+        let v = VirtualAddress {
+            preferred_lft: 0,
+            flags: vigil_engine::AddrFlags {
+                home: true,
+                ..Default::default()
+            },
+            ..VirtualAddress::new(six("2001:db8::1"))
+        };
+        let m = Rtnl::addr_message(3, &v).unwrap();
+        assert!(m.attributes.contains(&AddressAttribute::Flags(
+            AddressFlags::Homeaddress | AddressFlags::Nodad
+        )));
+        let ci = m.attributes.iter().find_map(|a| match a {
+            AddressAttribute::CacheInfo(c) => Some(*c),
+            _ => None,
+        });
+        assert_eq!(
+            ci.map(|c| (c.ifa_preferred, c.ifa_valid)),
+            Some((0, u32::MAX))
+        );
+        let v = VirtualAddress {
+            flags: vigil_engine::AddrFlags {
+                dad: true,
+                ..Default::default()
+            },
+            ..VirtualAddress::new(six("2001:db8::1"))
+        };
+        let m = Rtnl::addr_message(3, &v).unwrap();
+        assert!(!m.attributes.iter().any(|a| matches!(
+            a,
+            AddressAttribute::Flags(_) | AddressAttribute::CacheInfo(_)
+        )));
     }
 
     #[test]

@@ -615,6 +615,10 @@ impl Contract {
         if let Some(c) = engine.next_check_due() {
             earliest = Some(earliest.map_or(c, |e| e.min(c)));
         }
+        // And a delayed link change (interface_up_down_delays, engine/src/engine/link_delay.rs).
+        if let Some(c) = engine.next_link_change() {
+            earliest = Some(earliest.map_or(c, |e| e.min(c)));
+        }
         if next != earliest {
             let who: Vec<String> = engine
                 .instances()

@@ -236,6 +236,7 @@ impl Sim {
                     up: true,
                     engine_id: None,
                     ip_id: 0,
+                    down_since: None,
                 })
                 .collect();
             for (ii, f) in ifaces.iter().enumerate() {

@@ -1681,6 +1681,7 @@ pub fn cluster_config(r: usize, n: usize, flags: u8) -> EngineConfig {
         instances: vec![i0, i1, i2, i3, i4],
         sync_groups,
         startup_delay: std::time::Duration::ZERO,
+        link_delays: Vec::new(),
         scripts: vec![
             ScriptConfig {
                 name: "chk_a".to_string(),

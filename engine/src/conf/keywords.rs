@@ -206,11 +206,9 @@ const TRACK_GROUP: Class = R("static addresses and routes that follow a group of
 const RULES: Class =
     R("policy routing rules are not installed yet: traffic would not be routed as the rule says");
 const NOT_TRACKED: Class = N("Vigil does not yet notice a route removed by someone else (virtual and static addresses are tracked), so every route behaves as no_track");
-const VMAC_EXTRA: Class =
-    R("extra gratuitous ARPs on the parent interface of a use_vmac instance are not sent");
+const VMAC_EXTRA: Class = R("periodic gratuitous ARP / NA on the other interfaces of the virtual addresses (keepalived's garp_extra_if: VMACs, or every interface with all) are not sent: switches could age out the MAC on those interfaces");
 const ROUTE_OPT: Class =
     R("this route attribute is not installed yet: the route would differ from what the line says");
-const ADDR_FLAG: Class = R("this address attribute is not set yet: the kernel would treat the address differently from what the line says");
 
 /// Every keyword, by section. Sorted by section, then as keepalived.conf(5) groups them.
 pub const KEYWORDS: &[Keyword] = &[
@@ -230,7 +228,7 @@ pub const KEYWORDS: &[Keyword] = &[
     k(Top, "vrrp_track_process", H),
     k(Top, "garp_group", GARP_GROUP),
     k(Top, "track_group", TRACK_GROUP),
-    k(Top, "interface_up_down_delays", R("delays on interface up/down events are not implemented: instances would change state at once where keepalived waits")),
+    k(Top, "interface_up_down_delays", H),
     k(Top, "bfd_instance", N("Vigil has no BFD subsystem; the section is skipped (track_bfd, which would use it, is refused)")),
     k(Top, "linkbeat_interfaces", LINKBEAT),
     k(Top, "linkbeat_use_polling", LINKBEAT),
@@ -388,13 +386,13 @@ pub const KEYWORDS: &[Keyword] = &[
     k(VrrpInstance, "virtual_rules", RULES),
     k(VrrpInstance, "unicast_src_ip", H),
     k(VrrpInstance, "unicast_peer", H),
-    k(VrrpInstance, "unicast_ttl", R("not honoured yet: unicast adverts are sent with TTL 255")),
-    k(VrrpInstance, "unicast_fault_no_peer", R("not honoured yet: a unicast instance with no peer would not go to FAULT")),
+    k(VrrpInstance, "unicast_ttl", H),
+    k(VrrpInstance, "unicast_fault_no_peer", R("not honoured yet: an instance with unicast settings and no unicast_peer would run over multicast instead of staying in FAULT")),
     k(VrrpInstance, "check_unicast_src", H),
     k(VrrpInstance, "old_unicast_checksum", H),
     k(VrrpInstance, "mcast_src_ip", H),
     k(VrrpInstance, "mcast_dst_ip", H),
-    k(VrrpInstance, "track_src_ip", R("not honoured yet: the instance would not fault when its source address goes")),
+    k(VrrpInstance, "track_src_ip", R("not honoured yet: the instance would not go to FAULT when its configured source address (mcast_src_ip / unicast_src_ip) is missing or removed")),
     k(VrrpInstance, "authentication", H),
     k(VrrpInstance, "track_interface", H),
     k(VrrpInstance, "track_script", H),
@@ -426,13 +424,13 @@ pub const KEYWORDS: &[Keyword] = &[
     k(VrrpInstance, "higher_prio_send_advert", H),
     k(VrrpInstance, "down_timer_adverts", H),
     k(VrrpInstance, "skip_check_adv_addr", H),
-    k(VrrpInstance, "promote_secondaries", R("not honoured yet: promote_secondaries is not set on the instance's interface, so removing its primary address would remove the virtual addresses too")),
+    k(VrrpInstance, "promote_secondaries", H),
     k(VrrpInstance, "use_vmac", H),
     k(VrrpInstance, "vmac_xmit_base", H),
-    k(VrrpInstance, "use_vmac_addr", R("not honoured yet: the virtual MAC would not be set on the interface")),
+    k(VrrpInstance, "use_vmac_addr", R("not honoured yet: no macvlan is created for the addresses on other interfaces (dev) or of the other family; they would go on the plain interface")),
     k(VrrpInstance, "use_ipvlan", R("ipvlan interfaces are not created: the addresses would go on the parent interface")),
     k(VrrpInstance, "vrf", R("VRFs are not honoured: the instance would run in the default VRF")),
-    k(VrrpInstance, "native_ipv6", R("not honoured yet: an instance without IPv6 virtual addresses would run over IPv4")),
+    k(VrrpInstance, "native_ipv6", H),
     k(VrrpInstance, "linkbeat_use_polling", LINKBEAT),
     k(VrrpInstance, "kernel_rx_buf_size", RXBUF),
     k(VrrpInstance, "debug", N("keepalived's per-instance debug level: vigild's log detail is set for the whole daemon with -D")),
@@ -493,13 +491,13 @@ pub const KEYWORDS: &[Keyword] = &[
     k(Address, "broadcast", H),
     k(Address, "label", H),
     k(Address, "no_track", H),
-    k(Address, "peer", ADDR_FLAG),
-    k(Address, "home", ADDR_FLAG),
-    k(Address, "-nodad", ADDR_FLAG),
-    k(Address, "mngtmpaddr", ADDR_FLAG),
-    k(Address, "noprefixroute", ADDR_FLAG),
-    k(Address, "autojoin", ADDR_FLAG),
-    k(Address, "preferred_lft", ADDR_FLAG),
+    k(Address, "peer", H),
+    k(Address, "home", H),
+    k(Address, "-nodad", H),
+    k(Address, "mngtmpaddr", H),
+    k(Address, "noprefixroute", H),
+    k(Address, "autojoin", H),
+    k(Address, "preferred_lft", H),
     k(Address, "track_group", TRACK_GROUP),
     k(Address, "use_vmac", R("an address on its own virtual-MAC interface is not supported: use use_vmac on the instance")),
     // ---- the words of a route line ----

@@ -31,6 +31,9 @@ pub struct Config {
     pub static_addresses: Vec<VirtualAddress>,
     /// `static_routes`: routes kept on the machine whatever the VRRP state.
     pub static_routes: Vec<Route>,
+    /// `interface_up_down_delays { IFNAME DOWN_DELAY [UP_DELAY] }`, in file order (a later
+    /// line for the same interface replaces an earlier one, as in keepalived).
+    pub interface_delays: Vec<InterfaceDelay>,
     /// Virtual servers, their real servers and health checkers.
     pub checkers: super::checker_model::CheckerConf,
     /// Warnings and notices (never errors: a config with errors is not built), in file order.
@@ -277,14 +280,17 @@ pub struct VirtualAddress {
     pub scope: Scope,
     /// `label` (IPv4 only; `realdev:text` for ifconfig compatibility).
     pub label: Option<String>,
-    /// `peer`: point-to-point peer address (the prefix then applies to it).
+    /// `peer`: point-to-point peer address (no prefix length: the address is then a /32 or
+    /// /128, as keepalived 2.2.7 makes it).
     pub peer: Option<IpAddr>,
     /// `no_track`: the instance does not go to FAULT if the address is removed.
     pub no_track: bool,
     /// Address flags passed to netlink as written (`home`, `-nodad`, `noprefixroute`,
     /// `mngtmpaddr`, `autojoin`, `use_vmac`).
     pub flags: Vec<String>,
-    /// `preferred_lft`: `Some(0)` deprecates the address; `None` is `forever`.
+    /// `preferred_lft` as written: `Some(0)` deprecates the address, `Some(u32::MAX)` is
+    /// `forever` (the kernel's infinite lifetime), `None` when not written (keepalived then
+    /// deprecates an IPv6 /128 and leaves other IPv6 addresses preferred forever).
     pub preferred_lft: Option<u32>,
     /// `track_group` (static addresses).
     pub track_group: Option<String>,
@@ -637,4 +643,18 @@ pub struct InitFile {
     pub value: i64,
     /// `overwrite`: write it even when the file exists.
     pub overwrite: bool,
+}
+
+/// One line of `interface_up_down_delays`: how long a link change of the interface must last
+/// before the instances see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InterfaceDelay {
+    /// The interface.
+    pub interface: String,
+    /// The delay before a link-down reaches the instances.
+    pub down: Duration,
+    /// The delay before a link-up reaches the instances (0 when not written).
+    pub up: Duration,
+    /// Where it was written.
+    pub loc: Location,
 }

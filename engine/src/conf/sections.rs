@@ -242,6 +242,7 @@ impl Builder {
             track_processes: Vec::new(),
             static_addresses: Vec::new(),
             static_routes: Vec::new(),
+            interface_delays: Vec::new(),
             checkers: Default::default(),
             warnings: Vec::new(),
         };
@@ -286,6 +287,14 @@ impl Builder {
                         }
                     }
                 }
+                "interface_up_down_delays" => {
+                    for l in self.block(s) {
+                        if let Ok(d) = self.interface_delay(l) {
+                            cfg.interface_delays.retain(|o| o.interface != d.interface);
+                            cfg.interface_delays.push(d);
+                        }
+                    }
+                }
                 "static_routes" => {
                     for r in self.block(s) {
                         if let Ok(r) = self.route(r) {
@@ -325,6 +334,38 @@ impl Builder {
         }
         self.finish_checkers(&mut cfg, virtual_servers);
         cfg
+    }
+
+    /// A line of `interface_up_down_delays`: `IFNAME DOWN_DELAY [UP_DELAY]`, delays in seconds
+    /// (fractions allowed) up to 255, as keepalived 2.2.7 reads them (vrrp_parser.c,
+    /// `alloc_if_up_down_delay`: the down delay first).
+    fn interface_delay(&mut self, s: &Stmt) -> R<InterfaceDelay> {
+        self.no_block(s);
+        let name = s.keyword();
+        let args = s.args();
+        if args.is_empty() || args.len() > 2 {
+            self.err(
+                &name.loc,
+                format!(
+                    "interface_up_down_delays: expected '{} DOWN_DELAY [UP_DELAY]' (seconds)",
+                    name.text
+                ),
+            );
+            return Err(());
+        }
+        let max = Duration::from_secs(255);
+        let mut delays = [Duration::ZERO; 2];
+        for (k, t) in args.iter().enumerate() {
+            let what = if k == 0 { "down delay" } else { "up delay" };
+            let r = values::timer(&t.text, Duration::ZERO, max, what);
+            delays[k] = self.check(&t.loc, r)?;
+        }
+        Ok(InterfaceDelay {
+            interface: name.text.to_string(),
+            down: delays[0],
+            up: delays[1],
+            loc: name.loc.clone(),
+        })
     }
 
     // Long: one arm per global_defs keyword of keepalived's table, kept together.
@@ -604,7 +645,7 @@ impl Builder {
         self.no_block(s);
         let first = s.keyword();
         let r = values::ip_prefix(&first.text, "address");
-        let (addr, prefix_len, _) = self.check(&first.loc, r)?;
+        let (addr, prefix_len, prefix_written) = self.check(&first.loc, r)?;
         let mut a = VirtualAddress {
             addr,
             prefix_len,
@@ -694,13 +735,38 @@ impl Builder {
                     2
                 }
                 "peer" => {
+                    // keepalived 2.2.7 (vrrp_ipaddress.c, alloc_ipaddress): `peer P`, without a
+                    // prefix length (it rejects one); the address and its peer are then a /32
+                    // (/128), whatever prefix the address had (it ignores that one, with an
+                    // error): both are errors here, at the line.
                     let v = needs(self)?;
                     match values::ip(&v.text, "peer") {
-                        Ok(p) if p.is_ipv4() == addr.is_ipv4() => a.peer = Some(p),
+                        Ok(_) if a.peer.is_some() => {
+                            self.err(&v.loc, "peer: only one peer per address");
+                            ok = false;
+                        }
+                        Ok(_) if prefix_written && prefix_len != host_len(addr) => {
+                            self.err(
+                                &first.loc,
+                                "peer: an address with a peer is a /32 (IPv4) or /128 (IPv6): remove the prefix length, as keepalived ignores it",
+                            );
+                            ok = false;
+                        }
+                        Ok(p) if p.is_ipv4() == addr.is_ipv4() => {
+                            a.peer = Some(p);
+                            a.prefix_len = host_len(addr);
+                        }
                         Ok(_) => {
                             self.err(
                                 &v.loc,
                                 "peer: the peer must be of the same address family as the address",
+                            );
+                            ok = false;
+                        }
+                        Err(_) if v.text.contains('/') => {
+                            self.err(
+                                &v.loc,
+                                format!("peer: expected an address without a prefix length, found '{}' (keepalived rejects a peer prefix)", v.text),
                             );
                             ok = false;
                         }
@@ -714,7 +780,7 @@ impl Builder {
                 "preferred_lft" => {
                     let v = needs(self)?;
                     if v.text == "forever" {
-                        a.preferred_lft = None;
+                        a.preferred_lft = Some(u32::MAX);
                     } else {
                         match values::int_in(&v.text, 0, i64::from(u32::MAX), "preferred_lft") {
                             Ok(n) => a.preferred_lft = u32::try_from(n).ok(),
@@ -748,6 +814,21 @@ impl Builder {
                 }
             };
             i += step;
+        }
+        if ok && a.peer.is_some() && a.broadcast.is_some() {
+            // keepalived drops the broadcast address then; say it at the line instead.
+            self.err(
+                &a.loc,
+                "an address with a peer has no broadcast address: remove brd or peer",
+            );
+            ok = false;
+        }
+        if ok && a.addr.is_ipv4() && a.preferred_lft.is_some() {
+            // keepalived sets IFA_CACHEINFO on IPv6 addresses only (netlink_ipaddress).
+            self.warn(
+                &a.loc,
+                "preferred_lft applies to IPv6 addresses only: ignored on this IPv4 address, as keepalived does",
+            );
         }
         if ok {
             Ok(a)
@@ -1069,6 +1150,7 @@ impl Builder {
         let mut check_unicast_src = g.vrrp_check_unicast_src;
         let mut v3_checksum_as_v2 = g.v3_checksum_as_v2;
         let mut no_virtual_ipaddress: Option<Location> = None;
+        let mut native_ipv6: Option<Location> = None;
         let mut unicast_checksum = UnicastChecksum::Auto;
         let mut down_timer_adverts = g.vrrp_down_timer_adverts;
         let mut promote_secondaries = false;
@@ -1255,6 +1337,7 @@ impl Builder {
                     }
                     "dont_track_primary" => dont_track_primary = true,
                     "no_virtual_ipaddress" => no_virtual_ipaddress = Some(st.loc().clone()),
+                    "native_ipv6" => native_ipv6 = Some(st.loc().clone()),
                     "skip_check_adv_addr" => skip_check_adv_addr = self.flag(st)?,
                     "strict_mode" => strict_mode = self.flag(st)?,
                     "check_unicast_src" => check_unicast_src = self.flag(st)?,
@@ -1323,6 +1406,20 @@ impl Builder {
         }
         if mixed {
             return Err(());
+        }
+        // keepalived.conf(5) `native_ipv6`: the instance is IPv6 (VRRPv3) even without IPv6
+        // virtual addresses; with IPv4 ones it is an error (vrrp_parser.c,
+        // vrrp_native_ipv6_handler).
+        if let Some(loc) = &native_ipv6 {
+            if let Some((Family::V4, at)) = family {
+                let msg = format!(
+                    "vrrp_instance {}: native_ipv6 with IPv4 virtual addresses (from the address at {at}): one address family per instance",
+                    name.text
+                );
+                self.diags.push(Diagnostic::error(loc, msg));
+                return Err(());
+            }
+            family = Some((Family::V6, loc));
         }
         // Without virtual addresses: the unicast peers' family, else IPv4 (keepalived).
         let family = family
@@ -2136,5 +2233,14 @@ fn fam_name(f: Family) -> &'static str {
     match f {
         Family::V4 => "IPv4",
         Family::V6 => "IPv6",
+    }
+}
+
+/// The host prefix length of `addr`'s family (32 or 128).
+fn host_len(addr: IpAddr) -> u8 {
+    if addr.is_ipv4() {
+        32
+    } else {
+        128
     }
 }

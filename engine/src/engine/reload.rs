@@ -268,6 +268,8 @@ impl Engine {
         for f in &mut self.ifaces {
             if let Some(o) = old.ifaces.iter().find(|o| o.name == f.name) {
                 f.up = o.up;
+                f.seen_up = o.seen_up;
+                f.pending_link = o.pending_link;
                 f.primary = o.primary;
                 // The runner's queue is the interface's, not the configuration's: losses it
                 // reported still extend a timer (backlog.rs) after the reload.

@@ -72,12 +72,20 @@ impl Daemon {
                 };
                 let (fd, ifindex) = (sock.raw_fd(), sock.ifindex());
                 for &dst in s.destinations() {
-                    self.txb
-                        .push(fd, ifindex, s.src, dst, MAX_ADVERT_LEN, |buf| {
+                    self.txb.push(
+                        (fd, ifindex),
+                        batch::Outgoing {
+                            src: s.src,
+                            dst,
+                            ttl: s.ttl,
+                        },
+                        MAX_ADVERT_LEN,
+                        |buf| {
                             s.encode(dst, buf)
                                 .map_err(|e| error!("cannot encode an advert: {e:?}"))
                                 .ok()
-                        });
+                        },
+                    );
                 }
                 debug!(
                     "advert vrid {} prio {} from {} to {:?}",
@@ -322,6 +330,7 @@ impl Daemon {
             ifname: name.clone(),
             addr: v.addr,
             prefix_len: v.prefix_len,
+            peer: v.peer,
         };
         match self.rtnl.add_address(idx, v) {
             Ok(true) => {
@@ -346,7 +355,7 @@ impl Daemon {
     }
 
     pub(super) fn remove_address_at(&mut self, name: String, idx: u32, v: &VirtualAddress) {
-        match self.rtnl.del_address(idx, v.addr, v.prefix_len) {
+        match self.rtnl.del_address(idx, v.addr, v.prefix_len, v.peer) {
             Ok(true) => info!("removed {}/{} from {name}", v.addr, v.prefix_len),
             Ok(false) => debug!("{}/{} was not on {name}", v.addr, v.prefix_len),
             Err(e) => error!("cannot remove {}/{} from {name}: {e}", v.addr, v.prefix_len),
@@ -355,6 +364,7 @@ impl Daemon {
             ifname: name,
             addr: v.addr,
             prefix_len: v.prefix_len,
+            peer: v.peer,
         };
         self.addrs.remove(&rec);
     }

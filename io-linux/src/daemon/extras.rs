@@ -34,7 +34,7 @@ impl Daemon {
                 .map_or(interface, |m| m.spec.name.clone());
             for v in &excluded {
                 if let Some((dev, idx)) = self.target_on(&home, v) {
-                    if let Ok(true) = self.rtnl.del_address(idx, v.addr, v.prefix_len) {
+                    if let Ok(true) = self.rtnl.del_address(idx, v.addr, v.prefix_len, v.peer) {
                         info!(
                             "({name}) removed {}/{} from {dev}: present before start",
                             v.addr, v.prefix_len

@@ -34,6 +34,7 @@ use crate::vrrp_socket::VrrpSocket;
 mod act;
 mod extras;
 mod ifaces;
+mod promote;
 mod receive;
 mod reload;
 mod vmacs;
@@ -211,6 +212,8 @@ pub struct Daemon {
     vmac_ids: Vec<(vigil_engine::InstanceId, String)>,
     /// The parents' sysctls to put back.
     vmac_sysctls: BaseSysctls,
+    /// Interfaces whose `promote_secondaries` vigild turned on, to turn off at exit.
+    promoted: Vec<String>,
     /// Macvlans created so far (their epoll tokens).
     vmac_serial: u64,
     /// Each VRRP socket's drop counter (SO_RXQ_OVFL) as last seen, by descriptor.
@@ -389,7 +392,7 @@ impl Daemon {
         let mut rtnl = Rtnl::open()?;
         for r in &left {
             match sys::if_nametoindex(&r.ifname) {
-                Some(idx) => match rtnl.del_address(idx, r.addr, r.prefix_len) {
+                Some(idx) => match rtnl.del_address(idx, r.addr, r.prefix_len, r.peer) {
                     Ok(true) => info!(
                         "removed {}/{} from {}: left by a previous run",
                         r.addr, r.prefix_len, r.ifname
@@ -407,7 +410,7 @@ impl Daemon {
             for v in &cfg.virtual_addresses {
                 let dev = v.dev.as_deref().unwrap_or(&cfg.interface);
                 if let Some(idx) = sys::if_nametoindex(dev) {
-                    if let Ok(true) = rtnl.del_address(idx, v.addr, v.prefix_len) {
+                    if let Ok(true) = rtnl.del_address(idx, v.addr, v.prefix_len, v.peer) {
                         info!(
                             "({}) removed {}/{} from {dev}: present before start",
                             cfg.name, v.addr, v.prefix_len
@@ -480,6 +483,7 @@ impl Daemon {
             vmacs: HashMap::new(),
             vmac_ids: Vec::new(),
             vmac_sysctls: BaseSysctls::default(),
+            promoted: Vec::new(),
             vmac_serial: 0,
             checkers: None,
         };
@@ -529,6 +533,7 @@ impl Daemon {
                 .handle_input(self.clock.now(), Input::TrackProcess { process, up });
             self.drain();
         }
+        self.promote_secondaries();
         self.engine.handle_input(self.clock.now(), Input::Start);
         self.drain();
         if let Some(c) = self.checkers.as_mut() {
@@ -836,11 +841,12 @@ impl Daemon {
         let left: Vec<Recorded> = self.addrs.recorded().cloned().collect();
         for r in &left {
             if let Some(idx) = sys::if_nametoindex(&r.ifname) {
-                let _ = self.rtnl.del_address(idx, r.addr, r.prefix_len);
+                let _ = self.rtnl.del_address(idx, r.addr, r.prefix_len, r.peer);
             }
             self.addrs.remove(r);
         }
         self.addrs.delete_file();
+        self.restore_promote_secondaries();
         let all: Vec<String> = self.vmacs.keys().cloned().collect();
         for inst in all {
             self.remove_vmac(&inst);

@@ -140,8 +140,10 @@ impl Sim {
             return;
         };
 
+        let now = self.now;
         let f = &mut self.nodes[node].ifaces[iface];
         f.up = up;
+        f.down_since = if up { None } else { f.down_since.or(Some(now)) };
         let id = f.engine_id;
         let name = f.plan.name.clone();
         self.record(Some(node), TraceEvent::Link { iface: name, up });

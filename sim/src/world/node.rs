@@ -25,6 +25,8 @@ pub(crate) struct NodeIface {
     pub engine_id: Option<IfaceId>,
     /// IPv4 identification counter (keepalived counts from 1).
     pub ip_id: u16,
+    /// Since when (virtual ns) the link is down, while it is.
+    pub down_since: Option<u64>,
 }
 
 /// What the simulator knows of one instance (checked against the engine after every call).

@@ -279,7 +279,20 @@ impl Sim {
             .instances
             .get(inst as usize)
             .is_some_and(|c| c.dont_track_primary);
-        if !self.nodes[n].ifaces[ni].up && !ignores_link {
+        // interface_up_down_delays: the instances see a link-down only once it has lasted the
+        // interface's down delay (engine/link_delay.rs); until then the engine still sends.
+        let f = &self.nodes[n].ifaces[ni];
+        let not_told_yet = self.nodes[n]
+            .running_config
+            .link_delays
+            .iter()
+            .find(|d| d.interface == f.plan.name)
+            .zip(f.down_since)
+            .is_some_and(|(d, since)| {
+                let delay = u64::try_from(d.down.as_nanos()).unwrap_or(u64::MAX);
+                self.now < since.saturating_add(delay)
+            });
+        if !self.nodes[n].ifaces[ni].up && !ignores_link && !not_told_yet {
             let detail = format!(
                 "an advert (priority {}) on {}, whose link is down",
                 adv.priority, self.nodes[n].ifaces[ni].plan.name
