@@ -234,9 +234,10 @@ impl Model {
     /// The engine's read-before-deciding rule (its `backlog` module), modelled from outside: a
     /// BACKUP's Master_Down_Timer due at `local` (local clock) whose interface's socket buffer
     /// lost frames at `lost_at` within the timer's run (lost_at + Master_Down_Interval >= the
-    /// deadline) is extended once, to one Master_Adver_Interval after the later of the deadline
-    /// and now. Returns true when extended.
-    pub(crate) fn extend(&mut self, local: u64, lost_at: Option<u64>) -> bool {
+    /// deadline), or that fell within the node's last `stall` and is served more than Skew_Time
+    /// after it, is extended once, to one
+    /// Master_Adver_Interval after the later of the deadline and now. Returns true when extended.
+    pub(crate) fn extend(&mut self, local: u64, lost_at: Option<u64>, stall: Option<(u64, u64)>) -> bool {
         let (Some(base), Some(d), Some(p), Some(mai)) =
             (self.rfc_deadline(), self.deadline(), self.prio, self.mai)
         else {
@@ -245,9 +246,16 @@ impl Model {
         if d > local || self.extended.is_some_and(|(of, _)| of == base) || self.ran_out == Some(d) {
             return false;
         }
-        if lost_at.is_none_or(|l| {
-            l.saturating_add(down_interval_after(self.adverts, self.v3, p, mai)) < d
-        }) {
+        let lost = lost_at.is_some_and(|l| {
+            l.saturating_add(down_interval_after(self.adverts, self.v3, p, mai)) >= d
+        });
+        // Served later than Skew_Time after its deadline: only a deadline that fell within the
+        // node's last stall is served late (a running node serves it on time; a deadline the
+        // model computes in the past otherwise is one the engine served already, e.g. a
+        // sync-group member's that ran out and waits).
+        let late = stall.is_some_and(|(from, to)| from <= d && d <= to)
+            && local.saturating_sub(d) > skew(self.v3, p, mai);
+        if !lost && !late {
             return false;
         }
         self.extended = Some((base, d.max(local).saturating_add(mai)));

@@ -79,6 +79,8 @@ impl Sim {
             FaultAction::Stall(n, until) => {
                 if self.nodes[n].running {
                     self.nodes[n].stalled_until = until;
+                    let (from, to) = (self.nodes[n].local(self.now), self.nodes[n].local(until));
+                    self.nodes[n].last_stall = Some((from, to));
                     for t in self.nodes[n].insts.iter_mut() {
                         t.model.tenure_unjudged = true;
                     }

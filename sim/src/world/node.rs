@@ -117,6 +117,9 @@ pub(crate) struct Node {
     pub group_states: Vec<State>,
     /// A `stall`: the process is frozen until this virtual time (0: it runs).
     pub stalled_until: u64,
+    /// The last stall, from and until (the node's local clock): a Master_Down_Timer due within
+    /// it is served late when the node resumes (the engine's late-served rule, backlog.rs).
+    pub last_stall: Option<(u64, u64)>,
     /// Frames that reached the node while it was stalled, or busy reading earlier frames
     /// (interface, frame), in arrival order: its socket buffer, bounded by `socket_buffer`.
     pub(crate) stall_buffer: VecDeque<(usize, Rc<Frame>)>,
@@ -394,8 +397,9 @@ impl Sim {
         self.resuming = was;
         let node = &mut self.nodes[n];
         let mut extended = 0;
+        let stall = node.last_stall;
         for t in node.insts.iter_mut() {
-            if t.state == State::Backup && t.model.extend(local, node.lost_at[t.iface]) {
+            if t.state == State::Backup && t.model.extend(local, node.lost_at[t.iface], stall) {
                 extended += 1;
             }
         }
