@@ -237,7 +237,12 @@ impl Model {
     /// deadline), or that fell within the node's last `stall` and is served more than Skew_Time
     /// after it, is extended once, to one
     /// Master_Adver_Interval after the later of the deadline and now. Returns true when extended.
-    pub(crate) fn extend(&mut self, local: u64, lost_at: Option<u64>, stall: Option<(u64, u64)>) -> bool {
+    pub(crate) fn extend(
+        &mut self,
+        local: u64,
+        lost_at: Option<u64>,
+        stall: Option<(u64, u64)>,
+    ) -> bool {
         let (Some(base), Some(d), Some(p), Some(mai)) =
             (self.rfc_deadline(), self.deadline(), self.prio, self.mai)
         else {
