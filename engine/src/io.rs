@@ -8,7 +8,7 @@ use core::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::setup::{VirtualAddress, VirtualRoute};
+use crate::setup::{VirtualAddress, VirtualRoute, VirtualRule};
 use crate::wire::{
     self, Addrs, Advert, Auth, ChecksumForm, EmitError, Family, Interval, IpContext, Version,
 };
@@ -377,6 +377,21 @@ pub enum Action {
         instance: InstanceId,
         /// The routes.
         routes: Arc<[VirtualRoute]>,
+    },
+    /// Install policy routing rules (keepalived's `virtual_rules`): the instance became
+    /// MASTER; they come after its routes.
+    AddRules {
+        /// The instance.
+        instance: InstanceId,
+        /// The rules.
+        rules: Arc<[VirtualRule]>,
+    },
+    /// Remove rules (the instance left MASTER): first, before its routes.
+    RemoveRules {
+        /// The instance.
+        instance: InstanceId,
+        /// The rules.
+        rules: Arc<[VirtualRule]>,
     },
     /// Announce the virtual addresses (then the excluded ones) once each: a gratuitous ARP
     /// (IPv4) or an unsolicited neighbour advertisement (IPv6) per address.

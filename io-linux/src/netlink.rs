@@ -21,6 +21,7 @@ use netlink_packet_route::link::{
     InfoData, InfoKind, InfoMacVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
 };
 use netlink_packet_route::route::RouteMessage;
+use netlink_packet_route::rule::RuleMessage;
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use vigil_engine::VirtualAddress;
@@ -400,6 +401,30 @@ impl Rtnl {
         ) {
             Ok(_) => Ok(true),
             Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Add a policy routing rule (see [`crate::routes::rule_message`]). `Ok(false)` when an
+    /// identical rule was already there.
+    pub fn add_rule(&mut self, m: RuleMessage) -> io::Result<bool> {
+        match self.request(
+            RouteNetlinkMessage::NewRule(m),
+            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        ) {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Remove a policy routing rule. `Ok(false)` when it was not there.
+    pub fn del_rule(&mut self, m: RuleMessage) -> io::Result<bool> {
+        match self.request(RouteNetlinkMessage::DelRule(m), NLM_F_REQUEST | NLM_F_ACK) {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ESRCH)) => {
+                Ok(false)
+            }
             Err(e) => Err(e),
         }
     }
