@@ -140,6 +140,79 @@ fn rules_come_after_routes_and_go_before_them() {
     );
 }
 
+/// keepalived_netlink.c `netlink_route_filter` / `netlink_rule_filter`: a tracked virtual
+/// route or rule deleted by someone else makes a MASTER leave as for a deleted address
+/// (`set_vrrp_backup`); a `no_track` one (or a route without `dev`) changes nothing.
+#[test]
+fn a_deleted_tracked_route_or_rule_makes_the_master_withdraw() {
+    let conf = crate::conf::parse_str(
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n \
+         virtual_ipaddress { 192.0.2.100 }\n \
+         virtual_rules {\n from 192.0.2.100 table 100 priority 100\n \
+         from 192.0.2.101 table 100 priority 101 no_track\n }\n}\n",
+    )
+    .unwrap();
+    let base = || {
+        let mut c = cfg(&[], &["203.0.113.0", "198.51.100.0"]);
+        c.virtual_routes[0].dev = Some("eth0".into());
+        c.virtual_routes[1].no_track = true;
+        c.virtual_rules = conf.instances[0].virtual_rules.clone();
+        c
+    };
+    let cases = [
+        (
+            Input::RouteDeleted {
+                instance: InstanceId(0),
+                index: 0,
+            },
+            true,
+        ),
+        (
+            Input::RouteDeleted {
+                instance: InstanceId(0),
+                index: 1,
+            },
+            false,
+        ),
+        (
+            Input::RouteDeleted {
+                instance: InstanceId(0),
+                index: 7,
+            },
+            false,
+        ),
+        (
+            Input::RuleDeleted {
+                instance: InstanceId(0),
+                index: 0,
+            },
+            true,
+        ),
+        (
+            Input::RuleDeleted {
+                instance: InstanceId(0),
+                index: 1,
+            },
+            false,
+        ),
+    ];
+    for (input, withdraws) in cases {
+        let (mut e, _) = master(base());
+        let shown = format!("{input:?}");
+        e.handle_input(Instant::from_millis(5_000), input);
+        let k = kinds(&drain(&mut e));
+        if withdraws {
+            assert_eq!(
+                k,
+                ["remove-rules", "remove-routes", "remove-addresses"],
+                "{shown}"
+            );
+        } else {
+            assert!(k.is_empty(), "{shown}: {k:?}");
+        }
+    }
+}
+
 #[test]
 fn an_instance_without_extras_emits_no_empty_actions() {
     let (mut e, actions) = master(cfg(&[], &[]));

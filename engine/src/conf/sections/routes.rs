@@ -687,8 +687,13 @@ impl Builder {
                 }
                 "from" | "to" => {
                     let v = self.value_after(words, i, "rule option")?;
-                    let p = if v.text.as_str() == "all" {
-                        None
+                    // keepalived's parse_route: `all`, `any` and `default` are the whole
+                    // family (dumped as 0.0.0.0/0 or ::/0; the family is settled at the end).
+                    let p = if matches!(v.text.as_str(), "all" | "any" | "default") {
+                        Some((IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0))
+                    } else if v.text.as_str() == "default6" {
+                        fam.see(self, &v.loc, true, word)?;
+                        Some((IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED), 0))
                     } else {
                         let x = values::ip_prefix(&v.text, word);
                         let (a, len, _) = self.check(&v.loc, x)?;
@@ -855,6 +860,13 @@ impl Builder {
         };
         r.action = act;
         r.ipv6 = fam.0 == Some(true);
+        if r.ipv6 {
+            for p in [&mut r.from, &mut r.to].into_iter().flatten() {
+                if p.1 == 0 {
+                    p.0 = IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED);
+                }
+            }
+        }
         if let RuleAction::Goto(target) = act {
             match priority {
                 Some(p) if p >= target => {
@@ -1044,7 +1056,7 @@ mod tests {
                 "from 192.0.2.0/24 priority 100 tos 0x0 protocol 18 lookup 100",
                 "from all to 198.51.100.0/24 priority 101 tos 0x0 fwmark 0x10/0xff iif eth0 lookup 101 no_track",
                 "not from 2001:db8::/32 priority 16384 tos 0x0 uidrange 1000-2000 protocol 18 ipproto 6 sport 1024-1024 dport 80-90 type prohibit",
-                "from all priority 50 tos 0x0 protocol 18 goto 100",
+                "from 0.0.0.0/0 priority 50 tos 0x0 protocol 18 goto 100",
                 "from 192.0.2.7 priority 60 tos 0x0 suppress_prefixlen 0 protocol 18 lookup 254",
             ]
         );
