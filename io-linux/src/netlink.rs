@@ -20,8 +20,8 @@ use netlink_packet_route::address::{
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoMacVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
 };
-use netlink_packet_route::route::RouteMessage;
-use netlink_packet_route::rule::RuleMessage;
+use netlink_packet_route::route::{RouteMessage, RouteProtocol};
+use netlink_packet_route::rule::{RuleAttribute, RuleMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use vigil_engine::VirtualAddress;
@@ -30,6 +30,12 @@ use vigil_engine::VirtualAddress;
 const RTMGRP_LINK: u32 = 0x1;
 const RTMGRP_IPV4_IFADDR: u32 = 0x10;
 const RTMGRP_IPV6_IFADDR: u32 = 0x100;
+/// Routes and policy rules, for keepalived's route and rule deletion tracking
+/// (RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE = 19).
+const RTMGRP_IPV4_ROUTE: u32 = 0x40;
+const RTMGRP_IPV6_ROUTE: u32 = 0x400;
+const RTMGRP_IPV4_RULE: u32 = 0x80;
+const RTMGRP_IPV6_RULE: u32 = 1 << (19 - 1);
 
 /// An interface as the kernel reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,6 +79,11 @@ pub enum Event {
     /// kernel itself, e.g. with its interface), so that vigild tells its own removals from
     /// someone else's ([`Rtnl::port`]).
     DelAddr(Addr, u32),
+    /// A route with protocol `keepalived` (18) disappeared; with the port of the socket that
+    /// asked for it.
+    DelRoute(Box<RouteMessage>, u32),
+    /// A policy rule with protocol `keepalived` disappeared; with the port as above.
+    DelRule(Box<RuleMessage>, u32),
 }
 
 /// The request socket.
@@ -448,12 +459,18 @@ impl Rtnl {
 }
 
 impl RtnlEvents {
-    /// Open the event socket, subscribed to links and IPv4 / IPv6 addresses.
+    /// Open the event socket, subscribed to links, IPv4 / IPv6 addresses, routes and rules.
     pub fn open() -> io::Result<RtnlEvents> {
         let mut sock = Socket::new(NETLINK_ROUTE)?;
         sock.bind(&SocketAddr::new(
             0,
-            RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
+            RTMGRP_LINK
+                | RTMGRP_IPV4_IFADDR
+                | RTMGRP_IPV6_IFADDR
+                | RTMGRP_IPV4_ROUTE
+                | RTMGRP_IPV6_ROUTE
+                | RTMGRP_IPV4_RULE
+                | RTMGRP_IPV6_RULE,
         ))?;
         sock.set_non_blocking(true)?;
         let _ = sock.set_rx_buf_sz(1 << 20);
@@ -495,6 +512,20 @@ impl RtnlEvents {
                     RouteNetlinkMessage::DelAddress(a) => {
                         let by = m.header.port_number;
                         out.extend(addr_of(&a).map(|a| Event::DelAddr(a, by)))
+                    }
+                    // keepalived_netlink.c netlink_route_filter / netlink_rule_filter: only
+                    // protocol keepalived is ours to track.
+                    RouteNetlinkMessage::DelRoute(r)
+                        if r.header.protocol == RouteProtocol::KeepAlived =>
+                    {
+                        out.push(Event::DelRoute(Box::new(r), m.header.port_number))
+                    }
+                    RouteNetlinkMessage::DelRule(r)
+                        if !r.attributes.iter().any(|a| {
+                            matches!(a, RuleAttribute::Protocol(p) if *p != RouteProtocol::KeepAlived)
+                        }) =>
+                    {
+                        out.push(Event::DelRule(Box::new(r), m.header.port_number))
                     }
                     _ => {}
                 }

@@ -186,6 +186,77 @@ fn attributes(m: &mut RouteMessage, r: &VirtualRoute, nexthop_oifs: &[Option<u32
     }
 }
 
+/// What identifies a route to the kernel (family, table, destination, tos, metric): whether
+/// `seen` (a deletion the kernel reported) is route `r`. A metric the configuration leaves
+/// unset is not compared (the kernel gives IPv6 routes 1024).
+pub fn is_route(seen: &RouteMessage, r: &VirtualRoute) -> bool {
+    let want = message(r, None, &[]);
+    let table = |m: &RouteMessage| {
+        m.attributes
+            .iter()
+            .find_map(|a| match a {
+                RouteAttribute::Table(t) => Some(*t),
+                _ => None,
+            })
+            .unwrap_or(u32::from(m.header.table))
+    };
+    let dst = |m: &RouteMessage| {
+        m.attributes.iter().find_map(|a| match a {
+            RouteAttribute::Destination(d) => Some(d.clone()),
+            _ => None,
+        })
+    };
+    let prio = |m: &RouteMessage| {
+        m.attributes.iter().find_map(|a| match a {
+            RouteAttribute::Priority(p) => Some(*p),
+            _ => None,
+        })
+    };
+    let zero = |d: Option<RouteAddress>, len: u8| if len == 0 { None } else { d };
+    seen.header.address_family == want.header.address_family
+        && seen.header.destination_prefix_length == want.header.destination_prefix_length
+        && seen.header.tos == want.header.tos
+        && table(seen) == table(&want)
+        && zero(dst(seen), seen.header.destination_prefix_length)
+            == zero(dst(&want), want.header.destination_prefix_length)
+        && (r.metric.is_none() || prio(seen) == prio(&want))
+}
+
+/// Whether `seen` (a rule deletion the kernel reported) is rule `r`: family, preference,
+/// action, and the source and destination prefixes.
+pub fn is_rule(seen: &RuleMessage, r: &VirtualRule) -> bool {
+    let want = rule_message(r);
+    let key = |m: &RuleMessage| {
+        let mut k: Vec<RuleAttribute> = m
+            .attributes
+            .iter()
+            .filter(|a| {
+                // A zero-length prefix is "all": the kernel leaves it out.
+                match a {
+                    RuleAttribute::Source(_) => m.header.src_len != 0,
+                    RuleAttribute::Destination(_) => m.header.dst_len != 0,
+                    _ => matches!(
+                        a,
+                        RuleAttribute::Priority(_)
+                            | RuleAttribute::FwMark(_)
+                            | RuleAttribute::Goto(_)
+                    ),
+                }
+            })
+            .cloned()
+            .collect();
+        k.sort_by_key(|a| format!("{a:?}"));
+        (
+            m.header.family,
+            m.header.action,
+            m.header.src_len,
+            m.header.dst_len,
+            k,
+        )
+    };
+    key(seen) == key(&want)
+}
+
 /// The netlink message for a policy routing rule (keepalived's `netlink_rule`): `NLM_F_CREATE |
 /// NLM_F_EXCL` to add, the same message to delete.
 pub fn rule_message(r: &VirtualRule) -> RuleMessage {

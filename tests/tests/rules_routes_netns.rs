@@ -7,6 +7,9 @@
 //! kernel holds (`ip rule`, `ip route show table all`, read back in the MASTER's namespace) must
 //! be the same for both: the rules and routes on the MASTER, and none of them once it is BACKUP
 //! (one listed difference: keepalived 2.2.7 drops a single-port `dport`, see the test).
+//!
+//! Deletion tracking: a virtual route or rule deleted by `ip route del` / `ip rule del` on the
+//! MASTER is handled as keepalived does, compared with keepalived in the same test.
 
 use std::time::Duration;
 
@@ -190,4 +193,92 @@ fn virtual_rules_and_route_options_follow_master_as_keepalived() {
         ka,
         "vigild installs and removes the same rules and routes as keepalived 2.2.7"
     );
+}
+
+/// What a daemon did after someone deleted one of its virtual routes or rules while MASTER.
+#[derive(Debug, PartialEq, Eq)]
+struct AfterDeletion {
+    /// The route (or rule) was back within the wait.
+    restored: bool,
+    /// The daemon left MASTER (and came back), per its log.
+    left_master: bool,
+}
+
+/// keepalived_netlink.c `netlink_route_filter` / `netlink_rule_filter`: a tracked route or rule
+/// (protocol keepalived; a route with a `dev`) deleted on the MASTER makes it leave MASTER
+/// (`set_vrrp_backup`) and come back with everything put back.
+fn deletion(kind: Kind, what: &str) -> AfterDeletion {
+    let mut lab = Lab::new(if kind == Kind::Vigil { "rdv" } else { "rdk" }, 1);
+    let node = lab.start(kind, 1, &conf(100));
+    assert!(
+        lab.wait_sole_holder(vip4(), 1, Duration::from_secs(15)),
+        "{kind:?} must become MASTER alone; log:\n{}",
+        lab.logs()
+    );
+    let complete = |h: &(Vec<String>, Vec<String>)| h.0.len() == 3 && h.1.len() == 3;
+    assert!(
+        netns::wait_until(Duration::from_secs(5), || complete(&installed(&lab, 1))),
+        "{kind:?} installs its rules and routes: {:?}",
+        installed(&lab, 1)
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let before = lab.node_ref(node).log_text().len();
+    let ns = lab.ns(1);
+    let (del, present): (Vec<&str>, fn(&(Vec<String>, Vec<String>)) -> bool) = match what {
+        "route" => (
+            vec![
+                "ip",
+                "-n",
+                &ns,
+                "route",
+                "del",
+                "203.0.113.0/24",
+                "table",
+                "100",
+            ],
+            |h| h.1.iter().any(|r| r.contains("203.0.113.0/24 via")),
+        ),
+        _ => (
+            vec!["ip", "-n", &ns, "rule", "del", "priority", "100"],
+            |h| h.0.iter().any(|r| r.starts_with("100:")),
+        ),
+    };
+    netns::must(&del);
+    let restored = netns::wait_until(Duration::from_secs(6), || present(&installed(&lab, 1)));
+    std::thread::sleep(Duration::from_millis(500));
+    let log = lab.node_ref(node).log_text();
+    let after = log.get(before..).unwrap_or("");
+    let left_master = match kind {
+        Kind::Keepalived => after.contains("Entering BACKUP STATE"),
+        Kind::Vigil => after.contains("MASTER -> BACKUP"),
+    };
+    println!("{what} deletion ({kind:?}): restored {restored}, left MASTER {left_master}\n{after}");
+    lab.node(node).terminate();
+    AfterDeletion {
+        restored,
+        left_master,
+    }
+}
+
+#[test]
+fn a_deleted_virtual_route_or_rule_is_handled_as_keepalived_does() {
+    if !netns::require_root() {
+        return;
+    }
+    for what in ["route", "rule"] {
+        let vg = deletion(Kind::Vigil, what);
+        let ka = deletion(Kind::Keepalived, what);
+        assert_eq!(
+            vg, ka,
+            "vigild must do what keepalived does when a {what} is deleted"
+        );
+        assert_eq!(
+            ka,
+            AfterDeletion {
+                restored: true,
+                left_master: true
+            },
+            "keepalived 2.2.7 leaves MASTER and puts the {what} back"
+        );
+    }
 }

@@ -208,7 +208,6 @@ const TRACK_BFD: Class = R(
 );
 const GARP_GROUP: Class = R("per-interface gratuitous ARP/NA spacing is not implemented: announcements are spaced by vrrp_garp_interval / vrrp_gna_interval per instance");
 const TRACK_GROUP: Class = R("static addresses, routes and rules that follow a group of instances are not implemented: they would stay up whatever the instances' state");
-const NOT_TRACKED: Class = N("Vigil does not yet notice a route or rule removed by someone else (virtual and static addresses are tracked), so every route and rule behaves as no_track");
 const VMAC_EXTRA: Class =
     R("extra gratuitous ARPs on the parent interface of a use_vmac instance are not sent");
 const ADDR_FLAG: Class = R("this address attribute is not set yet: the kernel would treat the address differently from what the line says");
@@ -521,7 +520,7 @@ pub const KEYWORDS: &[Keyword] = &[
     k(Route, "unreachable", H),
     k(Route, "prohibit", H),
     k(Route, "throw", H),
-    k(Route, "no_track", NOT_TRACKED),
+    k(Route, "no_track", H),
     k(Route, "track_group", TRACK_GROUP),
     k(Route, "or", H),
     k(Route, "nexthop", H),
@@ -578,7 +577,7 @@ pub const KEYWORDS: &[Keyword] = &[
     k(Rule, "ipproto", H),
     k(Rule, "sport", H),
     k(Rule, "dport", H),
-    k(Rule, "no_track", NOT_TRACKED),
+    k(Rule, "no_track", H),
     k(Rule, "type", H),
     k(Rule, "goto", H),
     k(Rule, "nop", H),
