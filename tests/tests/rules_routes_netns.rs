@@ -35,9 +35,12 @@ fn conf(priority: u8) -> String {
     format!("{}{EXTRAS}}}\n", &base[..cut])
 }
 
+/// Rules and routes as `ip` prints them.
+type Installed = (Vec<String>, Vec<String>);
+
 /// The daemon-installed rules (priorities 100..=102) and routes (protocol keepalived) on host
 /// `i`, as `ip` prints them, sorted.
-fn installed(lab: &Lab, i: usize) -> (Vec<String>, Vec<String>) {
+fn installed(lab: &Lab, i: usize) -> Installed {
     let rules = String::from_utf8_lossy(&lab.exec(i, &["ip", "rule", "show"]).stdout).into_owned();
     let mut rules: Vec<String> = rules
         .lines()
@@ -224,7 +227,7 @@ fn deletion(kind: Kind, what: &str) -> AfterDeletion {
     std::thread::sleep(Duration::from_secs(1));
     let before = lab.node_ref(node).log_text().len();
     let ns = lab.ns(1);
-    let (del, present): (Vec<&str>, fn(&(Vec<String>, Vec<String>)) -> bool) = match what {
+    let (del, present): (Vec<&str>, fn(&Installed) -> bool) = match what {
         "route" => (
             vec![
                 "ip",
