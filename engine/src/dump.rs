@@ -15,8 +15,8 @@
 //!   a tracked process's `Current processes` and `Have quorum`,
 //!   keepalived's `set` markers on installed addresses and routes (`vigild status` shows Vigil's);
 //! - settings that Vigil refuses or notes (the keyword table, `conf/keywords.rs`, says why):
-//!   route options other than the destination, `src`, `via`, `dev`, `table`, `scope`, `metric`
-//!   and `no_track`; `nftables_ifindex` (the line always says "don't force");
+//!   route `encap` and `ttl-propagate`, `track_group`; `nftables_ifindex` (the line always says
+//!   "don't force");
 //! - keepalived's process settings that have no Vigil equivalent (namespaces, process names,
 //!   SNMP, DBus, LVS, realtime priorities, netlink buffer sizes, umask, nftables version).
 //!
@@ -99,6 +99,12 @@ pub fn dump_vrrp(cfg: &Config, env: &dyn DumpEnv) -> Result<String, ConvertError
         line(w, "------< Static Routes >------");
         for r in &cfg.static_routes {
             line(w, &format!("     {}", route(r)));
+        }
+    }
+    if !cfg.static_rules.is_empty() {
+        line(w, "------< Static Rules >------");
+        for r in &cfg.static_rules {
+            line(w, &format!("     {}", r.keepalived_format()));
         }
     }
     if !cfg.instances.is_empty() {
@@ -670,6 +676,12 @@ fn instance(
             line(w, &format!("     {}", route(r)));
         }
     }
+    if !i.virtual_rules.is_empty() {
+        line(w, "   Virtual Rules :");
+        for r in &i.virtual_rules {
+            line(w, &format!("     {}", r.keepalived_format()));
+        }
+    }
     // The instance's own trackers, with the weight the engine applies; a sync group's trackers
     // are dumped with the group, as keepalived does.
     tracked(
@@ -1083,26 +1095,24 @@ fn scope_number(s: &Scope) -> u8 {
     }
 }
 
-/// keepalived's `format_iproute`, for the parts of a route Vigil installs (protocol 18,
-/// `keepalived`, as keepalived).
+/// keepalived's `format_iproute` (`vrrp_iproute.c`): every attribute Vigil installs, in
+/// keepalived's order and formats.
 fn route(r: &conf::Route) -> String {
+    let a = &r.attrs;
     let mut s = String::new();
     s.push_str(if r.kind.is_some() { "add " } else { "prepend " });
     if let Some(k) = &r.kind {
         let _ = write!(s, "{k} ");
     }
-    let host = match r.to {
-        IpAddr::V4(_) => 32,
-        IpAddr::V6(_) => 128,
-    };
-    // keepalived prints `default` as 0.0.0.0/0 too.
-    if r.prefix_len == host {
-        let _ = write!(s, "{}", r.to);
-    } else {
-        let _ = write!(s, "{}/{}", r.to, r.prefix_len);
+    s.push_str(&host_or_prefix(r.to, r.prefix_len));
+    if let Some((f, l)) = a.from {
+        let _ = write!(s, " from {}", host_or_prefix(f, l));
     }
-    if let Some(a) = r.src {
-        let _ = write!(s, " src {a}");
+    if let Some(x) = r.src {
+        let _ = write!(s, " src {x}");
+    }
+    if let Some(t) = a.tos {
+        let _ = write!(s, " tos {t}");
     }
     if let Some(v) = r.via {
         let fam = if v.is_ipv6() { "inet6" } else { "inet" };
@@ -1111,20 +1121,178 @@ fn route(r: &conf::Route) -> String {
     if let Some(d) = &r.dev {
         let _ = write!(s, " dev {d}");
     }
-    if let Some(t) = r.table.as_deref().filter(|t| *t != "main" && *t != "254") {
+    if let Some(t) = r.table.filter(|t| *t != 254) {
         let _ = write!(s, " table {t}");
     }
-    s.push_str(" proto 18");
+    // keepalived sets protocol 18 on every route not written no_track (before it gives up
+    // tracking a route with no dev), and the written protocol otherwise.
+    match (r.no_track, a.protocol) {
+        (false, _) => s.push_str(" proto 18"),
+        (true, Some(p)) => {
+            let _ = write!(s, " proto {p}");
+        }
+        (true, None) => {}
+    }
     if let Some(sc) = &r.scope {
         let _ = write!(s, " scope {}", scope_number(sc));
     }
     if let Some(m) = r.metric {
         let _ = write!(s, " metric {m}");
     }
+    if a.onlink && r.to.is_ipv4() {
+        s.push_str(" onlink");
+    }
+    if let Some(re) = a.realms.filter(|r| *r != 0) {
+        s.push_str(&realms(re));
+    }
+    if let Some(e) = a.expires {
+        let _ = write!(s, " expires {e}sec");
+    }
+    let locked = |bit: u8| a.lock & (1 << bit) != 0;
+    if let Some(c) = &a.congctl {
+        let lock = if locked(conf::rtax::CC_ALGO) {
+            "lock "
+        } else {
+            ""
+        };
+        let _ = write!(s, " congctl {c}{lock}");
+    }
+    for (name, v, bit, per_ms) in [
+        ("rtt", a.rtt, conf::rtax::RTT, 8),
+        ("rttvar", a.rttvar, conf::rtax::RTTVAR, 4),
+    ] {
+        if let Some(v) = v {
+            let lock = if locked(bit) { " lock" } else { "" };
+            let _ = write!(s, " {name}{lock} ");
+            if v >= per_ms * 1000 {
+                let _ = write!(s, "{}s", c_g(f64::from(v) / f64::from(per_ms * 1000)));
+            } else {
+                let _ = write!(s, "{}ms", c_g(f64::from(v) / f64::from(per_ms)));
+            }
+        }
+    }
+    if let Some(v) = a.rto_min {
+        let lock = if locked(conf::rtax::RTO_MIN) {
+            " lock"
+        } else {
+            ""
+        };
+        if v >= 1000 {
+            let _ = write!(s, " rto_min{lock} {}s", c_g(f64::from(v) / 1000.0));
+        } else {
+            let _ = write!(s, " rto_min{lock} {v}ms");
+        }
+    }
+    if a.ecn {
+        s.push_str(" features ecn");
+    }
+    let with_lock = |s: &mut String, name: &str, v: Option<u32>, bit: u8| {
+        if let Some(v) = v {
+            let lock = if locked(bit) { "lock " } else { "" };
+            let _ = write!(s, " {name} {lock}{v}");
+        }
+    };
+    with_lock(&mut s, "mtu", a.mtu, conf::rtax::MTU);
+    if let Some(v) = a.window {
+        let _ = write!(s, " window {v}");
+    }
+    with_lock(&mut s, "ssthresh", a.ssthresh, conf::rtax::SSTHRESH);
+    with_lock(&mut s, "cwnd", a.cwnd, conf::rtax::CWND);
+    with_lock(&mut s, "advmss", a.advmss, conf::rtax::ADVMSS);
+    with_lock(&mut s, "reordering", a.reordering, conf::rtax::REORDERING);
+    if let Some(v) = a.hoplimit {
+        let _ = write!(s, " hoplimit {v}");
+    }
+    if let Some(v) = a.initcwnd {
+        let _ = write!(s, " initcwnd {v}");
+    }
+    if let Some(v) = a.initrwnd {
+        let _ = write!(s, " initrwnd {v}");
+    }
+    if let Some(v) = a.quickack {
+        let _ = write!(s, " quickack {v}");
+    }
+    if let Some(p) = a.pref {
+        let name = match p {
+            3 => "low",
+            0 => "medium",
+            1 => "high",
+            _ => "unknown",
+        };
+        let _ = write!(s, " pref {name}");
+    }
+    if let Some(v) = a.fastopen_no_cookie {
+        let _ = write!(s, " fastopen_no_cookie {v}");
+    }
+    for nh in &a.nexthops {
+        s.push_str(" nexthop");
+        if let Some(v) = nh.via {
+            let fam = if v.is_ipv6() { "6" } else { "" };
+            let _ = write!(s, " via inet{fam} {v}");
+        }
+        if let Some(d) = &nh.dev {
+            let _ = write!(s, " dev {d}");
+        }
+        if let Some(w) = nh.weight {
+            let _ = write!(s, " weight {w}");
+        }
+        if nh.onlink {
+            s.push_str(" onlink");
+        }
+        if let Some(re) = nh.realms.filter(|r| *r != 0) {
+            // keepalived looks at the route's realms for the form (its own quirk).
+            if a.realms.unwrap_or(0) & 0xffff_0000 != 0 {
+                let _ = write!(s, " realms {}/{}", re >> 16, re & 0xffff);
+            } else {
+                let _ = write!(s, " realm {}", re & 0xffff);
+            }
+        }
+    }
     if r.no_track || r.dev.is_none() {
         s.push_str(" no_track");
     }
     s
+}
+
+/// A route's realms as keepalived prints them.
+fn realms(r: u32) -> String {
+    if r & 0xffff_0000 != 0 {
+        format!(" realms {}/{}", r >> 16, r & 0xffff)
+    } else {
+        format!(" realm {}", r & 0xffff)
+    }
+}
+
+/// An address with its prefix, the prefix left out for a host route (keepalived's
+/// `ipaddresstos`; `default` prints as 0.0.0.0/0).
+fn host_or_prefix(a: IpAddr, len: u8) -> String {
+    let host = match a {
+        IpAddr::V4(_) => 32,
+        IpAddr::V6(_) => 128,
+    };
+    if len == host {
+        a.to_string()
+    } else {
+        format!("{a}/{len}")
+    }
+}
+
+/// C's `%g` for a positive value (six significant digits, no trailing zeros).
+fn c_g(v: f64) -> String {
+    let mut t = format!("{v:.6}");
+    // Six significant digits: enough for the values a route line can hold (< 1e6).
+    let digits_before = t.find('.').unwrap_or(t.len());
+    let keep = 6usize.saturating_sub(digits_before);
+    t = format!("{v:.keep$}");
+    if t.contains('.') {
+        while t.ends_with('0') {
+            t.pop();
+        }
+        if t.ends_with('.') {
+            t.pop();
+        }
+    }
+    t
 }
 
 /// A script's command line for the dump (the raw line when the runner refuses it).

@@ -123,16 +123,6 @@ fn preferred_lft(v: &conf::VirtualAddress) -> u32 {
     }
 }
 
-/// A routing table by `ip route` name or number.
-fn table_of(s: &str) -> Option<u32> {
-    match s {
-        "main" => Some(MAIN_TABLE),
-        "local" => Some(255),
-        "default" => Some(253),
-        n => n.parse().ok(),
-    }
-}
-
 /// `ip route`'s scope numbers.
 fn scope_number(s: &Scope) -> u8 {
     match s {
@@ -147,24 +137,10 @@ fn scope_number(s: &Scope) -> u8 {
 
 /// A configured route (`virtual_routes` or `static_routes`) in the form a runner installs,
 /// and what of it is not supported (for the log). `None` when the route cannot be installed
-/// at all (a table by name, an unknown route type). Options beyond destination, `via`, `src`,
-/// `dev`, `table`, `metric`, `scope` and the type (`nexthop`, `mtu`, `onlink`, ...) are noted
-/// and the route is installed without them.
+/// at all (a route type Vigil does not install). The parser has typed and checked every word
+/// (and refused the ones Vigil does not install), so the rest is carried as it is.
 pub fn virtual_route(r: &conf::Route) -> (Option<VirtualRoute>, Vec<String>) {
     let mut notes = Vec::new();
-    let table = match &r.table {
-        None => MAIN_TABLE,
-        Some(t) => match table_of(t) {
-            Some(n) => n,
-            None => {
-                notes.push(format!(
-                    "{}: table '{t}' by name is not supported (use its number)",
-                    r.loc
-                ));
-                return (None, notes);
-            }
-        },
-    };
     let kind = match r.kind.as_deref() {
         None => RouteKind::Unicast,
         Some("blackhole") => RouteKind::Blackhole,
@@ -176,23 +152,19 @@ pub fn virtual_route(r: &conf::Route) -> (Option<VirtualRoute>, Vec<String>) {
             return (None, notes);
         }
     };
-    if !r.options.is_empty() {
-        notes.push(format!(
-            "{}: route options not supported, ignored: {}",
-            r.loc,
-            r.options.join(" ")
-        ));
-    }
     let route = VirtualRoute {
         to: r.to,
         prefix_len: r.prefix_len,
         via: r.via,
         src: r.src,
         dev: r.dev.clone(),
-        table,
+        table: r.table.unwrap_or(MAIN_TABLE),
         metric: r.metric,
         scope: r.scope.as_ref().map(scope_number),
         kind,
+        attrs: r.attrs.clone(),
+        // keepalived cannot track a route with no interface and does not.
+        no_track: r.no_track || r.dev.is_none(),
     };
     (Some(route), notes)
 }
@@ -444,6 +416,7 @@ fn instance(
         }
         c.virtual_routes.extend(route);
     }
+    c.virtual_rules = i.virtual_rules.clone();
     if i.use_vmac.is_some() {
         note("use_vmac: the engine is unaffected; the runner decides whether it supports it");
     }
@@ -629,13 +602,17 @@ mod tests {
     }
 
     #[test]
-    fn a_route_in_a_named_table_is_refused_at_its_line() {
-        // The parser refuses it (the keyword table's route words), so it never reaches here.
+    fn a_route_in_an_unknown_named_table_is_refused_at_its_line() {
+        // No /etc/iproute2/rt_tables given: only main, local and default are names.
         let e = conf::parse_str(&format!(
             "{HEAD} virtual_routes {{ 203.0.113.0/24 dev eth0 table vrrp }}\n}}\n"
         ))
         .unwrap_err();
-        assert!(e.to_string().contains("table 'vrrp'"), "{e}");
+        assert!(
+            e.to_string().contains("routing table 'vrrp' not found"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("keepalived.conf:5:"), "{e}");
     }
 
     /// keepalived.conf(5) `v3_checksum_as_v2 [<BOOL>]` (keepalived 2.2.8+), in global_defs (the

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::io::{IfaceId, InstanceId, State};
 use crate::notices::InstanceNotices;
-use crate::setup::{InstanceConfig, VirtualAddress, VirtualRoute, OWNER_PRIORITY};
+use crate::setup::{InstanceConfig, VirtualAddress, VirtualRoute, VirtualRule, OWNER_PRIORITY};
 use crate::stats::{InstanceStats, PeerChecksum};
 use crate::time::{duration_nanos, Instant};
 use crate::wire::{Interval, Version, V3_MAX_INTERVAL_CS};
@@ -177,6 +177,8 @@ pub(crate) struct Instance {
     pub announced: Arc<[VirtualAddress]>,
     /// `virtual_routes`: installed while MASTER.
     pub routes: Arc<[VirtualRoute]>,
+    /// `virtual_rules`: installed while MASTER.
+    pub rules: Arc<[VirtualRule]>,
     /// Unicast peers, when configured.
     pub peers: Option<Arc<[IpAddr]>>,
     /// Deadlines, `Instant::MAX` when not running.
@@ -244,6 +246,7 @@ impl Instance {
             vips,
             excluded: Arc::from(cfg.excluded_addresses.as_slice()),
             routes: Arc::from(cfg.virtual_routes.as_slice()),
+            rules: Arc::from(cfg.virtual_rules.as_slice()),
             peers,
             timers: [Instant::MAX; TIMER_COUNT],
             preempt_at: None,

@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use crate::wire::{Auth, ChecksumForm, ChecksumPolicy, Family, Version};
 
+pub use crate::conf::{NextHop, RouteAttrs, Rule as VirtualRule, RuleAction};
+
 /// The address owner's priority (RFC 5798 section 5.2.4): it owns the virtual addresses and goes
 /// straight to MASTER.
 pub const OWNER_PRIORITY: u8 = 255;
@@ -198,6 +200,10 @@ pub struct InstanceConfig {
     /// keepalived's `virtual_routes`: routes installed while MASTER (after the addresses, which
     /// they may use as source) and removed on leaving MASTER (before the addresses).
     pub virtual_routes: Vec<VirtualRoute>,
+    /// keepalived's `virtual_rules`: policy routing rules installed while MASTER (after the
+    /// routes) and removed on leaving MASTER (before the routes), as keepalived's
+    /// `vrrp_state_become_master` / `vrrp_restore_interface` do.
+    pub virtual_rules: Vec<VirtualRule>,
 }
 
 /// The kind of a [`VirtualRoute`] (`ip route`'s route types that keepalived accepts).
@@ -254,6 +260,10 @@ pub struct VirtualRoute {
     pub scope: Option<u8>,
     /// The route type.
     pub kind: RouteKind,
+    /// Every other attribute of the line (`onlink`, `nexthop ...`, `mtu`, `protocol`, ...).
+    pub attrs: RouteAttrs,
+    /// `no_track` (or no `dev`, which keepalived cannot track either).
+    pub no_track: bool,
 }
 
 impl VirtualRoute {
@@ -269,6 +279,8 @@ impl VirtualRoute {
             metric: None,
             scope: None,
             kind: RouteKind::Unicast,
+            attrs: RouteAttrs::default(),
+            no_track: false,
         }
     }
 }
@@ -294,6 +306,21 @@ impl core::fmt::Display for VirtualRoute {
         }
         if let Some(m) = self.metric {
             write!(f, " metric {m}")?;
+        }
+        if self.attrs.onlink {
+            f.write_str(" onlink")?;
+        }
+        for n in &self.attrs.nexthops {
+            f.write_str(" nexthop")?;
+            if let Some(v) = n.via {
+                write!(f, " via {v}")?;
+            }
+            if let Some(d) = &n.dev {
+                write!(f, " dev {d}")?;
+            }
+            if let Some(w) = n.weight {
+                write!(f, " weight {w}")?;
+            }
         }
         Ok(())
     }
@@ -481,6 +508,7 @@ impl InstanceConfig {
             down_timer_adverts: DEFAULT_DOWN_TIMER_ADVERTS,
             excluded_addresses: Vec::new(),
             virtual_routes: Vec::new(),
+            virtual_rules: Vec::new(),
         }
     }
 

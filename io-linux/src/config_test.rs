@@ -148,7 +148,10 @@ fn program_exists(argv0: &str) -> bool {
 /// A file that does not parse prints nothing: `-t` or the start reports the errors.
 pub(crate) fn dump(file: &Path, config_id: Option<String>) {
     let path = file.to_string_lossy();
-    let opts = ParseOptions { config_id };
+    let opts = ParseOptions {
+        config_id,
+        rt_tables: vigil_linux::routes::rt_tables(),
+    };
     if let Ok(cfg) = conf::parse_file(&path, &FsLoader, &opts) {
         vigil_linux::dump::print(&cfg);
     }
@@ -169,7 +172,10 @@ pub(crate) fn run(
     out: &mut dyn Write,
 ) -> i32 {
     let path = file.to_string_lossy();
-    let opts = ParseOptions { config_id };
+    let opts = ParseOptions {
+        config_id,
+        rt_tables: vigil_linux::routes::rt_tables(),
+    };
     let report = load::load(&path, &FsLoader, &opts, subsystems);
     let mut diags = report.diagnostics;
     // The process ends when the check does: freeing a 1,000-instance model piece by piece would

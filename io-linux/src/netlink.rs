@@ -20,7 +20,8 @@ use netlink_packet_route::address::{
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoMacVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
 };
-use netlink_packet_route::route::RouteMessage;
+use netlink_packet_route::route::{RouteMessage, RouteProtocol};
+use netlink_packet_route::rule::{RuleAttribute, RuleMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use vigil_engine::VirtualAddress;
@@ -29,6 +30,12 @@ use vigil_engine::VirtualAddress;
 const RTMGRP_LINK: u32 = 0x1;
 const RTMGRP_IPV4_IFADDR: u32 = 0x10;
 const RTMGRP_IPV6_IFADDR: u32 = 0x100;
+/// Routes and policy rules, for keepalived's route and rule deletion tracking
+/// (RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE = 19).
+const RTMGRP_IPV4_ROUTE: u32 = 0x40;
+const RTMGRP_IPV6_ROUTE: u32 = 0x400;
+const RTMGRP_IPV4_RULE: u32 = 0x80;
+const RTMGRP_IPV6_RULE: u32 = 1 << (19 - 1);
 
 /// An interface as the kernel reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,6 +79,11 @@ pub enum Event {
     /// kernel itself, e.g. with its interface), so that vigild tells its own removals from
     /// someone else's ([`Rtnl::port`]).
     DelAddr(Addr, u32),
+    /// A route with protocol `keepalived` (18) disappeared; with the port of the socket that
+    /// asked for it.
+    DelRoute(Box<RouteMessage>, u32),
+    /// A policy rule with protocol `keepalived` disappeared; with the port as above.
+    DelRule(Box<RuleMessage>, u32),
 }
 
 /// The request socket.
@@ -442,6 +454,30 @@ impl Rtnl {
         }
     }
 
+    /// Add a policy routing rule (see [`crate::routes::rule_message`]). `Ok(false)` when an
+    /// identical rule was already there.
+    pub fn add_rule(&mut self, m: RuleMessage) -> io::Result<bool> {
+        match self.request(
+            RouteNetlinkMessage::NewRule(m),
+            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        ) {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Remove a policy routing rule. `Ok(false)` when it was not there.
+    pub fn del_rule(&mut self, m: RuleMessage) -> io::Result<bool> {
+        match self.request(RouteNetlinkMessage::DelRule(m), NLM_F_REQUEST | NLM_F_ACK) {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ESRCH)) => {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Remove a route. `Ok(false)` when it was not there (or went with its interface or source
     /// address).
     pub fn del_route(&mut self, m: RouteMessage) -> io::Result<bool> {
@@ -461,12 +497,18 @@ impl Rtnl {
 }
 
 impl RtnlEvents {
-    /// Open the event socket, subscribed to links and IPv4 / IPv6 addresses.
+    /// Open the event socket, subscribed to links, IPv4 / IPv6 addresses, routes and rules.
     pub fn open() -> io::Result<RtnlEvents> {
         let mut sock = Socket::new(NETLINK_ROUTE)?;
         sock.bind(&SocketAddr::new(
             0,
-            RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
+            RTMGRP_LINK
+                | RTMGRP_IPV4_IFADDR
+                | RTMGRP_IPV6_IFADDR
+                | RTMGRP_IPV4_ROUTE
+                | RTMGRP_IPV6_ROUTE
+                | RTMGRP_IPV4_RULE
+                | RTMGRP_IPV6_RULE,
         ))?;
         sock.set_non_blocking(true)?;
         let _ = sock.set_rx_buf_sz(1 << 20);
@@ -508,6 +550,20 @@ impl RtnlEvents {
                     RouteNetlinkMessage::DelAddress(a) => {
                         let by = m.header.port_number;
                         out.extend(addr_of(&a).map(|a| Event::DelAddr(a, by)))
+                    }
+                    // keepalived_netlink.c netlink_route_filter / netlink_rule_filter: only
+                    // protocol keepalived is ours to track.
+                    RouteNetlinkMessage::DelRoute(r)
+                        if r.header.protocol == RouteProtocol::KeepAlived =>
+                    {
+                        out.push(Event::DelRoute(Box::new(r), m.header.port_number))
+                    }
+                    RouteNetlinkMessage::DelRule(r)
+                        if !r.attributes.iter().any(|a| {
+                            matches!(a, RuleAttribute::Protocol(p) if *p != RouteProtocol::KeepAlived)
+                        }) =>
+                    {
+                        out.push(Event::DelRule(Box::new(r), m.header.port_number))
                     }
                     _ => {}
                 }

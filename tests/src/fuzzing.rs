@@ -3374,6 +3374,7 @@ pub fn config(data: &[u8]) {
     }
     let opts = ParseOptions {
         config_id: Some("lb1".to_string()),
+        ..ParseOptions::default()
     };
     let diagnostics = match conf::parse_file(CONFIG_MAIN, &loader, &opts) {
         Ok(cfg) => {

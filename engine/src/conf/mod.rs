@@ -40,6 +40,7 @@ pub mod keywords;
 pub mod lexer;
 mod model;
 pub mod params;
+mod policy_model;
 mod sections;
 mod validate;
 pub mod values;
@@ -58,6 +59,10 @@ pub struct ParseOptions {
     /// keepalived's `-i`: by default the first label of the host name, which the runner supplies
     /// (the engine cannot read it). `None` matches no `@ID` line and every `@^ID` line.
     pub config_id: Option<String>,
+    /// Routing table names (`/etc/iproute2/rt_tables`, which keepalived reads for `table NAME`
+    /// on routes and rules; the runner reads it, the engine cannot). `main`, `local` and
+    /// `default` are known without it.
+    pub rt_tables: std::collections::BTreeMap<String, u32>,
 }
 
 /// Parses configuration text that includes nothing (an `include` in it matches no file). The
@@ -114,7 +119,12 @@ fn parse_with(
     let mut diags = std::mem::take(&mut reader.diags);
     let lines = std::mem::take(&mut reader.lines);
     let tree = ast::build(lines, &mut diags);
-    let mut b = sections::Builder { diags, gate };
+    let mut b = sections::Builder {
+        diags,
+        gate,
+        rt_tables: opts.rt_tables.clone(),
+        next_rule_priority: [16384, 16384],
+    };
     let mut cfg = b.config(&tree);
     let mut diags = b.diags;
     validate::validate(&mut cfg, &mut diags);

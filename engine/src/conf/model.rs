@@ -11,6 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::diag::Diagnostic;
 use super::lexer::Location;
+pub use super::policy_model::{rtax, NextHop, RouteAttrs, Rule, RuleAction};
 
 /// A whole configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,6 +35,8 @@ pub struct Config {
     /// `interface_up_down_delays { IFNAME DOWN_DELAY [UP_DELAY] }`, in file order (a later
     /// line for the same interface replaces an earlier one, as in keepalived).
     pub interface_delays: Vec<InterfaceDelay>,
+    /// `static_rules`: policy routing rules kept on the machine whatever the VRRP state.
+    pub static_rules: Vec<Rule>,
     /// Virtual servers, their real servers and health checkers.
     pub checkers: super::checker_model::CheckerConf,
     /// Warnings and notices (never errors: a config with errors is not built), in file order.
@@ -298,8 +301,7 @@ pub struct VirtualAddress {
     pub loc: Location,
 }
 
-/// A route (`virtual_routes`, `static_routes`). The destination is typed; the rest of the
-/// `ip route` syntax is kept as key/value options so that the runner can hand it to netlink.
+/// A route (`virtual_routes`, `static_routes`), every word of the line typed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Route {
     /// Route type when not unicast: `blackhole`, `unreachable`, `prohibit`, `throw`.
@@ -314,16 +316,17 @@ pub struct Route {
     pub via: Option<IpAddr>,
     /// `dev`: the output interface.
     pub dev: Option<String>,
-    /// `table`.
-    pub table: Option<String>,
+    /// `table`, by number (a name is looked up in `/etc/iproute2/rt_tables` when the file is
+    /// read, as keepalived does).
+    pub table: Option<u32>,
     /// `metric` / `priority` / `preference`.
     pub metric: Option<u32>,
     /// `scope`.
     pub scope: Option<Scope>,
     /// `no_track`.
     pub no_track: bool,
-    /// Every other option, in order (`or ADDR`, `nexthop ...`, `mtu N`, `onlink`, ...).
-    pub options: Vec<String>,
+    /// Every other attribute (`nexthop ...`, `mtu N`, `onlink`, ...).
+    pub attrs: RouteAttrs,
     /// Where it was written.
     pub loc: Location,
 }
@@ -481,6 +484,8 @@ pub struct VrrpInstance {
     pub excluded_addresses: Vec<VirtualAddress>,
     /// `virtual_routes`.
     pub virtual_routes: Vec<Route>,
+    /// `virtual_rules`: policy routing rules installed while MASTER.
+    pub virtual_rules: Vec<Rule>,
     /// `unicast_src_ip`.
     pub unicast_src_ip: Option<IpAddr>,
     /// `mcast_src_ip`.

@@ -21,6 +21,8 @@ use super::values::{self, split_args};
 mod checker;
 mod checker_blocks;
 mod checker_resolve;
+/// Route and rule lines.
+mod routes;
 
 /// Collects diagnostics while building.
 pub(crate) struct Builder {
@@ -28,6 +30,11 @@ pub(crate) struct Builder {
     /// Whether the keyword table ([`keywords`]) decides before a handler runs (always, except
     /// in the table's test, which turns it off to find which keywords have a handler).
     pub gate: bool,
+    /// Routing table names for `table NAME` (`ParseOptions::rt_tables`).
+    pub rt_tables: std::collections::BTreeMap<String, u32>,
+    /// keepalived's numbering of rules written without a preference (IPv4, IPv6): 16384
+    /// downwards.
+    pub next_rule_priority: [u32; 2],
 }
 
 type R<T> = Result<T, ()>;
@@ -243,6 +250,7 @@ impl Builder {
             static_addresses: Vec::new(),
             static_routes: Vec::new(),
             interface_delays: Vec::new(),
+            static_rules: Vec::new(),
             checkers: Default::default(),
             warnings: Vec::new(),
         };
@@ -299,6 +307,13 @@ impl Builder {
                     for r in self.block(s) {
                         if let Ok(r) = self.route(r) {
                             cfg.static_routes.push(r);
+                        }
+                    }
+                }
+                "static_rules" => {
+                    for r in self.block(s) {
+                        if let Ok(r) = self.rule(r) {
+                            cfg.static_rules.push(r);
                         }
                     }
                 }
@@ -837,133 +852,6 @@ impl Builder {
         }
     }
 
-    /// A route: `[TYPE] [src A] [to] DEST[/LEN] [via|gw A] [dev IF] [table T] [metric N] ...`.
-    pub(super) fn route(&mut self, s: &Stmt) -> R<Route> {
-        self.no_block(s);
-        let words = &s.words;
-        let mut r = Route {
-            kind: None,
-            to: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-            prefix_len: 0,
-            src: None,
-            via: None,
-            dev: None,
-            table: None,
-            metric: None,
-            scope: None,
-            no_track: false,
-            options: Vec::new(),
-            loc: s.loc().clone(),
-        };
-        let mut have_dest = false;
-        let mut i = 0;
-        while i < words.len() {
-            let w = &words[i];
-            let next = words.get(i + 1);
-            let need = |b: &mut Builder| -> R<&Token> {
-                next.ok_or_else(|| {
-                    b.err(
-                        &w.loc,
-                        format!("route option '{}': expected a value after it", w.text),
-                    )
-                })
-            };
-            // The keyword table decides first (destinations and unknown words go on).
-            let class = keywords::class(Section::Route, &w.text);
-            if class.is_some()
-                && !self.admit_word(Section::Route, &w.text, &w.loc)
-                && !matches!(class, Some(Class::Noted(_)))
-            {
-                return Err(());
-            }
-            match w.text.as_str() {
-                "blackhole" | "unreachable" | "prohibit" | "throw" if !have_dest => {
-                    r.kind = Some(w.text.to_string());
-                    i += 1;
-                }
-                "src" => {
-                    let v = need(self)?;
-                    let x = values::ip(&v.text, "src");
-                    r.src = Some(self.check(&v.loc, x)?);
-                    i += 2;
-                }
-                "to" if !have_dest => {
-                    i += 1;
-                }
-                "via" | "gw" => {
-                    let v = need(self)?;
-                    let x = values::ip(&v.text, &w.text);
-                    r.via = Some(self.check(&v.loc, x)?);
-                    if w.text == "gw" {
-                        self.notice(&w.loc, "'gw' for routes is deprecated: use 'via'");
-                    }
-                    i += 2;
-                }
-                "dev" | "oif" => {
-                    r.dev = Some(need(self)?.text.to_string());
-                    i += 2;
-                }
-                "table" => {
-                    let v = need(self)?;
-                    // keepalived reads table names from /etc/iproute2/rt_tables; Vigil takes
-                    // numbers and the kernel's own names, and refuses the rest here rather
-                    // than dropping the route at start.
-                    if !matches!(v.text.as_str(), "main" | "local" | "default")
-                        && v.text.parse::<u32>().is_err()
-                    {
-                        self.err(
-                            &v.loc,
-                            format!("table '{}': routing tables by name are not supported yet: use the table's number (from /etc/iproute2/rt_tables), or main, local, default", v.text),
-                        );
-                        return Err(());
-                    }
-                    r.table = Some(v.text.to_string());
-                    i += 2;
-                }
-                "metric" | "priority" | "preference" => {
-                    let v = need(self)?;
-                    let x = values::int_in(&v.text, 0, i64::from(u32::MAX), &w.text);
-                    r.metric = u32::try_from(self.check(&v.loc, x)?).ok();
-                    i += 2;
-                }
-                "scope" => {
-                    let v = need(self)?;
-                    let x = values::scope(&v.text);
-                    r.scope = Some(self.check(&v.loc, x)?);
-                    i += 2;
-                }
-                "no_track" => {
-                    r.no_track = true;
-                    i += 1;
-                }
-                "default" if !have_dest => {
-                    have_dest = true;
-                    i += 1;
-                }
-                t if !have_dest => {
-                    let x = values::ip_prefix(t, "route destination");
-                    let (a, len, _) = self.check(&w.loc, x)?;
-                    r.to = a;
-                    r.prefix_len = len;
-                    have_dest = true;
-                    i += 1;
-                }
-                other => {
-                    self.err(
-                        &w.loc,
-                        format!("unknown route option '{other}' (one route per line)"),
-                    );
-                    return Err(());
-                }
-            }
-        }
-        if !have_dest {
-            self.err(s.loc(), "route: expected a destination address[/prefix]");
-            return Err(());
-        }
-        Ok(r)
-    }
-
     fn track_list_weight(&mut self, s: &Stmt, min: i64, max: i64) -> (Option<i32>, bool) {
         let (weight, reverse, _) = self.track_list_weight3(s, min, max);
         (weight, reverse)
@@ -1106,6 +994,7 @@ impl Builder {
         let mut vips = Vec::new();
         let mut evips = Vec::new();
         let mut routes = Vec::new();
+        let mut rules = Vec::new();
         let mut unicast_src_ip = None;
         let mut mcast_src_ip = None;
         let mut mcast_dst_ip = None;
@@ -1248,6 +1137,13 @@ impl Builder {
                                     );
                                 }
                                 routes.push(r);
+                            }
+                        }
+                    }
+                    "virtual_rules" => {
+                        for r in self.block(st) {
+                            if let Ok(r) = self.rule(r) {
+                                rules.push(r);
                             }
                         }
                     }
@@ -1633,6 +1529,7 @@ impl Builder {
             virtual_addresses: vips,
             excluded_addresses: evips,
             virtual_routes: routes,
+            virtual_rules: rules,
             unicast_src_ip,
             mcast_src_ip,
             mcast_dst_ip,

@@ -492,6 +492,28 @@ impl Engine {
                     self.address_deleted(now, i, addr);
                 }
             }
+            Input::RouteDeleted { instance, index } => {
+                let i = instance.0 as usize;
+                let tracked = self
+                    .instances
+                    .get(i)
+                    .and_then(|v| v.cfg.virtual_routes.get(index))
+                    .is_some_and(|r| !r.no_track);
+                if tracked {
+                    self.extra_deleted(now, i, Reason::RouteDeleted);
+                }
+            }
+            Input::RuleDeleted { instance, index } => {
+                let i = instance.0 as usize;
+                let tracked = self
+                    .instances
+                    .get(i)
+                    .and_then(|v| v.cfg.virtual_rules.get(index))
+                    .is_some_and(|r| !r.no_track);
+                if tracked {
+                    self.extra_deleted(now, i, Reason::RuleDeleted);
+                }
+            }
             Input::Shutdown => self.shutdown(now),
             Input::ReceiveQueue {
                 iface,

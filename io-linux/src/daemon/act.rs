@@ -138,6 +138,16 @@ impl Daemon {
                     self.remove_route(r);
                 }
             }
+            Action::AddRules { rules, .. } => {
+                for r in rules.iter() {
+                    self.add_rule(r);
+                }
+            }
+            Action::RemoveRules { rules, .. } => {
+                for r in rules.iter() {
+                    self.remove_rule(r);
+                }
+            }
             Action::Announce {
                 instance,
                 iface,

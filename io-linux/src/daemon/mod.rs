@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use tracing::{debug, error, info, warn};
 use vigil_engine::conf::{self, SourceLoader};
 use vigil_engine::io::CheckResult;
-use vigil_engine::setup::VirtualRoute;
+use vigil_engine::setup::{VirtualRoute, VirtualRule};
 use vigil_engine::wire::Family;
 use vigil_engine::{
     Action, Engine, EngineConfig, IfaceId, Input, Instant, Received, VirtualAddress,
@@ -254,6 +254,7 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
         path: opts.config_file.to_string_lossy().into_owned(),
         options: conf::ParseOptions {
             config_id: opts.config_id.clone(),
+            rt_tables: crate::routes::rt_tables(),
         },
         loader,
         subsystems: opts.subsystems,

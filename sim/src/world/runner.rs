@@ -204,6 +204,8 @@ impl Sim {
             } => self.excluded(n, instance, false, addrs.len()),
             Action::AddRoutes { instance, routes } => self.routes(n, instance, true, &routes),
             Action::RemoveRoutes { instance, routes } => self.routes(n, instance, false, &routes),
+            Action::AddRules { instance, rules } => self.rules(n, instance, true, &rules),
+            Action::RemoveRules { instance, rules } => self.rules(n, instance, false, &rules),
             Action::RunCheck { script, .. } => {
                 let names = &self.nodes[n].scripts;
                 let engine = self.nodes[n].engine.as_ref();
@@ -256,6 +258,18 @@ impl Sim {
                 routes,
             },
         );
+    }
+
+    fn rules(
+        &mut self,
+        n: usize,
+        instance: InstanceId,
+        added: bool,
+        rules: &[vigil_engine::setup::VirtualRule],
+    ) {
+        let inst = self.lane(n, instance);
+        let rules = rules.iter().map(|r| r.keepalived_format()).collect();
+        self.record(Some(n), TraceEvent::Rules { inst, added, rules });
     }
 
     /// An advert: checked (one per call, link up, no storm), counted in the model, put on the wire.
