@@ -57,6 +57,7 @@ fn all_keepalived_samples_parse() {
         // The conditional sample is meant for `-i high` or `-i low`.
         let opts = ParseOptions {
             config_id: (name == "keepalived.conf.conditional_conf").then(|| "high".to_string()),
+            ..Default::default()
         };
         let refused = REFUSED.iter().any(|(n, _)| *n == name);
         let cfg = match conf::parse_text(&path, &text, &MemoryLoader::new(), &opts) {

@@ -148,7 +148,10 @@ fn program_exists(argv0: &str) -> bool {
 /// A file that does not parse prints nothing: `-t` or the start reports the errors.
 pub fn dump(file: &Path, config_id: Option<String>) {
     let path = file.to_string_lossy();
-    let opts = ParseOptions { config_id };
+    let opts = ParseOptions {
+        config_id,
+        data_plane: vigil_linux::dataplane::host_backend().kind,
+    };
     if let Ok(cfg) = conf::parse_file(&path, &FsLoader, &opts) {
         vigil_linux::dump::print(&cfg);
     }
@@ -169,7 +172,12 @@ pub fn run(
     out: &mut dyn Write,
 ) -> i32 {
     let path = file.to_string_lossy();
-    let opts = ParseOptions { config_id };
+    // Which data plane this host gets decides the virtual servers' notes and refusals.
+    let host = vigil_linux::dataplane::host_backend();
+    let opts = ParseOptions {
+        config_id,
+        data_plane: host.kind,
+    };
     let report = load::load(&path, &FsLoader, &opts, subsystems);
     let mut diags = report.diagnostics;
     // The process ends when the check does: freeing a 1,000-instance model piece by piece would
@@ -189,10 +197,11 @@ pub fn run(
     let failed = loaded.is_none() || load::fails_check(&diags);
     if let Some(cfg) = cfg {
         if !cfg.checkers.virtual_servers.is_empty() {
-            let (name, why) = vigil_linux::dataplane::host_backend();
             let _ = writeln!(
                 out,
-                "vigild: load-balancer data plane on this host: {name}: {why}"
+                "vigild: load-balancer data plane on this host: {}: {}",
+                host.name(),
+                host.why
             );
         }
     }

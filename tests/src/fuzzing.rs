@@ -3370,6 +3370,7 @@ pub fn config(data: &[u8]) {
     }
     let opts = ParseOptions {
         config_id: Some("lb1".to_string()),
+        ..Default::default()
     };
     let diagnostics = match conf::parse_file(CONFIG_MAIN, &loader, &opts) {
         Ok(cfg) => {

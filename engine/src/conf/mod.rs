@@ -58,6 +58,9 @@ pub struct ParseOptions {
     /// keepalived's `-i`: by default the first label of the host name, which the runner supplies
     /// (the engine cannot read it). `None` matches no `@ID` line and every `@^ID` line.
     pub config_id: Option<String>,
+    /// The host's load-balancer data plane (the runner detects it): which notes and refusals
+    /// the virtual servers get.
+    pub data_plane: crate::dataplane::Backend,
 }
 
 /// Parses configuration text that includes nothing (an `include` in it matches no file). The
@@ -114,7 +117,11 @@ fn parse_with(
     let mut diags = std::mem::take(&mut reader.diags);
     let lines = std::mem::take(&mut reader.lines);
     let tree = ast::build(lines, &mut diags);
-    let mut b = sections::Builder { diags, gate };
+    let mut b = sections::Builder {
+        diags,
+        gate,
+        data_plane: opts.data_plane,
+    };
     let mut cfg = b.config(&tree);
     let mut diags = b.diags;
     validate::validate(&mut cfg, &mut diags);

@@ -27,6 +27,8 @@ pub(crate) struct Builder {
     /// Whether the keyword table ([`keywords`]) decides before a handler runs (always, except
     /// in the table's test, which turns it off to find which keywords have a handler).
     pub gate: bool,
+    /// The host's data plane (the virtual servers' notes depend on it).
+    pub data_plane: crate::dataplane::Backend,
 }
 
 type R<T> = Result<T, ()>;

@@ -177,6 +177,7 @@ fn includes_conditionals_and_parameters() {
     );
     let opts = ParseOptions {
         config_id: Some("main".into()),
+        ..Default::default()
     };
     let c = parse_file("/etc/k/main.conf", &m, &opts).unwrap();
     assert_eq!(c.instances[0].priority, 200);

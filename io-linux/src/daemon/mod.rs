@@ -250,6 +250,7 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
         path: opts.config_file.to_string_lossy().into_owned(),
         options: conf::ParseOptions {
             config_id: opts.config_id.clone(),
+            data_plane: crate::dataplane::host_backend().kind,
         },
         loader,
         subsystems: opts.subsystems,
