@@ -749,8 +749,13 @@ impl Backend for Ipvs {
             // a change by someone else in between is corrected too.
             let have = match self.dests(&key) {
                 Ok(h) => h,
+                // The service is not there (a failed rebuild, someone deleted it): add it
+                // with its destinations.
                 Err(e) => {
-                    first_err.get_or_insert(e);
+                    warn!("IPVS: {e}: adding the service again");
+                    if let Err(e) = self.reconcile(s, None) {
+                        first_err.get_or_insert(e);
+                    }
                     continue;
                 }
             };
