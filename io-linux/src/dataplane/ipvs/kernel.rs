@@ -420,9 +420,8 @@ pub fn service_command(want: &[SvcAttr], kernel: Option<&[SvcAttr]>) -> Option<u
         None => Some(cmd::NEW_SERVICE),
         Some(k) => {
             // The kernel leaves out what is unset (no PE_NAME): compare what is wanted.
-            let same = want.iter().all(|w| k.contains(w))
-                && !k.iter().any(|a| matches!(a, SvcAttr::PeName(_)))
-                    == !want.iter().any(|a| matches!(a, SvcAttr::PeName(_)));
+            let pe = |v: &[SvcAttr]| v.iter().any(|a| matches!(a, SvcAttr::PeName(_)));
+            let same = want.iter().all(|w| k.contains(w)) && pe(k) == pe(want);
             (!same).then_some(cmd::SET_SERVICE)
         }
     }

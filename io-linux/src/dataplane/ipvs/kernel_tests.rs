@@ -24,7 +24,7 @@ fn nla(kind: u16, value: &[u8]) -> Vec<u8> {
     let mut b = (len as u16).to_ne_bytes().to_vec();
     b.extend(kind.to_ne_bytes());
     b.extend(value);
-    while b.len() % 4 != 0 {
+    while !b.len().is_multiple_of(4) {
         b.push(0);
     }
     b
