@@ -151,6 +151,7 @@ pub(crate) fn dump(file: &Path, config_id: Option<String>) {
     let opts = ParseOptions {
         config_id,
         rt_tables: vigil_linux::routes::rt_tables(),
+        data_plane: vigil_linux::dataplane::host_backend().kind,
     };
     if let Ok(cfg) = conf::parse_file(&path, &FsLoader, &opts) {
         vigil_linux::dump::print(&cfg);
@@ -172,8 +173,11 @@ pub(crate) fn run(
     out: &mut dyn Write,
 ) -> i32 {
     let path = file.to_string_lossy();
+    // Which data plane this host gets decides the virtual servers' notes and refusals.
+    let host = vigil_linux::dataplane::host_backend();
     let opts = ParseOptions {
         config_id,
+        data_plane: host.kind,
         rt_tables: vigil_linux::routes::rt_tables(),
     };
     let report = load::load(&path, &FsLoader, &opts, subsystems);
@@ -195,10 +199,11 @@ pub(crate) fn run(
     let failed = loaded.is_none() || load::fails_check(&diags);
     if let Some(cfg) = cfg {
         if !cfg.checkers.virtual_servers.is_empty() {
-            let (name, why) = vigil_linux::dataplane::host_backend();
             let _ = writeln!(
                 out,
-                "vigild: load-balancer data plane on this host: {name}: {why}"
+                "vigild: load-balancer data plane on this host: {}: {}",
+                host.name(),
+                host.why
             );
         }
     }

@@ -117,6 +117,7 @@ fn main() {
     let opts = vigil_engine::conf::ParseOptions {
         config_id: cli.config_id(),
         rt_tables: vigil_linux::routes::rt_tables(),
+        ..Default::default()
     };
     let path = cli.config_file();
     if let Ok(cfg) =

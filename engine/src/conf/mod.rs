@@ -63,6 +63,9 @@ pub struct ParseOptions {
     /// on routes and rules; the runner reads it, the engine cannot). `main`, `local` and
     /// `default` are known without it.
     pub rt_tables: std::collections::BTreeMap<String, u32>,
+    /// The host's load-balancer data plane (the runner detects it): which notes and refusals
+    /// the virtual servers get.
+    pub data_plane: crate::dataplane::Backend,
 }
 
 /// Parses configuration text that includes nothing (an `include` in it matches no file). The
@@ -124,6 +127,7 @@ fn parse_with(
         gate,
         rt_tables: opts.rt_tables.clone(),
         next_rule_priority: [16384, 16384],
+        data_plane: opts.data_plane,
     };
     let mut cfg = b.config(&tree);
     let mut diags = b.diags;

@@ -35,6 +35,8 @@ pub(crate) struct Builder {
     /// keepalived's numbering of rules written without a preference (IPv4, IPv6): 16384
     /// downwards.
     pub next_rule_priority: [u32; 2],
+    /// The host's data plane (the virtual servers' notes depend on it).
+    pub data_plane: crate::dataplane::Backend,
 }
 
 type R<T> = Result<T, ()>;

@@ -255,6 +255,7 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
         options: conf::ParseOptions {
             config_id: opts.config_id.clone(),
             rt_tables: crate::routes::rt_tables(),
+            data_plane: crate::dataplane::host_backend().kind,
         },
         loader,
         subsystems: opts.subsystems,
