@@ -30,7 +30,7 @@ use std::process::Child;
 
 use tracing::{info, warn};
 use vigil_engine::conf::{self, Config};
-use vigil_engine::{Action, Engine, State};
+use vigil_engine::{Action, Engine, PriorityReport, State};
 
 use super::notify::{state_word, Notice, TargetKind};
 use super::program;
@@ -277,13 +277,17 @@ impl FifoWriter {
                     self.write(&l);
                 }
             }
-            Action::PriorityChange { instance, to, .. } => {
+            Action::PriorityChange {
+                instance,
+                to,
+                report,
+                ..
+            } => {
                 if let Some(v) = engine.instance(*instance) {
                     if self.priority_changes.iter().any(|n| n == v.name()) {
-                        let ev = if v.state() == State::Master {
-                            Event::MasterPriority
-                        } else {
-                            Event::BackupPriority
+                        let ev = match report {
+                            PriorityReport::Master => Event::MasterPriority,
+                            PriorityReport::Backup => Event::BackupPriority,
                         };
                         let l = line(TargetKind::Instance, v.name(), ev, *to);
                         self.write(&l);
