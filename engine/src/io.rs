@@ -207,6 +207,27 @@ impl fmt::Display for State {
     }
 }
 
+/// How a priority change is reported (keepalived's `send_instance_priority_notifies`): as a
+/// MASTER's, or as a BACKUP's for every other state (BACKUP, FAULT, INIT), after the state the
+/// instance was in when its priority changed. The engine decides; runners only write the word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PriorityReport {
+    /// The instance was MASTER (keepalived's FIFO word `MASTER_PRIORITY`).
+    Master,
+    /// The instance was in any other state (`BACKUP_PRIORITY`).
+    Backup,
+}
+
+impl PriorityReport {
+    /// The report for an instance in state `state`.
+    pub const fn of(state: State) -> PriorityReport {
+        match state {
+            State::Master => PriorityReport::Master,
+            State::Backup | State::Fault | State::Init => PriorityReport::Backup,
+        }
+    }
+}
+
 /// Why an instance changed state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -490,6 +511,9 @@ pub enum Action {
         from: u8,
         /// After.
         to: u8,
+        /// Whether the instance was MASTER when its priority changed: keepalived's FIFO line
+        /// says `MASTER_PRIORITY` or `BACKUP_PRIORITY` after it.
+        report: PriorityReport,
     },
     /// A line for the operator's log about another router (a dropped advert, a differing
     /// interval, two address owners), already rate-limited by the engine ([`crate::notices`]).

@@ -157,8 +157,8 @@ pub mod wire;
 
 pub use engine::{Engine, InstanceView, TrackerStatus};
 pub use io::{
-    Action, Destination, DropReason, IfaceId, Input, InstanceId, Reason, Received, SendAdvert,
-    State,
+    Action, Destination, DropReason, IfaceId, Input, InstanceId, PriorityReport, Reason, Received,
+    SendAdvert, State,
 };
 pub use notices::Notice;
 pub use setup::{

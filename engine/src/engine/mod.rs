@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::instance::{next_advert_after, Instance, Timer, Tracked, TrackedRef, TIMERS};
 use crate::io::{
     Action, CheckResult, Destination, DropReason, FileId, GroupId, IfaceId, Input, InstanceId,
-    ProcessId, Reason, Received, ScriptId, SendAdvert, State,
+    PriorityReport, ProcessId, Reason, Received, ScriptId, SendAdvert, State,
 };
 use crate::notices::{Gate, Notice};
 use crate::setup::{

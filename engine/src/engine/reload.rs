@@ -362,7 +362,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::io::{Input, InstanceId};
+    use crate::io::{Input, InstanceId, PriorityReport};
     use crate::setup::InstanceConfig;
     use crate::wire::{Family, Version};
     use core::time::Duration;
@@ -460,7 +460,8 @@ mod tests {
         assert!(a.contains(&Action::PriorityChange {
             instance: InstanceId(0),
             from: 100,
-            to: 150
+            to: 150,
+            report: PriorityReport::Master,
         }));
         // The next advert: one interval after becoming MASTER at 3.609375 s, on the grid.
         e.handle_timeout(Instant::from_millis(5000));

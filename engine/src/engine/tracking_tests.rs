@@ -100,10 +100,12 @@ fn fall_count_takes_the_script_down_and_rise_count_brings_it_up() {
     check(&mut e, ms(3000), CheckResult::Failure);
     assert_eq!(prio(&e), 70);
     let a = drain(&mut e);
+    assert_eq!(state(&e), State::Backup);
     assert!(a.contains(&Action::PriorityChange {
         instance: InstanceId(0),
         from: 100,
-        to: 70
+        to: 70,
+        report: PriorityReport::Backup,
     }));
     check(&mut e, ms(4000), CheckResult::Success);
     assert_eq!(prio(&e), 70, "one success of rise 2");

@@ -8,8 +8,8 @@ use std::process::{Child, ExitStatus};
 
 use vigil_engine::checker::CheckOutcome;
 
-use super::poller::{kill_group, pidfd_open};
 use crate::operator::program::Program;
+use crate::sys::{kill_process_group, pidfd_open};
 
 /// A running MISC_CHECK program.
 #[derive(Debug)]
@@ -37,7 +37,7 @@ impl MiscJob {
         match pidfd_open(child.id()) {
             Ok(pidfd) => Ok(MiscJob { child, pidfd }),
             Err(e) => {
-                kill_group(child.id());
+                let _ = kill_process_group(child.id());
                 let _ = child.wait();
                 Err(CheckOutcome::Failure(format!("pidfd: {e}")))
             }
@@ -60,7 +60,7 @@ impl MiscJob {
 
     /// Kills the whole process group; the child is returned to be reaped later.
     pub(super) fn kill(self) -> Child {
-        kill_group(self.child.id());
+        let _ = kill_process_group(self.child.id());
         self.child
     }
 }

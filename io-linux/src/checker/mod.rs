@@ -15,7 +15,7 @@ mod datagram;
 mod metrics;
 mod misc;
 mod net;
-#[allow(unsafe_code)] // epoll(7), pidfd_open(2), kill(2) of a MISC_CHECK's process group
+#[allow(unsafe_code)] // epoll(7): the checkers' own epoll instance
 mod poller;
 mod smtp;
 pub mod status_json;

@@ -81,23 +81,6 @@ impl Poller {
     }
 }
 
-/// `pidfd_open(pid, 0)`: a descriptor that becomes readable when the process exits.
-pub(super) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
-    // SAFETY: pidfd_open returns a new descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::c_long, 0 as libc::c_long) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: a fresh descriptor we own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
-}
-
-/// SIGKILL to process group `pgid` (a MISC_CHECK and everything it started).
-pub(super) fn kill_group(pgid: u32) {
-    // SAFETY: kill has no memory preconditions.
-    unsafe { libc::kill(-(pgid as libc::pid_t), libc::SIGKILL) };
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

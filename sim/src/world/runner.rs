@@ -511,7 +511,10 @@ impl Sim {
 
     /// A tracker moved the effective priority: it continues the last reported one.
     pub(crate) fn priority_change(&mut self, n: usize, a: Action) {
-        let Action::PriorityChange { instance, from, to } = a else {
+        let Action::PriorityChange {
+            instance, from, to, ..
+        } = a
+        else {
             return;
         };
 
