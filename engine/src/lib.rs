@@ -161,5 +161,5 @@ pub use io::{
     State,
 };
 pub use notices::Notice;
-pub use setup::{EngineConfig, InstanceConfig, SetupError, VirtualAddress};
+pub use setup::{EngineConfig, InstanceConfig, SetupError, VirtualAddress, WantState};
 pub use time::Instant;

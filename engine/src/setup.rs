@@ -55,6 +55,27 @@ impl VirtualAddress {
     }
 }
 
+/// The state an instance wants at start-up: keepalived's `wantstate`, from `state MASTER|BACKUP`.
+///
+/// RFC 5798 section 6.4.1 starts the address owner (priority 255) as MASTER and everyone else
+/// as BACKUP. keepalived 2.2.7 (`vrrp_init_state` in vrrp_scheduler.c) refines this with the
+/// configured state: a non-owner that wants MASTER starts as BACKUP, but with its
+/// Master_Down_Timer at one Master_Adver_Interval plus the minimal Skew_Time, so that it takes
+/// over after one interval unless it hears a master; an owner told `state BACKUP` starts as
+/// BACKUP with the normal Master_Down_Interval.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum WantState {
+    /// No `state` given: MASTER for the address owner, BACKUP otherwise (RFC 5798 section
+    /// 6.4.1).
+    #[default]
+    ByPriority,
+    /// `state MASTER`: the owner becomes MASTER at once; a non-owner starts as BACKUP and takes
+    /// over after one Master_Adver_Interval plus the minimal Skew_Time if it hears no master.
+    Master,
+    /// `state BACKUP`: BACKUP with the normal Master_Down_Interval, even for the owner.
+    Backup,
+}
+
 /// One virtual router instance (keepalived's `vrrp_instance`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct InstanceConfig {
@@ -72,6 +93,9 @@ pub struct InstanceConfig {
     pub priority: u8,
     /// Advertisement_Interval: whole seconds for v2, a multiple of 10 ms (1..=4095 cs) for v3.
     pub advert_interval: Duration,
+    /// The state the instance wants at start-up (keepalived.conf(5) `state MASTER|BACKUP`;
+    /// see [`WantState`] for what each does).
+    pub want_state: WantState,
     /// Preempt_Mode (RFC 5798 section 6.1); keepalived's `nopreempt` clears it.
     pub preempt: bool,
     /// keepalived's `preempt_delay`: how long after start-up, or after first hearing a lower
@@ -408,6 +432,7 @@ impl InstanceConfig {
             version,
             priority: DEFAULT_PRIORITY,
             advert_interval: Duration::from_secs(1),
+            want_state: WantState::ByPriority,
             preempt: true,
             preempt_delay: Duration::ZERO,
             accept: false,

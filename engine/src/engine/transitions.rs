@@ -34,14 +34,17 @@ impl Engine {
     }
 
     /// A lone instance from INIT or FAULT: FAULT if a fault holds, MASTER for the owner, BACKUP
-    /// otherwise.
+    /// otherwise. At start-up the configured state refines this (see [`WantState`] and
+    /// [`Engine::start_wanting_master`]).
     pub(super) fn leave_fault(&mut self, now: Instant, i: usize, reason: Reason) {
+        let startup = reason == Reason::Startup;
+        let want = self.instances[i].cfg.want_state;
         if let Some(fault) = self.fault(i) {
             if self.instances[i].state != State::Fault {
                 self.become_fault(now, i, fault);
             }
-        } else if self.instances[i].is_owner() {
-            let r = if reason == Reason::Startup {
+        } else if self.instances[i].is_owner() && !(startup && want == WantState::Backup) {
+            let r = if startup {
                 Reason::AddressOwner
             } else {
                 reason
@@ -50,7 +53,33 @@ impl Engine {
         } else {
             let own = self.instances[i].cfg.advert_interval;
             self.become_backup(now, i, reason, own);
+            if startup && want == WantState::Master {
+                self.start_wanting_master(now, i);
+            }
         }
+    }
+
+    /// A non-owner configured `state MASTER` has just started as BACKUP: its Master_Down_Timer
+    /// runs for one Master_Adver_Interval plus the minimal Skew_Time (the one of priority 255)
+    /// instead of the full Master_Down_Interval, so it takes over after one interval unless a
+    /// master's advert arrives first (receiving one restarts the normal timer, as for any
+    /// BACKUP).
+    ///
+    /// RFC 5798 section 6.4.1 has only the owner start as MASTER and every other router wait a
+    /// Master_Down_Interval; keepalived 2.2.7 (`vrrp_init_state`, vrrp_scheduler.c: "allow one
+    /// adver_int to pass to ensure there is no other master") shortens the wait for an instance
+    /// that wants MASTER, and Vigil does the same so that a keepalived.conf keeps its meaning.
+    /// The timer is not rescaled by a priority change (it is not a Master_Down_Interval).
+    fn start_wanting_master(&mut self, now: Instant, i: usize) {
+        let inst = &mut self.instances[i];
+        let mai = inst.master_adver_interval;
+        let wait = mai.saturating_add(crate::instance::skew_time(
+            inst.cfg.version,
+            OWNER_PRIORITY,
+            mai,
+        ));
+        inst.down_from = None;
+        inst.set(Timer::MasterDown, now.saturating_add(wait));
     }
 
     pub(super) fn set_state(&mut self, i: usize, to: State, reason: Reason) {
