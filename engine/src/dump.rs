@@ -34,8 +34,7 @@ use std::net::IpAddr;
 use crate::conf::{self, Config, RunAs, Scope};
 use crate::from_conf::ConvertError;
 use crate::setup::{
-    EngineConfig, InstanceConfig, OldUnicastChecksum, Track, TrackTarget, WantState,
-    OWNER_PRIORITY,
+    EngineConfig, InstanceConfig, OldUnicastChecksum, Track, TrackTarget, WantState, OWNER_PRIORITY,
 };
 use crate::track_process::ParamMatch;
 use crate::wire::{Auth, Family, Version};

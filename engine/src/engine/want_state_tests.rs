@@ -2,7 +2,7 @@
 //! keepalived 2.2.7's `vrrp_init_state` on top of RFC 5798 section 6.4.1.
 
 use super::*;
-use crate::wire::{Addrs, Advert, ChecksumForm, IpContext, Interval};
+use crate::wire::{Addrs, Advert, ChecksumForm, Interval, IpContext};
 use std::net::Ipv4Addr;
 
 const ME: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
@@ -105,7 +105,11 @@ fn state_master_below_255_takes_over_after_one_interval_and_the_minimal_skew() {
     assert_eq!(t, vec![START_BACKUP], "a non-owner starts as BACKUP");
     let due = Instant::from_nanos(ONE_INTERVAL_AND_MIN_SKEW_NS);
     assert_eq!(e.poll_timeout(), Some(due));
-    assert!(run_until(&mut e, Instant::from_nanos(ONE_INTERVAL_AND_MIN_SKEW_NS - 1)).is_empty());
+    assert!(run_until(
+        &mut e,
+        Instant::from_nanos(ONE_INTERVAL_AND_MIN_SKEW_NS - 1)
+    )
+    .is_empty());
     assert_eq!(run_until(&mut e, due), vec![TAKEOVER]);
 }
 
@@ -170,8 +174,20 @@ fn the_short_wait_is_only_for_start_up_not_for_leaving_fault() {
     let (mut e, _) = started(cfg(100, WantState::Master));
     let eth0 = e.interface_id("eth0").unwrap();
     let t = Instant::from_millis(100);
-    e.handle_input(t, Input::Link { iface: eth0, up: false });
-    e.handle_input(t, Input::Link { iface: eth0, up: true });
+    e.handle_input(
+        t,
+        Input::Link {
+            iface: eth0,
+            up: false,
+        },
+    );
+    e.handle_input(
+        t,
+        Input::Link {
+            iface: eth0,
+            up: true,
+        },
+    );
     let tr = transitions(&mut e);
     assert_eq!(tr.last().map(|x| x.1), Some(State::Backup));
     // Leaving FAULT waits the full Master_Down_Interval, as RFC 5798 6.4.1's BACKUP does.

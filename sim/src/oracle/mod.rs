@@ -209,8 +209,7 @@ impl Model {
         self.preempt = c.preempt;
         self.preempt_delay = u64::try_from(c.preempt_delay.as_nanos()).unwrap_or(u64::MAX);
         self.grouped = cfg.sync_groups.iter().any(|g| g.members.contains(&c.name));
-        self.wants_master =
-            c.want_state == WantState::Master && c.priority != 255 && !self.grouped;
+        self.wants_master = c.want_state == WantState::Master && c.priority != 255 && !self.grouped;
     }
 
     /// A reload kept this virtual router as instance `i` of `cfg` (same name, interface,
