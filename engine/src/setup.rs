@@ -55,24 +55,25 @@ impl VirtualAddress {
     }
 }
 
-/// The state an instance wants at start-up: keepalived's `wantstate`, from `state MASTER|BACKUP`.
+/// The state an instance wants at start-up: keepalived's `wantstate`, from `state MASTER|BACKUP`
+/// (or derived from the priority when no `state` is given).
 ///
 /// RFC 5798 section 6.4.1 starts the address owner (priority 255) as MASTER and everyone else
-/// as BACKUP. keepalived 2.2.7 (`vrrp_init_state` in vrrp_scheduler.c) refines this with the
-/// configured state: a non-owner that wants MASTER starts as BACKUP, but with its
-/// Master_Down_Timer at one Master_Adver_Interval plus the minimal Skew_Time, so that it takes
-/// over after one interval unless it hears a master; an owner told `state BACKUP` starts as
-/// BACKUP with the normal Master_Down_Interval.
+/// as BACKUP with a full Master_Down_Interval. keepalived 2.2.7 does the same, except that an
+/// owner told `state BACKUP` starts as BACKUP (measured; see `Engine`'s start-up). For a
+/// non-owner `state MASTER` changes no timer in keepalived 2.2.7 as it runs (it waits the full
+/// Master_Down_Interval, measured), only the configuration: the default priority becomes 255,
+/// and `nopreempt` / `preempt_delay` are cleared with a warning (the parser does both).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum WantState {
     /// No `state` given: MASTER for the address owner, BACKUP otherwise (RFC 5798 section
     /// 6.4.1).
     #[default]
     ByPriority,
-    /// `state MASTER`: the owner becomes MASTER at once; a non-owner starts as BACKUP and takes
-    /// over after one Master_Adver_Interval plus the minimal Skew_Time if it hears no master.
+    /// `state MASTER`: the owner becomes MASTER at once; a non-owner starts as BACKUP with the
+    /// full Master_Down_Interval, as keepalived 2.2.7 does.
     Master,
-    /// `state BACKUP`: BACKUP with the normal Master_Down_Interval, even for the owner.
+    /// `state BACKUP`: BACKUP with the full Master_Down_Interval, even for the owner.
     Backup,
 }
 

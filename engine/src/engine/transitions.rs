@@ -34,16 +34,25 @@ impl Engine {
     }
 
     /// A lone instance from INIT or FAULT: FAULT if a fault holds, MASTER for the owner, BACKUP
-    /// otherwise. At start-up the configured state refines this (see [`WantState`] and
-    /// [`Engine::start_wanting_master`]).
+    /// otherwise; at start-up an owner configured `state BACKUP` starts as BACKUP too (see
+    /// [`WantState`]).
+    ///
+    /// RFC 5798 section 6.4.1 starts only the owner as MASTER. keepalived 2.2.7 follows it with
+    /// its configured state (wantstate) on top, as measured against the Debian build in a
+    /// network namespace (1 s adverts): no `state` at priority 255 -> MASTER at once;
+    /// `state BACKUP` at priority 255 -> BACKUP, MASTER after 3.08 s (3 s + 1/256 s, the
+    /// full Master_Down_Interval); `state MASTER` at priority 150 -> BACKUP, MASTER after
+    /// 3.45 s (3 s + 106/256 s: the full Master_Down_Interval too, not the one interval plus
+    /// minimal skew that `vrrp_init_state` in vrrp_scheduler.c sets: `try_up_instance`, run
+    /// when the instance leaves INIT, resets a non-owner's timer to the full interval).
     pub(super) fn leave_fault(&mut self, now: Instant, i: usize, reason: Reason) {
         let startup = reason == Reason::Startup;
-        let want = self.instances[i].cfg.want_state;
+        let told_backup = startup && self.instances[i].cfg.want_state == WantState::Backup;
         if let Some(fault) = self.fault(i) {
             if self.instances[i].state != State::Fault {
                 self.become_fault(now, i, fault);
             }
-        } else if self.instances[i].is_owner() && !(startup && want == WantState::Backup) {
+        } else if self.instances[i].is_owner() && !told_backup {
             let r = if startup {
                 Reason::AddressOwner
             } else {
@@ -53,33 +62,7 @@ impl Engine {
         } else {
             let own = self.instances[i].cfg.advert_interval;
             self.become_backup(now, i, reason, own);
-            if startup && want == WantState::Master {
-                self.start_wanting_master(now, i);
-            }
         }
-    }
-
-    /// A non-owner configured `state MASTER` has just started as BACKUP: its Master_Down_Timer
-    /// runs for one Master_Adver_Interval plus the minimal Skew_Time (the one of priority 255)
-    /// instead of the full Master_Down_Interval, so it takes over after one interval unless a
-    /// master's advert arrives first (receiving one restarts the normal timer, as for any
-    /// BACKUP).
-    ///
-    /// RFC 5798 section 6.4.1 has only the owner start as MASTER and every other router wait a
-    /// Master_Down_Interval; keepalived 2.2.7 (`vrrp_init_state`, vrrp_scheduler.c: "allow one
-    /// adver_int to pass to ensure there is no other master") shortens the wait for an instance
-    /// that wants MASTER, and Vigil does the same so that a keepalived.conf keeps its meaning.
-    /// The timer is not rescaled by a priority change (it is not a Master_Down_Interval).
-    fn start_wanting_master(&mut self, now: Instant, i: usize) {
-        let inst = &mut self.instances[i];
-        let mai = inst.master_adver_interval;
-        let wait = mai.saturating_add(crate::instance::skew_time(
-            inst.cfg.version,
-            OWNER_PRIORITY,
-            mai,
-        ));
-        inst.down_from = None;
-        inst.set(Timer::MasterDown, now.saturating_add(wait));
     }
 
     pub(super) fn set_state(&mut self, i: usize, to: State, reason: Reason) {

@@ -1,5 +1,5 @@
-//! The configured start-up state (keepalived.conf(5) `state MASTER|BACKUP`, [`WantState`]):
-//! keepalived 2.2.7's `vrrp_init_state` on top of RFC 5798 section 6.4.1.
+//! The configured start-up state (keepalived.conf(5) `state MASTER|BACKUP`, [`WantState`]) on
+//! top of RFC 5798 section 6.4.1, as keepalived 2.2.7 runs it (measured).
 
 use super::*;
 use crate::wire::{Addrs, Advert, ChecksumForm, Interval, IpContext};
@@ -96,58 +96,33 @@ fn hear(e: &mut Engine, now: Instant, prio: u8) -> Vec<(State, State, Reason)> {
 const START_BACKUP: (State, State, Reason) = (State::Init, State::Backup, Reason::Startup);
 const TAKEOVER: (State, State, Reason) = (State::Backup, State::Master, Reason::MasterDownTimer);
 
-/// One Master_Adver_Interval (1 s) plus the minimal Skew_Time (1/256 s, priority 255's).
-const ONE_INTERVAL_AND_MIN_SKEW_NS: u64 = 1_000_000_000 + 3_906_250;
+/// Master_Down_Interval at priority 100, v3, 1 s: 3 s + (256 - 100) / 256 s.
+const FULL_NS: u64 = 3_609_375_000;
 
 #[test]
-fn state_master_below_255_takes_over_after_one_interval_and_the_minimal_skew() {
-    let (mut e, t) = started(cfg(100, WantState::Master));
-    assert_eq!(t, vec![START_BACKUP], "a non-owner starts as BACKUP");
-    let due = Instant::from_nanos(ONE_INTERVAL_AND_MIN_SKEW_NS);
-    assert_eq!(e.poll_timeout(), Some(due));
-    assert!(run_until(
-        &mut e,
-        Instant::from_nanos(ONE_INTERVAL_AND_MIN_SKEW_NS - 1)
-    )
-    .is_empty());
-    assert_eq!(run_until(&mut e, due), vec![TAKEOVER]);
+fn a_non_owner_waits_the_full_master_down_interval_whatever_its_state() {
+    // keepalived 2.2.7, measured: `state MASTER` at priority 150 took over after 3.45 s, the
+    // full interval (not vrrp_init_state's one interval plus the minimal skew).
+    for want in [WantState::Master, WantState::Backup, WantState::ByPriority] {
+        let (mut e, t) = started(cfg(100, want));
+        assert_eq!(t, vec![START_BACKUP], "{want:?}");
+        let due = Instant::from_nanos(FULL_NS);
+        assert_eq!(e.poll_timeout(), Some(due), "{want:?}");
+        assert!(run_until(&mut e, Instant::from_nanos(FULL_NS - 1)).is_empty());
+        assert_eq!(run_until(&mut e, due), vec![TAKEOVER], "{want:?}");
+    }
 }
 
 #[test]
-fn state_master_below_255_hearing_a_master_in_the_window_stays_backup() {
+fn state_master_below_255_hearing_a_master_stays_backup() {
     let (mut e, _) = started(cfg(100, WantState::Master));
-    // A higher priority master's advert half way through the short window.
     let heard = Instant::from_millis(500);
     assert!(run_until(&mut e, heard).is_empty());
     assert!(hear(&mut e, heard, 200).is_empty());
-    // The normal Master_Down_Interval from the advert: 3 s + (256 - 100) / 256 s.
-    let normal = Instant::from_nanos(500_000_000 + 3_000_000_000 + 609_375_000);
+    let normal = Instant::from_nanos(500_000_000 + FULL_NS);
     assert_eq!(e.poll_timeout(), Some(normal));
     assert!(run_until(&mut e, Instant::from_nanos(normal.as_nanos() - 1)).is_empty());
     assert_eq!(state(&e), State::Backup);
-    assert_eq!(run_until(&mut e, normal), vec![TAKEOVER]);
-}
-
-#[test]
-fn state_master_below_255_hearing_a_lower_priority_takes_over_with_preemption() {
-    // A lower priority master: the instance preempts as any BACKUP with Preempt_Mode does (it
-    // discards the advert and lets its timer run): still after the short window.
-    let (mut e, _) = started(cfg(100, WantState::Master));
-    assert!(hear(&mut e, Instant::from_millis(500), 50).is_empty());
-    let due = Instant::from_nanos(ONE_INTERVAL_AND_MIN_SKEW_NS);
-    assert_eq!(run_until(&mut e, due), vec![TAKEOVER]);
-}
-
-#[test]
-fn state_backup_keeps_the_master_down_interval() {
-    for want in [WantState::Backup, WantState::ByPriority] {
-        let (mut e, t) = started(cfg(100, want));
-        assert_eq!(t, vec![START_BACKUP]);
-        // 3 s + (256 - 100) / 256 s.
-        let due = Instant::from_nanos(3_609_375_000);
-        assert_eq!(e.poll_timeout(), Some(due), "{want:?}");
-        assert_eq!(run_until(&mut e, due), vec![TAKEOVER]);
-    }
 }
 
 #[test]
@@ -160,41 +135,13 @@ fn the_owner_becomes_master_at_once_unless_told_backup() {
             "{want:?}"
         );
     }
-    // keepalived's owner with `state BACKUP`: BACKUP with the normal Master_Down_Interval
-    // (3 s + 1/256 s), then MASTER when no one else is heard.
+    // keepalived 2.2.7, measured: an owner with `state BACKUP` starts as BACKUP and takes over
+    // after the full Master_Down_Interval (3 s + 1/256 s; it took 3.08 s).
     let (mut e, t) = started(cfg(255, WantState::Backup));
     assert_eq!(t, vec![START_BACKUP]);
     let due = Instant::from_nanos(3_003_906_250);
     assert_eq!(e.poll_timeout(), Some(due));
     assert_eq!(run_until(&mut e, due), vec![TAKEOVER]);
-}
-
-#[test]
-fn the_short_wait_is_only_for_start_up_not_for_leaving_fault() {
-    let (mut e, _) = started(cfg(100, WantState::Master));
-    let eth0 = e.interface_id("eth0").unwrap();
-    let t = Instant::from_millis(100);
-    e.handle_input(
-        t,
-        Input::Link {
-            iface: eth0,
-            up: false,
-        },
-    );
-    e.handle_input(
-        t,
-        Input::Link {
-            iface: eth0,
-            up: true,
-        },
-    );
-    let tr = transitions(&mut e);
-    assert_eq!(tr.last().map(|x| x.1), Some(State::Backup));
-    // Leaving FAULT waits the full Master_Down_Interval, as RFC 5798 6.4.1's BACKUP does.
-    assert_eq!(
-        e.poll_timeout(),
-        Some(Instant::from_nanos(100_000_000 + 3_609_375_000))
-    );
 }
 
 fn state(e: &Engine) -> State {

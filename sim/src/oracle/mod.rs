@@ -15,9 +15,7 @@
 //! - `takeover-early` / `takeover-late`: a BACKUP's Master_Down_Timer, modelled from outside
 //!   (RFC 5798 section 6.4.2: restarted with Master_Down_Interval by every advert it accepts from
 //!   a priority at least its own, or when preemption is off; Skew_Time after a priority-0
-//!   advert; rescaled when the effective priority changes; at start-up, one interval plus
-//!   priority 255's Skew_Time for a lone non-owner configured `state MASTER`, keepalived's
-//!   `vrrp_init_state`), runs out exactly when the engine
+//!   advert; rescaled when the effective priority changes), runs out exactly when the engine
 //!   says: it takes over no earlier than the deadline, and a lone BACKUP is never still waiting
 //!   after it. Skew_Time and Master_Down_Interval are computed here from the RFC's formulas, not
 //!   with the engine's functions, so a wrong formula in the engine cannot hide itself (issue 19:
@@ -44,7 +42,7 @@ use std::net::IpAddr;
 
 use vigil_engine::stats::{InstanceStats, RouterStats};
 use vigil_engine::wire::{ParseError, Version};
-use vigil_engine::{DropReason, EngineConfig, State, WantState};
+use vigil_engine::{DropReason, EngineConfig, State};
 
 // The RFC timer rules, restated here from the RFC text and not from the engine (issue 19: the
 // oracle once used the engine's own formula and could not see that VRRPv2 scaled Skew_Time by
@@ -99,11 +97,6 @@ pub(crate) enum Down {
     Full { from: u64 },
     /// Running for Skew_Time after a priority-0 advert: due at `at`.
     Skew { at: u64 },
-    /// A lone non-owner configured `state MASTER` that has just started: one
-    /// Master_Adver_Interval plus the minimal Skew_Time (priority 255's), due at `at`, not
-    /// rescaled by the priority (keepalived 2.2.7's `vrrp_init_state`: "allow one adver_int to
-    /// pass to ensure there is no other master").
-    WantMaster { at: u64 },
     /// The outside cannot tell (a lower priority heard under `preempt_delay`).
     Unknown,
 }
@@ -140,9 +133,6 @@ pub(crate) struct Model {
     pub preempt_at: Option<u64>,
     /// Member of a sync group (its takeover may wait for the other members).
     pub grouped: bool,
-    /// A lone non-owner configured `state MASTER` (keepalived's wantstate): its first
-    /// Master_Down_Timer after start-up is [`Down::WantMaster`].
-    pub wants_master: bool,
     /// The current MASTER tenure: when it began (local clock), announcements made in it, and
     /// whether a lower priority was heard (which starts bursts of its own).
     pub tenure: Option<(u64, u32, bool)>,
@@ -183,7 +173,6 @@ impl Model {
             preempt: false,
             preempt_delay: 0,
             grouped: false,
-            wants_master: false,
             expired: false,
             preempt_at: None,
             storm: (0, 0),
@@ -209,7 +198,6 @@ impl Model {
         self.preempt = c.preempt;
         self.preempt_delay = u64::try_from(c.preempt_delay.as_nanos()).unwrap_or(u64::MAX);
         self.grouped = cfg.sync_groups.iter().any(|g| g.members.contains(&c.name));
-        self.wants_master = c.want_state == WantState::Master && c.priority != 255 && !self.grouped;
     }
 
     /// A reload kept this virtual router as instance `i` of `cfg` (same name, interface,
@@ -270,7 +258,7 @@ impl Model {
     fn rfc_deadline(&self) -> Option<u64> {
         match self.down {
             Down::Off | Down::Unknown => None,
-            Down::Skew { at } | Down::WantMaster { at } => Some(at),
+            Down::Skew { at } => Some(at),
             Down::Full { from } => {
                 let (p, mai) = (self.prio?, self.mai?);
                 Some(from.saturating_add(down_interval_after(self.adverts, self.v3, p, mai)))
@@ -310,16 +298,7 @@ impl Model {
                 if let Some((_, src)) = heard {
                     self.master_addr = Some(Some(src));
                 }
-                // INIT -> BACKUP is the start-up (or a reload's new instance).
-                self.down = if from == State::Init && self.wants_master {
-                    Down::WantMaster {
-                        at: local
-                            .saturating_add(self.own)
-                            .saturating_add(skew(self.v3, 255, self.own)),
-                    }
-                } else {
-                    Down::Full { from: local }
-                };
+                self.down = Down::Full { from: local };
             }
             State::Master => {
                 self.mai = Some(self.own);
