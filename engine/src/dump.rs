@@ -31,7 +31,7 @@ use std::net::IpAddr;
 use crate::conf::{self, Config, RunAs, Scope};
 use crate::from_conf::ConvertError;
 use crate::setup::{
-    EngineConfig, InstanceConfig, OldUnicastChecksum, Track, TrackTarget, OWNER_PRIORITY,
+    EngineConfig, InstanceConfig, OldUnicastChecksum, Track, TrackTarget, WantState, OWNER_PRIORITY,
 };
 use crate::track_process::ParamMatch;
 use crate::wire::{Auth, Family, Version};
@@ -417,12 +417,12 @@ fn instance(
         line(w, "   Flags:");
         line(w, "     Using unicast");
     }
-    // The engine starts every instance in BACKUP except the address owner (RFC 5798 6.4.1),
-    // which goes to MASTER at once.
-    let want = if c.priority == OWNER_PRIORITY {
-        "MASTER"
-    } else {
-        "BACKUP"
+    // keepalived's wantstate, as the engine uses it at start-up (setup::WantState).
+    let want = match c.want_state {
+        WantState::Master => "MASTER",
+        WantState::Backup => "BACKUP",
+        WantState::ByPriority if c.priority == OWNER_PRIORITY => "MASTER",
+        WantState::ByPriority => "BACKUP",
     };
     line(w, &format!("   Wantstate = {want}"));
     let vmac = i

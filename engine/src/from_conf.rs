@@ -269,6 +269,12 @@ fn instance(
     // The configuration model uses the engine's Family and Version: nothing to translate.
     let mut c = InstanceConfig::new(&i.name, &interface, i.vrid, i.version, i.family);
     c.priority = i.priority;
+    // The model's state is keepalived's wantstate: derived from the priority when not given,
+    // and the sync group rule applied (conf::validate).
+    c.want_state = match i.state {
+        crate::conf::InitialState::Master => crate::setup::WantState::Master,
+        crate::conf::InitialState::Backup => crate::setup::WantState::Backup,
+    };
     c.advert_interval = i.advert_int;
     c.preempt = i.preempt;
     c.preempt_delay = i.preempt_delay;

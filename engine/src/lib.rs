@@ -162,6 +162,7 @@ pub use io::{
 };
 pub use notices::Notice;
 pub use setup::{
-    AddrFlags, EngineConfig, InstanceConfig, SetupError, VirtualAddress, LIFETIME_FOREVER,
+    AddrFlags, EngineConfig, InstanceConfig, SetupError, VirtualAddress, WantState,
+    LIFETIME_FOREVER,
 };
 pub use time::Instant;

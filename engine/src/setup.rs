@@ -95,6 +95,28 @@ impl VirtualAddress {
     }
 }
 
+/// The state an instance wants at start-up: keepalived's `wantstate`, from `state MASTER|BACKUP`
+/// (or derived from the priority when no `state` is given).
+///
+/// RFC 5798 section 6.4.1 starts the address owner (priority 255) as MASTER and everyone else
+/// as BACKUP with a full Master_Down_Interval. keepalived 2.2.7 does the same, except that an
+/// owner told `state BACKUP` starts as BACKUP (measured; see `Engine`'s start-up). For a
+/// non-owner `state MASTER` changes no timer in keepalived 2.2.7 as it runs (it waits the full
+/// Master_Down_Interval, measured), only the configuration: the default priority becomes 255,
+/// and `nopreempt` / `preempt_delay` are cleared with a warning (the parser does both).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum WantState {
+    /// No `state` given: MASTER for the address owner, BACKUP otherwise (RFC 5798 section
+    /// 6.4.1).
+    #[default]
+    ByPriority,
+    /// `state MASTER`: the owner becomes MASTER at once; a non-owner starts as BACKUP with the
+    /// full Master_Down_Interval, as keepalived 2.2.7 does.
+    Master,
+    /// `state BACKUP`: BACKUP with the full Master_Down_Interval, even for the owner.
+    Backup,
+}
+
 /// One virtual router instance (keepalived's `vrrp_instance`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct InstanceConfig {
@@ -112,6 +134,9 @@ pub struct InstanceConfig {
     pub priority: u8,
     /// Advertisement_Interval: whole seconds for v2, a multiple of 10 ms (1..=4095 cs) for v3.
     pub advert_interval: Duration,
+    /// The state the instance wants at start-up (keepalived.conf(5) `state MASTER|BACKUP`;
+    /// see [`WantState`] for what each does).
+    pub want_state: WantState,
     /// Preempt_Mode (RFC 5798 section 6.1); keepalived's `nopreempt` clears it.
     pub preempt: bool,
     /// keepalived's `preempt_delay`: how long after start-up, or after first hearing a lower
@@ -484,6 +509,7 @@ impl InstanceConfig {
             version,
             priority: DEFAULT_PRIORITY,
             advert_interval: Duration::from_secs(1),
+            want_state: WantState::ByPriority,
             preempt: true,
             preempt_delay: Duration::ZERO,
             accept: false,

@@ -96,7 +96,6 @@ const LISTED: &[Listed] = &[
     row("track file", "Status", "*", KeepalivedOnly, "run-time value of the file"),
     row("track process", "Current processes|Have quorum", "*", KeepalivedOnly, "run-time process count and quorum (vigild status shows Vigil's)"),
     // Settings Vigil does not honour yet: issue 15.
-    row("instance", "Wantstate", "*", Differs, "state MASTER below priority 255 is not honoured yet: Vigil's engine starts every non-owner in BACKUP (RFC 5798 6.4.1) (issue 15)"),
     row("instance", "Virtual IP", "keepalived.conf.vrrp", Differs, "the sample's second 192.168.200.18 (label eth0:1) is the same address: Vigil keeps one (the kernel holds an address once)"),
     row("instance", "VRRP Version", "ipv6_version2.conf", Differs, "VRRPv2 is IPv4-only (RFC 3768): Vigil runs an IPv6 instance as v3 with a warning; keepalived 2.2.7 keeps v2"),
     row("instance", "Advert interval", "ipv6_version2.conf", Differs, "the same v3-for-IPv6 rule: v3 prints the interval in milliseconds"),

@@ -985,6 +985,7 @@ impl Builder {
         let body = self.block(s);
         let errors_before = self.count_errors();
         let mut state = InitialState::Backup;
+        let mut state_given = false;
         let mut interface = None;
         let mut vrid: Option<(u8, Location)> = None;
         let mut priority: Option<u8> = None;
@@ -1071,6 +1072,7 @@ impl Builder {
                 match kw {
                     "state" => {
                         let t = self.one(st)?;
+                        state_given = true;
                         state = match t.text.as_str() {
                             "MASTER" => InitialState::Master,
                             "BACKUP" => InitialState::Backup,
@@ -1429,17 +1431,43 @@ impl Builder {
                 auth = None;
             }
         }
-        if state == InitialState::Master && matches!(&auth, Some(a) if a.kind == AuthType::Ah) {
+        // keepalived 2.2.7's order (vrrp.c, vrrp_complete_instance): no priority -> derived from
+        // the state; no state -> derived from the priority (the owner wants MASTER).
+        let priority = priority.unwrap_or(match state {
+            InitialState::Master => 255,
+            InitialState::Backup => 100,
+        });
+        if !state_given && priority == 255 {
+            state = InitialState::Master;
+        }
+        if state == InitialState::Master
+            && priority != 255
+            && matches!(&auth, Some(a) if a.kind == AuthType::Ah)
+        {
             self.warn(
                 s.loc(),
                 format!("vrrp_instance {}: state MASTER is incompatible with AH authentication: starting as BACKUP", name.text),
             );
             state = InitialState::Backup;
         }
-        let priority = priority.unwrap_or(match state {
-            InitialState::Master => 255,
-            InitialState::Backup => 100,
-        });
+        if state == InitialState::Master {
+            // keepalived 2.2.7 (vrrp.c, vrrp_complete_instance): an instance that starts wanting
+            // MASTER must be able to take over, so both hold-offs are cleared with a warning.
+            if !preempt {
+                self.warn(
+                    s.loc(),
+                    format!("vrrp_instance {}: nopreempt will not work with initial state MASTER: cleared", name.text),
+                );
+                preempt = true;
+            }
+            if !preempt_delay.is_zero() {
+                self.warn(
+                    s.loc(),
+                    format!("vrrp_instance {}: preempt_delay will not work with initial state MASTER: cleared", name.text),
+                );
+                preempt_delay = Duration::ZERO;
+            }
+        }
         if interface.is_none() && peers.is_empty() {
             self.err(
                 s.loc(),

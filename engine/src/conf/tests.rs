@@ -44,6 +44,78 @@ fn state_master_without_priority_is_255() {
 }
 
 #[test]
+fn the_state_is_keepalived_s_wantstate() {
+    let with =
+        |extra: &str| ok(&BASIC.replace("interface eth0", &format!("{extra}\n interface eth0")));
+    // No state: derived from the priority (keepalived's vrrp_complete_instance).
+    assert_eq!(with("").instances[0].state, InitialState::Backup);
+    assert_eq!(
+        with("priority 255").instances[0].state,
+        InitialState::Master
+    );
+    assert_eq!(
+        with("state BACKUP\n priority 255").instances[0].state,
+        InitialState::Backup
+    );
+    // nopreempt and preempt_delay cannot work for an instance that wants MASTER: cleared, said.
+    let c = with("state MASTER\n priority 150\n nopreempt\n preempt_delay 10");
+    let i = &c.instances[0];
+    assert_eq!(i.state, InitialState::Master);
+    assert!(i.preempt);
+    assert_eq!(i.preempt_delay, Duration::ZERO);
+    let w: Vec<String> = c.warnings.iter().map(ToString::to_string).collect();
+    assert!(
+        w.iter()
+            .any(|w| w.contains("nopreempt will not work with initial state MASTER")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|w| w.contains("preempt_delay will not work with initial state MASTER")),
+        "{w:?}"
+    );
+    // With state BACKUP both stay.
+    let i = &with("priority 150\n nopreempt\n preempt_delay 10").instances[0];
+    assert!(!i.preempt);
+    assert_eq!(i.preempt_delay, Duration::from_secs(10));
+}
+
+#[test]
+fn a_sync_group_wants_master_only_when_every_member_is_an_owner_wanting_it() {
+    let two = |a: &str, b: &str| {
+        format!(
+            "vrrp_sync_group G {{\n group {{\n A\n B\n }}\n}}\n\
+             vrrp_instance A {{\n interface eth0\n virtual_router_id 1\n {a}\n virtual_ipaddress {{\n 192.0.2.1\n }}\n}}\n\
+             vrrp_instance B {{\n interface eth0\n virtual_router_id 2\n {b}\n virtual_ipaddress {{\n 192.0.2.2\n }}\n}}\n"
+        )
+    };
+    let states = |a: &str, b: &str| -> Vec<InitialState> {
+        ok(&two(a, b)).instances.iter().map(|i| i.state).collect()
+    };
+    use InitialState::{Backup, Master};
+    assert_eq!(
+        states("state MASTER\n priority 150", "state MASTER\n priority 150"),
+        [Backup, Backup]
+    );
+    assert_eq!(states("priority 255", "priority 100"), [Backup, Backup]);
+    assert_eq!(
+        states("priority 255", "state BACKUP\n priority 255"),
+        [Backup, Backup]
+    );
+    assert_eq!(states("priority 255", "state MASTER"), [Master, Master]);
+    // Outside a group a non-owner keeps wanting MASTER.
+    assert_eq!(
+        ok(&BASIC.replace(
+            "interface eth0",
+            "state MASTER\n priority 150\n interface eth0"
+        ))
+        .instances[0]
+            .state,
+        Master
+    );
+}
+
+#[test]
 fn ranges_are_errors_with_locations() {
     let e = errs(&BASIC.replace("virtual_router_id 1", "virtual_router_id 0"));
     assert_eq!(e, ["keepalived.conf:3:20: error: virtual_router_id: expected an integer in 1..=255, found '0'"]);

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::diag::Diagnostic;
-use super::model::{Config, Family};
+use super::model::{Config, Family, InitialState};
 
 /// Checks `cfg`, pushing errors and warnings into `diags` and recording each instance's group.
 // Long: the cross-section checks one after another (names, VRIDs, sync groups, tracked scripts and files), each a short independent block.
@@ -81,6 +81,25 @@ pub(crate) fn validate(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
     }
     for inst in cfg.instances.iter_mut() {
         inst.sync_group = member_of.get(&inst.name).cloned();
+    }
+    // keepalived 2.2.7 (vrrp.c, vrrp_complete_init): a sync group starts in MASTER only when
+    // every member may; a group with a member wanting MASTER and a member that wants BACKUP or
+    // is not the address owner has all its members start wanting BACKUP (as one group).
+    for g in &cfg.sync_groups {
+        let members = || {
+            cfg.instances
+                .iter()
+                .filter(|i| i.sync_group.as_deref() == Some(g.name.as_str()))
+        };
+        let wants_master = members().any(|i| i.state == InitialState::Master);
+        let has_backup = members().any(|i| i.state == InitialState::Backup || i.priority != 255);
+        if wants_master && has_backup {
+            for inst in cfg.instances.iter_mut() {
+                if inst.sync_group.as_deref() == Some(g.name.as_str()) {
+                    inst.state = InitialState::Backup;
+                }
+            }
+        }
     }
     // Tracked scripts and files must exist (keepalived ignores the reference, and so does Vigil,
     // with a warning).

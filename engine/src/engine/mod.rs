@@ -14,7 +14,7 @@ use crate::io::{
 use crate::notices::{Gate, Notice};
 use crate::setup::{
     EngineConfig, InstanceConfig, OldUnicastChecksum, ScriptConfig, SetupError, TrackTarget,
-    OWNER_PRIORITY,
+    WantState, OWNER_PRIORITY,
 };
 use crate::stats::{InstanceStats, PeerChecksum, RouterStats, PEER_CHECKSUMS_RECORDED};
 use crate::time::Instant;
@@ -750,6 +750,8 @@ mod tests;
 
 #[cfg(test)]
 mod tracking_tests;
+#[cfg(test)]
+mod want_state_tests;
 
 mod announce;
 mod backup;

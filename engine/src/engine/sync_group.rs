@@ -91,9 +91,12 @@ impl Engine {
             .iter()
             .any(|&m| matches!(self.instances[m as usize].state, State::Fault | State::Init))
         {
-            let all_owners = members
-                .iter()
-                .all(|&m| self.instances[m as usize].is_owner());
+            // An owner told `state BACKUP` starts as BACKUP (keepalived's wantstate; see
+            // [`WantState`]), and so does its group.
+            let all_owners = members.iter().all(|&m| {
+                let inst = &self.instances[m as usize];
+                inst.is_owner() && !(startup.is_some() && inst.cfg.want_state == WantState::Backup)
+            });
             let to = if all_owners {
                 State::Master
             } else {

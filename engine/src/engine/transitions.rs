@@ -34,14 +34,26 @@ impl Engine {
     }
 
     /// A lone instance from INIT or FAULT: FAULT if a fault holds, MASTER for the owner, BACKUP
-    /// otherwise.
+    /// otherwise; at start-up an owner configured `state BACKUP` starts as BACKUP too (see
+    /// [`WantState`]).
+    ///
+    /// RFC 5798 section 6.4.1 starts only the owner as MASTER. keepalived 2.2.7 follows it with
+    /// its configured state (wantstate) on top, as measured against the Debian build in a
+    /// network namespace (1 s adverts): no `state` at priority 255 -> MASTER at once;
+    /// `state BACKUP` at priority 255 -> BACKUP, MASTER after 3.08 s (3 s + 1/256 s, the
+    /// full Master_Down_Interval); `state MASTER` at priority 150 -> BACKUP, MASTER after
+    /// 3.45 s (3 s + 106/256 s: the full Master_Down_Interval too, not the one interval plus
+    /// minimal skew that `vrrp_init_state` in vrrp_scheduler.c sets: `try_up_instance`, run
+    /// when the instance leaves INIT, resets a non-owner's timer to the full interval).
     pub(super) fn leave_fault(&mut self, now: Instant, i: usize, reason: Reason) {
+        let startup = reason == Reason::Startup;
+        let told_backup = startup && self.instances[i].cfg.want_state == WantState::Backup;
         if let Some(fault) = self.fault(i) {
             if self.instances[i].state != State::Fault {
                 self.become_fault(now, i, fault);
             }
-        } else if self.instances[i].is_owner() {
-            let r = if reason == Reason::Startup {
+        } else if self.instances[i].is_owner() && !told_backup {
+            let r = if startup {
                 Reason::AddressOwner
             } else {
                 reason
