@@ -51,6 +51,7 @@ pub fn backend_name(kind: plan::Backend) -> &'static str {
     match kind {
         plan::Backend::Nftables => "nftables",
         plan::Backend::Ipvs => "IPVS",
+        plan::Backend::NotApplied => "none",
     }
 }
 
@@ -200,7 +201,10 @@ impl DataPlane {
                     Box::new(nftables::Nft::default())
                 }
             },
-            plan::Backend::Nftables => Box::new(nftables::Nft::default()),
+            // host_backend() names a kernel interface, never NotApplied.
+            plan::Backend::Nftables | plan::Backend::NotApplied => {
+                Box::new(nftables::Nft::default())
+            }
         };
         Self::with_backend(cfg, backend)
     }
