@@ -199,15 +199,18 @@ pub(crate) fn run(
         let _ = writeln!(out, "{d}");
     }
     let failed = loaded.is_none() || load::fails_check(&diags);
-    if let Some(cfg) = cfg {
-        if !cfg.checkers.virtual_servers.is_empty() {
-            let _ = writeln!(
-                out,
-                "vigild: load-balancer data plane on this host: {}: {}",
-                host.name(),
-                host.why
-            );
-        }
+    // Which backend, and why: with virtual servers, or when the backend refused one (the
+    // operator then learns why the host has no IPVS).
+    let refused_by_backend = diags
+        .iter()
+        .any(|d| d.message.contains(vigil_engine::dataplane::CANNOT_APPLY));
+    if cfg.is_some_and(|c| !c.checkers.virtual_servers.is_empty()) || refused_by_backend {
+        let _ = writeln!(
+            out,
+            "vigild: load-balancer data plane on this host: {}: {}",
+            host.name(),
+            host.why
+        );
     }
     let mut insecure = false;
     if let Some(cfg) = cfg {

@@ -24,6 +24,10 @@ pub use ipvs::{ipvs_notes, ipvs_refusal, ipvs_refused};
 pub use sched::{buckets, Scheduling, Selector, MAX_BUCKETS};
 pub use support::{nftables_notes, refusal, refused};
 
+/// The words of every data-plane refusal error (`conf`), after the backend's name: runners
+/// find them to say which backend the host has and why.
+pub const CANNOT_APPLY: &str = "data plane of this host cannot apply it";
+
 /// Which kernel interface applies the virtual servers on a host (io-linux decides it from
 /// the kernel: IPVS where the kernel has it, as keepalived, else nftables); the notes and
 /// refusals that `vigild -t` prints depend on it. A refusal is a configuration error

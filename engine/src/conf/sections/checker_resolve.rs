@@ -423,7 +423,10 @@ impl Builder {
             let backend = self.data_plane.name();
             self.err(
                 &at,
-                format!("virtual_server {name}: the {backend} data plane of this host cannot apply it: {why}"),
+                format!(
+                    "virtual_server {name}: the {backend} {}: {why}",
+                    crate::dataplane::CANNOT_APPLY
+                ),
             );
         }
         for note in self.data_plane.notes(&vs) {
