@@ -13,6 +13,7 @@
 //!   `postrouting` nat chain in Vigil's table, `ip saddr & MASK == NET masquerade` per real
 //!   server network. Replies of balanced connections are not affected (conntrack un-DNATs
 //!   them; the nat hooks see only a connection's first packet).
+//!
 //! Every refusal is a configuration error at the `virtual_server` line (or at the
 //! `real_server` / `sorry_server` whose own `lb_kind` or address is refused): `vigild -t`
 //! fails, the daemon does not start, a reload keeps the running configuration. A service the
