@@ -42,6 +42,9 @@
 //! * `persistence_engine`: refused (IPVS's SIP Call-ID engine has no nftables equivalent).
 //! * `virtual_server group`: refused for now (sets of addresses and ranges are not built).
 //! * `ops` (one-packet scheduling): noted: nftables translates per conntrack flow.
+//! * `sh-port` / `mh-port` (and `flag-2`, the same IPVS flag): the source port is hashed too.
+//!   `sh-fallback` / `mh-fallback` (and `flag-1`): noted: a server without buckets never gets
+//!   a client, with or without the flag. `flag-3`: noted, not honoured (no scheduler reads it).
 //! * `virtual_server fwmark N`: packets marked N (by the operator's own rule in an earlier
 //!   hook, as for IPVS) are translated to the server's address only: a mark may span
 //!   protocols, so the destination port is kept and real server ports are not applied (noted).
@@ -49,7 +52,7 @@
 //!   between families).
 
 use super::sched::Scheduling;
-use crate::conf::{Family, Forwarding, Granularity, Location, ServiceKey, VirtualServer};
+use crate::conf::{Family, Forwarding, Granularity, LbAlgo, Location, ServiceKey, VirtualServer};
 
 fn family_of(a: &std::net::IpAddr) -> Family {
     if a.is_ipv4() {
@@ -160,6 +163,23 @@ pub fn nftables_notes(vs: &VirtualServer) -> Vec<String> {
     {
         notes.push(format!(
             "virtual_server {name}: the real servers' ports are not applied: a fwmark service may span protocols, so its packets keep their destination port (DNAT of the address only)"
+        ));
+    }
+    let f = &vs.sched_flags;
+    let fallback = match vs.lb_algo {
+        LbAlgo::Sh => f.sh_fallback || f.flag1,
+        LbAlgo::Mh => f.mh_fallback || f.flag1,
+        _ => false,
+    };
+    if fallback {
+        notes.push(format!(
+            "virtual_server {name}: {}-fallback: a server out of the table or inhibited has no buckets, so its clients are hashed over the servers that take connections (the flag's effect; nftables does so with or without it)",
+            vs.lb_algo.name()
+        ));
+    }
+    if f.flag3 {
+        notes.push(format!(
+            "virtual_server {name}: flag-3: not honoured: an IPVS service flag passed to the kernel's scheduler (ip_vs_sh.c and ip_vs_mh.c read flag-1 and flag-2 only); nftables has no scheduler to pass it to"
         ));
     }
     if vs.sched_flags.ops {

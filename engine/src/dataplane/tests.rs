@@ -346,3 +346,43 @@ fn the_configuration_refusals_follow_the_host_backend() {
         assert!(e[0].contains(what), "{e:?}");
     }
 }
+
+/// The sh / mh flags: the port flags (and flag-2, the same IPVS flag) hash the source port;
+/// the fallback flags (and flag-1) and flag-3 are noted, never dropped without a word.
+#[test]
+fn scheduler_flags_are_applied_or_noted() {
+    for body in [
+        "lb_algo sh\nsh-port",
+        "lb_algo mh\nmh-port",
+        "lb_algo sh\nflag-2",
+        "lb_algo mh\nflag-2",
+    ] {
+        let vs = vs_of(&format!("{body}\n{THREE}"));
+        assert_eq!(
+            Scheduling::of(&vs).selector,
+            Selector::SourceHash { port: true },
+            "{body}"
+        );
+    }
+    let vs = vs_of(&format!("lb_algo mh\n{THREE}"));
+    assert_eq!(
+        Scheduling::of(&vs).selector,
+        Selector::SourceHash { port: false }
+    );
+    let vs = vs_of(&format!("lb_algo rr\nflag-2\n{THREE}"));
+    assert_eq!(Scheduling::of(&vs).selector, Selector::Counter);
+    for (body, said) in [
+        (
+            "lb_algo sh\nsh-fallback",
+            "sh-fallback: a server out of the table",
+        ),
+        (
+            "lb_algo mh\nflag-1",
+            "mh-fallback: a server out of the table",
+        ),
+        ("lb_algo rr\nflag-3", "flag-3: not honoured"),
+    ] {
+        let notes = nftables_notes(&vs_of(&format!("{body}\n{THREE}"))).join("\n");
+        assert!(notes.contains(said), "{body}: {notes}");
+    }
+}
