@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use vigil_engine::conf::{self, MemoryLoader, ParseOptions, Severity};
+use vigil_engine::dataplane::Backend;
 
 /// Where the samples are, in the repository: copied unchanged from Debian's keepalived 2.2.7 by
 /// scripts/copy-keepalived-samples.sh (tests/configs/keepalived-samples/README.md).
@@ -30,6 +31,16 @@ const REFUSED: &[(&str, &str, &str)] = &[(
      address' and drops the rule; Vigil refuses the file at the line",
 )];
 
+/// Samples that the nftables data plane (this host's: no IPVS) cannot apply, what every error
+/// says, and why: `vigild -t` fails on them here (keepalived's passes, with IPVS). Their
+/// content is still read and snapshotted (as `vigild -d` prints it, data plane not applied).
+const REFUSED_BY_NFTABLES: &[(&str, &str, &str)] = &[(
+    "keepalived.conf.virtual_server_group",
+    "the nftables data plane of this host cannot apply it: groups (sets of addresses and ranges) are not built",
+    "its virtual server is a virtual_server_group, which the nftables data plane does not \
+     build (nor the IPVS one yet)",
+)];
+
 #[test]
 fn all_keepalived_samples_parse() {
     let dir = Path::new(SAMPLES);
@@ -50,15 +61,41 @@ fn all_keepalived_samples_parse() {
         let text = std::fs::read_to_string(format!("{SAMPLES}/{name}")).expect("read sample");
         let path = format!("{INSTALLED}/{name}");
         // The conditional sample is meant for `-i high` or `-i low`.
-        let opts = ParseOptions {
+        // As `vigild -t` parses it on this machine: the nftables data plane.
+        let mut opts = ParseOptions {
             config_id: (name == "keepalived.conf.conditional_conf").then(|| "high".to_string()),
+            data_plane: Backend::Nftables,
             ..ParseOptions::default()
         };
         let refused = REFUSED.iter().find(|(n, _, _)| *n == name);
+        let by_nftables = REFUSED_BY_NFTABLES.iter().find(|(n, _, _)| *n == name);
         let cfg = match conf::parse_text(&path, &text, &MemoryLoader::new(), &opts) {
             Ok(c) => {
                 assert!(refused.is_none(), "{name} is listed as refused but parses");
+                assert!(
+                    by_nftables.is_none(),
+                    "{name} is listed as refused by nftables but parses"
+                );
                 c
+            }
+            Err(e) if by_nftables.is_some() => {
+                let expected = by_nftables.map_or("", |r| r.1);
+                let errors: Vec<_> = e.errors().collect();
+                assert!(!errors.is_empty(), "{name}: no error");
+                for d in errors {
+                    assert!(
+                        d.message.contains(expected),
+                        "{name}: an error other than the listed one: {d}"
+                    );
+                }
+                insta::assert_snapshot!(
+                    format!("{}_nftables", name.replace('.', "_")),
+                    e.to_string()
+                );
+                // The content, read without a data plane (`vigild -d`).
+                opts.data_plane = Backend::NotApplied;
+                conf::parse_text(&path, &text, &MemoryLoader::new(), &opts)
+                    .unwrap_or_else(|e| panic!("{name} does not parse without a data plane:\n{e}"))
             }
             Err(e) if refused.is_some() => {
                 let expected = refused.map_or("", |r| r.1);

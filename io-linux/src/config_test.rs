@@ -145,13 +145,15 @@ fn program_exists(argv0: &str) -> bool {
 
 /// `vigild -d`: prints the effective configuration in keepalived's `-d` format (VRRP part, then
 /// checker part; see `vigil_linux::dump`).
-/// A file that does not parse prints nothing: `-t` or the start reports the errors.
+/// A file that does not parse prints nothing: `-t` or the start reports the errors. What the
+/// host's data plane cannot apply is printed too (as keepalived's `-d` prints what it parsed):
+/// `-t` and the daemon refuse it.
 pub(crate) fn dump(file: &Path, config_id: Option<String>) {
     let path = file.to_string_lossy();
     let opts = ParseOptions {
         config_id,
         rt_tables: vigil_linux::routes::rt_tables(),
-        data_plane: vigil_linux::dataplane::host_backend().kind,
+        data_plane: vigil_engine::dataplane::Backend::NotApplied,
     };
     if let Ok(cfg) = conf::parse_file(&path, &FsLoader, &opts) {
         vigil_linux::dump::print(&cfg);
@@ -197,15 +199,18 @@ pub(crate) fn run(
         let _ = writeln!(out, "{d}");
     }
     let failed = loaded.is_none() || load::fails_check(&diags);
-    if let Some(cfg) = cfg {
-        if !cfg.checkers.virtual_servers.is_empty() {
-            let _ = writeln!(
-                out,
-                "vigild: load-balancer data plane on this host: {}: {}",
-                host.name(),
-                host.why
-            );
-        }
+    // Which backend, and why: with virtual servers, or when the backend refused one (the
+    // operator then learns why the host has no IPVS).
+    let refused_by_backend = diags
+        .iter()
+        .any(|d| d.message.contains(vigil_engine::dataplane::CANNOT_APPLY));
+    if cfg.is_some_and(|c| !c.checkers.virtual_servers.is_empty()) || refused_by_backend {
+        let _ = writeln!(
+            out,
+            "vigild: load-balancer data plane on this host: {}: {}",
+            host.name(),
+            host.why
+        );
     }
     let mut insecure = false;
     if let Some(cfg) = cfg {

@@ -1,7 +1,8 @@
 //! `vigild -t` on this machine says which load-balancer data plane the host gets and why, and
 //! checks the virtual servers against that backend. Live, on this kernel: it has no IPVS
 //! (`CONFIG_IP_VS` is not set), so the `IPVS` generic netlink family lookup fails cleanly and
-//! the host gets nftables, which refuses `lb_kind DR` with the reason. On a kernel with IPVS
+//! the host gets nftables, which refuses `lb_kind DR` with the reason: an error at the
+//! virtual_server's line, `-t` fails (exit 5), while `-d` still prints what it parsed. On a kernel with IPVS
 //! the test fails and says so: the IPVS backend has never been run against a kernel, and this
 //! test does not pretend to cover it.
 
@@ -42,14 +43,28 @@ fn vigild_t_names_the_backend_and_checks_against_it() {
         ),
         "{line}"
     );
+    let conf_name = conf.to_string_lossy();
     assert!(
-        text.contains(
-            "virtual_server 192.0.2.100:80: not applied by the nftables data plane: lb_kind DR"
-        ),
+        text.contains(&format!(
+            "{conf_name}:1:1: error: virtual_server 192.0.2.100:80: the nftables data plane of this host cannot apply it: lb_kind DR"
+        )),
         "{text}"
     );
+    assert!(text.contains("use lb_kind NAT"), "{text}");
     assert!(
         text.contains("virtual_server 192.0.2.101:80: applied by the nftables data plane"),
         "{text}"
     );
+    // EXIT_CONFIG (keepalived's KEEPALIVED_EXIT_CONFIG).
+    assert_eq!(out.status.code(), Some(5), "-t must fail: {text}");
+    // `-d` prints what it parsed, the refused service included (as keepalived's -d).
+    let dump = Command::new(env!("CARGO_BIN_EXE_vigild"))
+        .arg("-d")
+        .arg("-f")
+        .arg(&conf)
+        .output()
+        .expect("run vigild -d");
+    let dump = String::from_utf8_lossy(&dump.stdout);
+    assert!(dump.contains("192.0.2.100"), "{dump}");
+    assert!(dump.contains("DR"), "{dump}");
 }

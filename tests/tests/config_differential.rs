@@ -33,6 +33,14 @@ const DELIBERATE: &[(&str, &str)] = &[
         "lvs_http_no_url.conf",
         "keepalived 2.2.7 crashes (SIGSEGV, exit 139) on an HTTP_GET without url; Vigil reports it at its line and exits 5",
     ),
+    (
+        "lvs_every_keyword.conf",
+        "this host's data plane is nftables (no IPVS): a virtual_server group, persistence_engine and lb_kind TUN cannot be applied, and Vigil refuses them at their lines (a service the kernel would not serve must not start with only its checkers running); keepalived's -t does not look at IPVS (its checker process stops at start when IPVS cannot be initialised)",
+    ),
+    (
+        "keepalived.conf.virtual_server_group",
+        "the same: the nftables data plane does not build virtual_server groups, and Vigil refuses the group at its line",
+    ),
 ];
 
 /// Config ids: keepalived's conditional sample is meant to be run with `-i high` or `-i low`.

@@ -238,10 +238,16 @@ fn duplicate_vrid_and_sync_groups() {
 
 #[test]
 fn unknown_keywords_warn_and_lvs_defaults_are_reported() {
-    let c = ok(&format!(
+    // On an nftables host (the data plane's notes follow the host's backend).
+    let opts = ParseOptions {
+        data_plane: crate::dataplane::Backend::Nftables,
+        ..ParseOptions::default()
+    };
+    let text = format!(
         "virtual_server 192.0.2.9 80 {{\n real_server 192.0.2.10 80 {{\n  weight 1\n }}\n}}\n{}",
         BASIC.replace("interface eth0", "interface eth0\n frobnicate 3")
-    ));
+    );
+    let c = parse_text("keepalived.conf", &text, &MemoryLoader::new(), &opts).expect("parses");
     let w: Vec<String> = c.warnings.iter().map(|d| d.to_string()).collect();
     assert_eq!(w.len(), 6, "{w:?}");
     assert_eq!(

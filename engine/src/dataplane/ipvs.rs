@@ -18,10 +18,12 @@
 //! * A real server of the other address family: only with `lb_kind TUN` (the kernel accepts
 //!   a destination of another family for tunnelling only, `ip_vs_ctl.c`: "Only tunnel
 //!   allowed for mixed families").
+//! * A refusal is a configuration error at its line (`vigild -t` fails, the daemon does not
+//!   start, a reload keeps the running configuration), as on an nftables host.
 //! * `nat_mask` (keepalived 0.7's ipchains rule): not applied by IPVS (noted): the real
 //!   servers' own connections are not masqueraded.
 
-use crate::conf::{Family, Forwarding, ServiceKey, VirtualServer};
+use crate::conf::{Family, Forwarding, Location, ServiceKey, VirtualServer};
 
 fn family_of(a: &std::net::IpAddr) -> Family {
     if a.is_ipv4() {
@@ -33,38 +35,41 @@ fn family_of(a: &std::net::IpAddr) -> Family {
 
 /// Why the IPVS data plane cannot apply this virtual server, if it cannot.
 pub fn ipvs_refusal(vs: &VirtualServer) -> Option<String> {
-    if let ServiceKey::Group(g) = &vs.key {
-        return Some(format!(
-            "virtual_server group {g}: the expansion of a group into one IPVS service per address, range entry and fwmark is not built yet"
-        ));
+    ipvs_refused(vs).map(|(_, why)| why)
+}
+
+/// [`ipvs_refusal`], with where the configuration says it: the `virtual_server` line, or the
+/// `real_server` / `sorry_server` line that is refused.
+pub fn ipvs_refused(vs: &VirtualServer) -> Option<(&Location, String)> {
+    if matches!(vs.key, ServiceKey::Group(_)) {
+        return Some((&vs.loc, "the expansion of a group into one IPVS service per address, range entry and fwmark is not built yet; write one virtual_server per address (or per fwmark)".to_string()));
     }
     let servers = vs
         .real_servers
         .iter()
-        .map(|r| ("real_server", r.addr, r.forwarding))
+        .map(|r| ("real_server", r.addr, r.forwarding, &r.loc))
         .chain(
             vs.sorry_server
                 .as_ref()
-                .map(|s| ("sorry_server", s.addr, s.forwarding)),
+                .map(|s| ("sorry_server", s.addr, s.forwarding, &s.loc)),
         );
-    for (what, addr, fwd) in servers {
+    for (what, addr, fwd, loc) in servers {
         if family_of(&addr) != vs.family && !matches!(fwd, Forwarding::Tun { .. }) {
-            return Some(format!(
-                "{what} {addr}: its address family differs from the virtual server's: IPVS accepts that for lb_kind TUN only"
-            ));
+            return Some((loc, format!(
+                "{what} {addr}: its address family differs from the virtual server's: IPVS accepts that for lb_kind TUN only; give it an address of the virtual server's family, or use lb_kind TUN"
+            )));
         }
     }
     None
 }
 
-/// What `vigild -t` says about this virtual server when the host's data plane is IPVS: one
-/// line when it is refused, else how it is applied and what is not honoured.
+/// What `vigild -t` says about this virtual server when the host's data plane is IPVS: how it
+/// is applied and what is not honoured; nothing when it is refused (the refusal is a
+/// configuration error, [`ipvs_refused`]).
 pub fn ipvs_notes(vs: &VirtualServer) -> Vec<String> {
     let name = &vs.key;
-    if let Some(why) = ipvs_refusal(vs) {
-        return vec![format!(
-            "virtual_server {name}: not applied by the IPVS data plane: {why}; its health checkers run and its table shows in `vigild status`"
-        )];
+    if ipvs_refusal(vs).is_some() {
+        return Vec::new();
     }
     let mut notes = vec![format!(
         "virtual_server {name}: applied by the IPVS data plane (generic netlink, as keepalived): scheduler {}, lb_kind as configured per real server",

@@ -20,20 +20,30 @@ mod ipvs;
 mod sched;
 mod support;
 
-pub use ipvs::{ipvs_notes, ipvs_refusal};
+pub use ipvs::{ipvs_notes, ipvs_refusal, ipvs_refused};
 pub use sched::{buckets, Scheduling, Selector, MAX_BUCKETS};
-pub use support::{nftables_notes, refusal};
+pub use support::{nftables_notes, refusal, refused};
+
+/// The words of every data-plane refusal error (`conf`), after the backend's name: runners
+/// find them to say which backend the host has and why.
+pub const CANNOT_APPLY: &str = "data plane of this host cannot apply it";
 
 /// Which kernel interface applies the virtual servers on a host (io-linux decides it from
 /// the kernel: IPVS where the kernel has it, as keepalived, else nftables); the notes and
-/// refusals that `vigild -t` prints depend on it.
+/// refusals that `vigild -t` prints depend on it. A refusal is a configuration error
+/// (`conf`): the daemon does not start, and a reload keeps the running configuration.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Backend {
     /// Vigil's nftables table (NAT only; `support.rs`).
-    #[default]
     Nftables,
     /// IPVS over generic netlink (`ipvs.rs`).
     Ipvs,
+    /// No data plane: the configuration is read, not applied. `vigild -d` prints what it
+    /// parsed whatever the host can apply (as keepalived's `-d`); library callers that only
+    /// read a file get this by default. No notes, no refusals: a runner that applies the
+    /// configuration names the host's backend.
+    #[default]
+    NotApplied,
 }
 
 impl Backend {
@@ -42,14 +52,30 @@ impl Backend {
         match self {
             Backend::Nftables => nftables_notes(vs),
             Backend::Ipvs => ipvs_notes(vs),
+            Backend::NotApplied => Vec::new(),
         }
     }
 
     /// Why this backend cannot apply the virtual server, if it cannot.
     pub fn refusal(self, vs: &VirtualServer) -> Option<String> {
+        self.refused(vs).map(|(_, why)| why)
+    }
+
+    /// [`Backend::refusal`], with the line of the configuration it is reported at.
+    pub fn refused(self, vs: &VirtualServer) -> Option<(&Location, String)> {
         match self {
-            Backend::Nftables => refusal(vs),
-            Backend::Ipvs => ipvs_refusal(vs),
+            Backend::Nftables => refused(vs),
+            Backend::Ipvs => ipvs_refused(vs),
+            Backend::NotApplied => None,
+        }
+    }
+
+    /// The backend's name in diagnostics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Nftables => "nftables",
+            Backend::Ipvs => "IPVS",
+            Backend::NotApplied => "no",
         }
     }
 }
@@ -57,7 +83,7 @@ impl Backend {
 use std::net::IpAddr;
 
 use crate::checker::{Server, TableChange};
-use crate::conf::{Family, Granularity, Protocol, ServiceKey, VirtualServer};
+use crate::conf::{Family, Granularity, Location, Protocol, ServiceKey, VirtualServer};
 
 /// What a virtual server's table holds, as the checker engine announced it: `Some(weight)` for
 /// a server in the table (weight 0: inhibited, no new connections), `None` for one out.

@@ -20,7 +20,7 @@
 //! | lc, wlc, sed, nq | mapped: rr (lc) / wrr (the others) | no: they count active connections |
 //! | lblc, lblcr | mapped: dh | no: locality with connection counts |
 //! | ovf | mapped: fo | no: overflow needs connection counts |
-//! | mh | mapped: sh, weighted | no: not Maglev's minimal disruption on a change |
+//! | mh | mapped: sh, weighted (with the source port for `mh-port`) | no: not Maglev's minimal disruption on a change |
 //! | twos | mapped: `numgen random`, weighted | no: not a choice of the less loaded of two |
 //!
 //! With `persistence_timeout` the scheduler picks a new client's server and the client's
@@ -66,10 +66,18 @@ impl Scheduling {
     pub fn of(vs: &VirtualServer) -> Scheduling {
         // With persistence the scheduler still picks a new client's first server, as in
         // IPVS; the client's later connections follow its entry (support.rs).
-        Self::of_algo(vs.lb_algo, vs.sched_flags.sh_port)
+        // `flag-2` is IPVS's IP_VS_SVC_F_SCHED2, which sh and mh read as their port flag.
+        let f = &vs.sched_flags;
+        let port = match vs.lb_algo {
+            LbAlgo::Sh => f.sh_port || f.flag2,
+            LbAlgo::Mh => f.mh_port || f.flag2,
+            _ => false,
+        };
+        Self::of_algo(vs.lb_algo, port)
     }
 
-    /// The scheduling of an `lb_algo` (`sh_port`: the `sh-port` flag).
+    /// The scheduling of an `lb_algo` (`sh_port`: hash the source port too, the `sh-port` or
+    /// `mh-port` flag of sh or mh).
     pub fn of_algo(algo: LbAlgo, sh_port: bool) -> Scheduling {
         let exact = |selector, weighted| Scheduling {
             selector,
@@ -121,7 +129,7 @@ impl Scheduling {
                 &format!("{COUNTS}: applied as fo (the highest weight takes everything)"),
             ),
             LbAlgo::Mh => mapped(
-                Selector::SourceHash { port: false },
+                Selector::SourceHash { port: sh_port },
                 true,
                 false,
                 "Maglev hashing is not available in nftables: applied as sh (a change of the table can move more clients than Maglev would)",

@@ -13,6 +13,13 @@
 //!   `postrouting` nat chain in Vigil's table, `ip saddr & MASK == NET masquerade` per real
 //!   server network. Replies of balanced connections are not affected (conntrack un-DNATs
 //!   them; the nat hooks see only a connection's first packet).
+//!
+//! Every refusal is a configuration error at the `virtual_server` line (or at the
+//! `real_server` / `sorry_server` whose own `lb_kind` or address is refused): `vigild -t`
+//! fails, the daemon does not start, a reload keeps the running configuration. A service the
+//! kernel would not serve must not look configured while only its checkers run (keepalived
+//! itself stops its checker process when it cannot initialise IPVS).
+//!
 //! * `lb_kind DR`: refused (not built). Direct routing sends the client's packet unchanged to
 //!   the real server's MAC address. nftables can do that only in the netdev family's ingress
 //!   hook (`fwd ip to RS device DEV`, which resolves the real server's neighbour entry), and
@@ -35,6 +42,9 @@
 //! * `persistence_engine`: refused (IPVS's SIP Call-ID engine has no nftables equivalent).
 //! * `virtual_server group`: refused for now (sets of addresses and ranges are not built).
 //! * `ops` (one-packet scheduling): noted: nftables translates per conntrack flow.
+//! * `sh-port` / `mh-port` (and `flag-2`, the same IPVS flag): the source port is hashed too.
+//!   `sh-fallback` / `mh-fallback` (and `flag-1`): noted: a server without buckets never gets
+//!   a client, with or without the flag. `flag-3`: noted, not honoured (no scheduler reads it).
 //! * `virtual_server fwmark N`: packets marked N (by the operator's own rule in an earlier
 //!   hook, as for IPVS) are translated to the server's address only: a mark may span
 //!   protocols, so the destination port is kept and real server ports are not applied (noted).
@@ -42,7 +52,7 @@
 //!   between families).
 
 use super::sched::Scheduling;
-use crate::conf::{Family, Forwarding, Granularity, ServiceKey, VirtualServer};
+use crate::conf::{Family, Forwarding, Granularity, LbAlgo, Location, ServiceKey, VirtualServer};
 
 fn family_of(a: &std::net::IpAddr) -> Family {
     if a.is_ipv4() {
@@ -52,66 +62,70 @@ fn family_of(a: &std::net::IpAddr) -> Family {
     }
 }
 
+/// What to do instead of a forwarding method nftables cannot apply.
+const USE_NAT: &str = "use lb_kind NAT (the real servers routing their replies through this director), or run vigild on a kernel with IPVS (CONFIG_IP_VS), where it is applied as by keepalived";
+
 fn forwarding_refusal(f: Forwarding, who: &str) -> Option<String> {
     match f {
         Forwarding::Nat => None,
         Forwarding::Dr => Some(format!(
-            "{who}lb_kind DR: direct routing needs the client's packet sent unchanged to the real server's MAC address, which nftables can do only in the netdev family (fwd in ingress), where there is no conntrack: a hash of the flow would move established connections at every change of the table, and per-flow sets are not built"
+            "{who}lb_kind DR: direct routing needs the client's packet sent unchanged to the real server's MAC address, which nftables can do only in the netdev family (fwd in ingress), where there is no conntrack: a hash of the flow would move established connections at every change of the table, and per-flow sets are not built; {USE_NAT}"
         )),
         Forwarding::Tun { .. } => Some(format!(
-            "{who}lb_kind TUN: IPVS encapsulates each connection (IP-in-IP, GUE, GRE); nftables has no encapsulating statement"
+            "{who}lb_kind TUN: IPVS encapsulates each connection (IP-in-IP, GUE, GRE); nftables has no encapsulating statement; {USE_NAT}"
         )),
     }
 }
 
 /// Why the nftables data plane cannot apply this virtual server, if it cannot.
 pub fn refusal(vs: &VirtualServer) -> Option<String> {
-    if let ServiceKey::Group(g) = &vs.key {
-        return Some(format!(
-            "virtual_server group {g}: groups (sets of addresses and ranges) are not built in the nftables data plane yet"
-        ));
+    refused(vs).map(|(_, why)| why)
+}
+
+/// [`refusal`], with where the configuration says it: the `virtual_server` line, or the
+/// `real_server` / `sorry_server` line whose own setting is refused.
+pub fn refused(vs: &VirtualServer) -> Option<(&Location, String)> {
+    let at = &vs.loc;
+    if matches!(vs.key, ServiceKey::Group(_)) {
+        return Some((at, "groups (sets of addresses and ranges) are not built in the nftables data plane yet; write one virtual_server per address (or mark the addresses with a firewall rule and use virtual_server fwmark)".to_string()));
     }
     if let Some(e) = &vs.persistence_engine {
-        return Some(format!(
-            "persistence_engine {e}: IPVS persistence engines have no nftables equivalent"
-        ));
+        return Some((at, format!(
+            "persistence_engine {e}: IPVS persistence engines have no nftables equivalent; remove it (persistence_timeout is applied), or run vigild on a kernel with IPVS (CONFIG_IP_VS)"
+        )));
     }
     if let Some(why) = forwarding_refusal(vs.forwarding, "") {
-        return Some(why);
+        return Some((at, why));
     }
+    const FAMILY: &str = "its address family differs from the virtual server's: NAT cannot translate between families; give it an address of the virtual server's family";
     for rs in &vs.real_servers {
         let who = format!("real_server {}: ", rs.addr);
         if let Some(why) = forwarding_refusal(rs.forwarding, &who) {
-            return Some(why);
+            return Some((&rs.loc, why));
         }
         if family_of(&rs.addr) != vs.family {
-            return Some(format!(
-                "{who}its address family differs from the virtual server's: NAT cannot translate between families"
-            ));
+            return Some((&rs.loc, format!("{who}{FAMILY}")));
         }
     }
     if let Some(s) = &vs.sorry_server {
         let who = format!("sorry_server {}: ", s.addr);
         if let Some(why) = forwarding_refusal(s.forwarding, &who) {
-            return Some(why);
+            return Some((&s.loc, why));
         }
         if family_of(&s.addr) != vs.family {
-            return Some(format!(
-                "{who}its address family differs from the virtual server's: NAT cannot translate between families"
-            ));
+            return Some((&s.loc, format!("{who}{FAMILY}")));
         }
     }
     None
 }
 
-/// What `vigild -t` says about this virtual server and the nftables data plane: one line
-/// when it is refused, else how it is applied and every setting mapped or not honoured.
+/// What `vigild -t` says about this virtual server and the nftables data plane: how it is
+/// applied and every setting mapped or not honoured; nothing when it is refused (the refusal
+/// is a configuration error, [`refused`]).
 pub fn nftables_notes(vs: &VirtualServer) -> Vec<String> {
     let name = &vs.key;
-    if let Some(why) = refusal(vs) {
-        return vec![format!(
-            "virtual_server {name}: not applied by the nftables data plane: {why}; its health checkers run and its table shows in `vigild status`"
-        )];
+    if refusal(vs).is_some() {
+        return Vec::new();
     }
     let table = match vs.family {
         Family::V4 => "ip vigil",
@@ -149,6 +163,23 @@ pub fn nftables_notes(vs: &VirtualServer) -> Vec<String> {
     {
         notes.push(format!(
             "virtual_server {name}: the real servers' ports are not applied: a fwmark service may span protocols, so its packets keep their destination port (DNAT of the address only)"
+        ));
+    }
+    let f = &vs.sched_flags;
+    let fallback = match vs.lb_algo {
+        LbAlgo::Sh => f.sh_fallback || f.flag1,
+        LbAlgo::Mh => f.mh_fallback || f.flag1,
+        _ => false,
+    };
+    if fallback {
+        notes.push(format!(
+            "virtual_server {name}: {}-fallback: a server out of the table or inhibited has no buckets, so its clients are hashed over the servers that take connections (the flag's effect; nftables does so with or without it)",
+            vs.lb_algo.name()
+        ));
+    }
+    if f.flag3 {
+        notes.push(format!(
+            "virtual_server {name}: flag-3: not honoured: an IPVS service flag passed to the kernel's scheduler (ip_vs_sh.c and ip_vs_mh.c read flag-1 and flag-2 only); nftables has no scheduler to pass it to"
         ));
     }
     if vs.sched_flags.ops {

@@ -161,8 +161,9 @@ fn dr_tun_groups_and_mixed_families_are_refused_with_the_reason() {
 fn notes_for_vigild_t() {
     let vs = vs_of(&format!("lb_algo wlc\npersistence_timeout 300\n{THREE}"));
     insta::assert_debug_snapshot!(nftables_notes(&vs));
+    // A refused virtual server has no notes: its refusal is an error (below).
     let dr = vs_of("lb_kind DR\nreal_server 198.51.100.11 80 { }");
-    insta::assert_debug_snapshot!(nftables_notes(&dr));
+    assert_eq!(nftables_notes(&dr), Vec::<String>::new());
 }
 
 #[test]
@@ -279,29 +280,109 @@ fn ipvs_accepts_dr_and_tun_and_refuses_groups() {
         .contains("group"));
 }
 
-/// The parser's notes follow the host's data plane (`ParseOptions::data_plane`).
+/// The parser's notes and errors follow the host's data plane (`ParseOptions::data_plane`):
+/// what the host's backend cannot apply is an error at its line, so `vigild -t` fails and the
+/// daemon does not start; `NotApplied` (`vigild -d`) reads it without a word.
 #[test]
-fn the_configuration_notes_follow_the_host_backend() {
-    let text = "virtual_server 192.0.2.10 80 {\n protocol TCP\n lb_kind DR\n real_server 198.51.100.11 80 { }\n}\n";
-    let notes = |data_plane| {
+fn the_configuration_refusals_follow_the_host_backend() {
+    let parse = |data_plane, text: &str| {
         let opts = conf::ParseOptions {
             data_plane,
             ..Default::default()
         };
-        let cfg =
-            conf::parse_text("k.conf", text, &conf::MemoryLoader::new(), &opts).expect("parses");
-        cfg.warnings
-            .iter()
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join("\n")
+        conf::parse_text("k.conf", text, &conf::MemoryLoader::new(), &opts)
     };
-    let nft = notes(Backend::Nftables);
+    let errors = |text: &str| -> Vec<String> {
+        match parse(Backend::Nftables, text) {
+            Ok(_) => panic!("nftables accepts:\n{text}"),
+            Err(e) => e.errors().map(|d| d.to_string()).collect(),
+        }
+    };
+    let text = "virtual_server 192.0.2.10 80 {\n protocol TCP\n lb_kind DR\n real_server 198.51.100.11 80 { }\n}\n";
+    let nft = errors(text);
+    assert_eq!(nft.len(), 1, "{nft:?}");
     assert!(
-        nft.contains("not applied by the nftables data plane: lb_kind DR"),
-        "{nft}"
+        nft[0].starts_with("k.conf:1:1: error: virtual_server 192.0.2.10:80: the nftables data plane of this host cannot apply it: lb_kind DR:"),
+        "{nft:?}"
     );
-    let ipvs = notes(Backend::Ipvs);
-    assert!(ipvs.contains("applied by the IPVS data plane"), "{ipvs}");
-    assert!(!ipvs.contains("not applied"), "{ipvs}");
+    assert!(nft[0].contains("use lb_kind NAT"), "{nft:?}");
+    let ipvs = parse(Backend::Ipvs, text).expect("IPVS applies DR");
+    let ipvs: Vec<String> = ipvs.warnings.iter().map(|d| d.to_string()).collect();
+    assert!(
+        ipvs.iter()
+            .any(|w| w.contains("applied by the IPVS data plane")),
+        "{ipvs:?}"
+    );
+    let read = parse(Backend::NotApplied, text).expect("read only");
+    assert!(
+        read.warnings
+            .iter()
+            .all(|d| !d.message.contains("data plane")),
+        "{:?}",
+        read.warnings
+    );
+    // A real server's own lb_kind, a sorry server's: at its line.
+    for (body, line, what) in [
+        (" real_server 198.51.100.11 80 { }\n real_server 198.51.100.12 80 {\n  lvs_method TUN\n }\n", 3, "real_server 198.51.100.12: lb_kind TUN"),
+        (" sorry_server 198.51.100.9 80\n sorry_server_lvs_method DR\n real_server 198.51.100.11 80 { }\n", 2, "sorry_server 198.51.100.9: lb_kind DR"),
+        // (A server of the other family is kept only with TUN: the parser drops the others.)
+        (" real_server 198.51.100.11 80 { }\n real_server 2001:db8::11 80 {\n  lvs_method TUN\n }\n", 3, "real_server 2001:db8::11: lb_kind TUN"),
+    ] {
+        let text = format!("virtual_server 192.0.2.10 80 {{\n{body}}}\n");
+        let e = errors(&text);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].starts_with(&format!("k.conf:{line}:")), "{e:?}");
+        assert!(e[0].contains(what), "{e:?}");
+    }
+    // Whole-service refusals: at the virtual_server line.
+    for (text, what) in [
+        ("virtual_server 192.0.2.10 80 {\n persistence_engine sip\n real_server 198.51.100.11 80 { }\n}\n", "persistence_engine sip"),
+        ("virtual_server_group web {\n 192.0.2.10 80\n}\nvirtual_server group web {\n real_server 198.51.100.11 80 { }\n}\n", "groups (sets of addresses and ranges) are not built"),
+    ] {
+        let e = errors(text);
+        assert_eq!(e.len(), 1, "{e:?}");
+        let vs_line = text.lines().position(|l| l.starts_with("virtual_server ")).map_or(0, |i| i + 1);
+        assert!(e[0].starts_with(&format!("k.conf:{vs_line}:1:")), "{e:?}");
+        assert!(e[0].contains(what), "{e:?}");
+    }
+}
+
+/// The sh / mh flags: the port flags (and flag-2, the same IPVS flag) hash the source port;
+/// the fallback flags (and flag-1) and flag-3 are noted, never dropped without a word.
+#[test]
+fn scheduler_flags_are_applied_or_noted() {
+    for body in [
+        "lb_algo sh\nsh-port",
+        "lb_algo mh\nmh-port",
+        "lb_algo sh\nflag-2",
+        "lb_algo mh\nflag-2",
+    ] {
+        let vs = vs_of(&format!("{body}\n{THREE}"));
+        assert_eq!(
+            Scheduling::of(&vs).selector,
+            Selector::SourceHash { port: true },
+            "{body}"
+        );
+    }
+    let vs = vs_of(&format!("lb_algo mh\n{THREE}"));
+    assert_eq!(
+        Scheduling::of(&vs).selector,
+        Selector::SourceHash { port: false }
+    );
+    let vs = vs_of(&format!("lb_algo rr\nflag-2\n{THREE}"));
+    assert_eq!(Scheduling::of(&vs).selector, Selector::Counter);
+    for (body, said) in [
+        (
+            "lb_algo sh\nsh-fallback",
+            "sh-fallback: a server out of the table",
+        ),
+        (
+            "lb_algo mh\nflag-1",
+            "mh-fallback: a server out of the table",
+        ),
+        ("lb_algo rr\nflag-3", "flag-3: not honoured"),
+    ] {
+        let notes = nftables_notes(&vs_of(&format!("{body}\n{THREE}"))).join("\n");
+        assert!(notes.contains(said), "{body}: {notes}");
+    }
 }

@@ -198,7 +198,7 @@ impl CheckerRunner {
         let setup = CheckerSetup::from_conf(cfg);
         let p = Prepared::new(cfg);
         let status_file = pid_file.map(status_path_for_pid_file);
-        let dataplane = crate::dataplane::DataPlane::new(cfg);
+        let dataplane = crate::dataplane::DataPlane::new(cfg)?;
         let poller = Poller::new()?;
         if let Some(fd) = dataplane.watch_fd() {
             poller.add(fd, false, DATAPLANE_TOKEN)?;

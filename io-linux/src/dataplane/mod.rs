@@ -24,6 +24,7 @@ pub mod nftables;
 pub mod watch;
 
 use std::collections::BTreeSet;
+use std::io;
 
 use tracing::{error, info, warn};
 use vigil_engine::checker::{Server, TableChange, VsId};
@@ -46,11 +47,25 @@ impl HostBackend {
     }
 }
 
+/// Why the nftables data plane cannot stand in for IPVS with this configuration: the first
+/// virtual server it cannot apply, with the reason.
+fn nftables_fallback_refusal(cfg: &conf::Config) -> Option<String> {
+    cfg.checkers.virtual_servers.iter().find_map(|vs| {
+        plan::refusal(vs).map(|why| {
+            format!(
+                "the nftables data plane cannot apply virtual_server {} ({}): {why}",
+                vs.key, vs.loc
+            )
+        })
+    })
+}
+
 /// A backend's name in messages.
 pub fn backend_name(kind: plan::Backend) -> &'static str {
     match kind {
         plan::Backend::Nftables => "nftables",
         plan::Backend::Ipvs => "IPVS",
+        plan::Backend::NotApplied => "none",
     }
 }
 
@@ -184,11 +199,14 @@ pub struct DataPlane {
 }
 
 impl DataPlane {
-    /// The data plane of `cfg`'s virtual servers, on the host's backend; the virtual servers
-    /// the backend cannot apply are logged with the reason (and skipped).
-    pub fn new(cfg: &conf::Config) -> DataPlane {
+    /// The data plane of `cfg`'s virtual servers, on the host's backend. The configuration was
+    /// checked against that backend (a refusal is a configuration error); when the host was
+    /// judged IPVS but IPVS cannot be opened at start, vigild falls back to nftables only if
+    /// nftables can apply every virtual server, else it is an error (keepalived stops its
+    /// checker process when it cannot initialise IPVS).
+    pub fn new(cfg: &conf::Config) -> io::Result<DataPlane> {
         if cfg.checkers.virtual_servers.is_empty() {
-            return Self::with_backend(cfg, Box::new(nftables::Nft::default()));
+            return Ok(Self::with_backend(cfg, Box::new(nftables::Nft::default())));
         }
         let host = host_backend();
         info!("data plane: {}: {}", host.name(), host.why);
@@ -196,13 +214,21 @@ impl DataPlane {
             plan::Backend::Ipvs => match ipvs::kernel::Ipvs::open() {
                 Ok(b) => Box::new(b),
                 Err(e) => {
-                    error!("data plane: IPVS cannot be used ({e}): the nftables data plane applies what it can (lb_kind NAT)");
+                    if let Some(why) = nftables_fallback_refusal(cfg) {
+                        return Err(io::Error::other(format!(
+                            "IPVS cannot be used ({e}), and {why}"
+                        )));
+                    }
+                    error!("data plane: IPVS cannot be used ({e}): the nftables data plane applies every virtual server (lb_kind NAT)");
                     Box::new(nftables::Nft::default())
                 }
             },
-            plan::Backend::Nftables => Box::new(nftables::Nft::default()),
+            // host_backend() names a kernel interface, never NotApplied.
+            plan::Backend::Nftables | plan::Backend::NotApplied => {
+                Box::new(nftables::Nft::default())
+            }
         };
-        Self::with_backend(cfg, backend)
+        Ok(Self::with_backend(cfg, backend))
     }
 
     /// The same on a given backend.
@@ -378,6 +404,34 @@ impl DataPlane {
             Ok(()) => info!("data plane ({}): removed", self.backend.name()),
             Err(e) => error!("data plane ({}): cannot remove: {e}", self.backend.name()),
         }
+    }
+}
+
+#[cfg(test)]
+mod fallback_tests {
+    use super::nftables_fallback_refusal;
+    use vigil_engine::conf;
+
+    /// IPVS judged present but not openable at start: nftables stands in only for what it can
+    /// apply (NAT); a DR service makes the start fail, with its location and reason.
+    #[test]
+    fn nftables_stands_in_for_ipvs_only_when_it_can_apply_everything() {
+        let nat = "virtual_server 192.0.2.10 80 {\n protocol TCP\n lb_kind NAT\n real_server 198.51.100.11 80 { }\n}\n";
+        let cfg = conf::parse_str(nat).expect("parses");
+        assert_eq!(nftables_fallback_refusal(&cfg), None);
+        let dr = nat.replace("lb_kind NAT", "lb_kind DR");
+        // Parsed as on an IPVS host (no data-plane check), as the daemon's load would.
+        let opts = conf::ParseOptions {
+            data_plane: vigil_engine::dataplane::Backend::Ipvs,
+            ..Default::default()
+        };
+        let cfg = conf::parse_text("k.conf", &dr, &conf::MemoryLoader::new(), &opts)
+            .expect("IPVS applies DR");
+        let why = nftables_fallback_refusal(&cfg).expect("nftables cannot apply DR");
+        assert!(
+            why.contains("virtual_server 192.0.2.10:80 (k.conf:1:1)") && why.contains("lb_kind DR"),
+            "{why}"
+        );
     }
 }
 

@@ -413,7 +413,22 @@ impl Builder {
             real_servers: out_reals,
             loc: raw.loc,
         };
-        // What the host's data plane applies, maps or refuses (crate::dataplane).
+        // What the host's data plane applies, maps or refuses (crate::dataplane). A refusal
+        // is an error: a virtual server the kernel would not serve must not start with only
+        // its checkers running (keepalived stops its checker process when IPVS cannot be
+        // initialised).
+        if let Some((at, why)) = self.data_plane.refused(&vs) {
+            let at = at.clone();
+            let name = &vs.key;
+            let backend = self.data_plane.name();
+            self.err(
+                &at,
+                format!(
+                    "virtual_server {name}: the {backend} {}: {why}",
+                    crate::dataplane::CANNOT_APPLY
+                ),
+            );
+        }
         for note in self.data_plane.notes(&vs) {
             self.notice(&vs.loc, note);
         }
