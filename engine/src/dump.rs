@@ -1095,6 +1095,7 @@ fn scope_number(s: &Scope) -> u8 {
     }
 }
 
+// Long: keepalived's format_iproute, one option after another in its order.
 /// keepalived's `format_iproute` (`vrrp_iproute.c`): every attribute Vigil installs, in
 /// keepalived's order and formats.
 fn route(r: &conf::Route) -> String {

@@ -1,3 +1,4 @@
+// Long: the engine's configuration model, one documented struct after another (instances, groups, trackers, announcements).
 //! What the engine runs: virtual router instances as the engine sees them.
 //!
 //! This is the engine's own, already-validated form of a configuration. The keepalived.conf

@@ -1,3 +1,4 @@
+// Long: the run-loop contract, one block of rules per action kind; splitting it by rule family is a follow-up.
 //! The engine's run-loop contract, checked from the outside after every call: one checker
 //! shared by the simulator ([`crate::world::runner`]) and the fuzz harness
 //! (`tests/src/fuzzing.rs`, its `Router`).

@@ -276,6 +276,7 @@ fn iface_index(ifaces: &mut Vec<Iface>, name: &str) -> Result<u16, SetupError> {
 }
 
 impl Engine {
+    // Long: builds every table of the engine from its configuration in one pass, in dependency order.
     /// Build an engine for `config`. Instances stay in INIT until [`Input::Start`].
     pub fn new(config: EngineConfig) -> Result<Engine, SetupError> {
         let EngineConfig {

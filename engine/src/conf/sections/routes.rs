@@ -1,3 +1,4 @@
+// Long: keepalived's route and rule grammars (vrrp_iproute.c, vrrp_iprule.c), one parser each with every option keepalived accepts.
 //! A route line (`virtual_routes`, `static_routes`) and a rule line (`virtual_rules`,
 //! `static_rules`), word by word as keepalived 2.2.7 reads them (`vrrp_iproute.c` `alloc_route`
 //! and `parse_nexthops`, `vrrp_iprule.c` `alloc_rule`; keepalived.conf(5) "Virtual routes" and
@@ -240,6 +241,7 @@ impl Builder {
         }
     }
 
+    // Long: one arm per route option of keepalived's grammar, kept together.
     /// A route: `[TYPE] [to] DEST[/LEN] [src A] [via|gw [inet|inet6] A] [dev IF] [table T]
     /// [metric N] [scope S] [onlink] [mtu [lock] N] ... [no_track] [nexthop ...]...`.
     pub(super) fn route(&mut self, s: &Stmt) -> R<Route> {
@@ -626,6 +628,7 @@ impl Builder {
         Ok(out)
     }
 
+    // Long: one arm per rule selector and action of keepalived's grammar, kept together.
     /// A rule: `ip rule`'s selectors and one action (keepalived.conf(5) "Virtual rules").
     pub(super) fn rule(&mut self, s: &Stmt) -> R<Rule> {
         self.no_block(s);

@@ -1,3 +1,4 @@
+// Long: the whole IPVS generic netlink exchange (family lookup, commands, dumps, reconciliation) with its byte-level tests.
 //! The IPVS backend's exchange with the kernel over generic netlink: resolving the `IPVS`
 //! family (`CTRL_CMD_GETFAMILY`, netlink-packet-generic), requests with acknowledgements,
 //! `GET_SERVICE` / `GET_DEST` dumps parsed back into services and destinations, and the
