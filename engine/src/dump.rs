@@ -29,7 +29,8 @@ use core::fmt::Write as _;
 use core::time::Duration;
 use std::net::IpAddr;
 
-use crate::conf::{self, Config, RunAs, Scope};
+use crate::address::{Scope, VirtualAddress};
+use crate::conf::{self, Config, RunAs};
 use crate::from_conf::ConvertError;
 use crate::setup::{EngineConfig, InstanceConfig, Track, TrackTarget, OWNER_PRIORITY};
 use crate::wire::{Auth, Family, Version};
@@ -86,11 +87,12 @@ pub fn dump_vrrp(cfg: &Config, env: &dyn DumpEnv) -> Result<String, ConvertError
         line(w, "------< Static Addresses >------");
         for a in &cfg.static_addresses {
             let dev = a
+                .address
                 .dev
                 .clone()
                 .or_else(|| cfg.global.default_interface.clone())
                 .unwrap_or_else(|| "eth0".into());
-            line(w, &format!("     {}", address(a, &dev)));
+            line(w, &format!("     {}", address(&a.address, &dev)));
         }
     }
     if !cfg.static_routes.is_empty() {
@@ -475,7 +477,7 @@ fn instance(
         Auth::None if c.version == Version::V2 => line(w, "   Authentication type = none"),
         Auth::None => {}
     }
-    let vip_dev = |v: &crate::setup::VirtualAddress| -> String {
+    let vip_dev = |v: &VirtualAddress| -> String {
         match (&v.dev, &vmac) {
             (Some(d), _) => d.clone(),
             (None, Some(m)) => format!("{m}@{}", c.interface),
@@ -488,14 +490,16 @@ fn instance(
             &format!("   Virtual IP ({}):", i.virtual_addresses.len()),
         );
         for (v, e) in i.virtual_addresses.iter().zip(&c.virtual_addresses) {
-            line(w, &format!("     {}", address(v, &vip_dev(e))));
+            line(w, &format!("     {}", address(&v.address, &vip_dev(e))));
         }
     }
     if !i.excluded_addresses.is_empty() {
         line(w, "   Virtual IP Excluded :");
         for v in &i.excluded_addresses {
-            let e = crate::from_conf::virtual_address(v);
-            line(w, &format!("     {}", address(v, &vip_dev(&e))));
+            line(
+                w,
+                &format!("     {}", address(&v.address, &vip_dev(&v.address))),
+            );
         }
     }
     if !c.unicast_peers.is_empty() {
@@ -785,7 +789,7 @@ fn track_file(w: &mut String, cfg: &Config, e: &EngineConfig, f: &conf::TrackFil
 }
 
 /// keepalived's `format_ipaddress`, for the options Vigil honours.
-fn address(v: &conf::VirtualAddress, dev: &str) -> String {
+fn address(v: &VirtualAddress, dev: &str) -> String {
     let mut s = v.addr.to_string();
     let host = match v.addr {
         IpAddr::V4(_) => 32,
@@ -824,17 +828,6 @@ fn scope(s: &Scope) -> String {
     }
 }
 
-fn scope_number(s: &Scope) -> u8 {
-    match s {
-        Scope::Global => 0,
-        Scope::Site => 200,
-        Scope::Link => 253,
-        Scope::Host => 254,
-        Scope::Nowhere => 255,
-        Scope::Number(n) => *n,
-    }
-}
-
 /// keepalived's `format_iproute`, for the parts of a route Vigil installs (protocol 18,
 /// `keepalived`, as keepalived).
 fn route(r: &conf::Route) -> String {
@@ -868,7 +861,7 @@ fn route(r: &conf::Route) -> String {
     }
     s.push_str(" proto 18");
     if let Some(sc) = &r.scope {
-        let _ = write!(s, " scope {}", scope_number(sc));
+        let _ = write!(s, " scope {}", sc.number());
     }
     if let Some(m) = r.metric {
         let _ = write!(s, " metric {m}");

@@ -12,7 +12,7 @@ use crate::conf::{self, AuthType, Config, Scope, TrackRef, UnicastChecksum, Vrrp
 use crate::setup::{
     Announce, EngineConfig, InstanceConfig, OldUnicastChecksum, RouteKind, ScriptConfig,
     SyncGroupConfig, Track, TrackFileConfig, TrackProcessConfig, TrackTarget, UnicastTtl,
-    VirtualAddress, VirtualRoute, MAIN_TABLE, OWNER_PRIORITY,
+    VirtualRoute, MAIN_TABLE, OWNER_PRIORITY,
 };
 use crate::wire::{Auth, ChecksumPolicy, Family};
 
@@ -77,30 +77,6 @@ pub struct Converted {
     pub unsupported: Vec<Unsupported>,
 }
 
-fn scope_name(s: &Scope) -> Option<String> {
-    match s {
-        Scope::Global => None,
-        Scope::Site => Some("site".into()),
-        Scope::Link => Some("link".into()),
-        Scope::Host => Some("host".into()),
-        Scope::Nowhere => Some("nowhere".into()),
-        Scope::Number(n) => Some(n.to_string()),
-    }
-}
-
-/// One virtual address in the engine's form.
-pub fn virtual_address(v: &conf::VirtualAddress) -> VirtualAddress {
-    VirtualAddress {
-        addr: v.addr,
-        prefix_len: v.prefix_len,
-        dev: v.dev.clone(),
-        broadcast: v.broadcast,
-        scope: scope_name(&v.scope),
-        label: v.label.clone(),
-        no_track: v.no_track,
-    }
-}
-
 /// A routing table by `ip route` name or number.
 fn table_of(s: &str) -> Option<u32> {
     match s {
@@ -108,18 +84,6 @@ fn table_of(s: &str) -> Option<u32> {
         "local" => Some(255),
         "default" => Some(253),
         n => n.parse().ok(),
-    }
-}
-
-/// `ip route`'s scope numbers.
-fn scope_number(s: &Scope) -> u8 {
-    match s {
-        Scope::Global => 0,
-        Scope::Site => 200,
-        Scope::Link => 253,
-        Scope::Host => 254,
-        Scope::Nowhere => 255,
-        Scope::Number(n) => *n,
     }
 }
 
@@ -169,7 +133,7 @@ pub fn virtual_route(r: &conf::Route) -> (Option<VirtualRoute>, Vec<String>) {
         dev: r.dev.clone(),
         table,
         metric: r.metric,
-        scope: r.scope.as_ref().map(scope_number),
+        scope: r.scope.as_ref().map(Scope::number),
         kind,
     };
     (Some(route), notes)
@@ -279,7 +243,11 @@ fn instance(
     c.preempt_delay = i.preempt_delay;
     c.down_timer_adverts = i.down_timer_adverts;
     c.accept = i.accept;
-    c.virtual_addresses = i.virtual_addresses.iter().map(virtual_address).collect();
+    c.virtual_addresses = i
+        .virtual_addresses
+        .iter()
+        .map(|l| l.address.clone())
+        .collect();
     c.auth = match &i.authentication {
         None => Auth::None,
         Some(a) if a.kind == AuthType::Pass => Auth::simple(a.password.as_bytes()),
@@ -404,7 +372,11 @@ fn instance(
             &mut c.track,
         );
     }
-    c.excluded_addresses = i.excluded_addresses.iter().map(virtual_address).collect();
+    c.excluded_addresses = i
+        .excluded_addresses
+        .iter()
+        .map(|l| l.address.clone())
+        .collect();
     for r in &i.virtual_routes {
         let (route, notes) = virtual_route(r);
         for n in notes {
@@ -750,8 +722,8 @@ mod tests {
         assert_eq!(i.source, Some("192.0.2.11".parse().unwrap()));
         let v = &i.virtual_addresses[0];
         assert_eq!(
-            (v.prefix_len, v.dev.as_deref(), v.scope.as_deref()),
-            (24, Some("eth1"), Some("link"))
+            (v.prefix_len, v.dev.as_deref(), &v.scope),
+            (24, Some("eth1"), &Scope::Link)
         );
         assert_eq!(v.label.as_deref(), Some("eth1:v"));
         assert_eq!(

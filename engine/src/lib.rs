@@ -139,6 +139,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod address;
 pub mod checker;
 pub mod conf;
 pub mod dataplane;
@@ -155,11 +156,12 @@ pub mod time;
 pub mod track_process;
 pub mod wire;
 
+pub use address::{Scope, VirtualAddress};
 pub use engine::{Engine, InstanceView, TrackerStatus};
 pub use io::{
     Action, Destination, DropReason, IfaceId, Input, InstanceId, Reason, Received, SendAdvert,
     State,
 };
 pub use notices::Notice;
-pub use setup::{EngineConfig, InstanceConfig, SetupError, VirtualAddress};
+pub use setup::{EngineConfig, InstanceConfig, SetupError};
 pub use time::Instant;

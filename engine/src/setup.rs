@@ -6,7 +6,7 @@
 //! primary addresses as inputs.
 
 use core::time::Duration;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::wire::{Auth, ChecksumForm, ChecksumPolicy, Family, Version};
@@ -17,43 +17,9 @@ pub const OWNER_PRIORITY: u8 = 255;
 /// keepalived's default priority (RFC 5798 section 5.2.4: 100 for a backup).
 pub const DEFAULT_PRIORITY: u8 = 100;
 
-/// A virtual address (VIP) with the attributes keepalived's `virtual_ipaddress` accepts.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct VirtualAddress {
-    /// The address.
-    pub addr: IpAddr,
-    /// Prefix length (keepalived's default: 32 for IPv4, 128 for IPv6).
-    pub prefix_len: u8,
-    /// `dev`: the interface to add it on, when not the instance's interface.
-    pub dev: Option<String>,
-    /// `brd`: IPv4 broadcast address.
-    pub broadcast: Option<Ipv4Addr>,
-    /// `scope` (global, site, link, host, or a number).
-    pub scope: Option<String>,
-    /// `label`: an IPv4 address label (`eth0:1`).
-    pub label: Option<String>,
-    /// `no_track`: its removal by someone else is ignored (no deletion tracking).
-    pub no_track: bool,
-}
-
-impl VirtualAddress {
-    /// A plain address with the family's host prefix length and no attributes.
-    pub fn new(addr: IpAddr) -> Self {
-        let prefix_len = match addr {
-            IpAddr::V4(_) => 32,
-            IpAddr::V6(_) => 128,
-        };
-        VirtualAddress {
-            addr,
-            prefix_len,
-            dev: None,
-            broadcast: None,
-            scope: None,
-            label: None,
-            no_track: false,
-        }
-    }
-}
+/// The virtual address type is shared with the configuration model and the runners (one
+/// definition, in [`crate::address`]); the engine's configuration names it here too.
+pub use crate::address::VirtualAddress;
 
 /// One virtual router instance (keepalived's `vrrp_instance`).
 #[derive(Clone, Debug, PartialEq)]

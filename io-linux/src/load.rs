@@ -127,8 +127,13 @@ pub fn missing_interfaces(
             named.push((t.name.clone(), t.loc.clone(), Use::Tracked, i.name.clone()));
         }
         for a in i.virtual_addresses.iter().chain(&i.excluded_addresses) {
-            if let Some(d) = &a.dev {
-                named.push((d.clone(), a.loc.clone(), Use::Device, a.addr.to_string()));
+            if let Some(d) = &a.address.dev {
+                named.push((
+                    d.clone(),
+                    a.loc.clone(),
+                    Use::Device,
+                    a.address.addr.to_string(),
+                ));
             }
         }
         for r in &i.virtual_routes {
@@ -148,8 +153,13 @@ pub fn missing_interfaces(
         }
     }
     for a in &cfg.static_addresses {
-        if let Some(d) = a.dev.as_ref().or(default_if) {
-            named.push((d.clone(), a.loc.clone(), Use::Device, a.addr.to_string()));
+        if let Some(d) = a.address.dev.as_ref().or(default_if) {
+            named.push((
+                d.clone(),
+                a.loc.clone(),
+                Use::Device,
+                a.address.addr.to_string(),
+            ));
         }
     }
     for r in &cfg.static_routes {

@@ -583,11 +583,15 @@ impl Builder {
     /// second line is reported and ignored. keepalived keeps both, adds the address once (the
     /// kernel refuses the second) and announces it twice; an address is held once, so Vigil
     /// says so at the line instead (found by the config fuzzer: the engine added it twice).
-    fn push_unique_address(&mut self, list: &mut Vec<VirtualAddress>, a: VirtualAddress, kw: &str) {
-        if let Some(first) = list.iter().find(|b| b.addr == a.addr && b.dev == a.dev) {
+    fn push_unique_address(&mut self, list: &mut Vec<AddressLine>, a: AddressLine, kw: &str) {
+        let x = &a.address;
+        if let Some(first) = list
+            .iter()
+            .find(|b| b.address.addr == x.addr && b.address.dev == x.dev)
+        {
             let msg = format!(
                 "{kw}: {} is listed twice (first at {}): the second is ignored",
-                a.addr, first.loc
+                x.addr, first.loc
             );
             // A notice, not a warning: keepalived's -t accepts the file (Debian's own sample
             // keepalived.conf.vrrp lists 192.168.200.18 twice), so vigild -t must too.
@@ -597,25 +601,16 @@ impl Builder {
         list.push(a);
     }
 
-    pub fn address(&mut self, s: &Stmt) -> R<VirtualAddress> {
+    pub fn address(&mut self, s: &Stmt) -> R<AddressLine> {
         self.no_block(s);
         let first = s.keyword();
         let r = values::ip_prefix(&first.text, "address");
         let (addr, prefix_len, _) = self.check(&first.loc, r)?;
-        let mut a = VirtualAddress {
-            addr,
+        let mut address = VirtualAddress {
             prefix_len,
-            broadcast: None,
-            dev: None,
-            scope: Scope::Global,
-            label: None,
-            peer: None,
-            no_track: false,
-            flags: Vec::new(),
-            preferred_lft: None,
-            track_group: None,
-            loc: first.loc.clone(),
+            ..VirtualAddress::new(addr)
         };
+        let mut o = AddressOptions::default();
         let args = s.args();
         let mut i = 0;
         let mut ok = true;
@@ -650,7 +645,7 @@ impl Builder {
                                 let host = u32::MAX.checked_shr(u32::from(prefix_len)).unwrap_or(0);
                                 let net = u32::from(a4) & !host;
                                 let b = if v.text == "+" { net | host } else { net };
-                                a.broadcast = Some(std::net::Ipv4Addr::from(b));
+                                address.broadcast = Some(std::net::Ipv4Addr::from(b));
                             }
                             IpAddr::V6(_) => {
                                 self.err(&v.loc, "brd: IPv6 addresses have no broadcast address");
@@ -659,7 +654,7 @@ impl Builder {
                         }
                     } else {
                         match v.text.parse::<std::net::Ipv4Addr>() {
-                            Ok(b) if addr.is_ipv4() => a.broadcast = Some(b),
+                            Ok(b) if addr.is_ipv4() => address.broadcast = Some(b),
                             _ => {
                                 self.err(
                                     &v.loc,
@@ -672,13 +667,13 @@ impl Builder {
                     2
                 }
                 "dev" => {
-                    a.dev = Some(needs(self)?.text.to_string());
+                    address.dev = Some(needs(self)?.text.to_string());
                     2
                 }
                 "scope" => {
                     let v = needs(self)?;
                     match values::scope(&v.text) {
-                        Ok(sc) => a.scope = sc,
+                        Ok(sc) => address.scope = sc,
                         Err(e) => {
                             self.err(&v.loc, e);
                             ok = false;
@@ -687,13 +682,13 @@ impl Builder {
                     2
                 }
                 "label" => {
-                    a.label = Some(needs(self)?.text.to_string());
+                    address.label = Some(needs(self)?.text.to_string());
                     2
                 }
                 "peer" => {
                     let v = needs(self)?;
                     match values::ip(&v.text, "peer") {
-                        Ok(p) if p.is_ipv4() == addr.is_ipv4() => a.peer = Some(p),
+                        Ok(p) if p.is_ipv4() == addr.is_ipv4() => o.peer = Some(p),
                         Ok(_) => {
                             self.err(
                                 &v.loc,
@@ -711,10 +706,10 @@ impl Builder {
                 "preferred_lft" => {
                     let v = needs(self)?;
                     if v.text == "forever" {
-                        a.preferred_lft = None;
+                        o.preferred_lft = None;
                     } else {
                         match values::int_in(&v.text, 0, i64::from(u32::MAX), "preferred_lft") {
-                            Ok(n) => a.preferred_lft = u32::try_from(n).ok(),
+                            Ok(n) => o.preferred_lft = u32::try_from(n).ok(),
                             Err(e) => {
                                 self.err(&v.loc, e);
                                 ok = false;
@@ -724,15 +719,15 @@ impl Builder {
                     2
                 }
                 "track_group" => {
-                    a.track_group = Some(needs(self)?.text.to_string());
+                    o.track_group = Some(needs(self)?.text.to_string());
                     2
                 }
                 "no_track" => {
-                    a.no_track = true;
+                    address.no_track = true;
                     1
                 }
                 "home" | "-nodad" | "noprefixroute" | "mngtmpaddr" | "autojoin" | "use_vmac" => {
-                    a.flags.push(opt.text.to_string());
+                    o.flags.push(opt.text.to_string());
                     1
                 }
                 other => {
@@ -747,7 +742,11 @@ impl Builder {
             i += step;
         }
         if ok {
-            Ok(a)
+            Ok(AddressLine {
+                address,
+                options: o,
+                loc: first.loc.clone(),
+            })
         } else {
             Err(())
         }
@@ -1289,7 +1288,7 @@ impl Builder {
         let mut family: Option<(Family, &Location)> = None;
         let mut mixed = false;
         for a in vips.iter() {
-            let f = if a.addr.is_ipv4() {
+            let f = if a.address.addr.is_ipv4() {
                 Family::V4
             } else {
                 Family::V6
@@ -1300,7 +1299,7 @@ impl Builder {
                     let msg = format!(
                         "vrrp_instance {}: address {} is {} but the instance is {} (from the address at {}): one address family per instance",
                         name.text,
-                        a.addr,
+                        a.address.addr,
                         fam_name(f),
                         fam_name(f0),
                         loc0
@@ -1491,7 +1490,7 @@ impl Builder {
                 garp.lower_prio_delay = Duration::ZERO;
             }
             if let Some(first) = vips.first() {
-                if let IpAddr::V6(v6) = first.addr {
+                if let IpAddr::V6(v6) = first.address.addr {
                     if v6.segments()[0] & 0xffc0 != 0xfe80 && peers.is_empty() {
                         self.warn(
                             s.loc(),

@@ -97,6 +97,7 @@ fn vip_full_syntax() {
         "192.0.2.1/24 brd 192.0.2.255 dev eth1 scope link label eth1:1 no_track",
     ));
     let v = &c.instances[0].virtual_addresses;
+    let v: Vec<&VirtualAddress> = v.iter().map(|l| &l.address).collect();
     assert_eq!(v[0].broadcast, Some("192.0.2.255".parse().unwrap()));
     assert_eq!(v[0].dev.as_deref(), Some("eth1"));
     assert_eq!(v[0].scope, Scope::Link);
@@ -112,8 +113,8 @@ fn vip_full_syntax() {
     // `brd +` / `brd -` are computed, as `ip addr` does (they were stored and dropped).
     let c = ok(&BASIC.replace("192.0.2.1/24", "192.0.2.1/24 brd +\n 192.0.2.9/25 brd -"));
     let v = &c.instances[0].virtual_addresses;
-    assert_eq!(v[0].broadcast, Some("192.0.2.255".parse().unwrap()));
-    assert_eq!(v[1].broadcast, Some("192.0.2.0".parse().unwrap()));
+    assert_eq!(v[0].address.broadcast, Some("192.0.2.255".parse().unwrap()));
+    assert_eq!(v[1].address.broadcast, Some("192.0.2.0".parse().unwrap()));
     let e = errs(&BASIC.replace("192.0.2.1/24", "192.0.2.1 bogus"));
     assert!(e[0].contains("unknown address option 'bogus'"), "{e:?}");
 }
@@ -257,7 +258,7 @@ fn a_virtual_address_listed_twice_is_reported_at_the_second_line_and_held_once()
     let vips: Vec<String> = c.instances[0]
         .virtual_addresses
         .iter()
-        .map(|a| a.addr.to_string())
+        .map(|a| a.address.addr.to_string())
         .collect();
     assert_eq!(vips, ["192.0.2.1", "192.0.2.2"]);
     let w: Vec<String> = c.warnings.iter().map(|d| d.to_string()).collect();
@@ -458,4 +459,44 @@ fn vrrp_strict_refuses_what_keepalived_refuses_and_changes_its_defaults() {
     // The owner is MASTER with accept.
     let c = ok(&strict("state MASTER\n priority 255"));
     assert!(c.instances[0].accept);
+}
+
+/// The one-way rule of the module doc: the parser and its model use the crate's shared types
+/// (wire, address, track_process, a constant of setup) and never the state machine or the
+/// conversion to it. Reads the module's own sources (inside the repository).
+#[test]
+fn conf_depends_only_on_shared_types() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/conf");
+    let mut files = vec![dir.clone()];
+    let mut seen = 0;
+    while let Some(p) = files.pop() {
+        if p.is_dir() {
+            files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        if p.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        seen += 1;
+        let text = std::fs::read_to_string(&p).unwrap();
+        // Spelled in two halves, so that this file does not match itself.
+        for banned in [
+            concat!("crate::", "engine"),
+            concat!("crate::", "instance"),
+            concat!("crate::", "from_conf"),
+            concat!("crate::", "Engine"),
+            concat!("super::super::", "engine"),
+        ] {
+            // Doc links to from_conf are fine; code paths are not.
+            let code = text.lines().filter(|l| !l.trim_start().starts_with("//"));
+            for l in code {
+                assert!(!l.contains(banned), "{}: '{l}' uses {banned}", p.display());
+            }
+        }
+    }
+    assert!(
+        seen > 10,
+        "found only {seen} source files under {}",
+        dir.display()
+    );
 }
