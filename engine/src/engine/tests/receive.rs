@@ -1028,3 +1028,28 @@ fn old_unicast_checksum_is_detected_by_default_refused_with_never_and_sent_when_
     assert!(wire::parse(&buf[..n], &old, ChecksumPolicy::Rfc).is_ok());
     assert!(wire::parse(&buf[..n], &rfc, ChecksumPolicy::Rfc).is_err());
 }
+
+/// Without `old_unicast_checksum` and before any old-form advert was heard, adverts carry the
+/// RFC checksum (over the real destination), unicast or not: `checksum_dst` is set only for the
+/// old form. (Mutation run 10: either `&&` of `send_advert`'s condition made into `||` sent
+/// the old form from every VRRPv3 IPv4 unicast instance.)
+#[test]
+fn adverts_use_the_rfc_checksum_unless_the_old_form_is_configured_or_detected() {
+    use crate::setup::OldUnicastChecksum;
+    let first_advert = |c: InstanceConfig| {
+        let mut e = started(c.priority(255), ms(0));
+        drain(&mut e)
+            .into_iter()
+            .find_map(|x| match x {
+                Action::SendAdvert(s) => Some(s),
+                _ => None,
+            })
+            .unwrap()
+    };
+    assert_eq!(first_advert(unicast_cfg()).checksum_dst, None);
+    assert_eq!(first_advert(cfg(Version::V3)).checksum_dst, None);
+    // Configured on a multicast instance: nothing to be compatible with, the RFC form.
+    let mut c = cfg(Version::V3);
+    c.old_unicast_checksum = OldUnicastChecksum::Always;
+    assert_eq!(first_advert(c).checksum_dst, None);
+}
