@@ -575,6 +575,19 @@ fn preempt_delay_is_not_armed_while_it_is_zero() {
     );
 }
 
+/// RFC 5798 section 6.4.3: a MASTER yields to an equal priority only when the sender's
+/// address is *greater* than its own; an advert claiming its own address (a looped-back
+/// advert, or a router misconfigured with the same address) is not greater, and the MASTER
+/// stays. (Mutation run 10: `addr_greater`'s `>` made into `>=` made it step down.)
+#[test]
+fn master_does_not_yield_to_an_equal_priority_from_its_own_address() {
+    let (mut e, t) = master();
+    drain(&mut e);
+    let a = rx(&mut e, t + Duration::from_millis(100), ME, &v3(ME, 100));
+    assert!(transitions(&a).is_empty(), "{a:?}");
+    assert_eq!(state(&e), State::Master);
+}
+
 #[test]
 fn master_answers_lower_priority_at_once() {
     let (mut e, t) = master();

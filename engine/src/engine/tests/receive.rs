@@ -1053,3 +1053,48 @@ fn adverts_use_the_rfc_checksum_unless_the_old_form_is_configured_or_detected() 
     c.old_unicast_checksum = OldUnicastChecksum::Always;
     assert_eq!(first_advert(c).checksum_dst, None);
 }
+
+/// The IPv6 arm of RFC 5798 section 6.4.3's tie-break: an equal priority from the MASTER's own
+/// address is not greater, and the MASTER stays (the IPv4 arm:
+/// `master_does_not_yield_to_an_equal_priority_from_its_own_address`).
+#[test]
+fn an_ipv6_master_does_not_yield_to_an_equal_priority_from_its_own_address() {
+    let vip6: IpAddr = "2001:db8::100".parse().unwrap();
+    let own: IpAddr = "fe80::1".parse().unwrap();
+    let mut c = InstanceConfig::new("VI_6", "eth0", 51, Version::V3, Family::V6).vips([vip6]);
+    c.source = Some(own);
+    let mut e = Engine::new(EngineConfig::instances(vec![c])).unwrap();
+    e.handle_input(ms(0), Input::Start);
+    run_until(&mut e, ms(10_000));
+    assert_eq!(state(&e), State::Master);
+    drain(&mut e);
+    let list = [vip6];
+    let a = Advert {
+        version: Version::V3,
+        vrid: 51,
+        priority: 100,
+        interval: Interval::Centiseconds(100),
+        addrs: Addrs::List(&list),
+        auth: Auth::None,
+        checksum: ChecksumForm::PseudoHeader,
+        trailing: 0,
+    };
+    let mut buf = [0u8; 64];
+    let ctx = IpContext {
+        src: own,
+        dst: wire::MCAST_V6.into(),
+    };
+    let n = wire::emit(&a, &ctx, &mut buf).unwrap();
+    e.handle_input(
+        ms(10_100),
+        Input::Packet(Received {
+            iface: IfaceId(0),
+            src: own,
+            dst: wire::MCAST_V6.into(),
+            ttl: 255,
+            payload: &buf[..n],
+        }),
+    );
+    assert_eq!(stats(&e).adverts_received, 1);
+    assert_eq!(state(&e), State::Master, "{:?}", drain(&mut e));
+}
