@@ -588,6 +588,27 @@ fn master_does_not_yield_to_an_equal_priority_from_its_own_address() {
     assert_eq!(state(&e), State::Master);
 }
 
+/// A MASTER reloaded with a longer interval sends the advert already due on time and joins
+/// the new grid after it (`take_instance_state`: never later than the advert already due).
+/// Adverts at 5, 6, 7 s on the 1 s grid; reloaded at 6.7 s to 2 s: the next goes at 7 s, not
+/// at the 2 s grid's 8 s. (Mutation run 10: the overdue test `at <= now` made into `at > now`
+/// moved it to 8 s.)
+#[test]
+fn a_master_reloaded_with_a_longer_interval_sends_the_advert_already_due() {
+    let (mut e, _) = master();
+    run_until(&mut e, ms(6700));
+    e.reload(
+        ms(6700),
+        EngineConfig::instances(vec![
+            cfg(Version::V3).advert_interval(Duration::from_secs(2))
+        ]),
+    )
+    .unwrap();
+    drain(&mut e);
+    assert_eq!(e.poll_timeout(), Some(ms(7000)));
+    assert_eq!(sent_priorities(&run_until(&mut e, ms(7000))), [100]);
+}
+
 #[test]
 fn master_answers_lower_priority_at_once() {
     let (mut e, t) = master();
