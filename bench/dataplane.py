@@ -365,6 +365,17 @@ def main():
                        "nft": lab.sh("nft", "--version").stdout.strip(),
                        "wrk": lab.sh("wrk", "-v", check=False).stdout.splitlines()[0:1]},
            "vigild": VIGILD, "argv": sys.argv}
+    # Which backend vigild picks on this host, as `vigild -t` says (the figures are nftables'
+    # only where this says nftables).
+    conf = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False)
+    conf.write("virtual_server 192.0.2.50 80 {\n protocol TCP\n lb_algo rr\n real_server 192.0.2.77 8080 { }\n}\n")
+    conf.close()
+    t = subprocess.run([VIGILD, "-t", "-f", conf.name], capture_output=True, text=True)
+    os.unlink(conf.name)
+    backend = [l for l in (t.stdout + t.stderr).splitlines() if "data plane on this host" in l]
+    res["machine"]["backend"] = backend[0] if backend else None
+    print(f"load average at start: {' '.join(res['machine']['loadavg_start'])}; "
+          f"{backend[0] if backend else 'vigild -t printed no backend line'}", flush=True)
     print("1. NAT path versus direct (wrk -t2 -c32)", flush=True)
     res["nat_vs_direct"] = nat_vs_direct(a.seconds, a.rounds)
     for k, s in res["nat_vs_direct"]["summary"].items():
@@ -383,6 +394,7 @@ def main():
               f"{r['cpu_ms_per_update']:.1f} ms (of which nft children {r['nft_children_cpu_ms_per_update']:.1f} ms); "
               f"data-plane errors {len(r['data_plane_errors'])}", flush=True)
     res["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    print(f"load average at end: {' '.join(res['machine']['loadavg_end'])}", flush=True)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(res, f, indent=1)

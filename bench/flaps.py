@@ -14,12 +14,15 @@ has settled, for SECONDS:
                  receive buffer was full
 With --stall MS the backup is stopped (SIGSTOP) for MS milliseconds in the middle of the window:
 the same stall for every implementation, longer than Master_Down_Interval at 10-20 ms adverts.
+With --stall-both the master is stopped and resumed with it (a pause of the whole machine), and
+--stalls K spreads K such stalls over the window.
 
   rcvbuf       = the receive buffer the kernel granted the backup's VRRP sockets (getsockopt)
 
 Also used by bench/cpu.py (its flap counter). Usage:
   bench/flaps.py [--seconds S] [--sizes 255] [--adverts 0.01,0.02] [--only vigil|keepalived]
-                 [--start master-first|together] [--stall MS] [--json FILE]
+                 [--start master-first|together] [--stall MS [--stall-both] [--stalls K]]
+                 [--json FILE]
 """
 
 import argparse
@@ -136,10 +139,12 @@ def window(lab, hi, lo, links):
     return end
 
 
-def stall(daemon, ms):
+def stall(daemon, ms, also=None):
     """Stop every process of the daemon for `ms` milliseconds (SIGSTOP / SIGCONT): a loop that
-    does not run for longer than Master_Down_Interval, the adverts waiting in its socket."""
-    pids = daemon.pids()
+    does not run for longer than Master_Down_Interval, the adverts waiting in its socket. With
+    `also` (the master), both are stopped and resumed together: what a pause of the whole
+    machine (a virtual machine whose vCPUs all stop) does to two routers on it."""
+    pids = daemon.pids() + (also.pids() if also else [])
     for p in pids:
         os.kill(p, signal.SIGSTOP)
     time.sleep(ms / 1000)
@@ -147,7 +152,7 @@ def stall(daemon, ms):
         os.kill(p, signal.SIGCONT)
 
 
-def measure(kind, n, advert, seconds, start, stall_ms=0):
+def measure(kind, n, advert, seconds, start, stall_ms=0, stall_both=False, stalls=1):
     from cpu import conf  # noqa: PLC0415 - the same configuration as the CPU benchmark
     links = (n + 254) // 255
     with L.Lab("flp", hosts=2, links=links) as lab:
@@ -165,9 +170,10 @@ def measure(kind, n, advert, seconds, start, stall_ms=0):
             time.sleep(3)
         end = window(lab, hi, lo, links)
         if stall_ms:
-            time.sleep(seconds / 2)
-            stall(lo, stall_ms)
-            time.sleep(seconds / 2)
+            for _ in range(stalls):
+                time.sleep(seconds / (stalls + 1))
+                stall(lo, stall_ms, hi if stall_both else None)
+            time.sleep(seconds / (stalls + 1))
         else:
             time.sleep(seconds)
         return end()
@@ -182,6 +188,9 @@ def main():
     ap.add_argument("--start", choices=["master-first", "together"], default="master-first")
     ap.add_argument("--stall", type=float, default=0,
                     help="stop the backup for this many ms in the middle of the window")
+    ap.add_argument("--stall-both", action="store_true",
+                    help="stop the master together with the backup (a pause of the whole machine)")
+    ap.add_argument("--stalls", type=int, default=1, help="how many stalls, evenly spread")
     ap.add_argument("--json")
     args = ap.parse_args()
     kinds = [args.only] if args.only else ["vigil", "keepalived"]
@@ -191,15 +200,18 @@ def main():
         for advert in args.adverts.split(","):
             for kind in kinds:
                 try:
-                    r = measure(kind, n, advert, args.seconds, args.start, args.stall)
+                    r = measure(kind, n, advert, args.seconds, args.start, args.stall,
+                                args.stall_both, args.stalls)
                 except Exception as e:  # noqa: BLE001 - a failed cell is reported, not fatal
                     print(f"{n:5} x {advert:5}s {kind:10} FAILED: {e}", flush=True)
                     continue
                 r.update({"impl": kind, "instances": n, "advert_s": float(advert), "start": args.start,
-                          "stall_ms": args.stall})
+                          "stall_ms": args.stall, "stall_both": args.stall_both,
+                          "stalls": args.stalls})
                 results.append(r)
                 print(f"{n:5} x {advert:5}s {kind:10} {args.seconds:.0f} s"
-                      f"{f' stall {args.stall:.0f} ms' if args.stall else ''}: backup B->M "
+                      f"{f' {args.stalls} stall(s) of {args.stall:.0f} ms' if args.stall else ''}"
+                      f"{' (both)' if args.stall_both else ''}: backup B->M "
                       f"{r['backup_to_master']:6}  transitions master / backup "
                       f"{r['master_transitions']:6} / {r['backup_transitions']:6}  socket drops "
                       f"master / backup {r['master_drops']:7} / {r['backup_drops']:7}  backup VIPs "

@@ -12,6 +12,16 @@
  *       read protocol-112 packets on IFACE (joined to 224.0.0.18) for SECONDS; prints packets
  *       received and CPU per packet.
  *
+ * The batched floor (what a daemon that batches can be compared with, issue 18):
+ *
+ *   floor sendm IFACE[,IFACE...] COUNT INTERVAL_US SECONDS
+ *       the same adverts from one socket per interface (source = the interface's own IPv4
+ *       address): every INTERVAL_US (absolute schedule), COUNT adverts spread over the
+ *       interfaces (255 per interface, VRIDs 1..255), one sendmmsg per interface.
+ *   floor recvm IFACE[,IFACE...] SECONDS
+ *       one socket per interface, epoll_wait, then recvmmsg (32 a call) on each ready socket
+ *       until it is empty; stops after SECONDS or at SIGINT / SIGTERM, and prints.
+ *
  * CPU is the thread's run time (CLOCK_THREAD_CPUTIME_ID), in microseconds per packet.
  * Build: cc -O2 -o floor floor.c
  */
@@ -20,10 +30,13 @@
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ifaddrs.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,7 +70,143 @@ static int open_sock(const char *iface) {
     return fd;
 }
 
+/* The IPv4 address of IFACE (the source the kernel gives its adverts). */
+static struct in_addr iface_v4(const char *iface) {
+    struct ifaddrs *ifa, *i;
+    struct in_addr a = {0};
+    if (getifaddrs(&ifa) < 0) { perror("getifaddrs"); exit(1); }
+    for (i = ifa; i; i = i->ifa_next)
+        if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && strcmp(i->ifa_name, iface) == 0) {
+            a = ((struct sockaddr_in *)i->ifa_addr)->sin_addr;
+            break;
+        }
+    freeifaddrs(ifa);
+    return a;
+}
+
+static void advert(uint8_t *p, int vrid, long interval_us, struct in_addr src) {
+    struct in_addr dst = {.s_addr = inet_addr("224.0.0.18")};
+    p[0] = 0x31; p[1] = vrid; p[2] = 200; p[3] = 1;
+    p[4] = 0; p[5] = (uint8_t)(interval_us / 10000); p[6] = 0; p[7] = 0;
+    p[8] = 198; p[9] = 51; p[10] = 100; p[11] = vrid;
+    uint8_t ph[12];
+    memcpy(ph, &src, 4); memcpy(ph + 4, &dst, 4);
+    ph[8] = 0; ph[9] = 112; ph[10] = 0; ph[11] = 12;
+    uint32_t s = 0;
+    for (int i = 0; i < 12; i += 2) s += (ph[i] << 8) | ph[i + 1];
+    uint16_t c = csum(p, 12, s);
+    p[6] = c >> 8; p[7] = c & 0xff;
+}
+
+#define MAX_IFACES 16
+
+static volatile sig_atomic_t stop_now;
+static void on_stop(int sig) { (void)sig; stop_now = 1; }
+
+static int split_ifaces(char *list, char **names) {
+    int n = 0;
+    for (char *t = strtok(list, ","); t && n < MAX_IFACES; t = strtok(NULL, ",")) names[n++] = t;
+    return n;
+}
+
+static int sendm(char *list, long count, long interval_us, double seconds) {
+    char *names[MAX_IFACES];
+    int nif = split_ifaces(list, names), fds[MAX_IFACES];
+    static uint8_t pkts[MAX_IFACES][255][12];
+    static struct mmsghdr hdrs[MAX_IFACES][255];
+    static struct iovec iovs[MAX_IFACES][255];
+    struct sockaddr_in to = {.sin_family = AF_INET};
+    to.sin_addr.s_addr = inet_addr("224.0.0.18");
+    int per[MAX_IFACES] = {0};
+    for (long i = 0; i < count && i < (long)nif * 255; i++) per[i / 255]++;
+    for (int k = 0; k < nif; k++) {
+        fds[k] = open_sock(names[k]);
+        struct in_addr src = iface_v4(names[k]);
+        for (int v = 0; v < per[k]; v++) {
+            advert(pkts[k][v], v + 1, interval_us, src);
+            iovs[k][v].iov_base = pkts[k][v];
+            iovs[k][v].iov_len = 12;
+            memset(&hdrs[k][v], 0, sizeof hdrs[k][v]);
+            hdrs[k][v].msg_hdr.msg_name = &to;
+            hdrs[k][v].msg_hdr.msg_namelen = sizeof to;
+            hdrs[k][v].msg_hdr.msg_iov = &iovs[k][v];
+            hdrs[k][v].msg_hdr.msg_iovlen = 1;
+        }
+    }
+    struct timespec next;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    double end = now_s(CLOCK_MONOTONIC) + seconds;
+    double cpu0 = now_s(CLOCK_THREAD_CPUTIME_ID);
+    long sent = 0;
+    while (now_s(CLOCK_MONOTONIC) < end) {
+        for (int k = 0; k < nif; k++) {
+            int done = 0;
+            while (done < per[k]) {
+                int r = sendmmsg(fds[k], hdrs[k] + done, per[k] - done, 0);
+                if (r <= 0) { done++; continue; }
+                done += r;
+                sent += r;
+            }
+        }
+        next.tv_nsec += interval_us * 1000;
+        while (next.tv_nsec >= 1000000000) { next.tv_nsec -= 1000000000; next.tv_sec++; }
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+    }
+    double cpu = now_s(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+    printf("sent %ld cpu_s %.6f us_per_packet %.3f\n", sent, cpu, sent ? cpu * 1e6 / sent : 0);
+    return 0;
+}
+
+static int recvm(char *list, double seconds) {
+    char *names[MAX_IFACES];
+    int nif = split_ifaces(list, names), fds[MAX_IFACES];
+    int ep = epoll_create1(0);
+    for (int k = 0; k < nif; k++) {
+        fds[k] = open_sock(names[k]);
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = k};
+        epoll_ctl(ep, EPOLL_CTL_ADD, fds[k], &ev);
+    }
+    enum { BATCH = 32, LEN = 2048 };
+    static uint8_t bufs[BATCH][LEN];
+    static struct iovec iovs[BATCH];
+    static struct mmsghdr hdrs[BATCH];
+    static struct sockaddr_in names_in[BATCH];
+    double end = now_s(CLOCK_MONOTONIC) + seconds;
+    double cpu0 = now_s(CLOCK_THREAD_CPUTIME_ID);
+    long got = 0;
+    struct epoll_event evs[MAX_IFACES];
+    signal(SIGINT, on_stop);
+    signal(SIGTERM, on_stop);
+    while (!stop_now && now_s(CLOCK_MONOTONIC) < end) {
+        int n = epoll_wait(ep, evs, MAX_IFACES, 100);
+        for (int e = 0; e < n; e++) {
+            int fd = fds[evs[e].data.u32];
+            for (;;) {
+                for (int i = 0; i < BATCH; i++) {
+                    iovs[i].iov_base = bufs[i];
+                    iovs[i].iov_len = LEN;
+                    memset(&hdrs[i], 0, sizeof hdrs[i]);
+                    hdrs[i].msg_hdr.msg_name = &names_in[i];
+                    hdrs[i].msg_hdr.msg_namelen = sizeof names_in[i];
+                    hdrs[i].msg_hdr.msg_iov = &iovs[i];
+                    hdrs[i].msg_hdr.msg_iovlen = 1;
+                }
+                int r = recvmmsg(fd, hdrs, BATCH, MSG_DONTWAIT, NULL);
+                if (r <= 0) break;
+                got += r;
+                if (r < BATCH) break;
+            }
+        }
+    }
+    double cpu = now_s(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+    printf("received %ld cpu_s %.6f us_per_packet %.3f\n", got, cpu, got ? cpu * 1e6 / got : 0);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc >= 6 && strcmp(argv[1], "sendm") == 0)
+        return sendm(argv[2], atol(argv[3]), atol(argv[4]), atof(argv[5]));
+    if (argc >= 4 && strcmp(argv[1], "recvm") == 0) return recvm(argv[2], atof(argv[3]));
     if (argc >= 7 && strcmp(argv[1], "send") == 0) {
         int fd = open_sock(argv[2]);
         struct in_addr src;
@@ -112,6 +261,7 @@ int main(int argc, char **argv) {
         printf("received %ld cpu_s %.6f us_per_packet %.3f\n", got, cpu, got ? cpu * 1e6 / got : 0);
         return 0;
     }
-    fprintf(stderr, "usage: floor send IFACE SRC COUNT INTERVAL_US SECONDS | floor recv IFACE SECONDS\n");
+    fprintf(stderr, "usage: floor send IFACE SRC COUNT INTERVAL_US SECONDS | floor recv IFACE SECONDS\n"
+                    "       floor sendm IFACE[,IFACE...] COUNT INTERVAL_US SECONDS | floor recvm IFACE[,IFACE...] SECONDS\n");
     return 2;
 }

@@ -5,7 +5,8 @@ and host namespaces with one veth per link. Documentation addresses only; names 
 Everything is removed by Lab.close() (also on exceptions: use it as a context manager), the
 scratch directory too unless VIGIL_KEEP_LAB is set.
 
-Host i (1-based) on link k has MAC 02:00:00:00:0k:0i and 192.0.2.(64*k + 10 + i)/26.
+Host i (1-based) on link k has MAC 02:00:00:00:0k:0i and 192.0.2.(64*k + 10 + i)/26 (a lab of
+more than 4 links, up to 16: 192.0.2.(16*k + i)/28).
 """
 
 import datetime
@@ -24,6 +25,12 @@ def sh(*args, check=True, **kw):
 
 def host_v4(i, link=0):
     return f"192.0.2.{64 * link + 10 + i}"
+
+
+def host_v4_many(i, link):
+    """Host i's address on link k when a lab has more than 4 links (up to 16, 14 hosts):
+    192.0.2.(16k + i)/28."""
+    return f"192.0.2.{16 * link + i}"
 
 
 def mac(i, link=0):
@@ -187,7 +194,9 @@ class Lab:
                 sh("ip", "link", "add", f"eth{k}", "netns", ns, "address", mac(i, k), "type", "veth",
                    "peer", "name", port, "netns", br)
                 sh("ip", "-n", br, "link", "set", port, "master", f"br{k}", "up")
-                sh("ip", "-n", ns, "addr", "add", f"{host_v4(i, k)}/26", "dev", f"eth{k}")
+                addr = (f"{host_v4(i, k)}/26" if self.links <= 4
+                        else f"{host_v4_many(i, k)}/28")
+                sh("ip", "-n", ns, "addr", "add", addr, "dev", f"eth{k}")
                 sh("ip", "-n", ns, "link", "set", f"eth{k}", "up")
 
     def start(self, kind, host, conf_text, tag=None, env=None):

@@ -18,6 +18,7 @@ python3 bench/takeover.py --runs "${RUNS:-10}" --json bench/results/takeover.jso
 python3 bench/preempt.py --runs "${RUNS:-10}" --json bench/results/preempt.json | tee bench/results/preempt.txt
 python3 bench/load.py --seconds "${LOAD_SECONDS:-20}" --json bench/results/load.json | tee bench/results/load.txt
 python3 bench/cpu.py --seconds "${CPU_SECONDS:-8}" --json bench/results/cpu.json | tee bench/results/cpu.txt
+python3 bench/scale.py --seconds "${SCALE_SECONDS:-60}" --sizes 1020,4080 --adverts 0.01,0.1 --json bench/results/scale.json | tee bench/results/scale.txt
 python3 bench/reload.py --json bench/results/reload.json | tee bench/results/reload.txt
 # The nftables data plane (BENCHMARKS-dataplane.md): wrk is its load generator.
 command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nftables >/dev/null

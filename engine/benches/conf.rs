@@ -2,6 +2,7 @@
 //! VRIDs, each with two virtual addresses, authentication, tracking and a notify script).
 //! `keepalived -t` on the same file takes ~19 ms (measured on an idle machine, docs/ARCHITECTURE.md); BENCHMARKS-conf.md has the
 //! comparison from one run.
+#![allow(missing_docs)] // criterion_group! generates `pub fn benches`, which cannot carry a doc comment
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use vigil_engine::conf;

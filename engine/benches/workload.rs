@@ -14,7 +14,7 @@ use vigil_engine::wire::{
 use vigil_engine::{Engine, EngineConfig, IfaceId, Input, InstanceConfig, Instant, Received};
 
 /// The source of every advert in [`adverts`].
-pub const PEER: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 250));
+pub(crate) const PEER: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 250));
 
 /// The VIP of instance `i`.
 fn vip(i: usize) -> IpAddr {
@@ -22,7 +22,7 @@ fn vip(i: usize) -> IpAddr {
 }
 
 /// `n` instances at `priority` (255: owners, MASTER at once).
-pub fn config(n: usize, priority: u8) -> EngineConfig {
+pub(crate) fn config(n: usize, priority: u8) -> EngineConfig {
     let instances = (0..n)
         .map(|i| {
             let vrid = (i % 250 + 1) as u8;
@@ -43,7 +43,7 @@ pub fn config(n: usize, priority: u8) -> EngineConfig {
 
 /// The workload in sync groups of two, each instance tracking a script (weight -10) and another
 /// interface (weight -20): the sync-group / tracking issue's configuration shape.
-pub fn grouped(n: usize) -> EngineConfig {
+pub(crate) fn grouped(n: usize) -> EngineConfig {
     let mut cfg = config(n, 100);
     cfg.scripts.push(ScriptConfig {
         name: "chk".into(),
@@ -79,7 +79,7 @@ pub fn grouped(n: usize) -> EngineConfig {
 }
 
 /// Build, report every interface's primary address, start, and drain the start-up actions.
-pub fn start(cfg: EngineConfig) -> Engine {
+pub(crate) fn start(cfg: EngineConfig) -> Engine {
     let Ok(mut e) = Engine::new(cfg) else {
         panic!("the workload configuration is valid");
     };
@@ -101,7 +101,7 @@ pub fn start(cfg: EngineConfig) -> Engine {
 
 /// One priority-200 advert from [`PEER`] for each of the `n` instances of `e`: (interface,
 /// bytes). Interfaces are looked up by name: tracked interfaces take ids too.
-pub fn adverts(e: &Engine, n: usize) -> Vec<(IfaceId, Vec<u8>)> {
+pub(crate) fn adverts(e: &Engine, n: usize) -> Vec<(IfaceId, Vec<u8>)> {
     (0..n)
         .map(|i| {
             let list = [vip(i)];
@@ -131,7 +131,7 @@ pub fn adverts(e: &Engine, n: usize) -> Vec<(IfaceId, Vec<u8>)> {
 }
 
 /// Deliver one advert at `now` and drain the actions; returns how many adverts were sent.
-pub fn deliver(e: &mut Engine, now: Instant, iface: IfaceId, bytes: &[u8]) -> usize {
+pub(crate) fn deliver(e: &mut Engine, now: Instant, iface: IfaceId, bytes: &[u8]) -> usize {
     e.handle_input(
         now,
         Input::Packet(Received {
@@ -146,7 +146,7 @@ pub fn deliver(e: &mut Engine, now: Instant, iface: IfaceId, bytes: &[u8]) -> us
 }
 
 /// Serve the next deadline and drain the actions; returns how many adverts were sent.
-pub fn tick(e: &mut Engine) -> usize {
+pub(crate) fn tick(e: &mut Engine) -> usize {
     if let Some(due) = e.poll_timeout() {
         e.handle_timeout(due);
     }

@@ -1,5 +1,6 @@
+// Long: keepalived 2.2.7's dump_vrrp / dump_global_data text, line for line in keepalived's order.
 //! `vigild -d` for the VRRP part: keepalived 2.2.7's `dump_data_vrrp` (`vrrp_data.c`:
-//! `dump_vrrp`, `dump_sync_group`, `dump_vscript`, `dump_vrrp_data`; `global_data.c`:
+//! `dump_vrrp`, `dump_sync_group`, `dump_vscript`, `dump_vprocess`, `dump_vrrp_data`; `global_data.c`:
 //! `dump_global_data`; `vrrp_ipaddress.c`: `format_ipaddress`; `vrrp_iproute.c`:
 //! `format_iproute`; `track_file.c`: `dump_track_file`), with the same headers, field names and
 //! value formats, from the *effective* configuration: the parsed file after keepalived's defaults
@@ -11,13 +12,11 @@
 //! reason):
 //! - run-time state: `Number of config faults`, `No sockets allocated`, a sync group's state and
 //!   member counts, a script's `Result`, `Status`, `State`, `Insecure`, a track file's `Status`,
+//!   a tracked process's `Current processes` and `Have quorum`,
 //!   keepalived's `set` markers on installed addresses and routes (`vigild status` shows Vigil's);
-//! - settings that Vigil does not act on yet (issue 15): `vrrp_mcast_group4/6` and `mcast_dst_ip`
-//!   (adverts go to the RFC group, which is what `Multicast address` shows), `vrrp_strict` /
-//!   `strict_mode`, `no_accept` (`Accept`), `promote_secondaries`, `dont_track_primary`,
-//!   `higher_prio_send_advert`, `unicast_ttl`, `old_unicast_checksum`, the address options other
-//!   than `brd`, `dev`, `scope` and `label`, route options other than the destination, `src`,
-//!   `via`, `dev`, `table`, `scope`, `metric` and `no_track`;
+//! - settings that Vigil refuses or notes (the keyword table, `conf/keywords.rs`, says why):
+//!   route `encap` and `ttl-propagate`, `track_group`; `nftables_ifindex` (the line always says
+//!   "don't force");
 //! - keepalived's process settings that have no Vigil equivalent (namespaces, process names,
 //!   SNMP, DBus, LVS, realtime priorities, netlink buffer sizes, umask, nftables version).
 //!
@@ -32,7 +31,10 @@ use std::net::IpAddr;
 use crate::address::{Scope, VirtualAddress};
 use crate::conf::{self, Config, RunAs};
 use crate::from_conf::ConvertError;
-use crate::setup::{EngineConfig, InstanceConfig, Track, TrackTarget, OWNER_PRIORITY};
+use crate::setup::{
+    EngineConfig, InstanceConfig, OldUnicastChecksum, Track, TrackTarget, OWNER_PRIORITY,
+};
+use crate::track_process::ParamMatch;
 use crate::wire::{Auth, Family, Version};
 
 /// What the dump needs from the running system.
@@ -82,7 +84,7 @@ pub fn dump_vrrp(cfg: &Config, env: &dyn DumpEnv) -> Result<String, ConvertError
     let converted = EngineConfig::from_conf(cfg)?.engine;
     let mut s = String::new();
     let w = &mut s;
-    global(w, cfg, env);
+    global(w, cfg, &converted, env);
     if !cfg.static_addresses.is_empty() {
         line(w, "------< Static Addresses >------");
         for a in &cfg.static_addresses {
@@ -99,6 +101,12 @@ pub fn dump_vrrp(cfg: &Config, env: &dyn DumpEnv) -> Result<String, ConvertError
         line(w, "------< Static Routes >------");
         for r in &cfg.static_routes {
             line(w, &format!("     {}", route(r)));
+        }
+    }
+    if !cfg.static_rules.is_empty() {
+        line(w, "------< Static Rules >------");
+        for r in &cfg.static_rules {
+            line(w, &format!("     {}", r.keepalived_format()));
         }
     }
     if !cfg.instances.is_empty() {
@@ -137,10 +145,18 @@ pub fn dump_vrrp(cfg: &Config, env: &dyn DumpEnv) -> Result<String, ConvertError
             track_file(w, cfg, &converted, f);
         }
     }
+    // Every vrrp_track_process, tracked or not (keepalived drops only unused scripts).
+    if !cfg.track_processes.is_empty() {
+        line(w, "------< VRRP Track processes >------");
+        for p in &cfg.track_processes {
+            track_process(w, cfg, &converted, p);
+        }
+    }
     Ok(s)
 }
 
-fn global(w: &mut String, cfg: &Config, env: &dyn DumpEnv) {
+// Long: keepalived's dump_global_data lines, in its order (a flat list).
+fn global(w: &mut String, cfg: &Config, converted: &EngineConfig, env: &dyn DumpEnv) {
     let g = &cfg.global;
     line(w, "------< Global definitions >------");
     // The runner's default router_id is the host name, as keepalived's.
@@ -181,6 +197,18 @@ fn global(w: &mut String, cfg: &Config, env: &dyn DumpEnv) {
             }
         ),
     );
+    // The default of every instance's smtp_alert (before smtp_alert).
+    line(
+        w,
+        &format!(
+            " Default smtp_alert_vrrp = {}",
+            match g.smtp_alert_vrrp {
+                None => "unset",
+                Some(true) => "on",
+                Some(false) => "off",
+            }
+        ),
+    );
     line(
         w,
         &format!(" Dynamic interfaces = {}", tf(g.dynamic_interfaces)),
@@ -194,6 +222,23 @@ fn global(w: &mut String, cfg: &Config, env: &dyn DumpEnv) {
     if let Some(f) = &g.vrrp_notify_fifo {
         fifo(w, " VRRP notify fifo", f, env);
     }
+    line(
+        w,
+        &format!(
+            " VRRP notify priority changes = {}",
+            tf(g.vrrp_notify_priority_changes)
+        ),
+    );
+    // Both groups, configured or the RFC's (keepalived 2.2.7 sets the defaults when it
+    // allocates its global data, so it prints both always).
+    line(
+        w,
+        &format!(" VRRP IPv4 mcast group = {}", g.vrrp_mcast_group4),
+    );
+    line(
+        w,
+        &format!(" VRRP IPv6 mcast group = {}", g.vrrp_mcast_group6),
+    );
     line(
         w,
         &format!(
@@ -240,11 +285,21 @@ fn global(w: &mut String, cfg: &Config, env: &dyn DumpEnv) {
         w,
         &format!(" Num adverts before down = {}", g.vrrp_down_timer_adverts),
     );
+    // keepalived's vrrp_garp_extra_if off (0s): vigild refuses the keyword and sends no such
+    // gratuitous ARPs, which is what keepalived's default does.
+    line(w, " Gratuitous ARP for each secondary VMAC = 0s");
     line(
         w,
         &format!(
             " Send advert after receive lower priority advert = {}",
             tf(!g.vrrp_lower_prio_no_advert)
+        ),
+    );
+    line(
+        w,
+        &format!(
+            " Send advert after receive higher priority advert = {}",
+            tf(g.vrrp_higher_prio_send_advert)
         ),
     );
     line(
@@ -265,6 +320,7 @@ fn global(w: &mut String, cfg: &Config, env: &dyn DumpEnv) {
             version(g.vrrp_version)
         ),
     );
+    nftables(w, cfg, converted);
     line(
         w,
         &format!(" VRRP check unicast_src = {}", tf(g.vrrp_check_unicast_src)),
@@ -276,6 +332,7 @@ fn global(w: &mut String, cfg: &Config, env: &dyn DumpEnv) {
             tf(g.vrrp_skip_check_adv_addr)
         ),
     );
+    line(w, &format!(" VRRP strict mode = {}", tf(g.vrrp_strict)));
     line(
         w,
         &format!(
@@ -292,6 +349,42 @@ fn global(w: &mut String, cfg: &Config, env: &dyn DumpEnv) {
     }
 }
 
+/// keepalived's firewall settings (`nftables`, `nftables_priority`, `nftables_counters`): the
+/// table is printed when global_defs names one or when an instance needs it (a non-owner with
+/// Accept_Mode off: `no_accept`, or strict mode's default), as keepalived 2.2.7 picks its
+/// default table then (vrrp.c). The counters line is printed always, as keepalived's.
+fn nftables(w: &mut String, cfg: &Config, converted: &EngineConfig) {
+    let g = &cfg.global;
+    let needed = converted
+        .instances
+        .iter()
+        .any(|c| c.priority != OWNER_PRIORITY && !c.accept);
+    if let Some(table) = g
+        .nftables
+        .as_deref()
+        .or(needed.then_some(DEFAULT_NFTABLES_TABLE))
+    {
+        line(w, &format!(" nftables table name = {table}"));
+        line(
+            w,
+            &format!(" nftables base chain priority = {}", g.nftables_priority),
+        );
+        // nftables_ifindex is not used (keyword table: link-local virtual addresses get no
+        // rules), so the table never matches on interface indexes.
+        line(w, " nftables don't force use ifindex for link local IPv6");
+    }
+    line(
+        w,
+        &format!(
+            " nftables with{} counters",
+            if g.nftables_counters { "" } else { "out" }
+        ),
+    );
+}
+
+/// keepalived's default nftables table (`DEFAULT_NFTABLES_TABLE`), vigild's too.
+const DEFAULT_NFTABLES_TABLE: &str = "keepalived";
+
 fn fifo(w: &mut String, what: &str, f: &conf::NotifyFifo, env: &dyn DumpEnv) {
     let (u, g) = env.uid_gid(f.run_as.as_ref()).unwrap_or((0, 0));
     line(w, &format!("{what} = {}, uid:gid {u}:{g}", f.path));
@@ -304,6 +397,7 @@ fn fifo(w: &mut String, what: &str, f: &conf::NotifyFifo, env: &dyn DumpEnv) {
     }
 }
 
+// Long: keepalived's dump_vrrp lines for one instance, in its order (a flat list).
 fn instance(
     w: &mut String,
     cfg: &Config,
@@ -360,8 +454,14 @@ fn instance(
     } else {
         line(w, &format!("   Interface = {}", c.interface));
     }
+    if c.dont_track_primary {
+        line(w, "   VRRP interface tracking disabled");
+    }
     if !c.check_address_list {
         line(w, "   Skip checking advert IP addresses");
+    }
+    if i.strict_mode {
+        line(w, "   Enforcing strict VRRP compliance");
     }
     let configured = if c.unicast_peers.is_empty() {
         i.mcast_src_ip.or(i.unicast_src_ip)
@@ -376,13 +476,15 @@ fn instance(
         },
     }
     if c.unicast_peers.is_empty() {
+        // The group adverts go to: mcast_dst_ip, else vrrp_mcast_group4/6, else the RFC's
+        // (RFC 5798 5.1.1.2 / 5.1.2.2).
+        let group = c.multicast_group();
         match c.family {
-            // Vigil sends to the RFC group (RFC 5798 5.1.1.2 / 5.1.2.2).
-            Family::V4 => line(w, "   Multicast address 224.0.0.18"),
+            Family::V4 => line(w, &format!("   Multicast address {group}")),
             Family::V6 => line(
                 w,
                 &format!(
-                    "   Multicast address ff02::12, ifindex {}",
+                    "   Multicast address {group}, ifindex {}",
                     env.ifindex(&c.interface).unwrap_or(0)
                 ),
             ),
@@ -436,6 +538,13 @@ fn instance(
             tf(c.advert_on_lower_priority)
         ),
     );
+    line(
+        w,
+        &format!(
+            "   Send advert after receive higher priority advert = {}",
+            tf(c.advert_on_higher_priority)
+        ),
+    );
     line(w, &format!("   Virtual Router ID = {}", c.vrid));
     line(w, &format!("   Priority = {}", c.priority));
     match c.version {
@@ -451,6 +560,15 @@ fn instance(
             ),
         ),
     }
+    // Accept_Mode (RFC 5798 6.1): off with `no_accept`, and by default in strict mode for a
+    // non-owner; vigild then installs keepalived's nftables drop rules.
+    line(
+        w,
+        &format!(
+            "   Accept = {}",
+            if c.accept { "enabled" } else { "disabled" }
+        ),
+    );
     line(
         w,
         &format!(
@@ -465,6 +583,17 @@ fn instance(
             &format!("   Preempt delay = {} secs", g_format(c.preempt_delay)),
         );
     }
+    line(
+        w,
+        &format!(
+            "   Promote_secondaries = {}",
+            if c.promote_secondaries {
+                "enabled"
+            } else {
+                "disabled"
+            }
+        ),
+    );
     match &c.auth {
         Auth::Simple(data) => {
             line(w, "   Authentication type = SIMPLE_PASSWORD");
@@ -503,6 +632,15 @@ fn instance(
         }
     }
     if !c.unicast_peers.is_empty() {
+        // keepalived gives an IPv4 instance 255 when unicast_ttl is not written, and an IPv6
+        // one none (it prints nothing then).
+        let ttl = match c.family {
+            Family::V4 => Some(c.unicast_send_ttl.unwrap_or(255)),
+            Family::V6 => c.unicast_send_ttl,
+        };
+        if let Some(t) = ttl {
+            line(w, &format!("   Unicast TTL = {t}"));
+        }
         line(
             w,
             &format!(
@@ -522,6 +660,19 @@ fn instance(
                 ),
             );
         }
+        // keepalived's CHKSUM_COMPATIBILITY_*: `no` is its default (RFC form sent, the old
+        // form detected on receive), `config` is `old_unicast_checksum`, `never` its `never`.
+        line(
+            w,
+            &format!(
+                "   Unicast checksum compatibility = {}",
+                match c.old_unicast_checksum {
+                    OldUnicastChecksum::Detect => "no",
+                    OldUnicastChecksum::Always => "config",
+                    OldUnicastChecksum::Never => "never",
+                }
+            ),
+        );
     }
     if !i.virtual_routes.is_empty() {
         line(w, "   Virtual Routes :");
@@ -529,9 +680,20 @@ fn instance(
             line(w, &format!("     {}", route(r)));
         }
     }
+    if !i.virtual_rules.is_empty() {
+        line(w, "   Virtual Rules :");
+        for r in &i.virtual_rules {
+            line(w, &format!("     {}", r.keepalived_format()));
+        }
+    }
     // The instance's own trackers, with the weight the engine applies; a sync group's trackers
     // are dumped with the group, as keepalived does.
-    tracked(w, own_tracks(cfg, i, c), weights_ignored(cfg, i));
+    tracked(
+        w,
+        own_tracks(cfg, i, c),
+        weights_ignored(cfg, i),
+        "   Tracked processes :",
+    );
     line(
         w,
         &format!("   Using smtp notification = {}", yes(i.smtp_alert)),
@@ -548,6 +710,13 @@ fn instance(
         ),
     );
     notify_scripts(w, &i.notify, env, true);
+    line(
+        w,
+        &format!(
+            "   Notify priority changes = {}",
+            tf(i.notify_priority_changes)
+        ),
+    );
 }
 
 /// The instance's own trackers in the engine's configuration: [`EngineConfig::from_conf`]
@@ -558,7 +727,10 @@ fn own_tracks<'a>(cfg: &Config, i: &conf::VrrpInstance, c: &'a InstanceConfig) -
         .iter()
         .find(|g| g.members.contains(&i.name))
         .map_or(0, |g| {
-            g.track_interfaces.len() + g.track_scripts.len() + g.track_files.len()
+            g.track_interfaces.len()
+                + g.track_scripts.len()
+                + g.track_files.len()
+                + g.track_processes.len()
         });
     &c.track[..c.track.len().saturating_sub(from_group)]
 }
@@ -587,7 +759,9 @@ fn is_tracked(cfg: &Config, e: &EngineConfig, target: &TrackTarget) -> bool {
 }
 
 /// `Tracked interfaces :` / `Tracked scripts :` / `Tracked files :`.
-fn tracked(w: &mut String, tracks: &[Track], weights_ignored: bool) {
+/// `processes` is the processes' header: keepalived writes `Tracked processes :` in an instance
+/// and `Tracked process :` in a sync group.
+fn tracked(w: &mut String, tracks: &[Track], weights_ignored: bool, processes: &str) {
     let rev = |t: &Track| if t.reverse { " reverse" } else { "" };
     let weight = |t: &Track| if weights_ignored { 0 } else { t.weight };
     let ifs: Vec<&Track> = tracks
@@ -622,6 +796,18 @@ fn tracked(w: &mut String, tracks: &[Track], weights_ignored: bool) {
         line(w, "   Tracked files :");
         for t in files {
             if let TrackTarget::File(n) = &t.target {
+                line(w, &format!("     {n}, weight {}{}", weight(t), rev(t)));
+            }
+        }
+    }
+    let procs: Vec<&Track> = tracks
+        .iter()
+        .filter(|t| matches!(t.target, TrackTarget::Process(_)))
+        .collect();
+    if !procs.is_empty() {
+        line(w, processes);
+        for t in procs {
+            if let TrackTarget::Process(n) = &t.target {
                 line(w, &format!("     {n}, weight {}{}", weight(t), rev(t)));
             }
         }
@@ -696,11 +882,19 @@ fn sync_group(w: &mut String, cfg: &Config, g: &conf::SyncGroup, env: &dyn DumpE
             reverse: r.reverse || (reverse && !r.noreverse),
         });
     }
-    tracked(w, &tracks, false);
+    // A sync group's processes count for every member, unweighted (keepalived: weight 0).
+    for r in &g.track_processes {
+        tracks.push(Track {
+            target: TrackTarget::Process(r.name.clone()),
+            weight: 0,
+            reverse: false,
+        });
+    }
+    tracked(w, &tracks, false, "   Tracked process :");
     notify_scripts(w, &g.notify, env, false);
 }
 
-/// The instances that track a script or file, with their effective weights.
+/// The instances that track a script, file or process, with their effective weights.
 fn tracking(w: &mut String, cfg: &Config, e: &EngineConfig, target: &TrackTarget) {
     let mut rows = Vec::new();
     for (i, c) in cfg.instances.iter().zip(&e.instances) {
@@ -788,7 +982,52 @@ fn track_file(w: &mut String, cfg: &Config, e: &EngineConfig, f: &conf::TrackFil
     tracking(w, cfg, e, &TrackTarget::File(f.name.clone()));
 }
 
-/// keepalived's `format_ipaddress`, for the options Vigil honours.
+/// keepalived's `dump_vprocess`, less its run-time lines (`Current processes`, `Have quorum`,
+/// the delay timers).
+fn track_process(w: &mut String, cfg: &Config, e: &EngineConfig, p: &conf::TrackProcess) {
+    let m = &p.matching;
+    line(w, &format!(" VRRP Track process = {}", p.name));
+    line(w, &format!("   Process = {}", m.name));
+    if !m.params.is_empty() {
+        // NUL-terminated words, printed space-separated.
+        let words: Vec<String> = m
+            .params
+            .split(|b| *b == 0)
+            .filter(|w| !w.is_empty())
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+            .collect();
+        line(w, &format!("   Parameters = {}", words.join(" ")));
+    }
+    match m.param_match {
+        ParamMatch::None => {}
+        ParamMatch::Exact => line(w, "   Param match"),
+        ParamMatch::Partial => line(w, "   Param match = partial"),
+        ParamMatch::Initial => line(w, "   Param match = initial"),
+    }
+    line(w, &format!("   Min processes = {}", p.quorum));
+    if p.quorum_max < u32::MAX {
+        line(w, &format!("   Max processes = {}", p.quorum_max));
+    }
+    line(
+        w,
+        &format!(
+            "   Weight = {}{}",
+            p.weight,
+            if p.reverse { " reverse" } else { "" }
+        ),
+    );
+    line(
+        w,
+        &format!("   Terminate delay = {}s", float6(p.terminate_delay)),
+    );
+    line(w, &format!("   Fork delay = {}s", float6(p.fork_delay)));
+    line(w, &format!("   Full command = {}", tf(m.full_command)));
+    tracking(w, cfg, e, &TrackTarget::Process(p.name.clone()));
+}
+
+/// keepalived's `format_ipaddress`: the address, then its options in keepalived's order, with
+/// the preferred lifetime Vigil gives an IPv6 address (keepalived's default when the line does
+/// not say).
 fn address(v: &VirtualAddress, dev: &str) -> String {
     let mut s = v.addr.to_string();
     let host = match v.addr {
@@ -805,9 +1044,29 @@ fn address(v: &VirtualAddress, dev: &str) -> String {
     if let Some(l) = &v.label {
         let _ = write!(s, " label {l}");
     }
+    if let Some(p) = v.peer {
+        let _ = write!(s, " peer {p}/{}", v.prefix_len);
+    }
+    for (on, word) in [
+        (v.flags.home, " home"),
+        (v.flags.dad, " -nodad"),
+        (v.flags.mngtmpaddr, " mngtmpaddr"),
+        (v.flags.noprefixroute, " noprefixroute"),
+        (v.flags.autojoin, " autojoin"),
+        (v.no_track, " no_track"),
+    ] {
+        if on {
+            s.push_str(word);
+        }
+    }
     if v.addr.is_ipv6() {
-        // Vigil adds IPv6 virtual addresses with an infinite preferred lifetime.
-        s.push_str(" preferred_lft forever");
+        match v.preferred_lft {
+            0 => s.push_str(" deprecated"),
+            crate::address::LIFETIME_FOREVER => s.push_str(" preferred_lft forever"),
+            n => {
+                let _ = write!(s, " preferred_lft {n}");
+            }
+        }
     }
     s
 }
@@ -828,26 +1087,24 @@ fn scope(s: &Scope) -> String {
     }
 }
 
-/// keepalived's `format_iproute`, for the parts of a route Vigil installs (protocol 18,
-/// `keepalived`, as keepalived).
+/// keepalived's `format_iproute` (`vrrp_iproute.c`): every attribute Vigil installs, in
+/// keepalived's order and formats.
 fn route(r: &conf::Route) -> String {
+    let a = &r.attrs;
     let mut s = String::new();
     s.push_str(if r.kind.is_some() { "add " } else { "prepend " });
     if let Some(k) = &r.kind {
         let _ = write!(s, "{k} ");
     }
-    let host = match r.to {
-        IpAddr::V4(_) => 32,
-        IpAddr::V6(_) => 128,
-    };
-    // keepalived prints `default` as 0.0.0.0/0 too.
-    if r.prefix_len == host {
-        let _ = write!(s, "{}", r.to);
-    } else {
-        let _ = write!(s, "{}/{}", r.to, r.prefix_len);
+    s.push_str(&host_or_prefix(r.to, r.prefix_len));
+    if let Some((f, l)) = a.from {
+        let _ = write!(s, " from {}", host_or_prefix(f, l));
     }
-    if let Some(a) = r.src {
-        let _ = write!(s, " src {a}");
+    if let Some(x) = r.src {
+        let _ = write!(s, " src {x}");
+    }
+    if let Some(t) = a.tos {
+        let _ = write!(s, " tos {t}");
     }
     if let Some(v) = r.via {
         let fam = if v.is_ipv6() { "inet6" } else { "inet" };
@@ -856,20 +1113,178 @@ fn route(r: &conf::Route) -> String {
     if let Some(d) = &r.dev {
         let _ = write!(s, " dev {d}");
     }
-    if let Some(t) = r.table.as_deref().filter(|t| *t != "main" && *t != "254") {
+    if let Some(t) = r.table.filter(|t| *t != 254) {
         let _ = write!(s, " table {t}");
     }
-    s.push_str(" proto 18");
+    // keepalived sets protocol 18 on every route not written no_track (before it gives up
+    // tracking a route with no dev), and the written protocol otherwise.
+    match (r.no_track, a.protocol) {
+        (false, _) => s.push_str(" proto 18"),
+        (true, Some(p)) => {
+            let _ = write!(s, " proto {p}");
+        }
+        (true, None) => {}
+    }
     if let Some(sc) = &r.scope {
         let _ = write!(s, " scope {}", sc.number());
     }
     if let Some(m) = r.metric {
         let _ = write!(s, " metric {m}");
     }
+    if a.onlink && r.to.is_ipv4() {
+        s.push_str(" onlink");
+    }
+    if let Some(re) = a.realms.filter(|r| *r != 0) {
+        s.push_str(&realms(re));
+    }
+    if let Some(e) = a.expires {
+        let _ = write!(s, " expires {e}sec");
+    }
+    let locked = |bit: u8| a.lock & (1 << bit) != 0;
+    if let Some(c) = &a.congctl {
+        let lock = if locked(conf::rtax::CC_ALGO) {
+            "lock "
+        } else {
+            ""
+        };
+        let _ = write!(s, " congctl {c}{lock}");
+    }
+    for (name, v, bit, per_ms) in [
+        ("rtt", a.rtt, conf::rtax::RTT, 8),
+        ("rttvar", a.rttvar, conf::rtax::RTTVAR, 4),
+    ] {
+        if let Some(v) = v {
+            let lock = if locked(bit) { " lock" } else { "" };
+            let _ = write!(s, " {name}{lock} ");
+            if v >= per_ms * 1000 {
+                let _ = write!(s, "{}s", c_g(f64::from(v) / f64::from(per_ms * 1000)));
+            } else {
+                let _ = write!(s, "{}ms", c_g(f64::from(v) / f64::from(per_ms)));
+            }
+        }
+    }
+    if let Some(v) = a.rto_min {
+        let lock = if locked(conf::rtax::RTO_MIN) {
+            " lock"
+        } else {
+            ""
+        };
+        if v >= 1000 {
+            let _ = write!(s, " rto_min{lock} {}s", c_g(f64::from(v) / 1000.0));
+        } else {
+            let _ = write!(s, " rto_min{lock} {v}ms");
+        }
+    }
+    if a.ecn {
+        s.push_str(" features ecn");
+    }
+    let with_lock = |s: &mut String, name: &str, v: Option<u32>, bit: u8| {
+        if let Some(v) = v {
+            let lock = if locked(bit) { "lock " } else { "" };
+            let _ = write!(s, " {name} {lock}{v}");
+        }
+    };
+    with_lock(&mut s, "mtu", a.mtu, conf::rtax::MTU);
+    if let Some(v) = a.window {
+        let _ = write!(s, " window {v}");
+    }
+    with_lock(&mut s, "ssthresh", a.ssthresh, conf::rtax::SSTHRESH);
+    with_lock(&mut s, "cwnd", a.cwnd, conf::rtax::CWND);
+    with_lock(&mut s, "advmss", a.advmss, conf::rtax::ADVMSS);
+    with_lock(&mut s, "reordering", a.reordering, conf::rtax::REORDERING);
+    if let Some(v) = a.hoplimit {
+        let _ = write!(s, " hoplimit {v}");
+    }
+    if let Some(v) = a.initcwnd {
+        let _ = write!(s, " initcwnd {v}");
+    }
+    if let Some(v) = a.initrwnd {
+        let _ = write!(s, " initrwnd {v}");
+    }
+    if let Some(v) = a.quickack {
+        let _ = write!(s, " quickack {v}");
+    }
+    if let Some(p) = a.pref {
+        let name = match p {
+            3 => "low",
+            0 => "medium",
+            1 => "high",
+            _ => "unknown",
+        };
+        let _ = write!(s, " pref {name}");
+    }
+    if let Some(v) = a.fastopen_no_cookie {
+        let _ = write!(s, " fastopen_no_cookie {v}");
+    }
+    for nh in &a.nexthops {
+        s.push_str(" nexthop");
+        if let Some(v) = nh.via {
+            let fam = if v.is_ipv6() { "6" } else { "" };
+            let _ = write!(s, " via inet{fam} {v}");
+        }
+        if let Some(d) = &nh.dev {
+            let _ = write!(s, " dev {d}");
+        }
+        if let Some(w) = nh.weight {
+            let _ = write!(s, " weight {w}");
+        }
+        if nh.onlink {
+            s.push_str(" onlink");
+        }
+        if let Some(re) = nh.realms.filter(|r| *r != 0) {
+            // keepalived looks at the route's realms for the form (its own quirk).
+            if a.realms.unwrap_or(0) & 0xffff_0000 != 0 {
+                let _ = write!(s, " realms {}/{}", re >> 16, re & 0xffff);
+            } else {
+                let _ = write!(s, " realm {}", re & 0xffff);
+            }
+        }
+    }
     if r.no_track || r.dev.is_none() {
         s.push_str(" no_track");
     }
     s
+}
+
+/// A route's realms as keepalived prints them.
+fn realms(r: u32) -> String {
+    if r & 0xffff_0000 != 0 {
+        format!(" realms {}/{}", r >> 16, r & 0xffff)
+    } else {
+        format!(" realm {}", r & 0xffff)
+    }
+}
+
+/// An address with its prefix, the prefix left out for a host route (keepalived's
+/// `ipaddresstos`; `default` prints as 0.0.0.0/0).
+fn host_or_prefix(a: IpAddr, len: u8) -> String {
+    let host = match a {
+        IpAddr::V4(_) => 32,
+        IpAddr::V6(_) => 128,
+    };
+    if len == host {
+        a.to_string()
+    } else {
+        format!("{a}/{len}")
+    }
+}
+
+/// C's `%g` for a positive value (six significant digits, no trailing zeros).
+fn c_g(v: f64) -> String {
+    let mut t = format!("{v:.6}");
+    // Six significant digits: enough for the values a route line can hold (< 1e6).
+    let digits_before = t.find('.').unwrap_or(t.len());
+    let keep = 6usize.saturating_sub(digits_before);
+    t = format!("{v:.keep$}");
+    if t.contains('.') {
+        while t.ends_with('0') {
+            t.pop();
+        }
+        if t.ends_with('.') {
+            t.pop();
+        }
+    }
+    t
 }
 
 /// A script's command line for the dump (the raw line when the runner refuses it).

@@ -1,3 +1,4 @@
+// Long: the mapping is ~550 lines, the rest its unit tests beside it.
 //! From a parsed keepalived.conf ([`crate::conf::Config`]) to what the engine runs
 //! ([`EngineConfig`]): one pure mapping that the daemon, the simulator and the fuzzer share, so
 //! that they all run exactly what an operator's file says.
@@ -10,7 +11,7 @@ use std::net::IpAddr;
 
 use crate::conf::{self, AuthType, Config, Scope, TrackRef, UnicastChecksum, VrrpInstance};
 use crate::setup::{
-    Announce, EngineConfig, InstanceConfig, OldUnicastChecksum, RouteKind, ScriptConfig,
+    Announce, EngineConfig, InstanceConfig, LinkDelay, OldUnicastChecksum, RouteKind, ScriptConfig,
     SyncGroupConfig, Track, TrackFileConfig, TrackProcessConfig, TrackTarget, UnicastTtl,
     VirtualRoute, MAIN_TABLE, OWNER_PRIORITY,
 };
@@ -77,36 +78,12 @@ pub struct Converted {
     pub unsupported: Vec<Unsupported>,
 }
 
-/// A routing table by `ip route` name or number.
-fn table_of(s: &str) -> Option<u32> {
-    match s {
-        "main" => Some(MAIN_TABLE),
-        "local" => Some(255),
-        "default" => Some(253),
-        n => n.parse().ok(),
-    }
-}
-
 /// A configured route (`virtual_routes` or `static_routes`) in the form a runner installs,
 /// and what of it is not supported (for the log). `None` when the route cannot be installed
-/// at all (a table by name, an unknown route type). Options beyond destination, `via`, `src`,
-/// `dev`, `table`, `metric`, `scope` and the type (`nexthop`, `mtu`, `onlink`, ...) are noted
-/// and the route is installed without them.
+/// at all (a route type Vigil does not install). The parser has typed and checked every word
+/// (and refused the ones Vigil does not install), so the rest is carried as it is.
 pub fn virtual_route(r: &conf::Route) -> (Option<VirtualRoute>, Vec<String>) {
     let mut notes = Vec::new();
-    let table = match &r.table {
-        None => MAIN_TABLE,
-        Some(t) => match table_of(t) {
-            Some(n) => n,
-            None => {
-                notes.push(format!(
-                    "{}: table '{t}' by name is not supported (use its number)",
-                    r.loc
-                ));
-                return (None, notes);
-            }
-        },
-    };
     let kind = match r.kind.as_deref() {
         None => RouteKind::Unicast,
         Some("blackhole") => RouteKind::Blackhole,
@@ -118,23 +95,19 @@ pub fn virtual_route(r: &conf::Route) -> (Option<VirtualRoute>, Vec<String>) {
             return (None, notes);
         }
     };
-    if !r.options.is_empty() {
-        notes.push(format!(
-            "{}: route options not supported, ignored: {}",
-            r.loc,
-            r.options.join(" ")
-        ));
-    }
     let route = VirtualRoute {
         to: r.to,
         prefix_len: r.prefix_len,
         via: r.via,
         src: r.src,
         dev: r.dev.clone(),
-        table,
+        table: r.table.unwrap_or(MAIN_TABLE),
         metric: r.metric,
         scope: r.scope.as_ref().map(Scope::number),
         kind,
+        attrs: r.attrs.clone(),
+        // keepalived cannot track a route with no interface and does not.
+        no_track: r.no_track || r.dev.is_none(),
     };
     (Some(route), notes)
 }
@@ -204,6 +177,7 @@ fn trackers(
     }
 }
 
+// Long: one vrrp_instance mapped field by field to InstanceConfig, each with its note (a flat list).
 fn instance(
     cfg: &Config,
     i: &VrrpInstance,
@@ -297,10 +271,13 @@ fn instance(
     // one each peer uses is counted and shown. The sent form: `v3_checksum_as_v2`.
     c.checksum_policy = ChecksumPolicy::Either;
     c.v3_checksum_plain = i.v3_checksum_as_v2;
-    if i.unicast_ttl.is_some_and(|t| t != 255) {
-        // Said out loud rather than stored and dropped (issue 15): vigild's raw sockets send
-        // every advert with TTL / hop limit 255.
-        note("unicast_ttl: unicast adverts are sent with TTL 255 (a routed unicast peer accepts any TTL)");
+    // keepalived 2.2.7 (vrrp_parser.c, vrrp_end_handler): unicast_ttl without unicast peers is
+    // a configuration error and is reset (to 0, which then makes keepalived's IPv4 multicast
+    // adverts leave with TTL 0); Vigil ignores it there, says so, and keeps 255.
+    match (i.unicast_ttl, c.unicast_peers.is_empty()) {
+        (Some(_), true) => note("unicast_ttl: the instance has no unicast peers: ignored, multicast adverts keep TTL 255"),
+        (ttl, false) => c.unicast_send_ttl = ttl,
+        (None, true) => {}
     }
     c.old_unicast_checksum = match i.unicast_checksum {
         UnicastChecksum::Auto => OldUnicastChecksum::Detect,
@@ -311,6 +288,12 @@ fn instance(
     // keepalived 2.2.7 (vrrp.c): strict mode forces it off.
     c.advert_on_higher_priority = i.higher_prio_send_advert && !i.strict_mode;
     c.dont_track_primary = i.dont_track_primary;
+    // keepalived 2.2.7 (vrrp.c, vrrp_complete_instance): ignored, with an error, on a VMAC,
+    // whose sysctls already include it.
+    if i.promote_secondaries && i.use_vmac.is_some() {
+        note("promote_secondaries: set on the use_vmac macvlan already (keepalived ignores it there too)");
+    }
+    c.promote_secondaries = i.promote_secondaries && i.use_vmac.is_none();
     c.check_address_list = !i.skip_check_adv_addr;
     c.announce = Announce {
         master_repeat: i.garp.master_repeat,
@@ -384,6 +367,7 @@ fn instance(
         }
         c.virtual_routes.extend(route);
     }
+    c.virtual_rules = i.virtual_rules.clone();
     if i.use_vmac.is_some() {
         note("use_vmac: the engine is unaffected; the runner decides whether it supports it");
     }
@@ -499,6 +483,15 @@ impl EngineConfig {
                 track_files,
                 startup_delay: cfg.global.vrrp_startup_delay,
                 track_processes,
+                link_delays: cfg
+                    .interface_delays
+                    .iter()
+                    .map(|d| LinkDelay {
+                        interface: d.interface.clone(),
+                        down: d.down,
+                        up: d.up,
+                    })
+                    .collect(),
             },
             unsupported,
         })
@@ -560,13 +553,17 @@ mod tests {
     }
 
     #[test]
-    fn a_route_in_a_named_table_is_refused_at_its_line() {
-        // The parser refuses it (the keyword table's route words), so it never reaches here.
+    fn a_route_in_an_unknown_named_table_is_refused_at_its_line() {
+        // No /etc/iproute2/rt_tables given: only main, local and default are names.
         let e = conf::parse_str(&format!(
             "{HEAD} virtual_routes {{ 203.0.113.0/24 dev eth0 table vrrp }}\n}}\n"
         ))
         .unwrap_err();
-        assert!(e.to_string().contains("table 'vrrp'"), "{e}");
+        assert!(
+            e.to_string().contains("routing table 'vrrp' not found"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("keepalived.conf:5:"), "{e}");
     }
 
     /// keepalived.conf(5) `v3_checksum_as_v2 [<BOOL>]` (keepalived 2.2.8+), in global_defs (the
@@ -731,6 +728,60 @@ mod tests {
             (Duration::from_secs(2), 3)
         );
         Engine::new(c.engine).unwrap();
+    }
+
+    /// The address options reach the engine: the peer, the flags, and keepalived's preferred
+    /// lifetime (0 for an IPv6 /128 unless written, forever for a wider prefix, none on IPv4).
+    #[test]
+    fn address_options_and_keepalived_s_lifetimes() {
+        use crate::address::{AddrFlags, LIFETIME_FOREVER};
+        let c = convert(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n\
+             virtual_ipaddress {\n 2001:db8::1\n 2001:db8::2/64\n\
+             2001:db8::3 preferred_lft forever -nodad\n 2001:db8::4/64 preferred_lft 60 home mngtmpaddr\n\
+             2001:db8::5/64 noprefixroute autojoin\n }\n}\n",
+        );
+        let v = &c.engine.instances[0].virtual_addresses;
+        let lft: Vec<u32> = v.iter().map(|a| a.preferred_lft).collect();
+        assert_eq!(
+            lft,
+            [0, LIFETIME_FOREVER, LIFETIME_FOREVER, 60, LIFETIME_FOREVER]
+        );
+        assert_eq!(v[0].flags, AddrFlags::default());
+        assert!(v[2].flags.dad);
+        assert!(v[3].flags.home && v[3].flags.mngtmpaddr && !v[3].flags.dad);
+        assert!(v[4].flags.noprefixroute && v[4].flags.autojoin);
+        let c = convert(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n\
+             virtual_ipaddress {\n 192.0.2.1 peer 192.0.2.2\n 192.0.2.9/24 preferred_lft 0\n }\n}\n",
+        );
+        let v = &c.engine.instances[0].virtual_addresses;
+        assert_eq!(
+            (v[0].peer, v[0].prefix_len),
+            (Some("192.0.2.2".parse().unwrap()), 32)
+        );
+        assert_eq!(v[1].preferred_lft, LIFETIME_FOREVER);
+    }
+
+    /// `unicast_ttl` reaches a unicast instance; without unicast peers it is ignored, said.
+    #[test]
+    fn unicast_ttl_maps_for_unicast_instances_only() {
+        let c = convert(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n unicast_ttl 64\n\
+             unicast_peer { 192.0.2.12 }\n virtual_ipaddress { 192.0.2.100/24 }\n}\n",
+        );
+        assert_eq!(c.engine.instances[0].unicast_send_ttl, Some(64));
+        assert!(c.unsupported.is_empty(), "{:?}", c.unsupported);
+        let c = convert(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n unicast_ttl 64\n\
+             virtual_ipaddress { 192.0.2.100/24 }\n}\n",
+        );
+        assert_eq!(c.engine.instances[0].unicast_send_ttl, None);
+        assert!(
+            c.unsupported[0].what.contains("no unicast peers"),
+            "{:?}",
+            c.unsupported
+        );
     }
 
     #[test]

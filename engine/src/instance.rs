@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::io::{IfaceId, InstanceId, State};
 use crate::notices::InstanceNotices;
-use crate::setup::{InstanceConfig, VirtualAddress, VirtualRoute, OWNER_PRIORITY};
+use crate::setup::{InstanceConfig, VirtualAddress, VirtualRoute, VirtualRule, OWNER_PRIORITY};
 use crate::stats::{InstanceStats, PeerChecksum};
 use crate::time::{duration_nanos, Instant};
 use crate::wire::{Interval, Version, V3_MAX_INTERVAL_CS};
@@ -177,6 +177,8 @@ pub(crate) struct Instance {
     pub announced: Arc<[VirtualAddress]>,
     /// `virtual_routes`: installed while MASTER.
     pub routes: Arc<[VirtualRoute]>,
+    /// `virtual_rules`: installed while MASTER.
+    pub rules: Arc<[VirtualRule]>,
     /// Unicast peers, when configured.
     pub peers: Option<Arc<[IpAddr]>>,
     /// Deadlines, `Instant::MAX` when not running.
@@ -220,7 +222,7 @@ pub(crate) struct Instance {
 }
 
 impl Instance {
-    pub fn new(cfg: InstanceConfig, id: InstanceId, iface: IfaceId) -> Option<Instance> {
+    pub(crate) fn new(cfg: InstanceConfig, id: InstanceId, iface: IfaceId) -> Option<Instance> {
         let interval = wire_interval(cfg.version, cfg.advert_interval)?;
         let peers =
             (!cfg.unicast_peers.is_empty()).then(|| Arc::from(cfg.unicast_peers.as_slice()));
@@ -244,6 +246,7 @@ impl Instance {
             vips,
             excluded: Arc::from(cfg.excluded_addresses.as_slice()),
             routes: Arc::from(cfg.virtual_routes.as_slice()),
+            rules: Arc::from(cfg.virtual_rules.as_slice()),
             peers,
             timers: [Instant::MAX; TIMER_COUNT],
             preempt_at: None,
@@ -267,30 +270,30 @@ impl Instance {
     }
 
     /// The address owner: priority 255 in the configuration (tracking never changes it).
-    pub fn is_owner(&self) -> bool {
+    pub(crate) fn is_owner(&self) -> bool {
         self.cfg.priority == OWNER_PRIORITY
     }
 
     /// The earliest running timer.
-    pub fn next_deadline(&self) -> Instant {
+    pub(crate) fn next_deadline(&self) -> Instant {
         self.timers.iter().copied().min().unwrap_or(Instant::MAX)
     }
 
-    pub fn set(&mut self, t: Timer, at: Instant) {
+    pub(crate) fn set(&mut self, t: Timer, at: Instant) {
         self.timers[t as usize] = at;
     }
 
-    pub fn get(&self, t: Timer) -> Instant {
+    pub(crate) fn get(&self, t: Timer) -> Instant {
         self.timers[t as usize]
     }
 
-    pub fn stop_timers(&mut self) {
+    pub(crate) fn stop_timers(&mut self) {
         self.timers = [Instant::MAX; TIMER_COUNT];
         self.burst_left = 0;
     }
 
     /// Stop the timers that only run while MASTER.
-    pub fn stop_master_timers(&mut self) {
+    pub(crate) fn stop_master_timers(&mut self) {
         for t in [
             Timer::Adver,
             Timer::Announce,
@@ -303,7 +306,7 @@ impl Instance {
     }
 
     /// (Re)start the Master_Down_Timer for a full Master_Down_Interval from `now`.
-    pub fn restart_down_timer(&mut self, now: Instant) {
+    pub(crate) fn restart_down_timer(&mut self, now: Instant) {
         self.down_from = Some(now);
         self.set(
             Timer::MasterDown,
@@ -312,7 +315,7 @@ impl Instance {
     }
 
     /// Run the Master_Down_Timer for Skew_Time only (the master said goodbye with priority 0).
-    pub fn skew_down_timer(&mut self, now: Instant) {
+    pub(crate) fn skew_down_timer(&mut self, now: Instant) {
         self.down_from = None;
         self.set(Timer::MasterDown, now.saturating_add(self.skew_time()));
     }
@@ -320,7 +323,7 @@ impl Instance {
     /// The effective priority changed: a running full Master_Down_Timer now ends one new
     /// Master_Down_Interval after it started (Skew_Time depends on the priority). It may be due
     /// already; the engine then takes over at once.
-    pub fn rescale_down_timer(&mut self) {
+    pub(crate) fn rescale_down_timer(&mut self) {
         if let (Some(from), true) = (self.down_from, self.get(Timer::MasterDown) != Instant::MAX) {
             self.set(
                 Timer::MasterDown,
@@ -330,7 +333,7 @@ impl Instance {
     }
 
     /// Master_Down_Interval for our effective priority and the current Master_Adver_Interval.
-    pub fn master_down_interval(&self) -> Duration {
+    pub(crate) fn master_down_interval(&self) -> Duration {
         master_down_interval_after(
             self.cfg.down_timer_adverts,
             self.cfg.version,
@@ -340,7 +343,7 @@ impl Instance {
     }
 
     /// Skew_Time for our effective priority and the current Master_Adver_Interval.
-    pub fn skew_time(&self) -> Duration {
+    pub(crate) fn skew_time(&self) -> Duration {
         skew_time(self.cfg.version, self.priority, self.master_adver_interval)
     }
 }

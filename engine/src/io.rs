@@ -8,7 +8,7 @@ use core::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::setup::{VirtualAddress, VirtualRoute};
+use crate::setup::{VirtualAddress, VirtualRoute, VirtualRule};
 use crate::wire::{
     self, Addrs, Advert, Auth, ChecksumForm, EmitError, Family, Interval, IpContext, Version,
 };
@@ -126,6 +126,23 @@ pub enum Input<'a> {
         /// The address.
         addr: IpAddr,
     },
+    /// One of an instance's `virtual_routes` (by its index in the configuration) was deleted
+    /// by someone else: handled as [`Input::AddressDeleted`] (keepalived_netlink.c
+    /// `netlink_route_filter`), unless the route is `no_track` (or has no `dev`).
+    RouteDeleted {
+        /// The instance whose route it is.
+        instance: InstanceId,
+        /// Index in the instance's `virtual_routes`.
+        index: usize,
+    },
+    /// One of an instance's `virtual_rules` was deleted by someone else (`netlink_rule_filter`):
+    /// as [`Input::RouteDeleted`].
+    RuleDeleted {
+        /// The instance whose rule it is.
+        instance: InstanceId,
+        /// Index in the instance's `virtual_rules`.
+        index: usize,
+    },
     /// Stop every instance gracefully: masters send priority 0 and remove their addresses; all go
     /// INIT (RFC 5798 section 6.4.3, "Shutdown event").
     Shutdown,
@@ -190,6 +207,27 @@ impl fmt::Display for State {
     }
 }
 
+/// How a priority change is reported (keepalived's `send_instance_priority_notifies`): as a
+/// MASTER's, or as a BACKUP's for every other state (BACKUP, FAULT, INIT), after the state the
+/// instance was in when its priority changed. The engine decides; runners only write the word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PriorityReport {
+    /// The instance was MASTER (keepalived's FIFO word `MASTER_PRIORITY`).
+    Master,
+    /// The instance was in any other state (`BACKUP_PRIORITY`).
+    Backup,
+}
+
+impl PriorityReport {
+    /// The report for an instance in state `state`.
+    pub const fn of(state: State) -> PriorityReport {
+        match state {
+            State::Master => PriorityReport::Master,
+            State::Backup | State::Fault | State::Init => PriorityReport::Backup,
+        }
+    }
+}
+
 /// Why an instance changed state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -221,6 +259,10 @@ pub enum Reason {
     /// Someone else removed one of its virtual addresses while it was MASTER (keepalived 2.x
     /// leaves MASTER and comes back after Skew_Time).
     AddressDeleted,
+    /// Someone else deleted one of its virtual routes while it was MASTER.
+    RouteDeleted,
+    /// Someone else deleted one of its virtual rules while it was MASTER.
+    RuleDeleted,
 }
 
 impl Reason {
@@ -239,6 +281,8 @@ impl Reason {
             Reason::TrackedInterfaceDown => "tracked-interface-down",
             Reason::SyncGroup => "sync-group",
             Reason::AddressDeleted => "address-deleted",
+            Reason::RouteDeleted => "route-deleted",
+            Reason::RuleDeleted => "rule-deleted",
         }
     }
 }
@@ -287,6 +331,9 @@ pub struct SendAdvert {
     pub src: IpAddr,
     /// IP destination(s).
     pub dst: Destination,
+    /// The TTL / hop limit to send with when it is not 255 (keepalived's `unicast_ttl`, for
+    /// unicast destinations only).
+    pub ttl: Option<u8>,
 }
 
 impl SendAdvert {
@@ -378,6 +425,21 @@ pub enum Action {
         /// The routes.
         routes: Arc<[VirtualRoute]>,
     },
+    /// Install policy routing rules (keepalived's `virtual_rules`): the instance became
+    /// MASTER; they come after its routes.
+    AddRules {
+        /// The instance.
+        instance: InstanceId,
+        /// The rules.
+        rules: Arc<[VirtualRule]>,
+    },
+    /// Remove rules (the instance left MASTER): first, before its routes.
+    RemoveRules {
+        /// The instance.
+        instance: InstanceId,
+        /// The rules.
+        rules: Arc<[VirtualRule]>,
+    },
     /// Announce the virtual addresses (then the excluded ones) once each: a gratuitous ARP
     /// (IPv4) or an unsolicited neighbour advertisement (IPv6) per address.
     Announce {
@@ -449,6 +511,9 @@ pub enum Action {
         from: u8,
         /// After.
         to: u8,
+        /// Whether the instance was MASTER when its priority changed: keepalived's FIFO line
+        /// says `MASTER_PRIORITY` or `BACKUP_PRIORITY` after it.
+        report: PriorityReport,
     },
     /// A line for the operator's log about another router (a dropped advert, a differing
     /// interval, two address owners), already rate-limited by the engine ([`crate::notices`]).

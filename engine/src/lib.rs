@@ -156,11 +156,11 @@ pub mod time;
 pub mod track_process;
 pub mod wire;
 
-pub use address::{Scope, VirtualAddress};
+pub use address::{AddrFlags, Scope, VirtualAddress, LIFETIME_FOREVER};
 pub use engine::{Engine, InstanceView, TrackerStatus};
 pub use io::{
-    Action, Destination, DropReason, IfaceId, Input, InstanceId, Reason, Received, SendAdvert,
-    State,
+    Action, Destination, DropReason, IfaceId, Input, InstanceId, PriorityReport, Reason, Received,
+    SendAdvert, State,
 };
 pub use notices::Notice;
 pub use setup::{EngineConfig, InstanceConfig, SetupError};

@@ -141,7 +141,7 @@ pub(crate) struct Gate {
 impl Gate {
     /// An event at `now`: `Some(events held back since the last notice)` when a notice may go
     /// out, else `None` (and this one is held back).
-    pub fn pass(&mut self, now: Instant) -> Option<u64> {
+    pub(crate) fn pass(&mut self, now: Instant) -> Option<u64> {
         match self.last {
             Some(t) if now < t.saturating_add(NOTICE_WINDOW) => {
                 self.held_back = self.held_back.saturating_add(1);

@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use crate::wire::{Auth, ChecksumForm, ChecksumPolicy, Family, Version};
 
+pub use crate::conf::{NextHop, RouteAttrs, Rule as VirtualRule, RuleAction};
+
 /// The address owner's priority (RFC 5798 section 5.2.4): it owns the virtual addresses and goes
 /// straight to MASTER.
 pub const OWNER_PRIORITY: u8 = 255;
@@ -19,7 +21,7 @@ pub const DEFAULT_PRIORITY: u8 = 100;
 
 /// The virtual address type is shared with the configuration model and the runners (one
 /// definition, in [`crate::address`]); the engine's configuration names it here too.
-pub use crate::address::VirtualAddress;
+pub use crate::address::{AddrFlags, VirtualAddress, LIFETIME_FOREVER};
 
 /// One virtual router instance (keepalived's `vrrp_instance`).
 #[derive(Clone, Debug, PartialEq)]
@@ -83,6 +85,17 @@ pub struct InstanceConfig {
     /// does not go FAULT when its own interface loses link (its adverts are then sent into a
     /// link that carries nothing; useful with interfaces whose carrier flaps).
     pub dont_track_primary: bool,
+    /// keepalived.conf(5) `unicast_ttl`: the TTL (IPv4) / hop limit (IPv6) of the adverts a
+    /// unicast instance sends. `None`: 255, RFC 5798 section 5.1.1.3's value. Receiving is not
+    /// held to it: keepalived checks a unicast advert's TTL only against the sending peer's
+    /// `min_ttl` / `max_ttl` ([`InstanceConfig::unicast_ttl`]).
+    pub unicast_send_ttl: Option<u8>,
+    /// keepalived.conf(5) `promote_secondaries`: the runner sets the interface's
+    /// `net.ipv4.conf.IFACE.promote_secondaries` sysctl at start (when it is not set already)
+    /// and clears it again at exit, as keepalived does, so that removing the interface's
+    /// primary address promotes the virtual addresses in its subnet instead of removing them.
+    /// Not with `use_vmac` (the macvlan has it anyway).
+    pub promote_secondaries: bool,
     /// keepalived.conf(5) `old_unicast_checksum [never]`: VRRPv3-over-IPv4 unicast adverts with
     /// the checksum of keepalived 1.3.6 and earlier (the pseudo-header names the multicast group,
     /// not the peer).
@@ -115,6 +128,10 @@ pub struct InstanceConfig {
     /// keepalived's `virtual_routes`: routes installed while MASTER (after the addresses, which
     /// they may use as source) and removed on leaving MASTER (before the addresses).
     pub virtual_routes: Vec<VirtualRoute>,
+    /// keepalived's `virtual_rules`: policy routing rules installed while MASTER (after the
+    /// routes) and removed on leaving MASTER (before the routes), as keepalived's
+    /// `vrrp_state_become_master` / `vrrp_restore_interface` do.
+    pub virtual_rules: Vec<VirtualRule>,
 }
 
 /// The kind of a [`VirtualRoute`] (`ip route`'s route types that keepalived accepts).
@@ -171,6 +188,10 @@ pub struct VirtualRoute {
     pub scope: Option<u8>,
     /// The route type.
     pub kind: RouteKind,
+    /// Every other attribute of the line (`onlink`, `nexthop ...`, `mtu`, `protocol`, ...).
+    pub attrs: RouteAttrs,
+    /// `no_track` (or no `dev`, which keepalived cannot track either).
+    pub no_track: bool,
 }
 
 impl VirtualRoute {
@@ -186,6 +207,8 @@ impl VirtualRoute {
             metric: None,
             scope: None,
             kind: RouteKind::Unicast,
+            attrs: RouteAttrs::default(),
+            no_track: false,
         }
     }
 }
@@ -211,6 +234,21 @@ impl core::fmt::Display for VirtualRoute {
         }
         if let Some(m) = self.metric {
             write!(f, " metric {m}")?;
+        }
+        if self.attrs.onlink {
+            f.write_str(" onlink")?;
+        }
+        for n in &self.attrs.nexthops {
+            f.write_str(" nexthop")?;
+            if let Some(v) = n.via {
+                write!(f, " via {v}")?;
+            }
+            if let Some(d) = &n.dev {
+                write!(f, " dev {d}")?;
+            }
+            if let Some(w) = n.weight {
+                write!(f, " weight {w}")?;
+            }
         }
         Ok(())
     }
@@ -387,6 +425,8 @@ impl InstanceConfig {
             advert_on_lower_priority: true,
             advert_on_higher_priority: false,
             dont_track_primary: false,
+            promote_secondaries: false,
+            unicast_send_ttl: None,
             old_unicast_checksum: OldUnicastChecksum::Detect,
             check_address_list: true,
             unicast_ttl: Vec::new(),
@@ -396,6 +436,7 @@ impl InstanceConfig {
             down_timer_adverts: DEFAULT_DOWN_TIMER_ADVERTS,
             excluded_addresses: Vec::new(),
             virtual_routes: Vec::new(),
+            virtual_rules: Vec::new(),
         }
     }
 
@@ -463,6 +504,20 @@ pub struct EngineConfig {
     pub startup_delay: Duration,
     /// Process sets that instances track (down until the runner reports them).
     pub track_processes: Vec<TrackProcessConfig>,
+    /// keepalived.conf(5) `interface_up_down_delays`: per interface, how long a link change
+    /// must last before the instances see it.
+    pub link_delays: Vec<LinkDelay>,
+}
+
+/// One line of `interface_up_down_delays { IFNAME DOWN_DELAY [UP_DELAY] }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkDelay {
+    /// The interface.
+    pub interface: String,
+    /// How long the link must stay down before the instances see it down.
+    pub down: Duration,
+    /// How long the link must stay up before the instances see it up.
+    pub up: Duration,
 }
 
 impl EngineConfig {

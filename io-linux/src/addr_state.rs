@@ -14,7 +14,7 @@
 //!
 //! The file sits beside the pid file (`PIDFILE` with the extension `.vips`), so that two daemons
 //! with their own pid files never touch each other's addresses. Format: one
-//! `IFNAME ADDRESS/PREFIX` per line, replaced atomically (write, rename). No fsync: the record
+//! `IFNAME ADDRESS/PREFIX [peer PEER]` per line, replaced atomically (write, rename). No fsync: the record
 //! guards against the process dying, and a machine that loses power loses the addresses with it.
 
 use std::collections::BTreeSet;
@@ -31,6 +31,8 @@ pub struct Recorded {
     pub addr: IpAddr,
     /// Its prefix length.
     pub prefix_len: u8,
+    /// Its point-to-point peer (`peer` on the line), which the kernel needs to remove it.
+    pub peer: Option<IpAddr>,
 }
 
 /// The record and its file.
@@ -61,10 +63,16 @@ pub fn parse(text: &str) -> Vec<Recorded> {
             } else {
                 128
             };
+            // An optional `peer P` after the address (a point-to-point address).
+            let peer = match (it.next(), it.next()) {
+                (Some("peer"), Some(p)) => Some(p.parse().ok()?),
+                _ => None,
+            };
             (prefix_len <= max).then_some(Recorded {
                 ifname,
                 addr,
                 prefix_len,
+                peer,
             })
         })
         .collect()
@@ -105,7 +113,11 @@ impl AddrState {
         let tmp = self.path.with_extension("vips.tmp");
         let mut text = String::with_capacity(self.set.len() * 32);
         for r in &self.set {
-            text.push_str(&format!("{} {}/{}\n", r.ifname, r.addr, r.prefix_len));
+            text.push_str(&format!("{} {}/{}", r.ifname, r.addr, r.prefix_len));
+            if let Some(p) = r.peer {
+                text.push_str(&format!(" peer {p}"));
+            }
+            text.push('\n');
         }
         std::fs::File::create(&tmp)?.write_all(text.as_bytes())?;
         std::fs::rename(&tmp, &self.path)
@@ -148,11 +160,13 @@ mod tests {
             ifname: "eth0".into(),
             addr: "192.0.2.100".parse().unwrap(),
             prefix_len: 24,
+            peer: None,
         };
         let r6 = Recorded {
             ifname: "eth0".into(),
             addr: "2001:db8::100".parse().unwrap(),
             prefix_len: 64,
+            peer: Some("2001:db8::200".parse().unwrap()),
         };
         st.add(r.clone());
         st.add(r6.clone());

@@ -147,6 +147,9 @@ struct Queued {
     ifindex: u32,
     src: IpAddr,
     dst: IpAddr,
+    /// A TTL / hop limit other than the socket's 255 (`unicast_ttl`), sent as IP_TTL /
+    /// IPV6_HOPLIMIT ancillary data.
+    ttl: Option<u8>,
     off: usize,
     len: usize,
 }
@@ -179,6 +182,18 @@ pub struct SendFailure {
     pub error: io::Error,
 }
 
+/// Where one queued message goes: source, destination, and a TTL / hop limit other than the
+/// socket's 255 (keepalived's `unicast_ttl`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    /// IP source address.
+    pub src: IpAddr,
+    /// IP destination address.
+    pub dst: IpAddr,
+    /// TTL / hop limit, when not the socket's.
+    pub ttl: Option<u8>,
+}
+
 impl SendBatch {
     /// Whether nothing waits.
     pub fn is_empty(&self) -> bool {
@@ -189,13 +204,12 @@ impl SendBatch {
     /// buffer of `max` bytes (it returns the length used, or `None` to queue nothing).
     pub fn push(
         &mut self,
-        fd: RawFd,
-        ifindex: u32,
-        src: IpAddr,
-        dst: IpAddr,
+        (fd, ifindex): (RawFd, u32),
+        to: Outgoing,
         max: usize,
         encode: impl FnOnce(&mut [u8]) -> Option<usize>,
     ) {
+        let Outgoing { src, dst, ttl } = to;
         let off = self.arena.len();
         self.arena.resize(off + max, 0);
         match encode(&mut self.arena[off..]) {
@@ -206,6 +220,7 @@ impl SendBatch {
                     ifindex,
                     src,
                     dst,
+                    ttl,
                     off,
                     len,
                 });
@@ -258,6 +273,10 @@ impl SendBatch {
                     info.ipi_ifindex = q.ifindex as libc::c_int;
                     info.ipi_spec_dst.s_addr = u32::from_ne_bytes(s.octets());
                     write_cmsg(&mut ctrl, libc::IPPROTO_IP, libc::IP_PKTINFO, &info);
+                    if let Some(t) = q.ttl {
+                        let at = cmsg_space(q.src);
+                        write_cmsg_at(&mut ctrl, at, libc::IPPROTO_IP, libc::IP_TTL, &c_int(t));
+                    }
                 }
                 (IpAddr::V6(s), IpAddr::V6(d)) => {
                     name.sin6_family = libc::AF_INET6 as libc::sa_family_t;
@@ -270,6 +289,16 @@ impl SendBatch {
                     info.ipi6_ifindex = q.ifindex;
                     info.ipi6_addr.s6_addr = s.octets();
                     write_cmsg(&mut ctrl, libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, &info);
+                    if let Some(t) = q.ttl {
+                        let at = cmsg_space(q.src);
+                        write_cmsg_at(
+                            &mut ctrl,
+                            at,
+                            libc::IPPROTO_IPV6,
+                            libc::IPV6_HOPLIMIT,
+                            &c_int(t),
+                        );
+                    }
                 }
                 _ => {}
             }
@@ -292,7 +321,7 @@ impl SendBatch {
             h.msg_hdr.msg_iov = &mut self.iovs[i];
             h.msg_hdr.msg_iovlen = 1;
             h.msg_hdr.msg_control = self.ctrl[i].as_mut_ptr().cast();
-            h.msg_hdr.msg_controllen = cmsg_space(q.src) as _;
+            h.msg_hdr.msg_controllen = (cmsg_space(q.src) + q.ttl.map_or(0, |_| ttl_space())) as _;
             self.hdrs.push(h);
         }
         let mut done = 0;
@@ -348,6 +377,38 @@ fn cmsg_space(src: IpAddr) -> usize {
     };
     // SAFETY: pure arithmetic.
     unsafe { libc::CMSG_SPACE(len as u32) as usize }
+}
+
+/// The TTL / hop limit as the `int` that IP_TTL and IPV6_HOPLIMIT carry.
+fn c_int(ttl: u8) -> libc::c_int {
+    libc::c_int::from(ttl)
+}
+
+/// The space of an IP_TTL / IPV6_HOPLIMIT control message.
+fn ttl_space() -> usize {
+    // SAFETY: pure arithmetic.
+    unsafe { libc::CMSG_SPACE(size_of::<libc::c_int>() as u32) as usize }
+}
+
+/// Write one control message carrying `data` at byte `at` of `ctrl` (after the messages before
+/// it, at a CMSG_SPACE boundary); nothing when it would not fit.
+fn write_cmsg_at<T>(
+    ctrl: &mut [u64; 8],
+    at: usize,
+    level: libc::c_int,
+    kind: libc::c_int,
+    data: &T,
+) {
+    // SAFETY: pure arithmetic.
+    let space = unsafe { libc::CMSG_SPACE(size_of::<T>() as u32) as usize };
+    if !at.is_multiple_of(size_of::<u64>()) || at + space > size_of::<[u64; 8]>() {
+        return;
+    }
+    let mut rest = [0u64; 8];
+    write_cmsg(&mut rest, level, kind, data);
+    let words = space / size_of::<u64>();
+    let first = at / size_of::<u64>();
+    ctrl[first..first + words].copy_from_slice(&rest[..words]);
 }
 
 /// Write one control message carrying `data` at the start of `ctrl`.

@@ -15,8 +15,7 @@
 //! - Completion is seen through a pidfd in the event loop, so the daemon never blocks in
 //!   `waitpid` and never needs SIGCHLD.
 
-use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::process::Child;
 use std::time::Duration;
 
@@ -27,6 +26,7 @@ use vigil_engine::Instant;
 
 use crate::operator::program::{self, Program};
 use crate::operator::user;
+use crate::sys;
 
 /// A finished run, for the engine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,16 +61,6 @@ struct Check {
 #[derive(Debug, Default)]
 pub struct Checks {
     checks: Vec<Check>,
-}
-
-fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
-    // SAFETY: pidfd_open(pid, 0) returns a new descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::c_long, 0 as libc::c_long) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: a fresh descriptor we own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
 impl Checks {
@@ -164,9 +154,7 @@ impl Checks {
             if let Some(r) = c.running.as_mut() {
                 if !r.killed && now >= r.kill_at {
                     // Kill the whole group: a shell's children go too.
-                    let pgid = r.child.id() as libc::pid_t;
-                    // SAFETY: kill has no memory preconditions.
-                    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+                    let _ = sys::kill_process_group(r.child.id());
                     r.killed = true;
                     warn!("vrrp_script {}: timed out, killed", c.name);
                 }
@@ -198,7 +186,7 @@ impl Checks {
             return Some(Err(failed));
         };
         match program.spawn(&[]) {
-            Ok(child) => match pidfd_open(child.id()) {
+            Ok(child) => match sys::pidfd_open(child.id()) {
                 Ok(pidfd) => {
                     let fd = pidfd.as_raw_fd();
                     c.running = Some(Running {
@@ -251,9 +239,7 @@ impl Checks {
     pub fn kill_all(&mut self) {
         for c in &mut self.checks {
             if let Some(mut r) = c.running.take() {
-                let pgid = r.child.id() as libc::pid_t;
-                // SAFETY: as above.
-                unsafe { libc::kill(-pgid, libc::SIGKILL) };
+                let _ = sys::kill_process_group(r.child.id());
                 let _ = r.child.wait();
             }
         }

@@ -6,9 +6,9 @@ use clap::Parser;
 
 /// Where vigild looks for its configuration when `-f` is not given: Vigil's own file when it
 /// exists, otherwise keepalived's.
-pub const DEFAULT_VIGIL_CONF: &str = "/etc/vigil/vigil.conf";
+pub(crate) const DEFAULT_VIGIL_CONF: &str = "/etc/vigil/vigil.conf";
 /// keepalived's default configuration file.
-pub const DEFAULT_KEEPALIVED_CONF: &str = "/etc/keepalived/keepalived.conf";
+pub(crate) const DEFAULT_KEEPALIVED_CONF: &str = "/etc/keepalived/keepalived.conf";
 
 /// Command-line options of `vigild`: keepalived 2.2.7's (`keepalived --help`), so that a unit
 /// file or a wrapper written for keepalived runs vigild. Each flag is acted on, or accepted and
@@ -21,7 +21,7 @@ pub const DEFAULT_KEEPALIVED_CONF: &str = "/etc/keepalived/keepalived.conf";
     disable_help_subcommand = true,
     disable_version_flag = true
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Check the configuration and exit (0: valid; 5: errors, like keepalived -t); with
     /// `--config-test=FILE` (or `-tFILE`) the report goes to FILE instead of stderr.
     #[arg(
@@ -186,7 +186,7 @@ pub struct Cli {
 
 /// Commands that talk to a running vigild.
 #[derive(Debug, clap::Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Print every instance of the running vigild: state, priorities, master, addresses,
     /// trackers, counters.
     Status {
@@ -218,7 +218,7 @@ fn umask(s: &str) -> Result<u32, String> {
 /// keepalived's `--signum`: the signal number for a keepalived signal function name (Linux's
 /// numbers; SIGRTMIN and SIGRTMAX as glibc defines them), `None` for an unknown name.
 /// keepalived 2.2.7 prints 15, 1, 10, 12, 63 and 36 for these six on Debian.
-pub fn signum(name: &str) -> Option<i32> {
+pub(crate) fn signum(name: &str) -> Option<i32> {
     let [stats_clear, json] = vigil_linux::sys::keepalived_rt_signals();
     match name {
         "STOP" => Some(libc::SIGTERM),
@@ -232,7 +232,7 @@ pub fn signum(name: &str) -> Option<i32> {
 }
 
 /// What `vigild -v` prints (on stderr, as keepalived does).
-pub fn version_text() -> String {
+pub(crate) fn version_text() -> String {
     format!(
         "Vigil vigild v{} (reads keepalived 2.2.7's configuration language)\n",
         env!("CARGO_PKG_VERSION")
@@ -242,7 +242,7 @@ pub fn version_text() -> String {
 impl Cli {
     /// The keepalived flags given that vigild accepts without acting on them, each with why
     /// (logged at start, printed by -t).
-    pub fn notes(&self) -> Vec<String> {
+    pub(crate) fn notes(&self) -> Vec<String> {
         let mut v = Vec::new();
         let mut note = |on: bool, flag: &str, why: &str| {
             if on {
@@ -316,7 +316,7 @@ impl Cli {
 
     /// A keepalived flag vigild refuses (vigild exits 1 with this): doing something else would
     /// surprise the operator.
-    pub fn refusal(&self) -> Option<String> {
+    pub(crate) fn refusal(&self) -> Option<String> {
         if self.dont_release_vrrp {
             return Some("-V (--dont-release-vrrp): vigild removes its virtual addresses and routes when it stops; run it without -V".into());
         }
@@ -329,7 +329,7 @@ impl Cli {
     }
 
     /// The configuration file to read.
-    pub fn config_file(&self) -> PathBuf {
+    pub(crate) fn config_file(&self) -> PathBuf {
         match &self.use_file {
             Some(f) => f.clone(),
             None if Path::new(DEFAULT_VIGIL_CONF).exists() => PathBuf::from(DEFAULT_VIGIL_CONF),
@@ -338,7 +338,7 @@ impl Cli {
     }
 
     /// The config id: `-i`, else the first label of the host name.
-    pub fn config_id(&self) -> Option<String> {
+    pub(crate) fn config_id(&self) -> Option<String> {
         if let Some(id) = &self.config_id {
             return Some(id.clone());
         }

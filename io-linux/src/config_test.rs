@@ -19,11 +19,11 @@ use vigil_linux::checker::Subsystems;
 use vigil_linux::load;
 
 /// keepalived's exit code for configuration errors.
-pub const EXIT_CONFIG: i32 = 5;
+pub(crate) const EXIT_CONFIG: i32 = 5;
 
 /// Reads configuration files from the filesystem; globs through the engine's pure matcher.
 #[derive(Debug, Default)]
-pub struct FsLoader;
+pub(crate) struct FsLoader;
 
 impl SourceLoader for FsLoader {
     fn load(&self, path: &str) -> Result<String, String> {
@@ -97,7 +97,7 @@ fn glob_fs(pattern: &str, out: &mut Vec<String>) {
 }
 
 /// keepalived's exit code when the only problem is script security.
-pub const EXIT_SCRIPT_SECURITY: i32 = 6;
+pub(crate) const EXIT_SCRIPT_SECURITY: i32 = 6;
 
 /// The scripts of a notify set.
 fn notify_scripts(n: &conf::Notify) -> impl Iterator<Item = &conf::Script> {
@@ -146,9 +146,13 @@ fn program_exists(argv0: &str) -> bool {
 /// `vigild -d`: prints the effective configuration in keepalived's `-d` format (VRRP part, then
 /// checker part; see `vigil_linux::dump`).
 /// A file that does not parse prints nothing: `-t` or the start reports the errors.
-pub fn dump(file: &Path, config_id: Option<String>) {
+pub(crate) fn dump(file: &Path, config_id: Option<String>) {
     let path = file.to_string_lossy();
-    let opts = ParseOptions { config_id };
+    let opts = ParseOptions {
+        config_id,
+        rt_tables: vigil_linux::routes::rt_tables(),
+        data_plane: vigil_linux::dataplane::host_backend().kind,
+    };
     if let Ok(cfg) = conf::parse_file(&path, &FsLoader, &opts) {
         vigil_linux::dump::print(&cfg);
     }
@@ -161,7 +165,7 @@ pub fn dump(file: &Path, config_id: Option<String>) {
 /// daemon refuses and prints every warning the daemon logs at start; then every interface the
 /// file names is looked up (instances', tracked ones, the `dev` of addresses and routes), as
 /// keepalived's `-t` does.
-pub fn run(
+pub(crate) fn run(
     file: &Path,
     config_id: Option<String>,
     subsystems: Subsystems,
@@ -169,7 +173,13 @@ pub fn run(
     out: &mut dyn Write,
 ) -> i32 {
     let path = file.to_string_lossy();
-    let opts = ParseOptions { config_id };
+    // Which data plane this host gets decides the virtual servers' notes and refusals.
+    let host = vigil_linux::dataplane::host_backend();
+    let opts = ParseOptions {
+        config_id,
+        data_plane: host.kind,
+        rt_tables: vigil_linux::routes::rt_tables(),
+    };
     let report = load::load(&path, &FsLoader, &opts, subsystems);
     let mut diags = report.diagnostics;
     // The process ends when the check does: freeing a 1,000-instance model piece by piece would
@@ -189,10 +199,11 @@ pub fn run(
     let failed = loaded.is_none() || load::fails_check(&diags);
     if let Some(cfg) = cfg {
         if !cfg.checkers.virtual_servers.is_empty() {
-            let (name, why) = vigil_linux::dataplane::host_backend();
             let _ = writeln!(
                 out,
-                "vigild: load-balancer data plane on this host: {name}: {why}"
+                "vigild: load-balancer data plane on this host: {}: {}",
+                host.name(),
+                host.why
             );
         }
     }

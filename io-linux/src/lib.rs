@@ -85,9 +85,7 @@ pub mod announce;
 pub mod background;
 #[allow(unsafe_code)] // recvmmsg(2) / sendmmsg(2) with control messages
 pub mod batch;
-#[allow(unsafe_code)] // the health checkers' sockets and poll(2) (io-linux/src/checker)
-pub mod checker;
-#[allow(unsafe_code)] // check programs: process groups, kill(2), pre_exec
+pub mod checker; // unsafe allowed in two of its modules only (checker/mod.rs)
 pub mod checks;
 pub mod daemon;
 pub mod dataplane;
@@ -95,7 +93,7 @@ pub mod dump;
 pub mod load;
 pub mod netlink;
 pub mod routes;
-#[allow(unsafe_code)] // signals, clocks, epoll, file descriptors: the daemon's system calls
+#[allow(unsafe_code)] // signals, clocks, epoll, pidfd_open(2), kill(2) of a process group, fstat(2)
 pub mod sys;
 #[allow(unsafe_code)] // inotify(7) on tracked files
 pub mod track_files;

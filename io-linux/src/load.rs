@@ -152,6 +152,15 @@ pub fn missing_interfaces(
             named.push((t.name.clone(), t.loc.clone(), Use::Tracked, g.name.clone()));
         }
     }
+    // keepalived 2.2.7: "unknown interface ... specified for up/down delay" is fatal.
+    for d in &cfg.interface_delays {
+        named.push((
+            d.interface.clone(),
+            d.loc.clone(),
+            Use::Instance,
+            "interface_up_down_delays".to_string(),
+        ));
+    }
     for a in &cfg.static_addresses {
         if let Some(d) = a.address.dev.as_ref().or(default_if) {
             named.push((

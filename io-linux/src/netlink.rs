@@ -15,12 +15,13 @@ use netlink_packet_core::{
     NLM_F_REQUEST,
 };
 use netlink_packet_route::address::{
-    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope,
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope, CacheInfo,
 };
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoMacVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
 };
-use netlink_packet_route::route::RouteMessage;
+use netlink_packet_route::route::{RouteMessage, RouteProtocol};
+use netlink_packet_route::rule::{RuleAttribute, RuleMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use vigil_engine::VirtualAddress;
@@ -29,6 +30,12 @@ use vigil_engine::VirtualAddress;
 const RTMGRP_LINK: u32 = 0x1;
 const RTMGRP_IPV4_IFADDR: u32 = 0x10;
 const RTMGRP_IPV6_IFADDR: u32 = 0x100;
+/// Routes and policy rules, for keepalived's route and rule deletion tracking
+/// (RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE = 19).
+const RTMGRP_IPV4_ROUTE: u32 = 0x40;
+const RTMGRP_IPV6_ROUTE: u32 = 0x400;
+const RTMGRP_IPV4_RULE: u32 = 0x80;
+const RTMGRP_IPV6_RULE: u32 = 1 << (19 - 1);
 
 /// An interface as the kernel reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,6 +79,11 @@ pub enum Event {
     /// kernel itself, e.g. with its interface), so that vigild tells its own removals from
     /// someone else's ([`Rtnl::port`]).
     DelAddr(Addr, u32),
+    /// A route with protocol `keepalived` (18) disappeared; with the port of the socket that
+    /// asked for it.
+    DelRoute(Box<RouteMessage>, u32),
+    /// A policy rule with protocol `keepalived` disappeared; with the port as above.
+    DelRule(Box<RuleMessage>, u32),
 }
 
 /// The request socket.
@@ -126,7 +138,9 @@ fn addr_of(m: &AddressMessage) -> Option<Addr> {
     }
     let addr = match m.header.family {
         AddressFamily::Inet => local.or(address)?,
-        AddressFamily::Inet6 => address.or(local)?,
+        // IFA_LOCAL is the address itself when the kernel sends both (a point-to-point
+        // address: IFA_ADDRESS is then the peer), for IPv6 as for IPv4.
+        AddressFamily::Inet6 => local.or(address)?,
         _ => return None,
     };
     Some(Addr {
@@ -261,11 +275,27 @@ impl Rtnl {
         m.header.index = index;
         m.header.prefix_len = v.prefix_len;
         m.header.scope = AddressScope::from(v.scope.number());
+        // keepalived's netlink_ipaddress: IFA_LOCAL is the address, IFA_ADDRESS the peer of a
+        // point-to-point address (else the address again), IFA_FLAGS the line's flags.
+        let mut flags = AddressFlags::empty();
+        if v.flags.home {
+            flags |= AddressFlags::Homeaddress;
+        }
+        if v.flags.mngtmpaddr {
+            flags |= AddressFlags::Managetempaddr;
+        }
+        if v.flags.noprefixroute {
+            flags |= AddressFlags::Noprefixroute;
+        }
+        if v.flags.autojoin {
+            flags |= AddressFlags::Mcautojoin;
+        }
+        m.attributes.push(AddressAttribute::Local(v.addr));
+        m.attributes
+            .push(AddressAttribute::Address(v.peer.unwrap_or(v.addr)));
         match v.addr {
-            IpAddr::V4(a) => {
+            IpAddr::V4(_) => {
                 m.header.family = AddressFamily::Inet;
-                m.attributes.push(AddressAttribute::Local(IpAddr::V4(a)));
-                m.attributes.push(AddressAttribute::Address(IpAddr::V4(a)));
                 if let Some(b) = v.broadcast {
                     m.attributes.push(AddressAttribute::Broadcast(b));
                 }
@@ -273,16 +303,27 @@ impl Rtnl {
                     m.attributes.push(AddressAttribute::Label(l.clone()));
                 }
             }
-            IpAddr::V6(a) => {
+            IpAddr::V6(_) => {
                 m.header.family = AddressFamily::Inet6;
                 // Virtual addresses move between routers: duplicate address detection would
-                // hold them tentative for a second after every takeover (keepalived: nodad).
-                m.header.flags = AddressHeaderFlags::Nodad;
-                m.attributes.push(AddressAttribute::Local(IpAddr::V6(a)));
-                m.attributes.push(AddressAttribute::Address(IpAddr::V6(a)));
-                m.attributes
-                    .push(AddressAttribute::Flags(AddressFlags::Nodad));
+                // hold them tentative for a second after every takeover (keepalived adds
+                // IPv6 virtual addresses with nodad unless the line says -nodad).
+                if !v.flags.dad {
+                    flags |= AddressFlags::Nodad;
+                }
+                if v.preferred_lft != vigil_engine::LIFETIME_FOREVER {
+                    let mut ci = CacheInfo::default();
+                    ci.ifa_preferred = v.preferred_lft;
+                    ci.ifa_valid = vigil_engine::LIFETIME_FOREVER;
+                    m.attributes.push(AddressAttribute::CacheInfo(ci));
+                }
             }
+        }
+        // The header's 8 bits for old kernels, IFA_FLAGS for the rest (mngtmpaddr and above
+        // do not fit in 8 bits).
+        m.header.flags = AddressHeaderFlags::from_bits_truncate(flags.bits() as u8);
+        if !flags.is_empty() {
+            m.attributes.push(AddressAttribute::Flags(flags));
         }
         Ok(m)
     }
@@ -302,9 +343,18 @@ impl Rtnl {
     }
 
     /// Remove an address from interface `index`. `Ok(false)` when it was not there.
-    pub fn del_address(&mut self, index: u32, addr: IpAddr, prefix_len: u8) -> io::Result<bool> {
+    /// `peer` is the address's point-to-point peer, if it has one (the kernel matches it with
+    /// the prefix).
+    pub fn del_address(
+        &mut self,
+        index: u32,
+        addr: IpAddr,
+        prefix_len: u8,
+        peer: Option<IpAddr>,
+    ) -> io::Result<bool> {
         let v = VirtualAddress {
             prefix_len,
+            peer,
             ..VirtualAddress::new(addr)
         };
         let mut m = Self::addr_message(index, &v)?;
@@ -387,6 +437,30 @@ impl Rtnl {
         }
     }
 
+    /// Add a policy routing rule (see [`crate::routes::rule_message`]). `Ok(false)` when an
+    /// identical rule was already there.
+    pub fn add_rule(&mut self, m: RuleMessage) -> io::Result<bool> {
+        match self.request(
+            RouteNetlinkMessage::NewRule(m),
+            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        ) {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Remove a policy routing rule. `Ok(false)` when it was not there.
+    pub fn del_rule(&mut self, m: RuleMessage) -> io::Result<bool> {
+        match self.request(RouteNetlinkMessage::DelRule(m), NLM_F_REQUEST | NLM_F_ACK) {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ESRCH)) => {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Remove a route. `Ok(false)` when it was not there (or went with its interface or source
     /// address).
     pub fn del_route(&mut self, m: RouteMessage) -> io::Result<bool> {
@@ -406,12 +480,18 @@ impl Rtnl {
 }
 
 impl RtnlEvents {
-    /// Open the event socket, subscribed to links and IPv4 / IPv6 addresses.
+    /// Open the event socket, subscribed to links, IPv4 / IPv6 addresses, routes and rules.
     pub fn open() -> io::Result<RtnlEvents> {
         let mut sock = Socket::new(NETLINK_ROUTE)?;
         sock.bind(&SocketAddr::new(
             0,
-            RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
+            RTMGRP_LINK
+                | RTMGRP_IPV4_IFADDR
+                | RTMGRP_IPV6_IFADDR
+                | RTMGRP_IPV4_ROUTE
+                | RTMGRP_IPV6_ROUTE
+                | RTMGRP_IPV4_RULE
+                | RTMGRP_IPV6_RULE,
         ))?;
         sock.set_non_blocking(true)?;
         let _ = sock.set_rx_buf_sz(1 << 20);
@@ -453,6 +533,20 @@ impl RtnlEvents {
                     RouteNetlinkMessage::DelAddress(a) => {
                         let by = m.header.port_number;
                         out.extend(addr_of(&a).map(|a| Event::DelAddr(a, by)))
+                    }
+                    // keepalived_netlink.c netlink_route_filter / netlink_rule_filter: only
+                    // protocol keepalived is ours to track.
+                    RouteNetlinkMessage::DelRoute(r)
+                        if r.header.protocol == RouteProtocol::KeepAlived =>
+                    {
+                        out.push(Event::DelRoute(Box::new(r), m.header.port_number))
+                    }
+                    RouteNetlinkMessage::DelRule(r)
+                        if !r.attributes.iter().any(|a| {
+                            matches!(a, RuleAttribute::Protocol(p) if *p != RouteProtocol::KeepAlived)
+                        }) =>
+                    {
+                        out.push(Event::DelRule(Box::new(r), m.header.port_number))
                     }
                     _ => {}
                 }
@@ -539,7 +633,7 @@ mod tests {
             broadcast: Some("192.0.2.255".parse().unwrap()),
             scope: Scope::Link,
             label: Some("eth0:vip".into()),
-            no_track: false,
+            ..VirtualAddress::new(v4("192.0.2.100"))
         };
         let m = Rtnl::addr_message(3, &v).unwrap();
         assert_eq!(m.header.index, 3);
@@ -551,6 +645,70 @@ mod tests {
         assert!(m
             .attributes
             .contains(&AddressAttribute::Broadcast("192.0.2.255".parse().unwrap())));
+    }
+
+    /// keepalived's netlink_ipaddress: IFA_LOCAL the address, IFA_ADDRESS the peer, the flags
+    /// in IFA_FLAGS, IFA_CACHEINFO for an IPv6 lifetime that is not forever, nodad on IPv6
+    /// unless `-nodad`.
+    #[test]
+    fn an_address_request_carries_peer_flags_and_lifetime() {
+        let v = VirtualAddress {
+            prefix_len: 30,
+            peer: Some(v4("192.0.2.2")),
+            flags: vigil_engine::AddrFlags {
+                noprefixroute: true,
+                mngtmpaddr: true,
+                ..Default::default()
+            },
+            ..VirtualAddress::new(v4("192.0.2.1"))
+        };
+        let m = Rtnl::addr_message(3, &v).unwrap();
+        assert!(m
+            .attributes
+            .contains(&AddressAttribute::Local(v4("192.0.2.1"))));
+        assert!(m
+            .attributes
+            .contains(&AddressAttribute::Address(v4("192.0.2.2"))));
+        assert!(m.attributes.contains(&AddressAttribute::Flags(
+            AddressFlags::Noprefixroute | AddressFlags::Managetempaddr
+        )));
+        assert!(!m
+            .attributes
+            .iter()
+            .any(|a| matches!(a, AddressAttribute::CacheInfo(_))));
+        let six = |s: &str| -> IpAddr { s.parse().unwrap() };
+        let v = VirtualAddress {
+            preferred_lft: 0,
+            flags: vigil_engine::AddrFlags {
+                home: true,
+                ..Default::default()
+            },
+            ..VirtualAddress::new(six("2001:db8::1"))
+        };
+        let m = Rtnl::addr_message(3, &v).unwrap();
+        assert!(m.attributes.contains(&AddressAttribute::Flags(
+            AddressFlags::Homeaddress | AddressFlags::Nodad
+        )));
+        let ci = m.attributes.iter().find_map(|a| match a {
+            AddressAttribute::CacheInfo(c) => Some(*c),
+            _ => None,
+        });
+        assert_eq!(
+            ci.map(|c| (c.ifa_preferred, c.ifa_valid)),
+            Some((0, u32::MAX))
+        );
+        let v = VirtualAddress {
+            flags: vigil_engine::AddrFlags {
+                dad: true,
+                ..Default::default()
+            },
+            ..VirtualAddress::new(six("2001:db8::1"))
+        };
+        let m = Rtnl::addr_message(3, &v).unwrap();
+        assert!(!m.attributes.iter().any(|a| matches!(
+            a,
+            AddressAttribute::Flags(_) | AddressAttribute::CacheInfo(_)
+        )));
     }
 
     /// The scope is typed (the parser checked the word): the request carries its number, the

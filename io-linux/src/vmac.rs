@@ -32,17 +32,9 @@ use std::io;
 
 use tracing::{info, warn};
 use vigil_engine::conf;
+use vigil_engine::wire::ethernet::virtual_mac;
 use vigil_engine::wire::Family;
 use vigil_engine::EngineConfig;
-
-/// The VRRP virtual MAC of `vrid` (RFC 5798 section 7.3; RFC 3768 section 7.3 for IPv4).
-pub fn virtual_mac(family: Family, vrid: u8) -> [u8; 6] {
-    let f = match family {
-        Family::V4 => 0x01,
-        Family::V6 => 0x02,
-    };
-    [0x00, 0x00, 0x5e, 0x00, f, vrid]
-}
 
 /// keepalived's default macvlan name.
 pub fn default_name(vrid: u8) -> String {
@@ -255,15 +247,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_virtual_mac_follows_rfc_5798_section_7_3() {
-        assert_eq!(
-            virtual_mac(Family::V4, 51),
-            [0x00, 0x00, 0x5e, 0x00, 0x01, 51]
-        );
-        assert_eq!(
-            virtual_mac(Family::V6, 255),
-            [0x00, 0x00, 0x5e, 0x00, 0x02, 255]
-        );
+    fn the_default_macvlan_name_is_keepalived_s() {
         assert_eq!(default_name(7), "vrrp.7");
     }
 

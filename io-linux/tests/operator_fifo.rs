@@ -97,6 +97,75 @@ vrrp_instance VI_2 {{
     );
 }
 
+/// keepalived writes a priority change after the state the instance is in when it happens:
+/// `BACKUP_PRIORITY` for a BACKUP (still waiting for Master_Down_Interval), then
+/// `MASTER_PRIORITY` once it is MASTER.
+#[test]
+fn a_backup_s_priority_change_is_backup_priority_and_a_master_s_master_priority() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("vrrp.fifo");
+    let text = format!(
+        r#"
+global_defs {{
+  vrrp_notify_fifo {}
+}}
+vrrp_script chk {{
+  script "/bin/true"
+  weight -20
+}}
+vrrp_instance VI_2 {{
+  interface eth0
+  virtual_router_id 52
+  priority 100
+  virtual_ipaddress {{ 192.0.2.101/24 }}
+  track_script {{ chk }}
+  notify_priority_changes
+}}
+"#,
+        fifo.display()
+    );
+    let (cfg, mut e) = engine(&text);
+    let mut w = FifoWriter::new(&cfg);
+    let mut sink = |e: &vigil_engine::Engine, a: vigil_engine::Action| w.on_action(e, &a);
+    start(&mut e, at(0.0), &mut sink);
+    let chk = e.script_id("chk").unwrap();
+    let check = |e: &mut vigil_engine::Engine, t: f64, result| {
+        e.handle_input(
+            at(t),
+            Input::Check {
+                script: chk,
+                result,
+                ran_for: std::time::Duration::from_millis(5),
+            },
+        );
+    };
+    check(&mut e, 0.5, vigil_engine::io::CheckResult::Failure);
+    drain(&mut e, &mut sink);
+    run_until(&mut e, at(10.0), &mut sink);
+    check(&mut e, 10.5, vigil_engine::io::CheckResult::Success);
+    drain(&mut e, &mut sink);
+    e.handle_input(at(11.0), Input::Shutdown);
+    drain(&mut e, &mut sink);
+    assert_eq!(w.dropped, 0);
+
+    let mut r = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let mut buf = vec![0u8; 65536];
+    let n = r.read(&mut buf).unwrap();
+    let got = String::from_utf8_lossy(&buf[..n]).into_owned();
+    insta::assert_snapshot!(got, @r#"
+    INSTANCE "VI_2" BACKUP 100
+    INSTANCE "VI_2" BACKUP_PRIORITY 80
+    INSTANCE "VI_2" MASTER 80
+    INSTANCE "VI_2" MASTER_PRIORITY 100
+    INSTANCE "VI_2" STOP 100
+    "#);
+    w.shutdown();
+}
+
 #[test]
 fn lower_priority_heard_and_deleted_instances_are_written_and_a_reload_keeps_the_fifo() {
     let dir = tempfile::tempdir().unwrap();

@@ -15,7 +15,7 @@
 //!   becoming MASTER in the same call) with its effective priority, on its interface, from its
 //!   configured source; a priority-0 advert from a MASTER that leaves in the same call.
 //! * `priority-report`: `PriorityChange` continues the last reported priority, moves, stays in
-//!   1..=255; an owner keeps 255; `LowerPriorityHeard` only as MASTER, for a lower priority.
+//!   1..=255, is reported as a MASTER's exactly when the instance is MASTER; an owner keeps 255; `LowerPriorityHeard` only as MASTER, for a lower priority.
 //! * `group-report`: after a `GroupStateChange` to a state, every member is in it.
 //! * `deadline`: a MASTER or BACKUP has a deadline (a BACKUP of a sync group may wait for a
 //!   member that still runs its own), an INIT or FAULT one none; [`Engine::poll_timeout`] is
@@ -33,7 +33,8 @@ use std::net::IpAddr;
 
 use vigil_engine::wire::IpContext;
 use vigil_engine::{
-    Action, Engine, EngineConfig, IfaceId, InstanceId, Instant, State, VirtualAddress,
+    Action, Engine, EngineConfig, IfaceId, InstanceId, Instant, PriorityReport, State,
+    VirtualAddress,
 };
 
 /// A broken rule of the contract: its name and what was seen.
@@ -431,7 +432,12 @@ impl Contract {
                     self.pending_down[i] = false;
                 }
             }
-            Action::PriorityChange { instance, from, to } => {
+            Action::PriorityChange {
+                instance,
+                from,
+                to,
+                report,
+            } => {
                 let i = self.idx(*instance)?;
                 let m = &mut self.mirror[i];
                 let rule = "priority-report";
@@ -450,6 +456,12 @@ impl Contract {
                     (1..=255).contains(to),
                     rule,
                     "instance {i}: effective priority {to}"
+                );
+                ensure!(
+                    *report == PriorityReport::of(m.state.unwrap_or(State::Init)),
+                    rule,
+                    "instance {i}: PriorityChange reported as {report:?} while {:?}",
+                    m.state
                 );
                 m.priority = *to;
             }
@@ -613,6 +625,10 @@ impl Contract {
         );
         // The check programs' schedule (engine/src/engine/checks.rs) is the other deadline.
         if let Some(c) = engine.next_check_due() {
+            earliest = Some(earliest.map_or(c, |e| e.min(c)));
+        }
+        // And a delayed link change (interface_up_down_delays, engine/src/engine/link_delay.rs).
+        if let Some(c) = engine.next_link_change() {
             earliest = Some(earliest.map_or(c, |e| e.min(c)));
         }
         if next != earliest {

@@ -236,6 +236,7 @@ impl Sim {
                     up: true,
                     engine_id: None,
                     ip_id: 0,
+                    down_since: None,
                 })
                 .collect();
             for (ii, f) in ifaces.iter().enumerate() {
@@ -269,6 +270,7 @@ impl Sim {
                 drift_ppm: np.drift_ppm,
                 incarnation: 0,
                 stalled_until: 0,
+                last_stall: None,
                 stall_buffer: VecDeque::new(),
                 socket_buffer: np.socket_buffer.max(1),
                 read_cost: np.read_cost,

@@ -6,6 +6,8 @@
 //! hang (an engine call that did not return: no event processed for 10 s, see
 //! [`vigil_sim::watchdog`]).
 
+#![forbid(unsafe_code)] // as the library: the simulator has no reason for unsafe
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;

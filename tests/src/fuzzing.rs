@@ -1,3 +1,4 @@
+// Long: every fuzz target's body, its input grammar, encoder and seeds, shared by fuzz/ and the stable replay; a split into fuzzing/ is open.
 //! The bodies of Vigil's fuzz targets, as ordinary functions.
 //!
 //! The cargo-fuzz crate in `fuzz/` calls these on nightly with libFuzzer; the `fuzz_replay` suite
@@ -737,7 +738,7 @@ mod planted {
     /// checked.
     #[cfg(test)]
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub enum Plant {
+    pub(super) enum Plant {
         /// The addresses are never removed (a BACKUP keeps the virtual addresses).
         KeepAddresses,
         /// Every address is added twice.
@@ -759,7 +760,7 @@ mod planted {
 
     /// Rewrite `actions` as the planted bug would have made them.
     #[cfg(test)]
-    pub fn apply(actions: &mut Vec<Action>) {
+    pub(super) fn apply(actions: &mut Vec<Action>) {
         let Some(plant) = PLANT.with(std::cell::Cell::get) else {
             return;
         };
@@ -799,7 +800,7 @@ mod planted {
     /// No bug is planted outside the tests.
     #[cfg(not(test))]
     #[inline(always)]
-    pub fn apply(_actions: &mut Vec<Action>) {}
+    pub(super) fn apply(_actions: &mut Vec<Action>) {}
 }
 
 /// Interface names by the engine's ids (`IfaceId.0`), shared (not copied) by the adverts sent
@@ -1294,6 +1295,7 @@ const MAX_RELOAD_INSTANCES: usize = 8;
 impl Change {
     /// The configuration after this change: `cur` is what router `r` runs, `base` what it
     /// started with.
+    // Long: one arm per reload change the fuzzer can make (a flat table).
     pub fn apply(self, cur: &EngineConfig, base: &EngineConfig) -> EngineConfig {
         if self == Change::Base {
             return base.clone();
@@ -1679,6 +1681,7 @@ pub fn cluster_config(r: usize, n: usize, flags: u8) -> EngineConfig {
         instances: vec![i0, i1, i2, i3, i4],
         sync_groups,
         startup_delay: std::time::Duration::ZERO,
+        link_delays: Vec::new(),
         scripts: vec![
             ScriptConfig {
                 name: "chk_a".to_string(),
@@ -2684,6 +2687,7 @@ pub fn encode_engine(setup: Setup, ops: &[Op]) -> Vec<u8> {
 }
 
 /// Hand-built `engine` seeds, each a scenario that reaches deep states: (file name, bytes).
+// Long: one literal scenario per hand-built seed, a flat list.
 pub fn engine_seeds() -> Vec<(String, Vec<u8>)> {
     use Op::*;
     let s = |n: u8| Step::Seconds(n);
@@ -3370,6 +3374,7 @@ pub fn config(data: &[u8]) {
     }
     let opts = ParseOptions {
         config_id: Some("lb1".to_string()),
+        ..ParseOptions::default()
     };
     let diagnostics = match conf::parse_file(CONFIG_MAIN, &loader, &opts) {
         Ok(cfg) => {

@@ -1,3 +1,4 @@
+// Long: the namespace lab every end-to-end suite uses (hosts, bridge, daemons, captures, cleanup on drop), one type with its helpers.
 //! A network-namespace lab for end-to-end tests of real daemons (vigild, keepalived).
 //!
 //! One namespace holds a Linux bridge (`stp_state 0`, `forward_delay 0`, `mcast_snooping 0`,

@@ -11,6 +11,13 @@
 //! backup logs no BACKUP -> MASTER, the master no MASTER -> BACKUP, and the backup's VRRP socket
 //! dropped nothing (the drops column of /proc/net/raw in its namespace).
 //!
+//! A window in which the master itself was silent on the wire for longer than
+//! Master_Down_Interval (on this shared virtual machine the whole VM pauses for tens of
+//! milliseconds under load, issue 18) is not judged: any backup takes over then, rightly. Such
+//! a window is reported and another one runs (at most three); if every window had a silent
+//! master the test fails and says so. The gap is a count of the capture, not a timing assertion
+//! on vigild.
+//!
 //! The counts are behaviour, not timing: nothing here measures how fast anything is. The waits
 //! are generous upper bounds for a loaded 2-core machine.
 
@@ -23,6 +30,13 @@ use vigil_tests::netns::{
 
 const INSTANCES: u8 = 255;
 const STEADY: Duration = Duration::from_secs(22);
+
+/// Windows run at most, until one in which the master was never silent for longer than
+/// Master_Down_Interval.
+const WINDOWS: usize = 3;
+
+/// Master_Down_Interval of the backup (priority 100, 10 ms adverts), in milliseconds.
+const MASTER_DOWN_MS: f64 = 36.1;
 
 /// Instance `k` (1-based VRID): one /32 in 198.51.100.0/24 (203.0.113.0/24 for the last one).
 fn vip(k: u8) -> IpAddr {
@@ -158,42 +172,75 @@ fn a_backup_of_255_instances_at_10_ms_never_takes_over_from_a_live_master() {
         "the backup should start all 255 instances\n{}",
         log_tails(&lab, &[master, backup])
     );
-    // Start-up is over once every instance is BACKUP; from here on, any transition is spurious.
-    let cap = capture_vrid1(&lab);
-    let drops0 = vrrp_socket_drops(&lab, 2);
-    let started = std::time::Instant::now();
-    std::thread::sleep(STEADY / 2);
-    // A stall longer than Master_Down_Interval (36 ms): the adverts wait in the socket.
-    let pid = lab.node_ref(backup).pid;
-    signal(pid, libc::SIGSTOP);
-    std::thread::sleep(Duration::from_millis(50));
-    signal(pid, libc::SIGCONT);
-    std::thread::sleep(STEADY / 2);
-    let ran = started.elapsed();
-    let backup_log = lab.node_ref(backup).log_text();
-    let master_log = lab.node_ref(master).log_text();
-    let takeovers = changes(&backup_log, "BACKUP", "MASTER");
-    let master_lost = changes(&master_log, "MASTER", "BACKUP");
-    let drops = vrrp_socket_drops(&lab, 2) - drops0;
-    // A master late by more than Master_Down_Interval (36.1 ms between two adverts) makes any
-    // backup take over, rightly: the gap tells such a failure from the backup's own.
-    let gap = largest_gap_ms(cap).map_or("not measured".to_string(), |g| format!("{g:.1} ms"));
-    eprintln!(
-        "255 instances x 10 ms for {:.1} s with a 50 ms stall of the backup: \
-         backup BACKUP -> MASTER {takeovers}, master MASTER -> BACKUP {master_lost}, \
-         backup VRRP socket drops {drops}, addresses held by the backup {}, largest gap \
-         between the master's adverts of VRID 1 on the wire {gap}",
-        ran.as_secs_f64(),
-        held(&lab, 2)
+    // Start-up is over once every instance is BACKUP; from here on, any transition is spurious,
+    // unless the master itself was silent for longer than Master_Down_Interval (36.1 ms between
+    // two of its adverts on the wire): then any backup takes over, rightly (RFC 5798 section
+    // 6.4.2), and the window says nothing about the backup. Such a window (a loaded or paused
+    // machine, BENCHMARKS-daemon.md) is reported and another one is run; a test whose every
+    // window had a silent master fails, saying so.
+    let mut silent = Vec::new();
+    for window in 1..=WINDOWS {
+        let cap = capture_vrid1(&lab);
+        let drops0 = vrrp_socket_drops(&lab, 2);
+        let (takeovers0, master_lost0) = (
+            changes(&lab.node_ref(backup).log_text(), "BACKUP", "MASTER"),
+            changes(&lab.node_ref(master).log_text(), "MASTER", "BACKUP"),
+        );
+        let started = std::time::Instant::now();
+        std::thread::sleep(STEADY / 2);
+        // A stall longer than Master_Down_Interval (36 ms): the adverts wait in the socket.
+        let pid = lab.node_ref(backup).pid;
+        signal(pid, libc::SIGSTOP);
+        std::thread::sleep(Duration::from_millis(50));
+        signal(pid, libc::SIGCONT);
+        std::thread::sleep(STEADY / 2);
+        let ran = started.elapsed();
+        let backup_log = lab.node_ref(backup).log_text();
+        let master_log = lab.node_ref(master).log_text();
+        let takeovers = changes(&backup_log, "BACKUP", "MASTER") - takeovers0;
+        let master_lost = changes(&master_log, "MASTER", "BACKUP") - master_lost0;
+        let drops = vrrp_socket_drops(&lab, 2) - drops0;
+        let gap_ms = largest_gap_ms(cap);
+        let gap = gap_ms.map_or("not measured".to_string(), |g| format!("{g:.1} ms"));
+        eprintln!(
+            "window {window}: 255 instances x 10 ms for {:.1} s with a 50 ms stall of the \
+             backup: backup BACKUP -> MASTER {takeovers}, master MASTER -> BACKUP \
+             {master_lost}, backup VRRP socket drops {drops}, addresses held by the backup {}, \
+             largest gap between the master's adverts of VRID 1 on the wire {gap}",
+            ran.as_secs_f64(),
+            held(&lab, 2)
+        );
+        assert!(lab.node(backup).running() && lab.node(master).running());
+        if gap_ms.is_some_and(|g| g > MASTER_DOWN_MS) {
+            eprintln!(
+                "window {window} NOT JUDGED: the master was silent for {gap} \
+                 (Master_Down_Interval {MASTER_DOWN_MS} ms)"
+            );
+            silent.push(gap);
+            // Let the pair settle again (the backup gives the addresses back) before the next.
+            assert!(
+                wait_until(Duration::from_secs(30), || held(&lab, 2) == 0
+                    && held(&lab, 1) == 255),
+                "the pair should settle after the master's silence\n{}",
+                log_tails(&lab, &[master, backup])
+            );
+            std::thread::sleep(Duration::from_secs(1));
+            continue;
+        }
+        assert_eq!(
+            (takeovers, master_lost, drops),
+            (0, 0, 0),
+            "spurious transitions or socket drops (largest gap between the master's adverts of \
+             VRID 1: {gap}; Master_Down_Interval {MASTER_DOWN_MS} ms)\n{}",
+            log_tails(&lab, &[master, backup])
+        );
+        assert_eq!(held(&lab, 1), 255);
+        assert_eq!(held(&lab, 2), 0);
+        return;
+    }
+    panic!(
+        "NOT JUDGED: in each of the {WINDOWS} windows the master itself was silent for longer \
+         than Master_Down_Interval ({}): the machine is too loaded for this test",
+        silent.join(", ")
     );
-    assert!(lab.node(backup).running() && lab.node(master).running());
-    assert_eq!(
-        (takeovers, master_lost, drops),
-        (0, 0, 0),
-        "spurious transitions or socket drops (largest gap between the master's adverts of \
-         VRID 1: {gap}; Master_Down_Interval 36.1 ms)\n{}",
-        log_tails(&lab, &[master, backup])
-    );
-    assert_eq!(held(&lab, 1), 255);
-    assert_eq!(held(&lab, 2), 0);
 }

@@ -89,6 +89,7 @@ fn real_line(st: &str, addr: &str) -> String {
 }
 
 #[test]
+// Long: one end-to-end scenario in steps, each starting from the state the previous left (the namespace lab is costly to build).
 fn checkers_follow_real_servers_in_namespaces() {
     if !netns::require_root() {
         return;

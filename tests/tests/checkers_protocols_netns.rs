@@ -83,6 +83,7 @@ fn line(st: &str, who: &str) -> String {
 }
 
 #[test]
+// Long: one end-to-end scenario in steps, each starting from the state the previous left (the namespace lab is costly to build).
 fn smtp_dns_udp_ping_and_file_checks_in_namespaces() {
     if !netns::require_root() {
         return;

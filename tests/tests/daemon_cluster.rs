@@ -1,3 +1,4 @@
+// Long: 25 end-to-end tests that share one namespace lab and its helpers; each test is short.
 //! Vigil-only clusters in network namespaces: real `vigild` processes on a bridge.
 //!
 //! Who is master is read from the machine, not from logs: the master is the host that holds the

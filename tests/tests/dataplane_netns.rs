@@ -1,3 +1,4 @@
+// Long: the data plane's end-to-end tests share one lab builder and its traffic helpers; a test per file would copy them.
 //! The nftables load-balancer data plane with real traffic (issue 17), in namespaces.
 //!
 //! Host 1 is the director: vigild with one virtual server 192.0.2.100:80 (lb_algo wrr,
@@ -194,6 +195,7 @@ fn chi_square(observed: &[u64], weights: &[u64]) -> f64 {
 }
 
 #[test]
+// Long: one end-to-end scenario in steps, each starting from the state the previous left (the namespace lab is costly to build).
 fn nat_load_balancing_follows_the_checkers() {
     if !netns::require_root() {
         return;
@@ -536,6 +538,7 @@ fn wall() -> f64 {
 /// (conntrack state is not synchronised between directors: it survives only if the backup
 /// happens to schedule its next packet to the same server).
 #[test]
+// Long: one end-to-end scenario in steps, each starting from the state the previous left (the namespace lab is costly to build).
 fn director_pair_fails_over_under_traffic() {
     if !netns::require_root() {
         return;
@@ -1190,4 +1193,344 @@ fn nat_mask_masquerades_the_real_servers_own_connections() {
         after.starts_with("error"),
         "masquerade left behind: {after}"
     );
+}
+
+/// Waits until every `(address, port)` accepts a TCP connection from the director (host 1):
+/// a server still starting would turn requests into errors that say nothing about the data
+/// plane.
+fn wait_listening(lab: &Lab, servers: &[(String, u16)]) {
+    for (a, port) in servers {
+        let code = format!("import socket; socket.create_connection(('{a}', {port}), 1)");
+        assert!(
+            netns::wait_until(Duration::from_secs(15), || lab
+                .exec(1, &["python3", "-c", &code])
+                .status
+                .success()),
+            "server {a} port {port} not listening"
+        );
+    }
+}
+
+/// An IPv6 virtual server (2001:db8::100 port 80, wrr 3:2:1) through the nftables NAT path
+/// (`table ip6 vigil`): client host 2 on 2001:db8::/64, real servers 3, 4, 5 on
+/// 2001:db8:1::/64 routing through the director. Asserted with traffic: the spread over
+/// 3,000 new connections matches the weights (chi-square, 2 degrees of freedom, below 13.8 =
+/// p 0.001) with no failed request; a kept-alive connection is open to one server; another
+/// server is killed: once vigild's status shows it DOWN (removed, no inhibit_on_failure), 600
+/// new connections reach only the live two, none fails, and the kept-alive connection still
+/// answers from its server.
+#[test]
+fn ipv6_weighted_spread_and_a_killed_server() {
+    if !netns::require_root() {
+        return;
+    }
+    if Command::new("nft").arg("--version").output().is_err() {
+        netns::not_run("nft (Debian's nftables package) is missing: scripts/test installs it");
+        panic!("nft is missing: install Debian's nftables package (scripts/test does)");
+    }
+    let mut lab = Lab::with_links("dpv6spread", 5, 2);
+    let v6_1 = |h: usize| format!("2001:db8:1::{}", 10 + h);
+    lab.exec(2, &["ip", "link", "set", "eth1", "down"]);
+    for h in [1, 3, 4, 5] {
+        let a = format!("{}/64", v6_1(h));
+        let r = lab.exec(h, &["ip", "addr", "add", &a, "dev", "eth1", "nodad"]);
+        assert!(r.status.success(), "{r:?}");
+    }
+    for h in [3, 4, 5] {
+        lab.exec(h, &["ip", "link", "set", "eth0", "down"]);
+        let r = lab.exec(h, &["ip", "-6", "route", "add", "default", "via", &v6_1(1)]);
+        assert!(r.status.success(), "route on host {h}: {r:?}");
+    }
+    let gw = netns::host_v6(1).to_string();
+    let r = lab.exec(
+        2,
+        &["ip", "-6", "route", "add", "2001:db8:1::/64", "via", &gw],
+    );
+    assert!(r.status.success(), "{r:?}");
+    lab.exec(1, &["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"]);
+    let r = lab.exec(
+        1,
+        &[
+            "ip",
+            "addr",
+            "add",
+            "2001:db8::100/64",
+            "dev",
+            "eth0",
+            "nodad",
+        ],
+    );
+    assert!(r.status.success(), "{r:?}");
+
+    let srv = lab.write("server.py", SERVER);
+    let spread_py = lab.write("spread.py", SPREAD);
+    let kept_py = lab.write("kept.py", KEPT);
+    let mut servers: Vec<Proc> = [3, 4, 5]
+        .iter()
+        .map(|h| server_on(&lab, *h, &srv, &format!("rs{h}"), &v6_1(*h), 8080))
+        .collect();
+    wait_listening(&lab, &[3, 4, 5].map(|h| (v6_1(h), 8080u16)));
+    let (a3, a4, a5) = (v6_1(3), v6_1(4), v6_1(5));
+    let conf = format!(
+        "virtual_server 2001:db8::100 80 {{
+    delay_loop 1
+    alpha
+    retry 1
+    delay_before_retry 1
+    lb_algo wrr
+    lb_kind NAT
+    protocol TCP
+    real_server {a3} 8080 {{ weight 3
+        TCP_CHECK {{ connect_timeout 1 }} }}
+    real_server {a4} 8080 {{ weight 2
+        TCP_CHECK {{ connect_timeout 1 }} }}
+    real_server {a5} 8080 {{ weight 1
+        TCP_CHECK {{ connect_timeout 1 }} }}
+}}
+"
+    );
+    let node = lab.start(Kind::Vigil, 1, &conf);
+    assert!(
+        netns::wait_until(Duration::from_secs(20), || ruleset(&lab)
+            .contains("numgen inc mod 6")),
+        "vigild did not build its table:\n{}\n{}",
+        ruleset(&lab),
+        lab.node_ref(node).log_text()
+    );
+    println!("director's ruleset (IPv6, wrr):\n{}", ruleset(&lab));
+    let (counts, errors) = spread_to(&lab, &spread_py, "2001:db8::100", 3000);
+    let observed: Vec<u64> = ["rs3", "rs4", "rs5"]
+        .iter()
+        .map(|n| counts.get(*n).copied().unwrap_or(0))
+        .collect();
+    let chi = chi_square(&observed, &[3, 2, 1]);
+    println!("3,000 requests over IPv6: {counts:?}, errors {errors}, chi-square {chi:.2}");
+    assert_eq!(errors, 0, "{counts:?}");
+    assert_eq!(observed.iter().sum::<u64>(), 3000, "{counts:?}");
+    assert!(
+        chi < 13.8,
+        "spread {observed:?} against 3:2:1: chi-square {chi:.2}"
+    );
+
+    // A kept-alive connection, then a server other than its own is killed.
+    let mut kept = Command::new("ip")
+        .args(["netns", "exec", &lab.ns(2), "python3"])
+        .arg(&kept_py)
+        .arg("2001:db8::100")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kept-alive client");
+    let mut kin = kept.stdin.take().expect("stdin");
+    let mut kout = BufReader::new(kept.stdout.take().expect("stdout"));
+    let kept_on = ask(&mut kin, &mut kout);
+    assert!(kept_on.starts_with("rs"), "kept-alive client: {kept_on}");
+    let victim = ["rs3", "rs4", "rs5"]
+        .iter()
+        .position(|n| *n != kept_on)
+        .unwrap_or(0);
+    let victim_name = format!("rs{}", 3 + victim);
+    let victim_addr = v6_1(3 + victim);
+    servers[victim].stop();
+    assert!(
+        netns::wait_until(Duration::from_secs(20), || lab
+            .vigild_status(node)
+            .contains(&format!("Real server [{victim_addr}]:8080: DOWN"))),
+        "{victim_name} not marked down:\n{}",
+        lab.vigild_status(node)
+    );
+    let (counts, errors) = spread_to(&lab, &spread_py, "2001:db8::100", 600);
+    println!("600 requests after {victim_name} was killed: {counts:?}, errors {errors}");
+    assert_eq!(errors, 0, "{counts:?}");
+    assert_eq!(
+        counts.get(&victim_name),
+        None,
+        "the dead server got new connections"
+    );
+    assert_eq!(counts.values().sum::<u64>(), 600);
+    let again = ask(&mut kin, &mut kout);
+    assert_eq!(again, kept_on, "the kept-alive connection moved or broke");
+    drop(kin);
+    netns::signal(kept.id(), libc::SIGKILL);
+    let _ = kept.wait();
+    let st = lab.node(node).terminate();
+    assert!(st.is_some(), "vigild did not stop");
+    assert!(
+        !ruleset(&lab).contains("table ip6 vigil"),
+        "{}",
+        ruleset(&lab)
+    );
+}
+
+/// New connections from `SOURCE` to 192.0.2.100 on each port given, in turn; prints
+/// `SOURCE PORT NAME` (or `SOURCE PORT error`) per connection.
+const PERSIST_PORTS: &str = r#"
+import sys, http.client
+vip, src, ports = sys.argv[1], sys.argv[2], [int(p) for p in sys.argv[3].split(",")]
+for port in ports:
+    try:
+        h = http.client.HTTPConnection(vip, port, timeout=5, source_address=(src, 0))
+        h.request("GET", "/", headers={"Connection": "close"})
+        print(src, port, h.getresponse().read().decode().strip(), flush=True)
+        h.close()
+    except Exception as e:
+        print(src, port, "error", flush=True)
+"#;
+
+/// The servers (names without the port) that answered `src`'s connections to `ports`.
+fn persist_ports(lab: &Lab, script: &std::path::Path, src: &str, ports: &[u16]) -> Vec<String> {
+    let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
+    let out = Command::new("ip")
+        .args(["netns", "exec", &lab.ns(2), "python3"])
+        .arg(script)
+        .args(["192.0.2.100", src, &ports.join(",")])
+        .output()
+        .expect("python3 client");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let (_, port, name) = (w.next()?, w.next()?, w.next()?);
+            // Each answer must come from the port asked for (a fwmark service keeps it).
+            Some(match name.split_once(':') {
+                Some((n, p)) if p == port => n.to_string(),
+                _ => format!("wrong:{name}"),
+            })
+        })
+        .collect()
+}
+
+/// `virtual_server fwmark 7` with `persistence_timeout 4` (lb_algo rr, two servers each
+/// listening on ports 80 and 8080; the test's own mangle rule marks both ports): within the
+/// timeout a client stays on one server for every marked port (the persistence is per
+/// client, across the service's ports, as IPVS's fwmark persistence template); its entry is in
+/// the server's set; once the timeout passes with no new connection the entry is gone and
+/// the client is scheduled afresh: steered by other clients' new connections (rr alternates),
+/// its next connection goes to the other server.
+#[test]
+fn fwmark_service_with_persistence() {
+    if !netns::require_root() {
+        return;
+    }
+    if Command::new("nft").arg("--version").output().is_err() {
+        netns::not_run("nft (Debian's nftables package) is missing: scripts/test installs it");
+        panic!("nft is missing: install Debian's nftables package (scripts/test does)");
+    }
+    let mut lab = single_director("dpfwpersist");
+    let mark = lab.write(
+        "mark.nft",
+        "table ip marker {\n chain pre { type filter hook prerouting priority mangle; policy accept;\n  ip daddr 192.0.2.100 tcp dport { 80, 8080 } meta mark set 7\n }\n}\n",
+    );
+    let r = lab.exec(1, &["nft", "-f", &mark.display().to_string()]);
+    assert!(r.status.success(), "nft -f mark: {r:?}");
+    // The client under test and the steering clients (one new connection each).
+    let client = "192.0.2.50";
+    let steer: Vec<String> = (60..80).map(|i| format!("192.0.2.{i}")).collect();
+    for a in std::iter::once(client.to_string()).chain(steer.iter().cloned()) {
+        let r = lab.exec(2, &["ip", "addr", "add", &format!("{a}/24"), "dev", "eth0"]);
+        assert!(r.status.success(), "{r:?}");
+    }
+    let srv = lab.write("server.py", SERVER);
+    let py = lab.write("persist_ports.py", PERSIST_PORTS);
+    let mut procs = Vec::new();
+    let mut listening = Vec::new();
+    for h in 3..=4 {
+        for port in [80u16, 8080] {
+            procs.push(server(&lab, h, &srv, &format!("rs{h}:{port}"), port));
+            listening.push((netns::link_v4(h, 1).to_string(), port));
+        }
+    }
+    wait_listening(&lab, &listening);
+    let (r3, r4) = (netns::link_v4(3, 1), netns::link_v4(4, 1));
+    let conf = format!(
+        "virtual_server fwmark 7 {{
+    delay_loop 1
+    alpha
+    retry 1
+    delay_before_retry 1
+    lb_algo rr
+    lb_kind NAT
+    persistence_timeout 4
+    real_server {r3} 80 {{ TCP_CHECK {{ connect_timeout 1 }} }}
+    real_server {r4} 80 {{ TCP_CHECK {{ connect_timeout 1 }} }}
+}}
+"
+    );
+    let node = lab.start(Kind::Vigil, 1, &conf);
+    assert!(
+        netns::wait_until(Duration::from_secs(20), || ruleset(&lab)
+            .contains("numgen inc mod 2")),
+        "vigild did not build its table:\n{}\n{}",
+        ruleset(&lab),
+        lab.node_ref(node).log_text()
+    );
+    println!(
+        "director's ruleset (fwmark, persistence):\n{}",
+        ruleset(&lab)
+    );
+    // Within the timeout: 12 connections alternating ports 80 and 8080, each renewing the
+    // entry; steering clients in between would move it under rr alone.
+    let ports: Vec<u16> = (0..12)
+        .map(|i| if i % 2 == 0 { 80 } else { 8080 })
+        .collect();
+    let mut seen = persist_ports(&lab, &py, client, &ports[..6]);
+    for s in steer.iter().take(3) {
+        persist_ports(&lab, &py, s, &[80]);
+    }
+    seen.extend(persist_ports(&lab, &py, client, &ports[6..]));
+    println!("{client} within persistence_timeout, ports 80/8080: {seen:?}");
+    assert_eq!(seen.len(), 12, "{seen:?}");
+    let home = seen[0].clone();
+    assert!(home == "rs3" || home == "rs4", "{seen:?}");
+    assert!(
+        seen.iter().all(|s| *s == home),
+        "{client} moved within the timeout: {seen:?}"
+    );
+    let rs_index = usize::from(home != "rs3");
+    let set_of = |i: usize| {
+        let out = lab.exec(
+            1,
+            &[
+                "nft",
+                "list",
+                "set",
+                "ip",
+                "vigil",
+                &format!("vs0_rs{i}_clients"),
+            ],
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let listed = set_of(rs_index);
+    assert!(listed.contains(&format!("{client} expires")), "{listed}");
+    // The timeout passes with no new connection from anyone: the entry is gone.
+    assert!(
+        netns::wait_until(Duration::from_secs(15), || !set_of(rs_index)
+            .contains(&format!("{client} expires"))),
+        "{client}'s entry outlived the timeout:\n{}",
+        set_of(rs_index)
+    );
+    // Steer rr: new clients until one lands on `home`; the next new connection (rr
+    // alternates over two servers) goes to the other one, and it is the client's.
+    let mut steered = false;
+    for s in steer.iter().skip(3) {
+        let got = persist_ports(&lab, &py, s, &[80]);
+        if got.first() == Some(&home) {
+            steered = true;
+            break;
+        }
+    }
+    assert!(steered, "no steering client landed on {home}");
+    let after = persist_ports(&lab, &py, client, &[80, 8080, 80]);
+    println!("{client} after the timeout: {after:?}");
+    let other = if home == "rs3" { "rs4" } else { "rs3" };
+    assert_eq!(
+        after,
+        [other, other, other],
+        "{client} did not move after the timeout"
+    );
+    let st = lab.node(node).terminate();
+    assert!(st.is_some(), "vigild did not stop");
+    assert!(!ruleset(&lab).contains("table ip vigil"));
 }

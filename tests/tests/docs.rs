@@ -183,3 +183,175 @@ fn every_file_the_documents_name_exists() {
         missing.join("\n")
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The keyword classes in docs/HOWTO.md and vigild(8), generated from the keyword table.
+
+use vigil_engine::conf::keywords::{self, Class, Section, KEYWORDS};
+
+/// Where a generated block starts and ends in a document (the whole marker lines).
+struct Block {
+    path: &'static str,
+    begin: &'static str,
+    end: &'static str,
+    render: fn() -> String,
+}
+
+const UPDATE: &str = "VIGIL_UPDATE_DOCS=1 cargo test -p vigil-tests --test docs";
+
+const BLOCKS: [Block; 2] = [
+    Block {
+        path: "docs/HOWTO.md",
+        begin: "<!-- BEGIN keyword classes: generated from engine/src/conf/keywords.rs by `VIGIL_UPDATE_DOCS=1 cargo test -p vigil-tests --test docs`; do not edit -->",
+        end: "<!-- END keyword classes -->",
+        render: markdown_classes,
+    },
+    Block {
+        path: "packaging/vigild.8",
+        begin: ".\\\" BEGIN keyword classes: generated from engine/src/conf/keywords.rs by VIGIL_UPDATE_DOCS=1 cargo test -p vigil-tests --test docs; do not edit",
+        end: ".\\\" END keyword classes",
+        render: troff_classes,
+    },
+];
+
+/// The keywords of one class, grouped by section (table order) and, for noted and refused
+/// ones, by reason: `(section, reason, keywords)`.
+fn grouped(label: &str) -> Vec<(Section, &'static str, Vec<&'static str>)> {
+    let mut out: Vec<(Section, &'static str, Vec<&'static str>)> = Vec::new();
+    for s in Section::ALL {
+        for k in KEYWORDS
+            .iter()
+            .filter(|k| k.section == s && k.class.label() == label)
+        {
+            let reason = match k.class {
+                Class::Honoured => "",
+                Class::Noted(r) | Class::Refused(r) => r,
+            };
+            match out.iter_mut().find(|(gs, gr, _)| *gs == s && *gr == reason) {
+                Some(g) => g.2.push(k.name),
+                None => out.push((s, reason, vec![k.name])),
+            }
+        }
+    }
+    out
+}
+
+fn section_title(s: Section) -> String {
+    match s {
+        Section::Top => "top level".into(),
+        Section::Address => {
+            "address options (virtual_ipaddress, virtual_ipaddress_excluded, static_ipaddress)"
+                .into()
+        }
+        Section::Route => "route options (virtual_routes, static_routes)".into(),
+        s => s.name().to_string(),
+    }
+}
+
+fn markdown_classes() -> String {
+    let (h, n, r) = keywords::counts();
+    let mut s = format!(
+        "keepalived 2.2.7's VRRP-side and global keywords: {h} honoured, {n} noted, {r} refused.\n"
+    );
+    for (label, title) in [
+        ("honoured", "Honoured (vigild does what keepalived does)"),
+        (
+            "noted",
+            "Noted (accepted with a notice: no effect on a Vigil router)",
+        ),
+        ("refused", "Refused (an error at its line)"),
+    ] {
+        s.push_str(&format!("\n**{title}:**\n\n"));
+        for (sec, reason, names) in grouped(label) {
+            let list: Vec<String> = names.iter().map(|k| format!("`{k}`")).collect();
+            if reason.is_empty() {
+                s.push_str(&format!("- {}: {}\n", section_title(sec), list.join(", ")));
+            } else {
+                s.push_str(&format!(
+                    "- {}: {}: {}\n",
+                    section_title(sec),
+                    list.join(", "),
+                    reason
+                ));
+            }
+        }
+    }
+    s
+}
+
+/// Text for troff: a backslash doubled, a leading `.` or `'` guarded.
+fn troff(text: &str) -> String {
+    let t = text.replace('\\', "\\\\").replace('-', "\\-");
+    if t.starts_with('.') || t.starts_with('\'') {
+        format!("\\&{t}")
+    } else {
+        t
+    }
+}
+
+fn troff_classes() -> String {
+    let (h, n, r) = keywords::counts();
+    // No hyphenation and a ragged right margin: keyword names are not words to break.
+    let mut s = format!(
+        ".PP\n.nh\n.ad l\nkeepalived 2.2.7's VRRP\\-side and global keywords: {h} honoured, {n} noted, {r} refused.\n"
+    );
+    for (label, title) in [
+        ("honoured", "Honoured"),
+        ("noted", "Noted (a notice: no effect on a Vigil router)"),
+        ("refused", "Refused (an error at its line)"),
+    ] {
+        s.push_str(&format!(".SS {title}\n"));
+        for (sec, reason, names) in grouped(label) {
+            if reason.is_empty() {
+                // Honoured: the section as the tag, its keywords below.
+                s.push_str(&format!(".TP\n.I {}\n", troff(&section_title(sec))));
+                s.push_str(&troff(&names.join(", ")));
+            } else {
+                // Noted and refused: section and keywords as the tag, the reason below.
+                s.push_str(&format!(
+                    ".TP\n\\fI{}\\fR: {}\n{}",
+                    troff(sec.name()),
+                    troff(&names.join(", ")),
+                    troff(reason)
+                ));
+            }
+            s.push('\n');
+        }
+    }
+    s.push_str(".ad b\n.hy\n");
+    s
+}
+
+#[test]
+fn the_keyword_classes_in_the_docs_are_the_tables() {
+    let update = std::env::var("VIGIL_UPDATE_DOCS").as_deref() == Ok("1");
+    let mut stale = Vec::new();
+    for b in BLOCKS {
+        let path = repo().join(b.path);
+        let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let start = text
+            .find(b.begin)
+            .unwrap_or_else(|| panic!("{}: no line {:?}", b.path, b.begin))
+            + b.begin.len()
+            + 1;
+        let stop = text[start..]
+            .find(b.end)
+            .unwrap_or_else(|| panic!("{}: no line {:?}", b.path, b.end))
+            + start;
+        let want = (b.render)();
+        if text[start..stop] != want {
+            if update {
+                let new = format!("{}{want}{}", &text[..start], &text[stop..]);
+                fs::write(&path, new).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                eprintln!("{}: keyword classes rewritten", b.path);
+            } else {
+                stale.push(b.path);
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "the keyword classes in {stale:?} are not the table's (engine/src/conf/keywords.rs): \
+         regenerate them with `{UPDATE}` and review the diff"
+    );
+}

@@ -29,6 +29,7 @@
 use super::*;
 
 impl CheckerEngine {
+    // Long: the reload's phases in order (match old to new, stop what goes, renumber, start what comes), each using the maps the previous built.
     pub(super) fn reload(&mut self, now: Instant, new: CheckerSetup) {
         if self.stopped {
             return;

@@ -25,7 +25,7 @@
 use regex::bytes::{Regex, RegexBuilder};
 
 /// The PCRE2 option names keepalived accepts, in keepalived's table order (for the dump).
-pub const OPTION_NAMES: [&str; 24] = [
+pub(super) const OPTION_NAMES: [&str; 24] = [
     "allow_empty_class",
     "alt_bsux",
     "auto_callout",

@@ -23,6 +23,7 @@ use super::{
 
 /// The checker part of the configuration as keepalived's `-d` prints it (empty when there is
 /// no virtual server).
+// Long: keepalived's dump of virtual servers, real servers and checkers, in its order (a flat list).
 pub fn dump_checkers(cfg: &Config) -> String {
     let mut s = String::new();
     let vss = &cfg.checkers.virtual_servers;

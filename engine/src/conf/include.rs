@@ -317,7 +317,7 @@ pub(crate) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    pub fn new(loader: &'a dyn SourceLoader, config_id: Option<String>) -> Self {
+    pub(crate) fn new(loader: &'a dyn SourceLoader, config_id: Option<String>) -> Self {
         Reader {
             loader,
             params: Params::new(config_id),
@@ -332,7 +332,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads the text of `file` (already loaded) and everything it includes.
-    pub fn read_text(&mut self, file: &str, text: &str) {
+    pub(crate) fn read_text(&mut self, file: &str, text: &str) {
         self.stack
             .push((self.loader.canonical(file), file.to_string()));
         let name: Arc<str> = Arc::from(file);

@@ -60,6 +60,8 @@ pub enum Section {
     Address,
     /// A word of a `virtual_routes` / `static_routes` line (`via`, `table`, `nexthop`, ...).
     Route,
+    /// A word of a `virtual_rules` / `static_rules` line (`from`, `table`, `fwmark`, ...).
+    Rule,
 }
 
 impl Section {
@@ -78,11 +80,12 @@ impl Section {
             Section::TrackGroup => "track_group",
             Section::Address => "ipaddress",
             Section::Route => "route",
+            Section::Rule => "rule",
         }
     }
 
     /// Every section, in the order of the table.
-    pub const ALL: [Section; 12] = [
+    pub const ALL: [Section; 13] = [
         Section::Top,
         Section::GlobalDefs,
         Section::VrrpInstance,
@@ -95,6 +98,7 @@ impl Section {
         Section::TrackGroup,
         Section::Address,
         Section::Route,
+        Section::Rule,
     ];
 }
 
@@ -104,6 +108,7 @@ impl fmt::Display for Section {
             Section::Top => f.write_str("the top level"),
             Section::Address => f.write_str("an address"),
             Section::Route => f.write_str("a route"),
+            Section::Rule => f.write_str("a rule"),
             s => f.write_str(s.name()),
         }
     }
@@ -202,15 +207,8 @@ const TRACK_BFD: Class = R(
     "Vigil has no BFD subsystem: an instance tracking a BFD session would never fault when it goes down",
 );
 const GARP_GROUP: Class = R("per-interface gratuitous ARP/NA spacing is not implemented: announcements are spaced by vrrp_garp_interval / vrrp_gna_interval per instance");
-const TRACK_GROUP: Class = R("static addresses and routes that follow a group of instances are not implemented: they would stay up whatever the instances' state");
-const RULES: Class =
-    R("policy routing rules are not installed yet: traffic would not be routed as the rule says");
-const NOT_TRACKED: Class = N("Vigil does not yet notice a route removed by someone else (virtual and static addresses are tracked), so every route behaves as no_track");
-const VMAC_EXTRA: Class =
-    R("extra gratuitous ARPs on the parent interface of a use_vmac instance are not sent");
-const ROUTE_OPT: Class =
-    R("this route attribute is not installed yet: the route would differ from what the line says");
-const ADDR_FLAG: Class = R("this address attribute is not set yet: the kernel would treat the address differently from what the line says");
+const TRACK_GROUP: Class = R("static addresses, routes and rules that follow a group of instances are not implemented: they would stay up whatever the instances' state");
+const VMAC_EXTRA: Class = R("periodic gratuitous ARP / NA on the other interfaces of the virtual addresses (keepalived's garp_extra_if: VMACs, or every interface with all) are not sent: switches could age out the MAC on those interfaces");
 
 /// Every keyword, by section. Sorted by section, then as keepalived.conf(5) groups them.
 pub const KEYWORDS: &[Keyword] = &[
@@ -226,11 +224,11 @@ pub const KEYWORDS: &[Keyword] = &[
     k(Top, "virtual_server", H),
     k(Top, "virtual_server_group", H),
     k(Top, "SSL", H),
-    k(Top, "static_rules", RULES),
+    k(Top, "static_rules", H),
     k(Top, "vrrp_track_process", H),
     k(Top, "garp_group", GARP_GROUP),
     k(Top, "track_group", TRACK_GROUP),
-    k(Top, "interface_up_down_delays", R("delays on interface up/down events are not implemented: instances would change state at once where keepalived waits")),
+    k(Top, "interface_up_down_delays", H),
     k(Top, "bfd_instance", N("Vigil has no BFD subsystem; the section is skipped (track_bfd, which would use it, is refused)")),
     k(Top, "linkbeat_interfaces", LINKBEAT),
     k(Top, "linkbeat_use_polling", LINKBEAT),
@@ -385,16 +383,16 @@ pub const KEYWORDS: &[Keyword] = &[
     k(VrrpInstance, "virtual_ipaddress", H),
     k(VrrpInstance, "virtual_ipaddress_excluded", H),
     k(VrrpInstance, "virtual_routes", H),
-    k(VrrpInstance, "virtual_rules", RULES),
+    k(VrrpInstance, "virtual_rules", H),
     k(VrrpInstance, "unicast_src_ip", H),
     k(VrrpInstance, "unicast_peer", H),
-    k(VrrpInstance, "unicast_ttl", R("not honoured yet: unicast adverts are sent with TTL 255")),
-    k(VrrpInstance, "unicast_fault_no_peer", R("not honoured yet: a unicast instance with no peer would not go to FAULT")),
+    k(VrrpInstance, "unicast_ttl", H),
+    k(VrrpInstance, "unicast_fault_no_peer", R("not honoured yet: an instance with unicast settings and no unicast_peer would run over multicast instead of staying in FAULT")),
     k(VrrpInstance, "check_unicast_src", H),
     k(VrrpInstance, "old_unicast_checksum", H),
     k(VrrpInstance, "mcast_src_ip", H),
     k(VrrpInstance, "mcast_dst_ip", H),
-    k(VrrpInstance, "track_src_ip", R("not honoured yet: the instance would not fault when its source address goes")),
+    k(VrrpInstance, "track_src_ip", R("not honoured yet: the instance would not go to FAULT when its configured source address (mcast_src_ip / unicast_src_ip) is missing or removed")),
     k(VrrpInstance, "authentication", H),
     k(VrrpInstance, "track_interface", H),
     k(VrrpInstance, "track_script", H),
@@ -426,13 +424,13 @@ pub const KEYWORDS: &[Keyword] = &[
     k(VrrpInstance, "higher_prio_send_advert", H),
     k(VrrpInstance, "down_timer_adverts", H),
     k(VrrpInstance, "skip_check_adv_addr", H),
-    k(VrrpInstance, "promote_secondaries", R("not honoured yet: promote_secondaries is not set on the instance's interface, so removing its primary address would remove the virtual addresses too")),
+    k(VrrpInstance, "promote_secondaries", H),
     k(VrrpInstance, "use_vmac", H),
     k(VrrpInstance, "vmac_xmit_base", H),
-    k(VrrpInstance, "use_vmac_addr", R("not honoured yet: the virtual MAC would not be set on the interface")),
+    k(VrrpInstance, "use_vmac_addr", R("not honoured yet: no macvlan is created for the addresses on other interfaces (dev) or of the other family; they would go on the plain interface")),
     k(VrrpInstance, "use_ipvlan", R("ipvlan interfaces are not created: the addresses would go on the parent interface")),
     k(VrrpInstance, "vrf", R("VRFs are not honoured: the instance would run in the default VRF")),
-    k(VrrpInstance, "native_ipv6", R("not honoured yet: an instance without IPv6 virtual addresses would run over IPv4")),
+    k(VrrpInstance, "native_ipv6", H),
     k(VrrpInstance, "linkbeat_use_polling", LINKBEAT),
     k(VrrpInstance, "kernel_rx_buf_size", RXBUF),
     k(VrrpInstance, "debug", N("keepalived's per-instance debug level: vigild's log detail is set for the whole daemon with -D")),
@@ -493,19 +491,20 @@ pub const KEYWORDS: &[Keyword] = &[
     k(Address, "broadcast", H),
     k(Address, "label", H),
     k(Address, "no_track", H),
-    k(Address, "peer", ADDR_FLAG),
-    k(Address, "home", ADDR_FLAG),
-    k(Address, "-nodad", ADDR_FLAG),
-    k(Address, "mngtmpaddr", ADDR_FLAG),
-    k(Address, "noprefixroute", ADDR_FLAG),
-    k(Address, "autojoin", ADDR_FLAG),
-    k(Address, "preferred_lft", ADDR_FLAG),
+    k(Address, "peer", H),
+    k(Address, "home", H),
+    k(Address, "-nodad", H),
+    k(Address, "mngtmpaddr", H),
+    k(Address, "noprefixroute", H),
+    k(Address, "autojoin", H),
+    k(Address, "preferred_lft", H),
     k(Address, "track_group", TRACK_GROUP),
     k(Address, "use_vmac", R("an address on its own virtual-MAC interface is not supported: use use_vmac on the instance")),
     // ---- the words of a route line ----
     k(Route, "to", H),
     k(Route, "default", H),
     k(Route, "src", H),
+    k(Route, "from", H),
     k(Route, "via", H),
     k(Route, "gw", H),
     k(Route, "dev", H),
@@ -519,36 +518,71 @@ pub const KEYWORDS: &[Keyword] = &[
     k(Route, "unreachable", H),
     k(Route, "prohibit", H),
     k(Route, "throw", H),
-    k(Route, "no_track", NOT_TRACKED),
+    k(Route, "no_track", H),
     k(Route, "track_group", TRACK_GROUP),
-    k(Route, "or", ROUTE_OPT),
-    k(Route, "nexthop", ROUTE_OPT),
-    k(Route, "onlink", ROUTE_OPT),
-    k(Route, "mtu", ROUTE_OPT),
-    k(Route, "hoplimit", ROUTE_OPT),
-    k(Route, "advmss", ROUTE_OPT),
-    k(Route, "rtt", ROUTE_OPT),
-    k(Route, "rttvar", ROUTE_OPT),
-    k(Route, "reordering", ROUTE_OPT),
-    k(Route, "window", ROUTE_OPT),
-    k(Route, "cwnd", ROUTE_OPT),
-    k(Route, "ssthresh", ROUTE_OPT),
-    k(Route, "realms", ROUTE_OPT),
-    k(Route, "rto_min", ROUTE_OPT),
-    k(Route, "initcwnd", ROUTE_OPT),
-    k(Route, "initrwnd", ROUTE_OPT),
-    k(Route, "features", ROUTE_OPT),
-    k(Route, "quickack", ROUTE_OPT),
-    k(Route, "congctl", ROUTE_OPT),
-    k(Route, "pref", ROUTE_OPT),
-    k(Route, "fastopen_no_cookie", ROUTE_OPT),
-    k(Route, "encap", ROUTE_OPT),
-    k(Route, "protocol", ROUTE_OPT),
-    k(Route, "tos", ROUTE_OPT),
-    k(Route, "dsfield", ROUTE_OPT),
-    k(Route, "expires", ROUTE_OPT),
-    k(Route, "ttl-propagate", ROUTE_OPT),
+    k(Route, "or", H),
+    k(Route, "nexthop", H),
+    k(Route, "onlink", H),
+    k(Route, "mtu", H),
+    k(Route, "hoplimit", H),
+    k(Route, "advmss", H),
+    k(Route, "rtt", H),
+    k(Route, "rttvar", H),
+    k(Route, "reordering", H),
+    k(Route, "window", H),
+    k(Route, "cwnd", H),
+    k(Route, "ssthresh", H),
+    k(Route, "realms", H),
+    k(Route, "rto_min", H),
+    k(Route, "initcwnd", H),
+    k(Route, "initrwnd", H),
+    k(Route, "features", H),
+    k(Route, "quickack", H),
+    k(Route, "congctl", H),
+    k(Route, "pref", H),
+    k(Route, "fastopen_no_cookie", H),
+    k(Route, "encap", R("lightweight tunnel encapsulation (MPLS, IP, ILA, IPv6 encap) is not implemented: the route would carry plain packets")),
+    k(Route, "protocol", H),
+    k(Route, "tos", H),
+    k(Route, "dsfield", H),
+    k(Route, "expires", H),
+    k(Route, "ttl-propagate", R("MPLS routes are not supported: the setting applies only to them")),
     k(Route, "vrf", R("VRFs are not honoured: the route would go in the main table")),
+    // ---- the words of a rule line ----
+    k(Rule, "from", H),
+    k(Rule, "to", H),
+    k(Rule, "not", H),
+    k(Rule, "table", H),
+    k(Rule, "lookup", H),
+    k(Rule, "priority", H),
+    k(Rule, "preference", H),
+    k(Rule, "order", H),
+    k(Rule, "tos", H),
+    k(Rule, "dsfield", H),
+    k(Rule, "fwmark", H),
+    k(Rule, "realms", H),
+    k(Rule, "suppress_prefixlength", H),
+    k(Rule, "sup_pl", H),
+    k(Rule, "suppress_ifgroup", H),
+    k(Rule, "sup_group", H),
+    k(Rule, "dev", H),
+    k(Rule, "iif", H),
+    k(Rule, "oif", H),
+    k(Rule, "tunnel-id", H),
+    k(Rule, "uidrange", H),
+    k(Rule, "l3mdev", H),
+    k(Rule, "protocol", H),
+    k(Rule, "ipproto", H),
+    k(Rule, "sport", H),
+    k(Rule, "dport", H),
+    k(Rule, "no_track", H),
+    k(Rule, "type", H),
+    k(Rule, "goto", H),
+    k(Rule, "nop", H),
+    k(Rule, "blackhole", H),
+    k(Rule, "unreachable", H),
+    k(Rule, "prohibit", H),
+    k(Rule, "track_group", TRACK_GROUP),
 ];
 
 /// Sections that the parser skips whole: the class of every keyword inside is the class of the

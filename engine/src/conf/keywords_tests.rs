@@ -115,6 +115,11 @@ fn probe(section: Section, kw: &str) -> (String, u32, u32) {
             8,
             1,
         ),
+        Section::Rule => (
+            format!("{INSTANCE_HEAD}virtual_rules {{\n{kw} 192.0.2.9\n}}\n}}\n"),
+            8,
+            1,
+        ),
     }
 }
 
@@ -173,6 +178,7 @@ fn said(diags: &[Diagnostic], line: u32, col: u32) -> Said {
         d.message.contains("unknown keyword")
             || d.message.contains("unknown address option")
             || d.message.contains("unknown route option")
+            || d.message.contains("unknown rule option")
             // a route's first word that is no keyword is read as its destination
             || d.message.starts_with("route destination: ")
     }) {

@@ -23,9 +23,10 @@
 //! (`crate::engine`, [`crate::instance`]) or [`crate::from_conf`]; a test
 //! (`conf_depends_only_on_shared_types`) holds it to that. The engine's own configuration is
 //! built from the model by [`crate::from_conf`], which takes those values as they are: an address
-//! line's [`AddressLine::address`] is the engine's address, and what only the configuration
-//! keeps (the rest of the line, its location) is beside it in [`AddressOptions`] and
-//! [`AddressLine::loc`]. One exception, on the checker side: resolving a virtual server asks
+//! line's [`AddressLine::address`] is the engine's address, with everything the kernel holds it
+//! with (peer, flags and preferred lifetime included), and what only the configuration keeps
+//! (the refused `track_group` / `use_vmac`, the line's location) is beside it in
+//! [`AddressOptions`] and [`AddressLine::loc`]. One exception, on the checker side: resolving a virtual server asks
 //! [`crate::dataplane`] what its nftables data plane does with it (`nftables_notes`), and the
 //! data plane reads the checker model (a cycle between the two, left to the checker work).
 //!
@@ -50,6 +51,7 @@ pub mod keywords;
 pub mod lexer;
 mod model;
 pub mod params;
+mod policy_model;
 mod sections;
 mod validate;
 pub mod values;
@@ -68,6 +70,13 @@ pub struct ParseOptions {
     /// keepalived's `-i`: by default the first label of the host name, which the runner supplies
     /// (the engine cannot read it). `None` matches no `@ID` line and every `@^ID` line.
     pub config_id: Option<String>,
+    /// Routing table names (`/etc/iproute2/rt_tables`, which keepalived reads for `table NAME`
+    /// on routes and rules; the runner reads it, the engine cannot). `main`, `local` and
+    /// `default` are known without it.
+    pub rt_tables: std::collections::BTreeMap<String, u32>,
+    /// The host's load-balancer data plane (the runner detects it): which notes and refusals
+    /// the virtual servers get.
+    pub data_plane: crate::dataplane::Backend,
 }
 
 /// Parses configuration text that includes nothing (an `include` in it matches no file). The
@@ -124,7 +133,13 @@ fn parse_with(
     let mut diags = std::mem::take(&mut reader.diags);
     let lines = std::mem::take(&mut reader.lines);
     let tree = ast::build(lines, &mut diags);
-    let mut b = sections::Builder { diags, gate };
+    let mut b = sections::Builder {
+        diags,
+        gate,
+        rt_tables: opts.rt_tables.clone(),
+        next_rule_priority: [16384, 16384],
+        data_plane: opts.data_plane,
+    };
     let mut cfg = b.config(&tree);
     let mut diags = b.diags;
     validate::validate(&mut cfg, &mut diags);

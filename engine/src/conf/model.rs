@@ -11,6 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::diag::Diagnostic;
 use super::lexer::Location;
+pub use super::policy_model::{rtax, NextHop, RouteAttrs, Rule, RuleAction};
 
 /// A whole configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -31,6 +32,11 @@ pub struct Config {
     pub static_addresses: Vec<AddressLine>,
     /// `static_routes`: routes kept on the machine whatever the VRRP state.
     pub static_routes: Vec<Route>,
+    /// `interface_up_down_delays { IFNAME DOWN_DELAY [UP_DELAY] }`, in file order (a later
+    /// line for the same interface replaces an earlier one, as in keepalived).
+    pub interface_delays: Vec<InterfaceDelay>,
+    /// `static_rules`: policy routing rules kept on the machine whatever the VRRP state.
+    pub static_rules: Vec<Rule>,
     /// Virtual servers, their real servers and health checkers.
     pub checkers: super::checker_model::CheckerConf,
     /// Warnings and notices (never errors: a config with errors is not built), in file order.
@@ -255,8 +261,9 @@ pub use crate::address::{Scope, VirtualAddress};
 /// that the engine's address does not carry ([`AddressOptions`]) and where it was written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AddressLine {
-    /// The address with the attributes the kernel holds it with (`brd`, `dev`, `scope`,
-    /// `label`, `no_track`): handed to the engine as is.
+    /// The address with everything the kernel holds it with (`brd`, `dev`, `scope`, `label`,
+    /// `peer`, the flags, the preferred lifetime resolved as keepalived does) and `no_track`:
+    /// handed to the engine as is.
     pub address: VirtualAddress,
     /// The rest of the line, which only the configuration keeps.
     pub options: AddressOptions,
@@ -264,23 +271,19 @@ pub struct AddressLine {
     pub loc: Location,
 }
 
-/// What an address line says beyond the [`VirtualAddress`]: read, checked and dumped, not
-/// part of the engine's address.
+/// What an address line says beyond the [`VirtualAddress`]: configuration bookkeeping only,
+/// never part of the engine's address.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AddressOptions {
-    /// `peer`: point-to-point peer address (the prefix then applies to it).
-    pub peer: Option<IpAddr>,
-    /// Address flags as written (`home`, `-nodad`, `noprefixroute`, `mngtmpaddr`, `autojoin`,
-    /// `use_vmac`).
-    pub flags: Vec<String>,
-    /// `preferred_lft`: `Some(0)` deprecates the address; `None` is `forever`.
-    pub preferred_lft: Option<u32>,
-    /// `track_group` (static addresses).
+    /// `track_group` (static addresses; refused by the keyword table, so `None` in a built
+    /// configuration).
     pub track_group: Option<String>,
+    /// `use_vmac` on the address line (refused by the keyword table, so `false` in a built
+    /// configuration).
+    pub use_vmac: bool,
 }
 
-/// A route (`virtual_routes`, `static_routes`). The destination is typed; the rest of the
-/// `ip route` syntax is kept as key/value options so that the runner can hand it to netlink.
+/// A route (`virtual_routes`, `static_routes`), every word of the line typed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Route {
     /// Route type when not unicast: `blackhole`, `unreachable`, `prohibit`, `throw`.
@@ -295,16 +298,17 @@ pub struct Route {
     pub via: Option<IpAddr>,
     /// `dev`: the output interface.
     pub dev: Option<String>,
-    /// `table`.
-    pub table: Option<String>,
+    /// `table`, by number (a name is looked up in `/etc/iproute2/rt_tables` when the file is
+    /// read, as keepalived does).
+    pub table: Option<u32>,
     /// `metric` / `priority` / `preference`.
     pub metric: Option<u32>,
     /// `scope`.
     pub scope: Option<Scope>,
     /// `no_track`.
     pub no_track: bool,
-    /// Every other option, in order (`or ADDR`, `nexthop ...`, `mtu N`, `onlink`, ...).
-    pub options: Vec<String>,
+    /// Every other attribute (`nexthop ...`, `mtu N`, `onlink`, ...).
+    pub attrs: RouteAttrs,
     /// Where it was written.
     pub loc: Location,
 }
@@ -462,6 +466,8 @@ pub struct VrrpInstance {
     pub excluded_addresses: Vec<AddressLine>,
     /// `virtual_routes`.
     pub virtual_routes: Vec<Route>,
+    /// `virtual_rules`: policy routing rules installed while MASTER.
+    pub virtual_rules: Vec<Rule>,
     /// `unicast_src_ip`.
     pub unicast_src_ip: Option<IpAddr>,
     /// `mcast_src_ip`.
@@ -624,4 +630,18 @@ pub struct InitFile {
     pub value: i64,
     /// `overwrite`: write it even when the file exists.
     pub overwrite: bool,
+}
+
+/// One line of `interface_up_down_delays`: how long a link change of the interface must last
+/// before the instances see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InterfaceDelay {
+    /// The interface.
+    pub interface: String,
+    /// The delay before a link-down reaches the instances.
+    pub down: Duration,
+    /// The delay before a link-up reaches the instances (0 when not written).
+    pub up: Duration,
+    /// Where it was written.
+    pub loc: Location,
 }

@@ -1,3 +1,4 @@
+// Long: the keyword tables of global_defs, vrrp_instance, sync groups, scripts and addresses (keepalived's ranges and defaults); checker sections are in sections/.
 //! From the statement tree to the typed configuration: one function per section, keyword tables
 //! with keepalived's ranges and defaults.
 //!
@@ -20,6 +21,8 @@ use super::values::{self, split_args};
 mod checker;
 mod checker_blocks;
 mod checker_resolve;
+/// Route and rule lines.
+mod routes;
 
 /// Collects diagnostics while building.
 pub(crate) struct Builder {
@@ -27,6 +30,13 @@ pub(crate) struct Builder {
     /// Whether the keyword table ([`keywords`]) decides before a handler runs (always, except
     /// in the table's test, which turns it off to find which keywords have a handler).
     pub gate: bool,
+    /// Routing table names for `table NAME` (`ParseOptions::rt_tables`).
+    pub rt_tables: std::collections::BTreeMap<String, u32>,
+    /// keepalived's numbering of rules written without a preference (IPv4, IPv6): 16384
+    /// downwards.
+    pub next_rule_priority: [u32; 2],
+    /// The host's data plane (the virtual servers' notes depend on it).
+    pub data_plane: crate::dataplane::Backend,
 }
 
 type R<T> = Result<T, ()>;
@@ -213,7 +223,7 @@ impl Builder {
     }
 
     /// Parses the whole tree.
-    pub fn config(&mut self, tree: &[Stmt]) -> Config {
+    pub(super) fn config(&mut self, tree: &[Stmt]) -> Config {
         let mut global = GlobalDefs::default();
         let mut seen_global = false;
         for s in tree {
@@ -241,6 +251,8 @@ impl Builder {
             track_processes: Vec::new(),
             static_addresses: Vec::new(),
             static_routes: Vec::new(),
+            interface_delays: Vec::new(),
+            static_rules: Vec::new(),
             checkers: Default::default(),
             warnings: Vec::new(),
         };
@@ -285,10 +297,25 @@ impl Builder {
                         }
                     }
                 }
+                "interface_up_down_delays" => {
+                    for l in self.block(s) {
+                        if let Ok(d) = self.interface_delay(l) {
+                            cfg.interface_delays.retain(|o| o.interface != d.interface);
+                            cfg.interface_delays.push(d);
+                        }
+                    }
+                }
                 "static_routes" => {
                     for r in self.block(s) {
                         if let Ok(r) = self.route(r) {
                             cfg.static_routes.push(r);
+                        }
+                    }
+                }
+                "static_rules" => {
+                    for r in self.block(s) {
+                        if let Ok(r) = self.rule(r) {
+                            cfg.static_rules.push(r);
                         }
                     }
                 }
@@ -326,6 +353,39 @@ impl Builder {
         cfg
     }
 
+    /// A line of `interface_up_down_delays`: `IFNAME DOWN_DELAY [UP_DELAY]`, delays in seconds
+    /// (fractions allowed) up to 255, as keepalived 2.2.7 reads them (vrrp_parser.c,
+    /// `alloc_if_up_down_delay`: the down delay first).
+    fn interface_delay(&mut self, s: &Stmt) -> R<InterfaceDelay> {
+        self.no_block(s);
+        let name = s.keyword();
+        let args = s.args();
+        if args.is_empty() || args.len() > 2 {
+            self.err(
+                &name.loc,
+                format!(
+                    "interface_up_down_delays: expected '{} DOWN_DELAY [UP_DELAY]' (seconds)",
+                    name.text
+                ),
+            );
+            return Err(());
+        }
+        let max = Duration::from_secs(255);
+        let mut delays = [Duration::ZERO; 2];
+        for (k, t) in args.iter().enumerate() {
+            let what = if k == 0 { "down delay" } else { "up delay" };
+            let r = values::timer(&t.text, Duration::ZERO, max, what);
+            delays[k] = self.check(&t.loc, r)?;
+        }
+        Ok(InterfaceDelay {
+            interface: name.text.to_string(),
+            down: delays[0],
+            up: delays[1],
+            loc: name.loc.clone(),
+        })
+    }
+
+    // Long: one arm per global_defs keyword of keepalived's table, kept together.
     fn global_defs(&mut self, body: &[Stmt], g: &mut GlobalDefs) {
         let long = Duration::from_secs(u64::from(u32::MAX));
         for s in body {
@@ -601,16 +661,20 @@ impl Builder {
         list.push(a);
     }
 
-    pub fn address(&mut self, s: &Stmt) -> R<AddressLine> {
+    // Long: one arm per option of keepalived's address line (dev, brd, scope, label, ...), kept together.
+    pub(super) fn address(&mut self, s: &Stmt) -> R<AddressLine> {
         self.no_block(s);
         let first = s.keyword();
         let r = values::ip_prefix(&first.text, "address");
-        let (addr, prefix_len, _) = self.check(&first.loc, r)?;
-        let mut address = VirtualAddress {
+        let (addr, prefix_len, prefix_written) = self.check(&first.loc, r)?;
+        let mut a = VirtualAddress {
             prefix_len,
             ..VirtualAddress::new(addr)
         };
         let mut o = AddressOptions::default();
+        // `preferred_lft` as written (`forever` is u32::MAX); keepalived's default applies
+        // when the line says nothing, once the prefix length is known (after `peer`).
+        let mut written_lft: Option<u32> = None;
         let args = s.args();
         let mut i = 0;
         let mut ok = true;
@@ -645,7 +709,7 @@ impl Builder {
                                 let host = u32::MAX.checked_shr(u32::from(prefix_len)).unwrap_or(0);
                                 let net = u32::from(a4) & !host;
                                 let b = if v.text == "+" { net | host } else { net };
-                                address.broadcast = Some(std::net::Ipv4Addr::from(b));
+                                a.broadcast = Some(std::net::Ipv4Addr::from(b));
                             }
                             IpAddr::V6(_) => {
                                 self.err(&v.loc, "brd: IPv6 addresses have no broadcast address");
@@ -654,7 +718,7 @@ impl Builder {
                         }
                     } else {
                         match v.text.parse::<std::net::Ipv4Addr>() {
-                            Ok(b) if addr.is_ipv4() => address.broadcast = Some(b),
+                            Ok(b) if addr.is_ipv4() => a.broadcast = Some(b),
                             _ => {
                                 self.err(
                                     &v.loc,
@@ -667,13 +731,13 @@ impl Builder {
                     2
                 }
                 "dev" => {
-                    address.dev = Some(needs(self)?.text.to_string());
+                    a.dev = Some(needs(self)?.text.to_string());
                     2
                 }
                 "scope" => {
                     let v = needs(self)?;
                     match values::scope(&v.text) {
-                        Ok(sc) => address.scope = sc,
+                        Ok(sc) => a.scope = sc,
                         Err(e) => {
                             self.err(&v.loc, e);
                             ok = false;
@@ -682,17 +746,42 @@ impl Builder {
                     2
                 }
                 "label" => {
-                    address.label = Some(needs(self)?.text.to_string());
+                    a.label = Some(needs(self)?.text.to_string());
                     2
                 }
                 "peer" => {
+                    // keepalived 2.2.7 (vrrp_ipa.c, alloc_ipaddress): `peer P`, without a
+                    // prefix length (it rejects one); the address and its peer are then a /32
+                    // (/128), whatever prefix the address had (it ignores that one, with an
+                    // error): both are errors here, at the line.
                     let v = needs(self)?;
                     match values::ip(&v.text, "peer") {
-                        Ok(p) if p.is_ipv4() == addr.is_ipv4() => o.peer = Some(p),
+                        Ok(_) if a.peer.is_some() => {
+                            self.err(&v.loc, "peer: only one peer per address");
+                            ok = false;
+                        }
+                        Ok(_) if prefix_written && prefix_len != host_len(addr) => {
+                            self.err(
+                                &first.loc,
+                                "peer: an address with a peer is a /32 (IPv4) or /128 (IPv6): remove the prefix length, as keepalived ignores it",
+                            );
+                            ok = false;
+                        }
+                        Ok(p) if p.is_ipv4() == addr.is_ipv4() => {
+                            a.peer = Some(p);
+                            a.prefix_len = host_len(addr);
+                        }
                         Ok(_) => {
                             self.err(
                                 &v.loc,
                                 "peer: the peer must be of the same address family as the address",
+                            );
+                            ok = false;
+                        }
+                        Err(_) if v.text.contains('/') => {
+                            self.err(
+                                &v.loc,
+                                format!("peer: expected an address without a prefix length, found '{}' (keepalived rejects a peer prefix)", v.text),
                             );
                             ok = false;
                         }
@@ -706,10 +795,10 @@ impl Builder {
                 "preferred_lft" => {
                     let v = needs(self)?;
                     if v.text == "forever" {
-                        o.preferred_lft = None;
+                        written_lft = Some(u32::MAX);
                     } else {
                         match values::int_in(&v.text, 0, i64::from(u32::MAX), "preferred_lft") {
-                            Ok(n) => o.preferred_lft = u32::try_from(n).ok(),
+                            Ok(n) => written_lft = u32::try_from(n).ok(),
                             Err(e) => {
                                 self.err(&v.loc, e);
                                 ok = false;
@@ -723,11 +812,31 @@ impl Builder {
                     2
                 }
                 "no_track" => {
-                    address.no_track = true;
+                    a.no_track = true;
                     1
                 }
-                "home" | "-nodad" | "noprefixroute" | "mngtmpaddr" | "autojoin" | "use_vmac" => {
-                    o.flags.push(opt.text.to_string());
+                "home" => {
+                    a.flags.home = true;
+                    1
+                }
+                "-nodad" => {
+                    a.flags.dad = true;
+                    1
+                }
+                "noprefixroute" => {
+                    a.flags.noprefixroute = true;
+                    1
+                }
+                "mngtmpaddr" => {
+                    a.flags.mngtmpaddr = true;
+                    1
+                }
+                "autojoin" => {
+                    a.flags.autojoin = true;
+                    1
+                }
+                "use_vmac" => {
+                    o.use_vmac = true;
                     1
                 }
                 other => {
@@ -741,142 +850,31 @@ impl Builder {
             };
             i += step;
         }
+        if ok && a.peer.is_some() && a.broadcast.is_some() {
+            // keepalived drops the broadcast address then; say it at the line instead.
+            self.err(
+                &first.loc,
+                "an address with a peer has no broadcast address: remove brd or peer",
+            );
+            ok = false;
+        }
+        a.preferred_lft = a.keepalived_preferred_lft(written_lft);
+        if ok && a.addr.is_ipv4() && written_lft.is_some() {
+            // keepalived sets IFA_CACHEINFO on IPv6 addresses only (netlink_ipaddress).
+            self.warn(
+                &first.loc,
+                "preferred_lft applies to IPv6 addresses only: ignored on this IPv4 address, as keepalived does",
+            );
+        }
         if ok {
             Ok(AddressLine {
-                address,
+                address: a,
                 options: o,
                 loc: first.loc.clone(),
             })
         } else {
             Err(())
         }
-    }
-
-    /// A route: `[TYPE] [src A] [to] DEST[/LEN] [via|gw A] [dev IF] [table T] [metric N] ...`.
-    pub fn route(&mut self, s: &Stmt) -> R<Route> {
-        self.no_block(s);
-        let words = &s.words;
-        let mut r = Route {
-            kind: None,
-            to: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-            prefix_len: 0,
-            src: None,
-            via: None,
-            dev: None,
-            table: None,
-            metric: None,
-            scope: None,
-            no_track: false,
-            options: Vec::new(),
-            loc: s.loc().clone(),
-        };
-        let mut have_dest = false;
-        let mut i = 0;
-        while i < words.len() {
-            let w = &words[i];
-            let next = words.get(i + 1);
-            let need = |b: &mut Builder| -> R<&Token> {
-                next.ok_or_else(|| {
-                    b.err(
-                        &w.loc,
-                        format!("route option '{}': expected a value after it", w.text),
-                    )
-                })
-            };
-            // The keyword table decides first (destinations and unknown words go on).
-            let class = keywords::class(Section::Route, &w.text);
-            if class.is_some()
-                && !self.admit_word(Section::Route, &w.text, &w.loc)
-                && !matches!(class, Some(Class::Noted(_)))
-            {
-                return Err(());
-            }
-            match w.text.as_str() {
-                "blackhole" | "unreachable" | "prohibit" | "throw" if !have_dest => {
-                    r.kind = Some(w.text.to_string());
-                    i += 1;
-                }
-                "src" => {
-                    let v = need(self)?;
-                    let x = values::ip(&v.text, "src");
-                    r.src = Some(self.check(&v.loc, x)?);
-                    i += 2;
-                }
-                "to" if !have_dest => {
-                    i += 1;
-                }
-                "via" | "gw" => {
-                    let v = need(self)?;
-                    let x = values::ip(&v.text, &w.text);
-                    r.via = Some(self.check(&v.loc, x)?);
-                    if w.text == "gw" {
-                        self.notice(&w.loc, "'gw' for routes is deprecated: use 'via'");
-                    }
-                    i += 2;
-                }
-                "dev" | "oif" => {
-                    r.dev = Some(need(self)?.text.to_string());
-                    i += 2;
-                }
-                "table" => {
-                    let v = need(self)?;
-                    // keepalived reads table names from /etc/iproute2/rt_tables; Vigil takes
-                    // numbers and the kernel's own names, and refuses the rest here rather
-                    // than dropping the route at start.
-                    if !matches!(v.text.as_str(), "main" | "local" | "default")
-                        && v.text.parse::<u32>().is_err()
-                    {
-                        self.err(
-                            &v.loc,
-                            format!("table '{}': routing tables by name are not supported yet: use the table's number (from /etc/iproute2/rt_tables), or main, local, default", v.text),
-                        );
-                        return Err(());
-                    }
-                    r.table = Some(v.text.to_string());
-                    i += 2;
-                }
-                "metric" | "priority" | "preference" => {
-                    let v = need(self)?;
-                    let x = values::int_in(&v.text, 0, i64::from(u32::MAX), &w.text);
-                    r.metric = u32::try_from(self.check(&v.loc, x)?).ok();
-                    i += 2;
-                }
-                "scope" => {
-                    let v = need(self)?;
-                    let x = values::scope(&v.text);
-                    r.scope = Some(self.check(&v.loc, x)?);
-                    i += 2;
-                }
-                "no_track" => {
-                    r.no_track = true;
-                    i += 1;
-                }
-                "default" if !have_dest => {
-                    have_dest = true;
-                    i += 1;
-                }
-                t if !have_dest => {
-                    let x = values::ip_prefix(t, "route destination");
-                    let (a, len, _) = self.check(&w.loc, x)?;
-                    r.to = a;
-                    r.prefix_len = len;
-                    have_dest = true;
-                    i += 1;
-                }
-                other => {
-                    self.err(
-                        &w.loc,
-                        format!("unknown route option '{other}' (one route per line)"),
-                    );
-                    return Err(());
-                }
-            }
-        }
-        if !have_dest {
-            self.err(s.loc(), "route: expected a destination address[/prefix]");
-            return Err(());
-        }
-        Ok(r)
     }
 
     fn track_list_weight(&mut self, s: &Stmt, min: i64, max: i64) -> (Option<i32>, bool) {
@@ -989,6 +987,7 @@ impl Builder {
         Ok(true)
     }
 
+    // Long: one arm per vrrp_instance keyword of keepalived's table, kept together.
     fn instance(&mut self, s: &Stmt, g: &GlobalDefs) -> R<VrrpInstance> {
         let Some(name) = s.args().first() else {
             self.err(
@@ -1020,6 +1019,7 @@ impl Builder {
         let mut vips = Vec::new();
         let mut evips = Vec::new();
         let mut routes = Vec::new();
+        let mut rules = Vec::new();
         let mut unicast_src_ip = None;
         let mut mcast_src_ip = None;
         let mut mcast_dst_ip = None;
@@ -1055,12 +1055,16 @@ impl Builder {
         let mut vmac_xmit_base = false;
         let mut lower_prio_no_advert = None;
         let mut higher_prio_send_advert = g.vrrp_higher_prio_send_advert;
+        // Whether the instance says so itself: strict mode refuses only that; the global
+        // default is cleared by strict mode silently (keepalived 2.2.7, vrrp.c).
+        let mut higher_prio_set = false;
         let mut dont_track_primary = false;
         let mut skip_check_adv_addr = g.vrrp_skip_check_adv_addr;
         let mut strict_mode = g.vrrp_strict;
         let mut check_unicast_src = g.vrrp_check_unicast_src;
         let mut v3_checksum_as_v2 = g.v3_checksum_as_v2;
         let mut no_virtual_ipaddress: Option<Location> = None;
+        let mut native_ipv6: Option<Location> = None;
         let mut unicast_checksum = UnicastChecksum::Auto;
         let mut down_timer_adverts = g.vrrp_down_timer_adverts;
         let mut promote_secondaries = false;
@@ -1161,6 +1165,13 @@ impl Builder {
                             }
                         }
                     }
+                    "virtual_rules" => {
+                        for r in self.block(st) {
+                            if let Ok(r) = self.rule(r) {
+                                rules.push(r);
+                            }
+                        }
+                    }
                     "unicast_src_ip" => unicast_src_ip = Some(self.ipv(st)?),
                     "mcast_src_ip" => mcast_src_ip = Some(self.ipv(st)?),
                     "mcast_dst_ip" => {
@@ -1241,9 +1252,13 @@ impl Builder {
                     }
                     "vmac_xmit_base" => vmac_xmit_base = true,
                     "lower_prio_no_advert" => lower_prio_no_advert = Some(self.flag(st)?),
-                    "higher_prio_send_advert" => higher_prio_send_advert = self.flag(st)?,
+                    "higher_prio_send_advert" => {
+                        higher_prio_send_advert = self.flag(st)?;
+                        higher_prio_set = true;
+                    }
                     "dont_track_primary" => dont_track_primary = true,
                     "no_virtual_ipaddress" => no_virtual_ipaddress = Some(st.loc().clone()),
+                    "native_ipv6" => native_ipv6 = Some(st.loc().clone()),
                     "skip_check_adv_addr" => skip_check_adv_addr = self.flag(st)?,
                     "strict_mode" => strict_mode = self.flag(st)?,
                     "check_unicast_src" => check_unicast_src = self.flag(st)?,
@@ -1312,6 +1327,20 @@ impl Builder {
         }
         if mixed {
             return Err(());
+        }
+        // keepalived.conf(5) `native_ipv6`: the instance is IPv6 (VRRPv3) even without IPv6
+        // virtual addresses; with IPv4 ones it is an error (vrrp_parser.c,
+        // vrrp_native_ipv6_handler).
+        if let Some(loc) = &native_ipv6 {
+            if let Some((Family::V4, at)) = family {
+                let msg = format!(
+                    "vrrp_instance {}: native_ipv6 with IPv4 virtual addresses (from the address at {at}): one address family per instance",
+                    name.text
+                );
+                self.diags.push(Diagnostic::error(loc, msg));
+                return Err(());
+            }
+            family = Some((Family::V6, loc));
         }
         // Without virtual addresses: the unicast peers' family, else IPv4 (keepalived).
         let family = family
@@ -1472,9 +1501,10 @@ impl Builder {
             if lower_prio_no_advert == Some(false) {
                 refuse("lower_prio_no_advert cannot be cleared".into());
             }
-            if higher_prio_send_advert {
+            if higher_prio_send_advert && higher_prio_set {
                 refuse("higher_prio_send_advert cannot be set".into());
             }
+            higher_prio_send_advert = false;
             if vmac_xmit_base {
                 refuse("vmac_xmit_base cannot be used".into());
             }
@@ -1524,6 +1554,7 @@ impl Builder {
             virtual_addresses: vips,
             excluded_addresses: evips,
             virtual_routes: routes,
+            virtual_rules: rules,
             unicast_src_ip,
             mcast_src_ip,
             mcast_dst_ip,
@@ -2124,5 +2155,14 @@ fn fam_name(f: Family) -> &'static str {
     match f {
         Family::V4 => "IPv4",
         Family::V6 => "IPv6",
+    }
+}
+
+/// The host prefix length of `addr`'s family (32 or 128).
+fn host_len(addr: IpAddr) -> u8 {
+    if addr.is_ipv4() {
+        32
+    } else {
+        128
     }
 }

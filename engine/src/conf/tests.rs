@@ -105,11 +105,45 @@ fn vip_full_syntax() {
     // no_track is honoured: the address is not put back when someone else removes it.
     assert!(v[0].no_track);
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
-    // Options Vigil does not set yet are refused at their column (keywords.rs), not stored.
-    let e = errs(&BASIC.replace("192.0.2.1/24", "198.51.100.1 peer 198.51.100.2"));
-    assert!(e[0].contains("'peer' in an address is refused"), "{e:?}");
-    let e = errs(&BASIC.replace("192.0.2.1/24", "198.51.100.1 -nodad"));
-    assert!(e[0].contains("'-nodad' in an address is refused"), "{e:?}");
+    // A point-to-point peer makes the address a /32 (keepalived 2.2.7's alloc_ipaddress); the
+    // flags and the lifetime are read.
+    let c = ok(&BASIC.replace("192.0.2.1/24", "198.51.100.1/32 peer 198.51.100.2"));
+    let v = &c.instances[0].virtual_addresses;
+    let v: Vec<&VirtualAddress> = v.iter().map(|l| &l.address).collect();
+    assert_eq!(v[0].peer, Some("198.51.100.2".parse().unwrap()));
+    assert_eq!(v[0].prefix_len, 32);
+    let e = errs(&BASIC.replace("192.0.2.1/24", "198.51.100.1 peer 198.51.100.2/30"));
+    assert!(e[0].contains("without a prefix length"), "{e:?}");
+    let c = ok(&BASIC.replace(
+        "192.0.2.1/24",
+        "2001:db8::1/64 -nodad home mngtmpaddr noprefixroute autojoin preferred_lft 30",
+    ));
+    let v = &c.instances[0].virtual_addresses[0].address;
+    assert_eq!(
+        v.flags,
+        crate::address::AddrFlags {
+            home: true,
+            dad: true,
+            mngtmpaddr: true,
+            noprefixroute: true,
+            autojoin: true,
+        }
+    );
+    assert_eq!(v.preferred_lft, 30);
+    // A prefix on the address and a peer, a peer and a broadcast address, a peer of the other
+    // family: errors at the line.
+    let e = errs(&BASIC.replace("192.0.2.1/24", "198.51.100.1/24 peer 198.51.100.2"));
+    assert!(e[0].contains("is a /32 (IPv4) or /128"), "{e:?}");
+    let e = errs(&BASIC.replace("192.0.2.1/24", "198.51.100.1 peer 198.51.100.2 brd +"));
+    assert!(e[0].contains("has no broadcast address"), "{e:?}");
+    let e = errs(&BASIC.replace("192.0.2.1/24", "198.51.100.1 peer 2001:db8::2"));
+    assert!(e[0].contains("same address family"), "{e:?}");
+    // preferred_lft on IPv4: keepalived ignores it, Vigil says so.
+    let c = ok(&BASIC.replace("192.0.2.1/24", "192.0.2.1/24 preferred_lft 0"));
+    assert!(c
+        .warnings
+        .iter()
+        .any(|w| w.to_string().contains("IPv6 addresses only")));
     // `brd +` / `brd -` are computed, as `ip addr` does (they were stored and dropped).
     let c = ok(&BASIC.replace("192.0.2.1/24", "192.0.2.1/24 brd +\n 192.0.2.9/25 brd -"));
     let v = &c.instances[0].virtual_addresses;
@@ -178,6 +212,7 @@ fn includes_conditionals_and_parameters() {
     );
     let opts = ParseOptions {
         config_id: Some("main".into()),
+        ..ParseOptions::default()
     };
     let c = parse_file("/etc/k/main.conf", &m, &opts).unwrap();
     assert_eq!(c.instances[0].priority, 200);
@@ -499,4 +534,40 @@ fn conf_depends_only_on_shared_types() {
         "found only {seen} source files under {}",
         dir.display()
     );
+}
+
+/// keepalived.conf(5) `native_ipv6`: an IPv6 instance without virtual addresses; with IPv4
+/// ones, an error at the keyword.
+#[test]
+fn native_ipv6_makes_the_instance_ipv6() {
+    let c = ok("vrrp_instance A {\n interface eth0\n virtual_router_id 1\n native_ipv6\n no_virtual_ipaddress\n}\n");
+    assert_eq!(c.instances[0].family, crate::wire::Family::V6);
+    let e = errs(&BASIC.replace(" interface eth0\n", " interface eth0\n native_ipv6\n"));
+    assert!(
+        e[0].contains(":3:2: error") && e[0].contains("native_ipv6 with IPv4"),
+        "{e:?}"
+    );
+}
+
+/// `interface_up_down_delays { IFNAME DOWN [UP] }` (keepalived 2.2.7's order: down first).
+#[test]
+fn interface_up_down_delays_read_down_then_up() {
+    let c = ok(&format!(
+        "interface_up_down_delays {{\n eth0 2\n eth1 0.5 1.25\n eth0 3 1\n}}\n{BASIC}"
+    ));
+    let d: Vec<_> = c
+        .interface_delays
+        .iter()
+        .map(|d| (d.interface.as_str(), d.down.as_millis(), d.up.as_millis()))
+        .collect();
+    assert_eq!(d, [("eth1", 500, 1250), ("eth0", 3000, 1000)]);
+    let e = errs(&format!("interface_up_down_delays {{\n eth0\n}}\n{BASIC}"));
+    assert!(
+        e[0].contains(":2:2: error") && e[0].contains("DOWN_DELAY"),
+        "{e:?}"
+    );
+    let e = errs(&format!(
+        "interface_up_down_delays {{\n eth0 300\n}}\n{BASIC}"
+    ));
+    assert!(e[0].contains(":2:7: error"), "{e:?}");
 }

@@ -7,6 +7,7 @@ use super::diag::Diagnostic;
 use super::model::{Config, Family};
 
 /// Checks `cfg`, pushing errors and warnings into `diags` and recording each instance's group.
+// Long: the cross-section checks one after another (names, VRIDs, sync groups, tracked scripts and files), each a short independent block.
 pub(crate) fn validate(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
     // Unique instance names.
     let mut by_name: HashMap<&str, usize> = HashMap::new();

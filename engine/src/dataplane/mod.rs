@@ -16,11 +16,43 @@
 //!   the nftables data plane honours, maps or refuses;
 //! * this file: the table the data plane keeps and the plan built from it.
 
+mod ipvs;
 mod sched;
 mod support;
 
+pub use ipvs::{ipvs_notes, ipvs_refusal};
 pub use sched::{buckets, Scheduling, Selector, MAX_BUCKETS};
 pub use support::{nftables_notes, refusal};
+
+/// Which kernel interface applies the virtual servers on a host (io-linux decides it from
+/// the kernel: IPVS where the kernel has it, as keepalived, else nftables); the notes and
+/// refusals that `vigild -t` prints depend on it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Backend {
+    /// Vigil's nftables table (NAT only; `support.rs`).
+    #[default]
+    Nftables,
+    /// IPVS over generic netlink (`ipvs.rs`).
+    Ipvs,
+}
+
+impl Backend {
+    /// The notes for this virtual server on this backend.
+    pub fn notes(self, vs: &VirtualServer) -> Vec<String> {
+        match self {
+            Backend::Nftables => nftables_notes(vs),
+            Backend::Ipvs => ipvs_notes(vs),
+        }
+    }
+
+    /// Why this backend cannot apply the virtual server, if it cannot.
+    pub fn refusal(self, vs: &VirtualServer) -> Option<String> {
+        match self {
+            Backend::Nftables => refusal(vs),
+            Backend::Ipvs => ipvs_refusal(vs),
+        }
+    }
+}
 
 use std::net::IpAddr;
 

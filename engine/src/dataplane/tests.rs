@@ -252,3 +252,56 @@ fn nat_mask_is_parsed_checked_and_ignored_outside_nat() {
         dr.warnings
     );
 }
+
+#[test]
+fn ipvs_accepts_dr_and_tun_and_refuses_groups() {
+    for body in [
+        "lb_kind DR\nreal_server 198.51.100.11 80 { }",
+        "lb_kind TUN\nreal_server 198.51.100.11 80 { }",
+        "lb_kind NAT\nreal_server 198.51.100.11 80 { lvs_method DR }",
+    ] {
+        let vs = vs_of(body);
+        assert_eq!(ipvs_refusal(&vs), None, "{body}");
+        assert!(refusal(&vs).is_some(), "nftables refuses {body}");
+        assert_eq!(Backend::Ipvs.refusal(&vs), None);
+        let notes = Backend::Ipvs.notes(&vs);
+        assert!(
+            notes[0].contains("applied by the IPVS data plane"),
+            "{notes:?}"
+        );
+    }
+    let g = conf::parse_str(
+        "virtual_server_group web { 192.0.2.10 80 }\nvirtual_server group web {\n real_server 198.51.100.11 80 { }\n}\n",
+    )
+    .expect("parses");
+    assert!(ipvs_refusal(&g.checkers.virtual_servers[0])
+        .expect("refused")
+        .contains("group"));
+}
+
+/// The parser's notes follow the host's data plane (`ParseOptions::data_plane`).
+#[test]
+fn the_configuration_notes_follow_the_host_backend() {
+    let text = "virtual_server 192.0.2.10 80 {\n protocol TCP\n lb_kind DR\n real_server 198.51.100.11 80 { }\n}\n";
+    let notes = |data_plane| {
+        let opts = conf::ParseOptions {
+            data_plane,
+            ..Default::default()
+        };
+        let cfg =
+            conf::parse_text("k.conf", text, &conf::MemoryLoader::new(), &opts).expect("parses");
+        cfg.warnings
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let nft = notes(Backend::Nftables);
+    assert!(
+        nft.contains("not applied by the nftables data plane: lb_kind DR"),
+        "{nft}"
+    );
+    let ipvs = notes(Backend::Ipvs);
+    assert!(ipvs.contains("applied by the IPVS data plane"), "{ipvs}");
+    assert!(!ipvs.contains("not applied"), "{ipvs}");
+}

@@ -292,3 +292,69 @@ fn a_configuration_that_does_not_convert_is_an_error() {
     .unwrap_or_else(|e| panic!("{e}"));
     assert!(dump_vrrp(&cfg, &NoEnv).is_err());
 }
+
+/// The settings issue 15 made Vigil honour, as keepalived 2.2.7 printed them for the same file
+/// (`keepalived -n -l -D -d -P`, run-time lines left out).
+#[test]
+fn groups_firewall_strict_mode_and_checksum_forms_dump_as_keepalived_does() {
+    let got = dump(
+        "global_defs {\n vrrp_mcast_group4 224.0.0.19\n vrrp_higher_prio_send_advert\n\
+         nftables vigiltab\n nftables_priority -5\n nftables_counters\n\
+         vrrp_notify_priority_changes\n}\n\
+         vrrp_instance A {\n interface eth0\n virtual_router_id 9\n priority 100\n version 3\n\
+         no_accept\n dont_track_primary\n unicast_peer {\n 192.0.2.12\n }\n\
+         old_unicast_checksum\n virtual_ipaddress {\n 192.0.2.9/24\n }\n}\n\
+         vrrp_instance B {\n interface eth0\n virtual_router_id 10\n priority 100\n\
+         mcast_dst_ip 224.0.0.20\n strict_mode\n virtual_ipaddress {\n 192.0.2.10/24\n }\n}\n",
+    );
+    assert_lines_in_order(
+        &got,
+        " VRRP notify priority changes = true
+ VRRP IPv4 mcast group = 224.0.0.19
+ VRRP IPv6 mcast group = ff02::12
+ Send advert after receive higher priority advert = true
+ nftables table name = vigiltab
+ nftables base chain priority = -5
+ nftables don't force use ifindex for link local IPv6
+ nftables with counters
+ VRRP strict mode = false
+ VRRP Instance = A
+   VRRP interface tracking disabled
+   Send advert after receive higher priority advert = true
+   Accept = disabled
+   Promote_secondaries = disabled
+   Unicast TTL = 255
+   Unicast Peer :
+   Unicast checksum compatibility = config
+   Notify priority changes = true
+ VRRP Instance = B
+   Enforcing strict VRRP compliance
+   Multicast address 224.0.0.20
+   Send advert after receive higher priority advert = false
+   Accept = disabled
+   Promote_secondaries = disabled
+   Notify priority changes = true
+",
+    );
+}
+
+/// A file with no no_accept, strict mode or nftables line: keepalived 2.2.7 prints no table, the
+/// counters line, and the RFC groups.
+#[test]
+fn no_firewall_and_the_rfc_groups_by_default() {
+    let got = dump(
+        "vrrp_instance A {\n interface eth0\n virtual_router_id 9\n\
+         virtual_ipaddress {\n 192.0.2.9/24\n }\n}\n",
+    );
+    assert!(!got.contains("nftables table name"), "{got}");
+    assert_lines_in_order(
+        &got,
+        " VRRP IPv4 mcast group = 224.0.0.18
+ VRRP IPv6 mcast group = ff02::12
+ nftables without counters
+ VRRP strict mode = false
+   Multicast address 224.0.0.18
+   Accept = enabled
+",
+    );
+}

@@ -64,6 +64,8 @@ fn kinds(actions: &[Action]) -> Vec<&'static str> {
             Action::RemoveAddresses { .. } => Some("remove-addresses"),
             Action::RemoveExcludedAddresses { .. } => Some("remove-excluded"),
             Action::RemoveRoutes { .. } => Some("remove-routes"),
+            Action::AddRules { .. } => Some("add-rules"),
+            Action::RemoveRules { .. } => Some("remove-rules"),
             Action::Announce { .. } => Some("announce"),
             _ => None,
         })
@@ -111,6 +113,104 @@ fn leaving_master_removes_routes_first_then_addresses_then_excluded() {
     e.handle_input(Instant::from_millis(10_000), Input::Shutdown);
     let k = kinds(&drain(&mut e));
     assert_eq!(k, ["remove-routes", "remove-addresses", "remove-excluded"]);
+}
+
+/// `virtual_rules` (keepalived.conf(5) "Virtual rules"): added after the routes on becoming
+/// MASTER and removed before them on leaving (keepalived's `vrrp_state_become_master` /
+/// `vrrp_restore_interface`).
+#[test]
+fn rules_come_after_routes_and_go_before_them() {
+    let conf = crate::conf::parse_str(
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n \
+         virtual_ipaddress { 192.0.2.100 }\n \
+         virtual_rules {\n from 192.0.2.100 table 100 priority 100\n }\n}\n",
+    )
+    .unwrap();
+    let mut c = cfg(&[], &["203.0.113.0"]);
+    c.virtual_rules = conf.instances[0].virtual_rules.clone();
+    let (mut e, actions) = master(c);
+    assert_eq!(
+        &kinds(&actions)[..3],
+        ["add-addresses", "add-routes", "add-rules"]
+    );
+    e.handle_input(Instant::from_millis(10_000), Input::Shutdown);
+    assert_eq!(
+        kinds(&drain(&mut e)),
+        ["remove-rules", "remove-routes", "remove-addresses"]
+    );
+}
+
+/// keepalived_netlink.c `netlink_route_filter` / `netlink_rule_filter`: a tracked virtual
+/// route or rule deleted by someone else makes a MASTER leave as for a deleted address
+/// (`set_vrrp_backup`); a `no_track` one (or a route without `dev`) changes nothing.
+#[test]
+fn a_deleted_tracked_route_or_rule_makes_the_master_withdraw() {
+    let conf = crate::conf::parse_str(
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n \
+         virtual_ipaddress { 192.0.2.100 }\n \
+         virtual_rules {\n from 192.0.2.100 table 100 priority 100\n \
+         from 192.0.2.101 table 100 priority 101 no_track\n }\n}\n",
+    )
+    .unwrap();
+    let base = || {
+        let mut c = cfg(&[], &["203.0.113.0", "198.51.100.0"]);
+        c.virtual_routes[0].dev = Some("eth0".into());
+        c.virtual_routes[1].no_track = true;
+        c.virtual_rules = conf.instances[0].virtual_rules.clone();
+        c
+    };
+    let cases = [
+        (
+            Input::RouteDeleted {
+                instance: InstanceId(0),
+                index: 0,
+            },
+            true,
+        ),
+        (
+            Input::RouteDeleted {
+                instance: InstanceId(0),
+                index: 1,
+            },
+            false,
+        ),
+        (
+            Input::RouteDeleted {
+                instance: InstanceId(0),
+                index: 7,
+            },
+            false,
+        ),
+        (
+            Input::RuleDeleted {
+                instance: InstanceId(0),
+                index: 0,
+            },
+            true,
+        ),
+        (
+            Input::RuleDeleted {
+                instance: InstanceId(0),
+                index: 1,
+            },
+            false,
+        ),
+    ];
+    for (input, withdraws) in cases {
+        let (mut e, _) = master(base());
+        let shown = format!("{input:?}");
+        e.handle_input(Instant::from_millis(5_000), input);
+        let k = kinds(&drain(&mut e));
+        if withdraws {
+            assert_eq!(
+                k,
+                ["remove-rules", "remove-routes", "remove-addresses"],
+                "{shown}"
+            );
+        } else {
+            assert!(k.is_empty(), "{shown}: {k:?}");
+        }
+    }
 }
 
 #[test]

@@ -31,7 +31,22 @@ impl Engine {
         if !tracked {
             return;
         }
-        self.withdraw(now, i, Reason::AddressDeleted);
+        self.leave_for_deletion(now, i, Reason::AddressDeleted);
+    }
+
+    /// A tracked virtual route or rule of instance `i` was deleted by someone else
+    /// (keepalived_netlink.c `netlink_route_filter` / `netlink_rule_filter`: a MASTER calls
+    /// `set_vrrp_backup`, exactly as for an address). The caller has checked `no_track`.
+    pub(super) fn extra_deleted(&mut self, now: Instant, i: usize, reason: Reason) {
+        if self.instances[i].state != State::Master {
+            return;
+        }
+        self.leave_for_deletion(now, i, reason);
+    }
+
+    /// keepalived's `set_vrrp_backup`: the instance and its MASTER sync-group members withdraw.
+    fn leave_for_deletion(&mut self, now: Instant, i: usize, reason: Reason) {
+        self.withdraw(now, i, reason);
         if let Some(g) = self.instances[i].group {
             let g = usize::from(g);
             for k in 0..self.groups[g].members.len() {
@@ -40,7 +55,7 @@ impl Engine {
                     self.withdraw(now, m, Reason::SyncGroup);
                 }
             }
-            self.update_group_state(g, i, Reason::AddressDeleted);
+            self.update_group_state(g, i, reason);
         }
         self.schedule_with_group(i);
     }

@@ -36,6 +36,11 @@ impl Engine {
                 && inst.cfg.family == Family::V4)
                 .then(|| inst.cfg.multicast_group()),
             src,
+            ttl: inst
+                .peers
+                .is_some()
+                .then_some(inst.cfg.unicast_send_ttl)
+                .flatten(),
             dst: dst.clone(),
         }));
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::instance::{next_advert_after, Instance, Timer, Tracked, TrackedRef, TIMERS};
 use crate::io::{
     Action, CheckResult, Destination, DropReason, FileId, GroupId, IfaceId, Input, InstanceId,
-    ProcessId, Reason, Received, ScriptId, SendAdvert, State,
+    PriorityReport, ProcessId, Reason, Received, ScriptId, SendAdvert, State,
 };
 use crate::notices::{Gate, Notice};
 use crate::setup::{
@@ -35,6 +35,15 @@ struct Iface {
     watchers: Vec<u32>,
     /// The runner's receive queue of this interface (read before deciding, [`backlog`]).
     rx_queue: backlog::ReceiveQueue,
+    /// `interface_up_down_delays`: how long a link change must last before the instances see
+    /// it, going down and going up ([`link_delay`]).
+    down_delay: Duration,
+    up_delay: Duration,
+    /// The link has been reported up at least once (keepalived's `seen_up`): only then are
+    /// changes delayed.
+    seen_up: bool,
+    /// A delayed link change: the new state and when the instances see it.
+    pending_link: Option<(bool, Instant)>,
 }
 
 impl Iface {
@@ -47,6 +56,10 @@ impl Iface {
             instances: Vec::new(),
             watchers: Vec::new(),
             rx_queue: backlog::ReceiveQueue::default(),
+            down_delay: Duration::ZERO,
+            up_delay: Duration::ZERO,
+            seen_up: true,
+            pending_link: None,
         }
     }
 }
@@ -272,6 +285,7 @@ impl Engine {
             track_files,
             startup_delay,
             track_processes,
+            link_delays,
         } = config;
         let mut ifaces: Vec<Iface> = Vec::new();
         let mut instances: Vec<Instance> = Vec::with_capacity(instance_cfgs.len());
@@ -392,6 +406,12 @@ impl Engine {
                 state: State::Init,
             });
         }
+        for d in &link_delays {
+            if let Some(f) = ifaces.iter_mut().find(|f| f.name == d.interface) {
+                f.down_delay = d.down;
+                f.up_delay = d.up;
+            }
+        }
         let n = instances.len();
         let mut engine = Engine {
             instances,
@@ -426,14 +446,7 @@ impl Engine {
             }
             Input::Start => self.start(now),
             Input::Packet(p) => self.receive(now, &p),
-            Input::Link { iface, up } => {
-                if let Some(i) = self.ifaces.get_mut(usize::from(iface.0)) {
-                    if i.up != up {
-                        i.up = up;
-                        self.settle_iface(now, iface);
-                    }
-                }
-            }
+            Input::Link { iface, up } => self.link(now, iface, up),
             Input::PrimaryAddress {
                 iface,
                 family,
@@ -479,6 +492,28 @@ impl Engine {
                     self.address_deleted(now, i, addr);
                 }
             }
+            Input::RouteDeleted { instance, index } => {
+                let i = instance.0 as usize;
+                let tracked = self
+                    .instances
+                    .get(i)
+                    .and_then(|v| v.cfg.virtual_routes.get(index))
+                    .is_some_and(|r| !r.no_track);
+                if tracked {
+                    self.extra_deleted(now, i, Reason::RouteDeleted);
+                }
+            }
+            Input::RuleDeleted { instance, index } => {
+                let i = instance.0 as usize;
+                let tracked = self
+                    .instances
+                    .get(i)
+                    .and_then(|v| v.cfg.virtual_rules.get(index))
+                    .is_some_and(|r| !r.no_track);
+                if tracked {
+                    self.extra_deleted(now, i, Reason::RuleDeleted);
+                }
+            }
             Input::Shutdown => self.shutdown(now),
             Input::ReceiveQueue {
                 iface,
@@ -496,6 +531,7 @@ impl Engine {
             self.start_at = None;
             self.start(now);
         }
+        self.link_changes_due(now);
         while let Some(&Reverse((when, idx))) = self.heap.peek() {
             if when > now {
                 break;
@@ -519,8 +555,9 @@ impl Engine {
     pub fn poll_timeout(&mut self) -> Option<Instant> {
         let instances = self.next_instance_deadline();
         let checks = (self.checks_due != Instant::MAX).then_some(self.checks_due);
-        // The instance timers, the check programs, and the end of vrrp_startup_delay.
-        [instances, checks, self.start_at]
+        // The instance timers, the check programs, the end of vrrp_startup_delay, and the
+        // delayed link changes (interface_up_down_delays).
+        [instances, checks, self.start_at, self.next_link_change()]
             .into_iter()
             .flatten()
             .min()
@@ -718,6 +755,7 @@ mod announce;
 mod backup;
 mod checks;
 mod deleted;
+mod link_delay;
 mod master;
 mod receive;
 pub(crate) mod reload;

@@ -21,7 +21,7 @@ use super::*;
 use crate::engine::Engine;
 use crate::instance::{grid_after, next_advert_after, Timer};
 use crate::io::{Action, IfaceId, InstanceId, State};
-use crate::setup::{EngineConfig, SetupError, VirtualAddress, VirtualRoute};
+use crate::setup::{EngineConfig, SetupError, VirtualAddress, VirtualRoute, VirtualRule};
 use crate::time::Instant;
 use std::collections::VecDeque;
 
@@ -175,6 +175,8 @@ impl Engine {
             remove_excluded: added(&to.cfg.excluded_addresses, &from.cfg.excluded_addresses),
             add_routes: added(&from.cfg.virtual_routes, &to.cfg.virtual_routes),
             remove_routes: added(&to.cfg.virtual_routes, &from.cfg.virtual_routes),
+            add_rules: added(&from.cfg.virtual_rules, &to.cfg.virtual_rules),
+            remove_rules: added(&to.cfg.virtual_rules, &from.cfg.virtual_rules),
         }
     }
 }
@@ -194,6 +196,8 @@ struct MasterDiff {
     remove_excluded: Vec<VirtualAddress>,
     add_routes: Vec<VirtualRoute>,
     remove_routes: Vec<VirtualRoute>,
+    add_rules: Vec<VirtualRule>,
+    remove_rules: Vec<VirtualRule>,
 }
 
 impl MasterDiff {
@@ -206,6 +210,12 @@ impl MasterDiff {
         router: bool,
         out: &mut VecDeque<Action>,
     ) {
+        if !self.remove_rules.is_empty() {
+            out.push_back(Action::RemoveRules {
+                instance,
+                rules: self.remove_rules.into(),
+            });
+        }
         if !self.remove_routes.is_empty() {
             out.push_back(Action::RemoveRoutes {
                 instance,
@@ -248,6 +258,12 @@ impl MasterDiff {
                 routes: self.add_routes.into(),
             });
         }
+        if !self.add_rules.is_empty() {
+            out.push_back(Action::AddRules {
+                instance,
+                rules: self.add_rules.into(),
+            });
+        }
         if !announce.is_empty() {
             out.push_back(Action::Announce {
                 instance,
@@ -268,6 +284,8 @@ impl Engine {
         for f in &mut self.ifaces {
             if let Some(o) = old.ifaces.iter().find(|o| o.name == f.name) {
                 f.up = o.up;
+                f.seen_up = o.seen_up;
+                f.pending_link = o.pending_link;
                 f.primary = o.primary;
                 // The runner's queue is the interface's, not the configuration's: losses it
                 // reported still extend a timer (backlog.rs) after the reload.
@@ -344,7 +362,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::io::{Input, InstanceId};
+    use crate::io::{Input, InstanceId, PriorityReport};
     use crate::setup::InstanceConfig;
     use crate::wire::{Family, Version};
     use core::time::Duration;
@@ -442,7 +460,8 @@ mod tests {
         assert!(a.contains(&Action::PriorityChange {
             instance: InstanceId(0),
             from: 100,
-            to: 150
+            to: 150,
+            report: PriorityReport::Master,
         }));
         // The next advert: one interval after becoming MASTER at 3.609375 s, on the grid.
         e.handle_timeout(Instant::from_millis(5000));

@@ -731,4 +731,98 @@ fn dropped_count(actions: &[Action]) -> usize {
         .count()
 }
 
+/// keepalived.conf(5) `unicast_ttl`: a unicast instance's adverts carry it; a multicast
+/// advert keeps 255 (RFC 5798 section 5.1.1.3) whatever the setting says.
+#[test]
+fn unicast_ttl_goes_on_unicast_adverts_only() {
+    let t0 = Instant::from_millis(0);
+    let ttls = |mut c: InstanceConfig| -> Vec<Option<u8>> {
+        c.priority = 255;
+        c.unicast_send_ttl = Some(64);
+        let mut e = started(c, t0);
+        drain(&mut e)
+            .iter()
+            .filter_map(|a| match a {
+                Action::SendAdvert(s) => Some(s.ttl),
+                _ => None,
+            })
+            .collect()
+    };
+    let unicast = ttls(unicast_cfg());
+    assert!(
+        !unicast.is_empty() && unicast.iter().all(|t| *t == Some(64)),
+        "{unicast:?}"
+    );
+    let multicast = ttls(cfg(Version::V3));
+    assert!(
+        !multicast.is_empty() && multicast.iter().all(Option::is_none),
+        "{multicast:?}"
+    );
+}
+
+/// keepalived.conf(5) `interface_up_down_delays` (engine/link_delay.rs): a link-down shorter
+/// than the down delay never reaches the instance; a longer one does, at the delay; the up
+/// delay holds the way back; and the delay is bounded by (down_timer_adverts - 1) x the
+/// advertisement interval.
+#[test]
+fn interface_delays_debounce_link_changes() {
+    let build = |down: u64, up: u64| {
+        let mut c = cfg(Version::V3);
+        c.priority = 255;
+        let mut ec = EngineConfig::instances(vec![c]);
+        ec.link_delays = vec![crate::setup::LinkDelay {
+            interface: "eth0".into(),
+            down: Duration::from_millis(down),
+            up: Duration::from_millis(up),
+        }];
+        let mut e = Engine::new(ec).unwrap();
+        let eth0 = e.interface_id("eth0").unwrap();
+        e.handle_input(
+            ms(0),
+            Input::PrimaryAddress {
+                iface: eth0,
+                family: Family::V4,
+                addr: Some(ME.into()),
+            },
+        );
+        e.handle_input(ms(0), Input::Start);
+        drain(&mut e);
+        assert_eq!(state(&e), State::Master);
+        (e, eth0)
+    };
+    let link = |e: &mut Engine, t: u64, iface, up| {
+        e.handle_input(ms(t), Input::Link { iface, up });
+        drain(e)
+    };
+    let tick = |e: &mut Engine, t: u64| {
+        e.handle_timeout(ms(t));
+        drain(e)
+    };
+    // A 400 ms outage under a 1 s down delay: nothing happens.
+    let (mut e, eth0) = build(1000, 500);
+    link(&mut e, 1000, eth0, false);
+    assert!(e.poll_timeout().is_some_and(|t| t <= ms(2000)));
+    link(&mut e, 1400, eth0, true);
+    tick(&mut e, 2100);
+    assert_eq!(state(&e), State::Master);
+    // A longer one: FAULT at the delay, not before; back after the up delay.
+    link(&mut e, 3000, eth0, false);
+    tick(&mut e, 3990);
+    assert_eq!(state(&e), State::Master);
+    tick(&mut e, 4000);
+    assert_eq!(state(&e), State::Fault);
+    link(&mut e, 5000, eth0, true);
+    tick(&mut e, 5490);
+    assert_eq!(state(&e), State::Fault);
+    tick(&mut e, 5500);
+    assert_ne!(state(&e), State::Fault);
+    // A 5 s down delay is bounded by 2 x 1 s less 1/256 s (down_timer_adverts 3).
+    let (mut e, eth0) = build(5000, 0);
+    link(&mut e, 1000, eth0, false);
+    tick(&mut e, 2990);
+    assert_eq!(state(&e), State::Master);
+    tick(&mut e, 3000);
+    assert_eq!(state(&e), State::Fault);
+}
+
 mod receive;

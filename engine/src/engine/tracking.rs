@@ -161,6 +161,7 @@ impl Engine {
                 instance: inst.id,
                 from: inst.priority,
                 to: prio,
+                report: PriorityReport::of(inst.state),
             });
             inst.priority = prio;
             if inst.state == State::Backup {

@@ -106,6 +106,13 @@ impl Engine {
                 routes: Arc::clone(&inst.routes),
             });
         }
+        // Then the rules, which may point at the routes' tables (vrrp_state_become_master).
+        if !inst.rules.is_empty() {
+            self.actions.push_back(Action::AddRules {
+                instance: inst.id,
+                rules: Arc::clone(&inst.rules),
+            });
+        }
         inst.master_adver_interval = inst.cfg.advert_interval;
         inst.master_addr = src;
         inst.want_master = false;
@@ -162,10 +169,16 @@ impl Engine {
         self.set_state(i, to, reason);
     }
 
-    /// Leaving MASTER: the routes first (they may use the addresses), then the virtual
-    /// addresses, then the excluded ones (keepalived's `vrrp_restore_interface` order).
+    /// Leaving MASTER: the rules first, then the routes (they may use the addresses), then the
+    /// virtual addresses, then the excluded ones (keepalived's `vrrp_restore_interface` order).
     pub(super) fn remove_addresses(&mut self, i: usize) {
         let inst = &self.instances[i];
+        if !inst.rules.is_empty() {
+            self.actions.push_back(Action::RemoveRules {
+                instance: inst.id,
+                rules: Arc::clone(&inst.rules),
+            });
+        }
         if !inst.routes.is_empty() {
             self.actions.push_back(Action::RemoveRoutes {
                 instance: inst.id,

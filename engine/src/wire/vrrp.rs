@@ -1,3 +1,4 @@
+// Long: the whole VRRP codec in smoltcp's shape (field ranges, checked view, setters, Repr) for v2 and v3; tests are in vrrp/tests.rs.
 //! The VRRP wire codec: checked, zero-copy views of received advertisements and an emitter that
 //! writes into a caller-supplied buffer.
 //!

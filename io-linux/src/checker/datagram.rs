@@ -73,7 +73,7 @@ fn icmp_error(e: &io::Error) -> String {
 
 /// What a UDP_CHECK reply must look like.
 #[derive(Clone, Debug)]
-pub struct UdpSpec {
+pub(super) struct UdpSpec {
     /// Bytes to send.
     pub payload: Vec<u8>,
     /// `require_reply`: `Some(pattern)` (possibly empty) when a reply is required.
@@ -86,7 +86,7 @@ pub struct UdpSpec {
 
 /// keepalived's reply check: only with a pattern, the length must be within bounds and the
 /// compared bits of the first min(pattern, reply) bytes must match.
-pub fn reply_matches(spec: &UdpSpec, reply: &[u8]) -> bool {
+pub(super) fn reply_matches(spec: &UdpSpec, reply: &[u8]) -> bool {
     let Some(pattern) = &spec.require_reply else {
         return true;
     };
@@ -104,14 +104,14 @@ pub fn reply_matches(spec: &UdpSpec, reply: &[u8]) -> bool {
 
 /// A UDP_CHECK run.
 #[derive(Debug)]
-pub struct UdpJob {
+pub(super) struct UdpJob {
     sock: Socket,
     spec: UdpSpec,
 }
 
 impl UdpJob {
     /// Sends the payload.
-    pub fn start(conn: &ConnectOpts, spec: UdpSpec) -> Result<UdpJob, CheckOutcome> {
+    pub(super) fn start(conn: &ConnectOpts, spec: UdpSpec) -> Result<UdpJob, CheckOutcome> {
         let sock = dgram(conn, Type::DGRAM, Protocol::UDP, conn.port)
             .map_err(|e| CheckOutcome::Failure(format!("socket: {e}")))?;
         sock.send(&spec.payload)
@@ -142,14 +142,14 @@ impl Probe for UdpJob {
 
 /// A DNS_CHECK run.
 #[derive(Debug)]
-pub struct DnsJob {
+pub(super) struct DnsJob {
     sock: Socket,
     id: u16,
 }
 
 impl DnsJob {
     /// Sends the query (`id` should vary between runs).
-    pub fn start(
+    pub(super) fn start(
         conn: &ConnectOpts,
         qtype: DnsType,
         name: &str,
@@ -212,7 +212,7 @@ fn inet_checksum(data: &[u8]) -> u16 {
 
 /// A PING_CHECK run.
 #[derive(Debug)]
-pub struct PingJob {
+pub(super) struct PingJob {
     sock: Socket,
     v6: bool,
     ident: u16,
@@ -221,7 +221,7 @@ pub struct PingJob {
 
 impl PingJob {
     /// Sends one echo request with identifier `ident` and sequence `seq`.
-    pub fn start(conn: &ConnectOpts, ident: u16, seq: u16) -> Result<PingJob, CheckOutcome> {
+    pub(super) fn start(conn: &ConnectOpts, ident: u16, seq: u16) -> Result<PingJob, CheckOutcome> {
         let v6 = conn.dst.is_ipv6();
         let proto = if v6 {
             Protocol::ICMPV6

@@ -21,7 +21,7 @@ use vigil_engine::checker::{CheckId, CheckerEngine, VsId};
 use vigil_engine::conf;
 
 /// `DIR/NAME.prom` -> `DIR/NAME-checkers.prom`.
-pub fn path_beside(metrics_file: &Path) -> PathBuf {
+pub(super) fn path_beside(metrics_file: &Path) -> PathBuf {
     let stem = metrics_file
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -35,7 +35,7 @@ fn esc(s: &str) -> String {
 
 /// The metrics text for `engine` running `cfg`'s virtual servers; `checkers` lists (virtual
 /// server, real server, checker) per [`CheckId`].
-pub fn render(
+pub(super) fn render(
     engine: &CheckerEngine,
     cfg: &conf::Config,
     checkers: &[(usize, usize, conf::Checker)],

@@ -8,18 +8,18 @@ use std::process::{Child, ExitStatus};
 
 use vigil_engine::checker::CheckOutcome;
 
-use super::poller::{kill_group, pidfd_open};
 use crate::operator::program::Program;
+use crate::sys::{kill_process_group, pidfd_open};
 
 /// A running MISC_CHECK program.
 #[derive(Debug)]
-pub struct MiscJob {
+pub(super) struct MiscJob {
     child: Child,
     pidfd: OwnedFd,
 }
 
 /// The outcome of an exit status: the exit code, or a failure for a signal.
-pub fn outcome(st: ExitStatus) -> CheckOutcome {
+pub(super) fn outcome(st: ExitStatus) -> CheckOutcome {
     use std::os::unix::process::ExitStatusExt;
     match (st.code(), st.signal()) {
         (Some(c), _) => CheckOutcome::Exit(c.clamp(0, 255) as u8),
@@ -30,14 +30,14 @@ pub fn outcome(st: ExitStatus) -> CheckOutcome {
 
 impl MiscJob {
     /// Starts `program`.
-    pub fn start(program: &Program) -> Result<MiscJob, CheckOutcome> {
+    pub(super) fn start(program: &Program) -> Result<MiscJob, CheckOutcome> {
         let mut child = program
             .spawn(&[])
             .map_err(|e| CheckOutcome::Failure(format!("cannot start: {e}")))?;
         match pidfd_open(child.id()) {
             Ok(pidfd) => Ok(MiscJob { child, pidfd }),
             Err(e) => {
-                kill_group(child.id());
+                let _ = kill_process_group(child.id());
                 let _ = child.wait();
                 Err(CheckOutcome::Failure(format!("pidfd: {e}")))
             }
@@ -45,12 +45,12 @@ impl MiscJob {
     }
 
     /// The pidfd to watch.
-    pub fn fd(&self) -> RawFd {
+    pub(super) fn fd(&self) -> RawFd {
         self.pidfd.as_raw_fd()
     }
 
     /// The pidfd is readable: the outcome, once the child is reaped.
-    pub fn on_ready(&mut self) -> Option<CheckOutcome> {
+    pub(super) fn on_ready(&mut self) -> Option<CheckOutcome> {
         match self.child.try_wait() {
             Ok(Some(st)) => Some(outcome(st)),
             Ok(None) => None,
@@ -59,8 +59,8 @@ impl MiscJob {
     }
 
     /// Kills the whole process group; the child is returned to be reaped later.
-    pub fn kill(self) -> Child {
-        kill_group(self.child.id());
+    pub(super) fn kill(self) -> Child {
+        let _ = kill_process_group(self.child.id());
         self.child
     }
 }

@@ -1,3 +1,4 @@
+// Long: the checker runner's one type (start, poll, results, notify, status); the probes are in sibling files.
 //! vigild's runner of the health-checker engine ([`vigil_engine::checker`]): it starts the checks
 //! the engine asks for without blocking (sockets and pidfds in an epoll of its own, whose
 //! descriptor sits in the daemon's one event loop), feeds their results back, runs the
@@ -8,10 +9,13 @@
 //! turn within one run), MISC_CHECK (process group killed when abandoned), SMTP_CHECK, DNS_CHECK,
 //! UDP_CHECK, PING_CHECK and SSL_GET (rustls; see `tls.rs` for keepalived's `SSL` block). FILE_CHECK values come from the daemon's track-file watcher (inotify).
 
+// `unsafe` is allowed only in these two (each says why) and in the test helper `drive_to_end`.
+#[allow(unsafe_code)] // recv(2) of UDP_CHECK / DNS_CHECK / PING_CHECK replies
 mod datagram;
 mod metrics;
 mod misc;
 mod net;
+#[allow(unsafe_code)] // epoll(7): the checkers' own epoll instance
 mod poller;
 mod smtp;
 pub mod status_json;
@@ -56,6 +60,7 @@ pub(crate) trait Probe {
 
 /// Tests: drive a probe to its outcome by polling its socket (the runner uses epoll).
 #[cfg(test)]
+#[allow(unsafe_code)] // poll(2) on the probe's socket, as epoll would in the runner
 pub(crate) fn drive_to_end(job: &mut dyn Probe) -> CheckOutcome {
     let mut out = job.first_wait();
     for _ in 0..1000 {

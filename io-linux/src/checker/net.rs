@@ -20,7 +20,7 @@ const MAX_RESPONSE: usize = 16 << 20;
 
 /// What a job needs next.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Step {
+pub(crate) enum Step {
     /// Wait until the socket is writable (`true`) or readable (`false`).
     Wait(bool),
     /// The check is over.
@@ -36,7 +36,7 @@ enum Phase {
 
 /// What an HTTP_GET checks.
 #[derive(Clone, Debug)]
-pub struct HttpSpec {
+pub(super) struct HttpSpec {
     /// URLs, all checked in turn within one run.
     pub urls: Vec<Url>,
     /// The checker's, real server's or virtual server's `virtualhost`.
@@ -47,7 +47,7 @@ pub struct HttpSpec {
 
 /// A TCP_CHECK or HTTP_GET run.
 #[derive(Debug)]
-pub struct NetJob {
+pub(super) struct NetJob {
     sock: Socket,
     conn: ConnectOpts,
     http: Option<(HttpSpec, usize)>,
@@ -99,7 +99,10 @@ pub(super) fn connect(conn: &ConnectOpts) -> io::Result<Socket> {
 impl NetJob {
     /// Starts a TCP_CHECK, or an HTTP_GET with `http`. An immediate failure (no route, refused
     /// before the call returns) is returned as the outcome.
-    pub fn start(conn: &ConnectOpts, http: Option<HttpSpec>) -> Result<NetJob, CheckOutcome> {
+    pub(super) fn start(
+        conn: &ConnectOpts,
+        http: Option<HttpSpec>,
+    ) -> Result<NetJob, CheckOutcome> {
         let sock = connect(conn).map_err(|e| CheckOutcome::Failure(format!("connect: {e}")))?;
         Ok(NetJob {
             sock,

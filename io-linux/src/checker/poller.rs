@@ -7,7 +7,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// An epoll instance with level-triggered interest in input or output.
 #[derive(Debug)]
-pub struct Poller {
+pub(super) struct Poller {
     fd: OwnedFd,
 }
 
@@ -21,7 +21,7 @@ fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
 
 impl Poller {
     /// A new instance (close-on-exec).
-    pub fn new() -> io::Result<Poller> {
+    pub(super) fn new() -> io::Result<Poller> {
         // SAFETY: plain system call; the descriptor is owned from here on.
         let fd = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
         // SAFETY: a fresh descriptor nobody else owns.
@@ -31,7 +31,7 @@ impl Poller {
     }
 
     /// The descriptor to watch (readable when an event is pending).
-    pub fn raw_fd(&self) -> RawFd {
+    pub(super) fn raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
     }
 
@@ -50,17 +50,17 @@ impl Poller {
     }
 
     /// Watch `fd` for output (`out`) or input, reporting `token`.
-    pub fn add(&self, fd: RawFd, out: bool, token: u64) -> io::Result<()> {
+    pub(super) fn add(&self, fd: RawFd, out: bool, token: u64) -> io::Result<()> {
         self.ctl(libc::EPOLL_CTL_ADD, fd, out, token)
     }
 
     /// Change what `fd` is watched for.
-    pub fn modify(&self, fd: RawFd, out: bool, token: u64) -> io::Result<()> {
+    pub(super) fn modify(&self, fd: RawFd, out: bool, token: u64) -> io::Result<()> {
         self.ctl(libc::EPOLL_CTL_MOD, fd, out, token)
     }
 
     /// Stop watching `fd` (closing it does too).
-    pub fn delete(&self, fd: RawFd) {
+    pub(super) fn delete(&self, fd: RawFd) {
         let mut ev = libc::epoll_event { events: 0, u64: 0 };
         // SAFETY: as in `ctl`.
         let _ = unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, &mut ev) };
@@ -70,7 +70,7 @@ impl Poller {
     /// events stay ready until served, so asking again before serving them would return the
     /// same ones forever; what is left is reported again (the daemon's epoll sees this
     /// descriptor still readable) and served on the next wake-up.
-    pub fn ready(&self, out: &mut Vec<u64>) -> io::Result<()> {
+    pub(super) fn ready(&self, out: &mut Vec<u64>) -> io::Result<()> {
         let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 256];
         // SAFETY: `evs` is valid for 256 entries.
         let n = cvt(unsafe {
@@ -79,23 +79,6 @@ impl Poller {
         out.extend(evs[..n as usize].iter().map(|e| e.u64));
         Ok(())
     }
-}
-
-/// `pidfd_open(pid, 0)`: a descriptor that becomes readable when the process exits.
-pub fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
-    // SAFETY: pidfd_open returns a new descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::c_long, 0 as libc::c_long) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: a fresh descriptor we own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
-}
-
-/// SIGKILL to process group `pgid` (a MISC_CHECK and everything it started).
-pub fn kill_group(pgid: u32) {
-    // SAFETY: kill has no memory preconditions.
-    unsafe { libc::kill(-(pgid as libc::pid_t), libc::SIGKILL) };
 }
 
 #[cfg(test)]

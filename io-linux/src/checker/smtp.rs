@@ -22,7 +22,7 @@ enum State {
 
 /// An SMTP_CHECK run.
 #[derive(Debug)]
-pub struct SmtpJob {
+pub(super) struct SmtpJob {
     sock: Socket,
     state: State,
     helo: String,
@@ -55,7 +55,7 @@ fn reply_code(buf: &[u8]) -> Option<Result<u16, String>> {
 
 impl SmtpJob {
     /// Starts a run against `conn` saying `HELO helo`.
-    pub fn start(conn: &ConnectOpts, helo: &str) -> Result<SmtpJob, CheckOutcome> {
+    pub(super) fn start(conn: &ConnectOpts, helo: &str) -> Result<SmtpJob, CheckOutcome> {
         let sock = connect(conn).map_err(|e| CheckOutcome::Failure(format!("connect: {e}")))?;
         Ok(SmtpJob {
             sock,
@@ -192,20 +192,7 @@ mod tests {
             timeout: Duration::from_secs(2),
         };
         let mut job = SmtpJob::start(&conn, "checker.example.com").unwrap();
-        let mut out = job.first_wait();
-        let outcome = loop {
-            let mut p = libc::pollfd {
-                fd: job.fd(),
-                events: if out { libc::POLLOUT } else { libc::POLLIN },
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd.
-            unsafe { libc::poll(&mut p, 1, 2000) };
-            match job.on_ready() {
-                Step::Done(o) => break o,
-                Step::Wait(w) => out = w,
-            }
-        };
+        let outcome = crate::checker::drive_to_end(&mut job);
         drop(job);
         (outcome, t.join().unwrap())
     }

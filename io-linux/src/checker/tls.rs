@@ -93,14 +93,14 @@ impl ServerCertVerifier for Verifier {
 
 /// The TLS client configurations of SSL_GET checkers (with and without SNI).
 #[derive(Clone, Debug)]
-pub struct TlsConfigs {
+pub(super) struct TlsConfigs {
     sni: Arc<ClientConfig>,
     no_sni: Arc<ClientConfig>,
 }
 
 impl TlsConfigs {
     /// Builds them from the `SSL` block (or keepalived's defaults without one).
-    pub fn new(ssl: Option<&SslContext>) -> Result<TlsConfigs, String> {
+    pub(super) fn new(ssl: Option<&SslContext>) -> Result<TlsConfigs, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let chain = match ssl.and_then(|s| s.ca.as_deref()) {
             None => None,
@@ -158,7 +158,7 @@ impl TlsConfigs {
 }
 
 /// An SSL_GET run.
-pub struct TlsJob {
+pub(super) struct TlsJob {
     sock: Socket,
     conn: ConnectOpts,
     config: Arc<ClientConfig>,
@@ -184,7 +184,7 @@ fn fail(w: impl Into<String>) -> Step {
 
 impl TlsJob {
     /// Starts a run; `sni` sends the virtual host (else the address) as the server name.
-    pub fn start(
+    pub(super) fn start(
         conn: &ConnectOpts,
         configs: &TlsConfigs,
         spec: HttpSpec,

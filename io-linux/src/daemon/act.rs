@@ -58,6 +58,7 @@ impl Daemon {
             .unwrap_or_else(|| format!("#{}", id.0))
     }
 
+    // Long: one arm per engine action, each a few system calls (a flat table).
     pub(super) fn act(&mut self, a: Action) {
         match a {
             Action::SendAdvert(s) => {
@@ -71,12 +72,20 @@ impl Daemon {
                 };
                 let (fd, ifindex) = (sock.raw_fd(), sock.ifindex());
                 for &dst in s.destinations() {
-                    self.txb
-                        .push(fd, ifindex, s.src, dst, MAX_ADVERT_LEN, |buf| {
+                    self.txb.push(
+                        (fd, ifindex),
+                        batch::Outgoing {
+                            src: s.src,
+                            dst,
+                            ttl: s.ttl,
+                        },
+                        MAX_ADVERT_LEN,
+                        |buf| {
                             s.encode(dst, buf)
                                 .map_err(|e| error!("cannot encode an advert: {e:?}"))
                                 .ok()
-                        });
+                        },
+                    );
                 }
                 debug!(
                     "advert vrid {} prio {} from {} to {:?}",
@@ -127,6 +136,16 @@ impl Daemon {
             Action::RemoveRoutes { routes, .. } => {
                 for r in routes.iter() {
                     self.remove_route(r);
+                }
+            }
+            Action::AddRules { rules, .. } => {
+                for r in rules.iter() {
+                    self.add_rule(r);
+                }
+            }
+            Action::RemoveRules { rules, .. } => {
+                for r in rules.iter() {
+                    self.remove_rule(r);
                 }
             }
             Action::Announce {
@@ -321,6 +340,7 @@ impl Daemon {
             ifname: name.clone(),
             addr: v.addr,
             prefix_len: v.prefix_len,
+            peer: v.peer,
         };
         match self.rtnl.add_address(idx, v) {
             Ok(true) => {
@@ -345,7 +365,7 @@ impl Daemon {
     }
 
     pub(super) fn remove_address_at(&mut self, name: String, idx: u32, v: &VirtualAddress) {
-        match self.rtnl.del_address(idx, v.addr, v.prefix_len) {
+        match self.rtnl.del_address(idx, v.addr, v.prefix_len, v.peer) {
             Ok(true) => info!("removed {}/{} from {name}", v.addr, v.prefix_len),
             Ok(false) => debug!("{}/{} was not on {name}", v.addr, v.prefix_len),
             Err(e) => error!("cannot remove {}/{} from {name}: {e}", v.addr, v.prefix_len),
@@ -354,6 +374,7 @@ impl Daemon {
             ifname: name,
             addr: v.addr,
             prefix_len: v.prefix_len,
+            peer: v.peer,
         };
         self.addrs.remove(&rec);
     }

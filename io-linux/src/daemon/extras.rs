@@ -1,7 +1,8 @@
 //! What an instance installs besides its advertised addresses while MASTER (excluded
-//! addresses, virtual routes), carried out when the engine says (`AddExcludedAddresses`,
-//! `AddRoutes` and their removals); and the static addresses and routes of
-//! `static_ipaddress` / `static_routes`, which are not protocol: installed at start-up whatever
+//! addresses, virtual routes, virtual rules), carried out when the engine says
+//! (`AddExcludedAddresses`, `AddRoutes`, `AddRules` and their removals); and the static
+//! addresses, routes and rules of `static_ipaddress` / `static_routes` / `static_rules`, which
+//! are not protocol: installed at start-up whatever
 //! the VRRP state, removed on stop, diffed on reload (keepalived's `start_vrrp` / `stop_vrrp`).
 
 use super::*;
@@ -13,7 +14,14 @@ impl Daemon {
     /// the same destination is left alone). The engine adds them when an instance becomes
     /// MASTER.
     pub(super) fn remove_leftover_extras(&mut self) {
-        let leftovers: Vec<(String, String, Vec<VirtualAddress>, Vec<VirtualRoute>)> = self
+        type Extras = (
+            String,
+            String,
+            Vec<VirtualAddress>,
+            Vec<VirtualRoute>,
+            Vec<VirtualRule>,
+        );
+        let leftovers: Vec<Extras> = self
             .engine
             .instances()
             .map(|v| {
@@ -23,18 +31,29 @@ impl Daemon {
                     c.interface.clone(),
                     c.excluded_addresses.clone(),
                     c.virtual_routes.clone(),
+                    c.virtual_rules.clone(),
                 )
             })
-            .filter(|(_, _, e, r)| !e.is_empty() || !r.is_empty())
+            .filter(|(_, _, e, r, u)| !e.is_empty() || !r.is_empty() || !u.is_empty())
             .collect();
-        for (name, interface, excluded, routes) in leftovers {
+        for (name, interface, excluded, routes, rules) in leftovers {
+            // A rule of the configuration left by a previous run (the kernel matches the whole
+            // rule, protocol included, so an operator's own rule is left alone unless equal).
+            for r in &rules {
+                if let Ok(true) = self.rtnl.del_rule(routes::rule_message(r)) {
+                    info!(
+                        "({name}) removed rule {}: present before start",
+                        r.keepalived_format()
+                    );
+                }
+            }
             let home = self
                 .vmacs
                 .get(&name)
                 .map_or(interface, |m| m.spec.name.clone());
             for v in &excluded {
                 if let Some((dev, idx)) = self.target_on(&home, v) {
-                    if let Ok(true) = self.rtnl.del_address(idx, v.addr, v.prefix_len) {
+                    if let Ok(true) = self.rtnl.del_address(idx, v.addr, v.prefix_len, v.peer) {
                         info!(
                             "({name}) removed {}/{} from {dev}: present before start",
                             v.addr, v.prefix_len
@@ -58,20 +77,30 @@ impl Daemon {
         }
     }
 
+    /// The index of interface `d`.
+    fn index_of(&self, d: &str) -> io::Result<u32> {
+        self.ifaces
+            .iter()
+            .find(|f| f.name == d)
+            .and_then(|f| f.index)
+            .or_else(|| sys::if_nametoindex(d))
+            .ok_or_else(|| io::Error::other(format!("no interface {d}")))
+    }
+
     /// Add (`add`) or remove route `r` through netlink.
     pub(super) fn route(&mut self, add: bool, r: &VirtualRoute) -> io::Result<bool> {
         let oif = match &r.dev {
-            Some(d) => Some(
-                self.ifaces
-                    .iter()
-                    .find(|f| &f.name == d)
-                    .and_then(|f| f.index)
-                    .or_else(|| sys::if_nametoindex(d))
-                    .ok_or_else(|| io::Error::other(format!("no interface {d}")))?,
-            ),
+            Some(d) => Some(self.index_of(d)?),
             None => None,
         };
-        let m = routes::message(r, oif);
+        let mut hops = Vec::with_capacity(r.attrs.nexthops.len());
+        for n in &r.attrs.nexthops {
+            hops.push(match &n.dev {
+                Some(d) => Some(self.index_of(d)?),
+                None => None,
+            });
+        }
+        let m = routes::message(r, oif, &hops);
         if add {
             self.rtnl.add_route(m)
         } else {
@@ -92,6 +121,26 @@ impl Daemon {
             Ok(true) => info!("removed route {r}"),
             Ok(false) => debug!("route {r} was not present"),
             Err(e) => error!("cannot remove route {r}: {e}"),
+        }
+    }
+
+    /// Add a policy routing rule (`virtual_rules` on becoming MASTER, `static_rules` at start).
+    pub(super) fn add_rule(&mut self, r: &VirtualRule) {
+        let shown = r.keepalived_format();
+        match self.rtnl.add_rule(routes::rule_message(r)) {
+            Ok(true) => info!("added rule {shown}"),
+            Ok(false) => info!("rule {shown} already present"),
+            Err(e) => error!("cannot add rule {shown}: {e}"),
+        }
+    }
+
+    /// Remove a policy routing rule.
+    pub(super) fn remove_rule(&mut self, r: &VirtualRule) {
+        let shown = r.keepalived_format();
+        match self.rtnl.del_rule(routes::rule_message(r)) {
+            Ok(true) => info!("removed rule {shown}"),
+            Ok(false) => debug!("rule {shown} was not present"),
+            Err(e) => error!("cannot remove rule {shown}: {e}"),
         }
     }
 
@@ -116,11 +165,17 @@ impl Daemon {
         for r in &s.routes {
             self.add_route(r);
         }
+        for r in &s.rules {
+            self.add_rule(r);
+        }
     }
 
     /// Stop: the static routes, then the static addresses.
     pub(super) fn uninstall_statics(&mut self) {
         let s = std::mem::take(&mut self.statics);
+        for r in &s.rules {
+            self.remove_rule(r);
+        }
         for r in &s.routes {
             self.remove_route(r);
         }
@@ -133,6 +188,9 @@ impl Daemon {
     /// route kept by the new configuration never disappears.
     pub(super) fn reconcile_statics(&mut self, want: Statics) {
         let have = std::mem::take(&mut self.statics);
+        for r in have.rules.iter().filter(|r| !want.rules.contains(r)) {
+            self.remove_rule(r);
+        }
         for r in have.routes.iter().filter(|r| !want.routes.contains(r)) {
             self.remove_route(r);
         }
@@ -152,6 +210,9 @@ impl Daemon {
         }
         for r in want.routes.iter().filter(|r| !have.routes.contains(r)) {
             self.add_route(r);
+        }
+        for r in want.rules.iter().filter(|r| !have.rules.contains(r)) {
+            self.add_rule(r);
         }
         self.statics = want;
     }

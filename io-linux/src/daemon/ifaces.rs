@@ -284,6 +284,17 @@ impl Daemon {
                     }
                 }
             }
+            // Our own removals (leaving MASTER, reload, stop) carry our request socket's port.
+            Event::DelRoute(m, by) => {
+                if by != self.rtnl.port() {
+                    self.route_deleted(&m);
+                }
+            }
+            Event::DelRule(m, by) => {
+                if by != self.rtnl.port() {
+                    self.rule_deleted(&m);
+                }
+            }
             Event::DelAddr(a, by) => {
                 if by != self.rtnl.port() {
                     self.static_deleted(&a);
@@ -292,6 +303,83 @@ impl Daemon {
                     f.addrs.retain(|x| x.addr != a.addr);
                 }
             }
+        }
+    }
+
+    /// A route of ours (protocol keepalived) was deleted by someone else (keepalived_netlink.c
+    /// `netlink_route_filter`): a virtual route is reported to the engine, which decides
+    /// (MASTER, `no_track`); a static route is put back unless `no_track`
+    /// (`reinstate_static_route`).
+    fn route_deleted(&mut self, m: &netlink_packet_route::route::RouteMessage) {
+        let hits: Vec<(vigil_engine::InstanceId, usize, String)> = self
+            .engine
+            .instances()
+            .flat_map(|v| {
+                let id = v.id();
+                v.config()
+                    .virtual_routes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| routes::is_route(m, r))
+                    .map(move |(k, r)| (id, k, r.to_string()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for (instance, index, shown) in hits {
+            info!("route {shown} deleted by someone else");
+            self.engine
+                .handle_input(self.clock.now(), Input::RouteDeleted { instance, index });
+            self.drain();
+        }
+        let statics: Vec<VirtualRoute> = self
+            .statics
+            .routes
+            .iter()
+            .filter(|r| !r.no_track && routes::is_route(m, r))
+            .cloned()
+            .collect();
+        for r in &statics {
+            info!("static route {r} deleted by someone else: putting it back");
+            self.add_route(r);
+        }
+    }
+
+    /// A rule of ours was deleted by someone else (`netlink_rule_filter`): as
+    /// [`Daemon::route_deleted`] (`reinstate_static_rule` for a static one).
+    fn rule_deleted(&mut self, m: &netlink_packet_route::rule::RuleMessage) {
+        let hits: Vec<(vigil_engine::InstanceId, usize, String)> = self
+            .engine
+            .instances()
+            .flat_map(|v| {
+                let id = v.id();
+                v.config()
+                    .virtual_rules
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| routes::is_rule(m, r))
+                    .map(move |(k, r)| (id, k, r.keepalived_format()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for (instance, index, shown) in hits {
+            info!("rule {shown} deleted by someone else");
+            self.engine
+                .handle_input(self.clock.now(), Input::RuleDeleted { instance, index });
+            self.drain();
+        }
+        let statics: Vec<VirtualRule> = self
+            .statics
+            .rules
+            .iter()
+            .filter(|r| !r.no_track && routes::is_rule(m, r))
+            .cloned()
+            .collect();
+        for r in &statics {
+            info!(
+                "static rule {} deleted by someone else: putting it back",
+                r.keepalived_format()
+            );
+            self.add_rule(r);
         }
     }
 

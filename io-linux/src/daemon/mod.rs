@@ -1,3 +1,4 @@
+// Long: the Daemon type, its start-up and the event loop; actions, interfaces, receive and reload are in sibling files.
 //! The daemon: owns the file descriptors, feeds the engine, carries out its actions.
 //!
 //! See the crate documentation for the shape of the event loop.
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 use tracing::{debug, error, info, warn};
 use vigil_engine::conf::{self, SourceLoader};
 use vigil_engine::io::CheckResult;
-use vigil_engine::setup::VirtualRoute;
+use vigil_engine::setup::{VirtualRoute, VirtualRule};
 use vigil_engine::wire::Family;
 use vigil_engine::{
     Action, Engine, EngineConfig, IfaceId, Input, Instant, Received, VirtualAddress,
@@ -33,6 +34,7 @@ use crate::vrrp_socket::VrrpSocket;
 mod act;
 mod extras;
 mod ifaces;
+mod promote;
 mod receive;
 mod reload;
 mod vmacs;
@@ -210,6 +212,8 @@ pub struct Daemon {
     vmac_ids: Vec<(vigil_engine::InstanceId, String)>,
     /// The parents' sysctls to put back.
     vmac_sysctls: BaseSysctls,
+    /// Interfaces whose `promote_secondaries` vigild turned on, to turn off at exit.
+    promoted: Vec<String>,
     /// Macvlans created so far (their epoll tokens).
     vmac_serial: u64,
     /// Each VRRP socket's drop counter (SO_RXQ_OVFL) as last seen, by descriptor.
@@ -250,6 +254,8 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
         path: opts.config_file.to_string_lossy().into_owned(),
         options: conf::ParseOptions {
             config_id: opts.config_id.clone(),
+            rt_tables: crate::routes::rt_tables(),
+            data_plane: crate::dataplane::host_backend().kind,
         },
         loader,
         subsystems: opts.subsystems,
@@ -388,7 +394,7 @@ impl Daemon {
         let mut rtnl = Rtnl::open()?;
         for r in &left {
             match sys::if_nametoindex(&r.ifname) {
-                Some(idx) => match rtnl.del_address(idx, r.addr, r.prefix_len) {
+                Some(idx) => match rtnl.del_address(idx, r.addr, r.prefix_len, r.peer) {
                     Ok(true) => info!(
                         "removed {}/{} from {}: left by a previous run",
                         r.addr, r.prefix_len, r.ifname
@@ -406,7 +412,7 @@ impl Daemon {
             for v in &cfg.virtual_addresses {
                 let dev = v.dev.as_deref().unwrap_or(&cfg.interface);
                 if let Some(idx) = sys::if_nametoindex(dev) {
-                    if let Ok(true) = rtnl.del_address(idx, v.addr, v.prefix_len) {
+                    if let Ok(true) = rtnl.del_address(idx, v.addr, v.prefix_len, v.peer) {
                         info!(
                             "({}) removed {}/{} from {dev}: present before start",
                             cfg.name, v.addr, v.prefix_len
@@ -479,6 +485,7 @@ impl Daemon {
             vmacs: HashMap::new(),
             vmac_ids: Vec::new(),
             vmac_sysctls: BaseSysctls::default(),
+            promoted: Vec::new(),
             vmac_serial: 0,
             checkers: None,
         };
@@ -507,6 +514,7 @@ impl Daemon {
 
     /// Start the engine and serve until SIGTERM / SIGINT, reloading `source` on SIGHUP;
     /// returns the exit code.
+    // Long: the event loop with its wake-up rules (early takeover wake-up, receive coalescing) kept in one place, commented step by step.
     pub fn serve(&mut self, source: Option<&ConfigSource<'_>>) -> i32 {
         self.report_interfaces();
         info!(
@@ -527,6 +535,7 @@ impl Daemon {
                 .handle_input(self.clock.now(), Input::TrackProcess { process, up });
             self.drain();
         }
+        self.promote_secondaries();
         self.engine.handle_input(self.clock.now(), Input::Start);
         self.drain();
         if let Some(c) = self.checkers.as_mut() {
@@ -834,11 +843,12 @@ impl Daemon {
         let left: Vec<Recorded> = self.addrs.recorded().cloned().collect();
         for r in &left {
             if let Some(idx) = sys::if_nametoindex(&r.ifname) {
-                let _ = self.rtnl.del_address(idx, r.addr, r.prefix_len);
+                let _ = self.rtnl.del_address(idx, r.addr, r.prefix_len, r.peer);
             }
             self.addrs.remove(r);
         }
         self.addrs.delete_file();
+        self.restore_promote_secondaries();
         let all: Vec<String> = self.vmacs.keys().cloned().collect();
         for inst in all {
             self.remove_vmac(&inst);

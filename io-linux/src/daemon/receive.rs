@@ -96,6 +96,8 @@ impl Daemon {
             if n == batch::RECV_BATCH && round + 1 == rounds {
                 self.rx_queues.entry(iface).or_default().pending = true;
             }
+            // The clocks are read once per batch (after the recvmmsg: every stamp is earlier).
+            let clocks = (n > 0).then(sys::RealtimeOffset::now);
             for j in 0..self.rxb.out.len() {
                 let dg = self.rxb.out[j];
                 // Demultiplex on the VRID (every VRRP version has it at the same place);
@@ -104,9 +106,11 @@ impl Daemon {
                 if vrid.is_some_and(|v| !keep(dg.dst, v)) {
                     continue;
                 }
-                let now = match dg.stamp {
-                    Some((sec, nsec)) => self.clock.at(sys::monotonic_of_realtime(sec, nsec)),
-                    None => self.clock.now(),
+                let now = match (dg.stamp, clocks) {
+                    (Some((sec, nsec)), Some(c)) => {
+                        self.clock.at_before(c.monotonic(sec, nsec), c.mono_now)
+                    }
+                    _ => self.clock.now(),
                 };
                 self.engine.handle_input(
                     now,

@@ -24,7 +24,11 @@ impl Daemon {
     pub(super) fn reload(&mut self, src: &ConfigSource<'_>) {
         let _ = sd_notify::reloading();
         info!("SIGHUP: reloading {}", src.path);
-        match self.try_reload(src) {
+        let result = self.try_reload(src);
+        if result.is_ok() {
+            self.promote_secondaries();
+        }
+        match result {
             Ok(()) => info!(
                 "reloaded: {} instance(s) on {} interface(s)",
                 self.engine.instances().count(),
@@ -195,6 +199,7 @@ impl Daemon {
                         ifname: old_home.clone(),
                         addr: a.addr,
                         prefix_len: a.prefix_len,
+                        peer: a.peer,
                     }),
                 }
                 if let Some((dev, idx)) = self.target_on(&new_home, a) {

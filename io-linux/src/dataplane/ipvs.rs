@@ -1,9 +1,9 @@
 //! IPVS over generic netlink: the messages keepalived's `ipvswrapper.c` / libipvs send, encoded
 //! with netlink-packet-core's attribute emitter, for kernels built with `CONFIG_IP_VS`.
 //!
-//! **Encoding only, unit-tested, never live-tested**: this machine's kernel has no IPVS, so
-//! no message here has been sent to a kernel, and no backend uses them yet (every host gets
-//! the nftables backend; docs/DATAPLANE.md). Numbers and layouts are those of the kernel's
+//! The backend that sends them, resolves the family and reads the kernel's table back is in
+//! `kernel.rs`. **Never live-tested**: this machine's kernel has no IPVS, so no message here
+//! has been sent to a kernel; the bytes are unit-tested (docs/DATAPLANE.md). Numbers and layouts are those of the kernel's
 //! `include/uapi/linux/ip_vs.h` (commands, attribute enums, `struct ip_vs_flags`, service and
 //! connection flags, tunnel types and flags) and of the attribute policies of
 //! `net/netfilter/ipvs/ip_vs_ctl.c` (`ip_vs_svc_policy`, `ip_vs_dest_policy`: which attribute
@@ -382,5 +382,9 @@ pub fn message(family_id: u16, seq: u32, cmd: u8, attrs: &[CmdAttr]) -> Vec<u8> 
     b
 }
 
+pub mod kernel;
+
+#[cfg(test)]
+mod kernel_tests;
 #[cfg(test)]
 mod tests;

@@ -2,18 +2,19 @@
 //! servers and weights that the checker engine decided ([`CheckAction::SetServer`]).
 //!
 //! One interface, [`DataPlane`], takes the engine's table changes; a [`Backend`] applies them.
-//! The decisions (which `lb_algo`, `lb_kind` and persistence settings can be honoured, how
-//! weights become buckets) are the engine's ([`vigil_engine::dataplane`]); a backend only
-//! renders a [`ServicePlan`] for its kernel interface. Backends:
+//! The decisions (which `lb_algo`, `lb_kind` and persistence settings each backend can honour,
+//! how weights become buckets) are the engine's ([`vigil_engine::dataplane`]); a backend only
+//! renders them for its kernel interface. Backends ([`host_backend`] chooses, as keepalived:
+//! IPVS where the kernel has it):
 //!
-//! * nftables (`nftables.rs`): the one built, and the one this host gets (IPVS over generic
-//!   netlink, for kernels with `CONFIG_IP_VS`, is not built yet: docs/DATAPLANE.md).
+//! * IPVS over generic netlink (`ipvs.rs`, `ipvs/kernel.rs`), for kernels with `CONFIG_IP_VS`:
+//!   unit-tested only, never run against a kernel (docs/DATAPLANE.md);
+//! * nftables (`nftables.rs`): live-tested; the one this development machine gets.
 //!
 //! The runner records each change with [`DataPlane::set_server`] and calls
 //! [`DataPlane::commit`] once the engine's actions of an event are drained: every virtual
-//! server that changed is re-rendered and applied in one transaction. The first commit (start)
-//! and [`DataPlane::rebuild`] (reload) rebuild the whole table from the engine's state;
-//! [`DataPlane::stop`] removes it.
+//! server that changed is applied at once. The first commit (start) and [`DataPlane::rebuild`]
+//! (reload) rebuild the whole table from the engine's state; [`DataPlane::stop`] removes it.
 //!
 //! [`CheckAction::SetServer`]: vigil_engine::checker::CheckAction::SetServer
 
@@ -27,44 +28,136 @@ use std::collections::BTreeSet;
 use tracing::{error, info, warn};
 use vigil_engine::checker::{Server, TableChange, VsId};
 use vigil_engine::conf::{self, VirtualServer};
-use vigil_engine::dataplane::{self as plan, ServicePlan, ServiceTable};
+use vigil_engine::dataplane::{self as plan, ServiceTable};
 
-/// Which backend this host gets, and why (`vigild -t` and the start-up log say it): nftables
-/// everywhere today. A kernel with IPVS (`/proc/net/ip_vs` exists) would be IPVS's, as with
-/// keepalived, but only the IPVS messages are built (`ipvs.rs`, never sent to a kernel), so
-/// such a host gets nftables too, and is told so.
-pub fn host_backend() -> (&'static str, String) {
-    host_backend_for(std::path::Path::new("/proc/net/ip_vs").exists())
+/// Which data plane this host gets, and why (`vigild -t` and the start-up log say it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostBackend {
+    /// The backend.
+    pub kind: plan::Backend,
+    /// Why, in a sentence.
+    pub why: String,
 }
 
-/// [`host_backend`] for a kernel with or without IPVS.
-pub fn host_backend_for(kernel_has_ipvs: bool) -> (&'static str, String) {
-    if kernel_has_ipvs {
-        (
-            "nftables",
-            "this kernel has IPVS (/proc/net/ip_vs exists), which keepalived would drive, but Vigil's IPVS backend is not built (its netlink messages are encoded and unit-tested only): nftables is used".into(),
-        )
-    } else {
-        (
-            "nftables",
-            "this kernel has no IPVS (/proc/net/ip_vs is absent: CONFIG_IP_VS not set or ip_vs not loaded)".into(),
-        )
+impl HostBackend {
+    /// Its name in messages.
+    pub fn name(&self) -> &'static str {
+        backend_name(self.kind)
     }
 }
 
-/// A kernel interface that applies service plans.
+/// A backend's name in messages.
+pub fn backend_name(kind: plan::Backend) -> &'static str {
+    match kind {
+        plan::Backend::Nftables => "nftables",
+        plan::Backend::Ipvs => "IPVS",
+    }
+}
+
+/// What the host's kernel says about IPVS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IpvsProbe {
+    /// The `IPVS` generic netlink family resolved (its id), or why not.
+    pub family: Result<u16, String>,
+    /// `/proc/net/ip_vs` exists (the module is loaded).
+    pub proc_entry: bool,
+    /// `ip_vs.ko` is listed in `/lib/modules/$(uname -r)/modules.dep` (modprobe could load it).
+    pub module_available: bool,
+}
+
+/// Looks at the host's kernel (reads only: `vigild -t` loads no module).
+pub fn probe_ipvs() -> IpvsProbe {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    let module_available = !release.is_empty()
+        && std::fs::read_to_string(format!("/lib/modules/{release}/modules.dep"))
+            .is_ok_and(|d| d.lines().any(|l| l.contains("/ip_vs.ko")));
+    IpvsProbe {
+        family: ipvs::kernel::resolve_family(),
+        proc_entry: std::path::Path::new("/proc/net/ip_vs").exists(),
+        module_available,
+    }
+}
+
+/// The host's data plane: IPVS where the kernel has it or can load it (as keepalived, which
+/// loads `ip_vs` with modprobe when the family does not resolve), else nftables.
+pub fn host_backend() -> HostBackend {
+    host_backend_for(&probe_ipvs())
+}
+
+/// [`host_backend`] for what a probe found.
+pub fn host_backend_for(p: &IpvsProbe) -> HostBackend {
+    let ipvs = |why: String| {
+        HostBackend {
+        kind: plan::Backend::Ipvs,
+        why: format!("{why} (Vigil's IPVS backend is unit-tested only, never run against a kernel: docs/DATAPLANE.md)"),
+    }
+    };
+    match &p.family {
+        Ok(id) => ipvs(format!(
+            "this kernel has IPVS (the generic netlink family IPVS resolves, id {id}), which keepalived would drive"
+        )),
+        Err(_) if p.proc_entry => ipvs(
+            "this kernel has IPVS (/proc/net/ip_vs exists), which keepalived would drive".into(),
+        ),
+        Err(_) if p.module_available => ipvs(
+            "this kernel can load IPVS (ip_vs.ko is in modules.dep): vigild runs `modprobe ip_vs` at start, as keepalived".into(),
+        ),
+        Err(e) => HostBackend {
+            kind: plan::Backend::Nftables,
+            why: format!(
+                "this kernel has no IPVS ({e}; /proc/net/ip_vs is absent; no ip_vs module to load): lb_kind NAT only"
+            ),
+        },
+    }
+}
+
+/// One virtual server as a backend gets it: its configuration and the engine's table.
+pub struct Service<'a> {
+    /// Its index among the configuration's virtual servers (the nftables chain's name).
+    pub index: u32,
+    /// The configuration.
+    pub vs: &'a VirtualServer,
+    /// The real servers (and sorry server) in its table, with their weights.
+    pub table: &'a ServiceTable,
+}
+
+/// The services `backend` applies among `which` (those it refuses are skipped).
+fn services<'a>(
+    backend: &dyn Backend,
+    vss: &'a [VirtualServer],
+    tables: &'a [ServiceTable],
+    which: impl Iterator<Item = usize>,
+) -> Vec<Service<'a>> {
+    which
+        .filter(|v| backend.refusal(&vss[*v]).is_none())
+        .filter_map(|v| {
+            Some(Service {
+                index: v as u32,
+                vs: vss.get(v)?,
+                table: tables.get(v)?,
+            })
+        })
+        .collect()
+}
+
+/// A kernel interface that applies the engine's tables.
 pub trait Backend {
     /// Its name in logs.
     fn name(&self) -> &'static str;
-    /// Replace everything of Vigil's with these services, in one transaction.
-    fn rebuild(&mut self, plans: &[ServicePlan]) -> Result<(), String>;
-    /// Replace these services' rules, in one transaction.
-    fn update(&mut self, plans: &[ServicePlan]) -> Result<(), String>;
+    /// Why it cannot apply this virtual server, if it cannot (such a virtual server is skipped).
+    fn refusal(&self, vs: &VirtualServer) -> Option<String>;
+    /// Replace everything of Vigil's with these services (one transaction where the kernel
+    /// interface has them: nftables does, IPVS does not).
+    fn rebuild(&mut self, services: &[Service<'_>]) -> Result<(), String>;
+    /// Apply these services' tables.
+    fn update(&mut self, services: &[Service<'_>]) -> Result<(), String>;
     /// Remove everything of Vigil's.
     fn remove(&mut self) -> Result<(), String>;
     /// Whether what is in the kernel is still what the last rebuild and updates put there
     /// for these services (someone else may have flushed or deleted it).
-    fn intact(&mut self, plans: &[ServicePlan]) -> Result<bool, String>;
+    fn intact(&mut self, services: &[Service<'_>]) -> Result<bool, String>;
 }
 
 /// Rebuilds in a row after which the data plane stops repairing (a table that never reads back
@@ -94,18 +187,29 @@ impl DataPlane {
     /// The data plane of `cfg`'s virtual servers, on the host's backend; the virtual servers
     /// the backend cannot apply are logged with the reason (and skipped).
     pub fn new(cfg: &conf::Config) -> DataPlane {
-        if !cfg.checkers.virtual_servers.is_empty() {
-            let (name, why) = host_backend();
-            info!("data plane: {name}: {why}");
+        if cfg.checkers.virtual_servers.is_empty() {
+            return Self::with_backend(cfg, Box::new(nftables::Nft::default()));
         }
-        Self::with_backend(cfg, Box::new(nftables::Nft::default()))
+        let host = host_backend();
+        info!("data plane: {}: {}", host.name(), host.why);
+        let backend: Box<dyn Backend> = match host.kind {
+            plan::Backend::Ipvs => match ipvs::kernel::Ipvs::open() {
+                Ok(b) => Box::new(b),
+                Err(e) => {
+                    error!("data plane: IPVS cannot be used ({e}): the nftables data plane applies what it can (lb_kind NAT)");
+                    Box::new(nftables::Nft::default())
+                }
+            },
+            plan::Backend::Nftables => Box::new(nftables::Nft::default()),
+        };
+        Self::with_backend(cfg, backend)
     }
 
     /// The same on a given backend.
     pub fn with_backend(cfg: &conf::Config, backend: Box<dyn Backend>) -> DataPlane {
         let vss = cfg.checkers.virtual_servers.clone();
         for vs in &vss {
-            if let Some(why) = plan::refusal(vs) {
+            if let Some(why) = backend.refusal(vs) {
                 warn!(
                     "virtual server {}: not applied by the {} data plane: {why}",
                     vs.key,
@@ -149,8 +253,9 @@ impl DataPlane {
         if !changed || !self.built {
             return;
         }
-        let plans = self.plans(0..self.vss.len());
-        match self.backend.intact(&plans) {
+        let services = services(&*self.backend, &self.vss, &self.tables, 0..self.vss.len());
+        let intact = self.backend.intact(&services);
+        match intact {
             Ok(true) => self.repairs = 0,
             Ok(false) if self.repairs >= MAX_REPAIRS => {
                 if self.repairs == MAX_REPAIRS {
@@ -185,12 +290,6 @@ impl DataPlane {
         }
     }
 
-    fn plans(&self, which: impl Iterator<Item = usize>) -> Vec<ServicePlan> {
-        which
-            .filter_map(|v| plan::plan(v as u32, &self.vss[v], &self.tables[v]).ok())
-            .collect()
-    }
-
     /// Applies what changed since the last commit, in one transaction (the first commit
     /// builds the whole table).
     pub fn commit(&mut self) {
@@ -202,11 +301,12 @@ impl DataPlane {
             return;
         }
         let dirty = std::mem::take(&mut self.dirty);
-        let plans = self.plans(dirty.into_iter());
-        if plans.is_empty() {
+        let services = services(&*self.backend, &self.vss, &self.tables, dirty.into_iter());
+        if services.is_empty() {
             return;
         }
-        match self.backend.update(&plans) {
+        let updated = self.backend.update(&services);
+        match updated {
             Ok(()) => {
                 self.applied += 1;
                 self.repairs = 0;
@@ -230,7 +330,7 @@ impl DataPlane {
     ) {
         self.vss = cfg.checkers.virtual_servers.clone();
         for vs in &self.vss {
-            if let Some(why) = plan::refusal(vs) {
+            if let Some(why) = self.backend.refusal(vs) {
                 warn!(
                     "virtual server {}: not applied by the {} data plane: {why}",
                     vs.key,
@@ -253,15 +353,16 @@ impl DataPlane {
     /// Rebuilds the whole table from the engine's state (start, reload).
     pub fn rebuild(&mut self) {
         self.dirty.clear();
-        let plans = self.plans(0..self.vss.len());
-        match self.backend.rebuild(&plans) {
+        let services = services(&*self.backend, &self.vss, &self.tables, 0..self.vss.len());
+        let n = services.len();
+        let rebuilt = self.backend.rebuild(&services);
+        match rebuilt {
             Ok(()) => {
                 self.built = true;
                 self.applied += 1;
                 info!(
-                    "data plane ({}): {} virtual server(s) applied",
+                    "data plane ({}): {n} virtual server(s) applied",
                     self.backend.name(),
-                    plans.len()
                 );
             }
             Err(e) => {
@@ -282,15 +383,51 @@ impl DataPlane {
 
 #[cfg(test)]
 mod host_backend_tests {
-    use super::host_backend_for;
+    use super::{host_backend_for, probe_ipvs, IpvsProbe};
+    use vigil_engine::dataplane::Backend;
+
+    fn probe(family: Result<u16, String>, proc_entry: bool, module: bool) -> IpvsProbe {
+        IpvsProbe {
+            family,
+            proc_entry,
+            module_available: module,
+        }
+    }
 
     #[test]
-    fn every_host_gets_nftables_and_is_told_why() {
-        let (name, why) = host_backend_for(false);
-        assert_eq!(name, "nftables");
-        assert!(why.contains("no IPVS"), "{why}");
-        let (name, why) = host_backend_for(true);
-        assert_eq!(name, "nftables");
-        assert!(why.contains("IPVS backend is not built"), "{why}");
+    fn ipvs_where_the_kernel_has_it_else_nftables_and_why() {
+        let none = || Err("no such family".to_string());
+        let h = host_backend_for(&probe(Ok(30), false, false));
+        assert_eq!(h.kind, Backend::Ipvs);
+        assert!(h.why.contains("resolves, id 30"), "{}", h.why);
+        assert!(h.why.contains("never run against a kernel"), "{}", h.why);
+        let h = host_backend_for(&probe(none(), true, false));
+        assert_eq!(h.kind, Backend::Ipvs);
+        assert!(h.why.contains("/proc/net/ip_vs exists"), "{}", h.why);
+        let h = host_backend_for(&probe(none(), false, true));
+        assert_eq!(h.kind, Backend::Ipvs);
+        assert!(h.why.contains("modprobe ip_vs"), "{}", h.why);
+        let h = host_backend_for(&probe(none(), false, false));
+        assert_eq!(h.kind, Backend::Nftables);
+        assert!(h.why.contains("no IPVS (no such family"), "{}", h.why);
+    }
+
+    /// Live, on this host's kernel: this machine's has no IPVS (CONFIG_IP_VS is not set), so
+    /// the family lookup fails cleanly (an error, no hang) and the host gets nftables. On a
+    /// kernel with IPVS the test says so rather than pass for the wrong reason.
+    #[test]
+    fn this_kernel_family_lookup() {
+        let p = probe_ipvs();
+        match &p.family {
+            Err(e) => {
+                assert!(e.contains("does not resolve"), "{e}");
+                if !p.proc_entry && !p.module_available {
+                    assert_eq!(host_backend_for(&p).kind, Backend::Nftables);
+                }
+            }
+            Ok(id) => panic!(
+                "this kernel resolves the IPVS family (id {id}): the test expects the development machine's kernel without IPVS; the IPVS backend is not live-tested"
+            ),
+        }
     }
 }

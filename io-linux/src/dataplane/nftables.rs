@@ -30,10 +30,10 @@ use nftables::schema::{self, FlushObject, NfCmd, NfListObject, NfObject, Nftable
 use nftables::stmt::{self, Statement};
 use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
 use vigil_engine::checker::Server;
-use vigil_engine::conf::{Family, Granularity, Protocol};
-use vigil_engine::dataplane::{Match, Persistence, Selector, ServicePlan};
+use vigil_engine::conf::{Family, Granularity, Protocol, VirtualServer};
+use vigil_engine::dataplane::{self as plan, Match, Persistence, Selector, ServicePlan};
 
-use super::Backend;
+use super::{Backend, Service};
 
 /// The name of Vigil's table (in the `ip` and `ip6` families).
 pub const TABLE: &str = "vigil";
@@ -591,12 +591,25 @@ impl Nft {
     }
 }
 
+/// The nftables plans of these services (the backend's refusals were filtered before).
+fn plans_of(services: &[Service<'_>]) -> Vec<ServicePlan> {
+    services
+        .iter()
+        .filter_map(|s| plan::plan(s.index, s.vs, s.table).ok())
+        .collect()
+}
+
 impl Backend for Nft {
     fn name(&self) -> &'static str {
         "nftables"
     }
 
-    fn rebuild(&mut self, plans: &[ServicePlan]) -> Result<(), String> {
+    fn refusal(&self, vs: &VirtualServer) -> Option<String> {
+        plan::refusal(vs)
+    }
+
+    fn rebuild(&mut self, services: &[Service<'_>]) -> Result<(), String> {
+        let plans = &plans_of(services)[..];
         let mut batch = Vec::new();
         let mut families = Vec::new();
         for f in [Family::V4, Family::V6] {
@@ -615,7 +628,8 @@ impl Backend for Nft {
         Ok(())
     }
 
-    fn update(&mut self, plans: &[ServicePlan]) -> Result<(), String> {
+    fn update(&mut self, services: &[Service<'_>]) -> Result<(), String> {
+        let plans = plans_of(services);
         let batch: Vec<_> = plans.iter().flat_map(render_update).collect();
         if batch.is_empty() {
             return Ok(());
@@ -623,7 +637,8 @@ impl Backend for Nft {
         self.apply(batch)
     }
 
-    fn intact(&mut self, plans: &[ServicePlan]) -> Result<bool, String> {
+    fn intact(&mut self, services: &[Service<'_>]) -> Result<bool, String> {
+        let plans = plans_of(services);
         for f in [Family::V4, Family::V6] {
             let mine: Vec<&ServicePlan> = plans.iter().filter(|p| p.family == f).collect();
             if !self.families.contains(&f) {

@@ -30,11 +30,12 @@ use std::process::Child;
 
 use tracing::{info, warn};
 use vigil_engine::conf::{self, Config};
-use vigil_engine::{Action, Engine, State};
+use vigil_engine::{Action, Engine, PriorityReport, State};
 
 use super::notify::{state_word, Notice, TargetKind};
 use super::program;
 use super::user::{self, Credentials};
+use crate::sys;
 
 /// What a FIFO line reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -277,13 +278,17 @@ impl FifoWriter {
                     self.write(&l);
                 }
             }
-            Action::PriorityChange { instance, to, .. } => {
+            Action::PriorityChange {
+                instance,
+                to,
+                report,
+                ..
+            } => {
                 if let Some(v) = engine.instance(*instance) {
                     if self.priority_changes.iter().any(|n| n == v.name()) {
-                        let ev = if v.state() == State::Master {
-                            Event::MasterPriority
-                        } else {
-                            Event::BackupPriority
+                        let ev = match report {
+                            PriorityReport::Master => Event::MasterPriority,
+                            PriorityReport::Backup => Event::BackupPriority,
                         };
                         let l = line(TargetKind::Instance, v.name(), ev, *to);
                         self.write(&l);
@@ -332,10 +337,8 @@ impl FifoWriter {
     pub fn shutdown(self) {
         for mut f in self.fifos {
             if let Some(mut c) = f.script.take() {
-                if let Ok(pid) = i32::try_from(c.id()) {
-                    // SAFETY: signalling the process group of a child we started (its own group).
-                    unsafe { libc::kill(-pid, libc::SIGTERM) };
-                }
+                // The process group of a child we started (its own group).
+                let _ = sys::signal_process_group(c.id(), libc::SIGTERM);
                 let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
                 loop {
                     match c.try_wait() {

@@ -12,26 +12,25 @@
 //! redirected elsewhere keeps the variable but not the stream).
 
 use std::fmt;
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::sys;
+
 /// Whether stderr is a stream to journald (`$JOURNAL_STREAM` names it).
 pub fn stderr_is_journal() -> bool {
     let Ok(v) = std::env::var("JOURNAL_STREAM") else {
         return false;
     };
-    // SAFETY: fstat fills `st`, which is valid for writes.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    let fd = std::io::stderr().as_raw_fd();
-    // SAFETY: `fd` is stderr, `st` is valid.
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+    let stderr = std::io::stderr();
+    let Ok((dev, ino)) = sys::device_and_inode(stderr.as_fd()) else {
         return false;
-    }
-    names_stream(&v, st.st_dev, st.st_ino)
+    };
+    names_stream(&v, dev, ino)
 }
 
 /// Whether a `$JOURNAL_STREAM` value (`DEVICE:INODE`, decimal) names the stream with this

@@ -121,6 +121,7 @@ impl Metrics {
     }
 
     /// The file's text.
+    // Long: one metric family after another, in the file's order (a flat list).
     pub fn render(&self, engine: &Engine) -> String {
         let mut o = String::new();
         let labels: Vec<(String, &str)> = engine

@@ -33,13 +33,11 @@
 //! stop:         after the engine's Shutdown actions: operator.shutdown(grace)
 //! ```
 
-#[allow(unsafe_code)] // mkfifo(2), chown(2), kill(2) of the reader process group
+#[allow(unsafe_code)] // mkfifo(2), chown(2)
 pub mod fifo;
-#[allow(unsafe_code)] // fstat(2) of stderr (is it the journal?)
 pub mod journal;
 pub mod mail;
 pub mod metrics;
-#[allow(unsafe_code)] // kill(2) of a notify script's process group
 pub mod notify;
 #[allow(unsafe_code)] // setrlimit(2), access(2)
 pub mod privilege;

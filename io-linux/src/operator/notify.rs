@@ -35,6 +35,7 @@ use vigil_engine::{Action, Engine, State};
 pub use super::program::{needs_shell, Program};
 use super::user::{self, Credentials};
 use super::{privilege, program};
+use crate::sys;
 
 /// How long one notify program may run before it is killed.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -100,10 +101,8 @@ pub fn run_program(p: &Program, extra: &[String], timeout: Duration) -> Outcome 
             Err(e) => return Outcome::NotStarted(e.to_string()),
         }
         if start.elapsed() >= timeout {
-            if let Ok(pid) = i32::try_from(child.id()) {
-                // SAFETY: signalling the process group this child leads (process_group(0)).
-                unsafe { libc::kill(-pid, libc::SIGKILL) };
-            }
+            // The process group this child leads (process_group(0)): its children go too.
+            let _ = sys::kill_process_group(child.id());
             let _ = child.kill();
             let _ = child.wait();
             return Outcome::TimedOut;

@@ -1,3 +1,4 @@
+// Long: the status socket and keepalived's data and stats files share the instance view and its renderings.
 //! `vigild status`: what every instance is doing, through a control socket; and keepalived's
 //! data and stats files on SIGUSR1 / SIGUSR2.
 //!

@@ -11,7 +11,7 @@ use vigil_engine::wire::Family;
 use vigil_engine::{Action, Engine, EngineConfig, Input, Instant};
 
 /// Parse `text` and build its engine.
-pub fn engine(text: &str) -> (Config, Engine) {
+pub(crate) fn engine(text: &str) -> (Config, Engine) {
     let cfg = conf::parse_str(text).unwrap_or_else(|e| panic!("config: {e:?}"));
     let ec = EngineConfig::from_conf(&cfg).unwrap_or_else(|e| panic!("convert: {e}"));
     let engine = Engine::new(ec.engine).unwrap_or_else(|e| panic!("engine: {e}"));
@@ -20,7 +20,7 @@ pub fn engine(text: &str) -> (Config, Engine) {
 
 /// Every interface up with a primary IPv4 address 192.0.2.(10+k) and a link-local IPv6 address,
 /// then Start; every action goes to `sink`.
-pub fn start(e: &mut Engine, now: Instant, sink: &mut dyn FnMut(&Engine, Action)) {
+pub(crate) fn start(e: &mut Engine, now: Instant, sink: &mut dyn FnMut(&Engine, Action)) {
     let ifaces: Vec<_> = e.interfaces().map(|(id, _)| id).collect();
     for (k, id) in ifaces.into_iter().enumerate() {
         e.handle_input(
@@ -50,7 +50,7 @@ pub fn start(e: &mut Engine, now: Instant, sink: &mut dyn FnMut(&Engine, Action)
 }
 
 /// Serve every deadline up to `until`.
-pub fn run_until(e: &mut Engine, until: Instant, sink: &mut dyn FnMut(&Engine, Action)) {
+pub(crate) fn run_until(e: &mut Engine, until: Instant, sink: &mut dyn FnMut(&Engine, Action)) {
     while let Some(d) = e.poll_timeout() {
         if d > until {
             break;
@@ -61,19 +61,19 @@ pub fn run_until(e: &mut Engine, until: Instant, sink: &mut dyn FnMut(&Engine, A
 }
 
 /// Hand every queued action to `sink`, with the engine as it is right after the call.
-pub fn drain(e: &mut Engine, sink: &mut dyn FnMut(&Engine, Action)) {
+pub(crate) fn drain(e: &mut Engine, sink: &mut dyn FnMut(&Engine, Action)) {
     while let Some(a) = e.poll_action() {
         sink(e, a);
     }
 }
 
 /// `Instant` `secs` seconds after the epoch.
-pub fn at(secs: f64) -> Instant {
+pub(crate) fn at(secs: f64) -> Instant {
     Instant::from_nanos((secs * 1e9) as u64)
 }
 
 /// Wait (bounded) until `f` holds; false when it never did.
-pub fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+pub(crate) fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let end = std::time::Instant::now() + limit;
     while std::time::Instant::now() < end {
         if f() {
@@ -85,7 +85,7 @@ pub fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
 }
 
 /// A child process killed (by its pid) and reaped when dropped, even when the test fails.
-pub struct ChildGuard(pub std::process::Child);
+pub(crate) struct ChildGuard(pub std::process::Child);
 
 impl Drop for ChildGuard {
     fn drop(&mut self) {
@@ -98,7 +98,7 @@ impl Drop for ChildGuard {
 /// test is reported as NOT RUN (a line on stderr, and one appended to the file named by
 /// `VIGIL_NOT_RUN_LOG`, which scripts/test counts) and `false` is returned; otherwise it panics
 /// with a message. libtest has no "skipped" verdict: without this the early return reads `ok`.
-pub fn need_root(what: &str) -> bool {
+pub(crate) fn need_root(what: &str) -> bool {
     // SAFETY: geteuid cannot fail.
     if unsafe { libc::geteuid() } == 0 {
         return true;

@@ -160,7 +160,7 @@ pub(crate) struct Model {
 
 impl Model {
     /// A fresh engine's instance `i` of `cfg`.
-    pub fn new(cfg: &EngineConfig, i: usize) -> Model {
+    pub(crate) fn new(cfg: &EngineConfig, i: usize) -> Model {
         let mut m = Model {
             prio: None,
             stats: InstanceStats::default(),
@@ -206,7 +206,7 @@ impl Model {
     /// and a MASTER's is its own; a VRRPv2 BACKUP whose interval changed keeps a timer armed
     /// under the old one, which the outside cannot compute: unknown until the next advert
     /// restarts it (a VRRPv3 BACKUP runs on the interval it learned, which does not change).
-    pub fn reconfigure(&mut self, cfg: &EngineConfig, i: usize, state: State) {
+    pub(crate) fn reconfigure(&mut self, cfg: &EngineConfig, i: usize, state: State) {
         let was = self.own;
         self.settings(cfg, i);
         let changed = self.own != was;
@@ -223,7 +223,7 @@ impl Model {
 
     /// The Master_Down_Timer's deadline (local clock), when the outside knows it: the RFC's,
     /// or where the read-before-deciding rule extended it ([`Model::extend`]).
-    pub fn deadline(&self) -> Option<u64> {
+    pub(crate) fn deadline(&self) -> Option<u64> {
         let base = self.rfc_deadline()?;
         Some(match self.extended {
             Some((of, to)) if of == base => to,
@@ -234,9 +234,15 @@ impl Model {
     /// The engine's read-before-deciding rule (its `backlog` module), modelled from outside: a
     /// BACKUP's Master_Down_Timer due at `local` (local clock) whose interface's socket buffer
     /// lost frames at `lost_at` within the timer's run (lost_at + Master_Down_Interval >= the
-    /// deadline) is extended once, to one Master_Adver_Interval after the later of the deadline
-    /// and now. Returns true when extended.
-    pub fn extend(&mut self, local: u64, lost_at: Option<u64>) -> bool {
+    /// deadline), or that fell within the node's last `stall` and is served more than Skew_Time
+    /// after it, is extended once, to one
+    /// Master_Adver_Interval after the later of the deadline and now. Returns true when extended.
+    pub(crate) fn extend(
+        &mut self,
+        local: u64,
+        lost_at: Option<u64>,
+        stall: Option<(u64, u64)>,
+    ) -> bool {
         let (Some(base), Some(d), Some(p), Some(mai)) =
             (self.rfc_deadline(), self.deadline(), self.prio, self.mai)
         else {
@@ -245,9 +251,16 @@ impl Model {
         if d > local || self.extended.is_some_and(|(of, _)| of == base) || self.ran_out == Some(d) {
             return false;
         }
-        if lost_at.is_none_or(|l| {
-            l.saturating_add(down_interval_after(self.adverts, self.v3, p, mai)) < d
-        }) {
+        let lost = lost_at.is_some_and(|l| {
+            l.saturating_add(down_interval_after(self.adverts, self.v3, p, mai)) >= d
+        });
+        // Served later than Skew_Time after its deadline: only a deadline that fell within the
+        // node's last stall is served late (a running node serves it on time; a deadline the
+        // model computes in the past otherwise is one the engine served already, e.g. a
+        // sync-group member's that ran out and waits).
+        let late = stall.is_some_and(|(from, to)| from <= d && d <= to)
+            && local.saturating_sub(d) > skew(self.v3, p, mai);
+        if !lost && !late {
             return false;
         }
         self.extended = Some((base, d.max(local).saturating_add(mai)));
@@ -268,7 +281,7 @@ impl Model {
 
     /// The instance went to `to`, at local time `local`; `heard` is the interval of the advert
     /// that made a MASTER fall back (v3 learns it).
-    pub fn entered(
+    pub(crate) fn entered(
         &mut self,
         from: State,
         to: State,
@@ -314,7 +327,7 @@ impl Model {
 
     /// The engine starts (`Input::Start` on a stopped engine) at local time `local`: keepalived's
     /// preempt_delay also holds off preemption after start-up.
-    pub fn started(&mut self, local: u64) {
+    pub(crate) fn started(&mut self, local: u64) {
         self.preempt_at =
             (self.preempt_delay > 0).then(|| local.saturating_add(self.preempt_delay));
     }
@@ -323,7 +336,7 @@ impl Model {
     /// one Advertisement_Interval. A MASTER sends one per interval, plus one answer per advert
     /// of a lower priority (or priority 0) it hears: with `peers` other routers and duplication,
     /// never more than a few per peer.
-    pub fn sent(&mut self, now: u64, limit: u32) -> Result<(), u32> {
+    pub(crate) fn sent(&mut self, now: u64, limit: u32) -> Result<(), u32> {
         if now.saturating_sub(self.storm.0) >= self.own {
             self.storm = (now, 0);
         }
@@ -335,7 +348,7 @@ impl Model {
     }
 
     /// An announcement (gratuitous ARP / unsolicited NA burst step) of this instance.
-    pub fn announced(&mut self) {
+    pub(crate) fn announced(&mut self) {
         match self.tenure.as_mut() {
             Some(t) => t.1 += 1,
             None => self.pre_announces += 1,
@@ -348,7 +361,7 @@ impl Model {
     /// `garp_master_refresh`; the announcements of a burst spaced by `vrrp_garp_interval`. Not
     /// judged when a lower priority was heard (its own bursts), when two bursts overlap (the
     /// later one takes over the schedule), or when one falls due exactly at `leave`.
-    pub fn announce_check(
+    pub(crate) fn announce_check(
         &self,
         a: &vigil_engine::setup::Announce,
         leave: u64,
@@ -419,7 +432,7 @@ impl Model {
 
     /// A BACKUP accepted an advert of priority `prio` and interval `heard` at local time
     /// `local` (RFC 5798 section 6.4.2, keepalived's preempt_delay).
-    pub fn backup_heard(&mut self, prio: u8, heard: u64, src: IpAddr, local: u64) {
+    pub(crate) fn backup_heard(&mut self, prio: u8, heard: u64, src: IpAddr, local: u64) {
         if prio == 0 {
             self.down = match (self.prio, self.mai) {
                 (Some(p), Some(mai)) => Down::Skew {

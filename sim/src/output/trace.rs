@@ -139,6 +139,15 @@ pub enum TraceEvent {
         /// The routes, as `ip route` writes them.
         routes: Vec<String>,
     },
+    /// Policy routing rules installed (became MASTER) or removed (left MASTER).
+    Rules {
+        /// Instance index.
+        inst: u32,
+        /// Added, or removed.
+        added: bool,
+        /// The rules, as keepalived's dump writes them.
+        rules: Vec<String>,
+    },
     /// Gratuitous ARP / unsolicited NA sent for the addresses.
     Announce {
         /// Instance index.
@@ -424,6 +433,12 @@ impl TraceEntry {
                 put("instance", json!(names.instance(node, *inst)));
                 put("routes", json!(routes));
             }
+            TraceEvent::Rules { inst, added, rules } => {
+                let what = if *added { "added" } else { "removed" };
+                put("event", json!(format!("rules-{what}")));
+                put("instance", json!(names.instance(node, *inst)));
+                put("rules", json!(rules));
+            }
             TraceEvent::Announce { inst, count } => {
                 put("event", json!("announce"));
                 put("instance", json!(names.instance(node, *inst)));
@@ -638,6 +653,12 @@ impl TraceEntry {
                 names.instance(node, *inst),
                 if *added { "installs" } else { "removes" },
                 routes.join(", ")
+            ),
+            TraceEvent::Rules { inst, added, rules } => format!(
+                "{} {} rule(s) {}",
+                names.instance(node, *inst),
+                if *added { "installs" } else { "removes" },
+                rules.join(", ")
             ),
             TraceEvent::Announce { inst, count } => format!(
                 "{} re-announces {count} address(es) (gratuitous ARP / NA)",

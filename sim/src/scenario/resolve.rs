@@ -228,6 +228,7 @@ impl Scenario {
                     startup_delay: std::time::Duration::ZERO,
                     // Scenarios have no process events (yet): no instance tracks processes.
                     track_processes: Vec::new(),
+                    link_delays: Vec::new(),
                 }
             };
             for inst in &config.instances {

@@ -79,6 +79,8 @@ impl Sim {
             FaultAction::Stall(n, until) => {
                 if self.nodes[n].running {
                     self.nodes[n].stalled_until = until;
+                    let (from, to) = (self.nodes[n].local(self.now), self.nodes[n].local(until));
+                    self.nodes[n].last_stall = Some((from, to));
                     for t in self.nodes[n].insts.iter_mut() {
                         t.model.tenure_unjudged = true;
                     }
@@ -140,8 +142,10 @@ impl Sim {
             return;
         };
 
+        let now = self.now;
         let f = &mut self.nodes[node].ifaces[iface];
         f.up = up;
+        f.down_since = if up { None } else { f.down_since.or(Some(now)) };
         let id = f.engine_id;
         let name = f.plan.name.clone();
         self.record(Some(node), TraceEvent::Link { iface: name, up });

@@ -423,6 +423,7 @@ impl Sim {
     }
 
     /// One action of node `n`'s checker engine.
+    // Long: one arm per checker-engine action, as vigild's runner has (a flat table).
     fn lvs_act(&mut self, n: usize, a: CheckAction) -> Result<(), Breach> {
         let local = self.nodes[n].local(self.now);
         let Some(d) = self.nodes[n].lvs.as_mut() else {

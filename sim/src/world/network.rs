@@ -212,7 +212,7 @@ impl Sim {
                 f.from = from;
                 f.src = adv.src;
                 f.dst = dst;
-                f.ttl = vigil_engine::wire::VRRP_TTL;
+                f.ttl = adv.ttl.unwrap_or(vigil_engine::wire::VRRP_TTL);
                 f.payload.set(bytes);
                 Some(rc)
             });
@@ -222,7 +222,7 @@ impl Sim {
                     from,
                     src: adv.src,
                     dst,
-                    ttl: vigil_engine::wire::VRRP_TTL,
+                    ttl: adv.ttl.unwrap_or(vigil_engine::wire::VRRP_TTL),
                     payload: Payload::new(bytes),
                 }),
             };

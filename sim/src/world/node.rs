@@ -25,6 +25,8 @@ pub(crate) struct NodeIface {
     pub engine_id: Option<IfaceId>,
     /// IPv4 identification counter (keepalived counts from 1).
     pub ip_id: u16,
+    /// Since when (virtual ns) the link is down, while it is.
+    pub down_since: Option<u64>,
 }
 
 /// What the simulator knows of one instance (checked against the engine after every call).
@@ -115,6 +117,9 @@ pub(crate) struct Node {
     pub group_states: Vec<State>,
     /// A `stall`: the process is frozen until this virtual time (0: it runs).
     pub stalled_until: u64,
+    /// The last stall, from and until (the node's local clock): a Master_Down_Timer due within
+    /// it is served late when the node resumes (the engine's late-served rule, backlog.rs).
+    pub last_stall: Option<(u64, u64)>,
     /// Frames that reached the node while it was stalled, or busy reading earlier frames
     /// (interface, frame), in arrival order: its socket buffer, bounded by `socket_buffer`.
     pub(crate) stall_buffer: VecDeque<(usize, Rc<Frame>)>,
@@ -153,7 +158,7 @@ pub(crate) struct ScriptRun {
 
 impl Node {
     /// The node's clock at virtual time `t`: offset + t * (1 + drift).
-    pub fn local(&self, t: u64) -> u64 {
+    pub(crate) fn local(&self, t: u64) -> u64 {
         if self.drift_ppm == 0 {
             return t.saturating_add(self.clock_offset);
         }
@@ -183,7 +188,7 @@ impl Node {
     }
 
     /// Drift slack for a duration measured on this node's clock, in virtual time.
-    pub fn slack(&self, d: u64) -> u64 {
+    pub(crate) fn slack(&self, d: u64) -> u64 {
         d / 1_000_000 * self.drift_ppm.unsigned_abs() + 1_000
     }
 }
@@ -392,8 +397,9 @@ impl Sim {
         self.resuming = was;
         let node = &mut self.nodes[n];
         let mut extended = 0;
+        let stall = node.last_stall;
         for t in node.insts.iter_mut() {
-            if t.state == State::Backup && t.model.extend(local, node.lost_at[t.iface]) {
+            if t.state == State::Backup && t.model.extend(local, node.lost_at[t.iface], stall) {
                 extended += 1;
             }
         }

@@ -204,6 +204,8 @@ impl Sim {
             } => self.excluded(n, instance, false, addrs.len()),
             Action::AddRoutes { instance, routes } => self.routes(n, instance, true, &routes),
             Action::RemoveRoutes { instance, routes } => self.routes(n, instance, false, &routes),
+            Action::AddRules { instance, rules } => self.rules(n, instance, true, &rules),
+            Action::RemoveRules { instance, rules } => self.rules(n, instance, false, &rules),
             Action::RunCheck { script, .. } => {
                 let names = &self.nodes[n].scripts;
                 let engine = self.nodes[n].engine.as_ref();
@@ -258,6 +260,18 @@ impl Sim {
         );
     }
 
+    fn rules(
+        &mut self,
+        n: usize,
+        instance: InstanceId,
+        added: bool,
+        rules: &[vigil_engine::setup::VirtualRule],
+    ) {
+        let inst = self.lane(n, instance);
+        let rules = rules.iter().map(|r| r.keepalived_format()).collect();
+        self.record(Some(n), TraceEvent::Rules { inst, added, rules });
+    }
+
     /// An advert: checked (one per call, link up, no storm), counted in the model, put on the wire.
     pub(crate) fn send_advert(&mut self, n: usize, adv: vigil_engine::SendAdvert) {
         let inst = adv.instance.0;
@@ -279,7 +293,20 @@ impl Sim {
             .instances
             .get(inst as usize)
             .is_some_and(|c| c.dont_track_primary);
-        if !self.nodes[n].ifaces[ni].up && !ignores_link {
+        // interface_up_down_delays: the instances see a link-down only once it has lasted the
+        // interface's down delay (engine/link_delay.rs); until then the engine still sends.
+        let f = &self.nodes[n].ifaces[ni];
+        let not_told_yet = self.nodes[n]
+            .running_config
+            .link_delays
+            .iter()
+            .find(|d| d.interface == f.plan.name)
+            .zip(f.down_since)
+            .is_some_and(|(d, since)| {
+                let delay = u64::try_from(d.down.as_nanos()).unwrap_or(u64::MAX);
+                self.now < since.saturating_add(delay)
+            });
+        if !self.nodes[n].ifaces[ni].up && !ignores_link && !not_told_yet {
             let detail = format!(
                 "an advert (priority {}) on {}, whose link is down",
                 adv.priority, self.nodes[n].ifaces[ni].plan.name
@@ -484,7 +511,10 @@ impl Sim {
 
     /// A tracker moved the effective priority: it continues the last reported one.
     pub(crate) fn priority_change(&mut self, n: usize, a: Action) {
-        let Action::PriorityChange { instance, from, to } = a else {
+        let Action::PriorityChange {
+            instance, from, to, ..
+        } = a
+        else {
             return;
         };
 

@@ -1,3 +1,4 @@
+// Long: real_server and the nine checker blocks, one keyword table each (keepalived's check_*.c).
 //! The blocks inside a `virtual_server`: `real_server` and the nine checker blocks with their
 //! own keywords (keepalived.conf(5), "Virtual server(s)"; keepalived 2.2.7 `check_*.c`), and the
 //! address entries of a `virtual_server_group` ("Virtual server group(s)").

@@ -413,8 +413,8 @@ impl Builder {
             real_servers: out_reals,
             loc: raw.loc,
         };
-        // What the nftables data plane applies, maps or refuses (crate::dataplane).
-        for note in crate::dataplane::nftables_notes(&vs) {
+        // What the host's data plane applies, maps or refuses (crate::dataplane).
+        for note in self.data_plane.notes(&vs) {
             self.notice(&vs.loc, note);
         }
         Some(vs)

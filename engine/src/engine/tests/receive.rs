@@ -1,3 +1,4 @@
+// Long: tests only, one per RFC 5798 7.1 check, drop and counter (46).
 //! Receiving adverts: the RFC 5798 section 7.1 checks, drops and their counters and notices,
 //! and what BACKUP and MASTER do with what they accept.
 
