@@ -33,7 +33,7 @@ for spec in "$@"; do
     if [ "$t" = advert ]; then
         nice -n 19 cargo +nightly fuzz build -s none --features fast-alloc "$t"
     else
-        nice -n 19 cargo +nightly fuzz build -s none --features fast-alloc --no-trace-compares \
+        nice -n 19 cargo +nightly fuzz build -O -s none --features fast-alloc --no-trace-compares \
             --target-dir "$nocmp_dir" "$t"
     fi || { status=1; continue; }
     mkdir -p "corpus-work/$t" "artifacts/$t"

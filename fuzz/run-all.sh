@@ -30,7 +30,7 @@ fi
 nocmp_dir=${VIGIL_FUZZ_NOCMP_DIR:-target/nocmp}
 cargo +nightly fuzz build -s none --features fast-alloc advert
 for t in engine config; do
-    cargo +nightly fuzz build -s none --features fast-alloc --no-trace-compares \
+    cargo +nightly fuzz build -O -s none --features fast-alloc --no-trace-compares \
         --target-dir "$nocmp_dir" "$t"
 done
 

@@ -117,92 +117,95 @@ pub fn missing_interfaces(
     cfg: &conf::Config,
     mut exists: impl FnMut(&str) -> bool,
 ) -> Vec<Diagnostic> {
-    let mut named: Vec<(String, Location, Use, String)> = Vec::new();
-    let default_if = cfg.global.default_interface.as_ref();
+    // References only: the owner's text is made for a missing interface, not for every use
+    // (formatting every address for nothing was 8 % of `vigild -t` on 1,000 instances).
+    let mut named: Vec<(&str, &Location, Use, Owner<'_>)> = Vec::new();
+    let default_if = cfg.global.default_interface.as_deref();
     for i in &cfg.instances {
-        if let Some(ifname) = i.interface.as_ref().or(default_if) {
-            named.push((ifname.clone(), i.loc.clone(), Use::Instance, i.name.clone()));
+        if let Some(ifname) = i.interface.as_deref().or(default_if) {
+            named.push((ifname, &i.loc, Use::Instance, Owner::Name(&i.name)));
         }
         for t in &i.track_interfaces {
-            named.push((t.name.clone(), t.loc.clone(), Use::Tracked, i.name.clone()));
+            named.push((&t.name, &t.loc, Use::Tracked, Owner::Name(&i.name)));
         }
         for a in i.virtual_addresses.iter().chain(&i.excluded_addresses) {
             if let Some(d) = &a.address.dev {
-                named.push((
-                    d.clone(),
-                    a.loc.clone(),
-                    Use::Device,
-                    a.address.addr.to_string(),
-                ));
+                named.push((d, &a.loc, Use::Device, Owner::Address(a.address.addr)));
             }
         }
         for r in &i.virtual_routes {
             if let Some(d) = &r.dev {
-                named.push((
-                    d.clone(),
-                    r.loc.clone(),
-                    Use::Device,
-                    format!("route {}", r.to),
-                ));
+                named.push((d, &r.loc, Use::Device, Owner::Route(r.to)));
             }
         }
     }
     for g in &cfg.sync_groups {
         for t in &g.track_interfaces {
-            named.push((t.name.clone(), t.loc.clone(), Use::Tracked, g.name.clone()));
+            named.push((&t.name, &t.loc, Use::Tracked, Owner::Name(&g.name)));
         }
     }
     // keepalived 2.2.7: "unknown interface ... specified for up/down delay" is fatal.
     for d in &cfg.interface_delays {
         named.push((
-            d.interface.clone(),
-            d.loc.clone(),
+            &d.interface,
+            &d.loc,
             Use::Instance,
-            "interface_up_down_delays".to_string(),
+            Owner::Name("interface_up_down_delays"),
         ));
     }
     for a in &cfg.static_addresses {
-        if let Some(d) = a.address.dev.as_ref().or(default_if) {
-            named.push((
-                d.clone(),
-                a.loc.clone(),
-                Use::Device,
-                a.address.addr.to_string(),
-            ));
+        if let Some(d) = a.address.dev.as_deref().or(default_if) {
+            named.push((d, &a.loc, Use::Device, Owner::Address(a.address.addr)));
         }
     }
     for r in &cfg.static_routes {
         if let Some(d) = &r.dev {
-            named.push((
-                d.clone(),
-                r.loc.clone(),
-                Use::Device,
-                format!("route {}", r.to),
-            ));
+            named.push((d, &r.loc, Use::Device, Owner::Route(r.to)));
         }
     }
-    let mut known: HashMap<String, bool> = HashMap::new();
+    let mut known: HashMap<&str, bool> = HashMap::new();
     let mut reported = BTreeSet::new();
     let mut out = Vec::new();
     for (name, loc, how, owner) in named {
-        let ok = *known.entry(name.clone()).or_insert_with(|| exists(&name));
-        if ok || !reported.insert((loc.file.to_string(), loc.line, loc.col, name.clone())) {
+        let ok = *known.entry(name).or_insert_with(|| exists(name));
+        if ok || !reported.insert((&*loc.file, loc.line, loc.col, name)) {
             continue;
         }
         out.push(match how {
             Use::Instance => {
-                Diagnostic::error(&loc, format!("({owner}) interface {name} does not exist"))
+                Diagnostic::error(loc, format!("({owner}) interface {name} does not exist"))
             }
             Use::Tracked => Diagnostic::error(
-                &loc,
+                loc,
                 format!("({owner}) tracked interface {name} does not exist"),
             ),
             Use::Device => {
-                Diagnostic::warning(&loc, format!("interface {name} for {owner} does not exist"))
+                Diagnostic::warning(loc, format!("interface {name} for {owner} does not exist"))
             }
         });
     }
     out
+}
+
+/// Who names an interface, for the message when it does not exist.
+#[derive(Clone, Copy, Debug)]
+enum Owner<'a> {
+    /// An instance or a sync group.
+    Name(&'a str),
+    /// A virtual or static address.
+    Address(std::net::IpAddr),
+    /// A virtual or static route (its destination).
+    Route(std::net::IpAddr),
+}
+
+impl std::fmt::Display for Owner<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Owner::Name(n) => f.write_str(n),
+            Owner::Address(a) => write!(f, "{a}"),
+            Owner::Route(to) => write!(f, "route {to}"),
+        }
+    }
 }
 
 /// Whether a network interface of this name exists in the current network namespace.

@@ -91,6 +91,11 @@ pub struct Mirror {
     pub grouped: bool,
     /// The virtual addresses held (added by `AddAddresses` and not removed since).
     pub held: Vec<VirtualAddress>,
+    /// The `virtual_ipaddress_excluded` addresses held (added by `AddExcludedAddresses` and not
+    /// removed since): announced with the virtual addresses, as keepalived's
+    /// `vrrp_send_link_update` does, so an instance whose only addresses are excluded ones
+    /// announces too.
+    pub held_excluded: Vec<VirtualAddress>,
     /// Packets delivered that reached this instance (interface, family and VRID).
     pub delivered: u64,
     /// `SendAdvert` actions.
@@ -150,6 +155,7 @@ impl Contract {
             m.state = Some(view.state());
             if view.state() == State::Master {
                 m.held = view.config().virtual_addresses.clone();
+                m.held_excluded = view.config().excluded_addresses.clone();
             }
             m.delivered = st.drops() + st.adverts_received;
             m.protocol_errors = st.drops();
@@ -388,10 +394,23 @@ impl Contract {
                     m.held.swap_remove(k);
                 }
             }
+            Action::AddExcludedAddresses {
+                instance, addrs, ..
+            } => {
+                let i = self.idx(*instance)?;
+                self.mirror[i].held_excluded.extend(addrs.iter().cloned());
+            }
+            Action::RemoveExcludedAddresses {
+                instance, addrs, ..
+            } => {
+                let i = self.idx(*instance)?;
+                self.mirror[i].held_excluded.retain(|h| !addrs.contains(h));
+            }
             Action::Announce { instance, .. } => {
                 let i = self.idx(*instance)?;
+                let m = &self.mirror[i];
                 ensure!(
-                    !self.mirror[i].held.is_empty(),
+                    !m.held.is_empty() || !m.held_excluded.is_empty(),
                     "announce-only-master",
                     "instance {i}: announce without the addresses"
                 );

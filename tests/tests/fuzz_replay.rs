@@ -118,8 +118,8 @@ fn advert_regressions() {
 fn engine_regressions() {
     assert_eq!(
         replay("regressions", "engine"),
-        6,
-        "findings 1, 2, 4b, 5, 7, 8"
+        7,
+        "findings 1, 2, 4b, 5, 7, 8, 11"
     );
 }
 

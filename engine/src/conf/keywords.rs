@@ -158,11 +158,50 @@ pub const NEWER_KEEPALIVED: &[(Section, &str)] = &[
 ];
 
 /// The class of `name` in `section`, `None` when it is not a keyword there.
+///
+/// Every keyword of every file goes through here: a hash map per section built once from
+/// [`KEYWORDS`] (the first entry of a keyword wins, as the linear search it replaces did;
+/// that search was 15 % of `vigild -t` on 1,000 instances).
 pub fn class(section: Section, name: &str) -> Option<Class> {
-    KEYWORDS
-        .iter()
-        .find(|k| k.section == section && k.name == name)
-        .map(|k| k.class)
+    index()[section as usize].get(name).copied()
+}
+
+/// FNV-1a: keywords are short, so a simple hash costs less than SipHash, and the table is not
+/// attacker-controlled (a file's words are only looked up).
+#[derive(Default)]
+struct Fnv(u64);
+
+impl core::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type KeywordMap =
+    std::collections::HashMap<&'static str, Class, core::hash::BuildHasherDefault<Fnv>>;
+
+/// [`KEYWORDS`] by section, then name.
+fn index() -> &'static [KeywordMap; Section::ALL.len()] {
+    static INDEX: std::sync::OnceLock<[KeywordMap; Section::ALL.len()]> =
+        std::sync::OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut maps: [KeywordMap; Section::ALL.len()] = Default::default();
+        for k in KEYWORDS {
+            maps[k.section as usize].entry(k.name).or_insert(k.class);
+        }
+        maps
+    })
 }
 
 /// The diagnostic text for a noted keyword (the parser prints it as a notice).

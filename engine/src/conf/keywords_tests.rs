@@ -356,3 +356,22 @@ fn the_table_listed() {
     ));
     insta::assert_snapshot!(out);
 }
+
+/// The per-section index of [`keywords::class`] is addressed by `Section as usize`: `ALL` must
+/// list the sections in declaration order, and the index must answer as the table does (the
+/// first entry of a name wins).
+#[test]
+fn the_keyword_index_answers_as_the_table() {
+    for (i, s) in Section::ALL.iter().enumerate() {
+        assert_eq!(*s as usize, i, "{s:?}");
+    }
+    for k in KEYWORDS {
+        let first = KEYWORDS
+            .iter()
+            .find(|e| e.section == k.section && e.name == k.name)
+            .map(|e| e.class);
+        assert_eq!(class(k.section, k.name), first, "{:?}", k);
+    }
+    assert_eq!(class(Section::VrrpInstance, "no_such_keyword"), None);
+    assert_eq!(class(Section::VrrpInstance, ""), None);
+}

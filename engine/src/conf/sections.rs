@@ -126,7 +126,7 @@ impl Builder {
     }
 
     fn string(&mut self, s: &Stmt) -> R<String> {
-        self.one(s).map(|t| t.text.to_string())
+        self.one(s).map(|t| t.text.as_str().to_owned())
     }
 
     fn block<'s>(&mut self, s: &'s Stmt) -> &'s [Stmt] {
@@ -205,7 +205,7 @@ impl Builder {
 
     /// A notify-style script: `KEYWORD COMMAND [USER [GROUP]]`.
     fn notify_script(&mut self, s: &Stmt) -> R<Script> {
-        let kw = s.keyword().text.to_string();
+        let kw = s.keyword().text.as_str();
         let Some(cmd) = s.args().first() else {
             self.err(
                 s.loc(),
@@ -213,9 +213,9 @@ impl Builder {
             );
             return Err(());
         };
-        let run_as = self.run_as(&s.args()[1..], &kw);
+        let run_as = self.run_as(&s.args()[1..], kw);
         Ok(Script {
-            command: cmd.text.to_string(),
+            command: cmd.text.as_str().to_owned(),
             argv: split_args(&cmd.text),
             run_as,
             loc: cmd.loc.clone(),
@@ -731,7 +731,7 @@ impl Builder {
                     2
                 }
                 "dev" => {
-                    a.dev = Some(needs(self)?.text.to_string());
+                    a.dev = Some(needs(self)?.text.as_str().to_owned());
                     2
                 }
                 "scope" => {
@@ -746,7 +746,7 @@ impl Builder {
                     2
                 }
                 "label" => {
-                    a.label = Some(needs(self)?.text.to_string());
+                    a.label = Some(needs(self)?.text.as_str().to_owned());
                     2
                 }
                 "peer" => {
@@ -928,7 +928,7 @@ impl Builder {
             self.no_block(t);
             let (w, reverse) = self.track_list_weight(t, -253, 253);
             out.push(TrackInterface {
-                name: t.keyword().text.to_string(),
+                name: t.keyword().text.as_str().to_owned(),
                 weight: w.unwrap_or(0),
                 reverse,
                 loc: t.loc().clone(),
@@ -943,7 +943,7 @@ impl Builder {
             self.no_block(t);
             let (weight, reverse, noreverse) = self.track_list_weight3(t, min, max);
             out.push(TrackRef {
-                name: t.keyword().text.to_string(),
+                name: t.keyword().text.as_str().to_owned(),
                 weight,
                 reverse,
                 noreverse,
@@ -1540,7 +1540,7 @@ impl Builder {
             }
         }
         Ok(VrrpInstance {
-            name: name.text.to_string(),
+            name: name.text.as_str().to_owned(),
             state,
             interface,
             vrid,

@@ -417,3 +417,39 @@ fn a_masters_advert_before_a_backups_master_down_timer_is_no_takeover() {
     assert_eq!(e.poll_timeout(), Some(Instant::from_millis(1000)));
     assert!(!e.next_deadline_is_takeover());
 }
+
+/// Found by the `engine` fuzz target (fuzz/regressions/engine/announce-without-the-addresses):
+/// a MASTER reloaded without virtual addresses while a spaced announcement burst
+/// (`vrrp_garp_interval`) was under way kept the burst's timer, and each remaining
+/// announcement went out with nothing to announce. An announcement needs addresses
+/// (keepalived's `vrrp_send_link_update` sends only while the addresses are set).
+#[test]
+fn a_master_reloaded_without_addresses_ends_its_announcement_burst() {
+    let mut c = cfg(&[], &[]);
+    c.announce.interval = core::time::Duration::from_millis(100);
+    c.announce.master_repeat = 3;
+    let (mut e, first) = master(c.clone());
+    assert_eq!(
+        kinds(&first).iter().filter(|k| **k == "announce").count(),
+        1,
+        "a spaced burst starts with one announcement"
+    );
+    let mut bare = c;
+    bare.virtual_addresses.clear();
+    let now = e.poll_timeout().unwrap_or(Instant::from_millis(0));
+    e.reload(now, EngineConfig::instances(vec![bare])).unwrap();
+    let mut seen = drain(&mut e);
+    for _ in 0..50 {
+        let Some(t) = e.poll_timeout() else { break };
+        if t > now.saturating_add(core::time::Duration::from_secs(20)) {
+            break;
+        }
+        e.handle_timeout(t);
+        seen.extend(drain(&mut e));
+    }
+    for a in &seen {
+        if let Action::Announce { addrs, .. } = a {
+            assert!(!addrs.is_empty(), "an announcement with no address: {a:?}");
+        }
+    }
+}

@@ -48,6 +48,14 @@ impl Engine {
     pub(super) fn announce_timer_due(&mut self, t: Timer, at: Instant, i: usize) {
         match t {
             Timer::Announce => {
+                if self.instances[i].announced.is_empty() {
+                    // A reload took every address away during the burst: nothing is left to
+                    // announce, so the burst ends (found by the engine fuzz target).
+                    let inst = &mut self.instances[i];
+                    inst.burst_left = 0;
+                    inst.set(Timer::Announce, Instant::MAX);
+                    return;
+                }
                 self.announce_once(i);
                 let inst = &mut self.instances[i];
                 inst.burst_left = inst.burst_left.saturating_sub(1);
