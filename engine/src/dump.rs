@@ -28,7 +28,8 @@ use core::fmt::Write as _;
 use core::time::Duration;
 use std::net::IpAddr;
 
-use crate::conf::{self, Config, RunAs, Scope};
+use crate::address::{Scope, VirtualAddress};
+use crate::conf::{self, Config, RunAs};
 use crate::from_conf::ConvertError;
 use crate::setup::{
     EngineConfig, InstanceConfig, OldUnicastChecksum, Track, TrackTarget, WantState, OWNER_PRIORITY,
@@ -88,11 +89,12 @@ pub fn dump_vrrp(cfg: &Config, env: &dyn DumpEnv) -> Result<String, ConvertError
         line(w, "------< Static Addresses >------");
         for a in &cfg.static_addresses {
             let dev = a
+                .address
                 .dev
                 .clone()
                 .or_else(|| cfg.global.default_interface.clone())
                 .unwrap_or_else(|| "eth0".into());
-            line(w, &format!("     {}", address(a, &dev)));
+            line(w, &format!("     {}", address(&a.address, &dev)));
         }
     }
     if !cfg.static_routes.is_empty() {
@@ -604,7 +606,7 @@ fn instance(
         Auth::None if c.version == Version::V2 => line(w, "   Authentication type = none"),
         Auth::None => {}
     }
-    let vip_dev = |v: &crate::setup::VirtualAddress| -> String {
+    let vip_dev = |v: &VirtualAddress| -> String {
         match (&v.dev, &vmac) {
             (Some(d), _) => d.clone(),
             (None, Some(m)) => format!("{m}@{}", c.interface),
@@ -617,14 +619,16 @@ fn instance(
             &format!("   Virtual IP ({}):", i.virtual_addresses.len()),
         );
         for (v, e) in i.virtual_addresses.iter().zip(&c.virtual_addresses) {
-            line(w, &format!("     {}", address(v, &vip_dev(e))));
+            line(w, &format!("     {}", address(&v.address, &vip_dev(e))));
         }
     }
     if !i.excluded_addresses.is_empty() {
         line(w, "   Virtual IP Excluded :");
         for v in &i.excluded_addresses {
-            let e = crate::from_conf::virtual_address(v);
-            line(w, &format!("     {}", address(v, &vip_dev(&e))));
+            line(
+                w,
+                &format!("     {}", address(&v.address, &vip_dev(&v.address))),
+            );
         }
     }
     if !c.unicast_peers.is_empty() {
@@ -1024,7 +1028,7 @@ fn track_process(w: &mut String, cfg: &Config, e: &EngineConfig, p: &conf::Track
 /// keepalived's `format_ipaddress`: the address, then its options in keepalived's order, with
 /// the preferred lifetime Vigil gives an IPv6 address (keepalived's default when the line does
 /// not say).
-fn address(v: &conf::VirtualAddress, dev: &str) -> String {
+fn address(v: &VirtualAddress, dev: &str) -> String {
     let mut s = v.addr.to_string();
     let host = match v.addr {
         IpAddr::V4(_) => 32,
@@ -1043,23 +1047,22 @@ fn address(v: &conf::VirtualAddress, dev: &str) -> String {
     if let Some(p) = v.peer {
         let _ = write!(s, " peer {p}/{}", v.prefix_len);
     }
-    let e = crate::from_conf::virtual_address(v);
     for (on, word) in [
-        (e.flags.home, " home"),
-        (e.flags.dad, " -nodad"),
-        (e.flags.mngtmpaddr, " mngtmpaddr"),
-        (e.flags.noprefixroute, " noprefixroute"),
-        (e.flags.autojoin, " autojoin"),
-        (e.no_track, " no_track"),
+        (v.flags.home, " home"),
+        (v.flags.dad, " -nodad"),
+        (v.flags.mngtmpaddr, " mngtmpaddr"),
+        (v.flags.noprefixroute, " noprefixroute"),
+        (v.flags.autojoin, " autojoin"),
+        (v.no_track, " no_track"),
     ] {
         if on {
             s.push_str(word);
         }
     }
     if v.addr.is_ipv6() {
-        match e.preferred_lft {
+        match v.preferred_lft {
             0 => s.push_str(" deprecated"),
-            crate::setup::LIFETIME_FOREVER => s.push_str(" preferred_lft forever"),
+            crate::address::LIFETIME_FOREVER => s.push_str(" preferred_lft forever"),
             n => {
                 let _ = write!(s, " preferred_lft {n}");
             }
@@ -1081,17 +1084,6 @@ fn scope(s: &Scope) -> String {
         Scope::Number(254) => "host".into(),
         Scope::Number(255) => "nowhere".into(),
         Scope::Number(n) => n.to_string(),
-    }
-}
-
-fn scope_number(s: &Scope) -> u8 {
-    match s {
-        Scope::Global => 0,
-        Scope::Site => 200,
-        Scope::Link => 253,
-        Scope::Host => 254,
-        Scope::Nowhere => 255,
-        Scope::Number(n) => *n,
     }
 }
 
@@ -1135,7 +1127,7 @@ fn route(r: &conf::Route) -> String {
         (true, None) => {}
     }
     if let Some(sc) = &r.scope {
-        let _ = write!(s, " scope {}", scope_number(sc));
+        let _ = write!(s, " scope {}", sc.number());
     }
     if let Some(m) = r.metric {
         let _ = write!(s, " metric {m}");

@@ -11,9 +11,9 @@ use std::net::IpAddr;
 
 use crate::conf::{self, AuthType, Config, Scope, TrackRef, UnicastChecksum, VrrpInstance};
 use crate::setup::{
-    AddrFlags, Announce, EngineConfig, InstanceConfig, LinkDelay, OldUnicastChecksum, RouteKind,
-    ScriptConfig, SyncGroupConfig, Track, TrackFileConfig, TrackProcessConfig, TrackTarget,
-    UnicastTtl, VirtualAddress, VirtualRoute, LIFETIME_FOREVER, MAIN_TABLE, OWNER_PRIORITY,
+    Announce, EngineConfig, InstanceConfig, LinkDelay, OldUnicastChecksum, RouteKind, ScriptConfig,
+    SyncGroupConfig, Track, TrackFileConfig, TrackProcessConfig, TrackTarget, UnicastTtl,
+    VirtualRoute, MAIN_TABLE, OWNER_PRIORITY,
 };
 use crate::wire::{Auth, ChecksumPolicy, Family};
 
@@ -78,63 +78,6 @@ pub struct Converted {
     pub unsupported: Vec<Unsupported>,
 }
 
-fn scope_name(s: &Scope) -> Option<String> {
-    match s {
-        Scope::Global => None,
-        Scope::Site => Some("site".into()),
-        Scope::Link => Some("link".into()),
-        Scope::Host => Some("host".into()),
-        Scope::Nowhere => Some("nowhere".into()),
-        Scope::Number(n) => Some(n.to_string()),
-    }
-}
-
-/// One virtual address in the engine's form.
-pub fn virtual_address(v: &conf::VirtualAddress) -> VirtualAddress {
-    VirtualAddress {
-        addr: v.addr,
-        prefix_len: v.prefix_len,
-        dev: v.dev.clone(),
-        broadcast: v.broadcast,
-        scope: scope_name(&v.scope),
-        label: v.label.clone(),
-        no_track: v.no_track,
-        peer: v.peer,
-        flags: AddrFlags {
-            home: v.flags.iter().any(|f| f == "home"),
-            dad: v.flags.iter().any(|f| f == "-nodad"),
-            mngtmpaddr: v.flags.iter().any(|f| f == "mngtmpaddr"),
-            noprefixroute: v.flags.iter().any(|f| f == "noprefixroute"),
-            autojoin: v.flags.iter().any(|f| f == "autojoin"),
-        },
-        preferred_lft: preferred_lft(v),
-    }
-}
-
-/// keepalived's preferred lifetime of an address (vrrp_ipaddress.c, alloc_ipaddress): as
-/// written for IPv6; when not written, 0 (deprecated) for an IPv6 /128 and forever for a wider
-/// IPv6 prefix; IPv4 addresses get none.
-fn preferred_lft(v: &conf::VirtualAddress) -> u32 {
-    match (v.addr, v.preferred_lft) {
-        (IpAddr::V4(_), _) => LIFETIME_FOREVER,
-        (IpAddr::V6(_), Some(n)) => n,
-        (IpAddr::V6(_), None) if v.prefix_len == 128 => 0,
-        (IpAddr::V6(_), None) => LIFETIME_FOREVER,
-    }
-}
-
-/// `ip route`'s scope numbers.
-fn scope_number(s: &Scope) -> u8 {
-    match s {
-        Scope::Global => 0,
-        Scope::Site => 200,
-        Scope::Link => 253,
-        Scope::Host => 254,
-        Scope::Nowhere => 255,
-        Scope::Number(n) => *n,
-    }
-}
-
 /// A configured route (`virtual_routes` or `static_routes`) in the form a runner installs,
 /// and what of it is not supported (for the log). `None` when the route cannot be installed
 /// at all (a route type Vigil does not install). The parser has typed and checked every word
@@ -160,7 +103,7 @@ pub fn virtual_route(r: &conf::Route) -> (Option<VirtualRoute>, Vec<String>) {
         dev: r.dev.clone(),
         table: r.table.unwrap_or(MAIN_TABLE),
         metric: r.metric,
-        scope: r.scope.as_ref().map(scope_number),
+        scope: r.scope.as_ref().map(Scope::number),
         kind,
         attrs: r.attrs.clone(),
         // keepalived cannot track a route with no interface and does not.
@@ -280,7 +223,11 @@ fn instance(
     c.preempt_delay = i.preempt_delay;
     c.down_timer_adverts = i.down_timer_adverts;
     c.accept = i.accept;
-    c.virtual_addresses = i.virtual_addresses.iter().map(virtual_address).collect();
+    c.virtual_addresses = i
+        .virtual_addresses
+        .iter()
+        .map(|l| l.address.clone())
+        .collect();
     c.auth = match &i.authentication {
         None => Auth::None,
         Some(a) if a.kind == AuthType::Pass => Auth::simple(a.password.as_bytes()),
@@ -414,7 +361,11 @@ fn instance(
             &mut c.track,
         );
     }
-    c.excluded_addresses = i.excluded_addresses.iter().map(virtual_address).collect();
+    c.excluded_addresses = i
+        .excluded_addresses
+        .iter()
+        .map(|l| l.address.clone())
+        .collect();
     for r in &i.virtual_routes {
         let (route, notes) = virtual_route(r);
         for n in notes {
@@ -774,8 +725,8 @@ mod tests {
         assert_eq!(i.source, Some("192.0.2.11".parse().unwrap()));
         let v = &i.virtual_addresses[0];
         assert_eq!(
-            (v.prefix_len, v.dev.as_deref(), v.scope.as_deref()),
-            (24, Some("eth1"), Some("link"))
+            (v.prefix_len, v.dev.as_deref(), &v.scope),
+            (24, Some("eth1"), &Scope::Link)
         );
         assert_eq!(v.label.as_deref(), Some("eth1:v"));
         assert_eq!(
@@ -789,6 +740,7 @@ mod tests {
     /// lifetime (0 for an IPv6 /128 unless written, forever for a wider prefix, none on IPv4).
     #[test]
     fn address_options_and_keepalived_s_lifetimes() {
+        use crate::address::{AddrFlags, LIFETIME_FOREVER};
         let c = convert(
             "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n\
              virtual_ipaddress {\n 2001:db8::1\n 2001:db8::2/64\n\

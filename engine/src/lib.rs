@@ -139,6 +139,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod address;
 pub mod checker;
 pub mod conf;
 pub mod dataplane;
@@ -155,14 +156,12 @@ pub mod time;
 pub mod track_process;
 pub mod wire;
 
+pub use address::{AddrFlags, Scope, VirtualAddress, LIFETIME_FOREVER};
 pub use engine::{Engine, InstanceView, TrackerStatus};
 pub use io::{
     Action, Destination, DropReason, IfaceId, Input, InstanceId, PriorityReport, Reason, Received,
     SendAdvert, State,
 };
 pub use notices::Notice;
-pub use setup::{
-    AddrFlags, EngineConfig, InstanceConfig, SetupError, VirtualAddress, WantState,
-    LIFETIME_FOREVER,
-};
+pub use setup::{EngineConfig, InstanceConfig, SetupError, WantState};
 pub use time::Instant;

@@ -7,7 +7,7 @@
 //! primary addresses as inputs.
 
 use core::time::Duration;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::wire::{Auth, ChecksumForm, ChecksumPolicy, Family, Version};
@@ -20,81 +20,9 @@ pub const OWNER_PRIORITY: u8 = 255;
 /// keepalived's default priority (RFC 5798 section 5.2.4: 100 for a backup).
 pub const DEFAULT_PRIORITY: u8 = 100;
 
-/// A virtual address (VIP) with the attributes keepalived's `virtual_ipaddress` accepts.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct VirtualAddress {
-    /// The address.
-    pub addr: IpAddr,
-    /// Prefix length (keepalived's default: 32 for IPv4, 128 for IPv6).
-    pub prefix_len: u8,
-    /// `dev`: the interface to add it on, when not the instance's interface.
-    pub dev: Option<String>,
-    /// `brd`: IPv4 broadcast address.
-    pub broadcast: Option<Ipv4Addr>,
-    /// `scope` (global, site, link, host, or a number).
-    pub scope: Option<String>,
-    /// `label`: an IPv4 address label (`eth0:1`).
-    pub label: Option<String>,
-    /// `no_track`: its removal by someone else is ignored (no deletion tracking).
-    pub no_track: bool,
-    /// `peer`: the other end of a point-to-point address (the kernel's IFA_ADDRESS, with
-    /// IFA_LOCAL the address itself); [`VirtualAddress::prefix_len`] applies to the peer (a
-    /// keepalived.conf line gives 32 / 128).
-    pub peer: Option<IpAddr>,
-    /// The address flags the line asks for (`home`, `-nodad`, `mngtmpaddr`, `noprefixroute`,
-    /// `autojoin`).
-    pub flags: AddrFlags,
-    /// IPv6 preferred lifetime in seconds (IFA_CACHEINFO; the valid lifetime stays infinite):
-    /// 0 marks the address deprecated, so that the host does not pick it as a source address
-    /// (RFC 6724); [`LIFETIME_FOREVER`] sends no lifetime. keepalived's default when the line
-    /// does not say: 0 for a /128, forever otherwise. Not used for IPv4 (keepalived ignores it).
-    pub preferred_lft: u32,
-}
-
-/// The kernel's infinite address lifetime (`INFINITY_LIFE_TIME`, `preferred_lft forever`).
-pub const LIFETIME_FOREVER: u32 = u32::MAX;
-
-/// Address flags of a `virtual_ipaddress` line (keepalived.conf(5), `ip-address(8)`), set in
-/// the kernel's IFA_FLAGS when the address is added.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct AddrFlags {
-    /// `home`: a Mobile IPv6 home address (IFA_F_HOMEADDRESS).
-    pub home: bool,
-    /// `-nodad`: keep duplicate address detection on an IPv6 address. Without it an IPv6
-    /// virtual address is added with IFA_F_NODAD, as keepalived does, so that it is usable at
-    /// once after a takeover.
-    pub dad: bool,
-    /// `mngtmpaddr`: the kernel manages temporary (privacy) addresses from this prefix
-    /// (IFA_F_MANAGETEMPADDR).
-    pub mngtmpaddr: bool,
-    /// `noprefixroute`: the kernel adds no route for the address's prefix
-    /// (IFA_F_NOPREFIXROUTE).
-    pub noprefixroute: bool,
-    /// `autojoin`: for a multicast address, the kernel joins the group (IFA_F_MCAUTOJOIN).
-    pub autojoin: bool,
-}
-
-impl VirtualAddress {
-    /// A plain address with the family's host prefix length and no attributes.
-    pub fn new(addr: IpAddr) -> Self {
-        let prefix_len = match addr {
-            IpAddr::V4(_) => 32,
-            IpAddr::V6(_) => 128,
-        };
-        VirtualAddress {
-            addr,
-            prefix_len,
-            dev: None,
-            broadcast: None,
-            scope: None,
-            label: None,
-            no_track: false,
-            peer: None,
-            flags: AddrFlags::default(),
-            preferred_lft: LIFETIME_FOREVER,
-        }
-    }
-}
+/// The virtual address type is shared with the configuration model and the runners (one
+/// definition, in [`crate::address`]); the engine's configuration names it here too.
+pub use crate::address::{AddrFlags, VirtualAddress, LIFETIME_FOREVER};
 
 /// The state an instance wants at start-up: keepalived's `wantstate`, from `state MASTER|BACKUP`
 /// (or derived from the priority when no `state` is given).

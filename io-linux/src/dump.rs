@@ -56,7 +56,7 @@ impl SystemEnv {
             .iter()
             .flat_map(|i| i.virtual_addresses.iter().chain(&i.excluded_addresses))
             .chain(&cfg.static_addresses)
-            .map(|v| v.addr)
+            .map(|v| v.address.addr)
             .collect();
         let default_creds = user::default_script_user(&cfg.global).ok().map(|(c, _)| c);
         SystemEnv {

@@ -129,8 +129,8 @@ pub fn missing_interfaces(
             named.push((&t.name, &t.loc, Use::Tracked, Owner::Name(&i.name)));
         }
         for a in i.virtual_addresses.iter().chain(&i.excluded_addresses) {
-            if let Some(d) = &a.dev {
-                named.push((d, &a.loc, Use::Device, Owner::Address(a.addr)));
+            if let Some(d) = &a.address.dev {
+                named.push((d, &a.loc, Use::Device, Owner::Address(a.address.addr)));
             }
         }
         for r in &i.virtual_routes {
@@ -154,8 +154,8 @@ pub fn missing_interfaces(
         ));
     }
     for a in &cfg.static_addresses {
-        if let Some(d) = a.dev.as_deref().or(default_if) {
-            named.push((d, &a.loc, Use::Device, Owner::Address(a.addr)));
+        if let Some(d) = a.address.dev.as_deref().or(default_if) {
+            named.push((d, &a.loc, Use::Device, Owner::Address(a.address.addr)));
         }
     }
     for r in &cfg.static_routes {

@@ -170,18 +170,6 @@ fn messages(buf: &[u8]) -> Vec<NetlinkMessage<RouteNetlinkMessage>> {
     out
 }
 
-/// A keepalived scope word (`global`, `site`, `link`, `host`, `nowhere`, or a number).
-pub fn parse_scope(s: &str) -> Option<AddressScope> {
-    Some(match s {
-        "global" | "universe" => AddressScope::Universe,
-        "site" => AddressScope::Site,
-        "link" => AddressScope::Link,
-        "host" => AddressScope::Host,
-        "nowhere" => AddressScope::Nowhere,
-        n => AddressScope::from(n.parse::<u8>().ok()?),
-    })
-}
-
 fn io_err(code: i32) -> io::Error {
     io::Error::from_raw_os_error(code.abs())
 }
@@ -286,12 +274,7 @@ impl Rtnl {
         let mut m = AddressMessage::default();
         m.header.index = index;
         m.header.prefix_len = v.prefix_len;
-        m.header.scope = match &v.scope {
-            Some(s) => parse_scope(s).ok_or_else(|| {
-                io::Error::new(io::ErrorKind::InvalidInput, format!("bad scope {s}"))
-            })?,
-            None => AddressScope::Universe,
-        };
+        m.header.scope = AddressScope::from(v.scope.number());
         // keepalived's netlink_ipaddress: IFA_LOCAL is the address, IFA_ADDRESS the peer of a
         // point-to-point address (else the address again), IFA_FLAGS the line's flags.
         let mut flags = AddressFlags::empty();
@@ -603,6 +586,7 @@ pub fn link_local_v6<'a>(addrs: impl IntoIterator<Item = &'a Addr>) -> Option<Ip
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;
+    use vigil_engine::Scope;
 
     fn v4(s: &str) -> IpAddr {
         IpAddr::V4(s.parse::<Ipv4Addr>().unwrap())
@@ -641,21 +625,13 @@ mod tests {
     }
 
     #[test]
-    fn scopes_parse_like_iproute2() {
-        assert_eq!(parse_scope("global"), Some(AddressScope::Universe));
-        assert_eq!(parse_scope("link"), Some(AddressScope::Link));
-        assert_eq!(parse_scope("254"), Some(AddressScope::Host));
-        assert_eq!(parse_scope("bogus"), None);
-    }
-
-    #[test]
     fn an_address_request_carries_label_broadcast_and_scope() {
         let v = VirtualAddress {
             addr: v4("192.0.2.100"),
             prefix_len: 24,
             dev: None,
             broadcast: Some("192.0.2.255".parse().unwrap()),
-            scope: Some("link".into()),
+            scope: Scope::Link,
             label: Some("eth0:vip".into()),
             ..VirtualAddress::new(v4("192.0.2.100"))
         };
@@ -735,12 +711,20 @@ mod tests {
         )));
     }
 
+    /// The scope is typed (the parser checked the word): the request carries its number, the
+    /// default being global (universe), as `ip addr add` does.
     #[test]
-    fn a_bad_scope_is_an_error_not_a_panic() {
-        let v = VirtualAddress {
-            scope: Some("galactic".into()),
-            ..VirtualAddress::new(v4("192.0.2.1"))
+    fn an_address_request_carries_the_scope_number() {
+        let scope = |scope| {
+            let v = VirtualAddress {
+                scope,
+                ..VirtualAddress::new(v4("192.0.2.1"))
+            };
+            Rtnl::addr_message(1, &v).unwrap().header.scope
         };
-        assert!(Rtnl::addr_message(1, &v).is_err());
+        assert_eq!(scope(Scope::Global), AddressScope::Universe);
+        assert_eq!(scope(Scope::Host), AddressScope::Host);
+        assert_eq!(scope(Scope::Number(254)), AddressScope::Host);
+        assert_eq!(scope(Scope::Number(42)), AddressScope::from(42));
     }
 }

@@ -30,7 +30,7 @@ use netlink_packet_route::rule::{
 };
 use netlink_packet_route::{AddressFamily, IpProtocol};
 use vigil_engine::conf::{self, Diagnostic};
-use vigil_engine::from_conf::{virtual_address, virtual_route};
+use vigil_engine::from_conf::virtual_route;
 use vigil_engine::setup::{RouteKind, RuleAction, VirtualRoute, VirtualRule};
 use vigil_engine::VirtualAddress;
 
@@ -401,21 +401,25 @@ impl Statics {
 pub fn statics_of(cfg: &conf::Config) -> (Option<Statics>, Vec<Diagnostic>) {
     let mut notes = Vec::new();
     let mut e = Statics {
-        addresses: cfg.static_addresses.iter().map(virtual_address).collect(),
+        addresses: cfg
+            .static_addresses
+            .iter()
+            .map(|l| l.address.clone())
+            .collect(),
         routes: Vec::new(),
         rules: cfg.static_rules.clone(),
     };
     // keepalived puts an address without `dev` on `default_interface`.
     let default_if = cfg.global.default_interface.clone();
     for (v, c) in cfg.static_addresses.iter().zip(e.addresses.iter_mut()) {
-        if v.dev.is_none() {
+        if v.address.dev.is_none() {
             match &default_if {
                 Some(d) => c.dev = Some(d.clone()),
                 None => notes.push(Diagnostic::warning(
                     &v.loc,
                     format!(
                         "static address {} has no 'dev' (and there is no default_interface): not added",
-                        v.addr
+                        v.address.addr
                     ),
                 )),
             }

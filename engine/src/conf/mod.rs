@@ -15,9 +15,20 @@
 //!    notice with the reason) or refuses it (an error).
 //! 4. `validate`: cross-references (sync-group members, duplicate VRIDs, tracked scripts).
 //!
-//! Dependencies go one way: the configuration model uses the shared protocol types of
-//! [`crate::wire`] ([`Family`], [`Version`]) and nothing else of the engine; the engine's own
-//! configuration is built from it by [`crate::from_conf`].
+//! Dependencies go one way: conf -> shared types, never engine internals. The configuration
+//! model uses the types the engine, the wire codec and the runners use, each defined once:
+//! [`Family`] and [`Version`] from [`crate::wire`], [`VirtualAddress`] and [`Scope`] from
+//! [`crate::address`], the process-matching rules of [`crate::track_process`], and one constant
+//! of [`crate::setup`] (the default `down_timer_adverts`). It never imports the state machine
+//! (`crate::engine`, [`crate::instance`]) or [`crate::from_conf`]; a test
+//! (`conf_depends_only_on_shared_types`) holds it to that. The engine's own configuration is
+//! built from the model by [`crate::from_conf`], which takes those values as they are: an address
+//! line's [`AddressLine::address`] is the engine's address, with everything the kernel holds it
+//! with (peer, flags and preferred lifetime included), and what only the configuration keeps
+//! (the refused `track_group` / `use_vmac`, the line's location) is beside it in
+//! [`AddressOptions`] and [`AddressLine::loc`]. One exception, on the checker side: resolving a virtual server asks
+//! [`crate::dataplane`] what its nftables data plane does with it (`nftables_notes`), and the
+//! data plane reads the checker model (a cycle between the two, left to the checker work).
 //!
 //! Diagnostics have three severities ([`Severity`]): errors (no config), warnings (keepalived's
 //! `-t` fails on the same input: something was ignored or replaced) and notices (valid keepalived

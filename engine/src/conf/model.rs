@@ -29,7 +29,7 @@ pub struct Config {
     /// `vrrp_track_process` / `track_process` blocks.
     pub track_processes: Vec<TrackProcess>,
     /// `static_ipaddress`: addresses kept on the machine whatever the VRRP state.
-    pub static_addresses: Vec<VirtualAddress>,
+    pub static_addresses: Vec<AddressLine>,
     /// `static_routes`: routes kept on the machine whatever the VRRP state.
     pub static_routes: Vec<Route>,
     /// `interface_up_down_delays { IFNAME DOWN_DELAY [UP_DELAY] }`, in file order (a later
@@ -249,56 +249,38 @@ pub enum InitialState {
     Master,
 }
 
-/// Address scope (`scope` on an address or route).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Scope {
-    /// `global` (0).
-    Global,
-    /// `site` (200).
-    Site,
-    /// `link` (253).
-    Link,
-    /// `host` (254).
-    Host,
-    /// `nowhere` (255).
-    Nowhere,
-    /// A numeric scope.
-    Number(u8),
-}
+/// The address and its scope are the types the engine and the runners use (one definition,
+/// [`crate::address`]): what the parser reads is what vigild adds, with no translation between.
+pub use crate::address::{Scope, VirtualAddress};
 
-/// A virtual (or static, or excluded) address:
+/// One address line (`virtual_ipaddress`, `virtual_ipaddress_excluded`, `static_ipaddress`):
 /// `ADDR[/LEN] [brd X] [dev IF] [scope S] [label L] [peer P] [no_track] [home] [-nodad]
 /// [noprefixroute] [mngtmpaddr] [autojoin] [use_vmac] [preferred_lft N|forever] [track_group G]`.
+///
+/// The address itself, as the engine and the runner take it, and beside it what the line says
+/// that the engine's address does not carry ([`AddressOptions`]) and where it was written.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VirtualAddress {
-    /// The address.
-    pub addr: IpAddr,
-    /// Prefix length (default 32 for IPv4, 128 for IPv6).
-    pub prefix_len: u8,
-    /// `brd`: broadcast address (IPv4 only).
-    pub broadcast: Option<Ipv4Addr>,
-    /// `dev`: the interface it goes on (default: the instance's interface).
-    pub dev: Option<String>,
-    /// `scope` (default global).
-    pub scope: Scope,
-    /// `label` (IPv4 only; `realdev:text` for ifconfig compatibility).
-    pub label: Option<String>,
-    /// `peer`: point-to-point peer address (no prefix length: the address is then a /32 or
-    /// /128, as keepalived 2.2.7 makes it).
-    pub peer: Option<IpAddr>,
-    /// `no_track`: the instance does not go to FAULT if the address is removed.
-    pub no_track: bool,
-    /// Address flags passed to netlink as written (`home`, `-nodad`, `noprefixroute`,
-    /// `mngtmpaddr`, `autojoin`, `use_vmac`).
-    pub flags: Vec<String>,
-    /// `preferred_lft` as written: `Some(0)` deprecates the address, `Some(u32::MAX)` is
-    /// `forever` (the kernel's infinite lifetime), `None` when not written (keepalived then
-    /// deprecates an IPv6 /128 and leaves other IPv6 addresses preferred forever).
-    pub preferred_lft: Option<u32>,
-    /// `track_group` (static addresses).
-    pub track_group: Option<String>,
+pub struct AddressLine {
+    /// The address with everything the kernel holds it with (`brd`, `dev`, `scope`, `label`,
+    /// `peer`, the flags, the preferred lifetime resolved as keepalived does) and `no_track`:
+    /// handed to the engine as is.
+    pub address: VirtualAddress,
+    /// The rest of the line, which only the configuration keeps.
+    pub options: AddressOptions,
     /// Where it was written.
     pub loc: Location,
+}
+
+/// What an address line says beyond the [`VirtualAddress`]: configuration bookkeeping only,
+/// never part of the engine's address.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AddressOptions {
+    /// `track_group` (static addresses; refused by the keyword table, so `None` in a built
+    /// configuration).
+    pub track_group: Option<String>,
+    /// `use_vmac` on the address line (refused by the keyword table, so `false` in a built
+    /// configuration).
+    pub use_vmac: bool,
 }
 
 /// A route (`virtual_routes`, `static_routes`), every word of the line typed.
@@ -479,9 +461,9 @@ pub struct VrrpInstance {
     /// `accept` / `no_accept` (default: accept, unless strict mode).
     pub accept: bool,
     /// `virtual_ipaddress`.
-    pub virtual_addresses: Vec<VirtualAddress>,
+    pub virtual_addresses: Vec<AddressLine>,
     /// `virtual_ipaddress_excluded`: added and removed with the state but not advertised.
-    pub excluded_addresses: Vec<VirtualAddress>,
+    pub excluded_addresses: Vec<AddressLine>,
     /// `virtual_routes`.
     pub virtual_routes: Vec<Route>,
     /// `virtual_rules`: policy routing rules installed while MASTER.

@@ -643,11 +643,15 @@ impl Builder {
     /// second line is reported and ignored. keepalived keeps both, adds the address once (the
     /// kernel refuses the second) and announces it twice; an address is held once, so Vigil
     /// says so at the line instead (found by the config fuzzer: the engine added it twice).
-    fn push_unique_address(&mut self, list: &mut Vec<VirtualAddress>, a: VirtualAddress, kw: &str) {
-        if let Some(first) = list.iter().find(|b| b.addr == a.addr && b.dev == a.dev) {
+    fn push_unique_address(&mut self, list: &mut Vec<AddressLine>, a: AddressLine, kw: &str) {
+        let x = &a.address;
+        if let Some(first) = list
+            .iter()
+            .find(|b| b.address.addr == x.addr && b.address.dev == x.dev)
+        {
             let msg = format!(
                 "{kw}: {} is listed twice (first at {}): the second is ignored",
-                a.addr, first.loc
+                x.addr, first.loc
             );
             // A notice, not a warning: keepalived's -t accepts the file (Debian's own sample
             // keepalived.conf.vrrp lists 192.168.200.18 twice), so vigild -t must too.
@@ -658,25 +662,19 @@ impl Builder {
     }
 
     // Long: one arm per option of keepalived's address line (dev, brd, scope, label, ...), kept together.
-    pub(super) fn address(&mut self, s: &Stmt) -> R<VirtualAddress> {
+    pub(super) fn address(&mut self, s: &Stmt) -> R<AddressLine> {
         self.no_block(s);
         let first = s.keyword();
         let r = values::ip_prefix(&first.text, "address");
         let (addr, prefix_len, prefix_written) = self.check(&first.loc, r)?;
         let mut a = VirtualAddress {
-            addr,
             prefix_len,
-            broadcast: None,
-            dev: None,
-            scope: Scope::Global,
-            label: None,
-            peer: None,
-            no_track: false,
-            flags: Vec::new(),
-            preferred_lft: None,
-            track_group: None,
-            loc: first.loc.clone(),
+            ..VirtualAddress::new(addr)
         };
+        let mut o = AddressOptions::default();
+        // `preferred_lft` as written (`forever` is u32::MAX); keepalived's default applies
+        // when the line says nothing, once the prefix length is known (after `peer`).
+        let mut written_lft: Option<u32> = None;
         let args = s.args();
         let mut i = 0;
         let mut ok = true;
@@ -752,7 +750,7 @@ impl Builder {
                     2
                 }
                 "peer" => {
-                    // keepalived 2.2.7 (vrrp_ipaddress.c, alloc_ipaddress): `peer P`, without a
+                    // keepalived 2.2.7 (vrrp_ipa.c, alloc_ipaddress): `peer P`, without a
                     // prefix length (it rejects one); the address and its peer are then a /32
                     // (/128), whatever prefix the address had (it ignores that one, with an
                     // error): both are errors here, at the line.
@@ -797,10 +795,10 @@ impl Builder {
                 "preferred_lft" => {
                     let v = needs(self)?;
                     if v.text == "forever" {
-                        a.preferred_lft = Some(u32::MAX);
+                        written_lft = Some(u32::MAX);
                     } else {
                         match values::int_in(&v.text, 0, i64::from(u32::MAX), "preferred_lft") {
-                            Ok(n) => a.preferred_lft = u32::try_from(n).ok(),
+                            Ok(n) => written_lft = u32::try_from(n).ok(),
                             Err(e) => {
                                 self.err(&v.loc, e);
                                 ok = false;
@@ -810,15 +808,35 @@ impl Builder {
                     2
                 }
                 "track_group" => {
-                    a.track_group = Some(needs(self)?.text.to_string());
+                    o.track_group = Some(needs(self)?.text.to_string());
                     2
                 }
                 "no_track" => {
                     a.no_track = true;
                     1
                 }
-                "home" | "-nodad" | "noprefixroute" | "mngtmpaddr" | "autojoin" | "use_vmac" => {
-                    a.flags.push(opt.text.to_string());
+                "home" => {
+                    a.flags.home = true;
+                    1
+                }
+                "-nodad" => {
+                    a.flags.dad = true;
+                    1
+                }
+                "noprefixroute" => {
+                    a.flags.noprefixroute = true;
+                    1
+                }
+                "mngtmpaddr" => {
+                    a.flags.mngtmpaddr = true;
+                    1
+                }
+                "autojoin" => {
+                    a.flags.autojoin = true;
+                    1
+                }
+                "use_vmac" => {
+                    o.use_vmac = true;
                     1
                 }
                 other => {
@@ -835,20 +853,25 @@ impl Builder {
         if ok && a.peer.is_some() && a.broadcast.is_some() {
             // keepalived drops the broadcast address then; say it at the line instead.
             self.err(
-                &a.loc,
+                &first.loc,
                 "an address with a peer has no broadcast address: remove brd or peer",
             );
             ok = false;
         }
-        if ok && a.addr.is_ipv4() && a.preferred_lft.is_some() {
+        a.preferred_lft = a.keepalived_preferred_lft(written_lft);
+        if ok && a.addr.is_ipv4() && written_lft.is_some() {
             // keepalived sets IFA_CACHEINFO on IPv6 addresses only (netlink_ipaddress).
             self.warn(
-                &a.loc,
+                &first.loc,
                 "preferred_lft applies to IPv6 addresses only: ignored on this IPv4 address, as keepalived does",
             );
         }
         if ok {
-            Ok(a)
+            Ok(AddressLine {
+                address: a,
+                options: o,
+                loc: first.loc.clone(),
+            })
         } else {
             Err(())
         }
@@ -1282,7 +1305,7 @@ impl Builder {
         let mut family: Option<(Family, &Location)> = None;
         let mut mixed = false;
         for a in vips.iter() {
-            let f = if a.addr.is_ipv4() {
+            let f = if a.address.addr.is_ipv4() {
                 Family::V4
             } else {
                 Family::V6
@@ -1293,7 +1316,7 @@ impl Builder {
                     let msg = format!(
                         "vrrp_instance {}: address {} is {} but the instance is {} (from the address at {}): one address family per instance",
                         name.text,
-                        a.addr,
+                        a.address.addr,
                         fam_name(f),
                         fam_name(f0),
                         loc0
@@ -1525,7 +1548,7 @@ impl Builder {
                 garp.lower_prio_delay = Duration::ZERO;
             }
             if let Some(first) = vips.first() {
-                if let IpAddr::V6(v6) = first.addr {
+                if let IpAddr::V6(v6) = first.address.addr {
                     if v6.segments()[0] & 0xffc0 != 0xfe80 && peers.is_empty() {
                         self.warn(
                             s.loc(),

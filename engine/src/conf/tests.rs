@@ -169,6 +169,7 @@ fn vip_full_syntax() {
         "192.0.2.1/24 brd 192.0.2.255 dev eth1 scope link label eth1:1 no_track",
     ));
     let v = &c.instances[0].virtual_addresses;
+    let v: Vec<&VirtualAddress> = v.iter().map(|l| &l.address).collect();
     assert_eq!(v[0].broadcast, Some("192.0.2.255".parse().unwrap()));
     assert_eq!(v[0].dev.as_deref(), Some("eth1"));
     assert_eq!(v[0].scope, Scope::Link);
@@ -180,6 +181,7 @@ fn vip_full_syntax() {
     // flags and the lifetime are read.
     let c = ok(&BASIC.replace("192.0.2.1/24", "198.51.100.1/32 peer 198.51.100.2"));
     let v = &c.instances[0].virtual_addresses;
+    let v: Vec<&VirtualAddress> = v.iter().map(|l| &l.address).collect();
     assert_eq!(v[0].peer, Some("198.51.100.2".parse().unwrap()));
     assert_eq!(v[0].prefix_len, 32);
     let e = errs(&BASIC.replace("192.0.2.1/24", "198.51.100.1 peer 198.51.100.2/30"));
@@ -188,12 +190,18 @@ fn vip_full_syntax() {
         "192.0.2.1/24",
         "2001:db8::1/64 -nodad home mngtmpaddr noprefixroute autojoin preferred_lft 30",
     ));
-    let v = &c.instances[0].virtual_addresses;
+    let v = &c.instances[0].virtual_addresses[0].address;
     assert_eq!(
-        v[0].flags,
-        ["-nodad", "home", "mngtmpaddr", "noprefixroute", "autojoin"]
+        v.flags,
+        crate::address::AddrFlags {
+            home: true,
+            dad: true,
+            mngtmpaddr: true,
+            noprefixroute: true,
+            autojoin: true,
+        }
     );
-    assert_eq!(v[0].preferred_lft, Some(30));
+    assert_eq!(v.preferred_lft, 30);
     // A prefix on the address and a peer, a peer and a broadcast address, a peer of the other
     // family: errors at the line.
     let e = errs(&BASIC.replace("192.0.2.1/24", "198.51.100.1/24 peer 198.51.100.2"));
@@ -211,8 +219,8 @@ fn vip_full_syntax() {
     // `brd +` / `brd -` are computed, as `ip addr` does (they were stored and dropped).
     let c = ok(&BASIC.replace("192.0.2.1/24", "192.0.2.1/24 brd +\n 192.0.2.9/25 brd -"));
     let v = &c.instances[0].virtual_addresses;
-    assert_eq!(v[0].broadcast, Some("192.0.2.255".parse().unwrap()));
-    assert_eq!(v[1].broadcast, Some("192.0.2.0".parse().unwrap()));
+    assert_eq!(v[0].address.broadcast, Some("192.0.2.255".parse().unwrap()));
+    assert_eq!(v[1].address.broadcast, Some("192.0.2.0".parse().unwrap()));
     let e = errs(&BASIC.replace("192.0.2.1/24", "192.0.2.1 bogus"));
     assert!(e[0].contains("unknown address option 'bogus'"), "{e:?}");
 }
@@ -363,7 +371,7 @@ fn a_virtual_address_listed_twice_is_reported_at_the_second_line_and_held_once()
     let vips: Vec<String> = c.instances[0]
         .virtual_addresses
         .iter()
-        .map(|a| a.addr.to_string())
+        .map(|a| a.address.addr.to_string())
         .collect();
     assert_eq!(vips, ["192.0.2.1", "192.0.2.2"]);
     let w: Vec<String> = c.warnings.iter().map(|d| d.to_string()).collect();
@@ -564,6 +572,46 @@ fn vrrp_strict_refuses_what_keepalived_refuses_and_changes_its_defaults() {
     // The owner is MASTER with accept.
     let c = ok(&strict("state MASTER\n priority 255"));
     assert!(c.instances[0].accept);
+}
+
+/// The one-way rule of the module doc: the parser and its model use the crate's shared types
+/// (wire, address, track_process, a constant of setup) and never the state machine or the
+/// conversion to it. Reads the module's own sources (inside the repository).
+#[test]
+fn conf_depends_only_on_shared_types() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/conf");
+    let mut files = vec![dir.clone()];
+    let mut seen = 0;
+    while let Some(p) = files.pop() {
+        if p.is_dir() {
+            files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        if p.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        seen += 1;
+        let text = std::fs::read_to_string(&p).unwrap();
+        // Spelled in two halves, so that this file does not match itself.
+        for banned in [
+            concat!("crate::", "engine"),
+            concat!("crate::", "instance"),
+            concat!("crate::", "from_conf"),
+            concat!("crate::", "Engine"),
+            concat!("super::super::", "engine"),
+        ] {
+            // Doc links to from_conf are fine; code paths are not.
+            let code = text.lines().filter(|l| !l.trim_start().starts_with("//"));
+            for l in code {
+                assert!(!l.contains(banned), "{}: '{l}' uses {banned}", p.display());
+            }
+        }
+    }
+    assert!(
+        seen > 10,
+        "found only {seen} source files under {}",
+        dir.display()
+    );
 }
 
 /// keepalived.conf(5) `native_ipv6`: an IPv6 instance without virtual addresses; with IPv4

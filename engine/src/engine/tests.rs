@@ -509,6 +509,106 @@ fn preempt_delay_holds_preemption_until_it_expires() {
     );
 }
 
+/// keepalived's preempt_delay runs from start-up or from the first lower priority heard while
+/// preempting, not from an advert heard with preemption off: a BACKUP reloaded from
+/// `nopreempt` to preempting holds off for the whole delay after the first lower priority it
+/// hears then. (Mutation run 10: `backup_rx`'s second `&&` made into `||` armed the delay on
+/// adverts heard without preemption, and the reloaded BACKUP preempted at once.)
+#[test]
+fn preempt_delay_is_not_armed_by_adverts_heard_without_preemption() {
+    let d = Duration::from_secs(10);
+    let mut e = started(cfg(Version::V3).nopreempt().preempt_delay(d), ms(0));
+    drain(&mut e);
+    // A higher priority clears the delay armed at start-up.
+    rx(&mut e, ms(500), HIGHER, &v3(HIGHER, 200));
+    // A lower-priority master, accepted without preemption, every second up to 20 s.
+    for t in (1..=20).map(|s| ms(s * 1000)) {
+        assert!(transitions(&run_until(&mut e, t)).is_empty());
+        rx(&mut e, t, LOWER, &v3(LOWER, 50));
+    }
+    e.reload(
+        ms(20_000),
+        EngineConfig::instances(vec![cfg(Version::V3).preempt_delay(d)]),
+    )
+    .unwrap();
+    drain(&mut e);
+    // Preempting now: the delay starts at the first lower priority heard, 21 s, and holds
+    // until 31 s.
+    for t in (21..=30).map(|s| ms(s * 1000)) {
+        let a = run_until(&mut e, t);
+        assert!(transitions(&a).is_empty(), "at {t:?}: {a:?}");
+        rx(&mut e, t, LOWER, &v3(LOWER, 50));
+    }
+    let a = run_until(&mut e, ms(30_000) + Duration::from_micros(3_609_375));
+    assert_eq!(
+        transitions(&a),
+        vec![(State::Backup, State::Master, Reason::MasterDownTimer)]
+    );
+}
+
+/// Likewise a lower priority heard while the delay is zero arms nothing: a BACKUP reloaded
+/// from no preempt_delay to 10 s holds off for 10 s from the first lower priority it hears
+/// after the reload. (Mutation run 10: `backup_rx`'s first `&&` made into `||` armed it at
+/// the earlier advert, and the reloaded BACKUP preempted at once.)
+#[test]
+fn preempt_delay_is_not_armed_while_it_is_zero() {
+    let mut e = started(cfg(Version::V3), ms(0));
+    drain(&mut e);
+    // Preempting without a delay: a lower priority is ignored (the takeover is due at 3.6 s).
+    rx(&mut e, ms(1000), LOWER, &v3(LOWER, 50));
+    e.reload(
+        ms(2000),
+        EngineConfig::instances(vec![cfg(Version::V3).preempt_delay(Duration::from_secs(10))]),
+    )
+    .unwrap();
+    drain(&mut e);
+    // The delay starts at the first lower priority heard now, 2.5 s, and holds until 12.5 s.
+    for t in (0..=9).map(|s| ms(2500 + s * 1000)) {
+        let a = run_until(&mut e, t);
+        assert!(transitions(&a).is_empty(), "at {t:?}: {a:?}");
+        rx(&mut e, t, LOWER, &v3(LOWER, 50));
+    }
+    let a = run_until(&mut e, ms(11_500) + Duration::from_micros(3_609_375));
+    assert_eq!(
+        transitions(&a),
+        vec![(State::Backup, State::Master, Reason::MasterDownTimer)]
+    );
+}
+
+/// RFC 5798 section 6.4.3: a MASTER yields to an equal priority only when the sender's
+/// address is *greater* than its own; an advert claiming its own address (a looped-back
+/// advert, or a router misconfigured with the same address) is not greater, and the MASTER
+/// stays. (Mutation run 10: `addr_greater`'s `>` made into `>=` made it step down.)
+#[test]
+fn master_does_not_yield_to_an_equal_priority_from_its_own_address() {
+    let (mut e, t) = master();
+    drain(&mut e);
+    let a = rx(&mut e, t + Duration::from_millis(100), ME, &v3(ME, 100));
+    assert!(transitions(&a).is_empty(), "{a:?}");
+    assert_eq!(state(&e), State::Master);
+}
+
+/// A MASTER reloaded with a longer interval sends the advert already due on time and joins
+/// the new grid after it (`take_instance_state`: never later than the advert already due).
+/// Adverts at 5, 6, 7 s on the 1 s grid; reloaded at 6.7 s to 2 s: the next goes at 7 s, not
+/// at the 2 s grid's 8 s. (Mutation run 10: the overdue test `at <= now` made into `at > now`
+/// moved it to 8 s.)
+#[test]
+fn a_master_reloaded_with_a_longer_interval_sends_the_advert_already_due() {
+    let (mut e, _) = master();
+    run_until(&mut e, ms(6700));
+    e.reload(
+        ms(6700),
+        EngineConfig::instances(vec![
+            cfg(Version::V3).advert_interval(Duration::from_secs(2))
+        ]),
+    )
+    .unwrap();
+    drain(&mut e);
+    assert_eq!(e.poll_timeout(), Some(ms(7000)));
+    assert_eq!(sent_priorities(&run_until(&mut e, ms(7000))), [100]);
+}
+
 #[test]
 fn master_answers_lower_priority_at_once() {
     let (mut e, t) = master();

@@ -749,3 +749,37 @@ fn a_deleted_no_track_address_or_a_backup_s_is_ignored() {
     );
     assert_eq!(state(&b), State::Backup);
 }
+
+/// A deleted address of one member takes its whole sync group out of MASTER: each member sends
+/// one priority-0 advert and goes BACKUP (keepalived's `vrrp_state_leave_master` for every
+/// MASTER of the group). (Mutation run 10: `address_deleted` withdrawing the members that are
+/// not MASTER instead left VI_2 MASTER and sent VI_1's priority 0 twice.)
+#[test]
+fn a_deleted_address_of_a_group_member_withdraws_every_master_of_the_group_once() {
+    let mut e = grouped(true);
+    // Served at its deadlines (a timer served later than Skew_Time is extended once,
+    // backlog.rs), as lone_master.
+    while !e.instances().all(|i| i.state() == State::Master) {
+        let due = e.poll_timeout().expect("a timer runs");
+        assert!(due < ms(10_000));
+        e.handle_timeout(due);
+    }
+    drain(&mut e);
+    e.handle_input(
+        ms(10_001),
+        Input::AddressDeleted {
+            instance: InstanceId(0),
+            addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100)),
+        },
+    );
+    let states: Vec<State> = e.instances().map(|i| i.state()).collect();
+    assert_eq!(states, [State::Backup, State::Backup]);
+    let goodbyes: Vec<InstanceId> = drain(&mut e)
+        .iter()
+        .filter_map(|a| match a {
+            Action::SendAdvert(s) if s.priority == 0 => Some(s.instance),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(goodbyes, [InstanceId(0), InstanceId(1)]);
+}

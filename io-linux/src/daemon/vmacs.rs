@@ -2,6 +2,7 @@
 //! `vmac_xmit_base`).
 
 use super::*;
+use vigil_engine::Scope;
 
 impl Daemon {
     /// Make the macvlans those of `plan` (start-up and reload): new ones created, changed ones
@@ -90,7 +91,7 @@ impl Daemon {
                 Some(a) => {
                     let v = VirtualAddress {
                         prefix_len: 64,
-                        scope: Some("link".into()),
+                        scope: Scope::Link,
                         ..VirtualAddress::new(a)
                     };
                     if let Err(e) = self.rtnl.add_address(index, &v) {

@@ -1029,3 +1029,73 @@ fn old_unicast_checksum_is_detected_by_default_refused_with_never_and_sent_when_
     assert!(wire::parse(&buf[..n], &old, ChecksumPolicy::Rfc).is_ok());
     assert!(wire::parse(&buf[..n], &rfc, ChecksumPolicy::Rfc).is_err());
 }
+
+/// Without `old_unicast_checksum` and before any old-form advert was heard, adverts carry the
+/// RFC checksum (over the real destination), unicast or not: `checksum_dst` is set only for the
+/// old form. (Mutation run 10: either `&&` of `send_advert`'s condition made into `||` sent
+/// the old form from every VRRPv3 IPv4 unicast instance.)
+#[test]
+fn adverts_use_the_rfc_checksum_unless_the_old_form_is_configured_or_detected() {
+    use crate::setup::OldUnicastChecksum;
+    let first_advert = |c: InstanceConfig| {
+        let mut e = started(c.priority(255), ms(0));
+        drain(&mut e)
+            .into_iter()
+            .find_map(|x| match x {
+                Action::SendAdvert(s) => Some(s),
+                _ => None,
+            })
+            .unwrap()
+    };
+    assert_eq!(first_advert(unicast_cfg()).checksum_dst, None);
+    assert_eq!(first_advert(cfg(Version::V3)).checksum_dst, None);
+    // Configured on a multicast instance: nothing to be compatible with, the RFC form.
+    let mut c = cfg(Version::V3);
+    c.old_unicast_checksum = OldUnicastChecksum::Always;
+    assert_eq!(first_advert(c).checksum_dst, None);
+}
+
+/// The IPv6 arm of RFC 5798 section 6.4.3's tie-break: an equal priority from the MASTER's own
+/// address is not greater, and the MASTER stays (the IPv4 arm:
+/// `master_does_not_yield_to_an_equal_priority_from_its_own_address`).
+#[test]
+fn an_ipv6_master_does_not_yield_to_an_equal_priority_from_its_own_address() {
+    let vip6: IpAddr = "2001:db8::100".parse().unwrap();
+    let own: IpAddr = "fe80::1".parse().unwrap();
+    let mut c = InstanceConfig::new("VI_6", "eth0", 51, Version::V3, Family::V6).vips([vip6]);
+    c.source = Some(own);
+    let mut e = Engine::new(EngineConfig::instances(vec![c])).unwrap();
+    e.handle_input(ms(0), Input::Start);
+    run_until(&mut e, ms(10_000));
+    assert_eq!(state(&e), State::Master);
+    drain(&mut e);
+    let list = [vip6];
+    let a = Advert {
+        version: Version::V3,
+        vrid: 51,
+        priority: 100,
+        interval: Interval::Centiseconds(100),
+        addrs: Addrs::List(&list),
+        auth: Auth::None,
+        checksum: ChecksumForm::PseudoHeader,
+        trailing: 0,
+    };
+    let mut buf = [0u8; 64];
+    let ctx = IpContext {
+        src: own,
+        dst: wire::MCAST_V6.into(),
+    };
+    let n = wire::emit(&a, &ctx, &mut buf).unwrap();
+    e.handle_input(
+        ms(10_100),
+        Input::Packet(Received {
+            iface: IfaceId(0),
+            src: own,
+            dst: wire::MCAST_V6.into(),
+            ttl: 255,
+            payload: &buf[..n],
+        }),
+    );
+    assert_eq!(stats(&e).adverts_received, 1);
+    assert_eq!(state(&e), State::Master, "{:?}", drain(&mut e));
+}
