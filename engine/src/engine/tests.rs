@@ -1,3 +1,4 @@
+// Long: the engine's behaviour tests that share one fixture set; the rule-family test files beside it take the rest.
 //! One test per transition of the seed's state diagram and per receive check of RFC 5798
 //! section 7.1, each named after the rule it checks.
 
