@@ -371,6 +371,14 @@ fn nat_load_balancing_follows_the_checkers() {
         "quorum not lost:\n{}",
         lab.vigild_status(node)
     );
+    // `vigild status` shows the checker engine's decision; the kernel has it once the nftables
+    // transaction that follows it has run (a fresh-clone run sent its 100 requests in between
+    // and all were refused by the stopped rs3). Wait for the kernel's table, not for the status.
+    assert!(
+        netns::wait_until(Duration::from_secs(20), || ruleset(&lab).contains("9090")),
+        "the sorry server never reached the kernel's table:\n{}",
+        ruleset(&lab)
+    );
     let (counts, errors) = spread(&lab, &spread_py, 100);
     println!("100 requests with the quorum lost: {counts:?}, errors {errors}");
     assert_eq!(errors, 0);
