@@ -147,10 +147,10 @@ pub fn missing_interfaces(
     // keepalived 2.2.7: "unknown interface ... specified for up/down delay" is fatal.
     for d in &cfg.interface_delays {
         named.push((
-            d.interface.clone(),
-            d.loc.clone(),
+            &d.interface,
+            &d.loc,
             Use::Instance,
-            "interface_up_down_delays".to_string(),
+            Owner::Name("interface_up_down_delays"),
         ));
     }
     for a in &cfg.static_addresses {
