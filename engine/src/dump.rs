@@ -15,7 +15,7 @@
 //!   a tracked process's `Current processes` and `Have quorum`,
 //!   keepalived's `set` markers on installed addresses and routes (`vigild status` shows Vigil's);
 //! - settings that Vigil refuses or notes (the keyword table, `conf/keywords.rs`, says why):
-//!   route `encap` and `ttl-propagate`, `track_group`; `nftables_ifindex` (the line always says
+//!   route `encap` and `ttl-propagate`; `nftables_ifindex` (the line always says
 //!   "don't force");
 //! - keepalived's process settings that have no Vigil equivalent (namespaces, process names,
 //!   SNMP, DBus, LVS, realtime priorities, netlink buffer sizes, umask, nftables version).
@@ -105,6 +105,24 @@ pub fn dump_vrrp(cfg: &Config, env: &dyn DumpEnv) -> Result<String, ConvertError
         line(w, "------< Static Rules >------");
         for r in &cfg.static_rules {
             line(w, &format!("     {}", r.keepalived_format()));
+        }
+    }
+    // keepalived 2.2.7 `dump_static_track_group`: groups left without a member instance are
+    // removed at start (and not dumped), like those with no `group` block.
+    let groups: Vec<(&conf::TrackGroup, Vec<&str>)> = cfg
+        .track_groups
+        .iter()
+        .map(|g| (g, crate::from_conf::track_group_members(cfg, g)))
+        .filter(|(_, m)| !m.is_empty())
+        .collect();
+    if !groups.is_empty() {
+        line(w, "------< Static Track groups >------");
+        for (g, members) in groups {
+            line(w, &format!(" Static Track Group = {}", g.name));
+            line(w, "   VRRP member instances :");
+            for m in members {
+                line(w, &format!("     {m}"));
+            }
         }
     }
     if !cfg.instances.is_empty() {
@@ -728,7 +746,10 @@ fn own_tracks<'a>(cfg: &Config, i: &conf::VrrpInstance, c: &'a InstanceConfig) -
                 + g.track_files.len()
                 + g.track_processes.len()
         });
-    &c.track[..c.track.len().saturating_sub(from_group)]
+    &c.track[..c
+        .track
+        .len()
+        .saturating_sub(from_group + c.track_group_tracks)]
 }
 
 /// A sync group member without `sync_group_tracking_weight`: the engine applies no weight.
@@ -1056,6 +1077,9 @@ fn address(v: &conf::VirtualAddress, dev: &str) -> String {
             s.push_str(word);
         }
     }
+    if let Some(g) = &v.track_group {
+        let _ = write!(s, " track_group {}", g.name);
+    }
     if v.addr.is_ipv6() {
         match e.preferred_lft {
             0 => s.push_str(" deprecated"),
@@ -1250,6 +1274,9 @@ fn route(r: &conf::Route) -> String {
     }
     if r.no_track || r.dev.is_none() {
         s.push_str(" no_track");
+    }
+    if let Some(g) = &r.track_group {
+        let _ = write!(s, " track_group {}", g.name);
     }
     s
 }
