@@ -15,7 +15,7 @@
 //!   a tracked process's `Current processes` and `Have quorum`,
 //!   keepalived's `set` markers on installed addresses and routes (`vigild status` shows Vigil's);
 //! - settings that Vigil refuses or notes (the keyword table, `conf/keywords.rs`, says why):
-//!   route `encap` and `ttl-propagate`, `track_group`; `nftables_ifindex` (the line always says
+//!   route `encap` and `ttl-propagate`; `nftables_ifindex` (the line always says
 //!   "don't force");
 //! - keepalived's process settings that have no Vigil equivalent (namespaces, process names,
 //!   SNMP, DBus, LVS, realtime priorities, netlink buffer sizes, umask, nftables version).
@@ -94,7 +94,13 @@ pub fn dump_vrrp(cfg: &Config, env: &dyn DumpEnv) -> Result<String, ConvertError
                 .clone()
                 .or_else(|| cfg.global.default_interface.clone())
                 .unwrap_or_else(|| "eth0".into());
-            line(w, &format!("     {}", address(&a.address, &dev)));
+            line(
+                w,
+                &format!(
+                    "     {}",
+                    address(&a.address, &dev, a.options.track_group.as_ref())
+                ),
+            );
         }
     }
     if !cfg.static_routes.is_empty() {
@@ -107,6 +113,24 @@ pub fn dump_vrrp(cfg: &Config, env: &dyn DumpEnv) -> Result<String, ConvertError
         line(w, "------< Static Rules >------");
         for r in &cfg.static_rules {
             line(w, &format!("     {}", r.keepalived_format()));
+        }
+    }
+    // keepalived 2.2.7 `dump_static_track_group`: groups left without a member instance are
+    // removed at start (and not dumped), like those with no `group` block.
+    let groups: Vec<(&conf::TrackGroup, Vec<&str>)> = cfg
+        .track_groups
+        .iter()
+        .map(|g| (g, crate::from_conf::track_group_members(cfg, g)))
+        .filter(|(_, m)| !m.is_empty())
+        .collect();
+    if !groups.is_empty() {
+        line(w, "------< Static Track groups >------");
+        for (g, members) in groups {
+            line(w, &format!(" Static Track Group = {}", g.name));
+            line(w, "   VRRP member instances :");
+            for m in members {
+                line(w, &format!("     {m}"));
+            }
         }
     }
     if !cfg.instances.is_empty() {
@@ -619,7 +643,13 @@ fn instance(
             &format!("   Virtual IP ({}):", i.virtual_addresses.len()),
         );
         for (v, e) in i.virtual_addresses.iter().zip(&c.virtual_addresses) {
-            line(w, &format!("     {}", address(&v.address, &vip_dev(e))));
+            line(
+                w,
+                &format!(
+                    "     {}",
+                    address(&v.address, &vip_dev(e), v.options.track_group.as_ref())
+                ),
+            );
         }
     }
     if !i.excluded_addresses.is_empty() {
@@ -627,7 +657,14 @@ fn instance(
         for v in &i.excluded_addresses {
             line(
                 w,
-                &format!("     {}", address(&v.address, &vip_dev(&v.address))),
+                &format!(
+                    "     {}",
+                    address(
+                        &v.address,
+                        &vip_dev(&v.address),
+                        v.options.track_group.as_ref()
+                    )
+                ),
             );
         }
     }
@@ -732,7 +769,10 @@ fn own_tracks<'a>(cfg: &Config, i: &conf::VrrpInstance, c: &'a InstanceConfig) -
                 + g.track_files.len()
                 + g.track_processes.len()
         });
-    &c.track[..c.track.len().saturating_sub(from_group)]
+    &c.track[..c
+        .track
+        .len()
+        .saturating_sub(from_group + c.track_group_tracks)]
 }
 
 /// A sync group member without `sync_group_tracking_weight`: the engine applies no weight.
@@ -1028,7 +1068,7 @@ fn track_process(w: &mut String, cfg: &Config, e: &EngineConfig, p: &conf::Track
 /// keepalived's `format_ipaddress`: the address, then its options in keepalived's order, with
 /// the preferred lifetime Vigil gives an IPv6 address (keepalived's default when the line does
 /// not say).
-fn address(v: &VirtualAddress, dev: &str) -> String {
+fn address(v: &VirtualAddress, dev: &str, track_group: Option<&conf::TrackGroupRef>) -> String {
     let mut s = v.addr.to_string();
     let host = match v.addr {
         IpAddr::V4(_) => 32,
@@ -1058,6 +1098,9 @@ fn address(v: &VirtualAddress, dev: &str) -> String {
         if on {
             s.push_str(word);
         }
+    }
+    if let Some(g) = track_group {
+        let _ = write!(s, " track_group {}", g.name);
     }
     if v.addr.is_ipv6() {
         match v.preferred_lft {
@@ -1243,6 +1286,9 @@ fn route(r: &conf::Route) -> String {
     }
     if r.no_track || r.dev.is_none() {
         s.push_str(" no_track");
+    }
+    if let Some(g) = &r.track_group {
+        let _ = write!(s, " track_group {}", g.name);
     }
     s
 }

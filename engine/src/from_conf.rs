@@ -177,6 +177,55 @@ fn trackers(
     }
 }
 
+/// The members of `g` that are instances, in the group's order (keepalived 2.2.7
+/// `static_track_group_set` ignores the others, with a message).
+pub(crate) fn track_group_members<'a>(cfg: &'a Config, g: &'a conf::TrackGroup) -> Vec<&'a str> {
+    g.members
+        .iter()
+        .filter(|m| cfg.instances.iter().any(|i| &i.name == *m))
+        .map(String::as_str)
+        .collect()
+}
+
+/// The interfaces that instance `name` tracks through `track_group`, each once, in file order
+/// (keepalived 2.2.7 `static_track_group_init`): the interface of every static address (`dev`,
+/// else `default_interface`), static route (`dev`) and static rule (`iif`) that names a group
+/// the instance is in, unless the item is `no_track`. The first group of a name counts (a
+/// second one is an error in `validate`).
+pub(crate) fn track_group_interfaces<'a>(cfg: &'a Config, name: &str) -> Vec<&'a str> {
+    let in_group = |r: &Option<conf::TrackGroupRef>| {
+        r.as_ref().is_some_and(|r| {
+            cfg.track_groups
+                .iter()
+                .find(|g| g.name == r.name)
+                .is_some_and(|g| g.members.iter().any(|m| m == name))
+        })
+    };
+    let default_if = cfg.global.default_interface.as_deref();
+    let addresses = cfg
+        .static_addresses
+        .iter()
+        .filter(|a| !a.address.no_track && in_group(&a.options.track_group))
+        .filter_map(|a| a.address.dev.as_deref().or(default_if));
+    let routes = cfg
+        .static_routes
+        .iter()
+        .filter(|r| !r.no_track && in_group(&r.track_group))
+        .filter_map(|r| r.dev.as_deref());
+    let rules = cfg
+        .static_rules
+        .iter()
+        .filter(|r| !r.no_track && in_group(&r.track_group))
+        .filter_map(|r| r.iif.as_deref());
+    let mut out: Vec<&str> = Vec::new();
+    for ifname in addresses.chain(routes).chain(rules) {
+        if !out.contains(&ifname) {
+            out.push(ifname);
+        }
+    }
+    out
+}
+
 // Long: one vrrp_instance mapped field by field to InstanceConfig, each with its note (a flat list).
 fn instance(
     cfg: &Config,
@@ -361,6 +410,27 @@ fn instance(
             &mut c.track,
         );
     }
+    // track_group: keepalived 2.2.7 (`vrrp.c`, `add_vrrp_to_interface`) tracks the static
+    // item's interface unweighted (down means FAULT); an interface already tracked keeps its
+    // entry, which becomes unweighted.
+    let before = c.track.len();
+    for ifname in track_group_interfaces(cfg, &i.name) {
+        let target = TrackTarget::Interface(ifname.to_string());
+        match c.track.iter_mut().find(|t| t.target == target) {
+            Some(t) if t.weight != 0 => {
+                note(&format!("track_interface {ifname} weight {}: a static item of a track_group of this instance is on it: down means FAULT, as keepalived does", t.weight));
+                t.weight = 0;
+                t.reverse = false;
+            }
+            Some(_) => {}
+            None => c.track.push(Track {
+                target,
+                weight: 0,
+                reverse: false,
+            }),
+        }
+    }
+    c.track_group_tracks = c.track.len() - before;
     c.excluded_addresses = i
         .excluded_addresses
         .iter()
@@ -1000,5 +1070,114 @@ mod tests {
              vrrp_sync_group G1 {\n group {\n }\n}\n",
         );
         assert_eq!((e.owner.as_str(), e.loc.line), ("G1", 6), "{e}");
+    }
+
+    /// Two instances, a track_group naming VI_1 only, and a static address, route and rule
+    /// that name the group (keepalived.conf(5) "Static track groups").
+    const TRACK_GROUP: &str = "track_group TG {\n group {\n  VI_1\n }\n}\n\
+        static_ipaddress {\n 198.51.100.5/24 dev eth1 track_group TG\n}\n\
+        static_routes {\n 203.0.113.0/24 via 198.51.100.1 dev eth2 track_group TG\n}\n\
+        static_rules {\n from 192.0.2.0/24 iif eth3 table 100 track_group TG\n \
+        from 192.0.2.64/26 iif eth4 table 100 no_track track_group TG\n}\n\
+        vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n \
+        track_interface {\n  eth2 weight -10\n }\n virtual_ipaddress { 192.0.2.100/24 }\n}\n\
+        vrrp_instance VI_2 {\n interface eth0\n virtual_router_id 52\n \
+        virtual_ipaddress { 192.0.2.101/24 }\n}\n";
+
+    #[test]
+    fn a_track_group_s_instances_track_the_static_items_interfaces() {
+        let c = convert(TRACK_GROUP);
+        let vi1 = &c.engine.instances[0];
+        let tracked: Vec<(String, i32)> = vi1
+            .track
+            .iter()
+            .map(|t| match &t.target {
+                TrackTarget::Interface(n) => (n.clone(), t.weight),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        // eth2 was tracked with a weight: a static route of the group is on it, so it becomes
+        // unweighted (keepalived's add_vrrp_to_interface); eth4's rule is no_track.
+        assert_eq!(
+            tracked,
+            [("eth2".into(), 0), ("eth1".into(), 0), ("eth3".into(), 0)]
+        );
+        assert_eq!(vi1.track_group_tracks, 2);
+        assert!(
+            c.unsupported
+                .iter()
+                .any(|n| n.what.contains("track_interface eth2 weight -10")),
+            "{:?}",
+            c.unsupported
+        );
+        // VI_2 is not in the group.
+        assert!(c.engine.instances[1].track.is_empty());
+        assert_eq!(c.engine.instances[1].track_group_tracks, 0);
+    }
+
+    #[test]
+    fn a_track_group_instance_faults_while_the_static_item_s_interface_is_down() {
+        let c = convert(TRACK_GROUP);
+        let mut e = Engine::new(c.engine).unwrap();
+        let ifaces: Vec<_> = e.interfaces().map(|(id, _)| id).collect();
+        for (k, iface) in ifaces.into_iter().enumerate() {
+            e.handle_input(
+                crate::Instant::from_millis(0),
+                crate::Input::PrimaryAddress {
+                    iface,
+                    family: Family::V4,
+                    addr: Some(IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 10 + k as u8))),
+                },
+            );
+        }
+        e.handle_input(crate::Instant::from_millis(0), crate::Input::Start);
+        let eth1 = e.interface_id("eth1").unwrap();
+        let state = |e: &Engine, i: usize| e.instances().nth(i).unwrap().state();
+        assert_eq!(state(&e, 0), crate::State::Backup);
+        e.handle_input(
+            crate::Instant::from_millis(1),
+            crate::Input::Link {
+                iface: eth1,
+                up: false,
+            },
+        );
+        assert_eq!(state(&e, 0), crate::State::Fault);
+        assert_eq!(
+            state(&e, 1),
+            crate::State::Backup,
+            "VI_2 is not in the group"
+        );
+        e.handle_input(
+            crate::Instant::from_millis(2),
+            crate::Input::Link {
+                iface: eth1,
+                up: true,
+            },
+        );
+        assert_eq!(state(&e, 0), crate::State::Backup);
+    }
+
+    #[test]
+    fn the_dump_lists_the_group_and_the_static_items_name_it() {
+        let cfg = conf::parse_str(TRACK_GROUP).unwrap();
+        let d = crate::dump::dump_vrrp(&cfg, &crate::dump::NoEnv).unwrap();
+        assert!(
+            d.contains(
+                "------< Static Track groups >------\n Static Track Group = TG\n   VRRP member instances :\n     VI_1\n"
+            ),
+            "{d}"
+        );
+        assert!(
+            d.contains("198.51.100.5/24 dev eth1 scope global track_group TG"),
+            "{d}"
+        );
+        assert!(
+            d.contains("dev eth2 track_group TG") || d.contains(" track_group TG\n"),
+            "{d}"
+        );
+        assert!(d.contains("from 192.0.2.0/24 priority"), "{d}");
+        // keepalived's dump does not list them among the instance's tracked interfaces.
+        assert!(!d.contains("     eth1 weight"), "{d}");
+        assert!(!d.contains("     eth3 weight"), "{d}");
     }
 }

@@ -140,6 +140,10 @@ pub struct InstanceConfig {
     pub check_unicast_src: bool,
     /// What this instance tracks (keepalived's `track_interface`, `track_script`, `track_file`).
     pub track: Vec<Track>,
+    /// How many entries at the end of [`Self::track`] come from `track_group` (the interfaces
+    /// of static addresses, routes and rules that name a group this instance is in; keepalived
+    /// does not list them among the instance's tracked interfaces in its dump).
+    pub track_group_tracks: usize,
     /// Gratuitous ARP / unsolicited NA schedule (keepalived's `garp_*` settings).
     pub announce: Announce,
     /// keepalived's `down_timer_adverts` (1..=100, default 3): how many adverts a BACKUP misses
@@ -459,6 +463,7 @@ impl InstanceConfig {
             unicast_ttl: Vec::new(),
             check_unicast_src: false,
             track: Vec::new(),
+            track_group_tracks: 0,
             announce: Announce::default(),
             down_timer_adverts: DEFAULT_DOWN_TIMER_ADVERTS,
             excluded_addresses: Vec::new(),

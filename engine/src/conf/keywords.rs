@@ -53,7 +53,7 @@ pub enum Section {
     VrrpTrackProcess,
     /// `garp_group { }` (skipped whole).
     GarpGroup,
-    /// `track_group NAME { }` (skipped whole).
+    /// `track_group NAME { group { ... } }`.
     TrackGroup,
     /// An option after the address of a `virtual_ipaddress`, `virtual_ipaddress_excluded` or
     /// `static_ipaddress` line (`dev`, `scope`, `preferred_lft`, ...).
@@ -246,7 +246,6 @@ const TRACK_BFD: Class = R(
     "Vigil has no BFD subsystem: an instance tracking a BFD session would never fault when it goes down",
 );
 const GARP_GROUP: Class = R("per-interface gratuitous ARP/NA spacing is not implemented: announcements are spaced by vrrp_garp_interval / vrrp_gna_interval per instance");
-const TRACK_GROUP: Class = R("static addresses, routes and rules that follow a group of instances are not implemented: they would stay up whatever the instances' state");
 const VMAC_EXTRA: Class = R("periodic gratuitous ARP / NA on the other interfaces of the virtual addresses (keepalived's garp_extra_if: VMACs, or every interface with all) are not sent: switches could age out the MAC on those interfaces");
 
 /// Every keyword, by section. Sorted by section, then as keepalived.conf(5) groups them.
@@ -266,7 +265,7 @@ pub const KEYWORDS: &[Keyword] = &[
     k(Top, "static_rules", H),
     k(Top, "vrrp_track_process", H),
     k(Top, "garp_group", GARP_GROUP),
-    k(Top, "track_group", TRACK_GROUP),
+    k(Top, "track_group", H),
     k(Top, "interface_up_down_delays", H),
     k(Top, "bfd_instance", N("Vigil has no BFD subsystem; the section is skipped (track_bfd, which would use it, is refused)")),
     k(Top, "linkbeat_interfaces", LINKBEAT),
@@ -521,8 +520,8 @@ pub const KEYWORDS: &[Keyword] = &[
     k(GarpGroup, "gna_interval", GARP_GROUP),
     k(GarpGroup, "interface", GARP_GROUP),
     k(GarpGroup, "interfaces", GARP_GROUP),
-    // ---- track_group (skipped whole) ----
-    k(TrackGroup, "group", TRACK_GROUP),
+    // ---- track_group ----
+    k(TrackGroup, "group", H),
     // ---- the options of an address line ----
     k(Address, "dev", H),
     k(Address, "scope", H),
@@ -537,7 +536,7 @@ pub const KEYWORDS: &[Keyword] = &[
     k(Address, "noprefixroute", H),
     k(Address, "autojoin", H),
     k(Address, "preferred_lft", H),
-    k(Address, "track_group", TRACK_GROUP),
+    k(Address, "track_group", H),
     k(Address, "use_vmac", R("an address on its own virtual-MAC interface is not supported: use use_vmac on the instance")),
     // ---- the words of a route line ----
     k(Route, "to", H),
@@ -558,7 +557,7 @@ pub const KEYWORDS: &[Keyword] = &[
     k(Route, "prohibit", H),
     k(Route, "throw", H),
     k(Route, "no_track", H),
-    k(Route, "track_group", TRACK_GROUP),
+    k(Route, "track_group", H),
     k(Route, "or", H),
     k(Route, "nexthop", H),
     k(Route, "onlink", H),
@@ -621,15 +620,12 @@ pub const KEYWORDS: &[Keyword] = &[
     k(Rule, "blackhole", H),
     k(Rule, "unreachable", H),
     k(Rule, "prohibit", H),
-    k(Rule, "track_group", TRACK_GROUP),
+    k(Rule, "track_group", H),
 ];
 
 /// Sections that the parser skips whole: the class of every keyword inside is the class of the
 /// top-level keyword that opens it.
-pub const SKIPPED_SECTIONS: &[(Section, &str)] = &[
-    (Section::GarpGroup, "garp_group"),
-    (Section::TrackGroup, "track_group"),
-];
+pub const SKIPPED_SECTIONS: &[(Section, &str)] = &[(Section::GarpGroup, "garp_group")];
 
 /// `(honoured, noted, refused)` counts of the table.
 pub fn counts() -> (usize, usize, usize) {

@@ -37,6 +37,8 @@ pub struct Config {
     pub interface_delays: Vec<InterfaceDelay>,
     /// `static_rules`: policy routing rules kept on the machine whatever the VRRP state.
     pub static_rules: Vec<Rule>,
+    /// `track_group` blocks, in file order (names are unique).
+    pub track_groups: Vec<TrackGroup>,
     /// Virtual servers, their real servers and health checkers.
     pub checkers: super::checker_model::CheckerConf,
     /// Warnings and notices (never errors: a config with errors is not built), in file order.
@@ -275,9 +277,9 @@ pub struct AddressLine {
 /// never part of the engine's address.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AddressOptions {
-    /// `track_group` (static addresses; refused by the keyword table, so `None` in a built
-    /// configuration).
-    pub track_group: Option<String>,
+    /// `track_group NAME` (`static_ipaddress` only): the group's instances track the address's
+    /// interface (see [`TrackGroup`]).
+    pub track_group: Option<TrackGroupRef>,
     /// `use_vmac` on the address line (refused by the keyword table, so `false` in a built
     /// configuration).
     pub use_vmac: bool,
@@ -307,6 +309,9 @@ pub struct Route {
     pub scope: Option<Scope>,
     /// `no_track`.
     pub no_track: bool,
+    /// `track_group NAME` (`static_routes` only): the group's instances track the route's
+    /// `dev` (see [`TrackGroup`]).
+    pub track_group: Option<TrackGroupRef>,
     /// Every other attribute (`nexthop ...`, `mtu N`, `onlink`, ...).
     pub attrs: RouteAttrs,
     /// Where it was written.
@@ -578,6 +583,35 @@ pub struct VrrpScript {
     /// `init_fail`: start in the failed state.
     pub init_fail: bool,
     /// Where the `vrrp_script` keyword is.
+    pub loc: Location,
+}
+
+/// `track_group NAME { group { INSTANCE ... } }` (keepalived.conf(5), "Static track groups").
+///
+/// keepalived 2.2.7 (`vrrp_static_track.c`, `static_track_group_init`): every member instance
+/// tracks the interface of each static address (its `dev`), static route (its `dev`) and static
+/// rule (its `iif` / `dev`) that names the group, as an unweighted tracked interface: the
+/// instances go to FAULT while that interface is down and leave FAULT when it is up again. The
+/// deletion of the static item itself changes no state (it is put back, as every tracked static
+/// item is); an item with `no_track` is not tracked. The tracking does not show among an
+/// instance's `Tracked interfaces` in keepalived's dump; the group has its own dump section.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackGroup {
+    /// The name that `track_group NAME` on a static item refers to.
+    pub name: String,
+    /// `group { }`: the member instances, as written (a name that is not an instance is
+    /// ignored with a warning, as keepalived does).
+    pub members: Vec<String>,
+    /// Where the group is defined.
+    pub loc: Location,
+}
+
+/// `track_group NAME` on a static address, route or rule.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TrackGroupRef {
+    /// The group's name.
+    pub name: String,
+    /// Where the name is written.
     pub loc: Location,
 }
 

@@ -171,6 +171,9 @@ pub struct Rule {
     pub action: RuleAction,
     /// `no_track`.
     pub no_track: bool,
+    /// `track_group NAME` (`static_rules` only): the group's instances track the rule's `iif`
+    /// (see [`super::TrackGroup`]).
+    pub track_group: Option<super::TrackGroupRef>,
 }
 
 impl Rule {
@@ -253,6 +256,9 @@ impl Rule {
         }
         if self.no_track {
             s.push_str(" no_track");
+        }
+        if let Some(g) = &self.track_group {
+            let _ = write!(s, " track_group {}", g.name);
         }
         s
     }

@@ -253,6 +253,7 @@ impl Builder {
             static_routes: Vec::new(),
             interface_delays: Vec::new(),
             static_rules: Vec::new(),
+            track_groups: Vec::new(),
             checkers: Default::default(),
             warnings: Vec::new(),
         };
@@ -288,6 +289,11 @@ impl Builder {
                 "vrrp_track_process" => {
                     if let Ok(x) = self.track_process(s) {
                         cfg.track_processes.push(x);
+                    }
+                }
+                "track_group" => {
+                    if let Ok(g) = self.track_group(s) {
+                        cfg.track_groups.push(g);
                     }
                 }
                 "static_ipaddress" => {
@@ -808,7 +814,21 @@ impl Builder {
                     2
                 }
                 "track_group" => {
-                    o.track_group = Some(needs(self)?.text.to_string());
+                    let v = needs(self)?;
+                    if o.track_group.is_some() {
+                        self.err(
+                            &v.loc,
+                            format!(
+                                "track_group {} is a duplicate: an address follows one group",
+                                v.text
+                            ),
+                        );
+                        ok = false;
+                    }
+                    o.track_group = Some(TrackGroupRef {
+                        name: v.text.to_string(),
+                        loc: v.loc.clone(),
+                    });
                     2
                 }
                 "no_track" => {
@@ -880,6 +900,58 @@ impl Builder {
     fn track_list_weight(&mut self, s: &Stmt, min: i64, max: i64) -> (Option<i32>, bool) {
         let (weight, reverse, _) = self.track_list_weight3(s, min, max);
         (weight, reverse)
+    }
+
+    /// `track_group NAME { group { INSTANCE ... } }` (keepalived 2.2.7 `vrrp_parser.c`,
+    /// `static_track_group_handler`): a name is required; a group without members is dropped
+    /// with a warning, as keepalived removes it. Unique names are checked in `validate`.
+    fn track_group(&mut self, s: &Stmt) -> R<TrackGroup> {
+        let Some(name) = s.args().first() else {
+            self.err(
+                s.loc(),
+                "track_group: expected a name (track_group NAME { group { INSTANCE ... } })",
+            );
+            return Err(());
+        };
+        if let Some(x) = s.args().get(1) {
+            self.err(&x.loc, "track_group: expected one name");
+            return Err(());
+        }
+        let mut g = TrackGroup {
+            name: name.text.to_string(),
+            members: Vec::new(),
+            loc: s.loc().clone(),
+        };
+        let mut have_group = false;
+        for st in self.block(s) {
+            if !self.admit(Section::TrackGroup, st) {
+                continue;
+            }
+            match st.keyword().text.as_str() {
+                "group" => {
+                    if have_group {
+                        self.err(
+                            st.loc(),
+                            format!("track_group {}: the group list is already given", g.name),
+                        );
+                        continue;
+                    }
+                    have_group = true;
+                    for m in self.block(st) {
+                        g.members.extend(m.words.iter().map(|t| t.text.to_string()));
+                    }
+                }
+                _ => self.unknown(st, "track_group"),
+            }
+        }
+        if g.members.is_empty() {
+            self.warn(
+                s.loc(),
+                format!("track_group {}: no member instances (expected 'group {{ INSTANCE ... }}'): the group is removed, as keepalived does", g.name),
+            );
+            return Err(());
+        }
+        Ok(g)
     }
 
     /// `weight N [reverse|noreverse]`: the weight, `reverse`, `noreverse`.

@@ -649,3 +649,75 @@ fn interface_up_down_delays_read_down_then_up() {
     ));
     assert!(e[0].contains(":2:7: error"), "{e:?}");
 }
+
+#[test]
+fn track_group_errors_are_at_their_word() {
+    let group = "track_group TG {\n group {\n  A\n }\n}\n";
+    // An unknown group (keepalived: "track_group X not found").
+    let e = errs(&format!(
+        "{group}static_ipaddress {{\n 198.51.100.5/24 dev eth1 track_group NOPE\n}}\n{BASIC}"
+    ));
+    assert_eq!(
+        e,
+        ["keepalived.conf:7:39: error: track_group NOPE not found: expected the name of a track_group block"]
+    );
+    // A static route without an interface.
+    let e = errs(&format!(
+        "{group}static_routes {{\n 203.0.113.0/24 via 198.51.100.1 track_group TG\n}}\n{BASIC}"
+    ));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with("keepalived.conf:7:46: error: static route cannot have track_group without an interface"),
+        "{e:?}"
+    );
+    // On a virtual address (keepalived knows the word on static items only).
+    let e = errs(&format!(
+        "{group}{}",
+        BASIC.replace("192.0.2.1/24", "192.0.2.1/24 track_group TG")
+    ));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].starts_with("keepalived.conf:10:28: error: vrrp_instance A: track_group is only for static_ipaddress"), "{e:?}");
+    // Twice on one line, and a group defined twice.
+    let e = errs(&format!(
+        "{group}static_rules {{\n from 192.0.2.0/24 iif eth1 table 1 track_group TG track_group TG\n}}\n{BASIC}"
+    ));
+    assert!(e[0].contains("track_group TG is a duplicate"), "{e:?}");
+    let e = errs(&format!("{group}{group}{BASIC}"));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with(
+            "keepalived.conf:6:1: error: track_group TG is already defined at keepalived.conf:1:1"
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn track_group_warnings_follow_keepalived() {
+    // A member that is not an instance is ignored; a group without members is removed (a
+    // reference to it is then an error); no_track wins over track_group.
+    let c = ok(&format!(
+        "track_group TG {{\n group {{\n  A\n  GHOST\n }}\n}}\n\
+         static_ipaddress {{\n 198.51.100.5/24 dev eth1 no_track track_group TG\n}}\n{BASIC}"
+    ));
+    let w: Vec<String> = c.warnings.iter().map(|d| d.to_string()).collect();
+    assert!(
+        w.iter()
+            .any(|m| m.contains("vrrp instance GHOST does not exist")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter().any(|m| m.contains(
+            "keepalived.conf:8:48: warning: static address has both track_group and no_track"
+        )),
+        "{w:?}"
+    );
+    assert_eq!(c.track_groups[0].members, ["A", "GHOST"]);
+    let e = errs(&format!(
+        "track_group TG {{\n}}\nstatic_ipaddress {{\n 198.51.100.5/24 dev eth1 track_group TG\n}}\n{BASIC}"
+    ));
+    assert!(
+        e.iter().any(|m| m.contains("track_group TG not found")),
+        "{e:?}"
+    );
+}

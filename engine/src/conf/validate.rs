@@ -199,4 +199,117 @@ pub(crate) fn validate(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
         g.track_processes
             .retain(|t| procs.contains(&t.name.as_str()));
     }
+    track_groups(cfg, diags);
+}
+
+/// `track_group` (keepalived 2.2.7 `vrrp_parser.c`, `vrrp_static_track.c` and the static
+/// address / route / rule parsers): names unique, every reference names a group, only static
+/// items name one, and the item has an interface to track.
+fn track_groups(cfg: &Config, diags: &mut Vec<Diagnostic>) {
+    let mut seen: HashMap<&str, &super::lexer::Location> = HashMap::new();
+    for g in &cfg.track_groups {
+        if let Some(prev) = seen.get(g.name.as_str()) {
+            diags.push(Diagnostic::error(
+                &g.loc,
+                format!("track_group {} is already defined at {prev}", g.name),
+            ));
+            continue;
+        }
+        seen.insert(&g.name, &g.loc);
+        let mut known = 0;
+        for m in &g.members {
+            if cfg.instances.iter().any(|i| &i.name == m) {
+                known += 1;
+            } else {
+                diags.push(Diagnostic::warning(
+                    &g.loc,
+                    format!("track_group {}: vrrp instance {m} does not exist: ignored, as keepalived does", g.name),
+                ));
+            }
+        }
+        if known == 0 {
+            diags.push(Diagnostic::warning(
+                &g.loc,
+                format!(
+                    "track_group {}: no member is a vrrp_instance: the group tracks nothing",
+                    g.name
+                ),
+            ));
+        }
+    }
+    let default_if = cfg.global.default_interface.as_deref();
+    // (what, reference, interface, no_track)
+    let mut statics: Vec<(&str, &super::model::TrackGroupRef, Option<&str>, bool)> = Vec::new();
+    for a in &cfg.static_addresses {
+        if let Some(r) = &a.options.track_group {
+            statics.push((
+                "static address",
+                r,
+                a.address.dev.as_deref().or(default_if),
+                a.address.no_track,
+            ));
+        }
+    }
+    for rt in &cfg.static_routes {
+        if let Some(r) = &rt.track_group {
+            statics.push(("static route", r, rt.dev.as_deref(), rt.no_track));
+        }
+    }
+    for ru in &cfg.static_rules {
+        if let Some(r) = &ru.track_group {
+            statics.push(("static rule", r, ru.iif.as_deref(), ru.no_track));
+        }
+    }
+    for (what, r, ifname, no_track) in statics {
+        if !seen.contains_key(r.name.as_str()) {
+            diags.push(Diagnostic::error(
+                &r.loc,
+                format!(
+                    "track_group {} not found: expected the name of a track_group block",
+                    r.name
+                ),
+            ));
+        } else if ifname.is_none() {
+            let need = if what == "static rule" {
+                "'iif' (or 'dev')"
+            } else {
+                "'dev'"
+            };
+            diags.push(Diagnostic::error(
+                &r.loc,
+                format!("{what} cannot have track_group without an interface: expected {need}, whose state the group's instances track"),
+            ));
+        } else if no_track {
+            diags.push(Diagnostic::warning(
+                &r.loc,
+                format!(
+                    "{what} has both track_group and no_track: not tracked, as keepalived does"
+                ),
+            ));
+        }
+    }
+    // keepalived accepts track_group on static items only (elsewhere it is an unknown word).
+    for i in &cfg.instances {
+        let refs = i
+            .virtual_addresses
+            .iter()
+            .chain(&i.excluded_addresses)
+            .filter_map(|a| a.options.track_group.as_ref())
+            .chain(
+                i.virtual_routes
+                    .iter()
+                    .filter_map(|r| r.track_group.as_ref()),
+            )
+            .chain(
+                i.virtual_rules
+                    .iter()
+                    .filter_map(|r| r.track_group.as_ref()),
+            );
+        for r in refs {
+            diags.push(Diagnostic::error(
+                &r.loc,
+                format!("vrrp_instance {}: track_group is only for static_ipaddress, static_routes and static_rules (a virtual address, route or rule follows its instance)", i.name),
+            ));
+        }
+    }
 }

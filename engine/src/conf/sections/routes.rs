@@ -230,6 +230,25 @@ impl Builder {
         }
     }
 
+    /// `track_group NAME` on a static route or rule (keepalived: "track_group NAME is a
+    /// duplicate" when given twice). Whether the group exists is checked in `validate`.
+    fn track_group_ref(&mut self, v: &Token, duplicate: bool) -> R<TrackGroupRef> {
+        if duplicate {
+            self.err(
+                &v.loc,
+                format!(
+                    "track_group {} is a duplicate: a route or rule follows one group",
+                    v.text
+                ),
+            );
+            return Err(());
+        }
+        Ok(TrackGroupRef {
+            name: v.text.to_string(),
+            loc: v.loc.clone(),
+        })
+    }
+
     /// Like [`Builder::value_after`], skipping a `lock` word: `(value, locked, words used)`.
     fn locked_value<'t>(&mut self, words: &'t [Token], i: usize) -> R<(&'t Token, bool, usize)> {
         let v = self.value_after(words, i, "route option")?;
@@ -258,6 +277,7 @@ impl Builder {
             metric: None,
             scope: None,
             no_track: false,
+            track_group: None,
             attrs: RouteAttrs::default(),
             loc: s.loc().clone(),
         };
@@ -510,6 +530,10 @@ impl Builder {
                     r.no_track = true;
                     step = 1;
                 }
+                "track_group" => {
+                    let v = self.value_after(words, i, "route option")?;
+                    r.track_group = Some(self.track_group_ref(v, r.track_group.is_some())?);
+                }
                 "default" if !have_dest => {
                     have_dest = true;
                     default_dest = true;
@@ -655,6 +679,7 @@ impl Builder {
             realms: None,
             action: RuleAction::Nop,
             no_track: false,
+            track_group: None,
         };
         let mut priority = None;
         let mut action: Option<(RuleAction, Location)> = None;
@@ -819,6 +844,10 @@ impl Builder {
                 "no_track" => {
                     r.no_track = true;
                     step = 1;
+                }
+                "track_group" => {
+                    let v = self.value_after(words, i, "rule option")?;
+                    r.track_group = Some(self.track_group_ref(v, r.track_group.is_some())?);
                 }
                 "type" | "goto" | "nop" | "blackhole" | "unreachable" | "prohibit" => {
                     // `type X` names the action; the action words also stand alone.
