@@ -386,3 +386,34 @@ fn scheduler_flags_are_applied_or_noted() {
         assert!(notes.contains(said), "{body}: {notes}");
     }
 }
+
+/// `hashed` and the other hashing scheduler's flag names change nothing (keepalived's
+/// `lbflags_handler` has no branch for them): each is noted at its line, never dropped without a
+/// word, and the scheduling stays as without it.
+#[test]
+fn flags_that_change_nothing_are_noted_at_their_line() {
+    for (body, said) in [
+        ("lb_algo sh\nhashed", "hashed: IPVS's own bookkeeping flag"),
+        ("lb_algo rr\nhashed", "hashed: IPVS's own bookkeeping flag"),
+        (
+            "lb_algo sh\nmh-port",
+            "mh-port belongs to the other hashing scheduler",
+        ),
+        (
+            "lb_algo mh\nsh-fallback",
+            "sh-fallback belongs to the other hashing scheduler",
+        ),
+    ] {
+        let text = format!("virtual_server 192.0.2.10 80 {{\n{body}\n{THREE}}}\n");
+        let cfg = conf::parse_str(&text).expect("test configuration parses");
+        let said_at: Vec<String> = cfg.warnings.iter().map(|d| d.to_string()).collect();
+        assert!(
+            said_at
+                .iter()
+                .any(|d| d.contains(said) && d.contains(":3:")),
+            "{body}: {said_at:?}"
+        );
+        let vs = &cfg.checkers.virtual_servers[0];
+        assert!(!vs.sched_flags.sh_port && !vs.sched_flags.mh_port, "{body}");
+    }
+}

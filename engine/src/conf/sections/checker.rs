@@ -452,12 +452,25 @@ impl Builder {
                     "flag-1" => f.flag1 = true,
                     "flag-2" => f.flag2 = true,
                     "flag-3" => f.flag3 = true,
+                    // keepalived's lbflags_handler has no branch for `hashed` (IPVS's own
+                    // bookkeeping flag): it changes nothing, for any scheduler.
+                    "hashed" => self.notice(
+                        st.loc(),
+                        "hashed: IPVS's own bookkeeping flag, which keepalived does not pass either; it changes nothing",
+                    ),
                     _ => match (vs.lb_algo, kw) {
                         (Some(LbAlgo::Sh), "sh-port") => f.sh_port = true,
                         (Some(LbAlgo::Sh), "sh-fallback") => f.sh_fallback = true,
                         (Some(LbAlgo::Mh), "mh-port") => f.mh_port = true,
                         (Some(LbAlgo::Mh), "mh-fallback") => f.mh_fallback = true,
-                        (Some(LbAlgo::Sh | LbAlgo::Mh), _) => {}
+                        // The other scheduler's flag name: keepalived ignores it without a word.
+                        (Some(LbAlgo::Sh | LbAlgo::Mh), _) => {
+                            let algo = vs.lb_algo.map_or("", LbAlgo::name);
+                            self.notice(
+                                st.loc(),
+                                format!("{kw} belongs to the other hashing scheduler: with lb_algo {algo} it is ignored, as keepalived ignores it (use {algo}-port / {algo}-fallback)"),
+                            );
+                        }
                         _ => self.warn(
                             st.loc(),
                             format!("{kw} only applies to the sh / mh schedulers, set before it with lb_algo (ignored)"),
