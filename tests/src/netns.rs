@@ -352,6 +352,33 @@ pub fn host_ll(i: usize) -> Ipv6Addr {
     Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0xff, 0xfe00, i as u16)
 }
 
+/// Remove the namespaces of labs whose test process is gone. [`Lab`]'s drop guard removes a
+/// lab's namespaces when its test ends, even by a panic, but not when the process is killed by
+/// a signal (a test run stopped by hand, a CI timeout): those namespaces, named `vg<pid>x<n>...`
+/// after the dead process, are removed by the next lab. Only that pattern, and only for a pid
+/// that no longer exists: the namespaces of a test process still running are left alone.
+fn sweep_dead_labs() {
+    let Ok(entries) = fs::read_dir("/run/netns") else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix("vg") else {
+            continue;
+        };
+        let Some((pid, _)) = rest.split_once('x') else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            eprintln!("netns: removing {name}, left by test process {pid} which is gone");
+            let _ = Command::new("ip").args(["netns", "delete", &name]).status();
+        }
+    }
+}
+
 impl Lab {
     /// Build a lab of `hosts` hosts on one bridge. `name` appears in the scratch directory.
     pub fn new(name: &str, hosts: usize) -> Lab {
@@ -362,6 +389,7 @@ impl Lab {
     pub fn with_links(name: &str, hosts: usize, links: usize) -> Lab {
         assert!((1..=3).contains(&links), "1 to 3 links");
         become_subreaper();
+        sweep_dead_labs();
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let prefix = format!("vg{}x{n}", std::process::id());
         let dir = std::env::temp_dir().join(format!("vigil-{name}-{prefix}"));
