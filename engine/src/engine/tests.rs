@@ -576,6 +576,47 @@ fn preempt_delay_is_not_armed_while_it_is_zero() {
     );
 }
 
+/// An instance added by a reload with no preempt_delay arms nothing either: reloaded again
+/// with a 10 s delay, it holds off for 10 s from the first lower priority it hears after the
+/// second reload. (Mutation run 10: `settle_after_reload`'s `preempt_delay > 0` made into
+/// `>= 0` armed the hold at the first reload, 0.5 s, and the second reload carried it: the
+/// BACKUP preempted at Master_Down_Interval instead.)
+#[test]
+fn preempt_delay_is_not_armed_by_a_reload_that_adds_the_instance_without_one() {
+    let other = InstanceConfig::new("VI_0", "eth0", 50, Version::V3, Family::V4)
+        .vips([IpAddr::V4(Ipv4Addr::new(192, 0, 2, 101))]);
+    let mut e = started(other.clone(), ms(0));
+    drain(&mut e);
+    e.reload(
+        ms(500),
+        EngineConfig::instances(vec![other.clone(), cfg(Version::V3)]),
+    )
+    .unwrap();
+    drain(&mut e);
+    e.reload(
+        ms(1000),
+        EngineConfig::instances(vec![
+            other,
+            cfg(Version::V3).preempt_delay(Duration::from_secs(10)),
+        ]),
+    )
+    .unwrap();
+    drain(&mut e);
+    let vi1 = e.instance_id("VI_1").unwrap();
+    let vi1_moves = |a: &[Action]| {
+        a.iter()
+            .filter(|x| matches!(x, Action::StateChange { instance, .. } if *instance == vi1))
+            .count()
+    };
+    // The delay starts at the first lower priority heard, 1.5 s, and holds until 11.5 s.
+    for t in (0..=9).map(|s| ms(1500 + s * 1000)) {
+        let a = run_until(&mut e, t);
+        assert_eq!(vi1_moves(&a), 0, "at {t:?}: {a:?}");
+        rx(&mut e, t, LOWER, &v3(LOWER, 50));
+    }
+    assert_eq!(e.instance(vi1).unwrap().state(), State::Backup);
+}
+
 /// RFC 5798 section 6.4.3: a MASTER yields to an equal priority only when the sender's
 /// address is *greater* than its own; an advert claiming its own address (a looped-back
 /// advert, or a router misconfigured with the same address) is not greater, and the MASTER

@@ -783,3 +783,46 @@ fn a_deleted_address_of_a_group_member_withdraws_every_master_of_the_group_once(
         .collect();
     assert_eq!(goodbyes, [InstanceId(0), InstanceId(1)]);
 }
+
+/// A reload takes each tracked process's up / down state from the old engine by its name,
+/// whatever its place in the new configuration: `p` up and `q` down stay so when the new
+/// file lists them the other way round. (Mutation run 10: `adopt_environment`'s
+/// `o.name == p.name` made into `!=` swapped the two and went unseen.)
+#[test]
+fn a_reload_keeps_each_tracked_process_s_own_state() {
+    let config = |names: [&str; 2]| {
+        let mut c = base(100);
+        c.track
+            .push(track(TrackTarget::Process("p".into()), -30, false));
+        c.track
+            .push(track(TrackTarget::Process("q".into()), -20, false));
+        EngineConfig {
+            instances: vec![c],
+            track_processes: names
+                .iter()
+                .map(|n| TrackProcessConfig { name: (*n).into() })
+                .collect(),
+            ..Default::default()
+        }
+    };
+    let mut e = engine_with(config(["p", "q"]));
+    let p = e.track_process_id("p").unwrap();
+    e.handle_input(
+        ms(1),
+        Input::TrackProcess {
+            process: p,
+            up: true,
+        },
+    );
+    assert_eq!(prio(&e), 80, "p up, q down: 100 - 20");
+    e.reload(ms(2), config(["q", "p"])).unwrap();
+    let (p, q) = (
+        e.track_process_id("p").unwrap(),
+        e.track_process_id("q").unwrap(),
+    );
+    assert_eq!(
+        (e.track_process_up(p), e.track_process_up(q)),
+        (Some(true), Some(false))
+    );
+    assert_eq!(prio(&e), 80);
+}
