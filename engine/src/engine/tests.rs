@@ -167,6 +167,25 @@ fn master() -> (Engine, Instant) {
     (e, t)
 }
 
+/// The read-only view a runner asks instead of testing states itself (vigild moves and reports
+/// virtual addresses by `holds_addresses`, re-announces with `announce_router_flag`): each
+/// accessor against the instance it views, in BACKUP and in MASTER. (Mutation run 10: both
+/// were replaced by constants unseen, the engine's own tests and the simulator use neither.)
+#[test]
+fn the_instance_view_tells_a_runner_what_it_needs() {
+    let e = backup();
+    let v = e.instance(InstanceId(0)).unwrap();
+    assert!(!v.holds_addresses(), "a BACKUP holds no address");
+    assert!(v.announce_router_flag(), "the RFC's Router flag by default");
+    let (e, _) = master();
+    let v = e.instance(InstanceId(0)).unwrap();
+    assert!(v.holds_addresses(), "a MASTER holds its addresses");
+    let mut c = cfg(Version::V3);
+    c.announce.na_router_flag = false;
+    let e = started(c, ms(0));
+    assert!(!e.instance(InstanceId(0)).unwrap().announce_router_flag());
+}
+
 // ----- transitions ------------------------------------------------------------------------
 
 #[test]

@@ -863,6 +863,27 @@ fn a_backup_hearing_two_owners_logs_the_conflict() {
     );
 }
 
+/// The window of section 8.3.2 is one Master_Down_Interval (3.609375 s at priority 100 and
+/// 1 s), exclusive: a second owner heard 1 us before it ends is a conflict, one heard as it
+/// ends is not (its first owner has gone quiet for a whole Master_Down_Interval). (Mutation
+/// run 10: `now < at + window` made into `<=` went unseen.)
+#[test]
+fn the_two_owners_window_ends_at_master_down_interval() {
+    let window = Duration::from_micros(3_609_375);
+    for (gap, conflict) in [(window - Duration::from_micros(1), true), (window, false)] {
+        let mut e = backup();
+        assert!(notices(&rx(&mut e, ms(100), HIGHER, &v3(HIGHER, 255))).is_empty());
+        let b = rx(&mut e, ms(100) + gap, LOWER, &v3(LOWER, 255));
+        assert_eq!(
+            notices(&b)
+                .iter()
+                .any(|n| matches!(n, Notice::OwnerConflict { .. })),
+            conflict,
+            "second owner {gap:?} after the first: {b:?}"
+        );
+    }
+}
+
 /// keepalived's `down_timer_adverts` replaces the RFCs' 3 in Master_Down_Interval
 /// (`VRRP_MS_DOWN_TIMER`): 5 x 1 s + 156/256 s at priority 100.
 #[test]
