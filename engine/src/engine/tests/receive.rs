@@ -348,6 +348,19 @@ fn rx_check_2_version_must_match() {
     assert_eq!(s.version_errors, 1);
 }
 
+/// A version nibble neither 2 nor 3 is dropped by check 2 (the configured version) before the
+/// codec parses the packet, and counted as a version error. So the codec's own
+/// `UnknownVersion` / `V2OverIpv6` arm in `check` is unreachable from an instance
+/// (Engine::new refuses VRRPv2 over IPv6): mutation run 11's two misses on its counter are
+/// equivalent, and this test shows which path such a packet takes.
+#[test]
+fn rx_check_2_an_unknown_version_is_a_version_error() {
+    let mut p = v3(HIGHER, 200);
+    p[0] = 0x41;
+    let s = assert_dropped(backup(), &p, 255, "version");
+    assert_eq!(s.version_errors, 1);
+}
+
 #[test]
 fn rx_check_3_length_must_hold_the_addresses() {
     let mut p = v3(HIGHER, 200);
