@@ -186,6 +186,34 @@ fn the_instance_view_tells_a_runner_what_it_needs() {
     assert!(!e.instance(InstanceId(0)).unwrap().announce_router_flag());
 }
 
+/// Engine equality (what the fuzz harness uses to prove that a refused reload changes
+/// nothing) sees a change in any one part: a copy is equal; a dropped advert, which changes
+/// only the instance's counters, makes it unequal; a refused reload leaves it equal. (Mutation
+/// run 11: `eq` made constant, or any of its `&&` made `||`, went unseen: only the fuzz
+/// harness compared engines.)
+#[test]
+fn engines_are_equal_until_one_part_differs() {
+    let mut e = backup();
+    let mut f = e.clone();
+    assert!(e == f);
+    assert_eq!(
+        rx_ttl(&mut f, ms(500), HIGHER, &v3(HIGHER, 200), 254).len(),
+        2
+    );
+    assert_eq!(
+        e.poll_timeout(),
+        f.poll_timeout(),
+        "the drop leaves the timers"
+    );
+    assert!(e != f, "the instance's ip_ttl_errors differ");
+    let mut g = e.clone();
+    let v2_over_ipv6 = InstanceConfig::new("VI_1", "eth0", 51, Version::V2, Family::V6);
+    assert!(g
+        .reload(ms(500), EngineConfig::instances(vec![v2_over_ipv6]))
+        .is_err());
+    assert!(g == e, "a refused reload changes nothing");
+}
+
 // ----- transitions ------------------------------------------------------------------------
 
 #[test]
