@@ -65,6 +65,7 @@ impl Engine {
                         next = next_advert_after(now, inst.cfg.advert_interval);
                     }
                     inst.set(Timer::Adver, next);
+                    self.announce_extra_if(now, i);
                 }
                 Timer::MasterDown => {
                     self.instances[i].set(Timer::MasterDown, Instant::MAX);

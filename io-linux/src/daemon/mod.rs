@@ -34,6 +34,7 @@ use crate::vrrp_socket::VrrpSocket;
 mod act;
 mod extras;
 mod ifaces;
+mod local_igmp;
 mod promote;
 mod receive;
 mod reload;
@@ -214,6 +215,8 @@ pub struct Daemon {
     vmac_sysctls: BaseSysctls,
     /// Interfaces whose `promote_secondaries` vigild turned on, to turn off at exit.
     promoted: Vec<String>,
+    /// `disable_local_igmp`: the setting and whether to restore the sysctl at exit.
+    local_igmp: local_igmp::LocalIgmp,
     /// Macvlans created so far (their epoll tokens).
     vmac_serial: u64,
     /// Each VRRP socket's drop counter (SO_RXQ_OVFL) as last seen, by descriptor.
@@ -327,6 +330,7 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
                 crate::vip_firewall::Settings::of(&cfg.global),
             );
             d.set_vmacs(vmacs);
+            d.disable_local_igmp(cfg.global.disable_local_igmp);
             d.remove_leftover_extras();
             d.set_statics(statics);
             d.serve(Some(&source))
@@ -486,6 +490,7 @@ impl Daemon {
             vmac_ids: Vec::new(),
             vmac_sysctls: BaseSysctls::default(),
             promoted: Vec::new(),
+            local_igmp: local_igmp::LocalIgmp::default(),
             vmac_serial: 0,
             checkers: None,
         };
@@ -849,6 +854,7 @@ impl Daemon {
         }
         self.addrs.delete_file();
         self.restore_promote_secondaries();
+        self.restore_local_igmp();
         let all: Vec<String> = self.vmacs.keys().cloned().collect();
         for inst in all {
             self.remove_vmac(&inst);
