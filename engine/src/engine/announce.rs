@@ -32,8 +32,9 @@ impl Engine {
     /// `vrrp_send_vmac_update`): a MASTER sending its periodic advert at or after the due time
     /// announces, on each interface other than its own that carries one of its addresses
     /// (virtual, then excluded; [`crate::setup::on_other_interface`]), the first address there,
-    /// once; the next is due one interval after now. So the spacing is the interval rounded up
-    /// to the advert schedule, as in keepalived, which checks at each advert it sends.
+    /// once; the next is due one interval after `now`, the advert's scheduled time. So the
+    /// spacing is the interval rounded up to the advert schedule, as in keepalived, which checks
+    /// at each advert it sends.
     pub(super) fn announce_extra_if(&mut self, now: Instant, i: usize) {
         let inst = &mut self.instances[i];
         let Some(period) = inst.cfg.announce.extra_if else {

@@ -16,37 +16,38 @@ use super::Daemon;
 pub(crate) const IGMP_LINK_LOCAL_MCAST_REPORTS: &str =
     "/proc/sys/net/ipv4/igmp_link_local_mcast_reports";
 
-impl Daemon {
-    /// At start: with `disable_local_igmp`, turn the reports off if they are on, and remember
-    /// to turn them back on at exit.
-    pub(super) fn disable_local_igmp(&mut self, wanted: bool) {
-        self.local_igmp.configured = wanted;
-        if !wanted {
-            return;
-        }
-        match std::fs::read(IGMP_LINK_LOCAL_MCAST_REPORTS) {
-            Ok(v) if v.first() == Some(&b'1') => {
-                match std::fs::write(IGMP_LINK_LOCAL_MCAST_REPORTS, b"0") {
-                    Ok(()) => {
-                        info!(
-                            "disable_local_igmp: net.ipv4.igmp_link_local_mcast_reports set to 0"
-                        );
-                        self.local_igmp.restore = true;
-                    }
-                    Err(e) => warn!(
-                        "disable_local_igmp: cannot write {IGMP_LINK_LOCAL_MCAST_REPORTS}: {e}"
-                    ),
+/// At start, before any VRRP socket joins its group (keepalived does it before it opens its
+/// sockets): with `disable_local_igmp`, turn the reports off if they are on, and remember to
+/// turn them back on at exit.
+pub(super) fn disable_local_igmp(wanted: bool) -> LocalIgmp {
+    let mut state = LocalIgmp {
+        configured: wanted,
+        restore: false,
+    };
+    if !wanted {
+        return state;
+    }
+    match std::fs::read(IGMP_LINK_LOCAL_MCAST_REPORTS) {
+        Ok(v) if v.first() == Some(&b'1') => {
+            match std::fs::write(IGMP_LINK_LOCAL_MCAST_REPORTS, b"0") {
+                Ok(()) => {
+                    info!("disable_local_igmp: net.ipv4.igmp_link_local_mcast_reports set to 0");
+                    state.restore = true;
+                }
+                Err(e) => {
+                    warn!("disable_local_igmp: cannot write {IGMP_LINK_LOCAL_MCAST_REPORTS}: {e}")
                 }
             }
-            Ok(_) => {
-                info!("disable_local_igmp: net.ipv4.igmp_link_local_mcast_reports is 0 already")
-            }
-            Err(e) => warn!(
-                "disable_local_igmp: cannot read {IGMP_LINK_LOCAL_MCAST_REPORTS} (Linux 4.3+): {e}"
-            ),
         }
+        Ok(_) => info!("disable_local_igmp: net.ipv4.igmp_link_local_mcast_reports is 0 already"),
+        Err(e) => warn!(
+            "disable_local_igmp: cannot read {IGMP_LINK_LOCAL_MCAST_REPORTS} (Linux 4.3+): {e}"
+        ),
     }
+    state
+}
 
+impl Daemon {
     /// A reload does not change it (keepalived 2.2.7 `reload_config`): say so when the new
     /// file asks for the other setting.
     pub(super) fn local_igmp_on_reload(&self, wanted: bool) {
@@ -57,14 +58,19 @@ impl Daemon {
 
     /// At exit: turn the reports back on if vigild turned them off.
     pub(super) fn restore_local_igmp(&mut self) {
-        if std::mem::take(&mut self.local_igmp.restore) {
-            match std::fs::write(IGMP_LINK_LOCAL_MCAST_REPORTS, b"1") {
-                Ok(()) => info!(
-                    "disable_local_igmp: net.ipv4.igmp_link_local_mcast_reports set back to 1"
-                ),
-                Err(e) => {
-                    warn!("disable_local_igmp: cannot write {IGMP_LINK_LOCAL_MCAST_REPORTS}: {e}")
-                }
+        restore(std::mem::take(&mut self.local_igmp));
+    }
+}
+
+/// Turn the reports back on if `state` says vigild turned them off.
+pub(super) fn restore(state: LocalIgmp) {
+    if state.restore {
+        match std::fs::write(IGMP_LINK_LOCAL_MCAST_REPORTS, b"1") {
+            Ok(()) => {
+                info!("disable_local_igmp: net.ipv4.igmp_link_local_mcast_reports set back to 1")
+            }
+            Err(e) => {
+                warn!("disable_local_igmp: cannot write {IGMP_LINK_LOCAL_MCAST_REPORTS}: {e}")
             }
         }
     }

@@ -311,8 +311,10 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
     let mut operator_opts = OperatorOptions::for_pid_file(&pid_file);
     operator_opts.metrics_file = opts.metrics_file.clone();
     let operator = Operator::new(&cfg, operator_opts);
+    let local_igmp = local_igmp::disable_local_igmp(cfg.global.disable_local_igmp);
     match Daemon::new(engine, checks, track_files, operator, &pid_file) {
         Ok(mut d) => {
+            d.local_igmp = local_igmp;
             match crate::checker::CheckerRunner::new(&cfg, Some(&pid_file)) {
                 Ok(mut c) => {
                     if let Some(r) = c.as_mut() {
@@ -322,6 +324,7 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
                 }
                 Err(e) => {
                     error!("cannot start the health checkers: {e}");
+                    d.restore_local_igmp();
                     return EXIT_FATAL;
                 }
             }
@@ -330,13 +333,13 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
                 crate::vip_firewall::Settings::of(&cfg.global),
             );
             d.set_vmacs(vmacs);
-            d.disable_local_igmp(cfg.global.disable_local_igmp);
             d.remove_leftover_extras();
             d.set_statics(statics);
             d.serve(Some(&source))
         }
         Err(e) => {
             error!("cannot start: {e}");
+            local_igmp::restore(local_igmp);
             EXIT_FATAL
         }
     }
