@@ -245,7 +245,7 @@ const LINKBEAT: Class = N(
 const TRACK_BFD: Class = R(
     "Vigil has no BFD subsystem: an instance tracking a BFD session would never fault when it goes down",
 );
-const GARP_GROUP: Class = R("per-interface gratuitous ARP/NA spacing is not implemented: announcements are spaced by vrrp_garp_interval / vrrp_gna_interval per instance");
+const GARP_GROUP: Class = R("a minimum spacing of gratuitous ARPs / NAs per interface (or group of interfaces), shared by every instance, is not implemented: Vigil spaces only the announcements of each instance's own burst, by vrrp_garp_interval / vrrp_gna_interval, so instances on one interface could announce closer together than garp_interval / gna_interval");
 
 /// Every keyword, by section. Sorted by section, then as keepalived.conf(5) groups them.
 pub const KEYWORDS: &[Keyword] = &[

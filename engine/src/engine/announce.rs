@@ -66,6 +66,7 @@ impl Engine {
             iface: inst.iface,
             addrs: Arc::from(addrs),
             router: inst.cfg.announce.na_router_flag,
+            extra_if: true,
         });
     }
 
@@ -134,6 +135,7 @@ impl Engine {
             iface: inst.iface,
             addrs: Arc::clone(&inst.announced),
             router: inst.cfg.announce.na_router_flag,
+            extra_if: false,
         });
     }
 
