@@ -240,6 +240,13 @@ fn global(w: &mut String, cfg: &Config, converted: &EngineConfig, env: &dyn Dump
     if let Some(d) = &g.default_interface {
         line(w, &format!(" Default interface = {d}"));
     }
+    line(
+        w,
+        &format!(
+            " Disable local IGMP = {}",
+            if g.disable_local_igmp { "yes" } else { "no" }
+        ),
+    );
     if let Some(f) = &g.notify_fifo {
         fifo(w, " Global notify fifo", f, env);
     }
@@ -309,9 +316,19 @@ fn global(w: &mut String, cfg: &Config, converted: &EngineConfig, env: &dyn Dump
         w,
         &format!(" Num adverts before down = {}", g.vrrp_down_timer_adverts),
     );
-    // keepalived's vrrp_garp_extra_if off (0s): vigild refuses the keyword and sends no such
-    // gratuitous ARPs, which is what keepalived's default does.
-    line(w, " Gratuitous ARP for each secondary VMAC = 0s");
+    // keepalived prints it always (its "unset" is never the default 0).
+    line(
+        w,
+        &format!(
+            " Gratuitous ARP for each secondary {} = {}s",
+            if g.vrrp_garp_extra_if.all {
+                "i/f"
+            } else {
+                "VMAC"
+            },
+            g.vrrp_garp_extra_if.interval.as_secs()
+        ),
+    );
     line(
         w,
         &format!(
@@ -555,6 +572,19 @@ fn instance(
         w,
         &format!("   Down timer adverts = {}", c.down_timer_adverts),
     );
+    // keepalived prints these only when garp_extra_if is in effect (vrrp_complete_instance
+    // turns it off when no address is on another interface); Vigil keeps it only with `all`
+    // (`i/f`). The next time is keepalived's timer, zero until the instance is MASTER.
+    if let Some(e) = c.announce.extra_if {
+        line(
+            w,
+            &format!("   Gratuitous ARP for each secondary i/f = {}", e.as_secs()),
+        );
+        line(
+            w,
+            "   Next gratuitous ARP for such secondary = 0.000000 (Thu Jan  1 00:00:00 1970.000000)",
+        );
+    }
     line(
         w,
         &format!(

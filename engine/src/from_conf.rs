@@ -362,6 +362,7 @@ fn instance(
         lower_prio_repeat: i.garp.lower_prio_repeat,
         lower_prio_delay: i.garp.lower_prio_delay,
         na_router_flag: true,
+        extra_if: None,
     };
     trackers(
         cfg,
@@ -444,10 +445,26 @@ fn instance(
         c.virtual_routes.extend(route);
     }
     c.virtual_rules = i.virtual_rules.clone();
+    c.announce.extra_if = extra_if(&i.garp.extra_if, &c);
     if i.use_vmac.is_some() {
         note("use_vmac: the engine is unaffected; the runner decides whether it supports it");
     }
     Ok(c)
+}
+
+/// keepalived 2.2.7 (`vrrp.c`, `vrrp_complete_instance`) keeps `garp_extra_if` only when a
+/// virtual or excluded address is on another VMAC than the instance's (keepalived's default),
+/// or on any other interface with `all`; otherwise it is turned off (it would send nothing).
+/// Vigil puts an address on the instance's interface (or its `use_vmac` macvlan) or on its
+/// `dev`, never on a macvlan of its own (an address-level `use_vmac` is refused), so only `all`
+/// with an address on another interface keeps it.
+fn extra_if(e: &crate::conf::ExtraIf, c: &InstanceConfig) -> Option<core::time::Duration> {
+    let other = c
+        .virtual_addresses
+        .iter()
+        .chain(&c.excluded_addresses)
+        .any(|v| crate::setup::on_other_interface(v, &c.interface));
+    (e.all && other && !e.interval.is_zero()).then_some(e.interval)
 }
 
 /// keepalived's rule for the instance's own trackers when weights cannot apply

@@ -201,6 +201,9 @@ pub(crate) struct Instance {
     pub burst_left: u32,
     /// Announcements in the pending delayed burst.
     pub delayed_repeat: u32,
+    /// `garp_extra_if`: the first advert at or after this instant also announces on the other
+    /// interfaces (MASTER; MAX: off).
+    pub extra_if_due: Instant,
     /// When the running Master_Down_Timer was started with a full Master_Down_Interval (None
     /// while it runs for Skew_Time after a priority-0 advert): lets a priority change rescale it.
     pub down_from: Option<Instant>,
@@ -258,6 +261,7 @@ impl Instance {
             tracked: Vec::new(),
             burst_left: 0,
             delayed_repeat: 0,
+            extra_if_due: Instant::MAX,
             down_from: None,
             answered_at: None,
             down_extended: Instant::MAX,

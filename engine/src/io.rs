@@ -440,8 +440,10 @@ pub enum Action {
         /// The rules.
         rules: Arc<[VirtualRule]>,
     },
-    /// Announce the virtual addresses (then the excluded ones) once each: a gratuitous ARP
-    /// (IPv4) or an unsolicited neighbour advertisement (IPv6) per address.
+    /// Announce the addresses once each: a gratuitous ARP (IPv4) or an unsolicited neighbour
+    /// advertisement (IPv6) per address, each on the interface it is on (its `dev`, else the
+    /// instance's): the virtual addresses then the excluded ones, or, with `extra_if`, the
+    /// first address of each other interface.
     Announce {
         /// The instance.
         instance: InstanceId,
@@ -453,6 +455,10 @@ pub enum Action {
         /// 6.4.2's "Router" NA), beside Override: the instance's
         /// [`crate::setup::Announce::na_router_flag`]. Gratuitous ARP has no such flag.
         router: bool,
+        /// `garp_extra_if`'s periodic announcement of the first address of each other
+        /// interface ([`crate::setup::Announce::extra_if`]), not a step of a burst: a runner
+        /// sends it the same way; the simulator's oracle judges it apart.
+        extra_if: bool,
     },
     /// Run check program `script` (`vrrp_script`) now, and report how it ended with
     /// [`Input::Check`]. The engine keeps the schedule (first at start, then every `interval`

@@ -124,8 +124,10 @@
 //! `garp_master_refresh_repeat` every `garp_master_refresh` (default off); and, when a MASTER hears
 //! a lower priority, a burst of `garp_lower_prio_repeat` and another after
 //! `garp_lower_prio_delay` (re-announcing after a split brain heals, keepalived issues #166 and
-//! #1884). Every announcement is an action at an exact virtual time: no timer lives outside the
-//! engine.
+//! #1884). With `garp_extra_if all SECS`, a MASTER also announces, at the first of its adverts
+//! at least SECS after the previous such announcement, the first address of each other interface
+//! that carries one of its addresses (`dev`), once: switches keep those interfaces' MAC addresses.
+//! Every announcement is an action at an exact virtual time: no timer lives outside the engine.
 //!
 //! ## Notifications
 //!

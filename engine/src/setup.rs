@@ -324,6 +324,22 @@ pub struct Announce {
     /// 6.4.1 and 6.4.2 ask for it (the virtual router is a router); keepalived 2.2.7 sends only
     /// the Override flag. Default: the RFC (true); `false` reproduces keepalived's frames.
     pub na_router_flag: bool,
+    /// keepalived.conf(5) `garp_extra_if [all] SECS` (global `vrrp_garp_extra_if`): while
+    /// MASTER, at the first advert at least this long after the previous such announcement (or
+    /// after becoming MASTER), one gratuitous ARP / unsolicited NA on each interface other than
+    /// the instance's that carries a virtual or excluded address, for the first such address
+    /// ([`on_other_interface`]), so that switches keep that interface's MAC address in their
+    /// tables. `None`: off (the default, and what keepalived turns it into when no address is
+    /// on another interface).
+    pub extra_if: Option<Duration>,
+}
+
+/// Whether a virtual address goes on an interface other than the instance's `interface`: it
+/// names another `dev` (keepalived 2.2.7 `vrrp_complete_instance`'s `use_extra_if`; an address
+/// whose `dev` is the instance's own interface stays on the instance's interface or its
+/// `use_vmac` macvlan, as keepalived puts it).
+pub fn on_other_interface(v: &VirtualAddress, interface: &str) -> bool {
+    v.dev.as_deref().is_some_and(|d| d != interface)
 }
 
 impl Default for Announce {
@@ -337,6 +353,7 @@ impl Default for Announce {
             lower_prio_repeat: 5,
             lower_prio_delay: Duration::from_secs(5),
             na_router_flag: true,
+            extra_if: None,
         }
     }
 }

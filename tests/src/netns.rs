@@ -765,6 +765,12 @@ impl Lab {
     /// Start capturing on the bridge into `name` in the lab directory (immediate mode, packet
     /// buffered, so the last packets are not lost when it stops). Returns once tcpdump listens.
     pub fn capture(&mut self, name: &str) -> usize {
+        self.capture_link(name, 0)
+    }
+
+    /// [`Lab::capture`] on link `k`'s bridge (`brK`, the hosts' `ethK`).
+    pub fn capture_link(&mut self, name: &str, k: usize) -> usize {
+        let bridge = format!("br{k}");
         let path = self.dir.join(name);
         let err = self.dir.join(format!("{name}.stderr"));
         let errf = fs::File::create(&err).unwrap_or_else(|e| panic!("cannot create: {e}"));
@@ -775,7 +781,7 @@ impl Lab {
                 &self.bridge_ns(),
                 "tcpdump",
                 "-i",
-                "br0",
+                &bridge,
                 "-nn",
             ])
             .args(["--immediate-mode", "-U", "-w"])

@@ -245,8 +245,7 @@ const LINKBEAT: Class = N(
 const TRACK_BFD: Class = R(
     "Vigil has no BFD subsystem: an instance tracking a BFD session would never fault when it goes down",
 );
-const GARP_GROUP: Class = R("per-interface gratuitous ARP/NA spacing is not implemented: announcements are spaced by vrrp_garp_interval / vrrp_gna_interval per instance");
-const VMAC_EXTRA: Class = R("periodic gratuitous ARP / NA on the other interfaces of the virtual addresses (keepalived's garp_extra_if: VMACs, or every interface with all) are not sent: switches could age out the MAC on those interfaces");
+const GARP_GROUP: Class = R("a minimum spacing of gratuitous ARPs / NAs per interface (or group of interfaces), shared by every instance, is not implemented: Vigil spaces only the announcements of each instance's own burst, by vrrp_garp_interval / vrrp_gna_interval, so instances on one interface could announce closer together than garp_interval / gna_interval");
 
 /// Every keyword, by section. Sorted by section, then as keepalived.conf(5) groups them.
 pub const KEYWORDS: &[Keyword] = &[
@@ -303,7 +302,7 @@ pub const KEYWORDS: &[Keyword] = &[
     k(GlobalDefs, "min_auto_priority_delay", N("vigild does not raise its own scheduling priority when timers run late: set CPUSchedulingPolicy=rr in its systemd unit")),
     k(GlobalDefs, "dynamic_interfaces", R("interfaces must exist when vigild starts (vigild -t checks them): an instance on a missing interface would not wait for it")),
     k(GlobalDefs, "default_interface", H),
-    k(GlobalDefs, "disable_local_igmp", R("not implemented: IGMP/MLD reports for the VRRP group are sent as the kernel sends them")),
+    k(GlobalDefs, "disable_local_igmp", H),
     k(GlobalDefs, "vrrp_version", H),
     k(GlobalDefs, "vrrp_mcast_group4", H),
     k(GlobalDefs, "vrrp_mcast_group6", H),
@@ -316,8 +315,8 @@ pub const KEYWORDS: &[Keyword] = &[
     k(GlobalDefs, "vrrp_garp_interval", H),
     k(GlobalDefs, "vrrp_gna_interval", H),
     k(GlobalDefs, "vrrp_min_garp", H),
-    k(GlobalDefs, "vrrp_garp_extra_if", VMAC_EXTRA),
-    k(GlobalDefs, "vrrp_vmac_garp_intvl", VMAC_EXTRA),
+    k(GlobalDefs, "vrrp_garp_extra_if", H),
+    k(GlobalDefs, "vrrp_vmac_garp_intvl", H),
     k(GlobalDefs, "vrrp_lower_prio_no_advert", H),
     k(GlobalDefs, "vrrp_higher_prio_send_advert", H),
     k(GlobalDefs, "vrrp_down_timer_adverts", H),
@@ -456,8 +455,8 @@ pub const KEYWORDS: &[Keyword] = &[
     k(VrrpInstance, "garp_master_refresh_repeat", H),
     k(VrrpInstance, "garp_lower_prio_delay", H),
     k(VrrpInstance, "garp_lower_prio_repeat", H),
-    k(VrrpInstance, "garp_extra_if", VMAC_EXTRA),
-    k(VrrpInstance, "vmac_garp_intvl", VMAC_EXTRA),
+    k(VrrpInstance, "garp_extra_if", H),
+    k(VrrpInstance, "vmac_garp_intvl", H),
     k(VrrpInstance, "lower_prio_no_advert", H),
     k(VrrpInstance, "higher_prio_send_advert", H),
     k(VrrpInstance, "down_timer_adverts", H),

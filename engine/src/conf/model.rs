@@ -135,6 +135,9 @@ pub struct GlobalDefs {
     pub vrrp_garp_interval: Duration,
     /// `vrrp_gna_interval`: spacing of unsolicited neighbour advertisements (default 0).
     pub vrrp_gna_interval: Duration,
+    /// `vrrp_garp_extra_if [all] SECS` (deprecated spelling `vrrp_vmac_garp_intvl`): the
+    /// instances' default for `garp_extra_if` (default off).
+    pub vrrp_garp_extra_if: ExtraIf,
     /// `vrrp_garp_lower_prio_delay` (default: `vrrp_garp_master_delay`).
     pub vrrp_garp_lower_prio_delay: Option<Duration>,
     /// `vrrp_garp_lower_prio_repeat` (default: `vrrp_garp_master_repeat`).
@@ -180,6 +183,9 @@ pub struct GlobalDefs {
     pub default_interface: Option<String>,
     /// `dynamic_interfaces`: interfaces may appear after start.
     pub dynamic_interfaces: bool,
+    /// `disable_local_igmp`: while running, the kernel sends no IGMP reports for 224.0.0.0/24
+    /// groups (`net.ipv4.igmp_link_local_mcast_reports` = 0, restored at stop).
+    pub disable_local_igmp: bool,
     /// `umask NUMBER|BITS`: the file creation mask (`-u` overrides it, as keepalived's).
     pub umask: Option<u32>,
     /// The top-level `net_namespace NAME`: the network namespace the daemon runs in (vigild
@@ -212,6 +218,7 @@ impl Default for GlobalDefs {
             vrrp_garp_master_refresh_repeat: 1,
             vrrp_garp_interval: Duration::ZERO,
             vrrp_gna_interval: Duration::ZERO,
+            vrrp_garp_extra_if: ExtraIf::default(),
             vrrp_garp_lower_prio_delay: None,
             vrrp_garp_lower_prio_repeat: None,
             vrrp_lower_prio_no_advert: false,
@@ -233,6 +240,7 @@ impl Default for GlobalDefs {
             max_auto_priority: None,
             default_interface: None,
             dynamic_interfaces: false,
+            disable_local_igmp: false,
             umask: None,
             net_namespace: None,
             checker: Default::default(),
@@ -406,6 +414,21 @@ pub struct Garp {
     pub interval: Duration,
     /// Spacing of unsolicited neighbour advertisements.
     pub na_interval: Duration,
+    /// `garp_extra_if [all] SECS` (deprecated spelling `vmac_garp_intvl`), else the global
+    /// `vrrp_garp_extra_if`.
+    pub extra_if: ExtraIf,
+}
+
+/// keepalived.conf(5) `garp_extra_if [all] SECS` / `vrrp_garp_extra_if [all] SECS`: while
+/// MASTER, one gratuitous ARP / unsolicited NA every `interval` on each interface of the virtual
+/// addresses other than the instance's own: only on VMACs other than the instance's (keepalived's
+/// default), or on every such interface with `all`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExtraIf {
+    /// The interval (zero: off, the default).
+    pub interval: Duration,
+    /// `all`: every interface, not only VMACs.
+    pub all: bool,
 }
 
 /// `use_vmac [NAME] [MAC]`: the instance uses a macvlan with the VRRP virtual MAC.

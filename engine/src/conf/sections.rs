@@ -108,6 +108,37 @@ impl Builder {
         self.check(&t.loc, r)
     }
 
+    /// `garp_extra_if [all] SECS` / `vrrp_garp_extra_if [all] SECS` (keepalived 2.2.7
+    /// `vrrp_garp_extra_if_handler` / `vrrp_vmac_garp_extra_if_handler`): `all` anywhere, the
+    /// interval in whole seconds in `min..=86400`; the old spellings `vmac_garp_intvl` /
+    /// `vrrp_vmac_garp_intvl` are accepted with keepalived's deprecation warning.
+    fn extra_if(&mut self, s: &Stmt, min: u32) -> R<ExtraIf> {
+        let kw = s.keyword().text.as_str().to_owned();
+        if kw.contains("vmac_garp_intvl") {
+            let new = kw.replace("vmac_garp_intvl", "garp_extra_if");
+            self.warn(s.loc(), format!("{kw} is deprecated: use {new}"));
+        }
+        let mut e = ExtraIf::default();
+        let mut secs = None;
+        for a in s.args() {
+            if a.text.as_str() == "all" {
+                e.all = true;
+            } else {
+                let r = values::int_in(&a.text, i64::from(min), 86400, &kw);
+                secs = Some(self.check(&a.loc, r)?);
+            }
+        }
+        let Some(secs) = secs else {
+            self.err(
+                s.loc(),
+                format!("{kw}: expected [all] and an interval in seconds"),
+            );
+            return Err(());
+        };
+        e.interval = Duration::from_secs(secs.unsigned_abs());
+        Ok(e)
+    }
+
     /// `keyword [BOOL]`: bare means true.
     fn flag(&mut self, s: &Stmt) -> R<bool> {
         match s.args().first() {
@@ -503,6 +534,9 @@ impl Builder {
                             }
                         }
                     }
+                    "vrrp_garp_extra_if" | "vrrp_vmac_garp_intvl" => {
+                        g.vrrp_garp_extra_if = self.extra_if(s, 1)?
+                    }
                     "vrrp_lower_prio_no_advert" => g.vrrp_lower_prio_no_advert = self.flag(s)?,
                     "vrrp_higher_prio_send_advert" => {
                         g.vrrp_higher_prio_send_advert = self.flag(s)?
@@ -612,6 +646,7 @@ impl Builder {
                     }
                     "default_interface" => g.default_interface = Some(self.string(s)?),
                     "dynamic_interfaces" => g.dynamic_interfaces = true,
+                    "disable_local_igmp" => g.disable_local_igmp = true,
                     k if checker::GLOBAL_KEYWORDS.contains(&k) => self.checker_global(s, g)?,
                     _ => self.unknown(s, "global_defs"),
                 }
@@ -1118,6 +1153,7 @@ impl Builder {
                 .unwrap_or(g.vrrp_garp_master_repeat),
             interval: g.vrrp_garp_interval,
             na_interval: g.vrrp_gna_interval,
+            extra_if: g.vrrp_garp_extra_if,
         };
         // keepalived (vrrp.c, vrrp_complete_instance): an instance's lower-priority garp delay
         // and repeat default to the *global* ones, not to its own garp_master_delay/_repeat
@@ -1297,6 +1333,7 @@ impl Builder {
                     "garp_master_refresh_repeat" => {
                         garp.master_refresh_repeat = self.u32v(st, 1, 255)?
                     }
+                    "garp_extra_if" | "vmac_garp_intvl" => garp.extra_if = self.extra_if(st, 0)?,
                     "use_vmac" => {
                         let mut v = Vmac {
                             name: None,

@@ -2,7 +2,9 @@
 //! broadcasts a gratuitous ARP / unsolicited NA for each virtual address; keepalived.conf(5)
 //! `garp_master_repeat`, `vrrp_garp_interval` / `vrrp_gna_interval`, `garp_master_delay`,
 //! `garp_master_refresh` / `garp_master_refresh_repeat`, `garp_lower_prio_repeat` /
-//! `garp_lower_prio_delay`): bursts of [`Action::Announce`] at exact virtual times.
+//! `garp_lower_prio_delay`): bursts of [`Action::Announce`] at exact virtual times; and
+//! `garp_extra_if`, the periodic announcement on the addresses' other interfaces, checked at
+//! each advert a MASTER sends.
 
 #[allow(unused_imports)]
 use super::*;
@@ -21,7 +23,51 @@ impl Engine {
         if let Some(period) = a.master_refresh.filter(|p| !p.is_zero()) {
             inst.set(Timer::Refresh, now.saturating_add(period));
         }
+        // keepalived 2.2.7 vrrp_state_become_master: vmac_garp_timer = now + vmac_garp_intvl.
+        inst.extra_if_due = a.extra_if.map_or(Instant::MAX, |p| now.saturating_add(p));
         self.start_burst(now, i, a.master_repeat);
+    }
+
+    /// keepalived.conf(5) `garp_extra_if` (keepalived 2.2.7 `vrrp_state_master_tx` and
+    /// `vrrp_send_vmac_update`): a MASTER sending its periodic advert at or after the due time
+    /// announces, on each interface other than its own that carries one of its addresses
+    /// (virtual, then excluded; [`crate::setup::on_other_interface`]), the first address there,
+    /// once; the next is due one interval after `now`, the advert's scheduled time. So the
+    /// spacing is the interval rounded up to the advert schedule, as in keepalived, which checks
+    /// at each advert it sends.
+    pub(super) fn announce_extra_if(&mut self, now: Instant, i: usize) {
+        let inst = &mut self.instances[i];
+        let Some(period) = inst.cfg.announce.extra_if else {
+            return;
+        };
+        // Instant::MAX: enabled by a reload while MASTER; keepalived's new instance has a
+        // zero timer, so the next advert announces.
+        if now < inst.extra_if_due && inst.extra_if_due != Instant::MAX {
+            return;
+        }
+        inst.extra_if_due = now.saturating_add(period);
+        let mut seen: Vec<&str> = Vec::new();
+        let mut addrs = Vec::new();
+        for v in inst.announced.iter() {
+            if !crate::setup::on_other_interface(v, &inst.cfg.interface) {
+                continue;
+            }
+            let dev = v.dev.as_deref().unwrap_or_default();
+            if !seen.contains(&dev) {
+                seen.push(dev);
+                addrs.push(v.clone());
+            }
+        }
+        if addrs.is_empty() {
+            return; // a reload moved every address onto the instance's interface
+        }
+        self.actions.push_back(Action::Announce {
+            instance: inst.id,
+            iface: inst.iface,
+            addrs: Arc::from(addrs),
+            router: inst.cfg.announce.na_router_flag,
+            extra_if: true,
+        });
     }
 
     /// A MASTER heard a lower priority: keepalived's `garp_lower_prio_repeat` /
@@ -89,6 +135,7 @@ impl Engine {
             iface: inst.iface,
             addrs: Arc::clone(&inst.announced),
             router: inst.cfg.announce.na_router_flag,
+            extra_if: false,
         });
     }
 

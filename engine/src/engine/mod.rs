@@ -747,6 +747,8 @@ mod read_delay;
 #[cfg(test)]
 mod actions_tests;
 #[cfg(test)]
+mod extra_if_tests;
+#[cfg(test)]
 mod tests;
 
 #[cfg(test)]

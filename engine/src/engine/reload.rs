@@ -270,6 +270,7 @@ impl MasterDiff {
                 iface,
                 addrs: announce.into(),
                 router,
+                extra_if: false,
             });
         }
     }

@@ -65,6 +65,10 @@ impl Engine {
                         next = next_advert_after(now, inst.cfg.advert_interval);
                     }
                     inst.set(Timer::Adver, next);
+                    // The advert's own time, not the (later) time it ran: the next is due one
+                    // interval after this point of the advert schedule, so a 3 s interval with
+                    // 1 s adverts gives 3 s gaps, as in keepalived, not 4 s.
+                    self.announce_extra_if(at, i);
                 }
                 Timer::MasterDown => {
                     self.instances[i].set(Timer::MasterDown, Instant::MAX);

@@ -153,6 +153,7 @@ impl Daemon {
                 iface,
                 addrs,
                 router,
+                extra_if: _,
             } => {
                 for v in addrs.iter() {
                     self.announce(instance, iface, v, router);

@@ -34,6 +34,7 @@ use crate::vrrp_socket::VrrpSocket;
 mod act;
 mod extras;
 mod ifaces;
+mod local_igmp;
 mod promote;
 mod receive;
 mod reload;
@@ -214,6 +215,8 @@ pub struct Daemon {
     vmac_sysctls: BaseSysctls,
     /// Interfaces whose `promote_secondaries` vigild turned on, to turn off at exit.
     promoted: Vec<String>,
+    /// `disable_local_igmp`: the setting and whether to restore the sysctl at exit.
+    local_igmp: local_igmp::LocalIgmp,
     /// Macvlans created so far (their epoll tokens).
     vmac_serial: u64,
     /// Each VRRP socket's drop counter (SO_RXQ_OVFL) as last seen, by descriptor.
@@ -308,8 +311,10 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
     let mut operator_opts = OperatorOptions::for_pid_file(&pid_file);
     operator_opts.metrics_file = opts.metrics_file.clone();
     let operator = Operator::new(&cfg, operator_opts);
+    let local_igmp = local_igmp::disable_local_igmp(cfg.global.disable_local_igmp);
     match Daemon::new(engine, checks, track_files, operator, &pid_file) {
         Ok(mut d) => {
+            d.local_igmp = local_igmp;
             match crate::checker::CheckerRunner::new(&cfg, Some(&pid_file)) {
                 Ok(mut c) => {
                     if let Some(r) = c.as_mut() {
@@ -319,6 +324,7 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
                 }
                 Err(e) => {
                     error!("cannot start the health checkers: {e}");
+                    d.restore_local_igmp();
                     return EXIT_FATAL;
                 }
             }
@@ -333,6 +339,7 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
         }
         Err(e) => {
             error!("cannot start: {e}");
+            local_igmp::restore(local_igmp);
             EXIT_FATAL
         }
     }
@@ -486,6 +493,7 @@ impl Daemon {
             vmac_ids: Vec::new(),
             vmac_sysctls: BaseSysctls::default(),
             promoted: Vec::new(),
+            local_igmp: local_igmp::LocalIgmp::default(),
             vmac_serial: 0,
             checkers: None,
         };
@@ -849,6 +857,7 @@ impl Daemon {
         }
         self.addrs.delete_file();
         self.restore_promote_secondaries();
+        self.restore_local_igmp();
         let all: Vec<String> = self.vmacs.keys().cloned().collect();
         for inst in all {
             self.remove_vmac(&inst);

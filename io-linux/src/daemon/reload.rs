@@ -43,6 +43,7 @@ impl Daemon {
 
     pub(super) fn try_reload(&mut self, src: &ConfigSource<'_>) -> Result<(), String> {
         let loaded = load(src).ok_or("configuration errors")?;
+        self.local_igmp_on_reload(loaded.cfg.global.disable_local_igmp);
         let vips: HashSet<IpAddr> = loaded.engine.virtual_addresses().collect();
         // The engine may give the routers that stop ids that the new configuration reuses:
         // their names are taken now.

@@ -200,9 +200,13 @@ impl Sim {
         let Some(c) = node.running_config.instances.get(i) else {
             return;
         };
+        let extra = node.insts[i].model.extra_check(&c.announce, local);
         if let Err(detail) = node.insts[i].model.announce_check(&c.announce, local) {
             let detail = format!("{}: {detail}", node.insts[i].name);
             self.violate(ViolationKind::Safety, "announce-count", Some(n), detail);
+        } else if let Err(detail) = extra {
+            let detail = format!("{}: {detail}", self.nodes[n].insts[i].name);
+            self.violate(ViolationKind::Safety, "extra-if", Some(n), detail);
         }
     }
 

@@ -33,6 +33,10 @@
 //!   agree with the configuration and the model.
 //!
 //! - `announce-count`: each MASTER tenure made the announcements its schedule calls for.
+//! - `extra-if`: `garp_extra_if`'s periodic announcements come only while MASTER, each at least
+//!   the interval after the previous one (or the start of the tenure) and at most one advert
+//!   interval later (keepalived sends at the first advert at or after the due time), and none is
+//!   missed before the tenure ends.
 //!
 //! keepalived's preempt_delay is modelled too (armed at start-up and by the first lower
 //! priority heard), so the timer model is exact; it says `Unknown` only before the first report
@@ -138,6 +142,9 @@ pub(crate) struct Model {
     pub tenure: Option<(u64, u32, bool)>,
     /// Announcements since the last transition (a new MASTER announces before it reports).
     pub pre_announces: u32,
+    /// `garp_extra_if`: the local time of the tenure's last periodic announcement (its start
+    /// before the first).
+    pub extra_last: Option<u64>,
     /// The current MASTER tenure went through a reload (new announcement settings, addresses
     /// added and announced) or a stall (announcements served late): `announce-count` does not
     /// judge it.
@@ -179,6 +186,7 @@ impl Model {
             master_addr: Some(None),
             tenure: None,
             pre_announces: 0,
+            extra_last: None,
             tenure_unjudged: false,
             extended: None,
             ran_out: None,
@@ -297,6 +305,7 @@ impl Model {
         }
         self.expired = false;
         self.tenure = (to == State::Master).then_some((local, self.pre_announces, false));
+        self.extra_last = (to == State::Master).then_some(local);
         self.tenure_unjudged = false;
         if to == State::Init {
             self.preempt_at = None;
@@ -353,6 +362,59 @@ impl Model {
             Some(t) => t.1 += 1,
             None => self.pre_announces += 1,
         }
+    }
+
+    /// `extra-if`: a `garp_extra_if` announcement at local time `local`.
+    pub(crate) fn extra_announced(
+        &mut self,
+        a: &vigil_engine::setup::Announce,
+        local: u64,
+    ) -> Result<(), String> {
+        let Some(last) = self.extra_last else {
+            return Err("a garp_extra_if announcement while not MASTER".into());
+        };
+        self.extra_last = Some(local);
+        let Some(p) = a.extra_if else {
+            return Err("a garp_extra_if announcement with garp_extra_if off".into());
+        };
+        if self.tenure_unjudged {
+            return Ok(());
+        }
+        let p = u64::try_from(p.as_nanos()).unwrap_or(u64::MAX);
+        let gap = local.saturating_sub(last);
+        if gap < p || gap > p.saturating_add(self.own) {
+            return Err(format!(
+                "a garp_extra_if announcement {gap} ns after the previous one (or MASTER); \
+                 garp_extra_if {p} ns with adverts every {} ns make {p} to {} ns",
+                self.own,
+                p.saturating_add(self.own)
+            ));
+        }
+        Ok(())
+    }
+
+    /// `extra-if` at the end of a MASTER tenure (local clock `leave`): no periodic
+    /// announcement was missed.
+    pub(crate) fn extra_check(
+        &self,
+        a: &vigil_engine::setup::Announce,
+        leave: u64,
+    ) -> Result<(), String> {
+        let (Some(p), Some(last)) = (a.extra_if, self.extra_last) else {
+            return Ok(());
+        };
+        if self.tenure_unjudged {
+            return Ok(());
+        }
+        let p = u64::try_from(p.as_nanos()).unwrap_or(u64::MAX);
+        if leave.saturating_sub(last) > p.saturating_add(self.own) {
+            return Err(format!(
+                "no garp_extra_if announcement from {last} ns to the end of the tenure at \
+                 {leave} ns (garp_extra_if {p} ns, adverts every {} ns)",
+                self.own
+            ));
+        }
+        Ok(())
     }
 
     /// `announce-count`: a MASTER tenure from its start to `leave` (local clock) made exactly the

@@ -360,13 +360,28 @@ impl Sim {
             iface,
             addrs,
             router,
+            extra_if,
         } = a
         else {
             return;
         };
 
         self.batch_announces.push(instance.0);
-        if let Some(t) = self.nodes[n].insts.get_mut(instance.0 as usize) {
+        if extra_if {
+            // garp_extra_if's periodic announcement: judged apart (`extra-if`), never a step
+            // of a burst.
+            let local = self.nodes[n].local(self.now);
+            let i = instance.0 as usize;
+            let node = &mut self.nodes[n];
+            if let (Some(t), Some(c)) =
+                (node.insts.get_mut(i), node.running_config.instances.get(i))
+            {
+                if let Err(detail) = t.model.extra_announced(&c.announce, local) {
+                    let detail = format!("{}: {detail}", t.name);
+                    self.violate(ViolationKind::Safety, "extra-if", Some(n), detail);
+                }
+            }
+        } else if let Some(t) = self.nodes[n].insts.get_mut(instance.0 as usize) {
             t.model.announced();
         }
         if self.captured.is_some() {
