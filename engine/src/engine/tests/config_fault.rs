@@ -63,3 +63,18 @@ fn adverts_heard_do_not_move_it() {
     let a = run_until(&mut e, ms(10_000));
     assert!(transitions(&a).is_empty(), "{a:?}");
 }
+
+#[test]
+fn a_reload_that_gives_it_peers_starts_it() {
+    let mut e = started(no_peers_fault(), ms(0));
+    drain(&mut e);
+    let mut c = cfg(Version::V3);
+    c.unicast_peers = vec![IpAddr::V4(HIGHER)];
+    e.reload(ms(1000), EngineConfig::instances(vec![c]))
+        .unwrap();
+    let a = drain(&mut e);
+    assert_eq!(
+        transitions(&a),
+        vec![(State::Fault, State::Backup, Reason::FaultCleared)]
+    );
+}
