@@ -233,29 +233,10 @@ fn global(w: &mut String, cfg: &Config, converted: &EngineConfig, env: &dyn Dump
             }
         ),
     );
-    // keepalived 2.2.7 global_data.c, its formats (the shutdown line has no comma).
-    if let Some(sc) = &g.startup_script {
-        let (u, gid) = env.uid_gid(sc.run_as.as_ref()).unwrap_or((0, 0));
-        line(
-            w,
-            &format!(
-                " Startup script = {}, uid:gid {u}:{gid}, timeout {}",
-                command(sc, env),
-                g.startup_timeout()
-            ),
-        );
-    }
-    if let Some(sc) = &g.shutdown_script {
-        let (u, gid) = env.uid_gid(sc.run_as.as_ref()).unwrap_or((0, 0));
-        line(
-            w,
-            &format!(
-                " Shutdown script = {}, uid:gid {u}:{gid} timeout {}",
-                command(sc, env),
-                g.shutdown_timeout()
-            ),
-        );
-    }
+    // startup_script / shutdown_script: keepalived 2.2.7 parses them in its parent process
+    // only (global_parser.c) and the parent prints its global data only to
+    // keepalived_parent.data on a signal, never with -d: `keepalived -d` shows neither, and so
+    // does this dump.
     line(
         w,
         &format!(" Dynamic interfaces = {}", tf(g.dynamic_interfaces)),
@@ -550,7 +531,10 @@ fn instance(
                 w,
                 &format!(
                     "   Multicast address {group}, ifindex {}",
-                    env.ifindex(&c.interface).unwrap_or(0)
+                    // keepalived's is the instance's interface: its macvlan with use_vmac
+                    // (0 until the macvlan exists).
+                    env.ifindex(vmac.as_deref().unwrap_or(&c.interface))
+                        .unwrap_or(0)
                 ),
             ),
         }

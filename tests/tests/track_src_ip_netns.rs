@@ -14,7 +14,11 @@
 //! IPv4 address with `track_src_ip`, the virtual address in another subnet (so that removing
 //! the host's address does not take the virtual one with it, as the kernel does with the
 //! secondaries of a subnet); once MASTER, the host's address is removed (`ip addr del`); the
-//! daemon's state and its virtual address are read after a bounded wait. Nothing is timed.
+//! daemon's state, its virtual address and whether its adverts are still on the wire (a bridge
+//! capture) are read after a bounded wait. keepalived keeps sending from the configured source
+//! (its IP_HDRINCL socket); vigild does too since its VRRP sockets are IP_TRANSPARENT (before,
+//! its sends failed with ENETUNREACH and the MASTER went silent, so a backup would have taken
+//! over while it kept the address). Nothing is timed.
 
 use std::time::Duration;
 
@@ -34,6 +38,9 @@ struct Outcome {
     fault: bool,
     /// It still held the virtual address at the end of the wait.
     holds_vip: bool,
+    /// Its adverts were still on the wire after the removal (a MASTER that goes quiet lets a
+    /// backup take over).
+    adverts_after: bool,
 }
 
 fn scenario(kind: Kind) -> Outcome {
@@ -72,10 +79,17 @@ fn scenario(kind: Kind) -> Outcome {
             Kind::Vigil => after.contains("-> FAULT"),
         }
     };
+    // Let the removal settle, then watch the wire for three advert intervals.
+    std::thread::sleep(Duration::from_millis(500));
+    let cap = lab.capture("after.pcap");
     let fault = netns::wait_until(Duration::from_secs(5), || faulted(&lab));
+    std::thread::sleep(Duration::from_secs(3));
+    let pcap = lab.stop_capture(cap);
+    let adverts = netns::tshark_fields(&pcap, "vrrp", &["ip.src"]).expect("tshark");
     let out = Outcome {
         fault,
         holds_vip: lab.has(1, vip()),
+        adverts_after: !adverts.is_empty(),
     };
     let log = lab.node_ref(node).log_text();
     println!(
@@ -103,7 +117,8 @@ fn track_src_ip_does_what_keepalived_2_2_7_does() {
         ka,
         Outcome {
             fault: false,
-            holds_vip: true
+            holds_vip: true,
+            adverts_after: true,
         },
         "keepalived 2.2.7 does not act on track_src_ip (see the module documentation)"
     );
