@@ -233,6 +233,10 @@ fn global(w: &mut String, cfg: &Config, converted: &EngineConfig, env: &dyn Dump
             }
         ),
     );
+    // startup_script / shutdown_script: keepalived 2.2.7 parses them in its parent process
+    // only (global_parser.c) and the parent prints its global data only to
+    // keepalived_parent.data on a signal, never with -d: `keepalived -d` shows neither, and so
+    // does this dump.
     line(
         w,
         &format!(" Dynamic interfaces = {}", tf(g.dynamic_interfaces)),
@@ -388,6 +392,9 @@ fn global(w: &mut String, cfg: &Config, converted: &EngineConfig, env: &dyn Dump
     if let Some((u, gid)) = env.uid_gid(None) {
         line(w, &format!(" Default script uid:gid {u}:{gid}"));
     }
+    if let Some(p) = &g.vmac_prefix {
+        line(w, &format!(" VMAC prefix = {p}"));
+    }
 }
 
 /// keepalived's firewall settings (`nftables`, `nftables_priority`, `nftables_counters`): the
@@ -454,11 +461,24 @@ fn instance(
     if c.family == Family::V6 {
         line(w, "   Using Native IPv6");
     }
-    if c.unicast_peers.is_empty() {
+    // keepalived's vrrp_data.c: the unicast flags (VRRP_FLAG_UNICAST, _UNICAST_CONFIGURED,
+    // _UNICAST_FAULT_NO_PEERS).
+    let mut flags = Vec::new();
+    if !c.unicast_peers.is_empty() {
+        flags.push("Using unicast");
+    } else if i.unicast_keyword {
+        flags.push("Unicast config option specified but using multicast");
+    }
+    if i.unicast_fault_no_peer {
+        flags.push("If unicast go to fault state if no peers");
+    }
+    if flags.is_empty() {
         line(w, "   Flags: none");
     } else {
         line(w, "   Flags:");
-        line(w, "     Using unicast");
+        for f in flags {
+            line(w, &format!("     {f}"));
+        }
     }
     // keepalived's wantstate, as the engine uses it at start-up (setup::WantState).
     let want = match c.want_state {
@@ -468,10 +488,12 @@ fn instance(
         WantState::ByPriority => "BACKUP",
     };
     line(w, &format!("   Wantstate = {want}"));
-    let vmac = i
-        .use_vmac
-        .as_ref()
-        .map(|v| v.name.clone().unwrap_or_else(|| format!("vrrp.{}", c.vrid)));
+    // keepalived's create_vmac_name (crate::vmac_name): an interface the system has is taken.
+    let vmac = i.use_vmac.as_ref().map(|_| {
+        crate::vmac_name::vmac_names(cfg, &|n| env.ifindex(n).is_some())
+            .remove(&i.name)
+            .unwrap_or_default()
+    });
     if let Some(name) = &vmac {
         line(
             w,
@@ -526,7 +548,10 @@ fn instance(
                 w,
                 &format!(
                     "   Multicast address {group}, ifindex {}",
-                    env.ifindex(&c.interface).unwrap_or(0)
+                    // keepalived's is the instance's interface: its macvlan with use_vmac
+                    // (0 until the macvlan exists).
+                    env.ifindex(vmac.as_deref().unwrap_or(&c.interface))
+                        .unwrap_or(0)
                 ),
             ),
         }

@@ -302,6 +302,10 @@ fn instance(
     // keepalived (vrrp_data.c, alloc_vrrp_unicast_peer): a peer's min_ttl or max_ttl turns
     // check_unicast_src on (found by the dump differential).
     c.check_unicast_src = i.check_unicast_src || !c.unicast_ttl.is_empty();
+    // keepalived 2.2.7 (vrrp.c, vrrp_complete_instance): a unicast keyword without a peer runs
+    // over multicast, unless unicast_fault_no_peer keeps the instance in FAULT.
+    c.unicast_no_peers_fault =
+        i.unicast_keyword && i.unicast_fault_no_peer && c.unicast_peers.is_empty();
     // keepalived.conf(5) `mcast_dst_ip`, else global_defs' `vrrp_mcast_group4` /
     // `vrrp_mcast_group6`: where adverts go, and the group the runner joins.
     let group = i.mcast_dst_ip.unwrap_or(match i.family {
@@ -1196,5 +1200,60 @@ mod tests {
         // keepalived's dump does not list them among the instance's tracked interfaces.
         assert!(!d.contains("     eth1 weight"), "{d}");
         assert!(!d.contains("     eth3 weight"), "{d}");
+    }
+
+    /// keepalived.conf(5) `unicast_fault_no_peer`: with a unicast setting and no peer the
+    /// instance is held in FAULT; without the keyword it runs over multicast with keepalived's
+    /// deprecation warning; with a peer the keyword changes nothing (keepalived 2.2.7 vrrp.c,
+    /// `vrrp_complete_instance`).
+    #[test]
+    fn unicast_fault_no_peer_holds_a_peerless_unicast_instance_in_fault() {
+        let text = |extra: &str| {
+            format!(
+                "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n{extra}\n\
+                 virtual_ipaddress {{ 192.0.2.100/24 }}\n}}\n"
+            )
+        };
+        let warned = |t: &str| {
+            conf::parse_str(t)
+                .unwrap()
+                .warnings
+                .iter()
+                .any(|w| w.to_string().contains("without any unicast_peer"))
+        };
+        for (extra, fault, warning) in [
+            (
+                "unicast_src_ip 192.0.2.11\n unicast_fault_no_peer",
+                true,
+                false,
+            ),
+            ("unicast_fault_no_peer", true, false),
+            ("check_unicast_src\n unicast_fault_no_peer", true, false),
+            ("unicast_src_ip 192.0.2.11", false, true),
+            ("old_unicast_checksum", false, true),
+            ("unicast_peer {\n }", false, true),
+            (
+                "unicast_fault_no_peer\n unicast_peer { 192.0.2.12 }",
+                false,
+                false,
+            ),
+            ("mcast_src_ip 192.0.2.11", false, false),
+        ] {
+            let t = text(extra);
+            let c = convert(&t);
+            assert!(c.unsupported.is_empty(), "{extra}: {:?}", c.unsupported);
+            assert_eq!(
+                c.engine.instances[0].unicast_no_peers_fault, fault,
+                "{extra}"
+            );
+            assert_eq!(warned(&t), warning, "{extra}");
+        }
+        let cfg =
+            conf::parse_str(&text("unicast_src_ip 192.0.2.11\n unicast_fault_no_peer")).unwrap();
+        let d = crate::dump::dump_vrrp(&cfg, &crate::dump::NoEnv).unwrap();
+        assert!(
+            d.contains("   Flags:\n     Unicast config option specified but using multicast\n     If unicast go to fault state if no peers\n"),
+            "{d}"
+        );
     }
 }

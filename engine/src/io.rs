@@ -245,6 +245,9 @@ pub enum Reason {
     LinkDown,
     /// The instance's interface has no source address of the instance's family.
     NoSourceAddress,
+    /// `unicast_fault_no_peer`: unicast settings and no `unicast_peer`; the instance stays in
+    /// FAULT while the configuration is loaded (keepalived's configuration fault).
+    NoUnicastPeers,
     /// Every fault cleared.
     FaultCleared,
     /// Administrative shutdown.
@@ -275,6 +278,7 @@ impl Reason {
             Reason::HigherPriorityHeard => "higher-priority-heard",
             Reason::LinkDown => "link-down",
             Reason::NoSourceAddress => "no-source-address",
+            Reason::NoUnicastPeers => "no-unicast-peers",
             Reason::FaultCleared => "fault-cleared",
             Reason::Shutdown => "shutdown",
             Reason::TrackerFailed => "tracker-failed",

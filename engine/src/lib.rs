@@ -156,6 +156,7 @@ pub mod setup;
 pub mod stats;
 pub mod time;
 pub mod track_process;
+pub mod vmac_name;
 pub mod wire;
 
 pub use address::{AddrFlags, Scope, VirtualAddress, LIFETIME_FOREVER};

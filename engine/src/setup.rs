@@ -138,6 +138,12 @@ pub struct InstanceConfig {
     /// keepalived's `check_unicast_src` / `vrrp_check_unicast_src`: with unicast peers, drop
     /// adverts whose source is not one of them.
     pub check_unicast_src: bool,
+    /// keepalived's `unicast_fault_no_peer` on an instance given a unicast setting
+    /// (`unicast_src_ip`, `check_unicast_src`, `old_unicast_checksum`, an empty `unicast_peer`
+    /// block) but no peer: it cannot run unicast, and the keyword says not to fall back to
+    /// multicast, so it stays in FAULT for as long as the configuration is loaded (keepalived
+    /// 2.2.7 vrrp.c, `vrrp_complete_instance`: a configuration fault, never cleared).
+    pub unicast_no_peers_fault: bool,
     /// What this instance tracks (keepalived's `track_interface`, `track_script`, `track_file`).
     pub track: Vec<Track>,
     /// How many entries at the end of [`Self::track`] come from `track_group` (the interfaces
@@ -479,6 +485,7 @@ impl InstanceConfig {
             check_address_list: true,
             unicast_ttl: Vec::new(),
             check_unicast_src: false,
+            unicast_no_peers_fault: false,
             track: Vec::new(),
             track_group_tracks: 0,
             announce: Announce::default(),

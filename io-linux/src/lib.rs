@@ -93,6 +93,7 @@ pub mod dump;
 pub mod load;
 pub mod netlink;
 pub mod routes;
+pub mod start_stop;
 #[allow(unsafe_code)] // signals, clocks, epoll, pidfd_open(2), kill(2) of a process group, fstat(2)
 pub mod sys;
 #[allow(unsafe_code)] // inotify(7) on tracked files

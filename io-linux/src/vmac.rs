@@ -3,7 +3,9 @@
 //!
 //! keepalived's scheme, followed here:
 //! - a macvlan in mode `private` on the instance's interface, named `vrrp.VRID` unless the
-//!   configuration names it (`use_vmac NAME`), with the virtual MAC (or the configured one);
+//!   configuration names it (`use_vmac NAME`) or global_defs' `vmac_prefix` replaces `vrrp`
+//!   (a name already taken moves on as keepalived's does: [`vigil_engine::vmac_name`]), with
+//!   the virtual MAC (or the configured one);
 //! - the virtual addresses (and excluded ones) go on the macvlan, so ARP for them is answered
 //!   with the virtual MAC, and gratuitous ARPs leave from it;
 //! - adverts leave through the macvlan (source MAC the virtual MAC, source IP the parent's
@@ -36,7 +38,8 @@ use vigil_engine::wire::ethernet::virtual_mac;
 use vigil_engine::wire::Family;
 use vigil_engine::EngineConfig;
 
-/// keepalived's default macvlan name.
+/// keepalived's default macvlan name (without `vmac_prefix`, and when it is free:
+/// [`vigil_engine::vmac_name`] has the whole rule).
 pub fn default_name(vrid: u8) -> String {
     format!("vrrp.{vrid}")
 }
@@ -108,6 +111,7 @@ pub fn plan(
 ) -> (HashMap<String, VmacSpec>, Vec<conf::Diagnostic>) {
     let mut out = HashMap::new();
     let mut notes = Vec::new();
+    let names = vigil_engine::vmac_name::vmac_names(cfg, &foreign_interface);
     for i in &cfg.instances {
         let Some(v) = &i.use_vmac else { continue };
         let Some(e) = engine.instances.iter().find(|e| e.name == i.name) else {
@@ -132,7 +136,10 @@ pub fn plan(
         out.insert(
             i.name.clone(),
             VmacSpec {
-                name: v.name.clone().unwrap_or_else(|| default_name(e.vrid)),
+                name: names
+                    .get(&i.name)
+                    .cloned()
+                    .unwrap_or_else(|| default_name(e.vrid)),
                 base: e.interface.clone(),
                 mac,
                 vrid: e.vrid,
@@ -142,6 +149,18 @@ pub fn plan(
         );
     }
     (out, notes)
+}
+
+/// Whether interface `name` exists and is not a stacked device (a macvlan left by an earlier
+/// run has a `lower_PARENT` link in sysfs: vigild deletes and re-creates it, so its name is
+/// not taken). keepalived's `create_vmac_name` moves on to the next name for an existing
+/// interface.
+fn foreign_interface(name: &str) -> bool {
+    let Ok(dir) = std::fs::read_dir(format!("/sys/class/net/{name}")) else {
+        return false;
+    };
+    !dir.flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with("lower_"))
 }
 
 fn sysctl_path(iface: &str, param: &str) -> String {

@@ -148,6 +148,14 @@ impl VrrpSocket {
         )?;
         // Only groups joined on this socket, not every group of the host.
         sock.set_multicast_all_v4(false)?;
+        // A configured source (mcast_src_ip / unicast_src_ip) that is not, or no longer, on the
+        // host still sends, as keepalived's IP_HDRINCL socket does (the kernel's route lookup
+        // then accepts any source: FLOWI_FLAG_ANYSRC). Without it the send fails with
+        // ENETUNREACH and a MASTER goes silent while it holds its addresses. Needs
+        // CAP_NET_RAW, which a raw socket needs anyway; best effort.
+        if let Err(e) = setsockopt_int(fd, libc::IPPROTO_IP, libc::IP_TRANSPARENT, 1) {
+            warn!("IP_TRANSPARENT on the VRRP socket of ifindex {ifindex}: {e} (a configured source address that is not on the host cannot be sent from)");
+        }
         // The outgoing multicast interface by index (ip_mreqn).
         // SAFETY: ip_mreqn is plain data.
         let mut mreqn: libc::ip_mreqn = unsafe { zeroed() };

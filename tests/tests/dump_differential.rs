@@ -105,6 +105,7 @@ const LISTED: &[Listed] = &[
     row("script", "Init state", "*", Differs, "keepalived's Init state is run-time (init_fail's INIT/FAILED is left once the start-up settles); Vigil prints init_fail as configured"),
     row("track file", "*", "instance_full.conf", VigilOnly, "keepalived drops a track_file whose directory (/run/vigil) does not exist; Vigil keeps it, and a missing file reads as 0 (io-linux/src/track_files.rs)"),
     row("instance", "Tracked files", "instance_full.conf", VigilOnly, "the same /run/vigil track_file"),
+    row("instance", "Multicast address", "vmac_prefix.conf", Differs, "an IPv6 use_vmac instance's ifindex is its macvlan's: keepalived -d creates the macvlan as it runs, vigild -d -t creates none (it prints 0 until the macvlan exists, as keepalived would before creating it)"),
     row("instance", "Virtual Rules", "virtual_rules_ipv6.conf", Differs, "keepalived 2.2.7's alloc_rule steps over the word after a leading inet6 (it advances twice), so 'inet6 fwmark 7 lookup 101' fails on '7' and the rule is dropped with a config error; Vigil installs the rule as written"),
 ];
 

@@ -172,6 +172,19 @@ pub struct GlobalDefs {
     pub vrrp_startup_delay: Duration,
     /// `notify_fifo FIFO [USER [GROUP]]` plus `notify_fifo_script`.
     pub notify_fifo: Option<NotifyFifo>,
+    /// `vmac_prefix`: the prefix of the names of `use_vmac` macvlans that the configuration
+    /// does not name (default `vrrp`: `vrrp.VRID`, [`crate::vmac_name`]).
+    pub vmac_prefix: Option<String>,
+    /// `startup_script COMMAND [USER [GROUP]]`: run once before VRRP starts; VRRP starts when
+    /// it ends or times out, whatever its exit status (keepalived 2.2.7 core/main.c).
+    pub startup_script: Option<Script>,
+    /// `startup_script_timeout` 1..=1000 seconds (keepalived's default 10).
+    pub startup_script_timeout: Option<u32>,
+    /// `shutdown_script COMMAND [USER [GROUP]]`: run once after VRRP has stopped (addresses
+    /// removed, priority-0 adverts sent), before vigild exits.
+    pub shutdown_script: Option<Script>,
+    /// `shutdown_script_timeout` 1..=1000 seconds (keepalived's default 10).
+    pub shutdown_script_timeout: Option<u32>,
     /// `vrrp_notify_fifo FIFO [USER [GROUP]]` plus `vrrp_notify_fifo_script`.
     pub vrrp_notify_fifo: Option<NotifyFifo>,
     /// `vrrp_notify_priority_changes`: the default of each instance's `notify_priority_changes`.
@@ -196,6 +209,24 @@ pub struct GlobalDefs {
     pub checker: super::checker_model::CheckerGlobals,
     /// Where the (first) `global_defs` block is.
     pub loc: Option<Location>,
+}
+
+/// keepalived's timeout of `startup_script` / `shutdown_script` when none is given
+/// (global_parser.c, `startup_shutdown_script`).
+pub const DEFAULT_START_STOP_SCRIPT_TIMEOUT: u32 = 10;
+
+impl GlobalDefs {
+    /// `startup_script_timeout`, else keepalived's default.
+    pub fn startup_timeout(&self) -> u32 {
+        self.startup_script_timeout
+            .unwrap_or(DEFAULT_START_STOP_SCRIPT_TIMEOUT)
+    }
+
+    /// `shutdown_script_timeout`, else keepalived's default.
+    pub fn shutdown_timeout(&self) -> u32 {
+        self.shutdown_script_timeout
+            .unwrap_or(DEFAULT_START_STOP_SCRIPT_TIMEOUT)
+    }
 }
 
 impl Default for GlobalDefs {
@@ -235,6 +266,11 @@ impl Default for GlobalDefs {
             v3_checksum_as_v2: false,
             vrrp_startup_delay: Duration::ZERO,
             notify_fifo: None,
+            vmac_prefix: None,
+            startup_script: None,
+            startup_script_timeout: None,
+            shutdown_script: None,
+            shutdown_script_timeout: None,
             vrrp_notify_fifo: None,
             vrrp_notify_priority_changes: false,
             max_auto_priority: None,
@@ -506,6 +542,15 @@ pub struct VrrpInstance {
     pub unicast_peers: Vec<UnicastPeer>,
     /// `unicast_ttl` (default 255).
     pub unicast_ttl: Option<u8>,
+    /// Whether the instance says it is unicast: one of keepalived's unicast keywords
+    /// (`unicast_peer`, even empty, `unicast_src_ip`, `check_unicast_src`,
+    /// `old_unicast_checksum`, `unicast_fault_no_peer`: vrrp_parser.c's
+    /// `VRRP_FLAG_UNICAST_CONFIGURED`). Without a peer it runs over multicast (deprecated in
+    /// keepalived 2.2.5+, a warning) unless [`Self::unicast_fault_no_peer`].
+    pub unicast_keyword: bool,
+    /// `unicast_fault_no_peer`: a unicast instance without a peer stays in FAULT instead of
+    /// falling back to multicast.
+    pub unicast_fault_no_peer: bool,
     /// `authentication` (v2 only).
     pub authentication: Option<Authentication>,
     /// `track_interface`.

@@ -474,6 +474,42 @@ impl Builder {
                     "smtp_helo_name" => g.smtp_helo_name = Some(self.string(s)?),
                     "smtp_alert" => g.smtp_alert = Some(self.flag(s)?),
                     "smtp_alert_vrrp" => g.smtp_alert_vrrp = Some(self.flag(s)?),
+                    "vmac_prefix" => {
+                        let p = self.string(s)?;
+                        // keepalived 2.2.7 (global_parser.c): a second one is ignored.
+                        if g.vmac_prefix.is_some() {
+                            self.err(
+                                s.loc(),
+                                format!("vmac_prefix: already specified, '{p}' ignored"),
+                            );
+                            return Err(());
+                        }
+                        g.vmac_prefix = Some(p);
+                    }
+                    "startup_script" | "shutdown_script" => {
+                        let sc = self.notify_script(s)?;
+                        let slot = if kw == "startup_script" {
+                            &mut g.startup_script
+                        } else {
+                            &mut g.shutdown_script
+                        };
+                        // keepalived 2.2.7 (global_parser.c): a second one is an error, the
+                        // first is kept.
+                        if slot.is_some() {
+                            self.err(
+                                s.loc(),
+                                format!("{kw}: already specified (the first is kept)"),
+                            );
+                            return Err(());
+                        }
+                        *slot = Some(sc);
+                    }
+                    "startup_script_timeout" => {
+                        g.startup_script_timeout = Some(self.u32v(s, 1, 1000)?)
+                    }
+                    "shutdown_script_timeout" => {
+                        g.shutdown_script_timeout = Some(self.u32v(s, 1, 1000)?)
+                    }
                     "script_user" => {
                         let r = self.run_as(s.args(), kw);
                         if r.is_none() {
@@ -1178,11 +1214,24 @@ impl Builder {
         let mut down_timer_adverts = g.vrrp_down_timer_adverts;
         let mut promote_secondaries = false;
         let mut notify_priority_changes = g.vrrp_notify_priority_changes;
+        let mut unicast_keyword = false;
+        let mut unicast_fault_no_peer = false;
         for st in body {
             if !self.admit(Section::VrrpInstance, st) {
                 continue;
             }
             let kw = st.keyword().text.as_str();
+            // keepalived 2.2.7 vrrp_parser.c: these set VRRP_FLAG_UNICAST_CONFIGURED.
+            if matches!(
+                kw,
+                "unicast_peer"
+                    | "unicast_src_ip"
+                    | "check_unicast_src"
+                    | "old_unicast_checksum"
+                    | "unicast_fault_no_peer"
+            ) {
+                unicast_keyword = true;
+            }
             if !matches!(
                 kw,
                 "virtual_ipaddress"
@@ -1283,6 +1332,7 @@ impl Builder {
                         }
                     }
                     "unicast_src_ip" => unicast_src_ip = Some(self.ipv(st)?),
+                    "unicast_fault_no_peer" => unicast_fault_no_peer = true,
                     "mcast_src_ip" => mcast_src_ip = Some(self.ipv(st)?),
                     "mcast_dst_ip" => {
                         let a = self.ipv(st)?;
@@ -1600,6 +1650,14 @@ impl Builder {
                 preempt_delay = Duration::ZERO;
             }
         }
+        if unicast_keyword && peers.is_empty() && !unicast_fault_no_peer {
+            // keepalived 2.2.7 (vrrp.c, vrrp_complete_instance): multicast, with a deprecation
+            // warning; with unicast_fault_no_peer the instance stays in FAULT (from_conf.rs).
+            self.warn(
+                s.loc(),
+                format!("vrrp_instance {}: a unicast keyword is given without any unicast_peer: running over multicast (deprecated since keepalived 2.2.5; add unicast_fault_no_peer to stay in FAULT instead)", name.text),
+            );
+        }
         if interface.is_none() && peers.is_empty() {
             self.err(
                 s.loc(),
@@ -1697,6 +1755,8 @@ impl Builder {
             mcast_dst_ip,
             unicast_peers: peers,
             unicast_ttl,
+            unicast_keyword,
+            unicast_fault_no_peer,
             authentication: auth,
             track_interfaces: track_if,
             track_scripts: track_sc,

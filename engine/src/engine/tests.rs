@@ -914,4 +914,5 @@ fn interface_delays_debounce_link_changes() {
     assert_eq!(state(&e), State::Fault);
 }
 
+mod config_fault;
 mod receive;

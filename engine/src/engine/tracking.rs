@@ -114,9 +114,13 @@ impl Engine {
             .clamp(1, 254) as u8
     }
 
-    /// Why the instance cannot run, if it cannot: its link, its source address, its trackers.
+    /// Why the instance cannot run, if it cannot: its configuration (unicast without peers
+    /// under `unicast_fault_no_peer`), its link, its source address, its trackers.
     pub(super) fn fault(&self, i: usize) -> Option<Reason> {
         let inst = &self.instances[i];
+        if inst.cfg.unicast_no_peers_fault {
+            return Some(Reason::NoUnicastPeers);
+        }
         let iface = &self.ifaces[usize::from(inst.iface.0)];
         if !iface.up && !inst.cfg.dont_track_primary {
             return Some(Reason::LinkDown);

@@ -226,6 +226,8 @@ pub struct Daemon {
     rx_queues: HashMap<IfaceId, RxQueue>,
     /// The health checkers of the configuration's virtual servers (src/checker/).
     checkers: Option<crate::checker::CheckerRunner>,
+    /// global_defs `shutdown_script`, run last at stop (of the configuration loaded last).
+    shutdown_script: Option<crate::start_stop::StartStop>,
 }
 
 /// The receive queues (sockets) of one engine interface, as the loop last read them.
@@ -272,6 +274,12 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
     else {
         return EXIT_CONFIG;
     };
+    // keepalived 2.2.7 (core/main.c): the start-up script runs before VRRP and the checkers
+    // start, which they do when it ends or times out, whatever its status.
+    if let Some(s) = crate::start_stop::StartStop::startup(&cfg) {
+        s.run();
+    }
+    let shutdown_script = crate::start_stop::StartStop::shutdown(&cfg);
     let pid_file = opts
         .pid_file
         .clone()
@@ -335,6 +343,7 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
             d.set_vmacs(vmacs);
             d.remove_leftover_extras();
             d.set_statics(statics);
+            d.shutdown_script = shutdown_script;
             d.serve(Some(&source))
         }
         Err(e) => {
@@ -496,6 +505,7 @@ impl Daemon {
             local_igmp: local_igmp::LocalIgmp::default(),
             vmac_serial: 0,
             checkers: None,
+            shutdown_script: None,
         };
         d.resync()?;
         // A socket that cannot be opened at start-up is a setup error (permissions, a kernel
@@ -864,6 +874,10 @@ impl Daemon {
         }
         if let Some(op) = self.operator.take() {
             op.shutdown(NOTIFY_GRACE);
+        }
+        // keepalived 2.2.7 (core/main.c): after VRRP has stopped, before the process ends.
+        if let Some(s) = self.shutdown_script.take() {
+            s.run();
         }
         let _ = std::fs::remove_file(&self.pid_file);
         info!("stopped");

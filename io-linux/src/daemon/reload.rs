@@ -147,6 +147,7 @@ impl Daemon {
             }
         }
         self.set_track_processes(TrackProcesses::new(&loaded.cfg));
+        self.shutdown_script = crate::start_stop::StartStop::shutdown(&loaded.cfg);
         // 5. What the reload asks (address differences of kept masters, new routers starting),
         //    then the facts of new interfaces and the files' values.
         self.drain();

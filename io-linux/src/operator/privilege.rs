@@ -45,7 +45,7 @@ pub const SCRIPT_USER_CAPABILITIES: [Capability; 3] = [
 ];
 
 /// Every script a configuration runs: check scripts, notify scripts of instances and sync
-/// groups, FIFO scripts.
+/// groups, the start-up and shut-down scripts, FIFO scripts.
 pub fn all_scripts(cfg: &Config) -> Vec<&conf::Script> {
     let mut all: Vec<&conf::Script> = cfg.scripts.iter().map(|s| &s.script).collect();
     for n in cfg
@@ -68,6 +68,11 @@ pub fn all_scripts(cfg: &Config) -> Vec<&conf::Script> {
             .flatten(),
         );
     }
+    all.extend(
+        [&cfg.global.startup_script, &cfg.global.shutdown_script]
+            .into_iter()
+            .flatten(),
+    );
     for f in [&cfg.global.notify_fifo, &cfg.global.vrrp_notify_fifo]
         .into_iter()
         .flatten()
