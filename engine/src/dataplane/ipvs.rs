@@ -99,8 +99,7 @@ pub fn ipvs_notes(vs: &VirtualServer) -> Vec<String> {
             .map(|r| group_range_len(r.first, r.last))
             .sum();
         notes.push(format!(
-            "virtual_server {name}: virtual_server_group {}: one IPVS service per address and per fwmark entry ({addrs} address service{}, {} fwmark service{}), each with the same destinations, as keepalived",
-            g.name,
+            "virtual_server {name}: one IPVS service per address and per fwmark entry of the group ({addrs} address service{}, {} fwmark service{}), each with the same destinations, as keepalived",
             if addrs == 1 { "" } else { "s" },
             g.fwmarks.len(),
             if g.fwmarks.len() == 1 { "" } else { "s" },

@@ -180,8 +180,7 @@ pub fn nftables_notes(vs: &VirtualServer) -> Vec<String> {
     if let Some(g) = &vs.group {
         let n = super::matches_of(vs).len();
         notes.push(format!(
-            "virtual_server {name}: virtual_server_group {}: {n} entr{} (addresses, ranges, fwmarks) sent to one chain: one set of real servers, checkers and quorum for all of them; one dispatch rule per entry, all built and changed in one transaction",
-            g.name,
+            "virtual_server {name}: {n} entr{} of the group (addresses, ranges, fwmarks) sent to one chain: one set of real servers, checkers and quorum for all of them; one dispatch rule per entry, all built and changed in one transaction",
             if n == 1 { "y" } else { "ies" }
         ));
         if !g.ranges.is_empty() && !g.fwmarks.is_empty() {

@@ -196,7 +196,7 @@ fn a_group_is_one_plan_with_one_match_per_entry() {
     assert!(
         notes
             .iter()
-            .any(|n| n.contains("virtual_server_group web: 4 entries")),
+            .any(|n| n.contains("virtual_server group web: 4 entries of the group")),
         "{notes:?}"
     );
     assert!(
