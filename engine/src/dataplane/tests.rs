@@ -445,6 +445,8 @@ fn the_configuration_refusals_follow_the_host_backend() {
     // Whole-service refusals: at the virtual_server line.
     for (text, what) in [
         ("virtual_server 192.0.2.10 80 {\n persistence_engine sip\n real_server 198.51.100.11 80 { }\n}\n", "persistence_engine sip"),
+        // A group is applied; its virtual server's own lb_kind DR is what is refused.
+        ("virtual_server_group web {\n 192.0.2.10 80\n}\nvirtual_server group web {\n lb_kind DR\n real_server 198.51.100.11 80 { }\n}\n", "virtual_server group web: the nftables data plane of this host cannot apply it: lb_kind DR"),
     ] {
         let e = errors(text);
         assert_eq!(e.len(), 1, "{e:?}");
