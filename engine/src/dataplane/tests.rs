@@ -526,3 +526,34 @@ fn flags_that_change_nothing_are_noted_at_their_line() {
         assert!(!vs.sched_flags.sh_port && !vs.sched_flags.mh_port, "{body}");
     }
 }
+
+/// A group entry without a port (or with port 0) takes every port of its protocol; as
+/// keepalived's validate_check_config, a group with such an entry and no persistence_timeout
+/// gets the default 360 s (a warning), since a zero port is only valid for persistent
+/// services.
+#[test]
+fn a_group_entry_without_a_port_takes_every_port_and_persistence() {
+    let cfg = conf::parse_str(
+        "virtual_server_group any {\n 192.0.2.10\n 192.0.2.11 0\n}\nvirtual_server group any {\n protocol TCP\n real_server 198.51.100.11 { }\n}\n",
+    )
+    .expect("parses");
+    let vs = &cfg.checkers.virtual_servers[0];
+    assert_eq!(vs.persistence_timeout, Some(360));
+    let p = plan(0, vs, &full_table(vs)).expect("applied");
+    let a = |s: &str| s.parse::<std::net::IpAddr>().expect("address");
+    assert_eq!(
+        p.matchers,
+        vec![
+            Match::Addr {
+                addr: a("192.0.2.10"),
+                protocol: conf::Protocol::Tcp,
+                port: 0
+            },
+            Match::Addr {
+                addr: a("192.0.2.11"),
+                protocol: conf::Protocol::Tcp,
+                port: 0
+            },
+        ]
+    );
+}
