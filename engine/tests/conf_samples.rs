@@ -34,12 +34,8 @@ const REFUSED: &[(&str, &str, &str)] = &[(
 /// Samples that the nftables data plane (this host's: no IPVS) cannot apply, what every error
 /// says, and why: `vigild -t` fails on them here (keepalived's passes, with IPVS). Their
 /// content is still read and snapshotted (as `vigild -d` prints it, data plane not applied).
-const REFUSED_BY_NFTABLES: &[(&str, &str, &str)] = &[(
-    "keepalived.conf.virtual_server_group",
-    "the nftables data plane of this host cannot apply it: groups (sets of addresses and ranges) are not built",
-    "its virtual server is a virtual_server_group, which the nftables data plane does not \
-     build (nor the IPVS one yet)",
-)];
+/// (keepalived.conf.virtual_server_group was here until groups were built: it loads now.)
+const REFUSED_BY_NFTABLES: &[(&str, &str, &str)] = &[];
 
 #[test]
 fn all_keepalived_samples_parse() {

@@ -35,11 +35,7 @@ const DELIBERATE: &[(&str, &str)] = &[
     ),
     (
         "lvs_every_keyword.conf",
-        "this host's data plane is nftables (no IPVS): a virtual_server group, persistence_engine and lb_kind TUN cannot be applied, and Vigil refuses them at their lines (a service the kernel would not serve must not start with only its checkers running); keepalived's -t does not look at IPVS (its checker process stops at start when IPVS cannot be initialised)",
-    ),
-    (
-        "keepalived.conf.virtual_server_group",
-        "the same: the nftables data plane does not build virtual_server groups, and Vigil refuses the group at its line",
+        "this host's data plane is nftables (no IPVS): lb_kind DR (the group's virtual server), persistence_engine and lb_kind TUN cannot be applied, and Vigil refuses them at their lines (a service the kernel would not serve must not start with only its checkers running); keepalived's -t does not look at IPVS (its checker process stops at start when IPVS cannot be initialised)",
     ),
 ];
 

@@ -8,7 +8,8 @@
 //! previous effective weights, a checker's `Enabled`, `Up`, `Has run`, `Current weight`,
 //! `Retries iterations`, MISC_CHECK's `Last ran` / `Last status`, FILE_CHECK's `Reloaded`),
 //! which keepalived fills from its running state (`vigild status` shows Vigil's); the
-//! `System is compiled with LVS vX.Y.Z` line (no IPVS here); virtual server groups; the
+//! `System is compiled with LVS vX.Y.Z` line (no IPVS here); a group entry's `Alive` and
+//! `reloaded` lines (run-time state, `dump_vsg_entry`); the
 //! per-level `Retry count` / `Retry delay` / `Warmup` of a virtual or real server (Vigil
 //! resolves them into each checker, where they are dumped); `Default delay before retry`
 //! (the same); `uid:gid` lines (the user is resolved when vigild starts).
@@ -32,6 +33,9 @@ pub fn dump_checkers(cfg: &Config) -> String {
     }
     let w = &mut s;
     line(w, "------< LVS Topology >------");
+    for g in &cfg.checkers.groups {
+        dump_group(w, g);
+    }
     for (v, vs) in vss.iter().enumerate() {
         line(w, " ------< Virtual server >------");
         match &vs.key {
@@ -470,6 +474,51 @@ fn trio(a: IpAddr, proto: Option<Protocol>, port: u16) -> String {
     format!("[{a}]:{p}:{port}")
 }
 
+/// keepalived's `dump_vsg` and `dump_vsg_entry` (check_data.c), without the run-time lines
+/// (`Alive: ...`, `reloaded = ...`): the group, then its address entries, then its fwmark
+/// entries.
+fn dump_group(w: &mut String, g: &super::VirtualServerGroup) {
+    let has = |v4: bool| {
+        g.ranges.iter().any(|r| r.first.is_ipv4() == v4)
+            || g.fwmarks.iter().any(|(_, f)| {
+                *f == Some(if v4 {
+                    super::Family::V4
+                } else {
+                    super::Family::V6
+                })
+            })
+    };
+    let yn = |b: bool| if b { "yes" } else { "no" };
+    line(w, " ------< Virtual server group >------");
+    line(
+        w,
+        &format!(
+            " Virtual Server Group = {}, IPv4 = {}, IPv6 = {}",
+            g.name,
+            yn(has(true)),
+            yn(has(false))
+        ),
+    );
+    for r in &g.ranges {
+        if r.first == r.last {
+            line(w, &format!("   VIP = {}, VPORT = {}", r.first, r.port));
+        } else {
+            line(
+                w,
+                &format!("   VIP Range = {}-{}, VPORT = {}", r.first, r.last, r.port),
+            );
+        }
+    }
+    for (m, f) in &g.fwmarks {
+        let fam = match f {
+            Some(super::Family::V4) => " IPv4",
+            Some(super::Family::V6) => " IPv6",
+            None => "",
+        };
+        line(w, &format!("   FWMARK = {m}{fam}"));
+    }
+}
+
 /// keepalived's `format_vs`: `[ADDR]:PROTO:PORT`, `FWM N`, or `[GROUP]:N`.
 fn fmt_vs(cfg: &Config, v: usize) -> String {
     let vss = &cfg.checkers.virtual_servers;
@@ -548,6 +597,18 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         insta::assert_snapshot!("checker_dump", dump_checkers(&cfg));
+    }
+
+    /// keepalived's `dump_vsg` / `dump_vsg_entry` (check_data.c), run-time lines left out.
+    #[test]
+    fn dumps_a_virtual_server_group_like_keepalived() {
+        let cfg = crate::conf::parse_str(
+            "virtual_server_group web {\n 192.0.2.10 80\n 192.0.2.20-22 80\n fwmark 7\n fwmark 8 inet\n}\nvirtual_server group web {\n lb_kind NAT\n protocol TCP\n real_server 198.51.100.1 8080 { }\n}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let d = dump_checkers(&cfg);
+        let want = "------< LVS Topology >------\n ------< Virtual server group >------\n Virtual Server Group = web, IPv4 = yes, IPv6 = no\n   VIP = 192.0.2.10, VPORT = 80\n   VIP Range = 192.0.2.20-192.0.2.22, VPORT = 80\n   FWMARK = 7\n   FWMARK = 8 IPv4\n ------< Virtual server >------\n VS GROUP = [web]:0\n";
+        assert!(d.starts_with(want), "{d}");
     }
 
     #[test]

@@ -308,8 +308,21 @@ pub struct VirtualServer {
     pub delay_loop: Duration,
     /// Real servers, in file order (duplicates removed).
     pub real_servers: Vec<RealServer>,
+    /// `virtual_server group NAME`: the group's definition (its address and fwmark entries),
+    /// copied here so that the data plane can apply every entry with this one set of real
+    /// servers, checkers and quorum (keepalived.conf(5) "Virtual server group(s)"). `None`
+    /// for `IP PORT` and `fwmark N` services.
+    pub group: Option<VirtualServerGroup>,
     /// Where it is defined.
     pub loc: Location,
+}
+
+impl VirtualServer {
+    /// The address family of a fwmark entry of this virtual server's group: the entry's own
+    /// (`fwmark N inet|inet6`), else the virtual server's (keepalived's `ipvs_group_cmd`).
+    pub fn fwmark_family(&self, given: Option<Family>) -> Family {
+        given.unwrap_or(self.family)
+    }
 }
 
 /// `sorry_server IP [PORT]` with `sorry_server_inhibit` and `sorry_server_lvs_method`.

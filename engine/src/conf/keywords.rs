@@ -233,7 +233,15 @@ const SNMP: Class = N("Vigil has no SNMP agent: the Prometheus textfile (--metri
 const DBUS: Class = N(
     "Vigil has no DBus interface: use `vigild status --json`, notify scripts and the notify FIFO",
 );
-const IPVS: Class = N("IPVS is not used: the health checkers drive Vigil's nftables data plane, which has no IPVS state, sync daemon or namespace to set");
+// LVS settings, per data plane (the host gets IPVS where the kernel has it, else nftables:
+// docs/DATAPLANE.md); each reason says what happens on both.
+const IPVS_NS: Class = N("nftables hosts: no IPVS; IPVS hosts: the IPVS backend sends its generic netlink requests in vigild's own network namespace (net_namespace), not in a separate one");
+const NFT_IPVS: Class = N("keepalived's nftables fwmarks for IPVS virtual server groups: on an IPVS host Vigil sends each group entry as its own IPVS service (keepalived's way without nftables_ipvs); on an nftables host the data plane is nftables itself");
+const LVS_TIMEOUTS: Class = N("nftables hosts: connection timeouts are conntrack's (the net.netfilter.nf_conntrack_*_timeout sysctls), not set by vigild; IPVS hosts: IPVS_CMD_SET_CONFIG is not sent, the kernel's IPVS timeouts stay as they are (set them with ipvsadm --set)");
+const LVS_FLUSH: Class = N("nftables hosts: vigild's table is created from nothing at start and nothing else is touched; IPVS hosts: no IPVS_CMD_FLUSH is sent at start: other programs' services are left alone and vigild's own are made the configuration's (flush with ipvsadm -C before starting vigild if needed)");
+const LVS_FLUSH_STOP: Class = N("nftables hosts: vigild's table is deleted at stop (always); IPVS hosts: vigild deletes its own services at stop (keepalived's default) and never flushes other programs' services (no IPVS_CMD_FLUSH)");
+const LVS_SYNCD: Class = N("nftables hosts: no IPVS sync daemon (conntrackd synchronises conntrack state); IPVS hosts: vigild does not start the IPVS connection sync daemon (start it with ipvsadm --start-daemon)");
+const LVS_NLBUF: Class = N("nftables hosts: no IPVS socket; IPVS hosts: vigild sizes its IPVS generic netlink socket itself (one request at a time, the answer read before the next)");
 const NLBUF: Class = N("netlink socket buffer sizes: vigild sizes its netlink sockets itself, and re-reads the interfaces when events are lost");
 const RXBUF: Class = N("VRRP socket receive buffers: vigild sizes them itself and counts receive-queue drops per interface (vigild status)");
 const RELOAD: Class = N("keepalived's reload machinery: vigild re-reads the file on SIGHUP (systemctl reload) and keeps the running configuration when the new one does not load; check a file first with vigild -t");
@@ -270,7 +278,7 @@ pub const KEYWORDS: &[Keyword] = &[
     k(Top, "linkbeat_interfaces", LINKBEAT),
     k(Top, "linkbeat_use_polling", LINKBEAT),
     k(Top, "net_namespace", H),
-    k(Top, "net_namespace_ipvs", IPVS),
+    k(Top, "net_namespace_ipvs", IPVS_NS),
     k(Top, "namespace_with_ipsets", N("ipsets are not used: Vigil installs no ipset or iptables rules")),
     k(Top, "instance", N("keepalived's instance name (for its pid and data file names): vigild's pid file is set with -p")),
     k(Top, "use_pid_dir", N("keepalived's /run/keepalived/ pid directory: vigild's pid file is set with -p")),
@@ -332,9 +340,9 @@ pub const KEYWORDS: &[Keyword] = &[
     k(GlobalDefs, "nftables_priority", H),
     k(GlobalDefs, "nftables_ifindex", FIREWALL_CFG),
     k(GlobalDefs, "nftables_counters", H),
-    k(GlobalDefs, "nftables_ipvs", IPVS),
-    k(GlobalDefs, "nftables_ipvs_priority", IPVS),
-    k(GlobalDefs, "nftables_ipvs_start_fwmark", IPVS),
+    k(GlobalDefs, "nftables_ipvs", NFT_IPVS),
+    k(GlobalDefs, "nftables_ipvs_priority", NFT_IPVS),
+    k(GlobalDefs, "nftables_ipvs_start_fwmark", NFT_IPVS),
     k(GlobalDefs, "vrrp_priority", SCHED),
     k(GlobalDefs, "vrrp_no_swap", SCHED),
     k(GlobalDefs, "vrrp_rt_priority", SCHED),
@@ -364,11 +372,11 @@ pub const KEYWORDS: &[Keyword] = &[
     k(GlobalDefs, "checker_log_all_failures", H),
     k(GlobalDefs, "rs_init_notifies", H),
     k(GlobalDefs, "no_checker_emails", CHECKER_MAIL),
-    k(GlobalDefs, "lvs_timeouts", IPVS),
-    k(GlobalDefs, "lvs_flush", IPVS),
-    k(GlobalDefs, "lvs_flush_on_stop", IPVS),
-    k(GlobalDefs, "lvs_flush_onstop", IPVS),
-    k(GlobalDefs, "lvs_sync_daemon", IPVS),
+    k(GlobalDefs, "lvs_timeouts", LVS_TIMEOUTS),
+    k(GlobalDefs, "lvs_flush", LVS_FLUSH),
+    k(GlobalDefs, "lvs_flush_on_stop", LVS_FLUSH_STOP),
+    k(GlobalDefs, "lvs_flush_onstop", LVS_FLUSH_STOP),
+    k(GlobalDefs, "lvs_sync_daemon", LVS_SYNCD),
     k(GlobalDefs, "snmp_socket", SNMP),
     k(GlobalDefs, "enable_traps", SNMP),
     k(GlobalDefs, "enable_snmp_vrrp", SNMP),
@@ -385,10 +393,10 @@ pub const KEYWORDS: &[Keyword] = &[
     k(GlobalDefs, "vrrp_netlink_monitor_rcv_bufs_force", NLBUF),
     k(GlobalDefs, "process_monitor_rcv_bufs", NLBUF),
     k(GlobalDefs, "process_monitor_rcv_bufs_force", NLBUF),
-    k(GlobalDefs, "lvs_netlink_cmd_rcv_bufs", IPVS),
-    k(GlobalDefs, "lvs_netlink_cmd_rcv_bufs_force", IPVS),
-    k(GlobalDefs, "lvs_netlink_monitor_rcv_bufs", IPVS),
-    k(GlobalDefs, "lvs_netlink_monitor_rcv_bufs_force", IPVS),
+    k(GlobalDefs, "lvs_netlink_cmd_rcv_bufs", LVS_NLBUF),
+    k(GlobalDefs, "lvs_netlink_cmd_rcv_bufs_force", LVS_NLBUF),
+    k(GlobalDefs, "lvs_netlink_monitor_rcv_bufs", LVS_NLBUF),
+    k(GlobalDefs, "lvs_netlink_monitor_rcv_bufs_force", LVS_NLBUF),
     k(GlobalDefs, "vrrp_rx_bufs_policy", RXBUF),
     k(GlobalDefs, "vrrp_rx_bufs_multiplier", RXBUF),
     k(GlobalDefs, "log_unknown_vrids", N("vigild always logs adverts for a VRID it has no instance for (rate-limited), so there is nothing to turn on")),
@@ -471,7 +479,7 @@ pub const KEYWORDS: &[Keyword] = &[
     k(VrrpInstance, "linkbeat_use_polling", LINKBEAT),
     k(VrrpInstance, "kernel_rx_buf_size", RXBUF),
     k(VrrpInstance, "debug", N("keepalived's per-instance debug level: vigild's log detail is set for the whole daemon with -D")),
-    k(VrrpInstance, "lvs_sync_daemon_interface", IPVS),
+    k(VrrpInstance, "lvs_sync_daemon_interface", LVS_SYNCD),
     // ---- authentication { } ----
     k(Authentication, "auth_type", H),
     k(Authentication, "auth_pass", H),

@@ -20,7 +20,7 @@ mod ipvs;
 mod sched;
 mod support;
 
-pub use ipvs::{ipvs_notes, ipvs_refusal, ipvs_refused};
+pub use ipvs::{group_range_len, ipvs_notes, ipvs_refusal, ipvs_refused};
 pub use sched::{buckets, Scheduling, Selector, MAX_BUCKETS};
 pub use support::{nftables_notes, refusal, refused};
 
@@ -134,9 +134,68 @@ pub enum Match {
         /// The port, 0 for any.
         port: u16,
     },
-    /// `virtual_server fwmark N`: packets whose mark is N (set by the operator's own rule in
-    /// an earlier hook, as for IPVS).
+    /// A `virtual_server_group` range entry (`192.0.2.10-20 80`, `192.0.2.8/30 80`):
+    /// destination addresses `first..=last`, the transport protocol and port.
+    Range {
+        /// The first address.
+        first: IpAddr,
+        /// The last address (inclusive).
+        last: IpAddr,
+        /// The transport protocol.
+        protocol: Protocol,
+        /// The port, 0 for any.
+        port: u16,
+    },
+    /// `virtual_server fwmark N` (or a group's `fwmark N` entry): packets whose mark is N
+    /// (set by the operator's own rule in an earlier hook, as for IPVS).
     Fwmark(u32),
+}
+
+/// Which packets a virtual server takes: one [`Match`] for `IP PORT` and `fwmark N`; for
+/// `group NAME`, one per entry of the group in its order (address entries, then fwmark
+/// entries, as keepalived's `ipvs_group_cmd` walks them), a repeated entry once (keepalived's
+/// second `IP_VS_SO_SET_ADD` of it fails with EEXIST, which it ignores).
+pub fn matches_of(vs: &VirtualServer) -> Vec<Match> {
+    let protocol = vs.protocol.unwrap_or(Protocol::Tcp);
+    let mut out: Vec<Match> = Vec::new();
+    let mut push = |m: Match| {
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    };
+    match (&vs.key, &vs.group) {
+        (ServiceKey::Addr { addr, port }, _) => push(Match::Addr {
+            addr: *addr,
+            protocol,
+            port: *port,
+        }),
+        (ServiceKey::Fwmark(m), _) => push(Match::Fwmark(*m)),
+        (ServiceKey::Group(_), Some(g)) => {
+            for r in &g.ranges {
+                push(if r.first == r.last {
+                    Match::Addr {
+                        addr: r.first,
+                        protocol,
+                        port: r.port,
+                    }
+                } else {
+                    Match::Range {
+                        first: r.first,
+                        last: r.last,
+                        protocol,
+                        port: r.port,
+                    }
+                });
+            }
+            for (m, _) in &g.fwmarks {
+                push(Match::Fwmark(*m));
+            }
+        }
+        // A group the parser did not resolve has no entries (the parser ignores such a
+        // virtual server, as keepalived).
+        (ServiceKey::Group(_), None) => {}
+    }
+    out
 }
 
 /// One bucket range of a service's selector: selector values `first..=last` go to `addr`,
@@ -214,8 +273,8 @@ pub struct ServicePlan {
     pub index: u32,
     /// IPv4 or IPv6 (which table).
     pub family: Family,
-    /// Which packets.
-    pub matcher: Match,
+    /// Which packets: one entry, or one per entry of a group (all sent to this one chain).
+    pub matchers: Vec<Match>,
     /// How a new connection picks its bucket.
     pub selector: Selector,
     /// The selector's modulus (the number of buckets); 0 when no server takes connections.
@@ -238,20 +297,15 @@ pub fn plan(index: u32, vs: &VirtualServer, table: &ServiceTable) -> Result<Serv
     if let Some(why) = refusal(vs) {
         return Err(why);
     }
-    let matcher = match &vs.key {
-        ServiceKey::Addr { addr, port } => Match::Addr {
-            addr: *addr,
-            protocol: vs.protocol.unwrap_or(Protocol::Tcp),
-            port: *port,
-        },
-        ServiceKey::Fwmark(m) => Match::Fwmark(*m),
-        // refusal() refuses groups.
-        ServiceKey::Group(g) => return Err(format!("group {g}: not applied")),
-    };
+    let matchers = matches_of(vs);
+    if matchers.is_empty() {
+        return Err(format!("virtual_server {}: no entries", vs.key));
+    }
     let sched = Scheduling::of(vs);
     // A fwmark service may span protocols: its packets keep their destination port (see
-    // support.rs; the note says so at `vigild -t`).
-    let keep_port = matches!(matcher, Match::Fwmark(_));
+    // support.rs; the note says so at `vigild -t`). A group with address entries applies the
+    // real servers' ports to its fwmark entries too (for its protocol: one chain serves all).
+    let keep_port = matchers.iter().all(|m| matches!(m, Match::Fwmark(_)));
     let port = |p: u16| if keep_port { 0 } else { p };
     let mut endpoints: Vec<Endpoint> = Vec::new();
     // (endpoint, weight) of the servers in the table.
@@ -312,7 +366,7 @@ pub fn plan(index: u32, vs: &VirtualServer, table: &ServiceTable) -> Result<Serv
     Ok(ServicePlan {
         index,
         family: vs.family,
-        matcher,
+        matchers,
         selector: sched.selector,
         modulus,
         buckets,

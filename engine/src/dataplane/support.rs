@@ -40,7 +40,16 @@
 //!   the table or is inhibited (weight 0) loses its clients at once (their set is flushed: as
 //!   IPVS with `expire_quiescent_template` set); the sets are emptied at start and reload.
 //! * `persistence_engine`: refused (IPVS's SIP Call-ID engine has no nftables equivalent).
-//! * `virtual_server group`: refused for now (sets of addresses and ranges are not built).
+//! * `virtual_server group NAME`: one chain for the virtual server (its one set of real
+//!   servers, scheduler and persistence sets) and one dispatch rule per entry of the group
+//!   in `prerouting`, all going to that chain: `ip daddr A tcp dport P` for an address,
+//!   `ip daddr A-B tcp dport P` for a range (`192.0.2.10-20`, `192.0.2.8/30`), `meta mark N`
+//!   for a fwmark entry; all in the one batch that builds the table, so adding or removing
+//!   an entry on reload is one transaction. An entry of the other address family (possible
+//!   in keepalived only with tunnelled real servers) is refused: NAT cannot translate between
+//!   families. A group with address entries applies the real servers' ports to its fwmark
+//!   entries as well (for the virtual server's protocol, noted); a group of fwmark entries
+//!   only keeps the destination port, as a `fwmark N` service.
 //! * `ops` (one-packet scheduling): noted: nftables translates per conntrack flow.
 //! * `sh-port` / `mh-port` (and `flag-2`, the same IPVS flag): the source port is hashed too.
 //!   `sh-fallback` / `mh-fallback` (and `flag-1`): noted: a server without buckets never gets
@@ -52,7 +61,7 @@
 //!   between families).
 
 use super::sched::Scheduling;
-use crate::conf::{Family, Forwarding, Granularity, LbAlgo, Location, ServiceKey, VirtualServer};
+use crate::conf::{Family, Forwarding, Granularity, LbAlgo, Location, VirtualServer};
 
 fn family_of(a: &std::net::IpAddr) -> Family {
     if a.is_ipv4() {
@@ -86,8 +95,23 @@ pub fn refusal(vs: &VirtualServer) -> Option<String> {
 /// `real_server` / `sorry_server` line whose own setting is refused.
 pub fn refused(vs: &VirtualServer) -> Option<(&Location, String)> {
     let at = &vs.loc;
-    if matches!(vs.key, ServiceKey::Group(_)) {
-        return Some((at, "groups (sets of addresses and ranges) are not built in the nftables data plane yet; write one virtual_server per address (or mark the addresses with a firewall rule and use virtual_server fwmark)".to_string()));
+    if let Some(g) = &vs.group {
+        let other = g
+            .ranges
+            .iter()
+            .map(|r| (family_of(&r.first), r.first.to_string()))
+            .chain(
+                g.fwmarks
+                    .iter()
+                    .map(|(m, f)| (vs.fwmark_family(*f), format!("fwmark {m}"))),
+            )
+            .find(|(f, _)| *f != vs.family);
+        if let Some((_, entry)) = other {
+            return Some((at, format!(
+                "virtual_server_group {}: entry {entry} is of the other address family than the real servers: NAT cannot translate between families; put it in a group of its own with real servers of its family",
+                g.name
+            )));
+        }
     }
     if let Some(e) = &vs.persistence_engine {
         return Some((at, format!(
@@ -153,7 +177,27 @@ pub fn nftables_notes(vs: &VirtualServer) -> Vec<String> {
             if vs.persistence_granularity.is_some() { " (addresses masked by persistence_granularity)" } else { "" },
         ));
     }
-    if matches!(vs.key, ServiceKey::Fwmark(_))
+    if let Some(g) = &vs.group {
+        let n = super::matches_of(vs).len();
+        notes.push(format!(
+            "virtual_server {name}: {n} entr{} of the group (addresses, ranges, fwmarks) sent to one chain: one set of real servers, checkers and quorum for all of them; one dispatch rule per entry, all built and changed in one transaction",
+            if n == 1 { "y" } else { "ies" }
+        ));
+        if !g.ranges.is_empty() && !g.fwmarks.is_empty() {
+            let p = match vs.protocol {
+                Some(crate::conf::Protocol::Udp) => "udp",
+                Some(crate::conf::Protocol::Sctp) => "sctp",
+                _ => "tcp",
+            };
+            notes.push(format!(
+                "virtual_server {name}: the group's fwmark entries share the address entries' chain: marked packets are translated with the real servers' ports, {p} only (IPVS with NAT applies the ports to a fwmark service's TCP and UDP)"
+            ));
+        }
+    }
+    let fwmark_only = super::matches_of(vs)
+        .iter()
+        .all(|m| matches!(m, super::Match::Fwmark(_)));
+    if fwmark_only
         && vs
             .real_servers
             .iter()

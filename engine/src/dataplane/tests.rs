@@ -141,20 +141,116 @@ fn persistence_keeps_the_scheduler_and_lists_every_server() {
 }
 
 #[test]
-fn dr_tun_groups_and_mixed_families_are_refused_with_the_reason() {
+fn dr_tun_and_mixed_families_are_refused_with_the_reason() {
     let dr = vs_of("lb_kind DR\nreal_server 198.51.100.11 80 { }");
     assert!(refusal(&dr).expect("refused").contains("lb_kind DR"));
     let tun = vs_of("lb_kind TUN\nreal_server 198.51.100.11 80 { }");
     assert!(refusal(&tun).expect("refused").contains("lb_kind TUN"));
     let rs_dr = vs_of("lb_kind NAT\nreal_server 198.51.100.11 80 { lvs_method DR }");
     assert!(refusal(&rs_dr).expect("refused").contains("real_server"));
-    let g = conf::parse_str(
-        "virtual_server_group web { 192.0.2.10 80 }\nvirtual_server group web {\n real_server 198.51.100.11 80 { }\n}\n",
+    assert!(plan(0, &dr, &ServiceTable::new(1)).is_err());
+}
+
+/// keepalived.conf(5) "Virtual server group(s)": one virtual server (one set of real servers,
+/// one scheduler) for every entry of its group: single addresses, ranges (last byte / last
+/// 16 bits, or a prefix) and fwmarks, each a dispatch rule to the same chain; a repeated
+/// entry once.
+#[test]
+fn a_group_is_one_plan_with_one_match_per_entry() {
+    let cfg = conf::parse_str(
+        "virtual_server_group web {\n 192.0.2.10 80\n 192.0.2.20-22 80\n 192.0.2.10 80\n 192.0.2.32/30 8080\n fwmark 7\n}\nvirtual_server group web {\n lb_algo wrr\n protocol TCP\n real_server 198.51.100.11 8080 { weight 2 }\n real_server 198.51.100.12 8080 { }\n}\n",
     )
     .expect("parses");
-    let why = refusal(&g.checkers.virtual_servers[0]).expect("refused");
-    assert!(why.contains("group"), "{why}");
-    assert!(plan(0, &dr, &ServiceTable::new(1)).is_err());
+    let vs = &cfg.checkers.virtual_servers[0];
+    assert_eq!(refusal(vs), None);
+    let p = plan(3, vs, &full_table(vs)).expect("applied");
+    let a = |s: &str| s.parse::<std::net::IpAddr>().expect("address");
+    assert_eq!(
+        p.matchers,
+        vec![
+            Match::Addr {
+                addr: a("192.0.2.10"),
+                protocol: conf::Protocol::Tcp,
+                port: 80
+            },
+            Match::Range {
+                first: a("192.0.2.20"),
+                last: a("192.0.2.22"),
+                protocol: conf::Protocol::Tcp,
+                port: 80
+            },
+            Match::Range {
+                first: a("192.0.2.32"),
+                last: a("192.0.2.35"),
+                protocol: conf::Protocol::Tcp,
+                port: 8080
+            },
+            Match::Fwmark(7),
+        ]
+    );
+    // One set of buckets for all entries, the real servers' ports applied (a group with
+    // addresses), weights 2:1.
+    assert_eq!(p.modulus, 3);
+    assert!(p.buckets.iter().all(|b| b.port == 8080));
+    let notes = nftables_notes(vs);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("virtual_server group web: 4 entries of the group")),
+        "{notes:?}"
+    );
+    assert!(
+        notes.iter().any(|n| n.contains("fwmark entries share")),
+        "{notes:?}"
+    );
+    // A group of fwmarks only keeps the packets' ports, as a fwmark service.
+    let cfg = conf::parse_str(
+        "virtual_server_group marks {\n fwmark 7\n fwmark 8 inet\n}\nvirtual_server group marks {\n lb_algo rr\n real_server 198.51.100.11 8080 { }\n}\n",
+    )
+    .expect("parses");
+    let vs = &cfg.checkers.virtual_servers[0];
+    let p = plan(0, vs, &full_table(vs)).expect("applied");
+    assert_eq!(p.matchers, vec![Match::Fwmark(7), Match::Fwmark(8)]);
+    assert!(p.buckets.iter().all(|b| b.port == 0));
+    // IPv6: a range of the last 16 bits.
+    let cfg = conf::parse_str(
+        "virtual_server_group v6 {\n 2001:db8::10-1f 443\n}\nvirtual_server group v6 {\n lb_algo rr\n protocol TCP\n real_server 2001:db8:1::11 8443 { }\n}\n",
+    )
+    .expect("parses");
+    let vs = &cfg.checkers.virtual_servers[0];
+    let p = plan(0, vs, &full_table(vs)).expect("applied");
+    assert_eq!(p.family, conf::Family::V6);
+    assert_eq!(
+        p.matchers,
+        vec![Match::Range {
+            first: a("2001:db8::10"),
+            last: a("2001:db8::1f"),
+            protocol: conf::Protocol::Tcp,
+            port: 443
+        }]
+    );
+}
+
+/// keepalived's link_vsg_to_vs: a group of IPv4 and IPv6 entries with real servers that are
+/// not tunnelled is ignored (a warning); an undefined group is ignored too (a warning, as
+/// keepalived's "Virtual server group %s specified but not configured - ignoring").
+#[test]
+fn mixed_family_and_undefined_groups_are_ignored_with_a_warning() {
+    let c = conf::parse_str(
+        "virtual_server_group mixed {\n 192.0.2.10 80\n 2001:db8::10 80\n}\nvirtual_server group mixed {\n real_server 198.51.100.11 80 { }\n}\nvirtual_server group nowhere {\n real_server 198.51.100.11 80 { }\n}\n",
+    )
+    .expect("parses");
+    assert!(c.checkers.virtual_servers.is_empty());
+    let w: Vec<&str> = c.warnings.iter().map(|d| d.message.as_str()).collect();
+    assert!(
+        w.iter().any(|m| m.contains("IPv4 and IPv6 entries")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|m| m.contains("no virtual_server_group of that name")),
+        "{w:?}"
+    );
 }
 
 #[test]
@@ -174,7 +270,7 @@ fn fwmark_and_ipv6_services() {
     .expect("parses");
     let vss = &cfg.checkers.virtual_servers;
     let p = plan(0, &vss[0], &full_table(&vss[0])).expect("applied");
-    assert_eq!(p.matcher, Match::Fwmark(7));
+    assert_eq!(p.matchers, vec![Match::Fwmark(7)]);
     assert_eq!(p.buckets[0].port, 0);
     let p6 = plan(1, &vss[1], &full_table(&vss[1])).expect("applied");
     assert_eq!(p6.family, conf::Family::V6);
@@ -272,12 +368,24 @@ fn ipvs_accepts_dr_and_tun_and_refuses_groups() {
         );
     }
     let g = conf::parse_str(
-        "virtual_server_group web { 192.0.2.10 80 }\nvirtual_server group web {\n real_server 198.51.100.11 80 { }\n}\n",
+        "virtual_server_group web { 192.0.2.10-12 80\n fwmark 5 }\nvirtual_server group web {\n persistence_granularity 255.255.255.0\n real_server 198.51.100.11 80 { }\n}\n",
     )
     .expect("parses");
-    assert!(ipvs_refusal(&g.checkers.virtual_servers[0])
-        .expect("refused")
-        .contains("group"));
+    let vs = &g.checkers.virtual_servers[0];
+    assert_eq!(ipvs_refusal(vs), None);
+    let notes = ipvs_notes(vs);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("3 address services, 1 fwmark service")),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("persistence_granularity: not applied to a group")),
+        "{notes:?}"
+    );
 }
 
 /// The parser's notes and errors follow the host's data plane (`ParseOptions::data_plane`):
@@ -337,7 +445,8 @@ fn the_configuration_refusals_follow_the_host_backend() {
     // Whole-service refusals: at the virtual_server line.
     for (text, what) in [
         ("virtual_server 192.0.2.10 80 {\n persistence_engine sip\n real_server 198.51.100.11 80 { }\n}\n", "persistence_engine sip"),
-        ("virtual_server_group web {\n 192.0.2.10 80\n}\nvirtual_server group web {\n real_server 198.51.100.11 80 { }\n}\n", "groups (sets of addresses and ranges) are not built"),
+        // A group is applied; its virtual server's own lb_kind DR is what is refused.
+        ("virtual_server_group web {\n 192.0.2.10 80\n}\nvirtual_server group web {\n lb_kind DR\n real_server 198.51.100.11 80 { }\n}\n", "virtual_server group web: the nftables data plane of this host cannot apply it: lb_kind DR"),
     ] {
         let e = errors(text);
         assert_eq!(e.len(), 1, "{e:?}");
@@ -416,4 +525,35 @@ fn flags_that_change_nothing_are_noted_at_their_line() {
         let vs = &cfg.checkers.virtual_servers[0];
         assert!(!vs.sched_flags.sh_port && !vs.sched_flags.mh_port, "{body}");
     }
+}
+
+/// A group entry without a port (or with port 0) takes every port of its protocol; as
+/// keepalived's validate_check_config, a group with such an entry and no persistence_timeout
+/// gets the default 360 s (a warning), since a zero port is only valid for persistent
+/// services.
+#[test]
+fn a_group_entry_without_a_port_takes_every_port_and_persistence() {
+    let cfg = conf::parse_str(
+        "virtual_server_group any {\n 192.0.2.10\n 192.0.2.11 0\n}\nvirtual_server group any {\n protocol TCP\n real_server 198.51.100.11 { }\n}\n",
+    )
+    .expect("parses");
+    let vs = &cfg.checkers.virtual_servers[0];
+    assert_eq!(vs.persistence_timeout, Some(360));
+    let p = plan(0, vs, &full_table(vs)).expect("applied");
+    let a = |s: &str| s.parse::<std::net::IpAddr>().expect("address");
+    assert_eq!(
+        p.matchers,
+        vec![
+            Match::Addr {
+                addr: a("192.0.2.10"),
+                protocol: conf::Protocol::Tcp,
+                port: 0
+            },
+            Match::Addr {
+                addr: a("192.0.2.11"),
+                protocol: conf::Protocol::Tcp,
+                port: 0
+            },
+        ]
+    );
 }

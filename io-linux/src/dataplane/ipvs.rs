@@ -265,17 +265,14 @@ pub fn service_key(vs: &VirtualServer) -> Vec<SvcAttr> {
     let mut v = vec![SvcAttr::Af(af(vs.family))];
     match &vs.key {
         ServiceKey::Addr { addr, port } => {
-            let proto = match vs.protocol.unwrap_or(Protocol::Tcp) {
-                Protocol::Tcp => libc::IPPROTO_TCP,
-                Protocol::Udp => libc::IPPROTO_UDP,
-                Protocol::Sctp => libc::IPPROTO_SCTP,
-            };
-            v.push(SvcAttr::Protocol(proto as u16));
+            v.push(SvcAttr::Protocol(protocol_number(
+                vs.protocol.unwrap_or(Protocol::Tcp),
+            )));
             v.push(SvcAttr::Addr(*addr));
             v.push(SvcAttr::Port(*port));
         }
         ServiceKey::Fwmark(m) => v.push(SvcAttr::Fwmark(*m)),
-        // A group is one IPVS service per address / range entry: the caller expands it.
+        // A group is one IPVS service per address and fwmark entry: [`services`].
         ServiceKey::Group(_) => {}
     }
     v
@@ -284,6 +281,109 @@ pub fn service_key(vs: &VirtualServer) -> Vec<SvcAttr> {
 /// The full service (NEW_SERVICE / SET_SERVICE): key, scheduler, flags, persistence.
 pub fn service(vs: &VirtualServer) -> Vec<SvcAttr> {
     let mut v = service_key(vs);
+    v.extend(settings(vs, None));
+    v
+}
+
+/// One IPVS service of a virtual server: its attributes (key and settings) and the port of
+/// its destinations that do not use NAT (`None`: the real server's own, already resolved by
+/// the parser as keepalived's `validate_check_config` does for `IP PORT` / `fwmark N`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Instance {
+    /// NEW_SERVICE / SET_SERVICE attributes.
+    pub attrs: Vec<SvcAttr>,
+    /// The entry's port (0 for a fwmark entry), for DR and TUN destinations of a group.
+    pub entry_port: Option<u16>,
+}
+
+/// Every IPVS service of a virtual server: one for `IP PORT` and `fwmark N`; for `group
+/// NAME`, keepalived's `ipvs_group_cmd` / `ipvs_group_range_cmd` (ipvswrapper.c): each address
+/// entry walked one address at a time (the whole IPv4 address; the last 16 bits of an IPv6
+/// one) at the entry's port and the virtual server's protocol, then each fwmark entry (of the
+/// entry's family, else the virtual server's), every one with the virtual server's scheduler,
+/// flags, timeout and persistence engine and the netmask reset to /32 (/128), as keepalived
+/// sends them. A service met twice (a repeated or overlapping entry) is sent once.
+pub fn services(vs: &VirtualServer) -> Vec<Instance> {
+    let Some(g) = &vs.group else {
+        return vec![Instance {
+            attrs: service(vs),
+            entry_port: None,
+        }];
+    };
+    let proto = protocol_number(vs.protocol.unwrap_or(Protocol::Tcp));
+    let mut out: Vec<Instance> = Vec::new();
+    let mut push = |key: Vec<SvcAttr>, fam: Family, port: u16| {
+        if out
+            .iter()
+            .any(|i| i.attrs.get(..key.len()) == Some(&key[..]))
+        {
+            return;
+        }
+        let mut attrs = key;
+        attrs.extend(settings(vs, Some(fam)));
+        out.push(Instance {
+            attrs,
+            entry_port: Some(port),
+        });
+    };
+    for r in &g.ranges {
+        for addr in range_addrs(r.first, r.last) {
+            let fam = if addr.is_ipv4() {
+                Family::V4
+            } else {
+                Family::V6
+            };
+            let key = vec![
+                SvcAttr::Af(af(fam)),
+                SvcAttr::Protocol(proto),
+                SvcAttr::Addr(addr),
+                SvcAttr::Port(r.port),
+            ];
+            push(key, fam, r.port);
+        }
+    }
+    for (m, given) in &g.fwmarks {
+        let fam = vs.fwmark_family(*given);
+        push(vec![SvcAttr::Af(af(fam)), SvcAttr::Fwmark(*m)], fam, 0);
+    }
+    out
+}
+
+/// The addresses of a group's range entry, as keepalived's `ipvs_group_range_cmd` walks them
+/// (IPv4: the whole address; IPv6: the last 16 bits, `s6_addr16[7]`).
+pub fn range_addrs(first: IpAddr, last: IpAddr) -> Vec<IpAddr> {
+    match (first, last) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => (u32::from(a)..=u32::from(b))
+            .map(|n| IpAddr::V4(n.into()))
+            .collect(),
+        (IpAddr::V6(a), IpAddr::V6(b)) => {
+            let (lo, hi) = (a.segments()[7], b.segments()[7]);
+            (lo..=hi.max(lo))
+                .map(|x| {
+                    let mut seg = a.segments();
+                    seg[7] = x;
+                    IpAddr::V6(seg.into())
+                })
+                .collect()
+        }
+        _ => vec![first],
+    }
+}
+
+fn protocol_number(p: Protocol) -> u16 {
+    (match p {
+        Protocol::Tcp => libc::IPPROTO_TCP,
+        Protocol::Udp => libc::IPPROTO_UDP,
+        Protocol::Sctp => libc::IPPROTO_SCTP,
+    }) as u16
+}
+
+/// A service's settings after its key: scheduler, flags, timeout, netmask, persistence
+/// engine (keepalived's `ipvs_set_srule`). `group_family`: the service is a group entry's,
+/// of that family, and its netmask is /32 (/128) whatever `persistence_granularity` says
+/// (keepalived's `ipvs_group_range_cmd` and `ipvs_group_cmd` reset it).
+fn settings(vs: &VirtualServer, group_family: Option<Family>) -> Vec<SvcAttr> {
+    let mut v = Vec::new();
     let f = vs.sched_flags;
     let mut flags = 0;
     if vs.persistence_timeout.is_some() {
@@ -307,7 +407,11 @@ pub fn service(vs: &VirtualServer) -> Vec<SvcAttr> {
         mask: u32::MAX,
     });
     v.push(SvcAttr::Timeout(vs.persistence_timeout.unwrap_or(0)));
-    let netmask = match (vs.persistence_granularity, vs.family) {
+    let granularity = match group_family {
+        Some(_) => None,
+        None => vs.persistence_granularity,
+    };
+    let netmask = match (granularity, group_family.unwrap_or(vs.family)) {
         (Some(Granularity::V4(m)), _) => m.octets(),
         (Some(Granularity::V6(len)), _) => u32::from(len).to_ne_bytes(),
         (None, Family::V4) => [255; 4],

@@ -10,6 +10,8 @@
 //!     chain prerouting {                     # nat hook: sees a connection's first packet only
 //!         type nat hook prerouting priority dstnat; policy accept;
 //!         ip daddr 192.0.2.10 tcp dport 80 goto vs0        # one dispatch rule per service
+//!         ip daddr 192.0.2.20-192.0.2.22 tcp dport 80 goto vs1   # (per entry of a group)
+//!         meta mark 7 goto vs1
 //!     }
 //!     chain vs0 {                            # one chain per service, rebuilt on each change
 //!         meta l4proto tcp dnat ip to numgen inc mod 6 map { 0-2 : 198.51.100.11 . 8080, ... }
@@ -170,31 +172,42 @@ fn selector(p: &ServicePlan) -> Expression<'static> {
     }
 }
 
-/// The packets of a service: the dispatch rule's matches.
-fn matches(p: &ServicePlan) -> Vec<Statement<'static>> {
-    match &p.matcher {
+/// The packets of one entry of a service: a dispatch rule's matches (one rule per entry: a
+/// group has several).
+fn matches(p: &ServicePlan, m: &Match) -> Vec<Statement<'static>> {
+    let addr_port = |dst: Expression<'static>, protocol: &Protocol, port: u16| {
+        let mut v = vec![eq(payload(ip_proto(p.family), "daddr"), dst)];
+        if port == 0 {
+            v.push(eq(
+                meta(expr::MetaKey::L4proto),
+                Expression::String(Cow::Borrowed(l4(*protocol))),
+            ));
+        } else {
+            v.push(eq(
+                payload(l4(*protocol), "dport"),
+                Expression::Number(u32::from(port)),
+            ));
+        }
+        v
+    };
+    match m {
         Match::Addr {
             addr,
             protocol,
             port,
-        } => {
-            let mut v = vec![eq(
-                payload(ip_proto(p.family), "daddr"),
-                s(addr.to_string()),
-            )];
-            if *port == 0 {
-                v.push(eq(
-                    meta(expr::MetaKey::L4proto),
-                    Expression::String(Cow::Borrowed(l4(*protocol))),
-                ));
-            } else {
-                v.push(eq(
-                    payload(l4(*protocol), "dport"),
-                    Expression::Number(u32::from(*port)),
-                ));
-            }
-            v
-        }
+        } => addr_port(s(addr.to_string()), protocol, *port),
+        Match::Range {
+            first,
+            last,
+            protocol,
+            port,
+        } => addr_port(
+            Expression::Range(Box::new(expr::Range {
+                range: [s(first.to_string()), s(last.to_string())],
+            })),
+            protocol,
+            *port,
+        ),
         Match::Fwmark(m) => vec![eq(meta(expr::MetaKey::Mark), Expression::Number(*m))],
     }
 }
@@ -299,11 +312,15 @@ fn clients_set_object(p: &ServicePlan, e: usize, timeout: u32) -> schema::Set<'s
     }
 }
 
+/// The protocol of a service's address entries (TCP for a fwmark service).
 fn l4_of(p: &ServicePlan) -> Protocol {
-    match &p.matcher {
-        Match::Addr { protocol, .. } => *protocol,
-        Match::Fwmark(_) => Protocol::Tcp,
-    }
+    p.matchers
+        .iter()
+        .find_map(|m| match m {
+            Match::Addr { protocol, .. } | Match::Range { protocol, .. } => Some(*protocol),
+            Match::Fwmark(_) => None,
+        })
+        .unwrap_or(Protocol::Tcp)
 }
 
 /// A persistent service's per-server set and chain (`update @set { client }`, DNAT to the
@@ -479,11 +496,13 @@ pub fn render_table(family: Family, plans: &[ServicePlan]) -> Vec<NfObject<'stat
             family,
             chain_name(p.index),
         )))));
-        let mut m = matches(p);
-        m.push(Statement::Goto(stmt::JumpTarget {
-            target: Cow::Owned(chain_name(p.index)),
-        }));
-        out.push(rule(family, "prerouting".into(), m));
+        for entry in &p.matchers {
+            let mut m = matches(p, entry);
+            m.push(Statement::Goto(stmt::JumpTarget {
+                target: Cow::Owned(chain_name(p.index)),
+            }));
+            out.push(rule(family, "prerouting".into(), m));
+        }
         if let Some(per) = p.persistence {
             endpoint_objects(p, per, &mut out);
         }
@@ -527,7 +546,7 @@ pub fn to_json(objects: Vec<NfObject<'static>>) -> String {
 }
 
 /// Whether `nft -j list table` output has the chains and rule counts these plans make: the
-/// `prerouting` chain with one dispatch rule per service, each service's chain with its one
+/// `prerouting` chain with one dispatch rule per service entry, each service's chain with its one
 /// DNAT rule (none when no server takes connections), or, with persistence, one rule per
 /// live server and the scheduling rule, and each server's chain with its one rule. A flush
 /// or a deletion by someone else changes a count.
@@ -550,7 +569,8 @@ pub fn shape_matches(listed: &serde_json::Value, plans: &[&ServicePlan]) -> bool
             })
             .count()
     };
-    if !chains.contains(&"prerouting") || rules("prerouting") != plans.len() {
+    let dispatch: usize = plans.iter().map(|p| p.matchers.len()).sum();
+    if !chains.contains(&"prerouting") || rules("prerouting") != dispatch {
         return false;
     }
     if let Some(f) = plans.first().map(|p| p.family) {

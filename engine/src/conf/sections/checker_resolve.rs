@@ -55,8 +55,31 @@ impl Builder {
             _ => None,
         };
         if let Some(gr) = group {
+            // keepalived's link_vsg_to_vs (ipwrapper.c): a group of IPv4 and IPv6 entries
+            // serves a virtual server only when no real or sorry server fixes its family
+            // (all of them tunnelled, no ip_family); else the virtual server is ignored.
+            let fams: Vec<Family> = gr
+                .ranges
+                .iter()
+                .map(|r| fam_of(&r.first))
+                .chain(gr.fwmarks.iter().filter_map(|(_, f)| *f))
+                .collect();
+            let mixed = fams.contains(&Family::V4) && fams.contains(&Family::V6);
+            let untunnelled = raw
+                .reals
+                .iter()
+                .map(|r| r.forwarding)
+                .chain(raw.sorry.as_ref().map(|s| s.forwarding))
+                .any(|f| !matches!(f.or(raw.forwarding), Some(Forwarding::Tun { .. })));
+            if mixed && (family.is_some() || untunnelled) {
+                self.warn(
+                    &raw.loc,
+                    format!("virtual_server group {name}: the group has IPv4 and IPv6 entries, which only tunnelled real servers can serve: the virtual server is ignored (as keepalived)", name = gr.name),
+                );
+                return None;
+            }
             if family.is_none() {
-                family = gr.ranges.first().map(|r| fam_of(&r.first));
+                family = fams.first().copied();
             }
         }
         // Real servers: family agreement (non-tunnel), duplicates.
@@ -411,6 +434,7 @@ impl Builder {
             sorry_server: sorry,
             delay_loop: raw.timing.delay_loop.unwrap_or(Duration::from_secs(60)),
             real_servers: out_reals,
+            group: group.cloned(),
             loc: raw.loc,
         };
         // What the host's data plane applies, maps or refuses (crate::dataplane). A refusal

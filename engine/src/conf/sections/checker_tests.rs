@@ -129,7 +129,12 @@ fn groups_ranges_and_fwmarks() {
     assert_eq!(g.ranges[1].last.to_string(), "192.0.2.11");
     assert_eq!(g.ranges[2].last.to_string(), "2001:db8::a");
     assert_eq!(g.fwmarks, vec![(5, Some(conf::Family::V4))]);
+    // IPv4 and IPv6 entries with a real server that is not tunnelled: ignored, as keepalived's
+    // link_vsg_to_vs ("virtual server group with IPv4 & IPv6 doesn't match virtual server").
+    assert!(c.checkers.virtual_servers.is_empty());
+    let c = parse("virtual_server_group G {\n 192.0.2.1-3 80\n 192.0.2.8/30\n fwmark 5 inet\n}\nvirtual_server group G {\n lb_algo rr\n lb_kind DR\n persistence_timeout\n real_server 192.0.2.50 {\n  PING_CHECK {\n  }\n }\n}\n");
     let v = &c.checkers.virtual_servers[0];
+    assert_eq!(v.group.as_ref().map(|g| g.ranges.len()), Some(2));
     assert_eq!(v.key, ServiceKey::Group("G".into()));
     assert_eq!(v.persistence_timeout, Some(360));
     assert_eq!(v.forwarding, Forwarding::Dr);

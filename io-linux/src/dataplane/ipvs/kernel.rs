@@ -20,10 +20,10 @@ use netlink_packet_generic::ctrl::{nlas::GenlCtrlAttrs, GenlCtrl, GenlCtrlCmd};
 use netlink_packet_generic::GenlMessage;
 use netlink_sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
 use tracing::{info, warn};
-use vigil_engine::conf::VirtualServer;
+use vigil_engine::conf::{Forwarding, VirtualServer};
 use vigil_engine::dataplane::ServiceTable;
 
-use super::{cmd, dest, message, service, CmdAttr, DestAttr, SvcAttr, GENL_NAME};
+use super::{cmd, dest, message, services, CmdAttr, DestAttr, Instance, SvcAttr, GENL_NAME};
 use crate::dataplane::{Backend, Service};
 
 /// `IPVS_CMD_GET_SERVICE`, `IPVS_CMD_GET_DEST` (ip_vs.h).
@@ -472,18 +472,30 @@ pub fn dest_commands(want: &[Vec<DestAttr>], kernel: &[Vec<DestAttr>]) -> Vec<(u
 /// the table at its weight (0: inhibited, kept for its established connections), the sorry
 /// server when the table holds it. A server listed twice (the sorry server at a real server's
 /// address and port) is one destination.
-pub fn wanted_dests(vs: &VirtualServer, table: &ServiceTable) -> Vec<Vec<DestAttr>> {
+///
+/// `entry_port`: the service is a group entry's ([`Instance::entry_port`]): a destination that
+/// does not use NAT takes the entry's port (0 for a fwmark entry), as keepalived's
+/// `ipvs_group_cmd` sets `drule->user.port`; with NAT, the real server's own port.
+pub fn wanted_dests(
+    vs: &VirtualServer,
+    table: &ServiceTable,
+    entry_port: Option<u16>,
+) -> Vec<Vec<DestAttr>> {
     let mut out: Vec<Vec<DestAttr>> = Vec::new();
     let mut push = |d: Vec<DestAttr>| {
         if !out.iter().any(|o| dest_id(o) == dest_id(&d)) {
             out.push(d);
         }
     };
+    let port = |own: u16, f: Forwarding| match (entry_port, f) {
+        (Some(p), Forwarding::Dr | Forwarding::Tun { .. }) => p,
+        _ => own,
+    };
     for (r, rs) in vs.real_servers.iter().enumerate() {
         if let Some(Some(w)) = table.reals.get(r) {
             push(dest(
                 rs.addr,
-                rs.port,
+                port(rs.port, rs.forwarding),
                 rs.forwarding,
                 *w,
                 (rs.uthreshold, rs.lthreshold),
@@ -491,7 +503,32 @@ pub fn wanted_dests(vs: &VirtualServer, table: &ServiceTable) -> Vec<Vec<DestAtt
         }
     }
     if let (Some(s), Some(w)) = (&vs.sorry_server, table.sorry) {
-        push(dest(s.addr, s.port, s.forwarding, w, (None, None)));
+        push(dest(
+            s.addr,
+            port(s.port, s.forwarding),
+            s.forwarding,
+            w,
+            (None, None),
+        ));
+    }
+    out
+}
+
+/// Every IPVS service of these virtual servers ([`services`]), with the virtual server it
+/// belongs to; a service that an earlier virtual server already has is left out (two
+/// virtual servers of one group share its services in keepalived too: the first one's
+/// destinations are applied).
+fn instances<'a, 's>(list: &'a [Service<'s>]) -> Vec<(&'a Service<'s>, Instance, SvcKey)> {
+    let mut out: Vec<(&Service<'_>, Instance, SvcKey)> = Vec::new();
+    for s in list {
+        for i in services(s.vs) {
+            let Some(key) = SvcKey::of(&i.attrs) else {
+                continue;
+            };
+            if !out.iter().any(|(_, _, k)| *k == key) {
+                out.push((s, i, key));
+            }
+        }
     }
     out
 }
@@ -662,8 +699,13 @@ impl Ipvs {
 
     /// Makes the kernel's service and destinations the wanted ones (`kernel`: the service as
     /// the kernel has it, from the dump).
-    fn reconcile(&mut self, s: &Service<'_>, kernel: Option<&[SvcAttr]>) -> Result<(), String> {
-        let want = service(s.vs);
+    fn reconcile(
+        &mut self,
+        s: &Service<'_>,
+        inst: &Instance,
+        kernel: Option<&[SvcAttr]>,
+    ) -> Result<(), String> {
+        let want = inst.attrs.clone();
         let key = SvcKey::of(&want).ok_or("a service without a key")?;
         if let Some(c) = service_command(&want, kernel) {
             self.request(c, &[CmdAttr::Service(want.clone())], &key.to_string())?;
@@ -673,7 +715,7 @@ impl Ipvs {
         } else {
             Vec::new()
         };
-        for (c, d) in dest_commands(&wanted_dests(s.vs, s.table), &have) {
+        for (c, d) in dest_commands(&wanted_dests(s.vs, s.table, inst.entry_port), &have) {
             let what = match dest_id(&d) {
                 Some((a, p)) => format!("{key} -> {a} port {p}"),
                 None => key.to_string(),
@@ -702,16 +744,12 @@ impl Backend for Ipvs {
         let kernel = self.services()?;
         let mut keys = Vec::new();
         let mut first_err = None;
-        for s in services {
-            let want = service(s.vs);
-            let Some(key) = SvcKey::of(&want) else {
-                continue;
-            };
+        for (s, inst, key) in instances(services) {
             let k = kernel
                 .iter()
                 .find(|k| SvcKey::of(k).as_ref() == Some(&key))
                 .map(Vec::as_slice);
-            if let Err(e) = self.reconcile(s, k) {
+            if let Err(e) = self.reconcile(s, &inst, k) {
                 first_err.get_or_insert(e);
             }
             keys.push(key);
@@ -740,11 +778,7 @@ impl Backend for Ipvs {
 
     fn update(&mut self, services: &[Service<'_>]) -> Result<(), String> {
         let mut first_err = None;
-        for s in services {
-            let want = service(s.vs);
-            let Some(key) = SvcKey::of(&want) else {
-                continue;
-            };
+        for (s, inst, key) in instances(services) {
             // The service exists (rebuild made it); its destinations are read back, so that
             // a change by someone else in between is corrected too.
             let have = match self.dests(&key) {
@@ -753,13 +787,13 @@ impl Backend for Ipvs {
                 // with its destinations.
                 Err(e) => {
                     warn!("IPVS: {e}: adding the service again");
-                    if let Err(e) = self.reconcile(s, None) {
+                    if let Err(e) = self.reconcile(s, &inst, None) {
                         first_err.get_or_insert(e);
                     }
                     continue;
                 }
             };
-            for (c, d) in dest_commands(&wanted_dests(s.vs, s.table), &have) {
+            for (c, d) in dest_commands(&wanted_dests(s.vs, s.table, inst.entry_port), &have) {
                 let what = match dest_id(&d) {
                     Some((a, p)) => format!("{key} -> {a} port {p}"),
                     None => key.to_string(),
@@ -799,19 +833,15 @@ impl Backend for Ipvs {
     /// Whether every wanted service is in the kernel with the wanted destinations.
     fn intact(&mut self, services: &[Service<'_>]) -> Result<bool, String> {
         let kernel = self.services()?;
-        for s in services {
-            let want = service(s.vs);
-            let Some(key) = SvcKey::of(&want) else {
-                continue;
-            };
+        for (s, inst, key) in instances(services) {
             let Some(k) = kernel.iter().find(|k| SvcKey::of(k).as_ref() == Some(&key)) else {
                 return Ok(false);
             };
-            if service_command(&want, Some(k)).is_some() {
+            if service_command(&inst.attrs, Some(k)).is_some() {
                 return Ok(false);
             }
             let have = self.dests(&key)?;
-            if !dest_commands(&wanted_dests(s.vs, s.table), &have).is_empty() {
+            if !dest_commands(&wanted_dests(s.vs, s.table, inst.entry_port), &have).is_empty() {
                 return Ok(false);
             }
         }

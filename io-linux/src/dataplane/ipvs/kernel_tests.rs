@@ -262,7 +262,7 @@ fn a_dest_dump_is_reconciled_with_the_engines_table() {
         reals: vec![Some(3), Some(2), Some(0)],
         sorry: None,
     };
-    let cmds = dest_commands(&wanted_dests(&vs, &table), &have);
+    let cmds = dest_commands(&wanted_dests(&vs, &table, None), &have);
     let summary: Vec<(u8, String)> = cmds
         .iter()
         .map(|(c, d)| {
@@ -288,9 +288,9 @@ fn a_dest_dump_is_reconciled_with_the_engines_table() {
     // The same table again: nothing to send.
     let mut now = have.clone();
     now.retain(|d| !d.contains(&DestAttr::Addr("198.51.100.14".parse().unwrap())));
-    now.push(wanted_dests(&vs, &table)[1].clone());
-    now[1] = wanted_dests(&vs, &table)[2].clone();
-    assert!(dest_commands(&wanted_dests(&vs, &table), &now).is_empty());
+    now.push(wanted_dests(&vs, &table, None)[1].clone());
+    now[1] = wanted_dests(&vs, &table, None)[2].clone();
+    assert!(dest_commands(&wanted_dests(&vs, &table, None), &now).is_empty());
     // The bytes of the SET_DEST: the service key then the destination.
     let (c, d) = &cmds[2];
     let key = SvcKey::of(&service(&vs)).expect("key");
@@ -312,7 +312,7 @@ fn the_sorry_server_is_a_destination_and_dr_tun_are_kept() {
         reals: vec![Some(2), Some(1)],
         sorry: Some(1),
     };
-    let w = wanted_dests(&vs, &table);
+    let w = wanted_dests(&vs, &table, None);
     assert_eq!(w.len(), 3);
     assert!(w[0].contains(&DestAttr::FwdMethod(FWD_DROUTE)));
     assert!(w[1].contains(&DestAttr::FwdMethod(FWD_TUNNEL)));
@@ -352,4 +352,61 @@ fn malformed_replies_are_errors_not_panics() {
     // Attributes cut in the middle: the service is incomplete, not invented.
     let attrs = &genl(cmd::NEW_SERVICE, &kernel_service())[4..];
     assert!(parse_service(&attrs[..40]).is_none());
+}
+
+/// A group's destinations (keepalived's `ipvs_group_cmd`): NAT destinations keep the real
+/// server's port on every entry's service; DR / TUN ones take the entry's port (0 for a
+/// fwmark entry). The bytes of the NEW_DEST of a DR destination on a range member.
+#[test]
+fn a_groups_destinations_take_the_entry_port_unless_nat() {
+    let vs = vs_of(
+        "virtual_server_group web {\n 192.0.2.20-21 80\n fwmark 7\n}\nvirtual_server group web {\n protocol TCP\n lb_kind DR\n real_server 198.51.100.11 { weight 2 }\n real_server 198.51.100.12 8080 {\n  lvs_method NAT\n }\n}\n",
+    );
+    let mut table = ServiceTable::new(2);
+    table.reals = vec![Some(2), Some(1)];
+    let all = services(&vs);
+    assert_eq!(all.len(), 3);
+    let ports = |i: usize| -> Vec<u16> {
+        wanted_dests(&vs, &table, all[i].entry_port)
+            .iter()
+            .filter_map(|d| {
+                d.iter().find_map(|a| match a {
+                    DestAttr::Port(p) => Some(*p),
+                    _ => None,
+                })
+            })
+            .collect()
+    };
+    assert_eq!(
+        ports(0),
+        [80, 8080],
+        "range member: DR at the entry's port, NAT its own"
+    );
+    assert_eq!(ports(2), [0, 8080], "fwmark entry: DR port 0, NAT its own");
+    let d = wanted_dests(&vs, &table, all[1].entry_port)[0].clone();
+    let key = SvcKey::of(&all[1].attrs).expect("a key");
+    let msg = message(
+        0x1c,
+        9,
+        cmd::NEW_DEST,
+        &[CmdAttr::Service(key.attrs()), CmdAttr::Dest(d)],
+    );
+    assert_eq!(msg[16], 5, "IPVS_CMD_NEW_DEST");
+    // IPVS_CMD_ATTR_SERVICE (1, nested) { AF, PROTOCOL, ADDR 192.0.2.21, PORT 80 },
+    // IPVS_CMD_ATTR_DEST (2, nested) { ADDR, PORT 80, ADDR_FAMILY, FWD_METHOD DROUTE 3, WEIGHT 2, U_THRESH, L_THRESH }.
+    let mut want = Vec::new();
+    let mut svc = nla(1, &(libc::AF_INET as u16).to_ne_bytes());
+    svc.extend(nla(2, &6u16.to_ne_bytes()));
+    svc.extend(nla(3, &[192, 0, 2, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+    svc.extend(nla(4, &80u16.to_be_bytes()));
+    want.extend(nla(1 | 0x8000, &svc));
+    let mut dst = nla(1, &[198, 51, 100, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    dst.extend(nla(2, &80u16.to_be_bytes()));
+    dst.extend(nla(11, &(libc::AF_INET as u16).to_ne_bytes()));
+    dst.extend(nla(3, &3u32.to_ne_bytes()));
+    dst.extend(nla(4, &2u32.to_ne_bytes()));
+    dst.extend(nla(5, &0u32.to_ne_bytes()));
+    dst.extend(nla(6, &0u32.to_ne_bytes()));
+    want.extend(nla(2 | 0x8000, &dst));
+    assert_eq!(&msg[20..], &want[..]);
 }

@@ -171,3 +171,129 @@ fn a_new_dest_message_carries_the_service_key_and_the_destination() {
     );
     assert!(!key.iter().any(|k| k.0 == 6), "a key has no scheduler");
 }
+
+/// keepalived's `ipvs_group_cmd` / `ipvs_group_range_cmd` (ipvswrapper.c): a group is one IPVS
+/// service per address of each address entry (the range walked one address at a time) at the
+/// entry's port, then one per fwmark entry (of the entry's family, else the virtual
+/// server's), all with the same scheduler, flags and timeout, and the netmask reset to
+/// 255.255.255.255 (128 for IPv6) whatever `persistence_granularity` says; a repeated entry
+/// is one service. The bytes of NEW_SERVICE for a range member and a fwmark entry against
+/// ip_vs.h (IPVS_SVC_ATTR_AF 1, PROTOCOL 2, ADDR 3, PORT 4, FWMARK 5, SCHED_NAME 6, FLAGS 7,
+/// TIMEOUT 8, NETMASK 9).
+#[test]
+fn a_group_is_one_service_per_address_and_fwmark_entry() {
+    let vs = vs_of(
+        "virtual_server_group web {\n 192.0.2.10 80\n 192.0.2.20-22 80\n 192.0.2.10 80\n 192.0.2.32/31 443\n fwmark 7\n fwmark 8 inet\n}\nvirtual_server group web {\n protocol TCP\n lb_algo rr\n persistence_timeout 60\n persistence_granularity 255.255.255.0\n real_server 198.51.100.11 8080 { }\n}\n",
+    );
+    let all = services(&vs);
+    let keys: Vec<String> = all
+        .iter()
+        .map(|i| {
+            i.attrs
+                .iter()
+                .filter_map(|a| match a {
+                    SvcAttr::Addr(x) => Some(x.to_string()),
+                    SvcAttr::Port(p) => Some(format!(":{p}")),
+                    SvcAttr::Fwmark(m) => Some(format!("fwmark {m}")),
+                    _ => None,
+                })
+                .collect::<String>()
+        })
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "192.0.2.10:80",
+            "192.0.2.20:80",
+            "192.0.2.21:80",
+            "192.0.2.22:80",
+            "192.0.2.32:443",
+            "192.0.2.33:443",
+            "fwmark 7",
+            "fwmark 8",
+        ]
+    );
+    assert_eq!(
+        all.iter().map(|i| i.entry_port).collect::<Vec<_>>(),
+        [80, 80, 80, 80, 443, 443, 0, 0].map(Some)
+    );
+    // A range member, byte for byte.
+    let msg = message(
+        0x1c,
+        3,
+        cmd::NEW_SERVICE,
+        &[CmdAttr::Service(all[2].attrs.clone())],
+    );
+    assert_eq!(
+        (msg[16], msg[17]),
+        (1, 1),
+        "IPVS_CMD_NEW_SERVICE, version 1"
+    );
+    let top = attrs(&msg[20..]);
+    let svc = attrs(&top[0].1);
+    assert_eq!(
+        svc.iter().map(|a| a.0).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 6, 7, 8, 9]
+    );
+    assert_eq!(svc[0].1, (libc::AF_INET as u16).to_ne_bytes());
+    assert_eq!(svc[1].1, 6u16.to_ne_bytes(), "IPPROTO_TCP");
+    let mut addr = [0u8; 16];
+    addr[..4].copy_from_slice(&[192, 0, 2, 21]);
+    assert_eq!(svc[2].1, addr);
+    assert_eq!(svc[3].1, [0, 80], "the entry's port, network order");
+    assert_eq!(svc[4].1, b"rr\0");
+    let mut flags = 1u32.to_ne_bytes().to_vec(); // IP_VS_SVC_F_PERSISTENT
+    flags.extend(u32::MAX.to_ne_bytes());
+    assert_eq!(svc[5].1, flags);
+    assert_eq!(svc[6].1, 60u32.to_ne_bytes());
+    assert_eq!(
+        svc[7].1,
+        [255, 255, 255, 255],
+        "a group's netmask is reset to /32 (ipvs_group_range_cmd)"
+    );
+    // A fwmark entry, byte for byte: AF, FWMARK, then the same settings.
+    let msg = message(
+        0x1c,
+        4,
+        cmd::NEW_SERVICE,
+        &[CmdAttr::Service(all[6].attrs.clone())],
+    );
+    let svc = attrs(&attrs(&msg[20..])[0].1);
+    assert_eq!(
+        svc.iter().map(|a| a.0).collect::<Vec<_>>(),
+        [1, 5, 6, 7, 8, 9]
+    );
+    assert_eq!(svc[1].1, 7u32.to_ne_bytes());
+    assert_eq!(svc[5].1, [255, 255, 255, 255]);
+}
+
+/// IPv6 ranges vary the last 16 bits (`s6_addr16[7]`); a fwmark entry without a family takes
+/// the virtual server's, `inet6` its own.
+#[test]
+fn an_ipv6_group_walks_the_last_hextet() {
+    let vs = vs_of(
+        "virtual_server_group v6 {\n 2001:db8::fe-101 443\n fwmark 9\n}\nvirtual_server group v6 {\n protocol TCP\n real_server 2001:db8:1::11 8443 { }\n}\n",
+    );
+    let all = services(&vs);
+    let addrs: Vec<String> = all
+        .iter()
+        .filter_map(|i| {
+            i.attrs.iter().find_map(|a| match a {
+                SvcAttr::Addr(x) => Some(x.to_string()),
+                _ => None,
+            })
+        })
+        .collect();
+    assert_eq!(
+        addrs,
+        [
+            "2001:db8::fe",
+            "2001:db8::ff",
+            "2001:db8::100",
+            "2001:db8::101"
+        ]
+    );
+    let fwm = &all[4].attrs;
+    assert_eq!(fwm[0], SvcAttr::Af(libc::AF_INET6 as u16));
+    assert!(fwm.contains(&SvcAttr::Netmask(128u32.to_ne_bytes())));
+}

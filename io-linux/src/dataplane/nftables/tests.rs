@@ -168,3 +168,35 @@ fn nat_mask_adds_a_postrouting_masquerade_per_network() {
     assert!(shape_matches(&listed(1), &[&p]));
     assert!(!shape_matches(&listed(0), &[&p]), "masquerade rule deleted");
 }
+
+/// A virtual_server_group: one chain, one dispatch rule per entry (an address, a range, a
+/// fwmark), all in the one batch that builds the table; the shape check counts every entry's
+/// dispatch rule.
+#[test]
+fn a_group_is_one_chain_with_a_dispatch_rule_per_entry() {
+    let cfg = conf::parse_str(
+        "virtual_server_group web {\n 192.0.2.10 80\n 192.0.2.20-22 80\n fwmark 7\n}\nvirtual_server group web {\n lb_algo rr\n protocol TCP\n real_server 198.51.100.11 8080 { }\n real_server 198.51.100.12 8080 { }\n}\n",
+    )
+    .expect("parses");
+    let vs = &cfg.checkers.virtual_servers[0];
+    let mut t = ServiceTable::new(2);
+    t.apply(Server::Real(0), TableChange::Add(1));
+    t.apply(Server::Real(1), TableChange::Add(1));
+    let p = plan(0, vs, &t).expect("applied");
+    let batch = pretty(render_table(Family::V4, std::slice::from_ref(&p)));
+    insta::assert_snapshot!(batch);
+    // The kernel's listing of that table (rules without their expressions): 3 dispatch rules.
+    let rule = |chain: &str| serde_json::json!({"rule": {"family": "ip", "table": "vigil", "chain": chain}});
+    let chainj =
+        |name: &str| serde_json::json!({"chain": {"family": "ip", "table": "vigil", "name": name}});
+    let mut listed = vec![chainj("prerouting"), chainj("vs0"), rule("vs0")];
+    listed.extend([rule("prerouting"), rule("prerouting"), rule("prerouting")]);
+    let v = serde_json::json!({ "nftables": listed.clone() });
+    assert!(shape_matches(&v, &[&p]));
+    listed.pop();
+    let v = serde_json::json!({ "nftables": listed });
+    assert!(
+        !shape_matches(&v, &[&p]),
+        "a missing entry's rule is noticed"
+    );
+}
