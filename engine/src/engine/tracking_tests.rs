@@ -1,3 +1,4 @@
+// Long: the tracking rules' tests (scripts, files, processes, interfaces, weights, reloads) share one fixture set; splitting them would copy it.
 //! Tracking (rise / fall, weights, `reverse`, clamping, owner immunity, FAULT from weight 0,
 //! sync groups without `sync_group_tracking_weight`) and announcement schedules with exact
 //! virtual times.
