@@ -11,11 +11,10 @@
 //! does vigild ([`statics_of`], the daemon's `extras.rs`).
 //!
 //! Routes go through rtnetlink with protocol `keepalived` (18), like keepalived's, so that
-//! `ip route show proto keepalived` lists them. The route syntax keepalived accepts is wider
-//! than what is needed on a router replacing it: destination, `via`/`gw`, `src`, `dev`,
-//! `table` (number or `main`/`local`/`default`), `metric`, `scope`, and the types `blackhole`,
-//! `unreachable`, `prohibit`, `throw`. Anything else (`nexthop`, `mtu`, `onlink`, ...) is logged
-//! as unsupported at load and the route is installed without it.
+//! `ip route show proto keepalived` lists them. Every option of keepalived's route line that
+//! the keyword table honours goes into the message ([`message`]): destination, `via`/`gw`,
+//! `src`, `dev`, `table`, `metric`, `scope`, the types `blackhole`, `unreachable`, `prohibit`,
+//! `throw`, the metrics, `nexthop` groups, `encap` and `ttl-propagate` (`route_encap.rs`).
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -33,6 +32,8 @@ use vigil_engine::conf::{self, Diagnostic};
 use vigil_engine::from_conf::virtual_route;
 use vigil_engine::setup::{RouteKind, RuleAction, VirtualRoute, VirtualRule};
 use vigil_engine::VirtualAddress;
+
+use crate::route_encap;
 
 fn route_type(k: RouteKind) -> RouteType {
     match k {
@@ -99,7 +100,8 @@ fn realm(r: u32) -> RouteRealm {
 /// The attributes of a route line beyond destination, gateway, source, interface, table and
 /// metric, as keepalived's `netlink_route` puts them in the message: header fields (`tos`,
 /// `protocol`, `onlink`, the `from` prefix length), `RTA_METRICS`, `RTA_MULTIPATH` (the nexthops,
-/// each `dev` resolved by the caller into `nexthop_oifs`), realms, expiry and preference.
+/// each `dev` resolved by the caller into `nexthop_oifs`, each with its `encap`), realms, expiry,
+/// preference, `encap` and `ttl-propagate`.
 fn attributes(m: &mut RouteMessage, r: &VirtualRoute, nexthop_oifs: &[Option<u32>]) {
     let a = &r.attrs;
     if let Some(t) = a.tos {
@@ -125,6 +127,12 @@ fn attributes(m: &mut RouteMessage, r: &VirtualRoute, nexthop_oifs: &[Option<u32
     if let Some(p) = a.pref {
         m.attributes
             .push(RouteAttribute::Preference(RoutePreference::from(p)));
+    }
+    if let Some(e) = &a.encap {
+        m.attributes.extend(route_encap::attributes(e));
+    }
+    if let Some(t) = a.ttl_propagate {
+        m.attributes.push(route_encap::ttl_propagate(t));
     }
     let mut metrics = Vec::new();
     if let Some(c) = &a.congctl {
@@ -170,6 +178,9 @@ fn attributes(m: &mut RouteMessage, r: &VirtualRoute, nexthop_oifs: &[Option<u32
                 }
                 if let Some(re) = nh.realms {
                     attrs.push(RouteAttribute::Realm(realm(re)));
+                }
+                if let Some(e) = &nh.encap {
+                    attrs.extend(route_encap::attributes(e));
                 }
                 let mut hop = RouteNextHop::default();
                 if nh.onlink {
