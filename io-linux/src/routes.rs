@@ -55,12 +55,11 @@ pub fn message(r: &VirtualRoute, oif: Option<u32>, nexthop_oifs: &[Option<u32>])
     m.header.destination_prefix_length = r.prefix_len;
     m.header.protocol = RouteProtocol::KeepAlived;
     m.header.kind = route_type(r.kind);
-    // The kernel's default scope: link for a route with no gateway, else universe (ip route).
+    // keepalived's netlink_route: universe unless the line gives a scope (not ip route's
+    // link for a route without a gateway: `ip route show` prints keepalived's dev-only routes
+    // `scope global`, and so must vigild's; found by the encap routes' live differential).
     m.header.scope = match r.scope {
         Some(s) => RouteScope::from(s),
-        None if r.via.is_none() && r.kind == RouteKind::Unicast && oif.is_some() => {
-            RouteScope::Link
-        }
         None => RouteScope::Universe,
     };
     match u8::try_from(r.table) {
@@ -504,7 +503,11 @@ mod tests {
         ));
         let direct = message(&r[0], Some(7), &[]);
         assert_eq!(direct.header.protocol, RouteProtocol::KeepAlived);
-        assert_eq!(direct.header.scope, RouteScope::Link);
+        assert_eq!(
+            direct.header.scope,
+            RouteScope::Universe,
+            "keepalived's scope for a route with no gateway and no scope"
+        );
         assert_eq!(direct.header.kind, RouteType::Unicast);
         assert!(direct.attributes.contains(&RouteAttribute::Oif(7)));
         let gw = message(&r[1], None, &[]);

@@ -141,6 +141,53 @@ impl Encap {
     }
 }
 
+impl core::fmt::Display for Encap {
+    /// As the configuration writes it: `encap mpls 100/200`, `encap ip id 7 dst 192.0.2.9`,
+    /// `encap ila 2001:0:0:1`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Encap::Mpls(labels) => {
+                f.write_str("encap mpls")?;
+                for (i, l) in labels.iter().enumerate() {
+                    write!(f, "{}{l}", if i == 0 { ' ' } else { '/' })?;
+                }
+                Ok(())
+            }
+            Encap::Ila(l) => write!(
+                f,
+                "encap ila {:x}:{:x}:{:x}:{:x}",
+                l >> 48,
+                l >> 32 & 0xffff,
+                l >> 16 & 0xffff,
+                l & 0xffff
+            ),
+            Encap::Ip(x) | Encap::Ip6(x) => {
+                let v6 = matches!(self, Encap::Ip6(_));
+                f.write_str(if v6 { "encap ip6" } else { "encap ip" })?;
+                if let Some(id) = x.id {
+                    write!(f, " id {id}")?;
+                }
+                if let Some(a) = x.dst {
+                    write!(f, " dst {a}")?;
+                }
+                if let Some(a) = x.src {
+                    write!(f, " src {a}")?;
+                }
+                if let Some(t) = x.tos {
+                    write!(f, " {} {t}", if v6 { "tc" } else { "tos" })?;
+                }
+                if let Some(t) = x.ttl {
+                    write!(f, " {} {t}", if v6 { "hoplimit" } else { "ttl" })?;
+                }
+                if let Some(n) = x.flags {
+                    write!(f, " flags {n}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 /// The tunnel metadata of `encap ip` / `encap ip6`: what the route sets on the packet's tunnel
 /// key (`LWTUNNEL_IP_*` / `LWTUNNEL_IP6_*`). Addresses are IPv4 for `ip`, IPv6 for `ip6`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]

@@ -282,6 +282,17 @@ mod tests {
             }))
         );
         assert_eq!(hops[1].encap, Some(Encap::Mpls(vec![16])));
+        let c = crate::conf::parse_str(&format!(
+            "{HEAD}virtual_routes {{\n 198.51.100.64/26 nexthop via 192.0.2.201 dev eth0 encap mpls 16\n}}\n}}\n"
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            c.warnings.iter().any(|w| w
+                .message
+                .contains("keepalived 2.2.7 installs this nexthop without its encapsulation")),
+            "{:?}",
+            c.warnings
+        );
         assert_eq!(hops[1].dev.as_deref(), Some("eth0"));
         assert_eq!(r[4].attrs.encap, None);
     }

@@ -655,6 +655,10 @@ impl Builder {
                     }
                     "encap" => {
                         let (e, used) = self.encap(words, i)?;
+                        // keepalived 2.2.7's add_nexthop gives the nested attribute the current
+                        // length as its room (`add_encap(rta, rta->rta_len, ...)`), so nothing
+                        // is added: its nexthops go to the kernel without their encap.
+                        self.warn(&w.loc, format!("nexthop {e}: keepalived 2.2.7 installs this nexthop without its encapsulation (its add_nexthop leaves no room for it); Vigil installs it as written, so a keepalived peer holding this route forwards it unencapsulated"));
                         nh.encap = Some(e);
                         step = used;
                     }
