@@ -398,4 +398,62 @@ mod tests {
             );
         }
     }
+
+    fn ip_encap(
+        addr: impl proptest::strategy::Strategy<Value = IpAddr> + Clone,
+    ) -> impl proptest::strategy::Strategy<Value = IpEncap> {
+        use proptest::prelude::*;
+        (
+            proptest::option::of(0..=u64::from(u32::MAX)),
+            proptest::option::of(addr.clone()),
+            proptest::option::of(addr),
+            proptest::option::of(any::<u8>()),
+            proptest::option::of(any::<u8>()),
+            proptest::option::of(any::<u16>()),
+        )
+            .prop_map(|(id, dst, src, tos, ttl, flags)| IpEncap {
+                // The tunnel needs an id or a destination.
+                id: if dst.is_none() {
+                    Some(id.unwrap_or(0))
+                } else {
+                    id
+                },
+                dst,
+                src,
+                tos,
+                ttl,
+                flags,
+            })
+    }
+
+    fn any_encap() -> impl proptest::strategy::Strategy<Value = Encap> {
+        use proptest::prelude::*;
+        let v4 = any::<std::net::Ipv4Addr>().prop_map(IpAddr::V4);
+        let v6 = any::<std::net::Ipv6Addr>().prop_map(IpAddr::V6);
+        prop_oneof![
+            proptest::collection::vec(0..=0xF_FFFFu32, 1..=MAX_MPLS_LABELS).prop_map(Encap::Mpls),
+            any::<u64>().prop_map(Encap::Ila),
+            ip_encap(v4).prop_map(Encap::Ip),
+            ip_encap(v6).prop_map(Encap::Ip6),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Any encapsulation written as the configuration writes it (its `Display`) reads back
+        /// the same, on a route and on a nexthop, and the route's words after it stay the
+        /// route's.
+        #[test]
+        fn written_encap_reads_back(e in any_encap()) {
+            let r = routes(&format!(
+                " 198.51.100.0/24 dev eth0 {e} metric 7\n \
+                 198.51.100.0/25 nexthop via 192.0.2.1 {e} dev eth0 weight 3"
+            ))
+            .map_err(proptest::test_runner::TestCaseError::fail)?;
+            proptest::prop_assert_eq!(r[0].attrs.encap.as_ref(), Some(&e));
+            proptest::prop_assert_eq!(r[0].metric, Some(7));
+            let hop = &r[1].attrs.nexthops[0];
+            proptest::prop_assert_eq!(hop.encap.as_ref(), Some(&e));
+            proptest::prop_assert_eq!((hop.dev.as_deref(), hop.weight), (Some("eth0"), Some(3)));
+        }
+    }
 }
