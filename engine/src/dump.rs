@@ -15,8 +15,7 @@
 //!   a tracked process's `Current processes` and `Have quorum`,
 //!   keepalived's `set` markers on installed addresses and routes (`vigild status` shows Vigil's);
 //! - settings that Vigil refuses or notes (the keyword table, `conf/keywords.rs`, says why):
-//!   route `encap` and `ttl-propagate`; `nftables_ifindex` (the line always says
-//!   "don't force");
+//!   `nftables_ifindex` (the line always says "don't force");
 //! - keepalived's process settings that have no Vigil equivalent (namespaces, process names,
 //!   SNMP, DBus, LVS, realtime priorities, netlink buffer sizes, umask, nftables version).
 //!
@@ -1205,6 +1204,9 @@ fn route(r: &conf::Route) -> String {
     if let Some(t) = a.tos {
         let _ = write!(s, " tos {t}");
     }
+    if let Some(e) = &a.encap {
+        s.push_str(&encap(e));
+    }
     if let Some(v) = r.via {
         let fam = if v.is_ipv6() { "inet6" } else { "inet" };
         let _ = write!(s, " via {fam} {v}");
@@ -1315,6 +1317,9 @@ fn route(r: &conf::Route) -> String {
     if let Some(v) = a.fastopen_no_cookie {
         let _ = write!(s, " fastopen_no_cookie {v}");
     }
+    if let Some(t) = a.ttl_propagate {
+        let _ = write!(s, " ttl-propagate {}abled", if t { "en" } else { "dis" });
+    }
     for nh in &a.nexthops {
         s.push_str(" nexthop");
         if let Some(v) = nh.via {
@@ -1338,12 +1343,60 @@ fn route(r: &conf::Route) -> String {
                 let _ = write!(s, " realm {}", re & 0xffff);
             }
         }
+        if let Some(e) = &nh.encap {
+            s.push_str(&encap(e));
+        }
     }
     if r.no_track || r.dev.is_none() {
         s.push_str(" no_track");
     }
     if let Some(g) = &r.track_group {
         let _ = write!(s, " track_group {}", g.name);
+    }
+    s
+}
+
+/// keepalived's `print_encap` (`print_encap_mpls` / `_ip` / `_ila` / `_ip6`, `vrrp_iproute.c`).
+fn encap(e: &conf::Encap) -> String {
+    let mut s = String::new();
+    match e {
+        conf::Encap::Mpls(labels) => {
+            s.push_str(" encap mpls");
+            // keepalived prints each label stack entry in hex: label << 12, with the
+            // bottom-of-stack bit (0x100) on the last one.
+            for (i, l) in labels.iter().enumerate() {
+                let bos = if i + 1 == labels.len() { 0x100 } else { 0 };
+                let sep = if i == 0 { ' ' } else { '/' };
+                let _ = write!(s, "{sep}{:x}", l << 12 | bos);
+            }
+        }
+        conf::Encap::Ila(loc) => {
+            // keepalived keeps the locator in network byte order and prints that memory as a
+            // host-order number (on this host: `from_ne_bytes`).
+            let _ = write!(s, " encap ila {}", u64::from_ne_bytes(loc.to_be_bytes()));
+        }
+        conf::Encap::Ip(x) | conf::Encap::Ip6(x) => {
+            let v6 = matches!(e, conf::Encap::Ip6(_));
+            s.push_str(if v6 { " encap ip6" } else { " encap ip" });
+            if let Some(id) = x.id {
+                let _ = write!(s, " id {id}");
+            }
+            if let Some(d) = x.dst {
+                let _ = write!(s, " dst {d}");
+            }
+            if let Some(a) = x.src {
+                let _ = write!(s, " src {a}");
+            }
+            if let Some(t) = x.tos {
+                let _ = write!(s, " {} {t}", if v6 { "tc" } else { "tos" });
+            }
+            if let Some(t) = x.ttl {
+                let _ = write!(s, " {} {t}", if v6 { "hoplimit" } else { "ttl" });
+            }
+            if let Some(f) = x.flags {
+                let _ = write!(s, " flags 0x{f:x}");
+            }
+        }
     }
     s
 }

@@ -274,6 +274,9 @@ impl core::fmt::Display for VirtualRoute {
         if self.attrs.onlink {
             f.write_str(" onlink")?;
         }
+        if let Some(e) = &self.attrs.encap {
+            write!(f, " {e}")?;
+        }
         for n in &self.attrs.nexthops {
             f.write_str(" nexthop")?;
             if let Some(v) = n.via {
@@ -284,6 +287,9 @@ impl core::fmt::Display for VirtualRoute {
             }
             if let Some(w) = n.weight {
                 write!(f, " weight {w}")?;
+            }
+            if let Some(e) = &n.encap {
+                write!(f, " {e}")?;
             }
         }
         Ok(())

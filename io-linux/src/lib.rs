@@ -92,6 +92,7 @@ pub mod dataplane;
 pub mod dump;
 pub mod load;
 pub mod netlink;
+pub mod route_encap;
 pub mod routes;
 pub mod start_stop;
 #[allow(unsafe_code)] // signals, clocks, epoll, pidfd_open(2), kill(2) of a process group, fstat(2)

@@ -11,11 +11,10 @@
 //! does vigild ([`statics_of`], the daemon's `extras.rs`).
 //!
 //! Routes go through rtnetlink with protocol `keepalived` (18), like keepalived's, so that
-//! `ip route show proto keepalived` lists them. The route syntax keepalived accepts is wider
-//! than what is needed on a router replacing it: destination, `via`/`gw`, `src`, `dev`,
-//! `table` (number or `main`/`local`/`default`), `metric`, `scope`, and the types `blackhole`,
-//! `unreachable`, `prohibit`, `throw`. Anything else (`nexthop`, `mtu`, `onlink`, ...) is logged
-//! as unsupported at load and the route is installed without it.
+//! `ip route show proto keepalived` lists them. Every option of keepalived's route line that
+//! the keyword table honours goes into the message ([`message`]): destination, `via`/`gw`,
+//! `src`, `dev`, `table`, `metric`, `scope`, the types `blackhole`, `unreachable`, `prohibit`,
+//! `throw`, the metrics, `nexthop` groups, `encap` and `ttl-propagate` (`route_encap.rs`).
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -33,6 +32,8 @@ use vigil_engine::conf::{self, Diagnostic};
 use vigil_engine::from_conf::virtual_route;
 use vigil_engine::setup::{RouteKind, RuleAction, VirtualRoute, VirtualRule};
 use vigil_engine::VirtualAddress;
+
+use crate::route_encap;
 
 fn route_type(k: RouteKind) -> RouteType {
     match k {
@@ -54,12 +55,11 @@ pub fn message(r: &VirtualRoute, oif: Option<u32>, nexthop_oifs: &[Option<u32>])
     m.header.destination_prefix_length = r.prefix_len;
     m.header.protocol = RouteProtocol::KeepAlived;
     m.header.kind = route_type(r.kind);
-    // The kernel's default scope: link for a route with no gateway, else universe (ip route).
+    // keepalived's netlink_route: universe unless the line gives a scope (not ip route's
+    // link for a route without a gateway: `ip route show` prints keepalived's dev-only routes
+    // `scope global`, and so must vigild's; found by the encap routes' live differential).
     m.header.scope = match r.scope {
         Some(s) => RouteScope::from(s),
-        None if r.via.is_none() && r.kind == RouteKind::Unicast && oif.is_some() => {
-            RouteScope::Link
-        }
         None => RouteScope::Universe,
     };
     match u8::try_from(r.table) {
@@ -99,7 +99,8 @@ fn realm(r: u32) -> RouteRealm {
 /// The attributes of a route line beyond destination, gateway, source, interface, table and
 /// metric, as keepalived's `netlink_route` puts them in the message: header fields (`tos`,
 /// `protocol`, `onlink`, the `from` prefix length), `RTA_METRICS`, `RTA_MULTIPATH` (the nexthops,
-/// each `dev` resolved by the caller into `nexthop_oifs`), realms, expiry and preference.
+/// each `dev` resolved by the caller into `nexthop_oifs`, each with its `encap`), realms, expiry,
+/// preference, `encap` and `ttl-propagate`.
 fn attributes(m: &mut RouteMessage, r: &VirtualRoute, nexthop_oifs: &[Option<u32>]) {
     let a = &r.attrs;
     if let Some(t) = a.tos {
@@ -125,6 +126,12 @@ fn attributes(m: &mut RouteMessage, r: &VirtualRoute, nexthop_oifs: &[Option<u32
     if let Some(p) = a.pref {
         m.attributes
             .push(RouteAttribute::Preference(RoutePreference::from(p)));
+    }
+    if let Some(e) = &a.encap {
+        m.attributes.extend(route_encap::attributes(e));
+    }
+    if let Some(t) = a.ttl_propagate {
+        m.attributes.push(route_encap::ttl_propagate(t));
     }
     let mut metrics = Vec::new();
     if let Some(c) = &a.congctl {
@@ -170,6 +177,9 @@ fn attributes(m: &mut RouteMessage, r: &VirtualRoute, nexthop_oifs: &[Option<u32
                 }
                 if let Some(re) = nh.realms {
                     attrs.push(RouteAttribute::Realm(realm(re)));
+                }
+                if let Some(e) = &nh.encap {
+                    attrs.extend(route_encap::attributes(e));
                 }
                 let mut hop = RouteNextHop::default();
                 if nh.onlink {
@@ -493,7 +503,11 @@ mod tests {
         ));
         let direct = message(&r[0], Some(7), &[]);
         assert_eq!(direct.header.protocol, RouteProtocol::KeepAlived);
-        assert_eq!(direct.header.scope, RouteScope::Link);
+        assert_eq!(
+            direct.header.scope,
+            RouteScope::Universe,
+            "keepalived's scope for a route with no gateway and no scope"
+        );
         assert_eq!(direct.header.kind, RouteType::Unicast);
         assert!(direct.attributes.contains(&RouteAttribute::Oif(7)));
         let gw = message(&r[1], None, &[]);

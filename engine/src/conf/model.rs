@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::diag::Diagnostic;
 use super::lexer::Location;
-pub use super::policy_model::{rtax, NextHop, RouteAttrs, Rule, RuleAction};
+pub use super::policy_model::{rtax, Encap, IpEncap, NextHop, RouteAttrs, Rule, RuleAction};
 
 /// A whole configuration.
 #[derive(Clone, Debug, PartialEq)]

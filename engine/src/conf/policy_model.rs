@@ -87,6 +87,10 @@ pub struct RouteAttrs {
     pub lock: u32,
     /// `nexthop ...` groups (a multipath route), or the deprecated `via A or B`.
     pub nexthops: Vec<NextHop>,
+    /// `encap mpls|ip|ip6|ila ...`: lightweight tunnel encapsulation of the route.
+    pub encap: Option<Encap>,
+    /// `ttl-propagate enabled|disabled` (`RTA_TTL_PROPAGATE`, 1 or 0).
+    pub ttl_propagate: Option<bool>,
 }
 
 /// One `nexthop` of a multipath route: `nexthop [via A] [dev IF] [weight 1..256] [onlink]
@@ -103,6 +107,105 @@ pub struct NextHop {
     pub onlink: bool,
     /// `realms`.
     pub realms: Option<u32>,
+    /// `encap ...`: this nexthop's lightweight tunnel encapsulation.
+    pub encap: Option<Encap>,
+}
+
+/// A route's lightweight tunnel encapsulation (`encap`, keepalived.conf(5) "Virtual routes";
+/// keepalived 2.2.7 `vrrp_iproute.c` `parse_encap`; the kernel's `include/uapi/linux/lwtunnel.h`
+/// `LWTUNNEL_ENCAP_*`). The values are what goes into `RTA_ENCAP`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Encap {
+    /// `encap mpls LABEL[/LABEL]` (`LWTUNNEL_ENCAP_MPLS`): the label stack pushed, outermost
+    /// first, one or two labels (keepalived's `MAX_MPLS_LABELS`), each below 2^20.
+    Mpls(Vec<u32>),
+    /// `encap ip [id N] [dst A] [src A] [tos T] [ttl N] [flags N]` (`LWTUNNEL_ENCAP_IP`, IPv4
+    /// tunnel metadata for a collect_metadata tunnel device).
+    Ip(IpEncap),
+    /// `encap ip6 [id N] [dst A] [src A] [tc T] [hoplimit N] [flags N]` (`LWTUNNEL_ENCAP_IP6`).
+    Ip6(IpEncap),
+    /// `encap ila LOCATOR` (`LWTUNNEL_ENCAP_ILA`): the 64-bit locator written as four
+    /// colon-separated hex groups, the first group the most significant.
+    Ila(u64),
+}
+
+impl Encap {
+    /// The kernel's `LWTUNNEL_ENCAP_*` number (`lwtunnel.h`).
+    pub const fn type_number(&self) -> u16 {
+        match self {
+            Encap::Mpls(_) => 1,
+            Encap::Ip(_) => 2,
+            Encap::Ila(_) => 3,
+            Encap::Ip6(_) => 4,
+        }
+    }
+}
+
+impl core::fmt::Display for Encap {
+    /// As the configuration writes it: `encap mpls 100/200`, `encap ip id 7 dst 192.0.2.9`,
+    /// `encap ila 2001:0:0:1`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Encap::Mpls(labels) => {
+                f.write_str("encap mpls")?;
+                for (i, l) in labels.iter().enumerate() {
+                    write!(f, "{}{l}", if i == 0 { ' ' } else { '/' })?;
+                }
+                Ok(())
+            }
+            Encap::Ila(l) => write!(
+                f,
+                "encap ila {:x}:{:x}:{:x}:{:x}",
+                l >> 48,
+                l >> 32 & 0xffff,
+                l >> 16 & 0xffff,
+                l & 0xffff
+            ),
+            Encap::Ip(x) | Encap::Ip6(x) => {
+                let v6 = matches!(self, Encap::Ip6(_));
+                f.write_str(if v6 { "encap ip6" } else { "encap ip" })?;
+                if let Some(id) = x.id {
+                    write!(f, " id {id}")?;
+                }
+                if let Some(a) = x.dst {
+                    write!(f, " dst {a}")?;
+                }
+                if let Some(a) = x.src {
+                    write!(f, " src {a}")?;
+                }
+                if let Some(t) = x.tos {
+                    write!(f, " {} {t}", if v6 { "tc" } else { "tos" })?;
+                }
+                if let Some(t) = x.ttl {
+                    write!(f, " {} {t}", if v6 { "hoplimit" } else { "ttl" })?;
+                }
+                if let Some(n) = x.flags {
+                    write!(f, " flags {n}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The tunnel metadata of `encap ip` / `encap ip6`: what the route sets on the packet's tunnel
+/// key (`LWTUNNEL_IP_*` / `LWTUNNEL_IP6_*`). Addresses are IPv4 for `ip`, IPv6 for `ip6`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct IpEncap {
+    /// `id N`: the tunnel key (VNI, GRE key), sent big-endian. keepalived 2.2.7 keeps only the
+    /// low 32 bits of what is written (its `read_unsigned64` casts to `unsigned`).
+    pub id: Option<u64>,
+    /// `dst A`: the outer destination.
+    pub dst: Option<IpAddr>,
+    /// `src A`: the outer source.
+    pub src: Option<IpAddr>,
+    /// `tos T` (ip) / `tc T` (ip6): the outer TOS / traffic class.
+    pub tos: Option<u8>,
+    /// `ttl N` (ip) / `hoplimit N` (ip6): the outer TTL / hop limit.
+    pub ttl: Option<u8>,
+    /// `flags N`: the tunnel flags as keepalived sends them (a 16-bit number in host byte
+    /// order; see io-linux's encoding for what the kernel reads).
+    pub flags: Option<u16>,
 }
 
 /// What a rule does with a matching packet (`FR_ACT_*`).

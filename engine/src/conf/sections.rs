@@ -21,6 +21,8 @@ use super::values::{self, split_args};
 mod checker;
 mod checker_blocks;
 mod checker_resolve;
+/// A route's or nexthop's `encap`.
+mod encap;
 /// Route and rule lines.
 mod routes;
 

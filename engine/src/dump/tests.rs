@@ -358,3 +358,37 @@ fn no_firewall_and_the_rfc_groups_by_default() {
 ",
     );
 }
+
+/// Routes with `encap` and `ttl-propagate`: the lines keepalived 2.2.7 printed for this file
+/// (`keepalived -d`, x86-64, 2026-12-03): labels as label stack entries in hex, the ILA locator
+/// as its network-order memory read as a host number.
+#[test]
+fn encap_routes_dump_as_keepalived_does() {
+    let got = dump(
+        "static_routes {\n 192.0.2.128/25 dev eth1 encap ip id 7 dst 203.0.113.1 src 198.51.100.1 tos 4 ttl 9 flags 1 no_track\n}\n\
+         vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_routes {\n \
+         203.0.113.0/25 dev eth0 encap ip dst 198.51.100.9 ttl-propagate enabled\n \
+         2001:db8:1::/64 dev eth0 encap ip6 id 5 dst 2001:db8::99 src 2001:db8::1 tc 8 hoplimit 3 flags 2\n \
+         198.51.100.0/26 dev eth0 encap mpls 100/200 ttl-propagate disabled\n \
+         2001:db8:2::/64 dev eth0 encap ila 2001:0:0:1\n \
+         198.51.100.64/26 nexthop via 192.0.2.201 dev eth0 encap ip dst 203.0.113.2 weight 2 nexthop via 192.0.2.202 dev eth0 encap mpls 16\n \
+         }\n virtual_ipaddress {\n 192.0.2.100/24\n }\n}\n",
+    );
+    let ila = if cfg!(target_endian = "little") {
+        "     prepend 2001:db8:2::/64 encap ila 72057594037928224 dev eth0 proto 18"
+    } else {
+        "     prepend 2001:db8:2::/64 encap ila 2305843009213693953 dev eth0 proto 18"
+    };
+    assert_lines_in_order(
+        &got,
+        &format!("------< Static Routes >------
+     prepend 192.0.2.128/25 encap ip id 7 dst 203.0.113.1 src 198.51.100.1 tos 4 ttl 9 flags 0x1 dev eth1 no_track
+   Virtual Routes :
+     prepend 203.0.113.0/25 encap ip dst 198.51.100.9 dev eth0 proto 18 ttl-propagate enabled
+     prepend 2001:db8:1::/64 encap ip6 id 5 dst 2001:db8::99 src 2001:db8::1 tc 8 hoplimit 3 flags 0x2 dev eth0 proto 18
+     prepend 198.51.100.0/26 encap mpls 64000/c8100 dev eth0 proto 18 ttl-propagate disabled
+{ila}
+     prepend 198.51.100.64/26 proto 18 nexthop via inet 192.0.2.201 dev eth0 weight 2 encap ip dst 203.0.113.2 nexthop via inet 192.0.2.202 dev eth0 encap mpls 10100 no_track
+"),
+    );
+}

@@ -2,8 +2,9 @@
 //! A route line (`virtual_routes`, `static_routes`) and a rule line (`virtual_rules`,
 //! `static_rules`), word by word as keepalived 2.2.7 reads them (`vrrp_iproute.c` `alloc_route`
 //! and `parse_nexthops`, `vrrp_iprule.c` `alloc_rule`; keepalived.conf(5) "Virtual routes" and
-//! "Virtual rules"). Every word the keyword table honours is typed here; the table refuses the
-//! others (`encap`, `ttl-propagate`, `vrf`, `track_group`) before this code sees them.
+//! "Virtual rules"). Every word the keyword table honours is typed here (`encap` in
+//! `encap.rs`); the table refuses the others (`vrf`, a rule's `track_group`) before this code
+//! sees them.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -19,7 +20,7 @@ use super::{Builder, R};
 pub(crate) const PROTO_KEEPALIVED: u8 = 18;
 
 /// A number as C's `strtoul(s, _, 0)` reads it: decimal, `0x` hex or leading-zero octal.
-fn c_number(s: &str) -> Option<u64> {
+pub(super) fn c_number(s: &str) -> Option<u64> {
     if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         u64::from_str_radix(h, 16).ok()
     } else if s.len() > 1 && s.starts_with('0') {
@@ -77,7 +78,7 @@ fn protocol_number(s: &str) -> Result<u8, String> {
 }
 
 /// A TOS / DS field byte (a number; the names of `rt_dsfield` are not read).
-fn tos_number(s: &str) -> Result<u8, String> {
+pub(super) fn tos_number(s: &str) -> Result<u8, String> {
     c_number(s)
         .and_then(|n| u8::try_from(n).ok())
         .ok_or_else(|| format!("tos '{s}': expected a number 0..=255 (0x.. allowed)"))
@@ -498,6 +499,25 @@ impl Builder {
                     r.attrs.pref = Some(p);
                     fam.see(self, &w.loc, true, "pref (IPv6 only)")?;
                 }
+                "encap" => {
+                    let (e, used) = self.encap(words, i)?;
+                    r.attrs.encap = Some(e);
+                    step = used;
+                }
+                "ttl-propagate" => {
+                    let v = self.value_after(words, i, "route option")?;
+                    r.attrs.ttl_propagate = Some(match v.text.as_str() {
+                        "enabled" => true,
+                        "disabled" => false,
+                        other => {
+                            self.err(
+                                &v.loc,
+                                format!("ttl-propagate '{other}': expected enabled or disabled"),
+                            );
+                            return Err(());
+                        }
+                    });
+                }
                 "or" => {
                     self.notice(&w.loc, "'or' for routes is deprecated: use 'nexthop'");
                     let v = self.value_after(words, i, "route option")?;
@@ -577,8 +597,8 @@ impl Builder {
         Ok(r)
     }
 
-    /// `nexthop [via [inet|inet6] A] [dev IF] [weight N] [onlink] [realms R]`, repeated to the
-    /// end of the line.
+    /// `nexthop [via [inet|inet6] A] [dev IF] [weight N] [onlink] [realms R] [encap ...]`,
+    /// repeated to the end of the line.
     fn nexthops(&mut self, words: &[Token], fam: &mut FamilyOf) -> R<Vec<NextHop>> {
         let mut out = Vec::new();
         let mut i = 0;
@@ -634,13 +654,18 @@ impl Builder {
                         fam.see(self, &w.loc, false, "realms (IPv4 only)")?;
                     }
                     "encap" => {
-                        self.err(&w.loc, "nexthop 'encap' is refused: lightweight tunnel encapsulation is not implemented, the route would carry plain packets");
-                        return Err(());
+                        let (e, used) = self.encap(words, i)?;
+                        // keepalived 2.2.7's add_nexthop gives the nested attribute the current
+                        // length as its room (`add_encap(rta, rta->rta_len, ...)`), so nothing
+                        // is added: its nexthops go to the kernel without their encap.
+                        self.warn(&w.loc, format!("nexthop {e}: keepalived 2.2.7 installs this nexthop without its encapsulation (its add_nexthop leaves no room for it); Vigil installs it as written, so a keepalived peer holding this route forwards it unencapsulated"));
+                        nh.encap = Some(e);
+                        step = used;
                     }
                     other => {
                         self.err(
                             &w.loc,
-                            format!("unknown nexthop option '{other}': expected via, dev, weight, onlink or realms"),
+                            format!("unknown nexthop option '{other}': expected via, dev, weight, onlink, realms or encap"),
                         );
                         return Err(());
                     }
@@ -1036,7 +1061,6 @@ mod tests {
                 "198.51.100.0/24 dev eth0 nexthop via 192.0.2.1 weight 0",
                 "nexthop weight",
             ),
-            ("198.51.100.0/24 dev eth0 encap mpls 100", "encap"),
             (
                 "198.51.100.0/24 dev eth0 table isp1",
                 "routing table 'isp1' not found",
