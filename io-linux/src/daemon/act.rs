@@ -26,15 +26,6 @@ impl Daemon {
         self.flush_adverts();
     }
 
-    /// Log `line` at info level now, or after the batch of adverts being acted on when lines
-    /// are held ([`Self::read_socket`]).
-    pub(super) fn info_line(&mut self, line: String) {
-        match self.held_lines.as_mut() {
-            Some(held) => held.push(line),
-            None => info!("{line}"),
-        }
-    }
-
     /// Write the address record if it changed.
     pub(super) fn flush_record(&mut self) {
         if let Err(e) = self.addrs.flush() {
@@ -176,9 +167,7 @@ impl Daemon {
                 reason,
             } => {
                 let name = self.instance_name(instance);
-                self.info_line(format!(
-                    "({name}) {from} -> {to}: {reason} (priority {priority})"
-                ));
+                info!("({name}) {from} -> {to}: {reason} (priority {priority})");
             }
             Action::ProtocolError {
                 iface,
@@ -377,7 +366,7 @@ impl Daemon {
 
     pub(super) fn remove_address_at(&mut self, name: String, idx: u32, v: &VirtualAddress) {
         match self.rtnl.del_address(idx, v.addr, v.prefix_len, v.peer) {
-            Ok(true) => self.info_line(format!("removed {}/{} from {name}", v.addr, v.prefix_len)),
+            Ok(true) => info!("removed {}/{} from {name}", v.addr, v.prefix_len),
             Ok(false) => debug!("{}/{} was not on {name}", v.addr, v.prefix_len),
             Err(e) => error!("cannot remove {}/{} from {name}: {e}", v.addr, v.prefix_len),
         }

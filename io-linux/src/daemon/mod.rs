@@ -202,9 +202,6 @@ pub struct Daemon {
     rxb: RecvBatch,
     txb: SendBatch,
     last_send_warning: Option<vigil_engine::Instant>,
-    /// Log lines of state changes and address removals held while a batch of adverts is acted
-    /// on, written after it (`read_socket`): `None` when not holding.
-    held_lines: Option<Vec<String>>,
     /// `static_ipaddress` / `static_routes` as installed now (removed on stop, diffed on
     /// reload).
     statics: Statics,
@@ -484,7 +481,6 @@ impl Daemon {
             rx_queues: HashMap::new(),
             txb: SendBatch::default(),
             last_send_warning: None,
-            held_lines: None,
             statics: Statics::default(),
             vmacs: HashMap::new(),
             vmac_ids: Vec::new(),

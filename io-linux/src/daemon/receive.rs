@@ -54,8 +54,6 @@ impl Daemon {
     /// written once, after the batch: rewriting it (a file and a rename, 0.1-0.6 ms on a loaded
     /// machine) after every advert put that write between one instance's address removal and
     /// the next when a returning master's burst took many instances back to BACKUP (issue 18).
-    /// For the same reason the log lines of the batch's state changes and address removals
-    /// (two writes per instance) are written after it, in their order.
     pub(super) fn read_socket(
         &mut self,
         fd: std::os::fd::RawFd,
@@ -64,17 +62,8 @@ impl Daemon {
         rounds: usize,
         keep: impl Fn(IpAddr, u8) -> bool,
     ) -> usize {
-        let outer = self.held_lines.is_none();
-        if outer {
-            self.held_lines = Some(Vec::new());
-        }
         let total = self.read_socket_batches(fd, family, iface, rounds, keep);
         self.flush_record();
-        if outer {
-            for line in self.held_lines.take().unwrap_or_default() {
-                info!("{line}");
-            }
-        }
         total
     }
 
