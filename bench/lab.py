@@ -224,9 +224,14 @@ class Lab:
         self.bg.append(p)
         return p
 
-    def monitor_addresses(self, host, path):
-        # Real-time priority: the monitor's own wake-up must not be what is measured.
-        p = subprocess.Popen(["chrt", "-f", "50", "ip", "-n", self.ns(host), "-ts", "monitor", "address"],
+    def monitor_addresses(self, host, path, timed=True):
+        """`ip -ts monitor address` in host `host`'s namespace, into `path`. `timed`: at
+        real-time priority (FIFO 50), for a monitor whose timestamps are measured, so that its
+        own wake-up is not what is measured. A monitor that only counts events runs at nice 19:
+        a real-time one preempts whatever runs on its CPU when its event comes, the daemon
+        under test included (a FIFO 50 task preempts FIFO 10 vigild; bench/preempt.py)."""
+        prio = ["chrt", "-f", "50"] if timed else ["nice", "-n", "19"]
+        p = subprocess.Popen(prio + ["ip", "-n", self.ns(host), "-ts", "monitor", "address"],
                              stdin=subprocess.DEVNULL, stdout=open(path, "w"),
                              stderr=subprocess.DEVNULL)
         time.sleep(0.05)

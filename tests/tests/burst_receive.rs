@@ -8,15 +8,27 @@
 //! logs) kept the loop from reading, so the socket overflowed and more timers expired: about a
 //! thousand spurious takeovers a second. The test stalls the backup on purpose (SIGSTOP for
 //! 50 ms, well inside what its receive buffer holds) and checks, over more than 20 s, that the
-//! backup logs no BACKUP -> MASTER, the master no MASTER -> BACKUP, and the backup's VRRP socket
-//! dropped nothing (the drops column of /proc/net/raw in its namespace).
+//! backup sends no advert while its master advertises, the master logs no MASTER -> BACKUP, and
+//! the backup's VRRP socket dropped nothing (the drops column of /proc/net/raw in its namespace).
 //!
-//! A window in which the master itself was silent on the wire for longer than
-//! Master_Down_Interval (on this shared virtual machine the whole VM pauses for tens of
-//! milliseconds under load, issue 18) is not judged: any backup takes over then, rightly. Such
-//! a window is reported and another one runs (at most three); if every window had a silent
-//! master the test fails and says so. The gap is a count of the capture, not a timing assertion
-//! on vigild.
+//! When the master itself is silent on the wire for longer than Master_Down_Interval (on this
+//! shared virtual machine the whole VM pauses for tens of milliseconds under load, issue 18),
+//! any backup takes over, rightly. So the test judges each advert the backup sends (a backup
+//! sends none unless it takes over) against the master's adverts around it, from a capture on
+//! the bridge: one sent while the master was advertising is spurious and fails the test, by
+//! instance name; one sent during a silence of the master (or less than Master_Down_Interval
+//! after it ended, until the backup reads the master again) is excused. Only a silence of the
+//! master around the stall itself makes a window unjudged (the stall is what the test is
+//! about): another window runs then (at most three), and if every window had one the test fails
+//! and says so. A silence anywhere else in the 22 s no longer voids the window (it did, and on
+//! a loaded machine every window had one). The gaps are counts of the capture, not timing
+//! assertions on vigild.
+//!
+//! Two defences hold the claim, and either alone holds it for this stall: the runner reads its
+//! sockets before serving a deadline (`read_before_deciding`), and the engine extends once a
+//! Master_Down_Timer served more than Skew_Time late or with adverts pending
+//! (engine/src/engine/backlog.rs). With both broken on purpose the test fails, naming 255
+//! spurious takeovers (checked 2026-12-03); with one of them broken it passes.
 //!
 //! The counts are behaviour, not timing: nothing here measures how fast anything is. The waits
 //! are generous upper bounds for a loaded 2-core machine.
@@ -97,12 +109,17 @@ fn log_tails(lab: &Lab, nodes: &[usize]) -> String {
     s
 }
 
-/// A capture on the bridge of the master's adverts of VRID 1 only (a BPF filter: the whole
-/// traffic is 25,500 frames a second): the master's own lateness, for the failure message. `None`
-/// when tcpdump cannot run (said in the output; the assertions do not depend on it).
-fn capture_vrid1(lab: &Lab) -> Option<(std::process::Child, std::path::PathBuf)> {
-    let path = std::env::temp_dir().join(format!("{}-vrid1.pcap", lab.bridge_ns()));
-    let filter = format!("ip proto 112 and ip[21] = 1 and src host {}", host_v4(1));
+/// A capture on the bridge of the master's adverts of VRID 1 (a BPF filter: the whole traffic is
+/// 25,500 frames a second) and of every advert of the backup (it sends none unless it takes
+/// over). `None` when tcpdump cannot run (said in the output; the test then judges from the logs
+/// alone, with no takeover excused).
+fn capture(lab: &Lab) -> Option<(std::process::Child, std::path::PathBuf)> {
+    let path = std::env::temp_dir().join(format!("{}-burst.pcap", lab.bridge_ns()));
+    let filter = format!(
+        "ip proto 112 and ((ip[21] = 1 and src host {}) or src host {})",
+        host_v4(1),
+        host_v4(2)
+    );
     let child = std::process::Command::new("ip")
         .args([
             "netns",
@@ -113,6 +130,8 @@ fn capture_vrid1(lab: &Lab) -> Option<(std::process::Child, std::path::PathBuf)>
             "br0",
             "-nn",
             "-U",
+            "-B",
+            "16384",
             "-w",
         ])
         .arg(&path)
@@ -124,25 +143,120 @@ fn capture_vrid1(lab: &Lab) -> Option<(std::process::Child, std::path::PathBuf)>
     match child {
         Ok(c) => Some((c, path)),
         Err(e) => {
-            eprintln!("NOT MEASURED: the master's advert gaps (cannot run tcpdump: {e})");
+            eprintln!("NOT MEASURED: the adverts on the wire (cannot run tcpdump: {e})");
             None
         }
     }
 }
 
-/// Stop the capture and return the largest gap between the master's consecutive adverts of
-/// VRID 1, in milliseconds (`None`: not measured).
-fn largest_gap_ms(cap: Option<(std::process::Child, std::path::PathBuf)>) -> Option<f64> {
+/// What the capture saw: the master's adverts of VRID 1 (times, seconds since the epoch) and
+/// the backup's adverts (time, VRID).
+struct Wire {
+    master_vrid1: Vec<f64>,
+    backup: Vec<(f64, u8)>,
+}
+
+/// Stop the capture and read it (`None`: not measured).
+fn read_capture(cap: Option<(std::process::Child, std::path::PathBuf)>) -> Option<Wire> {
     let (mut child, path) = cap?;
     signal(child.id(), libc::SIGTERM);
     let _ = child.wait();
-    let rows = tshark_fields(&path, "vrrp", &["frame.time_epoch"]).ok()?;
+    let rows = tshark_fields(
+        &path,
+        "vrrp",
+        &["frame.time_epoch", "ip.src", "vrrp.virt_rtr_id"],
+    )
+    .ok()?;
     let _ = std::fs::remove_file(&path);
-    let t: Vec<f64> = rows
+    let (m, b) = (host_v4(1).to_string(), host_v4(2).to_string());
+    let mut w = Wire {
+        master_vrid1: Vec::new(),
+        backup: Vec::new(),
+    };
+    for r in &rows {
+        let (Some(t), Some(src), Some(vrid)) = (
+            r.first().and_then(|t| t.parse::<f64>().ok()),
+            r.get(1),
+            r.get(2).and_then(|v| v.parse::<u8>().ok()),
+        ) else {
+            continue;
+        };
+        if *src == m && vrid == 1 {
+            w.master_vrid1.push(t);
+        } else if *src == b {
+            w.backup.push((t, vrid));
+        }
+    }
+    Some(w)
+}
+
+/// The gaps longer than Master_Down_Interval between the master's consecutive adverts of
+/// VRID 1: (last advert before, first advert after), seconds. The master sends the adverts of
+/// all 255 instances together (one grid, one `sendmmsg`), so its VRID 1 stands for all of them.
+fn master_silences(master: &[f64]) -> Vec<(f64, f64)> {
+    master
+        .windows(2)
+        .filter(|w| (w[1] - w[0]) * 1e3 > MASTER_DOWN_MS)
+        .map(|w| (w[0], w[1]))
+        .collect()
+}
+
+/// Whether time `t` (seconds) is inside a silence of the master or less than
+/// Master_Down_Interval after one ended: a backup that takes over then, or is still MASTER
+/// until it reads the master's returning adverts, does so rightly (RFC 5798 section 6.4.2).
+fn in_silence(silences: &[(f64, f64)], t: f64) -> bool {
+    silences
         .iter()
-        .filter_map(|r| r.first()?.parse().ok())
+        .any(|&(a, b)| a < t && t < b + MASTER_DOWN_MS / 1e3)
+}
+
+/// Whether a silence of the master (extended as in [`in_silence`]) overlaps `from..to`.
+fn overlaps_silence(silences: &[(f64, f64)], from: f64, to: f64) -> bool {
+    silences
+        .iter()
+        .any(|&(a, b)| a < to && from < b + MASTER_DOWN_MS / 1e3)
+}
+
+/// The backup's adverts sent while its master was advertising (outside every silence of the
+/// master, [`in_silence`]), counted per VRID: each is a spurious takeover (or the rest of one).
+/// An advert after the master's last one on the wire is excused only if it came more than
+/// Master_Down_Interval after it.
+fn spurious_adverts(w: &Wire) -> std::collections::BTreeMap<u8, usize> {
+    let silences = master_silences(&w.master_vrid1);
+    let last = w.master_vrid1.last().copied();
+    let mut out = std::collections::BTreeMap::new();
+    for &(t, vrid) in &w.backup {
+        let after_last = last.is_some_and(|l| (t - l) * 1e3 > MASTER_DOWN_MS);
+        if !in_silence(&silences, t) && !after_last {
+            *out.entry(vrid).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+/// The spurious adverts by instance name ("VI_7 x2"), the first ten, then how many instances
+/// and adverts in all.
+fn by_name(spurious: &std::collections::BTreeMap<u8, usize>) -> String {
+    let mut s: Vec<String> = spurious
+        .iter()
+        .take(10)
+        .map(|(vrid, n)| format!("VI_{vrid} x{n}"))
         .collect();
-    t.windows(2).map(|w| (w[1] - w[0]) * 1e3).reduce(f64::max)
+    if spurious.len() > 10 {
+        s.push(format!(
+            "... {} instances, {} adverts in all",
+            spurious.len(),
+            spurious.values().sum::<usize>()
+        ));
+    }
+    s.join(", ")
+}
+
+/// Seconds since the epoch (the capture's clock).
+fn epoch_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// State changes `from -> to` a vigild log holds.
@@ -172,75 +286,159 @@ fn a_backup_of_255_instances_at_10_ms_never_takes_over_from_a_live_master() {
         "the backup should start all 255 instances\n{}",
         log_tails(&lab, &[master, backup])
     );
-    // Start-up is over once every instance is BACKUP; from here on, any transition is spurious,
-    // unless the master itself was silent for longer than Master_Down_Interval (36.1 ms between
-    // two of its adverts on the wire): then any backup takes over, rightly (RFC 5798 section
-    // 6.4.2), and the window says nothing about the backup. Such a window (a loaded or paused
-    // machine, BENCHMARKS-daemon.md) is reported and another one is run; a test whose every
-    // window had a silent master fails, saying so.
-    let mut silent = Vec::new();
+    // Start-up is over once every instance is BACKUP; from here on, a backup that advertises is
+    // spurious, unless its master itself was silent for longer than Master_Down_Interval (36.1
+    // ms between two of its adverts on the wire) around that time: then any backup takes over,
+    // rightly (RFC 5798 section 6.4.2). On this shared virtual machine such silences happen
+    // under load (the whole VM pauses, BENCHMARKS-daemon.md), so each of the backup's adverts
+    // is judged against the master's adverts around it, not the window as a whole. The stall
+    // is what the test is about: a window in which the master was silent around the stall does
+    // not exercise it, and another one runs.
+    let mut unexercised = Vec::new();
     for window in 1..=WINDOWS {
-        let cap = capture_vrid1(&lab);
+        let cap = capture(&lab);
         let drops0 = vrrp_socket_drops(&lab, 2);
-        let (takeovers0, master_lost0) = (
-            changes(&lab.node_ref(backup).log_text(), "BACKUP", "MASTER"),
-            changes(&lab.node_ref(master).log_text(), "MASTER", "BACKUP"),
+        let (backup_log0, master_log0) = (
+            lab.node_ref(backup).log_text().len(),
+            lab.node_ref(master).log_text().len(),
         );
         let started = std::time::Instant::now();
         std::thread::sleep(STEADY / 2);
         // A stall longer than Master_Down_Interval (36 ms): the adverts wait in the socket.
         let pid = lab.node_ref(backup).pid;
+        let stall_from = epoch_now();
         signal(pid, libc::SIGSTOP);
         std::thread::sleep(Duration::from_millis(50));
         signal(pid, libc::SIGCONT);
+        let stall_to = epoch_now();
         std::thread::sleep(STEADY / 2);
         let ran = started.elapsed();
         let backup_log = lab.node_ref(backup).log_text();
         let master_log = lab.node_ref(master).log_text();
-        let takeovers = changes(&backup_log, "BACKUP", "MASTER") - takeovers0;
-        let master_lost = changes(&master_log, "MASTER", "BACKUP") - master_lost0;
+        let backup_log = backup_log.get(backup_log0..).unwrap_or("");
+        let master_log = master_log.get(master_log0..).unwrap_or("");
+        let takeovers = changes(backup_log, "BACKUP", "MASTER");
+        let master_lost = changes(master_log, "MASTER", "BACKUP");
         let drops = vrrp_socket_drops(&lab, 2) - drops0;
-        let gap_ms = largest_gap_ms(cap);
-        let gap = gap_ms.map_or("not measured".to_string(), |g| format!("{g:.1} ms"));
-        eprintln!(
-            "window {window}: 255 instances x 10 ms for {:.1} s with a 50 ms stall of the \
-             backup: backup BACKUP -> MASTER {takeovers}, master MASTER -> BACKUP \
-             {master_lost}, backup VRRP socket drops {drops}, addresses held by the backup {}, \
-             largest gap between the master's adverts of VRID 1 on the wire {gap}",
-            ran.as_secs_f64(),
-            held(&lab, 2)
-        );
+        let wire = read_capture(cap);
         assert!(lab.node(backup).running() && lab.node(master).running());
-        if gap_ms.is_some_and(|g| g > MASTER_DOWN_MS) {
+        let Some(wire) = wire else {
+            // No capture: nothing can be excused.
             eprintln!(
-                "window {window} NOT JUDGED: the master was silent for {gap} \
-                 (Master_Down_Interval {MASTER_DOWN_MS} ms)"
+                "window {window}: backup BACKUP -> MASTER {takeovers}, master MASTER -> BACKUP \
+                 {master_lost}, backup VRRP socket drops {drops} (no capture: judged from the \
+                 logs alone)"
             );
-            silent.push(gap);
-            // Let the pair settle again (the backup gives the addresses back) before the next.
-            assert!(
-                wait_until(Duration::from_secs(30), || held(&lab, 2) == 0
-                    && held(&lab, 1) == 255),
-                "the pair should settle after the master's silence\n{}",
+            assert_eq!(
+                (takeovers, master_lost, drops),
+                (0, 0, 0),
+                "spurious transitions or socket drops\n{}",
                 log_tails(&lab, &[master, backup])
             );
+            return;
+        };
+        let silences = master_silences(&wire.master_vrid1);
+        let spurious = spurious_adverts(&wire);
+        let excused = wire.backup.len() - spurious.values().sum::<usize>();
+        let named = by_name(&spurious);
+        eprintln!(
+            "window {window}: 255 instances x 10 ms for {:.1} s with a 50 ms stall of the \
+             backup: backup BACKUP -> MASTER {takeovers} (log), backup adverts on the wire {} \
+             ({excused} while the master was silent, spurious: [{named}]), master MASTER -> \
+             BACKUP {master_lost}, backup VRRP socket drops {drops}, master adverts of VRID 1 \
+             {}, master silences longer than {MASTER_DOWN_MS} ms: {}",
+            ran.as_secs_f64(),
+            wire.backup.len(),
+            wire.master_vrid1.len(),
+            silences.len()
+        );
+        // The master sent throughout (the capture saw it): a capture that lost the master
+        // would excuse anything.
+        assert!(
+            wire.master_vrid1.len() as f64 > ran.as_secs_f64() * 50.0,
+            "the capture holds too few of the master's adverts ({}) to judge the backup",
+            wire.master_vrid1.len()
+        );
+        // A takeover in the log shows on the wire (its first advert), or the capture missed it
+        // and cannot judge it.
+        if takeovers > 0 {
+            assert!(
+                !wire.backup.is_empty(),
+                "the backup logged {takeovers} takeovers but the capture holds none of its \
+                 adverts: cannot judge them\n{}",
+                log_tails(&lab, &[master, backup])
+            );
+        }
+        assert!(
+            spurious.is_empty() && master_lost == 0 && drops == 0,
+            "spurious: backup adverts while its master advertised [{named}], master MASTER -> \
+             BACKUP {master_lost}, backup VRRP socket drops {drops}\n{}",
+            log_tails(&lab, &[master, backup])
+        );
+        // Settled: the backup gave back whatever it rightly took during a silence.
+        assert!(
+            wait_until(Duration::from_secs(30), || held(&lab, 2) == 0
+                && held(&lab, 1) == 255),
+            "the pair should hold the addresses on the master only (master {}, backup {})\n{}",
+            held(&lab, 1),
+            held(&lab, 2),
+            log_tails(&lab, &[master, backup])
+        );
+        if overlaps_silence(&silences, stall_from, stall_to) {
+            eprintln!(
+                "window {window}: the stall was NOT EXERCISED (the master was silent around it); \
+                 another window runs"
+            );
+            unexercised.push(window);
             std::thread::sleep(Duration::from_secs(1));
             continue;
         }
-        assert_eq!(
-            (takeovers, master_lost, drops),
-            (0, 0, 0),
-            "spurious transitions or socket drops (largest gap between the master's adverts of \
-             VRID 1: {gap}; Master_Down_Interval {MASTER_DOWN_MS} ms)\n{}",
-            log_tails(&lab, &[master, backup])
-        );
-        assert_eq!(held(&lab, 1), 255);
-        assert_eq!(held(&lab, 2), 0);
         return;
     }
     panic!(
-        "NOT JUDGED: in each of the {WINDOWS} windows the master itself was silent for longer \
-         than Master_Down_Interval ({}): the machine is too loaded for this test",
-        silent.join(", ")
+        "NOT JUDGED: in each of the {WINDOWS} windows ({unexercised:?}) the master itself was \
+         silent for longer than Master_Down_Interval around the backup's stall: the machine is \
+         too loaded for this test"
     );
+}
+
+// The judge itself (no root needed): it must call an advert sent amid the master's adverts
+// spurious, and excuse one sent while the master was silent.
+
+/// The master's VRID 1 every 10 ms from 100.000 s to 100.990 s, except a silence
+/// (`silent_from..silent_to`, seconds).
+fn master_every_10_ms(silent_from: f64, silent_to: f64) -> Vec<f64> {
+    (0..100)
+        .map(|k| 100.0 + f64::from(k) * 0.01)
+        .filter(|&t| !(silent_from < t && t < silent_to))
+        .collect()
+}
+
+#[test]
+fn a_backup_advert_amid_the_master_s_adverts_is_spurious() {
+    let w = Wire {
+        master_vrid1: master_every_10_ms(0.0, 0.0),
+        backup: vec![(100.505, 7), (100.515, 7), (100.52, 9)],
+    };
+    let s = spurious_adverts(&w);
+    assert_eq!(s.into_iter().collect::<Vec<_>>(), vec![(7, 2), (9, 1)]);
+}
+
+#[test]
+fn a_backup_advert_during_the_master_s_silence_is_excused() {
+    // Silent between its adverts at 100.29 and 100.37 (80 ms, more than Master_Down_Interval):
+    // adverts at 100.33 (the takeover) and 100.365 (before the backup read the master again)
+    // are right; one at 100.45 (the master has been back for 80 ms) is not.
+    let w = Wire {
+        master_vrid1: master_every_10_ms(100.295, 100.365),
+        backup: vec![(100.33, 1), (100.365, 1), (100.45, 1)],
+    };
+    assert_eq!(master_silences(&w.master_vrid1).len(), 1);
+    assert_eq!(
+        spurious_adverts(&w).into_iter().collect::<Vec<_>>(),
+        vec![(1, 1)]
+    );
+    let s = master_silences(&w.master_vrid1);
+    assert!(overlaps_silence(&s, 100.32, 100.37));
+    assert!(!overlaps_silence(&s, 100.6, 100.65));
 }
