@@ -55,11 +55,6 @@ impl Daemon {
             warn!("disable_local_igmp cannot change at a reload: restart vigild to apply it");
         }
     }
-
-    /// At exit: turn the reports back on if vigild turned them off.
-    pub(super) fn restore_local_igmp(&mut self) {
-        restore(std::mem::take(&mut self.local_igmp));
-    }
 }
 
 /// Turn the reports back on if `state` says vigild turned them off.

@@ -332,7 +332,8 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
                 }
                 Err(e) => {
                     error!("cannot start the health checkers: {e}");
-                    d.restore_local_igmp();
+                    drop(d);
+                    local_igmp::restore(local_igmp);
                     return EXIT_FATAL;
                 }
             }
@@ -344,7 +345,13 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
             d.remove_leftover_extras();
             d.set_statics(statics);
             d.shutdown_script = shutdown_script;
-            d.serve(Some(&source))
+            let code = d.serve(Some(&source));
+            // The VRRP sockets leave their groups when the daemon is dropped, and an IGMPv3
+            // leave is a membership report: the reports go back on only after that, as in
+            // keepalived (a live test saw one report for 224.0.0.18 at exit otherwise).
+            drop(d);
+            local_igmp::restore(local_igmp);
+            code
         }
         Err(e) => {
             error!("cannot start: {e}");
@@ -867,7 +874,6 @@ impl Daemon {
         }
         self.addrs.delete_file();
         self.restore_promote_secondaries();
-        self.restore_local_igmp();
         let all: Vec<String> = self.vmacs.keys().cloned().collect();
         for inst in all {
             self.remove_vmac(&inst);
