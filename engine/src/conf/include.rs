@@ -301,6 +301,42 @@ pub fn path_glob_match(pattern: &str, path: &str) -> bool {
     pc.len() == nc.len() && pc.iter().zip(nc.iter()).all(|(p, n)| glob_match(p, n))
 }
 
+/// A physical line without its comment and the whitespace around it, and the 1-based column
+/// (in characters) where what is left starts.
+///
+/// Runs once per line of every file (25,000 lines for 1,000 instances). A line of plain ASCII
+/// with no quote, comment character or control character other than a tab (nearly every line)
+/// is cut in one pass over its bytes; any other line goes through [`strip_comment`] and
+/// Unicode trimming, which give the same result on the plain ones (a test checks the two).
+fn clean_line(raw: &str) -> (&str, usize) {
+    let b = raw.as_bytes();
+    let mut start = 0;
+    while start < b.len() && matches!(b[start], b' ' | b'\t') {
+        start += 1;
+    }
+    let mut end = start;
+    while end < b.len() {
+        let c = b[end];
+        if matches!(c, b'"' | b'\'' | b'#' | b'!') || c >= 0x7f || (c < 0x20 && c != b'\t') {
+            return clean_line_slow(raw);
+        }
+        end += 1;
+    }
+    while end > start && matches!(b[end - 1], b' ' | b'\t') {
+        end -= 1;
+    }
+    // Only ASCII spaces and tabs before `start`: its byte offset is its character count.
+    (&raw[start..end], 1 + start)
+}
+
+/// [`clean_line`] for any line: comments cut outside quotes, Unicode whitespace trimmed.
+fn clean_line_slow(raw: &str) -> (&str, usize) {
+    let stripped = strip_comment(raw);
+    let leading = stripped.len() - stripped.trim_start().len();
+    let col = 1 + stripped[..leading].chars().count();
+    (stripped.trim(), col)
+}
+
 /// The reader's output: lines of tokens (only lines with tokens) and the diagnostics so far.
 pub(crate) struct Reader<'a> {
     loader: &'a dyn SourceLoader,
@@ -339,14 +375,11 @@ impl<'a> Reader<'a> {
         let mut physical = text.lines().enumerate();
         while let Some((idx, raw)) = physical.next() {
             let lineno = u32::try_from(idx + 1).unwrap_or(u32::MAX);
-            let loc = Location::new(&name, lineno, 1);
-            let stripped = strip_comment(raw);
-            let leading = stripped.len() - stripped.trim_start().len();
-            let col = 1 + stripped[..leading].chars().count();
-            let trimmed = stripped.trim();
+            let (trimmed, col) = clean_line(raw);
             if trimmed.is_empty() {
                 continue;
             }
+            let loc = Location::new(&name, lineno, 1);
             // A multi-line definition (`$NAME=... \`) swallows the following lines.
             if let Some((kept, _)) = self.params.conditional(trimmed) {
                 if let Some(def) = Params::definition(kept) {
@@ -434,7 +467,8 @@ impl<'a> Reader<'a> {
             }
             return;
         }
-        let line = line.trim();
+        // A line from the file comes trimmed (`clean_line`); generated lines do not.
+        let line = if depth == 0 { line } else { line.trim() };
         if line.is_empty() {
             return;
         }
@@ -471,7 +505,7 @@ impl<'a> Reader<'a> {
         }
         // Most lines name no parameter: they are tokenized in place, with no copy.
         let owned;
-        let substituted: &str = if !line.contains('$') {
+        let substituted: &str = if !line.as_bytes().contains(&b'$') {
             line
         } else {
             owned = match self.substitute(line, &loc, name, depth) {
@@ -637,6 +671,16 @@ fn col_u32(c: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The one-pass line cleaner gives what the general one gives, on any line.
+        #[test]
+        fn clean_line_equals_the_general_path(
+            raw in "[ \t\r\u{0b}\u{0c}\u{1c}\u{85}\u{a0}\u{2003}#!\"'\\\\abc{}$@é日\u{7f}]{0,30}",
+        ) {
+            proptest::prop_assert_eq!(super::clean_line(&raw), super::clean_line_slow(&raw));
+        }
+    }
 
     #[test]
     fn globbing() {
