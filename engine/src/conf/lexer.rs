@@ -241,29 +241,53 @@ fn starts_with_unicode_space(s: &str) -> bool {
     s.chars().next().is_some_and(char::is_whitespace)
 }
 
+/// The bytes that end or interrupt a run of unquoted word bytes: ASCII whitespace, braces,
+/// quotes, and every byte of a non-ASCII character (looked at as a character).
+const STOPS_UNQUOTED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0x80;
+    while b < 256 {
+        t[b] = true;
+        b += 1;
+    }
+    let special = [b' ', b'\t', b'\n', 0x0b, 0x0c, b'\r', b'{', b'}', b'"', b'\''];
+    let mut k = 0;
+    while k < special.len() {
+        t[special[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
+
 /// From byte `i` (character `ci`), the end of an unquoted run: the byte and character offsets of
 /// the first unquoted whitespace or brace, and the byte offset of a quote if one comes first.
+/// Plain ASCII bytes are skipped with one table look-up each.
 fn scan_unquoted(text: &str, mut i: usize, mut ci: usize) -> (usize, usize, Option<usize>) {
     let bytes = text.as_bytes();
-    while i < bytes.len() {
-        let b = bytes[i];
+    loop {
+        let run = bytes[i..]
+            .iter()
+            .position(|&b| STOPS_UNQUOTED[usize::from(b)])
+            .unwrap_or(bytes.len() - i);
+        i += run;
+        ci += run;
+        let Some(&b) = bytes.get(i) else {
+            break;
+        };
         if b.is_ascii() {
-            if is_space(b) || b == b'{' || b == b'}' {
-                break;
-            }
             if b == b'"' || b == b'\'' {
                 return (i, ci, Some(i));
             }
-            i += 1;
-        } else {
-            let Some(c) = text[i..].chars().next() else {
-                break;
-            };
-            if c.is_whitespace() {
-                break;
-            }
-            i += c.len_utf8();
+            // Whitespace or a brace.
+            break;
         }
+        let Some(c) = text[i..].chars().next() else {
+            break;
+        };
+        if c.is_whitespace() {
+            break;
+        }
+        i += c.len_utf8();
         ci += 1;
     }
     (i, ci, None)
