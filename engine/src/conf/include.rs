@@ -322,6 +322,23 @@ impl<'t> Iterator for Lines<'t> {
     }
 }
 
+/// The bytes that send a line to [`clean_line_slow`]: quotes, comment characters, control
+/// characters other than a tab, DEL and every byte of a non-ASCII character.
+const NOT_PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = b < 0x20 || b >= 0x7f;
+        b += 1;
+    }
+    t[b'\t' as usize] = false;
+    t[b'"' as usize] = true;
+    t[b'\'' as usize] = true;
+    t[b'#' as usize] = true;
+    t[b'!' as usize] = true;
+    t
+};
+
 /// A physical line without its comment and the whitespace around it, and the 1-based column
 /// (in characters) where what is left starts.
 ///
@@ -335,14 +352,10 @@ fn clean_line(raw: &str) -> (&str, usize) {
     while start < b.len() && matches!(b[start], b' ' | b'\t') {
         start += 1;
     }
-    let mut end = start;
-    while end < b.len() {
-        let c = b[end];
-        if matches!(c, b'"' | b'\'' | b'#' | b'!') || c >= 0x7f || (c < 0x20 && c != b'\t') {
-            return clean_line_slow(raw);
-        }
-        end += 1;
+    if b[start..].iter().any(|&c| NOT_PLAIN[usize::from(c)]) {
+        return clean_line_slow(raw);
     }
+    let mut end = b.len();
     while end > start && matches!(b[end - 1], b' ' | b'\t') {
         end -= 1;
     }
