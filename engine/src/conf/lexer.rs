@@ -250,7 +250,9 @@ const STOPS_UNQUOTED: [bool; 256] = {
         t[b] = true;
         b += 1;
     }
-    let special = [b' ', b'\t', b'\n', 0x0b, 0x0c, b'\r', b'{', b'}', b'"', b'\''];
+    let special = [
+        b' ', b'\t', b'\n', 0x0b, 0x0c, b'\r', b'{', b'}', b'"', b'\'',
+    ];
     let mut k = 0;
     while k < special.len() {
         t[special[k] as usize] = true;
@@ -491,7 +493,6 @@ mod tests {
         out.push(c);
         i + 1
     }
-
 
     /// `strip_comment` as first written, one `char` at a time.
     fn reference_strip(line: &str) -> &str {
