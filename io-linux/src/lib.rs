@@ -91,6 +91,8 @@ pub mod daemon;
 pub mod dataplane;
 pub mod dump;
 pub mod load;
+#[allow(unsafe_code)] // mi_collect: the allocator returns the pages a configuration load freed
+pub mod memory;
 pub mod netlink;
 pub mod routes;
 #[allow(unsafe_code)] // signals, clocks, epoll, pidfd_open(2), kill(2) of a process group, fstat(2)
