@@ -482,7 +482,9 @@ impl<'a> Reader<'a> {
         // Columns are exact only for text as it stands in the file. A line changed by a
         // substitution, or generated (a multi-line parameter, a `~SEQ` body), has no column for
         // its tokens: they all get the column where the line starts, which is in the file.
-        let verbatim = depth == 0 && substituted == line;
+        // (`ptr::eq` first: nearly every line is not substituted, and comparing its text was a
+        // `bcmp` call a line under musl.)
+        let verbatim = depth == 0 && (std::ptr::eq(substituted, line) || substituted == line);
         let line = substituted;
         let tokens = match tokenize_line(line, name, loc.line, loc.col) {
             Ok(t) if verbatim => t,
