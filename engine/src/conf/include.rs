@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use super::diag::Diagnostic;
 use super::lexer::{strip_comment, tokenize_line, Location, Token};
+use super::lines::{clean_line, Lines};
 use super::params::{parse_seq, Expanded, Params};
 
 /// Deepest include nesting accepted (a guard in addition to cycle detection).
@@ -336,17 +337,14 @@ impl<'a> Reader<'a> {
         self.stack
             .push((self.loader.canonical(file), file.to_string()));
         let name: Arc<str> = Arc::from(file);
-        let mut physical = text.lines().enumerate();
+        let mut physical = Lines(text).enumerate();
         while let Some((idx, raw)) = physical.next() {
             let lineno = u32::try_from(idx + 1).unwrap_or(u32::MAX);
-            let loc = Location::new(&name, lineno, 1);
-            let stripped = strip_comment(raw);
-            let leading = stripped.len() - stripped.trim_start().len();
-            let col = 1 + stripped[..leading].chars().count();
-            let trimmed = stripped.trim();
+            let (trimmed, col) = clean_line(raw);
             if trimmed.is_empty() {
                 continue;
             }
+            let loc = Location::new(&name, lineno, 1);
             // A multi-line definition (`$NAME=... \`) swallows the following lines.
             if let Some((kept, _)) = self.params.conditional(trimmed) {
                 if let Some(def) = Params::definition(kept) {
@@ -434,7 +432,8 @@ impl<'a> Reader<'a> {
             }
             return;
         }
-        let line = line.trim();
+        // A line from the file comes trimmed (`clean_line`); generated lines do not.
+        let line = if depth == 0 { line } else { line.trim() };
         if line.is_empty() {
             return;
         }
@@ -471,7 +470,7 @@ impl<'a> Reader<'a> {
         }
         // Most lines name no parameter: they are tokenized in place, with no copy.
         let owned;
-        let substituted: &str = if !line.contains('$') {
+        let substituted: &str = if !line.as_bytes().contains(&b'$') {
             line
         } else {
             owned = match self.substitute(line, &loc, name, depth) {
@@ -483,7 +482,9 @@ impl<'a> Reader<'a> {
         // Columns are exact only for text as it stands in the file. A line changed by a
         // substitution, or generated (a multi-line parameter, a `~SEQ` body), has no column for
         // its tokens: they all get the column where the line starts, which is in the file.
-        let verbatim = depth == 0 && substituted == line;
+        // (`ptr::eq` first: nearly every line is not substituted, and comparing its text was a
+        // `bcmp` call a line under musl.)
+        let verbatim = depth == 0 && (std::ptr::eq(substituted, line) || substituted == line);
         let line = substituted;
         let tokens = match tokenize_line(line, name, loc.line, loc.col) {
             Ok(t) if verbatim => t,
@@ -502,7 +503,11 @@ impl<'a> Reader<'a> {
         };
         if let Some(first) = tokens.first() {
             let kw = first.text.as_str();
+            // One byte compared for the lines that are not includes (nearly all) instead of six
+            // string comparisons (each a `bcmp` call).
             if !first.quoted
+                && kw.as_bytes().first() == Some(&b'i')
+                && kw.starts_with("include")
                 && matches!(
                     kw,
                     "include" | "includer" | "includem" | "includew" | "includeb" | "includea"

@@ -49,6 +49,7 @@ mod diag;
 pub mod include;
 pub mod keywords;
 pub mod lexer;
+mod lines;
 mod model;
 pub mod params;
 mod policy_model;

@@ -10,7 +10,8 @@ use super::model::{Config, Family, InitialState};
 // Long: the cross-section checks one after another (names, VRIDs, sync groups, tracked scripts and files), each a short independent block.
 pub(crate) fn validate(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
     // Unique instance names.
-    let mut by_name: HashMap<&str, usize> = HashMap::new();
+    // Sized once: growing them through 1,000 instances rehashed them ten times each.
+    let mut by_name: HashMap<&str, usize> = HashMap::with_capacity(cfg.instances.len());
     for (i, inst) in cfg.instances.iter().enumerate() {
         if let Some(&j) = by_name.get(inst.name.as_str()) {
             diags.push(Diagnostic::error(
@@ -25,7 +26,8 @@ pub(crate) fn validate(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
         }
     }
     // One VRID per interface and address family.
-    let mut vrids: HashMap<(Option<&str>, Family, u8), usize> = HashMap::new();
+    let mut vrids: HashMap<(Option<&str>, Family, u8), usize> =
+        HashMap::with_capacity(cfg.instances.len());
     for (i, inst) in cfg.instances.iter().enumerate() {
         let key = (inst.interface.as_deref(), inst.family, inst.vrid);
         if let Some(&j) = vrids.get(&key) {

@@ -1,0 +1,96 @@
+//! The physical lines of a configuration file, cut and trimmed: the first step of the reader
+//! ([`super::include`]), run once per line of every file (25,000 lines for 1,000 instances), so
+//! the common case (a plain ASCII line) takes one pass over its bytes.
+
+use super::lexer::strip_comment;
+
+/// The lines of a text as [`str::lines`] gives them (split at `\n`, a `\r` before it removed,
+/// no empty last line after a final `\n`), found with a plain byte search: `lines()` costs
+/// about 190 instructions on a 23-byte line, this about a third of that.
+pub(crate) struct Lines<'t>(pub(crate) &'t str);
+
+impl<'t> Iterator for Lines<'t> {
+    type Item = &'t str;
+
+    fn next(&mut self) -> Option<&'t str> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let (line, rest) = match self.0.as_bytes().iter().position(|&b| b == b'\n') {
+            Some(i) => (&self.0[..i], &self.0[i + 1..]),
+            None => return Some(std::mem::take(&mut self.0)),
+        };
+        self.0 = rest;
+        Some(line.strip_suffix('\r').unwrap_or(line))
+    }
+}
+
+/// The bytes that send a line to [`clean_line_slow`]: quotes, comment characters, control
+/// characters other than a tab, DEL and every byte of a non-ASCII character.
+const NOT_PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = b < 0x20 || b >= 0x7f;
+        b += 1;
+    }
+    t[b'\t' as usize] = false;
+    t[b'"' as usize] = true;
+    t[b'\'' as usize] = true;
+    t[b'#' as usize] = true;
+    t[b'!' as usize] = true;
+    t
+};
+
+/// A physical line without its comment and the whitespace around it, and the 1-based column
+/// (in characters) where what is left starts.
+///
+/// Runs once per line of every file (25,000 lines for 1,000 instances). A line of plain ASCII
+/// with no quote, comment character or control character other than a tab (nearly every line)
+/// is cut in one pass over its bytes; any other line goes through [`strip_comment`] and
+/// Unicode trimming, which give the same result on the plain ones (a test checks the two).
+pub(crate) fn clean_line(raw: &str) -> (&str, usize) {
+    let b = raw.as_bytes();
+    let mut start = 0;
+    while start < b.len() && matches!(b[start], b' ' | b'\t') {
+        start += 1;
+    }
+    if b[start..].iter().any(|&c| NOT_PLAIN[usize::from(c)]) {
+        return clean_line_slow(raw);
+    }
+    let mut end = b.len();
+    while end > start && matches!(b[end - 1], b' ' | b'\t') {
+        end -= 1;
+    }
+    // Only ASCII spaces and tabs before `start`: its byte offset is its character count.
+    (&raw[start..end], 1 + start)
+}
+
+/// [`clean_line`] for any line: comments cut outside quotes, Unicode whitespace trimmed.
+fn clean_line_slow(raw: &str) -> (&str, usize) {
+    let stripped = strip_comment(raw);
+    let leading = stripped.len() - stripped.trim_start().len();
+    let col = 1 + stripped[..leading].chars().count();
+    (stripped.trim(), col)
+}
+
+#[cfg(test)]
+mod tests {
+    proptest::proptest! {
+        /// The line splitter gives `str::lines`'s lines.
+        #[test]
+        fn lines_equal_str_lines(text in "[a\r\n é]{0,30}") {
+            let ours: Vec<&str> = super::Lines(&text).collect();
+            let std: Vec<&str> = text.lines().collect();
+            proptest::prop_assert_eq!(ours, std);
+        }
+
+        /// The one-pass line cleaner gives what the general one gives, on any line.
+        #[test]
+        fn clean_line_equals_the_general_path(
+            raw in "[ \t\r\u{0b}\u{0c}\u{1c}\u{85}\u{a0}\u{2003}#!\"'\\\\abc{}$@é日\u{7f}]{0,30}",
+        ) {
+            proptest::prop_assert_eq!(super::clean_line(&raw), super::clean_line_slow(&raw));
+        }
+    }
+}
