@@ -91,8 +91,6 @@ pub mod daemon;
 pub mod dataplane;
 pub mod dump;
 pub mod load;
-#[allow(unsafe_code)] // mi_collect: the allocator returns the pages a configuration load freed
-pub mod memory;
 pub mod netlink;
 pub mod route_encap;
 pub mod routes;

@@ -14,10 +14,7 @@ pub(super) fn load(src: &ConfigSource<'_>) -> Option<Loaded> {
             _ => warn!("{d}"),
         }
     }
-    let loaded = report.loaded;
-    // The tokens and the statement tree are gone: their pages go back to the kernel.
-    crate::memory::release_freed();
-    loaded
+    report.loaded
 }
 
 impl Daemon {
@@ -28,8 +25,6 @@ impl Daemon {
         let _ = sd_notify::reloading();
         info!("SIGHUP: reloading {}", src.path);
         let result = self.try_reload(src);
-        // The replaced configuration (or the refused one) is freed: return its pages.
-        crate::memory::release_freed();
         if result.is_ok() {
             self.promote_secondaries();
         }
