@@ -10,17 +10,6 @@ mod config_test;
 
 use clap::Parser;
 
-/// mimalloc instead of the C library's allocator. The static `dist` build links musl, whose
-/// allocator returns memory to the kernel eagerly (an `munmap` per freed group) and takes
-/// 200-400 instructions per allocation: on `vigild -t` of 1,000 instances (about 100,000 small
-/// allocations: tokens, statements, the model's strings) it was a quarter of the instructions
-/// and most of the system time (page faults, `munmap`), BENCHMARKS-conf.md. mimalloc (Microsoft's,
-/// kept by its authors, the allocator of many Rust servers) serves small sizes from per-thread
-/// free lists in a few tens of instructions and keeps freed pages for reuse. The daemon's
-/// resident memory with it is measured in BENCHMARKS-conf.md.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() {
     let cli = cli::Cli::parse();
     if cli.version {
