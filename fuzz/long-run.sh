@@ -16,6 +16,15 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 nocmp_dir=${VIGIL_FUZZ_NOCMP_DIR:-target/nocmp}
+# `engine` gets coverage feedback from the engine alone (uncovered-harness-rustc.sh), in a target
+# directory of its own (the wrapper changes how vigil-tests and vigil-sim are compiled).
+# VIGIL_FUZZ_COVER_HARNESS=1 builds it as `config` is built instead.
+engine_dir=${VIGIL_FUZZ_ENGINE_DIR:-target/engine-uncov}
+engine_wrapper=$PWD/uncovered-harness-rustc.sh
+if [ "${VIGIL_FUZZ_COVER_HARNESS:-0}" = 1 ]; then
+    engine_dir=$nocmp_dir
+    engine_wrapper=
+fi
 
 status=0
 for spec in "$@"; do
@@ -24,7 +33,7 @@ for spec in "$@"; do
     bin=target/x86_64-unknown-linux-gnu/release/$t
     extra=()
     case "$t" in
-        engine) bin=$nocmp_dir/x86_64-unknown-linux-gnu/release/engine; extra=(-max_len=1024) ;;
+        engine) bin=$engine_dir/x86_64-unknown-linux-gnu/release/engine; extra=(-max_len=1024) ;;
         config) bin=$nocmp_dir/x86_64-unknown-linux-gnu/release/config; extra=(-dict=dict/config.dict -timeout=20) ;;
         advert) extra=(-dict=dict/advert.dict) ;;
         *) echo "unknown target $t" >&2; exit 2 ;;
@@ -32,6 +41,9 @@ for spec in "$@"; do
     # Built just before its run, so that a fix made during an earlier target's run is in.
     if [ "$t" = advert ]; then
         nice -n 19 cargo +nightly fuzz build -s none --features fast-alloc "$t"
+    elif [ "$t" = engine ]; then
+        RUSTC_WRAPPER=$engine_wrapper nice -n 19 cargo +nightly fuzz build -O -s none \
+            --features fast-alloc --no-trace-compares --target-dir "$engine_dir" "$t"
     else
         nice -n 19 cargo +nightly fuzz build -O -s none --features fast-alloc --no-trace-compares \
             --target-dir "$nocmp_dir" "$t"

@@ -28,11 +28,14 @@ fi
 # Built as fuzz/long-run.sh builds them (see there): mimalloc everywhere, no compare tracing for
 # engine and config.
 nocmp_dir=${VIGIL_FUZZ_NOCMP_DIR:-target/nocmp}
+# `engine`: coverage feedback from the engine alone (uncovered-harness-rustc.sh, see
+# fuzz/long-run.sh), in a target directory of its own.
+engine_dir=${VIGIL_FUZZ_ENGINE_DIR:-target/engine-uncov}
 cargo +nightly fuzz build -s none --features fast-alloc advert
-for t in engine config; do
-    cargo +nightly fuzz build -O -s none --features fast-alloc --no-trace-compares \
-        --target-dir "$nocmp_dir" "$t"
-done
+cargo +nightly fuzz build -O -s none --features fast-alloc --no-trace-compares \
+    --target-dir "$nocmp_dir" config
+RUSTC_WRAPPER=$PWD/uncovered-harness-rustc.sh cargo +nightly fuzz build -O -s none \
+    --features fast-alloc --no-trace-compares --target-dir "$engine_dir" engine
 
 status=0
 for t in "${targets[@]}"; do
@@ -44,7 +47,8 @@ for t in "${targets[@]}"; do
         engine) extra=(-max_len=1024) ;;
     esac
     bin=target/x86_64-unknown-linux-gnu/release/$t
-    [ "$t" = advert ] || bin=$nocmp_dir/x86_64-unknown-linux-gnu/release/$t
+    [ "$t" = config ] && bin=$nocmp_dir/x86_64-unknown-linux-gnu/release/config
+    [ "$t" = engine ] && bin=$engine_dir/x86_64-unknown-linux-gnu/release/engine
     echo "== fuzz $t for ${per}s"
     if ! "$bin" "corpus-work/$t" "corpus/$t" \
         -max_total_time="$per" -print_final_stats=1 -artifact_prefix="artifacts/$t/" \

@@ -155,7 +155,9 @@ pub(crate) enum TrackedRef {
 /// Runtime state of one instance.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Instance {
-    pub cfg: InstanceConfig,
+    /// The configuration, shared (never changed while the instance runs; a reload builds new
+    /// instances): copying an engine copies a pointer instead of every string and list of it.
+    pub cfg: Arc<InstanceConfig>,
     pub id: InstanceId,
     pub iface: IfaceId,
     pub state: State,
@@ -269,7 +271,7 @@ impl Instance {
             peer_checksums: Vec::new(),
             old_checksum: cfg.old_unicast_checksum == crate::setup::OldUnicastChecksum::Always,
             old_checksum_said: false,
-            cfg,
+            cfg: Arc::new(cfg),
         })
     }
 

@@ -417,9 +417,10 @@ pub struct Router {
     config: Rc<EngineConfig>,
     /// The engine's interface names by id (`IfaceId.0`).
     ifaces: IfaceList,
-    /// A buffer to encode adverts into (allocated once: zeroing 4 KB per advert was 7 % of the
-    /// engine target's time).
-    scratch: Vec<u8>,
+    /// What [`Engine::poll_timeout`] returned after the last call (the contract checked it
+    /// then; it changes only by a call into the engine, all of which go through `Router`), so
+    /// that the cluster's scheduling loop does not ask every engine again on every step.
+    next: Option<Instant>,
     /// The run-loop contract, the one checker the simulator uses too.
     contract: Contract,
     last_now: Instant,
@@ -436,12 +437,12 @@ impl Router {
 
     /// Build the engine, or [`Engine::new`]'s refusal.
     pub fn build(index: usize, config: EngineConfig) -> Result<Router, SetupError> {
-        let engine = Engine::new(config.clone())?;
+        let mut engine = Engine::new(config.clone())?;
         let contract = Contract::new(&engine, &config);
         Ok(Router {
             index,
             ifaces: iface_names(&engine),
-            scratch: vec![0u8; MAX_ADVERT_LEN],
+            next: engine.poll_timeout(),
             engine,
             config: Rc::new(config),
             contract,
@@ -576,6 +577,7 @@ impl Router {
         out.extend(self.check_actions(&actions[split..], &config, &ifaces));
         self.ifaces = ifaces;
         let next = self.engine.poll_timeout();
+        self.next = next;
         if let Err(b) = self.contract.end_call(&self.engine, next, None) {
             panic!("router {}: {b}", self.index);
         }
@@ -669,6 +671,7 @@ impl Router {
         actions.clear();
         self.actions = actions;
         let next = self.engine.poll_timeout();
+        self.next = next;
         if let Err(b) = self.contract.end_call(&self.engine, next, timeout_now) {
             panic!("router {}: {b}", self.index);
         }
@@ -697,11 +700,10 @@ impl Router {
                 .cloned()
                 .unwrap_or_else(|| Rc::from("?"));
             for &dst in s.destinations() {
-                let len = match s.encode(dst, &mut self.scratch) {
-                    Ok(len) => len,
+                let buf = with_scratch(|scratch| match s.encode(dst, scratch) {
+                    Ok(len) => scratch[..len].to_vec(),
                     Err(e) => panic!("engine advert does not encode: {e}"),
-                };
-                let buf = self.scratch[..len].to_vec();
+                });
                 let ctx = IpContext {
                     src: s.src,
                     dst: s.checksum_dst.unwrap_or(dst),
@@ -726,6 +728,19 @@ impl Router {
         }
         out
     }
+}
+
+thread_local! {
+    /// One buffer to encode adverts into, for every router and crafted advert of the process
+    /// (a buffer per router was copied with every clone of a cached cluster; zeroing 4 KB per
+    /// advert was 7 % of the engine target's time).
+    static SCRATCH: std::cell::RefCell<Vec<u8>> =
+        std::cell::RefCell::new(vec![0u8; MAX_ADVERT_LEN]);
+}
+
+/// Run `f` on the shared encode buffer ([`MAX_ADVERT_LEN`] bytes).
+fn with_scratch<T>(f: impl FnOnce(&mut [u8]) -> T) -> T {
+    SCRATCH.with_borrow_mut(|b| f(b))
 }
 
 /// Bugs planted in the engine's output, for the tests that show the checks still catch them
@@ -1948,22 +1963,15 @@ impl Cluster {
         }
     }
 
-    fn earliest(&mut self) -> Option<Instant> {
-        self.routers
-            .iter_mut()
-            .filter_map(|r| r.engine.poll_timeout())
-            .min()
+    fn earliest(&self) -> Option<Instant> {
+        self.routers.iter().filter_map(|r| r.next).min()
     }
 
     /// `handle_timeout(now)` on every router with a deadline due.
     fn serve_due(&mut self) {
         let now = self.now;
         for r in 0..self.routers.len() {
-            if self.routers[r]
-                .engine
-                .poll_timeout()
-                .is_some_and(|t| t <= now)
-            {
+            if self.routers[r].next.is_some_and(|t| t <= now) {
                 let out = self.routers[r].timeout(now);
                 self.send(out);
             }
@@ -2200,9 +2208,10 @@ impl Cluster {
             checksum,
             trailing: 0,
         };
-        let mut buf = vec![0u8; MAX_ADVERT_LEN];
-        let n = wire::emit(&advert, &IpContext { src, dst }, &mut buf).ok()?;
-        buf.truncate(n);
+        let buf = with_scratch(|buf| {
+            let n = wire::emit(&advert, &IpContext { src, dst }, buf).ok()?;
+            Some(buf[..n].to_vec())
+        })?;
         Some((cfg.interface.clone(), src, dst, buf))
     }
 }

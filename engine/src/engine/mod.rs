@@ -246,17 +246,19 @@ impl PartialEq for Engine {
     }
 }
 
-/// Find `name` in `names`, as a u16 index.
+/// Find `name` in `names`, as a u16 index. `context` names the place for the error (a
+/// closure: `Engine::new` resolves every tracker of every instance, also on each reload, and
+/// formatting the context up front cost an allocation per tracker).
 fn index_of<'a>(
     mut names: impl Iterator<Item = &'a str>,
     name: &str,
-    context: &str,
+    context: impl FnOnce() -> String,
 ) -> Result<u16, SetupError> {
     names
         .position(|n| n == name)
         .and_then(|p| u16::try_from(p).ok())
         .ok_or_else(|| SetupError::UnknownName {
-            context: context.to_string(),
+            context: context(),
             name: name.to_string(),
         })
 }
@@ -340,7 +342,7 @@ impl Engine {
             iface.instances.push(idx32);
             let mut tracked = Vec::with_capacity(cfg.track.len());
             for t in &cfg.track {
-                let context = format!("{}: track", cfg.name);
+                let context = || format!("{}: track", cfg.name);
                 let target = match &t.target {
                     TrackTarget::Interface(name) => {
                         let k = iface_index(&mut ifaces, name)?;
@@ -349,18 +351,17 @@ impl Engine {
                     }
                     TrackTarget::Script(name) => {
                         let k =
-                            index_of(scripts.iter().map(|s| s.cfg.name.as_str()), name, &context)?;
+                            index_of(scripts.iter().map(|s| s.cfg.name.as_str()), name, context)?;
                         scripts[usize::from(k)].watchers.push(idx32);
                         TrackedRef::Script(k)
                     }
                     TrackTarget::File(name) => {
-                        let k = index_of(files.iter().map(|f| f.name.as_str()), name, &context)?;
+                        let k = index_of(files.iter().map(|f| f.name.as_str()), name, context)?;
                         files[usize::from(k)].watchers.push(idx32);
                         TrackedRef::File(k)
                     }
                     TrackTarget::Process(name) => {
-                        let k =
-                            index_of(processes.iter().map(|p| p.name.as_str()), name, &context)?;
+                        let k = index_of(processes.iter().map(|p| p.name.as_str()), name, context)?;
                         processes[usize::from(k)].watchers.push(idx32);
                         TrackedRef::Process(k)
                     }
@@ -682,23 +683,35 @@ impl Engine {
 
     /// The id of the check program called `name`.
     pub fn script_id(&self, name: &str) -> Option<ScriptId> {
-        index_of(self.scripts.iter().map(|s| s.cfg.name.as_str()), name, "")
-            .ok()
-            .map(ScriptId)
+        index_of(
+            self.scripts.iter().map(|s| s.cfg.name.as_str()),
+            name,
+            String::new,
+        )
+        .ok()
+        .map(ScriptId)
     }
 
     /// The id of the tracked file called `name`.
     pub fn track_file_id(&self, name: &str) -> Option<FileId> {
-        index_of(self.files.iter().map(|f| f.name.as_str()), name, "")
-            .ok()
-            .map(FileId)
+        index_of(
+            self.files.iter().map(|f| f.name.as_str()),
+            name,
+            String::new,
+        )
+        .ok()
+        .map(FileId)
     }
 
     /// The id of the tracked process set called `name`.
     pub fn track_process_id(&self, name: &str) -> Option<ProcessId> {
-        index_of(self.processes.iter().map(|p| p.name.as_str()), name, "")
-            .ok()
-            .map(ProcessId)
+        index_of(
+            self.processes.iter().map(|p| p.name.as_str()),
+            name,
+            String::new,
+        )
+        .ok()
+        .map(ProcessId)
     }
 
     /// Whether a tracked process set is up (its quorum met, as last reported).
@@ -713,9 +726,13 @@ impl Engine {
 
     /// The id of the sync group called `name`.
     pub fn group_id(&self, name: &str) -> Option<GroupId> {
-        index_of(self.groups.iter().map(|g| g.name.as_str()), name, "")
-            .ok()
-            .map(GroupId)
+        index_of(
+            self.groups.iter().map(|g| g.name.as_str()),
+            name,
+            String::new,
+        )
+        .ok()
+        .map(GroupId)
     }
 
     /// A sync group's name, state and members.
