@@ -12,9 +12,10 @@
 //!   to host 2 stays up.
 
 use std::fs;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use vigil_tests::http_lab::Proc;
 use vigil_tests::netns::{self, Kind, Lab};
 
 const SERVER: &str = r#"
@@ -56,23 +57,6 @@ for t in (smtp, echo, dns):
     threading.Thread(target=t, daemon=True).start()
 threading.Event().wait()
 "#;
-
-struct Proc(Option<Child>);
-
-impl Proc {
-    fn stop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            netns::signal(c.id(), libc::SIGKILL);
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 /// The status line of real server `addr:port`.
 fn line(st: &str, who: &str) -> String {

@@ -28,29 +28,14 @@
 //! * vigild stopped: its table is gone, the test's `marker` table is untouched.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::io::BufReader;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use vigil_tests::http_lab::{
+    ask, chi_square, named_server, ruleset, wait_listening, Proc, KEPT_CLIENT, NAMED_SERVER,
+};
 use vigil_tests::netns::{self, Kind, Lab};
-
-const SERVER: &str = r#"
-import sys, http.server
-name, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_GET(self):
-        body = (name + "\n").encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
-class S(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-S((addr, port), H).serve_forever()
-"#;
 
 /// `N` new connections to each address given (port 80), in turn; prints `ADDRESS NAME COUNT`
 /// lines and `ADDRESS errors N`.
@@ -71,36 +56,6 @@ for vip in vips:
         print(vip, k, v)
     print(vip, "errors", errors, flush=True)
 "#;
-
-/// One kept-alive connection: a request on it per line read from stdin; prints the answer.
-const KEPT: &str = r#"
-import sys, http.client
-h = http.client.HTTPConnection(sys.argv[1], 80, timeout=5)
-for line in sys.stdin:
-    try:
-        h.request("GET", "/")
-        print(h.getresponse().read().decode().strip(), flush=True)
-    except Exception as e:
-        print("error", type(e).__name__, flush=True)
-"#;
-
-/// A process started in a namespace, killed (by pid) and reaped on drop.
-struct Proc(Option<Child>);
-
-impl Proc {
-    fn stop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            netns::signal(c.id(), libc::SIGKILL);
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 /// Per address: (name -> count, errors).
 type Spread = BTreeMap<String, (BTreeMap<String, u64>, u64)>;
@@ -137,33 +92,6 @@ fn spread(lab: &Lab, script: &std::path::Path, vips: &[&str], n: usize) -> Sprea
         );
     }
     per
-}
-
-fn ruleset(lab: &Lab) -> String {
-    let out = lab.exec(1, &["nft", "list", "ruleset"]);
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn ask(stdin: &mut ChildStdin, stdout: &mut BufReader<ChildStdout>) -> String {
-    writeln!(stdin, "go").expect("write to the kept connection's client");
-    stdin.flush().expect("flush");
-    let mut line = String::new();
-    stdout.read_line(&mut line).expect("read the answer");
-    line.trim().to_string()
-}
-
-/// Pearson's chi-square of observed counts against expected proportions.
-fn chi_square(observed: &[u64], weights: &[u64]) -> f64 {
-    let n: u64 = observed.iter().sum();
-    let w: u64 = weights.iter().sum();
-    observed
-        .iter()
-        .zip(weights)
-        .map(|(o, wi)| {
-            let e = n as f64 * *wi as f64 / w as f64;
-            (*o as f64 - e).powi(2) / e
-        })
-        .sum()
 }
 
 fn conf(lab_entries: &str, r: [String; 3]) -> String {
@@ -237,48 +165,25 @@ fn a_virtual_server_group_balances_every_entry_and_reloads_in_one_transaction() 
         .exec(1, &["nft", "list", "table", "ip", "marker"])
         .stdout;
 
-    let srv = lab.write("server.py", SERVER);
+    let srv = lab.write("server.py", NAMED_SERVER);
     let spread_py = lab.write("spread.py", SPREAD);
-    let kept_py = lab.write("kept.py", KEPT);
+    let kept_py = lab.write("kept.py", KEPT_CLIENT);
     let addr = |h: usize| netns::link_v4(h, 1).to_string();
     let mut servers: Vec<Proc> = (3..=5)
-        .map(|h| {
-            let child = Command::new("ip")
-                .args(["netns", "exec", &lab.ns(h), "python3"])
-                .arg(&srv)
-                .args([&format!("rs{h}"), &addr(h), "8080"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("python3 server");
-            Proc(Some(child))
-        })
+        .map(|h| named_server(&lab, h, &srv, &format!("rs{h}"), &addr(h), 8080))
         .collect();
     // Every server listens before traffic starts.
-    for h in 3..=5 {
-        let code = format!(
-            "import socket; socket.create_connection(('{}', 8080), 1)",
-            addr(h)
-        );
-        assert!(
-            netns::wait_until(Duration::from_secs(15), || lab
-                .exec(1, &["python3", "-c", &code])
-                .status
-                .success()),
-            "server rs{h} not listening"
-        );
-    }
+    wait_listening(&lab, 1, &[3, 4, 5].map(|h| (addr(h), 8080u16)));
     let node = lab.start(Kind::Vigil, 1, &conf(ENTRIES, [addr(3), addr(4), addr(5)]));
     // The table is complete once every server passed its first check (alpha): 6 buckets.
     assert!(
-        netns::wait_until(Duration::from_secs(20), || ruleset(&lab)
+        netns::wait_until(Duration::from_secs(20), || ruleset(&lab, 1)
             .contains("numgen inc mod 6")),
         "vigild did not build its table:\n{}\n{}",
-        ruleset(&lab),
+        ruleset(&lab, 1),
         lab.node_ref(node).log_text()
     );
-    let rules = ruleset(&lab);
+    let rules = ruleset(&lab, 1);
     println!("director's ruleset (group):\n{rules}");
     for want in [
         "ip daddr 192.0.2.100 tcp dport 80 goto vs0",
@@ -327,10 +232,10 @@ fn a_virtual_server_group_balances_every_entry_and_reloads_in_one_transaction() 
         lab.vigild_status(node)
     );
     assert!(
-        netns::wait_until(Duration::from_secs(10), || ruleset(&lab)
+        netns::wait_until(Duration::from_secs(10), || ruleset(&lab, 1)
             .contains("numgen inc mod 4")),
         "the table was not changed for rs4:\n{}",
-        ruleset(&lab)
+        ruleset(&lab, 1)
     );
     let per = spread(&lab, &spread_py, &vips, 150);
     for (vip, (counts, errors)) in &per {
@@ -367,14 +272,14 @@ fn a_virtual_server_group_balances_every_entry_and_reloads_in_one_transaction() 
     netns::signal(n.pid, libc::SIGHUP);
     assert!(
         netns::wait_until(Duration::from_secs(20), || {
-            let r = ruleset(&lab);
+            let r = ruleset(&lab, 1);
             !r.contains("192.0.2.101") && r.contains("numgen inc mod 4")
         }),
         "the reload did not remove 192.0.2.101:\n{}\n{}",
-        ruleset(&lab),
+        ruleset(&lab, 1),
         lab.node_ref(node).log_text()
     );
-    println!("director's ruleset after the reload:\n{}", ruleset(&lab));
+    println!("director's ruleset after the reload:\n{}", ruleset(&lab, 1));
     let kept_vips = [
         "192.0.2.100",
         "192.0.2.110",
@@ -402,7 +307,7 @@ fn a_virtual_server_group_balances_every_entry_and_reloads_in_one_transaction() 
 
     let st = lab.node(node).terminate();
     assert!(st.is_some(), "vigild did not stop");
-    let after = ruleset(&lab);
+    let after = ruleset(&lab, 1);
     assert!(!after.contains("table ip vigil"), "{after}");
     let marker_after = lab
         .exec(1, &["nft", "list", "table", "ip", "marker"])

@@ -26,32 +26,14 @@
 //!   of the test's own, added before vigild started) is exactly as it was.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::io::BufReader;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use vigil_tests::http_lab::{
+    ask, chi_square, named_server, ruleset, wait_listening, Proc, KEPT_CLIENT, NAMED_SERVER,
+};
 use vigil_tests::netns::{self, Kind, Lab};
-
-const SERVER: &str = r#"
-import sys, http.server
-name, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_GET(self):
-        body = (name + "\n").encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
-class S(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    if ":" in addr:
-        import socket
-        address_family = socket.AF_INET6
-S((addr, port), H).serve_forever()
-"#;
 
 /// `N` new connections, one request each; prints `name count` lines and `errors N`.
 const SPREAD: &str = r#"
@@ -73,38 +55,8 @@ for k, v in sorted(c.items()):
 print("errors", errors)
 "#;
 
-/// One kept-alive connection: a request on it per line read from stdin; prints the answer.
-const KEPT: &str = r#"
-import sys, http.client
-h = http.client.HTTPConnection(sys.argv[1], 80, timeout=5)
-for line in sys.stdin:
-    try:
-        h.request("GET", "/")
-        print(h.getresponse().read().decode().strip(), flush=True)
-    except Exception as e:
-        print("error", type(e).__name__, flush=True)
-"#;
-
-/// A process started in a namespace, killed (by pid) and reaped on drop.
-struct Proc(Option<Child>);
-
-impl Proc {
-    fn stop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            netns::signal(c.id(), libc::SIGKILL);
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 fn server(lab: &Lab, host: usize, script: &std::path::Path, name: &str, port: u16) -> Proc {
-    server_on(
+    named_server(
         lab,
         host,
         script,
@@ -112,26 +64,6 @@ fn server(lab: &Lab, host: usize, script: &std::path::Path, name: &str, port: u1
         &netns::link_v4(host, 1).to_string(),
         port,
     )
-}
-
-fn server_on(
-    lab: &Lab,
-    host: usize,
-    script: &std::path::Path,
-    name: &str,
-    addr: &str,
-    port: u16,
-) -> Proc {
-    let child = Command::new("ip")
-        .args(["netns", "exec", &lab.ns(host), "python3"])
-        .arg(script)
-        .args([name, addr, &port.to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python3 server");
-    Proc(Some(child))
 }
 
 fn spread(lab: &Lab, script: &std::path::Path, n: usize) -> (BTreeMap<String, u64>, u64) {
@@ -165,33 +97,6 @@ fn spread_to(
         }
     }
     (counts, errors)
-}
-
-fn ruleset(lab: &Lab) -> String {
-    let out = lab.exec(1, &["nft", "list", "ruleset"]);
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn ask(stdin: &mut ChildStdin, stdout: &mut BufReader<ChildStdout>) -> String {
-    writeln!(stdin, "go").expect("write to the kept connection's client");
-    stdin.flush().expect("flush");
-    let mut line = String::new();
-    stdout.read_line(&mut line).expect("read the answer");
-    line.trim().to_string()
-}
-
-/// Pearson's chi-square of observed counts against expected proportions.
-fn chi_square(observed: &[u64], weights: &[u64]) -> f64 {
-    let n: u64 = observed.iter().sum();
-    let w: u64 = weights.iter().sum();
-    observed
-        .iter()
-        .zip(weights)
-        .map(|(o, wi)| {
-            let e = n as f64 * *wi as f64 / w as f64;
-            (*o as f64 - e).powi(2) / e
-        })
-        .sum()
 }
 
 #[test]
@@ -230,11 +135,11 @@ fn nat_load_balancing_follows_the_checkers() {
     );
     let r = lab.exec(1, &["nft", "-f", &other.display().to_string()]);
     assert!(r.status.success(), "nft -f other: {r:?}");
-    let before = ruleset(&lab);
+    let before = ruleset(&lab, 1);
 
-    let srv = lab.write("server.py", SERVER);
+    let srv = lab.write("server.py", NAMED_SERVER);
     let spread_py = lab.write("spread.py", SPREAD);
-    let kept_py = lab.write("kept.py", KEPT);
+    let kept_py = lab.write("kept.py", KEPT_CLIENT);
     let mut servers: Vec<Proc> = (3..=5)
         .map(|h| server(&lab, h, &srv, &format!("rs{h}"), 8080))
         .collect();
@@ -267,13 +172,16 @@ fn nat_load_balancing_follows_the_checkers() {
     );
     let node = lab.start(Kind::Vigil, 1, &conf);
     assert!(
-        netns::wait_until(Duration::from_secs(20), || ruleset(&lab)
+        netns::wait_until(Duration::from_secs(20), || ruleset(&lab, 1)
             .contains("numgen inc mod 6")),
         "vigild did not build its table:\n{}\n{}",
-        ruleset(&lab),
+        ruleset(&lab, 1),
         lab.node_ref(node).log_text()
     );
-    println!("director's ruleset with vigild running:\n{}", ruleset(&lab));
+    println!(
+        "director's ruleset with vigild running:\n{}",
+        ruleset(&lab, 1)
+    );
 
     // 1. The spread follows the weights.
     let (counts, errors) = spread(&lab, &spread_py, 3000);
@@ -299,10 +207,10 @@ fn nat_load_balancing_follows_the_checkers() {
     ] {
         assert!(lab.exec(1, meddle).status.success(), "{meddle:?}");
         assert!(
-            netns::wait_until(Duration::from_secs(10), || ruleset(&lab)
+            netns::wait_until(Duration::from_secs(10), || ruleset(&lab, 1)
                 .contains("numgen inc mod 6")),
             "not rebuilt after {meddle:?}:\n{}\n{}",
-            ruleset(&lab),
+            ruleset(&lab, 1),
             lab.node_ref(node).log_text()
         );
     }
@@ -375,21 +283,22 @@ fn nat_load_balancing_follows_the_checkers() {
     // transaction that follows it has run (a fresh-clone run sent its 100 requests in between
     // and all were refused by the stopped rs3). Wait for the kernel's table, not for the status.
     assert!(
-        netns::wait_until(Duration::from_secs(20), || ruleset(&lab).contains("9090")),
+        netns::wait_until(Duration::from_secs(20), || ruleset(&lab, 1)
+            .contains("9090")),
         "the sorry server never reached the kernel's table:\n{}",
-        ruleset(&lab)
+        ruleset(&lab, 1)
     );
     // The sorry server is no real server: nothing checks it, so the test makes sure it listens
     // (a CI run saw all 100 requests refused with "9090" already in the table; the sorry server
     // is the only one of the four servers this step needs that no checker had seen answer).
-    wait_listening(&lab, &[(r3.to_string(), 9090)]);
+    wait_listening(&lab, 1, &[(r3.to_string(), 9090)]);
     let (counts, errors) = spread(&lab, &spread_py, 100);
     println!("100 requests with the quorum lost: {counts:?}, errors {errors}");
     if errors != 0 || counts.get("sorry").copied() != Some(100) {
         let ss = lab.exec(3, &["ss", "-tanp"]);
         panic!(
             "quorum lost: {counts:?}, errors {errors}\nruleset:\n{}\nhost 3 sockets:\n{}\nstatus:\n{}\nlog:\n{}",
-            ruleset(&lab),
+            ruleset(&lab, 1),
             String::from_utf8_lossy(&ss.stdout),
             lab.vigild_status(node),
             lab.node_ref(node).log_text()
@@ -399,7 +308,7 @@ fn nat_load_balancing_follows_the_checkers() {
     // 4. Stopped: Vigil's table gone, the rest untouched.
     let st = lab.node(node).terminate();
     assert!(st.is_some(), "vigild did not stop");
-    let after = ruleset(&lab);
+    let after = ruleset(&lab, 1);
     assert!(!after.contains("table ip vigil"), "{after}");
     assert_eq!(after, before, "vigild changed the rest of the ruleset");
     let log = lab.node_ref(node).log_text();
@@ -456,11 +365,11 @@ fn ipv6_service_and_inhibit_on_failure() {
     );
     assert!(r.status.success(), "{r:?}");
 
-    let srv = lab.write("server.py", SERVER);
+    let srv = lab.write("server.py", NAMED_SERVER);
     let spread_py = lab.write("spread.py", SPREAD);
     let mut servers: Vec<Proc> = [3, 4]
         .iter()
-        .map(|h| server_on(&lab, *h, &srv, &format!("rs{h}"), &v6_1(*h), 8080))
+        .map(|h| named_server(&lab, *h, &srv, &format!("rs{h}"), &v6_1(*h), 8080))
         .collect();
     let (a3, a4) = (v6_1(3), v6_1(4));
     let conf = format!(
@@ -481,13 +390,13 @@ fn ipv6_service_and_inhibit_on_failure() {
     );
     let node = lab.start(Kind::Vigil, 1, &conf);
     assert!(
-        netns::wait_until(Duration::from_secs(20), || ruleset(&lab)
+        netns::wait_until(Duration::from_secs(20), || ruleset(&lab, 1)
             .contains("numgen inc mod 2")),
         "vigild did not build its table:\n{}\n{}",
-        ruleset(&lab),
+        ruleset(&lab, 1),
         lab.node_ref(node).log_text()
     );
-    println!("director's ruleset (IPv6):\n{}", ruleset(&lab));
+    println!("director's ruleset (IPv6):\n{}", ruleset(&lab, 1));
     let (counts, errors) = spread_to(&lab, &spread_py, "2001:db8::100", 200);
     println!("200 requests over IPv6: {counts:?}, errors {errors}");
     assert_eq!(errors, 0);
@@ -512,7 +421,7 @@ fn ipv6_service_and_inhibit_on_failure() {
     assert_eq!(counts.get("rs3").copied(), Some(200), "{counts:?}");
     let st = lab.node(node).terminate();
     assert!(st.is_some(), "vigild did not stop");
-    assert!(!ruleset(&lab).contains("vigil"), "{}", ruleset(&lab));
+    assert!(!ruleset(&lab, 1).contains("vigil"), "{}", ruleset(&lab, 1));
 }
 
 /// New connections in a loop for `SECS` seconds, one request each (2 s timeout: a margin for
@@ -579,9 +488,9 @@ fn director_pair_fails_over_under_traffic() {
     for d in [1, 2] {
         lab.exec(d, &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
     }
-    let srv = lab.write("server.py", SERVER);
+    let srv = lab.write("server.py", NAMED_SERVER);
     let loop_py = lab.write("loop.py", LOOP);
-    let kept_py = lab.write("kept.py", KEPT);
+    let kept_py = lab.write("kept.py", KEPT_CLIENT);
     let mut servers: Vec<Proc> = (4..=6)
         .map(|h| server(&lab, h, &srv, &format!("rs{h}"), 8080))
         .collect();
@@ -867,7 +776,7 @@ fn fwmark_service_under_traffic() {
     );
     let r = lab.exec(1, &["nft", "-f", &mark.display().to_string()]);
     assert!(r.status.success(), "nft -f mark: {r:?}");
-    let srv = lab.write("server.py", SERVER);
+    let srv = lab.write("server.py", NAMED_SERVER);
     let spread_py = lab.write("spread_port.py", SPREAD_PORT);
     let mut procs = Vec::new();
     for h in 3..=4 {
@@ -905,13 +814,13 @@ fn fwmark_service_under_traffic() {
     );
     let node = lab.start(Kind::Vigil, 1, &conf);
     assert!(
-        netns::wait_until(Duration::from_secs(20), || ruleset(&lab)
+        netns::wait_until(Duration::from_secs(20), || ruleset(&lab, 1)
             .contains("numgen inc mod 2")),
         "vigild did not build its table:\n{}\n{}",
-        ruleset(&lab),
+        ruleset(&lab, 1),
         lab.node_ref(node).log_text()
     );
-    println!("director's ruleset (fwmark):\n{}", ruleset(&lab));
+    println!("director's ruleset (fwmark):\n{}", ruleset(&lab, 1));
     for port in [80u16, 8080] {
         let counts = spread_port(&lab, &spread_py, port, 200);
         println!("200 requests to port {port}: {counts:?}");
@@ -929,7 +838,7 @@ fn fwmark_service_under_traffic() {
     assert_eq!(counts.get("errors").copied(), Some(5), "{counts:?}");
     let st = lab.node(node).terminate();
     assert!(st.is_some(), "vigild did not stop");
-    let after = ruleset(&lab);
+    let after = ruleset(&lab, 1);
     assert!(!after.contains("table ip vigil"), "{after}");
     assert!(after.contains("table ip marker"), "{after}");
 }
@@ -1006,7 +915,7 @@ fn persistence_timeout_keeps_a_client_on_its_server() {
         let r = lab.exec(2, &["ip", "addr", "add", &format!("{a}/24"), "dev", "eth0"]);
         assert!(r.status.success(), "{r:?}");
     }
-    let srv = lab.write("server.py", SERVER);
+    let srv = lab.write("server.py", NAMED_SERVER);
     let persist_py = lab.write("persist.py", PERSIST);
     let mut servers: Vec<Proc> = (3..=4)
         .map(|h| server(&lab, h, &srv, &format!("rs{h}"), 8080))
@@ -1030,13 +939,13 @@ fn persistence_timeout_keeps_a_client_on_its_server() {
     );
     let node = lab.start(Kind::Vigil, 1, &conf);
     assert!(
-        netns::wait_until(Duration::from_secs(20), || ruleset(&lab)
+        netns::wait_until(Duration::from_secs(20), || ruleset(&lab, 1)
             .contains("numgen inc mod 2")),
         "vigild did not build its table:\n{}\n{}",
-        ruleset(&lab),
+        ruleset(&lab, 1),
         lab.node_ref(node).log_text()
     );
-    println!("director's ruleset (persistence):\n{}", ruleset(&lab));
+    println!("director's ruleset (persistence):\n{}", ruleset(&lab, 1));
     let seen = persist(&lab, &persist_py, &sources, 10);
     println!("10 rounds over {sources:?}: {seen:?}");
     for a in sources {
@@ -1099,7 +1008,7 @@ fn persistence_timeout_keeps_a_client_on_its_server() {
     );
     let st = lab.node(node).terminate();
     assert!(st.is_some(), "vigild did not stop");
-    assert!(!ruleset(&lab).contains("table ip vigil"));
+    assert!(!ruleset(&lab, 1).contains("table ip vigil"));
 }
 
 /// An HTTP server that answers with its name and the address it saw the request from.
@@ -1152,7 +1061,7 @@ fn nat_mask_masquerades_the_real_servers_own_connections() {
     let mut lab = single_director("dpnatmask");
     let who = lab.write("who.py", WHO);
     let client_addr = netns::link_v4(2, 0).to_string();
-    let _client_web = server_on(&lab, 2, &who, "client-web", &client_addr, 8000);
+    let _client_web = named_server(&lab, 2, &who, "client-web", &client_addr, 8000);
     let _servers: Vec<Proc> = (3..=4)
         .map(|h| server(&lab, h, &who, &format!("rs{h}"), 8080))
         .collect();
@@ -1184,13 +1093,13 @@ fn nat_mask_masquerades_the_real_servers_own_connections() {
     );
     let node = lab.start(Kind::Vigil, 1, &conf);
     assert!(
-        netns::wait_until(Duration::from_secs(20), || ruleset(&lab)
+        netns::wait_until(Duration::from_secs(20), || ruleset(&lab, 1)
             .contains("numgen inc mod 2")),
         "vigild did not build its table:\n{}\n{}",
-        ruleset(&lab),
+        ruleset(&lab, 1),
         lab.node_ref(node).log_text()
     );
-    println!("director's ruleset (nat_mask):\n{}", ruleset(&lab));
+    println!("director's ruleset (nat_mask):\n{}", ruleset(&lab, 1));
     let director = netns::link_v4(1, 0).to_string();
     let out = get(&lab, 3, &outward);
     assert_eq!(
@@ -1207,28 +1116,12 @@ fn nat_mask_masquerades_the_real_servers_own_connections() {
     }
     let st = lab.node(node).terminate();
     assert!(st.is_some(), "vigild did not stop");
-    assert!(!ruleset(&lab).contains("table ip vigil"));
+    assert!(!ruleset(&lab, 1).contains("table ip vigil"));
     let after = get(&lab, 3, &outward);
     assert!(
         after.starts_with("error"),
         "masquerade left behind: {after}"
     );
-}
-
-/// Waits until every `(address, port)` accepts a TCP connection from the director (host 1):
-/// a server still starting would turn requests into errors that say nothing about the data
-/// plane.
-fn wait_listening(lab: &Lab, servers: &[(String, u16)]) {
-    for (a, port) in servers {
-        let code = format!("import socket; socket.create_connection(('{a}', {port}), 1)");
-        assert!(
-            netns::wait_until(Duration::from_secs(15), || lab
-                .exec(1, &["python3", "-c", &code])
-                .status
-                .success()),
-            "server {a} port {port} not listening"
-        );
-    }
 }
 
 /// An IPv6 virtual server (2001:db8::100 port 80, wrr 3:2:1) through the nftables NAT path
@@ -1282,14 +1175,14 @@ fn ipv6_weighted_spread_and_a_killed_server() {
     );
     assert!(r.status.success(), "{r:?}");
 
-    let srv = lab.write("server.py", SERVER);
+    let srv = lab.write("server.py", NAMED_SERVER);
     let spread_py = lab.write("spread.py", SPREAD);
-    let kept_py = lab.write("kept.py", KEPT);
+    let kept_py = lab.write("kept.py", KEPT_CLIENT);
     let mut servers: Vec<Proc> = [3, 4, 5]
         .iter()
-        .map(|h| server_on(&lab, *h, &srv, &format!("rs{h}"), &v6_1(*h), 8080))
+        .map(|h| named_server(&lab, *h, &srv, &format!("rs{h}"), &v6_1(*h), 8080))
         .collect();
-    wait_listening(&lab, &[3, 4, 5].map(|h| (v6_1(h), 8080u16)));
+    wait_listening(&lab, 1, &[3, 4, 5].map(|h| (v6_1(h), 8080u16)));
     let (a3, a4, a5) = (v6_1(3), v6_1(4), v6_1(5));
     let conf = format!(
         "virtual_server 2001:db8::100 80 {{
@@ -1311,13 +1204,13 @@ fn ipv6_weighted_spread_and_a_killed_server() {
     );
     let node = lab.start(Kind::Vigil, 1, &conf);
     assert!(
-        netns::wait_until(Duration::from_secs(20), || ruleset(&lab)
+        netns::wait_until(Duration::from_secs(20), || ruleset(&lab, 1)
             .contains("numgen inc mod 6")),
         "vigild did not build its table:\n{}\n{}",
-        ruleset(&lab),
+        ruleset(&lab, 1),
         lab.node_ref(node).log_text()
     );
-    println!("director's ruleset (IPv6, wrr):\n{}", ruleset(&lab));
+    println!("director's ruleset (IPv6, wrr):\n{}", ruleset(&lab, 1));
     let (counts, errors) = spread_to(&lab, &spread_py, "2001:db8::100", 3000);
     let observed: Vec<u64> = ["rs3", "rs4", "rs5"]
         .iter()
@@ -1377,9 +1270,9 @@ fn ipv6_weighted_spread_and_a_killed_server() {
     let st = lab.node(node).terminate();
     assert!(st.is_some(), "vigild did not stop");
     assert!(
-        !ruleset(&lab).contains("table ip6 vigil"),
+        !ruleset(&lab, 1).contains("table ip6 vigil"),
         "{}",
-        ruleset(&lab)
+        ruleset(&lab, 1)
     );
 }
 
@@ -1451,7 +1344,7 @@ fn fwmark_service_with_persistence() {
         let r = lab.exec(2, &["ip", "addr", "add", &format!("{a}/24"), "dev", "eth0"]);
         assert!(r.status.success(), "{r:?}");
     }
-    let srv = lab.write("server.py", SERVER);
+    let srv = lab.write("server.py", NAMED_SERVER);
     let py = lab.write("persist_ports.py", PERSIST_PORTS);
     let mut procs = Vec::new();
     let mut listening = Vec::new();
@@ -1461,7 +1354,7 @@ fn fwmark_service_with_persistence() {
             listening.push((netns::link_v4(h, 1).to_string(), port));
         }
     }
-    wait_listening(&lab, &listening);
+    wait_listening(&lab, 1, &listening);
     let (r3, r4) = (netns::link_v4(3, 1), netns::link_v4(4, 1));
     let conf = format!(
         "virtual_server fwmark 7 {{
@@ -1479,15 +1372,15 @@ fn fwmark_service_with_persistence() {
     );
     let node = lab.start(Kind::Vigil, 1, &conf);
     assert!(
-        netns::wait_until(Duration::from_secs(20), || ruleset(&lab)
+        netns::wait_until(Duration::from_secs(20), || ruleset(&lab, 1)
             .contains("numgen inc mod 2")),
         "vigild did not build its table:\n{}\n{}",
-        ruleset(&lab),
+        ruleset(&lab, 1),
         lab.node_ref(node).log_text()
     );
     println!(
         "director's ruleset (fwmark, persistence):\n{}",
-        ruleset(&lab)
+        ruleset(&lab, 1)
     );
     // Within the timeout: 12 connections alternating ports 80 and 8080, each renewing the
     // entry; steering clients in between would move it under rr alone.
@@ -1552,5 +1445,5 @@ fn fwmark_service_with_persistence() {
     );
     let st = lab.node(node).terminate();
     assert!(st.is_some(), "vigild did not stop");
-    assert!(!ruleset(&lab).contains("table ip vigil"));
+    assert!(!ruleset(&lab, 1).contains("table ip vigil"));
 }
