@@ -11,9 +11,9 @@ use std::net::IpAddr;
 
 use crate::conf::{self, AuthType, Config, Scope, TrackRef, UnicastChecksum, VrrpInstance};
 use crate::setup::{
-    Announce, EngineConfig, InstanceConfig, LinkDelay, OldUnicastChecksum, RouteKind, ScriptConfig,
-    SyncGroupConfig, Track, TrackFileConfig, TrackProcessConfig, TrackTarget, UnicastTtl,
-    VirtualRoute, MAIN_TABLE, OWNER_PRIORITY,
+    Announce, AnnounceGates, EngineConfig, GarpGroup, InstanceConfig, LinkDelay,
+    OldUnicastChecksum, RouteKind, ScriptConfig, SyncGroupConfig, Track, TrackFileConfig,
+    TrackProcessConfig, TrackTarget, UnicastTtl, VirtualRoute, MAIN_TABLE, OWNER_PRIORITY,
 };
 use crate::wire::{Auth, ChecksumPolicy, Family};
 
@@ -359,10 +359,6 @@ fn instance(
         master_delay: i.garp.master_delay,
         master_refresh: i.garp.master_refresh,
         master_refresh_repeat: i.garp.master_refresh_repeat,
-        interval: match i.family {
-            Family::V4 => i.garp.interval,
-            Family::V6 => i.garp.na_interval,
-        },
         lower_prio_repeat: i.garp.lower_prio_repeat,
         lower_prio_delay: i.garp.lower_prio_delay,
         na_router_flag: true,
@@ -589,6 +585,19 @@ impl EngineConfig {
                         up: d.up,
                     })
                     .collect(),
+                announce_gates: AnnounceGates {
+                    garp_interval: cfg.global.vrrp_garp_interval,
+                    gna_interval: cfg.global.vrrp_gna_interval,
+                    groups: cfg
+                        .garp_groups
+                        .iter()
+                        .map(|g| GarpGroup {
+                            garp_interval: g.garp_interval.unwrap_or_default(),
+                            gna_interval: g.gna_interval.unwrap_or_default(),
+                            interfaces: g.interfaces.clone(),
+                        })
+                        .collect(),
+                },
             },
             unsupported,
         })

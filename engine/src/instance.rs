@@ -117,7 +117,8 @@ pub(crate) enum Timer {
     Adver = 0,
     /// Master_Down_Timer (BACKUP): take over.
     MasterDown = 1,
-    /// The next announcement of a burst spaced by `vrrp_garp_interval` (MASTER).
+    /// The earliest time an interface gate opens for one of this instance's pending
+    /// announcements (`Instance::pending`; MASTER; `announce.rs`).
     Announce = 2,
     /// The delayed burst: `garp_master_delay` after becoming MASTER, or `garp_lower_prio_delay`
     /// after hearing a lower priority (MASTER).
@@ -199,8 +200,9 @@ pub(crate) struct Instance {
     pub want_master: bool,
     /// Resolved trackers.
     pub tracked: Vec<Tracked>,
-    /// Announcements left in the current burst.
-    pub burst_left: u32,
+    /// Per address of `announced`: an announcement waits for its interface's gate
+    /// (keepalived 2.2.7's `garp_gna_pending`; `announce.rs`).
+    pub pending: Vec<bool>,
     /// Announcements in the pending delayed burst.
     pub delayed_repeat: u32,
     /// `garp_extra_if`: the first advert at or after this instant also announces on the other
@@ -261,7 +263,7 @@ impl Instance {
             group: None,
             want_master: false,
             tracked: Vec::new(),
-            burst_left: 0,
+            pending: Vec::new(),
             delayed_repeat: 0,
             extra_if_due: Instant::MAX,
             down_from: None,
@@ -295,7 +297,7 @@ impl Instance {
 
     pub(crate) fn stop_timers(&mut self) {
         self.timers = [Instant::MAX; TIMER_COUNT];
-        self.burst_left = 0;
+        self.pending.clear();
     }
 
     /// Stop the timers that only run while MASTER.
@@ -308,7 +310,8 @@ impl Instance {
         ] {
             self.set(t, Instant::MAX);
         }
-        self.burst_left = 0;
+        // keepalived 2.2.7 vrrp_remove_delayed_arp, on leaving MASTER.
+        self.pending.clear();
     }
 
     /// (Re)start the Master_Down_Timer for a full Master_Down_Interval from `now`.

@@ -119,7 +119,9 @@
 //!
 //! On becoming MASTER an instance with virtual addresses sends `garp_master_repeat` (default 5)
 //! [`Action::Announce`]s, one gratuitous ARP (IPv4) or unsolicited neighbour advertisement (IPv6)
-//! per address each, spaced by `vrrp_garp_interval` / `vrrp_gna_interval` (default: back to back);
+//! per address each, through each interface's gate (`vrrp_garp_interval` / `vrrp_gna_interval`,
+//! `garp_group`; default none: back to back): keepalived 2.2.7's per-interface minimum spacing,
+//! where an address asked for before the gate opens is marked pending once and goes when it opens;
 //! the same burst again after `garp_master_delay` (default 5 s; 0 disables it); bursts of
 //! `garp_master_refresh_repeat` every `garp_master_refresh` (default off); and, when a MASTER hears
 //! a lower priority, a burst of `garp_lower_prio_repeat` and another after

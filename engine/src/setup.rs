@@ -322,9 +322,6 @@ pub struct Announce {
     pub master_refresh: Option<Duration>,
     /// `garp_master_refresh_repeat`: announcements in each refresh burst (default 1).
     pub master_refresh_repeat: u32,
-    /// `vrrp_garp_interval` (IPv4) / `vrrp_gna_interval` (IPv6): spacing between the
-    /// announcements of one burst (default 0: back to back).
-    pub interval: Duration,
     /// `garp_lower_prio_repeat`: announcements in the burst a MASTER sends when it hears a lower
     /// priority (re-announcing after a split brain heals; keepalived issues #166, #1884).
     /// Default: `master_repeat`.
@@ -361,7 +358,6 @@ impl Default for Announce {
             master_delay: Duration::from_secs(5),
             master_refresh: None,
             master_refresh_repeat: 1,
-            interval: Duration::ZERO,
             lower_prio_repeat: 5,
             lower_prio_delay: Duration::from_secs(5),
             na_router_flag: true,
@@ -569,6 +565,52 @@ pub struct EngineConfig {
     /// keepalived.conf(5) `interface_up_down_delays`: per interface, how long a link change
     /// must last before the instances see it.
     pub link_delays: Vec<LinkDelay>,
+    /// keepalived's per-interface announcement gates (`vrrp_garp_interval`,
+    /// `vrrp_gna_interval`, `garp_group`).
+    pub announce_gates: AnnounceGates,
+}
+
+/// The minimum spacing of gratuitous ARPs / unsolicited NAs on an interface, shared by every
+/// instance that announces there (keepalived 2.2.7 `garp_delay_t`, vrrp_arp.c / vrrp_ndisc.c):
+/// an announcement asked for before the interface's gate opens is only marked pending (one mark
+/// per address, so the repeats of a burst collapse into one) and goes when the gate opens.
+/// keepalived.conf(5): `vrrp_garp_interval` / `vrrp_gna_interval` are the gate of every
+/// interface that no `garp_group` names. Zero: no gate (back to back, the default).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct AnnounceGates {
+    /// `vrrp_garp_interval`: every interface's default gratuitous ARP gate.
+    pub garp_interval: Duration,
+    /// `vrrp_gna_interval`: every interface's default unsolicited NA gate.
+    pub gna_interval: Duration,
+    /// `garp_group { garp_interval X; gna_interval Y; interface IF | interfaces { ... } }`: the
+    /// gates of the named interfaces, instead of the defaults (an interval the group leaves out
+    /// is no gate there, as in keepalived).
+    pub groups: Vec<GarpGroup>,
+}
+
+/// One `garp_group` block.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct GarpGroup {
+    /// `garp_interval` (zero: none).
+    pub garp_interval: Duration,
+    /// `gna_interval` (zero: none).
+    pub gna_interval: Duration,
+    /// `interface IF` / `interfaces { IF ... }`.
+    pub interfaces: Vec<String>,
+}
+
+impl AnnounceGates {
+    /// The (ARP, NA) gate intervals of interface `name`: its `garp_group`'s, else the defaults.
+    pub fn of(&self, name: &str) -> [Duration; 2] {
+        match self
+            .groups
+            .iter()
+            .find(|g| g.interfaces.iter().any(|i| i == name))
+        {
+            Some(g) => [g.garp_interval, g.gna_interval],
+            None => [self.garp_interval, self.gna_interval],
+        }
+    }
 }
 
 /// One line of `interface_up_down_delays { IFNAME DOWN_DELAY [UP_DELAY] }`.

@@ -296,6 +296,7 @@ impl Sim {
                     .collect(),
                 files: Vec::new(),
                 router_stats: Default::default(),
+                gate_last: Vec::new(),
                 group_states: Vec::new(),
                 trackers_listed: false,
                 contract: None,

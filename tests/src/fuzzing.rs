@@ -1677,8 +1677,8 @@ pub fn cluster_config(r: usize, n: usize, flags: u8) -> EngineConfig {
         .push(track(TrackTarget::Interface("eth0".to_string()), 0, false));
     i4.track.push(track(file(), 10, false));
     i4.track.push(track(script("chk_a"), 20, true));
-    // Announcements spaced out on one instance, refreshed on another (Announce timers).
-    i2.announce.interval = Duration::from_millis(20);
+    // Announcements gated on one interface (vrrp_gna_interval on eth0, a garp_group gate on
+    // eth1), refreshed on another instance (Announce timers).
     i2.announce.master_repeat = 3;
     i3.announce.master_refresh = Some(Duration::from_millis(500));
     i3.announce.master_delay = Duration::ZERO;
@@ -1697,6 +1697,15 @@ pub fn cluster_config(r: usize, n: usize, flags: u8) -> EngineConfig {
         sync_groups,
         startup_delay: std::time::Duration::ZERO,
         link_delays: Vec::new(),
+        announce_gates: vigil_engine::setup::AnnounceGates {
+            garp_interval: Duration::ZERO,
+            gna_interval: Duration::from_millis(20),
+            groups: vec![vigil_engine::setup::GarpGroup {
+                garp_interval: Duration::from_millis(30),
+                gna_interval: Duration::ZERO,
+                interfaces: vec!["eth1".to_string()],
+            }],
+        },
         scripts: vec![
             ScriptConfig {
                 name: "chk_a".to_string(),

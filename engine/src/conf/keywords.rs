@@ -51,7 +51,7 @@ pub enum Section {
     TrackFile,
     /// `vrrp_track_process NAME { }` (skipped whole: its class is the top-level keyword's).
     VrrpTrackProcess,
-    /// `garp_group { }` (skipped whole).
+    /// `garp_group { }`.
     GarpGroup,
     /// `track_group NAME { group { ... } }`.
     TrackGroup,
@@ -253,7 +253,6 @@ const LINKBEAT: Class = N(
 const TRACK_BFD: Class = R(
     "Vigil has no BFD subsystem: an instance tracking a BFD session would never fault when it goes down",
 );
-const GARP_GROUP: Class = R("a minimum spacing of gratuitous ARPs / NAs per interface (or group of interfaces), shared by every instance, is not implemented: Vigil spaces only the announcements of each instance's own burst, by vrrp_garp_interval / vrrp_gna_interval, so instances on one interface could announce closer together than garp_interval / gna_interval");
 
 /// Every keyword, by section. Sorted by section, then as keepalived.conf(5) groups them.
 pub const KEYWORDS: &[Keyword] = &[
@@ -271,7 +270,7 @@ pub const KEYWORDS: &[Keyword] = &[
     k(Top, "SSL", H),
     k(Top, "static_rules", H),
     k(Top, "vrrp_track_process", H),
-    k(Top, "garp_group", GARP_GROUP),
+    k(Top, "garp_group", H),
     k(Top, "track_group", H),
     k(Top, "interface_up_down_delays", H),
     k(Top, "bfd_instance", N("Vigil has no BFD subsystem; the section is skipped (track_bfd, which would use it, is refused)")),
@@ -522,11 +521,11 @@ pub const KEYWORDS: &[Keyword] = &[
     k(VrrpTrackProcess, "terminate_delay", H),
     k(VrrpTrackProcess, "fork_delay", H),
     k(VrrpTrackProcess, "full_command", H),
-    // ---- garp_group (skipped whole) ----
-    k(GarpGroup, "garp_interval", GARP_GROUP),
-    k(GarpGroup, "gna_interval", GARP_GROUP),
-    k(GarpGroup, "interface", GARP_GROUP),
-    k(GarpGroup, "interfaces", GARP_GROUP),
+    // ---- garp_group ----
+    k(GarpGroup, "garp_interval", H),
+    k(GarpGroup, "gna_interval", H),
+    k(GarpGroup, "interface", H),
+    k(GarpGroup, "interfaces", H),
     // ---- track_group ----
     k(TrackGroup, "group", H),
     // ---- the options of an address line ----
@@ -632,7 +631,7 @@ pub const KEYWORDS: &[Keyword] = &[
 
 /// Sections that the parser skips whole: the class of every keyword inside is the class of the
 /// top-level keyword that opens it.
-pub const SKIPPED_SECTIONS: &[(Section, &str)] = &[(Section::GarpGroup, "garp_group")];
+pub const SKIPPED_SECTIONS: &[(Section, &str)] = &[];
 
 /// `(honoured, noted, refused)` counts of the table.
 pub fn counts() -> (usize, usize, usize) {

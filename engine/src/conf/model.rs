@@ -35,6 +35,8 @@ pub struct Config {
     /// `interface_up_down_delays { IFNAME DOWN_DELAY [UP_DELAY] }`, in file order (a later
     /// line for the same interface replaces an earlier one, as in keepalived).
     pub interface_delays: Vec<InterfaceDelay>,
+    /// `garp_group` blocks, in file order: per-interface announcement gates.
+    pub garp_groups: Vec<GarpGroupConf>,
     /// `static_rules`: policy routing rules kept on the machine whatever the VRRP state.
     pub static_rules: Vec<Rule>,
     /// `track_group` blocks, in file order (names are unique).
@@ -446,10 +448,6 @@ pub struct Garp {
     pub lower_prio_delay: Duration,
     /// Messages in that burst.
     pub lower_prio_repeat: u32,
-    /// Spacing of gratuitous ARPs.
-    pub interval: Duration,
-    /// Spacing of unsolicited neighbour advertisements.
-    pub na_interval: Duration,
     /// `garp_extra_if [all] SECS` (deprecated spelling `vmac_garp_intvl`), else the global
     /// `vrrp_garp_extra_if`.
     pub extra_if: ExtraIf,
@@ -745,5 +743,22 @@ pub struct InterfaceDelay {
     /// The delay before a link-up reaches the instances (0 when not written).
     pub up: Duration,
     /// Where it was written.
+    pub loc: Location,
+}
+
+/// A `garp_group` block (keepalived.conf(5)): the minimum spacing of gratuitous ARPs / NAs on
+/// the named interfaces, instead of `vrrp_garp_interval` / `vrrp_gna_interval`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GarpGroupConf {
+    /// `garp_interval` (None: no gate for gratuitous ARPs on these interfaces).
+    pub garp_interval: Option<Duration>,
+    /// `gna_interval` (None: no gate for unsolicited NAs on these interfaces).
+    pub gna_interval: Option<Duration>,
+    /// `interface IF` / `interfaces { IF ... }`, in file order; an interface named by an
+    /// earlier group is refused.
+    pub interfaces: Vec<String>,
+    /// `interfaces { }` was used (keepalived numbers such groups for its dump).
+    pub aggregation: bool,
+    /// Where the block opened.
     pub loc: Location,
 }

@@ -285,6 +285,7 @@ impl Builder {
             static_addresses: Vec::new(),
             static_routes: Vec::new(),
             interface_delays: Vec::new(),
+            garp_groups: Vec::new(),
             static_rules: Vec::new(),
             track_groups: Vec::new(),
             checkers: Default::default(),
@@ -342,6 +343,11 @@ impl Builder {
                             cfg.interface_delays.retain(|o| o.interface != d.interface);
                             cfg.interface_delays.push(d);
                         }
+                    }
+                }
+                "garp_group" => {
+                    if let Ok(g) = self.garp_group(s, &cfg.garp_groups) {
+                        cfg.garp_groups.push(g);
                     }
                 }
                 "static_routes" => {
@@ -422,6 +428,112 @@ impl Builder {
             up: delays[1],
             loc: name.loc.clone(),
         })
+    }
+
+    /// A `garp_group` block, as keepalived 2.2.7 reads it (vrrp_parser.c `garp_group_*`): the
+    /// intervals in seconds (fractions to the microsecond), `interface IF` and
+    /// `interfaces { IF ... }`; an interface already in an earlier group, or a group with
+    /// neither interval, is an error (keepalived reports both as configuration errors and
+    /// ignores them).
+    fn garp_group(&mut self, s: &Stmt, earlier: &[GarpGroupConf]) -> R<GarpGroupConf> {
+        let max = Duration::from_micros(u64::from(i32::MAX.unsigned_abs()));
+        let mut g = GarpGroupConf {
+            garp_interval: None,
+            gna_interval: None,
+            interfaces: Vec::new(),
+            aggregation: false,
+            loc: s.loc().clone(),
+        };
+        let mut ok = true;
+        for st in self.block(s) {
+            if !self.admit(Section::GarpGroup, st) {
+                continue;
+            }
+            let kw = st.keyword().text.as_str();
+            match kw {
+                "garp_interval" | "gna_interval" => {
+                    self.no_block(st);
+                    let Ok(v) = self.timer(st, Duration::ZERO, max) else {
+                        ok = false;
+                        continue;
+                    };
+                    if v >= Duration::from_secs(1) {
+                        self.warn(
+                            st.loc(),
+                            format!(
+                                "garp_group {kw} {} s is very large (keepalived says so too)",
+                                v.as_secs_f64()
+                            ),
+                        );
+                    }
+                    if kw == "garp_interval" {
+                        g.garp_interval = Some(v);
+                    } else {
+                        g.gna_interval = Some(v);
+                    }
+                }
+                "interface" => {
+                    self.no_block(st);
+                    match self.string(st) {
+                        Ok(name) => ok &= self.garp_group_iface(st.loc(), name, earlier, &mut g),
+                        Err(()) => ok = false,
+                    }
+                }
+                "interfaces" => {
+                    g.aggregation = true;
+                    let names: Vec<(String, Location)> = self
+                        .block(st)
+                        .iter()
+                        .flat_map(|l| l.words.iter())
+                        .map(|t| (t.text.to_string(), t.loc.clone()))
+                        .collect();
+                    if names.is_empty() {
+                        self.warn(st.loc(), "garp_group: empty interfaces block");
+                    }
+                    for (name, loc) in names {
+                        ok &= self.garp_group_iface(&loc, name, earlier, &mut g);
+                    }
+                }
+                _ => self.unknown(st, "garp_group"),
+            }
+        }
+        if g.garp_interval.is_none() && g.gna_interval.is_none() {
+            self.err(
+                s.loc(),
+                "garp_group: neither garp_interval nor gna_interval is set",
+            );
+            return Err(());
+        }
+        if ok {
+            Ok(g)
+        } else {
+            Err(())
+        }
+    }
+
+    /// One interface of a `garp_group`: refused when an earlier group (or this one) has it.
+    fn garp_group_iface(
+        &mut self,
+        loc: &Location,
+        name: String,
+        earlier: &[GarpGroupConf],
+        g: &mut GarpGroupConf,
+    ) -> bool {
+        if earlier
+            .iter()
+            .chain(core::iter::once(&*g))
+            .any(|o| o.interfaces.contains(&name))
+        {
+            self.err(
+                loc,
+                format!(
+                    "garp_group: {name} is already in a garp_group (keepalived ignores the second)"
+                ),
+            );
+            return false;
+        }
+        g.interfaces.push(name);
+        true
     }
 
     // Long: one arm per global_defs keyword of keepalived's table, kept together.
@@ -1189,8 +1301,6 @@ impl Builder {
             lower_prio_repeat: g
                 .vrrp_garp_lower_prio_repeat
                 .unwrap_or(g.vrrp_garp_master_repeat),
-            interval: g.vrrp_garp_interval,
-            na_interval: g.vrrp_gna_interval,
             extra_if: g.vrrp_garp_extra_if,
         };
         // keepalived (vrrp.c, vrrp_complete_instance): an instance's lower-priority garp delay

@@ -721,3 +721,64 @@ fn track_group_warnings_follow_keepalived() {
         "{e:?}"
     );
 }
+
+/// `garp_group` (keepalived 2.2.7 vrrp_parser.c): intervals in seconds, `interface` and
+/// `interfaces { }`, into the engine's per-interface gates.
+#[test]
+fn garp_group_reads_intervals_and_interfaces() {
+    let c = ok(&format!(
+        "garp_group {{\n garp_interval 0.25\n interface eth0\n}}\ngarp_group {{\n gna_interval 0.1\n interfaces {{\n  eth1\n  eth2\n }}\n}}\n{BASIC}"
+    ));
+    let g: Vec<_> = c
+        .garp_groups
+        .iter()
+        .map(|g| (g.garp_interval, g.gna_interval, g.interfaces.clone()))
+        .collect();
+    assert_eq!(
+        g,
+        [
+            (
+                Some(Duration::from_millis(250)),
+                None,
+                vec!["eth0".to_string()]
+            ),
+            (
+                None,
+                Some(Duration::from_millis(100)),
+                vec!["eth1".to_string(), "eth2".to_string()]
+            ),
+        ]
+    );
+    let ec = crate::setup::EngineConfig::from_conf(&c).unwrap().engine;
+    assert_eq!(
+        ec.announce_gates.of("eth0"),
+        [Duration::from_millis(250), Duration::ZERO]
+    );
+    assert_eq!(
+        ec.announce_gates.of("eth2"),
+        [Duration::ZERO, Duration::from_millis(100)]
+    );
+    assert_eq!(ec.announce_gates.of("eth9"), [Duration::ZERO; 2]);
+}
+
+/// A `garp_group` without an interval, an interface in two groups, a bad interval: errors at
+/// their line and column.
+#[test]
+fn garp_group_errors_are_located() {
+    let e = errs(&format!("garp_group {{\n interface eth0\n}}\n{BASIC}"));
+    assert!(
+        e[0].contains(":1:1: error") && e[0].contains("neither garp_interval"),
+        "{e:?}"
+    );
+    let e = errs(&format!(
+        "garp_group {{\n garp_interval 1\n interface eth0\n}}\ngarp_group {{\n gna_interval 1\n interfaces {{\n  eth1 eth0\n }}\n}}\n{BASIC}"
+    ));
+    assert!(
+        e[0].contains(":8:8: error") && e[0].contains("eth0 is already in a garp_group"),
+        "{e:?}"
+    );
+    let e = errs(&format!(
+        "garp_group {{\n garp_interval soon\n interface eth0\n}}\n{BASIC}"
+    ));
+    assert!(e[0].contains(":2:16: error"), "{e:?}");
+}

@@ -30,7 +30,12 @@ fn cfg(excluded: &[&str], routes: &[&str]) -> InstanceConfig {
 
 /// A started engine with one instance on eth0 that has become MASTER; the actions it took.
 fn master(c: InstanceConfig) -> (Engine, Vec<Action>) {
-    let mut e = Engine::new(EngineConfig::instances(vec![c])).unwrap();
+    master_with(EngineConfig::instances(vec![c]))
+}
+
+/// [`master`] for a whole configuration.
+fn master_with(ec: EngineConfig) -> (Engine, Vec<Action>) {
+    let mut e = Engine::new(ec).unwrap();
     let eth0 = e.interface_id("eth0").unwrap();
     let t0 = Instant::from_millis(0);
     e.handle_input(
@@ -426,18 +431,20 @@ fn a_masters_advert_before_a_backups_master_down_timer_is_no_takeover() {
 #[test]
 fn a_master_reloaded_without_addresses_ends_its_announcement_burst() {
     let mut c = cfg(&[], &[]);
-    c.announce.interval = core::time::Duration::from_millis(100);
     c.announce.master_repeat = 3;
-    let (mut e, first) = master(c.clone());
+    let mut ec = EngineConfig::instances(vec![c.clone()]);
+    ec.announce_gates.garp_interval = core::time::Duration::from_millis(100);
+    let (mut e, first) = master_with(ec.clone());
     assert_eq!(
         kinds(&first).iter().filter(|k| **k == "announce").count(),
         1,
-        "a spaced burst starts with one announcement"
+        "a gated burst starts with one announcement"
     );
     let mut bare = c;
     bare.virtual_addresses.clear();
     let now = e.poll_timeout().unwrap_or(Instant::from_millis(0));
-    e.reload(now, EngineConfig::instances(vec![bare])).unwrap();
+    ec.instances = vec![bare];
+    e.reload(now, ec).unwrap();
     let mut seen = drain(&mut e);
     for _ in 0..50 {
         let Some(t) = e.poll_timeout() else { break };

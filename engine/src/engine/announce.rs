@@ -1,13 +1,45 @@
 //! The announcement schedule, all of it (RFC 5798 sections 6.4.1 (2) and 6.4.2 (3): a new MASTER
 //! broadcasts a gratuitous ARP / unsolicited NA for each virtual address; keepalived.conf(5)
-//! `garp_master_repeat`, `vrrp_garp_interval` / `vrrp_gna_interval`, `garp_master_delay`,
-//! `garp_master_refresh` / `garp_master_refresh_repeat`, `garp_lower_prio_repeat` /
-//! `garp_lower_prio_delay`): bursts of [`Action::Announce`] at exact virtual times; and
-//! `garp_extra_if`, the periodic announcement on the addresses' other interfaces, checked at
-//! each advert a MASTER sends.
+//! `garp_master_repeat`, `garp_master_delay`, `garp_master_refresh` /
+//! `garp_master_refresh_repeat`, `garp_lower_prio_repeat` / `garp_lower_prio_delay`,
+//! `garp_extra_if`), and the per-interface gate every announcement goes through
+//! (`vrrp_garp_interval` / `vrrp_gna_interval`, `garp_group`).
+//!
+//! The gate, as keepalived 2.2.7 runs it (vrrp_arp.c `send_gratuitous_arp`, vrrp_ndisc.c
+//! `ndisc_send_unsolicited_na`, vrrp_scheduler.c `vrrp_arp_thread`): each interface has a
+//! next-send time for gratuitous ARPs and one for unsolicited NAs, shared by every instance.
+//! Each send sets it to the send time plus the interface's interval. An announcement asked for
+//! before that time is not sent: its address is marked pending (a flag, so the repeats of a
+//! burst collapse into one) and goes when the gate opens, addresses in the instance's order, one
+//! per opening. So `vrrp_garp_interval 0.5`, `garp_master_repeat 5` and two addresses A, B on
+//! one interface send A at 0 s, A at 0.5 s and B at 1 s. Leaving MASTER drops what is pending
+//! (keepalived's `vrrp_remove_delayed_arp`). One difference, on purpose: keepalived 2.2.7 wakes
+//! its pending-send thread one interval after the *queueing* (for NAs always), which can be
+//! later than the gate's opening; Vigil sends when the gate opens, never earlier than keepalived
+//! would allow and never closer together.
+//!
+//! A burst of `repeat` asks for every address `repeat` times back to back (keepalived
+//! `vrrp_send_link_update`); without a gate that is `repeat` announcements of each address.
 
 #[allow(unused_imports)]
 use super::*;
+
+/// One interface's gate (keepalived's `garp_delay_t`): by family (IPv4 ARP, IPv6 NA).
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct IfaceGate {
+    name: String,
+    /// Gate interval by [`family_index`] (zero: no gate).
+    interval: [Duration; 2],
+    /// When the next announcement may go, by family (None: none sent yet).
+    next: [Option<Instant>; 2],
+}
+
+fn addr_family(a: IpAddr) -> usize {
+    match a {
+        IpAddr::V4(_) => family_index(Family::V4),
+        IpAddr::V6(_) => family_index(Family::V6),
+    }
+}
 
 impl Engine {
     /// RFC 5798 section 6.4.1 (2) / 6.4.2 (3), on becoming MASTER: a burst of
@@ -32,9 +64,9 @@ impl Engine {
     /// `vrrp_send_vmac_update`): a MASTER sending its periodic advert at or after the due time
     /// announces, on each interface other than its own that carries one of its addresses
     /// (virtual, then excluded; [`crate::setup::on_other_interface`]), the first address there,
-    /// once; the next is due one interval after `now`, the advert's scheduled time. So the
-    /// spacing is the interval rounded up to the advert schedule, as in keepalived, which checks
-    /// at each advert it sends.
+    /// once, through that interface's gate; the next is due one interval after `now`, the
+    /// advert's scheduled time. So the spacing is the interval rounded up to the advert
+    /// schedule, as in keepalived, which checks at each advert it sends.
     pub(super) fn announce_extra_if(&mut self, now: Instant, i: usize) {
         let inst = &mut self.instances[i];
         let Some(period) = inst.cfg.announce.extra_if else {
@@ -47,120 +79,167 @@ impl Engine {
         }
         inst.extra_if_due = now.saturating_add(period);
         let mut seen: Vec<&str> = Vec::new();
-        let mut addrs = Vec::new();
-        for v in inst.announced.iter() {
+        let mut picked = Vec::new();
+        for (k, v) in inst.announced.iter().enumerate() {
             if !crate::setup::on_other_interface(v, &inst.cfg.interface) {
                 continue;
             }
             let dev = v.dev.as_deref().unwrap_or_default();
             if !seen.contains(&dev) {
                 seen.push(dev);
-                addrs.push(v.clone());
+                picked.push(k);
             }
         }
-        if addrs.is_empty() {
-            return; // a reload moved every address onto the instance's interface
+        let mut sent = Vec::new();
+        for k in picked {
+            self.ask_announce(now, i, k, &mut sent);
         }
-        self.actions.push_back(Action::Announce {
-            instance: inst.id,
-            iface: inst.iface,
-            addrs: Arc::from(addrs),
-            router: inst.cfg.announce.na_router_flag,
-            extra_if: true,
-        });
+        self.emit(i, sent, true);
     }
 
-    /// A MASTER heard a lower priority: keepalived's `garp_lower_prio_repeat` /
-    /// `garp_lower_prio_delay` re-announce the addresses, which the other master may have taken
-    /// (keepalived issues #166, #1884). One burst at a time: a peer that keeps advertising does
-    /// not multiply them.
+    /// A MASTER heard a lower priority (at most once per Advertisement_Interval, `master.rs`):
+    /// keepalived's `garp_lower_prio_repeat` / `garp_lower_prio_delay` re-announce the
+    /// addresses, which the other master may have taken (keepalived issues #166, #1884).
     pub(super) fn announce_lower_priority_heard(&mut self, now: Instant, i: usize) {
         let inst = &mut self.instances[i];
         let a = inst.cfg.announce;
-        if inst.burst_left == 0 {
-            if !a.lower_prio_delay.is_zero() {
-                inst.delayed_repeat = a.lower_prio_repeat;
-                inst.set(
-                    Timer::AnnounceDelayed,
-                    now.saturating_add(a.lower_prio_delay),
-                );
-            }
-            self.start_burst(now, i, a.lower_prio_repeat);
+        if a.lower_prio_repeat == 0 {
+            return; // keepalived: `if (vrrp->garp_lower_prio_rep)` guards the delay too
         }
+        if !a.lower_prio_delay.is_zero() {
+            inst.delayed_repeat = a.lower_prio_repeat;
+            inst.set(
+                Timer::AnnounceDelayed,
+                now.saturating_add(a.lower_prio_delay),
+            );
+        }
+        self.start_burst(now, i, a.lower_prio_repeat);
     }
 
-    /// One of the announcement timers fell due at `at`: the next announcement of a spaced
-    /// burst, the delayed burst, or a refresh burst.
-    pub(super) fn announce_timer_due(&mut self, t: Timer, at: Instant, i: usize) {
+    /// One of the announcement timers fell due at `at` (served at `now`): a gate opened for a
+    /// pending announcement, the delayed burst, or a refresh burst.
+    pub(super) fn announce_timer_due(&mut self, t: Timer, at: Instant, now: Instant, i: usize) {
         match t {
             Timer::Announce => {
-                if self.instances[i].announced.is_empty() {
-                    // A reload took every address away during the burst: nothing is left to
-                    // announce, so the burst ends (found by the engine fuzz target).
-                    let inst = &mut self.instances[i];
-                    inst.burst_left = 0;
-                    inst.set(Timer::Announce, Instant::MAX);
-                    return;
-                }
-                self.announce_once(i);
-                let inst = &mut self.instances[i];
-                inst.burst_left = inst.burst_left.saturating_sub(1);
-                let next = if inst.burst_left > 0 {
-                    at.saturating_add(inst.cfg.announce.interval)
-                } else {
-                    Instant::MAX
-                };
-                inst.set(Timer::Announce, next);
+                self.instances[i].set(Timer::Announce, Instant::MAX);
+                self.send_pending(now, i);
             }
             Timer::AnnounceDelayed => {
                 self.instances[i].set(Timer::AnnounceDelayed, Instant::MAX);
                 let repeat = self.instances[i].delayed_repeat;
-                self.start_burst(at, i, repeat);
+                self.start_burst(now, i, repeat);
             }
             Timer::Refresh => {
                 let inst = &mut self.instances[i];
                 let period = inst.cfg.announce.master_refresh.unwrap_or(Duration::MAX);
                 inst.set(Timer::Refresh, at.saturating_add(period));
                 let repeat = inst.cfg.announce.master_refresh_repeat;
-                self.start_burst(at, i, repeat);
+                self.start_burst(now, i, repeat);
             }
             Timer::Adver | Timer::MasterDown => {}
         }
     }
 
-    pub(super) fn announce_once(&mut self, i: usize) {
+    /// keepalived 2.2.7 `vrrp_arp_thread` / `vrrp_arpna_send` for one instance: each pending
+    /// address whose interface gate is open goes now (in the instance's order, so one per
+    /// interface and family per opening); the others wait for their gate.
+    fn send_pending(&mut self, now: Instant, i: usize) {
+        let n = self.instances[i].pending.len();
+        let mut sent = Vec::new();
+        for k in 0..n {
+            if !self.instances[i].pending[k] {
+                continue;
+            }
+            // ask_announce marks it pending again (and re-arms the timer) if the gate is shut.
+            self.instances[i].pending[k] = false;
+            self.ask_announce(now, i, k, &mut sent);
+        }
+        self.emit(i, sent, false);
+    }
+
+    /// keepalived `vrrp_send_update` for address `k` of instance `i` at `now`: through the
+    /// gate of the address's interface (its `dev`, else the instance's). Sent: pushed on
+    /// `sent` and the gate shut for the interval; gate shut: marked pending, with
+    /// [`Timer::Announce`] at the gate's opening.
+    fn ask_announce(
+        &mut self,
+        now: Instant,
+        i: usize,
+        k: usize,
+        sent: &mut Vec<crate::setup::VirtualAddress>,
+    ) {
+        let Some(v) = self.instances[i].announced.get(k).cloned() else {
+            return;
+        };
+        let fam = addr_family(v.addr);
+        let name = v.dev.as_deref().unwrap_or(&self.instances[i].cfg.interface);
+        let g = match self.gates.iter().position(|g| g.name == name) {
+            Some(g) => g,
+            None => {
+                self.gates.push(IfaceGate {
+                    name: name.to_string(),
+                    interval: self.gate_config.of(name),
+                    next: [None, None],
+                });
+                self.gates.len() - 1
+            }
+        };
+        let gate = &mut self.gates[g];
+        let interval = gate.interval[fam];
+        if !interval.is_zero() {
+            if let Some(open) = gate.next[fam].filter(|&open| now < open) {
+                let inst = &mut self.instances[i];
+                if inst.pending.len() != inst.announced.len() {
+                    inst.pending.resize(inst.announced.len(), false);
+                }
+                inst.pending[k] = true;
+                let due = inst.get(Timer::Announce).min(open);
+                inst.set(Timer::Announce, due);
+                return;
+            }
+            gate.next[fam] = Some(now.saturating_add(interval));
+        }
+        sent.push(v);
+    }
+
+    /// Queue one [`Action::Announce`] for the addresses sent at once (none: nothing).
+    fn emit(&mut self, i: usize, sent: Vec<crate::setup::VirtualAddress>, extra_if: bool) {
+        if sent.is_empty() {
+            return;
+        }
         let inst = &self.instances[i];
         self.actions.push_back(Action::Announce {
             instance: inst.id,
             iface: inst.iface,
-            addrs: Arc::clone(&inst.announced),
+            addrs: Arc::from(sent),
             router: inst.cfg.announce.na_router_flag,
-            extra_if: false,
+            extra_if,
         });
     }
 
-    /// Start a burst of `repeat` announcements at `at`: back to back, or spaced by
-    /// `vrrp_garp_interval` through [`Timer::Announce`]. Only with addresses to announce (the
-    /// seed; keepalived announces the excluded addresses too).
-    pub(super) fn start_burst(&mut self, at: Instant, i: usize, repeat: u32) {
-        if repeat == 0 || self.instances[i].announced.is_empty() {
-            return;
-        }
-        let spacing = self.instances[i].cfg.announce.interval;
-        if spacing.is_zero() {
-            for _ in 0..repeat {
-                self.announce_once(i);
+    /// A burst of `repeat` at `now` (keepalived `vrrp_send_link_update`): every address asked
+    /// for `repeat` times, back to back, each through its interface's gate. Only with addresses
+    /// to announce (the seed; keepalived announces the excluded addresses too).
+    pub(super) fn start_burst(&mut self, now: Instant, i: usize, repeat: u32) {
+        let n = self.instances[i].announced.len();
+        for _ in 0..repeat {
+            let mut sent = Vec::with_capacity(n);
+            for k in 0..n {
+                self.ask_announce(now, i, k, &mut sent);
             }
-            return;
+            self.emit(i, sent, false);
         }
-        self.announce_once(i);
-        let inst = &mut self.instances[i];
-        inst.burst_left = repeat - 1;
-        let next = if inst.burst_left > 0 {
-            at.saturating_add(spacing)
-        } else {
-            Instant::MAX
-        };
-        inst.set(Timer::Announce, next);
+    }
+
+    /// A reload keeps each interface's gate times (the interval is the new configuration's).
+    pub(super) fn adopt_gates(&mut self, old: &Engine) {
+        for o in &old.gates {
+            let interval = self.gate_config.of(&o.name);
+            self.gates.push(IfaceGate {
+                name: o.name.clone(),
+                interval,
+                next: o.next,
+            });
+        }
     }
 }

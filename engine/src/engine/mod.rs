@@ -222,6 +222,10 @@ pub struct Engine {
     start_at: Option<Instant>,
     /// Rate limit of the notices of drops that reach no instance.
     router_drops: Gate,
+    /// `vrrp_garp_interval` / `vrrp_gna_interval` / `garp_group` (`announce.rs`).
+    gate_config: crate::setup::AnnounceGates,
+    /// The announcement gate of each interface announced on so far (`announce.rs`).
+    gates: Vec<announce::IfaceGate>,
 }
 
 impl PartialEq for Engine {
@@ -243,6 +247,8 @@ impl PartialEq for Engine {
             && self.groups == other.groups
             && self.started == other.started
             && self.start_at == other.start_at
+            && self.gate_config == other.gate_config
+            && self.gates == other.gates
     }
 }
 
@@ -289,6 +295,7 @@ impl Engine {
             startup_delay,
             track_processes,
             link_delays,
+            announce_gates,
         } = config;
         let mut ifaces: Vec<Iface> = Vec::new();
         let mut instances: Vec<Instance> = Vec::with_capacity(instance_cfgs.len());
@@ -430,6 +437,8 @@ impl Engine {
             startup_delay,
             start_at: None,
             router_drops: Gate::default(),
+            gate_config: announce_gates,
+            gates: Vec::new(),
         };
         for i in 0..n {
             engine.instances[i].priority = engine.effective_priority(i);
@@ -765,6 +774,8 @@ mod read_delay;
 mod actions_tests;
 #[cfg(test)]
 mod extra_if_tests;
+#[cfg(test)]
+mod gate_tests;
 #[cfg(test)]
 mod tests;
 

@@ -143,7 +143,6 @@ impl Engine {
         to.peer_checksums = core::mem::take(&mut from.peer_checksums);
         to.want_master = from.want_master;
         to.answered_at = from.answered_at;
-        to.burst_left = from.burst_left;
         to.delayed_repeat = from.delayed_repeat;
         to.priority = from.priority; // settle_after_reload reports a change
         if to.state == State::Backup && to.want_master {
@@ -282,6 +281,7 @@ impl Engine {
     /// Take over what the runner reported to `old`: interface links and addresses, check
     /// program states and tracked-file values, by name.
     pub(super) fn adopt_environment(&mut self, old: &Engine) {
+        self.adopt_gates(old);
         for f in &mut self.ifaces {
             if let Some(o) = old.ifaces.iter().find(|o| o.name == f.name) {
                 f.up = o.up;

@@ -81,7 +81,7 @@ impl Engine {
                     }
                 }
                 Timer::Announce | Timer::AnnounceDelayed | Timer::Refresh => {
-                    self.announce_timer_due(t, at, i);
+                    self.announce_timer_due(t, at, now, i);
                 }
             }
         }

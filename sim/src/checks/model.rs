@@ -194,6 +194,54 @@ impl Sim {
         })
     }
 
+    /// `garp-gate`: never two announcements on one interface (and family) of a node closer
+    /// than the gate interval in force at the first of them (keepalived 2.2.7's per-interface
+    /// `garp_next_time` / `gna_next_time`: `vrrp_garp_interval`, `vrrp_gna_interval`,
+    /// `garp_group`), local clock.
+    pub(crate) fn check_gate(
+        &mut self,
+        n: usize,
+        i: usize,
+        addrs: &[vigil_engine::setup::VirtualAddress],
+    ) {
+        let local = self.nodes[n].local(self.now);
+        let node = &mut self.nodes[n];
+        let Some(c) = node.running_config.instances.get(i) else {
+            return;
+        };
+        let own = c.interface.clone();
+        let gates = node.running_config.announce_gates.clone();
+        let mut bad = Vec::new();
+        for a in addrs {
+            let name = a.dev.clone().unwrap_or_else(|| own.clone());
+            let fam = usize::from(a.addr.is_ipv6());
+            let gate = u64::try_from(gates.of(&name)[fam].as_nanos()).unwrap_or(u64::MAX);
+            match node
+                .gate_last
+                .iter_mut()
+                .find(|(f, k, _, _)| *f == name && *k == fam)
+            {
+                Some(e) => {
+                    if local < e.2.saturating_add(e.3) {
+                        bad.push(format!(
+                            "{} announced on {name} {} ns after the previous announcement there \
+                             (gate {} ns)",
+                            a.addr,
+                            local.saturating_sub(e.2),
+                            e.3
+                        ));
+                    }
+                    e.2 = local;
+                    e.3 = gate;
+                }
+                None => node.gate_last.push((name, fam, local, gate)),
+            }
+        }
+        for detail in bad {
+            self.violate(ViolationKind::Safety, "garp-gate", Some(n), detail);
+        }
+    }
+
     /// `announce-count` for instance `i` of node `n`, its MASTER tenure ending at `local`.
     pub(crate) fn check_announces(&mut self, n: usize, i: usize, local: u64) {
         let node = &self.nodes[n];
@@ -201,7 +249,36 @@ impl Sim {
             return;
         };
         let extra = node.insts[i].model.extra_check(&c.announce, local);
-        if let Err(detail) = node.insts[i].model.announce_check(&c.announce, local) {
+        // The instance's addresses, the largest gate over them, and the node's addresses that
+        // share gates (all of them, a bound).
+        let gates = &node.running_config.announce_gates;
+        let addrs: Vec<_> = c
+            .virtual_addresses
+            .iter()
+            .chain(&c.excluded_addresses)
+            .collect();
+        let gate = addrs
+            .iter()
+            .map(|a| {
+                let name = a.dev.as_deref().unwrap_or(&c.interface);
+                gates.of(name)[usize::from(a.addr.is_ipv6())]
+            })
+            .max()
+            .unwrap_or_default();
+        let node_addrs: usize = node
+            .running_config
+            .instances
+            .iter()
+            .map(|x| x.virtual_addresses.len() + x.excluded_addresses.len())
+            .sum();
+        let judged = node.insts[i].model.announce_check(
+            &c.announce,
+            gate,
+            addrs.len() as u64,
+            node_addrs as u64,
+            local,
+        );
+        if let Err(detail) = judged {
             let detail = format!("{}: {detail}", node.insts[i].name);
             self.violate(ViolationKind::Safety, "announce-count", Some(n), detail);
         } else if let Err(detail) = extra {

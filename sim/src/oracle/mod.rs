@@ -33,6 +33,9 @@
 //!   agree with the configuration and the model.
 //!
 //! - `announce-count`: each MASTER tenure made the announcements its schedule calls for.
+//! - `garp-gate`: never two announcements on one interface and family of a node closer than its
+//!   gate (`vrrp_garp_interval` / `vrrp_gna_interval` / `garp_group`, per interface as in
+//!   keepalived 2.2.7).
 //! - `extra-if`: `garp_extra_if`'s periodic announcements come only while MASTER, each at least
 //!   the interval after the previous one (or the start of the tenure) and at most one advert
 //!   interval later (keepalived sends at the first advert at or after the due time), and none is
@@ -356,11 +359,11 @@ impl Model {
         Ok(())
     }
 
-    /// An announcement (gratuitous ARP / unsolicited NA burst step) of this instance.
-    pub(crate) fn announced(&mut self) {
+    /// Announcements (gratuitous ARP / unsolicited NA) of `n` addresses of this instance.
+    pub(crate) fn announced(&mut self, n: u32) {
         match self.tenure.as_mut() {
-            Some(t) => t.1 += 1,
-            None => self.pre_announces += 1,
+            Some(t) => t.1 = t.1.saturating_add(n),
+            None => self.pre_announces = self.pre_announces.saturating_add(n),
         }
     }
 
@@ -417,15 +420,24 @@ impl Model {
         Ok(())
     }
 
-    /// `announce-count`: a MASTER tenure from its start to `leave` (local clock) made exactly the
-    /// announcements keepalived's schedule calls for: a burst of `garp_master_repeat` at once,
-    /// another after `garp_master_delay`, and one of `garp_master_refresh_repeat` every
-    /// `garp_master_refresh`; the announcements of a burst spaced by `vrrp_garp_interval`. Not
-    /// judged when a lower priority was heard (its own bursts), when two bursts overlap (the
-    /// later one takes over the schedule), or when one falls due exactly at `leave`.
+    /// `announce-count`: a MASTER tenure from its start to `leave` (local clock) made the
+    /// announcements keepalived's schedule calls for, counted per address (`addrs` of them): a
+    /// burst of `garp_master_repeat` at once, another after `garp_master_delay`, and one of
+    /// `garp_master_refresh_repeat` every `garp_master_refresh`. Without an interface gate
+    /// (`gate` zero) each burst is every address `repeat` times, exactly. With a gate
+    /// (`vrrp_garp_interval` / `vrrp_gna_interval` / `garp_group`, the largest over the
+    /// instance's addresses) the repeats of an address collapse into one pending announcement
+    /// (keepalived 2.2.7): at most `min(repeat, 2)` per address and burst, and at least one per
+    /// address when the tenure outlasted every address of the node (`node_addrs`) going
+    /// through the gate twice; the spacing itself is judged apart (`garp-gate`). Not judged
+    /// when a lower priority was heard (its own bursts), or when a burst falls due exactly at
+    /// `leave`.
     pub(crate) fn announce_check(
         &self,
         a: &vigil_engine::setup::Announce,
+        gate: core::time::Duration,
+        addrs: u64,
+        node_addrs: u64,
         leave: u64,
     ) -> Result<(), String> {
         let Some((from, made, lower)) = self.tenure else {
@@ -441,11 +453,7 @@ impl Model {
             return Ok(());
         }
         let ns = |d: core::time::Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        let (repeat, spacing, delay) = (
-            u64::from(a.master_repeat),
-            ns(a.interval),
-            ns(a.master_delay),
-        );
+        let (repeat, gate, delay) = (u64::from(a.master_repeat), ns(gate), ns(a.master_delay));
         let refresh = a.master_refresh.map(ns).filter(|&p| p > 0);
         let refresh_repeat = u64::from(a.master_refresh_repeat);
         // Every burst of the tenure that starts before it ends: (start, announcements).
@@ -462,32 +470,40 @@ impl Model {
         }
         bursts.retain(|&(_, r)| r > 0);
         bursts.sort_unstable();
-        if spacing > 0 {
-            let last = |&(s, r): &(u64, u64)| s.saturating_add((r - 1).saturating_mul(spacing));
-            if bursts.windows(2).any(|w| last(&w[0]) >= w[1].0) {
-                return Ok(());
-            }
-        }
         let mut due = 0u64;
-        for (start, r) in bursts {
-            for k in 0..r.min(10_000) {
-                let t = start.saturating_add(k.saturating_mul(spacing));
-                if t == leave && t != from {
-                    return Ok(()); // due at the very instant of leaving: either is right
-                }
-                if t < leave || t == from {
-                    due += 1;
-                }
+        for &(start, r) in &bursts {
+            if start == leave && start != from {
+                return Ok(()); // due at the very instant of leaving: either is right
+            }
+            if start < leave || start == from {
+                due = due.saturating_add(if gate > 0 { r.min(2) } else { r });
             }
         }
-        if due != u64::from(made) {
-            let refresh = refresh.map_or("off".to_string(), |p| format!("{p} ns"));
-            return Err(format!(
-                "{made} announcement(s) in a MASTER tenure from {from} ns to {leave} ns (local \
-                 clock); garp_master_repeat {repeat}, vrrp_garp_interval {spacing} ns, \
-                 garp_master_delay {delay} ns, garp_master_refresh {refresh} (repeat \
-                 {refresh_repeat}) make {due}"
-            ));
+        let made = u64::from(made);
+        let refresh = refresh.map_or("off".to_string(), |p| format!("{p} ns"));
+        let what = format!(
+            "{made} announcement(s) of {addrs} address(es) in a MASTER tenure from {from} ns to \
+             {leave} ns (local clock); garp_master_repeat {repeat}, gate {gate} ns, \
+             garp_master_delay {delay} ns, garp_master_refresh {refresh} (repeat {refresh_repeat})"
+        );
+        if gate == 0 {
+            let due = due.saturating_mul(addrs);
+            if due != made {
+                return Err(format!("{what} make {due}"));
+            }
+            return Ok(());
+        }
+        let most = due.saturating_mul(addrs);
+        let settle = gate
+            .saturating_mul(2)
+            .saturating_mul(node_addrs.saturating_add(1));
+        let least = if leave.saturating_sub(from) > settle {
+            addrs
+        } else {
+            0
+        };
+        if made > most || made < least {
+            return Err(format!("{what} make {least} to {most}"));
         }
         Ok(())
     }

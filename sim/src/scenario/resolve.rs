@@ -229,6 +229,7 @@ impl Scenario {
                     // Scenarios have no process events (yet): no instance tracks processes.
                     track_processes: Vec::new(),
                     link_delays: Vec::new(),
+                    announce_gates: Default::default(),
                 }
             };
             for inst in &config.instances {

@@ -113,6 +113,9 @@ pub(crate) struct Node {
     pub files: Vec<(String, i64)>,
     /// The router-wide counters the engine's drops imply.
     pub router_stats: vigil_engine::stats::RouterStats,
+    /// `garp-gate`: per (interface, family index) of this engine's announcements, the local
+    /// time of the last one and the gate interval then in force (ns).
+    pub(crate) gate_last: Vec<(String, usize, u64, u64)>,
     /// Each sync group's state as the engine's GroupStateChange actions told it.
     pub group_states: Vec<State>,
     /// A `stall`: the process is frozen until this virtual time (0: it runs).
@@ -198,6 +201,7 @@ impl Sim {
         if self.nodes[n].engine.is_some() {
             self.crash(n, false);
         }
+        self.nodes[n].gate_last.clear(); // a new engine: its gates start open
         let engine = match Engine::new(EngineConfig::clone(&self.nodes[n].config)) {
             Ok(e) => e,
             Err(e) => {

@@ -382,8 +382,10 @@ impl Sim {
                 }
             }
         } else if let Some(t) = self.nodes[n].insts.get_mut(instance.0 as usize) {
-            t.model.announced();
+            t.model
+                .announced(u32::try_from(addrs.len()).unwrap_or(u32::MAX));
         }
+        self.check_gate(n, instance.0 as usize, &addrs);
         if self.captured.is_some() {
             let ni = self.engine_iface(n, iface);
             let mac = self.nodes[n].ifaces[ni].plan.mac;
