@@ -1,8 +1,8 @@
 // Long: keepalived 2.2.7's dump_vrrp / dump_global_data text, line for line in keepalived's order.
 //! `vigild -d` for the VRRP part: keepalived 2.2.7's `dump_data_vrrp` (`vrrp_data.c`:
 //! `dump_vrrp`, `dump_sync_group`, `dump_vscript`, `dump_vprocess`, `dump_vrrp_data`; `global_data.c`:
-//! `dump_global_data`; `vrrp_ipaddress.c`: `format_ipaddress`; `vrrp_iproute.c`:
-//! `format_iproute`; `track_file.c`: `dump_track_file`), with the same headers, field names and
+//! `dump_global_data`; `vrrp_if.c`: `dump_garp_delay`, in `dump/garp.rs`; `vrrp_ipaddress.c`:
+//! `format_ipaddress`; `vrrp_iproute.c`: `format_iproute`; `track_file.c`: `dump_track_file`), with the same headers, field names and
 //! value formats, from the *effective* configuration: the parsed file after keepalived's defaults
 //! and after [`EngineConfig::from_conf`], the conversion the daemon runs, so that a default shows
 //! as what Vigil will do and a tracker shows with the weight the engine applies.
@@ -84,6 +84,7 @@ pub fn dump_vrrp(cfg: &Config, env: &dyn DumpEnv) -> Result<String, ConvertError
     let mut s = String::new();
     let w = &mut s;
     global(w, cfg, &converted, env);
+    garp::garp_delays(w, cfg, env);
     if !cfg.static_addresses.is_empty() {
         line(w, "------< Static Addresses >------");
         for a in &cfg.static_addresses {
@@ -1507,5 +1508,6 @@ fn g_format(d: Duration) -> String {
     format!("{whole}.{f}")
 }
 
+mod garp;
 #[cfg(test)]
 mod tests;

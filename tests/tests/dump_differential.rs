@@ -12,7 +12,8 @@
 //!
 //! Both dumps are parsed into scope (`global`, `instance NAME`, `sync group NAME`,
 //! `script NAME`, `track file NAME`, `track process NAME`, `static addresses`, `static routes`,
-//! or another keepalived section's title) -> field -> value (a list's items joined), and every
+//! `GARP delay group N #K` (keepalived's number and the group's place in the list), or another
+//! keepalived section's title) -> field -> value (a list's items joined), and every
 //! field of every scope is compared. A difference fails the test unless [`LISTED`] names it (scope kind, field, which side
 //! has it) with a one-line reason; a row of [`LISTED`] that matches nothing fails it too, so the
 //! table stays exact as Vigil changes.
@@ -85,7 +86,7 @@ const LISTED: &[Listed] = &[
     row("global", "Default interface", "*", KeepalivedOnly, "Vigil has no built-in default interface (keepalived's eth0): an instance without interface needs default_interface, else it is refused"),
     row("global", "Max auto priority", "*", KeepalivedOnly, "max_auto_priority is parsed, not acted on: vigild's realtime rule is its own (issue 15's keyword table)"),
     row("global", "nftables table name|nftables base chain priority|nftables don't force use ifindex for link local IPv6", "*", KeepalivedOnly, "keepalived 2.2.7 opens its nftables table for every use_vmac instance too (rules that send the macvlans' IGMP/MLD reports out of the parent interface); vigild's table is only for no_accept / strict mode, so a VMAC-only file has none to print"),
-    row("GARP delay group", "*", "*", KeepalivedOnly, "keepalived's run-time garp delay groups"),
+    row("GARP delay group", "GARP next time|GNA next time", "*", KeepalivedOnly, "run-time: when the interface's gate next opens (zero before the first send); the groups' intervals and interfaces are compared"),
     row("instance", "Number of config faults", "*", KeepalivedOnly, "keepalived run-time counter"),
     row("instance", "No sockets allocated", "*", KeepalivedOnly, "keepalived run-time socket state"),
     row("sync group", "Num member fault", "*", KeepalivedOnly, "keepalived run-time counters"),
@@ -297,6 +298,7 @@ fn parse(dump: &str) -> Dump {
     let mut scope = String::new();
     // The open list: (its indent, its scope, its field).
     let mut list: Option<(usize, String, String)> = None;
+    let mut garp_groups = 0usize;
     for raw in dump.lines() {
         if let Some(title) = raw
             .strip_prefix("------< ")
@@ -305,6 +307,14 @@ fn parse(dump: &str) -> Dump {
             section = title
                 .trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ')
                 .to_string();
+            if section == "GARP delay group" {
+                // keepalived numbers only the `interfaces { }` blocks; the others and the
+                // defaults are all group 0: each group is its number and its place.
+                garp_groups += 1;
+                scope = format!("{title} #{garp_groups}");
+                list = None;
+                continue;
+            }
             scope = match section.as_str() {
                 "Global definitions" => "global".into(),
                 "Static Addresses" => "static addresses".into(),
@@ -354,6 +364,12 @@ fn parse(dump: &str) -> Dump {
             }
         }
         let fields = out.entry(scope.clone()).or_default();
+        // A garp delay group's interface list has a header without a colon.
+        if section == "GARP delay group" && content == "Interfaces" {
+            fields.entry(content.to_string()).or_default();
+            list = Some((indent, scope.clone(), content.to_string()));
+            continue;
+        }
         // A list header: "Virtual IP (3):", "Tracked scripts :", "Flags:".
         if let Some(h) = content.strip_suffix(':') {
             let mut key = h.trim_end().to_string();
@@ -376,6 +392,11 @@ fn parse(dump: &str) -> Dump {
             (k.to_string(), v.to_string())
         } else if let Some(v) = content.strip_prefix("Multicast address ") {
             ("Multicast address".to_string(), v.to_string())
+        } else if let Some((k, v)) = ["GARP next time ", "GNA next time "]
+            .iter()
+            .find_map(|p| content.strip_prefix(p).map(|v| (p.trim_end(), v)))
+        {
+            (k.to_string(), v.to_string())
         } else {
             (content.to_string(), String::new())
         };
@@ -391,6 +412,7 @@ fn scope_kind(scope: &str) -> &str {
         "script ",
         "track file ",
         "track process ",
+        "GARP delay group ",
     ] {
         if scope.starts_with(k) {
             return k.trim_end();

@@ -392,3 +392,74 @@ fn encap_routes_dump_as_keepalived_does() {
 "),
     );
 }
+
+/// keepalived 2.2.7's "Gratuitous ARP delays" for two garp_group blocks and the global
+/// intervals, printed by `keepalived -d` in a namespace where eth1, eth0, eth3, eth2, eth5, eth4
+/// have indexes 2 to 7 (less the run-time `GARP next time` / `GNA next time` lines): the blocks
+/// in file order (an `interfaces` block is group 1, an `interface` one group 0), their
+/// interfaces in index order, then one default group per other interface the instances use
+/// (A's eth0 and its address's eth4; eth3 and B's eth1 are in blocks).
+#[test]
+fn garp_delay_groups_dump_as_keepalived_does() {
+    struct Indexes;
+    impl DumpEnv for Indexes {
+        fn ifindex(&self, interface: &str) -> Option<u32> {
+            ["eth1", "eth0", "eth3", "eth2", "eth5", "eth4"]
+                .iter()
+                .position(|n| *n == interface)
+                .map(|k| k as u32 + 2)
+        }
+    }
+    let text = "global_defs {\n router_id t\n vrrp_garp_interval 0.25\n vrrp_gna_interval 0.5\n}\n\
+        garp_group {\n garp_interval 0.1\n interfaces {\n eth2\n eth1\n }\n}\n\
+        garp_group {\n gna_interval 0.002\n interface eth3\n}\n\
+        vrrp_instance A {\n interface eth0\n virtual_router_id 51\n priority 100\n\
+        virtual_ipaddress {\n 192.0.2.100/24\n 198.51.100.1/24 dev eth3\n 203.0.113.1/24 dev eth4\n }\n}\n\
+        vrrp_instance B {\n interface eth1\n virtual_router_id 52\n priority 100\n\
+        virtual_ipaddress {\n 192.0.2.101/24\n }\n}\n";
+    let cfg = conf::parse_str(text).unwrap_or_else(|e| panic!("{e}"));
+    let got = dump_vrrp(&cfg, &Indexes).unwrap_or_else(|e| panic!("{e}"));
+    let want = "
+ Gratuitous ARP interval = 0.250000
+ Gratuitous NA interval = 0.500000
+------< Gratuitous ARP delays >------
+------< GARP delay group 1 >------
+ GARP interval = 0.1
+ Interfaces
+  eth1
+  eth2
+------< GARP delay group 0 >------
+ GNA interval = 0.002
+ Interfaces
+  eth3
+------< GARP delay group 0 >------
+ GARP interval = 0.25
+ GNA interval = 0.5
+ Interfaces
+  eth0
+------< GARP delay group 0 >------
+ GARP interval = 0.25
+ GNA interval = 0.5
+ Interfaces
+  eth4
+------< VRRP Topology >------
+";
+    assert_lines_in_order(&got, want);
+    let section: Vec<&str> = got
+        .lines()
+        .skip_while(|l| *l != "------< Gratuitous ARP delays >------")
+        .take_while(|l| *l != "------< VRRP Topology >------")
+        .collect();
+    assert_eq!(section.len(), 20, "nothing else in the section:\n{got}");
+}
+
+/// No gate configured: no section (keepalived prints it only when its list is not empty).
+#[test]
+fn no_gate_no_garp_delay_section() {
+    let got = dump(
+        "vrrp_instance A {\n interface eth0\n virtual_router_id 51\n\
+         virtual_ipaddress {\n 192.0.2.100/24\n }\n}\n",
+    );
+    assert!(!got.contains("Gratuitous ARP delays"), "{got}");
+    assert!(!got.contains("GARP delay group"), "{got}");
+}
