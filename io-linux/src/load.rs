@@ -110,8 +110,9 @@ enum Use {
 }
 
 /// Every interface the configuration names that `exists` says is missing, as diagnostics at
-/// the line that names it, as `keepalived -t` reports them: an instance's interface and a
-/// tracked interface are errors, the `dev` of an address or a route a warning (keepalived's
+/// the line that names it, as `keepalived -t` reports them: an instance's interface, a
+/// tracked interface and a `garp_group`'s interface are errors, the `dev` of an address or a
+/// route a warning (keepalived's
 /// "WARNING - interface ... doesn't exist"). `exists` is asked once per name.
 pub fn missing_interfaces(
     cfg: &conf::Config,
@@ -152,6 +153,15 @@ pub fn missing_interfaces(
             Use::Instance,
             Owner::Name("interface_up_down_delays"),
         ));
+    }
+    // keepalived 2.2.7 vrrp_parser.c garp_group_interface(s)_handler: "WARNING - interface
+    // ... specified for garp_group doesn't exist", then "Non-existent interface specified in
+    // configuration" and the VRRP process stops (keepalived -t exits 5). Vigil refuses
+    // dynamic_interfaces, the only case where keepalived lets it pass.
+    for g in &cfg.garp_groups {
+        for (name, loc) in g.interfaces.iter().zip(&g.interface_locs) {
+            named.push((name, loc, Use::Instance, Owner::Name("garp_group")));
+        }
     }
     for a in &cfg.static_addresses {
         if let Some(d) = a.address.dev.as_deref().or(default_if) {
@@ -307,5 +317,44 @@ mod tests {
         assert!(d[0]
             .to_string()
             .contains("(A) interface eth0 does not exist"));
+    }
+
+    /// keepalived 2.2.7 -t on a garp_group naming eth8 (in `interfaces { }`) and eth9
+    /// (`interface`) that do not exist: "WARNING - interface eth8 specified for garp_group
+    /// doesn't exist" for each, then "Non-existent interface specified in configuration", exit 5.
+    #[test]
+    fn a_garp_group_s_missing_interface_is_an_error_at_its_word() {
+        let r = report(
+            "garp_group {
+ garp_interval 0.1
+ interfaces {
+  eth2 eth8
+ }
+}
+             garp_group {
+ gna_interval 0.2
+ interface eth9
+}
+             vrrp_instance A {
+ interface eth0
+ virtual_router_id 1
+             virtual_ipaddress {
+ 192.0.2.1/24
+ }
+}
+",
+        );
+        let cfg = &r.loaded.as_ref().expect("loads").cfg;
+        let d = missing_interfaces(cfg, |n| n == "eth0" || n == "eth2");
+        let shown: Vec<String> = d.iter().map(|d| d.to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "k.conf:4:8: error: (garp_group) interface eth8 does not exist",
+                "k.conf:9:12: error: (garp_group) interface eth9 does not exist",
+            ]
+        );
+        assert!(fails_check(&d));
+        assert!(missing_interfaces(cfg, |_| true).is_empty());
     }
 }

@@ -757,6 +757,8 @@ pub struct GarpGroupConf {
     /// `interface IF` / `interfaces { IF ... }`, in file order; an interface named by an
     /// earlier group is refused.
     pub interfaces: Vec<String>,
+    /// Where each of `interfaces` was written (`vigild -t` reports a missing one there).
+    pub interface_locs: Vec<Location>,
     /// `interfaces { }` was used (keepalived numbers such groups for its dump).
     pub aggregation: bool,
     /// Where the block opened.

@@ -441,6 +441,7 @@ impl Builder {
             garp_interval: None,
             gna_interval: None,
             interfaces: Vec::new(),
+            interface_locs: Vec::new(),
             aggregation: false,
             loc: s.loc().clone(),
         };
@@ -474,8 +475,10 @@ impl Builder {
                 }
                 "interface" => {
                     self.no_block(st);
-                    match self.string(st) {
-                        Ok(name) => ok &= self.garp_group_iface(st.loc(), name, earlier, &mut g),
+                    match self.one(st).map(|t| (t.text.to_string(), t.loc.clone())) {
+                        Ok((name, loc)) => {
+                            ok &= self.garp_group_iface(&loc, name, earlier, &mut g);
+                        }
                         Err(()) => ok = false,
                     }
                 }
@@ -533,6 +536,7 @@ impl Builder {
             return false;
         }
         g.interfaces.push(name);
+        g.interface_locs.push(loc.clone());
         true
     }
 
