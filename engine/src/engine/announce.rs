@@ -30,8 +30,11 @@ pub(super) struct IfaceGate {
     name: String,
     /// Gate interval by [`family_index`] (zero: no gate).
     interval: [Duration; 2],
-    /// When the next announcement may go, by family (None: none sent yet).
+    /// When the next announcement may go, by family (None: at once).
     next: [Option<Instant>; 2],
+    /// When the last announcement went, by family (None: none sent yet): a reload that changes
+    /// the interval spaces the next one from it ([`Engine::adopt_gates`]).
+    last: [Option<Instant>; 2],
 }
 
 fn addr_family(a: IpAddr) -> usize {
@@ -180,26 +183,51 @@ impl Engine {
                     name: name.to_string(),
                     interval: self.gate_config.of(name),
                     next: [None, None],
+                    last: [None, None],
                 });
                 self.gates.len() - 1
             }
         };
         let gate = &mut self.gates[g];
         let interval = gate.interval[fam];
-        if !interval.is_zero() {
-            if let Some(open) = gate.next[fam].filter(|&open| now < open) {
-                let inst = &mut self.instances[i];
-                if inst.pending.len() != inst.announced.len() {
-                    inst.pending.resize(inst.announced.len(), false);
-                }
-                inst.pending[k] = true;
-                let due = inst.get(Timer::Announce).min(open);
-                inst.set(Timer::Announce, due);
-                return;
+        // Shut: by this interval, or (after a reload that shortened or removed it) by the
+        // interval in force when the last one went.
+        if let Some(open) = gate.next[fam].filter(|&open| now < open) {
+            let inst = &mut self.instances[i];
+            if inst.pending.len() != inst.announced.len() {
+                inst.pending.resize(inst.announced.len(), false);
             }
-            gate.next[fam] = Some(now.saturating_add(interval));
+            inst.pending[k] = true;
+            let due = inst.get(Timer::Announce).min(open);
+            inst.set(Timer::Announce, due);
+            return;
         }
+        gate.last[fam] = Some(now);
+        gate.next[fam] = (!interval.is_zero()).then(|| now.saturating_add(interval));
         sent.push(v);
+    }
+
+    /// A reload kept instance `i` as MASTER and added `added` to its addresses: they are
+    /// announced once, each through its interface's gate (pending when it is shut), as any
+    /// other announcement.
+    pub(super) fn announce_added(
+        &mut self,
+        now: Instant,
+        i: usize,
+        added: &[crate::setup::VirtualAddress],
+    ) {
+        if added.is_empty() {
+            return;
+        }
+        let ks: Vec<usize> = (self.instances[i].announced.iter().enumerate())
+            .filter(|(_, a)| added.contains(a))
+            .map(|(k, _)| k)
+            .collect();
+        let mut sent = Vec::new();
+        for k in ks {
+            self.ask_announce(now, i, k, &mut sent);
+        }
+        self.emit(i, sent, false);
     }
 
     /// Queue one [`Action::Announce`] for the addresses sent at once (none: nothing).
@@ -231,15 +259,48 @@ impl Engine {
         }
     }
 
-    /// A reload keeps each interface's gate times (the interval is the new configuration's).
+    /// A reload keeps each interface's gate times; the interval is the new configuration's.
+    /// An announcement in flight keeps its spacing: the gate opens at the later of the opening
+    /// already due (the old interval after the last send) and the new interval after the last
+    /// send, so two announcements are never closer than the interval in force at either of
+    /// them. (keepalived 2.2.7 rebuilds its garp_delay list on reload with the next-send times
+    /// at zero and drops what was pending: its gate opens at once after a reload.)
     pub(super) fn adopt_gates(&mut self, old: &Engine) {
         for o in &old.gates {
             let interval = self.gate_config.of(&o.name);
+            let next = core::array::from_fn(|f| {
+                let by_new = o.last[f]
+                    .filter(|_| !interval[f].is_zero())
+                    .map(|l| l.saturating_add(interval[f]));
+                o.next[f].max(by_new)
+            });
             self.gates.push(IfaceGate {
                 name: o.name.clone(),
                 interval,
-                next: o.next,
+                next,
+                last: o.last,
             });
+        }
+    }
+
+    /// A reload kept instance `from` as `to`: the addresses still announced keep their pending
+    /// announcement (keyed by address; one the new configuration dropped is not announced).
+    pub(super) fn carry_pending(from: &Instance, to: &mut Instance) {
+        to.pending.clear();
+        if to.state != State::Master || !from.pending.contains(&true) {
+            return;
+        }
+        let mut pending = vec![false; to.announced.len()];
+        for (k, _) in from.pending.iter().enumerate().filter(|(_, p)| **p) {
+            let Some(a) = from.announced.get(k) else {
+                continue;
+            };
+            if let Some(j) = to.announced.iter().position(|x| x == a) {
+                pending[j] = true;
+            }
+        }
+        if pending.contains(&true) {
+            to.pending = pending;
         }
     }
 }

@@ -775,6 +775,8 @@ mod actions_tests;
 #[cfg(test)]
 mod extra_if_tests;
 #[cfg(test)]
+mod gate_reload_tests;
+#[cfg(test)]
 mod gate_tests;
 #[cfg(test)]
 mod tests;

@@ -10,7 +10,10 @@
 //! the new interval's grid. Any other instance is a different virtual router: a removed one stops
 //! as on shutdown (a MASTER sends priority 0 and removes its addresses), a new one starts as at
 //! start-up. Interface facts (link, primary addresses), check-program states and tracked-file
-//! values carry over by name.
+//! values carry over by name. Announcements keep going through the interfaces' gates
+//! (announce.rs): a kept MASTER's pending announcements stay pending, the addresses a reload
+//! adds are announced through the gate, and a changed `vrrp_garp_interval` / `garp_group`
+//! applies from each interface's last send without bringing forward an opening already due.
 //!
 //! A configuration the engine cannot run is refused with a [`SetupError`] and the running one is
 //! left exactly as it was. Instance ids may change with a reload: resolve them again.
@@ -20,10 +23,9 @@ use super::*;
 
 use crate::engine::Engine;
 use crate::instance::{grid_after, next_advert_after, Timer};
-use crate::io::{Action, IfaceId, InstanceId, State};
+use crate::io::{Action, State};
 use crate::setup::{EngineConfig, SetupError, VirtualAddress, VirtualRoute, VirtualRule};
 use crate::time::Instant;
-use std::collections::VecDeque;
 
 impl Engine {
     /// Replace the configuration at `now` (see the module docs for what is kept). Drain
@@ -62,10 +64,7 @@ impl Engine {
             };
             kept[old] = true;
             let diff = self.take_instance_state(now, old, &mut next, i);
-            let id = next.instances[i].id;
-            let iface = next.instances[i].iface;
-            let router = next.instances[i].cfg.announce.na_router_flag;
-            diff.push_actions(id, iface, router, &mut next.actions);
+            diff.push_actions(now, &mut next, i);
         }
         // Removed (or changed beyond recognition) routers stop as on shutdown, reported under
         // their old ids, before anything of the new configuration.
@@ -144,6 +143,7 @@ impl Engine {
         to.want_master = from.want_master;
         to.answered_at = from.answered_at;
         to.delayed_repeat = from.delayed_repeat;
+        Engine::carry_pending(from, to);
         to.priority = from.priority; // settle_after_reload reports a change
         if to.state == State::Backup && to.want_master {
             // Its Master_Down_Timer ran out and it waits for its sync group, without a timer.
@@ -200,15 +200,13 @@ struct MasterDiff {
 }
 
 impl MasterDiff {
-    /// The actions, in the order of leaving and entering MASTER (routes removed first and
-    /// added last); the added addresses, excluded ones included, are announced once.
-    fn push_actions(
-        self,
-        instance: InstanceId,
-        iface: IfaceId,
-        router: bool,
-        out: &mut VecDeque<Action>,
-    ) {
+    /// The actions of instance `i` of `next`, in the order of leaving and entering MASTER
+    /// (routes removed first and added last); the added addresses, excluded ones included,
+    /// are announced once, through their interfaces' gates (announce.rs).
+    fn push_actions(self, now: Instant, next: &mut Engine, i: usize) {
+        let instance = next.instances[i].id;
+        let iface = next.instances[i].iface;
+        let out = &mut next.actions;
         if !self.remove_rules.is_empty() {
             out.push_back(Action::RemoveRules {
                 instance,
@@ -263,15 +261,7 @@ impl MasterDiff {
                 rules: self.add_rules.into(),
             });
         }
-        if !announce.is_empty() {
-            out.push_back(Action::Announce {
-                instance,
-                iface,
-                addrs: announce.into(),
-                router,
-                extra_if: false,
-            });
-        }
+        next.announce_added(now, i, &announce);
     }
 }
 
