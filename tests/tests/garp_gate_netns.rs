@@ -14,6 +14,12 @@
 //! keepalived's (and what its code gives), and no two gratuitous ARPs on the link are closer
 //! than the interval minus 20 ms (clock and capture jitter; a loaded machine only makes the
 //! gaps longer). Needs root, keepalived, tcpdump and tshark: without them the test says NOT RUN.
+//!
+//! A reload (SIGHUP) in the middle of the announcements, vigild only (keepalived 2.2.7 drops
+//! what is pending on reload and reopens the gate, on purpose not copied: engine
+//! `gate_reload_tests.rs`): `vrrp_garp_interval 1`, addresses A, B, C, reloaded right after
+//! becoming MASTER with D added and the interval at 1.5 s. Every address is announced (A twice)
+//! and no two gratuitous ARPs are closer than 1 s, wherever the reload lands.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -127,4 +133,64 @@ fn vrrp_garp_interval_and_garp_group_gate_the_interface_like_keepalived() {
         0.3,
         &[("192.0.2.100", 2), ("192.0.2.101", 1), ("192.0.2.102", 1)],
     );
+}
+
+/// A reload while announcements wait for the gate (see the module docs).
+#[test]
+fn a_reload_in_flight_keeps_the_gate_and_what_is_pending() {
+    if !require_root() || !tools_present() {
+        return;
+    }
+    let before = conf(
+        "global_defs {\n  vrrp_garp_interval 1\n}\n",
+        &["192.0.2.100", "192.0.2.101", "192.0.2.102"],
+    );
+    let after = conf(
+        "global_defs {\n  vrrp_garp_interval 1.5\n}\n",
+        &["192.0.2.100", "192.0.2.101", "192.0.2.102", "192.0.2.103"],
+    );
+    let vip: IpAddr = "192.0.2.100".parse().unwrap();
+    let mut lab = Lab::new("gatehup", 1);
+    let cap = lab.capture("gate-reload.pcap");
+    let node = lab.start(Kind::Vigil, 1, &before);
+    assert!(
+        lab.wait_sole_holder(vip, 1, Duration::from_secs(15)),
+        "vigild did not become MASTER\n{}",
+        lab.logs()
+    );
+    let n = lab.node(node);
+    std::fs::write(&n.conf, &after).expect("write the new configuration");
+    let log_before = n.log_text().len();
+    let pid = n.pid;
+    vigil_tests::netns::signal(pid, libc::SIGHUP);
+    let reloaded = vigil_tests::netns::wait_until(Duration::from_secs(10), || {
+        let t = lab.node_ref(node).log_text();
+        t.get(log_before..).unwrap_or("").contains("reloaded:")
+    });
+    assert!(reloaded, "no reload logged\n{}", lab.logs());
+    // The last of A, A, B, C, D goes at most 6 s after becoming MASTER: wait well past.
+    std::thread::sleep(Duration::from_secs(8));
+    lab.node(node).terminate();
+    let pcap = lab.stop_capture(cap);
+    let frames: Vec<(f64, String)> = tshark_fields(
+        &pcap,
+        "arp.opcode == 1 && arp.src.proto_ipv4 == arp.dst.proto_ipv4",
+        &["frame.time_epoch", "arp.src.proto_ipv4"],
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+    .into_iter()
+    .filter_map(|r| Some((r.first()?.parse::<f64>().ok()?, r.get(1)?.clone())))
+    .collect();
+    println!("reload: vigild {frames:?}");
+    let want: BTreeMap<String, usize> = [
+        ("192.0.2.100", 2),
+        ("192.0.2.101", 1),
+        ("192.0.2.102", 1),
+        ("192.0.2.103", 1),
+    ]
+    .iter()
+    .map(|(a, n)| (a.to_string(), *n))
+    .collect();
+    assert_eq!(per_address(&frames), want, "every address, A twice: {frames:?}");
+    assert_spaced("vigild across the reload", &frames, 1.0);
 }
