@@ -191,6 +191,10 @@ fn a_reload_in_flight_keeps_the_gate_and_what_is_pending() {
     .iter()
     .map(|(a, n)| (a.to_string(), *n))
     .collect();
-    assert_eq!(per_address(&frames), want, "every address, A twice: {frames:?}");
+    assert_eq!(
+        per_address(&frames),
+        want,
+        "every address, A twice: {frames:?}"
+    );
     assert_spaced("vigild across the reload", &frames, 1.0);
 }
