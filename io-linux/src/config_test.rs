@@ -152,7 +152,7 @@ pub(crate) fn dump(file: &Path, config_id: Option<String>) {
     let path = file.to_string_lossy();
     let opts = ParseOptions {
         config_id,
-        rt_tables: vigil_linux::routes::rt_tables(),
+        rt_names: vigil_linux::routes::rt_names(),
         data_plane: vigil_engine::dataplane::Backend::NotApplied,
     };
     if let Ok(cfg) = conf::parse_file(&path, &FsLoader, &opts) {
@@ -180,7 +180,7 @@ pub(crate) fn run(
     let opts = ParseOptions {
         config_id,
         data_plane: host.kind,
-        rt_tables: vigil_linux::routes::rt_tables(),
+        rt_names: vigil_linux::routes::rt_names(),
     };
     let report = load::load(&path, &FsLoader, &opts, subsystems);
     let mut diags = report.diagnostics;

@@ -32,8 +32,8 @@ pub(crate) struct Builder {
     /// Whether the keyword table ([`keywords`]) decides before a handler runs (always, except
     /// in the table's test, which turns it off to find which keywords have a handler).
     pub gate: bool,
-    /// Routing table names for `table NAME` (`ParseOptions::rt_tables`).
-    pub rt_tables: std::collections::BTreeMap<String, u32>,
+    /// iproute2's names for route, rule and scope values (`ParseOptions::rt_names`).
+    pub rt_names: super::rt_names::RtNames,
     /// keepalived's numbering of rules written without a preference (IPv4, IPv6): 16384
     /// downwards.
     pub next_rule_priority: [u32; 2],
@@ -927,10 +927,13 @@ impl Builder {
                 }
                 "scope" => {
                     let v = needs(self)?;
-                    match values::scope(&v.text) {
-                        Ok(sc) => a.scope = sc,
-                        Err(e) => {
-                            self.err(&v.loc, e);
+                    match routes::scope_value(&v.text, &self.rt_names) {
+                        Some(sc) => a.scope = sc,
+                        None => {
+                            self.err(
+                                &v.loc,
+                                format!("Invalid scope '{}' specified (a number 0..=255 or a name of /etc/iproute2/rt_scopes)", v.text),
+                            );
                             ok = false;
                         }
                     }
