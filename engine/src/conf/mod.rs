@@ -141,10 +141,12 @@ fn parse_with(
         diags,
         gate,
         rt_names: opts.rt_names.clone(),
+        rule_interfaces: Vec::new(),
         next_rule_priority: [16384, 16384],
         data_plane: opts.data_plane,
     };
     let mut cfg = b.config(&tree);
+    cfg.rule_interfaces = std::mem::take(&mut b.rule_interfaces);
     let mut diags = b.diags;
     validate::validate(&mut cfg, &mut diags);
     if diags.iter().any(|d| d.severity == Severity::Error) {

@@ -34,6 +34,8 @@ pub(crate) struct Builder {
     pub gate: bool,
     /// iproute2's names for route, rule and scope values (`ParseOptions::rt_names`).
     pub rt_names: super::rt_names::RtNames,
+    /// The interfaces rules name, collected as they are read ([`Config::rule_interfaces`]).
+    pub rule_interfaces: Vec<RuleInterface>,
     /// keepalived's numbering of rules written without a preference (IPv4, IPv6): 16384
     /// downwards.
     pub next_rule_priority: [u32; 2],
@@ -288,6 +290,7 @@ impl Builder {
             garp_groups: Vec::new(),
             static_rules: Vec::new(),
             track_groups: Vec::new(),
+            rule_interfaces: Vec::new(),
             checkers: Default::default(),
             warnings: Vec::new(),
         };
@@ -353,6 +356,16 @@ impl Builder {
                 "static_routes" => {
                     for r in self.block(s) {
                         if let Ok(r) = self.route(r) {
+                            // keepalived 2.2.7 (alloc_route): "Warning - cannot track route
+                            // ... with no interface specified", a configuration error of -t,
+                            // for static routes as for virtual ones (a nexthop's dev is not
+                            // the route's).
+                            if r.dev.is_none() && !r.no_track {
+                                self.warn(
+                                    &r.loc,
+                                    format!("static route {}/{} has no 'dev': it cannot be tracked (add 'dev IF', or 'no_track')", r.to, r.prefix_len),
+                                );
+                            }
                             cfg.static_routes.push(r);
                         }
                     }

@@ -842,11 +842,19 @@ impl Builder {
                     r.suppress_ifgroup = Some(self.check(&v.loc, x)? as u32);
                     table_option = Some(w.loc.clone());
                 }
-                "dev" | "iif" => {
-                    r.iif = Some(self.value_after(words, i, "rule option")?.text.to_string());
-                }
-                "oif" => {
-                    r.oif = Some(self.value_after(words, i, "rule option")?.text.to_string());
+                "dev" | "iif" | "oif" => {
+                    let v = self.value_after(words, i, "rule option")?;
+                    let name = v.text.to_string();
+                    self.rule_interfaces.push(RuleInterface {
+                        name: name.clone(),
+                        oif: word == "oif",
+                        loc: v.loc.clone(),
+                    });
+                    if word == "oif" {
+                        r.oif = Some(name);
+                    } else {
+                        r.iif = Some(name);
+                    }
                 }
                 "tunnel-id" => {
                     let v = self.value_after(words, i, "rule option")?;
