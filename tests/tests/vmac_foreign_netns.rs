@@ -43,7 +43,9 @@ fn vip_on_a_macvlan(lab: &Lab) -> bool {
     let out = lab.exec(1, &["ip", "-o", "addr", "show"]);
     String::from_utf8_lossy(&out.stdout).lines().any(|l| {
         l.contains(" 192.0.2.100/")
-            && l.split_whitespace().nth(1).is_some_and(|i| names.iter().any(|n| n == i))
+            && l.split_whitespace()
+                .nth(1)
+                .is_some_and(|i| names.iter().any(|n| n == i))
     })
 }
 

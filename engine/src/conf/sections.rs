@@ -54,6 +54,18 @@ impl Builder {
         self.diags.push(Diagnostic::warning(loc, msg));
     }
 
+    /// keepalived 2.2.7 (`alloc_route`): "Warning - cannot track route ... with no interface
+    /// specified", a configuration error of its `-t`, for static and virtual routes (a
+    /// nexthop's `dev` is not the route's).
+    fn warn_untracked_route(&mut self, r: &Route, kind: &str) {
+        if r.dev.is_none() && !r.no_track {
+            self.warn(
+                &r.loc,
+                format!("{kind} route {}/{} has no 'dev': it cannot be tracked (add 'dev IF', or 'no_track')", r.to, r.prefix_len),
+            );
+        }
+    }
+
     fn notice(&mut self, loc: &Location, msg: impl Into<String>) {
         self.diags.push(Diagnostic::notice(loc, msg));
     }
@@ -356,16 +368,7 @@ impl Builder {
                 "static_routes" => {
                     for r in self.block(s) {
                         if let Ok(r) = self.route(r) {
-                            // keepalived 2.2.7 (alloc_route): "Warning - cannot track route
-                            // ... with no interface specified", a configuration error of -t,
-                            // for static routes as for virtual ones (a nexthop's dev is not
-                            // the route's).
-                            if r.dev.is_none() && !r.no_track {
-                                self.warn(
-                                    &r.loc,
-                                    format!("static route {}/{} has no 'dev': it cannot be tracked (add 'dev IF', or 'no_track')", r.to, r.prefix_len),
-                                );
-                            }
+                            self.warn_untracked_route(&r, "static");
                             cfg.static_routes.push(r);
                         }
                     }
@@ -1442,12 +1445,7 @@ impl Builder {
                     "virtual_routes" => {
                         for r in self.block(st) {
                             if let Ok(r) = self.route(r) {
-                                if r.dev.is_none() && !r.no_track {
-                                    self.warn(
-                                        &r.loc,
-                                        format!("virtual route {}/{} has no 'dev': it cannot be tracked (add 'dev IF', or 'no_track')", r.to, r.prefix_len),
-                                    );
-                                }
+                                self.warn_untracked_route(&r, "virtual");
                                 routes.push(r);
                             }
                         }
