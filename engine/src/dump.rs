@@ -490,7 +490,7 @@ fn instance(
     line(w, &format!("   Wantstate = {want}"));
     // keepalived's create_vmac_name (crate::vmac_name): an interface the system has is taken.
     let vmac = i.use_vmac.as_ref().map(|_| {
-        crate::vmac_name::vmac_names(cfg, &|n| env.ifindex(n).is_some())
+        crate::vmac_name::vmac_names(cfg, &|n| env.ifindex(n).is_some(), &|_| None)
             .remove(&i.name)
             .unwrap_or_default()
     });

@@ -660,13 +660,14 @@ mod tests {
 
     #[test]
     fn a_route_in_an_unknown_named_table_is_refused_at_its_line() {
-        // No /etc/iproute2/rt_tables given: only main, local and default are names.
+        // No /etc/iproute2 files given: only keepalived's built-in names (main, local, default).
         let e = conf::parse_str(&format!(
             "{HEAD} virtual_routes {{ 203.0.113.0/24 dev eth0 table vrrp }}\n}}\n"
         ))
         .unwrap_err();
         assert!(
-            e.to_string().contains("routing table 'vrrp' not found"),
+            e.to_string()
+                .contains("Routing table vrrp not found for route"),
             "{e}"
         );
         assert!(e.to_string().contains("keepalived.conf:5:"), "{e}");

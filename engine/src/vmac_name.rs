@@ -3,8 +3,10 @@
 //! of the instances):
 //!
 //! - `PREFIX.VRID`, PREFIX being global_defs' `vmac_prefix` (default `vrrp`);
+//! - an existing macvlan that matches the instance (on its interface, with its MAC) is taken
+//!   over under its own name;
 //! - if that name is taken (an instance's configured `use_vmac NAME`, a name chosen for an
-//!   earlier instance, or an interface that exists and is not one of the runner's macvlans),
+//!   earlier instance, or any interface that exists, another daemon's macvlan included),
 //!   `PREFIXN.VRID` with N = 1, 2, 3, ... for IPv4; for IPv6, N = 6 first (`vrrp6.VRID`), then
 //!   1, 2, 3, 4, 5, 7, ...;
 //! - a name longer than an interface name may be (15 bytes, IFNAMSIZ less its NUL) loses the
@@ -60,11 +62,19 @@ fn numbers(family: Family) -> impl Iterator<Item = u32> {
     )
 }
 
-/// The macvlan name of every `use_vmac` instance, by instance name: the configured one, else
-/// the first free candidate. `taken` says whether an interface of that name exists on the
-/// system and is not one of the runner's own macvlans (the dump asks its environment; vigild
-/// asks the kernel).
-pub fn vmac_names(cfg: &Config, taken: &dyn Fn(&str) -> bool) -> BTreeMap<String, String> {
+/// The macvlan name of every `use_vmac` instance, by instance name, as keepalived 2.2.7's
+/// `vrrp_complete_instance` chooses it: the name of an existing macvlan that matches the
+/// instance (`matching`, asked with the instance's name: keepalived's "Found matching
+/// interface", a macvlan on the instance's interface with its MAC, which it takes over whatever
+/// its name), else the configured one, else the first free candidate. `taken` says whether an
+/// interface of that name exists on the system: any interface, a macvlan of another daemon
+/// included (keepalived's `create_vmac_name` takes a name only when no interface has it). The
+/// dump asks its environment (and has no matching macvlans); vigild asks the kernel.
+pub fn vmac_names(
+    cfg: &Config,
+    taken: &dyn Fn(&str) -> bool,
+    matching: &dyn Fn(&str) -> Option<String>,
+) -> BTreeMap<String, String> {
     let prefix = cfg.global.vmac_prefix.as_deref().unwrap_or(DEFAULT_PREFIX);
     let mut used: BTreeSet<String> = cfg
         .instances
@@ -74,6 +84,11 @@ pub fn vmac_names(cfg: &Config, taken: &dyn Fn(&str) -> bool) -> BTreeMap<String
     let mut out = BTreeMap::new();
     for i in &cfg.instances {
         let Some(v) = &i.use_vmac else { continue };
+        if let Some(n) = matching(&i.name) {
+            used.insert(n.clone());
+            out.insert(i.name.clone(), n);
+            continue;
+        }
         if let Some(n) = &v.name {
             out.insert(i.name.clone(), n.clone());
             continue;
@@ -96,7 +111,7 @@ mod tests {
 
     fn names(text: &str, taken: &[&str]) -> Vec<(String, String)> {
         let cfg = conf::parse_str(text).unwrap_or_else(|e| panic!("{e}"));
-        vmac_names(&cfg, &|n| taken.contains(&n))
+        vmac_names(&cfg, &|n| taken.contains(&n), &|_| None)
             .into_iter()
             .collect()
     }
@@ -157,6 +172,21 @@ mod tests {
                 &["vrrp.9", "vrrp6.9", "vrrp1.9", "vrrp2.9", "vrrp3.9", "vrrp4.9", "vrrp5.9"]
             ),
             pairs(&[("C", "vrrp7.9")])
+        );
+    }
+
+    #[test]
+    fn a_matching_macvlan_is_taken_over_whatever_its_name() {
+        // keepalived's "Found matching interface": B's macvlan exists as vrrp3.7 (a run that
+        // did not stop), A's default name is taken by some other interface.
+        let t = inst("A", 7, "192.0.2.1", "") + &inst("B", 8, "192.0.2.2", "");
+        let cfg = conf::parse_str(&t).unwrap_or_else(|e| panic!("{e}"));
+        let got = vmac_names(&cfg, &|n| n == "vrrp.7" || n == "vrrp3.7", &|i| {
+            (i == "B").then(|| "vrrp3.7".to_string())
+        });
+        assert_eq!(
+            got.into_iter().collect::<Vec<_>>(),
+            pairs(&[("A", "vrrp1.7"), ("B", "vrrp3.7")])
         );
     }
 

@@ -8,8 +8,8 @@
 //! fails on those too; the daemon's start-up warnings are among them). Notices (keepalived
 //! settings that have no effect on a Vigil router, each with its reason) are printed but do not
 //! fail the check. Like keepalived, it also checks that the interfaces the file names exist
-//! (instances', tracked ones, the `dev` of addresses and routes), through `/sys/class/net` (run
-//! it in the network namespace the daemon will run in).
+//! (instances', tracked ones, the `dev` of addresses, routes and nexthops, the `iif` / `oif` of
+//! rules), through `/sys/class/net` (run it in the network namespace the daemon will run in).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -152,7 +152,7 @@ pub(crate) fn dump(file: &Path, config_id: Option<String>) {
     let path = file.to_string_lossy();
     let opts = ParseOptions {
         config_id,
-        rt_tables: vigil_linux::routes::rt_tables(),
+        rt_names: vigil_linux::routes::rt_names(),
         data_plane: vigil_engine::dataplane::Backend::NotApplied,
     };
     if let Ok(cfg) = conf::parse_file(&path, &FsLoader, &opts) {
@@ -165,8 +165,8 @@ pub(crate) fn dump(file: &Path, config_id: Option<String>) {
 /// The configuration goes through [`vigil_linux::load::load`], the daemon's own load (parse,
 /// `-P`/`-C`, the conversion for the engine, the runner's plans), so that `-t` fails on what the
 /// daemon refuses and prints every warning the daemon logs at start; then every interface the
-/// file names is looked up (instances', tracked ones, the `dev` of addresses and routes), as
-/// keepalived's `-t` does.
+/// file names is looked up (instances', tracked ones, the `dev` of addresses, routes and
+/// nexthops, the `iif` / `oif` of rules), as keepalived's `-t` does.
 pub(crate) fn run(
     file: &Path,
     config_id: Option<String>,
@@ -180,7 +180,7 @@ pub(crate) fn run(
     let opts = ParseOptions {
         config_id,
         data_plane: host.kind,
-        rt_tables: vigil_linux::routes::rt_tables(),
+        rt_names: vigil_linux::routes::rt_names(),
     };
     let report = load::load(&path, &FsLoader, &opts, subsystems);
     let mut diags = report.diagnostics;

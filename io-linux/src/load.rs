@@ -105,15 +105,17 @@ enum Use {
     Instance,
     /// A `track_interface` entry.
     Tracked,
-    /// The `dev` of an address or a route.
+    /// The `dev` of an address, a route or a nexthop, a rule's `iif` / `oif`.
     Device,
 }
 
 /// Every interface the configuration names that `exists` says is missing, as diagnostics at
 /// the line that names it, as `keepalived -t` reports them: an instance's interface, a
-/// tracked interface and a `garp_group`'s interface are errors, the `dev` of an address or a
-/// route a warning (keepalived's
-/// "WARNING - interface ... doesn't exist"). `exists` is asked once per name.
+/// tracked interface and a `garp_group`'s interface are errors; the `dev` of an address, a
+/// route or a route's nexthop and a rule's `iif` / `oif` are warnings (keepalived's "WARNING -
+/// interface ... for VROUTE nexthop doesn't exist" and "... for rule doesn't exist"; keepalived
+/// then drops the route or rule, and its `-t` fails, as `vigild -t` fails on a warning).
+/// `exists` is asked once per name.
 pub fn missing_interfaces(
     cfg: &conf::Config,
     mut exists: impl FnMut(&str) -> bool,
@@ -135,9 +137,7 @@ pub fn missing_interfaces(
             }
         }
         for r in &i.virtual_routes {
-            if let Some(d) = &r.dev {
-                named.push((d, &r.loc, Use::Device, Owner::Route(r.to)));
-            }
+            route_devices(r, &mut named);
         }
     }
     for g in &cfg.sync_groups {
@@ -169,9 +169,10 @@ pub fn missing_interfaces(
         }
     }
     for r in &cfg.static_routes {
-        if let Some(d) = &r.dev {
-            named.push((d, &r.loc, Use::Device, Owner::Route(r.to)));
-        }
+        route_devices(r, &mut named);
+    }
+    for ri in &cfg.rule_interfaces {
+        named.push((&ri.name, &ri.loc, Use::Device, Owner::Rule { oif: ri.oif }));
     }
     let mut known: HashMap<&str, bool> = HashMap::new();
     let mut reported = BTreeSet::new();
@@ -197,6 +198,18 @@ pub fn missing_interfaces(
     out
 }
 
+/// The interfaces a route names: its `dev` and each nexthop's.
+fn route_devices<'a>(r: &'a conf::Route, named: &mut Vec<(&'a str, &'a Location, Use, Owner<'a>)>) {
+    if let Some(d) = &r.dev {
+        named.push((d, &r.loc, Use::Device, Owner::Route(r.to)));
+    }
+    for h in &r.attrs.nexthops {
+        if let Some(d) = &h.dev {
+            named.push((d, &r.loc, Use::Device, Owner::Nexthop(r.to)));
+        }
+    }
+}
+
 /// Who names an interface, for the message when it does not exist.
 #[derive(Clone, Copy, Debug)]
 enum Owner<'a> {
@@ -206,6 +219,13 @@ enum Owner<'a> {
     Address(std::net::IpAddr),
     /// A virtual or static route (its destination).
     Route(std::net::IpAddr),
+    /// A nexthop of a virtual or static route (the route's destination).
+    Nexthop(std::net::IpAddr),
+    /// A virtual or static rule's `iif` / `dev` or `oif`.
+    Rule {
+        /// `oif`.
+        oif: bool,
+    },
 }
 
 impl std::fmt::Display for Owner<'_> {
@@ -214,6 +234,9 @@ impl std::fmt::Display for Owner<'_> {
             Owner::Name(n) => f.write_str(n),
             Owner::Address(a) => write!(f, "{a}"),
             Owner::Route(to) => write!(f, "route {to}"),
+            Owner::Nexthop(to) => write!(f, "a nexthop of route {to}"),
+            Owner::Rule { oif: false } => f.write_str("rule (iif)"),
+            Owner::Rule { oif: true } => f.write_str("rule (oif)"),
         }
     }
 }
@@ -299,7 +322,10 @@ mod tests {
              vrrp_instance A {\n interface eth0\n virtual_router_id 1\n\
              track_interface {\n eth9\n eth0\n }\n\
              virtual_ipaddress {\n 192.0.2.1/24 dev eth8\n }\n\
-             virtual_routes {\n 198.51.100.0/24 dev eth7\n }\n}\n",
+             virtual_routes {\n 198.51.100.0/24 dev eth7\n \
+             203.0.113.0/24 nexthop via 192.0.2.9 dev eth6 nexthop via 192.0.2.10 dev eth0\n }\n\
+             virtual_rules {\n from 192.0.2.0/24 table 100 priority 10 iif eth4 oif eth3\n }\n}\n\
+             static_rules {\n from 192.0.2.0/24 table 100 priority 20 dev eth2\n}\n",
         );
         let cfg = &r.loaded.as_ref().expect("loads").cfg;
         let d = missing_interfaces(cfg, |n| n == "eth0");
@@ -310,7 +336,11 @@ mod tests {
                 "k.conf:13:2: error: (A) tracked interface eth9 does not exist",
                 "k.conf:17:2: warning: interface eth8 for 192.0.2.1 does not exist",
                 "k.conf:20:2: warning: interface eth7 for route 198.51.100.0 does not exist",
+                "k.conf:21:2: warning: interface eth6 for a nexthop of route 203.0.113.0 does not exist",
                 "k.conf:6:2: error: (G) tracked interface eth5 does not exist",
+                "k.conf:24:46: warning: interface eth4 for rule (iif) does not exist",
+                "k.conf:24:55: warning: interface eth3 for rule (oif) does not exist",
+                "k.conf:28:46: warning: interface eth2 for rule (iif) does not exist",
             ]
         );
         let d = missing_interfaces(cfg, |_| false);

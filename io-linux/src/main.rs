@@ -116,7 +116,7 @@ fn main() {
     // before the daemon starts; a file that does not parse is reported by the daemon's load.
     let opts = vigil_engine::conf::ParseOptions {
         config_id: cli.config_id(),
-        rt_tables: vigil_linux::routes::rt_tables(),
+        rt_names: vigil_linux::routes::rt_names(),
         ..Default::default()
     };
     let path = cli.config_file();

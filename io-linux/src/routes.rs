@@ -16,7 +16,6 @@
 //! `src`, `dev`, `table`, `metric`, `scope`, the types `blackhole`, `unreachable`, `prohibit`,
 //! `throw`, the metrics, `nexthop` groups, `encap` and `ttl-propagate` (`route_encap.rs`).
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use netlink_packet_route::route::{
@@ -28,7 +27,7 @@ use netlink_packet_route::rule::{
     RuleUidRange,
 };
 use netlink_packet_route::{AddressFamily, IpProtocol};
-use vigil_engine::conf::{self, Diagnostic};
+use vigil_engine::conf::{self, rt_names, Diagnostic};
 use vigil_engine::from_conf::virtual_route;
 use vigil_engine::setup::{RouteKind, RuleAction, VirtualRoute, VirtualRule};
 use vigil_engine::VirtualAddress;
@@ -360,31 +359,27 @@ pub fn rule_message(r: &VirtualRule) -> RuleMessage {
     m
 }
 
-/// The host's routing table names, `/etc/iproute2/rt_tables`, read as keepalived reads it for
-/// `table NAME` on routes and rules (`lib/rttables.c`: lines of exactly a number and a name,
-/// `#` comments; the kernel's `main`, `local` and `default` are known without it). An
-/// unreadable file gives no names (a named table is then refused at its line).
-pub fn rt_tables() -> BTreeMap<String, u32> {
-    std::fs::read_to_string("/etc/iproute2/rt_tables")
-        .map(|t| parse_rt_tables(&t))
-        .unwrap_or_default()
+/// The host's iproute2 name files, read as keepalived 2.2.7 reads them for named route, rule
+/// and scope values (`lib/rttables.c`): `/etc/iproute2/rt_tables`, `rt_dsfield`, `rt_realms`,
+/// `rt_protos` and `rt_scopes` (keepalived 2.2.7 reads no `.d` directory and nothing under
+/// `/usr/share/iproute2`). The engine parses each text ([`rt_names::parse_file`]).
+pub fn rt_names() -> rt_names::RtNames {
+    rt_names_in(std::path::Path::new("/etc/iproute2"))
 }
 
-fn parse_rt_tables(text: &str) -> BTreeMap<String, u32> {
-    let mut out = BTreeMap::new();
-    for line in text.lines() {
-        let line = line.split('#').next().unwrap_or("");
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let [number, name] = words[..] else { continue };
-        let n = match number.strip_prefix("0x") {
-            Some(h) => u32::from_str_radix(h, 16).ok(),
-            None => number.parse().ok(),
-        };
-        if let Some(n) = n {
-            out.entry(name.to_string()).or_insert(n);
+/// [`rt_names`] from the files of `dir`. A missing or unreadable file names nothing: only
+/// keepalived's built-in names are then known for it.
+pub fn rt_names_in(dir: &std::path::Path) -> rt_names::RtNames {
+    let mut names = rt_names::RtNames::default();
+    for file in rt_names::RtFile::ALL {
+        // keepalived reads the file as bytes; a non-UTF-8 line cannot name a value written in
+        // a (UTF-8) configuration anyway.
+        if let Ok(bytes) = std::fs::read(dir.join(file.file_name())) {
+            let text = String::from_utf8_lossy(&bytes);
+            *names.of_mut(file) = rt_names::parse_file(&text, file.max());
         }
     }
-    out
+    names
 }
 
 /// `static_ipaddress` and `static_routes`: what the daemon installs for as long as it runs.
@@ -584,11 +579,85 @@ mod tests {
         assert!(g.attributes.contains(&RuleAttribute::Goto(10)));
     }
 
+    /// The files of a directory, read as keepalived 2.2.7 reads /etc/iproute2, and the values
+    /// of a route, a rule and an address named through them; an unknown name is an error at
+    /// its word, with keepalived's message.
     #[test]
-    fn rt_tables_reads_like_keepalived() {
-        let t = parse_rt_tables("# c\n255\tlocal\n100 isp1 # x\n0x65 isp2\nbad line here\n");
-        assert_eq!(t.get("isp1"), Some(&100));
-        assert_eq!(t.get("isp2"), Some(&101));
-        assert_eq!(t.len(), 3);
+    fn iproute2_names_come_from_the_files_as_keepalived_reads_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let write = |name: &str, text: &str| {
+            std::fs::write(dir.path().join(name), text).expect("write");
+        };
+        write(
+            "rt_tables",
+            "255\tlocal\n254\tmain\n100 isp1\n101 isp2 # x\n0x66 isp3\n",
+        );
+        write("rt_dsfield", "0x28\tAF11\n");
+        write("rt_realms", "0 cosmos\n5 dmz\n");
+        write("rt_protos", "18 keepalived\n99 openr\n");
+        // No rt_scopes: the built-in names. A .d directory is not read (keepalived 2.2.7).
+        std::fs::create_dir(dir.path().join("rt_tables.d")).expect("mkdir");
+        write("rt_tables.d/more.conf", "7 dotd\n");
+        let names = rt_names_in(dir.path());
+        assert_eq!(
+            names.tables,
+            [
+                (255, "local".to_string()),
+                (254, "main".to_string()),
+                (100, "isp1".to_string()),
+                (0x66, "isp3".to_string()),
+            ]
+        );
+        assert!(names.scopes.is_empty());
+        let opts = conf::ParseOptions {
+            rt_names: names,
+            ..Default::default()
+        };
+        let parse = |body: &str| {
+            conf::parse_text(
+                "k.conf",
+                &format!("static_routes {{\n{body}\n}}\n"),
+                &conf::MemoryLoader::new(),
+                &opts,
+            )
+        };
+        let cfg = parse(
+            " 192.0.2.0/24 dev lo table isp3 tos AF11 realms dmz/cosmos protocol openr scope link no_track",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let r = &cfg.static_routes[0];
+        assert_eq!(r.table, Some(0x66));
+        assert_eq!(r.attrs.tos, Some(0x28));
+        assert_eq!(r.attrs.realms, Some(5 << 16));
+        assert_eq!(r.attrs.protocol, Some(99));
+        assert_eq!(r.scope, Some(vigil_engine::address::Scope::Link));
+        for (word, message) in [
+            (
+                "table isp2",
+                "k.conf:2:28: error: Routing table isp2 not found for route",
+            ),
+            (
+                "table dotd",
+                "k.conf:2:28: error: Routing table dotd not found for route",
+            ),
+            ("tos CS1", "k.conf:2:26: error: TOS value CS1 is invalid"),
+            (
+                "realms 5/mars",
+                "k.conf:2:29: error: Invalid realms 5/mars for route",
+            ),
+            (
+                "protocol bgp",
+                "k.conf:2:31: error: Protocol bgp not found or invalid for route",
+            ),
+            (
+                "scope universe",
+                "k.conf:2:28: error: Scope universe not found or invalid for route",
+            ),
+        ] {
+            let e = parse(&format!(" 192.0.2.0/24 dev lo {word} no_track"))
+                .expect_err(word)
+                .to_string();
+            assert!(e.contains(message), "{word}: {e}");
+        }
     }
 }

@@ -105,13 +105,25 @@ pub struct VmacSpec {
 }
 
 /// The macvlans of a configuration, by instance name, and notes for what is not supported.
+/// Names are chosen as keepalived 2.2.7 chooses them ([`vigil_engine::vmac_name`]) against the
+/// interfaces of this network namespace ([`SysNet`]).
 pub fn plan(
     cfg: &conf::Config,
     engine: &EngineConfig,
 ) -> (HashMap<String, VmacSpec>, Vec<conf::Diagnostic>) {
-    let mut out = HashMap::new();
+    plan_in(cfg, engine, &SysNet::read())
+}
+
+/// [`plan`] against the interfaces `net`.
+fn plan_in(
+    cfg: &conf::Config,
+    engine: &EngineConfig,
+    net: &SysNet,
+) -> (HashMap<String, VmacSpec>, Vec<conf::Diagnostic>) {
     let mut notes = Vec::new();
-    let names = vigil_engine::vmac_name::vmac_names(cfg, &foreign_interface);
+    // Each use_vmac instance's parent and MAC first: an existing macvlan with both is the
+    // instance's own (keepalived's "Found matching interface").
+    let mut wanted: HashMap<&str, (&str, [u8; 6], u8, Family)> = HashMap::new();
     for i in &cfg.instances {
         let Some(v) = &i.use_vmac else { continue };
         let Some(e) = engine.instances.iter().find(|e| e.name == i.name) else {
@@ -133,17 +145,61 @@ pub fn plan(
                 }
             },
         };
+        wanted.insert(&i.name, (&e.interface, mac, e.vrid, e.family));
+    }
+    // keepalived: a configured name that an interface other than a macvlan or ipvlan has is
+    // ignored ("already exists as a non VMAC interface. ignoring configured name"), and the
+    // instance gets a name of its own; one a macvlan has is deleted and re-created.
+    let mut ignored: Vec<&str> = Vec::new();
+    for i in &cfg.instances {
+        let Some(n) = i.use_vmac.as_ref().and_then(|v| v.name.as_deref()) else {
+            continue;
+        };
+        if net.exists(n) && !net.stacked(n) && net.matching(wanted.get(i.name.as_str())).is_none() {
+            notes.push(conf::Diagnostic::warning(
+                &i.loc,
+                format!(
+                    "({}) VMAC interface name {n} already exists as a non VMAC interface: the configured name is ignored",
+                    i.name
+                ),
+            ));
+            ignored.push(&i.name);
+        }
+    }
+    let renamed;
+    let named_cfg = if ignored.is_empty() {
+        cfg
+    } else {
+        let mut c = cfg.clone();
+        for i in c.instances.iter_mut() {
+            if ignored.contains(&i.name.as_str()) {
+                if let Some(v) = i.use_vmac.as_mut() {
+                    v.name = None;
+                }
+            }
+        }
+        renamed = c;
+        &renamed
+    };
+    let names = vigil_engine::vmac_name::vmac_names(named_cfg, &|n| net.exists(n), &|inst| {
+        net.matching(wanted.get(inst))
+    });
+    let mut out = HashMap::new();
+    for i in &cfg.instances {
+        let Some(&(base, mac, vrid, family)) = wanted.get(i.name.as_str()) else {
+            continue;
+        };
         out.insert(
             i.name.clone(),
             VmacSpec {
                 name: names
                     .get(&i.name)
                     .cloned()
-                    .unwrap_or_else(|| default_name(e.vrid)),
-                base: e.interface.clone(),
+                    .unwrap_or_else(|| default_name(vrid)),
+                base: base.to_string(),
                 mac,
-                vrid: e.vrid,
-                family: e.family,
+                vrid,
+                family,
                 xmit_base: i.vmac_xmit_base,
             },
         );
@@ -151,16 +207,66 @@ pub fn plan(
     (out, notes)
 }
 
-/// Whether interface `name` exists and is not a stacked device (a macvlan left by an earlier
-/// run has a `lower_PARENT` link in sysfs: vigild deletes and re-creates it, so its name is
-/// not taken). keepalived's `create_vmac_name` moves on to the next name for an existing
-/// interface.
-fn foreign_interface(name: &str) -> bool {
-    let Ok(dir) = std::fs::read_dir(format!("/sys/class/net/{name}")) else {
-        return false;
-    };
-    !dir.flatten()
-        .any(|e| e.file_name().to_string_lossy().starts_with("lower_"))
+/// The interfaces of this network namespace as `/sys/class/net` shows them: every name, and
+/// for a stacked device (a `lower_PARENT` link) without a `DEVTYPE` in its uevent (a macvlan or
+/// an ipvlan; a VLAN says `DEVTYPE=vlan`) its parent and MAC.
+#[derive(Clone, Debug, Default)]
+struct SysNet {
+    /// Every interface name.
+    names: std::collections::HashSet<String>,
+    /// Macvlans and ipvlans: name, parent, MAC.
+    stacked: Vec<(String, String, Option<[u8; 6]>)>,
+}
+
+impl SysNet {
+    fn read() -> SysNet {
+        let mut net = SysNet::default();
+        let Ok(dir) = std::fs::read_dir("/sys/class/net") else {
+            return net;
+        };
+        for e in dir.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let parent = std::fs::read_dir(e.path()).ok().and_then(|d| {
+                d.flatten().find_map(|x| {
+                    x.file_name()
+                        .to_string_lossy()
+                        .strip_prefix("lower_")
+                        .map(str::to_string)
+                })
+            });
+            let typed = std::fs::read_to_string(e.path().join("uevent"))
+                .is_ok_and(|u| u.lines().any(|l| l.starts_with("DEVTYPE=")));
+            if let (Some(parent), false) = (parent, typed) {
+                let mac = std::fs::read_to_string(e.path().join("address"))
+                    .ok()
+                    .and_then(|a| parse_mac(a.trim()));
+                net.stacked.push((name.clone(), parent, mac));
+            }
+            net.names.insert(name);
+        }
+        net
+    }
+
+    fn exists(&self, name: &str) -> bool {
+        self.names.contains(name)
+    }
+
+    /// Whether `name` is a macvlan or an ipvlan.
+    fn stacked(&self, name: &str) -> bool {
+        self.stacked.iter().any(|(n, _, _)| n == name)
+    }
+
+    /// The existing stacked device on `parent` with `mac`: the instance's macvlan left by a
+    /// run that did not stop (keepalived takes it over; it also asks for mode private, which
+    /// sysfs does not show, but no second macvlan with that MAC could come up on that parent
+    /// beside it: the kernel refuses a MAC another macvlan of the parent has).
+    fn matching(&self, wanted: Option<&(&str, [u8; 6], u8, Family)>) -> Option<String> {
+        let (parent, mac, _, _) = wanted?;
+        self.stacked
+            .iter()
+            .find(|(_, p, m)| p == parent && m.as_ref() == Some(mac))
+            .map(|(n, _, _)| n.clone())
+    }
 }
 
 fn sysctl_path(iface: &str, param: &str) -> String {
@@ -317,7 +423,7 @@ mod tests {
                     virtual_ipaddress { 192.0.2.102/24 }\n}\n";
         let cfg = conf::parse_str(text).unwrap_or_else(|e| panic!("{e}"));
         let engine = EngineConfig::from_conf(&cfg).unwrap().engine;
-        let (p, notes) = plan(&cfg, &engine);
+        let (p, notes) = plan_in(&cfg, &engine, &SysNet::default());
         assert_eq!(p.len(), 3);
         assert_eq!(
             p["A"],
@@ -335,6 +441,47 @@ mod tests {
         assert!(notes.is_empty(), "{notes:?}");
         assert_eq!(p["C"].mac, [0, 0, 0x5e, 0, 2, 53]);
         assert_eq!(p["C"].family, Family::V6);
+    }
+
+    /// keepalived 2.2.7's choice against existing interfaces: any interface's name is taken (a
+    /// macvlan of another daemon included: it moves on to the next name), a macvlan on the
+    /// instance's interface with its MAC is taken over under its own name, and a configured
+    /// name that a non-macvlan interface has is ignored with a warning.
+    #[test]
+    fn existing_interfaces_are_taken_as_keepalived_takes_them() {
+        let text = "vrrp_instance A {\n interface eth0\n virtual_router_id 51\n use_vmac\n \
+                    virtual_ipaddress { 192.0.2.100/24 }\n}\n\
+                    vrrp_instance B {\n interface eth0\n virtual_router_id 52\n use_vmac\n \
+                    virtual_ipaddress { 192.0.2.101/24 }\n}\n\
+                    vrrp_instance C {\n interface eth0\n virtual_router_id 53\n use_vmac eth1\n \
+                    virtual_ipaddress { 192.0.2.102/24 }\n}\n";
+        let cfg = conf::parse_str(text).unwrap_or_else(|e| panic!("{e}"));
+        let engine = EngineConfig::from_conf(&cfg).unwrap().engine;
+        let net = SysNet {
+            names: ["eth0", "eth1", "vrrp.51", "vrrp.52", "old52"]
+                .map(String::from)
+                .into(),
+            stacked: vec![
+                // Another daemon's macvlan, on eth0 with another MAC.
+                ("vrrp.51".into(), "eth0".into(), Some([2, 0, 0, 0, 0, 1])),
+                // B's own, left by a run that did not stop, under another name; and a
+                // macvlan named like B's default on another parent.
+                ("old52".into(), "eth0".into(), Some([0, 0, 0x5e, 0, 1, 52])),
+                (
+                    "vrrp.52".into(),
+                    "eth9".into(),
+                    Some([0, 0, 0x5e, 0, 1, 52]),
+                ),
+            ],
+        };
+        let (p, notes) = plan_in(&cfg, &engine, &net);
+        assert_eq!(p["A"].name, "vrrp1.51");
+        assert_eq!(p["B"].name, "old52");
+        assert_eq!(p["C"].name, "vrrp.53");
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0]
+            .message
+            .contains("VMAC interface name eth1 already exists as a non VMAC interface"));
     }
 
     /// keepalived.conf(5) `use_vmac [<VMAC_INTERFACE_NAME>] [MAC_ADDRESS]`: "The MAC address

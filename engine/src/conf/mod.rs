@@ -53,6 +53,7 @@ mod lines;
 mod model;
 pub mod params;
 mod policy_model;
+pub mod rt_names;
 mod sections;
 mod validate;
 pub mod values;
@@ -71,10 +72,12 @@ pub struct ParseOptions {
     /// keepalived's `-i`: by default the first label of the host name, which the runner supplies
     /// (the engine cannot read it). `None` matches no `@ID` line and every `@^ID` line.
     pub config_id: Option<String>,
-    /// Routing table names (`/etc/iproute2/rt_tables`, which keepalived reads for `table NAME`
-    /// on routes and rules; the runner reads it, the engine cannot). `main`, `local` and
-    /// `default` are known without it.
-    pub rt_tables: std::collections::BTreeMap<String, u32>,
+    /// iproute2's name files (`/etc/iproute2/rt_tables`, `rt_dsfield`, `rt_realms`,
+    /// `rt_protos`, `rt_scopes`), which keepalived reads for named values of routes, rules and
+    /// address scopes; the runner reads them, the engine cannot ([`rt_names`]). Without them
+    /// only keepalived's built-in names are known (`main`, `local`, `default`, `kernel`,
+    /// `link`, ...).
+    pub rt_names: rt_names::RtNames,
     /// The host's load-balancer data plane (the runner detects it): which notes and refusals
     /// the virtual servers get.
     pub data_plane: crate::dataplane::Backend,
@@ -137,11 +140,13 @@ fn parse_with(
     let mut b = sections::Builder {
         diags,
         gate,
-        rt_tables: opts.rt_tables.clone(),
+        rt_names: opts.rt_names.clone(),
+        rule_interfaces: Vec::new(),
         next_rule_priority: [16384, 16384],
         data_plane: opts.data_plane,
     };
     let mut cfg = b.config(&tree);
+    cfg.rule_interfaces = std::mem::take(&mut b.rule_interfaces);
     let mut diags = b.diags;
     validate::validate(&mut cfg, &mut diags);
     if diags.iter().any(|d| d.severity == Severity::Error) {

@@ -41,6 +41,10 @@ pub struct Config {
     pub static_rules: Vec<Rule>,
     /// `track_group` blocks, in file order (names are unique).
     pub track_groups: Vec<TrackGroup>,
+    /// The interfaces the rules name (`static_rules` and every `virtual_rules`), each where it
+    /// was written, for `vigild -t`'s check that they exist (keepalived's "interface ... for
+    /// rule doesn't exist"). Kept beside the rules: a rule's identity on reload is its content.
+    pub rule_interfaces: Vec<RuleInterface>,
     /// Virtual servers, their real servers and health checkers.
     pub checkers: super::checker_model::CheckerConf,
     /// Warnings and notices (never errors: a config with errors is not built), in file order.
@@ -495,6 +499,17 @@ pub enum UnicastChecksum {
     Old,
     /// `old_unicast_checksum never`: RFC form only, never detect the old one.
     Never,
+}
+
+/// An interface a rule names (`iif` / `dev`, or `oif`), where it was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleInterface {
+    /// The interface name.
+    pub name: String,
+    /// `oif` (else `iif` / `dev`).
+    pub oif: bool,
+    /// The name's word.
+    pub loc: Location,
 }
 
 /// `vrrp_instance NAME { ... }`.

@@ -32,8 +32,10 @@ pub(crate) struct Builder {
     /// Whether the keyword table ([`keywords`]) decides before a handler runs (always, except
     /// in the table's test, which turns it off to find which keywords have a handler).
     pub gate: bool,
-    /// Routing table names for `table NAME` (`ParseOptions::rt_tables`).
-    pub rt_tables: std::collections::BTreeMap<String, u32>,
+    /// iproute2's names for route, rule and scope values (`ParseOptions::rt_names`).
+    pub rt_names: super::rt_names::RtNames,
+    /// The interfaces rules name, collected as they are read ([`Config::rule_interfaces`]).
+    pub rule_interfaces: Vec<RuleInterface>,
     /// keepalived's numbering of rules written without a preference (IPv4, IPv6): 16384
     /// downwards.
     pub next_rule_priority: [u32; 2],
@@ -50,6 +52,18 @@ impl Builder {
 
     fn warn(&mut self, loc: &Location, msg: impl Into<String>) {
         self.diags.push(Diagnostic::warning(loc, msg));
+    }
+
+    /// keepalived 2.2.7 (`alloc_route`): "Warning - cannot track route ... with no interface
+    /// specified", a configuration error of its `-t`, for static and virtual routes (a
+    /// nexthop's `dev` is not the route's).
+    fn warn_untracked_route(&mut self, r: &Route, kind: &str) {
+        if r.dev.is_none() && !r.no_track {
+            self.warn(
+                &r.loc,
+                format!("{kind} route {}/{} has no 'dev': it cannot be tracked (add 'dev IF', or 'no_track')", r.to, r.prefix_len),
+            );
+        }
     }
 
     fn notice(&mut self, loc: &Location, msg: impl Into<String>) {
@@ -288,6 +302,7 @@ impl Builder {
             garp_groups: Vec::new(),
             static_rules: Vec::new(),
             track_groups: Vec::new(),
+            rule_interfaces: Vec::new(),
             checkers: Default::default(),
             warnings: Vec::new(),
         };
@@ -353,6 +368,7 @@ impl Builder {
                 "static_routes" => {
                     for r in self.block(s) {
                         if let Ok(r) = self.route(r) {
+                            self.warn_untracked_route(&r, "static");
                             cfg.static_routes.push(r);
                         }
                     }
@@ -931,10 +947,13 @@ impl Builder {
                 }
                 "scope" => {
                     let v = needs(self)?;
-                    match values::scope(&v.text) {
-                        Ok(sc) => a.scope = sc,
-                        Err(e) => {
-                            self.err(&v.loc, e);
+                    match routes::scope_value(&v.text, &self.rt_names) {
+                        Some(sc) => a.scope = sc,
+                        None => {
+                            self.err(
+                                &v.loc,
+                                format!("Invalid scope '{}' specified (a number 0..=255 or a name of /etc/iproute2/rt_scopes)", v.text),
+                            );
                             ok = false;
                         }
                     }
@@ -1430,12 +1449,7 @@ impl Builder {
                     "virtual_routes" => {
                         for r in self.block(st) {
                             if let Ok(r) = self.route(r) {
-                                if r.dev.is_none() && !r.no_track {
-                                    self.warn(
-                                        &r.loc,
-                                        format!("virtual route {}/{} has no 'dev': it cannot be tracked (add 'dev IF', or 'no_track')", r.to, r.prefix_len),
-                                    );
-                                }
+                                self.warn_untracked_route(&r, "virtual");
                                 routes.push(r);
                             }
                         }

@@ -5,8 +5,6 @@
 use core::time::Duration;
 use std::net::IpAddr;
 
-use super::model::Scope;
-
 /// Parses an integer in `min..=max`.
 pub fn int_in(text: &str, min: i64, max: i64, what: &str) -> Result<i64, String> {
     match text.parse::<i64>() {
@@ -108,25 +106,6 @@ pub fn ip_prefix(text: &str, what: &str) -> Result<(IpAddr, u8, bool), String> {
             )),
         },
     }
-}
-
-/// Parses a scope name or number.
-pub fn scope(text: &str) -> Result<Scope, String> {
-    Ok(match text {
-        "global" | "universe" => Scope::Global,
-        "site" => Scope::Site,
-        "link" => Scope::Link,
-        "host" => Scope::Host,
-        "nowhere" => Scope::Nowhere,
-        n => match n.parse::<u8>() {
-            Ok(v) => Scope::Number(v),
-            Err(_) => {
-                return Err(format!(
-                    "scope: expected global|site|link|host|nowhere or 0..=255, found '{text}'"
-                ))
-            }
-        },
-    })
 }
 
 /// Splits a script command line as keepalived does: whitespace separates arguments, single

@@ -259,7 +259,7 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
         path: opts.config_file.to_string_lossy().into_owned(),
         options: conf::ParseOptions {
             config_id: opts.config_id.clone(),
-            rt_tables: crate::routes::rt_tables(),
+            rt_names: crate::routes::rt_names(),
             data_plane: crate::dataplane::host_backend().kind,
         },
         loader,

@@ -39,7 +39,10 @@ impl Daemon {
             return;
         };
         if let Some(old) = sys::if_nametoindex(&spec.name) {
-            // Left by a run that did not stop cleanly (its addresses go with it).
+            // The plan (vmac::plan) names an existing interface only when it is a macvlan that
+            // keepalived would take over or replace: this instance's own, left by a run that
+            // did not stop cleanly, or a macvlan of the configured name (its addresses go with
+            // it). Any other interface's name is never chosen, so never deleted here.
             if let Ok(true) = self.rtnl.del_link(old) {
                 info!("({inst}) removed {}: present before start", spec.name);
             }

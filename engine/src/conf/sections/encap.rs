@@ -175,7 +175,7 @@ impl Builder {
                     *slot = Some(a);
                 }
                 k if k == tos_word => {
-                    let x = tos_number(&v.text).map_err(|m| format!("{kind} {m}"));
+                    let x = tos_number(&v.text, &self.rt_names).map_err(|m| format!("{kind} {m}"));
                     e.tos = Some(self.check(&v.loc, x)?);
                 }
                 k if k == ttl_word => {

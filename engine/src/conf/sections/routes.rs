@@ -6,7 +6,6 @@
 //! `encap.rs`); the table refuses the others (`vrf`, a rule's `track_group`) before this code
 //! sees them.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::super::ast::Stmt;
@@ -19,83 +18,102 @@ use super::{Builder, R};
 /// keepalived's protocol 18 (`RTPROT_KEEPALIVED`): what a tracked route or rule carries.
 pub(crate) const PROTO_KEEPALIVED: u8 = 18;
 
-/// A number as C's `strtoul(s, _, 0)` reads it: decimal, `0x` hex or leading-zero octal.
-pub(super) fn c_number(s: &str) -> Option<u64> {
-    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        u64::from_str_radix(h, 16).ok()
-    } else if s.len() > 1 && s.starts_with('0') {
-        u64::from_str_radix(&s[1..], 8).ok()
-    } else {
-        s.parse().ok()
+pub(super) use super::super::rt_names::c_number;
+use super::super::rt_names::{RtFile, RtNames};
+
+/// What a route or rule line is called in keepalived's messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LineKind {
+    Route,
+    Rule,
+}
+
+impl LineKind {
+    fn word(self) -> &'static str {
+        match self {
+            LineKind::Route => "route",
+            LineKind::Rule => "rule",
+        }
     }
 }
 
-/// A routing table: a number, `main` / `local` / `default`, or a name of `/etc/iproute2/rt_tables`
-/// (given by the runner in [`ParseOptions`](super::super::ParseOptions)).
-pub(crate) fn table_number(s: &str, names: &BTreeMap<String, u32>) -> Result<u32, String> {
-    if let Some(n) = c_number(s) {
-        return u32::try_from(n).map_err(|_| format!("table '{s}' is out of range"));
-    }
-    match s {
-        "main" => Ok(254),
-        "local" => Ok(255),
-        "default" => Ok(253),
-        _ => names.get(s).copied().ok_or_else(|| {
-            format!("routing table '{s}' not found (a number, main, local, default, or a name of /etc/iproute2/rt_tables)")
-        }),
-    }
+/// A routing table: a number or a name of `rt_tables` (keepalived's `find_rttables_table`;
+/// `main`, `local` and `default` are built in). keepalived's message when it is neither.
+pub(crate) fn table_number(s: &str, names: &RtNames, kind: LineKind) -> Result<u32, String> {
+    names.lookup(RtFile::Tables, s).ok_or_else(|| {
+        format!(
+            "Routing table {s} not found for {} (a number, main, local, default, or a name of /etc/iproute2/rt_tables)",
+            kind.word()
+        )
+    })
 }
 
-/// A route protocol: a number or one of iproute2's names (`rt_protos`).
-fn protocol_number(s: &str) -> Result<u8, String> {
-    let named = [
-        ("none", 0),
-        ("unspec", 0),
-        ("redirect", 1),
-        ("kernel", 2),
-        ("boot", 3),
-        ("static", 4),
-        ("gated", 8),
-        ("ra", 9),
-        ("mrt", 10),
-        ("zebra", 11),
-        ("bird", 12),
-        ("dnrouted", 13),
-        ("xorp", 14),
-        ("ntk", 15),
-        ("dhcp", 16),
-        ("keepalived", 18),
-        ("babel", 42),
-    ];
-    if let Some(n) = c_number(s) {
-        return u8::try_from(n).map_err(|_| format!("protocol '{s}': expected 0..=255"));
-    }
-    named
-        .iter()
-        .find(|(n, _)| *n == s)
-        .map(|(_, v)| *v)
-        .ok_or_else(|| format!("protocol '{s}': expected a number 0..=255 or one of iproute2's protocol names (kernel, boot, static, keepalived, ...)"))
+/// A route's protocol: a number 0..=255 or a name of `rt_protos` (keepalived's
+/// `find_rttables_proto`, with its built-in names).
+fn protocol_number(s: &str, names: &RtNames) -> Result<u8, String> {
+    names
+        .lookup(RtFile::Protos, s)
+        .map(|n| n as u8)
+        .ok_or_else(|| format!("Protocol {s} not found or invalid for route (a number 0..=255 or a name of /etc/iproute2/rt_protos)"))
 }
 
-/// A TOS / DS field byte (a number; the names of `rt_dsfield` are not read).
-pub(super) fn tos_number(s: &str) -> Result<u8, String> {
-    c_number(s)
-        .and_then(|n| u8::try_from(n).ok())
-        .ok_or_else(|| format!("tos '{s}': expected a number 0..=255 (0x.. allowed)"))
+/// A rule's protocol: keepalived 2.2.7 reads a decimal number 0..=255 only
+/// (`read_unsigned_strvec`), no name.
+fn rule_protocol_number(s: &str) -> Result<u8, String> {
+    s.parse::<u8>()
+        .ok()
+        .ok_or_else(|| format!("Invalid protocol {s} (a rule's protocol is a number 0..=255)"))
 }
 
-/// `realms [FROM/]TO` (numbers 0..=255): `FROM << 16 | TO`.
-fn realms_value(s: &str) -> Result<u32, String> {
-    let one = |p: &str| {
-        c_number(p)
-            .filter(|n| *n <= 255)
-            .map(|n| n as u32)
-            .ok_or_else(|| format!("realms '{s}': expected [FROM/]TO, numbers 0..=255"))
+/// A TOS / DS field byte: a number 0..=255 or a name of `rt_dsfield` (keepalived's
+/// `find_rttables_dsfield`; no built-in names).
+pub(super) fn tos_number(s: &str, names: &RtNames) -> Result<u8, String> {
+    names
+        .lookup(RtFile::Dsfield, s)
+        .map(|n| n as u8)
+        .ok_or_else(|| {
+            format!(
+                "TOS value {s} is invalid (a number 0..=255 or a name of /etc/iproute2/rt_dsfield)"
+            )
+        })
+}
+
+/// `realms [FROM/]TO`, each a number 0..=255 or a name of `rt_realms` (keepalived's
+/// `get_realms`): `FROM << 16 | TO`.
+fn realms_value(s: &str, names: &RtNames, kind: LineKind) -> Result<u32, String> {
+    let bad = || {
+        let invalid = match kind {
+            LineKind::Route => "Invalid",
+            LineKind::Rule => "invalid",
+        };
+        format!(
+            "{invalid} realms {s} for {} ([FROM/]TO, each a number 0..=255 or a name of /etc/iproute2/rt_realms)",
+            kind.word()
+        )
     };
+    let one = |p: &str| names.lookup(RtFile::Realms, p).ok_or_else(bad);
     match s.split_once('/') {
         Some((a, b)) => Ok(one(a)? << 16 | one(b)?),
         None => one(s),
     }
+}
+
+/// A scope: a number 0..=255 or a name of `rt_scopes` (keepalived's `find_rttables_scope`,
+/// with its built-in names `global`, `site`, `link`, `host`, `nowhere`). A name gives the
+/// scope it stands for; a number stays a number.
+pub(crate) fn scope_value(s: &str, names: &RtNames) -> Option<Scope> {
+    let n = names.lookup(RtFile::Scopes, s)?;
+    if c_number(s).is_some() {
+        return Some(Scope::Number(n as u8));
+    }
+    Some(match n {
+        0 => Scope::Global,
+        200 => Scope::Site,
+        253 => Scope::Link,
+        254 => Scope::Host,
+        255 => Scope::Nowhere,
+        n => Scope::Number(n as u8),
+    })
 }
 
 /// An unsigned number up to `max` (C's base-0 reading).
@@ -349,7 +367,7 @@ impl Builder {
                 }
                 "table" => {
                     let v = self.value_after(words, i, "route option")?;
-                    let x = table_number(&v.text, &self.rt_tables);
+                    let x = table_number(&v.text, &self.rt_names, LineKind::Route);
                     r.table = Some(self.check(&v.loc, x)?);
                 }
                 "metric" | "priority" | "preference" => {
@@ -359,17 +377,19 @@ impl Builder {
                 }
                 "scope" => {
                     let v = self.value_after(words, i, "route option")?;
-                    let x = values::scope(&v.text);
+                    let x = scope_value(&v.text, &self.rt_names).ok_or_else(|| {
+                        format!("Scope {} not found or invalid for route (a number 0..=255 or a name of /etc/iproute2/rt_scopes)", v.text)
+                    });
                     r.scope = Some(self.check(&v.loc, x)?);
                 }
                 "tos" | "dsfield" => {
                     let v = self.value_after(words, i, "route option")?;
-                    let x = tos_number(&v.text);
+                    let x = tos_number(&v.text, &self.rt_names);
                     r.attrs.tos = Some(self.check(&v.loc, x)?);
                 }
                 "protocol" => {
                     let v = self.value_after(words, i, "route option")?;
-                    let x = protocol_number(&v.text);
+                    let x = protocol_number(&v.text, &self.rt_names);
                     r.attrs.protocol = Some(self.check(&v.loc, x)?);
                 }
                 "onlink" => {
@@ -384,7 +404,7 @@ impl Builder {
                 }
                 "realms" => {
                     let v = self.value_after(words, i, "route option")?;
-                    let x = realms_value(&v.text);
+                    let x = realms_value(&v.text, &self.rt_names, LineKind::Route);
                     r.attrs.realms = Some(self.check(&v.loc, x)?);
                     fam.see(self, &w.loc, false, "realms (IPv4 only)")?;
                 }
@@ -649,7 +669,7 @@ impl Builder {
                     }
                     "realms" => {
                         let v = self.value_after(words, i, "nexthop option")?;
-                        let x = realms_value(&v.text);
+                        let x = realms_value(&v.text, &self.rt_names, LineKind::Route);
                         nh.realms = Some(self.check(&v.loc, x)?);
                         fam.see(self, &w.loc, false, "realms (IPv4 only)")?;
                     }
@@ -761,7 +781,7 @@ impl Builder {
                 }
                 "table" | "lookup" => {
                     let v = self.value_after(words, i, "rule option")?;
-                    let x = table_number(&v.text, &self.rt_tables);
+                    let x = table_number(&v.text, &self.rt_names, LineKind::Rule);
                     let t = self.check(&v.loc, x)?;
                     if t == 0 {
                         self.err(&v.loc, "rule: table 0 is not valid");
@@ -776,7 +796,7 @@ impl Builder {
                 }
                 "tos" | "dsfield" => {
                     let v = self.value_after(words, i, "rule option")?;
-                    let x = tos_number(&v.text);
+                    let x = tos_number(&v.text, &self.rt_names);
                     r.tos = self.check(&v.loc, x)?;
                 }
                 "fwmark" => {
@@ -801,7 +821,7 @@ impl Builder {
                 }
                 "realms" => {
                     let v = self.value_after(words, i, "rule option")?;
-                    let x = realms_value(&v.text);
+                    let x = realms_value(&v.text, &self.rt_names, LineKind::Rule);
                     r.realms = Some(self.check(&v.loc, x)?);
                     fam.see(self, &w.loc, false, "realms (IPv4 only)")?;
                     table_option = Some(w.loc.clone());
@@ -822,11 +842,19 @@ impl Builder {
                     r.suppress_ifgroup = Some(self.check(&v.loc, x)? as u32);
                     table_option = Some(w.loc.clone());
                 }
-                "dev" | "iif" => {
-                    r.iif = Some(self.value_after(words, i, "rule option")?.text.to_string());
-                }
-                "oif" => {
-                    r.oif = Some(self.value_after(words, i, "rule option")?.text.to_string());
+                "dev" | "iif" | "oif" => {
+                    let v = self.value_after(words, i, "rule option")?;
+                    let name = v.text.to_string();
+                    self.rule_interfaces.push(RuleInterface {
+                        name: name.clone(),
+                        oif: word == "oif",
+                        loc: v.loc.clone(),
+                    });
+                    if word == "oif" {
+                        r.oif = Some(name);
+                    } else {
+                        r.iif = Some(name);
+                    }
                 }
                 "tunnel-id" => {
                     let v = self.value_after(words, i, "rule option")?;
@@ -848,7 +876,7 @@ impl Builder {
                 }
                 "protocol" => {
                     let v = self.value_after(words, i, "rule option")?;
-                    let x = protocol_number(&v.text);
+                    let x = rule_protocol_number(&v.text);
                     r.protocol = Some(self.check(&v.loc, x)?);
                 }
                 "ipproto" => {
@@ -1002,12 +1030,16 @@ mod tests {
         assert_eq!(c_number("0x10"), Some(16));
         assert_eq!(c_number("010"), Some(8));
         assert_eq!(c_number("0"), Some(0));
-        assert_eq!(realms_value("1/2"), Ok(1 << 16 | 2));
+        let none = RtNames::default();
+        assert_eq!(realms_value("1/2", &none, LineKind::Route), Ok(1 << 16 | 2));
         assert_eq!(port_range("80", "sport"), Ok((80, 80)));
-        let names = BTreeMap::from([("isp1".to_string(), 100)]);
-        assert_eq!(table_number("isp1", &names), Ok(100));
-        assert_eq!(table_number("main", &names), Ok(254));
-        assert!(table_number("isp2", &names).is_err());
+        let names = RtNames {
+            tables: vec![(100, "isp1".to_string())],
+            ..Default::default()
+        };
+        assert_eq!(table_number("isp1", &names, LineKind::Route), Ok(100));
+        assert_eq!(table_number("main", &names, LineKind::Route), Ok(254));
+        assert!(table_number("isp2", &names, LineKind::Rule).is_err());
     }
 
     const HEAD: &str = "vrrp_instance VI {\n interface eth0\n virtual_router_id 1\n \
@@ -1063,9 +1095,26 @@ mod tests {
             ),
             (
                 "198.51.100.0/24 dev eth0 table isp1",
-                "routing table 'isp1' not found",
+                "Routing table isp1 not found for route",
             ),
             ("198.51.100.0/24 dev eth0 quickack 2", "quickack"),
+            // keepalived's built-in names only (no /etc/iproute2 files given).
+            (
+                "198.51.100.0/24 dev eth0 tos AF11",
+                "TOS value AF11 is invalid",
+            ),
+            (
+                "198.51.100.0/24 dev eth0 realms cosmos",
+                "Invalid realms cosmos for route",
+            ),
+            (
+                "198.51.100.0/24 dev eth0 no_track protocol unspec",
+                "Protocol unspec not found or invalid for route",
+            ),
+            (
+                "198.51.100.0/24 dev eth0 scope universe",
+                "Scope universe not found or invalid for route",
+            ),
         ] {
             let e = parse(&format!("virtual_routes {{\n {line}\n}}"))
                 .unwrap_err()
@@ -1078,7 +1127,10 @@ mod tests {
     #[test]
     fn named_tables_come_from_rt_tables() {
         let opts = crate::conf::ParseOptions {
-            rt_tables: BTreeMap::from([("isp1".to_string(), 101)]),
+            rt_names: RtNames {
+                tables: vec![(101, "isp1".to_string())],
+                ..Default::default()
+            },
             ..Default::default()
         };
         let text = format!(
@@ -1140,6 +1192,23 @@ mod tests {
                 "cannot mix",
             ),
             ("from all table 0 priority 1", "table 0"),
+            // keepalived 2.2.7 reads a rule's protocol as a decimal number only.
+            (
+                "from all table 1 priority 1 no_track protocol static",
+                "Invalid protocol static",
+            ),
+            (
+                "from all table 1 priority 1 no_track protocol 0x10",
+                "Invalid protocol 0x10",
+            ),
+            (
+                "from all table 1 priority 1 tos AF11",
+                "TOS value AF11 is invalid",
+            ),
+            (
+                "from all table 1 priority 1 realms 1/dmz",
+                "invalid realms 1/dmz for rule",
+            ),
             (
                 "from all frobnicate 1 table 1",
                 "unknown rule option 'frobnicate'",
