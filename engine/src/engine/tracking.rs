@@ -172,6 +172,18 @@ impl Engine {
                 inst.rescale_down_timer();
             }
         }
+        // Not started, or still INIT: nothing to enter or leave yet. Wherever settle is reached,
+        // the engine is started exactly when the instance is out of INIT (start() takes every
+        // instance out of INIT before it returns, shutdown puts every one back before it clears
+        // `started`, a reload starts the instances it adds before it returns), so either half
+        // of this test decides alone; the assertion keeps that true (sim/MUTANTS.md, run 12).
+        debug_assert_eq!(
+            self.started,
+            self.instances[i].state != State::Init,
+            "settle of {} while {}started",
+            self.instances[i].cfg.name,
+            if self.started { "" } else { "not " }
+        );
         if !self.started || self.instances[i].state == State::Init {
             return;
         }

@@ -668,6 +668,22 @@ fn track_process_weights_like_a_script() {
     assert_eq!(prio(&e), 100);
 }
 
+/// [`Engine::track_process_up`], which vigild's status output reads, is the quorum as the
+/// runner last reported it ([`Input::TrackProcess`]): down until the first report, then up or
+/// down as reported, and `None` for an id the engine does not have. (Mutation run 11: the
+/// accessor made a constant `Some(true)` went unseen.)
+#[test]
+fn track_process_up_is_the_last_reported_quorum_and_none_for_an_unknown_set() {
+    let (mut e, p) = with_process(-30, false);
+    assert_eq!(e.track_process_up(p), Some(false), "not reported yet: down");
+    for (n, up) in [true, false, true].into_iter().enumerate() {
+        e.handle_input(ms(1 + n as u64), Input::TrackProcess { process: p, up });
+        assert_eq!(e.track_process_up(p), Some(up));
+    }
+    assert_eq!(e.track_process_up(ProcessId(1)), None);
+    assert_eq!(e.track_process_up(ProcessId(u16::MAX)), None);
+}
+
 /// A lone instance that became MASTER (its Master_Down_Timer ran out), actions drained.
 fn lone_master(no_track: bool) -> Engine {
     let mut c = base(100);
@@ -756,6 +772,28 @@ fn a_deleted_no_track_address_or_a_backup_s_is_ignored() {
         },
     );
     assert_eq!(state(&b), State::Backup);
+}
+
+/// An [`Input::AddressDeleted`] naming an instance the engine does not have (the id one past
+/// the last, or any higher) changes nothing and does not panic: input from a runner is never
+/// trusted to index the engine, as for `RouteDeleted`, `TrackFile` and `TrackProcess`.
+/// (Mutation run 11: the bound `i < instances.len()` made `<=` went unseen; the id equal to the
+/// number of instances is the boundary.)
+#[test]
+fn an_address_deleted_for_an_instance_the_engine_does_not_have_is_ignored() {
+    let mut e = lone_master(false);
+    assert_eq!(e.instances().count(), 1);
+    for id in [1, u32::MAX] {
+        e.handle_input(
+            ms(10_001),
+            Input::AddressDeleted {
+                instance: InstanceId(id),
+                addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100)),
+            },
+        );
+        assert_eq!(state(&e), State::Master);
+        assert!(drain(&mut e).is_empty(), "instance {id}");
+    }
 }
 
 /// A deleted address of one member takes its whole sync group out of MASTER: each member sends
