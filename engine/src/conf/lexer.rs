@@ -127,9 +127,38 @@ pub fn tokenize_line(
     line: u32,
     col0: u32,
 ) -> Result<Vec<Token>, LexError> {
-    let bytes = text.as_bytes();
     // Most lines hold one to three tokens (`}`, `state BACKUP`, `vrrp_instance VI_1 {`).
     let mut out = Vec::with_capacity(3);
+    tokenize_line_into(text, file, line, col0, &mut out)?;
+    Ok(out)
+}
+
+/// [`tokenize_line`] appending the line's tokens to `out` (the reader keeps every token of a
+/// configuration in one vector: a vector per line was an allocation and a free per line). On
+/// an error `out` is left as it was.
+pub fn tokenize_line_into(
+    text: &str,
+    file: &Arc<str>,
+    line: u32,
+    col0: u32,
+    out: &mut Vec<Token>,
+) -> Result<(), LexError> {
+    let before = out.len();
+    let r = tokenize_append(text, file, line, col0, out);
+    if r.is_err() {
+        out.truncate(before);
+    }
+    r
+}
+
+fn tokenize_append(
+    text: &str,
+    file: &Arc<str>,
+    line: u32,
+    col0: u32,
+    out: &mut Vec<Token>,
+) -> Result<(), LexError> {
+    let bytes = text.as_bytes();
     // `i` is a byte offset; `ci` the number of characters before it (the column offset).
     let mut i = 0usize;
     let mut ci = 0usize;
@@ -227,7 +256,7 @@ pub fn tokenize_line(
         ci = start_ci + text[start..k].chars().count();
         i = k;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// ASCII whitespace as `char::is_whitespace` sees it (Unicode's White_Space in the ASCII range:
