@@ -46,6 +46,7 @@ mod body_regex;
 mod checker_dump;
 mod checker_model;
 mod diag;
+mod fast_hash;
 pub mod include;
 pub mod keywords;
 pub mod lexer;
