@@ -351,9 +351,15 @@ impl<'a> Reader<'a> {
             if trimmed.is_empty() {
                 continue;
             }
-            let loc = Location::new(&name, lineno, 1);
-            // A multi-line definition (`$NAME=... \`) swallows the following lines.
-            if let Some((kept, _)) = self.params.conditional(trimmed) {
+            // A multi-line definition (`$NAME=... \`) swallows the following lines. Only a line
+            // that starts with `@` (a conditional) or `$` can be one: the others (nearly all)
+            // skip the two look-ups.
+            let first = trimmed.as_bytes()[0];
+            let may_define = first == b'@' || first == b'$';
+            if let Some((kept, _)) = may_define
+                .then(|| self.params.conditional(trimmed))
+                .flatten()
+            {
                 if let Some(def) = Params::definition(kept) {
                     if def.continues {
                         let mut values = Vec::new();
@@ -375,11 +381,8 @@ impl<'a> Reader<'a> {
                     }
                 }
             }
-            let loc = Location {
-                col: col_u32(col),
-                ..loc
-            };
-            self.process_line(trimmed, &loc, &name, 0);
+            let loc = Location::new(&name, lineno, col_u32(col));
+            self.process_line(trimmed, loc, &name, 0);
         }
         self.stack.pop();
     }
@@ -412,11 +415,11 @@ impl<'a> Reader<'a> {
     }
 
     /// One logical line: conditional, definition, `~SEQ`, substitution, include, tokens.
-    fn process_line(&mut self, line: &str, loc: &Location, name: &Arc<str>, depth: usize) {
+    fn process_line(&mut self, line: &str, loc: Location, name: &Arc<str>, depth: usize) {
         if self.exhausted() {
             return;
         }
-        self.count(1, line.len(), loc);
+        self.count(1, line.len(), &loc);
         if self.exhausted() {
             return;
         }
@@ -431,7 +434,7 @@ impl<'a> Reader<'a> {
                 self.errors += 1;
                 self.seen += 1;
                 self.diags.push(Diagnostic::error(
-                    loc,
+                    &loc,
                     format!(
                         "more than {MAX_ERRORS} errors: giving up on the rest of the configuration"
                     ),
@@ -444,18 +447,24 @@ impl<'a> Reader<'a> {
         if line.is_empty() {
             return;
         }
-        let Some((line, removed)) = self.params.conditional(line) else {
-            return;
+        // A conditional starts with `@`, a definition with `$`, a sequence with `~`: other lines
+        // (nearly all) skip the three look-ups, which give them back unchanged.
+        let first = line.as_bytes()[0];
+        let plain = first != b'@' && first != b'$' && first != b'~';
+        let (line, loc) = if plain {
+            (line, loc)
+        } else {
+            let Some((line, removed)) = self.params.conditional(line) else {
+                return;
+            };
+            let col = loc.col.saturating_add(col_u32(removed));
+            (line, Location { col, ..loc })
         };
-        let loc = Location {
-            col: loc.col.saturating_add(col_u32(removed)),
-            ..loc.clone()
-        };
-        if let Some(def) = Params::definition(line) {
+        if let Some(def) = (!plain).then(|| Params::definition(line)).flatten() {
             self.params.define(def.name, vec![def.value]);
             return;
         }
-        if let Some(seq) = parse_seq(line) {
+        if let Some(seq) = (!plain).then(|| parse_seq(line)).flatten() {
             match seq {
                 Err(e) => self.diags.push(Diagnostic::error(&loc, e)),
                 Ok((seq, rest)) => {
@@ -469,7 +478,7 @@ impl<'a> Reader<'a> {
                             break;
                         }
                         self.params.define(seq.var.clone(), vec![v]);
-                        self.process_line(rest, &loc, name, depth + 1);
+                        self.process_line(rest, loc.clone(), name, depth + 1);
                     }
                 }
             }
@@ -571,7 +580,7 @@ impl<'a> Reader<'a> {
                     if self.exhausted() {
                         break;
                     }
-                    self.process_line(&l, loc, name, depth + 1);
+                    self.process_line(&l, loc.clone(), name, depth + 1);
                 }
                 return None;
             }
