@@ -347,7 +347,7 @@ impl<'a> Reader<'a> {
         let mut physical = Lines(text).enumerate();
         while let Some((idx, raw)) = physical.next() {
             let lineno = u32::try_from(idx + 1).unwrap_or(u32::MAX);
-            let (trimmed, col) = clean_line(raw);
+            let (trimmed, col, dollar) = clean_line(raw);
             if trimmed.is_empty() {
                 continue;
             }
@@ -382,7 +382,7 @@ impl<'a> Reader<'a> {
                 }
             }
             let loc = Location::new(&name, lineno, col_u32(col));
-            self.process_line(trimmed, loc, &name, 0);
+            self.process_line(trimmed, loc, &name, 0, dollar);
         }
         self.stack.pop();
     }
@@ -415,7 +415,16 @@ impl<'a> Reader<'a> {
     }
 
     /// One logical line: conditional, definition, `~SEQ`, substitution, include, tokens.
-    fn process_line(&mut self, line: &str, loc: Location, name: &Arc<str>, depth: usize) {
+    /// `dollar` is `false` when the line is known to have no `$` (the reader's
+    /// [`clean_line`] saw every byte).
+    fn process_line(
+        &mut self,
+        line: &str,
+        loc: Location,
+        name: &Arc<str>,
+        depth: usize,
+        dollar: bool,
+    ) {
         if self.exhausted() {
             return;
         }
@@ -478,7 +487,7 @@ impl<'a> Reader<'a> {
                             break;
                         }
                         self.params.define(seq.var.clone(), vec![v]);
-                        self.process_line(rest, loc.clone(), name, depth + 1);
+                        self.process_line(rest, loc.clone(), name, depth + 1, true);
                     }
                 }
             }
@@ -486,7 +495,7 @@ impl<'a> Reader<'a> {
         }
         // Most lines name no parameter: they are tokenized in place, with no copy.
         let owned;
-        let substituted: &str = if !line.as_bytes().contains(&b'$') {
+        let substituted: &str = if !dollar || !line.as_bytes().contains(&b'$') {
             line
         } else {
             owned = match self.substitute(line, &loc, name, depth) {
@@ -580,7 +589,7 @@ impl<'a> Reader<'a> {
                     if self.exhausted() {
                         break;
                     }
-                    self.process_line(&l, loc.clone(), name, depth + 1);
+                    self.process_line(&l, loc.clone(), name, depth + 1, true);
                 }
                 return None;
             }
