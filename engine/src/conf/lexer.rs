@@ -225,18 +225,32 @@ fn tokenize_append(
                 let open = k;
                 k += 1;
                 let mut closed = false;
-                while let Some(d) = text[k..].chars().next() {
-                    if d == c {
-                        closed = true;
-                        k += 1;
-                        break;
+                // The quote and the backslash are ASCII (`c` is one of the two quotes), so the
+                // run before either ends on a character boundary: it is copied in one piece
+                // (`CompactString::push` a character at a time cost 4.5 M instructions).
+                let stop = |b: &u8| *b == c as u8 || *b == b'\\';
+                while k < text.len() {
+                    let run = text.as_bytes()[k..]
+                        .iter()
+                        .position(stop)
+                        .unwrap_or(text.len() - k);
+                    word.push_str(&text[k..k + run]);
+                    k += run;
+                    match text.as_bytes().get(k) {
+                        None => break,
+                        Some(b'\\') if k + 1 < text.len() => {
+                            k = unescape(text, k + 1, &mut word);
+                        }
+                        Some(b'\\') => {
+                            word.push('\\');
+                            k += 1;
+                        }
+                        Some(_) => {
+                            closed = true;
+                            k += 1;
+                            break;
+                        }
                     }
-                    if d == '\\' && k + 1 < text.len() {
-                        k = unescape(text, k + 1, &mut word);
-                        continue;
-                    }
-                    word.push(d);
-                    k += d.len_utf8();
                 }
                 if !closed {
                     let open_ci = start_ci + text[start..open].chars().count();
