@@ -213,16 +213,17 @@ pub(crate) fn run(
         );
     }
     let mut insecure = false;
-    if let Some(cfg) = cfg {
+    if let Some(cfg) = cfg.filter(|c| !c.global.enable_script_security) {
         // keepalived runs scripts as root when no script_user exists; without
         // enable_script_security it reports a security violation and `-t` exits 6.
         // Each program is looked up once, however many instances name it (1,000 instances
-        // with the same notify script made 1,000 stat calls).
+        // with the same notify script made 1,000 stat calls). With enable_script_security
+        // there is nothing to look up.
         let programs: std::collections::BTreeSet<&str> = scripts(cfg)
             .iter()
             .filter_map(|s| s.argv.first().map(String::as_str))
             .collect();
-        if !cfg.global.enable_script_security && programs.iter().any(|p| program_exists(p)) {
+        if programs.iter().any(|p| program_exists(p)) {
             let _ = writeln!(
                 out,
                 "warning: SECURITY VIOLATION - scripts are being executed but enable_script_security is not set"

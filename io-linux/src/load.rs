@@ -8,7 +8,7 @@
 //! each with its file:line:col. It reads files through the given loader and touches nothing
 //! else: the interface checks of `-t` are [`crate::load::missing_interfaces`].
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use vigil_engine::conf::{self, Diagnostic, Location, ParseOptions, Severity, SourceLoader};
 use vigil_engine::EngineConfig;
@@ -174,7 +174,9 @@ pub fn missing_interfaces(
     for ri in &cfg.rule_interfaces {
         named.push((&ri.name, &ri.loc, Use::Device, Owner::Rule { oif: ri.oif }));
     }
-    let mut known: HashMap<&str, bool> = HashMap::new();
+    // Few distinct names (one per interface), each looked up once per use: an ordered map of a
+    // handful of short names costs less per look-up than SipHash does.
+    let mut known: BTreeMap<&str, bool> = BTreeMap::new();
     let mut reported = BTreeSet::new();
     let mut out = Vec::new();
     for (name, loc, how, owner) in named {

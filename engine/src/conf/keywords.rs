@@ -166,30 +166,9 @@ pub fn class(section: Section, name: &str) -> Option<Class> {
     index()[section as usize].get(name).copied()
 }
 
-/// FNV-1a: keywords are short, so a simple hash costs less than SipHash, and the table is not
-/// attacker-controlled (a file's words are only looked up).
-#[derive(Default)]
-struct Fnv(u64);
-
-impl core::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-type KeywordMap =
-    std::collections::HashMap<&'static str, Class, core::hash::BuildHasherDefault<Fnv>>;
+/// The keyword maps hash with [`super::fast_hash::WordHasher`]: keywords are short, and the
+/// table is not attacker-controlled (a file's words are only looked up).
+type KeywordMap = super::fast_hash::FastMap<&'static str, Class>;
 
 /// [`KEYWORDS`] by section, then name.
 fn index() -> &'static [KeywordMap; Section::ALL.len()] {

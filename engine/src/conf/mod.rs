@@ -46,6 +46,7 @@ mod body_regex;
 mod checker_dump;
 mod checker_model;
 mod diag;
+mod fast_hash;
 pub mod include;
 pub mod keywords;
 pub mod lexer;
@@ -135,8 +136,9 @@ fn parse_with(
     let mut reader = include::Reader::new(loader, opts.config_id.clone());
     reader.read_text(name, text);
     let mut diags = std::mem::take(&mut reader.diags);
-    let lines = std::mem::take(&mut reader.lines);
-    let tree = ast::build(lines, &mut diags);
+    let tokens = std::mem::take(&mut reader.tokens);
+    let line_ends = std::mem::take(&mut reader.line_ends);
+    let tree = ast::build(&tokens, &line_ends, &mut diags);
     let mut b = sections::Builder {
         diags,
         gate,

@@ -176,7 +176,7 @@ impl Builder {
         self.one(s).map(|t| t.text.as_str().to_owned())
     }
 
-    fn block<'s>(&mut self, s: &'s Stmt) -> &'s [Stmt] {
+    fn block<'s, 't>(&mut self, s: &'s Stmt<'t>) -> &'s [Stmt<'t>] {
         match &s.block {
             Some(b) => b,
             None => {

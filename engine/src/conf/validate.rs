@@ -1,7 +1,7 @@
 //! Cross-section checks on a built configuration: names that must exist or be unique, VRIDs that
 //! must not collide, sync-group membership.
 
-use std::collections::HashMap;
+use super::fast_hash::FastMap as HashMap;
 
 use super::diag::Diagnostic;
 use super::model::{Config, Family, InitialState};
@@ -11,7 +11,8 @@ use super::model::{Config, Family, InitialState};
 pub(crate) fn validate(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
     // Unique instance names.
     // Sized once: growing them through 1,000 instances rehashed them ten times each.
-    let mut by_name: HashMap<&str, usize> = HashMap::with_capacity(cfg.instances.len());
+    let mut by_name: HashMap<&str, usize> =
+        HashMap::with_capacity_and_hasher(cfg.instances.len(), Default::default());
     for (i, inst) in cfg.instances.iter().enumerate() {
         if let Some(&j) = by_name.get(inst.name.as_str()) {
             diags.push(Diagnostic::error(
@@ -27,7 +28,7 @@ pub(crate) fn validate(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
     }
     // One VRID per interface and address family.
     let mut vrids: HashMap<(Option<&str>, Family, u8), usize> =
-        HashMap::with_capacity(cfg.instances.len());
+        HashMap::with_capacity_and_hasher(cfg.instances.len(), Default::default());
     for (i, inst) in cfg.instances.iter().enumerate() {
         let key = (inst.interface.as_deref(), inst.family, inst.vrid);
         if let Some(&j) = vrids.get(&key) {
@@ -49,8 +50,8 @@ pub(crate) fn validate(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
         }
     }
     // Sync groups: members exist and belong to one group only.
-    let mut group_names: HashMap<&str, &super::lexer::Location> = HashMap::new();
-    let mut member_of: HashMap<String, String> = HashMap::new();
+    let mut group_names: HashMap<&str, &super::lexer::Location> = HashMap::default();
+    let mut member_of: HashMap<String, String> = HashMap::default();
     for g in &cfg.sync_groups {
         if let Some(prev) = group_names.get(g.name.as_str()) {
             diags.push(Diagnostic::error(
@@ -208,7 +209,7 @@ pub(crate) fn validate(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
 /// address / route / rule parsers): names unique, every reference names a group, only static
 /// items name one, and the item has an interface to track.
 fn track_groups(cfg: &Config, diags: &mut Vec<Diagnostic>) {
-    let mut seen: HashMap<&str, &super::lexer::Location> = HashMap::new();
+    let mut seen: HashMap<&str, &super::lexer::Location> = HashMap::default();
     for g in &cfg.track_groups {
         if let Some(prev) = seen.get(g.name.as_str()) {
             diags.push(Diagnostic::error(
