@@ -26,9 +26,11 @@ With --instances N each router runs N instances (one address each) and the hand-
 host 2's last address is gone. With --before PATH a second vigild binary runs as a third
 implementation ("vigil-before"), interleaved with the others, for a before/after comparison.
 
-Note: two vigild routers on one machine share CLOCK_MONOTONIC, so their adverts sit on the same
-grid (engine: instance::grid_after): when a partition heals, the lower one sends its own adverts
-at the very instant the higher one's arrive. Routers on two machines have unrelated grids.
+Note: vigild's engine puts a master's adverts on a grid of its interval. Up to commit 9fc03c9
+that grid was counted from the boot, so two vigild routers on one machine sent at the same
+instant (when a partition healed, the lower one was sending its own advert as the higher one's
+arrived); since then each process counts from a random epoch (io-linux sys::epoch_shift), as
+routers on two machines do. A --before binary older than that still shares the grid.
 
 Usage: bench/preempt.py [--runs N] [--mode restart|heal|both] [--instances N] [--before VIGILD]
                         [--only vigil|keepalived] [--json FILE]
@@ -160,6 +162,12 @@ def one_run(lab, impl, mode, k, n=1):
                       if src == L.mac(1) and p == "200" and float(t) >= t_event), None)
         if first is None:
             raise RuntimeError(f"no advert of host 1 in {pcap}")
+        # How long before host 1's first advert host 2 sent its own (heal). Under 1 ms, host 1's
+        # first advert is its answer to host 2's lower priority (or, two routers on one advert
+        # grid, sent at the same instant), and host 2 had just run: it is woken warm. Otherwise
+        # host 1's periodic advert came first and woke host 2 after up to one interval asleep.
+        own = [float(t) for t, src, p in rows if src == L.mac(2) and float(t) <= first]
+        since_own_us = (first - own[-1]) * 1e6 if own else None
         add2, del2, gone = vip_events(pcap + ".mon2", addrs)
         add1, del1, _ = vip_events(pcap + ".mon1", addrs)
         # Expected: host 1 adds each address once (restart) or holds them (heal), host 2 deletes
@@ -173,7 +181,7 @@ def one_run(lab, impl, mode, k, n=1):
         if gone is None:
             raise RuntimeError("no deletion seen")
         return {"ms": (gone - first) * 1000, "flaps": flaps, "extra_changes": extra,
-                "drops": drops, "load": os.getloadavg()[0]}
+                "drops": drops, "load": os.getloadavg()[0], "since_own_advert_us": since_own_us}
     finally:
         for d in lab.daemons:
             if d.proc.poll() is None:
@@ -219,9 +227,11 @@ def main():
                         failed[kind] += 1
                         continue
                     runs[kind].append(r)
+                    own = r["since_own_advert_us"]
                     print(f"  {mode:7} {kind:12} run {k:2}  {r['ms']:7.3f} ms  flaps {r['flaps']}  "
                           f"extra changes {r['extra_changes']}  drops {r['drops']}  "
-                          f"load {r['load']:.2f}", flush=True)
+                          f"load {r['load']:.2f}  host 2's own advert "
+                          f"{'-' if own is None else f'{own:.0f} us'} before", flush=True)
             for kind in kinds:
                 xs = [r["ms"] for r in runs[kind]]
                 if not xs:
@@ -234,12 +244,24 @@ def main():
                      "drops": sum(sum(r["drops"]) for r in runs[kind]),
                      "load": [min(r["load"] for r in runs[kind]), max(r["load"] for r in runs[kind])],
                      "each": runs[kind]}
+                # Split by how host 2 was woken (see one_run): the two kinds differ by ~30 us.
+                def woke_warm(r):
+                    return r["since_own_advert_us"] is not None and r["since_own_advert_us"] < 1000
+                warm = [r["ms"] for r in runs[kind] if woke_warm(r)]
+                cold = [r["ms"] for r in runs[kind] if not woke_warm(r)]
+                s["warm"] = [L.percentile(warm, 50), min(warm), max(warm), len(warm)] if warm else None
+                s["cold"] = [L.percentile(cold, 50), min(cold), max(cold), len(cold)] if cold else None
                 results.append(s)
                 print(f"{mode:7} {kind:12} runs {len(xs):2}  VIP gone {s['median_ms']:.3f} ms "
                       f"[{s['min_ms']:.3f}, {s['max_ms']:.3f}] after the first advert  flaps "
                       f"{s['flaps']}  extra state changes {s['extra_changes']}  socket drops "
                       f"{s['drops']}  failed {s['failed']}  load {s['load'][0]:.1f}-{s['load'][1]:.1f}",
                       flush=True)
+                for name in ("warm", "cold"):
+                    if mode == "heal" and s[name]:
+                        m, lo, hi, n = s[name]
+                        print(f"{'':7} {'':12} {name} (host 2 {'sent' if name == 'warm' else 'slept'} "
+                              f"before): {n} runs, {m:.3f} ms [{lo:.3f}, {hi:.3f}]", flush=True)
             if "keepalived" in kinds and runs["vigil"] and runs["keepalived"]:
                 # Pairwise: run k of vigil against run k of keepalived (same window).
                 pairs = list(zip(runs["vigil"], runs["keepalived"]))

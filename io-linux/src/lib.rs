@@ -31,7 +31,8 @@
 //!   metrics, which sees every action before it is carried out).
 //!
 //! Each wake-up reads what is ready, feeds the engine with [`sys::now`] (the monotonic clock
-//! mapped to [`vigil_engine::Instant`]: nanoseconds since boot), drains every action after every
+//! mapped to [`vigil_engine::Instant`]: nanoseconds since boot plus a random per-process shift,
+//! [`sys::epoch_shift`]), drains every action after every
 //! call, and re-arms the timer. A deadline that passed while input was being served is served
 //! before the next sleep. Why not mio or an async runtime: the loop needs exactly four kinds of
 //! descriptor and one absolute nanosecond timer, which mio does not offer (its timeout is the

@@ -20,11 +20,11 @@ fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
     }
 }
 
-/// Read `CLOCK_MONOTONIC` as the engine's [`Instant`] (nanoseconds since boot).
+/// Read `CLOCK_MONOTONIC` as the engine's [`Instant`]: nanoseconds since boot plus this
+/// process's [`epoch_shift`].
 ///
 /// The monotonic clock never jumps with NTP or an operator's `date`, so the engine's "`now`
-/// never goes backwards" rule holds; its epoch is the boot, which every process on the machine
-/// shares.
+/// never goes backwards" rule holds.
 pub fn now() -> Instant {
     let mut ts = libc::timespec {
         tv_sec: 0,
@@ -34,7 +34,46 @@ pub fn now() -> Instant {
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
     let nanos = u64::try_from(ts.tv_nsec).unwrap_or(0);
-    Instant::from_nanos(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
+    Instant::from_nanos(
+        secs.saturating_mul(1_000_000_000)
+            .saturating_add(nanos)
+            .saturating_add(epoch_shift()),
+    )
+}
+
+/// How far this process's [`Instant`] epoch lies before the boot: a random number of
+/// nanoseconds below one hour, drawn once per process.
+///
+/// The engine puts every master's adverts on the grid of its Advertisement_Interval counted
+/// from its epoch (`instance::grid_after`), so that one process's instances send together in
+/// one `sendmmsg`. With the boot as the epoch, every vigild on one machine (routers in
+/// namespaces or containers, a test lab) shared that grid: they all woke and sent at the same
+/// instant, and a healed partition's lower router was busy sending its own advert, or queued
+/// behind the higher one on the same CPU (both SCHED_FIFO at one priority), at the very moment
+/// the higher one's advert arrived (perf, issue 18: 33-80 us of the hand-over). Routers on
+/// two machines have unrelated grids anyway; a random epoch gives routers on one machine the
+/// same, as RFC 5798 section 6 implies (adverts of independent routers are not synchronised).
+pub fn epoch_shift() -> u64 {
+    static SHIFT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *SHIFT.get_or_init(|| {
+        let mut b = [0u8; 8];
+        // SAFETY: `b` is a valid, writable buffer of its length. On failure (no entropy
+        // yet, an old kernel) the shift stays at the clock's own low bits, still unrelated
+        // between two processes started at different moments.
+        let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), libc::GRND_NONBLOCK) };
+        let r = if n == 8 {
+            u64::from_ne_bytes(b)
+        } else {
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: valid, writable timespec.
+            unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+            u64::try_from(ts.tv_nsec).unwrap_or(0) ^ u64::from(std::process::id())
+        };
+        r % 3_600_000_000_000
+    })
 }
 
 /// The engine's clock for one daemon: [`now`], never earlier than the last instant handed out
@@ -107,7 +146,9 @@ impl RealtimeOffset {
 // is 64-bit already.
 #[allow(deprecated)]
 fn timespec_of(at: Instant) -> libc::timespec {
-    let n = at.as_nanos();
+    // Back to CLOCK_MONOTONIC; an instant before the boot (never handed out by `now`) is its
+    // first nanosecond, not zero (a zero timerfd value disarms).
+    let n = at.as_nanos().saturating_sub(epoch_shift()).max(1);
     libc::timespec {
         tv_sec: libc::time_t::try_from(n / 1_000_000_000).unwrap_or(libc::time_t::MAX),
         // Always < 1e9, fits every c_long.
@@ -583,6 +624,27 @@ mod tests {
         assert_eq!({ evs[0].u64 }, 7);
         assert!(now() >= at);
         t.clear();
+    }
+
+    #[test]
+    fn the_epoch_shift_is_below_an_hour_and_undone_for_the_kernel() {
+        let shift = epoch_shift();
+        assert!(shift < 3_600_000_000_000);
+        assert_eq!(shift, epoch_shift(), "drawn once per process");
+        // The engine's instant, handed back to the kernel, is CLOCK_MONOTONIC again.
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: valid, writable timespec.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+        let before = i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec);
+        let k = timespec_of(now());
+        let back = i128::from(k.tv_sec) * 1_000_000_000 + i128::from(k.tv_nsec);
+        assert!(back >= before && back - before < 1_000_000_000);
+        // An instant before the shifted epoch never becomes a zero (disarming) timer value.
+        let z = timespec_of(Instant::ZERO);
+        assert!(z.tv_sec != 0 || z.tv_nsec != 0);
     }
 
     #[test]
