@@ -140,6 +140,7 @@ fn parse_with(
         rt_tables: opts.rt_tables.clone(),
         next_rule_priority: [16384, 16384],
         data_plane: opts.data_plane,
+        instance_syncd: None,
     };
     let mut cfg = b.config(&tree);
     let mut diags = b.diags;
