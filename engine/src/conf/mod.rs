@@ -80,6 +80,12 @@ pub struct ParseOptions {
     pub data_plane: crate::dataplane::Backend,
 }
 
+/// What an nftables host does instead of an IPVS-wide keyword (`lvs_flush`,
+/// `lvs_flush_on_stop`, `lvs_timeouts`, `lvs_sync_daemon`): the text of the parser's notice.
+pub fn lvs_nftables_note(keyword: &str) -> &'static str {
+    sections::lvs_nftables_note(keyword)
+}
+
 /// Parses configuration text that includes nothing (an `include` in it matches no file). The
 /// file is named `keepalived.conf` in diagnostics.
 pub fn parse_str(text: &str) -> Result<Config, ConfError> {

@@ -24,6 +24,7 @@ mod checker_resolve;
 /// A route's or nexthop's `encap`.
 mod encap;
 mod lvs;
+pub(crate) use lvs::nftables_note as lvs_nftables_note;
 /// Route and rule lines.
 mod routes;
 

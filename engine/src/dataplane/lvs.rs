@@ -204,6 +204,8 @@ pub struct SyncDaemonFollower {
     daemon: LvsSyncDaemon,
     instance: InstanceId,
     running: Option<SyncRole>,
+    /// Stopped (vigild's stop): the instance's last transitions (to INIT) start nothing.
+    stopped: bool,
 }
 
 impl SyncDaemonFollower {
@@ -219,6 +221,7 @@ impl SyncDaemonFollower {
             daemon: d.clone(),
             instance,
             running: None,
+            stopped: false,
         })
     }
 
@@ -275,7 +278,7 @@ impl SyncDaemonFollower {
         from: State,
         to: State,
     ) -> Vec<LvsAction> {
-        if instance != self.instance || from == to {
+        if instance != self.instance || from == to || self.stopped {
             return Vec::new();
         }
         if to == State::Master {
@@ -287,8 +290,10 @@ impl SyncDaemonFollower {
         }
     }
 
-    /// At stop: the daemon that runs is stopped.
+    /// At stop: the daemon that runs is stopped; later state changes (the instance leaving
+    /// for INIT) start nothing.
     pub fn stop(&mut self) -> Vec<LvsAction> {
+        self.stopped = true;
         match self.running.take() {
             Some(role) => vec![LvsAction::StopSyncDaemon {
                 role,

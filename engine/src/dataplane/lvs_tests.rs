@@ -199,6 +199,8 @@ fn the_daemon_follows_the_instance_as_keepalived_s_does() {
     );
     assert_eq!(f.stop(), vec![stop(SyncRole::Master, 51, false)]);
     assert_eq!(f.stop(), vec![], "stopped once");
+    // vigild's stop then takes the instance to INIT: no daemon is started again.
+    assert_eq!(f.on_state_change(i, State::Master, State::Init), vec![]);
 }
 
 #[test]
