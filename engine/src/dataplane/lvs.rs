@@ -330,6 +330,52 @@ impl SyncDaemonFollower {
     }
 }
 
+/// What an IPVS host does with these settings, one line each (`vigild -t` prints them on
+/// every host, so that an nftables host's operator learns it too). Nothing configured:
+/// nothing said (keepalived's default removal at stop is the data plane's normal stop).
+pub fn describe(lvs: &LvsGlobals) -> Vec<String> {
+    let mut out = Vec::new();
+    if lvs.flush {
+        out.push("lvs_flush: an IPVS host sends IPVS_CMD_FLUSH at start (not at reload): every service of the kernel, Vigil's or not, before Vigil's are added".to_string());
+    }
+    match lvs.flush_on_stop {
+        LvsFlushOnStop::No => {}
+        LvsFlushOnStop::Vs => out.push("lvs_flush_on_stop VS: at stop an IPVS host deletes each of Vigil's services (IPVS_CMD_DEL_SERVICE; the kernel deletes their destinations), and nothing else".to_string()),
+        LvsFlushOnStop::Full => out.push("lvs_flush_on_stop: at stop an IPVS host sends IPVS_CMD_FLUSH: every service of the kernel, Vigil's or not".to_string()),
+    }
+    if lvs.timeouts.any() {
+        let t = |v: Option<u32>| match v.filter(|x| *x > 0) {
+            Some(x) => format!("{x} s"),
+            None => "the kernel's".to_string(),
+        };
+        out.push(format!(
+            "lvs_timeouts: an IPVS host sends IPVS_CMD_SET_CONFIG at start (tcp {}, tcpfin {}, udp {}) and the kernel's earlier values back at stop",
+            t(lvs.timeouts.tcp),
+            t(lvs.timeouts.tcpfin),
+            t(lvs.timeouts.udp)
+        ));
+    }
+    if let Some(d) = &lvs.sync_daemon {
+        let mut opts = vec![format!("sync id {}", d.sync_id())];
+        opts.extend(d.maxlen.map(|v| format!("maxlen {v}")));
+        opts.extend(d.port.map(|v| format!("port {v}")));
+        opts.extend(d.ttl.map(|v| format!("ttl {v}")));
+        opts.extend(d.group.map(|v| format!("group {v}")));
+        let what = match &d.instance {
+            Some(i) => format!(
+                "an IPVS host starts the backup sync daemon at start (IPVS_CMD_NEW_DAEMON), switches to the master one when {i} becomes MASTER and back to the backup one when it leaves MASTER (IPVS_CMD_DEL_DAEMON then NEW_DAEMON), and stops it at stop"
+            ),
+            None => "no VRRP instance: an IPVS host runs a master and a backup sync daemon together from start to stop".to_string(),
+        };
+        out.push(format!(
+            "lvs_sync_daemon {} ({}): {what}",
+            d.interface,
+            opts.join(", ")
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 #[path = "lvs_tests.rs"]
 mod tests;

@@ -253,3 +253,14 @@ fn the_instance_keyword_follows_its_instance_with_sync_id_0() {
     assert_eq!(f.daemon().sync_id(), 0);
     assert_eq!(checker_start(&c.global.checker.lvs), vec![]);
 }
+
+/// What `vigild -t` says an IPVS host does (insta snapshot, reviewed).
+#[test]
+fn described_for_vigild_t() {
+    assert_eq!(describe(&lvs("")), Vec::<String>::new());
+    let all = describe(&lvs(
+        " lvs_flush\n lvs_flush_on_stop\n lvs_timeouts tcp 900 udp 60\n lvs_sync_daemon eth1 VI_1 maxlen 1472 group 239.0.0.81",
+    ));
+    let vs = describe(&lvs(" lvs_flush_on_stop VS\n lvs_sync_daemon eth1"));
+    insta::assert_snapshot!([all, vs].concat().join("\n"));
+}
