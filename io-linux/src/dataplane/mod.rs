@@ -460,6 +460,9 @@ impl DataPlane {
 }
 
 #[cfg(test)]
+mod lvs_sequence_tests;
+
+#[cfg(test)]
 mod fallback_tests {
     use super::nftables_fallback_refusal;
     use vigil_engine::conf;
