@@ -43,7 +43,7 @@ impl LvsSync {
     /// one), with an IPVS socket when the host has IPVS.
     pub(super) fn new(cfg: &conf::Config, engine: &Engine) -> LvsSync {
         let follower = follower_of(cfg, engine);
-        let ipvs = follower.as_ref().and_then(|f| open(f));
+        let ipvs = follower.as_ref().and_then(open);
         LvsSync { follower, ipvs }
     }
 
@@ -93,7 +93,7 @@ impl LvsSync {
             .as_ref()
             .map_or(State::Init, |f| state_of(engine, f.instance()));
         if self.ipvs.is_none() {
-            self.ipvs = new.as_ref().and_then(|f| open(f));
+            self.ipvs = new.as_ref().and_then(open);
         }
         let (kept, acts) = SyncDaemonFollower::reload(self.follower.take(), new, state);
         self.follower = kept;
