@@ -233,3 +233,107 @@ fn a_get_config_answer_of_the_kernel_s_shape() {
         })
     );
 }
+
+mod properties {
+    use super::super::global::*;
+    use super::super::CmdAttr;
+    use netlink_packet_core::{Emitable, NlaBuffer, NlasIterator, NLA_F_NESTED};
+    use proptest::prelude::*;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    use vigil_engine::conf::{Location, LvsSyncDaemon, LvsTimeouts};
+    use vigil_engine::dataplane::lvs::SyncRole;
+
+    fn group() -> impl Strategy<Value = Option<IpAddr>> {
+        prop_oneof![
+            Just(None),
+            (224u8..=239, any::<[u8; 3]>())
+                .prop_map(|(a, r)| Some(IpAddr::V4(Ipv4Addr::new(a, r[0], r[1], r[2])))),
+            any::<[u8; 15]>().prop_map(|r| {
+                let mut b = [0xffu8; 16];
+                b[1..].copy_from_slice(&r);
+                Some(IpAddr::V6(Ipv6Addr::from(b)))
+            }),
+        ]
+    }
+
+    proptest! {
+        /// Any sync daemon's NEW_DAEMON nest reads back attribute by attribute (ip_vs.h
+        /// numbers, the sizes of ip_vs_daemon_policy), in libipvs's order, 4-byte aligned.
+        #[test]
+        fn new_daemon_reads_back(
+            ifname in "[a-z][a-z0-9.]{0,14}",
+            syncid in any::<u8>(),
+            maxlen in proptest::option::of(1u16..=65507),
+            port in proptest::option::of(1u16..),
+            ttl in proptest::option::of(1u8..),
+            group in group(),
+            master in any::<bool>(),
+        ) {
+            let d = LvsSyncDaemon {
+                interface: ifname.clone(),
+                instance: None,
+                syncid: Some(syncid),
+                maxlen,
+                port,
+                ttl,
+                group,
+                loc: Location::new(&std::sync::Arc::from("k.conf"), 1, 1),
+            };
+            let role = if master { SyncRole::Master } else { SyncRole::Backup };
+            let attr = start_daemon(role, &d);
+            let mut buf = vec![0u8; [attr.clone()].as_slice().buffer_len()];
+            [attr].as_slice().emit(&mut buf);
+            let outer: Vec<_> = NlasIterator::new(&buf[..]).collect::<Result<Vec<NlaBuffer<&[u8]>>, _>>().expect("outer");
+            prop_assert_eq!(outer.len(), 1);
+            // NlaBuffer::kind() masks the flags off: the raw type carries NLA_F_NESTED.
+            prop_assert_eq!(outer[0].kind(), 3);
+            prop_assert_eq!(u16::from_ne_bytes([buf[2], buf[3]]), 3 | NLA_F_NESTED);
+            let inner: Vec<(u16, Vec<u8>)> = NlasIterator::new(outer[0].value())
+                .map(|n| { let n = n.expect("inner"); (n.kind(), n.value().to_vec()) })
+                .collect();
+            let mut want: Vec<(u16, Vec<u8>)> = vec![
+                (1, (if master { 1u32 } else { 2 }).to_ne_bytes().to_vec()),
+                (2, format!("{ifname}\0").into_bytes()),
+                (3, u32::from(syncid).to_ne_bytes().to_vec()),
+            ];
+            want.extend(maxlen.map(|m| (4, m.to_ne_bytes().to_vec())));
+            want.extend(port.map(|p| (7, p.to_ne_bytes().to_vec())));
+            want.extend(ttl.map(|t| (8, vec![t])));
+            match group {
+                Some(IpAddr::V6(g)) => want.push((6, g.octets().to_vec())),
+                Some(IpAddr::V4(g)) => want.push((5, g.octets().to_vec())),
+                None => {}
+            }
+            prop_assert_eq!(inner, want);
+            prop_assert_eq!(buf.len() % 4, 0);
+        }
+
+        /// SET_CONFIG: each timeout is the configured one when set and not 0, else the
+        /// kernel's earlier value; GET_CONFIG's parser reads back what SET_CONFIG would send.
+        #[test]
+        fn set_config_picks_and_reads_back(
+            tcp in proptest::option::of(0u32..=2_678_400),
+            fin in proptest::option::of(0u32..=2_678_400),
+            udp in proptest::option::of(0u32..=2_678_400),
+            orig in any::<(u32, u32, u32)>(),
+        ) {
+            let o = KernelTimeouts { tcp: orig.0, tcpfin: orig.1, udp: orig.2 };
+            let to = LvsTimeouts { tcp, tcpfin: fin, udp };
+            let attrs = set_config(Some(&to), o);
+            let mut buf = vec![0u8; attrs.as_slice().buffer_len()];
+            attrs.as_slice().emit(&mut buf);
+            let pick = |v: Option<u32>, o: u32| v.filter(|x| *x > 0).unwrap_or(o);
+            prop_assert_eq!(
+                parse_config(&buf),
+                Some(KernelTimeouts { tcp: pick(tcp, o.tcp), tcpfin: pick(fin, o.tcpfin), udp: pick(udp, o.udp) })
+            );
+            prop_assert!(matches!(attrs[0], CmdAttr::TimeoutTcp(_)));
+        }
+
+        /// Any bytes: the GET_CONFIG parser never panics.
+        #[test]
+        fn get_config_parser_takes_any_bytes(b in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = parse_config(&b);
+        }
+    }
+}
