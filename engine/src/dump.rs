@@ -241,6 +241,17 @@ fn global(w: &mut String, cfg: &Config, converted: &EngineConfig, env: &dyn Dump
         w,
         &format!(" Dynamic interfaces = {}", tf(g.dynamic_interfaces)),
     );
+    let lvs = &g.checker.lvs;
+    // keepalived's dump_global_data prints the UDP timeout as "LVS TCP timeout" too.
+    for (name, t) in [
+        ("LVS TCP timeout", lvs.timeouts.tcp),
+        ("LVS TCP FIN timeout", lvs.timeouts.tcpfin),
+        ("LVS TCP timeout", lvs.timeouts.udp),
+    ] {
+        if let Some(t) = t.filter(|t| *t > 0) {
+            line(w, &format!(" {name} = {t}"));
+        }
+    }
     if let Some(d) = &g.default_interface {
         line(w, &format!(" Default interface = {d}"));
     }
@@ -249,6 +260,38 @@ fn global(w: &mut String, cfg: &Config, converted: &EngineConfig, env: &dyn Dump
         &format!(
             " Disable local IGMP = {}",
             if g.disable_local_igmp { "yes" } else { "no" }
+        ),
+    );
+    if let Some(d) = &lvs.sync_daemon {
+        // The VRRP process's view: the instance resolved, the sync id filled in.
+        if let Some(i) = &d.instance {
+            line(w, &format!(" LVS syncd vrrp instance = {i}"));
+        }
+        line(w, &format!(" LVS syncd interface = {}", d.interface));
+        line(w, &format!(" LVS syncd syncid = {}", d.sync_id()));
+        if let Some(m) = d.maxlen {
+            line(w, &format!(" LVS syncd maxlen = {m}"));
+        }
+        if let Some(a) = d.group {
+            line(w, &format!(" LVS mcast group {a}"));
+        }
+        if let Some(p) = d.port {
+            line(w, &format!(" LVS syncd mcast port = {p}"));
+        }
+        if let Some(t) = d.ttl {
+            line(w, &format!(" LVS syncd mcast ttl = {t}"));
+        }
+    }
+    line(w, &format!(" LVS flush = {}", tf(lvs.flush)));
+    line(
+        w,
+        &format!(
+            " LVS flush on stop = {}",
+            match lvs.flush_on_stop {
+                crate::conf::LvsFlushOnStop::Full => "full",
+                crate::conf::LvsFlushOnStop::Vs => "VS",
+                crate::conf::LvsFlushOnStop::No => "disabled",
+            }
         ),
     );
     if let Some(f) = &g.notify_fifo {

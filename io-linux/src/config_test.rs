@@ -212,6 +212,29 @@ pub(crate) fn run(
             host.why
         );
     }
+    // The IPVS-wide settings: what an IPVS host does with them (an nftables host's notices
+    // above say what it does instead). keepalived's checker process applies all but a sync
+    // daemon that follows a VRRP instance, and runs only with virtual servers: so does vigild.
+    if let Some(cfg) = cfg {
+        let lines = vigil_engine::dataplane::lvs::describe(&cfg.global.checker.lvs);
+        for l in &lines {
+            let _ = writeln!(out, "vigild: {l}");
+        }
+        let follows = cfg
+            .global
+            .checker
+            .lvs
+            .sync_daemon
+            .as_ref()
+            .is_some_and(|d| d.instance.is_some());
+        let checker_side = lines.len() > usize::from(follows);
+        if checker_side && cfg.checkers.virtual_servers.is_empty() {
+            let _ = writeln!(
+                out,
+                "vigild: no virtual_server: lvs_flush, lvs_flush_on_stop, lvs_timeouts and a sync daemon without a VRRP instance take effect only with virtual servers (as keepalived's checker process)"
+            );
+        }
+    }
     let mut insecure = false;
     if let Some(cfg) = cfg.filter(|c| !c.global.enable_script_security) {
         // keepalived runs scripts as root when no script_user exists; without

@@ -68,3 +68,57 @@ fn vigild_t_names_the_backend_and_checks_against_it() {
     assert!(dump.contains("192.0.2.100"), "{dump}");
     assert!(dump.contains("DR"), "{dump}");
 }
+
+/// The IPVS-wide settings through `vigild -t` on this machine (nftables): a notice at each
+/// keyword with what this host does instead, the file stays valid, and one line per setting
+/// with what an IPVS host would send. No vrrp_instance (no interface name is sure to exist on
+/// every test machine): the sync daemon names no instance (the checker side's master and
+/// backup pair; the instance-following one is covered by the engine's and parser's tests).
+#[test]
+fn vigild_t_says_what_an_ipvs_host_does_with_the_lvs_globals() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = dir.path().join("keepalived.conf");
+    std::fs::write(
+        &conf,
+        "global_defs {\n  lvs_flush\n  lvs_flush_on_stop VS\n  lvs_timeouts tcp 900 udp 60\n  lvs_sync_daemon eth9 id 7 port 8848\n}\nvirtual_server 192.0.2.101 80 {\n  protocol TCP\n  lb_algo rr\n  lb_kind NAT\n  real_server 198.51.100.13 8080 { weight 1 }\n}\n",
+    )
+    .expect("write the configuration");
+    let out = Command::new(env!("CARGO_BIN_EXE_vigild"))
+        .arg("-t")
+        .arg("-f")
+        .arg(&conf)
+        .output()
+        .expect("run vigild -t");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{text}");
+    let backend = text
+        .lines()
+        .find(|l| l.starts_with("vigild: load-balancer data plane on this host: "))
+        .unwrap_or_else(|| panic!("no backend line:\n{text}"));
+    assert!(
+        !backend.contains(": IPVS: "),
+        "this kernel offers IPVS ({backend}): this test covers kernels without it only"
+    );
+    let c = conf.to_string_lossy();
+    for want in [
+        format!("{c}:2:3: notice: 'lvs_flush' is for IPVS hosts: nftables hosts flush nothing at start"),
+        format!("{c}:3:3: notice: 'lvs_flush_on_stop' is for IPVS hosts: nftables hosts delete vigild's own table at stop"),
+        format!("{c}:4:3: notice: 'lvs_timeouts' is for IPVS hosts: nftables hosts keep conntrack's connection timeouts"),
+        format!("{c}:5:3: notice: 'lvs_sync_daemon' is for IPVS hosts: nftables hosts have no IPVS connection sync daemon"),
+        "vigild: lvs_flush: an IPVS host sends IPVS_CMD_FLUSH at start (not at reload)".to_string(),
+        "vigild: lvs_flush_on_stop VS: at stop an IPVS host deletes each of Vigil's services".to_string(),
+        "vigild: lvs_timeouts: an IPVS host sends IPVS_CMD_SET_CONFIG at start (tcp 900 s, tcpfin the kernel's, udp 60 s)".to_string(),
+        "vigild: lvs_sync_daemon eth9 (sync id 7, port 8848): no VRRP instance: an IPVS host runs a master and a backup sync daemon together from start to stop".to_string(),
+    ] {
+        assert!(text.contains(&want), "missing {want:?} in:\n{text}");
+    }
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "notices only: -t passes: {text}"
+    );
+}

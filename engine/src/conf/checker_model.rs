@@ -42,6 +42,97 @@ pub struct CheckerGlobals {
     /// `lvs_notify_fifo FIFO [USER [GROUP]]` plus `lvs_notify_fifo_script`: a FIFO that
     /// `VS ... UP|DOWN` and `RS ... UP|DOWN` lines are written to.
     pub lvs_notify_fifo: Option<NotifyFifo>,
+    /// `lvs_flush`, `lvs_flush_on_stop`, `lvs_timeouts`, `lvs_sync_daemon` (and the
+    /// deprecated `vrrp_instance` `lvs_sync_daemon_interface`): what the IPVS data plane does
+    /// with the kernel's IPVS beyond the services (`crate::dataplane::lvs`).
+    pub lvs: LvsGlobals,
+}
+
+/// The IPVS-wide settings of `global_defs` (keepalived.conf(5) "global definitions":
+/// `lvs_flush`, `lvs_flush_on_stop`, `lvs_timeouts`, `lvs_sync_daemon`), as keepalived 2.2.7's
+/// `global_parser.c` reads them. Applied by the IPVS data plane only; an nftables host notes
+/// them (`crate::dataplane::lvs`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LvsGlobals {
+    /// `lvs_flush`: `IPVS_CMD_FLUSH` at start (not at reload), before the services are added.
+    pub flush: bool,
+    /// `lvs_flush_on_stop [VS]` (and its old spelling `lvs_flush_onstop`).
+    pub flush_on_stop: LvsFlushOnStop,
+    /// `lvs_timeouts tcp N tcpfin N udp N`.
+    pub timeouts: LvsTimeouts,
+    /// `lvs_sync_daemon INTERFACE [VRRP_INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group
+    /// IP]`, or a `vrrp_instance`'s `lvs_sync_daemon_interface INTERFACE`.
+    pub sync_daemon: Option<LvsSyncDaemon>,
+}
+
+/// What happens to the kernel's IPVS table at stop (keepalived's `lvs_flush_t`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LvsFlushOnStop {
+    /// Not given (`LVS_NO_FLUSH`): each of Vigil's destinations is deleted, then its
+    /// service; other programs' services stay.
+    #[default]
+    No,
+    /// `lvs_flush_on_stop VS` (`LVS_FLUSH_VS`): each of Vigil's services is deleted (the
+    /// kernel deletes its destinations with it); other programs' services stay.
+    Vs,
+    /// `lvs_flush_on_stop` without a value (`LVS_FLUSH_FULL`): `IPVS_CMD_FLUSH`, every
+    /// service of the kernel, Vigil's or not.
+    Full,
+}
+
+/// `lvs_timeouts`: IPVS's connection timeouts in seconds (0..=31 days, keepalived's
+/// `LVS_MAX_TIMEOUT`); `None` (or 0) leaves the kernel's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LvsTimeouts {
+    /// `tcp N`: established TCP connections.
+    pub tcp: Option<u32>,
+    /// `tcpfin N`: TCP connections after a FIN.
+    pub tcpfin: Option<u32>,
+    /// `udp N`: UDP.
+    pub udp: Option<u32>,
+}
+
+impl LvsTimeouts {
+    /// Whether any timeout is set to something other than 0 (keepalived sends
+    /// `IPVS_CMD_SET_CONFIG` only then).
+    pub fn any(&self) -> bool {
+        [self.tcp, self.tcpfin, self.udp]
+            .iter()
+            .any(|t| t.is_some_and(|v| v > 0))
+    }
+}
+
+/// `lvs_sync_daemon`: the kernel's IPVS connection synchronisation daemon (ipvsadm
+/// `--start-daemon`), which copies connection state from the director that serves to the
+/// others so that a takeover keeps established connections.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LvsSyncDaemon {
+    /// The interface it sends and receives on (`IPVS_DAEMON_ATTR_MCAST_IFN`, under 16 bytes).
+    pub interface: String,
+    /// The VRRP instance whose state it follows (MASTER: the master daemon; otherwise the
+    /// backup one). `None`: no instance, the checker side runs a master and a backup daemon
+    /// together from start to stop (keepalived's `checker_ipvs_syncd_needed`).
+    pub instance: Option<String>,
+    /// `id N` (0..=255): the sync id. Unset: the instance's VRID (0 without an instance, and
+    /// 0 for `lvs_sync_daemon_interface`), filled in when the configuration is validated.
+    pub syncid: Option<u8>,
+    /// `maxlen N` (1..=65507): the largest sync message payload.
+    pub maxlen: Option<u16>,
+    /// `port N` (1..=65535): the multicast port.
+    pub port: Option<u16>,
+    /// `ttl N` (1..=255): the multicast TTL.
+    pub ttl: Option<u8>,
+    /// `group IP`: the multicast group (IPv4 or IPv6; must be multicast).
+    pub group: Option<IpAddr>,
+    /// Where it is configured.
+    pub loc: Location,
+}
+
+impl LvsSyncDaemon {
+    /// The sync id sent (unset: 0, as keepalived when nothing filled it in).
+    pub fn sync_id(&self) -> u8 {
+        self.syncid.unwrap_or(0)
+    }
 }
 
 /// `SSL { password ca certificate key }`.

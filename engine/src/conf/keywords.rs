@@ -213,13 +213,12 @@ const DBUS: Class = N(
     "Vigil has no DBus interface: use `vigild status --json`, notify scripts and the notify FIFO",
 );
 // LVS settings, per data plane (the host gets IPVS where the kernel has it, else nftables:
-// docs/DATAPLANE.md); each reason says what happens on both.
+// docs/DATAPLANE.md); each reason says what happens on both. `lvs_flush`, `lvs_flush_on_stop`,
+// `lvs_timeouts`, `lvs_sync_daemon` and `lvs_sync_daemon_interface` are honoured: the IPVS
+// data plane sends them (vigil_engine::dataplane::lvs); on an nftables host the parser gives
+// each a notice saying what happens there instead (conf/sections/lvs.rs).
 const IPVS_NS: Class = N("nftables hosts: no IPVS; IPVS hosts: the IPVS backend sends its generic netlink requests in vigild's own network namespace (net_namespace), not in a separate one");
 const NFT_IPVS: Class = N("keepalived's nftables fwmarks for IPVS virtual server groups: on an IPVS host Vigil sends each group entry as its own IPVS service (keepalived's way without nftables_ipvs); on an nftables host the data plane is nftables itself");
-const LVS_TIMEOUTS: Class = N("nftables hosts: connection timeouts are conntrack's (the net.netfilter.nf_conntrack_*_timeout sysctls), not set by vigild; IPVS hosts: IPVS_CMD_SET_CONFIG is not sent, the kernel's IPVS timeouts stay as they are (set them with ipvsadm --set)");
-const LVS_FLUSH: Class = N("nftables hosts: vigild's table is created from nothing at start and nothing else is touched; IPVS hosts: no IPVS_CMD_FLUSH is sent at start: other programs' services are left alone and vigild's own are made the configuration's (flush with ipvsadm -C before starting vigild if needed)");
-const LVS_FLUSH_STOP: Class = N("nftables hosts: vigild's table is deleted at stop (always); IPVS hosts: vigild deletes its own services at stop (keepalived's default) and never flushes other programs' services (no IPVS_CMD_FLUSH)");
-const LVS_SYNCD: Class = N("nftables hosts: no IPVS sync daemon (conntrackd synchronises conntrack state); IPVS hosts: vigild does not start the IPVS connection sync daemon (start it with ipvsadm --start-daemon)");
 const LVS_NLBUF: Class = N("nftables hosts: no IPVS socket; IPVS hosts: vigild sizes its IPVS generic netlink socket itself (one request at a time, the answer read before the next)");
 const NLBUF: Class = N("netlink socket buffer sizes: vigild sizes its netlink sockets itself, and re-reads the interfaces when events are lost");
 const RXBUF: Class = N("VRRP socket receive buffers: vigild sizes them itself and counts receive-queue drops per interface (vigild status)");
@@ -350,11 +349,11 @@ pub const KEYWORDS: &[Keyword] = &[
     k(GlobalDefs, "checker_log_all_failures", H),
     k(GlobalDefs, "rs_init_notifies", H),
     k(GlobalDefs, "no_checker_emails", CHECKER_MAIL),
-    k(GlobalDefs, "lvs_timeouts", LVS_TIMEOUTS),
-    k(GlobalDefs, "lvs_flush", LVS_FLUSH),
-    k(GlobalDefs, "lvs_flush_on_stop", LVS_FLUSH_STOP),
-    k(GlobalDefs, "lvs_flush_onstop", LVS_FLUSH_STOP),
-    k(GlobalDefs, "lvs_sync_daemon", LVS_SYNCD),
+    k(GlobalDefs, "lvs_timeouts", H),
+    k(GlobalDefs, "lvs_flush", H),
+    k(GlobalDefs, "lvs_flush_on_stop", H),
+    k(GlobalDefs, "lvs_flush_onstop", H),
+    k(GlobalDefs, "lvs_sync_daemon", H),
     k(GlobalDefs, "snmp_socket", SNMP),
     k(GlobalDefs, "enable_traps", SNMP),
     k(GlobalDefs, "enable_snmp_vrrp", SNMP),
@@ -457,7 +456,7 @@ pub const KEYWORDS: &[Keyword] = &[
     k(VrrpInstance, "linkbeat_use_polling", LINKBEAT),
     k(VrrpInstance, "kernel_rx_buf_size", RXBUF),
     k(VrrpInstance, "debug", N("keepalived's per-instance debug level: vigild's log detail is set for the whole daemon with -D")),
-    k(VrrpInstance, "lvs_sync_daemon_interface", LVS_SYNCD),
+    k(VrrpInstance, "lvs_sync_daemon_interface", H),
     // ---- authentication { } ----
     k(Authentication, "auth_type", H),
     k(Authentication, "auth_pass", H),

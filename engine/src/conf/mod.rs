@@ -84,6 +84,12 @@ pub struct ParseOptions {
     pub data_plane: crate::dataplane::Backend,
 }
 
+/// What an nftables host does instead of an IPVS-wide keyword (`lvs_flush`,
+/// `lvs_flush_on_stop`, `lvs_timeouts`, `lvs_sync_daemon`): the text of the parser's notice.
+pub fn lvs_nftables_note(keyword: &str) -> &'static str {
+    sections::lvs_nftables_note(keyword)
+}
+
 /// Parses configuration text that includes nothing (an `include` in it matches no file). The
 /// file is named `keepalived.conf` in diagnostics.
 pub fn parse_str(text: &str) -> Result<Config, ConfError> {
@@ -146,6 +152,7 @@ fn parse_with(
         rule_interfaces: Vec::new(),
         next_rule_priority: [16384, 16384],
         data_plane: opts.data_plane,
+        instance_syncd: None,
     };
     let mut cfg = b.config(&tree);
     cfg.rule_interfaces = std::mem::take(&mut b.rule_interfaces);

@@ -23,6 +23,8 @@ mod checker_blocks;
 mod checker_resolve;
 /// A route's or nexthop's `encap`.
 mod encap;
+mod lvs;
+pub(crate) use lvs::nftables_note as lvs_nftables_note;
 /// Route and rule lines.
 mod routes;
 
@@ -41,6 +43,9 @@ pub(crate) struct Builder {
     pub next_rule_priority: [u32; 2],
     /// The host's data plane (the virtual servers' notes depend on it).
     pub data_plane: crate::dataplane::Backend,
+    /// A `vrrp_instance`'s `lvs_sync_daemon_interface`, put into `global_defs` once every
+    /// instance is read (`lvs.rs`).
+    pub instance_syncd: Option<super::checker_model::LvsSyncDaemon>,
 }
 
 type R<T> = Result<T, ()>;
@@ -409,6 +414,9 @@ impl Builder {
                     ),
                 ),
             }
+        }
+        if let Some(d) = self.instance_syncd.take() {
+            cfg.global.checker.lvs.sync_daemon.get_or_insert(d);
         }
         self.finish_checkers(&mut cfg, virtual_servers);
         cfg
@@ -818,6 +826,7 @@ impl Builder {
                     "dynamic_interfaces" => g.dynamic_interfaces = true,
                     "disable_local_igmp" => g.disable_local_igmp = true,
                     k if checker::GLOBAL_KEYWORDS.contains(&k) => self.checker_global(s, g)?,
+                    k if lvs::GLOBAL_KEYWORDS.contains(&k) => self.lvs_global(s, g)?,
                     _ => self.unknown(s, "global_defs"),
                 }
                 Ok(())
@@ -1401,6 +1410,9 @@ impl Builder {
                         }
                     }
                     "interface" => interface = Some(self.string(st)?),
+                    "lvs_sync_daemon_interface" => {
+                        self.lvs_sync_daemon_interface(st, &name.text, g)?
+                    }
                     "virtual_router_id" => {
                         let v = self.int(st, 1, 255)?;
                         vrid = Some((u8::try_from(v).unwrap_or(1), st.loc().clone()));

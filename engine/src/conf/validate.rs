@@ -203,6 +203,35 @@ pub(crate) fn validate(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
             .retain(|t| procs.contains(&t.name.as_str()));
     }
     track_groups(cfg, diags);
+    lvs_sync_daemon(cfg, diags);
+}
+
+/// `lvs_sync_daemon`'s VRRP instance must exist (keepalived's `vrrp_complete_init`: "Unable
+/// to find vrrp instance ... clearing lvs_syncd config": the setting is dropped, with a
+/// warning); its sync id defaults to the instance's VRID, else 0.
+fn lvs_sync_daemon(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
+    let lvs = &mut cfg.global.checker.lvs;
+    let Some(d) = &mut lvs.sync_daemon else {
+        return;
+    };
+    let Some(name) = &d.instance else {
+        d.syncid.get_or_insert(0);
+        return;
+    };
+    match cfg.instances.iter().find(|i| &i.name == name) {
+        Some(i) => {
+            d.syncid.get_or_insert(i.vrid);
+        }
+        None => {
+            diags.push(Diagnostic::warning(
+                &d.loc,
+                format!(
+                    "lvs_sync_daemon: no vrrp_instance {name}: no sync daemon is run (keepalived clears the setting too); expected the name of an instance defined in the configuration"
+                ),
+            ));
+            lvs.sync_daemon = None;
+        }
+    }
 }
 
 /// `track_group` (keepalived 2.2.7 `vrrp_parser.c`, `vrrp_static_track.c` and the static

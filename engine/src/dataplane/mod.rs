@@ -14,9 +14,13 @@
 //! * `sched.rs`: `lb_algo` (IPVS schedulers) to nftables selectors, weights to buckets;
 //! * `support.rs`: `lb_kind`, persistence, groups and the other virtual-server settings: what
 //!   the nftables data plane honours, maps or refuses;
+//! * `lvs.rs`: the IPVS-wide settings (`lvs_flush`, `lvs_flush_on_stop`, `lvs_timeouts`,
+//!   `lvs_sync_daemon`): what the IPVS data plane sends at start, reload and stop, and the
+//!   sync daemon that follows a VRRP instance;
 //! * this file: the table the data plane keeps and the plan built from it.
 
 mod ipvs;
+pub mod lvs;
 mod sched;
 mod support;
 

@@ -463,3 +463,40 @@ fn no_gate_no_garp_delay_section() {
     assert!(!got.contains("Gratuitous ARP delays"), "{got}");
     assert!(!got.contains("GARP delay group"), "{got}");
 }
+
+/// The IPVS-wide settings as keepalived 2.2.7's VRRP process prints them (dump_global_data:
+/// the timeouts before `Default interface`, the UDP one under keepalived's "LVS TCP timeout"
+/// label; the sync daemon after `Disable local IGMP`, its instance resolved and its sync id
+/// filled in; then `LVS flush` and `LVS flush on stop`).
+#[test]
+fn the_lvs_globals_dump_as_keepalived_s_vrrp_process_does() {
+    let got = dump(
+        "global_defs {\n lvs_flush\n lvs_flush_on_stop VS\n lvs_timeouts tcp 900 tcpfin 120 udp 300\n\
+         lvs_sync_daemon eth1 VI_1 maxlen 1400 port 8848 ttl 2 group 239.0.2.81\n}\n\
+         vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n\
+         virtual_ipaddress {\n 192.0.2.100/24\n }\n}\n",
+    );
+    assert_lines_in_order(
+        &got,
+        " Dynamic interfaces = false
+ LVS TCP timeout = 900
+ LVS TCP FIN timeout = 120
+ LVS TCP timeout = 300
+ Disable local IGMP = no
+ LVS syncd vrrp instance = VI_1
+ LVS syncd interface = eth1
+ LVS syncd syncid = 51
+ LVS syncd maxlen = 1400
+ LVS mcast group 239.0.2.81
+ LVS syncd mcast port = 8848
+ LVS syncd mcast ttl = 2
+ LVS flush = true
+ LVS flush on stop = VS
+",
+    );
+    let got = dump(
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n\
+         virtual_ipaddress {\n 192.0.2.100/24\n }\n}\n",
+    );
+    assert_lines_in_order(&got, " LVS flush = false\n LVS flush on stop = disabled\n");
+}

@@ -169,6 +169,7 @@ impl Daemon {
             } => {
                 let name = self.instance_name(instance);
                 info!("({name}) {from} -> {to}: {reason} (priority {priority})");
+                self.lvs_sync.state_change(instance, from, to);
             }
             Action::ProtocolError {
                 iface,

@@ -35,6 +35,7 @@ mod act;
 mod extras;
 mod ifaces;
 mod local_igmp;
+mod lvs_sync;
 mod promote;
 mod receive;
 mod reload;
@@ -228,6 +229,8 @@ pub struct Daemon {
     checkers: Option<crate::checker::CheckerRunner>,
     /// global_defs `shutdown_script`, run last at stop (of the configuration loaded last).
     shutdown_script: Option<crate::start_stop::StartStop>,
+    /// The IPVS sync daemon that follows a VRRP instance (`lvs_sync_daemon`).
+    lvs_sync: lvs_sync::LvsSync,
 }
 
 /// The receive queues (sockets) of one engine interface, as the loop last read them.
@@ -338,6 +341,7 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
                 }
             }
             d.set_track_processes(TrackProcesses::new(&cfg));
+            d.lvs_sync = lvs_sync::LvsSync::new(&cfg, &d.engine);
             d.vip_firewall = crate::vip_firewall::VipFirewall::new(
                 crate::vip_firewall::Settings::of(&cfg.global),
             );
@@ -513,6 +517,7 @@ impl Daemon {
             vmac_serial: 0,
             checkers: None,
             shutdown_script: None,
+            lvs_sync: lvs_sync::LvsSync::none(),
         };
         d.resync()?;
         // A socket that cannot be opened at start-up is a setup error (permissions, a kernel
@@ -561,6 +566,8 @@ impl Daemon {
             self.drain();
         }
         self.promote_secondaries();
+        // keepalived's vrrp_init_state: the sync daemon for the instance's state, before it runs.
+        self.lvs_sync.start(&self.engine);
         self.engine.handle_input(self.clock.now(), Input::Start);
         self.drain();
         if let Some(c) = self.checkers.as_mut() {
@@ -861,6 +868,8 @@ impl Daemon {
         if let Some(c) = self.checkers.as_mut() {
             c.shutdown(self.clock.now());
         }
+        // keepalived's vrrp_terminate_phase1: the sync daemon stops before the instances leave.
+        self.lvs_sync.stop();
         self.engine.handle_input(self.clock.now(), Input::Shutdown);
         self.drain();
         self.vip_firewall.remove_all();

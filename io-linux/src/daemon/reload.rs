@@ -73,6 +73,7 @@ impl Daemon {
             .engine
             .reload_returning_stopped(now, loaded.engine)
             .map_err(|e| e.to_string())?;
+        self.lvs_sync.reload(&loaded.cfg, &self.engine);
         match self.checkers.as_mut() {
             Some(c) => c.reload(now, &loaded.cfg),
             None => match crate::checker::CheckerRunner::new(&loaded.cfg, Some(&self.pid_file)) {

@@ -35,13 +35,26 @@ pub mod cmd {
     pub const SET_DEST: u8 = 6;
     /// Delete a destination.
     pub const DEL_DEST: u8 = 7;
+    /// Start a connection sync daemon.
+    pub const NEW_DAEMON: u8 = 9;
+    /// Stop a connection sync daemon.
+    pub const DEL_DAEMON: u8 = 10;
+    /// Set the connection timeouts.
+    pub const SET_CONFIG: u8 = 12;
+    /// Read the connection timeouts.
+    pub const GET_CONFIG: u8 = 13;
     /// Flush services and destinations.
     pub const FLUSH: u8 = 17;
 }
 
-/// `IPVS_CMD_ATTR_SERVICE`, `IPVS_CMD_ATTR_DEST`.
+/// `IPVS_CMD_ATTR_SERVICE`, `IPVS_CMD_ATTR_DEST`, `IPVS_CMD_ATTR_DAEMON`,
+/// `IPVS_CMD_ATTR_TIMEOUT_TCP`, `IPVS_CMD_ATTR_TIMEOUT_TCP_FIN`, `IPVS_CMD_ATTR_TIMEOUT_UDP`.
 const CMD_ATTR_SERVICE: u16 = 1;
 const CMD_ATTR_DEST: u16 = 2;
+const CMD_ATTR_DAEMON: u16 = 3;
+pub(crate) const CMD_ATTR_TIMEOUT_TCP: u16 = 4;
+pub(crate) const CMD_ATTR_TIMEOUT_TCP_FIN: u16 = 5;
+pub(crate) const CMD_ATTR_TIMEOUT_UDP: u16 = 6;
 
 /// `IP_VS_SVC_F_*`.
 pub mod svc_flags {
@@ -221,13 +234,21 @@ impl Nla for DestAttr {
     }
 }
 
-/// A first-level attribute: the nested service or destination.
+/// A first-level attribute: the nested service, destination or sync daemon, or a timeout.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CmdAttr {
     /// `IPVS_CMD_ATTR_SERVICE`.
     Service(Vec<SvcAttr>),
     /// `IPVS_CMD_ATTR_DEST`.
     Dest(Vec<DestAttr>),
+    /// `IPVS_CMD_ATTR_DAEMON`.
+    Daemon(Vec<global::DaemonAttr>),
+    /// `IPVS_CMD_ATTR_TIMEOUT_TCP` (u32, seconds).
+    TimeoutTcp(u32),
+    /// `IPVS_CMD_ATTR_TIMEOUT_TCP_FIN` (u32, seconds).
+    TimeoutTcpFin(u32),
+    /// `IPVS_CMD_ATTR_TIMEOUT_UDP` (u32, seconds).
+    TimeoutUdp(u32),
 }
 
 impl Nla for CmdAttr {
@@ -235,6 +256,8 @@ impl Nla for CmdAttr {
         match self {
             CmdAttr::Service(v) => v.as_slice().buffer_len(),
             CmdAttr::Dest(v) => v.as_slice().buffer_len(),
+            CmdAttr::Daemon(v) => v.as_slice().buffer_len(),
+            CmdAttr::TimeoutTcp(_) | CmdAttr::TimeoutTcpFin(_) | CmdAttr::TimeoutUdp(_) => 4,
         }
     }
 
@@ -242,6 +265,10 @@ impl Nla for CmdAttr {
         match self {
             CmdAttr::Service(_) => CMD_ATTR_SERVICE | NLA_F_NESTED,
             CmdAttr::Dest(_) => CMD_ATTR_DEST | NLA_F_NESTED,
+            CmdAttr::Daemon(_) => CMD_ATTR_DAEMON | NLA_F_NESTED,
+            CmdAttr::TimeoutTcp(_) => CMD_ATTR_TIMEOUT_TCP,
+            CmdAttr::TimeoutTcpFin(_) => CMD_ATTR_TIMEOUT_TCP_FIN,
+            CmdAttr::TimeoutUdp(_) => CMD_ATTR_TIMEOUT_UDP,
         }
     }
 
@@ -249,6 +276,10 @@ impl Nla for CmdAttr {
         match self {
             CmdAttr::Service(v) => v.as_slice().emit(b),
             CmdAttr::Dest(v) => v.as_slice().emit(b),
+            CmdAttr::Daemon(v) => v.as_slice().emit(b),
+            CmdAttr::TimeoutTcp(t) | CmdAttr::TimeoutTcpFin(t) | CmdAttr::TimeoutUdp(t) => {
+                b[..4].copy_from_slice(&t.to_ne_bytes())
+            }
         }
     }
 }
@@ -486,8 +517,11 @@ pub fn message(family_id: u16, seq: u32, cmd: u8, attrs: &[CmdAttr]) -> Vec<u8> 
     b
 }
 
+pub mod global;
 pub mod kernel;
 
+#[cfg(test)]
+mod global_tests;
 #[cfg(test)]
 mod kernel_tests;
 #[cfg(test)]

@@ -29,6 +29,7 @@ use std::io;
 use tracing::{error, info, warn};
 use vigil_engine::checker::{Server, TableChange, VsId};
 use vigil_engine::conf::{self, VirtualServer};
+use vigil_engine::dataplane::lvs::{self, LvsAction};
 use vigil_engine::dataplane::{self as plan, ServiceTable};
 
 /// Which data plane this host gets, and why (`vigild -t` and the start-up log say it).
@@ -173,6 +174,16 @@ pub trait Backend {
     /// Whether what is in the kernel is still what the last rebuild and updates put there
     /// for these services (someone else may have flushed or deleted it).
     fn intact(&mut self, services: &[Service<'_>]) -> Result<bool, String>;
+    /// Whether it applies the engine's IPVS-wide actions (`lvs_flush`, `lvs_flush_on_stop`,
+    /// `lvs_timeouts`, `lvs_sync_daemon`): IPVS does; nftables has no such thing (the parser
+    /// noted each keyword) and removes its own table at stop whatever they say.
+    fn applies_lvs(&self) -> bool {
+        false
+    }
+    /// Sends one IPVS-wide action (only called when [`Backend::applies_lvs`]).
+    fn lvs(&mut self, _action: &LvsAction) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Rebuilds in a row after which the data plane stops repairing (a table that never reads back
@@ -196,6 +207,10 @@ pub struct DataPlane {
     watch: Option<watch::Watch>,
     /// Rebuilds in a row after a check found the table changed.
     repairs: u32,
+    /// The IPVS-wide settings (`lvs_flush`, `lvs_timeouts`, ...) of the configuration.
+    lvs: conf::LvsGlobals,
+    /// The start's IPVS-wide actions were sent (before the first rebuild).
+    lvs_started: bool,
 }
 
 impl DataPlane {
@@ -264,6 +279,22 @@ impl DataPlane {
             failed: 0,
             watch,
             repairs: 0,
+            lvs: cfg.global.checker.lvs.clone(),
+            lvs_started: false,
+        }
+    }
+
+    /// Sends the engine's IPVS-wide actions when the backend applies them (errors are logged:
+    /// keepalived logs them and carries on too).
+    fn send_lvs(&mut self, actions: Vec<LvsAction>) {
+        if !self.backend.applies_lvs() {
+            return;
+        }
+        for a in actions {
+            if let Err(e) = self.backend.lvs(&a) {
+                self.failed += 1;
+                error!("data plane ({}): {e}", self.backend.name());
+            }
         }
     }
 
@@ -354,6 +385,9 @@ impl DataPlane {
         table: impl Fn(usize, usize) -> Option<u32>,
         sorry: impl Fn(usize) -> Option<u32>,
     ) {
+        let reload = lvs::checker_reload(&self.lvs, &cfg.global.checker.lvs);
+        self.lvs = cfg.global.checker.lvs.clone();
+        self.send_lvs(reload);
         self.vss = cfg.checkers.virtual_servers.clone();
         for vs in &self.vss {
             if let Some(why) = self.backend.refusal(vs) {
@@ -376,8 +410,15 @@ impl DataPlane {
         self.dirty.clear();
     }
 
-    /// Rebuilds the whole table from the engine's state (start, reload).
+    /// Rebuilds the whole table from the engine's state (start, reload). The first one sends
+    /// the start's IPVS-wide actions before (timeouts, the checker's sync daemons,
+    /// `lvs_flush`).
     pub fn rebuild(&mut self) {
+        if !self.lvs_started {
+            self.lvs_started = true;
+            let start = lvs::checker_start(&self.lvs);
+            self.send_lvs(start);
+        }
         self.dirty.clear();
         let services = services(&*self.backend, &self.vss, &self.tables, 0..self.vss.len());
         let n = services.len();
@@ -398,14 +439,28 @@ impl DataPlane {
         }
     }
 
-    /// Removes everything of Vigil's from the kernel (stop).
+    /// Removes everything of Vigil's from the kernel (stop). On IPVS, as `lvs_flush_on_stop`
+    /// says (each destination then its service; each service; or `IPVS_CMD_FLUSH`), then the
+    /// checker's sync daemons stopped and the kernel's timeouts put back.
     pub fn stop(&mut self) {
+        if self.backend.applies_lvs() {
+            let stop = lvs::checker_stop(&self.lvs);
+            let failed = self.failed;
+            self.send_lvs(stop);
+            if self.failed == failed {
+                info!("data plane ({}): removed", self.backend.name());
+            }
+            return;
+        }
         match self.backend.remove() {
             Ok(()) => info!("data plane ({}): removed", self.backend.name()),
             Err(e) => error!("data plane ({}): cannot remove: {e}", self.backend.name()),
         }
     }
 }
+
+#[cfg(test)]
+mod lvs_sequence_tests;
 
 #[cfg(test)]
 mod fallback_tests {

@@ -19,10 +19,12 @@ use netlink_packet_core::{
 use netlink_packet_generic::ctrl::{nlas::GenlCtrlAttrs, GenlCtrl, GenlCtrlCmd};
 use netlink_packet_generic::GenlMessage;
 use netlink_sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 use vigil_engine::conf::{Forwarding, VirtualServer};
+use vigil_engine::dataplane::lvs::LvsAction;
 use vigil_engine::dataplane::ServiceTable;
 
+use super::global::{self, KernelTimeouts};
 use super::{cmd, dest, message, services, CmdAttr, DestAttr, Instance, SvcAttr, GENL_NAME};
 use crate::dataplane::{Backend, Service};
 
@@ -113,6 +115,9 @@ pub fn explain(command: u8, e: Errno) -> String {
         }
         (cmd::NEW_DEST, libc::EEXIST) => Some("destination already exists"),
         (cmd::SET_DEST | cmd::DEL_DEST, libc::ENOENT) => Some("no such destination"),
+        (cmd::NEW_DAEMON, libc::EEXIST) => Some("the sync daemon already runs"),
+        (cmd::DEL_DAEMON, libc::ESRCH) => Some("no sync daemon is running"),
+        (cmd::NEW_DAEMON, libc::ENODEV) => Some("no such interface for the sync daemon"),
         (_, libc::ESRCH) => Some("no such service"),
         (_, libc::EPERM) => Some("permission denied (CAP_NET_ADMIN is needed)"),
         (_, libc::EINVAL) => {
@@ -143,6 +148,10 @@ pub fn command_name(c: u8) -> &'static str {
         cmd::SET_DEST => "SET_DEST",
         cmd::DEL_DEST => "DEL_DEST",
         GET_DEST => "GET_DEST",
+        cmd::NEW_DAEMON => "NEW_DAEMON",
+        cmd::DEL_DAEMON => "DEL_DAEMON",
+        cmd::SET_CONFIG => "SET_CONFIG",
+        cmd::GET_CONFIG => "GET_CONFIG",
         cmd::FLUSH => "FLUSH",
         _ => "IPVS command",
     }
@@ -543,6 +552,9 @@ pub struct Ipvs {
     /// new configuration no longer has; stop deletes them all. Services of others are left
     /// alone (keepalived's default, without `lvs_flush`).
     owned: Vec<SvcKey>,
+    /// The kernel's connection timeouts before Vigil's first `SET_CONFIG` (keepalived's
+    /// `orig_ipvs_timeouts`), put back at stop.
+    orig_timeouts: Option<KernelTimeouts>,
 }
 
 fn open_socket() -> Result<Socket, String> {
@@ -623,6 +635,7 @@ impl Ipvs {
             seq: 1,
             buf: vec![0u8; 1 << 16],
             owned: Vec::new(),
+            orig_timeouts: None,
         })
     }
 
@@ -726,6 +739,140 @@ impl Ipvs {
     }
 }
 
+impl Ipvs {
+    /// Deletes Vigil's services; `destinations_first`: each of their destinations before
+    /// (keepalived without `lvs_flush_on_stop`). A service already gone is not an error.
+    fn remove_services(&mut self, destinations_first: bool) -> Result<(), String> {
+        let mut first_err = None;
+        for k in std::mem::take(&mut self.owned) {
+            if destinations_first {
+                let have = self.dests(&k).unwrap_or_default();
+                for d in have {
+                    let Some((addr, port)) = dest_id(&d) else {
+                        continue;
+                    };
+                    let mut key = vec![DestAttr::Addr(addr), DestAttr::Port(port)];
+                    key.extend(
+                        d.iter()
+                            .filter(|a| matches!(a, DestAttr::AddrFamily(_)))
+                            .cloned(),
+                    );
+                    match self.exchange(
+                        cmd::DEL_DEST,
+                        &[CmdAttr::Service(k.attrs()), CmdAttr::Dest(key)],
+                        false,
+                    ) {
+                        Ok(_) | Err(Errno(libc::ENOENT)) => {}
+                        Err(e) => {
+                            let e = format!(
+                                "DEL_DEST {k} -> {addr} port {port}: {}",
+                                explain(cmd::DEL_DEST, e)
+                            );
+                            warn!("IPVS: {e}");
+                            first_err.get_or_insert(e);
+                        }
+                    }
+                }
+            }
+            match self.exchange(cmd::DEL_SERVICE, &[CmdAttr::Service(k.attrs())], false) {
+                Ok(_) | Err(Errno(libc::ESRCH)) => {}
+                Err(e) => {
+                    let e = format!("DEL_SERVICE {k}: {}", explain(cmd::DEL_SERVICE, e));
+                    warn!("IPVS: {e}");
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        match first_err {
+            None => Ok(()),
+            Some(e) => Err(e),
+        }
+    }
+
+    /// The kernel's timeouts (`GET_CONFIG`), read once before Vigil's first change.
+    fn original_timeouts(&mut self) -> Result<KernelTimeouts, String> {
+        if let Some(t) = self.orig_timeouts {
+            return Ok(t);
+        }
+        let replies = self
+            .exchange(cmd::GET_CONFIG, &[], false)
+            .map_err(|e| format!("GET_CONFIG: {}", explain(cmd::GET_CONFIG, e)))?;
+        let t = replies
+            .iter()
+            .find_map(|r| match r {
+                Reply::Data { attrs, .. } => global::parse_config(attrs),
+                _ => None,
+            })
+            .ok_or("GET_CONFIG: no timeouts in the kernel's answer")?;
+        self.orig_timeouts = Some(t);
+        Ok(t)
+    }
+
+    /// Sends one of the engine's IPVS-wide actions (`vigil_engine::dataplane::lvs`).
+    pub fn lvs_action(&mut self, action: &LvsAction) -> Result<(), String> {
+        match action {
+            LvsAction::Flush => {
+                self.request(cmd::FLUSH, &[], "(every service)")?;
+                self.owned.clear();
+                Ok(())
+            }
+            LvsAction::SetTimeouts(t) => {
+                let orig = self.original_timeouts()?;
+                self.request(
+                    cmd::SET_CONFIG,
+                    &global::set_config(Some(t), orig),
+                    "(timeouts)",
+                )
+            }
+            LvsAction::RestoreTimeouts => match self.orig_timeouts {
+                Some(orig) => self.request(
+                    cmd::SET_CONFIG,
+                    &global::set_config(None, orig),
+                    "(the kernel's timeouts back)",
+                ),
+                None => Ok(()),
+            },
+            LvsAction::RemoveServices { destinations_first } => {
+                self.remove_services(*destinations_first)
+            }
+            LvsAction::StartSyncDaemon { role, daemon } => self.request(
+                cmd::NEW_DAEMON,
+                &[global::start_daemon(*role, daemon)],
+                &format!(
+                    "({} sync daemon on {}, sync id {})",
+                    role.name(),
+                    daemon.interface,
+                    daemon.sync_id()
+                ),
+            ),
+            LvsAction::StopSyncDaemon {
+                role,
+                syncid,
+                may_be_absent,
+            } => match self.exchange(
+                cmd::DEL_DAEMON,
+                &[global::stop_daemon(*role, *syncid)],
+                false,
+            ) {
+                Ok(_) => Ok(()),
+                Err(e) if *may_be_absent => {
+                    debug!(
+                        "IPVS: DEL_DAEMON ({} sync daemon): {}",
+                        role.name(),
+                        explain(cmd::DEL_DAEMON, e)
+                    );
+                    Ok(())
+                }
+                Err(e) => Err(format!(
+                    "DEL_DAEMON ({} sync daemon): {}",
+                    role.name(),
+                    explain(cmd::DEL_DAEMON, e)
+                )),
+            },
+        }
+    }
+}
+
 impl Backend for Ipvs {
     fn name(&self) -> &'static str {
         "IPVS"
@@ -813,21 +960,15 @@ impl Backend for Ipvs {
 
     /// Deletes Vigil's services (a service's deletion removes its destinations).
     fn remove(&mut self) -> Result<(), String> {
-        let mut first_err = None;
-        for k in std::mem::take(&mut self.owned) {
-            match self.exchange(cmd::DEL_SERVICE, &[CmdAttr::Service(k.attrs())], false) {
-                Ok(_) | Err(Errno(libc::ESRCH)) => {}
-                Err(e) => {
-                    let e = format!("DEL_SERVICE {k}: {}", explain(cmd::DEL_SERVICE, e));
-                    warn!("IPVS: {e}");
-                    first_err.get_or_insert(e);
-                }
-            }
-        }
-        match first_err {
-            None => Ok(()),
-            Some(e) => Err(e),
-        }
+        self.remove_services(false)
+    }
+
+    fn applies_lvs(&self) -> bool {
+        true
+    }
+
+    fn lvs(&mut self, action: &LvsAction) -> Result<(), String> {
+        self.lvs_action(action)
     }
 
     /// Whether every wanted service is in the kernel with the wanted destinations.
