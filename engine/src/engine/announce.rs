@@ -168,21 +168,13 @@ impl Engine {
         k: usize,
         sent: &mut Vec<crate::setup::VirtualAddress>,
     ) {
-        let Some(v) = self.instances[i].announced.get(k).cloned() else {
+        let Some(v) = self.instances[i].announced.get(k) else {
             return;
         };
         let fam = addr_family(v.addr);
-        let name = v.dev.as_deref().unwrap_or(&self.instances[i].cfg.interface);
-        let g = match self.gates.iter().position(|g| g.name == name) {
-            Some(g) => g,
-            None => {
-                self.gates.push(IfaceGate {
-                    name: name.to_string(),
-                    interval: self.gate_config.of(name),
-                    next: [None, None],
-                });
-                self.gates.len() - 1
-            }
+        let g = match v.dev.clone() {
+            None => self.gate_of_own_iface(i),
+            Some(dev) => self.gate_named(&dev),
         };
         let gate = &mut self.gates[g];
         let interval = gate.interval[fam];
@@ -199,7 +191,41 @@ impl Engine {
             }
             gate.next[fam] = Some(now.saturating_add(interval));
         }
-        sent.push(v);
+        sent.push(self.instances[i].announced[k].clone());
+    }
+
+    /// The gate of instance `i`'s own interface: looked up by name once per engine and
+    /// interface, then by the interface's id (every announcement of a burst asks for it).
+    fn gate_of_own_iface(&mut self, i: usize) -> usize {
+        let id = usize::from(self.instances[i].iface.0);
+        if let Some(&g) = self.gate_of_iface.get(id).filter(|&&g| g != u16::MAX) {
+            return usize::from(g);
+        }
+        let name = self.instances[i].cfg.interface.clone();
+        let g = self.gate_named(&name);
+        if let Ok(g16) = u16::try_from(g) {
+            if self.gate_of_iface.len() <= id {
+                self.gate_of_iface.resize(id + 1, u16::MAX);
+            }
+            self.gate_of_iface[id] = g16;
+        }
+        g
+    }
+
+    /// The gate of the interface called `name`, made on first use (the interval of its
+    /// configuration, never sent through yet).
+    fn gate_named(&mut self, name: &str) -> usize {
+        match self.gates.iter().position(|g| g.name == name) {
+            Some(g) => g,
+            None => {
+                self.gates.push(IfaceGate {
+                    name: name.to_string(),
+                    interval: self.gate_config.of(name),
+                    next: [None, None],
+                });
+                self.gates.len() - 1
+            }
+        }
     }
 
     /// Queue one [`Action::Announce`] for the addresses sent at once (none: nothing).
@@ -223,7 +249,9 @@ impl Engine {
     pub(super) fn start_burst(&mut self, now: Instant, i: usize, repeat: u32) {
         let n = self.instances[i].announced.len();
         for _ in 0..repeat {
-            let mut sent = Vec::with_capacity(n);
+            // Allocated only if something goes (with a gate, the repeats of a burst are
+            // mostly marked pending).
+            let mut sent = Vec::new();
             for k in 0..n {
                 self.ask_announce(now, i, k, &mut sent);
             }

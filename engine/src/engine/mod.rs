@@ -226,6 +226,10 @@ pub struct Engine {
     gate_config: crate::setup::AnnounceGates,
     /// The announcement gate of each interface announced on so far (`announce.rs`).
     gates: Vec<announce::IfaceGate>,
+    /// Index in `gates` of each interface's gate by [`IfaceId`] (`u16::MAX`: not looked up
+    /// yet), so that an announcement on an instance's own interface finds its gate without
+    /// comparing names (`announce.rs`). Derived from `gates`, so not part of equality.
+    gate_of_iface: Vec<u16>,
 }
 
 impl PartialEq for Engine {
@@ -439,6 +443,7 @@ impl Engine {
             router_drops: Gate::default(),
             gate_config: announce_gates,
             gates: Vec::new(),
+            gate_of_iface: Vec::new(),
         };
         for i in 0..n {
             engine.instances[i].priority = engine.effective_priority(i);
