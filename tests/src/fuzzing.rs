@@ -3387,6 +3387,42 @@ pub fn engine_seeds() -> Vec<(String, Vec<u8>)> {
             Advance { step: s(4) },
         ],
     ));
+    // Finding 11's path under the announcement gates (engine/src/engine/announce.rs): one
+    // router without the sync group; chk_b's first success lifts V3_6 (two addresses behind
+    // eth0's 20 ms NA gate, garp_master_repeat 3) out of FAULT, it becomes MASTER at 361.9 ms,
+    // sends its first address and marks the second pending, Timer::Announce armed for the
+    // gate's opening at 381.9 ms. At 362 ms two reloads drop both addresses (a MASTER without
+    // virtual addresses, which the reload keeps with its timers); the kept timer falls due
+    // and is served with nothing left to announce (FUZZING.md, finding 11).
+    let drop_all = |router: u8| {
+        [
+            reload(
+                router,
+                Change::Vips {
+                    instance: 2,
+                    edit: VipEdit::DropLast,
+                },
+            ),
+            reload(
+                router,
+                Change::Vips {
+                    instance: 2,
+                    edit: VipEdit::DropLast,
+                },
+            ),
+        ]
+    };
+    let mut ops = vec![chk(0, 1, Outcome::Success, 1), ms(361)];
+    ops.extend(drop_all(0));
+    ops.push(Advance { step: s(2) });
+    seeds.push((
+        "reload-drops-every-address-of-a-gated-burst",
+        Setup {
+            routers: 0,
+            flags: 0x80,
+        },
+        ops,
+    ));
     seeds
         .into_iter()
         .map(|(name, setup, ops)| (format!("seed-{name}"), encode_engine(setup, &ops)))
