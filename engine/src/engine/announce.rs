@@ -34,6 +34,23 @@ pub(super) struct IfaceGate {
     next: [Option<Instant>; 2],
 }
 
+/// The gates of an engine, in the order they were first used, and where to find the gate of an
+/// instance's own interface by its [`IfaceId`] (`u16::MAX`: not looked up yet), so that an
+/// announcement does not compare interface names (every ask of a burst asks for its gate). Gates
+/// only ever grow within an engine (a reload builds a new one), so an index stays valid. The
+/// index is derived from the list, so equality is the list's.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Gates {
+    list: Vec<IfaceGate>,
+    by_iface: Vec<u16>,
+}
+
+impl PartialEq for Gates {
+    fn eq(&self, other: &Self) -> bool {
+        self.list == other.list
+    }
+}
+
 fn addr_family(a: IpAddr) -> usize {
     match a {
         IpAddr::V4(_) => family_index(Family::V4),
@@ -176,7 +193,7 @@ impl Engine {
             None => self.gate_of_own_iface(i),
             Some(dev) => self.gate_named(&dev),
         };
-        let gate = &mut self.gates[g];
+        let gate = &mut self.gates.list[g];
         let interval = gate.interval[fam];
         if !interval.is_zero() {
             if let Some(open) = gate.next[fam].filter(|&open| now < open) {
@@ -195,19 +212,19 @@ impl Engine {
     }
 
     /// The gate of instance `i`'s own interface: looked up by name once per engine and
-    /// interface, then by the interface's id (every announcement of a burst asks for it).
+    /// interface, then by the interface's id ([`Gates`]).
     fn gate_of_own_iface(&mut self, i: usize) -> usize {
         let id = usize::from(self.instances[i].iface.0);
-        if let Some(&g) = self.gate_of_iface.get(id).filter(|&&g| g != u16::MAX) {
+        if let Some(&g) = self.gates.by_iface.get(id).filter(|&&g| g != u16::MAX) {
             return usize::from(g);
         }
         let name = self.instances[i].cfg.interface.clone();
         let g = self.gate_named(&name);
         if let Ok(g16) = u16::try_from(g) {
-            if self.gate_of_iface.len() <= id {
-                self.gate_of_iface.resize(id + 1, u16::MAX);
+            if self.gates.by_iface.len() <= id {
+                self.gates.by_iface.resize(id + 1, u16::MAX);
             }
-            self.gate_of_iface[id] = g16;
+            self.gates.by_iface[id] = g16;
         }
         g
     }
@@ -215,15 +232,15 @@ impl Engine {
     /// The gate of the interface called `name`, made on first use (the interval of its
     /// configuration, never sent through yet).
     fn gate_named(&mut self, name: &str) -> usize {
-        match self.gates.iter().position(|g| g.name == name) {
+        match self.gates.list.iter().position(|g| g.name == name) {
             Some(g) => g,
             None => {
-                self.gates.push(IfaceGate {
+                self.gates.list.push(IfaceGate {
                     name: name.to_string(),
                     interval: self.gate_config.of(name),
                     next: [None, None],
                 });
-                self.gates.len() - 1
+                self.gates.list.len() - 1
             }
         }
     }
@@ -261,9 +278,9 @@ impl Engine {
 
     /// A reload keeps each interface's gate times (the interval is the new configuration's).
     pub(super) fn adopt_gates(&mut self, old: &Engine) {
-        for o in &old.gates {
+        for o in &old.gates.list {
             let interval = self.gate_config.of(&o.name);
-            self.gates.push(IfaceGate {
+            self.gates.list.push(IfaceGate {
                 name: o.name.clone(),
                 interval,
                 next: o.next,

@@ -225,11 +225,7 @@ pub struct Engine {
     /// `vrrp_garp_interval` / `vrrp_gna_interval` / `garp_group` (`announce.rs`).
     gate_config: crate::setup::AnnounceGates,
     /// The announcement gate of each interface announced on so far (`announce.rs`).
-    gates: Vec<announce::IfaceGate>,
-    /// Index in `gates` of each interface's gate by [`IfaceId`] (`u16::MAX`: not looked up
-    /// yet), so that an announcement on an instance's own interface finds its gate without
-    /// comparing names (`announce.rs`). Derived from `gates`, so not part of equality.
-    gate_of_iface: Vec<u16>,
+    gates: announce::Gates,
 }
 
 impl PartialEq for Engine {
@@ -442,8 +438,7 @@ impl Engine {
             start_at: None,
             router_drops: Gate::default(),
             gate_config: announce_gates,
-            gates: Vec::new(),
-            gate_of_iface: Vec::new(),
+            gates: announce::Gates::default(),
         };
         for i in 0..n {
             engine.instances[i].priority = engine.effective_priority(i);
