@@ -37,6 +37,23 @@ pub(super) struct IfaceGate {
     last: [Option<Instant>; 2],
 }
 
+/// The gates of an engine, in the order they were first used, and where to find the gate of an
+/// instance's own interface by its [`IfaceId`] (`u16::MAX`: not looked up yet), so that an
+/// announcement does not compare interface names (every ask of a burst asks for its gate). Gates
+/// only ever grow within an engine (a reload builds a new one), so an index stays valid. The
+/// index is derived from the list, so equality is the list's.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Gates {
+    list: Vec<IfaceGate>,
+    by_iface: Vec<u16>,
+}
+
+impl PartialEq for Gates {
+    fn eq(&self, other: &Self) -> bool {
+        self.list == other.list
+    }
+}
+
 fn addr_family(a: IpAddr) -> usize {
     match a {
         IpAddr::V4(_) => family_index(Family::V4),
@@ -171,24 +188,15 @@ impl Engine {
         k: usize,
         sent: &mut Vec<crate::setup::VirtualAddress>,
     ) {
-        let Some(v) = self.instances[i].announced.get(k).cloned() else {
+        let Some(v) = self.instances[i].announced.get(k) else {
             return;
         };
         let fam = addr_family(v.addr);
-        let name = v.dev.as_deref().unwrap_or(&self.instances[i].cfg.interface);
-        let g = match self.gates.iter().position(|g| g.name == name) {
-            Some(g) => g,
-            None => {
-                self.gates.push(IfaceGate {
-                    name: name.to_string(),
-                    interval: self.gate_config.of(name),
-                    next: [None, None],
-                    last: [None, None],
-                });
-                self.gates.len() - 1
-            }
+        let g = match v.dev.clone() {
+            None => self.gate_of_own_iface(i),
+            Some(dev) => self.gate_named(&dev),
         };
-        let gate = &mut self.gates[g];
+        let gate = &mut self.gates.list[g];
         let interval = gate.interval[fam];
         // Shut: by this interval, or (after a reload that shortened or removed it) by the
         // interval in force when the last one went.
@@ -204,7 +212,42 @@ impl Engine {
         }
         gate.last[fam] = Some(now);
         gate.next[fam] = (!interval.is_zero()).then(|| now.saturating_add(interval));
-        sent.push(v);
+        sent.push(self.instances[i].announced[k].clone());
+    }
+
+    /// The gate of instance `i`'s own interface: looked up by name once per engine and
+    /// interface, then by the interface's id ([`Gates`]).
+    fn gate_of_own_iface(&mut self, i: usize) -> usize {
+        let id = usize::from(self.instances[i].iface.0);
+        if let Some(&g) = self.gates.by_iface.get(id).filter(|&&g| g != u16::MAX) {
+            return usize::from(g);
+        }
+        let name = self.instances[i].cfg.interface.clone();
+        let g = self.gate_named(&name);
+        if let Ok(g16) = u16::try_from(g) {
+            if self.gates.by_iface.len() <= id {
+                self.gates.by_iface.resize(id + 1, u16::MAX);
+            }
+            self.gates.by_iface[id] = g16;
+        }
+        g
+    }
+
+    /// The gate of the interface called `name`, made on first use (the interval of its
+    /// configuration, never sent through yet).
+    fn gate_named(&mut self, name: &str) -> usize {
+        match self.gates.list.iter().position(|g| g.name == name) {
+            Some(g) => g,
+            None => {
+                self.gates.list.push(IfaceGate {
+                    name: name.to_string(),
+                    interval: self.gate_config.of(name),
+                    next: [None, None],
+                    last: [None, None],
+                });
+                self.gates.list.len() - 1
+            }
+        }
     }
 
     /// A reload kept instance `i` as MASTER and added `added` to its addresses: they are
@@ -251,7 +294,9 @@ impl Engine {
     pub(super) fn start_burst(&mut self, now: Instant, i: usize, repeat: u32) {
         let n = self.instances[i].announced.len();
         for _ in 0..repeat {
-            let mut sent = Vec::with_capacity(n);
+            // Allocated only if something goes (with a gate, the repeats of a burst are
+            // mostly marked pending).
+            let mut sent = Vec::new();
             for k in 0..n {
                 self.ask_announce(now, i, k, &mut sent);
             }
@@ -266,7 +311,7 @@ impl Engine {
     /// them. (keepalived 2.2.7 rebuilds its garp_delay list on reload with the next-send times
     /// at zero and drops what was pending: its gate opens at once after a reload.)
     pub(super) fn adopt_gates(&mut self, old: &Engine) {
-        for o in &old.gates {
+        for o in &old.gates.list {
             let interval = self.gate_config.of(&o.name);
             let next = core::array::from_fn(|f| {
                 let by_new = o.last[f]
@@ -274,7 +319,7 @@ impl Engine {
                     .map(|l| l.saturating_add(interval[f]));
                 o.next[f].max(by_new)
             });
-            self.gates.push(IfaceGate {
+            self.gates.list.push(IfaceGate {
                 name: o.name.clone(),
                 interval,
                 next,

@@ -225,7 +225,7 @@ pub struct Engine {
     /// `vrrp_garp_interval` / `vrrp_gna_interval` / `garp_group` (`announce.rs`).
     gate_config: crate::setup::AnnounceGates,
     /// The announcement gate of each interface announced on so far (`announce.rs`).
-    gates: Vec<announce::IfaceGate>,
+    gates: announce::Gates,
 }
 
 impl PartialEq for Engine {
@@ -438,7 +438,7 @@ impl Engine {
             start_at: None,
             router_drops: Gate::default(),
             gate_config: announce_gates,
-            gates: Vec::new(),
+            gates: announce::Gates::default(),
         };
         for i in 0..n {
             engine.instances[i].priority = engine.effective_priority(i);
