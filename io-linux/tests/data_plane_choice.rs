@@ -6,37 +6,49 @@
 //! the test fails and says so: the IPVS backend has never been run against a kernel, and this
 //! test does not pretend to cover it.
 
-use std::process::Command;
+use std::process::{Command, Output};
 
-#[test]
-fn vigild_t_names_the_backend_and_checks_against_it() {
+/// `vigild -t -f FILE` on `text` written to a temporary file: the file's path, what vigild
+/// printed (stdout then stderr, echoed for the test log) and its exit status. Asserts the
+/// host's backend line is there and is not IPVS (this test covers kernels without it only).
+fn vigild_t(text: &str) -> (tempfile::TempDir, std::path::PathBuf, String, Output) {
     let dir = tempfile::tempdir().expect("tempdir");
     let conf = dir.path().join("keepalived.conf");
-    std::fs::write(
-        &conf,
-        "virtual_server 192.0.2.100 80 {\n  protocol TCP\n  lb_algo rr\n  lb_kind DR\n  real_server 198.51.100.13 80 { weight 1 }\n}\nvirtual_server 192.0.2.101 80 {\n  protocol TCP\n  lb_algo rr\n  lb_kind NAT\n  real_server 198.51.100.13 8080 { weight 1 }\n}\n",
-    )
-    .expect("write the configuration");
+    std::fs::write(&conf, text).expect("write the configuration");
     let out = Command::new(env!("CARGO_BIN_EXE_vigild"))
         .arg("-t")
         .arg("-f")
         .arg(&conf)
         .output()
         .expect("run vigild -t");
-    let text = format!(
+    let printed = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    println!("{text}");
-    let line = text
+    println!("{printed}");
+    let backend = backend_line(&printed);
+    assert!(
+        !backend.contains(": IPVS: "),
+        "this kernel offers IPVS ({backend}): this test covers kernels without it only"
+    );
+    (dir, conf, printed, out)
+}
+
+/// The line of `vigild -t` that names the host's load-balancer data plane.
+fn backend_line(printed: &str) -> &str {
+    printed
         .lines()
         .find(|l| l.starts_with("vigild: load-balancer data plane on this host: "))
-        .unwrap_or_else(|| panic!("no backend line:\n{text}"));
-    assert!(
-        !line.contains(": IPVS: "),
-        "this kernel offers IPVS ({line}): this test covers kernels without it only"
+        .unwrap_or_else(|| panic!("no backend line:\n{printed}"))
+}
+
+#[test]
+fn vigild_t_names_the_backend_and_checks_against_it() {
+    let (_dir, conf, text, out) = vigild_t(
+        "virtual_server 192.0.2.100 80 {\n  protocol TCP\n  lb_algo rr\n  lb_kind DR\n  real_server 198.51.100.13 80 { weight 1 }\n}\nvirtual_server 192.0.2.101 80 {\n  protocol TCP\n  lb_algo rr\n  lb_kind NAT\n  real_server 198.51.100.13 8080 { weight 1 }\n}\n",
     );
+    let line = backend_line(&text);
     assert!(
         line.contains(
             "nftables: this kernel has no IPVS (the generic netlink family IPVS does not resolve"
@@ -76,32 +88,8 @@ fn vigild_t_names_the_backend_and_checks_against_it() {
 /// backup pair; the instance-following one is covered by the engine's and parser's tests).
 #[test]
 fn vigild_t_says_what_an_ipvs_host_does_with_the_lvs_globals() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let conf = dir.path().join("keepalived.conf");
-    std::fs::write(
-        &conf,
+    let (_dir, conf, text, out) = vigild_t(
         "global_defs {\n  lvs_flush\n  lvs_flush_on_stop VS\n  lvs_timeouts tcp 900 udp 60\n  lvs_sync_daemon eth9 id 7 port 8848\n}\nvirtual_server 192.0.2.101 80 {\n  protocol TCP\n  lb_algo rr\n  lb_kind NAT\n  real_server 198.51.100.13 8080 { weight 1 }\n}\n",
-    )
-    .expect("write the configuration");
-    let out = Command::new(env!("CARGO_BIN_EXE_vigild"))
-        .arg("-t")
-        .arg("-f")
-        .arg(&conf)
-        .output()
-        .expect("run vigild -t");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    println!("{text}");
-    let backend = text
-        .lines()
-        .find(|l| l.starts_with("vigild: load-balancer data plane on this host: "))
-        .unwrap_or_else(|| panic!("no backend line:\n{text}"));
-    assert!(
-        !backend.contains(": IPVS: "),
-        "this kernel offers IPVS ({backend}): this test covers kernels without it only"
     );
     let c = conf.to_string_lossy();
     for want in [
