@@ -17,7 +17,10 @@
 //! sends none unless it takes over) against the master's adverts around it, from a capture on
 //! the bridge: one sent while the master was advertising is spurious and fails the test, by
 //! instance name; one sent during a silence of the master (or less than Master_Down_Interval
-//! after it ended, until the backup reads the master again) is excused. Only a silence of the
+//! after it ended) is excused, and so is the rest of a MASTER period begun then, until the backup
+//! reads the master again (at most 1 s after the silence: on a loaded machine the work of up to
+//! 255 rightful takeovers can delay that read; a clean-checkout run failed on four such last
+//! adverts, 2026-12-04). Only a silence of the
 //! master around the stall itself makes a window unjudged (the stall is what the test is
 //! about): another window runs then (at most three), and if every window had one the test fails
 //! and says so. A silence anywhere else in the 22 s no longer voids the window (it did, and on
@@ -201,34 +204,65 @@ fn master_silences(master: &[f64]) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// Whether time `t` (seconds) is inside a silence of the master or less than
-/// Master_Down_Interval after one ended: a backup that takes over then, or is still MASTER
-/// until it reads the master's returning adverts, does so rightly (RFC 5798 section 6.4.2).
-fn in_silence(silences: &[(f64, f64)], t: f64) -> bool {
+/// The end of the master's silence that time `t` (seconds) is inside, or less than
+/// Master_Down_Interval after (`None`: the master was advertising): a backup that takes over
+/// then does so rightly (RFC 5798 section 6.4.2).
+fn silence_around(silences: &[(f64, f64)], t: f64) -> Option<f64> {
     silences
         .iter()
-        .any(|&(a, b)| a < t && t < b + MASTER_DOWN_MS / 1e3)
+        .find(|&&(a, b)| a < t && t < b + MASTER_DOWN_MS / 1e3)
+        .map(|&(_, b)| b)
 }
 
-/// Whether a silence of the master (extended as in [`in_silence`]) overlaps `from..to`.
+/// Whether a silence of the master (extended as in [`silence_around`]) overlaps `from..to`.
 fn overlaps_silence(silences: &[(f64, f64)], from: f64, to: f64) -> bool {
     silences
         .iter()
         .any(|&(a, b)| a < to && from < b + MASTER_DOWN_MS / 1e3)
 }
 
-/// The backup's adverts sent while its master was advertising (outside every silence of the
-/// master, [`in_silence`]), counted per VRID: each is a spurious takeover (or the rest of one).
-/// An advert after the master's last one on the wire is excused only if it came more than
-/// Master_Down_Interval after it.
+/// How long after the master's silence ended a backup that rightly took over during it may
+/// still advertise: it yields when it reads the master's returning advert (RFC 5798 6.4.3), and
+/// on a loaded machine, with the work of up to 255 takeovers queued (addresses, ARPs, logs),
+/// that read can come late. Generous on purpose: this test is about takeovers decided while the
+/// master advertises; a backup that never yields is caught by the settled check after it.
+const YIELD_S: f64 = 1.0;
+
+/// The backup's takeovers decided while its master was advertising, counted per VRID. The
+/// backup's adverts of one VRID are grouped in runs (consecutive adverts less than
+/// Master_Down_Interval apart: one MASTER period, adverting every 10 ms); the first advert of a
+/// run is the takeover, judged against the master's silences ([`silence_around`]); the rest of a run
+/// begun in a silence is excused until [`YIELD_S`] after that silence ended, and counted as
+/// spurious after it. An advert after the master's last one on the wire is excused only if it
+/// came more than Master_Down_Interval after it.
 fn spurious_adverts(w: &Wire) -> std::collections::BTreeMap<u8, usize> {
     let silences = master_silences(&w.master_vrid1);
     let last = w.master_vrid1.last().copied();
-    let mut out = std::collections::BTreeMap::new();
+    let mut by_vrid: std::collections::BTreeMap<u8, Vec<f64>> = std::collections::BTreeMap::new();
     for &(t, vrid) in &w.backup {
-        let after_last = last.is_some_and(|l| (t - l) * 1e3 > MASTER_DOWN_MS);
-        if !in_silence(&silences, t) && !after_last {
-            *out.entry(vrid).or_insert(0) += 1;
+        by_vrid.entry(vrid).or_default().push(t);
+    }
+    let mut out = std::collections::BTreeMap::new();
+    for (vrid, mut times) in by_vrid {
+        times.sort_by(f64::total_cmp);
+        // The silence the current run began in (its end), if it began in one.
+        let mut run_silence_end: Option<Option<f64>> = None;
+        let mut prev: Option<f64> = None;
+        for t in times {
+            let after_last = last.is_some_and(|l| (t - l) * 1e3 > MASTER_DOWN_MS);
+            let starts_run = prev.is_none_or(|p| (t - p) * 1e3 >= MASTER_DOWN_MS);
+            prev = Some(t);
+            if starts_run {
+                run_silence_end = Some(silence_around(&silences, t));
+            }
+            let excused = after_last
+                || match run_silence_end {
+                    Some(Some(end)) => t < end + YIELD_S,
+                    _ => false,
+                };
+            if !excused {
+                *out.entry(vrid).or_insert(0) += 1;
+            }
         }
     }
     out
@@ -421,7 +455,39 @@ fn a_backup_advert_amid_the_master_s_adverts_is_spurious() {
         backup: vec![(100.505, 7), (100.515, 7), (100.52, 9)],
     };
     let s = spurious_adverts(&w);
-    assert_eq!(s.into_iter().collect::<Vec<_>>(), vec![(7, 2), (9, 1)]);
+    assert_eq!(
+        s.into_iter().collect::<Vec<_>>(),
+        vec![(7, 2), (9, 1)],
+        "each advert of a takeover decided amid the master's adverts counts"
+    );
+}
+
+#[test]
+fn a_rightful_takeover_may_advertise_until_the_backup_reads_the_master_again() {
+    // Silent between 100.29 and 100.37: a takeover of VRID 4 at 100.33 that goes on advertising
+    // every 10 ms until 100.45 (the backup read the returning master late) is one rightful
+    // MASTER period; the same run still advertising 1.5 s after the silence is not excused.
+    let mut backup: Vec<(f64, u8)> = (0..13).map(|k| (100.33 + f64::from(k) * 0.01, 4)).collect();
+    let w = Wire {
+        master_vrid1: master_every_10_ms(100.295, 100.365),
+        backup: backup.clone(),
+    };
+    assert!(
+        spurious_adverts(&w).is_empty(),
+        "{:?}",
+        spurious_adverts(&w)
+    );
+    backup.extend((13..200).map(|k| (100.33 + f64::from(k) * 0.01, 4)));
+    let master: Vec<f64> = (0..300)
+        .map(|k| 100.0 + f64::from(k) * 0.01)
+        .filter(|&t| !(100.295 < t && t < 100.365))
+        .collect();
+    let w = Wire {
+        master_vrid1: master,
+        backup,
+    };
+    let s = spurious_adverts(&w);
+    assert_eq!(s.keys().copied().collect::<Vec<_>>(), vec![4], "{s:?}");
 }
 
 #[test]
