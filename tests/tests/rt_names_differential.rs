@@ -70,22 +70,31 @@ const REFUSED: &[(&str, &str)] = &[
     ("a missing rule oif", "static_rules {\n from 198.51.100.0/24 table 100 priority 100 oif nosuch2\n}\n"),
 ];
 
+/// A command in host 1's network namespace and a private mount namespace where `etc` is
+/// bind-mounted over `/etc/iproute2` (the host's files are neither read nor touched); the
+/// program and its arguments are appended by the caller.
+fn names_command(lab: &Lab, etc: &Path) -> Command {
+    let mut c = Command::new("ip");
+    c.args([
+        "netns",
+        "exec",
+        &lab.ns(1),
+        "unshare",
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        "mount --bind \"$0\" /etc/iproute2 && exec \"$@\"",
+    ])
+    .arg(etc);
+    c
+}
+
 /// Runs `argv` in host 1's network namespace, in a private mount namespace where `etc` is
 /// `/etc/iproute2`; returns the exit code and what it printed.
 fn in_names(lab: &Lab, etc: &Path, argv: &[&str]) -> (i32, String) {
-    let script = "mount --bind \"$0\" /etc/iproute2 && exec \"$@\"";
-    let out = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &lab.ns(1),
-            "unshare",
-            "-m",
-            "--propagation",
-            "private",
-        ])
-        .args(["sh", "-c", script])
-        .arg(etc)
+    let out = names_command(lab, etc)
         .args(argv)
         .stdin(Stdio::null())
         .output()
@@ -105,19 +114,7 @@ fn keepalived_lines(lab: &Lab, etc: &Path, conf: &Path) -> Vec<String> {
     let pid_file = lab.dir.join("ka.pid");
     let vrrp_pid = lab.dir.join("ka.vrrp.pid");
     let logf = fs::File::create(&log).expect("log");
-    let script = "mount --bind \"$0\" /etc/iproute2 && exec \"$@\"";
-    let mut child = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &lab.ns(1),
-            "unshare",
-            "-m",
-            "--propagation",
-            "private",
-        ])
-        .args(["sh", "-c", script])
-        .arg(etc)
+    let mut child = names_command(lab, etc)
         .args(["keepalived", "-n", "-l", "-D", "-d", "-P", "-f"])
         .arg(conf)
         .arg("-p")
