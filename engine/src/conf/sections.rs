@@ -280,8 +280,9 @@ impl Builder {
         })
     }
 
-    /// Parses the whole tree.
-    pub(super) fn config(&mut self, tree: &[Stmt]) -> Config {
+    /// Every `global_defs` block of the tree, merged (read before anything else: the other
+    /// sections depend on the global settings).
+    fn global_blocks(&mut self, tree: &[Stmt]) -> GlobalDefs {
         let mut global = GlobalDefs::default();
         let mut seen_global = false;
         for (idx, s) in tree.iter().enumerate() {
@@ -304,6 +305,12 @@ impl Builder {
                 }
             }
         }
+        global
+    }
+
+    /// Parses the whole tree.
+    pub(super) fn config(&mut self, tree: &[Stmt]) -> Config {
+        let global = self.global_blocks(tree);
         let mut cfg = Config {
             global,
             instances: Vec::new(),
