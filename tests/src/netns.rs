@@ -327,6 +327,9 @@ pub struct Lab {
     pub links: usize,
     /// Scratch directory (configs, pid files, logs, captures).
     pub dir: PathBuf,
+    /// Start vigild with `-D` (debug lines: each check run's schedule, for a test that judges
+    /// it), as `VIGIL_TEST_DETAIL` does for every test.
+    pub log_detail: bool,
     nodes: Vec<Node>,
     captures: Vec<Capture>,
 }
@@ -402,6 +405,7 @@ impl Lab {
             dir,
             nodes: Vec::new(),
             captures: Vec::new(),
+            log_detail: false,
         };
         lab.build();
         lab
@@ -656,7 +660,7 @@ impl Lab {
             Kind::Vigil => {
                 cmd.arg(Self::vigild_path());
                 cmd.args(["-n", "-l"]);
-                if std::env::var("VIGIL_TEST_DETAIL").is_ok() {
+                if self.log_detail || std::env::var("VIGIL_TEST_DETAIL").is_ok() {
                     cmd.arg("-D");
                 }
                 cmd.arg("-f").arg(&conf_path).arg("-p").arg(&pid_file);

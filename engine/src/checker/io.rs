@@ -141,6 +141,13 @@ pub enum CheckAction {
         run: u64,
         /// When the run is abandoned and counted as a failure.
         deadline: Instant,
+        /// When the schedule wanted it to start (`schedule.rs`): the runner serves it at or
+        /// after this instant, late when its loop was busy. Logged by the runner beside the
+        /// real start, so that a test can judge the schedule exactly and the lateness apart.
+        scheduled: Instant,
+        /// 0 for a run on the `delay_loop` schedule; k for the k-th retry (1..=`retry`) of a
+        /// failure, `delay_before_retry` after the run before it.
+        retry: u32,
     },
     /// Run `run` of `id` outlasted its deadline and counts as a failure: stop it (close its
     /// socket; kill a MISC_CHECK's whole process group).

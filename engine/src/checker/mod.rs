@@ -69,6 +69,8 @@ struct CheckState {
     health: Health,
     /// The next run, when not running.
     next: Instant,
+    /// Which retry the next run is (0: a run on the `delay_loop` schedule).
+    next_retry: u32,
     running: Option<Running>,
     /// The instant the heap holds for it (`Instant::MAX`: none).
     queued: Instant,
@@ -84,6 +86,7 @@ impl CheckState {
         CheckState {
             health: Health::new(spec.alpha, spec.retry),
             next: Instant::MAX,
+            next_retry: 0,
             running: None,
             queued: Instant::MAX,
             last: None,
@@ -339,9 +342,10 @@ impl CheckerEngine {
         let run = self.run_seq;
         let deadline = schedule::deadline(now, self.setup.checkers[i].timeout);
         let c = &mut self.checks[i];
+        let scheduled = c.next;
         c.running = Some(Running {
             run,
-            scheduled: c.next,
+            scheduled,
             deadline,
         });
         c.runs += 1;
@@ -349,6 +353,8 @@ impl CheckerEngine {
             id: CheckId(i as u32),
             run,
             deadline,
+            scheduled,
+            retry: c.next_retry,
         });
         self.queue(i);
     }
@@ -378,6 +384,11 @@ impl CheckerEngine {
         }
         c.last = Some(verdict.why.clone());
         c.next = next;
+        c.next_retry = if verdict.retry_pending {
+            c.health.retry_it
+        } else {
+            0
+        };
         self.queue(i);
         self.apply_verdict(i, verdict);
     }

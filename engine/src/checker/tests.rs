@@ -196,7 +196,9 @@ fn show(a: &CheckAction) -> String {
             checkers,
             virtual_servers,
         } => format!("reloaded: checkers {checkers:?}, virtual servers {virtual_servers:?}"),
-        CheckAction::RunCheck { id, run, deadline } => {
+        CheckAction::RunCheck {
+            id, run, deadline, ..
+        } => {
             format!("run check {} #{run} (deadline {deadline})", id.0)
         }
         CheckAction::AbandonCheck { id, run } => format!("abandon check {} #{run}", id.0),
@@ -267,6 +269,34 @@ fn retry_failures_delay_before_retry_apart_take_a_server_down() {
     assert_eq!(
         h.runs_of(0),
         [0.0, 6.0, 12.0, 18.0, 24.0, 25.0, 26.0, 32.0, 38.0].map(at)
+    );
+    // Each RunCheck says when the schedule wanted it and which retry it is (the runner logs
+    // both beside when it served it): the failure at 24 s is retried twice, the run after the
+    // server went down is not a retry.
+    let told: Vec<(Instant, u32)> = h
+        .actions
+        .iter()
+        .filter_map(|(_, a)| match a {
+            CheckAction::RunCheck {
+                scheduled, retry, ..
+            } => Some((*scheduled, *retry)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        told,
+        [
+            (0.0, 0),
+            (6.0, 0),
+            (12.0, 0),
+            (18.0, 0),
+            (24.0, 0),
+            (25.0, 1),
+            (26.0, 2),
+            (32.0, 0),
+            (38.0, 0)
+        ]
+        .map(|(t, r)| (at(t), r))
     );
     let down = h.times(|a| matches!(a, CheckAction::RealServerState { up: false, .. }));
     assert_eq!(down, vec![at(26.001)]);
@@ -674,3 +704,44 @@ proptest! {
 }
 
 mod reload;
+
+#[test]
+fn a_run_served_late_says_when_it_was_scheduled_and_its_deadline_counts_from_the_real_start() {
+    let cfg = conf::parse_str(&vs_conf(
+        " delay_loop 6",
+        &["  TCP_CHECK {\n   connect_timeout 2\n  }"],
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut e = CheckerEngine::new(CheckerSetup::from_conf(&cfg));
+    e.handle_input(Instant::ZERO, CheckInput::Start);
+    while e.poll_action().is_some() {}
+    let served = |e: &mut CheckerEngine, now: Instant| {
+        e.handle_timeout(now);
+        std::iter::from_fn(|| e.poll_action())
+            .find_map(|a| match a {
+                CheckAction::RunCheck {
+                    run,
+                    deadline,
+                    scheduled,
+                    retry,
+                    ..
+                } => Some((run, scheduled, deadline, retry)),
+                _ => None,
+            })
+            .expect("a run")
+    };
+    // Served 250 ms late: scheduled at 0, deadline 2 s after the real start.
+    let (run, scheduled, deadline, retry) = served(&mut e, at(0.25));
+    assert_eq!((scheduled, deadline, retry), (at(0.0), at(2.25), 0));
+    e.handle_input(
+        at(0.3),
+        CheckInput::Result {
+            id: CheckId(0),
+            run,
+            outcome: CheckOutcome::Success,
+        },
+    );
+    // The next is still at 6 s (from the scheduled start), served at 6.7 s.
+    let (_, scheduled, deadline, _) = served(&mut e, at(6.7));
+    assert_eq!((scheduled, deadline), (at(6.0), at(8.7)));
+}

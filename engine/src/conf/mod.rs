@@ -153,6 +153,8 @@ fn parse_with(
         next_rule_priority: [16384, 16384],
         data_plane: opts.data_plane,
         instance_syncd: None,
+        global_syncd_at: None,
+        top_index: 0,
     };
     let mut cfg = b.config(&tree);
     cfg.rule_interfaces = std::mem::take(&mut b.rule_interfaces);

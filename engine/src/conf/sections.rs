@@ -46,6 +46,12 @@ pub(crate) struct Builder {
     /// A `vrrp_instance`'s `lvs_sync_daemon_interface`, put into `global_defs` once every
     /// instance is read (`lvs.rs`).
     pub instance_syncd: Option<super::checker_model::LvsSyncDaemon>,
+    /// The place in the file (top-level statement number) of the `global_defs` block whose
+    /// `lvs_sync_daemon` was taken, and of the top-level statement being read: every
+    /// `global_defs` is read first, but keepalived takes whichever of `lvs_sync_daemon` and an
+    /// instance's `lvs_sync_daemon_interface` comes first in the file (`lvs.rs`).
+    pub global_syncd_at: Option<usize>,
+    pub top_index: usize,
 }
 
 type R<T> = Result<T, ()>;
@@ -274,11 +280,12 @@ impl Builder {
         })
     }
 
-    /// Parses the whole tree.
-    pub(super) fn config(&mut self, tree: &[Stmt]) -> Config {
+    /// Every `global_defs` block of the tree, merged (read before anything else: the other
+    /// sections depend on the global settings).
+    fn global_blocks(&mut self, tree: &[Stmt]) -> GlobalDefs {
         let mut global = GlobalDefs::default();
         let mut seen_global = false;
-        for s in tree {
+        for (idx, s) in tree.iter().enumerate() {
             if s.keyword().text == "global_defs" {
                 if seen_global {
                     self.notice(
@@ -291,9 +298,19 @@ impl Builder {
                     global.loc = Some(s.loc().clone());
                 }
                 let body = self.block(s);
+                let had_syncd = global.checker.lvs.sync_daemon.is_some();
                 self.global_defs(body, &mut global);
+                if !had_syncd && global.checker.lvs.sync_daemon.is_some() {
+                    self.global_syncd_at = Some(idx);
+                }
             }
         }
+        global
+    }
+
+    /// Parses the whole tree.
+    pub(super) fn config(&mut self, tree: &[Stmt]) -> Config {
+        let global = self.global_blocks(tree);
         let mut cfg = Config {
             global,
             instances: Vec::new(),
@@ -312,7 +329,8 @@ impl Builder {
             warnings: Vec::new(),
         };
         let mut virtual_servers = Vec::new();
-        for s in tree {
+        for (idx, s) in tree.iter().enumerate() {
+            self.top_index = idx;
             let kw = s.keyword().text.as_str();
             // The keyword table decides first (an unknown keyword keeps the message below).
             if keywords::class(Section::Top, kw).is_some() && !self.admit(Section::Top, s) {
@@ -415,8 +433,9 @@ impl Builder {
                 ),
             }
         }
+        // An instance's keyword above every global one (a global one above it was refused).
         if let Some(d) = self.instance_syncd.take() {
-            cfg.global.checker.lvs.sync_daemon.get_or_insert(d);
+            cfg.global.checker.lvs.sync_daemon = Some(d);
         }
         self.finish_checkers(&mut cfg, virtual_servers);
         cfg

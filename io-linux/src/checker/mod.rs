@@ -440,7 +440,13 @@ impl CheckerRunner {
 
     fn result(&mut self, now: Instant, id: u32, run: u64, outcome: CheckOutcome) {
         self.status_dirty = true;
-        debug!("{}: run {run}: {outcome:?}", self.checker_name(id));
+        debug!(
+            checker = ?self.checker_name(id),
+            run,
+            at_ns = now.as_nanos(),
+            outcome = ?outcome,
+            "check result"
+        );
         // keepalived.conf(5) `log_all_failures` / `checker_log_all_failures`: every failed run
         // is logged, not only the ones that change the checker's state.
         if let Some((_, _, c)) = self.checkers.get(id as usize) {
@@ -502,8 +508,35 @@ impl CheckerRunner {
 
     fn act(&mut self, now: Instant, a: CheckAction) {
         match a {
-            CheckAction::RunCheck { id, run, deadline } => self.run_check(now, id.0, run, deadline),
+            CheckAction::RunCheck {
+                id,
+                run,
+                deadline,
+                scheduled,
+                retry,
+            } => {
+                // The engine's schedule beside when it was served (`now`): a test judges the
+                // schedule exactly from these and the lateness apart (tests/tests/checkers_netns.rs).
+                debug!(
+                    checker = ?self.checker_name(id.0),
+                    run,
+                    retry,
+                    scheduled_ns = scheduled.as_nanos(),
+                    started_ns = now.as_nanos(),
+                    deadline_ns = deadline.as_nanos(),
+                    late_ms = now.saturating_duration_since(scheduled).as_millis() as u64,
+                    "check run"
+                );
+                self.run_check(now, id.0, run)
+            }
             CheckAction::AbandonCheck { id, run } => {
+                // The engine ends the run at this instant (a failure, or a UDP_CHECK's pass).
+                debug!(
+                    checker = ?self.checker_name(id.0),
+                    run,
+                    at_ns = now.as_nanos(),
+                    "check abandoned"
+                );
                 if let Some((r, job, out)) = self.jobs.remove(&id.0) {
                     if r == run {
                         let silent_ok = self
@@ -598,15 +631,10 @@ impl CheckerRunner {
         }
     }
 
-    fn run_check(&mut self, now: Instant, id: u32, run: u64, deadline: Instant) {
+    fn run_check(&mut self, now: Instant, id: u32, run: u64) {
         let Some((v, r, c)) = self.checkers.get(id as usize) else {
             return;
         };
-        debug!(
-            "{}: run {run} (deadline in {:?})",
-            self.checker_name(id),
-            deadline.saturating_duration_since(now)
-        );
         let started: Result<Job, CheckOutcome> = match &c.kind {
             CheckKind::Tcp => match &c.conn {
                 Some(conn) => NetJob::start(conn, None).map(|j| Job::Net(Box::new(j))),

@@ -231,6 +231,9 @@ pub struct Daemon {
     shutdown_script: Option<crate::start_stop::StartStop>,
     /// The IPVS sync daemon that follows a VRRP instance (`lvs_sync_daemon`).
     lvs_sync: lvs_sync::LvsSync,
+    /// The notices the configuration taken last logged (`reload::load`: not repeated by a
+    /// reload that finds them again).
+    noticed: Vec<String>,
 }
 
 /// The receive queues (sockets) of one engine interface, as the loop last read them.
@@ -268,12 +271,13 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
         loader,
         subsystems: opts.subsystems,
     };
+    let mut noticed = Vec::new();
     let Some(Loaded {
         cfg,
         engine,
         vmacs,
         statics,
-    }) = load(&source)
+    }) = load(&source, &mut noticed)
     else {
         return EXIT_CONFIG;
     };
@@ -342,6 +346,7 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
             }
             d.set_track_processes(TrackProcesses::new(&cfg));
             d.lvs_sync = lvs_sync::LvsSync::new(&cfg, &d.engine);
+            d.noticed = noticed;
             d.vip_firewall = crate::vip_firewall::VipFirewall::new(
                 crate::vip_firewall::Settings::of(&cfg.global),
             );
@@ -518,6 +523,7 @@ impl Daemon {
             checkers: None,
             shutdown_script: None,
             lvs_sync: lvs_sync::LvsSync::none(),
+            noticed: Vec::new(),
         };
         d.resync()?;
         // A socket that cannot be opened at start-up is a setup error (permissions, a kernel

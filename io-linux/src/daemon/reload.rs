@@ -4,17 +4,54 @@
 use super::*;
 
 /// Read, parse and convert the configuration; every problem is logged (parse errors with
-/// file:line:column) and gives `None`.
-pub(super) fn load(src: &ConfigSource<'_>) -> Option<Loaded> {
+/// file:line:column) and gives `None`. `noticed` holds the notices the last load that was
+/// taken logged: a notice (what a setting does on this host instead, e.g. `lvs_sync_daemon`
+/// on an nftables host) is logged once, and again at a reload only when it is new or changed;
+/// errors and warnings are logged at every load. A load that is taken replaces `noticed`.
+pub(super) fn load(src: &ConfigSource<'_>, noticed: &mut Vec<String>) -> Option<Loaded> {
     // The same load as `vigild -t` (src/load.rs): what one refuses, the other refuses.
     let report = crate::load::load(&src.path, src.loader, &src.options, src.subsystems);
-    for d in &report.diagnostics {
+    let (shown, repeated) = notices_to_log(&report.diagnostics, noticed, report.refused());
+    for d in shown {
         match d.severity {
             conf::Severity::Error => error!("{d}"),
             _ => warn!("{d}"),
         }
     }
+    if repeated > 0 {
+        info!("{repeated} notice(s) as at the last load, not repeated (vigild -t lists them)");
+    }
+    if !report.refused() {
+        *noticed = report
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == conf::Severity::Notice)
+            .map(ToString::to_string)
+            .collect();
+    }
     report.loaded
+}
+
+/// The diagnostics to log, and how many notices are left out because the last load that was
+/// taken logged them already (every one is logged when the load is refused: the operator
+/// sees the whole picture of what was refused).
+fn notices_to_log<'a>(
+    diagnostics: &'a [conf::Diagnostic],
+    noticed: &[String],
+    refused: bool,
+) -> (Vec<&'a conf::Diagnostic>, usize) {
+    let mut repeated = 0;
+    let shown = diagnostics
+        .iter()
+        .filter(|d| {
+            let again = !refused
+                && d.severity == conf::Severity::Notice
+                && noticed.contains(&d.to_string());
+            repeated += usize::from(again);
+            !again
+        })
+        .collect();
+    (shown, repeated)
 }
 
 impl Daemon {
@@ -42,7 +79,7 @@ impl Daemon {
     }
 
     pub(super) fn try_reload(&mut self, src: &ConfigSource<'_>) -> Result<(), String> {
-        let loaded = load(src).ok_or("configuration errors")?;
+        let loaded = load(src, &mut self.noticed).ok_or("configuration errors")?;
         self.local_igmp_on_reload(loaded.cfg.global.disable_local_igmp);
         let vips: HashSet<IpAddr> = loaded.engine.virtual_addresses().collect();
         // The engine may give the routers that stop ids that the new configuration reuses:
@@ -211,5 +248,47 @@ impl Daemon {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reload of an unchanged file logs its warnings again and its notices not; a new notice
+    /// is logged; a refused load logs everything.
+    #[test]
+    fn notices_are_logged_once_warnings_every_time() {
+        let opts = conf::ParseOptions {
+            data_plane: vigil_engine::dataplane::Backend::Nftables,
+            ..Default::default()
+        };
+        let text =
+            "global_defs {\n lvs_sync_daemon eth0 VI_1\n lvs_flush\n}\nvrrp_instance VI_1 {\n \
+                    interface eth0\n virtual_router_id 51\n lvs_sync_daemon_interface eth1\n \
+                    virtual_ipaddress {\n  192.0.2.1/24\n }\n}\n";
+        let c = conf::parse_text("k.conf", text, &conf::MemoryLoader::new(), &opts)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let d = &c.warnings;
+        let notices = d
+            .iter()
+            .filter(|x| x.severity == conf::Severity::Notice)
+            .count();
+        let warnings = d.len() - notices;
+        assert!(notices >= 2 && warnings >= 1, "{d:#?}");
+        let (first, rep) = notices_to_log(d, &[], false);
+        assert_eq!((first.len(), rep), (d.len(), 0));
+        let noticed: Vec<String> = d
+            .iter()
+            .filter(|x| x.severity == conf::Severity::Notice)
+            .map(ToString::to_string)
+            .collect();
+        let (again, rep) = notices_to_log(d, &noticed, false);
+        assert_eq!((again.len(), rep), (warnings, notices));
+        assert!(again.iter().all(|x| x.severity != conf::Severity::Notice));
+        let (refused, rep) = notices_to_log(d, &noticed, true);
+        assert_eq!((refused.len(), rep), (d.len(), 0));
+        let (one_new, _) = notices_to_log(d, &noticed[1..], false);
+        assert_eq!(one_new.len(), warnings + 1);
     }
 }

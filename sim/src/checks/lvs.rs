@@ -613,6 +613,18 @@ pub fn no_overlap(runs: &[RunRecord]) -> Result<(), Breach> {
     Ok(())
 }
 
+/// `check-schedule` for the time the engine says a run was scheduled at (`RunCheck`'s
+/// `scheduled`, which vigild logs beside when it served the run): exactly the rules' `due`.
+pub fn announced(due: Option<u64>, run: u64, scheduled: u64) -> Result<(), Breach> {
+    if due == Some(scheduled) {
+        return Ok(());
+    }
+    breach(
+        "check-schedule",
+        format!("run {run} says it was scheduled at {scheduled}, the schedule says {due:?}"),
+    )
+}
+
 /// `check-schedule` and `check-deadline` for one run that just started: due at `due` (from
 /// [`Rules::scheduled`]), deadline its start plus `timeout`.
 pub fn on_schedule(due: Option<u64>, run: &RunRecord, timeout: u64) -> Result<(), Breach> {

@@ -431,7 +431,13 @@ impl Sim {
         };
         let names = Rc::clone(&d.names);
         match a {
-            CheckAction::RunCheck { id, run, deadline } => {
+            CheckAction::RunCheck {
+                id,
+                run,
+                deadline,
+                scheduled,
+                ..
+            } => {
                 let i = id.0 as usize;
                 let rec = RunRecord {
                     run,
@@ -445,6 +451,7 @@ impl Sim {
                 d.hist.runs[i].push(rec.clone());
                 d.jobs[i] = Some(run);
                 let runs = &d.hist.runs[i];
+                lvs::announced(due, run, scheduled.as_nanos())?;
                 lvs::on_schedule(due, &rec, timeout)?;
                 lvs::no_overlap(&runs[runs.len().saturating_sub(2)..])?;
                 let target = d.targets[i];

@@ -273,6 +273,16 @@ impl Builder {
     /// A `vrrp_instance`'s `lvs_sync_daemon_interface INTERFACE` (deprecated since keepalived
     /// 1.2.19): the sync daemon follows this instance, with sync id 0 (keepalived fills in
     /// the VRID only for a named instance of the global keyword).
+    ///
+    /// keepalived 2.2.7's VRRP process reads the file in order and both keywords fill the one
+    /// `global_data->lvs_syncd`: the first in the file is taken, the later one is ignored with
+    /// a complaint (`vrrp_lvs_syncd_handler`, `lvs_syncd_handler`: "has already been specified
+    /// ... - ignoring"). Vigil reads every `global_defs` first, so it compares places: a global
+    /// `lvs_sync_daemon` in a `global_defs` below this instance loses to it. (keepalived's
+    /// checker process never reads the instance keyword, so there the global one stands and,
+    /// naming no instance, would start the checker's two daemons as well: two sync daemons
+    /// from one file contending for the kernel's one master and one backup. Vigil ignores the
+    /// global one on both sides, and says so.)
     pub(super) fn lvs_sync_daemon_interface(
         &mut self,
         s: &Stmt,
@@ -287,13 +297,14 @@ impl Builder {
                 t.text
             ),
         );
-        if let Some(d) = g
+        // The global one counts only when its global_defs is above this instance.
+        let global_first = g
             .checker
             .lvs
             .sync_daemon
             .as_ref()
-            .or(self.instance_syncd.as_ref())
-        {
+            .filter(|_| self.global_syncd_at.is_some_and(|at| at < self.top_index));
+        if let Some(d) = global_first.or(self.instance_syncd.as_ref()) {
             self.warn(
                 s.loc(),
                 format!(
@@ -313,6 +324,19 @@ impl Builder {
                 ),
             );
             return Err(());
+        }
+        // A global one below this instance is ignored, as keepalived ignores it.
+        if let Some(d) = &g.checker.lvs.sync_daemon {
+            self.warn(
+                &d.loc,
+                format!(
+                    "lvs_sync_daemon has already been specified as {} {instance} by \
+                     lvs_sync_daemon_interface at {} (this one is ignored, also for the \
+                     health checkers' sync daemons)",
+                    t.text,
+                    s.loc()
+                ),
+            );
         }
         // Put into global_defs when the file is read (`Builder::config`).
         self.instance_syncd = Some(LvsSyncDaemon {

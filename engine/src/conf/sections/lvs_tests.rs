@@ -201,6 +201,61 @@ fn the_instance_keyword_is_deprecated_but_applied() {
     );
 }
 
+/// keepalived 2.2.7 reads the file in order: the instance's keyword above a global
+/// `lvs_sync_daemon` is taken (following VI_1, sync id 0) and the global one is ignored with a
+/// warning at its line, although Vigil reads every `global_defs` first.
+#[test]
+fn the_instance_keyword_above_the_global_one_wins() {
+    let inst = INSTANCE.replace(
+        " interface eth0\n",
+        " interface eth0\n lvs_sync_daemon_interface eth1\n",
+    );
+    let text = format!("{inst}global_defs {{\n lvs_sync_daemon eth2 VI_1 id 7\n}}\n");
+    let c = parse_str(&text).expect("parses");
+    let d = c.global.checker.lvs.sync_daemon.clone().expect("set");
+    assert_eq!(
+        (d.interface.as_str(), d.instance.as_deref(), d.syncid),
+        ("eth1", Some("VI_1"), Some(0))
+    );
+    let lines: Vec<String> = c.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        lines.contains(&"keepalived.conf:10:2: warning: lvs_sync_daemon has already been specified as eth1 VI_1 by lvs_sync_daemon_interface at keepalived.conf:3:2 (this one is ignored, also for the health checkers' sync daemons)".to_string()),
+        "{lines:#?}"
+    );
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("(VI_1) lvs_sync_daemon_interface has already")),
+        "the instance's keyword is not the ignored one: {lines:#?}"
+    );
+    // A global one without an instance, below: the same (it does not become the checker's).
+    let text = format!("{inst}global_defs {{\n lvs_sync_daemon eth2\n}}\n");
+    let d = parse_str(&text)
+        .expect("parses")
+        .global
+        .checker
+        .lvs
+        .sync_daemon
+        .expect("set");
+    assert_eq!(
+        (d.interface.as_str(), d.instance.as_deref()),
+        ("eth1", Some("VI_1"))
+    );
+    // Two global_defs, the first above the instance: the global one is first in the file.
+    let text = format!("global_defs {{\n lvs_sync_daemon eth2\n}}\n{inst}global_defs {{\n}}\n");
+    let d = parse_str(&text)
+        .expect("parses")
+        .global
+        .checker
+        .lvs
+        .sync_daemon
+        .expect("set");
+    assert_eq!(
+        (d.interface.as_str(), d.instance.as_deref()),
+        ("eth2", None)
+    );
+}
+
 /// On an nftables host each keyword says what happens there instead (a notice: the file
 /// stays valid); on an IPVS host nothing is said (the IPVS data plane applies them).
 #[test]

@@ -275,6 +275,16 @@ fn on_schedule_fails_on_an_early_or_late_start_and_a_wrong_deadline() {
 }
 
 #[test]
+fn announced_wants_the_rules_due_time_exactly() {
+    assert_eq!(rule_of(announced(Some(2 * S), 7, 2 * S)), "held");
+    assert_eq!(
+        rule_of(announced(Some(2 * S), 7, 2 * S + 1)),
+        "check-schedule"
+    );
+    assert_eq!(rule_of(announced(None, 7, 2 * S)), "check-schedule");
+}
+
+#[test]
 fn ended_in_time_fails_on_an_early_abandon_or_a_late_result() {
     let r = |end: u64, how: RunEnd| RunRecord {
         run: 3,
