@@ -44,6 +44,7 @@ impl Daemon {
     pub(super) fn try_reload(&mut self, src: &ConfigSource<'_>) -> Result<(), String> {
         let loaded = load(src).ok_or("configuration errors")?;
         self.local_igmp_on_reload(loaded.cfg.global.disable_local_igmp);
+        self.allow_if_changes = loaded.cfg.global.allow_if_changes;
         let vips: HashSet<IpAddr> = loaded.engine.virtual_addresses().collect();
         // The engine may give the routers that stop ids that the new configuration reuses:
         // their names are taken now.
@@ -123,7 +124,7 @@ impl Daemon {
         }
         // 3. Interfaces by name: sockets of those still used kept, new ones opened.
         self.vips = vips;
-        self.set_vmacs(loaded.vmacs);
+        self.set_vmacs(loaded.vmacs, loaded.addr_vmacs);
         self.move_addresses_home(&old_homes);
         self.rebuild_interfaces();
         if let Err(e) = self.resync() {
