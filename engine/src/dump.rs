@@ -542,13 +542,16 @@ fn instance(
     line(w, &format!("   Wantstate = {want}"));
     // The macvlans of the instance and of its addresses, named as keepalived's
     // create_vmac_name names them (crate::vmac_name): an interface the system has is taken.
-    let plan = (i.use_vmac.is_some()
+    let has_vmacs = i.use_vmac.is_some()
         || c.virtual_addresses
             .iter()
             .chain(&c.excluded_addresses)
-            .any(|v| v.vmac))
-    .then(|| crate::vmac_name::plan(cfg, &|n| env.ifindex(n).is_some(), &|_| None, &|_, _| None))
-    .unwrap_or_default();
+            .any(|v| v.vmac);
+    let plan = if has_vmacs {
+        crate::vmac_name::plan(cfg, &|n| env.ifindex(n).is_some(), &|_| None, &|_, _| None)
+    } else {
+        Default::default()
+    };
     let vmac = i
         .use_vmac
         .as_ref()
