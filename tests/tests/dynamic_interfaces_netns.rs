@@ -3,8 +3,10 @@
 //! - with it, an instance on an interface that does not exist yet (`eth5`) starts and waits:
 //!   no address, the daemon running; when eth5 appears (a veth pair created in host 1's
 //!   namespace, with an address, up) the instance becomes MASTER and its address comes on eth5;
-//!   when eth5 is deleted the address goes with it, and when it comes back the instance is
-//!   MASTER on it again; a `use_vmac` instance on eth5 gets its macvlan each time eth5 comes;
+//!   when eth5 is deleted it goes to FAULT (its notify script says so: FAULT at start, BACKUP
+//!   and MASTER when eth5 comes, FAULT when it goes, twice, STOP) and the address goes
+//!   with the link, and when eth5 comes back the instance is MASTER on it again; a `use_vmac`
+//!   instance on eth5 gets its macvlan each time eth5 comes;
 //! - without it, both daemons refuse to start on the missing interface.
 //!
 //! Each step is read the same way for both daemons; the sequences must be equal. Waits are
@@ -17,6 +19,8 @@ use vigil_tests::netns::{self, Kind, Lab};
 const CONF: &str = "global_defs {
   router_id vigil_test
   dynamic_interfaces
+  enable_script_security
+  script_user root
 }
 vrrp_instance VI_5 {
   state BACKUP
@@ -24,6 +28,7 @@ vrrp_instance VI_5 {
   virtual_router_id 55
   priority 100
   advert_int 1
+  notify NOTIFY
   virtual_ipaddress {
     198.51.100.55/24
   }
@@ -95,9 +100,27 @@ fn all_three(v: &[(String, String)]) -> bool {
     v.len() == 3
 }
 
-fn scenario(kind: Kind) -> Vec<Vec<(String, String)>> {
+/// The states VI_5's notify script was told, in order.
+fn states(out: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(out)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2).map(str::to_string))
+        .collect()
+}
+
+/// What one daemon did: the addresses at each step, and VI_5's states (its notify script).
+fn scenario(kind: Kind) -> (Vec<Vec<(String, String)>>, Vec<String>) {
     let mut lab = Lab::new("dynif", 1);
-    let node = lab.start(kind, 1, CONF);
+    let out = lab.dir.join("notified");
+    let script = lab.write(
+        "notify.sh",
+        &format!("#!/bin/sh\necho \"$@\" >> {}\n", out.display()),
+    );
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let conf = CONF.replace("NOTIFY", &format!("\"{}\"", script.display()));
+    let node = lab.start(kind, 1, &conf);
     let mut steps = Vec::new();
     // eth5 missing: VI_0 alone becomes MASTER; VI_5 and VI_6 wait.
     let ok = netns::wait_until(Duration::from_secs(20), || vips(&lab).len() == 1);
@@ -136,19 +159,23 @@ fn scenario(kind: Kind) -> Vec<Vec<(String, String)>> {
                 .collect(),
         );
         eth5_gone(&lab);
-        let ok = netns::wait_until(Duration::from_secs(10), || vips(&lab).len() == 1);
+        let ok = netns::wait_until(Duration::from_secs(10), || {
+            vips(&lab).len() == 1 && states(&out).last().is_some_and(|s| s == "FAULT")
+        });
         assert!(
             ok,
-            "{kind:?} round {round}: eth5 went, {:?}\n{}",
+            "{kind:?} round {round}: eth5 went, {:?} {:?}\n{}",
             vips(&lab),
+            states(&out),
             lab.logs()
         );
         steps.push(vips(&lab));
     }
     assert!(lab.node(node).running(), "{kind:?} stopped\n{}", lab.logs());
     lab.node(node).terminate();
-    println!("{kind:?}: {steps:?}");
-    steps
+    let seen = states(&out);
+    println!("{kind:?}: {steps:?}\n{kind:?} VI_5 states: {seen:?}");
+    (steps, seen)
 }
 
 #[test]
@@ -156,11 +183,18 @@ fn an_instance_waits_for_its_interface_as_with_keepalived() {
     if !netns::require_root() {
         return;
     }
-    let ka = scenario(Kind::Keepalived);
-    let vg = scenario(Kind::Vigil);
+    let (ka, ka_states) = scenario(Kind::Keepalived);
+    let (vg, vg_states) = scenario(Kind::Vigil);
     assert_eq!(
         vg, ka,
         "vigild must follow the interface as keepalived does"
+    );
+    // VI_5 waits in FAULT, goes BACKUP then MASTER when eth5 comes and FAULT when it goes,
+    // each time, then STOP: keepalived 2.2.7's sequence, and vigild's.
+    assert_eq!(vg_states, ka_states, "VI_5's transitions");
+    assert_eq!(
+        ka_states,
+        ["FAULT", "BACKUP", "MASTER", "FAULT", "BACKUP", "MASTER", "FAULT", "STOP"]
     );
     let s = |a: &str, i: &str| (a.to_string(), i.to_string());
     let alone = vec![s("192.0.2.50/24", "eth0")];
@@ -181,7 +215,9 @@ fn without_it_a_missing_interface_stops_the_start_as_with_keepalived() {
     if !netns::require_root() {
         return;
     }
-    let conf = CONF.replace("  dynamic_interfaces\n", "");
+    let conf = CONF
+        .replace("  dynamic_interfaces\n", "")
+        .replace("NOTIFY", "/bin/true");
     let mut out = Vec::new();
     for kind in [Kind::Keepalived, Kind::Vigil] {
         let mut lab = Lab::new("dynno", 1);
