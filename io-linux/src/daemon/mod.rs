@@ -926,8 +926,7 @@ impl Daemon {
         for inst in all {
             self.remove_vmac(&inst);
         }
-        // keepalived 2.2.7 (vrrp.c, vrrp_restore_interfaces_startup... shutdown): the macvlans
-        // of addresses go too.
+        // keepalived 2.2.7 (vrrp.c, shutdown_vrrp_instances): the macvlans of addresses go too.
         self.addr_vmac_plan.clear();
         self.set_addr_vmacs();
         if let Some(op) = self.operator.take() {

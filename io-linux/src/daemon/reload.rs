@@ -126,6 +126,7 @@ impl Daemon {
         self.vips = vips;
         self.set_vmacs(loaded.vmacs, loaded.addr_vmacs);
         self.move_addresses_home(&old_homes);
+        self.add_addresses_on_address_vmacs();
         self.rebuild_interfaces();
         if let Err(e) = self.resync() {
             error!("cannot re-read interfaces: {e}");
@@ -166,6 +167,31 @@ impl Daemon {
         let states = self.track_processes.start(self.clock.now());
         self.feed_track_processes(states);
         Ok(())
+    }
+
+    /// After a reload: a MASTER's addresses on macvlans of their own (`use_vmac_addr`, an
+    /// address's `use_vmac`) are put there, for a macvlan the reload created after the engine
+    /// asked for the address (those already there stay: adding is idempotent).
+    fn add_addresses_on_address_vmacs(&mut self) {
+        let todo: Vec<(vigil_engine::InstanceId, IfaceId, VirtualAddress)> = self
+            .engine
+            .instances()
+            .filter(|v| v.holds_addresses())
+            .flat_map(|v| {
+                let c = v.config();
+                c.virtual_addresses
+                    .iter()
+                    .chain(&c.excluded_addresses)
+                    .filter(|a| a.vmac)
+                    .map(|a| (v.id(), v.iface(), a.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for (id, iface, a) in todo {
+            if let Some((name, idx)) = self.target(id, iface, &a) {
+                self.add_address_at(name, idx, &a);
+            }
+        }
     }
 
     /// After a reload: a MASTER whose addresses' interface changed (`use_vmac` added or
