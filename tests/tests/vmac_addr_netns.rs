@@ -157,3 +157,41 @@ fn addresses_get_their_own_macvlans_as_with_keepalived() {
     );
     assert!(ka.after_stop.is_empty(), "{:?}", ka.after_stop);
 }
+
+/// A reload that turns `use_vmac_addr` on for a MASTER: each daemon runs [`CONF`] without it,
+/// gets the file with it and SIGHUP; where the addresses are afterwards must be where
+/// keepalived put them.
+fn reload_scenario(kind: Kind) -> (Vec<(String, String)>, Vec<(String, String, String)>) {
+    let mut lab = Lab::with_links("vmaddrhup", 1, 2);
+    let before = CONF.replace("  use_vmac_addr\n", "");
+    let node = lab.start(kind, 1, &before);
+    let all = netns::wait_until(Duration::from_secs(25), || {
+        placement(&lab).len() == ADDRESSES.len()
+    });
+    assert!(all, "{kind:?}: {:?}\n{}", placement(&lab), lab.logs());
+    let conf = lab.node_ref(node).conf.clone();
+    std::fs::write(&conf, CONF).expect("rewrite the configuration");
+    netns::signal(lab.node_ref(node).pid, libc::SIGHUP);
+    let moved = netns::wait_until(Duration::from_secs(20), || {
+        placement(&lab)
+            .iter()
+            .any(|(a, i)| a == "198.51.100.100/24" && i != "eth1")
+            && placement(&lab).len() == ADDRESSES.len()
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let seen = (placement(&lab), macvlans(&lab));
+    assert!(moved, "{kind:?} after the reload: {seen:?}\n{}", lab.logs());
+    lab.node(node).terminate();
+    println!("{kind:?} after the reload: {seen:#?}");
+    seen
+}
+
+#[test]
+fn a_reload_that_adds_use_vmac_addr_moves_a_master_s_addresses_as_keepalived() {
+    if !netns::require_root() {
+        return;
+    }
+    let ka = reload_scenario(Kind::Keepalived);
+    let vg = reload_scenario(Kind::Vigil);
+    assert_eq!(vg, ka, "vigild must place the addresses as keepalived does");
+}
