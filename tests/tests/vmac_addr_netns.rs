@@ -57,6 +57,12 @@ const ADDRESSES: [&str; 6] = [
     "192.0.2.102/24",
 ];
 
+/// (address, interface) pairs.
+type Placement = Vec<(String, String)>;
+
+/// (name, parent, MAC) triples.
+type Macvlans = Vec<(String, String, String)>;
+
 /// Every macvlan of host 1: (name, parent, MAC), sorted.
 fn macvlans(lab: &Lab) -> Vec<(String, String, String)> {
     let out = lab.exec(1, &["ip", "-o", "link", "show", "type", "macvlan"]);
@@ -161,7 +167,7 @@ fn addresses_get_their_own_macvlans_as_with_keepalived() {
 /// A reload that turns `use_vmac_addr` on for a MASTER: each daemon runs [`CONF`] without it,
 /// gets the file with it and SIGHUP; where the addresses are afterwards must be where
 /// keepalived put them.
-fn reload_scenario(kind: Kind) -> (Vec<(String, String)>, Vec<(String, String, String)>) {
+fn reload_scenario(kind: Kind) -> (Placement, Macvlans) {
     let mut lab = Lab::with_links("vmaddrhup", 1, 2);
     let before = CONF.replace("  use_vmac_addr\n", "");
     let node = lab.start(kind, 1, &before);
