@@ -84,6 +84,11 @@ pub struct VirtualAddress {
     /// default when the line does not say (vrrp_ipaddress.c, alloc_ipaddress): 0 for an IPv6
     /// /128, forever otherwise. Not used for IPv4 (keepalived ignores it): forever there.
     pub preferred_lft: u32,
+    /// On a macvlan of its own over `dev` (keepalived's `use_vmac_addr` and an address's
+    /// `use_vmac`, resolved by [`crate::vmac_addr`]; the parser leaves it `false`): MAC
+    /// 00:00:5E:00:01:VRID (IPv4) or 00:00:5E:00:02:VRID (IPv6), or the instance's `use_vmac`
+    /// MAC.
+    pub vmac: bool,
 }
 
 /// The kernel's infinite address lifetime (`INFINITY_LIFE_TIME`, `preferred_lft forever`).
@@ -129,6 +134,7 @@ impl VirtualAddress {
             peer: None,
             flags: AddrFlags::default(),
             preferred_lft: LIFETIME_FOREVER,
+            vmac: false,
         }
     }
 

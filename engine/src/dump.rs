@@ -241,6 +241,12 @@ fn global(w: &mut String, cfg: &Config, converted: &EngineConfig, env: &dyn Dump
         w,
         &format!(" Dynamic interfaces = {}", tf(g.dynamic_interfaces)),
     );
+    if g.dynamic_interfaces {
+        line(
+            w,
+            &format!(" Allow interface changes = {}", tf(g.allow_if_changes)),
+        );
+    }
     let lvs = &g.checker.lvs;
     // keepalived's dump_global_data prints the UDP timeout as "LVS TCP timeout" too.
     for (name, t) in [
@@ -438,6 +444,9 @@ fn global(w: &mut String, cfg: &Config, converted: &EngineConfig, env: &dyn Dump
     if let Some(p) = &g.vmac_prefix {
         line(w, &format!(" VMAC prefix = {p}"));
     }
+    if let Some(p) = &g.vmac_addr_prefix {
+        line(w, &format!(" VMAC address prefix = {p}"));
+    }
 }
 
 /// keepalived's firewall settings (`nftables`, `nftables_priority`, `nftables_counters`): the
@@ -531,12 +540,22 @@ fn instance(
         WantState::ByPriority => "BACKUP",
     };
     line(w, &format!("   Wantstate = {want}"));
-    // keepalived's create_vmac_name (crate::vmac_name): an interface the system has is taken.
-    let vmac = i.use_vmac.as_ref().map(|_| {
-        crate::vmac_name::vmac_names(cfg, &|n| env.ifindex(n).is_some(), &|_| None)
-            .remove(&i.name)
-            .unwrap_or_default()
-    });
+    // The macvlans of the instance and of its addresses, named as keepalived's
+    // create_vmac_name names them (crate::vmac_name): an interface the system has is taken.
+    let has_vmacs = i.use_vmac.is_some()
+        || c.virtual_addresses
+            .iter()
+            .chain(&c.excluded_addresses)
+            .any(|v| v.vmac);
+    let plan = if has_vmacs {
+        crate::vmac_name::plan(cfg, &|n| env.ifindex(n).is_some(), &|_| None, &|_, _| None)
+    } else {
+        Default::default()
+    };
+    let vmac = i
+        .use_vmac
+        .as_ref()
+        .map(|_| plan.instances.get(&i.name).cloned().unwrap_or_default());
     if let Some(name) = &vmac {
         line(
             w,
@@ -545,6 +564,11 @@ fn instance(
                 tf(i.vmac_xmit_base)
             ),
         );
+    }
+    if i.use_vmac_addr {
+        line(w, "   Use VMAC for VIPs on other interfaces");
+    }
+    if let Some(name) = &vmac {
         line(
             w,
             &format!(
@@ -728,12 +752,25 @@ fn instance(
         Auth::None if c.version == Version::V2 => line(w, "   Authentication type = none"),
         Auth::None => {}
     }
-    let vip_dev = |v: &VirtualAddress| -> String {
-        match (&v.dev, &vmac) {
+    // keepalived's format_ipaddress: "dev IF", "@PARENT" for a macvlan, " use_vmac" when the
+    // address asked for its own.
+    let vip_dev = |v: &VirtualAddress, use_vmac: bool| -> String {
+        let mut d = match (&v.dev, &vmac) {
+            (Some(d), _) if v.vmac => {
+                let mac = crate::vmac_name::address_vmac_mac(i, Family::of(&v.addr));
+                match plan.address_vmac(d, mac) {
+                    Some(m) => format!("{}@{d}", m.name),
+                    None => d.clone(),
+                }
+            }
             (Some(d), _) => d.clone(),
             (None, Some(m)) => format!("{m}@{}", c.interface),
             (None, None) => c.interface.clone(),
+        };
+        if use_vmac {
+            d.push_str(" use_vmac");
         }
+        d
     };
     if !i.virtual_addresses.is_empty() {
         line(
@@ -745,21 +782,25 @@ fn instance(
                 w,
                 &format!(
                     "     {}",
-                    address(&v.address, &vip_dev(e), v.options.track_group.as_ref())
+                    address(
+                        &v.address,
+                        &vip_dev(e, v.options.use_vmac),
+                        v.options.track_group.as_ref()
+                    )
                 ),
             );
         }
     }
     if !i.excluded_addresses.is_empty() {
         line(w, "   Virtual IP Excluded :");
-        for v in &i.excluded_addresses {
+        for (v, e) in i.excluded_addresses.iter().zip(&c.excluded_addresses) {
             line(
                 w,
                 &format!(
                     "     {}",
                     address(
                         &v.address,
-                        &vip_dev(&v.address),
+                        &vip_dev(e, v.options.use_vmac),
                         v.options.track_group.as_ref()
                     )
                 ),

@@ -9,6 +9,7 @@
 
 use std::net::IpAddr;
 
+use crate::address::VirtualAddress;
 use crate::conf::{self, AuthType, Config, Scope, TrackRef, UnicastChecksum, VrrpInstance};
 use crate::setup::{
     Announce, AnnounceGates, EngineConfig, GarpGroup, InstanceConfig, LinkDelay,
@@ -272,11 +273,29 @@ fn instance(
     c.preempt_delay = i.preempt_delay;
     c.down_timer_adverts = i.down_timer_adverts;
     c.accept = i.accept;
+    // Where each address goes (keepalived's use_vmac / use_vmac_addr rule, crate::vmac_addr).
+    let vmacs = crate::vmac_addr::VmacSettings {
+        interface: &interface,
+        family: i.family,
+        instance_vmac: i.use_vmac.is_some(),
+        use_vmac_addr: i.use_vmac_addr,
+    };
+    let place = |l: &conf::AddressLine| -> Result<VirtualAddress, ConvertError> {
+        let p =
+            crate::vmac_addr::place(&vmacs, &l.address, l.options.use_vmac).map_err(|message| {
+                ConvertError {
+                    owner: i.name.clone(),
+                    loc: l.loc.clone(),
+                    message,
+                }
+            })?;
+        Ok(crate::vmac_addr::placed(l.address.clone(), &p, &vmacs))
+    };
     c.virtual_addresses = i
         .virtual_addresses
         .iter()
-        .map(|l| l.address.clone())
-        .collect();
+        .map(&place)
+        .collect::<Result<_, _>>()?;
     c.auth = match &i.authentication {
         None => Auth::None,
         Some(a) if a.kind == AuthType::Pass => Auth::simple(a.password.as_bytes()),
@@ -363,6 +382,7 @@ fn instance(
         lower_prio_delay: i.garp.lower_prio_delay,
         na_router_flag: true,
         extra_if: None,
+        extra_if_all: i.garp.extra_if.all,
     };
     trackers(
         cfg,
@@ -435,8 +455,8 @@ fn instance(
     c.excluded_addresses = i
         .excluded_addresses
         .iter()
-        .map(|l| l.address.clone())
-        .collect();
+        .map(&place)
+        .collect::<Result<_, _>>()?;
     for r in &i.virtual_routes {
         let (route, notes) = virtual_route(r);
         for n in notes {
@@ -453,18 +473,13 @@ fn instance(
 }
 
 /// keepalived 2.2.7 (`vrrp.c`, `vrrp_complete_instance`) keeps `garp_extra_if` only when a
-/// virtual or excluded address is on another VMAC than the instance's (keepalived's default),
-/// or on any other interface with `all`; otherwise it is turned off (it would send nothing).
-/// Vigil puts an address on the instance's interface (or its `use_vmac` macvlan) or on its
-/// `dev`, never on a macvlan of its own (an address-level `use_vmac` is refused), so only `all`
-/// with an address on another interface keeps it.
+/// virtual or excluded address is on a macvlan of its own (`use_vmac_addr`, an address's
+/// `use_vmac`: keepalived's `use_extra_vmac`), or, with `all`, on any other interface;
+/// otherwise it is turned off (it would send nothing).
 fn extra_if(e: &crate::conf::ExtraIf, c: &InstanceConfig) -> Option<core::time::Duration> {
-    let other = c
-        .virtual_addresses
-        .iter()
-        .chain(&c.excluded_addresses)
-        .any(|v| crate::setup::on_other_interface(v, &c.interface));
-    (e.all && other && !e.interval.is_zero()).then_some(e.interval)
+    let mut addrs = c.virtual_addresses.iter().chain(&c.excluded_addresses);
+    let any = addrs.any(|v| crate::setup::extra_if_announces(v, &c.interface, e.all));
+    (any && !e.interval.is_zero()).then_some(e.interval)
 }
 
 /// keepalived's rule for the instance's own trackers when weights cannot apply
@@ -1060,6 +1075,39 @@ mod tests {
             Ok(c) => panic!("converted: {:?}", c.engine),
             Err(e) => e,
         }
+    }
+
+    /// keepalived 2.2.7's placement (crate::vmac_addr) reaches the engine's addresses; its two
+    /// configuration errors are refused at the address's line.
+    #[test]
+    fn addresses_are_placed_as_keepalived_places_them() {
+        let cfg = conf::parse_str(
+            "vrrp_instance A {\n interface eth0\n virtual_router_id 7\n use_vmac\n use_vmac_addr\n\
+             virtual_ipaddress {\n 192.0.2.1/24 dev eth0\n 198.51.100.1/24 dev eth1\n}\n\
+             virtual_ipaddress_excluded {\n 2001:db8::1/64\n}\n}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let c = EngineConfig::from_conf(&cfg).unwrap_or_else(|e| panic!("{e}"));
+        let i = &c.engine.instances[0];
+        let got: Vec<(Option<&str>, bool)> = i
+            .virtual_addresses
+            .iter()
+            .chain(&i.excluded_addresses)
+            .map(|v| (v.dev.as_deref(), v.vmac))
+            .collect();
+        assert_eq!(
+            got,
+            [(None, false), (Some("eth1"), true), (Some("eth0"), true)]
+        );
+        let e = refusal(
+            "vrrp_instance A {\n interface eth0\n virtual_router_id 7\n use_vmac_addr\n\
+             virtual_ipaddress {\n 192.0.2.1/24\n 198.51.100.1/24 dev eth1 use_vmac\n}\n}\n",
+        );
+        assert_eq!(e.loc.line, 7, "{e}");
+        assert!(
+            e.message.contains("use_vmac_addr specified and use_vmac"),
+            "{e}"
+        );
     }
 
     // Found by the config fuzz target (FUZZING.md finding 6): configurations that parsed and

@@ -158,6 +158,7 @@ pub mod setup;
 pub mod stats;
 pub mod time;
 pub mod track_process;
+pub mod vmac_addr;
 pub mod vmac_name;
 pub mod wire;
 

@@ -341,6 +341,9 @@ pub struct Announce {
     /// tables. `None`: off (the default, and what keepalived turns it into when no address is
     /// on another interface).
     pub extra_if: Option<Duration>,
+    /// `garp_extra_if all`: [`Announce::extra_if`] covers every other interface, not only the
+    /// macvlans of addresses (keepalived's `VRRP_FLAG_VMAC_GARP_ALL_IF`).
+    pub extra_if_all: bool,
 }
 
 /// Whether a virtual address goes on an interface other than the instance's `interface`: it
@@ -348,7 +351,14 @@ pub struct Announce {
 /// whose `dev` is the instance's own interface stays on the instance's interface or its
 /// `use_vmac` macvlan, as keepalived puts it).
 pub fn on_other_interface(v: &VirtualAddress, interface: &str) -> bool {
-    v.dev.as_deref().is_some_and(|d| d != interface)
+    v.vmac || v.dev.as_deref().is_some_and(|d| d != interface)
+}
+
+/// Whether `garp_extra_if` announces `v` (keepalived 2.2.7 `vrrp_send_vmac_update`): an address
+/// on a macvlan of its own always ([`VirtualAddress::vmac`], an interface keepalived made), one
+/// on another plain interface only with `all`.
+pub fn extra_if_announces(v: &VirtualAddress, interface: &str, all: bool) -> bool {
+    v.vmac || (all && on_other_interface(v, interface))
 }
 
 impl Default for Announce {
@@ -362,6 +372,7 @@ impl Default for Announce {
             lower_prio_delay: Duration::from_secs(5),
             na_router_flag: true,
             extra_if: None,
+            extra_if_all: false,
         }
     }
 }

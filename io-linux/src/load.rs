@@ -25,6 +25,8 @@ pub struct Loaded {
     pub engine: EngineConfig,
     /// `use_vmac` macvlans by instance name.
     pub vmacs: HashMap<String, VmacSpec>,
+    /// The macvlans of addresses (`use_vmac_addr`, an address's `use_vmac`).
+    pub addr_vmacs: Vec<vmac::AddressVmac>,
     /// `static_ipaddress` / `static_routes`.
     pub statics: Option<Statics>,
 }
@@ -83,7 +85,7 @@ pub fn load(
         }
         diagnostics.push(n.diagnostic());
     }
-    let (vmacs, notes) = vmac::plan(&cfg, &converted.engine);
+    let (vmacs, addr_vmacs, notes) = vmac::plan(&cfg, &converted.engine);
     diagnostics.extend(notes);
     let (statics, notes) = routes::statics_of(&cfg);
     diagnostics.extend(notes);
@@ -92,6 +94,7 @@ pub fn load(
             cfg,
             engine: converted.engine,
             vmacs,
+            addr_vmacs,
             statics,
         }),
         diagnostics,
@@ -110,7 +113,8 @@ enum Use {
 }
 
 /// Every interface the configuration names that `exists` says is missing, as diagnostics at
-/// the line that names it, as `keepalived -t` reports them: an instance's interface, a
+/// the line that names it, as `keepalived -t` reports them (with `dynamic_interfaces`, each a
+/// notice: keepalived uses the interface once it appears): an instance's interface, a
 /// tracked interface and a `garp_group`'s interface are errors; the `dev` of an address, a
 /// route or a route's nexthop and a rule's `iif` / `oif` are warnings (keepalived's "WARNING -
 /// interface ... for VROUTE nexthop doesn't exist" and "... for rule doesn't exist"; keepalived
@@ -156,8 +160,8 @@ pub fn missing_interfaces(
     }
     // keepalived 2.2.7 vrrp_parser.c garp_group_interface(s)_handler: "WARNING - interface
     // ... specified for garp_group doesn't exist", then "Non-existent interface specified in
-    // configuration" and the VRRP process stops (keepalived -t exits 5). Vigil refuses
-    // dynamic_interfaces, the only case where keepalived lets it pass.
+    // configuration" and the VRRP process stops (keepalived -t exits 5), unless
+    // dynamic_interfaces is set (then a log line only).
     for g in &cfg.garp_groups {
         for (name, loc) in g.interfaces.iter().zip(&g.interface_locs) {
             named.push((name, loc, Use::Instance, Owner::Name("garp_group")));
@@ -179,9 +183,19 @@ pub fn missing_interfaces(
     let mut known: BTreeMap<&str, bool> = BTreeMap::new();
     let mut reported = BTreeSet::new();
     let mut out = Vec::new();
+    let dynamic = cfg.global.dynamic_interfaces;
     for (name, loc, how, owner) in named {
         let ok = *known.entry(name).or_insert_with(|| exists(name));
         if ok || !reported.insert((&*loc.file, loc.line, loc.col, name)) {
+            continue;
+        }
+        if dynamic {
+            // keepalived 2.2.7 (vrrp_if.c, if_get_by_ifname with IF_CREATE_IF_DYNAMIC): a log
+            // line, not a configuration error; the interface is used once it appears.
+            out.push(Diagnostic::notice(
+                loc,
+                format!("({owner}) configuration specifies interface {name} which doesn't currently exist - will use if created (dynamic_interfaces)"),
+            ));
             continue;
         }
         out.push(match how {
@@ -388,5 +402,29 @@ mod tests {
         );
         assert!(fails_check(&d));
         assert!(missing_interfaces(cfg, |_| true).is_empty());
+    }
+
+    /// keepalived 2.2.7 with `dynamic_interfaces`: a missing interface is a log line ("will
+    /// use if created"), not a configuration error: `-t` passes and the daemon starts.
+    #[test]
+    fn with_dynamic_interfaces_a_missing_interface_is_a_notice() {
+        let r = report(
+            "global_defs {\n dynamic_interfaces allow_if_changes\n}\n\
+             vrrp_instance A {\n interface eth9\n virtual_router_id 1\n\
+             track_interface {\n eth8\n }\n\
+             virtual_ipaddress {\n 192.0.2.1/24 dev eth7\n }\n}\n",
+        );
+        let cfg = &r.loaded.as_ref().expect("loads").cfg;
+        assert!(cfg.global.dynamic_interfaces && cfg.global.allow_if_changes);
+        let d = missing_interfaces(cfg, |_| false);
+        let shown: Vec<String> = d.iter().map(|d| d.to_string()).collect();
+        assert_eq!(shown.len(), 3, "{shown:#?}");
+        assert!(
+            shown
+                .iter()
+                .all(|s| s.contains("notice:") && s.contains("will use if created")),
+            "{shown:#?}"
+        );
+        assert!(!fails_check(&d));
     }
 }

@@ -49,6 +49,19 @@ pub struct Link {
     pub up: bool,
     /// The hardware address, when Ethernet-like.
     pub mac: Option<[u8; 6]>,
+    /// Its kind and parent, for `dynamic_interfaces` without `allow_if_changes`.
+    pub shape: LinkShape,
+}
+
+/// What keepalived 2.2.7 compares when an interface it has seen comes back
+/// (`netlink_if_link_populate`, without `allow_if_changes`): whether it is a macvlan or an
+/// ipvlan (`IFLA_INFO_KIND`), and then its parent's index (`IFLA_LINK`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkShape {
+    /// A macvlan, macvtap, ipvlan or ipvtap.
+    pub stacked: bool,
+    /// `IFLA_LINK`: the parent's index.
+    pub parent: Option<u32>,
 }
 
 /// An address on an interface as the kernel reports it.
@@ -104,9 +117,24 @@ pub struct RtnlEvents {
 fn link_of(m: &LinkMessage) -> Option<Link> {
     let mut name = None;
     let mut mac = None;
+    let mut shape = LinkShape::default();
     for a in &m.attributes {
         match a {
             LinkAttribute::IfName(n) => name = Some(n.clone()),
+            LinkAttribute::Link(p) => shape.parent = Some(*p),
+            LinkAttribute::LinkInfo(infos) => {
+                for i in infos {
+                    if let LinkInfo::Kind(k) = i {
+                        shape.stacked = matches!(
+                            k,
+                            InfoKind::MacVlan
+                                | InfoKind::MacVtap
+                                | InfoKind::IpVlan
+                                | InfoKind::IpVtap
+                        );
+                    }
+                }
+            }
             LinkAttribute::Address(a) if a.len() == 6 => {
                 let mut b = [0u8; 6];
                 b.copy_from_slice(a);
@@ -121,6 +149,7 @@ fn link_of(m: &LinkMessage) -> Option<Link> {
         name: name?,
         up: flags.contains(LinkFlags::Up) && flags.contains(LinkFlags::Running),
         mac,
+        shape,
     })
 }
 
@@ -402,6 +431,27 @@ impl Rtnl {
             .map(|l| l.index)
             .ok_or_else(|| io::Error::other(format!("{name} vanished after creation")))?;
         Ok(index)
+    }
+
+    /// Make the existing macvlan `index` a private-mode one with `mac`, in place (same ifindex,
+    /// its addresses kept): keepalived 2.2.7's "Update old VMAC interface ... due to wrong
+    /// MAC/mode" (`netlink_link_add_vmac`, an RTM_NEWLINK on the index without NLM_F_CREATE).
+    /// `mac`: `None` when it already has the right one (the kernel refuses a macvlan's MAC
+    /// that a macvlan of the parent has, itself included).
+    pub fn update_macvlan(&mut self, index: u32, mac: Option<[u8; 6]>) -> io::Result<()> {
+        let mut m = LinkMessage::default();
+        m.header.index = index;
+        m.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::MacVlan),
+            LinkInfo::Data(InfoData::MacVlan(vec![InfoMacVlan::Mode(
+                MacVlanMode::Private,
+            )])),
+        ]));
+        if let Some(mac) = mac {
+            m.attributes.push(LinkAttribute::Address(mac.to_vec()));
+        }
+        self.request(RouteNetlinkMessage::NewLink(m), NLM_F_REQUEST | NLM_F_ACK)?;
+        Ok(())
     }
 
     /// Bring interface `index` up.

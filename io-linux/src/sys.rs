@@ -548,6 +548,19 @@ pub fn if_nametoindex(name: &str) -> Option<u32> {
     (idx != 0).then_some(idx)
 }
 
+/// The name of interface `index` (`if_indextoname`), or `None` when there is none.
+pub fn if_indextoname(index: u32) -> Option<String> {
+    let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: `buf` has the IF_NAMESIZE bytes if_indextoname writes at most.
+    let p = unsafe { libc::if_indextoname(index, buf.as_mut_ptr()) };
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: on success the buffer holds a NUL-terminated name.
+    let c = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
+    Some(c.to_string_lossy().into_owned())
+}
+
 /// `pidfd_open(pid, 0)` (pidfd_open(2)): a descriptor that becomes readable when process `pid`
 /// exits. Check programs (`vrrp_script`, MISC_CHECK) are watched through it in epoll, so the
 /// daemon learns of their end without blocking in `waitpid` and without SIGCHLD. std has no

@@ -20,11 +20,18 @@
 //!   (receive on an interface without an address of its own), `promote_secondaries=1`; on the
 //!   parent `arp_ignore=1` and `arp_filter=1` (the parent must not answer for the virtual
 //!   addresses), put back as they were when the last macvlan on it goes; IPv6 off on the
-//!   macvlan unless an excluded IPv6 address needs it (every router's macvlan has the same
-//!   MAC, so nothing may leave from it on a backup).
+//!   macvlan unless the instance has excluded IPv6 addresses, and then without a generated
+//!   address (every router's macvlan has the same MAC, so nothing may leave from it on a
+//!   backup); those addresses themselves go on the parent, as keepalived 2.2.7 puts an address
+//!   of the other family (`vigil_engine::vmac_addr`).
 //!
-//! The macvlan is created at start-up (one left by a crashed run is deleted first) and deleted
-//! on stop. An IPv6 instance's macvlan (00:00:5E:00:02:VRID) generates no address of its own
+//! The macvlans of addresses (`use_vmac_addr`, an address's `use_vmac`) are made the same way
+//! (keepalived's `netlink_link_add_vmac` for a stand-in instance of the address's family), with
+//! no socket: adverts stay on the instance's interface.
+//!
+//! The macvlan is created at start-up, or when its parent appears (`dynamic_interfaces`); one
+//! of that name on that parent (left by a run that did not stop) is kept, its MAC and mode set in
+//! place, as keepalived keeps it; it is deleted on stop. An IPv6 instance's macvlan (00:00:5E:00:02:VRID) generates no address of its own
 //! (`addr_gen_mode` none: the kernel's EUI-64 link-local would be the same on every router of
 //! the group); it gets its parent's link-local address, the adverts' source, so that the kernel
 //! sends from it there. The parent's ARP sysctls are IPv4 matters and left alone for it.
@@ -34,6 +41,7 @@ use std::io;
 
 use tracing::{info, warn};
 use vigil_engine::conf;
+pub use vigil_engine::vmac_name::AddressVmac;
 use vigil_engine::wire::ethernet::virtual_mac;
 use vigil_engine::wire::Family;
 use vigil_engine::EngineConfig;
@@ -104,13 +112,17 @@ pub struct VmacSpec {
     pub xmit_base: bool,
 }
 
-/// The macvlans of a configuration, by instance name, and notes for what is not supported.
-/// Names are chosen as keepalived 2.2.7 chooses them ([`vigil_engine::vmac_name`]) against the
-/// interfaces of this network namespace ([`SysNet`]).
+/// The macvlans of a configuration: the instances' (`use_vmac`), by instance name.
+pub type InstanceVmacs = HashMap<String, VmacSpec>;
+
+/// The macvlans of a configuration (the instances', and those of addresses: `use_vmac_addr`,
+/// an address's `use_vmac`), and notes for what is not supported. Names are chosen as
+/// keepalived 2.2.7 chooses them ([`vigil_engine::vmac_name`]) against the interfaces of this
+/// network namespace ([`SysNet`]).
 pub fn plan(
     cfg: &conf::Config,
     engine: &EngineConfig,
-) -> (HashMap<String, VmacSpec>, Vec<conf::Diagnostic>) {
+) -> (InstanceVmacs, Vec<AddressVmac>, Vec<conf::Diagnostic>) {
     plan_in(cfg, engine, &SysNet::read())
 }
 
@@ -119,7 +131,7 @@ fn plan_in(
     cfg: &conf::Config,
     engine: &EngineConfig,
     net: &SysNet,
-) -> (HashMap<String, VmacSpec>, Vec<conf::Diagnostic>) {
+) -> (InstanceVmacs, Vec<AddressVmac>, Vec<conf::Diagnostic>) {
     let mut notes = Vec::new();
     // Each use_vmac instance's parent and MAC first: an existing macvlan with both is the
     // instance's own (keepalived's "Found matching interface").
@@ -181,9 +193,13 @@ fn plan_in(
         renamed = c;
         &renamed
     };
-    let names = vigil_engine::vmac_name::vmac_names(named_cfg, &|n| net.exists(n), &|inst| {
-        net.matching(wanted.get(inst))
-    });
+    let planned = vigil_engine::vmac_name::plan(
+        named_cfg,
+        &|n| net.exists(n),
+        &|inst| net.matching(wanted.get(inst)),
+        &|base, mac| net.matching(Some(&(base, mac, 0, Family::V4))),
+    );
+    let names = &planned.instances;
     let mut out = HashMap::new();
     for i in &cfg.instances {
         let Some(&(base, mac, vrid, family)) = wanted.get(i.name.as_str()) else {
@@ -204,7 +220,24 @@ fn plan_in(
             },
         );
     }
-    (out, notes)
+    (out, planned.addresses, notes)
+}
+
+/// An existing interface as `/sys/class/net` shows it: its parent (a stacked device's
+/// `lower_PARENT` link) and its MAC.
+pub fn existing(name: &str) -> Option<(Option<String>, Option<[u8; 6]>)> {
+    let dir = std::path::Path::new("/sys/class/net").join(name);
+    let entries = std::fs::read_dir(&dir).ok()?;
+    let parent = entries.flatten().find_map(|x| {
+        x.file_name()
+            .to_string_lossy()
+            .strip_prefix("lower_")
+            .map(str::to_string)
+    });
+    let mac = std::fs::read_to_string(dir.join("address"))
+        .ok()
+        .and_then(|a| parse_mac(a.trim()));
+    Some((parent, mac))
 }
 
 /// The interfaces of this network namespace as `/sys/class/net` shows them: every name, and
@@ -423,7 +456,7 @@ mod tests {
                     virtual_ipaddress { 192.0.2.102/24 }\n}\n";
         let cfg = conf::parse_str(text).unwrap_or_else(|e| panic!("{e}"));
         let engine = EngineConfig::from_conf(&cfg).unwrap().engine;
-        let (p, notes) = plan_in(&cfg, &engine, &SysNet::default());
+        let (p, _, notes) = plan_in(&cfg, &engine, &SysNet::default());
         assert_eq!(p.len(), 3);
         assert_eq!(
             p["A"],
@@ -474,7 +507,7 @@ mod tests {
                 ),
             ],
         };
-        let (p, notes) = plan_in(&cfg, &engine, &net);
+        let (p, _, notes) = plan_in(&cfg, &engine, &net);
         assert_eq!(p["A"].name, "vrrp1.51");
         assert_eq!(p["B"].name, "old52");
         assert_eq!(p["C"].name, "vrrp.53");

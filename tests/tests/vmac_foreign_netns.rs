@@ -4,7 +4,7 @@
 //! when no interface has it: it creates `vrrp1.51` and leaves `vrrp.51` alone. vigild must do
 //! the same, and `vrrp.51` must survive both daemons' start and stop (same ifindex, same MAC).
 //! A second case: the instance's own macvlan left under another name (by a run that did not
-//! stop) is taken over by both, under that name. Waits are bounded; the lab's namespaces (and
+//! stop) is taken over by both, under that name, and kept as it is (same ifindex). Waits are bounded; the lab's namespaces (and
 //! every interface in them) go when it is dropped.
 
 use std::time::Duration;
@@ -117,6 +117,17 @@ fn scenario(kind: Kind, pre: (&str, &str), mode: &str) -> Seen {
             .find(|(n, _, _)| n == pre.0)
             .unwrap_or_else(|| panic!("{kind:?} deleted {} at stop: {after:?}", pre.0));
         assert_eq!((survived.1, survived.2.as_str()), (pre_index, pre.1));
+    } else {
+        // keepalived 2.2.7 (netlink_link_add_vmac): a macvlan of the right parent, MAC and
+        // mode is kept as it is, not deleted and created again (same ifindex).
+        let kept =
+            kept.unwrap_or_else(|| panic!("{kind:?} did not take {} over: {during:?}", pre.0));
+        assert_eq!(
+            kept.1, pre_index,
+            "{kind:?} re-created {} (ifindex {} before start, {} while running)",
+            pre.0, pre_index, kept.1
+        );
+        println!("{kind:?} kept {} with ifindex {pre_index}", pre.0);
     }
     Seen {
         running: strip(&during),

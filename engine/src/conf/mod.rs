@@ -25,7 +25,7 @@
 //! built from the model by [`crate::from_conf`], which takes those values as they are: an address
 //! line's [`AddressLine::address`] is the engine's address, with everything the kernel holds it
 //! with (peer, flags and preferred lifetime included), and what only the configuration keeps
-//! (the refused `track_group` / `use_vmac`, the line's location) is beside it in
+//! (`track_group`, an address's `use_vmac`, the line's location) is beside it in
 //! [`AddressOptions`] and [`AddressLine::loc`]. One exception, on the checker side: resolving a virtual server asks
 //! [`crate::dataplane`] what its nftables data plane does with it (`nftables_notes`), and the
 //! data plane reads the checker model (a cycle between the two, left to the checker work).

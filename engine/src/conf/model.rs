@@ -181,6 +181,9 @@ pub struct GlobalDefs {
     /// `vmac_prefix`: the prefix of the names of `use_vmac` macvlans that the configuration
     /// does not name (default `vrrp`: `vrrp.VRID`, [`crate::vmac_name`]).
     pub vmac_prefix: Option<String>,
+    /// `vmac_addr_prefix`: the prefix of the names of the macvlans that `use_vmac_addr` and an
+    /// address's `use_vmac` create (default: `vmac_prefix`, else `vrrp`; [`crate::vmac_name`]).
+    pub vmac_addr_prefix: Option<String>,
     /// `startup_script COMMAND [USER [GROUP]]`: run once before VRRP starts; VRRP starts when
     /// it ends or times out, whatever its exit status (keepalived 2.2.7 core/main.c).
     pub startup_script: Option<Script>,
@@ -200,8 +203,13 @@ pub struct GlobalDefs {
     pub max_auto_priority: Option<i32>,
     /// `default_interface` for static addresses without `dev` (default eth0 in keepalived).
     pub default_interface: Option<String>,
-    /// `dynamic_interfaces`: interfaces may appear after start.
+    /// `dynamic_interfaces`: an interface the configuration names may be missing at start
+    /// (it is used once it appears; an instance on it stays in FAULT until then).
     pub dynamic_interfaces: bool,
+    /// `dynamic_interfaces allow_if_changes`: an interface may come back as another kind of
+    /// interface (a macvlan instead of a VLAN) or over another parent. Without it, keepalived
+    /// 2.2.7 ignores an interface that comes back changed (`netlink_if_link_populate`).
+    pub allow_if_changes: bool,
     /// `disable_local_igmp`: while running, the kernel sends no IGMP reports for 224.0.0.0/24
     /// groups (`net.ipv4.igmp_link_local_mcast_reports` = 0, restored at stop).
     pub disable_local_igmp: bool,
@@ -273,6 +281,7 @@ impl Default for GlobalDefs {
             vrrp_startup_delay: Duration::ZERO,
             notify_fifo: None,
             vmac_prefix: None,
+            vmac_addr_prefix: None,
             startup_script: None,
             startup_script_timeout: None,
             shutdown_script: None,
@@ -282,6 +291,7 @@ impl Default for GlobalDefs {
             max_auto_priority: None,
             default_interface: None,
             dynamic_interfaces: false,
+            allow_if_changes: false,
             disable_local_igmp: false,
             umask: None,
             net_namespace: None,
@@ -330,8 +340,8 @@ pub struct AddressOptions {
     /// `track_group NAME` (`static_ipaddress` only): the group's instances track the address's
     /// interface (see [`TrackGroup`]).
     pub track_group: Option<TrackGroupRef>,
-    /// `use_vmac` on the address line (refused by the keyword table, so `false` in a built
-    /// configuration).
+    /// `use_vmac` on the address line: the address goes on a macvlan of its own on its
+    /// interface ([`crate::vmac_addr`]; not an option of a `static_ipaddress` line).
     pub use_vmac: bool,
 }
 
@@ -584,6 +594,9 @@ pub struct VrrpInstance {
     pub use_vmac: Option<Vmac>,
     /// `vmac_xmit_base`: send adverts on the base interface rather than the macvlan.
     pub vmac_xmit_base: bool,
+    /// `use_vmac_addr`: every virtual or excluded address on another interface (`dev`) or of
+    /// the other family goes on a macvlan of its own on that interface ([`crate::vmac_addr`]).
+    pub use_vmac_addr: bool,
     /// `lower_prio_no_advert` (default: the global setting, or strict mode).
     pub lower_prio_no_advert: bool,
     /// `higher_prio_send_advert`.

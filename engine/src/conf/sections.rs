@@ -280,6 +280,20 @@ impl Builder {
         })
     }
 
+    /// A `static_ipaddress` line. keepalived 2.2.7 (alloc_ipaddress) reads `use_vmac` on a
+    /// virtual address line only; on a static one it is an unknown entry (a config error).
+    fn static_address(&mut self, s: &Stmt) -> Option<AddressLine> {
+        let a = self.address(s).ok()?;
+        if a.options.use_vmac {
+            self.err(
+                &a.loc,
+                "use_vmac is not an option of a static_ipaddress line (keepalived: unknown configuration entry)",
+            );
+            return None;
+        }
+        Some(a)
+    }
+
     /// Every `global_defs` block of the tree, merged (read before anything else: the other
     /// sections depend on the global settings).
     fn global_blocks(&mut self, tree: &[Stmt]) -> GlobalDefs {
@@ -370,7 +384,7 @@ impl Builder {
                 }
                 "static_ipaddress" => {
                     for a in self.block(s) {
-                        if let Ok(a) = self.address(a) {
+                        if let Some(a) = self.static_address(a) {
                             cfg.static_addresses.push(a);
                         }
                     }
@@ -647,6 +661,18 @@ impl Builder {
                         }
                         g.vmac_prefix = Some(p);
                     }
+                    "vmac_addr_prefix" => {
+                        let p = self.string(s)?;
+                        // keepalived 2.2.7 (global_parser.c): a second one is ignored.
+                        if g.vmac_addr_prefix.is_some() {
+                            self.err(
+                                s.loc(),
+                                format!("vmac_addr_prefix: already specified, '{p}' ignored"),
+                            );
+                            return Err(());
+                        }
+                        g.vmac_addr_prefix = Some(p);
+                    }
                     "startup_script" | "shutdown_script" => {
                         let sc = self.notify_script(s)?;
                         let slot = if kw == "startup_script" {
@@ -842,7 +868,24 @@ impl Builder {
                         g.umask = Some(self.check(&t.loc, r)?);
                     }
                     "default_interface" => g.default_interface = Some(self.string(s)?),
-                    "dynamic_interfaces" => g.dynamic_interfaces = true,
+                    "dynamic_interfaces" => {
+                        // keepalived 2.2.7 (global_parser.c, dynamic_interfaces_handler): the
+                        // one option is allow_if_changes; another word is a config error.
+                        g.dynamic_interfaces = true;
+                        for a in s.args() {
+                            if a.text == "allow_if_changes" {
+                                g.allow_if_changes = true;
+                            } else {
+                                self.err(
+                                    &a.loc,
+                                    format!(
+                                        "Unknown dynamic_interfaces option '{}' (expected allow_if_changes)",
+                                        a.text
+                                    ),
+                                );
+                            }
+                        }
+                    }
                     "disable_local_igmp" => g.disable_local_igmp = true,
                     k if checker::GLOBAL_KEYWORDS.contains(&k) => self.checker_global(s, g)?,
                     k if lvs::GLOBAL_KEYWORDS.contains(&k) => self.lvs_global(s, g)?,
@@ -1361,6 +1404,7 @@ impl Builder {
         let mut lower_prio_repeat_set = false;
         let mut use_vmac = None;
         let mut vmac_xmit_base = false;
+        let mut use_vmac_addr = false;
         let mut lower_prio_no_advert = None;
         let mut higher_prio_send_advert = g.vrrp_higher_prio_send_advert;
         // Whether the instance says so itself: strict mode refuses only that; the global
@@ -1573,6 +1617,7 @@ impl Builder {
                         use_vmac = Some(v);
                     }
                     "vmac_xmit_base" => vmac_xmit_base = true,
+                    "use_vmac_addr" => use_vmac_addr = true,
                     "lower_prio_no_advert" => lower_prio_no_advert = Some(self.flag(st)?),
                     "higher_prio_send_advert" => {
                         higher_prio_send_advert = self.flag(st)?;
@@ -1932,6 +1977,7 @@ impl Builder {
             garp,
             use_vmac,
             vmac_xmit_base,
+            use_vmac_addr,
             lower_prio_no_advert: lower_prio_no_advert
                 .unwrap_or(g.vrrp_lower_prio_no_advert || strict_mode),
             higher_prio_send_advert,

@@ -98,15 +98,18 @@ impl Engine {
             return;
         }
         inst.extra_if_due = now.saturating_add(period);
-        let mut seen: Vec<&str> = Vec::new();
+        // One per interface: a plain `dev`, or the macvlan of a family over one.
+        let all = inst.cfg.announce.extra_if_all;
+        let mut seen: Vec<(&str, bool, bool)> = Vec::new();
         let mut picked = Vec::new();
         for (k, v) in inst.announced.iter().enumerate() {
-            if !crate::setup::on_other_interface(v, &inst.cfg.interface) {
+            if !crate::setup::extra_if_announces(v, &inst.cfg.interface, all) {
                 continue;
             }
             let dev = v.dev.as_deref().unwrap_or_default();
-            if !seen.contains(&dev) {
-                seen.push(dev);
+            let key = (dev, v.vmac, v.vmac && v.addr.is_ipv6());
+            if !seen.contains(&key) {
+                seen.push(key);
                 picked.push(k);
             }
         }

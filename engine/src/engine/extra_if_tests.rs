@@ -27,6 +27,7 @@ fn config(advert: Duration, extra: Option<Duration>) -> InstanceConfig {
         on("198.51.100.8", Some("eth0")),
     ];
     c.announce.extra_if = extra;
+    c.announce.extra_if_all = true;
     c
 }
 
@@ -158,6 +159,34 @@ fn a_master_announces_the_first_address_of_each_other_interface_every_interval()
         assert!(
             adverts.contains(t),
             "an extra announcement off the advert schedule at {t:?}"
+        );
+    }
+}
+
+/// keepalived 2.2.7 (`vrrp_send_vmac_update`): without `all`, only the macvlans of addresses
+/// (use_vmac_addr, an address's use_vmac) are announced on, one per macvlan (interface and
+/// family); a plain other interface is not.
+#[test]
+fn without_all_only_the_macvlans_of_addresses_are_announced_on() {
+    let mut c = config(Duration::from_secs(1), Some(Duration::from_secs(2)));
+    c.announce.extra_if_all = false;
+    // 192.0.2.101 on eth1 and 2001:db8::7 on eth2 get macvlans of their own; 198.51.100.7
+    // (eth1, plain) does not; a second IPv4 macvlan address on eth1 shares 192.0.2.101's.
+    c.virtual_addresses[1].vmac = true;
+    c.excluded_addresses[1].vmac = true;
+    let mut second = on("198.51.100.9", Some("eth1"));
+    second.vmac = true;
+    c.excluded_addresses.push(second);
+    let out = run(c, Instant::from_millis(20_000), &[]);
+    let got = extra(&out);
+    assert!(got.len() >= 4, "{got:?}");
+    for (_, addrs) in &got {
+        assert_eq!(
+            addrs,
+            &[
+                "192.0.2.101".parse::<IpAddr>().unwrap(),
+                "2001:db8::7".parse().unwrap()
+            ]
         );
     }
 }

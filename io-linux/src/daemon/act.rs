@@ -290,14 +290,20 @@ impl Daemon {
         }
     }
 
-    /// The interface a virtual address goes on: its `dev`, else the instance's macvlan
-    /// (`use_vmac`), else the instance's interface.
+    /// The interface a virtual address goes on: the macvlan of its own over its `dev`
+    /// ([`VirtualAddress::vmac`]), else its `dev`, else the instance's macvlan (`use_vmac`),
+    /// else the instance's interface (the engine placed it: `vigil_engine::vmac_addr`).
     pub(super) fn target(
         &self,
         instance: vigil_engine::InstanceId,
         iface: IfaceId,
         v: &VirtualAddress,
     ) -> Option<(String, u32)> {
+        if v.vmac {
+            let inst = self.engine.instance(instance)?;
+            let dev = v.dev.as_deref()?;
+            return self.addr_vmac_of(inst.name(), dev, Family::of(&v.addr));
+        }
         if let Some(m) = self.vmac_of(instance) {
             let name = m.spec.name.clone();
             return self.target_on(&name, v);

@@ -52,7 +52,11 @@ impl Daemon {
                 .get(&name)
                 .map_or(interface, |m| m.spec.name.clone());
             for v in &excluded {
-                if let Some((dev, idx)) = self.target_on(&home, v) {
+                let at = match v.dev.as_deref() {
+                    Some(d) if v.vmac => self.addr_vmac_of(&name, d, Family::of(&v.addr)),
+                    _ => self.target_on(&home, v),
+                };
+                if let Some((dev, idx)) = at {
                     if let Ok(true) = self.rtnl.del_address(idx, v.addr, v.prefix_len, v.peer) {
                         info!(
                             "({name}) removed {}/{} from {dev}: present before start",

@@ -76,6 +76,31 @@ impl Daemon {
     }
 
     pub(super) fn link_present(&mut self, i: usize, l: &Link) {
+        // keepalived 2.2.7 (netlink_if_link_populate): without allow_if_changes, an interface
+        // seen before that comes back as another kind, or over another parent, is ignored.
+        // keepalived compares the parent it knew (by interface, so by name) with IFLA_LINK.
+        let shape = (
+            l.shape.stacked,
+            l.shape
+                .parent
+                .filter(|_| l.shape.stacked)
+                .and_then(sys::if_indextoname),
+        );
+        match &self.ifaces[i].first_shape {
+            None => self.ifaces[i].first_shape = Some(shape),
+            Some(first) if !self.allow_if_changes && *first != shape => {
+                if self.ifaces[i].index.is_some() || self.ifaces[i].told_up != Some(false) {
+                    warn!(
+                        "{}: came back as another kind of interface or over another parent: \
+                         ignored (dynamic_interfaces allow_if_changes lets vigild use it)",
+                        l.name
+                    );
+                }
+                self.link_gone(i);
+                return;
+            }
+            Some(_) => {}
+        }
         let iface = &mut self.ifaces[i];
         if iface.index != Some(l.index) {
             if iface.index.is_some() {
@@ -263,11 +288,17 @@ impl Daemon {
                     // Renamed away from the configured name.
                     self.link_gone(i);
                 }
+                // A parent that appears (dynamic_interfaces, or back after a deletion) gets
+                // its macvlans.
+                if self.vmacs_missing() {
+                    self.ensure_vmacs();
+                }
             }
             Event::DelLink(index) => {
                 if let Some(i) = self.ifaces.iter().position(|f| f.index == Some(index)) {
                     self.link_gone(i);
                 }
+                self.vmac_link_gone(index);
             }
             Event::NewAddr(a) if self.vips.contains(&a.addr) => {}
             Event::DelAddr(a, by) if self.vips.contains(&a.addr) => {
@@ -396,6 +427,11 @@ impl Daemon {
                 cfg.virtual_addresses.iter().any(|x| {
                     x.addr == a.addr
                         && match &x.dev {
+                            Some(dev) if x.vmac => {
+                                self.addr_vmac_of(&cfg.name, dev, Family::of(&x.addr))
+                                    .map(|(_, i)| i)
+                                    == Some(a.index)
+                            }
                             Some(dev) => sys::if_nametoindex(dev) == Some(a.index),
                             None => {
                                 vmac == Some(a.index)

@@ -158,6 +158,9 @@ struct Iface {
     /// What the engine was last told.
     told_up: Option<bool>,
     told_primary: [Option<Option<IpAddr>>; 2],
+    /// Whether it was a macvlan or ipvlan, and over which parent (by name), when first seen
+    /// (`dynamic_interfaces` without `allow_if_changes`).
+    first_shape: Option<(bool, Option<String>)>,
 }
 
 impl Iface {
@@ -173,6 +176,7 @@ impl Iface {
             socks: [None, None],
             told_up: None,
             told_primary: [None, None],
+            first_shape: None,
         }
     }
 }
@@ -209,6 +213,17 @@ pub struct Daemon {
     statics: Statics,
     /// `use_vmac` macvlans, by instance name.
     vmacs: HashMap<String, Vmac>,
+    /// The instances' macvlans the configuration asks for (created when their parent exists:
+    /// at start, or when it appears with `dynamic_interfaces`).
+    vmac_plan: HashMap<String, VmacSpec>,
+    /// The macvlans of addresses (`use_vmac_addr`, an address's `use_vmac`) the configuration
+    /// asks for.
+    addr_vmac_plan: Vec<vmac::AddressVmac>,
+    /// The macvlans of addresses that exist now: the plan's entry and the kernel's index.
+    addr_vmacs: Vec<(vmac::AddressVmac, u32)>,
+    /// global_defs `dynamic_interfaces allow_if_changes`: an interface that comes back as
+    /// another kind or over another parent is used (else ignored, as keepalived does).
+    allow_if_changes: bool,
     /// Instance id -> instance name for those with a macvlan (ids of the engine's current
     /// configuration; during a reload's stopping phase, still the old ones).
     vmac_ids: Vec<(vigil_engine::InstanceId, String)>,
@@ -276,11 +291,30 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
         cfg,
         engine,
         vmacs,
+        addr_vmacs,
         statics,
     }) = load(&source, &mut noticed)
     else {
         return EXIT_CONFIG;
     };
+    // keepalived 2.2.7 (vrrp_daemon.c, start_vrrp): an interface the configuration names that
+    // does not exist stops VRRP at start ("Non-existent interface specified in
+    // configuration"), unless `dynamic_interfaces`: then it is used once it appears, and an
+    // instance on it waits in FAULT.
+    let missing = crate::load::missing_interfaces(&cfg, crate::load::interface_exists);
+    for d in &missing {
+        match d.severity {
+            conf::Severity::Notice => info!("{d}"),
+            _ => error!("{d}"),
+        }
+    }
+    if !cfg.global.dynamic_interfaces && !missing.is_empty() {
+        error!(
+            "non-existent interface specified in configuration: not starting (global_defs \
+             dynamic_interfaces lets vigild wait for it)"
+        );
+        return EXIT_CONFIG;
+    }
     // keepalived 2.2.7 (core/main.c): the start-up script runs before VRRP and the checkers
     // start, which they do when it ends or times out, whatever its status.
     if let Some(s) = crate::start_stop::StartStop::startup(&cfg) {
@@ -350,7 +384,8 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
             d.vip_firewall = crate::vip_firewall::VipFirewall::new(
                 crate::vip_firewall::Settings::of(&cfg.global),
             );
-            d.set_vmacs(vmacs);
+            d.allow_if_changes = cfg.global.allow_if_changes;
+            d.set_vmacs(vmacs, addr_vmacs);
             d.remove_leftover_extras();
             d.set_statics(statics);
             d.shutdown_script = shutdown_script;
@@ -515,6 +550,10 @@ impl Daemon {
             last_send_warning: None,
             statics: Statics::default(),
             vmacs: HashMap::new(),
+            vmac_plan: HashMap::new(),
+            addr_vmac_plan: Vec::new(),
+            addr_vmacs: Vec::new(),
+            allow_if_changes: false,
             vmac_ids: Vec::new(),
             vmac_sysctls: BaseSysctls::default(),
             promoted: Vec::new(),
@@ -893,6 +932,9 @@ impl Daemon {
         for inst in all {
             self.remove_vmac(&inst);
         }
+        // keepalived 2.2.7 (vrrp.c, shutdown_vrrp_instances): the macvlans of addresses go too.
+        self.addr_vmac_plan.clear();
+        self.set_addr_vmacs();
         if let Some(op) = self.operator.take() {
             op.shutdown(NOTIFY_GRACE);
         }

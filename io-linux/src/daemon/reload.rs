@@ -81,6 +81,7 @@ impl Daemon {
     pub(super) fn try_reload(&mut self, src: &ConfigSource<'_>) -> Result<(), String> {
         let loaded = load(src, &mut self.noticed).ok_or("configuration errors")?;
         self.local_igmp_on_reload(loaded.cfg.global.disable_local_igmp);
+        self.allow_if_changes = loaded.cfg.global.allow_if_changes;
         let vips: HashSet<IpAddr> = loaded.engine.virtual_addresses().collect();
         // The engine may give the routers that stop ids that the new configuration reuses:
         // their names are taken now.
@@ -160,8 +161,9 @@ impl Daemon {
         }
         // 3. Interfaces by name: sockets of those still used kept, new ones opened.
         self.vips = vips;
-        self.set_vmacs(loaded.vmacs);
+        self.set_vmacs(loaded.vmacs, loaded.addr_vmacs);
         self.move_addresses_home(&old_homes);
+        self.add_addresses_on_address_vmacs();
         self.rebuild_interfaces();
         if let Err(e) = self.resync() {
             error!("cannot re-read interfaces: {e}");
@@ -202,6 +204,31 @@ impl Daemon {
         let states = self.track_processes.start(self.clock.now());
         self.feed_track_processes(states);
         Ok(())
+    }
+
+    /// After a reload: a MASTER's addresses on macvlans of their own (`use_vmac_addr`, an
+    /// address's `use_vmac`) are put there, for a macvlan the reload created after the engine
+    /// asked for the address (those already there stay: adding is idempotent).
+    fn add_addresses_on_address_vmacs(&mut self) {
+        let todo: Vec<(vigil_engine::InstanceId, IfaceId, VirtualAddress)> = self
+            .engine
+            .instances()
+            .filter(|v| v.holds_addresses())
+            .flat_map(|v| {
+                let c = v.config();
+                c.virtual_addresses
+                    .iter()
+                    .chain(&c.excluded_addresses)
+                    .filter(|a| a.vmac)
+                    .map(|a| (v.id(), v.iface(), a.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for (id, iface, a) in todo {
+            if let Some((name, idx)) = self.target(id, iface, &a) {
+                self.add_address_at(name, idx, &a);
+            }
+        }
     }
 
     /// After a reload: a MASTER whose addresses' interface changed (`use_vmac` added or

@@ -1,0 +1,276 @@
+//! Where a virtual or excluded address goes, as keepalived 2.2.7 decides it
+//! (`vrrp.c`, `vrrp_complete_instance`, the loop over the VIPs and eVIPs), with the two
+//! settings that give an address a macvlan of its own (keepalived.conf(5)):
+//!
+//! - `use_vmac_addr` (instance): "create VMAC (macvlan) interfaces for each interface that is
+//!   used by a VIP or eVIP where the interface is not the same as the interface on which the
+//!   VRRP instance is configured or the eVIP's address family does not match the VRRP
+//!   instance's";
+//! - `use_vmac` after an address (`192.0.2.7/24 dev eth1 use_vmac`): that address alone.
+//!
+//! keepalived's rule, followed exactly (`same interface` is: no `dev`, or `dev` naming the
+//! instance's `interface`):
+//!
+//! | the address                          | goes on                                           |
+//! |--------------------------------------|---------------------------------------------------|
+//! | same interface, instance `use_vmac`, same family | the instance's macvlan                |
+//! | same interface, other family, `use_vmac_addr` or its `use_vmac` | a macvlan on the interface |
+//! | same interface, its `use_vmac` (no instance `use_vmac`) | a macvlan on the interface     |
+//! | same interface otherwise             | the interface (the base, even with `use_vmac`)     |
+//! | another `dev`, `use_vmac_addr` or its `use_vmac` | a macvlan on that `dev`               |
+//! | another `dev` otherwise              | that `dev`                                        |
+//!
+//! Two combinations are keepalived configuration errors (`report_config_error`, so
+//! `keepalived -t` fails), refused here at the address: an address `use_vmac` where the
+//! instance's own macvlan already applies, and an address `use_vmac` where `use_vmac_addr`
+//! already applies.
+//!
+//! The macvlan ([`crate::vmac_name`] names it) is keepalived's `netlink_link_add_vmac` for a
+//! stand-in instance with the address's family: mode private, on the interface, MAC
+//! 00:00:5E:00:01:VRID for IPv4 and 00:00:5E:00:02:VRID for IPv6 (RFC 5798 section 7.3), or
+//! the instance's `use_vmac` MAC when one is written. One macvlan serves every address of the
+//! same interface and MAC (keepalived's `if_get_by_vmac` finds the one it made first).
+
+use crate::address::VirtualAddress;
+use crate::wire::Family;
+
+/// Where an address goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// On this interface as it is (the instance's interface, or another `dev`).
+    Interface(String),
+    /// On the instance's own `use_vmac` macvlan.
+    InstanceVmac,
+    /// On a macvlan of its own on this interface.
+    AddressVmac(String),
+}
+
+/// What an instance says about macvlans, for [`place`].
+#[derive(Clone, Copy, Debug)]
+pub struct VmacSettings<'a> {
+    /// The instance's `interface` (or `default_interface`).
+    pub interface: &'a str,
+    /// The instance's address family.
+    pub family: Family,
+    /// The instance's `use_vmac`.
+    pub instance_vmac: bool,
+    /// The instance's `use_vmac_addr`.
+    pub use_vmac_addr: bool,
+}
+
+/// Where keepalived 2.2.7 puts address `a` (`use_vmac`: written after it) of an instance with
+/// settings `s`; `Err` with keepalived's message for its two configuration errors.
+pub fn place(
+    s: &VmacSettings<'_>,
+    a: &VirtualAddress,
+    use_vmac: bool,
+) -> Result<Placement, String> {
+    let same_if = a.dev.as_deref().is_none_or(|d| d == s.interface);
+    let same_family = Family::of(&a.addr) == s.family;
+    if use_vmac {
+        if same_if && s.instance_vmac && same_family {
+            return Err(format!(
+                "use_vmac specified for VIP/eVIP {} and for the instance: the address goes on the instance's macvlan; remove one",
+                a.addr
+            ));
+        }
+        if (!same_if || !same_family) && s.use_vmac_addr {
+            return Err(format!(
+                "use_vmac_addr specified and use_vmac specified for VIP/eVIP {}: remove one",
+                a.addr
+            ));
+        }
+    }
+    Ok(if same_if {
+        if s.instance_vmac && same_family {
+            Placement::InstanceVmac
+        } else if use_vmac || (s.use_vmac_addr && !same_family) {
+            Placement::AddressVmac(s.interface.to_string())
+        } else {
+            Placement::Interface(s.interface.to_string())
+        }
+    } else {
+        let dev = a.dev.clone().unwrap_or_default();
+        if use_vmac || s.use_vmac_addr {
+            Placement::AddressVmac(dev)
+        } else {
+            Placement::Interface(dev)
+        }
+    })
+}
+
+/// `a` as the engine and the runner take it once placed: `dev` is the interface it goes on
+/// (`None`: the instance's interface, or its `use_vmac` macvlan), [`VirtualAddress::vmac`] set
+/// when it is on a macvlan of its own over `dev`. An address on the instance's interface keeps
+/// `dev` as written unless the instance has a macvlan, which it must then not go on.
+pub fn placed(mut a: VirtualAddress, p: &Placement, s: &VmacSettings<'_>) -> VirtualAddress {
+    match p {
+        Placement::InstanceVmac => a.dev = None,
+        Placement::Interface(d) => {
+            if s.instance_vmac {
+                a.dev = Some(d.clone());
+            }
+        }
+        Placement::AddressVmac(d) => {
+            a.dev = Some(d.clone());
+            a.vmac = true;
+        }
+    }
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(text: &str, dev: Option<&str>) -> VirtualAddress {
+        let mut a = VirtualAddress::new(text.parse().expect("an address"));
+        a.dev = dev.map(str::to_string);
+        a
+    }
+
+    fn s(instance_vmac: bool, use_vmac_addr: bool) -> VmacSettings<'static> {
+        VmacSettings {
+            interface: "eth0",
+            family: Family::V4,
+            instance_vmac,
+            use_vmac_addr,
+        }
+    }
+
+    fn on(d: &str) -> Placement {
+        Placement::Interface(d.into())
+    }
+
+    fn vm(d: &str) -> Placement {
+        Placement::AddressVmac(d.into())
+    }
+
+    /// Every row of keepalived 2.2.7's rule (vrrp_complete_instance).
+    #[test]
+    fn addresses_go_where_keepalived_puts_them() {
+        let v4 = |d| addr("192.0.2.1", d);
+        let v6 = |d| addr("2001:db8::1", d);
+        let cases: Vec<(VmacSettings<'_>, VirtualAddress, bool, Placement)> = vec![
+            // Nothing asked: the interface, or the dev.
+            (s(false, false), v4(None), false, on("eth0")),
+            (s(false, false), v4(Some("eth0")), false, on("eth0")),
+            (s(false, false), v4(Some("eth1")), false, on("eth1")),
+            (s(false, false), v6(None), false, on("eth0")),
+            // The instance's use_vmac: its macvlan for its family on its interface only.
+            (s(true, false), v4(None), false, Placement::InstanceVmac),
+            (
+                s(true, false),
+                v4(Some("eth0")),
+                false,
+                Placement::InstanceVmac,
+            ),
+            (s(true, false), v6(None), false, on("eth0")),
+            (s(true, false), v4(Some("eth1")), false, on("eth1")),
+            // use_vmac_addr: another dev or the other family.
+            (s(false, true), v4(None), false, on("eth0")),
+            (s(false, true), v4(Some("eth1")), false, vm("eth1")),
+            (s(false, true), v6(None), false, vm("eth0")),
+            (s(false, true), v6(Some("eth2")), false, vm("eth2")),
+            (s(true, true), v4(None), false, Placement::InstanceVmac),
+            (s(true, true), v6(Some("eth0")), false, vm("eth0")),
+            // An address's use_vmac.
+            (s(false, false), v4(None), true, vm("eth0")),
+            (s(false, false), v4(Some("eth1")), true, vm("eth1")),
+            (s(false, false), v6(None), true, vm("eth0")),
+            (s(true, false), v6(None), true, vm("eth0")),
+            (s(true, false), v4(Some("eth1")), true, vm("eth1")),
+            (s(false, true), v4(None), true, vm("eth0")),
+        ];
+        for (st, a, use_vmac, want) in cases {
+            assert_eq!(
+                place(&st, &a, use_vmac),
+                Ok(want.clone()),
+                "{st:?} {a:?} use_vmac={use_vmac}"
+            );
+        }
+    }
+
+    /// keepalived's two configuration errors.
+    #[test]
+    fn a_use_vmac_that_another_setting_already_gives_is_an_error() {
+        let e = place(&s(true, false), &addr("192.0.2.1", None), true).unwrap_err();
+        assert!(
+            e.contains("use_vmac specified for VIP/eVIP 192.0.2.1"),
+            "{e}"
+        );
+        let e = place(&s(false, true), &addr("192.0.2.1", Some("eth1")), true).unwrap_err();
+        assert!(e.contains("use_vmac_addr specified and use_vmac"), "{e}");
+        let e = place(&s(false, true), &addr("2001:db8::1", None), true).unwrap_err();
+        assert!(e.contains("use_vmac_addr specified and use_vmac"), "{e}");
+    }
+
+    #[test]
+    fn a_placed_address_names_its_interface() {
+        let a = placed(addr("192.0.2.1", None), &vm("eth1"), &s(false, true));
+        assert_eq!((a.dev.as_deref(), a.vmac), (Some("eth1"), true));
+        let a = placed(
+            addr("192.0.2.1", Some("eth0")),
+            &Placement::InstanceVmac,
+            &s(true, false),
+        );
+        assert_eq!((a.dev.as_deref(), a.vmac), (None, false));
+        // The other family beside the instance's macvlan: on the base, said explicitly.
+        let a = placed(addr("2001:db8::1", None), &on("eth0"), &s(true, false));
+        assert_eq!((a.dev.as_deref(), a.vmac), (Some("eth0"), false));
+        // Nothing about macvlans: as written.
+        let a = placed(addr("192.0.2.1", None), &on("eth0"), &s(false, false));
+        assert_eq!((a.dev.as_deref(), a.vmac), (None, false));
+    }
+
+    fn ok(src: &str) -> crate::conf::Config {
+        crate::conf::parse_str(src).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn errs(src: &str) -> Vec<String> {
+        match crate::conf::parse_str(src) {
+            Ok(c) => panic!("expected errors, got a config with {:?}", c.warnings),
+            Err(e) => e.errors().map(|d| d.to_string()).collect(),
+        }
+    }
+
+    const BASIC: &str = "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1/24\n }\n}\n";
+
+    /// keepalived.conf(5) `use_vmac_addr`, an address's `use_vmac`, `vmac_addr_prefix` and
+    /// `dynamic_interfaces [allow_if_changes]` are read; what keepalived 2.2.7 reports as
+    /// configuration errors is refused at its line.
+    #[test]
+    fn the_settings_are_read() {
+        let c =
+            ok(&format!(
+            "global_defs {{\n vmac_addr_prefix va\n dynamic_interfaces allow_if_changes\n}}\n{}",
+            BASIC
+                .replace("interface eth0", "interface eth0\n use_vmac_addr")
+                .replace("192.0.2.1/24", "192.0.2.1/24\n 198.51.100.1/24 dev eth1 use_vmac")
+        ));
+        assert_eq!(c.global.vmac_addr_prefix.as_deref(), Some("va"));
+        assert!(c.global.dynamic_interfaces && c.global.allow_if_changes);
+        let i = &c.instances[0];
+        assert!(i.use_vmac_addr);
+        assert!(
+            !i.virtual_addresses[0].options.use_vmac && i.virtual_addresses[1].options.use_vmac
+        );
+        let c = ok("global_defs {\n dynamic_interfaces\n}\n");
+        assert!(c.global.dynamic_interfaces && !c.global.allow_if_changes);
+        let e = errs("global_defs {\n dynamic_interfaces sometimes\n}\n");
+        assert!(
+            e[0].contains("Unknown dynamic_interfaces option 'sometimes'"),
+            "{e:?}"
+        );
+        let e = errs("global_defs {\n vmac_addr_prefix a\n vmac_addr_prefix b\n}\n");
+        assert!(
+            e[0].contains("vmac_addr_prefix: already specified"),
+            "{e:?}"
+        );
+        let e = errs("static_ipaddress {\n 192.0.2.9/24 dev eth0 use_vmac\n}\n");
+        assert!(
+            e[0].contains("use_vmac is not an option of a static_ipaddress line"),
+            "{e:?}"
+        );
+    }
+}
