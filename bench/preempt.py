@@ -152,7 +152,8 @@ class PortWatch:
                 pass
 
     def stop(self):
-        self.p.terminate()
+        if self.p.poll() is None:
+            self.p.terminate()
         try:
             self.p.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -259,18 +260,16 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
         offs = {}
         time.sleep(0.2)
         if watch:
-            at = None
-            end = time.time() + 1.0
-            while at is None and time.time() < end:
-                at = aim(watch[0].times, watch[1].times, heal_path)
-                if at is None:
-                    time.sleep(0.01)
-            for w in watch:  # not running beside the measured path
+            # Stopped first (a tcpdump takes up to tens of ms to exit; it must not run beside
+            # the measured path either), then aimed from what they saw.
+            for w in watch:
                 w.stop()
+            at = aim(watch[0].times, watch[1].times, heal_path)
             if at is None:
                 raise Missed(f"no gap of 20 ms for the {heal_path} path")
             time.sleep(max(0.0, at - time.time()))
         t_event = time.time()
+        at_set = at if watch else t_event
         if mode == "restart":
             hi = lab.start(kind, 1, conf(200, n), tag=f"{tag}-hi")
         else:
@@ -282,9 +281,13 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
         ok = settle(lab, True, n)
         time.sleep(0.5)
         drops = (raw_drops(lab, 1) - drops0[0], raw_drops(lab, 2) - drops0[1])
-        for p in (cap, mon1, mon2, to1):
-            if p:
-                lab.stop_bg(p)
+        for p in (cap, mon1, mon2):
+            lab.stop_bg(p)
+        if to1:
+            # Not immediate: libpcap hands a block over when it is full or 1 s old (tcpdump's
+            # timeout); stopped earlier, the block with the heal was lost.
+            time.sleep(1.1)
+            lab.stop_bg(to1)
         if batch:
             batch.close()
         if not ok:
@@ -306,7 +309,11 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
                    if src == L.mac(2) and float(t) >= t_event]
             path = "answer" if got and got[0] < first else "periodic"
             if heal_path in ("answer", "periodic") and path != heal_path:
-                raise Missed(f"aimed at {heal_path}, took {path}")
+                nxt2 = [float(t) for t, src, p in rows if src == L.mac(2) and float(t) >= t_event]
+                raise Missed(f"aimed at {heal_path}, took {path} (heal set {(t_event - at_set) * 1e3:.1f} ms "
+                             f"after the aim; then host 1 +{(first - t_event) * 1e3:.1f} ms, host 2 "
+                             f"+{(nxt2[0] - t_event) * 1e3 if nxt2 else float('nan'):.1f} ms, "
+                             f"delivered to host 1 +{(got[0] - t_event) * 1e3 if got else float('nan'):.1f} ms)")
         add2, del2, gone = vip_events(pcap + ".mon2", addrs)
         add1, del1, _ = vip_events(pcap + ".mon1", addrs)
         # Expected: host 1 adds each address once (restart) or holds them (heal), host 2 deletes
