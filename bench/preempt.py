@@ -313,7 +313,13 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
         if mode == "heal":
             got = [float(t) for t, src in L.tshark(pcap + ".to1", "vrrp", ["frame.time_epoch", "eth.src"])
                    if src == L.mac(2) and float(t) >= t_event]
-            path = "answer" if got and got[0] < first else "periodic"
+            # The delivery capture has lost a frame now and then (three runs at 03:30, all with
+            # host 2's advert on the bridge 0.1 ms before host 1's answer): host 2's advert on
+            # the bridge after the heal and within 2 ms before host 1's first counts too (the
+            # aim keeps host 1's periodic advert 10 ms away from host 2's).
+            heard = [float(t) for t, src, p in rows if src == L.mac(2) and t_event <= float(t) < first]
+            answered = (got and got[0] < first) or (heard and first - heard[-1] < 0.002)
+            path = "answer" if answered else "periodic"
             if heal_path in ("answer", "periodic") and path != heal_path:
                 nxt2 = [float(t) for t, src, p in rows if src == L.mac(2) and float(t) >= t_event]
                 raise Missed(f"aimed at {heal_path}, took {path} (heal set {(t_event - at_set) * 1e3:.1f} ms "
