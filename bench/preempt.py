@@ -187,6 +187,15 @@ class Missed(RuntimeError):
     """The aimed heal took the other path (the capture says which): the run is redone."""
 
 
+def bursts(ts):
+    """The first advert of each burst (one per interval at --instances N)."""
+    out = []
+    for t in ts:
+        if not out or t - out[-1] > 0.005:
+            out.append(t)
+    return out
+
+
 def period(ts):
     d = sorted(b - a for a, b in zip(ts[-5:], ts[-4:]))
     return d[len(d) // 2] if d else INTERVAL
@@ -199,6 +208,7 @@ def aim(sent1, sent2, path, lead=0.015, gap_min=0.02):
     period stretches under load). None when no gap of at least `gap_min` comes within the next
     few intervals, or the two routers send within 10 ms of each other (phases too close: the
     run is redone with new daemons)."""
+    sent1, sent2 = bursts(sent1), bursts(sent2)
     if len(sent1) < 3 or len(sent2) < 3:
         return None
     now = time.time()
