@@ -240,6 +240,7 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
     L.VIGILD = BINARIES.get(impl, L.VIGILD)
     addrs = vips(n)
     lo = lab.start(kind, 2, conf(100, n), tag=f"{tag}-lo")
+    watch = batch = None
     try:
         if mode == "restart":
             if not settle(lab, False, n):
@@ -256,7 +257,7 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
                 # Both MASTER now; a random phase between the two routers' advert schedules.
                 time.sleep(0.3 + random.random() * INTERVAL)
         pcap = os.path.join(lab.dir, f"{tag}.pcap")
-        watch = batch = to1 = None
+        to1 = None
         if mode == "heal":
             # What the bridge delivers to host 1 once its port forwards: host 2's advert there
             # before host 1's first one = the "answer" path. Not immediate: no wake-up per frame.
@@ -306,6 +307,7 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
             lab.stop_bg(to1)
         if batch:
             batch.close()
+            batch = None
         if not ok:
             raise RuntimeError("host 2 kept the address")
         rows = L.tshark(pcap, "vrrp", ["frame.time_epoch", "eth.src", "vrrp.prio"])
@@ -352,6 +354,15 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
                 "drops": drops, "load": os.getloadavg()[0], "since_own_advert_us": since_own_us,
                 "path": path}
     finally:
+        # A run that ended early (a missed aim, a failure) left its captures, monitors and the
+        # bridge batch running: stopped here, or they ran beside every later run (a real-time
+        # address monitor of host 2 among them).
+        for w in watch or ():
+            w.stop()
+        if batch:
+            batch.close()
+        for p in list(lab.bg):
+            lab.stop_bg(p)
         for d in lab.daemons:
             if d.proc.poll() is None:
                 d.terminate()
