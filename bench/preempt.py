@@ -321,7 +321,7 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
         # host 1's periodic advert came first and woke host 2 after up to one interval asleep.
         own = [float(t) for t, src, p in rows if src == L.mac(2) and float(t) <= first]
         since_own_us = (first - own[-1]) * 1e6 if own else None
-        path = None
+        path = answer_us = None
         if mode == "heal":
             got = [float(t) for t, src in L.tshark(pcap + ".to1", "vrrp", ["frame.time_epoch", "eth.src"])
                    if src == L.mac(2) and float(t) >= t_event]
@@ -332,6 +332,9 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
             heard = [float(t) for t, src, p in rows if src == L.mac(2) and t_event <= float(t) < first]
             answered = (got and got[0] < first) or (heard and first - heard[-1] < 0.002)
             path = "answer" if answered else "periodic"
+            # How long host 1 took to answer (from host 2's advert reaching its port): an
+            # answer skipped or held back shows here as tens of ms.
+            answer_us = (first - got[0]) * 1e6 if got and got[0] < first else None
             if heal_path in ("answer", "periodic") and path != heal_path:
                 nxt2 = [float(t) for t, src, p in rows if src == L.mac(2) and float(t) >= t_event]
                 raise Missed(f"aimed at {heal_path}, took {path} (heal set {(t_event - at_set) * 1e3:.1f} ms "
@@ -352,7 +355,7 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
             raise RuntimeError("no deletion seen")
         return {"ms": (gone - first) * 1000, "flaps": flaps, "extra_changes": extra,
                 "drops": drops, "load": os.getloadavg()[0], "since_own_advert_us": since_own_us,
-                "path": path}
+                "path": path, "answer_us": answer_us}
     finally:
         # A run that ended early (a missed aim, a failure) left its captures, monitors and the
         # bridge batch running: stopped here, or they ran beside every later run (a real-time
@@ -428,7 +431,9 @@ def main():
                     runs[kind].append(r)
                     own = r["since_own_advert_us"]
                     print(f"  {mode:7} {kind:12} run {k:2}  {r['ms']:7.3f} ms  "
-                          f"{'' if r['path'] is None else r['path'] + '  '}flaps {r['flaps']}  "
+                          f"{'' if r['path'] is None else r['path'] + '  '}"
+                          f"{'' if r['answer_us'] is None else 'answered in %.0f us  ' % r['answer_us']}"
+                          f"flaps {r['flaps']}  "
                           f"extra changes {r['extra_changes']}  drops {r['drops']}  "
                           f"load {r['load']:.2f}  host 2's own advert "
                           f"{'-' if own is None else f'{own:.0f} us'} before", flush=True)
