@@ -214,10 +214,17 @@ class Lab:
     def count_addrs(self, host, link=0):
         return len(self.addrs(host, link))
 
-    def capture(self, path, link=0):
+    def capture(self, path, link=0, dev=None, direction=None, immediate=True):
+        """tcpdump into `path` on bridge `link` (or on `dev`, a port, in one `direction`). Not
+        `immediate`: packets are handed over in blocks, so tcpdump does not wake for each one
+        (a capture beside the measured path that must not compete for its CPUs)."""
         err = path + ".stderr"
-        p = subprocess.Popen(["ip", "netns", "exec", self.br(), "tcpdump", "-i", f"br{link}", "-nn",
-                              "--immediate-mode", "-U", "-B", "16384", "-w", path],
+        cmd = ["ip", "netns", "exec", self.br(), "tcpdump", "-i", dev or f"br{link}", "-nn"]
+        if direction:
+            cmd += ["-Q", direction]
+        if immediate:
+            cmd += ["--immediate-mode"]
+        p = subprocess.Popen(cmd + ["-U", "-B", "16384", "-w", path],
                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                              stderr=open(err, "w"))
         wait_until(5, lambda: "listening" in open(err).read())

@@ -9,6 +9,23 @@ has priority 200, host 2 priority 100. Two modes:
   heal     both run, host 1 is MASTER; host 1's bridge port is disabled (a silent partition:
            host 2 takes over, both are MASTER), then set forwarding again.
 
+Which advert comes first after a heal decides how host 2 is woken, and that is a matter of the
+two routers' advert phases, not of the implementation: if the heal falls between host 1's advert
+and host 2's next one, host 2's advert reaches host 1, which answers the lower priority at once
+(RFC 9568 6.4.3, keepalived), and host 2 reads that answer 50-100 us after its own send ("answer":
+host 2 warm); if it falls between host 2's advert and host 1's next one, host 1's periodic advert
+wakes host 2 after up to one interval asleep ("periodic": host 2 cold). Left to chance, the split
+differs per run and per implementation (keepalived's usurper sends Skew_Time after the master's
+phase, 61 ms of 100 at priority 100: 61% "answer"; vigild's on its own grid: 50%), and a paired
+count then compares one implementation's warm runs with the other's cold ones (2026-12-04: 10 of
+10 "answer" for keepalived, 1 of 10 for vigild, in one run). So the heal is aimed (--heal-path,
+default: alternate): the bench watches both ports' adverts during the partition (tcpdump on each
+bridge port, ingress), predicts the next ones, and sets the port forwarding in the middle of a
+gap that gives the wanted path (a `bridge -batch` process already running, so the command is one
+pipe write); afterwards it checks which path the capture shows, and a run whose aim missed is
+redone (counted as `missed`). Run k of every implementation takes the same path, so pairs compare
+warm with warm and cold with cold.
+
 Measured (capture on the bridge, `ip -ts monitor address` on host 2 at real-time priority):
 
   hand-over = (VIP deleted on host 2) - (host 1's first priority-200 advert on the wire after
@@ -33,14 +50,17 @@ arrived); since then each process counts from a random epoch (io-linux sys::epoc
 routers on two machines do. A --before binary older than that still shares the grid.
 
 Usage: bench/preempt.py [--runs N] [--mode restart|heal|both] [--instances N] [--before VIGILD]
-                        [--only vigil|keepalived] [--json FILE]
+                        [--only vigil|keepalived] [--heal-path alternate|answer|periodic|random]
+                        [--json FILE]
 """
 
 import argparse
 import os
 import random
 import re
+import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -111,14 +131,116 @@ def settle(lab, hi_master, n=1):
     return L.wait_until(10, want)
 
 
-def one_run(lab, impl, mode, k, n=1):
+class PortWatch:
+    """Live timestamps of the VRRP frames crossing one bridge port in one direction (`tcpdump -Q
+    in`: what the host sends, before the bridge may drop it; `-Q out`: what the bridge delivers
+    to the host), read as tcpdump prints them."""
+
+    def __init__(self, lab, port, direction):
+        self.times = []
+        self.p = subprocess.Popen(
+            ["ip", "netns", "exec", lab.br(), "tcpdump", "-i", port, "-Q", direction, "-nn", "-tt",
+             "-l", "--immediate-mode", "ip proto 112"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.p.stdout:
+            try:
+                self.times.append(float(line.split()[0]))
+            except (ValueError, IndexError):
+                pass
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+        try:
+            self.p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+
+
+class BridgeBatch:
+    """`bridge -batch -` in the bridge namespace, started ahead: a port change is then one pipe
+    write (a new `ip netns exec ... bridge` process takes 2-20 ms to get there)."""
+
+    def __init__(self, lab):
+        self.p = subprocess.Popen(["ip", "netns", "exec", lab.br(), "bridge", "-batch", "-"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, text=True)
+
+    def send(self, line):
+        self.p.stdin.write(line + "\n")
+        self.p.stdin.flush()
+
+    def close(self):
+        try:
+            self.p.stdin.close()
+            self.p.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            self.p.kill()
+            self.p.wait()
+
+
+class Missed(RuntimeError):
+    """The aimed heal took the other path (the capture says which): the run is redone."""
+
+
+def bursts(ts):
+    """The first advert of each burst (one per interval at --instances N)."""
+    out = []
+    for t in ts:
+        if not out or t - out[-1] > 0.005:
+            out.append(t)
+    return out
+
+
+def period(ts):
+    d = sorted(b - a for a, b in zip(ts[-5:], ts[-4:]))
+    return d[len(d) // 2] if d else INTERVAL
+
+
+def aim(sent1, sent2, path, lead=0.015, gap_min=0.02):
+    """When to heal so that the first advert after it is host 2's ("answer") or host 1's
+    ("periodic"): the middle of the next gap between an advert of the one router and the next
+    of the other, predicted from each router's last adverts and its own period (keepalived's
+    period stretches under load). None when no gap of at least `gap_min` comes within the next
+    few intervals, or the two routers send within 10 ms of each other (phases too close: the
+    run is redone with new daemons)."""
+    sent1, sent2 = bursts(sent1), bursts(sent2)
+    if len(sent1) < 3 or len(sent2) < 3:
+        return None
+    now = time.time()
+    ev = []
+    for who, ts in ((1, sent1), (2, sent2)):
+        t, per = ts[-1], period(ts)
+        for k in range(8):
+            ev.append((t + k * per, who))
+    ev.sort()
+    before, after = (1, 2) if path == "answer" else (2, 1)
+    for i in range(1, len(ev) - 2):
+        (z, _), (a, wa), (b, wb), (c, _) = ev[i - 1:i + 3]
+        # Neither router sends within 10 ms of the other around the heal: two adverts a few us
+        # apart race (host 2's arrives as host 1 sends its periodic one), and the run is no
+        # longer the path it is counted as.
+        if (wa == before and wb == after and b - a >= gap_min and a - z >= gap_min / 2
+                and c - b >= gap_min / 2 and (a + b) / 2 >= now + lead):
+            return (a + b) / 2
+    return None
+
+
+def one_run(lab, impl, mode, k, n=1, heal_path="random"):
     """One hand-over of `impl`: "vigil", "keepalived", or "vigil-before" (the vigild binary
-    named by --before, for a before/after comparison in the same window)."""
+    named by --before, for a before/after comparison in the same window). `heal_path`: "answer"
+    or "periodic" aims the heal (see the module's note; raises Missed when the capture shows the
+    other path), "random" heals at a random instant as this bench did before 2026-12-04."""
     tag = f"{impl}-{mode}-{k}"
     kind = "vigil" if impl.startswith("vigil") else "keepalived"
     L.VIGILD = BINARIES.get(impl, L.VIGILD)
     addrs = vips(n)
     lo = lab.start(kind, 2, conf(100, n), tag=f"{tag}-lo")
+    watch = batch = None
     try:
         if mode == "restart":
             if not settle(lab, False, n):
@@ -131,9 +253,19 @@ def one_run(lab, impl, mode, k, n=1):
             L.sh("ip", "netns", "exec", lab.br(), "bridge", "link", "set", "dev", "p1l0", "state", "0")
             if not settle(lab, False, n):
                 raise RuntimeError("host 2 did not take over during the partition")
-            # Both MASTER now; a random phase between the two routers' advert schedules.
-            time.sleep(0.3 + random.random() * INTERVAL)
+            if heal_path == "random":
+                # Both MASTER now; a random phase between the two routers' advert schedules.
+                time.sleep(0.3 + random.random() * INTERVAL)
         pcap = os.path.join(lab.dir, f"{tag}.pcap")
+        to1 = None
+        if mode == "heal":
+            # What the bridge delivers to host 1 once its port forwards: host 2's advert there
+            # before host 1's first one = the "answer" path. Not immediate: no wake-up per frame.
+            to1 = lab.capture(pcap + ".to1", dev="p1l0", direction="out", immediate=False)
+            if heal_path != "random":
+                watch = (PortWatch(lab, "p1l0", "in"), PortWatch(lab, "p2l0", "in"))
+                batch = BridgeBatch(lab)
+                time.sleep(0.3)
         cap = lab.capture(pcap)
         mon2 = lab.monitor_addresses(2, pcap + ".mon2")
         # Host 1's monitor only counts flaps, and host 1 adds its address inside the measured
@@ -144,17 +276,38 @@ def one_run(lab, impl, mode, k, n=1):
         drops0 = (raw_drops(lab, 1), raw_drops(lab, 2))
         offs = {}
         time.sleep(0.2)
+        if watch:
+            # Stopped first (a tcpdump takes up to tens of ms to exit; it must not run beside
+            # the measured path either), then aimed from what they saw.
+            for w in watch:
+                w.stop()
+            at = aim(watch[0].times, watch[1].times, heal_path)
+            if at is None:
+                raise Missed(f"no gap of 20 ms for the {heal_path} path, or phases within 10 ms")
+            time.sleep(max(0.0, at - time.time()))
         t_event = time.time()
+        at_set = at if watch else t_event
         if mode == "restart":
             hi = lab.start(kind, 1, conf(200, n), tag=f"{tag}-hi")
         else:
             offs = {d: os.path.getsize(d.log) for d in (hi, lo)}
-            L.sh("ip", "netns", "exec", lab.br(), "bridge", "link", "set", "dev", "p1l0", "state", "3")
+            if batch:
+                batch.send("link set dev p1l0 state 3")
+            else:
+                L.sh("ip", "netns", "exec", lab.br(), "bridge", "link", "set", "dev", "p1l0", "state", "3")
         ok = settle(lab, True, n)
         time.sleep(0.5)
         drops = (raw_drops(lab, 1) - drops0[0], raw_drops(lab, 2) - drops0[1])
         for p in (cap, mon1, mon2):
             lab.stop_bg(p)
+        if to1:
+            # Not immediate: libpcap hands a block over when it is full or 1 s old (tcpdump's
+            # timeout); stopped earlier, the block with the heal was lost.
+            time.sleep(1.1)
+            lab.stop_bg(to1)
+        if batch:
+            batch.close()
+            batch = None
         if not ok:
             raise RuntimeError("host 2 kept the address")
         rows = L.tshark(pcap, "vrrp", ["frame.time_epoch", "eth.src", "vrrp.prio"])
@@ -168,6 +321,26 @@ def one_run(lab, impl, mode, k, n=1):
         # host 1's periodic advert came first and woke host 2 after up to one interval asleep.
         own = [float(t) for t, src, p in rows if src == L.mac(2) and float(t) <= first]
         since_own_us = (first - own[-1]) * 1e6 if own else None
+        path = answer_us = None
+        if mode == "heal":
+            got = [float(t) for t, src in L.tshark(pcap + ".to1", "vrrp", ["frame.time_epoch", "eth.src"])
+                   if src == L.mac(2) and float(t) >= t_event]
+            # The delivery capture has lost a frame now and then (three runs at 03:30, all with
+            # host 2's advert on the bridge 0.1 ms before host 1's answer): host 2's advert on
+            # the bridge after the heal and within 2 ms before host 1's first counts too (the
+            # aim keeps host 1's periodic advert 10 ms away from host 2's).
+            heard = [float(t) for t, src, p in rows if src == L.mac(2) and t_event <= float(t) < first]
+            answered = (got and got[0] < first) or (heard and first - heard[-1] < 0.002)
+            path = "answer" if answered else "periodic"
+            # How long host 1 took to answer (from host 2's advert reaching its port): an
+            # answer skipped or held back shows here as tens of ms.
+            answer_us = (first - got[0]) * 1e6 if got and got[0] < first else None
+            if heal_path in ("answer", "periodic") and path != heal_path:
+                nxt2 = [float(t) for t, src, p in rows if src == L.mac(2) and float(t) >= t_event]
+                raise Missed(f"aimed at {heal_path}, took {path} (heal set {(t_event - at_set) * 1e3:.1f} ms "
+                             f"after the aim; then host 1 +{(first - t_event) * 1e3:.1f} ms, host 2 "
+                             f"+{(nxt2[0] - t_event) * 1e3 if nxt2 else float('nan'):.1f} ms, "
+                             f"delivered to host 1 +{(got[0] - t_event) * 1e3 if got else float('nan'):.1f} ms)")
         add2, del2, gone = vip_events(pcap + ".mon2", addrs)
         add1, del1, _ = vip_events(pcap + ".mon1", addrs)
         # Expected: host 1 adds each address once (restart) or holds them (heal), host 2 deletes
@@ -181,8 +354,18 @@ def one_run(lab, impl, mode, k, n=1):
         if gone is None:
             raise RuntimeError("no deletion seen")
         return {"ms": (gone - first) * 1000, "flaps": flaps, "extra_changes": extra,
-                "drops": drops, "load": os.getloadavg()[0], "since_own_advert_us": since_own_us}
+                "drops": drops, "load": os.getloadavg()[0], "since_own_advert_us": since_own_us,
+                "path": path, "answer_us": answer_us}
     finally:
+        # A run that ended early (a missed aim, a failure) left its captures, monitors and the
+        # bridge batch running: stopped here, or they ran beside every later run (a real-time
+        # address monitor of host 2 among them).
+        for w in watch or ():
+            w.stop()
+        if batch:
+            batch.close()
+        for p in list(lab.bg):
+            lab.stop_bg(p)
         for d in lab.daemons:
             if d.proc.poll() is None:
                 d.terminate()
@@ -204,6 +387,12 @@ def main():
                     help="instances per router (hand-over = the last address gone)")
     ap.add_argument("--only")
     ap.add_argument("--before", help="another vigild binary, run as a third implementation")
+    ap.add_argument("--heal-path", default="alternate",
+                    choices=["alternate", "answer", "periodic", "random"],
+                    help="which advert comes first after the heal (module note): alternate = run "
+                         "k takes 'answer' for even k, 'periodic' for odd k, for every "
+                         "implementation; random = a random heal instant (the bench before "
+                         "2026-12-04)")
     ap.add_argument("--json")
     args = ap.parse_args()
     kinds = [args.only] if args.only else ["vigil", "keepalived"]
@@ -217,18 +406,34 @@ def main():
         for mode in modes:
             runs = {k: [] for k in kinds}
             failed = {k: 0 for k in kinds}
+            missed = {k: 0 for k in kinds}
             for k in range(args.runs):
                 order = kinds if k % 2 == 0 else kinds[::-1]  # neither always first
+                hp = args.heal_path
+                if hp == "alternate":
+                    hp = ("answer", "periodic")[k % 2]
                 for kind in order:
-                    try:
-                        r = one_run(lab, kind, mode, k, args.instances)
-                    except RuntimeError as e:
-                        print(f"  {mode} {kind} run {k}: {e}", flush=True)
-                        failed[kind] += 1
+                    r = None
+                    for _ in range(6):
+                        try:
+                            r = one_run(lab, kind, mode, k, args.instances, hp)
+                            break
+                        except Missed as e:
+                            print(f"  {mode} {kind} run {k}: {e}, again", flush=True)
+                            missed[kind] += 1
+                        except RuntimeError as e:
+                            print(f"  {mode} {kind} run {k}: {e}", flush=True)
+                            failed[kind] += 1
+                            break
+                    if r is None:
                         continue
+                    r["k"] = k
                     runs[kind].append(r)
                     own = r["since_own_advert_us"]
-                    print(f"  {mode:7} {kind:12} run {k:2}  {r['ms']:7.3f} ms  flaps {r['flaps']}  "
+                    print(f"  {mode:7} {kind:12} run {k:2}  {r['ms']:7.3f} ms  "
+                          f"{'' if r['path'] is None else r['path'] + '  '}"
+                          f"{'' if r['answer_us'] is None else 'answered in %.0f us  ' % r['answer_us']}"
+                          f"flaps {r['flaps']}  "
                           f"extra changes {r['extra_changes']}  drops {r['drops']}  "
                           f"load {r['load']:.2f}  host 2's own advert "
                           f"{'-' if own is None else f'{own:.0f} us'} before", flush=True)
@@ -237,38 +442,50 @@ def main():
                 if not xs:
                     print(f"{mode:7} {kind:10} all runs failed", flush=True)
                     continue
-                s = {"mode": mode, "impl": kind, "instances": args.instances, "runs": len(xs), "failed": failed[kind],
+                s = {"mode": mode, "impl": kind, "instances": args.instances, "runs": len(xs),
+                     "failed": failed[kind], "missed_aim": missed[kind],
+                     "heal_path": args.heal_path if mode == "heal" else None,
                      "median_ms": L.percentile(xs, 50), "min_ms": min(xs), "max_ms": max(xs),
                      "flaps": sum(r["flaps"] for r in runs[kind]),
                      "extra_changes": sum(r["extra_changes"] or 0 for r in runs[kind]),
                      "drops": sum(sum(r["drops"]) for r in runs[kind]),
                      "load": [min(r["load"] for r in runs[kind]), max(r["load"] for r in runs[kind])],
                      "each": runs[kind]}
-                # Split by how host 2 was woken (see one_run): the two kinds differ by ~30 us.
-                def woke_warm(r):
-                    return r["since_own_advert_us"] is not None and r["since_own_advert_us"] < 1000
-                warm = [r["ms"] for r in runs[kind] if woke_warm(r)]
-                cold = [r["ms"] for r in runs[kind] if not woke_warm(r)]
-                s["warm"] = [L.percentile(warm, 50), min(warm), max(warm), len(warm)] if warm else None
-                s["cold"] = [L.percentile(cold, 50), min(cold), max(cold), len(cold)] if cold else None
+                # Split by the path the heal took (module note): host 2 woken warm by the answer
+                # to its own advert, or cold by host 1's periodic advert.
+                for name in ("answer", "periodic"):
+                    ys = [r["ms"] for r in runs[kind] if r["path"] == name]
+                    s[name] = [L.percentile(ys, 50), min(ys), max(ys), len(ys)] if ys else None
                 results.append(s)
                 print(f"{mode:7} {kind:12} runs {len(xs):2}  VIP gone {s['median_ms']:.3f} ms "
                       f"[{s['min_ms']:.3f}, {s['max_ms']:.3f}] after the first advert  flaps "
                       f"{s['flaps']}  extra state changes {s['extra_changes']}  socket drops "
-                      f"{s['drops']}  failed {s['failed']}  load {s['load'][0]:.1f}-{s['load'][1]:.1f}",
-                      flush=True)
-                for name in ("warm", "cold"):
+                      f"{s['drops']}  failed {s['failed']}  missed aim {s['missed_aim']}  "
+                      f"load {s['load'][0]:.1f}-{s['load'][1]:.1f}", flush=True)
+                for name in ("answer", "periodic"):
                     if mode == "heal" and s[name]:
                         m, lo, hi, n = s[name]
-                        print(f"{'':7} {'':12} {name} (host 2 {'sent' if name == 'warm' else 'slept'} "
-                              f"before): {n} runs, {m:.3f} ms [{lo:.3f}, {hi:.3f}]", flush=True)
+                        print(f"{'':7} {'':12} {name} (host 2 woken {'warm' if name == 'answer' else 'cold'}): "
+                              f"{n} runs, {m:.3f} ms [{lo:.3f}, {hi:.3f}]", flush=True)
             if "keepalived" in kinds and runs["vigil"] and runs["keepalived"]:
-                # Pairwise: run k of vigil against run k of keepalived (same window).
-                pairs = list(zip(runs["vigil"], runs["keepalived"]))
+                # Pairwise, same window: run k of vigil against run k of keepalived; in `heal`
+                # with an aimed path both took the same path, else the i-th run of each path.
+                if mode == "heal" and args.heal_path == "random":
+                    pairs = [pr for name in ("answer", "periodic") for pr in zip(
+                        [r for r in runs["vigil"] if r["path"] == name],
+                        [r for r in runs["keepalived"] if r["path"] == name])]
+                else:
+                    ka = {r["k"]: r for r in runs["keepalived"]}
+                    pairs = [(v, ka[v["k"]]) for v in runs["vigil"] if v["k"] in ka]
                 slower = sum(1 for v, c in pairs if v["ms"] > c["ms"])
                 print(f"{mode:7} vigil slower than keepalived in {slower} of {len(pairs)} paired "
                       f"runs; slowest vigil {max(r['ms'] for r in runs['vigil']):.3f} ms, fastest "
                       f"keepalived {min(r['ms'] for r in runs['keepalived']):.3f} ms", flush=True)
+                if mode == "heal":
+                    for name in ("answer", "periodic"):
+                        pn = [(v, c) for v, c in pairs if v["path"] == name]
+                        print(f"{'':7} {name}: vigil slower in {sum(v['ms'] > c['ms'] for v, c in pn)} "
+                              f"of {len(pn)}", flush=True)
     if args.json:
         L.write_results(args.json, results, vigild=BINARIES["vigil"], before=args.before)
 
