@@ -6,14 +6,17 @@
 //! namespace of a [`Lab`] (eth0..eth2 up on bridges with documentation addresses; eth3 and
 //! eth0.1 present but without carrier):
 //! - keepalived 2.2.7 runs VRRP only (`-n -l -D -d -P`), logging its dump to the console; once
-//!   the dump is complete (its `------< Interfaces >------` header appears) it is stopped by its
-//!   pid (SIGTERM, then SIGKILL to parent and VRRP child if it lingers);
+//!   the dump is complete (a log line follows its `------< Interfaces >------` part) it is
+//!   stopped by its pid (SIGTERM, then SIGKILL to parent and VRRP child if it lingers);
 //! - `vigild -d -t` prints Vigil's dump of the effective configuration.
 //!
 //! Both dumps are parsed into scope (`global`, `instance NAME`, `sync group NAME`,
 //! `script NAME`, `track file NAME`, `track process NAME`, `static addresses`, `static routes`,
-//! `GARP delay group N #K` (keepalived's number and the group's place in the list), or another
-//! keepalived section's title) -> field -> value (a list's items joined), and every
+//! `GARP delay group N #K` (keepalived's number and the group's place in the list),
+//! `interface NAME` (the Interfaces part: every interface of the namespace, the kernel's
+//! values, which both read in the same namespace, and the configuration's: debounce delays,
+//! gates, tracking instances), `created interface NAME` (a macvlan keepalived created as it
+//! ran), or another keepalived section's title) -> field -> value (a list's items joined), and every
 //! field of every scope is compared. A difference fails the test unless [`LISTED`] names it (scope kind, field, which side
 //! has it) with a one-line reason; a row of [`LISTED`] that matches nothing fails it too, so the
 //! table stays exact as Vigil changes.
@@ -205,9 +208,10 @@ fn keepalived_dump(
     };
     let complete = wait_until(Duration::from_secs(20), || {
         let text = fs::read_to_string(&log).unwrap_or_default();
-        // Done: the dump is complete, or keepalived gave up ("Warning - keepalived has no
-        // configuration to run", a VRRP child that exited on a configuration error).
-        text.contains(INTERFACES_HEADER)
+        // Done: the dump is complete (a log line follows its Interfaces part), or keepalived
+        // gave up ("Warning - keepalived has no configuration to run", a VRRP child that exited
+        // on a configuration error).
+        interfaces_done(&text)
             || text.contains("keepalived has no configuration to run")
             || text.contains(": Stopping")
             || text.contains("exited with permanent error")
@@ -235,16 +239,42 @@ fn keepalived_dump(
         return (None, text);
     };
     assert!(
-        complete || lines.contains(&INTERFACES_HEADER),
+        complete && interfaces_done(&text),
         "{file}: keepalived's dump did not complete:\n{text}"
     );
+    // The dump's lines: from its first header to the end of its Interfaces part (the first
+    // line after that header that is neither indented nor a header); keepalived's other log
+    // lines in between (the parent's) are neither.
+    let mut in_interfaces = false;
     let dump: Vec<&str> = lines[start..]
         .iter()
-        .take_while(|l| **l != INTERFACES_HEADER)
+        .take_while(|l| {
+            if **l == INTERFACES_HEADER {
+                in_interfaces = true;
+                return true;
+            }
+            !in_interfaces || l.starts_with(' ')
+        })
         .filter(|l| l.starts_with(' ') || l.starts_with("------<"))
         .copied()
         .collect();
     (Some(dump.join("\n")), text)
+}
+
+/// Whether keepalived's log holds a complete dump: a line that is not part of the dump (not
+/// indented, no timestamp-only prefix) follows the Interfaces header.
+fn interfaces_done(log: &str) -> bool {
+    let Some(k) = log.find(INTERFACES_HEADER) else {
+        return false;
+    };
+    log[k..].lines().skip(1).any(|l| {
+        let body = if l.len() >= 26 && l.get(24..26) == Some(": ") {
+            l.get(26..).unwrap_or("")
+        } else {
+            l
+        };
+        !body.is_empty() && !body.starts_with(' ')
+    })
 }
 
 /// vigild's dump of `file` (`None` when it printed no VRRP part).
@@ -354,6 +384,7 @@ fn parse(dump: &str) -> Dump {
                 ("VRRP Script = ", "script "),
                 ("Track file = ", "track file "),
                 ("VRRP Track process = ", "track process "),
+                ("Name = ", "interface "),
             ];
             if let Some((p, kind)) = named.iter().find(|(p, _)| content.starts_with(p)) {
                 let name = &content[p.len()..];
@@ -386,6 +417,18 @@ fn parse(dump: &str) -> Dump {
             ("Flags".to_string(), String::new())
         } else if let Some(v) = content.strip_prefix("Num member fault ") {
             ("Num member fault".to_string(), v.to_string())
+        } else if let Some((k, v)) = INTERFACE_VALUES
+            .iter()
+            .find_map(|p| content.strip_prefix(p).map(|v| (p.trim_end(), v)))
+        {
+            (k.to_string(), v.to_string())
+        } else if let Some((kind, v)) = content
+            .split_once(" type ")
+            .filter(|(k, _)| *k == "VMAC" || *k == "IPVLAN")
+        {
+            (format!("{kind} type"), v.to_string())
+        } else if content.contains("IPv6 forwarding. Last checked") {
+            ("IPv6 forwarding check".to_string(), content.to_string())
         } else if let Some((k, v)) = content.split_once(" = ") {
             (k.to_string(), v.to_string())
         } else if let Some((k, v)) = content.split_once(" : ") {
@@ -402,8 +445,36 @@ fn parse(dump: &str) -> Dump {
         };
         fields.insert(key, value);
     }
+    // The macvlans keepalived created as it ran (vigild -d -t creates none) are a kind of
+    // their own.
+    let created: Vec<String> = out
+        .iter()
+        .filter(|(k, f)| k.starts_with("interface ") && f.contains_key("I/f created by keepalived"))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in created {
+        if let Some(f) = out.remove(&k) {
+            out.insert(format!("created {k}"), f);
+        }
+    }
     out
 }
+
+/// keepalived's interface lines that give a value without ` = ` (`Gratuitous ARP interval
+/// 100ms`, `Original arp_ignore 0`).
+const INTERFACE_VALUES: &[&str] = &[
+    "Gratuitous ARP interval ",
+    "Gratuitous NA interval ",
+    "Gratuitous ARP aggregation group ",
+    "Reset ARP config counter ",
+    "Original arp_ignore ",
+    "Original arp_filter ",
+    "rp_filter ",
+    "Original promote_secondaries ",
+    "Reset promote_secondaries counter ",
+    "VRF master table ",
+    "VRF slave of ",
+];
 
 fn scope_kind(scope: &str) -> &str {
     for k in [
@@ -413,6 +484,8 @@ fn scope_kind(scope: &str) -> &str {
         "track file ",
         "track process ",
         "GARP delay group ",
+        "created interface ",
+        "interface ",
     ] {
         if scope.starts_with(k) {
             return k.trim_end();

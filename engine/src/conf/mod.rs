@@ -82,6 +82,10 @@ pub struct ParseOptions {
     /// The host's load-balancer data plane (the runner detects it): which notes and refusals
     /// the virtual servers get.
     pub data_plane: crate::dataplane::Backend,
+    /// The macvlan and ipvlan interfaces of the system (the runner lists them; keepalived's
+    /// `IS_MAC_IP_VLAN`): a `garp_group` naming one is ignored with a warning, as keepalived
+    /// 2.2.7 ignores it ("Cannot specify garp_delay on a vmac").
+    pub vlan_interfaces: Vec<String>,
 }
 
 /// What an nftables host does instead of an IPVS-wide keyword (`lvs_flush`,
@@ -153,6 +157,7 @@ fn parse_with(
         next_rule_priority: [16384, 16384],
         data_plane: opts.data_plane,
         instance_syncd: None,
+        vlan_interfaces: opts.vlan_interfaces.clone(),
     };
     let mut cfg = b.config(&tree);
     cfg.rule_interfaces = std::mem::take(&mut b.rule_interfaces);

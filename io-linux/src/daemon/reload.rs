@@ -6,15 +6,31 @@ use super::*;
 /// Read, parse and convert the configuration; every problem is logged (parse errors with
 /// file:line:column) and gives `None`.
 pub(super) fn load(src: &ConfigSource<'_>) -> Option<Loaded> {
-    // The same load as `vigild -t` (src/load.rs): what one refuses, the other refuses.
-    let report = crate::load::load(&src.path, src.loader, &src.options, src.subsystems);
+    // The same load as `vigild -t` (src/load.rs): what one refuses, the other refuses. The
+    // system's macvlans as they are now (a garp_group naming one is ignored, as in -t).
+    let mut options = src.options.clone();
+    options.vlan_interfaces = crate::netlink::vlan_interfaces();
+    let report = crate::load::load(&src.path, src.loader, &options, src.subsystems);
     for d in &report.diagnostics {
         match d.severity {
             conf::Severity::Error => error!("{d}"),
             _ => warn!("{d}"),
         }
     }
-    report.loaded
+    let loaded = report.loaded?;
+    // keepalived 2.2.7 resolves the interfaces of routes, nexthops and rules as it reads the
+    // file; one that does not exist stops it ("Non-existent interface specified in
+    // configuration", exit 5). At start vigild refuses the same way; on SIGHUP keepalived's
+    // VRRP process would stop too, vigild refuses the reload and keeps running (the caller).
+    let missing = crate::load::missing_route_interfaces(&loaded.cfg, crate::load::interface_exists);
+    if !missing.is_empty() {
+        for d in &missing {
+            error!("{d}");
+        }
+        error!("non-existent interface specified in configuration");
+        return None;
+    }
+    Some(loaded)
 }
 
 impl Daemon {
