@@ -90,6 +90,13 @@ const LISTED: &[Listed] = &[
     row("global", "Max auto priority", "*", KeepalivedOnly, "max_auto_priority is parsed, not acted on: vigild's realtime rule is its own (issue 15's keyword table)"),
     row("global", "nftables table name|nftables base chain priority|nftables don't force use ifindex for link local IPv6", "*", KeepalivedOnly, "keepalived 2.2.7 opens its nftables table for every use_vmac instance too (rules that send the macvlans' IGMP/MLD reports out of the parent interface); vigild's table is only for no_accept / strict mode, so a VMAC-only file has none to print"),
     row("GARP delay group", "GARP next time|GNA next time", "*", KeepalivedOnly, "run-time: when the interface's gate next opens (zero before the first send); the groups' intervals and interfaces are compared"),
+    row("interface", "Delayed state change running", "*", KeepalivedOnly, "run-time: whether a link change is being held back by interface_up_down_delays as the dump is written (vigild -d -t runs nothing; the delays themselves are compared)"),
+    row("interface", "Reset ARP config counter", "*", KeepalivedOnly, "run-time: how many of keepalived's running macvlans changed the interface's arp_ignore / arp_filter (vigild -d -t creates none; the original values are compared)"),
+    row("interface", "rp_filter", "*", KeepalivedOnly, "run-time: keepalived prints rp_filter only once it has processed a link change of the interface since it started (its macvlans', its own sysctl writes); Vigil does not change rp_filter"),
+    row("created interface", "*", "*", KeepalivedOnly, "the use_vmac macvlans keepalived -d created as it ran; vigild -d -t creates none (their names are compared in the instances' lines)"),
+    row("interface", "Original promote_secondaries", "promote_secondaries.conf", Differs, "keepalived has set the sysctl by the time it dumps and reads its own value back from the link change; vigild -d -t changes nothing and prints the kernel's (the counter of instances that set it is compared)"),
+    row("interface", "Tracking VRRP instances", "sync_group_unweighted.conf", Differs, "keepalived 2.2.7 copies a sync group member's track_interface weight into the interface's list before it clears it in the instance's (logging that it ignores it), and its tracking reads the interface's list: it applies the weight it says it ignores; Vigil applies the rule it logs (unweighted)"),
+    row("interface", "Tracking VRRP instances", "owner_weighted_trackers.conf", KeepalivedOnly, "keepalived 2.2.7 drops the address owner's weighted track_interface from the instance (and says so) but leaves it in the interface's list, where no weight can move a priority of 255; Vigil does not track it"),
     row("instance", "Number of config faults", "*", KeepalivedOnly, "keepalived run-time counter"),
     row("instance", "No sockets allocated", "*", KeepalivedOnly, "keepalived run-time socket state"),
     row("sync group", "Num member fault", "*", KeepalivedOnly, "keepalived run-time counters"),
@@ -242,18 +249,17 @@ fn keepalived_dump(
         complete && interfaces_done(&text),
         "{file}: keepalived's dump did not complete:\n{text}"
     );
-    // The dump's lines: from its first header to the end of its Interfaces part (the first
-    // line after that header that is neither indented nor a header); keepalived's other log
-    // lines in between (the parent's) are neither.
+    // The dump's lines: from its first header to the end of its Interfaces part (the VRRP
+    // child's first line after the dump); keepalived's other log lines in between (its
+    // parent's "Startup complete" can come in the middle) are neither indented nor headers.
     let mut in_interfaces = false;
     let dump: Vec<&str> = lines[start..]
         .iter()
         .take_while(|l| {
             if **l == INTERFACES_HEADER {
                 in_interfaces = true;
-                return true;
             }
-            !in_interfaces || l.starts_with(' ')
+            !(in_interfaces && after_dump(l))
         })
         .filter(|l| l.starts_with(' ') || l.starts_with("------<"))
         .copied()
@@ -261,8 +267,14 @@ fn keepalived_dump(
     (Some(dump.join("\n")), text)
 }
 
-/// Whether keepalived's log holds a complete dump: a line that is not part of the dump (not
-/// indented, no timestamp-only prefix) follows the Interfaces header.
+/// The VRRP child's first lines after its dump: an instance's (`(VI_1) Entering BACKUP STATE
+/// (init)`), its socket pool, or its stop.
+fn after_dump(line: &str) -> bool {
+    line.starts_with('(') || line.starts_with("VRRP sockpool") || line.starts_with("Stopping")
+}
+
+/// Whether keepalived's log holds a complete dump: one of the VRRP child's lines that follow
+/// its dump comes after the Interfaces header.
 fn interfaces_done(log: &str) -> bool {
     let Some(k) = log.find(INTERFACES_HEADER) else {
         return false;
@@ -273,7 +285,7 @@ fn interfaces_done(log: &str) -> bool {
         } else {
             l
         };
-        !body.is_empty() && !body.starts_with(' ')
+        after_dump(body)
     })
 }
 
