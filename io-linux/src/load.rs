@@ -127,8 +127,8 @@ pub fn missing_interfaces(cfg: &conf::Config, exists: impl FnMut(&str) -> bool) 
 /// nexthops and rules (virtual and static), which keepalived 2.2.7 resolves while it reads the
 /// file (`alloc_route`, `alloc_rule`: `if_get_by_ifname(..., IF_CREATE_IF_DYNAMIC)`) and
 /// whose absence stops it before it runs anything (vrrp_daemon.c `start_vrrp`: "Non-existent
-/// interface specified in configuration", exit 5). The other interfaces the daemon follows as
-/// they come and go.
+/// interface specified in configuration"; keepalived exits 2, vigild with its refusal code 5).
+/// The other interfaces the daemon follows as they come and go.
 pub fn missing_route_interfaces(
     cfg: &conf::Config,
     exists: impl FnMut(&str) -> bool,

@@ -4,7 +4,7 @@
 //! For every configuration (keepalived's 25 samples in `tests/configs/keepalived-samples`, every
 //! file in `tests/configs`, and the VRRP settings files in `tests/configs/dump`), in one network
 //! namespace of a [`Lab`] (eth0..eth2 up on bridges with documentation addresses; eth3 and
-//! eth0.1 present but without carrier):
+//! eth0.1 present but without carrier; a macvlan mv0 on eth0):
 //! - keepalived 2.2.7 runs VRRP only (`-n -l -D -d -P`), logging its dump to the console; once
 //!   the dump is complete (a log line follows its `------< Interfaces >------` part) it is
 //!   stopped by its pid (SIGTERM, then SIGKILL to parent and VRRP child if it lingers);
@@ -615,6 +615,23 @@ fn keepalived_and_vigild_dump_the_same_vrrp_configuration() {
         ]);
         must(&["ip", "-n", &lab.ns(1), "link", "set", ifname, "up"]);
     }
+    // A macvlan that neither daemon created (a garp_group on it is ignored by both).
+    must(&[
+        "ip",
+        "-n",
+        &lab.ns(1),
+        "link",
+        "add",
+        "link",
+        "eth0",
+        "name",
+        "mv0",
+        "type",
+        "macvlan",
+        "mode",
+        "bridge",
+    ]);
+    must(&["ip", "-n", &lab.ns(1), "link", "set", "mv0", "up"]);
 
     let mut report = String::new();
     let mut failures = Vec::new();

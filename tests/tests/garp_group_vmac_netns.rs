@@ -21,7 +21,6 @@
 //! Needs root, keepalived, tcpdump and tshark: without them the test says NOT RUN.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::process::Command;
 use std::time::Duration;
 
@@ -61,10 +60,13 @@ fn tools_present() -> bool {
 
 /// The gratuitous ARPs for each address within 4 s of `kind` becoming MASTER.
 fn announcements(lab: &mut Lab, kind: Kind) -> BTreeMap<String, usize> {
-    let vip: IpAddr = "192.0.2.100".parse().expect("address");
     let cap = lab.capture(&format!("gvmac-{kind:?}.pcap"));
     let node = lab.start(kind, 1, CONF);
-    let master = wait_until(Duration::from_secs(15), || lab.has(1, vip));
+    // MASTER once the address is on the macvlan.
+    let master = wait_until(Duration::from_secs(15), || {
+        let out = lab.exec(1, &["ip", "-o", "addr", "show", "dev", "mv0"]);
+        String::from_utf8_lossy(&out.stdout).contains("192.0.2.100/24")
+    });
     assert!(master, "{kind:?} did not become MASTER\n{}", lab.logs());
     std::thread::sleep(Duration::from_secs(4));
     lab.node(node).terminate();
@@ -96,6 +98,17 @@ fn a_garp_group_on_a_macvlan_is_ignored_with_a_warning_as_keepalived_does() {
         "bridge",
     ]);
     must(&["ip", "-n", &ns, "link", "set", "mv0", "up"]);
+    // The instance's source address on the macvlan.
+    must(&[
+        "ip",
+        "-n",
+        &ns,
+        "addr",
+        "add",
+        "192.0.2.31/24",
+        "dev",
+        "mv0",
+    ]);
     let conf = lab.write("gvmac.conf", CONF);
     let path = conf.to_string_lossy().into_owned();
 

@@ -4,15 +4,17 @@
 //! keepalived resolves those interfaces while it reads the file (vrrp_iproute.c `alloc_route`,
 //! vrrp_iprule.c `alloc_rule`: "WARNING - interface ... for VROUTE nexthop doesn't exist",
 //! "... for rule doesn't exist") and then stops its VRRP process before it runs anything
-//! (vrrp_daemon.c `start_vrrp`: "Non-existent interface specified in configuration", exit 5);
-//! its parent then exits too. vigild does the same: it logs each missing interface at its
-//! file:line:col and exits 5 before it starts.
+//! (vrrp_daemon.c `start_vrrp`: "Non-existent interface specified in configuration"); its
+//! parent then stops too ("exited with permanent error CONFIG. Terminating") with
+//! `KEEPALIVED_EXIT_CONFIG` (2). vigild does the same: it logs each missing interface at its
+//! file:line:col and stops before it starts, with the exit code it gives every configuration it
+//! refuses (5, as `vigild -t`; not keepalived's daemon code 2: see `daemon::EXIT_CONFIG`).
 //!
 //! For each case, in one network namespace of a [`Lab`], keepalived (`-n -l -D -P`) and vigild
-//! (`-n -l`) are started in turn on the same file; both must stop by themselves with keepalived's
-//! exit code, keepalived logging its message and vigild the location of the line. A control file
-//! (the same lines naming eth0) must keep both running. Needs root and keepalived: without them
-//! the test says NOT RUN.
+//! (`-n -l`) are started in turn on the same file; both must stop by themselves, keepalived with 2
+//! and its message, vigild with 5 and the location of the line. A control file (the same lines
+//! naming eth0) must keep both running. Needs root and keepalived: without them the test says
+//! NOT RUN.
 
 use std::time::Duration;
 
@@ -86,14 +88,14 @@ fn a_missing_route_or_rule_interface_stops_both_daemons_at_start() {
         let text = conf(extra, after);
         let (ka, ka_log, _) = run(&mut lab, Kind::Keepalived, &text);
         println!("{what}: keepalived stopped with {ka:?}");
-        assert_eq!(ka, Some(5), "{what}: keepalived\n{ka_log}");
+        assert_eq!(ka, Some(2), "{what}: keepalived\n{ka_log}");
         assert!(
             ka_log.contains("Non-existent interface specified in configuration"),
             "{what}: keepalived's log\n{ka_log}"
         );
         let (vg, vg_log, path) = run(&mut lab, Kind::Vigil, &text);
         println!("{what}: vigild stopped with {vg:?}");
-        assert_eq!(vg, ka, "{what}: vigild as keepalived\n{vg_log}");
+        assert_eq!(vg, Some(5), "{what}: vigild refuses it\n{vg_log}");
         assert!(
             vg_log.contains(&format!("{path}{vigil_says}"))
                 && vg_log.contains("non-existent interface specified in configuration"),

@@ -20,7 +20,7 @@ pub(super) fn load(src: &ConfigSource<'_>) -> Option<Loaded> {
     let loaded = report.loaded?;
     // keepalived 2.2.7 resolves the interfaces of routes, nexthops and rules as it reads the
     // file; one that does not exist stops it ("Non-existent interface specified in
-    // configuration", exit 5). At start vigild refuses the same way; on SIGHUP keepalived's
+    // configuration"). At start vigild refuses the same way; on SIGHUP keepalived's
     // VRRP process would stop too, vigild refuses the reload and keeps running (the caller).
     let missing = crate::load::missing_route_interfaces(&loaded.cfg, crate::load::interface_exists);
     if !missing.is_empty() {
