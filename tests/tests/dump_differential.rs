@@ -213,7 +213,9 @@ fn keepalived_dump(
         child: Some(child),
         vrrp_pid_file,
     };
-    let complete = wait_until(Duration::from_secs(20), || {
+    // Generous: an include cycle makes keepalived log thousands of lines first (21 s seen on a
+    // loaded machine).
+    let complete = wait_until(Duration::from_secs(90), || {
         let text = fs::read_to_string(&log).unwrap_or_default();
         // Done: the dump is complete (a log line follows its Interfaces part), or keepalived
         // gave up ("Warning - keepalived has no configuration to run", a VRRP child that exited
@@ -567,36 +569,8 @@ fn conf_files(dir: &Path, pred: impl Fn(&str) -> bool) -> Vec<String> {
     v
 }
 
-#[test]
-fn keepalived_and_vigild_dump_the_same_vrrp_configuration() {
-    if !require_root() {
-        return;
-    }
-    if Command::new("keepalived").arg("-v").output().is_err() {
-        not_run("keepalived is missing (apt-get install keepalived; scripts/test installs it)");
-        return;
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
-    let samples = root.join("keepalived-samples");
-    let settings = root.join("dump");
-    let mut cases: Vec<(PathBuf, String, bool)> = Vec::new();
-    let s = conf_files(&samples, |n| n.starts_with("keepalived.conf"));
-    assert_eq!(s.len(), 25, "keepalived 2.2.7's 25 samples");
-    cases.extend(s.into_iter().map(|n| (samples.clone(), n, false)));
-    cases.extend(
-        conf_files(&root, |n| n.ends_with(".conf"))
-            .into_iter()
-            .map(|n| (root.clone(), n, false)),
-    );
-    let new = conf_files(&settings, |n| n.ends_with(".conf"));
-    assert!(
-        new.len() >= 40,
-        "at least 40 VRRP settings files, found {}",
-        new.len()
-    );
-    cases.extend(new.into_iter().map(|n| (settings.clone(), n, true)));
-
-    let vigild = Lab::vigild_path();
+/// The namespace both daemons run in (see the module docs).
+fn lab() -> Lab {
     let lab = Lab::with_links("dump", 1, 3);
     for (k, ifname) in EXTRA_INTERFACES.iter().enumerate() {
         let peer = format!("dx{k}");
@@ -632,6 +606,40 @@ fn keepalived_and_vigild_dump_the_same_vrrp_configuration() {
         "bridge",
     ]);
     must(&["ip", "-n", &lab.ns(1), "link", "set", "mv0", "up"]);
+    lab
+}
+
+#[test]
+fn keepalived_and_vigild_dump_the_same_vrrp_configuration() {
+    if !require_root() {
+        return;
+    }
+    if Command::new("keepalived").arg("-v").output().is_err() {
+        not_run("keepalived is missing (apt-get install keepalived; scripts/test installs it)");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    let samples = root.join("keepalived-samples");
+    let settings = root.join("dump");
+    let mut cases: Vec<(PathBuf, String, bool)> = Vec::new();
+    let s = conf_files(&samples, |n| n.starts_with("keepalived.conf"));
+    assert_eq!(s.len(), 25, "keepalived 2.2.7's 25 samples");
+    cases.extend(s.into_iter().map(|n| (samples.clone(), n, false)));
+    cases.extend(
+        conf_files(&root, |n| n.ends_with(".conf"))
+            .into_iter()
+            .map(|n| (root.clone(), n, false)),
+    );
+    let new = conf_files(&settings, |n| n.ends_with(".conf"));
+    assert!(
+        new.len() >= 40,
+        "at least 40 VRRP settings files, found {}",
+        new.len()
+    );
+    cases.extend(new.into_iter().map(|n| (settings.clone(), n, true)));
+
+    let vigild = Lab::vigild_path();
+    let lab = lab();
 
     let mut report = String::new();
     let mut failures = Vec::new();

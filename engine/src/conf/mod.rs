@@ -172,4 +172,6 @@ fn parse_with(
 }
 
 #[cfg(test)]
+mod garp_vlan_tests;
+#[cfg(test)]
 mod tests;

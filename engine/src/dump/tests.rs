@@ -507,6 +507,7 @@ fn the_lvs_globals_dump_as_keepalived_s_vrrp_process_does() {
 /// delays bounded by the instance's interval (eth0's 2 s down delay is not below 2 x 1 s: 2 s
 /// less 1/256 s), the gates (the group's mv0 ignored), promote_secondaries counted, and eth1,
 /// tracked with weight 10 but holding a virtual address, tracked unweighted.
+// Long: keepalived's printed lines for four interfaces, verbatim, and the fake kernel behind them.
 #[test]
 fn the_interfaces_dump_as_keepalived_does() {
     struct Kernel;
