@@ -1,7 +1,8 @@
 // Long: keepalived 2.2.7's dump_vrrp / dump_global_data text, line for line in keepalived's order.
 //! `vigild -d` for the VRRP part: keepalived 2.2.7's `dump_data_vrrp` (`vrrp_data.c`:
 //! `dump_vrrp`, `dump_sync_group`, `dump_vscript`, `dump_vprocess`, `dump_vrrp_data`; `global_data.c`:
-//! `dump_global_data`; `vrrp_if.c`: `dump_garp_delay`, in `dump/garp.rs`; `vrrp_ipaddress.c`:
+//! `dump_global_data`; `vrrp_if.c`: `dump_garp_delay`, in `dump/garp.rs`, and `dump_if`, in
+//! `dump/interfaces.rs`; `vrrp_ipaddress.c`:
 //! `format_ipaddress`; `vrrp_iproute.c`: `format_iproute`; `track_file.c`: `dump_track_file`), with the same headers, field names and
 //! value formats, from the *effective* configuration: the parsed file after keepalived's defaults
 //! and after [`EngineConfig::from_conf`], the conversion the daemon runs, so that a default shows
@@ -67,6 +68,11 @@ pub trait DumpEnv {
     /// The host name (keepalived's default `router_id` and `smtp_helo_name`).
     fn host_name(&self) -> Option<String> {
         None
+    }
+    /// Every interface of the network namespace, in the kernel's order (the dump's
+    /// "Interfaces" part; none: the part is left out).
+    fn links(&self) -> Vec<SystemLink> {
+        Vec::new()
     }
 }
 
@@ -176,6 +182,7 @@ pub fn dump_vrrp(cfg: &Config, env: &dyn DumpEnv) -> Result<String, ConvertError
             track_process(w, cfg, &converted, p);
         }
     }
+    interfaces::interfaces(w, cfg, &converted, env);
     Ok(s)
 }
 
@@ -911,7 +918,7 @@ fn own_tracks<'a>(cfg: &Config, i: &conf::VrrpInstance, c: &'a InstanceConfig) -
     &c.track[..c
         .track
         .len()
-        .saturating_sub(from_group + c.track_group_tracks)]
+        .saturating_sub(from_group + c.implied_tracks + c.track_group_tracks)]
 }
 
 /// A sync group member without `sync_group_tracking_weight`: the engine applies no weight.
@@ -1593,5 +1600,7 @@ fn g_format(d: Duration) -> String {
 }
 
 mod garp;
+mod interfaces;
+pub use interfaces::{SystemLink, VlanLink};
 #[cfg(test)]
 mod tests;

@@ -431,6 +431,49 @@ fn instance(
             &mut c.track,
         );
     }
+    // keepalived 2.2.7 (`vrrp.c`, `vrrp_complete_instance`: TRACK_ADDR, TRACK_ROUTE,
+    // TRACK_RULE) also follows the link of every other interface the instance puts something
+    // on, unless the item is `no_track`: a virtual or excluded address's `dev`, a virtual
+    // route's `dev`, a virtual rule's `iif` / `oif`. Down means FAULT (what it holds there
+    // cannot be put back), and a `track_interface` entry for it becomes unweighted, as in
+    // `add_vrrp_to_interface`. Not the instance's own interface, which it follows anyway.
+    let before = c.track.len();
+    let addr_devs = i
+        .virtual_addresses
+        .iter()
+        .chain(&i.excluded_addresses)
+        .filter(|a| !a.address.no_track)
+        .filter_map(|a| a.address.dev.as_deref());
+    let route_devs = i
+        .virtual_routes
+        .iter()
+        .filter(|r| !r.no_track)
+        .filter_map(|r| r.dev.as_deref());
+    let rule_devs = i
+        .virtual_rules
+        .iter()
+        .filter(|r| !r.no_track)
+        .flat_map(|r| r.iif.iter().chain(&r.oif).map(String::as_str));
+    for ifname in addr_devs.chain(route_devs).chain(rule_devs) {
+        if ifname == c.interface {
+            continue;
+        }
+        let target = TrackTarget::Interface(ifname.to_string());
+        match c.track.iter_mut().find(|t| t.target == target) {
+            Some(t) if t.weight != 0 => {
+                note(&format!("track_interface {ifname} weight {}: a virtual address, route or rule of this instance is on it: down means FAULT, as keepalived does", t.weight));
+                t.weight = 0;
+                t.reverse = false;
+            }
+            Some(_) => {}
+            None => c.track.push(Track {
+                target,
+                weight: 0,
+                reverse: false,
+            }),
+        }
+    }
+    c.implied_tracks = c.track.len() - before;
     // track_group: keepalived 2.2.7 (`vrrp.c`, `add_vrrp_to_interface`) tracks the static
     // item's interface unweighted (down means FAULT); an interface already tracked keeps its
     // entry, which becomes unweighted.

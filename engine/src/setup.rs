@@ -150,6 +150,11 @@ pub struct InstanceConfig {
     /// of static addresses, routes and rules that name a group this instance is in; keepalived
     /// does not list them among the instance's tracked interfaces in its dump).
     pub track_group_tracks: usize,
+    /// How many entries just before the `track_group` ones at the end of [`Self::track`] are
+    /// the interfaces of the instance's virtual addresses, routes and rules (keepalived
+    /// follows their links too, unweighted, and does not list them among the instance's
+    /// tracked interfaces either).
+    pub implied_tracks: usize,
     /// Gratuitous ARP / unsolicited NA schedule (keepalived's `garp_*` settings).
     pub announce: Announce,
     /// keepalived's `down_timer_adverts` (1..=100, default 3): how many adverts a BACKUP misses
@@ -501,6 +506,7 @@ impl InstanceConfig {
             unicast_no_peers_fault: false,
             track: Vec::new(),
             track_group_tracks: 0,
+            implied_tracks: 0,
             announce: Announce::default(),
             down_timer_adverts: DEFAULT_DOWN_TIMER_ADVERTS,
             excluded_addresses: Vec::new(),

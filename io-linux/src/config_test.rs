@@ -154,6 +154,7 @@ pub(crate) fn dump(file: &Path, config_id: Option<String>) {
         config_id,
         rt_names: vigil_linux::routes::rt_names(),
         data_plane: vigil_engine::dataplane::Backend::NotApplied,
+        vlan_interfaces: vigil_linux::netlink::vlan_interfaces(),
     };
     if let Ok(cfg) = conf::parse_file(&path, &FsLoader, &opts) {
         vigil_linux::dump::print(&cfg);
@@ -181,6 +182,7 @@ pub(crate) fn run(
         config_id,
         data_plane: host.kind,
         rt_names: vigil_linux::routes::rt_names(),
+        vlan_interfaces: vigil_linux::netlink::vlan_interfaces(),
     };
     let report = load::load(&path, &FsLoader, &opts, subsystems);
     let mut diags = report.diagnostics;

@@ -12,8 +12,12 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use netlink_packet_route::link::{
+    InfoData, InfoIpVlan, InfoKind, InfoMacVlan, IpVlanFlags, IpVlanMode, LinkAttribute, LinkInfo,
+    LinkMessage, MacVlanMode,
+};
 use vigil_engine::conf::{self, Config, RunAs};
-use vigil_engine::dump::{dump_vrrp, DumpEnv};
+use vigil_engine::dump::{dump_vrrp, DumpEnv, SystemLink, VlanLink};
 use vigil_engine::wire::Family;
 
 use crate::netlink::{self, Addr, Rtnl};
@@ -24,6 +28,8 @@ use crate::operator::{program, user};
 pub struct SystemEnv {
     /// Interface name -> (index, addresses).
     interfaces: HashMap<String, (u32, Vec<Addr>)>,
+    /// Every interface as the "Interfaces" part prints it, in the kernel's order.
+    links: Vec<SystemLink>,
     /// Every virtual address of the configuration (never a primary address).
     vips: HashSet<IpAddr>,
     /// `script_user` / `keepalived_script` / vigild's own identity.
@@ -39,16 +45,21 @@ impl SystemEnv {
     /// opened: sources then print as `(none)`).
     pub fn new(cfg: &Config) -> SystemEnv {
         let mut interfaces = HashMap::new();
+        let mut system_links = Vec::new();
         if let Ok(mut rtnl) = Rtnl::open() {
-            let links = rtnl.links().unwrap_or_default();
+            let links = rtnl.link_messages().unwrap_or_default();
             let addrs = rtnl.addrs().unwrap_or_default();
-            for l in links {
+            for m in &links {
+                let Some(l) = system_link(m, &addrs) else {
+                    continue;
+                };
                 let mine: Vec<Addr> = addrs
                     .iter()
                     .filter(|a| a.index == l.index)
                     .cloned()
                     .collect();
                 interfaces.insert(l.name.clone(), (l.index, mine));
+                system_links.push(l);
             }
         }
         let vips = cfg
@@ -61,6 +72,7 @@ impl SystemEnv {
         let default_creds = user::default_script_user(&cfg.global).ok().map(|(c, _)| c);
         SystemEnv {
             interfaces,
+            links: system_links,
             vips,
             default_user: default_creds.as_ref().map(|c| (c.uid, c.gid)),
             default_creds,
@@ -111,10 +123,119 @@ impl DumpEnv for SystemEnv {
         }
     }
 
+    fn links(&self) -> Vec<SystemLink> {
+        self.links.clone()
+    }
+
     /// The one mail and notifications use ([`crate::operator::mail::host_name`]).
     fn host_name(&self) -> Option<String> {
         let h = crate::operator::mail::host_name();
         (!h.is_empty()).then_some(h)
+    }
+}
+
+/// One interface as keepalived's `dump_if` prints it: the link message's attributes, its
+/// addresses (IPv4, and link-local IPv6: keepalived keeps no other IPv6 address of an
+/// interface) and its IPv4 sysctls (keepalived reads them from the same kernel table,
+/// `IFLA_INET_CONF`).
+fn system_link(m: &LinkMessage, addrs: &[Addr]) -> Option<SystemLink> {
+    let mut l = SystemLink {
+        index: m.header.index,
+        flags: m.header.flags.bits(),
+        hw_type: u16::from(m.header.link_layer_type),
+        ..SystemLink::default()
+    };
+    let mut kind = None;
+    let mut data = None;
+    let mut base = 0;
+    let mut netns_id = None;
+    for a in &m.attributes {
+        match a {
+            LinkAttribute::IfName(n) => l.name = n.clone(),
+            LinkAttribute::Address(b) => l.mac = b.clone(),
+            LinkAttribute::Broadcast(b) => l.broadcast = b.clone(),
+            LinkAttribute::Mtu(v) => l.mtu = *v,
+            LinkAttribute::Link(i) => base = *i,
+            LinkAttribute::LinkNetNsId(i) => netns_id = Some(*i),
+            LinkAttribute::LinkInfo(infos) => {
+                for i in infos {
+                    match i {
+                        LinkInfo::Kind(k) => kind = Some(k.clone()),
+                        LinkInfo::Data(d) => data = Some(d.clone()),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if l.name.is_empty() {
+        return None;
+    }
+    l.vlan = match (kind, data) {
+        (Some(InfoKind::MacVlan), Some(InfoData::MacVlan(d))) => d.iter().find_map(|x| match x {
+            InfoMacVlan::Mode(m) => Some(VlanLink {
+                ipvlan: false,
+                ipvlan_mode: String::new(),
+                vlan_type: macvlan_mode(*m).into(),
+                base,
+                netns_id,
+            }),
+            _ => None,
+        }),
+        (Some(InfoKind::IpVlan), Some(InfoData::IpVlan(d))) => {
+            let mode = d.iter().find_map(|x| match x {
+                InfoIpVlan::Mode(m) => Some(*m),
+                _ => None,
+            });
+            let flags = d.iter().find_map(|x| match x {
+                InfoIpVlan::Flags(f) => Some(*f),
+                _ => None,
+            });
+            mode.map(|m| VlanLink {
+                ipvlan: true,
+                ipvlan_mode: match m {
+                    IpVlanMode::L2 => "L2 ",
+                    IpVlanMode::L3 => "L3 ",
+                    IpVlanMode::L3S => "L3S ",
+                    _ => "unknown mode ",
+                }
+                .into(),
+                vlan_type: match flags {
+                    Some(f) if f.contains(IpVlanFlags::Private) => "private",
+                    Some(f) if f.contains(IpVlanFlags::Vepa) => "vepa",
+                    _ => "bridge",
+                }
+                .into(),
+                base,
+                netns_id,
+            })
+        }
+        _ => None,
+    };
+    for a in addrs.iter().filter(|a| a.index == l.index) {
+        match a.addr {
+            IpAddr::V4(v4) => l.ipv4.push(v4),
+            IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80 => l.ipv6.push(v6),
+            IpAddr::V6(_) => {}
+        }
+    }
+    let sysctl = |p: &str| crate::vmac::get_sysctl(&l.name, p).unwrap_or(0);
+    l.arp_ignore = sysctl("arp_ignore");
+    l.arp_filter = sysctl("arp_filter");
+    l.promote_secondaries = sysctl("promote_secondaries");
+    Some(l)
+}
+
+/// keepalived's names of the macvlan modes.
+fn macvlan_mode(m: MacVlanMode) -> &'static str {
+    match m {
+        MacVlanMode::Private => "private",
+        MacVlanMode::Vepa => "vepa",
+        MacVlanMode::Bridge => "bridge",
+        MacVlanMode::Passthrough => "passthru",
+        MacVlanMode::Source => "source",
+        _ => "unknown",
     }
 }
 

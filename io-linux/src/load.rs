@@ -108,21 +108,42 @@ enum Use {
     Instance,
     /// A `track_interface` entry.
     Tracked,
-    /// The `dev` of an address, a route or a nexthop, a rule's `iif` / `oif`.
+    /// The `dev` of an address.
     Device,
+    /// The `dev` of a route or a nexthop, a rule's `iif` / `oif`: the daemon does not start
+    /// ([`missing_route_interfaces`]).
+    Route,
 }
 
 /// Every interface the configuration names that `exists` says is missing, as diagnostics at
-/// the line that names it, as `keepalived -t` reports them (with `dynamic_interfaces`, each a
-/// notice: keepalived uses the interface once it appears): an instance's interface, a
-/// tracked interface and a `garp_group`'s interface are errors; the `dev` of an address, a
-/// route or a route's nexthop and a rule's `iif` / `oif` are warnings (keepalived's "WARNING -
-/// interface ... for VROUTE nexthop doesn't exist" and "... for rule doesn't exist"; keepalived
-/// then drops the route or rule, and its `-t` fails, as `vigild -t` fails on a warning).
-/// `exists` is asked once per name.
-pub fn missing_interfaces(
+/// the line that names it, as `keepalived -t` reports them: an instance's interface, a
+/// tracked interface, a `garp_group`'s interface, the `dev` of a route or a route's nexthop
+/// and a rule's `iif` / `oif` are errors (keepalived 2.2.7: "WARNING - interface ... for
+/// VROUTE nexthop doesn't exist", "... for rule doesn't exist", then "Non-existent interface
+/// specified in configuration": its VRRP process stops, at start as in `-t`, and keepalived
+/// exits); the `dev` of an address is a warning. With `dynamic_interfaces` each is a notice
+/// (keepalived uses the interface once it appears). `exists` is asked once per name.
+pub fn missing_interfaces(cfg: &conf::Config, exists: impl FnMut(&str) -> bool) -> Vec<Diagnostic> {
+    missing(cfg, exists, |_| true)
+}
+
+/// What the daemon checks at start and on reload (`daemon/reload.rs`): the interfaces of routes,
+/// nexthops and rules (virtual and static), which keepalived 2.2.7 resolves while it reads the
+/// file (`alloc_route`, `alloc_rule`: `if_get_by_ifname(..., IF_CREATE_IF_DYNAMIC)`) and
+/// whose absence stops it before it runs anything (vrrp_daemon.c `start_vrrp`: "Non-existent
+/// interface specified in configuration"; keepalived exits 2, vigild with its refusal code 5).
+/// The other interfaces the daemon follows as they come and go.
+pub fn missing_route_interfaces(
+    cfg: &conf::Config,
+    exists: impl FnMut(&str) -> bool,
+) -> Vec<Diagnostic> {
+    missing(cfg, exists, |u| u == Use::Route)
+}
+
+fn missing(
     cfg: &conf::Config,
     mut exists: impl FnMut(&str) -> bool,
+    wanted: impl Fn(Use) -> bool,
 ) -> Vec<Diagnostic> {
     // References only: the owner's text is made for a missing interface, not for every use
     // (formatting every address for nothing was 8 % of `vigild -t` on 1,000 instances).
@@ -176,7 +197,7 @@ pub fn missing_interfaces(
         route_devices(r, &mut named);
     }
     for ri in &cfg.rule_interfaces {
-        named.push((&ri.name, &ri.loc, Use::Device, Owner::Rule { oif: ri.oif }));
+        named.push((&ri.name, &ri.loc, Use::Route, Owner::Rule { oif: ri.oif }));
     }
     // Few distinct names (one per interface), each looked up once per use: an ordered map of a
     // handful of short names costs less per look-up than SipHash does.
@@ -184,7 +205,7 @@ pub fn missing_interfaces(
     let mut reported = BTreeSet::new();
     let mut out = Vec::new();
     let dynamic = cfg.global.dynamic_interfaces;
-    for (name, loc, how, owner) in named {
+    for (name, loc, how, owner) in named.into_iter().filter(|(_, _, how, _)| wanted(*how)) {
         let ok = *known.entry(name).or_insert_with(|| exists(name));
         if ok || !reported.insert((&*loc.file, loc.line, loc.col, name)) {
             continue;
@@ -209,6 +230,9 @@ pub fn missing_interfaces(
             Use::Device => {
                 Diagnostic::warning(loc, format!("interface {name} for {owner} does not exist"))
             }
+            Use::Route => {
+                Diagnostic::error(loc, format!("interface {name} for {owner} does not exist"))
+            }
         });
     }
     out
@@ -217,11 +241,11 @@ pub fn missing_interfaces(
 /// The interfaces a route names: its `dev` and each nexthop's.
 fn route_devices<'a>(r: &'a conf::Route, named: &mut Vec<(&'a str, &'a Location, Use, Owner<'a>)>) {
     if let Some(d) = &r.dev {
-        named.push((d, &r.loc, Use::Device, Owner::Route(r.to)));
+        named.push((d, &r.loc, Use::Route, Owner::Route(r.to)));
     }
     for h in &r.attrs.nexthops {
         if let Some(d) = &h.dev {
-            named.push((d, &r.loc, Use::Device, Owner::Nexthop(r.to)));
+            named.push((d, &r.loc, Use::Route, Owner::Nexthop(r.to)));
         }
     }
 }
@@ -351,18 +375,32 @@ mod tests {
             [
                 "k.conf:13:2: error: (A) tracked interface eth9 does not exist",
                 "k.conf:17:2: warning: interface eth8 for 192.0.2.1 does not exist",
-                "k.conf:20:2: warning: interface eth7 for route 198.51.100.0 does not exist",
-                "k.conf:21:2: warning: interface eth6 for a nexthop of route 203.0.113.0 does not exist",
+                "k.conf:20:2: error: interface eth7 for route 198.51.100.0 does not exist",
+                "k.conf:21:2: error: interface eth6 for a nexthop of route 203.0.113.0 does not exist",
                 "k.conf:6:2: error: (G) tracked interface eth5 does not exist",
-                "k.conf:24:46: warning: interface eth4 for rule (iif) does not exist",
-                "k.conf:24:55: warning: interface eth3 for rule (oif) does not exist",
-                "k.conf:28:46: warning: interface eth2 for rule (iif) does not exist",
+                "k.conf:24:46: error: interface eth4 for rule (iif) does not exist",
+                "k.conf:24:55: error: interface eth3 for rule (oif) does not exist",
+                "k.conf:28:46: error: interface eth2 for rule (iif) does not exist",
             ]
         );
         let d = missing_interfaces(cfg, |_| false);
         assert!(d[0]
             .to_string()
             .contains("(A) interface eth0 does not exist"));
+        // What the daemon checks at start: the routes', nexthops' and rules' interfaces only.
+        let d = missing_route_interfaces(cfg, |n| n == "eth0");
+        let shown: Vec<String> = d.iter().map(|d| d.to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "k.conf:20:2: error: interface eth7 for route 198.51.100.0 does not exist",
+                "k.conf:21:2: error: interface eth6 for a nexthop of route 203.0.113.0 does not exist",
+                "k.conf:24:46: error: interface eth4 for rule (iif) does not exist",
+                "k.conf:24:55: error: interface eth3 for rule (oif) does not exist",
+                "k.conf:28:46: error: interface eth2 for rule (iif) does not exist",
+            ]
+        );
+        assert!(missing_route_interfaces(cfg, |_| true).is_empty());
     }
 
     /// keepalived 2.2.7 -t on a garp_group naming eth8 (in `interfaces { }`) and eth9

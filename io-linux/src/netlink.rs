@@ -284,6 +284,22 @@ impl Rtnl {
             .collect())
     }
 
+    /// Every interface's whole link message, in the kernel's order (`vigild -d` prints more of
+    /// it than [`Link`] keeps: [`crate::dump`]).
+    pub fn link_messages(&mut self) -> io::Result<Vec<LinkMessage>> {
+        let msgs = self.request(
+            RouteNetlinkMessage::GetLink(LinkMessage::default()),
+            NLM_F_REQUEST | NLM_F_DUMP,
+        )?;
+        Ok(msgs
+            .into_iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewLink(l) => Some(l),
+                _ => None,
+            })
+            .collect())
+    }
+
     /// Every address of every interface, in the kernel's order (primary addresses first).
     pub fn addrs(&mut self) -> io::Result<Vec<Addr>> {
         let msgs = self.request(
@@ -617,6 +633,32 @@ pub fn primary_v4<'a>(
         .filter(|a| a.addr.is_ipv4() && !a.secondary && !ours.contains(&a.addr))
         .map(|a| a.addr)
         .next()
+}
+
+/// The names of the macvlan and ipvlan interfaces of the current network namespace
+/// (keepalived's `IS_MAC_IP_VLAN`; [`vigil_engine::conf::ParseOptions::vlan_interfaces`]); none
+/// when rtnetlink cannot be read.
+pub fn vlan_interfaces() -> Vec<String> {
+    let Ok(links) = Rtnl::open().and_then(|mut r| r.link_messages()) else {
+        return Vec::new();
+    };
+    links
+        .iter()
+        .filter(|m| {
+            m.attributes.iter().any(|a| match a {
+                LinkAttribute::LinkInfo(i) => i
+                    .iter()
+                    .any(|x| matches!(x, LinkInfo::Kind(InfoKind::MacVlan | InfoKind::IpVlan))),
+                _ => false,
+            })
+        })
+        .filter_map(|m| {
+            m.attributes.iter().find_map(|a| match a {
+                LinkAttribute::IfName(n) => Some(n.clone()),
+                _ => None,
+            })
+        })
+        .collect()
 }
 
 /// The IPv6 link-local address of an interface (fe80::/10, not tentative), the source of

@@ -4,16 +4,19 @@
 //! For every configuration (keepalived's 25 samples in `tests/configs/keepalived-samples`, every
 //! file in `tests/configs`, and the VRRP settings files in `tests/configs/dump`), in one network
 //! namespace of a [`Lab`] (eth0..eth2 up on bridges with documentation addresses; eth3 and
-//! eth0.1 present but without carrier):
+//! eth0.1 present but without carrier; a macvlan mv0 on eth0):
 //! - keepalived 2.2.7 runs VRRP only (`-n -l -D -d -P`), logging its dump to the console; once
-//!   the dump is complete (its `------< Interfaces >------` header appears) it is stopped by its
-//!   pid (SIGTERM, then SIGKILL to parent and VRRP child if it lingers);
+//!   the dump is complete (a log line follows its `------< Interfaces >------` part) it is
+//!   stopped by its pid (SIGTERM, then SIGKILL to parent and VRRP child if it lingers);
 //! - `vigild -d -t` prints Vigil's dump of the effective configuration.
 //!
 //! Both dumps are parsed into scope (`global`, `instance NAME`, `sync group NAME`,
 //! `script NAME`, `track file NAME`, `track process NAME`, `static addresses`, `static routes`,
-//! `GARP delay group N #K` (keepalived's number and the group's place in the list), or another
-//! keepalived section's title) -> field -> value (a list's items joined), and every
+//! `GARP delay group N #K` (keepalived's number and the group's place in the list),
+//! `interface NAME` (the Interfaces part: every interface of the namespace, the kernel's
+//! values, which both read in the same namespace, and the configuration's: debounce delays,
+//! gates, tracking instances), `created interface NAME` (a macvlan keepalived created as it
+//! ran), or another keepalived section's title) -> field -> value (a list's items joined), and every
 //! field of every scope is compared. A difference fails the test unless [`LISTED`] names it (scope kind, field, which side
 //! has it) with a one-line reason; a row of [`LISTED`] that matches nothing fails it too, so the
 //! table stays exact as Vigil changes.
@@ -87,6 +90,13 @@ const LISTED: &[Listed] = &[
     row("global", "Max auto priority", "*", KeepalivedOnly, "max_auto_priority is parsed, not acted on: vigild's realtime rule is its own (issue 15's keyword table)"),
     row("global", "nftables table name|nftables base chain priority|nftables don't force use ifindex for link local IPv6", "*", KeepalivedOnly, "keepalived 2.2.7 opens its nftables table for every use_vmac instance too (rules that send the macvlans' IGMP/MLD reports out of the parent interface); vigild's table is only for no_accept / strict mode, so a VMAC-only file has none to print"),
     row("GARP delay group", "GARP next time|GNA next time", "*", KeepalivedOnly, "run-time: when the interface's gate next opens (zero before the first send); the groups' intervals and interfaces are compared"),
+    row("interface", "Delayed state change running", "*", KeepalivedOnly, "run-time: whether a link change is being held back by interface_up_down_delays as the dump is written (vigild -d -t runs nothing; the delays themselves are compared)"),
+    row("interface", "Reset ARP config counter", "*", KeepalivedOnly, "run-time: how many of keepalived's running macvlans changed the interface's arp_ignore / arp_filter (vigild -d -t creates none; the original values are compared)"),
+    row("interface", "rp_filter", "*", KeepalivedOnly, "run-time: keepalived prints rp_filter only once it has processed a link change of the interface since it started (its macvlans', its own sysctl writes); Vigil does not change rp_filter"),
+    row("created interface", "*", "*", KeepalivedOnly, "the use_vmac macvlans keepalived -d created as it ran; vigild -d -t creates none (their names are compared in the instances' lines)"),
+    row("interface", "Original promote_secondaries", "promote_secondaries.conf", Differs, "keepalived has set the sysctl by the time it dumps and reads its own value back from the link change; vigild -d -t changes nothing and prints the kernel's (the counter of instances that set it is compared)"),
+    row("interface", "Tracking VRRP instances", "sync_group_unweighted.conf", Differs, "keepalived 2.2.7 copies a sync group member's track_interface weight into the interface's list before it clears it in the instance's (logging that it ignores it), and its tracking reads the interface's list: it applies the weight it says it ignores; Vigil applies the rule it logs (unweighted)"),
+    row("interface", "Tracking VRRP instances", "owner_weighted_trackers.conf", KeepalivedOnly, "keepalived 2.2.7 drops the address owner's weighted track_interface from the instance (and says so) but leaves it in the interface's list, where no weight can move a priority of 255; Vigil does not track it"),
     row("instance", "Number of config faults", "*", KeepalivedOnly, "keepalived run-time counter"),
     row("instance", "No sockets allocated", "*", KeepalivedOnly, "keepalived run-time socket state"),
     row("sync group", "Num member fault", "*", KeepalivedOnly, "keepalived run-time counters"),
@@ -203,11 +213,14 @@ fn keepalived_dump(
         child: Some(child),
         vrrp_pid_file,
     };
-    let complete = wait_until(Duration::from_secs(20), || {
+    // Generous: an include cycle makes keepalived log thousands of lines first (21 s seen on a
+    // loaded machine).
+    let complete = wait_until(Duration::from_secs(90), || {
         let text = fs::read_to_string(&log).unwrap_or_default();
-        // Done: the dump is complete, or keepalived gave up ("Warning - keepalived has no
-        // configuration to run", a VRRP child that exited on a configuration error).
-        text.contains(INTERFACES_HEADER)
+        // Done: the dump is complete (a log line follows its Interfaces part), or keepalived
+        // gave up ("Warning - keepalived has no configuration to run", a VRRP child that exited
+        // on a configuration error).
+        interfaces_done(&text)
             || text.contains("keepalived has no configuration to run")
             || text.contains(": Stopping")
             || text.contains("exited with permanent error")
@@ -235,16 +248,47 @@ fn keepalived_dump(
         return (None, text);
     };
     assert!(
-        complete || lines.contains(&INTERFACES_HEADER),
+        complete && interfaces_done(&text),
         "{file}: keepalived's dump did not complete:\n{text}"
     );
+    // The dump's lines: from its first header to the end of its Interfaces part (the VRRP
+    // child's first line after the dump); keepalived's other log lines in between (its
+    // parent's "Startup complete" can come in the middle) are neither indented nor headers.
+    let mut in_interfaces = false;
     let dump: Vec<&str> = lines[start..]
         .iter()
-        .take_while(|l| **l != INTERFACES_HEADER)
+        .take_while(|l| {
+            if **l == INTERFACES_HEADER {
+                in_interfaces = true;
+            }
+            !(in_interfaces && after_dump(l))
+        })
         .filter(|l| l.starts_with(' ') || l.starts_with("------<"))
         .copied()
         .collect();
     (Some(dump.join("\n")), text)
+}
+
+/// The VRRP child's first lines after its dump: an instance's (`(VI_1) Entering BACKUP STATE
+/// (init)`), its socket pool, or its stop.
+fn after_dump(line: &str) -> bool {
+    line.starts_with('(') || line.starts_with("VRRP sockpool") || line.starts_with("Stopping")
+}
+
+/// Whether keepalived's log holds a complete dump: one of the VRRP child's lines that follow
+/// its dump comes after the Interfaces header.
+fn interfaces_done(log: &str) -> bool {
+    let Some(k) = log.find(INTERFACES_HEADER) else {
+        return false;
+    };
+    log[k..].lines().skip(1).any(|l| {
+        let body = if l.len() >= 26 && l.get(24..26) == Some(": ") {
+            l.get(26..).unwrap_or("")
+        } else {
+            l
+        };
+        after_dump(body)
+    })
 }
 
 /// vigild's dump of `file` (`None` when it printed no VRRP part).
@@ -354,6 +398,7 @@ fn parse(dump: &str) -> Dump {
                 ("VRRP Script = ", "script "),
                 ("Track file = ", "track file "),
                 ("VRRP Track process = ", "track process "),
+                ("Name = ", "interface "),
             ];
             if let Some((p, kind)) = named.iter().find(|(p, _)| content.starts_with(p)) {
                 let name = &content[p.len()..];
@@ -386,6 +431,18 @@ fn parse(dump: &str) -> Dump {
             ("Flags".to_string(), String::new())
         } else if let Some(v) = content.strip_prefix("Num member fault ") {
             ("Num member fault".to_string(), v.to_string())
+        } else if let Some((k, v)) = INTERFACE_VALUES
+            .iter()
+            .find_map(|p| content.strip_prefix(p).map(|v| (p.trim_end(), v)))
+        {
+            (k.to_string(), v.to_string())
+        } else if let Some((kind, v)) = content
+            .split_once(" type ")
+            .filter(|(k, _)| *k == "VMAC" || *k == "IPVLAN")
+        {
+            (format!("{kind} type"), v.to_string())
+        } else if content.contains("IPv6 forwarding. Last checked") {
+            ("IPv6 forwarding check".to_string(), content.to_string())
         } else if let Some((k, v)) = content.split_once(" = ") {
             (k.to_string(), v.to_string())
         } else if let Some((k, v)) = content.split_once(" : ") {
@@ -402,8 +459,36 @@ fn parse(dump: &str) -> Dump {
         };
         fields.insert(key, value);
     }
+    // The macvlans keepalived created as it ran (vigild -d -t creates none) are a kind of
+    // their own.
+    let created: Vec<String> = out
+        .iter()
+        .filter(|(k, f)| k.starts_with("interface ") && f.contains_key("I/f created by keepalived"))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in created {
+        if let Some(f) = out.remove(&k) {
+            out.insert(format!("created {k}"), f);
+        }
+    }
     out
 }
+
+/// keepalived's interface lines that give a value without ` = ` (`Gratuitous ARP interval
+/// 100ms`, `Original arp_ignore 0`).
+const INTERFACE_VALUES: &[&str] = &[
+    "Gratuitous ARP interval ",
+    "Gratuitous NA interval ",
+    "Gratuitous ARP aggregation group ",
+    "Reset ARP config counter ",
+    "Original arp_ignore ",
+    "Original arp_filter ",
+    "rp_filter ",
+    "Original promote_secondaries ",
+    "Reset promote_secondaries counter ",
+    "VRF master table ",
+    "VRF slave of ",
+];
 
 fn scope_kind(scope: &str) -> &str {
     for k in [
@@ -413,6 +498,8 @@ fn scope_kind(scope: &str) -> &str {
         "track file ",
         "track process ",
         "GARP delay group ",
+        "created interface ",
+        "interface ",
     ] {
         if scope.starts_with(k) {
             return k.trim_end();
@@ -482,6 +569,46 @@ fn conf_files(dir: &Path, pred: impl Fn(&str) -> bool) -> Vec<String> {
     v
 }
 
+/// The namespace both daemons run in (see the module docs).
+fn lab() -> Lab {
+    let lab = Lab::with_links("dump", 1, 3);
+    for (k, ifname) in EXTRA_INTERFACES.iter().enumerate() {
+        let peer = format!("dx{k}");
+        must(&[
+            "ip",
+            "-n",
+            &lab.ns(1),
+            "link",
+            "add",
+            ifname,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &peer,
+        ]);
+        must(&["ip", "-n", &lab.ns(1), "link", "set", ifname, "up"]);
+    }
+    // A macvlan that neither daemon created (a garp_group on it is ignored by both).
+    must(&[
+        "ip",
+        "-n",
+        &lab.ns(1),
+        "link",
+        "add",
+        "link",
+        "eth0",
+        "name",
+        "mv0",
+        "type",
+        "macvlan",
+        "mode",
+        "bridge",
+    ]);
+    must(&["ip", "-n", &lab.ns(1), "link", "set", "mv0", "up"]);
+    lab
+}
+
 #[test]
 fn keepalived_and_vigild_dump_the_same_vrrp_configuration() {
     if !require_root() {
@@ -512,24 +639,7 @@ fn keepalived_and_vigild_dump_the_same_vrrp_configuration() {
     cases.extend(new.into_iter().map(|n| (settings.clone(), n, true)));
 
     let vigild = Lab::vigild_path();
-    let lab = Lab::with_links("dump", 1, 3);
-    for (k, ifname) in EXTRA_INTERFACES.iter().enumerate() {
-        let peer = format!("dx{k}");
-        must(&[
-            "ip",
-            "-n",
-            &lab.ns(1),
-            "link",
-            "add",
-            ifname,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &peer,
-        ]);
-        must(&["ip", "-n", &lab.ns(1), "link", "set", ifname, "up"]);
-    }
+    let lab = lab();
 
     let mut report = String::new();
     let mut failures = Vec::new();

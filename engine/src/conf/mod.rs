@@ -82,6 +82,10 @@ pub struct ParseOptions {
     /// The host's load-balancer data plane (the runner detects it): which notes and refusals
     /// the virtual servers get.
     pub data_plane: crate::dataplane::Backend,
+    /// The macvlan and ipvlan interfaces of the system (the runner lists them; keepalived's
+    /// `IS_MAC_IP_VLAN`): a `garp_group` naming one is ignored with a warning, as keepalived
+    /// 2.2.7 ignores it ("Cannot specify garp_delay on a vmac").
+    pub vlan_interfaces: Vec<String>,
 }
 
 /// What an nftables host does instead of an IPVS-wide keyword (`lvs_flush`,
@@ -155,6 +159,7 @@ fn parse_with(
         instance_syncd: None,
         global_syncd_at: None,
         top_index: 0,
+        vlan_interfaces: opts.vlan_interfaces.clone(),
     };
     let mut cfg = b.config(&tree);
     cfg.rule_interfaces = std::mem::take(&mut b.rule_interfaces);
@@ -168,5 +173,7 @@ fn parse_with(
     Ok(cfg)
 }
 
+#[cfg(test)]
+mod garp_vlan_tests;
 #[cfg(test)]
 mod tests;

@@ -52,6 +52,8 @@ pub(crate) struct Builder {
     /// instance's `lvs_sync_daemon_interface` comes first in the file (`lvs.rs`).
     pub global_syncd_at: Option<usize>,
     pub top_index: usize,
+    /// The system's macvlan and ipvlan interfaces (`ParseOptions::vlan_interfaces`).
+    pub vlan_interfaces: Vec<String>,
 }
 
 type R<T> = Result<T, ()>;
@@ -571,7 +573,11 @@ impl Builder {
         }
     }
 
-    /// One interface of a `garp_group`: refused when an earlier group (or this one) has it.
+    /// One interface of a `garp_group`: refused when an earlier group (or this one) has it;
+    /// ignored with a warning when it is a macvlan or ipvlan (keepalived 2.2.7
+    /// vrrp_parser.c `garp_group_interface(s)_handler`: "Cannot specify garp_delay on a vmac
+    /// (IF) - ignoring": such an interface keeps the default gate, and its announcements go out
+    /// through its lower interface's gate in keepalived).
     fn garp_group_iface(
         &mut self,
         loc: &Location,
@@ -579,6 +585,16 @@ impl Builder {
         earlier: &[GarpGroupConf],
         g: &mut GarpGroupConf,
     ) -> bool {
+        if self.vlan_interfaces.contains(&name) {
+            self.warn(
+                loc,
+                format!(
+                    "garp_group: {name} is a macvlan or ipvlan interface: ignored, as keepalived \
+                     ignores a garp_group on a VMAC"
+                ),
+            );
+            return true;
+        }
         if earlier
             .iter()
             .chain(core::iter::once(&*g))

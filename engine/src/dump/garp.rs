@@ -24,16 +24,19 @@ use super::{line, DumpEnv};
 use crate::conf::Config;
 
 /// One `garp_delay_t` as keepalived lists it.
-struct Group<'a> {
+pub(super) struct Group<'a> {
     /// keepalived's `aggregation_group` (0: not an `interfaces { }` block, or a default).
-    number: u32,
-    garp: Option<Duration>,
-    gna: Option<Duration>,
-    interfaces: Vec<&'a str>,
+    pub(super) number: u32,
+    /// `garp_interval`.
+    pub(super) garp: Option<Duration>,
+    /// `gna_interval`.
+    pub(super) gna: Option<Duration>,
+    /// The interfaces it gates.
+    pub(super) interfaces: Vec<&'a str>,
 }
 
 /// The groups of `cfg` in keepalived's order (see the module docs).
-fn groups(cfg: &Config) -> Vec<Group<'_>> {
+pub(super) fn groups(cfg: &Config) -> Vec<Group<'_>> {
     let mut out = Vec::new();
     let mut numbered = 0u32;
     for g in &cfg.garp_groups {

@@ -500,3 +500,175 @@ fn the_lvs_globals_dump_as_keepalived_s_vrrp_process_does() {
     );
     assert_lines_in_order(&got, " LVS flush = false\n LVS flush on stop = disabled\n");
 }
+
+/// keepalived 2.2.7's "Interfaces" part (vrrp_if.c `dump_if`), printed by `keepalived -d` in a
+/// namespace with lo, eth0 (two IPv4 addresses), eth1 and a macvlan mv0 on eth0, less the
+/// run-time lines (`Delayed state change running`, `Reset ARP config counter`): the up/down
+/// delays bounded by the instance's interval (eth0's 2 s down delay is not below 2 x 1 s: 2 s
+/// less 1/256 s), the gates (the group's mv0 ignored), promote_secondaries counted, and eth1,
+/// tracked with weight 10 but holding a virtual address, tracked unweighted.
+// Long: keepalived's printed lines for four interfaces, verbatim, and the fake kernel behind them.
+#[test]
+fn the_interfaces_dump_as_keepalived_does() {
+    struct Kernel;
+    impl DumpEnv for Kernel {
+        fn links(&self) -> Vec<SystemLink> {
+            let eth = |name: &str, index, mac: [u8; 6], v4: &[Ipv4Addr], ll: &str| SystemLink {
+                name: name.into(),
+                index,
+                ipv4: v4.to_vec(),
+                ipv6: vec![ll.parse().unwrap()],
+                mac: mac.to_vec(),
+                broadcast: vec![0xff; 6],
+                flags: 0x1 | 0x2 | 0x40 | 0x1000,
+                mtu: 1500,
+                hw_type: 1,
+                ..SystemLink::default()
+            };
+            let mut mv0 = eth(
+                "mv0",
+                6,
+                [0x2a, 0x84, 0xba, 0x09, 0x84, 0x1e],
+                &[],
+                "fe80::2884:baff:fe09:841e",
+            );
+            mv0.vlan = Some(VlanLink {
+                vlan_type: "bridge".into(),
+                base: 3,
+                ..VlanLink::default()
+            });
+            vec![
+                SystemLink {
+                    name: "lo".into(),
+                    index: 1,
+                    ipv4: vec![Ipv4Addr::LOCALHOST],
+                    mac: vec![0; 6],
+                    broadcast: vec![0; 6],
+                    flags: 0x1 | 0x8 | 0x40,
+                    mtu: 65536,
+                    hw_type: 772,
+                    ..SystemLink::default()
+                },
+                eth(
+                    "eth0",
+                    3,
+                    [0x16, 0xe3, 0x00, 0x58, 0x5e, 0xdc],
+                    &[Ipv4Addr::new(192, 0, 2, 11), Ipv4Addr::new(192, 0, 2, 12)],
+                    "fe80::14e3:ff:fe58:5edc",
+                ),
+                eth(
+                    "eth1",
+                    5,
+                    [0x12, 0xb7, 0x3a, 0x9e, 0x4e, 0x4f],
+                    &[Ipv4Addr::new(198, 51, 100, 11)],
+                    "fe80::10b7:3aff:fe9e:4e4f",
+                ),
+                mv0,
+            ]
+        }
+    }
+    let text = "global_defs {\n router_id t\n vrrp_garp_interval 0.25\n}\n\
+        interface_up_down_delays {\n eth0 2 1\n eth1 5\n}\n\
+        garp_group {\n gna_interval 0.1\n interfaces {\n eth1\n }\n}\n\
+        vrrp_instance A {\n interface eth0\n virtual_router_id 51\n priority 100\n\
+        track_interface {\n eth1 weight 10\n }\n\
+        virtual_ipaddress {\n 192.0.2.100/24\n 198.51.100.100/24 dev eth1\n }\n promote_secondaries\n}\n";
+    let cfg = conf::parse_str(text).unwrap_or_else(|e| panic!("{e}"));
+    let got = dump_vrrp(&cfg, &Kernel).unwrap_or_else(|e| panic!("{e}"));
+    let interfaces = &got[got.find("------< Interfaces >------").expect("the part")..];
+    assert_eq!(
+        interfaces,
+        "------< Interfaces >------
+ Name = lo
+   index = 1
+   IPv4 address = 127.0.0.1
+   IPv6 address = (none)
+   State = UP, RUNNING, no broadcast, loopback, no multicast
+   Seen up = 1
+   Up debounce timer = 0us
+   Down debounce timer = 0us
+   MTU = 65536
+   HW Type = LOOPBACK
+   NIC netlink status update
+   Original arp_ignore 0
+   Original arp_filter 0
+   Original promote_secondaries 0
+   Reset promote_secondaries counter 0
+ Name = eth0
+   index = 3
+   IPv4 address = 192.0.2.11
+   Additional IPv4 addresses :
+     192.0.2.12
+   IPv6 address = fe80::14e3:ff:fe58:5edc
+   MAC = 16:e3:00:58:5e:dc
+   MAC broadcast = ff:ff:ff:ff:ff:ff
+   State = UP, RUNNING
+   Seen up = 1
+   Up debounce timer = 1000000us
+   Down debounce timer = 1996094us
+   MTU = 1500
+   HW Type = ETHERNET
+   NIC netlink status update
+   Gratuitous ARP interval 250ms
+   Original arp_ignore 0
+   Original arp_filter 0
+   Original promote_secondaries 0
+   Reset promote_secondaries counter 1
+   Tracking VRRP instances :
+     A, weight 0
+ Name = eth1
+   index = 5
+   IPv4 address = 198.51.100.11
+   IPv6 address = fe80::10b7:3aff:fe9e:4e4f
+   MAC = 12:b7:3a:9e:4e:4f
+   MAC broadcast = ff:ff:ff:ff:ff:ff
+   State = UP, RUNNING
+   Seen up = 1
+   Up debounce timer = 0us
+   Down debounce timer = 5000000us
+   MTU = 1500
+   HW Type = ETHERNET
+   NIC netlink status update
+   Gratuitous NA interval 100ms
+   Gratuitous ARP aggregation group 1
+   Original arp_ignore 0
+   Original arp_filter 0
+   Original promote_secondaries 0
+   Reset promote_secondaries counter 0
+   Tracking VRRP instances :
+     A, weight 0
+ Name = mv0
+   index = 6
+   IPv4 address = (none)
+   IPv6 address = fe80::2884:baff:fe09:841e
+   MAC = 2a:84:ba:09:84:1e
+   MAC broadcast = ff:ff:ff:ff:ff:ff
+   State = UP, RUNNING
+   Seen up = 1
+   Up debounce timer = 0us
+   Down debounce timer = 0us
+   VMAC type bridge, underlying interface = eth0, state = UP, RUNNING
+   MTU = 1500
+   HW Type = ETHERNET
+   NIC netlink status update
+   Original arp_ignore 0
+   Original arp_filter 0
+   Original promote_secondaries 0
+   Reset promote_secondaries counter 0
+"
+    );
+    // The engine follows eth1 unweighted: down means FAULT, as in keepalived.
+    let e = EngineConfig::from_conf(&cfg)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .engine;
+    assert_eq!(
+        e.instances[0].track,
+        [Track {
+            target: TrackTarget::Interface("eth1".into()),
+            weight: 0,
+            reverse: false
+        }]
+    );
+    // Without the kernel's interfaces (a test's environment) there is no Interfaces part.
+    assert!(!dump(text).contains("------< Interfaces >------"));
+}

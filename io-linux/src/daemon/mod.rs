@@ -282,6 +282,8 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
             config_id: opts.config_id.clone(),
             rt_names: crate::routes::rt_names(),
             data_plane: crate::dataplane::host_backend().kind,
+            // Read again at each load (start and SIGHUP: `reload::load`).
+            vlan_interfaces: Vec::new(),
         },
         loader,
         subsystems: opts.subsystems,

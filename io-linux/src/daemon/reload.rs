@@ -9,8 +9,11 @@ use super::*;
 /// on an nftables host) is logged once, and again at a reload only when it is new or changed;
 /// errors and warnings are logged at every load. A load that is taken replaces `noticed`.
 pub(super) fn load(src: &ConfigSource<'_>, noticed: &mut Vec<String>) -> Option<Loaded> {
-    // The same load as `vigild -t` (src/load.rs): what one refuses, the other refuses.
-    let report = crate::load::load(&src.path, src.loader, &src.options, src.subsystems);
+    // The same load as `vigild -t` (src/load.rs): what one refuses, the other refuses. The
+    // system's macvlans as they are now (a garp_group naming one is ignored, as in -t).
+    let mut options = src.options.clone();
+    options.vlan_interfaces = crate::netlink::vlan_interfaces();
+    let report = crate::load::load(&src.path, src.loader, &options, src.subsystems);
     let (shown, repeated) = notices_to_log(&report.diagnostics, noticed, report.refused());
     for d in shown {
         match d.severity {
@@ -21,15 +24,27 @@ pub(super) fn load(src: &ConfigSource<'_>, noticed: &mut Vec<String>) -> Option<
     if repeated > 0 {
         info!("{repeated} notice(s) as at the last load, not repeated (vigild -t lists them)");
     }
-    if !report.refused() {
-        *noticed = report
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == conf::Severity::Notice)
-            .map(ToString::to_string)
-            .collect();
+    let loaded = report.loaded?;
+    // keepalived 2.2.7 resolves the interfaces of routes, nexthops and rules as it reads the
+    // file; one that does not exist stops it ("Non-existent interface specified in
+    // configuration"), unless dynamic_interfaces (then a notice: used once it appears). At
+    // start vigild refuses the same way; on SIGHUP keepalived's VRRP process would stop too,
+    // vigild refuses the reload and keeps running (the caller).
+    let missing = crate::load::missing_route_interfaces(&loaded.cfg, crate::load::interface_exists);
+    if missing.iter().any(|d| d.severity == conf::Severity::Error) {
+        for d in &missing {
+            error!("{d}");
+        }
+        error!("non-existent interface specified in configuration");
+        return None;
     }
-    report.loaded
+    *noticed = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == conf::Severity::Notice)
+        .map(ToString::to_string)
+        .collect();
+    Some(loaded)
 }
 
 /// The diagnostics to log, and how many notices are left out because the last load that was
