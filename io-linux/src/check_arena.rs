@@ -134,12 +134,8 @@ unsafe impl GlobalAlloc for CheckArena {
         let p = ptr as usize;
         if in_arena(p) {
             // The last block: take it back (a failed exchange means it is not the last one).
-            let _ = NEXT.compare_exchange(
-                p + layout.size(),
-                p,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            );
+            let _ =
+                NEXT.compare_exchange(p + layout.size(), p, Ordering::Relaxed, Ordering::Relaxed);
             return;
         }
         // SAFETY: a block of the system allocator, with its layout.

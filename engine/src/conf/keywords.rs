@@ -228,7 +228,7 @@ fn word(c: &[u8]) -> u64 {
 /// The last word of `b`, after its whole words: the last eight bytes (overlapping the words
 /// before) when there are eight, else the bytes one by one; 0 for none.
 fn last_word(b: &[u8]) -> u64 {
-    if b.len() % 8 == 0 {
+    if b.len().is_multiple_of(8) {
         0
     } else if b.len() > 8 {
         word(&b[b.len() - 8..])
@@ -250,8 +250,7 @@ fn name_hash(b: &[u8]) -> u64 {
 /// Whether two byte strings are equal, compared eight bytes a step (no `memcmp` call).
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len()
-        && a
-            .chunks_exact(8)
+        && a.chunks_exact(8)
             .zip(b.chunks_exact(8))
             .all(|(p, q)| word(p) == word(q))
         && last_word(a) == last_word(b)

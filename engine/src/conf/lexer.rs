@@ -56,11 +56,7 @@ impl FileName {
 
     /// The name.
     pub fn as_str(self) -> &'static str {
-        names()
-            .by_id
-            .get(self.0 as usize)
-            .copied()
-            .unwrap_or("?")
+        names().by_id.get(self.0 as usize).copied().unwrap_or("?")
     }
 }
 
@@ -506,12 +502,7 @@ mod tests {
 
     /// The tokenizer as first written (one `char` at a time into a growing `String`): the fast
     /// byte-wise one must give the same tokens, texts, columns and errors on any line.
-    fn reference(
-        text: &str,
-        file: FileName,
-        line: u32,
-        col0: u32,
-    ) -> Result<Vec<Token>, LexError> {
+    fn reference(text: &str, file: FileName, line: u32, col0: u32) -> Result<Vec<Token>, LexError> {
         let mut out = Vec::new();
         let chars: Vec<char> = text.chars().collect();
         let mut i = 0usize;
