@@ -5,8 +5,15 @@
 //! keepalived's other flags ([`cli::Cli`]) are acted on (`-S`, `-G`, `-u`, `-s`, `-m`, `-v`,
 //! `--signum`, ...), noted at start with the reason, or refused (`-V`, `-T`).
 
+#[allow(unsafe_code)] // mmap(2) and the GlobalAlloc methods of the -t arena
+mod check_arena;
 mod cli;
 mod config_test;
+
+/// The system allocator, or for `vigild -t` alone a bump arena ([`check_arena`]).
+#[cfg(not(test))]
+#[global_allocator]
+static ALLOC: check_arena::CheckArena = check_arena::CheckArena;
 
 use clap::Parser;
 
@@ -81,6 +88,8 @@ fn main() {
         config_test::dump(&cli.config_file(), cli.config_id());
     }
     if let Some(log_file) = &cli.config_test {
+        // The check exits when it is done: its allocations need never be given back.
+        check_arena::enable();
         let subsystems =
             vigil_linux::checker::Subsystems::from_flags(cli.vrrp_only, cli.check_only);
         let code = if log_file.is_empty() {

@@ -3779,12 +3779,11 @@ mod tests {
     /// A diagnostic located outside the input is caught, whatever the spelling of its file.
     #[test]
     fn locations_outside_the_input_are_caught() {
-        use std::sync::Arc;
         use vigil_engine::conf::Location;
         let files = config_files(b"vrrp_instance A {\n  state MASTER\n}\0x\n");
         let set = FileSet::new(&files);
         let at = |file: &str, line, col| Location {
-            file: Arc::from(file),
+            file: file.into(),
             line,
             col,
         };

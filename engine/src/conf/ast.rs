@@ -191,16 +191,15 @@ fn flush<'t>(words: &'t [Token], stmts: &mut Vec<Stmt<'t>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conf::lexer::tokenize_line;
-    use std::sync::Arc;
+    use crate::conf::lexer::{tokenize_line, FileName};
 
     /// The tokens of `src` and where its lines end, as the reader gives them.
     fn lex(src: &str) -> (Vec<Token>, Vec<usize>) {
-        let f: Arc<str> = Arc::from("t");
+        let f = FileName::new("t");
         let mut tokens = Vec::new();
         let mut ends = Vec::new();
         for (i, l) in src.lines().enumerate() {
-            tokens.extend(tokenize_line(l, &f, i as u32 + 1, 1).unwrap());
+            tokens.extend(tokenize_line(l, f, i as u32 + 1, 1).unwrap());
             if ends.last().copied().unwrap_or(0) < tokens.len() {
                 ends.push(tokens.len());
             }

@@ -12,10 +12,9 @@
 //! (keepalived itself recurses until it runs out of file descriptors).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use super::diag::Diagnostic;
-use super::lexer::{strip_comment, tokenize_line_into, Location, Token};
+use super::lexer::{strip_comment, tokenize_line_into, FileName, Location, Token};
 use super::lines::{clean_line, Lines};
 use super::params::{parse_seq, Expanded, Params};
 
@@ -343,7 +342,16 @@ impl<'a> Reader<'a> {
     pub(crate) fn read_text(&mut self, file: &str, text: &str) {
         self.stack
             .push((self.loader.canonical(file), file.to_string()));
-        let name: Arc<str> = Arc::from(file);
+        let name = FileName::new(file);
+        if self.tokens.is_empty() {
+            // Sized once from the main file (keepalived.conf has a token per ~10 bytes and a
+            // line per ~23): growing by doubling (16 times for 1,000 instances) copied the
+            // tokens again and touched about twice their memory. Pages reserved and never
+            // written cost nothing.
+            let len = text.len().min(MAX_TOTAL_BYTES);
+            self.tokens.reserve(len / 8);
+            self.line_ends.reserve(len / 16);
+        }
         let mut physical = Lines(text).enumerate();
         while let Some((idx, raw)) = physical.next() {
             let lineno = u32::try_from(idx + 1).unwrap_or(u32::MAX);
@@ -381,8 +389,8 @@ impl<'a> Reader<'a> {
                     }
                 }
             }
-            let loc = Location::new(&name, lineno, col_u32(col));
-            self.process_line(trimmed, loc, &name, 0, dollar);
+            let loc = Location::new(name, lineno, col_u32(col));
+            self.process_line(trimmed, loc, name, 0, dollar);
         }
         self.stack.pop();
     }
@@ -421,7 +429,7 @@ impl<'a> Reader<'a> {
         &mut self,
         line: &str,
         loc: Location,
-        name: &Arc<str>,
+        name: FileName,
         depth: usize,
         dollar: bool,
     ) {
@@ -561,10 +569,10 @@ impl<'a> Reader<'a> {
         &mut self,
         line: &str,
         loc: &Location,
-        name: &Arc<str>,
+        name: FileName,
         depth: usize,
     ) -> Option<String> {
-        let pwd = dirname(name);
+        let pwd = dirname(name.as_str());
         let work_before = self.params.work();
         let substituted = self.params.substitute(line, pwd);
         // What substitution moved counts against the budget, besides the lines it makes.
@@ -604,7 +612,7 @@ impl<'a> Reader<'a> {
         Some(substituted)
     }
 
-    fn include(&mut self, tokens: &[Token], including: &Arc<str>) {
+    fn include(&mut self, tokens: &[Token], including: FileName) {
         let kw = &tokens[0];
         let strict = kw.text != "include";
         let Some(pat) = tokens.get(1) else {
@@ -623,7 +631,7 @@ impl<'a> Reader<'a> {
                 ),
             ));
         }
-        let pattern = resolve_relative(including, &pat.text);
+        let pattern = resolve_relative(including.as_str(), &pat.text);
         let files = self.loader.glob(&pattern);
         if files.is_empty() {
             let msg = format!("include: no file matches '{pattern}'");

@@ -64,7 +64,7 @@ pub use checker_dump::dump_checkers;
 pub use checker_model::*;
 pub use diag::{ConfError, Diagnostic, Severity};
 pub use include::{MemoryLoader, SourceLoader};
-pub use lexer::Location;
+pub use lexer::{FileName, Location};
 pub use model::*;
 
 /// How to parse: the config id that `@ID` conditional lines are compared against.

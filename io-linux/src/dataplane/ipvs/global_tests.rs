@@ -277,7 +277,7 @@ mod properties {
                 port,
                 ttl,
                 group,
-                loc: Location::new(&std::sync::Arc::from("k.conf"), 1, 1),
+                loc: Location::new("k.conf".into(), 1, 1),
             };
             let role = if master { SyncRole::Master } else { SyncRole::Backup };
             let attr = start_daemon(role, &d);
