@@ -152,7 +152,15 @@ impl Engine {
             Timer::Refresh => {
                 let inst = &mut self.instances[i];
                 let period = inst.cfg.announce.master_refresh.unwrap_or(Duration::MAX);
-                inst.set(Timer::Refresh, at.saturating_add(period));
+                // One period after the refresh's own time; served later than that (a stalled
+                // runner), one period after now, as keepalived 2.2.7 re-arms it
+                // (vrrp_state_master_tx: one vrrp_send_link_update, then garp_refresh_timer =
+                // timer_add_now(garp_refresh)): one burst, not one per period missed.
+                let mut next = at.saturating_add(period);
+                if next <= now {
+                    next = now.saturating_add(period);
+                }
+                inst.set(Timer::Refresh, next);
                 let repeat = inst.cfg.announce.master_refresh_repeat;
                 self.start_burst(now, i, repeat);
             }
