@@ -1832,10 +1832,14 @@ struct ReloadKey {
 /// forgotten when there are more.
 const MAX_RELOADS_CACHED: usize = 4096;
 
+/// What a reload target is: the configuration, and the engine [`Engine::new`] builds of it
+/// (`Err`: it refuses it).
+type ReloadTarget = (Rc<EngineConfig>, Result<Engine, ()>);
+
 thread_local! {
     /// The configuration and the engine (or refusal) of each reload target, built once per
     /// process ([`Cluster::reload_target`]).
-    static RELOADS: std::cell::RefCell<std::collections::HashMap<ReloadKey, (Rc<EngineConfig>, Result<Engine, ()>)>> =
+    static RELOADS: std::cell::RefCell<std::collections::HashMap<ReloadKey, ReloadTarget>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
     /// The cluster each setup builds, built once per process ([`Cluster::cached`]).
     static CLUSTERS: std::cell::RefCell<std::collections::HashMap<(u8, u8), Cluster>> =
@@ -2074,7 +2078,7 @@ impl Cluster {
     /// one), and the engine is [`Engine::new`]'s of it, handed over as a copy, which is equal to
     /// a freshly built one. The stable replay (a debug build) checks both against the ones built
     /// on every reload.
-    fn reload_target(&self, r: usize, change: Change) -> (Rc<EngineConfig>, Result<Engine, ()>) {
+    fn reload_target(&self, r: usize, change: Change) -> ReloadTarget {
         let router = &self.routers[r];
         let mut lineage = Vec::with_capacity(router.lineage.len() + 1);
         lineage.extend_from_slice(&router.lineage);
