@@ -34,7 +34,9 @@ engine_dir=${VIGIL_FUZZ_ENGINE_DIR:-target/engine-uncov}
 cargo +nightly fuzz build -s none --features fast-alloc advert
 cargo +nightly fuzz build -O -s none --features fast-alloc --no-trace-compares \
     --target-dir "$nocmp_dir" config
-RUSTC_WRAPPER=$PWD/uncovered-harness-rustc.sh cargo +nightly fuzz build -O -s none \
+# And without the stack-depth instrumentation (see fuzz/long-run.sh).
+RUSTFLAGS="${RUSTFLAGS:-} -Cllvm-args=-sanitizer-coverage-stack-depth=false" \
+    RUSTC_WRAPPER=$PWD/uncovered-harness-rustc.sh cargo +nightly fuzz build -O -s none \
     --features fast-alloc --no-trace-compares --target-dir "$engine_dir" engine
 
 status=0

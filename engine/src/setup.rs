@@ -47,7 +47,12 @@ pub enum WantState {
 }
 
 /// One virtual router instance (keepalived's `vrrp_instance`).
-#[derive(Clone, Debug, PartialEq)]
+///
+/// `Eq` (every field is): an engine shares each instance's configuration (`Arc`), and two
+/// `Arc`s of an `Eq` type compare equal by pointer before comparing contents, so comparing an
+/// engine with its copy (the fuzz harness does after every refused reload) does not walk every
+/// configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InstanceConfig {
     /// The instance's name (keepalived's `vrrp_instance NAME`), used in notifications and logs.
     pub name: String,

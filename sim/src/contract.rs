@@ -592,11 +592,15 @@ impl Contract {
                 m.state
             );
             let configured = &view.config().virtual_addresses;
-            let holds_all =
-                m.held.len() == configured.len() && configured.iter().all(|a| m.held.contains(a));
+            // The same set: in the configured order (how they are added) at once, else each
+            // one looked up.
+            let holds_all = || {
+                m.held.len() == configured.len()
+                    && (m.held == *configured || configured.iter().all(|a| m.held.contains(a)))
+            };
             ensure!(
                 if state == State::Master {
-                    holds_all
+                    holds_all()
                 } else {
                     m.held.is_empty()
                 },

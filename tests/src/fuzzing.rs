@@ -427,6 +427,10 @@ pub struct Router {
     /// The actions of the call being checked (one buffer reused for every call; empty between
     /// calls).
     actions: Vec<Action>,
+    /// The reloads taken since the router ran its cluster's initial configuration (the last
+    /// [`Change::Base`]): with the cluster's setup and the router's index, what its
+    /// configuration is made of ([`Cluster::reload_target`]).
+    lineage: Vec<Change>,
 }
 
 impl Router {
@@ -448,6 +452,7 @@ impl Router {
             contract,
             last_now: Instant::ZERO,
             actions: Vec::new(),
+            lineage: Vec::new(),
         })
     }
 
@@ -467,10 +472,24 @@ impl Router {
     /// as at start-up. Then every invariant of [`Router`] holds again, with ids resolved by name.
     /// Returns whether the configuration was taken, and the adverts to send.
     pub fn reload(&mut self, now: Instant, config: EngineConfig) -> (bool, Vec<Outgoing>) {
+        let fresh = Engine::new(config.clone()).map_err(drop);
+        self.reload_to(now, Rc::new(config), fresh)
+    }
+
+    /// [`Router::reload`] with `fresh`, what [`Engine::new`] returns for `config` (the engine
+    /// it builds, or its refusal), already known (the `engine` target keeps it from an earlier
+    /// input, [`Cluster::reload_target`]).
+    fn reload_to(
+        &mut self,
+        now: Instant,
+        config: Rc<EngineConfig>,
+        fresh: Result<Engine, ()>,
+    ) -> (bool, Vec<Outgoing>) {
         self.advance_clock(now);
-        let fresh = match Engine::new(config.clone()) {
+        let fresh = match fresh {
             Ok(e) => e,
-            Err(_) => {
+            Err(()) => {
+                let config = EngineConfig::clone(&config);
                 // A copy, compared by value afterwards (formatting the engine with `{:?}` before
                 // and after was half of this target's instructions).
                 let before = self.engine.clone();
@@ -503,12 +522,14 @@ impl Router {
             .instances
             .iter()
             .map(|n| {
+                // The numbers first: the names are compared only for a likely match (each
+                // string comparison goes through libFuzzer's `bcmp` hook).
                 self.config.instances.iter().enumerate().position(|(k, o)| {
-                    o.name == n.name
-                        && o.interface == n.interface
+                    o.vrid == n.vrid
                         && o.family == n.family
-                        && o.vrid == n.vrid
                         && o.version == n.version
+                        && o.name == n.name
+                        && o.interface == n.interface
                         && self.state(k) != Some(State::Init)
                 })
             })
@@ -544,7 +565,7 @@ impl Router {
             split += 1;
         }
         let old_ifaces = std::mem::take(&mut self.ifaces);
-        let old_config = std::mem::replace(&mut self.config, Rc::new(config));
+        let old_config = std::mem::replace(&mut self.config, config);
         let mut out = self.check_actions(&actions[..split], &old_config, &old_ifaces);
         for (k, gone) in removed.iter().enumerate() {
             if *gone {
@@ -1214,7 +1235,7 @@ pub enum Op {
 /// A change to a router's configuration for [`Op::Reload`]. Changes compose: each applies to the
 /// configuration the router runs. `instance` is an index modulo the configured instances (no
 /// change when there is none).
-#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Change {
     /// The same configuration again: nothing may happen.
     Unchanged,
@@ -1288,7 +1309,7 @@ pub enum Change {
 }
 
 /// How [`Change::Vips`] edits an address list.
-#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum VipEdit {
     /// The last address dropped (the list may become empty: refused).
     DropLast,
@@ -1303,7 +1324,7 @@ pub enum VipEdit {
 }
 
 /// How [`Change::Identity`] makes an instance another virtual router.
-#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum IdentityEdit {
     /// Another VRID (0 or a taken one is refused).
     Vrid(u8),
@@ -1317,7 +1338,7 @@ pub enum IdentityEdit {
 }
 
 /// How [`Change::Group`] edits the sync group `G1`.
-#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum GroupEdit {
     /// No sync group.
     Remove,
@@ -1328,7 +1349,7 @@ pub enum GroupEdit {
 }
 
 /// A configuration [`Engine::new`] and [`Engine::reload`] must refuse.
-#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Broken {
     /// Two instances with one name.
     DuplicateName,
@@ -1598,7 +1619,10 @@ pub fn engine(data: &[u8]) {
     let Some((setup, ops)) = decode_engine(data) else {
         return;
     };
-    let debug = std::env::var_os("VIGIL_FUZZ_DEBUG").is_some();
+    // Read once per process: the environment lookup (a lock and an allocation) ran for every
+    // input.
+    static DEBUG: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let debug = *DEBUG.get_or_init(|| std::env::var_os("VIGIL_FUZZ_DEBUG").is_some());
     if debug {
         eprintln!("{setup:?}");
         for op in &ops {
@@ -1791,9 +1815,32 @@ pub struct Cluster {
     pub debug: bool,
     /// The packet being delivered (one buffer reused for every delivery).
     packet: Vec<u8>,
+    /// The setup's key: `(routers % 3, flags)`, as [`Cluster::cached`] keys it.
+    key: (u8, u8),
 }
 
+/// A reload's place in an `engine` input: the cluster's setup ([`Cluster::key`]), the router
+/// and the changes taken since its initial configuration, the last one the reload's.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct ReloadKey {
+    cluster: (u8, u8),
+    router: u8,
+    lineage: Vec<Change>,
+}
+
+/// The most reload targets kept ([`Cluster::reload_target`]; about 10 KB each): all are
+/// forgotten when there are more.
+const MAX_RELOADS_CACHED: usize = 4096;
+
+/// What a reload target is: the configuration, and the engine [`Engine::new`] builds of it
+/// (`Err`: it refuses it).
+type ReloadTarget = (Rc<EngineConfig>, Result<Engine, ()>);
+
 thread_local! {
+    /// The configuration and the engine (or refusal) of each reload target, built once per
+    /// process ([`Cluster::reload_target`]).
+    static RELOADS: std::cell::RefCell<std::collections::HashMap<ReloadKey, ReloadTarget>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
     /// The cluster each setup builds, built once per process ([`Cluster::cached`]).
     static CLUSTERS: std::cell::RefCell<std::collections::HashMap<(u8, u8), Cluster>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
@@ -1820,6 +1867,7 @@ impl Cluster {
             base,
             debug: false,
             packet: Vec::with_capacity(MAX_ADVERT_LEN),
+            key: (setup.routers % 3, setup.flags),
         };
         for r in 0..n {
             if setup.flags & 1 == 0 {
@@ -1996,8 +2044,15 @@ impl Cluster {
             }
             Op::Reload { router, change } => {
                 let r = self.router(router);
-                let config = change.apply(&self.routers[r].config, &self.base[r]);
-                let (taken, out) = self.routers[r].reload(now, config);
+                let (config, fresh) = self.reload_target(r, change);
+                let (taken, out) = self.routers[r].reload_to(now, config, fresh);
+                if taken {
+                    let lineage = &mut self.routers[r].lineage;
+                    match change {
+                        Change::Base => lineage.clear(),
+                        _ => lineage.push(change),
+                    }
+                }
                 if self.debug {
                     eprintln!("  router {r} reload {change:?}: taken {taken}, {out:?}");
                 }
@@ -2012,6 +2067,46 @@ impl Cluster {
                 self.send(out);
             }
         }
+    }
+
+    /// The configuration `change` makes of router `r`'s, and what [`Engine::new`] makes of it:
+    /// computed once per process for each setup, router and lineage of changes (building the
+    /// configuration and the engine of every reload, twice copying the configuration on the
+    /// way, was a sixth of the `engine` target's instructions; the inputs libFuzzer makes from
+    /// one another repeat their reloads). Both depend on nothing else: the configuration is
+    /// [`Change::apply`]'s on the router's (itself made by its lineage from the setup's initial
+    /// one), and the engine is [`Engine::new`]'s of it, handed over as a copy, which is equal to
+    /// a freshly built one. The stable replay (a debug build) checks both against the ones built
+    /// on every reload.
+    fn reload_target(&self, r: usize, change: Change) -> ReloadTarget {
+        let router = &self.routers[r];
+        let mut lineage = Vec::with_capacity(router.lineage.len() + 1);
+        lineage.extend_from_slice(&router.lineage);
+        lineage.push(change);
+        let key = ReloadKey {
+            cluster: self.key,
+            router: r as u8,
+            lineage,
+        };
+        let build = || {
+            let config = change.apply(&router.config, &self.base[r]);
+            let fresh = Engine::new(config.clone()).map_err(drop);
+            (Rc::new(config), fresh)
+        };
+        let (config, fresh) = RELOADS.with_borrow_mut(|cache| {
+            if cache.len() >= MAX_RELOADS_CACHED {
+                cache.clear();
+            }
+            let (config, fresh) = cache.entry(key).or_insert_with(build);
+            (Rc::clone(config), fresh.clone())
+        });
+        #[cfg(debug_assertions)]
+        {
+            let (built, fresh_built) = build();
+            assert_eq!(*config, *built, "cached reload configuration");
+            assert_eq!(fresh, fresh_built, "cached reload engine");
+        }
+        (config, fresh)
     }
 
     fn earliest(&self) -> Option<Instant> {
@@ -3472,13 +3567,15 @@ pub fn config(data: &[u8]) {
         config_id: Some("lb1".to_string()),
         ..ParseOptions::default()
     };
+    // The line widths, computed once for the conversion's and the diagnostics' checks.
+    let set = FileSet::new(&files);
     let diagnostics = match conf::parse_file(CONFIG_MAIN, &loader, &opts) {
         Ok(cfg) => {
             assert!(
                 cfg.warnings.iter().all(|d| d.severity != Severity::Error),
                 "a configuration was returned with errors"
             );
-            check_conversion(&cfg, &FileSet::new(&files));
+            check_conversion(&cfg, &set);
             cfg.warnings
         }
         Err(e) => {
@@ -3489,7 +3586,6 @@ pub fn config(data: &[u8]) {
             e.diagnostics
         }
     };
-    let set = FileSet::new(&files);
     for d in &diagnostics {
         let Some(loc) = &d.loc else {
             assert!(

@@ -155,7 +155,15 @@ impl Engine {
             Timer::Refresh => {
                 let inst = &mut self.instances[i];
                 let period = inst.cfg.announce.master_refresh.unwrap_or(Duration::MAX);
-                inst.set(Timer::Refresh, at.saturating_add(period));
+                // One period after the refresh's own time; served later than that (a stalled
+                // runner), one period after now, as keepalived 2.2.7 re-arms it
+                // (vrrp_state_master_tx: one vrrp_send_link_update, then garp_refresh_timer =
+                // timer_add_now(garp_refresh)): one burst, not one per period missed.
+                let mut next = at.saturating_add(period);
+                if next <= now {
+                    next = now.saturating_add(period);
+                }
+                inst.set(Timer::Refresh, next);
                 let repeat = inst.cfg.announce.master_refresh_repeat;
                 self.start_burst(now, i, repeat);
             }
@@ -180,10 +188,8 @@ impl Engine {
         self.emit(i, sent, false);
     }
 
-    /// keepalived `vrrp_send_update` for address `k` of instance `i` at `now`: through the
-    /// gate of the address's interface (its `dev`, else the instance's). Sent: pushed on
-    /// `sent` and the gate shut for the interval; gate shut: marked pending, with
-    /// [`Timer::Announce`] at the gate's opening.
+    /// [`Engine::ask_gate`] for address `k` of instance `i`; when it goes, it is pushed on
+    /// `sent`.
     fn ask_announce(
         &mut self,
         now: Instant,
@@ -191,8 +197,18 @@ impl Engine {
         k: usize,
         sent: &mut Vec<crate::setup::VirtualAddress>,
     ) {
+        if self.ask_gate(now, i, k) {
+            sent.push(self.instances[i].announced[k].clone());
+        }
+    }
+
+    /// keepalived `vrrp_send_update` for address `k` of instance `i` at `now`: through the
+    /// gate of the address's interface (its `dev`, else the instance's). Sent (`true`): the
+    /// gate shut for the interval; gate shut (`false`): marked pending, with
+    /// [`Timer::Announce`] at the gate's opening.
+    fn ask_gate(&mut self, now: Instant, i: usize, k: usize) -> bool {
         let Some(v) = self.instances[i].announced.get(k) else {
-            return;
+            return false;
         };
         let fam = addr_family(v.addr);
         let g = match v.dev.clone() {
@@ -211,11 +227,11 @@ impl Engine {
             inst.pending[k] = true;
             let due = inst.get(Timer::Announce).min(open);
             inst.set(Timer::Announce, due);
-            return;
+            return false;
         }
         gate.last[fam] = Some(now);
         gate.next[fam] = (!interval.is_zero()).then(|| now.saturating_add(interval));
-        sent.push(self.instances[i].announced[k].clone());
+        true
     }
 
     /// The gate of instance `i`'s own interface: looked up by name once per engine and
@@ -281,11 +297,21 @@ impl Engine {
         if sent.is_empty() {
             return;
         }
+        self.emit_shared(i, Arc::from(sent), extra_if);
+    }
+
+    /// [`Engine::emit`] of a list already shared (not empty).
+    fn emit_shared(
+        &mut self,
+        i: usize,
+        addrs: Arc<[crate::setup::VirtualAddress]>,
+        extra_if: bool,
+    ) {
         let inst = &self.instances[i];
         self.actions.push_back(Action::Announce {
             instance: inst.id,
             iface: inst.iface,
-            addrs: Arc::from(sent),
+            addrs,
             router: inst.cfg.announce.na_router_flag,
             extra_if,
         });
@@ -295,15 +321,32 @@ impl Engine {
     /// for `repeat` times, back to back, each through its interface's gate. Only with addresses
     /// to announce (the seed; keepalived announces the excluded addresses too).
     pub(super) fn start_burst(&mut self, now: Instant, i: usize, repeat: u32) {
-        let n = self.instances[i].announced.len();
+        let announced = Arc::clone(&self.instances[i].announced);
+        let n = announced.len();
         for _ in 0..repeat {
-            // Allocated only if something goes (with a gate, the repeats of a burst are
-            // mostly marked pending).
+            // When every address goes (the usual case without a gate, and the first repeat
+            // with one), the announcement is the instance's own list, shared: no copy of each
+            // address and no allocation. Otherwise the addresses that went, in order, copied
+            // from the first one held back on (with a gate, the repeats of a burst are mostly
+            // marked pending, and nothing is allocated).
             let mut sent = Vec::new();
+            let mut held_back = false;
             for k in 0..n {
-                self.ask_announce(now, i, k, &mut sent);
+                let went = self.ask_gate(now, i, k);
+                if held_back {
+                    if went {
+                        sent.push(announced[k].clone());
+                    }
+                } else if !went {
+                    held_back = true;
+                    sent.extend_from_slice(&announced[..k]);
+                }
             }
-            self.emit(i, sent, false);
+            if held_back {
+                self.emit(i, sent, false);
+            } else if n > 0 {
+                self.emit_shared(i, Arc::clone(&announced), false);
+            }
         }
     }
 

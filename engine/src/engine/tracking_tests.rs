@@ -440,6 +440,37 @@ fn announce_spacing_repeat_delay_and_refresh() {
 }
 
 #[test]
+fn a_refresh_served_late_sends_one_burst_and_rearms_from_then() {
+    // keepalived 2.2.7 vrrp_state_master_tx: one vrrp_send_link_update(garp_refresh_rep) once
+    // the refresh timer has passed, then garp_refresh_timer = timer_add_now(garp_refresh). A
+    // runner stalled for ten periods sends one refresh burst, not ten (found profiling the
+    // engine fuzz target: long time steps served late replayed every missed refresh).
+    let mut c = base(255);
+    c.announce = Announce {
+        master_repeat: 1,
+        master_delay: Duration::ZERO,
+        master_refresh: Some(Duration::from_secs(1)),
+        master_refresh_repeat: 1,
+        ..Announce::default()
+    };
+    let mut e = engine_with(EngineConfig::instances(vec![c]));
+    drain(&mut e);
+    let announces = |e: &mut Engine| {
+        drain(e)
+            .iter()
+            .filter(|a| matches!(a, Action::Announce { .. }))
+            .count()
+    };
+    e.handle_timeout(ms(10_500));
+    assert_eq!(announces(&mut e), 1);
+    // The next one period after the late one, not on the old schedule (11 s).
+    e.handle_timeout(ms(11_000));
+    assert_eq!(announces(&mut e), 0);
+    e.handle_timeout(ms(11_500));
+    assert_eq!(announces(&mut e), 1);
+}
+
+#[test]
 fn announce_ipv6_follows_the_same_schedule() {
     let mut c = InstanceConfig::new("VI_6", "eth0", 51, Version::V3, Family::V6)
         .priority(255)
