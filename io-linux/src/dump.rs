@@ -172,6 +172,7 @@ fn system_link(m: &LinkMessage, addrs: &[Addr]) -> Option<SystemLink> {
     if l.name.is_empty() {
         return None;
     }
+    l.has_kind = kind.is_some();
     l.vlan = match (kind, data) {
         (Some(InfoKind::MacVlan), Some(InfoData::MacVlan(d))) => d.iter().find_map(|x| match x {
             InfoMacVlan::Mode(m) => Some(VlanLink {

@@ -67,6 +67,10 @@ pub struct SystemLink {
     pub arp_filter: u32,
     /// `net.ipv4.conf.IF.promote_secondaries`.
     pub promote_secondaries: u32,
+    /// The link has a kind (`IFLA_INFO_KIND`: veth, macvlan, dummy, ...): keepalived's
+    /// `changeable_type`, printed as "Interface type/base can be changed" under
+    /// `dynamic_interfaces allow_if_changes`.
+    pub has_kind: bool,
 }
 
 /// A macvlan or ipvlan interface's kind (keepalived's `IS_MAC_IP_VLAN`).
@@ -272,7 +276,7 @@ fn up_running(flags: u32) -> String {
 /// interface).
 // Long: keepalived's dump_if lines for one interface, in its order (a flat list).
 pub(super) fn interfaces(w: &mut String, cfg: &Config, e: &EngineConfig, env: &dyn DumpEnv) {
-    let links = env.links();
+    let mut links = env.links();
     if links.is_empty() {
         return;
     }
@@ -284,10 +288,24 @@ pub(super) fn interfaces(w: &mut String, cfg: &Config, e: &EngineConfig, env: &d
         .collect();
     let gates = garp::groups(cfg);
     let tracking = trackers(cfg, e);
+    // With dynamic_interfaces keepalived keeps an entry for an interface the configuration
+    // names that does not exist yet (vrrp_if.c if_get_by_ifname, IF_CREATE_IF_DYNAMIC): index
+    // 0, printed "(deleted)", everything else zero, after the kernel's interfaces.
+    if cfg.global.dynamic_interfaces {
+        for (name, _) in &tracking {
+            if !links.iter().any(|l| l.name == *name) {
+                links.push(SystemLink {
+                    name: (*name).to_string(),
+                    ..SystemLink::default()
+                });
+            }
+        }
+    }
     line(w, "------< Interfaces >------");
     for l in &links {
         line(w, &format!(" Name = {}", l.name));
-        line(w, &format!("   index = {}", l.index));
+        let deleted = if l.index == 0 { " (deleted)" } else { "" };
+        line(w, &format!("   index = {}{deleted}", l.index));
         let v4: Vec<&Ipv4Addr> = l
             .ipv4
             .iter()
@@ -374,6 +392,9 @@ pub(super) fn interfaces(w: &mut String, cfg: &Config, e: &EngineConfig, env: &d
                 ),
             };
             line(w, &format!("   {text}"));
+        }
+        if cfg.global.allow_if_changes && l.has_kind {
+            line(w, "   Interface type/base can be changed");
         }
         line(w, &format!("   MTU = {}", l.mtu));
         // ARPHRD_LOOPBACK, ARPHRD_ETHER (keepalived logs INFINIBAND instead of writing it).
