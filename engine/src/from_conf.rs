@@ -655,6 +655,8 @@ impl EngineConfig {
                             interfaces: g.interfaces.clone(),
                         })
                         .collect(),
+                    // The runner's (io-linux daemon/reload.rs): the system's, not the file's.
+                    bases: Vec::new(),
                 },
             },
             unsupported,

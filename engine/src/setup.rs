@@ -608,6 +608,12 @@ pub struct AnnounceGates {
     /// gates of the named interfaces, instead of the defaults (an interval the group leaves out
     /// is no gate there, as in keepalived).
     pub groups: Vec<GarpGroup>,
+    /// The system's macvlan and ipvlan interfaces with their lower interface, `(name, lower)`
+    /// (the runner lists them; not in keepalived.conf): an announcement on such an interface
+    /// goes through its lower interface's gate, as keepalived 2.2.7 sends it
+    /// (vrrp_arp.c / vrrp_ndisc.c `IF_BASE_IFP`: one `garp_delay_t` for an interface and its
+    /// macvlans; a `garp_group` naming a macvlan is ignored at parse time).
+    pub bases: Vec<(String, String)>,
 }
 
 /// One `garp_group` block.
@@ -622,6 +628,15 @@ pub struct GarpGroup {
 }
 
 impl AnnounceGates {
+    /// The interface whose gate `name`'s announcements go through: its lower interface when
+    /// it is a macvlan or ipvlan ([`AnnounceGates::bases`]), else itself.
+    pub fn gate_interface<'a>(&'a self, name: &'a str) -> &'a str {
+        self.bases
+            .iter()
+            .find(|(vlan, _)| vlan == name)
+            .map_or(name, |(_, lower)| lower.as_str())
+    }
+
     /// The (ARP, NA) gate intervals of interface `name`: its `garp_group`'s, else the defaults.
     pub fn of(&self, name: &str) -> [Duration; 2] {
         match self

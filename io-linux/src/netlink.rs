@@ -639,26 +639,51 @@ pub fn primary_v4<'a>(
 /// (keepalived's `IS_MAC_IP_VLAN`; [`vigil_engine::conf::ParseOptions::vlan_interfaces`]); none
 /// when rtnetlink cannot be read.
 pub fn vlan_interfaces() -> Vec<String> {
+    vlan_links().into_iter().map(|(name, _)| name).collect()
+}
+
+/// The macvlan and ipvlan interfaces of the current network namespace, each with the name of
+/// its lower interface when that is in the same namespace (`IFLA_LINK` without
+/// `IFLA_LINK_NETNSID`): keepalived's `IF_BASE_IFP`, whose announcement gate the macvlan's
+/// announcements go through ([`vigil_engine::setup::AnnounceGates::bases`]). None when
+/// rtnetlink cannot be read.
+pub fn vlan_links() -> Vec<(String, Option<String>)> {
     let Ok(links) = Rtnl::open().and_then(|mut r| r.link_messages()) else {
         return Vec::new();
     };
-    links
-        .iter()
-        .filter(|m| {
-            m.attributes.iter().any(|a| match a {
-                LinkAttribute::LinkInfo(i) => i
-                    .iter()
-                    .any(|x| matches!(x, LinkInfo::Kind(InfoKind::MacVlan | InfoKind::IpVlan))),
-                _ => false,
-            })
+    let name_of = |m: &LinkMessage| {
+        m.attributes.iter().find_map(|a| match a {
+            LinkAttribute::IfName(n) => Some(n.clone()),
+            _ => None,
         })
-        .filter_map(|m| {
-            m.attributes.iter().find_map(|a| match a {
-                LinkAttribute::IfName(n) => Some(n.clone()),
+    };
+    let mut out = Vec::new();
+    for m in &links {
+        let is_vlan = m.attributes.iter().any(|a| match a {
+            LinkAttribute::LinkInfo(i) => i
+                .iter()
+                .any(|x| matches!(x, LinkInfo::Kind(InfoKind::MacVlan | InfoKind::IpVlan))),
+            _ => false,
+        });
+        let Some(name) = name_of(m).filter(|_| is_vlan) else {
+            continue;
+        };
+        let other_netns = m
+            .attributes
+            .iter()
+            .any(|a| matches!(a, LinkAttribute::LinkNetNsId(_)));
+        let lower = m
+            .attributes
+            .iter()
+            .find_map(|a| match a {
+                LinkAttribute::Link(i) if !other_netns => Some(*i),
                 _ => None,
             })
-        })
-        .collect()
+            .and_then(|i| links.iter().find(|l| l.header.index == i))
+            .and_then(name_of);
+        out.push((name, lower));
+    }
+    out
 }
 
 /// The IPv6 link-local address of an interface (fe80::/10, not tentative), the source of

@@ -1771,6 +1771,7 @@ pub fn cluster_config(r: usize, n: usize, flags: u8) -> EngineConfig {
                 gna_interval: Duration::ZERO,
                 interfaces: vec!["eth1".to_string()],
             }],
+            bases: Vec::new(),
         },
         scripts: vec![
             ScriptConfig {

@@ -18,6 +18,10 @@
 //!   times within four seconds by both (a gate of 5 s would allow one announcement in that
 //!   time; the ungated burst takes milliseconds).
 //!
+//! - and the other way round: a group gating eth0 (`garp_interval 5`) gates the addresses on
+//!   mv0 too, in both daemons: one announcement within four seconds (the rest wait for the
+//!   gate), where an ungated macvlan would send six.
+//!
 //! Needs root, keepalived, tcpdump and tshark: without them the test says NOT RUN.
 
 use std::collections::BTreeMap;
@@ -48,6 +52,26 @@ vrrp_instance VI_MV {
 }
 ";
 
+/// A group gating the macvlan's lower interface, eth0; the same instance on mv0.
+const CONF_LOWER: &str = "garp_group {
+ garp_interval 5
+ interface eth0
+}
+vrrp_instance VI_MV {
+ state MASTER
+ interface mv0
+ virtual_router_id 66
+ priority 150
+ advert_int 1
+ garp_master_repeat 3
+ garp_master_delay 0
+ virtual_ipaddress {
+  192.0.2.100/24
+  192.0.2.101/24
+ }
+}
+";
+
 fn tools_present() -> bool {
     for tool in ["keepalived", "tcpdump", "tshark"] {
         if Command::new(tool).arg("--version").output().is_err() {
@@ -59,9 +83,9 @@ fn tools_present() -> bool {
 }
 
 /// The gratuitous ARPs for each address within 4 s of `kind` becoming MASTER.
-fn announcements(lab: &mut Lab, kind: Kind) -> BTreeMap<String, usize> {
-    let cap = lab.capture(&format!("gvmac-{kind:?}.pcap"));
-    let node = lab.start(kind, 1, CONF);
+fn announcements(lab: &mut Lab, kind: Kind, conf: &str) -> BTreeMap<String, usize> {
+    let cap = lab.capture(&format!("gvmac-{kind:?}-{}.pcap", conf.len()));
+    let node = lab.start(kind, 1, conf);
     // MASTER once the address is on the macvlan.
     let master = wait_until(Duration::from_secs(15), || {
         let out = lab.exec(1, &["ip", "-o", "addr", "show", "dev", "mv0"]);
@@ -162,10 +186,26 @@ fn a_garp_group_on_a_macvlan_is_ignored_with_a_warning_as_keepalived_does() {
     ]
     .into_iter()
     .collect();
-    let ka = announcements(&mut lab, Kind::Keepalived);
+    let ka = announcements(&mut lab, Kind::Keepalived, CONF);
     println!("keepalived: {ka:?}");
     assert_eq!(ka, want, "keepalived's announcements on mv0");
-    let vg = announcements(&mut lab, Kind::Vigil);
+    let vg = announcements(&mut lab, Kind::Vigil, CONF);
     println!("vigild: {vg:?}");
     assert_eq!(vg, ka, "vigild's announcements on mv0, as keepalived's");
+
+    // The lower interface's gate applies to the macvlan (keepalived's IF_BASE_IFP): one
+    // announcement in four seconds, by both.
+    let ka = announcements(&mut lab, Kind::Keepalived, CONF_LOWER);
+    println!("eth0 gated, keepalived: {ka:?}");
+    assert_eq!(
+        ka.values().sum::<usize>(),
+        1,
+        "keepalived: one announcement through eth0's 5 s gate: {ka:?}"
+    );
+    let vg = announcements(&mut lab, Kind::Vigil, CONF_LOWER);
+    println!("eth0 gated, vigild: {vg:?}");
+    assert_eq!(
+        vg, ka,
+        "vigild's announcements on mv0 through eth0's gate, as keepalived's"
+    );
 }

@@ -576,8 +576,8 @@ impl Builder {
     /// One interface of a `garp_group`: refused when an earlier group (or this one) has it;
     /// ignored with a warning when it is a macvlan or ipvlan (keepalived 2.2.7
     /// vrrp_parser.c `garp_group_interface(s)_handler`: "Cannot specify garp_delay on a vmac
-    /// (IF) - ignoring": such an interface keeps the default gate, and its announcements go out
-    /// through its lower interface's gate in keepalived).
+    /// (IF) - ignoring"): its announcements go out through its lower interface's gate, in
+    /// keepalived and in the engine (`setup::AnnounceGates::bases`, filled by the runner).
     fn garp_group_iface(
         &mut self,
         loc: &Location,

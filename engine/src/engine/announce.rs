@@ -252,9 +252,12 @@ impl Engine {
         g
     }
 
-    /// The gate of the interface called `name`, made on first use (the interval of its
-    /// configuration, never sent through yet).
+    /// The gate of the interface called `name` (of its lower interface when it is a macvlan
+    /// or ipvlan: [`crate::setup::AnnounceGates::gate_interface`]), made on first use (the
+    /// interval of its configuration, never sent through yet).
     fn gate_named(&mut self, name: &str) -> usize {
+        let name = self.gate_config.gate_interface(name).to_string();
+        let name = name.as_str();
         match self.gates.list.iter().position(|g| g.name == name) {
             Some(g) => g,
             None => {

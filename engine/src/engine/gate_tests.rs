@@ -247,6 +247,49 @@ fn an_address_on_another_interface_uses_that_interface_gate() {
     );
 }
 
+/// An address on a macvlan goes through its lower interface's gate (keepalived 2.2.7
+/// `send_gratuitous_arp`: `IF_BASE_IFP(ipaddress->ifp)`): with eth0 gated, the address on
+/// mv0 (a macvlan over eth0) waits for eth0's gate; without the runner's `bases` it would go at
+/// once through mv0's own (ungated) gate, as the address on eth1 does.
+#[test]
+fn an_address_on_a_macvlan_uses_its_lower_interface_gate() {
+    let c = owner(
+        "VI_1",
+        "eth0",
+        51,
+        &[
+            v("192.0.2.100", None),
+            v("192.0.2.101", Some("mv0")),
+            v("198.51.100.1", Some("eth1")),
+        ],
+        1,
+    );
+    let mut ec = EngineConfig::instances(vec![c]);
+    ec.announce_gates.groups = vec![GarpGroup {
+        garp_interval: Duration::from_millis(500),
+        gna_interval: Duration::ZERO,
+        interfaces: vec!["eth0".to_string()],
+    }];
+    let unmapped = frames(ec.clone(), ms(10_000));
+    assert_eq!(
+        unmapped,
+        vec![
+            f(0, "VI_1", "192.0.2.100"),
+            f(0, "VI_1", "192.0.2.101"),
+            f(0, "VI_1", "198.51.100.1")
+        ]
+    );
+    ec.announce_gates.bases = vec![("mv0".to_string(), "eth0".to_string())];
+    assert_eq!(
+        frames(ec, ms(10_000)),
+        vec![
+            f(0, "VI_1", "192.0.2.100"),
+            f(0, "VI_1", "198.51.100.1"),
+            f(500, "VI_1", "192.0.2.101")
+        ]
+    );
+}
+
 /// Leaving MASTER drops what is pending (keepalived `vrrp_remove_delayed_arp`).
 #[test]
 fn leaving_master_drops_pending_announcements() {

@@ -11,8 +11,9 @@ use super::*;
 pub(super) fn load(src: &ConfigSource<'_>, noticed: &mut Vec<String>) -> Option<Loaded> {
     // The same load as `vigild -t` (src/load.rs): what one refuses, the other refuses. The
     // system's macvlans as they are now (a garp_group naming one is ignored, as in -t).
+    let vlans = crate::netlink::vlan_links();
     let mut options = src.options.clone();
-    options.vlan_interfaces = crate::netlink::vlan_interfaces();
+    options.vlan_interfaces = vlans.iter().map(|(name, _)| name.clone()).collect();
     let report = crate::load::load(&src.path, src.loader, &options, src.subsystems);
     let (shown, repeated) = notices_to_log(&report.diagnostics, noticed, report.refused());
     for d in shown {
@@ -24,7 +25,13 @@ pub(super) fn load(src: &ConfigSource<'_>, noticed: &mut Vec<String>) -> Option<
     if repeated > 0 {
         info!("{repeated} notice(s) as at the last load, not repeated (vigild -t lists them)");
     }
-    let loaded = report.loaded?;
+    let mut loaded = report.loaded?;
+    // An announcement on a macvlan goes through its lower interface's gate (keepalived's
+    // IF_BASE_IFP): the system's macvlans as they are at this load.
+    loaded.engine.announce_gates.bases = vlans
+        .into_iter()
+        .filter_map(|(name, lower)| Some((name, lower?)))
+        .collect();
     // keepalived 2.2.7 resolves the interfaces of routes, nexthops and rules as it reads the
     // file; one that does not exist stops it ("Non-existent interface specified in
     // configuration"), unless dynamic_interfaces (then a notice: used once it appears). At
