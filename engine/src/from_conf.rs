@@ -458,19 +458,8 @@ fn instance(
         if ifname == c.interface {
             continue;
         }
-        let target = TrackTarget::Interface(ifname.to_string());
-        match c.track.iter_mut().find(|t| t.target == target) {
-            Some(t) if t.weight != 0 => {
-                note(&format!("track_interface {ifname} weight {}: a virtual address, route or rule of this instance is on it: down means FAULT, as keepalived does", t.weight));
-                t.weight = 0;
-                t.reverse = false;
-            }
-            Some(_) => {}
-            None => c.track.push(Track {
-                target,
-                weight: 0,
-                reverse: false,
-            }),
+        if let Some(w) = track_unweighted(&mut c.track, ifname) {
+            note(&format!("track_interface {ifname} weight {w}: a virtual address, route or rule of this instance is on it: down means FAULT, as keepalived does"));
         }
     }
     c.implied_tracks = c.track.len() - before;
@@ -479,19 +468,8 @@ fn instance(
     // entry, which becomes unweighted.
     let before = c.track.len();
     for ifname in track_group_interfaces(cfg, &i.name) {
-        let target = TrackTarget::Interface(ifname.to_string());
-        match c.track.iter_mut().find(|t| t.target == target) {
-            Some(t) if t.weight != 0 => {
-                note(&format!("track_interface {ifname} weight {}: a static item of a track_group of this instance is on it: down means FAULT, as keepalived does", t.weight));
-                t.weight = 0;
-                t.reverse = false;
-            }
-            Some(_) => {}
-            None => c.track.push(Track {
-                target,
-                weight: 0,
-                reverse: false,
-            }),
+        if let Some(w) = track_unweighted(&mut c.track, ifname) {
+            note(&format!("track_interface {ifname} weight {w}: a static item of a track_group of this instance is on it: down means FAULT, as keepalived does"));
         }
     }
     c.track_group_tracks = c.track.len() - before;
@@ -672,6 +650,31 @@ impl EngineConfig {
                 .chain(&i.excluded_addresses)
                 .map(|v| v.addr)
         })
+    }
+}
+
+/// Follow interface `ifname`'s link unweighted (down means FAULT), as keepalived's
+/// `add_vrrp_to_interface` does for an interface an instance puts something on: a new entry,
+/// or an existing weighted `track_interface` entry made unweighted, whose weight is returned
+/// (the caller says so in a note).
+fn track_unweighted(track: &mut Vec<Track>, ifname: &str) -> Option<i32> {
+    let target = TrackTarget::Interface(ifname.to_string());
+    match track.iter_mut().find(|t| t.target == target) {
+        Some(t) if t.weight != 0 => {
+            let w = t.weight;
+            t.weight = 0;
+            t.reverse = false;
+            Some(w)
+        }
+        Some(_) => None,
+        None => {
+            track.push(Track {
+                target,
+                weight: 0,
+                reverse: false,
+            });
+            None
+        }
     }
 }
 
