@@ -46,6 +46,20 @@ pub fn require_root() -> bool {
     );
 }
 
+/// Whether keepalived (the judge of the interop tests) is installed: `false` after reporting the
+/// test as NOT RUN ([`not_run`]; scripts/test installs it, so this only happens by hand).
+pub fn require_keepalived() -> bool {
+    if std::process::Command::new("keepalived")
+        .arg("-v")
+        .output()
+        .is_ok()
+    {
+        return true;
+    }
+    not_run("keepalived is not installed (apt-get install keepalived; scripts/test installs it)");
+    false
+}
+
 /// Report that the calling test did not run, and why. libtest has no "skipped" verdict, so a
 /// test that returns early shows up as `ok`; this makes it visible: a `NOT RUN` line on stderr,
 /// and a line appended to the file named by `VIGIL_NOT_RUN_LOG` (scripts/test sets it and prints

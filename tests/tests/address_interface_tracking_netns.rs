@@ -21,7 +21,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use vigil_tests::netns::{not_run, require_root, wait_until, Kind, Lab};
+use vigil_tests::netns::{require_keepalived, require_root, wait_until, Kind, Lab};
 
 fn conf(notify: &Path, no_track: bool) -> String {
     format!(
@@ -109,12 +109,7 @@ fn an_address_s_interface_is_followed_unweighted_like_keepalived() {
     if !require_root() {
         return;
     }
-    if std::process::Command::new("keepalived")
-        .arg("-v")
-        .output()
-        .is_err()
-    {
-        not_run("keepalived is missing (apt-get install keepalived; scripts/test installs it)");
+    if !require_keepalived() {
         return;
     }
     for no_track in [false, true] {

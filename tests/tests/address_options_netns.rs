@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use vigil_tests::netns::{not_run, require_root, wait_until, Kind, Lab};
+use vigil_tests::netns::{require_keepalived, require_root, wait_until, Kind, Lab};
 
 const CONF: &str = "\
 global_defs {
@@ -110,12 +110,7 @@ fn address_options_reach_the_kernel_as_keepalived_sets_them() {
     if !require_root() {
         return;
     }
-    if std::process::Command::new("keepalived")
-        .arg("-v")
-        .output()
-        .is_err()
-    {
-        not_run("keepalived is not installed (apt-get install keepalived)");
+    if !require_keepalived() {
         return;
     }
     let mut lab = Lab::new("addropts", 1);
@@ -207,12 +202,7 @@ fn promote_secondaries_is_set_while_running_and_cleared_at_exit_like_keepalived(
     if !require_root() {
         return;
     }
-    if std::process::Command::new("keepalived")
-        .arg("-v")
-        .output()
-        .is_err()
-    {
-        not_run("keepalived is not installed (apt-get install keepalived)");
+    if !require_keepalived() {
         return;
     }
     let vip: std::net::IpAddr = "192.0.2.100".parse().unwrap();

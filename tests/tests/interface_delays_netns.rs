@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use vigil_tests::netns::{not_run, require_root, wait_until, Kind, Lab};
+use vigil_tests::netns::{require_keepalived, require_root, wait_until, Kind, Lab};
 
 fn conf(notify: &std::path::Path, delays: bool) -> String {
     let block = if delays {
@@ -82,12 +82,7 @@ fn a_carrier_flap_shorter_than_the_down_delay_does_not_fault_like_keepalived() {
     if !require_root() {
         return;
     }
-    if std::process::Command::new("keepalived")
-        .arg("-v")
-        .output()
-        .is_err()
-    {
-        not_run("keepalived is not installed (apt-get install keepalived)");
+    if !require_keepalived() {
         return;
     }
     let vigil = run(Kind::Vigil, true, true);

@@ -18,7 +18,7 @@
 
 use std::time::Duration;
 
-use vigil_tests::netns::{not_run, require_root, wait_until, Kind, Lab};
+use vigil_tests::netns::{require_keepalived, require_root, wait_until, Kind, Lab};
 
 /// The head of every case: one VRRP instance on eth0.
 const HEAD: &str = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n \
@@ -75,12 +75,7 @@ fn a_missing_route_or_rule_interface_stops_both_daemons_at_start() {
     if !require_root() {
         return;
     }
-    if std::process::Command::new("keepalived")
-        .arg("-v")
-        .output()
-        .is_err()
-    {
-        not_run("keepalived is missing (apt-get install keepalived; scripts/test installs it)");
+    if !require_keepalived() {
         return;
     }
     let mut lab = Lab::new("nxif", 1);

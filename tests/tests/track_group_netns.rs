@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use vigil_tests::netns::{self, not_run, require_root, wait_until, Kind, Lab};
+use vigil_tests::netns::{self, require_keepalived, require_root, wait_until, Kind, Lab};
 
 fn conf(notify: &std::path::Path, tracked: bool) -> String {
     let text = format!(
@@ -142,12 +142,7 @@ fn a_track_group_follows_the_static_item_s_interface_like_keepalived() {
     if !require_root() {
         return;
     }
-    if std::process::Command::new("keepalived")
-        .arg("-v")
-        .output()
-        .is_err()
-    {
-        not_run("keepalived is not installed (apt-get install keepalived)");
+    if !require_keepalived() {
         return;
     }
     let keepalived = run(Kind::Keepalived, true);
@@ -172,12 +167,7 @@ fn without_track_group_the_static_item_s_interface_is_not_tracked() {
     if !require_root() {
         return;
     }
-    if std::process::Command::new("keepalived")
-        .arg("-v")
-        .output()
-        .is_err()
-    {
-        not_run("keepalived is not installed (apt-get install keepalived)");
+    if !require_keepalived() {
         return;
     }
     let keepalived = run(Kind::Keepalived, false);
