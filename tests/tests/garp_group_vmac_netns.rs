@@ -30,14 +30,8 @@ use std::time::Duration;
 
 use vigil_tests::netns::{must, not_run, require_root, tshark_fields, wait_until, Kind, Lab};
 
-/// The file: a group naming eth1 (kept) and the macvlan (ignored), one instance on the macvlan.
-const CONF: &str = "garp_group {
- garp_interval 5
- interfaces {
-  eth1 mv0
- }
-}
-vrrp_instance VI_MV {
+/// The instance of both files: on the macvlan, two addresses, three announcements each.
+const INSTANCE: &str = "vrrp_instance VI_MV {
  state MASTER
  interface mv0
  virtual_router_id 66
@@ -52,25 +46,15 @@ vrrp_instance VI_MV {
 }
 ";
 
+/// The file: a group naming eth1 (kept) and the macvlan (ignored), the instance on the macvlan.
+fn conf_on_macvlan() -> String {
+    format!("garp_group {{\n garp_interval 5\n interfaces {{\n  eth1 mv0\n }}\n}}\n{INSTANCE}")
+}
+
 /// A group gating the macvlan's lower interface, eth0; the same instance on mv0.
-const CONF_LOWER: &str = "garp_group {
- garp_interval 5
- interface eth0
+fn conf_lower_gated() -> String {
+    format!("garp_group {{\n garp_interval 5\n interface eth0\n}}\n{INSTANCE}")
 }
-vrrp_instance VI_MV {
- state MASTER
- interface mv0
- virtual_router_id 66
- priority 150
- advert_int 1
- garp_master_repeat 3
- garp_master_delay 0
- virtual_ipaddress {
-  192.0.2.100/24
-  192.0.2.101/24
- }
-}
-";
 
 fn tools_present() -> bool {
     for tool in ["keepalived", "tcpdump", "tshark"] {
@@ -133,7 +117,7 @@ fn a_garp_group_on_a_macvlan_is_ignored_with_a_warning_as_keepalived_does() {
         "dev",
         "mv0",
     ]);
-    let conf = lab.write("gvmac.conf", CONF);
+    let conf = lab.write("gvmac.conf", &conf_on_macvlan());
     let path = conf.to_string_lossy().into_owned();
 
     // -t, both.
@@ -168,7 +152,7 @@ fn a_garp_group_on_a_macvlan_is_ignored_with_a_warning_as_keepalived_does() {
     );
 
     // The daemon: the same warning at start, and it runs.
-    let node = lab.start(Kind::Vigil, 1, CONF);
+    let node = lab.start(Kind::Vigil, 1, &conf_on_macvlan());
     let logged = wait_until(Duration::from_secs(20), || {
         lab.node_ref(node)
             .log_text()
@@ -186,23 +170,23 @@ fn a_garp_group_on_a_macvlan_is_ignored_with_a_warning_as_keepalived_does() {
     ]
     .into_iter()
     .collect();
-    let ka = announcements(&mut lab, Kind::Keepalived, CONF);
+    let ka = announcements(&mut lab, Kind::Keepalived, &conf_on_macvlan());
     println!("keepalived: {ka:?}");
     assert_eq!(ka, want, "keepalived's announcements on mv0");
-    let vg = announcements(&mut lab, Kind::Vigil, CONF);
+    let vg = announcements(&mut lab, Kind::Vigil, &conf_on_macvlan());
     println!("vigild: {vg:?}");
     assert_eq!(vg, ka, "vigild's announcements on mv0, as keepalived's");
 
     // The lower interface's gate applies to the macvlan (keepalived's IF_BASE_IFP): one
     // announcement in four seconds, by both.
-    let ka = announcements(&mut lab, Kind::Keepalived, CONF_LOWER);
+    let ka = announcements(&mut lab, Kind::Keepalived, &conf_lower_gated());
     println!("eth0 gated, keepalived: {ka:?}");
     assert_eq!(
         ka.values().sum::<usize>(),
         1,
         "keepalived: one announcement through eth0's 5 s gate: {ka:?}"
     );
-    let vg = announcements(&mut lab, Kind::Vigil, CONF_LOWER);
+    let vg = announcements(&mut lab, Kind::Vigil, &conf_lower_gated());
     println!("eth0 gated, vigild: {vg:?}");
     assert_eq!(
         vg, ka,
