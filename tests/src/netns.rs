@@ -621,6 +621,20 @@ impl Lab {
         wait_until(timeout, || self.holders(a) == vec![i])
     }
 
+    /// A notify script in the lab directory that appends each call's arguments (`TYPE NAME
+    /// STATE PRIORITY`, keepalived's notify form) to a file, and the reader of the states it
+    /// was told: the judge of the interop suites that compare state sequences.
+    pub fn state_recorder(&self) -> (PathBuf, StateLog) {
+        let path = self.dir.join("notified");
+        let script = self.write(
+            "notify.sh",
+            &format!("#!/bin/sh\necho \"$@\" >> {}\n", path.display()),
+        );
+        fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap_or_else(|e| panic!("cannot make {script:?} executable: {e}"));
+        (script, StateLog { path })
+    }
+
     /// Write a file into the lab directory and return its path.
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
         let p = self.dir.join(name);
@@ -1057,4 +1071,20 @@ pub fn keepalived_conf(instances: &[Instance]) -> String {
         s.push_str("  }\n}\n");
     }
     s
+}
+
+/// What a [`Lab::state_recorder`] script was told.
+pub struct StateLog {
+    path: PathBuf,
+}
+
+impl StateLog {
+    /// The states the notify script was told, in order (none before its first call).
+    pub fn states(&self) -> Vec<String> {
+        fs::read_to_string(&self.path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(2).map(str::to_string))
+            .collect()
+    }
 }

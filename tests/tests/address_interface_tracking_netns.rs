@@ -34,34 +34,19 @@ fn conf(notify: &Path, no_track: bool) -> String {
     )
 }
 
-/// The states the notify script saw, in order.
-fn states(out: &Path) -> Vec<String> {
-    std::fs::read_to_string(out)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split_whitespace().nth(2).map(str::to_string))
-        .collect()
-}
-
 /// Run `kind`; take eth1's link away and back; the states seen after the cut.
 fn run(kind: Kind, no_track: bool) -> Vec<String> {
     let mut lab = Lab::with_links("viptrack", 1, 2);
-    let out = lab.dir.join("notified");
-    let script = lab.write(
-        "notify.sh",
-        &format!("#!/bin/sh\necho \"$@\" >> {}\n", out.display()),
-    );
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .expect("chmod");
+    let (script, log) = lab.state_recorder();
     let n = lab.start(kind, 1, &conf(&script, no_track));
-    let master = || states(&out).last().is_some_and(|s| s == "MASTER");
+    let master = || log.states().last().is_some_and(|s| s == "MASTER");
     assert!(
         wait_until(Duration::from_secs(15), master),
         "{kind:?} did not become MASTER: {:?}\n{}",
-        states(&out),
+        log.states(),
         lab.logs()
     );
-    let before = states(&out).len();
+    let before = log.states().len();
     let log_before = lab.node_ref(n).log_text().len();
     lab.cut_link_on(1, 1);
     if no_track {
@@ -81,12 +66,12 @@ fn run(kind: Kind, no_track: bool) -> Vec<String> {
         std::thread::sleep(Duration::from_secs(2));
     } else {
         let faulted = wait_until(Duration::from_secs(15), || {
-            states(&out)[before..].iter().any(|s| s == "FAULT")
+            log.states()[before..].iter().any(|s| s == "FAULT")
         });
         assert!(
             faulted,
             "{kind:?}: no FAULT: {:?}\n{}",
-            states(&out),
+            log.states(),
             lab.logs()
         );
         lab.restore_link_on(1, 1);
@@ -94,11 +79,11 @@ fn run(kind: Kind, no_track: bool) -> Vec<String> {
         assert!(
             back,
             "{kind:?}: not MASTER again: {:?}\n{}",
-            states(&out),
+            log.states(),
             lab.logs()
         );
     }
-    let seen = states(&out)[before..].to_vec();
+    let seen = log.states()[before..].to_vec();
     lab.node(n).terminate();
     println!("{kind:?} no_track={no_track}: {seen:?}");
     seen

@@ -100,25 +100,10 @@ fn all_three(v: &[(String, String)]) -> bool {
     v.len() == 3
 }
 
-/// The states VI_5's notify script was told, in order.
-fn states(out: &std::path::Path) -> Vec<String> {
-    std::fs::read_to_string(out)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split_whitespace().nth(2).map(str::to_string))
-        .collect()
-}
-
 /// What one daemon did: the addresses at each step, and VI_5's states (its notify script).
 fn scenario(kind: Kind) -> (Vec<Vec<(String, String)>>, Vec<String>) {
     let mut lab = Lab::new("dynif", 1);
-    let out = lab.dir.join("notified");
-    let script = lab.write(
-        "notify.sh",
-        &format!("#!/bin/sh\necho \"$@\" >> {}\n", out.display()),
-    );
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .expect("chmod");
+    let (script, log) = lab.state_recorder();
     let conf = CONF.replace("NOTIFY", &format!("\"{}\"", script.display()));
     let node = lab.start(kind, 1, &conf);
     let mut steps = Vec::new();
@@ -160,20 +145,20 @@ fn scenario(kind: Kind) -> (Vec<Vec<(String, String)>>, Vec<String>) {
         );
         eth5_gone(&lab);
         let ok = netns::wait_until(Duration::from_secs(10), || {
-            vips(&lab).len() == 1 && states(&out).last().is_some_and(|s| s == "FAULT")
+            vips(&lab).len() == 1 && log.states().last().is_some_and(|s| s == "FAULT")
         });
         assert!(
             ok,
             "{kind:?} round {round}: eth5 went, {:?} {:?}\n{}",
             vips(&lab),
-            states(&out),
+            log.states(),
             lab.logs()
         );
         steps.push(vips(&lab));
     }
     assert!(lab.node(node).running(), "{kind:?} stopped\n{}", lab.logs());
     lab.node(node).terminate();
-    let seen = states(&out);
+    let seen = log.states();
     println!("{kind:?}: {steps:?}\n{kind:?} VI_5 states: {seen:?}");
     (steps, seen)
 }

@@ -28,46 +28,33 @@ fn conf(notify: &std::path::Path, delays: bool) -> String {
     )
 }
 
-/// The states the notify script saw, in order.
-fn states(out: &std::path::Path) -> Vec<String> {
-    std::fs::read_to_string(out)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split_whitespace().nth(2).map(str::to_string))
-        .collect()
-}
-
 /// Run `kind` with or without the delay; flap the carrier; return the states seen after the
 /// flap (and, with `long`, after an outage that lasts).
 fn run(kind: Kind, delays: bool, long: bool) -> Vec<String> {
     let mut lab = Lab::new("ifdelay", 1);
-    let out = lab.dir.join("notified");
-    let script = lab.write(
-        "notify.sh",
-        &format!("#!/bin/sh\necho \"$@\" >> {}\n", out.display()),
-    );
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (script, log) = lab.state_recorder();
     let n = lab.start(kind, 1, &conf(&script, delays));
     assert!(
-        wait_until(Duration::from_secs(15), || states(&out)
+        wait_until(Duration::from_secs(15), || log
+            .states()
             .last()
             .is_some_and(|s| s == "MASTER")),
         "{kind:?} did not become MASTER: {:?}\n{}",
-        states(&out),
+        log.states(),
         lab.logs()
     );
-    let before = states(&out).len();
+    let before = log.states().len();
     lab.cut_link(1);
     std::thread::sleep(Duration::from_millis(200));
     lab.restore_link(1);
     // Longer than the delay: a FAULT that the flap caused has been reported by then.
     std::thread::sleep(Duration::from_secs(5));
-    let mut seen: Vec<String> = states(&out)[before..].to_vec();
+    let mut seen: Vec<String> = log.states()[before..].to_vec();
     if long {
-        let before = states(&out).len();
+        let before = log.states().len();
         lab.cut_link(1);
         let faulted = wait_until(Duration::from_secs(15), || {
-            states(&out)[before..].iter().any(|s| s == "FAULT")
+            log.states()[before..].iter().any(|s| s == "FAULT")
         });
         seen.push(format!("long outage faulted: {faulted}"));
         lab.restore_link(1);

@@ -31,15 +31,6 @@ fn conf(notify: &std::path::Path, tracked: bool) -> String {
     }
 }
 
-/// The states the notify script saw, in order.
-fn states(out: &std::path::Path) -> Vec<String> {
-    std::fs::read_to_string(out)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split_whitespace().nth(2).map(str::to_string))
-        .collect()
-}
-
 /// Whether `tg0` in namespace `ns` holds the static address.
 fn has_static(ns: &str) -> bool {
     std::process::Command::new("ip")
@@ -71,20 +62,15 @@ fn run(kind: Kind, tracked: bool) -> Outcome {
     ]);
     netns::must(&["ip", "-n", &ns, "link", "set", "tg1", "up"]);
     netns::must(&["ip", "-n", &ns, "link", "set", "tg0", "up"]);
-    let out = lab.dir.join("notified");
-    let script = lab.write(
-        "notify.sh",
-        &format!("#!/bin/sh\necho \"$@\" >> {}\n", out.display()),
-    );
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .expect("chmod");
+    let (script, log) = lab.state_recorder();
     let n = lab.start(kind, 1, &conf(&script, tracked));
     assert!(
-        wait_until(Duration::from_secs(15), || states(&out)
+        wait_until(Duration::from_secs(15), || log
+            .states()
             .last()
             .is_some_and(|s| s == "MASTER")),
         "{kind:?} did not become MASTER: {:?}\n{}",
-        states(&out),
+        log.states(),
         lab.logs()
     );
     assert!(
@@ -93,7 +79,7 @@ fn run(kind: Kind, tracked: bool) -> Outcome {
         lab.logs()
     );
     // The item deleted: put back, no state change (waited for, then a margin for a late one).
-    let before = states(&out).len();
+    let before = log.states().len();
     netns::must(&[
         "ip",
         "-n",
@@ -106,20 +92,20 @@ fn run(kind: Kind, tracked: bool) -> Outcome {
     ]);
     let restored = wait_until(Duration::from_secs(5), || has_static(&ns));
     std::thread::sleep(Duration::from_secs(2));
-    let after_delete = states(&out)[before..].to_vec();
+    let after_delete = log.states()[before..].to_vec();
     // Its interface down: FAULT; up again: out of FAULT.
-    let before = states(&out).len();
+    let before = log.states().len();
     netns::must(&["ip", "-n", &ns, "link", "set", "tg0", "down"]);
     let faulted_on_down = wait_until(Duration::from_secs(10), || {
-        states(&out)[before..].iter().any(|s| s == "FAULT")
+        log.states()[before..].iter().any(|s| s == "FAULT")
     });
-    let before = states(&out).len();
+    let before = log.states().len();
     netns::must(&["ip", "-n", &ns, "link", "set", "tg0", "up"]);
     let recovered_on_up = faulted_on_down
         && wait_until(Duration::from_secs(10), || {
-            states(&out)[before..].iter().any(|s| s != "FAULT")
+            log.states()[before..].iter().any(|s| s != "FAULT")
         });
-    let log = lab.logs();
+    let daemon_log = lab.logs();
     lab.node(n).terminate();
     let o = Outcome {
         restored,
@@ -129,10 +115,10 @@ fn run(kind: Kind, tracked: bool) -> Outcome {
     };
     println!(
         "{kind:?} (tracked {tracked}): {o:?}\n  states: {:?}",
-        states(&out)
+        log.states()
     );
     if tracked && !(o.faulted_on_down && o.recovered_on_up) {
-        println!("{log}");
+        println!("{daemon_log}");
     }
     o
 }
