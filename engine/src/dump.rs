@@ -1601,6 +1601,6 @@ fn g_format(d: Duration) -> String {
 
 mod garp;
 mod interfaces;
-pub use interfaces::{SystemLink, VlanLink};
+pub use interfaces::{mac_text, SystemLink, VlanLink};
 #[cfg(test)]
 mod tests;

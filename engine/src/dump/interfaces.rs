@@ -256,8 +256,8 @@ fn debounce(cfg: &Config, e: &EngineConfig, name: &str) -> (u128, u128) {
     (up, down)
 }
 
-/// C's `%02x:%02x:...`.
-fn mac(b: &[u8]) -> String {
+/// A hardware address as keepalived and iproute2 write it: C's `%02x:%02x:...`.
+pub fn mac_text(b: &[u8]) -> String {
     b.iter()
         .map(|x| format!("{x:02x}"))
         .collect::<Vec<_>>()
@@ -342,8 +342,8 @@ pub(super) fn interfaces(w: &mut String, cfg: &Config, e: &EngineConfig, env: &d
         }
         // keepalived takes an all-zero hardware address (the loopback's) as none.
         if l.mac.iter().any(|b| *b != 0) {
-            line(w, &format!("   MAC = {}", mac(&l.mac)));
-            line(w, &format!("   MAC broadcast = {}", mac(&l.broadcast)));
+            line(w, &format!("   MAC = {}", mac_text(&l.mac)));
+            line(w, &format!("   MAC broadcast = {}", mac_text(&l.broadcast)));
         }
         let base = l
             .vlan

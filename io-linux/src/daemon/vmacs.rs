@@ -117,7 +117,7 @@ impl Daemon {
                 "macvlan {} on {} with MAC {} for addresses of {}",
                 a.name,
                 a.base,
-                mac_text(a.mac),
+                vigil_engine::dump::mac_text(&a.mac),
                 a.users
                     .iter()
                     .map(|(i, _)| i.as_str())
@@ -312,7 +312,7 @@ impl Daemon {
             "({inst}) macvlan {} on {} with MAC {}",
             spec.name,
             spec.base,
-            mac_text(spec.mac)
+            vigil_engine::dump::mac_text(&spec.mac)
         );
         self.vmacs.insert(
             inst.to_string(),
@@ -338,12 +338,4 @@ impl Daemon {
         }
         self.release_base(&m.spec.base);
     }
-}
-
-/// A MAC written `aa:bb:cc:dd:ee:ff`.
-fn mac_text(mac: [u8; 6]) -> String {
-    mac.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }
