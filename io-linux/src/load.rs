@@ -110,8 +110,8 @@ enum Use {
     Tracked,
     /// The `dev` of an address.
     Device,
-    /// The `dev` of a route or a nexthop, a rule's `iif` / `oif`: the daemon does not start
-    /// ([`missing_route_interfaces`]).
+    /// The `dev` of a route or a nexthop, a rule's `iif` / `oif` (keepalived resolves them as
+    /// it reads the file: an error, where an address's `dev` is a warning).
     Route,
 }
 
@@ -123,27 +123,9 @@ enum Use {
 /// specified in configuration": its VRRP process stops, at start as in `-t`, and keepalived
 /// exits); the `dev` of an address is a warning. With `dynamic_interfaces` each is a notice
 /// (keepalived uses the interface once it appears). `exists` is asked once per name.
-pub fn missing_interfaces(cfg: &conf::Config, exists: impl FnMut(&str) -> bool) -> Vec<Diagnostic> {
-    missing(cfg, exists, |_| true)
-}
-
-/// What the daemon checks at start and on reload (`daemon/reload.rs`): the interfaces of routes,
-/// nexthops and rules (virtual and static), which keepalived 2.2.7 resolves while it reads the
-/// file (`alloc_route`, `alloc_rule`: `if_get_by_ifname(..., IF_CREATE_IF_DYNAMIC)`) and
-/// whose absence stops it before it runs anything (vrrp_daemon.c `start_vrrp`: "Non-existent
-/// interface specified in configuration"; keepalived exits 2, vigild with its refusal code 5).
-/// The other interfaces the daemon follows as they come and go.
-pub fn missing_route_interfaces(
-    cfg: &conf::Config,
-    exists: impl FnMut(&str) -> bool,
-) -> Vec<Diagnostic> {
-    missing(cfg, exists, |u| u == Use::Route)
-}
-
-fn missing(
+pub fn missing_interfaces(
     cfg: &conf::Config,
     mut exists: impl FnMut(&str) -> bool,
-    wanted: impl Fn(Use) -> bool,
 ) -> Vec<Diagnostic> {
     // References only: the owner's text is made for a missing interface, not for every use
     // (formatting every address for nothing was 8 % of `vigild -t` on 1,000 instances).
@@ -205,7 +187,7 @@ fn missing(
     let mut reported = BTreeSet::new();
     let mut out = Vec::new();
     let dynamic = cfg.global.dynamic_interfaces;
-    for (name, loc, how, owner) in named.into_iter().filter(|(_, _, how, _)| wanted(*how)) {
+    for (name, loc, how, owner) in named {
         let ok = *known.entry(name).or_insert_with(|| exists(name));
         if ok || !reported.insert((&*loc.file, loc.line, loc.col, name)) {
             continue;
@@ -387,20 +369,7 @@ mod tests {
         assert!(d[0]
             .to_string()
             .contains("(A) interface eth0 does not exist"));
-        // What the daemon checks at start: the routes', nexthops' and rules' interfaces only.
-        let d = missing_route_interfaces(cfg, |n| n == "eth0");
-        let shown: Vec<String> = d.iter().map(|d| d.to_string()).collect();
-        assert_eq!(
-            shown,
-            [
-                "k.conf:20:2: error: interface eth7 for route 198.51.100.0 does not exist",
-                "k.conf:21:2: error: interface eth6 for a nexthop of route 203.0.113.0 does not exist",
-                "k.conf:24:46: error: interface eth4 for rule (iif) does not exist",
-                "k.conf:24:55: error: interface eth3 for rule (oif) does not exist",
-                "k.conf:28:46: error: interface eth2 for rule (iif) does not exist",
-            ]
-        );
-        assert!(missing_route_interfaces(cfg, |_| true).is_empty());
+        assert!(missing_interfaces(cfg, |_| true).is_empty());
     }
 
     /// keepalived 2.2.7 -t on a garp_group naming eth8 (in `interfaces { }`) and eth9

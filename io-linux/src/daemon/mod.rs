@@ -299,24 +299,6 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
     else {
         return EXIT_CONFIG;
     };
-    // keepalived 2.2.7 (vrrp_daemon.c, start_vrrp): an interface the configuration names that
-    // does not exist stops VRRP at start ("Non-existent interface specified in
-    // configuration"), unless `dynamic_interfaces`: then it is used once it appears, and an
-    // instance on it waits in FAULT.
-    let missing = crate::load::missing_interfaces(&cfg, crate::load::interface_exists);
-    for d in &missing {
-        match d.severity {
-            conf::Severity::Notice => info!("{d}"),
-            _ => error!("{d}"),
-        }
-    }
-    if !cfg.global.dynamic_interfaces && !missing.is_empty() {
-        error!(
-            "non-existent interface specified in configuration: not starting (global_defs \
-             dynamic_interfaces lets vigild wait for it)"
-        );
-        return EXIT_CONFIG;
-    }
     // keepalived 2.2.7 (core/main.c): the start-up script runs before VRRP and the checkers
     // start, which they do when it ends or times out, whatever its status.
     if let Some(s) = crate::start_stop::StartStop::startup(&cfg) {

@@ -32,17 +32,23 @@ pub(super) fn load(src: &ConfigSource<'_>, noticed: &mut Vec<String>) -> Option<
         .into_iter()
         .filter_map(|(name, lower)| Some((name, lower?)))
         .collect();
-    // keepalived 2.2.7 resolves the interfaces of routes, nexthops and rules as it reads the
-    // file; one that does not exist stops it ("Non-existent interface specified in
-    // configuration"), unless dynamic_interfaces (then a notice: used once it appears). At
-    // start vigild refuses the same way; on SIGHUP keepalived's VRRP process would stop too,
-    // vigild refuses the reload and keeps running (the caller).
-    let missing = crate::load::missing_route_interfaces(&loaded.cfg, crate::load::interface_exists);
-    if missing.iter().any(|d| d.severity == conf::Severity::Error) {
-        for d in &missing {
-            error!("{d}");
+    // keepalived 2.2.7 (vrrp_daemon.c start_vrrp): an interface the configuration names that
+    // does not exist stops VRRP ("Non-existent interface specified in configuration"), unless
+    // `dynamic_interfaces`: then each is a notice, the interface is used once it appears and an
+    // instance on it waits in FAULT. At start vigild does not start; on SIGHUP, where
+    // keepalived's VRRP process would stop, vigild refuses the reload and keeps running.
+    let missing = crate::load::missing_interfaces(&loaded.cfg, crate::load::interface_exists);
+    for d in &missing {
+        match d.severity {
+            conf::Severity::Notice => info!("{d}"),
+            _ => error!("{d}"),
         }
-        error!("non-existent interface specified in configuration");
+    }
+    if missing.iter().any(|d| d.severity != conf::Severity::Notice) {
+        error!(
+            "non-existent interface specified in configuration: not taken (global_defs \
+             dynamic_interfaces lets vigild wait for it)"
+        );
         return None;
     }
     *noticed = report
