@@ -256,8 +256,7 @@ impl Engine {
     /// or ipvlan: [`crate::setup::AnnounceGates::gate_interface`]), made on first use (the
     /// interval of its configuration, never sent through yet).
     fn gate_named(&mut self, name: &str) -> usize {
-        let name = self.gate_config.gate_interface(name).to_string();
-        let name = name.as_str();
+        let name = self.gate_config.gate_interface(name);
         match self.gates.list.iter().position(|g| g.name == name) {
             Some(g) => g,
             None => {
