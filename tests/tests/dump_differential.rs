@@ -34,6 +34,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::fs;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -173,6 +174,29 @@ impl Drop for Keepalived {
 
 const INTERFACES_HEADER: &str = "------< Interfaces >------";
 
+/// keepalived follows an include cycle until it runs out of file descriptors, so how long
+/// include_self.conf takes is its open-file limit: 41 s before its VRRP child even started with
+/// the limit of 20,000 of a fresh machine (2026-12-04; the test's 90 s then ran out), a few
+/// seconds with the usual 1,024. The differential gives keepalived the usual limit, whatever the
+/// machine's.
+#[allow(unsafe_code)] // pre_exec: setrlimit(2) in the child before exec
+fn with_usual_file_limit(command: &mut Command) {
+    // SAFETY: setrlimit(2) is async-signal-safe and touches nothing of the parent's state.
+    unsafe {
+        command.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 1024,
+                rlim_max: 1024,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+}
+
 /// keepalived's dump of `file`: started in host 1's namespace, stopped once the dump is
 /// complete. `None` when keepalived printed no dump (it refused the file).
 fn keepalived_dump(
@@ -187,7 +211,8 @@ fn keepalived_dump(
     let logf2 = logf.try_clone().expect("log");
     let pid_file = lab.dir.join(format!("ka{tag}.pid"));
     let vrrp_pid_file = lab.dir.join(format!("ka{tag}.vrrp.pid"));
-    let child = Command::new("ip")
+    let mut command = Command::new("ip");
+    command
         .args([
             "netns",
             "exec",
@@ -207,9 +232,9 @@ fn keepalived_dump(
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(logf)
-        .stderr(logf2)
-        .spawn()
-        .expect("keepalived");
+        .stderr(logf2);
+    with_usual_file_limit(&mut command);
+    let child = command.spawn().expect("keepalived");
     let mut k = Keepalived {
         child: Some(child),
         vrrp_pid_file,
