@@ -87,12 +87,15 @@ pub fn load(
     }
     let (vmacs, addr_vmacs, notes) = vmac::plan(&cfg, &converted.engine);
     diagnostics.extend(notes);
+    // The engine decides which links its instances follow; the plan names the macvlans.
+    let mut engine = converted.engine;
+    vigil_engine::vmac_addr::follow_macvlans(&mut engine, &addr_vmacs);
     let (statics, notes) = routes::statics_of(&cfg);
     diagnostics.extend(notes);
     Report {
         loaded: Some(Loaded {
             cfg,
-            engine: converted.engine,
+            engine,
             vmacs,
             addr_vmacs,
             statics,
