@@ -33,7 +33,8 @@
 
 //!
 //! The link an instance follows for such an address is the macvlan's, not its parent's
-//! ([`follow_macvlans`]).
+//! ([`follow_macvlans`]); a `use_vmac` instance follows its own macvlan's too
+//! ([`follow_instance_macvlans`]).
 
 use crate::address::VirtualAddress;
 use crate::setup::{EngineConfig, Track, TrackTarget};
@@ -153,25 +154,51 @@ pub fn follow_macvlans(engine: &mut EngineConfig, vmacs: &[AddressVmac]) {
             .map(|m| m.name.clone())
             .collect();
         for name in names {
-            let target = TrackTarget::Interface(name);
-            match c.track.iter_mut().find(|t| t.target == target) {
-                Some(t) => {
-                    t.weight = 0;
-                    t.reverse = false;
-                }
-                None => {
-                    let at = c.track.len().saturating_sub(c.track_group_tracks);
-                    c.track.insert(
-                        at,
-                        Track {
-                            target,
-                            weight: 0,
-                            reverse: false,
-                        },
-                    );
-                    c.implied_tracks += 1;
-                }
-            }
+            follow(c, name);
+        }
+    }
+}
+
+/// keepalived 2.2.7 (vrrp.c, `vrrp_complete_instance`: "Add this instance to the vmac
+/// interface", `add_vrrp_to_interface(vrrp, vrrp->ifp, ..., TRACK_VRRP)`): a `use_vmac`
+/// instance follows its own macvlan's link as well as its interface's, unweighted, unless
+/// `dont_track_primary` (then neither): an operator setting the macvlan down puts it in FAULT.
+/// `names` is the runner's plan: (instance, its macvlan's name).
+pub fn follow_instance_macvlans<'a>(
+    engine: &mut EngineConfig,
+    names: impl IntoIterator<Item = (&'a str, &'a str)>,
+) {
+    for (instance, name) in names {
+        if let Some(c) = engine
+            .instances
+            .iter_mut()
+            .find(|c| c.name == instance && !c.dont_track_primary)
+        {
+            follow(c, name.to_string());
+        }
+    }
+}
+
+/// Follow interface `name`'s link unweighted among `c`'s implied trackers (before the
+/// `track_group` ones); an entry already there becomes unweighted (`add_vrrp_to_interface`).
+fn follow(c: &mut crate::InstanceConfig, name: String) {
+    let target = TrackTarget::Interface(name);
+    match c.track.iter_mut().find(|t| t.target == target) {
+        Some(t) => {
+            t.weight = 0;
+            t.reverse = false;
+        }
+        None => {
+            let at = c.track.len().saturating_sub(c.track_group_tracks);
+            c.track.insert(
+                at,
+                Track {
+                    target,
+                    weight: 0,
+                    reverse: false,
+                },
+            );
+            c.implied_tracks += 1;
         }
     }
 }
@@ -329,6 +356,31 @@ mod tests {
         // Twice is once (a reload plans again from a fresh conversion; this guards the merge).
         follow_macvlans(&mut e, &plan.addresses);
         assert_eq!(e.instances[0].implied_tracks, 3);
+    }
+
+    /// keepalived 2.2.7 (TRACK_VRRP on `vrrp->ifp`): a `use_vmac` instance follows its own
+    /// macvlan, unless `dont_track_primary`.
+    #[test]
+    fn a_use_vmac_instance_follows_its_own_macvlan() {
+        let text = "vrrp_instance A {\n interface eth0\n virtual_router_id 7\n use_vmac\n \
+                    virtual_ipaddress {\n  192.0.2.1/24\n }\n}\n\
+                    vrrp_instance B {\n interface eth0\n virtual_router_id 8\n use_vmac\n \
+                    dont_track_primary\n virtual_ipaddress {\n  192.0.2.2/24\n }\n}\n";
+        let mut e = crate::EngineConfig::from_conf(&ok(text))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .engine;
+        follow_instance_macvlans(&mut e, [("A", "vrrp.7"), ("B", "vrrp.8")]);
+        let a = &e.instances[0];
+        assert_eq!(
+            a.track,
+            [Track {
+                target: TrackTarget::Interface("vrrp.7".into()),
+                weight: 0,
+                reverse: false
+            }]
+        );
+        assert_eq!(a.implied_tracks, 1);
+        assert!(e.instances[1].track.is_empty());
     }
 
     fn ok(src: &str) -> crate::conf::Config {

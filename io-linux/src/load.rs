@@ -90,6 +90,10 @@ pub fn load(
     // The engine decides which links its instances follow; the plan names the macvlans.
     let mut engine = converted.engine;
     vigil_engine::vmac_addr::follow_macvlans(&mut engine, &addr_vmacs);
+    vigil_engine::vmac_addr::follow_instance_macvlans(
+        &mut engine,
+        vmacs.iter().map(|(i, v)| (i.as_str(), v.name.as_str())),
+    );
     let (statics, notes) = routes::statics_of(&cfg);
     diagnostics.extend(notes);
     Report {

@@ -17,6 +17,9 @@
 //! - `use_vmac` on the address: FAULT when the macvlan goes down, BACKUP and MASTER when it is up;
 //! - the same with `use_vmac_addr` on the instance instead;
 //! - `no_track` on the address: no FAULT (the state log stays as it was for 3 s after the cut);
+//! - `use_vmac` on the instance (its own macvlan `vrrp.51`, on eth0, carries both addresses):
+//!   keepalived follows that macvlan too (TRACK_VRRP on `vrrp->ifp`), FAULT when it is down;
+//!   vigild followed only eth0 (vigil_engine::vmac_addr::follow_instance_macvlans now);
 //! - the macvlan deleted by hand (`use_vmac`): FAULT, and neither daemon makes it again at once
 //!   (a second test).
 //!
@@ -36,16 +39,18 @@ const ADDR: &str = "198.51.100.100/24";
 
 fn conf(notify: &Path, how: &str) -> String {
     let (instance, address) = match how {
-        "use_vmac" => ("", " use_vmac"),
-        "use_vmac_addr" => ("  use_vmac_addr\n", ""),
-        "no_track" => ("", " use_vmac no_track"),
+        "use_vmac" => ("", " dev eth1 use_vmac"),
+        "use_vmac_addr" => ("  use_vmac_addr\n", " dev eth1"),
+        "no_track" => ("", " dev eth1 use_vmac no_track"),
+        // The instance's own macvlan (on eth0), which carries both addresses.
+        "instance use_vmac" => ("  use_vmac\n", ""),
         other => panic!("no case {other}"),
     };
     format!(
         "global_defs {{\n  enable_script_security\n  script_user root\n}}\n\
          vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  \
          priority 100\n  advert_int 1\n{instance}  notify \"{}\"\n  virtual_ipaddress {{\n    \
-         192.0.2.100/24\n    {ADDR} dev eth1{address}\n  }}\n}}\n",
+         192.0.2.100/24\n    {ADDR}{address}\n  }}\n}}\n",
         notify.display()
     )
 }
@@ -124,7 +129,7 @@ fn an_address_s_macvlan_link_is_followed_as_keepalived_follows_it() {
     if !require_root() || !require_keepalived() {
         return;
     }
-    for how in ["use_vmac", "use_vmac_addr", "no_track"] {
+    for how in ["use_vmac", "use_vmac_addr", "no_track", "instance use_vmac"] {
         let keepalived = run(Kind::Keepalived, how);
         let vigil = run(Kind::Vigil, how);
         assert_eq!(vigil, keepalived, "{how}: vigild's states as keepalived's");
