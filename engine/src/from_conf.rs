@@ -436,13 +436,24 @@ fn instance(
     // on, unless the item is `no_track`: a virtual or excluded address's `dev`, a virtual
     // route's `dev`, a virtual rule's `iif` / `oif`. Down means FAULT (what it holds there
     // cannot be put back), and a `track_interface` entry for it becomes unweighted, as in
-    // `add_vrrp_to_interface`. Not the instance's own interface, which it follows anyway.
+    // `add_vrrp_to_interface`. Not the instance's own interface, which it follows anyway. An
+    // address on a macvlan of its own (`use_vmac_addr`, an address's `use_vmac`) is not here:
+    // keepalived follows that macvlan's link (TRACK_ADDR on it), not its parent's, and the
+    // macvlan's name is known once the runner has planned it
+    // ([`crate::vmac_addr::follow_macvlans`]).
     let before = c.track.len();
+    let on_own_vmac = |a: &&conf::AddressLine| {
+        matches!(
+            crate::vmac_addr::place(&vmacs, &a.address, a.options.use_vmac),
+            Ok(crate::vmac_addr::Placement::AddressVmac(_))
+        )
+    };
     let addr_devs = i
         .virtual_addresses
         .iter()
         .chain(&i.excluded_addresses)
         .filter(|a| !a.address.no_track)
+        .filter(|a| !on_own_vmac(a))
         .filter_map(|a| a.address.dev.as_deref());
     let route_devs = i
         .virtual_routes
@@ -657,7 +668,7 @@ impl EngineConfig {
 /// `add_vrrp_to_interface` does for an interface an instance puts something on: a new entry,
 /// or an existing weighted `track_interface` entry made unweighted, whose weight is returned
 /// (the caller says so in a note).
-fn track_unweighted(track: &mut Vec<Track>, ifname: &str) -> Option<i32> {
+pub(crate) fn track_unweighted(track: &mut Vec<Track>, ifname: &str) -> Option<i32> {
     let target = TrackTarget::Interface(ifname.to_string());
     match track.iter_mut().find(|t| t.target == target) {
         Some(t) if t.weight != 0 => {

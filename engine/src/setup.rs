@@ -158,7 +158,8 @@ pub struct InstanceConfig {
     /// How many entries just before the `track_group` ones at the end of [`Self::track`] are
     /// the interfaces of the instance's virtual addresses, routes and rules (keepalived
     /// follows their links too, unweighted, and does not list them among the instance's
-    /// tracked interfaces either).
+    /// tracked interfaces either); for an address on a macvlan of its own, that macvlan
+    /// (added by [`crate::vmac_addr::follow_macvlans`] once the runner has named it).
     pub implied_tracks: usize,
     /// Gratuitous ARP / unsolicited NA schedule (keepalived's `garp_*` settings).
     pub announce: Announce,

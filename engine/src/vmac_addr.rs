@@ -31,7 +31,14 @@
 //! the instance's `use_vmac` MAC when one is written. One macvlan serves every address of the
 //! same interface and MAC (keepalived's `if_get_by_vmac` finds the one it made first).
 
+//!
+//! The link an instance follows for such an address is the macvlan's, not its parent's
+//! ([`follow_macvlans`]); a `use_vmac` instance follows its own macvlan's too
+//! ([`follow_instance_macvlans`]).
+
 use crate::address::VirtualAddress;
+use crate::setup::{EngineConfig, Track, TrackTarget};
+use crate::vmac_name::AddressVmac;
 use crate::wire::Family;
 
 /// Where an address goes.
@@ -117,6 +124,83 @@ pub fn placed(mut a: VirtualAddress, p: &Placement, s: &VmacSettings<'_>) -> Vir
         }
     }
     a
+}
+
+/// keepalived 2.2.7 (vrrp.c, `vrrp_complete_instance`): an address on a macvlan of its own
+/// makes the instance follow that macvlan's link, unweighted
+/// (`add_vrrp_to_interface(vrrp, ifp, 0, ..., TRACK_ADDR)`, `ifp` the macvlan), unless the
+/// address is `no_track`; its parent's link is not followed for it (the kernel gives a macvlan
+/// its lower interface's carrier, so the parent going down takes the macvlan down with it). So
+/// an operator setting the macvlan down puts the instance in FAULT (vrrp_track.c
+/// `down_instance`) and setting it up brings it back (`try_up_instance`), as for any tracked
+/// interface. Each instance of `engine` gets an unweighted interface tracker for every macvlan
+/// of `vmacs` (the runner's plan: [`crate::vmac_name::plan`] names them) that carries one of
+/// its tracked addresses, among the implied trackers ([`crate::InstanceConfig::implied_tracks`],
+/// before the `track_group` ones); a `track_interface` entry for it becomes unweighted, as
+/// `add_vrrp_to_interface` makes it. [`crate::EngineConfig::from_conf`] leaves these addresses
+/// out of the implied trackers, since the names are the runner's to plan.
+pub fn follow_macvlans(engine: &mut EngineConfig, vmacs: &[AddressVmac]) {
+    for c in &mut engine.instances {
+        let names: Vec<String> = c
+            .virtual_addresses
+            .iter()
+            .chain(&c.excluded_addresses)
+            .filter(|a| a.vmac && !a.no_track)
+            .filter_map(|a| {
+                let dev = a.dev.as_deref()?;
+                let family = Family::of(&a.addr);
+                vmacs.iter().find(|m| m.carries(&c.name, dev, family))
+            })
+            .map(|m| m.name.clone())
+            .collect();
+        for name in names {
+            follow(c, name);
+        }
+    }
+}
+
+/// keepalived 2.2.7 (vrrp.c, `vrrp_complete_instance`: "Add this instance to the vmac
+/// interface", `add_vrrp_to_interface(vrrp, vrrp->ifp, ..., TRACK_VRRP)`): a `use_vmac`
+/// instance follows its own macvlan's link as well as its interface's, unweighted, unless
+/// `dont_track_primary` (then neither): an operator setting the macvlan down puts it in FAULT.
+/// `names` is the runner's plan: (instance, its macvlan's name).
+pub fn follow_instance_macvlans<'a>(
+    engine: &mut EngineConfig,
+    names: impl IntoIterator<Item = (&'a str, &'a str)>,
+) {
+    for (instance, name) in names {
+        if let Some(c) = engine
+            .instances
+            .iter_mut()
+            .find(|c| c.name == instance && !c.dont_track_primary)
+        {
+            follow(c, name.to_string());
+        }
+    }
+}
+
+/// Follow interface `name`'s link unweighted among `c`'s implied trackers (before the
+/// `track_group` ones); an entry already there becomes unweighted (`add_vrrp_to_interface`).
+fn follow(c: &mut crate::InstanceConfig, name: String) {
+    let target = TrackTarget::Interface(name);
+    match c.track.iter_mut().find(|t| t.target == target) {
+        Some(t) => {
+            t.weight = 0;
+            t.reverse = false;
+        }
+        None => {
+            let at = c.track.len().saturating_sub(c.track_group_tracks);
+            c.track.insert(
+                at,
+                Track {
+                    target,
+                    weight: 0,
+                    reverse: false,
+                },
+            );
+            c.implied_tracks += 1;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -221,6 +305,82 @@ mod tests {
         // Nothing about macvlans: as written.
         let a = placed(addr("192.0.2.1", None), &on("eth0"), &s(false, false));
         assert_eq!((a.dev.as_deref(), a.vmac), (None, false));
+    }
+
+    /// keepalived 2.2.7 (vrrp.c `vrrp_complete_instance`, TRACK_ADDR on the macvlan): an
+    /// instance follows the links of its addresses' own macvlans, unweighted, not their
+    /// parents'; a `no_track` address's macvlan is not followed; a plain `dev` still is.
+    #[test]
+    fn an_instance_follows_its_addresses_macvlans_not_their_parents() {
+        let cfg = ok(
+            "vrrp_instance A {\n interface eth0\n virtual_router_id 7\n \
+             virtual_ipaddress {\n  192.0.2.1/24\n  198.51.100.1/24 dev eth1 use_vmac\n  \
+             203.0.113.1/24 dev eth2\n  192.0.2.2/24 use_vmac\n  \
+             198.51.100.2/24 dev eth3 use_vmac no_track\n }\n}\n",
+        );
+        let mut e = crate::EngineConfig::from_conf(&cfg)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .engine;
+        let followed = |e: &EngineConfig| -> Vec<(String, i32)> {
+            e.instances[0]
+                .track
+                .iter()
+                .filter_map(|t| match &t.target {
+                    TrackTarget::Interface(n) => Some((n.clone(), t.weight)),
+                    _ => None,
+                })
+                .collect()
+        };
+        // The conversion: the plain `dev` only (the macvlans are not named yet).
+        assert_eq!(followed(&e), [("eth2".to_string(), 0)]);
+        let plan = crate::vmac_name::plan(&cfg, &|_| false, &|_| None, &|_, _| None);
+        let names: Vec<(&str, &str)> = plan
+            .addresses
+            .iter()
+            .map(|a| (a.name.as_str(), a.base.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [("vrrp.7", "eth1"), ("vrrp1.7", "eth0"), ("vrrp2.7", "eth3")]
+        );
+        follow_macvlans(&mut e, &plan.addresses);
+        assert_eq!(
+            followed(&e),
+            [
+                ("eth2".to_string(), 0),
+                ("vrrp.7".to_string(), 0),
+                ("vrrp1.7".to_string(), 0)
+            ]
+        );
+        assert_eq!(e.instances[0].implied_tracks, 3);
+        // Twice is once (a reload plans again from a fresh conversion; this guards the merge).
+        follow_macvlans(&mut e, &plan.addresses);
+        assert_eq!(e.instances[0].implied_tracks, 3);
+    }
+
+    /// keepalived 2.2.7 (TRACK_VRRP on `vrrp->ifp`): a `use_vmac` instance follows its own
+    /// macvlan, unless `dont_track_primary`.
+    #[test]
+    fn a_use_vmac_instance_follows_its_own_macvlan() {
+        let text = "vrrp_instance A {\n interface eth0\n virtual_router_id 7\n use_vmac\n \
+                    virtual_ipaddress {\n  192.0.2.1/24\n }\n}\n\
+                    vrrp_instance B {\n interface eth0\n virtual_router_id 8\n use_vmac\n \
+                    dont_track_primary\n virtual_ipaddress {\n  192.0.2.2/24\n }\n}\n";
+        let mut e = crate::EngineConfig::from_conf(&ok(text))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .engine;
+        follow_instance_macvlans(&mut e, [("A", "vrrp.7"), ("B", "vrrp.8")]);
+        let a = &e.instances[0];
+        assert_eq!(
+            a.track,
+            [Track {
+                target: TrackTarget::Interface("vrrp.7".into()),
+                weight: 0,
+                reverse: false
+            }]
+        );
+        assert_eq!(a.implied_tracks, 1);
+        assert!(e.instances[1].track.is_empty());
     }
 
     fn ok(src: &str) -> crate::conf::Config {

@@ -87,12 +87,19 @@ pub fn load(
     }
     let (vmacs, addr_vmacs, notes) = vmac::plan(&cfg, &converted.engine);
     diagnostics.extend(notes);
+    // The engine decides which links its instances follow; the plan names the macvlans.
+    let mut engine = converted.engine;
+    vigil_engine::vmac_addr::follow_macvlans(&mut engine, &addr_vmacs);
+    vigil_engine::vmac_addr::follow_instance_macvlans(
+        &mut engine,
+        vmacs.iter().map(|(i, v)| (i.as_str(), v.name.as_str())),
+    );
     let (statics, notes) = routes::statics_of(&cfg);
     diagnostics.extend(notes);
     Report {
         loaded: Some(Loaded {
             cfg,
-            engine: converted.engine,
+            engine,
             vmacs,
             addr_vmacs,
             statics,

@@ -304,6 +304,11 @@ impl Daemon {
             Event::DelAddr(a, by) if self.vips.contains(&a.addr) => {
                 // Our own removals (leaving MASTER, reload) carry our request socket's port.
                 if by != self.rtnl.port() {
+                    // A link change read before it in the same batch is told first: a link
+                    // deleted by hand goes down, then loses its addresses, then goes, and the
+                    // engine must hear the link (FAULT) before the address, as keepalived
+                    // reads them one by one.
+                    self.report_interfaces();
                     self.vip_deleted(&a);
                 }
             }

@@ -370,6 +370,11 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
             );
             d.allow_if_changes = cfg.global.allow_if_changes;
             d.set_vmacs(vmacs, addr_vmacs);
+            // The macvlans just made, as the engine is first told about them (an address's
+            // macvlan is a link its instance follows: vigil_engine::vmac_addr::follow_macvlans).
+            if let Err(e) = d.resync() {
+                error!("cannot re-read interfaces: {e}");
+            }
             d.remove_leftover_extras();
             d.set_statics(statics);
             d.shutdown_script = shutdown_script;
