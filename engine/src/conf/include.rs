@@ -17,6 +17,7 @@ use super::diag::Diagnostic;
 use super::lexer::{strip_comment, tokenize_line_into, FileName, Location, Token};
 use super::lines::{clean_line, Lines};
 use super::params::{parse_seq, Expanded, Params};
+use super::text_arena::TextArena;
 
 /// Deepest include nesting accepted (a guard in addition to cycle detection).
 pub const MAX_INCLUDE_DEPTH: usize = 32;
@@ -302,15 +303,18 @@ pub fn path_glob_match(pattern: &str, path: &str) -> bool {
 }
 
 /// The reader's output: lines of tokens (only lines with tokens) and the diagnostics so far.
-pub(crate) struct Reader<'a> {
+/// The tokens borrow the text they were read from (`'t`): the main file's text, or what the
+/// reader keeps in `arena` (included files, substituted lines, words built from parts).
+pub(crate) struct Reader<'a, 't> {
     loader: &'a dyn SourceLoader,
+    arena: &'t TextArena,
     pub params: Params,
     /// Files being read: (canonical name for cycle detection, name as included).
     stack: Vec<(String, String)>,
     /// Every token of every line, in order (one vector for the whole configuration: a vector
     /// per line cost an allocation, a reallocation for lines of more than three words, and a
     /// free, 25,000 of each for 1,000 instances).
-    pub tokens: Vec<Token>,
+    pub tokens: Vec<Token<'t>>,
     /// Where each line (with tokens) ends in `tokens`: line `i` is
     /// `tokens[line_ends[i - 1]..line_ends[i]]` (from 0 for the first).
     pub line_ends: Vec<usize>,
@@ -322,10 +326,15 @@ pub(crate) struct Reader<'a> {
     seen: usize,
 }
 
-impl<'a> Reader<'a> {
-    pub(crate) fn new(loader: &'a dyn SourceLoader, config_id: Option<String>) -> Self {
+impl<'a, 't> Reader<'a, 't> {
+    pub(crate) fn new(
+        loader: &'a dyn SourceLoader,
+        arena: &'t TextArena,
+        config_id: Option<String>,
+    ) -> Self {
         Reader {
             loader,
+            arena,
             params: Params::new(config_id),
             stack: Vec::new(),
             tokens: Vec::new(),
@@ -339,7 +348,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads the text of `file` (already loaded) and everything it includes.
-    pub(crate) fn read_text(&mut self, file: &str, text: &str) {
+    pub(crate) fn read_text(&mut self, file: &str, text: &'t str) {
         self.stack
             .push((self.loader.canonical(file), file.to_string()));
         let name = FileName::new(file);
@@ -427,7 +436,7 @@ impl<'a> Reader<'a> {
     /// [`clean_line`] saw every byte).
     fn process_line(
         &mut self,
-        line: &str,
+        line: &'t str,
         loc: Location,
         name: FileName,
         depth: usize,
@@ -501,26 +510,24 @@ impl<'a> Reader<'a> {
             }
             return;
         }
-        // Most lines name no parameter: they are tokenized in place, with no copy.
-        let owned;
-        let substituted: &str = if !dollar || !line.as_bytes().contains(&b'$') {
+        // Most lines name no parameter: they are tokenized in place, with no copy. A line that
+        // substitution changed is kept in the arena (its tokens borrow it).
+        let substituted: &'t str = if !dollar || !line.as_bytes().contains(&b'$') {
             line
         } else {
-            owned = match self.substitute(line, &loc, name, depth) {
-                Some(l) => l,
+            match self.substitute(line, &loc, name, depth) {
+                Some(l) if l == line => line,
+                Some(l) => self.arena.keep(l),
                 None => return,
-            };
-            &owned
+            }
         };
         // Columns are exact only for text as it stands in the file. A line changed by a
         // substitution, or generated (a multi-line parameter, a `~SEQ` body), has no column for
         // its tokens: they all get the column where the line starts, which is in the file.
-        // (`ptr::eq` first: nearly every line is not substituted, and comparing its text was a
-        // `bcmp` call a line under musl.)
-        let verbatim = depth == 0 && (std::ptr::eq(substituted, line) || substituted == line);
+        let verbatim = depth == 0 && std::ptr::eq(substituted, line);
         let line = substituted;
         let start = self.tokens.len();
-        match tokenize_line_into(line, name, loc.line, loc.col, &mut self.tokens) {
+        match tokenize_line_into(line, name, loc.line, loc.col, self.arena, &mut self.tokens) {
             Ok(()) if verbatim => {}
             Ok(()) => {
                 for t in &mut self.tokens[start..] {
@@ -534,7 +541,7 @@ impl<'a> Reader<'a> {
             }
         }
         if let Some(first) = self.tokens.get(start) {
-            let kw = first.text.as_str();
+            let kw = first.text;
             // One byte compared for the lines that are not includes (nearly all) instead of six
             // string comparisons (each a `bcmp` call).
             if !first.quoted
@@ -545,7 +552,7 @@ impl<'a> Reader<'a> {
                     "include" | "includer" | "includem" | "includew" | "includeb" | "includea"
                 )
             {
-                let tokens: Vec<Token> = self.tokens.drain(start..).collect();
+                let tokens: Vec<Token<'t>> = self.tokens.drain(start..).collect();
                 self.include(&tokens, name);
                 return;
             }
@@ -557,7 +564,7 @@ impl<'a> Reader<'a> {
 
     /// The tokens of line `i` (a line with tokens).
     #[cfg(test)]
-    fn line(&self, i: usize) -> &[Token] {
+    fn line(&self, i: usize) -> &[Token<'t>] {
         let start = if i == 0 { 0 } else { self.line_ends[i - 1] };
         &self.tokens[start..self.line_ends[i]]
     }
@@ -597,7 +604,8 @@ impl<'a> Reader<'a> {
                     if self.exhausted() {
                         break;
                     }
-                    self.process_line(&l, loc.clone(), name, depth + 1, true);
+                    let l = self.arena.keep(l);
+                    self.process_line(l, loc.clone(), name, depth + 1, true);
                 }
                 return None;
             }
@@ -612,7 +620,7 @@ impl<'a> Reader<'a> {
         Some(substituted)
     }
 
-    fn include(&mut self, tokens: &[Token], including: FileName) {
+    fn include(&mut self, tokens: &[Token<'t>], including: FileName) {
         let kw = &tokens[0];
         let strict = kw.text != "include";
         let Some(pat) = tokens.get(1) else {
@@ -631,7 +639,7 @@ impl<'a> Reader<'a> {
                 ),
             ));
         }
-        let pattern = resolve_relative(including.as_str(), &pat.text);
+        let pattern = resolve_relative(including.as_str(), pat.text);
         let files = self.loader.glob(&pattern);
         if files.is_empty() {
             let msg = format!("include: no file matches '{pattern}'");
@@ -661,7 +669,10 @@ impl<'a> Reader<'a> {
                 return;
             }
             match self.loader.load(&f) {
-                Ok(text) => self.read_text(&f, &text),
+                Ok(text) => {
+                    let text = self.arena.keep(text);
+                    self.read_text(&f, text);
+                }
                 Err(e) => {
                     let msg = format!("include: cannot read '{f}': {e}");
                     self.diags.push(if strict {
@@ -714,8 +725,9 @@ mod tests {
     #[test]
     fn tokens_of_an_expanded_line_are_located_inside_the_line() {
         let m = MemoryLoader::new();
-        let read = |text: &str| {
-            let mut r = Reader::new(&m, None);
+        let a = TextArena::new();
+        let read = |text: &'static str| {
+            let mut r = Reader::new(&m, &a, None);
             r.read_text("k.conf", text);
             r
         };
@@ -767,7 +779,8 @@ mod tests {
             ),
             (&long, 13, 1, format!("{MAX_TOTAL_BYTES} bytes")),
         ] {
-            let mut r = Reader::new(&m, None);
+            let a = TextArena::new();
+            let mut r = Reader::new(&m, &a, None);
             r.read_text("k.conf", text);
             let errors: Vec<String> = r.diags.iter().map(|d| d.to_string()).collect();
             assert_eq!(errors.len(), 1, "{errors:?}");

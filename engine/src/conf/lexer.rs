@@ -10,9 +10,8 @@
 use std::fmt;
 use std::sync::{Mutex, OnceLock};
 
-use compact_str::CompactString;
-
 use super::fast_hash::FastMap;
+use super::text_arena::TextArena;
 
 /// The name of a configuration file, as a number: the process keeps each distinct name once
 /// (the table only grows, by one entry per distinct file name: a reload of the same files
@@ -147,13 +146,18 @@ pub enum TokenKind {
 }
 
 /// One token: its text after quote removal and escape processing, and where it started.
+///
+/// The text is borrowed: a word as it stands in the file (nearly every word, and a quoted word
+/// of one quoted run without escapes) is a slice of the file's text; a word built from several
+/// parts or with escapes, and the words of included files and substituted lines, are slices of
+/// the reader's [`TextArena`]. (Copying every word cost an allocation or a 24-byte inline
+/// string per token, 57,000 of them for 1,000 instances.)
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Token {
+pub struct Token<'t> {
     /// Word, `{` or `}`.
     pub kind: TokenKind,
-    /// The text, quotes removed and escapes applied (inline up to 24 bytes, so a typical line
-    /// costs no allocation per word).
-    pub text: CompactString,
+    /// The text, quotes removed and escapes applied.
+    pub text: &'t str,
     /// Whether any part of the word was quoted (a quoted `{` is a word, not a brace).
     pub quoted: bool,
     /// Where the token starts.
@@ -210,47 +214,52 @@ pub fn strip_comment(line: &str) -> &str {
 }
 
 /// Splits one (comment-free) line into tokens. `col0` is the column of the line's first character
-/// (1 unless the line is the remainder of a conditional `@id` line).
+/// (1 unless the line is the remainder of a conditional `@id` line). Words that are not slices
+/// of `text` (built from several quoted parts, or with escapes) are kept in `arena`.
 ///
 /// This runs once per line of every configuration (25,000 lines for 1,000 instances), so it works
-/// on the line's bytes: an unquoted word is copied once, at its exact length, from the line; only a
-/// word with quotes is built character by character. Columns count characters, not bytes.
-pub fn tokenize_line(
-    text: &str,
+/// on the line's bytes: an unquoted word, and a word that is one quoted run without escapes, is
+/// a slice of the line (no copy); only a word with escapes or glued parts is built, character
+/// runs at a time. Columns count characters, not bytes.
+pub fn tokenize_line<'t>(
+    text: &'t str,
     file: FileName,
     line: u32,
     col0: u32,
-) -> Result<Vec<Token>, LexError> {
+    arena: &'t TextArena,
+) -> Result<Vec<Token<'t>>, LexError> {
     // Most lines hold one to three tokens (`}`, `state BACKUP`, `vrrp_instance VI_1 {`).
     let mut out = Vec::with_capacity(3);
-    tokenize_line_into(text, file, line, col0, &mut out)?;
+    tokenize_line_into(text, file, line, col0, arena, &mut out)?;
     Ok(out)
 }
 
 /// [`tokenize_line`] appending the line's tokens to `out` (the reader keeps every token of a
 /// configuration in one vector: a vector per line was an allocation and a free per line). On
 /// an error `out` is left as it was.
-pub fn tokenize_line_into(
-    text: &str,
+pub fn tokenize_line_into<'t>(
+    text: &'t str,
     file: FileName,
     line: u32,
     col0: u32,
-    out: &mut Vec<Token>,
+    arena: &'t TextArena,
+    out: &mut Vec<Token<'t>>,
 ) -> Result<(), LexError> {
     let before = out.len();
-    let r = tokenize_append(text, file, line, col0, out);
+    let r = tokenize_append(text, file, line, col0, arena, out);
     if r.is_err() {
         out.truncate(before);
     }
     r
 }
 
-fn tokenize_append(
-    text: &str,
+fn tokenize_append<'t>(
+    text: &'t str,
     file: FileName,
     line: u32,
     col0: u32,
-    out: &mut Vec<Token>,
+    arena: &'t TextArena,
+    out: &mut Vec<Token<'t>>,
 ) -> Result<(), LexError> {
     let bytes = text.as_bytes();
     // `i` is a byte offset; `ci` the number of characters before it (the column offset).
@@ -273,7 +282,7 @@ fn tokenize_append(
                 };
                 out.push(Token {
                     kind,
-                    text: CompactString::const_new(text),
+                    text,
                     quoted: false,
                     loc: Location::new(file, line, col_of(ci)),
                 });
@@ -293,7 +302,7 @@ fn tokenize_append(
         if quote_at.is_none() {
             out.push(Token {
                 kind: TokenKind::Word,
-                text: CompactString::from(&text[start..end]),
+                text: &text[start..end],
                 quoted: false,
                 loc: Location::new(file, line, col_of(start_ci)),
             });
@@ -301,14 +310,30 @@ fn tokenize_append(
             ci = end_ci;
             continue;
         }
-        // The slow path: the word has quotes (and maybe escapes inside them). It walks the
-        // line's characters in place (byte offsets into `text`): collecting the rest of the line
-        // into a `Vec<char>` first cost more than the rest of the line's tokenizing (notify
-        // commands are quoted: 3,000 of them in the 1,000-instance benchmark).
-        // Built in place: the word is at most the rest of the line less the two quotes of a
-        // closed pair (an unclosed quote is an error), so a word of up to 24 bytes (a quoted
-        // notify command) is built inline with no allocation at all.
-        let mut word = CompactString::with_capacity((text.len() - start).saturating_sub(2));
+        // A word that is one quoted run without a backslash, followed by the end of the word
+        // (a quoted notify command, `"/bin/echo MASTER VI_1"`): the run between the quotes, as
+        // it stands in the line.
+        if end == start {
+            if let Some(close) = simple_quoted(bytes, start) {
+                let after = close + 1;
+                if after == bytes.len() || ends_word(text, after) {
+                    out.push(Token {
+                        kind: TokenKind::Word,
+                        text: &text[start + 1..close],
+                        quoted: true,
+                        loc: Location::new(file, line, col_of(start_ci)),
+                    });
+                    ci = start_ci + text[start..after].chars().count();
+                    i = after;
+                    continue;
+                }
+            }
+        }
+        // The general path: the word has glued parts or escapes. It walks the line's characters
+        // in place (byte offsets into `text`), copying each run up to a quote or a backslash in
+        // one piece (a character at a time cost 4.5 M instructions on the notify commands), and
+        // keeps the word in the arena.
+        let mut word = String::with_capacity((text.len() - start).saturating_sub(2));
         word.push_str(&text[start..end]);
         let mut k = end;
         while let Some(c) = text[k..].chars().next() {
@@ -320,8 +345,7 @@ fn tokenize_append(
                 k += 1;
                 let mut closed = false;
                 // The quote and the backslash are ASCII (`c` is one of the two quotes), so the
-                // run before either ends on a character boundary: it is copied in one piece
-                // (`CompactString::push` a character at a time cost 4.5 M instructions).
+                // run before either ends on a character boundary.
                 let stop = |b: &u8| *b == c as u8 || *b == b'\\';
                 while k < text.len() {
                     let run = text.as_bytes()[k..]
@@ -360,7 +384,7 @@ fn tokenize_append(
         }
         out.push(Token {
             kind: TokenKind::Word,
-            text: word,
+            text: arena.keep(word),
             quoted: true,
             loc: Location::new(file, line, col_of(start_ci)),
         });
@@ -368,6 +392,24 @@ fn tokenize_append(
         i = k;
     }
     Ok(())
+}
+
+/// The byte offset of the quote closing the quoted run that opens at `bytes[open]`, when no
+/// backslash comes before it; `None` when there is a backslash first or no closing quote.
+fn simple_quoted(bytes: &[u8], open: usize) -> Option<usize> {
+    let q = *bytes.get(open)?;
+    let rest = bytes.get(open + 1..)?;
+    let p = rest.iter().position(|&b| b == q || b == b'\\')?;
+    (rest[p] == q).then_some(open + 1 + p)
+}
+
+/// Whether the character at byte `i` of `text` ends a word (whitespace or a brace).
+fn ends_word(text: &str, i: usize) -> bool {
+    match text.as_bytes().get(i) {
+        None => true,
+        Some(&b) if b.is_ascii() => is_space(b) || b == b'{' || b == b'}',
+        Some(_) => starts_with_unicode_space(&text[i..]),
+    }
 }
 
 /// ASCII whitespace as `char::is_whitespace` sees it (Unicode's White_Space in the ASCII range:
@@ -439,7 +481,7 @@ fn scan_unquoted(text: &str, mut i: usize, mut ci: usize) -> (usize, usize, Opti
 /// the byte offset after it. The escapes are those of keepalived's quoted strings: `\\a \\b \\e
 /// \\f \\n \\r \\t \\v`, up to three octal digits, `\\x` and hex digits (the low byte), `\\cX`
 /// (a control character); any other character stands for itself.
-fn unescape(s: &str, i: usize, out: &mut CompactString) -> usize {
+fn unescape(s: &str, i: usize, out: &mut String) -> usize {
     let bytes = s.as_bytes();
     let Some(c) = s[i..].chars().next() else {
         return i;
@@ -502,7 +544,13 @@ mod tests {
 
     /// The tokenizer as first written (one `char` at a time into a growing `String`): the fast
     /// byte-wise one must give the same tokens, texts, columns and errors on any line.
-    fn reference(text: &str, file: FileName, line: u32, col0: u32) -> Result<Vec<Token>, LexError> {
+    fn reference<'t>(
+        text: &str,
+        file: FileName,
+        line: u32,
+        col0: u32,
+        arena: &'t TextArena,
+    ) -> Result<Vec<Token<'t>>, LexError> {
         let mut out = Vec::new();
         let chars: Vec<char> = text.chars().collect();
         let mut i = 0usize;
@@ -520,7 +568,7 @@ mod tests {
                     } else {
                         TokenKind::Close
                     },
-                    text: c.to_string().into(),
+                    text: arena.keep(c.to_string()),
                     quoted: false,
                     loc: Location::new(file, line, col_of(i)),
                 });
@@ -567,7 +615,7 @@ mod tests {
             }
             out.push(Token {
                 kind: TokenKind::Word,
-                text: word.into(),
+                text: arena.keep(word),
                 quoted,
                 loc: Location::new(file, line, col_of(start)),
             });
@@ -670,7 +718,11 @@ mod tests {
             col0 in 1u32..5,
         ) {
             let f = FileName::new("t");
-            proptest::prop_assert_eq!(tokenize_line(&text, f, 3, col0), reference(&text, f, 3, col0));
+            let (a, b) = (TextArena::new(), TextArena::new());
+            proptest::prop_assert_eq!(
+                tokenize_line(&text, f, 3, col0, &a),
+                reference(&text, f, 3, col0, &b)
+            );
         }
     }
 
@@ -692,16 +744,17 @@ mod tests {
     }
 
     #[test]
-    fn a_token_is_40_bytes() {
-        // 56 with an `Arc<str>` in its location: the reader keeps 57,000 of them for 1,000
-        // instances.
+    fn a_token_is_32_bytes() {
+        // 56 with an `Arc<str>` in its location, 40 with a `CompactString` text: the reader
+        // keeps 57,000 of them for 1,000 instances.
         assert_eq!(std::mem::size_of::<Location>(), 12);
-        assert!(std::mem::size_of::<Token>() <= 40);
+        assert!(std::mem::size_of::<Token>() <= 32);
     }
 
     fn words(s: &str) -> Vec<String> {
         let f = FileName::new("t");
-        tokenize_line(s, f, 1, 1)
+        let a = TextArena::new();
+        tokenize_line(s, f, 1, 1, &a)
             .unwrap()
             .into_iter()
             .map(|t| t.text)
@@ -724,6 +777,21 @@ mod tests {
         assert_eq!(words(r#"'a "b"' "{""#), [r#"a "b""#, "{"]);
     }
 
+    /// A word as it stands in the line (unquoted, or one quoted run without escapes) is a slice
+    /// of the line; only a word built from parts or escapes is kept in the arena.
+    #[test]
+    fn words_borrow_the_line_unless_built() {
+        let (f, a) = (FileName::new("t"), TextArena::new());
+        let line = r#"notify "/bin/echo MASTER" 'x y' a"b" "c\td""#;
+        let t = tokenize_line(line, f, 1, 1, &a).unwrap();
+        let texts: Vec<&str> = t.iter().map(|t| t.text).collect();
+        assert_eq!(texts, ["notify", "/bin/echo MASTER", "x y", "ab", "c\td"]);
+        let inside = |s: &str| line.as_bytes().as_ptr_range().contains(&s.as_ptr());
+        assert!(t[..3].iter().all(|t| inside(t.text)));
+        assert!(t[3..].iter().all(|t| !inside(t.text)));
+        assert_eq!(a.len(), 2);
+    }
+
     #[test]
     fn escapes() {
         assert_eq!(words(r#""a\tb\x41\101\"\\""#), ["a\tbAA\"\\"]);
@@ -732,7 +800,8 @@ mod tests {
     #[test]
     fn columns() {
         let f = FileName::new("t");
-        let t = tokenize_line("  ab  \"c d\"", f, 7, 1).unwrap();
+        let a = TextArena::new();
+        let t = tokenize_line("  ab  \"c d\"", f, 7, 1, &a).unwrap();
         assert_eq!(t[0].loc.to_string(), "t:7:3");
         assert_eq!(t[1].loc.to_string(), "t:7:7");
     }
@@ -740,7 +809,7 @@ mod tests {
     #[test]
     fn unterminated_quote_is_located() {
         let f = FileName::new("t");
-        let e = tokenize_line("script \"abc", f, 3, 1).unwrap_err();
+        let e = tokenize_line("script \"abc", f, 3, 1, &TextArena::new()).unwrap_err();
         assert_eq!(e.loc.to_string(), "t:3:8");
     }
 
