@@ -411,24 +411,33 @@ impl<'a, 't> Reader<'a, 't> {
     }
 
     /// Count `bytes` more of expanded text; reports the bound the first time it is passed.
+    /// (Inlined, once a line: the report is out of line.)
+    #[inline]
     fn count(&mut self, lines: usize, bytes: usize, loc: &Location) {
         let was = self.exhausted();
         self.total_lines = self.total_lines.saturating_add(lines);
         self.total_bytes = self.total_bytes.saturating_add(bytes);
         if !was && self.exhausted() {
-            let what = if self.total_lines > MAX_TOTAL_LINES {
-                format!("{MAX_TOTAL_LINES} lines")
-            } else {
-                format!("{MAX_TOTAL_BYTES} bytes")
-            };
-            self.diags.push(Diagnostic::error(
-                loc,
-                format!(
-                    "the configuration expands to more than {what} (parameters or ~SEQ that \
-                     multiply): giving up on the rest"
-                ),
-            ));
+            self.report_bound(loc);
         }
+    }
+
+    /// The error of [`Self::count`] when the expansion passes a bound.
+    #[cold]
+    #[inline(never)]
+    fn report_bound(&mut self, loc: &Location) {
+        let what = if self.total_lines > MAX_TOTAL_LINES {
+            format!("{MAX_TOTAL_LINES} lines")
+        } else {
+            format!("{MAX_TOTAL_BYTES} bytes")
+        };
+        self.diags.push(Diagnostic::error(
+            loc,
+            format!(
+                "the configuration expands to more than {what} (parameters or ~SEQ that \
+                 multiply): giving up on the rest"
+            ),
+        ));
     }
 
     /// One logical line: conditional, definition, `~SEQ`, substitution, include, tokens.
