@@ -12,13 +12,16 @@
 //! Once enabled, an allocation takes the next bytes of one reserved region of address space
 //! (`MAP_NORESERVE`: only the pages touched cost memory); freeing does nothing, except that the
 //! last block handed out is taken back (temporary strings) and grows in place (the vector that
-//! collects every token). The region asks for transparent huge pages, so the heap a check
+//! collects every token), and that a large freed block (256 KiB or more: the parser's tokens
+//! and statement tree, freed when the model is built) is where the next allocations go while
+//! it has room, so the conversion for the engine reuses pages already touched instead of
+//! touching new ones. The region asks for transparent huge pages, so the heap a check
 //! touches (about 10 MB for 1,000 instances) is a few faults instead of thousands. Blocks from
 //! before the switch (clap's) are still freed by the system allocator, and when the region is
 //! used up the rest comes from the system allocator too: a check never fails for want of arena.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// The global allocator: the system's, or the arena once [`enable`]d.
 pub(crate) struct CheckArena;
@@ -34,6 +37,14 @@ static BASE: AtomicUsize = AtomicUsize::new(0);
 static END: AtomicUsize = AtomicUsize::new(0);
 /// The next free byte.
 static NEXT: AtomicUsize = AtomicUsize::new(0);
+/// A large freed block that later allocations take first (the tokens and the statement tree of
+/// the parser are freed before the conversion for the engine allocates): its next free byte
+/// and its end, as offsets from `BASE` (the arena is smaller than 4 GiB), packed in one word
+/// so that one compare-and-exchange takes from it or replaces it. 0: none.
+static REUSE: AtomicU64 = AtomicU64::new(0);
+/// Freed blocks from this size on become the [`REUSE`] region (when larger than what is left
+/// of the current one).
+const REUSE_MIN: usize = 256 << 10;
 
 /// Switches every later allocation of this process to the arena. Returns `false` (and changes
 /// nothing) when the address space cannot be reserved. Call it once, for a process that exits
@@ -75,10 +86,71 @@ fn in_arena(p: usize) -> bool {
     base != 0 && p >= base && p < END.load(Ordering::Relaxed)
 }
 
+/// The packed [`REUSE`] word of the region `next..end` (offsets from `base`).
+fn pack(base: usize, next: usize, end: usize) -> u64 {
+    (((next - base) as u64) << 32) | (end - base) as u64
+}
+
+/// `size` bytes aligned to `align` from the [`REUSE`] region, when it has room.
+fn reuse(base: usize, size: usize, align: usize) -> Option<*mut u8> {
+    let mut cur = REUSE.load(Ordering::Acquire);
+    loop {
+        if cur == 0 {
+            return None;
+        }
+        let next = base + (cur >> 32) as usize;
+        let end = base + (cur & 0xffff_ffff) as usize;
+        let start = next.checked_add(align - 1)? & !(align - 1);
+        let stop = start.checked_add(size)?;
+        if stop > end {
+            return None;
+        }
+        match REUSE.compare_exchange_weak(
+            cur,
+            pack(base, stop, end),
+            Ordering::Acquire,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => return Some(start as *mut u8),
+            Err(now) => cur = now,
+        }
+    }
+}
+
+/// Offers the freed block `p..p + size` of the arena as the [`REUSE`] region: taken when it is
+/// larger than what is left of the current one.
+fn offer(base: usize, p: usize, size: usize) {
+    let mut cur = REUSE.load(Ordering::Relaxed);
+    loop {
+        let left = if cur == 0 {
+            0
+        } else {
+            ((cur & 0xffff_ffff) - (cur >> 32)) as usize
+        };
+        if size <= left {
+            return;
+        }
+        // Release: the freeing thread's use of the block comes before its next owner's.
+        match REUSE.compare_exchange_weak(
+            cur,
+            pack(base, p, p + size),
+            Ordering::Release,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => return,
+            Err(now) => cur = now,
+        }
+    }
+}
+
 /// `size` bytes aligned to `align` from the arena, or `None` when it is off or used up.
 fn bump(size: usize, align: usize) -> Option<*mut u8> {
-    if BASE.load(Ordering::Acquire) == 0 {
+    let base = BASE.load(Ordering::Acquire);
+    if base == 0 {
         return None;
+    }
+    if let Some(p) = reuse(base, size, align) {
+        return Some(p);
     }
     let end = END.load(Ordering::Relaxed);
     let mut cur = NEXT.load(Ordering::Relaxed);
@@ -134,8 +206,12 @@ unsafe impl GlobalAlloc for CheckArena {
         let p = ptr as usize;
         if in_arena(p) {
             // The last block: take it back (a failed exchange means it is not the last one).
-            let _ =
-                NEXT.compare_exchange(p + layout.size(), p, Ordering::Relaxed, Ordering::Relaxed);
+            let last = NEXT
+                .compare_exchange(p + layout.size(), p, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok();
+            if !last && layout.size() >= REUSE_MIN {
+                offer(BASE.load(Ordering::Relaxed), p, layout.size());
+            }
             return;
         }
         // SAFETY: a block of the system allocator, with its layout.
@@ -217,6 +293,26 @@ mod tests {
             a.dealloc(x3, Layout::from_size_align(10_000, 8).unwrap());
             let w = a.alloc(l8);
             assert_eq!(w, x3);
+            // A large block freed while not the last one: the next allocations come from it.
+            let big = Layout::from_size_align(REUSE_MIN, 16).unwrap();
+            let b = a.alloc(big);
+            let after = a.alloc(l8);
+            assert!(after as usize >= b as usize + REUSE_MIN);
+            a.dealloc(b, big);
+            let r1 = a.alloc(Layout::from_size_align(1000, 8).unwrap());
+            let r2 = a.alloc(Layout::from_size_align(24, 16).unwrap());
+            assert_eq!(r1, b);
+            assert!(r2 as usize >= b as usize + 1000 && (r2 as usize).is_multiple_of(16));
+            // What does not fit in what is left of it comes from the end of the arena; a freed
+            // block with more room than what is left becomes the region.
+            let s1 = a.alloc(big);
+            let r3 = a.alloc(big);
+            assert!(s1 as usize > after as usize && r3 as usize >= s1 as usize + REUSE_MIN);
+            a.dealloc(s1, big);
+            assert_eq!(a.alloc(l8), s1);
+            // A large block freed as the last one goes back to the end of the arena.
+            a.dealloc(r3, big);
+            assert_eq!(a.alloc(big), r3);
             // A block of the system allocator is still freed and resized by it.
             let s = System.alloc(l8);
             let s2 = a.realloc(s, l8, 4096);

@@ -10,9 +10,8 @@
 use std::fmt;
 use std::sync::{Mutex, OnceLock};
 
-use compact_str::CompactString;
-
 use super::fast_hash::FastMap;
+use super::text_arena::TextArena;
 
 /// The name of a configuration file, as a number: the process keeps each distinct name once
 /// (the table only grows, by one entry per distinct file name: a reload of the same files
@@ -147,13 +146,18 @@ pub enum TokenKind {
 }
 
 /// One token: its text after quote removal and escape processing, and where it started.
+///
+/// The text is borrowed: a word as it stands in the file (nearly every word, and a quoted word
+/// of one quoted run without escapes) is a slice of the file's text; a word built from several
+/// parts or with escapes, and the words of included files and substituted lines, are slices of
+/// the reader's [`TextArena`]. (Copying every word cost an allocation or a 24-byte inline
+/// string per token, 57,000 of them for 1,000 instances.)
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Token {
+pub struct Token<'t> {
     /// Word, `{` or `}`.
     pub kind: TokenKind,
-    /// The text, quotes removed and escapes applied (inline up to 24 bytes, so a typical line
-    /// costs no allocation per word).
-    pub text: CompactString,
+    /// The text, quotes removed and escapes applied.
+    pub text: &'t str,
     /// Whether any part of the word was quoted (a quoted `{` is a word, not a brace).
     pub quoted: bool,
     /// Where the token starts.
@@ -210,47 +214,52 @@ pub fn strip_comment(line: &str) -> &str {
 }
 
 /// Splits one (comment-free) line into tokens. `col0` is the column of the line's first character
-/// (1 unless the line is the remainder of a conditional `@id` line).
+/// (1 unless the line is the remainder of a conditional `@id` line). Words that are not slices
+/// of `text` (built from several quoted parts, or with escapes) are kept in `arena`.
 ///
 /// This runs once per line of every configuration (25,000 lines for 1,000 instances), so it works
-/// on the line's bytes: an unquoted word is copied once, at its exact length, from the line; only a
-/// word with quotes is built character by character. Columns count characters, not bytes.
-pub fn tokenize_line(
-    text: &str,
+/// on the line's bytes: an unquoted word, and a word that is one quoted run without escapes, is
+/// a slice of the line (no copy); only a word with escapes or glued parts is built, character
+/// runs at a time. Columns count characters, not bytes.
+pub fn tokenize_line<'t>(
+    text: &'t str,
     file: FileName,
     line: u32,
     col0: u32,
-) -> Result<Vec<Token>, LexError> {
+    arena: &'t TextArena,
+) -> Result<Vec<Token<'t>>, LexError> {
     // Most lines hold one to three tokens (`}`, `state BACKUP`, `vrrp_instance VI_1 {`).
     let mut out = Vec::with_capacity(3);
-    tokenize_line_into(text, file, line, col0, &mut out)?;
+    tokenize_line_into(text, file, line, col0, arena, &mut out)?;
     Ok(out)
 }
 
 /// [`tokenize_line`] appending the line's tokens to `out` (the reader keeps every token of a
 /// configuration in one vector: a vector per line was an allocation and a free per line). On
 /// an error `out` is left as it was.
-pub fn tokenize_line_into(
-    text: &str,
+pub fn tokenize_line_into<'t>(
+    text: &'t str,
     file: FileName,
     line: u32,
     col0: u32,
-    out: &mut Vec<Token>,
+    arena: &'t TextArena,
+    out: &mut Vec<Token<'t>>,
 ) -> Result<(), LexError> {
     let before = out.len();
-    let r = tokenize_append(text, file, line, col0, out);
+    let r = tokenize_append(text, file, line, col0, arena, out);
     if r.is_err() {
         out.truncate(before);
     }
     r
 }
 
-fn tokenize_append(
-    text: &str,
+fn tokenize_append<'t>(
+    text: &'t str,
     file: FileName,
     line: u32,
     col0: u32,
-    out: &mut Vec<Token>,
+    arena: &'t TextArena,
+    out: &mut Vec<Token<'t>>,
 ) -> Result<(), LexError> {
     let bytes = text.as_bytes();
     // `i` is a byte offset; `ci` the number of characters before it (the column offset).
@@ -273,7 +282,7 @@ fn tokenize_append(
                 };
                 out.push(Token {
                     kind,
-                    text: CompactString::const_new(text),
+                    text,
                     quoted: false,
                     loc: Location::new(file, line, col_of(ci)),
                 });
@@ -293,7 +302,7 @@ fn tokenize_append(
         if quote_at.is_none() {
             out.push(Token {
                 kind: TokenKind::Word,
-                text: CompactString::from(&text[start..end]),
+                text: &text[start..end],
                 quoted: false,
                 loc: Location::new(file, line, col_of(start_ci)),
             });
@@ -301,14 +310,30 @@ fn tokenize_append(
             ci = end_ci;
             continue;
         }
-        // The slow path: the word has quotes (and maybe escapes inside them). It walks the
-        // line's characters in place (byte offsets into `text`): collecting the rest of the line
-        // into a `Vec<char>` first cost more than the rest of the line's tokenizing (notify
-        // commands are quoted: 3,000 of them in the 1,000-instance benchmark).
-        // Built in place: the word is at most the rest of the line less the two quotes of a
-        // closed pair (an unclosed quote is an error), so a word of up to 24 bytes (a quoted
-        // notify command) is built inline with no allocation at all.
-        let mut word = CompactString::with_capacity((text.len() - start).saturating_sub(2));
+        // A word that is one quoted run without a backslash, followed by the end of the word
+        // (a quoted notify command, `"/bin/echo MASTER VI_1"`): the run between the quotes, as
+        // it stands in the line.
+        if end == start {
+            if let Some(close) = simple_quoted(bytes, start) {
+                let after = close + 1;
+                if after == bytes.len() || ends_word(text, after) {
+                    out.push(Token {
+                        kind: TokenKind::Word,
+                        text: &text[start + 1..close],
+                        quoted: true,
+                        loc: Location::new(file, line, col_of(start_ci)),
+                    });
+                    ci = start_ci + text[start..after].chars().count();
+                    i = after;
+                    continue;
+                }
+            }
+        }
+        // The general path: the word has glued parts or escapes. It walks the line's characters
+        // in place (byte offsets into `text`), copying each run up to a quote or a backslash in
+        // one piece (a character at a time cost 4.5 M instructions on the notify commands), and
+        // keeps the word in the arena.
+        let mut word = String::with_capacity((text.len() - start).saturating_sub(2));
         word.push_str(&text[start..end]);
         let mut k = end;
         while let Some(c) = text[k..].chars().next() {
@@ -320,8 +345,7 @@ fn tokenize_append(
                 k += 1;
                 let mut closed = false;
                 // The quote and the backslash are ASCII (`c` is one of the two quotes), so the
-                // run before either ends on a character boundary: it is copied in one piece
-                // (`CompactString::push` a character at a time cost 4.5 M instructions).
+                // run before either ends on a character boundary.
                 let stop = |b: &u8| *b == c as u8 || *b == b'\\';
                 while k < text.len() {
                     let run = text.as_bytes()[k..]
@@ -360,7 +384,7 @@ fn tokenize_append(
         }
         out.push(Token {
             kind: TokenKind::Word,
-            text: word,
+            text: arena.keep(word),
             quoted: true,
             loc: Location::new(file, line, col_of(start_ci)),
         });
@@ -368,6 +392,24 @@ fn tokenize_append(
         i = k;
     }
     Ok(())
+}
+
+/// The byte offset of the quote closing the quoted run that opens at `bytes[open]`, when no
+/// backslash comes before it; `None` when there is a backslash first or no closing quote.
+fn simple_quoted(bytes: &[u8], open: usize) -> Option<usize> {
+    let q = *bytes.get(open)?;
+    let rest = bytes.get(open + 1..)?;
+    let p = rest.iter().position(|&b| b == q || b == b'\\')?;
+    (rest[p] == q).then_some(open + 1 + p)
+}
+
+/// Whether the character at byte `i` of `text` ends a word (whitespace or a brace).
+fn ends_word(text: &str, i: usize) -> bool {
+    match text.as_bytes().get(i) {
+        None => true,
+        Some(&b) if b.is_ascii() => is_space(b) || b == b'{' || b == b'}',
+        Some(_) => starts_with_unicode_space(&text[i..]),
+    }
 }
 
 /// ASCII whitespace as `char::is_whitespace` sees it (Unicode's White_Space in the ASCII range:
@@ -439,7 +481,7 @@ fn scan_unquoted(text: &str, mut i: usize, mut ci: usize) -> (usize, usize, Opti
 /// the byte offset after it. The escapes are those of keepalived's quoted strings: `\\a \\b \\e
 /// \\f \\n \\r \\t \\v`, up to three octal digits, `\\x` and hex digits (the low byte), `\\cX`
 /// (a control character); any other character stands for itself.
-fn unescape(s: &str, i: usize, out: &mut CompactString) -> usize {
+fn unescape(s: &str, i: usize, out: &mut String) -> usize {
     let bytes = s.as_bytes();
     let Some(c) = s[i..].chars().next() else {
         return i;
@@ -497,257 +539,5 @@ fn unescape(s: &str, i: usize, out: &mut CompactString) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The tokenizer as first written (one `char` at a time into a growing `String`): the fast
-    /// byte-wise one must give the same tokens, texts, columns and errors on any line.
-    fn reference(text: &str, file: FileName, line: u32, col0: u32) -> Result<Vec<Token>, LexError> {
-        let mut out = Vec::new();
-        let chars: Vec<char> = text.chars().collect();
-        let mut i = 0usize;
-        let col_of = |i: usize| col0.saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
-        while i < chars.len() {
-            let c = chars[i];
-            if c.is_whitespace() {
-                i += 1;
-                continue;
-            }
-            if c == '{' || c == '}' {
-                out.push(Token {
-                    kind: if c == '{' {
-                        TokenKind::Open
-                    } else {
-                        TokenKind::Close
-                    },
-                    text: c.to_string().into(),
-                    quoted: false,
-                    loc: Location::new(file, line, col_of(i)),
-                });
-                i += 1;
-                continue;
-            }
-            let start = i;
-            let mut word = String::new();
-            let mut quoted = false;
-            while i < chars.len() {
-                let c = chars[i];
-                if c.is_whitespace() || c == '{' || c == '}' {
-                    break;
-                }
-                if c == '"' || c == '\'' {
-                    quoted = true;
-                    let open = i;
-                    i += 1;
-                    let mut closed = false;
-                    while i < chars.len() {
-                        let d = chars[i];
-                        if d == c {
-                            closed = true;
-                            i += 1;
-                            break;
-                        }
-                        if d == '\\' && i + 1 < chars.len() {
-                            i = reference_unescape(&chars, i + 1, &mut word);
-                            continue;
-                        }
-                        word.push(d);
-                        i += 1;
-                    }
-                    if !closed {
-                        return Err(LexError {
-                            loc: Location::new(file, line, col_of(open)),
-                            message: format!("unterminated quoted string: expected a closing {c}"),
-                        });
-                    }
-                    continue;
-                }
-                word.push(c);
-                i += 1;
-            }
-            out.push(Token {
-                kind: TokenKind::Word,
-                text: word.into(),
-                quoted,
-                loc: Location::new(file, line, col_of(start)),
-            });
-        }
-        Ok(out)
-    }
-
-    /// The escape decoder as first written, on a `Vec<char>`.
-    fn reference_unescape(chars: &[char], i: usize, out: &mut String) -> usize {
-        let c = chars[i];
-        let simple = match c {
-            'a' => Some('\u{7}'),
-            'b' => Some('\u{8}'),
-            'E' | 'e' => Some('\u{1b}'),
-            'f' => Some('\u{c}'),
-            'n' => Some('\n'),
-            'r' => Some('\r'),
-            't' => Some('\t'),
-            'v' => Some('\u{b}'),
-            _ => None,
-        };
-        if let Some(s) = simple {
-            out.push(s);
-            return i + 1;
-        }
-        if c.is_digit(8) {
-            let mut v: u32 = 0;
-            let mut j = i;
-            while j < chars.len() && j < i + 3 && chars[j].is_digit(8) {
-                v = v * 8 + chars[j].to_digit(8).unwrap_or(0);
-                j += 1;
-            }
-            out.push(char::from_u32(v).unwrap_or('\u{fffd}'));
-            return j;
-        }
-        if c == 'x' {
-            let mut v: u32 = 0;
-            let mut j = i + 1;
-            while j < chars.len() && chars[j].is_ascii_hexdigit() {
-                v = v
-                    .wrapping_mul(16)
-                    .wrapping_add(chars[j].to_digit(16).unwrap_or(0))
-                    & 0xff;
-                j += 1;
-            }
-            if j == i + 1 {
-                out.push('x');
-                return j;
-            }
-            out.push(char::from_u32(v).unwrap_or('\u{fffd}'));
-            return j;
-        }
-        if c == 'c' && i + 1 < chars.len() {
-            let ctl = (chars[i + 1] as u32) & 0x1f;
-            out.push(char::from_u32(ctl).unwrap_or('\u{fffd}'));
-            return i + 2;
-        }
-        out.push(c);
-        i + 1
-    }
-
-    /// `strip_comment` as first written, one `char` at a time.
-    fn reference_strip(line: &str) -> &str {
-        let mut quote: Option<char> = None;
-        let mut escaped = false;
-        for (i, c) in line.char_indices() {
-            if escaped {
-                escaped = false;
-                continue;
-            }
-            match quote {
-                Some(q) => {
-                    if c == '\\' {
-                        escaped = true;
-                    } else if c == q {
-                        quote = None;
-                    }
-                }
-                None => match c {
-                    '"' | '\'' => quote = Some(c),
-                    '#' | '!' => return &line[..i],
-                    _ => {}
-                },
-            }
-        }
-        line
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn byte_wise_strip_comment_equals_the_reference(
-            text in "[ #!\"'\\\\abé日\u{85}]{0,30}",
-        ) {
-            proptest::prop_assert_eq!(strip_comment(&text), reference_strip(&text));
-        }
-
-        #[test]
-        fn fast_tokenizer_equals_the_reference(
-            text in "([ \t\u{0b}\u{0c}\r\u{1c}\u{85}\u{a0}\u{2003}{}\"'\\\\abcxé0-9ñ日#!]|\\\\[0-7xnc]){0,40}",
-            col0 in 1u32..5,
-        ) {
-            let f = FileName::new("t");
-            proptest::prop_assert_eq!(tokenize_line(&text, f, 3, col0), reference(&text, f, 3, col0));
-        }
-    }
-
-    proptest::proptest! {
-        /// A location compares, orders, hashes and prints as one holding the file's name did.
-        #[test]
-        fn file_names_compare_and_print_as_the_names(
-            a in "[a-c/.]{0,6}", b in "[a-c/.]{0,6}", la in 1u32..4, lb in 1u32..4,
-        ) {
-            let (fa, fb) = (FileName::new(&a), FileName::new(&b));
-            proptest::prop_assert_eq!(fa == fb, a == b);
-            proptest::prop_assert_eq!(fa.cmp(&fb), a.cmp(&b));
-            proptest::prop_assert_eq!(FileName::new(&a), fa);
-            proptest::prop_assert_eq!(&*fa, a.as_str());
-            let (x, y) = (Location::new(fa, la, 1), Location::new(fb, lb, 2));
-            proptest::prop_assert_eq!(x.cmp(&y), (a.as_str(), la, 1).cmp(&(b.as_str(), lb, 2)));
-            proptest::prop_assert_eq!(x.to_string(), format!("{a}:{la}:1"));
-        }
-    }
-
-    #[test]
-    fn a_token_is_40_bytes() {
-        // 56 with an `Arc<str>` in its location: the reader keeps 57,000 of them for 1,000
-        // instances.
-        assert_eq!(std::mem::size_of::<Location>(), 12);
-        assert!(std::mem::size_of::<Token>() <= 40);
-    }
-
-    fn words(s: &str) -> Vec<String> {
-        let f = FileName::new("t");
-        tokenize_line(s, f, 1, 1)
-            .unwrap()
-            .into_iter()
-            .map(|t| t.text)
-            .map(String::from)
-            .collect()
-    }
-
-    #[test]
-    fn braces_share_lines() {
-        assert_eq!(words("a {b} c"), ["a", "{", "b", "}", "c"]);
-    }
-
-    #[test]
-    fn quotes_join_and_keep_spaces() {
-        assert_eq!(words(r#"abcd" efg h jkl "mnop"#), ["abcd efg h jkl mnop"]);
-        assert_eq!(
-            words(r#"abcd "efg h jkl" mnop"#),
-            ["abcd", "efg h jkl", "mnop"]
-        );
-        assert_eq!(words(r#"'a "b"' "{""#), [r#"a "b""#, "{"]);
-    }
-
-    #[test]
-    fn escapes() {
-        assert_eq!(words(r#""a\tb\x41\101\"\\""#), ["a\tbAA\"\\"]);
-    }
-
-    #[test]
-    fn columns() {
-        let f = FileName::new("t");
-        let t = tokenize_line("  ab  \"c d\"", f, 7, 1).unwrap();
-        assert_eq!(t[0].loc.to_string(), "t:7:3");
-        assert_eq!(t[1].loc.to_string(), "t:7:7");
-    }
-
-    #[test]
-    fn unterminated_quote_is_located() {
-        let f = FileName::new("t");
-        let e = tokenize_line("script \"abc", f, 3, 1).unwrap_err();
-        assert_eq!(e.loc.to_string(), "t:3:8");
-    }
-
-    #[test]
-    fn comments() {
-        assert_eq!(strip_comment("a b # c"), "a b ");
-        assert_eq!(strip_comment("a ! c"), "a ");
-        assert_eq!(strip_comment(r##"a "#!" c # d"##), r##"a "#!" c "##);
-    }
-}
+#[path = "lexer_tests.rs"]
+mod tests;

@@ -56,6 +56,7 @@ pub mod params;
 mod policy_model;
 pub mod rt_names;
 mod sections;
+pub mod text_arena;
 mod validate;
 pub mod values;
 
@@ -143,7 +144,10 @@ fn parse_with(
     opts: &ParseOptions,
     gate: bool,
 ) -> Result<Config, ConfError> {
-    let mut reader = include::Reader::new(loader, opts.config_id.clone());
+    // The text the tokens borrow besides `text` (included files, substituted lines, words built
+    // from parts): it lives until the model is built.
+    let arena = text_arena::TextArena::new();
+    let mut reader = include::Reader::new(loader, &arena, opts.config_id.clone());
     reader.read_text(name, text);
     let mut diags = std::mem::take(&mut reader.diags);
     let tokens = std::mem::take(&mut reader.tokens);

@@ -89,7 +89,7 @@ impl Builder {
     }
 
     /// The single argument of a statement (extra arguments are a warning).
-    fn one<'s>(&mut self, s: &'s Stmt) -> R<&'s Token> {
+    fn one<'s>(&mut self, s: &'s Stmt) -> R<&'s Token<'s>> {
         let kw = &s.keyword().text;
         match s.args() {
             [] => {
@@ -122,7 +122,7 @@ impl Builder {
 
     fn int(&mut self, s: &Stmt, min: i64, max: i64) -> R<i64> {
         let t = self.one(s)?;
-        let r = values::int_in(&t.text, min, max, &s.keyword().text);
+        let r = values::int_in(t.text, min, max, s.keyword().text);
         self.check(&t.loc, r)
     }
 
@@ -133,7 +133,7 @@ impl Builder {
 
     fn timer(&mut self, s: &Stmt, min: Duration, max: Duration) -> R<Duration> {
         let t = self.one(s)?;
-        let r = values::timer(&t.text, min, max, &s.keyword().text);
+        let r = values::timer(t.text, min, max, s.keyword().text);
         self.check(&t.loc, r)
     }
 
@@ -142,7 +142,7 @@ impl Builder {
     /// interval in whole seconds in `min..=86400`; the old spellings `vmac_garp_intvl` /
     /// `vrrp_vmac_garp_intvl` are accepted with keepalived's deprecation warning.
     fn extra_if(&mut self, s: &Stmt, min: u32) -> R<ExtraIf> {
-        let kw = s.keyword().text.as_str().to_owned();
+        let kw = s.keyword().text.to_owned();
         if kw.contains("vmac_garp_intvl") {
             let new = kw.replace("vmac_garp_intvl", "garp_extra_if");
             self.warn(s.loc(), format!("{kw} is deprecated: use {new}"));
@@ -150,10 +150,10 @@ impl Builder {
         let mut e = ExtraIf::default();
         let mut secs = None;
         for a in s.args() {
-            if a.text.as_str() == "all" {
+            if a.text == "all" {
                 e.all = true;
             } else {
-                let r = values::int_in(&a.text, i64::from(min), 86400, &kw);
+                let r = values::int_in(a.text, i64::from(min), 86400, &kw);
                 secs = Some(self.check(&a.loc, r)?);
             }
         }
@@ -173,7 +173,7 @@ impl Builder {
         match s.args().first() {
             None => Ok(true),
             Some(t) => {
-                let r = values::boolean(&t.text, &s.keyword().text);
+                let r = values::boolean(t.text, s.keyword().text);
                 self.check(&t.loc, r)
             }
         }
@@ -181,12 +181,12 @@ impl Builder {
 
     fn ipv(&mut self, s: &Stmt) -> R<IpAddr> {
         let t = self.one(s)?;
-        let r = values::ip(&t.text, &s.keyword().text);
+        let r = values::ip(t.text, s.keyword().text);
         self.check(&t.loc, r)
     }
 
     fn string(&mut self, s: &Stmt) -> R<String> {
-        self.one(s).map(|t| t.text.as_str().to_owned())
+        self.one(s).map(|t| t.text.to_owned())
     }
 
     fn block<'s, 't>(&mut self, s: &'s Stmt<'t>) -> &'s [Stmt<'t>] {
@@ -216,7 +216,7 @@ impl Builder {
     /// keyword gets its notice, a refused one its error, one that is not in the table the
     /// unknown-keyword warning; none of those is handled.
     fn admit(&mut self, section: Section, s: &Stmt) -> bool {
-        let kw = s.keyword().text.as_str();
+        let kw = s.keyword().text;
         self.admit_word(section, kw, s.loc())
     }
 
@@ -265,7 +265,7 @@ impl Builder {
 
     /// A notify-style script: `KEYWORD COMMAND [USER [GROUP]]`.
     fn notify_script(&mut self, s: &Stmt) -> R<Script> {
-        let kw = s.keyword().text.as_str();
+        let kw = s.keyword().text;
         let Some(cmd) = s.args().first() else {
             self.err(
                 s.loc(),
@@ -275,8 +275,8 @@ impl Builder {
         };
         let run_as = self.run_as(&s.args()[1..], kw);
         Ok(Script {
-            command: cmd.text.as_str().to_owned(),
-            argv: split_args(&cmd.text),
+            command: cmd.text.to_owned(),
+            argv: split_args(cmd.text),
             run_as,
             loc: cmd.loc.clone(),
         })
@@ -327,9 +327,16 @@ impl Builder {
     /// Parses the whole tree.
     pub(super) fn config(&mut self, tree: &[Stmt]) -> Config {
         let global = self.global_blocks(tree);
+        // Sized once: an instance is 1.4 KB, so growing the vector by doubling left as much
+        // again in dead copies (1.4 MB for 1,000 instances, memory `vigild -t`'s arena never
+        // reuses) and copied them each time.
+        let instances = tree
+            .iter()
+            .filter(|s| s.keyword().text == "vrrp_instance")
+            .count();
         let mut cfg = Config {
             global,
-            instances: Vec::new(),
+            instances: Vec::with_capacity(instances),
             sync_groups: Vec::new(),
             scripts: Vec::new(),
             track_files: Vec::new(),
@@ -347,7 +354,7 @@ impl Builder {
         let mut virtual_servers = Vec::new();
         for (idx, s) in tree.iter().enumerate() {
             self.top_index = idx;
-            let kw = s.keyword().text.as_str();
+            let kw = s.keyword().text;
             // The keyword table decides first (an unknown keyword keeps the message below).
             if keywords::class(Section::Top, kw).is_some() && !self.admit(Section::Top, s) {
                 continue;
@@ -478,7 +485,7 @@ impl Builder {
         let mut delays = [Duration::ZERO; 2];
         for (k, t) in args.iter().enumerate() {
             let what = if k == 0 { "down delay" } else { "up delay" };
-            let r = values::timer(&t.text, Duration::ZERO, max, what);
+            let r = values::timer(t.text, Duration::ZERO, max, what);
             delays[k] = self.check(&t.loc, r)?;
         }
         Ok(InterfaceDelay {
@@ -509,7 +516,7 @@ impl Builder {
             if !self.admit(Section::GarpGroup, st) {
                 continue;
             }
-            let kw = st.keyword().text.as_str();
+            let kw = st.keyword().text;
             match kw {
                 "garp_interval" | "gna_interval" => {
                     self.no_block(st);
@@ -617,7 +624,7 @@ impl Builder {
     fn global_defs(&mut self, body: &[Stmt], g: &mut GlobalDefs) {
         let long = Duration::from_secs(u64::from(u32::MAX));
         for s in body {
-            let kw = s.keyword().text.as_str();
+            let kw = s.keyword().text;
             if !self.admit(Section::GlobalDefs, s) {
                 // A noted checker setting (checker e-mail) still enters the checker model:
                 // the configuration dump (-d) shows it as keepalived's does; the notice says
@@ -651,7 +658,7 @@ impl Builder {
                         let host = self.one_or_two(s)?;
                         let port = match s.args().get(1) {
                             Some(p) => {
-                                let r = values::int_in(&p.text, 1, 65535, "smtp_server port");
+                                let r = values::int_in(p.text, 1, 65535, "smtp_server port");
                                 u16::try_from(self.check(&p.loc, r)?).unwrap_or(25)
                             }
                             None => 25,
@@ -813,7 +820,7 @@ impl Builder {
                     "nftables" => {
                         // keepalived: a table name shorter than 256 bytes; the line also
                         // resets nftables_priority to -1.
-                        let name = s.args().first().map_or("keepalived", |t| t.text.as_str());
+                        let name = s.args().first().map_or("keepalived", |t| t.text);
                         if name.len() >= 256 {
                             self.err(
                                 s.loc(),
@@ -880,7 +887,7 @@ impl Builder {
                     }
                     "umask" => {
                         let t = self.one(s)?;
-                        let r = umask_value(&t.text);
+                        let r = umask_value(t.text);
                         g.umask = Some(self.check(&t.loc, r)?);
                     }
                     "default_interface" => g.default_interface = Some(self.string(s)?),
@@ -963,7 +970,7 @@ impl Builder {
     pub(super) fn address(&mut self, s: &Stmt) -> R<AddressLine> {
         self.no_block(s);
         let first = s.keyword();
-        let r = values::ip_prefix(&first.text, "address");
+        let r = values::ip_prefix(first.text, "address");
         let (addr, prefix_len, prefix_written) = self.check(&first.loc, r)?;
         let mut a = VirtualAddress {
             prefix_len,
@@ -989,15 +996,15 @@ impl Builder {
             };
             // The keyword table decides first: a refused option stops the line (the error is
             // at the option); a noted one is still read, for its value.
-            let class = keywords::class(Section::Address, &opt.text);
+            let class = keywords::class(Section::Address, opt.text);
             if class.is_some()
-                && !self.admit_word(Section::Address, &opt.text, &opt.loc)
+                && !self.admit_word(Section::Address, opt.text, &opt.loc)
                 && !matches!(class, Some(Class::Noted(_)))
             {
                 ok = false;
                 break;
             }
-            let step = match opt.text.as_str() {
+            let step = match opt.text {
                 "brd" | "broadcast" => {
                     let v = needs(self)?;
                     if v.text == "+" || v.text == "-" {
@@ -1029,12 +1036,12 @@ impl Builder {
                     2
                 }
                 "dev" => {
-                    a.dev = Some(needs(self)?.text.as_str().to_owned());
+                    a.dev = Some(needs(self)?.text.to_owned());
                     2
                 }
                 "scope" => {
                     let v = needs(self)?;
-                    match routes::scope_value(&v.text, &self.rt_names) {
+                    match routes::scope_value(v.text, &self.rt_names) {
                         Some(sc) => a.scope = sc,
                         None => {
                             self.err(
@@ -1047,7 +1054,7 @@ impl Builder {
                     2
                 }
                 "label" => {
-                    a.label = Some(needs(self)?.text.as_str().to_owned());
+                    a.label = Some(needs(self)?.text.to_owned());
                     2
                 }
                 "peer" => {
@@ -1056,7 +1063,7 @@ impl Builder {
                     // (/128), whatever prefix the address had (it ignores that one, with an
                     // error): both are errors here, at the line.
                     let v = needs(self)?;
-                    match values::ip(&v.text, "peer") {
+                    match values::ip(v.text, "peer") {
                         Ok(_) if a.peer.is_some() => {
                             self.err(&v.loc, "peer: only one peer per address");
                             ok = false;
@@ -1098,7 +1105,7 @@ impl Builder {
                     if v.text == "forever" {
                         written_lft = Some(u32::MAX);
                     } else {
-                        match values::int_in(&v.text, 0, i64::from(u32::MAX), "preferred_lft") {
+                        match values::int_in(v.text, 0, i64::from(u32::MAX), "preferred_lft") {
                             Ok(n) => written_lft = u32::try_from(n).ok(),
                             Err(e) => {
                                 self.err(&v.loc, e);
@@ -1222,7 +1229,7 @@ impl Builder {
             if !self.admit(Section::TrackGroup, st) {
                 continue;
             }
-            match st.keyword().text.as_str() {
+            match st.keyword().text {
                 "group" => {
                     if have_group {
                         self.err(
@@ -1257,10 +1264,10 @@ impl Builder {
         let args = s.args();
         let mut i = 0;
         while i < args.len() {
-            match args[i].text.as_str() {
+            match args[i].text {
                 "weight" => {
                     match args.get(i + 1) {
-                        Some(v) => match values::int_in(&v.text, min, max, "weight") {
+                        Some(v) => match values::int_in(v.text, min, max, "weight") {
                             Ok(w) => weight = i32::try_from(w).ok(),
                             Err(e) => self.err(&v.loc, e),
                         },
@@ -1295,7 +1302,7 @@ impl Builder {
             self.no_block(t);
             let (w, reverse) = self.track_list_weight(t, -253, 253);
             out.push(TrackInterface {
-                name: t.keyword().text.as_str().to_owned(),
+                name: t.keyword().text.to_owned(),
                 weight: w.unwrap_or(0),
                 reverse,
                 loc: t.loc().clone(),
@@ -1310,7 +1317,7 @@ impl Builder {
             self.no_block(t);
             let (weight, reverse, noreverse) = self.track_list_weight3(t, min, max);
             out.push(TrackRef {
-                name: t.keyword().text.as_str().to_owned(),
+                name: t.keyword().text.to_owned(),
                 weight,
                 reverse,
                 noreverse,
@@ -1321,7 +1328,7 @@ impl Builder {
     }
 
     fn notify_into(&mut self, s: &Stmt, n: &mut Notify) -> R<bool> {
-        let keyword = s.keyword().text.as_str();
+        let keyword = s.keyword().text;
         if !matches!(
             keyword,
             "notify"
@@ -1342,7 +1349,7 @@ impl Builder {
             }
         }
         let sc = self.notify_script(s)?;
-        match s.keyword().text.as_str() {
+        match s.keyword().text {
             "notify" => n.any = Some(sc),
             "notify_master" => n.master = Some(sc),
             "notify_backup" => n.backup = Some(sc),
@@ -1443,7 +1450,7 @@ impl Builder {
             if !self.admit(Section::VrrpInstance, st) {
                 continue;
             }
-            let kw = st.keyword().text.as_str();
+            let kw = st.keyword().text;
             // keepalived 2.2.7 vrrp_parser.c: these set VRRP_FLAG_UNICAST_CONFIGURED.
             if matches!(
                 kw,
@@ -1476,7 +1483,7 @@ impl Builder {
                     "state" => {
                         let t = self.one(st)?;
                         state_given = true;
-                        state = match t.text.as_str() {
+                        state = match t.text {
                             "MASTER" => InitialState::Master,
                             "BACKUP" => InitialState::Backup,
                             other => {
@@ -1490,7 +1497,7 @@ impl Builder {
                     }
                     "interface" => interface = Some(self.string(st)?),
                     "lvs_sync_daemon_interface" => {
-                        self.lvs_sync_daemon_interface(st, &name.text, g)?
+                        self.lvs_sync_daemon_interface(st, name.text, g)?
                     }
                     "virtual_router_id" => {
                         let v = self.int(st, 1, 255)?;
@@ -1647,7 +1654,7 @@ impl Builder {
                     "check_unicast_src" => check_unicast_src = self.flag(st)?,
                     "v3_checksum_as_v2" => v3_checksum_as_v2 = self.flag(st)?,
                     "old_unicast_checksum" => {
-                        unicast_checksum = match st.args().first().map(|t| t.text.as_str()) {
+                        unicast_checksum = match st.args().first().map(|t| t.text) {
                             None => UnicastChecksum::Old,
                             Some("never") => UnicastChecksum::Never,
                             Some(other) => {
@@ -1957,7 +1964,7 @@ impl Builder {
             }
         }
         Ok(VrrpInstance {
-            name: name.text.as_str().to_owned(),
+            name: name.text.to_owned(),
             state,
             interface,
             vrid,
@@ -2020,7 +2027,7 @@ impl Builder {
 
     fn peer(&mut self, s: &Stmt) -> R<UnicastPeer> {
         self.no_block(s);
-        let r = values::ip(&s.keyword().text, "unicast_peer");
+        let r = values::ip(s.keyword().text, "unicast_peer");
         let addr = self.check(s.loc(), r)?;
         let mut p = UnicastPeer {
             addr,
@@ -2031,9 +2038,9 @@ impl Builder {
         let mut i = 0;
         while i < args.len() {
             let a = &args[i];
-            match (a.text.as_str(), args.get(i + 1)) {
+            match (a.text, args.get(i + 1)) {
                 ("min_ttl", Some(v)) | ("max_ttl", Some(v)) => {
-                    let x = values::int_in(&v.text, 0, 255, &a.text);
+                    let x = values::int_in(v.text, 0, 255, a.text);
                     let n = u8::try_from(self.check(&v.loc, x)?).ok();
                     if a.text == "min_ttl" {
                         p.min_ttl = n;
@@ -2062,10 +2069,10 @@ impl Builder {
                 continue;
             }
             self.no_block(st);
-            match st.keyword().text.as_str() {
+            match st.keyword().text {
                 "auth_type" => {
                     let t = self.one(st)?;
-                    kind = Some(match t.text.as_str() {
+                    kind = Some(match t.text {
                         "PASS" => AuthType::Pass,
                         "AH" => AuthType::Ah,
                         other => {
@@ -2138,7 +2145,7 @@ impl Builder {
             if !self.admit(Section::VrrpSyncGroup, st) {
                 continue;
             }
-            let kw = st.keyword().text.as_str();
+            let kw = st.keyword().text;
             let _ = (|| -> R<()> {
                 match kw {
                     "group" => {
@@ -2206,7 +2213,7 @@ impl Builder {
                 continue;
             }
             self.no_block(st);
-            let kw = st.keyword().text.as_str();
+            let kw = st.keyword().text;
             let _ = (|| -> R<()> {
                 match kw {
                     "script" => {
@@ -2215,13 +2222,9 @@ impl Builder {
                             self.err(st.loc(), "script: expected a command");
                             return Err(());
                         }
-                        let command = args
-                            .iter()
-                            .map(|t| t.text.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" ");
+                        let command = args.iter().map(|t| t.text).collect::<Vec<_>>().join(" ");
                         let argv = if args.len() == 1 {
-                            split_args(&args[0].text)
+                            split_args(args[0].text)
                         } else {
                             args.iter().map(|t| t.text.to_string()).collect()
                         };
@@ -2318,7 +2321,7 @@ impl Builder {
             }
             self.no_block(st);
             let _ = (|| -> R<()> {
-                match st.keyword().text.as_str() {
+                match st.keyword().text {
                     "file" => file = Some(self.string(st)?),
                     "weight" => {
                         let t = self.one_or_two(st)?;
@@ -2337,7 +2340,7 @@ impl Builder {
                                 v.overwrite = true;
                             } else {
                                 let x = values::int_in(
-                                    &a.text,
+                                    a.text,
                                     i64::from(i32::MIN),
                                     i64::from(i32::MAX),
                                     "init_file",
@@ -2440,7 +2443,7 @@ impl Builder {
         for st in self.block(s) {
             self.no_block(st);
             let _ = (|| -> R<()> {
-                match st.keyword().text.as_str() {
+                match st.keyword().text {
                     "process" => {
                         let words = st.args();
                         let Some(first) = words.first() else {
@@ -2468,7 +2471,7 @@ impl Builder {
                         });
                     }
                     "param_match" => {
-                        param_match = Some(match st.args().first().map(|t| t.text.as_str()) {
+                        param_match = Some(match st.args().first().map(|t| t.text) {
                             None => ParamMatch::Exact,
                             Some("initial") => ParamMatch::Initial,
                             Some("partial") => ParamMatch::Partial,

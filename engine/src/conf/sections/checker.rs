@@ -187,7 +187,7 @@ impl Builder {
     /// A checker setting of `global_defs` (one of [`GLOBAL_KEYWORDS`]).
     pub(super) fn checker_global(&mut self, s: &Stmt, g: &mut GlobalDefs) -> R<()> {
         let c = &mut g.checker;
-        match s.keyword().text.as_str() {
+        match s.keyword().text {
             "checker_log_all_failures" => c.log_all_failures = self.flag(s)?,
             "smtp_alert_checker" => c.smtp_alert_checker = Some(self.flag(s)?),
             "no_checker_emails" => c.no_checker_emails = self.flag(s)?,
@@ -237,7 +237,7 @@ impl Builder {
         };
         for st in self.block(s) {
             self.no_block(st);
-            let slot = match st.keyword().text.as_str() {
+            let slot = match st.keyword().text {
                 "password" => &mut ctx.password,
                 "ca" => &mut ctx.ca,
                 "certificate" => &mut ctx.certificate,
@@ -275,14 +275,14 @@ impl Builder {
                 let Ok(t) = self.one_of_many(st) else {
                     continue;
                 };
-                let r = values::int_in(&t.text, 0, i64::from(u32::MAX), "fwmark");
+                let r = values::int_in(t.text, 0, i64::from(u32::MAX), "fwmark");
                 let Ok(m) = self.check(&t.loc, r) else {
                     continue;
                 };
                 if let Some(x) = st.args().get(2) {
                     self.warn(&x.loc, format!("fwmark: unexpected '{}' (ignored)", x.text));
                 }
-                let fam = match st.args().get(1).map(|t| t.text.as_str()) {
+                let fam = match st.args().get(1).map(|t| t.text) {
                     None => None,
                     Some("inet") => Some(Family::V4),
                     Some("inet6") => Some(Family::V6),
@@ -316,7 +316,7 @@ impl Builder {
     /// `virtual_server IP [PORT] | fwmark N | group NAME { ... }`.
     pub(super) fn virtual_server(&mut self, s: &Stmt) -> R<RawVirtual> {
         let args = s.args();
-        let key = match (args.first().map(|t| t.text.as_str()), args.get(1)) {
+        let key = match (args.first().map(|t| t.text), args.get(1)) {
             (None, _) => {
                 self.err(
                     s.loc(),
@@ -325,7 +325,7 @@ impl Builder {
                 return Err(());
             }
             (Some("fwmark"), Some(m)) => {
-                let r = values::int_in(&m.text, 0, i64::from(u32::MAX), "virtual_server fwmark");
+                let r = values::int_in(m.text, 0, i64::from(u32::MAX), "virtual_server fwmark");
                 ServiceKey::Fwmark(self.check(&m.loc, r)? as u32)
             }
             (Some("group"), Some(g)) => ServiceKey::Group(g.text.to_string()),
@@ -337,7 +337,7 @@ impl Builder {
                 return Err(());
             }
             (Some(_), port) => {
-                let r = values::ip(&args[0].text, "virtual_server");
+                let r = values::ip(args[0].text, "virtual_server");
                 let addr = self.check(&args[0].loc, r)?;
                 let port = match port {
                     Some(p) => {
@@ -389,7 +389,7 @@ impl Builder {
             loc: s.loc().clone(),
         };
         for st in self.block(s) {
-            let kw = st.keyword().text.as_str();
+            let kw = st.keyword().text;
             if kw != "real_server" {
                 self.no_block(st);
             }
@@ -408,7 +408,7 @@ impl Builder {
             }
             "ip_family" => {
                 let t = self.one(st)?;
-                let f = match t.text.as_str() {
+                let f = match t.text {
                     "inet" => Family::V4,
                     "inet6" => Family::V6,
                     other => {
@@ -537,7 +537,7 @@ impl Builder {
                     self.err(st.loc(), "sorry_server: expected IP [PORT]");
                     return Err(());
                 };
-                let r = values::ip(&ip.text, "sorry_server");
+                let r = values::ip(ip.text, "sorry_server");
                 let addr = self.check(&ip.loc, r)?;
                 let port = match a.get(1) {
                     Some(p) => {
@@ -581,7 +581,7 @@ impl Builder {
     }
 
     pub(super) fn noted_or_unknown(&mut self, st: &Stmt, section: &str) {
-        let kw = st.keyword().text.as_str();
+        let kw = st.keyword().text;
         match NOTED.iter().find(|(k, _)| *k == kw) {
             Some((_, why)) => self.notice(
                 st.loc(),
@@ -631,7 +631,7 @@ impl Builder {
         });
         let g = match fam {
             Family::V6 => {
-                let r = values::int_in(&t.text, 1, 128, kw);
+                let r = values::int_in(t.text, 1, 128, kw);
                 Granularity::V6(self.check(&t.loc, r)? as u8)
             }
             Family::V4 => match t.text.parse::<std::net::Ipv4Addr>() {
@@ -652,7 +652,7 @@ impl Builder {
     pub(super) fn forwarding(&mut self, st: &Stmt) -> R<Forwarding> {
         let t = self.one_of_many(st)?;
         let kw = st.keyword().text.to_string();
-        let f = match t.text.as_str() {
+        let f = match t.text {
             "NAT" => Forwarding::Nat,
             "DR" => Forwarding::Dr,
             "TUN" => {
@@ -662,9 +662,9 @@ impl Builder {
                 let a = st.args();
                 let mut i = 1;
                 while i < a.len() {
-                    match (a[i].text.as_str(), a.get(i + 1)) {
+                    match (a[i].text, a.get(i + 1)) {
                         ("type", Some(v)) => {
-                            kind = match v.text.as_str() {
+                            kind = match v.text {
                                 "ipip" => TunnelKind::Ipip,
                                 "gue" => TunnelKind::Gue,
                                 "gre" => TunnelKind::Gre,
@@ -679,7 +679,7 @@ impl Builder {
                             i += 2;
                         }
                         ("port", Some(v)) => {
-                            let r = values::int_in(&v.text, 1, 65535, "tunnel port");
+                            let r = values::int_in(v.text, 1, 65535, "tunnel port");
                             port = self.check(&v.loc, r)? as u16;
                             i += 2;
                         }
@@ -743,7 +743,7 @@ impl Builder {
     }
 
     /// The first argument, leaving the rest to the caller.
-    pub(super) fn one_of_many<'s>(&mut self, s: &'s Stmt) -> R<&'s Token> {
+    pub(super) fn one_of_many<'s>(&mut self, s: &'s Stmt) -> R<&'s Token<'s>> {
         match s.args().first() {
             Some(t) => Ok(t),
             None => {

@@ -24,7 +24,7 @@ impl Builder {
             self.err(s.loc(), "real_server: expected IP [PORT] { ... }");
             return Err(());
         };
-        let r = values::ip(&ip.text, "real_server");
+        let r = values::ip(ip.text, "real_server");
         let addr = self.check(&ip.loc, r)?;
         let port = match a.get(1) {
             Some(p) => {
@@ -51,7 +51,7 @@ impl Builder {
         };
         let body: &[Stmt] = s.block.as_deref().unwrap_or(&[]);
         for st in body {
-            let kw = st.keyword().text.as_str();
+            let kw = st.keyword().text;
             let _ = self.rs_keyword(st, kw, &mut rs);
         }
         Ok(rs)
@@ -191,7 +191,7 @@ impl Builder {
         };
         let mut misc_path_seen = false;
         for sub in self.block(st) {
-            let skw = sub.keyword().text.as_str();
+            let skw = sub.keyword().text;
             if skw != "url" && skw != "host" {
                 self.no_block(sub);
             }
@@ -256,7 +256,7 @@ impl Builder {
                 };
                 for sub in self.block(st) {
                     self.no_block(sub);
-                    let skw = sub.keyword().text.as_str();
+                    let skw = sub.keyword().text;
                     let is_conn = matches!(
                         skw,
                         "connect_ip"
@@ -351,7 +351,7 @@ impl Builder {
             }
             (CheckKind::Http { protocol, .. }, "http_protocol") => {
                 let t = self.one(st)?;
-                *protocol = match t.text.as_str() {
+                *protocol = match t.text {
                     "1.0" => HttpProtocol::V1_0,
                     "1.1" => HttpProtocol::V1_1,
                     "1.0C" | "1.0c" => HttpProtocol::V1_0Close,
@@ -382,13 +382,9 @@ impl Builder {
                     );
                     return Err(());
                 }
-                let command = args
-                    .iter()
-                    .map(|t| t.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                let command = args.iter().map(|t| t.text).collect::<Vec<_>>().join(" ");
                 let argv = if args.len() == 1 {
-                    split_args(&args[0].text)
+                    split_args(args[0].text)
                 } else {
                     args.iter().map(|t| t.text.to_string()).collect()
                 };
@@ -422,7 +418,7 @@ impl Builder {
                 let t = self.one(st)?;
                 match DnsType::ALL
                     .iter()
-                    .find(|(n, _)| n.eq_ignore_ascii_case(&t.text))
+                    .find(|(n, _)| n.eq_ignore_ascii_case(t.text))
                 {
                     Some((_, q)) => *qtype = *q,
                     None => {
@@ -439,7 +435,7 @@ impl Builder {
             }
             (CheckKind::Dns { name, .. }, "name") => {
                 let t = self.one(st)?;
-                let n = t.text.as_str();
+                let n = t.text;
                 let empty_label = (n.starts_with('.') && n.len() > 1) || n.contains("..");
                 if empty_label {
                     self.err(&t.loc, format!("name: '{n}' has an empty label"));
@@ -487,13 +483,13 @@ impl Builder {
             ) => {
                 let t = self.one_of_many(st)?;
                 let r = values::int_in(
-                    &t.text,
+                    t.text,
                     -i64::from(WEIGHT_MAX),
                     i64::from(WEIGHT_MAX),
                     "weight",
                 );
                 *weight = self.check(&t.loc, r)? as i32;
-                *reverse = match st.args().get(1).map(|t| t.text.as_str()) {
+                *reverse = match st.args().get(1).map(|t| t.text) {
                     None | Some("noreverse") => false,
                     Some("reverse") => true,
                     Some(other) => {
@@ -564,7 +560,7 @@ impl Builder {
         let mut rx = RegexLines::default();
         for st in self.block(s) {
             self.no_block(st);
-            let kw = st.keyword().text.as_str();
+            let kw = st.keyword().text;
             let _ = (|| -> R<()> {
                 match kw {
                     "path" => {
@@ -748,7 +744,7 @@ impl Builder {
                 ),
             )
         };
-        let text = word.text.as_str();
+        let text = word.text;
         if let Some((a, len)) = text.split_once('/') {
             let Ok(addr) = a.parse::<IpAddr>() else {
                 bad(self, "not an address");

@@ -89,7 +89,7 @@ impl Builder {
             return Err(());
         };
         let first = i + 2;
-        match kind.text.as_str() {
+        match kind.text {
             "mpls" | "ila" => {
                 let Some(v) = words.get(first) else {
                     self.err(
@@ -98,17 +98,17 @@ impl Builder {
                     );
                     return Err(());
                 };
-                let e = if kind.text.as_str() == "mpls" {
-                    let x = mpls_labels(&v.text);
+                let e = if kind.text == "mpls" {
+                    let x = mpls_labels(v.text);
                     Encap::Mpls(self.check(&v.loc, x)?)
                 } else {
-                    let x = ila_locator(&v.text);
+                    let x = ila_locator(v.text);
                     Encap::Ila(self.check(&v.loc, x)?)
                 };
                 Ok((e, 3))
             }
             "ip" | "ip6" => {
-                let ipv6 = kind.text.as_str() == "ip6";
+                let ipv6 = kind.text == "ip6";
                 let (e, used) = self.ip_encap(words, first, ipv6)?;
                 if e.dst.is_none() && e.id.is_none() {
                     self.err(
@@ -145,11 +145,11 @@ impl Builder {
             ("tos", "ttl", "encap ip")
         };
         while j + 1 < words.len() {
-            let key = words[j].text.as_str();
+            let key = words[j].text;
             let v = &words[j + 1];
             match key {
                 "id" => {
-                    let x = decimal(&v.text, u64::MAX, &format!("{kind} id"));
+                    let x = decimal(v.text, u64::MAX, &format!("{kind} id"));
                     let id = self.check(&v.loc, x)?;
                     if id > u64::from(u32::MAX) {
                         self.warn(
@@ -160,7 +160,7 @@ impl Builder {
                     e.id = Some(id & 0xffff_ffff);
                 }
                 "dst" | "src" => {
-                    let x = values::ip(&v.text, &format!("{kind} {key}"));
+                    let x = values::ip(v.text, &format!("{kind} {key}"));
                     let a = self.check(&v.loc, x)?;
                     if a.is_ipv6() != ipv6 {
                         let fam = if ipv6 { "IPv6" } else { "IPv4" };
@@ -175,15 +175,15 @@ impl Builder {
                     *slot = Some(a);
                 }
                 k if k == tos_word => {
-                    let x = tos_number(&v.text, &self.rt_names).map_err(|m| format!("{kind} {m}"));
+                    let x = tos_number(v.text, &self.rt_names).map_err(|m| format!("{kind} {m}"));
                     e.tos = Some(self.check(&v.loc, x)?);
                 }
                 k if k == ttl_word => {
-                    let x = decimal(&v.text, 255, &format!("{kind} {k}"));
+                    let x = decimal(v.text, 255, &format!("{kind} {k}"));
                     e.ttl = Some(self.check(&v.loc, x)? as u8);
                 }
                 "flags" => {
-                    let x = decimal(&v.text, u64::from(u16::MAX), &format!("{kind} flags"));
+                    let x = decimal(v.text, u64::from(u16::MAX), &format!("{kind} flags"));
                     e.flags = Some(self.check(&v.loc, x)? as u16);
                 }
                 _ => break,

@@ -48,7 +48,7 @@ pub(crate) fn nftables_note(kw: &str) -> &'static str {
 impl Builder {
     /// One of [`GLOBAL_KEYWORDS`].
     pub(super) fn lvs_global(&mut self, s: &Stmt, g: &mut GlobalDefs) -> R<()> {
-        let kw = s.keyword().text.as_str();
+        let kw = s.keyword().text;
         let lvs = &mut g.checker.lvs;
         match kw {
             "lvs_flush" => {
@@ -105,7 +105,7 @@ impl Builder {
         let mut i = 0;
         while i < args.len() {
             let opt = &args[i];
-            let slot = match opt.text.as_str() {
+            let slot = match opt.text {
                 "tcp" => &mut t.tcp,
                 "tcpfin" => &mut t.tcpfin,
                 "udp" => &mut t.udp,
@@ -129,7 +129,7 @@ impl Builder {
                 return Err(());
             };
             let what = format!("lvs_timeouts {}", opt.text);
-            let r = values::int_in(&v.text, 0, LVS_MAX_TIMEOUT, &what);
+            let r = values::int_in(v.text, 0, LVS_MAX_TIMEOUT, &what);
             let secs = self.check(&v.loc, r)?;
             *slot = u32::try_from(secs).ok();
             i += 2;
@@ -189,7 +189,7 @@ impl Builder {
             let opt = &args[i];
             let value = args.get(i + 1);
             let kw_opt = matches!(
-                opt.text.as_str(),
+                opt.text,
                 "inst" | "id" | "maxlen" | "port" | "ttl" | "group"
             );
             if kw_opt {
@@ -208,7 +208,7 @@ impl Builder {
                 // The older positional form: `lvs_sync_daemon IF VRRP_INSTANCE [SYNC_ID]`.
                 1 => d.instance = Some(opt.text.to_string()),
                 2 => {
-                    let r = values::int_in(&opt.text, 0, 255, "lvs_sync_daemon sync id");
+                    let r = values::int_in(opt.text, 0, 255, "lvs_sync_daemon sync id");
                     d.syncid = Some(u8::try_from(self.check(&opt.loc, r)?).unwrap_or(0));
                     self.warn(
                         &opt.loc,
@@ -233,10 +233,10 @@ impl Builder {
     fn lvs_sync_option(&mut self, d: &mut LvsSyncDaemon, opt: &Token, v: &Token) -> R<()> {
         let int = |b: &mut Builder, lo: i64, hi: i64| -> R<i64> {
             let what = format!("lvs_sync_daemon {}", opt.text);
-            let r = values::int_in(&v.text, lo, hi, &what);
+            let r = values::int_in(v.text, lo, hi, &what);
             b.check(&v.loc, r)
         };
-        match opt.text.as_str() {
+        match opt.text {
             "inst" => {
                 if let Some(prev) = &d.instance {
                     self.warn(
@@ -255,7 +255,7 @@ impl Builder {
             "port" => d.port = Some(u16::try_from(int(self, 1, 65535)?).unwrap_or(1)),
             "ttl" => d.ttl = Some(u8::try_from(int(self, 1, 255)?).unwrap_or(1)),
             _ => {
-                let r = values::ip(&v.text, "lvs_sync_daemon group");
+                let r = values::ip(v.text, "lvs_sync_daemon group");
                 let a: IpAddr = self.check(&v.loc, r)?;
                 if !a.is_multicast() {
                     self.err(

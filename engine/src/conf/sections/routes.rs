@@ -236,7 +236,12 @@ impl FamilyOf {
 
 impl Builder {
     /// The word after `words[i]`, or an error at `words[i]`.
-    fn value_after<'t>(&mut self, words: &'t [Token], i: usize, what: &str) -> R<&'t Token> {
+    fn value_after<'t>(
+        &mut self,
+        words: &'t [Token<'t>],
+        i: usize,
+        what: &str,
+    ) -> R<&'t Token<'t>> {
         match words.get(i + 1) {
             Some(v) => Ok(v),
             None => {
@@ -269,9 +274,13 @@ impl Builder {
     }
 
     /// Like [`Builder::value_after`], skipping a `lock` word: `(value, locked, words used)`.
-    fn locked_value<'t>(&mut self, words: &'t [Token], i: usize) -> R<(&'t Token, bool, usize)> {
+    fn locked_value<'t>(
+        &mut self,
+        words: &'t [Token<'t>],
+        i: usize,
+    ) -> R<(&'t Token<'t>, bool, usize)> {
         let v = self.value_after(words, i, "route option")?;
-        if v.text.as_str() == "lock" {
+        if v.text == "lock" {
             let v = self.value_after(words, i + 1, "route option")?;
             Ok((v, true, 3))
         } else {
@@ -306,7 +315,7 @@ impl Builder {
         let mut i = 0;
         while i < words.len() {
             let w = &words[i];
-            let word = w.text.as_str();
+            let word = w.text;
             // The keyword table decides first (destinations and unknown words go on).
             let class = keywords::class(Section::Route, word);
             if class.is_some()
@@ -327,14 +336,14 @@ impl Builder {
                 }
                 "src" => {
                     let v = self.value_after(words, i, "route option")?;
-                    let x = values::ip(&v.text, "src");
+                    let x = values::ip(v.text, "src");
                     let a = self.check(&v.loc, x)?;
                     fam.see(self, &v.loc, a.is_ipv6(), "src")?;
                     r.src = Some(a);
                 }
                 "from" => {
                     let v = self.value_after(words, i, "route option")?;
-                    let x = values::ip_prefix(&v.text, "from");
+                    let x = values::ip_prefix(v.text, "from");
                     let (a, len, _) = self.check(&v.loc, x)?;
                     if a.is_ipv4() {
                         self.err(
@@ -349,12 +358,12 @@ impl Builder {
                 "to" if !have_dest => step = 1,
                 "via" | "gw" => {
                     let mut v = self.value_after(words, i, "route option")?;
-                    if matches!(v.text.as_str(), "inet" | "inet6") {
-                        fam.see(self, &v.loc, v.text.as_str() == "inet6", "via")?;
+                    if matches!(v.text, "inet" | "inet6") {
+                        fam.see(self, &v.loc, v.text == "inet6", "via")?;
                         v = self.value_after(words, i + 1, "route option")?;
                         step = 3;
                     }
-                    let x = values::ip(&v.text, word);
+                    let x = values::ip(v.text, word);
                     let a = self.check(&v.loc, x)?;
                     fam.see(self, &v.loc, a.is_ipv6(), word)?;
                     r.via = Some(a);
@@ -367,29 +376,29 @@ impl Builder {
                 }
                 "table" => {
                     let v = self.value_after(words, i, "route option")?;
-                    let x = table_number(&v.text, &self.rt_names, LineKind::Route);
+                    let x = table_number(v.text, &self.rt_names, LineKind::Route);
                     r.table = Some(self.check(&v.loc, x)?);
                 }
                 "metric" | "priority" | "preference" => {
                     let v = self.value_after(words, i, "route option")?;
-                    let x = unsigned(&v.text, u64::from(u32::MAX), word);
+                    let x = unsigned(v.text, u64::from(u32::MAX), word);
                     r.metric = Some(self.check(&v.loc, x)? as u32);
                 }
                 "scope" => {
                     let v = self.value_after(words, i, "route option")?;
-                    let x = scope_value(&v.text, &self.rt_names).ok_or_else(|| {
+                    let x = scope_value(v.text, &self.rt_names).ok_or_else(|| {
                         format!("Scope {} not found or invalid for route (a number 0..=255 or a name of /etc/iproute2/rt_scopes)", v.text)
                     });
                     r.scope = Some(self.check(&v.loc, x)?);
                 }
                 "tos" | "dsfield" => {
                     let v = self.value_after(words, i, "route option")?;
-                    let x = tos_number(&v.text, &self.rt_names);
+                    let x = tos_number(v.text, &self.rt_names);
                     r.attrs.tos = Some(self.check(&v.loc, x)?);
                 }
                 "protocol" => {
                     let v = self.value_after(words, i, "route option")?;
-                    let x = protocol_number(&v.text, &self.rt_names);
+                    let x = protocol_number(v.text, &self.rt_names);
                     r.attrs.protocol = Some(self.check(&v.loc, x)?);
                 }
                 "onlink" => {
@@ -398,24 +407,24 @@ impl Builder {
                 }
                 "expires" => {
                     let v = self.value_after(words, i, "route option")?;
-                    let x = unsigned(&v.text, u64::from(u32::MAX), "expires");
+                    let x = unsigned(v.text, u64::from(u32::MAX), "expires");
                     r.attrs.expires = Some(self.check(&v.loc, x)? as u32);
                     fam.see(self, &w.loc, true, "expires (IPv6 only)")?;
                 }
                 "realms" => {
                     let v = self.value_after(words, i, "route option")?;
-                    let x = realms_value(&v.text, &self.rt_names, LineKind::Route);
+                    let x = realms_value(v.text, &self.rt_names, LineKind::Route);
                     r.attrs.realms = Some(self.check(&v.loc, x)?);
                     fam.see(self, &w.loc, false, "realms (IPv4 only)")?;
                 }
                 "hoplimit" => {
                     let v = self.value_after(words, i, "route option")?;
-                    let x = unsigned(&v.text, 255, "hoplimit");
+                    let x = unsigned(v.text, 255, "hoplimit");
                     r.attrs.hoplimit = Some(self.check(&v.loc, x)? as u8);
                 }
                 "window" | "initcwnd" | "initrwnd" => {
                     let v = self.value_after(words, i, "route option")?;
-                    let x = unsigned(&v.text, u64::from(u32::MAX), word);
+                    let x = unsigned(v.text, u64::from(u32::MAX), word);
                     let n = Some(self.check(&v.loc, x)? as u32);
                     match word {
                         "window" => r.attrs.window = n,
@@ -426,7 +435,7 @@ impl Builder {
                 "mtu" | "advmss" | "reordering" | "cwnd" | "ssthresh" => {
                     let (v, locked, used) = self.locked_value(words, i)?;
                     step = used;
-                    let x = unsigned(&v.text, u64::from(u32::MAX), word);
+                    let x = unsigned(v.text, u64::from(u32::MAX), word);
                     let n = Some(self.check(&v.loc, x)? as u32);
                     let bit = match word {
                         "mtu" => {
@@ -462,7 +471,7 @@ impl Builder {
                         "rttvar" => (4, rtax::RTTVAR),
                         _ => (1, rtax::RTO_MIN),
                     };
-                    let x = rtt_value(&v.text, mult).map_err(|e| format!("{word} {e}"));
+                    let x = rtt_value(v.text, mult).map_err(|e| format!("{word} {e}"));
                     let (n, warning) = self.check(&v.loc, x)?;
                     if let Some(m) = warning {
                         self.warn(&v.loc, format!("{word} {m}"));
@@ -478,7 +487,7 @@ impl Builder {
                 }
                 "features" => {
                     let v = self.value_after(words, i, "route option")?;
-                    if v.text.as_str() != "ecn" {
+                    if v.text != "ecn" {
                         self.err(
                             &v.loc,
                             format!("features '{}': the only route feature is ecn", v.text),
@@ -489,7 +498,7 @@ impl Builder {
                 }
                 "quickack" | "fastopen_no_cookie" => {
                     let v = self.value_after(words, i, "route option")?;
-                    let x = unsigned(&v.text, 1, word);
+                    let x = unsigned(v.text, 1, word);
                     let n = Some(self.check(&v.loc, x)? as u32);
                     if word == "quickack" {
                         r.attrs.quickack = n;
@@ -507,7 +516,7 @@ impl Builder {
                 }
                 "pref" => {
                     let v = self.value_after(words, i, "route option")?;
-                    let p = match v.text.as_str() {
+                    let p = match v.text {
                         "low" => 3,
                         "medium" => 0,
                         "high" => 1,
@@ -526,7 +535,7 @@ impl Builder {
                 }
                 "ttl-propagate" => {
                     let v = self.value_after(words, i, "route option")?;
-                    r.attrs.ttl_propagate = Some(match v.text.as_str() {
+                    r.attrs.ttl_propagate = Some(match v.text {
                         "enabled" => true,
                         "disabled" => false,
                         other => {
@@ -541,7 +550,7 @@ impl Builder {
                 "or" => {
                     self.notice(&w.loc, "'or' for routes is deprecated: use 'nexthop'");
                     let v = self.value_after(words, i, "route option")?;
-                    let x = values::ip(&v.text, "or");
+                    let x = values::ip(v.text, "or");
                     let a = self.check(&v.loc, x)?;
                     fam.see(self, &v.loc, a.is_ipv6(), "or")?;
                     if r.attrs.nexthops.is_empty() {
@@ -623,7 +632,7 @@ impl Builder {
         let mut out = Vec::new();
         let mut i = 0;
         while i < words.len() {
-            if words[i].text.as_str() != "nexthop" {
+            if words[i].text != "nexthop" {
                 self.err(
                     &words[i].loc,
                     format!(
@@ -635,18 +644,18 @@ impl Builder {
             }
             i += 1;
             let mut nh = NextHop::default();
-            while i < words.len() && words[i].text.as_str() != "nexthop" {
+            while i < words.len() && words[i].text != "nexthop" {
                 let w = &words[i];
                 let mut step = 2;
-                match w.text.as_str() {
+                match w.text {
                     "via" => {
                         let mut v = self.value_after(words, i, "nexthop option")?;
-                        if matches!(v.text.as_str(), "inet" | "inet6") {
-                            fam.see(self, &v.loc, v.text.as_str() == "inet6", "nexthop via")?;
+                        if matches!(v.text, "inet" | "inet6") {
+                            fam.see(self, &v.loc, v.text == "inet6", "nexthop via")?;
                             v = self.value_after(words, i + 1, "nexthop option")?;
                             step = 3;
                         }
-                        let x = values::ip(&v.text, "nexthop via");
+                        let x = values::ip(v.text, "nexthop via");
                         let a = self.check(&v.loc, x)?;
                         fam.see(self, &v.loc, a.is_ipv6(), "nexthop via")?;
                         nh.via = Some(a);
@@ -660,7 +669,7 @@ impl Builder {
                     }
                     "weight" => {
                         let v = self.value_after(words, i, "nexthop option")?;
-                        let x = values::int_in(&v.text, 1, 256, "nexthop weight");
+                        let x = values::int_in(v.text, 1, 256, "nexthop weight");
                         nh.weight = Some(self.check(&v.loc, x)? as u16);
                     }
                     "onlink" => {
@@ -669,7 +678,7 @@ impl Builder {
                     }
                     "realms" => {
                         let v = self.value_after(words, i, "nexthop option")?;
-                        let x = realms_value(&v.text, &self.rt_names, LineKind::Route);
+                        let x = realms_value(v.text, &self.rt_names, LineKind::Route);
                         nh.realms = Some(self.check(&v.loc, x)?);
                         fam.see(self, &w.loc, false, "realms (IPv4 only)")?;
                     }
@@ -740,7 +749,7 @@ impl Builder {
         let mut i = 0;
         while i < words.len() {
             let w = &words[i];
-            let word = w.text.as_str();
+            let word = w.text;
             let class = keywords::class(Section::Rule, word);
             if class.is_some()
                 && !self.admit_word(Section::Rule, word, &w.loc)
@@ -762,13 +771,13 @@ impl Builder {
                     let v = self.value_after(words, i, "rule option")?;
                     // keepalived's parse_route: `all`, `any` and `default` are the whole
                     // family (dumped as 0.0.0.0/0 or ::/0; the family is settled at the end).
-                    let p = if matches!(v.text.as_str(), "all" | "any" | "default") {
+                    let p = if matches!(v.text, "all" | "any" | "default") {
                         Some((IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0))
-                    } else if v.text.as_str() == "default6" {
+                    } else if v.text == "default6" {
                         fam.see(self, &v.loc, true, word)?;
                         Some((IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED), 0))
                     } else {
-                        let x = values::ip_prefix(&v.text, word);
+                        let x = values::ip_prefix(v.text, word);
                         let (a, len, _) = self.check(&v.loc, x)?;
                         fam.see(self, &v.loc, a.is_ipv6(), word)?;
                         Some((a, len))
@@ -781,7 +790,7 @@ impl Builder {
                 }
                 "table" | "lookup" => {
                     let v = self.value_after(words, i, "rule option")?;
-                    let x = table_number(&v.text, &self.rt_names, LineKind::Rule);
+                    let x = table_number(v.text, &self.rt_names, LineKind::Rule);
                     let t = self.check(&v.loc, x)?;
                     if t == 0 {
                         self.err(&v.loc, "rule: table 0 is not valid");
@@ -791,12 +800,12 @@ impl Builder {
                 }
                 "preference" | "order" | "priority" => {
                     let v = self.value_after(words, i, "rule option")?;
-                    let x = unsigned(&v.text, u64::from(u32::MAX), word);
+                    let x = unsigned(v.text, u64::from(u32::MAX), word);
                     priority = Some(self.check(&v.loc, x)? as u32);
                 }
                 "tos" | "dsfield" => {
                     let v = self.value_after(words, i, "rule option")?;
-                    let x = tos_number(&v.text, &self.rt_names);
+                    let x = tos_number(v.text, &self.rt_names);
                     r.tos = self.check(&v.loc, x)?;
                 }
                 "fwmark" => {
@@ -809,7 +818,7 @@ impl Builder {
                     };
                     let (m, k) = match v.text.split_once('/') {
                         Some((m, k)) => (m, Some(k)),
-                        None => (v.text.as_str(), None),
+                        None => (v.text, None),
                     };
                     let num = |t: &str| c_number(t).and_then(|n| u32::try_from(n).ok());
                     let x = match (num(m), k.map(num)) {
@@ -821,23 +830,23 @@ impl Builder {
                 }
                 "realms" => {
                     let v = self.value_after(words, i, "rule option")?;
-                    let x = realms_value(&v.text, &self.rt_names, LineKind::Rule);
+                    let x = realms_value(v.text, &self.rt_names, LineKind::Rule);
                     r.realms = Some(self.check(&v.loc, x)?);
                     fam.see(self, &w.loc, false, "realms (IPv4 only)")?;
                     table_option = Some(w.loc.clone());
                 }
                 "suppress_prefixlength" | "sup_pl" => {
                     let v = self.value_after(words, i, "rule option")?;
-                    let x = unsigned(&v.text, i32::MAX as u64, word);
+                    let x = unsigned(v.text, i32::MAX as u64, word);
                     r.suppress_prefixlength = Some(self.check(&v.loc, x)? as u32);
                     table_option = Some(w.loc.clone());
                 }
                 "suppress_ifgroup" | "sup_group" => {
                     let v = self.value_after(words, i, "rule option")?;
-                    let x = if v.text.as_str() == "default" {
+                    let x = if v.text == "default" {
                         Ok(0)
                     } else {
-                        unsigned(&v.text, i32::MAX as u64, word)
+                        unsigned(v.text, i32::MAX as u64, word)
                     };
                     r.suppress_ifgroup = Some(self.check(&v.loc, x)? as u32);
                     table_option = Some(w.loc.clone());
@@ -858,7 +867,7 @@ impl Builder {
                 }
                 "tunnel-id" => {
                     let v = self.value_after(words, i, "rule option")?;
-                    let x = unsigned(&v.text, u64::MAX, word);
+                    let x = unsigned(v.text, u64::MAX, word);
                     r.tunnel_id = Some(self.check(&v.loc, x)?);
                 }
                 "uidrange" => {
@@ -876,17 +885,17 @@ impl Builder {
                 }
                 "protocol" => {
                     let v = self.value_after(words, i, "rule option")?;
-                    let x = rule_protocol_number(&v.text);
+                    let x = rule_protocol_number(v.text);
                     r.protocol = Some(self.check(&v.loc, x)?);
                 }
                 "ipproto" => {
                     let v = self.value_after(words, i, "rule option")?;
-                    let x = ip_protocol(&v.text);
+                    let x = ip_protocol(v.text);
                     r.ipproto = Some(self.check(&v.loc, x)?);
                 }
                 "sport" | "dport" => {
                     let v = self.value_after(words, i, "rule option")?;
-                    let x = port_range(&v.text, word);
+                    let x = port_range(v.text, word);
                     let p = Some(self.check(&v.loc, x)?);
                     if word == "sport" {
                         r.sport = p;
@@ -906,7 +915,7 @@ impl Builder {
                     // `type X` names the action; the action words also stand alone.
                     let (a_word, at, used) = if word == "type" {
                         let v = self.value_after(words, i, "rule option")?;
-                        (v.text.as_str(), v.loc.clone(), 2)
+                        (v.text, v.loc.clone(), 2)
                     } else {
                         (word, w.loc.clone(), 1)
                     };
@@ -914,7 +923,7 @@ impl Builder {
                     let a = match a_word {
                         "goto" => {
                             let v = self.value_after(words, i + used - 1, "rule option")?;
-                            let x = unsigned(&v.text, u64::from(u32::MAX), "goto");
+                            let x = unsigned(v.text, u64::from(u32::MAX), "goto");
                             step += 1;
                             RuleAction::Goto(self.check(&v.loc, x)? as u32)
                         }
