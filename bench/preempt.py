@@ -49,9 +49,18 @@ instant (when a partition healed, the lower one was sending its own advert as th
 arrived); since then each process counts from a random epoch (io-linux sys::epoch_shift), as
 routers on two machines do. A --before binary older than that still shares the grid.
 
+With --pin host 1's daemon runs on CPU 0 and host 2's on CPU 1 (taskset, all threads), for
+every implementation. Unpinned, the two routers share one kernel and two vCPUs, and the
+scheduler decides whether the hand-over crosses vCPUs: two keepalived (CFS) routers are woken
+on the sender's vCPU (wake-affine) and the exchange runs on one vCPU with hot caches and no
+inter-processor interrupt; two vigild (SCHED_FIFO 10) routers are kept apart (a FIFO task woken
+while an equal-priority one runs on its previous vCPU goes to another), so every hand-over
+crosses vCPUs (ftrace 2026-12-04: 6 of 6 vigild runs crossed, 0 of 6 keepalived runs).
+Pinned, both cross, as routers on two machines do (BENCHMARKS-daemon.md, 2026-12-04 morning).
+
 Usage: bench/preempt.py [--runs N] [--mode restart|heal|both] [--instances N] [--before VIGILD]
                         [--only vigil|keepalived] [--heal-path alternate|answer|periodic|random]
-                        [--json FILE]
+                        [--pin] [--json FILE]
 """
 
 import argparse
@@ -230,6 +239,19 @@ def aim(sent1, sent2, path, lead=0.015, gap_min=0.02):
     return None
 
 
+PIN = False
+
+
+def start(lab, kind, host, text, tag):
+    """Start a router; with --pin, host 1's daemon on CPU 0 and host 2's on CPU 1 (every thread),
+    as two machines would have them: no router is then woken on the other's CPU."""
+    d = lab.start(kind, host, text, tag=tag)
+    if PIN:
+        for pid in d.pids():
+            L.sh("taskset", "-a", "-p", "-c", str(host - 1), str(pid), check=False)
+    return d
+
+
 def one_run(lab, impl, mode, k, n=1, heal_path="random"):
     """One hand-over of `impl`: "vigil", "keepalived", or "vigil-before" (the vigild binary
     named by --before, for a before/after comparison in the same window). `heal_path`: "answer"
@@ -239,7 +261,7 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
     kind = "vigil" if impl.startswith("vigil") else "keepalived"
     L.VIGILD = BINARIES.get(impl, L.VIGILD)
     addrs = vips(n)
-    lo = lab.start(kind, 2, conf(100, n), tag=f"{tag}-lo")
+    lo = start(lab, kind, 2, conf(100, n), f"{tag}-lo")
     watch = batch = None
     try:
         if mode == "restart":
@@ -247,7 +269,7 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
                 raise RuntimeError("host 2 never became MASTER")
             time.sleep(0.3 + random.random() * INTERVAL)
         else:
-            hi = lab.start(kind, 1, conf(200, n), tag=f"{tag}-hi")
+            hi = start(lab, kind, 1, conf(200, n), f"{tag}-hi")
             if not settle(lab, True, n):
                 raise RuntimeError("no election")
             L.sh("ip", "netns", "exec", lab.br(), "bridge", "link", "set", "dev", "p1l0", "state", "0")
@@ -266,7 +288,12 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
                 watch = (PortWatch(lab, "p1l0", "in"), PortWatch(lab, "p2l0", "in"))
                 batch = BridgeBatch(lab)
                 time.sleep(0.3)
-        cap = lab.capture(pcap)
+        # Not immediate: a tcpdump woken for each frame on the bridge is woken by host 1's
+        # first advert, and the wake-up (an IPI to the other vCPU when the scheduler puts it
+        # there: 14-19 us on this VM, ftrace 2026-12-04 07:48) ran in host 1's send, between
+        # the bridge's copy for the capture and host 2's copy: inside the measured window, for
+        # whichever implementation drew it. The frames keep their kernel timestamps.
+        cap = lab.capture(pcap, immediate=False)
         mon2 = lab.monitor_addresses(2, pcap + ".mon2")
         # Host 1's monitor only counts flaps, and host 1 adds its address inside the measured
         # window (restart): at real-time priority it preempted host 2's daemon on its CPU
@@ -288,7 +315,7 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
         t_event = time.time()
         at_set = at if watch else t_event
         if mode == "restart":
-            hi = lab.start(kind, 1, conf(200, n), tag=f"{tag}-hi")
+            hi = start(lab, kind, 1, conf(200, n), f"{tag}-hi")
         else:
             offs = {d: os.path.getsize(d.log) for d in (hi, lo)}
             if batch:
@@ -298,13 +325,14 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
         ok = settle(lab, True, n)
         time.sleep(0.5)
         drops = (raw_drops(lab, 1) - drops0[0], raw_drops(lab, 2) - drops0[1])
-        for p in (cap, mon1, mon2):
+        for p in (mon1, mon2):
             lab.stop_bg(p)
-        if to1:
-            # Not immediate: libpcap hands a block over when it is full or 1 s old (tcpdump's
-            # timeout); stopped earlier, the block with the heal was lost.
-            time.sleep(1.1)
-            lab.stop_bg(to1)
+        # Not immediate: libpcap hands a block over when it is full or 1 s old (tcpdump's
+        # timeout); stopped earlier, the block with the event was lost.
+        time.sleep(1.1)
+        for p in (cap, to1):
+            if p:
+                lab.stop_bg(p)
         if batch:
             batch.close()
             batch = None
@@ -393,8 +421,12 @@ def main():
                          "k takes 'answer' for even k, 'periodic' for odd k, for every "
                          "implementation; random = a random heal instant (the bench before "
                          "2026-12-04)")
+    ap.add_argument("--pin", action="store_true",
+                    help="host 1's daemon on CPU 0, host 2's on CPU 1 (module note)")
     ap.add_argument("--json")
     args = ap.parse_args()
+    global PIN
+    PIN = args.pin
     kinds = [args.only] if args.only else ["vigil", "keepalived"]
     BINARIES["vigil"] = L.VIGILD
     if args.before:
@@ -467,7 +499,7 @@ def main():
                         m, lo, hi, n = s[name]
                         print(f"{'':7} {'':12} {name} (host 2 woken {'warm' if name == 'answer' else 'cold'}): "
                               f"{n} runs, {m:.3f} ms [{lo:.3f}, {hi:.3f}]", flush=True)
-            if "keepalived" in kinds and runs["vigil"] and runs["keepalived"]:
+            if "keepalived" in kinds and runs.get("vigil") and runs["keepalived"]:
                 # Pairwise, same window: run k of vigil against run k of keepalived; in `heal`
                 # with an aimed path both took the same path, else the i-th run of each path.
                 if mode == "heal" and args.heal_path == "random":

@@ -1,0 +1,52 @@
+#!/bin/bash
+# ftrace of bench/preempt.py's hand-overs (issue 18): where the time goes between host 1's
+# advert and host 2's RTM_DELADDR, per step, for vigild and keepalived in the same run.
+#
+# Records, in a private ftrace instance (nothing else's tracing is touched), on every CPU:
+# sched_waking / sched_wakeup / sched_switch / sched_migrate_task of the daemons and `ip` (the
+# address monitor), IPIs sent and received, cpu_idle, net_dev_queue / netif_rx /
+# netif_receive_skb, and the system calls of the daemons (and the monitor's recvmsg); plus a `ps`
+# listing every 0.1 s to map PIDs to the runs. Then bench/handover_timeline.py OUT prints one
+# line per run. The trace costs 0.5-2 us per event: the steps are inflated, compare them side
+# by side, not with the bench's untraced figures.
+#
+# Usage (root): VIGILD=... bench/handover_trace.sh OUT -- python3 bench/preempt.py --runs 6 \
+#                   --mode heal   (the vigild binary's file must be named `vigild`: the filters
+#                                  match the command name)
+set -e
+OUT=$1; shift; shift
+TR=/sys/kernel/tracing
+if [ ! -e $TR/instances ]; then
+    TR=$(mktemp -d /tmp/tracefs.XXXXXX)
+    mount -t tracefs nodev "$TR"
+fi
+T=$TR/instances/handover$$
+mkdir $T
+trap 'echo 0 > $T/tracing_on; echo 0 > $T/events/enable; rmdir $T' EXIT
+echo mono > $T/trace_clock
+echo 30000 > $T/buffer_size_kb
+for e in sched/sched_waking sched/sched_wakeup sched/sched_switch sched/sched_migrate_task \
+         ipi/ipi_send_cpu ipi/ipi_send_cpumask irq_vectors/reschedule_entry \
+         irq_vectors/call_function_single_entry irq_vectors/call_function_entry power/cpu_idle \
+         net/net_dev_queue net/netif_receive_skb net/netif_rx raw_syscalls/sys_enter \
+         raw_syscalls/sys_exit; do
+    echo 1 > $T/events/$e/enable
+done
+SYS='comm == "vigild" || comm == "keepalived" || (comm == "ip" && id == 47)'
+echo "$SYS" > $T/events/raw_syscalls/sys_enter/filter
+echo "$SYS" > $T/events/raw_syscalls/sys_exit/filter
+echo 'prev_comm == "vigild" || prev_comm == "keepalived" || prev_comm == "ip" || next_comm == "vigild" || next_comm == "keepalived" || next_comm == "ip" || prev_comm == "swapper/0" || prev_comm == "swapper/1"' > $T/events/sched/sched_switch/filter
+for e in sched_waking sched_wakeup; do
+    echo 'comm == "vigild" || comm == "keepalived" || comm == "ip"' > $T/events/sched/$e/filter
+done
+( while true; do ps -eo pid,comm,args | grep -E "vigild|keepalived|monitor" | grep -v grep
+  echo ---; sleep 0.1; done > "$OUT.ps" 2>&1 ) &
+PS=$!
+echo 1 > $T/tracing_on
+cat $T/trace_pipe > "$OUT.trace" &
+CAT=$!
+"$@" || true
+echo 0 > $T/tracing_on
+sleep 1
+kill $PS $CAT
+wc -l "$OUT.trace"
