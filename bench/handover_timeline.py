@@ -111,7 +111,7 @@ def main():
 
         def us(x):
             return None if x is None else (x[0] - t0) * 1e6
-        impl = run.split("-")[0]
+        impl = run.rsplit("-", 2)[0]
         prev = 0.0
         for name, x in marks:
             if x is not None:
