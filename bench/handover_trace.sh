@@ -16,13 +16,16 @@
 set -e
 OUT=$1; shift; shift
 TR=/sys/kernel/tracing
+MOUNTED=
 if [ ! -e $TR/instances ]; then
     TR=$(mktemp -d /tmp/tracefs.XXXXXX)
     mount -t tracefs nodev "$TR"
+    MOUNTED=1
 fi
 T=$TR/instances/handover$$
 mkdir $T
-trap 'echo 0 > $T/tracing_on; echo 0 > $T/events/enable; rmdir $T' EXIT
+trap 'echo 0 > $T/tracing_on; echo 0 > $T/events/enable; rmdir $T
+      if [ -n "$MOUNTED" ]; then umount "$TR"; rmdir "$TR"; fi' EXIT
 echo mono > $T/trace_clock
 echo 30000 > $T/buffer_size_kb
 for e in sched/sched_waking sched/sched_wakeup sched/sched_switch sched/sched_migrate_task \
