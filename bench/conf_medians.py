@@ -1,32 +1,50 @@
 #!/usr/bin/env python3
-"""Task-clock medians of `PROGRAM -t -f FILE`, several programs alternating, one `perf stat` per
-run, inside an existing network namespace (its name in /tmp/q-ns; veth eth0..eth3 up, as
-bench/conf_check.py makes them). The programs and files below are the seventh session's
-(BENCHMARKS-conf.md); edit them for another comparison. Prints one table row per program:
-median, quartiles, fastest (ms) and the median of the page faults, over 40 runs.
+"""Task-clock medians of whole `-t` runs, several programs alternating, one `perf stat` per run,
+inside an existing network namespace (veth eth0..eth3 up, as bench/conf_check.py makes them).
+Prints one table row per program: median, quartiles, fastest (ms) and the median page faults.
+
+Usage: bench/conf_medians.py NAMESPACE [--runs N] LABEL=PROGRAM:FILE ...
+  e.g. bench/conf_medians.py vq7 'vigild=/tmp/vigild:/tmp/c1000.conf' \\
+       'keepalived=keepalived:/tmp/c1000.conf'   (FILE from `bench/conf_check.py --write FILE`)
 """
-import subprocess, statistics
-ns = open('/tmp/q-ns').read().strip()
-progs = {
-  'vigild 767ea20 (session start), 1,000': ['/tmp/vigild-main-65ae566', '-t', '-f', '/tmp/c1000.conf'],
-  'vigild 5e1578a (helpers merged), 1,000': ['/tmp/vigild-merged-5e1578a', '-t', '-f', '/tmp/c1000.conf'],
-  'vigild 52168b1 (no sysfs), 1,000': ['/tmp/vigild-nosys', '-t', '-f', '/tmp/c1000.conf'],
-  'keepalived 2.2.7, 1,000': ['keepalived', '-t', '-f', '/tmp/c1000.conf'],
-  'vigild 767ea20, 1 instance': ['/tmp/vigild-main-65ae566', '-t', '-f', '/tmp/one-eth0.conf'],
-  'vigild 52168b1, 1 instance': ['/tmp/vigild-nosys', '-t', '-f', '/tmp/one-eth0.conf'],
-}
-res = {k: [] for k in progs}
-flt = {k: [] for k in progs}
-for r in range(40):
-    for k, cmd in progs.items():
-        p = subprocess.run(['ip', 'netns', 'exec', ns, 'perf', 'stat', '-x,', '-e', 'task-clock,page-faults'] + cmd, capture_output=True, text=True)
-        assert p.returncode == 0, p.stderr
-        for line in p.stderr.splitlines():
-            f = line.split(',')
-            if len(f) > 3 and f[2] == 'task-clock':
-                res[k].append(float(f[0]))
-            if len(f) > 3 and f[2] == 'page-faults':
-                flt[k].append(int(f[0]))
-for k in progs:
-    v = sorted(res[k]); q = statistics.quantiles(v, n=4)
-    print(f"| {k} | {statistics.median(v):.2f} ms | {q[0]:.2f} .. {q[2]:.2f} | {v[0]:.2f} | {statistics.median(flt[k]):.0f} |")
+
+import argparse
+import statistics
+import subprocess
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("namespace")
+    ap.add_argument("--runs", type=int, default=40)
+    ap.add_argument("programs", nargs="+", help="LABEL=PROGRAM:FILE")
+    args = ap.parse_args()
+    progs = {}
+    for spec in args.programs:
+        label, _, rest = spec.partition("=")
+        prog, _, conf = rest.rpartition(":")
+        progs[label] = [prog, "-t", "-f", conf]
+    clock = {k: [] for k in progs}
+    faults = {k: [] for k in progs}
+    for _ in range(args.runs):
+        for k, cmd in progs.items():
+            p = subprocess.run(["ip", "netns", "exec", args.namespace, "perf", "stat", "-x,", "-e",
+                                "task-clock,page-faults"] + cmd, capture_output=True, text=True)
+            if p.returncode != 0:
+                raise SystemExit(f"{k}: exit {p.returncode}: a check that fails is not a "
+                                 f"measurement\n{p.stderr}")
+            for line in p.stderr.splitlines():
+                f = line.split(",")
+                if len(f) > 3 and f[2] == "task-clock":
+                    clock[k].append(float(f[0]))
+                elif len(f) > 3 and f[2] == "page-faults":
+                    faults[k].append(int(f[0]))
+    for k in progs:
+        v = sorted(clock[k])
+        q = statistics.quantiles(v, n=4)
+        print(f"| {k} | {statistics.median(v):.2f} ms | {q[0]:.2f} .. {q[2]:.2f} | {v[0]:.2f} | "
+              f"{statistics.median(faults[k]):.0f} |")
+
+
+if __name__ == "__main__":
+    main()
