@@ -9,8 +9,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Folders that are not part of the repository's content: git's own, build output, local fuzz
-/// findings.
-const SKIP_DIRS: &[&str] = &[".git", "target", "artifacts"];
+/// findings, and the fuzzers' working corpora (git ignores them; a running fuzzer adds and
+/// removes files there, which made this walk fail on a file gone between listing and reading).
+const SKIP_DIRS: &[&str] = &[".git", "target", "artifacts", "corpus-work", "coverage"];
 
 fn forbidden() -> Vec<(String, &'static str)> {
     vec![
