@@ -37,6 +37,13 @@ impl<'t> Stmt<'t> {
     }
 }
 
+/// Deepest nesting of blocks taken into the tree. Real configurations nest four or five
+/// (`virtual_server` > `real_server` > `HTTP_GET` > `url`); a `{` deeper than this is an error
+/// and opens no block of the tree (its braces still balance). Unbounded, 16,000 unclosed `{`
+/// made a tree whose recursive drop overflowed a 2 MB thread stack (found by the config fuzz
+/// target).
+pub const MAX_BLOCK_DEPTH: usize = 32;
+
 /// An open block: its statement (`None` for a stray `{`) and where its statements start on the
 /// builder's stack of statements.
 struct Frame<'t> {
@@ -75,7 +82,7 @@ pub fn build<'t>(
         // The next most common: `keyword args {`: the line without its brace.
         let braces = line.iter().filter(|t| t.kind != TokenKind::Word).count();
         if let (1, [words @ .., last]) = (braces, line) {
-            if !words.is_empty() && last.kind == TokenKind::Open {
+            if !words.is_empty() && last.kind == TokenKind::Open && stack.len() < MAX_BLOCK_DEPTH {
                 stack.push(Frame {
                     stmt: Some(Stmt {
                         words,
@@ -94,6 +101,23 @@ pub fn build<'t>(
         for (i, tok) in line.iter().enumerate() {
             match tok.kind {
                 TokenKind::Word => {}
+                TokenKind::Open if stack.len() >= MAX_BLOCK_DEPTH => {
+                    flush(&line[run..i], &mut stmts);
+                    run = i + 1;
+                    if stack.len() == MAX_BLOCK_DEPTH {
+                        diags.push(Diagnostic::error(
+                            &tok.loc,
+                            format!("blocks nested deeper than {MAX_BLOCK_DEPTH} levels"),
+                        ));
+                    }
+                    // Balanced by its '}' like a stray '{'; what it holds stays in the
+                    // enclosing block (the configuration is refused anyway).
+                    stack.push(Frame {
+                        stmt: None,
+                        start: stmts.len(),
+                    });
+                    last_open_candidate = false;
+                }
                 TokenKind::Open => {
                     let words = &line[run..i];
                     run = i + 1;
@@ -369,7 +393,8 @@ mod tests {
     proptest::proptest! {
         /// The one-stack builder gives the tree and the diagnostics the per-block builder gave,
         /// on any arrangement of words and braces over lines (stray, missing and extra braces,
-        /// braces starting lines, anonymous blocks).
+        /// braces starting lines, anonymous blocks). (The reference has no depth bound; these
+        /// inputs, 72 words and braces at most, a fifth of them `{`, stay far below it.)
         #[test]
         fn the_stack_builder_equals_the_reference(
             src in proptest::collection::vec("(a|b c|\\{|\\}| ){0,6}", 0..12),
@@ -382,6 +407,50 @@ mod tests {
             proptest::prop_assert_eq!(t1, t2);
             proptest::prop_assert_eq!(d1, d2);
         }
+    }
+
+    /// Found by the config fuzz target (fuzz/regressions/config/glob-includes-deep-stack):
+    /// 16,000 unclosed `{` made a tree whose drop overflowed a 2 MB stack. Blocks deeper than
+    /// [`MAX_BLOCK_DEPTH`] are reported once and open no block of the tree; their braces still
+    /// balance.
+    #[test]
+    fn blocks_deeper_than_the_bound_are_reported_and_open_no_block() {
+        fn depth(stmts: &[Stmt<'_>]) -> usize {
+            stmts
+                .iter()
+                .map(|s| s.block.as_deref().map_or(0, |b| 1 + depth(b)))
+                .max()
+                .unwrap_or(0)
+        }
+        // 40 levels, closed: one error at the 33rd `{`, every brace balanced.
+        let mut src = String::new();
+        for i in 0..40 {
+            src.push_str(&format!("k{i} {{\n"));
+        }
+        src.push_str("leaf\n");
+        src.push_str(&"}\n".repeat(40));
+        let (t, d) = tree(&src);
+        let msgs: Vec<String> = d.iter().map(|d| d.to_string()).collect();
+        assert_eq!(msgs.len(), 1, "{msgs:?}");
+        assert!(
+            msgs[0].contains(":33:5: error: blocks nested deeper than 32 levels"),
+            "{msgs:?}"
+        );
+        assert_eq!(depth(&t), MAX_BLOCK_DEPTH);
+        // 100,000 levels never closed, one `{` a line, built and dropped on a 2 MB thread: the
+        // 32 real blocks are reported as never closed, the rest once.
+        let deep = "k {\n".repeat(100_000);
+        let d = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                let (t, d) = tree(&deep);
+                assert_eq!(depth(&t), MAX_BLOCK_DEPTH);
+                d.len()
+            })
+            .expect("spawn")
+            .join()
+            .expect("built and dropped within 2 MB of stack");
+        assert_eq!(d, MAX_BLOCK_DEPTH + 1);
     }
 
     #[test]

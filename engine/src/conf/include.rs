@@ -23,6 +23,12 @@ use super::text_arena::TextArena;
 pub const MAX_INCLUDE_DEPTH: usize = 32;
 /// Deepest nesting of multi-line parameter expansions and `~SEQ` lines.
 const MAX_LINE_DEPTH: usize = 32;
+/// Deepest nesting of the two together: every included file and every expanded line (a
+/// multi-line parameter's line, a `~SEQ` body) is one level. Each bound alone allowed 32 files
+/// each 32 expansions deep, 1,024 levels of the reader's recursion, which overflowed the 2 MB
+/// stack of a thread in a debug build (found by the config fuzz target); this one keeps the
+/// reader's stack to a few hundred KB whatever the input. Real configurations nest a few levels.
+pub const MAX_NESTING: usize = 64;
 /// Most lines one configuration may expand to, counting every line that parameters and `~SEQ`
 /// generate: a guard against expansion bombs (two `~SEQ` nested, or a multi-line parameter that
 /// doubles at each level) that stay free of errors. Real configurations have thousands of lines;
@@ -321,6 +327,8 @@ pub(crate) struct Reader<'a, 't> {
     pub diags: Vec<Diagnostic>,
     total_lines: usize,
     total_bytes: usize,
+    /// Levels of includes and line expansions being read now (bounded by [`MAX_NESTING`]).
+    nesting: usize,
     /// Errors among `diags[..seen]`.
     errors: usize,
     seen: usize,
@@ -342,6 +350,7 @@ impl<'a, 't> Reader<'a, 't> {
             diags: Vec::new(),
             total_lines: 0,
             total_bytes: 0,
+            nesting: 0,
             errors: 0,
             seen: 0,
         }
@@ -508,6 +517,9 @@ impl<'a, 't> Reader<'a, 't> {
                             .push(Diagnostic::error(&loc, "~SEQ nested too deeply"));
                         return;
                     }
+                    if !self.enter(&loc) {
+                        return;
+                    }
                     for v in seq.values {
                         if self.exhausted() {
                             break;
@@ -515,6 +527,7 @@ impl<'a, 't> Reader<'a, 't> {
                         self.params.define(seq.var.clone(), vec![v]);
                         self.process_line(rest, loc.clone(), name, depth + 1, true);
                     }
+                    self.nesting -= 1;
                 }
             }
             return;
@@ -609,6 +622,9 @@ impl<'a, 't> Reader<'a, 't> {
                     ));
                     return None;
                 }
+                if !self.enter(loc) {
+                    return None;
+                }
                 for l in lines {
                     if self.exhausted() {
                         break;
@@ -616,6 +632,7 @@ impl<'a, 't> Reader<'a, 't> {
                     let l = self.arena.keep(l);
                     self.process_line(l, loc.clone(), name, depth + 1, true);
                 }
+                self.nesting -= 1;
                 return None;
             }
             Ok(Expanded::Line(l)) => l,
@@ -677,6 +694,9 @@ impl<'a, 't> Reader<'a, 't> {
                 ));
                 return;
             }
+            if !self.enter(&pat.loc) {
+                return;
+            }
             match self.loader.load(&f) {
                 Ok(text) => {
                     let text = self.arena.keep(text);
@@ -691,7 +711,25 @@ impl<'a, 't> Reader<'a, 't> {
                     });
                 }
             }
+            self.nesting -= 1;
         }
+    }
+
+    /// One level deeper (an included file, an expanded line), or an error at `loc` when that
+    /// would pass [`MAX_NESTING`]. The caller takes the level back (`nesting -= 1`) after it.
+    fn enter(&mut self, loc: &Location) -> bool {
+        if self.nesting >= MAX_NESTING {
+            self.diags.push(Diagnostic::error(
+                loc,
+                format!(
+                    "includes and multi-line parameters or ~SEQ nested deeper than {MAX_NESTING} \
+                     levels in all"
+                ),
+            ));
+            return false;
+        }
+        self.nesting += 1;
+        true
     }
 }
 

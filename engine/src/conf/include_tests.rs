@@ -112,3 +112,48 @@ fn memory_loader_globs() {
     assert_eq!(m.glob("/c/*.conf"), ["/c/a.conf", "/c/b.conf"]);
     assert_eq!(m.glob("/c/{x.txt,a.conf}"), ["/c/a.conf", "/c/x.txt"]);
 }
+
+/// Found by the config fuzz target (fuzz/regressions/config/glob-includes-deep-stack): files
+/// that include one another, each expanding multi-line parameters as deep as allowed, nested the
+/// reader's recursion 32 x 32 levels and overflowed the 2 MB stack of a debug test thread. The
+/// two nestings together are bounded now ([`MAX_NESTING`]): the deepest input is read on such a
+/// thread, with one located error where the bound is passed.
+#[test]
+fn includes_inside_deep_expansions_stay_within_a_small_stack() {
+    let mut m = MemoryLoader::new();
+    let mut files = Vec::new();
+    for k in 0..MAX_INCLUDE_DEPTH {
+        // File k expands a chain of multi-line parameters 31 levels deep; the innermost line
+        // includes file k + 1.
+        let mut text = format!("$P{k}x0=include /f{}.conf \\\n# end\n", k + 1);
+        for i in 1..MAX_LINE_DEPTH - 1 {
+            text.push_str(&format!("$P{k}x{i}=$P{k}x{} \\\n# end\n", i - 1));
+        }
+        text.push_str(&format!("$P{k}x{}\n", MAX_LINE_DEPTH - 2));
+        files.push((format!("/f{k}.conf"), text));
+    }
+    for (name, text) in &files {
+        m.add(name, text);
+    }
+    let main = files[0].1.clone();
+    let read = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let a = TextArena::new();
+            let mut r = Reader::new(&m, &a, None);
+            r.read_text("/f0.conf", &main);
+            let errors: Vec<String> = r.diags.iter().map(|d| d.to_string()).collect();
+            (errors, r.nesting)
+        })
+        .expect("spawn the reader's thread");
+    let (errors, nesting) = read.join().expect("the reader ran within 2 MB of stack");
+    assert_eq!(nesting, 0, "every level taken back");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains(&format!("nested deeper than {MAX_NESTING} levels in all")),
+        "{errors:?}"
+    );
+    // Two files of 32 levels each (31 expansions and the include of the next): the third
+    // file's first expansion, on its last line, would be the 65th level.
+    assert!(errors[0].starts_with("/f2.conf:63:1: error:"), "{errors:?}");
+}
