@@ -469,7 +469,8 @@ fn instance(
         if ifname == c.interface {
             continue;
         }
-        if let Some(w) = track_unweighted(&mut c.track, ifname) {
+        let end = c.track.len();
+        if let Followed::MadeUnweighted(w) = track_unweighted(&mut c.track, ifname, end) {
             note(&format!("track_interface {ifname} weight {w}: a virtual address, route or rule of this instance is on it: down means FAULT, as keepalived does"));
         }
     }
@@ -479,7 +480,8 @@ fn instance(
     // entry, which becomes unweighted.
     let before = c.track.len();
     for ifname in track_group_interfaces(cfg, &i.name) {
-        if let Some(w) = track_unweighted(&mut c.track, ifname) {
+        let end = c.track.len();
+        if let Followed::MadeUnweighted(w) = track_unweighted(&mut c.track, ifname, end) {
             note(&format!("track_interface {ifname} weight {w}: a static item of a track_group of this instance is on it: down means FAULT, as keepalived does"));
         }
     }
@@ -664,27 +666,41 @@ impl EngineConfig {
     }
 }
 
+/// What [`track_unweighted`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Followed {
+    /// A new unweighted entry.
+    Added,
+    /// An existing `track_interface` entry of this weight made unweighted (the caller says so
+    /// in a note).
+    MadeUnweighted(i32),
+    /// Already followed unweighted.
+    Already,
+}
+
 /// Follow interface `ifname`'s link unweighted (down means FAULT), as keepalived's
-/// `add_vrrp_to_interface` does for an interface an instance puts something on: a new entry,
-/// or an existing weighted `track_interface` entry made unweighted, whose weight is returned
-/// (the caller says so in a note).
-pub(crate) fn track_unweighted(track: &mut Vec<Track>, ifname: &str) -> Option<i32> {
+/// `add_vrrp_to_interface` does for an interface an instance puts something on: a new entry
+/// inserted at `at` (clamped to the end), or an existing weighted entry made unweighted.
+pub(crate) fn track_unweighted(track: &mut Vec<Track>, ifname: &str, at: usize) -> Followed {
     let target = TrackTarget::Interface(ifname.to_string());
     match track.iter_mut().find(|t| t.target == target) {
         Some(t) if t.weight != 0 => {
             let w = t.weight;
             t.weight = 0;
             t.reverse = false;
-            Some(w)
+            Followed::MadeUnweighted(w)
         }
-        Some(_) => None,
+        Some(_) => Followed::Already,
         None => {
-            track.push(Track {
-                target,
-                weight: 0,
-                reverse: false,
-            });
-            None
+            track.insert(
+                at.min(track.len()),
+                Track {
+                    target,
+                    weight: 0,
+                    reverse: false,
+                },
+            );
+            Followed::Added
         }
     }
 }

@@ -37,7 +37,8 @@
 //! ([`follow_instance_macvlans`]).
 
 use crate::address::VirtualAddress;
-use crate::setup::{EngineConfig, Track, TrackTarget};
+use crate::from_conf::{track_unweighted, Followed};
+use crate::setup::EngineConfig;
 use crate::vmac_name::AddressVmac;
 use crate::wire::Family;
 
@@ -153,7 +154,7 @@ pub fn follow_macvlans(engine: &mut EngineConfig, vmacs: &[AddressVmac]) {
             })
             .map(|m| m.name.clone())
             .collect();
-        for name in names {
+        for name in &names {
             follow(c, name);
         }
     }
@@ -174,38 +175,24 @@ pub fn follow_instance_macvlans<'a>(
             .iter_mut()
             .find(|c| c.name == instance && !c.dont_track_primary)
         {
-            follow(c, name.to_string());
+            follow(c, name);
         }
     }
 }
 
 /// Follow interface `name`'s link unweighted among `c`'s implied trackers (before the
 /// `track_group` ones); an entry already there becomes unweighted (`add_vrrp_to_interface`).
-fn follow(c: &mut crate::InstanceConfig, name: String) {
-    let target = TrackTarget::Interface(name);
-    match c.track.iter_mut().find(|t| t.target == target) {
-        Some(t) => {
-            t.weight = 0;
-            t.reverse = false;
-        }
-        None => {
-            let at = c.track.len().saturating_sub(c.track_group_tracks);
-            c.track.insert(
-                at,
-                Track {
-                    target,
-                    weight: 0,
-                    reverse: false,
-                },
-            );
-            c.implied_tracks += 1;
-        }
+fn follow(c: &mut crate::InstanceConfig, name: &str) {
+    let at = c.track.len().saturating_sub(c.track_group_tracks);
+    if track_unweighted(&mut c.track, name, at) == Followed::Added {
+        c.implied_tracks += 1;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::setup::{Track, TrackTarget};
 
     fn addr(text: &str, dev: Option<&str>) -> VirtualAddress {
         let mut a = VirtualAddress::new(text.parse().expect("an address"));
