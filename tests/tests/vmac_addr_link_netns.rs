@@ -20,8 +20,9 @@
 //! - `use_vmac` on the instance (its own macvlan `vrrp.51`, on eth0, carries both addresses):
 //!   keepalived follows that macvlan too (TRACK_VRRP on `vrrp->ifp`), FAULT when it is down;
 //!   vigild followed only eth0 (vigil_engine::vmac_addr::follow_instance_macvlans now);
-//! - the macvlan deleted by hand (`use_vmac`): FAULT, and neither daemon makes it again at once
-//!   (a second test).
+//! - an address's macvlan deleted by hand (`use_vmac`): FAULT, and neither daemon makes it again,
+//!   also not at a later link event of another interface (a second test);
+//! - an instance's own macvlan deleted by hand: both make it again at once (a third test).
 //!
 //! No assertion is on a time: each state is waited for (bounded). Needs root and keepalived:
 //! without them the test says NOT RUN.
@@ -141,31 +142,53 @@ fn an_address_s_macvlan_link_is_followed_as_keepalived_follows_it() {
     }
 }
 
-/// Run `kind` on the `use_vmac` case and delete the macvlan by hand once MASTER; every state
-/// told, from start, once it is MASTER with the address on a macvlan of that name again (or
-/// after 15 s: keepalived 2.2.7 does not make an address's macvlan again, its
-/// `recreate_vmac_thread` is for an instance's own), and where the address is then.
-fn deleted(kind: Kind) -> (Vec<String>, (Option<String>, Option<bool>)) {
+/// Run `kind` on case `how` and delete the macvlan by hand once MASTER; wait for FAULT or for
+/// MASTER with the address on a macvlan of that name again; then make a link event of another
+/// interface (a veth pair added in the namespace: vigild used to make an address's macvlan
+/// again at the next link event of any interface, keepalived never does) and wait for MASTER on
+/// the macvlan again (bounded). Whether it was MASTER on the macvlan again before that link
+/// event, every state told, from start, and where the address is at the end.
+type Deleted = (bool, Vec<String>, (Option<String>, Option<bool>));
+
+fn deleted(kind: Kind, how: &str) -> Deleted {
     let mut lab = Lab::with_links("vmacdel", 1, 2);
     let (script, log) = lab.state_recorder();
-    let n = lab.start(kind, 1, &conf(&script, "use_vmac"));
+    let n = lab.start(kind, 1, &conf(&script, how));
     let master = || log.states().last().is_some_and(|s| s == "MASTER");
     let on_vmac = || where_is(&lab) == (Some(VMAC.to_string()), Some(true));
     assert!(
         wait_until(Duration::from_secs(20), || master() && on_vmac()),
-        "{kind:?}: not MASTER with {ADDR} on {VMAC}: {:?}\n{}",
+        "{kind:?} {how}: not MASTER with {ADDR} on {VMAC}: {:?}\n{}",
         log.states(),
         lab.logs()
     );
     let before = log.states().len();
+    let again = || log.states().len() > before && master() && on_vmac();
     netns::must(&["ip", "-n", &lab.ns(1), "link", "del", VMAC]);
     wait_until(Duration::from_secs(15), || {
-        log.states().len() > before && master() && on_vmac()
+        again() || log.states()[before..].iter().any(|s| s == "FAULT")
     });
+    // Made again without waiting for another link event (given the time a re-made macvlan takes
+    // to carry the address again).
+    let at_once = wait_until(Duration::from_secs(8), again);
+    netns::must(&[
+        "ip",
+        "-n",
+        &lab.ns(1),
+        "link",
+        "add",
+        "probe0",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "probe1",
+    ]);
+    wait_until(Duration::from_secs(8), again);
     // A moment more, for a state that should not follow.
     std::thread::sleep(Duration::from_secs(2));
-    let seen = (log.states(), where_is(&lab));
-    println!("{kind:?}: {VMAC} deleted by hand: {seen:?}");
+    let seen = (at_once, log.states(), where_is(&lab));
+    println!("{kind:?} {how}: {VMAC} deleted by hand, then a link added: {seen:?}");
     lab.node(n).terminate();
     seen
 }
@@ -175,19 +198,42 @@ fn an_address_s_macvlan_deleted_by_hand_leaves_the_instance_in_fault_as_keepaliv
     if !require_root() || !require_keepalived() {
         return;
     }
-    let keepalived = deleted(Kind::Keepalived);
-    let vigil = deleted(Kind::Vigil);
+    let keepalived = deleted(Kind::Keepalived, "use_vmac");
+    let vigil = deleted(Kind::Vigil, "use_vmac");
     assert_eq!(
         vigil, keepalived,
         "vigild's states and address as keepalived's"
     );
     // What keepalived 2.2.7 does, written out (so that a change of either shows): FAULT, the
-    // macvlan and its address gone.
+    // macvlan and its address gone, also after another interface's link event.
     assert_eq!(
         keepalived,
         (
+            false,
             vec!["BACKUP".to_string(), "MASTER".into(), "FAULT".into()],
             (None, None)
         )
+    );
+}
+
+/// An instance's own macvlan (`use_vmac`) deleted by hand: keepalived 2.2.7 makes it again at
+/// once (`recreate_vmac_thread` on the RTM_DELLINK of an interface it made), vigild likewise
+/// (it used to wait for the next link event).
+#[test]
+fn an_instance_s_macvlan_deleted_by_hand_is_made_again_as_keepalived_makes_it() {
+    if !require_root() || !require_keepalived() {
+        return;
+    }
+    let keepalived = deleted(Kind::Keepalived, "instance use_vmac");
+    let vigil = deleted(Kind::Vigil, "instance use_vmac");
+    assert_eq!(
+        vigil, keepalived,
+        "vigild's states and address as keepalived's"
+    );
+    assert!(keepalived.0, "{keepalived:?}");
+    assert_eq!(
+        keepalived.2,
+        (Some(VMAC.to_string()), Some(true)),
+        "{keepalived:?}"
     );
 }

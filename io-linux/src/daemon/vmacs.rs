@@ -58,8 +58,12 @@ impl Daemon {
     }
 
     /// A link was deleted: a macvlan of ours that went with it (deleted by someone, or with its
-    /// parent) is forgotten, so that [`Daemon::ensure_vmacs`] creates it again once its parent
-    /// is back.
+    /// parent) is forgotten. As keepalived 2.2.7 (keepalived_netlink.c, RTM_DELLINK of an
+    /// interface `is_ours`: `recreate_vmac_thread`, which only looks at instances whose own
+    /// interface it was): an instance's macvlan is made again at once when its parent is still
+    /// there, else when the parent comes back ([`Daemon::ensure_vmacs`]); an address's macvlan
+    /// (`use_vmac_addr`, an address's `use_vmac`) is not made again until a reload, and the
+    /// instance that follows it stays in FAULT.
     pub(super) fn vmac_link_gone(&mut self, index: u32) {
         let gone: Vec<String> = self
             .vmacs
@@ -77,12 +81,21 @@ impl Daemon {
         }
         self.vmac_ids
             .retain(|(_, name)| self.vmacs.contains_key(name));
-        self.addr_vmacs.retain(|(a, i)| {
-            if *i == index {
-                info!("macvlan {} (addresses) is gone", a.name);
-            }
-            *i != index
-        });
+        let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.addr_vmacs)
+            .into_iter()
+            .partition(|(_, i)| *i == index);
+        self.addr_vmacs = kept;
+        for (a, _) in gone {
+            info!(
+                "macvlan {} (addresses) is gone: not made again until a reload (as keepalived)",
+                a.name
+            );
+            self.addr_vmac_plan.retain(|p| *p != a);
+            self.release_base(&a.base);
+        }
+        if self.vmacs_missing() {
+            self.ensure_vmacs();
+        }
     }
 
     /// Make the macvlans of addresses those of the plan: unplanned ones deleted, planned ones
