@@ -121,13 +121,19 @@ class KernelStamp:
             return
         self.monitor_pid = monitor_pid
         self.tids = threads(daemon_pids)
-        self._w("events/sched/sched_waking/filter", f"pid == {monitor_pid}")
-        self._w("events/sock/sk_data_ready/filter",
-                "family == 16 && (" + " || ".join(f"common_pid == {t}" for t in self.tids) + ")")
-        with open(self._p("trace"), "w"):
-            pass  # opened for writing with O_TRUNC: the buffer is cleared
-        self._w("tracing_on", "1")
-        self.on = True
+        try:
+            self._w("events/sched/sched_waking/filter", f"pid == {monitor_pid}")
+            self._w("events/sock/sk_data_ready/filter",
+                    "family == 16 && (" + " || ".join(f"common_pid == {t}" for t in self.tids)
+                    + ")")
+            with open(self._p("trace"), "w"):
+                pass  # opened for writing with O_TRUNC: the buffer is cleared
+            self._w("tracing_on", "1")
+            self.on = True
+        except OSError as e:
+            # Measured without it from here on, loudly (the caller prints `why` per run).
+            self.why = f"tracefs failed while arming: {e}"
+            self.close()
 
     def stop(self):
         if self.on and self.inst:
@@ -142,7 +148,13 @@ class KernelStamp:
         event name, {field: value})."""
         self.stop()
         ev = []
-        with open(self._p("trace"), errors="replace") as f:
+        try:
+            f = open(self._p("trace"), errors="replace")
+        except OSError as e:
+            self.why = f"tracefs failed while reading: {e}"
+            self.close()
+            return None
+        with f:
             for line in f:
                 m = LINE.match(line)
                 if not m:
