@@ -114,6 +114,20 @@ class KernelStamp:
     def ok(self):
         return self.why is None
 
+    def _events(self, on):
+        for rel in ("events/sched/sched_waking/enable", "events/sock/sk_data_ready/enable"):
+            self._w(rel, "1" if on else "0")
+
+    def disarm(self):
+        """One run without the instance's events (to measure what they cost: the two
+        tracepoints off, as with no instance at all)."""
+        if self.ok:
+            try:
+                self._events(False)
+            except OSError as e:
+                self.why = f"tracefs failed while disarming: {e}"
+                self.close()
+
     def arm(self, monitor_pid, daemon_pids):
         """Start recording for one run: the monitor's wake-ups, and the netlink sockets' data
         ready in the daemon's threads."""
@@ -126,6 +140,7 @@ class KernelStamp:
             self._w("events/sock/sk_data_ready/filter",
                     "family == 16 && (" + " || ".join(f"common_pid == {t}" for t in self.tids)
                     + ")")
+            self._events(True)
             with open(self._p("trace"), "w"):
                 pass  # opened for writing with O_TRUNC: the buffer is cleared
             self._w("tracing_on", "1")

@@ -71,7 +71,7 @@ Pinned, both cross, as routers on two machines do (BENCHMARKS-daemon.md, 2026-12
 
 Usage: bench/preempt.py [--runs N] [--mode restart|heal|both] [--instances N] [--before VIGILD]
                         [--only vigil|keepalived] [--heal-path alternate|answer|periodic|random]
-                        [--pin] [--no-kernel-stamp] [--json FILE]
+                        [--pin] [--no-kernel-stamp | --kernel-stamp-alternate] [--json FILE]
 """
 
 import argparse
@@ -267,6 +267,9 @@ def aim(sent1, sent2, path, lead=0.015, gap_min=0.02):
 PIN = False
 # The kernel-side end point (bench/kstamp.py); main() replaces it.
 KS = KernelStamp(enabled=False)
+# --kernel-stamp-alternate: the instance's events on in runs 0, 1, 4, 5, ..., off in 2, 3, 6, 7,
+# ... (both heal paths in each half), to measure what they cost in the same window.
+ALTERNATE = False
 
 
 def start(lab, kind, host, text, tag):
@@ -333,7 +336,11 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
         # host 2's daemon's context (bench/kstamp.py). Armed now, so that every line the
         # monitor prints from here on has its event.
         t_arm = time.time()
-        KS.arm(mon2.pid, lo.pids())
+        armed = KS.ok and not (ALTERNATE and (k // 2) % 2 == 1)
+        if armed:
+            KS.arm(mon2.pid, lo.pids())
+        else:
+            KS.disarm()
         time.sleep(0.2)
         if watch:
             # Stopped first (a tcpdump takes up to tens of ms to exit; it must not run beside
@@ -356,7 +363,7 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
                 L.sh("ip", "netns", "exec", lab.br(), "bridge", "link", "set", "dev", "p1l0", "state", "3")
         ok = settle(lab, True, n)
         time.sleep(0.5)
-        kev = KS.collect() if KS.ok else None
+        kev = KS.collect() if KS.ok and armed else None
         drops = (raw_drops(lab, 1) - drops0[0], raw_drops(lab, 2) - drops0[1])
         for p in (mon1, mon2):
             lab.stop_bg(p)
@@ -415,7 +422,9 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
         if gone is None:
             raise RuntimeError("no deletion seen")
         kernel_ms = observer_us = woken_us = None
-        kproblem = None if KS.ok else f"not measured: {KS.why}"
+        kproblem = (None if KS.ok and armed else
+                    "not measured: not armed in this run (--kernel-stamp-alternate)" if KS.ok
+                    else f"not measured: {KS.why}")
         if kev is not None:
             lines = monitor_lines(pcap + ".mon2", t_arm)
             notes, wakes, kproblem = KS.removal(kev, len(lines))
@@ -437,7 +446,7 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
             elif kproblem is None:
                 kproblem = "no deletion line after arming"
         return {"ms": (gone - first) * 1000, "kernel_ms": kernel_ms, "observer_us": observer_us,
-                "monitor_woken_us": woken_us, "kernel_problem": kproblem,
+                "monitor_woken_us": woken_us, "kernel_problem": kproblem, "armed": armed,
                 "flaps": flaps, "extra_changes": extra,
                 "drops": drops, "load": os.getloadavg()[0], "since_own_advert_us": since_own_us,
                 "path": path, "answer_us": answer_us}
@@ -484,10 +493,14 @@ def main():
     ap.add_argument("--no-kernel-stamp", action="store_true",
                     help="no ftrace instance: the monitor's stamp only (to measure the "
                          "instance's cost)")
+    ap.add_argument("--kernel-stamp-alternate", action="store_true",
+                    help="the ftrace instance's events on in runs 0, 1, 4, 5, ... and off in 2, 3, "
+                         "6, 7, ...: the monitor's figure with and without, in the same window")
     ap.add_argument("--json")
     args = ap.parse_args()
-    global PIN, KS
+    global PIN, KS, ALTERNATE
     PIN = args.pin
+    ALTERNATE = args.kernel_stamp_alternate
     # SIGTERM / SIGHUP end the run through the `finally`s (ftrace instance, mount, namespaces).
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda n, f: sys.exit(128 + n))
@@ -593,6 +606,13 @@ def run(args):
                 print(f"{mode:7} {kind:12} runs {len(xs):2}  after the first advert, ms: monitor "
                       f"stamp {med3(xs)}  kernel removal {med3(ks)} ({len(ks)} of {len(xs)} runs)"
                       f"  monitor - kernel {med3(obs, '.0f')} us", flush=True)
+                if args.kernel_stamp_alternate:
+                    on = [r["ms"] for r in runs[kind] if r["armed"]]
+                    off = [r["ms"] for r in runs[kind] if not r["armed"]]
+                    s["monitor_armed_ms"] = [L.percentile(on, 50), len(on)] if on else None
+                    s["monitor_not_armed_ms"] = [L.percentile(off, 50), len(off)] if off else None
+                    print(f"{'':7} {'':12} monitor stamp with the instance's events on: {med3(on)} "
+                          f"({len(on)} runs), off: {med3(off)} ({len(off)} runs)", flush=True)
                 print(f"{'':7} {'':12} flaps "
                       f"{s['flaps']}  extra state changes {s['extra_changes']}  socket drops "
                       f"{s['drops']}  failed {s['failed']}  missed aim {s['missed_aim']}  "
@@ -638,6 +658,7 @@ def run(args):
     if args.json:
         L.write_results(args.json, results, vigild=BINARIES["vigil"], before=args.before,
                         paired=pairs_out, pin=args.pin,
+                        kernel_stamp_alternate=args.kernel_stamp_alternate,
                         kernel_end_point=("sock:sk_data_ready on host 2's monitor socket in host "
                                           "2's daemon's context (RTM_DELADDR queued), "
                                           "trace_clock tai" if KS.ok else
