@@ -71,7 +71,8 @@ Pinned, both cross, as routers on two machines do (BENCHMARKS-daemon.md, 2026-12
 
 Usage: bench/preempt.py [--runs N] [--mode restart|heal|both] [--instances N] [--before VIGILD]
                         [--only vigil|keepalived] [--heal-path alternate|answer|periodic|random]
-                        [--pin] [--no-kernel-stamp | --kernel-stamp-alternate] [--json FILE]
+                        [--pin] [--no-kernel-stamp | --kernel-stamp-alternate]
+                        [--no-netstamp-hold] [--json FILE]
 """
 
 import argparse
@@ -79,6 +80,7 @@ import os
 import random
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -496,6 +498,9 @@ def main():
     ap.add_argument("--kernel-stamp-alternate", action="store_true",
                     help="the ftrace instance's events on in runs 0, 1, 4, 5, ... and off in 2, 3, "
                          "6, 7, ...: the monitor's figure with and without, in the same window")
+    ap.add_argument("--no-netstamp-hold", action="store_true",
+                    help="do not hold the kernel's receive timestamping on (the start point as "
+                         "before 2026-12-04's eighth session: see hold_netstamp)")
     ap.add_argument("--json")
     args = ap.parse_args()
     global PIN, KS, ALTERNATE
@@ -505,10 +510,28 @@ def main():
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda n, f: sys.exit(128 + n))
     KS = KernelStamp(enabled=not args.no_kernel_stamp)
+    hold = None if args.no_netstamp_hold else hold_netstamp()
     try:
         run(args)
     finally:
         KS.close()
+        if hold:
+            hold.close()
+
+
+def hold_netstamp():
+    """Keep the kernel's receive timestamping on for the whole bench: a socket of ours with
+    SO_TIMESTAMPNS. The start point is the pcap's kernel timestamp of host 1's first advert, and
+    where in the frame's path the kernel takes it depends on a machine-wide switch: while any
+    socket on the machine asks for receive timestamps, every frame is stamped as it enters the
+    bridge's port (netif_rx, about 1 us after host 1's net_dev_queue); otherwise tcpdump stamps
+    it as the bridge hands it to the capture (15-20 us later in the traced path, after the
+    bridge's work). vigild asks for them (SO_TIMESTAMPNS on its VRRP sockets), keepalived does
+    not: without this socket, keepalived's runs started their clock later on the same path than
+    vigild's (ftrace 2026-12-04 12:49, BENCHMARKS-daemon.md, eighth session)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_TIMESTAMPNS", 35), 1)
+    return s
 
 
 def med3(xs, fmt=".3f"):
@@ -659,6 +682,7 @@ def run(args):
         L.write_results(args.json, results, vigild=BINARIES["vigil"], before=args.before,
                         paired=pairs_out, pin=args.pin,
                         kernel_stamp_alternate=args.kernel_stamp_alternate,
+                        netstamp_hold=not args.no_netstamp_hold,
                         kernel_end_point=("sock:sk_data_ready on host 2's monitor socket in host "
                                           "2's daemon's context (RTM_DELADDR queued), "
                                           "trace_clock tai" if KS.ok else
