@@ -42,6 +42,9 @@ CLOCK_REALTIME), and reports both:
               from the interface) - (the same first advert)
 
 Without tracefs or root the kernel column says NOT MEASURED and the monitor's figure stands.
+The start point is taken at the same place for both implementations: the bench holds the
+kernel's receive timestamping on (hold_netstamp; vigild's sockets did, keepalived's do not, and
+without it keepalived's adverts were stamped about 12 us later on the path).
 Host 1's own monitor (flaps only) runs at
 ordinary priority: a real-time one woke as host 1 added its address, inside the measured window,
 and preempted host 2's daemon on its CPU. Each run also counts what went wrong: VIP
