@@ -12,9 +12,12 @@ its eth0 (host 1's daemon's net_dev_queue):
             cross-vCPU wake-up, an IPI)
   epoll     its epoll_wait / epoll_pwait returns
   recv>     its recvmsg / recvmmsg entered;  recv<  returned
-  delete    the RTM_DELADDR sendto / sendmsg entered
+  delete    the RTM_DELADDR sendto / sendmsg entered (`nr`: its system call number)
+  queued    the notification queued to the monitor's socket (the sk_data_ready just before the
+            monitor's wake-up, same context: bench/kstamp.py's kernel end point)
   mon woken / mon run / mon recv<   the monitor woken by the deletion, switched in, its recvmsg
             returned (it prints its timestamp then)
+  delete<   the RTM_DELADDR system call returned (the routes removed too; after the chain)
   br0 / eth0(2)   the bridge's copy for the capture, and host 2's veth receiving the frame
   ipis      IPIs host 1 sent between its advert and host 2's wake-up (e.g. waking the capture)
 
@@ -57,6 +60,10 @@ def main():
     def woken(rest):
         m = re.search(r"pid=(\d+)", rest)
         return int(m.group(1)) if m else None
+
+    def nr(e):
+        m = re.search(r"NR (\d+)", e[4])
+        return m.group(1) if m else "?"
 
     def kind(e):
         m = re.search(r"NR (\d+)", e[4])
@@ -106,8 +113,12 @@ def main():
         ipis = ["%.0f:%s" % ((x[0] - t0) * 1e6, re.search(r"callsite=(\w+)", x[4]).group(1))
                 for x in between if x[3] == "ipi_send_cpu"]
         tcpu = re.search(r"target_cpu=(\d+)", wku[4]).group(1) if wku else "?"
+        queued = next((x for x in reversed(mine) if x[3] == "sk_data_ready"
+                       and x[0] >= send[0] and e[0] - x[0] < 50e-6), None)
+        back = next((ev[j] for j in by_pid[lo] if j > i and ev[j][3] == "sys_exit"), None)
         marks = [("woken", wk), ("run", sw), ("epoll", ep), ("recv>", recv_in), ("recv<", recv),
-                 ("delete", send), ("mon woken", e), ("mon run", msw), ("mon recv<", mre)]
+                 ("delete", send), ("queued", queued), ("mon woken", e), ("mon run", msw),
+                 ("mon recv<", mre)]
 
         def us(x):
             return None if x is None else (x[0] - t0) * 1e6
@@ -117,16 +128,21 @@ def main():
             if x is not None:
                 steps[(impl, name)].append(us(x) - prev)
                 prev = us(x)
+        if back and queued:
+            # From the notification to the system call's return (not a step of the chain).
+            steps[(impl, "delete<")].append(us(back) - us(queued))
         print(f"{run:22} waker_cpu={wk[2]} tcpu={tcpu} "
               + " ".join(f"{n} {us(x):.0f}" if x else f"{n} -" for n, x in marks)
+              + f"  nr {nr(send)}"
+              + (f"  delete< {us(back):.0f} (nr {nr(back)})" if back else "  delete< -")
               + f"  br0 {us(br0):.0f}" * (br0 is not None)
               + f"  eth0(2) {us(eth2):.0f}" * (eth2 is not None)
               + f"  ipis {ipis}")
     print("\nstep durations, median [min, max] us (each step from the previous mark):")
     for impl in sorted({k[0] for k in steps}):
         print(impl)
-        for name in ("woken", "run", "epoll", "recv>", "recv<", "delete", "mon woken",
-                     "mon run", "mon recv<"):
+        for name in ("woken", "run", "epoll", "recv>", "recv<", "delete", "queued", "mon woken",
+                     "mon run", "mon recv<", "delete<"):
             xs = steps.get((impl, name))
             if xs:
                 print(f"  {name:10} {statistics.median(xs):6.0f} [{min(xs):.0f}, {max(xs):.0f}]"

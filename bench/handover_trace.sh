@@ -5,7 +5,8 @@
 # Records, in a private ftrace instance (nothing else's tracing is touched), on every CPU:
 # sched_waking / sched_wakeup / sched_switch / sched_migrate_task of the daemons and `ip` (the
 # address monitor), IPIs sent and received, cpu_idle, net_dev_queue / netif_rx /
-# netif_receive_skb, and the system calls of the daemons (and the monitor's recvmsg); plus a `ps`
+# netif_receive_skb, the system calls of the daemons (and the monitor's recvmsg), the netlink
+# sockets' sk_data_ready in the daemons' context (the notification queued); plus a `ps`
 # listing every 0.1 s to map PIDs to the runs. Then bench/handover_timeline.py OUT prints one
 # line per run. The trace costs 0.5-2 us per event: the steps are inflated, compare them side
 # by side, not with the bench's untraced figures.
@@ -32,13 +33,16 @@ for e in sched/sched_waking sched/sched_wakeup sched/sched_switch sched/sched_mi
          ipi/ipi_send_cpu ipi/ipi_send_cpumask irq_vectors/reschedule_entry \
          irq_vectors/call_function_single_entry irq_vectors/call_function_entry power/cpu_idle \
          net/net_dev_queue net/netif_receive_skb net/netif_rx raw_syscalls/sys_enter \
-         raw_syscalls/sys_exit; do
+         raw_syscalls/sys_exit sock/sk_data_ready; do
     echo 1 > $T/events/$e/enable
 done
 SYS='comm == "vigild" || comm == "keepalived" || (comm == "ip" && id == 47)'
 echo "$SYS" > $T/events/raw_syscalls/sys_enter/filter
 echo "$SYS" > $T/events/raw_syscalls/sys_exit/filter
 echo 'prev_comm == "vigild" || prev_comm == "keepalived" || prev_comm == "ip" || next_comm == "vigild" || next_comm == "keepalived" || next_comm == "ip" || prev_comm == "swapper/0" || prev_comm == "swapper/1"' > $T/events/sched/sched_switch/filter
+# Netlink sockets' data ready in the daemons: the RTM_DELADDR notification queued to the monitor
+# (bench/kstamp.py's end point), to be placed between the removal's sendto and its return.
+echo 'family == 16 && (comm == "vigild" || comm == "keepalived")' > $T/events/sock/sk_data_ready/filter
 for e in sched_waking sched_wakeup; do
     echo 'comm == "vigild" || comm == "keepalived" || comm == "ip"' > $T/events/sched/$e/filter
 done

@@ -31,7 +31,21 @@ Measured (capture on the bridge, `ip -ts monitor address` on host 2 at real-time
   hand-over = (VIP deleted on host 2) - (host 1's first priority-200 advert on the wire after
               the event)
 
-Both routers hold the address during that time. Host 1's own monitor (flaps only) runs at
+Both routers hold the address during that time. A second end point, the kernel's: host 2's
+monitor stamps the deletion only after it has been woken and has read the notification (30-50
+us of the observer's own latency in every run, ftrace 2026-12-04), so each run also takes the
+moment the kernel queued the RTM_DELADDR notification to that monitor, inside host 2's daemon's
+removal (a private ftrace instance, bench/kstamp.py; trace_clock tai, compared with the pcap's
+CLOCK_REALTIME), and reports both:
+
+  kernel    = (RTM_DELADDR notification queued to host 2's monitor, i.e. the address unlinked
+              from the interface) - (the same first advert)
+
+Without tracefs or root the kernel column says NOT MEASURED and the monitor's figure stands.
+The start point is taken at the same place for both implementations: the bench holds the
+kernel's receive timestamping on (hold_netstamp; vigild's sockets did, keepalived's do not, and
+without it keepalived's adverts were stamped about 12 us later on the path).
+Host 1's own monitor (flaps only) runs at
 ordinary priority: a real-time one woke as host 1 added its address, inside the measured window,
 and preempted host 2's daemon on its CPU. Each run also counts what went wrong: VIP
 additions / deletions on either host beyond the one expected (a flap), state changes in the
@@ -60,13 +74,16 @@ Pinned, both cross, as routers on two machines do (BENCHMARKS-daemon.md, 2026-12
 
 Usage: bench/preempt.py [--runs N] [--mode restart|heal|both] [--instances N] [--before VIGILD]
                         [--only vigil|keepalived] [--heal-path alternate|answer|periodic|random]
-                        [--pin] [--json FILE]
+                        [--pin] [--no-kernel-stamp | --kernel-stamp-alternate]
+                        [--no-netstamp-hold] [--json FILE]
 """
 
 import argparse
 import os
 import random
 import re
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -74,6 +91,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import lab as L  # noqa: E402
+from kstamp import KernelStamp  # noqa: E402
 from takeover import parse_ts  # noqa: E402
 
 VIP = "192.0.2.100"
@@ -126,6 +144,18 @@ def vip_events(path, addrs):
         else:
             added += 1
     return added, deleted, last_del
+
+
+def monitor_lines(path, since):
+    """The address lines (added or deleted, any address) an `ip -ts monitor address` file
+    stamped at or after `since`, in order: (time, deleted?, line)."""
+    out = []
+    for line in open(path):
+        if line.startswith("["):
+            t = parse_ts(line)
+            if t >= since:
+                out.append((t, "Deleted" in line, line))
+    return out
 
 
 def holds(lab, host, addrs):
@@ -240,6 +270,11 @@ def aim(sent1, sent2, path, lead=0.015, gap_min=0.02):
 
 
 PIN = False
+# The kernel-side end point (bench/kstamp.py); main() replaces it.
+KS = KernelStamp(enabled=False)
+# --kernel-stamp-alternate: the instance's events on in runs 0, 1, 4, 5, ..., off in 2, 3, 6, 7,
+# ... (both heal paths in each half), to measure what they cost in the same window.
+ALTERNATE = False
 
 
 def start(lab, kind, host, text, tag):
@@ -302,6 +337,15 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
         mon1 = lab.monitor_addresses(1, pcap + ".mon1", timed=False)
         drops0 = (raw_drops(lab, 1), raw_drops(lab, 2))
         offs = {}
+        # The kernel's end point: the RTM_DELADDR notification queued to host 2's monitor, in
+        # host 2's daemon's context (bench/kstamp.py). Armed now, so that every line the
+        # monitor prints from here on has its event.
+        t_arm = time.time()
+        armed = KS.ok and not (ALTERNATE and (k // 2) % 2 == 1)
+        if armed:
+            KS.arm(mon2.pid, lo.pids())
+        else:
+            KS.disarm()
         time.sleep(0.2)
         if watch:
             # Stopped first (a tcpdump takes up to tens of ms to exit; it must not run beside
@@ -324,6 +368,7 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
                 L.sh("ip", "netns", "exec", lab.br(), "bridge", "link", "set", "dev", "p1l0", "state", "3")
         ok = settle(lab, True, n)
         time.sleep(0.5)
+        kev = KS.collect() if KS.ok and armed else None
         drops = (raw_drops(lab, 1) - drops0[0], raw_drops(lab, 2) - drops0[1])
         for p in (mon1, mon2):
             lab.stop_bg(p)
@@ -381,10 +426,37 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
             extra = changes(lo, offs[lo]) - n + changes(hi, offs[hi])
         if gone is None:
             raise RuntimeError("no deletion seen")
-        return {"ms": (gone - first) * 1000, "flaps": flaps, "extra_changes": extra,
+        kernel_ms = observer_us = woken_us = None
+        kproblem = (None if KS.ok and armed else
+                    "not measured: not armed in this run (--kernel-stamp-alternate)" if KS.ok
+                    else f"not measured: {KS.why}")
+        if kev is not None:
+            lines = monitor_lines(pcap + ".mon2", t_arm)
+            notes, wakes, kproblem = KS.removal(kev, len(lines))
+            # The notification of the monitor's last deletion of one of the run's addresses
+            # (the line that ends the hand-over): the monitor prints them in the order the
+            # kernel queued them, one line per notification.
+            last = max((i for i, (t, dl, line) in enumerate(lines)
+                        if dl and any(f" {a}/" in line for a in addrs)), default=None)
+            if kproblem is None and last is not None:
+                k_t = notes[last]
+                if not first < k_t < gone:
+                    kproblem = (f"kernel stamp {(k_t - first) * 1e3:.3f} ms not between host 1's "
+                                f"advert and the monitor's stamp {(gone - first) * 1e3:.3f} ms")
+                else:
+                    kernel_ms = (k_t - first) * 1000
+                    observer_us = (gone - k_t) * 1e6
+                    w = [x for x in wakes if k_t <= x < k_t + 50e-6]
+                    woken_us = (w[0] - k_t) * 1e6 if w else None
+            elif kproblem is None:
+                kproblem = "no deletion line after arming"
+        return {"ms": (gone - first) * 1000, "kernel_ms": kernel_ms, "observer_us": observer_us,
+                "monitor_woken_us": woken_us, "kernel_problem": kproblem, "armed": armed,
+                "flaps": flaps, "extra_changes": extra,
                 "drops": drops, "load": os.getloadavg()[0], "since_own_advert_us": since_own_us,
                 "path": path, "answer_us": answer_us}
     finally:
+        KS.stop()
         # A run that ended early (a missed aim, a failure) left its captures, monitors and the
         # bridge batch running: stopped here, or they ran beside every later run (a real-time
         # address monitor of host 2 among them).
@@ -423,10 +495,62 @@ def main():
                          "2026-12-04)")
     ap.add_argument("--pin", action="store_true",
                     help="host 1's daemon on CPU 0, host 2's on CPU 1 (module note)")
+    ap.add_argument("--no-kernel-stamp", action="store_true",
+                    help="no ftrace instance: the monitor's stamp only (to measure the "
+                         "instance's cost)")
+    ap.add_argument("--kernel-stamp-alternate", action="store_true",
+                    help="the ftrace instance's events on in runs 0, 1, 4, 5, ... and off in 2, 3, "
+                         "6, 7, ...: the monitor's figure with and without, in the same window")
+    ap.add_argument("--no-netstamp-hold", action="store_true",
+                    help="do not hold the kernel's receive timestamping on (the start point as "
+                         "before 2026-12-04's eighth session: see hold_netstamp)")
     ap.add_argument("--json")
     args = ap.parse_args()
-    global PIN
+    global PIN, KS, ALTERNATE
     PIN = args.pin
+    ALTERNATE = args.kernel_stamp_alternate
+    # SIGTERM / SIGHUP end the run through the `finally`s (ftrace instance, mount, namespaces).
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda n, f: sys.exit(128 + n))
+    KS = KernelStamp(enabled=not args.no_kernel_stamp)
+    hold = None if args.no_netstamp_hold else hold_netstamp()
+    try:
+        run(args)
+    finally:
+        KS.close()
+        if hold:
+            hold.close()
+
+
+def hold_netstamp():
+    """Keep the kernel's receive timestamping on for the whole bench: a socket of ours with
+    SO_TIMESTAMPNS. The start point is the pcap's kernel timestamp of host 1's first advert, and
+    where in the frame's path the kernel takes it depends on a machine-wide switch: while any
+    socket on the machine asks for receive timestamps, every frame is stamped as it enters the
+    bridge's port (netif_rx, about 1 us after host 1's net_dev_queue); otherwise tcpdump stamps
+    it as the bridge hands it to the capture (15-20 us later in the traced path, after the
+    bridge's work). vigild asks for them (SO_TIMESTAMPNS on its VRRP sockets), keepalived does
+    not: without this socket, keepalived's runs started their clock later on the same path than
+    vigild's (ftrace 2026-12-04 12:49, BENCHMARKS-daemon.md, eighth session)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_TIMESTAMPNS", 35), 1)
+    return s
+
+
+def med3(xs, fmt=".3f"):
+    """median [min, max] of the values that are not None, as text."""
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return "not measured"
+    return f"{L.percentile(xs, 50):{fmt}} [{min(xs):{fmt}}, {max(xs):{fmt}}]"
+
+
+def run(args):
+    if KS.ok:
+        print(f"kernel end point: sock:sk_data_ready on host 2's monitor socket (RTM_DELADDR "
+              f"queued), trace_clock tai, TAI offset {KS.offset} s", flush=True)
+    else:
+        print(f"!!! kernel end point NOT MEASURED: {KS.why}; the monitor's stamp only", flush=True)
     kinds = [args.only] if args.only else ["vigil", "keepalived"]
     BINARIES["vigil"] = L.VIGILD
     if args.before:
@@ -434,6 +558,7 @@ def main():
         kinds.append("vigil-before")
     modes = ["restart", "heal"] if args.mode == "both" else [args.mode]
     results = []
+    pairs_out = []
     with L.Lab("pre", hosts=2) as lab:
         for mode in modes:
             runs = {k: [] for k in kinds}
@@ -462,7 +587,12 @@ def main():
                     r["k"] = k
                     runs[kind].append(r)
                     own = r["since_own_advert_us"]
-                    print(f"  {mode:7} {kind:12} run {k:2}  {r['ms']:7.3f} ms  "
+                    kern = (f"kernel {r['kernel_ms']:7.3f} ms (monitor +{r['observer_us']:.0f} us"
+                            + ("" if r["monitor_woken_us"] is None
+                               else f", woken +{r['monitor_woken_us']:.0f}") + ")  "
+                            if r["kernel_ms"] is not None
+                            else f"kernel NOT MEASURED ({r['kernel_problem']})  ")
+                    print(f"  {mode:7} {kind:12} run {k:2}  monitor {r['ms']:7.3f} ms  {kern}"
                           f"{'' if r['path'] is None else r['path'] + '  '}"
                           f"{'' if r['answer_us'] is None else 'answered in %.0f us  ' % r['answer_us']}"
                           f"flaps {r['flaps']}  "
@@ -474,10 +604,17 @@ def main():
                 if not xs:
                     print(f"{mode:7} {kind:10} all runs failed", flush=True)
                     continue
+                ks = [r["kernel_ms"] for r in runs[kind] if r["kernel_ms"] is not None]
+                obs = [r["observer_us"] for r in runs[kind] if r["observer_us"] is not None]
                 s = {"mode": mode, "impl": kind, "instances": args.instances, "runs": len(xs),
                      "failed": failed[kind], "missed_aim": missed[kind],
                      "heal_path": args.heal_path if mode == "heal" else None,
                      "median_ms": L.percentile(xs, 50), "min_ms": min(xs), "max_ms": max(xs),
+                     "kernel_runs": len(ks),
+                     "kernel_median_ms": L.percentile(ks, 50) if ks else None,
+                     "kernel_min_ms": min(ks) if ks else None,
+                     "kernel_max_ms": max(ks) if ks else None,
+                     "observer_us": [L.percentile(obs, 50), min(obs), max(obs)] if obs else None,
                      "flaps": sum(r["flaps"] for r in runs[kind]),
                      "extra_changes": sum(r["extra_changes"] or 0 for r in runs[kind]),
                      "drops": sum(sum(r["drops"]) for r in runs[kind]),
@@ -488,17 +625,32 @@ def main():
                 for name in ("answer", "periodic"):
                     ys = [r["ms"] for r in runs[kind] if r["path"] == name]
                     s[name] = [L.percentile(ys, 50), min(ys), max(ys), len(ys)] if ys else None
+                    zs = [r["kernel_ms"] for r in runs[kind]
+                          if r["path"] == name and r["kernel_ms"] is not None]
+                    s[name + "_kernel"] = [L.percentile(zs, 50), min(zs), max(zs), len(zs)] if zs else None
                 results.append(s)
-                print(f"{mode:7} {kind:12} runs {len(xs):2}  VIP gone {s['median_ms']:.3f} ms "
-                      f"[{s['min_ms']:.3f}, {s['max_ms']:.3f}] after the first advert  flaps "
+                print(f"{mode:7} {kind:12} runs {len(xs):2}  after the first advert, ms: monitor "
+                      f"stamp {med3(xs)}  kernel removal {med3(ks)} ({len(ks)} of {len(xs)} runs)"
+                      f"  monitor - kernel {med3(obs, '.0f')} us", flush=True)
+                if args.kernel_stamp_alternate:
+                    on = [r["ms"] for r in runs[kind] if r["armed"]]
+                    off = [r["ms"] for r in runs[kind] if not r["armed"]]
+                    s["monitor_armed_ms"] = [L.percentile(on, 50), len(on)] if on else None
+                    s["monitor_not_armed_ms"] = [L.percentile(off, 50), len(off)] if off else None
+                    print(f"{'':7} {'':12} monitor stamp with the instance's events on: {med3(on)} "
+                          f"({len(on)} runs), off: {med3(off)} ({len(off)} runs)", flush=True)
+                print(f"{'':7} {'':12} flaps "
                       f"{s['flaps']}  extra state changes {s['extra_changes']}  socket drops "
                       f"{s['drops']}  failed {s['failed']}  missed aim {s['missed_aim']}  "
                       f"load {s['load'][0]:.1f}-{s['load'][1]:.1f}", flush=True)
                 for name in ("answer", "periodic"):
                     if mode == "heal" and s[name]:
                         m, lo, hi, n = s[name]
+                        kk = s[name + "_kernel"]
                         print(f"{'':7} {'':12} {name} (host 2 woken {'warm' if name == 'answer' else 'cold'}): "
-                              f"{n} runs, {m:.3f} ms [{lo:.3f}, {hi:.3f}]", flush=True)
+                              f"{n} runs, monitor {m:.3f} ms [{lo:.3f}, {hi:.3f}], kernel "
+                              + (f"{kk[0]:.3f} ms [{kk[1]:.3f}, {kk[2]:.3f}] ({kk[3]})" if kk
+                                 else "not measured"), flush=True)
             if "keepalived" in kinds and runs.get("vigil") and runs["keepalived"]:
                 # Pairwise, same window: run k of vigil against run k of keepalived; in `heal`
                 # with an aimed path both took the same path, else the i-th run of each path.
@@ -510,16 +662,34 @@ def main():
                     ka = {r["k"]: r for r in runs["keepalived"]}
                     pairs = [(v, ka[v["k"]]) for v in runs["vigil"] if v["k"] in ka]
                 slower = sum(1 for v, c in pairs if v["ms"] > c["ms"])
+                kp = [(v, c) for v, c in pairs
+                      if v["kernel_ms"] is not None and c["kernel_ms"] is not None]
+                kslower = sum(1 for v, c in kp if v["kernel_ms"] > c["kernel_ms"])
                 print(f"{mode:7} vigil slower than keepalived in {slower} of {len(pairs)} paired "
-                      f"runs; slowest vigil {max(r['ms'] for r in runs['vigil']):.3f} ms, fastest "
-                      f"keepalived {min(r['ms'] for r in runs['keepalived']):.3f} ms", flush=True)
+                      f"runs (monitor stamp), in {kslower} of {len(kp)} (kernel removal); slowest "
+                      f"vigil {max(r['ms'] for r in runs['vigil']):.3f} ms, fastest keepalived "
+                      f"{min(r['ms'] for r in runs['keepalived']):.3f} ms (monitor)", flush=True)
+                paired = {"mode": mode, "paired": len(pairs), "vigil_slower_monitor": slower,
+                          "paired_kernel": len(kp), "vigil_slower_kernel": kslower}
                 if mode == "heal":
                     for name in ("answer", "periodic"):
                         pn = [(v, c) for v, c in pairs if v["path"] == name]
-                        print(f"{'':7} {name}: vigil slower in {sum(v['ms'] > c['ms'] for v, c in pn)} "
-                              f"of {len(pn)}", flush=True)
+                        kn = [(v, c) for v, c in kp if v["path"] == name]
+                        a = sum(v['ms'] > c['ms'] for v, c in pn)
+                        b = sum(v['kernel_ms'] > c['kernel_ms'] for v, c in kn)
+                        paired[name] = [a, len(pn), b, len(kn)]
+                        print(f"{'':7} {name}: vigil slower in {a} of {len(pn)} (monitor), {b} of "
+                              f"{len(kn)} (kernel)", flush=True)
+                pairs_out.append(paired)
     if args.json:
-        L.write_results(args.json, results, vigild=BINARIES["vigil"], before=args.before)
+        L.write_results(args.json, results, vigild=BINARIES["vigil"], before=args.before,
+                        paired=pairs_out, pin=args.pin,
+                        kernel_stamp_alternate=args.kernel_stamp_alternate,
+                        netstamp_hold=not args.no_netstamp_hold,
+                        kernel_end_point=("sock:sk_data_ready on host 2's monitor socket in host "
+                                          "2's daemon's context (RTM_DELADDR queued), "
+                                          "trace_clock tai" if KS.ok else
+                                          f"NOT MEASURED: {KS.why}"))
 
 
 if __name__ == "__main__":
