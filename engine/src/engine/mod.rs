@@ -133,6 +133,12 @@ impl<'a> InstanceView<'a> {
     pub fn config(&self) -> &'a InstanceConfig {
         &self.inst.cfg
     }
+    /// The instance's configuration as the engine shares it: the same allocation until a
+    /// reload replaces it, so that a checker can remember what it already compared against it
+    /// (the run-loop contract's held-address check, sim/src/contract.rs).
+    pub fn config_shared(&self) -> &'a Arc<InstanceConfig> {
+        &self.inst.cfg
+    }
     /// The instance's id.
     pub fn id(&self) -> InstanceId {
         self.inst.id
