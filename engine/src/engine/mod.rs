@@ -27,8 +27,8 @@ struct Iface {
     up: bool,
     /// Primary IPv4 address / IPv6 link-local, by [`family_index`].
     primary: [Option<IpAddr>; 2],
-    /// Instance index + 1 by family and VRID (0: none): receive demultiplexing in O(1).
-    vrids: [[u32; 256]; 2],
+    /// Instance index + 1 by family and VRID (0: none), for O(1) receive; shared by copies.
+    vrids: Arc<[[u32; 256]; 2]>,
     /// Instances on this interface.
     instances: Vec<u32>,
     /// Instances that track this interface's link (`track_interface`).
@@ -52,7 +52,7 @@ impl Iface {
             name: name.to_string(),
             up: true,
             primary: [None, None],
-            vrids: [[0; 256]; 2],
+            vrids: Arc::new([[0; 256]; 2]),
             instances: Vec::new(),
             watchers: Vec::new(),
             rx_queue: backlog::ReceiveQueue::default(),
@@ -223,7 +223,7 @@ pub struct Engine {
     /// Rate limit of the notices of drops that reach no instance.
     router_drops: Gate,
     /// `vrrp_garp_interval` / `vrrp_gna_interval` / `garp_group` (`announce.rs`).
-    gate_config: crate::setup::AnnounceGates,
+    gate_config: Arc<crate::setup::AnnounceGates>,
     /// The announcement gate of each interface announced on so far (`announce.rs`).
     gates: announce::Gates,
 }
@@ -299,7 +299,7 @@ impl Engine {
         } = config;
         let mut ifaces: Vec<Iface> = Vec::new();
         let mut instances: Vec<Instance> = Vec::with_capacity(instance_cfgs.len());
-        let scripts: Vec<Script> = scripts
+        let mut scripts: Vec<Script> = scripts
             .into_iter()
             .map(|cfg| Script {
                 next_due: Instant::MAX,
@@ -311,7 +311,6 @@ impl Engine {
                 watchers: Vec::new(),
             })
             .collect();
-        let mut scripts = scripts;
         let mut files: Vec<TrackFile> = track_files
             .into_iter()
             .map(|f| TrackFile {
@@ -338,7 +337,8 @@ impl Engine {
             })?;
             let iface_idx = iface_index(&mut ifaces, &cfg.interface)?;
             let iface = &mut ifaces[usize::from(iface_idx)];
-            let slot = &mut iface.vrids[family_index(cfg.family)][usize::from(cfg.vrid)];
+            let slot = &mut Arc::make_mut(&mut iface.vrids)[family_index(cfg.family)]
+                [usize::from(cfg.vrid)];
             if *slot != 0 {
                 return Err(SetupError::DuplicateVrid {
                     first: instances[(*slot - 1) as usize].cfg.name.clone(),
@@ -437,7 +437,7 @@ impl Engine {
             startup_delay,
             start_at: None,
             router_drops: Gate::default(),
-            gate_config: announce_gates,
+            gate_config: Arc::new(announce_gates),
             gates: announce::Gates::default(),
         };
         for i in 0..n {

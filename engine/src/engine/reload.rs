@@ -27,6 +27,15 @@ use crate::io::{Action, State};
 use crate::setup::{EngineConfig, SetupError, VirtualAddress, VirtualRoute, VirtualRule};
 use crate::time::Instant;
 
+impl<'a> InstanceView<'a> {
+    /// The instance's configuration as the engine shares it: the same allocation until a
+    /// reload replaces it, so that a checker can remember what it already compared against it
+    /// (the run-loop contract's held-address check, sim/src/contract.rs).
+    pub fn config_shared(&self) -> &'a Arc<InstanceConfig> {
+        &self.inst.cfg
+    }
+}
+
 impl Engine {
     /// Replace the configuration at `now` (see the module docs for what is kept). Drain
     /// [`Engine::poll_action`] afterwards, as after any call.
