@@ -40,6 +40,11 @@ pub const MAX_TOTAL_LINES: usize = 200_000;
 /// allowed terabytes (found by the config fuzz target: error-free bombs took seconds to reach the
 /// old 2,000,000-line guard).
 pub const MAX_TOTAL_BYTES: usize = 8 << 20;
+/// Most files one configuration may read through includes (every read counts, the same file
+/// read again too): empty files add no line and no byte, so an `include` of a glob of empty
+/// files repeated by `~SEQ` read 1.4 million files (2 s) within the other bounds (found by the
+/// config fuzz target). A real configuration reads a file per instance at most.
+pub const MAX_FILE_READS: usize = 10_000;
 /// Errors reported before the preprocessor gives up: a runaway expansion (a multi-line
 /// parameter that refers to itself twice doubles at each level) would otherwise report one error
 /// per generated line, millions of them (found by the config fuzz target).
@@ -327,6 +332,8 @@ pub(crate) struct Reader<'a, 't> {
     pub diags: Vec<Diagnostic>,
     total_lines: usize,
     total_bytes: usize,
+    /// Files read through includes (bounded by [`MAX_FILE_READS`]).
+    files_read: usize,
     /// Levels of includes and line expansions being read now (bounded by [`MAX_NESTING`]).
     nesting: usize,
     /// Errors among `diags[..seen]`.
@@ -350,6 +357,7 @@ impl<'a, 't> Reader<'a, 't> {
             diags: Vec::new(),
             total_lines: 0,
             total_bytes: 0,
+            files_read: 0,
             nesting: 0,
             errors: 0,
             seen: 0,
@@ -413,10 +421,12 @@ impl<'a, 't> Reader<'a, 't> {
         self.stack.pop();
     }
 
-    /// The expansion went past [`MAX_TOTAL_LINES`] or [`MAX_TOTAL_BYTES`] (reported once, at the
-    /// line where it happened): nothing more is read.
+    /// The expansion went past [`MAX_TOTAL_LINES`], [`MAX_TOTAL_BYTES`] or [`MAX_FILE_READS`]
+    /// (reported once, at the line where it happened): nothing more is read.
     fn exhausted(&self) -> bool {
-        self.total_lines > MAX_TOTAL_LINES || self.total_bytes > MAX_TOTAL_BYTES
+        self.total_lines > MAX_TOTAL_LINES
+            || self.total_bytes > MAX_TOTAL_BYTES
+            || self.files_read > MAX_FILE_READS
     }
 
     /// Count `bytes` more of expanded text; reports the bound the first time it is passed.
@@ -437,8 +447,10 @@ impl<'a, 't> Reader<'a, 't> {
     fn report_bound(&mut self, loc: &Location) {
         let what = if self.total_lines > MAX_TOTAL_LINES {
             format!("{MAX_TOTAL_LINES} lines")
-        } else {
+        } else if self.total_bytes > MAX_TOTAL_BYTES {
             format!("{MAX_TOTAL_BYTES} bytes")
+        } else {
+            format!("{MAX_FILE_READS} included files read")
         };
         self.diags.push(Diagnostic::error(
             loc,
@@ -692,6 +704,14 @@ impl<'a, 't> Reader<'a, 't> {
                     &pat.loc,
                     format!("includes nested deeper than {MAX_INCLUDE_DEPTH} files"),
                 ));
+                return;
+            }
+            let was = self.exhausted();
+            self.files_read += 1;
+            if self.exhausted() {
+                if !was {
+                    self.report_bound(&pat.loc);
+                }
                 return;
             }
             if !self.enter(&pat.loc) {
