@@ -227,7 +227,7 @@ pub fn plan(
                 }
                 continue;
             }
-            let name = match matching_address(&base, mac) {
+            let name = match matching_address(base, mac) {
                 Some(n) => {
                     used.insert(n.clone());
                     n
@@ -236,7 +236,7 @@ pub fn plan(
             };
             out.addresses.push(AddressVmac {
                 name,
-                base,
+                base: base.to_string(),
                 mac,
                 family,
                 vrid: i.vrid,
