@@ -15,7 +15,7 @@ use super::diag::Diagnostic;
 use super::keywords::{self, Class, Section};
 use super::lexer::{Location, Token};
 use super::model::*;
-use super::values::{self, split_args};
+use super::values;
 
 /// The checker grammar (virtual servers, real servers, checkers).
 mod checker;
@@ -276,7 +276,7 @@ impl Builder {
         let run_as = self.run_as(&s.args()[1..], kw);
         Ok(Script {
             command: cmd.text.to_owned(),
-            argv: split_args(cmd.text),
+            words: None,
             run_as,
             loc: cmd.loc.clone(),
         })
@@ -2223,14 +2223,12 @@ impl Builder {
                             return Err(());
                         }
                         let command = args.iter().map(|t| t.text).collect::<Vec<_>>().join(" ");
-                        let argv = if args.len() == 1 {
-                            split_args(args[0].text)
-                        } else {
-                            args.iter().map(|t| t.text.to_string()).collect()
-                        };
+                        // One word: split as a command; several: each word an argument.
+                        let words = (args.len() > 1)
+                            .then(|| args.iter().map(|t| t.text.to_string()).collect());
                         script = Some(Script {
                             command,
-                            argv,
+                            words,
                             run_as: None,
                             loc: args[0].loc.clone(),
                         });
