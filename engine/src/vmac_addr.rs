@@ -108,6 +108,14 @@ pub fn place<'a>(
     })
 }
 
+/// Whether [`place`] can put an address (`use_vmac`: written after it) of an instance with
+/// settings `s` on a macvlan of its own: only when one of the two asks for it. The callers
+/// that look only for such addresses (the macvlan plan, the implied trackers) skip the others
+/// without placing them: no instance of most configurations has either.
+pub fn may_have_own_vmac(s: &VmacSettings<'_>, use_vmac: bool) -> bool {
+    use_vmac || s.use_vmac_addr
+}
+
 /// `a` as the engine and the runner take it once placed: `dev` is the interface it goes on
 /// (`None`: the instance's interface, or its `use_vmac` macvlan), [`VirtualAddress::vmac`] set
 /// when it is on a macvlan of its own over `dev`. An address on the instance's interface keeps
@@ -274,6 +282,21 @@ mod tests {
                 Ok(want),
                 "{st:?} {a:?} use_vmac={use_vmac}"
             );
+            if matches!(want, Placement::AddressVmac(_)) {
+                assert!(may_have_own_vmac(&st, use_vmac), "{st:?} {a:?}");
+            }
+        }
+        // Nothing asked: never a macvlan of the address's own, on any interface or family.
+        for st in [s(false, false), s(true, false)] {
+            assert!(!may_have_own_vmac(&st, false));
+            for d in [None, Some("eth0"), Some("eth1")] {
+                for a in [v4(d), v6(d)] {
+                    assert!(!matches!(
+                        place(&st, &a, false),
+                        Ok(Placement::AddressVmac(_))
+                    ));
+                }
+            }
         }
     }
 
