@@ -12,7 +12,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use super::diag::Diagnostic;
 use super::lexer::Location;
 pub use super::policy_model::{rtax, Encap, IpEncap, NextHop, RouteAttrs, Rule, RuleAction};
-use super::values::split_args;
 
 /// A whole configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -77,65 +76,19 @@ pub struct RunAs {
     pub group: Option<String>,
 }
 
-/// A command to run: a notify script, a check script, a FIFO script.
-///
-/// The words to run ([`Script::argv`]) are split from `command` when they are asked for (by
-/// the daemon, once per script when it prepares it to run), not kept beside it: a check with
-/// `enable_script_security` never needs them, and splitting 3,000 notify commands into 12,000
-/// strings was 5 % of `vigild -t` on 1,000 instances.
+/// A command to run: a notify script, a check script, a FIFO script. Its words are split
+/// from `command` when asked for ([`Script::argv`], [`Script::program`]).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Script {
     /// The command as written (quotes removed).
     pub command: String,
-    /// The words when they are not `command` split by [`split_args`]: a `script` or
-    /// `misc_path` written as several words runs those words as they are (each one argument,
-    /// not split again). `None` (nearly always): [`split_args`] of `command`.
+    /// The words when not `command` split (a `script`/`misc_path` of several words: each
+    /// one argument as written). `None` (nearly always): [`super::values::split_args`].
     pub words: Option<Vec<String>>,
     /// Who to run it as; the global `script_user` when absent.
     pub run_as: Option<RunAs>,
     /// Where it was configured.
     pub loc: Location,
-}
-
-/// As the derived form printed it when the words were a field (`argv`, whether given or split):
-/// the model's snapshots and dumps read the same.
-impl std::fmt::Debug for Script {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Script")
-            .field("command", &self.command)
-            .field("argv", &self.argv())
-            .field("run_as", &self.run_as)
-            .field("loc", &self.loc)
-            .finish()
-    }
-}
-
-impl Script {
-    /// The command split into program and arguments: whitespace separates, single quotes group
-    /// (keepalived's rule for script parameters); `words` when given.
-    pub fn argv(&self) -> Vec<String> {
-        match &self.words {
-            Some(w) => w.clone(),
-            None => split_args(&self.command),
-        }
-    }
-
-    /// The program: the first word of [`Script::argv`], `None` for an empty command. Without
-    /// a copy for a command without single quotes (its first word is a slice of it).
-    pub fn program(&self) -> Option<std::borrow::Cow<'_, str>> {
-        match &self.words {
-            Some(w) => w.first().map(|p| std::borrow::Cow::Borrowed(p.as_str())),
-            None if !self.command.contains('\'') => self
-                .command
-                .split_whitespace()
-                .next()
-                .map(std::borrow::Cow::Borrowed),
-            None => split_args(&self.command)
-                .into_iter()
-                .next()
-                .map(std::borrow::Cow::Owned),
-        }
-    }
 }
 
 /// `notify_fifo` / `vrrp_notify_fifo`: a FIFO that state changes are written to, and the script

@@ -332,40 +332,6 @@ fn notify_scripts_keep_arguments() {
     assert_eq!(s.run_as.as_ref().unwrap().group.as_deref(), Some("wheel"));
 }
 
-/// A script's program is the first word of its argv, which is `split_args` of the command
-/// unless the words were given one by one (a `script` of several words).
-#[test]
-fn a_script_program_is_its_first_word() {
-    let script = |command: &str, words: Option<Vec<&str>>| Script {
-        command: command.to_string(),
-        words: words.map(|w| w.into_iter().map(str::to_string).collect()),
-        run_as: None,
-        loc: Location::new(FileName::new("t"), 1, 1),
-    };
-    for command in [
-        "/bin/echo MASTER VI_0",
-        "  /bin/x\ty  ",
-        "'/opt/my dir/x' a",
-        "a'b c'd e",
-        "",
-        "   ",
-        "\u{a0}/bin/x y",
-        "/bin/x\u{2003}y",
-    ] {
-        let s = script(command, None);
-        assert_eq!(s.argv(), values::split_args(command), "{command:?}");
-        assert_eq!(
-            s.program().map(|p| p.into_owned()),
-            values::split_args(command).into_iter().next(),
-            "{command:?}"
-        );
-    }
-    let s = script("/bin/x a b", Some(vec!["/bin/x", "a b"]));
-    assert_eq!(s.argv(), ["/bin/x", "a b"]);
-    assert_eq!(s.program().as_deref(), Some("/bin/x"));
-    assert_eq!(script("", Some(vec![])).program(), None);
-}
-
 #[test]
 fn garbage_never_panics() {
     for s in [
