@@ -58,7 +58,7 @@ pub trait DumpEnv {
     fn command(&self, sc: &conf::Script) -> Option<String> {
         Some(quoted(
             sc,
-            &self.program(sc.argv.first().map_or("", String::as_str)),
+            &self.program(sc.program().as_deref().unwrap_or("")),
         ))
     }
     /// The uid and gid a script runs as: `run_as`, else the default script user.
@@ -1548,7 +1548,7 @@ pub fn quoted(sc: &conf::Script, program: &str) -> String {
         format!("'{program}'")
     };
     let mut words = vec![first];
-    words.extend(sc.argv.iter().skip(1).map(|a| format!("'{a}'")));
+    words.extend(sc.argv().iter().skip(1).map(|a| format!("'{a}'")));
     words.join(" ")
 }
 

@@ -443,10 +443,11 @@ fn instance(
     // ([`crate::vmac_addr::follow_macvlans`]).
     let before = c.track.len();
     let on_own_vmac = |a: &&conf::AddressLine| {
-        matches!(
-            crate::vmac_addr::place(&vmacs, &a.address, a.options.use_vmac),
-            Ok(crate::vmac_addr::Placement::AddressVmac(_))
-        )
+        crate::vmac_addr::may_have_own_vmac(&vmacs, a.options.use_vmac)
+            && matches!(
+                crate::vmac_addr::place(&vmacs, &a.address, a.options.use_vmac),
+                Ok(crate::vmac_addr::Placement::AddressVmac(_))
+            )
     };
     let addr_devs = i
         .virtual_addresses

@@ -22,7 +22,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::conf::Config;
-use crate::vmac_addr::{place, Placement, VmacSettings};
+use crate::vmac_addr::{may_have_own_vmac, place, Placement, VmacSettings};
 use crate::wire::ethernet::virtual_mac;
 use crate::wire::Family;
 
@@ -211,6 +211,9 @@ pub fn plan(
             use_vmac_addr: i.use_vmac_addr,
         };
         for l in i.virtual_addresses.iter().chain(&i.excluded_addresses) {
+            if !may_have_own_vmac(&s, l.options.use_vmac) {
+                continue;
+            }
             let Ok(Placement::AddressVmac(base)) = place(&s, &l.address, l.options.use_vmac) else {
                 continue;
             };
@@ -227,7 +230,7 @@ pub fn plan(
                 }
                 continue;
             }
-            let name = match matching_address(&base, mac) {
+            let name = match matching_address(base, mac) {
                 Some(n) => {
                     used.insert(n.clone());
                     n
@@ -236,7 +239,7 @@ pub fn plan(
             };
             out.addresses.push(AddressVmac {
                 name,
-                base,
+                base: base.to_string(),
                 mac,
                 family,
                 vrid: i.vrid,

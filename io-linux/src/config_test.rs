@@ -244,10 +244,8 @@ pub(crate) fn run(
         // Each program is looked up once, however many instances name it (1,000 instances
         // with the same notify script made 1,000 stat calls). With enable_script_security
         // there is nothing to look up.
-        let programs: std::collections::BTreeSet<&str> = scripts(cfg)
-            .iter()
-            .filter_map(|s| s.argv.first().map(String::as_str))
-            .collect();
+        let programs: std::collections::BTreeSet<std::borrow::Cow<'_, str>> =
+            scripts(cfg).iter().filter_map(|s| s.program()).collect();
         if programs.iter().any(|p| program_exists(p)) {
             let _ = writeln!(
                 out,

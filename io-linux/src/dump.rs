@@ -112,8 +112,8 @@ impl DumpEnv for SystemEnv {
             .clone()
             .unwrap_or_else(user::Credentials::current);
         program::vetted(sc, &default, self.security).ok()?;
-        let argv0 = sc.argv.first()?;
-        Some(vigil_engine::dump::quoted(sc, &self.program(argv0)))
+        let argv0 = sc.program()?;
+        Some(vigil_engine::dump::quoted(sc, &self.program(&argv0)))
     }
 
     fn uid_gid(&self, run_as: Option<&RunAs>) -> Option<(u32, u32)> {

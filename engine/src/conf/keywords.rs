@@ -173,7 +173,10 @@ pub fn class(section: Section, name: &str) -> Option<Class> {
 /// 5 M of the 53 M of `vigild -t` on 1,000 instances.)
 #[derive(Default)]
 struct KeywordTable {
-    slots: Vec<Option<(u64, &'static str, Class)>>,
+    /// The keyword's hash, the keyword, its [`last_word`] (compared before its bytes: with the
+    /// hash and the length equal, only the whole words before it are left to compare) and
+    /// class.
+    slots: Vec<Option<(u64, &'static str, u64, Class)>>,
 }
 
 impl KeywordTable {
@@ -183,16 +186,17 @@ impl KeywordTable {
             slots: vec![None; n],
         };
         for &(name, class) in keywords {
-            let h = name_hash(name.as_bytes());
+            let last = last_word(name.as_bytes());
+            let h = name_hash(name.as_bytes(), last);
             let mut i = t.first_slot(h);
             loop {
                 match t.slots[i] {
                     None => {
-                        t.slots[i] = Some((h, name, class));
+                        t.slots[i] = Some((h, name, last, class));
                         break;
                     }
                     // The first entry of a keyword wins.
-                    Some((sh, sname, _)) if sh == h && sname == name => break,
+                    Some((sh, sname, _, _)) if sh == h && sname == name => break,
                     Some(_) => i = (i + 1) & (n - 1),
                 }
             }
@@ -206,11 +210,13 @@ impl KeywordTable {
     }
 
     fn get(&self, name: &str) -> Option<Class> {
-        let h = name_hash(name.as_bytes());
+        let b = name.as_bytes();
+        let last = last_word(b);
+        let h = name_hash(b, last);
         let mut i = self.first_slot(h);
         loop {
-            let (sh, sname, class) = self.slots[i]?;
-            if sh == h && same_bytes(sname.as_bytes(), name.as_bytes()) {
+            let (sh, sname, slast, class) = self.slots[i]?;
+            if sh == h && slast == last && same_words(sname.as_bytes(), b) {
                 return Some(class);
             }
             i = (i + 1) & (self.slots.len() - 1);
@@ -225,35 +231,58 @@ fn word(c: &[u8]) -> u64 {
     u64::from_le_bytes(w)
 }
 
+/// The little-endian word of four bytes.
+fn half_word(c: &[u8]) -> u64 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(c);
+    u64::from(u32::from_le_bytes(w))
+}
+
 /// The last word of `b`, after its whole words: the last eight bytes (overlapping the words
-/// before) when there are eight, else the bytes one by one; 0 for none.
+/// before) when there are eight, else the bytes as a little-endian number (read as two
+/// overlapping halves or three single bytes, not a byte a step: most keywords and address
+/// options are shorter than eight bytes or end in a partial word); 0 for none.
 fn last_word(b: &[u8]) -> u64 {
-    if b.len().is_multiple_of(8) {
+    let n = b.len();
+    if n.is_multiple_of(8) {
         0
-    } else if b.len() > 8 {
-        word(&b[b.len() - 8..])
+    } else if n > 8 {
+        word(&b[n - 8..])
+    } else if n >= 4 {
+        // Bytes 0..4 and n-4..n: the overlap holds the same bytes in both.
+        half_word(&b[..4]) | (half_word(&b[n - 4..]) << (8 * (n - 4)))
     } else {
-        b.iter().rev().fold(0u64, |w, &x| (w << 8) | u64::from(x))
+        // n is 1, 2 or 3: bytes 0, n/2 and n-1 cover them all.
+        u64::from(b[0])
+            | (u64::from(b[n / 2]) << (8 * (n / 2)))
+            | (u64::from(b[n - 1]) << (8 * (n - 1)))
     }
 }
 
-/// A hash of a name, eight bytes a step (FxHash's multiply), with its length mixed in.
-fn name_hash(b: &[u8]) -> u64 {
+/// A hash of a name, eight bytes a step (FxHash's multiply), with its length mixed in; `last`
+/// is its [`last_word`].
+fn name_hash(b: &[u8], last: u64) -> u64 {
     const K: u64 = 0xf135_7aea_2e62_a9c5;
     let mut h = (b.len() as u64).wrapping_mul(K);
     for c in b.chunks_exact(8) {
         h = (h.rotate_left(26) ^ word(c)).wrapping_mul(K);
     }
-    (h.rotate_left(26) ^ last_word(b)).wrapping_mul(K)
+    (h.rotate_left(26) ^ last).wrapping_mul(K)
 }
 
-/// Whether two byte strings are equal, compared eight bytes a step (no `memcmp` call).
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+/// Whether two byte strings with the same [`last_word`] are equal: the same length and the
+/// same whole words, compared eight bytes a step (no `memcmp` call).
+fn same_words(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len()
         && a.chunks_exact(8)
             .zip(b.chunks_exact(8))
             .all(|(p, q)| word(p) == word(q))
-        && last_word(a) == last_word(b)
+}
+
+/// Whether two byte strings are equal, as [`same_words`] with their last words compared.
+#[cfg(test)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    last_word(a) == last_word(b) && same_words(a, b)
 }
 
 /// [`KEYWORDS`] by section, then name.
@@ -300,6 +329,23 @@ mod table_tests {
         #[test]
         fn same_bytes_is_equality(a in "[ab]{0,20}", b in "[ab]{0,20}") {
             proptest::prop_assert_eq!(same_bytes(a.as_bytes(), b.as_bytes()), a == b);
+        }
+
+        /// The last word read in halves or three bytes is the bytes after the whole words,
+        /// little-endian, as a byte at a time gives it.
+        #[test]
+        fn last_word_is_the_bytes_after_the_whole_words(
+            b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..30),
+        ) {
+            let n = b.len();
+            let want = if n.is_multiple_of(8) {
+                0
+            } else if n > 8 {
+                word(&b[n - 8..])
+            } else {
+                b.iter().rev().fold(0u64, |w, &x| (w << 8) | u64::from(x))
+            };
+            proptest::prop_assert_eq!(last_word(&b), want, "{:?}", b);
         }
     }
 }

@@ -55,6 +55,7 @@ mod model;
 pub mod params;
 mod policy_model;
 pub mod rt_names;
+mod script;
 mod sections;
 pub mod text_arena;
 mod validate;

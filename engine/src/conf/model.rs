@@ -76,14 +76,15 @@ pub struct RunAs {
     pub group: Option<String>,
 }
 
-/// A command to run: a notify script, a check script, a FIFO script.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A command to run: a notify script, a check script, a FIFO script. Its words are split
+/// from `command` when asked for ([`Script::argv`], [`Script::program`]).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Script {
     /// The command as written (quotes removed).
     pub command: String,
-    /// The command split into program and arguments: whitespace separates, single quotes group
-    /// (keepalived's rule for script parameters).
-    pub argv: Vec<String>,
+    /// The words when not `command` split (a `script`/`misc_path` of several words: each
+    /// one argument as written). `None` (nearly always): [`super::values::split_args`].
+    pub words: Option<Vec<String>>,
     /// Who to run it as; the global `script_user` when absent.
     pub run_as: Option<RunAs>,
     /// Where it was configured.

@@ -15,7 +15,7 @@ use super::diag::Diagnostic;
 use super::keywords::{self, Class, Section};
 use super::lexer::{Location, Token};
 use super::model::*;
-use super::values::{self, split_args};
+use super::values;
 
 /// The checker grammar (virtual servers, real servers, checkers).
 mod checker;
@@ -225,7 +225,23 @@ impl Builder {
         if !self.gate {
             return true;
         }
-        match keywords::class(section, kw) {
+        self.admit_class(section, kw, loc, keywords::class(section, kw))
+    }
+
+    /// [`Self::admit_word`] with the keyword's class already looked up (`class`: what
+    /// [`keywords::class`] gave for `kw` in `section`), for the callers that look at the class
+    /// themselves first: one look-up instead of two.
+    fn admit_class(
+        &mut self,
+        section: Section,
+        kw: &str,
+        loc: &Location,
+        class: Option<Class>,
+    ) -> bool {
+        if !self.gate {
+            return true;
+        }
+        match class {
             Some(Class::Honoured) => true,
             Some(Class::Noted(reason)) => {
                 self.notice(loc, keywords::noted_message(section, kw, reason));
@@ -276,7 +292,7 @@ impl Builder {
         let run_as = self.run_as(&s.args()[1..], kw);
         Ok(Script {
             command: cmd.text.to_owned(),
-            argv: split_args(cmd.text),
+            words: None,
             run_as,
             loc: cmd.loc.clone(),
         })
@@ -356,7 +372,8 @@ impl Builder {
             self.top_index = idx;
             let kw = s.keyword().text;
             // The keyword table decides first (an unknown keyword keeps the message below).
-            if keywords::class(Section::Top, kw).is_some() && !self.admit(Section::Top, s) {
+            let class = keywords::class(Section::Top, kw);
+            if class.is_some() && !self.admit_class(Section::Top, kw, s.loc(), class) {
                 continue;
             }
             match kw {
@@ -998,7 +1015,7 @@ impl Builder {
             // at the option); a noted one is still read, for its value.
             let class = keywords::class(Section::Address, opt.text);
             if class.is_some()
-                && !self.admit_word(Section::Address, opt.text, &opt.loc)
+                && !self.admit_class(Section::Address, opt.text, &opt.loc, class)
                 && !matches!(class, Some(Class::Noted(_)))
             {
                 ok = false;
@@ -2223,14 +2240,12 @@ impl Builder {
                             return Err(());
                         }
                         let command = args.iter().map(|t| t.text).collect::<Vec<_>>().join(" ");
-                        let argv = if args.len() == 1 {
-                            split_args(args[0].text)
-                        } else {
-                            args.iter().map(|t| t.text.to_string()).collect()
-                        };
+                        // One word: split as a command; several: each word an argument.
+                        let words = (args.len() > 1)
+                            .then(|| args.iter().map(|t| t.text.to_string()).collect());
                         script = Some(Script {
                             command,
-                            argv,
+                            words,
                             run_as: None,
                             loc: args[0].loc.clone(),
                         });

@@ -328,7 +328,7 @@ fn notify_scripts_keep_arguments() {
         "interface eth0\n notify_master \"/usr/local/bin/vrrp.sh  MASTER  'VI 1'\" root wheel",
     ));
     let s = c.instances[0].notify.master.as_ref().unwrap();
-    assert_eq!(s.argv, ["/usr/local/bin/vrrp.sh", "MASTER", "VI 1"]);
+    assert_eq!(s.argv(), ["/usr/local/bin/vrrp.sh", "MASTER", "VI 1"]);
     assert_eq!(s.run_as.as_ref().unwrap().group.as_deref(), Some("wheel"));
 }
 

@@ -60,7 +60,7 @@ impl Program {
     pub fn new(s: &conf::Script, creds: &Credentials) -> Program {
         Program {
             line: s.command.clone(),
-            argv: s.argv.clone(),
+            argv: s.argv(),
             shell: needs_shell(&s.command),
             creds: (!creds.is_current()).then(|| creds.clone()),
         }
@@ -134,19 +134,19 @@ pub fn vetted(
     security: bool,
 ) -> Result<(Program, Option<String>), String> {
     let creds = user::for_script(s.run_as.as_ref(), default).map_err(|e| e.0)?;
-    let argv0 = s.argv.first().ok_or_else(|| "empty command".to_string())?;
+    let argv0 = s.program().ok_or_else(|| "empty command".to_string())?;
     let p = Program::new(s, &creds);
     let warning = if p.shell {
         // What runs is the shell, and the first word when it is a program rather than a
         // shell keyword or builtin (`[[ -f /x ]] && exit 1`).
         let sh = privilege::vet("/bin/sh", &creds, security)?;
-        let first = match privilege::program_path(argv0) {
-            Some(_) => privilege::vet(argv0, &creds, security)?,
+        let first = match privilege::program_path(&argv0) {
+            Some(_) => privilege::vet(&argv0, &creds, security)?,
             None => None,
         };
         sh.or(first)
     } else {
-        privilege::vet(argv0, &creds, security)?
+        privilege::vet(&argv0, &creds, security)?
     };
     Ok((p, warning))
 }

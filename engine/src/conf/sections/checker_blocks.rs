@@ -11,7 +11,7 @@ use super::super::body_regex::BodyRegex;
 use super::super::checker_model::*;
 use super::super::lexer::Location;
 use super::super::model::Script;
-use super::super::values::{self, split_args};
+use super::super::values;
 use super::checker::{
     port_word, Level, RawChecker, RawConn, RawReal, Timing, LONG, MICRO, WEIGHT_MAX,
 };
@@ -119,7 +119,7 @@ impl Builder {
                 CheckKind::Misc {
                     script: Script {
                         command: String::new(),
-                        argv: Vec::new(),
+                        words: None,
                         run_as: None,
                         loc: st.loc().clone(),
                     },
@@ -383,13 +383,10 @@ impl Builder {
                     return Err(());
                 }
                 let command = args.iter().map(|t| t.text).collect::<Vec<_>>().join(" ");
-                let argv = if args.len() == 1 {
-                    split_args(args[0].text)
-                } else {
-                    args.iter().map(|t| t.text.to_string()).collect()
-                };
+                // One word: split as a command; several: each word an argument.
+                script.words =
+                    (args.len() > 1).then(|| args.iter().map(|t| t.text.to_string()).collect());
                 script.command = command;
-                script.argv = argv;
                 script.loc = args[0].loc.clone();
                 *misc_path_seen = true;
             }

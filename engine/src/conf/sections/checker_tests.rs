@@ -88,7 +88,7 @@ fn misc_check_settings() {
             dynamic,
         } => {
             assert_eq!(
-                script.argv,
+                script.argv(),
                 ["/usr/local/bin/check.sh", "198.51.100.1", "a b"]
             );
             assert_eq!(*timeout, Some(secs(4.0)));

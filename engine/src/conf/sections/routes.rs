@@ -319,7 +319,7 @@ impl Builder {
             // The keyword table decides first (destinations and unknown words go on).
             let class = keywords::class(Section::Route, word);
             if class.is_some()
-                && !self.admit_word(Section::Route, word, &w.loc)
+                && !self.admit_class(Section::Route, word, &w.loc, class)
                 && !matches!(class, Some(Class::Noted(_)))
             {
                 return Err(());
@@ -752,7 +752,7 @@ impl Builder {
             let word = w.text;
             let class = keywords::class(Section::Rule, word);
             if class.is_some()
-                && !self.admit_word(Section::Rule, word, &w.loc)
+                && !self.admit_class(Section::Rule, word, &w.loc, class)
                 && !matches!(class, Some(Class::Noted(_)))
             {
                 return Err(());
