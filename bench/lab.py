@@ -350,6 +350,20 @@ def start_master_then_backup(lab, kind, n, links, conf_hi, conf_lo):
     return hi, lo
 
 
+def binary_id(path):
+    """A binary as results name it: its file name and the start of its SHA-256 (a path of one
+    machine would make the committed results name a place outside the repository)."""
+    if not path:
+        return path
+    import hashlib
+    try:
+        with open(path, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()[:16]
+    except OSError:
+        digest = "unreadable"
+    return f"{os.path.basename(path)} (sha256 {digest}...)"
+
+
 def write_results(path, results, **extra):
     """Write a benchmark's results as JSON, with the date, the machine and keepalived's version."""
     with open(path, "w") as f:

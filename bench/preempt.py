@@ -682,7 +682,8 @@ def run(args):
                               f"{len(kn)} (kernel)", flush=True)
                 pairs_out.append(paired)
     if args.json:
-        L.write_results(args.json, results, vigild=BINARIES["vigil"], before=args.before,
+        L.write_results(args.json, results, vigild=L.binary_id(BINARIES["vigil"]),
+                        before=L.binary_id(args.before),
                         paired=pairs_out, pin=args.pin,
                         kernel_stamp_alternate=args.kernel_stamp_alternate,
                         netstamp_hold=not args.no_netstamp_hold,
