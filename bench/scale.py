@@ -125,15 +125,16 @@ class Steal:
 
 
 def lateness(caps, interval, steal=None):
-    gaps, spread, late = [], [], []
-    for _, path in caps:
+    gaps, spread, late, worst = [], [], [], []
+    for link, path in enumerate(p for _, p in caps):
         rows = read_pcap(path)
         by = {}
         for t, v in rows:
             by.setdefault(v, []).append(t)
-        for ts in by.values():
+        for vrid, ts in by.items():
             gaps += [(b - a - interval) * 1000 for a, b in zip(ts, ts[1:])]
             late += [(a, b) for a, b in zip(ts, ts[1:]) if b - a - interval > 0.001]
+            worst += [((b - a - interval) * 1000, a, link, vrid) for a, b in zip(ts, ts[1:])]
         first, last = by.get(VRIDS[0], []), by.get(VRIDS[-1], [])
         j = 0
         for t in first:
@@ -141,6 +142,10 @@ def lateness(caps, interval, steal=None):
                 j += 1
             if j < len(last) and last[j] - t < interval / 2:
                 spread.append((last[j] - t) * 1000)
+    # The ten latest gaps with where they were (the tail's ticks, to set beside what else ran).
+    start = min((a for _, a, _, _ in worst), default=0.0)
+    worst = [{"late_ms": round(g, 3), "at_s": round(a - start, 3), "link": k, "vrid": v}
+             for g, a, k, v in sorted(worst, reverse=True)[:10]]
     mdi = (3 + (256 - 100) / 256) * interval * 1000
     # Late gaps (> 1 ms) grouped into episodes (the streams of one late tick), and how many of
     # the episodes saw steal time on some vCPU.
@@ -158,6 +163,7 @@ def lateness(caps, interval, steal=None):
         "late_ms": {"p50": L.percentile(gaps, 50), "p99": L.percentile(gaps, 99),
                     "p99.9": L.percentile(gaps, 99.9), "max": max(gaps) if gaps else None},
         "gaps_over_mdi": sum(1 for g in gaps if g + interval * 1000 > mdi),
+        "worst_gaps": worst,
         "spread_ms": {"p50": L.percentile(spread, 50), "p99": L.percentile(spread, 99),
                       "max": max(spread) if spread else None},
     }
