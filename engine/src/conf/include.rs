@@ -429,13 +429,14 @@ impl<'a, 't> Reader<'a, 't> {
             || self.files_read > MAX_FILE_READS
     }
 
-    /// Count `bytes` more of expanded text; reports the bound the first time it is passed.
-    /// (Inlined, once a line: the report is out of line.)
+    /// Count `lines` and `bytes` more of expanded text and `files` more files read; reports the
+    /// bound the first time one is passed. (Inlined, once a line: the report is out of line.)
     #[inline]
-    fn count(&mut self, lines: usize, bytes: usize, loc: &Location) {
+    fn count(&mut self, lines: usize, bytes: usize, files: usize, loc: &Location) {
         let was = self.exhausted();
         self.total_lines = self.total_lines.saturating_add(lines);
         self.total_bytes = self.total_bytes.saturating_add(bytes);
+        self.files_read = self.files_read.saturating_add(files);
         if !was && self.exhausted() {
             self.report_bound(loc);
         }
@@ -475,7 +476,7 @@ impl<'a, 't> Reader<'a, 't> {
         if self.exhausted() {
             return;
         }
-        self.count(1, line.len(), &loc);
+        self.count(1, line.len(), 0, &loc);
         if self.exhausted() {
             return;
         }
@@ -529,17 +530,15 @@ impl<'a, 't> Reader<'a, 't> {
                             .push(Diagnostic::error(&loc, "~SEQ nested too deeply"));
                         return;
                     }
-                    if !self.enter(&loc) {
-                        return;
-                    }
-                    for v in seq.values {
-                        if self.exhausted() {
-                            break;
+                    self.nested(&loc, |r| {
+                        for v in seq.values {
+                            if r.exhausted() {
+                                break;
+                            }
+                            r.params.define(seq.var.clone(), vec![v]);
+                            r.process_line(rest, loc.clone(), name, depth + 1, true);
                         }
-                        self.params.define(seq.var.clone(), vec![v]);
-                        self.process_line(rest, loc.clone(), name, depth + 1, true);
-                    }
-                    self.nesting -= 1;
+                    });
                 }
             }
             return;
@@ -617,7 +616,7 @@ impl<'a, 't> Reader<'a, 't> {
         let work_before = self.params.work();
         let substituted = self.params.substitute(line, pwd);
         // What substitution moved counts against the budget, besides the lines it makes.
-        self.count(0, self.params.work() - work_before, loc);
+        self.count(0, self.params.work() - work_before, 0, loc);
         if self.exhausted() {
             return None;
         }
@@ -634,23 +633,21 @@ impl<'a, 't> Reader<'a, 't> {
                     ));
                     return None;
                 }
-                if !self.enter(loc) {
-                    return None;
-                }
-                for l in lines {
-                    if self.exhausted() {
-                        break;
+                self.nested(loc, |r| {
+                    for l in lines {
+                        if r.exhausted() {
+                            break;
+                        }
+                        let l = r.arena.keep(l);
+                        r.process_line(l, loc.clone(), name, depth + 1, true);
                     }
-                    let l = self.arena.keep(l);
-                    self.process_line(l, loc.clone(), name, depth + 1, true);
-                }
-                self.nesting -= 1;
+                });
                 return None;
             }
             Ok(Expanded::Line(l)) => l,
         };
         if substituted.len() != line.len() || substituted != line {
-            self.count(0, substituted.len(), loc);
+            self.count(0, substituted.len(), 0, loc);
             if self.exhausted() {
                 return None;
             }
@@ -706,38 +703,33 @@ impl<'a, 't> Reader<'a, 't> {
                 ));
                 return;
             }
-            let was = self.exhausted();
-            self.files_read += 1;
+            self.count(0, 0, 1, &pat.loc);
             if self.exhausted() {
-                if !was {
-                    self.report_bound(&pat.loc);
-                }
                 return;
             }
-            if !self.enter(&pat.loc) {
-                return;
-            }
-            match self.loader.load(&f) {
+            let entered = self.nested(&pat.loc, |r| match r.loader.load(&f) {
                 Ok(text) => {
-                    let text = self.arena.keep(text);
-                    self.read_text(&f, text);
+                    let text = r.arena.keep(text);
+                    r.read_text(&f, text);
                 }
                 Err(e) => {
                     let msg = format!("include: cannot read '{f}': {e}");
-                    self.diags.push(if strict {
+                    r.diags.push(if strict {
                         Diagnostic::warning(&pat.loc, msg)
                     } else {
                         Diagnostic::notice(&pat.loc, msg)
                     });
                 }
+            });
+            if !entered {
+                return;
             }
-            self.nesting -= 1;
         }
     }
 
-    /// One level deeper (an included file, an expanded line), or an error at `loc` when that
-    /// would pass [`MAX_NESTING`]. The caller takes the level back (`nesting -= 1`) after it.
-    fn enter(&mut self, loc: &Location) -> bool {
+    /// `read` one level deeper (an included file, an expanded line), the level taken back
+    /// after it; or an error at `loc` and `false` when that would pass [`MAX_NESTING`].
+    fn nested(&mut self, loc: &Location, read: impl FnOnce(&mut Self)) -> bool {
         if self.nesting >= MAX_NESTING {
             self.diags.push(Diagnostic::error(
                 loc,
@@ -749,6 +741,8 @@ impl<'a, 't> Reader<'a, 't> {
             return false;
         }
         self.nesting += 1;
+        read(self);
+        self.nesting -= 1;
         true
     }
 }
