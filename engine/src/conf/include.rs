@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use super::diag::Diagnostic;
 use super::lexer::{strip_comment, tokenize_line_into, FileName, Location, Token};
-use super::lines::{clean_line, Lines};
+use super::lines::{clean_line, scan_plain, Lines};
 use super::params::{parse_seq, Expanded, Params};
 use super::text_arena::TextArena;
 
@@ -378,11 +378,33 @@ impl<'a, 't> Reader<'a, 't> {
             self.tokens.reserve(len / 8);
             self.line_ends.reserve(len / 16);
         }
-        let mut physical = Lines(text).enumerate();
-        while let Some((idx, raw)) = physical.next() {
-            let lineno = u32::try_from(idx + 1).unwrap_or(u32::MAX);
+        // `idx` counts the physical lines read (a definition's continuation lines too).
+        let mut rest: &'t str = text;
+        let mut idx = 0usize;
+        while !rest.is_empty() {
+            idx += 1;
+            let lineno = u32::try_from(idx).unwrap_or(u32::MAX);
+            // Nearly every line is plain: cut, cleaned and tokenized in one pass.
+            let before = self.tokens.len();
+            if let Some((start, end, next)) = scan_plain(rest, name, lineno, &mut self.tokens) {
+                if end > start {
+                    let loc = Location::new(name, lineno, col_u32(1 + start));
+                    if self.begin_line(end - start, &loc) {
+                        self.end_line(before, name);
+                    } else {
+                        self.tokens.truncate(before);
+                    }
+                }
+                rest = &rest[next..];
+                continue;
+            }
+            let mut physical = Lines(rest);
+            let Some(raw) = physical.next() else {
+                break;
+            };
             let (trimmed, col, dollar) = clean_line(raw);
             if trimmed.is_empty() {
+                rest = physical.0;
                 continue;
             }
             // A multi-line definition (`$NAME=... \`) swallows the following lines. Only a line
@@ -400,7 +422,8 @@ impl<'a, 't> Reader<'a, 't> {
                         if !def.value.is_empty() {
                             values.push(def.value);
                         }
-                        for (_, next) in physical.by_ref() {
+                        for next in physical.by_ref() {
+                            idx += 1;
                             let s = strip_comment(next).trim();
                             match s.strip_suffix('\\') {
                                 Some(v) => values.push(v.trim_end().to_string()),
@@ -411,10 +434,12 @@ impl<'a, 't> Reader<'a, 't> {
                             }
                         }
                         self.params.define(def.name, values);
+                        rest = physical.0;
                         continue;
                     }
                 }
             }
+            rest = physical.0;
             let loc = Location::new(name, lineno, col_u32(col));
             self.process_line(trimmed, loc, name, 0, dollar);
         }
@@ -473,30 +498,7 @@ impl<'a, 't> Reader<'a, 't> {
         depth: usize,
         dollar: bool,
     ) {
-        if self.exhausted() {
-            return;
-        }
-        self.count(1, line.len(), 0, &loc);
-        if self.exhausted() {
-            return;
-        }
-        let new = &self.diags[self.seen.min(self.diags.len())..];
-        self.errors += new
-            .iter()
-            .filter(|d| d.severity == crate::conf::Severity::Error)
-            .count();
-        self.seen = self.diags.len();
-        if self.errors >= MAX_ERRORS {
-            if self.errors == MAX_ERRORS {
-                self.errors += 1;
-                self.seen += 1;
-                self.diags.push(Diagnostic::error(
-                    &loc,
-                    format!(
-                        "more than {MAX_ERRORS} errors: giving up on the rest of the configuration"
-                    ),
-                ));
-            }
+        if !self.begin_line(line.len(), &loc) {
             return;
         }
         // A line from the file comes trimmed (`clean_line`); generated lines do not.
@@ -573,6 +575,45 @@ impl<'a, 't> Reader<'a, 't> {
                 return;
             }
         }
+        self.end_line(start, name);
+    }
+
+    /// The bookkeeping before a line of `len` bytes (trimmed) at `loc` is read: counts it
+    /// against the bounds and stops after [`MAX_ERRORS`] errors; `false` when the line must not
+    /// be read.
+    fn begin_line(&mut self, len: usize, loc: &Location) -> bool {
+        if self.exhausted() {
+            return false;
+        }
+        self.count(1, len, 0, loc);
+        if self.exhausted() {
+            return false;
+        }
+        let new = &self.diags[self.seen.min(self.diags.len())..];
+        self.errors += new
+            .iter()
+            .filter(|d| d.severity == crate::conf::Severity::Error)
+            .count();
+        self.seen = self.diags.len();
+        if self.errors >= MAX_ERRORS {
+            if self.errors == MAX_ERRORS {
+                self.errors += 1;
+                self.seen += 1;
+                self.diags.push(Diagnostic::error(
+                    loc,
+                    format!(
+                        "more than {MAX_ERRORS} errors: giving up on the rest of the configuration"
+                    ),
+                ));
+            }
+            return false;
+        }
+        true
+    }
+
+    /// After a line's tokens (`tokens[start..]`) are read: an include is read now, any other
+    /// line with tokens ends a line.
+    fn end_line(&mut self, start: usize, name: FileName) {
         if let Some(first) = self.tokens.get(start) {
             let kw = first.text;
             // One byte compared for the lines that are not includes (nearly all) instead of six

@@ -2,7 +2,7 @@
 //! ([`super::include`]), run once per line of every file (25,000 lines for 1,000 instances), so
 //! the common case (a plain ASCII line) takes one pass over its bytes.
 
-use super::lexer::strip_comment;
+use super::lexer::{strip_comment, FileName, Location, Token, TokenKind};
 
 /// The lines of a text as [`str::lines`] gives them (split at `\n`, a `\r` before it removed,
 /// no empty last line after a final `\n`), found with a plain byte search: `lines()` costs
@@ -116,6 +116,145 @@ fn clean_line_slow(raw: &str) -> (&str, usize) {
     (stripped.trim(), col)
 }
 
+/// The classes of [`scan_plain`]: a byte of a word, a blank, a brace, the end of the line, and
+/// a byte that needs the general path.
+const WORD: u8 = 0;
+const BLANK: u8 = 1;
+const BRACE: u8 = 2;
+const NEWLINE: u8 = 3;
+const QUOTE: u8 = 4;
+const OTHER: u8 = 5;
+
+/// The class of each byte for [`scan_plain`]: printable ASCII is a word byte except the blanks
+/// (space, tab), the braces, the quotes and `#`, `!`, `$` (comments and parameters); control
+/// characters (a `\r` too), DEL and every byte of a non-ASCII character are [`OTHER`].
+const FAST: [u8; 256] = {
+    let mut t = [OTHER; 256];
+    let mut b = 0x21;
+    while b < 0x7f {
+        t[b] = WORD;
+        b += 1;
+    }
+    t[b' ' as usize] = BLANK;
+    t[b'\t' as usize] = BLANK;
+    t[b'{' as usize] = BRACE;
+    t[b'}' as usize] = BRACE;
+    t[b'\n' as usize] = NEWLINE;
+    t[b'"' as usize] = QUOTE;
+    t[b'\'' as usize] = QUOTE;
+    t[b'#' as usize] = OTHER;
+    t[b'!' as usize] = OTHER;
+    t[b'$' as usize] = OTHER;
+    t
+};
+
+/// The first line of `rest` in one pass over its bytes, when it is plain: words of printable
+/// ASCII, braces, blanks, and quoted words of one quoted run of those (a notify command) that
+/// stand alone, and its first word starts with none of `@` `$` `~` (a conditional, a
+/// definition, a sequence). Its tokens are appended to `out`, located at `line` (columns are
+/// byte offsets plus one: every byte is a character), exactly as [`clean_line`] and the
+/// tokenizer ([`super::lexer::tokenize_line_into`]) would give them (a test checks the two).
+/// Returns where the trimmed line starts and ends in `rest` (equal for a blank line) and where
+/// the next line starts; `None`, with `out` as it was, for any other line (a comment, a `$`, a
+/// `\r`, a glued or escaped quote, a non-ASCII character...), which the general path reads.
+///
+/// Runs once per line of every file (25,000 lines for 1,000 instances): cutting the line,
+/// cleaning it and tokenizing it were three passes over its bytes, 19.7 M of the 39.8 M
+/// instructions of `vigild -t` on 1,000 instances.
+pub(crate) fn scan_plain<'t>(
+    rest: &'t str,
+    file: FileName,
+    line: u32,
+    out: &mut Vec<Token<'t>>,
+) -> Option<(usize, usize, usize)> {
+    let b = rest.as_bytes();
+    let mut i = 0;
+    while i < b.len() && FAST[usize::from(b[i])] == BLANK {
+        i += 1;
+    }
+    let start = i;
+    if matches!(b.get(i), Some(b'@' | b'~')) {
+        return None;
+    }
+    let before = out.len();
+    let at = |i: usize| Location::new(file, line, u32::try_from(1 + i).unwrap_or(u32::MAX));
+    let mut end = start;
+    while i < b.len() {
+        match FAST[usize::from(b[i])] {
+            WORD => {
+                let w = i;
+                i += 1;
+                while i < b.len() && FAST[usize::from(b[i])] == WORD {
+                    i += 1;
+                }
+                // A quote glued to the word (`a"b c"`): one word, the general path's.
+                if i < b.len() && FAST[usize::from(b[i])] == QUOTE {
+                    out.truncate(before);
+                    return None;
+                }
+                out.push(Token {
+                    kind: TokenKind::Word,
+                    text: &rest[w..i],
+                    quoted: false,
+                    loc: at(w),
+                });
+                end = i;
+            }
+            BLANK => i += 1,
+            BRACE => {
+                let (kind, text) = if b[i] == b'{' {
+                    (TokenKind::Open, "{")
+                } else {
+                    (TokenKind::Close, "}")
+                };
+                out.push(Token {
+                    kind,
+                    text,
+                    quoted: false,
+                    loc: at(i),
+                });
+                i += 1;
+                end = i;
+            }
+            NEWLINE => return Some((start, end, i + 1)),
+            // A quote that opens a word (one glued to a word before it was sent to the general
+            // path above, and a quoted word must end at its closing quote): the run up to the
+            // same quote, of word bytes (no backslash: an escape), blanks and braces only, and the word must end there.
+            QUOTE => {
+                let q = b[i];
+                let mut k = i + 1;
+                while k < b.len()
+                    && b[k] != b'\\'
+                    && matches!(FAST[usize::from(b[k])], WORD | BLANK | BRACE)
+                {
+                    k += 1;
+                }
+                let ends = match b.get(k + 1) {
+                    None => true,
+                    Some(&c) => matches!(FAST[usize::from(c)], BLANK | BRACE | NEWLINE),
+                };
+                if b.get(k) != Some(&q) || !ends {
+                    out.truncate(before);
+                    return None;
+                }
+                out.push(Token {
+                    kind: TokenKind::Word,
+                    text: &rest[i + 1..k],
+                    quoted: true,
+                    loc: at(i),
+                });
+                i = k + 1;
+                end = i;
+            }
+            _ => {
+                out.truncate(before);
+                return None;
+            }
+        }
+    }
+    Some((start, end, i))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -138,6 +277,43 @@ mod tests {
         }
     }
 
+    /// The lines of a typical configuration take the one-pass path (a test that would fail if
+    /// it were never taken), and the others do not.
+    #[test]
+    fn typical_lines_are_plain() {
+        let file = super::FileName::new("k.conf");
+        for line in [
+            "vrrp_instance VI_1 {",
+            "    notify_master \"/bin/echo MASTER VI_1\"",
+            "\t10.0.0.1/24 dev eth0 label eth0:v",
+            "}",
+            "   ",
+        ] {
+            let mut out = vec![];
+            assert!(
+                super::scan_plain(line, file, 1, &mut out).is_some(),
+                "{line}"
+            );
+        }
+        for line in [
+            "@a x",
+            "$A=1",
+            "~SEQ(i,1,2) x",
+            "a # c",
+            "a\r",
+            "x\"y z\"",
+            "\"a\"b",
+            "\"a\\\"\"",
+        ] {
+            let mut out = vec![];
+            assert!(
+                super::scan_plain(line, file, 1, &mut out).is_none(),
+                "{line}"
+            );
+            assert!(out.is_empty());
+        }
+    }
+
     proptest::proptest! {
         /// The line splitter gives `str::lines`'s lines.
         #[test]
@@ -145,6 +321,33 @@ mod tests {
             let ours: Vec<&str> = super::Lines(&text).collect();
             let std: Vec<&str> = text.lines().collect();
             proptest::prop_assert_eq!(ours, std);
+        }
+
+        /// The one-pass reader of plain lines gives what cleaning and tokenizing give, or leaves
+        /// the line to them; and it takes the line to its end.
+        #[test]
+        fn scan_plain_equals_clean_and_tokenize(
+            raw in "[ \t\r\u{0b}\u{a0}#!\"'\\\\ab@~{}$é]{0,24}",
+            tail in "(\n[ a]{0,3}){0,1}",
+        ) {
+            let file = super::FileName::new("k.conf");
+            let text = format!("{raw}{tail}");
+            let mut out = vec![];
+            let got = super::scan_plain(&text, file, 7, &mut out);
+            let (line, col, _) = super::clean_line(&raw);
+            if let Some((start, end, next)) = got {
+                proptest::prop_assert_eq!(&raw[start..end], line);
+                proptest::prop_assert_eq!(next, (raw.len() + 1).min(text.len()));
+                if !line.is_empty() {
+                    proptest::prop_assert_eq!(start + 1, col);
+                    proptest::prop_assert!(!matches!(line.as_bytes()[0], b'@' | b'$' | b'~'));
+                }
+                let arena = crate::conf::text_arena::TextArena::new();
+                let want = crate::conf::lexer::tokenize_line(line, file, 7, 1 + start as u32, &arena);
+                proptest::prop_assert_eq!(Ok(out), want);
+            } else {
+                proptest::prop_assert!(out.is_empty());
+            }
         }
 
         /// The one-pass line cleaner gives what the general one gives, on any line.
