@@ -6,6 +6,7 @@ Prints one table row per program: median, quartiles, fastest (ms) and the median
 Usage: bench/conf_medians.py NAMESPACE [--runs N] LABEL=PROGRAM:FILE ...
   e.g. bench/conf_medians.py vq7 'vigild=/tmp/vigild:/tmp/c1000.conf' \\
        'keepalived=keepalived:/tmp/c1000.conf'   (FILE from `bench/conf_check.py --write FILE`)
+       'floor=/tmp/vigild --version:/tmp/c1000.conf'   (the start-up floor: exits after clap)
 """
 
 import argparse
@@ -23,7 +24,9 @@ def main():
     for spec in args.programs:
         label, _, rest = spec.partition("=")
         prog, _, conf = rest.rpartition(":")
-        progs[label] = [prog, "-t", "-f", conf]
+        # PROGRAM may carry arguments before `-t -f FILE` (`vigild --version`: the start-up
+        # floor, exec, argument parsing and exit with no configuration read).
+        progs[label] = prog.split() + ["-t", "-f", conf]
     clock = {k: [] for k in progs}
     faults = {k: [] for k in progs}
     for _ in range(args.runs):
