@@ -47,6 +47,7 @@ mod checker_dump;
 mod checker_model;
 mod diag;
 mod fast_hash;
+mod glob;
 pub mod include;
 pub mod keywords;
 pub mod lexer;
@@ -150,6 +151,7 @@ fn parse_with(
     let arena = text_arena::TextArena::new();
     let mut reader = include::Reader::new(loader, &arena, opts.config_id.clone());
     reader.read_text(name, text);
+    reader.finish();
     let mut diags = std::mem::take(&mut reader.diags);
     let tokens = std::mem::take(&mut reader.tokens);
     let line_ends = std::mem::take(&mut reader.line_ends);

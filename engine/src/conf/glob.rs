@@ -1,0 +1,160 @@
+//! Shell wildcards for `include GLOB`: brace expansion and per-component matching. Pure
+//! functions, shared by the in-memory loader of the engine and the filesystem loader of `vigild`
+//! (re-exported by [`super::include`], where they were until include.rs passed 800 lines).
+
+/// Expands csh-style braces: `a{b,c}d` gives `abd` and `acd`. Unbalanced braces stay literal.
+/// At most 1024 results (a guard against `{a,b}{a,b}...`).
+pub fn expand_braces(pattern: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    expand_into(pattern, &mut out);
+    out
+}
+
+fn expand_into(pattern: &str, out: &mut Vec<String>) {
+    if out.len() >= 1024 {
+        return;
+    }
+    let bytes = pattern.as_bytes();
+    let Some(open) = pattern.find('{') else {
+        out.push(pattern.to_string());
+        return;
+    };
+    let mut depth = 0usize;
+    let mut close = None;
+    let mut commas = Vec::new();
+    for (i, &b) in bytes.iter().enumerate().skip(open) {
+        match b {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(i);
+                    break;
+                }
+            }
+            b',' if depth == 1 => commas.push(i),
+            _ => {}
+        }
+    }
+    let Some(close) = close else {
+        out.push(pattern.to_string());
+        return;
+    };
+    let prefix = &pattern[..open];
+    let suffix = &pattern[close + 1..];
+    let mut start = open + 1;
+    let mut alts = Vec::new();
+    for c in commas.iter().copied().chain(std::iter::once(close)) {
+        alts.push(&pattern[start..c]);
+        start = c + 1;
+    }
+    for alt in alts {
+        expand_into(&format!("{prefix}{alt}{suffix}"), out);
+    }
+}
+
+/// Whether `name` matches the shell wildcard `pattern` (`*`, `?`, `[abc]`, `[a-z]`, `[!a]`,
+/// backslash escapes). Used per path component: `*` matches any run of characters and does not
+/// care about `/`, so callers split paths first. A leading `.` is only matched literally.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    if n.first() == Some(&'.') && p.first() != Some(&'.') {
+        return false;
+    }
+    // Iterative matcher with one backtrack point for `*` (linear-ish, no recursion).
+    let (mut pi, mut ni) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if pi < p.len() {
+            match p[pi] {
+                '*' => {
+                    star = Some((pi, ni));
+                    pi += 1;
+                    continue;
+                }
+                '?' => {
+                    pi += 1;
+                    ni += 1;
+                    continue;
+                }
+                '[' => {
+                    if let Some((matched, next)) = class_match(&p, pi, n[ni]) {
+                        if matched {
+                            pi = next;
+                            ni += 1;
+                            continue;
+                        }
+                    } else if n[ni] == '[' {
+                        pi += 1;
+                        ni += 1;
+                        continue;
+                    }
+                }
+                '\\' if pi + 1 < p.len() => {
+                    if p[pi + 1] == n[ni] {
+                        pi += 2;
+                        ni += 1;
+                        continue;
+                    }
+                }
+                c => {
+                    if c == n[ni] {
+                        pi += 1;
+                        ni += 1;
+                        continue;
+                    }
+                }
+            }
+        }
+        match star {
+            Some((sp, sn)) => {
+                pi = sp + 1;
+                ni = sn + 1;
+                star = Some((sp, sn + 1));
+            }
+            None => return false,
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+/// Matches `c` against the class starting at `p[at] == '['`: `Some((matched, index after ']'))`,
+/// or `None` when the class is not closed (then `[` is literal).
+fn class_match(p: &[char], at: usize, c: char) -> Option<(bool, usize)> {
+    let mut i = at + 1;
+    let negate = matches!(p.get(i), Some('!') | Some('^'));
+    if negate {
+        i += 1;
+    }
+    let mut matched = false;
+    let mut first = true;
+    while i < p.len() {
+        if p[i] == ']' && !first {
+            return Some((matched != negate, i + 1));
+        }
+        first = false;
+        if i + 2 < p.len() && p[i + 1] == '-' && p[i + 2] != ']' {
+            if p[i] <= c && c <= p[i + 2] {
+                matched = true;
+            }
+            i += 3;
+        } else {
+            if p[i] == c {
+                matched = true;
+            }
+            i += 1;
+        }
+    }
+    None
+}
+
+/// Matches a whole `/`-separated path against a pattern, component by component.
+pub fn path_glob_match(pattern: &str, path: &str) -> bool {
+    let pc: Vec<&str> = pattern.split('/').collect();
+    let nc: Vec<&str> = path.split('/').collect();
+    pc.len() == nc.len() && pc.iter().zip(nc.iter()).all(|(p, n)| glob_match(p, n))
+}
