@@ -168,11 +168,9 @@ pub(crate) struct Reader<'a, 't> {
     stack: Vec<(String, String)>,
     /// Every token of every line, in order (one vector for the whole configuration: a vector
     /// per line cost an allocation, a reallocation for lines of more than three words, and a
-    /// free, 25,000 of each for 1,000 instances).
+    /// free, 25,000 of each for 1,000 instances); the first token of each line (with tokens)
+    /// is marked [`Token::starts_line`].
     pub tokens: Vec<Token<'t>>,
-    /// Where each line (with tokens) ends in `tokens`: line `i` is
-    /// `tokens[line_ends[i - 1]..line_ends[i]]` (from 0 for the first).
-    pub line_ends: Vec<usize>,
     pub diags: Vec<Diagnostic>,
     total_lines: usize,
     total_bytes: usize,
@@ -197,7 +195,6 @@ impl<'a, 't> Reader<'a, 't> {
             params: Params::new(config_id),
             stack: Vec::new(),
             tokens: Vec::new(),
-            line_ends: Vec::new(),
             diags: Vec::new(),
             total_lines: 0,
             total_bytes: 0,
@@ -214,15 +211,13 @@ impl<'a, 't> Reader<'a, 't> {
             .push((self.loader.canonical(file), file.to_string()));
         let name = FileName::new(file);
         if self.tokens.is_empty() {
-            // Sized once from the main file (keepalived.conf has a token per ~10 bytes and a
-            // line per ~23): growing by doubling (16 times for 1,000 instances) copied the
-            // tokens again and touched about twice their memory. Pages reserved and never
-            // written cost nothing with the system allocator; with one that hands out memory in
-            // order (`vigild -t`'s arena) they push every later block further, so the tokens
-            // are reserved last and given back what they did not use when the reading is done
-            // ([`Self::finish`]).
+            // Sized once from the main file (keepalived.conf has a token per ~10 bytes):
+            // growing by doubling (16 times for 1,000 instances) copied the tokens again and
+            // touched about twice their memory. Pages reserved and never written cost nothing
+            // with the system allocator; with one that hands out memory in order (`vigild -t`'s
+            // arena) they push every later block further, so what the tokens did not use is
+            // given back when the reading is done ([`Self::finish`]).
             let len = text.len().min(MAX_TOTAL_BYTES);
-            self.line_ends.reserve(len / 16);
             self.tokens.reserve(len / 8);
         }
         // `idx` counts the physical lines read (a definition's continuation lines too).
@@ -293,13 +288,12 @@ impl<'a, 't> Reader<'a, 't> {
         self.stack.pop();
     }
 
-    /// The end of the reading: the room reserved for tokens and line ends that the
-    /// configuration did not use is given back (a slot per 8 bytes of the main file, for a
-    /// token per 11 in keepalived.conf: 0.64 MB for 1,000 instances, which made `vigild -t`'s
-    /// arena one 2 MB page larger).
+    /// The end of the reading: the room reserved for tokens that the configuration did not
+    /// use is given back (a slot per 8 bytes of the main file, for a token per 11 in
+    /// keepalived.conf: 0.64 MB for 1,000 instances, which made `vigild -t`'s arena one 2 MB
+    /// page larger).
     pub(crate) fn finish(&mut self) {
         self.tokens.shrink_to_fit();
-        self.line_ends.shrink_to_fit();
     }
 
     /// The expansion went past [`MAX_TOTAL_LINES`], [`MAX_TOTAL_BYTES`] or [`MAX_FILE_READS`]
@@ -509,16 +503,18 @@ impl<'a, 't> Reader<'a, 't> {
                 return;
             }
         }
-        if self.tokens.len() > start {
-            self.line_ends.push(self.tokens.len());
+        if let Some(first) = self.tokens.get_mut(start) {
+            first.starts_line = true;
         }
     }
 
     /// The tokens of line `i` (a line with tokens).
     #[cfg(test)]
     fn line(&self, i: usize) -> &[Token<'t>] {
-        let start = if i == 0 { 0 } else { self.line_ends[i - 1] };
-        &self.tokens[start..self.line_ends[i]]
+        self.tokens
+            .chunk_by(|_, t| !t.starts_line)
+            .nth(i)
+            .unwrap_or_default()
     }
 
     /// `$PARAMETER` substitution of one line (which contains a `$`): the substituted line, or

@@ -162,6 +162,10 @@ pub struct Token<'t> {
     pub quoted: bool,
     /// Where the token starts.
     pub loc: Location,
+    /// Whether the token is the first of a line of the reader's output (set by the reader when
+    /// the line is kept; the tree builder cuts the lines there). A flag in the token's padding
+    /// (it stays 32 bytes) instead of a vector of line ends: 200-280 KB for 1,000 instances.
+    pub starts_line: bool,
 }
 
 /// A lexical error: an unterminated quote.
@@ -285,6 +289,7 @@ fn tokenize_append<'t>(
                     text,
                     quoted: false,
                     loc: Location::new(file, line, col_of(ci)),
+                    starts_line: false,
                 });
                 i += 1;
                 ci += 1;
@@ -305,6 +310,7 @@ fn tokenize_append<'t>(
                 text: &text[start..end],
                 quoted: false,
                 loc: Location::new(file, line, col_of(start_ci)),
+                starts_line: false,
             });
             i = end;
             ci = end_ci;
@@ -322,6 +328,7 @@ fn tokenize_append<'t>(
                         text: &text[start + 1..close],
                         quoted: true,
                         loc: Location::new(file, line, col_of(start_ci)),
+                        starts_line: false,
                     });
                     ci = start_ci + text[start..after].chars().count();
                     i = after;
@@ -387,6 +394,7 @@ fn tokenize_append<'t>(
             text: arena.keep(word),
             quoted: true,
             loc: Location::new(file, line, col_of(start_ci)),
+            starts_line: false,
         });
         ci = start_ci + text[start..k].chars().count();
         i = k;

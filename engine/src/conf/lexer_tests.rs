@@ -31,6 +31,7 @@ fn reference<'t>(
                 text: arena.keep(c.to_string()),
                 quoted: false,
                 loc: Location::new(file, line, col_of(i)),
+                starts_line: false,
             });
             i += 1;
             continue;
@@ -78,6 +79,7 @@ fn reference<'t>(
             text: arena.keep(word),
             quoted,
             loc: Location::new(file, line, col_of(start)),
+            starts_line: false,
         });
     }
     Ok(out)

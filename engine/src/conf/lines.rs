@@ -197,6 +197,7 @@ pub(crate) fn scan_plain<'t>(
                     text: &rest[w..i],
                     quoted: false,
                     loc: at(w),
+                    starts_line: false,
                 });
                 end = i;
             }
@@ -212,6 +213,7 @@ pub(crate) fn scan_plain<'t>(
                     text,
                     quoted: false,
                     loc: at(i),
+                    starts_line: false,
                 });
                 i += 1;
                 end = i;
@@ -242,6 +244,7 @@ pub(crate) fn scan_plain<'t>(
                     text: &rest[i + 1..k],
                     quoted: true,
                     loc: at(i),
+                    starts_line: false,
                 });
                 i = k + 1;
                 end = i;

@@ -154,8 +154,7 @@ fn parse_with(
     reader.finish();
     let mut diags = std::mem::take(&mut reader.diags);
     let tokens = std::mem::take(&mut reader.tokens);
-    let line_ends = std::mem::take(&mut reader.line_ends);
-    let tree = ast::build(&tokens, &line_ends, &mut diags);
+    let tree = ast::build(&tokens, &mut diags);
     let mut b = sections::Builder {
         diags,
         gate,
