@@ -145,12 +145,23 @@ pub(crate) fn deliver(e: &mut Engine, now: Instant, iface: IfaceId, bytes: &[u8]
     drain(e)
 }
 
-/// Serve the next deadline and drain the actions; returns how many adverts were sent.
+/// Serve the deadlines of one 10 ms interval (the workload's) and drain the actions; returns
+/// how many adverts were sent.
 pub(crate) fn tick(e: &mut Engine) -> usize {
-    if let Some(due) = e.poll_timeout() {
+    // One interval of the schedule: more than `instance::GRID_BATCH` masters of one interval
+    // fall due at several phases of it (`instance::spread_grid_phases`), each its own deadline.
+    let Some(first) = e.poll_timeout() else {
+        return drain(e);
+    };
+    let mut sent = 0;
+    while let Some(due) = e.poll_timeout() {
+        if due >= first + Duration::from_millis(10) {
+            break;
+        }
         e.handle_timeout(due);
+        sent += drain(e);
     }
-    drain(e)
+    sent
 }
 
 fn drain(e: &mut Engine) -> usize {

@@ -81,32 +81,90 @@ pub fn master_down_interval_after(
         .saturating_add(skew_time(version, priority, master_adver_interval))
 }
 
-/// The first point of the interval's grid strictly after `now`: multiples of the interval since
-/// the engine's epoch. Masters advertise on this grid, so that every instance with the same
-/// interval falls due at the same instant and one timer expiry sends them all as one batch.
-pub fn grid_after(now: Instant, interval: Duration) -> Instant {
+/// The first point of the interval's grid strictly after `now`: `phase` plus multiples of the
+/// interval since the engine's epoch. Masters advertise on this grid, so that every instance
+/// with the same interval and phase falls due at the same instant and one timer expiry sends
+/// them all as one batch; the engine gives instances of a large interval class different phases
+/// (`spread_grid_phases`). `phase` is taken modulo the interval.
+pub fn grid_after(now: Instant, interval: Duration, phase: Duration) -> Instant {
     let i = duration_nanos(interval).max(1);
-    let k = now.as_nanos() / i + 1;
-    Instant::from_nanos(k.saturating_mul(i))
+    let p = duration_nanos(phase) % i;
+    let t = now.as_nanos();
+    if t < p {
+        return Instant::from_nanos(p);
+    }
+    let k = (t - p) / i + 1;
+    Instant::from_nanos(k.saturating_mul(i).saturating_add(p))
 }
 
 /// When a master's next advert is due after an advert sent off its schedule at `sent` (on
 /// becoming MASTER, answering a priority 0, after a stall): the first point of the interval's
-/// grid at or after `sent + interval`.
+/// grid (at `phase`) at or after `sent + interval`.
 ///
 /// RFC 5798 section 6.4.2 / 6.4.3: "Set the Adver_Timer to Advertisement_Interval", so the next
 /// advert never comes earlier than one interval after the previous one (joining the grid at
 /// once made the second advert after a takeover come a few ms after the first). Joining the
 /// grid lengthens that one gap by less than one interval (to below two intervals); backups wait
 /// three intervals plus skew (Master_Down_Interval), so that gap is safe, and every later gap
-/// is exactly one interval, on the grid shared by every instance with the same interval.
-pub fn next_advert_after(sent: Instant, interval: Duration) -> Instant {
+/// is exactly one interval, on the grid shared by every instance with the same interval and
+/// phase.
+pub fn next_advert_after(sent: Instant, interval: Duration, phase: Duration) -> Instant {
     let earliest = sent.saturating_add(interval);
     let i = duration_nanos(interval).max(1);
-    if earliest.as_nanos().is_multiple_of(i) {
+    let p = duration_nanos(phase) % i;
+    let t = earliest.as_nanos();
+    if earliest == Instant::MAX || (t >= p && (t - p).is_multiple_of(i)) {
         earliest
     } else {
-        grid_after(earliest, interval)
+        grid_after(earliest, interval, phase)
+    }
+}
+
+/// The most masters of one Advertisement_Interval that fall due at one point of its grid.
+///
+/// One grid point per interval sends every advert of that interval in one burst: 4,080
+/// instances at 100 ms were one burst of 26 to 37 ms on a 2-vCPU VM (ftrace, BENCHMARKS-daemon.md,
+/// ninth session), and an advert's place in it moved with the speed of the whole burst before
+/// it, so the last adverts' gaps varied by up to 10 ms (the master's p99 lateness on the wire).
+/// Bursts of at most 128 keep the batching (one timer expiry, one `sendmmsg` per socket) and
+/// bound that variation to one short burst; configurations of up to 128 instances per interval
+/// keep one grid point.
+pub const GRID_BATCH: usize = 128;
+
+/// The closest two phases of one interval's grid may be ([`spread_grid_phases`]): a batch
+/// should be sent before the next one falls due, or the batches run together into one burst
+/// again, with one more wake-up each. 2.5 ms is about two batches of [`GRID_BATCH`] adverts on
+/// the slowest machine measured (7 to 8 us an advert, kernel included); at 10 ms it allows four
+/// batches.
+pub const GRID_MIN_STEP: Duration = Duration::from_micros(2_500);
+
+/// Give the instances of an interval class of more than [`GRID_BATCH`] members evenly spaced
+/// phases on their grid: in configuration order, `ceil(n / GRID_BATCH)` equal batches (at most
+/// one per [`GRID_MIN_STEP`] of the interval), batch `b` at `b x interval / batches`. Deterministic (the configuration only). RFC 5798 does not tie
+/// the adverts of different virtual routers together (section 6.4.3 runs one Adver_Timer per
+/// virtual router), and keepalived does not align them either.
+pub(crate) fn spread_grid_phases(instances: &mut [Instance]) {
+    let mut order: Vec<(Duration, usize)> = instances
+        .iter()
+        .enumerate()
+        .map(|(k, i)| (i.cfg.advert_interval, k))
+        .collect();
+    order.sort_unstable();
+    for class in order.chunk_by(|a, b| a.0 == b.0) {
+        let steps = duration_nanos(class[0].0) / duration_nanos(GRID_MIN_STEP);
+        let batches = class
+            .len()
+            .div_ceil(GRID_BATCH)
+            .min(usize::try_from(steps).unwrap_or(usize::MAX));
+        if batches < 2 {
+            continue;
+        }
+        let per = class.len().div_ceil(batches);
+        let step = duration_nanos(class[0].0) / batches as u64;
+        for (rank, &(_, k)) in class.iter().enumerate() {
+            instances[k].grid_phase =
+                Duration::from_nanos(step.saturating_mul((rank / per) as u64));
+        }
     }
 }
 
@@ -226,6 +284,11 @@ pub(crate) struct Instance {
     /// detected from a peer); `old_checksum_said`: the log was told.
     pub old_checksum: bool,
     pub old_checksum_said: bool,
+    /// Where this instance's adverts sit on its interval's grid (`grid_after`): zero unless
+    /// more than [`GRID_BATCH`] instances share the interval
+    /// (`spread_grid_phases`). Set when the engine is built; a reload keeps a running master's
+    /// schedule.
+    pub grid_phase: Duration,
 }
 
 impl Instance {
@@ -273,6 +336,7 @@ impl Instance {
             peer_checksums: Vec::new(),
             old_checksum: cfg.old_unicast_checksum == crate::setup::OldUnicastChecksum::Always,
             old_checksum_said: false,
+            grid_phase: Duration::ZERO,
             cfg: Arc::new(cfg),
         })
     }
@@ -458,15 +522,90 @@ mod tests {
     #[test]
     fn grid_is_strictly_after_now_and_at_most_one_interval_away() {
         let i = Duration::from_millis(10);
-        assert_eq!(grid_after(Instant::ZERO, i), Instant::from_millis(10));
         assert_eq!(
-            grid_after(Instant::from_millis(10), i),
+            grid_after(Instant::ZERO, i, Duration::ZERO),
+            Instant::from_millis(10)
+        );
+        assert_eq!(
+            grid_after(Instant::from_millis(10), i, Duration::ZERO),
             Instant::from_millis(20)
         );
         assert_eq!(
-            grid_after(Instant::from_micros(10_001), i),
+            grid_after(Instant::from_micros(10_001), i, Duration::ZERO),
             Instant::from_millis(20)
         );
+    }
+
+    #[test]
+    fn a_phase_moves_the_grid_by_that_much() {
+        let i = Duration::from_millis(100);
+        let p = Duration::from_micros(6_250);
+        assert_eq!(grid_after(Instant::ZERO, i, p), Instant::from_micros(6_250));
+        assert_eq!(
+            grid_after(Instant::from_micros(6_250), i, p),
+            Instant::from_micros(106_250)
+        );
+        // A phase of more than one interval is the same grid.
+        assert_eq!(
+            grid_after(Instant::from_millis(50), i, p + i),
+            Instant::from_micros(106_250)
+        );
+        assert_eq!(
+            next_advert_after(Instant::from_micros(6_250), i, p),
+            Instant::from_micros(106_250)
+        );
+        assert_eq!(
+            next_advert_after(Instant::from_micros(7_000), i, p),
+            Instant::from_micros(206_250)
+        );
+    }
+
+    fn instances(n: usize, interval: Duration) -> Vec<Instance> {
+        (0..n)
+            .map(|k| {
+                let cfg =
+                    InstanceConfig::new(&format!("VI_{k}"), "eth0", 1, V3, crate::wire::Family::V4)
+                        .advert_interval(interval);
+                Instance::new(cfg, InstanceId(k as u32), IfaceId(0)).expect("valid")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_long_interval_gets_batches_of_at_most_grid_batch() {
+        let mut v = instances(4_080, Duration::from_millis(100));
+        spread_grid_phases(&mut v);
+        // 32 batches of at most 128, 3.125 ms apart.
+        let mut per = std::collections::BTreeMap::new();
+        for i in &v {
+            *per.entry(i.grid_phase).or_insert(0) += 1;
+        }
+        assert_eq!(per.len(), 32);
+        assert!(per.values().all(|&n| n <= GRID_BATCH));
+        assert_eq!(v[128].grid_phase, Duration::from_micros(3_125));
+        assert_eq!(v[4_079].grid_phase, Duration::from_micros(96_875));
+    }
+
+    #[test]
+    fn up_to_one_batch_per_interval_keeps_one_grid_point() {
+        let mut v = instances(GRID_BATCH, Duration::from_millis(10));
+        spread_grid_phases(&mut v);
+        assert!(v.iter().all(|i| i.grid_phase == Duration::ZERO));
+    }
+
+    #[test]
+    fn a_large_interval_class_is_spread_in_equal_batches_in_order() {
+        let mut v = instances(1_020, Duration::from_millis(10));
+        v.extend(instances(3, Duration::from_secs(1)));
+        spread_grid_phases(&mut v);
+        // 1,020 at 10 ms: at most one batch per 2.5 ms, so 4 batches of 255, in configuration
+        // order.
+        assert_eq!(v[0].grid_phase, Duration::ZERO);
+        assert_eq!(v[254].grid_phase, Duration::ZERO);
+        assert_eq!(v[255].grid_phase, Duration::from_micros(2_500));
+        assert_eq!(v[1_019].grid_phase, Duration::from_micros(7_500));
+        // The small class of another interval is left on one point.
+        assert!(v[1_020..].iter().all(|i| i.grid_phase == Duration::ZERO));
     }
 
     /// RFC 5798 section 6.4.2: after the advert sent on becoming MASTER, "Set the Adver_Timer to
@@ -476,15 +615,18 @@ mod tests {
     fn rfc5798_6_4_2_next_advert_is_at_least_one_interval_after_the_first() {
         let s = Duration::from_secs(1);
         assert_eq!(
-            next_advert_after(Instant::from_micros(3_609_375), s),
+            next_advert_after(Instant::from_micros(3_609_375), s, Duration::ZERO),
             Instant::from_millis(5_000)
         );
         // Sent on the grid: exactly one interval.
         assert_eq!(
-            next_advert_after(Instant::from_millis(4_000), s),
+            next_advert_after(Instant::from_millis(4_000), s, Duration::ZERO),
             Instant::from_millis(5_000)
         );
-        assert_eq!(next_advert_after(Instant::MAX, s), Instant::MAX);
+        assert_eq!(
+            next_advert_after(Instant::MAX, s, Duration::ZERO),
+            Instant::MAX
+        );
     }
 
     proptest::proptest! {
@@ -494,14 +636,17 @@ mod tests {
         fn next_advert_is_on_the_grid_between_one_and_two_intervals_later(
             sent in 0u64..1 << 50,
             interval_us in 1u64..40_960_000,
+            phase_ns in 0u64..1 << 40,
         ) {
             let sent = Instant::from_nanos(sent);
             let interval = Duration::from_micros(interval_us);
-            let next = next_advert_after(sent, interval);
+            let phase = Duration::from_nanos(phase_ns);
+            let next = next_advert_after(sent, interval, phase);
             let gap = next.saturating_duration_since(sent);
             proptest::prop_assert!(gap >= interval, "gap {gap:?} < {interval:?}");
             proptest::prop_assert!(gap < interval * 2, "gap {gap:?} >= 2 x {interval:?}");
-            proptest::prop_assert_eq!(next.as_nanos() % (interval_us * 1_000), 0);
+            let i = interval_us * 1_000;
+            proptest::prop_assert_eq!(next.as_nanos() % i, phase_ns % i);
         }
     }
 }

@@ -53,7 +53,10 @@
 //! previous *deadline*, not after the previous send, so lateness never accumulates (keepalived
 //! reschedules relative to the last send). A master's adverts sit on a grid of multiples of its
 //! interval since the engine's epoch ([`instance::grid_after`]): every instance with the same
-//! interval falls due at the same instant, and one [`Engine::handle_timeout`] serves them all.
+//! interval falls due at the same instant, and one [`Engine::handle_timeout`] serves them all;
+//! an interval class of more than [`instance::GRID_BATCH`] instances is split into equal
+//! batches at evenly spaced phases of the interval (`instance::spread_grid_phases`), so that
+//! no advert waits behind a burst of thousands.
 //! A master joins the grid without ever sending two adverts less than one interval apart
 //! ([`instance::next_advert_after`]; RFC 5798 section 6.4.2: "Set the Adver_Timer to
 //! Advertisement_Interval"): the second advert after becoming MASTER comes at the first grid

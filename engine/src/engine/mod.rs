@@ -1,3 +1,4 @@
+// Long: the Engine type, its constructor and the entry points of every input; the rule families live in the files beside it.
 //! The [`Engine`]: every instance of a router, one timer schedule, one action queue.
 
 use core::cmp::Reverse;
@@ -385,6 +386,7 @@ impl Engine {
             inst.tracked = tracked;
             instances.push(inst);
         }
+        crate::instance::spread_grid_phases(&mut instances);
         let mut groups = Vec::with_capacity(sync_groups.len());
         for (g, sg) in sync_groups.into_iter().enumerate() {
             let gid = u16::try_from(g).map_err(|_| SetupError::BadSyncGroup {

@@ -177,11 +177,15 @@ impl Engine {
             // earlier than one new interval after the previous deadline.
             let due = from.get(Timer::Adver);
             let previous = due.saturating_sub(from.cfg.advert_interval);
-            let mut at = due.min(next_advert_after(previous, to.cfg.advert_interval));
+            let mut at = due.min(next_advert_after(
+                previous,
+                to.cfg.advert_interval,
+                to.grid_phase,
+            ));
             if at <= now {
                 // A shorter interval, already overdue: the next grid point (more than one new
                 // interval after the previous advert, since that is before now).
-                at = grid_after(now, to.cfg.advert_interval);
+                at = grid_after(now, to.cfg.advert_interval, to.grid_phase);
             }
             to.set(Timer::Adver, at);
         }

@@ -62,7 +62,7 @@ impl Engine {
                     // interval after this send (`next_advert_after`).
                     let mut next = at.saturating_add(inst.cfg.advert_interval);
                     if next <= now {
-                        next = next_advert_after(now, inst.cfg.advert_interval);
+                        next = next_advert_after(now, inst.cfg.advert_interval, inst.grid_phase);
                     }
                     inst.set(Timer::Adver, next);
                     // The advert's own time, not the (later) time it ran: the next is due one

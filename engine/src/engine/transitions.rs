@@ -133,7 +133,7 @@ impl Engine {
         // advert comes at least one interval after this one, then on the shared grid.
         inst.set(
             Timer::Adver,
-            next_advert_after(now, inst.cfg.advert_interval),
+            next_advert_after(now, inst.cfg.advert_interval, inst.grid_phase),
         );
         self.announce_new_master(now, i);
         self.set_state(i, State::Master, reason);
