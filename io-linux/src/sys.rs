@@ -11,6 +11,9 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use vigil_engine::Instant;
 
+mod realtime;
+pub use realtime::*;
+
 /// Turn a `-1` return into the thread's `errno` as an [`io::Error`].
 fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
     if ret < 0 {
@@ -335,13 +338,13 @@ pub struct SignalFd {
     fd: OwnedFd,
 }
 
-/// The signals the daemon handles (SIGXCPU: the real-time CPU budget ran out, see
-/// [`enter_realtime`]; SIGUSR1 / SIGUSR2: keepalived's data and stats files).
-const HANDLED: [libc::c_int; 6] = [
+/// The signals the daemon reads from its [`SignalFd`] (SIGUSR1 / SIGUSR2: keepalived's data and
+/// stats files). Not SIGXCPU: the real-time guard must act while the loop is busy, so it has a
+/// handler of its own ([`enter_realtime`]).
+const HANDLED: [libc::c_int; 5] = [
     libc::SIGTERM,
     libc::SIGINT,
     libc::SIGHUP,
-    libc::SIGXCPU,
     libc::SIGUSR1,
     libc::SIGUSR2,
 ];
@@ -421,63 +424,6 @@ pub fn set_timer_slack_ns(ns: u64) {
     unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, ns as libc::c_ulong, 0, 0, 0) };
 }
 
-/// The real-time priority the daemon runs at: low among real-time tasks (the kernel's own
-/// interrupt threads run at 50), above every ordinary process.
-pub const REALTIME_PRIORITY: libc::c_int = 10;
-/// CPU time the daemon may use at real-time priority without sleeping before it is demoted
-/// (soft limit, SIGXCPU) and, as a last resort, killed (hard limit). The loop sleeps between
-/// every batch of work, so reaching either means a bug, not load.
-pub const RTTIME_SOFT_US: u64 = 200_000;
-/// See [`RTTIME_SOFT_US`].
-pub const RTTIME_HARD_US: u64 = 2_000_000;
-
-/// What [`enter_realtime`] managed to do.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Realtime {
-    /// SCHED_FIFO is on.
-    pub fifo: bool,
-    /// Memory is locked.
-    pub locked: bool,
-}
-
-/// Make the daemon's timing independent of the machine's load, safely:
-///
-/// - SCHED_FIFO at [`REALTIME_PRIORITY`] with SCHED_RESET_ON_FORK, so check and notify programs
-///   start as ordinary processes;
-/// - RLIMIT_RTTIME: a real-time task that runs [`RTTIME_SOFT_US`] of CPU without blocking gets
-///   SIGXCPU, on which the daemon demotes itself ([`leave_realtime`]); the hard limit kills a
-///   runaway daemon rather than the machine;
-/// - `mlockall` (on fault): once touched, no page of the daemon is ever paged out, so the
-///   takeover path does not wait for the disk.
-///
-/// Each step that fails (no privilege, a container) is skipped; the daemon then runs as an
-/// ordinary process.
-pub fn enter_realtime() -> Realtime {
-    let mut r = Realtime::default();
-    let lim = libc::rlimit {
-        rlim_cur: RTTIME_SOFT_US as libc::rlim_t,
-        rlim_max: RTTIME_HARD_US as libc::rlim_t,
-    };
-    // SAFETY: valid rlimit for the call.
-    let lim_ok = unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &lim) } == 0;
-    if lim_ok {
-        let param = sched_param(REALTIME_PRIORITY);
-        // SAFETY: valid sched_param; pid 0 is this thread.
-        r.fifo =
-            unsafe { set_scheduler(libc::SCHED_FIFO | libc::SCHED_RESET_ON_FORK, &param) } == 0;
-    }
-    // The configuration's parse left freed heap behind: give it back before locking, or it
-    // stays resident (and locked) for the daemon's life.
-    trim_heap();
-    // MCL_ONFAULT: pages are locked as they are first touched, so the resident set stays what
-    // the daemon uses (not every mapped page of the binary and its libraries), and a page once
-    // touched is never paged out.
-    // SAFETY: plain system call.
-    r.locked =
-        unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE | libc::MCL_ONFAULT) } == 0;
-    r
-}
-
 /// Return the heap's free memory to the kernel (glibc's `malloc_trim`): start-up (parsing the
 /// configuration, resolving interfaces) allocates and frees far more than the daemon keeps.
 /// On other C libraries (musl: its allocator returns freed memory itself) this does nothing.
@@ -513,30 +459,6 @@ pub fn sleep_until(at: Instant) {
         )
     } == libc::EINTR
     {}
-}
-
-/// `sched_setscheduler(2)` for the calling thread, as the system call: musl's wrapper always
-/// fails with ENOSYS (POSIX means a process, Linux a thread), glibc's is the system call.
-///
-/// # Safety
-/// `param` must point to a valid `sched_param`.
-unsafe fn set_scheduler(policy: libc::c_int, param: *const libc::sched_param) -> libc::c_long {
-    libc::syscall(libc::SYS_sched_setscheduler, 0, policy, param)
-}
-
-/// A `sched_param` with `priority` (musl's has more fields than glibc's, all zero here).
-fn sched_param(priority: libc::c_int) -> libc::sched_param {
-    // SAFETY: sched_param is plain integers, for which all zeroes is valid.
-    let mut p: libc::sched_param = unsafe { std::mem::zeroed() };
-    p.sched_priority = priority;
-    p
-}
-
-/// Back to SCHED_OTHER (after SIGXCPU).
-pub fn leave_realtime() {
-    let param = sched_param(0);
-    // SAFETY: valid sched_param.
-    unsafe { set_scheduler(libc::SCHED_OTHER, &param) };
 }
 
 /// The index of the interface called `name` (`if_nametoindex`), or `None` when it does not

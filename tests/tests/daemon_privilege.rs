@@ -19,6 +19,7 @@ const CAP_SETUID: u32 = 7;
 const CAP_NET_ADMIN: u32 = 12;
 const CAP_NET_RAW: u32 = 13;
 const CAP_IPC_LOCK: u32 = 14;
+const CAP_SYS_NICE: u32 = 23;
 
 /// What vigild keeps besides its base set: CAP_IPC_LOCK while its memory is locked and the
 /// locked-memory limit could not be lifted (a machine where root lacks CAP_SYS_RESOURCE, as
@@ -39,6 +40,24 @@ fn memlock_extra(pid: u32) -> Vec<u32> {
         Vec::new()
     } else {
         vec![CAP_IPC_LOCK]
+    }
+}
+
+/// CAP_SYS_NICE is kept too when RLIMIT_RTPRIO stayed below vigild's real-time priority (10)
+/// (this machine again: raising the hard limit needs CAP_SYS_RESOURCE): the real-time guard's
+/// way back to SCHED_FIFO after a demotion needs one or the other.
+fn rtprio_extra(pid: u32) -> Vec<u32> {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let soft = limits
+        .lines()
+        .find(|l| l.starts_with("Max realtime priority"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .unwrap_or_else(|| panic!("no realtime priority limit in {limits}"))
+        .to_string();
+    if soft == "unlimited" || soft.parse::<u32>().is_ok_and(|v| v >= 10) {
+        Vec::new()
+    } else {
+        vec![CAP_SYS_NICE]
     }
 }
 
@@ -96,6 +115,7 @@ fn vigild_keeps_only_net_raw_and_net_admin_and_its_programs_get_no_more() {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let mut keep = vec![CAP_NET_RAW, CAP_NET_ADMIN];
     keep.extend(memlock_extra(pid));
+    keep.extend(rtprio_extra(pid));
     let want = mask(&keep);
     for field in ["CapEff", "CapPrm", "CapBnd"] {
         assert_eq!(
@@ -183,6 +203,7 @@ fn a_script_user_keeps_setuid_setgid_and_kill_and_the_check_runs_as_that_user() 
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let mut keep = vec![CAP_NET_RAW, CAP_NET_ADMIN, CAP_SETUID, CAP_SETGID, CAP_KILL];
     keep.extend(memlock_extra(pid));
+    keep.extend(rtprio_extra(pid));
     let want = mask(&keep);
     assert_eq!(cap(&status, "CapEff"), want, "{status}\n{}", lab.logs());
     assert_eq!(cap(&status, "CapBnd"), want, "{status}");

@@ -37,6 +37,7 @@ mod ifaces;
 mod local_igmp;
 mod lvs_sync;
 mod promote;
+mod realtime;
 mod receive;
 mod reload;
 mod vmacs;
@@ -249,6 +250,10 @@ pub struct Daemon {
     /// The notices the configuration taken last logged (`reload::load`: not repeated by a
     /// reload that finds them again).
     noticed: Vec<String>,
+    /// The real-time guard demoted the loop to SCHED_OTHER (RLIMIT_RTTIME's SIGXCPU): the
+    /// thread's voluntary context switches then; it returns to SCHED_FIFO once they grow
+    /// (realtime.rs).
+    rt_demoted: Option<u64>,
 }
 
 /// The receive queues (sockets) of one engine interface, as the loop last read them.
@@ -552,6 +557,7 @@ impl Daemon {
             shutdown_script: None,
             lvs_sync: lvs_sync::LvsSync::none(),
             noticed: Vec::new(),
+            rt_demoted: None,
         };
         d.resync()?;
         // A socket that cannot be opened at start-up is a setup error (permissions, a kernel
@@ -652,6 +658,7 @@ impl Daemon {
                     return self.stop(EXIT_FATAL);
                 }
             };
+            self.realtime_guard();
             let mut burst = false;
             for ev in &events[..n] {
                 if reloaded {
@@ -675,13 +682,6 @@ impl Daemon {
                                 libc::SIGTERM | libc::SIGINT => {
                                     info!("signal {sig}: stopping");
                                     return self.stop(0);
-                                }
-                                libc::SIGXCPU => {
-                                    sys::leave_realtime();
-                                    error!(
-                                        "real-time CPU budget exhausted without sleeping: \
-                                         back to normal scheduling"
-                                    );
                                 }
                                 libc::SIGUSR1 | libc::SIGUSR2 => {
                                     if let Some(op) = self.operator.as_mut() {

@@ -166,12 +166,19 @@ pub struct Confined {
 /// `RLIMIT_MEMLOCK`: past the limit every allocation fails. So while memory is locked, the
 /// limit is lifted first (systemd's `LimitMEMLOCK=infinity` does it for the unit); when it
 /// cannot be (no `CAP_SYS_RESOURCE`, as in some containers), `CAP_IPC_LOCK` is kept as well.
+/// Likewise `CAP_SYS_NICE` when the daemon runs at SCHED_FIFO and RLIMIT_RTPRIO could not be
+/// raised for its way back after a real-time demotion (sys::return_to_realtime).
 /// A configuration reloaded later that needs more (a script user added) cannot get it back:
 /// such scripts fail to start and are logged, and a restart applies them.
 pub fn confine(cfg: &Config) -> io::Result<Confined> {
     let mut keep = required_capabilities(cfg);
     if memory_locked() && !lift_memlock_limit() {
         keep.push(Capability::CAP_IPC_LOCK);
+    }
+    // The real-time guard's way back to SCHED_FIFO after a demotion (sys::return_to_realtime)
+    // needs RLIMIT_RTPRIO, or, where it could not be raised, the capability.
+    if crate::sys::realtime_return_needs_cap_sys_nice() {
+        keep.push(Capability::CAP_SYS_NICE);
     }
     let bounding =
         caps::has_cap(None, CapSet::Effective, Capability::CAP_SETPCAP).map_err(caps_err)?;

@@ -1,0 +1,215 @@
+//! Real-time scheduling and its guard: SCHED_FIFO with SCHED_RESET_ON_FORK, RLIMIT_RTTIME
+//! with a SIGXCPU handler that demotes the daemon at once, and the way back to SCHED_FIFO once
+//! the loop has slept.
+
+use std::io;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use super::{cvt, trim_heap};
+
+/// The real-time priority the daemon runs at: low among real-time tasks (the kernel's own
+/// interrupt threads run at 50), above every ordinary process.
+pub const REALTIME_PRIORITY: libc::c_int = 10;
+/// CPU time the daemon may use at real-time priority without sleeping before it is demoted
+/// (soft limit, SIGXCPU) and, as a last resort, killed (hard limit). The loop sleeps between
+/// batches of work; a batch longer than this (taking over thousands of instances at start-up)
+/// runs the rest of its way at normal priority, and a loop that never sleeps again stays there.
+pub const RTTIME_SOFT_US: u64 = 200_000;
+/// See [`RTTIME_SOFT_US`].
+pub const RTTIME_HARD_US: u64 = 2_000_000;
+
+/// What [`enter_realtime`] managed to do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Realtime {
+    /// SCHED_FIFO is on.
+    pub fifo: bool,
+    /// Memory is locked.
+    pub locked: bool,
+    /// RLIMIT_RTPRIO allows [`REALTIME_PRIORITY`], so the daemon can return to SCHED_FIFO after
+    /// a demotion without `CAP_SYS_NICE`, which it gives up after start-up
+    /// ([`return_to_realtime`]).
+    pub can_return: bool,
+}
+
+/// What the SIGXCPU handler did: [`GUARD_IDLE`], [`GUARD_DEMOTED`] or [`GUARD_REFUSED`].
+static GUARD: AtomicU8 = AtomicU8::new(GUARD_IDLE);
+const GUARD_IDLE: u8 = 0;
+const GUARD_DEMOTED: u8 = 1;
+const GUARD_REFUSED: u8 = 2;
+
+/// SIGXCPU (RLIMIT_RTTIME's soft limit): the calling thread (the kernel sends it to the thread
+/// that ran too long, the only real-time one) goes back to SCHED_OTHER at once, in the middle of
+/// whatever it is doing; the loop reports it and returns later ([`take_realtime_demotion`]).
+/// Only a system call and an atomic store: async-signal-safe. SCHED_RESET_ON_FORK is kept: a
+/// thread without `CAP_SYS_NICE` may not clear it (EPERM).
+extern "C" fn on_sigxcpu(_: libc::c_int) {
+    let param = sched_param(0);
+    // SAFETY: valid sched_param; pid 0 is this thread.
+    let ok = unsafe { set_scheduler(libc::SCHED_OTHER | libc::SCHED_RESET_ON_FORK, &param) } == 0;
+    GUARD.store(
+        if ok { GUARD_DEMOTED } else { GUARD_REFUSED },
+        Ordering::Relaxed,
+    );
+}
+
+/// Install [`on_sigxcpu`] (SA_RESTART: interrupted system calls resume).
+fn install_sigxcpu_guard() -> bool {
+    // SAFETY: sigaction is plain data; all zeroes is an empty mask and no flags.
+    let mut sa: libc::sigaction = unsafe { std::mem::zeroed() };
+    sa.sa_sigaction = on_sigxcpu as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    sa.sa_flags = libc::SA_RESTART;
+    // SAFETY: valid sigaction; the handler is async-signal-safe.
+    unsafe {
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(libc::SIGXCPU, &sa, std::ptr::null_mut()) == 0
+    }
+}
+
+/// Whether the real-time guard demoted the daemon since the last call: `Some(true)` demoted to
+/// SCHED_OTHER, `Some(false)` the demotion was refused (the hard limit then ends the daemon if
+/// it does not sleep), `None` nothing happened.
+pub fn take_realtime_demotion() -> Option<bool> {
+    match GUARD.swap(GUARD_IDLE, Ordering::Relaxed) {
+        GUARD_DEMOTED => Some(true),
+        GUARD_REFUSED => Some(false),
+        _ => None,
+    }
+}
+
+/// Voluntary context switches of the calling thread (`getrusage(RUSAGE_THREAD)`): it grows when
+/// the thread has slept, which is when the daemon may return to real time after a demotion.
+pub fn voluntary_switches() -> u64 {
+    // SAFETY: rusage is plain data.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: valid rusage to fill.
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
+    u64::try_from(ru.ru_nvcsw).unwrap_or(0)
+}
+
+/// Back to SCHED_FIFO at [`REALTIME_PRIORITY`] after a demotion, once the loop has slept: the
+/// soft limit goes back to [`RTTIME_SOFT_US`] (the kernel raised it by a second when it sent
+/// SIGXCPU), and a 1 us sleep at real-time priority starts the kernel's count of real-time CPU
+/// from zero (it is reset only when a real-time thread wakes; otherwise the next scheduler tick
+/// would find the old count over the limit). Needs RLIMIT_RTPRIO >= [`REALTIME_PRIORITY`]
+/// ([`Realtime::can_return`]) or `CAP_SYS_NICE`.
+pub fn return_to_realtime() -> io::Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: RTTIME_SOFT_US as libc::rlim_t,
+        rlim_max: RTTIME_HARD_US as libc::rlim_t,
+    };
+    // SAFETY: valid rlimit; lowering the soft limit needs no privilege.
+    cvt(unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &lim) })?;
+    let param = sched_param(REALTIME_PRIORITY);
+    // SAFETY: valid sched_param; pid 0 is this thread.
+    if unsafe { set_scheduler(libc::SCHED_FIFO | libc::SCHED_RESET_ON_FORK, &param) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 1_000,
+    };
+    // SAFETY: valid timespec; an interrupted sleep is as good as a finished one here.
+    unsafe { libc::nanosleep(&ts, std::ptr::null_mut()) };
+    Ok(())
+}
+
+/// Whether the calling thread runs at SCHED_FIFO and could not return to it after a demotion
+/// without `CAP_SYS_NICE` (RLIMIT_RTPRIO below [`REALTIME_PRIORITY`]: it could not be raised,
+/// as on a machine where root lacks `CAP_SYS_RESOURCE`): privilege::confine then keeps the
+/// capability, as it keeps `CAP_IPC_LOCK` when the locked-memory limit cannot be lifted.
+pub fn realtime_return_needs_cap_sys_nice() -> bool {
+    // SAFETY: pid 0 is the calling thread.
+    let policy = unsafe { libc::sched_getscheduler(0) } & !libc::SCHED_RESET_ON_FORK;
+    if policy != libc::SCHED_FIFO {
+        return false;
+    }
+    // SAFETY: rlimit is plain data.
+    let mut cur: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: valid rlimit to fill.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_RTPRIO, &mut cur) } == 0;
+    !ok || (cur.rlim_cur != libc::RLIM_INFINITY && cur.rlim_cur < REALTIME_PRIORITY as libc::rlim_t)
+}
+
+/// Raise RLIMIT_RTPRIO to [`REALTIME_PRIORITY`] (while the daemon still has the privilege), so
+/// that [`return_to_realtime`] works after `CAP_SYS_NICE` is gone.
+fn allow_return_to_realtime() -> bool {
+    // SAFETY: rlimit is plain data.
+    let mut cur: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: valid rlimit to fill.
+    if unsafe { libc::getrlimit(libc::RLIMIT_RTPRIO, &mut cur) } != 0 {
+        return false;
+    }
+    let want = REALTIME_PRIORITY as libc::rlim_t;
+    if cur.rlim_cur != libc::RLIM_INFINITY && cur.rlim_cur < want {
+        let lim = libc::rlimit {
+            rlim_cur: want,
+            rlim_max: if cur.rlim_max == libc::RLIM_INFINITY {
+                cur.rlim_max
+            } else {
+                cur.rlim_max.max(want)
+            },
+        };
+        // SAFETY: valid rlimit; raising the hard limit needs CAP_SYS_RESOURCE, held here.
+        return unsafe { libc::setrlimit(libc::RLIMIT_RTPRIO, &lim) } == 0;
+    }
+    true
+}
+
+/// Make the daemon's timing independent of the machine's load, safely:
+///
+/// - SCHED_FIFO at [`REALTIME_PRIORITY`] with SCHED_RESET_ON_FORK, so check and notify programs
+///   start as ordinary processes;
+/// - RLIMIT_RTTIME: a real-time task that runs [`RTTIME_SOFT_US`] of CPU without blocking gets
+///   SIGXCPU, whose handler demotes the daemon to SCHED_OTHER at once; the loop returns to
+///   SCHED_FIFO once it has slept ([`return_to_realtime`], allowed by RLIMIT_RTPRIO, set here);
+///   the hard limit kills a runaway daemon rather than the machine if the demotion fails;
+/// - `mlockall` (on fault): once touched, no page of the daemon is ever paged out, so the
+///   takeover path does not wait for the disk.
+///
+/// Each step that fails (no privilege, a container) is skipped; the daemon then runs as an
+/// ordinary process.
+pub fn enter_realtime() -> Realtime {
+    let mut r = Realtime::default();
+    let lim = libc::rlimit {
+        rlim_cur: RTTIME_SOFT_US as libc::rlim_t,
+        rlim_max: RTTIME_HARD_US as libc::rlim_t,
+    };
+    // The handler first: the budget may run out before this function returns.
+    let guard = install_sigxcpu_guard();
+    // SAFETY: valid rlimit for the call.
+    let lim_ok = guard && unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &lim) } == 0;
+    if lim_ok {
+        r.can_return = allow_return_to_realtime();
+        let param = sched_param(REALTIME_PRIORITY);
+        // SAFETY: valid sched_param; pid 0 is this thread.
+        r.fifo =
+            unsafe { set_scheduler(libc::SCHED_FIFO | libc::SCHED_RESET_ON_FORK, &param) } == 0;
+    }
+    // The configuration's parse left freed heap behind: give it back before locking, or it
+    // stays resident (and locked) for the daemon's life.
+    trim_heap();
+    // MCL_ONFAULT: pages are locked as they are first touched, so the resident set stays what
+    // the daemon uses (not every mapped page of the binary and its libraries), and a page once
+    // touched is never paged out.
+    // SAFETY: plain system call.
+    r.locked =
+        unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE | libc::MCL_ONFAULT) } == 0;
+    r
+}
+
+/// `sched_setscheduler(2)` for the calling thread, as the system call: musl's wrapper always
+/// fails with ENOSYS (POSIX means a process, Linux a thread), glibc's is the system call.
+///
+/// # Safety
+/// `param` must point to a valid `sched_param`.
+unsafe fn set_scheduler(policy: libc::c_int, param: *const libc::sched_param) -> libc::c_long {
+    libc::syscall(libc::SYS_sched_setscheduler, 0, policy, param)
+}
+
+/// A `sched_param` with `priority` (musl's has more fields than glibc's, all zero here).
+fn sched_param(priority: libc::c_int) -> libc::sched_param {
+    // SAFETY: sched_param is plain integers, for which all zeroes is valid.
+    let mut p: libc::sched_param = unsafe { std::mem::zeroed() };
+    p.sched_priority = priority;
+    p
+}
