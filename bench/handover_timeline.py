@@ -20,6 +20,19 @@ its eth0 (host 1's daemon's net_dev_queue):
   delete<   the RTM_DELADDR system call returned (the routes removed too; after the chain)
   br0 / eth0(2)   the bridge's copy for the capture, and host 2's veth receiving the frame
   ipis      IPIs host 1 sent between its advert and host 2's wake-up (e.g. waking the capture)
+  lock      host 2 waiting for a lock between entering its RTM_DELADDR and the notification
+            (lock:contention_begin -> _end, us; `M` = a mutex: the RTNL, which host 1's own
+            RTM_NEWADDR holds when the two overlap in `restart`)
+  faults    host 2's page faults from its wake-up to the notification
+  h1        host 1's system calls from its advert to host 2's `delete<`: NR[entered-returned] us
+            (44 sendto: the RTM_NEWADDR, then the gratuitous ARPs; 1 write: a log line; 2 / 82:
+            open / rename of the address record; 46 sendmsg, keepalived's netlink)
+  SAME vCPU host 2 ran on the vCPU host 1 sent from: a SCHED_FIFO host 2 then waits for host
+            1 (same priority, no preemption) to finish its work and sleep
+
+Each line is labelled by run (e.g. vigil-restart-3); the summary gives the steps by
+implementation and mode. Lost events (the trace buffer overran) are counted and reported: a run
+missing from the lines is usually one whose events were lost.
 
 Usage: bench/handover_timeline.py OUT   (the OUT of bench/handover_trace.sh)
 """
@@ -37,8 +50,11 @@ SYS = {232: "epoll", 281: "epoll", 441: "epoll", 47: "recv", 299: "recv", 45: "r
 def main():
     base = sys.argv[1]
     ev = []
+    lost = 0
     for line in open(base + ".trace", errors="replace"):
         m = LINE.match(line)
+        if "LOST" in line and m is None:
+            lost += 1
         if m:
             comm, pid, cpu, ts, name, rest = m.groups()
             ev.append((float(ts), int(pid), int(cpu), name, rest, comm))
@@ -49,7 +65,7 @@ def main():
             continue
         pid, comm, args = int(f[0]), f[1], f[2]
         m = re.search(r"pre/([\w-]+)-(lo|hi)\.conf", args)
-        if m and comm in ("vigild", "keepalived"):
+        if m and comm != "ip":  # the daemons (vigild under any file name, keepalived)
             tags.setdefault(m.group(2), {})[pid] = m.group(1)
         if comm == "ip" and re.search(r"-n \S+preh2 -ts monitor", args):
             mon.add(pid)
@@ -116,13 +132,41 @@ def main():
         queued = next((x for x in reversed(mine) if x[3] == "sk_data_ready"
                        and x[0] >= send[0] and e[0] - x[0] < 50e-6), None)
         back = next((ev[j] for j in by_pid[lo] if j > i and ev[j][3] == "sys_exit"), None)
+        # Host 2 waiting for a lock inside its removal, before the notification.
+        wait, mutex = 0.0, False
+        if queued:
+            began = None
+            for x in mine:
+                if x[0] < send[0] or x[0] > queued[0]:
+                    continue
+                if x[3] == "contention_begin":
+                    began, mutex = x[0], mutex or "MUTEX" in x[4]
+                elif x[3] == "contention_end" and began is not None:
+                    wait += (x[0] - began) * 1e6
+                    began = None
+        faults = sum(1 for x in mine if x[3].startswith("page_fault") and x[0] >= wk[0])
+        # Host 1's system calls from its advert to host 2's return from the removal.
+        end = back[0] if back else e[0]
+        h1, opened = [], {}
+        for p in his:
+            for j in by_pid[p]:
+                x = ev[j]
+                if not t0 <= x[0] <= end:
+                    continue
+                if x[3] == "sys_enter":
+                    opened[p] = x
+                elif x[3] == "sys_exit" and p in opened:
+                    y = opened.pop(p)
+                    h1.append((y[0], f"{nr(y)}[{(y[0] - t0) * 1e6:.0f}-{(x[0] - t0) * 1e6:.0f}]"))
+        h1 += [(y[0], f"{nr(y)}[{(y[0] - t0) * 1e6:.0f}-]") for y in opened.values()]
+        same = sw is not None and sw[2] == adv[2]
         marks = [("woken", wk), ("run", sw), ("epoll", ep), ("recv>", recv_in), ("recv<", recv),
                  ("delete", send), ("queued", queued), ("mon woken", e), ("mon run", msw),
                  ("mon recv<", mre)]
 
         def us(x):
             return None if x is None else (x[0] - t0) * 1e6
-        impl = run.rsplit("-", 2)[0]
+        impl = run.rsplit("-", 1)[0]  # implementation and mode
         prev = 0.0
         for name, x in marks:
             if x is not None:
@@ -131,20 +175,33 @@ def main():
         if back and queued:
             # From the notification to the system call's return (not a step of the chain).
             steps[(impl, "delete<")].append(us(back) - us(queued))
+        if queued:
+            steps[(impl, "lock wait")].append(wait)
+        steps[(impl, "same vCPU")].append(1.0 if same else 0.0)
         print(f"{run:22} waker_cpu={wk[2]} tcpu={tcpu} "
               + " ".join(f"{n} {us(x):.0f}" if x else f"{n} -" for n, x in marks)
               + f"  nr {nr(send)}"
               + (f"  delete< {us(back):.0f} (nr {nr(back)})" if back else "  delete< -")
               + f"  br0 {us(br0):.0f}" * (br0 is not None)
               + f"  eth0(2) {us(eth2):.0f}" * (eth2 is not None)
-              + f"  ipis {ipis}")
-    print("\nstep durations, median [min, max] us (each step from the previous mark):")
+              + f"  ipis {ipis}"
+              + (f"  lock {wait:.0f}{'M' if mutex else ''}" if wait else "")
+              + (f"  faults {faults}" if faults else "")
+              + ("  SAME vCPU" if same else "")
+              + f"  h1 {' '.join(t for _, t in sorted(h1))}")
+    if lost:
+        print(f"!!! {lost} lines of lost events (the trace buffer overran): runs may be missing")
+    print("\nstep durations, median [min, max] us (each step from the previous mark); `lock wait`"
+          " = host 2's, inside its removal; `same vCPU` = the share of runs where host 2 ran on"
+          " host 1's vCPU:")
     for impl in sorted({k[0] for k in steps}):
         print(impl)
         for name in ("woken", "run", "epoll", "recv>", "recv<", "delete", "queued", "mon woken",
-                     "mon run", "mon recv<", "delete<"):
+                     "mon run", "mon recv<", "delete<", "lock wait", "same vCPU"):
             xs = steps.get((impl, name))
-            if xs:
+            if xs and name == "same vCPU":
+                print(f"  {name:10} {sum(xs):.0f} of {len(xs)}")
+            elif xs:
                 print(f"  {name:10} {statistics.median(xs):6.0f} [{min(xs):.0f}, {max(xs):.0f}]"
                       f" ({len(xs)})")
 

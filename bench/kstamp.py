@@ -33,6 +33,7 @@ close() removes the instance (and the mount it made) and is safe to call twice.
 import os
 import re
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -214,15 +215,20 @@ class KernelStamp:
     def close(self):
         self.stop()
         if self.inst:
-            for rel in ("events/sched/sched_waking/enable", "events/sock/sk_data_ready/enable"):
+            # Off whatever `on` says: a new instance starts with tracing on, and an arm that
+            # failed half-way (2026-12-04 16:09: an event's files gone from the instance on the
+            # shared machine) left it so, and the instance behind.
+            for rel in ("tracing_on", "events/sched/sched_waking/enable",
+                        "events/sock/sk_data_ready/enable"):
                 try:
                     self._w(rel, "0")
                 except OSError:
                     pass
             try:
                 os.rmdir(self.inst)
-            except OSError:
-                pass
+            except OSError as e:
+                print(f"!!! bench/kstamp.py: cannot remove the ftrace instance {self.inst}: {e}; "
+                      f"remove it by hand (rmdir)", file=sys.stderr, flush=True)
             self.inst = None
         if self.mounted:
             subprocess.run(["umount", self.root], capture_output=True)
