@@ -70,7 +70,22 @@ fn child_side(mode: &str) {
             println!("demoted, way back refused as expected");
             return;
         }
-        sys::return_to_realtime().unwrap();
+        assert!(
+            sys::return_to_realtime().unwrap(),
+            "round {round}: count not reset"
+        );
+        assert_eq!(policy(), libc::SCHED_FIFO, "round {round}");
+        // The kernel's count starts from zero again: half the budget of spinning is not
+        // demoted (with the count of the demotion left, the next tick demoted it again).
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_micros(sys::RTTIME_SOFT_US / 2) {
+            std::hint::spin_loop();
+        }
+        assert_eq!(
+            sys::take_realtime_demotion(),
+            None,
+            "round {round}: demoted again"
+        );
         assert_eq!(policy(), libc::SCHED_FIFO, "round {round}");
         // The kernel raised the soft limit by a second when it sent SIGXCPU; it is back.
         // SAFETY: rlimit is plain data.

@@ -41,7 +41,11 @@ impl Daemon {
         }
         self.rt_demoted = None;
         match sys::return_to_realtime() {
-            Ok(()) => info!("real-time scheduling on again (SCHED_FIFO)"),
+            Ok(true) => info!("real-time scheduling on again (SCHED_FIFO)"),
+            Ok(false) => warn!(
+                "real-time scheduling on again (SCHED_FIFO), its CPU budget left at the \
+                 kernel's raised value (a 100 us sleep never left the CPU)"
+            ),
             Err(e) => {
                 warn!("cannot return to real-time scheduling: {e}; staying at normal priority")
             }

@@ -86,19 +86,19 @@ pub fn voluntary_switches() -> u64 {
     u64::try_from(ru.ru_nvcsw).unwrap_or(0)
 }
 
-/// Back to SCHED_FIFO at [`REALTIME_PRIORITY`] after a demotion, once the loop has slept: the
-/// soft limit goes back to [`RTTIME_SOFT_US`] (the kernel raised it by a second when it sent
-/// SIGXCPU), and a 1 us sleep at real-time priority starts the kernel's count of real-time CPU
-/// from zero (it is reset only when a real-time thread wakes; otherwise the next scheduler tick
-/// would find the old count over the limit). Needs RLIMIT_RTPRIO >= [`REALTIME_PRIORITY`]
-/// ([`Realtime::can_return`]) or `CAP_SYS_NICE`.
-pub fn return_to_realtime() -> io::Result<()> {
-    let lim = libc::rlimit {
-        rlim_cur: RTTIME_SOFT_US as libc::rlim_t,
-        rlim_max: RTTIME_HARD_US as libc::rlim_t,
-    };
-    // SAFETY: valid rlimit; lowering the soft limit needs no privilege.
-    cvt(unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &lim) })?;
+/// Back to SCHED_FIFO at [`REALTIME_PRIORITY`] after a demotion, once the loop has slept.
+///
+/// The kernel's count of real-time CPU without sleeping is reset only when a real-time thread
+/// wakes, so after the switch the count is still the one that ran out; the kernel raised the
+/// soft limit by a second when it sent SIGXCPU, so the count is below it for now. The thread
+/// then sleeps 100 us at real-time priority (checked: its voluntary context switches grow; a
+/// 1 us sleep can end before the thread ever leaves the CPU, and the old count then sent
+/// SIGXCPU again at the next tick, which demoted the loop over and over), and only then is the
+/// soft limit put back to [`RTTIME_SOFT_US`]. Needs RLIMIT_RTPRIO >= [`REALTIME_PRIORITY`]
+/// ([`Realtime::can_return`]) or `CAP_SYS_NICE`. `Ok(false)`: SCHED_FIFO again, but the
+/// sleep never left the CPU, so the raised soft limit stays (the guard still demotes before
+/// the hard limit).
+pub fn return_to_realtime() -> io::Result<bool> {
     let param = sched_param(REALTIME_PRIORITY);
     // SAFETY: valid sched_param; pid 0 is this thread.
     if unsafe { set_scheduler(libc::SCHED_FIFO | libc::SCHED_RESET_ON_FORK, &param) } != 0 {
@@ -106,11 +106,28 @@ pub fn return_to_realtime() -> io::Result<()> {
     }
     let ts = libc::timespec {
         tv_sec: 0,
-        tv_nsec: 1_000,
+        tv_nsec: 100_000,
     };
-    // SAFETY: valid timespec; an interrupted sleep is as good as a finished one here.
-    unsafe { libc::nanosleep(&ts, std::ptr::null_mut()) };
-    Ok(())
+    let mut slept = false;
+    for _ in 0..10 {
+        let before = voluntary_switches();
+        // SAFETY: valid timespec; an interrupted sleep is retried by the loop.
+        unsafe { libc::nanosleep(&ts, std::ptr::null_mut()) };
+        if voluntary_switches() > before {
+            slept = true;
+            break;
+        }
+    }
+    if !slept {
+        return Ok(false);
+    }
+    let lim = libc::rlimit {
+        rlim_cur: RTTIME_SOFT_US as libc::rlim_t,
+        rlim_max: RTTIME_HARD_US as libc::rlim_t,
+    };
+    // SAFETY: valid rlimit; lowering the soft limit needs no privilege.
+    cvt(unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &lim) })?;
+    Ok(true)
 }
 
 /// Whether the calling thread runs at SCHED_FIFO and could not return to it after a demotion
@@ -118,9 +135,11 @@ pub fn return_to_realtime() -> io::Result<()> {
 /// as on a machine where root lacks `CAP_SYS_RESOURCE`): privilege::confine then keeps the
 /// capability, as it keeps `CAP_IPC_LOCK` when the locked-memory limit cannot be lifted.
 pub fn realtime_return_needs_cap_sys_nice() -> bool {
-    // SAFETY: pid 0 is the calling thread.
-    let policy = unsafe { libc::sched_getscheduler(0) } & !libc::SCHED_RESET_ON_FORK;
-    if policy != libc::SCHED_FIFO {
+    // The system call, not the C library's wrapper: musl's fails with ENOSYS, as its
+    // `sched_setscheduler` does (see `set_scheduler`).
+    // SAFETY: pid 0 is the calling thread; no memory is passed.
+    let policy = unsafe { libc::syscall(libc::SYS_sched_getscheduler, 0) };
+    if policy < 0 || (policy as libc::c_int) & !libc::SCHED_RESET_ON_FORK != libc::SCHED_FIFO {
         return false;
     }
     // SAFETY: rlimit is plain data.
