@@ -1842,67 +1842,16 @@ const MAX_RELOADS_CACHED: usize = 4096;
 /// are kept changes only how often one is built, never what it is.
 #[derive(Default)]
 struct ReloadCache {
-    new: std::collections::HashMap<ReloadKey, ReloadTarget, FxBuild>,
-    old: std::collections::HashMap<ReloadKey, ReloadTarget, FxBuild>,
+    new: FastMap<ReloadKey, ReloadTarget>,
+    old: FastMap<ReloadKey, ReloadTarget>,
 }
 
-/// The hasher of [`ReloadCache`]: rustc's "Fx" hash (one rotate, xor and multiply a word)
-/// instead of the standard library's SipHash-1-3, which was 2.4 % of a fuzzing execution's
-/// instructions (FUZZING.md, session 9): every reload hashes its key, the setup and a lineage
-/// of `Change`s written field by field. The keys are the cache's own (the harness builds them),
-/// not an adversary's, and a collision only costs a comparison: which targets are found is the
-/// same with any hasher.
-#[derive(Clone, Copy, Default)]
-struct FxHasher(u64);
-
-impl FxHasher {
-    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
-    }
-}
-
-impl std::hash::Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        for &b in chunks.remainder() {
-            self.add(u64::from(b));
-        }
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    fn write_u16(&mut self, i: u16) {
-        self.add(u64::from(i));
-    }
-
-    fn write_u32(&mut self, i: u32) {
-        self.add(u64::from(i));
-    }
-
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// Builds [`FxHasher`]s.
-type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+/// The engine's word-at-a-time hasher (FxHash's scheme) instead of the standard library's
+/// SipHash-1-3, which was 2.4 % of a fuzzing execution's instructions (FUZZING.md, session 9):
+/// every reload hashes its key, the setup and a lineage of `Change`s written field by field.
+/// The keys are the cache's own (the harness builds them), not an adversary's, and a
+/// collision only costs a comparison: which targets are found is the same with any hasher.
+type FastMap<K, V> = vigil_engine::conf::fast_hash::FastMap<K, V>;
 
 impl ReloadCache {
     /// The target of `key`, built by `build` unless kept.

@@ -1,12 +1,13 @@
-//! A hasher for the parser's own maps (keywords, instance names, VRIDs): their keys are short
-//! names from the configuration file, which is trusted (a map that an attacker could fill with
+//! A hasher for the parser's own maps (keywords, instance names, VRIDs), and for any map whose
+//! keys its owner makes (the fuzz harness's reload cache): their keys are short names from the
+//! configuration file, which is trusted (a map that an attacker could fill with
 //! colliding keys would need SipHash, `std`'s default). It takes eight bytes a step (FxHash's
 //! scheme, the one rustc uses for its maps): FNV-1a took one byte a step, and SipHash costs
 //! about 200 instructions per short key (callgrind, `vigild -t` on 1,000 instances).
 
-/// The word-at-a-time hasher.
+/// The word-at-a-time hasher: for keys that no adversary chooses.
 #[derive(Clone, Copy, Default)]
-pub(crate) struct WordHasher(u64);
+pub struct WordHasher(u64);
 
 /// FxHash's multiplier.
 const K: u64 = 0xf135_7aea_2e62_a9c5;
@@ -61,7 +62,7 @@ impl core::hash::Hasher for WordHasher {
 }
 
 /// A `HashMap` with [`WordHasher`].
-pub(crate) type FastMap<K, V> =
+pub type FastMap<K, V> =
     std::collections::HashMap<K, V, core::hash::BuildHasherDefault<WordHasher>>;
 
 #[cfg(test)]

@@ -168,6 +168,25 @@ pub struct Token<'t> {
     pub starts_line: bool,
 }
 
+impl Token<'static> {
+    /// The token of an unquoted brace byte at `loc` (`{` opens a block, anything else is `}`):
+    /// the one constructor of the tokenizer and the one-pass reader of plain lines.
+    pub(crate) fn brace(b: u8, loc: Location) -> Token<'static> {
+        let (kind, text) = if b == b'{' {
+            (TokenKind::Open, "{")
+        } else {
+            (TokenKind::Close, "}")
+        };
+        Token {
+            kind,
+            text,
+            quoted: false,
+            loc,
+            starts_line: false,
+        }
+    }
+}
+
 /// A lexical error: an unterminated quote.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LexError {
@@ -279,18 +298,7 @@ fn tokenize_append<'t>(
                 continue;
             }
             if b == b'{' || b == b'}' {
-                let (kind, text) = if b == b'{' {
-                    (TokenKind::Open, "{")
-                } else {
-                    (TokenKind::Close, "}")
-                };
-                out.push(Token {
-                    kind,
-                    text,
-                    quoted: false,
-                    loc: Location::new(file, line, col_of(ci)),
-                    starts_line: false,
-                });
+                out.push(Token::brace(b, Location::new(file, line, col_of(ci))));
                 i += 1;
                 ci += 1;
                 continue;

@@ -203,18 +203,7 @@ pub(crate) fn scan_plain<'t>(
             }
             BLANK => i += 1,
             BRACE => {
-                let (kind, text) = if b[i] == b'{' {
-                    (TokenKind::Open, "{")
-                } else {
-                    (TokenKind::Close, "}")
-                };
-                out.push(Token {
-                    kind,
-                    text,
-                    quoted: false,
-                    loc: at(i),
-                    starts_line: false,
-                });
+                out.push(Token::brace(b[i], at(i)));
                 i += 1;
                 end = i;
             }

@@ -46,7 +46,7 @@ mod body_regex;
 mod checker_dump;
 mod checker_model;
 mod diag;
-mod fast_hash;
+pub mod fast_hash;
 mod glob;
 pub mod include;
 pub mod keywords;
