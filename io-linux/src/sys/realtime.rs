@@ -142,36 +142,43 @@ pub fn realtime_return_needs_cap_sys_nice() -> bool {
     if policy < 0 || (policy as libc::c_int) & !libc::SCHED_RESET_ON_FORK != libc::SCHED_FIFO {
         return false;
     }
+    rtprio_limit().is_none_or(|cur| !allows_realtime(cur))
+}
+
+/// RLIMIT_RTPRIO as it is now, `None` when it cannot be read.
+fn rtprio_limit() -> Option<libc::rlimit> {
     // SAFETY: rlimit is plain data.
     let mut cur: libc::rlimit = unsafe { std::mem::zeroed() };
     // SAFETY: valid rlimit to fill.
-    let ok = unsafe { libc::getrlimit(libc::RLIMIT_RTPRIO, &mut cur) } == 0;
-    !ok || (cur.rlim_cur != libc::RLIM_INFINITY && cur.rlim_cur < REALTIME_PRIORITY as libc::rlim_t)
+    (unsafe { libc::getrlimit(libc::RLIMIT_RTPRIO, &mut cur) } == 0).then_some(cur)
+}
+
+/// Whether a soft RLIMIT_RTPRIO lets a thread without `CAP_SYS_NICE` set
+/// [`REALTIME_PRIORITY`].
+fn allows_realtime(lim: libc::rlimit) -> bool {
+    lim.rlim_cur == libc::RLIM_INFINITY || lim.rlim_cur >= REALTIME_PRIORITY as libc::rlim_t
 }
 
 /// Raise RLIMIT_RTPRIO to [`REALTIME_PRIORITY`] (while the daemon still has the privilege), so
 /// that [`return_to_realtime`] works after `CAP_SYS_NICE` is gone.
 fn allow_return_to_realtime() -> bool {
-    // SAFETY: rlimit is plain data.
-    let mut cur: libc::rlimit = unsafe { std::mem::zeroed() };
-    // SAFETY: valid rlimit to fill.
-    if unsafe { libc::getrlimit(libc::RLIMIT_RTPRIO, &mut cur) } != 0 {
+    let Some(cur) = rtprio_limit() else {
         return false;
+    };
+    if allows_realtime(cur) {
+        return true;
     }
     let want = REALTIME_PRIORITY as libc::rlim_t;
-    if cur.rlim_cur != libc::RLIM_INFINITY && cur.rlim_cur < want {
-        let lim = libc::rlimit {
-            rlim_cur: want,
-            rlim_max: if cur.rlim_max == libc::RLIM_INFINITY {
-                cur.rlim_max
-            } else {
-                cur.rlim_max.max(want)
-            },
-        };
-        // SAFETY: valid rlimit; raising the hard limit needs CAP_SYS_RESOURCE, held here.
-        return unsafe { libc::setrlimit(libc::RLIMIT_RTPRIO, &lim) } == 0;
-    }
-    true
+    let lim = libc::rlimit {
+        rlim_cur: want,
+        rlim_max: if cur.rlim_max == libc::RLIM_INFINITY {
+            cur.rlim_max
+        } else {
+            cur.rlim_max.max(want)
+        },
+    };
+    // SAFETY: valid rlimit; raising the hard limit needs CAP_SYS_RESOURCE, held here.
+    unsafe { libc::setrlimit(libc::RLIMIT_RTPRIO, &lim) == 0 }
 }
 
 /// Make the daemon's timing independent of the machine's load, safely:
