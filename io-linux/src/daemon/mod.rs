@@ -254,8 +254,9 @@ pub struct Daemon {
     /// thread's voluntary context switches then; it returns to SCHED_FIFO once they grow
     /// (realtime.rs).
     rt_demoted: Option<u64>,
-    /// A SIGHUP that came less than [`reload::RELOAD_CLEARANCE`] before the engine's next deadline:
-    /// that deadline, served first; the reload runs right after it (end of the loop's turn).
+    /// A SIGHUP that came less than [`reload::RELOAD_CLEARANCE`] before the engine's next
+    /// deadline: that deadline, served first; the reload runs right after it (end of the
+    /// loop's turn).
     reload_after: Option<Instant>,
 }
 
@@ -696,7 +697,7 @@ impl Daemon {
                                     }
                                 }
                                 libc::SIGHUP => match source {
-                                    Some(src) => reloaded = self.on_sighup(src),
+                                    Some(src) => reloaded |= self.on_sighup(src),
                                     None => warn!("SIGHUP: no configuration file to re-read"),
                                 },
                                 _ => {}
