@@ -91,8 +91,11 @@ pub struct Mirror {
     pub priority: u8,
     /// Member of a sync group (a BACKUP member may wait for its group without a timer).
     pub grouped: bool,
-    /// The virtual addresses held (added by `AddAddresses` and not removed since).
-    pub held: Vec<VirtualAddress>,
+    /// The virtual addresses held (added by `AddAddresses` and not removed since). Private,
+    /// unlike the counters: `held_checked` caches the state check's verdict on it, and every
+    /// change of it must clear that cache, which only this module does (no user outside reads
+    /// it; [`Contract::mirror`] lends a `Mirror` only to read).
+    held: Vec<VirtualAddress>,
     /// The `virtual_ipaddress_excluded` addresses held (added by `AddExcludedAddresses` and not
     /// removed since): announced with the virtual addresses, as keepalived's
     /// `vrrp_send_link_update` does, so an instance whose only addresses are excluded ones

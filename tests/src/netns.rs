@@ -96,6 +96,59 @@ pub fn not_run(reason: &str) {
 /// its path. Cargo's own lock serializes parallel test processes; an up-to-date binary costs one
 /// quick cargo run.
 pub fn build_vigild() -> PathBuf {
+    build_vigild_for(None)
+}
+
+/// The target of the static build operators deploy (docs/HOWTO.md, scripts/build-deb.sh).
+pub const STATIC_TARGET: &str = "x86_64-unknown-linux-musl";
+
+/// The static (musl) vigild: `$VIGILD_STATIC` (for example the `dist` build bench/run-all.sh
+/// makes), else built like [`build_vigild`], in the test binary's profile, for
+/// [`STATIC_TARGET`] (target/x86_64-unknown-linux-musl/<profile>/vigild). The C library is
+/// what differs from the test binaries (glibc) and what such a test is about, not the
+/// optimisation profile; the `dist` profile's whole-program LTO would make every run of the
+/// test pay minutes of linking. `None` after reporting the test as NOT RUN ([`not_run`]) when
+/// the Rust target or musl-gcc (ring's C code is compiled with it, .cargo/config.toml) is
+/// missing: scripts/test installs both when it runs as root.
+pub fn static_vigild() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("VIGILD_STATIC") {
+        return Some(PathBuf::from(p));
+    }
+    if !cfg!(all(target_arch = "x86_64", target_os = "linux")) {
+        not_run("the static build is for x86_64 Linux (STATIC_TARGET)");
+        return None;
+    }
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let libdir = Command::new(&rustc)
+        .args(["--print", "target-libdir", "--target", STATIC_TARGET])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let installed = libdir.is_some_and(|d| {
+        fs::read_dir(d).is_ok_and(|mut e| {
+            e.any(|f| f.is_ok_and(|f| f.file_name().to_string_lossy().starts_with("libstd-")))
+        })
+    });
+    if !installed {
+        not_run(&format!(
+            "the Rust target {STATIC_TARGET} is not installed (rustup target add \
+             {STATIC_TARGET}; scripts/test installs it as root)"
+        ));
+        return None;
+    }
+    if Command::new("musl-gcc").arg("--version").output().is_err() {
+        not_run(
+            "musl-gcc is missing (apt-get install musl-tools; scripts/test installs it as root)",
+        );
+        return None;
+    }
+    Some(build_vigild_for(Some(STATIC_TARGET)))
+}
+
+/// [`build_vigild`] for `target` (`None`: the host's).
+fn build_vigild_for(target: Option<&str>) -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
     // target/<profile>/deps/<test>-HASH -> target/<profile>
     let profile_dir = exe
@@ -104,21 +157,50 @@ pub fn build_vigild() -> PathBuf {
         .expect("test binary in target/<profile>/deps")
         .to_path_buf();
     let target_dir = profile_dir.parent().expect("target dir");
+    let profile = profile_dir.file_name().expect("profile directory name");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(&cargo);
     cmd.args(["build", "-q", "-p", "vigil-linux", "--bin", "vigild"])
         .env("CARGO_TARGET_DIR", target_dir)
         .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
+    if profile == "release" {
         cmd.arg("--release");
     }
+    let out_dir = match target {
+        Some(t) => {
+            cmd.args(["--target", t]);
+            target_dir.join(t).join(profile)
+        }
+        None => profile_dir.clone(),
+    };
     let st = cmd
         .status()
         .unwrap_or_else(|e| panic!("cannot run {cargo} to build vigild: {e}"));
-    assert!(st.success(), "building vigild failed ({st})");
-    let p = profile_dir.join("vigild");
+    assert!(st.success(), "building vigild ({target:?}) failed ({st})");
+    let p = out_dir.join("vigild");
     assert!(p.is_file(), "vigild not found at {p:?} after building it");
     p
+}
+
+/// Whether the ELF executable at `path` is statically linked: it names no program interpreter
+/// (no `PT_INTERP` program header; a static-pie has none either). `None` when it is not a
+/// 64-bit little-endian ELF file.
+pub fn elf_is_static(path: &Path) -> Option<bool> {
+    let b = fs::read(path).ok()?;
+    if b.get(..6)? != b"\x7fELF\x02\x01" {
+        return None;
+    }
+    let u16_at = |o: usize| Some(u16::from_le_bytes(b.get(o..o + 2)?.try_into().ok()?));
+    let phoff = usize::try_from(u64::from_le_bytes(b.get(0x20..0x28)?.try_into().ok()?)).ok()?;
+    let (size, count) = (usize::from(u16_at(0x36)?), usize::from(u16_at(0x38)?));
+    const PT_INTERP: u32 = 3;
+    for k in 0..count {
+        let o = phoff.checked_add(k.checked_mul(size)?)?;
+        if u32::from_le_bytes(b.get(o..o + 4)?.try_into().ok()?) == PT_INTERP {
+            return Some(false);
+        }
+    }
+    Some(true)
 }
 
 /// Make this test process the reaper of orphans: a killed keepalived parent's VRRP child is
@@ -344,6 +426,9 @@ pub struct Lab {
     /// Start vigild with `-D` (debug lines: each check run's schedule, for a test that judges
     /// it), as `VIGIL_TEST_DETAIL` does for every test.
     pub log_detail: bool,
+    /// The vigild binary [`Lab::start`] runs instead of [`Lab::vigild_path`]'s (the static
+    /// build: [`static_vigild`]).
+    pub vigild_binary: Option<PathBuf>,
     nodes: Vec<Node>,
     captures: Vec<Capture>,
 }
@@ -420,6 +505,7 @@ impl Lab {
             nodes: Vec::new(),
             captures: Vec::new(),
             log_detail: false,
+            vigild_binary: None,
         };
         lab.build();
         lab
@@ -686,7 +772,7 @@ impl Lab {
         cmd.args(["netns", "exec", &ns]);
         match kind {
             Kind::Vigil => {
-                cmd.arg(Self::vigild_path());
+                cmd.arg(self.vigild_binary.clone().unwrap_or_else(Self::vigild_path));
                 cmd.args(["-n", "-l"]);
                 if self.log_detail || std::env::var("VIGIL_TEST_DETAIL").is_ok() {
                     cmd.arg("-D");

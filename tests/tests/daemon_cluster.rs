@@ -1367,3 +1367,179 @@ fn sighup_adding_and_removing_use_vmac_on_the_master_moves_its_address_without_a
         "only the master advertised, from its own MAC, then the virtual one"
     );
 }
+
+/// The master's `adverts sent` counter, from `vigild status`.
+fn adverts_sent(lab: &Lab, n: usize) -> Option<u64> {
+    let status = lab.vigild_status(n);
+    status
+        .lines()
+        .find_map(|l| {
+            l.trim_start()
+                .strip_prefix("adverts")?
+                .trim_start()
+                .strip_prefix("sent ")
+        })
+        .and_then(|v| v.split(',').next()?.trim().parse().ok())
+}
+
+/// How many times `needle` occurs in `text`.
+fn count(text: &str, needle: &str) -> usize {
+    text.matches(needle).count()
+}
+
+/// The milliseconds a held reload had left, from the last "reload held" line of `new`.
+fn held_ms(new: &str) -> Option<f64> {
+    new.rsplit_once("reload held for the engine's deadline (in ")?
+        .1
+        .split_once(" ms)")?
+        .0
+        .parse()
+        .ok()
+}
+
+/// SIGHUP at every point of the master's 100 ms advert interval (the reload held for an engine
+/// deadline less than 50 ms away, daemon/reload.rs): every SIGHUP is accounted for, a reload
+/// that completed or a second SIGHUP logged as merged into the reload already held; each
+/// reload's priority goes on the wire in order; no advert goes missing (no gap of two
+/// intervals, the backup never takes over). Both ways of the rule must have been taken (held,
+/// and at once) and a merged SIGHUP seen: the SIGHUPs walk the interval in 7.3 ms steps, half
+/// of it is inside the clearance, and the rounds go on (up to 120) until each was seen.
+#[test]
+fn sighup_at_every_point_of_the_advert_interval_reloads_each_time_and_skips_no_advert() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::new("sighupgrid", 2);
+    // -D: the daemon's debug lines say when a reload was held.
+    lab.log_detail = true;
+    let master = |p: u8| keepalived_conf(&[Instance::v4(3, p, "0.1")]);
+    let m = lab.start(Kind::Vigil, 1, &master(200));
+    let b = lab.start(
+        Kind::Vigil,
+        2,
+        &keepalived_conf(&[Instance::v4(3, 100, "0.1")]),
+    );
+    assert!(lab.wait_sole_holder(vip4(), 1, FAST), "{}", lab.logs());
+    let cap = lab.capture("sighupgrid.pcap");
+    let transitions_before = [transitions(&lab, m), transitions(&lab, b)];
+    let mut configured = vec![200u8];
+    let (mut held, mut at_once, mut merged, mut sighups) = (0, 0, 0, 0);
+    let mut round = 0u64;
+    while round < 30 || (round < 120 && (held == 0 || at_once == 0 || merged == 0)) {
+        // One advert at the last configured priority first: every priority reaches the wire.
+        let sent = adverts_sent(&lab, m);
+        assert!(
+            vigil_tests::netns::wait_until(FAST, || adverts_sent(&lab, m) != sent),
+            "no advert after the reload\n{}",
+            lab.logs()
+        );
+        std::thread::sleep(Duration::from_micros(round * 7_300 % 100_000));
+        let p = 199 - (round % 90) as u8;
+        configured.push(p);
+        let node = lab.node(m);
+        std::fs::write(&node.conf, master(p)).expect("write the new configuration");
+        let before = node.log_text().len();
+        vigil_tests::netns::signal(node.pid, libc::SIGHUP);
+        sighups += 1;
+        let new = |lab: &Lab| {
+            let t = lab.node_ref(m).log_text();
+            t.get(before..).unwrap_or("").to_string()
+        };
+        assert!(
+            vigil_tests::netns::wait_until(FAST, || {
+                let t = new(&lab);
+                t.contains("SIGHUP: reloading") || t.contains("reload held")
+            }),
+            "SIGHUP {sighups} left no trace\n{}",
+            lab.logs()
+        );
+        let first = new(&lab);
+        let mut expect_outcomes = 1;
+        if first.contains("reload held") {
+            held += 1;
+            // A second SIGHUP while the reload is held, when there is time for one: merged
+            // (logged) if it comes in time, else a reload of its own.
+            if held_ms(&first).is_some_and(|ms| ms >= 10.0) {
+                vigil_tests::netns::signal(lab.node_ref(m).pid, libc::SIGHUP);
+                sighups += 1;
+                expect_outcomes = 2;
+            }
+        } else {
+            at_once += 1;
+        }
+        // Each SIGHUP ends as one reload outcome or one merged line.
+        assert!(
+            vigil_tests::netns::wait_until(FAST, || {
+                let t = new(&lab);
+                count(&t, "reloaded:")
+                    + count(&t, "reload refused")
+                    + count(&t, "SIGHUP while a reload is held")
+                    == expect_outcomes
+            }),
+            "round {round}: not every SIGHUP was accounted for\n{}",
+            new(&lab)
+        );
+        let t = new(&lab);
+        merged += count(&t, "SIGHUP while a reload is held");
+        assert!(!t.contains("reload refused"), "{t}");
+        assert!(!t.contains(" -> "), "a transition after SIGHUP: {t}");
+        round += 1;
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let pcap = lab.stop_capture(cap);
+    let log = lab.node_ref(m).log_text();
+    eprintln!("{round} rounds, {sighups} SIGHUPs: {held} held, {at_once} at once, {merged} merged");
+    assert!(
+        held > 0 && at_once > 0 && merged > 0,
+        "{round} rounds: {held} held, {at_once} at once, {merged} merged: a way of the rule \
+         was never taken"
+    );
+    // Every SIGHUP is one reload that completed, or one merged into a held reload.
+    assert_eq!(count(&log, "SIGHUP: reloading"), sighups - merged, "{log}");
+    assert_eq!(
+        count(&log, "reloaded: 1 instance(s)"),
+        sighups - merged,
+        "{log}"
+    );
+    // The configuration took effect: the master's priorities on the wire are the configured
+    // ones, in order, none missing.
+    let adv = adverts(&pcap);
+    let mut on_wire: Vec<u8> = adv
+        .iter()
+        .filter(|(_, s, _)| s == "192.0.2.11")
+        .map(|(_, _, p)| *p)
+        .collect();
+    on_wire.dedup();
+    assert_eq!(on_wire, configured, "priorities on the wire vs configured");
+    assert!(
+        adv.iter().all(|(_, s, _)| s == "192.0.2.11"),
+        "the backup spoke: {adv:?}"
+    );
+    // No advert went missing (see the test above for why 200 ms: two intervals).
+    let (gap, n) = largest_gap(&adv, "192.0.2.11");
+    eprintln!("master adverts: {n}, largest gap {:.2} ms", gap * 1e3);
+    assert!(
+        gap < 0.200,
+        "largest advert gap {gap:.4} s across the reloads (2 x the 100 ms interval)"
+    );
+    assert_eq!(lab.holders(vip4()), vec![1], "{}", lab.logs());
+    // No transition on either side during the rounds (start-up may have had one: a backup
+    // started before the master's first advert arrived is MASTER for a moment).
+    assert_eq!(
+        [transitions(&lab, m), transitions(&lab, b)],
+        transitions_before,
+        "{}",
+        lab.logs()
+    );
+}
+
+/// The `transitions` line of node `n`'s `vigild status`.
+fn transitions(lab: &Lab, n: usize) -> String {
+    let status = lab.vigild_status(n);
+    status
+        .lines()
+        .find(|l| l.trim_start().starts_with("transitions"))
+        .unwrap_or_else(|| panic!("no transitions line in {status}"))
+        .trim()
+        .to_string()
+}

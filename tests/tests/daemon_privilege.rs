@@ -3,13 +3,15 @@
 //! script runs as another user), in every set including the bounding set, while it keeps its
 //! real-time scheduling and locked memory; and the programs it starts get no more than that.
 //!
-//! Everything is read from `/proc/<pid>/status` of the real processes, in a namespace lab.
+//! Everything is read from `/proc/<pid>/status` of the real processes, in a namespace lab; the
+//! set and the scheduling policy are checked on the static musl build operators deploy too
+//! (`netns::static_vigild`), whose C library differs from the test binaries'.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
-use vigil_tests::netns::{require_root, vip4, wait_until, Kind, Lab};
+use vigil_tests::netns::{elf_is_static, require_root, static_vigild, vip4, wait_until, Kind, Lab};
 
 const FAST: Duration = Duration::from_secs(5);
 
@@ -86,31 +88,11 @@ fn conf(extra_global: &str, extra_instance: &str, scripts: &str) -> String {
     )
 }
 
-#[test]
-fn vigild_keeps_only_net_raw_and_net_admin_and_its_programs_get_no_more() {
-    if !require_root() {
-        return;
-    }
-    let mut lab = Lab::new("caps", 1);
-    let out = lab.dir.join("notify-status");
-    let script = lab.write(
-        "caps.sh",
-        &format!(
-            "#!/bin/sh\ncat /proc/self/status > {}.tmp && mv {0}.tmp {0}\n",
-            out.display()
-        ),
-    );
-    executable(&script);
-    let n = lab.start(
-        Kind::Vigil,
-        1,
-        &conf(
-            "  enable_script_security\n  script_user root",
-            &format!("  notify_master {}", script.display()),
-            "",
-        ),
-    );
-    assert!(lab.wait_sole_holder(vip4(), 1, FAST), "{}", lab.logs());
+/// The checks on a running vigild (node `n`) without script users: CAP_NET_RAW and
+/// CAP_NET_ADMIN (plus what [`memlock_extra`] and [`rtprio_extra`] add on this machine) in the
+/// effective, permitted and bounding sets, nothing inheritable or ambient, SCHED_FIFO kept
+/// after the drop, and the log line saying what was kept. Returns the set.
+fn assert_base_set(lab: &Lab, n: usize) -> u64 {
     let pid = lab.node_ref(n).pid;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let mut keep = vec![CAP_NET_RAW, CAP_NET_ADMIN];
@@ -137,6 +119,40 @@ fn vigild_keeps_only_net_raw_and_net_admin_and_its_programs_get_no_more() {
         .unwrap_or("?")
         .to_string();
     assert_eq!(policy, "1", "SCHED_FIFO is policy 1: {sched}");
+    assert!(
+        lab.node_ref(n).log_text().contains("capabilities kept"),
+        "{}",
+        lab.logs()
+    );
+    want
+}
+
+#[test]
+fn vigild_keeps_only_net_raw_and_net_admin_and_its_programs_get_no_more() {
+    if !require_root() {
+        return;
+    }
+    let mut lab = Lab::new("caps", 1);
+    let out = lab.dir.join("notify-status");
+    let script = lab.write(
+        "caps.sh",
+        &format!(
+            "#!/bin/sh\ncat /proc/self/status > {}.tmp && mv {0}.tmp {0}\n",
+            out.display()
+        ),
+    );
+    executable(&script);
+    let n = lab.start(
+        Kind::Vigil,
+        1,
+        &conf(
+            "  enable_script_security\n  script_user root",
+            &format!("  notify_master {}", script.display()),
+            "",
+        ),
+    );
+    assert!(lab.wait_sole_holder(vip4(), 1, FAST), "{}", lab.logs());
+    let want = assert_base_set(&lab, n);
     // It still allocates after the drop: `vigild status` makes it build an answer.
     let answer = std::process::Command::new(Lab::vigild_path())
         .arg("-p")
@@ -159,11 +175,6 @@ fn vigild_keeps_only_net_raw_and_net_admin_and_its_programs_get_no_more() {
     let child = std::fs::read_to_string(&out).unwrap();
     assert_eq!(cap(&child, "CapBnd"), want, "{child}");
     assert_eq!(cap(&child, "CapEff") & !want, 0, "{child}");
-    assert!(
-        lab.node_ref(n).log_text().contains("capabilities kept"),
-        "{}",
-        lab.logs()
-    );
     lab.node(n).terminate();
 }
 
@@ -222,5 +233,33 @@ fn a_script_user_keeps_setuid_setgid_and_kill_and_the_check_runs_as_that_user() 
     let ids: Vec<&str> = uid_line.split_whitespace().skip(1).collect();
     assert_eq!(ids, ["65534"; 4], "the check runs as nobody: {uid_line}");
     assert_eq!(cap(&child, "CapEff"), 0, "{child}");
+    lab.node(n).terminate();
+}
+
+/// The static build operators deploy (musl, docs/HOWTO.md) holds the same set and keeps
+/// SCHED_FIFO, as the glibc build above: the test binaries and the vigild they build are glibc,
+/// and musl's C library differs where the real-time set-up calls it (its
+/// `sched_setscheduler` and `sched_getscheduler` fail with ENOSYS): through a wrapper, the
+/// static daemon ran without real-time scheduling, and later without CAP_SYS_NICE where
+/// RLIMIT_RTPRIO could not be raised, which only a benchmark of the `dist` build noticed.
+#[test]
+fn the_static_musl_build_keeps_the_same_set_and_real_time_scheduling() {
+    if !require_root() {
+        return;
+    }
+    let Some(binary) = static_vigild() else {
+        return;
+    };
+    assert_eq!(
+        elf_is_static(&binary),
+        Some(true),
+        "{} is not a static executable",
+        binary.display()
+    );
+    let mut lab = Lab::new("capsmusl", 1);
+    lab.vigild_binary = Some(binary);
+    let n = lab.start(Kind::Vigil, 1, &conf("", "", ""));
+    assert!(lab.wait_sole_holder(vip4(), 1, FAST), "{}", lab.logs());
+    assert_base_set(&lab, n);
     lab.node(n).terminate();
 }

@@ -51,6 +51,17 @@ struct Frame<'t> {
     start: usize,
 }
 
+impl Frame<'_> {
+    /// The frame of a `{` that opens no block of the tree (a stray one, or one nested deeper
+    /// than [`MAX_BLOCK_DEPTH`]): its `}` balances it, and the statements between them stay in
+    /// the enclosing block (dropped with it when it is never closed). Both `{` are errors, so
+    /// the configuration is refused whatever the tree holds; only the brace count must stay
+    /// right, for the errors after it to be located.
+    fn anonymous(start: usize) -> Self {
+        Frame { stmt: None, start }
+    }
+}
+
 /// Builds the tree from lines of tokens (a line starts at each token marked
 /// [`Token::starts_line`], and at the first), reporting brace errors into `diags`.
 ///
@@ -92,6 +103,10 @@ pub fn build<'t>(tokens: &'t [Token<'t>], diags: &mut Vec<Diagnostic>) -> Vec<St
         for (i, tok) in line.iter().enumerate() {
             match tok.kind {
                 TokenKind::Word => {}
+                // Not the stray-'{' branch below with a different message: the words before
+                // this '{' are a statement of the enclosing block (a stray '{' has none, by
+                // definition), and the error is reported once, at the first level too deep,
+                // not at every '{' inside it. What both share is the anonymous frame.
                 TokenKind::Open if stack.len() >= MAX_BLOCK_DEPTH => {
                     flush(&line[run..i], &mut stmts);
                     run = i + 1;
@@ -101,12 +116,7 @@ pub fn build<'t>(tokens: &'t [Token<'t>], diags: &mut Vec<Diagnostic>) -> Vec<St
                             format!("blocks nested deeper than {MAX_BLOCK_DEPTH} levels"),
                         ));
                     }
-                    // Balanced by its '}' like a stray '{'; what it holds stays in the
-                    // enclosing block (the configuration is refused anyway).
-                    stack.push(Frame {
-                        stmt: None,
-                        start: stmts.len(),
-                    });
+                    stack.push(Frame::anonymous(stmts.len()));
                     last_open_candidate = false;
                 }
                 TokenKind::Open => {
@@ -137,11 +147,7 @@ pub fn build<'t>(tokens: &'t [Token<'t>], diags: &mut Vec<Diagnostic>) -> Vec<St
                                 &tok.loc,
                                 "unexpected '{': expected a keyword (such as vrrp_instance NAME) before it",
                             ));
-                            // Treat it as an anonymous block so the matching '}' balances.
-                            stack.push(Frame {
-                                stmt: None,
-                                start: stmts.len(),
-                            });
+                            stack.push(Frame::anonymous(stmts.len()));
                         }
                     }
                     last_open_candidate = false;

@@ -141,6 +141,19 @@ impl Daemon {
 
     /// Tell the engine about every interface whose link or primary address differs from what
     /// it was last told.
+    ///
+    /// Called at start, after a reload, after each batch of netlink events
+    /// ([`Daemon::on_netlink`]), and once inside a batch, by [`Daemon::apply`], just before a
+    /// virtual address deleted by someone else is told to the engine. That call is not redundant
+    /// with the one after the batch: the engine decides on the address deletion (MASTER -> BACKUP)
+    /// at once, so the link changes read before it in the same batch must reach it first (a macvlan
+    /// deleted by hand goes down, loses its addresses, then goes: the engine must go to FAULT, as
+    /// keepalived does, reading events one by one; without the call, one run in three of
+    /// vmac_addr_link_netns's deletion test saw MASTER -> BACKUP -> FAULT). It reports only what
+    /// changed, so it costs nothing when no link changed. The general order (every link event of a
+    /// batch before its address events) was tried and reverted (it replayed start-up events); route
+    /// and rule deletions by someone else ([`Daemon::route_deleted`]) are still told before the
+    /// batch's link changes.
     pub(super) fn report_interfaces(&mut self) {
         for i in 0..self.ifaces.len() {
             let id = IfaceId(i as u16);
@@ -307,7 +320,7 @@ impl Daemon {
                     // A link change read before it in the same batch is told first: a link
                     // deleted by hand goes down, then loses its addresses, then goes, and the
                     // engine must hear the link (FAULT) before the address, as keepalived
-                    // reads them one by one.
+                    // reads them one by one (see report_interfaces).
                     self.report_interfaces();
                     self.vip_deleted(&a);
                 }

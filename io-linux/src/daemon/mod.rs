@@ -254,18 +254,11 @@ pub struct Daemon {
     /// thread's voluntary context switches then; it returns to SCHED_FIFO once they grow
     /// (realtime.rs).
     rt_demoted: Option<u64>,
-    /// A SIGHUP that came less than [`RELOAD_CLEARANCE`] before the engine's next deadline:
-    /// that deadline, served first; the reload runs right after it (end of the loop's turn).
+    /// A SIGHUP that came less than [`reload::RELOAD_CLEARANCE`] before the engine's next
+    /// deadline: that deadline, served first; the reload runs right after it (end of the
+    /// loop's turn).
     reload_after: Option<Instant>,
 }
-
-/// How far the engine's next deadline (an advert batch, a Master_Down_Timer) must be for a
-/// SIGHUP's reload to run at once: re-reading 1,000 instances takes 15-35 ms here, and a
-/// deadline inside it would be served that late (masters of more than 128 instances per
-/// interval fall due at several phases of it: at 1,000 x 1 s, every 125 ms). A closer
-/// deadline is served first and the reload follows it, so that it runs in the longest gap the
-/// schedule has.
-const RELOAD_CLEARANCE: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// The receive queues (sockets) of one engine interface, as the loop last read them.
 #[derive(Clone, Copy, Debug, Default)]
@@ -638,6 +631,9 @@ impl Daemon {
                 self.operator.as_ref().and_then(Operator::poll_timeout),
                 self.checkers.as_mut().and_then(|c| c.next_deadline()),
                 self.track_processes.next_deadline(),
+                // A held reload runs at its deadline even when the engine's has moved later
+                // meanwhile (an advert reset a Master_Down_Timer): it waits no longer.
+                self.reload_after,
             ]
             .into_iter()
             .flatten()
@@ -701,14 +697,7 @@ impl Daemon {
                                     }
                                 }
                                 libc::SIGHUP => match source {
-                                    Some(_) if self.reload_after.is_some() => {}
-                                    Some(src) => match self.deadline_within(RELOAD_CLEARANCE) {
-                                        Some(d) => self.reload_after = Some(d),
-                                        None => {
-                                            self.reload(src);
-                                            reloaded = true;
-                                        }
-                                    },
+                                    Some(src) => reloaded |= self.on_sighup(src),
                                     None => warn!("SIGHUP: no configuration file to re-read"),
                                 },
                                 _ => {}
@@ -817,14 +806,6 @@ impl Daemon {
                 }
             }
         }
-    }
-
-    /// The engine's next deadline when it is less than `clearance` away.
-    fn deadline_within(&mut self, clearance: std::time::Duration) -> Option<Instant> {
-        let now = self.clock.now();
-        self.engine
-            .poll_timeout()
-            .filter(|d| d.saturating_duration_since(now) < clearance)
     }
 
     /// Serve the tracked processes' delays and scans that are due.

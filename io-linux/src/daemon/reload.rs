@@ -3,6 +3,22 @@
 
 use super::*;
 
+/// How far the engine's next deadline (an advert batch, a Master_Down_Timer) must be for a
+/// SIGHUP's reload to run at once: re-reading 1,000 instances takes 15-35 ms here, and a
+/// deadline inside it would be served that late (masters of more than 128 instances per
+/// interval fall due at several phases of it: at 1,000 x 1 s, every 125 ms). A closer
+/// deadline is served first and the reload follows it, so that it runs in the longest gap the
+/// schedule has.
+pub(super) const RELOAD_CLEARANCE: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// When a SIGHUP's reload runs, at `now`, given the engine's next deadline: `None` at once (no
+/// deadline, or one at least [`RELOAD_CLEARANCE`] away), otherwise after that deadline, which
+/// the loop serves first; the reload then runs at the end of the same turn of the loop. A
+/// deadline already past is no time away: it is served first too.
+pub(super) fn reload_held_until(now: Instant, next_deadline: Option<Instant>) -> Option<Instant> {
+    next_deadline.filter(|d| d.saturating_duration_since(now) < RELOAD_CLEARANCE)
+}
+
 /// Read, parse and convert the configuration; every problem is logged (parse errors with
 /// file:line:column) and gives `None`. `noticed` holds the notices the last load that was
 /// taken logged: a notice (what a setting does on this host instead, e.g. `lvs_sync_daemon`
@@ -83,6 +99,38 @@ fn notices_to_log<'a>(
 }
 
 impl Daemon {
+    /// SIGHUP (a configuration file was given): reload at once, or hold the reload for the
+    /// engine's next deadline ([`reload_held_until`]). A SIGHUP while a reload is held is that
+    /// same reload, which reads the file as it is when it runs: it is logged, so that an
+    /// operator who signals twice sees where the second one went. Returns whether the reload
+    /// ran (the loop then stops serving its batch of events: they may name the old tables).
+    pub(super) fn on_sighup(&mut self, src: &ConfigSource<'_>) -> bool {
+        let now = self.clock.now();
+        if let Some(d) = self.reload_after {
+            info!(
+                "SIGHUP while a reload is held for the engine's deadline (in {:.1} ms): one \
+                 reload, which reads {} as it is then",
+                d.saturating_duration_since(now).as_secs_f64() * 1e3,
+                src.path
+            );
+            return false;
+        }
+        match reload_held_until(now, self.engine.poll_timeout()) {
+            Some(d) => {
+                debug!(
+                    "SIGHUP: reload held for the engine's deadline (in {:.1} ms)",
+                    d.saturating_duration_since(now).as_secs_f64() * 1e3
+                );
+                self.reload_after = Some(d);
+                false
+            }
+            None => {
+                self.reload(src);
+                true
+            }
+        }
+    }
+
     /// SIGHUP: read the configuration again and hand it to [`Engine::reload`]. A configuration
     /// that does not parse, convert or set up is refused with its errors logged, and the
     /// running one is left exactly as it was.
@@ -345,5 +393,34 @@ mod tests {
         assert_eq!((refused.len(), rep), (d.len(), 0));
         let (one_new, _) = notices_to_log(d, &noticed[1..], false);
         assert_eq!(one_new.len(), warnings + 1);
+    }
+
+    /// An instant `ms` milliseconds after an arbitrary origin.
+    fn at(ms: u64) -> Instant {
+        Instant::from_nanos(1_000_000_000 + ms * 1_000_000)
+    }
+
+    /// The SIGHUP rule's boundaries: less than RELOAD_CLEARANCE away holds the reload for the
+    /// deadline, exactly RELOAD_CLEARANCE or more runs it at once, a deadline already past
+    /// (served first in the same turn) holds it, no deadline runs it at once.
+    #[test]
+    fn a_reload_waits_only_for_a_deadline_less_than_the_clearance_away() {
+        let now = at(0);
+        let clearance = u64::try_from(RELOAD_CLEARANCE.as_millis()).unwrap_or(u64::MAX);
+        assert_eq!(clearance, 50);
+        assert_eq!(reload_held_until(now, None), None);
+        assert_eq!(reload_held_until(now, Some(at(clearance))), None);
+        assert_eq!(reload_held_until(now, Some(at(clearance + 1))), None);
+        let just_inside = now + (RELOAD_CLEARANCE - std::time::Duration::from_nanos(1));
+        assert_eq!(reload_held_until(now, Some(just_inside)), Some(just_inside));
+        assert_eq!(reload_held_until(now, Some(at(1))), Some(at(1)));
+        assert_eq!(reload_held_until(now, Some(now)), Some(now));
+        let past = Instant::from_nanos(1_000_000_000 - 7_000_000);
+        assert_eq!(reload_held_until(now, Some(past)), Some(past));
+        assert_eq!(
+            reload_held_until(now, Some(Instant::from_nanos(0))),
+            Some(Instant::from_nanos(0))
+        );
+        assert_eq!(reload_held_until(now, Some(Instant::MAX)), None);
     }
 }
