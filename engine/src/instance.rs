@@ -132,11 +132,15 @@ pub fn next_advert_after(sent: Instant, interval: Duration, phase: Duration) -> 
 pub const GRID_BATCH: usize = 128;
 
 /// The closest two phases of one interval's grid may be ([`spread_grid_phases`]): a batch
-/// should be sent before the next one falls due, or the batches run together into one burst
-/// again, with one more wake-up each. 2.5 ms is about two batches of [`GRID_BATCH`] adverts on
-/// the slowest machine measured (7 to 8 us an advert, kernel included); at 10 ms it allows four
-/// batches.
-pub const GRID_MIN_STEP: Duration = Duration::from_micros(2_500);
+/// should mostly be sent before the next one falls due, or the batches run together into one
+/// burst again, with one more wake-up each. 1.25 ms is about one batch of [`GRID_BATCH`]
+/// adverts on the slowest machine measured (7 to 8 us an advert, kernel included, 1.0 ms); at
+/// 10 ms it allows eight batches, so 1,020 instances go out in batches of 128 like 4,080 at
+/// 100 ms. With 2.5 ms (four batches of 255 at 10 ms) the last adverts of a batch left up to
+/// 2 ms after its first, and their gaps varied with that whole batch's speed: the adverts at
+/// the end of a batch were late (gap > interval + 0.5 ms) five to eight times as often as the
+/// first (BENCHMARKS-daemon.md, tenth session).
+pub const GRID_MIN_STEP: Duration = Duration::from_micros(1_250);
 
 /// Give the instances of an interval class of more than [`GRID_BATCH`] members evenly spaced
 /// phases on their grid: in configuration order, `ceil(n / GRID_BATCH)` equal batches (at most
@@ -598,14 +602,23 @@ mod tests {
         let mut v = instances(1_020, Duration::from_millis(10));
         v.extend(instances(3, Duration::from_secs(1)));
         spread_grid_phases(&mut v);
-        // 1,020 at 10 ms: at most one batch per 2.5 ms, so 4 batches of 255, in configuration
-        // order.
+        // 1,020 at 10 ms: 8 batches of (at most) 128, 1.25 ms apart, in configuration order.
         assert_eq!(v[0].grid_phase, Duration::ZERO);
-        assert_eq!(v[254].grid_phase, Duration::ZERO);
-        assert_eq!(v[255].grid_phase, Duration::from_micros(2_500));
-        assert_eq!(v[1_019].grid_phase, Duration::from_micros(7_500));
+        assert_eq!(v[127].grid_phase, Duration::ZERO);
+        assert_eq!(v[128].grid_phase, Duration::from_micros(1_250));
+        assert_eq!(v[1_019].grid_phase, Duration::from_micros(8_750));
         // The small class of another interval is left on one point.
         assert!(v[1_020..].iter().all(|i| i.grid_phase == Duration::ZERO));
+    }
+
+    #[test]
+    fn a_short_interval_gets_at_most_one_batch_per_min_step() {
+        // 2,040 at 10 ms: room for 8 phases 1.25 ms apart, so 8 batches of 255.
+        let mut v = instances(2_040, Duration::from_millis(10));
+        spread_grid_phases(&mut v);
+        assert_eq!(v[254].grid_phase, Duration::ZERO);
+        assert_eq!(v[255].grid_phase, GRID_MIN_STEP);
+        assert_eq!(v[2_039].grid_phase, GRID_MIN_STEP * 7);
     }
 
     /// RFC 5798 section 6.4.2: after the advert sent on becoming MASTER, "Set the Adver_Timer to

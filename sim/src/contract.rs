@@ -21,6 +21,9 @@
 //! * `deadline`: a MASTER or BACKUP has a deadline (a BACKUP of a sync group may wait for a
 //!   member that still runs its own), an INIT or FAULT one none; [`Engine::poll_timeout`] is
 //!   the earliest of them and, after `handle_timeout(now)`, later than `now`.
+//! * `read-delay`: [`Engine::input_may_wait`] (kept by the engine as instances change) is what
+//!   a scan of the views gives: zero while an instance is MASTER, else the least Skew_Time of
+//!   the BACKUPs for their priority and Master_Adver_Interval, none without either.
 //! * `counters`: each delivered packet that reaches an instance (interface, family, VRID) adds
 //!   one to its drop counters or to `adverts_received`, any other one to the router's; each
 //!   drop is one `ProtocolError`; sent adverts, priority-0 adverts and MASTER entries and exits
@@ -613,6 +616,8 @@ impl Contract {
         timeout_now: Option<Instant>,
     ) -> Result<(), Breach> {
         let mut earliest: Option<Instant> = None;
+        // `read-delay`: the scan that the engine's kept value must equal.
+        let mut may_wait: Option<core::time::Duration> = None;
         for (i, view) in engine.instances().enumerate() {
             let Some(m) = self.mirror.get_mut(i) else {
                 return Err(unconfigured(i));
@@ -625,6 +630,18 @@ impl Contract {
                 view.name(),
                 m.state
             );
+            let share = match state {
+                State::Master => Some(core::time::Duration::ZERO),
+                State::Backup => Some(vigil_engine::instance::skew_time(
+                    view.config().version,
+                    view.priority(),
+                    view.master_adver_interval(),
+                )),
+                State::Init | State::Fault => None,
+            };
+            if let Some(d) = share {
+                may_wait = Some(may_wait.map_or(d, |w| w.min(d)));
+            }
             let shared = view.config_shared();
             let configured = &shared.virtual_addresses;
             // The same set: in the configured order (how they are added) at once, else each
@@ -679,6 +696,12 @@ impl Contract {
             }
             check_counters(&view, m)?;
         }
+        ensure!(
+            engine.input_may_wait() == may_wait,
+            "read-delay",
+            "input_may_wait {:?}, the instances' least {may_wait:?}",
+            engine.input_may_wait()
+        );
         let rs = engine.router_stats();
         let router_drops =
             rs.vrid_errors + rs.packet_length_errors + rs.unknown_interface_or_family;

@@ -39,12 +39,17 @@ impl Engine {
             if prio >= inst.priority {
                 inst.preempt_at = None;
             }
-            if inst.cfg.version == Version::V3 {
+            let learned = inst.cfg.version == Version::V3 && inst.master_adver_interval != heard;
+            if learned {
                 inst.master_adver_interval = heard;
             }
             inst.master_addr = Some(src);
             inst.want_master = false;
             inst.restart_down_timer(now);
+            if learned {
+                // Skew_Time follows Master_Adver_Interval (read_delay.rs).
+                self.note_wait(i);
+            }
         }
         // else: a lower priority and preemption on: discard; the timer runs out and we take over.
     }

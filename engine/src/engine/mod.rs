@@ -227,6 +227,9 @@ pub struct Engine {
     gate_config: Arc<crate::setup::AnnounceGates>,
     /// The announcement gate of each interface announced on so far (`announce.rs`).
     gates: announce::Gates,
+    /// The instances' shares of [`Engine::input_may_wait`], kept as they change
+    /// (`read_delay.rs`).
+    waits: read_delay::Waits,
 }
 
 impl PartialEq for Engine {
@@ -250,6 +253,7 @@ impl PartialEq for Engine {
             && self.start_at == other.start_at
             && self.gate_config == other.gate_config
             && self.gates == other.gates
+            && self.waits == other.waits
     }
 }
 
@@ -441,6 +445,7 @@ impl Engine {
             router_drops: Gate::default(),
             gate_config: Arc::new(announce_gates),
             gates: announce::Gates::default(),
+            waits: read_delay::Waits::new(n),
         };
         for i in 0..n {
             engine.instances[i].priority = engine.effective_priority(i);

@@ -109,6 +109,8 @@ impl Engine {
         for a in out {
             next.actions.push_back(a);
         }
+        // States, priorities and intervals were moved in above: count the waits again first.
+        next.recount_waits();
         next.settle_after_reload(now);
         *self = next;
         stopped

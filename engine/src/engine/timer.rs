@@ -14,10 +14,24 @@ impl Engine {
     /// may serve such a deadline more precisely than others (vigild wakes a little early and
     /// waits out the rest on the CPU); the engine still decides at the deadline, the backlog
     /// rule included. False when no timer runs.
+    ///
+    /// Constant time in the usual cases (a runner asks at every wake-up): no BACKUP at all
+    /// (a master), or the heap's top is the takeover; only otherwise are the instances scanned
+    /// for one tied with it.
     pub fn next_deadline_is_takeover(&mut self) -> bool {
         let Some(d) = self.poll_timeout() else {
             return false;
         };
+        if !self.waits.any_backup() {
+            return false;
+        }
+        // poll_timeout left the heap's top valid: the earliest instance deadline.
+        if let Some(&Reverse((when, idx))) = self.heap.peek() {
+            let top = &self.instances[idx as usize];
+            if when == d && top.state == State::Backup && top.get(Timer::MasterDown) == d {
+                return true;
+            }
+        }
         self.instances
             .iter()
             .any(|i| i.state == State::Backup && i.get(Timer::MasterDown) == d)

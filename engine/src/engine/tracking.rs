@@ -171,6 +171,7 @@ impl Engine {
             if inst.state == State::Backup {
                 inst.rescale_down_timer();
             }
+            self.note_wait(i);
         }
         // Not started, or still INIT: nothing to enter or leave yet. Wherever settle is reached,
         // the engine is started exactly when the instance is out of INIT (start() takes every

@@ -14,6 +14,7 @@ impl Engine {
         self.start_checks(now);
         for i in 0..self.instances.len() {
             self.instances[i].priority = self.effective_priority(i);
+            self.note_wait(i);
             let inst = &mut self.instances[i];
             if inst.cfg.preempt_delay > Duration::ZERO {
                 // keepalived: preempt_delay also holds off preemption after start-up.
@@ -86,6 +87,7 @@ impl Engine {
             priority: inst.priority,
             reason,
         });
+        self.note_wait(i);
     }
 
     /// RFC 5798 section 6.4.1/6.4.2: send an advert, add and announce the addresses, start
