@@ -85,6 +85,7 @@ impl RecvBatch {
             h.msg_hdr.msg_controllen = size_of::<[u64; CTRL_WORDS]>() as _;
             self.hdrs.push(h);
         }
+        crate::handover_probe::mark(crate::handover_probe::Stage::RecvIn);
         // SAFETY: every pointer in `hdrs` points into buffers owned by `self` that outlive the
         // call, with the lengths given.
         let n = unsafe {
@@ -97,6 +98,7 @@ impl RecvBatch {
                 std::ptr::null_mut(),
             )
         };
+        crate::handover_probe::mark(crate::handover_probe::Stage::RecvOut);
         if n < 0 {
             let e = io::Error::last_os_error();
             return match e.kind() {

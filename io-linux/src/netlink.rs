@@ -240,7 +240,9 @@ impl Rtnl {
         msg.finalize();
         let mut out = vec![0u8; msg.buffer_len()];
         msg.serialize(&mut out);
+        crate::handover_probe::mark(crate::handover_probe::Stage::Send);
         self.sock.send(&out, 0)?;
+        crate::handover_probe::mark(crate::handover_probe::Stage::Sent);
         let mut inner = Vec::new();
         loop {
             let n = self.sock.recv(&mut &mut self.buf[..], 0)?;
@@ -406,10 +408,12 @@ impl Rtnl {
         m.header.flags = AddressHeaderFlags::empty();
         m.attributes
             .retain(|a| matches!(a, AddressAttribute::Local(_) | AddressAttribute::Address(_)));
-        match self.request(
+        let r = self.request(
             RouteNetlinkMessage::DelAddress(m),
             NLM_F_REQUEST | NLM_F_ACK,
-        ) {
+        );
+        crate::handover_probe::report();
+        match r {
             Ok(_) => Ok(true),
             Err(e)
                 if matches!(

@@ -120,6 +120,7 @@ impl Daemon {
                 iface,
                 addrs,
             } => {
+                crate::handover_probe::mark(crate::handover_probe::Stage::Act);
                 for v in addrs.iter() {
                     self.remove_address(instance, iface, v);
                 }
