@@ -91,6 +91,7 @@ pub mod checks;
 pub mod daemon;
 pub mod dataplane;
 pub mod dump;
+pub mod handover_probe;
 pub mod load;
 pub mod netlink;
 pub mod route_encap;

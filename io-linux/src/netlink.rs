@@ -6,6 +6,7 @@
 //! (`RTM_NEWLINK` / `RTM_DELLINK` for carrier, `RTM_NEWADDR` / `RTM_DELADDR` for primary and
 //! link-local addresses).
 
+use std::collections::HashMap;
 use std::io;
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, RawFd};
@@ -105,7 +106,32 @@ pub struct Rtnl {
     sock: Socket,
     seq: u32,
     buf: Vec<u8>,
+    /// The RTM_DELADDR request of each address this socket added (or found already there),
+    /// encoded by the netlink crate when it was added: a MASTER that must step down sends it
+    /// as it is, its sequence number set, instead of building the crate's message tree at that
+    /// moment (issue 18: 7-10 us of cold code between the advert and the removal, measured with
+    /// the `handover-probe` build). Keyed by what the kernel matches: interface index, address,
+    /// prefix length, peer.
+    prepared: HashMap<DelKey, Prepared>,
 }
+
+/// An encoded request kept inline (no heap block of its own to fetch): RTM_DELADDR is 40
+/// bytes for IPv4, 64 for IPv6.
+#[derive(Clone, Copy, Debug)]
+struct Prepared {
+    bytes: [u8; PREPARED_LEN],
+    len: u8,
+}
+
+/// The longest request kept by [`Prepared`].
+const PREPARED_LEN: usize = 64;
+
+/// What an RTM_DELADDR names: interface index, address, prefix length, point-to-point peer.
+type DelKey = (u32, IpAddr, u8, Option<IpAddr>);
+
+/// At most this many prepared removals are kept (addresses removed by someone else leave
+/// theirs behind until then).
+const PREPARED_MAX: usize = 4096;
 
 /// The event socket.
 #[derive(Debug)]
@@ -203,6 +229,36 @@ fn io_err(code: i32) -> io::Error {
     io::Error::from_raw_os_error(code.abs())
 }
 
+/// The flags of an RTM_DELADDR request.
+const DEL_FLAGS: u16 = NLM_F_REQUEST | NLM_F_ACK;
+
+/// One request, encoded by the netlink crate, its sequence number 0 (set when it is sent:
+/// [`set_sequence`]).
+fn encode(payload: RouteNetlinkMessage, flags: u16) -> Vec<u8> {
+    let mut msg = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(payload));
+    msg.header.flags = flags;
+    msg.finalize();
+    let mut out = vec![0u8; msg.buffer_len()];
+    msg.serialize(&mut out);
+    out
+}
+
+/// The RTM_DELADDR request of `key`, encoded ([`encode`]).
+fn del_request(key: DelKey) -> io::Result<Vec<u8>> {
+    Ok(encode(
+        RouteNetlinkMessage::DelAddress(Rtnl::del_message(key)?),
+        DEL_FLAGS,
+    ))
+}
+
+/// Set the sequence number of an encoded request: `nlmsg_seq`, bytes 8-11 of the message
+/// header (struct nlmsghdr: length, type, flags, seq, port; host byte order).
+fn set_sequence(out: &mut [u8], seq: u32) {
+    if let Some(b) = out.get_mut(8..12) {
+        b.copy_from_slice(&seq.to_ne_bytes());
+    }
+}
+
 impl Rtnl {
     /// Open the request socket.
     pub fn open() -> io::Result<Rtnl> {
@@ -213,6 +269,7 @@ impl Rtnl {
             sock,
             seq: 1,
             buf: vec![0; 1 << 16],
+            prepared: HashMap::new(),
         })
     }
 
@@ -232,15 +289,19 @@ impl Rtnl {
         payload: RouteNetlinkMessage,
         flags: u16,
     ) -> io::Result<Vec<RouteNetlinkMessage>> {
+        let mut out = encode(payload, flags);
+        self.exchange(&mut out, flags)
+    }
+
+    /// Send request `out` (encoded by [`encode`]) with the next sequence number and collect
+    /// the answer as [`Self::request`] does.
+    fn exchange(&mut self, out: &mut [u8], flags: u16) -> io::Result<Vec<RouteNetlinkMessage>> {
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
-        let mut msg = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(payload));
-        msg.header.flags = flags;
-        msg.header.sequence_number = seq;
-        msg.finalize();
-        let mut out = vec![0u8; msg.buffer_len()];
-        msg.serialize(&mut out);
-        self.sock.send(&out, 0)?;
+        set_sequence(out, seq);
+        crate::handover_probe::mark(crate::handover_probe::Stage::Send);
+        self.sock.send(out, 0)?;
+        crate::handover_probe::mark(crate::handover_probe::Stage::Sent);
         let mut inner = Vec::new();
         loop {
             let n = self.sock.recv(&mut &mut self.buf[..], 0)?;
@@ -374,17 +435,47 @@ impl Rtnl {
     }
 
     /// Add a virtual address on interface `index`. `Ok(false)` when it was already there (so
-    /// it is not ours to record).
+    /// it is not ours to record). Either way its removal is encoded now, for
+    /// [`Self::del_address`] (after the addition: outside the addition's RTNL hold).
     pub fn add_address(&mut self, index: u32, v: &VirtualAddress) -> io::Result<bool> {
         let m = Self::addr_message(index, v)?;
-        match self.request(
+        let added = match self.request(
             RouteNetlinkMessage::NewAddress(m),
             NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
         ) {
-            Ok(_) => Ok(true),
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(false),
-            Err(e) => Err(e),
+            Ok(_) => true,
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => false,
+            Err(e) => return Err(e),
+        };
+        let key = (index, v.addr, v.prefix_len, v.peer);
+        if let Ok(out) = del_request(key) {
+            if out.len() <= PREPARED_LEN {
+                let mut bytes = [0; PREPARED_LEN];
+                bytes[..out.len()].copy_from_slice(&out);
+                if self.prepared.len() >= PREPARED_MAX {
+                    self.prepared.clear();
+                }
+                let len = out.len() as u8;
+                self.prepared.insert(key, Prepared { bytes, len });
+            }
         }
+        Ok(added)
+    }
+
+    /// The RTM_DELADDR message of `key`: IFA_LOCAL and IFA_ADDRESS only (what the kernel
+    /// matches), no flags.
+    fn del_message(key: DelKey) -> io::Result<AddressMessage> {
+        let (index, addr, prefix_len, peer) = key;
+        let v = VirtualAddress {
+            prefix_len,
+            peer,
+            ..VirtualAddress::new(addr)
+        };
+        let mut m = Self::addr_message(index, &v)?;
+        m.header.flags = AddressHeaderFlags::empty();
+        m.attributes
+            .retain(|a| matches!(a, AddressAttribute::Local(_) | AddressAttribute::Address(_)));
+        Ok(m)
     }
 
     /// Remove an address from interface `index`. `Ok(false)` when it was not there.
@@ -397,19 +488,13 @@ impl Rtnl {
         prefix_len: u8,
         peer: Option<IpAddr>,
     ) -> io::Result<bool> {
-        let v = VirtualAddress {
-            prefix_len,
-            peer,
-            ..VirtualAddress::new(addr)
+        let key = (index, addr, prefix_len, peer);
+        let r = match self.prepared.remove(&key) {
+            Some(mut p) => self.exchange(&mut p.bytes[..usize::from(p.len)], DEL_FLAGS),
+            None => self.exchange(&mut del_request(key)?, DEL_FLAGS),
         };
-        let mut m = Self::addr_message(index, &v)?;
-        m.header.flags = AddressHeaderFlags::empty();
-        m.attributes
-            .retain(|a| matches!(a, AddressAttribute::Local(_) | AddressAttribute::Address(_)));
-        match self.request(
-            RouteNetlinkMessage::DelAddress(m),
-            NLM_F_REQUEST | NLM_F_ACK,
-        ) {
+        crate::handover_probe::report();
+        match r {
             Ok(_) => Ok(true),
             Err(e)
                 if matches!(

@@ -143,3 +143,43 @@ fn an_address_request_carries_the_scope_number() {
     assert_eq!(scope(Scope::Number(254)), AddressScope::Host);
     assert_eq!(scope(Scope::Number(42)), AddressScope::from(42));
 }
+
+/// The removal prepared at addition time is, once its sequence number is set, byte for byte
+/// the request the crate encodes with that sequence number (what was sent before it was
+/// prepared), for IPv4, IPv6 and a point-to-point peer.
+#[test]
+fn prepared_removal_is_the_crates_request() {
+    let keys: [DelKey; 3] = [
+        (7, v4("192.0.2.100"), 24, None),
+        (3, "2001:db8::5".parse().unwrap(), 64, None),
+        (9, v4("198.51.100.1"), 32, Some(v4("198.51.100.2"))),
+    ];
+    for key in keys {
+        let mut prepared = del_request(key).unwrap();
+        set_sequence(&mut prepared, 0x0102_0304);
+        let mut msg = NetlinkMessage::new(
+            NetlinkHeader::default(),
+            NetlinkPayload::from(RouteNetlinkMessage::DelAddress(
+                Rtnl::del_message(key).unwrap(),
+            )),
+        );
+        msg.header.flags = NLM_F_REQUEST | NLM_F_ACK;
+        msg.header.sequence_number = 0x0102_0304;
+        msg.finalize();
+        let mut expected = vec![0u8; msg.buffer_len()];
+        msg.serialize(&mut expected);
+        assert_eq!(prepared, expected, "{key:?}");
+        // And the kernel's view of it: RTM_DELADDR with IFA_LOCAL and IFA_ADDRESS.
+        let back = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&prepared).unwrap();
+        assert_eq!(back.header.sequence_number, 0x0102_0304);
+        let NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelAddress(m)) = back.payload else {
+            panic!("not an RTM_DELADDR: {back:?}");
+        };
+        assert_eq!(m.header.index, key.0);
+        assert_eq!(m.header.prefix_len, key.2);
+        assert!(m.attributes.contains(&AddressAttribute::Local(key.1)));
+        assert!(m
+            .attributes
+            .contains(&AddressAttribute::Address(key.3.unwrap_or(key.1))));
+    }
+}

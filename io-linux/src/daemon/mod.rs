@@ -666,6 +666,7 @@ impl Daemon {
                     return self.stop(EXIT_FATAL);
                 }
             };
+            crate::handover_probe::mark(crate::handover_probe::Stage::Woke);
             self.realtime_guard();
             let mut burst = false;
             for ev in &events[..n] {

@@ -112,6 +112,10 @@ impl Daemon {
                     }
                     _ => self.clock.now(),
                 };
+                crate::handover_probe::mark_at(
+                    crate::handover_probe::Stage::Arrival,
+                    now.as_nanos(),
+                );
                 self.engine.handle_input(
                     now,
                     Input::Packet(Received {
@@ -122,6 +126,7 @@ impl Daemon {
                         payload: &self.rxb.buf()[dg.start..dg.end],
                     }),
                 );
+                crate::handover_probe::mark(crate::handover_probe::Stage::Decided);
                 self.drain_actions();
             }
             if n < batch::RECV_BATCH {
