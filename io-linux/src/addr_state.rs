@@ -99,11 +99,6 @@ impl AddrState {
         &self.path
     }
 
-    /// Whether the record changed since the last write.
-    pub fn is_dirty(&self) -> bool {
-        self.dirty
-    }
-
     /// Write the record if it changed since the last write.
     pub fn flush(&mut self) -> io::Result<()> {
         if self.dirty {

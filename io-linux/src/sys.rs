@@ -144,14 +144,6 @@ impl RealtimeOffset {
     }
 }
 
-/// Offer the CPU to the tasks of the same scheduling priority waiting for it (`sched_yield`):
-/// a SCHED_FIFO thread goes to the end of its priority's queue and runs again at once when
-/// nothing else of that priority is runnable.
-pub fn yield_cpu() {
-    // SAFETY: no arguments; it cannot fail on Linux.
-    unsafe { libc::sched_yield() };
-}
-
 /// An [`Instant`] as the absolute `timespec` `timerfd_settime` expects.
 // The libc crate marks musl's time_t deprecated (it will become 64-bit there): on x86_64 it
 // is 64-bit already.

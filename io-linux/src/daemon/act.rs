@@ -26,18 +26,8 @@ impl Daemon {
         self.flush_adverts();
     }
 
-    /// Write the address record if it changed. The CPU is offered first (`sched_yield`) to any
-    /// task of the same real-time priority waiting for it: the write (a file and a rename,
-    /// 0.1-0.4 ms on a loaded machine) is bookkeeping, and a peer router on the same CPU (routers
-    /// in namespaces or containers of one host, both SCHED_FIFO at one priority: no preemption)
-    /// woken by this take-over's advert to remove its own address waited for it, the old
-    /// master holding the address meanwhile (issue 18: 0.4-0.7 ms hand-overs in 4 of 6 traced
-    /// `restart` runs when the scheduler put host 2 on host 1's vCPU).
+    /// Write the address record if it changed.
     pub(super) fn flush_record(&mut self) {
-        if !self.addrs.is_dirty() {
-            return;
-        }
-        sys::yield_cpu();
         if let Err(e) = self.addrs.flush() {
             warn!("cannot write {}: {e}", self.addrs.path().display());
         }
