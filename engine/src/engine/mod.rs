@@ -131,6 +131,11 @@ impl<'a> InstanceView<'a> {
         self.inst.cfg.announce.na_router_flag
     }
     /// The instance's configuration.
+    ///
+    /// These accessors are `#[inline]`: a runner's checks read them for every instance after
+    /// every call (the run-loop contract, sim/src/contract.rs), and a call into another crate
+    /// for each field cost more than the comparison it fed (FUZZING.md, session 10).
+    #[inline]
     pub fn config(&self) -> &'a InstanceConfig {
         &self.inst.cfg
     }
@@ -139,6 +144,7 @@ impl<'a> InstanceView<'a> {
         self.inst.id
     }
     /// Its name.
+    #[inline]
     pub fn name(&self) -> &'a str {
         &self.inst.cfg.name
     }
@@ -147,10 +153,12 @@ impl<'a> InstanceView<'a> {
         self.inst.iface
     }
     /// Current state.
+    #[inline]
     pub fn state(&self) -> State {
         self.inst.state
     }
     /// Effective priority.
+    #[inline]
     pub fn priority(&self) -> u8 {
         self.inst.priority
     }
@@ -167,6 +175,7 @@ impl<'a> InstanceView<'a> {
         self.inst.master_addr
     }
     /// Counters.
+    #[inline]
     pub fn stats(&self) -> &'a InstanceStats {
         &self.inst.stats
     }
@@ -175,6 +184,7 @@ impl<'a> InstanceView<'a> {
         &self.inst.peer_checksums
     }
     /// The next deadline of this instance's timers, if any runs.
+    #[inline]
     pub fn next_deadline(&self) -> Option<Instant> {
         let d = self.inst.next_deadline();
         (d != Instant::MAX).then_some(d)
@@ -657,11 +667,13 @@ impl Engine {
     }
 
     /// Views of every instance, in configuration order.
+    #[inline]
     pub fn instances(&self) -> impl Iterator<Item = InstanceView<'_>> {
         self.instances.iter().map(|inst| InstanceView { inst })
     }
 
     /// Counters of packets that reached no instance.
+    #[inline]
     pub fn router_stats(&self) -> &RouterStats {
         &self.stats
     }
