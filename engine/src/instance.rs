@@ -351,6 +351,7 @@ impl Instance {
     }
 
     /// The earliest running timer.
+    #[inline]
     pub(crate) fn next_deadline(&self) -> Instant {
         self.timers.iter().copied().min().unwrap_or(Instant::MAX)
     }

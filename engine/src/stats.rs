@@ -98,6 +98,7 @@ impl InstanceStats {
     }
 
     /// Sum of the drop counters.
+    #[inline]
     pub fn drops(&self) -> u64 {
         self.drop_sum()
     }
@@ -136,6 +137,7 @@ macro_rules! stat_fields {
             /// through [`FIELDS`]' function pointers cost an indirect call per field, and a
             /// runner's checks ask after every call (1.8 % of the `engine` fuzz target's
             /// instructions). Wrapping, as the sum over the table was.
+            #[inline]
             fn drop_sum(&self) -> u64 {
                 0u64 $(.wrapping_add(if Option::<&str>::is_some(&$drop) { self.$field } else { 0 }))*
             }

@@ -18,6 +18,7 @@ use super::*;
 impl Engine {
     /// When the next check program run is due (`None`: none, before start or after
     /// shutdown). [`Engine::poll_timeout`] is the earlier of this and the instances' timers.
+    #[inline]
     pub fn next_check_due(&self) -> Option<Instant> {
         (self.checks_due != Instant::MAX).then_some(self.checks_due)
     }

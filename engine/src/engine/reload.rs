@@ -31,6 +31,7 @@ impl<'a> InstanceView<'a> {
     /// The instance's configuration as the engine shares it: the same allocation until a
     /// reload replaces it, so that a checker can remember what it already compared against it
     /// (the run-loop contract's held-address check, sim/src/contract.rs).
+    #[inline]
     pub fn config_shared(&self) -> &'a Arc<InstanceConfig> {
         &self.inst.cfg
     }
