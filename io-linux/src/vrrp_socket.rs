@@ -52,7 +52,8 @@ pub struct VrrpSocket {
     ifindex: u32,
 }
 
-fn setsockopt_int(
+/// `setsockopt` of one `int` option.
+pub(crate) fn setsockopt_int(
     fd: RawFd,
     level: libc::c_int,
     name: libc::c_int,

@@ -901,12 +901,7 @@ fn iface_ids(engine: &Engine, config: &EngineConfig) -> Vec<Option<IfaceId>> {
     config
         .instances
         .iter()
-        .map(|c| {
-            engine
-                .interfaces()
-                .find(|(_, name)| *name == c.interface)
-                .map(|(id, _)| id)
-        })
+        .map(|c| engine.interface_id(&c.interface))
         .collect()
 }
 
