@@ -72,10 +72,19 @@ while an equal-priority one runs on its previous vCPU goes to another), so every
 crosses vCPUs (ftrace 2026-12-04: 6 of 6 vigild runs crossed, 0 of 6 keepalived runs).
 Pinned, both cross, as routers on two machines do (BENCHMARKS-daemon.md, 2026-12-04 morning).
 
+With --returning IMPL host 1 runs IMPL for every implementation measured, so that only the old
+master (host 2) differs. Both routers share one kernel here, and its routing lock (RTNL) is one
+for all namespaces: host 1 adds its address just after its first advert, while host 2 is
+removing its own, and how often host 2's RTM_DELADDR waits for host 1's RTM_NEWADDR depends on
+host 1's speed, not host 2's (keepalived logs "Entering MASTER STATE" between its advert and its
+RTM_NEWADDR: vrrp_state_master_tx in vrrp.c; vigild adds at once). Two routers on two machines
+share no lock; the default (same implementation on both hosts) is what a pair of either would do
+on this one.
+
 Usage: bench/preempt.py [--runs N] [--mode restart|heal|both] [--instances N] [--before VIGILD]
                         [--only vigil|keepalived] [--heal-path alternate|answer|periodic|random]
                         [--pin] [--no-kernel-stamp | --kernel-stamp-alternate]
-                        [--no-netstamp-hold] [--json FILE]
+                        [--no-netstamp-hold] [--returning vigil|keepalived] [--json FILE]
 """
 
 import argparse
@@ -275,6 +284,8 @@ KS = KernelStamp(enabled=False)
 # --kernel-stamp-alternate: the instance's events on in runs 0, 1, 4, 5, ..., off in 2, 3, 6, 7,
 # ... (both heal paths in each half), to measure what they cost in the same window.
 ALTERNATE = False
+# --returning: host 1's implementation for every run (None: the measured one).
+RETURNING = None
 
 
 def start(lab, kind, host, text, tag):
@@ -294,6 +305,10 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
     other path), "random" heals at a random instant as this bench did before 2026-12-04."""
     tag = f"{impl}-{mode}-{k}"
     kind = "vigil" if impl.startswith("vigil") else "keepalived"
+    # Host 1 (the returning / healing router): the measured implementation, or with --returning
+    # the same one for every implementation measured (module note).
+    hi_impl = RETURNING or impl
+    hi_kind = "vigil" if hi_impl.startswith("vigil") else "keepalived"
     L.VIGILD = BINARIES.get(impl, L.VIGILD)
     addrs = vips(n)
     lo = start(lab, kind, 2, conf(100, n), f"{tag}-lo")
@@ -304,7 +319,8 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
                 raise RuntimeError("host 2 never became MASTER")
             time.sleep(0.3 + random.random() * INTERVAL)
         else:
-            hi = start(lab, kind, 1, conf(200, n), f"{tag}-hi")
+            L.VIGILD = BINARIES.get(hi_impl, L.VIGILD)
+            hi = start(lab, hi_kind, 1, conf(200, n), f"{tag}-hi")
             if not settle(lab, True, n):
                 raise RuntimeError("no election")
             L.sh("ip", "netns", "exec", lab.br(), "bridge", "link", "set", "dev", "p1l0", "state", "0")
@@ -359,7 +375,8 @@ def one_run(lab, impl, mode, k, n=1, heal_path="random"):
         t_event = time.time()
         at_set = at if watch else t_event
         if mode == "restart":
-            hi = start(lab, kind, 1, conf(200, n), f"{tag}-hi")
+            L.VIGILD = BINARIES.get(hi_impl, L.VIGILD)
+            hi = start(lab, hi_kind, 1, conf(200, n), f"{tag}-hi")
         else:
             offs = {d: os.path.getsize(d.log) for d in (hi, lo)}
             if batch:
@@ -504,10 +521,15 @@ def main():
     ap.add_argument("--no-netstamp-hold", action="store_true",
                     help="do not hold the kernel's receive timestamping on (the start point as "
                          "before 2026-12-04's eighth session: see hold_netstamp)")
+    ap.add_argument("--returning", choices=["vigil", "keepalived"],
+                    help="host 1 (the returning or healing router) runs this implementation for "
+                         "every implementation measured: only host 2, the old master, differs "
+                         "(module note)")
     ap.add_argument("--json")
     args = ap.parse_args()
-    global PIN, KS, ALTERNATE
+    global PIN, KS, ALTERNATE, RETURNING
     PIN = args.pin
+    RETURNING = args.returning
     ALTERNATE = args.kernel_stamp_alternate
     # SIGTERM / SIGHUP end the run through the `finally`s (ftrace instance, mount, namespaces).
     for sig in (signal.SIGTERM, signal.SIGHUP):
@@ -684,7 +706,7 @@ def run(args):
     if args.json:
         L.write_results(args.json, results, vigild=L.binary_id(BINARIES["vigil"]),
                         before=L.binary_id(args.before),
-                        paired=pairs_out, pin=args.pin,
+                        paired=pairs_out, pin=args.pin, returning=args.returning,
                         kernel_stamp_alternate=args.kernel_stamp_alternate,
                         netstamp_hold=not args.no_netstamp_hold,
                         kernel_end_point=("sock:sk_data_ready on host 2's monitor socket in host "
