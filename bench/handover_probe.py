@@ -2,7 +2,9 @@
 """Per-stage figures of host 2's own path in bench/preempt.py's hand-overs, from vigild's
 `handover-probe` build (issue 18; io-linux/src/handover_probe.rs), in nanoseconds.
 
-Each address removal of a probe build appends a line to /tmp/vigild-probe.log: the PID, then
+Each address removal of a probe build appends a line to its process's own file,
+vigild-probe.<pid>.log in $VIGILD_PROBE_DIR (this script sets it to a fresh directory, so that
+another probe daemon on the machine writes elsewhere; without it, /tmp): the PID, then
 the advert's kernel receive stamp (0) and, after it, the wake-up (epoll returned), recvmmsg
 entered and returned, the engine's decision, the removal action started, the RTM_DELADDR
 `sendto` entered and returned. This script runs a command (bench/preempt.py with one or two
@@ -28,23 +30,27 @@ Usage (root): bench/handover_probe.py -- env VIGILD=NEW python3 bench/preempt.py
 """
 
 import collections
+import glob
 import os
 import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
-LOG = "/tmp/vigild-probe.log"
 COLS = ["arr->woke", "woke->recv>", "recvmmsg", "recv<->decided", "decided->act", "act->send",
         "sendto", "woke->send"]
 
 
 def main():
     cmd = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else sys.argv[1:]
-    if os.path.exists(LOG):
-        os.rename(LOG, LOG + ".old")
+    # The probe daemons the command starts inherit the directory (bench/lab.py passes the
+    # environment on): their files, and only theirs, land in it.
+    probe_dir = tempfile.mkdtemp(prefix="vigild-probe-")
+    os.environ["VIGILD_PROBE_DIR"] = probe_dir
+    print(f"probe files: {probe_dir}", file=sys.stderr)
     who, done = {}, threading.Event()
 
     def watch():
@@ -64,7 +70,14 @@ def main():
         done.set()
         t.join()
     st = collections.defaultdict(list)
-    for line in open(LOG) if os.path.exists(LOG) else []:
+    lines = []
+    for path in sorted(glob.glob(os.path.join(probe_dir, "vigild-probe.*.log"))):
+        with open(path) as log:
+            lines.extend(log)
+    if not lines:
+        print(f"no probe lines in {probe_dir}: were the binaries built with "
+              "--features handover-probe?", file=sys.stderr)
+    for line in lines:
         f = line.split()
         if len(f) != 9 or "-" in f[1:]:
             continue

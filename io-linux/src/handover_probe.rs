@@ -3,10 +3,12 @@
 //! daemon itself sees it. Compiled in only with the `handover-probe` feature (a diagnostic
 //! build for bench/preempt.py); without it every function here is empty and inlined away.
 //!
-//! With the feature, each address removal appends one line to `/tmp/vigild-probe.log`
-//! (`pid arrival woke recv_in recv_out decided act send sent`, nanoseconds after the advert's
-//! kernel receive stamp), written after the removal's acknowledgement: outside the window it
-//! measures.
+//! With the feature, each address removal appends one line to the process's own file,
+//! `vigild-probe.<pid>.log` in the directory `$VIGILD_PROBE_DIR` names (bench/handover_probe.py
+//! sets it to a fresh directory per bench run), else in `/tmp`: two probe daemons never write
+//! into one file. The line is `pid arrival woke recv_in recv_out decided act send sent`,
+//! nanoseconds after the advert's kernel receive stamp, written after the removal's
+//! acknowledgement: outside the window it measures.
 
 /// A point of the path.
 #[derive(Clone, Copy, Debug)]
@@ -36,6 +38,15 @@ mod imp {
 
     static STAMPS: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
 
+    /// This process's file (see the module's comment), chosen at the first removal.
+    fn path() -> &'static std::path::Path {
+        static PATH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+        PATH.get_or_init(|| {
+            let dir = std::env::var_os("VIGILD_PROBE_DIR").unwrap_or_else(|| "/tmp".into());
+            std::path::Path::new(&dir).join(format!("vigild-probe.{}.log", std::process::id()))
+        })
+    }
+
     pub(super) fn mark_at(s: Stage, nanos: u64) {
         STAMPS[s as usize].store(nanos, Ordering::Relaxed);
     }
@@ -64,7 +75,7 @@ mod imp {
         if let Ok(mut f) = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open("/tmp/vigild-probe.log")
+            .open(path())
         {
             let _ = writeln!(f, "{} {}", std::process::id(), rel.join(" "));
         }

@@ -384,8 +384,30 @@ fn largest_gap(adv: &[(f64, String, u8)], src: &str) -> (f64, usize) {
     (gap, times.len())
 }
 
+/// The longest silence of a MASTER (adverts every 100 ms) that the protocol lets pass: the
+/// Master_Down_Interval of its backup at `backup_priority` (RFC 5798 6.1: three intervals plus
+/// Skew_Time; 360.9 ms at priority 100). A gap that reaches it makes the backup take over;
+/// anything shorter is lateness, which the protocol tolerates and a loaded machine produces
+/// without any bug.
+///
+/// Why not two intervals (200 ms, "an advert went missing"), the bound these tests had: this
+/// VM's hypervisor stops a vCPU for 30-112 ms now and then (traced 2026-12-04), so an interval
+/// plus a stall passes 200 ms with no advert skipped, and the project's tests assert no timing
+/// beyond what the protocol decides. What the bound still catches is what matters: a reload that
+/// holds adverts back long enough for a takeover. A reload that blocks the loop for R ms leaves a
+/// silence of up to R + 50 ms under the hold rule (daemon/reload.rs: at once only when the next
+/// advert is at least 50 ms away), up to R + 100 ms without it (the SIGHUP grid test walks the
+/// whole interval): a 300 ms reload fails under the old rule and passes under the hold rule,
+/// any reload of more than about 311 ms fails. The callers also check that the backup never
+/// spoke, the same rule seen from the other side (a backup stalled too may not take over in
+/// time to show it).
+fn master_down_interval(backup_priority: u8) -> f64 {
+    let interval = Duration::from_millis(100);
+    (interval * 3 + vigil_tests::netns::skew_time(backup_priority, interval)).as_secs_f64()
+}
+
 #[test]
-fn sighup_with_an_unchanged_configuration_causes_no_transition_and_no_advert_gap() {
+fn sighup_with_an_unchanged_configuration_causes_no_transition_and_no_silence_for_a_takeover() {
     if !require_root() {
         return;
     }
@@ -422,18 +444,19 @@ fn sighup_with_an_unchanged_configuration_causes_no_transition_and_no_advert_gap
     for &n in &nodes {
         assert!(lab.node(n).running());
     }
-    // The master's adverts kept their 100 ms schedule through six reloads: nobody else spoke.
+    // The master's adverts went on through six reloads: nobody else spoke.
     let adv = adverts(&pcap);
     let (gap, count) = largest_gap(&adv, "192.0.2.11");
     eprintln!("master adverts: {count}, largest gap {:.2} ms", gap * 1e3);
     assert!(count >= 15, "{count} adverts captured");
-    // No advert went missing across the reloads: a reload that stalled the master for a whole
-    // interval leaves a gap of two intervals (200 ms). Below that is lateness, which a loaded
-    // 2-core machine produces without any bug (150 ms, half an interval of slack, was seen to
-    // fail under load). That no backup took over is checked below (nobody else spoke).
+    // No silence across the reloads long enough for the backup to take over (see
+    // master_down_interval for why not a tighter bound). That no backup took over is checked
+    // below (nobody else spoke).
+    let limit = master_down_interval(100);
     assert!(
-        gap < 0.200,
-        "largest advert gap {gap:.4} s across the reloads (2 x the 100 ms interval)"
+        gap < limit,
+        "largest advert gap {gap:.4} s across the reloads (the backup's Master_Down_Interval: \
+         {limit:.4} s)"
     );
     assert!(
         adv.iter().all(|(_, s, p)| s == "192.0.2.11" && *p == 200),
@@ -1400,12 +1423,14 @@ fn held_ms(new: &str) -> Option<f64> {
 /// SIGHUP at every point of the master's 100 ms advert interval (the reload held for an engine
 /// deadline less than 50 ms away, daemon/reload.rs): every SIGHUP is accounted for, a reload
 /// that completed or a second SIGHUP logged as merged into the reload already held; each
-/// reload's priority goes on the wire in order; no advert goes missing (no gap of two
-/// intervals, the backup never takes over). Both ways of the rule must have been taken (held,
+/// reload's priority goes on the wire in order; the adverts never stop long enough for the
+/// backup to take over (no gap of its Master_Down_Interval, see [`master_down_interval`], and
+/// the backup never speaks). Both ways of the rule must have been taken (held,
 /// and at once) and a merged SIGHUP seen: the SIGHUPs walk the interval in 7.3 ms steps, half
 /// of it is inside the clearance, and the rounds go on (up to 120) until each was seen.
 #[test]
-fn sighup_at_every_point_of_the_advert_interval_reloads_each_time_and_skips_no_advert() {
+fn sighup_at_every_point_of_the_advert_interval_reloads_each_time_and_keeps_the_adverts_within_master_down(
+) {
     if !require_root() {
         return;
     }
@@ -1489,6 +1514,22 @@ fn sighup_at_every_point_of_the_advert_interval_reloads_each_time_and_skips_no_a
     let pcap = lab.stop_capture(cap);
     let log = lab.node_ref(m).log_text();
     eprintln!("{round} rounds, {sighups} SIGHUPs: {held} held, {at_once} at once, {merged} merged");
+    let adv = adverts(&pcap);
+    let (gap, n) = largest_gap(&adv, "192.0.2.11");
+    eprintln!("master adverts: {n}, largest gap {:.2} ms", gap * 1e3);
+    // No silence long enough for the backup to take over: its Master_Down_Interval, not two
+    // intervals (see master_down_interval), checked first so that a failure names the gap.
+    // 2026-12-04, on vigilds built to sleep in each reload: 300 ms with the hold rule, largest
+    // gap 349.6 ms (passes); 300 ms with every reload at once (the rule before the hold),
+    // 402.7 ms (fails); 400 ms with the hold rule, 449.1 ms (fails). The real one with its
+    // master SIGSTOPped for 110 ms every 1.5 s (a stalled vCPU), 202.0 ms: the 200 ms bound
+    // failed, this one passes.
+    let limit = master_down_interval(100);
+    assert!(
+        gap < limit,
+        "largest advert gap {gap:.4} s across the reloads (the backup's Master_Down_Interval: \
+         {limit:.4} s)"
+    );
     assert!(
         held > 0 && at_once > 0 && merged > 0,
         "{round} rounds: {held} held, {at_once} at once, {merged} merged: a way of the rule \
@@ -1503,7 +1544,6 @@ fn sighup_at_every_point_of_the_advert_interval_reloads_each_time_and_skips_no_a
     );
     // The configuration took effect: the master's priorities on the wire are the configured
     // ones, in order, none missing.
-    let adv = adverts(&pcap);
     let mut on_wire: Vec<u8> = adv
         .iter()
         .filter(|(_, s, _)| s == "192.0.2.11")
@@ -1514,13 +1554,6 @@ fn sighup_at_every_point_of_the_advert_interval_reloads_each_time_and_skips_no_a
     assert!(
         adv.iter().all(|(_, s, _)| s == "192.0.2.11"),
         "the backup spoke: {adv:?}"
-    );
-    // No advert went missing (see the test above for why 200 ms: two intervals).
-    let (gap, n) = largest_gap(&adv, "192.0.2.11");
-    eprintln!("master adverts: {n}, largest gap {:.2} ms", gap * 1e3);
-    assert!(
-        gap < 0.200,
-        "largest advert gap {gap:.4} s across the reloads (2 x the 100 ms interval)"
     );
     assert_eq!(lab.holders(vip4()), vec![1], "{}", lab.logs());
     // No transition on either side during the rounds (start-up may have had one: a backup

@@ -143,17 +143,23 @@ impl Daemon {
     /// it was last told.
     ///
     /// Called at start, after a reload, after each batch of netlink events
-    /// ([`Daemon::on_netlink`]), and once inside a batch, by [`Daemon::apply`], just before a
-    /// virtual address deleted by someone else is told to the engine. That call is not redundant
-    /// with the one after the batch: the engine decides on the address deletion (MASTER -> BACKUP)
-    /// at once, so the link changes read before it in the same batch must reach it first (a macvlan
-    /// deleted by hand goes down, loses its addresses, then goes: the engine must go to FAULT, as
-    /// keepalived does, reading events one by one; without the call, one run in three of
-    /// vmac_addr_link_netns's deletion test saw MASTER -> BACKUP -> FAULT). It reports only what
-    /// changed, so it costs nothing when no link changed. The general order (every link event of a
-    /// batch before its address events) was tried and reverted (it replayed start-up events); route
-    /// and rule deletions by someone else ([`Daemon::route_deleted`]) are still told before the
-    /// batch's link changes.
+    /// ([`Daemon::on_netlink`]), and inside a batch, by [`Daemon::apply`], just before a deletion
+    /// by someone else is acted on: a virtual address, route or rule told to the engine
+    /// ([`Daemon::vip_deleted`], [`Daemon::route_deleted`], [`Daemon::rule_deleted`]), a static
+    /// address put back ([`Daemon::static_deleted`]). Those calls are not redundant with the one
+    /// after the batch: the engine decides on a deletion (MASTER -> BACKUP) at once, so the link
+    /// changes read before it in the same batch must reach it first, as keepalived reads events
+    /// one by one (keepalived_netlink.c `netlink_parse_info`). A macvlan deleted by hand goes
+    /// down, loses its addresses, then goes: the engine must go to FAULT (without the call, one
+    /// run in three of vmac_addr_link_netns's deletion test saw MASTER -> BACKUP -> FAULT). A link
+    /// carrying a virtual route goes down or is deleted: the kernel deletes its IPv6 routes
+    /// (RTM_DELROUTE after the link's RTM_NEWLINK, in the same read), and the engine must hear
+    /// the link first (FAULT; keepalived then ignores the route deletion, the instance being no
+    /// longer MASTER); without the call route_link_order_netns saw MASTER -> BACKUP -> FAULT at
+    /// every cut. A static address is not the engine's, but is put back after the same link
+    /// changes are told, in keepalived's order. It reports only what changed, so it costs nothing
+    /// when no link changed. The general order (every link event of a batch before its address
+    /// events) was tried and reverted (it replayed start-up events).
     pub(super) fn report_interfaces(&mut self) {
         for i in 0..self.ifaces.len() {
             let id = IfaceId(i as u16);
@@ -334,18 +340,26 @@ impl Daemon {
                 }
             }
             // Our own removals (leaving MASTER, reload, stop) carry our request socket's port.
+            // The link changes read before a deletion by someone else are told first (a link
+            // going down takes its IPv6 routes with it: FAULT, not BACKUP, see
+            // report_interfaces).
             Event::DelRoute(m, by) => {
                 if by != self.rtnl.port() {
+                    self.report_interfaces();
                     self.route_deleted(&m);
                 }
             }
             Event::DelRule(m, by) => {
                 if by != self.rtnl.port() {
+                    self.report_interfaces();
                     self.rule_deleted(&m);
                 }
             }
             Event::DelAddr(a, by) => {
-                if by != self.rtnl.port() {
+                // Only for a static address (a link going down can delete many addresses).
+                if by != self.rtnl.port() && self.statics.addresses.iter().any(|v| v.addr == a.addr)
+                {
+                    self.report_interfaces();
                     self.static_deleted(&a);
                 }
                 if let Some(f) = self.ifaces.iter_mut().find(|f| f.index == Some(a.index)) {
