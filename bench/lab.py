@@ -17,6 +17,9 @@ import subprocess
 import time
 
 VIGILD = os.environ.get("VIGILD", os.path.join(os.path.dirname(__file__), "..", "target", "release", "vigild"))
+# Extra vigild options for every vigild a bench starts (e.g. VIGILD_ARGS=--packet-socket-adverts),
+# split on white space; recorded in every JSON result (write_results).
+VIGILD_ARGS = os.environ.get("VIGILD_ARGS", "").split()
 
 
 def sh(*args, check=True, **kw):
@@ -85,7 +88,8 @@ class Daemon:
             f.write(conf_text)
         ns = lab.ns(host)
         if kind == "vigil":
-            cmd = ["ip", "netns", "exec", ns, VIGILD, "-n", "-l", "-f", self.conf, "-p", self.pid_file]
+            cmd = ["ip", "netns", "exec", ns, VIGILD, "-n", "-l", "-f", self.conf, "-p", self.pid_file,
+                   *VIGILD_ARGS]
         else:
             cmd = ["ip", "netns", "exec", ns, "keepalived", "-n", "-l", "-G", "-P", "-f", self.conf,
                    "-p", self.pid_file, "-r", self.vrrp_pid_file]
@@ -368,5 +372,6 @@ def write_results(path, results, **extra):
     """Write a benchmark's results as JSON, with the date, the machine and keepalived's version."""
     with open(path, "w") as f:
         json.dump({"date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-                   "machine": machine(), "keepalived": keepalived_version(), **extra,
+                   "machine": machine(), "keepalived": keepalived_version(),
+                   "vigild_args": VIGILD_ARGS, **extra,
                    "results": results}, f, indent=1)
