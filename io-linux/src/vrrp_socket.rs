@@ -7,7 +7,9 @@
 //!
 //! Sending goes through `sendmsg` with an `IP_PKTINFO` / `IPV6_PKTINFO` control message carrying
 //! the interface and the source address the engine chose, so the kernel never picks another
-//! source. Receiving hands the engine what RFC 5798 section 7.1 checks: the TTL / hop limit and
+//! source; IPv4 multicast adverts of an Ethernet interface go out instead on an `AF_PACKET`
+//! socket beside the raw one, with the same IPv4 header built by the daemon
+//! ([`VrrpSocket::link_fd`]). Receiving hands the engine what RFC 5798 section 7.1 checks: the TTL / hop limit and
 //! the destination. For IPv4 they come from the IP header that raw IPv4 sockets deliver; for IPv6
 //! from `IPV6_RECVHOPLIMIT` and `IPV6_RECVPKTINFO` control messages.
 
