@@ -18,6 +18,12 @@
  *       the same adverts from one socket per interface (source = the interface's own IPv4
  *       address): every INTERVAL_US (absolute schedule), COUNT adverts spread over the
  *       interfaces (255 per interface, VRIDs 1..255), one sendmmsg per interface.
+ *   floor sendp IFACE[,IFACE...] COUNT INTERVAL_US SECONDS
+ *       sendm's adverts and schedule, sent as whole Ethernet frames (our own IPv4 header: TOS
+ *       0xc0, TTL 255, DF clear; to 01:00:5e:00:00:12 from the interface's MAC) from one
+ *       AF_PACKET socket per interface: no route is looked up, allocated and freed through RCU
+ *       per datagram, as it is for every raw-socket datagram to 224.0.0.x with an output
+ *       interface (BENCHMARKS-daemon.md, eleventh session).
  *   floor recvm IFACE[,IFACE...] SECONDS
  *       one socket per interface, epoll_wait, then recvmmsg (32 a call) on each ready socket
  *       until it is empty; stops after SECONDS or at SIGINT / SIGTERM, and prints.
@@ -40,6 +46,19 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <sys/ioctl.h>
+/* sendp's socket: AF_PACKET on IFACE (receives nothing), and IFACE's MAC address. */
+static int open_packet(const char *iface, uint8_t mac[6]) {
+    int fd = socket(AF_PACKET, SOCK_RAW, 0);
+    if (fd < 0) { perror("packet socket"); exit(1); }
+    struct ifreq ifr = {0};
+    strncpy(ifr.ifr_name, iface, IFNAMSIZ - 1);
+    if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) { perror("hwaddr"); exit(1); }
+    memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+    return fd;
+}
 
 static double now_s(clockid_t c) {
     struct timespec ts;
@@ -109,10 +128,12 @@ static int split_ifaces(char *list, char **names) {
     return n;
 }
 
-static int sendm(char *list, long count, long interval_us, double seconds) {
+static int sendm(char *list, long count, long interval_us, double seconds, int pm) {
     char *names[MAX_IFACES];
     int nif = split_ifaces(list, names), fds[MAX_IFACES];
     static uint8_t pkts[MAX_IFACES][255][12];
+    static uint8_t frames[MAX_IFACES][255][14 + 20 + 12];
+    static struct sockaddr_ll lls[MAX_IFACES];
     static struct mmsghdr hdrs[MAX_IFACES][255];
     static struct iovec iovs[MAX_IFACES][255];
     struct sockaddr_in to = {.sin_family = AF_INET};
@@ -120,15 +141,38 @@ static int sendm(char *list, long count, long interval_us, double seconds) {
     int per[MAX_IFACES] = {0};
     for (long i = 0; i < count && i < (long)nif * 255; i++) per[i / 255]++;
     for (int k = 0; k < nif; k++) {
-        fds[k] = open_sock(names[k]);
+        uint8_t mac[6];
+        fds[k] = pm ? open_packet(names[k], mac) : open_sock(names[k]);
         struct in_addr src = iface_v4(names[k]);
+        if (pm) {
+            lls[k].sll_family = AF_PACKET;
+            lls[k].sll_ifindex = if_nametoindex(names[k]);
+            lls[k].sll_protocol = htons(ETH_P_IP);
+            lls[k].sll_halen = 6;
+            uint8_t d[6] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x12};
+            memcpy(lls[k].sll_addr, d, 6);
+        }
         for (int v = 0; v < per[k]; v++) {
             advert(pkts[k][v], v + 1, interval_us, src);
             iovs[k][v].iov_base = pkts[k][v];
             iovs[k][v].iov_len = 12;
+            if (pm) {
+                uint8_t *f = frames[k][v], *ip = f + 14;
+                uint8_t d[6] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x12};
+                memcpy(f, d, 6); memcpy(f + 6, mac, 6); f[12] = 0x08; f[13] = 0x00;
+                memset(ip, 0, 20);
+                ip[0] = 0x45; ip[1] = 0xc0; ip[3] = 32; ip[8] = 255; ip[9] = 112;
+                memcpy(ip + 12, &src, 4);
+                struct in_addr g = {.s_addr = inet_addr("224.0.0.18")};
+                memcpy(ip + 16, &g, 4);
+                uint16_t c = csum(ip, 20, 0); ip[10] = c >> 8; ip[11] = c & 0xff;
+                memcpy(ip + 20, pkts[k][v], 12);
+                iovs[k][v].iov_base = f;
+                iovs[k][v].iov_len = sizeof frames[k][v];
+            }
             memset(&hdrs[k][v], 0, sizeof hdrs[k][v]);
-            hdrs[k][v].msg_hdr.msg_name = &to;
-            hdrs[k][v].msg_hdr.msg_namelen = sizeof to;
+            hdrs[k][v].msg_hdr.msg_name = pm ? (void *)&lls[k] : (void *)&to;
+            hdrs[k][v].msg_hdr.msg_namelen = pm ? sizeof lls[k] : sizeof to;
             hdrs[k][v].msg_hdr.msg_iov = &iovs[k][v];
             hdrs[k][v].msg_hdr.msg_iovlen = 1;
         }
@@ -205,7 +249,9 @@ static int recvm(char *list, double seconds) {
 
 int main(int argc, char **argv) {
     if (argc >= 6 && strcmp(argv[1], "sendm") == 0)
-        return sendm(argv[2], atol(argv[3]), atol(argv[4]), atof(argv[5]));
+        return sendm(argv[2], atol(argv[3]), atol(argv[4]), atof(argv[5]), 0);
+    if (argc >= 6 && strcmp(argv[1], "sendp") == 0)
+        return sendm(argv[2], atol(argv[3]), atol(argv[4]), atof(argv[5]), 1);
     if (argc >= 4 && strcmp(argv[1], "recvm") == 0) return recvm(argv[2], atof(argv[3]));
     if (argc >= 7 && strcmp(argv[1], "send") == 0) {
         int fd = open_sock(argv[2]);
@@ -262,6 +308,6 @@ int main(int argc, char **argv) {
         return 0;
     }
     fprintf(stderr, "usage: floor send IFACE SRC COUNT INTERVAL_US SECONDS | floor recv IFACE SECONDS\n"
-                    "       floor sendm IFACE[,IFACE...] COUNT INTERVAL_US SECONDS | floor recvm IFACE[,IFACE...] SECONDS\n");
+                    "       floor sendm|sendp IFACE[,IFACE...] COUNT INTERVAL_US SECONDS | floor recvm IFACE[,IFACE...] SECONDS\n");
     return 2;
 }

@@ -22,7 +22,7 @@ The floor runs the same number of adverts on the same links at SCHED_FIFO 10 (vi
 priority), captured the same way: its lateness is what this machine does to any sender.
 
 Usage: bench/scale.py [--seconds 60] [--sizes 1020] [--adverts 0.01] [--only vigil|floor]
-                      [--perf DIR] [--json FILE]
+                      [--perf DIR] [--json FILE] [--floor-send sendm|sendp]
 
 --perf DIR records both vigild processes during the window (`perf report -i DIR/master.data`);
 perf's own sampling costs CPU, so the figures of such a run are not the benchmark's.
@@ -226,7 +226,7 @@ def measure_vigil(n, advert, seconds, perf=None):
         }
 
 
-def measure_floor(n, advert, seconds):
+def measure_floor(n, advert, seconds, send="sendm"):
     links = (n + 254) // 255
     ifs = ",".join(f"eth{k}" for k in range(links))
     interval_us = int(float(advert) * 1e6)
@@ -240,7 +240,7 @@ def measure_floor(n, advert, seconds):
         d0 = (F.raw_drops(lab, 1), F.raw_drops(lab, 2))
         la0 = os.getloadavg()
         steal = Steal()
-        tx = subprocess.run(["ip", "netns", "exec", lab.ns(1), "chrt", "-f", "10", C.FLOOR, "sendm",
+        tx = subprocess.run(["ip", "netns", "exec", lab.ns(1), "chrt", "-f", "10", C.FLOOR, send,
                              ifs, str(n), str(interval_us), str(seconds)],
                             capture_output=True, text=True, check=True).stdout.split()
         steal.end()
@@ -256,7 +256,7 @@ def measure_floor(n, advert, seconds):
             "us_per_sent": tx_cpu * 1e6 / max(sent, 1), "us_per_received": rx_cpu * 1e6 / max(got, 1),
             "master_core_pct": 100 * tx_cpu / seconds, "backup_core_pct": 100 * rx_cpu / seconds,
             "load": [la0, os.getloadavg()],
-            "backup_drops": F.raw_drops(lab, 2) - d0[1],
+            "backup_drops": F.raw_drops(lab, 2) - d0[1], "floor_send": send,
             **lateness(caps, float(advert), steal, since),
         }
 
@@ -269,6 +269,9 @@ def main():
     ap.add_argument("--adverts", default="0.01")
     ap.add_argument("--json")
     ap.add_argument("--perf", help="perf record both vigild processes into this directory")
+    ap.add_argument("--floor-send", default="sendm", choices=["sendm", "sendp"],
+                    help="the floor's sender: sendm (raw IP socket, as vigild) or sendp (AF_PACKET "
+                         "frames: no route per datagram)")
     args = ap.parse_args()
     if not os.path.exists(C.FLOOR) or os.path.getmtime(C.FLOOR) < os.path.getmtime(C.FLOOR + ".c"):
         subprocess.run(["cc", "-O2", "-o", C.FLOOR, C.FLOOR + ".c"], check=True)
@@ -279,7 +282,7 @@ def main():
         for advert in args.adverts.split(","):
             for kind in kinds:
                 try:
-                    r = (measure_floor(n, advert, args.seconds) if kind == "floor"
+                    r = (measure_floor(n, advert, args.seconds, args.floor_send) if kind == "floor"
                          else measure_vigil(n, advert, args.seconds, args.perf))
                 except Exception as e:  # noqa: BLE001 - a failed cell is reported, not fatal
                     print(f"{n:5} x {advert:5}s {kind:6} FAILED: {e}", flush=True)

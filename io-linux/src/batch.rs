@@ -171,6 +171,9 @@ struct Queued {
     ttl: Option<u8>,
     off: usize,
     len: usize,
+    /// Sent on an `AF_PACKET` socket (`VrrpSocket::link_fd`): the bytes start with our IPv4
+    /// header and the destination is a link-layer address.
+    link: bool,
 }
 
 /// Adverts waiting for [`SendBatch::flush`].
@@ -182,6 +185,8 @@ pub struct SendBatch {
     ctrl: Vec<[u64; 8]>,
     iovs: Vec<libc::iovec>,
     hdrs: Vec<libc::mmsghdr>,
+    /// The identification of the last IPv4 header built here ([`SendBatch::push_link`]).
+    ip_id: u16,
 }
 
 impl std::fmt::Debug for SendBatch {
@@ -242,10 +247,47 @@ impl SendBatch {
                     ttl,
                     off,
                     len,
+                    link: false,
                 });
             }
             None => self.arena.truncate(off),
         }
+    }
+
+    /// Queue one IPv4 VRRP message for the `AF_PACKET` socket `fd` of interface `ifindex`
+    /// (`VrrpSocket::link_fd`), behind an IPv4 header built here ([`ipv4_header`]: TTL `to.ttl`
+    /// or 255, the next identification). Nothing is queued for an IPv6 address.
+    pub fn push_link(
+        &mut self,
+        (fd, ifindex): (RawFd, u32),
+        to: Outgoing,
+        max: usize,
+        encode: impl FnOnce(&mut [u8]) -> Option<usize>,
+    ) {
+        let Outgoing { src, dst, ttl } = to;
+        let (IpAddr::V4(s4), IpAddr::V4(d4)) = (src, dst) else {
+            return;
+        };
+        let off = self.arena.len();
+        self.arena.resize(off + 20 + max, 0);
+        let Some(len) = encode(&mut self.arena[off + 20..]) else {
+            self.arena.truncate(off);
+            return;
+        };
+        self.arena.truncate(off + 20 + len);
+        self.ip_id = self.ip_id.wrapping_add(1);
+        let h = ipv4_header(s4, d4, ttl.unwrap_or(255), self.ip_id, len);
+        self.arena[off..off + 20].copy_from_slice(&h);
+        self.queued.push(Queued {
+            fd,
+            ifindex,
+            src,
+            dst,
+            ttl: None,
+            off,
+            len: 20 + len,
+            link: true,
+        });
     }
 
     /// Send everything queued, one `sendmmsg` per run of messages for the same socket, in
@@ -280,6 +322,18 @@ impl SendBatch {
             let mut name: libc::sockaddr_in6 = unsafe { zeroed() };
             let mut ctrl = [0u64; 8];
             match (q.src, q.dst) {
+                (_, IpAddr::V4(d)) if q.link => {
+                    // SAFETY: a sockaddr_ll (20 bytes) fits in a sockaddr_in6 (28); plain data.
+                    let ll = unsafe {
+                        &mut *(&mut name as *mut libc::sockaddr_in6).cast::<libc::sockaddr_ll>()
+                    };
+                    ll.sll_family = libc::AF_PACKET as u16;
+                    ll.sll_protocol = (libc::ETH_P_IP as u16).to_be();
+                    ll.sll_ifindex = q.ifindex as i32;
+                    ll.sll_halen = 6;
+                    let o = d.octets();
+                    ll.sll_addr[..6].copy_from_slice(&[0x01, 0x00, 0x5e, o[1] & 0x7f, o[2], o[3]]);
+                }
                 (IpAddr::V4(s), IpAddr::V4(d)) => {
                     // SAFETY: a sockaddr_in fits in a sockaddr_in6; plain data.
                     let sin = unsafe {
@@ -332,15 +386,20 @@ impl SendBatch {
             // SAFETY: plain data.
             let mut h: libc::mmsghdr = unsafe { zeroed() };
             h.msg_hdr.msg_name = (&mut self.names[i] as *mut libc::sockaddr_in6).cast();
-            h.msg_hdr.msg_namelen = if q.dst.is_ipv4() {
+            h.msg_hdr.msg_namelen = if q.link {
+                size_of::<libc::sockaddr_ll>()
+            } else if q.dst.is_ipv4() {
                 size_of::<libc::sockaddr_in>()
             } else {
                 size_of::<libc::sockaddr_in6>()
             } as libc::socklen_t;
             h.msg_hdr.msg_iov = &mut self.iovs[i];
             h.msg_hdr.msg_iovlen = 1;
-            h.msg_hdr.msg_control = self.ctrl[i].as_mut_ptr().cast();
-            h.msg_hdr.msg_controllen = (cmsg_space(q.src) + q.ttl.map_or(0, |_| ttl_space())) as _;
+            if !q.link {
+                h.msg_hdr.msg_control = self.ctrl[i].as_mut_ptr().cast();
+                h.msg_hdr.msg_controllen =
+                    (cmsg_space(q.src) + q.ttl.map_or(0, |_| ttl_space())) as _;
+            }
             self.hdrs.push(h);
         }
         let mut done = 0;
@@ -369,6 +428,38 @@ impl SendBatch {
             }
         }
     }
+}
+
+/// The IPv4 header of a VRRP message of `payload` bytes from `src` to `dst`: what the raw
+/// socket sends (version 4, no options, TOS 0xc0, DF clear, protocol 112), with TTL `ttl`,
+/// identification `id` and the header checksum (RFC 791).
+pub fn ipv4_header(
+    src: std::net::Ipv4Addr,
+    dst: std::net::Ipv4Addr,
+    ttl: u8,
+    id: u16,
+    payload: usize,
+) -> [u8; 20] {
+    let mut h = [0u8; 20];
+    h[0] = 0x45;
+    h[1] = crate::vrrp_socket::VRRP_TOS as u8;
+    let total = u16::try_from(20 + payload).unwrap_or(u16::MAX);
+    h[2..4].copy_from_slice(&total.to_be_bytes());
+    h[4..6].copy_from_slice(&id.to_be_bytes());
+    h[8] = ttl;
+    h[9] = crate::vrrp_socket::IPPROTO_VRRP as u8;
+    h[12..16].copy_from_slice(&src.octets());
+    h[16..20].copy_from_slice(&dst.octets());
+    let mut sum: u32 = h
+        .chunks_exact(2)
+        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+        .sum();
+    while sum >> 16 != 0 {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    let c = !(sum as u16);
+    h[10..12].copy_from_slice(&c.to_be_bytes());
+    h
 }
 
 /// `sendmmsg(2)` as the system call. musl's wrapper sends one `sendmsg` per message on 64-bit
@@ -491,5 +582,81 @@ mod tests {
             assert_eq!(&b.buf()[d.start..d.end], b"two!");
         }
         assert_eq!(b.recv(fd, Family::V6).unwrap(), 0);
+    }
+
+    /// The IPv4 header of an advert sent on the packet socket (`SendBatch::push_link`): what
+    /// the receive side parses back (source, destination, TTL, where the VRRP message starts and
+    /// ends), TOS 0xc0, DF clear, protocol 112, an identification that counts, and a header
+    /// checksum that verifies (RFC 791: the one's complement sum of the header is 0xffff).
+    #[test]
+    fn push_link_builds_the_ipv4_header_the_raw_socket_sent() {
+        use std::net::Ipv4Addr;
+        let (src, dst) = (Ipv4Addr::new(192, 0, 2, 11), Ipv4Addr::new(224, 0, 0, 18));
+        let mut b = SendBatch::default();
+        for _ in 0..2 {
+            b.push_link(
+                (-1, 7),
+                Outgoing {
+                    src: IpAddr::V4(src),
+                    dst: IpAddr::V4(dst),
+                    ttl: None,
+                },
+                64,
+                |buf| {
+                    buf[..12].copy_from_slice(b"0123456789ab");
+                    Some(12)
+                },
+            );
+        }
+        assert_eq!(b.queued.len(), 2);
+        for (k, q) in b.queued.iter().enumerate() {
+            assert!(q.link);
+            assert_eq!(q.len, 32);
+            let pkt = &b.arena[q.off..q.off + q.len];
+            let d = parse_ipv4(pkt).expect("parsed back");
+            assert_eq!(
+                (d.src, d.dst, d.ttl),
+                (IpAddr::V4(src), IpAddr::V4(dst), 255)
+            );
+            assert_eq!(&pkt[d.start..d.end], b"0123456789ab");
+            assert_eq!(pkt[1], 0xc0, "TOS");
+            assert_eq!(pkt[6] & 0x40, 0, "DF clear");
+            assert_eq!(
+                u16::from_be_bytes([pkt[4], pkt[5]]),
+                k as u16 + 1,
+                "identification"
+            );
+            let mut sum: u32 = pkt[..20]
+                .chunks_exact(2)
+                .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+                .sum();
+            while sum >> 16 != 0 {
+                sum = (sum & 0xffff) + (sum >> 16);
+            }
+            assert_eq!(sum, 0xffff, "header checksum");
+        }
+        // A configured TTL (unicast_ttl) is the header's; IPv6 is not queued here.
+        b.push_link(
+            (-1, 7),
+            Outgoing {
+                src: IpAddr::V4(src),
+                dst: IpAddr::V4(dst),
+                ttl: Some(7),
+            },
+            64,
+            |_| Some(0),
+        );
+        assert_eq!(b.arena[b.queued[2].off + 8], 7);
+        b.push_link(
+            (-1, 7),
+            Outgoing {
+                src: IpAddr::V6(Ipv6Addr::LOCALHOST),
+                dst: IpAddr::V6(Ipv6Addr::LOCALHOST),
+                ttl: None,
+            },
+            64,
+            |_| Some(0),
+        );
+        assert_eq!(b.queued.len(), 3);
     }
 }

@@ -7,7 +7,9 @@
 //!
 //! Sending goes through `sendmsg` with an `IP_PKTINFO` / `IPV6_PKTINFO` control message carrying
 //! the interface and the source address the engine chose, so the kernel never picks another
-//! source. Receiving hands the engine what RFC 5798 section 7.1 checks: the TTL / hop limit and
+//! source; IPv4 multicast adverts of an Ethernet interface go out instead on an `AF_PACKET`
+//! socket beside the raw one, with the same IPv4 header built by the daemon
+//! ([`VrrpSocket::link_fd`]). Receiving hands the engine what RFC 5798 section 7.1 checks: the TTL / hop limit and
 //! the destination. For IPv4 they come from the IP header that raw IPv4 sockets deliver; for IPv6
 //! from `IPV6_RECVHOPLIMIT` and `IPV6_RECVPKTINFO` control messages.
 
@@ -50,6 +52,53 @@ pub struct VrrpSocket {
     sock: Socket,
     family: Family,
     ifindex: u32,
+    /// An `AF_PACKET` `SOCK_DGRAM` socket on the same interface (IPv4 sockets of Ethernet
+    /// interfaces only): IPv4 multicast adverts go out on it with the daemon's own IPv4 header
+    /// (see [`VrrpSocket::link_fd`]).
+    link: Option<std::os::fd::OwnedFd>,
+}
+
+/// The `AF_PACKET` `SOCK_DGRAM` socket for IPv4 multicast adverts on interface `name`, when it
+/// is Ethernet ([`VrrpSocket::link_fd`]); `None` otherwise (logged).
+fn open_link(name: &str) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket call.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+    };
+    if fd < 0 {
+        warn!(
+            "{name}: no packet socket ({}): IPv4 adverts go through the raw socket",
+            io::Error::last_os_error()
+        );
+        return None;
+    }
+    // SAFETY: a descriptor just opened, owned from here on.
+    let owned = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    // SAFETY: plain data.
+    let mut ifr: libc::ifreq = unsafe { zeroed() };
+    if name.len() >= ifr.ifr_name.len() {
+        return None;
+    }
+    for (d, s) in ifr.ifr_name.iter_mut().zip(name.bytes()) {
+        *d = s as libc::c_char;
+    }
+    // SAFETY: SIOCGIFHWADDR reads into the ifreq given.
+    let r = unsafe { libc::ioctl(fd, libc::SIOCGIFHWADDR as _, &mut ifr) };
+    // SAFETY: the kernel filled the hardware address member of the union.
+    let kind = unsafe { ifr.ifr_ifru.ifru_hwaddr.sa_family };
+    if r < 0 || kind != libc::ARPHRD_ETHER {
+        info!("{name}: not Ethernet: IPv4 adverts go through the raw socket");
+        return None;
+    }
+    if setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, 4 << 20).is_err() {
+        let _ = setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, 4 << 20);
+    }
+    Some(owned)
 }
 
 /// `setsockopt` of one `int` option.
@@ -126,10 +175,15 @@ impl VrrpSocket {
         // datagram (SO_RXQ_OVFL): the engine must know what it could not read
         // (Input::ReceiveQueue).
         setsockopt_int(fd, libc::SOL_SOCKET, SO_RXQ_OVFL, 1)?;
+        let link = match family {
+            Family::V4 => open_link(name),
+            Family::V6 => None,
+        };
         Ok(VrrpSocket {
             sock,
             family,
             ifindex,
+            link,
         })
     }
 
@@ -197,6 +251,27 @@ impl VrrpSocket {
     /// already joined is not an error.
     pub fn join(&self, group: IpAddr) -> io::Result<()> {
         join(&self.sock, group, self.ifindex)
+    }
+
+    /// The socket IPv4 multicast adverts are sent on, as whole IPv4 datagrams (the kernel adds
+    /// the Ethernet header: the group's MAC, the interface's current MAC): `None` for IPv6, for
+    /// an interface that is not Ethernet, or when it could not be opened (the raw socket
+    /// sends then).
+    ///
+    /// Why not the raw socket: the kernel never caches the output route of a datagram to
+    /// 224.0.0.x with an output interface (`ip_route_output_key_hash_rcu` goes to `make_route`
+    /// without a FIB lookup, and `__mkroute_output` caches only a route with a `fib_info`), so
+    /// every advert allocated a route and freed it through RCU; at 1,020 instances x 10 ms those
+    /// callbacks ran in bursts after the scheduler tick, inside the master's next batch, and the
+    /// adverts after the tick left up to 1 ms late every other interval. Without the route the
+    /// master's p99 lateness halved and its CPU per advert fell by a fifth (BENCHMARKS-daemon.md,
+    /// eleventh session). What changes for an operator: these adverts do not pass netfilter's
+    /// `output` and `postrouting` hooks nor the IP counters (queueing disciplines still see
+    /// them); the header is what the raw socket sent (TOS 0xc0, DF clear, TTL 255 or the
+    /// configured one, protocol 112) with an identification counter of the daemon's own, as
+    /// keepalived's `IP_HDRINCL` socket does.
+    pub fn link_fd(&self) -> Option<RawFd> {
+        self.link.as_ref().map(std::os::fd::AsRawFd::as_raw_fd)
     }
 
     /// The descriptor, for epoll.

@@ -71,7 +71,30 @@ impl Daemon {
                     return;
                 };
                 let (fd, ifindex) = (sock.raw_fd(), sock.ifindex());
+                // IPv4 multicast adverts of the interface's own socket go out on its packet
+                // socket, without a route per datagram (`VrrpSocket::link_fd`); a VMAC's
+                // socket, unicast peers and IPv6 keep the raw socket.
+                let link = if vmac.is_none() { sock.link_fd() } else { None };
                 for &dst in s.destinations() {
+                    if let (Some(lfd), IpAddr::V4(d)) = (link, dst) {
+                        if d.is_multicast() && s.src.is_ipv4() {
+                            self.txb.push_link(
+                                (lfd, ifindex),
+                                batch::Outgoing {
+                                    src: s.src,
+                                    dst,
+                                    ttl: s.ttl,
+                                },
+                                MAX_ADVERT_LEN,
+                                |buf| {
+                                    s.encode(dst, buf)
+                                        .map_err(|e| error!("cannot encode an advert: {e:?}"))
+                                        .ok()
+                                },
+                            );
+                            continue;
+                        }
+                    }
                     self.txb.push(
                         (fd, ifindex),
                         batch::Outgoing {
