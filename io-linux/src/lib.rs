@@ -23,8 +23,9 @@
 //! - one raw VRRP socket per (interface, family) ([`vrrp_socket::VrrpSocket`]), and one per
 //!   `use_vmac` macvlan, read with
 //!   `recvmmsg`; the adverts one engine call produces go out with one `sendmmsg` per socket
-//!   ([`batch`]), IPv4 multicast ones of an Ethernet interface on the `AF_PACKET` socket beside
-//!   its raw one, with the daemon's own IPv4 header ([`vrrp_socket::VrrpSocket::link_fd`]);
+//!   ([`batch`]); with `--packet-socket-adverts` (off by default), IPv4 multicast ones of an
+//!   Ethernet interface on an `AF_PACKET` socket beside its raw one, with the daemon's own IPv4
+//!   header ([`vrrp_socket::VrrpSocket::link_fd`]);
 //! - a pidfd per running check program ([`checks`]);
 //! - an inotify descriptor for tracked files ([`track_files`]);
 //! - the kernel's process events connector for tracked processes ([`track_process`]);

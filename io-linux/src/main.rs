@@ -153,6 +153,7 @@ fn main() {
         pid_file: cli.pid.clone(),
         log_detail: cli.log_detail,
         metrics_file: cli.metrics_file.clone(),
+        packet_socket_adverts: cli.packet_socket_adverts,
         subsystems: vigil_linux::checker::Subsystems::from_flags(cli.vrrp_only, cli.check_only),
     };
     let code = vigil_linux::run(&opts, &config_test::FsLoader);

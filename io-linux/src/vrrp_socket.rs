@@ -7,9 +7,9 @@
 //!
 //! Sending goes through `sendmsg` with an `IP_PKTINFO` / `IPV6_PKTINFO` control message carrying
 //! the interface and the source address the engine chose, so the kernel never picks another
-//! source; IPv4 multicast adverts of an Ethernet interface go out instead on an `AF_PACKET`
-//! socket beside the raw one, with the same IPv4 header built by the daemon
-//! ([`VrrpSocket::link_fd`]). Receiving hands the engine what RFC 5798 section 7.1 checks: the TTL / hop limit and
+//! source; with `--packet-socket-adverts` (off by default), IPv4 multicast adverts of an
+//! Ethernet interface go out instead on an `AF_PACKET` socket beside the raw one, with the same
+//! IPv4 header built by the daemon ([`VrrpSocket::link_fd`]). Receiving hands the engine what RFC 5798 section 7.1 checks: the TTL / hop limit and
 //! the destination. For IPv4 they come from the IP header that raw IPv4 sockets deliver; for IPv6
 //! from `IPV6_RECVHOPLIMIT` and `IPV6_RECVPKTINFO` control messages.
 
@@ -128,12 +128,15 @@ impl VrrpSocket {
     /// Open the socket of `family` on interface `name` (index `ifindex`) and join the VRRP
     /// groups there: `groups` (keepalived's `vrrp_mcast_group4` / `vrrp_mcast_group6` /
     /// `mcast_dst_ip`, from [`vigil_engine::Engine::multicast_groups`]), or the RFC's group
-    /// when empty. With IP_MULTICAST_ALL off, the socket hears only these groups.
+    /// when empty. With IP_MULTICAST_ALL off, the socket hears only these groups. With
+    /// `packet_adverts` (`--packet-socket-adverts`) an IPv4 socket of an Ethernet interface also
+    /// gets the packet socket of [`VrrpSocket::link_fd`].
     pub fn open(
         family: Family,
         name: &str,
         ifindex: u32,
         groups: &[IpAddr],
+        packet_adverts: bool,
     ) -> io::Result<VrrpSocket> {
         let sock = match family {
             Family::V4 => Self::open_v4(ifindex)?,
@@ -176,8 +179,8 @@ impl VrrpSocket {
         // (Input::ReceiveQueue).
         setsockopt_int(fd, libc::SOL_SOCKET, SO_RXQ_OVFL, 1)?;
         let link = match family {
-            Family::V4 => open_link(name),
-            Family::V6 => None,
+            Family::V4 if packet_adverts => open_link(name),
+            _ => None,
         };
         Ok(VrrpSocket {
             sock,
@@ -254,9 +257,9 @@ impl VrrpSocket {
     }
 
     /// The socket IPv4 multicast adverts are sent on, as whole IPv4 datagrams (the kernel adds
-    /// the Ethernet header: the group's MAC, the interface's current MAC): `None` for IPv6, for
-    /// an interface that is not Ethernet, or when it could not be opened (the raw socket
-    /// sends then).
+    /// the Ethernet header: the group's MAC, the interface's current MAC): `None` without
+    /// `--packet-socket-adverts` (the default, as keepalived), for IPv6, for an interface that
+    /// is not Ethernet, or when it could not be opened (the raw socket sends then).
     ///
     /// Why not the raw socket: the kernel never caches the output route of a datagram to
     /// 224.0.0.x with an output interface (`ip_route_output_key_hash_rcu` goes to `make_route`
@@ -269,7 +272,9 @@ impl VrrpSocket {
     /// `output` and `postrouting` hooks nor the IP counters (queueing disciplines still see
     /// them); the header is what the raw socket sent (TOS 0xc0, DF clear, TTL 255 or the
     /// configured one, protocol 112) with an identification counter of the daemon's own, as
-    /// keepalived's `IP_HDRINCL` socket does.
+    /// keepalived's `IP_HDRINCL` socket does. Hence off by default: an operator's nftables
+    /// `output` rule that drops VRRP (a common way to make a router stand down) must keep
+    /// working on a drop-in replacement; the option trades that for the lateness.
     pub fn link_fd(&self) -> Option<RawFd> {
         self.link.as_ref().map(std::os::fd::AsRawFd::as_raw_fd)
     }

@@ -429,6 +429,8 @@ pub struct Lab {
     /// The vigild binary [`Lab::start`] runs instead of [`Lab::vigild_path`]'s (the static
     /// build: [`static_vigild`]).
     pub vigild_binary: Option<PathBuf>,
+    /// More options for every vigild [`Lab::start`] runs (e.g. `--packet-socket-adverts`).
+    pub vigild_args: Vec<String>,
     nodes: Vec<Node>,
     captures: Vec<Capture>,
 }
@@ -506,6 +508,7 @@ impl Lab {
             captures: Vec::new(),
             log_detail: false,
             vigild_binary: None,
+            vigild_args: Vec::new(),
         };
         lab.build();
         lab
@@ -778,6 +781,7 @@ impl Lab {
                     cmd.arg("-D");
                 }
                 cmd.arg("-f").arg(&conf_path).arg("-p").arg(&pid_file);
+                cmd.args(&self.vigild_args);
             }
             Kind::Keepalived => {
                 cmd.args(["keepalived", "-n", "-l", "-D", "-G", "-P", "-f"])

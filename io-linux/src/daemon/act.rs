@@ -71,8 +71,9 @@ impl Daemon {
                     return;
                 };
                 let (fd, ifindex) = (sock.raw_fd(), sock.ifindex());
-                // IPv4 multicast adverts of the interface's own socket go out on its packet
-                // socket, without a route per datagram (`VrrpSocket::link_fd`); a VMAC's
+                // With --packet-socket-adverts, IPv4 multicast adverts of the interface's own
+                // socket go out on its packet socket, without a route per datagram
+                // (`VrrpSocket::link_fd`, `None` without the option); a VMAC's
                 // socket, unicast peers and IPv6 keep the raw socket.
                 let link = if vmac.is_none() { sock.link_fd() } else { None };
                 for &dst in s.destinations() {

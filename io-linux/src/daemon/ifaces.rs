@@ -12,8 +12,9 @@ pub(super) fn open_socket(
     i: usize,
     family: Family,
     groups: &[IpAddr],
+    packet_adverts: bool,
 ) -> Option<VrrpSocket> {
-    match VrrpSocket::open(family, name, index, groups) {
+    match VrrpSocket::open(family, name, index, groups, packet_adverts) {
         Ok(s) => {
             if let Err(e) = ep.add(s.raw_fd(), socket_token(i, family)) {
                 error!("{name}: cannot watch the {family} socket: {e}");
@@ -107,13 +108,21 @@ impl Daemon {
                 self.close_sockets(i);
             }
             let groups = self.groups_on(i);
+            let packet_adverts = self.packet_socket_adverts;
             let iface = &mut self.ifaces[i];
             iface.index = Some(l.index);
             iface.addrs.clear();
             for f in [Family::V4, Family::V6] {
                 if iface.families[fam_idx(f)] {
-                    iface.socks[fam_idx(f)] =
-                        open_socket(&self.ep, &iface.name, l.index, i, f, &groups[fam_idx(f)]);
+                    iface.socks[fam_idx(f)] = open_socket(
+                        &self.ep,
+                        &iface.name,
+                        l.index,
+                        i,
+                        f,
+                        &groups[fam_idx(f)],
+                        packet_adverts,
+                    );
                 }
             }
         }
@@ -237,6 +246,7 @@ impl Daemon {
             }
         }
         let groups: Vec<[Vec<IpAddr>; 2]> = (0..ifaces.len()).map(|i| self.groups_on(i)).collect();
+        let packet_adverts = self.packet_socket_adverts;
         for (i, f) in ifaces.iter_mut().enumerate() {
             for fam in [Family::V4, Family::V6] {
                 let k = fam_idx(fam);
@@ -261,7 +271,15 @@ impl Daemon {
                         }
                     }
                     (None, Some(index)) => {
-                        f.socks[k] = open_socket(&self.ep, &f.name, index, i, fam, &groups[i][k]);
+                        f.socks[k] = open_socket(
+                            &self.ep,
+                            &f.name,
+                            index,
+                            i,
+                            fam,
+                            &groups[i][k],
+                            packet_adverts,
+                        );
                     }
                     (None, None) => {}
                 }

@@ -118,6 +118,9 @@ pub struct DaemonOptions {
     pub metrics_file: Option<PathBuf>,
     /// Which halves run (`-P`: VRRP only, `-C`: health checkers only; default both).
     pub subsystems: crate::checker::Subsystems,
+    /// `--packet-socket-adverts`: IPv4 multicast adverts leave from a packet socket
+    /// ([`crate::vrrp_socket::VrrpSocket::link_fd`]), past netfilter's output hooks.
+    pub packet_socket_adverts: bool,
 }
 
 fn fam_idx(f: Family) -> usize {
@@ -185,6 +188,9 @@ impl Iface {
 /// The running daemon.
 pub struct Daemon {
     engine: Engine,
+    /// `--packet-socket-adverts` ([`DaemonOptions::packet_socket_adverts`]): the interfaces'
+    /// IPv4 sockets get a packet socket for multicast adverts.
+    packet_socket_adverts: bool,
     ep: Epoll,
     timer: TimerFd,
     signals: SignalFd,
@@ -354,7 +360,14 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
     operator_opts.metrics_file = opts.metrics_file.clone();
     let operator = Operator::new(&cfg, operator_opts);
     let local_igmp = local_igmp::disable_local_igmp(cfg.global.disable_local_igmp);
-    match Daemon::new(engine, checks, track_files, operator, &pid_file) {
+    match Daemon::new(
+        engine,
+        checks,
+        track_files,
+        operator,
+        &pid_file,
+        opts.packet_socket_adverts,
+    ) {
         Ok(mut d) => {
             d.local_igmp = local_igmp;
             match crate::checker::CheckerRunner::new(&cfg, Some(&pid_file)) {
@@ -450,6 +463,7 @@ impl Daemon {
         track_files: TrackFiles,
         operator: Operator,
         pid_file: &Path,
+        packet_socket_adverts: bool,
     ) -> io::Result<Daemon> {
         let vips: HashSet<IpAddr> = config.virtual_addresses().collect();
         let engine = Engine::new(config)
@@ -525,6 +539,7 @@ impl Daemon {
         sys::set_timer_slack_ns(1);
         let mut d = Daemon {
             engine,
+            packet_socket_adverts,
             ep,
             timer,
             signals,

@@ -308,7 +308,8 @@ impl Daemon {
                 .filter(|v| v.name() == inst)
                 .map(|v| v.config().multicast_group())
                 .collect();
-            match VrrpSocket::open(spec.family, &spec.name, index, &groups) {
+            // A VMAC's adverts keep the raw socket (its source MAC is the VMAC's own).
+            match VrrpSocket::open(spec.family, &spec.name, index, &groups, false) {
                 Ok(s) => {
                     if let Err(e) = self.ep.add(s.raw_fd(), token) {
                         error!("({inst}) {}: cannot watch its socket: {e}", spec.name);
