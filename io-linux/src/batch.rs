@@ -228,30 +228,12 @@ impl SendBatch {
     /// buffer of `max` bytes (it returns the length used, or `None` to queue nothing).
     pub fn push(
         &mut self,
-        (fd, ifindex): (RawFd, u32),
+        socket: (RawFd, u32),
         to: Outgoing,
         max: usize,
         encode: impl FnOnce(&mut [u8]) -> Option<usize>,
     ) {
-        let Outgoing { src, dst, ttl } = to;
-        let off = self.arena.len();
-        self.arena.resize(off + max, 0);
-        match encode(&mut self.arena[off..]) {
-            Some(len) => {
-                self.arena.truncate(off + len);
-                self.queued.push(Queued {
-                    fd,
-                    ifindex,
-                    src,
-                    dst,
-                    ttl,
-                    off,
-                    len,
-                    link: false,
-                });
-            }
-            None => self.arena.truncate(off),
-        }
+        self.enqueue(socket, to, 0, max, encode);
     }
 
     /// Queue one IPv4 VRRP message for the `AF_PACKET` socket `fd` of interface `ifindex`
@@ -259,35 +241,54 @@ impl SendBatch {
     /// or 255, the next identification). Nothing is queued for an IPv6 address.
     pub fn push_link(
         &mut self,
-        (fd, ifindex): (RawFd, u32),
+        socket: (RawFd, u32),
         to: Outgoing,
         max: usize,
         encode: impl FnOnce(&mut [u8]) -> Option<usize>,
     ) {
+        let (IpAddr::V4(s4), IpAddr::V4(d4)) = (to.src, to.dst) else {
+            return;
+        };
+        let ttl = to.ttl.unwrap_or(255);
+        if let Some((off, len)) = self.enqueue(socket, to, 20, max, encode) {
+            self.ip_id = self.ip_id.wrapping_add(1);
+            let h = ipv4_header(s4, d4, ttl, self.ip_id, len);
+            self.arena[off..off + 20].copy_from_slice(&h);
+        }
+    }
+
+    /// Encode a message into the arena after `head` bytes kept for a header of our own (0: the
+    /// raw socket's, which has none; 20: the packet socket's IPv4 header, its TTL then in the
+    /// header, not in a control message) and queue it; returns its offset and the message's
+    /// own length, or `None` when `encode` gave nothing.
+    fn enqueue(
+        &mut self,
+        (fd, ifindex): (RawFd, u32),
+        to: Outgoing,
+        head: usize,
+        max: usize,
+        encode: impl FnOnce(&mut [u8]) -> Option<usize>,
+    ) -> Option<(usize, usize)> {
         let Outgoing { src, dst, ttl } = to;
-        let (IpAddr::V4(s4), IpAddr::V4(d4)) = (src, dst) else {
-            return;
-        };
         let off = self.arena.len();
-        self.arena.resize(off + 20 + max, 0);
-        let Some(len) = encode(&mut self.arena[off + 20..]) else {
+        self.arena.resize(off + head + max, 0);
+        let Some(len) = encode(&mut self.arena[off + head..]) else {
             self.arena.truncate(off);
-            return;
+            return None;
         };
-        self.arena.truncate(off + 20 + len);
-        self.ip_id = self.ip_id.wrapping_add(1);
-        let h = ipv4_header(s4, d4, ttl.unwrap_or(255), self.ip_id, len);
-        self.arena[off..off + 20].copy_from_slice(&h);
+        self.arena.truncate(off + head + len);
+        let link = head > 0;
         self.queued.push(Queued {
             fd,
             ifindex,
             src,
             dst,
-            ttl: None,
+            ttl: if link { None } else { ttl },
             off,
-            len: 20 + len,
-            link: true,
+            len: head + len,
+            link,
         });
+        Some((off, len))
     }
 
     /// Send everything queued, one `sendmmsg` per run of messages for the same socket, in

@@ -77,39 +77,24 @@ impl Daemon {
                 // socket, unicast peers and IPv6 keep the raw socket.
                 let link = if vmac.is_none() { sock.link_fd() } else { None };
                 for &dst in s.destinations() {
-                    if let (Some(lfd), IpAddr::V4(d)) = (link, dst) {
-                        if d.is_multicast() && s.src.is_ipv4() {
-                            self.txb.push_link(
-                                (lfd, ifindex),
-                                batch::Outgoing {
-                                    src: s.src,
-                                    dst,
-                                    ttl: s.ttl,
-                                },
-                                MAX_ADVERT_LEN,
-                                |buf| {
-                                    s.encode(dst, buf)
-                                        .map_err(|e| error!("cannot encode an advert: {e:?}"))
-                                        .ok()
-                                },
-                            );
-                            continue;
+                    let to = batch::Outgoing {
+                        src: s.src,
+                        dst,
+                        ttl: s.ttl,
+                    };
+                    let encode = |buf: &mut [u8]| {
+                        s.encode(dst, buf)
+                            .map_err(|e| error!("cannot encode an advert: {e:?}"))
+                            .ok()
+                    };
+                    let v4_multicast = matches!(dst, IpAddr::V4(d) if d.is_multicast());
+                    match link {
+                        Some(lfd) if v4_multicast && s.src.is_ipv4() => {
+                            self.txb
+                                .push_link((lfd, ifindex), to, MAX_ADVERT_LEN, encode)
                         }
+                        _ => self.txb.push((fd, ifindex), to, MAX_ADVERT_LEN, encode),
                     }
-                    self.txb.push(
-                        (fd, ifindex),
-                        batch::Outgoing {
-                            src: s.src,
-                            dst,
-                            ttl: s.ttl,
-                        },
-                        MAX_ADVERT_LEN,
-                        |buf| {
-                            s.encode(dst, buf)
-                                .map_err(|e| error!("cannot encode an advert: {e:?}"))
-                                .ok()
-                        },
-                    );
                 }
                 debug!(
                     "advert vrid {} prio {} from {} to {:?}",
