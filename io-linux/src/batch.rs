@@ -237,8 +237,8 @@ impl SendBatch {
     }
 
     /// Queue one IPv4 VRRP message for the `AF_PACKET` socket `fd` of interface `ifindex`
-    /// (`VrrpSocket::link_fd`), behind an IPv4 header built here ([`ipv4_header`]: TTL `to.ttl`
-    /// or 255, the next identification). Nothing is queued for an IPv6 address.
+    /// (`VrrpSocket::link_fd`), behind an IPv4 header built here (`vigil_engine::wire::ipv4`: TOS
+    /// 0xc0, protocol 112, TTL `to.ttl` or 255, the next identification). Nothing is queued for an IPv6 address.
     pub fn push_link(
         &mut self,
         socket: (RawFd, u32),
@@ -252,7 +252,15 @@ impl SendBatch {
         let ttl = to.ttl.unwrap_or(255);
         if let Some((off, len)) = self.enqueue(socket, to, 20, max, encode) {
             self.ip_id = self.ip_id.wrapping_add(1);
-            let h = ipv4_header(s4, d4, ttl, self.ip_id, len);
+            let h = vigil_engine::wire::ipv4::Header {
+                src: s4,
+                dst: d4,
+                id: self.ip_id,
+                proto: crate::vrrp_socket::IPPROTO_VRRP as u8,
+                tos: crate::vrrp_socket::VRRP_TOS as u8,
+                ttl,
+            }
+            .emit(len);
             self.arena[off..off + 20].copy_from_slice(&h);
         }
     }
@@ -429,38 +437,6 @@ impl SendBatch {
             }
         }
     }
-}
-
-/// The IPv4 header of a VRRP message of `payload` bytes from `src` to `dst`: what the raw
-/// socket sends (version 4, no options, TOS 0xc0, DF clear, protocol 112), with TTL `ttl`,
-/// identification `id` and the header checksum (RFC 791).
-pub fn ipv4_header(
-    src: std::net::Ipv4Addr,
-    dst: std::net::Ipv4Addr,
-    ttl: u8,
-    id: u16,
-    payload: usize,
-) -> [u8; 20] {
-    let mut h = [0u8; 20];
-    h[0] = 0x45;
-    h[1] = crate::vrrp_socket::VRRP_TOS as u8;
-    let total = u16::try_from(20 + payload).unwrap_or(u16::MAX);
-    h[2..4].copy_from_slice(&total.to_be_bytes());
-    h[4..6].copy_from_slice(&id.to_be_bytes());
-    h[8] = ttl;
-    h[9] = crate::vrrp_socket::IPPROTO_VRRP as u8;
-    h[12..16].copy_from_slice(&src.octets());
-    h[16..20].copy_from_slice(&dst.octets());
-    let mut sum: u32 = h
-        .chunks_exact(2)
-        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
-        .sum();
-    while sum >> 16 != 0 {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    let c = !(sum as u16);
-    h[10..12].copy_from_slice(&c.to_be_bytes());
-    h
 }
 
 /// `sendmmsg(2)` as the system call. musl's wrapper sends one `sendmsg` per message on 64-bit

@@ -8,12 +8,15 @@
 //!   runner sends with. Its items are re-exported here (`wire::parse`, `wire::emit`, ...).
 //! * [`checksum`]: the one one's-complement sum (RFC 1071) with the IPv4 and IPv6 pseudo-header
 //!   forms.
+//! * [`ipv4`]: the IPv4 header a runner builds itself (the simulator's pcaps, vigild's
+//!   packet-socket adverts).
 //! * [`ethernet`], [`arp`], [`ndisc`]: the gratuitous ARP and unsolicited neighbour
 //!   advertisement frames a new MASTER announces its addresses with (RFC 5798 section 6.4).
 
 pub mod arp;
 pub mod checksum;
 pub mod ethernet;
+pub mod ipv4;
 pub mod ndisc;
 pub mod vrrp;
 

@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use pcap_file::{DataLink, TsResolution};
-use vigil_engine::wire::{arp, checksum, ethernet, ndisc};
+use vigil_engine::wire::{arp, ethernet, ndisc};
 
 /// A frame captured at a virtual instant.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +38,7 @@ fn ethernet(dst: [u8; 6], src: [u8; 6], ethertype: u16, out: &mut Vec<u8>) {
     out.extend_from_slice(&ethertype.to_be_bytes());
 }
 
+/// An advert's IPv4 header as keepalived sends it (TTL 255).
 fn ipv4_header(
     src: Ipv4Addr,
     dst: Ipv4Addr,
@@ -46,19 +47,15 @@ fn ipv4_header(
     tos: u8,
     payload: usize,
 ) -> [u8; 20] {
-    let total = u16::try_from(20 + payload).unwrap_or(u16::MAX);
-    let mut h = [0u8; 20];
-    h[0] = 0x45;
-    h[1] = tos;
-    h[2..4].copy_from_slice(&total.to_be_bytes());
-    h[4..6].copy_from_slice(&id.to_be_bytes());
-    h[8] = 255;
-    h[9] = proto;
-    h[12..16].copy_from_slice(&src.octets());
-    h[16..20].copy_from_slice(&dst.octets());
-    let c = checksum::checksum(checksum::sum(0, &h));
-    h[10..12].copy_from_slice(&c.to_be_bytes());
-    h
+    vigil_engine::wire::ipv4::Header {
+        src,
+        dst,
+        id,
+        proto,
+        tos,
+        ttl: 255,
+    }
+    .emit(payload)
 }
 
 fn ipv6_header(src: Ipv6Addr, dst: Ipv6Addr, next: u8, tclass: u8, payload: usize) -> [u8; 40] {
@@ -123,19 +120,6 @@ pub fn write_pcap<W: Write>(out: W, frames: &[Captured]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ipv4_header_checksum_verifies() {
-        let h = ipv4_header(
-            Ipv4Addr::new(192, 0, 2, 11),
-            Ipv4Addr::new(224, 0, 0, 18),
-            1,
-            112,
-            0xc0,
-            12,
-        );
-        assert_eq!(checksum::fold(checksum::sum(0, &h)), 0xffff);
-    }
 
     #[test]
     fn garp_is_42_bytes_and_na_86_like_keepalived() {
