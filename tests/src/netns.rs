@@ -712,7 +712,8 @@ impl Lab {
 
     /// A notify script in the lab directory that appends each call's arguments (`TYPE NAME
     /// STATE PRIORITY`, keepalived's notify form) to a file, and the reader of the states it
-    /// was told: the judge of the interop suites that compare state sequences.
+    /// was told: the judge of the interop suites that compare state sequences. keepalived may
+    /// append two changes milliseconds apart out of order: [`Lab::state_fifo`] for those.
     pub fn state_recorder(&self) -> (PathBuf, StateLog) {
         let path = self.dir.join("notified");
         let script = self.write(
@@ -722,6 +723,35 @@ impl Lab {
         fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .unwrap_or_else(|e| panic!("cannot make {script:?} executable: {e}"));
         (script, StateLog { path })
+    }
+
+    /// The states told in the order the daemon decided them, for a comparison where two
+    /// changes come within milliseconds of each other (FAULT then BACKUP, a macvlan made again
+    /// at once). keepalived 2.2.7 forks each notify script on its own (vrrp_notify.c
+    /// `notify_script_exec`, nothing waits), so under load a later script can append first: an
+    /// instance's macvlan deleted by hand, keepalived's log says FAULT then BACKUP, and a
+    /// [`Lab::state_recorder`] file said BACKUP, FAULT in about one run of five on the loaded
+    /// 2-core VM (2026-12-05; the FIFO of the same runs never). keepalived.conf(5) promises the
+    /// order only for a FIFO ("guarantees that they will be delivered in the correct
+    /// sequence"): this is `global_defs` lines for a `vrrp_notify_fifo` in the lab directory
+    /// whose `vrrp_notify_fifo_script` appends every line (`INSTANCE "VI_1" MASTER 100`) to a
+    /// file, and the reader of the states it was told. vigild writes the same FIFO lines. One
+    /// daemon at a time per lab.
+    pub fn state_fifo(&self) -> (String, StateLog) {
+        let path = self.dir.join("notified");
+        let fifo = self.dir.join("notify.fifo");
+        let script = self.write(
+            "fifo-reader.sh",
+            &format!("#!/bin/sh\nexec cat \"$1\" >> {}\n", path.display()),
+        );
+        fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap_or_else(|e| panic!("cannot make {script:?} executable: {e}"));
+        let lines = format!(
+            "  vrrp_notify_fifo {}\n  vrrp_notify_fifo_script {}\n",
+            fifo.display(),
+            script.display()
+        );
+        (lines, StateLog { path })
     }
 
     /// Write a file into the lab directory and return its path.
@@ -1163,13 +1193,13 @@ pub fn keepalived_conf(instances: &[Instance]) -> String {
     s
 }
 
-/// What a [`Lab::state_recorder`] script was told.
+/// What a [`Lab::state_recorder`] script or a [`Lab::state_fifo`] reader was told.
 pub struct StateLog {
     path: PathBuf,
 }
 
 impl StateLog {
-    /// The states the notify script was told, in order (none before its first call).
+    /// The states told, in the order appended (none before the first).
     pub fn states(&self) -> Vec<String> {
         fs::read_to_string(&self.path)
             .unwrap_or_default()

@@ -9,8 +9,9 @@
 //! engine follows the macvlan (vigil_engine::vmac_addr::follow_macvlans).
 //!
 //! Each daemon runs alone on host 1 of a fresh lab (eth0 and eth1): VI_1 on eth0 with
-//! 192.0.2.100 and `198.51.100.100/24 dev eth1 use_vmac` (macvlan `vrrp.51` on eth1), a notify
-//! script recording its states ([`Lab::state_recorder`]). Once it is MASTER, `vrrp.51` is set
+//! 192.0.2.100 and `198.51.100.100/24 dev eth1 use_vmac` (macvlan `vrrp.51` on eth1), its states
+//! read from a notify FIFO ([`Lab::state_fifo`]: keepalived's notify scripts may append FAULT and
+//! BACKUP of a macvlan made again at once in either order). Once it is MASTER, `vrrp.51` is set
 //! down by hand, then up again. The states, from start, must be the same for both daemons, and
 //! the address must be back on `vrrp.51` once it is up. Cases:
 //!
@@ -27,7 +28,6 @@
 //! No assertion is on a time: each state is waited for (bounded). Needs root and keepalived:
 //! without them the test says NOT RUN.
 
-use std::path::Path;
 use std::time::Duration;
 
 use vigil_tests::netns::{self, require_keepalived, require_root, wait_until, Kind, Lab};
@@ -38,7 +38,8 @@ const VMAC: &str = "vrrp.51";
 /// The address on it.
 const ADDR: &str = "198.51.100.100/24";
 
-fn conf(notify: &Path, how: &str) -> String {
+/// `fifo`: the `global_defs` lines of [`Lab::state_fifo`].
+fn conf(fifo: &str, how: &str) -> String {
     let (instance, address) = match how {
         "use_vmac" => ("", " dev eth1 use_vmac"),
         "use_vmac_addr" => ("  use_vmac_addr\n", " dev eth1"),
@@ -48,11 +49,10 @@ fn conf(notify: &Path, how: &str) -> String {
         other => panic!("no case {other}"),
     };
     format!(
-        "global_defs {{\n  enable_script_security\n  script_user root\n}}\n\
+        "global_defs {{\n  enable_script_security\n  script_user root\n{fifo}}}\n\
          vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  \
-         priority 100\n  advert_int 1\n{instance}  notify \"{}\"\n  virtual_ipaddress {{\n    \
-         192.0.2.100/24\n    {ADDR}{address}\n  }}\n}}\n",
-        notify.display()
+         priority 100\n  advert_int 1\n{instance}  virtual_ipaddress {{\n    \
+         192.0.2.100/24\n    {ADDR}{address}\n  }}\n}}\n"
     )
 }
 
@@ -74,11 +74,12 @@ fn where_is(lab: &Lab) -> (Option<String>, Option<bool>) {
     (holder, up)
 }
 
-/// Run `kind` on case `how`; set the macvlan down and up again; every state told, from start.
-fn run(kind: Kind, how: &str) -> Vec<String> {
+/// Run `kind` on case `how`; set the macvlan down and up again; every state told, from start,
+/// and the daemon's log (for the comparison's message).
+fn run(kind: Kind, how: &str) -> (Vec<String>, String) {
     let mut lab = Lab::with_links("vmaclink", 1, 2);
-    let (script, log) = lab.state_recorder();
-    let n = lab.start(kind, 1, &conf(&script, how));
+    let (fifo, log) = lab.state_fifo();
+    let n = lab.start(kind, 1, &conf(&fifo, how));
     let master = || log.states().last().is_some_and(|s| s == "MASTER");
     let on_vmac = || where_is(&lab) == (Some(VMAC.to_string()), Some(true));
     assert!(
@@ -122,7 +123,7 @@ fn run(kind: Kind, how: &str) -> Vec<String> {
         &states[before..]
     );
     lab.node(n).terminate();
-    states
+    (states, lab.logs())
 }
 
 #[test]
@@ -131,9 +132,12 @@ fn an_address_s_macvlan_link_is_followed_as_keepalived_follows_it() {
         return;
     }
     for how in ["use_vmac", "use_vmac_addr", "no_track", "instance use_vmac"] {
-        let keepalived = run(Kind::Keepalived, how);
-        let vigil = run(Kind::Vigil, how);
-        assert_eq!(vigil, keepalived, "{how}: vigild's states as keepalived's");
+        let (keepalived, ka_log) = run(Kind::Keepalived, how);
+        let (vigil, vigil_log) = run(Kind::Vigil, how);
+        assert_eq!(
+            vigil, keepalived,
+            "{how}: vigild's states as keepalived's\n{ka_log}{vigil_log}"
+        );
         assert_eq!(
             keepalived.iter().any(|s| s == "FAULT"),
             how != "no_track",
@@ -147,13 +151,14 @@ fn an_address_s_macvlan_link_is_followed_as_keepalived_follows_it() {
 /// interface (a veth pair added in the namespace: vigild used to make an address's macvlan
 /// again at the next link event of any interface, keepalived never does) and wait for MASTER on
 /// the macvlan again (bounded). Whether it was MASTER on the macvlan again before that link
-/// event, every state told, from start, and where the address is at the end.
+/// event, every state told, from start, and where the address is at the end; with the daemon's
+/// log (for the comparison's message).
 type Deleted = (bool, Vec<String>, (Option<String>, Option<bool>));
 
-fn deleted(kind: Kind, how: &str) -> Deleted {
+fn deleted(kind: Kind, how: &str) -> (Deleted, String) {
     let mut lab = Lab::with_links("vmacdel", 1, 2);
-    let (script, log) = lab.state_recorder();
-    let n = lab.start(kind, 1, &conf(&script, how));
+    let (fifo, log) = lab.state_fifo();
+    let n = lab.start(kind, 1, &conf(&fifo, how));
     let master = || log.states().last().is_some_and(|s| s == "MASTER");
     let on_vmac = || where_is(&lab) == (Some(VMAC.to_string()), Some(true));
     assert!(
@@ -190,7 +195,7 @@ fn deleted(kind: Kind, how: &str) -> Deleted {
     let seen = (at_once, log.states(), where_is(&lab));
     println!("{kind:?} {how}: {VMAC} deleted by hand, then a link added: {seen:?}");
     lab.node(n).terminate();
-    seen
+    (seen, lab.logs())
 }
 
 #[test]
@@ -198,11 +203,11 @@ fn an_address_s_macvlan_deleted_by_hand_leaves_the_instance_in_fault_as_keepaliv
     if !require_root() || !require_keepalived() {
         return;
     }
-    let keepalived = deleted(Kind::Keepalived, "use_vmac");
-    let vigil = deleted(Kind::Vigil, "use_vmac");
+    let (keepalived, ka_log) = deleted(Kind::Keepalived, "use_vmac");
+    let (vigil, vigil_log) = deleted(Kind::Vigil, "use_vmac");
     assert_eq!(
         vigil, keepalived,
-        "vigild's states and address as keepalived's"
+        "vigild's states and address as keepalived's\n{ka_log}{vigil_log}"
     );
     // What keepalived 2.2.7 does, written out (so that a change of either shows): FAULT, the
     // macvlan and its address gone, also after another interface's link event.
@@ -212,7 +217,8 @@ fn an_address_s_macvlan_deleted_by_hand_leaves_the_instance_in_fault_as_keepaliv
             false,
             vec!["BACKUP".to_string(), "MASTER".into(), "FAULT".into()],
             (None, None)
-        )
+        ),
+        "{ka_log}"
     );
 }
 
@@ -224,16 +230,16 @@ fn an_instance_s_macvlan_deleted_by_hand_is_made_again_as_keepalived_makes_it() 
     if !require_root() || !require_keepalived() {
         return;
     }
-    let keepalived = deleted(Kind::Keepalived, "instance use_vmac");
-    let vigil = deleted(Kind::Vigil, "instance use_vmac");
+    let (keepalived, ka_log) = deleted(Kind::Keepalived, "instance use_vmac");
+    let (vigil, vigil_log) = deleted(Kind::Vigil, "instance use_vmac");
     assert_eq!(
         vigil, keepalived,
-        "vigild's states and address as keepalived's"
+        "vigild's states and address as keepalived's\n{ka_log}{vigil_log}"
     );
-    assert!(keepalived.0, "{keepalived:?}");
+    assert!(keepalived.0, "{keepalived:?}\n{ka_log}");
     assert_eq!(
         keepalived.2,
         (Some(VMAC.to_string()), Some(true)),
-        "{keepalived:?}"
+        "{keepalived:?}\n{ka_log}"
     );
 }
