@@ -107,3 +107,39 @@ fn timer_path_does_not_allocate() {
         after - before
     );
 }
+
+/// A MASTER that has never heard another router (it started alone and took over) steps down on
+/// the first advert of a higher priority without allocating: on the real allocator a first
+/// allocation of its size can map a fresh page and fault it in (and lock it: vigild runs with
+/// `mlockall`), 10-40 us measured between that advert and the address removal (issue 18,
+/// BENCHMARKS-daemon.md, twelfth session); the peer's record (`peer_checksums`) was that
+/// allocation.
+#[test]
+fn first_advert_heard_by_a_lone_master_does_not_allocate() {
+    let n = 3;
+    let mut e = workload::start(workload::config(n, 100));
+    for _ in 0..20 {
+        workload::tick(&mut e);
+    }
+    assert!(
+        e.instances().all(|i| i.state() == State::Master),
+        "alone, every instance took over"
+    );
+    assert!(e.instances().all(|i| i.peer_checksums().is_empty()));
+    let pkts = workload::adverts(&e, n);
+    let mut now = e.poll_timeout().unwrap_or(Instant::from_millis(100));
+    let before = allocations();
+    for (iface, bytes) in &pkts {
+        now = now + Duration::from_micros(10);
+        workload::deliver(&mut e, now, *iface, bytes);
+    }
+    let after = allocations();
+    assert!(e.instances().all(|i| i.state() == State::Backup));
+    assert!(e.instances().all(|i| i.peer_checksums().len() == 1));
+    assert_eq!(
+        after - before,
+        0,
+        "{} allocations between the first advert heard and the step-down's actions",
+        after - before
+    );
+}
