@@ -3638,6 +3638,11 @@ pub fn config(data: &[u8]) {
 /// computed once per input (per diagnostic, it was a fifth of the target's time).
 struct FileSet<'a> {
     files: &'a [(String, String)],
+    /// The interned name of each file ([`FileName`](vigil_engine::conf::FileName): equal
+    /// numbers for equal names), so that a location's file is found by number: comparing the
+    /// strings was a `bcmp` per file and diagnostic, which libFuzzer intercepts, and reading a
+    /// location's name takes the interning table's lock.
+    ids: Vec<vigil_engine::conf::FileName>,
     widths: Vec<Vec<usize>>,
 }
 
@@ -3647,7 +3652,11 @@ impl<'a> FileSet<'a> {
             .iter()
             .map(|(_, text)| text.split('\n').map(|l| l.chars().count()).collect())
             .collect();
-        FileSet { files, widths }
+        let ids = files
+            .iter()
+            .map(|(name, _)| vigil_engine::conf::FileName::new(name))
+            .collect();
+        FileSet { files, ids, widths }
     }
 }
 
@@ -3661,11 +3670,8 @@ fn check_location(
     // The set's names are normalized paths, so a location naming one of them exactly is in that
     // file; only other spellings go through `normalize` (per diagnostic, it was 14 % of this
     // target's instructions: callgrind over the corpus, 2026-12-03).
-    let k = match set
-        .files
-        .iter()
-        .position(|(name, _)| name.as_str() == &*loc.file)
-    {
+    // Interned: the same number is the same name (see `FileSet::ids`).
+    let k = match set.ids.iter().position(|&id| id == loc.file) {
         Some(k) => k,
         None => {
             let file = vigil_engine::conf::include::normalize(&loc.file);

@@ -27,6 +27,126 @@ fn paths() {
     assert_eq!(resolve_relative("main.conf", "x.conf"), "x.conf");
 }
 
+/// The allocation-free forms (component iterator, the normal-path shortcut, the literal-pattern
+/// lookup) give what the collecting forms they replaced gave, on paths of every shape.
+#[test]
+fn component_matching_and_normalizing_agree_with_splitting() {
+    fn old_path_match(pattern: &str, path: &str) -> bool {
+        let pc: Vec<&str> = pattern.split('/').collect();
+        let nc: Vec<&str> = path.split('/').collect();
+        pc.len() == nc.len() && pc.iter().zip(nc.iter()).all(|(p, n)| glob_match(p, n))
+    }
+    fn old_normalize(path: &str) -> String {
+        let absolute = path.starts_with('/');
+        let mut parts: Vec<&str> = Vec::new();
+        for c in path.split('/') {
+            match c {
+                "" | "." => {}
+                ".." => {
+                    if matches!(parts.last(), Some(&p) if p != "..") {
+                        parts.pop();
+                    } else if !absolute {
+                        parts.push("..");
+                    }
+                }
+                c => parts.push(c),
+            }
+        }
+        let joined = parts.join("/");
+        if absolute {
+            format!("/{joined}")
+        } else if joined.is_empty() {
+            ".".to_string()
+        } else {
+            joined
+        }
+    }
+    let paths = [
+        "",
+        "/",
+        "//",
+        "a",
+        "a/",
+        "/a",
+        "/a/",
+        "a//b",
+        "/a/b",
+        "/a/./b",
+        "/a/../b",
+        "..",
+        ".",
+        "../x",
+        "./x",
+        "a/..",
+        "/etc/keepalived/conf.d/1.conf",
+        "/etc/keepalived/conf.d/*.conf",
+        "/etc/keepalived/conf.d/?.conf",
+        "/etc/k/[12].conf",
+        "/etc/k/\\*.conf",
+        "/é/ü.conf",
+        "/.a",
+        "/a/.b",
+        "...",
+        "/a/...",
+        "a/b/c/d/e/f",
+    ];
+    for p in paths {
+        assert_eq!(
+            components(p).collect::<Vec<_>>(),
+            p.split('/').collect::<Vec<_>>(),
+            "{p:?}"
+        );
+        assert_eq!(normalize(p), old_normalize(p), "{p:?}");
+        for n in paths {
+            assert_eq!(
+                path_glob_match(p, n),
+                old_path_match(p, n),
+                "{p:?} against {n:?}"
+            );
+        }
+    }
+    let mut m = MemoryLoader::new();
+    for name in [
+        "/etc/k/a.conf",
+        "/etc/k/b.conf",
+        "/etc/k/.c.conf",
+        "/etc/k/d/e.conf",
+        "x.conf",
+    ] {
+        m.add(name, "");
+    }
+    for p in paths.iter().copied().chain([
+        "/etc/k/a.conf",
+        "/etc/k/./a.conf",
+        "/etc/k//b.conf",
+        "/etc/k/.c.conf",
+        "/etc/k/*.conf",
+        "/etc/k/{a,b}.conf",
+        "/etc/k/{a,a}.conf",
+        "x.conf",
+        "./x.conf",
+        "/etc/k/d/../a.conf",
+    ]) {
+        let mut want: Vec<String> = Vec::new();
+        for q in expand_braces(p) {
+            let q = old_normalize(&q);
+            for name in [
+                "/etc/k/.c.conf",
+                "/etc/k/a.conf",
+                "/etc/k/b.conf",
+                "/etc/k/d/e.conf",
+                "x.conf",
+            ] {
+                if old_path_match(&q, name) && !want.iter().any(|w| w == name) {
+                    want.push(name.to_string());
+                }
+            }
+        }
+        want.sort();
+        assert_eq!(m.glob(p), want, "{p:?}");
+    }
+}
+
 /// Found by the `config` fuzz target (fuzz/regressions/config/column-after-expansion): tokens
 /// after a `${NAME}` were located by their column in the expanded text, past the end of the
 /// line in the file. Every location must point inside the input.
