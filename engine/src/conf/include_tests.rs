@@ -27,6 +27,142 @@ fn paths() {
     assert_eq!(resolve_relative("main.conf", "x.conf"), "x.conf");
 }
 
+/// The character matcher as it was before it ran on bytes for ASCII strings.
+mod old_glob {
+    pub(super) fn old_glob_match(pattern: &str, name: &str) -> bool {
+        let p: Vec<char> = pattern.chars().collect();
+        let n: Vec<char> = name.chars().collect();
+        if n.first() == Some(&'.') && p.first() != Some(&'.') {
+            return false;
+        }
+        // Iterative matcher with one backtrack point for `*` (linear-ish, no recursion).
+        let (mut pi, mut ni) = (0usize, 0usize);
+        let mut star: Option<(usize, usize)> = None;
+        while ni < n.len() {
+            if pi < p.len() {
+                match p[pi] {
+                    '*' => {
+                        star = Some((pi, ni));
+                        pi += 1;
+                        continue;
+                    }
+                    '?' => {
+                        pi += 1;
+                        ni += 1;
+                        continue;
+                    }
+                    '[' => {
+                        if let Some((matched, next)) = old_class_match(&p, pi, n[ni]) {
+                            if matched {
+                                pi = next;
+                                ni += 1;
+                                continue;
+                            }
+                        } else if n[ni] == '[' {
+                            pi += 1;
+                            ni += 1;
+                            continue;
+                        }
+                    }
+                    '\\' if pi + 1 < p.len() => {
+                        if p[pi + 1] == n[ni] {
+                            pi += 2;
+                            ni += 1;
+                            continue;
+                        }
+                    }
+                    c => {
+                        if c == n[ni] {
+                            pi += 1;
+                            ni += 1;
+                            continue;
+                        }
+                    }
+                }
+            }
+            match star {
+                Some((sp, sn)) => {
+                    pi = sp + 1;
+                    ni = sn + 1;
+                    star = Some((sp, sn + 1));
+                }
+                None => return false,
+            }
+        }
+        while pi < p.len() && p[pi] == '*' {
+            pi += 1;
+        }
+        pi == p.len()
+    }
+
+    fn old_class_match(p: &[char], at: usize, c: char) -> Option<(bool, usize)> {
+        let mut i = at + 1;
+        let negate = matches!(p.get(i), Some('!') | Some('^'));
+        if negate {
+            i += 1;
+        }
+        let mut matched = false;
+        let mut first = true;
+        while i < p.len() {
+            if p[i] == ']' && !first {
+                return Some((matched != negate, i + 1));
+            }
+            first = false;
+            if i + 2 < p.len() && p[i + 1] == '-' && p[i + 2] != ']' {
+                if p[i] <= c && c <= p[i + 2] {
+                    matched = true;
+                }
+                i += 3;
+            } else {
+                if p[i] == c {
+                    matched = true;
+                }
+                i += 1;
+            }
+        }
+        None
+    }
+}
+
+/// The byte matcher (both strings ASCII) and the character matcher give the old answers.
+#[test]
+fn byte_matching_agrees_with_character_matching() {
+    let patterns = [
+        "", "*", "?", "a", "a*", "*a", "*.conf", ".*", "a?c", "[abc]", "[a-c]x", "[!a]", "[^a]",
+        "[]a]", "[a-]", "[", "a[b", "\\*", "\\", "a\\", "[é]", "é*", "?.conf", "*a*b*c", "[z-a]",
+    ];
+    let names = [
+        "",
+        "a",
+        "b",
+        ".a",
+        "abc",
+        "a.conf",
+        ".conf",
+        "x",
+        "]",
+        "-",
+        "[",
+        "a[b",
+        "*",
+        "\\",
+        "é",
+        "éa",
+        "aé.conf",
+        "xxaxxbxxc",
+        "ax",
+    ];
+    for p in patterns {
+        for n in names {
+            assert_eq!(
+                glob_match(p, n),
+                old_glob::old_glob_match(p, n),
+                "{p:?} against {n:?}"
+            );
+        }
+    }
+}
+
 /// The allocation-free forms (component iterator, the normal-path shortcut, the literal-pattern
 /// lookup) give what the collecting forms they replaced gave, on paths of every shape.
 #[test]
