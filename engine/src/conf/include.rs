@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 
 use super::diag::Diagnostic;
+use super::glob::components;
 pub use super::glob::{expand_braces, glob_match, path_glob_match};
 use super::lexer::{strip_comment, tokenize_line_into, FileName, Location, Token};
 use super::lines::{clean_line, scan_plain, Lines};
@@ -96,6 +97,16 @@ impl SourceLoader for MemoryLoader {
         let mut out: Vec<String> = Vec::new();
         for p in expand_braces(pattern) {
             let p = normalize(&p);
+            // Without wildcards a pattern matches exactly the file of its name (the same
+            // components, each equal): one lookup instead of a match against every file.
+            if !p.bytes().any(|b| matches!(b, b'*' | b'?' | b'[' | b'\\')) {
+                if let Some((name, _)) = self.files.get_key_value(&p) {
+                    if !out.contains(name) {
+                        out.push(name.clone());
+                    }
+                }
+                continue;
+            }
             for name in self.files.keys() {
                 if path_glob_match(&p, name) && !out.contains(name) {
                     out.push(name.clone());
@@ -109,9 +120,12 @@ impl SourceLoader for MemoryLoader {
 
 /// Lexically normalises a `/`-separated path: drops `.` and empty components and resolves `..`.
 pub fn normalize(path: &str) -> String {
+    if is_normal(path) {
+        return path.to_string();
+    }
     let absolute = path.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
-    for c in path.split('/') {
+    for c in components(path) {
         match c {
             "" | "." => {}
             ".." => {
@@ -134,6 +148,18 @@ pub fn normalize(path: &str) -> String {
     }
 }
 
+/// Whether [`normalize`] gives `path` back unchanged: `/`, or a non-empty path without empty,
+/// `.` or `..` components (no `//`, no trailing `/`). Every name a glob or a load sees is
+/// usually already normal; building it again was an allocation and a join per call.
+fn is_normal(path: &str) -> bool {
+    if path == "/" {
+        return true;
+    }
+    let body = path.strip_prefix('/').unwrap_or(path);
+    !body.is_empty()
+        && components(body).all(|c| !matches!(c.as_bytes(), [] | [b'.'] | [b'.', b'.']))
+}
+
 /// The directory part of a path (`.` for a bare file name).
 pub fn dirname(path: &str) -> &str {
     match path.rfind('/') {
@@ -152,7 +178,12 @@ pub fn resolve_relative(including_file: &str, pattern: &str) -> String {
         if d == "." {
             pattern.to_string()
         } else {
-            format!("{d}/{pattern}")
+            // Not `format!`: this runs for every `include` line, and a `~SEQ` repeats them.
+            let mut out = String::with_capacity(d.len() + 1 + pattern.len());
+            out.push_str(d);
+            out.push('/');
+            out.push_str(pattern);
+            out
         }
     }
 }
@@ -592,7 +623,12 @@ impl<'a, 't> Reader<'a, 't> {
         let pattern = resolve_relative(including.as_str(), pat.text);
         let files = self.loader.glob(&pattern);
         if files.is_empty() {
-            let msg = format!("include: no file matches '{pattern}'");
+            // Not `format!`: the notice of every `include` line that matches nothing (a
+            // `~SEQ` can repeat one thousands of times).
+            let mut msg = String::with_capacity(pattern.len() + 26);
+            msg.push_str("include: no file matches '");
+            msg.push_str(&pattern);
+            msg.push('\'');
             self.diags.push(if strict {
                 Diagnostic::warning(&pat.loc, msg)
             } else {

@@ -27,6 +27,262 @@ fn paths() {
     assert_eq!(resolve_relative("main.conf", "x.conf"), "x.conf");
 }
 
+/// The character matcher as it was before it ran on bytes for ASCII strings.
+mod old_glob {
+    pub(super) fn old_glob_match(pattern: &str, name: &str) -> bool {
+        let p: Vec<char> = pattern.chars().collect();
+        let n: Vec<char> = name.chars().collect();
+        if n.first() == Some(&'.') && p.first() != Some(&'.') {
+            return false;
+        }
+        // Iterative matcher with one backtrack point for `*` (linear-ish, no recursion).
+        let (mut pi, mut ni) = (0usize, 0usize);
+        let mut star: Option<(usize, usize)> = None;
+        while ni < n.len() {
+            if pi < p.len() {
+                match p[pi] {
+                    '*' => {
+                        star = Some((pi, ni));
+                        pi += 1;
+                        continue;
+                    }
+                    '?' => {
+                        pi += 1;
+                        ni += 1;
+                        continue;
+                    }
+                    '[' => {
+                        if let Some((matched, next)) = old_class_match(&p, pi, n[ni]) {
+                            if matched {
+                                pi = next;
+                                ni += 1;
+                                continue;
+                            }
+                        } else if n[ni] == '[' {
+                            pi += 1;
+                            ni += 1;
+                            continue;
+                        }
+                    }
+                    '\\' if pi + 1 < p.len() => {
+                        if p[pi + 1] == n[ni] {
+                            pi += 2;
+                            ni += 1;
+                            continue;
+                        }
+                    }
+                    c => {
+                        if c == n[ni] {
+                            pi += 1;
+                            ni += 1;
+                            continue;
+                        }
+                    }
+                }
+            }
+            match star {
+                Some((sp, sn)) => {
+                    pi = sp + 1;
+                    ni = sn + 1;
+                    star = Some((sp, sn + 1));
+                }
+                None => return false,
+            }
+        }
+        while pi < p.len() && p[pi] == '*' {
+            pi += 1;
+        }
+        pi == p.len()
+    }
+
+    fn old_class_match(p: &[char], at: usize, c: char) -> Option<(bool, usize)> {
+        let mut i = at + 1;
+        let negate = matches!(p.get(i), Some('!') | Some('^'));
+        if negate {
+            i += 1;
+        }
+        let mut matched = false;
+        let mut first = true;
+        while i < p.len() {
+            if p[i] == ']' && !first {
+                return Some((matched != negate, i + 1));
+            }
+            first = false;
+            if i + 2 < p.len() && p[i + 1] == '-' && p[i + 2] != ']' {
+                if p[i] <= c && c <= p[i + 2] {
+                    matched = true;
+                }
+                i += 3;
+            } else {
+                if p[i] == c {
+                    matched = true;
+                }
+                i += 1;
+            }
+        }
+        None
+    }
+}
+
+/// The byte matcher (both strings ASCII) and the character matcher give the old answers.
+#[test]
+fn byte_matching_agrees_with_character_matching() {
+    let patterns = [
+        "", "*", "?", "a", "a*", "*a", "*.conf", ".*", "a?c", "[abc]", "[a-c]x", "[!a]", "[^a]",
+        "[]a]", "[a-]", "[", "a[b", "\\*", "\\", "a\\", "[é]", "é*", "?.conf", "*a*b*c", "[z-a]",
+    ];
+    let names = [
+        "",
+        "a",
+        "b",
+        ".a",
+        "abc",
+        "a.conf",
+        ".conf",
+        "x",
+        "]",
+        "-",
+        "[",
+        "a[b",
+        "*",
+        "\\",
+        "é",
+        "éa",
+        "aé.conf",
+        "xxaxxbxxc",
+        "ax",
+    ];
+    for p in patterns {
+        for n in names {
+            assert_eq!(
+                glob_match(p, n),
+                old_glob::old_glob_match(p, n),
+                "{p:?} against {n:?}"
+            );
+        }
+    }
+}
+
+/// The allocation-free forms (component iterator, the normal-path shortcut, the literal-pattern
+/// lookup) give what the collecting forms they replaced gave, on paths of every shape.
+#[test]
+fn component_matching_and_normalizing_agree_with_splitting() {
+    fn old_path_match(pattern: &str, path: &str) -> bool {
+        let pc: Vec<&str> = pattern.split('/').collect();
+        let nc: Vec<&str> = path.split('/').collect();
+        pc.len() == nc.len() && pc.iter().zip(nc.iter()).all(|(p, n)| glob_match(p, n))
+    }
+    fn old_normalize(path: &str) -> String {
+        let absolute = path.starts_with('/');
+        let mut parts: Vec<&str> = Vec::new();
+        for c in path.split('/') {
+            match c {
+                "" | "." => {}
+                ".." => {
+                    if matches!(parts.last(), Some(&p) if p != "..") {
+                        parts.pop();
+                    } else if !absolute {
+                        parts.push("..");
+                    }
+                }
+                c => parts.push(c),
+            }
+        }
+        let joined = parts.join("/");
+        if absolute {
+            format!("/{joined}")
+        } else if joined.is_empty() {
+            ".".to_string()
+        } else {
+            joined
+        }
+    }
+    let paths = [
+        "",
+        "/",
+        "//",
+        "a",
+        "a/",
+        "/a",
+        "/a/",
+        "a//b",
+        "/a/b",
+        "/a/./b",
+        "/a/../b",
+        "..",
+        ".",
+        "../x",
+        "./x",
+        "a/..",
+        "/etc/keepalived/conf.d/1.conf",
+        "/etc/keepalived/conf.d/*.conf",
+        "/etc/keepalived/conf.d/?.conf",
+        "/etc/k/[12].conf",
+        "/etc/k/\\*.conf",
+        "/é/ü.conf",
+        "/.a",
+        "/a/.b",
+        "...",
+        "/a/...",
+        "a/b/c/d/e/f",
+    ];
+    for p in paths {
+        assert_eq!(
+            components(p).collect::<Vec<_>>(),
+            p.split('/').collect::<Vec<_>>(),
+            "{p:?}"
+        );
+        assert_eq!(normalize(p), old_normalize(p), "{p:?}");
+        for n in paths {
+            assert_eq!(
+                path_glob_match(p, n),
+                old_path_match(p, n),
+                "{p:?} against {n:?}"
+            );
+        }
+    }
+    let mut m = MemoryLoader::new();
+    for name in [
+        "/etc/k/a.conf",
+        "/etc/k/b.conf",
+        "/etc/k/.c.conf",
+        "/etc/k/d/e.conf",
+        "x.conf",
+    ] {
+        m.add(name, "");
+    }
+    for p in paths.iter().copied().chain([
+        "/etc/k/a.conf",
+        "/etc/k/./a.conf",
+        "/etc/k//b.conf",
+        "/etc/k/.c.conf",
+        "/etc/k/*.conf",
+        "/etc/k/{a,b}.conf",
+        "/etc/k/{a,a}.conf",
+        "x.conf",
+        "./x.conf",
+        "/etc/k/d/../a.conf",
+    ]) {
+        let mut want: Vec<String> = Vec::new();
+        for q in expand_braces(p) {
+            let q = old_normalize(&q);
+            for name in [
+                "/etc/k/.c.conf",
+                "/etc/k/a.conf",
+                "/etc/k/b.conf",
+                "/etc/k/d/e.conf",
+                "x.conf",
+            ] {
+                if old_path_match(&q, name) && !want.iter().any(|w| w == name) {
+                    want.push(name.to_string());
+                }
+            }
+        }
+        want.sort();
+        assert_eq!(m.glob(p), want, "{p:?}");
+    }
+}
+
 /// Found by the `config` fuzz target (fuzz/regressions/config/column-after-expansion): tokens
 /// after a `${NAME}` were located by their column in the expanded text, past the end of the
 /// line in the file. Every location must point inside the input.

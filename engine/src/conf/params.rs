@@ -5,7 +5,7 @@
 //! values. `${_RANDOM}` expands to its minimum (0 unless given) because the engine has no
 //! randomness; a fuzzer run must be reproducible.
 
-use std::collections::HashMap;
+use super::fast_hash::FastMap;
 
 /// Limits that keep hostile input from exploding (a parameter defined in terms of itself, or
 /// doubling at every level): past them the line is rejected with an error.
@@ -25,7 +25,9 @@ pub const SUBSTITUTION_COST: usize = 32;
 /// The parameter table and the config id.
 #[derive(Clone, Debug, Default)]
 pub struct Params {
-    defs: HashMap<String, Vec<String>>,
+    /// Deterministic hashing (no per-process random seed): the same input takes the same path
+    /// in every process, which the fuzz target's coverage feedback relies on.
+    defs: FastMap<String, Vec<String>>,
     /// The config id that `@ID` lines are compared against (keepalived's `-i`); `None` matches no
     /// `@ID` line and every `@^ID` line.
     pub config_id: Option<String>,
@@ -67,7 +69,7 @@ impl Params {
     /// A parameter table with the given config id.
     pub fn new(config_id: Option<String>) -> Self {
         Params {
-            defs: HashMap::new(),
+            defs: FastMap::default(),
             config_id,
             work: std::cell::Cell::new(0),
         }
