@@ -165,7 +165,9 @@ impl Daemon {
     /// (RTM_DELROUTE after the link's RTM_NEWLINK, in the same read), and the engine must hear
     /// the link first (FAULT; keepalived then ignores the route deletion, the instance being no
     /// longer MASTER); without the call route_link_order_netns saw MASTER -> BACKUP -> FAULT at
-    /// every cut. A static address is not the engine's, but is put back after the same link
+    /// every cut; the rule arm's own test is rule_link_order_netns (a rule deleted just after
+    /// its link went down, both in one read: BACKUP then FAULT at every cut without the call).
+    /// A static address is not the engine's, but is put back after the same link
     /// changes are told, in keepalived's order. It reports only what changed, so it costs nothing
     /// when no link changed. The general order (every link event of a batch before its address
     /// events) was tried and reverted (it replayed start-up events).
