@@ -248,7 +248,10 @@ impl Params {
                     let mut lines = Vec::with_capacity(value.len());
                     let last = value.len() - 1;
                     for (i, v) in value.iter().enumerate() {
-                        let mut l = String::new();
+                        // Sized at once: the pieces reallocated the line up to twice.
+                        let head = if i == 0 { at } else { 0 };
+                        let tail = if i == last { s.len() - end } else { 0 };
+                        let mut l = String::with_capacity(head + v.len() + tail);
                         if i == 0 {
                             l.push_str(&s[..at]);
                         }
