@@ -418,7 +418,7 @@ impl<'a, 't> Reader<'a, 't> {
                             if r.exhausted() {
                                 break;
                             }
-                            r.params.define(seq.var.clone(), vec![v]);
+                            r.params.define_one(&seq.var, v);
                             r.process_line(rest, loc.clone(), name, depth + 1, true);
                         }
                     });
@@ -625,7 +625,8 @@ impl<'a, 't> Reader<'a, 't> {
         if files.is_empty() {
             // Not `format!`: the notice of every `include` line that matches nothing (a
             // `~SEQ` can repeat one thousands of times).
-            let mut msg = String::with_capacity(pattern.len() + 26);
+            // 26 bytes before the pattern, 1 after (26 made the closing quote reallocate).
+            let mut msg = String::with_capacity(pattern.len() + 27);
             msg.push_str("include: no file matches '");
             msg.push_str(&pattern);
             msg.push('\'');
