@@ -143,13 +143,9 @@ impl Params {
         self.defs.insert(name, lines);
     }
 
-    /// A parameter's value, borrowed (substitution copies it into the line; a copy per
-    /// substitution was an allocation or two each, found by the config fuzz target's profile).
-    fn lookup(&self, name: &str) -> Option<&[String]> {
-        self.defs.get(name).map(Vec::as_slice)
-    }
-
-    /// The built-in parameters, then [`Self::lookup`]: a one-line value as a string, a
+    /// A parameter's value, borrowed from the table (substitution copies it into the line; a
+    /// copy per substitution was an allocation or two each, found by the config fuzz target's
+    /// profile): the built-in parameters, then the defined ones; a one-line value as a string, a
     /// multi-line one as its lines (an empty value is the empty string, as a one-line one).
     fn value<'a>(&'a self, name: &str, pwd: &'a str) -> Option<Value<'a>> {
         Some(match name {
@@ -157,7 +153,7 @@ impl Params {
             "_INSTANCE" => Value::One(self.config_id.as_deref().unwrap_or("")),
             "_HASH" => Value::One("#"),
             "_BANG" => Value::One("!"),
-            _ => match self.lookup(name)? {
+            _ => match self.defs.get(name)?.as_slice() {
                 [] => Value::One(""),
                 [one] => Value::One(one),
                 many => Value::Many(many),
