@@ -716,12 +716,10 @@ impl Lab {
     /// append two changes milliseconds apart out of order: [`Lab::state_fifo`] for those.
     pub fn state_recorder(&self) -> (PathBuf, StateLog) {
         let path = self.dir.join("notified");
-        let script = self.write(
+        let script = self.write_script(
             "notify.sh",
             &format!("#!/bin/sh\necho \"$@\" >> {}\n", path.display()),
         );
-        fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .unwrap_or_else(|e| panic!("cannot make {script:?} executable: {e}"));
         (script, StateLog { path })
     }
 
@@ -740,18 +738,24 @@ impl Lab {
     pub fn state_fifo(&self) -> (String, StateLog) {
         let path = self.dir.join("notified");
         let fifo = self.dir.join("notify.fifo");
-        let script = self.write(
+        let script = self.write_script(
             "fifo-reader.sh",
             &format!("#!/bin/sh\nexec cat \"$1\" >> {}\n", path.display()),
         );
-        fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .unwrap_or_else(|e| panic!("cannot make {script:?} executable: {e}"));
         let lines = format!(
             "  vrrp_notify_fifo {}\n  vrrp_notify_fifo_script {}\n",
             fifo.display(),
             script.display()
         );
         (lines, StateLog { path })
+    }
+
+    /// Write an executable script (mode 0755) into the lab directory and return its path.
+    pub fn write_script(&self, name: &str, text: &str) -> PathBuf {
+        let script = self.write(name, text);
+        fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap_or_else(|e| panic!("cannot make {script:?} executable: {e}"));
+        script
     }
 
     /// Write a file into the lab directory and return its path.
