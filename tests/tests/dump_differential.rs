@@ -634,6 +634,78 @@ fn lab() -> Lab {
     lab
 }
 
+/// Namespaces the cases are spread over (see the test).
+const WORKERS: usize = 4;
+
+/// What one configuration gave: its report line, its differences, a failure (a file both must
+/// accept that one refused).
+struct Outcome {
+    report: String,
+    compared: bool,
+    fields: usize,
+    diffs: Vec<Difference>,
+    failure: Option<String>,
+}
+
+/// Dump case `tag` (directory, file, whether both must accept it) with both daemons in `lab`'s
+/// namespace and compare the dumps.
+fn run_case(
+    lab: &Lab,
+    vigild: &Path,
+    tag: usize,
+    (dir, name, must_compare): &(PathBuf, String, bool),
+) -> Outcome {
+    let t0 = Instant::now();
+    let id = if name == "keepalived.conf.conditional_conf" {
+        "high"
+    } else {
+        "main"
+    };
+    let (kd, klog) = keepalived_dump(lab, dir, name, id, tag);
+    let (vd, vlog) = vigild_dump(lab, vigild, dir, name, id);
+    let mut o = Outcome {
+        report: String::new(),
+        compared: false,
+        fields: 0,
+        diffs: Vec::new(),
+        failure: None,
+    };
+    match (kd, vd) {
+        (Some(kd), Some(vd)) => {
+            o.compared = true;
+            compare(name, &parse(&kd), &parse(&vd), &mut o.fields, &mut o.diffs);
+            let _ = writeln!(
+                o.report,
+                "{name}: compared, {} differences ({} ms)",
+                o.diffs.len(),
+                t0.elapsed().as_millis()
+            );
+        }
+        (kd, vd) => {
+            let why = format!(
+                "{name}: not compared (keepalived {}, vigild {})",
+                if kd.is_some() {
+                    "dumped"
+                } else {
+                    "printed no dump"
+                },
+                if vd.is_some() {
+                    "dumped"
+                } else {
+                    "printed no VRRP part"
+                },
+            );
+            let _ = writeln!(o.report, "{why}");
+            if *must_compare {
+                o.failure = Some(format!(
+                    "{why}\nkeepalived said:\n{klog}\nvigild said:\n{vlog}"
+                ));
+            }
+        }
+    }
+    o
+}
+
 #[test]
 fn keepalived_and_vigild_dump_the_same_vrrp_configuration() {
     if !require_root() {
@@ -664,55 +736,46 @@ fn keepalived_and_vigild_dump_the_same_vrrp_configuration() {
     cases.extend(new.into_iter().map(|n| (settings.clone(), n, true)));
 
     let vigild = Lab::vigild_path();
-    let lab = lab();
+    // Each case is about 1.3 s of waiting (keepalived's start and dump, 0.25 s, then its stop,
+    // 1.0 s) and little CPU: the cases run in WORKERS namespaces built alike, each case in one
+    // of them, its two dumps in the same one. Results are put back in case order.
+    let outcomes: Vec<(usize, Outcome)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..WORKERS)
+            .map(|w| {
+                let (cases, vigild) = (&cases, &vigild);
+                scope.spawn(move || {
+                    let lab = lab();
+                    cases
+                        .iter()
+                        .enumerate()
+                        .skip(w)
+                        .step_by(WORKERS)
+                        .map(|(tag, case)| (tag, run_case(&lab, vigild, tag, case)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut all: Vec<(usize, Outcome)> = workers
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(v) => v,
+                Err(e) => std::panic::resume_unwind(e),
+            })
+            .collect();
+        all.sort_by_key(|(tag, _)| *tag);
+        all
+    });
 
     let mut report = String::new();
     let mut failures = Vec::new();
     let mut diffs = Vec::new();
     let (mut compared, mut fields) = (0usize, 0usize);
-    for (tag, (dir, name, must_compare)) in cases.iter().enumerate() {
-        let t0 = Instant::now();
-        let id = if name == "keepalived.conf.conditional_conf" {
-            "high"
-        } else {
-            "main"
-        };
-        let (kd, klog) = keepalived_dump(&lab, dir, name, id, tag);
-        let (vd, vlog) = vigild_dump(&lab, &vigild, dir, name, id);
-        match (kd, vd) {
-            (Some(kd), Some(vd)) => {
-                compared += 1;
-                let before = diffs.len();
-                compare(name, &parse(&kd), &parse(&vd), &mut fields, &mut diffs);
-                let _ = writeln!(
-                    report,
-                    "{name}: compared, {} differences ({} ms)",
-                    diffs.len() - before,
-                    t0.elapsed().as_millis()
-                );
-            }
-            (kd, vd) => {
-                let why = format!(
-                    "{name}: not compared (keepalived {}, vigild {})",
-                    if kd.is_some() {
-                        "dumped"
-                    } else {
-                        "printed no dump"
-                    },
-                    if vd.is_some() {
-                        "dumped"
-                    } else {
-                        "printed no VRRP part"
-                    },
-                );
-                let _ = writeln!(report, "{why}");
-                if *must_compare {
-                    failures.push(format!(
-                        "{why}\nkeepalived said:\n{klog}\nvigild said:\n{vlog}"
-                    ));
-                }
-            }
-        }
+    for (_, o) in outcomes {
+        report.push_str(&o.report);
+        failures.extend(o.failure);
+        compared += usize::from(o.compared);
+        fields += o.fields;
+        diffs.extend(o.diffs);
     }
 
     let mut used = vec![0usize; LISTED.len()];
