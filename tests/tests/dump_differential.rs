@@ -2,9 +2,10 @@
 //! files, compared field by field.
 //!
 //! For every configuration (keepalived's 25 samples in `tests/configs/keepalived-samples`, every
-//! file in `tests/configs`, and the VRRP settings files in `tests/configs/dump`), in one network
+//! file in `tests/configs`, and the VRRP settings files in `tests/configs/dump`), in a network
 //! namespace of a [`Lab`] (eth0..eth2 up on bridges with documentation addresses; eth3 and
-//! eth0.1 present but without carrier; a macvlan mv0 on eth0):
+//! eth0.1 present but without carrier; a macvlan mv0 on eth0; four such namespaces, the cases
+//! spread over them, both dumps of one case in the same one):
 //! - keepalived 2.2.7 runs VRRP only (`-n -l -D -d -P`), logging its dump to the console; once
 //!   the dump is complete (a log line follows its `------< Interfaces >------` part) it is
 //!   stopped by its pid (SIGTERM, then SIGKILL to parent and VRRP child if it lingers);
