@@ -65,8 +65,16 @@ pub trait DumpEnv {
     fn uid_gid(&self, _run_as: Option<&RunAs>) -> Option<(u32, u32)> {
         None
     }
-    /// The host name (keepalived's default `router_id` and `smtp_helo_name`).
-    fn host_name(&self) -> Option<String> {
+    /// keepalived's local name: the host name's canonical name as the resolver gives it, the
+    /// default `router_id`, `smtp_helo_name` and the host part of `notification_email_from`;
+    /// `None` when it does not resolve (`router_id` is then `[unknown]`, and the other two get
+    /// no default). keepalived 2.2.7 `init_global_data`.
+    fn local_name(&self) -> Option<String> {
+        None
+    }
+    /// `notification_email_from` when none is set and an `smtp_server` is: `USER@LOCALNAME`
+    /// (keepalived's `set_default_email_from`), `None` without a local name.
+    fn default_email_from(&self) -> Option<String> {
         None
     }
     /// Every interface of the network namespace, in the kernel's order (the dump's
@@ -190,16 +198,20 @@ pub fn dump_vrrp(cfg: &Config, env: &dyn DumpEnv) -> Result<String, ConvertError
 fn global(w: &mut String, cfg: &Config, converted: &EngineConfig, env: &dyn DumpEnv) {
     let g = &cfg.global;
     line(w, "------< Global definitions >------");
-    // The runner's default router_id is the host name, as keepalived's.
-    if let Some(r) = g.router_id.clone().or_else(|| env.host_name()) {
-        line(w, &format!(" Router ID = {r}"));
-    }
+    // The default router_id is the local name, `[unknown]` when it does not resolve, as
+    // keepalived's (so the line is always there).
+    let router_id = g
+        .router_id
+        .clone()
+        .or_else(|| env.local_name())
+        .unwrap_or_else(|| "[unknown]".to_string());
+    line(w, &format!(" Router ID = {router_id}"));
     if let Some(s) = &g.smtp_server {
         line(w, &format!(" Smtp server = {}", s.host));
         line(w, &format!(" Smtp server port = {}", s.port));
     }
     if g.smtp_server.is_some() {
-        if let Some(h) = g.smtp_helo_name.clone().or_else(|| env.host_name()) {
+        if let Some(h) = g.smtp_helo_name.clone().or_else(|| env.local_name()) {
             line(w, &format!(" Smtp HELO name = {h}"));
         }
         line(
@@ -210,7 +222,13 @@ fn global(w: &mut String, cfg: &Config, converted: &EngineConfig, env: &dyn Dump
             ),
         );
     }
-    if let Some(f) = &g.notification_email_from {
+    let from = g.notification_email_from.clone().or_else(|| {
+        g.smtp_server
+            .is_some()
+            .then(|| env.default_email_from())
+            .flatten()
+    });
+    if let Some(f) = &from {
         line(w, &format!(" Email notification from = {f}"));
         line(w, " Email notification to:");
         for e in &g.notification_email {

@@ -127,10 +127,13 @@ impl DumpEnv for SystemEnv {
         self.links.clone()
     }
 
-    /// The one mail and notifications use ([`crate::operator::mail::host_name`]).
-    fn host_name(&self) -> Option<String> {
-        let h = crate::operator::mail::host_name();
-        (!h.is_empty()).then_some(h)
+    /// The one mail and notifications use ([`crate::operator::local_name`]).
+    fn local_name(&self) -> Option<String> {
+        crate::operator::local_name::local_name().map(str::to_string)
+    }
+
+    fn default_email_from(&self) -> Option<String> {
+        crate::operator::local_name::default_email_from()
     }
 }
 

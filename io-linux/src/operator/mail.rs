@@ -3,10 +3,10 @@
 //!
 //! The message is keepalived's: subject `[ROUTER_ID] VRRP Instance VI_1 - Entering MASTER state`
 //! (`VRRP Group G1` for a group), body `=> VRRP Instance is now owning VRRP VIPs <=` and the like,
-//! from `notification_email_from` (default `keepalived@HOST`, keepalived's, so existing mail
-//! filters keep matching) to every `notification_email` address, through `smtp_server` (plain
-//! SMTP, as keepalived) with `smtp_helo_name` (default the host name). Vigil adds one line with
-//! the priority and the reason of the change.
+//! from `notification_email_from` (default `USER@LOCALNAME`, keepalived's: [`super::local_name`])
+//! to every `notification_email` address, through `smtp_server` (plain SMTP, as keepalived) with
+//! `smtp_helo_name` (default the local name, else `localhost`). Vigil adds one line with the
+//! priority and the reason of the change.
 //!
 //! Messages are sent by one worker thread, in order, with `smtp_connect_timeout` on the
 //! connection and on every reply; the event loop only queues them (never waits). An unreachable
@@ -32,16 +32,6 @@ use super::notify::TargetKind;
 
 /// Messages that may wait for the server before new ones are dropped (and logged).
 pub const QUEUE_DEPTH: usize = 64;
-
-/// The machine's host name (`/proc/sys/kernel/hostname`), keepalived's default `router_id` and
-/// HELO name.
-pub fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "localhost".into())
-}
 
 /// The e-mail settings of `global_defs`, resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,18 +61,28 @@ impl MailSettings {
         if g.notification_email.is_empty() {
             return None;
         }
-        let host = host_name();
+        let local = super::local_name::local_name();
         Some(MailSettings {
             host: server.host.clone(),
             port: server.port,
             timeout: g.smtp_connect_timeout,
-            helo: g.smtp_helo_name.clone().unwrap_or_else(|| host.clone()),
+            helo: g
+                .smtp_helo_name
+                .clone()
+                .or_else(|| local.map(str::to_string))
+                .unwrap_or_else(|| super::local_name::HELO_FALLBACK.to_string()),
+            // keepalived 2.2.7 sends `MAIL FROM:<(null)>` when the local name does not resolve
+            // and no sender is set; Vigil sends from USER@localhost then.
             from: g
                 .notification_email_from
                 .clone()
-                .unwrap_or_else(|| format!("keepalived@{host}")),
+                .or_else(super::local_name::default_email_from)
+                .unwrap_or_else(|| "root@localhost".to_string()),
             to: g.notification_email.clone(),
-            router_id: g.router_id.clone().unwrap_or(host),
+            router_id: g
+                .router_id
+                .clone()
+                .unwrap_or_else(super::local_name::default_router_id),
         })
     }
 }

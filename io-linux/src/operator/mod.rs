@@ -36,6 +36,7 @@
 #[allow(unsafe_code)] // mkfifo(2), chown(2)
 pub mod fifo;
 pub mod journal;
+pub mod local_name;
 pub mod mail;
 pub mod metrics;
 pub mod notify;
@@ -111,7 +112,11 @@ impl Operator {
     /// that cannot be created, a refused script) are logged and leave that part out: none of
     /// them is a reason not to run VRRP.
     pub fn new(cfg: &Config, opts: OperatorOptions) -> Operator {
-        let router_id = cfg.global.router_id.clone().unwrap_or_else(mail::host_name);
+        let router_id = cfg
+            .global
+            .router_id
+            .clone()
+            .unwrap_or_else(local_name::default_router_id);
         let (notifier, _refused) = Notifier::new(cfg, opts.notify_timeout);
         if !cfg.global.enable_script_security
             && !privilege::all_scripts(cfg).is_empty()
@@ -185,7 +190,11 @@ impl Operator {
             // The old worker finishes what it has queued on its own; nothing waits for it.
             old.shutdown(Duration::ZERO);
         }
-        self.router_id = cfg.global.router_id.clone().unwrap_or_else(mail::host_name);
+        self.router_id = cfg
+            .global
+            .router_id
+            .clone()
+            .unwrap_or_else(local_name::default_router_id);
     }
 
     /// An instance removed by a reload (call it before [`Operator::reload`], while its

@@ -136,7 +136,8 @@ pub fn lookup_user(name: &str) -> Option<(u32, u32)> {
     }
 }
 
-fn lookup_user_by_uid(uid: u32) -> Option<String> {
+/// `getpwuid_r`: the user's name.
+pub(crate) fn lookup_user_by_uid(uid: u32) -> Option<String> {
     let mut buf = vec![0 as libc::c_char; buf_len()];
     // SAFETY: as in lookup_user.
     let mut pwd: libc::passwd = unsafe { core::mem::zeroed() };

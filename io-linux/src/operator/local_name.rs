@@ -1,0 +1,88 @@
+//! keepalived's "local name": the defaults of `router_id`, `smtp_helo_name` and
+//! `notification_email_from` (keepalived.conf(5) `global_defs`; keepalived 2.2.7
+//! `init_global_data`, keepalived/core/global_data.c, and `get_local_name`, lib/utils.c).
+//!
+//! keepalived does not take the host name as it is: it asks the resolver for its canonical
+//! name (`getaddrinfo(nodename, AI_CANONNAME)`, /etc/hosts then DNS as nsswitch.conf says), so
+//! `127.0.1.1 lb1.example.net lb1` in /etc/hosts makes `router_id` `lb1.example.net`. When
+//! the name does not resolve (a container or a minimal image whose /etc/hosts lacks it),
+//! `router_id` is `[unknown]`, and neither the HELO name nor the sender gets a default. The
+//! name is looked up once per process, as keepalived keeps its first one across reloads.
+
+use std::sync::OnceLock;
+
+/// `router_id` when the name does not resolve (keepalived's `unknown_name`).
+pub const UNKNOWN: &str = "[unknown]";
+
+/// The HELO name keepalived's SMTP client sends when none is set or defaulted
+/// (keepalived/core/smtp.c, `helo_cmd`).
+pub const HELO_FALLBACK: &str = "localhost";
+
+/// The host's canonical name, or `None` when it does not resolve.
+pub fn local_name() -> Option<&'static str> {
+    static NAME: OnceLock<Option<String>> = OnceLock::new();
+    NAME.get_or_init(lookup).as_deref()
+}
+
+fn lookup() -> Option<String> {
+    let host = dns_lookup::get_hostname().ok()?;
+    let hints = dns_lookup::AddrInfoHints {
+        flags: libc::AI_CANONNAME,
+        ..Default::default()
+    };
+    let first = dns_lookup::getaddrinfo(Some(&host), None, Some(hints))
+        .ok()?
+        .next()?
+        .ok()?;
+    first.canonname.filter(|n| !n.is_empty())
+}
+
+/// `router_id` when the configuration sets none.
+pub fn default_router_id() -> String {
+    local_name().unwrap_or(UNKNOWN).to_string()
+}
+
+/// `notification_email_from` when the configuration sets none and an `smtp_server` is set:
+/// `USER@LOCALNAME`, USER the name of the daemon's user (keepalived's
+/// `set_default_email_from`); none when the local name does not resolve.
+pub fn default_email_from() -> Option<String> {
+    let host = local_name()?;
+    // SAFETY: getuid(2) cannot fail and has no preconditions.
+    #[allow(unsafe_code)]
+    let uid = unsafe { libc::getuid() };
+    let user = super::user::lookup_user_by_uid(uid)?;
+    Some(format!("{user}@{host}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// glibc's `getent hosts NAME` asks the same resolver (nsswitch.conf's `hosts`) and prints
+    /// the canonical name first: an oracle outside this code. Not found (exit 2): no name.
+    #[test]
+    fn the_local_name_is_what_the_resolver_calls_the_host() {
+        let host = dns_lookup::get_hostname().expect("host name");
+        let Ok(out) = std::process::Command::new("getent")
+            .args(["hosts", &host])
+            .output()
+        else {
+            panic!("getent is missing (Debian: libc-bin)");
+        };
+        let expected = match out.status.code() {
+            Some(0) => String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .nth(1)
+                .map(str::to_string),
+            Some(2) => None,
+            other => panic!("getent hosts {host}: exit {other:?}"),
+        };
+        assert_eq!(local_name().map(str::to_string), expected);
+        assert_eq!(
+            default_router_id(),
+            expected.as_deref().unwrap_or(UNKNOWN),
+            "router_id's default"
+        );
+        assert_eq!(default_email_from().is_some(), expected.is_some());
+    }
+}
