@@ -2227,18 +2227,29 @@ impl Cluster {
         payload: &[u8],
         mangle: Mangle,
     ) {
+        if mangle == Mangle::None {
+            // Delivered as sent: no copy, and no checksum form to find.
+            let now = self.now;
+            let out = self.routers[r].receive(now, iface, src, dst, wire::VRRP_TTL, payload);
+            self.send(out);
+            return;
+        }
         let mut bytes = std::mem::take(&mut self.packet);
         bytes.clear();
         bytes.extend_from_slice(payload);
         let mut ctx = IpContext { src, dst };
         let mut ttl = wire::VRRP_TTL;
         let mut iface = iface;
-        let pseudo = has_pseudo_checksum(&bytes, &ctx)
-            && !(matches!(ctx.src, IpAddr::V4(_)) && sums_valid(&bytes, 0));
+        // The form of the packet as sent (computed only by the mangles that rewrite a checksum).
+        let pseudo = || {
+            let sent = IpContext { src, dst };
+            has_pseudo_checksum(payload, &sent)
+                && !(matches!(src, IpAddr::V4(_)) && sums_valid(payload, 0))
+        };
         let fix = |b: &mut Vec<u8>, ctx: &IpContext, fix: bool| {
             if fix {
                 let v3 = !b.is_empty() && wire::peek_version(b) != 2;
-                set_checksum(b, ctx, pseudo && v3);
+                set_checksum(b, ctx, v3 && pseudo());
             }
         };
         match mangle {
@@ -2279,7 +2290,7 @@ impl Cluster {
                 }
                 fix(&mut bytes, &ctx, fix_checksum);
             }
-            Mangle::OtherChecksumForm => set_checksum(&mut bytes, &ctx, !pseudo),
+            Mangle::OtherChecksumForm => set_checksum(&mut bytes, &ctx, !pseudo()),
             Mangle::SetByte {
                 index,
                 value,
