@@ -8,8 +8,20 @@
 //! the name does not resolve (a container or a minimal image whose /etc/hosts lacks it),
 //! `router_id` is `[unknown]`, and neither the HELO name nor the sender gets a default. The
 //! name is looked up once per process, as keepalived keeps its first one across reloads.
+//!
+//! Unlike keepalived, the daemon waits for the resolver at most [`LOOKUP_WAIT`]: keepalived
+//! blocks its start for as long as the resolver takes, and where the name is not in /etc/hosts
+//! and DNS does not answer, musl's resolver (the static build's) took 5 s (a fresh Debian 12
+//! image, 2026-12-05), which held the VRRP instances back as long. Past the wait the name counts
+//! as unresolved (`[unknown]`, as keepalived ends up with when the lookup fails) and a warning
+//! says so.
 
+use std::sync::mpsc;
 use std::sync::OnceLock;
+use std::time::Duration;
+
+/// The longest the daemon waits for the resolver's answer (see the module docs).
+pub const LOOKUP_WAIT: Duration = Duration::from_secs(1);
 
 /// `router_id` when the name does not resolve (keepalived's `unknown_name`).
 pub const UNKNOWN: &str = "[unknown]";
@@ -21,7 +33,32 @@ pub const HELO_FALLBACK: &str = "localhost";
 /// The host's canonical name, or `None` when it does not resolve.
 pub fn local_name() -> Option<&'static str> {
     static NAME: OnceLock<Option<String>> = OnceLock::new();
-    NAME.get_or_init(lookup).as_deref()
+    NAME.get_or_init(|| within(LOOKUP_WAIT, lookup)).as_deref()
+}
+
+/// `find`'s answer if it comes within `wait` (it runs on a thread of its own, left to finish
+/// alone when late), else `None` and a warning.
+fn within(wait: Duration, find: fn() -> Option<String>) -> Option<String> {
+    let (tx, rx) = mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("local-name".into())
+        .spawn(move || {
+            let _ = tx.send(find());
+        });
+    if spawned.is_err() {
+        return find();
+    }
+    match rx.recv_timeout(wait) {
+        Ok(name) => name,
+        Err(_) => {
+            tracing::warn!(
+                "the host name did not resolve within {} ms: router_id is [unknown] (keepalived \
+                 would wait for the resolver)",
+                wait.as_millis()
+            );
+            None
+        }
+    }
 }
 
 fn lookup() -> Option<String> {
@@ -57,6 +94,24 @@ pub fn default_email_from() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn slow() -> Option<String> {
+        std::thread::sleep(Duration::from_secs(3));
+        Some("late.example.net".into())
+    }
+
+    fn quick() -> Option<String> {
+        Some("lb1.example.net".into())
+    }
+
+    #[test]
+    fn a_resolver_slower_than_the_wait_leaves_the_name_unresolved() {
+        assert_eq!(within(Duration::from_millis(200), slow), None);
+        assert_eq!(
+            within(Duration::from_secs(10), quick).as_deref(),
+            Some("lb1.example.net")
+        );
+    }
 
     /// glibc's `getent hosts NAME` asks the same resolver (nsswitch.conf's `hosts`) and prints
     /// the canonical name first: an oracle outside this code. Not found (exit 2): no name.
