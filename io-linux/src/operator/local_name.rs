@@ -20,8 +20,10 @@ use std::sync::mpsc;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-/// The longest the daemon waits for the resolver's answer (see the module docs).
-pub const LOOKUP_WAIT: Duration = Duration::from_secs(1);
+/// The longest the daemon waits for the resolver's answer (see the module docs): /etc/hosts
+/// answers in microseconds and a working DNS server in milliseconds; a quarter second is what
+/// a daemon that must take over within Master_Down_Interval can spare at start.
+pub const LOOKUP_WAIT: Duration = Duration::from_millis(250);
 
 /// `router_id` when the name does not resolve (keepalived's `unknown_name`).
 pub const UNKNOWN: &str = "[unknown]";
