@@ -414,11 +414,15 @@ impl<'a, 't> Reader<'a, 't> {
                         return;
                     }
                     self.nested(&loc, |r| {
-                        for v in seq.values {
+                        // The variable is looked up once, on the first round: a parameter
+                        // keeps its slot whatever the rounds define.
+                        let mut slot = None;
+                        for v in seq.values() {
                             if r.exhausted() {
                                 break;
                             }
-                            r.params.define_one(&seq.var, v);
+                            let s = *slot.get_or_insert_with(|| r.params.slot(&seq.var));
+                            r.params.set_number(s, &seq, v);
                             r.process_line(rest, loc.clone(), name, depth + 1, true);
                         }
                     });

@@ -25,9 +25,14 @@ pub const SUBSTITUTION_COST: usize = 32;
 /// The parameter table and the config id.
 #[derive(Clone, Debug, Default)]
 pub struct Params {
-    /// Deterministic hashing (no per-process random seed): the same input takes the same path
-    /// in every process, which the fuzz target's coverage feedback relies on.
-    defs: FastMap<String, Vec<String>>,
+    /// The slot of each defined parameter in `values`. Deterministic hashing (no per-process
+    /// random seed): the same input takes the same path in every process, which the fuzz
+    /// target's coverage feedback relies on.
+    defs: FastMap<String, usize>,
+    /// The value of each defined parameter, by slot (one string per line). A parameter is never
+    /// undefined, so a slot stays its parameter's: a `~SEQ` looks its variable up once and sets
+    /// the value of each round by slot ([`Params::slot`], [`Params::set_number`]).
+    values: Vec<Vec<String>>,
     /// The config id that `@ID` lines are compared against (keepalived's `-i`); `None` matches no
     /// `@ID` line and every `@^ID` line.
     pub config_id: Option<String>,
@@ -35,6 +40,11 @@ pub struct Params {
     /// ([`Params::work`]).
     work: std::cell::Cell<usize>,
 }
+
+/// Where a defined parameter's value is kept ([`Params::slot`]): the same for the life of the
+/// table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParamSlot(usize);
 
 /// The result of substituting parameters into one line.
 #[derive(Debug, PartialEq, Eq)]
@@ -78,6 +88,7 @@ impl Params {
     pub fn new(config_id: Option<String>) -> Self {
         Params {
             defs: FastMap::default(),
+            values: Vec::new(),
             config_id,
             work: std::cell::Cell::new(0),
         }
@@ -140,7 +151,18 @@ impl Params {
 
     /// Defines (or redefines) a parameter; a multi-line value is one string per line.
     pub fn define(&mut self, name: String, lines: Vec<String>) {
-        self.defs.insert(name, lines);
+        match self.defs.get(&name) {
+            Some(&k) => self.values[k] = lines,
+            None => {
+                self.defs.insert(name, self.values.len());
+                self.values.push(lines);
+            }
+        }
+    }
+
+    /// The value of a defined parameter, one string per line.
+    fn lines(&self, name: &str) -> Option<&[String]> {
+        self.defs.get(name).map(|&k| self.values[k].as_slice())
     }
 
     /// A parameter's value, borrowed from the table (substitution copies it into the line; a
@@ -153,7 +175,7 @@ impl Params {
             "_INSTANCE" => Value::One(self.config_id.as_deref().unwrap_or("")),
             "_HASH" => Value::One("#"),
             "_BANG" => Value::One("!"),
-            _ => match self.defs.get(name)?.as_slice() {
+            _ => match self.lines(name)? {
                 [] => Value::One(""),
                 [one] => Value::One(one),
                 many => Value::Many(many),
@@ -164,11 +186,44 @@ impl Params {
     /// Defines a one-line parameter, reusing the table's entry when it is already defined (a
     /// `~SEQ` redefines its variable on every round).
     pub fn define_one(&mut self, name: &str, value: String) {
-        if let Some(slot) = self.defs.get_mut(name) {
+        if let Some(&k) = self.defs.get(name) {
+            let slot = &mut self.values[k];
             slot.clear();
             slot.push(value);
         } else {
-            self.defs.insert(name.to_string(), vec![value]);
+            self.defs.insert(name.to_string(), self.values.len());
+            self.values.push(vec![value]);
+        }
+    }
+
+    /// The slot of parameter `name`, which the caller defines at once with
+    /// [`Params::set_number`]: defined as the empty value if it was not defined.
+    pub fn slot(&mut self, name: &str) -> ParamSlot {
+        match self.defs.get(name) {
+            Some(&k) => ParamSlot(k),
+            None => {
+                let k = self.values.len();
+                self.defs.insert(name.to_string(), k);
+                self.values.push(Vec::new());
+                ParamSlot(k)
+            }
+        }
+    }
+
+    /// Defines the parameter of `slot` as `seq`'s value `v` (one line): what
+    /// `define_one(name, v formatted)` does, without the look-up, and in the string the slot
+    /// already holds when it holds one line (a `~SEQ` round).
+    pub fn set_number(&mut self, slot: ParamSlot, seq: &Seq, v: i64) {
+        let Some(lines) = self.values.get_mut(slot.0) else {
+            return;
+        };
+        if lines.len() != 1 {
+            lines.clear();
+            lines.push(String::new());
+        }
+        if let Some(line) = lines.first_mut() {
+            line.clear();
+            seq.write(v, line);
         }
     }
 
@@ -283,12 +338,43 @@ impl Params {
 }
 
 /// One `~SEQ(var, start, step, end)` or `~SEQx(...)` prefix.
+///
+/// The values are made one at a time as the rounds run ([`Seq::values`], [`Seq::write`]):
+/// formatting all of them first was an allocation per value, up to [`MAX_SEQ_LINES`] for a
+/// line whose rounds the expansion bounds then cut short (a tenth of the config fuzz target's
+/// instructions past its corpus, with the table look-up of each round).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Seq {
     /// The variable defined on each round.
     pub var: String,
-    /// Values, already formatted (decimal, or hexadecimal for `~SEQx`).
-    pub values: Vec<String>,
+    start: i64,
+    step: i64,
+    end: i64,
+    hex: bool,
+}
+
+impl Seq {
+    /// The values, in order: from the start by the step while not past the end (and not past
+    /// `i64`'s range).
+    pub fn values(&self) -> impl Iterator<Item = i64> {
+        let (step, end) = (self.step, self.end);
+        std::iter::successors(Some(self.start), move |v| v.checked_add(step))
+            .take_while(move |&v| (step > 0 && v <= end) || (step < 0 && v >= end))
+    }
+
+    /// Appends value `v` as the variable holds it: decimal, or hexadecimal (lower case, a `-`
+    /// before a negative one) for `~SEQx`.
+    pub fn write(&self, v: i64, out: &mut String) {
+        use std::fmt::Write;
+        // Writing to a `String` cannot fail.
+        let _ = if !self.hex {
+            write!(out, "{v}")
+        } else if v < 0 {
+            write!(out, "-{:x}", v.unsigned_abs())
+        } else {
+            write!(out, "{v:x}")
+        };
+    }
 }
 
 /// Parses a leading `~SEQ(...)`; returns the sequence and the rest of the line.
@@ -348,24 +434,14 @@ pub fn parse_seq(line: &str) -> Option<Result<(Seq, &str), String>> {
             "~SEQ would generate {count} lines (at most {MAX_SEQ_LINES})"
         )));
     }
-    let mut values = Vec::new();
-    let mut v = start;
-    while (step > 0 && v <= end) || (step < 0 && v >= end) {
-        values.push(if hex {
-            if v < 0 {
-                format!("-{:x}", v.unsigned_abs())
-            } else {
-                format!("{v:x}")
-            }
-        } else {
-            v.to_string()
-        });
-        match v.checked_add(step) {
-            Some(n) => v = n,
-            None => break,
-        }
-    }
-    Some(Ok((Seq { var, values }, rest[close + 1..].trim_start())))
+    let seq = Seq {
+        var,
+        start,
+        step,
+        end,
+        hex,
+    };
+    Some(Ok((seq, rest[close + 1..].trim_start())))
 }
 
 #[cfg(test)]
@@ -442,10 +518,10 @@ mod tests {
     #[test]
     fn seq() {
         let (s, rest) = parse_seq("~SEQ(N, 0, 3) x ${N}").unwrap().unwrap();
-        assert_eq!(s.values, ["0", "1", "2", "3"]);
+        assert_eq!(formatted(&s), ["0", "1", "2", "3"]);
         assert_eq!(rest, "x ${N}");
         let (s, _) = parse_seq("~SEQx(N, 0x90, 0x10, 0xc0) y").unwrap().unwrap();
-        assert_eq!(s.values, ["90", "a0", "b0", "c0"]);
+        assert_eq!(formatted(&s), ["90", "a0", "b0", "c0"]);
         assert!(parse_seq("~SEQ(N, 0, 0, 3)").unwrap().is_err());
         assert!(parse_seq("~SEQ(N, 0, 1, 99999999999)").unwrap().is_err());
     }
@@ -459,7 +535,7 @@ mod tests {
                 "_INSTANCE" => Some(vec![p.config_id.clone().unwrap_or_default()]),
                 "_HASH" => Some(vec!["#".to_string()]),
                 "_BANG" => Some(vec!["!".to_string()]),
-                _ => p.defs.get(name).cloned(),
+                _ => p.lines(name).map(<[String]>::to_vec),
             }
         };
         if !line.contains('$') {
@@ -651,12 +727,190 @@ mod tests {
         for (k, v) in [("N", "1"), ("M", "x"), ("N", "2"), ("N", ""), ("M", "y z")] {
             a.define(k.to_string(), vec![v.to_string()]);
             b.define_one(k, v.to_string());
-            assert_eq!(a.defs, b.defs);
+            assert_eq!(table(&a), table(&b));
         }
         a.define("N".into(), vec!["p".into(), "q".into()]);
         b.define("N".into(), vec!["p".into(), "q".into()]);
         a.define("N".into(), vec!["r".into()]);
         b.define_one("N", "r".into());
-        assert_eq!(a.defs, b.defs);
+        assert_eq!(table(&a), table(&b));
+    }
+
+    /// The table as a map from names to values (its slots are how it stores them).
+    fn table(p: &Params) -> std::collections::BTreeMap<String, Vec<String>> {
+        p.defs
+            .iter()
+            .map(|(name, &k)| (name.clone(), p.values[k].clone()))
+            .collect()
+    }
+
+    /// A sequence's values as the variable holds them.
+    fn formatted(s: &Seq) -> Vec<String> {
+        s.values()
+            .map(|v| {
+                let mut out = String::new();
+                s.write(v, &mut out);
+                out
+            })
+            .collect()
+    }
+
+    /// `parse_seq` as it was before the values were made one at a time (session 13: every
+    /// value formatted first, in its own string), kept to compare with.
+    fn old_parse_seq(line: &str) -> Option<Result<(String, Vec<String>, &str), String>> {
+        let (hex, rest) = if let Some(r) = line.strip_prefix("~SEQx(") {
+            (true, r)
+        } else if let Some(r) = line.strip_prefix("~SEQ(") {
+            (false, r)
+        } else {
+            return None;
+        };
+        let Some(close) = rest.find(')') else {
+            return Some(Err("~SEQ(: expected ')'".to_string()));
+        };
+        let args: Vec<&str> = rest[..close].split(',').map(str::trim).collect();
+        let num = |s: &str| -> Result<i64, String> {
+            let r = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+                i64::from_str_radix(h, 16)
+            } else if let Some(h) = s.strip_prefix("-0x") {
+                i64::from_str_radix(h, 16).map(|v| -v)
+            } else {
+                s.parse::<i64>()
+            };
+            r.map_err(|_| format!("~SEQ: expected an integer, found '{s}'"))
+        };
+        let parsed = (|| -> Result<(String, i64, i64, i64), String> {
+            let var = args.first().copied().unwrap_or("");
+            if var.is_empty() || !var.chars().all(is_name_char) {
+                return Err(format!("~SEQ: expected a variable name, found '{var}'"));
+            }
+            let (start, step, end) = match args.len() {
+                2 => {
+                    let end = num(args[1])?;
+                    let start = if end >= 0 { 1 } else { -1 };
+                    (start, if end >= start { 1 } else { -1 }, end)
+                }
+                3 => {
+                    let start = num(args[1])?;
+                    let end = num(args[2])?;
+                    (start, if end >= start { 1 } else { -1 }, end)
+                }
+                4 => (num(args[1])?, num(args[2])?, num(args[3])?),
+                _ => return Err("~SEQ: expected (var, [start, [step,]] end)".to_string()),
+            };
+            Ok((var.to_string(), start, step, end))
+        })();
+        let (var, start, step, end) = match parsed {
+            Ok(v) => v,
+            Err(e) => return Some(Err(e)),
+        };
+        if step == 0 {
+            return Some(Err("~SEQ: the step must not be 0".to_string()));
+        }
+        let count = (end.saturating_sub(start)) / step + 1;
+        if count > MAX_SEQ_LINES {
+            return Some(Err(format!(
+                "~SEQ would generate {count} lines (at most {MAX_SEQ_LINES})"
+            )));
+        }
+        let mut values = Vec::new();
+        let mut v = start;
+        while (step > 0 && v <= end) || (step < 0 && v >= end) {
+            values.push(if hex {
+                if v < 0 {
+                    format!("-{:x}", v.unsigned_abs())
+                } else {
+                    format!("{v:x}")
+                }
+            } else {
+                v.to_string()
+            });
+            match v.checked_add(step) {
+                Some(n) => v = n,
+                None => break,
+            }
+        }
+        Some(Ok((var, values, rest[close + 1..].trim_start())))
+    }
+
+    /// The sequence made one value at a time gives the values, variable, rest of the line and
+    /// errors that formatting them all first gave: both bases, every argument count, steps of
+    /// both signs, empty sequences, the ends of `i64` (where the next value overflows) and
+    /// malformed prefixes.
+    #[test]
+    fn lazy_seq_values_are_the_formatted_ones() {
+        let mut lines = vec![
+            "plain".to_string(),
+            "~SEQ N, 3".into(),
+            "~SEQ(".into(),
+            "~SEQ(N)".into(),
+            "~SEQ(, 3)".into(),
+            "~SEQ(N-1, 3)".into(),
+            "~SEQ(N, x)".into(),
+            "~SEQ(N, 1, 2, 3, 4)".into(),
+            "~SEQ(N, 0, 0, 3) x".into(),
+            "~SEQ(N, 0, 1, 99999999999)".into(),
+            "~SEQ(N,3)x".into(),
+            "~SEQ(i,533,3)  include conf.d/*.conf".into(),
+            "~SEQ( N , -3 ) $N".into(),
+            "~SEQ(N, 5, 2)".into(),
+            "~SEQ(N, 2, 5) y".into(),
+            "~SEQ(N, 10, -3, -10) z".into(),
+            "~SEQ(N, 3, 1, 2)".into(),
+            "~SEQ(N, 3, -1, 4)".into(),
+            "~SEQx(N, -0x20, 7, 0x20) ${N}".into(),
+            "~SEQx(N, 0x90, 0x10, 0xc0)".into(),
+            "~SEQx(N, 0X1F, -1, 0)".into(),
+            "~SEQ(N, 0)".into(),
+            "~SEQ(N, -0x5)".into(),
+        ];
+        for (a, b) in [(i64::MAX - 3, i64::MAX), (i64::MIN + 3, i64::MIN)] {
+            lines.push(format!("~SEQ(N, {a}, {b}) e"));
+            lines.push(format!("~SEQx(N, {a}, {b})"));
+        }
+        lines.push(format!("~SEQ(N, {}, 3, {})", i64::MAX - 7, i64::MAX));
+        lines.push(format!("~SEQ(N, {}, -3, {})", i64::MIN + 7, i64::MIN));
+        let mut shapes = [0usize; 3];
+        for line in &lines {
+            let old = old_parse_seq(line);
+            let new =
+                parse_seq(line).map(|r| r.map(|(s, rest)| (s.var.clone(), formatted(&s), rest)));
+            assert_eq!(old, new, "{line:?}");
+            shapes[match old {
+                None => 0,
+                Some(Ok(_)) => 1,
+                Some(Err(_)) => 2,
+            }] += 1;
+        }
+        assert!(shapes.iter().all(|&n| n > 1), "{shapes:?}");
+    }
+
+    /// A `~SEQ` round defined by slot leaves the table as `define_one` with the formatted
+    /// value did, whatever the variable held before (undefined, one line, several, empty).
+    #[test]
+    fn set_number_is_define_one_formatted() {
+        let (hex, _) = parse_seq("~SEQx(V, -20, 9, 20)").unwrap().unwrap();
+        let (dec, _) = parse_seq("~SEQ(V, -20, 9, 20)").unwrap().unwrap();
+        let mut a = Params::new(None);
+        let mut b = Params::new(None);
+        for p in [&mut a, &mut b] {
+            p.define("M".into(), vec!["m1".into(), "m2".into()]);
+            p.define("E".into(), Vec::new());
+            p.define("O".into(), vec!["o".into()]);
+        }
+        for name in ["V", "M", "E", "O", "V"] {
+            for seq in [&hex, &dec] {
+                for v in seq.values() {
+                    let slot = b.slot(name);
+                    b.set_number(slot, seq, v);
+                    let mut s = String::new();
+                    seq.write(v, &mut s);
+                    a.define_one(name, s);
+                    assert_eq!(table(&a), table(&b));
+                }
+            }
+            a.define(name.into(), vec!["x".into(), "y".into()]);
+            b.define(name.into(), vec!["x".into(), "y".into()]);
+        }
     }
 }
