@@ -171,20 +171,21 @@ pub fn dirname(path: &str) -> &str {
 
 /// `pattern` taken relative to the directory of `including_file` unless it is absolute.
 pub fn resolve_relative(including_file: &str, pattern: &str) -> String {
-    if pattern.starts_with('/') {
-        pattern.to_string()
+    let mut out = String::new();
+    resolve_in(dirname(including_file), pattern, &mut out);
+    out
+}
+
+/// [`resolve_relative`] with the including file's directory `dir` ([`dirname`]), appended to
+/// `out`. Not `format!`: this runs for every `include` line, and a `~SEQ` repeats them.
+fn resolve_in(dir: &str, pattern: &str, out: &mut String) {
+    if pattern.starts_with('/') || dir == "." {
+        out.push_str(pattern);
     } else {
-        let d = dirname(including_file);
-        if d == "." {
-            pattern.to_string()
-        } else {
-            // Not `format!`: this runs for every `include` line, and a `~SEQ` repeats them.
-            let mut out = String::with_capacity(d.len() + 1 + pattern.len());
-            out.push_str(d);
-            out.push('/');
-            out.push_str(pattern);
-            out
-        }
+        out.reserve(dir.len() + 1 + pattern.len());
+        out.push_str(dir);
+        out.push('/');
+        out.push_str(pattern);
     }
 }
 
@@ -209,6 +210,13 @@ pub(crate) struct Reader<'a, 't> {
     files_read: usize,
     /// Levels of includes and line expansions being read now (bounded by [`MAX_NESTING`]).
     nesting: usize,
+    /// The directory of the last file that had an `include` line: a `~SEQ` can repeat one
+    /// thousands of times, and the name's look-up (a lock) and the search for its last `/`
+    /// were a third of each one's cost past the glob (the config fuzz target's profile).
+    include_dir: Option<(FileName, &'static str)>,
+    /// The buffer an `include` line's pattern is resolved in (an allocation per line
+    /// otherwise); taken while the line is read.
+    pattern: String,
     /// Errors among `diags[..seen]`.
     errors: usize,
     seen: usize,
@@ -231,6 +239,8 @@ impl<'a, 't> Reader<'a, 't> {
             total_bytes: 0,
             files_read: 0,
             nesting: 0,
+            include_dir: None,
+            pattern: String::new(),
             errors: 0,
             seen: 0,
         }
@@ -533,8 +543,14 @@ impl<'a, 't> Reader<'a, 't> {
                     "include" | "includer" | "includem" | "includew" | "includeb" | "includea"
                 )
             {
-                let tokens: Vec<Token<'t>> = self.tokens.drain(start..).collect();
-                self.include(&tokens, name);
+                // The words `include` reads (the first three), copied out of the line: a vector
+                // of the line's tokens was an allocation per `include` line.
+                let words: [Option<Token<'t>>; 3] =
+                    std::array::from_fn(|k| self.tokens.get(start + k).cloned());
+                self.tokens.truncate(start);
+                if let [Some(kw), pat, extra] = &words {
+                    self.include(kw, pat.as_ref(), extra.as_ref(), name);
+                }
                 return;
             }
         }
@@ -605,17 +621,23 @@ impl<'a, 't> Reader<'a, 't> {
         Some(substituted)
     }
 
-    fn include(&mut self, tokens: &[Token<'t>], including: FileName) {
-        let kw = &tokens[0];
+    /// An `include` line: its keyword, the pattern and the word after it if any.
+    fn include(
+        &mut self,
+        kw: &Token<'t>,
+        pat: Option<&Token<'t>>,
+        extra: Option<&Token<'t>>,
+        including: FileName,
+    ) {
         let strict = kw.text != "include";
-        let Some(pat) = tokens.get(1) else {
+        let Some(pat) = pat else {
             self.diags.push(Diagnostic::error(
                 &kw.loc,
                 format!("{}: expected a file name or glob pattern", kw.text),
             ));
             return;
         };
-        if let Some(extra) = tokens.get(2) {
+        if let Some(extra) = extra {
             self.diags.push(Diagnostic::warning(
                 &extra.loc,
                 format!(
@@ -624,15 +646,31 @@ impl<'a, 't> Reader<'a, 't> {
                 ),
             ));
         }
-        let pattern = resolve_relative(including.as_str(), pat.text);
-        let files = self.loader.glob(&pattern);
+        let dir = match self.include_dir {
+            Some((file, dir)) if file == including => dir,
+            _ => {
+                let dir = dirname(including.as_str());
+                self.include_dir = Some((including, dir));
+                dir
+            }
+        };
+        let mut pattern = std::mem::take(&mut self.pattern);
+        pattern.clear();
+        resolve_in(dir, pat.text, &mut pattern);
+        self.include_files(strict, pat, &pattern);
+        self.pattern = pattern;
+    }
+
+    /// The files matching an `include` line's `pattern` (already resolved), read in order.
+    fn include_files(&mut self, strict: bool, pat: &Token<'t>, pattern: &str) {
+        let files = self.loader.glob(pattern);
         if files.is_empty() {
             // Not `format!`: the notice of every `include` line that matches nothing (a
             // `~SEQ` can repeat one thousands of times).
             // 26 bytes before the pattern, 1 after (26 made the closing quote reallocate).
             let mut msg = String::with_capacity(pattern.len() + 27);
             msg.push_str("include: no file matches '");
-            msg.push_str(&pattern);
+            msg.push_str(pattern);
             msg.push('\'');
             self.diags.push(if strict {
                 Diagnostic::warning(&pat.loc, msg)
