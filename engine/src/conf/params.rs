@@ -428,7 +428,13 @@ pub fn parse_seq(line: &str) -> Option<Result<(Seq, &str), String>> {
     if step == 0 {
         return Some(Err("~SEQ: the step must not be 0".to_string()));
     }
-    let count = (end.saturating_sub(start)) / step + 1;
+    // Saturating: a sequence over `i64`'s whole range overflowed the count (a panic, or a
+    // negative count let through in a release build), found by a test of the lazy values.
+    let count = end
+        .saturating_sub(start)
+        .checked_div(step)
+        .unwrap_or(i64::MAX)
+        .saturating_add(1);
     if count > MAX_SEQ_LINES {
         return Some(Err(format!(
             "~SEQ would generate {count} lines (at most {MAX_SEQ_LINES})"
@@ -883,6 +889,30 @@ mod tests {
             }] += 1;
         }
         assert!(shapes.iter().all(|&n| n > 1), "{shapes:?}");
+    }
+
+    /// A sequence as long as `i64`'s range is refused as too long, not a panic (the count
+    /// overflowed: `end - start` saturated, then `+ 1` or the division by -1 went past
+    /// `i64::MAX`; a release build wrapped to a negative count and went on to generate 2^63
+    /// values).
+    #[test]
+    fn seq_of_the_whole_range_is_refused() {
+        for line in [
+            "~SEQx(N, 0, 1, 0x7fffffffffffffff)",
+            "~SEQ(N, -9223372036854775808, 9223372036854775807)",
+            "~SEQ(N, 9223372036854775807, -1, -9223372036854775808)",
+        ] {
+            let Some(Err(e)) = parse_seq(line) else {
+                panic!("{line}: not refused");
+            };
+            assert!(e.starts_with("~SEQ would generate "), "{line}: {e}");
+        }
+        // Steps that cross the range within the bound still run.
+        let (s, _) =
+            parse_seq("~SEQ(N, -9223372036854775808, 4611686018427387904, 9223372036854775807)")
+                .unwrap()
+                .unwrap();
+        assert_eq!(s.values().count(), 4);
     }
 
     /// A `~SEQ` round defined by slot leaves the table as `define_one` with the formatted
