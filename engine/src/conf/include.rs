@@ -543,13 +543,18 @@ impl<'a, 't> Reader<'a, 't> {
                     "include" | "includer" | "includem" | "includew" | "includeb" | "includea"
                 )
             {
-                // The words `include` reads (the first three), copied out of the line: a vector
-                // of the line's tokens was an allocation per `include` line.
-                let words: [Option<Token<'t>>; 3] =
-                    std::array::from_fn(|k| self.tokens.get(start + k).cloned());
+                // The words `include` reads (the first three: text and place), copied out of
+                // the line: a vector of the line's tokens was an allocation per `include` line.
+                let word = |k: usize| {
+                    self.tokens.get(start + k).map(|t| Word {
+                        text: t.text,
+                        loc: t.loc.clone(),
+                    })
+                };
+                let (kw, pat, extra) = (word(0), word(1), word(2));
                 self.tokens.truncate(start);
-                if let [Some(kw), pat, extra] = &words {
-                    self.include(kw, pat.as_ref(), extra.as_ref(), name);
+                if let Some(kw) = kw {
+                    self.include(kw, pat, extra, name);
                 }
                 return;
             }
@@ -621,12 +626,13 @@ impl<'a, 't> Reader<'a, 't> {
         Some(substituted)
     }
 
-    /// An `include` line: its keyword, the pattern and the word after it if any.
+    /// An `include` line: its keyword, the pattern and the word after it if any, each with
+    /// where it starts.
     fn include(
         &mut self,
-        kw: &Token<'t>,
-        pat: Option<&Token<'t>>,
-        extra: Option<&Token<'t>>,
+        kw: Word<'t>,
+        pat: Option<Word<'t>>,
+        extra: Option<Word<'t>>,
         including: FileName,
     ) {
         let strict = kw.text != "include";
@@ -657,12 +663,12 @@ impl<'a, 't> Reader<'a, 't> {
         let mut pattern = std::mem::take(&mut self.pattern);
         pattern.clear();
         resolve_in(dir, pat.text, &mut pattern);
-        self.include_files(strict, pat, &pattern);
+        self.include_files(strict, &pat, &pattern);
         self.pattern = pattern;
     }
 
     /// The files matching an `include` line's `pattern` (already resolved), read in order.
-    fn include_files(&mut self, strict: bool, pat: &Token<'t>, pattern: &str) {
+    fn include_files(&mut self, strict: bool, pat: &Word<'t>, pattern: &str) {
         let files = self.loader.glob(pattern);
         if files.is_empty() {
             // Not `format!`: the notice of every `include` line that matches nothing (a
@@ -739,6 +745,12 @@ impl<'a, 't> Reader<'a, 't> {
         self.nesting -= 1;
         true
     }
+}
+
+/// A word of an `include` line, as [`Reader::include`] reads it.
+struct Word<'t> {
+    text: &'t str,
+    loc: Location,
 }
 
 fn col_u32(c: usize) -> u32 {
