@@ -484,3 +484,41 @@ fn include_patterns_resolve_against_the_including_files_directory() {
         [extra, bare, notice, extra, bare, extra, bare].map(String::from)
     );
 }
+
+/// The rounds of a `~SEQ` whose body substitution leaves as it is give the tokens of the body
+/// tokenized at the body's place, every round (the reader copies the last round's), also when
+/// another line comes between two sequences with the same body text, and a body that a
+/// parameter changes is tokenized each round.
+#[test]
+fn repeated_seq_rounds_give_the_bodys_tokens() {
+    let m = MemoryLoader::new();
+    let a = TextArena::new();
+    let text =
+        "~SEQ(i,1,3) x \"y\\tz\" $U {\n}\n~SEQ(j,1,2) x \"y\\tz\" $U {\n  ~SEQ(k,1,2) v $k\n}\n";
+    let mut r = Reader::new(&m, &a, None);
+    r.read_text("/k.conf", text);
+    let name = FileName::new("/k.conf");
+    let body = |line: u32, col: u32, words: &'static str| -> Vec<Token<'_>> {
+        let mut t = crate::conf::lexer::tokenize_line(words, name, line, col, &a).unwrap();
+        for w in &mut t {
+            w.loc.col = col;
+        }
+        t[0].starts_line = true;
+        t
+    };
+    let mut want = Vec::new();
+    for _ in 0..3 {
+        want.extend(body(1, 1, "x \"y\\tz\" $U {"));
+    }
+    want.extend(body(2, 1, "}"));
+    // The `}` on line 2 is as it stands in the file (its own column).
+    want.last_mut().unwrap().loc.col = 1;
+    for _ in 0..2 {
+        want.extend(body(3, 1, "x \"y\\tz\" $U {"));
+    }
+    want.extend(body(4, 3, "v 1"));
+    want.extend(body(4, 3, "v 2"));
+    want.extend(body(5, 1, "}"));
+    assert_eq!(r.tokens, want);
+    assert_eq!(r.tokens[1].text, "y\tz");
+}
