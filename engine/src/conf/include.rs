@@ -467,7 +467,7 @@ impl<'a, 't> Reader<'a, 't> {
         // A generated line as it was given: its tokens are a function of its text (which a
         // `'t` string never changes), file, line and column; the same four as the last such
         // line's give its tokens again.
-        let repeat = (depth > 0 && std::ptr::eq(substituted, line)).then(|| Repeat {
+        let repeat = (depth > 0 && std::ptr::eq(substituted, line)).then_some(Repeat {
             text: (line.as_ptr() as usize, line.len()),
             file: name,
             line: loc.line,

@@ -364,16 +364,29 @@ impl Seq {
 
     /// Appends value `v` as the variable holds it: decimal, or hexadecimal (lower case, a `-`
     /// before a negative one) for `~SEQx`.
+    ///
+    /// The digits are made here, not by `write!`: the formatting machinery cost more than the
+    /// table look-up it replaced (a `~SEQ` round is little else).
     pub fn write(&self, v: i64, out: &mut String) {
-        use std::fmt::Write;
-        // Writing to a `String` cannot fail.
-        let _ = if !self.hex {
-            write!(out, "{v}")
-        } else if v < 0 {
-            write!(out, "-{:x}", v.unsigned_abs())
-        } else {
-            write!(out, "{v:x}")
-        };
+        let radix: u64 = if self.hex { 16 } else { 10 };
+        // 20 digits hold any `u64` in decimal (16 in hexadecimal).
+        let mut digits = [0u8; 20];
+        let mut n = v.unsigned_abs();
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            let d = (n % radix) as u8;
+            digits[at] = if d < 10 { b'0' + d } else { b'a' + d - 10 };
+            n /= radix;
+            if n == 0 {
+                break;
+            }
+        }
+        if v < 0 {
+            out.push('-');
+        }
+        // ASCII digits: always UTF-8.
+        out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
     }
 }
 
@@ -761,9 +774,12 @@ mod tests {
             .collect()
     }
 
+    /// What the old `parse_seq` gave: the variable, the values, the rest of the line.
+    type OldSeq<'l> = (String, Vec<String>, &'l str);
+
     /// `parse_seq` as it was before the values were made one at a time (session 13: every
     /// value formatted first, in its own string), kept to compare with.
-    fn old_parse_seq(line: &str) -> Option<Result<(String, Vec<String>, &str), String>> {
+    fn old_parse_seq(line: &str) -> Option<Result<OldSeq<'_>, String>> {
         let (hex, rest) = if let Some(r) = line.strip_prefix("~SEQx(") {
             (true, r)
         } else if let Some(r) = line.strip_prefix("~SEQ(") {
@@ -889,6 +905,27 @@ mod tests {
             }] += 1;
         }
         assert!(shapes.iter().all(|&n| n > 1), "{shapes:?}");
+        // The digits as `format!` makes them, in both bases, around zero, at powers of the
+        // bases and at the ends of `i64`.
+        let (hex, _) = parse_seq("~SEQx(N, 1)").unwrap().unwrap();
+        let (dec, _) = parse_seq("~SEQ(N, 1)").unwrap().unwrap();
+        let mut values: Vec<i64> = (-300..300).collect();
+        for k in 0..63 {
+            let p = 1i64 << k;
+            values.extend([p - 1, p, -p, 1 - p, 10i64.saturating_pow(k % 19)]);
+        }
+        values.extend([i64::MIN, i64::MIN + 1, i64::MAX, i64::MAX - 1]);
+        for v in values {
+            let (mut h, mut d) = (String::new(), String::new());
+            hex.write(v, &mut h);
+            dec.write(v, &mut d);
+            let old_hex = if v < 0 {
+                format!("-{:x}", v.unsigned_abs())
+            } else {
+                format!("{v:x}")
+            };
+            assert_eq!((h, d), (old_hex, v.to_string()));
+        }
     }
 
     /// A sequence as long as `i64`'s range is refused as too long, not a panic (the count
