@@ -214,8 +214,7 @@ pub(crate) struct Reader<'a, 't> {
     /// thousands of times, and the name's look-up (a lock) and the search for its last `/`
     /// were a third of each one's cost past the glob (the config fuzz target's profile).
     include_dir: Option<(FileName, &'static str)>,
-    /// The buffer an `include` line's pattern is resolved in (an allocation per line
-    /// otherwise); taken while the line is read.
+    /// The buffer an `include` line's pattern is resolved in, taken while the line is read.
     pattern: String,
     /// The last generated line tokenized as it was given (not changed by substitution: a
     /// `~SEQ` body without a parameter, a multi-line parameter's line), and its tokens
