@@ -171,20 +171,21 @@ pub fn dirname(path: &str) -> &str {
 
 /// `pattern` taken relative to the directory of `including_file` unless it is absolute.
 pub fn resolve_relative(including_file: &str, pattern: &str) -> String {
-    if pattern.starts_with('/') {
-        pattern.to_string()
+    let mut out = String::new();
+    resolve_in(dirname(including_file), pattern, &mut out);
+    out
+}
+
+/// [`resolve_relative`] with the including file's directory `dir` ([`dirname`]), appended to
+/// `out`. Not `format!`: this runs for every `include` line, and a `~SEQ` repeats them.
+fn resolve_in(dir: &str, pattern: &str, out: &mut String) {
+    if pattern.starts_with('/') || dir == "." {
+        out.push_str(pattern);
     } else {
-        let d = dirname(including_file);
-        if d == "." {
-            pattern.to_string()
-        } else {
-            // Not `format!`: this runs for every `include` line, and a `~SEQ` repeats them.
-            let mut out = String::with_capacity(d.len() + 1 + pattern.len());
-            out.push_str(d);
-            out.push('/');
-            out.push_str(pattern);
-            out
-        }
+        out.reserve(dir.len() + 1 + pattern.len());
+        out.push_str(dir);
+        out.push('/');
+        out.push_str(pattern);
     }
 }
 
@@ -209,6 +210,19 @@ pub(crate) struct Reader<'a, 't> {
     files_read: usize,
     /// Levels of includes and line expansions being read now (bounded by [`MAX_NESTING`]).
     nesting: usize,
+    /// The directory of the last file that had an `include` line: a `~SEQ` can repeat one
+    /// thousands of times, and the name's look-up (a lock) and the search for its last `/`
+    /// were a third of each one's cost past the glob (the config fuzz target's profile).
+    include_dir: Option<(FileName, &'static str)>,
+    /// The buffer an `include` line's pattern is resolved in, taken while the line is read.
+    pattern: String,
+    /// The last generated line tokenized as it was given (not changed by substitution: a
+    /// `~SEQ` body without a parameter, a multi-line parameter's line), and its tokens
+    /// (`repeat_tokens`): the next round of the same `~SEQ` gives the same text at the same
+    /// place, so the same tokens, which are copied instead of tokenized again (the rounds'
+    /// tokenizing was 5 % of the config fuzz target's time past its corpus).
+    repeat: Option<Repeat>,
+    repeat_tokens: Vec<Token<'t>>,
     /// Errors among `diags[..seen]`.
     errors: usize,
     seen: usize,
@@ -231,6 +245,10 @@ impl<'a, 't> Reader<'a, 't> {
             total_bytes: 0,
             files_read: 0,
             nesting: 0,
+            include_dir: None,
+            pattern: String::new(),
+            repeat: None,
+            repeat_tokens: Vec::new(),
             errors: 0,
             seen: 0,
         }
@@ -414,11 +432,15 @@ impl<'a, 't> Reader<'a, 't> {
                         return;
                     }
                     self.nested(&loc, |r| {
-                        for v in seq.values {
+                        // The variable is looked up once, on the first round: a parameter
+                        // keeps its slot whatever the rounds define.
+                        let mut slot = None;
+                        for v in seq.values() {
                             if r.exhausted() {
                                 break;
                             }
-                            r.params.define_one(&seq.var, v);
+                            let s = *slot.get_or_insert_with(|| r.params.slot(&seq.var));
+                            r.params.set_number(s, &seq, v);
                             r.process_line(rest, loc.clone(), name, depth + 1, true);
                         }
                     });
@@ -441,13 +463,32 @@ impl<'a, 't> Reader<'a, 't> {
         // substitution, or generated (a multi-line parameter, a `~SEQ` body), has no column for
         // its tokens: they all get the column where the line starts, which is in the file.
         let verbatim = depth == 0 && std::ptr::eq(substituted, line);
+        // A generated line as it was given: its tokens are a function of its text (which a
+        // `'t` string never changes), file, line and column; the same four as the last such
+        // line's give its tokens again.
+        let repeat = (depth > 0 && std::ptr::eq(substituted, line)).then_some(Repeat {
+            text: (line.as_ptr() as usize, line.len()),
+            file: name,
+            line: loc.line,
+            col: loc.col,
+        });
         let line = substituted;
         let start = self.tokens.len();
+        if repeat.is_some() && self.repeat == repeat {
+            self.tokens.extend_from_slice(&self.repeat_tokens);
+            self.end_line(start, name);
+            return;
+        }
         match tokenize_line_into(line, name, loc.line, loc.col, self.arena, &mut self.tokens) {
             Ok(()) if verbatim => {}
             Ok(()) => {
                 for t in &mut self.tokens[start..] {
                     t.loc.col = loc.col;
+                }
+                if repeat.is_some() {
+                    self.repeat = repeat;
+                    self.repeat_tokens.clear();
+                    self.repeat_tokens.extend_from_slice(&self.tokens[start..]);
                 }
             }
             Err(e) => {
@@ -529,8 +570,19 @@ impl<'a, 't> Reader<'a, 't> {
                     "include" | "includer" | "includem" | "includew" | "includeb" | "includea"
                 )
             {
-                let tokens: Vec<Token<'t>> = self.tokens.drain(start..).collect();
-                self.include(&tokens, name);
+                // The words `include` reads (the first three: text and place), copied out of
+                // the line: a vector of the line's tokens was an allocation per `include` line.
+                let word = |k: usize| {
+                    self.tokens.get(start + k).map(|t| Word {
+                        text: t.text,
+                        loc: t.loc.clone(),
+                    })
+                };
+                let (kw, pat, extra) = (word(0), word(1), word(2));
+                self.tokens.truncate(start);
+                if let Some(kw) = kw {
+                    self.include(kw, pat, extra, name);
+                }
                 return;
             }
         }
@@ -601,17 +653,24 @@ impl<'a, 't> Reader<'a, 't> {
         Some(substituted)
     }
 
-    fn include(&mut self, tokens: &[Token<'t>], including: FileName) {
-        let kw = &tokens[0];
+    /// An `include` line: its keyword, the pattern and the word after it if any, each with
+    /// where it starts.
+    fn include(
+        &mut self,
+        kw: Word<'t>,
+        pat: Option<Word<'t>>,
+        extra: Option<Word<'t>>,
+        including: FileName,
+    ) {
         let strict = kw.text != "include";
-        let Some(pat) = tokens.get(1) else {
+        let Some(pat) = pat else {
             self.diags.push(Diagnostic::error(
                 &kw.loc,
                 format!("{}: expected a file name or glob pattern", kw.text),
             ));
             return;
         };
-        if let Some(extra) = tokens.get(2) {
+        if let Some(extra) = extra {
             self.diags.push(Diagnostic::warning(
                 &extra.loc,
                 format!(
@@ -620,15 +679,31 @@ impl<'a, 't> Reader<'a, 't> {
                 ),
             ));
         }
-        let pattern = resolve_relative(including.as_str(), pat.text);
-        let files = self.loader.glob(&pattern);
+        let dir = match self.include_dir {
+            Some((file, dir)) if file == including => dir,
+            _ => {
+                let dir = dirname(including.as_str());
+                self.include_dir = Some((including, dir));
+                dir
+            }
+        };
+        let mut pattern = std::mem::take(&mut self.pattern);
+        pattern.clear();
+        resolve_in(dir, pat.text, &mut pattern);
+        self.include_files(strict, &pat, &pattern);
+        self.pattern = pattern;
+    }
+
+    /// The files matching an `include` line's `pattern` (already resolved), read in order.
+    fn include_files(&mut self, strict: bool, pat: &Word<'t>, pattern: &str) {
+        let files = self.loader.glob(pattern);
         if files.is_empty() {
             // Not `format!`: the notice of every `include` line that matches nothing (a
             // `~SEQ` can repeat one thousands of times).
             // 26 bytes before the pattern, 1 after (26 made the closing quote reallocate).
             let mut msg = String::with_capacity(pattern.len() + 27);
             msg.push_str("include: no file matches '");
-            msg.push_str(&pattern);
+            msg.push_str(pattern);
             msg.push('\'');
             self.diags.push(if strict {
                 Diagnostic::warning(&pat.loc, msg)
@@ -697,6 +772,23 @@ impl<'a, 't> Reader<'a, 't> {
         self.nesting -= 1;
         true
     }
+}
+
+/// What the tokens of a generated line depend on ([`Reader::repeat`]): its text (the address
+/// and length of a string that lives as long as the reading, so the same bytes), file, line
+/// and column.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Repeat {
+    text: (usize, usize),
+    file: FileName,
+    line: u32,
+    col: u32,
+}
+
+/// A word of an `include` line, as [`Reader::include`] reads it.
+struct Word<'t> {
+    text: &'t str,
+    loc: Location,
 }
 
 fn col_u32(c: usize) -> u32 {

@@ -441,3 +441,84 @@ fn includes_of_empty_files_stop_at_the_file_bound_with_one_located_error() {
     // Nothing after the bound is read: not the instance on line 2.
     assert!(r.tokens.iter().all(|t| t.text != "vrrp_instance"));
 }
+
+/// `include` patterns resolve against the directory of the file that has the line, also when
+/// the reading goes back and forth between files of different directories (the reader keeps
+/// the last directory): each pattern below matches a file in one directory only, which
+/// defines a parameter the last line prints, and the no-match notices name the right
+/// directory. The words after the pattern (a warning) and a bare `include` (an error) are
+/// what the line's tokens give.
+#[test]
+fn include_patterns_resolve_against_the_including_files_directory() {
+    let mut m = MemoryLoader::new();
+    m.add("/etc/k/a.conf", "$A=top\n");
+    m.add("/etc/k/d/a.conf", "$A=deep\ninclude e/b.conf\n");
+    m.add("/etc/k/d/e/b.conf", "$B=deeper\ninclude a.conf extra\n");
+    m.add("/etc/k/d/e/a.conf", "$C=e\ninclude\n");
+    m.add("/etc/k/b.conf", "$B=top\n");
+    let a = TextArena::new();
+    let mut r = Reader::new(&m, &a, None);
+    r.read_text(
+        "/etc/k/main.conf",
+        "include d/a.conf\ninclude none*.conf\ninclude a.conf\nx $A $B $C\n\
+         ~SEQ(i,1,2) include d/a.conf\ny $A $B $C\n",
+    );
+    let words: Vec<Vec<&str>> = r
+        .tokens
+        .chunk_by(|_, t| !t.starts_line)
+        .map(|l| l.iter().map(|t| t.text).collect())
+        .collect();
+    assert_eq!(
+        words,
+        [
+            vec!["x", "top", "deeper", "e"],
+            vec!["y", "deep", "deeper", "e"]
+        ]
+    );
+    let diags: Vec<String> = r.diags.iter().map(|d| d.to_string()).collect();
+    let notice = "/etc/k/main.conf:2:9: notice: include: no file matches '/etc/k/none*.conf'";
+    let extra = "/etc/k/d/e/b.conf:2:16: warning: include: unexpected 'extra' after the file name (ignored)";
+    let bare = "/etc/k/d/e/a.conf:2:1: error: include: expected a file name or glob pattern";
+    assert_eq!(
+        diags,
+        [extra, bare, notice, extra, bare, extra, bare].map(String::from)
+    );
+}
+
+/// The rounds of a `~SEQ` whose body substitution leaves as it is give the tokens of the body
+/// tokenized at the body's place, every round (the reader copies the last round's), also when
+/// another line comes between two sequences with the same body text, and a body that a
+/// parameter changes is tokenized each round.
+#[test]
+fn repeated_seq_rounds_give_the_bodys_tokens() {
+    let m = MemoryLoader::new();
+    let a = TextArena::new();
+    let text =
+        "~SEQ(i,1,3) x \"y\\tz\" $U {\n}\n~SEQ(j,1,2) x \"y\\tz\" $U {\n  ~SEQ(k,1,2) v $k\n}\n";
+    let mut r = Reader::new(&m, &a, None);
+    r.read_text("/k.conf", text);
+    let name = FileName::new("/k.conf");
+    let body = |line: u32, col: u32, words: &'static str| -> Vec<Token<'_>> {
+        let mut t = crate::conf::lexer::tokenize_line(words, name, line, col, &a).unwrap();
+        for w in &mut t {
+            w.loc.col = col;
+        }
+        t[0].starts_line = true;
+        t
+    };
+    let mut want = Vec::new();
+    for _ in 0..3 {
+        want.extend(body(1, 1, "x \"y\\tz\" $U {"));
+    }
+    want.extend(body(2, 1, "}"));
+    // The `}` on line 2 is as it stands in the file (its own column).
+    want.last_mut().unwrap().loc.col = 1;
+    for _ in 0..2 {
+        want.extend(body(3, 1, "x \"y\\tz\" $U {"));
+    }
+    want.extend(body(4, 3, "v 1"));
+    want.extend(body(4, 3, "v 2"));
+    want.extend(body(5, 1, "}"));
+    assert_eq!(r.tokens, want);
+    assert_eq!(r.tokens[1].text, "y\tz");
+}

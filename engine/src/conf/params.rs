@@ -25,9 +25,14 @@ pub const SUBSTITUTION_COST: usize = 32;
 /// The parameter table and the config id.
 #[derive(Clone, Debug, Default)]
 pub struct Params {
-    /// Deterministic hashing (no per-process random seed): the same input takes the same path
-    /// in every process, which the fuzz target's coverage feedback relies on.
-    defs: FastMap<String, Vec<String>>,
+    /// The slot of each defined parameter in `values`. Deterministic hashing (no per-process
+    /// random seed): the same input takes the same path in every process, which the fuzz
+    /// target's coverage feedback relies on.
+    defs: FastMap<String, usize>,
+    /// The value of each defined parameter, by slot (one string per line). A parameter is never
+    /// undefined, so a slot stays its parameter's: a `~SEQ` looks its variable up once and sets
+    /// the value of each round by slot ([`Params::slot`], [`Params::set_number`]).
+    values: Vec<Vec<String>>,
     /// The config id that `@ID` lines are compared against (keepalived's `-i`); `None` matches no
     /// `@ID` line and every `@^ID` line.
     pub config_id: Option<String>,
@@ -35,6 +40,11 @@ pub struct Params {
     /// ([`Params::work`]).
     work: std::cell::Cell<usize>,
 }
+
+/// Where a defined parameter's value is kept ([`Params::slot`]): the same for the life of the
+/// table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParamSlot(usize);
 
 /// The result of substituting parameters into one line.
 #[derive(Debug, PartialEq, Eq)]
@@ -78,6 +88,7 @@ impl Params {
     pub fn new(config_id: Option<String>) -> Self {
         Params {
             defs: FastMap::default(),
+            values: Vec::new(),
             config_id,
             work: std::cell::Cell::new(0),
         }
@@ -140,7 +151,18 @@ impl Params {
 
     /// Defines (or redefines) a parameter; a multi-line value is one string per line.
     pub fn define(&mut self, name: String, lines: Vec<String>) {
-        self.defs.insert(name, lines);
+        match self.defs.get(&name) {
+            Some(&k) => self.values[k] = lines,
+            None => {
+                self.defs.insert(name, self.values.len());
+                self.values.push(lines);
+            }
+        }
+    }
+
+    /// The value of a defined parameter, one string per line.
+    fn lines(&self, name: &str) -> Option<&[String]> {
+        self.defs.get(name).map(|&k| self.values[k].as_slice())
     }
 
     /// A parameter's value, borrowed from the table (substitution copies it into the line; a
@@ -153,7 +175,7 @@ impl Params {
             "_INSTANCE" => Value::One(self.config_id.as_deref().unwrap_or("")),
             "_HASH" => Value::One("#"),
             "_BANG" => Value::One("!"),
-            _ => match self.defs.get(name)?.as_slice() {
+            _ => match self.lines(name)? {
                 [] => Value::One(""),
                 [one] => Value::One(one),
                 many => Value::Many(many),
@@ -164,11 +186,44 @@ impl Params {
     /// Defines a one-line parameter, reusing the table's entry when it is already defined (a
     /// `~SEQ` redefines its variable on every round).
     pub fn define_one(&mut self, name: &str, value: String) {
-        if let Some(slot) = self.defs.get_mut(name) {
+        if let Some(&k) = self.defs.get(name) {
+            let slot = &mut self.values[k];
             slot.clear();
             slot.push(value);
         } else {
-            self.defs.insert(name.to_string(), vec![value]);
+            self.defs.insert(name.to_string(), self.values.len());
+            self.values.push(vec![value]);
+        }
+    }
+
+    /// The slot of parameter `name`, which the caller defines at once with
+    /// [`Params::set_number`]: defined as the empty value if it was not defined.
+    pub fn slot(&mut self, name: &str) -> ParamSlot {
+        match self.defs.get(name) {
+            Some(&k) => ParamSlot(k),
+            None => {
+                let k = self.values.len();
+                self.defs.insert(name.to_string(), k);
+                self.values.push(Vec::new());
+                ParamSlot(k)
+            }
+        }
+    }
+
+    /// Defines the parameter of `slot` as `seq`'s value `v` (one line): what
+    /// `define_one(name, v formatted)` does, without the look-up, and in the string the slot
+    /// already holds when it holds one line (a `~SEQ` round).
+    pub fn set_number(&mut self, slot: ParamSlot, seq: &Seq, v: i64) {
+        let Some(lines) = self.values.get_mut(slot.0) else {
+            return;
+        };
+        if lines.len() != 1 {
+            lines.clear();
+            lines.push(String::new());
+        }
+        if let Some(line) = lines.first_mut() {
+            line.clear();
+            seq.write(v, line);
         }
     }
 
@@ -283,12 +338,56 @@ impl Params {
 }
 
 /// One `~SEQ(var, start, step, end)` or `~SEQx(...)` prefix.
+///
+/// The values are made one at a time as the rounds run ([`Seq::values`], [`Seq::write`]):
+/// formatting all of them first was an allocation per value, up to [`MAX_SEQ_LINES`] for a
+/// line whose rounds the expansion bounds then cut short (a tenth of the config fuzz target's
+/// instructions past its corpus, with the table look-up of each round).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Seq {
     /// The variable defined on each round.
     pub var: String,
-    /// Values, already formatted (decimal, or hexadecimal for `~SEQx`).
-    pub values: Vec<String>,
+    start: i64,
+    step: i64,
+    end: i64,
+    hex: bool,
+}
+
+impl Seq {
+    /// The values, in order: from the start by the step while not past the end (and not past
+    /// `i64`'s range).
+    pub fn values(&self) -> impl Iterator<Item = i64> {
+        let (step, end) = (self.step, self.end);
+        std::iter::successors(Some(self.start), move |v| v.checked_add(step))
+            .take_while(move |&v| (step > 0 && v <= end) || (step < 0 && v >= end))
+    }
+
+    /// Appends value `v` as the variable holds it: decimal, or hexadecimal (lower case, a `-`
+    /// before a negative one) for `~SEQx`.
+    ///
+    /// The digits are made here, not by `write!`: the formatting machinery cost more than the
+    /// table look-up it replaced (a `~SEQ` round is little else).
+    pub fn write(&self, v: i64, out: &mut String) {
+        let radix: u64 = if self.hex { 16 } else { 10 };
+        // 20 digits hold any `u64` in decimal (16 in hexadecimal).
+        let mut digits = [0u8; 20];
+        let mut n = v.unsigned_abs();
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            let d = (n % radix) as u8;
+            digits[at] = if d < 10 { b'0' + d } else { b'a' + d - 10 };
+            n /= radix;
+            if n == 0 {
+                break;
+            }
+        }
+        if v < 0 {
+            out.push('-');
+        }
+        // ASCII digits: always UTF-8.
+        out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+    }
 }
 
 /// Parses a leading `~SEQ(...)`; returns the sequence and the rest of the line.
@@ -342,321 +441,28 @@ pub fn parse_seq(line: &str) -> Option<Result<(Seq, &str), String>> {
     if step == 0 {
         return Some(Err("~SEQ: the step must not be 0".to_string()));
     }
-    let count = (end.saturating_sub(start)) / step + 1;
+    // Saturating: a sequence over `i64`'s whole range overflowed the count (a panic, or a
+    // negative count let through in a release build), found by a test of the lazy values.
+    let count = end
+        .saturating_sub(start)
+        .checked_div(step)
+        .unwrap_or(i64::MAX)
+        .saturating_add(1);
     if count > MAX_SEQ_LINES {
         return Some(Err(format!(
             "~SEQ would generate {count} lines (at most {MAX_SEQ_LINES})"
         )));
     }
-    let mut values = Vec::new();
-    let mut v = start;
-    while (step > 0 && v <= end) || (step < 0 && v >= end) {
-        values.push(if hex {
-            if v < 0 {
-                format!("-{:x}", v.unsigned_abs())
-            } else {
-                format!("{v:x}")
-            }
-        } else {
-            v.to_string()
-        });
-        match v.checked_add(step) {
-            Some(n) => v = n,
-            None => break,
-        }
-    }
-    Some(Ok((Seq { var, values }, rest[close + 1..].trim_start())))
+    let seq = Seq {
+        var,
+        start,
+        step,
+        end,
+        hex,
+    };
+    Some(Ok((seq, rest[close + 1..].trim_start())))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn p(defs: &[(&str, &str)]) -> Params {
-        let mut p = Params::new(Some("main".into()));
-        for (k, v) in defs {
-            p.define(k.to_string(), vec![v.to_string()]);
-        }
-        p
-    }
-
-    #[test]
-    fn conditionals() {
-        let p = p(&[]);
-        assert_eq!(p.conditional("@main router_id a"), Some(("router_id a", 6)));
-        assert_eq!(p.conditional("@backup router_id a"), None);
-        assert_eq!(p.conditional("@^main x"), None);
-        assert_eq!(p.conditional("@^backup x"), Some(("x", 9)));
-        assert_eq!(p.conditional("plain"), Some(("plain", 0)));
-    }
-
-    #[test]
-    fn definitions() {
-        let d = Params::definition("$A=1 2").unwrap();
-        assert_eq!(
-            (d.name.as_str(), d.value.as_str(), d.continues),
-            ("A", "1 2", false)
-        );
-        let d = Params::definition("$A= \\").unwrap();
-        assert_eq!((d.value.as_str(), d.continues), ("", true));
-        assert!(Params::definition("$A =1").is_none());
-        assert!(Params::definition("$1A=1").is_none());
-    }
-
-    #[test]
-    fn recursive_substitution_as_documented() {
-        let mut p = p(&[("ADDRESS_BASE", "10.2.${ADDRESS_BASE_SUB}")]);
-        p.define("ADDRESS_BASE_SUB".into(), vec!["0".into()]);
-        assert_eq!(
-            p.substitute("${ADDRESS_BASE}.100/32", "/").unwrap(),
-            Expanded::Line("10.2.0.100/32".into())
-        );
-        // `$NAME` needs whitespace (or the end) after it.
-        let p = p_simple();
-        assert_eq!(
-            p.substitute("a $X b $Xc $X", "/").unwrap(),
-            Expanded::Line("a 1 b $Xc 1".into())
-        );
-        assert_eq!(
-            p.substitute("$UNDEF ${UNDEF}", "/").unwrap(),
-            Expanded::Line("$UNDEF ${UNDEF}".into())
-        );
-    }
-
-    fn p_simple() -> Params {
-        p(&[("X", "1")])
-    }
-
-    #[test]
-    fn self_reference_is_an_error_not_a_hang() {
-        let p = p(&[("A", "${A}${A}")]);
-        assert!(p.substitute("${A}", "/").is_err());
-        let p = p_loop();
-        assert!(p.substitute("$A", "/").is_err());
-    }
-
-    fn p_loop() -> Params {
-        p(&[("A", "$A")])
-    }
-
-    #[test]
-    fn seq() {
-        let (s, rest) = parse_seq("~SEQ(N, 0, 3) x ${N}").unwrap().unwrap();
-        assert_eq!(s.values, ["0", "1", "2", "3"]);
-        assert_eq!(rest, "x ${N}");
-        let (s, _) = parse_seq("~SEQx(N, 0x90, 0x10, 0xc0) y").unwrap().unwrap();
-        assert_eq!(s.values, ["90", "a0", "b0", "c0"]);
-        assert!(parse_seq("~SEQ(N, 0, 0, 3)").unwrap().is_err());
-        assert!(parse_seq("~SEQ(N, 0, 1, 99999999999)").unwrap().is_err());
-    }
-
-    /// `Params::substitute` as it was before it borrowed the values (session 12: a `Vec` and a
-    /// `String` copied per substitution, the name copied per `$`), kept to compare with.
-    fn old_substitute(p: &Params, line: &str, pwd: &str) -> Result<Expanded, String> {
-        let lookup = |name: &str| -> Option<Vec<String>> {
-            match name {
-                "_PWD" => Some(vec![pwd.to_string()]),
-                "_INSTANCE" => Some(vec![p.config_id.clone().unwrap_or_default()]),
-                "_HASH" => Some(vec!["#".to_string()]),
-                "_BANG" => Some(vec!["!".to_string()]),
-                _ => p.defs.get(name).cloned(),
-            }
-        };
-        if !line.contains('$') {
-            return Ok(Expanded::Line(line.to_string()));
-        }
-        let mut s = line.to_string();
-        let mut pos = 0usize;
-        let mut count = 0usize;
-        let mut line_work = 0usize;
-        while let Some(off) = s[pos..].find('$') {
-            let at = pos + off;
-            let after = &s[at + 1..];
-            let (name, end, braced) = if let Some(inner) = after.strip_prefix('{') {
-                let Some(close) = inner.find('}') else {
-                    pos = at + 1;
-                    continue;
-                };
-                (inner[..close].to_string(), at + 2 + close + 1, true)
-            } else {
-                let len = after
-                    .char_indices()
-                    .find(|&(_, c)| !is_name_char(c))
-                    .map(|(i, _)| i)
-                    .unwrap_or(after.len());
-                (after[..len].to_string(), at + 1 + len, false)
-            };
-            let followed_ok = braced || s[end..].starts_with(char::is_whitespace) || end == s.len();
-            let base = name.split_whitespace().next().unwrap_or("");
-            let value = if base == "_RANDOM" && braced {
-                let min = name.split_whitespace().nth(1).unwrap_or("0");
-                Some(vec![min.to_string()])
-            } else if name.is_empty() || !is_name_start(name.chars().next().unwrap_or('0')) {
-                None
-            } else if followed_ok {
-                lookup(&name)
-            } else {
-                None
-            };
-            let Some(value) = value else {
-                pos = at + 1;
-                continue;
-            };
-            count += 1;
-            if count > MAX_SUBSTITUTIONS {
-                return Err("too many".to_string());
-            }
-            if value.len() > 1 {
-                let mut lines = Vec::with_capacity(value.len());
-                let last = value.len() - 1;
-                for (i, v) in value.iter().enumerate() {
-                    let mut l = String::new();
-                    if i == 0 {
-                        l.push_str(&s[..at]);
-                    }
-                    l.push_str(v);
-                    if i == last {
-                        l.push_str(&s[end..]);
-                    }
-                    lines.push(l);
-                }
-                return Ok(Expanded::Lines(lines));
-            }
-            let v = value.into_iter().next().unwrap_or_default();
-            if s.len() - (end - at) + v.len() > MAX_EXPANDED_LEN {
-                return Err("too long".to_string());
-            }
-            let moved = s.len() - at + v.len() + SUBSTITUTION_COST;
-            line_work += moved;
-            p.work.set(p.work.get().saturating_add(moved));
-            if line_work > MAX_SUBSTITUTION_WORK {
-                return Err("too much work".to_string());
-            }
-            s.replace_range(at..end, &v);
-            pos = at;
-        }
-        Ok(Expanded::Line(s))
-    }
-
-    /// The borrowing `substitute` gives what the copying one gave, errors and the work counted
-    /// included, for lines of every shape against tables with one-line, multi-line, empty and
-    /// self-referring values, built-ins and non-ASCII text.
-    #[test]
-    fn borrowed_values_substitute_as_copied_ones() {
-        let mut tables = Vec::new();
-        for id in [None, Some("main".to_string())] {
-            let mut p = Params::new(id);
-            p.define("X".into(), vec!["1".into()]);
-            p.define("Y".into(), vec!["$X $X".into()]);
-            p.define("M".into(), vec!["a $X".into(), "b".into(), "${Y} c".into()]);
-            p.define("E".into(), Vec::new());
-            p.define("Z".into(), vec![String::new()]);
-            p.define("U".into(), vec!["é${X}ü".into()]);
-            tables.push(p.clone());
-            p.define("A".into(), vec!["${A}${A}".into()]);
-            p.define("B".into(), vec!["$B".into()]);
-            p.define("D".into(), vec!["${D2}${D2}".into()]);
-            let mut prev = "D2".to_string();
-            for i in 3..24 {
-                let n = format!("D{i}");
-                p.define(prev.clone(), vec![format!("${{{n}}}${{{n}}}")]);
-                prev = n;
-            }
-            p.define(prev, vec!["xxxxxxxxxxxxxxxx".into()]);
-            tables.push(p);
-        }
-        let lines = [
-            "plain line",
-            "$X",
-            "${X}",
-            "a $X b $Xc $X",
-            "$X$X",
-            "${X}${X}",
-            "$ $$ ${",
-            "${X",
-            "${}",
-            "${1X}",
-            "$1X",
-            "${ X}",
-            "${X }",
-            "$Y",
-            "${Y}x",
-            "$M",
-            "x ${M} y",
-            "${E}|",
-            "$E",
-            "${Z}${Z}",
-            "$U",
-            "é $X ü ${U}",
-            "${_RANDOM}",
-            "${_RANDOM 5}",
-            "${_RANDOM 7 9} $X",
-            "${ _RANDOM 3}",
-            "${_RANDOMX 2}",
-            "${\u{2003}_RANDOM 4}",
-            "${_RANDOM\t8}",
-            "$_RANDOM",
-            "${_PWD}/f",
-            "$_PWD",
-            "${_INSTANCE}",
-            "$_INSTANCE x",
-            "${_HASH}${_BANG}",
-            "$_HASH",
-            "$UNDEF ${UNDEF}",
-            "${A}",
-            "$A",
-            "$B",
-            "${B}",
-            "${D}",
-            "x ${D}",
-            "$X\t$Y",
-            "$X\u{2003}$X",
-            "${X}\u{2003}",
-            "ünïcode ${M}",
-            "${X}$",
-            "$$X",
-            "$${X}",
-        ];
-        // One line, several lines, an error: each compared at least once.
-        let mut shapes = [0usize; 3];
-        for p in &tables {
-            for line in lines {
-                for pwd in ["/", "/etc/keepalived"] {
-                    let before = p.work();
-                    let old = old_substitute(p, line, pwd);
-                    let old_moved = p.work() - before;
-                    let before = p.work();
-                    let new = p.substitute(line, pwd);
-                    let new_moved = p.work() - before;
-                    match (&old, &new) {
-                        (Ok(a), Ok(b)) => {
-                            assert_eq!(a, b, "{line:?}");
-                            shapes[usize::from(matches!(a, Expanded::Lines(_)))] += 1;
-                        }
-                        (Err(_), Err(_)) => shapes[2] += 1,
-                        _ => panic!("{line:?}: {old:?} vs {new:?}"),
-                    }
-                    assert_eq!(old_moved, new_moved, "{line:?}");
-                }
-            }
-        }
-        assert!(shapes.iter().all(|&n| n > 0), "{shapes:?}");
-    }
-
-    /// `define_one` leaves the table as `define` with one value does.
-    #[test]
-    fn define_one_is_define_with_one_value() {
-        let mut a = Params::new(None);
-        let mut b = Params::new(None);
-        for (k, v) in [("N", "1"), ("M", "x"), ("N", "2"), ("N", ""), ("M", "y z")] {
-            a.define(k.to_string(), vec![v.to_string()]);
-            b.define_one(k, v.to_string());
-            assert_eq!(a.defs, b.defs);
-        }
-        a.define("N".into(), vec!["p".into(), "q".into()]);
-        b.define("N".into(), vec!["p".into(), "q".into()]);
-        a.define("N".into(), vec!["r".into()]);
-        b.define_one("N", "r".into());
-        assert_eq!(a.defs, b.defs);
-    }
-}
+#[path = "params_tests.rs"]
+mod tests;
