@@ -352,6 +352,8 @@ fn changes(log: &str, from: &str, to: &str) -> usize {
     log.lines().filter(|l| l.contains(&needle)).count()
 }
 
+// Long: one scenario in steps (the master, the backup started under the capture, up to three
+// judged windows), each from the state the previous left; the judge is in the functions above.
 #[test]
 fn a_backup_of_255_instances_at_10_ms_never_takes_over_from_a_live_master() {
     if !require_root() {

@@ -1,3 +1,4 @@
+// Long: LISTED, one row per known keepalived/Vigil dump difference with its reason, and the dump parser are most of the file.
 //! The semantic differential (issue 15, section 5): `keepalived -d` and `vigild -d` on the same
 //! files, compared field by field.
 //!
