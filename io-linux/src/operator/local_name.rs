@@ -86,9 +86,7 @@ pub fn default_router_id() -> String {
 /// `set_default_email_from`); none when the local name does not resolve.
 pub fn default_email_from() -> Option<String> {
     let host = local_name()?;
-    // SAFETY: getuid(2) cannot fail and has no preconditions.
-    #[allow(unsafe_code)]
-    let uid = unsafe { libc::getuid() };
+    let uid = super::user::Credentials::current().uid;
     let user = super::user::lookup_user_by_uid(uid)?;
     Some(format!("{user}@{host}"))
 }
