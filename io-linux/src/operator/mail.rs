@@ -72,7 +72,7 @@ impl MailSettings {
                 .or_else(|| local.map(str::to_string))
                 .unwrap_or_else(|| super::local_name::HELO_FALLBACK.to_string()),
             // keepalived 2.2.7 sends `MAIL FROM:<(null)>` when the local name does not resolve
-            // and no sender is set; Vigil sends from USER@localhost then.
+            // and no sender is set; Vigil sends from root@localhost then.
             from: g
                 .notification_email_from
                 .clone()
