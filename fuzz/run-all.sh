@@ -6,7 +6,9 @@
 # New inputs go to fuzz/corpus-work/<target>/ (not committed); the committed corpora in
 # fuzz/corpus/<target>/ are only read. A crash stops the run with a non-zero status and leaves
 # its input in fuzz/artifacts/<target>/: copy it to fuzz/regressions/<target>/ with a name that
-# says what it found, fix the bug, and the stable replay keeps it fixed.
+# says what it found, fix the bug, and the stable replay keeps it fixed. Exit status 1: a
+# target found something; 2: cargo-fuzz could not be installed or a target not built (not a
+# finding: scripts/test says so and fails).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -21,8 +23,12 @@ if ! cargo +nightly --version >/dev/null 2>&1; then
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "fuzz/run-all.sh: installing cargo-fuzz"
-    cargo install cargo-fuzz --locked
+    cargo install cargo-fuzz --locked || { echo "fuzz/run-all.sh: cannot install cargo-fuzz" >&2; exit 2; }
 fi
+not_built() {
+    echo "fuzz/run-all.sh: the $1 target did not build (see above)" >&2
+    exit 2
+}
 
 # The engine and the parser forbid unsafe code: no sanitizer needed, which triples the speed.
 # Built as fuzz/long-run.sh builds them (see there): mimalloc everywhere, no compare tracing for
@@ -31,13 +37,13 @@ nocmp_dir=${VIGIL_FUZZ_NOCMP_DIR:-target/nocmp}
 # `engine`: coverage feedback from the engine alone (uncovered-harness-rustc.sh, see
 # fuzz/long-run.sh), in a target directory of its own.
 engine_dir=${VIGIL_FUZZ_ENGINE_DIR:-target/engine-uncov}
-cargo +nightly fuzz build -s none --features fast-alloc advert
+cargo +nightly fuzz build -s none --features fast-alloc advert || not_built advert
 cargo +nightly fuzz build -O -s none --features fast-alloc --no-trace-compares \
-    --target-dir "$nocmp_dir" config
+    --target-dir "$nocmp_dir" config || not_built config
 # And without the stack-depth instrumentation (see fuzz/long-run.sh).
 RUSTFLAGS="${RUSTFLAGS:-} -Cllvm-args=-sanitizer-coverage-stack-depth=false" \
     RUSTC_WRAPPER=$PWD/uncovered-harness-rustc.sh cargo +nightly fuzz build -O -s none \
-    --features fast-alloc --no-trace-compares --target-dir "$engine_dir" engine
+    --features fast-alloc --no-trace-compares --target-dir "$engine_dir" engine || not_built engine
 
 status=0
 for t in "${targets[@]}"; do
