@@ -672,3 +672,30 @@ fn the_interfaces_dump_as_keepalived_does() {
     // Without the kernel's interfaces (a test's environment) there is no Interfaces part.
     assert!(!dump(text).contains("------< Interfaces >------"));
 }
+
+/// keepalived 2.2.7 `init_global_data`: without `router_id` the local name (the resolver's
+/// canonical host name) or `[unknown]`; with an `smtp_server`, the HELO name and the sender
+/// (`USER@LOCALNAME`) default only when the local name is known.
+#[test]
+fn router_id_helo_and_sender_default_to_the_local_name_or_nothing() {
+    struct Named;
+    impl DumpEnv for Named {
+        fn local_name(&self) -> Option<String> {
+            Some("lb1.example.net".into())
+        }
+        fn default_email_from(&self) -> Option<String> {
+            Some("root@lb1.example.net".into())
+        }
+    }
+    let text = "global_defs {\n  smtp_server 192.0.2.25\n  notification_email {\n    ops@example.net\n  }\n}\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  virtual_ipaddress {\n    192.0.2.100\n  }\n}\n";
+    let cfg = conf::parse_str(text).unwrap_or_else(|e| panic!("{e}"));
+    let named = dump_vrrp(&cfg, &Named).unwrap_or_else(|e| panic!("{e}"));
+    assert_lines_in_order(
+        &named,
+        " Router ID = lb1.example.net\n Smtp HELO name = lb1.example.net\n Email notification from = root@lb1.example.net\n",
+    );
+    let unknown = dump_vrrp(&cfg, &NoEnv).unwrap_or_else(|e| panic!("{e}"));
+    assert!(unknown.contains(" Router ID = [unknown]\n"), "{unknown}");
+    assert!(!unknown.contains("Smtp HELO name"), "{unknown}");
+    assert!(!unknown.contains("Email notification from"), "{unknown}");
+}
