@@ -183,17 +183,14 @@ impl Params {
         })
     }
 
-    /// Defines a one-line parameter, reusing the table's entry when it is already defined (a
-    /// `~SEQ` redefines its variable on every round).
+    /// Defines a one-line parameter. The reader sets a `~SEQ`'s variable by slot
+    /// ([`Params::set_number`]); this is the plain form the tests compare that with.
+    #[cfg(test)]
     pub fn define_one(&mut self, name: &str, value: String) {
-        if let Some(&k) = self.defs.get(name) {
-            let slot = &mut self.values[k];
-            slot.clear();
-            slot.push(value);
-        } else {
-            self.defs.insert(name.to_string(), self.values.len());
-            self.values.push(vec![value]);
-        }
+        let ParamSlot(k) = self.slot(name);
+        let lines = &mut self.values[k];
+        lines.clear();
+        lines.push(value);
     }
 
     /// The slot of parameter `name`, which the caller defines at once with
