@@ -81,6 +81,11 @@ pub fn default_router_id() -> String {
     local_name().unwrap_or(UNKNOWN).to_string()
 }
 
+/// The `router_id` in effect: the configured one, else [`default_router_id`].
+pub fn router_id(configured: Option<&str>) -> String {
+    configured.map_or_else(default_router_id, str::to_string)
+}
+
 /// `notification_email_from` when the configuration sets none and an `smtp_server` is set:
 /// `USER@LOCALNAME`, USER the name of the daemon's user (keepalived's
 /// `set_default_email_from`); none when the local name does not resolve.

@@ -79,10 +79,7 @@ impl MailSettings {
                 .or_else(super::local_name::default_email_from)
                 .unwrap_or_else(|| "root@localhost".to_string()),
             to: g.notification_email.clone(),
-            router_id: g
-                .router_id
-                .clone()
-                .unwrap_or_else(super::local_name::default_router_id),
+            router_id: super::local_name::router_id(g.router_id.as_deref()),
         })
     }
 }

@@ -112,11 +112,7 @@ impl Operator {
     /// that cannot be created, a refused script) are logged and leave that part out: none of
     /// them is a reason not to run VRRP.
     pub fn new(cfg: &Config, opts: OperatorOptions) -> Operator {
-        let router_id = cfg
-            .global
-            .router_id
-            .clone()
-            .unwrap_or_else(local_name::default_router_id);
+        let router_id = local_name::router_id(cfg.global.router_id.as_deref());
         let (notifier, _refused) = Notifier::new(cfg, opts.notify_timeout);
         if !cfg.global.enable_script_security
             && !privilege::all_scripts(cfg).is_empty()
@@ -190,11 +186,7 @@ impl Operator {
             // The old worker finishes what it has queued on its own; nothing waits for it.
             old.shutdown(Duration::ZERO);
         }
-        self.router_id = cfg
-            .global
-            .router_id
-            .clone()
-            .unwrap_or_else(local_name::default_router_id);
+        self.router_id = local_name::router_id(cfg.global.router_id.as_deref());
     }
 
     /// An instance removed by a reload (call it before [`Operator::reload`], while its
