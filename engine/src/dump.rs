@@ -84,6 +84,10 @@ pub trait DumpEnv {
     }
 }
 
+/// keepalived's `router_id` when none is configured and the host's name does not resolve
+/// (its `unknown_name`, keepalived 2.2.7 `init_global_data`).
+pub const UNKNOWN_ROUTER_ID: &str = "[unknown]";
+
 /// A [`DumpEnv`] that knows nothing: sources print as `(none)`, programs as written.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoEnv;
@@ -204,7 +208,7 @@ fn global(w: &mut String, cfg: &Config, converted: &EngineConfig, env: &dyn Dump
         .router_id
         .clone()
         .or_else(|| env.local_name())
-        .unwrap_or_else(|| "[unknown]".to_string());
+        .unwrap_or_else(|| UNKNOWN_ROUTER_ID.to_string());
     line(w, &format!(" Router ID = {router_id}"));
     if let Some(s) = &g.smtp_server {
         line(w, &format!(" Smtp server = {}", s.host));

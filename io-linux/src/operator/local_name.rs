@@ -26,7 +26,7 @@ use std::time::Duration;
 pub const LOOKUP_WAIT: Duration = Duration::from_millis(250);
 
 /// `router_id` when the name does not resolve (keepalived's `unknown_name`).
-pub const UNKNOWN: &str = "[unknown]";
+pub const UNKNOWN: &str = vigil_engine::dump::UNKNOWN_ROUTER_ID;
 
 /// The HELO name keepalived's SMTP client sends when none is set or defaulted
 /// (keepalived/core/smtp.c, `helo_cmd`).
