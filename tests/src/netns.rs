@@ -710,6 +710,30 @@ impl Lab {
         wait_until(timeout, || self.holders(a) == vec![i])
     }
 
+    /// Wait until exactly host `i` holds `a`, and again after `settle`: for a test whose
+    /// capture must start from a settled cluster. Routers started together can both take
+    /// over: a backup whose first Master_Down_Interval ends before the master's first advert
+    /// reaches it becomes MASTER at its own start-up, rightly (it heard nobody, RFC 5798
+    /// 6.4.2), and steps down at the master's next advert. With 100 ms adverts the master's and
+    /// the backup's first intervals end tens of milliseconds apart (0.322 against 0.361 s at
+    /// priorities 200 and 100), less than a loaded machine's spread between two daemons'
+    /// starts; a clean-clone run's capture, begun at the first sole holder, caught such a
+    /// backup's start-up advert (2026-12-05). `settle` must outlast the backups' first
+    /// Master_Down_Interval.
+    pub fn wait_settled_holder(
+        &self,
+        a: IpAddr,
+        i: usize,
+        settle: Duration,
+        timeout: Duration,
+    ) -> bool {
+        if !self.wait_sole_holder(a, i, timeout) {
+            return false;
+        }
+        std::thread::sleep(settle);
+        self.wait_sole_holder(a, i, timeout)
+    }
+
     /// A notify script in the lab directory that appends each call's arguments (`TYPE NAME
     /// STATE PRIORITY`, keepalived's notify form) to a file, and the reader of the states it
     /// was told: the judge of the interop suites that compare state sequences. keepalived may

@@ -15,6 +15,10 @@ use vigil_tests::netns::{keepalived_conf, require_root, vip4, vip6, Instance, Ki
 const FAST: Duration = Duration::from_secs(5);
 /// Generous bound at 1 s adverts (Master_Down_Interval about 3.6 s).
 const SLOW: Duration = Duration::from_secs(12);
+/// How long a test whose capture must see only the master waits after the master's election
+/// (`Lab::wait_settled_holder`): past the backup's first Master_Down_Interval at 100 ms adverts
+/// (0.361 s at priority 100), counted from the election, which comes after the backup's start.
+const SETTLE: Duration = Duration::from_millis(500);
 
 fn start_all(lab: &mut Lab, insts: &[(usize, Instance)]) -> Vec<usize> {
     insts
@@ -420,7 +424,11 @@ fn sighup_with_an_unchanged_configuration_causes_no_transition_and_no_silence_fo
         lab.start(Kind::Vigil, 1, &confs[0]),
         lab.start(Kind::Vigil, 2, &confs[1]),
     ];
-    assert!(lab.wait_sole_holder(vip4(), 1, FAST), "{}", lab.logs());
+    assert!(
+        lab.wait_settled_holder(vip4(), 1, SETTLE, FAST),
+        "{}",
+        lab.logs()
+    );
     let cap = lab.capture("sighup.pcap");
     std::thread::sleep(Duration::from_millis(500));
     let mut logs = Vec::new();
@@ -589,7 +597,11 @@ fn sighup_raising_the_backups_priority_makes_it_preempt_without_two_masters() {
             &keepalived_conf(&[Instance::v4(3, 100, "0.1")]),
         ),
     ];
-    assert!(lab.wait_sole_holder(vip4(), 1, FAST), "{}", lab.logs());
+    assert!(
+        lab.wait_settled_holder(vip4(), 1, SETTLE, FAST),
+        "{}",
+        lab.logs()
+    );
     let cap = lab.capture("prio.pcap");
     std::thread::sleep(Duration::from_millis(300));
     let log = reload(
@@ -1352,7 +1364,11 @@ fn sighup_adding_and_removing_use_vmac_on_the_master_moves_its_address_without_a
         lab.start(Kind::Vigil, 1, &plain(200)),
         lab.start(Kind::Vigil, 2, &plain(100)),
     ];
-    assert!(lab.wait_sole_holder(vip4(), 1, FAST), "{}", lab.logs());
+    assert!(
+        lab.wait_settled_holder(vip4(), 1, SETTLE, FAST),
+        "{}",
+        lab.logs()
+    );
     let cap = lab.capture("sighup-vmac.pcap");
     // Both routers of the group take use_vmac (the backup first: it then hears the master on
     // its macvlan once the master sends from the virtual MAC).
@@ -1375,19 +1391,28 @@ fn sighup_adding_and_removing_use_vmac_on_the_master_moves_its_address_without_a
     std::thread::sleep(Duration::from_millis(500));
     let pcap = lab.stop_capture(cap);
     assert_eq!(lab.holders(vip4()), vec![1], "{}", lab.logs());
-    let adverts =
-        vigil_tests::netns::tshark_fields(&pcap, "vrrp", &["eth.src", "ip.src"]).expect("tshark");
+    let adverts = vigil_tests::netns::tshark_fields(
+        &pcap,
+        "vrrp",
+        &["frame.time_relative", "eth.src", "ip.src"],
+    )
+    .expect("tshark");
     let from: std::collections::BTreeSet<(&str, &str)> = adverts
         .iter()
-        .map(|r| (r[0].as_str(), r[1].as_str()))
+        .map(|r| (r[1].as_str(), r[2].as_str()))
         .collect();
+    // On failure: every advert on the wire, with its time, beside both daemons' logs.
+    let wire: Vec<String> = adverts.iter().map(|r| r.join(" ")).collect();
     assert_eq!(
         from.into_iter().collect::<Vec<_>>(),
         [
             ("00:00:5e:00:01:33", "192.0.2.11"),
             ("02:00:00:00:00:01", "192.0.2.11")
         ],
-        "only the master advertised, from its own MAC, then the virtual one"
+        "only the master advertised, from its own MAC, then the virtual one\n{}\nadverts \
+         (capture-relative s, MAC, source):\n{}",
+        lab.logs(),
+        wire.join("\n")
     );
 }
 
@@ -1444,7 +1469,11 @@ fn sighup_at_every_point_of_the_advert_interval_reloads_each_time_and_keeps_the_
         2,
         &keepalived_conf(&[Instance::v4(3, 100, "0.1")]),
     );
-    assert!(lab.wait_sole_holder(vip4(), 1, FAST), "{}", lab.logs());
+    assert!(
+        lab.wait_settled_holder(vip4(), 1, SETTLE, FAST),
+        "{}",
+        lab.logs()
+    );
     let cap = lab.capture("sighupgrid.pcap");
     let transitions_before = [transitions(&lab, m), transitions(&lab, b)];
     let mut configured = vec![200u8];
