@@ -774,17 +774,18 @@ impl Lab {
         (lines, StateLog { path, reader: None })
     }
 
-    /// The states of a [`Lab::state_fifo`] up to the daemon's end, its STOP lines with them,
-    /// for a comparison that ends with the stop. A FIFO script the daemon starts is stopped at
-    /// its shutdown, right after the STOP lines are written, and may go before it has read them
+    /// The states of a [`Lab::state_fifo`] up to the daemon's end, its STOP lines with them, for a
+    /// comparison that ends with the stop. A FIFO script the daemon starts is stopped at its
+    /// shutdown, right after the STOP lines are written, and may go before it has read them
     /// (keepalived 2.2.7 starts it with `PR_SET_PDEATHSIG` SIGTERM, lib/notify.c
-    /// `system_call_script`; vigild sends SIGTERM to its group, io-linux operator/fifo.rs). Here
-    /// the test makes the FIFO (`mkfifo`, so neither daemon removes it) and starts the reader
-    /// itself: a `cat` appending every line to a file, which reads until the daemon's end closes
-    /// the last writer. [`StateLog::drain`], after the daemon stopped, waits for that. The lines
-    /// are `global_defs` lines (`vrrp_notify_fifo` alone); every instance's and group's lines
-    /// come in ([`StateLog::states_of`] picks one). One daemon per call, without a reload:
-    /// keepalived closes the FIFO to reload, which ends the reader.
+    /// `system_call_script`; vigild sends SIGTERM to its group, io-linux operator/fifo.rs):
+    /// dynamic_interfaces_netns on [`Lab::state_fifo`] lost keepalived's STOP in 2 runs of 2
+    /// (2026-12-05). Here the test makes the FIFO (`mkfifo`, so neither daemon removes it) and
+    /// starts the reader itself: a `cat` appending every line to a file, which reads until the
+    /// daemon's end closes the last writer. [`StateLog::drain`], after the daemon stopped, waits
+    /// for that. The lines are `global_defs` lines (`vrrp_notify_fifo` alone); every instance's and
+    /// group's lines come in ([`StateLog::states_of`] picks one). One daemon per lab, without a
+    /// reload: keepalived closes the FIFO to reload, which ends the reader.
     pub fn state_fifo_to_stop(&self) -> (String, StateLog) {
         let path = self.dir.join("notified");
         let fifo = self.dir.join("notify.fifo");
