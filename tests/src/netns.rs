@@ -744,7 +744,7 @@ impl Lab {
             "notify.sh",
             &format!("#!/bin/sh\necho \"$@\" >> {}\n", path.display()),
         );
-        (script, StateLog { path })
+        (script, StateLog { path, reader: None })
     }
 
     /// The states told in the order the daemon decided them, for a comparison where two
@@ -771,7 +771,44 @@ impl Lab {
             fifo.display(),
             script.display()
         );
-        (lines, StateLog { path })
+        (lines, StateLog { path, reader: None })
+    }
+
+    /// The states of a [`Lab::state_fifo`] up to the daemon's end, its STOP lines with them, for a
+    /// comparison that ends with the stop. A FIFO script the daemon starts is stopped at its
+    /// shutdown, right after the STOP lines are written, and may go before it has read them
+    /// (keepalived 2.2.7 starts it with `PR_SET_PDEATHSIG` SIGTERM, lib/notify.c
+    /// `system_call_script`; vigild sends SIGTERM to its group, io-linux operator/fifo.rs):
+    /// dynamic_interfaces_netns on [`Lab::state_fifo`] lost keepalived's STOP in 2 runs of 2
+    /// (2026-12-05). Here the test makes the FIFO (`mkfifo`, so neither daemon removes it) and
+    /// starts the reader itself: a `cat` appending every line to a file, which reads until the
+    /// daemon's end closes the last writer. [`StateLog::drain`], after the daemon stopped, waits
+    /// for that. The lines are `global_defs` lines (`vrrp_notify_fifo` alone); every instance's and
+    /// group's lines come in ([`StateLog::states_of`] picks one). One daemon per lab, without a
+    /// reload: keepalived closes the FIFO to reload, which ends the reader.
+    pub fn state_fifo_to_stop(&self) -> (String, StateLog) {
+        let path = self.dir.join("notified");
+        let fifo = self.dir.join("notify.fifo");
+        must(&["mkfifo", "-m", "0600", &fifo.to_string_lossy()]);
+        let out = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("cannot open {path:?}: {e}"));
+        let reader = Command::new("cat")
+            .arg(&fifo)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the reader of {fifo:?}: {e}"));
+        let lines = format!("  vrrp_notify_fifo {}\n", fifo.display());
+        (
+            lines,
+            StateLog {
+                path,
+                reader: Some(reader),
+            },
+        )
     }
 
     /// Write an executable script (mode 0755) into the lab directory and return its path.
@@ -1221,18 +1258,63 @@ pub fn keepalived_conf(instances: &[Instance]) -> String {
     s
 }
 
-/// What a [`Lab::state_recorder`] script or a [`Lab::state_fifo`] reader was told.
+/// What a [`Lab::state_recorder`] script or a [`Lab::state_fifo`] (or
+/// [`Lab::state_fifo_to_stop`]) reader was told.
 pub struct StateLog {
     path: PathBuf,
+    /// [`Lab::state_fifo_to_stop`]'s reader, stopped on drop if still running.
+    reader: Option<Child>,
 }
 
 impl StateLog {
     /// The states told, in the order appended (none before the first).
     pub fn states(&self) -> Vec<String> {
+        self.lines()
+            .iter()
+            .filter_map(|l| l.get(2).cloned())
+            .collect()
+    }
+
+    /// The states told about instance (or group) `name` alone, in the order appended: a FIFO
+    /// hears every instance (`INSTANCE "VI_5" MASTER 100`), a notify script only its own
+    /// (`INSTANCE VI_5 MASTER 100`); both forms match.
+    pub fn states_of(&self, name: &str) -> Vec<String> {
+        self.lines()
+            .iter()
+            .filter(|f| f.get(1).is_some_and(|n| n.trim_matches('"') == name))
+            .filter_map(|f| f.get(2).cloned())
+            .collect()
+    }
+
+    /// After the daemon stopped: wait (up to `timeout`) until [`Lab::state_fifo_to_stop`]'s
+    /// reader has read to the end of the FIFO (the daemon's end closed the last writer) and
+    /// exited; whether it did. `true` at once for the other readers.
+    pub fn drain(&mut self, timeout: Duration) -> bool {
+        let Some(r) = self.reader.as_mut() else {
+            return true;
+        };
+        let done = wait_until(timeout, || r.try_wait().ok().flatten().is_some());
+        if done {
+            self.reader = None;
+        }
+        done
+    }
+
+    /// Every line appended, split at whitespace.
+    fn lines(&self) -> Vec<Vec<String>> {
         fs::read_to_string(&self.path)
             .unwrap_or_default()
             .lines()
-            .filter_map(|l| l.split_whitespace().nth(2).map(str::to_string))
+            .map(|l| l.split_whitespace().map(str::to_string).collect())
             .collect()
+    }
+}
+
+impl Drop for StateLog {
+    fn drop(&mut self) {
+        if let Some(mut r) = self.reader.take() {
+            let _ = r.kill();
+            let _ = r.wait();
+        }
     }
 }

@@ -15,18 +15,26 @@
 //!
 //! Each daemon runs alone on host 1 (eth0, eth1): VI_1 on eth0 with 192.0.2.100, the virtual
 //! route `2001:db8:1::/64 dev eth1` and a virtual rule `oif eth1` (the kernel keeps rules when a
-//! link goes down: no RTM_DELRULE, the rule's link is followed as the route's), a notify script
-//! recording its states. Once it is MASTER with the route installed, eth1 is set down in host
-//! 1's namespace (the kernel deletes the route), then up again (MASTER again); [`ROUNDS`] times,
-//! then eth1 is deleted. The states told from each cut until eth1 is up again must be FAULT
-//! alone. Whether the link change and the route deletion reach vigild in one read is up to the
-//! scheduler, hence the rounds; the vigild before the fix went BACKUP then FAULT at every cut
-//! (13 of 13, then 7 of 7, 2026-12-04).
+//! link goes down: no RTM_DELRULE, the rule's link is followed as the route's), its states read
+//! from a notify FIFO ([`Lab::state_fifo`]). Once it is MASTER with the route installed, eth1 is
+//! set down in host 1's namespace (the kernel deletes the route), then up again (MASTER again);
+//! [`ROUNDS`] times, then eth1 is deleted. The states told from each cut until eth1 is up again
+//! must be FAULT alone. Whether the link change and the route deletion reach vigild in one read
+//! is up to the scheduler, hence the rounds; the vigild before the fix went BACKUP then FAULT at
+//! every cut (13 of 13, then 7 of 7, 2026-12-04).
+//!
+//! The states are read from the FIFO, not from a notify script, because the changes judged come
+//! close together: after eth1 is up again BACKUP and MASTER are about 0.36 s apart (advert_int
+//! 0.1: three intervals and the skew), and the bug this test guards against is BACKUP then FAULT
+//! in the same millisecond. keepalived 2.2.7 forks a notify script per change and waits for none
+//! (vrrp_notify.c `notify_exec`), so on a loaded machine a later change's script can append
+//! first: a MASTER appended before its BACKUP leaves BACKUP last, and the wait for MASTER fails;
+//! a BACKUP appended after the next cut lands in that cut's window. The FIFO's lines come in the
+//! order the daemon decided them (keepalived.conf(5)).
 //!
 //! No assertion is on a time: each state is waited for (bounded). Needs root and keepalived:
 //! without them the test says NOT RUN.
 
-use std::path::Path;
 use std::time::Duration;
 
 use vigil_tests::netns::{self, require_keepalived, require_root, wait_until, Kind, Lab};
@@ -37,14 +45,14 @@ const ROUNDS: usize = 6;
 /// The virtual route through eth1.
 const ROUTE: &str = "2001:db8:1::/64";
 
-fn conf(notify: &Path) -> String {
+/// `fifo`: the `global_defs` lines of [`Lab::state_fifo`].
+fn conf(fifo: &str) -> String {
     format!(
-        "global_defs {{\n  enable_script_security\n  script_user root\n}}\n\
+        "global_defs {{\n  enable_script_security\n  script_user root\n{fifo}}}\n\
          vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  \
-         priority 100\n  version 3\n  advert_int 0.1\n  notify \"{}\"\n  virtual_ipaddress {{\n    \
+         priority 100\n  version 3\n  advert_int 0.1\n  virtual_ipaddress {{\n    \
          192.0.2.100/24\n  }}\n  virtual_routes {{\n    {ROUTE} dev eth1\n  }}\n  \
-         virtual_rules {{\n    from 192.0.2.100 oif eth1 table 100 priority 100\n  }}\n}}\n",
-        notify.display()
+         virtual_rules {{\n    from 192.0.2.100 oif eth1 table 100 priority 100\n  }}\n}}\n"
     )
 }
 
@@ -58,8 +66,8 @@ fn route_installed(lab: &Lab) -> bool {
 /// told from it until eth1 is set up again.
 fn cuts(kind: Kind, rounds: usize) -> Vec<Vec<String>> {
     let mut lab = Lab::with_links("routelink", 1, 2);
-    let (script, log) = lab.state_recorder();
-    let n = lab.start(kind, 1, &conf(&script));
+    let (fifo, log) = lab.state_fifo();
+    let n = lab.start(kind, 1, &conf(&fifo));
     let ns = lab.ns(1);
     let master = || log.states().last().is_some_and(|s| s == "MASTER");
     let mut seen = Vec::new();
