@@ -18,8 +18,11 @@ cd "$(dirname "$0")"
 
 out=$PWD/target/libfuzzer-fixed
 lib=$out/libfuzzer.a
+# The sources cargo uses for this crate's libfuzzer-sys (Cargo.lock's version).
 manifest=$(cargo metadata --format-version 1 --locked |
-    jq -r '.packages[] | select(.name == "libfuzzer-sys") | .manifest_path')
+    grep -o '"manifest_path":"[^"]*/libfuzzer-sys-[0-9][^"]*/Cargo.toml"' | head -n 1 |
+    sed 's/^"manifest_path":"//; s/"$//')
+[ -n "$manifest" ] || { echo "fuzz/libfuzzer-fixed.sh: libfuzzer-sys not found" >&2; exit 1; }
 src=$(dirname "$manifest")/libfuzzer
 stamp="$src $(c++ --version | head -n 1)"
 if [ -f "$lib" ] && [ "$(cat "$out/stamp" 2>/dev/null)" = "$stamp" ]; then
