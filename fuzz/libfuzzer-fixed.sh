@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# libFuzzer for the local `engine` build (fuzz/long-run.sh, fuzz/run-all.sh): libfuzzer-sys's own
-# copy of the sources with one upstream bug fixed, compiled into target/libfuzzer-fixed/ and
+# libFuzzer for the local `engine` build (fuzz/long-run.sh; CI's fuzz/run-all.sh keeps the stock
+# one): libfuzzer-sys's own copy of the sources with one upstream bug fixed, compiled into
+# target/libfuzzer-fixed/ and
 # linked through libfuzzer-sys's CUSTOM_LIBFUZZER_PATH (its build script links that archive
 # instead of compiling its copy). Prints the archive's path. Nothing else differs: same sources,
 # same flags, same options; the ClusterFuzzLite build keeps libfuzzer-sys's own.
