@@ -443,7 +443,11 @@ fn sighup_with_an_unchanged_configuration_causes_no_transition_and_no_silence_fo
     assert_eq!(lab.holders(vip4()), vec![1], "{}", lab.logs());
     for new in &logs {
         assert!(new.contains("reloaded: 1 instance(s)"), "{new}");
-        assert!(!new.contains(" -> "), "a transition after SIGHUP: {new}");
+        assert!(
+            !new.contains(" -> "),
+            "a transition after SIGHUP: {new}\n{}",
+            lab.logs()
+        );
         assert!(
             !new.contains("removed 192.0.2.100"),
             "address touched: {new}"
@@ -493,12 +497,16 @@ fn sighup_adding_and_removing_addresses_on_the_master_never_drops_the_kept_one()
     ];
     let v101: std::net::IpAddr = "192.0.2.101".parse().unwrap();
     let v102: std::net::IpAddr = "192.0.2.102".parse().unwrap();
-    assert!(
-        vigil_tests::netns::wait_until(FAST, || lab.holders(vip4()) == vec![1]
-            && lab.holders(v101) == vec![1]),
-        "{}",
-        lab.logs()
-    );
+    // Settled as in `Lab::wait_settled_holder`: host 1 alone holds both, and still after SETTLE.
+    for wait in [Duration::ZERO, SETTLE] {
+        std::thread::sleep(wait);
+        assert!(
+            vigil_tests::netns::wait_until(FAST, || lab.holders(vip4()) == vec![1]
+                && lab.holders(v101) == vec![1]),
+            "{}",
+            lab.logs()
+        );
+    }
     // Watch host 1's addresses as fast as `ip` can while both daemons reload.
     let ns = lab.ns(1);
     let stop = std::sync::atomic::AtomicBool::new(false);
@@ -521,7 +529,7 @@ fn sighup_adding_and_removing_addresses_on_the_master_never_drops_the_kept_one()
         std::thread::sleep(Duration::from_millis(300));
         stop.store(true, std::sync::atomic::Ordering::SeqCst);
         for l in [&l1, &l2] {
-            assert!(!l.contains(" -> "), "a transition: {l}");
+            assert!(!l.contains(" -> "), "a transition: {l}\n{}", lab.logs());
         }
         assert!(l1.contains("removed 192.0.2.101/24"), "{l1}");
         assert!(l1.contains("added 192.0.2.102/24"), "{l1}");
@@ -667,7 +675,11 @@ fn sighup_adding_an_instance_on_a_new_interface_starts_it_and_leaves_the_others_
         lab.start(Kind::Vigil, 1, &conf(200, false)),
         lab.start(Kind::Vigil, 2, &conf(100, false)),
     ];
-    assert!(lab.wait_sole_holder(vip4(), 1, FAST), "{}", lab.logs());
+    assert!(
+        lab.wait_settled_holder(vip4(), 1, SETTLE, FAST),
+        "{}",
+        lab.logs()
+    );
     let l2 = reload(&mut lab, nodes[1], &conf(100, true));
     let l1 = reload(&mut lab, nodes[0], &conf(200, true));
     for l in [&l1, &l2] {
@@ -675,7 +687,11 @@ fn sighup_adding_an_instance_on_a_new_interface_starts_it_and_leaves_the_others_
             l.contains("reloaded: 2 instance(s) on 2 interface(s)"),
             "{l}"
         );
-        assert!(!l.contains("(VI_A)"), "VI_A was disturbed: {l}");
+        assert!(
+            !l.contains("(VI_A)"),
+            "VI_A was disturbed: {l}\n{}",
+            lab.logs()
+        );
     }
     assert!(lab.wait_sole_holder(vip_b, 1, FAST), "{}", lab.logs());
     assert_eq!(lab.holders(vip4()), vec![1], "{}", lab.logs());
@@ -1375,7 +1391,7 @@ fn sighup_adding_and_removing_use_vmac_on_the_master_moves_its_address_without_a
     let l2 = reload(&mut lab, nodes[1], &vmac(100));
     let l1 = reload(&mut lab, nodes[0], &vmac(200));
     for l in [&l1, &l2] {
-        assert!(!l.contains(" -> "), "a transition: {l}");
+        assert!(!l.contains(" -> "), "a transition: {l}\n{}", lab.logs());
     }
     assert!(l1.contains("addresses move from eth0 to vrrp.51"), "{l1}");
     assert!(on_vmac(&lab) && !lab.has(1, vip4()), "{}", lab.logs());
@@ -1384,7 +1400,7 @@ fn sighup_adding_and_removing_use_vmac_on_the_master_moves_its_address_without_a
     let l2 = reload(&mut lab, nodes[1], &plain(100));
     let l1 = reload(&mut lab, nodes[0], &plain(200));
     for l in [&l1, &l2] {
-        assert!(!l.contains(" -> "), "a transition: {l}");
+        assert!(!l.contains(" -> "), "a transition: {l}\n{}", lab.logs());
     }
     assert!(l1.contains("addresses move from vrrp.51 to eth0"), "{l1}");
     assert!(lab.has(1, vip4()), "{}", lab.logs());
