@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# libFuzzer for the local `engine` build (fuzz/long-run.sh; CI's fuzz/run-all.sh keeps the stock
-# one): libfuzzer-sys's own copy of the sources with one upstream bug fixed, compiled into
-# target/libfuzzer-fixed/ and
-# linked through libfuzzer-sys's CUSTOM_LIBFUZZER_PATH (its build script links that archive
-# instead of compiling its copy). Prints the archive's path. Nothing else differs: same sources,
-# same flags, same options; the ClusterFuzzLite build keeps libfuzzer-sys's own.
+# libFuzzer for the local `engine` and `config` builds (fuzz/long-run.sh; CI's fuzz/run-all.sh
+# keeps the stock one): libfuzzer-sys's own copy of the sources with one upstream bug fixed,
+# compiled into target/libfuzzer-fixed/ and linked through libfuzzer-sys's CUSTOM_LIBFUZZER_PATH
+# (its build script links that archive instead of compiling its copy). Prints the archive's path.
+# Nothing else differs: same sources, same flags, same options; the ClusterFuzzLite build keeps
+# libfuzzer-sys's own.
 #
 # The bug (InputCorpus::AddRareFeature, FuzzerCorpus.h; open upstream as llvm/llvm-project issue
 # 213186): when entropic drops the most abundant of its "rare" features, it clears
