@@ -382,6 +382,39 @@ fn a_virtual_address_listed_twice_is_reported_at_the_second_line_and_held_once()
     );
 }
 
+/// The same address on another `dev` is another line of the list, and a third copy is reported
+/// against the first (the look-up goes by address, then compares `dev`).
+#[test]
+fn a_virtual_address_on_two_devices_is_kept_twice_and_a_third_copy_names_the_first() {
+    let c = ok(&BASIC.replace(
+        "  192.0.2.1/24\n",
+        "  192.0.2.1/24\n  192.0.2.1/24 dev eth1\n  192.0.2.1/24\n  192.0.2.1/24 dev eth1\n",
+    ));
+    let vips: Vec<(String, Option<String>)> = c.instances[0]
+        .virtual_addresses
+        .iter()
+        .map(|a| (a.address.addr.to_string(), a.address.dev.clone()))
+        .collect();
+    assert_eq!(
+        vips,
+        [
+            ("192.0.2.1".to_string(), None),
+            ("192.0.2.1".to_string(), Some("eth1".to_string()))
+        ]
+    );
+    let w: Vec<String> = c.warnings.iter().map(|d| d.to_string()).collect();
+    for (line, first) in [(7, 5), (8, 6)] {
+        assert!(
+            w.iter()
+                .any(|d| d.contains(&format!("keepalived.conf:{line}:3"))
+                    && d.contains(&format!(
+                        "192.0.2.1 is listed twice (first at keepalived.conf:{first}:3)"
+                    ))),
+            "line {line}: {w:?}"
+        );
+    }
+}
+
 /// `vrrp_min_garp`: one gratuitous ARP, no second burst (keepalived's handler: only settings
 /// still at their default change, so an earlier explicit setting is kept).
 #[test]
