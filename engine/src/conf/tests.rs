@@ -1,3 +1,4 @@
+// Long: tests only, small parser texts one per rule (instances, addresses, globals, errors), sharing BASIC and ok().
 //! End-to-end tests of the parser on small texts.
 
 use super::*;
