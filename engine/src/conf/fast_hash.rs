@@ -65,6 +65,9 @@ impl core::hash::Hasher for WordHasher {
 pub type FastMap<K, V> =
     std::collections::HashMap<K, V, core::hash::BuildHasherDefault<WordHasher>>;
 
+/// A `HashSet` with [`WordHasher`].
+pub type FastSet<K> = std::collections::HashSet<K, core::hash::BuildHasherDefault<WordHasher>>;
+
 #[cfg(test)]
 mod tests {
     use super::*;

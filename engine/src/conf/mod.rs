@@ -166,6 +166,7 @@ fn parse_with(
         global_syncd_at: None,
         top_index: 0,
         vlan_interfaces: opts.vlan_interfaces.clone(),
+        garp_interfaces: Default::default(),
     };
     let mut cfg = b.config(&tree);
     cfg.rule_interfaces = std::mem::take(&mut b.rule_interfaces);

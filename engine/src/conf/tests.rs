@@ -814,5 +814,16 @@ fn garp_group_errors_are_located() {
     let e = errs(&format!(
         "garp_group {{\n garp_interval soon\n interface eth0\n}}\n{BASIC}"
     ));
-    assert!(e[0].contains(":2:16: error"), "{e:?}");
+    assert!(e[0].contains(":2:16: error"), "{e:?}"); // Twice in one group, and a failed group's interfaces are not taken by it.
+    let e = errs(&format!(
+        "garp_group {{\n garp_interval 1\n interface eth0\n interfaces {{\n  eth1 eth0\n }}\n}}\n{BASIC}"
+    ));
+    assert!(
+        e[0].contains(":5:8: error") && e[0].contains("eth0 is already in a garp_group"),
+        "{e:?}"
+    );
+    let e = errs(&format!(
+        "garp_group {{\n interface eth0\n}}\ngarp_group {{\n gna_interval 1\n interface eth0\n}}\n{BASIC}"
+    ));
+    assert_eq!(e.len(), 1, "{e:?}");
 }
