@@ -227,6 +227,9 @@ impl Builder {
             }
         };
         let mut out_reals: Vec<RealServer> = Vec::new();
+        // The real servers kept so far, by address and port: scanning `out_reals` per real
+        // server was quadratic (40,000 real servers took 2.4 s to check).
+        let mut kept: crate::conf::fast_hash::FastSet<(std::net::IpAddr, u16)> = Default::default();
         let mut weight_sum: u64 = 0;
         for rs in reals {
             let forwarding = match rs.forwarding {
@@ -257,10 +260,7 @@ impl Builder {
                     port = vs_port;
                 }
             }
-            if out_reals
-                .iter()
-                .any(|o| o.addr == rs.addr && o.port == port)
-            {
+            if !kept.insert((rs.addr, port)) {
                 self.warn(
                     &rs.loc,
                     format!("virtual server {vsname}: real server {} port {port} is duplicated: the second is removed", rs.addr),
