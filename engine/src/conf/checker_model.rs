@@ -205,7 +205,7 @@ impl std::fmt::Display for ServiceKey {
 }
 
 /// `protocol TCP|UDP|SCTP`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Protocol {
     /// TCP.
     Tcp,
