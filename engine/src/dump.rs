@@ -135,10 +135,11 @@ pub fn dump_vrrp(cfg: &Config, env: &dyn DumpEnv) -> Result<String, ConvertError
     }
     // keepalived 2.2.7 `dump_static_track_group`: groups left without a member instance are
     // removed at start (and not dumped), like those with no `group` block.
+    let instances = crate::from_conf::instance_names(cfg);
     let groups: Vec<(&conf::TrackGroup, Vec<&str>)> = cfg
         .track_groups
         .iter()
-        .map(|g| (g, crate::from_conf::track_group_members(cfg, g)))
+        .map(|g| (g, crate::from_conf::track_group_members(&instances, g)))
         .filter(|(_, m)| !m.is_empty())
         .collect();
     if !groups.is_empty() {

@@ -10,6 +10,7 @@
 use std::net::IpAddr;
 
 use crate::address::VirtualAddress;
+use crate::by_name::ByName;
 use crate::conf::{self, AuthType, Config, Scope, TrackRef, UnicastChecksum, VrrpInstance};
 use crate::setup::{
     Announce, AnnounceGates, EngineConfig, GarpGroup, InstanceConfig, LinkDelay,
@@ -122,8 +123,55 @@ fn weighted(r: &TrackRef, own_weight: i32, own_reverse: bool) -> (i32, bool) {
     (r.weight.unwrap_or(own_weight), reverse)
 }
 
+/// The configuration's named definitions, indexed once per conversion: an instance's
+/// references are looked up here, not by scanning the definitions once per reference.
+struct Names<'a> {
+    scripts: ByName<'a>,
+    files: ByName<'a>,
+    processes: ByName<'a>,
+    /// Every sync group member's name, in group order then member order, to its group: the
+    /// first group that lists an instance is its group.
+    group_of_member: ByName<'a>,
+    /// Each member's group index, by the position in `group_of_member`'s list.
+    member_group: Vec<usize>,
+    track_groups: ByName<'a>,
+    /// Each track group's members.
+    track_group_members: Vec<ByName<'a>>,
+}
+
+impl<'a> Names<'a> {
+    fn new(cfg: &'a Config) -> Self {
+        let members = || {
+            cfg.sync_groups
+                .iter()
+                .enumerate()
+                .flat_map(|(k, g)| g.members.iter().map(move |m| (k, m.as_str())))
+        };
+        Names {
+            scripts: ByName::new(cfg.scripts.iter().map(|s| s.name.as_str())),
+            files: ByName::new(cfg.track_files.iter().map(|f| f.name.as_str())),
+            processes: ByName::new(cfg.track_processes.iter().map(|p| p.name.as_str())),
+            group_of_member: ByName::new(members().map(|(_, m)| m)),
+            member_group: members().map(|(k, _)| k).collect(),
+            track_groups: ByName::new(cfg.track_groups.iter().map(|g| g.name.as_str())),
+            track_group_members: cfg
+                .track_groups
+                .iter()
+                .map(|g| ByName::new(g.members.iter().map(String::as_str)))
+                .collect(),
+        }
+    }
+
+    /// The sync group of instance `name`: the first that lists it.
+    fn sync_group<'c>(&self, cfg: &'c Config, name: &str) -> Option<&'c conf::SyncGroup> {
+        let at = self.group_of_member.first(name)?;
+        cfg.sync_groups.get(*self.member_group.get(at)?)
+    }
+}
+
 fn trackers(
     cfg: &Config,
+    names: &Names<'_>,
     interfaces: &[conf::TrackInterface],
     scripts: &[TrackRef],
     files: &[TrackRef],
@@ -138,10 +186,10 @@ fn trackers(
         });
     }
     for r in scripts {
-        let (w, rev) = cfg
+        let (w, rev) = names
             .scripts
-            .iter()
-            .find(|s| s.name == r.name)
+            .first(&r.name)
+            .and_then(|k| cfg.scripts.get(k))
             .map_or((0, false), |s| (s.weight, s.reverse));
         let (weight, reverse) = weighted(r, w, rev);
         out.push(Track {
@@ -151,10 +199,10 @@ fn trackers(
         });
     }
     for r in files {
-        let (w, rev) = cfg
-            .track_files
-            .iter()
-            .find(|f| f.name == r.name)
+        let (w, rev) = names
+            .files
+            .first(&r.name)
+            .and_then(|k| cfg.track_files.get(k))
             .map_or((1, false), |f| (f.weight, f.reverse));
         let (weight, reverse) = weighted(r, w, rev);
         out.push(Track {
@@ -164,10 +212,10 @@ fn trackers(
         });
     }
     for r in processes {
-        let (w, rev) = cfg
-            .track_processes
-            .iter()
-            .find(|p| p.name == r.name)
+        let (w, rev) = names
+            .processes
+            .first(&r.name)
+            .and_then(|k| cfg.track_processes.get(k))
             .map_or((0, false), |p| (p.weight, p.reverse));
         let (weight, reverse) = weighted(r, w, rev);
         out.push(Track {
@@ -180,12 +228,21 @@ fn trackers(
 
 /// The members of `g` that are instances, in the group's order (keepalived 2.2.7
 /// `static_track_group_set` ignores the others, with a message).
-pub(crate) fn track_group_members<'a>(cfg: &'a Config, g: &'a conf::TrackGroup) -> Vec<&'a str> {
+/// `instances` indexes `cfg.instances` by name ([`instance_names`]).
+pub(crate) fn track_group_members<'a>(
+    instances: &ByName<'_>,
+    g: &'a conf::TrackGroup,
+) -> Vec<&'a str> {
     g.members
         .iter()
-        .filter(|m| cfg.instances.iter().any(|i| &i.name == *m))
+        .filter(|m| instances.contains(m))
         .map(String::as_str)
         .collect()
+}
+
+/// The instances of `cfg` by name, for [`track_group_members`].
+pub(crate) fn instance_names(cfg: &Config) -> ByName<'_> {
+    ByName::new(cfg.instances.iter().map(|i| i.name.as_str()))
 }
 
 /// The interfaces that instance `name` tracks through `track_group`, each once, in file order
@@ -193,13 +250,14 @@ pub(crate) fn track_group_members<'a>(cfg: &'a Config, g: &'a conf::TrackGroup) 
 /// else `default_interface`), static route (`dev`) and static rule (`iif`) that names a group
 /// the instance is in, unless the item is `no_track`. The first group of a name counts (a
 /// second one is an error in `validate`).
-pub(crate) fn track_group_interfaces<'a>(cfg: &'a Config, name: &str) -> Vec<&'a str> {
+fn track_group_interfaces<'a>(cfg: &'a Config, names: &Names<'_>, name: &str) -> Vec<&'a str> {
     let in_group = |r: &Option<conf::TrackGroupRef>| {
         r.as_ref().is_some_and(|r| {
-            cfg.track_groups
-                .iter()
-                .find(|g| g.name == r.name)
-                .is_some_and(|g| g.members.iter().any(|m| m == name))
+            names
+                .track_groups
+                .first(&r.name)
+                .and_then(|k| names.track_group_members.get(k))
+                .is_some_and(|members| members.contains(name))
         })
     };
     let default_if = cfg.global.default_interface.as_deref();
@@ -230,6 +288,7 @@ pub(crate) fn track_group_interfaces<'a>(cfg: &'a Config, name: &str) -> Vec<&'a
 // Long: one vrrp_instance mapped field by field to InstanceConfig, each with its note (a flat list).
 fn instance(
     cfg: &Config,
+    names: &Names<'_>,
     i: &VrrpInstance,
     notes: &mut Vec<Unsupported>,
 ) -> Result<InstanceConfig, ConvertError> {
@@ -386,13 +445,14 @@ fn instance(
     };
     trackers(
         cfg,
+        names,
         &i.track_interfaces,
         &i.track_scripts,
         &i.track_files,
         &i.track_processes,
         &mut c.track,
     );
-    let group = cfg.sync_groups.iter().find(|g| g.members.contains(&i.name));
+    let group = names.sync_group(cfg, &i.name);
     let unweighted = group.is_some_and(|g| !g.tracking_weight);
     if unweighted || c.priority == OWNER_PRIORITY {
         let before = c.track.clone();
@@ -424,6 +484,7 @@ fn instance(
         // keepalived: a sync group's trackers apply to every member.
         trackers(
             cfg,
+            names,
             &g.track_interfaces,
             &g.track_scripts,
             &g.track_files,
@@ -480,7 +541,7 @@ fn instance(
     // item's interface unweighted (down means FAULT); an interface already tracked keeps its
     // entry, which becomes unweighted.
     let before = c.track.len();
-    for ifname in track_group_interfaces(cfg, &i.name) {
+    for ifname in track_group_interfaces(cfg, names, &i.name) {
         let end = c.track.len();
         if let Followed::MadeUnweighted(w) = track_unweighted(&mut c.track, ifname, end) {
             note(&format!("track_interface {ifname} weight {w}: a static item of a track_group of this instance is on it: down means FAULT, as keepalived does"));
@@ -561,8 +622,9 @@ impl EngineConfig {
     pub fn from_conf(cfg: &Config) -> Result<Converted, ConvertError> {
         let mut unsupported = Vec::new();
         let mut instances = Vec::with_capacity(cfg.instances.len());
+        let names = Names::new(cfg);
         for i in &cfg.instances {
-            let c = instance(cfg, i, &mut unsupported)?;
+            let c = instance(cfg, &names, i, &mut unsupported)?;
             // What the engine refuses (Engine::new) is refused here, at the instance, so that
             // the operator gets a location (found by the config fuzz target: an instance without
             // virtual addresses passed with no location at all).

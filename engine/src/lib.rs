@@ -147,6 +147,7 @@
 #![warn(missing_docs)]
 
 pub mod address;
+mod by_name;
 pub mod checker;
 pub mod conf;
 pub mod dataplane;

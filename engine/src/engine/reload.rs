@@ -21,6 +21,7 @@
 #[allow(unused_imports)]
 use super::*;
 
+use crate::by_name::ByName;
 use crate::engine::Engine;
 use crate::instance::{grid_after, next_advert_after, Timer};
 use crate::io::{Action, State};
@@ -297,8 +298,14 @@ impl Engine {
     /// program states and tracked-file values, by name.
     pub(super) fn adopt_environment(&mut self, old: &Engine) {
         self.adopt_gates(old);
+        // Indexed by name: a scan of the old lists per new entry was quadratic (thousands of
+        // scripts would hold up the loop that sends the adverts).
+        let ifaces = ByName::new(old.ifaces.iter().map(|o| o.name.as_str()));
+        let scripts = ByName::new(old.scripts.iter().map(|o| o.cfg.name.as_str()));
+        let files = ByName::new(old.files.iter().map(|o| o.name.as_str()));
+        let processes = ByName::new(old.processes.iter().map(|o| o.name.as_str()));
         for f in &mut self.ifaces {
-            if let Some(o) = old.ifaces.iter().find(|o| o.name == f.name) {
+            if let Some(o) = ifaces.first(&f.name).and_then(|k| old.ifaces.get(k)) {
                 f.up = o.up;
                 f.seen_up = o.seen_up;
                 f.pending_link = o.pending_link;
@@ -309,7 +316,7 @@ impl Engine {
             }
         }
         for s in &mut self.scripts {
-            if let Some(o) = old.scripts.iter().find(|o| o.cfg.name == s.cfg.name) {
+            if let Some(o) = scripts.first(&s.cfg.name).and_then(|k| old.scripts.get(k)) {
                 s.up = o.up;
                 s.successes = o.successes;
                 s.failures = o.failures;
@@ -318,12 +325,12 @@ impl Engine {
             }
         }
         for f in &mut self.files {
-            if let Some(o) = old.files.iter().find(|o| o.name == f.name) {
+            if let Some(o) = files.first(&f.name).and_then(|k| old.files.get(k)) {
                 f.value = o.value;
             }
         }
         for p in &mut self.processes {
-            if let Some(o) = old.processes.iter().find(|o| o.name == p.name) {
+            if let Some(o) = processes.first(&p.name).and_then(|k| old.processes.get(k)) {
                 p.up = o.up;
             }
         }
