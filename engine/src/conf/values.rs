@@ -3,7 +3,7 @@
 //! what was expected and what was found; the caller attaches the location.
 
 use core::time::Duration;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// Parses an integer in `min..=max`.
 pub fn int_in(text: &str, min: i64, max: i64, what: &str) -> Result<i64, String> {
@@ -83,8 +83,55 @@ pub fn secs_str(d: Duration) -> String {
 
 /// Parses an IPv4 or IPv6 address.
 pub fn ip(text: &str, what: &str) -> Result<IpAddr, String> {
-    text.parse::<IpAddr>()
-        .map_err(|_| format!("{what}: expected an IPv4 or IPv6 address, found '{text}'"))
+    parse_ip(text)
+        .ok_or_else(|| format!("{what}: expected an IPv4 or IPv6 address, found '{text}'"))
+}
+
+/// `text` as `IpAddr`'s `FromStr` reads it. A dotted quad in its plain form (four numbers of
+/// one to three digits, none with a leading zero, each at most 255: every IPv4 address of a
+/// real configuration) is read here in one pass; anything else, IPv6 and every text this
+/// declines, goes to the standard parser, which decides. The standard parser tries IPv4, then
+/// IPv6, through a parser object: about 200 instructions an address, 0.6 M of `vigild -t` on
+/// 1,000 instances.
+pub(crate) fn parse_ip(text: &str) -> Option<IpAddr> {
+    match plain_ipv4(text.as_bytes()) {
+        Some(a) => Some(IpAddr::V4(a)),
+        None => text.parse::<IpAddr>().ok(),
+    }
+}
+
+/// A plain dotted quad (see [`parse_ip`]), `None` for any other text (which may still be an
+/// address the standard parser reads: this never says "not an address").
+fn plain_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
+    // One pass, one byte a step: a dot closes a number, a digit extends it.
+    let mut octets = [0u8; 4];
+    let mut n = 0;
+    let mut v: u32 = 0;
+    let mut digits = 0;
+    for &c in b {
+        if c == b'.' {
+            if digits == 0 || n == 3 || v > 255 {
+                return None;
+            }
+            octets[n] = v as u8;
+            n += 1;
+            v = 0;
+            digits = 0;
+        } else {
+            let d = c.wrapping_sub(b'0');
+            // Not a digit, a fourth digit, or a digit after a leading zero.
+            if d > 9 || digits == 3 || (digits == 1 && v == 0) {
+                return None;
+            }
+            v = v * 10 + u32::from(d);
+            digits += 1;
+        }
+    }
+    if digits == 0 || n != 3 || v > 255 {
+        return None;
+    }
+    octets[3] = v as u8;
+    Some(Ipv4Addr::from(octets))
 }
 
 /// Parses `ADDR[/LEN]`; the default length is the full address.
@@ -93,7 +140,7 @@ pub fn ip_prefix(text: &str, what: &str) -> Result<(IpAddr, u8, bool), String> {
         Some((a, l)) => (a, Some(l)),
         None => (text, None),
     };
-    let addr = a.parse::<IpAddr>().map_err(|_| {
+    let addr = parse_ip(a).ok_or_else(|| {
         format!("{what}: expected an IPv4 or IPv6 address with an optional /prefix, found '{text}'")
     })?;
     let max = if addr.is_ipv4() { 32 } else { 128 };
@@ -196,6 +243,40 @@ mod tests {
             for sep in ['/', '.'] {
                 proptest::prop_assert_eq!(split_at_byte(&text, sep as u8), text.split_once(sep));
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// The dotted-quad path reads what the standard parser reads, the same address, on
+        /// any text of digits and dots (leading zeros, four-digit and out-of-range numbers,
+        /// missing and extra parts), and declines nothing the standard parser would refuse as
+        /// IPv4 but read (the fallback decides those).
+        #[test]
+        fn parse_ip_is_the_standard_parser(text in "[0-9.:a+ ]{0,20}|([0-9]{1,4}\\.){3}[0-9]{1,4}") {
+            proptest::prop_assert_eq!(parse_ip(&text), text.parse::<IpAddr>().ok(), "{}", text);
+            if let Some(a) = plain_ipv4(text.as_bytes()) {
+                proptest::prop_assert_eq!(Some(a), text.parse::<Ipv4Addr>().ok());
+            }
+        }
+    }
+
+    #[test]
+    fn plain_dotted_quads_take_the_fast_path() {
+        for t in ["0.0.0.0", "10.0.1.1", "192.168.200.18", "255.255.255.255"] {
+            assert_eq!(plain_ipv4(t.as_bytes()), t.parse().ok(), "{t}");
+            assert!(plain_ipv4(t.as_bytes()).is_some(), "{t}");
+        }
+        for t in [
+            "01.0.0.0",
+            "256.0.0.1",
+            "1.2.3",
+            "1.2.3.4.",
+            "1.2.3.4/8",
+            "1..2.3",
+            "1.2.3.1000",
+            "",
+        ] {
+            assert_eq!(plain_ipv4(t.as_bytes()), None, "{t}");
         }
     }
 
