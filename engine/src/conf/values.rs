@@ -103,35 +103,27 @@ pub(crate) fn parse_ip(text: &str) -> Option<IpAddr> {
 /// A plain dotted quad (see [`parse_ip`]), `None` for any other text (which may still be an
 /// address the standard parser reads: this never says "not an address").
 fn plain_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
-    // One pass, one byte a step: a dot closes a number, a digit extends it.
-    let mut octets = [0u8; 4];
-    let mut n = 0;
-    let mut v: u32 = 0;
-    let mut digits = 0;
-    for &c in b {
-        if c == b'.' {
-            if digits == 0 || n == 3 || v > 255 {
-                return None;
-            }
-            octets[n] = v as u8;
-            n += 1;
-            v = 0;
-            digits = 0;
-        } else {
-            let d = c.wrapping_sub(b'0');
-            // Not a digit, a fourth digit, or a digit after a leading zero.
-            if d > 9 || digits == 3 || (digits == 1 && v == 0) {
-                return None;
-            }
-            v = v * 10 + u32::from(d);
-            digits += 1;
+    let (o0, r) = octet(b)?;
+    let (o1, r) = octet(r.strip_prefix(b".")?)?;
+    let (o2, r) = octet(r.strip_prefix(b".")?)?;
+    let (o3, r) = octet(r.strip_prefix(b".")?)?;
+    r.is_empty().then_some(Ipv4Addr::new(o0, o1, o2, o3))
+}
+
+/// The number at the start of `b` (one to three digits, no leading zero) and what follows it.
+/// A longer run of digits, or a zero followed by a digit, leaves a digit first in what
+/// follows, which no caller accepts (it wants a dot or the end).
+fn octet(b: &[u8]) -> Option<(u8, &[u8])> {
+    let v = |d: u8| u16::from(d - b'0');
+    let (n, rest) = match b {
+        [a @ b'1'..=b'9', c @ b'0'..=b'9', d @ b'0'..=b'9', rest @ ..] => {
+            (v(*a) * 100 + v(*c) * 10 + v(*d), rest)
         }
-    }
-    if digits == 0 || n != 3 || v > 255 {
-        return None;
-    }
-    octets[3] = v as u8;
-    Some(Ipv4Addr::from(octets))
+        [a @ b'1'..=b'9', c @ b'0'..=b'9', rest @ ..] => (v(*a) * 10 + v(*c), rest),
+        [a @ b'0'..=b'9', rest @ ..] => (v(*a), rest),
+        _ => return None,
+    };
+    Some((u8::try_from(n).ok()?, rest))
 }
 
 /// Parses `ADDR[/LEN]`; the default length is the full address.
