@@ -1507,35 +1507,44 @@ impl Builder {
                 continue;
             }
             let kw = st.keyword().text;
-            // keepalived 2.2.7 vrrp_parser.c: these set VRRP_FLAG_UNICAST_CONFIGURED.
-            if matches!(
-                kw,
-                "unicast_peer"
-                    | "unicast_src_ip"
-                    | "check_unicast_src"
-                    | "old_unicast_checksum"
-                    | "unicast_fault_no_peer"
-            ) {
-                unicast_keyword = true;
-            }
-            if !matches!(
-                kw,
-                "virtual_ipaddress"
-                    | "virtual_ipaddress_excluded"
-                    | "virtual_routes"
-                    | "unicast_peer"
-                    | "authentication"
-                    | "track_interface"
-                    | "track_script"
-                    | "track_file"
-                    | "track_process"
-                    | "track_bfd"
-                    | "virtual_rules"
-            ) {
+            // `no_block` says something only about a statement with a block: the list of the
+            // keywords that take one is compared for those only.
+            if st.block.is_some()
+                && !matches!(
+                    kw,
+                    "virtual_ipaddress"
+                        | "virtual_ipaddress_excluded"
+                        | "virtual_routes"
+                        | "unicast_peer"
+                        | "authentication"
+                        | "track_interface"
+                        | "track_script"
+                        | "track_file"
+                        | "track_process"
+                        | "track_bfd"
+                        | "virtual_rules"
+                )
+            {
                 self.no_block(st);
             }
+            // keepalived 2.2.7 vrrp_parser.c: `unicast_peer`, `unicast_src_ip`,
+            // `check_unicast_src`, `old_unicast_checksum` and `unicast_fault_no_peer` set
+            // VRRP_FLAG_UNICAST_CONFIGURED: `unicast_keyword`, set first in their arms below.
             let _ = (|| -> R<()> {
                 match kw {
+                    // The notify scripts first: three or more lines of most instances, the
+                    // last arms before (the `starts_with` arm below still takes any other).
+                    "notify"
+                    | "notify_master"
+                    | "notify_backup"
+                    | "notify_fault"
+                    | "notify_stop"
+                    | "notify_deleted"
+                    | "notify_master_rx_lower_pri" => {
+                        if !self.notify_into(st, &mut notify)? {
+                            self.unknown(st, "vrrp_instance");
+                        }
+                    }
                     "state" => {
                         let t = self.one(st)?;
                         state_given = true;
@@ -1621,8 +1630,14 @@ impl Builder {
                             }
                         }
                     }
-                    "unicast_src_ip" => unicast_src_ip = Some(self.ipv(st)?),
-                    "unicast_fault_no_peer" => unicast_fault_no_peer = true,
+                    "unicast_src_ip" => {
+                        unicast_keyword = true;
+                        unicast_src_ip = Some(self.ipv(st)?);
+                    }
+                    "unicast_fault_no_peer" => {
+                        unicast_keyword = true;
+                        unicast_fault_no_peer = true;
+                    }
                     "mcast_src_ip" => mcast_src_ip = Some(self.ipv(st)?),
                     "mcast_dst_ip" => {
                         let a = self.ipv(st)?;
@@ -1636,6 +1651,7 @@ impl Builder {
                         mcast_dst_ip = Some(a);
                     }
                     "unicast_peer" => {
+                        unicast_keyword = true;
                         for p in self.block(st) {
                             if let Ok(p) = self.peer(p) {
                                 peers.push(p);
@@ -1713,9 +1729,13 @@ impl Builder {
                     "native_ipv6" => native_ipv6 = Some(st.loc().clone()),
                     "skip_check_adv_addr" => skip_check_adv_addr = self.flag(st)?,
                     "strict_mode" => strict_mode = self.flag(st)?,
-                    "check_unicast_src" => check_unicast_src = self.flag(st)?,
+                    "check_unicast_src" => {
+                        unicast_keyword = true;
+                        check_unicast_src = self.flag(st)?;
+                    }
                     "v3_checksum_as_v2" => v3_checksum_as_v2 = self.flag(st)?,
                     "old_unicast_checksum" => {
+                        unicast_keyword = true;
                         unicast_checksum = match st.args().first().map(|t| t.text) {
                             None => UnicastChecksum::Old,
                             Some("never") => UnicastChecksum::Never,
