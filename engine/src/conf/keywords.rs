@@ -210,6 +210,7 @@ impl KeywordTable {
         (h >> 40) as usize & (self.slots.len() - 1)
     }
 
+    #[inline]
     fn get(&self, name: &str) -> Option<Class> {
         let b = name.as_bytes();
         let last = last_word(b);
@@ -265,8 +266,12 @@ fn last_word(b: &[u8]) -> u64 {
 fn name_hash(b: &[u8], last: u64) -> u64 {
     const K: u64 = 0xf135_7aea_2e62_a9c5;
     let mut h = (b.len() as u64).wrapping_mul(K);
-    for c in b.chunks_exact(8) {
-        h = (h.rotate_left(26) ^ word(c)).wrapping_mul(K);
+    // The whole words by `split_first_chunk`: `chunks_exact` cost ~15 instructions more a
+    // look-up (callgrind).
+    let mut rest = b;
+    while let Some((c, r)) = rest.split_first_chunk::<8>() {
+        h = (h.rotate_left(26) ^ u64::from_le_bytes(*c)).wrapping_mul(K);
+        rest = r;
     }
     (h.rotate_left(26) ^ last).wrapping_mul(K)
 }
@@ -274,10 +279,19 @@ fn name_hash(b: &[u8], last: u64) -> u64 {
 /// Whether two byte strings with the same [`last_word`] are equal: the same length and the
 /// same whole words, compared eight bytes a step (no `memcmp` call).
 fn same_words(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len()
-        && a.chunks_exact(8)
-            .zip(b.chunks_exact(8))
-            .all(|(p, q)| word(p) == word(q))
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut x, mut y) = (a, b);
+    while let (Some((p, xr)), Some((q, yr))) =
+        (x.split_first_chunk::<8>(), y.split_first_chunk::<8>())
+    {
+        if p != q {
+            return false;
+        }
+        (x, y) = (xr, yr);
+    }
+    true
 }
 
 /// Whether two byte strings are equal, as [`same_words`] with their last words compared.
