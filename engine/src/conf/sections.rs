@@ -1396,37 +1396,27 @@ impl Builder {
         out
     }
 
+    /// A notify script keyword (`notify`, `notify_master`, ...) into its slot of `n`: `false`
+    /// for any other keyword. One `match` picks the slot (the list was compared twice).
     fn notify_into(&mut self, s: &Stmt, n: &mut Notify) -> R<bool> {
-        let keyword = s.keyword().text;
-        if !matches!(
-            keyword,
-            "notify"
-                | "notify_master"
-                | "notify_backup"
-                | "notify_fault"
-                | "notify_stop"
-                | "notify_deleted"
-                | "notify_master_rx_lower_pri"
-        ) {
-            return Ok(false);
-        }
-        if keyword == "notify_deleted" {
-            n.report_deleted = true;
-            if s.args().is_empty() {
-                n.deleted = None;
-                return Ok(true);
+        let slot = match s.keyword().text {
+            "notify" => &mut n.any,
+            "notify_master" => &mut n.master,
+            "notify_backup" => &mut n.backup,
+            "notify_fault" => &mut n.fault,
+            "notify_stop" => &mut n.stop,
+            "notify_deleted" => {
+                n.report_deleted = true;
+                if s.args().is_empty() {
+                    n.deleted = None;
+                    return Ok(true);
+                }
+                &mut n.deleted
             }
-        }
-        let sc = self.notify_script(s)?;
-        match s.keyword().text {
-            "notify" => n.any = Some(sc),
-            "notify_master" => n.master = Some(sc),
-            "notify_backup" => n.backup = Some(sc),
-            "notify_fault" => n.fault = Some(sc),
-            "notify_stop" => n.stop = Some(sc),
-            "notify_deleted" => n.deleted = Some(sc),
-            _ => n.master_rx_lower_pri = Some(sc),
-        }
+            "notify_master_rx_lower_pri" => &mut n.master_rx_lower_pri,
+            _ => return Ok(false),
+        };
+        *slot = Some(self.notify_script(s)?);
         Ok(true)
     }
 
