@@ -95,6 +95,7 @@ impl Builder {
     }
 
     /// The single argument of a statement (extra arguments are a warning).
+    #[inline]
     fn one<'s>(&mut self, s: &'s Stmt) -> R<&'s Token<'s>> {
         let kw = &s.keyword().text;
         match s.args() {
@@ -114,6 +115,7 @@ impl Builder {
         }
     }
 
+    #[inline]
     fn no_block(&mut self, s: &Stmt) {
         if let (Some(_), Some(open)) = (&s.block, &s.open) {
             self.warn(
