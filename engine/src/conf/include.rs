@@ -1,3 +1,4 @@
+// Long: the reader in one place: the one-pass and general line paths, includes with their bounds, parameters and conditionals share its state.
 //! Reading the configuration: files, `include GLOB`, and the per-line preprocessing, producing
 //! lines of located tokens.
 //!
