@@ -60,8 +60,9 @@ pub(crate) struct Builder {
 type R<T> = Result<T, ()>;
 
 /// How many lines an address list holds before [`Builder::push_unique_address`] looks a new
-/// line's address up in an index instead of scanning the list: a scan of 32 lines compares
-/// fewer bytes than one index entry costs to make.
+/// line's address up in an index instead of scanning the list. Not tuned: a list this short is
+/// scanned in a few hundred instructions, about what one index entry (a map node and a `Vec`)
+/// cost to make, and real instances hold a handful of addresses.
 const ADDRESS_SCAN_MAX: usize = 32;
 
 impl Builder {
