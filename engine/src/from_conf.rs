@@ -350,11 +350,16 @@ fn instance(
             })?;
         Ok(crate::vmac_addr::placed(l.address.clone(), &p, &vmacs))
     };
-    c.virtual_addresses = i
-        .virtual_addresses
-        .iter()
-        .map(&place)
-        .collect::<Result<_, _>>()?;
+    // Every line placed, the first error returned: a loop into a vector of the list's size
+    // (`collect::<Result<_, _>>()` went through an adapter and grew its vector).
+    let place_all = |lines: &[conf::AddressLine]| -> Result<Vec<VirtualAddress>, ConvertError> {
+        let mut out = Vec::with_capacity(lines.len());
+        for l in lines {
+            out.push(place(l)?);
+        }
+        Ok(out)
+    };
+    c.virtual_addresses = place_all(&i.virtual_addresses)?;
     c.auth = match &i.authentication {
         None => Auth::None,
         Some(a) if a.kind == AuthType::Pass => Auth::simple(a.password.as_bytes()),
@@ -548,11 +553,7 @@ fn instance(
         }
     }
     c.track_group_tracks = c.track.len() - before;
-    c.excluded_addresses = i
-        .excluded_addresses
-        .iter()
-        .map(&place)
-        .collect::<Result<_, _>>()?;
+    c.excluded_addresses = place_all(&i.excluded_addresses)?;
     for r in &i.virtual_routes {
         let (route, notes) = virtual_route(r);
         for n in notes {

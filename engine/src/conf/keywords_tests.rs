@@ -375,3 +375,55 @@ fn the_keyword_index_answers_as_the_table() {
     assert_eq!(class(Section::VrrpInstance, "no_such_keyword"), None);
     assert_eq!(class(Section::VrrpInstance, ""), None);
 }
+
+/// The table's hashing and word compares (kept in keywords.rs until it passed 800 lines).
+mod table_tests {
+    use super::super::*;
+
+    proptest::proptest! {
+        /// The table answers as a search of the keyword list (first entry wins), for names
+        /// near the keywords (prefixes, one byte changed, a byte added) and any other word.
+        #[test]
+        fn the_table_answers_as_a_search(
+            k in 0..KEYWORDS.len(), cut in 0usize..40, b in 0u8..128, other in "[a-z_0-9]{0,20}",
+        ) {
+            let kw = &KEYWORDS[k];
+            let search = |name: &str| {
+                KEYWORDS.iter().find(|e| e.section == kw.section && e.name == name).map(|e| e.class)
+            };
+            let mut changed = kw.name.as_bytes().to_vec();
+            let at = cut % changed.len().max(1);
+            if let Some(x) = changed.get_mut(at) {
+                *x = b;
+            }
+            let changed = String::from_utf8_lossy(&changed).into_owned();
+            let prefix = &kw.name[..cut.min(kw.name.len())];
+            let longer = format!("{}{}", kw.name, char::from(b));
+            for name in [kw.name, prefix, changed.as_str(), longer.as_str(), other.as_str()] {
+                proptest::prop_assert_eq!(class(kw.section, name), search(name), "{:?}", name);
+            }
+        }
+
+        #[test]
+        fn same_bytes_is_equality(a in "[ab]{0,20}", b in "[ab]{0,20}") {
+            proptest::prop_assert_eq!(same_bytes(a.as_bytes(), b.as_bytes()), a == b);
+        }
+
+        /// The last word read in halves or three bytes is the bytes after the whole words,
+        /// little-endian, as a byte at a time gives it.
+        #[test]
+        fn last_word_is_the_bytes_after_the_whole_words(
+            b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..30),
+        ) {
+            let n = b.len();
+            let want = if n.is_multiple_of(8) {
+                0
+            } else if n > 8 {
+                word(&b[n - 8..])
+            } else {
+                b.iter().rev().fold(0u64, |w, &x| (w << 8) | u64::from(x))
+            };
+            proptest::prop_assert_eq!(last_word(&b), want, "{:?}", b);
+        }
+    }
+}

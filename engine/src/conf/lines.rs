@@ -161,6 +161,12 @@ const FAST: [u8; 256] = {
 /// Runs once per line of every file (25,000 lines for 1,000 instances): cutting the line,
 /// cleaning it and tokenizing it were three passes over its bytes, 19.7 M of the 39.8 M
 /// instructions of `vigild -t` on 1,000 instances.
+///
+/// The indentation's spaces are skipped eight bytes a step ([`skip_spaces`]) before the byte
+/// loop finishes it: a byte a step it cost 1.2 M instructions on 1,000 instances (0.54 M
+/// less). The words are still read a byte a step: most are shorter than eight bytes, and the
+/// same skip for them (a byte below `%`, a `'` or above `z` flagged) cost 0.26 M more than it
+/// saved (callgrind).
 pub(crate) fn scan_plain<'t>(
     rest: &'t str,
     file: FileName,
@@ -168,7 +174,7 @@ pub(crate) fn scan_plain<'t>(
     out: &mut Vec<Token<'t>>,
 ) -> Option<(usize, usize, usize)> {
     let b = rest.as_bytes();
-    let mut i = 0;
+    let mut i = skip_spaces(b, 0);
     while i < b.len() && FAST[usize::from(b[i])] == BLANK {
         i += 1;
     }
@@ -247,6 +253,27 @@ pub(crate) fn scan_plain<'t>(
     Some((start, end, i))
 }
 
+/// The little-endian word of the eight bytes of `b` at `i`, when there are eight.
+fn word_at(b: &[u8], i: usize) -> Option<u64> {
+    let c = b.get(i..)?.first_chunk::<8>()?;
+    Some(u64::from_le_bytes(*c))
+}
+
+/// The offset of the first byte of `b` at or after `i` that is not a space, or a point before
+/// it: whole words of eight spaces are skipped, then the spaces of the first other word. The
+/// caller's byte loop goes on from there (tabs are blanks too).
+fn skip_spaces(b: &[u8], mut i: usize) -> usize {
+    while let Some(w) = word_at(b, i) {
+        let x = w ^ 0x2020_2020_2020_2020;
+        if x != 0 {
+            // The lowest non-zero byte of `x` is the first byte that is not a space.
+            return i + (x.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -264,6 +291,46 @@ mod tests {
                     }
                     let want = b.iter().position(|&c| c == b'\n');
                     assert_eq!(super::find_newline(&b), want, "{b:?}");
+                }
+            }
+        }
+    }
+
+    /// Every ASCII character (and a two-byte one) at every place of a long indentation and of
+    /// a long word: the eight-byte skip of the indentation stops where the byte loop stopped
+    /// (at most at the first byte that is not a space, and past every space before it), and a
+    /// plain line's tokens are the tokenizer's.
+    #[test]
+    fn every_character_at_every_place_is_read_as_before() {
+        let file = super::FileName::new("k.conf");
+        let chars = (0u8..0x80).map(char::from).chain(['é']);
+        for c in chars {
+            for at in 0..18 {
+                for base in ['a', ' '] {
+                    let mut line: String = std::iter::repeat_n(base, 18).collect();
+                    line.insert(at, c);
+                    for text in [format!("x{line} y\n"), format!("{line}\n"), line.clone()] {
+                        let b = text.as_bytes();
+                        for from in 0..b.len() {
+                            let r = super::skip_spaces(b, from);
+                            let first = (from..b.len()).find(|&k| b[k] != b' ').unwrap_or(b.len());
+                            assert!(r >= from && r <= first, "{text:?} {from}: {r}");
+                        }
+                        let mut out = vec![];
+                        if let Some((start, end, _)) = super::scan_plain(&text, file, 7, &mut out) {
+                            let raw = text.split('\n').next().unwrap_or_default();
+                            let (clean, col, _) = super::clean_line(raw);
+                            assert_eq!(&text[start..end], clean, "{text:?}");
+                            if !clean.is_empty() {
+                                assert_eq!(start + 1, col, "{text:?}");
+                            }
+                            let arena = crate::conf::text_arena::TextArena::new();
+                            let want = crate::conf::lexer::tokenize_line(
+                                clean, file, 7, col as u32, &arena,
+                            );
+                            assert_eq!(Ok(out), want, "{text:?}");
+                        }
+                    }
                 }
             }
         }
@@ -351,6 +418,22 @@ mod tests {
             proptest::prop_assert_eq!((line, col), super::clean_line_slow(&raw));
             // A line that may name a parameter is never said not to.
             proptest::prop_assert!(dollar || !line.contains('$'));
+        }
+
+        /// The eight-byte skip of the indentation never passes a byte that is not a space
+        /// and passes every space before it but the last few (which the byte loop after it
+        /// reads), on lines of every printable ASCII byte, tabs, controls and non-ASCII
+        /// characters, with runs of spaces long enough for several eight-byte steps.
+        #[test]
+        fn skip_spaces_stops_at_or_before_the_first_other_byte(
+            raw in "([ -~]|[\t\r\u{0b}\u{7f}\u{80}é]|[ ]{1,20}){0,16}",
+            from in 0usize..8,
+        ) {
+            let b = raw.as_bytes();
+            let from = from.min(b.len());
+            let r = super::skip_spaces(b, from);
+            let first = (from..b.len()).find(|&k| b[k] != b' ').unwrap_or(b.len());
+            proptest::prop_assert!(r >= from && r <= first && first - r < 8, "{:?} {}: {}", raw, from, r);
         }
     }
 }

@@ -416,6 +416,54 @@ fn a_virtual_address_on_two_devices_is_kept_twice_and_a_third_copy_names_the_fir
     }
 }
 
+/// Below and above the length at which the duplicate look-up switches from a scan of the list
+/// to its index (`ADDRESS_SCAN_MAX`): the same lines are kept, and each repeated line names
+/// the first line with its address and `dev`, as a naive scan of every earlier line says.
+#[test]
+fn repeated_addresses_are_found_the_same_in_short_and_long_lists() {
+    for n in [3, 31, 32, 33, 80] {
+        let lines: Vec<(String, Option<&str>)> = (0..n)
+            .map(|k| {
+                let dev = (k % 3 == 1).then_some("eth1");
+                (format!("192.0.2.{}", k % 23), dev)
+            })
+            .collect();
+        let body: String = lines
+            .iter()
+            .map(|(a, d)| match d {
+                Some(d) => format!("  {a}/24 dev {d}\n"),
+                None => format!("  {a}/24\n"),
+            })
+            .collect();
+        let c = ok(&BASIC.replace("  192.0.2.1/24\n", &body));
+        let kept: Vec<(String, Option<String>)> = c.instances[0]
+            .virtual_addresses
+            .iter()
+            .map(|a| (a.address.addr.to_string(), a.address.dev.clone()))
+            .collect();
+        let mut want_kept = Vec::new();
+        let mut want_notes = Vec::new();
+        for (j, (a, d)) in lines.iter().enumerate() {
+            match lines[..j].iter().position(|(b, e)| b == a && e == d) {
+                Some(first) => want_notes.push(format!(
+                    "keepalived.conf:{}:3: notice: virtual_ipaddress: {a} is listed twice (first at keepalived.conf:{}:3): the second is ignored",
+                    5 + j,
+                    5 + first
+                )),
+                None => want_kept.push((a.clone(), d.map(str::to_string))),
+            }
+        }
+        assert_eq!(kept, want_kept, "{n} lines");
+        let notes: Vec<String> = c
+            .warnings
+            .iter()
+            .map(|d| d.to_string())
+            .filter(|d| d.contains("listed twice"))
+            .collect();
+        assert_eq!(notes, want_notes, "{n} lines");
+    }
+}
+
 /// `vrrp_min_garp`: one gratuitous ARP, no second burst (keepalived's handler: only settings
 /// still at their default change, so an earlier explicit setting is kept).
 #[test]
