@@ -9,6 +9,12 @@
 mod check_arena;
 mod cli;
 mod config_test;
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+// `asm!` copies in place of musl's memcpy and memmove
+// Exported by the musl build only; elsewhere compiled for its tests.
+#[cfg_attr(not(target_env = "musl"), allow(dead_code))]
+mod fast_memcpy;
 
 /// The system allocator, or for `vigild -t` alone a bump arena ([`check_arena`]).
 #[cfg(not(test))]
