@@ -176,6 +176,9 @@ pub(crate) fn run(
     out: &mut dyn Write,
 ) -> i32 {
     let path = file.to_string_lossy();
+    // No instance waits on a check: the local name (router_id's default) is waited for as
+    // keepalived waits for it, so that the check's answer does not depend on the machine's load.
+    vigil_linux::operator::local_name::wait_as_a_check();
     // Which data plane this host gets decides the virtual servers' notes and refusals.
     let host = vigil_linux::dataplane::host_backend();
     let opts = ParseOptions {

@@ -14,8 +14,13 @@
 //! and DNS does not answer, musl's resolver (the static build's) took 5 s (a fresh Debian 12
 //! image, 2026-12-05), which held the VRRP instances back as long. Past the wait the name counts
 //! as unresolved (`[unknown]`, as keepalived ends up with when the lookup fails) and a warning
-//! says so.
+//! says so. A configuration check (`-t`, and its `-d` dump) has no instance to hold back: it
+//! waits as keepalived does, up to [`CHECK_WAIT`] ([`wait_as_a_check`]). With the daemon's
+//! quarter second, a check on a loaded machine printed `[unknown]` where keepalived printed the
+//! name (the dump differential, in a clean clone beside a fuzz run, 2026-12-05): the first
+//! look-up loads glibc's name-service modules, and under load that took longer.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -24,6 +29,18 @@ use std::time::Duration;
 /// answers in microseconds and a working DNS server in milliseconds; a quarter second is what
 /// a daemon that must take over within Master_Down_Interval can spare at start.
 pub const LOOKUP_WAIT: Duration = Duration::from_millis(250);
+
+/// The wait of a configuration check ([`wait_as_a_check`]): a resolver's own timeout for one
+/// server (5 s in glibc and musl), and a little more.
+pub const CHECK_WAIT: Duration = Duration::from_secs(6);
+
+/// The wait in force, in milliseconds: [`LOOKUP_WAIT`] unless [`wait_as_a_check`] was called.
+static WAIT_MS: AtomicU64 = AtomicU64::new(LOOKUP_WAIT.as_millis() as u64);
+
+/// Make the look-up wait [`CHECK_WAIT`]: for `vigild -t`, before anything asks for the name.
+pub fn wait_as_a_check() {
+    WAIT_MS.store(CHECK_WAIT.as_millis() as u64, Ordering::Relaxed);
+}
 
 /// `router_id` when the name does not resolve (keepalived's `unknown_name`).
 pub const UNKNOWN: &str = vigil_engine::dump::UNKNOWN_ROUTER_ID;
@@ -35,7 +52,13 @@ pub const HELO_FALLBACK: &str = "localhost";
 /// The host's canonical name, or `None` when it does not resolve.
 pub fn local_name() -> Option<&'static str> {
     static NAME: OnceLock<Option<String>> = OnceLock::new();
-    NAME.get_or_init(|| within(LOOKUP_WAIT, lookup)).as_deref()
+    NAME.get_or_init(|| {
+        within(
+            Duration::from_millis(WAIT_MS.load(Ordering::Relaxed)),
+            lookup,
+        )
+    })
+    .as_deref()
 }
 
 /// `find`'s answer if it comes within `wait` (it runs on a thread of its own, left to finish
