@@ -34,7 +34,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::{garp, line, DumpEnv};
+use super::{garp, line, DumpEnv, Trackers};
+use crate::conf::fast_hash::FastMap;
 use crate::conf::Config;
 use crate::setup::{EngineConfig, InstanceConfig, TrackTarget};
 
@@ -109,25 +110,40 @@ struct Tracker<'a> {
     reverse: bool,
 }
 
-/// keepalived's `add_vrrp_to_interface`: an instance already on the interface keeps its entry;
-/// a weighted entry takes the new weight unless the new one is "not tracked".
-fn add<'a>(list: &mut Vec<(&'a str, Vec<Tracker<'a>>)>, iface: &'a str, t: Tracker<'a>) {
-    let k = match list.iter().position(|(n, _)| *n == iface) {
-        Some(k) => k,
-        None => {
+/// The interfaces' `Tracking VRRP instances` lists in keepalived's order, indexed by interface
+/// and by (interface, instance) so that adding an entry does not scan the lists (a scan per
+/// entry was quadratic in the instances on one interface).
+#[derive(Default)]
+struct Lists<'a> {
+    list: Vec<(&'a str, Vec<Tracker<'a>>)>,
+    by_interface: FastMap<&'a str, usize>,
+    by_entry: FastMap<(&'a str, &'a str), usize>,
+}
+
+impl<'a> Lists<'a> {
+    /// keepalived's `add_vrrp_to_interface`: an instance already on the interface keeps its
+    /// entry; a weighted entry takes the new weight unless the new one is "not tracked".
+    fn add(&mut self, iface: &'a str, t: Tracker<'a>) {
+        let list = &mut self.list;
+        let k = *self.by_interface.entry(iface).or_insert_with(|| {
             list.push((iface, Vec::new()));
             list.len() - 1
-        }
-    };
-    let entries = &mut list[k].1;
-    match entries.iter_mut().find(|e| e.instance == t.instance) {
-        Some(e) => {
-            if e.weight != 0 && t.weight != NOT_TRACKED {
-                e.weight = t.weight;
-                e.reverse = t.reverse;
+        });
+        let entries = &mut list[k].1;
+        match self.by_entry.get(&(iface, t.instance)) {
+            Some(&j) => {
+                if let Some(e) = entries.get_mut(j) {
+                    if e.weight != 0 && t.weight != NOT_TRACKED {
+                        e.weight = t.weight;
+                        e.reverse = t.reverse;
+                    }
+                }
+            }
+            None => {
+                self.by_entry.insert((iface, t.instance), entries.len());
+                entries.push(t);
             }
         }
-        None => entries.push(t),
     }
 }
 
@@ -141,11 +157,15 @@ fn engine_weight(c: &InstanceConfig, name: &str) -> Option<(i32, bool)> {
 }
 
 /// Every interface's `Tracking VRRP instances`, in keepalived's order (see the module docs).
-fn trackers<'a>(cfg: &'a Config, e: &'a EngineConfig) -> Vec<(&'a str, Vec<Tracker<'a>>)> {
-    let mut list = Vec::new();
+fn trackers<'a>(
+    cfg: &'a Config,
+    e: &'a EngineConfig,
+    idx: &Trackers<'_>,
+) -> Vec<(&'a str, Vec<Tracker<'a>>)> {
+    let mut list = Lists::default();
     let pairs = || cfg.instances.iter().zip(&e.instances);
-    for (i, c) in pairs() {
-        let weights_ignored = super::weights_ignored(cfg, i);
+    for (k, (i, c)) in pairs().enumerate() {
+        let (_, weights_ignored) = idx.own(k);
         for t in &i.track_interfaces {
             // keepalived: "Ignoring track_interface X since own interface".
             if t.name == c.interface {
@@ -153,8 +173,7 @@ fn trackers<'a>(cfg: &'a Config, e: &'a EngineConfig) -> Vec<(&'a str, Vec<Track
             }
             if let Some((w, reverse)) = engine_weight(c, &t.name) {
                 let weight = if weights_ignored { 0 } else { w };
-                add(
-                    &mut list,
+                list.add(
                     &t.name,
                     Tracker {
                         instance: &i.name,
@@ -165,8 +184,7 @@ fn trackers<'a>(cfg: &'a Config, e: &'a EngineConfig) -> Vec<(&'a str, Vec<Track
             }
         }
         let own = if c.dont_track_primary { NOT_TRACKED } else { 0 };
-        add(
-            &mut list,
+        list.add(
             &c.interface,
             Tracker {
                 instance: &i.name,
@@ -183,7 +201,7 @@ fn trackers<'a>(cfg: &'a Config, e: &'a EngineConfig) -> Vec<(&'a str, Vec<Track
                     weight: 0,
                     reverse: false,
                 };
-                add(&mut list, name, t);
+                list.add(name, t);
             }
         }
     }
@@ -192,8 +210,7 @@ fn trackers<'a>(cfg: &'a Config, e: &'a EngineConfig) -> Vec<(&'a str, Vec<Track
         let n = c.track.len();
         for t in &c.track[n.saturating_sub(c.track_group_tracks)..] {
             if let TrackTarget::Interface(name) = &t.target {
-                add(
-                    &mut list,
+                list.add(
                     name,
                     Tracker {
                         instance: &i.name,
@@ -204,15 +221,19 @@ fn trackers<'a>(cfg: &'a Config, e: &'a EngineConfig) -> Vec<(&'a str, Vec<Track
             }
         }
     }
+    // The first instance of each name, as a scan would find it.
+    let mut by_name: FastMap<&str, &InstanceConfig> = FastMap::default();
+    for (i, c) in pairs() {
+        by_name.entry(i.name.as_str()).or_insert(c);
+    }
     for g in &cfg.sync_groups {
         for t in &g.track_interfaces {
             for m in &g.members {
-                let Some(c) = pairs().find(|(i, _)| &i.name == m).map(|(_, c)| c) else {
+                let Some(&c) = by_name.get(m.as_str()) else {
                     continue;
                 };
                 if let Some((weight, reverse)) = engine_weight(c, &t.name) {
-                    add(
-                        &mut list,
+                    list.add(
                         &t.name,
                         Tracker {
                             instance: m,
@@ -224,7 +245,7 @@ fn trackers<'a>(cfg: &'a Config, e: &'a EngineConfig) -> Vec<(&'a str, Vec<Track
             }
         }
     }
-    list
+    list.list
 }
 
 /// The `(up, down)` debounce delays of interface `name` in microseconds, bounded by the
@@ -275,7 +296,13 @@ fn up_running(flags: u32) -> String {
 /// keepalived 2.2.7 `dump_data_vrrp`'s "Interfaces" section (nothing when the runner knows no
 /// interface).
 // Long: keepalived's dump_if lines for one interface, in its order (a flat list).
-pub(super) fn interfaces(w: &mut String, cfg: &Config, e: &EngineConfig, env: &dyn DumpEnv) {
+pub(super) fn interfaces(
+    w: &mut String,
+    cfg: &Config,
+    e: &EngineConfig,
+    idx: &Trackers<'_>,
+    env: &dyn DumpEnv,
+) {
     let mut links = env.links();
     if links.is_empty() {
         return;
@@ -287,7 +314,7 @@ pub(super) fn interfaces(w: &mut String, cfg: &Config, e: &EngineConfig, env: &d
         .map(|v| v.address.addr)
         .collect();
     let gates = garp::groups(cfg);
-    let tracking = trackers(cfg, e);
+    let tracking = trackers(cfg, e, idx);
     // With dynamic_interfaces keepalived keeps an entry for an interface the configuration
     // names that does not exist yet (vrrp_if.c if_get_by_ifname, IF_CREATE_IF_DYNAMIC): index
     // 0, printed "(deleted)", everything else zero, after the kernel's interfaces.
