@@ -13,17 +13,20 @@
 //! blocks its start for as long as the resolver takes, and where the name is not in /etc/hosts
 //! and DNS does not answer, musl's resolver (the static build's) took 5 s (a fresh Debian 12
 //! image, 2026-12-05), which held the VRRP instances back as long. Past the wait the name counts
-//! as unresolved (`[unknown]`, as keepalived ends up with when the lookup fails) and a warning
-//! says so. A configuration check (`-t`, and its `-d` dump) has no instance to hold back: it
-//! waits as keepalived does, up to [`CHECK_WAIT`] ([`wait_as_a_check`]). With the daemon's
-//! quarter second, a check on a loaded machine printed `[unknown]` where keepalived printed the
-//! name (the dump differential, in a clean clone beside a fuzz run, 2026-12-05): the first
-//! look-up loads glibc's name-service modules, and under load that took longer.
+//! as unresolved for now (`[unknown]`, as keepalived ends up with when the look-up fails) and a
+//! warning says so; the look-up goes on, and **when its answer comes it is taken**: from then on
+//! `router_id`'s default, the mail's subject, HELO name and sender and the status output use the
+//! name, and a notice says so. So a slow resolver costs a daemon the name for a moment, not for
+//! its life (a late answer was thrown away until session 16). A configuration check (`-t`, and
+//! its `-d` dump) has no instance to hold back: it waits as keepalived does, up to
+//! [`CHECK_WAIT`] ([`wait_as_a_check`]). With the daemon's quarter second, a check on a loaded
+//! machine printed `[unknown]` where keepalived printed the name (the dump differential, in a
+//! clean clone beside a fuzz run, 2026-12-05): the first look-up loads glibc's name-service
+//! modules, and under load that took longer.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 /// The longest the daemon waits for the resolver's answer (see the module docs): /etc/hosts
 /// answers in microseconds and a working DNS server in milliseconds; a quarter second is what
@@ -49,40 +52,103 @@ pub const UNKNOWN: &str = vigil_engine::dump::UNKNOWN_ROUTER_ID;
 /// (keepalived/core/smtp.c, `helo_cmd`).
 pub const HELO_FALLBACK: &str = "localhost";
 
-/// The host's canonical name, or `None` when it does not resolve.
+/// The host's canonical name, or `None` when it does not resolve, or has not resolved within
+/// the wait (then a later call gives the name once the answer has come).
 pub fn local_name() -> Option<&'static str> {
-    static NAME: OnceLock<Option<String>> = OnceLock::new();
-    NAME.get_or_init(|| {
-        within(
-            Duration::from_millis(WAIT_MS.load(Ordering::Relaxed)),
-            lookup,
-        )
-    })
-    .as_deref()
+    static LOOKUP: Lookup = Lookup::new(lookup);
+    LOOKUP.name(Duration::from_millis(WAIT_MS.load(Ordering::Relaxed)))
 }
 
-/// `find`'s answer if it comes within `wait` (it runs on a thread of its own, left to finish
-/// alone when late), else `None` and a warning.
-fn within(wait: Duration, find: fn() -> Option<String>) -> Option<String> {
-    let (tx, rx) = mpsc::channel();
-    let spawned = std::thread::Builder::new()
-        .name("local-name".into())
-        .spawn(move || {
-            let _ = tx.send(find());
-        });
-    if spawned.is_err() {
-        return find();
-    }
-    match rx.recv_timeout(wait) {
-        Ok(name) => name,
-        Err(_) => {
-            tracing::warn!(
-                "the host name did not resolve within {} ms: router_id is [unknown] (keepalived \
-                 would wait for the resolver)",
-                wait.as_millis()
-            );
-            None
+/// One look-up, run once on a thread of its own, and its answer.
+struct Lookup {
+    /// What asks the resolver.
+    find: fn() -> Option<String>,
+    /// When the look-up began (set by the first caller, which starts the thread).
+    began: OnceLock<Instant>,
+    /// The answer, once the look-up has ended.
+    answer: OnceLock<Option<String>>,
+    /// Callers waiting for the answer sleep on `ended`; `lock` pairs with it.
+    lock: Mutex<()>,
+    ended: Condvar,
+    /// Whether the "not resolved within" warning was given (once per look-up).
+    warned: AtomicBool,
+}
+
+impl Lookup {
+    const fn new(find: fn() -> Option<String>) -> Lookup {
+        Lookup {
+            find,
+            began: OnceLock::new(),
+            answer: OnceLock::new(),
+            lock: Mutex::new(()),
+            ended: Condvar::new(),
+            warned: AtomicBool::new(false),
         }
+    }
+
+    /// The answer if the look-up has ended by `wait` after it began (the first call starts
+    /// it), else `None` for now.
+    fn name(&'static self, wait: Duration) -> Option<&'static str> {
+        if let Some(a) = self.answer.get() {
+            return a.as_deref();
+        }
+        let began = *self.began.get_or_init(|| {
+            let began = Instant::now();
+            let spawned = std::thread::Builder::new()
+                .name("local-name".into())
+                .spawn(move || self.resolve(began, wait));
+            if spawned.is_err() {
+                // No thread: ask here, and wait as keepalived does.
+                let _ = self.answer.set((self.find)());
+            }
+            began
+        });
+        let deadline = began + wait;
+        let mut guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(a) = self.answer.get() {
+                return a.as_deref();
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                if !self.warned.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        "the host name did not resolve within {} ms: router_id is [unknown] \
+                         until it does (keepalived would wait for the resolver)",
+                        wait.as_millis()
+                    );
+                }
+                return None;
+            }
+            guard = self
+                .ended
+                .wait_timeout(guard, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// The look-up thread's body: ask, keep the answer, wake the waiters, and say so when the
+    /// answer came after the wait.
+    fn resolve(&self, began: Instant, wait: Duration) {
+        let name = (self.find)();
+        let took = began.elapsed();
+        let late = took > wait;
+        if late {
+            match &name {
+                Some(n) => tracing::info!(
+                    "the host name resolved after {} ms: router_id's default is {n} from now on",
+                    took.as_millis()
+                ),
+                None => tracing::info!(
+                    "the host name's late look-up ended after {} ms without a name",
+                    took.as_millis()
+                ),
+            }
+        }
+        let _ = self.answer.set(name);
+        let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        self.ended.notify_all();
     }
 }
 
@@ -132,12 +198,43 @@ mod tests {
         Some("lb1.example.net".into())
     }
 
+    fn leaked(find: fn() -> Option<String>) -> &'static Lookup {
+        Box::leak(Box::new(Lookup::new(find)))
+    }
+
     #[test]
-    fn a_resolver_slower_than_the_wait_leaves_the_name_unresolved() {
-        assert_eq!(within(Duration::from_millis(200), slow), None);
+    fn a_resolver_slower_than_the_wait_gives_no_name_then_the_late_one() {
+        let l = leaked(slow);
+        let asked = Instant::now();
+        assert_eq!(l.name(Duration::from_millis(100)), None, "within the wait");
+        assert!(asked.elapsed() >= Duration::from_millis(100), "it waited");
+        // Past the wait, later calls do not wait again: no name until the answer comes...
+        let again = Instant::now();
+        if l.answer.get().is_none() {
+            assert_eq!(l.name(Duration::from_millis(100)), None);
+            assert!(again.elapsed() < Duration::from_secs(2), "no second wait");
+        }
+        // ...then the late answer is taken.
+        let until = Instant::now() + Duration::from_secs(20);
+        while l.answer.get().is_none() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(l.name(Duration::from_millis(100)), Some("late.example.net"));
+    }
+
+    #[test]
+    fn a_resolver_within_the_wait_gives_its_name_at_once() {
+        let l = leaked(quick);
+        assert_eq!(l.name(Duration::from_secs(10)), Some("lb1.example.net"));
+        assert_eq!(l.name(Duration::ZERO), Some("lb1.example.net"));
+    }
+
+    #[test]
+    fn a_check_waits_for_a_slow_resolver() {
         assert_eq!(
-            within(Duration::from_secs(10), quick).as_deref(),
-            Some("lb1.example.net")
+            leaked(slow).name(CHECK_WAIT),
+            Some("late.example.net"),
+            "six seconds is longer than this resolver"
         );
     }
 

@@ -33,7 +33,8 @@ use super::notify::TargetKind;
 /// Messages that may wait for the server before new ones are dropped (and logged).
 pub const QUEUE_DEPTH: usize = 64;
 
-/// The e-mail settings of `global_defs`, resolved.
+/// The e-mail settings of `global_defs`; the defaults that come from the local name are resolved
+/// when used ([`MailSettings::helo_name`], [`MailSettings::sender`], [`MailSettings::subject_router_id`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MailSettings {
     /// `smtp_server` host (address or name).
@@ -42,45 +43,59 @@ pub struct MailSettings {
     pub port: u16,
     /// `smtp_connect_timeout`.
     pub timeout: Duration,
-    /// `smtp_helo_name`.
-    pub helo: String,
-    /// `notification_email_from`.
-    pub from: String,
+    /// `smtp_helo_name` as configured ([`MailSettings::helo_name`] has the default).
+    pub helo: Option<String>,
+    /// `notification_email_from` as configured ([`MailSettings::sender`] has the default).
+    pub from: Option<String>,
     /// `notification_email`.
     pub to: Vec<String>,
-    /// `router_id`: the subject's prefix.
-    pub router_id: String,
+    /// `router_id` as configured ([`MailSettings::subject_router_id`] has the default): the subject's
+    /// prefix.
+    pub router_id: Option<String>,
 }
 
 impl MailSettings {
     /// The settings of `cfg`, or `None` when no server or no recipient is configured (nothing
-    /// can be sent).
+    /// can be sent). The defaults that come from the local name are taken when a message is
+    /// made, so that a resolver's late answer counts ([`super::local_name`]).
     pub fn from_config(cfg: &Config) -> Option<MailSettings> {
         let g = &cfg.global;
         let server = g.smtp_server.as_ref()?;
         if g.notification_email.is_empty() {
             return None;
         }
-        let local = super::local_name::local_name();
         Some(MailSettings {
             host: server.host.clone(),
             port: server.port,
             timeout: g.smtp_connect_timeout,
-            helo: g
-                .smtp_helo_name
-                .clone()
-                .or_else(|| local.map(str::to_string))
-                .unwrap_or_else(|| super::local_name::HELO_FALLBACK.to_string()),
-            // keepalived 2.2.7 sends `MAIL FROM:<(null)>` when the local name does not resolve
-            // and no sender is set; Vigil sends from root@localhost then.
-            from: g
-                .notification_email_from
-                .clone()
-                .or_else(super::local_name::default_email_from)
-                .unwrap_or_else(|| "root@localhost".to_string()),
+            helo: g.smtp_helo_name.clone(),
+            from: g.notification_email_from.clone(),
             to: g.notification_email.clone(),
-            router_id: super::local_name::router_id(g.router_id.as_deref()),
+            router_id: g.router_id.clone(),
         })
+    }
+
+    /// The HELO name: `smtp_helo_name`, else the local name, else `localhost` (keepalived's).
+    pub fn helo_name(&self) -> String {
+        self.helo
+            .clone()
+            .or_else(|| super::local_name::local_name().map(str::to_string))
+            .unwrap_or_else(|| super::local_name::HELO_FALLBACK.to_string())
+    }
+
+    /// The sender: `notification_email_from`, else `USER@LOCALNAME`. keepalived 2.2.7 sends
+    /// `MAIL FROM:<(null)>` when the local name does not resolve and no sender is set; Vigil
+    /// sends from root@localhost then.
+    pub fn sender(&self) -> String {
+        self.from
+            .clone()
+            .or_else(super::local_name::default_email_from)
+            .unwrap_or_else(|| "root@localhost".to_string())
+    }
+
+    /// The subject's prefix: `router_id`, else the local name, else `[unknown]`.
+    pub fn subject_router_id(&self) -> String {
+        super::local_name::router_id(self.router_id.as_deref())
     }
 }
 
@@ -253,7 +268,13 @@ impl Mailer {
             return;
         }
         self.last.insert(key, state);
-        let a = alert(&self.settings.router_id, kind, name, state, detail);
+        let a = alert(
+            &self.settings.subject_router_id(),
+            kind,
+            name,
+            state,
+            detail,
+        );
         let (tx, _) = self.worker.get_or_insert_with(|| {
             let (tx, rx) = mpsc::sync_channel(QUEUE_DEPTH);
             let s = self.settings.clone();
@@ -291,10 +312,10 @@ impl Mailer {
 
 /// Build the message of `a` with `s`'s addresses.
 pub fn message(s: &MailSettings, a: &Alert) -> Result<Message, String> {
-    let from: Mailbox = s
-        .from
+    let sender = s.sender();
+    let from: Mailbox = sender
         .parse()
-        .map_err(|e| format!("notification_email_from '{}': {e}", s.from))?;
+        .map_err(|e| format!("notification_email_from '{sender}': {e}"))?;
     let mut b = Message::builder().from(from).subject(a.subject.clone());
     let mut any = false;
     for t in &s.to {
@@ -320,7 +341,7 @@ pub fn send(s: &MailSettings, a: &Alert) -> Result<(), String> {
     let transport = SmtpTransport::builder_dangerous(s.host.as_str())
         .port(s.port)
         .timeout(Some(s.timeout))
-        .hello_name(ClientId::Domain(s.helo.clone()))
+        .hello_name(ClientId::Domain(s.helo_name()))
         .build();
     transport.send(&m).map(|_| ()).map_err(|e| e.to_string())
 }

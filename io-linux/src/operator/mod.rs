@@ -98,7 +98,8 @@ impl OperatorOptions {
 
 /// Everything operator-facing, behind the calls the event loop makes (see the module docs).
 pub struct Operator {
-    router_id: String,
+    /// `router_id` as configured; without one the local name stands in ([`Operator::router_id`]).
+    configured_router_id: Option<String>,
     notifier: Notifier,
     fifo: FifoWriter,
     mailer: Option<Mailer>,
@@ -107,12 +108,25 @@ pub struct Operator {
     opts: OperatorOptions,
 }
 
+/// [`Operator::router_id`] of a configured `router_id` (a function of the field alone, so that it
+/// can be borrowed beside the operator's other fields).
+fn router_id_of(configured: &Option<String>) -> &str {
+    match configured {
+        Some(r) => r,
+        None => local_name::local_name().unwrap_or(local_name::UNKNOWN),
+    }
+}
+
 impl Operator {
     /// Set everything up from the configuration. Failures (a socket that cannot be bound, a FIFO
     /// that cannot be created, a refused script) are logged and leave that part out: none of
     /// them is a reason not to run VRRP.
     pub fn new(cfg: &Config, opts: OperatorOptions) -> Operator {
-        let router_id = local_name::router_id(cfg.global.router_id.as_deref());
+        let configured_router_id = cfg.global.router_id.clone();
+        if configured_router_id.is_none() {
+            // Start the look-up now, so that the status output rarely waits for it.
+            let _ = local_name::local_name();
+        }
         let (notifier, _refused) = Notifier::new(cfg, opts.notify_timeout);
         if !cfg.global.enable_script_security
             && !privilege::all_scripts(cfg).is_empty()
@@ -140,7 +154,7 @@ impl Operator {
             .as_deref()
             .map(|p| Metrics::new(p, opts.metrics_interval));
         Operator {
-            router_id,
+            configured_router_id,
             notifier,
             fifo: FifoWriter::new(cfg),
             mailer: Mailer::new(cfg),
@@ -150,9 +164,10 @@ impl Operator {
         }
     }
 
-    /// `router_id` (or the host name).
+    /// `router_id`, or the local name, or `[unknown]` while it has not resolved (asked at each
+    /// use, so that a late answer of the resolver is taken: [`local_name`]).
     pub fn router_id(&self) -> &str {
-        &self.router_id
+        router_id_of(&self.configured_router_id)
     }
 
     /// Hand over one engine action (call it before carrying the action out, for every action).
@@ -186,7 +201,7 @@ impl Operator {
             // The old worker finishes what it has queued on its own; nothing waits for it.
             old.shutdown(Duration::ZERO);
         }
-        self.router_id = local_name::router_id(cfg.global.router_id.as_deref());
+        self.configured_router_id = cfg.global.router_id.clone();
     }
 
     /// An instance removed by a reload (call it before [`Operator::reload`], while its
@@ -204,8 +219,9 @@ impl Operator {
 
     /// The control socket is readable: answer the clients.
     pub fn on_status_readable(&mut self, engine: &Engine) {
+        let router_id = router_id_of(&self.configured_router_id);
         if let Some(s) = &mut self.status {
-            s.on_readable(engine, &self.router_id);
+            s.on_readable(engine, router_id);
         }
     }
 
@@ -215,7 +231,7 @@ impl Operator {
         let (path, r) = match sig {
             libc::SIGUSR1 => (
                 &self.opts.data_file,
-                status::write_data_file(&self.opts.data_file, engine, &self.router_id),
+                status::write_data_file(&self.opts.data_file, engine, self.router_id()),
             ),
             libc::SIGUSR2 => (
                 &self.opts.stats_file,
