@@ -17,9 +17,9 @@ use std::collections::BTreeMap;
 use super::diag::Diagnostic;
 use super::glob::components;
 pub use super::glob::{expand_braces, glob_match, path_glob_match};
-use super::lexer::{strip_comment, tokenize_line_into, FileName, Location, Token};
+use super::lexer::{strip_comment, tokenize_line_into, trim_line, FileName, Location, Token};
 use super::lines::{clean_line, scan_plain, Lines};
-use super::params::{parse_seq, Expanded, Params};
+use super::params::{parse_seq, seq_arguments, Expanded, Params};
 use super::text_arena::TextArena;
 
 /// Deepest include nesting accepted (a guard in addition to cycle detection).
@@ -316,9 +316,9 @@ impl<'a, 't> Reader<'a, 't> {
                         }
                         for next in physical.by_ref() {
                             idx += 1;
-                            let s = strip_comment(next).trim();
+                            let s = trim_line(strip_comment(next));
                             match s.strip_suffix('\\') {
-                                Some(v) => values.push(v.trim_end().to_string()),
+                                Some(v) => values.push(v.trim_end_matches([' ', '\t']).to_string()),
                                 None => {
                                     values.push(s.to_string());
                                     break;
@@ -402,7 +402,7 @@ impl<'a, 't> Reader<'a, 't> {
             return;
         }
         // A line from the file comes trimmed (`clean_line`); generated lines do not.
-        let line = if depth == 0 { line } else { line.trim() };
+        let line = if depth == 0 { line } else { trim_line(line) };
         if line.is_empty() {
             return;
         }
@@ -423,6 +423,15 @@ impl<'a, 't> Reader<'a, 't> {
             self.params.define(def.name, vec![def.value]);
             return;
         }
+        // keepalived substitutes parameters in a `~SEQ`'s numbers before reading them.
+        let line = if first == b'~' && line.starts_with("~SEQ") {
+            match self.seq_parameters(line, &loc, name) {
+                Some(l) => l,
+                None => return,
+            }
+        } else {
+            line
+        };
         if let Some(seq) = (!plain).then(|| parse_seq(line)).flatten() {
             match seq {
                 Err(e) => self.diags.push(Diagnostic::error(&loc, e)),
@@ -619,6 +628,36 @@ impl<'a, 't> Reader<'a, 't> {
     /// `$PARAMETER` substitution of one line (which contains a `$`): the substituted line, or
     /// `None` when the line was reported, exhausted the budget or expanded to several lines
     /// (which were processed here).
+    /// `line` (a `~SEQ` line) with the parameters in its numbers substituted, as keepalived's
+    /// `add_seq` does (`replace_param` on the text between the variable and the `)`); `None`,
+    /// with an error, when one names a multi-line parameter or substitution fails.
+    fn seq_parameters(&mut self, line: &'t str, loc: &Location, name: FileName) -> Option<&'t str> {
+        let Some(range) = seq_arguments(line).filter(|r| line[r.clone()].contains('$')) else {
+            return Some(line);
+        };
+        let pwd = dirname(name.as_str());
+        match self.params.substitute(&line[range.clone()], pwd) {
+            Ok(Expanded::Line(args)) => {
+                let mut l = String::with_capacity(line.len() + args.len());
+                l.push_str(&line[..range.start]);
+                l.push_str(&args);
+                l.push_str(&line[range.end..]);
+                Some(self.arena.keep(l))
+            }
+            Ok(Expanded::Lines(_)) => {
+                self.diags.push(Diagnostic::error(
+                    loc,
+                    "~SEQ: a parameter in its numbers is a multi-line one",
+                ));
+                None
+            }
+            Err(e) => {
+                self.diags.push(Diagnostic::error(loc, e));
+                None
+            }
+        }
+    }
+
     fn substitute(
         &mut self,
         line: &str,

@@ -303,11 +303,6 @@ fn tokenize_append<'t>(
                 ci += 1;
                 continue;
             }
-        } else if starts_with_unicode_space(&text[i..]) {
-            let w = text[i..].chars().next().map_or(1, char::len_utf8);
-            i += w;
-            ci += 1;
-            continue;
         }
         // A word: runs of unquoted and quoted text until unquoted whitespace or brace.
         let (start, start_ci) = (i, ci);
@@ -352,7 +347,7 @@ fn tokenize_append<'t>(
         word.push_str(&text[start..end]);
         let mut k = end;
         while let Some(c) = text[k..].chars().next() {
-            if c.is_whitespace() || c == '{' || c == '}' {
+            if is_space_char(c) || c == '{' || c == '}' {
                 break;
             }
             if c == '"' || c == '\'' {
@@ -423,20 +418,35 @@ fn simple_quoted(bytes: &[u8], open: usize) -> Option<usize> {
 fn ends_word(text: &str, i: usize) -> bool {
     match text.as_bytes().get(i) {
         None => true,
-        Some(&b) if b.is_ascii() => is_space(b) || b == b'{' || b == b'}',
-        Some(_) => starts_with_unicode_space(&text[i..]),
+        Some(&b) => is_space(b) || b == b'{' || b == b'}',
     }
 }
 
-/// ASCII whitespace as `char::is_whitespace` sees it (Unicode's White_Space in the ASCII range:
-/// space, tab, newline, vertical tab, form feed, carriage return).
-fn is_space(b: u8) -> bool {
+/// keepalived's whitespace, the characters that separate words (`WHITE_SPACE_STR`,
+/// keepalived/lib/parser.c): space, tab, newline, vertical tab, form feed, carriage return.
+/// ASCII only: a no-break space (U+00A0) or another Unicode space is part of a word, as in
+/// keepalived (Vigil split words at Unicode whitespace until 2026-12-05; the config fuzzer
+/// showed the difference).
+pub(crate) fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
-/// Whether `s` starts with a non-ASCII whitespace character (U+0085, U+00A0, U+2000.., ...).
-fn starts_with_unicode_space(s: &str) -> bool {
-    s.chars().next().is_some_and(char::is_whitespace)
+/// [`is_space`] for a character.
+pub(crate) fn is_space_char(c: char) -> bool {
+    u8::try_from(c).is_ok_and(is_space)
+}
+
+/// A line as keepalived reads it: the spaces and tabs before it skipped (`decomment`'s
+/// `strspn(str, " \t")`: a carriage return or form feed at a line's start is not skipped, so
+/// `~SEQ`, `$NAME=` and `@id` after one are not recognized, as in keepalived), and the
+/// whitespace after it (which separates nothing) dropped.
+pub(crate) fn trim_line(s: &str) -> &str {
+    trim_blanks_start(s).trim_end_matches(is_space_char)
+}
+
+/// `s` without the spaces and tabs it starts with (keepalived's `strspn(p, " \t")`).
+pub(crate) fn trim_blanks_start(s: &str) -> &str {
+    s.trim_start_matches([' ', '\t'])
 }
 
 /// The bytes that end or interrupt a run of unquoted word bytes: ASCII whitespace, braces,
@@ -481,12 +491,10 @@ fn scan_unquoted(text: &str, mut i: usize, mut ci: usize) -> (usize, usize, Opti
             // Whitespace or a brace.
             break;
         }
+        // A non-ASCII character: part of the word (keepalived's whitespace is ASCII).
         let Some(c) = text[i..].chars().next() else {
             break;
         };
-        if c.is_whitespace() {
-            break;
-        }
         i += c.len_utf8();
         ci += 1;
     }

@@ -2,8 +2,9 @@
 
 use super::*;
 
-/// The tokenizer as first written (one `char` at a time into a growing `String`): the fast
-/// byte-wise one must give the same tokens, texts, columns and errors on any line.
+/// The tokenizer as first written (one `char` at a time into a growing `String`), with
+/// keepalived's whitespace ([`is_space_char`]): the fast byte-wise one must give the same
+/// tokens, texts, columns and errors on any line.
 fn reference<'t>(
     text: &str,
     file: FileName,
@@ -17,7 +18,7 @@ fn reference<'t>(
     let col_of = |i: usize| col0.saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
     while i < chars.len() {
         let c = chars[i];
-        if c.is_whitespace() {
+        if is_space_char(c) {
             i += 1;
             continue;
         }
@@ -41,7 +42,7 @@ fn reference<'t>(
         let mut quoted = false;
         while i < chars.len() {
             let c = chars[i];
-            if c.is_whitespace() || c == '{' || c == '}' {
+            if is_space_char(c) || c == '{' || c == '}' {
                 break;
             }
             if c == '"' || c == '\'' {

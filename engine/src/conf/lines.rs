@@ -2,7 +2,9 @@
 //! ([`super::include`]), run once per line of every file (25,000 lines for 1,000 instances), so
 //! the common case (a plain ASCII line) takes one pass over its bytes.
 
-use super::lexer::{strip_comment, FileName, Location, Token, TokenKind};
+use super::lexer::{
+    strip_comment, trim_blanks_start, trim_line, FileName, Location, Token, TokenKind,
+};
 
 /// The lines of a text as [`str::lines`] gives them (split at `\n`, a `\r` before it removed,
 /// no empty last line after a final `\n`), found with a plain byte search: `lines()` costs
@@ -108,12 +110,14 @@ pub(crate) fn clean_line(raw: &str) -> (&str, usize, bool) {
     (&raw[start..end], 1 + start, class & DOLLAR != 0)
 }
 
-/// [`clean_line`] for any line: comments cut outside quotes, Unicode whitespace trimmed.
+/// [`clean_line`] for any line: comments cut outside quotes, the spaces and tabs before the rest
+/// and the whitespace after it trimmed ([`trim_line`]: keepalived's).
 fn clean_line_slow(raw: &str) -> (&str, usize) {
     let stripped = strip_comment(raw);
-    let leading = stripped.len() - stripped.trim_start().len();
-    let col = 1 + stripped[..leading].chars().count();
-    (stripped.trim(), col)
+    let line = trim_line(stripped);
+    // Only spaces and tabs are skipped at the start: its byte offset is its character count.
+    let col = 1 + (stripped.len() - trim_blanks_start(stripped).len());
+    (line, col)
 }
 
 /// The classes of [`scan_plain`]: a byte of a word, a blank, a brace, the end of the line, and

@@ -6,6 +6,7 @@
 //! randomness; a fuzzer run must be reproducible.
 
 use super::fast_hash::FastMap;
+use super::lexer::{is_space_char, trim_blanks_start, trim_line};
 
 /// Limits that keep hostile input from exploding (a parameter defined in terms of itself, or
 /// doubling at every level): past them the line is rejected with an error.
@@ -105,14 +106,15 @@ impl Params {
             Some(r) => (true, r),
             None => (false, rest),
         };
-        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        // keepalived: the id ends at the first space or tab (`strpbrk(buf + ofs, " \t")`).
+        let end = rest.find([' ', '\t']).unwrap_or(rest.len());
         let id = &rest[..end];
         let matches = self.config_id.as_deref() == Some(id);
         if matches == negate {
             return None;
         }
         let after = &rest[end..];
-        let kept = after.trim_start();
+        let kept = trim_blanks_start(after);
         let removed = line.chars().count() - kept.chars().count();
         Some((kept, removed))
     }
@@ -137,9 +139,9 @@ impl Params {
         }
         let eq = eq?;
         let name = rest[..eq].to_string();
-        let value = rest[eq + 1..].trim();
+        let value = trim_line(&rest[eq + 1..]);
         let (value, continues) = match value.strip_suffix('\\') {
-            Some(v) => (v.trim_end().to_string(), true),
+            Some(v) => (v.trim_end_matches([' ', '\t']).to_string(), true),
             None => (value.to_string(), false),
         };
         Some(Definition {
@@ -264,15 +266,22 @@ impl Params {
                     .unwrap_or(after.len());
                 (&after[..len], at + 1 + len, false)
             };
-            let followed_ok = braced || s[end..].starts_with(char::is_whitespace) || end == s.len();
+            // keepalived's `find_definition`: an unbraced name ends at a space, a tab, a comma,
+            // a closing parenthesis or the end of the line; otherwise it is not a parameter.
+            let followed_ok = braced
+                || end == s.len()
+                || matches!(s.as_bytes().get(end), Some(b' ' | b'\t' | b',' | b')'));
             // `_RANDOM`'s minimum is a part of the line: copied, as the line is rewritten. Only
             // a braced name can hold a space; the prefix test spares the split on other names.
             let random;
             let value = if braced
-                && name.trim_start().starts_with("_RANDOM")
-                && name.split_whitespace().next() == Some("_RANDOM")
+                && name.starts_with("_RANDOM")
+                && name.split(' ').next() == Some("_RANDOM")
             {
-                random = name.split_whitespace().nth(1).unwrap_or("0").to_string();
+                random = (name.split(' ').filter(|w| !w.is_empty()))
+                    .nth(1)
+                    .unwrap_or("0")
+                    .to_string();
                 Some(Value::One(random.as_str()))
             } else if name.is_empty() || !is_name_start(name.chars().next().unwrap_or('0')) {
                 None
@@ -387,29 +396,28 @@ impl Seq {
     }
 }
 
-/// Parses a leading `~SEQ(...)`; returns the sequence and the rest of the line.
+/// Parses a line that starts `~SEQ`, as keepalived's `add_seq` reads it (lib/parser.c):
+/// `~SEQ` or `~SEQx`, spaces or tabs, `(var, [start, [step,]] end)` with the numbers as C's
+/// `strtol` reads them (a sign, `0x` hexadecimal, a leading `0` octal), then the rest of the
+/// line after spaces and tabs. Any line that starts `~SEQ` is one (keepalived reports one it
+/// cannot read and drops the line); `None` for other lines. Parameters in the parentheses are
+/// the reader's to substitute first ([`seq_arguments`]).
 pub fn parse_seq(line: &str) -> Option<Result<(Seq, &str), String>> {
-    let (hex, rest) = if let Some(r) = line.strip_prefix("~SEQx(") {
-        (true, r)
-    } else if let Some(r) = line.strip_prefix("~SEQ(") {
-        (false, r)
-    } else {
-        return None;
+    let rest = line.strip_prefix("~SEQ")?;
+    let (hex, rest) = match rest.strip_prefix('x') {
+        Some(r) => (true, r),
+        None => (false, rest),
+    };
+    let Some(rest) = trim_blanks_start(rest).strip_prefix('(') else {
+        return Some(Err("~SEQ: expected '(' after ~SEQ".to_string()));
     };
     let Some(close) = rest.find(')') else {
         return Some(Err("~SEQ(: expected ')'".to_string()));
     };
-    let args: Vec<&str> = rest[..close].split(',').map(str::trim).collect();
-    let num = |s: &str| -> Result<i64, String> {
-        let r = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-            i64::from_str_radix(h, 16)
-        } else if let Some(h) = s.strip_prefix("-0x") {
-            i64::from_str_radix(h, 16).map(|v| -v)
-        } else {
-            s.parse::<i64>()
-        };
-        r.map_err(|_| format!("~SEQ: expected an integer, found '{s}'"))
-    };
+    let args: Vec<&str> = (rest[..close].split(','))
+        .map(|a| a.trim_matches(is_space_char))
+        .collect();
+    let num = |s: &str| strtol(s).ok_or_else(|| format!("~SEQ: expected an integer, found '{s}'"));
     let parsed = (|| -> Result<(String, i64, i64, i64), String> {
         let var = args.first().copied().unwrap_or("");
         if var.is_empty() || !var.chars().all(is_name_char) {
@@ -418,26 +426,38 @@ pub fn parse_seq(line: &str) -> Option<Result<(Seq, &str), String>> {
         let (start, step, end) = match args.len() {
             2 => {
                 let end = num(args[1])?;
-                let start = if end >= 0 { 1 } else { -1 };
-                (start, if end >= start { 1 } else { -1 }, end)
+                let step = if end < 1 { -1 } else { 1 };
+                let start = if end < 0 { -1 } else { 1 };
+                (start, step, end)
             }
             3 => {
                 let start = num(args[1])?;
                 let end = num(args[2])?;
-                (start, if end >= start { 1 } else { -1 }, end)
+                (start, if start <= end { 1 } else { -1 }, end)
             }
-            4 => (num(args[1])?, num(args[2])?, num(args[3])?),
+            4 => {
+                let (start, step, end) = (num(args[1])?, num(args[2])?, num(args[3])?);
+                if step == 0 {
+                    return Err("~SEQ: the step must not be 0".to_string());
+                }
+                if (start < end && step < 0) || (start > end && step > 0) {
+                    return Err(format!(
+                        "~SEQ: a step of {step} never goes from {start} to {end}"
+                    ));
+                }
+                (start, step, end)
+            }
             _ => return Err("~SEQ: expected (var, [start, [step,]] end)".to_string()),
         };
+        if hex && (start < 0 || end < 0) {
+            return Err("~SEQx is only valid for positive numbers".to_string());
+        }
         Ok((var.to_string(), start, step, end))
     })();
     let (var, start, step, end) = match parsed {
         Ok(v) => v,
         Err(e) => return Some(Err(e)),
     };
-    if step == 0 {
-        return Some(Err("~SEQ: the step must not be 0".to_string()));
-    }
     // Saturating: a sequence over `i64`'s whole range overflowed the count (a panic, or a
     // negative count let through in a release build), found by a test of the lazy values.
     let count = end
@@ -457,7 +477,47 @@ pub fn parse_seq(line: &str) -> Option<Result<(Seq, &str), String>> {
         end,
         hex,
     };
-    Some(Ok((seq, rest[close + 1..].trim_start())))
+    Some(Ok((seq, trim_blanks_start(&rest[close + 1..]))))
+}
+
+/// The byte range of a `~SEQ` line's arguments after the variable (from just after the first
+/// comma in the parentheses to the closing one): keepalived substitutes parameters there
+/// before it reads the numbers. `None` when the line has no such part.
+pub fn seq_arguments(line: &str) -> Option<core::ops::Range<usize>> {
+    let open = line.find('(')?;
+    let close = open + line[open..].find(')')?;
+    let comma = open + line[open..close].find(',')?;
+    Some(comma + 1..close)
+}
+
+/// An integer as C's `strtol(s, &end, 0)` reads it, when it reads all of `s`: an optional sign,
+/// then `0x` and hexadecimal digits, or `0` and octal digits, or decimal digits. `None` for
+/// anything else and for a value outside `i64`.
+fn strtol(s: &str) -> Option<i64> {
+    let (negative, digits) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (radix, digits) = if let Some(h) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        (16, h)
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        (8, &digits[1..])
+    } else {
+        (10, digits)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let magnitude = u64::from_str_radix(digits, radix).ok()?;
+    if negative {
+        0i64.checked_sub_unsigned(magnitude)
+    } else {
+        i64::try_from(magnitude).ok()
+    }
 }
 
 #[cfg(test)]

@@ -65,6 +65,47 @@ fn self_reference_is_an_error_not_a_hang() {
     assert!(p.substitute("$A", "/").is_err());
 }
 
+/// keepalived 2.2.7's `add_seq` (lib/parser.c): any line starting `~SEQ` is a sequence, blanks
+/// may come before the `(`, the numbers are read as `strtol(.., 0)` reads them, a 4-argument
+/// step must go toward the end, and `~SEQx` takes no negative ends.
+#[test]
+fn seq_reads_as_keepalived_reads_it() {
+    fn values(line: &str) -> Option<Result<(Vec<String>, &str), String>> {
+        parse_seq(line).map(|r| r.map(|(s, rest)| (formatted(&s), rest)))
+    }
+    assert_eq!(
+        values("~SEQ (N, 2) a"),
+        Some(Ok((vec!["1".into(), "2".into()], "a")))
+    );
+    assert_eq!(
+        values("~SEQx\t(N, 010, 011)"),
+        Some(Ok((vec!["8".into(), "9".into()], "")))
+    );
+    assert_eq!(
+        values("~SEQ(N, +1, 0x3)"),
+        Some(Ok((vec!["1".into(), "2".into(), "3".into()], "")))
+    );
+    assert_eq!(values("~SEQ(N, -1)"), Some(Ok((vec!["-1".into()], ""))));
+    assert_eq!(
+        values("~SEQ(N, 0)"),
+        Some(Ok((vec!["1".into(), "0".into()], "")))
+    );
+    for bad in [
+        "~SEQ N, 3",
+        "~SEQUENCE",
+        "~SEQ(N, 08)",
+        "~SEQ(N, 3, 1, 2)",
+        "~SEQ(N, 2, -1, 3)",
+        "~SEQx(N, -1, 1, 3)",
+        "~SEQ(N, 1\u{a0})",
+    ] {
+        assert!(matches!(parse_seq(bad), Some(Err(_))), "{bad:?}");
+    }
+    assert_eq!(parse_seq("plain ~SEQ(N, 3)"), None);
+    assert_eq!(seq_arguments("~SEQ(N, $A, ${B})x"), Some(7..16));
+    assert_eq!(seq_arguments("~SEQ(N)"), None);
+}
+
 fn p_loop() -> Params {
     p(&[("A", "$A")])
 }
@@ -116,10 +157,20 @@ fn old_substitute(p: &Params, line: &str, pwd: &str) -> Result<Expanded, String>
                 .unwrap_or(after.len());
             (after[..len].to_string(), at + 1 + len, false)
         };
-        let followed_ok = braced || s[end..].starts_with(char::is_whitespace) || end == s.len();
-        let base = name.split_whitespace().next().unwrap_or("");
+        // keepalived's `find_definition`: an unbraced name ends at a space, a tab, a comma, a
+        // closing parenthesis or the end of the line.
+        let followed_ok = braced
+            || end == s.len()
+            || [' ', '\t', ',', ')']
+                .iter()
+                .any(|&c| s[end..].starts_with(c));
+        let base = name.split(' ').next().unwrap_or("");
         let value = if base == "_RANDOM" && braced {
-            let min = name.split_whitespace().nth(1).unwrap_or("0");
+            let min = name
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .nth(1)
+                .unwrap_or("0");
             Some(vec![min.to_string()])
         } else if name.is_empty() || !is_name_start(name.chars().next().unwrap_or('0')) {
             None
@@ -431,7 +482,11 @@ fn lazy_seq_values_are_the_formatted_ones() {
     for line in &lines {
         let old = old_parse_seq(line);
         let new = parse_seq(line).map(|r| r.map(|(s, rest)| (s.var.clone(), formatted(&s), rest)));
-        assert_eq!(old, new, "{line:?}");
+        // Since session 16 the prefix and the checks are keepalived's `add_seq`
+        // (`seq_reads_as_keepalived_reads_it`): the lines both take must give the same values.
+        if let Some(Ok(n)) = new {
+            assert_eq!(old, Some(Ok(n)), "{line:?}");
+        }
         shapes[match old {
             None => 0,
             Some(Ok(_)) => 1,
@@ -490,7 +545,7 @@ fn seq_of_the_whole_range_is_refused() {
 /// value did, whatever the variable held before (undefined, one line, several, empty).
 #[test]
 fn set_number_is_define_one_formatted() {
-    let (hex, _) = parse_seq("~SEQx(V, -20, 9, 20)").unwrap().unwrap();
+    let (hex, _) = parse_seq("~SEQx(V, 0, 9, 40)").unwrap().unwrap();
     let (dec, _) = parse_seq("~SEQ(V, -20, 9, 20)").unwrap().unwrap();
     let mut a = Params::new(None);
     let mut b = Params::new(None);

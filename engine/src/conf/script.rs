@@ -39,8 +39,8 @@ impl Script {
             Some(w) => w.first().map(|p| std::borrow::Cow::Borrowed(p.as_str())),
             None if !self.command.contains('\'') => self
                 .command
-                .split_whitespace()
-                .next()
+                .split(super::lexer::is_space_char)
+                .find(|w| !w.is_empty())
                 .map(std::borrow::Cow::Borrowed),
             None => split_args(&self.command)
                 .into_iter()

@@ -322,6 +322,61 @@ fn multiline_parameters() {
     assert_eq!(c.instances[1].vrid, 2);
 }
 
+/// keepalived's whitespace (lib/parser.c `WHITE_SPACE_STR`, `decomment`): words are separated
+/// at the six ASCII whitespace characters only, and a line's start skips spaces and tabs only.
+#[test]
+fn words_and_line_starts_are_read_with_keepalived_s_whitespace() {
+    // A no-break space is part of the name, as in keepalived; a vertical tab and a form feed
+    // separate words.
+    let c = ok(&BASIC
+        .replace("vrrp_instance A", "vrrp_instance VI\u{a0}1")
+        .replace("virtual_router_id 1", "virtual_router_id\u{0b}1\u{0c}"));
+    assert_eq!(c.instances[0].name, "VI\u{a0}1");
+    assert_eq!(c.instances[0].vrid, 1);
+    // A carriage return before `~SEQ` is not skipped: the line is not a sequence but a keyword
+    // (unknown at the top level), as keepalived reads it.
+    let c = ok(&format!("\r~SEQ(i,1,3) vrrp_instance X$i {{\n}}\n{BASIC}"));
+    assert_eq!(c.instances.len(), 1);
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.to_string().contains("~SEQ(i,1,3)")),
+        "{:?}",
+        c.warnings
+    );
+    // Nor before a definition or a conditional.
+    let c = ok(&format!("\r$P=7\n{BASIC}"));
+    assert_eq!(c.instances[0].priority, 100);
+    // Spaces and tabs are skipped.
+    let c = ok(&format!(
+        " \t~SEQ(i,1,2) $P=9\n{}",
+        BASIC.replace(" interface", " priority $P\n interface")
+    ));
+    assert_eq!(c.instances[0].priority, 9);
+}
+
+/// keepalived's `find_definition`: an unbraced parameter name ends at a space, a tab, a comma,
+/// a closing parenthesis or the end of the line; before anything else it is not a parameter.
+#[test]
+fn a_parameter_name_ends_where_keepalived_ends_it() {
+    let c = ok(&format!(
+        "$N=2\n$V=192.0.2.9\n{}",
+        BASIC.replace("192.0.2.1/24", "$V\n  ~SEQ(i,1,$N) 198.51.100.$i")
+    ));
+    let vips: Vec<String> = c.instances[0]
+        .virtual_addresses
+        .iter()
+        .map(|v| v.address.addr.to_string())
+        .collect();
+    assert_eq!(vips, ["192.0.2.9", "198.51.100.1", "198.51.100.2"]);
+    // `$N` followed by a vertical tab, or a no-break space, is not a parameter.
+    let e = errs(&format!(
+        "$N=5\n{}",
+        BASIC.replace("virtual_router_id 1", "virtual_router_id $N\u{a0}")
+    ));
+    assert!(e.iter().any(|l| l.contains("virtual_router_id")), "{e:?}");
+}
+
 #[test]
 fn notify_scripts_keep_arguments() {
     let c = ok(&BASIC.replace(

@@ -5,6 +5,8 @@
 use core::time::Duration;
 use std::net::{IpAddr, Ipv4Addr};
 
+use super::lexer::is_space_char;
+
 /// Parses an integer in `min..=max`.
 pub fn int_in(text: &str, min: i64, max: i64, what: &str) -> Result<i64, String> {
     let v = match small_decimal(text) {
@@ -217,15 +219,16 @@ fn split_at_byte(text: &str, sep: u8) -> Option<(&str, &str)> {
     Some((&text[..i], &text[i + 1..]))
 }
 
-/// Splits a script command line as keepalived does: whitespace separates arguments, single
+/// Splits a script command line as keepalived does: its six whitespace characters
+/// ([`is_space_char`], ASCII) separate arguments, single
 /// quotes group (and are removed).
 pub fn split_args(command: &str) -> Vec<String> {
     // Without a quote the words are the whitespace-separated runs (the loop below gives the
     // same): each copied once at its length instead of grown a character at a time.
     let bytes = command.as_bytes();
     if bytes.is_ascii() && !bytes.contains(&b'\'') {
-        // ASCII: the words are runs of bytes between the six ASCII whitespace characters of
-        // `char::is_whitespace`, found without decoding characters.
+        // ASCII: the words are runs of bytes between keepalived's six whitespace characters
+        // ([`is_space_char`]), found without decoding characters.
         let mut out = Vec::with_capacity(4);
         let mut start = None;
         for (i, &b) in bytes.iter().enumerate() {
@@ -245,7 +248,10 @@ pub fn split_args(command: &str) -> Vec<String> {
         return out;
     }
     if !command.contains('\'') {
-        return command.split_whitespace().map(str::to_owned).collect();
+        return (command.split(is_space_char))
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect();
     }
     split_args_quoted(command)
 }
@@ -266,7 +272,7 @@ fn split_args_quoted(command: &str) -> Vec<String> {
         } else if c == '\'' {
             quoted = true;
             in_word = true;
-        } else if c.is_whitespace() {
+        } else if is_space_char(c) {
             if in_word {
                 out.push(cur.clone());
                 cur.clear();
