@@ -19,7 +19,7 @@ use super::glob::components;
 pub use super::glob::{expand_braces, glob_match, path_glob_match};
 use super::lexer::{strip_comment, tokenize_line_into, trim_line, FileName, Location, Token};
 use super::lines::{clean_line, scan_plain, Lines};
-use super::params::{parse_seq, seq_arguments, Expanded, Params};
+use super::params::{parse_lst, parse_seq, seq_arguments, Expanded, Params};
 use super::text_arena::TextArena;
 
 /// Deepest include nesting accepted (a guard in addition to cycle detection).
@@ -451,6 +451,31 @@ impl<'a, 't> Reader<'a, 't> {
                             }
                             let s = *slot.get_or_insert_with(|| r.params.slot(&seq.var));
                             r.params.set_number(s, &seq, v);
+                            r.process_line(rest, loc.clone(), name, depth + 1, true);
+                        }
+                    });
+                }
+            }
+            return;
+        }
+        if let Some(lst) = (!plain).then(|| parse_lst(line)).flatten() {
+            match lst {
+                Err(e) => self.diags.push(Diagnostic::error(&loc, e)),
+                Ok((lst, rest)) => {
+                    if depth >= MAX_LINE_DEPTH {
+                        self.diags
+                            .push(Diagnostic::error(&loc, "~LST nested too deeply"));
+                        return;
+                    }
+                    self.nested(&loc, |r| {
+                        let slots: Vec<_> = lst.vars.iter().map(|v| r.params.slot(v)).collect();
+                        for set in &lst.sets {
+                            if r.exhausted() {
+                                break;
+                            }
+                            for (&slot, value) in slots.iter().zip(set) {
+                                r.params.set_text(slot, value);
+                            }
                             r.process_line(rest, loc.clone(), name, depth + 1, true);
                         }
                     });

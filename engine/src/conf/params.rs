@@ -226,6 +226,21 @@ impl Params {
         }
     }
 
+    /// Defines the parameter of `slot` as `value` (one line): a `~LST` round.
+    pub fn set_text(&mut self, slot: ParamSlot, value: &str) {
+        let Some(lines) = self.values.get_mut(slot.0) else {
+            return;
+        };
+        if lines.len() != 1 {
+            lines.clear();
+            lines.push(String::new());
+        }
+        if let Some(line) = lines.first_mut() {
+            line.clear();
+            line.push_str(value);
+        }
+    }
+
     /// Bytes moved by every substitution so far: the preprocessor counts them against its budget
     /// for the whole configuration.
     pub fn work(&self) -> usize {
@@ -478,6 +493,98 @@ pub fn parse_seq(line: &str) -> Option<Result<(Seq, &str), String>> {
         hex,
     };
     Some(Ok((seq, trim_blanks_start(&rest[close + 1..]))))
+}
+
+/// One `~LST(var, value, value, ...)` or `~LST({var, var}, {value, value}, ...)` prefix
+/// (keepalived.conf(5) "List blocks"; keepalived 2.2.7's `add_lst`, lib/parser.c): the rest of
+/// the line is read once per value set, with each variable set to its value of the set.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Lst {
+    /// The variables, in order.
+    pub vars: Vec<String>,
+    /// The value sets, in order, each as long as `vars` (keepalived leaves a missing value
+    /// empty).
+    pub sets: Vec<Vec<String>>,
+}
+
+/// Parses a line that starts `~LST`, as keepalived's `add_lst` reads it: spaces or tabs around
+/// every part; one variable, or several in braces; then the value sets, each one value or
+/// several in braces (a value ends at a space, tab, comma, brace or parenthesis; more values
+/// than variables is an error); then `)` and the rest of the line. `None` for other lines.
+pub fn parse_lst(line: &str) -> Option<Result<(Lst, &str), String>> {
+    let rest = line.strip_prefix("~LST")?;
+    let bad = || Some(Err(format!("invalid ~LST specification '{line}'")));
+    let Some(mut p) = trim_blanks_start(rest).strip_prefix('(') else {
+        return bad();
+    };
+    p = trim_blanks_start(p);
+    let braced = p.starts_with('{');
+    if braced {
+        p = skip(p, 1);
+    }
+    let mut vars = Vec::new();
+    loop {
+        let n = p.find([' ', '\t', ',', '}']).unwrap_or(p.len());
+        vars.push(p[..n].to_string());
+        p = skip(p, n);
+        if p.starts_with(if braced { '}' } else { ',' }) {
+            break;
+        }
+        if !p.starts_with(',') {
+            return bad();
+        }
+        p = skip(p, 1);
+    }
+    if p.starts_with('}') {
+        p = skip(p, 1);
+    }
+    let Some(after) = p.strip_prefix(',') else {
+        return bad();
+    };
+    p = trim_blanks_start(after);
+    let mut sets = Vec::new();
+    loop {
+        let braced = p.starts_with('{');
+        if braced {
+            p = skip(p, 1);
+        }
+        let mut set = Vec::with_capacity(vars.len());
+        loop {
+            let n = p.find([' ', '\t', ',', '}', ')']).unwrap_or(p.len());
+            set.push(p[..n].to_string());
+            p = skip(p, n);
+            if p.starts_with(if braced { '}' } else { ',' }) || (!braced && p.starts_with(')')) {
+                break;
+            }
+            if !p.starts_with(',') {
+                return bad();
+            }
+            p = skip(p, 1);
+            if set.len() >= vars.len() {
+                return Some(Err(format!(
+                    "~LST specification has too many values '{line}'"
+                )));
+            }
+        }
+        set.resize(vars.len(), String::new());
+        sets.push(set);
+        if braced && p.starts_with('}') {
+            p = skip(p, 1);
+        }
+        if p.starts_with(')') {
+            break;
+        }
+        if !p.starts_with(',') {
+            return bad();
+        }
+        p = skip(p, 1);
+    }
+    Some(Ok((Lst { vars, sets }, skip(p, 1))))
+}
+
+/// `p` past its first `n` bytes and the spaces and tabs after them.
+fn skip(p: &str, n: usize) -> &str {
+    trim_blanks_start(p.get(n..).unwrap_or(""))
 }
 
 /// The byte range of a `~SEQ` line's arguments after the variable (from just after the first

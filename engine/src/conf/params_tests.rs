@@ -106,6 +106,35 @@ fn seq_reads_as_keepalived_reads_it() {
     assert_eq!(seq_arguments("~SEQ(N)"), None);
 }
 
+/// keepalived 2.2.7's `add_lst` (lib/parser.c), with keepalived.conf(5)'s examples.
+#[test]
+fn lst_reads_as_keepalived_reads_it() {
+    let (l, rest) = parse_lst("~LST(IP, 1, 2, 3, 4) ~LST(IP1, 5,6,7) x")
+        .unwrap()
+        .unwrap();
+    assert_eq!(l.vars, ["IP"]);
+    assert_eq!(l.sets, [["1"], ["2"], ["3"], ["4"]]);
+    assert_eq!(rest, "~LST(IP1, 5,6,7) x");
+    let (l, rest) =
+        parse_lst("~LST ( { IP , IP1 } , {10,1},{20, 4} , { 5 } ,{12,8}) 192.168.${IP}.${IP1}")
+            .unwrap()
+            .unwrap();
+    assert_eq!(l.vars, ["IP", "IP1"]);
+    assert_eq!(l.sets, [["10", "1"], ["20", "4"], ["5", ""], ["12", "8"]]);
+    assert_eq!(rest, "192.168.${IP}.${IP1}");
+    for bad in [
+        "~LST",
+        "~LST IP, 1)",
+        "~LST(IP)",
+        "~LST(IP, 1",
+        "~LST({A, B}, {1, 2, 3}) x",
+        "~LST(IP, 1 2) x",
+    ] {
+        assert!(matches!(parse_lst(bad), Some(Err(_))), "{bad:?}");
+    }
+    assert_eq!(parse_lst("~SEQ(N, 3)"), None);
+}
+
 fn p_loop() -> Params {
     p(&[("A", "$A")])
 }

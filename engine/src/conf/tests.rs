@@ -377,6 +377,34 @@ fn a_parameter_name_ends_where_keepalived_ends_it() {
     assert!(e.iter().any(|l| l.contains("virtual_router_id")), "{e:?}");
 }
 
+/// keepalived.conf(5) "List blocks": `~LST` repeats the rest of its line once per value set,
+/// nested `~LST` and `~SEQ` multiply.
+#[test]
+fn list_blocks_repeat_the_line_per_value_set() {
+    let c = ok(&BASIC.replace(
+        "192.0.2.1/24",
+        "~LST({A, B}, {1,0},{2,5}) ~SEQ(C, 1, 2) 198.51.100.${A}${B}${C}\n  ~LST(X, 7, 8) 203.0.113.$X",
+    ));
+    let vips: Vec<String> = c.instances[0]
+        .virtual_addresses
+        .iter()
+        .map(|v| v.address.addr.to_string())
+        .collect();
+    assert_eq!(
+        vips,
+        [
+            "198.51.100.101",
+            "198.51.100.102",
+            "198.51.100.251",
+            "198.51.100.252",
+            "203.0.113.7",
+            "203.0.113.8"
+        ]
+    );
+    let e = errs(&format!("~LST({{A, B}}, {{1, 2, 3}}) x\n{BASIC}"));
+    assert!(e.iter().any(|l| l.contains("too many values")), "{e:?}");
+}
+
 #[test]
 fn notify_scripts_keep_arguments() {
     let c = ok(&BASIC.replace(
