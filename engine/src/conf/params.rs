@@ -213,32 +213,29 @@ impl Params {
     /// `define_one(name, v formatted)` does, without the look-up, and in the string the slot
     /// already holds when it holds one line (a `~SEQ` round).
     pub fn set_number(&mut self, slot: ParamSlot, seq: &Seq, v: i64) {
-        let Some(lines) = self.values.get_mut(slot.0) else {
-            return;
-        };
-        if lines.len() != 1 {
-            lines.clear();
-            lines.push(String::new());
-        }
-        if let Some(line) = lines.first_mut() {
-            line.clear();
+        if let Some(line) = self.one_line(slot) {
             seq.write(v, line);
         }
     }
 
     /// Defines the parameter of `slot` as `value` (one line): a `~LST` round.
     pub fn set_text(&mut self, slot: ParamSlot, value: &str) {
-        let Some(lines) = self.values.get_mut(slot.0) else {
-            return;
-        };
+        if let Some(line) = self.one_line(slot) {
+            line.push_str(value);
+        }
+    }
+
+    /// The value of `slot` made one empty line, in the string it already holds when it holds
+    /// one line, for a round to write into.
+    fn one_line(&mut self, slot: ParamSlot) -> Option<&mut String> {
+        let lines = self.values.get_mut(slot.0)?;
         if lines.len() != 1 {
             lines.clear();
             lines.push(String::new());
         }
-        if let Some(line) = lines.first_mut() {
-            line.clear();
-            line.push_str(value);
-        }
+        let line = lines.first_mut()?;
+        line.clear();
+        Some(line)
     }
 
     /// Bytes moved by every substitution so far: the preprocessor counts them against its budget

@@ -18,6 +18,15 @@ fn errs(src: &str) -> Vec<String> {
     }
 }
 
+/// The addresses of the first instance, as written.
+fn first_vips(c: &Config) -> Vec<String> {
+    c.instances[0]
+        .virtual_addresses
+        .iter()
+        .map(|v| v.address.addr.to_string())
+        .collect()
+}
+
 const BASIC: &str = "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1/24\n }\n}\n";
 
 #[test]
@@ -363,11 +372,7 @@ fn a_parameter_name_ends_where_keepalived_ends_it() {
         "$N=2\n$V=192.0.2.9\n{}",
         BASIC.replace("192.0.2.1/24", "$V\n  ~SEQ(i,1,$N) 198.51.100.$i")
     ));
-    let vips: Vec<String> = c.instances[0]
-        .virtual_addresses
-        .iter()
-        .map(|v| v.address.addr.to_string())
-        .collect();
+    let vips = first_vips(&c);
     assert_eq!(vips, ["192.0.2.9", "198.51.100.1", "198.51.100.2"]);
     // `$N` followed by a vertical tab, or a no-break space, is not a parameter.
     let e = errs(&format!(
@@ -385,11 +390,7 @@ fn list_blocks_repeat_the_line_per_value_set() {
         "192.0.2.1/24",
         "~LST({A, B}, {1,0},{2,5}) ~SEQ(C, 1, 2) 198.51.100.${A}${B}${C}\n  ~LST(X, 7, 8) 203.0.113.$X",
     ));
-    let vips: Vec<String> = c.instances[0]
-        .virtual_addresses
-        .iter()
-        .map(|v| v.address.addr.to_string())
-        .collect();
+    let vips = first_vips(&c);
     assert_eq!(
         vips,
         [
@@ -452,11 +453,7 @@ fn a_virtual_address_listed_twice_is_reported_at_the_second_line_and_held_once()
         "  192.0.2.1/24\n",
         "  192.0.2.1/24\n  192.0.2.2/24\n  192.0.2.1/24\n",
     ));
-    let vips: Vec<String> = c.instances[0]
-        .virtual_addresses
-        .iter()
-        .map(|a| a.address.addr.to_string())
-        .collect();
+    let vips = first_vips(&c);
     assert_eq!(vips, ["192.0.2.1", "192.0.2.2"]);
     let w: Vec<String> = c.warnings.iter().map(|d| d.to_string()).collect();
     assert!(
