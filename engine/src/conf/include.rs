@@ -661,7 +661,15 @@ impl<'a, 't> Reader<'a, 't> {
             return Some(line);
         };
         let pwd = dirname(name.as_str());
-        match self.params.substitute(&line[range.clone()], pwd) {
+        let work_before = self.params.work();
+        let substituted = self.params.substitute(&line[range.clone()], pwd);
+        // Counted as every substitution is: a long value in a `~SEQ` that a `~SEQ` repeats
+        // would otherwise be copied unbounded.
+        self.count(0, self.params.work() - work_before, 0, loc);
+        if self.exhausted() {
+            return None;
+        }
+        match substituted {
             Ok(Expanded::Line(args)) => {
                 let mut l = String::with_capacity(line.len() + args.len());
                 l.push_str(&line[..range.start]);

@@ -316,6 +316,29 @@ fn tokens_of_an_expanded_line_are_located_inside_the_line() {
 /// fuzz/regressions/config/expansion-bomb-*): each stops with one located error at the bound,
 /// instead of running to the old 2,000,000-line guard (seconds) or, with long lines, to
 /// terabytes.
+/// A parameter in a `~SEQ`'s numbers is substituted before they are read (keepalived's
+/// `add_seq`); that substitution counts against the expansion's bytes as every other does, or
+/// a long value (vertical tabs, which the number's reading skips) repeated by an outer `~SEQ`
+/// would be copied without bound (128 KiB 200,000 times).
+#[test]
+fn a_seq_s_substituted_numbers_count_against_the_bound() {
+    let m = MemoryLoader::new();
+    let text = format!(
+        "$S={}1\n~SEQ(i,1,100000) ~SEQ(j,1,$S) # x\n",
+        "\u{0b}".repeat(128 * 1024)
+    );
+    let a = TextArena::new();
+    let mut r = Reader::new(&m, &a, None);
+    r.read_text("k.conf", &text);
+    let errors: Vec<String> = r.diags.iter().map(|d| d.to_string()).collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains(&format!("expands to more than {MAX_TOTAL_BYTES} bytes")),
+        "{errors:?}"
+    );
+    assert!(r.total_bytes <= MAX_TOTAL_BYTES + super::super::params::MAX_EXPANDED_LEN);
+}
+
 #[test]
 fn error_free_expansion_bombs_stop_at_the_bound_with_one_located_error() {
     let m = MemoryLoader::new();
