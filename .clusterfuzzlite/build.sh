@@ -44,7 +44,9 @@ for src in fuzz_targets/*.rs; do
 done
 
 # The options the local long runs use (fuzz/long-run.sh): operation sequences are cut at 1 KiB,
-# a configuration input may take long in the instrumented build (expansion bounds, finding 9).
+# a configuration input may take long in the instrumented build (expansion bounds, finding 9),
+# and a configuration input's energy falls with its run time (a corpus that grew slow inputs
+# was otherwise mutated mostly through them; FUZZING.md, session 16).
 printf '[libfuzzer]\nmax_len = 1024\n' > "$OUT/engine.options"
-printf '[libfuzzer]\ndict = config.dict\ntimeout = 20\n' > "$OUT/config.options"
+printf '[libfuzzer]\ndict = config.dict\ntimeout = 20\nentropic_scale_per_exec_time = 1\n' > "$OUT/config.options"
 printf '[libfuzzer]\ndict = advert.dict\n' > "$OUT/advert.options"
