@@ -416,8 +416,15 @@ impl<'a, 't> Reader<'a, 't> {
             let Some((line, removed)) = self.params.conditional(line) else {
                 return;
             };
-            let col = loc.col.saturating_add(col_u32(removed));
-            (line, Location { col, ..loc })
+            // The prefix's width moves the column of a line as it stands in the file. A
+            // generated line (a multi-line parameter's, a `~SEQ` or `~LST` body) is located
+            // where it was used, which its prefix never was: the column stays (finding 18).
+            if depth == 0 {
+                let col = loc.col.saturating_add(col_u32(removed));
+                (line, Location { col, ..loc })
+            } else {
+                (line, loc)
+            }
         };
         if let Some(def) = (!plain).then(|| Params::definition(line)).flatten() {
             self.params.define(def.name, vec![def.value]);

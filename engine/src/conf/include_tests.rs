@@ -310,12 +310,16 @@ fn tokens_of_an_expanded_line_are_located_inside_the_line() {
     let r = read("  a  b\n");
     let cols: Vec<u32> = r.line(0).iter().map(|t| t.loc.col).collect();
     assert_eq!(cols, [3, 6]);
+    // A conditional line of a multi-line parameter: its prefix's width does not move the column
+    // of the use site, which the prefix never was at (finding 18: column 41 of a 22-character
+    // line; fuzz/regressions/config/conditional-in-multiline-parameter-column*).
+    let r = read("$M=a \\\n@^other-id-of-some-length b }\n  x${M}\n");
+    let at: Vec<(u32, u32)> = (0..2)
+        .flat_map(|k| r.line(k).iter().map(|t| (t.loc.line, t.loc.col)))
+        .collect();
+    assert!(at.iter().all(|&(l, c)| l == 3 && c == 3), "{at:?}");
 }
 
-/// Expansion bombs without a single error (found by the config fuzz target; reproducers in
-/// fuzz/regressions/config/expansion-bomb-*): each stops with one located error at the bound,
-/// instead of running to the old 2,000,000-line guard (seconds) or, with long lines, to
-/// terabytes.
 /// A parameter in a `~SEQ`'s numbers is substituted before they are read (keepalived's
 /// `add_seq`); that substitution counts against the expansion's bytes as every other does, or
 /// a long value (vertical tabs, which the number's reading skips) repeated by an outer `~SEQ`
@@ -339,6 +343,10 @@ fn a_seq_s_substituted_numbers_count_against_the_bound() {
     assert!(r.total_bytes <= MAX_TOTAL_BYTES + super::super::params::MAX_EXPANDED_LEN);
 }
 
+/// Expansion bombs without a single error (found by the config fuzz target; reproducers in
+/// fuzz/regressions/config/expansion-bomb-*): each stops with one located error at the bound,
+/// instead of running to the old 2,000,000-line guard (seconds) or, with long lines, to
+/// terabytes.
 #[test]
 fn error_free_expansion_bombs_stop_at_the_bound_with_one_located_error() {
     let m = MemoryLoader::new();
