@@ -737,6 +737,11 @@ impl Contract {
         if let Some(c) = engine.next_link_change() {
             earliest = Some(earliest.map_or(c, |e| e.min(c)));
         }
+        // And the end of vrrp_startup_delay (engine/src/engine/mod.rs): the instances wait in
+        // INIT, with no deadline of their own (fuzz finding 19).
+        if let Some(c) = engine.startup_due() {
+            earliest = Some(earliest.map_or(c, |e| e.min(c)));
+        }
         if next != earliest {
             let who: Vec<String> = engine
                 .instances()

@@ -587,6 +587,13 @@ impl Engine {
         self.run_due_checks(now);
     }
 
+    /// When `vrrp_startup_delay` ends and the instances start: one of [`Engine::poll_timeout`]'s
+    /// deadlines (`None` without a delay, before [`Input::Start`] and once started), for a
+    /// checker of the run-loop contract that accounts for each of them.
+    pub fn startup_due(&self) -> Option<Instant> {
+        self.start_at
+    }
+
     /// The one next deadline: call [`Engine::handle_timeout`] when it is reached. `None` when no
     /// timer runs. Never earlier than a deadline that is really due (stale schedule entries are
     /// cleaned here, so the runner is not woken for nothing).
