@@ -729,17 +729,7 @@ impl Contract {
             "router counters {router_drops} != {} ProtocolError actions without instance",
             self.router_errors
         );
-        // The check programs' schedule (engine/src/engine/checks.rs) is the other deadline.
-        if let Some(c) = engine.next_check_due() {
-            earliest = Some(earliest.map_or(c, |e| e.min(c)));
-        }
-        // And a delayed link change (interface_up_down_delays, engine/src/engine/link_delay.rs).
-        if let Some(c) = engine.next_link_change() {
-            earliest = Some(earliest.map_or(c, |e| e.min(c)));
-        }
-        // And the end of vrrp_startup_delay (engine/src/engine/mod.rs): the instances wait in
-        // INIT, with no deadline of their own (fuzz finding 19).
-        if let Some(c) = engine.startup_due() {
+        for c in router_deadlines(engine).into_iter().flatten() {
             earliest = Some(earliest.map_or(c, |e| e.min(c)));
         }
         if next != earliest {
@@ -924,4 +914,16 @@ fn fresh_mirror(engine: &Engine, config: &EngineConfig) -> Vec<Mirror> {
             ..Mirror::default()
         })
         .collect()
+}
+
+/// The deadlines of [`Engine::poll_timeout`] that belong to no instance: the check programs'
+/// schedule (engine/src/engine/checks.rs), a delayed link change (interface_up_down_delays,
+/// engine/src/engine/link_delay.rs) and the end of vrrp_startup_delay (engine/src/engine/mod.rs:
+/// the instances wait in INIT with no deadline of their own; fuzz finding 19).
+fn router_deadlines(engine: &Engine) -> [Option<Instant>; 3] {
+    [
+        engine.next_check_due(),
+        engine.next_link_change(),
+        engine.startup_due(),
+    ]
 }

@@ -430,64 +430,7 @@ impl<'a, 't> Reader<'a, 't> {
             self.params.define(def.name, vec![def.value]);
             return;
         }
-        // keepalived substitutes parameters in a `~SEQ`'s numbers before reading them.
-        let line = if first == b'~' && line.starts_with("~SEQ") {
-            match self.seq_parameters(line, &loc, name) {
-                Some(l) => l,
-                None => return,
-            }
-        } else {
-            line
-        };
-        if let Some(seq) = (!plain).then(|| parse_seq(line)).flatten() {
-            match seq {
-                Err(e) => self.diags.push(Diagnostic::error(&loc, e)),
-                Ok((seq, rest)) => {
-                    if depth >= MAX_LINE_DEPTH {
-                        self.diags
-                            .push(Diagnostic::error(&loc, "~SEQ nested too deeply"));
-                        return;
-                    }
-                    self.nested(&loc, |r| {
-                        // The variable is looked up once, on the first round: a parameter
-                        // keeps its slot whatever the rounds define.
-                        let mut slot = None;
-                        for v in seq.values() {
-                            if r.exhausted() {
-                                break;
-                            }
-                            let s = *slot.get_or_insert_with(|| r.params.slot(&seq.var));
-                            r.params.set_number(s, &seq, v);
-                            r.process_line(rest, loc.clone(), name, depth + 1, true);
-                        }
-                    });
-                }
-            }
-            return;
-        }
-        if let Some(lst) = (!plain).then(|| parse_lst(line)).flatten() {
-            match lst {
-                Err(e) => self.diags.push(Diagnostic::error(&loc, e)),
-                Ok((lst, rest)) => {
-                    if depth >= MAX_LINE_DEPTH {
-                        self.diags
-                            .push(Diagnostic::error(&loc, "~LST nested too deeply"));
-                        return;
-                    }
-                    self.nested(&loc, |r| {
-                        let slots: Vec<_> = lst.vars.iter().map(|v| r.params.slot(v)).collect();
-                        for set in &lst.sets {
-                            if r.exhausted() {
-                                break;
-                            }
-                            for (&slot, value) in slots.iter().zip(set) {
-                                r.params.set_text(slot, value);
-                            }
-                            r.process_line(rest, loc.clone(), name, depth + 1, true);
-                        }
-                    });
-                }
-            }
+        if line.starts_with('~') && self.repeat_line(line, &loc, name, depth) {
             return;
         }
         // Most lines name no parameter: they are tokenized in place, with no copy. A line that
@@ -660,6 +603,75 @@ impl<'a, 't> Reader<'a, 't> {
     /// `$PARAMETER` substitution of one line (which contains a `$`): the substituted line, or
     /// `None` when the line was reported, exhausted the budget or expanded to several lines
     /// (which were processed here).
+    /// A `~SEQ` or `~LST` line (keepalived's `add_seq` / `add_lst`): the rest of the line read
+    /// once per round with the variables set, or the line's error. `false` when the line is
+    /// neither (another line that starts with `~`).
+    fn repeat_line(&mut self, line: &'t str, loc: &Location, name: FileName, depth: usize) -> bool {
+        // keepalived substitutes parameters in a `~SEQ`'s numbers before reading them.
+        let line = if line.starts_with("~SEQ") {
+            match self.seq_parameters(line, loc, name) {
+                Some(l) => l,
+                None => return true,
+            }
+        } else {
+            line
+        };
+        if let Some(seq) = parse_seq(line) {
+            match seq {
+                Err(e) => self.diags.push(Diagnostic::error(loc, e)),
+                Ok((seq, rest)) if self.may_nest(loc, "~SEQ", depth) => {
+                    self.nested(loc, |r| {
+                        // The variable is looked up once, on the first round: a parameter keeps
+                        // its slot whatever the rounds define.
+                        let mut slot = None;
+                        for v in seq.values() {
+                            if r.exhausted() {
+                                break;
+                            }
+                            let s = *slot.get_or_insert_with(|| r.params.slot(&seq.var));
+                            r.params.set_number(s, &seq, v);
+                            r.process_line(rest, loc.clone(), name, depth + 1, true);
+                        }
+                    });
+                }
+                Ok(_) => {}
+            }
+            return true;
+        }
+        if let Some(lst) = parse_lst(line) {
+            match lst {
+                Err(e) => self.diags.push(Diagnostic::error(loc, e)),
+                Ok((lst, rest)) if self.may_nest(loc, "~LST", depth) => {
+                    self.nested(loc, |r| {
+                        let slots: Vec<_> = lst.vars.iter().map(|v| r.params.slot(v)).collect();
+                        for set in &lst.sets {
+                            if r.exhausted() {
+                                break;
+                            }
+                            for (&slot, value) in slots.iter().zip(set) {
+                                r.params.set_text(slot, value);
+                            }
+                            r.process_line(rest, loc.clone(), name, depth + 1, true);
+                        }
+                    });
+                }
+                Ok(_) => {}
+            }
+            return true;
+        }
+        false
+    }
+
+    /// Whether a `what` line at `depth` may repeat its body one level deeper; else its error.
+    fn may_nest(&mut self, loc: &Location, what: &str, depth: usize) -> bool {
+        if depth >= MAX_LINE_DEPTH {
+            self.diags
+                .push(Diagnostic::error(loc, format!("{what} nested too deeply")));
+            return false;
+        }
+        true
+    }
+
     /// `line` (a `~SEQ` line) with the parameters in its numbers substituted, as keepalived's
     /// `add_seq` does (`replace_param` on the text between the variable and the `)`); `None`,
     /// with an error, when one names a multi-line parameter or substitution fails.

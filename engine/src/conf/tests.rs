@@ -374,6 +374,12 @@ fn a_parameter_name_ends_where_keepalived_ends_it() {
     ));
     let vips = first_vips(&c);
     assert_eq!(vips, ["192.0.2.9", "198.51.100.1", "198.51.100.2"]);
+    // After a conditional's prefix too (keepalived rechecks the line once the prefix is gone).
+    let c = ok(&format!(
+        "$N=2\n{}",
+        BASIC.replace("192.0.2.1/24", "@^other ~SEQ(i,1,$N) 198.51.100.$i")
+    ));
+    assert_eq!(first_vips(&c), ["198.51.100.1", "198.51.100.2"]);
     // `$N` followed by a vertical tab, or a no-break space, is not a parameter.
     let e = errs(&format!(
         "$N=5\n{}",
