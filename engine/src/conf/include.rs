@@ -600,9 +600,6 @@ impl<'a, 't> Reader<'a, 't> {
             .unwrap_or_default()
     }
 
-    /// `$PARAMETER` substitution of one line (which contains a `$`): the substituted line, or
-    /// `None` when the line was reported, exhausted the budget or expanded to several lines
-    /// (which were processed here).
     /// A `~SEQ` or `~LST` line (keepalived's `add_seq` / `add_lst`): the rest of the line read
     /// once per round with the variables set, or the line's error. `false` when the line is
     /// neither (another line that starts with `~`).
@@ -710,6 +707,9 @@ impl<'a, 't> Reader<'a, 't> {
         }
     }
 
+    /// `$PARAMETER` substitution of one line (which contains a `$`): the substituted line, or
+    /// `None` when the line was reported, exhausted the budget or expanded to several lines
+    /// (which were processed here).
     fn substitute(
         &mut self,
         line: &str,

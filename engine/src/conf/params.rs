@@ -7,6 +7,7 @@
 
 use super::fast_hash::FastMap;
 use super::lexer::{is_space_char, trim_blanks_start, trim_line};
+use super::rt_names::c_number;
 
 /// Limits that keep hostile input from exploding (a parameter defined in terms of itself, or
 /// doubling at every level): past them the line is rejected with an error.
@@ -595,28 +596,22 @@ pub fn seq_arguments(line: &str) -> Option<core::ops::Range<usize>> {
 }
 
 /// An integer as C's `strtol(s, &end, 0)` reads it, when it reads all of `s`: an optional sign,
-/// then `0x` and hexadecimal digits, or `0` and octal digits, or decimal digits. `None` for
-/// anything else and for a value outside `i64`.
+/// then what [`c_number`] reads (`0x` hexadecimal, a leading `0` octal, else decimal). `None`
+/// for anything else and for a value outside `i64`.
 fn strtol(s: &str) -> Option<i64> {
-    let (negative, digits) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
+    let (negative, digits) = match s.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
-    let (radix, digits) = if let Some(h) = digits
-        .strip_prefix("0x")
-        .or_else(|| digits.strip_prefix("0X"))
+    // `c_number`'s radix parse would also take a sign after the prefix ("0x+5", "--5"); C's
+    // does not.
+    if !digits
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit() || b == b'x' || b == b'X')
     {
-        (16, h)
-    } else if digits.len() > 1 && digits.starts_with('0') {
-        (8, &digits[1..])
-    } else {
-        (10, digits)
-    };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
         return None;
     }
-    let magnitude = u64::from_str_radix(digits, radix).ok()?;
+    let magnitude = c_number(digits)?;
     if negative {
         0i64.checked_sub_unsigned(magnitude)
     } else {

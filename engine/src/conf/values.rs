@@ -5,7 +5,7 @@
 use core::time::Duration;
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::lexer::is_space_char;
+use super::lexer::{is_space, is_space_char};
 
 /// Parses an integer in `min..=max`.
 pub fn int_in(text: &str, min: i64, max: i64, what: &str) -> Result<i64, String> {
@@ -223,17 +223,15 @@ fn split_at_byte(text: &str, sep: u8) -> Option<(&str, &str)> {
 /// ([`is_space_char`], ASCII) separate arguments, single
 /// quotes group (and are removed).
 pub fn split_args(command: &str) -> Vec<String> {
-    // Without a quote the words are the whitespace-separated runs (the loop below gives the
-    // same): each copied once at its length instead of grown a character at a time.
-    let bytes = command.as_bytes();
-    if bytes.is_ascii() && !bytes.contains(&b'\'') {
-        // ASCII: the words are runs of bytes between keepalived's six whitespace characters
-        // ([`is_space_char`]), found without decoding characters.
+    // Without a quote the words are the runs between whitespace bytes (the loop below gives the
+    // same): each copied once at its length instead of grown a character at a time. The six
+    // whitespace characters are ASCII, which no byte of a longer UTF-8 character equals, so
+    // the cuts fall on character boundaries whatever the text.
+    if !command.contains('\'') {
         let mut out = Vec::with_capacity(4);
         let mut start = None;
-        for (i, &b) in bytes.iter().enumerate() {
-            let space = matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
-            match (space, start) {
+        for (i, &b) in command.as_bytes().iter().enumerate() {
+            match (is_space(b), start) {
                 (true, Some(s)) => {
                     out.push(command[s..i].to_owned());
                     start = None;
@@ -246,12 +244,6 @@ pub fn split_args(command: &str) -> Vec<String> {
             out.push(command[s..].to_owned());
         }
         return out;
-    }
-    if !command.contains('\'') {
-        return (command.split(is_space_char))
-            .filter(|w| !w.is_empty())
-            .map(str::to_owned)
-            .collect();
     }
     split_args_quoted(command)
 }
