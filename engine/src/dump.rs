@@ -931,12 +931,11 @@ struct Trackers<'a> {
     /// groups' after them), and whether the engine applies no weight (a sync group member
     /// without `sync_group_tracking_weight`).
     own: Vec<(&'a [Track], bool)>,
-    /// The `Tracking instances` rows of each script, file and process: the instances' own
-    /// trackers in instance order, then each sync group's members (unweighted, keepalived's),
-    /// in group order.
+    /// The `Tracking instances` rows of each script, file and process that an instance or a
+    /// sync group tracks (its key, even with no row: a group without members): the instances'
+    /// own trackers in instance order, then each sync group's members (unweighted,
+    /// keepalived's), in group order.
     rows: FastMap<TrackTarget, Vec<String>>,
-    /// Every script, file and process an instance or a sync group tracks.
-    tracked: FastSet<TrackTarget>,
     /// The engine's scripts by name (the first of a name).
     scripts: FastMap<&'a str, &'a crate::setup::ScriptConfig>,
 }
@@ -955,7 +954,6 @@ impl<'a> Trackers<'a> {
         }
         let mut own = Vec::with_capacity(e.instances.len());
         let mut rows: FastMap<TrackTarget, Vec<String>> = FastMap::default();
-        let mut tracked = FastSet::default();
         for (i, c) in cfg.instances.iter().zip(&e.instances) {
             let from_group = first_group.get(i.name.as_str()).map_or(0, |g| {
                 g.track_interfaces.len()
@@ -979,7 +977,6 @@ impl<'a> Trackers<'a> {
                 rows.entry(t.target.clone())
                     .or_default()
                     .push(format!("     {}, weight {weight}{reverse}", i.name));
-                tracked.insert(t.target.clone());
             }
         }
         for g in &cfg.sync_groups {
@@ -994,7 +991,6 @@ impl<'a> Trackers<'a> {
             // A name the group lists twice still makes one row per member.
             let mut seen = FastSet::default();
             for target in targets {
-                tracked.insert(target.clone());
                 if seen.insert(target.clone()) {
                     let r = rows.entry(target).or_default();
                     r.extend(g.members.iter().map(|m| format!("     {m}, weight 0")));
@@ -1005,12 +1001,7 @@ impl<'a> Trackers<'a> {
         for sc in &e.scripts {
             scripts.entry(sc.name.as_str()).or_insert(sc);
         }
-        Trackers {
-            own,
-            rows,
-            tracked,
-            scripts,
-        }
+        Trackers { own, rows, scripts }
     }
 
     /// The `k`th instance's own trackers, and whether their weights are ignored.
@@ -1020,7 +1011,7 @@ impl<'a> Trackers<'a> {
 
     /// Whether any instance (its own trackers) or sync group tracks `target`.
     fn is_tracked(&self, target: &TrackTarget) -> bool {
-        self.tracked.contains(target)
+        self.rows.contains_key(target)
     }
 }
 
