@@ -16,9 +16,10 @@
 
 use std::fs;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use vigil_tests::http_lab::Proc;
 use vigil_tests::netns::{not_run, require_root, wait_until, Kind, Lab};
 
 /// The DNS server: every question answered `delay` seconds after it came, on a thread each
@@ -86,16 +87,6 @@ impl Drop for NetnsEtc {
     }
 }
 
-/// The DNS server's process, ended on drop (it was started by this test, by its PID).
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 const CONF: &str = "vrrp_instance VI_NAME {\n  state BACKUP\n  interface eth0\n  \
                     virtual_router_id 71\n  priority 100\n  advert_int 1\n  \
                     virtual_ipaddress {\n    192.0.2.71/24\n  }\n}\n";
@@ -114,7 +105,8 @@ fn a_late_answer_of_the_resolver_becomes_router_id() {
     let _etc = NetnsEtc::new(&ns);
     let dns_log = lab.write("dns.log", "");
     let script = lab.write("dns.py", DNS);
-    let server = Server(
+    // Ended (by its PID) when dropped, also when the test fails.
+    let server = Proc(Some(
         Command::new("ip")
             .args(["netns", "exec", &ns, "python3"])
             .arg(&script)
@@ -123,7 +115,7 @@ fn a_late_answer_of_the_resolver_becomes_router_id() {
             .stdin(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start the DNS server: {e}")),
-    );
+    ));
     let read = |p: &PathBuf| fs::read_to_string(p).unwrap_or_default();
     assert!(
         wait_until(Duration::from_secs(20), || read(&dns_log).contains("ready")),

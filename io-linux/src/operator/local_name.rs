@@ -165,14 +165,10 @@ fn lookup() -> Option<String> {
     first.canonname.filter(|n| !n.is_empty())
 }
 
-/// `router_id` when the configuration sets none.
-pub fn default_router_id() -> String {
-    local_name().unwrap_or(UNKNOWN).to_string()
-}
-
-/// The `router_id` in effect: the configured one, else [`default_router_id`].
-pub fn router_id(configured: Option<&str>) -> String {
-    configured.map_or_else(default_router_id, str::to_string)
+/// The `router_id` in effect: the configured one, else the local name, else `[unknown]` while
+/// it has not resolved (asked at each call, so that a late answer is taken).
+pub fn router_id(configured: Option<&str>) -> &str {
+    configured.unwrap_or_else(|| local_name().unwrap_or(UNKNOWN))
 }
 
 /// `notification_email_from` when the configuration sets none and an `smtp_server` is set:
@@ -259,10 +255,11 @@ mod tests {
         };
         assert_eq!(local_name().map(str::to_string), expected);
         assert_eq!(
-            default_router_id(),
+            router_id(None),
             expected.as_deref().unwrap_or(UNKNOWN),
             "router_id's default"
         );
+        assert_eq!(router_id(Some("lb9")), "lb9");
         assert_eq!(default_email_from().is_some(), expected.is_some());
     }
 }

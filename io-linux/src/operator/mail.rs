@@ -95,7 +95,7 @@ impl MailSettings {
 
     /// The subject's prefix: `router_id`, else the local name, else `[unknown]`.
     pub fn subject_router_id(&self) -> String {
-        super::local_name::router_id(self.router_id.as_deref())
+        super::local_name::router_id(self.router_id.as_deref()).to_string()
     }
 }
 

@@ -108,15 +108,6 @@ pub struct Operator {
     opts: OperatorOptions,
 }
 
-/// [`Operator::router_id`] of a configured `router_id` (a function of the field alone, so that it
-/// can be borrowed beside the operator's other fields).
-fn router_id_of(configured: &Option<String>) -> &str {
-    match configured {
-        Some(r) => r,
-        None => local_name::local_name().unwrap_or(local_name::UNKNOWN),
-    }
-}
-
 impl Operator {
     /// Set everything up from the configuration. Failures (a socket that cannot be bound, a FIFO
     /// that cannot be created, a refused script) are logged and leave that part out: none of
@@ -167,7 +158,7 @@ impl Operator {
     /// `router_id`, or the local name, or `[unknown]` while it has not resolved (asked at each
     /// use, so that a late answer of the resolver is taken: [`local_name`]).
     pub fn router_id(&self) -> &str {
-        router_id_of(&self.configured_router_id)
+        local_name::router_id(self.configured_router_id.as_deref())
     }
 
     /// Hand over one engine action (call it before carrying the action out, for every action).
@@ -219,7 +210,7 @@ impl Operator {
 
     /// The control socket is readable: answer the clients.
     pub fn on_status_readable(&mut self, engine: &Engine) {
-        let router_id = router_id_of(&self.configured_router_id);
+        let router_id = local_name::router_id(self.configured_router_id.as_deref());
         if let Some(s) = &mut self.status {
             s.on_readable(engine, router_id);
         }
