@@ -17,7 +17,10 @@ use std::collections::BTreeMap;
 use super::diag::Diagnostic;
 use super::glob::components;
 pub use super::glob::{expand_braces, glob_match, path_glob_match};
-use super::lexer::{strip_comment, tokenize_line_into, trim_line, FileName, Location, Token};
+use super::lexer::{
+    is_space, strip_comment, tokenize_line_into, trim_blanks_start, trim_line, FileName, Location,
+    Token,
+};
 use super::lines::{clean_line, scan_plain, Lines};
 use super::params::{parse_lst, parse_seq, seq_arguments, Expanded, Params};
 use super::text_arena::TextArena;
@@ -282,7 +285,7 @@ impl<'a, 't> Reader<'a, 't> {
                 if end > start {
                     let loc = Location::new(name, lineno, col_u32(1 + start));
                     if self.begin_line(end - start, &loc) {
-                        self.end_line(before, name);
+                        self.end_line(before, name, &rest[start..end]);
                     } else {
                         self.tokens.truncate(before);
                     }
@@ -461,7 +464,7 @@ impl<'a, 't> Reader<'a, 't> {
         let start = self.tokens.len();
         if repeat.is_some() && self.repeat == repeat {
             self.tokens.extend_from_slice(&self.repeat_tokens);
-            self.end_line(start, name);
+            self.end_line(start, name, line);
             return;
         }
         match tokenize_line_into(line, name, loc.line, loc.col, self.arena, &mut self.tokens) {
@@ -482,7 +485,7 @@ impl<'a, 't> Reader<'a, 't> {
                 return;
             }
         }
-        self.end_line(start, name);
+        self.end_line(start, name, line);
     }
 
     /// The bookkeeping before a line of `len` bytes (trimmed) at `loc` is read: counts it
@@ -540,24 +543,32 @@ impl<'a, 't> Reader<'a, 't> {
         true
     }
 
-    /// After a line's tokens (`tokens[start..]`) are read: an include is read now, any other
-    /// line with tokens ends a line. Inlined for the lines whose first word is quoted or does
-    /// not start with `i` (nearly all: 30 instructions a line in a call before); the others
-    /// go to [`Self::end_line_i`].
+    /// After a line's tokens (`tokens[start..]`, read from `line`) are read: an include is
+    /// read now, any other line with tokens ends a line. Inlined for the lines whose first
+    /// word is quoted or does not start with `i` (nearly all: 30 instructions a line in a call
+    /// before); the others go to [`Self::end_line_i`].
     #[inline]
-    fn end_line(&mut self, start: usize, name: FileName) {
+    fn end_line(&mut self, start: usize, name: FileName, line: &str) {
         match self.tokens.get_mut(start) {
             None => {}
             Some(first) if first.quoted || first.text.as_bytes().first() != Some(&b'i') => {
                 first.starts_line = true;
             }
-            Some(_) => self.end_line_i(start, name),
+            Some(_) => self.end_line_i(start, name, line),
         }
     }
 
     /// [`Self::end_line`] for any line (an include among them).
+    ///
+    /// keepalived (lib/parser.c, `is_include`) takes a line for an include when its text, as
+    /// it stands after a conditional's prefix and the parameters' substitution, and then the
+    /// spaces and tabs before it (keepalived's `decomment` again), begins with the keyword and the keyword is followed by
+    /// whitespace. So a carriage return or form feed before `include`, or a brace glued to it
+    /// (`include{`), makes the line an ordinary one, with `include` an unknown keyword. (A
+    /// lone `include` is read as an include here, and refused for its missing pattern: a
+    /// mistake to report, where keepalived warns of an unknown keyword.)
     #[inline(never)]
-    fn end_line_i(&mut self, start: usize, name: FileName) {
+    fn end_line_i(&mut self, start: usize, name: FileName, line: &str) {
         if let Some(first) = self.tokens.get(start) {
             let kw = first.text;
             // One byte compared for the lines that are not includes (nearly all) instead of six
@@ -569,6 +580,11 @@ impl<'a, 't> Reader<'a, 't> {
                     kw,
                     "include" | "includer" | "includem" | "includew" | "includeb" | "includea"
                 )
+                && std::ptr::eq(kw.as_ptr(), trim_blanks_start(line).as_ptr())
+                && trim_blanks_start(line)
+                    .as_bytes()
+                    .get(kw.len())
+                    .is_none_or(|&b| is_space(b))
             {
                 // The words `include` reads (the first three: text and place), copied out of
                 // the line: a vector of the line's tokens was an allocation per `include` line.

@@ -516,6 +516,47 @@ fn include_patterns_resolve_against_the_including_files_directory() {
     );
 }
 
+/// keepalived's `is_include` (lib/parser.c): a line is an include when its text begins with
+/// the keyword, followed by whitespace, once the spaces and tabs before it, a conditional's
+/// prefix and the parameters' substitution are gone (checked against keepalived 2.2.7's `-t`,
+/// each case). A carriage return, vertical tab or form
+/// feed before the keyword (a line start skips only spaces and tabs), or a brace glued to it,
+/// leaves an ordinary line whose first word is `include`; a tab, a carriage return or a
+/// parameter's text may follow or lead to it.
+#[test]
+fn include_is_a_keyword_only_at_the_start_of_the_line() {
+    let mut m = MemoryLoader::new();
+    m.add("/etc/k/a.conf", "from_a\n");
+    let a = TextArena::new();
+    let mut r = Reader::new(&m, &a, Some("lb1".to_string()));
+    r.read_text(
+        "/etc/k/main.conf",
+        "\rinclude a.conf\n \t\x0binclude a.conf\n\x0cincluder a.conf\ninclude{ a.conf\n\
+         \tinclude\ta.conf\ninclude\ra.conf\n@lb1 includer a.conf\n$I=include\n$I a.conf\n\
+         $E=\n$E include a.conf\n",
+    );
+    let words: Vec<Vec<&str>> = r
+        .tokens
+        .chunk_by(|_, t| !t.starts_line)
+        .map(|l| l.iter().map(|t| t.text).collect())
+        .collect();
+    assert_eq!(
+        words,
+        [
+            vec!["include", "a.conf"],
+            vec!["include", "a.conf"],
+            vec!["includer", "a.conf"],
+            vec!["include", "{", "a.conf"],
+            vec!["from_a"],
+            vec!["from_a"],
+            vec!["from_a"],
+            vec!["from_a"],
+            vec!["from_a"],
+        ]
+    );
+    assert!(r.diags.is_empty(), "{:?}", r.diags);
+}
+
 /// The rounds of a `~SEQ` whose body substitution leaves as it is give the tokens of the body
 /// tokenized at the body's place, every round (the reader copies the last round's), also when
 /// another line comes between two sequences with the same body text, and a body that a
