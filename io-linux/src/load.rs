@@ -122,6 +122,35 @@ enum Use {
     Route,
 }
 
+/// `vrrp_cpu_affinity` / `checker_cpu_affinity` CPUs that are not online (`online` CPUs, numbered
+/// from 0): an error each, at the list, as keepalived 2.2.7's `get_cpu_affinity` reports them
+/// (its bound is `sysconf(_SC_NPROCESSORS_ONLN)`). The daemon does not start with them (a
+/// reload with them is refused), and `-t` fails.
+pub fn offline_cpus(cfg: &conf::Config, online: u32) -> Vec<Diagnostic> {
+    let g = &cfg.global;
+    [("vrrp", &g.vrrp_process), ("checker", &g.checker_process)]
+        .into_iter()
+        .filter_map(|(which, p)| {
+            let (cpus, loc) = p.cpu_affinity.as_ref()?;
+            let off: Vec<String> = cpus
+                .iter()
+                .filter(|&&c| c >= online)
+                .map(ToString::to_string)
+                .collect();
+            (!off.is_empty()).then(|| {
+                Diagnostic::error(
+                    loc,
+                    format!(
+                        "{which}_cpu_affinity: CPU {} not online (this machine has CPUs 0-{})",
+                        off.join(", "),
+                        online.saturating_sub(1)
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
 /// Every interface the configuration names that `exists` says is missing, as diagnostics at
 /// the line that names it, as `keepalived -t` reports them: an instance's interface, a
 /// tracked interface, a `garp_group`'s interface, the `dev` of a route or a route's nexthop

@@ -12,7 +12,9 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use vigil_engine::Instant;
 
 mod realtime;
+mod sched;
 pub use realtime::*;
+pub use sched::*;
 
 /// Turn a `-1` return into the thread's `errno` as an [`io::Error`].
 fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {

@@ -41,7 +41,7 @@ fn spin_until_demoted() -> Option<bool> {
 /// vigild before this guard logged a demotion that the kernel had refused); "daemon": given up
 /// only when RLIMIT_RTPRIO allows the way back, as privilege::confine does.
 fn child_side(mode: &str) {
-    let rt = sys::enter_realtime();
+    let rt = sys::enter_realtime(sys::Plan::default());
     println!("mode {mode}: {rt:?}");
     assert!(rt.fifo, "{rt:?}");
     assert_eq!(policy(), libc::SCHED_FIFO);

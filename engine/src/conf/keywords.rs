@@ -337,7 +337,8 @@ const fn k(section: Section, name: &'static str, class: Class) -> Keyword {
 }
 
 // Reasons shared by several keywords.
-const SCHED: Class = N("process scheduling and memory locking of keepalived's child processes: set them on vigild's systemd unit (Nice=, CPUSchedulingPolicy=, CPUSchedulingPriority=, CPUAffinity=, LimitRTTIME=)");
+const SCHED: Class =
+    N("process scheduling of keepalived's BFD process: Vigil has no BFD subsystem");
 const PROCNAME: Class =
     N("names of keepalived's child processes: vigild is one process, named vigild");
 const SNMP: Class = N("Vigil has no SNMP agent: the Prometheus textfile (--metrics-file) and `vigild status --json` carry the same state and counters");
@@ -415,8 +416,8 @@ pub const KEYWORDS: &[Keyword] = &[
     k(GlobalDefs, "checker_process_name", PROCNAME),
     k(GlobalDefs, "lvs_process_name", PROCNAME),
     k(GlobalDefs, "bfd_process_name", PROCNAME),
-    k(GlobalDefs, "max_auto_priority", N("vigild does not raise its own scheduling priority when timers run late: set CPUSchedulingPolicy=rr in its systemd unit")),
-    k(GlobalDefs, "min_auto_priority_delay", N("vigild does not raise its own scheduling priority when timers run late: set CPUSchedulingPolicy=rr in its systemd unit")),
+    k(GlobalDefs, "max_auto_priority", N("vigild runs at real-time priority from the start (SCHED_FIFO 10, or vrrp_rt_priority at SCHED_RR): there is no later raise to bound")),
+    k(GlobalDefs, "min_auto_priority_delay", N("vigild runs at real-time priority from the start (SCHED_FIFO 10, or vrrp_rt_priority at SCHED_RR): there is no later raise to bound")),
     k(GlobalDefs, "dynamic_interfaces", H),
     k(GlobalDefs, "default_interface", H),
     k(GlobalDefs, "disable_local_igmp", H),
@@ -452,18 +453,18 @@ pub const KEYWORDS: &[Keyword] = &[
     k(GlobalDefs, "nftables_ipvs", NFT_IPVS),
     k(GlobalDefs, "nftables_ipvs_priority", NFT_IPVS),
     k(GlobalDefs, "nftables_ipvs_start_fwmark", NFT_IPVS),
-    k(GlobalDefs, "vrrp_priority", SCHED),
-    k(GlobalDefs, "vrrp_no_swap", SCHED),
-    k(GlobalDefs, "vrrp_rt_priority", SCHED),
-    k(GlobalDefs, "vrrp_cpu_affinity", SCHED),
-    k(GlobalDefs, "vrrp_rlimit_rttime", SCHED),
-    k(GlobalDefs, "vrrp_rlimit_rtime", SCHED),
-    k(GlobalDefs, "checker_priority", SCHED),
-    k(GlobalDefs, "checker_no_swap", SCHED),
-    k(GlobalDefs, "checker_rt_priority", SCHED),
-    k(GlobalDefs, "checker_cpu_affinity", SCHED),
-    k(GlobalDefs, "checker_rlimit_rttime", SCHED),
-    k(GlobalDefs, "checker_rlimit_rtime", SCHED),
+    k(GlobalDefs, "vrrp_priority", H),
+    k(GlobalDefs, "vrrp_no_swap", H),
+    k(GlobalDefs, "vrrp_rt_priority", H),
+    k(GlobalDefs, "vrrp_cpu_affinity", H),
+    k(GlobalDefs, "vrrp_rlimit_rttime", H),
+    k(GlobalDefs, "vrrp_rlimit_rtime", H),
+    k(GlobalDefs, "checker_priority", H),
+    k(GlobalDefs, "checker_no_swap", H),
+    k(GlobalDefs, "checker_rt_priority", H),
+    k(GlobalDefs, "checker_cpu_affinity", H),
+    k(GlobalDefs, "checker_rlimit_rttime", H),
+    k(GlobalDefs, "checker_rlimit_rtime", H),
     k(GlobalDefs, "bfd_priority", SCHED),
     k(GlobalDefs, "bfd_no_swap", SCHED),
     k(GlobalDefs, "bfd_rt_priority", SCHED),

@@ -25,6 +25,7 @@ mod checker_resolve;
 /// A route's or nexthop's `encap`.
 mod encap;
 mod lvs;
+mod process;
 pub(crate) use lvs::nftables_note as lvs_nftables_note;
 /// Route and rule lines.
 mod routes;
@@ -958,11 +959,13 @@ impl Builder {
                     "disable_local_igmp" => g.disable_local_igmp = true,
                     k if checker::GLOBAL_KEYWORDS.contains(&k) => self.checker_global(s, g)?,
                     k if lvs::GLOBAL_KEYWORDS.contains(&k) => self.lvs_global(s, g)?,
+                    k if process::GLOBAL_KEYWORDS.contains(&k) => self.process_global(s, g)?,
                     _ => self.unknown(s, "global_defs"),
                 }
                 Ok(())
             })();
         }
+        self.process_overridden(body, g);
         for f in [&g.notify_fifo, &g.vrrp_notify_fifo].into_iter().flatten() {
             if let (true, Some(sc)) = (f.path.is_empty(), &f.script) {
                 self.diags.push(Diagnostic::warning(

@@ -231,6 +231,9 @@ pub struct Daemon {
     /// global_defs `dynamic_interfaces allow_if_changes`: an interface that comes back as
     /// another kind or over another parent is used (else ignored, as keepalived does).
     allow_if_changes: bool,
+    /// The process settings applied at start-up ([`apply_process_settings`]): a reload that
+    /// changes them is reported (they take effect at the next start).
+    process: conf::ProcessSettings,
     /// Instance id -> instance name for those with a macvlan (ids of the engine's current
     /// configuration; during a reload's stopping phase, still the old ones).
     vmac_ids: Vec<(vigil_engine::InstanceId, String)>,
@@ -288,6 +291,55 @@ struct Vmac {
     token: u64,
 }
 
+/// keepalived.conf's process settings (`vrrp_priority`, `vrrp_cpu_affinity`,
+/// `vrrp_rt_priority`, `vrrp_rlimit_rttime`, `vrrp_no_swap` and their `checker_` twins, one
+/// loop for both), then real time ([`sys::enter_realtime`]; memory is always locked, so
+/// `vrrp_no_swap` is always honoured) unless `VIGIL_NO_REALTIME` is set. At start-up only,
+/// before any other thread: a reload that changes them is reported, not applied
+/// (`reload::process_settings_changed`). A setting the kernel refuses is logged and the
+/// daemon runs on without it, as keepalived does; CPUs that are not online were refused
+/// before this (`load::offline_cpus`).
+fn apply_process_settings(p: &conf::ProcessSettings) {
+    if let Some(n) = p.nice {
+        match sys::set_nice(n) {
+            Ok(()) => info!("nice value {n} (vrrp_priority)"),
+            Err(e) => warn!("cannot set the nice value to {n}: {e}"),
+        }
+    }
+    if let Some((cpus, _)) = &p.cpu_affinity {
+        let list = cpus
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" ");
+        match sys::set_cpu_affinity(cpus) {
+            Ok(()) => info!("CPU affinity {list} (vrrp_cpu_affinity)"),
+            Err(e) => warn!("unable to set the CPU affinity to {list}: {e}"),
+        }
+    }
+    if std::env::var_os("VIGIL_NO_REALTIME").is_some() {
+        info!("real-time scheduling off (VIGIL_NO_REALTIME)");
+        return;
+    }
+    let plan = sys::Plan::of(p);
+    let rt = sys::enter_realtime(plan);
+    info!(
+        "real-time scheduling {}, memory {}",
+        if rt.fifo {
+            format!(
+                "on ({} {}, budget {} ms / {} ms)",
+                plan.policy_name(),
+                plan.priority,
+                plan.soft_us / 1_000,
+                plan.hard_us / 1_000
+            )
+        } else {
+            "unavailable".to_string()
+        },
+        if rt.locked { "locked" } else { "not locked" }
+    );
+}
+
 /// Run the daemon with options from the command line; returns the process exit code.
 pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
     init_logging(opts.log_detail);
@@ -326,18 +378,8 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
         .unwrap_or_else(|| PathBuf::from(DEFAULT_PID_FILE));
     // Real-time scheduling and locked memory need privileges that vigild gives up next; both
     // come before any other thread or child process, which then start confined.
-    if std::env::var_os("VIGIL_NO_REALTIME").is_none() {
-        let rt = sys::enter_realtime();
-        info!(
-            "real-time scheduling {}, memory {}",
-            if rt.fifo {
-                "on (SCHED_FIFO)"
-            } else {
-                "unavailable"
-            },
-            if rt.locked { "locked" } else { "not locked" }
-        );
-    }
+    apply_process_settings(&cfg.global.process());
+
     match crate::operator::privilege::confine(&cfg) {
         Ok(c) => info!(
             "capabilities kept: {}{}",
@@ -391,6 +433,7 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
                 crate::vip_firewall::Settings::of(&cfg.global),
             );
             d.allow_if_changes = cfg.global.allow_if_changes;
+            d.process = cfg.global.process();
             d.set_vmacs(vmacs, addr_vmacs);
             // The macvlans just made, as the engine is first told about them (an address's
             // macvlan is a link its instance follows: vigil_engine::vmac_addr::follow_macvlans).
@@ -567,6 +610,7 @@ impl Daemon {
             addr_vmac_plan: Vec::new(),
             addr_vmacs: Vec::new(),
             allow_if_changes: false,
+            process: conf::ProcessSettings::default(),
             vmac_ids: Vec::new(),
             vmac_sysctls: BaseSysctls::default(),
             promoted: Vec::new(),

@@ -1,5 +1,5 @@
 //! The real-time guard's report and the way back (sys::enter_realtime): a batch of work that
-//! ran [`sys::RTTIME_SOFT_US`] at SCHED_FIFO without sleeping (taking over thousands of
+//! ran its real-time budget ([`sys::Plan`]) without sleeping (taking over thousands of
 //! instances at start-up) was demoted to SCHED_OTHER by the SIGXCPU handler in the middle of
 //! it, so that it could not hold a vCPU from everything else; once the loop has slept, the
 //! batch is over and the daemon's timing matters again, so it goes back to SCHED_FIFO. A loop
@@ -20,7 +20,7 @@ impl Daemon {
                 warn!(
                     "real-time CPU budget ({} ms without sleeping) used up: normal scheduling \
                      until the loop sleeps again",
-                    sys::RTTIME_SOFT_US / 1_000
+                    sys::realtime_plan().soft_us / 1_000
                 );
                 self.rt_demoted = Some(sys::voluntary_switches());
             }
@@ -28,8 +28,8 @@ impl Daemon {
                 "real-time CPU budget ({} ms without sleeping) used up and the demotion to \
                  normal scheduling was refused: the hard limit ({} ms) ends the daemon if it \
                  does not sleep",
-                sys::RTTIME_SOFT_US / 1_000,
-                sys::RTTIME_HARD_US / 1_000
+                sys::realtime_plan().soft_us / 1_000,
+                sys::realtime_plan().hard_us / 1_000
             ),
             None => {}
         }
@@ -41,10 +41,14 @@ impl Daemon {
         }
         self.rt_demoted = None;
         match sys::return_to_realtime() {
-            Ok(true) => info!("real-time scheduling on again (SCHED_FIFO)"),
+            Ok(true) => info!(
+                "real-time scheduling on again ({})",
+                sys::realtime_plan().policy_name()
+            ),
             Ok(false) => warn!(
-                "real-time scheduling on again (SCHED_FIFO), its CPU budget left at the \
-                 kernel's raised value (a 100 us sleep never left the CPU)"
+                "real-time scheduling on again ({}), its CPU budget left at the kernel's \
+                 raised value (a 100 us sleep never left the CPU)",
+                sys::realtime_plan().policy_name()
             ),
             Err(e) => {
                 warn!("cannot return to real-time scheduling: {e}; staying at normal priority")

@@ -67,6 +67,13 @@ pub(super) fn load(src: &ConfigSource<'_>, noticed: &mut Vec<String>) -> Option<
         );
         return None;
     }
+    let offline = crate::load::offline_cpus(&loaded.cfg, crate::sys::online_cpus());
+    if !offline.is_empty() {
+        for d in &offline {
+            error!("{d}");
+        }
+        return None;
+    }
     *noticed = report
         .diagnostics
         .iter()
@@ -158,6 +165,13 @@ impl Daemon {
         let loaded = load(src, &mut self.noticed).ok_or("configuration errors")?;
         self.local_igmp_on_reload(loaded.cfg.global.disable_local_igmp);
         self.allow_if_changes = loaded.cfg.global.allow_if_changes;
+        if loaded.cfg.global.process() != self.process {
+            warn!(
+                "reload: the process settings (vrrp_priority, vrrp_rt_priority, \
+                 vrrp_rlimit_rttime, vrrp_cpu_affinity and their checker_ twins) changed: they \
+                 take effect when vigild restarts"
+            );
+        }
         let vips: HashSet<IpAddr> = loaded.engine.virtual_addresses().collect();
         // The engine may give the routers that stop ids that the new configuration reuses:
         // their names are taken now.

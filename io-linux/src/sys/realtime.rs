@@ -1,5 +1,6 @@
-//! Real-time scheduling and its guard: SCHED_FIFO with SCHED_RESET_ON_FORK, RLIMIT_RTTIME
-//! with a SIGXCPU handler that demotes the daemon at once, and the way back to SCHED_FIFO once
+//! Real-time scheduling and its guard: SCHED_FIFO (or keepalived.conf's `vrrp_rt_priority` at
+//! SCHED_RR, [`Plan`]) with SCHED_RESET_ON_FORK, RLIMIT_RTTIME
+//! with a SIGXCPU handler that demotes the daemon at once, and the way back to real time once
 //! the loop has slept.
 
 use std::io;
@@ -18,10 +19,78 @@ pub const RTTIME_SOFT_US: u64 = 200_000;
 /// See [`RTTIME_SOFT_US`].
 pub const RTTIME_HARD_US: u64 = 2_000_000;
 
+/// The real-time class the daemon enters and returns to, and its CPU budget: vigild's default
+/// (SCHED_FIFO at [`REALTIME_PRIORITY`], [`RTTIME_SOFT_US`] / [`RTTIME_HARD_US`]), or what
+/// keepalived.conf asks for (`vrrp_rt_priority`: SCHED_RR at that priority, as keepalived;
+/// `vrrp_rlimit_rttime`: the hard limit, the soft one half of it, as keepalived).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// SCHED_FIFO or SCHED_RR.
+    pub policy: libc::c_int,
+    /// 1..=99.
+    pub priority: libc::c_int,
+    /// RLIMIT_RTTIME's soft limit (SIGXCPU: the guard demotes the loop), microseconds.
+    pub soft_us: u64,
+    /// RLIMIT_RTTIME's hard limit (the kernel ends the daemon), microseconds.
+    pub hard_us: u64,
+}
+
+impl Default for Plan {
+    fn default() -> Self {
+        Plan {
+            policy: libc::SCHED_FIFO,
+            priority: REALTIME_PRIORITY,
+            soft_us: RTTIME_SOFT_US,
+            hard_us: RTTIME_HARD_US,
+        }
+    }
+}
+
+impl Plan {
+    /// The plan for keepalived.conf's process settings (`global_defs`).
+    pub fn of(p: &vigil_engine::conf::ProcessSettings) -> Plan {
+        let d = Plan::default();
+        let (soft_us, hard_us) = match p.rlimit_rttime_us {
+            Some(hard) => (hard / 2, hard),
+            None => (d.soft_us, d.hard_us),
+        };
+        match p.rt_priority {
+            Some(prio) => Plan {
+                policy: libc::SCHED_RR,
+                priority: libc::c_int::try_from(prio).unwrap_or(REALTIME_PRIORITY),
+                soft_us,
+                hard_us,
+            },
+            None => Plan {
+                soft_us,
+                hard_us,
+                ..d
+            },
+        }
+    }
+
+    /// The class as `chrt` names it.
+    pub fn policy_name(&self) -> &'static str {
+        if self.policy == libc::SCHED_RR {
+            "SCHED_RR"
+        } else {
+            "SCHED_FIFO"
+        }
+    }
+}
+
+/// The plan [`enter_realtime`] used, for the way back and the guard's messages.
+static PLAN: std::sync::OnceLock<Plan> = std::sync::OnceLock::new();
+
+/// The plan the daemon entered real time with ([`Plan::default`] before that).
+pub fn realtime_plan() -> Plan {
+    PLAN.get().copied().unwrap_or_default()
+}
+
 /// What [`enter_realtime`] managed to do.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Realtime {
-    /// SCHED_FIFO is on.
+    /// Real-time scheduling is on ([`Plan`]'s class: SCHED_FIFO, or SCHED_RR).
     pub fifo: bool,
     /// Memory is locked.
     pub locked: bool,
@@ -86,7 +155,7 @@ pub fn voluntary_switches() -> u64 {
     u64::try_from(ru.ru_nvcsw).unwrap_or(0)
 }
 
-/// Back to SCHED_FIFO at [`REALTIME_PRIORITY`] after a demotion, once the loop has slept.
+/// Back to the [`Plan`]'s class and priority after a demotion, once the loop has slept.
 ///
 /// The kernel's count of real-time CPU without sleeping is reset only when a real-time thread
 /// wakes, so after the switch the count is still the one that ran out; the kernel raised the
@@ -94,14 +163,15 @@ pub fn voluntary_switches() -> u64 {
 /// then sleeps 100 us at real-time priority (checked: its voluntary context switches grow; a
 /// 1 us sleep can end before the thread ever leaves the CPU, and the old count then sent
 /// SIGXCPU again at the next tick, which demoted the loop over and over), and only then is the
-/// soft limit put back to [`RTTIME_SOFT_US`]. Needs RLIMIT_RTPRIO >= [`REALTIME_PRIORITY`]
+/// soft limit put back to the plan's. Needs RLIMIT_RTPRIO >= the plan's priority
 /// ([`Realtime::can_return`]) or `CAP_SYS_NICE`. `Ok(false)`: SCHED_FIFO again, but the
 /// sleep never left the CPU, so the raised soft limit stays (the guard still demotes before
 /// the hard limit).
 pub fn return_to_realtime() -> io::Result<bool> {
-    let param = sched_param(REALTIME_PRIORITY);
+    let plan = realtime_plan();
+    let param = sched_param(plan.priority);
     // SAFETY: valid sched_param; pid 0 is this thread.
-    if unsafe { set_scheduler(libc::SCHED_FIFO | libc::SCHED_RESET_ON_FORK, &param) } != 0 {
+    if unsafe { set_scheduler(plan.policy | libc::SCHED_RESET_ON_FORK, &param) } != 0 {
         return Err(io::Error::last_os_error());
     }
     let ts = libc::timespec {
@@ -122,16 +192,16 @@ pub fn return_to_realtime() -> io::Result<bool> {
         return Ok(false);
     }
     let lim = libc::rlimit {
-        rlim_cur: RTTIME_SOFT_US as libc::rlim_t,
-        rlim_max: RTTIME_HARD_US as libc::rlim_t,
+        rlim_cur: plan.soft_us as libc::rlim_t,
+        rlim_max: plan.hard_us as libc::rlim_t,
     };
     // SAFETY: valid rlimit; lowering the soft limit needs no privilege.
     cvt(unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &lim) })?;
     Ok(true)
 }
 
-/// Whether the calling thread runs at SCHED_FIFO and could not return to it after a demotion
-/// without `CAP_SYS_NICE` (RLIMIT_RTPRIO below [`REALTIME_PRIORITY`]: it could not be raised,
+/// Whether the calling thread runs in the plan's real-time class and could not return to it
+/// after a demotion without `CAP_SYS_NICE` (RLIMIT_RTPRIO below its priority: it could not be raised,
 /// as on a machine where root lacks `CAP_SYS_RESOURCE`): privilege::confine then keeps the
 /// capability, as it keeps `CAP_IPC_LOCK` when the locked-memory limit cannot be lifted.
 pub fn realtime_return_needs_cap_sys_nice() -> bool {
@@ -139,7 +209,8 @@ pub fn realtime_return_needs_cap_sys_nice() -> bool {
     // `sched_setscheduler` does (see `set_scheduler`).
     // SAFETY: pid 0 is the calling thread; no memory is passed.
     let policy = unsafe { libc::syscall(libc::SYS_sched_getscheduler, 0) };
-    if policy < 0 || (policy as libc::c_int) & !libc::SCHED_RESET_ON_FORK != libc::SCHED_FIFO {
+    if policy < 0 || (policy as libc::c_int) & !libc::SCHED_RESET_ON_FORK != realtime_plan().policy
+    {
         return false;
     }
     rtprio_limit().is_none_or(|cur| !allows_realtime(cur))
@@ -154,12 +225,12 @@ fn rtprio_limit() -> Option<libc::rlimit> {
 }
 
 /// Whether a soft RLIMIT_RTPRIO lets a thread without `CAP_SYS_NICE` set
-/// [`REALTIME_PRIORITY`].
+/// the plan's priority.
 fn allows_realtime(lim: libc::rlimit) -> bool {
-    lim.rlim_cur == libc::RLIM_INFINITY || lim.rlim_cur >= REALTIME_PRIORITY as libc::rlim_t
+    lim.rlim_cur == libc::RLIM_INFINITY || lim.rlim_cur >= realtime_plan().priority as libc::rlim_t
 }
 
-/// Raise RLIMIT_RTPRIO to [`REALTIME_PRIORITY`] (while the daemon still has the privilege), so
+/// Raise RLIMIT_RTPRIO to the plan's priority (while the daemon still has the privilege), so
 /// that [`return_to_realtime`] works after `CAP_SYS_NICE` is gone.
 fn allow_return_to_realtime() -> bool {
     let Some(cur) = rtprio_limit() else {
@@ -168,7 +239,7 @@ fn allow_return_to_realtime() -> bool {
     if allows_realtime(cur) {
         return true;
     }
-    let want = REALTIME_PRIORITY as libc::rlim_t;
+    let want = realtime_plan().priority as libc::rlim_t;
     let lim = libc::rlimit {
         rlim_cur: want,
         rlim_max: if cur.rlim_max == libc::RLIM_INFINITY {
@@ -183,9 +254,10 @@ fn allow_return_to_realtime() -> bool {
 
 /// Make the daemon's timing independent of the machine's load, safely:
 ///
-/// - SCHED_FIFO at [`REALTIME_PRIORITY`] with SCHED_RESET_ON_FORK, so check and notify programs
+/// - the `plan`'s class and priority (SCHED_FIFO at [`REALTIME_PRIORITY`] by default) with
+///   SCHED_RESET_ON_FORK, so check and notify programs
 ///   start as ordinary processes;
-/// - RLIMIT_RTTIME: a real-time task that runs [`RTTIME_SOFT_US`] of CPU without blocking gets
+/// - RLIMIT_RTTIME: a real-time task that runs the plan's soft limit of CPU without blocking gets
 ///   SIGXCPU, whose handler demotes the daemon to SCHED_OTHER at once; the loop returns to
 ///   SCHED_FIFO once it has slept ([`return_to_realtime`], allowed by RLIMIT_RTPRIO, set here);
 ///   the hard limit kills a runaway daemon rather than the machine if the demotion fails;
@@ -194,11 +266,13 @@ fn allow_return_to_realtime() -> bool {
 ///
 /// Each step that fails (no privilege, a container) is skipped; the daemon then runs as an
 /// ordinary process.
-pub fn enter_realtime() -> Realtime {
+pub fn enter_realtime(plan: Plan) -> Realtime {
     let mut r = Realtime::default();
+    // The first plan stays: entered once, at start-up.
+    let plan = *PLAN.get_or_init(|| plan);
     let lim = libc::rlimit {
-        rlim_cur: RTTIME_SOFT_US as libc::rlim_t,
-        rlim_max: RTTIME_HARD_US as libc::rlim_t,
+        rlim_cur: plan.soft_us as libc::rlim_t,
+        rlim_max: plan.hard_us as libc::rlim_t,
     };
     // The handler first: the budget may run out before this function returns.
     let guard = install_sigxcpu_guard();
@@ -206,10 +280,9 @@ pub fn enter_realtime() -> Realtime {
     let lim_ok = guard && unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &lim) } == 0;
     if lim_ok {
         r.can_return = allow_return_to_realtime();
-        let param = sched_param(REALTIME_PRIORITY);
+        let param = sched_param(plan.priority);
         // SAFETY: valid sched_param; pid 0 is this thread.
-        r.fifo =
-            unsafe { set_scheduler(libc::SCHED_FIFO | libc::SCHED_RESET_ON_FORK, &param) } == 0;
+        r.fifo = unsafe { set_scheduler(plan.policy | libc::SCHED_RESET_ON_FORK, &param) } == 0;
     }
     // The configuration's parse left freed heap behind: give it back before locking, or it
     // stays resident (and locked) for the daemon's life.
@@ -238,4 +311,40 @@ fn sched_param(priority: libc::c_int) -> libc::sched_param {
     let mut p: libc::sched_param = unsafe { std::mem::zeroed() };
     p.sched_priority = priority;
     p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigil_engine::conf::ProcessSettings;
+
+    /// keepalived.conf's settings give keepalived's class and budget; unset ones keep vigild's
+    /// defaults.
+    #[test]
+    fn the_plan_follows_keepalived_s_settings_and_keeps_vigild_s_defaults_otherwise() {
+        assert_eq!(Plan::of(&ProcessSettings::default()), Plan::default());
+        assert_eq!(Plan::default().policy_name(), "SCHED_FIFO");
+        let p = Plan::of(&ProcessSettings {
+            rt_priority: Some(20),
+            rlimit_rttime_us: Some(400_000),
+            ..ProcessSettings::default()
+        });
+        assert_eq!(
+            (p.policy_name(), p.priority, p.soft_us, p.hard_us),
+            ("SCHED_RR", 20, 200_000, 400_000)
+        );
+        let budget_only = Plan::of(&ProcessSettings {
+            rlimit_rttime_us: Some(10_000),
+            ..ProcessSettings::default()
+        });
+        assert_eq!(
+            (
+                budget_only.policy,
+                budget_only.priority,
+                budget_only.soft_us,
+                budget_only.hard_us
+            ),
+            (libc::SCHED_FIFO, REALTIME_PRIORITY, 5_000, 10_000)
+        );
+    }
 }
