@@ -55,6 +55,7 @@ mod lines;
 mod model;
 pub mod params;
 mod policy_model;
+mod process_model;
 pub mod rt_names;
 mod script;
 mod sections;
@@ -69,6 +70,7 @@ pub use diag::{ConfError, Diagnostic, Severity};
 pub use include::{MemoryLoader, SourceLoader};
 pub use lexer::{FileName, Location};
 pub use model::*;
+pub use process_model::ProcessSettings;
 
 /// How to parse: the config id that `@ID` conditional lines are compared against.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

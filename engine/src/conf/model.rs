@@ -1,3 +1,4 @@
+// Long: the typed model of keepalived.conf, one struct per section and its defaults beside it; the checker, policy and process models have files of their own.
 //! The typed configuration that the engine and the runner consume.
 //!
 //! Values are resolved: defaults are keepalived 2.2.7's (checked against `keepalived -d` dumps),
@@ -12,6 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use super::diag::Diagnostic;
 use super::lexer::Location;
 pub use super::policy_model::{rtax, Encap, IpEncap, NextHop, RouteAttrs, Rule, RuleAction};
+use super::process_model::ProcessSettings;
 
 /// A whole configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -101,47 +103,6 @@ pub struct NotifyFifo {
     pub run_as: Option<RunAs>,
     /// `*_fifo_script`: a script started to read the FIFO.
     pub script: Option<Script>,
-}
-
-/// How one of keepalived's processes is scheduled (keepalived.conf(5) `global_defs`:
-/// `vrrp_priority`, `vrrp_no_swap`, `vrrp_rt_priority`, `vrrp_cpu_affinity`,
-/// `vrrp_rlimit_rttime` and their `checker_` twins; keepalived 2.2.7 lib/process.c
-/// `set_process_priorities`). `None`: not set, vigild's default applies.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ProcessSettings {
-    /// `*_priority -20..19`: the nice value (`setpriority`). It governs the daemon whenever it
-    /// is not real-time: without the privilege, with `VIGIL_NO_REALTIME`, and after the
-    /// real-time guard has demoted it.
-    pub nice: Option<i32>,
-    /// `*_rt_priority 1..99`: real-time priority, at SCHED_RR as in keepalived (vigild's own
-    /// default, when this is not set, is SCHED_FIFO at 10).
-    pub rt_priority: Option<u32>,
-    /// `*_rlimit_rttime` microseconds (`*_rlimit_rtime`, deprecated): RLIMIT_RTTIME's hard
-    /// limit, the soft one half of it, as in keepalived (vigild's default: 200 ms soft, 2 s
-    /// hard). A value of 1 is taken as 2, as keepalived does, so that half of it is not 0.
-    pub rlimit_rttime_us: Option<u64>,
-    /// `*_cpu_affinity CPU...`: the CPUs the daemon may run on, and where the list was written
-    /// (the daemon checks the CPUs are online at start-up).
-    pub cpu_affinity: Option<(Vec<u32>, Location)>,
-    /// `*_no_swap`: lock the daemon's memory. vigild always does (`mlockall` on fault).
-    pub no_swap: bool,
-}
-
-impl ProcessSettings {
-    /// These settings, each unset one taken from `other`: vigild's one loop runs VRRP and the
-    /// checkers, so a `checker_` setting applies when its `vrrp_` twin is not set.
-    pub fn or(&self, other: &ProcessSettings) -> ProcessSettings {
-        ProcessSettings {
-            nice: self.nice.or(other.nice),
-            rt_priority: self.rt_priority.or(other.rt_priority),
-            rlimit_rttime_us: self.rlimit_rttime_us.or(other.rlimit_rttime_us),
-            cpu_affinity: self
-                .cpu_affinity
-                .clone()
-                .or_else(|| other.cpu_affinity.clone()),
-            no_swap: self.no_swap || other.no_swap,
-        }
-    }
 }
 
 /// `global_defs`.
@@ -243,12 +204,9 @@ pub struct GlobalDefs {
     /// `max_auto_priority [-1..99]`: real-time scheduling when timers run late (`None`: off;
     /// `Some(-1)`: keepalived's "no limit" spelling).
     pub max_auto_priority: Option<i32>,
-    /// `vrrp_priority`, `vrrp_rt_priority`, `vrrp_rlimit_rttime`, `vrrp_cpu_affinity`,
-    /// `vrrp_no_swap`: how vigild's process is scheduled ([`ProcessSettings`]).
+    /// `vrrp_priority`, `vrrp_rt_priority` and the rest of [`ProcessSettings`].
     pub vrrp_process: ProcessSettings,
-    /// The same settings with the `checker_` prefix: vigild runs the checkers in the same loop
-    /// as VRRP, so each applies where its `vrrp_` twin is not set
-    /// ([`ProcessSettings::or`]).
+    /// Their `checker_` twins (one loop: [`GlobalDefs::process`]).
     pub checker_process: ProcessSettings,
     /// `default_interface` for static addresses without `dev` (default eth0 in keepalived).
     pub default_interface: Option<String>,
@@ -289,14 +247,6 @@ impl GlobalDefs {
     pub fn shutdown_timeout(&self) -> u32 {
         self.shutdown_script_timeout
             .unwrap_or(DEFAULT_START_STOP_SCRIPT_TIMEOUT)
-    }
-}
-
-impl GlobalDefs {
-    /// The settings vigild's one loop runs with: the `vrrp_` ones, each unset one taken from
-    /// its `checker_` twin.
-    pub fn process(&self) -> ProcessSettings {
-        self.vrrp_process.or(&self.checker_process)
     }
 }
 
