@@ -607,6 +607,15 @@ impl<'a, 't> Reader<'a, 't> {
         }
     }
 
+    /// The words of each line read so far (lines with tokens).
+    #[cfg(test)]
+    fn words(&self) -> Vec<Vec<&'t str>> {
+        self.tokens
+            .chunk_by(|_, t| !t.starts_line)
+            .map(|l| l.iter().map(|t| t.text).collect())
+            .collect()
+    }
+
     /// The tokens of line `i` (a line with tokens).
     #[cfg(test)]
     fn line(&self, i: usize) -> &[Token<'t>] {

@@ -494,11 +494,7 @@ fn include_patterns_resolve_against_the_including_files_directory() {
         "include d/a.conf\ninclude none*.conf\ninclude a.conf\nx $A $B $C\n\
          ~SEQ(i,1,2) include d/a.conf\ny $A $B $C\n",
     );
-    let words: Vec<Vec<&str>> = r
-        .tokens
-        .chunk_by(|_, t| !t.starts_line)
-        .map(|l| l.iter().map(|t| t.text).collect())
-        .collect();
+    let words = r.words();
     assert_eq!(
         words,
         [
@@ -535,11 +531,7 @@ fn include_is_a_keyword_only_at_the_start_of_the_line() {
          \tinclude\ta.conf\ninclude\ra.conf\n@lb1 includer a.conf\n$I=include\n$I a.conf\n\
          $E=\n$E include a.conf\n",
     );
-    let words: Vec<Vec<&str>> = r
-        .tokens
-        .chunk_by(|_, t| !t.starts_line)
-        .map(|l| l.iter().map(|t| t.text).collect())
-        .collect();
+    let words = r.words();
     assert_eq!(
         words,
         [
