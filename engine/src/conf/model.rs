@@ -208,6 +208,9 @@ pub struct GlobalDefs {
     pub vrrp_process: ProcessSettings,
     /// Their `checker_` twins (one loop: [`GlobalDefs::process`]).
     pub checker_process: ProcessSettings,
+    /// `data_use_instance [BOOL]`: the network namespace's name in the data and stats files'
+    /// names (`/tmp/keepalived.NS.data`), as keepalived's `open_dump_file`.
+    pub data_use_instance: bool,
     /// `default_interface` for static addresses without `dev` (default eth0 in keepalived).
     pub default_interface: Option<String>,
     /// `dynamic_interfaces`: an interface the configuration names may be missing at start
@@ -298,6 +301,7 @@ impl Default for GlobalDefs {
             max_auto_priority: None,
             vrrp_process: ProcessSettings::default(),
             checker_process: ProcessSettings::default(),
+            data_use_instance: false,
             default_interface: None,
             dynamic_interfaces: false,
             allow_if_changes: false,

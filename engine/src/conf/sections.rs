@@ -957,6 +957,7 @@ impl Builder {
                         }
                     }
                     "disable_local_igmp" => g.disable_local_igmp = true,
+                    "data_use_instance" => g.data_use_instance = self.flag(s)?,
                     k if checker::GLOBAL_KEYWORDS.contains(&k) => self.checker_global(s, g)?,
                     k if lvs::GLOBAL_KEYWORDS.contains(&k) => self.lvs_global(s, g)?,
                     k if process::GLOBAL_KEYWORDS.contains(&k) => self.process_global(s, g)?,

@@ -400,6 +400,20 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
     let track_files = TrackFiles::new(&cfg);
     let mut operator_opts = OperatorOptions::for_pid_file(&pid_file);
     operator_opts.metrics_file = opts.metrics_file.clone();
+    // The namespace vigild runs in when the configuration or -s named one (main.rs's
+    // enter_namespace marks it); the files' directory as keepalived picks it.
+    let namespace = std::env::var("VIGILD_NETNS").ok();
+    let tmpdir = std::env::var_os("TMPDIR");
+    let (tmpdir, use_ns) = (tmpdir.as_deref(), cfg.global.data_use_instance);
+    operator_opts.data_file = crate::operator::status::dump_file_path(
+        "keepalived.data",
+        tmpdir,
+        use_ns,
+        namespace.as_deref(),
+    );
+    // keepalived 2.2.7 names the stats file without the namespace (vrrp_print.c).
+    operator_opts.stats_file =
+        crate::operator::status::dump_file_path("keepalived.stats", tmpdir, false, None);
     let operator = Operator::new(&cfg, operator_opts);
     let local_igmp = local_igmp::disable_local_igmp(cfg.global.disable_local_igmp);
     match Daemon::new(

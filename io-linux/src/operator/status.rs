@@ -49,6 +49,33 @@ pub const KEEPALIVED_DATA_FILE: &str = "/tmp/keepalived.data";
 /// keepalived's stats file (SIGUSR2).
 pub const KEEPALIVED_STATS_FILE: &str = "/tmp/keepalived.stats";
 
+/// Where keepalived 2.2.7 writes a dump file named `name` (`keepalived.data`,
+/// `keepalived.stats`): in `$TMPDIR` when that is an absolute path, else in `/tmp`
+/// (lib/utils.c `set_tmp_dir`); for the data file, with `data_use_instance` and a network
+/// namespace (`net_namespace` or `-s`), the namespace's name goes before the extension:
+/// `/tmp/keepalived.NS.data` (core/global_data.c `open_dump_file`; keepalived also adds its
+/// `instance` name, which vigild notes and does not use), so that daemons in several namespaces
+/// of one host do not write over each other's data. (keepalived's stats file keeps its name,
+/// vrrp_print.c: its caller passes `false`.)
+pub fn dump_file_path(
+    name: &str,
+    tmpdir: Option<&std::ffi::OsStr>,
+    data_use_instance: bool,
+    namespace: Option<&str>,
+) -> PathBuf {
+    let dir = match tmpdir.map(Path::new) {
+        Some(d) if d.is_absolute() => d.to_path_buf(),
+        _ => PathBuf::from("/tmp"),
+    };
+    match (data_use_instance, namespace) {
+        (true, Some(ns)) => {
+            let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
+            dir.join(format!("{stem}.{ns}.{ext}"))
+        }
+        _ => dir.join(name),
+    }
+}
+
 /// The control socket for a pid file: same directory and stem, extension `.sock`.
 pub fn socket_path_for_pid_file(pid_file: &Path) -> PathBuf {
     pid_file.with_extension("sock")
@@ -811,6 +838,34 @@ pub fn write_data_file(path: &Path, engine: &Engine, router_id: &str) -> io::Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// keepalived's directory ($TMPDIR when absolute, else /tmp) and, with data_use_instance
+    /// and a namespace, the namespace's name before the extension.
+    #[test]
+    fn dump_files_are_where_keepalived_puts_them() {
+        use std::ffi::OsStr;
+        let p = |t: Option<&str>, u: bool, ns: Option<&str>| {
+            dump_file_path("keepalived.data", t.map(OsStr::new), u, ns)
+        };
+        assert_eq!(p(None, false, None), Path::new("/tmp/keepalived.data"));
+        assert_eq!(
+            p(Some("/var/tmp"), false, Some("blue")),
+            Path::new("/var/tmp/keepalived.data")
+        );
+        assert_eq!(
+            p(Some("rel/dir"), false, None),
+            Path::new("/tmp/keepalived.data")
+        );
+        assert_eq!(p(None, true, None), Path::new("/tmp/keepalived.data"));
+        assert_eq!(
+            p(None, true, Some("blue")),
+            Path::new("/tmp/keepalived.blue.data")
+        );
+        assert_eq!(
+            dump_file_path("keepalived.stats", None, true, Some("red")),
+            Path::new("/tmp/keepalived.red.stats")
+        );
+    }
 
     #[test]
     fn socket_sits_beside_the_pid_file() {
