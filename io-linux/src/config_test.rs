@@ -195,7 +195,7 @@ pub(crate) fn run(
     let cfg = loaded.as_ref().map(|l| &l.cfg);
     if let Some(cfg) = cfg {
         diags.extend(load::missing_interfaces(cfg, load::interface_exists));
-        diags.extend(load::offline_cpus(cfg, vigil_linux::sys::online_cpus()));
+        diags.extend(load::offline_cpus(cfg, vigil_linux::sys::online_cpus));
     }
     // Nothing can be done when the report cannot be written: the exit code still says it.
     for n in flag_notes {

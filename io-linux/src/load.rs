@@ -122,12 +122,16 @@ enum Use {
     Route,
 }
 
-/// `vrrp_cpu_affinity` / `checker_cpu_affinity` CPUs that are not online (`online` CPUs, numbered
-/// from 0): an error each, at the list, as keepalived 2.2.7's `get_cpu_affinity` reports them
-/// (its bound is `sysconf(_SC_NPROCESSORS_ONLN)`). The daemon does not start with them (a
-/// reload with them is refused), and `-t` fails.
-pub fn offline_cpus(cfg: &conf::Config, online: u32) -> Vec<Diagnostic> {
+/// `vrrp_cpu_affinity` / `checker_cpu_affinity` CPUs that are not online (`online()` CPUs,
+/// numbered from 0, asked only when a list is set): an error each, at the list, as keepalived
+/// 2.2.7's `get_cpu_affinity` reports them (its bound is `sysconf(_SC_NPROCESSORS_ONLN)`). The
+/// daemon does not start with them (a reload with them is refused), and `-t` fails.
+pub fn offline_cpus(cfg: &conf::Config, online: impl FnOnce() -> u32) -> Vec<Diagnostic> {
     let g = &cfg.global;
+    if g.vrrp_process.cpu_affinity.is_none() && g.checker_process.cpu_affinity.is_none() {
+        return Vec::new();
+    }
+    let online = online();
     [("vrrp", &g.vrrp_process), ("checker", &g.checker_process)]
         .into_iter()
         .filter_map(|(which, p)| {

@@ -67,7 +67,7 @@ pub(super) fn load(src: &ConfigSource<'_>, noticed: &mut Vec<String>) -> Option<
         );
         return None;
     }
-    let offline = crate::load::offline_cpus(&loaded.cfg, crate::sys::online_cpus());
+    let offline = crate::load::offline_cpus(&loaded.cfg, crate::sys::online_cpus);
     if !offline.is_empty() {
         for d in &offline {
             error!("{d}");
