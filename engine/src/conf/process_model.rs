@@ -31,6 +31,17 @@ pub struct ProcessSettings {
 }
 
 impl ProcessSettings {
+    /// Whether `other` asks for the same scheduling (where a CPU list was written does not
+    /// count: a reload of a file with a line added above it changes nothing).
+    pub fn same_as(&self, other: &ProcessSettings) -> bool {
+        let cpus = |p: &ProcessSettings| p.cpu_affinity.as_ref().map(|(c, _)| c.clone());
+        self.nice == other.nice
+            && self.rt_priority == other.rt_priority
+            && self.rlimit_rttime_us == other.rlimit_rttime_us
+            && self.no_swap == other.no_swap
+            && cpus(self) == cpus(other)
+    }
+
     /// These settings, each unset one taken from `other`: vigild's one loop runs VRRP and the
     /// checkers, so a `checker_` setting applies when its `vrrp_` twin is not set.
     pub fn or(&self, other: &ProcessSettings) -> ProcessSettings {

@@ -296,7 +296,7 @@ struct Vmac {
 /// loop for both), then real time ([`sys::enter_realtime`]; memory is always locked, so
 /// `vrrp_no_swap` is always honoured) unless `VIGIL_NO_REALTIME` is set. At start-up only,
 /// before any other thread: a reload that changes them is reported, not applied
-/// (`reload::process_settings_changed`). A setting the kernel refuses is logged and the
+/// (`Daemon::try_reload`). A setting the kernel refuses is logged and the
 /// daemon runs on without it, as keepalived does; CPUs that are not online were refused
 /// before this (`load::offline_cpus`).
 fn apply_process_settings(p: &conf::ProcessSettings) {

@@ -165,7 +165,7 @@ impl Daemon {
         let loaded = load(src, &mut self.noticed).ok_or("configuration errors")?;
         self.local_igmp_on_reload(loaded.cfg.global.disable_local_igmp);
         self.allow_if_changes = loaded.cfg.global.allow_if_changes;
-        if loaded.cfg.global.process() != self.process {
+        if !loaded.cfg.global.process().same_as(&self.process) {
             warn!(
                 "reload: the process settings (vrrp_priority, vrrp_rt_priority, \
                  vrrp_rlimit_rttime, vrrp_cpu_affinity and their checker_ twins) changed: they \

@@ -97,3 +97,14 @@ fn deprecated_spelling_and_overridden_checker_lines_are_reported() {
         "{w:?}"
     );
 }
+
+/// The same settings written on other lines are the same scheduling; another value is not.
+#[test]
+fn same_as_ignores_where_a_cpu_list_was_written() {
+    let a = ok(" vrrp_cpu_affinity 0 1").global.process();
+    let b = ok("\n\n vrrp_cpu_affinity 1 0").global.process();
+    assert_ne!(a, b, "the locations differ");
+    assert!(a.same_as(&b));
+    assert!(!a.same_as(&ok(" vrrp_cpu_affinity 0").global.process()));
+    assert!(!a.same_as(&ProcessSettings::default()));
+}
