@@ -202,12 +202,37 @@ impl Drop for SyslogLine<'_> {
         let Some(s) = &self.to.sock else { return };
         let text = String::from_utf8_lossy(&self.buf);
         let msg = format!(
-            "<{}>vigild[{}]: {}",
+            "<{}>{}[{}]: {}",
             u32::from(FACILITY.load(Ordering::SeqCst)) * 8 + u32::from(self.pri),
+            IDENT.get().map_or("vigild", String::as_str),
             self.to.pid,
             text.trim_end()
         );
         let _ = s.send(msg.as_bytes());
+    }
+}
+
+/// The syslog tag when the daemon runs in a named network namespace or with an `instance`
+/// name ([`set_ident`]); `vigild` otherwise.
+static IDENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// keepalived 2.2.7's `make_syslog_ident`: the program's name, then `_NS` for a network
+/// namespace and `_NAME` for an `instance` name, so that the lines of daemons in several
+/// namespaces or instances of one host can be told apart.
+pub fn ident(namespace: Option<&str>, instance: Option<&str>) -> String {
+    let mut s = String::from("vigild");
+    for part in [namespace, instance].into_iter().flatten() {
+        s.push('_');
+        s.push_str(part);
+    }
+    s
+}
+
+/// Tag every later syslog line with [`ident`] (once, at start-up, after the configuration is
+/// read, as keepalived changes its ident then). Nothing changes without a namespace or name.
+pub fn set_ident(namespace: Option<&str>, instance: Option<&str>) {
+    if namespace.is_some() || instance.is_some() {
+        let _ = IDENT.set(ident(namespace, instance));
     }
 }
 
@@ -235,6 +260,15 @@ impl<'a> MakeWriter<'a> for Syslog {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    /// keepalived's `make_syslog_ident` with vigild's name.
+    #[test]
+    fn the_tag_carries_the_namespace_and_the_instance_name() {
+        assert_eq!(ident(None, None), "vigild");
+        assert_eq!(ident(Some("blue"), None), "vigild_blue");
+        assert_eq!(ident(None, Some("lb1")), "vigild_lb1");
+        assert_eq!(ident(Some("blue"), Some("lb1")), "vigild_blue_lb1");
+    }
 
     /// keepalived's `-S` forms (`keepalived --help`: `([0-7]|local[0-7]|user|daemon)`).
     #[test]

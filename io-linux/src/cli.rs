@@ -70,7 +70,9 @@ pub(crate) struct Cli {
     #[arg(short = 'u', long = "umask", value_name = "MASK", value_parser = umask)]
     pub umask: Option<u32>,
 
-    /// PID file (also for `vigild status`, before or after the word `status`).
+    /// PID file (also for `vigild status`, before or after the word `status`; default
+    /// /run/vigild.pid, or /run/vigild/[NS/]vigild[_INSTANCE].pid with a namespace or an
+    /// `instance` name).
     #[arg(short = 'p', long = "pid", value_name = "FILE", global = true)]
     pub pid: Option<PathBuf>,
 

@@ -96,6 +96,7 @@ pub mod dump;
 pub mod handover_probe;
 pub mod load;
 pub mod netlink;
+pub mod pid_file;
 pub mod route_encap;
 pub mod routes;
 pub mod start_stop;

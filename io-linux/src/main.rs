@@ -64,10 +64,7 @@ fn main() {
         vigil_linux::background::set_no_syslog();
     }
     if let Some(cli::Command::Status { json }) = cli.command {
-        let pid = cli
-            .pid
-            .clone()
-            .unwrap_or_else(|| vigil_linux::daemon::DEFAULT_PID_FILE.into());
+        let pid = cli.pid.clone().unwrap_or_else(|| default_pid_file(&cli));
         if json {
             // The daemon's answer plus the health checkers' `virtual_servers`.
             let sock = vigil_linux::operator::status::socket_path_for_pid_file(&pid);
@@ -166,6 +163,26 @@ fn main() {
     // A daemon that stops before it ever ran tells the waiting shell why (no-op otherwise).
     vigil_linux::background::report_started(code);
     std::process::exit(code);
+}
+
+/// The pid file that a daemon started with these options writes when `-p` is not given
+/// (`pid_file::default_path`): the namespace of `-s` or of the configuration's
+/// `net_namespace`, and the configuration's `instance` name. A configuration that does not
+/// parse gives the plain default.
+fn default_pid_file(cli: &cli::Cli) -> std::path::PathBuf {
+    let opts = vigil_engine::conf::ParseOptions {
+        config_id: cli.config_id(),
+        ..Default::default()
+    };
+    let path = cli.config_file();
+    let cfg =
+        vigil_engine::conf::parse_file(&path.to_string_lossy(), &config_test::FsLoader, &opts).ok();
+    let namespace = cli
+        .namespace
+        .clone()
+        .or_else(|| cfg.as_ref()?.global.net_namespace.clone());
+    let instance = cfg.as_ref().and_then(|c| c.global.instance_name.clone());
+    vigil_linux::pid_file::default_path(namespace.as_deref(), instance.as_deref())
 }
 
 /// keepalived's `-s NAME` (and the configuration's `net_namespace NAME`): run in the network

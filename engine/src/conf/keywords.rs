@@ -390,7 +390,7 @@ pub const KEYWORDS: &[Keyword] = &[
     k(Top, "net_namespace", H),
     k(Top, "net_namespace_ipvs", IPVS_NS),
     k(Top, "namespace_with_ipsets", N("ipsets are not used: Vigil installs no ipset or iptables rules")),
-    k(Top, "instance", N("keepalived's instance name (its pid directory, log tag and, with data_use_instance, data file names): vigild's pid file, and the control socket beside it, are set with -p; data_use_instance names the data file after the network namespace only")),
+    k(Top, "instance", H),
     k(Top, "use_pid_dir", N("keepalived's /run/keepalived/ pid directory: vigild's pid file is set with -p")),
     k(Top, "child_wait_time", N("how long keepalived waits for its child processes at stop: vigild is one process")),
     // ---- global_defs ----

@@ -208,8 +208,8 @@ pub struct GlobalDefs {
     pub vrrp_process: ProcessSettings,
     /// Their `checker_` twins (one loop: [`GlobalDefs::process`]).
     pub checker_process: ProcessSettings,
-    /// `data_use_instance [BOOL]`: the network namespace's name in the data and stats files'
-    /// names (`/tmp/keepalived.NS.data`), as keepalived's `open_dump_file`.
+    /// `data_use_instance [BOOL]`: the network namespace's and the `instance` name in the data
+    /// file's name (`/tmp/keepalived.NS_NAME.data`), as keepalived's `open_dump_file`.
     pub data_use_instance: bool,
     /// `default_interface` for static addresses without `dev` (default eth0 in keepalived).
     pub default_interface: Option<String>,
@@ -229,6 +229,10 @@ pub struct GlobalDefs {
     /// starts itself again under `ip netns exec NAME`; `-s NAME` overrides it, as keepalived's).
     /// Read at start only.
     pub net_namespace: Option<String>,
+    /// The top-level `instance NAME` (the first one): the pid file's name
+    /// (`/run/vigild/vigild_NAME.pid` without `-p`) and, with `data_use_instance`, the data
+    /// file's, as keepalived names its own. Read at start only.
+    pub instance_name: Option<String>,
     /// The checker settings (`checker_log_all_failures`, `rs_init_notifies`, ...).
     pub checker: super::checker_model::CheckerGlobals,
     /// Where the (first) `global_defs` block is.
@@ -308,6 +312,7 @@ impl Default for GlobalDefs {
             disable_local_igmp: false,
             umask: None,
             net_namespace: None,
+            instance_name: None,
             checker: Default::default(),
             loc: None,
         }

@@ -489,6 +489,7 @@ impl Builder {
                         cfg.global.net_namespace = Some(n);
                     }
                 }
+                "instance" => self.instance_name(s, &mut cfg.global),
                 _ => self.warn(
                     s.loc(),
                     format!(
@@ -973,6 +974,21 @@ impl Builder {
                     &sc.loc,
                     "a notify FIFO script without its FIFO (notify_fifo / vrrp_notify_fifo): ignored",
                 ));
+            }
+        }
+    }
+
+    /// The top-level `instance NAME` (keepalived 2.2.7 global_parser.c `instance_handler`):
+    /// the first one counts, a second is a configuration error.
+    fn instance_name(&mut self, s: &Stmt, g: &mut GlobalDefs) {
+        self.no_block(s);
+        if let Ok(n) = self.string(s) {
+            match &g.instance_name {
+                None => g.instance_name = Some(n),
+                Some(_) => self.err(
+                    s.loc(),
+                    format!("Duplicate instance definition {n} - ignoring"),
+                ),
             }
         }
     }

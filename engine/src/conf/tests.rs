@@ -961,3 +961,24 @@ fn garp_group_errors_are_located() {
     ));
     assert_eq!(e.len(), 1, "{e:?}");
 }
+
+/// `instance NAME` (keepalived 2.2.7 `instance_handler`): the first one counts, a second is an
+/// error at its line; `data_use_instance` takes an optional boolean.
+#[test]
+fn instance_name_and_data_use_instance() {
+    let c = ok(&format!(
+        "instance lb1\nglobal_defs {{\n data_use_instance\n}}\n{BASIC}"
+    ));
+    assert_eq!(c.global.instance_name.as_deref(), Some("lb1"));
+    assert!(c.global.data_use_instance);
+    let off = ok(&format!(
+        "global_defs {{\n data_use_instance false\n}}\n{BASIC}"
+    ));
+    assert!(!off.global.data_use_instance && off.global.instance_name.is_none());
+    let e = errs(&format!("instance a\ninstance b\n{BASIC}"));
+    assert!(
+        e.iter()
+            .any(|d| d.contains(":2:1: error: Duplicate instance definition b - ignoring")),
+        "{e:?}"
+    );
+}

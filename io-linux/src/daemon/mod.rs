@@ -52,7 +52,7 @@ pub const EXIT_CONFIG: i32 = 5;
 pub const EXIT_FATAL: i32 = 1;
 
 /// The pid file when `-p` is not given.
-pub const DEFAULT_PID_FILE: &str = "/run/vigild.pid";
+pub const DEFAULT_PID_FILE: &str = crate::pid_file::DEFAULT;
 
 const TOKEN_TIMER: u64 = 0;
 
@@ -366,16 +366,32 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
     else {
         return EXIT_CONFIG;
     };
+    // The namespace vigild runs in when the configuration or -s named one (main.rs's
+    // enter_namespace marks it): the pid file's and the data file's names carry it.
+    let namespace = std::env::var("VIGILD_NETNS").ok();
+    let pid_file = opts.pid_file.clone().unwrap_or_else(|| {
+        crate::pid_file::default_path(namespace.as_deref(), cfg.global.instance_name.as_deref())
+    });
+    // keepalived 2.2.7 (core/main.c): the syslog tag carries the namespace and instance name.
+    crate::background::set_ident(namespace.as_deref(), cfg.global.instance_name.as_deref());
+    // keepalived 2.2.7 (core/main.c, keepalived_running): not a second daemon on one pid file.
+    if let Some(pid) = crate::pid_file::running_vigild(&pid_file) {
+        error!(
+            "vigild is already running (pid {pid}, pid file {}): not starting",
+            pid_file.display()
+        );
+        return EXIT_FATAL;
+    }
+    if let Err(e) = crate::pid_file::make_dir(&pid_file) {
+        error!("cannot make the directory of {}: {e}", pid_file.display());
+        return EXIT_FATAL;
+    }
     // keepalived 2.2.7 (core/main.c): the start-up script runs before VRRP and the checkers
     // start, which they do when it ends or times out, whatever its status.
     if let Some(s) = crate::start_stop::StartStop::startup(&cfg) {
         s.run();
     }
     let shutdown_script = crate::start_stop::StartStop::shutdown(&cfg);
-    let pid_file = opts
-        .pid_file
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_PID_FILE));
     // Real-time scheduling and locked memory need privileges that vigild gives up next; both
     // come before any other thread or child process, which then start confined.
     apply_process_settings(&cfg.global.process());
@@ -400,20 +416,19 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
     let track_files = TrackFiles::new(&cfg);
     let mut operator_opts = OperatorOptions::for_pid_file(&pid_file);
     operator_opts.metrics_file = opts.metrics_file.clone();
-    // The namespace vigild runs in when the configuration or -s named one (main.rs's
-    // enter_namespace marks it); the files' directory as keepalived picks it.
-    let namespace = std::env::var("VIGILD_NETNS").ok();
+    // The files' directory as keepalived picks it.
     let tmpdir = std::env::var_os("TMPDIR");
-    let (tmpdir, use_ns) = (tmpdir.as_deref(), cfg.global.data_use_instance);
+    let tmpdir = tmpdir.as_deref();
     operator_opts.data_file = crate::operator::status::dump_file_path(
         "keepalived.data",
         tmpdir,
-        use_ns,
-        namespace.as_deref(),
+        cfg.global
+            .data_use_instance
+            .then_some((namespace.as_deref(), cfg.global.instance_name.as_deref())),
     );
     // keepalived 2.2.7 names the stats file without the namespace (vrrp_print.c).
     operator_opts.stats_file =
-        crate::operator::status::dump_file_path("keepalived.stats", tmpdir, false, None);
+        crate::operator::status::dump_file_path("keepalived.stats", tmpdir, None);
     let operator = Operator::new(&cfg, operator_opts);
     let local_igmp = local_igmp::disable_local_igmp(cfg.global.disable_local_igmp);
     match Daemon::new(
@@ -507,10 +522,6 @@ pub fn init_logging(detail: bool) {
         .try_init();
 }
 
-fn write_pid_file(path: &Path) -> io::Result<()> {
-    std::fs::write(path, format!("{}\n", std::process::id()))
-}
-
 impl Daemon {
     /// Set up everything: pid file, the previous run's leftovers, interfaces, sockets. The
     /// engine starts in [`Daemon::run`].
@@ -525,7 +536,7 @@ impl Daemon {
         let vips: HashSet<IpAddr> = config.virtual_addresses().collect();
         let engine = Engine::new(config)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
-        write_pid_file(pid_file)?;
+        crate::pid_file::write(pid_file)?;
         let (addrs, left) = AddrState::open(addr_state::path_for_pid_file(pid_file));
         let mut rtnl = Rtnl::open()?;
         for r in &left {

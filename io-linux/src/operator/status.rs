@@ -51,26 +51,31 @@ pub const KEEPALIVED_STATS_FILE: &str = "/tmp/keepalived.stats";
 
 /// Where keepalived 2.2.7 writes a dump file named `name` (`keepalived.data`,
 /// `keepalived.stats`): in `$TMPDIR` when that is an absolute path, else in `/tmp`
-/// (lib/utils.c `set_tmp_dir`); for the data file, with `data_use_instance` and a network
-/// namespace (`net_namespace` or `-s`), the namespace's name goes before the extension:
-/// `/tmp/keepalived.NS.data` (core/global_data.c `open_dump_file`; keepalived also adds its
-/// `instance` name, which vigild notes and does not use), so that daemons in several namespaces
-/// of one host do not write over each other's data. (keepalived's stats file keeps its name,
-/// vrrp_print.c: its caller passes `false`.)
+/// (lib/utils.c `set_tmp_dir`). `instance`: for the data file with `data_use_instance`, the
+/// network namespace (`net_namespace` or `-s`) and the `instance` name, each if set; when one
+/// is, they go before the extension as `open_dump_file` puts them (core/global_data.c):
+/// `keepalived.NS.data`, `keepalived.NAME.data`, `keepalived.NS_NAME.data`, so that daemons in
+/// several namespaces or instances of one host do not write over each other's data.
+/// (keepalived's stats file keeps its name, vrrp_print.c: its caller passes `None`.)
 pub fn dump_file_path(
     name: &str,
     tmpdir: Option<&std::ffi::OsStr>,
-    data_use_instance: bool,
-    namespace: Option<&str>,
+    instance: Option<(Option<&str>, Option<&str>)>,
 ) -> PathBuf {
     let dir = match tmpdir.map(Path::new) {
         Some(d) if d.is_absolute() => d.to_path_buf(),
         _ => PathBuf::from("/tmp"),
     };
-    match (data_use_instance, namespace) {
-        (true, Some(ns)) => {
+    match instance {
+        Some((ns, inst)) if ns.is_some() || inst.is_some() => {
             let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
-            dir.join(format!("{stem}.{ns}.{ext}"))
+            let (ns, inst) = (ns.unwrap_or(""), inst.unwrap_or(""));
+            let sep = if !ns.is_empty() && !inst.is_empty() {
+                "_"
+            } else {
+                ""
+            };
+            dir.join(format!("{stem}.{ns}{sep}{inst}.{ext}"))
         }
         _ => dir.join(name),
     }
@@ -844,26 +849,30 @@ mod tests {
     #[test]
     fn dump_files_are_where_keepalived_puts_them() {
         use std::ffi::OsStr;
-        let p = |t: Option<&str>, u: bool, ns: Option<&str>| {
-            dump_file_path("keepalived.data", t.map(OsStr::new), u, ns)
+        let p = |t: Option<&str>, i: Option<(Option<&str>, Option<&str>)>| {
+            dump_file_path("keepalived.data", t.map(OsStr::new), i)
         };
-        assert_eq!(p(None, false, None), Path::new("/tmp/keepalived.data"));
+        assert_eq!(p(None, None), Path::new("/tmp/keepalived.data"));
         assert_eq!(
-            p(Some("/var/tmp"), false, Some("blue")),
+            p(Some("/var/tmp"), None),
             Path::new("/var/tmp/keepalived.data")
         );
+        assert_eq!(p(Some("rel/dir"), None), Path::new("/tmp/keepalived.data"));
         assert_eq!(
-            p(Some("rel/dir"), false, None),
+            p(None, Some((None, None))),
             Path::new("/tmp/keepalived.data")
         );
-        assert_eq!(p(None, true, None), Path::new("/tmp/keepalived.data"));
         assert_eq!(
-            p(None, true, Some("blue")),
+            p(None, Some((Some("blue"), None))),
             Path::new("/tmp/keepalived.blue.data")
         );
         assert_eq!(
-            dump_file_path("keepalived.stats", None, true, Some("red")),
-            Path::new("/tmp/keepalived.red.stats")
+            p(None, Some((None, Some("lb1")))),
+            Path::new("/tmp/keepalived.lb1.data")
+        );
+        assert_eq!(
+            p(Some("/var/tmp"), Some((Some("blue"), Some("lb1")))),
+            Path::new("/var/tmp/keepalived.blue_lb1.data")
         );
     }
 
