@@ -486,7 +486,9 @@ impl Builder {
                 "net_namespace" => {
                     self.no_block(s);
                     if let Ok(n) = self.string(s) {
-                        cfg.global.net_namespace = Some(n);
+                        if self.file_name_part(s, &n) {
+                            cfg.global.net_namespace = Some(n);
+                        }
                     }
                 }
                 "instance" => self.instance_name(s, &mut cfg.global),
@@ -983,6 +985,9 @@ impl Builder {
     fn instance_name(&mut self, s: &Stmt, g: &mut GlobalDefs) {
         self.no_block(s);
         if let Ok(n) = self.string(s) {
+            if !self.file_name_part(s, &n) {
+                return;
+            }
             match &g.instance_name {
                 None => g.instance_name = Some(n),
                 Some(_) => self.err(
@@ -991,6 +996,21 @@ impl Builder {
                 ),
             }
         }
+    }
+
+    /// Whether `name` (of `instance` or `net_namespace`) can be part of a file name: the pid
+    /// file's directory and name are made of it (`/run/vigild/NS/vigild_NAME.pid`), so a `/`,
+    /// `.` or `..` is an error at the line (a namespace so named cannot exist either).
+    fn file_name_part(&mut self, s: &Stmt, name: &str) -> bool {
+        let ok = !name.contains('/') && name != "." && name != "..";
+        if !ok {
+            let kw = s.keyword().text;
+            self.err(
+                s.loc(),
+                format!("{kw}: '{name}' is part of the pid file's name: no '/', '.' or '..'"),
+            );
+        }
+        ok
     }
 
     fn one_or_two(&mut self, s: &Stmt) -> R<String> {

@@ -975,6 +975,19 @@ fn instance_name_and_data_use_instance() {
         "global_defs {{\n data_use_instance false\n}}\n{BASIC}"
     ));
     assert!(!off.global.data_use_instance && off.global.instance_name.is_none());
+    for bad in [
+        "instance ../x",
+        "instance .",
+        "net_namespace a/b",
+        "net_namespace ..",
+    ] {
+        let e = errs(&format!("{bad}\n{BASIC}"));
+        assert!(
+            e.iter()
+                .any(|d| d.contains(":1:1: error:") && d.contains("pid file")),
+            "{bad}: {e:?}"
+        );
+    }
     let e = errs(&format!("instance a\ninstance b\n{BASIC}"));
     assert!(
         e.iter()
