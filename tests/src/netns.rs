@@ -28,6 +28,22 @@ use std::time::{Duration, Instant};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// Paths a test made outside its lab directory (files, or directories with what they hold),
+/// removed on drop, even when the test fails.
+pub struct RemoveOnDrop(pub Vec<PathBuf>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            if p.is_dir() {
+                let _ = fs::remove_dir_all(p);
+            } else {
+                let _ = fs::remove_file(p);
+            }
+        }
+    }
+}
+
 /// Whether the test may run: `true` as root. Not root: with `VIGIL_SKIP_ROOT_TESTS=1` the test is
 /// reported as NOT RUN ([`not_run`]) and `false` is returned (the caller returns at once);
 /// otherwise it panics saying why.

@@ -9,20 +9,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use vigil_tests::netns::{require_keepalived, require_root, signal, vip4, wait_until, Kind, Lab};
+use vigil_tests::netns::{
+    require_keepalived, require_root, signal, vip4, wait_until, Kind, Lab, RemoveOnDrop,
+};
 
 const FAST: Duration = Duration::from_secs(5);
-
-/// Removes the files on drop.
-struct Files(Vec<PathBuf>);
-
-impl Drop for Files {
-    fn drop(&mut self) {
-        for f in &self.0 {
-            let _ = std::fs::remove_file(f);
-        }
-    }
-}
 
 fn conf(ns: &str, priority: u8) -> String {
     format!(
@@ -40,7 +31,7 @@ fn data_and_stats_files_are_named_after_the_namespace_as_keepalived_names_them()
     let mut lab = Lab::new("dumpns", 2);
     let (ns1, ns2) = (lab.ns(1), lab.ns(2));
     let file = |ns: &str, ext: &str| PathBuf::from(format!("/tmp/keepalived.{ns}.{ext}"));
-    let files = Files(vec![
+    let files = RemoveOnDrop(vec![
         file(&ns1, "data"),
         file(&ns2, "data"),
         PathBuf::from(format!("/tmp/keepalived_parent.{ns2}.data")),

@@ -11,19 +11,16 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use vigil_tests::http_lab::Proc;
-use vigil_tests::netns::{require_root, signal, wait_until, Lab};
+use vigil_tests::netns::{require_root, signal, wait_until, Lab, RemoveOnDrop};
 
 const FAST: Duration = Duration::from_secs(5);
 
-/// Removes the pid directories on drop (after the daemons' guards, declared after it).
-struct Dirs(Vec<PathBuf>);
+/// /run/vigild itself, when this test made it: removed on drop if empty (after the pid
+/// directories' guard, declared after it).
+struct RunDir;
 
-impl Drop for Dirs {
+impl Drop for RunDir {
     fn drop(&mut self) {
-        for d in &self.0 {
-            let _ = std::fs::remove_dir_all(d);
-        }
-        // /run/vigild itself, when this test made it (only if empty).
         let _ = std::fs::remove_dir("/run/vigild");
     }
 }
@@ -72,7 +69,9 @@ fn each_namespace_s_vigild_has_its_own_pid_file_and_socket_and_a_second_start_is
     }
     let lab = Lab::new("pidns", 2);
     let (ns1, ns2) = (lab.ns(1), lab.ns(2));
-    let dirs = Dirs(vec![
+    let _run_dir = RunDir;
+    // The pid directories (dropped after the daemons' guards, declared after it).
+    let dirs = RemoveOnDrop(vec![
         PathBuf::from(format!("/run/vigild/{ns1}")),
         PathBuf::from(format!("/run/vigild/{ns2}")),
     ]);
