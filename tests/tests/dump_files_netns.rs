@@ -24,7 +24,7 @@ fn conf(ns: &str, priority: u8) -> String {
 }
 
 #[test]
-fn data_and_stats_files_are_named_after_the_namespace_as_keepalived_names_them() {
+fn data_files_are_named_after_the_namespace_as_keepalived_names_them() {
     if !require_root() || !require_keepalived() {
         return;
     }
