@@ -149,6 +149,9 @@ fn program_exists(argv0: &str) -> bool {
 /// host's data plane cannot apply is printed too (as keepalived's `-d` prints what it parsed):
 /// `-t` and the daemon refuse it.
 pub(crate) fn dump(file: &Path, config_id: Option<String>) {
+    // A one-shot command like `-t` (which `-d -t` runs after this): the local name (router_id's
+    // default) is waited for as keepalived waits for it, not the daemon's 250 ms.
+    vigil_linux::operator::local_name::wait_as_a_check();
     let path = file.to_string_lossy();
     let opts = ParseOptions {
         config_id,
