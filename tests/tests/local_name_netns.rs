@@ -155,21 +155,22 @@ fn a_late_answer_of_the_resolver_becomes_router_id() {
         log.contains("resolved after") && log.contains("lb1.example.net"),
         "the late answer was not reported:\n{log}"
     );
-    // `vigild -d` is a one-shot command, like `-t`: it waits for the resolver as keepalived
-    // does (a `-d -t` dumps first, so it had the daemon's 250 ms and printed "[unknown]").
+    // `vigild -d -t` (dump, then check, then exit; without `-t`, `-d` dumps and starts the
+    // daemon, as keepalived's does) waits for the resolver as keepalived does: the dump comes
+    // first, and it had the daemon's 250 ms and printed "[unknown]".
     let conf = lab.write("dump.conf", CONF);
     let dump = Command::new("ip")
         .args(["netns", "exec", &ns])
         .arg(Lab::vigild_path())
-        .arg("-d")
-        .arg("-f")
+        .args(["-d", "-t", "-f"])
         .arg(&conf)
         .output()
-        .unwrap_or_else(|e| panic!("cannot run vigild -d: {e}"));
+        .unwrap_or_else(|e| panic!("cannot run vigild -d -t: {e}"));
     let text = String::from_utf8_lossy(&dump.stdout);
     assert!(
         text.contains(" Router ID = lb1.example.net"),
-        "vigild -d did not wait for the resolver:\n{text}\nDNS: {}",
+        "vigild -d -t did not wait for the resolver:\n{text}\n{}\nDNS: {}",
+        String::from_utf8_lossy(&dump.stderr),
         read(&dns_log)
     );
     drop(server);
