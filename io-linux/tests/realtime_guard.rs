@@ -43,7 +43,7 @@ fn spin_until_demoted() -> Option<bool> {
 fn child_side(mode: &str) {
     let rt = sys::enter_realtime(sys::Plan::default());
     println!("mode {mode}: {rt:?}");
-    assert!(rt.fifo, "{rt:?}");
+    assert!(rt.realtime, "{rt:?}");
     assert_eq!(policy(), libc::SCHED_FIFO);
     let needs_nice = sys::realtime_return_needs_cap_sys_nice();
     assert_eq!(needs_nice, !rt.can_return);

@@ -51,9 +51,6 @@ pub const EXIT_CONFIG: i32 = 5;
 /// Exit code for a failure to set up the machine (sockets, netlink, files).
 pub const EXIT_FATAL: i32 = 1;
 
-/// The pid file when `-p` is not given.
-pub const DEFAULT_PID_FILE: &str = crate::pid_file::DEFAULT;
-
 const TOKEN_TIMER: u64 = 0;
 
 const TOKEN_SIGNAL: u64 = 1;
@@ -110,7 +107,8 @@ pub struct DaemonOptions {
     pub config_file: PathBuf,
     /// The config id for `@ID` lines.
     pub config_id: Option<String>,
-    /// The pid file (default [`DEFAULT_PID_FILE`]); the address record sits beside it.
+    /// The pid file (default [`crate::pid_file::default_path`]); the address record sits
+    /// beside it.
     pub pid_file: Option<PathBuf>,
     /// `-D`: log every advert and drop at debug level.
     pub log_detail: bool,
@@ -325,7 +323,7 @@ fn apply_process_settings(p: &conf::ProcessSettings) {
     let rt = sys::enter_realtime(plan);
     info!(
         "real-time scheduling {}, memory {}",
-        if rt.fifo {
+        if rt.realtime {
             format!(
                 "on ({} {}, budget {} ms / {} ms)",
                 plan.policy_name(),
@@ -416,19 +414,16 @@ pub fn run(opts: &DaemonOptions, loader: &dyn SourceLoader) -> i32 {
     let track_files = TrackFiles::new(&cfg);
     let mut operator_opts = OperatorOptions::for_pid_file(&pid_file);
     operator_opts.metrics_file = opts.metrics_file.clone();
-    // The files' directory as keepalived picks it.
-    let tmpdir = std::env::var_os("TMPDIR");
-    let tmpdir = tmpdir.as_deref();
-    operator_opts.data_file = crate::operator::status::dump_file_path(
-        "keepalived.data",
-        tmpdir,
-        cfg.global
-            .data_use_instance
-            .then_some((namespace.as_deref(), cfg.global.instance_name.as_deref())),
-    );
-    // keepalived 2.2.7 names the stats file without the namespace (vrrp_print.c).
-    operator_opts.stats_file =
-        crate::operator::status::dump_file_path("keepalived.stats", tmpdir, None);
+    // data_use_instance: the namespace and instance name in the data file's name (keepalived
+    // 2.2.7 names the stats file without them, vrrp_print.c).
+    if cfg.global.data_use_instance {
+        let tmpdir = std::env::var_os("TMPDIR");
+        operator_opts.data_file = crate::operator::status::dump_file_path(
+            "keepalived.data",
+            tmpdir.as_deref(),
+            Some((namespace.as_deref(), cfg.global.instance_name.as_deref())),
+        );
+    }
     let operator = Operator::new(&cfg, operator_opts);
     let local_igmp = local_igmp::disable_local_igmp(cfg.global.disable_local_igmp);
     match Daemon::new(

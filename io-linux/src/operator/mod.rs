@@ -83,14 +83,16 @@ pub struct OperatorOptions {
 }
 
 impl OperatorOptions {
-    /// The defaults for a daemon whose pid file is `pid_file`.
+    /// The defaults for a daemon whose pid file is `pid_file` (the data and stats files where
+    /// keepalived puts them: `$TMPDIR` or `/tmp`, [`status::dump_file_path`]).
     pub fn for_pid_file(pid_file: &Path) -> OperatorOptions {
+        let tmpdir = std::env::var_os("TMPDIR");
         OperatorOptions {
             status_socket: Some(status::socket_path_for_pid_file(pid_file)),
             metrics_file: None,
             metrics_interval: metrics::DEFAULT_INTERVAL,
-            data_file: PathBuf::from(status::KEEPALIVED_DATA_FILE),
-            stats_file: PathBuf::from(status::KEEPALIVED_STATS_FILE),
+            data_file: status::dump_file_path("keepalived.data", tmpdir.as_deref(), None),
+            stats_file: status::dump_file_path("keepalived.stats", tmpdir.as_deref(), None),
             notify_timeout: notify::DEFAULT_TIMEOUT,
         }
     }

@@ -44,11 +44,6 @@ use vigil_engine::{Engine, InstanceView};
 /// The version of the JSON schema (`docs/status-schema.md`).
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// keepalived's data file (SIGUSR1).
-pub const KEEPALIVED_DATA_FILE: &str = "/tmp/keepalived.data";
-/// keepalived's stats file (SIGUSR2).
-pub const KEEPALIVED_STATS_FILE: &str = "/tmp/keepalived.stats";
-
 /// Where keepalived 2.2.7 writes a dump file named `name` (`keepalived.data`,
 /// `keepalived.stats`): in `$TMPDIR` when that is an absolute path, else in `/tmp`
 /// (lib/utils.c `set_tmp_dir`). `instance`: for the data file with `data_use_instance`, the

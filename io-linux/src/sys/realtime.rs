@@ -91,7 +91,7 @@ pub fn realtime_plan() -> Plan {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Realtime {
     /// Real-time scheduling is on ([`Plan`]'s class: SCHED_FIFO, or SCHED_RR).
-    pub fifo: bool,
+    pub realtime: bool,
     /// Memory is locked.
     pub locked: bool,
     /// RLIMIT_RTPRIO allows [`REALTIME_PRIORITY`], so the daemon can return to SCHED_FIFO after
@@ -282,7 +282,7 @@ pub fn enter_realtime(plan: Plan) -> Realtime {
         r.can_return = allow_return_to_realtime();
         let param = sched_param(plan.priority);
         // SAFETY: valid sched_param; pid 0 is this thread.
-        r.fifo = unsafe { set_scheduler(plan.policy | libc::SCHED_RESET_ON_FORK, &param) } == 0;
+        r.realtime = unsafe { set_scheduler(plan.policy | libc::SCHED_RESET_ON_FORK, &param) } == 0;
     }
     // The configuration's parse left freed heap behind: give it back before locking, or it
     // stays resident (and locked) for the daemon's life.
