@@ -85,25 +85,15 @@ impl Builder {
     /// (vigild's one loop takes one value of each).
     pub(super) fn process_overridden(&mut self, body: &[Stmt], g: &GlobalDefs) {
         let (v, c) = (&g.vrrp_process, &g.checker_process);
-        let differs = |setting: &str| -> bool {
-            match setting {
-                "priority" => v.nice.is_some() && c.nice.is_some() && v.nice != c.nice,
-                "rt_priority" => {
-                    v.rt_priority.is_some()
-                        && c.rt_priority.is_some()
-                        && v.rt_priority != c.rt_priority
-                }
-                "rlimit_rttime" | "rlimit_rtime" => {
-                    v.rlimit_rttime_us.is_some()
-                        && c.rlimit_rttime_us.is_some()
-                        && v.rlimit_rttime_us != c.rlimit_rttime_us
-                }
-                "cpu_affinity" => match (&v.cpu_affinity, &c.cpu_affinity) {
-                    (Some((a, _)), Some((b, _))) => a != b,
-                    _ => false,
-                },
-                _ => false,
+        let cpus = |p: &super::super::ProcessSettings| p.cpu_affinity.clone().map(|(c, _)| c);
+        let differs = |setting: &str| match setting {
+            "priority" => both_differ(&v.nice, &c.nice),
+            "rt_priority" => both_differ(&v.rt_priority, &c.rt_priority),
+            "rlimit_rttime" | "rlimit_rtime" => {
+                both_differ(&v.rlimit_rttime_us, &c.rlimit_rttime_us)
             }
+            "cpu_affinity" => both_differ(&cpus(v), &cpus(c)),
+            _ => false,
         };
         for s in body {
             let kw = s.keyword().text;
@@ -119,6 +109,11 @@ impl Builder {
             }
         }
     }
+}
+
+/// Both set, to different values.
+fn both_differ<T: PartialEq>(a: &Option<T>, b: &Option<T>) -> bool {
+    matches!((a, b), (Some(x), Some(y)) if x != y)
 }
 
 #[cfg(test)]
